@@ -1,0 +1,198 @@
+// ir.ts: the intermediate representation, the contract between controller and engines.
+// An EngineSnapshot is complete and self-contained: an engine needs nothing else to serve it.
+// Every name that links one part to another (pool, certificate) is a key into the snapshot's maps.
+
+/** EngineSnapshot is one versioned, immutable configuration of the data plane. */
+export interface EngineSnapshot {
+  /** version increases by one with every snapshot the controller produces. */
+  version: number;
+  /** l4 are the TCP/UDP virtual services, one per VIP address, port and protocol. */
+  l4: L4Listener[];
+  /** http are the L7 listeners, one per VIP address and port (HTTP or HTTPS). */
+  http: HttpListener[];
+  /** pools are the backend groups, by name. */
+  pools: Record<string, Pool>;
+  /** certificates are PEM key pairs, by name ("namespace/secret"). */
+  certificates: Record<string, Certificate>;
+}
+
+/** L4Listener forwards a VIP port to a pool without looking at the bytes. */
+export interface L4Listener {
+  /** name identifies the listener in logs and metrics ("Service/ns/name:53/UDP"). */
+  name: string;
+  /** address is the VIP (IPv4 or IPv6 literal). */
+  address: string;
+  port: number;
+  protocol: "TCP" | "UDP";
+  /** pool is a key of EngineSnapshot.pools. */
+  pool: string;
+  /** proxyProtocol, when set, prefixes each backend connection with a PROXY header (TCP only). */
+  proxyProtocol?: 1 | 2;
+  /** idleTimeoutMs closes a TCP connection or expires a UDP session with no traffic for this long. */
+  idleTimeoutMs: number;
+  /** connectTimeoutMs bounds each backend connect attempt before failing over (TCP only). */
+  connectTimeoutMs: number;
+  /** maxSessions caps concurrent UDP sessions; new clients beyond it are dropped (UDP only). */
+  maxSessions?: number;
+}
+
+/** HttpListener serves HTTP/1.1 and HTTP/2 on one VIP port, optionally behind TLS. */
+export interface HttpListener {
+  /** name identifies the listener in logs and metrics ("IngressClass/portico:443"). */
+  name: string;
+  address: string;
+  port: number;
+  /** tls, when present, makes this an HTTPS listener; HTTP/2 is offered by ALPN. */
+  tls?: ListenerTls;
+  /** virtualHosts are tried most specific first: exact names, then wildcards by length, then "*". */
+  virtualHosts: VirtualHost[];
+  /** requestTimeoutMs bounds a whole request/response exchange unless a route overrides it. */
+  requestTimeoutMs: number;
+  /** idleTimeoutMs closes a client keep-alive connection idle for this long. */
+  idleTimeoutMs: number;
+}
+
+/** ListenerTls selects a certificate by SNI. */
+export interface ListenerTls {
+  /** certificates map server names ("a.example.com", "*.example.com") to certificate keys. */
+  sni: { hostname: string; certificate: string }[];
+  /** defaultCertificate answers clients without SNI or with an unknown name; absent: handshake fails. */
+  defaultCertificate?: string;
+}
+
+/** Certificate is a PEM certificate chain and its private key. */
+export interface Certificate {
+  certPem: string;
+  keyPem: string;
+}
+
+/** VirtualHost groups the routes of one hostname on a listener. */
+export interface VirtualHost {
+  /** hostname is an exact name, a wildcard "*.example.com" (one or more labels), or "*" for any. */
+  hostname: string;
+  /** routes are in precedence order: the engine picks the first whose match succeeds. */
+  routes: Route[];
+}
+
+/** Route matches requests and says what to do with them. */
+export interface Route {
+  /** name identifies the route's source object for status, logs and metrics ("Ingress/ns/name#0"). */
+  name: string;
+  match: RouteMatch;
+  /** filters run in order before the action (header edits, redirect, rewrite, mirror). */
+  filters?: RouteFilter[];
+  action: RouteAction;
+  /** timeoutMs overrides the listener's requestTimeoutMs. */
+  timeoutMs?: number;
+  /** backendTimeoutMs bounds each attempt to a backend. */
+  backendTimeoutMs?: number;
+}
+
+/** RouteMatch: every present field must match. */
+export interface RouteMatch {
+  path: PathMatch;
+  /** headers match by name (case-insensitive) and value. */
+  headers?: { name: string; type: "Exact" | "RegularExpression"; value: string }[];
+  queryParams?: { name: string; type: "Exact" | "RegularExpression"; value: string }[];
+  method?: string;
+}
+
+/**
+ * PathMatch: "Exact" compares the whole path; "Prefix" matches whole path elements
+ * ("/foo" matches "/foo" and "/foo/bar", not "/foobar"; "/" matches everything);
+ * "RegularExpression" is an ECMAScript regexp anchored at both ends.
+ */
+export interface PathMatch {
+  type: "Exact" | "Prefix" | "RegularExpression";
+  value: string;
+}
+
+/** RouteFilter changes the request or response, or answers it directly. */
+export type RouteFilter =
+  | { type: "RequestHeaderModifier"; set?: Header[]; add?: Header[]; remove?: string[] }
+  | { type: "ResponseHeaderModifier"; set?: Header[]; add?: Header[]; remove?: string[] }
+  | {
+      type: "RequestRedirect";
+      scheme?: "http" | "https";
+      hostname?: string;
+      port?: number;
+      path?: PathRewrite;
+      statusCode: 301 | 302 | 303 | 307 | 308;
+    }
+  | { type: "URLRewrite"; hostname?: string; path?: PathRewrite }
+  | { type: "RequestMirror"; pool: string; percent: number };
+
+/** PathRewrite replaces the whole path, or the part the route's Prefix match matched. */
+export type PathRewrite = { type: "ReplaceFullPath"; value: string } | { type: "ReplacePrefixMatch"; value: string };
+
+/** Header is a name and value. */
+export interface Header {
+  name: string;
+  value: string;
+}
+
+/** RouteAction forwards to weighted pools, or answers with a fixed status. */
+export type RouteAction =
+  | { type: "Forward"; backends: { pool: string; weight: number }[] }
+  /** DirectResponse answers without a backend (e.g. 500 for a route whose backends are invalid). */
+  | { type: "DirectResponse"; status: number; body: string };
+
+/** Pool is a group of interchangeable backends with one balancing algorithm. */
+export interface Pool {
+  /** name is the pool's key ("ns/service:port"). */
+  name: string;
+  algorithm: Algorithm;
+  endpoints: Endpoint[];
+  /** healthCheck, when present, probes endpoints actively; passive ejection is always on. */
+  healthCheck?: HealthCheck;
+  /** tls re-encrypts to the backends (HTTP pools only). */
+  tls?: UpstreamTls;
+  /** protocol spoken to backends: HTTP/1.1 or HTTP/2 (cleartext prior knowledge, for gRPC). */
+  protocol?: "http1" | "h2c" | "tcp" | "udp";
+}
+
+/** Algorithm picks a backend; hash variants read the key from the client. */
+export type Algorithm =
+  | { type: "RoundRobin" }
+  | { type: "LeastRequest" }
+  | { type: "ConsistentHash"; on: "SourceIP" }
+  | { type: "ConsistentHash"; on: "Header"; name: string }
+  | { type: "ConsistentHash"; on: "Cookie"; name: string };
+
+/** Endpoint is one backend address. Only ready endpoints get new traffic. */
+export interface Endpoint {
+  address: string;
+  port: number;
+  weight: number;
+  /** ready: EndpointSlice conditions.ready (nil treated as true). */
+  ready: boolean;
+  /** serving: conditions.serving; a terminating endpoint that still serves is a last resort. */
+  serving: boolean;
+  terminating: boolean;
+  /** zone and node are informative (logs). */
+  zone?: string;
+}
+
+/** HealthCheck is an active probe per endpoint. */
+export interface HealthCheck {
+  type: "TCP" | "HTTP";
+  /** path and expectedStatuses apply to HTTP checks (default 200-399). */
+  path?: string;
+  host?: string;
+  expectedStatuses?: [number, number];
+  intervalMs: number;
+  timeoutMs: number;
+  /** rise successes mark a down endpoint up; fall failures mark an up endpoint down. */
+  rise: number;
+  fall: number;
+}
+
+/** UpstreamTls configures TLS towards backends. */
+export interface UpstreamTls {
+  /** sni is sent in the ClientHello and checked against the certificate's SANs. */
+  sni: string;
+  /** caPem verifies the backend's chain; absent means the system roots. */
+  caPem?: string;
+  /** subjectAltNames, when present, replaces the sni name in the certificate check. */
+  subjectAltNames?: string[];
+}

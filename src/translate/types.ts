@@ -1,0 +1,43 @@
+// types.ts: what translate() returns. Listeners name their VIP by request key; the pipeline puts
+// the addresses IPAM assigned in their place and drops listeners whose VIP is still pending.
+import type { Condition, LoadBalancerIngress } from "../k8s/types.ts";
+import type { VipRequest } from "../ipam/types.ts";
+import type { Certificate, HttpListener, L4Listener, Pool } from "../model/ir.ts";
+
+/** PendingL4 is an L4 listener waiting for its VIP address. */
+export type PendingL4 = Omit<L4Listener, "address"> & { vip: string };
+/** PendingHttp is an HTTP listener waiting for its VIP address. */
+export type PendingHttp = Omit<HttpListener, "address"> & { vip: string };
+
+/** ObjectStatus is the status Portico would write on one object in Kubernetes. */
+export interface ObjectStatus {
+  kind: string;
+  namespace?: string;
+  name: string;
+  status: {
+    loadBalancer?: { ingress?: LoadBalancerIngress[] };
+    conditions?: Condition[];
+    [field: string]: unknown;
+  };
+}
+
+/** TranslateOptions are the controller's settings that shape translation. */
+export interface TranslateOptions {
+  /** serveClasslessServices: also serve LoadBalancer Services without spec.loadBalancerClass. */
+  serveClasslessServices: boolean;
+  /** ingressHttpPort and ingressHttpsPort are the shared Ingress VIP's ports (80/443). */
+  ingressHttpPort: number;
+  ingressHttpsPort: number;
+}
+
+/** TranslateResult is the IR without addresses, the VIPs it needs, and per-object status. */
+export interface TranslateResult {
+  l4: PendingL4[];
+  http: PendingHttp[];
+  pools: Record<string, Pool>;
+  certificates: Record<string, Certificate>;
+  vipRequests: VipRequest[];
+  statuses: ObjectStatus[];
+  /** notices are non-fatal remarks (unknown kinds skipped, objects of other classes ignored). */
+  notices: string[];
+}
