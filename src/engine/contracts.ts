@@ -1,0 +1,71 @@
+// contracts.ts: the seams inside the engine, so L7 (l7/, tls/), L4 (l4/), balancing (lb/),
+// health (health/) and the listener manager (engine.ts) can be built and tested apart.
+import type { Socket } from "node:net";
+import type { EngineSnapshot, Endpoint, HttpListener, L4Listener } from "../model/ir.ts";
+
+/** Backend is a live endpoint of a pool, as the balancer hands it out. */
+export interface Backend {
+  /** id is "address:port", unique within a pool. */
+  readonly id: string;
+  readonly address: string;
+  readonly port: number;
+  readonly endpoint: Endpoint;
+}
+
+/** PickContext carries what hash-based algorithms need from the client. */
+export interface PickContext {
+  sourceIp: string;
+  /** header returns a request header value (lower-case name); absent for L4. */
+  header?: (name: string) => string | undefined;
+  /** cookie returns a request cookie value; absent for L4. */
+  cookie?: (name: string) => string | undefined;
+  /** exclude holds backend ids already tried for this request (retry/failover). */
+  exclude?: ReadonlySet<string>;
+}
+
+/** Upstreams is the engine's view of every pool of the current snapshot: balancing plus health. */
+export interface Upstreams {
+  /** pick returns a healthy backend of pool, or undefined when none is usable. */
+  pick(pool: string, ctx: PickContext): Backend | undefined;
+  /** begin records a request/connection starting on a backend (least-request accounting). */
+  begin(pool: string, backend: Backend): void;
+  /**
+   * end records its outcome: ok false on connect failure, reset or 5xx-by-timeout;
+   * consecutive failures eject the backend (passive health).
+   */
+  end(pool: string, backend: Backend, ok: boolean): void;
+}
+
+/** ConnectionHandler takes an accepted TCP connection of one listener. */
+export interface ConnectionHandler {
+  onConnection(socket: Socket): void;
+}
+
+/** CompileDeps are what protocol compilers get from the engine. */
+export interface CompileDeps {
+  snapshot: EngineSnapshot;
+  upstreams: Upstreams;
+  /** log writes one structured line; never pass secrets. */
+  log: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+}
+
+/**
+ * CompileHttp builds the handler for one HTTP(S) listener of a snapshot (router, TLS contexts).
+ * It throws EngineConfigError for input the IR validation let through but the engine can't use
+ * (e.g. a PEM that OpenSSL rejects), so the whole snapshot is NACKed and the last good one serves.
+ */
+export type CompileHttp = (listener: HttpListener, deps: CompileDeps) => ConnectionHandler;
+
+/** CompileTcp builds the handler for one L4 TCP listener. */
+export type CompileTcp = (listener: L4Listener, deps: CompileDeps) => ConnectionHandler;
+
+/** EngineConfigError rejects a snapshot; code is stable for logs and status. */
+export class EngineConfigError extends Error {
+  readonly code: string;
+  readonly listener: string;
+  constructor(code: string, listener: string, message: string) {
+    super(`${listener}: ${message}`);
+    this.code = code;
+    this.listener = listener;
+  }
+}
