@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Endpoint, Pool } from "../model/ir.ts";
+import { HealthRegistry } from "./health/registry.ts";
+import { InFlight, UpstreamSet } from "./upstreams.ts";
+
+function ep(port: number, over: Partial<Endpoint> = {}): Endpoint {
+  return { address: "127.0.0.1", port, weight: 1, ready: true, serving: true, terminating: false, ...over };
+}
+
+function setup(endpoints: Endpoint[], algorithm: Pool["algorithm"] = { type: "RoundRobin" }) {
+  const health = new HealthRegistry({ passiveFailures: 2 });
+  const inflight = new InFlight();
+  const pools: Record<string, Pool> = { p: { name: "p", algorithm, endpoints } };
+  return { health, inflight, up: new UpstreamSet(pools, { health, inflight }) };
+}
+
+test("not-ready endpoints are never used; terminating+serving only as last resort", () => {
+  const { up, health } = setup([
+    ep(1),
+    ep(2, { ready: false, serving: false }),
+    ep(3, { ready: false, serving: true, terminating: true }),
+  ]);
+  for (let i = 0; i < 10; i++) assert.equal(up.pick("p", { sourceIp: "1.1.1.1" })?.port, 1);
+  health.active("p", "127.0.0.1:1", false, 1, 1);
+  for (let i = 0; i < 10; i++) assert.equal(up.pick("p", { sourceIp: "1.1.1.1" })?.port, 3);
+  assert.equal(up.pick("p", { sourceIp: "1.1.1.1", exclude: new Set(["127.0.0.1:3"]) }), undefined);
+  assert.equal(up.pick("nope", { sourceIp: "1.1.1.1" }), undefined);
+});
+
+test("end(ok=false) ejects after consecutive failures; begin/end count in-flight", () => {
+  const { up, inflight } = setup([ep(1), ep(2)], { type: "LeastRequest" });
+  const b1 = up.backends("p")[0]!;
+  up.begin("p", b1);
+  assert.equal(inflight.get("p|127.0.0.1:1"), 1);
+  let busy = 0;
+  for (let i = 0; i < 200; i++) if (up.pick("p", { sourceIp: "x" })?.port === 1) busy++;
+  assert.ok(busy < 90, `least request avoids the busy one (${busy}/200)`);
+  up.end("p", b1, false);
+  assert.equal(inflight.get("p|127.0.0.1:1"), 0);
+  up.begin("p", b1);
+  up.end("p", b1, false);
+  for (let i = 0; i < 20; i++) assert.equal(up.pick("p", { sourceIp: "x" })?.port, 2);
+  assert.deepEqual([...up.keys()].sort(), ["p|127.0.0.1:1", "p|127.0.0.1:2"]);
+});

@@ -1,0 +1,110 @@
+// upstreams.ts: Upstreams over one snapshot's pools. Each pool gets two balancers: one over ready
+// endpoints and one over terminating-but-serving endpoints, the last resort when no ready one is
+// usable; endpoints that are neither never get traffic. Health and in-flight counts live outside
+// (shared by all snapshots) so a swap keeps them for endpoints that remain.
+import type { Pool } from "../model/ir.ts";
+import type { Backend, PickContext, Upstreams } from "./contracts.ts";
+import { healthKey, type HealthRegistry } from "./health/registry.ts";
+import { createBalancer, type Balancer, type BalancerOptions, type PickInput } from "./lb/index.ts";
+
+/** InFlight counts requests/connections in progress per pool + backend, across snapshots. */
+export class InFlight {
+  private readonly counts = new Map<string, number>();
+
+  /** get returns the count for a key made by healthKey. */
+  get(key: string): number {
+    return this.counts.get(key) ?? 0;
+  }
+
+  /** add changes a count, dropping it at zero so the map stays bounded. */
+  add(key: string, delta: number): void {
+    const n = (this.counts.get(key) ?? 0) + delta;
+    if (n <= 0) this.counts.delete(key);
+    else this.counts.set(key, n);
+  }
+}
+
+interface PoolState {
+  name: string;
+  primary: Balancer;
+  fallback: Balancer | undefined;
+  backends: Backend[];
+}
+
+/** UpstreamDeps are shared by every snapshot's UpstreamSet. */
+export interface UpstreamDeps {
+  health: HealthRegistry;
+  inflight: InFlight;
+  balancer?: BalancerOptions;
+}
+
+/** backendsOfPool splits a pool's endpoints into ready and last-resort backends. */
+export function backendsOfPool(pool: Pool): { ready: Backend[]; terminating: Backend[] } {
+  const ready: Backend[] = [];
+  const terminating: Backend[] = [];
+  for (const endpoint of pool.endpoints) {
+    const b: Backend = {
+      id: `${endpoint.address}:${endpoint.port}`,
+      address: endpoint.address,
+      port: endpoint.port,
+      endpoint,
+    };
+    if (endpoint.ready) ready.push(b);
+    else if (endpoint.serving && endpoint.terminating) terminating.push(b);
+  }
+  return { ready, terminating };
+}
+
+/** UpstreamSet implements Upstreams for one snapshot. */
+export class UpstreamSet implements Upstreams {
+  private readonly pools = new Map<string, PoolState>();
+  private readonly deps: UpstreamDeps;
+
+  constructor(pools: Record<string, Pool>, deps: UpstreamDeps) {
+    this.deps = deps;
+    for (const pool of Object.values(pools)) {
+      const { ready, terminating } = backendsOfPool(pool);
+      this.pools.set(pool.name, {
+        name: pool.name,
+        primary: createBalancer(pool.algorithm, ready, deps.balancer),
+        fallback:
+          terminating.length > 0 ? createBalancer(pool.algorithm, terminating, deps.balancer) : undefined,
+        backends: [...ready, ...terminating],
+      });
+    }
+  }
+
+  /** keys lists the health keys of every usable endpoint of this snapshot. */
+  keys(): Set<string> {
+    const out = new Set<string>();
+    for (const p of this.pools.values()) for (const b of p.backends) out.add(healthKey(p.name, b.id));
+    return out;
+  }
+
+  /** backends lists a pool's candidate backends (ready first). */
+  backends(pool: string): readonly Backend[] {
+    return this.pools.get(pool)?.backends ?? [];
+  }
+
+  pick(pool: string, ctx: PickContext): Backend | undefined {
+    const p = this.pools.get(pool);
+    if (!p) return undefined;
+    const { health, inflight } = this.deps;
+    const exclude = ctx.exclude;
+    const input: PickInput = {
+      ctx,
+      usable: (b) => !(exclude?.has(b.id) ?? false) && health.usable(pool, b.id),
+      load: (b) => inflight.get(healthKey(pool, b.id)),
+    };
+    return p.primary.pick(input) ?? p.fallback?.pick(input);
+  }
+
+  begin(pool: string, backend: Backend): void {
+    this.deps.inflight.add(healthKey(pool, backend.id), 1);
+  }
+
+  end(pool: string, backend: Backend, ok: boolean): void {
+    this.deps.inflight.add(healthKey(pool, backend.id), -1);
+    this.deps.health.passive(pool, backend.id, ok);
+  }
+}
