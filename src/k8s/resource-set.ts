@@ -1,14 +1,6 @@
 // resource-set.ts: the immutable, sorted set of objects a source emits (file or kube) and the
 // translator reads. Nothing downstream knows which source produced it.
-import type {
-  AnyObject,
-  EndpointSlice,
-  Ingress,
-  IngressClass,
-  Namespace,
-  Secret,
-  Service,
-} from "./types.ts";
+import type { AnyObject, EndpointSlice, Ingress, IngressClass, Namespace, Secret, Service } from "./types.ts";
 import type { VipPool } from "./vip-pool.ts";
 
 /** Origin says where an object came from, for error messages ("file:line" or "kube"). */
@@ -45,6 +37,8 @@ export interface ResourceSet {
   readonly origins: ReadonlyMap<string, Origin>;
   /** errors are input problems found by the source (bad YAML, missing fields, unknown kinds). */
   readonly errors: readonly SourceError[];
+  /** notices are non-fatal "file:line: ..." remarks from the source (kinds it skipped). */
+  readonly notices?: readonly string[];
 }
 
 /** objectKey names an object as "Kind/namespace/name" ("Kind/name" when cluster-scoped). */
@@ -76,7 +70,15 @@ export function buildResourceSet(
   errors: readonly SourceError[],
 ): ResourceSet {
   const by = (kind: string) => objects.filter((o) => o.kind === kind).sort(compareObjects);
-  const known = new Set(["Service", "EndpointSlice", "Ingress", "IngressClass", "Secret", "Namespace", "VipPool"]);
+  const known = new Set([
+    "Service",
+    "EndpointSlice",
+    "Ingress",
+    "IngressClass",
+    "Secret",
+    "Namespace",
+    "VipPool",
+  ]);
   const set: ResourceSet = {
     services: by("Service") as unknown as Service[],
     endpointSlices: by("EndpointSlice") as unknown as EndpointSlice[],
