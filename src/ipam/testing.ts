@@ -151,19 +151,20 @@ export function runStory(
       previous,
     });
     const pristine = structuredClone(input);
-    out = allocate(deepFreeze(input));
+    const result = allocate(deepFreeze(input));
+    out = result;
     assert.deepEqual(input, pristine, `${row.desc}: input was mutated`);
-    checkInvariants(input, out);
+    checkInvariants(input, result);
     for (let i = 0; i < 2; i++) {
       const shuffled = {
         ...input,
         requests: shuffle(input.requests, rand),
         pools: shuffle(input.pools, rand),
       };
-      assert.deepEqual(allocate(shuffled), out, `${row.desc}: result depends on input order`);
+      assert.deepEqual(allocate(shuffled), result, `${row.desc}: result depends on input order`);
     }
     for (const [key, want] of Object.entries(row.want)) {
-      const res = out.results[key];
+      const res = result.results[key];
       assert.ok(res, `${row.desc}: no result for ${key}`);
       const got = res.ok
         ? res.addresses
@@ -172,8 +173,8 @@ export function runStory(
           : res.reason;
       assert.deepEqual(got, want, `${row.desc}: ${key}`);
     }
-    row.check?.(out);
-    previous = out.state;
+    row.check?.(result);
+    previous = result.state;
   }
   assert.ok(out, "a story needs at least one row");
   return out;
