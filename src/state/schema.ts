@@ -1,0 +1,38 @@
+// schema.ts: the state database's migrations. PRAGMA user_version records how many have run; a new
+// table (certificates, analytics roll-ups) is a new entry at the end, never an edit of an old one.
+import type Database from "better-sqlite3";
+
+/** MIGRATIONS are applied in order; migration i brings the schema from version i to i + 1. */
+export const MIGRATIONS: readonly string[] = [
+  // 1: VIP allocations, one row per request key; list columns hold JSON arrays.
+  `CREATE TABLE allocations (
+     key         TEXT PRIMARY KEY,
+     addresses   TEXT NOT NULL,
+     pools       TEXT NOT NULL,
+     sharing_key TEXT,
+     ports       TEXT NOT NULL
+   ) STRICT`,
+];
+
+/** SchemaError says the database was written by a newer Portico; it is never downgraded in place. */
+export class SchemaError extends Error {
+  readonly code = "PORTICO_STATE_SCHEMA";
+}
+
+/** migrate brings a database to the latest schema, each step in its own transaction. Returns the version. */
+export function migrate(db: Database.Database, file: string): number {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new SchemaError(
+      `${file} has schema version ${current}, newer than this Portico knows (${MIGRATIONS.length}); upgrade Portico`,
+    );
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v] as string);
+      // PRAGMA takes no bound parameters; v is our own integer.
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  return MIGRATIONS.length;
+}
