@@ -70,6 +70,8 @@ export interface Certificate {
 export interface VirtualHost {
   /** hostname is an exact name, a wildcard "*.example.com" (one or more labels), or "*" for any. */
   hostname: string;
+  /** singleLabelWildcard: a wildcard hostname matches exactly one label (Ingress), not one or more. */
+  singleLabelWildcard?: boolean;
   /** routes are in precedence order: the engine picks the first whose match succeeds. */
   routes: Route[];
 }

@@ -28,6 +28,8 @@ export interface TranslateOptions {
   /** ingressHttpPort and ingressHttpsPort are the shared Ingress VIP's ports (80/443). */
   ingressHttpPort: number;
   ingressHttpsPort: number;
+  /** now (RFC 3339), when given, flags expired certificates; absent keeps translation clock-free. */
+  now?: string;
 }
 
 /** TranslateResult is the IR without addresses, the VIPs it needs, and per-object status. */
@@ -40,4 +42,6 @@ export interface TranslateResult {
   statuses: ObjectStatus[];
   /** notices are non-fatal remarks (unknown kinds skipped, objects of other classes ignored). */
   notices: string[];
+  /** vipOf maps an object key ("Ingress/ns/name") to the key of the VIP request it reports. */
+  vipOf: Record<string, string>;
 }

@@ -1,0 +1,139 @@
+// pipeline.ts: the pure pipeline, ResourceSet → translate → allocate → EngineSnapshot + statuses.
+// Standalone mode, the kube controller and the offline CLI all run this one function, so what
+// `portico translate` prints is what an engine would be sent.
+import type { ResourceSet } from "../k8s/resource-set.ts";
+import type { Condition, LoadBalancerIngress } from "../k8s/types.ts";
+import { allocate } from "../ipam/allocate.ts";
+import type { AllocateOutput, AllocationResult, AllocationState } from "../ipam/types.ts";
+import type { EngineSnapshot, HttpListener, L4Listener } from "../model/ir.ts";
+import { compareStatus, VIP_ALLOCATED } from "../translate/status.ts";
+import { translate } from "../translate/translate.ts";
+import type { ObjectStatus, TranslateOptions, TranslateResult } from "../translate/types.ts";
+
+/** PipelineOutput is one snapshot, the allocations behind it, and the status of every object. */
+export interface PipelineOutput {
+  snapshot: EngineSnapshot;
+  allocations: AllocateOutput;
+  statuses: ObjectStatus[];
+  translate: TranslateResult;
+}
+
+/** buildSnapshot runs translate and IPAM and merges them into snapshot `version`. Pure. */
+export function buildSnapshot(
+  set: ResourceSet,
+  opts: TranslateOptions,
+  previous: AllocationState,
+  version: number,
+): PipelineOutput {
+  const tr = translate(set, opts);
+  const allocations = allocate({
+    requests: tr.vipRequests,
+    pools: set.vipPools,
+    namespaces: set.namespaces,
+    previous,
+  });
+  const addressesOf = (vip: string): string[] => {
+    const r = allocations.results[vip];
+    return r?.ok ? r.addresses : [];
+  };
+  // One listener per assigned address: a dual-stack VIP listens on both; a pending VIP on none.
+  // Properties in this order ({name, address, ...}) only so that printed snapshots read well.
+  const l4: L4Listener[] = tr.l4.flatMap(({ vip, name, ...rest }) =>
+    addressesOf(vip).map((address) => ({ name, address, ...rest })),
+  );
+  const http: HttpListener[] = tr.http.flatMap(({ vip, name, ...rest }) =>
+    addressesOf(vip).map((address) => ({ name, address, ...rest })),
+  );
+  const snapshot: EngineSnapshot = {
+    version,
+    l4,
+    http,
+    pools: pick(tr.pools, usedPools(l4, http)),
+    certificates: pick(tr.certificates, usedCertificates(http)),
+  };
+  return { snapshot, allocations, statuses: mergeStatuses(set, tr, allocations), translate: tr };
+}
+
+/** usedPools lists the pools a listener or route refers to; pools nothing serves are left out. */
+function usedPools(l4: readonly L4Listener[], http: readonly HttpListener[]): Set<string> {
+  const used = new Set(l4.map((l) => l.pool));
+  for (const l of http) {
+    for (const vh of l.virtualHosts) {
+      for (const r of vh.routes) {
+        if (r.action.type === "Forward") for (const b of r.action.backends) used.add(b.pool);
+        for (const f of r.filters ?? []) if (f.type === "RequestMirror") used.add(f.pool);
+      }
+    }
+  }
+  return used;
+}
+
+/** usedCertificates lists the certificates an HTTPS listener refers to. */
+function usedCertificates(http: readonly HttpListener[]): Set<string> {
+  const used = new Set<string>();
+  for (const l of http) {
+    for (const s of l.tls?.sni ?? []) used.add(s.certificate);
+    if (l.tls?.defaultCertificate) used.add(l.tls.defaultCertificate);
+  }
+  return used;
+}
+
+/** pick keeps the entries of r whose keys are in keys, in r's order. */
+function pick<T>(r: Record<string, T>, keys: Set<string>): Record<string, T> {
+  return Object.fromEntries(Object.entries(r).filter(([k]) => keys.has(k)));
+}
+
+/** vipCondition renders IPAM's answer as the VIPAllocated condition. */
+function vipCondition(r: AllocationResult | undefined, generation: number | undefined): Condition {
+  const c: Condition = r?.ok
+    ? {
+        type: VIP_ALLOCATED,
+        status: "True",
+        reason: "Allocated",
+        message: `${r.addresses.join(", ")} from pool ${[...new Set(r.pools)].join(", ")}`,
+      }
+    : {
+        type: VIP_ALLOCATED,
+        status: "False",
+        reason: r?.reason ?? "Pending",
+        message: r?.message ?? "no answer from IPAM",
+      };
+  if (generation !== undefined) c.observedGeneration = generation;
+  return c;
+}
+
+/**
+ * mergeStatuses adds, to translation's statuses, each object's VIP (status.loadBalancer) and the
+ * VIPAllocated condition, and a status per VipPool. A pending VIP writes an empty loadBalancer so
+ * that a stale address is cleared rather than left advertised.
+ */
+function mergeStatuses(set: ResourceSet, tr: TranslateResult, alloc: AllocateOutput): ObjectStatus[] {
+  const byKey = new Map<string, ObjectStatus>();
+  for (const s of tr.statuses) {
+    const key = s.namespace ? `${s.kind}/${s.namespace}/${s.name}` : `${s.kind}/${s.name}`;
+    byKey.set(key, { ...s, status: { ...s.status, conditions: [...(s.status.conditions ?? [])] } });
+  }
+  for (const [objKey, vip] of Object.entries(tr.vipOf)) {
+    const s = byKey.get(objKey);
+    if (!s) continue;
+    const r = alloc.results[vip];
+    const ingress: LoadBalancerIngress[] = r?.ok
+      ? r.addresses.map((ip) => (s.kind === "Service" ? { ip, ipMode: "VIP" } : { ip }))
+      : [];
+    s.status.loadBalancer = ingress.length > 0 ? { ingress } : {};
+    const generation = s.status.conditions?.[0]?.observedGeneration;
+    const conditions = (s.status.conditions ?? []).filter((c) => c.type !== VIP_ALLOCATED);
+    conditions.push(vipCondition(r, generation));
+    s.status.conditions = conditions.sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
+  }
+  for (const pool of set.vipPools) {
+    const ps = alloc.poolStatus[pool.metadata.name];
+    if (ps)
+      byKey.set(`VipPool/${pool.metadata.name}`, {
+        kind: "VipPool",
+        name: pool.metadata.name,
+        status: { ...ps },
+      });
+  }
+  return [...byKey.values()].sort(compareStatus);
+}

@@ -1,0 +1,101 @@
+// validate.ts: checks an EngineSnapshot is internally consistent before an engine compiles it.
+// The translator should never produce a snapshot with problems; engines run this too, so a bad
+// snapshot from any source is NACKed with a readable list instead of failing half-applied.
+import { isIP } from "node:net";
+import type { EngineSnapshot, HttpListener, Route } from "./ir.ts";
+
+/** validPort tells whether n is a TCP/UDP port number usable for listening or connecting. */
+function validPort(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && n <= 65535;
+}
+
+/** validateSnapshot lists the problems of a snapshot, empty when it is usable. */
+export function validateSnapshot(s: EngineSnapshot): string[] {
+  const problems: string[] = [];
+  if (!Number.isInteger(s.version) || s.version < 0)
+    problems.push(`version ${s.version} is not a non-negative integer`);
+  const bound = new Map<string, string>();
+  const bind = (name: string, address: string, port: number, proto: string) => {
+    if (!isIP(address)) problems.push(`${name}: address ${JSON.stringify(address)} is not an IP literal`);
+    if (!validPort(port)) problems.push(`${name}: port ${port} out of range 1-65535`);
+    const id = `${address}:${port}/${proto}`;
+    const other = bound.get(id);
+    if (other) problems.push(`${name}: ${id} is also bound by ${other}`);
+    else bound.set(id, name);
+  };
+  for (const l of s.l4) {
+    bind(l.name, l.address, l.port, l.protocol);
+    if (!s.pools[l.pool]) problems.push(`${l.name}: pool ${JSON.stringify(l.pool)} does not exist`);
+    if (l.proxyProtocol !== undefined && l.protocol !== "TCP")
+      problems.push(`${l.name}: proxyProtocol is TCP only`);
+    if (!(l.idleTimeoutMs > 0)) problems.push(`${l.name}: idleTimeoutMs must be positive`);
+  }
+  for (const l of s.http) {
+    bind(l.name, l.address, l.port, "TCP");
+    problems.push(...checkHttp(s, l));
+  }
+  for (const [key, p] of Object.entries(s.pools)) {
+    if (p.name !== key) problems.push(`pool ${key}: name ${JSON.stringify(p.name)} differs from its key`);
+    for (const e of p.endpoints) {
+      if (!isIP(e.address))
+        problems.push(`pool ${key}: endpoint address ${JSON.stringify(e.address)} is not an IP literal`);
+      if (!validPort(e.port)) problems.push(`pool ${key}: endpoint ${e.address} port ${e.port} out of range`);
+      if (!(e.weight >= 0))
+        problems.push(`pool ${key}: endpoint ${e.address}:${e.port} has a negative weight`);
+    }
+  }
+  for (const [key, c] of Object.entries(s.certificates)) {
+    if (!c.certPem.includes("-----BEGIN") || !c.keyPem.includes("-----BEGIN")) {
+      problems.push(`certificate ${key}: not PEM`);
+    }
+  }
+  return problems;
+}
+
+/** checkHttp checks one HTTP listener: certificates, host uniqueness, route references. */
+function checkHttp(s: EngineSnapshot, l: HttpListener): string[] {
+  const problems: string[] = [];
+  const certRefs = [...(l.tls?.sni.map((e) => e.certificate) ?? [])];
+  if (l.tls?.defaultCertificate) certRefs.push(l.tls.defaultCertificate);
+  for (const c of certRefs) {
+    if (!s.certificates[c]) problems.push(`${l.name}: certificate ${JSON.stringify(c)} does not exist`);
+  }
+  const hosts = new Set<string>();
+  for (const vh of l.virtualHosts) {
+    if (hosts.has(vh.hostname)) problems.push(`${l.name}: virtual host ${vh.hostname} appears twice`);
+    hosts.add(vh.hostname);
+    for (const r of vh.routes) problems.push(...checkRoute(s, `${l.name} ${vh.hostname}`, r));
+  }
+  return problems;
+}
+
+/** checkRoute checks a route's pool references, path and statuses. */
+function checkRoute(s: EngineSnapshot, where: string, r: Route): string[] {
+  const problems: string[] = [];
+  const at = `${where} route ${r.name}`;
+  const { type, value } = r.match.path;
+  if (type !== "RegularExpression" && !value.startsWith("/"))
+    problems.push(`${at}: path ${JSON.stringify(value)} must start with "/"`);
+  if (type === "RegularExpression") {
+    try {
+      new RegExp(value);
+    } catch {
+      problems.push(`${at}: invalid regular expression ${JSON.stringify(value)}`);
+    }
+  }
+  if (r.action.type === "Forward") {
+    if (r.action.backends.length === 0) problems.push(`${at}: Forward without backends`);
+    for (const b of r.action.backends) {
+      if (!s.pools[b.pool]) problems.push(`${at}: pool ${JSON.stringify(b.pool)} does not exist`);
+    }
+  } else if (r.action.status < 100 || r.action.status > 599) {
+    problems.push(`${at}: status ${r.action.status} out of range`);
+  }
+  for (const f of r.filters ?? []) {
+    if (f.type === "RequestMirror" && !s.pools[f.pool])
+      problems.push(`${at}: mirror pool ${JSON.stringify(f.pool)} does not exist`);
+    if (f.type === "RequestRedirect" && f.port !== undefined && !validPort(f.port))
+      problems.push(`${at}: redirect port ${f.port} out of range`);
+  }
+  return problems;
+}

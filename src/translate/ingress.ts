@@ -1,0 +1,159 @@
+// ingress.ts: the Ingress pass. Ingresses of one Portico IngressClass share that class's VIP (one
+// HTTP listener, and one HTTPS listener when any of them has a usable certificate); an Ingress
+// annotated portico.dev/dedicated-vip gets a VIP of its own with the same treatment.
+import type { Ingress, IngressClass } from "../k8s/types.ts";
+import type { VipRequest } from "../ipam/types.ts";
+import type { Route, RouteFilter, VirtualHost } from "../model/ir.ts";
+import { annotation, PORTICO_PREFIX, requestOrder, type TranslateContext } from "./context.ts";
+import { classifyIngresses } from "./ingress-class.ts";
+import {
+  collectRoutes,
+  compareHosts,
+  compareRoutes,
+  type OwnedRoute,
+  type RouteTable,
+} from "./ingress-routes.ts";
+import { collectTls, listenerTls, servedOnHttps, type TlsTable } from "./ingress-tls.ts";
+import { ANN_IPS, ANN_POOL, ANN_SHARED } from "./service-lb.ts";
+import { ACCEPTED, RESOLVED_REFS, keyOf, refOf } from "./status.ts";
+
+/** ANN_DEDICATED_VIP gives an Ingress its own VIP instead of its class's shared one. */
+export const ANN_DEDICATED_VIP = `${PORTICO_PREFIX}dedicated-vip`;
+/** ANN_SSL_REDIRECT redirects HTTP to HTTPS for the Ingress's TLS hosts (308). */
+export const ANN_SSL_REDIRECT = `${PORTICO_PREFIX}ssl-redirect`;
+/** ANN_NGINX_SSL_REDIRECT is ingress-nginx's spelling, accepted as a migration path. */
+export const ANN_NGINX_SSL_REDIRECT = "nginx.ingress.kubernetes.io/ssl-redirect";
+
+/** HTTP_DEFAULTS are listener timeouts: a minute per exchange, idle keep-alive a little longer. */
+export const HTTP_DEFAULTS = { requestTimeoutMs: 60_000, idleTimeoutMs: 75_000 } as const;
+
+/** VipGroup is the Ingresses that share one VIP and the object that owns that VIP. */
+interface VipGroup {
+  key: string;
+  namespace: string;
+  owner: IngressClass | Ingress;
+  members: Ingress[];
+}
+
+/** translateIngresses is the pass: routes, TLS, listeners and VIP requests for Portico's Ingresses. */
+export function translateIngresses(ctx: TranslateContext): void {
+  for (const { cls, ingresses } of classifyIngresses(ctx)) {
+    const sorted = [...ingresses].sort(byAge);
+    const shared = sorted.filter((i) => annotation(i, ANN_DEDICATED_VIP) !== "true");
+    if (shared.length > 0) {
+      const key = `IngressClass/${cls.metadata.name}`;
+      ctx.vipOf[key] = key;
+      translateGroup(ctx, { key, namespace: "", owner: cls, members: shared });
+    }
+    for (const ing of sorted.filter((i) => annotation(i, ANN_DEDICATED_VIP) === "true")) {
+      const key = `Ingress/${ing.metadata.namespace ?? ""}/${ing.metadata.name}`;
+      translateGroup(ctx, { key, namespace: ing.metadata.namespace ?? "", owner: ing, members: [ing] });
+    }
+  }
+}
+
+/** byAge orders Ingresses oldest first, then by namespace/name, the order conflicts are settled in. */
+function byAge(a: Ingress, b: Ingress): number {
+  const ta = a.metadata.creationTimestamp ?? "";
+  const tb = b.metadata.creationTimestamp ?? "";
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  const ka = `${a.metadata.namespace ?? ""}/${a.metadata.name}`;
+  const kb = `${b.metadata.namespace ?? ""}/${b.metadata.name}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+/** translateGroup builds the listeners and VIP request of one VIP. */
+function translateGroup(ctx: TranslateContext, g: VipGroup): void {
+  for (const ing of g.members) {
+    const ref = refOf(ing);
+    ctx.status.ok(ref, ACCEPTED, "Accepted");
+    ctx.status.ok(ref, RESOLVED_REFS, "ResolvedRefs");
+    ctx.vipOf[keyOf(ref)] = g.key;
+  }
+  const tls = collectTls(ctx, g.members);
+  const routes = collectRoutes(ctx, g.members);
+  const { httpPort, httpsPort } = {
+    httpPort: ctx.opts.ingressHttpPort,
+    httpsPort: ctx.opts.ingressHttpsPort,
+  };
+  ctx.http.push({
+    name: `${g.key}:${httpPort}`,
+    vip: g.key,
+    port: httpPort,
+    virtualHosts: virtualHosts(routes, (host, r) => redirectFor(ctx, tls, host, r)),
+    ...HTTP_DEFAULTS,
+  });
+  const ports: VipRequest["ports"] = [{ port: httpPort, protocol: "TCP" }];
+  const ltls = listenerTls(tls);
+  if (ltls) {
+    const hosts = virtualHosts(routes, () => undefined).filter((vh) => servedOnHttps(tls, vh.hostname));
+    ctx.http.push({
+      name: `${g.key}:${httpsPort}`,
+      vip: g.key,
+      port: httpsPort,
+      tls: ltls,
+      virtualHosts: hosts,
+      ...HTTP_DEFAULTS,
+    });
+    ports.push({ port: httpsPort, protocol: "TCP" });
+  }
+  const req: VipRequest = {
+    key: g.key,
+    namespace: g.namespace,
+    labels: { ...(g.owner.metadata.labels ?? {}) },
+    requested: (annotation(g.owner, ANN_IPS) ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s !== ""),
+    ports,
+    families: ["IPv4"],
+    familyPolicy: "SingleStack",
+    order: requestOrder(g.owner, g.key),
+  };
+  const pool = annotation(g.owner, ANN_POOL);
+  if (pool) req.pool = pool;
+  const sharing = annotation(g.owner, ANN_SHARED);
+  if (sharing) req.sharingKey = sharing;
+  ctx.vipRequests.push(req);
+}
+
+/**
+ * virtualHosts renders the route table: hosts in IR order, routes Exact first and longest prefix
+ * first. The default backend ends every host's list (unless the host has its own "/" prefix),
+ * because the Ingress spec sends every request that matches no rule there, not only unknown hosts.
+ */
+function virtualHosts(
+  table: RouteTable,
+  filtersFor: (host: string, r: OwnedRoute) => RouteFilter[] | undefined,
+): VirtualHost[] {
+  const hosts = [...table.hosts.keys()];
+  if (table.defaultRoute && !table.hosts.has("*")) hosts.push("*");
+  return hosts.sort(compareHosts).map((hostname) => {
+    const owned = [...(table.hosts.get(hostname) ?? [])].sort((a, b) => compareRoutes(a.route, b.route));
+    const hasRoot = owned.some(
+      (o) => o.route.match.path.type === "Prefix" && o.route.match.path.value === "/",
+    );
+    if (table.defaultRoute && !hasRoot) owned.push(table.defaultRoute);
+    const routes: Route[] = owned.map((o) => {
+      const filters = filtersFor(hostname, o);
+      return filters ? { ...o.route, filters } : o.route;
+    });
+    const vh: VirtualHost = { hostname, routes };
+    if (hostname.startsWith("*.")) vh.singleLabelWildcard = true;
+    return vh;
+  });
+}
+
+/** redirectFor answers HTTP with a 308 to HTTPS when the route's Ingress asks and the host has a certificate. */
+function redirectFor(
+  ctx: TranslateContext,
+  tls: TlsTable,
+  host: string,
+  r: OwnedRoute,
+): RouteFilter[] | undefined {
+  const on = annotation(r.owner, ANN_SSL_REDIRECT) ?? annotation(r.owner, ANN_NGINX_SSL_REDIRECT);
+  if (on !== "true" || !servedOnHttps(tls, host)) return undefined;
+  const filter: RouteFilter = { type: "RequestRedirect", scheme: "https", statusCode: 308 };
+  if (ctx.opts.ingressHttpsPort !== 443) filter.port = ctx.opts.ingressHttpsPort;
+  return [filter];
+}

@@ -1,0 +1,38 @@
+// translate.ts: the pure translator. Ordered passes over one context, one file per input kind
+// (Contour's dag builder, Envoy Gateway's translator): every pass reads the ResourceSet and adds
+// listeners, pools, VIP requests and status. Same input, same output; nothing here throws on bad input.
+import type { ResourceSet } from "../k8s/resource-set.ts";
+import { newContext, type TranslateContext } from "./context.ts";
+import { translateIngresses } from "./ingress.ts";
+import { translateServices } from "./service-lb.ts";
+import type { TranslateOptions, TranslateResult } from "./types.ts";
+
+/** Pass is one translation step. */
+export type Pass = (ctx: TranslateContext) => void;
+
+/** PASSES run in this order; later passes may read what earlier ones wrote (pools, certificates). */
+export const PASSES: readonly Pass[] = [translateServices, translateIngresses];
+
+/** translate turns a ResourceSet into the IR without addresses, VIP requests and statuses. */
+export function translate(set: ResourceSet, opts: TranslateOptions): TranslateResult {
+  const ctx = newContext(set, opts);
+  for (const pass of PASSES) pass(ctx);
+  for (const e of set.errors) {
+    ctx.notices.push(`${e.file}:${e.line}: ${e.object ? `${e.object}: ` : ""}${e.message}`);
+  }
+  return {
+    l4: ctx.l4,
+    http: ctx.http,
+    pools: sortKeys(ctx.pools),
+    certificates: sortKeys(ctx.certificates),
+    vipRequests: [...ctx.vipRequests].sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0)),
+    statuses: ctx.status.render(),
+    notices: ctx.notices,
+    vipOf: sortKeys(ctx.vipOf),
+  };
+}
+
+/** sortKeys copies a record with its keys in order, so output is the same whatever the pass order. */
+function sortKeys<T>(r: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
