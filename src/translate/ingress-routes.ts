@@ -46,7 +46,12 @@ export function validHost(host: string): boolean {
 }
 
 /** backendAction resolves a backend into a Forward, or a 503 plus a ResolvedRefs condition. */
-function backendAction(ctx: TranslateContext, ing: Ingress, backend: IngressBackend): RouteAction {
+function backendAction(
+  ctx: TranslateContext,
+  ing: Ingress,
+  backend: IngressBackend,
+  where: string,
+): RouteAction {
   const ns = ing.metadata.namespace ?? "";
   let message: string;
   let reason: string;
@@ -69,7 +74,7 @@ function backendAction(ctx: TranslateContext, ing: Ingress, backend: IngressBack
     reason = "UnsupportedBackend";
     message = `resource backends are not supported (${backend.resource?.kind ?? "no service"})`;
   }
-  ctx.status.fail(refOf(ing), RESOLVED_REFS, reason, `${message}; its routes answer 503`);
+  ctx.status.fail(refOf(ing), RESOLVED_REFS, reason, `${where}: ${message} (answering 503)`);
   return { type: "DirectResponse", status: 503, body: "Service Unavailable\n" };
 }
 
@@ -81,15 +86,11 @@ export function collectRoutes(ctx: TranslateContext, members: readonly Ingress[]
     const ref = refOf(ing);
     const owner = keyOf(ref);
     if (ing.spec?.defaultBackend) {
-      const action = backendAction(ctx, ing, ing.spec.defaultBackend);
       if (table.defaultRoute) {
-        ctx.status.warn(
-          ref,
-          ACCEPTED,
-          "DefaultBackendConflict",
-          `defaultBackend already set by ${keyOf(refOf(table.defaultRoute.owner))}`,
-        );
+        const holder = keyOf(refOf(table.defaultRoute.owner));
+        ctx.status.warn(ref, ACCEPTED, "DefaultBackendConflict", `defaultBackend already set by ${holder}`);
       } else {
+        const action = backendAction(ctx, ing, ing.spec.defaultBackend, "defaultBackend");
         const route: Route = {
           name: `${owner}#default`,
           match: { path: { type: "Prefix", value: "/" } },
@@ -130,7 +131,7 @@ export function collectRoutes(ctx: TranslateContext, members: readonly Ingress[]
         const route: Route = {
           name: `${owner}#${i}.${j}`,
           match: { path: match },
-          action: backendAction(ctx, ing, p.backend),
+          action: backendAction(ctx, ing, p.backend, `rule ${i} path ${j}`),
         };
         const list = table.hosts.get(host) ?? [];
         list.push({ route, owner: ing });

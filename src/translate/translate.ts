@@ -1,6 +1,7 @@
 // translate.ts: the pure translator. Ordered passes over one context, one file per input kind
 // (Contour's dag builder, Envoy Gateway's translator): every pass reads the ResourceSet and adds
 // listeners, pools, VIP requests and status. Same input, same output; nothing here throws on bad input.
+// Source errors stay in set.errors (the caller reports them); they are not repeated as notices.
 import type { ResourceSet } from "../k8s/resource-set.ts";
 import { newContext, type TranslateContext } from "./context.ts";
 import { translateIngresses } from "./ingress.ts";
@@ -17,9 +18,6 @@ export const PASSES: readonly Pass[] = [translateServices, translateIngresses];
 export function translate(set: ResourceSet, opts: TranslateOptions): TranslateResult {
   const ctx = newContext(set, opts);
   for (const pass of PASSES) pass(ctx);
-  for (const e of set.errors) {
-    ctx.notices.push(`${e.file}:${e.line}: ${e.object ? `${e.object}: ` : ""}${e.message}`);
-  }
   return {
     l4: ctx.l4,
     http: ctx.http,
@@ -27,7 +25,8 @@ export function translate(set: ResourceSet, opts: TranslateOptions): TranslateRe
     certificates: sortKeys(ctx.certificates),
     vipRequests: [...ctx.vipRequests].sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0)),
     statuses: ctx.status.render(),
-    notices: ctx.notices,
+    // A certificate used by several Ingresses is reported once.
+    notices: [...new Set(ctx.notices)],
     vipOf: sortKeys(ctx.vipOf),
   };
 }

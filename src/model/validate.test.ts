@@ -1,0 +1,111 @@
+// validate.test.ts: validateSnapshot finds each kind of inconsistency, and passes a sound snapshot.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { EngineSnapshot } from "./ir.ts";
+import { validateSnapshot } from "./validate.ts";
+
+function sound(): EngineSnapshot {
+  return {
+    version: 1,
+    l4: [
+      {
+        name: "Service/a/dns:53/UDP",
+        address: "192.0.2.1",
+        port: 53,
+        protocol: "UDP",
+        pool: "a/dns:53/UDP",
+        idleTimeoutMs: 60000,
+        connectTimeoutMs: 5000,
+      },
+      // Same address and port, other protocol: allowed.
+      {
+        name: "Service/a/dns:53/TCP",
+        address: "192.0.2.1",
+        port: 53,
+        protocol: "TCP",
+        pool: "a/dns:53/UDP",
+        idleTimeoutMs: 1,
+        connectTimeoutMs: 1,
+      },
+    ],
+    http: [
+      {
+        name: "IngressClass/p:443",
+        address: "2001:db8::1",
+        port: 443,
+        tls: { sni: [{ hostname: "a.example", certificate: "a/tls" }] },
+        virtualHosts: [
+          {
+            hostname: "a.example",
+            routes: [
+              {
+                name: "Ingress/a/x#0.0",
+                match: { path: { type: "Prefix", value: "/" } },
+                action: { type: "Forward", backends: [{ pool: "a/web:80", weight: 1 }] },
+              },
+            ],
+          },
+        ],
+        requestTimeoutMs: 1000,
+        idleTimeoutMs: 1000,
+      },
+    ],
+    pools: {
+      "a/dns:53/UDP": { name: "a/dns:53/UDP", algorithm: { type: "RoundRobin" }, endpoints: [] },
+      "a/web:80": {
+        name: "a/web:80",
+        algorithm: { type: "RoundRobin" },
+        endpoints: [
+          { address: "10.0.0.1", port: 8080, weight: 1, ready: true, serving: true, terminating: false },
+        ],
+      },
+    },
+    certificates: {
+      "a/tls": { certPem: "-----BEGIN CERTIFICATE-----", keyPem: "-----BEGIN PRIVATE KEY-----" },
+    },
+  };
+}
+
+test("validateSnapshot: a sound snapshot has no problems", () => {
+  assert.deepEqual(validateSnapshot(sound()), []);
+});
+
+test("validateSnapshot: dangling pool and certificate references", () => {
+  const s = sound();
+  s.l4[0]!.pool = "missing";
+  s.http[0]!.tls!.defaultCertificate = "a/nope";
+  const route = s.http[0]!.virtualHosts[0]!.routes[0]!;
+  route.action = { type: "Forward", backends: [{ pool: "gone", weight: 1 }] };
+  const problems = validateSnapshot(s).join("\n");
+  assert.match(problems, /Service\/a\/dns:53\/UDP: pool "missing" does not exist/);
+  assert.match(problems, /certificate "a\/nope" does not exist/);
+  assert.match(problems, /pool "gone" does not exist/);
+});
+
+test("validateSnapshot: ports out of range, bad addresses, duplicate binds", () => {
+  const s = sound();
+  s.l4[0]!.port = 70000;
+  s.l4[1]!.address = "not-an-ip";
+  s.http.push({ ...s.http[0]!, name: "IngressClass/q:443" });
+  s.pools["a/web:80"]!.endpoints[0]!.port = 0;
+  const problems = validateSnapshot(s).join("\n");
+  assert.match(problems, /port 70000 out of range/);
+  assert.match(problems, /"not-an-ip" is not an IP literal/);
+  assert.match(
+    problems,
+    /IngressClass\/q:443: \[?2001:db8::1\]?:443\/TCP is also bound by IngressClass\/p:443/,
+  );
+  assert.match(problems, /endpoint 10.0.0.1 port 0 out of range/);
+});
+
+test("validateSnapshot: pool key mismatch, duplicate virtual host, bad regex", () => {
+  const s = sound();
+  s.pools["a/web:80"]!.name = "other";
+  const vh = s.http[0]!.virtualHosts[0]!;
+  s.http[0]!.virtualHosts.push({ ...vh });
+  vh.routes[0]!.match.path = { type: "RegularExpression", value: "(" };
+  const problems = validateSnapshot(s).join("\n");
+  assert.match(problems, /name "other" differs from its key/);
+  assert.match(problems, /virtual host a.example appears twice/);
+  assert.match(problems, /invalid regular expression/);
+});
