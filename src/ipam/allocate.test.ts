@@ -190,7 +190,7 @@ test("requested addresses: inside a pool, outside every pool, taken, changed", (
         set: [req("b", { requested: ["203.0.113.1"] })],
         want: {
           "Service/default/b":
-            'RequestedIPOutsidePool: no address: pool "blue": 203.0.113.1 is outside every eligible pool (tried "blue", "red"); pool "red": 203.0.113.1 is outside every eligible pool (tried "blue", "red")',
+            'RequestedIPOutsidePool: no address: pools "blue", "red": 203.0.113.1 is outside every eligible pool (tried "blue", "red")',
         },
       },
       {

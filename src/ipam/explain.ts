@@ -27,6 +27,28 @@ function describe(v: PoolVerdict): string {
   return `pool "${v.pool}": ${v.detail}`;
 }
 
+/** group describes verdicts, folding pools refused with the same words into one clause:
+ * `pools "a", "b": namespace "dev" not selected`. Exhaustion stays per pool (its counts differ). */
+function group(verdicts: readonly PoolVerdict[]): string[] {
+  const clauses: (string | { detail: string; pools: string[] })[] = [];
+  const byDetail = new Map<string, { detail: string; pools: string[] }>();
+  for (const v of verdicts) {
+    const same = byDetail.get(v.detail);
+    if (v.reason === "Exhausted") clauses.push(describe(v));
+    else if (same) same.pools.push(v.pool);
+    else {
+      const clause = { detail: v.detail, pools: [v.pool] };
+      byDetail.set(v.detail, clause);
+      clauses.push(clause);
+    }
+  }
+  return clauses.map((c) => {
+    if (typeof c === "string") return c;
+    const names = c.pools.map((p) => `"${p}"`).join(", ");
+    return `${c.pools.length === 1 ? "pool" : "pools"} ${names}: ${c.detail}`;
+  });
+}
+
 /** failure builds the ok:false result for one family that could not be served. */
 export function failure(
   verdicts: PoolVerdict[],
@@ -51,7 +73,7 @@ export function failure(
   }
   // Pools the request did not name are noise once it named one.
   const shown = refusals.filter((v) => v.reason !== "PoolNotRequested");
-  const message = `${head}: ${(shown.length > 0 ? shown : refusals).map(describe).join("; ")}`;
+  const message = `${head}: ${group(shown.length > 0 ? shown : refusals).join("; ")}`;
   return { ok: false, reason, message, verdicts };
 }
 

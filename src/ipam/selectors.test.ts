@@ -78,7 +78,7 @@ test("namespace lists, namespace selectors and service selectors", () => {
         set: [req("dev/e")],
         want: {
           "Service/dev/e":
-            'SelectorMismatch: no address: pool "gold": labels do not match serviceSelectors; pool "prod": namespace "dev" not selected; pool "shop-only": namespace "dev" not selected',
+            'SelectorMismatch: no address: pool "gold": labels do not match serviceSelectors; pools "prod", "shop-only": namespace "dev" not selected',
         },
       },
       {

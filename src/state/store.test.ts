@@ -6,6 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import Database from "better-sqlite3";
+import { allocate } from "../ipam/allocate.ts";
+import { pool, req } from "../ipam/testing.ts";
 import type { AllocationState } from "../ipam/types.ts";
 import { MIGRATIONS } from "./schema.ts";
 import { openStateStore } from "./store.ts";
@@ -74,4 +76,27 @@ test("a database from a newer Portico is refused, not downgraded", () => {
   db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
   db.close();
   assert.throws(() => openStateStore(dir), { code: "PORTICO_STATE_SCHEMA" });
+});
+
+test("restart: allocations saved by one process are kept by the next, even with a better pool", () => {
+  const dir = join(root, "restart");
+  const requests = [
+    req("a"),
+    req("b", { sharingKey: "k" }),
+    req("c", { sharingKey: "k", ports: [{ port: 53, protocol: "UDP" }] }),
+  ];
+  const first = allocate({ requests, pools: [pool("blue", ["192.0.2.0/30"])], namespaces: [], previous: {} });
+  const store = openStateStore(dir);
+  store.saveAllocations(first.state);
+  store.close();
+
+  const reopened = openStateStore(dir);
+  const previous = reopened.loadAllocations();
+  assert.deepEqual(previous, first.state);
+  const pools = [pool("blue", ["192.0.2.0/30"]), pool("better", ["198.51.100.0/30"], { priority: -1 })];
+  const second = allocate({ requests: [...requests, req("d")], pools, namespaces: [], previous });
+  for (const r of requests) assert.deepEqual(second.state[r.key], first.state[r.key], r.key);
+  assert.deepEqual(second.state["Service/default/d"]?.addresses, ["198.51.100.0"]);
+  assert.deepEqual(reopened.saveAllocations(second.state), { written: 1, deleted: 0 });
+  reopened.close();
 });
