@@ -11,6 +11,7 @@ function collect(kind: "request" | "response", input: string | Buffer, max = 163
   const p = new HttpParser(
     kind,
     {
+      onBegin: () => {},
       onHead: (h) => (heads.push(h), skipBody),
       onBody: (b) => bodies.push(b.toString("latin1")),
       onTrailers: (t) => trailers.push(t),
@@ -19,9 +20,16 @@ function collect(kind: "request" | "response", input: string | Buffer, max = 163
     max,
   );
   const r = p.execute(typeof input === "string" ? Buffer.from(input, "latin1") : input);
-  return { heads, bodies, trailers, get complete() {
-    return done.n;
-  }, r, p };
+  return {
+    heads,
+    bodies,
+    trailers,
+    get complete() {
+      return done.n;
+    },
+    r,
+    p,
+  };
 }
 
 function code(r: number | ParseError): string {
@@ -57,15 +65,24 @@ test("more than 32 headers arrive in one list, in order, and trailers are report
   assert.equal(heads[0]!.headers.length, 140);
   assert.equal(heads[0]!.headers[138], "X-69");
   assert.equal(heads[0]!.url, "/");
-  const resp = collect("response", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nGrpc-Status: 0\r\n\r\n");
+  const resp = collect(
+    "response",
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nGrpc-Status: 0\r\n\r\n",
+  );
   assert.deepEqual(resp.trailers, [["Grpc-Status", "0"]]);
   assert.equal(resp.heads[0]!.statusCode, 200);
 });
 
 test("strict mode rejects smuggling vectors", () => {
   const cases: [string, string][] = [
-    ["POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "HPE_INVALID_TRANSFER_ENCODING"],
-    ["POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", "HPE_UNEXPECTED_CONTENT_LENGTH"],
+    [
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      "HPE_INVALID_TRANSFER_ENCODING",
+    ],
+    [
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+      "HPE_UNEXPECTED_CONTENT_LENGTH",
+    ],
     ["GET / HTTP/1.1\nHost: h\n\n", "HPE_INVALID_VERSION"],
     ["GET / HTTP/1.1\r\nHost: h\nX: y\r\n\r\n", "HPE_CR_EXPECTED"],
     ["GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n", "HPE_INVALID_HEADER_TOKEN"],
@@ -81,8 +98,14 @@ test("strict mode rejects smuggling vectors", () => {
 });
 
 test("header size limit covers request line and headers", () => {
-  assert.equal(code(collect("request", `GET /${"a".repeat(300)} HTTP/1.1\r\n`, 256).r), "HPE_HEADER_OVERFLOW");
-  assert.equal(code(collect("request", `GET / HTTP/1.1\r\nX: ${"a".repeat(300)}\r\n`, 256).r), "HPE_HEADER_OVERFLOW");
+  assert.equal(
+    code(collect("request", `GET /${"a".repeat(300)} HTTP/1.1\r\n`, 256).r),
+    "HPE_HEADER_OVERFLOW",
+  );
+  assert.equal(
+    code(collect("request", `GET / HTTP/1.1\r\nX: ${"a".repeat(300)}\r\n`, 256).r),
+    "HPE_HEADER_OVERFLOW",
+  );
 });
 
 test("upgrade stops parsing at the end of the head and reports the offset", () => {
@@ -93,7 +116,12 @@ test("upgrade stops parsing at the end of the head and reports the offset", () =
 });
 
 test("a response to HEAD can skip its body; close-delimited bodies end at finish()", () => {
-  const skipped = collect("response", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", 0, true);
+  const skipped = collect(
+    "response",
+    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+    0,
+    true,
+  );
   assert.equal(skipped.complete, 2);
   const eof = collect("response", "HTTP/1.1 200 OK\r\n\r\nabc");
   assert.equal(eof.complete, 0);

@@ -17,6 +17,7 @@ interface RawParserClass {
   new (): RawParser;
   REQUEST: number;
   RESPONSE: number;
+  kOnMessageBegin: number;
   kOnHeaders: number;
   kOnHeadersComplete: number;
   kOnBody: number;
@@ -50,6 +51,8 @@ export interface MessageHead {
 
 /** MessageSink receives a parser's events; they run synchronously inside execute(). */
 export interface MessageSink {
+  /** onBegin runs at the first byte of each message (header timeouts start here). */
+  onBegin(): void;
   /** onHead returns true to tell a response parser the message has no body (HEAD request). */
   onHead(head: MessageHead): boolean;
   /** onBody gets de-chunked body bytes; the Buffer is a view of the input, valid until the sink keeps it. */
@@ -81,6 +84,7 @@ export class HttpParser {
     this.sink = sink;
     const raw = new Raw();
     raw.initialize(kind === "request" ? Raw.REQUEST : Raw.RESPONSE, {}, maxHeaderSize, 0);
+    raw[Raw.kOnMessageBegin] = () => this.sink.onBegin();
     raw[Raw.kOnHeaders] = (headers: string[], url: string) => {
       if (this.inHead) {
         for (let i = 0; i < headers.length; i++) this.pendingHeaders.push(headers[i]!);

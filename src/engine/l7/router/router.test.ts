@@ -63,7 +63,9 @@ test("Router: first match wins in IR order across segment buckets", () => {
 });
 
 test("Router: prefix length for ReplacePrefixMatch", () => {
-  const r = new Router([{ hostname: "*", routes: [route("p", { path: { type: "Prefix", value: "/api/v1/" } })] }]);
+  const r = new Router([
+    { hostname: "*", routes: [route("p", { path: { type: "Prefix", value: "/api/v1/" } })] },
+  ]);
   assert.equal(r.route("x", req("/api/v1/users"))?.prefixLength, 7);
   assert.equal(r.route("x", req("/api/v1"))?.prefixLength, 7);
   assert.equal(r.route("x", req("/api/v10")), undefined);
@@ -97,7 +99,8 @@ test("Router: method, header and query conditions", () => {
 
 test("Router: 10k routes stay flat (indexed, not scanned)", () => {
   const routes: Route[] = [];
-  for (let i = 0; i < 10_000; i++) routes.push(route(`r${i}`, { path: { type: "Prefix", value: `/svc${i}` } }));
+  for (let i = 0; i < 10_000; i++)
+    routes.push(route(`r${i}`, { path: { type: "Prefix", value: `/svc${i}` } }));
   const hosts = [];
   for (let i = 0; i < 1000; i++) hosts.push({ hostname: `h${i}.example.com`, routes: [] as Route[] });
   hosts.push({ hostname: "last.example.com", routes });

@@ -29,14 +29,12 @@ export class HostRoutes {
   private readonly anySegment: CompiledRoute[] = [];
 
   constructor(routes: readonly Route[]) {
-    const compiled = routes.map(
-      (route, index): CompiledRoute => ({
-        route,
-        index,
-        path: compilePath(route.match.path),
-        conditions: compileConditions(route.match),
-      }),
-    );
+    const compiled = routes.map((route, index): CompiledRoute => ({
+      route,
+      index,
+      path: compilePath(route.match.path),
+      conditions: compileConditions(route.match),
+    }));
     // Pass 1 creates the buckets; pass 2 appends routes in IR order so every bucket is ordered.
     for (const c of compiled) {
       const key = segmentKey(c.route);
@@ -59,7 +57,8 @@ export class HostRoutes {
     for (let i = 0; i < list.length; i++) {
       const c = list[i]!;
       const n = c.path(req.path);
-      if (n >= 0 && (c.conditions === undefined || c.conditions(req))) return { route: c.route, prefixLength: n };
+      if (n >= 0 && (c.conditions === undefined || c.conditions(req)))
+        return { route: c.route, prefixLength: n };
     }
     return undefined;
   }

@@ -1,0 +1,79 @@
+// compile.ts: compileHttp, the engine's entry point for one HTTP(S) listener of a snapshot. It
+// compiles the router and TLS contexts up front (errors NACK the snapshot) and returns the
+// ConnectionHandler that takes accepted TCP sockets: TLS first when configured, then HTTP/2
+// (ALPN "h2" or the cleartext prior-knowledge preface) or HTTP/1.1.
+import type { Socket } from "node:net";
+import { EngineConfigError, type CompileHttp, type ConnectionHandler } from "../contracts.ts";
+import { compileTls, type TlsTerminator } from "../tls/terminate.ts";
+import { ClientConn } from "./http1.ts";
+import { H2Front } from "./http2.ts";
+import { Router } from "./router/router.ts";
+import { defaultLimits, type Limits, type ListenerRuntime } from "./runtime.ts";
+import { sharedPool } from "./upstream.ts";
+
+// The HTTP/2 connection preface (RFC 9113 §3.4) starts "PRI * HTTP/2.0".
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+
+/** compileHttp builds the handler of one HttpListener (see CompileHttp in contracts.ts). */
+export const compileHttp: CompileHttp = (listener, deps) => compileHttpWith(listener, deps, defaultLimits);
+
+/** compileHttpWith is compileHttp with explicit limits (tests shorten the header timeout). */
+export function compileHttpWith(
+  listener: Parameters<CompileHttp>[0],
+  deps: Parameters<CompileHttp>[1],
+  limits: Limits,
+): ConnectionHandler {
+  let router: Router;
+  try {
+    router = new Router(listener.virtualHosts);
+  } catch (err) {
+    throw new EngineConfigError(
+      "InvalidRoute",
+      listener.name,
+      `cannot compile routes: ${(err as Error).message}`,
+    );
+  }
+  const tls: TlsTerminator | undefined =
+    listener.tls === undefined
+      ? undefined
+      : compileTls(listener.name, listener.tls, deps.snapshot.certificates);
+  const rt: ListenerRuntime = {
+    listener,
+    router,
+    upstreams: deps.upstreams,
+    pool: sharedPool,
+    proto: tls === undefined ? "http" : "https",
+    limits,
+    log: deps.log,
+  };
+  const h2 = new H2Front(rt, deps.snapshot);
+  const serve = (socket: Socket, alpn: string | false | null | undefined) => {
+    if (alpn === "h2") {
+      h2.accept(socket);
+      return;
+    }
+    // Cleartext: peek at the first bytes for the HTTP/2 prior-knowledge preface.
+    socket.once("data", (first: Buffer) => {
+      if (isPreface(first)) {
+        socket.pause();
+        socket.unshift(first);
+        h2.accept(socket);
+      } else {
+        new ClientConn(socket, rt, first);
+      }
+    });
+  };
+  return {
+    onConnection(socket: Socket): void {
+      socket.on("error", () => socket.destroy());
+      if (tls === undefined) serve(socket, undefined);
+      else tls.wrap(socket, (secure) => serve(secure, secure.alpnProtocol));
+    },
+  };
+}
+
+// isPreface accepts a first chunk that is the preface or a prefix of it (a short first read).
+function isPreface(b: Buffer): boolean {
+  const n = Math.min(b.length, PREFACE.length);
+  return n >= 4 && b.compare(PREFACE, 0, n, 0, n) === 0;
+}

@@ -1,0 +1,30 @@
+// events.ts: the engine's L7 diagnostics_channel events. Publishers check hasSubscribers first,
+// so nothing is allocated when no one (core's metrics.ts) listens.
+import diagnostics from "node:diagnostics_channel";
+
+/** httpResponse carries one finished exchange: HttpResponseEvent. */
+export const httpResponse = diagnostics.channel("portico:http.response");
+/** connection carries client connection open/close on an L7 listener: ConnectionEvent. */
+export const connection = diagnostics.channel("portico:connection");
+
+/** HttpResponseEvent is published when a response has been sent (or the exchange failed). */
+export interface HttpResponseEvent {
+  listener: string;
+  /** route is the route name, or "" when no route matched. */
+  route: string;
+  pool: string;
+  /** backend is "address:port", or "" when answered by the proxy. */
+  backend: string;
+  /** status sent to the client; 0 when the connection broke before a status was sent. */
+  status: number;
+  durationMs: number;
+  /** bytesIn are request body bytes received; bytesOut response body bytes sent. */
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** ConnectionEvent is published when a client connection opens or closes. */
+export interface ConnectionEvent {
+  listener: string;
+  event: "open" | "close";
+}

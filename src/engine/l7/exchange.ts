@@ -1,0 +1,371 @@
+// exchange.ts: one request/response exchange of an HTTP/1.1 client connection. It receives the
+// request's body from the client parser and the response's events from the backend connection's
+// parser, and forwards bytes both ways with backpressure. Exchanges of a connection run one at a
+// time in arrival order (pipelining); the ones behind wait with their body bytes buffered.
+import type { Backend } from "../contracts.ts";
+import type { Route } from "../../model/ir.ts";
+import {
+  chunkHeader,
+  connectionTokens,
+  hopByHop,
+  lastChunk,
+  plainResponse,
+  statusLine,
+} from "../http/head.ts";
+import type { MessageHead } from "../http/parser.ts";
+import { httpResponse, type HttpResponseEvent } from "./events.ts";
+import { responseHeaderEdits } from "./forward.ts";
+import type { ClientConn } from "./http1.ts";
+import type { UpstreamConn, UpstreamFailure, UpstreamOwner } from "./upstream.ts";
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+
+/** Exchange is one request on a client connection and its response. */
+export class Exchange implements UpstreamOwner {
+  readonly conn: ClientConn;
+  readonly head: MessageHead;
+  readonly start = performance.now();
+  route: Route | undefined;
+  pool = "";
+  /** upstreamHead is the rewritten head; kept for retries. */
+  upstreamHead = "";
+  framing: "length" | "chunked" | "none" = "none";
+  websocket = false;
+  /** local is a response the proxy answers itself (errors, redirects, direct responses). */
+  local: Buffer | undefined;
+  /** closeAfter closes the client connection once this exchange finished. */
+  closeAfter: boolean;
+  requestDone = false;
+  responseStarted = false;
+  status = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  private backend: Backend | undefined;
+  // inFlight is true between upstreams.begin and upstreams.end for the current attempt.
+  private inFlight = false;
+  private upstream: UpstreamConn | null = null;
+  private pending: Buffer[] | null = null;
+  private pendingTrailers: string[] | undefined;
+  private attempts = 0;
+  private tried: Set<string> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private outChunked = false;
+  private interim = false;
+  private done = false;
+  private responseTrailers: string[] | undefined;
+
+  constructor(conn: ClientConn, head: MessageHead) {
+    this.conn = conn;
+    this.head = head;
+    this.closeAfter = !head.keepAlive;
+  }
+
+  /** header returns the first value of a request header (lower-case name). */
+  header(name: string): string | undefined {
+    const hs = this.head.headers;
+    for (let i = 0; i < hs.length; i += 2) {
+      const n = hs[i]!;
+      if (n.length === name.length && n.toLowerCase() === name) return hs[i + 1];
+    }
+    return undefined;
+  }
+
+  /** answer makes the proxy answer with a short text body; close ends the connection after it. */
+  answer(status: number, body: string, close = false, extra = ""): void {
+    this.status = status;
+    if (close) this.closeAfter = true;
+    this.local = plainResponse(status, body, this.closeAfter, extra);
+  }
+
+  /** begin runs when the exchange reaches the head of the connection's queue. */
+  begin(): void {
+    if (this.local !== undefined) {
+      this.sendLocal();
+      return;
+    }
+    const rt = this.conn.rt;
+    const ms = this.route?.timeoutMs ?? rt.listener.requestTimeoutMs;
+    if (ms > 0) this.timer = setTimeout(onRequestTimeout, ms, this);
+    this.connect();
+  }
+
+  private connect(): void {
+    const rt = this.conn.rt;
+    const ctx = this.conn.pickContext(this.tried);
+    const backend = rt.upstreams.pick(this.pool, ctx);
+    if (backend === undefined) {
+      this.fail(503, `no healthy backend for route ${this.route?.name} (pool ${this.pool})`);
+      return;
+    }
+    this.attempts++;
+    this.backend = backend;
+    rt.upstreams.begin(this.pool, backend);
+    this.inFlight = true;
+    const up = rt.pool.acquire(backend, rt.limits.connectTimeoutMs);
+    this.upstream = up;
+    up.attach(this, this.route?.backendTimeoutMs ?? rt.listener.requestTimeoutMs);
+    const s = up.socket;
+    s.cork();
+    s.write(this.upstreamHead, "latin1");
+    const p = this.pending;
+    if (p !== null) {
+      this.pending = null;
+      for (let i = 0; i < p.length; i++) this.writeUp(p[i]!);
+      this.conn.released(p);
+    }
+    if (this.requestDone && this.framing === "chunked") s.write(lastChunk(this.pendingTrailers), "latin1");
+    s.uncork();
+  }
+
+  /** requestBody forwards (or buffers) a piece of the request body. */
+  requestBody(chunk: Buffer): void {
+    this.bytesIn += chunk.length;
+    if (this.local !== undefined || this.done) return;
+    if (this.upstream === null) {
+      (this.pending ??= []).push(chunk);
+      this.conn.buffered(chunk.length);
+    } else if (!this.writeUp(chunk)) {
+      this.conn.socket.pause();
+    }
+  }
+
+  private writeUp(chunk: Buffer): boolean {
+    const s = this.upstream!.socket;
+    if (this.framing !== "chunked") return s.write(chunk);
+    s.write(chunkHeader(chunk.length), "latin1");
+    s.write(chunk);
+    return s.write("\r\n", "latin1");
+  }
+
+  /** requestTrailers keeps chunked request trailers for the last chunk. */
+  requestTrailers(t: string[]): void {
+    this.pendingTrailers = t;
+  }
+
+  /** requestComplete runs when the whole request was read from the client. */
+  requestComplete(): void {
+    this.requestDone = true;
+    if (this.done) return;
+    if (this.local !== undefined) {
+      if (this.status !== 0 && this.responseStarted) this.finish(true);
+      return;
+    }
+    if (this.upstream !== null && this.framing === "chunked") {
+      this.upstream.socket.write(lastChunk(this.pendingTrailers), "latin1");
+    }
+  }
+
+  onUpstreamDrain(): void {
+    if (!this.done) this.conn.socket.resume();
+  }
+
+  /** clientDrained runs when the client socket's buffer emptied: resume reading the backend. */
+  clientDrained(): void {
+    this.upstream?.socket.resume();
+  }
+
+  private sendLocal(): void {
+    this.responseStarted = true;
+    this.bytesOut += this.local!.length;
+    this.conn.write(this.local!);
+    if (this.requestDone || this.closeAfter) this.finish(true);
+  }
+
+  // fail answers with an error status if nothing was sent yet, else breaks the client connection.
+  private fail(status: number, text: string): void {
+    if (this.done) return;
+    if (this.responseStarted) {
+      this.status = this.status || status;
+      this.finish(false);
+      this.conn.destroy();
+      return;
+    }
+    this.conn.rt.log("debug", "http exchange failed", { listener: this.conn.rt.listener.name, status, text });
+    // A request whose body was not fully read leaves the connection unsynchronised.
+    this.answer(status, text, !this.requestDone);
+    this.sendLocal();
+  }
+
+  onUpstreamFailure(conn: UpstreamConn, failure: UpstreamFailure, detail: string): void {
+    if (this.done || conn !== this.upstream) return;
+    this.upstream = null;
+    this.settle(false);
+    const b = this.backend!;
+    const retryable =
+      !this.responseStarted &&
+      (failure === "connect" || (failure === "reset" && conn.reused && !conn.sawResponse)) &&
+      IDEMPOTENT.has(this.head.method) &&
+      this.framing === "none" &&
+      this.attempts < this.conn.rt.limits.maxAttempts;
+    if (retryable) {
+      // A reused connection closed by the backend while idle is no fault of the backend.
+      if (failure === "connect") (this.tried ??= new Set()).add(b.id);
+      this.connect();
+      return;
+    }
+    const what = `backend ${b.id} of route ${this.route?.name}`;
+    if (failure === "timeout") this.fail(504, `${what} timed out (${detail})`);
+    else if (failure === "connect") this.fail(502, `cannot connect to ${what}: ${detail}`);
+    else this.fail(502, `${what} failed: ${detail}`);
+  }
+
+  /** timedOut runs when the request timeout fires. */
+  timedOut(): void {
+    this.timer = undefined;
+    if (this.done) return;
+    const up = this.upstream;
+    this.upstream = null;
+    if (up !== null) {
+      this.settle(false);
+      up.destroy();
+    }
+    this.fail(
+      504,
+      `request timed out after ${this.route?.timeoutMs ?? this.conn.rt.listener.requestTimeoutMs} ms on route ${this.route?.name}`,
+    );
+  }
+
+  onBegin(): void {}
+
+  onHead(h: MessageHead): boolean {
+    const status = h.statusCode;
+    const noBody =
+      this.head.method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200);
+    this.interim = status >= 100 && status < 200 && status !== 101;
+    if (!this.interim) {
+      this.status = status;
+      this.responseStarted = true;
+    }
+    const client = this.conn;
+    const http10 = this.head.versionMinor === 0;
+    let out = statusLine(status, h.statusMessage);
+    const hs = h.headers;
+    let listed: string[] | undefined;
+    let chunked = false;
+    let length = "";
+    for (let i = 0; i < hs.length; i += 2) {
+      const l = hs[i]!.toLowerCase();
+      if (l === "connection") (listed ??= []).push(...connectionTokens(hs[i + 1]!));
+      else if (l === "transfer-encoding") chunked = true;
+      else if (l === "content-length") length = hs[i + 1]!;
+    }
+    const edits = responseHeaderEdits(this.route);
+    let dropped: Set<string> | undefined;
+    if (edits !== undefined) {
+      dropped = new Set();
+      for (const x of edits.set ?? []) dropped.add(x.name.toLowerCase());
+      for (const n of edits.remove ?? []) dropped.add(n.toLowerCase());
+    }
+    for (let i = 0; i < hs.length; i += 2) {
+      const l = hs[i]!.toLowerCase();
+      if (hopByHop.has(l) || (listed !== undefined && listed.includes(l))) continue;
+      if (dropped !== undefined && dropped.has(l)) continue;
+      out += `${hs[i]}: ${hs[i + 1]}\r\n`;
+    }
+    if (edits !== undefined) {
+      for (const x of edits.set ?? []) out += `${x.name}: ${x.value}\r\n`;
+      for (const x of edits.add ?? []) out += `${x.name}: ${x.value}\r\n`;
+    }
+    if (status === 101) {
+      out += "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
+      client.write(out);
+      return false;
+    }
+    this.outChunked = false;
+    if (length !== "") out += `Content-Length: ${length}\r\n`;
+    else if (!noBody && (chunked || !http10)) {
+      if (http10) this.closeAfter = true;
+      else {
+        out += "Transfer-Encoding: chunked\r\n";
+        this.outChunked = true;
+      }
+    } else if (!noBody) this.closeAfter = true;
+    if (!this.interim) {
+      if (this.closeAfter || client.closing) out += "Connection: close\r\n";
+      else if (http10) out += "Connection: keep-alive\r\n";
+    }
+    client.write(out + "\r\n");
+    return this.head.method === "HEAD";
+  }
+
+  onBody(chunk: Buffer): void {
+    this.bytesOut += chunk.length;
+    const c = this.conn;
+    let ok: boolean;
+    if (this.outChunked) {
+      c.write(chunkHeader(chunk.length));
+      c.write(chunk);
+      ok = c.write("\r\n");
+    } else ok = c.write(chunk);
+    if (!ok) this.upstream?.socket.pause();
+  }
+
+  onTrailers(t: string[]): void {
+    this.responseTrailers = t;
+  }
+
+  onComplete(): void {
+    if (this.interim) {
+      this.interim = false;
+      return;
+    }
+    if (this.outChunked) this.conn.write(lastChunk(this.responseTrailers));
+    const up = this.upstream;
+    this.upstream = null;
+    // The backend's connection is reusable only if both messages ended cleanly.
+    if (up !== null) up.release(this.requestDone);
+    if (!this.requestDone) this.closeAfter = true;
+    this.finish(true);
+  }
+
+  onUpgrade(conn: UpstreamConn, rest: Buffer): void {
+    this.upstream = null;
+    const socket = conn.takeSocket();
+    this.finish(true);
+    this.conn.tunnel(socket, rest);
+  }
+
+  /** abort runs when the client connection closed under this exchange. */
+  abort(): void {
+    if (this.done) return;
+    const up = this.upstream;
+    this.upstream = null;
+    if (up !== null) up.destroy();
+    this.finish(true);
+  }
+
+  private finish(ok: boolean): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.pending !== null) {
+      this.conn.released(this.pending);
+      this.pending = null;
+    }
+    this.settle(ok);
+    if (httpResponse.hasSubscribers) {
+      const ev: HttpResponseEvent = {
+        listener: this.conn.rt.listener.name,
+        route: this.route?.name ?? "",
+        pool: this.pool,
+        backend: this.backend?.id ?? "",
+        status: this.status,
+        durationMs: performance.now() - this.start,
+        bytesIn: this.bytesIn,
+        bytesOut: this.bytesOut,
+      };
+      httpResponse.publish(ev);
+    }
+    this.conn.exchangeDone(this);
+  }
+
+  private settle(ok: boolean): void {
+    if (!this.inFlight) return;
+    this.inFlight = false;
+    this.conn.rt.upstreams.end(this.pool, this.backend!, ok);
+  }
+}
+
+function onRequestTimeout(ex: Exchange): void {
+  ex.timedOut();
+}

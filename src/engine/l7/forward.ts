@@ -1,0 +1,120 @@
+// forward.ts: what the proxy sends upstream for a request — the rewritten head (hop-by-hop headers
+// dropped, X-Forwarded-*/Forwarded added, route filters applied) — and the filter answers that
+// never reach a backend (redirects). Pure functions over the parsed head.
+import type { PathRewrite, Route, RouteFilter } from "../../model/ir.ts";
+import { connectionTokens, hopByHop } from "../http/head.ts";
+import { stripPort } from "./router/host-map.ts";
+
+/** RequestFacts are what the head rewrite needs to know about the request and its client. */
+export interface RequestFacts {
+  method: string;
+  /** path and query are split from the request-target; query keeps no "?". */
+  path: string;
+  query: string;
+  headers: readonly string[];
+  host: string;
+  clientIp: string;
+  proto: "http" | "https";
+  /** framing is how the body goes upstream: Content-Length value, chunked, or no body. */
+  framing: "length" | "chunked" | "none";
+  contentLength: string;
+  /** websocket keeps Upgrade and Connection: Upgrade. */
+  websocket: boolean;
+  route: Route;
+  prefixLength: number;
+}
+
+/** buildUpstreamHead returns the request head to write to an HTTP/1.1 backend. */
+export function buildUpstreamHead(f: RequestFacts): string {
+  let path = f.path;
+  let host = f.host;
+  let mod: Extract<RouteFilter, { type: "RequestHeaderModifier" }> | undefined;
+  for (const flt of f.route.filters ?? []) {
+    if (flt.type === "URLRewrite") {
+      if (flt.hostname !== undefined) host = flt.hostname;
+      if (flt.path !== undefined) path = rewritePath(path, f.prefixLength, flt.path);
+    } else if (flt.type === "RequestHeaderModifier") {
+      mod = flt;
+    }
+  }
+  let dropped: Set<string> | undefined;
+  if (mod !== undefined) {
+    dropped = new Set<string>();
+    for (const h of mod.set ?? []) dropped.add(h.name.toLowerCase());
+    for (const n of mod.remove ?? []) dropped.add(n.toLowerCase());
+  }
+  const hs = f.headers;
+  // Names listed in Connection are hop-by-hop too (RFC 9110 §7.6.1).
+  let listed: string[] | undefined;
+  let xff = "";
+  let forwarded = "";
+  let out = `${f.method} ${path}${f.query === "" ? "" : "?" + f.query} HTTP/1.1\r\n`;
+  for (let i = 0; i < hs.length; i += 2) {
+    const name = hs[i]!;
+    const lower = name.toLowerCase();
+    if (lower === "connection") (listed ??= []).push(...connectionTokens(hs[i + 1]!));
+  }
+  for (let i = 0; i < hs.length; i += 2) {
+    const name = hs[i]!;
+    const lower = name.toLowerCase();
+    if (hopByHop.has(lower) || lower === "host") continue;
+    if (lower === "x-forwarded-for") {
+      xff = xff === "" ? hs[i + 1]! : `${xff}, ${hs[i + 1]}`;
+      continue;
+    }
+    if (lower === "forwarded") {
+      forwarded = forwarded === "" ? hs[i + 1]! : `${forwarded}, ${hs[i + 1]}`;
+      continue;
+    }
+    if (lower === "x-forwarded-proto" || lower === "x-forwarded-host") continue;
+    if (listed !== undefined && listed.includes(lower)) continue;
+    if (dropped !== undefined && dropped.has(lower)) continue;
+    out += `${name}: ${hs[i + 1]}\r\n`;
+  }
+  out += `Host: ${host}\r\n`;
+  if (mod !== undefined) {
+    for (const h of mod.set ?? []) out += `${h.name}: ${h.value}\r\n`;
+    for (const h of mod.add ?? []) out += `${h.name}: ${h.value}\r\n`;
+  }
+  out += `X-Forwarded-For: ${xff === "" ? f.clientIp : `${xff}, ${f.clientIp}`}\r\n`;
+  out += `X-Forwarded-Proto: ${f.proto}\r\nX-Forwarded-Host: ${f.host}\r\n`;
+  const forNode = f.clientIp.includes(":") ? `"[${f.clientIp}]"` : f.clientIp;
+  const own = `for=${forNode};host="${f.host}";proto=${f.proto}`;
+  out += `Forwarded: ${forwarded === "" ? own : `${forwarded}, ${own}`}\r\n`;
+  if (f.framing === "length") out += `Content-Length: ${f.contentLength}\r\n`;
+  else if (f.framing === "chunked") out += "Transfer-Encoding: chunked\r\n";
+  if (f.websocket) out += "Connection: Upgrade\r\nUpgrade: websocket\r\n";
+  return out + "\r\n";
+}
+
+/** rewritePath applies a PathRewrite; prefixLength is how much of path the Prefix match covered. */
+export function rewritePath(path: string, prefixLength: number, r: PathRewrite): string {
+  if (r.type === "ReplaceFullPath") return r.value;
+  const rest = path.slice(prefixLength);
+  let v = r.value;
+  if (v.endsWith("/") && rest.startsWith("/")) v = v.slice(0, -1);
+  const out = v + rest;
+  return out === "" ? "/" : out.startsWith("/") ? out : "/" + out;
+}
+
+/** redirectLocation computes the Location of a RequestRedirect filter. */
+export function redirectLocation(
+  flt: Extract<RouteFilter, { type: "RequestRedirect" }>,
+  f: Pick<RequestFacts, "path" | "query" | "host" | "proto" | "prefixLength">,
+): string {
+  const scheme = flt.scheme ?? f.proto;
+  const hostOnly = stripPort(f.host);
+  const colon = f.host.length > hostOnly.length ? f.host.slice(hostOnly.length + 1) : "";
+  let port = flt.port !== undefined ? String(flt.port) : flt.scheme === undefined ? colon : "";
+  if ((scheme === "http" && port === "80") || (scheme === "https" && port === "443")) port = "";
+  const host = flt.hostname ?? hostOnly;
+  const path = flt.path === undefined ? f.path : rewritePath(f.path, f.prefixLength, flt.path);
+  return `${scheme}://${host}${port === "" ? "" : ":" + port}${path}${f.query === "" ? "" : "?" + f.query}`;
+}
+
+/** responseHeaderEdits returns the route's ResponseHeaderModifier, if any. */
+export function responseHeaderEdits(route: Route | undefined) {
+  if (route?.filters === undefined) return undefined;
+  for (const f of route.filters) if (f.type === "ResponseHeaderModifier") return f;
+  return undefined;
+}

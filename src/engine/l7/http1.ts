@@ -1,0 +1,255 @@
+// http1.ts: an HTTP/1.1 client connection at the socket level. llhttp (strict) parses request
+// heads and bodies straight from the socket; each request becomes an Exchange, routed and
+// forwarded to a pooled backend connection. No node:http objects on this path.
+import type { Socket } from "node:net";
+import type { PickContext } from "../contracts.ts";
+import { HttpParser, type MessageHead, type MessageSink, type ParseError } from "../http/parser.ts";
+import { plainResponse } from "../http/head.ts";
+import { connection } from "./events.ts";
+import { Exchange } from "./exchange.ts";
+import { prepare } from "./prepare.ts";
+import type { ListenerRuntime } from "./runtime.ts";
+import { tunnel } from "./websocket.ts";
+
+// Pipelined requests waiting behind the active one may buffer this much body before reading pauses.
+const MAX_BUFFERED = 64 * 1024;
+
+const enum_IDLE = 0;
+const enum_HEAD = 1;
+const enum_BODY = 2;
+
+/** ClientConn is one client TCP (or TLS) connection speaking HTTP/1.1. */
+export class ClientConn implements MessageSink {
+  readonly socket: Socket;
+  readonly rt: ListenerRuntime;
+  readonly clientIp: string;
+  /** closing is set once the connection will close after the responses in flight. */
+  closing = false;
+  private readonly parser: HttpParser;
+  private readonly queue: Exchange[] = [];
+  private parsing: Exchange | null = null;
+  private state = enum_IDLE;
+  private headStart = 0;
+  private bufferedBytes = 0;
+  private timeoutMs = -1;
+  private upgradeRest: Buffer | undefined;
+  private closed = false;
+
+  constructor(socket: Socket, rt: ListenerRuntime, initial?: Buffer) {
+    this.socket = socket;
+    this.rt = rt;
+    this.clientIp = socket.remoteAddress ?? "";
+    this.parser = new HttpParser("request", this, rt.limits.maxHeaderBytes);
+    socket.setNoDelay(true);
+    socket.on("data", (b: Buffer) => this.onData(b));
+    socket.on("drain", () => this.queue[0]?.clientDrained());
+    socket.on("end", () => this.onEnd());
+    socket.on("error", () => socket.destroy());
+    socket.on("close", () => this.onClose());
+    socket.on("timeout", () => this.onTimeout());
+    this.setTimeout(rt.listener.idleTimeoutMs);
+    if (connection.hasSubscribers) connection.publish({ listener: rt.listener.name, event: "open" });
+    if (initial !== undefined && initial.length > 0) this.onData(initial);
+  }
+
+  /** write sends bytes to the client unless the connection is gone; false asks for backpressure. */
+  write(data: Buffer | string): boolean {
+    if (this.closed) return true;
+    return typeof data === "string" ? this.socket.write(data, "latin1") : this.socket.write(data);
+  }
+
+  /** destroy breaks the connection (a response could not be completed). */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** pickContext gives the balancer what it needs from this client. */
+  pickContext(exclude: ReadonlySet<string> | undefined): PickContext {
+    const ex = this.queue[0];
+    return {
+      sourceIp: this.clientIp,
+      header: ex === undefined ? undefined : (n: string) => ex.header(n),
+      exclude,
+    };
+  }
+
+  /** buffered accounts body bytes held for a waiting exchange; reading pauses beyond MAX_BUFFERED. */
+  buffered(n: number): void {
+    this.bufferedBytes += n;
+    if (this.bufferedBytes > MAX_BUFFERED) this.socket.pause();
+  }
+
+  /** released un-accounts buffered chunks once sent or dropped. */
+  released(chunks: Buffer[]): void {
+    for (const c of chunks) this.bufferedBytes -= c.length;
+    if (this.bufferedBytes <= MAX_BUFFERED && !this.closed) this.socket.resume();
+  }
+
+  private onData(buf: Buffer): void {
+    if (this.upgradeRest !== undefined) {
+      // Bytes after an Upgrade request wait for the backend's 101.
+      this.upgradeRest = Buffer.concat([this.upgradeRest, buf]);
+      return;
+    }
+    let r = this.parser.execute(buf);
+    while (typeof r === "number" && r < buf.length) {
+      // llhttp stopped after an Upgrade/CONNECT head; a WebSocket hands the rest to the tunnel,
+      // anything else was forwarded as a plain request and parsing goes on.
+      const last = this.queue[this.queue.length - 1];
+      if (last !== undefined && last.websocket) {
+        this.upgradeRest = buf.subarray(r);
+        this.socket.pause();
+        return;
+      }
+      buf = buf.subarray(r);
+      r = this.parser.execute(buf);
+    }
+    if (typeof r !== "number") {
+      this.reject(r, buf);
+      return;
+    }
+    if (this.state === enum_HEAD) {
+      if (performance.now() - this.headStart > this.rt.limits.headerTimeoutMs) this.headerTimeout();
+      else this.setTimeout(this.rt.limits.headerTimeoutMs);
+    }
+  }
+
+  // reject answers a request llhttp refused, after the responses already in flight.
+  private reject(err: ParseError, buf: Buffer): void {
+    let status = 400;
+    let text = `bad request: ${err.reason} (${err.code})`;
+    if (err.code === "HPE_HEADER_OVERFLOW") {
+      const lineEnded = this.state === enum_BODY || buf.subarray(0, err.bytesParsed).includes(10);
+      status = lineEnded ? 431 : 414;
+      text = lineEnded ? "request header fields too large" : "request URI too long";
+    }
+    this.failConnection(status, text);
+  }
+
+  private failConnection(status: number, text: string): void {
+    this.socket.pause();
+    this.closing = true;
+    const ex = new Exchange(this, badHead);
+    ex.answer(status, text, true);
+    ex.requestDone = true;
+    this.parsing = null;
+    this.queue.push(ex);
+    if (this.queue.length === 1) ex.begin();
+  }
+
+  private headerTimeout(): void {
+    if (this.closing) return;
+    this.failConnection(408, "request header timeout");
+  }
+
+  onBegin(): void {
+    this.state = enum_HEAD;
+    this.headStart = performance.now();
+  }
+
+  onHead(head: MessageHead): boolean {
+    this.state = enum_BODY;
+    const ex = new Exchange(this, head);
+    prepare(ex, this.rt, this.clientIp);
+    if (ex.closeAfter) this.closing = true;
+    this.parsing = ex;
+    this.queue.push(ex);
+    if (this.queue.length === 1) {
+      this.setTimeout(0);
+      ex.begin();
+    }
+    return false;
+  }
+
+  onBody(chunk: Buffer): void {
+    this.parsing?.requestBody(chunk);
+  }
+
+  onTrailers(trailers: string[]): void {
+    this.parsing?.requestTrailers(trailers);
+  }
+
+  onComplete(): void {
+    this.state = enum_IDLE;
+    const ex = this.parsing;
+    this.parsing = null;
+    if (ex !== null) ex.requestComplete();
+    // Nothing more is read on a connection that will close (Connection: close, errors).
+    if (this.closing) this.socket.pause();
+  }
+
+  /** exchangeDone runs when an exchange finished; the next one (pipelined) starts. */
+  exchangeDone(ex: Exchange): void {
+    if (this.queue[0] === ex) this.queue.shift();
+    else {
+      const i = this.queue.indexOf(ex);
+      if (i !== -1) this.queue.splice(i, 1);
+    }
+    if (this.closed) return;
+    if (ex.closeAfter) {
+      this.closing = true;
+      for (const q of this.queue.splice(0)) q.abort();
+      this.socket.end();
+      return;
+    }
+    const next = this.queue[0];
+    if (next !== undefined) next.begin();
+    else if (this.state === enum_HEAD) this.setTimeout(this.rt.limits.headerTimeoutMs);
+    else this.setTimeout(this.rt.listener.idleTimeoutMs);
+  }
+
+  /** tunnel joins the client socket to a backend socket after a 101 (WebSocket). */
+  tunnel(backend: Socket, rest: Buffer): void {
+    const early = this.upgradeRest;
+    this.upgradeRest = undefined;
+    this.closed = true;
+    this.setTimeout(0);
+    for (const ev of ["data", "drain", "end", "timeout"]) this.socket.removeAllListeners(ev);
+    tunnel(this.socket, backend, rest, early, this.rt.listener.idleTimeoutMs);
+    this.socket.resume();
+  }
+
+  private setTimeout(ms: number): void {
+    if (ms === this.timeoutMs) return;
+    this.timeoutMs = ms;
+    this.socket.setTimeout(ms);
+  }
+
+  private onTimeout(): void {
+    if (this.state === enum_HEAD && this.queue.length === 0) this.headerTimeout();
+    else if (this.queue.length === 0) this.socket.destroy();
+  }
+
+  private onEnd(): void {
+    // The client will send nothing more; finish what is in flight, then close.
+    this.closing = true;
+    if (this.queue.length === 0) this.socket.end();
+    else this.queue[this.queue.length - 1]!.closeAfter = true;
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    for (const q of this.queue.splice(0)) q.abort();
+    if (connection.hasSubscribers) {
+      connection.publish({ listener: this.rt.listener.name, event: "close" });
+    }
+  }
+}
+
+// badHead stands in for a request llhttp could not parse.
+const badHead: MessageHead = {
+  versionMajor: 1,
+  versionMinor: 1,
+  headers: [],
+  method: "",
+  url: "",
+  statusCode: 0,
+  statusMessage: "",
+  upgrade: false,
+  keepAlive: false,
+};
+
+/** answerRaw writes a complete error response to a socket and closes it (before any parsing). */
+export function answerRaw(socket: Socket, status: number, text: string): void {
+  socket.end(plainResponse(status, text, true));
+}

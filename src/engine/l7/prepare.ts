@@ -1,0 +1,114 @@
+// prepare.ts: decides what to do with a parsed request head — validate what llhttp leaves to us
+// (Host, header count, version, CONNECT), route it, run the route's filters that answer directly,
+// and build the upstream head. Runs once per request, before the exchange starts.
+import { redirectLocation, buildUpstreamHead, type RequestFacts } from "./forward.ts";
+import type { Exchange } from "./exchange.ts";
+import type { RequestView } from "./router/match.ts";
+import type { ListenerRuntime } from "./runtime.ts";
+
+/** prepare validates, routes and readies ex, or makes it a local answer (ex.answer). */
+export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): void {
+  const h = ex.head;
+  const hs = h.headers;
+  if (hs.length / 2 > rt.limits.maxHeaders) return ex.answer(431, "too many request header fields", true);
+  if (h.versionMajor !== 1) return ex.answer(505, "HTTP version not supported", true);
+  if (h.method === "CONNECT") return ex.answer(405, "CONNECT is not supported", true);
+  let host: string | undefined;
+  let hosts = 0;
+  let framing: RequestFacts["framing"] = "none";
+  let contentLength = "";
+  let upgrade = "";
+  for (let i = 0; i < hs.length; i += 2) {
+    const n = hs[i]!;
+    // Quick length filter before lower-casing: these names are 4, 7, 14 and 17 characters long.
+    const len = n.length;
+    if (len !== 4 && len !== 7 && len !== 14 && len !== 17) continue;
+    const l = n.toLowerCase();
+    if (l === "host") {
+      hosts++;
+      host = hs[i + 1]!;
+    } else if (l === "content-length") {
+      contentLength = hs[i + 1]!;
+      if (framing === "none") framing = "length";
+    } else if (l === "transfer-encoding") framing = "chunked";
+    else if (l === "upgrade") upgrade = hs[i + 1]!;
+  }
+  let url = h.url;
+  if (url.charCodeAt(0) !== 47 /* / */ && url !== "*") {
+    // absolute-form (RFC 9112 §3.2.2): its authority replaces Host.
+    try {
+      const u = new URL(url);
+      if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error("scheme");
+      host = u.host;
+      hosts = 1;
+      url = u.pathname + u.search;
+    } catch {
+      return ex.answer(400, "invalid request target", true);
+    }
+  }
+  if (hosts > 1) return ex.answer(400, "more than one Host header", true);
+  if (host === undefined) {
+    if (h.versionMinor >= 1) return ex.answer(400, "missing Host header", true);
+    host = "";
+  }
+  if (!validHost(host)) return ex.answer(400, "invalid Host header", true);
+  const q = url.indexOf("?");
+  const path = q === -1 ? url : url.slice(0, q);
+  const query = q === -1 ? "" : url.slice(q + 1);
+  const view: RequestView = { method: h.method, path, query, header: (n) => ex.header(n) };
+  const hit = rt.router.route(host, view);
+  if (hit === undefined) return ex.answer(404, `no route for host "${host}" path "${path}"`);
+  const route = hit.route;
+  ex.route = route;
+  ex.framing = framing;
+  ex.websocket = h.upgrade && h.method === "GET" && upgrade.toLowerCase() === "websocket";
+  for (const f of route.filters ?? []) {
+    if (f.type === "RequestRedirect") {
+      const loc = redirectLocation(f, { path, query, host, proto: rt.proto, prefixLength: hit.prefixLength });
+      return ex.answer(f.statusCode, `redirecting to ${loc}`, false, `Location: ${loc}\r\n`);
+    }
+  }
+  const action = route.action;
+  if (action.type === "DirectResponse") return ex.answer(action.status, action.body);
+  const pool = pickPool(action.backends);
+  if (pool === undefined) return ex.answer(500, `route ${route.name} has no backends`);
+  ex.pool = pool;
+  ex.upstreamHead = buildUpstreamHead({
+    method: h.method,
+    path,
+    query,
+    headers: hs,
+    host,
+    clientIp,
+    proto: rt.proto,
+    framing,
+    contentLength,
+    websocket: ex.websocket,
+    route,
+    prefixLength: hit.prefixLength,
+  });
+}
+
+// pickPool chooses among weighted pools of a route (weight 0 pools get nothing).
+function pickPool(backends: readonly { pool: string; weight: number }[]): string | undefined {
+  if (backends.length === 1)
+    return backends[0]!.weight > 0 || backends[0]!.weight === undefined ? backends[0]!.pool : undefined;
+  let total = 0;
+  for (const b of backends) total += b.weight;
+  if (total <= 0) return undefined;
+  let r = Math.random() * total;
+  for (const b of backends) {
+    r -= b.weight;
+    if (r < 0) return b.pool;
+  }
+  return backends[backends.length - 1]!.pool;
+}
+
+// validHost accepts reg-name, IPv4 and [IPv6] with an optional port; no spaces, slashes or "@".
+function validHost(host: string): boolean {
+  for (let i = 0; i < host.length; i++) {
+    const c = host.charCodeAt(i);
+    if (c <= 32 || c === 47 || c === 64 || c === 92 || c === 63 || c === 35 || c >= 127) return false;
+  }
+  return true;
+}

@@ -1,0 +1,39 @@
+// runtime.ts: what one compiled HTTP listener shares between its connections.
+import type { CompileDeps, Upstreams } from "../contracts.ts";
+import type { HttpListener } from "../../model/ir.ts";
+import type { Router } from "./router/router.ts";
+import type { UpstreamPool } from "./upstream.ts";
+
+/** Limits bound what a client may send before the proxy answers 4xx. */
+export interface Limits {
+  /** maxHeaderBytes bounds request line plus headers (414/431 beyond). */
+  maxHeaderBytes: number;
+  /** maxHeaders bounds the number of header fields (431 beyond). */
+  maxHeaders: number;
+  /** headerTimeoutMs bounds the time from a request's first byte to its complete head (408). */
+  headerTimeoutMs: number;
+  /** connectTimeoutMs bounds each backend connect attempt. */
+  connectTimeoutMs: number;
+  /** maxAttempts bounds backend attempts for a retryable request. */
+  maxAttempts: number;
+}
+
+/** defaultLimits are the engine's defaults. */
+export const defaultLimits: Limits = {
+  maxHeaderBytes: 16 * 1024,
+  maxHeaders: 100,
+  headerTimeoutMs: 10_000,
+  connectTimeoutMs: 5_000,
+  maxAttempts: 3,
+};
+
+/** ListenerRuntime is one compiled HttpListener. */
+export interface ListenerRuntime {
+  listener: HttpListener;
+  router: Router;
+  upstreams: Upstreams;
+  pool: UpstreamPool;
+  proto: "http" | "https";
+  limits: Limits;
+  log: CompileDeps["log"];
+}

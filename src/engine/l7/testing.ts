@@ -1,0 +1,130 @@
+// testing.ts: helpers for L7 tests — a tiny round-robin Upstreams (the real one, with balancing
+// algorithms and health, is src/engine/upstreams.ts), a proxy bound on 127.0.0.1:0, a recording
+// backend and a raw client. Test-only; nothing in the engine imports it.
+import net from "node:net";
+import { once } from "node:events";
+import type { Backend, ConnectionHandler, PickContext, Upstreams } from "../contracts.ts";
+import type { EngineSnapshot, HttpListener, Pool } from "../../model/ir.ts";
+
+/** RoundRobinUpstreams picks ready endpoints in turn and records begin/end calls. */
+export class RoundRobinUpstreams implements Upstreams {
+  private readonly pools: Record<string, Pool>;
+  private next = 0;
+  /** log records "begin pool backend" / "end pool backend ok" lines. */
+  readonly log: string[] = [];
+  constructor(pools: Record<string, Pool>) {
+    this.pools = pools;
+  }
+  pick(pool: string, ctx: PickContext): Backend | undefined {
+    const eps = (this.pools[pool]?.endpoints ?? []).filter(
+      (e) => e.ready && !ctx.exclude?.has(`${e.address}:${e.port}`),
+    );
+    if (eps.length === 0) return undefined;
+    const e = eps[this.next++ % eps.length]!;
+    return { id: `${e.address}:${e.port}`, address: e.address, port: e.port, endpoint: e };
+  }
+  begin(pool: string, b: Backend): void {
+    this.log.push(`begin ${pool} ${b.id}`);
+  }
+  end(pool: string, b: Backend, ok: boolean): void {
+    this.log.push(`end ${pool} ${b.id} ${ok}`);
+  }
+}
+
+/** listen binds a net.Server on 127.0.0.1:0 that hands connections to handler (allowHalfOpen like the engine). */
+export async function listen(handler: {
+  current: ConnectionHandler;
+}): Promise<{ server: net.Server; port: number }> {
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, (s) =>
+    handler.current.onConnection(s),
+  );
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return { server, port: (server.address() as net.AddressInfo).port };
+}
+
+/** RecordingBackend is a raw TCP server that records every byte and answers with respond(). */
+export class RecordingBackend {
+  readonly server: net.Server;
+  received = "";
+  connections = 0;
+  port = 0;
+  private readonly respond: (data: string, socket: net.Socket) => void;
+  constructor(respond?: (data: string, socket: net.Socket) => void) {
+    this.respond = respond ?? (() => {});
+    this.server = net.createServer((s) => {
+      this.connections++;
+      s.on("data", (d: Buffer) => {
+        this.received += d.toString("latin1");
+        this.respond(d.toString("latin1"), s);
+      });
+      s.on("error", () => {});
+    });
+  }
+  async start(): Promise<this> {
+    this.server.listen(0, "127.0.0.1");
+    await once(this.server, "listening");
+    this.port = (this.server.address() as net.AddressInfo).port;
+    return this;
+  }
+  close(): void {
+    this.server.close();
+  }
+}
+
+/** rawExchange sends bytes on a fresh connection and resolves with everything received until close or until done(text). */
+export function rawExchange(
+  port: number,
+  data: string | Buffer,
+  done?: (text: string) => boolean,
+  timeoutMs = 5000,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, "127.0.0.1");
+    let got = "";
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`timeout; got ${JSON.stringify(got)}`));
+    }, timeoutMs);
+    s.on("data", (d) => {
+      got += d.toString("latin1");
+      if (done?.(got)) {
+        clearTimeout(timer);
+        s.destroy();
+        resolve(got);
+      }
+    });
+    s.on("close", () => {
+      clearTimeout(timer);
+      resolve(got);
+    });
+    s.on("error", () => {});
+    s.write(data);
+  });
+}
+
+/** snapshotOf wraps one listener and its pools into a snapshot. */
+export function snapshotOf(
+  listener: HttpListener,
+  pools: Record<string, Pool>,
+  certificates = {},
+): EngineSnapshot {
+  return { version: 1, l4: [], http: [listener], pools, certificates };
+}
+
+/** poolOf makes a round-robin pool of 127.0.0.1 ports. */
+export function poolOf(name: string, ports: number[], protocol?: Pool["protocol"]): Pool {
+  return {
+    name,
+    algorithm: { type: "RoundRobin" },
+    endpoints: ports.map((port) => ({
+      address: "127.0.0.1",
+      port,
+      weight: 1,
+      ready: true,
+      serving: true,
+      terminating: false,
+    })),
+    ...(protocol ? { protocol } : {}),
+  };
+}

@@ -1,0 +1,200 @@
+// upstream.ts: HTTP/1.1 connections to backends and their per-backend keep-alive pool. One
+// UpstreamConn carries one exchange at a time; its response parser tells where a response ends,
+// so the socket can go back to the idle pool for the next request.
+import net from "node:net";
+import type { Backend } from "../contracts.ts";
+import { HttpParser, type MessageHead, type MessageSink, type ParseError } from "../http/parser.ts";
+
+/** UpstreamFailure says what went wrong with a backend connection. */
+export type UpstreamFailure = "connect" | "reset" | "timeout" | "protocol";
+
+/** UpstreamOwner is the exchange using a connection; it receives the response events. */
+export interface UpstreamOwner extends MessageSink {
+  /** onUpstreamFailure: sawResponse tells whether any response byte arrived first. */
+  onUpstreamFailure(conn: UpstreamConn, failure: UpstreamFailure, detail: string): void;
+  /** onUpgrade gets the bytes after a 101 head; from then on the owner owns the raw socket. */
+  onUpgrade(conn: UpstreamConn, rest: Buffer): void;
+  /** onUpstreamDrain runs when the backend socket's write buffer emptied (request-body backpressure). */
+  onUpstreamDrain(): void;
+}
+
+const IDLE_TIMEOUT_MS = 60_000;
+const MAX_IDLE_PER_BACKEND = 256;
+
+/** UpstreamConn is one TCP connection to a backend. */
+export class UpstreamConn implements MessageSink {
+  readonly socket: net.Socket;
+  readonly backend: Backend;
+  readonly pool: UpstreamPool;
+  owner: UpstreamOwner | null = null;
+  /** connected turns true on "connect"; reused tells whether it served a request before. */
+  connected = false;
+  reused = false;
+  /** sawResponse is true once any byte of the current response arrived. */
+  sawResponse = false;
+  /** timeoutMs is the inactivity limit while a request is in flight. */
+  private busyTimeoutMs = 0;
+  private readonly parser: HttpParser;
+  private closed = false;
+
+  constructor(pool: UpstreamPool, backend: Backend, connectTimeoutMs: number) {
+    this.pool = pool;
+    this.backend = backend;
+    this.parser = new HttpParser("response", this, 0);
+    const s = net.connect({ host: backend.address, port: backend.port, noDelay: true });
+    this.socket = s;
+    s.setTimeout(connectTimeoutMs);
+    s.on("connect", () => {
+      this.connected = true;
+      s.setTimeout(this.owner === null ? IDLE_TIMEOUT_MS : this.busyTimeoutMs);
+    });
+    s.on("data", (buf: Buffer) => this.onData(buf));
+    s.on("end", () => this.onEnd());
+    s.on("drain", () => this.owner?.onUpstreamDrain());
+    s.on("timeout", () => this.fail("timeout", this.connected ? "backend timed out" : "connect timed out"));
+    s.on("error", (err: NodeJS.ErrnoException) =>
+      this.fail(this.connected ? "reset" : "connect", err.code ?? err.message),
+    );
+    s.on("close", () => {
+      this.closed = true;
+      this.pool.forget(this);
+      if (this.owner !== null) this.fail("reset", "backend closed the connection");
+    });
+  }
+
+  /** attach gives the connection to an exchange; timeoutMs bounds inactivity while it is busy. */
+  attach(owner: UpstreamOwner, timeoutMs: number): void {
+    this.owner = owner;
+    this.sawResponse = false;
+    this.upgraded = false;
+    this.busyTimeoutMs = timeoutMs;
+    if (this.connected) this.socket.setTimeout(timeoutMs);
+  }
+
+  /** release returns the connection to the idle pool, or closes it when reusable is false. */
+  release(reusable: boolean): void {
+    this.owner = null;
+    if (!reusable || this.closed) {
+      this.destroy();
+      return;
+    }
+    this.reused = true;
+    this.socket.setTimeout(IDLE_TIMEOUT_MS);
+    this.pool.park(this);
+  }
+
+  /** destroy closes the connection without telling the owner. */
+  destroy(): void {
+    this.owner = null;
+    this.closed = true;
+    this.socket.destroy();
+    this.pool.forget(this);
+  }
+
+  private onData(buf: Buffer): void {
+    const owner = this.owner;
+    if (owner === null) {
+      // Bytes on an idle connection mean the backend and we disagree about framing.
+      this.destroy();
+      return;
+    }
+    this.sawResponse = true;
+    const r = this.parser.execute(buf);
+    if (typeof r !== "number") {
+      this.fail("protocol", `invalid response from backend: ${(r as ParseError).code}`);
+    } else if (this.upgraded && this.owner === owner) {
+      owner.onUpgrade(this, buf.subarray(r));
+    }
+  }
+
+  // upgraded is set by onHead for a 101 so onData knows the remaining bytes are the tunnel's.
+  private upgraded = false;
+
+  private onEnd(): void {
+    if (this.owner !== null && !this.upgraded) {
+      const err = this.parser.finish();
+      if (err !== undefined && this.owner !== null) this.fail("reset", "backend closed mid-response");
+    }
+    if (!this.upgraded) this.socket.end();
+  }
+
+  private fail(failure: UpstreamFailure, detail: string): void {
+    const owner = this.owner;
+    this.destroy();
+    if (owner !== null) owner.onUpstreamFailure(this, failure, detail);
+  }
+
+  /** takeSocket detaches the socket for a tunnel (after 101): no more parsing, pooling or timeouts. */
+  takeSocket(): net.Socket {
+    const s = this.socket;
+    for (const ev of ["data", "end", "timeout", "error", "close", "drain", "connect"])
+      s.removeAllListeners(ev);
+    s.setTimeout(0);
+    this.owner = null;
+    this.closed = true;
+    return s;
+  }
+
+  onBegin(): void {}
+  onHead(head: MessageHead): boolean {
+    if (head.statusCode === 101) this.upgraded = true;
+    return this.owner!.onHead(head);
+  }
+  onBody(chunk: Buffer): void {
+    this.owner?.onBody(chunk);
+  }
+  onTrailers(trailers: string[]): void {
+    this.owner?.onTrailers(trailers);
+  }
+  onComplete(): void {
+    this.owner?.onComplete();
+  }
+}
+
+/** UpstreamPool keeps idle keep-alive connections per backend id. */
+export class UpstreamPool {
+  private readonly idle = new Map<string, UpstreamConn[]>();
+
+  /** acquire returns an idle connection to backend, or opens a new one (writes before connect are queued). */
+  acquire(backend: Backend, connectTimeoutMs: number): UpstreamConn {
+    const list = this.idle.get(backend.id);
+    if (list !== undefined) {
+      const c = list.pop();
+      if (list.length === 0) this.idle.delete(backend.id);
+      if (c !== undefined) return c;
+    }
+    return new UpstreamConn(this, backend, connectTimeoutMs);
+  }
+
+  /** park puts a connection on its backend's idle list. */
+  park(c: UpstreamConn): void {
+    let list = this.idle.get(c.backend.id);
+    if (list === undefined) this.idle.set(c.backend.id, (list = []));
+    if (list.length >= MAX_IDLE_PER_BACKEND) c.destroy();
+    else list.push(c);
+  }
+
+  /** forget removes a connection from the idle list (closed by either side). */
+  forget(c: UpstreamConn): void {
+    const list = this.idle.get(c.backend.id);
+    if (list === undefined) return;
+    const i = list.indexOf(c);
+    if (i !== -1) list.splice(i, 1);
+    if (list.length === 0) this.idle.delete(c.backend.id);
+  }
+
+  /** idleCount returns how many idle connections the pool holds (tests, metrics). */
+  idleCount(): number {
+    let n = 0;
+    for (const l of this.idle.values()) n += l.length;
+    return n;
+  }
+
+  /** close destroys every idle connection. */
+  close(): void {
+    for (const l of [...this.idle.values()]) for (const c of [...l]) c.destroy();
+  }
+}
+
+/** sharedPool is the process-wide pool: keep-alive connections outlive snapshot swaps. */
+export const sharedPool = new UpstreamPool();

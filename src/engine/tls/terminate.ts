@@ -1,0 +1,75 @@
+// terminate.ts: TLS termination for an HTTPS listener: SNI picks the certificate (exact name,
+// then the longest wildcard, then the default), ALPN offers h2 and http/1.1.
+import type { Socket } from "node:net";
+import tls from "node:tls";
+import { EngineConfigError } from "../contracts.ts";
+import type { Certificate, ListenerTls } from "../../model/ir.ts";
+import { HostMap } from "../l7/router/host-map.ts";
+import { contextFor, emptyContext } from "./contexts.ts";
+
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+const ALPN = ["h2", "http/1.1"];
+
+/** TlsTerminator wraps accepted sockets of one listener. */
+export interface TlsTerminator {
+  /** wrap starts the server handshake; ready runs with the decrypted socket once it completed. */
+  wrap(socket: Socket, ready: (secure: tls.TLSSocket) => void): void;
+  /** select returns the context for a server name (undefined: none, handshake fails). */
+  select(servername: string): tls.SecureContext | undefined;
+}
+
+/** compileTls builds the SNI table; a certificate OpenSSL rejects throws EngineConfigError. */
+export function compileTls(
+  listener: string,
+  cfg: ListenerTls,
+  certs: Record<string, Certificate>,
+): TlsTerminator {
+  const load = (name: string): tls.SecureContext => {
+    const c = certs[name];
+    if (c === undefined)
+      throw new EngineConfigError("MissingCertificate", listener, `certificate ${name} not in snapshot`);
+    try {
+      return contextFor(c);
+    } catch (err) {
+      throw new EngineConfigError(
+        "InvalidCertificate",
+        listener,
+        `certificate ${name}: ${(err as Error).message}`,
+      );
+    }
+  };
+  const byName = new HostMap<tls.SecureContext>();
+  for (const s of cfg.sni) if (s.hostname !== "*") byName.add(s.hostname, load(s.certificate));
+  const fallback = cfg.defaultCertificate === undefined ? undefined : load(cfg.defaultCertificate);
+  const initial = fallback ?? emptyContext();
+  const select = (servername: string) => byName.lookup(servername) ?? fallback;
+  const SNICallback = (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => {
+    const ctx = select(servername);
+    if (ctx === undefined) cb(new Error(`no certificate for ${servername}`));
+    else cb(null, ctx);
+  };
+  return {
+    select,
+    wrap(socket, ready) {
+      const secure = new tls.TLSSocket(socket, {
+        isServer: true,
+        secureContext: initial,
+        SNICallback,
+        ALPNProtocols: ALPN,
+        requestCert: false,
+      });
+      secure.setTimeout(HANDSHAKE_TIMEOUT_MS);
+      const onTimeout = () => secure.destroy();
+      secure.on("timeout", onTimeout);
+      secure.on("error", () => {
+        secure.destroy();
+        socket.destroy();
+      });
+      secure.once("secure", () => {
+        secure.removeListener("timeout", onTimeout);
+        secure.setTimeout(0);
+        ready(secure);
+      });
+    },
+  };
+}
