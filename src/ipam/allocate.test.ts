@@ -165,6 +165,15 @@ test("sticky: previous assignments survive a better pool appearing and a restart
         want: { "Service/default/a": ["198.51.100.0"], "Service/default/z": ["192.0.2.1"] },
       },
       {
+        desc: "late is renamed: a keeps its address under the new name",
+        pools: [
+          pool("renamed", ["198.51.100.0/29"], { priority: 10 }),
+          pool("early", ["192.0.2.0/29"], { priority: 1 }),
+        ],
+        want: { "Service/default/a": ["198.51.100.0"] },
+        check: (out) => assert.deepEqual(out.state["Service/default/a"]?.pools, ["renamed"]),
+      },
+      {
         desc: "pool shrinks away from a's address: a is re-IP'd",
         pools: [
           pool("late", ["198.51.100.4/30"], { priority: 10 }),

@@ -50,24 +50,32 @@ function plan(req: VipRequest, nsLabels: Readonly<Record<string, string>>): Plan
   return { req, holder, nsLabels, families, requested, got: {}, verdicts: {} };
 }
 
-/** keep tries to keep the previous address of one family; true when it is still valid. */
+/** keep tries to keep the previous address of one family; true when it is still valid. The pool it
+ * came from is tried first; if that pool is gone or no longer eligible, any eligible pool that holds
+ * the address keeps it (a renamed or split pool does not re-IP anyone). */
 function keep(
   p: Plan,
   family: IpFamily,
   prev: Assignment | undefined,
-  pools: Map<string, CompiledPool>,
+  byName: Map<string, CompiledPool>,
+  pools: readonly CompiledPool[],
   usage: Usage,
-) {
+): boolean {
   if (prev === undefined) return false;
   const i = prev.addresses.findIndex((a) => parseIp(a)?.family === family);
   const ip = i < 0 ? undefined : parseIp(prev.addresses[i] ?? "");
-  const pool = pools.get(prev.pools[i] ?? "");
-  if (ip === undefined || pool === undefined) return false;
+  if (ip === undefined) return false;
   const wanted = p.requested[family];
   if (wanted !== undefined && wanted !== ip.value) return false;
-  if (!checkPool(pool, p.req, p.nsLabels, family, wanted).ok) return false;
-  if (!rangesContain(pool.ranges, pool.avoidBuggy, family, ip.value)) return false;
   if (clashWith(formatIp(ip), p.holder, usage.holders(family, ip.value))) return false;
+  const recorded = byName.get(prev.pools[i] ?? "");
+  const candidates = [...(recorded ? [recorded] : []), ...[...pools].sort(comparePools)];
+  const pool = candidates.find(
+    (o) =>
+      rangesContain(o.ranges, o.avoidBuggy, family, ip.value) &&
+      checkPool(o, p.req, p.nsLabels, family, wanted).ok,
+  );
+  if (pool === undefined) return false;
   usage.add(family, ip.value, p.holder);
   p.got[family] = { value: ip.value, pool: pool.name };
   return true;
@@ -205,7 +213,7 @@ export function allocate(input: AllocateInput): AllocateOutput {
   // Pass 1: sticky. Everything still valid is placed before anything new, so nothing valid is re-IP'd.
   for (const p of plans) {
     for (const family of p.families) {
-      if (keep(p, family, input.previous[p.req.key], poolsByName, usage))
+      if (keep(p, family, input.previous[p.req.key], poolsByName, pools, usage))
         p.verdicts[family] = keptVerdicts(p, family, pools);
     }
   }
