@@ -37,13 +37,15 @@ export function parseManifests(file: string, text: string): ParseResult {
   const lc = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lc });
   const lineOf = (offset: number) => lc.linePos(offset).line;
+  // An unclosed bracket is reported at end of input; point at the last written line instead.
+  const lastLine = lc.linePos(text.trimEnd().length).line;
   for (const doc of docs) {
     for (const e of doc.errors) {
       const pos = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
       const what = e.message.split(" at line ")[0]?.split("\n")[0] ?? e.message;
       out.errors.push({
         file,
-        line: pos.line,
+        line: Math.min(pos.line, lastLine),
         object: "",
         message: `YAML syntax error at column ${pos.col}: ${what}; fix it (nothing in this file is read until it parses)`,
       });
