@@ -30,7 +30,11 @@ function recorder() {
   const waiting: { pred: (s: ResourceSet) => boolean; done: (s: ResourceSet) => void }[] = [];
   const onChange = (set: ResourceSet) => {
     sets.push(set);
-    for (const w of [...waiting]) if (w.pred(set)) waiting.splice(waiting.indexOf(w), 1) && w.done(set);
+    for (const w of [...waiting]) {
+      if (!w.pred(set)) continue;
+      waiting.splice(waiting.indexOf(w), 1);
+      w.done(set);
+    }
   };
   const next = (pred: (s: ResourceSet) => boolean, what: string, ms = 5000) =>
     new Promise<ResourceSet>((resolve, reject) => {
