@@ -203,3 +203,40 @@ test("JSON files parse too; status is kept", () => {
   assert.deepEqual(r.errors, []);
   assert.deepEqual(r.objects[0]!.obj.status, { loadBalancer: {} });
 });
+
+test("a numeric name asks for quotes", () => {
+  const r = parseManifests("q.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: 123\n");
+  assert.equal(r.errors[0]?.line, 4);
+  assert.match(r.errors[0]!.message, /must be a string; quote it \("123"\)/);
+});
+
+test("fuzz: damaged manifests never throw, and syntax errors never come with objects", () => {
+  const base = `${svc("a")}  selector: {app: a}\n---\napiVersion: v1\nkind: List\nitems:\n  - ${svc("b")
+    .split("\n")
+    .join(
+      "\n    ",
+    )}\n---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i}\nspec:\n  rules:\n    - http: {paths: [{path: /}]}\n`;
+  const alphabet = ":-[]{}\n #&*!|>'\"\t,?0a";
+  let seed = 42;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31; // a fixed LCG so failures reproduce
+    return seed % n;
+  };
+  for (let i = 0; i < 300; i++) {
+    let text = base;
+    for (let k = 0; k < 1 + rand(4); k++) {
+      const at = rand(text.length);
+      const cut = rand(3);
+      text =
+        text.slice(0, at) +
+        (cut === 0 ? "" : alphabet[rand(alphabet.length)]) +
+        text.slice(at + (cut === 2 ? 0 : 1));
+    }
+    const r = parseManifests("z.yaml", text);
+    const syntax = r.errors.some((e) => e.message.startsWith("YAML syntax error"));
+    assert.ok(!syntax || r.objects.length === 0, `objects despite a syntax error:\n${text}`);
+    const lines = text.split("\n").length;
+    for (const e of r.errors)
+      assert.ok(e.line >= 1 && e.line <= lines, `line ${e.line} of ${lines}:\n${text}`);
+  }
+});

@@ -138,6 +138,9 @@ function take(
   }
   if (match.verdict === "error") return fail(label, match.message, ["apiVersion"]);
   if (!isMap(value.metadata)) return fail("", `${kind} needs metadata: a mapping with at least a name`);
+  if (typeof name === "number" || typeof name === "boolean") {
+    return fail("", `metadata.name ${name} must be a string; quote it ("${name}")`, ["metadata", "name"]);
+  }
   if (typeof name !== "string" || name === "") {
     const hint = present(meta.generateName) ? "generateName is not supported in files; " : "";
     return fail("", `${kind} has no metadata.name; ${hint}give it a name`, ["metadata"]);
