@@ -1,0 +1,62 @@
+// run.ts: `portico run DIR...` — serve the manifests in DIR until interrupted.
+import { resolve } from "node:path";
+import { parseCommon, splitHostPort, CliError } from "./args.ts";
+import { createLogger } from "../controller/log.ts";
+import { Controller } from "../controller/standalone.ts";
+import { createEnginePort } from "../controller/engine-port.ts";
+import { FileSource } from "../sources/file/source.ts";
+import { openStateStore } from "../state/store.ts";
+import { startAdmin } from "../api/admin.ts";
+import { vipTable } from "./vip-table.ts";
+
+/** main runs until SIGINT/SIGTERM; resolves with the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const flags = parseCommon(argv);
+  const dirs = flags.positionals;
+  if (dirs.length === 0)
+    throw new CliError("give at least one directory of manifests, e.g. portico run examples/quickstart");
+  const log = createLogger();
+  const stateDir = resolve(flags.stateDir ?? ".portico");
+  const store = openStateStore(stateDir);
+  const engine = await createEnginePort(log);
+  const controller = new Controller(
+    engine,
+    store,
+    {
+      serveClasslessServices: flags.classless,
+      ingressHttpPort: flags.httpPort,
+      ingressHttpsPort: flags.httpsPort,
+    },
+    log,
+  );
+  const { host, port } = splitHostPort(flags.admin);
+  const admin = await startAdmin(controller, host, port);
+  log("info", "admin API listening", { url: admin.url, stateDir });
+
+  // Updates are serialised: a burst of file changes applies in order, one snapshot at a time.
+  let chain = Promise.resolve();
+  let printed = false;
+  const source = new FileSource(dirs, log, (set) => {
+    chain = chain
+      .then(() => controller.update(set))
+      .catch((err) => log("error", "update failed", { error: String(err) }));
+  });
+  controller.onUpdate(() => {
+    if (printed || !controller.ready()) return;
+    printed = true;
+    process.stdout.write(vipTable(controller.snapshot()!, admin.url));
+  });
+  await source.start();
+
+  await new Promise<void>((done) => {
+    process.once("SIGINT", done);
+    process.once("SIGTERM", done);
+  });
+  log("info", "shutting down");
+  source.close();
+  await chain;
+  admin.server.close();
+  await engine.close();
+  store.close();
+  return 0;
+}

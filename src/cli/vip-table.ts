@@ -1,0 +1,37 @@
+// vip-table.ts: the table `portico run` prints once serving: every VIP, port and what it serves.
+import type { EngineSnapshot } from "../model/ir.ts";
+
+function hostPort(address: string, port: number): string {
+  return `${address.includes(":") ? `[${address}]` : address}:${port}`;
+}
+
+/** vipTable lists listeners with copy-paste curl/nc lines. */
+export function vipTable(s: EngineSnapshot, adminUrl: string): string {
+  const lines = ["", "Portico is serving:", ""];
+  for (const l of s.http) {
+    const scheme = l.tls ? "https" : "http";
+    const hosts = l.virtualHosts.map((v) => v.hostname);
+    lines.push(`  ${scheme.toUpperCase().padEnd(5)} ${hostPort(l.address, l.port).padEnd(22)} ${l.name}`);
+    for (const h of hosts) {
+      const name = h === "*" ? "anything" : h.replace(/^\*\./, "www.");
+      const insecure = l.tls ? " -k" : "";
+      lines.push(
+        `        curl${insecure} --resolve ${name}:${l.port}:${l.address} ${scheme}://${name}:${l.port}/`,
+      );
+    }
+  }
+  for (const l of s.l4) {
+    const cmd =
+      l.protocol === "UDP"
+        ? `echo hi | nc -u -w1 ${l.address} ${l.port}`
+        : `echo hi | nc -q1 ${l.address} ${l.port}`;
+    lines.push(
+      `  ${l.protocol.padEnd(5)} ${hostPort(l.address, l.port).padEnd(22)} ${l.name}`,
+      `        ${cmd}`,
+    );
+  }
+  if (s.http.length + s.l4.length === 0)
+    lines.push("  nothing yet: no VIP allocated (see 'portico get services' and 'portico explain')");
+  lines.push("", `Admin API: ${adminUrl}/healthz  ${adminUrl}/api/v1/status  ${adminUrl}/metrics`, "");
+  return lines.join("\n") + "\n";
+}

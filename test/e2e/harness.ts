@@ -1,0 +1,139 @@
+// harness.ts: helpers for end-to-end tests — run `portico` as a real child process on a temp
+// directory of manifests, wait on conditions with deadlines (never fixed sleeps), call real clients.
+import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+
+const root = join(import.meta.dirname, "..", "..");
+const main = join(root, "src/cli/main.ts");
+
+/** tempDir makes a fresh directory removed by the returned cleanup. */
+export function tempDir(prefix = "portico-e2e-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** writeManifest writes text to dir/name, creating folders. */
+export function writeManifest(dir: string, name: string, text: string): void {
+  mkdirSync(dirname(join(dir, name)), { recursive: true });
+  writeFileSync(join(dir, name), text);
+}
+
+/** waitFor polls check until it returns a value other than undefined/false, or fails after ms. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  ms = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Portico is a running `portico run` child process. */
+export interface Portico {
+  proc: ChildProcess;
+  adminUrl: string;
+  logs: string[];
+  stdout: () => string;
+  status(): Promise<{ kind: string; namespace?: string; name: string; status: any }[]>;
+  vip(kind: string, ns: string, name: string): Promise<string | undefined>;
+  stop(): Promise<void>;
+}
+
+/** startPortico runs `portico run dir args...` with admin on a free loopback port and waits for /healthz. */
+export async function startPortico(
+  dirs: string[],
+  args: string[] = [],
+  opts: { waitHealthy?: boolean } = {},
+): Promise<Portico> {
+  const proc = spawn(
+    process.execPath,
+    ["--disable-warning=ExperimentalWarning", main, "run", ...dirs, "--admin", "127.0.0.1:0", ...args],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, PORTICO_LOG_LEVEL: "debug" },
+    },
+  );
+  const logs: string[] = [];
+  let out = "";
+  let partial = "";
+  proc.stdout!.on("data", (d) => (out += d));
+  proc.stderr!.on("data", (d: Buffer) => {
+    partial += d.toString();
+    const lines = partial.split("\n");
+    partial = lines.pop()!;
+    logs.push(...lines);
+  });
+  const exited = new Promise<void>((r) => proc.once("exit", () => r()));
+  const adminUrl = await waitFor("admin API to listen", () => {
+    if (proc.exitCode !== null) throw new Error(`portico exited ${proc.exitCode}: ${logs.join("\n")}`);
+    for (const l of logs) {
+      try {
+        const j = JSON.parse(l);
+        if (j.msg === "admin API listening") return j.url as string;
+      } catch {
+        /* not JSON */
+      }
+    }
+    return undefined;
+  });
+  const p: Portico = {
+    proc,
+    adminUrl,
+    logs,
+    stdout: () => out,
+    async status() {
+      return (await (await fetch(`${adminUrl}/api/v1/status`)).json()) as any;
+    },
+    async vip(kind, ns, name) {
+      const s = (await p.status()).find(
+        (x) => x.kind === kind && (x.namespace ?? "") === ns && x.name === name,
+      );
+      return s?.status?.loadBalancer?.ingress?.[0]?.ip;
+    },
+    async stop() {
+      if (proc.exitCode === null) proc.kill("SIGTERM");
+      await exited;
+    },
+  };
+  if (opts.waitHealthy !== false) {
+    await waitFor("healthz 200", async () => (await fetch(`${adminUrl}/healthz`)).status === 200);
+  }
+  return p;
+}
+
+/** run executes a command and resolves with its exit code and output (never rejects on non-zero). */
+export function run(
+  cmd: string,
+  args: string[],
+  input?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(cmd, args, { timeout: 20_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as any).code === "number" ? (err as any).code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+    if (input !== undefined) child.stdin!.end(input);
+  });
+}
+
+/** portico runs the CLI once (offline commands) and resolves with its result. */
+export function portico(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return run(process.execPath, ["--disable-warning=ExperimentalWarning", main, ...args]);
+}
+
+/** removeDir deletes a temp dir. */
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
