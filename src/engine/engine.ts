@@ -1,0 +1,146 @@
+// engine.ts: the service engine. apply() validates a snapshot, builds its upstreams and compiles
+// every listener; only when all of that succeeded does it swap, in one synchronous step, the
+// handlers the listener manager dispatches to. A rejected snapshot leaves the last good one serving.
+import { validateSnapshot } from "../model/validate.ts";
+import type { EngineSnapshot } from "../model/ir.ts";
+import type { CompileDeps, CompileHttp } from "./contracts.ts";
+import { HealthChecker, type CheckerOptions } from "./health/checker.ts";
+import { HealthRegistry, type HealthOptions } from "./health/registry.ts";
+import { compileTcp } from "./l4/tcp.ts";
+import { compileUdp } from "./l4/udp.ts";
+import type { BalancerOptions } from "./lb/index.ts";
+import { ListenerManager, type ListenerSpec, type ListenerStatus } from "./listeners.ts";
+import { InFlight, UpstreamSet } from "./upstreams.ts";
+
+/** ApplyResult is the ACK or NACK of a snapshot. */
+export type ApplyResult = { ok: true } | { ok: false; error: string };
+
+/** EngineStatus is what `portico status` and the admin API show about an engine. */
+export interface EngineStatus {
+  /** version of the snapshot serving now; -1 before the first successful apply. */
+  version: number;
+  listeners: ListenerStatus[];
+  /** lastError is the reason the latest rejected snapshot was rejected. */
+  lastError?: { version: number; error: string };
+}
+
+/** EngineOptions wire the engine; everything has a default except what L7 brings. */
+export interface EngineOptions {
+  /** compileHttp compiles HTTP listeners; without it a snapshot with HTTP listeners is rejected. */
+  compileHttp?: CompileHttp;
+  log?: CompileDeps["log"];
+  /** reusePort lets several engine processes bind the same VIP:port (SO_REUSEPORT). */
+  reusePort?: boolean;
+  bindRetryMs?: number;
+  health?: HealthOptions;
+  checker?: CheckerOptions;
+  balancer?: BalancerOptions;
+}
+
+const noLog: CompileDeps["log"] = () => {};
+
+/** Engine serves one snapshot at a time and swaps to the next atomically. */
+export class Engine {
+  /** health is shared by every snapshot, so endpoint state survives swaps. */
+  readonly health: HealthRegistry;
+  private readonly inflight = new InFlight();
+  private readonly checker: HealthChecker;
+  private readonly listeners: ListenerManager;
+  private readonly opts: EngineOptions;
+  private readonly log: CompileDeps["log"];
+  private current: { snapshot: EngineSnapshot; upstreams: UpstreamSet } | undefined;
+  private lastError: EngineStatus["lastError"];
+
+  constructor(opts: EngineOptions = {}) {
+    this.opts = opts;
+    this.log = opts.log ?? noLog;
+    this.health = new HealthRegistry(opts.health);
+    this.checker = new HealthChecker(this.health, opts.checker);
+    this.listeners = new ListenerManager({
+      reusePort: opts.reusePort,
+      bindRetryMs: opts.bindRetryMs,
+      log: this.log,
+    });
+  }
+
+  /** apply validates and compiles snapshot, then swaps to it; on any error the current one stays. */
+  apply(snapshot: EngineSnapshot): ApplyResult {
+    const result = this.build(snapshot);
+    if ("error" in result) {
+      this.lastError = { version: snapshot.version, error: result.error };
+      this.log("error", "snapshot rejected", { version: snapshot.version, error: result.error });
+      return { ok: false, error: result.error };
+    }
+    // Everything compiled: swap. Nothing below throws for user input.
+    this.current = { snapshot, upstreams: result.upstreams };
+    this.listeners.sync(result.specs);
+    this.checker.sync(snapshot.pools);
+    this.health.retain(result.upstreams.keys());
+    this.log("info", "snapshot applied", { version: snapshot.version });
+    return { ok: true };
+  }
+
+  /** status reports the serving version and every listener's bind state. */
+  status(): EngineStatus {
+    return {
+      version: this.current?.snapshot.version ?? -1,
+      listeners: this.listeners.status(),
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    };
+  }
+
+  /** snapshot is the one serving now. */
+  get snapshot(): EngineSnapshot | undefined {
+    return this.current?.snapshot;
+  }
+
+  /** settled resolves once every listener made its first bind attempt. */
+  settled(): Promise<void> {
+    return this.listeners.settled();
+  }
+
+  /** close stops health checks and listeners and destroys open connections. */
+  async close(): Promise<void> {
+    this.checker.close();
+    await this.listeners.close();
+  }
+
+  private build(
+    snapshot: EngineSnapshot,
+  ): { specs: ListenerSpec[]; upstreams: UpstreamSet } | { error: string } {
+    const current = this.current?.snapshot.version;
+    // Not rejected: a restarted controller starts counting again, and the engine must follow it.
+    if (current !== undefined && snapshot.version < current) {
+      this.log("warn", "snapshot version went back", { version: snapshot.version, serving: current });
+    }
+    const problems = validateSnapshot(snapshot);
+    if (problems.length > 0) return { error: problems.join("; ") };
+    try {
+      const upstreams = new UpstreamSet(snapshot.pools, {
+        health: this.health,
+        inflight: this.inflight,
+        balancer: this.opts.balancer,
+      });
+      const deps: CompileDeps = { snapshot, upstreams, log: this.log };
+      const specs: ListenerSpec[] = [];
+      for (const l of snapshot.l4) {
+        const base = { name: l.name, address: l.address, port: l.port };
+        if (l.protocol === "TCP") specs.push({ ...base, protocol: "TCP", handler: compileTcp(l, deps) });
+        else specs.push({ ...base, protocol: "UDP", udp: compileUdp(l, deps) });
+      }
+      for (const l of snapshot.http) {
+        if (!this.opts.compileHttp) return { error: `${l.name}: this engine has no HTTP compiler` };
+        specs.push({
+          name: l.name,
+          address: l.address,
+          port: l.port,
+          protocol: "TCP",
+          handler: this.opts.compileHttp(l, deps),
+        });
+      }
+      return { specs, upstreams };
+    } catch (err) {
+      return { error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+}

@@ -1,0 +1,204 @@
+// listeners.ts: one net.Server or dgram socket per protocol + address + port, kept open across
+// snapshots while still wanted, so a swap never closes a listening socket (hitless). A server's
+// 'connection' handler reads the entry's current handler at accept time; the handler object holds
+// its snapshot's pools, so established connections finish on the config they started with.
+// Binding errors are per listener: logged, shown by status(), retried while the listener is wanted.
+import { createSocket, type Socket as UdpSocket } from "node:dgram";
+import { createServer, isIPv6, type Server } from "node:net";
+import type { CompileDeps, ConnectionHandler } from "./contracts.ts";
+import { UdpProxy, type UdpConfig } from "./l4/udp.ts";
+
+/** ListenerSpec is one compiled listener of a snapshot. */
+export type ListenerSpec =
+  | { protocol: "TCP"; name: string; address: string; port: number; handler: ConnectionHandler }
+  | { protocol: "UDP"; name: string; address: string; port: number; udp: UdpConfig };
+
+/** ListenerState is where a listener's socket stands. */
+export type ListenerState = "binding" | "bound" | "error" | "closed";
+
+/** ListenerStatus describes one listener for status pages and tests. */
+export interface ListenerStatus {
+  key: string;
+  name: string;
+  protocol: "TCP" | "UDP";
+  address: string;
+  port: number;
+  state: ListenerState;
+  /** error is the last bind error code and message, when state is "error". */
+  error?: string;
+}
+
+/** ListenerManagerOptions: reusePort lets several engine processes bind the same VIP:port. */
+export interface ListenerManagerOptions {
+  reusePort?: boolean;
+  /** bindRetryMs is the wait before re-trying a failed bind (default 1000). */
+  bindRetryMs?: number;
+  log: CompileDeps["log"];
+}
+
+interface Entry {
+  key: string;
+  spec: ListenerSpec;
+  state: ListenerState;
+  error?: string;
+  server?: Server;
+  udpSocket?: UdpSocket;
+  udp?: UdpProxy;
+  retry?: NodeJS.Timeout;
+  /** sockets are the accepted connections, destroyed only by close(). */
+  sockets: Set<import("node:net").Socket>;
+  /** firstAttempt settles when the first bind attempt succeeded or failed. */
+  firstAttempt: Promise<void>;
+}
+
+/** listenerKey identifies a socket: protocol, address and port. */
+export function listenerKey(protocol: string, address: string, port: number): string {
+  return `${protocol}/${isIPv6(address) ? `[${address}]` : address}:${port}`;
+}
+
+/** ListenerManager opens, keeps and closes the engine's listening sockets. */
+export class ListenerManager {
+  private readonly entries = new Map<string, Entry>();
+  private readonly opts: ListenerManagerOptions;
+
+  constructor(opts: ListenerManagerOptions) {
+    this.opts = opts;
+  }
+
+  /** sync makes the open sockets match specs: new ones bind, kept ones switch handler, others close. */
+  sync(specs: ListenerSpec[]): void {
+    const want = new Map(specs.map((s) => [listenerKey(s.protocol, s.address, s.port), s]));
+    for (const [key, e] of this.entries) if (!want.has(key)) this.remove(e);
+    for (const [key, spec] of want) {
+      const e = this.entries.get(key);
+      if (e) {
+        e.spec = spec;
+        if (spec.protocol === "UDP") e.udp?.update(spec.udp);
+      } else this.add(key, spec);
+    }
+  }
+
+  /** settled resolves when every listener made its first bind attempt. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.entries.values()].map((e) => e.firstAttempt));
+  }
+
+  /** status lists every listener, sorted by key. */
+  status(): ListenerStatus[] {
+    return [...this.entries.values()]
+      .map((e) => ({
+        key: e.key,
+        name: e.spec.name,
+        protocol: e.spec.protocol,
+        address: e.spec.address,
+        port: e.spec.port,
+        state: e.state,
+        ...(e.error ? { error: e.error } : {}),
+      }))
+      .sort((a, b) => (a.key < b.key ? -1 : 1));
+  }
+
+  /** close stops every listener and destroys its connections. */
+  async close(): Promise<void> {
+    const entries = [...this.entries.values()];
+    const waits = entries.map((e) => this.remove(e));
+    for (const e of entries) for (const s of e.sockets) s.destroy();
+    await Promise.all(waits);
+  }
+
+  private add(key: string, spec: ListenerSpec): void {
+    let done!: () => void;
+    const e: Entry = {
+      key,
+      spec,
+      state: "binding",
+      sockets: new Set(),
+      firstAttempt: new Promise((r) => (done = r)),
+    };
+    this.entries.set(key, e);
+    this.bind(e, done);
+  }
+
+  private bind(e: Entry, attempted: () => void): void {
+    e.state = "binding";
+    const live = () => this.entries.get(e.key) === e;
+    const failed = (err: NodeJS.ErrnoException) => {
+      attempted();
+      if (!live()) return;
+      e.state = "error";
+      e.error = `${err.code ?? "ERROR"}: ${err.message}`;
+      this.opts.log("error", "listener bind failed", { listener: e.spec.name, key: e.key, code: err.code });
+      e.server = undefined;
+      e.udpSocket = undefined;
+      e.retry = setTimeout(() => this.bind(e, () => {}), this.opts.bindRetryMs ?? 1000);
+      e.retry.unref();
+    };
+    const bound = () => {
+      attempted();
+      if (!live()) {
+        // Removed while binding: undo.
+        e.server?.close();
+        e.udp?.close();
+        e.udpSocket?.close();
+        return;
+      }
+      e.state = "bound";
+      e.error = undefined;
+      this.opts.log("info", "listener bound", { listener: e.spec.name, key: e.key });
+    };
+    const reusePort = this.opts.reusePort ?? false;
+    if (e.spec.protocol === "TCP") {
+      const server = createServer({ allowHalfOpen: true, noDelay: true });
+      server.on("connection", (socket) => {
+        e.sockets.add(socket);
+        socket.once("close", () => e.sockets.delete(socket));
+        const spec = e.spec;
+        if (spec.protocol === "TCP") spec.handler.onConnection(socket);
+        else socket.destroy();
+      });
+      server.once("error", failed);
+      server.listen(
+        { host: e.spec.address, port: e.spec.port, reusePort, ipv6Only: isIPv6(e.spec.address) },
+        () => {
+          server.off("error", failed);
+          server.on("error", (err) =>
+            this.opts.log("error", "listener error", { listener: e.spec.name, error: String(err) }),
+          );
+          bound();
+        },
+      );
+      e.server = server;
+    } else {
+      const socket = createSocket({
+        type: isIPv6(e.spec.address) ? "udp6" : "udp4",
+        reusePort,
+        ipv6Only: true,
+      });
+      socket.once("error", (err) => {
+        socket.close();
+        failed(err);
+      });
+      socket.bind({ address: e.spec.address, port: e.spec.port, exclusive: !reusePort }, () => {
+        socket.removeAllListeners("error");
+        socket.on("error", (err) =>
+          this.opts.log("warn", "udp listener error", { listener: e.spec.name, error: String(err) }),
+        );
+        if (e.spec.protocol === "UDP") e.udp = new UdpProxy(socket, e.spec.udp);
+        bound();
+      });
+      e.udpSocket = socket;
+    }
+  }
+
+  private remove(e: Entry): Promise<void> {
+    this.entries.delete(e.key);
+    e.state = "closed";
+    clearTimeout(e.retry);
+    e.udp?.close();
+    e.udpSocket?.close();
+    const server = e.server;
+    if (!server?.listening) return Promise.resolve();
+    // close() stops accepting now; its callback waits for established connections to finish.
+    return new Promise((resolve) => server.close(() => resolve()));
+  }
+}
