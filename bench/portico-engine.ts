@@ -1,0 +1,178 @@
+// portico-engine.ts: runs Portico's engine for the benchmark topology, with no controller: it
+// builds the EngineSnapshot (IR) itself and applies it. One process per worker; with
+// --workers=N>1 this process only supervises N children that share the listeners (reusePort).
+//   --address=127.0.0.12 --http-port=8000 --https-port=8443 --tcp-port=9000
+//   --backend=127.0.0.2:8080 --tcp-backend=127.0.0.3:5201 --cert=PEM --key=PEM --workers=1
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { Engine } from "../src/engine/engine.ts";
+import { compileHttp } from "../src/engine/l7/compile.ts";
+import type { EngineSnapshot, Pool } from "../src/model/ir.ts";
+
+/** BenchSnapshotOptions place the bench's listeners and backends. */
+export interface BenchSnapshotOptions {
+  address: string;
+  httpPort: number;
+  httpsPort: number;
+  tcpPort: number;
+  backend: { address: string; port: number };
+  tcpBackend: { address: string; port: number };
+  certPem: string;
+  keyPem: string;
+}
+
+/** pool is a one-endpoint pool, as a Service with one ready pod translates. */
+function pool(name: string, address: string, port: number, protocol: Pool["protocol"]): Pool {
+  return {
+    name,
+    algorithm: { type: "RoundRobin" },
+    endpoints: [{ address, port, weight: 1, ready: true, serving: true, terminating: false }],
+    protocol,
+  };
+}
+
+/**
+ * benchSnapshot is the bench topology as IR: HTTP and HTTPS listeners routing every host and
+ * path to the web pool (what HAProxy's default_backend and nginx's `location /` do), and a
+ * TCP virtual service to the iperf3 server.
+ */
+export function benchSnapshot(o: BenchSnapshotOptions): EngineSnapshot {
+  const web = "bench/web:80";
+  const iperf = "bench/iperf:5201";
+  const virtualHosts = [
+    {
+      hostname: "*",
+      routes: [
+        {
+          name: "Ingress/bench/web#0",
+          match: { path: { type: "Prefix" as const, value: "/" } },
+          action: { type: "Forward" as const, backends: [{ pool: web, weight: 1 }] },
+        },
+      ],
+    },
+  ];
+  // Timeouts match the reference configs (120 s client keep-alive, no request cap).
+  const common = { virtualHosts, requestTimeoutMs: 60000, idleTimeoutMs: 120000 };
+  return {
+    version: 1,
+    l4: [
+      {
+        name: "Service/bench/iperf:9000/TCP",
+        address: o.address,
+        port: o.tcpPort,
+        protocol: "TCP",
+        pool: iperf,
+        idleTimeoutMs: 120000,
+        connectTimeoutMs: 5000,
+      },
+    ],
+    http: [
+      { name: "bench:http", address: o.address, port: o.httpPort, ...common },
+      {
+        name: "bench:https",
+        address: o.address,
+        port: o.httpsPort,
+        tls: {
+          sni: [{ hostname: "bench.local", certificate: "bench/tls" }],
+          defaultCertificate: "bench/tls",
+        },
+        ...common,
+      },
+    ],
+    pools: {
+      [web]: pool(web, o.backend.address, o.backend.port, "http1"),
+      [iperf]: pool(iperf, o.tcpBackend.address, o.tcpBackend.port, "tcp"),
+    },
+    certificates: { "bench/tls": { certPem: o.certPem, keyPem: o.keyPem } },
+  };
+}
+
+/** hostPort splits "a.b.c.d:port". */
+function hostPort(s: string): { address: string; port: number } {
+  const i = s.lastIndexOf(":");
+  return { address: s.slice(0, i), port: Number(s.slice(i + 1)) };
+}
+
+/** serve runs one engine process until SIGTERM/SIGINT. */
+async function serve(o: BenchSnapshotOptions, reusePort: boolean): Promise<void> {
+  // Logging off, as in the reference configs: no log function means no log lines.
+  const engine = new Engine({ compileHttp, reusePort });
+  const r = engine.apply(benchSnapshot(o));
+  if (!r.ok) throw new Error(`snapshot rejected: ${r.error}`);
+  await engine.settled();
+  const bad = engine.status().listeners.filter((l) => l.state !== "bound");
+  if (bad.length > 0) throw new Error(`listeners not bound: ${JSON.stringify(bad)}`);
+  console.log(
+    `portico-engine ${process.pid}: serving ${o.address} (${engine.status().listeners.length} listeners)`,
+  );
+  const stop = (): void => {
+    void engine.close().then(() => process.exit(0));
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
+/** supervise starts n worker processes of this script sharing the ports, and ends with them. */
+function supervise(n: number, argv: string[]): void {
+  const children = Array.from({ length: n }, () =>
+    spawn(
+      process.execPath,
+      [...process.execArgv, import.meta.filename, ...argv, "--workers=1", "--reuse-port"],
+      {
+        stdio: "inherit",
+      },
+    ),
+  );
+  let alive = n;
+  for (const c of children) {
+    c.on("exit", (code) => {
+      alive--;
+      // One worker dying fails the run rather than quietly halving the capacity being measured.
+      if (code !== 0) for (const o of children) o.kill("SIGTERM");
+      if (alive === 0) process.exit(code ?? 1);
+    });
+  }
+  const stop = (): void => {
+    for (const c of children) c.kill("SIGTERM");
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
+if (import.meta.main) {
+  const { values: v } = parseArgs({
+    options: {
+      address: { type: "string", default: "127.0.0.12" },
+      "http-port": { type: "string", default: "8000" },
+      "https-port": { type: "string", default: "8443" },
+      "tcp-port": { type: "string", default: "9000" },
+      backend: { type: "string", default: "127.0.0.2:8080" },
+      "tcp-backend": { type: "string", default: "127.0.0.3:5201" },
+      cert: { type: "string" },
+      key: { type: "string" },
+      workers: { type: "string", default: "1" },
+      "reuse-port": { type: "boolean", default: false },
+    },
+  });
+  const workers = Number(v.workers);
+  if (workers > 1) {
+    const passOn = process.argv.slice(2).filter((a) => !a.startsWith("--workers"));
+    supervise(workers, passOn);
+  } else {
+    if (!v.cert || !v.key) throw new Error("--cert and --key are required");
+    await serve(
+      {
+        address: v.address,
+        httpPort: Number(v["http-port"]),
+        httpsPort: Number(v["https-port"]),
+        tcpPort: Number(v["tcp-port"]),
+        backend: hostPort(v.backend),
+        tcpBackend: hostPort(v["tcp-backend"]),
+        certPem: readFileSync(v.cert, "utf8"),
+        keyPem: readFileSync(v.key, "utf8"),
+      },
+      v["reuse-port"],
+    );
+  }
+}

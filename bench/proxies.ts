@@ -1,0 +1,87 @@
+// proxies.ts: starts the backends and each proxy under test with its configuration, pinned.
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { backendConfig, haproxyConfig, nginxProxyConfig } from "./configs.ts";
+import { pinned, runCommand, startProcess, waitForPort, type Running } from "./procs.ts";
+import type { ProxyName, Topology } from "./topology.ts";
+
+const here = import.meta.dirname;
+
+/** ProxyOptions tune a proxy start; workers applies to Portico only. */
+export interface ProxyOptions {
+  cpus: string;
+  workers?: number;
+}
+
+/** startBackends starts the nginx HTTP backend and the iperf3 server on the load CPUs. */
+export async function startBackends(t: Topology): Promise<Running[]> {
+  const conf = join(t.dir, "backend.conf");
+  writeFileSync(conf, backendConfig(t));
+  const web = startProcess("backend", pinned(t.loadCpus, ["nginx", "-e", "stderr", "-p", t.dir, "-c", conf]));
+  const iperf = startProcess(
+    "iperf3-server",
+    pinned(t.loadCpus, ["iperf3", "-s", "-B", t.iperf.address, "-p", String(t.iperf.port)]),
+  );
+  await waitForPort(t.backend.address, t.backend.port, 10000, web);
+  await waitForPort(t.iperf.address, t.iperf.port, 10000, iperf);
+  return [web, iperf];
+}
+
+/** startProxy starts one proxy and resolves once all three of its ports accept connections. */
+export async function startProxy(name: ProxyName, t: Topology, o: ProxyOptions): Promise<Running> {
+  const proc = await launch(name, t, o);
+  const host = t.proxies[name];
+  for (const port of [t.httpPort, t.httpsPort, t.tcpPort]) {
+    await Promise.race([
+      waitForPort(host, port, 30000, proc),
+      proc.exited.then((code) => {
+        throw new Error(`${name} exited (${code}) while starting: ${proc.output()}`);
+      }),
+    ]);
+  }
+  return proc;
+}
+
+/** launch writes the proxy's configuration and spawns it in the foreground. */
+async function launch(name: ProxyName, t: Topology, o: ProxyOptions): Promise<Running> {
+  if (name === "HAProxy") {
+    const cfg = join(t.dir, "haproxy.cfg");
+    writeFileSync(cfg, haproxyConfig(t));
+    await runCommand(["haproxy", "-c", "-q", "-f", cfg], 10000);
+    return startProcess(name, pinned(o.cpus, ["haproxy", "-db", "-f", cfg]));
+  }
+  if (name === "nginx") {
+    const conf = join(t.dir, "nginx-proxy.conf");
+    writeFileSync(conf, nginxProxyConfig(t));
+    await runCommand(["nginx", "-t", "-q", "-e", "stderr", "-p", t.dir, "-c", conf], 10000);
+    return startProcess(name, pinned(o.cpus, ["nginx", "-e", "stderr", "-p", t.dir, "-c", conf]));
+  }
+  const script = join(here, "portico-engine.ts");
+  const args = [
+    process.execPath,
+    "--disable-warning=ExperimentalWarning",
+    script,
+    `--address=${t.proxies.Portico}`,
+    `--http-port=${t.httpPort}`,
+    `--https-port=${t.httpsPort}`,
+    `--tcp-port=${t.tcpPort}`,
+    `--backend=${t.backend.address}:${t.backend.port}`,
+    `--tcp-backend=${t.iperf.address}:${t.iperf.port}`,
+    `--cert=${t.certFile}`,
+    `--key=${t.keyFile}`,
+    `--workers=${o.workers ?? 1}`,
+  ];
+  return startProcess(name, pinned(o.cpus, args), { ...process.env, NODE_ENV: "production" });
+}
+
+/** porticoAvailable says whether the engine exists yet (the harness runs without it otherwise). */
+export function porticoAvailable(): boolean {
+  return existsSync(resolve(here, "../src/engine/engine.ts"));
+}
+
+/** makeRunDir creates a fresh temporary directory for configs, cert and pid files. */
+export function makeRunDir(base: string): string {
+  const dir = join(base, `portico-bench-${process.pid}-${Date.now()}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
