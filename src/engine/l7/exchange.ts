@@ -36,6 +36,8 @@ export class Exchange implements UpstreamOwner {
   /** closeAfter closes the client connection once this exchange finished. */
   closeAfter: boolean;
   requestDone = false;
+  /** started turns true when the exchange reached the head of its connection's queue. */
+  started = false;
   responseStarted = false;
   status = 0;
   bytesIn = 0;
@@ -79,6 +81,7 @@ export class Exchange implements UpstreamOwner {
 
   /** begin runs when the exchange reaches the head of the connection's queue. */
   begin(): void {
+    this.started = true;
     if (this.local !== undefined) {
       this.sendLocal();
       return;
@@ -325,16 +328,16 @@ export class Exchange implements UpstreamOwner {
     this.conn.tunnel(socket, rest);
   }
 
-  /** abort runs when the client connection closed under this exchange. */
-  abort(): void {
+  /** abort runs when the client connection closed under this exchange; silent skips exchangeDone. */
+  abort(silent = false): void {
     if (this.done) return;
     const up = this.upstream;
     this.upstream = null;
     if (up !== null) up.destroy();
-    this.finish(true);
+    this.finish(true, silent);
   }
 
-  private finish(ok: boolean): void {
+  private finish(ok: boolean, silent = false): void {
     if (this.done) return;
     this.done = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
@@ -356,7 +359,7 @@ export class Exchange implements UpstreamOwner {
       };
       httpResponse.publish(ev);
     }
-    this.conn.exchangeDone(this);
+    if (!silent) this.conn.exchangeDone(this);
   }
 
   private settle(ok: boolean): void {

@@ -104,10 +104,15 @@ export class ClientConn implements MessageSink {
       buf = buf.subarray(r);
       r = this.parser.execute(buf);
     }
-    if (typeof r !== "number") {
-      this.reject(r, buf);
-      return;
+    if (typeof r !== "number") this.reject(r, buf);
+    // Exchanges start only after the whole chunk parsed cleanly, so a request whose bad bytes
+    // arrive with its head never reaches a backend.
+    const first = this.queue[0];
+    if (first !== undefined && !first.started) {
+      this.setTimeout(0);
+      first.begin();
     }
+    if (typeof r !== "number") return;
     if (this.state === enum_HEAD) {
       if (performance.now() - this.headStart > this.rt.limits.headerTimeoutMs) this.headerTimeout();
       else this.setTimeout(this.rt.limits.headerTimeoutMs);
@@ -129,6 +134,17 @@ export class ClientConn implements MessageSink {
   private failConnection(status: number, text: string): void {
     this.socket.pause();
     this.closing = true;
+    const broken = this.parsing;
+    if (broken !== null) {
+      // The request llhttp gave up on mid-body is dropped with its backend connection.
+      const i = this.queue.indexOf(broken);
+      if (i !== -1) this.queue.splice(i, 1);
+      if (broken.responseStarted) {
+        this.socket.destroy();
+        return;
+      }
+      broken.abort(true);
+    }
     const ex = new Exchange(this, badHead);
     ex.answer(status, text, true);
     ex.requestDone = true;
@@ -154,10 +170,6 @@ export class ClientConn implements MessageSink {
     if (ex.closeAfter) this.closing = true;
     this.parsing = ex;
     this.queue.push(ex);
-    if (this.queue.length === 1) {
-      this.setTimeout(0);
-      ex.begin();
-    }
     return false;
   }
 
