@@ -96,7 +96,7 @@ export const CASES: readonly BenchCase[] = [
   },
   {
     id: "h2-tls",
-    title: "HTTP/2 over TLS (h2load, 64 connections × 10 streams)",
+    title: "HTTP/2 over TLS, 64 connections × 10 streams",
     unit: "req/s",
     what: "h2load multiplexes 10 concurrent streams on each of 64 TLS connections (ALPN h2); the proxy forwards them as HTTP/1.1. Latency is h2load's mean time per request.",
     argv: (host, t, seconds) => [

@@ -16,7 +16,7 @@ function esc(s: string): string {
  * at 1.0 (HAProxy) and a tick at the test's target. Pure: the same summaries give the same SVG.
  */
 export function ratioChartSvg(rows: readonly CaseSummary[], subtitle: string): string {
-  const labelW = 330;
+  const labelW = 350;
   const plotW = 520;
   const rowH = 46;
   const top = 70;

@@ -47,7 +47,14 @@ export async function measureIdle(
     });
     const { open, failed } = JSON.parse(line) as { open: number; failed: number };
     const heldKiB = rssKiB(proc.pid);
-    return { proxy, connections: open, failed, baseMiB: baseKiB / 1024, heldMiB: heldKiB / 1024 };
+    return {
+      proxy,
+      requested: count,
+      connections: open,
+      failed,
+      baseMiB: baseKiB / 1024,
+      heldMiB: heldKiB / 1024,
+    };
   } finally {
     child.kill("SIGTERM");
     await exited;

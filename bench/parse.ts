@@ -37,6 +37,9 @@ export function parseWrk(out: string): LoadResult {
   if (sock) errors += Number(sock[1]) + Number(sock[3]) + Number(sock[4]);
   const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
   if (non2xx) errors += Number(non2xx[1]);
+  // A run that completed nothing failed, whatever the error counters say.
+  const total = /(\d+) requests in/.exec(out);
+  if (total && Number(total[1]) === 0) errors += 1 + (sock ? Number(sock[2]) : 0);
   return { value: Number(rate[1]), p50Ms: pct("50"), p99Ms: pct("99"), errors };
 }
 
@@ -45,13 +48,14 @@ export function parseH2load(out: string): LoadResult {
   const rate = /finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(out);
   if (!rate) throw new Error(`h2load printed no rate:\n${out}`);
   const req =
-    /requests: \d+ total, \d+ started, \d+ done, \d+ succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(
+    /requests: \d+ total, \d+ started, (\d+) done, \d+ succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(
       out,
     );
   const status = /status codes: \d+ 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(out);
   const time = /time for request:\s+(\S+)\s+(\S+)\s+(\S+)/.exec(out);
   let errors = 0;
-  if (req) errors += Number(req[1]) + Number(req[3]);
+  // Failed and timed-out requests are errors; so is a run where nothing completed at all.
+  if (req) errors += Number(req[2]) + Number(req[4]) + (Number(req[1]) === 0 ? 1 : 0);
   if (status) errors += Number(status[2]) + Number(status[3]);
   return { value: Number(rate[1]), meanMs: time ? durationMs(time[3]!) : undefined, errors };
 }

@@ -49,6 +49,8 @@ const log = (msg: string): void => console.log(`[bench ${new Date().toISOString(
 const running: Running[] = [];
 const notes: string[] = [];
 let dir = "";
+let rawDir = "";
+let multiTag = "";
 
 /** stopAll ends every process this run started, backends last. */
 async function stopAll(): Promise<void> {
@@ -73,6 +75,8 @@ async function runCase(
   rss.start();
   try {
     const { stdout } = await runCommand(argv, (seconds + 60) * 1000);
+    // Raw output is kept beside the report, so a surprising number can be checked afterwards.
+    writeFileSync(join(rawDir, `${round}-${c.id}-${proxy}${multiTag}.txt`), `${argv.join(" ")}\n\n${stdout}`);
     const result = c.parse(stdout);
     const sample = { proxy, caseId: c.id, round, result, rssKiB: rss.stop() };
     const lat =
@@ -104,6 +108,10 @@ function commandText(c: BenchCase, t: Topology): string {
 
 async function main(): Promise<void> {
   const startedAt = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  const stamp = startedAt.replaceAll(":", "-");
+  const resultsDir = join(root, "bench", "results");
+  rawDir = join(resultsDir, `${stamp}-raw`);
+  mkdirSync(rawDir, { recursive: true });
   if (!opt["skip-install"]) ensureTools(log);
   const env = environment();
   dir = makeRunDir(tmpdir());
@@ -185,6 +193,7 @@ async function main(): Promise<void> {
     try {
       const multi = await startProxy("Portico", t, { cpus, workers: 2 });
       running.push(multi);
+      multiTag = "-2cores";
       for (const c of cases.filter((x) => x.id === "http-ka-64" || x.id === "https-ka")) {
         const ms: number[] = [];
         for (let round = 1; round <= rounds; round++) {
@@ -207,9 +216,6 @@ async function main(): Promise<void> {
 
   await stopAll();
   const summaries = summarise(loadCases, samples);
-  const stamp = startedAt.replaceAll(":", "-");
-  const resultsDir = join(root, "bench", "results");
-  mkdirSync(resultsDir, { recursive: true });
   const png = `${stamp}.png`;
   const subtitle = `${rounds} round(s) × ${seconds}s, medians; ${env.CPU}; ${startedAt}`;
   let chartFile: string | undefined;

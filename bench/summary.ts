@@ -85,6 +85,8 @@ export function summarise(cases: readonly BenchCase[], samples: readonly Sample[
     if (test.target !== undefined && ratios.porticoHaproxy !== undefined) {
       met = ratios.porticoHaproxy >= test.target;
       if (test.p99Target !== undefined && p99Ratio !== undefined) met &&= p99Ratio <= test.p99Target;
+      // Fast wrong answers are not a pass: any error in Portico's runs fails the target.
+      if ((stats.Portico?.errors ?? 0) > 0) met = false;
     }
     return { test, stats, ratios, p99Ratio, met };
   });
