@@ -11,6 +11,8 @@ export interface Running {
   output: () => string;
   /** exited resolves with the exit code once the process is gone. */
   exited: Promise<number | null>;
+  /** alive is false once the process has exited. */
+  alive: () => boolean;
   stop: () => Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export function startProcess(name: string, argv: string[], env?: NodeJS.ProcessE
     pid: child.pid ?? -1,
     output: () => tail,
     exited,
+    alive: () => child.exitCode === null && child.signalCode === null,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill("SIGTERM");

@@ -157,15 +157,22 @@ async function main(): Promise<void> {
   for (let round = 1; round <= rounds; round++) {
     for (const c of loadCases) {
       for (const p of active) {
-        const s = await runCase(c, p, procs.get(p)!, t, round);
+        const proc = procs.get(p)!;
+        if (!proc.alive()) continue;
+        const s = await runCase(c, p, proc, t, round);
         if (s) samples.push(s);
+        if (!proc.alive()) {
+          const msg = `${p} exited during ${c.id} (round ${round}); its remaining tests were skipped. Output: ${proc.output().slice(-1500)}`;
+          log(msg);
+          notes.push(msg);
+        }
       }
     }
   }
 
   const idle: IdleResult[] = [];
   if (!only || only.has("idle")) {
-    for (const p of active) {
+    for (const p of active.filter((x) => procs.get(x)!.alive())) {
       try {
         // HAProxy accepts no more than its maxconn (see Topology.haproxyMaxconn); keep a margin.
         const n = p === "HAProxy" ? Math.min(idleCount, t.haproxyMaxconn - 50) : idleCount;
@@ -245,6 +252,11 @@ async function main(): Promise<void> {
     chartFile,
     notes,
   });
+  // The summary table on the console too, so a run in CI shows its verdict in the log.
+  const summaryStart = report.indexOf("## Summary");
+  console.log(
+    `\n${report.slice(summaryStart, report.indexOf("\n\n", report.indexOf("| test |", summaryStart)))}\n`,
+  );
   const mdPath = join(resultsDir, `${stamp}.md`);
   writeFileSync(mdPath, report + "\n");
   log(`report: ${mdPath}`);
