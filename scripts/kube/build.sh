@@ -7,9 +7,12 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 K8S=${K8S_VERSION:-1.35.4}
 ETCD=${ETCD_VERSION:-3.6.16}
+GWAPI=${GATEWAY_API_VERSION:-1.6.3}
 out="$root/.cache/k8sbin/bin"
+crds="$root/.cache/k8sbin/gateway-api-crds"
 if [ -x "$out/kube-apiserver" ] && [ -x "$out/kubectl" ] && [ -x "$out/etcd" ] &&
-  [ "$(cat "$out/.version" 2>/dev/null)" = "$K8S/$ETCD" ]; then
+  [ "$(cat "$out/.version" 2>/dev/null)" = "$K8S/$ETCD" ] &&
+  [ "$(cat "$crds/.version" 2>/dev/null)" = "$GWAPI" ]; then
   exit 0
 fi
 command -v go >/dev/null || { echo "build.sh: Go is not installed; the Kubernetes tests need it" >&2; exit 3; }
@@ -19,6 +22,21 @@ MINOR=$(echo "$K8S" | cut -d. -f2)
 STAGING=0.${K8S#1.}
 mkdir -p "$out" "$root/.cache/k8sbin/src" "$root/.cache/etcdbin"
 cd "$root/.cache/k8sbin/src"
+[ -f go.mod ] || go mod init local/k8sbin >/dev/null 2>&1
+# Gateway API standard-channel CRDs ship in the Go module; copy them next to the binaries so the
+# test environment needs no Go at run time.
+if [ "$(cat "$crds/.version" 2>/dev/null)" != "$GWAPI" ]; then
+  echo "build.sh: fetching Gateway API v$GWAPI CRDs" >&2
+  GWDIR=$(go mod download -json "sigs.k8s.io/gateway-api@v$GWAPI" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  rm -rf "$crds" && mkdir -p "$crds"
+  cp "$GWDIR"/config/crd/standard/gateway.networking.k8s.io_*.yaml "$crds/"
+  rm -f "$crds"/*vap*.yaml
+  echo "$GWAPI" > "$crds/.version"
+fi
+if [ -x "$out/kube-apiserver" ] && [ -x "$out/kubectl" ] && [ -x "$out/etcd" ] &&
+  [ "$(cat "$out/.version" 2>/dev/null)" = "$K8S/$ETCD" ]; then
+  exit 0
+fi
 [ -f go.mod ] || go mod init local/k8sbin >/dev/null 2>&1
 echo "build.sh: resolving k8s.io/kubernetes@v$K8S" >&2
 KMOD=$(go mod download -json "k8s.io/kubernetes@v$K8S" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')

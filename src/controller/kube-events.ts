@@ -1,0 +1,122 @@
+// kube-events.ts: Events Portico records (events.k8s.io/v1), and which status changes deserve one.
+// An Event is sent when what it would say changes — a Service's VIP condition moving, an Ingress
+// problem appearing — never again for the same words, so a pending Service does not flood the API.
+import { randomBytes } from "node:crypto";
+import type { AnyObject, Condition } from "../k8s/types.ts";
+import type { KubeClient } from "../sources/kube/client.ts";
+import { VIP_ALLOCATED } from "../translate/status.ts";
+import type { ObjectStatus } from "../translate/types.ts";
+import type { StatusChange } from "./kube-status.ts";
+import type { Logger } from "./log.ts";
+
+/** REPORTING_CONTROLLER names Portico in Events' reportingController. */
+export const REPORTING_CONTROLLER = "portico.dev/controller";
+
+/** EventSpec is one Event to record about an object. */
+export interface EventSpec {
+  regarding: { apiVersion: string; kind: string; namespace?: string; name: string; uid?: string };
+  type: "Normal" | "Warning";
+  reason: string;
+  action: string;
+  note: string;
+}
+
+/** microTime formats a time as metav1.MicroTime ("2026-01-02T03:04:05.000000Z"). */
+function microTime(d: Date): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
+
+/** vipCondition finds the VIPAllocated condition in a status. */
+function vipCondition(status: Record<string, unknown> | undefined): Condition | undefined {
+  return ((status?.conditions ?? []) as Condition[]).find((c) => c.type === VIP_ALLOCATED);
+}
+
+/** vipEvent says which Event a Service status change deserves: IPAllocated when the VIP condition
+ * turned True or its addresses changed, AllocationFailed when it turned False or its reason changed. */
+export function vipEvent(change: StatusChange): EventSpec | undefined {
+  if (change.kind !== "Service") return undefined;
+  const before = vipCondition(change.before);
+  const after = vipCondition(change.after);
+  if (!after) return undefined;
+  if (before && before.status === after.status && before.message === after.message) return undefined;
+  const regarding = { apiVersion: "v1", kind: "Service", namespace: change.namespace ?? "", name: change.name, uid: change.uid };
+  return after.status === "True"
+    ? { regarding, type: "Normal", reason: "IPAllocated", action: "AllocateVIP", note: `Assigned ${after.message ?? ""}` }
+    : { regarding, type: "Warning", reason: "AllocationFailed", action: "AllocateVIP", note: after.message ?? "" };
+}
+
+/** ingressEvents are Warnings for an Ingress's False conditions (its status has no room for them). */
+export function ingressEvents(s: ObjectStatus, obj: AnyObject | undefined): EventSpec[] {
+  if (s.kind !== "Ingress") return [];
+  const regarding = {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    namespace: s.namespace ?? "",
+    name: s.name,
+    ...(obj?.metadata.uid ? { uid: obj.metadata.uid } : {}),
+  };
+  // A True condition with a reason other than its all-clear one is a warning (served, partly).
+  const clear = new Set(["Accepted", "ResolvedRefs", "Allocated"]);
+  return (s.status.conditions ?? [])
+    .filter((c) => c.status === "False" || !clear.has(c.reason ?? ""))
+    .map((c) => ({
+      regarding,
+      type: "Warning" as const,
+      reason: c.status === "False" ? "SyncFailed" : "SyncWarning",
+      action: "Translate",
+      note: `${c.type}: ${c.reason ?? ""}: ${c.message ?? ""}`,
+    }));
+}
+
+/** EventRecorder creates Events, skipping one that repeats the last note for the same object and reason. */
+export class EventRecorder {
+  readonly #client: KubeClient;
+  readonly #instance: string;
+  readonly #log: Logger;
+  readonly #now: () => Date;
+  readonly #last = new Map<string, string>();
+
+  /** constructor takes the client, this replica's identity (reportingInstance), a logger and a clock. */
+  constructor(client: KubeClient, instance: string, log: Logger, now: () => Date = () => new Date()) {
+    this.#client = client;
+    this.#instance = instance;
+    this.#log = log;
+    this.#now = now;
+  }
+
+  /** record creates the Event unless the same object already got the same reason and note. */
+  async record(e: EventSpec): Promise<void> {
+    const r = e.regarding;
+    const key = `${r.kind}/${r.namespace ?? ""}/${r.name}/${e.reason}`;
+    const note = e.note.length > 1024 ? e.note.slice(0, 1021) + "..." : e.note;
+    if (this.#last.get(key) === note) return;
+    this.#last.set(key, note);
+    const ns = r.namespace || "default";
+    const body = {
+      apiVersion: "events.k8s.io/v1",
+      kind: "Event",
+      metadata: { name: `${r.name}.${randomBytes(8).toString("hex")}`, namespace: ns },
+      eventTime: microTime(this.#now()),
+      reportingController: REPORTING_CONTROLLER,
+      reportingInstance: this.#instance,
+      action: e.action,
+      reason: e.reason,
+      type: e.type,
+      note,
+      regarding: r,
+    };
+    try {
+      await this.#client.request("POST", `/apis/events.k8s.io/v1/namespaces/${ns}/events`, body);
+    } catch (err) {
+      this.#last.delete(key);
+      this.#log("warn", "event not recorded", { event: e.reason, object: key, error: String(err) });
+    }
+  }
+
+  /** forget drops what was recorded for an object (it is gone, or its problem went away). */
+  forget(kind: string, namespace: string | undefined, name: string, keepReasons: readonly string[] = []): void {
+    const prefix = `${kind}/${namespace ?? ""}/${name}/`;
+    for (const k of [...this.#last.keys()])
+      if (k.startsWith(prefix) && !keepReasons.includes(k.slice(prefix.length))) this.#last.delete(k);
+  }
+}

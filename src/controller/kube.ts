@@ -1,0 +1,245 @@
+// kube.ts: `portico controller` — the cluster runner. While it holds the Lease it watches the API
+// (kube source), runs the pure pipeline on every ResourceSet, applies the snapshot to its engine,
+// then writes back: finalizers first (so no Service shows an address Portico could lose track of),
+// statuses, then Events. Allocations start from what Services' status already shows.
+import type { ResourceSet } from "../k8s/resource-set.ts";
+import type { AnyObject } from "../k8s/types.ts";
+import type { AllocationState } from "../ipam/types.ts";
+import type { EngineSnapshot } from "../model/ir.ts";
+import type { KubeClient } from "../sources/kube/client.ts";
+import { KubeSource } from "../sources/kube/source.ts";
+import type { TranslateOptions } from "../translate/types.ts";
+import { buildSnapshot, type PipelineOutput } from "./pipeline.ts";
+import { EventRecorder, ingressEvents, vipEvent } from "./kube-events.ts";
+import { hasFinalizer, setFinalizer } from "./kube-finalizer.ts";
+import { LeaderElector, type LeaseTiming } from "./kube-lease.ts";
+import { recoverAllocations } from "./kube-recover.ts";
+import { PORTICO_CONDITION_PREFIX, StatusWriter } from "./kube-status.ts";
+import type { Logger } from "./log.ts";
+import type { AllocationStore, EnginePort } from "./standalone.ts";
+
+/** KubeControllerOptions configure the cluster runner. */
+export interface KubeControllerOptions {
+  client: KubeClient;
+  /** namespaces limits namespaced kinds; empty means all. */
+  namespaces: readonly string[];
+  /** identity names this replica in the Lease and in Events. */
+  identity: string;
+  /** lease names the Lease to campaign for; absent: lead at once (a single replica). */
+  lease?: { namespace: string; name: string; timing?: LeaseTiming };
+  engine: EnginePort;
+  translate: TranslateOptions;
+  log: Logger;
+  /** store keeps allocations locally too; status in the cluster wins over it. */
+  store?: AllocationStore;
+  holdOffMs?: number;
+  maxDelayMs?: number;
+  watchTimeoutSeconds?: number;
+}
+
+const key = (o: { kind: string; namespace?: string; name: string }) => `${o.kind}/${o.namespace ?? ""}/${o.name}`;
+const keyOfObj = (o: AnyObject) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+
+/** emptySnapshot serves nothing (a replica that lost the Lease must stop answering on the VIPs). */
+function emptySnapshot(version: number): EngineSnapshot {
+  return { version, l4: [], http: [], pools: {}, certificates: {} };
+}
+
+/** KubeController runs the pipeline against a cluster while it leads. */
+export class KubeController {
+  readonly #o: KubeControllerOptions;
+  readonly #status: StatusWriter;
+  readonly #events: EventRecorder;
+  readonly #elector: LeaderElector | undefined;
+  #source: KubeSource | undefined;
+  #allocations: AllocationState = {};
+  #recovered = false;
+  #version = 0;
+  #pending: ResourceSet | undefined;
+  #running: Promise<void> | undefined;
+  #retry: NodeJS.Timeout | undefined;
+  #leading = false;
+  #last: { set: ResourceSet; out: PipelineOutput } | undefined;
+  #runDone: Promise<void> = Promise.resolve();
+  #listeners: (() => void)[] = [];
+
+  /** constructor wires the parts; nothing runs before start. */
+  constructor(o: KubeControllerOptions) {
+    this.#o = o;
+    this.#status = new StatusWriter(o.client, o.log);
+    this.#events = new EventRecorder(o.client, o.identity, o.log);
+    this.#elector = o.lease
+      ? new LeaderElector(o.client, o.lease.namespace, o.lease.name, o.identity, o.log, o.lease.timing)
+      : undefined;
+  }
+
+  /** start campaigns for the Lease (or leads at once without one); returns immediately. */
+  start(): void {
+    if (!this.#elector) {
+      void this.#lead();
+      return;
+    }
+    this.#runDone = this.#elector.run(
+      () => void this.#lead(),
+      () => void this.#lose(),
+    );
+  }
+
+  /** leading tells whether this replica leads now. */
+  leading(): boolean {
+    return this.#leading;
+  }
+
+  /** last is the last set processed and the pipeline's output for it (explain, tests). */
+  last(): { set: ResourceSet; out: PipelineOutput } | undefined {
+    return this.#last;
+  }
+
+  /** onUpdate registers a callback run after every processed set. */
+  onUpdate(fn: () => void): void {
+    this.#listeners.push(fn);
+  }
+
+  /** stop releases the Lease (unless crash-like release=false), stops watching and waits for work in flight. */
+  async stop(release = true): Promise<void> {
+    await this.#elector?.stop(release);
+    await this.#runDone;
+    this.#leading = false;
+    this.#source?.close();
+    this.#source = undefined;
+    clearTimeout(this.#retry);
+    await this.#running;
+  }
+
+  async #lead(): Promise<void> {
+    this.#leading = true;
+    this.#recovered = false;
+    const source = new KubeSource({
+      client: this.#o.client,
+      namespaces: this.#o.namespaces,
+      log: this.#o.log,
+      onChange: (set) => this.#enqueue(set),
+      ...(this.#o.holdOffMs !== undefined ? { holdOffMs: this.#o.holdOffMs } : {}),
+      ...(this.#o.maxDelayMs !== undefined ? { maxDelayMs: this.#o.maxDelayMs } : {}),
+      ...(this.#o.watchTimeoutSeconds ? { watchTimeoutSeconds: this.#o.watchTimeoutSeconds } : {}),
+    });
+    this.#source = source;
+    await source.start();
+  }
+
+  async #lose(): Promise<void> {
+    this.#leading = false;
+    this.#source?.close();
+    this.#source = undefined;
+    await this.#running;
+    // Another replica now owns the VIPs; answering on them too would split connections.
+    await this.#o.engine.apply(emptySnapshot(++this.#version));
+  }
+
+  #enqueue(set: ResourceSet): void {
+    this.#pending = set;
+    this.#running ??= this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#pending && this.#leading) {
+      const set = this.#pending;
+      this.#pending = undefined;
+      let failures = 0;
+      try {
+        failures = await this.#process(set);
+      } catch (e) {
+        failures = 1;
+        this.#o.log("error", "kube controller: update failed", { error: String(e) });
+      }
+      if (failures > 0 && this.#source) {
+        // Writes failed (API briefly away, RBAC fixed later): try again on a fresh view.
+        clearTimeout(this.#retry);
+        this.#retry = setTimeout(() => this.#source && this.#enqueue(this.#source.snapshot()), 2_000);
+      }
+      for (const fn of this.#listeners) fn();
+    }
+    this.#running = undefined;
+  }
+
+  /** #process runs one set through pipeline, engine and write-back; returns how many writes failed. */
+  async #process(set: ResourceSet): Promise<number> {
+    const o = this.#o;
+    if (!this.#recovered) {
+      this.#allocations = recoverAllocations(set, o.translate, o.store?.loadAllocations() ?? {});
+      this.#recovered = true;
+      o.log("info", "kube controller: allocations recovered from status", { vips: Object.keys(this.#allocations).length });
+    }
+    const deleting = new Set(
+      (set.services as unknown as AnyObject[]).filter((s) => s.metadata.deletionTimestamp).map(keyOfObj),
+    );
+    const version = this.#version + 1;
+    const out = buildSnapshot(set, o.translate, this.#allocations, version);
+    // A Service being deleted keeps its address (IPAM still sees it) but is no longer served.
+    const snapshot = { ...out.snapshot, l4: out.snapshot.l4.filter((l) => !deleting.has(l.name.replace(/:[^:/]+\/[A-Z]+$/, ""))) };
+    const applied = await o.engine.apply(snapshot);
+    if (!applied.ok) {
+      o.log("error", "snapshot rejected; last good configuration keeps serving", { version, error: applied.error });
+      return 0;
+    }
+    this.#version = version;
+    this.#allocations = out.allocations.state;
+    o.store?.saveAllocations(this.#allocations);
+    this.#last = { set, out };
+    let failures = await this.#finalizers(set, out, deleting);
+    const live = (kind: string, ns: string | undefined, name: string) => this.#source?.get(kind, ns, name);
+    const { changes, failures: f } = await this.#status.write(
+      out.statuses.filter((s) => !deleting.has(key(s))),
+      live,
+    );
+    failures += f;
+    for (const c of changes) {
+      const e = vipEvent(c);
+      if (!e) continue;
+      this.#events.forget(c.kind, c.namespace, c.name, [e.reason]);
+      await this.#events.record(e);
+    }
+    for (const s of out.statuses) {
+      if (s.kind !== "Ingress") continue;
+      const evs = ingressEvents(s, live(s.kind, s.namespace, s.name));
+      if (evs.length === 0) this.#events.forget(s.kind, s.namespace, s.name);
+      for (const e of evs) await this.#events.record(e);
+    }
+    o.log("info", "snapshot applied", { version, l4: snapshot.l4.length, http: snapshot.http.length, statusWrites: changes.length });
+    return failures;
+  }
+
+  /** #finalizers adds the finalizer to served Services, and removes it from Services being deleted
+   * (now unserved) and from Services Portico no longer serves (after clearing what it wrote). */
+  async #finalizers(set: ResourceSet, out: PipelineOutput, deleting: Set<string>): Promise<number> {
+    const served = new Set(out.statuses.filter((s) => s.kind === "Service").map(key));
+    let failures = 0;
+    for (const svc of set.services as unknown as AnyObject[]) {
+      const k = keyOfObj(svc);
+      const cur = this.#source?.get("Service", svc.metadata.namespace, svc.metadata.name) ?? svc;
+      try {
+        if (deleting.has(k)) {
+          if (hasFinalizer(cur)) await setFinalizer(this.#o.client, cur, false);
+          this.#events.forget("Service", svc.metadata.namespace, svc.metadata.name);
+        } else if (served.has(k)) {
+          if (!hasFinalizer(cur)) await setFinalizer(this.#o.client, cur, true);
+        } else if (hasFinalizer(cur)) {
+          await this.#status.writeRaw("Service", svc.metadata.namespace, svc.metadata.name, (st) => {
+            const conditions = ((st.conditions ?? []) as { type: string }[]).filter(
+              (c) => !c.type.startsWith(PORTICO_CONDITION_PREFIX),
+            );
+            const next: Record<string, unknown> = { ...st, loadBalancer: {} };
+            if (conditions.length > 0) next.conditions = conditions;
+            else delete next.conditions;
+            return next;
+          });
+          await setFinalizer(this.#o.client, cur, false);
+        }
+      } catch (e) {
+        failures++;
+        this.#o.log("warn", "finalizer update failed", { object: k, error: String(e) });
+      }
+    }
+    return failures;
+  }
+}

@@ -1,0 +1,69 @@
+// kinds.ts: the API resources the kube source watches — every kind the file source reads, at the
+// version the API serves it — and how to build their URLs.
+
+/** Resource is one watched API resource. */
+export interface Resource {
+  kind: string;
+  /** group is the API group ("" for core). */
+  group: string;
+  version: string;
+  /** plural is the URL segment ("services"). */
+  plural: string;
+  namespaced: boolean;
+  /** optional resources (CRDs that may not be installed) are skipped while the API answers 404. */
+  optional: boolean;
+  /** fieldSelector narrows what is listed and watched (Secrets: only TLS key pairs). */
+  fieldSelector?: string;
+}
+
+const res = (kind: string, group: string, version: string, plural: string, namespaced: boolean, optional = false): Resource => ({
+  kind,
+  group,
+  version,
+  plural,
+  namespaced,
+  optional,
+});
+
+const GW = "gateway.networking.k8s.io";
+
+/** RESOURCES lists what the kube source watches; Gateway API kinds are optional (CRDs). */
+export const RESOURCES: readonly Resource[] = [
+  res("Service", "", "v1", "services", true),
+  res("EndpointSlice", "discovery.k8s.io", "v1", "endpointslices", true),
+  res("Ingress", "networking.k8s.io", "v1", "ingresses", true),
+  res("IngressClass", "networking.k8s.io", "v1", "ingressclasses", false),
+  // Only kubernetes.io/tls Secrets can hold a serving certificate; not reading the others keeps
+  // tokens and passwords out of Portico's memory.
+  { ...res("Secret", "", "v1", "secrets", true), fieldSelector: "type=kubernetes.io/tls" },
+  res("Namespace", "", "v1", "namespaces", false),
+  res("VipPool", "portico.dev", "v1alpha1", "vippools", false, true),
+  res("GatewayClass", GW, "v1", "gatewayclasses", false, true),
+  res("Gateway", GW, "v1", "gateways", true, true),
+  res("HTTPRoute", GW, "v1", "httproutes", true, true),
+  res("GRPCRoute", GW, "v1", "grpcroutes", true, true),
+  res("ReferenceGrant", GW, "v1beta1", "referencegrants", true, true),
+];
+
+/** apiVersionOf is "group/version" ("v1" for core). */
+export function apiVersionOf(r: Pick<Resource, "group" | "version">): string {
+  return r.group ? `${r.group}/${r.version}` : r.version;
+}
+
+/** collectionPath is the URL of r's collection, in namespace ns when given ("" = all namespaces). */
+export function collectionPath(r: Resource, ns = ""): string {
+  const base = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
+  return ns && r.namespaced ? `${base}/namespaces/${ns}/${r.plural}` : `${base}/${r.plural}`;
+}
+
+/** objectPath is the URL of one object (plus "/status" etc. via sub). */
+export function objectPath(r: Resource, ns: string | undefined, name: string, sub = ""): string {
+  return `${collectionPath(r, ns ?? "")}/${encodeURIComponent(name)}${sub ? `/${sub}` : ""}`;
+}
+
+/** resourceOf finds the watched resource of a kind. */
+export function resourceOf(kind: string): Resource {
+  const r = RESOURCES.find((x) => x.kind === kind);
+  if (!r) throw new Error(`kind ${kind} is not watched`);
+  return r;
+}
