@@ -15,6 +15,8 @@ Usage:
       Say in plain words how the object gets (or does not get) its VIP, its ports and backends.
   portico get services|ingresses [DIR...] [--admin HOST:PORT]
       A kubectl-like table with EXTERNAL-IP (or <pending>), offline from DIR or from a running Portico.
+  portico controller [--kubeconfig F] [--namespaces a,b] [--state-dir DIR] [--identity ID] [--no-leader-elect]
+      Run against a cluster: watch the API, serve VIPs, write status, Events and a leader Lease (docs/kubernetes.md).
 
 Common flags:
   --no-classless     leave LoadBalancer Services without spec.loadBalancerClass to another load balancer
@@ -27,6 +29,7 @@ const commands: Record<string, () => Promise<{ main(argv: string[]): Promise<num
   translate: () => import("./offline.ts").then((m) => ({ main: m.translateMain })),
   explain: () => import("./offline.ts").then((m) => ({ main: m.explainMain })),
   get: () => import("./get.ts"),
+  controller: () => import("./controller.ts"),
 };
 
 async function main(argv: string[]): Promise<number> {

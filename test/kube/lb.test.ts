@@ -1,0 +1,129 @@
+// lb.test.ts: LoadBalancer Services against a real kube-apiserver — the VIP in status (and in
+// `kubectl get svc`), the finalizer, Events, an exhausted pool, release on delete, VipPool status,
+// and Services of another class left alone. One API server and one controller for the file;
+// each test builds on what the previous left (a story).
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { startKube, type KubeEnv } from "../../scripts/kube/env.ts";
+import { apply, getJson, ipOf, kubeSkip, lbService, startController, waitFor, type RunningController } from "./helper.ts";
+
+const skip = kubeSkip();
+const NS = "lb";
+
+describe("LoadBalancer Services on a real API server", { skip }, () => {
+  let env: KubeEnv;
+  let ctl: RunningController;
+
+  before(async () => {
+    env = await startKube();
+    await apply(
+      env,
+      `apiVersion: v1
+kind: Namespace
+metadata: {name: ${NS}}
+---
+apiVersion: portico.dev/v1alpha1
+kind: VipPool
+metadata: {name: lb-pool}
+spec:
+  addresses: ["127.31.0.1-127.31.0.2"]
+`,
+    );
+    ctl = await startController(env);
+  });
+
+  after(async () => {
+    await ctl?.stop();
+    await env?.stop();
+  });
+
+  const events = async (name: string) => {
+    const list = await getJson<{ items: { reason: string; note: string; type: string; regarding: { name: string } }[] }>(
+      env,
+      "events.events.k8s.io",
+      "-n",
+      NS,
+    );
+    return (list?.items ?? []).filter((e) => e.regarding.name === name);
+  };
+
+  test("a Service gets its VIP in status within 2 s, shown by kubectl as EXTERNAL-IP", async () => {
+    await waitFor("first sync", () => ctl.controller.last());
+    const t0 = Date.now();
+    await apply(env, lbService(NS, "a", 18080));
+    const ip = await waitFor("status of a", () => ipOf(env, NS, "a"), 5_000, 20);
+    const elapsed = Date.now() - t0;
+    assert.equal(ip, "127.31.0.1");
+    assert.ok(elapsed < 2_000, `VIP took ${elapsed} ms`);
+    const svc = await getJson(env, "service", "-n", NS, "a");
+    assert.equal(svc!.status.loadBalancer.ingress[0].ipMode, "VIP");
+    assert.deepEqual(svc!.metadata.finalizers, ["service.kubernetes.io/load-balancer-cleanup"]);
+    const cond = svc!.status.conditions.find((c: { type: string }) => c.type === "portico.dev/VIPAllocated");
+    assert.equal(cond.status, "True");
+    assert.match(cond.lastTransitionTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    const table = await env.kubectl(["get", "svc", "-n", NS, "a"]);
+    assert.match(table, /EXTERNAL-IP/);
+    assert.match(table.split("\n")[1]!, /\s127\.31\.0\.1\s/);
+    const evs = await waitFor("IPAllocated event", async () => {
+      const e = (await events("a")).filter((x) => x.reason === "IPAllocated");
+      return e.length > 0 && e;
+    });
+    assert.equal(evs.length, 1);
+    assert.match(evs[0]!.note, /127\.31\.0\.1 from pool lb-pool/);
+  });
+
+  test("a Service of another loadBalancerClass is never touched", async () => {
+    await apply(env, lbService(NS, "other", 18081, "example.com/other-lb") + lbService(NS, "b", 18082));
+    // b was created together with "other": once b has its address, "other" was seen too.
+    assert.equal(await waitFor("status of b", () => ipOf(env, NS, "b")), "127.31.0.2");
+    const other = await getJson(env, "service", "-n", NS, "other");
+    assert.deepEqual(other!.status, { loadBalancer: {} });
+    assert.equal(other!.metadata.finalizers, undefined);
+    assert.deepEqual(await events("other"), []);
+  });
+
+  test("an exhausted pool leaves the next Service pending with an AllocationFailed Event naming pool and N/N", async () => {
+    await apply(env, lbService(NS, "c", 18083));
+    const ev = await waitFor("AllocationFailed event", async () => (await events("c")).find((e) => e.reason === "AllocationFailed"));
+    assert.equal(ev.type, "Warning");
+    assert.match(ev.note, /lb-pool/);
+    assert.match(ev.note, /2\/2/);
+    const svc = await getJson(env, "service", "-n", NS, "c");
+    assert.equal(svc!.status.loadBalancer.ingress, undefined);
+    const cond = svc!.status.conditions.find((c: { type: string }) => c.type === "portico.dev/VIPAllocated");
+    assert.equal(cond.status, "False");
+    assert.equal(cond.reason, "Exhausted");
+    const table = await env.kubectl(["get", "svc", "-n", NS, "c"]);
+    assert.match(table.split("\n")[1]!, /<pending>/);
+    const pool = await getJson(env, "vippool", "lb-pool");
+    assert.equal(pool!.status.assignedIPv4, 2);
+    assert.equal(pool!.status.availableIPv4, 0);
+    // Rebuilds that change nothing send no second Event.
+    await apply(env, lbService(NS, "c", 18083, "portico.dev/lb", "  sessionAffinity: None\n"));
+    await apply(env, `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: poke, namespace: ${NS}}\n`);
+    assert.equal((await events("c")).filter((e) => e.reason === "AllocationFailed").length, 1);
+  });
+
+  test("deleting a Service frees its VIP only once it is gone, and the pending Service gets it", async () => {
+    await env.kubectl(["delete", "svc", "-n", NS, "a", "--wait=true", "--timeout=10s"]);
+    assert.equal(await getJson(env, "service", "-n", NS, "a"), undefined);
+    assert.equal(await waitFor("status of c", () => ipOf(env, NS, "c")), "127.31.0.1");
+    const ev = await waitFor("IPAllocated for c", async () => (await events("c")).find((e) => e.reason === "IPAllocated"));
+    assert.match(ev.note, /127\.31\.0\.1/);
+    assert.equal(await ipOf(env, NS, "b"), "127.31.0.2");
+  });
+
+  test("a Service that stops being a LoadBalancer loses its VIP, conditions and finalizer", async () => {
+    await env.kubectl(["patch", "svc", "-n", NS, "b", "--type=merge", "-p", '{"spec":{"type":"ClusterIP","loadBalancerClass":null}}']);
+    const svc = await waitFor("b released", async () => {
+      const s = await getJson(env, "service", "-n", NS, "b");
+      return s && !s.metadata.finalizers && s;
+    });
+    assert.deepEqual(svc.status, { loadBalancer: {} });
+    const pool = await waitFor("pool counts", async () => {
+      const p = await getJson(env, "vippool", "lb-pool");
+      return p?.status.assignedIPv4 === 1 && p;
+    });
+    assert.equal(pool.status.conditions[0].type, "Ready");
+  });
+});
