@@ -1,0 +1,120 @@
+// restart.test.ts: restarts and failover never re-IP a Service. A restarted controller reads the
+// addresses back from status; a second `portico controller` process waits on the Lease and takes
+// over within the lease duration when the leader is killed (SIGKILL: no release, no goodbye).
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { resolve } from "node:path";
+import { startKube, type KubeEnv } from "../../scripts/kube/env.ts";
+import { apply, getJson, ipOf, kubeSkip, lbService, startController, waitFor } from "./helper.ts";
+
+const skip = kubeSkip();
+const NS = "restart";
+const root = resolve(import.meta.dirname, "../..");
+
+/** spawnController runs `portico controller` as a child process with a short lease. */
+function spawnController(env: KubeEnv, identity: string): ChildProcess {
+  const child = spawn(
+    process.execPath,
+    [
+      "--disable-warning=ExperimentalWarning",
+      resolve(root, "src/cli/main.ts"),
+      "controller",
+      `--kubeconfig=${env.porticoKubeconfig}`,
+      `--identity=${identity}`,
+      "--lease-duration=3",
+      "--renew-deadline=2",
+      "--retry-period=0.3",
+    ],
+    { stdio: ["ignore", "ignore", process.env.PORTICO_TEST_LOG === "1" ? "inherit" : "ignore"] },
+  );
+  return child;
+}
+
+describe("restarts and leader failover", { skip }, () => {
+  let env: KubeEnv;
+  const children: ChildProcess[] = [];
+
+  before(async () => {
+    env = await startKube();
+    await apply(
+      env,
+      `apiVersion: v1
+kind: Namespace
+metadata: {name: ${NS}}
+---
+apiVersion: portico.dev/v1alpha1
+kind: VipPool
+metadata: {name: restart-pool}
+spec:
+  addresses: ["127.32.0.1-127.32.0.5"]
+`,
+    );
+  });
+
+  after(async () => {
+    for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+    await env?.stop();
+  });
+
+  test("restarting the controller changes no address", async () => {
+    const first = await startController(env);
+    await apply(env, lbService(NS, "a", 19001) + lbService(NS, "b", 19002) + lbService(NS, "c", 19003));
+    await waitFor("c addressed", () => ipOf(env, NS, "c"));
+    const before = { a: await ipOf(env, NS, "a"), b: await ipOf(env, NS, "b"), c: await ipOf(env, NS, "c") };
+    assert.deepEqual(new Set(Object.values(before)), new Set(["127.32.0.1", "127.32.0.2", "127.32.0.3"]));
+    // Free the lowest address: a controller allocating from scratch would now move b and c down.
+    const lowest = Object.entries(before).find(([, ip]) => ip === "127.32.0.1")![0];
+    await env.kubectl(["delete", "svc", "-n", NS, lowest, "--wait=true", "--timeout=10s"]);
+    await first.stop();
+    // While no controller runs, a new Service appears; it must not take anyone's address.
+    await apply(env, lbService(NS, "d", 19004));
+    const second = await startController(env, { identity: "second" });
+    try {
+      const d = await waitFor("d addressed", () => ipOf(env, NS, "d"));
+      for (const [name, ip] of Object.entries(before)) if (name !== lowest) assert.equal(await ipOf(env, NS, name), ip, name);
+      assert.equal(d, "127.32.0.1");
+      // The second controller found nothing to rewrite for the Services that kept their address.
+      const events = await getJson<{ items: { reason: string; reportingInstance: string; regarding: { name: string } }[] }>(
+        env,
+        "events.events.k8s.io",
+        "-n",
+        NS,
+      );
+      const bySecond = events!.items.filter((e) => e.reportingInstance === "second").map((e) => `${e.regarding.name}:${e.reason}`);
+      assert.deepEqual(bySecond, ["d:IPAllocated"]);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  test("a standby controller takes over within the lease duration when the leader is killed", async () => {
+    const lease = async () =>
+      (await getJson(env, "lease", "-n", "portico-system", "portico-controller"))?.spec?.holderIdentity as string | undefined;
+    const one = spawnController(env, "one");
+    children.push(one);
+    await waitFor("one leads", async () => (await lease()) === "one", 15_000);
+    const two = spawnController(env, "two");
+    children.push(two);
+    await apply(env, lbService(NS, "e", 19005));
+    const e = await waitFor("e addressed", () => ipOf(env, NS, "e"), 10_000);
+    assert.equal(await lease(), "one", "the standby must not take a held lease");
+    const addresses = { d: await ipOf(env, NS, "d"), e };
+    one.kill("SIGKILL");
+    const killed = Date.now();
+    await waitFor("two leads", async () => (await lease()) === "two", 10_000, 100);
+    const took = Date.now() - killed;
+    // 3 s lease + one retry period + process and API latency.
+    assert.ok(took < 5_000, `takeover took ${took} ms`);
+    assert.ok(took > 1_000, `takeover after ${took} ms: the lease was not respected`);
+    await apply(env, lbService(NS, "f", 19006));
+    const f = await waitFor("f addressed by the new leader", () => ipOf(env, NS, "f"), 10_000);
+    assert.ok(!Object.values(addresses).includes(f));
+    assert.equal(await ipOf(env, NS, "d"), addresses.d);
+    assert.equal(await ipOf(env, NS, "e"), addresses.e);
+    two.kill("SIGTERM");
+    await new Promise((r) => two.once("exit", r));
+    // A clean shutdown releases the lease for the next replica.
+    assert.equal(await lease(), "");
+  });
+});
