@@ -6,6 +6,7 @@ import type { Condition, LoadBalancerIngress } from "../k8s/types.ts";
 import { allocate } from "../ipam/allocate.ts";
 import type { AllocateOutput, AllocationResult, AllocationState } from "../ipam/types.ts";
 import type { EngineSnapshot, HttpListener, L4Listener } from "../model/ir.ts";
+import { applyGatewayAllocation } from "../translate/gateway-status.ts";
 import { compareStatus, VIP_ALLOCATED } from "../translate/status.ts";
 import { translate } from "../translate/translate.ts";
 import type { ObjectStatus, TranslateOptions, TranslateResult } from "../translate/types.ts";
@@ -64,6 +65,7 @@ function usedPools(l4: readonly L4Listener[], http: readonly HttpListener[]): Se
         for (const f of r.filters ?? []) if (f.type === "RequestMirror") used.add(f.pool);
       }
     }
+    for (const r of l.sniRoutes ?? []) for (const b of r.backends) used.add(b.pool);
   }
   return used;
 }
@@ -111,12 +113,19 @@ function mergeStatuses(set: ResourceSet, tr: TranslateResult, alloc: AllocateOut
   const byKey = new Map<string, ObjectStatus>();
   for (const s of tr.statuses) {
     const key = s.namespace ? `${s.kind}/${s.namespace}/${s.name}` : `${s.kind}/${s.name}`;
-    byKey.set(key, { ...s, status: { ...s.status, conditions: [...(s.status.conditions ?? [])] } });
+    // Objects without conditions (Gateway API routes report them per parent) get none added.
+    const copy = s.status.conditions ? { ...s.status, conditions: [...s.status.conditions] } : { ...s.status };
+    byKey.set(key, { ...s, status: copy });
   }
   for (const [objKey, vip] of Object.entries(tr.vipOf)) {
     const s = byKey.get(objKey);
     if (!s) continue;
     const r = alloc.results[vip];
+    // A Gateway reports its VIP in status.addresses and Programmed, as the Gateway API defines.
+    if (s.kind === "Gateway") {
+      applyGatewayAllocation(s, r);
+      continue;
+    }
     const ingress: LoadBalancerIngress[] = r?.ok
       ? r.addresses.map((ip) => (s.kind === "Service" ? { ip, ipMode: "VIP" } : { ip }))
       : [];

@@ -2,7 +2,6 @@
 // standard-channel CRDs in deploy/crds/gateway-api/ (10 files). Do not edit: change
 // the CRDs and run the script. Doc comments are the CRDs' own API reference (Apache-2.0, The
 // Kubernetes Authors). Names follow the schema path: HTTPRouteSpecRules is one item of spec.rules.
-/* eslint-disable */
 import type { ObjectMeta } from "./types.ts";
 
 /** GATEWAY_API_BUNDLE_VERSION is the Gateway API release these types were generated from. */

@@ -50,6 +50,31 @@ export interface HttpListener {
   requestTimeoutMs: number;
   /** idleTimeoutMs closes a client keep-alive connection idle for this long. */
   idleTimeoutMs: number;
+  /**
+   * sniRoutes (Gateway API TLSRoute) claim TLS server names before any HTTP is read. A listener
+   * with sniRoutes speaks TLS on its port even when `tls` is absent: the engine reads the
+   * ClientHello's SNI and, for a name an sniRoute matches (exact first, then the longest
+   * wildcard), forwards the connection as that route says; any other name is terminated with
+   * `tls` and served as HTTP when `tls` is present, and closed otherwise. Lets one port carry
+   * HTTPS listeners and TLS passthrough listeners side by side, as the Gateway API allows.
+   */
+  sniRoutes?: SniRoute[];
+}
+
+/** SniRoute forwards the TLS connections of one server name as a byte stream (TLSRoute). */
+export interface SniRoute {
+  /** name identifies the route's source for logs and metrics ("TLSRoute/ns/name#0"). */
+  name: string;
+  /** hostname is an exact server name or a wildcard "*.example.com" (one or more labels). */
+  hostname: string;
+  /**
+   * mode Passthrough relays the client's TLS bytes untouched (the backend terminates);
+   * Terminate completes the handshake with the listener's certificate for the name (from
+   * `tls.sni`/`defaultCertificate`) and relays the decrypted bytes.
+   */
+  mode: "Passthrough" | "Terminate";
+  /** backends are weighted TCP pools (keys of EngineSnapshot.pools); empty: the connection is closed. */
+  backends: { pool: string; weight: number }[];
 }
 
 /** ListenerTls selects a certificate by SNI. */

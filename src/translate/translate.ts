@@ -4,6 +4,7 @@
 // Source errors stay in set.errors (the caller reports them); they are not repeated as notices.
 import type { ResourceSet } from "../k8s/resource-set.ts";
 import { newContext, type TranslateContext } from "./context.ts";
+import { translateGateways } from "./gateway.ts";
 import { translateIngresses } from "./ingress.ts";
 import { translateServices } from "./service-lb.ts";
 import type { TranslateOptions, TranslateResult } from "./types.ts";
@@ -12,7 +13,7 @@ import type { TranslateOptions, TranslateResult } from "./types.ts";
 export type Pass = (ctx: TranslateContext) => void;
 
 /** PASSES run in this order; later passes may read what earlier ones wrote (pools, certificates). */
-export const PASSES: readonly Pass[] = [translateServices, translateIngresses];
+export const PASSES: readonly Pass[] = [translateServices, translateIngresses, translateGateways];
 
 /** translate turns a ResourceSet into the IR without addresses, VIP requests and statuses. */
 export function translate(set: ResourceSet, opts: TranslateOptions): TranslateResult {

@@ -1,0 +1,140 @@
+// gateway-build.ts: one Gateway's IR. Its usable listeners are grouped by port and transport: an
+// HTTP port becomes a plain HttpListener, an HTTPS/TLS port one HttpListener with an SNI
+// certificate table, virtual hosts and SNI routes, a TCP or UDP port an L4 listener. All of them
+// share the Gateway's VIP, requested from IPAM under "Gateway/ns/name" with every port it binds.
+import type { Gateway } from "../k8s/gateway-api.ts";
+import { parseIp } from "../ipam/address.ts";
+import type { IpFamily, PortClaim, VipRequest } from "../ipam/types.ts";
+import type { ListenerTls } from "../model/ir.ts";
+import { annotation, requestOrder, type TranslateContext } from "./context.ts";
+import { virtualHostsFor, type CompiledRoute } from "./gateway-http.ts";
+import {
+  byAge,
+  listenerUsable,
+  nsOf,
+  transportOf,
+  type Listener,
+  type RouteObject,
+} from "./gateway-types.ts";
+import { HTTP_DEFAULTS } from "./ingress.ts";
+import { ANN_POOL, ANN_SHARED, L4_DEFAULTS } from "./service-lb.ts";
+import type { L4Rule } from "./tcproute.ts";
+import { sniRoutesFor, type TlsRule } from "./tlsroute.ts";
+
+/** Compiled holds every route compiled once, by kind of output. */
+export interface Compiled {
+  http: Map<RouteObject, CompiledRoute>;
+  tls: Map<RouteObject, TlsRule>;
+  l4: Map<RouteObject, L4Rule>;
+}
+
+/** requestedAddresses reads spec.addresses; non-IP entries are the caller's to reject. */
+export function requestedAddresses(gw: Gateway): { ips: string[]; bad: string[] } {
+  const ips: string[] = [];
+  const bad: string[] = [];
+  for (const a of gw.spec.addresses ?? []) {
+    const type = a.type ?? "IPAddress";
+    if (type === "IPAddress" && a.value && parseIp(a.value)) ips.push(a.value);
+    else bad.push(`${type} ${JSON.stringify(a.value ?? "")}`);
+  }
+  return { ips, bad };
+}
+
+/** buildGateway adds the listeners and VIP request of one Gateway. */
+export function buildGateway(
+  ctx: TranslateContext,
+  gw: Gateway,
+  listeners: readonly Listener[],
+  compiled: Compiled,
+): void {
+  const key = `Gateway/${nsOf(gw)}/${gw.metadata.name}`;
+  const usable = listeners.filter(listenerUsable);
+  const groups = new Map<string, Listener[]>();
+  for (const l of usable) {
+    const id = `${l.port}/${transportOf(l.protocol)}`;
+    groups.set(id, [...(groups.get(id) ?? []), l]);
+  }
+  const ports: PortClaim[] = [];
+  for (const group of groups.values()) {
+    const first = group[0]!;
+    ports.push({ port: first.port, protocol: transportOf(first.protocol) });
+    if (first.protocol === "TCP" || first.protocol === "UDP") buildL4(ctx, key, first, compiled);
+    else buildHttp(ctx, key, group, compiled);
+  }
+  ctx.vipOf[key] = key;
+  const { ips } = requestedAddresses(gw);
+  const families = [...new Set(ips.map((ip): IpFamily => parseIp(ip)!.family))];
+  const req: VipRequest = {
+    key,
+    namespace: nsOf(gw),
+    labels: { ...(gw.metadata.labels ?? {}) },
+    requested: ips,
+    ports: ports.sort((a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : 1)),
+    families: families.length > 0 ? families : ["IPv4"],
+    familyPolicy: families.length > 1 ? "RequireDualStack" : "SingleStack",
+    order: requestOrder(gw, key),
+  };
+  const pool = annotation(gw, ANN_POOL);
+  if (pool) req.pool = pool;
+  const sharing = annotation(gw, ANN_SHARED);
+  if (sharing) req.sharingKey = sharing;
+  ctx.vipRequests.push(req);
+}
+
+/** buildL4 serves a TCP or UDP listener with its oldest attached route that has a usable backend. */
+function buildL4(ctx: TranslateContext, key: string, l: Listener, compiled: Compiled): void {
+  const rule = [...l.attached]
+    .sort(byAge)
+    .map((r) => compiled.l4.get(r))
+    .find((r) => r?.pool !== undefined);
+  if (!rule?.pool) return; // nothing to forward to: the port stays closed
+  const udp = l.protocol === "UDP";
+  ctx.l4.push({
+    name: `${key}:${l.port}/${udp ? "UDP" : "TCP"}`,
+    vip: key,
+    port: l.port,
+    protocol: udp ? "UDP" : "TCP",
+    pool: rule.pool,
+    idleTimeoutMs: udp ? L4_DEFAULTS.udpIdleTimeoutMs : L4_DEFAULTS.tcpIdleTimeoutMs,
+    connectTimeoutMs: L4_DEFAULTS.connectTimeoutMs,
+    ...(udp ? { maxSessions: L4_DEFAULTS.maxSessions } : {}),
+  });
+}
+
+/** buildHttp serves the HTTP, HTTPS and TLS listeners sharing one port. */
+function buildHttp(ctx: TranslateContext, key: string, group: readonly Listener[], compiled: Compiled): void {
+  const port = group[0]!.port;
+  const httpish = group.filter((l) => l.protocol === "HTTP" || l.protocol === "HTTPS");
+  const tls = certificateTable(group);
+  const sniRoutes = sniRoutesFor(group, compiled.tls);
+  ctx.http.push({
+    name: `${key}:${port}`,
+    vip: key,
+    port,
+    ...(tls ? { tls } : {}),
+    virtualHosts: virtualHostsFor(httpish, compiled.http),
+    ...HTTP_DEFAULTS,
+    ...(sniRoutes.length > 0 ? { sniRoutes } : {}),
+  });
+}
+
+/** certificateTable maps terminating listeners' hostnames to their first certificate. */
+function certificateTable(group: readonly Listener[]): ListenerTls | undefined {
+  const sni = new Map<string, string>();
+  let fallback: string | undefined;
+  for (const l of group) {
+    const terminates = l.protocol === "HTTPS" || (l.protocol === "TLS" && l.spec.tls?.mode !== "Passthrough");
+    const cert = l.certificates[0];
+    if (!terminates || !cert) continue;
+    if (l.hostname === undefined) fallback ??= cert;
+    else if (!sni.has(l.hostname)) sni.set(l.hostname, cert);
+  }
+  if (sni.size === 0 && fallback === undefined) return undefined;
+  const out: ListenerTls = {
+    sni: [...sni.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([hostname, certificate]) => ({ hostname, certificate })),
+  };
+  if (fallback !== undefined) out.defaultCertificate = fallback;
+  return out;
+}

@@ -1,0 +1,161 @@
+// gateway-listeners.ts: a Gateway's listeners checked against the spec before any route attaches:
+// protocol, allowed route kinds, TLS mode and certificates (cross-namespace only with a
+// ReferenceGrant), and distinctness. Indistinct listeners of one Gateway are all Conflicted (the
+// spec forbids picking a winner); a ListenerSet's listener that clashes with one of higher
+// precedence (the Gateway's, an older ListenerSet's) is the one marked Conflicted.
+import type { Gateway, GatewaySpecListeners, ListenerSet } from "../k8s/gateway-api.ts";
+import type { TranslateContext } from "./context.ts";
+import { GATEWAY_GROUP, Problems } from "./gateway-conditions.ts";
+import { KINDS_BY_PROTOCOL, nsOf, type Listener, type RouteKind } from "./gateway-types.ts";
+import { gatewayFrom, refPermitted, type GrantIndex } from "./referencegrant.ts";
+import { checkTlsSecret, secretMap } from "./secrets.ts";
+
+/** buildListener validates one listener spec of a Gateway or ListenerSet. */
+export function buildListener(
+  ctx: TranslateContext,
+  grants: GrantIndex,
+  gateway: Gateway,
+  owner: Gateway | ListenerSet,
+  spec: GatewaySpecListeners,
+): Listener {
+  const l: Listener = {
+    gateway,
+    owner,
+    spec,
+    name: spec.name,
+    port: spec.port,
+    protocol: spec.protocol,
+    supportedKinds: [],
+    accepted: new Problems(),
+    resolvedRefs: new Problems(),
+    certificates: [],
+    attached: [],
+  };
+  if (spec.hostname && spec.protocol !== "TCP" && spec.protocol !== "UDP")
+    l.hostname = spec.hostname.toLowerCase();
+  const kinds = KINDS_BY_PROTOCOL[spec.protocol];
+  if (!kinds) {
+    l.accepted.add("UnsupportedProtocol", `protocol ${JSON.stringify(spec.protocol)} is not supported`);
+    return l;
+  }
+  l.supportedKinds = supportedKinds(l, kinds);
+  checkTls(ctx, grants, l);
+  return l;
+}
+
+/** supportedKinds intersects allowedRoutes.kinds with what the protocol carries; others are InvalidRouteKinds. */
+function supportedKinds(l: Listener, kinds: readonly RouteKind[]): RouteKind[] {
+  const asked = l.spec.allowedRoutes?.kinds;
+  if (!asked) return [...kinds];
+  const out: RouteKind[] = [];
+  for (const k of asked) {
+    const group = k.group ?? GATEWAY_GROUP;
+    if (group === GATEWAY_GROUP && (kinds as readonly string[]).includes(k.kind)) {
+      if (!out.includes(k.kind as RouteKind)) out.push(k.kind as RouteKind);
+    } else {
+      l.resolvedRefs.add(
+        "InvalidRouteKinds",
+        `route kind ${group}/${k.kind} is not supported on a ${l.protocol} listener`,
+      );
+    }
+  }
+  return out;
+}
+
+/** checkTls validates the tls block: required for HTTPS and TLS; certificates for Terminate. */
+function checkTls(ctx: TranslateContext, grants: GrantIndex, l: Listener): void {
+  const tls = l.spec.tls;
+  if (l.protocol === "HTTP" || l.protocol === "TCP" || l.protocol === "UDP") return;
+  if (!tls) {
+    l.accepted.add("Invalid", `a ${l.protocol} listener needs a tls block`);
+    return;
+  }
+  const mode = tls.mode ?? "Terminate";
+  if (l.protocol === "HTTPS" && mode !== "Terminate") {
+    l.accepted.add("UnsupportedValue", "an HTTPS listener terminates TLS; Passthrough needs protocol TLS");
+    return;
+  }
+  if (mode === "Passthrough") return;
+  const refs = tls.certificateRefs ?? [];
+  if (refs.length === 0) {
+    l.resolvedRefs.add("InvalidCertificateRef", "tls.certificateRefs is empty");
+    return;
+  }
+  const secrets = secretMap(ctx.set.secrets);
+  const ownerNs = nsOf(l.owner);
+  for (const ref of refs) {
+    const group = ref.group ?? "";
+    const kind = ref.kind ?? "Secret";
+    const ns = ref.namespace ?? ownerNs;
+    const shown = `${kind} ${ns}/${ref.name}`;
+    if (group !== "" || kind !== "Secret") {
+      l.resolvedRefs.add("InvalidCertificateRef", `${shown}: only core Secrets hold certificates`);
+      continue;
+    }
+    if (
+      !refPermitted(grants, gatewayFrom(l.owner.kind, ownerNs), {
+        group,
+        kind,
+        namespace: ns,
+        name: ref.name,
+      })
+    ) {
+      l.resolvedRefs.add("RefNotPermitted", `${shown}: no ReferenceGrant in ${ns} allows it`);
+      continue;
+    }
+    const checked = checkTlsSecret(secrets, ns, ref.name);
+    if (!checked.ok) {
+      l.resolvedRefs.add("InvalidCertificateRef", checked.message);
+      continue;
+    }
+    ctx.certificates[checked.name] = checked.cert;
+    l.certificates.push(checked.name);
+  }
+}
+
+/** family groups the protocols that can share one TCP port. */
+function family(protocol: string): string {
+  return protocol === "HTTPS" || protocol === "TLS" ? "tls" : protocol;
+}
+
+/** clash says why two accepted listeners are indistinct, or undefined when they are distinct. */
+function clash(a: Listener, b: Listener): "HostnameConflict" | "ProtocolConflict" | undefined {
+  if (a.port !== b.port) return undefined;
+  const udp = (l: Listener) => l.protocol === "UDP";
+  if (udp(a) !== udp(b)) return undefined;
+  if (family(a.protocol) !== family(b.protocol)) return "ProtocolConflict";
+  if (a.protocol === "TCP" || a.protocol === "UDP") return "ProtocolConflict";
+  return (a.hostname ?? "") === (b.hostname ?? "") ? "HostnameConflict" : undefined;
+}
+
+/**
+ * markConflicts sets Conflicted on indistinct listeners. listeners are in precedence order;
+ * `firstSet` is the index where ListenerSet listeners begin.
+ */
+export function markConflicts(listeners: readonly Listener[], firstSet: number): void {
+  const live = listeners.filter((l) => l.accepted.empty);
+  for (let i = 0; i < live.length; i++) {
+    const a = live[i]!;
+    const fromSet = listeners.indexOf(a) >= firstSet;
+    for (let j = 0; j < i; j++) {
+      const b = live[j]!;
+      const why = clash(a, b);
+      if (!why) continue;
+      // A ListenerSet listener loses to every listener of higher precedence that is itself live.
+      if (fromSet && !b.conflicted) {
+        const where = `${b.owner.kind} ${nsOf(b.owner)}/${b.owner.metadata.name}`;
+        a.conflicted = {
+          status: "True",
+          reason: why,
+          message: `port ${a.port}: conflicts with listener ${b.name} of ${where}`,
+        };
+        break;
+      }
+      if (!fromSet) {
+        const msg = (x: Listener, y: Listener) => `port ${x.port}: indistinct from listener ${y.name}`;
+        a.conflicted ??= { status: "True", reason: why, message: msg(a, b) };
+        b.conflicted ??= { status: "True", reason: why, message: msg(b, a) };
+      }
+    }
+  }
+}

@@ -1,0 +1,192 @@
+// gateway.ts: the Gateway API pass (standard channel v1.6). In the order Envoy Gateway's translator
+// follows: Portico's GatewayClasses, their Gateways and ListenerSets (listeners validated and
+// checked for conflicts), then every route kind attached to them (parents, hostnames, backends,
+// filters), then each Gateway's IR listeners and VIP request, and last the status of everything
+// it touched. Objects of other controllers get no status at all.
+import type { Gateway } from "../k8s/gateway-api.ts";
+import type { TranslateContext } from "./context.ts";
+import { attach, parentKey, type Attachment, type Parent } from "./gateway-attach.ts";
+import { BackendTlsIndex } from "./backendtls.ts";
+import type { BackendEnv, RouteRefs } from "./gateway-backends.ts";
+import { buildGateway, requestedAddresses, type Compiled } from "./gateway-build.ts";
+import { ourClasses } from "./gateway-class.ts";
+import { Problems, conditions, generationOf, no, yes, type Cond } from "./gateway-conditions.ts";
+import type { CompiledRoute } from "./gateway-http.ts";
+import { buildListener, markConflicts } from "./gateway-listeners.ts";
+import { renderListener, routeParent } from "./gateway-status.ts";
+import {
+  ROUTE_KINDS,
+  byAge,
+  keyOfObj,
+  listenerUsable,
+  nsOf,
+  type Listener,
+  type RouteObject,
+} from "./gateway-types.ts";
+import { compileGrpcRoute } from "./grpcroute.ts";
+import { compileHttpRoute } from "./httproute.ts";
+import { listenerSetStatus, listenerSetsOf, type ListenerSetVerdict } from "./listenerset.ts";
+import { indexGrants } from "./referencegrant.ts";
+import { refOf } from "./status.ts";
+import { compileL4Route } from "./tcproute.ts";
+import { compileTlsRoute } from "./tlsroute.ts";
+import { compileUdpRoute } from "./udproute.ts";
+
+/** GatewayState is one Gateway of Portico's while the pass runs. */
+interface GatewayState {
+  gw: Gateway;
+  own: Listener[];
+  all: Listener[];
+  sets: { verdict: ListenerSetVerdict; listeners: Listener[] }[];
+  problems: Problems;
+}
+
+/** translateGateways is the pass: Gateway API objects into listeners, pools, VIP requests and status. */
+export function translateGateways(ctx: TranslateContext): void {
+  const classes = ourClasses(ctx);
+  const env: BackendEnv = { ctx, grants: indexGrants(ctx.set), backendTls: new BackendTlsIndex(ctx.set) };
+  const parents = new Map<string, Parent>();
+  const states: GatewayState[] = [];
+  for (const o of ctx.set.other) {
+    if (o.kind !== "Gateway") continue;
+    const gw = o as unknown as Gateway;
+    const cls = classes.get(gw.spec?.gatewayClassName);
+    if (!cls) {
+      ctx.notices.push(
+        `${keyOfObj(gw)}: GatewayClass ${JSON.stringify(gw.spec?.gatewayClassName)} is not Portico's; ignored`,
+      );
+      continue;
+    }
+    const st = gatewayState(ctx, env, gw, cls.accepted);
+    states.push(st);
+    parents.set(keyOfObj(gw), { obj: gw, gateway: gw, listeners: st.own });
+    for (const s of st.sets)
+      if (!s.verdict.refused)
+        parents.set(keyOfObj(s.verdict.set), { obj: s.verdict.set, gateway: gw, listeners: s.listeners });
+  }
+  const compiled: Compiled = { http: new Map(), tls: new Map(), l4: new Map() };
+  for (const kind of ROUTE_KINDS) {
+    const routes = ctx.set.other.filter((o) => o.kind === kind).sort(byAge) as RouteObject[];
+    for (const route of routes) attachRoute(env, route, parents, compiled);
+  }
+  for (const st of states) {
+    const accepted = gatewayAccepted(st);
+    if (accepted.status === "True") buildGateway(ctx, st.gw, st.all, compiled);
+    const gen = generationOf(st.gw);
+    const ref = refOf(st.gw);
+    const programmed: Cond = accepted.status === "True" ? yes("Programmed") : no("Invalid", accepted.message);
+    ctx.status.field(ref, "conditions", conditions({ Accepted: accepted, Programmed: programmed }, gen));
+    ctx.status.field(
+      ref,
+      "listeners",
+      st.own.map((l) => renderListener(l, gen)),
+    );
+    if (st.sets.length > 0)
+      ctx.status.field(ref, "attachedListenerSets", st.sets.filter((s) => !s.verdict.refused).length);
+    for (const s of st.sets) {
+      for (const [k, v] of Object.entries(
+        listenerSetStatus(s.verdict, s.listeners, accepted.status === "True"),
+      )) {
+        ctx.status.field(refOf(s.verdict.set), k, v);
+      }
+    }
+  }
+  for (const { policy, status } of env.backendTls.statuses()) {
+    ctx.status.field(refOf(policy), "ancestors", status.ancestors);
+  }
+}
+
+/** gatewayState validates a Gateway's addresses and collects its listeners and ListenerSets. */
+function gatewayState(
+  ctx: TranslateContext,
+  env: BackendEnv,
+  gw: Gateway,
+  classAccepted: boolean,
+): GatewayState {
+  const problems = new Problems();
+  if (!classAccepted) problems.add("Invalid", `GatewayClass ${gw.spec.gatewayClassName} is not accepted`);
+  for (const bad of requestedAddresses(gw).bad) {
+    problems.add("UnsupportedAddress", `address ${bad}: only IPAddress values are supported`);
+  }
+  if (gw.spec.tls)
+    ctx.notices.push(
+      `${keyOfObj(gw)}: spec.tls (client certificate validation, backend client certificate) is not supported; ignored`,
+    );
+  const own = (gw.spec.listeners ?? []).map((spec) => buildListener(ctx, env.grants, gw, gw, spec));
+  const sets = listenerSetsOf(ctx.set, gw).map((verdict) => ({
+    verdict,
+    listeners: verdict.refused
+      ? []
+      : (verdict.set.spec.listeners ?? []).map((spec) =>
+          buildListener(ctx, env.grants, gw, verdict.set, spec),
+        ),
+  }));
+  const all = [...own, ...sets.flatMap((s) => s.listeners)];
+  markConflicts(all, own.length);
+  return { gw, own, all, sets, problems };
+}
+
+/** gatewayAccepted is the Gateway's Accepted value: its own problems, then its listeners'. */
+function gatewayAccepted(st: GatewayState): Cond {
+  if (!st.problems.empty) return st.problems.cond("Accepted");
+  const bad = st.own.filter((l) => !listenerUsable(l));
+  if (bad.length === 0) return yes("Accepted");
+  const message = `listeners not valid: ${bad.map((l) => l.name).join(", ")}`;
+  return st.all.some(listenerUsable) ? yes("ListenersNotValid", message) : no("ListenersNotValid", message);
+}
+
+/** attachRoute attaches one route to Portico's parents, compiles it, and records its status. */
+function attachRoute(
+  env: BackendEnv,
+  route: RouteObject,
+  parents: ReadonlyMap<string, Parent>,
+  compiled: Compiled,
+): void {
+  const attachments: Attachment[] = [];
+  for (const pr of route.spec?.parentRefs ?? []) {
+    const key = parentKey(route, pr);
+    const parent = key === undefined ? undefined : parents.get(key);
+    if (parent) attachments.push(attach(env.ctx.set, route, pr, parent));
+  }
+  if (attachments.length === 0) return;
+  const refs: RouteRefs = {
+    kind: route.kind,
+    namespace: nsOf(route),
+    gateways: [
+      ...new Set(
+        attachments
+          .filter((a) => a.listeners.length > 0)
+          .map((a) => `${nsOf(a.parent.gateway)}/${a.parent.gateway.metadata.name}`),
+      ),
+    ],
+    problems: new Problems(),
+  };
+  let http: CompiledRoute | undefined;
+  if (route.kind === "HTTPRoute") http = compileHttpRoute(env, route, refs);
+  else if (route.kind === "GRPCRoute") http = compileGrpcRoute(env, route, refs);
+  else if (route.kind === "TLSRoute") compiled.tls.set(route, compileTlsRoute(env, route, refs));
+  else if (route.kind === "TCPRoute") compiled.l4.set(route, compileL4Route(env, route, refs, "tcp"));
+  else compiled.l4.set(route, compileUdpRoute(env, route, refs));
+  if (http) compiled.http.set(route, http);
+  const ruleCount = (route.spec?.rules ?? []).length;
+  const dropped = http?.dropped ?? [];
+  const allDropped = ruleCount > 0 && dropped.length === ruleCount;
+  const partial =
+    dropped.length > 0 && !allDropped
+      ? yes(dropped[0]!.reason, `Dropped Rule(s) ${dropped.map((d) => `${d.rule}: ${d.message}`).join("; ")}`)
+      : undefined;
+  const gen = generationOf(route);
+  const parentsStatus = attachments.map((a) => {
+    let accepted = a.accepted;
+    if (accepted.status === "True" && allDropped)
+      accepted = no(dropped[0]!.reason, dropped.map((d) => `rule ${d.rule}: ${d.message}`).join("; "));
+    if (accepted.status === "True")
+      for (const l of a.listeners) if (!l.attached.includes(route)) l.attached.push(route);
+    return routeParent(
+      a.parentRef,
+      { accepted, resolvedRefs: refs.problems.cond("ResolvedRefs"), ...(partial ? { partial } : {}) },
+      gen,
+    );
+  });
+  env.ctx.status.field(refOf(route), "parents", parentsStatus);
+}

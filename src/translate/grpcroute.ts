@@ -1,0 +1,69 @@
+// grpcroute.ts: GRPCRoute rules into IR routes on the same virtual hosts as HTTPRoutes. A gRPC
+// method is the HTTP/2 path "/<service>/<method>", so service/method matches become path matches:
+// both given (Exact) is an exact path, a service alone a prefix, a method alone or any
+// RegularExpression a regular expression over the path. Backends are spoken to in cleartext
+// HTTP/2 (h2c) unless a BackendTLSPolicy re-encrypts.
+import type { GRPCRoute, GRPCRouteSpecRulesMatches } from "../k8s/gateway-api.ts";
+import type { RouteAction, RouteMatch, Route } from "../model/ir.ts";
+import { resolveRefs, type BackendEnv, type BackendRefSpec, type RouteRefs } from "./gateway-backends.ts";
+import type { CompiledRoute, HttpRule } from "./gateway-http.ts";
+import { keyOfObj, type RouteObject } from "./gateway-types.ts";
+import { convertFilters, type FilterSpec } from "./httproute-filters.ts";
+import { INTERNAL_ERROR, rankOf } from "./httproute.ts";
+
+/** escapeRe quotes regexp metacharacters of a literal service or method name. */
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+
+/** grpcPath turns a GRPCMethodMatch into a path match. */
+export function grpcPath(m: GRPCRouteSpecRulesMatches["method"]): RouteMatch["path"] {
+  const service = m?.service;
+  const method = m?.method;
+  if (!service && !method) return { type: "Prefix", value: "/" };
+  if ((m?.type ?? "Exact") === "Exact") {
+    if (service && method) return { type: "Exact", value: `/${service}/${method}` };
+    if (service) return { type: "Prefix", value: `/${service}` };
+    return { type: "RegularExpression", value: `/[^/]+/${escapeRe(method!)}` };
+  }
+  return { type: "RegularExpression", value: `/${service || "[^/]+"}/${method || "[^/]+"}` };
+}
+
+/** grpcMatch converts one GRPCRouteMatch. */
+function grpcMatch(m: GRPCRouteSpecRulesMatches): RouteMatch {
+  const match: RouteMatch = { path: grpcPath(m.method) };
+  if (m.headers?.length)
+    match.headers = m.headers.map((h) => ({ name: h.name, type: h.type ?? "Exact", value: h.value }));
+  return match;
+}
+
+/** compileGrpcRoute turns a GRPCRoute's rules into routes, resolving backends once. */
+export function compileGrpcRoute(env: BackendEnv, obj: RouteObject, refs: RouteRefs): CompiledRoute {
+  const route = obj as unknown as GRPCRoute;
+  const key = keyOfObj(route);
+  const out: CompiledRoute = { rules: [], dropped: [] };
+  (route.spec.rules ?? []).forEach((rule, r) => {
+    const matches = (rule.matches?.length ? rule.matches : [{}]).map(grpcMatch);
+    const filters = convertFilters(env, refs, (rule.filters ?? []) as FilterSpec[], false, "h2c");
+    if (!Array.isArray(filters)) {
+      out.dropped.push({ rule: r, ...filters });
+      return;
+    }
+    const backendRefs = (rule.backendRefs ?? []) as (BackendRefSpec & { filters?: FilterSpec[] })[];
+    if (backendRefs.some((b) => b.filters?.length)) {
+      out.dropped.push({
+        rule: r,
+        reason: "UnsupportedValue",
+        message: "backendRef filters are not supported on GRPCRoute",
+      });
+      return;
+    }
+    const { backends } = resolveRefs(env, refs, backendRefs, "h2c");
+    const action: RouteAction = backends.length > 0 ? { type: "Forward", backends } : INTERNAL_ERROR;
+    matches.forEach((match, m) => {
+      const ir: Route = { name: `${key}#${r}.${m}`, match, action };
+      if (filters.length > 0) ir.filters = filters;
+      const rule: HttpRule = { owner: obj, route: ir, rank: [...rankOf(match), r, m] };
+      out.rules.push(rule);
+    });
+  });
+  return out;
+}
