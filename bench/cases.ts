@@ -1,6 +1,6 @@
 // cases.ts: the benchmark's tests. Each builds the exact load-generator command for one proxy
 // address and says how to read its output and which target (issue 6) applies.
-import { parseH2load, parseIperf3, parseWrk, type LoadResult } from "./parse.ts";
+import { parseH2load, parseIperf3, parseSTime, parseWrk, type LoadResult } from "./parse.ts";
 import type { Topology } from "./topology.ts";
 
 /** BenchCase is one test run against every proxy in turn. */
@@ -15,7 +15,8 @@ export interface BenchCase {
   /** p99Target is the maximum Portico/HAProxy p99 latency ratio, when set. */
   p99Target?: number;
   argv: (host: string, t: Topology, seconds: number) => string[];
-  parse: (stdout: string) => LoadResult;
+  /** parse reads the result; elapsedMs is the command's wall time, for tools that lack one. */
+  parse: (stdout: string, elapsedMs: number) => LoadResult;
 }
 
 const wrk =
@@ -93,6 +94,19 @@ export const CASES: readonly BenchCase[] = [
     target: 0.7,
     argv: wrk(64, "https", true),
     parse: parseWrk,
+  },
+  {
+    id: "https-resume",
+    title: "HTTPS resumed handshake per request",
+    unit: "req/s",
+    what: "8 parallel `openssl s_time -reuse` clients: each request on a new TLS connection that resumes the session (TLS 1.3 ticket), then an HTTP/1.0 GET. The rate with resumption; https-handshake is the rate without.",
+    target: 0.7,
+    argv: (host, t, seconds) => [
+      "sh",
+      "-c",
+      `for i in 1 2 3 4 5 6 7 8; do openssl s_time -connect ${host}:${t.httpsPort} -reuse -time ${seconds} -www / & done; wait`,
+    ],
+    parse: parseSTime,
   },
   {
     id: "h2-tls",

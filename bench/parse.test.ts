@@ -1,7 +1,7 @@
 // parse.test.ts: the parsers on output captured from wrk 4.1, h2load 1.52 and iperf3 3.12.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { durationMs, parseH2load, parseIperf3, parseWrk } from "./parse.ts";
+import { durationMs, parseH2load, parseIperf3, parseSTime, parseWrk } from "./parse.ts";
 
 const WRK_KA = `Running 1s test @ http://127.0.0.10:8000/
   1 threads and 64 connections
@@ -109,4 +109,14 @@ test("parseIperf3 reads received bits per second as Gbit/s", () => {
     /unable to connect/,
   );
   assert.throws(() => parseIperf3("{}"), /no received/);
+});
+
+test("parseSTime sums parallel clients over the measured wall time", () => {
+  const one =
+    "Now timing with session id reuse.\n4149 connections in 1.09s; 3806.42 connections/user sec, bytes read 402453\n4149 connections in 4 real seconds, 97 bytes read per connection\n";
+  const r = parseSTime(one + one.replace(/4149/g, "851"), 2000);
+  assert.equal(r.value, (4149 + 851) / 2);
+  assert.equal(r.errors, 0);
+  assert.ok(parseSTime("0 connections in 0.00s; 0.00 connections/user sec, bytes read 0\n", 1000).errors > 0);
+  assert.throws(() => parseSTime("connect: Connection refused\n", 1000), /no count/);
 });

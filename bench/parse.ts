@@ -71,3 +71,14 @@ export function parseIperf3(json: string): LoadResult {
   if (typeof bps !== "number") throw new Error("iperf3 reported no received throughput");
   return { value: bps / 1e9, errors: 0 };
 }
+
+/**
+ * parseSTime sums the connections of parallel `openssl s_time` clients and divides by the wall
+ * time the harness measured (s_time's own "real seconds" are whole seconds, too coarse).
+ */
+export function parseSTime(out: string, elapsedMs: number): LoadResult {
+  const counts = [...out.matchAll(/^(\d+) connections in [\d.]+s;/gm)].map((m) => Number(m[1]));
+  if (counts.length === 0) throw new Error(`openssl s_time printed no count:\n${out.slice(-2000)}`);
+  const total = counts.reduce((a, b) => a + b, 0);
+  return { value: total / (elapsedMs / 1000), errors: total === 0 ? 1 : 0 };
+}

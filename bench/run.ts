@@ -74,10 +74,12 @@ async function runCase(
   const rss = new RssSampler(proc.pid);
   rss.start();
   try {
-    const { stdout } = await runCommand(argv, (seconds + 60) * 1000);
+    const began = performance.now();
+    const { stdout } = await runCommand(argv, (seconds + 30) * 1000);
+    const elapsedMs = performance.now() - began;
     // Raw output is kept beside the report, so a surprising number can be checked afterwards.
     writeFileSync(join(rawDir, `${round}-${c.id}-${proxy}${multiTag}.txt`), `${argv.join(" ")}\n\n${stdout}`);
-    const result = c.parse(stdout);
+    const result = c.parse(stdout, elapsedMs);
     const sample = { proxy, caseId: c.id, round, result, rssKiB: rss.stop() };
     const lat =
       result.p99Ms !== undefined
