@@ -114,7 +114,9 @@ function mergeStatuses(set: ResourceSet, tr: TranslateResult, alloc: AllocateOut
   for (const s of tr.statuses) {
     const key = s.namespace ? `${s.kind}/${s.namespace}/${s.name}` : `${s.kind}/${s.name}`;
     // Objects without conditions (Gateway API routes report them per parent) get none added.
-    const copy = s.status.conditions ? { ...s.status, conditions: [...s.status.conditions] } : { ...s.status };
+    const copy = s.status.conditions
+      ? { ...s.status, conditions: [...s.status.conditions] }
+      : { ...s.status };
     byKey.set(key, { ...s, status: copy });
   }
   for (const [objKey, vip] of Object.entries(tr.vipOf)) {

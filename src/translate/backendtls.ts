@@ -35,7 +35,8 @@ export interface PolicyUse {
 /** BackendTlsIndex finds the winning policy of a Service port, and remembers every policy for status. */
 export class BackendTlsIndex {
   readonly #all: PolicyUse[] = [];
-  readonly #byTarget = new Map<string, PolicyUse>();
+  /** byTarget lists the policies of "ns/service#section" in precedence order; the first one wins. */
+  readonly #byTarget = new Map<string, PolicyUse[]>();
 
   constructor(set: ResourceSet) {
     const policies = set.other
@@ -54,28 +55,32 @@ export class BackendTlsIndex {
           continue;
         }
         const key = `${nsOf(policy)}/${t.name}#${t.sectionName ?? ""}`;
-        const held = this.#byTarget.get(key);
+        const list = this.#byTarget.get(key) ?? [];
+        const held = list[0];
         if (held) {
           use.accepted = no(
             "Conflicted",
             `Service ${t.name}${t.sectionName ? ` port ${t.sectionName}` : ""} already has BackendTLSPolicy ${held.policy.metadata.name}`,
           );
-          continue;
         }
-        this.#byTarget.set(key, use);
+        list.push(use);
+        this.#byTarget.set(key, list);
       }
     }
   }
 
-  /** forPort returns the policy governing a Service port (by name first, then the whole Service). */
-  forPort(svc: Service, port: ServicePort): PolicyUse | undefined {
+  /**
+   * forPort returns the policies naming a Service port (by section name first, then the whole
+   * Service), winner first. The winner governs the pool when it is Accepted or has no usable CA
+   * (then connections must fail); every one of them reports status to the Gateways using the port.
+   */
+  forPort(svc: Service, port: ServicePort): { winner?: PolicyUse; all: PolicyUse[] } {
     const base = `${nsOf(svc)}/${svc.metadata.name}#`;
-    const use = (port.name && this.#byTarget.get(base + port.name)) || this.#byTarget.get(base);
-    return use && use.accepted.status === "True"
-      ? use
-      : use && use.accepted.reason === "NoValidCACertificate"
-        ? use
-        : undefined;
+    const all = (port.name && this.#byTarget.get(base + port.name)) || this.#byTarget.get(base) || [];
+    const first = all[0];
+    const governs =
+      first && (first.accepted.status === "True" || first.accepted.reason === "NoValidCACertificate");
+    return governs ? { winner: first, all } : { all };
   }
 
   /** statuses renders the status of every policy used by at least one of Portico's Gateways. */

@@ -48,18 +48,20 @@ export function namespaceAllowed(
   return matchesSelector(selector as LabelSelector, labels);
 }
 
-/** intersectHost is the more specific of a listener and a route hostname when they overlap. */
+/** covers tells whether wildcard "*.x" matches host, itself maybe a narrower wildcard ("*.a.x"). */
+function covers(wildcard: string, host: string): boolean {
+  const suffix = wildcard.slice(1);
+  return wildcard.startsWith("*.") && host.endsWith(suffix) && host.length > suffix.length;
+}
+
+/**
+ * intersectHost is the more specific of a listener and a route hostname when one matches the
+ * other ("*.com" and "*.example.com" meet at "*.example.com"), undefined when they are disjoint.
+ */
 export function intersectHost(listener: string | undefined, route: string): string | undefined {
   if (listener === undefined || listener === route) return route;
-  if (listener.startsWith("*.")) {
-    const suffix = listener.slice(1);
-    if (route.endsWith(suffix) && route.length > suffix.length) return route;
-    return undefined;
-  }
-  if (route.startsWith("*.")) {
-    const suffix = route.slice(1);
-    return listener.endsWith(suffix) && listener.length > suffix.length ? listener : undefined;
-  }
+  if (covers(listener, route)) return route;
+  if (covers(route, listener)) return listener;
   return undefined;
 }
 

@@ -92,16 +92,12 @@ export function resolveRef(
   const pool = buildPool(ctx.slices, svc, port, proto);
   if (proto === "h2c") pool.name += "#h2c";
   if (proto === "http1" || proto === "h2c") {
-    const use = env.backendTls.forPort(svc, port);
+    const { winner: use, all } = env.backendTls.forPort(svc, port);
+    for (const u of all) for (const gw of route.gateways) u.ancestors.add(gw);
     if (use) {
-      for (const gw of route.gateways) use.ancestors.add(gw);
-      if (!use.tls) {
-        route.problems.add(
-          "BackendNotFound",
-          `backendRef ${shown}: BackendTLSPolicy ${use.policy.metadata.name} has no usable CA`,
-        );
-        return undefined;
-      }
+      // No usable CA: connections must fail (a 5xx). The policy's own status says why; the
+      // route's references did resolve, so its ResolvedRefs stays as it is.
+      if (!use.tls) return undefined;
       pool.tls = use.tls;
       pool.name += "#tls";
     }

@@ -107,6 +107,9 @@ function buildHttp(ctx: TranslateContext, key: string, group: readonly Listener[
   const httpish = group.filter((l) => l.protocol === "HTTP" || l.protocol === "HTTPS");
   const tls = certificateTable(group);
   const sniRoutes = sniRoutesFor(group, compiled.tls);
+  // A TLS port with no certificate and no SNI route has nothing to serve: leave it closed rather
+  // than let the listener speak plain HTTP there.
+  if (httpish.length === 0 && !tls && sniRoutes.length === 0) return;
   ctx.http.push({
     name: `${key}:${port}`,
     vip: key,

@@ -9,19 +9,15 @@ import type { ObjectStatus } from "./types.ts";
 
 /** renderListener renders one listener's status entry. */
 export function renderListener(l: Listener, generation: number | undefined): Record<string, unknown> {
-  const accepted = l.accepted.cond("Accepted");
+  // A conflicted listener is neither accepted nor programmed, with the conflict as the reason
+  // (conformance: listenerset-hostname-conflict, listenerset-protocol-conflict).
+  const accepted = l.conflicted ? no(l.conflicted.reason, l.conflicted.message) : l.accepted.cond("Accepted");
   const resolved = l.resolvedRefs.cond("ResolvedRefs");
-  const conflicted = l.conflicted ?? yes("NoConflicts");
   const programmed = listenerUsable(l)
     ? yes("Programmed")
-    : no(
-        "Invalid",
-        l.conflicted
-          ? l.conflicted.message
-          : accepted.status === "False"
-            ? accepted.message
-            : resolved.message,
-      );
+    : l.conflicted
+      ? no(l.conflicted.reason, l.conflicted.message)
+      : no("Invalid", accepted.status === "False" ? accepted.message : resolved.message);
   return {
     name: l.name,
     supportedKinds: l.supportedKinds.map((kind) => ({ group: GATEWAY_GROUP, kind })),
@@ -29,7 +25,7 @@ export function renderListener(l: Listener, generation: number | undefined): Rec
     conditions: conditions(
       {
         Accepted: accepted,
-        Conflicted: l.conflicted ? conflicted : { status: "False", reason: "NoConflicts", message: "" },
+        Conflicted: l.conflicted ?? { status: "False", reason: "NoConflicts", message: "" },
         Programmed: programmed,
         ResolvedRefs: resolved,
       },

@@ -81,15 +81,14 @@ export function translateGateways(ctx: TranslateContext): void {
       "listeners",
       st.own.map((l) => renderListener(l, gen)),
     );
-    if (st.sets.length > 0)
-      ctx.status.field(ref, "attachedListenerSets", st.sets.filter((s) => !s.verdict.refused).length);
+    let attachedSets = 0;
     for (const s of st.sets) {
-      for (const [k, v] of Object.entries(
-        listenerSetStatus(s.verdict, s.listeners, accepted.status === "True"),
-      )) {
-        ctx.status.field(refOf(s.verdict.set), k, v);
-      }
+      const status = listenerSetStatus(s.verdict, s.listeners, accepted.status === "True");
+      if (status.conditions.some((c) => c.type === "Accepted" && c.status === "True")) attachedSets++;
+      for (const [k, v] of Object.entries(status)) ctx.status.field(refOf(s.verdict.set), k, v);
     }
+    // attachedListenerSets counts the sets this Gateway accepted (conformance: listenerset-*).
+    if (st.sets.length > 0) ctx.status.field(ref, "attachedListenerSets", attachedSets);
   }
   for (const { policy, status } of env.backendTls.statuses()) {
     ctx.status.field(refOf(policy), "ancestors", status.ancestors);
@@ -105,6 +104,13 @@ function gatewayState(
 ): GatewayState {
   const problems = new Problems();
   if (!classAccepted) problems.add("Invalid", `GatewayClass ${gw.spec.gatewayClassName} is not accepted`);
+  const params = gw.spec.infrastructure?.parametersRef;
+  if (params) {
+    problems.add(
+      "InvalidParameters",
+      `infrastructure.parametersRef ${params.group}/${params.kind} ${params.name}: Portico takes no Gateway parameters`,
+    );
+  }
   for (const bad of requestedAddresses(gw).bad) {
     problems.add("UnsupportedAddress", `address ${bad}: only IPAddress values are supported`);
   }

@@ -2,6 +2,7 @@
 // namespace). The Gateway decides which namespaces may do so (spec.allowedListeners, default none);
 // accepted sets are merged after the Gateway's own listeners, oldest set first (GEP-1713 precedence).
 import type { Gateway, ListenerSet } from "../k8s/gateway-api.ts";
+import type { Condition } from "../k8s/types.ts";
 import type { ResourceSet } from "../k8s/resource-set.ts";
 import { conditions, generationOf, no, yes, type Cond } from "./gateway-conditions.ts";
 import { namespaceAllowed } from "./gateway-attach.ts";
@@ -47,7 +48,7 @@ export function listenerSetStatus(
   v: ListenerSetVerdict,
   listeners: readonly Listener[],
   gatewayAccepted: boolean,
-): Record<string, unknown> {
+): { conditions: Condition[]; listeners?: Record<string, unknown>[] } {
   const gen = generationOf(v.set);
   if (v.refused) {
     return {
@@ -63,7 +64,7 @@ export function listenerSetStatus(
     const msg = `listeners not valid: ${bad.join(", ")}`;
     accepted = usable.length > 0 ? yes("ListenersNotValid", msg) : no("ListenersNotValid", msg);
   }
-  const programmed = accepted.status === "True" ? yes("Programmed") : no("Invalid", accepted.message);
+  const programmed = accepted.status === "True" ? yes("Programmed") : no(accepted.reason, accepted.message);
   return {
     conditions: conditions({ Accepted: accepted, Programmed: programmed }, gen),
     listeners: listeners.map((l) => renderListener(l, gen)),

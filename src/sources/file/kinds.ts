@@ -30,6 +30,8 @@ export const KINDS: ReadonlyMap<string, KindInfo> = new Map<string, KindInfo>([
   ["Service", { group: "", versions: ["v1"], preferred: "v1", namespaced: true, related: ["", "core"] }],
   ["Secret", { group: "", versions: ["v1"], preferred: "v1", namespaced: true, related: ["", "core"] }],
   ["Namespace", { group: "", versions: ["v1"], preferred: "v1", namespaced: false, related: ["", "core"] }],
+  // ConfigMaps carry BackendTLSPolicy CA certificates (ca.crt); they arrive in ResourceSet.other.
+  ["ConfigMap", { group: "", versions: ["v1"], preferred: "v1", namespaced: true, related: ["", "core"] }],
   [
     "EndpointSlice",
     {

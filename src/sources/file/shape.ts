@@ -59,6 +59,7 @@ const RULES: Record<string, Rule[]> = {
     { path: "stringData", want: "stringMap" },
   ],
   Namespace: [],
+  ConfigMap: [{ path: "data", want: "stringMap" }],
   IngressClass: [],
   VipPool: [
     { path: "spec", want: "map", required: true },
