@@ -35,6 +35,8 @@ export interface KubeEnv {
   porticoKubeconfig: string;
   /** kubectl runs kubectl as admin (or with another kubeconfig); rejects on a non-zero exit. */
   kubectl(args: string[], opts?: { kubeconfig?: string; input?: string }): Promise<string>;
+  /** compactEtcd compacts etcd's history up to now, so watches from older resourceVersions get 410 Gone. */
+  compactEtcd(): Promise<void>;
   /** restartApiServer stops kube-apiserver and starts it again on the same port (etcd keeps data). */
   restartApiServer(): Promise<void>;
   /** stop kills both processes and removes the directory. */
@@ -87,8 +89,9 @@ function kubeconfig(server: string, ca: string, user: string, token: string): st
   });
 }
 
-/** startKube starts etcd and kube-apiserver in a temp dir and installs CRDs and RBAC. */
-export async function startKube(): Promise<KubeEnv> {
+/** startKube starts etcd and kube-apiserver in a temp dir and installs CRDs and RBAC; apiServerFlags
+ * are added to kube-apiserver's command line. */
+export async function startKube(apiServerFlags: readonly string[] = []): Promise<KubeEnv> {
   const missing = kubeBinariesMissing();
   if (missing) throw new Error(missing);
   const dir = mkdtempSync(join(tmpdir(), "portico-kube-"));
@@ -154,6 +157,7 @@ export async function startKube(): Promise<KubeEnv> {
           `--service-account-signing-key-file=${join(dir, "sa.key")}`,
           `--token-auth-file=${join(dir, "tokens.csv")}`,
           "--v=0",
+          ...apiServerFlags,
         ],
         { stdio: ["ignore", "ignore", openSync(join(logs, "kube-apiserver.log"), "a")] },
       );
@@ -195,6 +199,16 @@ export async function startKube(): Promise<KubeEnv> {
       adminKubeconfig,
       porticoKubeconfig,
       kubectl,
+      async compactEtcd() {
+        // etcd's JSON gateway: read the current revision, then compact everything before it.
+        const range = await fetch(`${etcdUrl}/v3/kv/range`, {
+          method: "POST",
+          body: JSON.stringify({ key: Buffer.from("/").toString("base64") }),
+        });
+        const revision = ((await range.json()) as { header: { revision: string } }).header.revision;
+        const res = await fetch(`${etcdUrl}/v3/kv/compaction`, { method: "POST", body: JSON.stringify({ revision, physical: true }) });
+        if (!res.ok) throw new Error(`etcd compaction: ${res.status} ${await res.text()}`);
+      },
       async restartApiServer() {
         await stopProc(procs.api);
         procs.api = startApi();

@@ -37,7 +37,9 @@ export class Reflector {
   #synced: Promise<void>;
   #markSynced!: () => void;
   #absent = false;
-  #relists = 0;
+  #lists = 0;
+  #paused: Promise<void> | undefined;
+  #resume: (() => void) | undefined;
 
   /** constructor does not contact the server; call start. */
   constructor(o: ReflectorOptions) {
@@ -56,15 +58,23 @@ export class Reflector {
     return this.#items.values();
   }
 
-  /** stats are counters for logs and tests: relists done, and whether the resource is absent. */
-  stats(): { relists: number; absent: boolean; resourceVersion: string } {
-    return { relists: this.#relists, absent: this.#absent, resourceVersion: this.#rv };
+  /** stats are counters for logs and tests: full lists done, and whether the resource is absent. */
+  stats(): { lists: number; absent: boolean; resourceVersion: string } {
+    return { lists: this.#lists, absent: this.#absent, resourceVersion: this.#rv };
+  }
+
+  /** pause drops the current watch and holds the loop until restartWatch (tests open a gap). */
+  pause(): void {
+    this.#paused ??= new Promise((r) => (this.#resume = r));
+    this.#watchAbort?.abort();
   }
 
   /** restartWatch drops the current watch and resumes from resourceVersion rv (tests use a stale one). */
   restartWatch(rv: string): void {
     this.#rv = rv;
     this.#watchAbort?.abort();
+    this.#paused = undefined;
+    this.#resume?.();
   }
 
   /** close stops the loop; no onChange follows. */
@@ -72,11 +82,13 @@ export class Reflector {
     this.#closed = true;
     this.#watchAbort?.abort();
     this.#wake?.();
+    this.#resume?.();
   }
 
   async #loop(): Promise<void> {
     let backoff = 200;
     while (!this.#closed) {
+      if (this.#paused) await this.#paused;
       try {
         if (this.#rv === "") await this.#list();
         if (this.#absent) {
@@ -150,7 +162,7 @@ export class Reflector {
       throw e;
     }
     this.#absent = false;
-    if (this.#rv === "" && this.#relists++ > 0) this.#o.log("debug", "kube source: relisted", { resource: this.#name() });
+    this.#lists++;
     let changed = fresh.size !== this.#items.size;
     for (const [k, obj] of fresh) if (!changed && !sameObject(this.#items.get(k), obj)) changed = true;
     this.#items.clear();
@@ -170,6 +182,7 @@ export class Reflector {
       `&resourceVersion=${encodeURIComponent(this.#rv)}`;
     const abort = new AbortController();
     this.#watchAbort = abort;
+    if (this.#paused) return;
     let gone = false;
     const onEvent = (ev: WatchEvent): void => {
       if (gone || abort.signal.aborted) return;
