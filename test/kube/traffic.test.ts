@@ -1,0 +1,129 @@
+// traffic.test.ts: end to end through a real API server — a LoadBalancer Service and an Ingress
+// whose backend is registered by EndpointSlice and runs in a network namespace (the API server
+// refuses loopback endpoint addresses), reached by curl on the VIP the controller assigned on
+// loopback. Needs root for `ip netns`; skips loudly without it.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { connect } from "node:net";
+import { promisify } from "node:util";
+import { startKube, type KubeEnv } from "../../scripts/kube/env.ts";
+import { apply, getJson, ipOf, kubeSkip, lbService, startController, waitFor, type RunningController } from "./helper.ts";
+
+const run = promisify(execFile);
+const NS = "traffic";
+// Names and a /24 unique to this process, so parallel runs cannot collide.
+const id = process.pid % 10000;
+const octet = 100 + (process.pid % 150);
+const netns = `portico-t${id}`;
+const hostIf = `pth${id}`;
+const nsIf = `ptn${id}`;
+const backendIp = `10.244.${octet}.2`;
+
+async function netnsSkip(): Promise<string | false> {
+  if (process.getuid?.() !== 0) return "traffic test needs root for ip netns";
+  try {
+    await run("ip", ["netns", "list"]);
+    return false;
+  } catch (e) {
+    return `ip netns unavailable: ${String(e)}`;
+  }
+}
+
+const kube = kubeSkip();
+const net = kube ? false : await netnsSkip();
+if (net) process.stderr.write(`\n*** SKIPPING traffic test: ${net} ***\n\n`);
+const skip = kube || net;
+
+describe("traffic through a VIP to a backend registered by EndpointSlice", { skip }, () => {
+  let env: KubeEnv;
+  let ctl: RunningController;
+  let backend: ChildProcess | undefined;
+
+  before(async () => {
+    await run("ip", ["netns", "add", netns]);
+    await run("ip", ["link", "add", hostIf, "type", "veth", "peer", "name", nsIf]);
+    await run("ip", ["link", "set", nsIf, "netns", netns]);
+    await run("ip", ["addr", "add", `10.244.${octet}.1/24`, "dev", hostIf]);
+    await run("ip", ["link", "set", hostIf, "up"]);
+    await run("ip", ["netns", "exec", netns, "ip", "addr", "add", `${backendIp}/24`, "dev", nsIf]);
+    await run("ip", ["netns", "exec", netns, "ip", "link", "set", nsIf, "up"]);
+    await run("ip", ["netns", "exec", netns, "ip", "link", "set", "lo", "up"]);
+    const server = `require("node:http").createServer((q, r) => r.end("hello from " + q.socket.localAddress + " path " + q.url)).listen(8080, "${backendIp}", () => console.log("up"))`;
+    backend = spawn("ip", ["netns", "exec", netns, process.execPath, "-e", server], { stdio: ["ignore", "pipe", "inherit"] });
+    await waitFor("backend in the namespace", () => new Promise<boolean>((ok) => {
+      const s = connect(8080, backendIp, () => { s.destroy(); ok(true); });
+      s.on("error", () => ok(false));
+    }));
+    env = await startKube();
+    ctl = await startController(env);
+  });
+
+  after(async () => {
+    await ctl?.stop();
+    await env?.stop();
+    backend?.kill("SIGKILL");
+    await run("ip", ["link", "del", hostIf]).catch(() => undefined);
+    await run("ip", ["netns", "del", netns]).catch(() => undefined);
+  });
+
+  test("curl to the Service's VIP reaches the backend in the network namespace", async () => {
+    await apply(
+      env,
+      `apiVersion: v1
+kind: Namespace
+metadata: {name: ${NS}}
+---
+apiVersion: portico.dev/v1alpha1
+kind: VipPool
+metadata: {name: traffic-pool}
+spec:
+  addresses: ["127.33.0.1-127.33.0.2"]
+---
+${lbService(NS, "web", 18090)}apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-1
+  namespace: ${NS}
+  labels:
+    kubernetes.io/service-name: web
+    endpointslice.kubernetes.io/managed-by: test.portico.dev
+addressType: IPv4
+ports: [{name: "", port: 8080, protocol: TCP}]
+endpoints:
+  - addresses: ["${backendIp}"]
+    conditions: {ready: true}
+`,
+    );
+    const vip = await waitFor("VIP of web", () => ipOf(env, NS, "web"));
+    assert.equal(vip, "127.33.0.1");
+    const { stdout } = await run("curl", ["-sS", "--max-time", "5", `http://${vip}:18090/svc`]);
+    assert.equal(stdout, `hello from ${backendIp} path /svc`);
+  });
+
+  test("an Ingress of Portico's class gets the shared VIP in status and routes to the backend", async () => {
+    await apply(
+      env,
+      `apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: portico}
+spec: {controller: portico.dev/ingress-controller}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: site, namespace: ${NS}}
+spec:
+  ingressClassName: portico
+  rules:
+    - host: site.example
+      http:
+        paths:
+          - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 18090}}}}
+`,
+    );
+    const ip = await waitFor("Ingress status", async () => (await getJson(env, "ingress", "-n", NS, "site"))?.status?.loadBalancer?.ingress?.[0]?.ip);
+    assert.equal(ip, "127.33.0.2");
+    const { stdout } = await run("curl", ["-sS", "--max-time", "5", "-H", "Host: site.example", `http://${ip}:80/page`]);
+    assert.equal(stdout, `hello from ${backendIp} path /page`);
+  });
+});
