@@ -65,8 +65,10 @@ export function renderReport(r: ReportInput): string {
         ? "—"
         : `≥ ${s.test.target}×${s.test.p99Target ? `, p99 ≤ ${s.test.p99Target}×` : ""}`;
     const portErr = s.stats.Portico?.errors ?? 0;
+    const errText = portErr > 0 ? ` (${portErr} errors)` : "";
+    // A test without a target still shows Portico's errors: a fast wrong answer must stand out.
     const met =
-      s.met === undefined ? "—" : s.met ? "yes" : `**no**${portErr > 0 ? ` (${portErr} errors)` : ""}`;
+      s.met === undefined ? (portErr > 0 ? `**errors**${errText}` : "—") : s.met ? "yes" : `**no**${errText}`;
     out.push(
       `| ${s.test.title} | ${s.test.unit} | ${v("HAProxy")} | ${v("nginx")} | ${v("Portico")} | ${ratioText(s.ratios.porticoHaproxy)} | ${ratioText(s.ratios.porticoNginx)} | ${target} | ${met} |`,
     );
