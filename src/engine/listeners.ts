@@ -169,10 +169,11 @@ export class ListenerManager {
       );
       e.server = server;
     } else {
+      const v6 = isIPv6(e.spec.address);
       const socket = createSocket({
-        type: isIPv6(e.spec.address) ? "udp6" : "udp4",
+        type: v6 ? "udp6" : "udp4",
         reusePort,
-        ipv6Only: true,
+        ...(v6 ? { ipv6Only: true } : {}),
       });
       socket.once("error", (err) => {
         socket.close();

@@ -38,7 +38,12 @@ interface Session {
   bytesIn: number;
   bytesOut: number;
   ok: boolean;
+  /** queue holds datagrams that arrived before connect() completed; undefined once connected. */
+  queue: Buffer[] | undefined;
 }
+
+/** MAX_CONNECT_QUEUE bounds what a session buffers while its upstream socket connects. */
+const MAX_CONNECT_QUEUE = 64;
 
 /** UdpProxyOptions inject the clock; sweepMs overrides how often idle sessions are looked for. */
 export interface UdpProxyOptions {
@@ -105,7 +110,8 @@ export class UdpProxy {
     }
     s.lastActive = this.now();
     s.bytesIn += msg.length;
-    s.socket.send(msg);
+    if (s.queue === undefined) s.socket.send(msg);
+    else if (s.queue.length < MAX_CONNECT_QUEUE) s.queue.push(msg);
   }
 
   private open(key: string, rinfo: RemoteInfo): Session | undefined {
@@ -130,9 +136,15 @@ export class UdpProxy {
       bytesIn: 0,
       bytesOut: 0,
       ok: true,
+      queue: [],
     };
-    // Sends issued before connect completes are queued by node.
-    socket.connect(backend.port, backend.address);
+    // node does not queue sends while a dgram socket connects, so the session does.
+    socket.connect(backend.port, backend.address, () => {
+      const queue = s.queue ?? [];
+      s.queue = undefined;
+      if (this.sessions.get(key) !== s) return;
+      for (const msg of queue) socket.send(msg);
+    });
     socket.on("message", (reply) => {
       s.lastActive = this.now();
       s.bytesOut += reply.length;

@@ -1,0 +1,112 @@
+// l4-udp.test.ts: the UDP proxy through a real engine, real sockets on 127.0.0.x.
+import assert from "node:assert/strict";
+import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
+import { once } from "node:events";
+import { after, before, test } from "node:test";
+import { Engine } from "../../src/engine/engine.ts";
+import { endpoint, freePort, l4, pool, snapshot, waitL4Event } from "./l4-helpers.ts";
+
+const VIP = "127.0.0.31";
+const engine = new Engine();
+const ports: Record<string, number> = {};
+let backend: Socket;
+/** sources are the backend-side peers seen per message (session → own upstream socket). */
+const sources: string[] = [];
+
+before(async () => {
+  backend = createSocket("udp4");
+  backend.on("message", (msg, rinfo) => {
+    sources.push(`${rinfo.address}:${rinfo.port}`);
+    backend.send(Buffer.concat([Buffer.from("echo:"), msg]), rinfo.port, rinfo.address);
+  });
+  backend.bind(0, "127.0.0.32");
+  await once(backend, "listening");
+  const bport = backend.address().port;
+  for (const n of ["echo", "capped", "idle"]) ports[n] = await freePort(VIP, "UDP");
+  const p = pool("udp", [endpoint("127.0.0.32", bport)]);
+  const snap = snapshot(
+    1,
+    [
+      l4("echo", VIP, ports.echo!, "udp", { protocol: "UDP" }),
+      l4("capped", VIP, ports.capped!, "udp", { protocol: "UDP", maxSessions: 1 }),
+      l4("idle", VIP, ports.idle!, "udp", { protocol: "UDP", idleTimeoutMs: 80 }),
+    ],
+    [p],
+  );
+  assert.deepEqual(engine.apply(snap), { ok: true });
+  await engine.settled();
+  assert.ok(engine.status().listeners.every((l) => l.state === "bound"));
+});
+
+after(async () => {
+  await engine.close();
+  backend.close();
+});
+
+async function client(): Promise<Socket> {
+  const c = createSocket("udp4");
+  c.bind(0, "127.0.0.1");
+  await once(c, "listening");
+  return c;
+}
+
+async function ask(c: Socket, port: number, text: string): Promise<[Buffer, RemoteInfo]> {
+  const reply = once(c, "message") as Promise<[Buffer, RemoteInfo]>;
+  c.send(text, port, VIP);
+  return reply;
+}
+
+test("udp: replies come back from the VIP; one upstream socket per client", async () => {
+  const a = await client();
+  const b = await client();
+  try {
+    const before = sources.length;
+    const [m1, r1] = await ask(a, ports.echo!, "a1");
+    assert.equal(m1.toString(), "echo:a1");
+    assert.equal(`${r1.address}:${r1.port}`, `${VIP}:${ports.echo}`);
+    await ask(a, ports.echo!, "a2");
+    const [m3] = await ask(b, ports.echo!, "b1");
+    assert.equal(m3.toString(), "echo:b1");
+    const seen = sources.slice(before);
+    assert.equal(seen[0], seen[1], "same client, same session");
+    assert.notEqual(seen[0], seen[2], "another client, another session");
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test("udp: maxSessions drops new clients beyond the cap", async () => {
+  const a = await client();
+  const b = await client();
+  try {
+    assert.equal((await ask(a, ports.capped!, "first"))[0].toString(), "echo:first");
+    const rejected = waitL4Event((e) => e.listener === "capped" && e.event === "reject");
+    b.on("message", () => assert.fail("a client beyond the cap got a reply"));
+    b.send("second", ports.capped!, VIP);
+    await rejected;
+    // The first session still works.
+    assert.equal((await ask(a, ports.capped!, "again"))[0].toString(), "echo:again");
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test("udp: an idle session expires, and a new one opens on the next datagram", async () => {
+  const a = await client();
+  try {
+    const opened = waitL4Event((e) => e.listener === "idle" && e.event === "open");
+    await ask(a, ports.idle!, "x");
+    await opened;
+    const closed = await waitL4Event((e) => e.listener === "idle" && e.event === "close");
+    assert.equal(closed.bytesIn, 1);
+    assert.equal(closed.bytesOut, 6);
+    assert.ok(closed.durationMs >= 80);
+    const reopened = waitL4Event((e) => e.listener === "idle" && e.event === "open");
+    await ask(a, ports.idle!, "y");
+    await reopened;
+  } finally {
+    a.close();
+  }
+});
