@@ -11,7 +11,7 @@ Usage:
       Check manifests offline; exits 1 listing file:line errors.
   portico translate DIR... [-o yaml|json] [--state-dir DIR]
       Print the engine configuration, VIP allocations and statuses the manifests produce.
-  portico explain service/NS/NAME DIR...      (or ingress/NS/NAME)
+  portico explain service/NS/NAME DIR...      (or ingress/NS/NAME; --kubeconfig F instead of DIR)
       Say in plain words how the object gets (or does not get) its VIP, its ports and backends.
   portico get services|ingresses [DIR...] [--admin HOST:PORT]
       A kubectl-like table with EXTERNAL-IP (or <pending>), offline from DIR or from a running Portico.
@@ -27,7 +27,7 @@ const commands: Record<string, () => Promise<{ main(argv: string[]): Promise<num
   run: () => import("./run.ts"),
   validate: () => import("./offline.ts").then((m) => ({ main: m.validateMain })),
   translate: () => import("./offline.ts").then((m) => ({ main: m.translateMain })),
-  explain: () => import("./offline.ts").then((m) => ({ main: m.explainMain })),
+  explain: () => import("./kube-explain.ts"),
   get: () => import("./get.ts"),
   controller: () => import("./controller.ts"),
 };

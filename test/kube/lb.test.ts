@@ -4,11 +4,18 @@
 // each test builds on what the previous left (a story).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { resolve } from "node:path";
+import { promisify } from "node:util";
 import { startKube, type KubeEnv } from "../../scripts/kube/env.ts";
+import type { ResourceSet } from "../../src/k8s/resource-set.ts";
+import type { Service } from "../../src/k8s/types.ts";
 import { apply, getJson, ipOf, kubeSkip, lbService, startController, waitFor, type RunningController } from "./helper.ts";
 
 const skip = kubeSkip();
 const NS = "lb";
+const run = promisify(execFile);
+const main = resolve(import.meta.dirname, "../../src/cli/main.ts");
 
 describe("LoadBalancer Services on a real API server", { skip }, () => {
   let env: KubeEnv;
@@ -30,12 +37,20 @@ spec:
 `,
     );
     ctl = await startController(env);
+    ctl.controller.onUpdate(() => (done = ctl.controller.last()?.set));
   });
 
   after(async () => {
     await ctl?.stop();
     await env?.stop();
   });
+
+  /** seen: the controller has finished (statuses and Events written) a set in which Service name passes check. */
+  let done: ResourceSet | undefined;
+  const seen = (name: string, check: (s: Service) => boolean) => {
+    const svc = done?.services.find((s) => s.metadata.name === name);
+    return svc !== undefined && check(svc);
+  };
 
   const events = async (name: string) => {
     const list = await getJson<{ items: { reason: string; note: string; type: string; regarding: { name: string } }[] }>(
@@ -98,9 +113,14 @@ spec:
     const pool = await getJson(env, "vippool", "lb-pool");
     assert.equal(pool!.status.assignedIPv4, 2);
     assert.equal(pool!.status.availableIPv4, 0);
+    // `portico explain` against the cluster tells the same story.
+    const { stdout } = await run(process.execPath, [main, "explain", `service/${NS}/c`, `--kubeconfig=${env.adminKubeconfig}`]);
+    assert.match(stdout, /VIP: <pending>/);
+    assert.match(stdout, /pool lb-pool: refused \(Exhausted\)/);
+    assert.match(stdout, /2\/2/);
     // Rebuilds that change nothing send no second Event.
-    await apply(env, lbService(NS, "c", 18083, "portico.dev/lb", "  sessionAffinity: None\n"));
-    await apply(env, `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: poke, namespace: ${NS}}\n`);
+    await env.kubectl(["annotate", "svc", "-n", NS, "c", "poke=1"]);
+    await waitFor("the controller saw the poke", () => seen("c", (s) => s.metadata.annotations?.poke === "1"));
     assert.equal((await events("c")).filter((e) => e.reason === "AllocationFailed").length, 1);
   });
 
@@ -125,5 +145,33 @@ spec:
       return p?.status.assignedIPv4 === 1 && p;
     });
     assert.equal(pool.status.conditions[0].type, "Ready");
+  });
+
+  test("an Ingress whose backend is missing gets a SyncFailed Warning, once", async () => {
+    await apply(
+      env,
+      `apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: portico}
+spec: {controller: portico.dev/ingress-controller}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: broken, namespace: ${NS}}
+spec:
+  ingressClassName: portico
+  rules:
+    - host: broken.example
+      http:
+        paths:
+          - {path: /, pathType: Prefix, backend: {service: {name: nowhere, port: {number: 80}}}}
+`,
+    );
+    const ev = await waitFor("SyncFailed event", async () => (await events("broken")).find((e) => e.reason === "SyncFailed"));
+    assert.equal(ev.type, "Warning");
+    assert.match(ev.note, /nowhere/);
+    await env.kubectl(["annotate", "svc", "-n", NS, "c", "poke=2", "--overwrite"]);
+    await waitFor("the controller saw the poke", () => seen("c", (s) => s.metadata.annotations?.poke === "2"));
+    assert.equal((await events("broken")).filter((e) => e.reason === "SyncFailed").length, 1);
   });
 });

@@ -213,12 +213,13 @@ export class Reflector {
   }
 }
 
-function selector(r: Resource): string {
+/** selector renders r's fieldSelector as a query parameter ("" when none). */
+export function selector(r: Resource): string {
   return r.fieldSelector ? `&fieldSelector=${encodeURIComponent(r.fieldSelector)}` : "";
 }
 
 /** normalise gives a served object its apiVersion and kind (lists omit them) and drops managedFields. */
-function normalise(raw: Record<string, unknown>, r: Resource): AnyObject {
+export function normalise(raw: Record<string, unknown>, r: Resource): AnyObject {
   const meta = { ...(raw.metadata as Record<string, unknown>) };
   delete meta.managedFields;
   return { ...raw, apiVersion: apiVersionOf(r), kind: r.kind, metadata: meta } as AnyObject;
