@@ -22,7 +22,9 @@ export const PORTICO_SA = "system:serviceaccount:portico-system:portico";
 /** kubeBinariesMissing names what is missing to start an environment, or "" when all is there. */
 export function kubeBinariesMissing(): string {
   const missing = ["etcd", "kube-apiserver", "kubectl"].filter((b) => !existsSync(join(BIN_DIR, b)));
-  return missing.length > 0 ? `missing ${missing.join(", ")} in ${BIN_DIR}; run scripts/kube/build.sh (needs Go)` : "";
+  return missing.length > 0
+    ? `missing ${missing.join(", ")} in ${BIN_DIR}; run scripts/kube/build.sh (needs Go)`
+    : "";
 }
 
 /** KubeEnv is a running control plane. */
@@ -56,7 +58,12 @@ function freePort(): Promise<number> {
 }
 
 /** waitFor polls check every 100 ms until it resolves true or deadlineMs passes. */
-async function waitFor(what: string, check: () => Promise<boolean>, deadlineMs: number, proc?: ChildProcess): Promise<void> {
+async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  deadlineMs: number,
+  proc?: ChildProcess,
+): Promise<void> {
   const end = Date.now() + deadlineMs;
   while (Date.now() < end) {
     if (proc && proc.exitCode !== null) throw new Error(`${what}: process exited with ${proc.exitCode}`);
@@ -167,9 +174,13 @@ export async function startKube(apiServerFlags: readonly string[] = []): Promise
     writeFileSync(adminKubeconfig, kubeconfig(server, ca, "admin", "admin-token"));
     writeFileSync(porticoKubeconfig, kubeconfig(server, ca, "portico", "portico-token"));
     const kubectl = async (args: string[], opts: { kubeconfig?: string; input?: string } = {}) => {
-      const child = run(join(BIN_DIR, "kubectl"), [`--kubeconfig=${opts.kubeconfig ?? adminKubeconfig}`, ...args], {
-        maxBuffer: 16 << 20,
-      });
+      const child = run(
+        join(BIN_DIR, "kubectl"),
+        [`--kubeconfig=${opts.kubeconfig ?? adminKubeconfig}`, ...args],
+        {
+          maxBuffer: 16 << 20,
+        },
+      );
       if (opts.input !== undefined) {
         child.child.stdin?.end(opts.input);
       }
@@ -206,7 +217,10 @@ export async function startKube(apiServerFlags: readonly string[] = []): Promise
           body: JSON.stringify({ key: Buffer.from("/").toString("base64") }),
         });
         const revision = ((await range.json()) as { header: { revision: string } }).header.revision;
-        const res = await fetch(`${etcdUrl}/v3/kv/compaction`, { method: "POST", body: JSON.stringify({ revision, physical: true }) });
+        const res = await fetch(`${etcdUrl}/v3/kv/compaction`, {
+          method: "POST",
+          body: JSON.stringify({ revision, physical: true }),
+        });
         if (!res.ok) throw new Error(`etcd compaction: ${res.status} ${await res.text()}`);
       },
       async restartApiServer() {

@@ -32,7 +32,8 @@ export interface ControllerFlags {
 function num(text: string | undefined, flag: string, def: number, min = 1, max = 65535): number {
   if (text === undefined) return def;
   const n = Number(text);
-  if (!Number.isFinite(n) || n < min || n > max) throw new CliError(`${flag} must be a number ${min}-${max}, not "${text}"`);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new CliError(`${flag} must be a number ${min}-${max}, not "${text}"`);
   return n;
 }
 
@@ -61,9 +62,13 @@ export function parseControllerFlags(argv: string[]): ControllerFlags {
   } catch (err) {
     throw new CliError(`${(err as Error).message}\nRun 'portico help' for usage.`);
   }
-  const sec = (t: string | undefined, flag: string, def: number) => Math.round(num(t, flag, def, 0.1, 3600) * 1000);
+  const sec = (t: string | undefined, flag: string, def: number) =>
+    Math.round(num(t, flag, def, 0.1, 3600) * 1000);
   const flags: ControllerFlags = {
-    namespaces: (v.namespaces ?? "").split(",").map((s) => s.trim()).filter((s) => s !== ""),
+    namespaces: (v.namespaces ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s !== ""),
     identity: v.identity ?? `${hostname()}-${randomBytes(3).toString("hex")}`,
     leaseNamespace: v["lease-namespace"] ?? "portico-system",
     leaseName: v["lease-name"] ?? "portico-controller",
@@ -100,7 +105,9 @@ export async function main(argv: string[]): Promise<number> {
   const flags = parseControllerFlags(argv);
   const log = createLogger();
   const client = await KubeClient.fromConfig(loadKubeConfig(flags.kubeconfig));
-  const store = flags.stateDir ? (await import("../state/store.ts")).openStateStore(resolve(flags.stateDir)) : undefined;
+  const store = flags.stateDir
+    ? (await import("../state/store.ts")).openStateStore(resolve(flags.stateDir))
+    : undefined;
   const engine = await createEnginePort(log);
   const controller = new KubeController({
     client,

@@ -39,10 +39,28 @@ export function vipEvent(change: StatusChange): EventSpec | undefined {
   const after = vipCondition(change.after);
   if (!after) return undefined;
   if (before && before.status === after.status && before.message === after.message) return undefined;
-  const regarding = { apiVersion: "v1", kind: "Service", namespace: change.namespace ?? "", name: change.name, uid: change.uid };
+  const regarding = {
+    apiVersion: "v1",
+    kind: "Service",
+    namespace: change.namespace ?? "",
+    name: change.name,
+    uid: change.uid,
+  };
   return after.status === "True"
-    ? { regarding, type: "Normal", reason: "IPAllocated", action: "AllocateVIP", note: `Assigned ${after.message ?? ""}` }
-    : { regarding, type: "Warning", reason: "AllocationFailed", action: "AllocateVIP", note: after.message ?? "" };
+    ? {
+        regarding,
+        type: "Normal",
+        reason: "IPAllocated",
+        action: "AllocateVIP",
+        note: `Assigned ${after.message ?? ""}`,
+      }
+    : {
+        regarding,
+        type: "Warning",
+        reason: "AllocationFailed",
+        action: "AllocateVIP",
+        note: after.message ?? "",
+      };
 }
 
 /** ingressEvents are Warnings for an Ingress's False conditions (its status has no room for them). */
@@ -114,7 +132,12 @@ export class EventRecorder {
   }
 
   /** forget drops what was recorded for an object (it is gone, or its problem went away). */
-  forget(kind: string, namespace: string | undefined, name: string, keepReasons: readonly string[] = []): void {
+  forget(
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+    keepReasons: readonly string[] = [],
+  ): void {
     const prefix = `${kind}/${namespace ?? ""}/${name}/`;
     for (const k of [...this.#last.keys()])
       if (k.startsWith(prefix) && !keepReasons.includes(k.slice(prefix.length))) this.#last.delete(k);

@@ -17,7 +17,11 @@ export interface LeaseTiming {
 }
 
 /** DEFAULT_LEASE_TIMING is client-go's default timing. */
-export const DEFAULT_LEASE_TIMING: LeaseTiming = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
+export const DEFAULT_LEASE_TIMING: LeaseTiming = {
+  leaseDurationMs: 15_000,
+  renewDeadlineMs: 10_000,
+  retryPeriodMs: 2_000,
+};
 
 interface LeaseSpec {
   holderIdentity?: string;
@@ -54,7 +58,14 @@ export class LeaderElector {
   #wake: (() => void) | undefined;
 
   /** constructor names the Lease (namespace/name) and this candidate's identity. */
-  constructor(client: KubeClient, namespace: string, name: string, identity: string, log: Logger, timing = DEFAULT_LEASE_TIMING) {
+  constructor(
+    client: KubeClient,
+    namespace: string,
+    name: string,
+    identity: string,
+    log: Logger,
+    timing = DEFAULT_LEASE_TIMING,
+  ) {
     this.#client = client;
     this.#ns = namespace;
     this.#name = name;
@@ -80,7 +91,10 @@ export class LeaderElector {
         continue;
       }
       this.#leading = true;
-      this.#log("info", "leader election: leading", { lease: `${this.#ns}/${this.#name}`, identity: this.#identity });
+      this.#log("info", "leader election: leading", {
+        lease: `${this.#ns}/${this.#name}`,
+        identity: this.#identity,
+      });
       onLead();
       let lastRenew = Date.now();
       while (!this.#stopped) {

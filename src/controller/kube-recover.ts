@@ -19,7 +19,11 @@ export function statusIps(obj: AnyObject | { status?: unknown }): string[] {
  * address, so a pool renamed while Portico was down costs nobody their address. Entries in
  * `fallback` (a local state file) fill in VIPs no status shows yet.
  */
-export function recoverAllocations(set: ResourceSet, opts: TranslateOptions, fallback: AllocationState = {}): AllocationState {
+export function recoverAllocations(
+  set: ResourceSet,
+  opts: TranslateOptions,
+  fallback: AllocationState = {},
+): AllocationState {
   const tr = translate(set, opts);
   const byKey = new Map<string, AnyObject>();
   for (const o of [...set.services, ...set.ingresses] as unknown as AnyObject[])
@@ -32,7 +36,11 @@ export function recoverAllocations(set: ResourceSet, opts: TranslateOptions, fal
     const ips = obj ? statusIps(obj) : [];
     if (ips.length === 0) continue;
     const req = requests.get(vip);
-    const a: Assignment = { addresses: ips, pools: ips.map(() => ""), ports: req?.ports.map((p) => ({ ...p })) ?? [] };
+    const a: Assignment = {
+      addresses: ips,
+      pools: ips.map(() => ""),
+      ports: req?.ports.map((p) => ({ ...p })) ?? [],
+    };
     if (req?.sharingKey !== undefined) a.sharingKey = req.sharingKey;
     state[vip] = a;
   }

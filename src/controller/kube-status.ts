@@ -29,7 +29,11 @@ export function rfc3339(d: Date): string {
 
 /** mergeConditions stamps lastTransitionTime: kept from the old condition of the same type when its
  * status did not change, now otherwise. */
-export function mergeConditions(old: readonly Condition[], next: readonly Condition[], now: string): Condition[] {
+export function mergeConditions(
+  old: readonly Condition[],
+  next: readonly Condition[],
+  now: string,
+): Condition[] {
   return next.map((c) => {
     const prev = old.find((o) => o.type === c.type);
     const ltt = prev && prev.status === c.status && prev.lastTransitionTime ? prev.lastTransitionTime : now;
@@ -39,7 +43,11 @@ export function mergeConditions(old: readonly Condition[], next: readonly Condit
 
 /** desiredStatus is the object's status with Portico's fields replaced by s; undefined for kinds
  * Portico does not write. */
-export function desiredStatus(obj: AnyObject, s: ObjectStatus, now: string): Record<string, unknown> | undefined {
+export function desiredStatus(
+  obj: AnyObject,
+  s: ObjectStatus,
+  now: string,
+): Record<string, unknown> | undefined {
   const cur = (obj.status ?? {}) as Record<string, unknown> & { conditions?: Condition[] };
   const curConds = cur.conditions ?? [];
   switch (obj.kind) {
@@ -120,7 +128,10 @@ export class StatusWriter {
         if (change) changes.push(change);
       } catch (e) {
         failures++;
-        this.#log("warn", "status write failed", { object: `${s.kind}/${s.namespace ?? ""}/${s.name}`, error: String(e) });
+        this.#log("warn", "status write failed", {
+          object: `${s.kind}/${s.namespace ?? ""}/${s.name}`,
+          error: String(e),
+        });
       }
     }
     return { changes, failures };
@@ -178,7 +189,10 @@ export class StatusWriter {
         return;
       } catch (e) {
         if (!(e instanceof KubeApiError && e.status === 409) || attempt >= 5) throw e;
-        this.#log("debug", "status conflict; retrying on a fresh read", { object: `${kind}/${ns ?? ""}/${name}`, attempt });
+        this.#log("debug", "status conflict; retrying on a fresh read", {
+          object: `${kind}/${ns ?? ""}/${name}`,
+          attempt,
+        });
       }
     }
   }

@@ -37,7 +37,8 @@ export interface KubeControllerOptions {
   watchTimeoutSeconds?: number;
 }
 
-const key = (o: { kind: string; namespace?: string; name: string }) => `${o.kind}/${o.namespace ?? ""}/${o.name}`;
+const key = (o: { kind: string; namespace?: string; name: string }) =>
+  `${o.kind}/${o.namespace ?? ""}/${o.name}`;
 const keyOfObj = (o: AnyObject) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
 
 /** emptySnapshot serves nothing (a replica that lost the Lease must stop answering on the VIPs). */
@@ -168,7 +169,9 @@ export class KubeController {
     if (!this.#recovered) {
       this.#allocations = recoverAllocations(set, o.translate, o.store?.loadAllocations() ?? {});
       this.#recovered = true;
-      o.log("info", "kube controller: allocations recovered from status", { vips: Object.keys(this.#allocations).length });
+      o.log("info", "kube controller: allocations recovered from status", {
+        vips: Object.keys(this.#allocations).length,
+      });
     }
     const deleting = new Set(
       (set.services as unknown as AnyObject[]).filter((s) => s.metadata.deletionTimestamp).map(keyOfObj),
@@ -176,10 +179,16 @@ export class KubeController {
     const version = this.#version + 1;
     const out = buildSnapshot(set, o.translate, this.#allocations, version);
     // A Service being deleted keeps its address (IPAM still sees it) but is no longer served.
-    const snapshot = { ...out.snapshot, l4: out.snapshot.l4.filter((l) => !deleting.has(l.name.replace(/:[^:/]+\/[A-Z]+$/, ""))) };
+    const snapshot = {
+      ...out.snapshot,
+      l4: out.snapshot.l4.filter((l) => !deleting.has(l.name.replace(/:[^:/]+\/[A-Z]+$/, ""))),
+    };
     const applied = await o.engine.apply(snapshot);
     if (!applied.ok) {
-      o.log("error", "snapshot rejected; last good configuration keeps serving", { version, error: applied.error });
+      o.log("error", "snapshot rejected; last good configuration keeps serving", {
+        version,
+        error: applied.error,
+      });
       return 0;
     }
     this.#version = version;
@@ -205,7 +214,12 @@ export class KubeController {
       if (evs.length === 0) this.#events.forget(s.kind, s.namespace, s.name);
       for (const e of evs) await this.#events.record(e);
     }
-    o.log("info", "snapshot applied", { version, l4: snapshot.l4.length, http: snapshot.http.length, statusWrites: changes.length });
+    o.log("info", "snapshot applied", {
+      version,
+      l4: snapshot.l4.length,
+      http: snapshot.http.length,
+      statusWrites: changes.length,
+    });
     return failures;
   }
 

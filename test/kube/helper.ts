@@ -22,7 +22,12 @@ export function kubeSkip(): string | false {
 }
 
 /** waitFor polls check until it returns a value (not undefined/false) or deadlineMs passes. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, deadlineMs = 10_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  deadlineMs = 10_000,
+  everyMs = 50,
+): Promise<T> {
   const end = Date.now() + deadlineMs;
   let last: unknown;
   for (;;) {
@@ -32,13 +37,21 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     } catch (e) {
       last = e;
     }
-    if (Date.now() > end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    if (Date.now() > end)
+      throw new Error(
+        `timed out after ${deadlineMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`,
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
 /** getJson reads one object (or list) with kubectl as admin; undefined when it does not exist. */
-export async function getJson<T = Record<string, any>>(env: KubeEnv, ...args: string[]): Promise<T | undefined> {
+// Tests read kubectl output ad hoc; typing every object read back would only restate the API.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function getJson<T = Record<string, any>>(
+  env: KubeEnv,
+  ...args: string[]
+): Promise<T | undefined> {
   try {
     return JSON.parse(await env.kubectl(["get", ...args, "-o", "json"])) as T;
   } catch (e) {
@@ -59,7 +72,13 @@ export async function ipOf(env: KubeEnv, ns: string, name: string): Promise<stri
 }
 
 /** lbService renders a LoadBalancer Service of Portico's class (or cls) with one TCP port. */
-export function lbService(ns: string, name: string, port: number, cls = "portico.dev/lb", extra = ""): string {
+export function lbService(
+  ns: string,
+  name: string,
+  port: number,
+  cls = "portico.dev/lb",
+  extra = "",
+): string {
   return `apiVersion: v1
 kind: Service
 metadata:
@@ -100,7 +119,9 @@ export async function startController(
     client,
     namespaces: opts.namespaces ?? [],
     identity: opts.identity ?? "test-controller",
-    ...(opts.lease ? { lease: { namespace: "portico-system", name: "portico-controller", timing: opts.lease } } : {}),
+    ...(opts.lease
+      ? { lease: { namespace: "portico-system", name: "portico-controller", timing: opts.lease } }
+      : {}),
     engine,
     translate: { serveClasslessServices: false, ingressHttpPort: 80, ingressHttpsPort: 443 },
     log,

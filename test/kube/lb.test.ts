@@ -10,7 +10,16 @@ import { promisify } from "node:util";
 import { startKube, type KubeEnv } from "../../scripts/kube/env.ts";
 import type { ResourceSet } from "../../src/k8s/resource-set.ts";
 import type { Service } from "../../src/k8s/types.ts";
-import { apply, getJson, ipOf, kubeSkip, lbService, startController, waitFor, type RunningController } from "./helper.ts";
+import {
+  apply,
+  getJson,
+  ipOf,
+  kubeSkip,
+  lbService,
+  startController,
+  waitFor,
+  type RunningController,
+} from "./helper.ts";
 
 const skip = kubeSkip();
 const NS = "lb";
@@ -53,12 +62,9 @@ spec:
   };
 
   const events = async (name: string) => {
-    const list = await getJson<{ items: { reason: string; note: string; type: string; regarding: { name: string } }[] }>(
-      env,
-      "events.events.k8s.io",
-      "-n",
-      NS,
-    );
+    const list = await getJson<{
+      items: { reason: string; note: string; type: string; regarding: { name: string } }[];
+    }>(env, "events.events.k8s.io", "-n", NS);
     return (list?.items ?? []).filter((e) => e.regarding.name === name);
   };
 
@@ -99,7 +105,9 @@ spec:
 
   test("an exhausted pool leaves the next Service pending with an AllocationFailed Event naming pool and N/N", async () => {
     await apply(env, lbService(NS, "c", 18083));
-    const ev = await waitFor("AllocationFailed event", async () => (await events("c")).find((e) => e.reason === "AllocationFailed"));
+    const ev = await waitFor("AllocationFailed event", async () =>
+      (await events("c")).find((e) => e.reason === "AllocationFailed"),
+    );
     assert.equal(ev.type, "Warning");
     assert.match(ev.note, /lb-pool/);
     assert.match(ev.note, /2\/2/);
@@ -114,13 +122,20 @@ spec:
     assert.equal(pool!.status.assignedIPv4, 2);
     assert.equal(pool!.status.availableIPv4, 0);
     // `portico explain` against the cluster tells the same story.
-    const { stdout } = await run(process.execPath, [main, "explain", `service/${NS}/c`, `--kubeconfig=${env.adminKubeconfig}`]);
+    const { stdout } = await run(process.execPath, [
+      main,
+      "explain",
+      `service/${NS}/c`,
+      `--kubeconfig=${env.adminKubeconfig}`,
+    ]);
     assert.match(stdout, /VIP: <pending>/);
     assert.match(stdout, /pool lb-pool: refused \(Exhausted\)/);
     assert.match(stdout, /2\/2/);
     // Rebuilds that change nothing send no second Event.
     await env.kubectl(["annotate", "svc", "-n", NS, "c", "poke=1"]);
-    await waitFor("the controller saw the poke", () => seen("c", (s) => s.metadata.annotations?.poke === "1"));
+    await waitFor("the controller saw the poke", () =>
+      seen("c", (s) => s.metadata.annotations?.poke === "1"),
+    );
     assert.equal((await events("c")).filter((e) => e.reason === "AllocationFailed").length, 1);
   });
 
@@ -128,13 +143,24 @@ spec:
     await env.kubectl(["delete", "svc", "-n", NS, "a", "--wait=true", "--timeout=10s"]);
     assert.equal(await getJson(env, "service", "-n", NS, "a"), undefined);
     assert.equal(await waitFor("status of c", () => ipOf(env, NS, "c")), "127.31.0.1");
-    const ev = await waitFor("IPAllocated for c", async () => (await events("c")).find((e) => e.reason === "IPAllocated"));
+    const ev = await waitFor("IPAllocated for c", async () =>
+      (await events("c")).find((e) => e.reason === "IPAllocated"),
+    );
     assert.match(ev.note, /127\.31\.0\.1/);
     assert.equal(await ipOf(env, NS, "b"), "127.31.0.2");
   });
 
   test("a Service that stops being a LoadBalancer loses its VIP, conditions and finalizer", async () => {
-    await env.kubectl(["patch", "svc", "-n", NS, "b", "--type=merge", "-p", '{"spec":{"type":"ClusterIP","loadBalancerClass":null}}']);
+    await env.kubectl([
+      "patch",
+      "svc",
+      "-n",
+      NS,
+      "b",
+      "--type=merge",
+      "-p",
+      '{"spec":{"type":"ClusterIP","loadBalancerClass":null}}',
+    ]);
     const svc = await waitFor("b released", async () => {
       const s = await getJson(env, "service", "-n", NS, "b");
       return s && !s.metadata.finalizers && s;
@@ -167,11 +193,15 @@ spec:
           - {path: /, pathType: Prefix, backend: {service: {name: nowhere, port: {number: 80}}}}
 `,
     );
-    const ev = await waitFor("SyncFailed event", async () => (await events("broken")).find((e) => e.reason === "SyncFailed"));
+    const ev = await waitFor("SyncFailed event", async () =>
+      (await events("broken")).find((e) => e.reason === "SyncFailed"),
+    );
     assert.equal(ev.type, "Warning");
     assert.match(ev.note, /nowhere/);
     await env.kubectl(["annotate", "svc", "-n", NS, "c", "poke=2", "--overwrite"]);
-    await waitFor("the controller saw the poke", () => seen("c", (s) => s.metadata.annotations?.poke === "2"));
+    await waitFor("the controller saw the poke", () =>
+      seen("c", (s) => s.metadata.annotations?.poke === "2"),
+    );
     assert.equal((await events("broken")).filter((e) => e.reason === "SyncFailed").length, 1);
   });
 });

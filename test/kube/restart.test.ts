@@ -72,16 +72,16 @@ spec:
     const second = await startController(env, { identity: "second" });
     try {
       const d = await waitFor("d addressed", () => ipOf(env, NS, "d"));
-      for (const [name, ip] of Object.entries(before)) if (name !== lowest) assert.equal(await ipOf(env, NS, name), ip, name);
+      for (const [name, ip] of Object.entries(before))
+        if (name !== lowest) assert.equal(await ipOf(env, NS, name), ip, name);
       assert.equal(d, "127.32.0.1");
       // The second controller found nothing to rewrite for the Services that kept their address.
-      const events = await getJson<{ items: { reason: string; reportingInstance: string; regarding: { name: string } }[] }>(
-        env,
-        "events.events.k8s.io",
-        "-n",
-        NS,
-      );
-      const bySecond = events!.items.filter((e) => e.reportingInstance === "second").map((e) => `${e.regarding.name}:${e.reason}`);
+      const events = await getJson<{
+        items: { reason: string; reportingInstance: string; regarding: { name: string } }[];
+      }>(env, "events.events.k8s.io", "-n", NS);
+      const bySecond = events!.items
+        .filter((e) => e.reportingInstance === "second")
+        .map((e) => `${e.regarding.name}:${e.reason}`);
       assert.deepEqual(bySecond, ["d:IPAllocated"]);
     } finally {
       await second.stop();
@@ -90,7 +90,8 @@ spec:
 
   test("a standby controller takes over within the lease duration when the leader is killed", async () => {
     const lease = async () =>
-      (await getJson(env, "lease", "-n", "portico-system", "portico-controller"))?.spec?.holderIdentity as string | undefined;
+      (await getJson(env, "lease", "-n", "portico-system", "portico-controller"))?.spec?.holderIdentity as
+        string | undefined;
     const one = spawnController(env, "one");
     children.push(one);
     await waitFor("one leads", async () => (await lease()) === "one", 15_000);

@@ -59,7 +59,10 @@ describe("kube source", { skip }, () => {
     assert.equal(x.kind, "Service");
     assert.equal(typeof x.metadata.creationTimestamp, "string");
     assert.equal(x.metadata.managedFields, undefined);
-    assert.ok(first.namespaces.some((n) => n.metadata.name === "out"), "Namespaces are cluster-scoped");
+    assert.ok(
+      first.namespaces.some((n) => n.metadata.name === "out"),
+      "Namespaces are cluster-scoped",
+    );
     assert.match(first.origins.get("Service/in/x")!.file, /^kube:\d+$/);
     assert.ok(Object.isFrozen(first.services));
   });
@@ -67,7 +70,10 @@ describe("kube source", { skip }, () => {
   test("a burst of changes is emitted as few sets, the last one complete", async () => {
     const before = sets.length;
     await apply(env, Array.from({ length: 12 }, (_, i) => lbService("in", `burst-${i}`, 80)).join(""));
-    await waitFor("all burst Services", () => names(source.current()).filter((n) => n.startsWith("in/burst-")).length === 12);
+    await waitFor(
+      "all burst Services",
+      () => names(source.current()).filter((n) => n.startsWith("in/burst-")).length === 12,
+    );
     assert.ok(sets.length - before <= 4, `${sets.length - before} sets for one apply`);
     const emitted = sets.length;
     // An update that changes nothing we read (same spec) emits nothing.
@@ -99,6 +105,10 @@ describe("kube source", { skip }, () => {
   test("watches come back after the API server restarts", async () => {
     await env.restartApiServer();
     await apply(env, lbService("in", "after-restart", 80));
-    await waitFor("Service created after the restart", () => names(source.current()).includes("in/after-restart"), 15_000);
+    await waitFor(
+      "Service created after the restart",
+      () => names(source.current()).includes("in/after-restart"),
+      15_000,
+    );
   });
 });

@@ -8,7 +8,16 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { connect } from "node:net";
 import { promisify } from "node:util";
 import { startKube, type KubeEnv } from "../../scripts/kube/env.ts";
-import { apply, getJson, ipOf, kubeSkip, lbService, startController, waitFor, type RunningController } from "./helper.ts";
+import {
+  apply,
+  getJson,
+  ipOf,
+  kubeSkip,
+  lbService,
+  startController,
+  waitFor,
+  type RunningController,
+} from "./helper.ts";
 
 const run = promisify(execFile);
 const NS = "traffic";
@@ -50,11 +59,20 @@ describe("traffic through a VIP to a backend registered by EndpointSlice", { ski
     await run("ip", ["netns", "exec", netns, "ip", "link", "set", nsIf, "up"]);
     await run("ip", ["netns", "exec", netns, "ip", "link", "set", "lo", "up"]);
     const server = `require("node:http").createServer((q, r) => r.end("hello from " + q.socket.localAddress + " path " + q.url)).listen(8080, "${backendIp}", () => console.log("up"))`;
-    backend = spawn("ip", ["netns", "exec", netns, process.execPath, "-e", server], { stdio: ["ignore", "pipe", "inherit"] });
-    await waitFor("backend in the namespace", () => new Promise<boolean>((ok) => {
-      const s = connect(8080, backendIp, () => { s.destroy(); ok(true); });
-      s.on("error", () => ok(false));
-    }));
+    backend = spawn("ip", ["netns", "exec", netns, process.execPath, "-e", server], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    await waitFor(
+      "backend in the namespace",
+      () =>
+        new Promise<boolean>((ok) => {
+          const s = connect(8080, backendIp, () => {
+            s.destroy();
+            ok(true);
+          });
+          s.on("error", () => ok(false));
+        }),
+    );
     env = await startKube();
     ctl = await startController(env);
   });
@@ -121,9 +139,19 @@ spec:
           - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 18090}}}}
 `,
     );
-    const ip = await waitFor("Ingress status", async () => (await getJson(env, "ingress", "-n", NS, "site"))?.status?.loadBalancer?.ingress?.[0]?.ip);
+    const ip = await waitFor(
+      "Ingress status",
+      async () => (await getJson(env, "ingress", "-n", NS, "site"))?.status?.loadBalancer?.ingress?.[0]?.ip,
+    );
     assert.equal(ip, "127.33.0.2");
-    const { stdout } = await run("curl", ["-sS", "--max-time", "5", "-H", "Host: site.example", `http://${ip}:80/page`]);
+    const { stdout } = await run("curl", [
+      "-sS",
+      "--max-time",
+      "5",
+      "-H",
+      "Host: site.example",
+      `http://${ip}:80/page`,
+    ]);
     assert.equal(stdout, `hello from ${backendIp} path /page`);
   });
 });

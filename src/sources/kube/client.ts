@@ -66,7 +66,11 @@ export class KubeClient {
   }
 
   /** #options builds request options with fresh credentials (exec plugins may rotate tokens). */
-  async #options(method: string, path: string, headers: Record<string, string>): Promise<https.RequestOptions> {
+  async #options(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+  ): Promise<https.RequestOptions> {
     const opts: https.RequestOptions = {};
     await this.#kc.applyToHTTPSOptions(opts);
     return {

@@ -16,7 +16,14 @@ export interface Resource {
   fieldSelector?: string;
 }
 
-const res = (kind: string, group: string, version: string, plural: string, namespaced: boolean, optional = false): Resource => ({
+const res = (
+  kind: string,
+  group: string,
+  version: string,
+  plural: string,
+  namespaced: boolean,
+  optional = false,
+): Resource => ({
   kind,
   group,
   version,

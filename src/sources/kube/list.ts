@@ -16,7 +16,10 @@ export async function listOnce(client: KubeClient, namespaces: readonly string[]
       let cont = "";
       try {
         do {
-          const page = await client.request<{ metadata: { continue?: string }; items: Record<string, unknown>[] }>(
+          const page = await client.request<{
+            metadata: { continue?: string };
+            items: Record<string, unknown>[];
+          }>(
             "GET",
             `${collectionPath(r, ns)}?limit=500${selector(r)}${cont ? `&continue=${encodeURIComponent(cont)}` : ""}`,
           );
@@ -30,7 +33,9 @@ export async function listOnce(client: KubeClient, namespaces: readonly string[]
       } catch (e) {
         if (e instanceof KubeApiError && (e.status === 404 || e.status === 403)) {
           if (!(r.optional && e.status === 404))
-            notices.push(`${r.plural}${ns ? ` in ${ns}` : ""}: ${e.status === 403 ? "not allowed to list" : "not served"}`);
+            notices.push(
+              `${r.plural}${ns ? ` in ${ns}` : ""}: ${e.status === 403 ? "not allowed to list" : "not served"}`,
+            );
           continue;
         }
         throw e;

@@ -8,7 +8,11 @@ import { KubeApiError, type KubeClient, type WatchEvent } from "./client.ts";
 import { apiVersionOf, collectionPath, type Resource } from "./kinds.ts";
 
 /** Log writes one structured line. */
-export type Log = (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+export type Log = (
+  level: "debug" | "info" | "warn" | "error",
+  msg: string,
+  fields?: Record<string, unknown>,
+) => void;
 
 /** ReflectorOptions configure one reflector. */
 export interface ReflectorOptions {
@@ -154,7 +158,8 @@ export class Reflector {
       } while (cont);
     } catch (e) {
       if (r.optional && e instanceof KubeApiError && e.status === 404) {
-        if (!this.#absent) this.#o.log("info", "kube source: resource not installed; skipping", { resource: this.#name() });
+        if (!this.#absent)
+          this.#o.log("info", "kube source: resource not installed; skipping", { resource: this.#name() });
         this.#absent = true;
         this.#markSynced();
         return;

@@ -1,7 +1,13 @@
 // source.ts: the cluster source. One reflector per watched resource (per namespace when scoped)
 // mirrors the API into memory; after each burst of changes the source emits a new ResourceSet,
 // the same type the file source emits, so nothing downstream knows which one it was.
-import { buildResourceSet, emptyResourceSet, objectKey, type Origin, type ResourceSet } from "../../k8s/resource-set.ts";
+import {
+  buildResourceSet,
+  emptyResourceSet,
+  objectKey,
+  type Origin,
+  type ResourceSet,
+} from "../../k8s/resource-set.ts";
 import type { AnyObject } from "../../k8s/types.ts";
 import type { KubeClient } from "./client.ts";
 import { RESOURCES, type Resource } from "./kinds.ts";
