@@ -220,6 +220,9 @@ export interface UpstreamTls {
   sni: string;
   /** caPem verifies the backend's chain; absent means the system roots. */
   caPem?: string;
-  /** subjectAltNames, when present, replaces the sni name in the certificate check. */
+  /**
+   * subjectAltNames, when present, replaces the sni name in the certificate check: DNS names, or
+   * "URI:<uri>" for a URI SAN (BackendTLSPolicy subjectAltNames of type URI, e.g. SPIFFE IDs).
+   */
   subjectAltNames?: string[];
 }
