@@ -1,0 +1,151 @@
+import assert from "node:assert/strict";
+import { channel } from "node:diagnostics_channel";
+import { test } from "node:test";
+import { HealthRegistry } from "./health/registry.ts";
+import { CONNECTION_CHANNEL, HTTP_RESPONSE_CHANNEL, Metrics, OVERFLOW_LABEL } from "./metrics.ts";
+import { l4Session } from "./l4/events.ts";
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** parse reads exposition text strictly: every sample's family has HELP and TYPE first. */
+function parse(text: string): { samples: Sample[]; types: Map<string, string> } {
+  assert.ok(text.endsWith("\n"));
+  const types = new Map<string, string>();
+  const helps = new Set<string>();
+  const samples: Sample[] = [];
+  for (const line of text.trimEnd().split("\n")) {
+    let m = /^# HELP (\w+) .+$/.exec(line);
+    if (m) {
+      helps.add(m[1]!);
+      continue;
+    }
+    m = /^# TYPE (\w+) (counter|gauge|histogram)$/.exec(line);
+    if (m) {
+      types.set(m[1]!, m[2]!);
+      continue;
+    }
+    m = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    assert.ok(m, `bad line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const [, k, v] of (m[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g))
+      labels[k!] = v!.replace(/\\(.)/g, "$1");
+    const family = m[1]!.replace(/_(bucket|sum|count)$/, "");
+    const fam = types.has(m[1]!) ? m[1]! : family;
+    assert.ok(types.has(fam) && helps.has(fam), `no HELP/TYPE before ${line}`);
+    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return { samples, types };
+}
+
+function value(samples: Sample[], name: string, labels: Record<string, string>): number | undefined {
+  return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    ?.value;
+}
+
+test("metrics: http, connection, l4 and health events become Prometheus series", () => {
+  const metrics = new Metrics().subscribe();
+  try {
+    const http = channel(HTTP_RESPONSE_CHANNEL);
+    const conn = channel(CONNECTION_CHANNEL);
+    const base = {
+      listener: "web:80",
+      route: "r",
+      pool: "ns/svc:80",
+      backend: "10.0.0.1:8080",
+      bytesIn: 10,
+      bytesOut: 100,
+    };
+    http.publish({ ...base, status: 200, durationMs: 3 });
+    http.publish({ ...base, status: 204, durationMs: 30 });
+    http.publish({ ...base, status: 503, durationMs: 2000 });
+    http.publish({ ...base, backend: "", pool: "", status: 404, durationMs: 0.5 });
+    conn.publish({ listener: "web:80", event: "open" });
+    conn.publish({ listener: "web:80", event: "open" });
+    conn.publish({ listener: "web:80", event: "close" });
+    const l4 = {
+      listener: "dns:53",
+      protocol: "UDP",
+      pool: "ns/dns:53",
+      backend: "10.0.0.9:53",
+      durationMs: 0,
+    };
+    l4Session.publish({ ...l4, event: "open", bytesIn: 0, bytesOut: 0 });
+    l4Session.publish({ ...l4, event: "close", bytesIn: 40, bytesOut: 400, durationMs: 5000 });
+    l4Session.publish({ ...l4, event: "reject", backend: "", bytesIn: 40, bytesOut: 0 });
+    const health = new HealthRegistry();
+    health.active("ns/svc:80", "10.0.0.1:8080", false, 1, 1);
+
+    const { samples, types } = parse(metrics.render());
+    assert.equal(types.get("portico_http_requests_total"), "counter");
+    assert.equal(types.get("portico_http_request_duration_seconds"), "histogram");
+    assert.equal(types.get("portico_active_connections"), "gauge");
+    const web = { listener: "web:80" };
+    assert.equal(value(samples, "portico_http_requests_total", web), 4);
+    assert.equal(value(samples, "portico_http_responses_total", { ...web, class: "2xx" }), 2);
+    assert.equal(value(samples, "portico_http_responses_total", { ...web, class: "5xx" }), 1);
+    assert.equal(value(samples, "portico_http_responses_total", { ...web, class: "4xx" }), 1);
+    assert.equal(value(samples, "portico_http_request_duration_seconds_bucket", { ...web, le: "0.005" }), 2);
+    assert.equal(value(samples, "portico_http_request_duration_seconds_bucket", { ...web, le: "1" }), 3);
+    assert.equal(value(samples, "portico_http_request_duration_seconds_bucket", { ...web, le: "+Inf" }), 4);
+    assert.equal(value(samples, "portico_http_request_duration_seconds_count", web), 4);
+    assert.ok(Math.abs(value(samples, "portico_http_request_duration_seconds_sum", web)! - 2.0335) < 1e-9);
+    assert.equal(value(samples, "portico_received_bytes_total", web), 40);
+    assert.equal(value(samples, "portico_sent_bytes_total", web), 400);
+    assert.equal(value(samples, "portico_active_connections", web), 1);
+    assert.equal(value(samples, "portico_connections_total", web), 2);
+    const be = { pool: "ns/svc:80", backend: "10.0.0.1:8080" };
+    assert.equal(value(samples, "portico_backend_requests_total", be), 3);
+    assert.equal(value(samples, "portico_backend_responses_total", { ...be, class: "5xx" }), 1);
+    assert.equal(value(samples, "portico_backend_healthy", be), 0);
+    const dns = { listener: "dns:53" };
+    assert.equal(value(samples, "portico_connections_total", dns), 1);
+    assert.equal(value(samples, "portico_active_connections", dns), 0);
+    assert.equal(value(samples, "portico_received_bytes_total", dns), 40);
+    assert.equal(value(samples, "portico_l4_rejected_total", dns), 1);
+    assert.equal(value(samples, "portico_l4_session_duration_seconds_bucket", { ...dns, le: "10" }), 1);
+    assert.equal(
+      value(samples, "portico_backend_requests_total", { pool: "ns/dns:53", backend: "10.0.0.9:53" }),
+      1,
+    );
+  } finally {
+    metrics.close();
+  }
+});
+
+test("metrics: cardinality is capped and label values are escaped", () => {
+  const metrics = new Metrics({ maxListeners: 2, maxBackends: 1 }).subscribe();
+  try {
+    const http = channel(HTTP_RESPONSE_CHANNEL);
+    for (const listener of ['a"quote', "b\\slash", "c", "d"]) {
+      http.publish({
+        listener,
+        route: "",
+        pool: "p",
+        backend: `${listener}:1`,
+        status: 200,
+        durationMs: 1,
+        bytesIn: 0,
+        bytesOut: 0,
+      });
+    }
+    const text = metrics.render();
+    assert.ok(text.includes('portico_http_requests_total{listener="a\\"quote"} 1'));
+    assert.ok(text.includes('portico_http_requests_total{listener="b\\\\slash"} 1'));
+    const { samples } = parse(text);
+    assert.equal(value(samples, "portico_http_requests_total", { listener: OVERFLOW_LABEL }), 2);
+    assert.equal(value(samples, "portico_backend_requests_total", { pool: OVERFLOW_LABEL }), 3);
+  } finally {
+    metrics.close();
+  }
+});
+
+test("metrics: close unsubscribes", () => {
+  const metrics = new Metrics().subscribe();
+  metrics.close();
+  channel(CONNECTION_CHANNEL).publish({ listener: "x", event: "open" });
+  assert.ok(!metrics.render().includes('listener="x"'));
+});

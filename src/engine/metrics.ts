@@ -1,0 +1,242 @@
+// metrics.ts: aggregates the engine's diagnostics_channel events per VIP listener and per backend
+// and renders them as Prometheus text (format 0.0.4). Cardinality is bounded: past maxListeners
+// listeners or maxBackends pool/backend pairs, new ones are counted under the label "__overflow__".
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { HEALTH_CHANNEL, type HealthChange } from "./health/registry.ts";
+import { L4_SESSION_CHANNEL, type L4SessionEvent } from "./l4/events.ts";
+import { Counter, Gauge, Histogram, type Family } from "./prom.ts";
+
+/** HTTP_RESPONSE_CHANNEL and CONNECTION_CHANNEL are published by l7/. */
+export const HTTP_RESPONSE_CHANNEL = "portico:http.response";
+export const CONNECTION_CHANNEL = "portico:connection";
+
+/** OVERFLOW_LABEL replaces label values beyond the cardinality caps. */
+export const OVERFLOW_LABEL = "__overflow__";
+
+/** HttpResponseFields are the fields of an l7 response event that metrics reads. */
+interface HttpResponseFields {
+  listener: string;
+  route: string;
+  pool: string;
+  backend: string;
+  status: number;
+  durationMs: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** ConnectionFields are the fields of an l7 connection event. */
+interface ConnectionFields {
+  listener: string;
+  event: "open" | "close";
+}
+
+/** MetricsOptions cap label cardinality. */
+export interface MetricsOptions {
+  maxListeners?: number;
+  maxBackends?: number;
+}
+
+/** statusClass maps 404 to "4xx"; 0 (no status sent) to "none". */
+export function statusClass(status: number): string {
+  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : "none";
+}
+
+/** Limiter admits up to max distinct values, then answers OVERFLOW_LABEL for new ones. */
+class Limiter {
+  private readonly seen = new Set<string>();
+  private readonly max: number;
+  constructor(max: number) {
+    this.max = max;
+  }
+  admit(v: string): boolean {
+    if (this.seen.has(v)) return true;
+    if (this.seen.size >= this.max) return false;
+    this.seen.add(v);
+    return true;
+  }
+}
+
+/** Metrics subscribes to the engine's channels and renders Prometheus text. */
+export class Metrics {
+  private readonly listeners: Limiter;
+  private readonly backends: Limiter;
+  private readonly families: Family[] = [];
+  private readonly handlers: [string, (m: unknown) => void][] = [];
+
+  private readonly httpRequests = this.add(
+    new Counter("portico_http_requests_total", "HTTP requests per VIP listener.", ["listener"]),
+  );
+  private readonly httpResponses = this.add(
+    new Counter("portico_http_responses_total", "HTTP responses per VIP listener by status class.", [
+      "listener",
+      "class",
+    ]),
+  );
+  private readonly httpDuration = this.add(
+    new Histogram("portico_http_request_duration_seconds", "HTTP exchange latency per VIP listener.", [
+      "listener",
+    ]),
+  );
+  private readonly bytesIn = this.add(
+    new Counter(
+      "portico_received_bytes_total",
+      "Bytes received from clients per VIP listener (HTTP bodies, L4 payload).",
+      ["listener"],
+    ),
+  );
+  private readonly bytesOut = this.add(
+    new Counter(
+      "portico_sent_bytes_total",
+      "Bytes sent to clients per VIP listener (HTTP bodies, L4 payload).",
+      ["listener"],
+    ),
+  );
+  private readonly connections = this.add(
+    new Counter(
+      "portico_connections_total",
+      "Client connections (HTTP) and sessions (L4) opened per VIP listener.",
+      ["listener"],
+    ),
+  );
+  private readonly active = this.add(
+    new Gauge(
+      "portico_active_connections",
+      "Open client connections (HTTP) and sessions (L4) per VIP listener.",
+      ["listener"],
+    ),
+  );
+  private readonly l4Rejected = this.add(
+    new Counter(
+      "portico_l4_rejected_total",
+      "L4 connections or sessions refused for lack of a backend or the session cap.",
+      ["listener"],
+    ),
+  );
+  private readonly l4Duration = this.add(
+    new Histogram(
+      "portico_l4_session_duration_seconds",
+      "L4 connection/session lifetime per VIP listener.",
+      ["listener"],
+      [0.01, 0.1, 1, 10, 60, 300, 1800, 3600],
+    ),
+  );
+  private readonly backendRequests = this.add(
+    new Counter("portico_backend_requests_total", "HTTP requests and L4 sessions sent to each backend.", [
+      "pool",
+      "backend",
+    ]),
+  );
+  private readonly backendResponses = this.add(
+    new Counter("portico_backend_responses_total", "HTTP responses from each backend by status class.", [
+      "pool",
+      "backend",
+      "class",
+    ]),
+  );
+  private readonly backendDuration = this.add(
+    new Histogram("portico_backend_request_duration_seconds", "HTTP exchange latency per backend.", [
+      "pool",
+      "backend",
+    ]),
+  );
+  private readonly backendHealthy = this.add(
+    new Gauge(
+      "portico_backend_healthy",
+      "1 when the backend takes traffic, 0 when ejected or failing checks.",
+      ["pool", "backend"],
+    ),
+  );
+
+  constructor(opts: MetricsOptions = {}) {
+    this.listeners = new Limiter(opts.maxListeners ?? 1000);
+    this.backends = new Limiter(opts.maxBackends ?? 5000);
+  }
+
+  /** subscribe starts listening on every channel; returns this. */
+  subscribe(): this {
+    this.on(HTTP_RESPONSE_CHANNEL, (m) => this.onHttp(m as HttpResponseFields));
+    this.on(CONNECTION_CHANNEL, (m) => this.onConnection(m as ConnectionFields));
+    this.on(L4_SESSION_CHANNEL, (m) => this.onL4(m as L4SessionEvent));
+    this.on(HEALTH_CHANNEL, (m) => this.onHealth(m as HealthChange));
+    return this;
+  }
+
+  /** close unsubscribes from every channel. */
+  close(): void {
+    for (const [name, fn] of this.handlers) unsubscribe(name, fn);
+    this.handlers.length = 0;
+  }
+
+  /** render returns the exposition text (Content-Type: text/plain; version=0.0.4). */
+  render(): string {
+    const out: string[] = [];
+    for (const f of this.families) f.render(out);
+    return out.join("\n") + "\n";
+  }
+
+  private add<T extends Family>(f: T): T {
+    this.families.push(f);
+    return f;
+  }
+
+  private on(name: string, fn: (m: unknown) => void): void {
+    subscribe(name, fn);
+    this.handlers.push([name, fn]);
+  }
+
+  private listener(name: string): string {
+    return this.listeners.admit(name) ? name : OVERFLOW_LABEL;
+  }
+
+  private backend(pool: string, backend: string): [string, string] {
+    return this.backends.admit(`${pool}|${backend}`) ? [pool, backend] : [OVERFLOW_LABEL, OVERFLOW_LABEL];
+  }
+
+  private onHttp(e: HttpResponseFields): void {
+    const l = [this.listener(e.listener)];
+    const cls = statusClass(e.status);
+    const seconds = e.durationMs / 1000;
+    this.httpRequests.add(l);
+    this.httpResponses.add([l[0]!, cls]);
+    this.httpDuration.observe(l, seconds);
+    this.bytesIn.add(l, e.bytesIn);
+    this.bytesOut.add(l, e.bytesOut);
+    if (e.backend) {
+      const b = this.backend(e.pool, e.backend);
+      this.backendRequests.add(b);
+      this.backendResponses.add([b[0], b[1], cls]);
+      this.backendDuration.observe(b, seconds);
+    }
+  }
+
+  private onConnection(e: ConnectionFields): void {
+    const l = [this.listener(e.listener)];
+    if (e.event === "open") {
+      this.connections.add(l);
+      this.active.add(l, 1);
+    } else this.active.add(l, -1);
+  }
+
+  private onL4(e: L4SessionEvent): void {
+    const l = [this.listener(e.listener)];
+    if (e.event === "reject") {
+      this.l4Rejected.add(l);
+      return;
+    }
+    if (e.event === "open") {
+      this.connections.add(l);
+      this.active.add(l, 1);
+      this.backendRequests.add(this.backend(e.pool, e.backend));
+      return;
+    }
+    this.active.add(l, -1);
+    this.bytesIn.add(l, e.bytesIn);
+    this.bytesOut.add(l, e.bytesOut);
+    this.l4Duration.observe(l, e.durationMs / 1000);
+  }
+
+  private onHealth(e: HealthChange): void {
+    this.backendHealthy.set(this.backend(e.pool, e.backend), e.healthy ? 1 : 0);
+  }
+}
