@@ -204,4 +204,14 @@ spec:
     );
     assert.equal((await events("broken")).filter((e) => e.reason === "SyncFailed").length, 1);
   });
+
+  test("the Deployment in deploy/ is accepted by the API server", async () => {
+    const out = await env.kubectl([
+      "apply",
+      "--dry-run=server",
+      "-f",
+      resolve(import.meta.dirname, "../../deploy/controller.yaml"),
+    ]);
+    assert.match(out, /deployment.apps\/portico-controller created \(server dry run\)/);
+  });
 });
