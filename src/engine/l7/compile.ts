@@ -52,8 +52,16 @@ export function compileHttpWith(
       h2.accept(socket);
       return;
     }
-    // Cleartext: peek at the first bytes for the HTTP/2 prior-knowledge preface.
+    // Peek at the first bytes for the HTTP/2 prior-knowledge preface. Until they come, a silent
+    // or closing client must not hold the connection.
+    const onEnd = () => socket.end();
+    const onTimeout = () => socket.destroy();
+    socket.setTimeout(limits.headerTimeoutMs);
+    socket.on("end", onEnd);
+    socket.on("timeout", onTimeout);
     socket.once("data", (first: Buffer) => {
+      socket.removeListener("end", onEnd);
+      socket.removeListener("timeout", onTimeout);
       if (isPreface(first)) {
         socket.pause();
         socket.unshift(first);

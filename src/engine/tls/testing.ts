@@ -1,0 +1,41 @@
+// testing.ts: test helper that makes self-signed certificates with the openssl CLI.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Certificate } from "../../model/ir.ts";
+
+/** selfSigned returns a fresh EC P-256 self-signed certificate for names (first is the CN). */
+export function selfSigned(names: string[]): Certificate {
+  const dir = mkdtempSync(join(tmpdir(), "portico-cert-"));
+  try {
+    const key = join(dir, "key.pem");
+    const cert = join(dir, "cert.pem");
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+        "-days",
+        "2",
+        "-subj",
+        `/CN=${names[0]}`,
+        "-addext",
+        `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}`,
+      ],
+      { stdio: "ignore" },
+    );
+    return { certPem: readFileSync(cert, "utf8"), keyPem: readFileSync(key, "utf8") };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,132 @@
+// HTTPS listeners end to end: SNI picks the certificate (checked with openssl s_client and curl),
+// TLS 1.2/1.3 only, ALPN, session resumption, and requests proxied over TLS.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { once } from "node:events";
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { AddressInfo } from "node:net";
+import type { HttpListener } from "../../src/model/ir.ts";
+import { compileHttp } from "../../src/engine/l7/compile.ts";
+import { RoundRobinUpstreams, listen, poolOf, snapshotOf } from "../../src/engine/l7/testing.ts";
+import { selfSigned } from "../../src/engine/tls/testing.ts";
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), "l7-tls-"));
+const certs = {
+  "ns/exact": selfSigned(["a.example.com"]),
+  "ns/wild": selfSigned(["*.example.com"]),
+  "ns/default": selfSigned(["default.test"]),
+};
+const backend = http.createServer((req, res) =>
+  res.end(`proto=${req.headers["x-forwarded-proto"]} host=${req.headers.host}`),
+);
+backend.listen(0, "127.0.0.1");
+await once(backend, "listening");
+const pools = { p: poolOf("p", [(backend.address() as AddressInfo).port]) };
+const listener: HttpListener = {
+  name: "tls:443",
+  address: "127.0.0.1",
+  port: 0,
+  tls: {
+    sni: [
+      { hostname: "a.example.com", certificate: "ns/exact" },
+      { hostname: "*.example.com", certificate: "ns/wild" },
+    ],
+    defaultCertificate: "ns/default",
+  },
+  virtualHosts: [
+    {
+      hostname: "*",
+      routes: [
+        {
+          name: "r",
+          match: { path: { type: "Prefix", value: "/" } },
+          action: { type: "Forward", backends: [{ pool: "p", weight: 1 }] },
+        },
+      ],
+    },
+  ],
+  requestTimeoutMs: 5000,
+  idleTimeoutMs: 5000,
+};
+const handler = {
+  current: compileHttp(listener, {
+    snapshot: snapshotOf(listener, pools, certs),
+    upstreams: new RoundRobinUpstreams(pools),
+    log: () => {},
+  }),
+};
+const { server, port } = await listen(handler);
+after(() => {
+  server.close();
+  backend.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** sClient runs openssl s_client with args and returns its stdout (it reads "Q" from stdin to quit). */
+function sClient(args: string[]): Promise<string> {
+  return new Promise((resolve) => {
+    const p = spawn("openssl", ["s_client", "-connect", `127.0.0.1:${port}`, ...args], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let out = "";
+    p.stdout.on("data", (d) => (out += d));
+    p.stderr.on("data", (d) => (out += d));
+    p.on("close", () => resolve(out));
+    p.stdin.end("Q\n");
+  });
+}
+
+test("SNI selects exact, wildcard and default certificates (openssl s_client)", async () => {
+  assert.match(await sClient(["-servername", "a.example.com"]), /subject=CN ?= ?a\.example\.com/);
+  assert.match(await sClient(["-servername", "b.example.com"]), /subject=CN ?= ?\*\.example\.com/);
+  assert.match(await sClient(["-servername", "x.y.example.com"]), /subject=CN ?= ?\*\.example\.com/);
+  assert.match(await sClient(["-servername", "unknown.test"]), /subject=CN ?= ?default\.test/);
+  assert.match(await sClient(["-noservername"]), /subject=CN ?= ?default\.test/);
+});
+
+test("TLS 1.3 and 1.2 with ECDHE AEAD ciphers; TLS 1.1 and non-ECDHE ciphers refused; ALPN offers h2", async () => {
+  assert.match(await sClient(["-servername", "a.example.com", "-tls1_3"]), /New, TLSv1\.3/);
+  const v12 = await sClient(["-servername", "a.example.com", "-tls1_2"]);
+  assert.match(v12, /Cipher is ECDHE-ECDSA-(AES\d+-GCM-SHA\d+|CHACHA20-POLY1305)/);
+  assert.doesNotMatch(await sClient(["-servername", "a.example.com", "-tls1_1"]), /Cipher is ECDHE/);
+  assert.doesNotMatch(
+    await sClient(["-servername", "a.example.com", "-tls1_2", "-cipher", "AES128-SHA"]),
+    /Cipher is AES128-SHA/,
+  );
+  assert.match(await sClient(["-servername", "a.example.com", "-alpn", "h2,http/1.1"]), /ALPN protocol: h2/);
+  assert.match(
+    await sClient(["-servername", "a.example.com", "-alpn", "http/1.1"]),
+    /ALPN protocol: http\/1\.1/,
+  );
+});
+
+test("sessions resume with tickets", async () => {
+  const sess = join(dir, "sess.pem");
+  for (const v of ["-tls1_2", "-tls1_3"]) {
+    const first = await sClient(["-servername", "a.example.com", v, "-sess_out", sess]);
+    assert.match(first, /New, TLSv1/);
+    const second = await sClient(["-servername", "a.example.com", v, "-sess_in", sess]);
+    assert.match(second, /Reused, TLSv1/, `${v} resumption`);
+  }
+});
+
+test("requests are proxied over TLS with X-Forwarded-Proto https (curl --resolve)", async () => {
+  const cafile = join(dir, "wild.pem");
+  writeFileSync(cafile, certs["ns/wild"].certPem);
+  const { stdout } = await run("curl", [
+    "-sS",
+    "--http1.1",
+    "--cacert",
+    cafile,
+    "--resolve",
+    `shop.example.com:${port}:127.0.0.1`,
+    `https://shop.example.com:${port}/x`,
+  ]);
+  assert.equal(stdout, `proto=https host=shop.example.com:${port}`);
+});
