@@ -7,6 +7,7 @@ import type { CompileDeps, CompileHttp } from "./contracts.ts";
 import { HealthChecker, type CheckerOptions } from "./health/checker.ts";
 import { HealthRegistry, type HealthOptions } from "./health/registry.ts";
 import { compileTcp } from "./l4/tcp.ts";
+import { compileHttp as defaultCompileHttp } from "./l7/compile.ts";
 import { compileUdp } from "./l4/udp.ts";
 import type { BalancerOptions } from "./lb/index.ts";
 import { ListenerManager, type ListenerSpec, type ListenerStatus } from "./listeners.ts";
@@ -26,7 +27,7 @@ export interface EngineStatus {
 
 /** EngineOptions wire the engine; everything has a default except what L7 brings. */
 export interface EngineOptions {
-  /** compileHttp compiles HTTP listeners; without it a snapshot with HTTP listeners is rejected. */
+  /** compileHttp compiles HTTP listeners; defaults to l7's compileHttp. */
   compileHttp?: CompileHttp;
   log?: CompileDeps["log"];
   /** reusePort lets several engine processes bind the same VIP:port (SO_REUSEPORT). */
@@ -128,15 +129,10 @@ export class Engine {
         if (l.protocol === "TCP") specs.push({ ...base, protocol: "TCP", handler: compileTcp(l, deps) });
         else specs.push({ ...base, protocol: "UDP", udp: compileUdp(l, deps) });
       }
+      const compileHttp = this.opts.compileHttp ?? defaultCompileHttp;
       for (const l of snapshot.http) {
-        if (!this.opts.compileHttp) return { error: `${l.name}: this engine has no HTTP compiler` };
-        specs.push({
-          name: l.name,
-          address: l.address,
-          port: l.port,
-          protocol: "TCP",
-          handler: this.opts.compileHttp(l, deps),
-        });
+        const handler = compileHttp(l, deps);
+        specs.push({ name: l.name, address: l.address, port: l.port, protocol: "TCP", handler });
       }
       return { specs, upstreams };
     } catch (err) {

@@ -4,7 +4,7 @@
 // its snapshot's pools, so established connections finish on the config they started with.
 // Binding errors are per listener: logged, shown by status(), retried while the listener is wanted.
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
-import { createServer, isIPv6, type Server } from "node:net";
+import { createServer, isIPv6, type Server, type Socket } from "node:net";
 import type { CompileDeps, ConnectionHandler } from "./contracts.ts";
 import { UdpProxy, type UdpConfig } from "./l4/udp.ts";
 
@@ -46,7 +46,7 @@ interface Entry {
   udp?: UdpProxy;
   retry?: NodeJS.Timeout;
   /** sockets are the accepted connections, destroyed only by close(). */
-  sockets: Set<import("node:net").Socket>;
+  sockets: Set<Socket>;
   /** firstAttempt settles when the first bind attempt succeeded or failed. */
   firstAttempt: Promise<void>;
 }

@@ -188,19 +188,3 @@ test("health: passive ejection survives a swap for endpoints that remain", async
     await engine.close();
   }
 });
-
-test("http listeners without an HTTP compiler are rejected", () => {
-  const engine = new Engine();
-  const snap = snapshot(1, [], [pool("p", [])]);
-  snap.http.push({
-    name: "web",
-    address: VIP,
-    port: 1,
-    virtualHosts: [],
-    requestTimeoutMs: 1000,
-    idleTimeoutMs: 1000,
-  });
-  const res = engine.apply(snap);
-  assert.equal(res.ok, false);
-  assert.equal(engine.status().version, -1);
-});
