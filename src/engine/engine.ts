@@ -11,7 +11,7 @@ import { compileHttp as defaultCompileHttp } from "./l7/compile.ts";
 import { compileUdp } from "./l4/udp.ts";
 import type { BalancerOptions } from "./lb/index.ts";
 import { ListenerManager, type ListenerSpec, type ListenerStatus } from "./listeners.ts";
-import { InFlight, UpstreamSet } from "./upstreams.ts";
+import { InFlight, UpstreamSet, type EndpointStatus } from "./upstreams.ts";
 
 /** ApplyResult is the ACK or NACK of a snapshot. */
 export type ApplyResult = { ok: true } | { ok: false; error: string };
@@ -21,6 +21,8 @@ export interface EngineStatus {
   /** version of the snapshot serving now; -1 before the first successful apply. */
   version: number;
   listeners: ListenerStatus[];
+  /** endpoints are the current snapshot's backends with their health. */
+  endpoints: EndpointStatus[];
   /** lastError is the reason the latest rejected snapshot was rejected. */
   lastError?: { version: number; error: string };
 }
@@ -86,6 +88,7 @@ export class Engine {
     return {
       version: this.current?.snapshot.version ?? -1,
       listeners: this.listeners.status(),
+      endpoints: this.current?.upstreams.endpoints() ?? [],
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };
   }

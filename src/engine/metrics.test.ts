@@ -149,3 +149,12 @@ test("metrics: close unsubscribes", () => {
   channel(CONNECTION_CHANNEL).publish({ listener: "x", event: "open" });
   assert.ok(!metrics.render().includes('listener="x"'));
 });
+
+test("metrics: the endpoints source sets the health gauge at render time", () => {
+  let healthy = true;
+  const metrics = new Metrics({ endpoints: () => [{ pool: "p", backend: "10.0.0.1:80", healthy }] });
+  const { samples } = parse(metrics.render());
+  assert.equal(value(samples, "portico_backend_healthy", { pool: "p", backend: "10.0.0.1:80" }), 1);
+  healthy = false;
+  assert.equal(value(parse(metrics.render()).samples, "portico_backend_healthy", { pool: "p" }), 0);
+});

@@ -35,6 +35,8 @@ interface ConnectionFields {
 export interface MetricsOptions {
   maxListeners?: number;
   maxBackends?: number;
+  /** endpoints, when given, is read at each render to set portico_backend_healthy (e.g. engine.status().endpoints). */
+  endpoints?: () => Iterable<{ pool: string; backend: string; healthy: boolean }>;
 }
 
 /** statusClass maps 404 to "4xx"; 0 (no status sent) to "none". */
@@ -63,6 +65,7 @@ export class Metrics {
   private readonly backends: Limiter;
   private readonly families: Family[] = [];
   private readonly handlers: [string, (m: unknown) => void][] = [];
+  private readonly endpoints: MetricsOptions["endpoints"];
 
   private readonly httpRequests = this.add(
     new Counter("portico_http_requests_total", "HTTP requests per VIP listener.", ["listener"]),
@@ -151,6 +154,7 @@ export class Metrics {
   constructor(opts: MetricsOptions = {}) {
     this.listeners = new Limiter(opts.maxListeners ?? 1000);
     this.backends = new Limiter(opts.maxBackends ?? 5000);
+    this.endpoints = opts.endpoints;
   }
 
   /** subscribe starts listening on every channel; returns this. */
@@ -170,6 +174,10 @@ export class Metrics {
 
   /** render returns the exposition text (Content-Type: text/plain; version=0.0.4). */
   render(): string {
+    if (this.endpoints) {
+      for (const e of this.endpoints())
+        this.backendHealthy.set(this.backend(e.pool, e.backend), e.healthy ? 1 : 0);
+    }
     const out: string[] = [];
     for (const f of this.families) f.render(out);
     return out.join("\n") + "\n";

@@ -31,6 +31,16 @@ interface PoolState {
   backends: Backend[];
 }
 
+/** EndpointStatus is one backend of one pool as status pages and metrics show it. */
+export interface EndpointStatus {
+  pool: string;
+  backend: string;
+  /** lastResort: terminating but serving, used only when no ready endpoint is usable. */
+  lastResort: boolean;
+  healthy: boolean;
+  inflight: number;
+}
+
 /** UpstreamDeps are shared by every snapshot's UpstreamSet. */
 export interface UpstreamDeps {
   health: HealthRegistry;
@@ -78,6 +88,23 @@ export class UpstreamSet implements Upstreams {
   keys(): Set<string> {
     const out = new Set<string>();
     for (const p of this.pools.values()) for (const b of p.backends) out.add(healthKey(p.name, b.id));
+    return out;
+  }
+
+  /** endpoints lists every candidate backend with its health, sorted by pool then backend. */
+  endpoints(): EndpointStatus[] {
+    const out: EndpointStatus[] = [];
+    for (const p of [...this.pools.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      for (const b of p.backends) {
+        out.push({
+          pool: p.name,
+          backend: b.id,
+          lastResort: !b.endpoint.ready,
+          healthy: this.deps.health.usable(p.name, b.id),
+          inflight: this.deps.inflight.get(healthKey(p.name, b.id)),
+        });
+      }
+    }
     return out;
   }
 

@@ -178,6 +178,13 @@ test("health: passive ejection survives a swap for endpoints that remain", async
     const snap2 = { ...snap1, version: 2 };
     engine.apply(snap2);
     for (let i = 0; i < 4; i++) assert.equal((await greet(port)).tag, "B");
+    assert.deepEqual(
+      engine.status().endpoints.map((e) => [e.backend, e.healthy]),
+      [
+        [`${a.address}:${a.port}`, false],
+        [`${b.address}:${b.port}`, true],
+      ],
+    );
     // An endpoint that leaves the pool loses its state; coming back, it starts healthy.
     engine.apply(snapshot(3, [l4("svc", VIP, port, "p")], [pool("p", [endpoint(b.address, b.port)])]));
     engine.apply(snap1);

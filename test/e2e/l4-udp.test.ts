@@ -110,3 +110,32 @@ test("udp: an idle session expires, and a new one opens on the next datagram", a
     a.close();
   }
 });
+
+test("udp: after a swap, live sessions keep their backend and new clients use the new pool", async () => {
+  const other = createSocket("udp4");
+  other.on("message", (msg, rinfo) =>
+    other.send(Buffer.concat([Buffer.from("other:"), msg]), rinfo.port, rinfo.address),
+  );
+  other.bind(0, "127.0.0.33");
+  await once(other, "listening");
+  const port = await freePort(VIP, "UDP");
+  const swapEngine = new Engine();
+  const bport = backend.address().port;
+  const a = await client();
+  const b = await client();
+  try {
+    const listener = l4("swap", VIP, port, "udp", { protocol: "UDP" });
+    swapEngine.apply(snapshot(1, [listener], [pool("udp", [endpoint("127.0.0.32", bport)])]));
+    await swapEngine.settled();
+    assert.equal((await ask(a, port, "1"))[0].toString(), "echo:1");
+    const next = pool("udp", [endpoint("127.0.0.33", other.address().port)]);
+    assert.deepEqual(swapEngine.apply(snapshot(2, [listener], [next])), { ok: true });
+    assert.equal((await ask(a, port, "2"))[0].toString(), "echo:2");
+    assert.equal((await ask(b, port, "3"))[0].toString(), "other:3");
+  } finally {
+    a.close();
+    b.close();
+    await swapEngine.close();
+    other.close();
+  }
+});
