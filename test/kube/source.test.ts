@@ -102,6 +102,37 @@ describe("kube source", { skip }, () => {
     assert.equal(services.stats().lists, lists + 1);
   });
 
+  test("Gateway API objects (v1) reach the set as the file source would put them", async () => {
+    await apply(
+      env,
+      `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: portico}
+spec: {controllerName: portico.dev/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: in}
+spec:
+  gatewayClassName: portico
+  listeners: [{name: http, port: 80, protocol: HTTP}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: elsewhere, namespace: out}
+spec:
+  gatewayClassName: portico
+  listeners: [{name: http, port: 80, protocol: HTTP}]
+`,
+    );
+    const kinds = () => source.current().other.map((o) => `${o.apiVersion}/${o.kind}/${o.metadata.name}`);
+    await waitFor("Gateway API objects", () => kinds().length === 2);
+    assert.deepEqual(kinds().sort(), [
+      "gateway.networking.k8s.io/v1/Gateway/gw",
+      "gateway.networking.k8s.io/v1/GatewayClass/portico",
+    ]);
+  });
+
   test("watches come back after the API server restarts", async () => {
     await env.restartApiServer();
     await apply(env, lbService("in", "after-restart", 80));

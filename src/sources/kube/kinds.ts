@@ -34,7 +34,8 @@ const res = (
 
 const GW = "gateway.networking.k8s.io";
 
-/** RESOURCES lists what the kube source watches; Gateway API kinds are optional (CRDs). */
+/** RESOURCES lists what the kube source watches; Gateway API kinds (v1, as the v1.5+ standard
+ * channel serves every one of them) are optional: absent CRDs are skipped. */
 export const RESOURCES: readonly Resource[] = [
   res("Service", "", "v1", "services", true),
   res("EndpointSlice", "discovery.k8s.io", "v1", "endpointslices", true),
@@ -47,9 +48,14 @@ export const RESOURCES: readonly Resource[] = [
   res("VipPool", "portico.dev", "v1alpha1", "vippools", false, true),
   res("GatewayClass", GW, "v1", "gatewayclasses", false, true),
   res("Gateway", GW, "v1", "gateways", true, true),
+  res("ListenerSet", GW, "v1", "listenersets", true, true),
   res("HTTPRoute", GW, "v1", "httproutes", true, true),
   res("GRPCRoute", GW, "v1", "grpcroutes", true, true),
-  res("ReferenceGrant", GW, "v1beta1", "referencegrants", true, true),
+  res("TLSRoute", GW, "v1", "tlsroutes", true, true),
+  res("TCPRoute", GW, "v1", "tcproutes", true, true),
+  res("UDPRoute", GW, "v1", "udproutes", true, true),
+  res("ReferenceGrant", GW, "v1", "referencegrants", true, true),
+  res("BackendTLSPolicy", GW, "v1", "backendtlspolicies", true, true),
 ];
 
 /** apiVersionOf is "group/version" ("v1" for core). */
