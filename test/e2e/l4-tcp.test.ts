@@ -1,5 +1,6 @@
 // l4-tcp.test.ts: the TCP proxy through a real engine, real sockets on 127.0.0.x.
 import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { connect, type Socket } from "node:net";
 import { after, before, test } from "node:test";
@@ -157,3 +158,49 @@ test("tcp: no usable backend closes the client and publishes a reject", async ()
   await once(s, "close");
   assert.equal((await rejected).backend, "");
 });
+
+// A listener with backlog 0 that never accepts: once its queue holds one connection, the kernel
+// drops further SYNs, so a connect hangs — a real connect timeout on loopback.
+const BLACKHOLE = `
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.25", 0)); s.listen(0)
+print(s.getsockname()[1], flush=True)
+sys.stdin.read()
+`;
+const hasPython = spawnSync("python3", ["-c", "pass"]).status === 0;
+
+test(
+  "tcp: fails over when the first backend's connect times out",
+  { skip: !hasPython && "needs python3 for a never-accepting listener" },
+  async () => {
+    const hole = spawn("python3", ["-c", BLACKHOLE], { stdio: ["pipe", "pipe", "inherit"] });
+    const eng = new Engine();
+    const filler: Socket[] = [];
+    try {
+      const [line] = (await once(hole.stdout!, "data")) as [Buffer];
+      const holePort = Number(line.toString().trim());
+      const first = connect({ host: "127.0.0.25", port: holePort });
+      filler.push(first);
+      await once(first, "connect");
+      const port = await freePort(VIP);
+      eng.apply(
+        snapshot(
+          1,
+          [l4("timeout", VIP, port, "p", { connectTimeoutMs: 150 })],
+          [pool("p", [endpoint("127.0.0.25", holePort), endpoint(echoA.address, echoA.port)])],
+        ),
+      );
+      await eng.settled();
+      const started = Date.now();
+      const s = await dial(port);
+      assert.equal(await readUntil(s, (d) => d === "A"), "A");
+      assert.ok(Date.now() - started >= 140, "waited for the connect timeout before failing over");
+      s.destroy();
+    } finally {
+      for (const f of filler) f.destroy();
+      hole.stdin!.end();
+      hole.kill();
+      await eng.close();
+    }
+  },
+);

@@ -139,3 +139,29 @@ test("udp: after a swap, live sessions keep their backend and new clients use th
     other.close();
   }
 });
+
+test("udp: a backend that refuses (ICMP) is ejected and clients move to a live one", async () => {
+  const port = await freePort(VIP, "UDP");
+  const deadPort = await freePort("127.0.0.34", "UDP");
+  const eng = new Engine({ health: { passiveFailures: 1, ejectBaseMs: 60_000 } });
+  const a = await client();
+  try {
+    const p = pool("udp", [endpoint("127.0.0.34", deadPort), endpoint("127.0.0.32", backend.address().port)]);
+    eng.apply(snapshot(1, [l4("fo", VIP, port, "udp", { protocol: "UDP" })], [p]));
+    await eng.settled();
+    // Resend until a reply comes: the first session may hit the dead backend and be closed.
+    let reply = "";
+    a.on("message", (m) => (reply = m.toString()));
+    const deadline = Date.now() + 5000;
+    while (!reply && Date.now() < deadline) {
+      a.send("hello", port, VIP);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(reply, "echo:hello");
+    const dead = eng.status().endpoints.find((e) => e.backend === `127.0.0.34:${deadPort}`);
+    assert.equal(dead?.healthy, false);
+  } finally {
+    a.close();
+    await eng.close();
+  }
+});
