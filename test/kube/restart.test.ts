@@ -4,6 +4,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
+import { connect } from "node:net";
 import { resolve } from "node:path";
 import { startKube, type KubeEnv } from "../../scripts/kube/env.ts";
 import { apply, getJson, ipOf, kubeSkip, lbService, startController, waitFor } from "./helper.ts";
@@ -118,4 +119,42 @@ spec:
     // A clean shutdown releases the lease for the next replica.
     assert.equal(await lease(), "");
   });
+
+  test("a leader whose Lease is taken stops serving, then leads again once the Lease expires", async () => {
+    const timing = { leaseDurationMs: 2_000, renewDeadlineMs: 1_000, retryPeriodMs: 200 };
+    const ctl = await startController(env, { identity: "solo", lease: timing });
+    try {
+      await waitFor(
+        "solo leads and serves d",
+        async () => ctl.controller.leading() && (await accepts("127.32.0.1", 19004)),
+      );
+      const lease = await getJson(env, "lease", "-n", "portico-system", "portico-controller");
+      lease!.spec.holderIdentity = "intruder";
+      lease!.spec.renewTime = new Date().toISOString().replace("Z", "000Z");
+      lease!.spec.leaseDurationSeconds = 2;
+      await env.kubectl(["replace", "-f", "-"], { input: JSON.stringify(lease) });
+      await waitFor("solo steps down", () => !ctl.controller.leading(), 5_000);
+      await waitFor("VIP no longer answered", async () => !(await accepts("127.32.0.1", 19004)), 3_000);
+      // The intruder never renews: after its 2 s, solo takes the Lease back and serves again.
+      await waitFor(
+        "solo leads again",
+        async () => ctl.controller.leading() && (await accepts("127.32.0.1", 19004)),
+        8_000,
+      );
+      assert.equal(await ipOf(env, NS, "d"), "127.32.0.1");
+    } finally {
+      await ctl.stop();
+    }
+  });
 });
+
+/** accepts tells whether a TCP connection to host:port is accepted. */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const s = connect(port, host, () => {
+      s.destroy();
+      ok(true);
+    });
+    s.on("error", () => ok(false));
+  });
+}
