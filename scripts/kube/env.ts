@@ -12,8 +12,8 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "../..");
 
-/** BIN_DIR is where build.sh puts kube-apiserver, kubectl and etcd. */
-export const BIN_DIR = join(root, ".cache/k8sbin/bin");
+/** BIN_DIR is where build.sh puts kube-apiserver, kubectl and etcd (PORTICO_KUBE_BIN overrides). */
+export const BIN_DIR = process.env.PORTICO_KUBE_BIN ?? join(root, ".cache/k8sbin/bin");
 /** GATEWAY_CRDS is where build.sh puts the Gateway API standard-channel CRDs. */
 export const GATEWAY_CRDS = join(root, ".cache/k8sbin/gateway-api-crds");
 /** PORTICO_SA is the user name the Portico kubeconfig authenticates as (a ServiceAccount's). */
