@@ -65,7 +65,10 @@ export interface HttpListener {
 export interface SniRoute {
   /** name identifies the route's source for logs and metrics ("TLSRoute/ns/name#0"). */
   name: string;
-  /** hostname is an exact server name or a wildcard "*.example.com" (one or more labels). */
+  /**
+   * hostname is an exact server name, a wildcard "*.example.com" (one or more labels), or "*" for
+   * any name, clients without SNI included.
+   */
   hostname: string;
   /**
    * mode Passthrough relays the client's TLS bytes untouched (the backend terminates);

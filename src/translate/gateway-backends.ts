@@ -106,7 +106,7 @@ export function resolveRef(
   return pool.name;
 }
 
-/** WeightedRef is a backendRef with the weight it carries. */
+/** Weighted is a pool key and the share of traffic it carries. */
 export interface Weighted {
   pool: string;
   weight: number;
