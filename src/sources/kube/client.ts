@@ -124,9 +124,15 @@ export class KubeClient {
   /**
    * watch opens a watch stream on path and calls onEvent per line; it resolves when the server
    * ends the stream (timeoutSeconds) or signal aborts, and rejects on a transport error or a
-   * non-2xx answer (a KubeApiError, e.g. status 410 when the resourceVersion is too old).
+   * non-2xx answer (a KubeApiError, e.g. status 410 when the resourceVersion is too old), or
+   * when nothing arrived for idleMs.
    */
-  async watch(path: string, onEvent: (e: WatchEvent) => void, signal: AbortSignal): Promise<void> {
+  async watch(
+    path: string,
+    onEvent: (e: WatchEvent) => void,
+    signal: AbortSignal,
+    idleMs = 330_000,
+  ): Promise<void> {
     const opts = await this.#options("GET", path, {});
     return new Promise<void>((resolve, reject) => {
       if (signal.aborted) return resolve();
@@ -171,6 +177,9 @@ export class KubeClient {
         res.on("close", () => resolve());
       });
       req.on("error", (e) => (signal.aborted ? resolve() : reject(e)));
+      // A connection that died without a FIN or RST would hang the watch forever: give up when
+      // nothing (not even a bookmark) arrived for longer than the server's own timeout.
+      req.setTimeout(idleMs, () => req.destroy(new Error(`watch idle for ${idleMs} ms`)));
       req.end();
     });
   }

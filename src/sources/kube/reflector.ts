@@ -213,7 +213,7 @@ export class Reflector {
       this.#items.set(k, obj);
       if (!sameObject(old, obj)) this.#o.onChange();
     };
-    await this.#o.client.watch(path, onEvent, abort.signal);
+    await this.#o.client.watch(path, onEvent, abort.signal, (timeout + 30) * 1000);
     if (gone) throw new GoneError("410 Gone in watch stream");
   }
 }
