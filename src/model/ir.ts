@@ -53,10 +53,11 @@ export interface HttpListener {
   /**
    * sniRoutes (Gateway API TLSRoute) claim TLS server names before any HTTP is read. A listener
    * with sniRoutes speaks TLS on its port even when `tls` is absent: the engine reads the
-   * ClientHello's SNI and, for a name an sniRoute matches (exact first, then the longest
-   * wildcard), forwards the connection as that route says; any other name is terminated with
-   * `tls` and served as HTTP when `tls` is present, and closed otherwise. Lets one port carry
-   * HTTPS listeners and TLS passthrough listeners side by side, as the Gateway API allows.
+   * ClientHello's SNI and picks the most specific name across sniRoutes and `tls.sni` (exact,
+   * then the longest wildcard, then "*" / defaultCertificate; an sniRoute wins a tie). A name an
+   * sniRoute wins is forwarded as that route says; any other is terminated with `tls` and served
+   * as HTTP when `tls` has a certificate for it, and closed otherwise. Lets one port carry HTTPS
+   * listeners and TLS passthrough listeners side by side, as the Gateway API allows.
    */
   sniRoutes?: SniRoute[];
 }
