@@ -62,6 +62,11 @@ export class Reflector {
     return this.#items.values();
   }
 
+  /** get returns the local copy of one object. */
+  get(namespace: string | undefined, name: string): AnyObject | undefined {
+    return this.#items.get(namespace ? `${namespace}/${name}` : name);
+  }
+
   /** stats are counters for logs and tests: full lists done, and whether the resource is absent. */
   stats(): { lists: number; absent: boolean; resourceVersion: string } {
     return { lists: this.#lists, absent: this.#absent, resourceVersion: this.#rv };

@@ -92,8 +92,8 @@ export class KubeSource {
   get(kind: string, namespace: string | undefined, name: string): AnyObject | undefined {
     for (const { resource, reflector } of this.#reflectors) {
       if (resource.kind !== kind) continue;
-      for (const o of reflector.objects())
-        if (o.metadata.name === name && (o.metadata.namespace ?? "") === (namespace ?? "")) return o;
+      const o = reflector.get(resource.namespaced ? namespace : undefined, name);
+      if (o) return o;
     }
     return undefined;
   }
