@@ -66,6 +66,14 @@ function checkHttp(s: EngineSnapshot, l: HttpListener): string[] {
     hosts.add(vh.hostname);
     for (const r of vh.routes) problems.push(...checkRoute(s, `${l.name} ${vh.hostname}`, r));
   }
+  const names = new Set<string>();
+  for (const r of l.sniRoutes ?? []) {
+    if (names.has(r.hostname)) problems.push(`${l.name}: SNI route ${r.hostname} appears twice`);
+    names.add(r.hostname);
+    for (const b of r.backends) {
+      if (!s.pools[b.pool]) problems.push(`${l.name} SNI route ${r.name}: pool ${JSON.stringify(b.pool)} does not exist`);
+    }
+  }
   return problems;
 }
 
