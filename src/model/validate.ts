@@ -71,7 +71,8 @@ function checkHttp(s: EngineSnapshot, l: HttpListener): string[] {
     if (names.has(r.hostname)) problems.push(`${l.name}: SNI route ${r.hostname} appears twice`);
     names.add(r.hostname);
     for (const b of r.backends) {
-      if (!s.pools[b.pool]) problems.push(`${l.name} SNI route ${r.name}: pool ${JSON.stringify(b.pool)} does not exist`);
+      if (!s.pools[b.pool])
+        problems.push(`${l.name} SNI route ${r.name}: pool ${JSON.stringify(b.pool)} does not exist`);
     }
   }
   return problems;
