@@ -5,32 +5,19 @@
 // it touched. Objects of other controllers get no status at all.
 import type { Gateway } from "../k8s/gateway-api.ts";
 import type { TranslateContext } from "./context.ts";
-import { attach, parentKey, type Attachment, type Parent } from "./gateway-attach.ts";
+import type { Parent } from "./gateway-attach.ts";
 import { BackendTlsIndex } from "./backendtls.ts";
-import type { BackendEnv, RouteRefs } from "./gateway-backends.ts";
-import { buildGateway, requestedAddresses, type Compiled } from "./gateway-build.ts";
+import type { BackendEnv } from "./gateway-backends.ts";
+import { buildGateway, requestedAddresses } from "./gateway-build.ts";
 import { ourClasses } from "./gateway-class.ts";
 import { Problems, conditions, generationOf, no, yes, type Cond } from "./gateway-conditions.ts";
-import type { CompiledRoute } from "./gateway-http.ts";
 import { buildListener, markConflicts } from "./gateway-listeners.ts";
-import { renderListener, routeParent } from "./gateway-status.ts";
-import {
-  ROUTE_KINDS,
-  byAge,
-  keyOfObj,
-  listenerUsable,
-  nsOf,
-  type Listener,
-  type RouteObject,
-} from "./gateway-types.ts";
-import { compileGrpcRoute } from "./grpcroute.ts";
-import { compileHttpRoute } from "./httproute.ts";
+import { attachRoutes } from "./gateway-routes.ts";
+import { renderListener } from "./gateway-status.ts";
+import { keyOfObj, listenerUsable, type Listener } from "./gateway-types.ts";
 import { listenerSetStatus, listenerSetsOf, type ListenerSetVerdict } from "./listenerset.ts";
 import { indexGrants } from "./referencegrant.ts";
 import { refOf } from "./status.ts";
-import { compileL4Route } from "./tcproute.ts";
-import { compileTlsRoute } from "./tlsroute.ts";
-import { compileUdpRoute } from "./udproute.ts";
 
 /** GatewayState is one Gateway of Portico's while the pass runs. */
 interface GatewayState {
@@ -64,11 +51,7 @@ export function translateGateways(ctx: TranslateContext): void {
       if (!s.verdict.refused)
         parents.set(keyOfObj(s.verdict.set), { obj: s.verdict.set, gateway: gw, listeners: s.listeners });
   }
-  const compiled: Compiled = { http: new Map(), tls: new Map(), l4: new Map() };
-  for (const kind of ROUTE_KINDS) {
-    const routes = ctx.set.other.filter((o) => o.kind === kind).sort(byAge) as RouteObject[];
-    for (const route of routes) attachRoute(env, route, parents, compiled);
-  }
+  const compiled = attachRoutes(env, parents);
   for (const st of states) {
     const accepted = gatewayAccepted(st);
     if (accepted.status === "True") buildGateway(ctx, st.gw, st.all, compiled);
@@ -139,60 +122,4 @@ function gatewayAccepted(st: GatewayState): Cond {
   if (bad.length === 0) return yes("Accepted");
   const message = `listeners not valid: ${bad.map((l) => l.name).join(", ")}`;
   return st.all.some(listenerUsable) ? yes("ListenersNotValid", message) : no("ListenersNotValid", message);
-}
-
-/** attachRoute attaches one route to Portico's parents, compiles it, and records its status. */
-function attachRoute(
-  env: BackendEnv,
-  route: RouteObject,
-  parents: ReadonlyMap<string, Parent>,
-  compiled: Compiled,
-): void {
-  const attachments: Attachment[] = [];
-  for (const pr of route.spec?.parentRefs ?? []) {
-    const key = parentKey(route, pr);
-    const parent = key === undefined ? undefined : parents.get(key);
-    if (parent) attachments.push(attach(env.ctx.set, route, pr, parent));
-  }
-  if (attachments.length === 0) return;
-  const refs: RouteRefs = {
-    kind: route.kind,
-    namespace: nsOf(route),
-    gateways: [
-      ...new Set(
-        attachments
-          .filter((a) => a.listeners.length > 0)
-          .map((a) => `${nsOf(a.parent.gateway)}/${a.parent.gateway.metadata.name}`),
-      ),
-    ],
-    problems: new Problems(),
-  };
-  let http: CompiledRoute | undefined;
-  if (route.kind === "HTTPRoute") http = compileHttpRoute(env, route, refs);
-  else if (route.kind === "GRPCRoute") http = compileGrpcRoute(env, route, refs);
-  else if (route.kind === "TLSRoute") compiled.tls.set(route, compileTlsRoute(env, route, refs));
-  else if (route.kind === "TCPRoute") compiled.l4.set(route, compileL4Route(env, route, refs, "tcp"));
-  else compiled.l4.set(route, compileUdpRoute(env, route, refs));
-  if (http) compiled.http.set(route, http);
-  const ruleCount = (route.spec?.rules ?? []).length;
-  const dropped = http?.dropped ?? [];
-  const allDropped = ruleCount > 0 && dropped.length === ruleCount;
-  const partial =
-    dropped.length > 0 && !allDropped
-      ? yes(dropped[0]!.reason, `Dropped Rule(s) ${dropped.map((d) => `${d.rule}: ${d.message}`).join("; ")}`)
-      : undefined;
-  const gen = generationOf(route);
-  const parentsStatus = attachments.map((a) => {
-    let accepted = a.accepted;
-    if (accepted.status === "True" && allDropped)
-      accepted = no(dropped[0]!.reason, dropped.map((d) => `rule ${d.rule}: ${d.message}`).join("; "));
-    if (accepted.status === "True")
-      for (const l of a.listeners) if (!l.attached.includes(route)) l.attached.push(route);
-    return routeParent(
-      a.parentRef,
-      { accepted, resolvedRefs: refs.problems.cond("ResolvedRefs"), ...(partial ? { partial } : {}) },
-      gen,
-    );
-  });
-  env.ctx.status.field(refOf(route), "parents", parentsStatus);
 }
