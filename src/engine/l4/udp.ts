@@ -27,7 +27,6 @@ export function compileUdp(listener: L4Listener, deps: CompileDeps): UdpConfig {
 }
 
 interface Session {
-  key: string;
   clientAddress: string;
   clientPort: number;
   socket: Socket;
@@ -54,7 +53,9 @@ export interface UdpProxyOptions {
 /** UdpProxy forwards datagrams from one VIP socket to per-client upstream sockets. */
 export class UdpProxy {
   private readonly vip: Socket;
-  private readonly sessions = new Map<string, Session>();
+  /** sessions by client address, then port: no key string is built per datagram. */
+  private readonly sessions = new Map<string, Map<number, Session>>();
+  private count = 0;
   private readonly now: () => number;
   private config: UdpConfig;
   private sweeper: NodeJS.Timeout | undefined;
@@ -79,13 +80,13 @@ export class UdpProxy {
 
   /** size is the number of live sessions. */
   get size(): number {
-    return this.sessions.size;
+    return this.count;
   }
 
   /** sweep expires sessions idle for longer than their listener's idleTimeoutMs. */
   sweep(): void {
     const now = this.now();
-    for (const s of this.sessions.values()) {
+    for (const s of this.all()) {
       if (now - s.lastActive >= s.config.listener.idleTimeoutMs) this.closeSession(s);
     }
   }
@@ -94,14 +95,13 @@ export class UdpProxy {
   close(): void {
     clearInterval(this.sweeper);
     this.sweeper = undefined;
-    for (const s of this.sessions.values()) this.closeSession(s);
+    for (const s of this.all()) this.closeSession(s);
   }
 
   private onMessage(msg: Buffer, rinfo: RemoteInfo): void {
-    const key = `${rinfo.address}|${rinfo.port}`;
-    let s = this.sessions.get(key);
+    let s = this.sessions.get(rinfo.address)?.get(rinfo.port);
     if (!s) {
-      s = this.open(key, rinfo);
+      s = this.open(rinfo);
       if (!s) {
         this.dropped++;
         this.reject(rinfo);
@@ -114,18 +114,28 @@ export class UdpProxy {
     else if (s.queue.length < MAX_CONNECT_QUEUE) s.queue.push(msg);
   }
 
-  private open(key: string, rinfo: RemoteInfo): Session | undefined {
+  /** all lists every session (a copy, so callers may close while iterating). */
+  private all(): Session[] {
+    const out: Session[] = [];
+    for (const byPort of this.sessions.values()) for (const s of byPort.values()) out.push(s);
+    return out;
+  }
+
+  private live(s: Session): boolean {
+    return this.sessions.get(s.clientAddress)?.get(s.clientPort) === s;
+  }
+
+  private open(rinfo: RemoteInfo): Session | undefined {
     const config = this.config;
     const { listener, upstreams } = config;
     const max = listener.maxSessions;
-    if (max !== undefined && this.sessions.size >= max) return undefined;
+    if (max !== undefined && this.count >= max) return undefined;
     const backend = upstreams.pick(listener.pool, { sourceIp: rinfo.address });
     if (!backend) return undefined;
     upstreams.begin(listener.pool, backend);
     const socket = createSocket(isIPv6(backend.address) ? "udp6" : "udp4");
     const now = this.now();
     const s: Session = {
-      key,
       clientAddress: rinfo.address,
       clientPort: rinfo.port,
       socket,
@@ -142,7 +152,7 @@ export class UdpProxy {
     socket.connect(backend.port, backend.address, () => {
       const queue = s.queue ?? [];
       s.queue = undefined;
-      if (this.sessions.get(key) !== s) return;
+      if (!this.live(s)) return;
       for (const msg of queue) socket.send(msg);
     });
     socket.on("message", (reply) => {
@@ -155,14 +165,20 @@ export class UdpProxy {
       s.ok = false;
       this.closeSession(s);
     });
-    this.sessions.set(key, s);
+    let byPort = this.sessions.get(rinfo.address);
+    if (!byPort) this.sessions.set(rinfo.address, (byPort = new Map()));
+    byPort.set(rinfo.port, s);
+    this.count++;
     this.publish(s, "open");
     return s;
   }
 
   private closeSession(s: Session): void {
-    if (this.sessions.get(s.key) !== s) return;
-    this.sessions.delete(s.key);
+    const byPort = this.sessions.get(s.clientAddress);
+    if (byPort?.get(s.clientPort) !== s) return;
+    byPort.delete(s.clientPort);
+    if (byPort.size === 0) this.sessions.delete(s.clientAddress);
+    this.count--;
     s.socket.close();
     s.config.upstreams.end(s.config.listener.pool, s.backend, s.ok);
     this.publish(s, "close");
