@@ -28,13 +28,17 @@ export interface Compiled {
   l4: Map<RouteObject, L4Rule>;
 }
 
-/** requestedAddresses reads spec.addresses; non-IP entries are the caller's to reject. */
+/**
+ * requestedAddresses reads spec.addresses; non-IP entries are the caller's to reject. An
+ * IPAddress entry without a value asks for an address of IPAM's choosing (GatewayAddressEmpty).
+ */
 export function requestedAddresses(gw: Gateway): { ips: string[]; bad: string[] } {
   const ips: string[] = [];
   const bad: string[] = [];
   for (const a of gw.spec.addresses ?? []) {
     const type = a.type ?? "IPAddress";
-    if (type === "IPAddress" && a.value && parseIp(a.value)) ips.push(a.value);
+    if (type === "IPAddress" && !a.value) continue;
+    if (type === "IPAddress" && parseIp(a.value!)) ips.push(a.value!);
     else bad.push(`${type} ${JSON.stringify(a.value ?? "")}`);
   }
   return { ips, bad };

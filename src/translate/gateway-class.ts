@@ -12,6 +12,7 @@ import { refOf } from "./status.ts";
  */
 export const SUPPORTED_FEATURES: readonly string[] = [
   "Gateway",
+  "GatewayAddressEmpty",
   "GatewayHTTPListenerIsolation",
   "GatewayPort8080",
   "GatewayStaticAddresses",

@@ -177,6 +177,12 @@ test("conformance: GatewayInvalidParametersRef", () => {
   );
 });
 
+test("conformance: GatewayOptionalAddressValue (an IPAddress without value gets one from IPAM)", () => {
+  const s = statusOf(out("gateway-optional-address-value"), gw("gateway-without-address-value"));
+  has(s.conditions, "Accepted", "True", "Accepted");
+  assert.equal((s.addresses as unknown[]).length, 1);
+});
+
 test("conformance: GatewayStaticAddresses (first step: an unsupported address type)", () => {
   has(
     statusOf(out("gateway-static-addresses"), gw("gateway-static-addresses")).conditions,
