@@ -124,6 +124,7 @@ export class Engine {
         health: this.health,
         inflight: this.inflight,
         balancer: this.opts.balancer,
+        previous: this.current?.upstreams,
       });
       const deps: CompileDeps = { snapshot, upstreams, log: this.log };
       const specs: ListenerSpec[] = [];

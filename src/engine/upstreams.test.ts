@@ -43,3 +43,22 @@ test("end(ok=false) ejects after consecutive failures; begin/end count in-flight
   for (let i = 0; i < 20; i++) assert.equal(up.pick("p", { sourceIp: "x" })?.port, 2);
   assert.deepEqual([...up.keys()].sort(), ["p|127.0.0.1:1", "p|127.0.0.1:2"]);
 });
+
+test("unchanged pools keep their balancer state across sets; changed ones start fresh", () => {
+  const health = new HealthRegistry();
+  const inflight = new InFlight();
+  const pools: Record<string, Pool> = {
+    p: { name: "p", algorithm: { type: "RoundRobin" }, endpoints: [ep(1), ep(2), ep(3)] },
+    q: { name: "q", algorithm: { type: "RoundRobin" }, endpoints: [ep(1), ep(2), ep(3)] },
+  };
+  const v1 = new UpstreamSet(pools, { health, inflight });
+  const ctx = { sourceIp: "x" };
+  assert.equal(v1.pick("p", ctx)?.port, 1);
+  assert.equal(v1.pick("q", ctx)?.port, 1);
+  const v2 = new UpstreamSet(
+    { ...pools, q: { ...pools.q!, endpoints: [ep(1), ep(2), ep(4)] } },
+    { health, inflight, previous: v1 },
+  );
+  assert.equal(v2.pick("p", ctx)?.port, 2, "p continues its rotation");
+  assert.equal(v2.pick("q", ctx)?.port, 1, "q starts over");
+});

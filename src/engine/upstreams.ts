@@ -26,6 +26,8 @@ export class InFlight {
 
 interface PoolState {
   name: string;
+  /** signature is the pool's algorithm and endpoints as JSON: equal means the state can be reused. */
+  signature: string;
   primary: Balancer;
   fallback: Balancer | undefined;
   backends: Backend[];
@@ -46,6 +48,8 @@ export interface UpstreamDeps {
   health: HealthRegistry;
   inflight: InFlight;
   balancer?: BalancerOptions;
+  /** previous is the set being replaced: unchanged pools keep their balancers (no table rebuild, WRR keeps its phase). */
+  previous?: UpstreamSet;
 }
 
 /** backendsOfPool splits a pool's endpoints into ready and last-resort backends. */
@@ -73,9 +77,16 @@ export class UpstreamSet implements Upstreams {
   constructor(pools: Record<string, Pool>, deps: UpstreamDeps) {
     this.deps = deps;
     for (const pool of Object.values(pools)) {
+      const signature = JSON.stringify([pool.algorithm, pool.endpoints]);
+      const old = deps.previous?.pools.get(pool.name);
+      if (old?.signature === signature) {
+        this.pools.set(pool.name, old);
+        continue;
+      }
       const { ready, terminating } = backendsOfPool(pool);
       this.pools.set(pool.name, {
         name: pool.name,
+        signature,
         primary: createBalancer(pool.algorithm, ready, deps.balancer),
         fallback:
           terminating.length > 0 ? createBalancer(pool.algorithm, terminating, deps.balancer) : undefined,

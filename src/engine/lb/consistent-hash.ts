@@ -8,8 +8,13 @@ import type { Backend, PickContext } from "../contracts.ts";
 import type { Balancer, PickInput } from "./balancer.ts";
 import { hash32 } from "./hash.ts";
 
-/** MAGLEV_TABLE_SIZE is prime and much larger than any pool, as the paper advises (M >> N). */
-export const MAGLEV_TABLE_SIZE = 65537;
+/** MAGLEV_TABLE_SIZES are primes; a pool gets the first at least 100× its size (M >> N, as the paper advises). */
+export const MAGLEV_TABLE_SIZES = [1021, 4093, 16381, 65537];
+
+/** maglevTableSize picks the table size for n backends; small pools build in well under a millisecond. */
+export function maglevTableSize(n: number): number {
+  return MAGLEV_TABLE_SIZES.find((m) => m >= 100 * n) ?? MAGLEV_TABLE_SIZES[MAGLEV_TABLE_SIZES.length - 1]!;
+}
 
 /** HashKey is the part of Algorithm that says where the key comes from. */
 export type HashKey = Extract<Algorithm, { type: "ConsistentHash" }>;
@@ -22,7 +27,10 @@ export function hashKeyOf(on: HashKey, ctx: PickContext): string {
 }
 
 /** buildMaglevTable returns, for each of M slots, the index of the backend owning it (-1 if none). */
-export function buildMaglevTable(backends: readonly Backend[], size = MAGLEV_TABLE_SIZE): Int32Array {
+export function buildMaglevTable(
+  backends: readonly Backend[],
+  size = maglevTableSize(backends.length),
+): Int32Array {
   const table = new Int32Array(size).fill(-1);
   const live: number[] = [];
   for (let i = 0; i < backends.length; i++) if (backends[i]!.endpoint.weight > 0) live.push(i);
@@ -57,7 +65,7 @@ export class ConsistentHash implements Balancer {
   private readonly table: Int32Array;
   private readonly on: HashKey;
 
-  constructor(backends: readonly Backend[], on: HashKey, tableSize = MAGLEV_TABLE_SIZE) {
+  constructor(backends: readonly Backend[], on: HashKey, tableSize = maglevTableSize(backends.length)) {
     this.backends = backends;
     this.on = on;
     this.table = buildMaglevTable(backends, tableSize);
