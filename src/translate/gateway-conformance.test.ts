@@ -183,13 +183,23 @@ test("conformance: GatewayOptionalAddressValue (an IPAddress without value gets 
   assert.equal((s.addresses as unknown[]).length, 1);
 });
 
-test("conformance: GatewayStaticAddresses (first step: an unsupported address type)", () => {
+test("conformance: GatewayStaticAddresses (three steps)", () => {
+  const g = gw("gateway-static-addresses");
   has(
-    statusOf(out("gateway-static-addresses"), gw("gateway-static-addresses")).conditions,
+    statusOf(out("gateway-static-addresses"), g).conditions,
     "Accepted",
     "False",
     "UnsupportedAddress",
+    "step 1",
   );
+  const two = statusOf(out("gateway-static-addresses-step2"), g);
+  has(two.conditions, "Accepted", "True", "Accepted", "step 2");
+  has(two.conditions, "Programmed", "False", "AddressNotUsable", "step 2");
+  const three = statusOf(out("gateway-static-addresses-step3"), g);
+  has(three.conditions, "Accepted", "True", "Accepted", "step 3");
+  has(three.conditions, "Programmed", "True", "Programmed", "step 3");
+  assert.deepEqual(three.addresses, [{ type: "IPAddress", value: "192.0.2.10" }]);
+  assert.equal(listener(out("gateway-static-addresses-step3"), g, "http").attachedRoutes, 0);
 });
 
 test("conformance: HTTPRoute parentRef rejections", () => {
