@@ -16,6 +16,8 @@ export interface Timers {
 export interface CheckerOptions {
   probe?: Probe;
   timers?: Timers;
+  /** random in [0, 1) spreads checks by ±10% of the interval so endpoints are not probed in lockstep. */
+  random?: () => number;
 }
 
 interface Target {
@@ -43,12 +45,14 @@ export class HealthChecker {
   private readonly registry: HealthRegistry;
   private readonly probe: Probe;
   private readonly timers: Timers;
+  private readonly random: () => number;
   private readonly targets = new Map<string, Target>();
 
   constructor(registry: HealthRegistry, opts: CheckerOptions = {}) {
     this.registry = registry;
     this.probe = opts.probe ?? defaultProbe;
     this.timers = opts.timers ?? realTimers;
+    this.random = opts.random ?? Math.random;
   }
 
   /** sync makes the running checks match the pools' health checks. */
@@ -110,7 +114,8 @@ export class HealthChecker {
     void this.probe(t.address, t.port, t.check).then((ok) => {
       if (t.stopped) return;
       this.registry.active(t.pool, t.backend, ok, t.check.rise, t.check.fall);
-      t.timer = this.timers.setTimeout(() => this.run(t), t.check.intervalMs);
+      const jitter = 0.9 + 0.2 * this.random();
+      t.timer = this.timers.setTimeout(() => this.run(t), Math.round(t.check.intervalMs * jitter));
     });
   }
 }
