@@ -3,7 +3,7 @@
 // handlers the listener manager dispatches to. A rejected snapshot leaves the last good one serving.
 import { validateSnapshot } from "../model/validate.ts";
 import type { EngineSnapshot } from "../model/ir.ts";
-import type { CompileDeps, CompileHttp } from "./contracts.ts";
+import { EngineConfigError, type CompileDeps, type CompileHttp } from "./contracts.ts";
 import { HealthChecker, type CheckerOptions } from "./health/checker.ts";
 import { HealthRegistry, type HealthOptions } from "./health/registry.ts";
 import { compileTcp } from "./l4/tcp.ts";
@@ -13,8 +13,11 @@ import type { BalancerOptions } from "./lb/index.ts";
 import { ListenerManager, type ListenerSpec, type ListenerStatus } from "./listeners.ts";
 import { InFlight, UpstreamSet, type EndpointStatus } from "./upstreams.ts";
 
-/** ApplyResult is the ACK or NACK of a snapshot. */
-export type ApplyResult = { ok: true } | { ok: false; error: string };
+/**
+ * ApplyResult is the ACK or NACK of a snapshot. code is "InvalidSnapshot" (validation), an
+ * EngineConfigError's code, or "CompileFailed" for any other exception while compiling.
+ */
+export type ApplyResult = { ok: true } | { ok: false; error: string; code: string };
 
 /** EngineStatus is what `portico status` and the admin API show about an engine. */
 export interface EngineStatus {
@@ -71,8 +74,12 @@ export class Engine {
     const result = this.build(snapshot);
     if ("error" in result) {
       this.lastError = { version: snapshot.version, error: result.error };
-      this.log("error", "snapshot rejected", { version: snapshot.version, error: result.error });
-      return { ok: false, error: result.error };
+      this.log("error", "snapshot rejected", {
+        version: snapshot.version,
+        code: result.code,
+        error: result.error,
+      });
+      return { ok: false, error: result.error, code: result.code };
     }
     // Everything compiled: swap. Nothing below throws for user input.
     this.current = { snapshot, upstreams: result.upstreams };
@@ -111,14 +118,14 @@ export class Engine {
 
   private build(
     snapshot: EngineSnapshot,
-  ): { specs: ListenerSpec[]; upstreams: UpstreamSet } | { error: string } {
+  ): { specs: ListenerSpec[]; upstreams: UpstreamSet } | { error: string; code: string } {
     const current = this.current?.snapshot.version;
     // Not rejected: a restarted controller starts counting again, and the engine must follow it.
     if (current !== undefined && snapshot.version < current) {
       this.log("warn", "snapshot version went back", { version: snapshot.version, serving: current });
     }
     const problems = validateSnapshot(snapshot);
-    if (problems.length > 0) return { error: problems.join("; ") };
+    if (problems.length > 0) return { error: problems.join("; "), code: "InvalidSnapshot" };
     try {
       const upstreams = new UpstreamSet(snapshot.pools, {
         health: this.health,
@@ -140,7 +147,8 @@ export class Engine {
       }
       return { specs, upstreams };
     } catch (err) {
-      return { error: err instanceof Error ? err.message : String(err) };
+      if (err instanceof EngineConfigError) return { error: err.message, code: err.code };
+      return { error: err instanceof Error ? err.message : String(err), code: "CompileFailed" };
     }
   }
 }

@@ -102,6 +102,7 @@ test("engine: a snapshot whose HTTP routes don't compile is rejected, the last g
     bad.http[0]!.virtualHosts[0]!.routes[0]!.match.path = { type: "RegularExpression", value: "([" };
     const res = engine.apply(bad);
     assert.equal(res.ok, false);
+    assert.match((res as { code: string }).code, /InvalidSnapshot|InvalidRoute/);
     assert.equal(engine.status().version, 1);
     assert.deepEqual(await get(httpPort, "/still"), { status: 200, body: "A app.example /still" });
   } finally {

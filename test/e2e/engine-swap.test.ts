@@ -77,6 +77,7 @@ test("swap: established connections keep v1, new ones use v2, an invalid v3 is r
     const res = engine.apply(bad);
     assert.equal(res.ok, false);
     assert.match((res as { error: string }).error, /missing/);
+    assert.equal((res as { code: string }).code, "InvalidSnapshot");
     assert.ok(logs.some((l) => l.startsWith("error snapshot rejected")));
     assert.equal(engine.status().version, 2);
     assert.equal(engine.status().lastError?.version, 3);
