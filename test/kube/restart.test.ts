@@ -128,11 +128,15 @@ spec:
         "solo leads and serves d",
         async () => ctl.controller.leading() && (await accepts("127.32.0.1", 19004)),
       );
-      const lease = await getJson(env, "lease", "-n", "portico-system", "portico-controller");
-      lease!.spec.holderIdentity = "intruder";
-      lease!.spec.renewTime = new Date().toISOString().replace("Z", "000Z");
-      lease!.spec.leaseDurationSeconds = 2;
-      await env.kubectl(["replace", "-f", "-"], { input: JSON.stringify(lease) });
+      // The leader renews every 200 ms; retry the takeover until it lands between two renewals.
+      await waitFor("lease taken by the intruder", async () => {
+        const lease = await getJson(env, "lease", "-n", "portico-system", "portico-controller");
+        lease!.spec.holderIdentity = "intruder";
+        lease!.spec.renewTime = new Date().toISOString().replace("Z", "000Z");
+        lease!.spec.leaseDurationSeconds = 2;
+        await env.kubectl(["replace", "-f", "-"], { input: JSON.stringify(lease) });
+        return true;
+      });
       await waitFor("solo steps down", () => !ctl.controller.leading(), 5_000);
       await waitFor("VIP no longer answered", async () => !(await accepts("127.32.0.1", 19004)), 3_000);
       // The intruder never renews: after its 2 s, solo takes the Lease back and serves again.

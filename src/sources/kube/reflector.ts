@@ -115,6 +115,13 @@ export class Reflector {
           this.#rv = "";
           continue;
         }
+        if (e instanceof KubeApiError && e.status === 429) {
+          // "storage is (re)initializing" right after a CRD is established, or priority-and-
+          // fairness pushback: the server asks for a retry soon, not for growing backoff.
+          this.#o.log("debug", "kube source: API server busy; retrying", { resource: this.#name() });
+          await this.#sleep(500);
+          continue;
+        }
         this.#o.log("warn", "kube source: watch failed; retrying", {
           resource: this.#name(),
           error: String(e),
