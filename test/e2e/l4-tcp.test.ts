@@ -2,9 +2,12 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { connect, type Socket } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 import { after, before, test } from "node:test";
 import { Engine } from "../../src/engine/engine.ts";
+import { HealthRegistry } from "../../src/engine/health/registry.ts";
+import { forwardTcp } from "../../src/engine/l4/tcp.ts";
+import { InFlight, UpstreamSet } from "../../src/engine/upstreams.ts";
 import {
   endpoint,
   freePort,
@@ -204,3 +207,37 @@ test(
     }
   },
 );
+
+test("forwardTcp: bytes already peeked by the caller (head) reach the backend first", async () => {
+  const upstreams = new UpstreamSet(
+    { p: pool("p", [endpoint(echoA.address, echoA.port)]) },
+    { health: new HealthRegistry(), inflight: new InFlight() },
+  );
+  const front = createServer({ allowHalfOpen: true }, (s) => {
+    s.once("data", (head: Buffer) => {
+      s.pause();
+      forwardTcp(s, {
+        listener: "peek",
+        pool: "p",
+        upstreams,
+        log: () => {},
+        connectTimeoutMs: 1000,
+        idleTimeoutMs: 0,
+        head,
+      });
+    });
+  });
+  front.listen(0, VIP);
+  await once(front, "listening");
+  try {
+    const s = connect({ host: VIP, port: (front.address() as { port: number }).port });
+    s.write("hello");
+    assert.equal(await readUntil(s, (d) => d === "Ahello"), "Ahello");
+    const more = readUntil(s, (d) => d === "+more");
+    s.write("+more");
+    await more;
+    s.destroy();
+  } finally {
+    front.close();
+  }
+});
