@@ -93,3 +93,23 @@ test("lowestFree walks lazily, even in a /32 of IPv6 with a crowded start", () =
     undefined,
   );
 });
+
+test("lowestFree with a cursor walks each range once over many allocations (regression: O(n²) first build)", () => {
+  const range = parseEntry("10.0.0.0/16");
+  assert.ok(typeof range !== "string");
+  const held = new Set<bigint>();
+  const cursor = new Map<IpRange, bigint>();
+  let steps = 0;
+  const taken = (v: bigint) => {
+    steps++;
+    return held.has(v);
+  };
+  for (let i = 0; i < 2000; i++) held.add(lowestFree([range], false, "IPv4", taken, cursor)!);
+  assert.equal(held.size, 2000);
+  assert.ok(steps < 2 * 2000, `walked ${steps} steps for 2000 allocations`);
+  // Without the cursor the same work costs n²/2 steps: the bound above would fail.
+  held.clear();
+  steps = 0;
+  for (let i = 0; i < 200; i++) held.add(lowestFree([range], false, "IPv4", taken)!);
+  assert.ok(steps > 200 * 100);
+});

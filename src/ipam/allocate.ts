@@ -153,6 +153,7 @@ function serve(p: Plan, family: IpFamily, pools: readonly CompiledPool[], usage:
       pool.avoidBuggy,
       family,
       (v) => usage.holders(family, v).length > 0,
+      usage.cursor,
     );
     if (value !== undefined)
       return take(pool, value, `${formatIp({ family, value })} was the lowest free address`);

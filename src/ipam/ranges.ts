@@ -99,19 +99,28 @@ export function rangesContain(
 }
 
 /** lowestFree walks the ranges upwards and returns the first usable address `taken` refuses.
- * It stops after at most |taken| + buggy skips + 1 steps per range, so huge pools cost nothing. */
+ * It stops after at most |taken| + buggy skips + 1 steps per range, so huge pools cost nothing.
+ * cursor, when given, remembers per range where the last walk stopped: every address below it
+ * was taken. That holds only while addresses are added, never freed — whoever frees one must
+ * clear the cursor. Without it, n allocations from one pool would cost O(n²) steps. */
 export function lowestFree(
   ranges: readonly IpRange[],
   avoidBuggy: boolean,
   family: IpFamily,
   taken: (value: bigint) => boolean,
+  cursor?: Map<IpRange, bigint>,
 ): bigint | undefined {
   for (const r of ranges) {
     if (r.family !== family) continue;
-    for (let v = r.start; v <= r.end; v++) {
+    const from = cursor?.get(r) ?? r.start;
+    for (let v = from; v <= r.end; v++) {
       if (avoidBuggy && isBuggy(family, v)) continue;
-      if (!taken(v)) return v;
+      if (!taken(v)) {
+        cursor?.set(r, v);
+        return v;
+      }
     }
+    cursor?.set(r, r.end + 1n);
   }
   return undefined;
 }

@@ -1,6 +1,7 @@
 // usage.ts: who holds which address during one allocate() call, and whether a newcomer may join.
 // Keyed by address, not by pool, so an address in two overlapping pools is handed out once.
 import type { IpFamily, PortClaim, RefusalReason } from "./types.ts";
+import type { IpRange } from "./ranges.ts";
 
 /** Holder is a request holding an address: its key, sharing key and ports. */
 export interface Holder {
@@ -40,6 +41,8 @@ export function clashWith(ip: string, req: Holder, holders: readonly Holder[]): 
 /** Usage indexes holders by address, one map per family (BigInt keys compare by value). */
 export class Usage {
   private readonly maps: Record<IpFamily, Map<bigint, Holder[]>> = { IPv4: new Map(), IPv6: new Map() };
+  /** cursor is lowestFree's memory of where each range's free addresses start; see lowestFree. */
+  readonly cursor = new Map<IpRange, bigint>();
 
   /** holders lists who holds an address (empty when free). */
   holders(family: IpFamily, value: bigint): readonly Holder[] {
@@ -55,6 +58,7 @@ export class Usage {
 
   /** release drops every address a request key holds (a RequireDualStack request that failed half-way). */
   release(key: string): void {
+    this.cursor.clear(); // freed addresses may lie below a cursor
     for (const map of Object.values(this.maps)) {
       for (const [value, list] of map) {
         const rest = list.filter((h) => h.key !== key);
