@@ -232,6 +232,14 @@ export class Exchange implements UpstreamOwner {
 
   onHead(h: MessageHead): boolean {
     const status = h.statusCode;
+    if (status === 101 && !this.websocket) {
+      const up = this.upstream;
+      this.upstream = null;
+      this.settle(false);
+      up?.destroy();
+      this.fail(502, `backend switched protocols without a WebSocket upgrade on route ${this.route?.name}`);
+      return true;
+    }
     const noBody =
       this.head.method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200);
     this.interim = status >= 100 && status < 200 && status !== 101;
@@ -324,8 +332,9 @@ export class Exchange implements UpstreamOwner {
   onUpgrade(conn: UpstreamConn, rest: Buffer): void {
     this.upstream = null;
     const socket = conn.takeSocket();
-    this.finish(true);
+    // Tunnel first: it detaches the client connection, so finishing starts nothing after it.
     this.conn.tunnel(socket, rest);
+    this.finish(true);
   }
 
   /** abort runs when the client connection closed under this exchange; silent skips exchangeDone. */

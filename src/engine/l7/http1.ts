@@ -99,7 +99,7 @@ export class ClientConn implements MessageSink {
       if (last !== undefined && last.websocket) {
         this.upgradeRest = buf.subarray(r);
         this.socket.pause();
-        return;
+        break;
       }
       buf = buf.subarray(r);
       r = this.parser.execute(buf);

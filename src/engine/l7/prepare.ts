@@ -62,6 +62,8 @@ export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): vo
   ex.route = route;
   ex.framing = framing;
   ex.websocket = h.upgrade && h.method === "GET" && upgrade.toLowerCase() === "websocket";
+  // A refused upgrade leaves bytes of the other protocol behind: close after the answer.
+  if (ex.websocket) ex.closeAfter = true;
   for (const f of route.filters ?? []) {
     if (f.type === "RequestRedirect") {
       const loc = redirectLocation(f, { path, query, host, proto: rt.proto, prefixLength: hit.prefixLength });
