@@ -19,21 +19,31 @@ function findTests(dir: string): string[] {
 }
 
 const args = process.argv.slice(2);
-const roots = args.length > 0 ? args.map((a) => resolve(a)) : [join(root, "src"), join(root, "test")];
+const roots = args.length > 0 ? args.map((a) => resolve(a)) : [join(root, "src"), join(root, "test"), join(root, "bench")];
 const files = roots.flatMap((r) => (statSync(r).isDirectory() ? findTests(r) : [r]));
 
 if (args.length === 0 || process.env.TYPECHECK === "1") {
   console.log("typecheck: tsc --noEmit");
-  const tsc = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "--noEmit", "-p", root], {
-    stdio: "inherit",
-  });
+  const tsc = spawnSync(
+    process.execPath,
+    [join(root, "node_modules/typescript/bin/tsc"), "--noEmit", "-p", root],
+    {
+      stdio: "inherit",
+    },
+  );
   if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 }
 
 console.log(`tests: ${files.length} files`);
 const run = spawnSync(
   process.execPath,
-  ["--disable-warning=ExperimentalWarning", "--test", "--test-concurrency=2", "--test-timeout=120000", ...files],
+  [
+    "--disable-warning=ExperimentalWarning",
+    "--test",
+    "--test-concurrency=2",
+    "--test-timeout=120000",
+    ...files,
+  ],
   { stdio: "inherit", cwd: root },
 );
 process.exit(run.status ?? 1);

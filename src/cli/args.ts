@@ -55,10 +55,10 @@ export function parseCommon(argv: string[]): CommonFlags {
   };
 }
 
-function port(text: string, flag: string): number {
+function port(text: string, flag: string, min = 1): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 65535)
-    throw new CliError(`${flag} must be a port 1-65535, not "${text}"`);
+  if (!Number.isInteger(n) || n < min || n > 65535)
+    throw new CliError(`${flag} must be a port ${min}-65535, not "${text}"`);
   return n;
 }
 
@@ -66,5 +66,6 @@ function port(text: string, flag: string): number {
 export function splitHostPort(text: string): { host: string; port: number } {
   const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(text);
   if (!m) throw new CliError(`expected HOST:PORT, got "${text}" (e.g. 127.0.0.1:9901)`);
-  return { host: m[1]!, port: port(m[2]!, "port") };
+  // Port 0 asks the kernel for a free port (tests); the bound address is logged.
+  return { host: m[1]!, port: port(m[2]!, "port", 0) };
 }

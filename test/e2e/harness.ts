@@ -76,8 +76,11 @@ export async function startPortico(
     logs.push(...lines);
   });
   const exited = new Promise<void>((r) => proc.once("exit", () => r()));
-  const adminUrl = await waitFor("admin API to listen", () => {
-    if (proc.exitCode !== null) throw new Error(`portico exited ${proc.exitCode}: ${logs.join("\n")}`);
+  const died = exited.then(() => {
+    throw new Error(`portico exited ${proc.exitCode}: ${logs.join("\n")}`);
+  });
+  died.catch(() => {});
+  const adminUrl = await Promise.race([died, waitFor("admin API to listen", () => {
     for (const l of logs) {
       try {
         const j = JSON.parse(l);
@@ -87,7 +90,7 @@ export async function startPortico(
       }
     }
     return undefined;
-  });
+  })]);
   const p: Portico = {
     proc,
     adminUrl,
