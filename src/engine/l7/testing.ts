@@ -50,10 +50,13 @@ export class RecordingBackend {
   connections = 0;
   port = 0;
   private readonly respond: (data: string, socket: net.Socket) => void;
+  private readonly sockets = new Set<net.Socket>();
   constructor(respond?: (data: string, socket: net.Socket) => void) {
     this.respond = respond ?? (() => {});
     this.server = net.createServer((s) => {
       this.connections++;
+      this.sockets.add(s);
+      s.on("close", () => this.sockets.delete(s));
       s.on("data", (d: Buffer) => {
         this.received += d.toString("latin1");
         this.respond(d.toString("latin1"), s);
@@ -67,8 +70,10 @@ export class RecordingBackend {
     this.port = (this.server.address() as net.AddressInfo).port;
     return this;
   }
+  /** close stops the server and drops its connections. */
   close(): void {
     this.server.close();
+    for (const s of this.sockets) s.destroy();
   }
 }
 

@@ -68,6 +68,7 @@ export class UpstreamConn implements MessageSink {
     this.sawResponse = false;
     this.upgraded = false;
     this.busyTimeoutMs = timeoutMs;
+    if (this.reused) this.socket.ref();
     if (this.connected) this.socket.setTimeout(timeoutMs);
   }
 
@@ -80,6 +81,8 @@ export class UpstreamConn implements MessageSink {
     }
     this.reused = true;
     this.socket.setTimeout(IDLE_TIMEOUT_MS);
+    // An idle pooled connection must not keep the process alive.
+    this.socket.unref();
     this.pool.park(this);
   }
 
