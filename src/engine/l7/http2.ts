@@ -1,11 +1,91 @@
-// http2.ts: placeholder, replaced below.
+// http2.ts: the HTTP/2 front of a listener (ALPN "h2" after TLS, or cleartext prior knowledge).
+// node:http2 speaks the protocol; each stream is routed with the listener's router and forwarded
+// to HTTP/1.1 backends through the same upstream pool as HTTP/1.1 clients, or as HTTP/2 to pools
+// whose protocol is "h2c" (gRPC; trailers pass through).
+import http2 from "node:http2";
 import type { Socket } from "node:net";
 import type { EngineSnapshot } from "../../model/ir.ts";
+import { connection } from "./events.ts";
+import { redirectLocation } from "./forward.ts";
+import { H2Exchange } from "./h2-exchange.ts";
+import { pickPool } from "./prepare.ts";
+import type { RequestView } from "./router/match.ts";
 import type { ListenerRuntime } from "./runtime.ts";
-/** H2Front serves HTTP/2 connections of one listener. */
+
+/** H2Front serves the HTTP/2 connections of one compiled listener. */
 export class H2Front {
-  constructor(_rt: ListenerRuntime, _s: EngineSnapshot) {}
+  private readonly rt: ListenerRuntime;
+  private readonly snapshot: EngineSnapshot;
+  private server: http2.Http2Server | undefined;
+
+  constructor(rt: ListenerRuntime, snapshot: EngineSnapshot) {
+    this.rt = rt;
+    this.snapshot = snapshot;
+  }
+
+  /** accept takes a connection whose first bytes (decrypted, or unshifted) are the HTTP/2 preface. */
   accept(socket: Socket): void {
-    socket.destroy();
+    // Created on first use: most listeners never see HTTP/2 cleartext.
+    this.server ??= this.createServer();
+    this.server.emit("connection", socket);
+  }
+
+  private createServer(): http2.Http2Server {
+    const server = http2.createServer({
+      maxSendHeaderBlockLength: this.rt.limits.maxHeaderBytes,
+      settings: { maxConcurrentStreams: 250, maxHeaderListSize: this.rt.limits.maxHeaderBytes },
+    });
+    server.on("session", (session: http2.ServerHttp2Session) => {
+      const name = this.rt.listener.name;
+      if (connection.hasSubscribers) connection.publish({ listener: name, event: "open" });
+      session.setTimeout(this.rt.listener.idleTimeoutMs, () => session.close());
+      session.on("error", () => session.destroy());
+      session.on("close", () => {
+        if (connection.hasSubscribers) connection.publish({ listener: name, event: "close" });
+      });
+    });
+    server.on("stream", (stream, headers, flags) => this.onStream(stream, headers, flags));
+    return server;
+  }
+
+  private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number): void {
+    stream.on("error", () => stream.destroy());
+    const method = headers[":method"] ?? "GET";
+    const url = headers[":path"] ?? "/";
+    const host = headers[":authority"] ?? (headers.host as string | undefined) ?? "";
+    const ex = new H2Exchange(this.rt, stream, headers, flags, host);
+    if (method === "CONNECT") return ex.answer(405, "CONNECT is not supported");
+    const q = url.indexOf("?");
+    const path = q === -1 ? url : url.slice(0, q);
+    const query = q === -1 ? "" : url.slice(q + 1);
+    const view: RequestView = {
+      method,
+      path,
+      query,
+      header: (n) => {
+        const v = headers[n];
+        return Array.isArray(v) ? v.join(", ") : v;
+      },
+    };
+    const hit = this.rt.router.route(host, view);
+    if (hit === undefined) return ex.answer(404, `no route for host "${host}" path "${path}"`);
+    const route = hit.route;
+    ex.route = route;
+    for (const f of route.filters ?? []) {
+      if (f.type === "RequestRedirect") {
+        const loc = redirectLocation(f, {
+          path,
+          query,
+          host,
+          proto: this.rt.proto,
+          prefixLength: hit.prefixLength,
+        });
+        return ex.answer(f.statusCode, `redirecting to ${loc}`, loc);
+      }
+    }
+    if (route.action.type === "DirectResponse") return ex.answer(route.action.status, route.action.body);
+    const pool = pickPool(route.action.backends);
+    if (pool === undefined) return ex.answer(500, `route ${route.name} has no backends`);
+    ex.forward(pool, path, query, hit.prefixLength, this.snapshot.pools[pool]?.protocol === "h2c");
   }
 }

@@ -91,8 +91,8 @@ export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): vo
   });
 }
 
-// pickPool chooses among weighted pools of a route (weight 0 pools get nothing).
-function pickPool(backends: readonly { pool: string; weight: number }[]): string | undefined {
+/** pickPool chooses among the weighted pools of a route (weight 0 pools get nothing). */
+export function pickPool(backends: readonly { pool: string; weight: number }[]): string | undefined {
   if (backends.length === 1)
     return backends[0]!.weight > 0 || backends[0]!.weight === undefined ? backends[0]!.pool : undefined;
   let total = 0;

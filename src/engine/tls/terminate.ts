@@ -66,6 +66,9 @@ export function compileTls(
         socket.destroy();
       });
       secure.once("secure", () => {
+        // tls.Server clears this flag when it emits secureConnection; without a tls.Server we
+        // must, or consumers that wait for the handshake (node:http2 sessions) wait forever.
+        (secure as tls.TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
         secure.removeListener("timeout", onTimeout);
         secure.setTimeout(0);
         ready(secure);

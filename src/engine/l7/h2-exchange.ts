@@ -1,0 +1,326 @@
+// h2-exchange.ts: one HTTP/2 stream forwarded to a backend — over HTTP/1.1 through the shared
+// upstream pool (the stream's body re-framed as Content-Length or chunked), or over HTTP/2 to
+// "h2c" pools via h2c.ts. Responses go back as HTTP/2 with trailers.
+import http2 from "node:http2";
+import type { Backend } from "../contracts.ts";
+import type { Route } from "../../model/ir.ts";
+import { chunkHeader, connectionTokens, hopByHop, lastChunk } from "../http/head.ts";
+import type { MessageHead } from "../http/parser.ts";
+import { httpResponse } from "./events.ts";
+import { buildUpstreamHead, responseHeaderEdits } from "./forward.ts";
+import { h2cRequest } from "./h2c.ts";
+import type { ListenerRuntime } from "./runtime.ts";
+import type { UpstreamConn, UpstreamFailure, UpstreamOwner } from "./upstream.ts";
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+const END_STREAM = 0x1;
+
+/** H2Exchange forwards one HTTP/2 request stream. */
+export class H2Exchange implements UpstreamOwner {
+  readonly rt: ListenerRuntime;
+  readonly stream: http2.ServerHttp2Stream;
+  readonly headers: http2.IncomingHttpHeaders;
+  readonly host: string;
+  route: Route | undefined;
+  private readonly start = performance.now();
+  private readonly hasBody: boolean;
+  private pool = "";
+  private backend: Backend | undefined;
+  private upstream: UpstreamConn | null = null;
+  private upstreamHead = "";
+  private chunked = false;
+  private attempts = 0;
+  private tried: Set<string> | undefined;
+  private inFlight = false;
+  private status = 0;
+  private bytesIn = 0;
+  private bytesOut = 0;
+  private trailers: string[] | undefined;
+  private done = false;
+  private requestDone = false;
+
+  constructor(
+    rt: ListenerRuntime,
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    flags: number,
+    host: string,
+  ) {
+    this.rt = rt;
+    this.stream = stream;
+    this.headers = headers;
+    this.host = host;
+    this.hasBody = (flags & END_STREAM) === 0;
+    stream.on("close", () => this.abort());
+  }
+
+  /** answer responds from the proxy with a short text body (and Location for redirects). */
+  answer(status: number, body: string, location?: string): void {
+    this.status = status;
+    if (!this.stream.headersSent && !this.stream.destroyed) {
+      const h: http2.OutgoingHttpHeaders = { ":status": status, "content-type": "text/plain; charset=utf-8" };
+      if (location !== undefined) h.location = location;
+      this.stream.respond(h);
+      this.stream.end(body.endsWith("\n") || body === "" ? body : body + "\n");
+    }
+    this.finish(true);
+  }
+
+  /** forward sends the request to pool, over HTTP/2 when the pool speaks h2c. */
+  forward(pool: string, path: string, query: string, prefixLength: number, h2c: boolean): void {
+    this.pool = pool;
+    const route = this.route!;
+    const method = this.headers[":method"] ?? "GET";
+    if (h2c) {
+      const backend = this.rt.upstreams.pick(pool, {
+        sourceIp: this.stream.session?.socket?.remoteAddress ?? "",
+      });
+      if (backend === undefined)
+        return this.answer(503, `no healthy backend for route ${route.name} (pool ${pool})`);
+      this.backend = backend;
+      this.rt.upstreams.begin(pool, backend);
+      this.inFlight = true;
+      h2cRequest(this, backend, path, query, prefixLength);
+      return;
+    }
+    const flat: string[] = [];
+    let length = "";
+    for (const [k, v] of Object.entries(this.headers)) {
+      if (k.charCodeAt(0) === 58 /* : */ || v === undefined) continue;
+      if (k === "content-length") length = String(v);
+      if (Array.isArray(v)) for (const x of v) flat.push(k, x);
+      else flat.push(k, String(v));
+    }
+    const framing = !this.hasBody ? "none" : length !== "" ? "length" : "chunked";
+    this.chunked = framing === "chunked";
+    this.upstreamHead = buildUpstreamHead({
+      method,
+      path,
+      query,
+      headers: flat,
+      host: this.host,
+      clientIp: this.clientIp(),
+      proto: this.rt.proto,
+      framing,
+      contentLength: length,
+      websocket: false,
+      route,
+      prefixLength,
+    });
+    if (!this.hasBody) this.requestDone = true;
+    this.connect();
+    if (this.hasBody) {
+      this.stream.on("data", (chunk: Buffer) => this.requestBody(chunk));
+      this.stream.on("end", () => this.requestEnd());
+    }
+  }
+
+  /** clientIp is the client's address. */
+  clientIp(): string {
+    return this.stream.session?.socket?.remoteAddress ?? "";
+  }
+
+  private connect(): void {
+    const backend = this.rt.upstreams.pick(this.pool, { sourceIp: this.clientIp(), exclude: this.tried });
+    if (backend === undefined) {
+      this.fail(503, `no healthy backend for route ${this.route?.name} (pool ${this.pool})`);
+      return;
+    }
+    this.attempts++;
+    this.backend = backend;
+    this.rt.upstreams.begin(this.pool, backend);
+    this.inFlight = true;
+    const up = this.rt.pool.acquire(backend, this.rt.limits.connectTimeoutMs);
+    this.upstream = up;
+    up.attach(this, this.route?.backendTimeoutMs ?? this.rt.listener.requestTimeoutMs);
+    up.socket.write(this.upstreamHead, "latin1");
+  }
+
+  private requestBody(chunk: Buffer): void {
+    this.bytesIn += chunk.length;
+    const up = this.upstream;
+    if (up === null) return;
+    let ok: boolean;
+    if (this.chunked) {
+      up.socket.write(chunkHeader(chunk.length), "latin1");
+      up.socket.write(chunk);
+      ok = up.socket.write("\r\n", "latin1");
+    } else ok = up.socket.write(chunk);
+    if (!ok) this.stream.pause();
+  }
+
+  private requestEnd(): void {
+    this.requestDone = true;
+    if (this.chunked && this.upstream !== null) this.upstream.socket.write(lastChunk(undefined), "latin1");
+  }
+
+  onUpstreamDrain(): void {
+    this.stream.resume();
+  }
+
+  onUpstreamFailure(conn: UpstreamConn, failure: UpstreamFailure, detail: string): void {
+    if (this.done || conn !== this.upstream) return;
+    this.upstream = null;
+    this.settle(false);
+    const b = this.backend!;
+    const method = this.headers[":method"] ?? "GET";
+    const retryable =
+      !this.stream.headersSent &&
+      (failure === "connect" || (failure === "reset" && conn.reused && !conn.sawResponse)) &&
+      IDEMPOTENT.has(method) &&
+      !this.hasBody &&
+      this.attempts < this.rt.limits.maxAttempts;
+    if (retryable) {
+      if (failure === "connect") (this.tried ??= new Set()).add(b.id);
+      this.connect();
+      return;
+    }
+    const what = `backend ${b.id} of route ${this.route?.name}`;
+    if (failure === "timeout") this.fail(504, `${what} timed out (${detail})`);
+    else if (failure === "connect") this.fail(502, `cannot connect to ${what}: ${detail}`);
+    else this.fail(502, `${what} failed: ${detail}`);
+  }
+
+  /** fail answers with an error status if nothing was sent yet, else resets the stream. */
+  fail(status: number, text: string): void {
+    if (this.done) return;
+    if (this.stream.headersSent) {
+      this.status ||= status;
+      this.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      this.finish(false);
+      return;
+    }
+    this.answer(status, text);
+  }
+
+  onUpgrade(conn: UpstreamConn): void {
+    conn.destroy();
+    this.fail(502, "backend switched protocols on an HTTP/2 request");
+  }
+
+  onBegin(): void {}
+
+  onHead(h: MessageHead): boolean {
+    const status = h.statusCode;
+    if (status >= 100 && status < 200) return false;
+    this.status = status;
+    const out = responseHeaders(h.headers, this.route);
+    out[":status"] = status;
+    const isHead = this.headers[":method"] === "HEAD";
+    if (this.stream.destroyed) return isHead;
+    this.stream.respond(out, { waitForTrailers: true });
+    this.stream.on("wantTrailers", () => this.sendTrailers());
+    return isHead;
+  }
+
+  /** sendTrailers ends the stream with the backend's trailers, if any. */
+  sendTrailers(): void {
+    const t = this.trailers;
+    if (t === undefined || t.length === 0) {
+      this.stream.close();
+      return;
+    }
+    const obj: http2.OutgoingHttpHeaders = {};
+    for (let i = 0; i + 1 < t.length; i += 2) obj[t[i]!.toLowerCase()] = t[i + 1]!;
+    this.stream.sendTrailers(obj);
+  }
+
+  onBody(chunk: Buffer): void {
+    this.bytesOut += chunk.length;
+    if (!this.stream.write(chunk)) {
+      const up = this.upstream;
+      if (up !== null) {
+        up.socket.pause();
+        this.stream.once("drain", () => up.socket.resume());
+      }
+    }
+  }
+
+  onTrailers(t: string[]): void {
+    this.trailers = t;
+  }
+
+  /** setTrailers records HTTP/2 trailers from an h2c backend. */
+  setTrailers(t: string[]): void {
+    this.trailers = t;
+  }
+
+  onComplete(): void {
+    const up = this.upstream;
+    this.upstream = null;
+    if (up !== null) up.release(this.requestDone);
+    this.stream.end();
+    this.finish(true);
+  }
+
+  /** countOut accounts response body bytes forwarded by h2c.ts. */
+  countOut(n: number): void {
+    this.bytesOut += n;
+  }
+
+  /** setStatus records the status an h2c backend answered. */
+  setStatus(s: number): void {
+    this.status = s;
+  }
+
+  private abort(): void {
+    if (this.done) return;
+    const up = this.upstream;
+    this.upstream = null;
+    if (up !== null) up.destroy();
+    this.finish(true);
+  }
+
+  /** finish settles accounting and publishes the response event (idempotent). */
+  finish(ok: boolean): void {
+    if (this.done) return;
+    this.done = true;
+    this.settle(ok);
+    if (httpResponse.hasSubscribers) {
+      httpResponse.publish({
+        listener: this.rt.listener.name,
+        route: this.route?.name ?? "",
+        pool: this.pool,
+        backend: this.backend?.id ?? "",
+        status: this.status,
+        durationMs: performance.now() - this.start,
+        bytesIn: this.bytesIn,
+        bytesOut: this.bytesOut,
+      });
+    }
+  }
+
+  private settle(ok: boolean): void {
+    if (!this.inFlight) return;
+    this.inFlight = false;
+    this.rt.upstreams.end(this.pool, this.backend!, ok);
+  }
+}
+
+/** responseHeaders turns an HTTP/1.1 response's headers into HTTP/2 ones (lower-case, no hop-by-hop). */
+export function responseHeaders(hs: readonly string[], route: Route | undefined): http2.OutgoingHttpHeaders {
+  const out: http2.OutgoingHttpHeaders = {};
+  let listed: string[] | undefined;
+  for (let i = 0; i < hs.length; i += 2) {
+    if (hs[i]!.toLowerCase() === "connection") (listed ??= []).push(...connectionTokens(hs[i + 1]!));
+  }
+  const edits = responseHeaderEdits(route);
+  const dropped = new Set<string>();
+  for (const x of edits?.set ?? []) dropped.add(x.name.toLowerCase());
+  for (const n of edits?.remove ?? []) dropped.add(n.toLowerCase());
+  for (let i = 0; i < hs.length; i += 2) {
+    const l = hs[i]!.toLowerCase();
+    if ((hopByHop.has(l) && l !== "content-length") || listed?.includes(l) || dropped.has(l)) continue;
+    const prev = out[l];
+    if (prev === undefined) out[l] = hs[i + 1]!;
+    else if (l === "set-cookie")
+      out[l] = Array.isArray(prev) ? [...prev, hs[i + 1]!] : [String(prev), hs[i + 1]!];
+    else out[l] = `${String(prev)}, ${hs[i + 1]}`;
+  }
+  for (const x of edits?.set ?? []) out[x.name.toLowerCase()] = x.value;
+  for (const x of edits?.add ?? []) {
+    const l = x.name.toLowerCase();
+    out[l] = out[l] === undefined ? x.value : `${String(out[l])}, ${x.value}`;
+  }
+  return out;
+}

@@ -1,0 +1,113 @@
+// h2c.ts: HTTP/2 cleartext (prior knowledge) to backends of "h2c" pools, for gRPC: one multiplexed
+// session per backend, request and response streamed, trailers passed through.
+import http2 from "node:http2";
+import type { Backend } from "../contracts.ts";
+import { rewritePath } from "./forward.ts";
+import type { H2Exchange } from "./h2-exchange.ts";
+
+// Request headers never forwarded: pseudo-headers are rebuilt, the rest are HTTP/2-illegal hop-by-hop.
+const SKIP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+]);
+const sessions = new Map<string, http2.ClientHttp2Session>();
+
+function sessionFor(b: Backend): http2.ClientHttp2Session {
+  const hit = sessions.get(b.id);
+  if (hit !== undefined && !hit.closed && !hit.destroyed) return hit;
+  const s = http2.connect(`http://${b.address.includes(":") ? `[${b.address}]` : b.address}:${b.port}`);
+  s.on("error", () => s.destroy());
+  s.on("close", () => sessions.get(b.id) === s && sessions.delete(b.id));
+  // Idle sessions must not keep the process alive.
+  s.unref();
+  sessions.set(b.id, s);
+  return s;
+}
+
+/** h2cRequest forwards ex's stream to backend over HTTP/2. */
+export function h2cRequest(
+  ex: H2Exchange,
+  backend: Backend,
+  path: string,
+  query: string,
+  prefixLength: number,
+): void {
+  const h = ex.headers;
+  const out: http2.OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(h)) {
+    if (k.charCodeAt(0) === 58 /* : */ || v === undefined || SKIP.has(k)) continue;
+    if (k === "te" && v !== "trailers") continue;
+    out[k] = v;
+  }
+  let p = path;
+  let host = ex.host;
+  for (const f of ex.route?.filters ?? []) {
+    if (f.type === "URLRewrite") {
+      if (f.hostname !== undefined) host = f.hostname;
+      if (f.path !== undefined) p = rewritePath(p, prefixLength, f.path);
+    } else if (f.type === "RequestHeaderModifier") {
+      for (const n of f.remove ?? []) delete out[n.toLowerCase()];
+      for (const x of f.set ?? []) out[x.name.toLowerCase()] = x.value;
+      for (const x of f.add ?? []) out[x.name.toLowerCase()] = x.value;
+    }
+  }
+  const ip = ex.clientIp();
+  const xff = h["x-forwarded-for"];
+  out["x-forwarded-for"] = xff === undefined ? ip : `${String(xff)}, ${ip}`;
+  out["x-forwarded-proto"] = ex.rt.proto;
+  out["x-forwarded-host"] = ex.host;
+  out[":method"] = h[":method"];
+  out[":path"] = p + (query === "" ? "" : "?" + query);
+  out[":authority"] = host;
+  out[":scheme"] = "http";
+  let req: http2.ClientHttp2Stream;
+  try {
+    req = sessionFor(backend).request(out, { endStream: ex.stream.readableEnded });
+  } catch (err) {
+    ex.fail(502, `cannot open a stream to backend ${backend.id}: ${(err as Error).message}`);
+    return;
+  }
+  const timeout = ex.route?.backendTimeoutMs ?? ex.rt.listener.requestTimeoutMs;
+  if (timeout > 0)
+    req.setTimeout(timeout, () => {
+      ex.fail(504, `backend ${backend.id} of route ${ex.route?.name} timed out`);
+      req.close(http2.constants.NGHTTP2_CANCEL);
+    });
+  if (!ex.stream.readableEnded) ex.stream.pipe(req);
+  req.on("response", (headers) => {
+    const status = Number(headers[":status"]);
+    ex.setStatus(status);
+    const resp: http2.OutgoingHttpHeaders = {};
+    for (const [k, v] of Object.entries(headers)) if (k !== ":status" && v !== undefined) resp[k] = v;
+    resp[":status"] = status;
+    if (ex.stream.destroyed) return;
+    ex.stream.respond(resp, { waitForTrailers: true });
+    ex.stream.on("wantTrailers", () => ex.sendTrailers());
+  });
+  req.on("trailers", (t) => {
+    const flat: string[] = [];
+    for (const [k, v] of Object.entries(t)) if (v !== undefined) flat.push(k, String(v));
+    ex.setTrailers(flat);
+  });
+  req.on("data", (chunk: Buffer) => {
+    ex.countOut(chunk.length);
+    if (!ex.stream.write(chunk)) {
+      req.pause();
+      ex.stream.once("drain", () => req.resume());
+    }
+  });
+  req.on("end", () => {
+    ex.stream.end();
+    ex.finish(true);
+  });
+  req.on("error", (err: Error) =>
+    ex.fail(502, `backend ${backend.id} of route ${ex.route?.name} failed: ${err.message}`),
+  );
+  ex.stream.on("close", () => {
+    if (!req.closed) req.close(http2.constants.NGHTTP2_CANCEL);
+  });
+}

@@ -1,0 +1,186 @@
+// HTTP/2 front end to end: curl --http2-prior-knowledge (cleartext) and --http2 over TLS (ALPN h2)
+// to an HTTP/1.1 backend, and a node:http2 client through to an h2c backend with trailers (gRPC-style).
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import http2 from "node:http2";
+import { once } from "node:events";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { AddressInfo } from "node:net";
+import type { HttpListener } from "../../src/model/ir.ts";
+import { compileHttp } from "../../src/engine/l7/compile.ts";
+import { RoundRobinUpstreams, listen, poolOf, snapshotOf } from "../../src/engine/l7/testing.ts";
+import { selfSigned } from "../../src/engine/tls/testing.ts";
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), "l7-h2-"));
+const cert = selfSigned(["*.example.com"]);
+writeFileSync(join(dir, "ca.pem"), cert.certPem);
+
+const h1 = http.createServer((req, res) => {
+  let body = "";
+  req.on("data", (d) => (body += d));
+  req.on("end", () =>
+    res.end(
+      `h1 ${req.method} ${req.url} host=${req.headers.host} xfp=${req.headers["x-forwarded-proto"]} body=${body}`,
+    ),
+  );
+});
+h1.listen(0, "127.0.0.1");
+await once(h1, "listening");
+const h2c = http2.createServer();
+h2c.on("stream", (stream, headers) => {
+  let body = "";
+  stream.on("data", (d) => (body += d));
+  stream.on("end", () => {
+    stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+    stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0", "grpc-message": "ok" }));
+    stream.end(`h2c ${headers[":path"]} te=${headers.te} body=${body}`);
+  });
+});
+h2c.listen(0, "127.0.0.1");
+await once(h2c, "listening");
+
+const pools = {
+  h1: poolOf("h1", [(h1.address() as AddressInfo).port]),
+  grpc: poolOf("grpc", [(h2c.address() as AddressInfo).port], "h2c"),
+};
+const routes = [
+  {
+    name: "grpc",
+    match: { path: { type: "Prefix" as const, value: "/pkg.Svc" } },
+    action: { type: "Forward" as const, backends: [{ pool: "grpc", weight: 1 }] },
+  },
+  {
+    name: "web",
+    match: { path: { type: "Prefix" as const, value: "/" } },
+    action: { type: "Forward" as const, backends: [{ pool: "h1", weight: 1 }] },
+  },
+];
+function listenerOf(name: string, tls: boolean): HttpListener {
+  return {
+    name,
+    address: "127.0.0.1",
+    port: 0,
+    ...(tls ? { tls: { sni: [], defaultCertificate: "ns/cert" } } : {}),
+    virtualHosts: [{ hostname: "*", routes }],
+    requestTimeoutMs: 5000,
+    idleTimeoutMs: 5000,
+  };
+}
+async function start(l: HttpListener) {
+  const handler = {
+    current: compileHttp(l, {
+      snapshot: snapshotOf(l, pools, { "ns/cert": cert }),
+      upstreams: new RoundRobinUpstreams(pools),
+      log: () => {},
+    }),
+  };
+  return listen(handler);
+}
+const plain = await start(listenerOf("h2c:80", false));
+const secure = await start(listenerOf("h2:443", true));
+after(() => {
+  for (const s of [plain.server, secure.server, h1, h2c]) s.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("cleartext prior knowledge (curl --http2-prior-knowledge) to an HTTP/1.1 backend", async () => {
+  const { stdout } = await run("curl", [
+    "-sS",
+    "-i",
+    "--http2-prior-knowledge",
+    "-H",
+    "Host: shop.example.com",
+    "--data-binary",
+    "abc",
+    `http://127.0.0.1:${plain.port}/p?q=1`,
+  ]);
+  assert.match(stdout, /^HTTP\/2 200/);
+  assert.match(stdout, /h1 POST \/p\?q=1 host=shop\.example\.com xfp=http body=abc$/);
+});
+
+test("HTTP/1.1 still works on the same cleartext listener", async () => {
+  const { stdout } = await run("curl", ["-sS", "-i", "--http1.1", `http://127.0.0.1:${plain.port}/x`]);
+  assert.match(stdout, /^HTTP\/1\.1 200/);
+});
+
+test("TLS with ALPN h2 (curl --http2) to an HTTP/1.1 backend", async () => {
+  const { stdout } = await run("curl", [
+    "-sS",
+    "-i",
+    "--http2",
+    "--cacert",
+    join(dir, "ca.pem"),
+    "--resolve",
+    `a.example.com:${secure.port}:127.0.0.1`,
+    `https://a.example.com:${secure.port}/y`,
+  ]);
+  assert.match(stdout, /^HTTP\/2 200/);
+  assert.match(stdout, /h1 GET \/y host=a\.example\.com:\d+ xfp=https body=$/);
+});
+
+test("h2c pool: gRPC-style request with trailers passes through", async () => {
+  const client = http2.connect(`http://127.0.0.1:${plain.port}`);
+  after(() => client.close());
+  const req = client.request({
+    ":method": "POST",
+    ":path": "/pkg.Svc/Call",
+    te: "trailers",
+    "content-type": "application/grpc",
+  });
+  req.end("ping");
+  let body = "";
+  let status = 0;
+  let trailers: http2.IncomingHttpHeaders = {};
+  req.on("response", (h) => (status = Number(h[":status"])));
+  req.on("trailers", (t) => (trailers = t));
+  req.on("data", (d) => (body += d));
+  await once(req, "end");
+  assert.equal(status, 200);
+  assert.equal(body, "h2c /pkg.Svc/Call te=trailers body=ping");
+  assert.equal(trailers["grpc-status"], "0");
+  assert.equal(trailers["grpc-message"], "ok");
+});
+
+test("HTTP/2 to an HTTP/1.1 backend keeps chunked trailers", async () => {
+  const tb = http.createServer((_req, res) => {
+    res.writeHead(200, { Trailer: "X-Check" });
+    res.addTrailers({ "X-Check": "yes" });
+    res.end("t");
+  });
+  tb.listen(0, "127.0.0.1");
+  await once(tb, "listening");
+  after(() => tb.close());
+  const p = { t: poolOf("t", [(tb.address() as AddressInfo).port]) };
+  const l: HttpListener = {
+    ...listenerOf("t:80", false),
+    virtualHosts: [
+      {
+        hostname: "*",
+        routes: [{ ...routes[1]!, action: { type: "Forward", backends: [{ pool: "t", weight: 1 }] } }],
+      },
+    ],
+  };
+  const handler = {
+    current: compileHttp(l, {
+      snapshot: snapshotOf(l, p),
+      upstreams: new RoundRobinUpstreams(p),
+      log: () => {},
+    }),
+  };
+  const { server, port } = await listen(handler);
+  after(() => server.close());
+  const client = http2.connect(`http://127.0.0.1:${port}`);
+  after(() => client.close());
+  const req = client.request({ ":path": "/" });
+  let trailers: http2.IncomingHttpHeaders = {};
+  req.on("trailers", (t) => (trailers = t));
+  req.resume();
+  await once(req, "end");
+  assert.equal(trailers["x-check"], "yes");
+});
