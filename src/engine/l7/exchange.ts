@@ -16,14 +16,19 @@ import type { MessageHead } from "../http/parser.ts";
 import { httpResponse, type HttpResponseEvent } from "./events.ts";
 import { responseHeaderEdits } from "./forward.ts";
 import type { ClientConn } from "./http1.ts";
+import type { RequestView } from "./router/match.ts";
 import type { UpstreamConn, UpstreamFailure, UpstreamOwner } from "./upstream.ts";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
-/** Exchange is one request on a client connection and its response. */
-export class Exchange implements UpstreamOwner {
+/** Exchange is one request on a client connection and its response; it is also the router's view of it. */
+export class Exchange implements UpstreamOwner, RequestView {
   readonly conn: ClientConn;
   readonly head: MessageHead;
+  readonly method: string;
+  /** path and query split the request-target (set by prepare). */
+  path = "";
+  query = "";
   readonly start = performance.now();
   route: Route | undefined;
   pool = "";
@@ -56,9 +61,15 @@ export class Exchange implements UpstreamOwner {
   private done = false;
   private responseTrailers: string[] | undefined;
 
+  /** clientSocket is corked by the backend connection while it parses a read. */
+  get clientSocket() {
+    return this.conn.socket;
+  }
+
   constructor(conn: ClientConn, head: MessageHead) {
     this.conn = conn;
     this.head = head;
+    this.method = head.method;
     this.closeAfter = !head.keepAlive;
   }
 

@@ -32,14 +32,25 @@ export class ClientConn implements MessageSink {
   private headStart = 0;
   private bufferedBytes = 0;
   private timeoutMs = -1;
+  // tick is the socket's inactivity timeout, fixed per connection: changing it per request would
+  // allocate a timer each time. onTimeout decides from timestamps what expired.
+  private readonly tick: number;
+  private idleSince = performance.now();
   private upgradeRest: Buffer | undefined;
   private closed = false;
+  // pick is handed to Upstreams.pick, which is synchronous, so one object serves every request.
+  private readonly pick: PickContext;
 
   constructor(socket: Socket, rt: ListenerRuntime, initial?: Buffer) {
     this.socket = socket;
     this.rt = rt;
     this.clientIp = socket.remoteAddress ?? "";
     this.parser = new HttpParser("request", this, rt.limits.maxHeaderBytes);
+    this.pick = {
+      sourceIp: this.clientIp,
+      header: (n: string) => this.queue[0]?.header(n),
+      exclude: undefined,
+    };
     socket.setNoDelay(true);
     socket.on("data", (b: Buffer) => this.onData(b));
     socket.on("drain", () => this.queue[0]?.clientDrained());
@@ -47,7 +58,8 @@ export class ClientConn implements MessageSink {
     socket.on("error", () => socket.destroy());
     socket.on("close", () => this.onClose());
     socket.on("timeout", () => this.onTimeout());
-    this.setTimeout(rt.listener.idleTimeoutMs);
+    this.tick = Math.min(rt.listener.idleTimeoutMs, rt.limits.headerTimeoutMs);
+    this.setTimeout(this.tick);
     if (connection.hasSubscribers) connection.publish({ listener: rt.listener.name, event: "open" });
     if (initial !== undefined && initial.length > 0) this.onData(initial);
   }
@@ -63,14 +75,10 @@ export class ClientConn implements MessageSink {
     this.socket.destroy();
   }
 
-  /** pickContext gives the balancer what it needs from this client. */
+  /** pickContext gives the balancer what it needs from this client; one object per connection, reused. */
   pickContext(exclude: ReadonlySet<string> | undefined): PickContext {
-    const ex = this.queue[0];
-    return {
-      sourceIp: this.clientIp,
-      header: ex === undefined ? undefined : (n: string) => ex.header(n),
-      exclude,
-    };
+    this.pick.exclude = exclude;
+    return this.pick;
   }
 
   /** buffered accounts body bytes held for a waiting exchange; reading pauses beyond MAX_BUFFERED. */
@@ -108,14 +116,11 @@ export class ClientConn implements MessageSink {
     // Exchanges start only after the whole chunk parsed cleanly, so a request whose bad bytes
     // arrive with its head never reaches a backend.
     const first = this.queue[0];
-    if (first !== undefined && !first.started) {
-      this.setTimeout(0);
-      first.begin();
-    }
+    if (first !== undefined && !first.started) first.begin();
     if (typeof r !== "number") return;
     if (this.state === enum_HEAD) {
+      // A client trickling bytes keeps the inactivity timer quiet; the deadline is checked here.
       if (performance.now() - this.headStart > this.rt.limits.headerTimeoutMs) this.headerTimeout();
-      else this.setTimeout(this.rt.limits.headerTimeoutMs);
     }
   }
 
@@ -204,10 +209,14 @@ export class ClientConn implements MessageSink {
       this.socket.end();
       return;
     }
+    // Request-body backpressure may have paused reading under the finished exchange.
+    if (this.socket.isPaused() && !this.closing && this.upgradeRest === undefined) this.socket.resume();
     const next = this.queue[0];
     if (next !== undefined) next.begin();
-    else if (this.state === enum_HEAD) this.setTimeout(this.rt.limits.headerTimeoutMs);
-    else this.setTimeout(this.rt.listener.idleTimeoutMs);
+    else {
+      this.idleSince = performance.now();
+      this.setTimeout(this.tick);
+    }
   }
 
   /** tunnel joins the client socket to a backend socket after a 101 (WebSocket). */
@@ -228,8 +237,19 @@ export class ClientConn implements MessageSink {
   }
 
   private onTimeout(): void {
-    if (this.state === enum_HEAD && this.queue.length === 0) this.headerTimeout();
-    else if (this.queue.length === 0) this.socket.destroy();
+    // Busy connections are bounded by the request timeout, not by client inactivity.
+    if (this.queue.length > 0) return;
+    const now = performance.now();
+    let left: number;
+    if (this.state === enum_HEAD) {
+      left = this.rt.limits.headerTimeoutMs - (now - this.headStart);
+      if (left <= 1) return this.headerTimeout();
+    } else {
+      left = this.rt.listener.idleTimeoutMs - (now - this.idleSince);
+      if (left <= 1) return void this.socket.destroy();
+    }
+    // Fired before the deadline (the tick is the shorter of both): wait for the rest.
+    this.setTimeout(Math.ceil(left));
   }
 
   private onEnd(): void {

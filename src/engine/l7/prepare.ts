@@ -3,7 +3,6 @@
 // and build the upstream head. Runs once per request, before the exchange starts.
 import { redirectLocation, buildUpstreamHead, type RequestFacts } from "./forward.ts";
 import type { Exchange } from "./exchange.ts";
-import type { RequestView } from "./router/match.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 
 /** prepare validates, routes and readies ex, or makes it a local answer (ex.answer). */
@@ -55,8 +54,9 @@ export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): vo
   const q = url.indexOf("?");
   const path = q === -1 ? url : url.slice(0, q);
   const query = q === -1 ? "" : url.slice(q + 1);
-  const view: RequestView = { method: h.method, path, query, header: (n) => ex.header(n) };
-  const hit = rt.router.route(host, view);
+  ex.path = path;
+  ex.query = query;
+  const hit = rt.router.route(host, ex);
   if (hit === undefined) return ex.answer(404, `no route for host "${host}" path "${path}"`);
   const route = hit.route;
   ex.route = route;

@@ -16,6 +16,8 @@ export interface UpstreamOwner extends MessageSink {
   onUpgrade(conn: UpstreamConn, rest: Buffer): void;
   /** onUpstreamDrain runs when the backend socket's write buffer emptied (request-body backpressure). */
   onUpstreamDrain(): void;
+  /** clientSocket, when set, is corked while a backend read is parsed: head and body leave in one write. */
+  readonly clientSocket: net.Socket | undefined;
 }
 
 const IDLE_TIMEOUT_MS = 60_000;
@@ -46,7 +48,7 @@ export class UpstreamConn implements MessageSink {
     s.setTimeout(connectTimeoutMs);
     s.on("connect", () => {
       this.connected = true;
-      s.setTimeout(this.owner === null ? IDLE_TIMEOUT_MS : this.busyTimeoutMs);
+      this.armTimeout(this.owner === null ? IDLE_TIMEOUT_MS : this.busyTimeoutMs);
     });
     s.on("data", (buf: Buffer) => this.onData(buf));
     s.on("end", () => this.onEnd());
@@ -68,8 +70,22 @@ export class UpstreamConn implements MessageSink {
     this.sawResponse = false;
     this.upgraded = false;
     this.busyTimeoutMs = timeoutMs;
-    if (this.reused) this.socket.ref();
-    if (this.connected) this.socket.setTimeout(timeoutMs);
+    if (this.connected) this.armTimeout(timeoutMs);
+    if (this.reused) {
+      this.socket.ref();
+      // The last exchange may have paused it for backpressure and finished in the same read.
+      if (this.socket.isPaused()) this.socket.resume();
+    }
+  }
+
+  // armTimeout changes the socket's inactivity timeout only when it differs: socket.setTimeout
+  // allocates a timer, and most requests reuse the value the connection already has. While idle
+  // the same value bounds how long the connection stays pooled.
+  private armed = -1;
+  private armTimeout(ms: number): void {
+    if (ms === this.armed) return;
+    this.armed = ms;
+    this.socket.setTimeout(ms);
   }
 
   /** release returns the connection to the idle pool, or closes it when reusable is false. */
@@ -80,7 +96,6 @@ export class UpstreamConn implements MessageSink {
       return;
     }
     this.reused = true;
-    this.socket.setTimeout(IDLE_TIMEOUT_MS);
     // An idle pooled connection must not keep the process alive.
     this.socket.unref();
     this.pool.park(this);
@@ -102,7 +117,10 @@ export class UpstreamConn implements MessageSink {
       return;
     }
     this.sawResponse = true;
+    const client = owner.clientSocket;
+    client?.cork();
     const r = this.parser.execute(buf);
+    client?.uncork();
     if (typeof r !== "number") {
       this.fail("protocol", `invalid response from backend: ${(r as ParseError).code}`);
     } else if (this.upgraded && this.owner === owner) {
