@@ -14,6 +14,10 @@ const big = Buffer.alloc(8 * 1024 * 1024, "abcdefghijklmnopqrstuvwxyz0123456789"
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 let lastDownload: http.ServerResponse | undefined;
+/** backendUnsent is how many bytes the backend's last download response could not write yet. */
+function backendUnsent(): number {
+  return lastDownload?.socket?.writableLength ?? 0;
+}
 const backend = http.createServer((req, res) => {
   if (req.url === "/download") {
     lastDownload = res;
@@ -94,7 +98,7 @@ test("a slow reader gets the whole download (backend reads pause and resume)", a
   // Backpressure must travel back to the backend: poll (with a deadline) until the backend's own
   // socket holds unsent bytes because the proxy stopped reading it.
   const deadline = performance.now() + 5000;
-  while (!((lastDownload?.socket?.writableLength ?? 0) > 0)) {
+  while (backendUnsent() === 0) {
     assert.ok(performance.now() < deadline, "backend never saw backpressure");
     await new Promise((r) => setImmediate(r));
   }
