@@ -39,6 +39,12 @@ export interface Upstreams {
 /** ConnectionHandler takes an accepted TCP connection of one listener. */
 export interface ConnectionHandler {
   onConnection(socket: Socket): void;
+  /**
+   * retire, when present, is called once after a newer handler replaced this one: it closes idle
+   * keep-alive connections and lets busy ones finish their exchange, then close, so clients
+   * reconnect to the new configuration instead of keeping old routes forever.
+   */
+  retire?(): void;
 }
 
 /** CompileDeps are what protocol compilers get from the engine. */

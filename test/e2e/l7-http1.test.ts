@@ -7,7 +7,7 @@ import { once } from "node:events";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import diagnostics from "node:diagnostics_channel";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -276,4 +276,64 @@ test("filters: redirect, direct response, header modifier, URL rewrite; events p
   assert.equal(last.backend, `127.0.0.1:${b.port}`);
   assert.equal(last.listener, "test:80");
   assert.equal(last.bytesOut, "hello from /v2/users".length);
+});
+
+test("retire(): idle keep-alive connections close, busy ones finish with Connection: close", async () => {
+  let release: (() => void) | undefined;
+  const b = await backend((req, res) => {
+    if (req.url === "/hold") release = () => res.end("held");
+    else res.end("v1");
+  });
+  const pools = { p: poolOf("p", [b.port]) };
+  const listener: HttpListener = {
+    name: "swap:80",
+    address: "127.0.0.1",
+    port: 0,
+    virtualHosts: [{ hostname: "*", routes: [forward("r", "/", "p")] }],
+    requestTimeoutMs: 5000,
+    idleTimeoutMs: 5000,
+  };
+  const deps = {
+    snapshot: snapshotOf(listener, pools),
+    upstreams: new RoundRobinUpstreams(pools),
+    log: () => {},
+  };
+  const old = compileHttp(listener, deps);
+  const handler = { current: old };
+  const { server, port } = await listen(handler);
+  closers.push(() => server.close());
+  const idle = net.connect(port, "127.0.0.1");
+  const busy = net.connect(port, "127.0.0.1");
+  let idleGot = "";
+  let busyGot = "";
+  idle.on("data", (d) => (idleGot += d));
+  busy.on("data", (d) => (busyGot += d));
+  idle.write("GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+  busy.write("GET /hold HTTP/1.1\r\nHost: h\r\n\r\n");
+  while (!idleGot.endsWith("v1") || release === undefined) await new Promise((r) => setImmediate(r));
+  handler.current = compileHttp(
+    {
+      ...listener,
+      virtualHosts: [
+        {
+          hostname: "*",
+          routes: [
+            {
+              name: "v2",
+              match: { path: { type: "Prefix", value: "/" } },
+              action: { type: "DirectResponse", status: 200, body: "v2" },
+            },
+          ],
+        },
+      ],
+    },
+    deps,
+  );
+  old.retire!();
+  await once(idle, "close");
+  release();
+  await once(busy, "close");
+  assert.match(busyGot, /Connection: close\r\n\r\nheld$/);
+  const fresh = await rawExchange(port, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+  assert.match(fresh, /\r\n\r\nv2\n$/);
 });

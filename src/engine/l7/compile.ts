@@ -45,6 +45,8 @@ export function compileHttpWith(
     proto: tls === undefined ? "http" : "https",
     limits,
     log: deps.log,
+    retired: false,
+    conns: new Set(),
   };
   const h2 = new H2Front(rt, deps.snapshot);
   const serve = (socket: Socket, alpn: string | false | null | undefined) => {
@@ -76,6 +78,11 @@ export function compileHttpWith(
       socket.on("error", () => socket.destroy());
       if (tls === undefined) serve(socket, undefined);
       else tls.wrap(socket, (secure) => serve(secure, secure.alpnProtocol));
+    },
+    retire(): void {
+      rt.retired = true;
+      for (const c of [...rt.conns]) c.retire();
+      h2.retire();
     },
   };
 }

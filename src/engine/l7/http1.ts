@@ -60,6 +60,8 @@ export class ClientConn implements MessageSink {
     socket.on("timeout", () => this.onTimeout());
     this.tick = Math.min(rt.listener.idleTimeoutMs, rt.limits.headerTimeoutMs);
     this.setTimeout(this.tick);
+    rt.conns.add(this);
+    if (rt.retired) this.closing = true;
     if (connection.hasSubscribers) connection.publish({ listener: rt.listener.name, event: "open" });
     if (initial !== undefined && initial.length > 0) this.onData(initial);
   }
@@ -172,6 +174,8 @@ export class ClientConn implements MessageSink {
     this.state = enum_BODY;
     const ex = new Exchange(this, head);
     prepare(ex, this.rt, this.clientIp);
+    // A retired configuration serves what it has, then sends clients to the new one.
+    if (this.rt.retired) ex.closeAfter = true;
     if (ex.closeAfter) this.closing = true;
     this.parsing = ex;
     this.queue.push(ex);
@@ -259,8 +263,17 @@ export class ClientConn implements MessageSink {
     else this.queue[this.queue.length - 1]!.closeAfter = true;
   }
 
+  /** retire closes the connection when idle, or after the exchanges in flight. */
+  retire(): void {
+    if (this.closed) return;
+    const last = this.queue[this.queue.length - 1];
+    if (last !== undefined) last.closeAfter = true;
+    else if (this.state !== enum_HEAD) this.socket.end();
+  }
+
   private onClose(): void {
     this.closed = true;
+    this.rt.conns.delete(this);
     for (const q of this.queue.splice(0)) q.abort();
     if (connection.hasSubscribers) {
       connection.publish({ listener: this.rt.listener.name, event: "close" });

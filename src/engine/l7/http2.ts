@@ -17,6 +17,8 @@ export class H2Front {
   private readonly rt: ListenerRuntime;
   private readonly snapshot: EngineSnapshot;
   private server: http2.Http2Server | undefined;
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private retired = false;
 
   constructor(rt: ListenerRuntime, snapshot: EngineSnapshot) {
     this.rt = rt;
@@ -30,6 +32,12 @@ export class H2Front {
     this.server.emit("connection", socket);
   }
 
+  /** retire sends GOAWAY on every session: streams in flight finish, new ones go elsewhere. */
+  retire(): void {
+    this.retired = true;
+    for (const s of this.sessions) s.close();
+  }
+
   private createServer(): http2.Http2Server {
     const server = http2.createServer({
       maxSendHeaderBlockLength: this.rt.limits.maxHeaderBytes,
@@ -37,6 +45,9 @@ export class H2Front {
     });
     server.on("session", (session: http2.ServerHttp2Session) => {
       const name = this.rt.listener.name;
+      if (this.retired) session.close();
+      this.sessions.add(session);
+      session.on("close", () => this.sessions.delete(session));
       if (connection.hasSubscribers) connection.publish({ listener: name, event: "open" });
       session.setTimeout(this.rt.listener.idleTimeoutMs, () => session.close());
       session.on("error", () => session.destroy());

@@ -36,4 +36,8 @@ export interface ListenerRuntime {
   proto: "http" | "https";
   limits: Limits;
   log: CompileDeps["log"];
+  /** retired is set when a newer snapshot replaced this listener's handler. */
+  retired: boolean;
+  /** conns are the live HTTP/1.1 connections, so retire() can drain them. */
+  conns: Set<{ retire(): void }>;
 }
