@@ -33,6 +33,7 @@ export function compileHttpWith(
       `cannot compile routes: ${(err as Error).message}`,
     );
   }
+  checkFilters(listener);
   const tls: TlsTerminator | undefined =
     listener.tls === undefined
       ? undefined
@@ -85,6 +86,30 @@ export function compileHttpWith(
       h2.retire();
     },
   };
+}
+
+// Header names must be tokens and values must not carry CR, LF or NUL: they go into heads verbatim,
+// so anything else would let configuration split a request or response.
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const BAD_VALUE = /[\r\n\0]/;
+
+function checkFilters(listener: Parameters<CompileHttp>[0]): void {
+  for (const vh of listener.virtualHosts) {
+    for (const r of vh.routes) {
+      for (const f of r.filters ?? []) {
+        if (f.type !== "RequestHeaderModifier" && f.type !== "ResponseHeaderModifier") continue;
+        for (const h of [...(f.set ?? []), ...(f.add ?? [])]) {
+          if (!TOKEN.test(h.name) || BAD_VALUE.test(h.value)) {
+            throw new EngineConfigError(
+              "InvalidHeader",
+              listener.name,
+              `route ${r.name}: invalid header ${JSON.stringify(h.name)}`,
+            );
+          }
+        }
+      }
+    }
+  }
 }
 
 // isPreface accepts a first chunk that is the preface or a prefix of it (a short first read).
