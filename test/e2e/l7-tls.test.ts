@@ -3,6 +3,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
+import https from "node:https";
 import { once } from "node:events";
 import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -10,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { AddressInfo } from "node:net";
+import type { TLSSocket } from "node:tls";
 import type { HttpListener } from "../../src/model/ir.ts";
 import { compileHttp } from "../../src/engine/l7/compile.ts";
 import { RoundRobinUpstreams, listen, poolOf, snapshotOf } from "../../src/engine/l7/testing.ts";
@@ -141,4 +143,54 @@ test("requests are proxied over TLS with X-Forwarded-Proto https (curl --resolve
     `https://shop.example.com:${port}/x`,
   ]);
   assert.equal(stdout, `proto=https host=shop.example.com:${port}`);
+});
+
+test("re-encryption to backends: verified against caPem and sni, wrong name is a 502", async () => {
+  const bcert = selfSigned(["backend.internal"]);
+  const hb = https.createServer({ cert: bcert.certPem, key: bcert.keyPem }, (req, res) =>
+    res.end(`tls backend saw ${req.headers.host} sni=${(req.socket as TLSSocket).servername}`),
+  );
+  hb.listen(0, "127.0.0.1");
+  await once(hb, "listening");
+  after(() => hb.close());
+  const bport = (hb.address() as AddressInfo).port;
+  const tlsPools = {
+    good: { ...poolOf("good", [bport]), tls: { sni: "backend.internal", caPem: bcert.certPem } },
+    bad: { ...poolOf("bad", [bport]), tls: { sni: "other.internal", caPem: bcert.certPem } },
+    san: {
+      ...poolOf("san", [bport]),
+      tls: { sni: "x", caPem: bcert.certPem, subjectAltNames: ["backend.internal"] },
+    },
+  };
+  const route = (name: string, path: string) => ({
+    name,
+    match: { path: { type: "Prefix" as const, value: path } },
+    action: { type: "Forward" as const, backends: [{ pool: name, weight: 1 }] },
+  });
+  const l: HttpListener = {
+    name: "reencrypt:80",
+    address: "127.0.0.1",
+    port: 0,
+    virtualHosts: [
+      { hostname: "*", routes: [route("good", "/good"), route("bad", "/bad"), route("san", "/san")] },
+    ],
+    requestTimeoutMs: 5000,
+    idleTimeoutMs: 5000,
+  };
+  const h = {
+    current: compileHttp(l, {
+      snapshot: snapshotOf(l, tlsPools),
+      upstreams: new RoundRobinUpstreams(tlsPools),
+      log: () => {},
+    }),
+  };
+  const { server: s2, port: p2 } = await listen(h);
+  after(() => s2.close());
+  const get = async (path: string) => {
+    const { stdout } = await run("curl", ["-sS", "-w", " %{http_code}", `http://127.0.0.1:${p2}${path}`]);
+    return stdout;
+  };
+  assert.equal(await get("/good"), `tls backend saw 127.0.0.1:${p2} sni=backend.internal 200`);
+  assert.match(await get("/bad"), /cannot connect to backend .* ERR_TLS_CERT_ALTNAME_INVALID\n 502$/);
+  assert.equal(await get("/san"), `tls backend saw 127.0.0.1:${p2} sni=x 200`);
 });

@@ -40,6 +40,7 @@ export function compileHttpWith(
       : compileTls(listener.name, listener.tls, deps.snapshot.certificates);
   const rt: ListenerRuntime = {
     listener,
+    pools: deps.snapshot.pools,
     router,
     upstreams: deps.upstreams,
     pool: sharedPool,

@@ -55,6 +55,7 @@ export class Exchange implements UpstreamOwner, RequestView {
   private pendingTrailers: string[] | undefined;
   private attempts = 0;
   private tried: Set<string> | undefined;
+  private lastFailure = "";
   private timer: NodeJS.Timeout | undefined;
   private outChunked = false;
   private interim = false;
@@ -108,14 +109,16 @@ export class Exchange implements UpstreamOwner, RequestView {
     const ctx = this.conn.pickContext(this.tried);
     const backend = rt.upstreams.pick(this.pool, ctx);
     if (backend === undefined) {
-      this.fail(503, `no healthy backend for route ${this.route?.name} (pool ${this.pool})`);
+      // After failed attempts, the last failure says more than "no backend left".
+      if (this.lastFailure !== "") this.fail(502, this.lastFailure);
+      else this.fail(503, `no healthy backend for route ${this.route?.name} (pool ${this.pool})`);
       return;
     }
     this.attempts++;
     this.backend = backend;
     rt.upstreams.begin(this.pool, backend);
     this.inFlight = true;
-    const up = rt.pool.acquire(backend, rt.limits.connectTimeoutMs);
+    const up = rt.pool.acquire(backend, rt.limits.connectTimeoutMs, rt.pools[this.pool]?.tls);
     this.upstream = up;
     up.attach(this, this.route?.backendTimeoutMs ?? rt.listener.requestTimeoutMs);
     const s = up.socket;
@@ -214,6 +217,7 @@ export class Exchange implements UpstreamOwner, RequestView {
     if (retryable) {
       // A reused connection closed by the backend while idle is no fault of the backend.
       if (failure === "connect") (this.tried ??= new Set()).add(b.id);
+      this.lastFailure = `${failure === "connect" ? "cannot connect to" : "lost connection to"} backend ${b.id} of route ${this.route?.name}: ${detail}`;
       this.connect();
       return;
     }

@@ -33,6 +33,7 @@ export class H2Exchange implements UpstreamOwner {
   private chunked = false;
   private attempts = 0;
   private tried: Set<string> | undefined;
+  private lastFailure = "";
   private inFlight = false;
   private status = 0;
   private bytesIn = 0;
@@ -125,14 +126,16 @@ export class H2Exchange implements UpstreamOwner {
   private connect(): void {
     const backend = this.rt.upstreams.pick(this.pool, { sourceIp: this.clientIp(), exclude: this.tried });
     if (backend === undefined) {
-      this.fail(503, `no healthy backend for route ${this.route?.name} (pool ${this.pool})`);
+      // After failed attempts, the last failure says more than "no backend left".
+      if (this.lastFailure !== "") this.fail(502, this.lastFailure);
+      else this.fail(503, `no healthy backend for route ${this.route?.name} (pool ${this.pool})`);
       return;
     }
     this.attempts++;
     this.backend = backend;
     this.rt.upstreams.begin(this.pool, backend);
     this.inFlight = true;
-    const up = this.rt.pool.acquire(backend, this.rt.limits.connectTimeoutMs);
+    const up = this.rt.pool.acquire(backend, this.rt.limits.connectTimeoutMs, this.rt.pools[this.pool]?.tls);
     this.upstream = up;
     up.attach(this, this.route?.backendTimeoutMs ?? this.rt.listener.requestTimeoutMs);
     up.socket.write(this.upstreamHead, "latin1");
@@ -174,6 +177,7 @@ export class H2Exchange implements UpstreamOwner {
       this.attempts < this.rt.limits.maxAttempts;
     if (retryable) {
       if (failure === "connect") (this.tried ??= new Set()).add(b.id);
+      this.lastFailure = `${failure === "connect" ? "cannot connect to" : "lost connection to"} backend ${b.id} of route ${this.route?.name}: ${detail}`;
       this.connect();
       return;
     }

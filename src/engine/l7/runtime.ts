@@ -1,6 +1,6 @@
 // runtime.ts: what one compiled HTTP listener shares between its connections.
 import type { CompileDeps, Upstreams } from "../contracts.ts";
-import type { HttpListener } from "../../model/ir.ts";
+import type { HttpListener, Pool } from "../../model/ir.ts";
 import type { Router } from "./router/router.ts";
 import type { UpstreamPool } from "./upstream.ts";
 
@@ -30,6 +30,8 @@ export const defaultLimits: Limits = {
 /** ListenerRuntime is one compiled HttpListener. */
 export interface ListenerRuntime {
   listener: HttpListener;
+  /** pools are the snapshot's pools (protocol and upstream TLS per pool). */
+  pools: Record<string, Pool>;
   router: Router;
   upstreams: Upstreams;
   pool: UpstreamPool;

@@ -2,7 +2,9 @@
 // UpstreamConn carries one exchange at a time; its response parser tells where a response ends,
 // so the socket can go back to the idle pool for the next request.
 import net from "node:net";
+import tls from "node:tls";
 import type { Backend } from "../contracts.ts";
+import type { UpstreamTls } from "../../model/ir.ts";
 import { HttpParser, type MessageHead, type MessageSink, type ParseError } from "../http/parser.ts";
 
 /** UpstreamFailure says what went wrong with a backend connection. */
@@ -39,14 +41,27 @@ export class UpstreamConn implements MessageSink {
   private readonly parser: HttpParser;
   private closed = false;
 
-  constructor(pool: UpstreamPool, backend: Backend, connectTimeoutMs: number) {
+  /** key is the idle-pool key: backend id, plus the TLS server name when re-encrypting. */
+  readonly key: string;
+
+  constructor(
+    pool: UpstreamPool,
+    backend: Backend,
+    connectTimeoutMs: number,
+    key: string,
+    upTls?: UpstreamTls,
+  ) {
     this.pool = pool;
     this.backend = backend;
+    this.key = key;
     this.parser = new HttpParser("response", this, 0);
-    const s = net.connect({ host: backend.address, port: backend.port, noDelay: true });
+    const s =
+      upTls === undefined
+        ? net.connect({ host: backend.address, port: backend.port, noDelay: true })
+        : connectTls(backend, upTls);
     this.socket = s;
     s.setTimeout(connectTimeoutMs);
-    s.on("connect", () => {
+    s.on(upTls === undefined ? "connect" : "secureConnect", () => {
       this.connected = true;
       this.armTimeout(this.owner === null ? IDLE_TIMEOUT_MS : this.busyTimeoutMs);
     });
@@ -179,31 +194,32 @@ export class UpstreamPool {
   private readonly idle = new Map<string, UpstreamConn[]>();
 
   /** acquire returns an idle connection to backend, or opens a new one (writes before connect are queued). */
-  acquire(backend: Backend, connectTimeoutMs: number): UpstreamConn {
-    const list = this.idle.get(backend.id);
+  acquire(backend: Backend, connectTimeoutMs: number, upTls?: UpstreamTls): UpstreamConn {
+    const key = upTls === undefined ? backend.id : `${backend.id}|tls|${upTls.sni}`;
+    const list = this.idle.get(key);
     if (list !== undefined) {
       const c = list.pop();
-      if (list.length === 0) this.idle.delete(backend.id);
+      if (list.length === 0) this.idle.delete(key);
       if (c !== undefined) return c;
     }
-    return new UpstreamConn(this, backend, connectTimeoutMs);
+    return new UpstreamConn(this, backend, connectTimeoutMs, key, upTls);
   }
 
   /** park puts a connection on its backend's idle list. */
   park(c: UpstreamConn): void {
-    let list = this.idle.get(c.backend.id);
-    if (list === undefined) this.idle.set(c.backend.id, (list = []));
+    let list = this.idle.get(c.key);
+    if (list === undefined) this.idle.set(c.key, (list = []));
     if (list.length >= MAX_IDLE_PER_BACKEND) c.destroy();
     else list.push(c);
   }
 
   /** forget removes a connection from the idle list (closed by either side). */
   forget(c: UpstreamConn): void {
-    const list = this.idle.get(c.backend.id);
+    const list = this.idle.get(c.key);
     if (list === undefined) return;
     const i = list.indexOf(c);
     if (i !== -1) list.splice(i, 1);
-    if (list.length === 0) this.idle.delete(c.backend.id);
+    if (list.length === 0) this.idle.delete(c.key);
   }
 
   /** idleCount returns how many idle connections the pool holds (tests, metrics). */
@@ -217,6 +233,35 @@ export class UpstreamPool {
   close(): void {
     for (const l of [...this.idle.values()]) for (const c of [...l]) c.destroy();
   }
+}
+
+// sessions keeps the last TLS session per backend and name, so reconnects resume.
+const sessions = new Map<string, Buffer>();
+
+// connectTls opens a verified TLS connection to a backend (BackendTLSPolicy semantics: the chain
+// must verify against caPem or the system roots, and the name against sni or subjectAltNames).
+function connectTls(backend: Backend, t: UpstreamTls): tls.TLSSocket {
+  const key = `${backend.id}|${t.sni}`;
+  const names = t.subjectAltNames;
+  const s = tls.connect({
+    host: backend.address,
+    port: backend.port,
+    servername: t.sni,
+    ...(t.caPem === undefined ? {} : { ca: t.caPem }),
+    minVersion: "TLSv1.2",
+    ALPNProtocols: ["http/1.1"],
+    session: sessions.get(key),
+    checkServerIdentity:
+      names === undefined
+        ? (_host, cert) => tls.checkServerIdentity(t.sni, cert)
+        : (_host, cert) => {
+            for (const n of names) if (tls.checkServerIdentity(n, cert) === undefined) return undefined;
+            return new Error(`certificate matches none of ${names.join(", ")}`);
+          },
+  });
+  s.setNoDelay(true);
+  s.on("session", (session: Buffer) => sessions.set(key, session));
+  return s;
 }
 
 /** sharedPool is the process-wide pool: keep-alive connections outlive snapshot swaps. */
