@@ -4,7 +4,6 @@
 import type { Socket } from "node:net";
 import type { PickContext } from "../contracts.ts";
 import { HttpParser, type MessageHead, type MessageSink, type ParseError } from "../http/parser.ts";
-import { plainResponse } from "../http/head.ts";
 import { connection } from "./events.ts";
 import { Exchange } from "./exchange.ts";
 import { prepare } from "./prepare.ts";
@@ -14,9 +13,10 @@ import { tunnel } from "./websocket.ts";
 // Pipelined requests waiting behind the active one may buffer this much body before reading pauses.
 const MAX_BUFFERED = 64 * 1024;
 
-const enum_IDLE = 0;
-const enum_HEAD = 1;
-const enum_BODY = 2;
+// Parser states of the connection: between messages, inside a head, inside a body.
+const IDLE = 0;
+const HEAD = 1;
+const BODY = 2;
 
 /** ClientConn is one client TCP (or TLS) connection speaking HTTP/1.1. */
 export class ClientConn implements MessageSink {
@@ -28,7 +28,7 @@ export class ClientConn implements MessageSink {
   private readonly parser: HttpParser;
   private readonly queue: Exchange[] = [];
   private parsing: Exchange | null = null;
-  private state = enum_IDLE;
+  private state = IDLE;
   private headStart = 0;
   private bufferedBytes = 0;
   private timeoutMs = -1;
@@ -120,7 +120,7 @@ export class ClientConn implements MessageSink {
     const first = this.queue[0];
     if (first !== undefined && !first.started) first.begin();
     if (typeof r !== "number") return;
-    if (this.state === enum_HEAD) {
+    if (this.state === HEAD) {
       // A client trickling bytes keeps the inactivity timer quiet; the deadline is checked here.
       if (performance.now() - this.headStart > this.rt.limits.headerTimeoutMs) this.headerTimeout();
     }
@@ -131,7 +131,7 @@ export class ClientConn implements MessageSink {
     let status = 400;
     let text = `bad request: ${err.reason} (${err.code})`;
     if (err.code === "HPE_HEADER_OVERFLOW") {
-      const lineEnded = this.state === enum_BODY || buf.subarray(0, err.bytesParsed).includes(10);
+      const lineEnded = this.state === BODY || buf.subarray(0, err.bytesParsed).includes(10);
       status = lineEnded ? 431 : 414;
       text = lineEnded ? "request header fields too large" : "request URI too long";
     }
@@ -166,12 +166,12 @@ export class ClientConn implements MessageSink {
   }
 
   onBegin(): void {
-    this.state = enum_HEAD;
+    this.state = HEAD;
     this.headStart = performance.now();
   }
 
   onHead(head: MessageHead): boolean {
-    this.state = enum_BODY;
+    this.state = BODY;
     const ex = new Exchange(this, head);
     prepare(ex, this.rt, this.clientIp);
     // A retired configuration serves what it has, then sends clients to the new one.
@@ -191,7 +191,7 @@ export class ClientConn implements MessageSink {
   }
 
   onComplete(): void {
-    this.state = enum_IDLE;
+    this.state = IDLE;
     const ex = this.parsing;
     this.parsing = null;
     if (ex !== null) ex.requestComplete();
@@ -245,7 +245,7 @@ export class ClientConn implements MessageSink {
     if (this.queue.length > 0) return;
     const now = performance.now();
     let left: number;
-    if (this.state === enum_HEAD) {
+    if (this.state === HEAD) {
       left = this.rt.limits.headerTimeoutMs - (now - this.headStart);
       if (left <= 1) return this.headerTimeout();
     } else {
@@ -268,7 +268,7 @@ export class ClientConn implements MessageSink {
     if (this.closed) return;
     const last = this.queue[this.queue.length - 1];
     if (last !== undefined) last.closeAfter = true;
-    else if (this.state !== enum_HEAD) this.socket.end();
+    else if (this.state !== HEAD) this.socket.end();
   }
 
   private onClose(): void {
@@ -293,8 +293,3 @@ const badHead: MessageHead = {
   upgrade: false,
   keepAlive: false,
 };
-
-/** answerRaw writes a complete error response to a socket and closes it (before any parsing). */
-export function answerRaw(socket: Socket, status: number, text: string): void {
-  socket.end(plainResponse(status, text, true));
-}
