@@ -224,6 +224,10 @@ test("filters: redirect, direct response, header modifier, URL rewrite; events p
   const onEvent = (m: unknown) => events.push(m);
   diagnostics.subscribe("portico:http.response", onEvent);
   closers.push(() => diagnostics.unsubscribe("portico:http.response", onEvent));
+  const conns: unknown[] = [];
+  const onConn = (m: unknown) => conns.push(m);
+  diagnostics.subscribe("portico:connection", onConn);
+  closers.push(() => diagnostics.unsubscribe("portico:connection", onConn));
   const { port } = await proxy(
     [
       forward("redir", "/old", "p", {
@@ -276,6 +280,13 @@ test("filters: redirect, direct response, header modifier, URL rewrite; events p
   assert.equal(last.backend, `127.0.0.1:${b.port}`);
   assert.equal(last.listener, "test:80");
   assert.equal(last.bytesOut, "hello from /v2/users".length);
+  // curl closed each of its three connections; wait for the last close to be published.
+  const deadline = performance.now() + 2000;
+  while (conns.filter((c) => (c as { event: string }).event === "close").length < 3) {
+    assert.ok(performance.now() < deadline, `connection events: ${JSON.stringify(conns)}`);
+    await new Promise((r) => setImmediate(r));
+  }
+  assert.deepEqual(conns[0], { listener: "test:80", event: "open" });
 });
 
 test("retire(): idle keep-alive connections close, busy ones finish with Connection: close", async () => {
