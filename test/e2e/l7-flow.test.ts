@@ -137,3 +137,47 @@ test("a backend closing its keep-alive connection does not break the next reques
   const b = await rawExchange(port, "GET /after HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
   assert.match(b, /^HTTP\/1\.1 200 /);
 });
+
+test("a close-delimited response is re-chunked for HTTP/1.1 clients and its connection is not pooled", async () => {
+  const { RecordingBackend } = await import("../../src/engine/l7/testing.ts");
+  const raw = await new RecordingBackend((_d, s) => s.end("HTTP/1.1 200 OK\r\n\r\nuntil-close")).start();
+  after(() => raw.close());
+  const p = { raw: poolOf("raw", [raw.port]) };
+  const l: HttpListener = {
+    ...listener,
+    name: "eof:80",
+    virtualHosts: [
+      {
+        hostname: "*",
+        routes: [
+          {
+            name: "eof",
+            match: { path: { type: "Prefix", value: "/" } },
+            action: { type: "Forward", backends: [{ pool: "raw", weight: 1 }] },
+          },
+        ],
+      },
+    ],
+  };
+  const h = {
+    current: compileHttp(l, {
+      snapshot: snapshotOf(l, p),
+      upstreams: new RoundRobinUpstreams(p),
+      log: () => {},
+    }),
+  };
+  const { server: s2, port: p2 } = await listen(h);
+  after(() => s2.close());
+  // Two pipelined requests: the second must get a fresh backend connection.
+  const out = await rawExchange(
+    p2,
+    "GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+  );
+  const bodies = out.match(
+    /Transfer-Encoding: chunked\r\n(Connection: close\r\n)?\r\nb\r\nuntil-close\r\n0\r\n\r\n/g,
+  );
+  assert.equal(bodies?.length, 2, out);
+  assert.doesNotMatch(bodies![0]!, /Connection: close/, "only the last response announces the close");
+  assert.match(bodies![1]!, /Connection: close/);
+  assert.equal(raw.connections, 2);
+});

@@ -307,7 +307,7 @@ export class Exchange implements UpstreamOwner, RequestView {
       }
     } else if (!noBody) this.closeAfter = true;
     if (!this.interim) {
-      if (this.closeAfter || client.closing) out += "Connection: close\r\n";
+      if (this.closeAfter) out += "Connection: close\r\n";
       else if (http10) out += "Connection: keep-alive\r\n";
     }
     client.write(out + "\r\n");

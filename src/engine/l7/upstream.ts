@@ -147,6 +147,9 @@ export class UpstreamConn implements MessageSink {
   private upgraded = false;
 
   private onEnd(): void {
+    // The backend is done with this connection: whatever completes now must not pool it.
+    this.closed = true;
+    this.pool.forget(this);
     if (this.owner !== null && !this.upgraded) {
       const err = this.parser.finish();
       if (err !== undefined && this.owner !== null) this.fail("reset", "backend closed mid-response");
