@@ -1,10 +1,12 @@
 // kube-recover.ts: on start (and after a failover) the allocations are read back from the cluster —
-// the addresses in Services' and Ingresses' status.loadBalancer are what clients already use, so
-// they are the truth. Fed to IPAM as `previous`, they stay where they are: a restart never re-IPs.
+// the addresses in Services' and Ingresses' status.loadBalancer and in Gateways' status.addresses
+// are what clients already use, so they are the truth. Fed to IPAM as `previous`, they stay where
+// they are: a restart never re-IPs.
 import type { ResourceSet } from "../k8s/resource-set.ts";
 import type { AnyObject } from "../k8s/types.ts";
 import type { AllocationState, Assignment } from "../ipam/types.ts";
 import { translate } from "../translate/translate.ts";
+import { gatewayIps } from "./kube-gateway-status.ts";
 import type { TranslateOptions } from "../translate/types.ts";
 
 /** statusIps lists the addresses in an object's status.loadBalancer.ingress. */
@@ -26,14 +28,15 @@ export function recoverAllocations(
 ): AllocationState {
   const tr = translate(set, opts);
   const byKey = new Map<string, AnyObject>();
-  for (const o of [...set.services, ...set.ingresses] as unknown as AnyObject[])
+  const gateways = set.other.filter((o) => o.kind === "Gateway");
+  for (const o of [...set.services, ...set.ingresses, ...gateways] as unknown as AnyObject[])
     byKey.set(`${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`, o);
   const requests = new Map(tr.vipRequests.map((r) => [r.key, r]));
   const state: Record<string, Assignment> = {};
   for (const [objKey, vip] of Object.entries(tr.vipOf)) {
     if (state[vip]) continue;
     const obj = byKey.get(objKey);
-    const ips = obj ? statusIps(obj) : [];
+    const ips = !obj ? [] : obj.kind === "Gateway" ? gatewayIps(obj) : statusIps(obj);
     if (ips.length === 0) continue;
     const req = requests.get(vip);
     const a: Assignment = {

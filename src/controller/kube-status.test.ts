@@ -219,3 +219,87 @@ test("recoverAllocations keeps addresses shown in status, so IPAM moves nobody a
   };
   assert.deepEqual([ip("b"), ip("c"), ip("d")], ["192.0.2.2", "192.0.2.3", "192.0.2.1"]);
 });
+
+test("desiredStatus on an HTTPRoute replaces Portico's parents entries only, keeping their transition times", () => {
+  const ours = "portico.dev/gateway-controller";
+  const route: AnyObject = {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: { name: "r", namespace: "d" },
+    status: {
+      parents: [
+        { parentRef: { name: "theirs" }, controllerName: "example.com/other", conditions: [] },
+        {
+          parentRef: { name: "gw" },
+          controllerName: ours,
+          conditions: [
+            { type: "Accepted", status: "True", reason: "Accepted", message: "", lastTransitionTime: T0 },
+          ],
+        },
+      ],
+    },
+  };
+  const want = desiredStatus(
+    route,
+    {
+      kind: "HTTPRoute",
+      namespace: "d",
+      name: "r",
+      status: {
+        parents: [
+          {
+            parentRef: { group: "gateway.networking.k8s.io", kind: "Gateway", name: "gw" },
+            controllerName: ours,
+            conditions: [
+              { type: "Accepted", status: "True", reason: "Accepted", message: "" },
+              { type: "ResolvedRefs", status: "False", reason: "BackendNotFound", message: "x" },
+            ],
+          },
+        ],
+      },
+    },
+    NOW,
+  )!;
+  const parents = want.parents as {
+    controllerName: string;
+    conditions: { type: string; lastTransitionTime: string }[];
+  }[];
+  assert.deepEqual(
+    parents.map((p) => p.controllerName),
+    ["example.com/other", ours],
+  );
+  assert.deepEqual(
+    parents[1]!.conditions.map((c) => [c.type, c.lastTransitionTime]),
+    [
+      ["Accepted", T0],
+      ["ResolvedRefs", NOW],
+    ],
+  );
+});
+
+test("recoverAllocations reads a Gateway's status.addresses", () => {
+  const opts = { serveClasslessServices: false, ingressHttpPort: 80, ingressHttpsPort: 443 };
+  const objects: AnyObject[] = [
+    {
+      apiVersion: "portico.dev/v1alpha1",
+      kind: "VipPool",
+      metadata: { name: "p" },
+      spec: { addresses: ["192.0.2.1-192.0.2.3"] },
+    },
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "GatewayClass",
+      metadata: { name: "portico" },
+      spec: { controllerName: "portico.dev/gateway-controller" },
+    },
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: "gw", namespace: "d", creationTimestamp: T0 },
+      spec: { gatewayClassName: "portico", listeners: [{ name: "http", port: 80, protocol: "HTTP" }] },
+      status: { addresses: [{ type: "IPAddress", value: "192.0.2.3" }] },
+    },
+  ];
+  const previous = recoverAllocations(buildResourceSet(objects, new Map(), []), opts);
+  assert.deepEqual(previous["Gateway/d/gw"]?.addresses, ["192.0.2.3"]);
+});

@@ -7,6 +7,7 @@ import type { AnyObject, Condition } from "../k8s/types.ts";
 import { KubeApiError, type KubeClient } from "../sources/kube/client.ts";
 import { objectPath, resourceOf } from "../sources/kube/kinds.ts";
 import type { ObjectStatus } from "../translate/types.ts";
+import { GATEWAY_STATUS_KINDS, gatewayDesired } from "./kube-gateway-status.ts";
 import type { Logger } from "./log.ts";
 
 /** PORTICO_CONDITION_PREFIX marks the Service conditions Portico owns; others' are left alone. */
@@ -68,7 +69,7 @@ export function desiredStatus(
       return { ...counts, conditions: mergeConditions(curConds, conditions ?? [], now) };
     }
     default:
-      return undefined;
+      return GATEWAY_STATUS_KINDS.has(obj.kind) ? gatewayDesired(obj, s, now, mergeConditions) : undefined;
   }
 }
 

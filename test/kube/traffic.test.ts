@@ -96,7 +96,7 @@ apiVersion: portico.dev/v1alpha1
 kind: VipPool
 metadata: {name: traffic-pool}
 spec:
-  addresses: ["127.33.0.1-127.33.0.2"]
+  addresses: ["127.33.0.1-127.33.0.3"]
 ---
 ${lbService(NS, "web", 18090)}apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
@@ -153,5 +153,74 @@ spec:
       `http://${ip}:80/page`,
     ]);
     assert.equal(stdout, `hello from ${backendIp} path /page`);
+  });
+
+  test("a Gateway gets a VIP in status.addresses, its HTTPRoute routes to the backend, other controllers' entries stay", async () => {
+    await apply(
+      env,
+      `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: portico}
+spec: {controllerName: portico.dev/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: ${NS}}
+spec:
+  gatewayClassName: portico
+  listeners: [{name: http, port: 8081, protocol: HTTP}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: route, namespace: ${NS}}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [gw.example]
+  rules: [{backendRefs: [{name: web, port: 18090}]}]
+`,
+    );
+    const gw = await waitFor("Gateway programmed with an address", async () => {
+      const g = await getJson(env, "gateway", "-n", NS, "gw");
+      const programmed = g?.status?.conditions?.find((c: { type: string }) => c.type === "Programmed");
+      return programmed?.status === "True" && g!.status.addresses?.length > 0 && g;
+    });
+    assert.deepEqual(gw.status.addresses, [{ type: "IPAddress", value: "127.33.0.3" }]);
+    assert.equal(gw.status.listeners[0].attachedRoutes, 1);
+    const { stdout } = await run("curl", [
+      "-sS",
+      "--max-time",
+      "5",
+      "-H",
+      "Host: gw.example",
+      "http://127.33.0.3:8081/gw",
+    ]);
+    assert.equal(stdout, `hello from ${backendIp} path /gw`);
+    // Another controller's entry in the route's status.parents must survive Portico's writes.
+    const foreign = {
+      parentRef: { group: "gateway.networking.k8s.io", kind: "Gateway", name: "theirs" },
+      controllerName: "example.com/other-controller",
+      conditions: [
+        {
+          type: "Accepted",
+          status: "False",
+          reason: "NotAllowedByListeners",
+          message: "",
+          lastTransitionTime: "2026-01-01T00:00:00Z",
+        },
+      ],
+    };
+    const route = await getJson(env, "httproute", "-n", NS, "route");
+    await env.kubectl(["replace", "--subresource=status", "-f", "-"], {
+      // Only the foreign entry: Portico must put its own back without dropping the other.
+      input: JSON.stringify({ ...route, status: { parents: [foreign] } }),
+    });
+    const parents = await waitFor("both parents entries", async () => {
+      const p = (await getJson(env, "httproute", "-n", NS, "route"))?.status?.parents as
+        { controllerName: string; conditions: { type: string; status: string }[] }[] | undefined;
+      return p?.length === 2 && p;
+    });
+    const ours = parents.find((p) => p.controllerName === "portico.dev/gateway-controller")!;
+    assert.equal(ours.conditions.find((c) => c.type === "Accepted")!.status, "True");
+    assert.ok(parents.some((p) => p.controllerName === "example.com/other-controller"));
   });
 });

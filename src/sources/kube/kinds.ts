@@ -45,6 +45,8 @@ export const RESOURCES: readonly Resource[] = [
   // tokens and passwords out of Portico's memory.
   { ...res("Secret", "", "v1", "secrets", true), fieldSelector: "type=kubernetes.io/tls" },
   res("Namespace", "", "v1", "namespaces", false),
+  // ConfigMaps carry BackendTLSPolicy CA certificates (ca.crt), as the Gateway API specifies.
+  res("ConfigMap", "", "v1", "configmaps", true),
   res("VipPool", "portico.dev", "v1alpha1", "vippools", false, true),
   res("GatewayClass", GW, "v1", "gatewayclasses", false, true),
   res("Gateway", GW, "v1", "gateways", true, true),
