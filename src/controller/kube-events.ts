@@ -19,6 +19,8 @@ export interface EventSpec {
   reason: string;
   action: string;
   note: string;
+  /** series separates Events of one reason about one object for deduplication (a condition type). */
+  series?: string;
 }
 
 /** microTime formats a time as metav1.MicroTime ("2026-01-02T03:04:05.000000Z"). */
@@ -82,6 +84,7 @@ export function ingressEvents(s: ObjectStatus, obj: AnyObject | undefined): Even
       type: "Warning" as const,
       reason: c.status === "False" ? "SyncFailed" : "SyncWarning",
       action: "Translate",
+      series: c.type,
       note: `${c.type}: ${c.reason ?? ""}: ${c.message ?? ""}`,
     }));
 }
@@ -105,7 +108,7 @@ export class EventRecorder {
   /** record creates the Event unless the same object already got the same reason and note. */
   async record(e: EventSpec): Promise<void> {
     const r = e.regarding;
-    const key = `${r.kind}/${r.namespace ?? ""}/${r.name}/${e.reason}`;
+    const key = `${r.kind}/${r.namespace ?? ""}/${r.name}/${e.reason}/${e.series ?? ""}`;
     const note = e.note.length > 1024 ? e.note.slice(0, 1021) + "..." : e.note;
     if (this.#last.get(key) === note) return;
     this.#last.set(key, note);
@@ -140,6 +143,7 @@ export class EventRecorder {
   ): void {
     const prefix = `${kind}/${namespace ?? ""}/${name}/`;
     for (const k of [...this.#last.keys()])
-      if (k.startsWith(prefix) && !keepReasons.includes(k.slice(prefix.length))) this.#last.delete(k);
+      if (k.startsWith(prefix) && !keepReasons.some((r) => k.startsWith(`${prefix}${r}/`)))
+        this.#last.delete(k);
   }
 }

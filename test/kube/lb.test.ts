@@ -173,7 +173,7 @@ spec:
     assert.equal(pool.status.conditions[0].type, "Ready");
   });
 
-  test("an Ingress whose backend is missing gets a SyncFailed Warning, once", async () => {
+  test("an Ingress with a missing backend and a conflicting path gets one Warning per problem", async () => {
     await apply(
       env,
       `apiVersion: networking.k8s.io/v1
@@ -191,6 +191,7 @@ spec:
       http:
         paths:
           - {path: /, pathType: Prefix, backend: {service: {name: nowhere, port: {number: 80}}}}
+          - {path: /, pathType: Prefix, backend: {service: {name: nowhere, port: {number: 80}}}}
 `,
     );
     const ev = await waitFor("SyncFailed event", async () =>
@@ -202,7 +203,11 @@ spec:
     await waitFor("the controller saw the poke", () =>
       seen("c", (s) => s.metadata.annotations?.poke === "2"),
     );
-    assert.equal((await events("broken")).filter((e) => e.reason === "SyncFailed").length, 1);
+    // Two problems of different kinds: each is one Event, however many rebuilds follow.
+    const all = await events("broken");
+    assert.equal(all.filter((e) => e.reason === "SyncFailed").length, 1);
+    assert.equal(all.filter((e) => e.reason === "SyncWarning").length, 1);
+    assert.match(all.find((e) => e.reason === "SyncWarning")!.note, /RouteConflict/);
   });
 
   test("the Deployment in deploy/ is accepted by the API server", async () => {
