@@ -22,6 +22,7 @@ const cert = selfSigned(["*.example.com"]);
 writeFileSync(join(dir, "ca.pem"), cert.certPem);
 
 const h1 = http.createServer((req, res) => {
+  if (req.url === "/hang") return; // never answers
   let body = "";
   req.on("data", (d) => (body += d));
   req.on("end", () =>
@@ -50,6 +51,12 @@ const pools = {
   grpc: poolOf("grpc", [(h2c.address() as AddressInfo).port], "h2c"),
 };
 const routes = [
+  {
+    name: "hang",
+    match: { path: { type: "Exact" as const, value: "/hang" } },
+    action: { type: "Forward" as const, backends: [{ pool: "h1", weight: 1 }] },
+    timeoutMs: 200,
+  },
   {
     name: "grpc",
     match: { path: { type: "Prefix" as const, value: "/pkg.Svc" } },
@@ -162,7 +169,12 @@ test("HTTP/2 to an HTTP/1.1 backend keeps chunked trailers", async () => {
     virtualHosts: [
       {
         hostname: "*",
-        routes: [{ ...routes[1]!, action: { type: "Forward", backends: [{ pool: "t", weight: 1 }] } }],
+        routes: [
+          {
+            ...routes.find((r) => r.name === "web")!,
+            action: { type: "Forward", backends: [{ pool: "t", weight: 1 }] },
+          },
+        ],
       },
     ],
   };
@@ -183,4 +195,17 @@ test("HTTP/2 to an HTTP/1.1 backend keeps chunked trailers", async () => {
   req.resume();
   await once(req, "end");
   assert.equal(trailers["x-check"], "yes");
+});
+
+test("HTTP/2 requests get 504 when the route timeout expires", async () => {
+  const client = http2.connect(`http://127.0.0.1:${plain.port}`);
+  after(() => client.close());
+  const req = client.request({ ":path": "/hang" });
+  let status = 0;
+  let body = "";
+  req.on("response", (h) => (status = Number(h[":status"])));
+  req.on("data", (d) => (body += d));
+  await once(req, "end");
+  assert.equal(status, 504);
+  assert.match(body, /request timed out after 200 ms on route hang/);
 });

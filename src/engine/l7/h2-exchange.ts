@@ -34,6 +34,7 @@ export class H2Exchange implements UpstreamOwner {
   private attempts = 0;
   private tried: Set<string> | undefined;
   private lastFailure = "";
+  private timer: NodeJS.Timeout | undefined;
   private inFlight = false;
   private status = 0;
   private bytesIn = 0;
@@ -73,6 +74,8 @@ export class H2Exchange implements UpstreamOwner {
   forward(pool: string, path: string, query: string, prefixLength: number, h2c: boolean): void {
     this.pool = pool;
     const route = this.route!;
+    const ms = route.timeoutMs ?? this.rt.listener.requestTimeoutMs;
+    if (ms > 0) this.timer = setTimeout(onRequestTimeout, ms, this, ms);
     const method = this.headers[":method"] ?? "GET";
     if (h2c) {
       const backend = this.rt.upstreams.pick(pool, {
@@ -269,6 +272,17 @@ export class H2Exchange implements UpstreamOwner {
     this.status = s;
   }
 
+  /** timedOut runs when the request timeout fires: the backend attempt is dropped, the client gets 504. */
+  timedOut(ms: number): void {
+    this.timer = undefined;
+    if (this.done) return;
+    const up = this.upstream;
+    this.upstream = null;
+    if (up !== null) up.destroy();
+    this.settle(false);
+    this.fail(504, `request timed out after ${ms} ms on route ${this.route?.name}`);
+  }
+
   private abort(): void {
     if (this.done) return;
     const up = this.upstream;
@@ -281,6 +295,7 @@ export class H2Exchange implements UpstreamOwner {
   finish(ok: boolean): void {
     if (this.done) return;
     this.done = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
     this.settle(ok);
     if (httpResponse.hasSubscribers) {
       httpResponse.publish({
@@ -329,4 +344,8 @@ export function responseHeaders(hs: readonly string[], route: Route | undefined)
     out[l] = out[l] === undefined ? x.value : `${String(out[l])}, ${x.value}`;
   }
   return out;
+}
+
+function onRequestTimeout(ex: H2Exchange, ms: number): void {
+  ex.timedOut(ms);
 }
