@@ -51,8 +51,15 @@ export async function main(argv: string[]): Promise<number> {
   await new Promise<void>((done) => {
     process.once("SIGINT", done);
     process.once("SIGTERM", done);
+    // A closed stdout/stderr (the parent went away) ends the run instead of failing every log line.
+    for (const stream of [process.stdout, process.stderr]) stream.on("error", () => done());
   });
   log("info", "shutting down");
+  // A second signal, or a shutdown stuck past 10 s, ends the process at once.
+  const force = () => process.exit(1);
+  process.once("SIGINT", force);
+  process.once("SIGTERM", force);
+  setTimeout(force, 10_000).unref();
   source.close();
   await chain;
   admin.server.close();

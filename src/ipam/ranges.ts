@@ -34,6 +34,10 @@ export function parseEntry(entry: string): IpRange | string {
     if (from.value > to.value) return `"${entry}" ends before it starts`;
     return { family: from.family, start: from.value, end: to.value };
   }
+  const single = parseIp(text);
+  if (single !== undefined) {
+    return `"${entry}" is a single address: write "${text}/${BITS[single.family]}" (a CIDR) or a from-to range`;
+  }
   return `"${entry}" is neither a CIDR nor a from-to range`;
 }
 

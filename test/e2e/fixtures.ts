@@ -86,3 +86,21 @@ metadata:
 spec:
   controller: portico.dev/ingress-controller
 `;
+
+/** wsEchoBackend accepts WebSocket upgrades (real handshake) and then echoes raw bytes back. */
+export async function wsEchoBackend(): Promise<{ port: number; close(): void }> {
+  const { createHash } = await import("node:crypto");
+  const server = createServer((_req, res) => res.end("not a websocket\n"));
+  server.on("upgrade", (req, socket) => {
+    const accept = createHash("sha1")
+      .update(String(req.headers["sec-websocket-key"]) + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
+      .digest("base64");
+    socket.write(
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
+    socket.pipe(socket);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { port: (server.address() as AddressInfo).port, close: () => server.close() };
+}

@@ -76,21 +76,28 @@ export async function startPortico(
     logs.push(...lines);
   });
   const exited = new Promise<void>((r) => proc.once("exit", () => r()));
+  // If the test process dies (a timeout), the child must not outlive it holding VIP ports.
+  const reap = () => proc.kill("SIGKILL");
+  process.once("exit", reap);
+  exited.then(() => process.off("exit", reap));
   const died = exited.then(() => {
     throw new Error(`portico exited ${proc.exitCode}: ${logs.join("\n")}`);
   });
   died.catch(() => {});
-  const adminUrl = await Promise.race([died, waitFor("admin API to listen", () => {
-    for (const l of logs) {
-      try {
-        const j = JSON.parse(l);
-        if (j.msg === "admin API listening") return j.url as string;
-      } catch {
-        /* not JSON */
+  const adminUrl = await Promise.race([
+    died,
+    waitFor("admin API to listen", () => {
+      for (const l of logs) {
+        try {
+          const j = JSON.parse(l);
+          if (j.msg === "admin API listening") return j.url as string;
+        } catch {
+          /* not JSON */
+        }
       }
-    }
-    return undefined;
-  })]);
+      return undefined;
+    }),
+  ]);
   const p: Portico = {
     proc,
     adminUrl,
