@@ -29,7 +29,19 @@ export default tseslint.config(
   {
     files: ["src/translate/**", "src/ipam/**"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: ["**/engine/**", "**/sources/**", "**/controller/**", "node:fs*", "node:net", "node:http*"] }],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            "**/engine/**",
+            "**/sources/**",
+            "**/controller/**",
+            "node:fs*",
+            "node:net",
+            "node:http*",
+          ],
+        },
+      ],
     },
   },
 );

@@ -19,7 +19,10 @@ function findTests(dir: string): string[] {
 }
 
 const args = process.argv.slice(2);
-const roots = args.length > 0 ? args.map((a) => resolve(a)) : [join(root, "src"), join(root, "test"), join(root, "bench")];
+const roots =
+  args.length > 0
+    ? args.map((a) => resolve(a))
+    : [join(root, "src"), join(root, "test"), join(root, "bench")];
 const files = roots.flatMap((r) => (statSync(r).isDirectory() ? findTests(r) : [r]));
 
 if (args.length === 0 || process.env.TYPECHECK === "1") {

@@ -5,7 +5,11 @@ import type { Condition, ObjectMeta } from "./types.ts";
 /** LabelSelector is metav1.LabelSelector (matchLabels ANDed with matchExpressions). */
 export interface LabelSelector {
   matchLabels?: Record<string, string>;
-  matchExpressions?: { key: string; operator: "In" | "NotIn" | "Exists" | "DoesNotExist"; values?: string[] }[];
+  matchExpressions?: {
+    key: string;
+    operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+    values?: string[];
+  }[];
 }
 
 /** VipPoolSpec describes addresses Portico may hand out and who may get them. */

@@ -154,7 +154,8 @@ export type RouteFilter =
   | { type: "RequestMirror"; pool: string; percent: number };
 
 /** PathRewrite replaces the whole path, or the part the route's Prefix match matched. */
-export type PathRewrite = { type: "ReplaceFullPath"; value: string } | { type: "ReplacePrefixMatch"; value: string };
+export type PathRewrite =
+  { type: "ReplaceFullPath"; value: string } | { type: "ReplacePrefixMatch"; value: string };
 
 /** Header is a name and value. */
 export interface Header {

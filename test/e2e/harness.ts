@@ -40,13 +40,25 @@ export async function waitFor<T>(
   }
 }
 
+/** StatusEntry is one element of GET /api/v1/status. */
+export interface StatusEntry {
+  kind: string;
+  namespace?: string;
+  name: string;
+  status: {
+    loadBalancer?: { ingress?: { ip?: string }[] };
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    [field: string]: unknown;
+  };
+}
+
 /** Portico is a running `portico run` child process. */
 export interface Portico {
   proc: ChildProcess;
   adminUrl: string;
   logs: string[];
   stdout: () => string;
-  status(): Promise<{ kind: string; namespace?: string; name: string; status: any }[]>;
+  status(): Promise<StatusEntry[]>;
   vip(kind: string, ns: string, name: string): Promise<string | undefined>;
   stop(): Promise<void>;
 }
@@ -104,7 +116,7 @@ export async function startPortico(
     logs,
     stdout: () => out,
     async status() {
-      return (await (await fetch(`${adminUrl}/api/v1/status`)).json()) as any;
+      return (await (await fetch(`${adminUrl}/api/v1/status`)).json()) as StatusEntry[];
     },
     async vip(kind, ns, name) {
       const s = (await p.status()).find(
@@ -131,7 +143,8 @@ export function run(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = execFile(cmd, args, { timeout: 20_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as any).code === "number" ? (err as any).code : 1) : 0;
+      const status = (err as { code?: unknown } | null)?.code;
+      const code = err ? (typeof status === "number" ? status : 1) : 0;
       resolve({ code, stdout, stderr });
     });
     if (input !== undefined) child.stdin!.end(input);

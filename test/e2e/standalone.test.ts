@@ -287,10 +287,10 @@ test("an exhausted pool leaves the next Service pending with N/N; freeing an add
   );
   const pending = await waitFor("third pending", async () => {
     const st = (await p.status()).find((s) => s.kind === "Service" && s.name === "third");
-    const c = st?.status?.conditions?.find((x: any) => x.status === "False");
+    const c = st?.status?.conditions?.find((x) => x.status === "False");
     return c && !st?.status.loadBalancer?.ingress?.length ? c : undefined;
   });
-  assert.match(pending.message, /3\/3/);
+  assert.match(pending.message ?? "", /3\/3/);
   const offline = await portico(["explain", "service/default/third", dir, "--state-dir", state]);
   assert.match(offline.stdout, /Exhausted/);
   unlinkSync(join(dir, "apps/echo.yaml"));
@@ -304,7 +304,7 @@ test("a restart changes no address", async () => {
     xs
       .map(
         (s) =>
-          `${s.kind}/${s.namespace}/${s.name}=${s.status?.loadBalancer?.ingress?.map((i: any) => i.ip).join(",") ?? ""}`,
+          `${s.kind}/${s.namespace}/${s.name}=${s.status?.loadBalancer?.ingress?.map((i) => i.ip).join(",") ?? ""}`,
       )
       .sort();
   await p.stop();
