@@ -5,6 +5,7 @@
 import type { Socket } from "node:net";
 import { EngineConfigError, type CompileHttp, type ConnectionHandler } from "../contracts.ts";
 import { compileTls, type TlsTerminator } from "../tls/terminate.ts";
+import { compileSniRoutes } from "../tls/sni-routes.ts";
 import { ClientConn } from "./http1.ts";
 import { H2Front } from "./http2.ts";
 import { Router } from "./router/router.ts";
@@ -75,10 +76,22 @@ export function compileHttpWith(
       }
     });
   };
+  // TLS routes by server name (TLSRoute) claim names before the HTTPS termination sees them.
+  const sni =
+    listener.sniRoutes === undefined || listener.sniRoutes.length === 0
+      ? undefined
+      : compileSniRoutes(listener, deps, {
+          tls,
+          https: (s) =>
+            tls === undefined ? s.destroy() : tls.wrap(s, (secure) => serve(secure, secure.alpnProtocol)),
+          helloTimeoutMs: limits.headerTimeoutMs,
+          connectTimeoutMs: limits.connectTimeoutMs,
+        });
   return {
     onConnection(socket: Socket): void {
       socket.on("error", () => socket.destroy());
-      if (tls === undefined) serve(socket, undefined);
+      if (sni !== undefined) sni.accept(socket);
+      else if (tls === undefined) serve(socket, undefined);
       else tls.wrap(socket, (secure) => serve(secure, secure.alpnProtocol));
     },
     retire(): void {

@@ -12,8 +12,11 @@ const ALPN = ["h2", "http/1.1"];
 
 /** TlsTerminator wraps accepted sockets of one listener. */
 export interface TlsTerminator {
-  /** wrap starts the server handshake; ready runs with the decrypted socket once it completed. */
-  wrap(socket: Socket, ready: (secure: tls.TLSSocket) => void): void;
+  /**
+   * wrap starts the server handshake; ready runs with the decrypted socket once it completed.
+   * alpn overrides the protocols offered (default h2, http/1.1; [] offers none).
+   */
+  wrap(socket: Socket, ready: (secure: tls.TLSSocket) => void, alpn?: string[]): void;
   /** select returns the context for a server name (undefined: none, handshake fails). */
   select(servername: string): tls.SecureContext | undefined;
 }
@@ -50,12 +53,12 @@ export function compileTls(
   };
   return {
     select,
-    wrap(socket, ready) {
+    wrap(socket, ready, alpn = ALPN) {
       const secure = new tls.TLSSocket(socket, {
         isServer: true,
         secureContext: initial,
         SNICallback,
-        ALPNProtocols: ALPN,
+        ...(alpn.length > 0 ? { ALPNProtocols: alpn } : {}),
         requestCert: false,
       });
       secure.setTimeout(HANDSHAKE_TIMEOUT_MS);

@@ -1,0 +1,99 @@
+// client-hello.ts: reads the server name (SNI) out of a TLS ClientHello without terminating TLS,
+// so a listener can decide per name whether to relay the bytes untouched (TLSRoute passthrough) or
+// handshake itself. The hello may arrive split over several reads and, in principle, over several
+// TLS records; the parser is pure and is called again with all bytes read so far.
+
+/** MAX_HELLO_BYTES bounds what a client may send before its ClientHello is complete. */
+export const MAX_HELLO_BYTES = 64 * 1024;
+
+/** HelloResult: "more" wants more bytes; "done" has the SNI (undefined: none sent); "invalid" is not TLS. */
+export type HelloResult =
+  { type: "more" } | { type: "done"; servername: string | undefined } | { type: "invalid"; reason: string };
+
+const RECORD_HANDSHAKE = 0x16;
+const HANDSHAKE_CLIENT_HELLO = 0x01;
+const EXT_SERVER_NAME = 0x0000;
+const NAME_TYPE_HOST = 0x00;
+
+/** parseClientHello inspects the bytes a client sent so far. */
+export function parseClientHello(buf: Buffer): HelloResult {
+  if (buf.length > 0 && buf[0] !== RECORD_HANDSHAKE) return invalid("not a TLS handshake record");
+  // Gather the handshake message from consecutive handshake records.
+  const parts: Buffer[] = [];
+  let have = 0;
+  let need = -1;
+  let off = 0;
+  for (;;) {
+    if (need !== -1 && have >= need) break;
+    if (buf.length - off < 5) return buf.length > MAX_HELLO_BYTES ? invalid("ClientHello too large") : more;
+    if (buf[off] !== RECORD_HANDSHAKE) return invalid("ClientHello interrupted by another record type");
+    if (buf[off + 1] !== 0x03) return invalid("unknown record version");
+    const len = buf.readUInt16BE(off + 3);
+    if (len === 0) return invalid("empty handshake record");
+    if (buf.length - off - 5 < len)
+      return buf.length > MAX_HELLO_BYTES ? invalid("ClientHello too large") : more;
+    parts.push(buf.subarray(off + 5, off + 5 + len));
+    have += len;
+    off += 5 + len;
+    if (need === -1 && have >= 4) {
+      const first = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      if (first[0] !== HANDSHAKE_CLIENT_HELLO) return invalid("first handshake message is not a ClientHello");
+      need = 4 + first.readUIntBE(1, 3);
+      if (need > MAX_HELLO_BYTES) return invalid("ClientHello too large");
+    }
+  }
+  const msg = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  return readHello(msg.subarray(4, need));
+}
+
+const more: HelloResult = { type: "more" };
+
+function invalid(reason: string): HelloResult {
+  return { type: "invalid", reason };
+}
+
+// readHello walks the ClientHello body (RFC 8446 §4.1.2) to its extensions.
+function readHello(b: Buffer): HelloResult {
+  let p = 2 + 32; // legacy_version, random
+  if (p + 1 > b.length) return invalid("truncated ClientHello");
+  p += 1 + b[p]!; // session id
+  if (p + 2 > b.length) return invalid("truncated ClientHello");
+  p += 2 + b.readUInt16BE(p); // cipher suites
+  if (p + 1 > b.length) return invalid("truncated ClientHello");
+  p += 1 + b[p]!; // compression methods
+  if (p === b.length) return { type: "done", servername: undefined }; // no extensions at all
+  if (p + 2 > b.length) return invalid("truncated ClientHello");
+  const end = p + 2 + b.readUInt16BE(p);
+  if (end > b.length) return invalid("truncated extensions");
+  p += 2;
+  while (p + 4 <= end) {
+    const type = b.readUInt16BE(p);
+    const len = b.readUInt16BE(p + 2);
+    p += 4;
+    if (p + len > end) return invalid("truncated extension");
+    if (type === EXT_SERVER_NAME) return readServerName(b.subarray(p, p + len));
+    p += len;
+  }
+  return { type: "done", servername: undefined };
+}
+
+// readServerName returns the first host_name entry of a server_name extension (RFC 6066 §3).
+function readServerName(e: Buffer): HelloResult {
+  if (e.length < 2) return invalid("truncated server_name");
+  const end = Math.min(e.length, 2 + e.readUInt16BE(0));
+  let p = 2;
+  while (p + 3 <= end) {
+    const type = e[p]!;
+    const len = e.readUInt16BE(p + 1);
+    p += 3;
+    if (p + len > end) return invalid("truncated server name");
+    if (type === NAME_TYPE_HOST) {
+      const name = e.toString("latin1", p, p + len);
+      // A host name is LDH ASCII: anything else can't name a route and is refused.
+      if (!/^[A-Za-z0-9._-]+$/.test(name)) return invalid("server name is not a host name");
+      return { type: "done", servername: name.toLowerCase() };
+    }
+    p += len;
+  }
+  return { type: "done", servername: undefined };
+}
