@@ -1,22 +1,26 @@
 // host-map.ts: the listener's virtual host lookup. Exact names are one Map probe; wildcards are
 // probed by walking the request host's dots left to right, so the longest suffix wins in
-// O(labels) instead of a scan over every virtual host.
+// O(labels) instead of a scan over every virtual host. A single-label wildcard (Ingress
+// "*.foo.com") is only tried at the first dot, where exactly one label stands before the suffix.
 
 /** HostMap finds the value registered for a request's Host header. */
 export class HostMap<T> {
   private readonly exact = new Map<string, T>();
   // Keys are suffixes with their leading dot: "*.example.com" is stored as ".example.com".
-  private readonly wildcard = new Map<string, T>();
+  private readonly wildcard = new Map<string, { value: T; singleLabel: boolean }>();
   private any: T | undefined;
 
-  /** add registers hostname (exact, "*.suffix" or "*"); the first registration of a name wins. */
-  add(hostname: string, value: T): void {
+  /**
+   * add registers hostname (exact, "*.suffix" or "*"); the first registration of a name wins.
+   * singleLabel makes a wildcard match exactly one label ("a.foo.com", not "a.b.foo.com").
+   */
+  add(hostname: string, value: T, singleLabel = false): void {
     const name = normalizeHost(hostname);
     if (name === "*") {
       if (this.any === undefined) this.any = value;
     } else if (name.startsWith("*.")) {
       const suffix = name.slice(1);
-      if (!this.wildcard.has(suffix)) this.wildcard.set(suffix, value);
+      if (!this.wildcard.has(suffix)) this.wildcard.set(suffix, { value, singleLabel });
     } else if (!this.exact.has(name)) {
       this.exact.set(name, value);
     }
@@ -29,9 +33,10 @@ export class HostMap<T> {
     if (hit !== undefined) return hit;
     if (this.wildcard.size > 0) {
       // A wildcard needs at least one label before its suffix, so start after the first char.
-      for (let dot = host.indexOf(".", 1); dot !== -1; dot = host.indexOf(".", dot + 1)) {
+      const first = host.indexOf(".", 1);
+      for (let dot = first; dot !== -1; dot = host.indexOf(".", dot + 1)) {
         const w = this.wildcard.get(host.slice(dot));
-        if (w !== undefined) return w;
+        if (w !== undefined && (dot === first || !w.singleLabel)) return w.value;
       }
     }
     return this.any;

@@ -39,6 +39,26 @@ test("HostMap: exact, longest wildcard, any; case, port and trailing dot ignored
   assert.equal(n.lookup("b.example.com"), undefined);
 });
 
+test("HostMap: a single-label wildcard (Ingress) matches one label only; a longer one still wins", () => {
+  const m = new HostMap<string>();
+  m.add("*.foo.com", "one", true);
+  m.add("*.b.foo.com", "wild-b");
+  assert.equal(m.lookup("a.foo.com"), "one");
+  assert.equal(m.lookup("a.b.foo.com"), "wild-b");
+  assert.equal(m.lookup("a.c.foo.com"), undefined, "two labels before a single-label wildcard");
+  assert.equal(m.lookup("foo.com"), undefined);
+  const r = new Router([
+    {
+      hostname: "*.blog.test",
+      singleLabelWildcard: true,
+      routes: [route("blog", { path: { type: "Prefix", value: "/" } })],
+    },
+    { hostname: "*", routes: [route("any", { path: { type: "Prefix", value: "/" } })] },
+  ]);
+  assert.equal(r.route("x.blog.test", req("/"))?.route.name, "blog");
+  assert.equal(r.route("x.y.blog.test", req("/"))?.route.name, "any");
+});
+
 test("Router: first match wins in IR order across segment buckets", () => {
   const r = new Router([
     {

@@ -70,7 +70,8 @@ export class Router {
 
   /** Router compiles virtualHosts; regexps that do not compile throw SyntaxError. */
   constructor(virtualHosts: readonly VirtualHost[]) {
-    for (const vh of virtualHosts) this.hosts.add(vh.hostname, new HostRoutes(vh.routes));
+    for (const vh of virtualHosts)
+      this.hosts.add(vh.hostname, new HostRoutes(vh.routes), vh.singleLabelWildcard === true);
   }
 
   /** route returns the route for a request to host (raw Host header), or undefined (404). */
