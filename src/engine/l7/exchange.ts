@@ -16,6 +16,7 @@ import type { MessageHead } from "../http/parser.ts";
 import { httpResponse, type HttpResponseEvent } from "./events.ts";
 import { responseHeaderEdits } from "./forward.ts";
 import type { ClientConn } from "./http1.ts";
+import type { Mirrors } from "./mirror.ts";
 import type { RequestView } from "./router/match.ts";
 import type { UpstreamConn, UpstreamFailure, UpstreamOwner } from "./upstream.ts";
 
@@ -36,6 +37,8 @@ export class Exchange implements UpstreamOwner, RequestView {
   upstreamHead = "";
   framing: "length" | "chunked" | "none" = "none";
   websocket = false;
+  /** mirrors are the request's RequestMirror copies (mirror.ts); they get its body too. */
+  mirrors: Mirrors | undefined = undefined;
   /** local is a response the proxy answers itself (errors, redirects, direct responses). */
   local: Buffer | undefined;
   /** closeAfter closes the client connection once this exchange finished. */
@@ -137,6 +140,7 @@ export class Exchange implements UpstreamOwner, RequestView {
   /** requestBody forwards (or buffers) a piece of the request body. */
   requestBody(chunk: Buffer): void {
     this.bytesIn += chunk.length;
+    this.mirrors?.body(chunk);
     if (this.local !== undefined || this.done) return;
     if (this.upstream === null) {
       (this.pending ??= []).push(chunk);
@@ -162,6 +166,7 @@ export class Exchange implements UpstreamOwner, RequestView {
   /** requestComplete runs when the whole request was read from the client. */
   requestComplete(): void {
     this.requestDone = true;
+    this.mirrors?.end(this.pendingTrailers);
     if (this.done) return;
     if (this.local !== undefined) {
       if (this.status !== 0 && this.responseStarted) this.finish(true);
@@ -354,6 +359,7 @@ export class Exchange implements UpstreamOwner, RequestView {
 
   /** abort runs when the client connection closed under this exchange; silent skips exchangeDone. */
   abort(silent = false): void {
+    this.mirrors?.abort();
     if (this.done) return;
     const up = this.upstream;
     this.upstream = null;

@@ -3,6 +3,7 @@
 // and build the upstream head. Runs once per request, before the exchange starts.
 import { redirectLocation, buildUpstreamHead, type RequestFacts } from "./forward.ts";
 import type { Exchange } from "./exchange.ts";
+import { mirrorsOf } from "./mirror.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 
 /** prepare validates, routes and readies ex, or makes it a local answer (ex.answer). */
@@ -89,6 +90,14 @@ export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): vo
     route,
     prefixLength: hit.prefixLength,
   });
+  if (route.filters !== undefined && !ex.websocket)
+    ex.mirrors = mirrorsOf(rt, {
+      route,
+      method: h.method,
+      head: ex.upstreamHead,
+      framing,
+      sourceIp: clientIp,
+    });
 }
 
 /** pickPool chooses among the weighted pools of a route (weight 0 pools get nothing). */
