@@ -15,6 +15,7 @@ import {
 import type { MessageHead } from "../http/parser.ts";
 import { httpResponse, type HttpResponseEvent } from "./events.ts";
 import { responseHeaderEdits } from "./forward.ts";
+import { acquireUpstream } from "./h2c-bridge.ts";
 import type { ClientConn } from "./http1.ts";
 import type { Mirrors } from "./mirror.ts";
 import type { RequestView } from "./router/match.ts";
@@ -121,7 +122,7 @@ export class Exchange implements UpstreamOwner, RequestView {
     this.backend = backend;
     rt.upstreams.begin(this.pool, backend);
     this.inFlight = true;
-    const up = rt.pool.acquire(backend, rt.limits.connectTimeoutMs, rt.pools[this.pool]?.tls);
+    const up = acquireUpstream(rt, this.pool, backend);
     this.upstream = up;
     up.attach(this, this.route?.backendTimeoutMs ?? rt.listener.requestTimeoutMs);
     const s = up.socket;
