@@ -8,6 +8,7 @@ import type { EngineSnapshot } from "../../model/ir.ts";
 import { connection } from "./events.ts";
 import { redirectLocation } from "./forward.ts";
 import { H2Exchange } from "./h2-exchange.ts";
+import { mirrorStream } from "./mirror.ts";
 import { pickPool } from "./prepare.ts";
 import type { RequestView } from "./router/match.ts";
 import type { ListenerRuntime } from "./runtime.ts";
@@ -98,5 +99,12 @@ export class H2Front {
     const pool = pickPool(route.action.backends);
     if (pool === undefined) return ex.answer(500, `route ${route.name} has no backends`);
     ex.forward(pool, path, query, hit.prefixLength, this.snapshot.pools[pool]?.protocol === "h2c");
+    mirrorStream(this.rt, route, stream, headers, {
+      host,
+      path,
+      query,
+      prefixLength: hit.prefixLength,
+      hasBody: (flags & 0x1) === 0,
+    });
   }
 }

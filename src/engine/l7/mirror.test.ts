@@ -1,6 +1,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
+import { execFile } from "node:child_process";
 import net from "node:net";
 import { once } from "node:events";
 import type { HttpListener, Pool, Route } from "../../model/ir.ts";
@@ -154,4 +155,26 @@ test("RequestMirror: the mirror gets the same request and body; sampling, dead a
     upstreams.log.includes(`end dead 127.0.0.1:${deadPort} false`),
     "the dead mirror failed on its own",
   );
+
+  // HTTP/2 clients are mirrored too, body included.
+  const h2 = await new Promise<string>((resolve) =>
+    execFile(
+      "curl",
+      [
+        "-sS",
+        "--http2-prior-knowledge",
+        "-X",
+        "PUT",
+        "-H",
+        "Host: app.test",
+        "--data-binary",
+        "over h2",
+        `http://127.0.0.1:${port}/all/h2`,
+      ],
+      (_err, stdout) => resolve(stdout),
+    ),
+  );
+  assert.equal(h2, "main\n");
+  await mirror.until(4);
+  assert.deepEqual(mirror.seen[3], { method: "PUT", url: "/v2/h2", host: "app.test", body: "over h2" });
 });

@@ -4,9 +4,11 @@
 // changes the main exchange — a slow mirror whose send buffer grows past MAX_BUFFERED is cut off,
 // and a mirror pool without a usable backend is simply skipped.
 import type { Backend, CompileDeps, Upstreams } from "../contracts.ts";
+import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { Pool, Route } from "../../model/ir.ts";
 import { chunkHeader, lastChunk } from "../http/head.ts";
 import type { MessageHead } from "../http/parser.ts";
+import { buildUpstreamHead } from "./forward.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 import type { UpstreamConn, UpstreamFailure, UpstreamOwner, UpstreamPool } from "./upstream.ts";
 
@@ -188,4 +190,55 @@ export function mirrorsOf(rt: ListenerRuntime, req: MirrorRequest): Mirrors | un
     timeoutMs: req.route.backendTimeoutMs ?? rt.listener.requestTimeoutMs,
     log: rt.log,
   });
+}
+
+/** H2Facts are the routing facts of an HTTP/2 stream that its mirrors need. */
+export interface H2Facts {
+  host: string;
+  path: string;
+  query: string;
+  prefixLength: number;
+  /** hasBody is false when the request headers ended the stream. */
+  hasBody: boolean;
+}
+
+/** mirrorStream starts the mirrors of an HTTP/2 request stream and feeds them its body. */
+export function mirrorStream(
+  rt: ListenerRuntime,
+  route: Route,
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  f: H2Facts,
+): void {
+  if (route.filters === undefined || !route.filters.some((x) => x.type === "RequestMirror")) return;
+  const flat: string[] = [];
+  let length = "";
+  for (const [k, v] of Object.entries(headers)) {
+    if (k.charCodeAt(0) === 58 /* : */ || v === undefined) continue;
+    if (k === "content-length") length = String(v);
+    if (Array.isArray(v)) for (const x of v) flat.push(k, x);
+    else flat.push(k, String(v));
+  }
+  const framing = !f.hasBody ? "none" : length !== "" ? "length" : "chunked";
+  const method = headers[":method"] ?? "GET";
+  const sourceIp = stream.session?.socket?.remoteAddress ?? "";
+  const head = buildUpstreamHead({
+    method,
+    path: f.path,
+    query: f.query,
+    headers: flat,
+    host: f.host,
+    clientIp: sourceIp,
+    proto: rt.proto,
+    framing,
+    contentLength: length,
+    websocket: false,
+    route,
+    prefixLength: f.prefixLength,
+  });
+  const m = mirrorsOf(rt, { route, method, head, framing, sourceIp });
+  if (m === undefined || !f.hasBody) return;
+  stream.on("data", (chunk: Buffer) => m.body(chunk));
+  stream.on("end", () => m.end());
+  stream.on("close", () => m.abort());
 }
