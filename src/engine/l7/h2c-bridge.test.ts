@@ -1,7 +1,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import http2 from "node:http2";
-import net from "node:net";
+import type net from "node:net";
 import { once } from "node:events";
 import type { HttpListener, Pool } from "../../model/ir.ts";
 import { compileHttp } from "./compile.ts";

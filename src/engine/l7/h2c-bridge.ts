@@ -52,6 +52,7 @@ export class H2cBridge implements MessageSink {
     uncork(): void;
     pause(): void;
     resume(): void;
+    readonly writableLength: number;
   };
   private readonly parser: HttpParser;
   private stream: http2.ClientHttp2Stream | undefined;
@@ -61,12 +62,17 @@ export class H2cBridge implements MessageSink {
   constructor(backend: Backend) {
     this.backend = backend;
     this.parser = new HttpParser("request", this, 0);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getter below needs the bridge
+    const bridge = this;
     this.socket = {
       write: (data, enc) => this.write(typeof data === "string" ? Buffer.from(data, enc ?? "latin1") : data),
       cork: () => {},
       uncork: () => {},
       pause: () => this.stream?.pause(),
       resume: () => this.stream?.resume(),
+      get writableLength() {
+        return bridge.stream?.writableLength ?? 0;
+      },
     };
   }
 

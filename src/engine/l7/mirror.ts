@@ -5,22 +5,22 @@
 // and a mirror pool without a usable backend is simply skipped.
 import type { Backend, CompileDeps, Upstreams } from "../contracts.ts";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
-import type { Pool, Route } from "../../model/ir.ts";
+import type { Route } from "../../model/ir.ts";
 import { chunkHeader, lastChunk } from "../http/head.ts";
 import type { MessageHead } from "../http/parser.ts";
 import { buildUpstreamHead } from "./forward.ts";
+import { acquireUpstream } from "./h2c-bridge.ts";
 import type { ListenerRuntime } from "./runtime.ts";
-import type { UpstreamConn, UpstreamFailure, UpstreamOwner, UpstreamPool } from "./upstream.ts";
+import type { UpstreamConn, UpstreamFailure, UpstreamOwner } from "./upstream.ts";
 
 /** MAX_BUFFERED is how much unsent request body one mirror may hold before it is dropped. */
 export const MAX_BUFFERED = 1024 * 1024;
 
 /** MirrorDeps are what a mirror needs from its listener. */
 export interface MirrorDeps {
-  pools: Record<string, Pool>;
   upstreams: Upstreams;
-  pool: UpstreamPool;
-  connectTimeoutMs: number;
+  /** acquire opens (or reuses) a connection to a backend of pool: HTTP/1.1, or the h2c bridge. */
+  acquire: (pool: string, backend: Backend) => UpstreamConn;
   /** timeoutMs bounds the mirror's inactivity, like the main request's backend timeout. */
   timeoutMs: number;
   log: CompileDeps["log"];
@@ -108,7 +108,7 @@ class Mirror implements UpstreamOwner {
     this.chunked = req.framing === "chunked";
     this.requestDone = req.framing === "none";
     deps.upstreams.begin(poolName, backend);
-    const conn = deps.pool.acquire(backend, deps.connectTimeoutMs, deps.pools[poolName]?.tls);
+    const conn = deps.acquire(poolName, backend);
     this.conn = conn;
     conn.attach(this, deps.timeoutMs);
     conn.socket.write(req.head, "latin1");
@@ -183,10 +183,8 @@ class Mirror implements UpstreamOwner {
 export function mirrorsOf(rt: ListenerRuntime, req: MirrorRequest): Mirrors | undefined {
   if (req.route.filters === undefined) return undefined;
   return Mirrors.start(req, {
-    pools: rt.pools,
     upstreams: rt.upstreams,
-    pool: rt.pool,
-    connectTimeoutMs: rt.limits.connectTimeoutMs,
+    acquire: (pool, backend) => acquireUpstream(rt, pool, backend),
     timeoutMs: req.route.backendTimeoutMs ?? rt.listener.requestTimeoutMs,
     log: rt.log,
   });
