@@ -11,6 +11,10 @@ import { refOf } from "./status.ts";
  * end; GatewayClass status claims exactly these, so a conformance run selects their tests.
  */
 export const SUPPORTED_FEATURES: readonly string[] = [
+  "BackendTLSPolicy",
+  "BackendTLSPolicySANValidation",
+  "GRPCRoute",
+  "GRPCRouteNamedRouteRule",
   "Gateway",
   "GatewayAddressEmpty",
   "GatewayHTTPListenerIsolation",
@@ -20,6 +24,7 @@ export const SUPPORTED_FEATURES: readonly string[] = [
   "HTTPRoute303RedirectStatusCode",
   "HTTPRoute307RedirectStatusCode",
   "HTTPRoute308RedirectStatusCode",
+  "HTTPRouteBackendProtocolH2C",
   "HTTPRouteBackendTimeout",
   "HTTPRouteDestinationPortMatching",
   "HTTPRouteHostRewrite",
@@ -30,33 +35,28 @@ export const SUPPORTED_FEATURES: readonly string[] = [
   "HTTPRoutePathRewrite",
   "HTTPRoutePortRedirect",
   "HTTPRouteQueryParamMatching",
+  "HTTPRouteRequestMirror",
+  "HTTPRouteRequestMultipleMirrors",
+  "HTTPRouteRequestPercentageMirror",
   "HTTPRouteRequestTimeout",
   "HTTPRouteResponseHeaderModification",
   "HTTPRouteSchemeRedirect",
   "ListenerSet",
   "ReferenceGrant",
   "TCPRoute",
+  "TLSRoute",
+  "TLSRouteModeMixed",
+  "TLSRouteModeTerminate",
   "UDPRoute",
 ];
 
 /**
  * AWAITING_ENGINE are features the translator already turns into IR whose data-plane part is not
- * in the engine yet (cleartext HTTP/2 upstreams, upstream TLS, request mirrors, SNI routing).
- * Move a name to SUPPORTED_FEATURES when its engine part lands (docs/gateway-api.md lists both).
+ * in the engine yet. Move a name to SUPPORTED_FEATURES when its engine part lands
+ * (docs/gateway-api.md lists both). Empty since TLS routing by SNI, request mirrors and HTTP/1.1
+ * clients of h2c backends landed in the engine.
  */
-export const AWAITING_ENGINE: readonly string[] = [
-  "BackendTLSPolicy",
-  "BackendTLSPolicySANValidation",
-  "GRPCRoute",
-  "GRPCRouteNamedRouteRule",
-  "HTTPRouteBackendProtocolH2C",
-  "HTTPRouteRequestMirror",
-  "HTTPRouteRequestMultipleMirrors",
-  "HTTPRouteRequestPercentageMirror",
-  "TLSRoute",
-  "TLSRouteModeMixed",
-  "TLSRouteModeTerminate",
-];
+export const AWAITING_ENGINE: readonly string[] = [];
 
 /** ourClasses returns Portico's GatewayClasses by name, with their status recorded. */
 export function ourClasses(ctx: TranslateContext): Map<string, { cls: GatewayClass; accepted: boolean }> {
