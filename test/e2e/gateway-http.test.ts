@@ -6,6 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { tempDir, writeManifest, startPortico, run, waitFor, removeDir, type Portico } from "./harness.ts";
 import { httpBackend, pool, backendService, type HttpBackend } from "./fixtures.ts";
+import { cond, gatewayClass, reason, statusOf } from "./gateway-helpers.ts";
 
 const PORT = 18100;
 const VIP = "127.0.30.1";
@@ -14,11 +15,7 @@ let web: HttpBackend, api: HttpBackend, canary: HttpBackend, mirror: HttpBackend
 let shared: HttpBackend, other: HttpBackend;
 let p: Portico;
 
-const gateway = `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: { name: portico }
-spec: { controllerName: portico.dev/gateway-controller }
----
+const gateway = `${gatewayClass}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: { name: gw, namespace: infra }
@@ -111,9 +108,14 @@ async function body(path: string, extra: string[] = []): Promise<string> {
 before(async () => {
   dir = tempDir();
   state = tempDir();
-  [web, api, canary, mirror, shared, other] = await Promise.all(
-    ["web", "api", "canary", "mirror", "shared", "other"].map((n) => httpBackend(n)),
-  );
+  [web, api, canary, mirror, shared, other] = await Promise.all([
+    httpBackend("web"),
+    httpBackend("api"),
+    httpBackend("canary"),
+    httpBackend("mirror"),
+    httpBackend("shared"),
+    httpBackend("other"),
+  ]);
   writeManifest(dir, "pool.yaml", pool("gw-http", [`${VIP}-${VIP}`]));
   writeManifest(dir, "gateway.yaml", gateway);
   writeManifest(dir, "routes.yaml", routes);
@@ -140,17 +142,14 @@ after(async () => {
 });
 
 test("Gateway status: Accepted, Programmed, the pool's address, attached routes", async () => {
-  const all = await p.status();
-  const gw = all.find((s) => s.kind === "Gateway" && s.name === "gw")!;
-  const cond = (c: { type: string; status: string }[], t: string) => c.find((x) => x.type === t)?.status;
-  assert.equal(cond(gw.status.conditions, "Accepted"), "True");
-  assert.equal(cond(gw.status.conditions, "Programmed"), "True");
-  assert.deepEqual(gw.status.addresses, [{ type: "IPAddress", value: VIP }]);
-  const l = gw.status.listeners.find((x: { name: string }) => x.name === "http");
+  const gw = await statusOf(p, "Gateway", "gw");
+  assert.equal(cond(gw.conditions, "Accepted"), "True");
+  assert.equal(cond(gw.conditions, "Programmed"), "True");
+  assert.deepEqual(gw.addresses, [{ type: "IPAddress", value: VIP }]);
+  const l = gw.listeners.find((x) => x.name === "http")!;
   assert.equal(l.attachedRoutes, 2);
   assert.equal(cond(l.conditions, "Programmed"), "True");
-  const main = all.find((s) => s.kind === "HTTPRoute" && s.name === "main")!;
-  const parent = main.status.parents[0];
+  const parent = (await statusOf(p, "HTTPRoute", "main")).parents[0]!;
   assert.equal(parent.controllerName, "portico.dev/gateway-controller");
   assert.equal(cond(parent.conditions, "Accepted"), "True");
   assert.equal(
@@ -158,8 +157,7 @@ test("Gateway status: Accepted, Programmed, the pool's address, attached routes"
     "True",
     "shared/docs is allowed by the ReferenceGrant",
   );
-  const cls = all.find((s) => s.kind === "GatewayClass" && s.name === "portico")!;
-  const features = cls.status.supportedFeatures.map((f: { name: string }) => f.name);
+  const features = (await statusOf(p, "GatewayClass", "portico")).supportedFeatures.map((f) => f.name);
   for (const f of ["HTTPRoute", "HTTPRouteRequestMirror", "TLSRoute", "GRPCRoute", "BackendTLSPolicy"])
     assert.ok(features.includes(f), `GatewayClass claims ${f}`);
 });
@@ -221,8 +219,7 @@ test("ReferenceGrant: an allowed cross-namespace backend serves, a refused one a
   const r = await curl(`http://refused.test:${PORT}/`, ["-o", "/dev/null", "-w", "%{http_code}"]);
   assert.equal(r.stdout, "500");
   assert.equal(other.seen.length, 0);
-  const refused = (await p.status()).find((s) => s.kind === "HTTPRoute" && s.name === "refused")!;
-  const rr = refused.status.parents[0].conditions.find((c: { type: string }) => c.type === "ResolvedRefs");
-  assert.equal(rr.status, "False");
-  assert.equal(rr.reason, "RefNotPermitted");
+  const refused = (await statusOf(p, "HTTPRoute", "refused")).parents[0]!;
+  assert.equal(cond(refused.conditions, "ResolvedRefs"), "False");
+  assert.equal(reason(refused.conditions, "ResolvedRefs"), "RefNotPermitted");
 });
