@@ -24,8 +24,12 @@ cp -r "$platform/include" "$devdir/$version/"
 echo 11 > "$devdir/$version/installVersion"
 gyp=$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js
 echo "portico: building better-sqlite3 for Node $version (about a minute) ..."
-(cd node_modules/better-sqlite3 && PATH="$(dirname "$node24"):$PATH" npm_config_devdir="$devdir" \
-  "$node24" "$gyp" rebuild --release --loglevel=error >/dev/null)
+# Under `npm test` npm exports its config as npm_config_*; a machine-wide `nodedir=/usr` (Debian's
+# npmrc) would point node-gyp at the machine Node's headers and build for the wrong ABI.
+(cd node_modules/better-sqlite3 && env -u npm_config_nodedir -u NPM_CONFIG_NODEDIR \
+  PATH="$(dirname "$node24"):$PATH" npm_config_devdir="$devdir" \
+  "$node24" "$gyp" rebuild --release --loglevel=error >/dev/null 2>&1) ||
+  { echo "portico: building better-sqlite3 failed; rerun: sh scripts/setup.sh" >&2; exit 1; }
 "$node24" -e "new (require('better-sqlite3'))(':memory:').close()"
 touch "$stamp"
 echo "portico: ready (Node $version)"
