@@ -45,6 +45,12 @@ export interface ConnectionHandler {
    * reconnect to the new configuration instead of keeping old routes forever.
    */
   retire?(): void;
+  /**
+   * handOver, when present, is called instead of retire when next replaces this handler on the
+   * same listener: it returns true when its open connections will route their next requests with
+   * next (requests in flight finish on this one), false to be retired instead.
+   */
+  handOver?(next: ConnectionHandler): boolean;
 }
 
 /** CompileDeps are what protocol compilers get from the engine. */

@@ -1,7 +1,8 @@
 // listeners.ts: one net.Server or dgram socket per protocol + address + port, kept open across
 // snapshots while still wanted, so a swap never closes a listening socket (hitless). A server's
-// 'connection' handler reads the entry's current handler at accept time; the handler object holds
-// its snapshot's pools, so established connections finish on the config they started with.
+// 'connection' handler reads the entry's current handler at accept time. On a swap the old handler
+// hands its connections over to the new one (their next requests use the new routes, requests in
+// flight finish on the old) or, if it cannot, retires them (they close when idle).
 // Binding errors are per listener: logged, shown by status(), retried while the listener is wanted.
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { createServer, isIPv6, type Server, type Socket } from "node:net";
@@ -51,6 +52,12 @@ interface Entry {
   firstAttempt: Promise<void>;
 }
 
+// replaced tells a handler a newer one took its listener: hand over its connections, or retire them.
+function replaced(old: ConnectionHandler, next: ConnectionHandler): void {
+  if (old === next) return;
+  if (old.handOver?.(next) !== true) old.retire?.();
+}
+
 /** listenerKey identifies a socket: protocol, address and port. */
 export function listenerKey(protocol: string, address: string, port: number): string {
   return `${protocol}/${isIPv6(address) ? `[${address}]` : address}:${port}`;
@@ -72,8 +79,10 @@ export class ListenerManager {
     for (const [key, spec] of want) {
       const e = this.entries.get(key);
       if (e) {
+        const old = e.spec;
         e.spec = spec;
         if (spec.protocol === "UDP") e.udp?.update(spec.udp);
+        else if (old.protocol === "TCP") replaced(old.handler, spec.handler);
       } else this.add(key, spec);
     }
   }
@@ -193,6 +202,8 @@ export class ListenerManager {
 
   private remove(e: Entry): Promise<void> {
     this.entries.delete(e.key);
+    // Keep-alive clients of a listener that goes away must not hold it open for ever.
+    if (e.spec.protocol === "TCP") e.spec.handler.retire?.();
     e.state = "closed";
     clearTimeout(e.retry);
     e.udp?.close();

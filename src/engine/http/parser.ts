@@ -78,6 +78,8 @@ export class HttpParser {
   private pendingHeaders: string[] = [];
   private pendingUrl = "";
   private inHead = true;
+  private executing = false;
+  private closed = false;
 
   /** HttpParser makes a strict parser; maxHeaderSize bounds request line + headers in bytes. */
   constructor(kind: "request" | "response", sink: MessageSink, maxHeaderSize: number) {
@@ -139,13 +141,18 @@ export class HttpParser {
    * parser is unusable.
    */
   execute(buf: Buffer): number | ParseError {
+    if (this.closed) return { code: "HPE_CLOSED", reason: "parser closed", bytesParsed: 0 };
+    this.executing = true;
     const r = this.raw.execute(buf);
+    this.executing = false;
+    if (this.closed) this.raw.close();
     if (typeof r === "number") return r;
     return { code: r.code, reason: r.reason ?? r.message, bytesParsed: r.bytesParsed };
   }
 
   /** finish signals end of input: a message delimited by close completes, a truncated one errors. */
   finish(): ParseError | undefined {
+    if (this.closed) return undefined;
     const r = this.raw.finish();
     if (r === undefined) return undefined;
     return { code: r.code, reason: r.message, bytesParsed: r.bytesParsed };
@@ -154,5 +161,16 @@ export class HttpParser {
   /** free releases the native parser. */
   free(): void {
     this.raw.free();
+  }
+
+  /**
+   * close deletes the native parser; call it when the connection closed. Until then the binding
+   * holds the parser strongly, and through its callbacks the whole connection: never closing it
+   * leaks every connection ever accepted. Safe inside a callback (it waits for execute to return).
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.executing) this.raw.close();
   }
 }

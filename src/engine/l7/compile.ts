@@ -2,7 +2,7 @@
 // compiles the router and TLS contexts up front (errors NACK the snapshot) and returns the
 // ConnectionHandler that takes accepted TCP sockets: TLS first when configured, then HTTP/2
 // (ALPN "h2" or the cleartext prior-knowledge preface) or HTTP/1.1.
-import type { Socket } from "node:net";
+import { isIPv6, type Socket } from "node:net";
 import { EngineConfigError, type CompileHttp, type ConnectionHandler } from "../contracts.ts";
 import { compileTls, type TlsTerminator } from "../tls/terminate.ts";
 import { compileSniRoutes } from "../tls/sni-routes.ts";
@@ -46,10 +46,12 @@ export function compileHttpWith(
     upstreams: deps.upstreams,
     pool: sharedPool,
     proto: tls === undefined ? "http" : "https",
+    authority: `${isIPv6(listener.address) ? `[${listener.address}]` : listener.address}:${listener.port}`,
     limits,
     log: deps.log,
     retired: false,
     conns: new Set(),
+    next: undefined,
   };
   const h2 = new H2Front(rt, deps.snapshot);
   const serve = (socket: Socket, alpn: string | false | null | undefined) => {
@@ -87,7 +89,7 @@ export function compileHttpWith(
           helloTimeoutMs: limits.headerTimeoutMs,
           connectTimeoutMs: limits.connectTimeoutMs,
         });
-  return {
+  const handler: ConnectionHandler = {
     onConnection(socket: Socket): void {
       socket.on("error", () => socket.destroy());
       if (sni !== undefined) sni.accept(socket);
@@ -99,8 +101,23 @@ export function compileHttpWith(
       for (const c of [...rt.conns]) c.retire();
       h2.retire();
     },
+    handOver(next: ConnectionHandler): boolean {
+      const successor = runtimes.get(next);
+      if (successor === undefined || successor === rt) return false;
+      // HTTP/1.1 connections route their next request with the successor; requests in flight
+      // finish on this runtime. HTTP/2 sessions get GOAWAY: clients open a new one.
+      rt.next = successor;
+      for (const c of [...rt.conns]) c.follow();
+      h2.retire();
+      return true;
+    },
   };
+  runtimes.set(handler, rt);
+  return handler;
 }
+
+// runtimes finds the runtime behind a handler this module compiled, for handOver.
+const runtimes = new WeakMap<ConnectionHandler, ListenerRuntime>();
 
 // Header names must be tokens and values must not carry CR, LF or NUL: they go into heads verbatim,
 // so anything else would let configuration split a request or response.

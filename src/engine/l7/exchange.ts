@@ -18,6 +18,7 @@ import { responseHeaderEdits } from "./forward.ts";
 import { acquireUpstream } from "./h2c-bridge.ts";
 import type { ClientConn } from "./http1.ts";
 import type { Mirrors } from "./mirror.ts";
+import type { ListenerRuntime } from "./runtime.ts";
 import type { RequestView } from "./router/match.ts";
 import type { UpstreamConn, UpstreamFailure, UpstreamOwner } from "./upstream.ts";
 
@@ -26,6 +27,8 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"])
 /** Exchange is one request on a client connection and its response; it is also the router's view of it. */
 export class Exchange implements UpstreamOwner, RequestView {
   readonly conn: ClientConn;
+  /** rt is the configuration the request was routed with; it finishes on it even after a swap. */
+  readonly rt: ListenerRuntime;
   readonly head: MessageHead;
   readonly method: string;
   /** path and query split the request-target (set by prepare). */
@@ -73,6 +76,7 @@ export class Exchange implements UpstreamOwner, RequestView {
 
   constructor(conn: ClientConn, head: MessageHead) {
     this.conn = conn;
+    this.rt = conn.rt;
     this.head = head;
     this.method = head.method;
     this.closeAfter = !head.keepAlive;
@@ -102,14 +106,14 @@ export class Exchange implements UpstreamOwner, RequestView {
       this.sendLocal();
       return;
     }
-    const rt = this.conn.rt;
+    const rt = this.rt;
     const ms = this.route?.timeoutMs ?? rt.listener.requestTimeoutMs;
     if (ms > 0) this.timer = setTimeout(onRequestTimeout, ms, this);
     this.connect();
   }
 
   private connect(): void {
-    const rt = this.conn.rt;
+    const rt = this.rt;
     const ctx = this.conn.pickContext(this.tried);
     const backend = rt.upstreams.pick(this.pool, ctx);
     if (backend === undefined) {
@@ -203,7 +207,7 @@ export class Exchange implements UpstreamOwner, RequestView {
       this.conn.destroy();
       return;
     }
-    this.conn.rt.log("debug", "http exchange failed", { listener: this.conn.rt.listener.name, status, text });
+    this.rt.log("debug", "http exchange failed", { listener: this.rt.listener.name, status, text });
     // A request whose body was not fully read leaves the connection unsynchronised.
     this.answer(status, text, !this.requestDone);
     this.sendLocal();
@@ -219,7 +223,7 @@ export class Exchange implements UpstreamOwner, RequestView {
       (failure === "connect" || (failure === "reset" && conn.reused && !conn.sawResponse)) &&
       IDEMPOTENT.has(this.head.method) &&
       this.framing === "none" &&
-      this.attempts < this.conn.rt.limits.maxAttempts;
+      this.attempts < this.rt.limits.maxAttempts;
     if (retryable) {
       // A reused connection closed by the backend while idle is no fault of the backend.
       if (failure === "connect") (this.tried ??= new Set()).add(b.id);
@@ -245,7 +249,7 @@ export class Exchange implements UpstreamOwner, RequestView {
     }
     this.fail(
       504,
-      `request timed out after ${this.route?.timeoutMs ?? this.conn.rt.listener.requestTimeoutMs} ms on route ${this.route?.name}`,
+      `request timed out after ${this.route?.timeoutMs ?? this.rt.listener.requestTimeoutMs} ms on route ${this.route?.name}`,
     );
   }
 
@@ -379,7 +383,7 @@ export class Exchange implements UpstreamOwner, RequestView {
     this.settle(ok);
     if (httpResponse.hasSubscribers) {
       const ev: HttpResponseEvent = {
-        listener: this.conn.rt.listener.name,
+        listener: this.rt.listener.name,
         route: this.route?.name ?? "",
         pool: this.pool,
         backend: this.backend?.id ?? "",
@@ -396,7 +400,7 @@ export class Exchange implements UpstreamOwner, RequestView {
   private settle(ok: boolean): void {
     if (!this.inFlight) return;
     this.inFlight = false;
-    this.conn.rt.upstreams.end(this.pool, this.backend!, ok);
+    this.rt.upstreams.end(this.pool, this.backend!, ok);
   }
 }
 

@@ -7,7 +7,7 @@ import { HttpParser, type MessageHead, type MessageSink, type ParseError } from 
 import { connection } from "./events.ts";
 import { Exchange } from "./exchange.ts";
 import { prepare } from "./prepare.ts";
-import type { ListenerRuntime } from "./runtime.ts";
+import { currentRuntime, type ListenerRuntime } from "./runtime.ts";
 import { tunnel } from "./websocket.ts";
 
 // Pipelined requests waiting behind the active one may buffer this much body before reading pauses.
@@ -21,7 +21,8 @@ const BODY = 2;
 /** ClientConn is one client TCP (or TLS) connection speaking HTTP/1.1. */
 export class ClientConn implements MessageSink {
   readonly socket: Socket;
-  readonly rt: ListenerRuntime;
+  /** rt is the configuration new requests are routed with; it moves on when a snapshot replaces it. */
+  rt: ListenerRuntime;
   readonly clientIp: string;
   /** closing is set once the connection will close after the responses in flight. */
   closing = false;
@@ -43,6 +44,7 @@ export class ClientConn implements MessageSink {
 
   constructor(socket: Socket, rt: ListenerRuntime, initial?: Buffer) {
     this.socket = socket;
+    rt = currentRuntime(rt);
     this.rt = rt;
     this.clientIp = socket.remoteAddress ?? "";
     this.parser = new HttpParser("request", this, rt.limits.maxHeaderBytes);
@@ -172,6 +174,7 @@ export class ClientConn implements MessageSink {
 
   onHead(head: MessageHead): boolean {
     this.state = BODY;
+    if (this.rt.next !== undefined) this.follow();
     const ex = new Exchange(this, head);
     prepare(ex, this.rt, this.clientIp);
     // A retired configuration serves what it has, then sends clients to the new one.
@@ -197,6 +200,14 @@ export class ClientConn implements MessageSink {
     if (ex !== null) ex.requestComplete();
     // Nothing more is read on a connection that will close (Connection: close, errors).
     if (this.closing) this.socket.pause();
+  }
+
+  /** follow moves the connection to the runtime serving now; exchanges in flight keep theirs. */
+  follow(): void {
+    this.rt.conns.delete(this);
+    this.rt = currentRuntime(this.rt);
+    this.rt.conns.add(this);
+    if (this.rt.retired) this.closing = true;
   }
 
   /** exchangeDone runs when an exchange finished; the next one (pipelined) starts. */
@@ -228,6 +239,7 @@ export class ClientConn implements MessageSink {
     const early = this.upgradeRest;
     this.upgradeRest = undefined;
     this.closed = true;
+    this.parser.close();
     this.setTimeout(0);
     for (const ev of ["data", "drain", "end", "timeout"]) this.socket.removeAllListeners(ev);
     tunnel(this.socket, backend, rest, early, this.rt.listener.idleTimeoutMs);
@@ -273,6 +285,7 @@ export class ClientConn implements MessageSink {
 
   private onClose(): void {
     this.closed = true;
+    this.parser.close();
     this.rt.conns.delete(this);
     for (const q of this.queue.splice(0)) q.abort();
     if (connection.hasSubscribers) {

@@ -49,7 +49,9 @@ export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): vo
   if (hosts > 1) return ex.answer(400, "more than one Host header", true);
   if (host === undefined) {
     if (h.versionMinor >= 1) return ex.answer(400, "missing Host header", true);
-    host = "";
+    // HTTP/1.0 may omit Host, but the request goes upstream as HTTP/1.1, where Host is required
+    // (RFC 9112 §3.2): the listener's own authority stands in, for routing and for the backend.
+    host = rt.authority;
   }
   if (!validHost(host)) return ex.answer(400, "invalid Host header", true);
   const q = url.indexOf("?");

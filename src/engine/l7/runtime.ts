@@ -36,10 +36,23 @@ export interface ListenerRuntime {
   upstreams: Upstreams;
   pool: UpstreamPool;
   proto: "http" | "https";
+  /** authority is the listener's address:port, the Host of HTTP/1.0 requests that carry none. */
+  authority: string;
   limits: Limits;
   log: CompileDeps["log"];
   /** retired is set when a newer snapshot replaced this listener's handler. */
   retired: boolean;
   /** conns are the live HTTP/1.1 connections, so retire() can drain them. */
-  conns: Set<{ retire(): void }>;
+  conns: Set<{ retire(): void; follow(): void }>;
+  /**
+   * next is the runtime that replaced this one (handOver): connections follow the chain before
+   * routing each new request, so keep-alive clients see new routes without reconnecting.
+   */
+  next: ListenerRuntime | undefined;
+}
+
+/** currentRuntime follows rt's successor chain to the runtime serving now. */
+export function currentRuntime(rt: ListenerRuntime): ListenerRuntime {
+  while (rt.next !== undefined) rt = rt.next;
+  return rt;
 }

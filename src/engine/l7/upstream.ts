@@ -74,6 +74,7 @@ export class UpstreamConn implements MessageSink {
     );
     s.on("close", () => {
       this.closed = true;
+      this.parser.close();
       this.pool.forget(this);
       if (this.owner !== null) this.fail("reset", "backend closed the connection");
     });
@@ -171,6 +172,7 @@ export class UpstreamConn implements MessageSink {
     s.setTimeout(0);
     this.owner = null;
     this.closed = true;
+    this.parser.close();
     return s;
   }
 
