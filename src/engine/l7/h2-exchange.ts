@@ -226,7 +226,10 @@ export class H2Exchange implements UpstreamOwner {
   sendTrailers(): void {
     const t = this.trailers;
     if (t === undefined || t.length === 0) {
-      this.stream.close();
+      // Not close(): that ends the stream with RST_STREAM, and clients that read it as an abort
+      // (node:http2, browsers) drop the body. Empty trailers make node send END_STREAM on an
+      // empty DATA frame instead.
+      this.stream.sendTrailers({});
       return;
     }
     const obj: http2.OutgoingHttpHeaders = {};
