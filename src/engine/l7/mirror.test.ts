@@ -6,6 +6,7 @@ import net from "node:net";
 import { once } from "node:events";
 import type { HttpListener, Pool, Route } from "../../model/ir.ts";
 import { compileHttp } from "./compile.ts";
+import { Mirrors } from "./mirror.ts";
 import { listen, poolOf, RoundRobinUpstreams } from "./testing.ts";
 
 interface Seen {
@@ -177,4 +178,31 @@ test("RequestMirror: the mirror gets the same request and body; sampling, dead a
   assert.equal(h2, "main\n");
   await mirror.until(4);
   assert.deepEqual(mirror.seen[3], { method: "PUT", url: "/v2/h2", host: "app.test", body: "over h2" });
+});
+
+test("Mirrors.start samples each mirror by its percentage", () => {
+  const picked: string[] = [];
+  const deps = {
+    upstreams: {
+      pick: (pool: string) => {
+        picked.push(pool);
+        return undefined;
+      },
+      begin: () => {},
+      end: () => {},
+    },
+    acquire: () => {
+      throw new Error("no backend was picked");
+    },
+    timeoutMs: 1000,
+    log: () => {},
+  };
+  const r = route("r", "/", [
+    { type: "RequestMirror", pool: "half", percent: 50 },
+    { type: "RequestMirror", pool: "all", percent: 100 },
+    { type: "RequestMirror", pool: "tiny", percent: 0.5 },
+  ]);
+  const req = { route: r, method: "GET", head: "", framing: "none" as const, sourceIp: "127.0.0.1" };
+  for (const x of [0.4, 0.6, 0.001, 0.01]) Mirrors.start(req, deps, () => x);
+  assert.deepEqual(picked, ["half", "all", "all", "half", "all", "tiny", "half", "all"]);
 });

@@ -189,3 +189,48 @@ test("SNI routes: passthrough keeps the backend's certificate, terminate relays 
   const none = await talk(port, undefined).catch((e: Error) => ({ cn: "", reply: "", alpn: false, err: e }));
   assert.equal(none.reply, "");
 });
+
+test("SNI routes on a listener without certificates: passthrough only; other names, no SNI and plain text are closed", async () => {
+  const backendCert = selfSigned(["only.example.test"]);
+  const port0 = await tlsBackend(backendCert);
+  const pools: Record<string, Pool> = { only: poolOf("only", [port0], "tcp") };
+  const listener: HttpListener = {
+    name: "Gateway/infra/gw:9443",
+    address: "127.0.0.1",
+    port: 0,
+    virtualHosts: [],
+    requestTimeoutMs: 5000,
+    idleTimeoutMs: 5000,
+    sniRoutes: [
+      {
+        name: "TLSRoute/ns/only#0",
+        hostname: "*.example.test",
+        mode: "Passthrough",
+        backends: [{ pool: "only", weight: 1 }],
+      },
+    ],
+  };
+  const snapshot = { version: 1, l4: [], http: [listener], pools, certificates: {} };
+  const handler = compileHttp(listener, {
+    snapshot,
+    upstreams: new RoundRobinUpstreams(pools),
+    log: () => {},
+  });
+  const { server, port } = await listen({ current: handler });
+  closers.push(() => server.close());
+  const ok = await talk(port, "a.example.test");
+  assert.equal(ok.cn, "only.example.test");
+  assert.equal(ok.reply, "backend:hello");
+  for (const name of ["other.test", undefined]) {
+    const r = await talk(port, name).catch(() => ({ cn: "", reply: "" }));
+    assert.equal(r.reply, "", `nothing answers ${name ?? "a client without SNI"}`);
+  }
+  const plain = await new Promise<string>((resolve) => {
+    const c = net.connect(port, "127.0.0.1", () => c.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    let got = "";
+    c.on("data", (d: Buffer) => (got += d.toString()));
+    c.on("close", () => resolve(got));
+    c.on("error", () => {});
+  });
+  assert.equal(plain, "", "plain HTTP on a TLS port is closed without an answer");
+});
