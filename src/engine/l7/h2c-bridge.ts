@@ -85,6 +85,9 @@ export class H2cBridge implements MessageSink {
   /** release ends the bridge after a complete response; the session stays for other streams. */
   release(): void {
     this.owner = null;
+    // A response that completed before the request did leaves our half open: cancel it.
+    const st = this.stream;
+    if (st !== undefined && !st.closed && !st.writableEnded) st.close(http2.constants.NGHTTP2_CANCEL);
     this.close();
   }
 
