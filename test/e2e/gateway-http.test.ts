@@ -68,6 +68,9 @@ spec:
         - type: RequestMirror
           requestMirror: { backendRef: { name: mirror, port: 80 } }
       backendRefs: [{ name: web, port: 80 }]
+    - matches: [{ path: { type: PathPrefix, value: /slow } }]
+      timeouts: { request: 300ms }
+      backendRefs: [{ name: web, port: 80 }]
     - matches: [{ path: { type: PathPrefix, value: /shared } }]
       backendRefs: [{ name: docs, namespace: shared, port: 80 }]
 ---
@@ -222,4 +225,10 @@ test("ReferenceGrant: an allowed cross-namespace backend serves, a refused one a
   const refused = (await statusOf(p, "HTTPRoute", "refused")).parents[0]!;
   assert.equal(cond(refused.conditions, "ResolvedRefs"), "False");
   assert.equal(reason(refused.conditions, "ResolvedRefs"), "RefNotPermitted");
+});
+
+test("timeouts.request: a backend slower than the route's timeout gets 504", async () => {
+  assert.equal(await body("/slow?ms=10"), "web GET /slow?ms=10\n");
+  const r = await curl(`http://app.test:${PORT}/slow?ms=1000`, ["-o", "/dev/null", "-w", "%{http_code}"]);
+  assert.equal(r.stdout, "504");
 });
