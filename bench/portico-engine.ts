@@ -1,13 +1,14 @@
 // portico-engine.ts: runs Portico's engine for the benchmark topology, with no controller: it
-// builds the EngineSnapshot (IR) itself and applies it. One process per worker; with
-// --workers=N>1 this process only supervises N children that share the listeners (reusePort).
+// builds the EngineSnapshot (IR) itself and applies it. With --workers=N>1 it runs a WorkerGroup
+// (src/engine/workers/) of N engine processes sharing the listeners (reusePort), as `portico run
+// --workers N` does.
 //   --address=127.0.0.12 --http-port=8000 --https-port=8443 --tcp-port=9000
 //   --backend=127.0.0.2:8080 --tcp-backend=127.0.0.3:5201 --cert=PEM --key=PEM --workers=1
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Engine } from "../src/engine/engine.ts";
 import { compileHttp } from "../src/engine/l7/compile.ts";
+import { WorkerGroup } from "../src/engine/workers/group.ts";
 import type { EngineSnapshot, Pool } from "../src/model/ir.ts";
 
 /** BenchSnapshotOptions place the bench's listeners and backends. */
@@ -113,28 +114,17 @@ async function serve(o: BenchSnapshotOptions, reusePort: boolean): Promise<void>
   process.on("SIGINT", stop);
 }
 
-/** supervise starts n worker processes of this script sharing the ports, and ends with them. */
-function supervise(n: number, argv: string[]): void {
-  const children = Array.from({ length: n }, () =>
-    spawn(
-      process.execPath,
-      [...process.execArgv, import.meta.filename, ...argv, "--workers=1", "--reuse-port"],
-      {
-        stdio: "inherit",
-      },
-    ),
-  );
-  let alive = n;
-  for (const c of children) {
-    c.on("exit", (code) => {
-      alive--;
-      // One worker dying fails the run rather than quietly halving the capacity being measured.
-      if (code !== 0) for (const o of children) o.kill("SIGTERM");
-      if (alive === 0) process.exit(code ?? 1);
-    });
-  }
+/**
+ * supervise runs the snapshot on a WorkerGroup of n engine processes sharing the ports
+ * (reusePort), exactly what `portico run --workers n` does, and ends with them.
+ */
+async function supervise(n: number, o: BenchSnapshotOptions): Promise<void> {
+  const group = await WorkerGroup.start({ workers: n, log: () => {}, metrics: false });
+  const r = await group.apply(benchSnapshot(o));
+  if (!r.ok) throw new Error(`snapshot rejected: ${r.error}`);
+  console.log(`portico-engine ${process.pid}: ${n} workers serving ${o.address}`);
   const stop = (): void => {
-    for (const c of children) c.kill("SIGTERM");
+    void group.close().then(() => process.exit(0));
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
@@ -156,23 +146,17 @@ if (import.meta.main) {
     },
   });
   const workers = Number(v.workers);
-  if (workers > 1) {
-    const passOn = process.argv.slice(2).filter((a) => !a.startsWith("--workers"));
-    supervise(workers, passOn);
-  } else {
-    if (!v.cert || !v.key) throw new Error("--cert and --key are required");
-    await serve(
-      {
-        address: v.address,
-        httpPort: Number(v["http-port"]),
-        httpsPort: Number(v["https-port"]),
-        tcpPort: Number(v["tcp-port"]),
-        backend: hostPort(v.backend),
-        tcpBackend: hostPort(v["tcp-backend"]),
-        certPem: readFileSync(v.cert, "utf8"),
-        keyPem: readFileSync(v.key, "utf8"),
-      },
-      v["reuse-port"],
-    );
-  }
+  if (!v.cert || !v.key) throw new Error("--cert and --key are required");
+  const o: BenchSnapshotOptions = {
+    address: v.address,
+    httpPort: Number(v["http-port"]),
+    httpsPort: Number(v["https-port"]),
+    tcpPort: Number(v["tcp-port"]),
+    backend: hostPort(v.backend),
+    tcpBackend: hostPort(v["tcp-backend"]),
+    certPem: readFileSync(v.cert, "utf8"),
+    keyPem: readFileSync(v.key, "utf8"),
+  };
+  if (workers > 1) await supervise(workers, o);
+  else await serve(o, v["reuse-port"]);
 }

@@ -18,6 +18,8 @@ export interface CommonFlags {
   classless: boolean;
   httpPort: number;
   httpsPort: number;
+  /** workers is `portico run --workers`: engine processes, a count or "auto" (one per CPU). */
+  workers?: string;
   positionals: string[];
 }
 
@@ -35,6 +37,7 @@ export function parseCommon(argv: string[]): CommonFlags {
         "no-classless": { type: "boolean", default: false },
         "http-port": { type: "string", default: "80" },
         "https-port": { type: "string", default: "443" },
+        workers: { type: "string" },
       },
     });
   } catch (err) {
@@ -51,6 +54,7 @@ export function parseCommon(argv: string[]): CommonFlags {
     classless: !v["no-classless"],
     httpPort: port(v["http-port"] ?? "80", "--http-port"),
     httpsPort: port(v["https-port"] ?? "443", "--https-port"),
+    workers: v.workers,
     positionals: parsed.positionals,
   };
 }

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { parseCommon, splitHostPort, CliError } from "./args.ts";
 import { createLogger } from "../controller/log.ts";
 import { Controller } from "../controller/standalone.ts";
-import { createEnginePort } from "../controller/engine-port.ts";
+import { createEnginePort, resolveWorkers } from "../controller/engine-port.ts";
 import { FileSource } from "../sources/file/source.ts";
 import { openStateStore } from "../state/store.ts";
 import { startAdmin } from "../api/admin.ts";
@@ -18,7 +18,13 @@ export async function main(argv: string[]): Promise<number> {
   const log = createLogger();
   const stateDir = resolve(flags.stateDir ?? ".portico");
   const store = openStateStore(stateDir);
-  const engine = await createEnginePort(log);
+  let workers: number;
+  try {
+    workers = resolveWorkers(flags.workers);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  const engine = await createEnginePort(log, { workers });
   const controller = new Controller(
     engine,
     store,

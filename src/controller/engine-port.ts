@@ -1,17 +1,40 @@
-// engine-port.ts: the in-process engine behind the controller's EnginePort. apply() resolves once
-// every listener made its first bind attempt, so /healthz turns 200 only when traffic is served.
+// engine-port.ts: the engine behind the controller's EnginePort — in this process (workers: 1),
+// or a WorkerGroup of engine processes sharing the VIP listeners (workers > 1). apply() resolves
+// once every listener made its first bind attempt, so /healthz turns 200 only when traffic is served.
+import { availableParallelism } from "node:os";
 import { Engine } from "../engine/engine.ts";
 import { compileHttp } from "../engine/l7/compile.ts";
 import { Metrics } from "../engine/metrics.ts";
+import { WorkerGroup } from "../engine/workers/group.ts";
 import type { EnginePort } from "./standalone.ts";
 import type { Logger } from "./log.ts";
 
-/** createEnginePort starts an engine in this process. */
-export async function createEnginePort(log: Logger): Promise<EnginePort & { engine: Engine }> {
+/** EnginePortOptions: workers is the number of engine processes (1: in-process). */
+export interface EnginePortOptions {
+  workers?: number;
+}
+
+/** resolveWorkers turns a --workers value ("auto", a count, or nothing) into a count ≥ 1. */
+export function resolveWorkers(text: string | undefined): number {
+  if (text === undefined || text === "") return 1;
+  if (text === "auto") return availableParallelism();
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 256)
+    throw new Error(`--workers must be 1-256 or "auto", not "${text}"`);
+  return n;
+}
+
+/** createEnginePort starts the engine: in this process, or as a group of worker processes. */
+export async function createEnginePort(log: Logger, opts: EnginePortOptions = {}): Promise<EnginePort> {
+  const workers = opts.workers ?? 1;
+  if (workers > 1) {
+    const group = await WorkerGroup.start({ workers, log });
+    log("info", "engine workers started", { workers, pids: group.workers().map((w) => w.pid) });
+    return group;
+  }
   const engine = new Engine({ compileHttp, log });
   const metrics = new Metrics({ endpoints: () => engine.status().endpoints }).subscribe();
   return {
-    engine,
     async apply(snapshot) {
       const result = engine.apply(snapshot);
       if (result.ok) await engine.settled();

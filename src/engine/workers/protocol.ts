@@ -1,0 +1,17 @@
+// protocol.ts: the IPC messages between a WorkerGroup (the controller's process) and its engine
+// worker processes. Snapshots travel as plain JSON-able objects (the IR has no classes).
+import type { EngineSnapshot } from "../../model/ir.ts";
+import type { ApplyResult, EngineStatus } from "../engine.ts";
+
+/** ToWorker is what the group sends a worker. */
+export type ToWorker = { type: "apply"; id: number; snapshot: EngineSnapshot } | { type: "close" };
+
+/** FromWorker is what a worker sends back. */
+export type FromWorker =
+  | { type: "ready" }
+  | { type: "applied"; id: number; result: ApplyResult; status: EngineStatus }
+  /** metrics carries the worker's rendered Prometheus text, pushed periodically. */
+  | { type: "metrics"; text: string };
+
+/** METRICS_PUSH_MS is how often workers push their metrics; /metrics is at most this stale. */
+export const METRICS_PUSH_MS = 1000;

@@ -1,0 +1,56 @@
+// worker.ts: the entry point of one engine worker process (forked by WorkerGroup). It runs an
+// Engine whose listeners share their VIP:port with the other workers (SO_REUSEPORT: the kernel
+// spreads new connections), applies every snapshot the group sends, and answers ACK/NACK once its
+// listeners made their first bind attempt. It exits when the group goes away.
+import type { CompileDeps } from "../contracts.ts";
+import { Engine } from "../engine.ts";
+import { compileHttp } from "../l7/compile.ts";
+import { Metrics } from "../metrics.ts";
+import { METRICS_PUSH_MS, type FromWorker, type ToWorker } from "./protocol.ts";
+
+const id = process.env.PORTICO_WORKER_ID ?? "?";
+// Log lines go straight to the inherited stderr, in the controller's JSON line format.
+const rank = { debug: 0, info: 1, warn: 2, error: 3 } as const;
+const floor = rank[process.env.PORTICO_LOG_LEVEL as keyof typeof rank] ?? rank.info;
+const log: CompileDeps["log"] = (level, msg, fields) => {
+  if (rank[level] < floor) return;
+  const line = { time: new Date().toISOString(), level, msg, worker: id, ...fields };
+  process.stderr.write(JSON.stringify(line) + "\n");
+};
+const engine = new Engine({ compileHttp, log, reusePort: true });
+const metrics = new Metrics({ endpoints: () => engine.status().endpoints });
+if (process.env.PORTICO_WORKER_METRICS !== "0") metrics.subscribe();
+
+function send(m: FromWorker): void {
+  if (process.connected) process.send!(m);
+}
+
+// Snapshots apply one at a time, in the order they came.
+let chain = Promise.resolve();
+process.on("message", (m: ToWorker) => {
+  if (m.type === "close") return void shutdown();
+  if (m.type !== "apply") return;
+  chain = chain.then(async () => {
+    const result = engine.apply(m.snapshot);
+    if (result.ok) await engine.settled();
+    send({ type: "applied", id: m.id, result, status: engine.status() });
+  });
+});
+
+const push = setInterval(() => send({ type: "metrics", text: metrics.render() }), METRICS_PUSH_MS);
+push.unref();
+
+let closing = false;
+async function shutdown(): Promise<void> {
+  if (closing) return;
+  closing = true;
+  clearInterval(push);
+  metrics.close();
+  await engine.close();
+  process.exit(0);
+}
+// The group died or closed the channel: a worker must never outlive it.
+process.on("disconnect", () => void shutdown());
+process.on("SIGTERM", () => void shutdown());
+process.on("SIGINT", () => {}); // the group decides; a terminal's ^C reaches every process
+send({ type: "ready" });
