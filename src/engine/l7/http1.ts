@@ -271,6 +271,12 @@ export class ClientConn implements MessageSink {
   private onEnd(): void {
     // The client will send nothing more; finish what is in flight, then close.
     this.closing = true;
+    if (this.socket.writableEnded) {
+      // We already ended our side (Connection: close): both directions are done. A second end()
+      // would only build an ERR_STREAM_ALREADY_FINISHED error with its stack trace.
+      if (this.queue.length === 0) this.socket.destroy();
+      return;
+    }
     if (this.queue.length === 0) this.socket.end();
     else this.queue[this.queue.length - 1]!.closeAfter = true;
   }
