@@ -26,7 +26,9 @@ export class ClientConn implements MessageSink {
   readonly clientIp: string;
   /** closing is set once the connection will close after the responses in flight. */
   closing = false;
-  private readonly parser: HttpParser;
+  // parser is held only while a message is being read: between messages it goes back to a shared
+  // free list, so idle keep-alive connections cost no parser.
+  private parser: HttpParser | null = null;
   private readonly queue: Exchange[] = [];
   private parsing: Exchange | null = null;
   private state = IDLE;
@@ -47,7 +49,6 @@ export class ClientConn implements MessageSink {
     rt = currentRuntime(rt);
     this.rt = rt;
     this.clientIp = socket.remoteAddress ?? "";
-    this.parser = new HttpParser("request", this, rt.limits.maxHeaderBytes);
     this.pick = {
       sourceIp: this.clientIp,
       header: (n: string) => this.queue[0]?.header(n),
@@ -103,7 +104,8 @@ export class ClientConn implements MessageSink {
       this.upgradeRest = Buffer.concat([this.upgradeRest, buf]);
       return;
     }
-    let r = this.parser.execute(buf);
+    const parser = (this.parser ??= takeParser(this, this.rt.limits.maxHeaderBytes));
+    let r = parser.execute(buf);
     while (typeof r === "number" && r < buf.length) {
       // llhttp stopped after an Upgrade/CONNECT head; a WebSocket hands the rest to the tunnel,
       // anything else was forwarded as a plain request and parsing goes on.
@@ -114,7 +116,7 @@ export class ClientConn implements MessageSink {
         break;
       }
       buf = buf.subarray(r);
-      r = this.parser.execute(buf);
+      r = parser.execute(buf);
     }
     if (typeof r !== "number") this.reject(r, buf);
     // Exchanges start only after the whole chunk parsed cleanly, so a request whose bad bytes
@@ -122,6 +124,12 @@ export class ClientConn implements MessageSink {
     const first = this.queue[0];
     if (first !== undefined && !first.started) first.begin();
     if (typeof r !== "number") return;
+    // Between messages, the parser goes back to the pool (not once closing: llhttp keeps
+    // refusing bytes after Connection: close only while it keeps its state).
+    if (this.state === IDLE && !this.closing && this.upgradeRest === undefined && this.parser === parser) {
+      this.parser = null;
+      releaseParser(parser);
+    }
     if (this.state === HEAD) {
       // A client trickling bytes keeps the inactivity timer quiet; the deadline is checked here.
       if (performance.now() - this.headStart > this.rt.limits.headerTimeoutMs) this.headerTimeout();
@@ -239,7 +247,7 @@ export class ClientConn implements MessageSink {
     const early = this.upgradeRest;
     this.upgradeRest = undefined;
     this.closed = true;
-    this.parser.close();
+    this.parser?.close();
     this.setTimeout(0);
     for (const ev of ["data", "drain", "end", "timeout"]) this.socket.removeAllListeners(ev);
     tunnel(this.socket, backend, rest, early, this.rt.listener.idleTimeoutMs);
@@ -291,13 +299,27 @@ export class ClientConn implements MessageSink {
 
   private onClose(): void {
     this.closed = true;
-    this.parser.close();
+    this.parser?.close();
     this.rt.conns.delete(this);
     for (const q of this.queue.splice(0)) q.abort();
     if (connection.hasSubscribers) {
       connection.publish({ listener: this.rt.listener.name, event: "close" });
     }
   }
+}
+
+// freeParsers are request parsers between connections' messages, ready for reuse.
+const freeParsers: HttpParser[] = [];
+const MAX_FREE_PARSERS = 256;
+
+function takeParser(sink: MessageSink, maxHeaderBytes: number): HttpParser {
+  const p = freeParsers.pop();
+  return p === undefined ? new HttpParser("request", sink, maxHeaderBytes) : p.reuse(sink, maxHeaderBytes);
+}
+
+function releaseParser(p: HttpParser): void {
+  if (freeParsers.length < MAX_FREE_PARSERS && p.usable) freeParsers.push(p);
+  else p.close();
 }
 
 // badHead stands in for a request llhttp could not parse.
