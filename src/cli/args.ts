@@ -20,6 +20,8 @@ export interface CommonFlags {
   httpsPort: number;
   /** workers is `portico run --workers`: engine processes, a count or "auto" (one per CPU). */
   workers?: string;
+  /** accessLog is `portico run --access-log FILE|-`: a JSON line per HTTP request. */
+  accessLog?: string;
   positionals: string[];
 }
 
@@ -38,6 +40,7 @@ export function parseCommon(argv: string[]): CommonFlags {
         "http-port": { type: "string", default: "80" },
         "https-port": { type: "string", default: "443" },
         workers: { type: "string" },
+        "access-log": { type: "string" },
       },
     });
   } catch (err) {
@@ -55,6 +58,7 @@ export function parseCommon(argv: string[]): CommonFlags {
     httpPort: port(v["http-port"] ?? "80", "--http-port"),
     httpsPort: port(v["https-port"] ?? "443", "--https-port"),
     workers: v.workers,
+    accessLog: v["access-log"],
     positionals: parsed.positionals,
   };
 }

@@ -6,12 +6,15 @@ import { Engine } from "../engine/engine.ts";
 import { compileHttp } from "../engine/l7/compile.ts";
 import { Metrics } from "../engine/metrics.ts";
 import { WorkerGroup } from "../engine/workers/group.ts";
+import { startAccessLog } from "../engine/access-log.ts";
 import type { EnginePort } from "./standalone.ts";
 import type { Logger } from "./log.ts";
 
 /** EnginePortOptions: workers is the number of engine processes (1: in-process). */
 export interface EnginePortOptions {
   workers?: number;
+  /** accessLog, when set, is a file (or "-" for stdout) that gets a JSON line per HTTP request. */
+  accessLog?: string;
 }
 
 /** resolveWorkers turns a --workers value ("auto", a count, or nothing) into a count ≥ 1. */
@@ -28,12 +31,15 @@ export function resolveWorkers(text: string | undefined): number {
 export async function createEnginePort(log: Logger, opts: EnginePortOptions = {}): Promise<EnginePort> {
   const workers = opts.workers ?? 1;
   if (workers > 1) {
+    // Workers inherit the environment at fork; each opens the access log itself.
+    if (opts.accessLog) process.env.PORTICO_ACCESS_LOG = opts.accessLog;
     const group = await WorkerGroup.start({ workers, log });
     log("info", "engine workers started", { workers, pids: group.workers().map((w) => w.pid) });
     return group;
   }
   const engine = new Engine({ compileHttp, log });
   const metrics = new Metrics({ endpoints: () => engine.status().endpoints }).subscribe();
+  const stopAccessLog = opts.accessLog ? startAccessLog(opts.accessLog) : undefined;
   return {
     async apply(snapshot) {
       const result = engine.apply(snapshot);
@@ -43,6 +49,7 @@ export async function createEnginePort(log: Logger, opts: EnginePortOptions = {}
     metrics: () => metrics.render(),
     async close() {
       metrics.close();
+      stopAccessLog?.();
       await engine.close();
     },
   };

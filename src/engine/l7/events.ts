@@ -21,6 +21,13 @@ export interface HttpResponseEvent {
   /** bytesIn are request body bytes received; bytesOut response body bytes sent. */
   bytesIn: number;
   bytesOut: number;
+  /** client is the client's address; method, authority and path are as the client sent them. */
+  client: string;
+  method: string;
+  authority: string;
+  path: string;
+  /** protocol the client spoke: "HTTP/1.1", "HTTP/1.0" or "HTTP/2". */
+  protocol: string;
 }
 
 /** ConnectionEvent is published when a client connection opens or closes. */

@@ -391,6 +391,11 @@ export class Exchange implements UpstreamOwner, RequestView {
         durationMs: performance.now() - this.start,
         bytesIn: this.bytesIn,
         bytesOut: this.bytesOut,
+        client: this.conn.clientIp,
+        method: this.method,
+        authority: this.header("host") ?? "",
+        path: this.head.url,
+        protocol: this.head.versionMinor === 0 ? "HTTP/1.0" : "HTTP/1.1",
       };
       httpResponse.publish(ev);
     }

@@ -310,6 +310,11 @@ export class H2Exchange implements UpstreamOwner {
         durationMs: performance.now() - this.start,
         bytesIn: this.bytesIn,
         bytesOut: this.bytesOut,
+        client: this.clientIp(),
+        method: this.headers[":method"] ?? "",
+        authority: this.host,
+        path: this.headers[":path"] ?? "",
+        protocol: "HTTP/2",
       });
     }
   }

@@ -6,6 +6,7 @@ import type { CompileDeps } from "../contracts.ts";
 import { Engine } from "../engine.ts";
 import { compileHttp } from "../l7/compile.ts";
 import { Metrics } from "../metrics.ts";
+import { startAccessLog } from "../access-log.ts";
 import { METRICS_PUSH_MS, type FromWorker, type ToWorker } from "./protocol.ts";
 
 const id = process.env.PORTICO_WORKER_ID ?? "?";
@@ -20,6 +21,10 @@ const log: CompileDeps["log"] = (level, msg, fields) => {
 const engine = new Engine({ compileHttp, log, reusePort: true });
 const metrics = new Metrics({ endpoints: () => engine.status().endpoints });
 if (process.env.PORTICO_WORKER_METRICS !== "0") metrics.subscribe();
+// Every worker appends its own requests to the same access log (lines are written whole).
+const stopAccessLog = process.env.PORTICO_ACCESS_LOG
+  ? startAccessLog(process.env.PORTICO_ACCESS_LOG)
+  : undefined;
 
 function send(m: FromWorker): void {
   if (process.connected) process.send!(m);
@@ -46,6 +51,7 @@ async function shutdown(): Promise<void> {
   closing = true;
   clearInterval(push);
   metrics.close();
+  stopAccessLog?.();
   await engine.close();
   process.exit(0);
 }

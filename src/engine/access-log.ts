@@ -1,0 +1,40 @@
+// access-log.ts: one JSON line per finished HTTP request, from the engine's portico:http.response
+// events. Off unless asked for (`portico run --access-log FILE|-`): at high rates it costs a
+// write per request. Never logs headers or bodies, so no credential reaches the log.
+import { createWriteStream } from "node:fs";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import type { HttpResponseEvent } from "./l7/events.ts";
+
+const CHANNEL = "portico:http.response";
+
+/** formatAccessLine renders one event as a JSON line; time is passed in so tests can fix it. */
+export function formatAccessLine(e: HttpResponseEvent, time: Date): string {
+  return (
+    JSON.stringify({
+      time: time.toISOString(),
+      listener: e.listener,
+      client: e.client,
+      method: e.method,
+      authority: e.authority,
+      path: e.path,
+      protocol: e.protocol,
+      status: e.status,
+      durationMs: Math.round(e.durationMs * 1000) / 1000,
+      bytesIn: e.bytesIn,
+      bytesOut: e.bytesOut,
+      route: e.route,
+      backend: e.backend,
+    }) + "\n"
+  );
+}
+
+/** startAccessLog writes a line per request to target ("-" is stdout) until the returned stop runs. */
+export function startAccessLog(target: string, now: () => Date = () => new Date()): () => void {
+  const out = target === "-" ? process.stdout : createWriteStream(target, { flags: "a" });
+  const onEvent = (m: unknown) => void out.write(formatAccessLine(m as HttpResponseEvent, now()));
+  subscribe(CHANNEL, onEvent);
+  return () => {
+    unsubscribe(CHANNEL, onEvent);
+    if (out !== process.stdout) out.end();
+  };
+}

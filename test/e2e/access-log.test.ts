@@ -1,0 +1,102 @@
+// access-log.test.ts: `portico run --access-log FILE` writes one JSON line per request, in-process
+// and with worker processes; nothing is written without the flag.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { tempDir, writeManifest, startPortico, waitFor, removeDir, run } from "./harness.ts";
+import { httpBackend, pool, backendService, ingressClass } from "./fixtures.ts";
+
+const cleanups: (() => void | Promise<void>)[] = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+const ingress = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: { name: app, namespace: default }
+spec:
+  rules:
+    - host: app.test
+      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: app, port: { number: 80 } } } }] }
+`;
+
+for (const [i, workers] of ["1", "2"].entries()) {
+  test(`access log with --workers ${workers}: a line per request, fields from the request`, async () => {
+    const dir = tempDir();
+    const state = tempDir();
+    const app = await httpBackend("app");
+    cleanups.push(
+      () => removeDir(dir),
+      () => removeDir(state),
+      app.close,
+    );
+    const vip = `127.0.24.${i + 1}`;
+    writeManifest(
+      dir,
+      "a.yaml",
+      [pool("log", [`${vip}/32`]), ingressClass, backendService("default", "app", app.port), ingress].join(
+        "---\n",
+      ),
+    );
+    const log = join(state, "access.log");
+    const port = 18280 + i;
+    const p = await startPortico(
+      [dir],
+      ["--state-dir", state, "--http-port", String(port), "--workers", workers, "--access-log", log],
+    );
+    cleanups.push(() => p.stop());
+    for (const path of ["/one?x=1", "/two"]) {
+      const r = await run("curl", [
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-H",
+        "host: app.test",
+        `http://${vip}:${port}${path}`,
+      ]);
+      assert.equal(r.stdout, "200");
+    }
+    const lines = await waitFor("two access log lines", () => {
+      const text = existsSync(log) ? readFileSync(log, "utf8") : "";
+      const ls = text.split("\n").filter(Boolean);
+      return ls.length >= 2 ? ls : undefined;
+    });
+    const entries = lines.map((l) => JSON.parse(l));
+    assert.deepEqual(entries.map((e) => e.path).sort(), ["/one?x=1", "/two"]);
+    for (const e of entries) {
+      assert.equal(e.method, "GET");
+      assert.equal(e.authority, "app.test");
+      assert.equal(e.status, 200);
+      assert.equal(e.protocol, "HTTP/1.1");
+      assert.equal(e.client, "127.0.0.1");
+      assert.equal(e.backend, `127.0.0.1:${app.port}`);
+      assert.match(e.route, /^Ingress\/default\/app/);
+    }
+  });
+}
+
+test("no access log without the flag", async () => {
+  const dir = tempDir();
+  const state = tempDir();
+  const app = await httpBackend("app");
+  cleanups.push(
+    () => removeDir(dir),
+    () => removeDir(state),
+    app.close,
+  );
+  writeManifest(
+    dir,
+    "a.yaml",
+    [pool("log", ["127.0.24.9/32"]), ingressClass, backendService("default", "app", app.port), ingress].join(
+      "---\n",
+    ),
+  );
+  const p = await startPortico([dir], ["--state-dir", state, "--http-port", "18289"]);
+  cleanups.push(() => p.stop());
+  const r = await run("curl", ["-s", "-H", "host: app.test", "http://127.0.24.9:18289/quiet"]);
+  assert.equal(r.stdout, "app GET /quiet\n");
+  assert.ok(!p.stdout().includes("/quiet"), "nothing on stdout");
+});
