@@ -1,6 +1,7 @@
 // endpoints.ts: backend pools from EndpointSlices, and the resolution of a (Service, port) reference
 // into a pool. The slice port that carries a Service port is the one with the same name (the
 // EndpointSlice controller copies Service port names), which is how named target ports resolve.
+import { poolPolicy } from "./pool-policy.ts";
 import type { EndpointSlice, Service } from "../k8s/types.ts";
 import type { Endpoint, Pool } from "../model/ir.ts";
 
@@ -73,7 +74,8 @@ export function poolName(svc: Service, port: ServicePort, l4: boolean): string {
   return l4 ? `${base}/${port.protocol ?? "TCP"}` : base;
 }
 
-/** buildPool makes the round-robin pool of one Service port for the given protocol. */
+/** buildPool makes the pool of one Service port for the given protocol, balanced and checked as
+ * the Service's annotations say (pool-policy.ts). */
 export function buildPool(
   index: SliceIndex,
   svc: Service,
@@ -81,12 +83,18 @@ export function buildPool(
   protocol: Pool["protocol"],
 ): Pool {
   const l4 = protocol === "tcp" || protocol === "udp";
-  return {
+  const policy = poolPolicy(svc);
+  const pool: Pool = {
     name: poolName(svc, port, l4),
-    algorithm: { type: "RoundRobin" },
+    algorithm: policy.algorithm,
     endpoints: endpointsFor(index, svc, port),
     protocol,
   };
+  // An HTTP check makes no sense on a UDP pool; TCP checks probe the port itself.
+  if (policy.healthCheck && !(protocol === "udp" && policy.healthCheck.type === "HTTP")) {
+    pool.healthCheck = policy.healthCheck;
+  }
+  return pool;
 }
 
 /** BackendRef is an Ingress-style reference: a Service name and a port number or name. */

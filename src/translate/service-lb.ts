@@ -5,6 +5,7 @@ import type { Service } from "../k8s/types.ts";
 import type { IpFamily, PortClaim, VipRequest } from "../ipam/types.ts";
 import { annotation, PORTICO_PREFIX, requestOrder, type TranslateContext } from "./context.ts";
 import { buildPool } from "./endpoints.ts";
+import { poolPolicy } from "./pool-policy.ts";
 import { ACCEPTED, refOf } from "./status.ts";
 import type { PendingL4 } from "./types.ts";
 
@@ -60,6 +61,8 @@ export function translateServices(ctx: TranslateContext): void {
 function translateService(ctx: TranslateContext, svc: Service, key: string): void {
   const ref = refOf(svc);
   ctx.status.ok(ref, ACCEPTED, "Accepted");
+  for (const problem of poolPolicy(svc).problems)
+    ctx.status.warn(ref, ACCEPTED, "InvalidAnnotation", problem);
   const ports: PortClaim[] = [];
   for (const port of svc.spec?.ports ?? []) {
     const protocol = port.protocol ?? "TCP";

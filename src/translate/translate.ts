@@ -2,6 +2,7 @@
 // (Contour's dag builder, Envoy Gateway's translator): every pass reads the ResourceSet and adds
 // listeners, pools, VIP requests and status. Same input, same output; nothing here throws on bad input.
 // Source errors stay in set.errors (the caller reports them); they are not repeated as notices.
+import { checkPoolPolicies } from "./pool-policy.ts";
 import type { ResourceSet } from "../k8s/resource-set.ts";
 import { newContext, type TranslateContext } from "./context.ts";
 import { translateGateways } from "./gateway.ts";
@@ -13,7 +14,12 @@ import type { TranslateOptions, TranslateResult } from "./types.ts";
 export type Pass = (ctx: TranslateContext) => void;
 
 /** PASSES run in this order; later passes may read what earlier ones wrote (pools, certificates). */
-export const PASSES: readonly Pass[] = [translateServices, translateIngresses, translateGateways];
+export const PASSES: readonly Pass[] = [
+  checkPoolPolicies,
+  translateServices,
+  translateIngresses,
+  translateGateways,
+];
 
 /** translate turns a ResourceSet into the IR without addresses, VIP requests and statuses. */
 export function translate(set: ResourceSet, opts: TranslateOptions): TranslateResult {
