@@ -57,7 +57,14 @@ function report(tag: string): void {
 
 report("start");
 for (const cmd of process.argv.slice(2)) {
+  const cpu0 = process.cpuUsage();
   const out = await new Promise<string>((res) => exec(cmd, (_e, so, se) => res(so + se)));
+  const cpu = process.cpuUsage(cpu0);
+  const done = /(\d+) requests in/.exec(out);
+  if (done !== null)
+    console.log(
+      `cpu ${((cpu.user + cpu.system) / Number(done[1])) | 0} µs per request (${done[1]} requests)`,
+    );
   console.log(
     out
       .split("\n")

@@ -68,6 +68,9 @@ export class Exchange implements UpstreamOwner, RequestView {
   private interim = false;
   private done = false;
   private responseTrailers: string[] | undefined;
+  // reading is true while a backend read is parsed; headOut is a response head waiting for its body.
+  private reading = false;
+  private headOut: string | undefined;
 
   /** clientSocket is corked by the backend connection while it parses a read. */
   get clientSocket() {
@@ -320,15 +323,42 @@ export class Exchange implements UpstreamOwner, RequestView {
       if (this.closeAfter) out += "Connection: close\r\n";
       else if (http10) out += "Connection: keep-alive\r\n";
     }
-    client.write(out + "\r\n");
+    // Inside a backend read, the head waits for body bytes of the same read: one client write
+    // instead of a writev of a string and a buffer.
+    if (this.reading && !this.interim) this.headOut = out + "\r\n";
+    else client.write(out + "\r\n");
     return this.head.method === "HEAD";
+  }
+
+  beforeRead(): void {
+    this.reading = true;
+  }
+
+  afterRead(): void {
+    this.reading = false;
+    this.flushHead();
+  }
+
+  private flushHead(): void {
+    const h = this.headOut;
+    if (h === undefined) return;
+    this.headOut = undefined;
+    this.conn.write(h);
   }
 
   onBody(chunk: Buffer): void {
     this.bytesOut += chunk.length;
     const c = this.conn;
     let ok: boolean;
-    if (this.outChunked) {
+    const h = this.headOut;
+    if (h !== undefined && !this.outChunked) {
+      this.headOut = undefined;
+      const b = Buffer.allocUnsafe(h.length + chunk.length);
+      b.write(h, 0, "latin1");
+      chunk.copy(b, h.length);
+      ok = c.write(b);
+    } else if (this.outChunked) {
+      this.flushHead();
       c.write(chunkHeader(chunk.length));
       c.write(chunk);
       ok = c.write("\r\n");
@@ -345,6 +375,7 @@ export class Exchange implements UpstreamOwner, RequestView {
       this.interim = false;
       return;
     }
+    this.flushHead();
     if (this.outChunked) this.conn.write(lastChunk(this.responseTrailers));
     const up = this.upstream;
     this.upstream = null;

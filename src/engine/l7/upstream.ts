@@ -18,6 +18,12 @@ export interface UpstreamOwner extends MessageSink {
   onUpgrade(conn: UpstreamConn, rest: Buffer): void;
   /** onUpstreamDrain runs when the backend socket's write buffer emptied (request-body backpressure). */
   onUpstreamDrain(): void;
+  /**
+   * beforeRead and afterRead, when present, bracket the parsing of one backend read, so the owner
+   * can join a response head with the body bytes of the same read into one client write.
+   */
+  beforeRead?(): void;
+  afterRead?(): void;
   /** clientSocket, when set, is corked while a backend read is parsed: head and body leave in one write. */
   readonly clientSocket: net.Socket | undefined;
 }
@@ -135,7 +141,9 @@ export class UpstreamConn implements MessageSink {
     this.sawResponse = true;
     const client = owner.clientSocket;
     client?.cork();
+    owner.beforeRead?.();
     const r = this.parser.execute(buf);
+    owner.afterRead?.();
     client?.uncork();
     if (typeof r !== "number") {
       this.fail("protocol", `invalid response from backend: ${(r as ParseError).code}`);
