@@ -10,14 +10,21 @@ export function vipTable(s: EngineSnapshot, adminUrl: string): string {
   const lines = ["", "Portico is serving:", ""];
   for (const l of s.http) {
     const scheme = l.tls ? "https" : "http";
-    const hosts = l.virtualHosts.map((v) => v.hostname);
     lines.push(`  ${scheme.toUpperCase().padEnd(5)} ${hostPort(l.address, l.port).padEnd(22)} ${l.name}`);
-    for (const h of hosts) {
-      const name = h === "*" ? "anything" : h.replace(/^\*\./, "www.");
+    for (const vh of l.virtualHosts) {
+      const name = vh.hostname === "*" ? "anything" : vh.hostname.replace(/^\*\./, "www.");
       const insecure = l.tls ? " -k" : "";
-      lines.push(
-        `        curl${insecure} --resolve ${name}:${l.port}:${l.address} ${scheme}://${name}:${l.port}/`,
-      );
+      // One line per distinct literal path (longest first, as routing prefers), a few per host.
+      const paths = [
+        ...new Set(
+          vh.routes.filter((r) => r.match.path.type !== "RegularExpression").map((r) => r.match.path.value),
+        ),
+      ].slice(0, 4);
+      for (const path of paths.length > 0 ? paths : ["/"]) {
+        lines.push(
+          `        curl${insecure} --resolve ${name}:${l.port}:${l.address} ${scheme}://${name}:${l.port}${path}`,
+        );
+      }
     }
   }
   for (const l of s.l4) {

@@ -1,0 +1,52 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { vipTable } from "./vip-table.ts";
+import type { EngineSnapshot, Route } from "../model/ir.ts";
+
+const route = (value: string): Route => ({
+  name: `Ingress/default/shop#${value}`,
+  match: { path: { type: "Prefix", value } },
+  action: { type: "Forward", backends: [{ pool: "p", weight: 1 }] },
+});
+
+test("vipTable prints a curl line per host and path, and an nc line per L4 port", () => {
+  const s: EngineSnapshot = {
+    version: 1,
+    http: [
+      {
+        name: "IngressClass/portico:8080",
+        address: "127.0.10.1",
+        port: 8080,
+        requestTimeoutMs: 1,
+        idleTimeoutMs: 1,
+        virtualHosts: [
+          { hostname: "shop.test", routes: [route("/api"), route("/")] },
+          { hostname: "*.blog.test", routes: [] },
+        ],
+      },
+    ],
+    l4: [
+      {
+        name: "Service/default/echo:53/UDP",
+        address: "127.0.10.2",
+        port: 53,
+        protocol: "UDP",
+        pool: "q",
+        idleTimeoutMs: 1,
+        connectTimeoutMs: 1,
+      },
+    ],
+    pools: {},
+    certificates: {},
+  };
+  const out = vipTable(s, "http://127.0.0.1:9901");
+  assert.match(out, /curl --resolve shop\.test:8080:127\.0\.10\.1 http:\/\/shop\.test:8080\/api\n/);
+  assert.match(out, /curl --resolve shop\.test:8080:127\.0\.10\.1 http:\/\/shop\.test:8080\/\n/);
+  assert.match(out, /curl --resolve www\.blog\.test:8080:127\.0\.10\.1 http:\/\/www\.blog\.test:8080\/\n/);
+  assert.match(out, /nc -u -w1 127\.0\.10\.2 53/);
+});
+
+test("vipTable says when nothing is served", () => {
+  const out = vipTable({ version: 1, http: [], l4: [], pools: {}, certificates: {} }, "http://x");
+  assert.match(out, /nothing yet/);
+});
