@@ -82,13 +82,16 @@ export class HttpParser {
   private executing = false;
   private closed = false;
 
-  /** HttpParser makes a strict parser; maxHeaderSize bounds request line + headers in bytes. */
-  constructor(kind: "request" | "response", sink: MessageSink, maxHeaderSize: number) {
+  /**
+   * HttpParser makes a strict parser; maxHeaderSize bounds request line + headers in bytes.
+   * begin false never calls sink.onBegin: the binding skips a call into JavaScript per message.
+   */
+  constructor(kind: "request" | "response", sink: MessageSink, maxHeaderSize: number, begin = true) {
     this.sink = sink;
     const raw = new Raw();
     this.type = kind === "request" ? Raw.REQUEST : Raw.RESPONSE;
     raw.initialize(this.type, {}, maxHeaderSize, 0);
-    raw[Raw.kOnMessageBegin] = () => this.sink.onBegin();
+    if (begin) raw[Raw.kOnMessageBegin] = () => this.sink.onBegin();
     raw[Raw.kOnHeaders] = (headers: string[], url: string) => {
       if (this.inHead) {
         for (let i = 0; i < headers.length; i++) this.pendingHeaders.push(headers[i]!);

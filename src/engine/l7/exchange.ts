@@ -20,7 +20,7 @@ import type { ClientConn } from "./http1.ts";
 import type { Mirrors } from "./mirror.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 import type { RequestView } from "./router/match.ts";
-import type { UpstreamConn, UpstreamFailure, UpstreamOwner } from "./upstream.ts";
+import { copyOf, type UpstreamConn, type UpstreamFailure, type UpstreamOwner } from "./upstream.ts";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
@@ -71,11 +71,13 @@ export class Exchange implements UpstreamOwner, RequestView {
   // reading is true while a backend read is parsed; headOut is a response head waiting for its body.
   private reading = false;
   private headOut: string | undefined;
+  // corked is true while a backend read's chunked output is being coalesced into one client write.
+  private corked = false;
 
-  /** clientSocket is corked by the backend connection while it parses a read. */
-  get clientSocket() {
-    return this.conn.socket;
-  }
+  /** clientSocket is undefined: the exchange corks the client itself, only for chunked output. */
+  readonly clientSocket = undefined;
+  /** transientBody: onBody copies what it writes (joined with the head, or alone). */
+  readonly transientBody = true;
 
   constructor(conn: ClientConn, head: MessageHead) {
     this.conn = conn;
@@ -133,15 +135,21 @@ export class Exchange implements UpstreamOwner, RequestView {
     this.upstream = up;
     up.attach(this, this.route?.backendTimeoutMs ?? rt.listener.requestTimeoutMs);
     const s = up.socket;
+    const p = this.pending;
+    const last = this.requestDone && this.framing === "chunked";
+    // The common request (a head alone) is one plain write: corking costs a buffered-write pass.
+    if (p === null && !last) {
+      s.write(this.upstreamHead, "latin1");
+      return;
+    }
     s.cork();
     s.write(this.upstreamHead, "latin1");
-    const p = this.pending;
     if (p !== null) {
       this.pending = null;
       for (let i = 0; i < p.length; i++) this.writeUp(p[i]!);
       this.conn.released(p);
     }
-    if (this.requestDone && this.framing === "chunked") s.write(lastChunk(this.pendingTrailers), "latin1");
+    if (last) s.write(lastChunk(this.pendingTrailers), "latin1");
     s.uncork();
   }
 
@@ -337,6 +345,10 @@ export class Exchange implements UpstreamOwner, RequestView {
   afterRead(): void {
     this.reading = false;
     this.flushHead();
+    if (this.corked) {
+      this.corked = false;
+      this.conn.socket.uncork();
+    }
   }
 
   private flushHead(): void {
@@ -358,11 +370,16 @@ export class Exchange implements UpstreamOwner, RequestView {
       chunk.copy(b, h.length);
       ok = c.write(b);
     } else if (this.outChunked) {
+      // Chunk framing is three writes: within one backend read they leave as one.
+      if (this.reading && !this.corked) {
+        this.corked = true;
+        c.socket.cork();
+      }
       this.flushHead();
       c.write(chunkHeader(chunk.length));
-      c.write(chunk);
+      c.write(copyOf(chunk));
       ok = c.write("\r\n");
-    } else ok = c.write(chunk);
+    } else ok = c.write(copyOf(chunk));
     if (!ok) this.upstream?.socket.pause();
   }
 

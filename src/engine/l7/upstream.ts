@@ -26,10 +26,27 @@ export interface UpstreamOwner extends MessageSink {
   afterRead?(): void;
   /** clientSocket, when set, is corked while a backend read is parsed: head and body leave in one write. */
   readonly clientSocket: net.Socket | undefined;
+  /**
+   * transientBody true takes onBody chunks that are views of a shared read buffer, valid only
+   * during the call (the owner copies what it keeps); otherwise the connection copies them.
+   */
+  readonly transientBody?: boolean;
 }
 
 const IDLE_TIMEOUT_MS = 60_000;
 const MAX_IDLE_PER_BACKEND = 256;
+
+// readBuffer receives the reads of every plain-TCP backend connection (net's onread): a read is
+// parsed synchronously before the next one, so one buffer serves them all and no read allocates
+// (a socket's own reads malloc 64 KiB, shrink it, and register an ArrayBuffer each time).
+const readBuffer = Buffer.allocUnsafe(64 * 1024);
+
+/** copyOf returns a copy of a view of the shared read buffer (small ones come from Buffer's pool). */
+export function copyOf(view: Buffer): Buffer {
+  const b = Buffer.allocUnsafe(view.length);
+  view.copy(b, 0);
+  return b;
+}
 
 /** UpstreamConn is one TCP connection to a backend. */
 export class UpstreamConn implements MessageSink {
@@ -46,6 +63,9 @@ export class UpstreamConn implements MessageSink {
   private busyTimeoutMs = 0;
   private readonly parser: HttpParser;
   private closed = false;
+  // shared is true when reads land in readBuffer; detached once takeSocket handed the socket on.
+  private readonly shared: boolean;
+  private detached = false;
 
   /** key is the idle-pool key: backend id, plus the TLS server name when re-encrypting. */
   readonly key: string;
@@ -60,18 +80,27 @@ export class UpstreamConn implements MessageSink {
     this.pool = pool;
     this.backend = backend;
     this.key = key;
-    this.parser = new HttpParser("response", this, 0);
+    this.parser = new HttpParser("response", this, 0, false);
+    this.shared = upTls === undefined;
     const s =
       upTls === undefined
-        ? net.connect({ host: backend.address, port: backend.port, noDelay: true })
+        ? net.connect({
+            host: backend.address,
+            port: backend.port,
+            noDelay: true,
+            onread: { buffer: readBuffer, callback: (n: number, b: Uint8Array) => this.onRead(n, b) },
+          })
         : connectTls(backend, upTls);
     this.socket = s;
+    // Backend connections never keep the process alive: an idle pooled one must not, and a busy
+    // one serves a client connection that does. (No ref/unref per request: each is a native call.)
+    s.unref();
     s.setTimeout(connectTimeoutMs);
     s.on(upTls === undefined ? "connect" : "secureConnect", () => {
       this.connected = true;
       this.armTimeout(this.owner === null ? IDLE_TIMEOUT_MS : this.busyTimeoutMs);
     });
-    s.on("data", (buf: Buffer) => this.onData(buf));
+    if (!this.shared) s.on("data", (buf: Buffer) => this.onData(buf));
     s.on("end", () => this.onEnd());
     s.on("drain", () => this.owner?.onUpstreamDrain());
     s.on("timeout", () => this.fail("timeout", this.connected ? "backend timed out" : "connect timed out"));
@@ -93,11 +122,8 @@ export class UpstreamConn implements MessageSink {
     this.upgraded = false;
     this.busyTimeoutMs = timeoutMs;
     if (this.connected) this.armTimeout(timeoutMs);
-    if (this.reused) {
-      this.socket.ref();
-      // The last exchange may have paused it for backpressure and finished in the same read.
-      if (this.socket.isPaused()) this.socket.resume();
-    }
+    // The last exchange may have paused it for backpressure and finished in the same read.
+    if (this.reused && this.socket.isPaused()) this.socket.resume();
   }
 
   // armTimeout changes the socket's inactivity timeout only when it differs: socket.setTimeout
@@ -118,8 +144,6 @@ export class UpstreamConn implements MessageSink {
       return;
     }
     this.reused = true;
-    // An idle pooled connection must not keep the process alive.
-    this.socket.unref();
     this.pool.park(this);
   }
 
@@ -129,6 +153,15 @@ export class UpstreamConn implements MessageSink {
     this.closed = true;
     this.socket.destroy();
     this.pool.forget(this);
+  }
+
+  private onRead(n: number, b: Uint8Array): true {
+    const view = (b as Buffer).subarray(0, n);
+    // A tunnel (after takeSocket) reads through "data" events like any socket: give it copies.
+    if (this.detached) this.socket.emit("data", copyOf(view));
+    else this.onData(view);
+    // Reading goes on: backpressure pauses the socket itself (pause() stops reading here too).
+    return true;
   }
 
   private onData(buf: Buffer): void {
@@ -148,7 +181,8 @@ export class UpstreamConn implements MessageSink {
     if (typeof r !== "number") {
       this.fail("protocol", `invalid response from backend: ${(r as ParseError).code}`);
     } else if (this.upgraded && this.owner === owner) {
-      owner.onUpgrade(this, buf.subarray(r));
+      const rest = buf.subarray(r);
+      owner.onUpgrade(this, this.shared ? copyOf(rest) : rest);
     }
   }
 
@@ -180,6 +214,7 @@ export class UpstreamConn implements MessageSink {
     s.setTimeout(0);
     this.owner = null;
     this.closed = true;
+    this.detached = true;
     this.parser.close();
     return s;
   }
@@ -190,7 +225,9 @@ export class UpstreamConn implements MessageSink {
     return this.owner!.onHead(head);
   }
   onBody(chunk: Buffer): void {
-    this.owner?.onBody(chunk);
+    const o = this.owner;
+    if (o === null) return;
+    o.onBody(this.shared && o.transientBody !== true ? copyOf(chunk) : chunk);
   }
   onTrailers(trailers: string[]): void {
     this.owner?.onTrailers(trailers);
