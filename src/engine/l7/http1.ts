@@ -26,9 +26,16 @@ export class ClientConn implements MessageSink {
   readonly clientIp: string;
   /** closing is set once the connection will close after the responses in flight. */
   closing = false;
-  // parser is held only while a message is being read: between messages it goes back to a shared
-  // free list, so idle keep-alive connections cost no parser.
+  // parser is held while the connection is busy: once it stayed idle for a sweep period
+  // (parserSweep) it goes back to a shared free list, so idle keep-alive connections cost no parser,
+  // and busy ones do not re-initialise llhttp per request.
   private parser: HttpParser | null = null;
+  /** parserUsed is set on every read; the sweep releases the parser of a connection that had none. */
+  parserUsed = false;
+  /** swept is true while the connection is on the sweep list. */
+  swept = false;
+  // messages counts the requests read so far (up to 2: only "first or not" matters).
+  private messages = 0;
   private readonly queue: Exchange[] = [];
   private parsing: Exchange | null = null;
   private state = IDLE;
@@ -105,6 +112,7 @@ export class ClientConn implements MessageSink {
       return;
     }
     const parser = (this.parser ??= takeParser(this, this.rt.limits.maxHeaderBytes));
+    this.parserUsed = true;
     let r = parser.execute(buf);
     while (typeof r === "number" && r < buf.length) {
       // llhttp stopped after an Upgrade/CONNECT head; a WebSocket hands the rest to the tunnel,
@@ -124,11 +132,13 @@ export class ClientConn implements MessageSink {
     const first = this.queue[0];
     if (first !== undefined && !first.started) first.begin();
     if (typeof r !== "number") return;
-    // Between messages, the parser goes back to the pool (not once closing: llhttp keeps
-    // refusing bytes after Connection: close only while it keeps its state).
+    // Between messages the parser goes back to the pool: at once after a connection's first request
+    // (most connections that send one and wait send no second soon), else once it stays idle.
     if (this.state === IDLE && !this.closing && this.upgradeRest === undefined && this.parser === parser) {
-      this.parser = null;
-      releaseParser(parser);
+      if (this.messages < 2) {
+        this.parser = null;
+        releaseParser(parser);
+      } else if (!this.swept) holdParser(this);
     }
     if (this.state === HEAD) {
       // A client trickling bytes keeps the inactivity timer quiet; the deadline is checked here.
@@ -203,11 +213,26 @@ export class ClientConn implements MessageSink {
 
   onComplete(): void {
     this.state = IDLE;
+    if (this.messages < 2) this.messages++;
     const ex = this.parsing;
     this.parsing = null;
     if (ex !== null) ex.requestComplete();
     // Nothing more is read on a connection that will close (Connection: close, errors).
     if (this.closing) this.socket.pause();
+  }
+
+  /**
+   * releaseIdleParser gives the parser back to the pool if the connection sits between messages
+   * (not once closing: llhttp keeps refusing bytes after Connection: close only while it keeps
+   * its state); it returns false while the parser must stay.
+   */
+  releaseIdleParser(): boolean {
+    const p = this.parser;
+    if (p === null || this.closed) return true;
+    if (this.state !== IDLE || this.closing || this.upgradeRest !== undefined) return this.closed;
+    this.parser = null;
+    releaseParser(p);
+    return true;
   }
 
   /** follow moves the connection to the runtime serving now; exchanges in flight keep theirs. */
@@ -248,6 +273,7 @@ export class ClientConn implements MessageSink {
     this.upgradeRest = undefined;
     this.closed = true;
     this.parser?.close();
+    unholdParser(this);
     this.setTimeout(0);
     for (const ev of ["data", "drain", "end", "timeout"]) this.socket.removeAllListeners(ev);
     tunnel(this.socket, backend, rest, early, this.rt.listener.idleTimeoutMs);
@@ -300,6 +326,7 @@ export class ClientConn implements MessageSink {
   private onClose(): void {
     this.closed = true;
     this.parser?.close();
+    unholdParser(this);
     this.rt.conns.delete(this);
     for (const q of this.queue.splice(0)) q.abort();
     if (connection.hasSubscribers) {
@@ -320,6 +347,40 @@ function takeParser(sink: MessageSink, maxHeaderBytes: number): HttpParser {
 function releaseParser(p: HttpParser): void {
   if (freeParsers.length < MAX_FREE_PARSERS && p.usable) freeParsers.push(p);
   else p.close();
+}
+
+// held are the connections keeping a parser between messages. Every SWEEP_MS a connection that
+// read nothing since the last sweep gives its parser back: re-initialising llhttp for every
+// request of a busy keep-alive connection costs more than the memory it saves.
+const SWEEP_MS = 1000;
+const held = new Set<ClientConn>();
+let sweeper: NodeJS.Timeout | undefined;
+
+function holdParser(c: ClientConn): void {
+  c.swept = true;
+  held.add(c);
+  if (sweeper === undefined) sweeper = setInterval(sweepParsers, SWEEP_MS).unref();
+}
+
+/** unholdParser takes a closed connection off the sweep list, so nothing keeps it reachable. */
+function unholdParser(c: ClientConn): void {
+  if (!c.swept) return;
+  c.swept = false;
+  held.delete(c);
+}
+
+function sweepParsers(): void {
+  for (const c of held) {
+    if (c.parserUsed) c.parserUsed = false;
+    else if (c.releaseIdleParser()) {
+      c.swept = false;
+      held.delete(c);
+    }
+  }
+  if (held.size === 0) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
 }
 
 // badHead stands in for a request llhttp could not parse.
