@@ -15,12 +15,44 @@ export const hopByHop: ReadonlySet<string> = new Set([
   "content-length",
 ]);
 
+// lowerLengths marks the lengths of the header names the proxy looks at (hop-by-hop, Host,
+// X-Forwarded-*, Forwarded): a name of any other length needs no lower-casing and no lookup.
+const lowerLengths = new Uint8Array(32);
+for (const n of [
+  ...hopByHop,
+  "host",
+  "x-forwarded-for",
+  "x-forwarded-proto",
+  "x-forwarded-host",
+  "forwarded",
+])
+  lowerLengths[n.length] = 1;
+
+/** mayBeSpecial is false for a header name no hop-by-hop or forwarding rule can match (by length). */
+export function mayBeSpecial(name: string): boolean {
+  return name.length < 32 && lowerLengths[name.length] === 1;
+}
+
 /** connectionTokens returns the lower-case tokens a Connection header lists ("close", names to drop). */
 export function connectionTokens(value: string): string[] {
   return value
     .split(",")
     .map((t) => t.trim().toLowerCase())
     .filter((t) => t !== "");
+}
+
+/**
+ * listedTokens adds the names a Connection header lists to list (made on first need);
+ * "keep-alive" is left out: it is hop-by-hop anyway, and the common keep-alive answer then
+ * leaves the list empty, so the other names need no lower-casing.
+ */
+export function listedTokens(list: string[] | undefined, value: string): string[] | undefined {
+  if (value.length === 10 && value.toLowerCase() === "keep-alive") return list;
+  for (const t of connectionTokens(value)) {
+    if (t === "keep-alive") continue;
+    (list ??= []).push(t);
+  }
+  return list;
 }
 
 /** statusLine returns "HTTP/1.1 <code> <reason>\r\n". */

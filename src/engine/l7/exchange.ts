@@ -6,9 +6,10 @@ import type { Backend } from "../contracts.ts";
 import type { Route } from "../../model/ir.ts";
 import {
   chunkHeader,
-  connectionTokens,
   hopByHop,
   lastChunk,
+  listedTokens,
+  mayBeSpecial,
   plainResponse,
   statusLine,
 } from "../http/head.ts";
@@ -291,8 +292,10 @@ export class Exchange implements UpstreamOwner, RequestView {
     let chunked = false;
     let length = "";
     for (let i = 0; i < hs.length; i += 2) {
-      const l = hs[i]!.toLowerCase();
-      if (l === "connection") (listed ??= []).push(...connectionTokens(hs[i + 1]!));
+      const n = hs[i]!;
+      if (!mayBeSpecial(n)) continue;
+      const l = n.toLowerCase();
+      if (l === "connection") listed = listedTokens(listed, hs[i + 1]!);
       else if (l === "transfer-encoding") chunked = true;
       else if (l === "content-length") length = hs[i + 1]!;
     }
@@ -303,11 +306,16 @@ export class Exchange implements UpstreamOwner, RequestView {
       for (const x of edits.set ?? []) dropped.add(x.name.toLowerCase());
       for (const n of edits.remove ?? []) dropped.add(n.toLowerCase());
     }
+    // Names are lower-cased only when a rule could match them (most response headers pass as is).
+    const lookAll = listed !== undefined || dropped !== undefined;
     for (let i = 0; i < hs.length; i += 2) {
-      const l = hs[i]!.toLowerCase();
-      if (hopByHop.has(l) || (listed !== undefined && listed.includes(l))) continue;
-      if (dropped !== undefined && dropped.has(l)) continue;
-      out += `${hs[i]}: ${hs[i + 1]}\r\n`;
+      const n = hs[i]!;
+      if (lookAll || mayBeSpecial(n)) {
+        const l = n.toLowerCase();
+        if (hopByHop.has(l) || (listed !== undefined && listed.includes(l))) continue;
+        if (dropped !== undefined && dropped.has(l)) continue;
+      }
+      out += `${n}: ${hs[i + 1]}\r\n`;
     }
     if (edits !== undefined) {
       for (const x of edits.set ?? []) out += `${x.name}: ${x.value}\r\n`;
