@@ -2,6 +2,7 @@
 // request's body from the client parser and the response's events from the backend connection's
 // parser, and forwards bytes both ways with backpressure. Exchanges of a connection run one at a
 // time in arrival order (pipelining); the ones behind wait with their body bytes buffered.
+import { failureAnswer, retryReason, retryable } from "./failure.ts";
 import type { Backend } from "../contracts.ts";
 import type { Route } from "../../model/ir.ts";
 import {
@@ -22,8 +23,6 @@ import type { Mirrors } from "./mirror.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 import type { RequestView } from "./router/match.ts";
 import { copyOf, type UpstreamConn, type UpstreamFailure, type UpstreamOwner } from "./upstream.ts";
-
-const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
 /** Exchange is one request on a client connection and its response; it is also the router's view of it. */
 export class Exchange implements UpstreamOwner, RequestView {
@@ -230,23 +229,24 @@ export class Exchange implements UpstreamOwner, RequestView {
     this.upstream = null;
     this.settle(false);
     const b = this.backend!;
-    const retryable =
-      !this.responseStarted &&
-      (failure === "connect" || (failure === "reset" && conn.reused && !conn.sawResponse)) &&
-      IDEMPOTENT.has(this.head.method) &&
-      this.framing === "none" &&
-      this.attempts < this.rt.limits.maxAttempts;
-    if (retryable) {
+    const retry = retryable({
+      failure,
+      reused: conn.reused,
+      sawResponse: conn.sawResponse,
+      responseStarted: this.responseStarted,
+      method: this.head.method,
+      hasBody: this.framing !== "none",
+      attempts: this.attempts,
+      maxAttempts: this.rt.limits.maxAttempts,
+    });
+    if (retry) {
       // A reused connection closed by the backend while idle is no fault of the backend.
       if (failure === "connect") (this.tried ??= new Set()).add(b.id);
-      this.lastFailure = `${failure === "connect" ? "cannot connect to" : "lost connection to"} backend ${b.id} of route ${this.route?.name}: ${detail}`;
+      this.lastFailure = retryReason(failure, b.id, this.route?.name, detail);
       this.connect();
       return;
     }
-    const what = `backend ${b.id} of route ${this.route?.name}`;
-    if (failure === "timeout") this.fail(504, `${what} timed out (${detail})`);
-    else if (failure === "connect") this.fail(502, `cannot connect to ${what}: ${detail}`);
-    else this.fail(502, `${what} failed: ${detail}`);
+    this.fail(...failureAnswer(failure, b.id, this.route?.name, detail));
   }
 
   /** timedOut runs when the request timeout fires. */

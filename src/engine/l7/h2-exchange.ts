@@ -1,6 +1,7 @@
 // h2-exchange.ts: one HTTP/2 stream forwarded to a backend — over HTTP/1.1 through the shared
 // upstream pool (the stream's body re-framed as Content-Length or chunked), or over HTTP/2 to
 // "h2c" pools via h2c.ts. Responses go back as HTTP/2 with trailers.
+import { failureAnswer, retryReason, retryable } from "./failure.ts";
 import http2 from "node:http2";
 import type { Backend } from "../contracts.ts";
 import type { Route } from "../../model/ir.ts";
@@ -12,7 +13,6 @@ import { h2cRequest } from "./h2c.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 import type { UpstreamConn, UpstreamFailure, UpstreamOwner } from "./upstream.ts";
 
-const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 const END_STREAM = 0x1;
 
 /** H2Exchange forwards one HTTP/2 request stream. */
@@ -171,23 +171,23 @@ export class H2Exchange implements UpstreamOwner {
     this.upstream = null;
     this.settle(false);
     const b = this.backend!;
-    const method = this.headers[":method"] ?? "GET";
-    const retryable =
-      !this.stream.headersSent &&
-      (failure === "connect" || (failure === "reset" && conn.reused && !conn.sawResponse)) &&
-      IDEMPOTENT.has(method) &&
-      !this.hasBody &&
-      this.attempts < this.rt.limits.maxAttempts;
-    if (retryable) {
+    const retry = retryable({
+      failure,
+      reused: conn.reused,
+      sawResponse: conn.sawResponse,
+      responseStarted: this.stream.headersSent,
+      method: this.headers[":method"] ?? "GET",
+      hasBody: this.hasBody,
+      attempts: this.attempts,
+      maxAttempts: this.rt.limits.maxAttempts,
+    });
+    if (retry) {
       if (failure === "connect") (this.tried ??= new Set()).add(b.id);
-      this.lastFailure = `${failure === "connect" ? "cannot connect to" : "lost connection to"} backend ${b.id} of route ${this.route?.name}: ${detail}`;
+      this.lastFailure = retryReason(failure, b.id, this.route?.name, detail);
       this.connect();
       return;
     }
-    const what = `backend ${b.id} of route ${this.route?.name}`;
-    if (failure === "timeout") this.fail(504, `${what} timed out (${detail})`);
-    else if (failure === "connect") this.fail(502, `cannot connect to ${what}: ${detail}`);
-    else this.fail(502, `${what} failed: ${detail}`);
+    this.fail(...failureAnswer(failure, b.id, this.route?.name, detail));
   }
 
   /** fail answers with an error status if nothing was sent yet, else resets the stream. */
