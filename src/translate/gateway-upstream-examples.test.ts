@@ -5,10 +5,8 @@
 // for a reason the spec names), and every route accepted by each parent it names.
 /* eslint-disable no-restricted-imports -- runs files through the file source and the pipeline,
    like golden.test.ts. */
+import { selfSigned } from "../../test/support/certs.ts";
 import { before, test } from "node:test";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -126,35 +124,8 @@ const conditionsOk = (conds: Condition[] | undefined, type: string) => conds?.fi
 
 let cert = { crt: "", key: "" };
 before(() => {
-  const tmp = mkdtempSync(join(tmpdir(), "gw-examples-"));
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      join(tmp, "k.pem"),
-      "-out",
-      join(tmp, "c.pem"),
-      "-days",
-      "2",
-      "-subj",
-      "/CN=example.com",
-      "-addext",
-      "subjectAltName=DNS:*.example.com,DNS:example.com",
-    ],
-    { stdio: "ignore" },
-  );
-  cert = {
-    crt: readFileSync(join(tmp, "c.pem")).toString("base64"),
-    key: readFileSync(join(tmp, "k.pem")).toString("base64"),
-  };
-  rmSync(tmp, { recursive: true, force: true });
+  const c = selfSigned(["example.com", "*.example.com"]);
+  cert = { crt: Buffer.from(c.certPem).toString("base64"), key: Buffer.from(c.keyPem).toString("base64") };
 });
 
 for (const { name, text: original } of examples()) {

@@ -4,6 +4,7 @@
 // modes, GRPCRoute to an h2c backend (HTTP/2 over TLS, h2c and HTTP/1.1 clients), and
 // BackendTLSPolicy re-encryption to a backend whose certificate a private CA signed.
 // VIP 127.0.30.2, a static Gateway address.
+import { writeSelfSigned } from "../support/certs.ts";
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http2 from "node:http2";
@@ -27,32 +28,6 @@ let gatewayCa: string;
 async function openssl(args: string[]): Promise<void> {
   const r = await run("openssl", args);
   assert.equal(r.code, 0, r.stderr);
-}
-
-// selfSigned writes a self-signed EC certificate for names into certs/<file>.{crt,key}.
-async function selfSigned(file: string, names: string[]): Promise<{ crt: string; key: string }> {
-  const crt = join(certs, `${file}.crt`);
-  const key = join(certs, `${file}.key`);
-  await openssl([
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-days",
-    "2",
-    "-subj",
-    `/CN=${names[0]}`,
-    "-addext",
-    `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}`,
-    "-keyout",
-    key,
-    "-out",
-    crt,
-  ]);
-  return { crt, key };
 }
 
 // signedBy writes a certificate for name signed by the CA in certs/<ca>.{crt,key}.
@@ -119,10 +94,10 @@ before(async () => {
   dir = tempDir();
   state = tempDir();
   certs = tempDir();
-  const gw = await selfSigned("gateway", ["*.tls.test"]);
+  const gw = writeSelfSigned(certs, "gateway", ["*.tls.test"]);
   gatewayCa = gw.crt;
-  const db = await selfSigned("db", ["db.tls.test"]);
-  await selfSigned("backend-ca", ["backend-ca"]);
+  const db = writeSelfSigned(certs, "db", ["db.tls.test"]);
+  writeSelfSigned(certs, "backend-ca", ["backend-ca"]);
   const secure = await signedBy("backend-ca", "secure", "secure.app.svc");
 
   // Passthrough backend: terminates TLS itself with its own certificate.

@@ -15,7 +15,7 @@ import type { TLSSocket } from "node:tls";
 import type { HttpListener } from "../../src/model/ir.ts";
 import { compileHttp } from "../../src/engine/l7/compile.ts";
 import { RoundRobinUpstreams, listen, poolOf, snapshotOf } from "../../src/engine/l7/testing.ts";
-import { selfSigned } from "../../src/engine/tls/testing.ts";
+import { selfSigned } from "../support/certs.ts";
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), "l7-tls-"));

@@ -1,4 +1,5 @@
 // standalone.test.ts: `portico run` end to end — real backends, real curl/openssl, VIPs on 127.0.21.0/29.
+import { writeSelfSigned } from "../support/certs.ts";
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
@@ -31,32 +32,6 @@ let echoTcp: Awaited<ReturnType<typeof tcpEcho>>, echoUdp: Awaited<ReturnType<ty
 let p: Portico;
 const HTTP = 18080;
 const HTTPS = 18443;
-
-async function makeCert(host: string): Promise<{ crt: string; key: string }> {
-  const crt = join(certs, `${host}.crt`);
-  const key = join(certs, `${host}.key`);
-  const r = await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-days",
-    "30",
-    "-subj",
-    `/CN=${host}`,
-    "-addext",
-    `subjectAltName=DNS:${host}`,
-    "-keyout",
-    key,
-    "-out",
-    crt,
-  ]);
-  assert.equal(r.code, 0, r.stderr);
-  return { crt, key };
-}
 
 function echoService(name: string, tcpPort: number, udpPort: number, extra = ""): string {
   return `apiVersion: v1
@@ -96,7 +71,7 @@ before(async () => {
   certs = tempDir();
   [web, api, blog] = await Promise.all([httpBackend("web"), httpBackend("api"), httpBackend("blog")]);
   [echoTcp, echoUdp] = await Promise.all([tcpEcho(), udpEcho()]);
-  const shop = await makeCert("shop.test");
+  const shop = writeSelfSigned(certs, "shop.test", ["shop.test"]);
   const { readFileSync } = await import("node:fs");
   writeManifest(dir, "pool.yaml", pool("e2e", ["127.0.21.1-127.0.21.3"]) + "---\n" + ingressClass);
   writeManifest(

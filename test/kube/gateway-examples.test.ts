@@ -5,6 +5,7 @@
 // `portico controller` accepts and programs every Gateway with a VIP from the pool and accepts
 // every route on each parent the example gives it. Sets are grouped as the offline test groups
 // them (gateway-upstream-examples.test.ts); sets that name the same objects take turns in rounds.
+import { selfSigned } from "../support/certs.ts";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
@@ -159,27 +160,9 @@ describe("upstream Gateway API examples on a real API server", { skip }, () => {
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), "portico-gw-examples-"));
     env = await startKube();
-    await run("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      join(tmp, "k.pem"),
-      "-out",
-      join(tmp, "c.pem"),
-      "-days",
-      "2",
-      "-subj",
-      "/CN=example.com",
-      "-addext",
-      "subjectAltName=DNS:*.example.com,DNS:example.com",
-    ]);
-    const crt = readFileSync(join(tmp, "c.pem")).toString("base64");
-    const key = readFileSync(join(tmp, "k.pem")).toString("base64");
+    const pair = selfSigned(["example.com", "*.example.com"]);
+    const crt = Buffer.from(pair.certPem).toString("base64");
+    const key = Buffer.from(pair.keyPem).toString("base64");
     // The examples' shared objects as they define them (namespaces, and GatewayClasses of acme.io's
     // controller, which Portico must leave alone), then what they leave to the reader: the
     // certificate Secrets their listeners name, Portico's class and a pool for the VIPs.

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { contextFor } from "./contexts.ts";
 import { compileTls } from "./terminate.ts";
-import { selfSigned } from "./testing.ts";
+import { selfSigned } from "../../../test/support/certs.ts";
 import { EngineConfigError } from "../contracts.ts";
 
 test("contextFor reuses a context for unchanged content and makes a new one when it changes", () => {

@@ -7,7 +7,7 @@ import type { HttpListener, Pool } from "../../model/ir.ts";
 import { compileHttp } from "../l7/compile.ts";
 import { listen, poolOf, RoundRobinUpstreams } from "../l7/testing.ts";
 import { parseClientHello } from "./client-hello.ts";
-import { selfSigned } from "./testing.ts";
+import { selfSigned } from "../../../test/support/certs.ts";
 
 // captureHello records the first flight a real TLS client sends for servername (undefined: no SNI).
 async function captureHello(servername: string | undefined): Promise<Buffer> {

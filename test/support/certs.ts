@@ -1,9 +1,10 @@
-// testing.ts: test helper that makes self-signed certificates with the openssl CLI.
+// certs.ts: test helper that makes self-signed certificates with the openssl CLI, for every test
+// that needs one (engine, translator goldens, e2e, kube), so there is one recipe to keep right.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Certificate } from "../../model/ir.ts";
+import type { Certificate } from "../../src/model/ir.ts";
 
 /** selfSigned returns a fresh EC P-256 self-signed certificate for names (first is the CN). */
 export function selfSigned(names: string[]): Certificate {
@@ -38,4 +39,14 @@ export function selfSigned(names: string[]): Certificate {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** writeSelfSigned writes selfSigned(names) to dir/<file>.crt and .key (for curl, openssl, Secrets). */
+export function writeSelfSigned(dir: string, file: string, names: string[]): { crt: string; key: string } {
+  const c = selfSigned(names);
+  const crt = join(dir, `${file}.crt`);
+  const key = join(dir, `${file}.key`);
+  writeFileSync(crt, c.certPem);
+  writeFileSync(key, c.keyPem);
+  return { crt, key };
 }
