@@ -1,6 +1,6 @@
 // schema.ts: the state database's migrations. PRAGMA user_version records how many have run; a new
 // table (certificates, analytics roll-ups) is a new entry at the end, never an edit of an old one.
-import type Database from "better-sqlite3";
+import type { DatabaseSync } from "node:sqlite";
 
 /** MIGRATIONS are applied in order; migration i brings the schema from version i to i + 1. */
 export const MIGRATIONS: readonly string[] = [
@@ -20,19 +20,38 @@ export class SchemaError extends Error {
 }
 
 /** migrate brings a database to the latest schema, each step in its own transaction. Returns the version. */
-export function migrate(db: Database.Database, file: string): number {
-  const current = db.pragma("user_version", { simple: true }) as number;
+export function migrate(db: DatabaseSync, file: string): number {
+  const current = userVersion(db);
   if (current > MIGRATIONS.length) {
     throw new SchemaError(
       `${file} has schema version ${current}, newer than this Portico knows (${MIGRATIONS.length}); upgrade Portico`,
     );
   }
   for (let v = current; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
+    inTransaction(db, "BEGIN", () => {
       db.exec(MIGRATIONS[v] as string);
       // PRAGMA takes no bound parameters; v is our own integer.
-      db.pragma(`user_version = ${v + 1}`);
-    })();
+      db.exec(`PRAGMA user_version = ${v + 1}`);
+    });
   }
   return MIGRATIONS.length;
+}
+
+/** userVersion reads PRAGMA user_version. */
+export function userVersion(db: DatabaseSync): number {
+  const row = db.prepare("PRAGMA user_version").get() as { user_version: number };
+  return row.user_version;
+}
+
+/** inTransaction runs fn between `begin` and COMMIT, rolling back if it throws. */
+export function inTransaction<T>(db: DatabaseSync, begin: "BEGIN" | "BEGIN IMMEDIATE", fn: () => T): T {
+  db.exec(begin);
+  try {
+    const out = fn();
+    db.exec("COMMIT");
+    return out;
+  } catch (err) {
+    db.exec("ROLLBACK");
+    throw err;
+  }
 }

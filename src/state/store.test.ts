@@ -5,11 +5,11 @@ import { mkdtempSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import Database from "better-sqlite3";
+import { DatabaseSync } from "node:sqlite";
 import { allocate } from "../ipam/allocate.ts";
 import { pool, req } from "../ipam/testing.ts";
 import type { AllocationState } from "../ipam/types.ts";
-import { MIGRATIONS } from "./schema.ts";
+import { MIGRATIONS, userVersion } from "./schema.ts";
 import { openStateStore } from "./store.ts";
 
 const root = mkdtempSync(join(tmpdir(), "portico-state-"));
@@ -63,17 +63,17 @@ test("writes only changed rows, deletes released keys", () => {
 test("WAL mode and user_version are set on the file", () => {
   const dir = join(root, "pragmas");
   openStateStore(dir).close();
-  const db = new Database(join(dir, "portico.db"), { readonly: true });
-  assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
-  assert.equal(db.pragma("user_version", { simple: true }), MIGRATIONS.length);
+  const db = new DatabaseSync(join(dir, "portico.db"), { readOnly: true });
+  assert.deepEqual({ ...db.prepare("PRAGMA journal_mode").get() }, { journal_mode: "wal" });
+  assert.equal(userVersion(db), MIGRATIONS.length);
   db.close();
 });
 
 test("a database from a newer Portico is refused, not downgraded", () => {
   const dir = join(root, "newer");
   openStateStore(dir).close();
-  const db = new Database(join(dir, "portico.db"));
-  db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+  const db = new DatabaseSync(join(dir, "portico.db"));
+  db.exec(`PRAGMA user_version = ${MIGRATIONS.length + 1}`);
   db.close();
   assert.throws(() => openStateStore(dir), { code: "PORTICO_STATE_SCHEMA" });
 });

@@ -1,10 +1,12 @@
 // store.ts: Portico's embedded state for standalone mode — one SQLite file, <dir>/portico.db, in
-// WAL mode so readers (CLI, admin API) never block the controller's writes.
-import Database from "better-sqlite3";
+// WAL mode so readers (CLI, admin API) never block the controller's writes. It uses Node's built-in
+// node:sqlite: no native addon to build, and no addon finaliser racing Node's teardown (better-sqlite3
+// 12 on Node 24 aborted in Statement::~Statement when a GC ran without an entered context).
+import { DatabaseSync } from "node:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { AllocationState, Assignment, PortClaim } from "../ipam/types.ts";
-import { migrate } from "./schema.ts";
+import { inTransaction, migrate } from "./schema.ts";
 
 /** Row is an allocations row as stored. */
 interface Row {
@@ -72,32 +74,33 @@ function sameRow(a: Row, b: Row): boolean {
 export function openStateStore(dir: string): StateStore {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, "portico.db");
-  const db = new Database(file);
+  const db = new DatabaseSync(file);
   try {
-    db.pragma("journal_mode = WAL");
+    db.exec("PRAGMA journal_mode = WAL");
     // NORMAL is durable across application crashes in WAL mode; only power loss can drop the last commit.
-    db.pragma("synchronous = NORMAL");
-    db.pragma("busy_timeout = 5000");
+    db.exec("PRAGMA synchronous = NORMAL");
+    db.exec("PRAGMA busy_timeout = 5000");
     const version = migrate(db, file);
-    const selectAll = db.prepare<[], Row>(
+    const selectAll = db.prepare(
       "SELECT key, addresses, pools, sharing_key, ports FROM allocations ORDER BY key",
     );
-    const upsert = db.prepare<Row>(
+    const upsert = db.prepare(
       `INSERT INTO allocations (key, addresses, pools, sharing_key, ports)
        VALUES (@key, @addresses, @pools, @sharing_key, @ports)
        ON CONFLICT(key) DO UPDATE SET addresses = excluded.addresses, pools = excluded.pools,
          sharing_key = excluded.sharing_key, ports = excluded.ports`,
     );
-    const remove = db.prepare<[string]>("DELETE FROM allocations WHERE key = ?");
-    const save = db.transaction((state: AllocationState): SaveStats => {
-      const stored = new Map(selectAll.all().map((r) => [r.key, r]));
+    const remove = db.prepare("DELETE FROM allocations WHERE key = ?");
+    const rows = (): Row[] => selectAll.all() as unknown as Row[];
+    const save = (state: AllocationState): SaveStats => {
+      const stored = new Map(rows().map((r) => [r.key, r]));
       const stats: SaveStats = { written: 0, deleted: 0 };
       for (const [key, a] of Object.entries(state)) {
         const row = toRow(key, a);
         const old = stored.get(key);
         stored.delete(key);
         if (old && sameRow(old, row)) continue;
-        upsert.run(row);
+        upsert.run({ ...row });
         stats.written++;
       }
       for (const key of stored.keys()) {
@@ -105,14 +108,15 @@ export function openStateStore(dir: string): StateStore {
         stats.deleted++;
       }
       return stats;
-    });
+    };
     return {
       file,
       version,
-      loadAllocations: () => Object.fromEntries(selectAll.all().map((r) => [r.key, fromRow(r)])),
-      saveAllocations: (state) => save.immediate(state),
+      loadAllocations: () => Object.fromEntries(rows().map((r) => [r.key, fromRow(r)])),
+      // IMMEDIATE takes the write lock before the read, so two writers cannot interleave.
+      saveAllocations: (state) => inTransaction(db, "BEGIN IMMEDIATE", () => save(state)),
       close: () => {
-        if (db.open) db.close();
+        if (db.isOpen) db.close();
       },
     };
   } catch (err) {
