@@ -1,0 +1,183 @@
+// gateway-conformance.test.ts: Gateway API conformance tests that need traffic, run end to end.
+// `portico run` serves src/translate/testdata/gw-conf-e2e-http.in.yaml (the upstream manifests, the
+// same-namespace Gateway on 127.0.40.1:80) in front of three echo backends on 127.0.40.11-13:3000
+// that answer like the suite's echo-basic; every request of gw-conf-e2e-requests.json (taken from
+// the tests' .go files) is sent with a real HTTP client and compared as the suite's
+// CompareRoundTrip does: status, redirect target, the request the backend saw, response headers.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, request, type Server } from "node:http";
+import { readFileSync, copyFileSync } from "node:fs";
+import { join } from "node:path";
+import { tempDir, startPortico, waitFor, removeDir, type Portico } from "./harness.ts";
+
+const VIP = "127.0.40.1";
+const testdata = join(import.meta.dirname, "../../src/translate/testdata");
+const BACKENDS = ["infra-backend-v1", "infra-backend-v2", "infra-backend-v3"];
+
+/** Expected is one ExpectedResponse of a conformance test, as extracted from its .go file. */
+interface Expected {
+  Request: { Host: string; Path: string; Method?: string; Headers?: Record<string, string> };
+  ExpectedRequest?: {
+    Request?: { Host?: string; Path?: string; Method?: string; Headers?: Record<string, string> };
+    AbsentHeaders?: string[];
+  };
+  BackendSetResponseHeaders?: Record<string, string>;
+  Response?: { StatusCode?: number; Headers?: Record<string, string>; AbsentHeaders?: string[] };
+  RedirectRequest?: { Scheme?: string; Host?: string; Port?: string; Path?: string };
+  Backend?: string;
+}
+
+/** Echoed is what an echo backend saw. */
+interface Echoed {
+  path: string;
+  host: string;
+  method: string;
+  namespace: string;
+  pod: string;
+  headers: Record<string, string[]>;
+}
+
+let dir: string, state: string;
+let p: Portico;
+const servers: Server[] = [];
+
+/** echo answers like echo-basic: the request as JSON, X-Echo-Set-Header's headers on the response. */
+function echo(name: string, host: string): Promise<Server> {
+  const s = createServer((req, res) => {
+    const set = req.headers["x-echo-set-header"];
+    for (const h of typeof set === "string" && set !== "" ? set.split(",") : []) {
+      const i = h.indexOf(":");
+      res.setHeader(h.slice(0, i).trim(), h.slice(i + 1).trim());
+    }
+    const headers: Record<string, string[]> = {};
+    for (const [k, v] of Object.entries(req.headersDistinct)) headers[k] = v ?? [];
+    const body: Echoed = {
+      path: req.url!,
+      host: req.headers.host ?? "",
+      method: req.method!,
+      namespace: "gateway-conformance-infra",
+      pod: `${name}-pod`,
+      headers,
+    };
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify(body));
+  });
+  return new Promise((resolve, reject) => {
+    s.once("error", reject);
+    s.listen(3000, host, () => resolve(s));
+  });
+}
+
+/** Reply is a captured response. */
+interface Reply {
+  status: number;
+  headers: Map<string, string[]>;
+  body: string;
+}
+
+/** send makes one request to the Gateway with the suite's headers. */
+function send(e: Expected): Promise<Reply> {
+  const headers: Record<string, string> = { host: e.Request.Host, ...e.Request.Headers };
+  const set = Object.entries(e.BackendSetResponseHeaders ?? {}).map(([k, v]) => `${k}:${v}`);
+  headers["X-Echo-Set-Header"] = set.join(",");
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: VIP, port: 80, path: e.Request.Path, method: e.Request.Method ?? "GET", headers, agent: false },
+      (res) => {
+        const got = new Map<string, string[]>();
+        for (let i = 0; i < res.rawHeaders.length; i += 2) {
+          const k = res.rawHeaders[i]!.toLowerCase();
+          got.set(k, [...(got.get(k) ?? []), res.rawHeaders[i + 1]!]);
+        }
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode!, headers: got, body }));
+      },
+    );
+    req.setTimeout(5000, () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** compare returns how a reply differs from the expectation (CompareRoundTrip), or "" when it matches. */
+export function compare(e: Expected, r: Reply): string {
+  const want = e.Response?.StatusCode ?? 200;
+  if (r.status !== want) return `status ${r.status}, want ${want} (${r.body.slice(0, 200)})`;
+  if (e.RedirectRequest && r.status >= 300 && r.status < 400) {
+    const loc = r.headers.get("location")?.[0];
+    if (loc === undefined) return "a redirect without Location";
+    const u = new URL(loc);
+    const x = e.RedirectRequest;
+    const scheme = u.protocol.slice(0, -1);
+    if ((x.Host ?? u.hostname) !== u.hostname) return `redirect host ${u.hostname}, want ${x.Host} (${loc})`;
+    if (x.Port !== undefined) {
+      if (u.port !== x.Port) return `redirect port "${u.port}", want ${x.Port} (${loc})`;
+    } else if (u.port !== "") {
+      // URL drops a scheme's default port, so any port left is not 80 for http nor 443 for https.
+      return `redirect port ${u.port} for ${scheme} (${loc})`;
+    }
+    if ((x.Scheme ?? "http") !== scheme) return `redirect scheme ${scheme}, want ${x.Scheme ?? "http"}`;
+    if ((x.Path ?? e.Request.Path.split("?")[0]) !== u.pathname)
+      return `redirect path ${u.pathname}, want ${x.Path ?? e.Request.Path} (${loc})`;
+    return "";
+  }
+  if (r.status !== 200) return "";
+  const seen = JSON.parse(r.body) as Echoed;
+  const x = e.ExpectedRequest?.Request ?? e.Request;
+  const host = e.ExpectedRequest?.Request?.Host ?? e.Request.Host;
+  if (host !== seen.host) return `backend saw host ${seen.host}, want ${host}`;
+  const path = e.ExpectedRequest?.Request?.Path ?? e.Request.Path;
+  if (path !== seen.path) return `backend saw path ${seen.path}, want ${path}`;
+  if ((x.Method ?? "GET") !== seen.method) return `backend saw method ${seen.method}`;
+  for (const [k, v] of Object.entries(e.ExpectedRequest?.Request?.Headers ?? {})) {
+    const got = seen.headers[k.toLowerCase()];
+    if (got?.join(",") !== v) return `backend saw ${k}: ${JSON.stringify(got)}, want ${v}`;
+  }
+  for (const k of e.ExpectedRequest?.AbsentHeaders ?? [])
+    if (seen.headers[k.toLowerCase()]) return `backend saw ${k}: ${seen.headers[k.toLowerCase()]}`;
+  for (const [k, v] of Object.entries(e.Response?.Headers ?? {})) {
+    const got = r.headers.get(k.toLowerCase());
+    if (got?.join(",") !== v) return `response ${k}: ${JSON.stringify(got)}, want ${v}`;
+  }
+  for (const k of e.Response?.AbsentHeaders ?? [])
+    if (r.headers.has(k.toLowerCase())) return `response has ${k}: ${r.headers.get(k.toLowerCase())}`;
+  if (!seen.pod.startsWith(e.Backend ?? "")) return `answered by ${seen.pod}, want ${e.Backend}`;
+  return "";
+}
+
+const requests = JSON.parse(readFileSync(join(testdata, "gw-conf-e2e-requests.json"), "utf8")) as Record<
+  string,
+  Expected[] | string
+>;
+
+before(async () => {
+  dir = tempDir();
+  state = tempDir();
+  for (const [i, name] of BACKENDS.entries()) servers.push(await echo(name, `127.0.40.${11 + i}`));
+  copyFileSync(join(testdata, "gw-conf-e2e-http.in.yaml"), join(dir, "conformance.yaml"));
+  p = await startPortico([dir], ["--state-dir", state]);
+  const first = (requests["httproute-simple-same-namespace"] as Expected[])[0]!;
+  await waitFor("the Gateway to route", async () => (await send(first)).status === 200);
+});
+
+after(async () => {
+  await p?.stop();
+  for (const s of servers) s.close();
+  for (const d of [dir, state]) if (d) removeDir(d);
+});
+
+for (const [name, list] of Object.entries(requests)) {
+  if (typeof list === "string") continue;
+  test(`conformance e2e: ${name} (${list.length} requests)`, async () => {
+    const failures: string[] = [];
+    for (const e of list) {
+      const why = compare(e, await send(e));
+      if (why !== "")
+        failures.push(`${e.Request.Method ?? "GET"} ${e.Request.Host}${e.Request.Path}: ${why}`);
+    }
+    assert.deepEqual(failures, []);
+  });
+}
