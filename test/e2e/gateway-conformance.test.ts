@@ -23,9 +23,17 @@ interface Expected {
     AbsentHeaders?: string[];
   };
   BackendSetResponseHeaders?: Record<string, string>;
-  Response?: { StatusCode?: number; Headers?: Record<string, string>; AbsentHeaders?: string[] };
+  Response?: {
+    StatusCode?: number;
+    StatusCodes?: number[];
+    Headers?: Record<string, string>;
+    AbsentHeaders?: string[];
+  };
   RedirectRequest?: { Scheme?: string; Host?: string; Port?: string; Path?: string };
   Backend?: string;
+  /** Address is the Gateway's address when not 127.0.40.1 (the port then comes from Host). */
+  Address?: string;
+  MirroredTo?: { BackendRef: { Name: string } }[];
 }
 
 /** Echoed is what an echo backend saw. */
@@ -41,10 +49,13 @@ interface Echoed {
 let dir: string, state: string;
 let p: Portico;
 const servers: Server[] = [];
+/** seen lists the paths each backend was sent, mirrors included. */
+const seen = new Map<string, string[]>(BACKENDS.map((b) => [b, []]));
 
 /** echo answers like echo-basic: the request as JSON, X-Echo-Set-Header's headers on the response. */
 function echo(name: string, host: string): Promise<Server> {
   const s = createServer((req, res) => {
+    seen.get(name)!.push(req.url!);
     const set = req.headers["x-echo-set-header"];
     for (const h of typeof set === "string" && set !== "" ? set.split(",") : []) {
       const i = h.indexOf(":");
@@ -83,7 +94,14 @@ function send(e: Expected): Promise<Reply> {
   headers["X-Echo-Set-Header"] = set.join(",");
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: VIP, port: 80, path: e.Request.Path, method: e.Request.Method ?? "GET", headers, agent: false },
+      {
+        host: e.Address ?? VIP,
+        port: e.Address ? portOf(e.Request.Host) : 80,
+        path: e.Request.Path,
+        method: e.Request.Method ?? "GET",
+        headers,
+        agent: false,
+      },
       (res) => {
         const got = new Map<string, string[]>();
         for (let i = 0; i < res.rawHeaders.length; i += 2) {
@@ -102,9 +120,15 @@ function send(e: Expected): Promise<Reply> {
   });
 }
 
+/** portOf is the port a Host header names, 80 without one. */
+function portOf(host: string): number {
+  const m = /:(\d+)$/.exec(host);
+  return m ? Number(m[1]) : 80;
+}
+
 /** compare returns how a reply differs from the expectation (CompareRoundTrip), or "" when it matches. */
-export function compare(e: Expected, r: Reply): string {
-  const want = e.Response?.StatusCode ?? 200;
+function compare(e: Expected, r: Reply): string {
+  const want = e.Response?.StatusCode ?? e.Response?.StatusCodes?.[0] ?? 200;
   if (r.status !== want) return `status ${r.status}, want ${want} (${r.body.slice(0, 200)})`;
   if (e.RedirectRequest && r.status >= 300 && r.status < 400) {
     const loc = r.headers.get("location")?.[0];
@@ -170,14 +194,35 @@ after(async () => {
 });
 
 for (const [name, list] of Object.entries(requests)) {
-  if (typeof list === "string") continue;
+  if (typeof list === "string" || name === "httproute-weight") continue;
   test(`conformance e2e: ${name} (${list.length} requests)`, async () => {
     const failures: string[] = [];
     for (const e of list) {
       const why = compare(e, await send(e));
+      for (const m of e.MirroredTo ?? []) {
+        const mirror = m.BackendRef.Name;
+        const path = e.Request.Path;
+        await waitFor(`${mirror} to see ${path}`, () => seen.get(mirror)!.includes(path), 5000);
+      }
       if (why !== "")
         failures.push(`${e.Request.Method ?? "GET"} ${e.Request.Host}${e.Request.Path}: ${why}`);
     }
     assert.deepEqual(failures, []);
   });
 }
+
+test("conformance e2e: httproute-weight (70/30/0 over 300 requests)", async () => {
+  const [e] = requests["httproute-weight"] as Expected[];
+  const count = new Map<string, number>();
+  for (let i = 0; i < 300; i++) {
+    const r = await send(e!);
+    assert.equal(compare(e!, r), "");
+    const pod = (JSON.parse(r.body) as Echoed).pod.replace(/-pod$/, "");
+    count.set(pod, (count.get(pod) ?? 0) + 1);
+  }
+  // The suite allows 5% of 500 requests each way; 300 random draws stay within 10% (over 4 sigma).
+  const share = (b: string) => (count.get(b) ?? 0) / 300;
+  assert.ok(Math.abs(share("infra-backend-v1") - 0.7) < 0.1, JSON.stringify([...count]));
+  assert.ok(Math.abs(share("infra-backend-v2") - 0.3) < 0.1, JSON.stringify([...count]));
+  assert.equal(count.get("infra-backend-v3"), undefined, "weight 0 gets no traffic");
+});
