@@ -64,8 +64,26 @@ function translateService(ctx: TranslateContext, svc: Service, key: string): voi
   for (const problem of poolPolicy(svc).problems)
     ctx.status.warn(ref, ACCEPTED, "InvalidAnnotation", problem);
   const ports: PortClaim[] = [];
+  const seen = new Set<string>();
   for (const port of svc.spec?.ports ?? []) {
     const protocol = port.protocol ?? "TCP";
+    // The API server would refuse these; from files they arrive as written, and one bad port in
+    // the snapshot would make the engine refuse every change after it.
+    const bad = portProblem(port.port);
+    if (bad !== undefined) {
+      ctx.status.warn(ref, ACCEPTED, "InvalidPort", `${bad} (skipped)`);
+      continue;
+    }
+    if (seen.has(`${port.port}/${String(protocol)}`)) {
+      ctx.status.warn(
+        ref,
+        ACCEPTED,
+        "DuplicatePort",
+        `port ${port.port}/${String(protocol)} is listed twice (the first entry is served)`,
+      );
+      continue;
+    }
+    seen.add(`${port.port}/${String(protocol)}`);
     if (protocol !== "TCP" && protocol !== "UDP") {
       ctx.status.warn(
         ref,
@@ -113,6 +131,12 @@ function translateService(ctx: TranslateContext, svc: Service, key: string): voi
   ctx.vipOf[key] = key;
 }
 
+/** portProblem says why a spec.ports[].port value cannot be served, or undefined when it can. */
+export function portProblem(port: unknown): string | undefined {
+  if (typeof port === "number" && Number.isInteger(port) && port >= 1 && port <= 65535) return undefined;
+  return `port ${JSON.stringify(port) ?? "(missing)"} is not a number from 1 to 65535`;
+}
+
 /** proxyProtocol reads the PROXY protocol annotation; a bad value is a warning and means none. */
 function proxyProtocol(ctx: TranslateContext, svc: Service): 1 | 2 | undefined {
   const v = annotation(svc, ANN_PROXY_PROTOCOL);
@@ -141,7 +165,9 @@ function requestedIps(ctx: TranslateContext, svc: Service): string[] {
         .map((s) => s.trim())
         .filter((s) => s !== "")
     : [];
-  const spec = svc.spec?.loadBalancerIP?.trim();
+  // A number or other non-string from a hand-written file is read as text, so IPAM reports it.
+  const raw: unknown = svc.spec?.loadBalancerIP;
+  const spec = raw === undefined || raw === null ? undefined : String(raw).trim();
   if (fromAnn.length > 0) {
     if (spec && !fromAnn.includes(spec)) {
       ctx.status.warn(
@@ -164,7 +190,10 @@ function families(svc: Service): Pick<VipRequest, "families" | "familyPolicy"> {
   const policy = svc.spec?.ipFamilyPolicy;
   const familyPolicy: VipRequest["familyPolicy"] =
     policy === "PreferDualStack" || policy === "RequireDualStack" ? policy : "SingleStack";
-  const listed = (svc.spec?.ipFamilies ?? []).filter((f): f is IpFamily => f === "IPv4" || f === "IPv6");
+  const given: unknown = svc.spec?.ipFamilies;
+  const listed = (Array.isArray(given) ? (given as unknown[]) : []).filter(
+    (f): f is IpFamily => f === "IPv4" || f === "IPv6",
+  );
   let fams: IpFamily[] = [...new Set(listed)];
   if (fams.length === 0) fams = ["IPv4"];
   if (familyPolicy === "SingleStack") fams = fams.slice(0, 1);
