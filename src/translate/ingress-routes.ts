@@ -27,8 +27,9 @@ export interface RouteTable {
  * reading most controllers give it without regex annotations. Prefix drops a trailing slash,
  * since the Ingress spec says "/foo/" and "/foo" both match "/foo" and "/foo/bar".
  */
-export function pathMatch(pathType: string | undefined, path: string | undefined): PathMatch | string {
+export function pathMatch(pathType: unknown, path: unknown): PathMatch | string {
   const value = path ?? "/";
+  if (typeof value !== "string") return `path ${JSON.stringify(value)} is not a string`;
   if (!value.startsWith("/")) return `path ${JSON.stringify(value)} does not start with "/"`;
   if (pathType === "Exact") return { type: "Exact", value };
   if (pathType === "Prefix" || pathType === "ImplementationSpecific" || pathType === undefined) {
@@ -49,13 +50,16 @@ export function validHost(host: string): boolean {
 function backendAction(
   ctx: TranslateContext,
   ing: Ingress,
-  backend: IngressBackend,
+  backend: IngressBackend | undefined,
   where: string,
 ): RouteAction {
   const ns = ing.metadata.namespace ?? "";
   let message: string;
   let reason: string;
-  if (backend.service) {
+  if (!backend || typeof backend !== "object") {
+    reason = "InvalidBackend";
+    message = "no backend";
+  } else if (backend.service) {
     const port = backend.service.port ?? {};
     const ref: { number?: number; name?: string } = {};
     if (port.number !== undefined) ref.number = port.number;
@@ -100,7 +104,9 @@ export function collectRoutes(ctx: TranslateContext, members: readonly Ingress[]
       }
     }
     (ing.spec?.rules ?? []).forEach((rule, i) => {
-      const host = (rule.host ?? "*").toLowerCase();
+      // A host written as a number in a hand-made file arrives as one; it is refused, not thrown on.
+      const raw: unknown = rule.host ?? "*";
+      const host = typeof raw === "string" ? raw.toLowerCase() : "";
       if (!validHost(host)) {
         ctx.status.warn(
           ref,
