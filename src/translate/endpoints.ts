@@ -4,6 +4,12 @@
 import { poolPolicy } from "./pool-policy.ts";
 import type { EndpointSlice, Service } from "../k8s/types.ts";
 import type { Endpoint, Pool } from "../model/ir.ts";
+import { parseIp } from "../ipam/address.ts";
+
+/** validPort says whether a slice port is a usable TCP/UDP port number. */
+function validPort(port: unknown): port is number {
+  return typeof port === "number" && Number.isInteger(port) && port >= 1 && port <= 65535;
+}
 
 /** SERVICE_NAME_LABEL links an EndpointSlice to its Service. */
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
@@ -42,10 +48,13 @@ export function endpointsFor(index: SliceIndex, svc: Service, port: ServicePort)
     const sp = (slice.ports ?? []).find(
       (p) => (p.name ?? "") === (port.name ?? "") && (p.protocol ?? "TCP") === protocol,
     );
-    if (!sp || sp.port === undefined || sp.port === null) continue;
+    // A port or address the API server would refuse is skipped: in the snapshot it would make the
+    // engine refuse the whole update, not just this backend.
+    if (!sp || !validPort(sp.port)) continue;
     for (const ep of slice.endpoints ?? []) {
       const address = ep.addresses?.[0];
-      if (!address) continue;
+      if (typeof address !== "string" || address.trim() !== address) continue;
+      if (parseIp(address)?.family !== slice.addressType) continue;
       const c = ep.conditions ?? {};
       // EndpointSlice API: a nil ready means "unknown", to be read as ready; nil serving follows ready.
       const ready = c.ready ?? true;
