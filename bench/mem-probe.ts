@@ -7,6 +7,7 @@
 import { exec } from "node:child_process";
 import { readFileSync } from "node:fs";
 import net from "node:net";
+import { getHeapSpaceStatistics } from "node:v8";
 import { join } from "node:path";
 import { Engine } from "../src/engine/engine.ts";
 import { compileHttp } from "../src/engine/l7/compile.ts";
@@ -53,6 +54,12 @@ function report(tag: string): void {
   console.log(
     `${tag}: rss ${mib(m.rss)} heap ${mib(m.heapUsed)}/${mib(m.heapTotal)} external ${mib(m.external)} MiB (${open})`,
   );
+  if (process.env.SPACES !== undefined) {
+    const spaces = getHeapSpaceStatistics().map(
+      (s) => `${s.space_name} ${mib(s.space_used_size)}/${mib(s.space_size)}`,
+    );
+    console.log(`  spaces: ${spaces.join(", ")}`);
+  }
 }
 
 report("start");

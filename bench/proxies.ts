@@ -56,7 +56,9 @@ async function launch(name: ProxyName, t: Topology, o: ProxyOptions): Promise<Ru
     await runCommand(["nginx", "-t", "-q", "-e", "stderr", "-p", t.dir, "-c", conf], 10000);
     return startProcess(name, pinned(o.cpus, ["nginx", "-e", "stderr", "-p", t.dir, "-c", conf]));
   }
-  const script = join(here, "portico-engine.ts");
+  // Portico runs from the JS build, as bin/portico does (no type stripper in the engine process).
+  await runCommand(["sh", join(here, "../scripts/build.sh")], 120000);
+  const script = join(here, "../.cache/dist/bench/portico-engine.js");
   const args = [
     process.execPath,
     "--disable-warning=ExperimentalWarning",

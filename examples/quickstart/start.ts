@@ -8,10 +8,11 @@ const here = import.meta.dirname;
 const root = join(here, "..", "..");
 const stop = await startBackends();
 process.stderr.write("quickstart: demo backends listening on 127.0.0.1:18081-18084\n");
+// bin/portico, as a user runs it: the JS build of src/ (built on first use).
 const portico = spawn(
-  process.execPath,
+  "sh",
   [
-    join(root, "src/cli/main.ts"),
+    join(root, "bin/portico"),
     "run",
     here,
     "--http-port=8080",

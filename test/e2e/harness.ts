@@ -67,16 +67,14 @@ export interface Portico {
 export async function startPortico(
   dirs: string[],
   args: string[] = [],
-  opts: { waitHealthy?: boolean } = {},
+  opts: { waitHealthy?: boolean; command?: string[] } = {},
 ): Promise<Portico> {
-  const proc = spawn(
-    process.execPath,
-    ["--disable-warning=ExperimentalWarning", main, "run", ...dirs, "--admin", "127.0.0.1:0", ...args],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, PORTICO_LOG_LEVEL: "debug" },
-    },
-  );
+  // command replaces how portico is started (default: the .ts sources on this Node), e.g. bin/portico.
+  const [cmd, ...pre] = opts.command ?? [process.execPath, "--disable-warning=ExperimentalWarning", main];
+  const proc = spawn(cmd!, [...pre, "run", ...dirs, "--admin", "127.0.0.1:0", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, PORTICO_LOG_LEVEL: "debug" },
+  });
   const logs: string[] = [];
   let out = "";
   let partial = "";

@@ -35,7 +35,9 @@ interface Slot {
   restarts: number;
 }
 
-const workerFile = new URL("./worker.ts", import.meta.url).pathname;
+// The worker runs from the same tree as this module: the .ts sources, or the JS build of bin/portico.
+const workerFile = new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url)
+  .pathname;
 
 /** WorkerGroup is an EnginePort backed by worker processes. */
 export class WorkerGroup {
