@@ -42,7 +42,7 @@ function plan(req: VipRequest, nsLabels: Readonly<Record<string, string>>): Plan
     if (ip === undefined) return `requested address "${text}" is not an IP address`;
     if (requested[ip.family] !== undefined) return `more than one ${ip.family} address requested`;
     if (!families.includes(ip.family))
-      return `requested ${text} is ${ip.family}, which the request does not serve`;
+      return `requested ${text} is ${ip.family}, but the request is for ${families.join(" and ")} only (spec.ipFamilies / ipFamilyPolicy)`;
     requested[ip.family] = ip.value;
   }
   const holder: Holder = { key: req.key, ports: req.ports.map((p) => ({ ...p })) };

@@ -3,6 +3,7 @@
 // alone entirely (no status), because another controller owns them.
 import type { Service } from "../k8s/types.ts";
 import type { IpFamily, PortClaim, VipRequest } from "../ipam/types.ts";
+import { parseIp } from "../ipam/address.ts";
 import { annotation, PORTICO_PREFIX, requestOrder, type TranslateContext } from "./context.ts";
 import { buildPool } from "./endpoints.ts";
 import { poolPolicy } from "./pool-policy.ts";
@@ -114,13 +115,14 @@ function translateService(ctx: TranslateContext, svc: Service, key: string): voi
     ctx.status.fail(ref, ACCEPTED, "NoPorts", "no TCP or UDP port to serve");
     return;
   }
+  const requested = requestedIps(ctx, svc);
   const req: VipRequest = {
     key,
     namespace: svc.metadata.namespace ?? "",
     labels: { ...(svc.metadata.labels ?? {}) },
-    requested: requestedIps(ctx, svc),
+    requested,
     ports,
-    ...families(svc),
+    ...families(svc, requested),
     order: requestOrder(svc, key),
   };
   const pool = annotation(svc, ANN_POOL);
@@ -184,18 +186,27 @@ function requestedIps(ctx: TranslateContext, svc: Service): string[] {
 
 /**
  * families reads spec.ipFamilies and ipFamilyPolicy (default IPv4 SingleStack). Without an API
- * server to default them, a dual-stack policy naming one family gets the other one appended.
+ * server to default them, a dual-stack policy naming one family gets the other one appended, and
+ * requested addresses stand in for what is left unsaid: with no ipFamilies, the families are those
+ * of the requested addresses (an IPv6 loadBalancerIP means IPv6), and with no ipFamilyPolicy, asking
+ * for an address of each family means RequireDualStack — as docs/concepts.md's
+ * `portico.dev/load-balancer-ips: "192.0.2.7,2001:db8::7"` promises.
  */
-function families(svc: Service): Pick<VipRequest, "families" | "familyPolicy"> {
+function families(svc: Service, requested: readonly string[]): Pick<VipRequest, "families" | "familyPolicy"> {
   const policy = svc.spec?.ipFamilyPolicy;
+  const asked = [...new Set(requested.map((ip) => parseIp(ip)?.family).filter((f) => f !== undefined))];
   const familyPolicy: VipRequest["familyPolicy"] =
-    policy === "PreferDualStack" || policy === "RequireDualStack" ? policy : "SingleStack";
+    policy === "PreferDualStack" || policy === "RequireDualStack"
+      ? policy
+      : policy === undefined && asked.length > 1
+        ? "RequireDualStack"
+        : "SingleStack";
   const given: unknown = svc.spec?.ipFamilies;
   const listed = (Array.isArray(given) ? (given as unknown[]) : []).filter(
     (f): f is IpFamily => f === "IPv4" || f === "IPv6",
   );
   let fams: IpFamily[] = [...new Set(listed)];
-  if (fams.length === 0) fams = ["IPv4"];
+  if (fams.length === 0) fams = asked.length > 0 ? asked : ["IPv4"];
   if (familyPolicy === "SingleStack") fams = fams.slice(0, 1);
   else if (fams.length === 1) fams.push(fams[0] === "IPv4" ? "IPv6" : "IPv4");
   return { families: fams, familyPolicy };
