@@ -6,7 +6,14 @@
 // CompareRoundTrip does: status, redirect target, the request the backend saw, response headers.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, request, type Server } from "node:http";
+import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
+import {
+  createServer as createH2c,
+  connect as connectH2,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+} from "node:http2";
+import { connect as connectTcp, type Server } from "node:net";
 import { readFileSync, copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir, startPortico, waitFor, removeDir, type Portico } from "./harness.ts";
@@ -17,7 +24,13 @@ const BACKENDS = ["infra-backend-v1", "infra-backend-v2", "infra-backend-v3"];
 
 /** Expected is one ExpectedResponse of a conformance test, as extracted from its .go file. */
 interface Expected {
-  Request: { Host: string; Path: string; Method?: string; Headers?: Record<string, string> };
+  Request: {
+    Host: string;
+    Path: string;
+    Method?: string;
+    Headers?: Record<string, string>;
+    Protocol?: string;
+  };
   ExpectedRequest?: {
     Request?: { Host?: string; Path?: string; Method?: string; Headers?: Record<string, string> };
     AbsentHeaders?: string[];
@@ -43,6 +56,7 @@ interface Echoed {
   method: string;
   namespace: string;
   pod: string;
+  protocol: string;
   headers: Record<string, string[]>;
 }
 
@@ -52,31 +66,51 @@ const servers: Server[] = [];
 /** seen lists the paths each backend was sent, mirrors included. */
 const seen = new Map<string, string[]>(BACKENDS.map((b) => [b, []]));
 
-/** echo answers like echo-basic: the request as JSON, X-Echo-Set-Header's headers on the response. */
-function echo(name: string, host: string): Promise<Server> {
-  const s = createServer((req, res) => {
-    seen.get(name)!.push(req.url!);
-    const set = req.headers["x-echo-set-header"];
-    for (const h of typeof set === "string" && set !== "" ? set.split(",") : []) {
-      const i = h.indexOf(":");
-      res.setHeader(h.slice(0, i).trim(), h.slice(i + 1).trim());
-    }
-    const headers: Record<string, string[]> = {};
-    for (const [k, v] of Object.entries(req.headersDistinct)) headers[k] = v ?? [];
-    const body: Echoed = {
-      path: req.url!,
-      host: req.headers.host ?? "",
-      method: req.method!,
-      namespace: "gateway-conformance-infra",
-      pod: `${name}-pod`,
-      headers,
-    };
-    res.setHeader("content-type", "application/json");
-    res.end(JSON.stringify(body));
-  });
+/** delayOf reads echo-basic's ?delay= (a Go duration: ms or s). */
+function delayOf(url: string): number {
+  const m = /[?&]delay=(\d+)(ms|s)/.exec(url);
+  return m ? Number(m[1]) * (m[2] === "s" ? 1000 : 1) : 0;
+}
+
+/** echo answers like echo-basic: the request as JSON (after ?delay=), X-Echo-Set-Header's headers on the response. */
+function answer(
+  name: string,
+  req: IncomingMessage | Http2ServerRequest,
+  res: ServerResponse | Http2ServerResponse,
+) {
+  seen.get(name)!.push(req.url);
+  const set = req.headers["x-echo-set-header"];
+  for (const h of typeof set === "string" && set !== "" ? set.split(",") : []) {
+    const i = h.indexOf(":");
+    res.setHeader(h.slice(0, i).trim(), h.slice(i + 1).trim());
+  }
+  const headers: Record<string, string[]> = {};
+  // Http2ServerRequest has no headersDistinct; its repeated headers arrive as arrays already.
+  const distinct = "headersDistinct" in req ? req.headersDistinct : req.headers;
+  for (const [k, v] of Object.entries(distinct))
+    if (!k.startsWith(":") && v !== undefined) headers[k] = ([] as string[]).concat(v);
+  const body: Echoed = {
+    path: req.url,
+    host: req.headers.host ?? req.headers[":authority"] ?? "",
+    method: req.method,
+    protocol: `HTTP/${req.httpVersion}`,
+    namespace: "gateway-conformance-infra",
+    pod: `${name}-pod`,
+    headers,
+  };
+  res.setHeader("content-type", "application/json");
+  setTimeout(() => res.end(JSON.stringify(body)), delayOf(req.url));
+}
+
+/** listen starts an echo backend: HTTP/1.1 on port 3000, h2c with prior knowledge on 3001. */
+function listen(name: string, host: string, port: 3000 | 3001): Promise<Server> {
+  const s: Server =
+    port === 3000
+      ? createServer((req, res) => answer(name, req, res))
+      : createH2c((req, res) => answer(name, req, res));
   return new Promise((resolve, reject) => {
     s.once("error", reject);
-    s.listen(3000, host, () => resolve(s));
+    s.listen(port, host, () => resolve(s));
   });
 }
 
@@ -87,8 +121,57 @@ interface Reply {
   body: string;
 }
 
+/** sendH2c makes one request with HTTP/2 prior knowledge (roundtripper.H2CPriorKnowledgeProtocol). */
+function sendH2c(e: Expected): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const session = connectH2(`http://${e.Address ?? VIP}:${e.Address ? portOf(e.Request.Host) : 80}`);
+    session.once("error", reject);
+    const req = session.request({
+      ":path": e.Request.Path,
+      ":method": e.Request.Method ?? "GET",
+      ":authority": e.Request.Host,
+      ...e.Request.Headers,
+    });
+    const got = new Map<string, string[]>();
+    let status = 0;
+    req.on("response", (h) => {
+      status = Number(h[":status"]);
+      for (const [k, v] of Object.entries(h))
+        if (!k.startsWith(":")) got.set(k, ([] as string[]).concat(String(v)));
+    });
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (d: string) => (body += d));
+    req.on("end", () => {
+      session.close();
+      resolve({ status, headers: got, body });
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** rawHead sends a HEAD request on its own connection and resolves with everything the Gateway wrote. */
+function rawHead(e: Expected): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connectTcp(80, e.Address ?? VIP, () =>
+      s.write(`HEAD ${e.Request.Path} HTTP/1.1\r\nHost: ${e.Request.Host}\r\nConnection: close\r\n\r\n`),
+    );
+    let out = "";
+    s.setEncoding("utf8");
+    s.on("data", (d: string) => (out += d));
+    s.on("end", () => resolve(out));
+    s.on("error", reject);
+  });
+}
+
 /** send makes one request to the Gateway with the suite's headers. */
 function send(e: Expected): Promise<Reply> {
+  // Node's client rejects the body Portico wrongly sends after a local answer to HEAD (see the
+  // todo test below), so HEAD is read raw: only the status matters for the suite.
+  if (e.Request.Method === "HEAD")
+    return rawHead(e).then((raw) => ({ status: Number(raw.split(" ")[1]), headers: new Map(), body: "" }));
+  if (e.Request.Protocol === "$roundtripper.H2CPriorKnowledgeProtocol") return sendH2c(e);
   const headers: Record<string, string> = { host: e.Request.Host, ...e.Request.Headers };
   const set = Object.entries(e.BackendSetResponseHeaders ?? {}).map(([k, v]) => `${k}:${v}`);
   headers["X-Echo-Set-Header"] = set.join(",");
@@ -180,7 +263,8 @@ const requests = JSON.parse(readFileSync(join(testdata, "gw-conf-e2e-requests.js
 before(async () => {
   dir = tempDir();
   state = tempDir();
-  for (const [i, name] of BACKENDS.entries()) servers.push(await echo(name, `127.0.40.${11 + i}`));
+  for (const [i, name] of BACKENDS.entries())
+    for (const port of [3000, 3001] as const) servers.push(await listen(name, `127.0.40.${11 + i}`, port));
   copyFileSync(join(testdata, "gw-conf-e2e-http.in.yaml"), join(dir, "conformance.yaml"));
   p = await startPortico([dir], ["--state-dir", state]);
   const first = (requests["httproute-simple-same-namespace"] as Expected[])[0]!;
@@ -226,3 +310,14 @@ test("conformance e2e: httproute-weight (70/30/0 over 300 requests)", async () =
   assert.ok(Math.abs(share("infra-backend-v2") - 0.3) < 0.1, JSON.stringify([...count]));
   assert.equal(count.get("infra-backend-v3"), undefined, "weight 0 gets no traffic");
 });
+
+test(
+  "HEAD: a local answer (404, redirect) carries no body (RFC 9110 9.3.2)",
+  { todo: "engine bug: src/engine writes the text body of local answers to HEAD requests too" },
+  async () => {
+    const e = (requests["httproute-method-matching"] as Expected[]).find((x) => x.Request.Method === "HEAD")!;
+    const raw = await rawHead(e);
+    assert.match(raw, /^HTTP\/1\.1 404 /);
+    assert.equal(raw.slice(raw.indexOf("\r\n\r\n") + 4), "", "no bytes after the head");
+  },
+);
