@@ -78,7 +78,8 @@ function answer(
   req: IncomingMessage | Http2ServerRequest,
   res: ServerResponse | Http2ServerResponse,
 ) {
-  seen.get(name)!.push(req.url);
+  const url = req.url ?? "/";
+  seen.get(name)!.push(url);
   const set = req.headers["x-echo-set-header"];
   for (const h of typeof set === "string" && set !== "" ? set.split(",") : []) {
     const i = h.indexOf(":");
@@ -90,16 +91,16 @@ function answer(
   for (const [k, v] of Object.entries(distinct))
     if (!k.startsWith(":") && v !== undefined) headers[k] = ([] as string[]).concat(v);
   const body: Echoed = {
-    path: req.url,
-    host: req.headers.host ?? req.headers[":authority"] ?? "",
-    method: req.method,
+    path: url,
+    host: String(req.headers.host ?? req.headers[":authority"] ?? ""),
+    method: req.method ?? "",
     protocol: `HTTP/${req.httpVersion}`,
     namespace: "gateway-conformance-infra",
     pod: `${name}-pod`,
     headers,
   };
   res.setHeader("content-type", "application/json");
-  setTimeout(() => res.end(JSON.stringify(body)), delayOf(req.url));
+  setTimeout(() => res.end(JSON.stringify(body)), delayOf(url));
 }
 
 /** listen starts an echo backend: HTTP/1.1 on port 3000, h2c with prior knowledge on 3001. */
