@@ -90,17 +90,50 @@ export async function translateMain(argv: string[]): Promise<number> {
   return set.errors.length > 0 ? 1 : 0;
 }
 
+/** ExplainTarget is what `portico explain` was asked about, and the directories after it. */
+export interface ExplainTarget {
+  kind: "service" | "ingress";
+  namespace: string;
+  name: string;
+  dirs: string[];
+}
+
+/** parseExplainTarget reads `KIND/NS/NAME`, `KIND/NAME` (namespace default), `KIND NAME` or
+ * `KIND NS/NAME`, as kubectl users type them; undefined when the words are none of these. */
+export function parseExplainTarget(positionals: readonly string[]): ExplainTarget | undefined {
+  const [first = "", ...rest] = positionals;
+  const kindOf = (w: string) =>
+    /^(service|services|svc)$/i.test(w)
+      ? "service"
+      : /^(ingress|ingresses|ing)$/i.test(w)
+        ? "ingress"
+        : undefined;
+  let words = first.split("/");
+  let dirs = rest;
+  if (words.length === 1 && kindOf(first) && rest.length > 0) {
+    words = [first, ...(rest[0] ?? "").split("/")];
+    dirs = rest.slice(1);
+  }
+  const kind = kindOf(words[0] ?? "");
+  if (!kind || words.some((w) => w === "")) return undefined;
+  if (words.length === 3) return { kind, namespace: words[1]!, name: words[2]!, dirs };
+  if (words.length === 2) return { kind, namespace: "default", name: words[1]!, dirs };
+  return undefined;
+}
+
 /** explainMain explains one Service or Ingress: `explain service/NS/NAME DIR...`. */
 export async function explainMain(argv: string[]): Promise<number> {
   const flags = parseCommon(argv);
-  const [target, ...dirs] = flags.positionals;
-  const m = /^(service|svc|ingress|ing)\/([^/]+)\/([^/]+)$/i.exec(target ?? "");
-  if (!m)
-    throw new CliError("explain wants service/NAMESPACE/NAME or ingress/NAMESPACE/NAME, then directories");
-  const { set, out } = await load(flags, dirs);
-  const kind = m[1]!.toLowerCase().startsWith("s") ? "service" : "ingress";
+  const t = parseExplainTarget(flags.positionals);
+  if (!t)
+    throw new CliError(
+      "explain wants service/NAMESPACE/NAME or ingress/NAMESPACE/NAME (or service/NAME for namespace default), then directories",
+    );
+  const { set, out } = await load(flags, t.dirs);
   const text =
-    kind === "service" ? explainService(set, out, m[2]!, m[3]!) : explainIngress(set, out, m[2]!, m[3]!);
+    t.kind === "service"
+      ? explainService(set, out, t.namespace, t.name)
+      : explainIngress(set, out, t.namespace, t.name);
   process.stdout.write(text);
   return 0;
 }
