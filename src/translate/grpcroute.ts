@@ -10,6 +10,7 @@ import type { CompiledRoute, HttpRule } from "./gateway-http.ts";
 import { keyOfObj, type RouteObject } from "./gateway-types.ts";
 import { convertFilters, type FilterSpec } from "./httproute-filters.ts";
 import { INTERNAL_ERROR, rankOf } from "./httproute.ts";
+import { ruleProblem } from "./httproute-validate.ts";
 
 /** escapeRe quotes regexp metacharacters of a literal service or method name. */
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
@@ -54,6 +55,11 @@ export function compileGrpcRoute(env: BackendEnv, obj: RouteObject, refs: RouteR
         reason: "UnsupportedValue",
         message: "backendRef filters are not supported on GRPCRoute",
       });
+      return;
+    }
+    const problem = ruleProblem(matches, filters);
+    if (problem) {
+      out.dropped.push({ rule: r, ...problem });
       return;
     }
     const { backends } = resolveRefs(env, refs, backendRefs, "h2c");

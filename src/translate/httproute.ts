@@ -9,6 +9,7 @@ import { resolveRefs, type BackendEnv, type BackendRefSpec, type RouteRefs } fro
 import type { HttpRule, CompiledRoute } from "./gateway-http.ts";
 import { keyOfObj, type RouteObject } from "./gateway-types.ts";
 import { convertFilters, parseDuration, type FilterSpec } from "./httproute-filters.ts";
+import { ruleProblem } from "./httproute-validate.ts";
 
 /** INTERNAL_ERROR answers a rule none of whose backends is usable (the spec asks for a 500). */
 export const INTERNAL_ERROR: RouteAction = {
@@ -78,6 +79,11 @@ export function compileHttpRoute(env: BackendEnv, obj: RouteObject, refs: RouteR
         reason: "UnsupportedValue",
         message: "backendRef filters need a single backendRef",
       });
+      return;
+    }
+    const problem = ruleProblem(matches, filters);
+    if (problem) {
+      out.dropped.push({ rule: r, ...problem });
       return;
     }
     const action: RouteAction = backends.length > 0 ? { type: "Forward", backends } : INTERNAL_ERROR;
