@@ -165,9 +165,26 @@ export interface Header {
 
 /** RouteAction forwards to weighted pools, or answers with a fixed status. */
 export type RouteAction =
-  | { type: "Forward"; backends: { pool: string; weight: number }[] }
+  | {
+      type: "Forward";
+      backends: { pool: string; weight: number }[];
+      /** invalid are shares of unresolved backend refs, weighed with backends; their requests get 500. */
+      invalid?: InvalidBackend[];
+    }
   /** DirectResponse answers without a backend (e.g. 500 for a route whose backends are invalid). */
   | { type: "DirectResponse"; status: number; body: string };
+
+/**
+ * InvalidBackend is the traffic share of a backend reference that did not resolve (Gateway API:
+ * "the proportion of requests that would otherwise have been routed to an invalid backend MUST
+ * receive a 500"; gRPC requests get UNAVAILABLE, as GRPCRoute asks).
+ */
+export interface InvalidBackend {
+  /** ref names the reference for the answer's body ("Service ns/name:80"). */
+  ref: string;
+  /** weight is the ref's weight, on the same scale as the action's backends. */
+  weight: number;
+}
 
 /** Pool is a group of interchangeable backends with one balancing algorithm. */
 export interface Pool {

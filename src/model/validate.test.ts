@@ -109,3 +109,22 @@ test("validateSnapshot: pool key mismatch, duplicate virtual host, bad regex", (
   assert.match(problems, /virtual host a.example appears twice/);
   assert.match(problems, /invalid regular expression/);
 });
+
+test("validateSnapshot: invalid backend shares need no pool but a positive weight", () => {
+  const s = sound();
+  const route = s.http[0]!.virtualHosts[0]!.routes[0]!;
+  route.action = {
+    type: "Forward",
+    backends: [{ pool: "a/web:80", weight: 1 }],
+    invalid: [{ ref: "Service a/missing:80", weight: 1 }],
+  };
+  assert.deepEqual(validateSnapshot(s), []);
+  // Invalid shares alone (a GRPCRoute whose refs all failed) are a usable Forward.
+  route.action = { type: "Forward", backends: [], invalid: [{ ref: "Service a/missing:80", weight: 1 }] };
+  assert.deepEqual(validateSnapshot(s), []);
+  route.action = { type: "Forward", backends: [], invalid: [{ ref: "Service a/zero:80", weight: 0 }] };
+  const problems = validateSnapshot(s).join("\n");
+  assert.match(problems, /invalid backend "Service a\/zero:80" needs a positive weight/);
+  route.action = { type: "Forward", backends: [] };
+  assert.match(validateSnapshot(s).join("\n"), /Forward without backends/);
+});

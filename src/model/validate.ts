@@ -93,7 +93,13 @@ function checkRoute(s: EngineSnapshot, where: string, r: Route): string[] {
     }
   }
   if (r.action.type === "Forward") {
-    if (r.action.backends.length === 0) problems.push(`${at}: Forward without backends`);
+    const invalid = r.action.invalid ?? [];
+    if (r.action.backends.length === 0 && invalid.length === 0)
+      problems.push(`${at}: Forward without backends`);
+    for (const b of invalid) {
+      if (!(b.weight > 0))
+        problems.push(`${at}: invalid backend ${JSON.stringify(b.ref)} needs a positive weight`);
+    }
     for (const b of r.action.backends) {
       if (!s.pools[b.pool]) problems.push(`${at}: pool ${JSON.stringify(b.pool)} does not exist`);
     }

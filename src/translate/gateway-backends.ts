@@ -1,9 +1,9 @@
 // gateway-backends.ts: a route's backendRefs into weighted pools. A reference must name a core
 // Service (InvalidKind otherwise), in the route's namespace or one whose ReferenceGrant allows it
-// (RefNotPermitted), that exists with the given port (BackendNotFound). Invalid references drop
-// out of the weighted set; when none is left the rule answers 500, as the spec requires.
+// (RefNotPermitted), that exists with the given port (BackendNotFound). An invalid reference keeps
+// its weighted share as an "invalid" backend whose requests get a 500, as the spec requires.
 // A BackendTLSPolicy on the Service port gives the pool upstream TLS, under its own pool key.
-import type { Pool } from "../model/ir.ts";
+import type { InvalidBackend, Pool } from "../model/ir.ts";
 import type { TranslateContext } from "./context.ts";
 import type { BackendTlsIndex } from "./backendtls.ts";
 import { buildPool } from "./endpoints.ts";
@@ -112,20 +112,30 @@ export interface Weighted {
   weight: number;
 }
 
-/** resolveRefs resolves a rule's backendRefs; weight 0 refs are resolved (for status) but carry no traffic. */
+/** refName shows a backendRef as the engine names it in a 500's body ("Service ns/name:80"). */
+export function refName(ref: BackendRefSpec, namespace: string): string {
+  const kind = ref.group ? `${ref.group}/${ref.kind ?? "Service"}` : (ref.kind ?? "Service");
+  return `${kind} ${ref.namespace ?? namespace}/${ref.name}${ref.port !== undefined ? `:${ref.port}` : ""}`;
+}
+
+/**
+ * resolveRefs resolves a rule's backendRefs; weight 0 refs are resolved (for status) but carry no
+ * traffic, and an unresolved ref with weight keeps its share as an invalid backend (answered 500).
+ */
 export function resolveRefs(
   env: BackendEnv,
   route: RouteRefs,
   refs: readonly BackendRefSpec[],
   protocol: PoolProtocol,
-): { backends: Weighted[]; invalid: number } {
+): { backends: Weighted[]; invalid: InvalidBackend[] } {
   const backends: Weighted[] = [];
-  let invalid = 0;
+  const invalid: InvalidBackend[] = [];
   for (const ref of refs) {
     const pool = resolveRef(env, route, ref, protocol);
     const weight = ref.weight ?? 1;
-    if (pool === undefined) invalid++;
-    else if (weight > 0) backends.push({ pool, weight });
+    if (weight <= 0) continue;
+    if (pool === undefined) invalid.push({ ref: refName(ref, route.namespace), weight });
+    else backends.push({ pool, weight });
   }
   return { backends, invalid };
 }

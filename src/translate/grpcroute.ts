@@ -9,7 +9,7 @@ import { resolveRefs, type BackendEnv, type BackendRefSpec, type RouteRefs } fro
 import type { CompiledRoute, HttpRule } from "./gateway-http.ts";
 import { keyOfObj, type RouteObject } from "./gateway-types.ts";
 import { convertFilters, type FilterSpec } from "./httproute-filters.ts";
-import { INTERNAL_ERROR, rankOf } from "./httproute.ts";
+import { INTERNAL_ERROR, forward, rankOf } from "./httproute.ts";
 import { ruleProblem } from "./httproute-validate.ts";
 
 /** escapeRe quotes regexp metacharacters of a literal service or method name. */
@@ -62,8 +62,11 @@ export function compileGrpcRoute(env: BackendEnv, obj: RouteObject, refs: RouteR
       out.dropped.push({ rule: r, ...problem });
       return;
     }
-    const { backends } = resolveRefs(env, refs, backendRefs, "h2c");
-    const action: RouteAction = backends.length > 0 ? { type: "Forward", backends } : INTERNAL_ERROR;
+    const { backends, invalid } = resolveRefs(env, refs, backendRefs, "h2c");
+    // GRPCRoute asks UNAVAILABLE for invalid shares, even when all are invalid: the engine answers
+    // gRPC requests of an invalid share so; a rule with no weighted ref at all answers 500.
+    const action: RouteAction =
+      backends.length > 0 || invalid.length > 0 ? forward(backends, invalid) : INTERNAL_ERROR;
     matches.forEach((match, m) => {
       const ir: Route = { name: `${key}#${r}.${m}`, match, action };
       if (filters.length > 0) ir.filters = filters;

@@ -4,8 +4,14 @@
 // the oldest route, rule order and match order. Invalid rules are dropped and reported
 // (PartiallyInvalid "Dropped Rule"), as the spec's first option allows.
 import type { HTTPRoute, HTTPRouteSpecRulesMatches } from "../k8s/gateway-api.ts";
-import type { RouteAction, RouteMatch, Route } from "../model/ir.ts";
-import { resolveRefs, type BackendEnv, type BackendRefSpec, type RouteRefs } from "./gateway-backends.ts";
+import type { InvalidBackend, RouteAction, RouteMatch, Route } from "../model/ir.ts";
+import {
+  resolveRefs,
+  type BackendEnv,
+  type BackendRefSpec,
+  type RouteRefs,
+  type Weighted,
+} from "./gateway-backends.ts";
 import type { HttpRule, CompiledRoute } from "./gateway-http.ts";
 import { keyOfObj, type RouteObject } from "./gateway-types.ts";
 import { convertFilters, parseDuration, type FilterSpec } from "./httproute-filters.ts";
@@ -17,6 +23,11 @@ export const INTERNAL_ERROR: RouteAction = {
   status: 500,
   body: "Internal Server Error\n",
 };
+
+/** forward builds a Forward action, with the invalid shares only when there are some. */
+export function forward(backends: Weighted[], invalid: InvalidBackend[]): RouteAction {
+  return invalid.length > 0 ? { type: "Forward", backends, invalid } : { type: "Forward", backends };
+}
 
 /** httpMatch converts one HTTPRouteMatch; the path defaults to PathPrefix "/". */
 function httpMatch(m: HTTPRouteSpecRulesMatches): RouteMatch {
@@ -64,7 +75,7 @@ export function compileHttpRoute(env: BackendEnv, obj: RouteObject, refs: RouteR
       return;
     }
     const backendRefs = (rule.backendRefs ?? []) as (BackendRefSpec & { filters?: FilterSpec[] })[];
-    const { backends } = resolveRefs(env, refs, backendRefs, "http1");
+    const { backends, invalid } = resolveRefs(env, refs, backendRefs, "http1");
     // Per-backend filters are honoured when the rule has one backend (they then apply to every request).
     if (backendRefs.length === 1 && backendRefs[0]!.filters?.length) {
       const extra = convertFilters(env, refs, backendRefs[0]!.filters, prefixOnly, "http1");
@@ -86,7 +97,8 @@ export function compileHttpRoute(env: BackendEnv, obj: RouteObject, refs: RouteR
       out.dropped.push({ rule: r, ...problem });
       return;
     }
-    const action: RouteAction = backends.length > 0 ? { type: "Forward", backends } : INTERNAL_ERROR;
+    // No valid backend at all: the rule answers 500 outright; some valid: invalid shares get 500.
+    const action: RouteAction = backends.length > 0 ? forward(backends, invalid) : INTERNAL_ERROR;
     const timeouts = rule.timeouts ?? {};
     const request = timeouts.request !== undefined ? parseDuration(timeouts.request) : undefined;
     const backend =

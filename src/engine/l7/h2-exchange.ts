@@ -70,6 +70,23 @@ export class H2Exchange implements UpstreamOwner {
     this.finish(true);
   }
 
+  /** answerGrpc responds trailers-only with a gRPC status and message (HTTP 200, as gRPC has it). */
+  answerGrpc(code: number, message: string): void {
+    this.status = 200;
+    if (!this.stream.headersSent && !this.stream.destroyed) {
+      this.stream.respond(
+        {
+          ":status": 200,
+          "content-type": "application/grpc",
+          "grpc-status": String(code),
+          "grpc-message": encodeURIComponent(message),
+        },
+        { endStream: true },
+      );
+    }
+    this.finish(true);
+  }
+
   /** forward sends the request to pool, over HTTP/2 when the pool speaks h2c. */
   forward(pool: string, path: string, query: string, prefixLength: number, h2c: boolean): void {
     this.pool = pool;

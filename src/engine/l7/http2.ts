@@ -9,9 +9,12 @@ import { connection } from "./events.ts";
 import { redirectLocation } from "./forward.ts";
 import { H2Exchange } from "./h2-exchange.ts";
 import { mirrorStream } from "./mirror.ts";
-import { pickPool } from "./prepare.ts";
+import { invalidBackendText, pickTarget } from "./prepare.ts";
 import type { RequestView } from "./router/match.ts";
 import type { ListenerRuntime } from "./runtime.ts";
+
+/** GRPC_UNAVAILABLE is gRPC status code 14, answered for requests of an invalid backend share. */
+const GRPC_UNAVAILABLE = 14;
 
 /** H2Front serves the HTTP/2 connections of one compiled listener. */
 export class H2Front {
@@ -96,8 +99,14 @@ export class H2Front {
       }
     }
     if (route.action.type === "DirectResponse") return ex.answer(route.action.status, route.action.body);
-    const pool = pickPool(route.action.backends);
+    const pool = pickTarget(route.action);
     if (pool === undefined) return ex.answer(500, `route ${route.name} has no backends`);
+    if (typeof pool !== "string") {
+      const text = invalidBackendText(route.name, pool);
+      // GRPCRoute asks UNAVAILABLE for an invalid share; an HTTP 500 would reach gRPC as UNKNOWN.
+      const grpc = String(headers["content-type"] ?? "").startsWith("application/grpc");
+      return grpc ? ex.answerGrpc(GRPC_UNAVAILABLE, text) : ex.answer(500, text);
+    }
     ex.forward(pool, path, query, hit.prefixLength, this.snapshot.pools[pool]?.protocol === "h2c");
     mirrorStream(this.rt, route, stream, headers, {
       host,

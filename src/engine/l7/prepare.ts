@@ -2,6 +2,7 @@
 // (Host, header count, version, CONNECT), route it, run the route's filters that answer directly,
 // and build the upstream head. Runs once per request, before the exchange starts.
 import { redirectLocation, buildUpstreamHead, type RequestFacts } from "./forward.ts";
+import type { InvalidBackend } from "../../model/ir.ts";
 import type { Exchange } from "./exchange.ts";
 import { mirrorsOf } from "./mirror.ts";
 import type { ListenerRuntime } from "./runtime.ts";
@@ -75,8 +76,9 @@ export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): vo
   }
   const action = route.action;
   if (action.type === "DirectResponse") return ex.answer(action.status, action.body);
-  const pool = pickPool(action.backends);
+  const pool = pickTarget(action);
   if (pool === undefined) return ex.answer(500, `route ${route.name} has no backends`);
+  if (typeof pool !== "string") return ex.answer(500, invalidBackendText(route.name, pool));
   ex.pool = pool;
   ex.upstreamHead = buildUpstreamHead({
     method: h.method,
@@ -115,6 +117,43 @@ export function pickPool(backends: readonly { pool: string; weight: number }[]):
     if (r < 0) return b.pool;
   }
   return backends[backends.length - 1]!.pool;
+}
+
+/** ForwardTargets is what pickTarget reads of a Forward action. */
+export interface ForwardTargets {
+  backends: readonly { pool: string; weight: number }[];
+  invalid?: readonly InvalidBackend[];
+}
+
+/**
+ * pickTarget chooses a pool of a Forward action, or one of its invalid shares (weighed with the
+ * pools, so an invalid ref gets the share of requests the Gateway API says must receive a 500).
+ */
+export function pickTarget(
+  action: ForwardTargets,
+  random: () => number = Math.random,
+): string | InvalidBackend | undefined {
+  const invalid = action.invalid;
+  if (invalid === undefined || invalid.length === 0) return pickPool(action.backends);
+  let total = 0;
+  for (const b of action.backends) total += b.weight;
+  for (const b of invalid) total += b.weight;
+  if (!(total > 0)) return undefined;
+  let r = random() * total;
+  for (const b of action.backends) {
+    r -= b.weight;
+    if (r < 0) return b.pool;
+  }
+  for (const b of invalid) {
+    r -= b.weight;
+    if (r < 0) return b;
+  }
+  return invalid[invalid.length - 1];
+}
+
+/** invalidBackendText is the body answered for a request picked for an invalid backend share. */
+export function invalidBackendText(route: string, b: InvalidBackend): string {
+  return `backend reference ${b.ref} of route ${route} is invalid`;
 }
 
 // validHost accepts reg-name, IPv4 and [IPv6] with an optional port; no spaces, slashes or "@".
