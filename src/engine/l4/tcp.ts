@@ -1,6 +1,6 @@
 // tcp.ts: the L4 TCP proxy. For each accepted connection it picks a backend, connects within
 // connectTimeoutMs and fails over to another backend on error or timeout, optionally writes a
-// PROXY header, then pipes both ways (pipe() gives backpressure; allowHalfOpen on both sockets
+// PROXY header, then relays both ways (relay.ts: backpressure, reused read buffers; allowHalfOpen on both sockets
 // forwards a FIN in one direction while the other keeps flowing). forwardTcp is exported so L7
 // can hand over a connection it has peeked at (TLS passthrough by SNI) with the same failover.
 import { connect, type Socket } from "node:net";
@@ -15,6 +15,7 @@ import {
 } from "../contracts.ts";
 import { l4Session, type L4SessionEvent } from "./events.ts";
 import { proxyV1, proxyV2 } from "./proxy-protocol.ts";
+import { relay } from "./relay.ts";
 
 /** MAX_CONNECT_ATTEMPTS bounds failover so a dead pool can't hold a client for long. */
 export const MAX_CONNECT_ATTEMPTS = 5;
@@ -110,8 +111,8 @@ function splice(o: ForwardOptions, client: Socket, up: Socket, backend: Backend,
       up.destroy();
     });
   }
-  client.pipe(up);
-  up.pipe(client);
+  relay(client, up);
+  relay(up, client);
 }
 
 /** forwardTcp relays client to a backend of o.pool, failing over on connect error or timeout. */
