@@ -135,6 +135,28 @@ test("bytes the client sent before the relay started go first", async () => {
   assert.equal(got, "early+late");
 });
 
+test(
+  "a client that sent its FIN before the relay started: the backend still gets it",
+  { timeout: 5000 },
+  async () => {
+    let backendEnded: Promise<unknown> | undefined;
+    const p = await proxied(
+      (s) => {
+        s.resume();
+        backendEnded = once(s, "end");
+      },
+      async (accepted) => {
+        accepted.resume();
+        await once(accepted, "end");
+        accepted.pause();
+      },
+    );
+    p.client.end();
+    await await waitSet(() => backendEnded);
+    p.close();
+  },
+);
+
 test("a half-closed client still gets the backend's answer", async () => {
   const p = await proxied((s) => {
     let q = "";

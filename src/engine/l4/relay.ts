@@ -74,6 +74,8 @@ export function relay(src: Socket, dst: Socket): void {
   fields[hooks.buffer] = buf;
   handle.useUserBuffer(buf);
   // pipe() would end dst when src ends; with onread the stream still sees the end, not the data.
-  src.once("end", () => dst.end());
+  // A FIN that came while the backend connected has already emitted 'end' (nothing was reading).
+  if (src.readableEnded) dst.end();
+  else src.once("end", () => dst.end());
   src.resume();
 }
