@@ -241,3 +241,40 @@ test("forwardTcp: bytes already peeked by the caller (head) reach the backend fi
     front.close();
   }
 });
+
+test("tcp: a backend that resets established connections is not ejected (only connect failures count)", async () => {
+  // Like iperf3 closing a data stream with unread bytes: data flowed, then an RST.
+  const resetter = await tcpBackend("127.0.0.22", "", (s) => {
+    s.once("data", () => s.resetAndDestroy());
+  });
+  backends.push(resetter);
+  const health = new HealthRegistry();
+  const upstreams = new UpstreamSet(
+    { p: pool("p", [endpoint(resetter.address, resetter.port)]) },
+    { health, inflight: new InFlight() },
+  );
+  const front = createServer({ allowHalfOpen: true }, (s) =>
+    forwardTcp(s, {
+      listener: "rst",
+      pool: "p",
+      upstreams,
+      log: () => {},
+      connectTimeoutMs: 1000,
+      idleTimeoutMs: 0,
+    }),
+  );
+  front.listen(0, VIP);
+  await once(front, "listening");
+  try {
+    // More resets than the passive threshold (5): every connection still reaches the backend.
+    for (let i = 0; i < 8; i++) {
+      const s = connect({ host: VIP, port: (front.address() as { port: number }).port });
+      s.on("error", () => {});
+      s.write("x");
+      await once(s, "close");
+    }
+    assert.equal(health.usable("p", `${resetter.address}:${resetter.port}`), true);
+  } finally {
+    front.close();
+  }
+});

@@ -89,17 +89,18 @@ function splice(o: ForwardOptions, client: Socket, up: Socket, backend: Backend,
   }
   if (o.head && o.head.length > 0) up.write(o.head);
   publish(o, client, backend.id, "open", started);
-  let ok = true;
   let open = 2;
   const closed = (hadError: boolean, other: Socket) => {
     // An error (reset, timeout) on one side tears down the other; a clean close lets it drain.
     if (hadError) other.destroy();
     if (--open > 0) return;
-    o.upstreams.end(o.pool, backend, ok);
+    // Only connection failures count against the backend (as HAProxy's `observe layer4`): once
+    // connected, a reset is the application's business — iperf3, for one, resets every data
+    // stream it closes with unread bytes, and counting that ejected a healthy server.
+    o.upstreams.end(o.pool, backend, true);
     publish(o, client, backend.id, "close", started);
   };
   up.on("error", (err: NodeJS.ErrnoException) => {
-    ok = false;
     o.log("debug", "tcp backend error", { listener: o.listener, backend: backend.id, code: err.code });
   });
   up.on("close", (hadError) => closed(hadError, client));
