@@ -348,3 +348,36 @@ test("retire(): idle keep-alive connections close, busy ones finish with Connect
   const fresh = await rawExchange(port, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
   assert.match(fresh, /\r\n\r\nv2\n$/);
 });
+
+test("HEAD: Portico's own answers (404, redirect, direct response) send the head alone; keep-alive goes on", async () => {
+  const b = await backend();
+  const { port } = await proxy(
+    [
+      forward("redir", "/old", "p", {
+        filters: [
+          { type: "RequestRedirect", statusCode: 302, path: { type: "ReplaceFullPath", value: "/new" } },
+        ],
+      }),
+      {
+        name: "direct",
+        match: { path: { type: "Exact", value: "/teapot" } },
+        action: { type: "DirectResponse", status: 418, body: "short and stout" },
+      },
+    ],
+    { p: poolOf("p", [b.port]) },
+  );
+  // Three HEADs and a GET pipelined on one connection: a body after any HEAD answer would be
+  // read as the start of the next response.
+  const out = await rawExchange(
+    port,
+    "HEAD /nothing HTTP/1.1\r\nHost: h\r\n\r\nHEAD /old HTTP/1.1\r\nHost: h\r\n\r\nHEAD /teapot HTTP/1.1\r\nHost: h\r\n\r\nGET /teapot HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+  );
+  const parts = out.split("\r\n\r\n");
+  assert.match(parts[0]!, /^HTTP\/1\.1 404 /);
+  assert.match(parts[0]!, /Content-Length: \d+/);
+  assert.match(parts[1]!, /^HTTP\/1\.1 302 /);
+  assert.match(parts[1]!, /Location: .*\/new/);
+  assert.match(parts[2]!, /^HTTP\/1\.1 418 /);
+  assert.match(parts[3]!, /^HTTP\/1\.1 418 /);
+  assert.equal(parts[4], "short and stout\n");
+});

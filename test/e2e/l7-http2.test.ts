@@ -63,6 +63,11 @@ const routes = [
     action: { type: "Forward" as const, backends: [{ pool: "grpc", weight: 1 }] },
   },
   {
+    name: "teapot",
+    match: { path: { type: "Exact" as const, value: "/teapot" } },
+    action: { type: "DirectResponse" as const, status: 418, body: "short and stout" },
+  },
+  {
     name: "web",
     match: { path: { type: "Prefix" as const, value: "/" } },
     action: { type: "Forward" as const, backends: [{ pool: "h1", weight: 1 }] },
@@ -208,4 +213,30 @@ test("HTTP/2 requests get 504 when the route timeout expires", async () => {
   await once(req, "end");
   assert.equal(status, 504);
   assert.match(body, /request timed out after 200 ms on route hang/);
+});
+
+test("HEAD over HTTP/2: a direct response sends headers alone, with the length a GET gets", async () => {
+  const client = http2.connect(`http://127.0.0.1:${plain.port}`);
+  try {
+    const ask = (method: string) =>
+      new Promise<{ status: number; length: string | undefined; body: string }>((resolve, reject) => {
+        const req = client.request({ ":method": method, ":path": "/teapot" });
+        let status = 0;
+        let length: string | undefined;
+        let body = "";
+        req.on("response", (h) => {
+          status = Number(h[":status"]);
+          length = h["content-length"] as string | undefined;
+        });
+        req.setEncoding("utf8");
+        req.on("data", (d: string) => (body += d));
+        req.on("end", () => resolve({ status, length, body }));
+        req.on("error", reject);
+        req.end();
+      });
+    assert.deepEqual(await ask("HEAD"), { status: 418, length: "16", body: "" });
+    assert.deepEqual((await ask("GET")).body, "short and stout\n");
+  } finally {
+    client.close();
+  }
 });

@@ -60,18 +60,25 @@ export function statusLine(status: number, reason?: string): string {
   return `HTTP/1.1 ${status} ${reason || STATUS_CODES[status] || "Unknown"}\r\n`;
 }
 
-/** plainResponse builds a complete text/plain response; close adds "Connection: close". */
-export function plainResponse(status: number, body: string, close: boolean, extra = ""): Buffer {
+/** plainResponse builds a complete text/plain response; close adds "Connection: close"; head omits the body. */
+export function plainResponse(
+  status: number,
+  body: string,
+  close: boolean,
+  extra = "",
+  head = false,
+): Buffer {
   const b = Buffer.from(body.endsWith("\n") || body === "" ? body : body + "\n", "utf8");
-  const head =
+  const lines =
     statusLine(status) +
     "Content-Type: text/plain; charset=utf-8\r\n" +
     `Content-Length: ${b.length}\r\n` +
     extra +
     (close ? "Connection: close\r\n" : "") +
     "\r\n";
-  const h = Buffer.from(head, "latin1");
-  return Buffer.concat([h, b], h.length + b.length);
+  const h = Buffer.from(lines, "latin1");
+  // The answer to a HEAD request is the head alone, Content-Length as a GET would get it (RFC 9110 §9.3.2).
+  return head ? h : Buffer.concat([h, b], h.length + b.length);
 }
 
 /** chunkHeader returns the chunk-size line for a chunk of n bytes. */

@@ -101,7 +101,7 @@ export class Exchange implements UpstreamOwner, RequestView {
   answer(status: number, body: string, close = false, extra = ""): void {
     this.status = status;
     if (close) this.closeAfter = true;
-    this.local = plainResponse(status, body, this.closeAfter, extra);
+    this.local = plainResponse(status, body, this.closeAfter, extra, this.method === "HEAD");
   }
 
   /** begin runs when the exchange reaches the head of the connection's queue. */

@@ -64,8 +64,15 @@ export class H2Exchange implements UpstreamOwner {
     if (!this.stream.headersSent && !this.stream.destroyed) {
       const h: http2.OutgoingHttpHeaders = { ":status": status, "content-type": "text/plain; charset=utf-8" };
       if (location !== undefined) h.location = location;
-      this.stream.respond(h);
-      this.stream.end(body.endsWith("\n") || body === "" ? body : body + "\n");
+      const text = body.endsWith("\n") || body === "" ? body : body + "\n";
+      // A HEAD request gets the headers alone (RFC 9110 §9.3.2), with the length a GET would get.
+      if (this.headers[":method"] === "HEAD") {
+        h["content-length"] = Buffer.byteLength(text);
+        this.stream.respond(h, { endStream: true });
+      } else {
+        this.stream.respond(h);
+        this.stream.end(text);
+      }
     }
     this.finish(true);
   }
