@@ -472,11 +472,8 @@ test("conformance e2e: backendtlspolicy (re-encryption from HTTPS and HTTP liste
 
 test(
   "backendtlspolicy: a policy with another CA stays refused after a valid policy reached the same endpoint",
-  {
-    todo:
-      "engine bug: src/engine/l7/upstream.ts keys idle upstream connections and TLS sessions by backend id + SNI only, " +
-      "so a route whose BackendTLSPolicy names another CA reuses a connection verified with the first CA",
-  },
+  // Idle upstream connections and TLS sessions are keyed by the whole verification policy (SNI,
+  // CA, names): one verified against the first CA is never reused for a policy naming another.
   async () => {
     assert.equal((await plain("/backendtlspolicy")).status, 200);
     assert.notEqual(

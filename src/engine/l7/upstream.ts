@@ -1,6 +1,7 @@
 // upstream.ts: HTTP/1.1 connections to backends and their per-backend keep-alive pool. One
 // UpstreamConn carries one exchange at a time; its response parser tells where a response ends,
 // so the socket can go back to the idle pool for the next request.
+import { createHash } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
 import type { Backend } from "../contracts.ts";
@@ -245,7 +246,7 @@ export class UpstreamPool {
 
   /** acquire returns an idle connection to backend, or opens a new one (writes before connect are queued). */
   acquire(backend: Backend, connectTimeoutMs: number, upTls?: UpstreamTls): UpstreamConn {
-    const key = upTls === undefined ? backend.id : `${backend.id}|tls|${upTls.sni}`;
+    const key = upTls === undefined ? backend.id : `${backend.id}|tls|${policyKey(upTls)}`;
     const list = this.idle.get(key);
     if (list !== undefined) {
       const c = list.pop();
@@ -285,13 +286,33 @@ export class UpstreamPool {
   }
 }
 
-// sessions keeps the last TLS session per backend and name, so reconnects resume.
+// sessions keeps the last TLS session per backend and verification policy, so reconnects resume.
 const sessions = new Map<string, Buffer>();
+
+// policyKeys caches policyKey per UpstreamTls object (one per pool and snapshot).
+const policyKeys = new WeakMap<UpstreamTls, string>();
+
+/**
+ * policyKey names everything a backend connection was verified against (SNI, CA, accepted
+ * names): an idle connection or a TLS session is reused only under the same policy. A resumed
+ * session skips certificate verification, so one verified against another CA must not be offered.
+ */
+function policyKey(t: UpstreamTls): string {
+  let k = policyKeys.get(t);
+  if (k === undefined) {
+    const h = createHash("sha256").update(t.caPem ?? "(system roots)");
+    if (t.subjectAltNames === undefined) h.update("\0(sni)");
+    else for (const n of t.subjectAltNames) h.update(`\0${n}`);
+    k = `${t.sni}|${h.digest("base64url").slice(0, 22)}`;
+    policyKeys.set(t, k);
+  }
+  return k;
+}
 
 // connectTls opens a verified TLS connection to a backend (BackendTLSPolicy semantics: the chain
 // must verify against caPem or the system roots, and the name against sni or subjectAltNames).
 function connectTls(backend: Backend, t: UpstreamTls): tls.TLSSocket {
-  const key = `${backend.id}|${t.sni}`;
+  const key = `${backend.id}|${policyKey(t)}`;
   const names = t.subjectAltNames;
   const s = tls.connect({
     host: backend.address,
