@@ -17,7 +17,10 @@ export async function main(argv: string[]): Promise<number> {
     const { load } = await import("./offline.ts");
     const { serviceRows, ingressRows } = await import("../controller/tables.ts");
     const { set, out } = await load(flags, dirs);
-    rows = kind === "services" ? serviceRows(set, out.statuses) : ingressRows(set, out.statuses);
+    rows =
+      kind === "services"
+        ? serviceRows(set, out.statuses)
+        : ingressRows(set, out.statuses, { http: flags.httpPort, https: flags.httpsPort });
   } else {
     const { host, port } = splitHostPort(flags.admin);
     const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}/api/v1/tables/${kind}`;

@@ -126,7 +126,10 @@ export class Controller {
   table(kind: "services" | "ingresses"): Row[] {
     return kind === "services"
       ? serviceRows(this.#set, this.#statuses)
-      : ingressRows(this.#set, this.#statuses);
+      : ingressRows(this.#set, this.#statuses, {
+          http: this.#opts.ingressHttpPort,
+          https: this.#opts.ingressHttpsPort,
+        });
   }
 
   /** metrics renders the engine's Prometheus exposition. */

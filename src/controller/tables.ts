@@ -37,8 +37,12 @@ export function serviceRows(set: ResourceSet, statuses: readonly ObjectStatus[])
     });
 }
 
-/** ingressRows lists Ingresses with their hosts and the shared or dedicated VIP. */
-export function ingressRows(set: ResourceSet, statuses: readonly ObjectStatus[]): Row[] {
+/** ingressRows lists Ingresses with their hosts, the shared or dedicated VIP, and the ports served. */
+export function ingressRows(
+  set: ResourceSet,
+  statuses: readonly ObjectStatus[],
+  ports: { http: number; https: number } = { http: 80, https: 443 },
+): Row[] {
   return set.ingresses.map((ing) => {
     const ns = ing.metadata.namespace ?? "default";
     const st = statusOf(statuses, "Ingress", ns, ing.metadata.name);
@@ -49,7 +53,8 @@ export function ingressRows(set: ResourceSet, statuses: readonly ObjectStatus[])
       CLASS: ing.spec?.ingressClassName ?? "<default>",
       HOSTS: hosts.length > 0 ? hosts.join(",") : "*",
       ADDRESS: st ? addresses(st) : "<not ours>",
-      PORTS: (ing.spec?.tls ?? []).length > 0 ? "80, 443" : "80",
+      // The ports Portico listens on (--http-port/--https-port), where kubectl would assume 80/443.
+      PORTS: (ing.spec?.tls ?? []).length > 0 ? `${ports.http}, ${ports.https}` : String(ports.http),
     };
   });
 }

@@ -203,6 +203,14 @@ test("portico get services prints EXTERNAL-IP from the running instance", async 
   assert.match(r.stdout, new RegExp(`echo\\s+LoadBalancer\\s+\\S+\\s+${vip!.replace(/\./g, "\\.")}`));
 });
 
+test("portico get ingresses prints the ports Portico listens on (--http-port/--https-port)", async () => {
+  const r = await portico(["get", "ingresses", "--admin", p.adminUrl.replace("http://", "")]);
+  assert.equal(r.code, 0, r.stderr);
+  const shop = r.stdout.split("\n").find((l) => /\sshop\s/.test(l));
+  assert.ok(shop, r.stdout);
+  assert.match(shop, new RegExp(`\\s${HTTP}(, ${HTTPS})?$`));
+});
+
 test("an edited manifest is served within a second; a broken file keeps its last good version", async () => {
   const vip = (await p.vip("Ingress", "default", "shop"))!;
   const started = Date.now();
