@@ -151,7 +151,27 @@ export type RouteFilter =
       statusCode: 301 | 302 | 303 | 307 | 308;
     }
   | { type: "URLRewrite"; hostname?: string; path?: PathRewrite }
-  | { type: "RequestMirror"; pool: string; percent: number };
+  | { type: "RequestMirror"; pool: string; percent: number }
+  | CorsPolicy;
+
+/**
+ * CorsPolicy (Gateway API CORS filter) makes the proxy answer CORS preflights itself and add the
+ * Access-Control-* headers to the responses of requests whose Origin it allows.
+ */
+export interface CorsPolicy {
+  type: "CORS";
+  /** allowOrigins are "*", or "scheme://host[:port]" where host may be "*" or start with "*.". */
+  allowOrigins: string[];
+  /** allowMethods are method names, or ["*"]: any method (the preflight's is echoed). */
+  allowMethods?: string[];
+  /** allowHeaders are request header names, or ["*"]: any (the preflight's are echoed). */
+  allowHeaders?: string[];
+  /** exposeHeaders are response header names scripts may read, or ["*"]. */
+  exposeHeaders?: string[];
+  allowCredentials?: boolean;
+  /** maxAgeSeconds is how long a client may cache a preflight's answer. */
+  maxAgeSeconds?: number;
+}
 
 /** PathRewrite replaces the whole path, or the part the route's Prefix match matched. */
 export type PathRewrite =

@@ -111,6 +111,13 @@ function checkRoute(s: EngineSnapshot, where: string, r: Route): string[] {
       problems.push(`${at}: mirror pool ${JSON.stringify(f.pool)} does not exist`);
     if (f.type === "RequestRedirect" && f.port !== undefined && !validPort(f.port))
       problems.push(`${at}: redirect port ${f.port} out of range`);
+    if (f.type === "CORS") {
+      for (const o of f.allowOrigins)
+        if (o !== "*" && !/^https?:\/\/[^/]+$/.test(o))
+          problems.push(`${at}: CORS origin ${JSON.stringify(o)} is not "*" or scheme://host[:port]`);
+      if (f.maxAgeSeconds !== undefined && !(Number.isInteger(f.maxAgeSeconds) && f.maxAgeSeconds >= 0))
+        problems.push(`${at}: CORS maxAgeSeconds ${f.maxAgeSeconds} is not a non-negative integer`);
+    }
   }
   return problems;
 }

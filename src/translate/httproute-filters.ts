@@ -1,8 +1,8 @@
 // httproute-filters.ts: HTTPRoute (and GRPCRoute) filters into IR filters. Core and extended
-// filters map one to one; a filter Portico does not implement (CORS, ExtensionRef) makes the
-// rule invalid, because the spec forbids skipping a filter silently.
+// filters map one to one; a filter Portico does not implement (ExtensionRef) makes the rule
+// invalid, because the spec forbids skipping a filter silently.
 import type { HTTPRouteSpecRulesFilters } from "../k8s/gateway-api.ts";
-import type { Header, PathRewrite, RouteFilter } from "../model/ir.ts";
+import type { CorsPolicy, Header, PathRewrite, RouteFilter } from "../model/ir.ts";
 import {
   resolveRef,
   type BackendEnv,
@@ -46,6 +46,17 @@ function mirrorPercent(m: {
   if (m.percent !== undefined) return m.percent;
   if (m.fraction) return (m.fraction.numerator / (m.fraction.denominator ?? 100)) * 100;
   return 100;
+}
+
+/** corsPolicy reads a CORS filter; maxAge defaults to the CRD's 5 s (files are not defaulted). */
+function corsPolicy(c: NonNullable<FilterSpec["cors"]>): CorsPolicy {
+  const out: CorsPolicy = { type: "CORS", allowOrigins: [...(c.allowOrigins ?? [])] };
+  if (c.allowMethods?.length) out.allowMethods = [...c.allowMethods];
+  if (c.allowHeaders?.length) out.allowHeaders = [...c.allowHeaders];
+  if (c.exposeHeaders?.length) out.exposeHeaders = [...c.exposeHeaders];
+  if (c.allowCredentials) out.allowCredentials = true;
+  out.maxAgeSeconds = c.maxAge ?? 5;
+  return out;
 }
 
 /**
@@ -112,6 +123,9 @@ export function convertFilters(
         if (pool !== undefined) out.push({ type: "RequestMirror", pool, percent: mirrorPercent(m) });
         break;
       }
+      case "CORS":
+        if (f.cors) out.push(corsPolicy(f.cors));
+        break;
       default:
         return { reason: "UnsupportedValue", message: `filter type ${f.type} is not supported` };
     }

@@ -16,6 +16,7 @@ import {
 } from "../http/head.ts";
 import type { MessageHead } from "../http/parser.ts";
 import { httpResponse, type HttpResponseEvent } from "./events.ts";
+import { withCors } from "./cors.ts";
 import { responseHeaderEdits } from "./forward.ts";
 import { acquireUpstream } from "./h2c-bridge.ts";
 import type { ClientConn } from "./http1.ts";
@@ -299,7 +300,7 @@ export class Exchange implements UpstreamOwner, RequestView {
       else if (l === "transfer-encoding") chunked = true;
       else if (l === "content-length") length = hs[i + 1]!;
     }
-    const edits = responseHeaderEdits(this.route);
+    const edits = withCors(responseHeaderEdits(this.route), this.route, this);
     let dropped: Set<string> | undefined;
     if (edits !== undefined) {
       dropped = new Set();

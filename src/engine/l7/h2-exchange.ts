@@ -4,10 +4,11 @@
 import { failureAnswer, retryReason, retryable } from "./failure.ts";
 import http2 from "node:http2";
 import type { Backend } from "../contracts.ts";
-import type { Route } from "../../model/ir.ts";
+import type { Header, Route } from "../../model/ir.ts";
 import { chunkHeader, connectionTokens, hopByHop, lastChunk } from "../http/head.ts";
 import type { MessageHead } from "../http/parser.ts";
 import { httpResponse } from "./events.ts";
+import { withCors, type HeaderSource } from "./cors.ts";
 import { buildUpstreamHead, responseHeaderEdits } from "./forward.ts";
 import { h2cRequest } from "./h2c.ts";
 import type { ListenerRuntime } from "./runtime.ts";
@@ -58,12 +59,19 @@ export class H2Exchange implements UpstreamOwner {
     stream.on("close", () => this.abort());
   }
 
-  /** answer responds from the proxy with a short text body (and Location for redirects). */
-  answer(status: number, body: string, location?: string): void {
+  /** header returns a request header by its lower-case name (list values joined, as in HTTP/1.1). */
+  header(lowerName: string): string | undefined {
+    const v = this.headers[lowerName];
+    return Array.isArray(v) ? v.join(", ") : v;
+  }
+
+  /** answer responds from the proxy with a short text body (and Location for redirects, extra headers). */
+  answer(status: number, body: string, location?: string, extra?: readonly Header[]): void {
     this.status = status;
     if (!this.stream.headersSent && !this.stream.destroyed) {
       const h: http2.OutgoingHttpHeaders = { ":status": status, "content-type": "text/plain; charset=utf-8" };
       if (location !== undefined) h.location = location;
+      for (const x of extra ?? []) h[x.name.toLowerCase()] = x.value;
       const text = body.endsWith("\n") || body === "" ? body : body + "\n";
       // A HEAD request gets the headers alone (RFC 9110 §9.3.2), with the length a GET would get.
       if (this.headers[":method"] === "HEAD") {
@@ -237,7 +245,7 @@ export class H2Exchange implements UpstreamOwner {
     const status = h.statusCode;
     if (status >= 100 && status < 200) return false;
     this.status = status;
-    const out = responseHeaders(h.headers, this.route);
+    const out = responseHeaders(h.headers, this.route, this);
     out[":status"] = status;
     const isHead = this.headers[":method"] === "HEAD";
     if (this.stream.destroyed) return isHead;
@@ -351,13 +359,18 @@ export class H2Exchange implements UpstreamOwner {
 }
 
 /** responseHeaders turns an HTTP/1.1 response's headers into HTTP/2 ones (lower-case, no hop-by-hop). */
-export function responseHeaders(hs: readonly string[], route: Route | undefined): http2.OutgoingHttpHeaders {
+export function responseHeaders(
+  hs: readonly string[],
+  route: Route | undefined,
+  req?: HeaderSource,
+): http2.OutgoingHttpHeaders {
   const out: http2.OutgoingHttpHeaders = {};
   let listed: string[] | undefined;
   for (let i = 0; i < hs.length; i += 2) {
     if (hs[i]!.toLowerCase() === "connection") (listed ??= []).push(...connectionTokens(hs[i + 1]!));
   }
-  const edits = responseHeaderEdits(route);
+  const edits =
+    req === undefined ? responseHeaderEdits(route) : withCors(responseHeaderEdits(route), route, req);
   const dropped = new Set<string>();
   for (const x of edits?.set ?? []) dropped.add(x.name.toLowerCase());
   for (const n of edits?.remove ?? []) dropped.add(n.toLowerCase());

@@ -7,6 +7,7 @@ import type { Socket } from "node:net";
 import type { EngineSnapshot } from "../../model/ir.ts";
 import { connection } from "./events.ts";
 import { redirectLocation } from "./forward.ts";
+import { preflightAnswer } from "./cors.ts";
 import { H2Exchange } from "./h2-exchange.ts";
 import { mirrorStream } from "./mirror.ts";
 import { invalidBackendText, pickTarget } from "./prepare.ts";
@@ -86,6 +87,8 @@ export class H2Front {
     if (hit === undefined) return ex.answer(404, `no route for host "${host}" path "${path}"`);
     const route = hit.route;
     ex.route = route;
+    const preflight = preflightAnswer(route, method, ex);
+    if (preflight !== undefined) return ex.answer(200, "", undefined, preflight);
     for (const f of route.filters ?? []) {
       if (f.type === "RequestRedirect") {
         const loc = redirectLocation(f, {

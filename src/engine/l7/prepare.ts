@@ -4,6 +4,7 @@
 import { redirectLocation, buildUpstreamHead, type RequestFacts } from "./forward.ts";
 import type { InvalidBackend } from "../../model/ir.ts";
 import type { Exchange } from "./exchange.ts";
+import { headerLines, preflightAnswer } from "./cors.ts";
 import { mirrorsOf } from "./mirror.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 
@@ -68,6 +69,8 @@ export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): vo
   ex.websocket = h.upgrade && h.method === "GET" && upgrade.toLowerCase() === "websocket";
   // A refused upgrade leaves bytes of the other protocol behind: close after the answer.
   if (ex.websocket) ex.closeAfter = true;
+  const preflight = preflightAnswer(route, h.method, ex);
+  if (preflight !== undefined) return ex.answer(200, "", false, headerLines(preflight));
   for (const f of route.filters ?? []) {
     if (f.type === "RequestRedirect") {
       const loc = redirectLocation(f, { path, query, host, proto: rt.proto, prefixLength: hit.prefixLength });
