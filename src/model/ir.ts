@@ -87,6 +87,14 @@ export interface ListenerTls {
   sni: { hostname: string; certificate: string }[];
   /** defaultCertificate answers clients without SNI or with an unknown name; absent: handshake fails. */
   defaultCertificate?: string;
+  /**
+   * listenerHostnames, set when two or more Gateway HTTPS listeners share the port, are their
+   * hostnames ("*" for one without). The engine picks the most specific one for the connection's
+   * SNI and for each request's Host; when the SNI has one and the Host another (or none), the
+   * request gets 421 Misdirected Request (RFC 9110 §15.5.20). Absent (Ingress, one listener):
+   * Host alone routes.
+   */
+  listenerHostnames?: string[];
 }
 
 /** Certificate is a PEM certificate chain and its private key. */

@@ -110,6 +110,8 @@ function buildHttp(ctx: TranslateContext, key: string, group: readonly Listener[
   const port = group[0]!.port;
   const httpish = group.filter((l) => l.protocol === "HTTP" || l.protocol === "HTTPS");
   const tls = certificateTable(group);
+  const hostnames = httpsHostnames(group);
+  if (tls && hostnames.length > 1) tls.listenerHostnames = hostnames;
   const sniRoutes = sniRoutesFor(group, compiled.tls);
   // A TLS port with no certificate and no SNI route has nothing to serve: leave it closed rather
   // than let the listener speak plain HTTP there.
@@ -123,6 +125,16 @@ function buildHttp(ctx: TranslateContext, key: string, group: readonly Listener[
     ...HTTP_DEFAULTS,
     ...(sniRoutes.length > 0 ? { sniRoutes } : {}),
   });
+}
+
+/**
+ * httpsHostnames are the hostnames ("*" for none) of the HTTPS listeners sharing a port: with two
+ * or more, the engine answers 421 to a request whose Host belongs to another listener than the
+ * connection's SNI (GatewayHTTPSListenerDetectMisdirectedRequests).
+ */
+function httpsHostnames(group: readonly Listener[]): string[] {
+  const names = group.filter((l) => l.protocol === "HTTPS").map((l) => l.hostname ?? "*");
+  return [...new Set(names)].sort();
 }
 
 /** certificateTable maps terminating listeners' hostnames to their first certificate. */

@@ -322,58 +322,70 @@ test("conformance e2e: httproute-https-listener", async () => {
   }
 });
 
-const misdirected = {
-  todo:
-    "GatewayHTTPSListenerDetectMisdirectedRequests is not supported (docs/gateway-api.md): the engine routes by " +
-    "Host across every HTTPS listener of a port, whatever listener the SNI chose",
-};
+test("conformance e2e: httproute-https-listener-detect-misdirected-requests (HTTP/2)", async () => {
+  const cases: [string, string, number, string?][] = [
+    ["example.org", "example.org", 200, "infra-backend-v1"],
+    ["example.org", "second-example.org", 421],
+    ["example.org", "unknown-example.org", 404],
+    ["second-example.org", "second-example.org", 200, "infra-backend-v2"],
+    ["second-example.org", "example.org", 421],
+    ["second-example.org", "unknown-example.org", 421],
+    ["third-example.wildcard.org", "third-example.wildcard.org", 200, "infra-backend-v3"],
+    ["third-example.wildcard.org", "fith-example.wildcard.org", 200, "infra-backend-v3"],
+    ["third-example.wildcard.org", "fourth-example.wildcard.org", 421],
+    ["third-example.wildcard.org", "second-example.org", 421],
+    ["third-example.wildcard.org", "unknown-example.org", 421],
+    ["fourth-example.wildcard.org", "fourth-example.wildcard.org", 200, "infra-backend-v1"],
+    ["fourth-example.wildcard.org", "fith-example.wildcard.org", 421],
+    ["unknown-example.org", "example.org", 200, "infra-backend-v1"],
+    ["unknown-example.org", "unknown-example.org", 404],
+  ];
+  const failures: string[] = [];
+  for (const [sni, host, want, pod] of cases) {
+    const r = await get2(sni, host, "/detect-misdirected-requests");
+    if (r.status !== want || r.echo?.pod !== pod)
+      failures.push(`SNI ${sni} Host ${host}: ${r.status} ${r.echo?.pod}, want ${want} ${pod}`);
+  }
+  assert.deepEqual(failures, []);
+});
 
-test(
-  "conformance e2e: httproute-https-listener-detect-misdirected-requests (HTTP/2)",
-  misdirected,
-  async () => {
-    const cases: [string, string, number, string?][] = [
-      ["example.org", "example.org", 200, "infra-backend-v1"],
-      ["example.org", "second-example.org", 421],
-      ["example.org", "unknown-example.org", 404],
-      ["second-example.org", "second-example.org", 200, "infra-backend-v2"],
-      ["second-example.org", "example.org", 421],
-      ["second-example.org", "unknown-example.org", 421],
-      ["third-example.wildcard.org", "third-example.wildcard.org", 200, "infra-backend-v3"],
-      ["third-example.wildcard.org", "fith-example.wildcard.org", 200, "infra-backend-v3"],
-      ["third-example.wildcard.org", "fourth-example.wildcard.org", 421],
-      ["third-example.wildcard.org", "second-example.org", 421],
-      ["third-example.wildcard.org", "unknown-example.org", 421],
-      ["fourth-example.wildcard.org", "fourth-example.wildcard.org", 200, "infra-backend-v1"],
-      ["fourth-example.wildcard.org", "fith-example.wildcard.org", 421],
-      ["unknown-example.org", "example.org", 200, "infra-backend-v1"],
-      ["unknown-example.org", "unknown-example.org", 404],
-    ];
-    const failures: string[] = [];
-    for (const [sni, host, want, pod] of cases) {
-      const r = await get2(sni, host, "/detect-misdirected-requests");
-      if (r.status !== want || r.echo?.pod !== pod)
-        failures.push(`SNI ${sni} Host ${host}: ${r.status} ${r.echo?.pod}, want ${want} ${pod}`);
-    }
-    assert.deepEqual(failures, []);
-  },
-);
+test("misdirected requests over HTTP/1.1 too (Host of another listener's hostname: 421)", async () => {
+  assert.equal((await get1("example.org", "second-example.org", "/detect-misdirected-requests")).status, 421);
+  assert.equal((await get1("second-example.org", "example.org", "/detect-misdirected-requests")).status, 421);
+  assert.equal((await get1("second-example.org", "second-example.org", "/")).status, 200);
+});
 
-test(
-  "misdirected requests over HTTP/1.1 too (Host of another listener's hostname: 421)",
-  misdirected,
-  async () => {
-    assert.equal(
-      (await get1("example.org", "second-example.org", "/detect-misdirected-requests")).status,
-      421,
+test("misdirected requests: one coalesced HTTP/2 connection gets 421 per stream of another listener", async () => {
+  const session = http2.connect(`https://${GW.https}:443`, {
+    servername: "third-example.wildcard.org",
+    ca: pem.get("validity.crt"),
+    ...noNameCheck,
+  });
+  const status = (authority: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = session.request({ ":path": "/detect-misdirected-requests", ":authority": authority });
+      let code = 0;
+      req.on("response", (h) => (code = Number(h[":status"])));
+      req.on("end", () => resolve(code));
+      req.on("error", reject);
+      req.resume();
+      req.end();
+    });
+  try {
+    // Same listener, another name: served; another listener's names: 421, and the session lives on.
+    assert.deepEqual(
+      [
+        await status("fith-example.wildcard.org"),
+        await status("fourth-example.wildcard.org"),
+        await status("second-example.org"),
+        await status("third-example.wildcard.org"),
+      ],
+      [200, 421, 421, 200],
     );
-    assert.equal(
-      (await get1("second-example.org", "example.org", "/detect-misdirected-requests")).status,
-      421,
-    );
-    assert.equal((await get1("second-example.org", "second-example.org", "/")).status, 200);
-  },
-);
+  } finally {
+    session.close();
+  }
+});
 
 /** tlsExchange opens TLS to addr:port with SNI sni trusting ca, sends a line and resolves with the reply. */
 function tlsExchange(addr: string, port: number, sni: string, ca: string): Promise<string> {

@@ -26,7 +26,7 @@ export function compileHttpWith(
 ): ConnectionHandler {
   let router: Router;
   try {
-    router = new Router(listener.virtualHosts);
+    router = new Router(listener.virtualHosts, listener.tls?.listenerHostnames);
   } catch (err) {
     throw new EngineConfigError(
       "InvalidRoute",

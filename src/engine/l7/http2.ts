@@ -12,6 +12,7 @@ import { H2Exchange } from "./h2-exchange.ts";
 import { mirrorStream } from "./mirror.ts";
 import { invalidBackendText, pickTarget } from "./prepare.ts";
 import type { RequestView } from "./router/match.ts";
+import { servernameOf } from "./router/misdirect.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 
 /** GRPC_UNAVAILABLE is gRPC status code 14, answered for requests of an invalid backend share. */
@@ -83,6 +84,9 @@ export class H2Front {
         return Array.isArray(v) ? v.join(", ") : v;
       },
     };
+    // HTTP/2 clients coalesce connections across names their certificate covers (RFC 9113 §9.1.1).
+    if (this.rt.router.misdirected?.(servernameOf(stream.session?.socket), host))
+      return ex.answer(421, `host "${host}" is not served on this connection: open one for it`);
     const hit = this.rt.router.route(host, view);
     if (hit === undefined) return ex.answer(404, `no route for host "${host}" path "${path}"`);
     const route = hit.route;

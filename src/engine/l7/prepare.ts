@@ -6,6 +6,7 @@ import type { InvalidBackend } from "../../model/ir.ts";
 import type { Exchange } from "./exchange.ts";
 import { headerLines, preflightAnswer } from "./cors.ts";
 import { mirrorsOf } from "./mirror.ts";
+import { servernameOf } from "./router/misdirect.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 
 /** prepare validates, routes and readies ex, or makes it a local answer (ex.answer). */
@@ -61,6 +62,8 @@ export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): vo
   const query = q === -1 ? "" : url.slice(q + 1);
   ex.path = path;
   ex.query = query;
+  if (rt.router.misdirected?.(servernameOf(ex.conn.socket), host))
+    return ex.answer(421, `host "${host}" is not served on this connection: open one for it`);
   const hit = rt.router.route(host, ex);
   if (hit === undefined) return ex.answer(404, `no route for host "${host}" path "${path}"`);
   const route = hit.route;

@@ -6,6 +6,7 @@
 import type { Route, VirtualHost } from "../../../model/ir.ts";
 import { HostMap } from "./host-map.ts";
 import { compileConditions, compilePath, type PathTest, type RequestView } from "./match.ts";
+import { compileMisdirect, type MisdirectCheck } from "./misdirect.ts";
 
 /** CompiledRoute is a Route with its match compiled. */
 export interface CompiledRoute {
@@ -67,9 +68,12 @@ export class HostRoutes {
 /** Router routes requests of one listener. */
 export class Router {
   private readonly hosts = new HostMap<HostRoutes>();
+  /** misdirected is set when several HTTPS listeners share the port (ListenerTls.listenerHostnames). */
+  readonly misdirected: MisdirectCheck | undefined;
 
   /** Router compiles virtualHosts; regexps that do not compile throw SyntaxError. */
-  constructor(virtualHosts: readonly VirtualHost[]) {
+  constructor(virtualHosts: readonly VirtualHost[], listenerHostnames?: readonly string[]) {
+    this.misdirected = compileMisdirect(listenerHostnames);
     for (const vh of virtualHosts)
       this.hosts.add(vh.hostname, new HostRoutes(vh.routes), vh.singleLabelWildcard === true);
   }
