@@ -5,10 +5,15 @@
 // the CRD as doc comments. Run: sh scripts/node.sh scripts/gen-gateway-types.ts
 // To move to a new Gateway API release, copy its config/crd/standard/*.yaml into deploy/crds/gateway-api/
 // (`go mod download -json sigs.k8s.io/gateway-api@vX.Y.Z` prints the folder), then run this script.
+// It also writes src/k8s/fields-trees.ts, the allowed-field trees the file source checks manifests
+// against (unknown fields are errors, as kubectl's strict field validation makes them), built from
+// these CRDs, deploy/crds/portico.dev_vippools.yaml and @kubernetes/client-node's models.
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import * as prettier from "prettier";
+import { loadFieldTrees } from "../src/k8s/fields-inputs.ts";
+import { renderFieldTrees } from "../src/k8s/fields-build.ts";
 
 const root = join(import.meta.dirname, "..");
 const crdDir = join(root, "deploy/crds/gateway-api");
@@ -137,3 +142,12 @@ const text = header + out.join("\n");
 const config = (await prettier.resolveConfig(outFile)) ?? {};
 writeFileSync(outFile, await prettier.format(text, { ...config, filepath: outFile }));
 console.log(`wrote ${outFile}: ${emitted.size} types from ${sources.length} CRDs (${bundle})`);
+
+const treesFile = join(root, "src/k8s/fields-trees.ts");
+const trees = loadFieldTrees(root);
+const treesConfig = (await prettier.resolveConfig(treesFile)) ?? {};
+writeFileSync(
+  treesFile,
+  await prettier.format(renderFieldTrees(trees, bundle), { ...treesConfig, filepath: treesFile }),
+);
+console.log(`wrote ${treesFile}: ${Object.keys(trees.kinds).length} kinds`);

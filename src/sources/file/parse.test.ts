@@ -240,3 +240,58 @@ test("fuzz: damaged manifests never throw, and syntax errors never come with obj
       assert.ok(e.line >= 1 && e.line <= lines, `line ${e.line} of ${lines}:\n${text}`);
   }
 });
+
+test("an unknown field is an error at its own line, naming the object; other objects still read", () => {
+  const route = `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: shop}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+    - backendRefs: [{name: a, port: 80}]
+    - matchs:
+        - path: {value: /}
+`;
+  const text = `${svc("a", "  portz: [1]\n")}---\n${svc("b")}---\n${route}`;
+  const r = parseManifests("typo.yaml", text);
+  assert.deepEqual(
+    r.objects.map((o) => o.obj.metadata.name),
+    ["b"],
+  );
+  assert.deepEqual(
+    r.errors.map((e) => [e.line, e.object]),
+    [
+      [8, "Service/default/a"],
+      [25, "HTTPRoute/shop/r"], // the "- matchs:" line
+    ],
+  );
+  assert.equal(
+    formatError(r.errors[0]!),
+    `typo.yaml:8: Service/default/a: unknown field "spec.portz"; remove it or fix its spelling (Portico checks fields as kubectl's strict field validation does)`,
+  );
+  assert.match(r.errors[1]!.message, /^unknown field "spec\.rules\[1\]\.matchs"/);
+});
+
+test("unknown fields in a List item point into the item; below a mis-shaped field only the shape is told", () => {
+  const text = `apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Namespace
+    metadata: {name: n, lables: {a: b}}
+  - apiVersion: v1
+    kind: Service
+    metadata: {name: s}
+    spec:
+      ports: {portz: 1}
+`;
+  const r = parseManifests("l.yaml", text);
+  assert.deepEqual(r.objects, []);
+  assert.deepEqual(
+    r.errors.map((e) => [e.line, e.object, e.message.slice(0, 40)]),
+    [
+      [6, "Namespace/n", 'unknown field "metadata.lables"; remove '],
+      [11, "Service/default/s", "spec.ports must be a list (lines startin"],
+    ],
+  );
+});

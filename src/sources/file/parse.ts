@@ -1,11 +1,12 @@
 // parse.ts: turns the text of one manifest file into objects, errors and notices, each with the
 // 1-based line it came from. Pure: no file system, no clock. A file with a YAML syntax error yields
 // no objects at all, so a half-written file never serves; other errors drop only their object.
-import { LineCounter, parseAllDocuments } from "yaml";
+import { isMap as isYamlMap, isScalar, LineCounter, parseAllDocuments } from "yaml";
 import type { AnyObject, ObjectMeta } from "../../k8s/types.ts";
 import { objectKey, type SourceError } from "../../k8s/resource-set.ts";
 import { classifyKind, KINDS } from "./kinds.ts";
 import { checkShape } from "./shape.ts";
+import { fieldPath, unknownFields } from "../../k8s/fields.ts";
 
 /** ParsedObject is one object and the line its document (or List item) starts on. */
 export interface ParsedObject {
@@ -58,8 +59,19 @@ export function parseManifests(file: string, text: string): ParseResult {
     for (const w of doc.warnings)
       out.notices.push(`${file}:${w.linePos?.[0].line ?? line}: YAML: ${w.message}`);
     // The line of a path, or of its nearest parent present (a missing required field).
-    const at = (path: Path): number => {
+    // With ofKey, a field's line is its key's (a block value, "matchs:" then "- ...", starts a line
+    // later): unknown fields are reported so. Other errors keep the value's line.
+    const at = (path: Path, ofKey = false): number => {
       for (let n = path.length; n > 0; n--) {
+        const last = path[n - 1];
+        if (ofKey && n === path.length && typeof last === "string") {
+          const parent = doc.getIn(path.slice(0, n - 1), true);
+          const pair = isYamlMap(parent)
+            ? parent.items.find((i) => isScalar(i.key) && i.key.value === last)
+            : undefined;
+          const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
+          if (range) return lineOf(range[0]);
+        }
         const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
         if (node?.range) return lineOf(node.range[0]);
       }
@@ -88,7 +100,7 @@ function take(
   file: string,
   value: unknown,
   base: Path,
-  at: (p: Path) => number,
+  at: (p: Path, ofKey?: boolean) => number,
   out: ParseResult,
   inList: boolean,
 ) {
@@ -172,10 +184,27 @@ function take(
   const key = objectKey(obj);
   const problems = checkShape(kind, obj);
   for (const p of problems) fail(key, p.message, p.path);
-  if (problems.length > 0) return;
+  // Unknown fields are errors, as kubectl's strict field validation makes them: a typo must not serve
+  // as if the field were absent. Paths come from value, so the line is the offending field's own.
+  // Below a field of the wrong shape the shape error says it all.
+  const under = (u: Path, p: Path) => p.every((x, i) => u[i] === x);
+  const unknown = unknownFields(kind, value).filter((u) => !problems.some((p) => under(u.path, p.path)));
+  for (const u of unknown) {
+    out.errors.push({
+      file,
+      line: at([...base, ...u.path], true),
+      object: key,
+      message: unknownMessage(u.path),
+    });
+  }
+  if (problems.length > 0 || unknown.length > 0) return;
   if (kind === "Secret") foldStringData(obj);
   out.objects.push({ obj, line });
 }
+
+/** unknownMessage says which field is unknown and what to do about it. */
+const unknownMessage = (path: Path): string =>
+  `unknown field "${fieldPath(path)}"; remove it or fix its spelling (Portico checks fields as kubectl's strict field validation does)`;
 
 /** foldStringData does what the API server does on write, so both sources emit only data. */
 function foldStringData(secret: AnyObject): void {

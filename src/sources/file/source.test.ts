@@ -189,3 +189,19 @@ test("watch: a burst of writes gives one onChange; a write that changes nothing 
   await rec.next((s) => s.services.some((x) => x.metadata.name === "marker"), "with the marker");
   assert.equal(rec.sets.length, 3, "initial, burst, marker");
 });
+
+test("watch: a typo'd field is an error and the last good version of the file keeps serving", async (t) => {
+  const root = tree({ "a.yaml": svc("a") });
+  const rec = recorder();
+  const src = new FileSource([root], quiet, rec.onChange, { holdOffMs: 20, maxDelayMs: 200 });
+  t.after(() => src.close());
+  await src.start();
+  write(root, "a.yaml", svc("a", "default", 8080).replace("    - port:", "    - portt:"));
+  const broken = await rec.next((s) => s.errors.length > 0, "with the unknown field");
+  assert.equal(broken.services[0]!.spec!.ports![0]!.port, 80, "the last good version still serves");
+  assert.deepEqual(
+    broken.errors.map((e) => [e.file, e.line, e.object, e.stale]),
+    [[join(root, "a.yaml"), 8, "Service/default/a", true]],
+  );
+  assert.match(broken.errors[0]!.message, /^unknown field "spec\.ports\[0\]\.portt"/);
+});

@@ -1,0 +1,49 @@
+// validate.test.ts: `portico validate` over a directory, as users run it: exit 1 and one line per
+// error naming file, line, object and what to do.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const main = join(import.meta.dirname, "main.ts");
+
+/** validate runs `portico validate dir` and resolves with its exit code and output. */
+const validate = (dir: string) =>
+  new Promise<{ code: number; stdout: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      ["--disable-warning=ExperimentalWarning", main, "validate", dir],
+      (err, stdout) => {
+        const code = (err as { code?: unknown } | null)?.code;
+        resolve({ code: err ? (typeof code === "number" ? code : 1) : 0, stdout });
+      },
+    );
+  });
+
+test("portico validate: an unknown field exits 1 with file, line, object and the fix", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "portico-validate-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, "svc.yaml");
+  writeFileSync(
+    file,
+    "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  portz:\n    - port: 80\n",
+  );
+  const bad = await validate(dir);
+  assert.equal(bad.code, 1);
+  assert.match(
+    bad.stdout,
+    new RegExp(
+      `^error: ${file.replace(/[.]/g, "\\.")}:6: Service/default/web: unknown field "spec\\.portz"; remove it or fix its spelling`,
+      "m",
+    ),
+  );
+  writeFileSync(
+    file,
+    "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n    - port: 80\n",
+  );
+  const good = await validate(dir);
+  assert.equal(good.code, 0, good.stdout);
+  assert.match(good.stdout, /^ok: 1 objects valid$/m);
+});
