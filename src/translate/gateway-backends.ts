@@ -100,6 +100,14 @@ export function resolveRef(
       if (!use.tls) return undefined;
       pool.tls = use.tls;
       pool.name += "#tls";
+    } else if (port.appProtocol === "kubernetes.io/wss") {
+      // GEP-1911: wss is WebSocket over TLS. Without a BackendTLSPolicy there is no CA or name
+      // to verify the backend with, and cleartext would break the Service's contract.
+      route.problems.add(
+        "UnsupportedProtocol",
+        `backendRef ${shown}: appProtocol kubernetes.io/wss needs a BackendTLSPolicy for the port`,
+      );
+      return undefined;
     }
   }
   ctx.pools[pool.name] = pool;

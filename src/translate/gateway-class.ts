@@ -26,6 +26,7 @@ export const SUPPORTED_FEATURES: readonly string[] = [
   "HTTPRoute307RedirectStatusCode",
   "HTTPRoute308RedirectStatusCode",
   "HTTPRouteBackendProtocolH2C",
+  "HTTPRouteBackendProtocolWebSocket",
   "HTTPRouteBackendTimeout",
   "HTTPRouteCORS",
   "HTTPRouteDestinationPortMatching",
