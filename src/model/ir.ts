@@ -95,6 +95,17 @@ export interface ListenerTls {
    * Host alone routes.
    */
   listenerHostnames?: string[];
+  /** clientValidation, when set, asks HTTPS clients for a certificate (Gateway spec.tls.frontend). */
+  clientValidation?: ClientValidation;
+}
+
+/**
+ * ClientValidation verifies client certificates against caPem. AllowValidOnly closes connections
+ * without a certificate the CA verifies; AllowInsecureFallback accepts them anyway.
+ */
+export interface ClientValidation {
+  caPem: string;
+  mode: "AllowValidOnly" | "AllowInsecureFallback";
 }
 
 /** Certificate is a PEM certificate chain and its private key. */

@@ -144,7 +144,7 @@ function resolvePolicy(set: ResourceSet, policy: BackendTLSPolicy): PolicyUse {
 }
 
 /** caPem reads ca.crt from a ConfigMap (plain text) or a Secret (base64), checking it parses. */
-function caPem(
+export function caPem(
   set: ResourceSet,
   ns: string,
   group: string,

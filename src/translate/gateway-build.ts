@@ -155,5 +155,8 @@ function certificateTable(group: readonly Listener[]): ListenerTls | undefined {
       .map(([hostname, certificate]) => ({ hostname, certificate })),
   };
   if (fallback !== undefined) out.defaultCertificate = fallback;
+  // spec.tls.frontend is per Gateway and port, so every HTTPS listener of the group carries the same.
+  const validation = group.find((l) => l.clientValidation !== undefined)?.clientValidation;
+  if (validation !== undefined) out.clientValidation = validation;
   return out;
 }

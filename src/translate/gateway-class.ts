@@ -17,6 +17,8 @@ export const SUPPORTED_FEATURES: readonly string[] = [
   "GRPCRouteNamedRouteRule",
   "Gateway",
   "GatewayAddressEmpty",
+  "GatewayFrontendClientCertificateValidation",
+  "GatewayFrontendClientCertificateValidationInsecureFallback",
   "GatewayHTTPListenerIsolation",
   "GatewayHTTPSListenerDetectMisdirectedRequests",
   "GatewayPort8080",

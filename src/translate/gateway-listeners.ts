@@ -6,6 +6,7 @@
 import type { Gateway, GatewaySpecListeners, ListenerSet } from "../k8s/gateway-api.ts";
 import type { TranslateContext } from "./context.ts";
 import { GATEWAY_GROUP, Problems } from "./gateway-conditions.ts";
+import { checkFrontendValidation } from "./gateway-frontend-tls.ts";
 import { KINDS_BY_PROTOCOL, nsOf, type Listener, type RouteKind } from "./gateway-types.ts";
 import { gatewayFrom, refPermitted, type GrantIndex } from "./referencegrant.ts";
 import { checkTlsSecret, secretMap } from "./secrets.ts";
@@ -111,6 +112,7 @@ function checkTls(ctx: TranslateContext, grants: GrantIndex, l: Listener): void 
     ctx.certificates[checked.name] = checked.cert;
     l.certificates.push(checked.name);
   }
+  checkFrontendValidation(ctx, grants, l);
 }
 
 /** family groups the protocols that can share one TCP port. */

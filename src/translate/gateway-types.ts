@@ -3,6 +3,7 @@
 // listeners that are valid and the routes attached to them.
 import type { Gateway, GatewaySpecListeners, ListenerSet } from "../k8s/gateway-api.ts";
 import type { AnyObject } from "../k8s/types.ts";
+import type { ClientValidation } from "../model/ir.ts";
 import type { Problems, Cond } from "./gateway-conditions.ts";
 
 /** RouteKind is a Gateway API route kind Portico serves. */
@@ -53,6 +54,8 @@ export interface Listener {
   conflicted?: Cond;
   /** certificates are certificate keys ("ns/secret") from tls.certificateRefs, in order. */
   certificates: string[];
+  /** clientValidation is spec.tls.frontend resolved for this HTTPS listener (gateway-frontend-tls.ts). */
+  clientValidation?: ClientValidation;
   /** attached are the routes attached to this listener, in the order they attached. */
   attached: RouteObject[];
 }

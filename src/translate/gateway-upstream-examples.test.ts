@@ -105,6 +105,19 @@ function forPortico(text: string, cert: { crt: string; key: string }): string {
         `apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: { name: ${cls} }\nspec: { controllerName: portico.dev/gateway-controller }\n`,
       );
     }
+    // Client validation CAs (spec.tls.frontend) are ConfigMaps the example leaves to the reader.
+    const frontend = d.spec?.tls?.frontend;
+    const validations = [
+      frontend?.default?.validation,
+      ...(frontend?.perPort ?? []).map((p: Doc) => p.tls?.validation),
+    ];
+    for (const ref of validations.flatMap((v: Doc | undefined) => v?.caCertificateRefs ?? [])) {
+      const ns = ref.namespace ?? d.metadata.namespace ?? "default";
+      const pem = Buffer.from(cert.crt, "base64").toString("utf8");
+      extra.push(
+        `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${ref.name}, namespace: ${ns} }\ndata: { ca.crt: ${JSON.stringify(pem)} }\n`,
+      );
+    }
     for (const l of d.spec?.listeners ?? []) {
       for (const ref of l.tls?.certificateRefs ?? []) {
         const id = `${ref.namespace ?? d.metadata.namespace ?? "default"}/${ref.name}`;

@@ -97,9 +97,9 @@ function gatewayState(
   for (const bad of requestedAddresses(gw).bad) {
     problems.add("UnsupportedAddress", `address ${bad}: only IPAddress values are supported`);
   }
-  if (gw.spec.tls)
+  if (gw.spec.tls?.backend)
     ctx.notices.push(
-      `${keyOfObj(gw)}: spec.tls (client certificate validation, backend client certificate) is not supported; ignored`,
+      `${keyOfObj(gw)}: spec.tls.backend (backend client certificate) is not supported; ignored`,
     );
   const own = (gw.spec.listeners ?? []).map((spec) => buildListener(ctx, env.grants, gw, gw, spec));
   const sets = listenerSetsOf(ctx.set, gw).map((verdict) => ({

@@ -4,7 +4,8 @@
 // snapshot swaps.
 import { createHash, randomBytes } from "node:crypto";
 import tls from "node:tls";
-import type { Certificate } from "../../model/ir.ts";
+import type { Certificate, ClientValidation } from "../../model/ir.ts";
+import { sessionContextOf } from "./client-auth.ts";
 
 /** serverTlsOptions are the protocol settings every listener uses: TLS 1.2/1.3, ECDHE + AEAD only. */
 export const serverTlsOptions = {
@@ -28,9 +29,14 @@ const MAX_CACHED = 4096;
 const ticketKeys = randomBytes(48);
 const cache = new Map<string, tls.SecureContext>();
 
-/** contextFor returns the (cached) SecureContext of a certificate; OpenSSL errors propagate. */
-export function contextFor(cert: Certificate): tls.SecureContext {
-  const key = createHash("sha256").update(cert.certPem).update("\0").update(cert.keyPem).digest("base64");
+/**
+ * contextFor returns the (cached) SecureContext of a certificate, trusting client's CA when
+ * clients must present certificates; OpenSSL errors propagate.
+ */
+export function contextFor(cert: Certificate, client?: ClientValidation): tls.SecureContext {
+  const hash = createHash("sha256").update(cert.certPem).update("\0").update(cert.keyPem);
+  if (client !== undefined) hash.update("\0").update(client.mode).update("\0").update(client.caPem);
+  const key = hash.digest("base64");
   const hit = cache.get(key);
   if (hit !== undefined) {
     // Re-insert to keep the Map in least-recently-used order.
@@ -43,6 +49,7 @@ export function contextFor(cert: Certificate): tls.SecureContext {
     cert: cert.certPem,
     key: cert.keyPem,
     ticketKeys,
+    ...clientOptions(client),
   });
   cache.set(key, ctx);
   if (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value!);
@@ -50,6 +57,11 @@ export function contextFor(cert: Certificate): tls.SecureContext {
 }
 
 /** emptyContext is used when a listener has no default certificate: handshakes without a match fail. */
-export function emptyContext(): tls.SecureContext {
-  return tls.createSecureContext({ ...serverTlsOptions, ticketKeys });
+export function emptyContext(client?: ClientValidation): tls.SecureContext {
+  return tls.createSecureContext({ ...serverTlsOptions, ticketKeys, ...clientOptions(client) });
+}
+
+// clientOptions adds the client CA and a session id context of its own (see sessionContextOf).
+function clientOptions(client: ClientValidation | undefined): tls.SecureContextOptions {
+  return client === undefined ? {} : { ca: client.caPem, sessionIdContext: sessionContextOf(client) };
 }

@@ -88,7 +88,7 @@ export function compileSniRoutes(listener: HttpListener, deps: CompileDeps, opts
     }
     socket.unshift(hello);
     // The relayed bytes are opaque to us, so no ALPN is offered: the client must not pick h2 here.
-    opts.tls!.wrap(socket, (secure) => forwardTcp(secure, forwardOpts(d.route, pool)), []);
+    opts.tls!.wrap(socket, (secure) => forwardTcp(secure, forwardOpts(d.route, pool)), [], false);
   };
 
   return {

@@ -5,6 +5,7 @@ import tls from "node:tls";
 import { EngineConfigError } from "../contracts.ts";
 import type { Certificate, ListenerTls } from "../../model/ir.ts";
 import { HostMap } from "../l7/router/host-map.ts";
+import { clientAllowed, hasPeerCertificate, verifyErrorOf } from "./client-auth.ts";
 import { contextFor, emptyContext } from "./contexts.ts";
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -14,9 +15,15 @@ const ALPN = ["h2", "http/1.1"];
 export interface TlsTerminator {
   /**
    * wrap starts the server handshake; ready runs with the decrypted socket once it completed.
-   * alpn overrides the protocols offered (default h2, http/1.1; [] offers none).
+   * alpn overrides the protocols offered (default h2, http/1.1; [] offers none). verifyClients
+   * false skips the listener's client validation (TLSRoute Terminate: not HTTPS traffic).
    */
-  wrap(socket: Socket, ready: (secure: tls.TLSSocket) => void, alpn?: string[]): void;
+  wrap(
+    socket: Socket,
+    ready: (secure: tls.TLSSocket) => void,
+    alpn?: string[],
+    verifyClients?: boolean,
+  ): void;
   /** select returns the context for a server name (undefined: none, handshake fails). */
   select(servername: string): tls.SecureContext | undefined;
 }
@@ -32,7 +39,7 @@ export function compileTls(
     if (c === undefined)
       throw new EngineConfigError("MissingCertificate", listener, `certificate ${name} not in snapshot`);
     try {
-      return contextFor(c);
+      return contextFor(c, cfg.clientValidation);
     } catch (err) {
       throw new EngineConfigError(
         "InvalidCertificate",
@@ -44,7 +51,7 @@ export function compileTls(
   const byName = new HostMap<tls.SecureContext>();
   for (const s of cfg.sni) if (s.hostname !== "*") byName.add(s.hostname, load(s.certificate));
   const fallback = cfg.defaultCertificate === undefined ? undefined : load(cfg.defaultCertificate);
-  const initial = fallback ?? emptyContext();
+  const initial = fallback ?? emptyContext(cfg.clientValidation);
   const select = (servername: string) => byName.lookup(servername) ?? fallback;
   const SNICallback = (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => {
     const ctx = select(servername);
@@ -53,13 +60,16 @@ export function compileTls(
   };
   return {
     select,
-    wrap(socket, ready, alpn = ALPN) {
+    wrap(socket, ready, alpn = ALPN, verifyClients = true) {
+      const client = verifyClients ? cfg.clientValidation : undefined;
       const secure = new tls.TLSSocket(socket, {
         isServer: true,
         secureContext: initial,
         SNICallback,
         ...(alpn.length > 0 ? { ALPNProtocols: alpn } : {}),
-        requestCert: false,
+        requestCert: client !== undefined,
+        // AllowValidOnly: OpenSSL already fails a handshake without a client certificate.
+        rejectUnauthorized: client?.mode === "AllowValidOnly",
       });
       secure.setTimeout(HANDSHAKE_TIMEOUT_MS);
       const onTimeout = () => secure.destroy();
@@ -74,6 +84,14 @@ export function compileTls(
         (secure as tls.TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
         secure.removeListener("timeout", onTimeout);
         secure.setTimeout(0);
+        if (
+          client !== undefined &&
+          !clientAllowed(client.mode, hasPeerCertificate(secure), verifyErrorOf(secure))
+        ) {
+          secure.destroy();
+          socket.destroy();
+          return;
+        }
         ready(secure);
       });
     },
