@@ -171,8 +171,28 @@ describe("upstream Gateway API examples on a real API server", { skip }, () => {
       for (const l of d.spec?.listeners ?? [])
         for (const ref of l.tls?.certificateRefs ?? [])
           secrets.add(`${ref.namespace ?? nsOf(d)}/${ref.name}`);
+    // Client validation CAs (spec.tls.frontend) are ConfigMaps the examples leave to the reader too.
+    const cas = new Set<string>();
+    for (const d of ALL_DOCS.filter((x) => x.kind === "Gateway")) {
+      const frontend = d.spec?.tls?.frontend;
+      const validations = [
+        frontend?.default?.validation,
+        ...(frontend?.perPort ?? []).map((p: { tls?: { validation?: unknown } }) => p.tls?.validation),
+      ] as ({ caCertificateRefs?: { name: string; namespace?: string }[] } | undefined)[];
+      for (const ref of validations.flatMap((v) => v?.caCertificateRefs ?? []))
+        cas.add(`${ref.namespace ?? nsOf(d)}/${ref.name}`);
+    }
     const base = [
       ...ALL_DOCS.filter((d) => SHARED_KINDS.has(d.kind)).map((d) => JSON.stringify(d)),
+      ...[...cas].map((id) => {
+        const [ns, name] = id.split("/");
+        return JSON.stringify({
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { name, namespace: ns },
+          data: { "ca.crt": pair.certPem },
+        });
+      }),
       ...[...secrets].map((id) => {
         const [ns, name] = id.split("/");
         return `apiVersion: v1\nkind: Secret\nmetadata: {name: ${name}, namespace: ${ns}}\ntype: kubernetes.io/tls\ndata: {tls.crt: ${crt}, tls.key: ${key}}\n`;
