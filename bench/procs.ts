@@ -77,6 +77,17 @@ export function runCommand(argv: string[], timeoutMs: number): Promise<{ stdout:
   });
 }
 
+/** portTaken says whether host:port already accepts TCP connections (someone else listens). */
+export function portTaken(host: string, port: number): Promise<boolean> {
+  return new Promise<boolean>((res) => {
+    const s = connect({ host, port }, () => {
+      s.destroy();
+      res(true);
+    });
+    s.on("error", () => res(false));
+  });
+}
+
 /** waitForPort resolves once host:port accepts a TCP connection, or rejects at the deadline. */
 export async function waitForPort(
   host: string,

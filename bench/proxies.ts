@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { backendConfig, haproxyConfig, nginxProxyConfig } from "./configs.ts";
-import { pinned, runCommand, startProcess, waitForPort, type Running } from "./procs.ts";
+import { pinned, portTaken, runCommand, startProcess, waitForPort, type Running } from "./procs.ts";
 import type { ProxyName, Topology } from "./topology.ts";
 
 const here = import.meta.dirname;
@@ -29,8 +29,15 @@ export async function startBackends(t: Topology): Promise<Running[]> {
 
 /** startProxy starts one proxy and resolves once all three of its ports accept connections. */
 export async function startProxy(name: ProxyName, t: Topology, o: ProxyOptions): Promise<Running> {
-  const proc = await launch(name, t, o);
   const host = t.proxies[name];
+  // A leftover process on these ports would pass the readiness check below and be measured instead.
+  for (const port of [t.httpPort, t.httpsPort, t.tcpPort]) {
+    if (await portTaken(host, port))
+      throw new Error(
+        `${host}:${port} is already in use (a leftover proxy from an earlier run?): stop it, e.g. \`ss -ltnp | grep ${host}:${port}\``,
+      );
+  }
+  const proc = await launch(name, t, o);
   for (const port of [t.httpPort, t.httpsPort, t.tcpPort]) {
     await Promise.race([
       waitForPort(host, port, 30000, proc),

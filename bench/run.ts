@@ -182,7 +182,15 @@ async function main(): Promise<void> {
           notes.push(
             `HAProxy held ${n} idle connections, not ${idleCount}: its maxconn follows the open-file hard limit.`,
           );
-        const r = await measureIdle(p, procs.get(p)!, t, n, join(import.meta.dirname, "idle-conns.ts"));
+        // Each proxy is restarted first, so the test measures what idle connections cost, not the
+        // high-water mark the load tests left behind (heaps, TLS session caches, socket buffers).
+        const old = procs.get(p)!;
+        await old.stop();
+        running.splice(running.indexOf(old), 1);
+        const fresh = await startProxy(p, t, { cpus: t.proxyCpus });
+        running.push(fresh);
+        procs.set(p, fresh);
+        const r = await measureIdle(p, fresh, t, n, join(import.meta.dirname, "idle-conns.ts"));
         idle.push(r);
         log(
           `idle ${p}: ${r.connections} held (${r.failed} failed), RSS ${r.baseMiB.toFixed(1)} -> ${r.heldMiB.toFixed(1)} MiB`,
