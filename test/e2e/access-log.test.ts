@@ -5,21 +5,12 @@ import assert from "node:assert/strict";
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir, writeManifest, startPortico, waitFor, removeDir, run } from "./harness.ts";
-import { httpBackend, pool, backendService, ingressClass } from "./fixtures.ts";
+import { httpBackend, ingressAppManifest } from "./fixtures.ts";
 
 const cleanups: (() => void | Promise<void>)[] = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
-
-const ingress = `apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: { name: app, namespace: default }
-spec:
-  rules:
-    - host: app.test
-      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: app, port: { number: 80 } } } }] }
-`;
 
 for (const [i, workers] of ["1", "2"].entries()) {
   test(`access log with --workers ${workers}: a line per request, fields from the request`, async () => {
@@ -32,13 +23,7 @@ for (const [i, workers] of ["1", "2"].entries()) {
       app.close,
     );
     const vip = `127.0.24.${i + 1}`;
-    writeManifest(
-      dir,
-      "a.yaml",
-      [pool("log", [`${vip}/32`]), ingressClass, backendService("default", "app", app.port), ingress].join(
-        "---\n",
-      ),
-    );
+    writeManifest(dir, "a.yaml", ingressAppManifest("log", vip, app.port));
     const log = join(state, "access.log");
     const port = 18280 + i;
     const p = await startPortico(
@@ -87,13 +72,7 @@ test("no access log without the flag", async () => {
     () => removeDir(state),
     app.close,
   );
-  writeManifest(
-    dir,
-    "a.yaml",
-    [pool("log", ["127.0.24.9/32"]), ingressClass, backendService("default", "app", app.port), ingress].join(
-      "---\n",
-    ),
-  );
+  writeManifest(dir, "a.yaml", ingressAppManifest("log", "127.0.24.9", app.port));
   const p = await startPortico([dir], ["--state-dir", state, "--http-port", "18289"]);
   cleanups.push(() => p.stop());
   const r = await run("curl", ["-s", "-H", "host: app.test", "http://127.0.24.9:18289/quiet"]);

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir, writeManifest, startPortico, removeDir, run, waitFor } from "./harness.ts";
-import { httpBackend, pool, backendService, ingressClass } from "./fixtures.ts";
+import { httpBackend, ingressAppManifest } from "./fixtures.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const cleanups: (() => void | Promise<void>)[] = [];
@@ -45,24 +45,9 @@ test("bin/portico serves from the JS build, its engine workers too", async () =>
     () => removeDir(state),
     app.close,
   );
-  const vip = "127.0.24.9";
-  writeManifest(
-    dir,
-    "a.yaml",
-    [
-      pool("bin", [`${vip}/32`]),
-      ingressClass,
-      backendService("default", "app", app.port),
-      `apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: { name: app, namespace: default }
-spec:
-  rules:
-    - host: app.test
-      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: app, port: { number: 80 } } } }] }
-`,
-    ].join("---\n"),
-  );
+  const vip = "127.0.24.10";
+  writeManifest(dir, "a.yaml", ingressAppManifest("bin", vip, app.port));
+
   const port = 18290;
   const p = await startPortico([dir], ["--state-dir", state, "--http-port", String(port), "--workers", "2"], {
     command: ["sh", join(root, "bin/portico")],

@@ -104,3 +104,21 @@ export async function wsEchoBackend(): Promise<{ port: number; close(): void }> 
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return { port: (server.address() as AddressInfo).port, close: () => server.close() };
 }
+
+/**
+ * ingressAppManifest is one app behind Portico's Ingress class: a VipPool of the single address
+ * vip, the class, Service default/app on 127.0.0.1:port, and Ingress default/app routing host.
+ */
+export function ingressAppManifest(poolName: string, vip: string, port: number, host = "app.test"): string {
+  const ingress = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: { name: app, namespace: default }
+spec:
+  rules:
+    - host: ${host}
+      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: app, port: { number: 80 } } } }] }
+`;
+  return [pool(poolName, [`${vip}/32`]), ingressClass, backendService("default", "app", port), ingress].join(
+    "---\n",
+  );
+}
