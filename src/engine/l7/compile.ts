@@ -144,7 +144,11 @@ function checkFilters(listener: Parameters<CompileHttp>[0]): void {
 }
 
 // isPreface accepts a first chunk that is the preface or a prefix of it (a short first read).
+// "PRI * HTTP/2.0" is never an HTTP/1.1 request: a preface broken after it is HTTP/2's to refuse
+// (a connection error, RFC 9113 §3.4), not an HTTP/1.1 400 that an HTTP/2 client cannot read.
 function isPreface(b: Buffer): boolean {
   const n = Math.min(b.length, PREFACE.length);
+  if (n >= PRI_LINE) return b.compare(PREFACE, 0, PRI_LINE, 0, PRI_LINE) === 0;
   return n >= 4 && b.compare(PREFACE, 0, n, 0, n) === 0;
 }
+const PRI_LINE = "PRI * HTTP/2.0".length;

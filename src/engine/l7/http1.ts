@@ -154,6 +154,18 @@ export class ClientConn implements MessageSink {
       const lineEnded = this.state === BODY || buf.subarray(0, err.bytesParsed).includes(10);
       status = lineEnded ? 431 : 414;
       text = lineEnded ? "request header fields too large" : "request URI too long";
+    } else if (err.code === "HPE_INVALID_METHOD" || err.code === "HPE_INVALID_VERSION") {
+      // llhttp knows a fixed list of methods and versions: a well-formed line naming another is
+      // "not implemented" (RFC 9110 §9.1: 501) or "version not supported" (RFC 9110 §15.6.6: 505:
+      // another major version; an unknown HTTP/1.x minor stays llhttp's 400).
+      const line = requestLine(buf, err.bytesParsed);
+      if (err.code === "HPE_INVALID_METHOD" && /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+( |$)/.test(line)) {
+        status = 501;
+        text = "method not implemented";
+      } else if (err.code === "HPE_INVALID_VERSION" && /^[^ ]+ [^ ]+ HTTP\/[02-9]\.\d$/.test(line)) {
+        status = 505;
+        text = "HTTP version not supported";
+      }
     }
     this.failConnection(status, text);
   }
@@ -333,6 +345,14 @@ export class ClientConn implements MessageSink {
       connection.publish({ listener: this.rt.listener.name, event: "close" });
     }
   }
+}
+
+// requestLine returns the line of buf holding offset at (up to CR/LF, at most 256 bytes), latin1.
+function requestLine(buf: Buffer, at: number): string {
+  const start = at > 0 ? buf.lastIndexOf(10, Math.min(at, buf.length) - 1) + 1 : 0;
+  let end = start;
+  while (end < buf.length && end - start < 256 && buf[end] !== 13 && buf[end] !== 10) end++;
+  return buf.toString("latin1", start, end);
 }
 
 // freeParsers are request parsers between connections' messages, ready for reuse.

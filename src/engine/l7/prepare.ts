@@ -21,11 +21,12 @@ export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): vo
   let framing: RequestFacts["framing"] = "none";
   let contentLength = "";
   let upgrade = "";
+  let expect: string | undefined;
   for (let i = 0; i < hs.length; i += 2) {
     const n = hs[i]!;
-    // Quick length filter before lower-casing: these names are 4, 7, 14 and 17 characters long.
+    // Quick length filter before lower-casing: these names are 4, 6, 7, 14 and 17 characters long.
     const len = n.length;
-    if (len !== 4 && len !== 7 && len !== 14 && len !== 17) continue;
+    if (len !== 4 && len !== 6 && len !== 7 && len !== 14 && len !== 17) continue;
     const l = n.toLowerCase();
     if (l === "host") {
       hosts++;
@@ -33,22 +34,37 @@ export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): vo
     } else if (l === "content-length") {
       contentLength = hs[i + 1]!;
       if (framing === "none") framing = "length";
-    } else if (l === "transfer-encoding") framing = "chunked";
-    else if (l === "upgrade") upgrade = hs[i + 1]!;
+    } else if (l === "transfer-encoding") {
+      // llhttp lets "gzip, chunked" through; forwarding it re-chunked would drop the gzip coding
+      // the backend must undo, so any coding but chunked alone is refused (RFC 9112 §6.1: 501).
+      if (hs[i + 1]!.trim().toLowerCase() !== "chunked")
+        return ex.answer(501, "transfer coding not supported", true);
+      // HTTP/1.0 has no chunked framing: such a message's framing is faulty (RFC 9112 §6.1).
+      if (h.versionMinor === 0) return ex.answer(400, "Transfer-Encoding in an HTTP/1.0 request", true);
+      framing = "chunked";
+    } else if (l === "upgrade") upgrade = hs[i + 1]!;
+    else if (l === "expect") expect = expect === undefined ? hs[i + 1]! : `${expect},${hs[i + 1]!}`;
   }
+  // 100-continue goes to the backend, which answers the interim 100 itself; an expectation nobody
+  // here can meet is refused before anything is forwarded (RFC 9110 §10.1.1).
+  if (expect !== undefined && !onlyContinue(expect)) return ex.answer(417, "expectation not supported", true);
   let url = h.url;
-  if (url.charCodeAt(0) !== 47 /* / */ && url !== "*") {
-    // absolute-form (RFC 9112 §3.2.2): its authority replaces Host.
-    try {
-      const u = new URL(url);
-      if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error("scheme");
-      host = u.host;
+  if (url.charCodeAt(0) !== 47 /* / */) {
+    if (url === "*") {
+      // asterisk-form is for OPTIONS only (RFC 9112 §3.2.4).
+      if (h.method !== "OPTIONS") return ex.answer(400, "invalid request target", true);
+    } else {
+      // absolute-form (RFC 9112 §3.2.2): its authority replaces Host.
+      const t = absoluteForm(url);
+      if (t === undefined) return ex.answer(400, "invalid request target", true);
+      host = t.host;
       hosts = 1;
-      url = u.pathname + u.search;
-    } catch {
-      return ex.answer(400, "invalid request target", true);
+      url = t.path;
     }
   }
+  // A fragment is never sent (RFC 9112 §3.2), and a backslash is a path separator to some backends:
+  // either would let the backend see a different path than the one routed.
+  if (url.includes("#") || url.includes("\\")) return ex.answer(400, "invalid request target", true);
   if (hosts > 1) return ex.answer(400, "more than one Host header", true);
   if (host === undefined) {
     if (h.versionMinor >= 1) return ex.answer(400, "missing Host header", true);
@@ -162,8 +178,31 @@ export function invalidBackendText(route: string, b: InvalidBackend): string {
   return `backend reference ${b.ref} of route ${route} is invalid`;
 }
 
+// absoluteForm splits "http(s)://authority/path?query" by hand: WHATWG URL would repair what must
+// be refused (it turns "http:///x" into host "x", drops userinfo, folds backslashes).
+function absoluteForm(url: string): { host: string; path: string } | undefined {
+  const sep = url.indexOf("://");
+  if (sep === -1) return undefined;
+  const scheme = url.slice(0, sep).toLowerCase();
+  if (scheme !== "http" && scheme !== "https") return undefined;
+  let end = sep + 3;
+  while (end < url.length && url[end] !== "/" && url[end] !== "?") end++;
+  const host = url.slice(sep + 3, end);
+  // Userinfo in a request target is an error (RFC 9110 §4.2.4); an empty host is invalid for http.
+  if (host === "" || host.includes("@")) return undefined;
+  const rest = url.slice(end);
+  return { host, path: rest === "" ? "/" : rest[0] === "?" ? "/" + rest : rest };
+}
+
+// onlyContinue is true when every member of an Expect value is 100-continue.
+function onlyContinue(value: string): boolean {
+  for (const m of value.split(",")) if (m.trim().toLowerCase() !== "100-continue") return false;
+  return true;
+}
+
 // validHost accepts reg-name, IPv4 and [IPv6] with an optional port; no spaces, slashes or "@".
 function validHost(host: string): boolean {
+  if (host.length === 0) return false;
   for (let i = 0; i < host.length; i++) {
     const c = host.charCodeAt(i);
     if (c <= 32 || c === 47 || c === 64 || c === 92 || c === 63 || c === 35 || c >= 127) return false;
