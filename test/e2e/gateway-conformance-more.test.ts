@@ -1,0 +1,351 @@
+// gateway-conformance-more.test.ts: more Gateway API conformance tests run end to end through
+// `portico run` — listener isolation, hostname matching and intersection, cross-namespace routes,
+// ReferenceGrants for Secrets and backends, parentRef and backendRef rejections. Each case is the
+// ported manifest src/translate/testdata/gw-conf-<test>.in.yaml (its .go expectations are checked
+// at translator level in src/translate/gateway-conformance.test.ts); here one Portico serves them in
+// turn from a watched directory, with the VipPool moved to 127.0.47.1-9 and an EndpointSlice added
+// for every Service (echo backends on 127.0.47.20+:3000 naming the Service that answered). Each case
+// checks its statuses through the admin API, then sends the .go file's requests with a real client.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, request, type Server } from "node:http";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
+import { tempDir, startPortico, waitFor, removeDir, type Portico, type StatusEntry } from "./harness.ts";
+import { gatewayClass, type Cond, type GwStatus } from "./gateway-helpers.ts";
+
+const testdata = join(import.meta.dirname, "../../src/translate/testdata");
+const INFRA = "gateway-conformance-infra";
+const POOL = `apiVersion: portico.dev/v1alpha1
+kind: VipPool
+metadata: { name: default }
+spec: { addresses: ["127.0.47.1-127.0.47.9"] }
+`;
+
+/** Expectation is one request of gw-conf-requests.json (gateway "*" is every Gateway of the case). */
+interface Expectation {
+  gateway: string;
+  host: string;
+  path: string;
+  backend?: string;
+  status?: number;
+}
+
+/** Want is one status condition a case expects: "Kind/ns/name[/listener|parent]" and the condition. */
+type Want = [where: string, type: string, status: string, reason?: string];
+
+/** Case is one ported conformance test: the statuses its .go file checks and the requests it sends. */
+interface Case {
+  want: Want[];
+  /** attached is listener attachedRoutes by "ns/gateway/listener". */
+  attached?: Record<string, number>;
+  requests?: Expectation[];
+}
+
+const rejectedParent = (ns: string, route: string, gw: string, reason: string): Want[] => [
+  [`HTTPRoute/${ns}/${route}/${gw}`, "Accepted", "False", reason],
+  [`HTTPRoute/${ns}/${route}/${gw}`, "ResolvedRefs", "True", "ResolvedRefs"],
+];
+const badBackend = (route: string, reason: string): Want[] => [
+  [`HTTPRoute/${INFRA}/${route}/same-namespace`, "Accepted", "True", "Accepted"],
+  [`HTTPRoute/${INFRA}/${route}/same-namespace`, "ResolvedRefs", "False", reason],
+];
+const secretListener = (name: string, ok: boolean): Want[] =>
+  ok
+    ? [
+        [`Gateway/${INFRA}/${name}/https`, "ResolvedRefs", "True", "ResolvedRefs"],
+        [`Gateway/${INFRA}/${name}/https`, "Programmed", "True", "Programmed"],
+        [`Gateway/${INFRA}/${name}`, "Programmed", "True", "Programmed"],
+      ]
+    : [[`Gateway/${INFRA}/${name}/https`, "ResolvedRefs", "False", "RefNotPermitted"]];
+const notFound = (gateway: string, path = "/"): Expectation => ({ gateway, host: "", path, status: 404 });
+
+const cases: Record<string, Case> = {
+  "gateway-http-listener-isolation": { want: [] },
+  "gateway-http-listener-isolation-with-hostname-intersection": { want: [] },
+  "httproute-listener-hostname-matching": { want: [] },
+  "httproute-hostname-intersection": {
+    want: [
+      [
+        `HTTPRoute/${INFRA}/no-intersecting-hosts/httproute-hostname-intersection`,
+        "Accepted",
+        "False",
+        "NoMatchingListenerHostname",
+      ],
+    ],
+    attached: {
+      [`${INFRA}/httproute-hostname-intersection/listener-1`]: 2,
+      [`${INFRA}/httproute-hostname-intersection/listener-2`]: 1,
+    },
+  },
+  "httproute-cross-namespace": {
+    want: [
+      [`HTTPRoute/gateway-conformance-web-backend/cross-namespace/backend-namespaces`, "Accepted", "True"],
+      [
+        `HTTPRoute/gateway-conformance-web-backend/cross-namespace/backend-namespaces`,
+        "ResolvedRefs",
+        "True",
+      ],
+    ],
+  },
+  "gateway-secret-invalid-reference-grant": {
+    want: secretListener("gateway-secret-invalid-reference-grant", false),
+  },
+  "gateway-secret-missing-reference-grant": {
+    want: [...secretListener("gateway-secret-missing-reference-grant", false)],
+    attached: {
+      [`${INFRA}/gateway-secret-missing-reference-grant/https`]: 0,
+    },
+  },
+  "gateway-secret-reference-grant-all-in-namespace": {
+    want: secretListener("gateway-secret-reference-grant-all-in-namespace", true),
+  },
+  "gateway-secret-reference-grant-specific": {
+    want: secretListener("gateway-secret-reference-grant-specific", true),
+  },
+  "httproute-invalid-cross-namespace-backend-ref": {
+    want: badBackend("invalid-cross-namespace-backend-ref", "RefNotPermitted"),
+  },
+  "httproute-invalid-cross-namespace-parent-ref": {
+    want: rejectedParent(
+      "gateway-conformance-web-backend",
+      "invalid-cross-namespace-parent-ref",
+      "same-namespace",
+      "NotAllowedByListeners",
+    ),
+    attached: { [`${INFRA}/same-namespace/http`]: 0 },
+  },
+  "httproute-invalid-parentref-not-matching-listener-port": {
+    want: rejectedParent(
+      INFRA,
+      "httproute-listener-not-matching-route-port",
+      "same-namespace",
+      "NoMatchingParent",
+    ),
+    attached: { [`${INFRA}/same-namespace/http`]: 0 },
+    requests: [notFound("same-namespace")],
+  },
+  "httproute-invalid-parentref-not-matching-section-name": {
+    want: rejectedParent(
+      INFRA,
+      "httproute-listener-not-matching-section-name",
+      "same-namespace",
+      "NoMatchingParent",
+    ),
+    attached: { [`${INFRA}/same-namespace/http`]: 0 },
+    requests: [notFound("same-namespace")],
+  },
+  "httproute-partially-invalid-via-invalid-reference-grant": {
+    want: badBackend("invalid-reference-grant", "RefNotPermitted"),
+  },
+  "httproute-reference-grant": {
+    want: [[`HTTPRoute/${INFRA}/reference-grant/same-namespace`, "ResolvedRefs", "True", "ResolvedRefs"]],
+    requests: [{ gateway: "same-namespace", host: "", path: "/", backend: "web-backend" }],
+  },
+  "httproute-disallowed-kind": {
+    want: rejectedParent(INFRA, "disallowed-kind", "tlsroutes-only", "NotAllowedByListeners"),
+  },
+  "httproute-invalid-backendref-unknown-kind": {
+    want: badBackend("invalid-backend-ref-unknown-kind", "InvalidKind"),
+  },
+  "httproute-invalid-nonexistent-backendref": {
+    want: badBackend("invalid-nonexistent-backend-ref", "BackendNotFound"),
+  },
+  "httproute-invalid-reference-grant": {
+    want: badBackend("reference-grant", "RefNotPermitted"),
+    requests: [{ gateway: "same-namespace", host: "", path: "/", status: 500 }],
+  },
+};
+
+const fromGo = JSON.parse(readFileSync(join(testdata, "gw-conf-requests.json"), "utf8")) as Record<
+  string,
+  Expectation[] | string
+>;
+// The isolation requests are sent to both isolation Gateways, which upstream keeps in two files.
+fromGo["gateway-http-listener-isolation-with-hostname-intersection"] =
+  fromGo["gateway-http-listener-isolation"]!;
+
+let dir: string, state: string;
+let p: Portico;
+const servers: Server[] = [];
+/** backendAt maps "ns/service" to its echo backend's address. */
+const backendAt = new Map<string, string>();
+
+/** manifest is a case's ported manifests with the e2e VipPool and an EndpointSlice for each Service. */
+function manifest(name: string): string {
+  const docs = parseAllDocuments(readFileSync(join(testdata, `gw-conf-${name}.in.yaml`), "utf8"));
+  const out = [POOL];
+  for (const d of docs) {
+    const o = d.toJS() as {
+      kind?: string;
+      metadata: { name: string; namespace?: string };
+      spec?: { ports?: { name?: string }[] };
+    } | null;
+    if (o === null || o.kind === "VipPool") continue;
+    out.push(d.toString());
+    if (o.kind !== "Service") continue;
+    const key = `${o.metadata.namespace ?? "default"}/${o.metadata.name}`;
+    // Slice ports pair with Service ports by name; every backend listens on 3000.
+    const ports = (o.spec?.ports ?? []).map((x) => `{ name: "${x.name ?? ""}", port: 3000, protocol: TCP }`);
+    out.push(`apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: ${o.metadata.name}-e2e
+  namespace: ${o.metadata.namespace ?? "default"}
+  labels: { kubernetes.io/service-name: ${o.metadata.name} }
+addressType: IPv4
+ports: [${ports.join(", ")}]
+endpoints: [{ addresses: ["${backendAt.get(key)}"], conditions: { ready: true } }]
+`);
+  }
+  return out.join("\n---\n");
+}
+
+/** serviceKeys lists the "ns/name" of every Service in the cases. */
+function serviceKeys(): string[] {
+  const keys = new Set<string>();
+  for (const name of Object.keys(cases))
+    for (const d of parseAllDocuments(readFileSync(join(testdata, `gw-conf-${name}.in.yaml`), "utf8"))) {
+      const o = d.toJS() as { kind?: string; metadata: { name: string; namespace?: string } } | null;
+      if (o?.kind === "Service") keys.add(`${o.metadata.namespace ?? "default"}/${o.metadata.name}`);
+    }
+  return [...keys].sort();
+}
+
+/** get sends GET path with Host host to addr:80 and resolves with the status and the answering Service. */
+function get(addr: string, host: string, path: string): Promise<{ status: number; pod: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: addr, port: 80, path, headers: host ? { host } : {}, agent: false },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (body += d));
+        res.on("end", () => {
+          let pod = "";
+          if (res.statusCode === 200) pod = (JSON.parse(body) as { pod: string }).pod;
+          resolve({ status: res.statusCode!, pod });
+        });
+      },
+    );
+    req.setTimeout(5000, () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** find returns the status of Kind/ns/name. */
+function find(all: StatusEntry[], kind: string, ns: string, name: string): GwStatus | undefined {
+  return all.find((s) => s.kind === kind && (s.namespace ?? "") === ns && s.name === name)?.status as
+    GwStatus | undefined;
+}
+
+/** conditionsAt resolves "Kind/ns/name[/listener-or-parent]" to its conditions. */
+function conditionsAt(all: StatusEntry[], where: string): Cond[] | undefined {
+  const [kind, ns, name, sub] = where.split("/") as [string, string, string, string?];
+  const s = find(all, kind, ns, name);
+  if (sub === undefined) return s?.conditions;
+  if (kind === "Gateway") return s?.listeners?.find((l) => l.name === sub)?.conditions;
+  return s?.parents?.find((x) => x.parentRef.name === sub)?.conditions;
+}
+
+/** mismatches lists how the admin API's statuses differ from the case's expectations. */
+async function mismatches(c: Case): Promise<string[]> {
+  const all = await p.status();
+  const bad: string[] = [];
+  for (const [where, type, status, reason] of c.want) {
+    const got = conditionsAt(all, where)?.find((x) => x.type === type);
+    if (got?.status !== status || (reason !== undefined && got.reason !== reason))
+      bad.push(`${where} ${type}: ${got?.status}/${got?.reason}, want ${status}/${reason ?? "*"}`);
+  }
+  for (const [key, n] of Object.entries(c.attached ?? {})) {
+    const [ns, gw, l] = key.split("/") as [string, string, string];
+    const got = find(all, "Gateway", ns, gw)?.listeners?.find((x) => x.name === l)?.attachedRoutes;
+    if (got !== n) bad.push(`${key} attachedRoutes ${got}, want ${n}`);
+  }
+  return bad;
+}
+
+/** addressOf is the address the admin API shows for Gateway INFRA/name. */
+async function addressOf(name: string): Promise<string | undefined> {
+  return find(await p.status(), "Gateway", INFRA, name)?.addresses?.[0]?.value;
+}
+
+/** gatewaysOf lists the names of the case's Gateways. */
+function gatewaysOf(name: string): string[] {
+  return parseAllDocuments(readFileSync(join(testdata, `gw-conf-${name}.in.yaml`), "utf8"))
+    .map((d) => d.toJS() as { kind?: string; metadata: { name: string } } | null)
+    .filter((o) => o?.kind === "Gateway")
+    .map((o) => o!.metadata.name);
+}
+
+before(async () => {
+  dir = tempDir();
+  state = tempDir();
+  for (const [i, key] of serviceKeys().entries()) {
+    const addr = `127.0.47.${20 + i}`;
+    backendAt.set(key, addr);
+    const s = createServer((req, res) => {
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ pod: key.split("/")[1], host: req.headers.host, path: req.url }));
+    });
+    await new Promise<void>((resolve, reject) => {
+      s.once("error", reject);
+      s.listen(3000, addr, () => resolve());
+    });
+    servers.push(s);
+  }
+  writeFileSync(join(dir, "conformance.yaml"), `${POOL}---\n${gatewayClass}`);
+  p = await startPortico([dir], ["--state-dir", state]);
+});
+
+after(async () => {
+  await p?.stop();
+  for (const s of servers) s.close();
+  for (const d of [dir, state]) if (d) removeDir(d);
+});
+
+for (const [name, c] of Object.entries(cases)) {
+  test(`conformance e2e: ${name}`, async () => {
+    // Start from nothing, so no status or route of the case before can pass for this one's.
+    writeFileSync(join(dir, "conformance.yaml"), `${POOL}---\n${gatewayClass}`);
+    await waitFor("the previous case to go", async () =>
+      (await p.status()).every((s) => s.kind !== "Gateway" && s.kind !== "HTTPRoute"),
+    );
+    writeFileSync(join(dir, "conformance.yaml"), manifest(name));
+    const gateways = gatewaysOf(name);
+    const list = [...(c.requests ?? []), ...(Array.isArray(fromGo[name]) ? fromGo[name] : [])];
+    // A Gateway whose every listener is invalid gets no address; only cases with traffic wait for one.
+    if (list.length > 0)
+      await waitFor(`${name}'s Gateways to get addresses`, async () => {
+        for (const g of gateways) if ((await addressOf(g)) === undefined) return false;
+        return true;
+      });
+    let bad: string[] = [];
+    await waitFor(`${name}'s statuses`, async () => (bad = await mismatches(c)).length === 0, 5000).catch(
+      () => undefined,
+    );
+    assert.deepEqual(bad, [], "statuses");
+    const failures: string[] = [];
+    for (const e of list) {
+      for (const g of e.gateway === "*" ? gateways : [e.gateway]) {
+        const addr = (await addressOf(g))!;
+        const ok = (r: { status: number; pod: string }) =>
+          e.backend !== undefined ? r.status === 200 && r.pod === e.backend : r.status === e.status;
+        let last = { status: 0, pod: "" };
+        // Eventually consistent, like the suite's MakeRequestAndExpectEventuallyConsistentResponse.
+        await waitFor(
+          `${e.host}${e.path}`,
+          async () => ok((last = await get(addr, e.host, e.path))),
+          3000,
+        ).catch(() => undefined);
+        if (!ok(last))
+          failures.push(
+            `${g} ${e.host || addr}${e.path}: ${last.status} ${last.pod}, want ${e.backend ?? e.status}`,
+          );
+      }
+    }
+    assert.deepEqual(failures, []);
+  });
+}
