@@ -9,11 +9,13 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, request, type Server } from "node:http";
-import { readFileSync, writeFileSync } from "node:fs";
+import { connect as connectTls } from "node:tls";
+import { connect as connectTcp } from "node:net";
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { tempDir, startPortico, waitFor, removeDir, type Portico, type StatusEntry } from "./harness.ts";
-import { gatewayClass, type Cond, type GwStatus } from "./gateway-helpers.ts";
+import { gatewayClass, cond, type Cond, type GwStatus } from "./gateway-helpers.ts";
 
 const testdata = join(import.meta.dirname, "../../src/translate/testdata");
 const INFRA = "gateway-conformance-infra";
@@ -172,10 +174,17 @@ const servers: Server[] = [];
 /** backendAt maps "ns/service" to its echo backend's address. */
 const backendAt = new Map<string, string>();
 
+/** caseText is the text of a case: gw-conf-<name>.in.yaml, or a gw-conf-more-<name>.yaml of this file. */
+function caseText(name: string): string {
+  const more = join(testdata, `gw-conf-more-${name}.yaml`);
+  return readFileSync(existsSync(more) ? more : join(testdata, `gw-conf-${name}.in.yaml`), "utf8");
+}
+
 /** manifest is a case's ported manifests with the e2e VipPool and an EndpointSlice for each Service. */
-function manifest(name: string): string {
-  const docs = parseAllDocuments(readFileSync(join(testdata, `gw-conf-${name}.in.yaml`), "utf8"));
-  const out = [POOL];
+function manifest(name: string, text = caseText(name)): string {
+  const docs = parseAllDocuments(text);
+  // The ported .in.yaml files bring the GatewayClass; this file's own cases do not.
+  const out = text.includes("kind: GatewayClass") ? [POOL] : [POOL, gatewayClass];
   for (const d of docs) {
     const o = d.toJS() as {
       kind?: string;
@@ -205,8 +214,8 @@ endpoints: [{ addresses: ["${backendAt.get(key)}"], conditions: { ready: true } 
 /** serviceKeys lists the "ns/name" of every Service in the cases. */
 function serviceKeys(): string[] {
   const keys = new Set<string>();
-  for (const name of Object.keys(cases))
-    for (const d of parseAllDocuments(readFileSync(join(testdata, `gw-conf-${name}.in.yaml`), "utf8"))) {
+  for (const name of [...Object.keys(cases), "gateway-modify-listeners"])
+    for (const d of parseAllDocuments(caseText(name))) {
       const o = d.toJS() as { kind?: string; metadata: { name: string; namespace?: string } } | null;
       if (o?.kind === "Service") keys.add(`${o.metadata.namespace ?? "default"}/${o.metadata.name}`);
     }
@@ -306,13 +315,17 @@ after(async () => {
   for (const d of [dir, state]) if (d) removeDir(d);
 });
 
+/** reset serves nothing but the pool and class, so no status or route of the case before can pass for the next one's. */
+async function reset(): Promise<void> {
+  writeFileSync(join(dir, "conformance.yaml"), `${POOL}---\n${gatewayClass}`);
+  await waitFor("the previous case to go", async () =>
+    (await p.status()).every((s) => s.kind !== "Gateway" && s.kind !== "HTTPRoute"),
+  );
+}
+
 for (const [name, c] of Object.entries(cases)) {
   test(`conformance e2e: ${name}`, async () => {
-    // Start from nothing, so no status or route of the case before can pass for this one's.
-    writeFileSync(join(dir, "conformance.yaml"), `${POOL}---\n${gatewayClass}`);
-    await waitFor("the previous case to go", async () =>
-      (await p.status()).every((s) => s.kind !== "Gateway" && s.kind !== "HTTPRoute"),
-    );
+    await reset();
     writeFileSync(join(dir, "conformance.yaml"), manifest(name));
     const gateways = gatewaysOf(name);
     const list = [...(c.requests ?? []), ...(Array.isArray(fromGo[name]) ? fromGo[name] : [])];
@@ -349,3 +362,156 @@ for (const [name, c] of Object.entries(cases)) {
     assert.deepEqual(failures, []);
   });
 }
+
+/** generations lists every observedGeneration on a Gateway's conditions and its listeners' conditions. */
+function generations(s: GwStatus): (number | undefined)[] {
+  const all = [...s.conditions, ...s.listeners.flatMap((l) => l.conditions)] as (Cond & {
+    observedGeneration?: number;
+  })[];
+  return all.map((x) => x.observedGeneration);
+}
+
+test("conformance e2e: gateway-observed-generation-bump (the edited file's generation reaches every condition)", async () => {
+  await reset();
+  const text = caseText("gateway-observed-generation-bump");
+  const gw = "gateway-observed-generation-bump";
+  writeFileSync(join(dir, "conformance.yaml"), manifest(gw, text));
+  const before = await waitFor("generation 1", async () => {
+    const s = find(await p.status(), "Gateway", INFRA, gw);
+    return s && s.listeners?.length === 1 ? s : undefined;
+  });
+  assert.ok(generations(before).length >= 4);
+  assert.ok(
+    generations(before).every((g) => g === 1),
+    JSON.stringify(generations(before)),
+  );
+  // The .go file's patch: a listener "alternate" for foo.com; the API server bumps metadata.generation.
+  const alternate = `    - name: alternate
+      hostname: foo.com
+      port: 80
+      protocol: HTTP
+      allowedRoutes:
+        namespaces:
+          from: All
+`;
+  writeFileSync(
+    join(dir, "conformance.yaml"),
+    manifest(gw, text.replace("generation: 1", "generation: 2") + alternate),
+  );
+  const after = await waitFor("generation 2", async () => {
+    const s = find(await p.status(), "Gateway", INFRA, gw);
+    return s && s.listeners?.length === 2 ? s : undefined;
+  });
+  assert.ok(
+    generations(after).every((g) => g === 2),
+    JSON.stringify(generations(after)),
+  );
+  assert.equal(cond(after.conditions, "Accepted"), "True");
+  assert.equal(cond(after.conditions, "Programmed"), "True");
+});
+
+/** httpsGet sends GET / for host over TLS to addr:443 (SNI host) and resolves with the status and Service. */
+function overTls(addr: string, host: string): Promise<{ status: number; pod: string }> {
+  return new Promise((resolve, reject) => {
+    const s = connectTls({ host: addr, port: 443, servername: host, rejectUnauthorized: false }, () =>
+      s.write(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`),
+    );
+    let out = "";
+    s.setEncoding("utf8");
+    s.on("data", (d: string) => (out += d));
+    s.on("end", () => {
+      const status = Number(out.split(" ")[1]);
+      const body = out.slice(out.indexOf("\r\n\r\n") + 4);
+      resolve({ status, pod: status === 200 ? (/"pod":"([^"]+)"/.exec(body)?.[1] ?? "") : "" });
+    });
+    s.on("error", reject);
+  });
+}
+
+/** refused resolves true once addr:port refuses TCP connections. */
+function refused(addr: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connectTcp(port, addr, () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.on("error", () => resolve(true));
+  });
+}
+
+/** listenerView is a Gateway's listeners as name -> [Accepted, ResolvedRefs, attachedRoutes]. */
+function listenerView(s: GwStatus | undefined): Record<string, [string?, string?, number?]> {
+  return Object.fromEntries(
+    (s?.listeners ?? []).map((l) => [
+      l.name,
+      [cond(l.conditions, "Accepted"), cond(l.conditions, "ResolvedRefs"), l.attachedRoutes],
+    ]),
+  );
+}
+
+test("conformance e2e: gateway-modify-listeners (add and remove a listener by editing the file)", async () => {
+  await reset();
+  const text = caseText("gateway-modify-listeners");
+  writeFileSync(join(dir, "conformance.yaml"), manifest("gateway-modify-listeners", text));
+  const add = await waitFor("gateway-add-listener's address", () => addressOf("gateway-add-listener"));
+  const remove = await waitFor("gateway-remove-listener's address", () =>
+    addressOf("gateway-remove-listener"),
+  );
+  await waitFor(
+    "https on gateway-add-listener",
+    async () => (await overTls(add, "secure.test.com")).pod === "foo-svc",
+  );
+  assert.equal(await refused(add, 80), true, "no http listener yet");
+  // The .go file's two patches, with the generation bump the API server would make.
+  const http = `    - name: http
+      port: 80
+      protocol: HTTP
+      hostname: data.test.com
+      allowedRoutes:
+        namespaces:
+          from: All
+`;
+  const docs = text.split("\n---\n");
+  const gatewayDoc = (name: string) =>
+    docs.findIndex((d) => d.includes(`kind: Gateway\nmetadata:\n  name: ${name}\n`));
+  const [addAt, removeAt] = [gatewayDoc("gateway-add-listener"), gatewayDoc("gateway-remove-listener")];
+  docs[addAt] = docs[addAt]!.replace("generation: 1", "generation: 2") + http;
+  const removed = docs[removeAt]!.replace("generation: 1", "generation: 2").replace(
+    / {4}- name: https\n[\s\S]*?namespace: gateway-conformance-infra\n(?= {4}- name: http\n)/,
+    "",
+  );
+  assert.ok(!removed.includes("name: https"), removed);
+  docs[removeAt] = removed;
+  // An HTTPS connection open across the edit keeps working: the edit is hitless for listeners it keeps.
+  const open = connectTls({ host: add, port: 443, servername: "secure.test.com", rejectUnauthorized: false });
+  await new Promise((r, j) => open.once("secureConnect", r).once("error", j));
+  writeFileSync(join(dir, "conformance.yaml"), manifest("gateway-modify-listeners", docs.join("\n---\n")));
+  const want = { https: ["True", "True", 1], http: ["True", "True", 1] };
+  await waitFor("gateway-add-listener's two listeners", async () => {
+    const s = find(await p.status(), "Gateway", INFRA, "gateway-add-listener");
+    return JSON.stringify(listenerView(s)) === JSON.stringify(want) && generations(s!).every((g) => g === 2);
+  });
+  await waitFor("gateway-remove-listener's one listener", async () => {
+    const s = find(await p.status(), "Gateway", INFRA, "gateway-remove-listener");
+    return (
+      JSON.stringify(listenerView(s)) === JSON.stringify({ http: want.http }) &&
+      generations(s!).every((g) => g === 2)
+    );
+  });
+  await waitFor(
+    "http on gateway-add-listener",
+    async () => (await get(add, "data.test.com", "/")).pod === "foo-svc",
+  );
+  assert.equal((await get(add, "other.test.com", "/")).status, 404, "the new listener is for data.test.com");
+  await waitFor("https gone from gateway-remove-listener", () => refused(remove, 443));
+  assert.equal((await get(remove, "", "/")).pod, "foo-svc", "http stays on gateway-remove-listener");
+  const reply = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    open.setEncoding("utf8");
+    open.on("data", (d: string) => (out += d));
+    open.on("end", () => resolve(out));
+    open.on("error", reject);
+    open.write("GET / HTTP/1.1\r\nHost: secure.test.com\r\nConnection: close\r\n\r\n");
+  });
+  assert.match(reply, /^HTTP\/1\.1 200 [\s\S]*"pod":"foo-svc"/, "the connection opened before the edit");
+});
