@@ -14,7 +14,7 @@ import { connect as connectTcp } from "node:net";
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { tempDir, startPortico, waitFor, removeDir, type Portico, type StatusEntry } from "./harness.ts";
+import { tempDir, startPortico, run, waitFor, removeDir, type Portico, type StatusEntry } from "./harness.ts";
 import { gatewayClass, cond, type Cond, type GwStatus } from "./gateway-helpers.ts";
 
 const testdata = join(import.meta.dirname, "../../src/translate/testdata");
@@ -410,7 +410,7 @@ test("conformance e2e: gateway-observed-generation-bump (the edited file's gener
   assert.equal(cond(after.conditions, "Programmed"), "True");
 });
 
-/** httpsGet sends GET / for host over TLS to addr:443 (SNI host) and resolves with the status and Service. */
+/** overTls sends GET / for host over TLS to addr:443 (SNI host) and resolves with the status and Service. */
 function overTls(addr: string, host: string): Promise<{ status: number; pod: string }> {
   return new Promise((resolve, reject) => {
     const s = connectTls({ host: addr, port: 443, servername: host, rejectUnauthorized: false }, () =>
@@ -420,7 +420,9 @@ function overTls(addr: string, host: string): Promise<{ status: number; pod: str
     s.setEncoding("utf8");
     s.on("data", (d: string) => (out += d));
     s.on("end", () => {
-      const status = Number(out.split(" ")[1]);
+      // 0: the Gateway closed the connection without an answer (-1 when not even the handshake completed).
+      const status =
+        out === "" ? (s.authorized || s.getPeerCertificate()?.raw ? 0 : -1) : Number(out.split(" ")[1]);
       const body = out.slice(out.indexOf("\r\n\r\n") + 4);
       resolve({ status, pod: status === 200 ? (/"pod":"([^"]+)"/.exec(body)?.[1] ?? "") : "" });
     });
@@ -514,4 +516,53 @@ test("conformance e2e: gateway-modify-listeners (add and remove a listener by ed
     open.write("GET / HTTP/1.1\r\nHost: secure.test.com\r\nConnection: close\r\n\r\n");
   });
   assert.match(reply, /^HTTP\/1\.1 200 [\s\S]*"pod":"foo-svc"/, "the connection opened before the edit");
+});
+
+test("httproute-listener-hostname-matching over TLS: HTTPS listeners pick by SNI and Host as the HTTP ones by Host", async () => {
+  await reset();
+  // The same manifest with each listener HTTPS on 443, all with one certificate for the four names.
+  const certs = tempDir();
+  const [crt, key] = [join(certs, "hm.crt"), join(certs, "hm.key")];
+  const names = ["bar.com", "foo.bar.com", "*.bar.com", "*.foo.com"];
+  const r = await run("openssl", [
+    ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"],
+    ...["-keyout", key, "-out", crt, "-days", "2", "-subj", "/CN=bar.com"],
+    ...["-addext", `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}`],
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const b64 = (f: string) => Buffer.from(readFileSync(f)).toString("base64");
+  const [crtB64, keyB64] = [b64(crt), b64(key)];
+  removeDir(certs);
+  const secret = `apiVersion: v1
+kind: Secret
+metadata: { name: hostname-matching-cert, namespace: ${INFRA} }
+type: kubernetes.io/tls
+data: { tls.crt: ${crtB64}, tls.key: ${keyB64} }
+`;
+  const text = caseText("httproute-listener-hostname-matching").replace(
+    / {6}port: 80\n {6}protocol: HTTP\n/g,
+    "      port: 443\n      protocol: HTTPS\n      tls: { certificateRefs: [{ name: hostname-matching-cert }] }\n",
+  );
+  assert.equal(text.match(/protocol: HTTPS/g)?.length, 4);
+  writeFileSync(join(dir, "conformance.yaml"), `${manifest("x", text)}\n---\n${secret}`);
+  const gw = "httproute-listener-hostname-matching";
+  const addr = await waitFor(`${gw}'s address`, () => addressOf(gw));
+  const failures: string[] = [];
+  for (const e of fromGo[gw] as Expectation[]) {
+    const got = await waitFor(
+      `${e.host} over TLS`,
+      async () => {
+        const x = await overTls(addr, e.host).catch((err: Error) => ({ status: 0, pod: err.message }));
+        return e.backend !== undefined ? x.pod === e.backend && x : x;
+      },
+      3000,
+    ).catch(() => undefined);
+    // A name no listener has gets no certificate (Portico ends the handshake: -1) or a 404.
+    const ok =
+      e.backend !== undefined
+        ? got !== undefined
+        : got !== undefined && (got.status === 404 || got.status === -1);
+    if (!ok) failures.push(`${e.host}: ${JSON.stringify(got)}, want ${e.backend ?? e.status}`);
+  }
+  assert.deepEqual(failures, []);
 });
