@@ -6,6 +6,9 @@
 // turn from a watched directory, with the VipPool moved to 127.0.47.1-9 and an EndpointSlice added
 // for every Service (echo backends on 127.0.47.20+:3000 naming the Service that answered). Each case
 // checks its statuses through the admin API, then sends the .go file's requests with a real client.
+// gateway-observed-generation-bump and gateway-modify-listeners edit the file as the .go files patch
+// the Gateway (gw-conf-more-*.yaml, metadata.generation bumped as the API server would); the
+// listener hostname matching case runs once more with HTTPS listeners and an openssl certificate.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, request, type Server } from "node:http";
