@@ -9,6 +9,7 @@ import {
   type SourceError,
 } from "../../k8s/resource-set.ts";
 import type { AnyObject } from "../../k8s/types.ts";
+import { Generations } from "./generation.ts";
 import type { ParsedObject, ParseResult } from "./parse.ts";
 
 /** FileState is what the source remembers about one file between rebuilds. */
@@ -56,10 +57,14 @@ class ReadOnlyMap<K, V> extends Map<K, V> {
   }
 }
 
-/** assemble builds the ResourceSet from file states in path order plus errors about the roots. */
+/**
+ * assemble builds the ResourceSet from file states in path order plus errors about the roots;
+ * generations (kept by a watching source across rebuilds) numbers each object's changes.
+ */
 export function assemble(
   files: ReadonlyMap<string, FileState>,
   rootErrors: readonly SourceError[],
+  generations: Generations = new Generations(),
 ): ResourceSet {
   const objects: AnyObject[] = [];
   const origins = new Map<string, Origin>();
@@ -79,9 +84,10 @@ export function assemble(
         continue;
       }
       origins.set(key, { file: path, line });
-      objects.push(obj);
+      objects.push(generations.stamp(obj));
     }
   }
+  generations.commit();
   errors.sort((a, b) => (a.file !== b.file ? (a.file < b.file ? -1 : 1) : a.line - b.line));
   const set = buildResourceSet(objects, new ReadOnlyMap(origins), errors);
   return deepFreeze({ ...set, notices });

@@ -5,6 +5,7 @@ import { watch, type FSWatcher } from "node:fs";
 import { stat } from "node:fs/promises";
 import { emptyResourceSet, type ResourceSet } from "../../k8s/resource-set.ts";
 import { assemble, nextState, type FileState } from "./assemble.ts";
+import { Generations } from "./generation.ts";
 import { formatError, parseManifests } from "./parse.ts";
 import { scanRoots } from "./scan.ts";
 
@@ -33,6 +34,7 @@ export class FileSourceError extends Error {
 async function readState(
   dirs: readonly string[],
   prev: ReadonlyMap<string, FileState>,
+  generations?: Generations,
 ): Promise<{ files: Map<string, FileState>; rootErrors: string; set: () => ResourceSet; changed: boolean }> {
   const scan = await scanRoots(dirs);
   const files = new Map<string, FileState>();
@@ -47,7 +49,7 @@ async function readState(
     files.set(path, nextState(old, hash, parseManifests(path, text)));
   }
   const rootErrors = JSON.stringify(scan.errors);
-  return { files, rootErrors, set: () => assemble(files, scan.errors), changed };
+  return { files, rootErrors, set: () => assemble(files, scan.errors, generations), changed };
 }
 
 /** loadDirs reads dirs once (for `portico validate` and `portico translate`); missing dirs are errors. */
@@ -62,6 +64,7 @@ export class FileSource {
   #onChange: (set: ResourceSet) => void;
   #timing: Timing;
   #files = new Map<string, FileState>();
+  #generations = new Generations();
   #rootErrors = "[]";
   #current: ResourceSet = emptyResourceSet();
   #watchers: FSWatcher[] = [];
@@ -142,7 +145,7 @@ export class FileSource {
   /** #rebuild rescans the roots and emits a new set unless no file's bytes changed. */
   async #rebuild(first: boolean): Promise<void> {
     if (this.#closed) return;
-    const next = await readState(this.#dirs, this.#files);
+    const next = await readState(this.#dirs, this.#files, this.#generations);
     if (this.#closed) return;
     if (!first && !next.changed && next.rootErrors === this.#rootErrors) {
       this.#log("debug", "file source: event changed nothing");
