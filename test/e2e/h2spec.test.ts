@@ -9,10 +9,7 @@ import http from "node:http";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import type { HttpListener } from "../../src/model/ir.ts";
-import { compileHttpWith } from "../../src/engine/l7/compile.ts";
-import { defaultLimits } from "../../src/engine/l7/runtime.ts";
-import { RoundRobinUpstreams, listen, poolOf, snapshotOf } from "../../src/engine/l7/testing.ts";
+import { proxyAll } from "../../src/engine/l7/testing.ts";
 
 const binary = path.resolve(import.meta.dirname, "../../.cache/h2spec/h2spec");
 const missing = !existsSync(binary);
@@ -67,34 +64,7 @@ test("h2spec: Portico's h2c front end passes every case node:http2 passes", { sk
   });
   backend.listen(0, "127.0.0.1");
   await once(backend, "listening");
-  const pools = { p: poolOf("p", [(backend.address() as AddressInfo).port]) };
-  const listener: HttpListener = {
-    name: "h2spec:80",
-    address: "127.0.0.1",
-    port: 0,
-    virtualHosts: [
-      {
-        hostname: "*",
-        routes: [
-          {
-            name: "r",
-            match: { path: { type: "Prefix", value: "/" } },
-            action: { type: "Forward", backends: [{ pool: "p", weight: 1 }] },
-          },
-        ],
-      },
-    ],
-    requestTimeoutMs: 5000,
-    idleTimeoutMs: 5000,
-  };
-  const handler = {
-    current: compileHttpWith(
-      listener,
-      { snapshot: snapshotOf(listener, pools), upstreams: new RoundRobinUpstreams(pools), log: () => {} },
-      defaultLimits,
-    ),
-  };
-  const { server, port } = await listen(handler);
+  const { server, port } = await proxyAll("h2spec:80", (backend.address() as AddressInfo).port);
   after(() => {
     server.close();
     backend.close();

@@ -3,49 +3,12 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import type { HttpListener } from "../../src/model/ir.ts";
-import { compileHttpWith } from "../../src/engine/l7/compile.ts";
-import { defaultLimits } from "../../src/engine/l7/runtime.ts";
-import {
-  RecordingBackend,
-  RoundRobinUpstreams,
-  listen,
-  poolOf,
-  rawExchange,
-  snapshotOf,
-} from "../../src/engine/l7/testing.ts";
+import { RecordingBackend, proxyAll, rawExchange } from "../../src/engine/l7/testing.ts";
 
 const backend = await new RecordingBackend((_data, s) => {
   s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
 }).start();
-const pools = { p: poolOf("p", [backend.port]) };
-const listener: HttpListener = {
-  name: "bad:80",
-  address: "127.0.0.1",
-  port: 0,
-  virtualHosts: [
-    {
-      hostname: "*",
-      routes: [
-        {
-          name: "r",
-          match: { path: { type: "Prefix", value: "/" } },
-          action: { type: "Forward", backends: [{ pool: "p", weight: 1 }] },
-        },
-      ],
-    },
-  ],
-  requestTimeoutMs: 5000,
-  idleTimeoutMs: 5000,
-};
-const handler = {
-  current: compileHttpWith(
-    listener,
-    { snapshot: snapshotOf(listener, pools), upstreams: new RoundRobinUpstreams(pools), log: () => {} },
-    { ...defaultLimits, headerTimeoutMs: 300 },
-  ),
-};
-const { server, port } = await listen(handler);
+const { server, port } = await proxyAll("bad:80", backend.port, { headerTimeoutMs: 300 });
 after(() => {
   server.close();
   backend.close();

@@ -8,7 +8,14 @@ import { once } from "node:events";
 import { createHash } from "node:crypto";
 import type { HttpListener } from "../../src/model/ir.ts";
 import { compileHttp } from "../../src/engine/l7/compile.ts";
-import { RoundRobinUpstreams, listen, poolOf, rawExchange, snapshotOf } from "../../src/engine/l7/testing.ts";
+import {
+  RoundRobinUpstreams,
+  catchAllListener,
+  listen,
+  poolOf,
+  rawExchange,
+  snapshotOf,
+} from "../../src/engine/l7/testing.ts";
 
 const big = Buffer.alloc(8 * 1024 * 1024, "abcdefghijklmnopqrstuvwxyz0123456789");
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
@@ -37,25 +44,7 @@ const backend = http.createServer((req, res) => {
 backend.listen(0, "127.0.0.1");
 await once(backend, "listening");
 const pools = { p: poolOf("p", [(backend.address() as net.AddressInfo).port]) };
-const listener: HttpListener = {
-  name: "flow:80",
-  address: "127.0.0.1",
-  port: 0,
-  virtualHosts: [
-    {
-      hostname: "*",
-      routes: [
-        {
-          name: "r",
-          match: { path: { type: "Prefix", value: "/" } },
-          action: { type: "Forward", backends: [{ pool: "p", weight: 1 }] },
-        },
-      ],
-    },
-  ],
-  requestTimeoutMs: 300,
-  idleTimeoutMs: 200,
-};
+const listener = catchAllListener("flow:80", { requestTimeoutMs: 300, idleTimeoutMs: 200 });
 const upstreams = new RoundRobinUpstreams(pools);
 const handler = {
   current: compileHttp(listener, { snapshot: snapshotOf(listener, pools), upstreams, log: () => {} }),

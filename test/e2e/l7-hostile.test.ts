@@ -5,17 +5,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { once } from "node:events";
-import type { HttpListener } from "../../src/model/ir.ts";
-import { compileHttpWith } from "../../src/engine/l7/compile.ts";
-import { defaultLimits } from "../../src/engine/l7/runtime.ts";
-import {
-  RecordingBackend,
-  RoundRobinUpstreams,
-  listen,
-  poolOf,
-  rawExchange,
-  snapshotOf,
-} from "../../src/engine/l7/testing.ts";
+import { RecordingBackend, proxyAll, rawExchange } from "../../src/engine/l7/testing.ts";
 
 // The backend answers each request head it sees; a head with Expect: 100-continue gets the interim
 // 100 first (as a real origin would), and the final answer once the body arrived.
@@ -30,34 +20,7 @@ const backend = await new RecordingBackend((data, s) => {
       : "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
   );
 }).start();
-const pools = { p: poolOf("p", [backend.port]) };
-const listener: HttpListener = {
-  name: "hostile:80",
-  address: "127.0.0.1",
-  port: 0,
-  virtualHosts: [
-    {
-      hostname: "*",
-      routes: [
-        {
-          name: "r",
-          match: { path: { type: "Prefix", value: "/" } },
-          action: { type: "Forward", backends: [{ pool: "p", weight: 1 }] },
-        },
-      ],
-    },
-  ],
-  requestTimeoutMs: 5000,
-  idleTimeoutMs: 5000,
-};
-const handler = {
-  current: compileHttpWith(
-    listener,
-    { snapshot: snapshotOf(listener, pools), upstreams: new RoundRobinUpstreams(pools), log: () => {} },
-    { ...defaultLimits, headerTimeoutMs: 1000 },
-  ),
-};
-const { server, port } = await listen(handler);
+const { server, port } = await proxyAll("hostile:80", backend.port, { headerTimeoutMs: 1000 });
 after(() => {
   server.close();
   backend.close();

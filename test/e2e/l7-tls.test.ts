@@ -14,7 +14,13 @@ import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { HttpListener } from "../../src/model/ir.ts";
 import { compileHttp } from "../../src/engine/l7/compile.ts";
-import { RoundRobinUpstreams, listen, poolOf, snapshotOf } from "../../src/engine/l7/testing.ts";
+import {
+  RoundRobinUpstreams,
+  catchAllListener,
+  listen,
+  poolOf,
+  snapshotOf,
+} from "../../src/engine/l7/testing.ts";
 import { selfSigned } from "../support/certs.ts";
 
 const run = promisify(execFile);
@@ -30,10 +36,7 @@ const backend = http.createServer((req, res) =>
 backend.listen(0, "127.0.0.1");
 await once(backend, "listening");
 const pools = { p: poolOf("p", [(backend.address() as AddressInfo).port]) };
-const listener: HttpListener = {
-  name: "tls:443",
-  address: "127.0.0.1",
-  port: 0,
+const listener = catchAllListener("tls:443", {
   tls: {
     sni: [
       { hostname: "a.example.com", certificate: "ns/exact" },
@@ -41,21 +44,7 @@ const listener: HttpListener = {
     ],
     defaultCertificate: "ns/default",
   },
-  virtualHosts: [
-    {
-      hostname: "*",
-      routes: [
-        {
-          name: "r",
-          match: { path: { type: "Prefix", value: "/" } },
-          action: { type: "Forward", backends: [{ pool: "p", weight: 1 }] },
-        },
-      ],
-    },
-  ],
-  requestTimeoutMs: 5000,
-  idleTimeoutMs: 5000,
-};
+});
 const handler = {
   current: compileHttp(listener, {
     snapshot: snapshotOf(listener, pools, certs),

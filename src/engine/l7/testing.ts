@@ -5,6 +5,8 @@ import net from "node:net";
 import { once } from "node:events";
 import type { Backend, ConnectionHandler, PickContext, Upstreams } from "../contracts.ts";
 import type { EngineSnapshot, HttpListener, Pool } from "../../model/ir.ts";
+import { compileHttpWith } from "./compile.ts";
+import { defaultLimits, type Limits } from "./runtime.ts";
 
 /** RoundRobinUpstreams picks ready endpoints in turn and records begin/end calls. */
 export class RoundRobinUpstreams implements Upstreams {
@@ -132,4 +134,40 @@ export function poolOf(name: string, ports: number[], protocol?: Pool["protocol"
     })),
     ...(protocol ? { protocol } : {}),
   };
+}
+
+/** catchAllListener is a listener on 127.0.0.1:0 sending every host and path to pool "p". */
+export function catchAllListener(name: string, extra: Partial<HttpListener> = {}): HttpListener {
+  return {
+    name,
+    address: "127.0.0.1",
+    port: 0,
+    virtualHosts: [
+      {
+        hostname: "*",
+        routes: [
+          {
+            name: "r",
+            match: { path: { type: "Prefix", value: "/" } },
+            action: { type: "Forward", backends: [{ pool: "p", weight: 1 }] },
+          },
+        ],
+      },
+    ],
+    requestTimeoutMs: 5000,
+    idleTimeoutMs: 5000,
+    ...extra,
+  };
+}
+
+/** proxyAll compiles catchAllListener(name) to a backend on 127.0.0.1:backendPort and listens. */
+export function proxyAll(name: string, backendPort: number, limits: Partial<Limits> = {}) {
+  const pools = { p: poolOf("p", [backendPort]) };
+  const listener = catchAllListener(name);
+  const deps = {
+    snapshot: snapshotOf(listener, pools),
+    upstreams: new RoundRobinUpstreams(pools),
+    log: () => {},
+  };
+  return listen({ current: compileHttpWith(listener, deps, { ...defaultLimits, ...limits }) });
 }
