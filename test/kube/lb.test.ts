@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { startKube, type KubeEnv } from "../../scripts/kube/env.ts";
 import type { ResourceSet } from "../../src/k8s/resource-set.ts";
 import type { Service } from "../../src/k8s/types.ts";
+import { REPORTING_CONTROLLER } from "../../src/controller/kube-events.ts";
 import {
   apply,
   getJson,
@@ -61,11 +62,21 @@ spec:
     return svc !== undefined && check(svc);
   };
 
+  // Portico's Events about a Service. The API server reports on the same objects (its
+  // ipallocator-repair-controller may warn "Cluster IP … is not allocated; repairing").
   const events = async (name: string) => {
     const list = await getJson<{
-      items: { reason: string; note: string; type: string; regarding: { name: string } }[];
+      items: {
+        reason: string;
+        note: string;
+        type: string;
+        reportingController: string;
+        regarding: { name: string };
+      }[];
     }>(env, "events.events.k8s.io", "-n", NS);
-    return (list?.items ?? []).filter((e) => e.regarding.name === name);
+    return (list?.items ?? []).filter(
+      (e) => e.regarding.name === name && e.reportingController === REPORTING_CONTROLLER,
+    );
   };
 
   test("a Service gets its VIP in status within 2 s, shown by kubectl as EXTERNAL-IP", async () => {
