@@ -58,9 +58,13 @@ const specs = [
 ];
 
 test("h2spec: Portico's h2c front end passes every case node:http2 passes", { skip: missing }, async () => {
+  // The backend answers 100 ms after the request ended. Cases like 5.1/5 send HEADERS with
+  // END_STREAM and then a frame the stream must refuse; an instant answer could close the stream
+  // before that frame arrives on a loaded machine (CI saw it), and h2spec would read the answer
+  // as the reply. The delay keeps the stream half-closed (remote) while the case runs.
   const backend = http.createServer((req, res) => {
     req.resume();
-    req.on("end", () => res.end("hello\n"));
+    req.on("end", () => setTimeout(() => res.end("hello\n"), 100));
   });
   backend.listen(0, "127.0.0.1");
   await once(backend, "listening");
