@@ -1,4 +1,4 @@
-// prepare.ts: decides what to do with a parsed request head — validate what llhttp leaves to us
+// prepare.ts: decides what to do with a parsed request head — validate what the parser leaves to us
 // (Host, header count, version, CONNECT), route it, run the route's filters that answer directly,
 // and build the upstream head. Runs once per request, before the exchange starts.
 import { redirectLocation, buildUpstreamHead, type RequestFacts } from "./forward.ts";
@@ -35,7 +35,7 @@ export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): vo
       contentLength = hs[i + 1]!;
       if (framing === "none") framing = "length";
     } else if (l === "transfer-encoding") {
-      // llhttp lets "gzip, chunked" through; forwarding it re-chunked would drop the gzip coding
+      // The parser lets "gzip, chunked" through; forwarding it re-chunked would drop the gzip coding
       // the backend must undo, so any coding but chunked alone is refused (RFC 9112 §6.1: 501).
       if (hs[i + 1]!.trim().toLowerCase() !== "chunked")
         return ex.answer(501, "transfer coding not supported", true);

@@ -234,7 +234,7 @@ export class UpstreamConn implements MessageSink {
     this.owner?.onTrailers(trailers);
   }
   onComplete(): void {
-    // llhttp completes a 101 at the end of its head; the tunnel takes over from there.
+    // The parser completes a 101 at the end of its head; the tunnel takes over from there.
     if (this.upgraded) return;
     this.owner?.onComplete();
   }
