@@ -158,9 +158,13 @@ export class ListenerManager {
     const reusePort = this.opts.reusePort ?? false;
     if (e.spec.protocol === "TCP") {
       const server = createServer({ allowHalfOpen: true, noDelay: true });
+      // One listener function for all of the entry's sockets: no closure and once-wrapper each.
+      const forget = function (this: Socket) {
+        e.sockets.delete(this);
+      };
       server.on("connection", (socket) => {
         e.sockets.add(socket);
-        socket.once("close", () => e.sockets.delete(socket));
+        socket.on("close", forget);
         const spec = e.spec;
         if (spec.protocol === "TCP") spec.handler.onConnection(socket);
         else socket.destroy();

@@ -6,7 +6,7 @@ import { isIPv6, type Socket } from "node:net";
 import { EngineConfigError, type CompileHttp, type ConnectionHandler } from "../contracts.ts";
 import { compileTls, type TlsTerminator } from "../tls/terminate.ts";
 import { compileSniRoutes } from "../tls/sni-routes.ts";
-import { ClientConn } from "./http1.ts";
+import { ClientConn, type PriorKnowledge } from "./http1.ts";
 import { H2Front } from "./http2.ts";
 import { Router } from "./router/router.ts";
 import { defaultLimits, type Limits, type ListenerRuntime } from "./runtime.ts";
@@ -54,29 +54,13 @@ export function compileHttpWith(
     next: undefined,
   };
   const h2 = new H2Front(rt, deps.snapshot);
+  const h2c: PriorKnowledge = { isPreface, accept: (socket) => h2.accept(socket) };
+  // A connection (plain, or TLS without ALPN h2) is an HTTP/1.1 ClientConn from the start: it
+  // hands the socket to h2c if the first bytes are the HTTP/2 prior-knowledge preface. That
+  // spares every connection a peek listener and timer of its own.
   const serve = (socket: Socket, alpn: string | false | null | undefined) => {
-    if (alpn === "h2") {
-      h2.accept(socket);
-      return;
-    }
-    // Peek at the first bytes for the HTTP/2 prior-knowledge preface. Until they come, a silent
-    // or closing client must not hold the connection.
-    const onEnd = () => socket.end();
-    const onTimeout = () => socket.destroy();
-    socket.setTimeout(limits.headerTimeoutMs);
-    socket.on("end", onEnd);
-    socket.on("timeout", onTimeout);
-    socket.once("data", (first: Buffer) => {
-      socket.removeListener("end", onEnd);
-      socket.removeListener("timeout", onTimeout);
-      if (isPreface(first)) {
-        socket.pause();
-        socket.unshift(first);
-        h2.accept(socket);
-      } else {
-        new ClientConn(socket, rt, first);
-      }
-    });
+    if (alpn === "h2") h2.accept(socket);
+    else new ClientConn(socket, rt, h2c);
   };
   // TLS routes by server name (TLSRoute) claim names before the HTTPS termination sees them.
   const sni =

@@ -1,9 +1,13 @@
 // http1.ts: an HTTP/1.1 client connection at the socket level. llhttp (strict) parses request
 // heads and bodies straight from the socket; each request becomes an Exchange, routed and
-// forwarded to a pooled backend connection. No node:http objects on this path.
+// forwarded to a pooled backend connection. No node:http objects on this path. Plain-TCP clients
+// read through one shared buffer (net/onread.ts): a read is parsed at once and never kept, so
+// what outlives the read callback (body chunks, bytes after an Upgrade) is copied.
 import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import type { PickContext } from "../contracts.ts";
 import { HttpParser, type MessageHead, type MessageSink, type ParseError } from "../http/parser.ts";
+import { adoptReads, releaseReads } from "../net/onread.ts";
 import { connection } from "./events.ts";
 import { Exchange } from "./exchange.ts";
 import { prepare } from "./prepare.ts";
@@ -17,6 +21,17 @@ const MAX_BUFFERED = 64 * 1024;
 const IDLE = 0;
 const HEAD = 1;
 const BODY = 2;
+
+// READ_BUFFER receives every plain-TCP client read: reads are handled synchronously, one at a time.
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/** PriorKnowledge takes cleartext connections that open with the HTTP/2 preface. */
+export interface PriorKnowledge {
+  /** isPreface says whether a connection's first bytes begin the HTTP/2 preface. */
+  isPreface(first: Buffer): boolean;
+  /** accept takes the socket, its first bytes unshifted back into it. */
+  accept(socket: Socket): void;
+}
 
 /** ClientConn is one client TCP (or TLS) connection speaking HTTP/1.1. */
 export class ClientConn implements MessageSink {
@@ -48,10 +63,21 @@ export class ClientConn implements MessageSink {
   private idleSince = performance.now();
   private upgradeRest: Buffer | undefined;
   private closed = false;
+  // ended is set once our side is shut: reads are then discarded until the client's FIN.
+  private ended = false;
+  // copyBody is set while reads are views of READ_BUFFER: body chunks handed on must be copies.
+  private readonly copyBody: boolean;
+  // h2c is asked about the first bytes, then dropped; opened says they were HTTP/1.1 (published).
+  private h2c: PriorKnowledge | undefined;
+  private opened = false;
   // pick is handed to Upstreams.pick, which is synchronous, so one object serves every request.
   private readonly pick: PickContext;
 
-  constructor(socket: Socket, rt: ListenerRuntime, initial?: Buffer) {
+  /**
+   * ClientConn serves socket, nothing read from it yet; h2c, if given, takes it when its first
+   * bytes are the HTTP/2 preface. Until the first byte the header timeout bounds a silent client.
+   */
+  constructor(socket: Socket, rt: ListenerRuntime, h2c?: PriorKnowledge) {
     this.socket = socket;
     rt = currentRuntime(rt);
     this.rt = rt;
@@ -61,8 +87,16 @@ export class ClientConn implements MessageSink {
       header: (n: string) => this.queue[0]?.header(n),
       exclude: undefined,
     };
+    this.h2c = h2c;
     socket.setNoDelay(true);
-    socket.on("data", (b: Buffer) => this.onData(b));
+    // TLS sockets keep their stream: their reads are decrypted records, not the handle's bytes.
+    this.copyBody =
+      (socket as TLSSocket).encrypted !== true &&
+      adoptReads(socket, READ_BUFFER, (b: Buffer) => {
+        this.onData(b);
+        return true;
+      });
+    if (!this.copyBody) socket.on("data", (b: Buffer) => this.onData(b));
     socket.on("drain", () => this.queue[0]?.clientDrained());
     socket.on("end", () => this.onEnd());
     socket.on("error", () => socket.destroy());
@@ -72,8 +106,6 @@ export class ClientConn implements MessageSink {
     this.setTimeout(this.tick);
     rt.conns.add(this);
     if (rt.retired) this.closing = true;
-    if (connection.hasSubscribers) connection.publish({ listener: rt.listener.name, event: "open" });
-    if (initial !== undefined && initial.length > 0) this.onData(initial);
   }
 
   /** write sends bytes to the client unless the connection is gone; false asks for backpressure. */
@@ -106,6 +138,8 @@ export class ClientConn implements MessageSink {
   }
 
   private onData(buf: Buffer): void {
+    if (this.ended) return;
+    if (!this.opened && this.first(buf)) return;
     if (this.upgradeRest !== undefined) {
       // Bytes after an Upgrade request wait for the backend's 101.
       this.upgradeRest = Buffer.concat([this.upgradeRest, buf]);
@@ -119,7 +153,7 @@ export class ClientConn implements MessageSink {
       // anything else was forwarded as a plain request and parsing goes on.
       const last = this.queue[this.queue.length - 1];
       if (last !== undefined && last.websocket) {
-        this.upgradeRest = buf.subarray(r);
+        this.upgradeRest = Buffer.from(buf.subarray(r));
         this.socket.pause();
         break;
       }
@@ -144,6 +178,35 @@ export class ClientConn implements MessageSink {
       // A client trickling bytes keeps the inactivity timer quiet; the deadline is checked here.
       if (performance.now() - this.headStart > this.rt.limits.headerTimeoutMs) this.headerTimeout();
     }
+  }
+
+  // first handles a connection's first bytes: the HTTP/2 preface goes to h2c (true), anything
+  // else opens the HTTP/1.1 connection.
+  private first(buf: Buffer): boolean {
+    const h2c = this.h2c;
+    this.h2c = undefined;
+    if (h2c !== undefined && h2c.isPreface(buf)) {
+      this.handOff();
+      this.socket.unshift(Buffer.from(buf));
+      h2c.accept(this.socket);
+      return true;
+    }
+    this.opened = true;
+    if (connection.hasSubscribers) connection.publish({ listener: this.rt.listener.name, event: "open" });
+    return false;
+  }
+
+  // handOff leaves the socket to another reader: nothing of this connection stays on it but
+  // 'error' and 'close' (which then only clean up). Reading pauses until the new owner resumes.
+  private handOff(): void {
+    this.closed = true;
+    this.socket.pause();
+    releaseReads(this.socket);
+    this.parser?.close();
+    unholdParser(this);
+    this.setTimeout(0);
+    for (const ev of ["data", "drain", "end", "timeout"]) this.socket.removeAllListeners(ev);
+    this.rt.conns.delete(this);
   }
 
   // reject answers a request llhttp refused, after the responses already in flight.
@@ -216,7 +279,16 @@ export class ClientConn implements MessageSink {
   }
 
   onBody(chunk: Buffer): void {
-    this.parsing?.requestBody(chunk);
+    const ex = this.parsing;
+    if (ex === null) return;
+    if (this.copyBody) {
+      // The exchange may keep the chunk or leave it in a backend socket's write queue. Small
+      // copies come from Buffer's pool.
+      const c = Buffer.allocUnsafe(chunk.length);
+      chunk.copy(c);
+      chunk = c;
+    }
+    ex.requestBody(chunk);
   }
 
   onTrailers(trailers: string[]): void {
@@ -266,7 +338,7 @@ export class ClientConn implements MessageSink {
     if (ex.closeAfter) {
       this.closing = true;
       for (const q of this.queue.splice(0)) q.abort();
-      this.socket.end();
+      this.end();
       return;
     }
     // Request-body backpressure may have paused reading under the finished exchange.
@@ -283,11 +355,9 @@ export class ClientConn implements MessageSink {
   tunnel(backend: Socket, rest: Buffer): void {
     const early = this.upgradeRest;
     this.upgradeRest = undefined;
-    this.closed = true;
-    this.parser?.close();
-    unholdParser(this);
-    this.setTimeout(0);
-    for (const ev of ["data", "drain", "end", "timeout"]) this.socket.removeAllListeners(ev);
+    this.handOff();
+    // Still counted as this listener's connection until it closes.
+    this.rt.conns.add(this);
     tunnel(this.socket, backend, rest, early, this.rt.listener.idleTimeoutMs);
     this.socket.resume();
   }
@@ -303,7 +373,11 @@ export class ClientConn implements MessageSink {
     if (this.queue.length > 0) return;
     const now = performance.now();
     let left: number;
-    if (this.state === HEAD) {
+    if (!this.opened) {
+      // Nothing came yet: a silent client gets the header timeout, and no answer.
+      left = this.rt.limits.headerTimeoutMs - (now - this.idleSince);
+      if (left <= 1) return void this.socket.destroy();
+    } else if (this.state === HEAD) {
       left = this.rt.limits.headerTimeoutMs - (now - this.headStart);
       if (left <= 1) return this.headerTimeout();
     } else {
@@ -323,7 +397,7 @@ export class ClientConn implements MessageSink {
       if (this.queue.length === 0) this.socket.destroy();
       return;
     }
-    if (this.queue.length === 0) this.socket.end();
+    if (this.queue.length === 0) this.end();
     else this.queue[this.queue.length - 1]!.closeAfter = true;
   }
 
@@ -332,16 +406,29 @@ export class ClientConn implements MessageSink {
     if (this.closed) return;
     const last = this.queue[this.queue.length - 1];
     if (last !== undefined) last.closeAfter = true;
-    else if (this.state !== HEAD) this.socket.end();
+    else if (this.state !== HEAD) this.end();
+  }
+
+  // end shuts our side after the last response, then reads on, discarding, until the client's
+  // FIN: a paused socket would not see it (with onread, pause stops the handle reading), and
+  // reading what a client still sends keeps the close from resetting the connection.
+  private end(): void {
+    this.ended = true;
+    this.socket.end();
+    this.socket.resume();
   }
 
   private onClose(): void {
     this.closed = true;
-    this.parser?.close();
+    // A closed connection's parser serves the next one: reuse() re-initialises it, and a new
+    // parser per connection is a large part of what a Connection: close request costs.
+    const p = this.parser;
+    this.parser = null;
+    if (p !== null) releaseParser(p);
     unholdParser(this);
     this.rt.conns.delete(this);
     for (const q of this.queue.splice(0)) q.abort();
-    if (connection.hasSubscribers) {
+    if (this.opened && connection.hasSubscribers) {
       connection.publish({ listener: this.rt.listener.name, event: "close" });
     }
   }
