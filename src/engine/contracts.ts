@@ -10,6 +10,11 @@ export interface Backend {
   readonly address: string;
   readonly port: number;
   readonly endpoint: Endpoint;
+  /**
+   * healthKey is healthKey(pool, id), made once when a pool's backends are built: per-request
+   * bookkeeping (in-flight counts, passive health) then hashes one stable string, not a new one.
+   */
+  readonly healthKey?: string;
 }
 
 /** PickContext carries what hash-based algorithms need from the client. */

@@ -31,6 +31,10 @@ interface PoolState {
   primary: Balancer;
   fallback: Balancer | undefined;
   backends: Backend[];
+  /** input is the PickInput every pick of this pool reuses (picks are synchronous). */
+  input: PickInput;
+  /** exclude holds the current pick's ctx.exclude for input.usable. */
+  exclude: ReadonlySet<string> | undefined;
 }
 
 /** EndpointStatus is one backend of one pool as status pages and metrics show it. */
@@ -57,11 +61,13 @@ export function backendsOfPool(pool: Pool): { ready: Backend[]; terminating: Bac
   const ready: Backend[] = [];
   const terminating: Backend[] = [];
   for (const endpoint of pool.endpoints) {
+    const id = `${endpoint.address}:${endpoint.port}`;
     const b: Backend = {
-      id: `${endpoint.address}:${endpoint.port}`,
+      id,
       address: endpoint.address,
       port: endpoint.port,
       endpoint,
+      healthKey: healthKey(pool.name, id),
     };
     if (endpoint.ready) ready.push(b);
     else if (endpoint.serving && endpoint.terminating) terminating.push(b);
@@ -84,14 +90,23 @@ export class UpstreamSet implements Upstreams {
         continue;
       }
       const { ready, terminating } = backendsOfPool(pool);
-      this.pools.set(pool.name, {
-        name: pool.name,
+      const { health, inflight } = deps;
+      const name = pool.name;
+      const state: PoolState = {
+        name,
         signature,
         primary: createBalancer(pool.algorithm, ready, deps.balancer),
         fallback:
           terminating.length > 0 ? createBalancer(pool.algorithm, terminating, deps.balancer) : undefined,
         backends: [...ready, ...terminating],
-      });
+        input: {
+          ctx: { sourceIp: "" },
+          usable: (b) => !(state.exclude?.has(b.id) ?? false) && health.usable(name, b.id, b.healthKey),
+          load: (b) => inflight.get(b.healthKey ?? healthKey(name, b.id)),
+        },
+        exclude: undefined,
+      };
+      this.pools.set(name, state);
     }
   }
 
@@ -127,22 +142,21 @@ export class UpstreamSet implements Upstreams {
   pick(pool: string, ctx: PickContext): Backend | undefined {
     const p = this.pools.get(pool);
     if (!p) return undefined;
-    const { health, inflight } = this.deps;
-    const exclude = ctx.exclude;
-    const input: PickInput = {
-      ctx,
-      usable: (b) => !(exclude?.has(b.id) ?? false) && health.usable(pool, b.id),
-      load: (b) => inflight.get(healthKey(pool, b.id)),
-    };
-    return p.primary.pick(input) ?? p.fallback?.pick(input);
+    const input = p.input;
+    input.ctx = ctx;
+    p.exclude = ctx.exclude;
+    const b = p.primary.pick(input) ?? p.fallback?.pick(input);
+    p.exclude = undefined;
+    return b;
   }
 
   begin(pool: string, backend: Backend): void {
-    this.deps.inflight.add(healthKey(pool, backend.id), 1);
+    this.deps.inflight.add(backend.healthKey ?? healthKey(pool, backend.id), 1);
   }
 
   end(pool: string, backend: Backend, ok: boolean): void {
-    this.deps.inflight.add(healthKey(pool, backend.id), -1);
-    this.deps.health.passive(pool, backend.id, ok);
+    const key = backend.healthKey ?? healthKey(pool, backend.id);
+    this.deps.inflight.add(key, -1);
+    this.deps.health.passive(pool, backend.id, ok, key);
   }
 }

@@ -60,9 +60,9 @@ export class HealthRegistry extends EventEmitter<{ change: [HealthChange] }> {
     this.ejectMaxMs = opts.ejectMaxMs ?? 300_000;
   }
 
-  /** usable says whether an endpoint may take traffic; unknown endpoints are healthy. */
-  usable(pool: string, backend: string): boolean {
-    const s = this.states.get(healthKey(pool, backend));
+  /** usable says whether an endpoint may take traffic; unknown endpoints are healthy. key: healthKey(pool, backend). */
+  usable(pool: string, backend: string, key = healthKey(pool, backend)): boolean {
+    const s = this.states.get(key);
     if (!s) return true;
     if (s.ejectedUntil !== 0) {
       if (this.now() < s.ejectedUntil) return false;
@@ -74,8 +74,7 @@ export class HealthRegistry extends EventEmitter<{ change: [HealthChange] }> {
   }
 
   /** state returns an endpoint's state, creating it healthy on first use. */
-  state(pool: string, backend: string): EndpointHealth {
-    const key = healthKey(pool, backend);
+  state(pool: string, backend: string, key = healthKey(pool, backend)): EndpointHealth {
     let s = this.states.get(key);
     if (!s) {
       s = { activeUp: true, rises: 0, falls: 0, failures: 0, ejections: 0, ejectedUntil: 0 };
@@ -110,8 +109,8 @@ export class HealthRegistry extends EventEmitter<{ change: [HealthChange] }> {
   }
 
   /** passive records a request/connection outcome; enough consecutive failures eject. */
-  passive(pool: string, backend: string, ok: boolean): void {
-    const s = this.state(pool, backend);
+  passive(pool: string, backend: string, ok: boolean, key = healthKey(pool, backend)): void {
+    const s = this.state(pool, backend, key);
     if (ok) {
       s.failures = 0;
       if (s.ejectedUntil === 0) s.ejections = 0;
