@@ -387,15 +387,16 @@ export class HttpParser {
     const stop = end < limit ? end : limit;
     let hs = this.hs;
     while (i < stop) {
-      const c = buf[i]!;
+      let c = buf[i]!;
       switch (hs) {
         case METHOD:
-          if (TOKEN[c] === 1) {
+          while (i < stop && TOKEN[buf[i]!] === 1) {
             // No method is longer than 11 bytes: a longer token is refused at once (501).
             if (i - origin >= MAX_METHOD) return this.failAt("HPE_INVALID_METHOD", "unknown method", i);
             i++;
-            continue;
           }
+          if (i === stop) continue;
+          c = buf[i]!;
           if (c !== 0x20 || i - origin === 0) return this.failAt("HPE_INVALID_METHOD", "invalid method", i);
           this.methodEnd = i - origin;
           if (!this.knownMethod(buf, i)) {
@@ -439,6 +440,25 @@ export class HttpParser {
           continue;
         case VERSION: {
           const p = this.vpos;
+          // Fast path: "HTTP/1.1" or "HTTP/1.0" whole in this read.
+          if (
+            p === 0 &&
+            i + 8 <= stop &&
+            c === 0x48 &&
+            buf[i + 1] === 0x54 &&
+            buf[i + 2] === 0x54 &&
+            buf[i + 3] === 0x50 &&
+            buf[i + 4] === 0x2f &&
+            buf[i + 5] === 0x31 &&
+            buf[i + 6] === 0x2e &&
+            (buf[i + 7] === 0x31 || buf[i + 7] === 0x30)
+          ) {
+            this.major = 1;
+            this.minor = buf[i + 7]! - 0x30;
+            i += 8;
+            hs = this.response ? STATUS_SP : LINE_CR;
+            continue;
+          }
           if (p === 0 && c === 0x20 && !this.response) {
             i++;
             continue;
@@ -515,6 +535,32 @@ export class HttpParser {
           i++;
           continue;
         case FIELD_START:
+          // Fast path: whole field lines while they are in this read, with no state kept between
+          // bytes. A line that is cut off or wrong is left to the byte-by-byte states below,
+          // which resume at its start (nothing of it was recorded).
+          while (i < stop && TOKEN[buf[i]!] === 1) {
+            let j = i + 1;
+            while (j < stop && TOKEN[buf[j]!] === 1) j++;
+            if (j >= stop || buf[j] !== 0x3a) break;
+            const nameEnd = j++;
+            while (j < stop && (buf[j] === 0x20 || buf[j] === 0x09)) j++;
+            const valueStart = j;
+            let valueEnd = j;
+            while (j < stop) {
+              const v = buf[j]!;
+              if (v > 0x20 && v !== 0x7f) valueEnd = j + 1;
+              else if (v !== 0x20 && v !== 0x09) break;
+              j++;
+            }
+            if (j + 1 >= stop || buf[j] !== 13 || buf[j + 1] !== 10) break;
+            this.mark(i - origin);
+            this.mark(nameEnd - origin);
+            this.mark(valueStart - origin);
+            this.mark(valueEnd - origin);
+            i = j + 2;
+          }
+          if (i === stop) continue;
+          c = buf[i]!;
           if (TOKEN[c] === 1) {
             this.mark(i - origin);
             hs = NAME;
