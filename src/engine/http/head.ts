@@ -28,6 +28,21 @@ for (const n of [
 ])
   lowerLengths[n.length] = 1;
 
+// lowered memoises lowerName: header names repeat from request to request, and the parser hands
+// out the same string objects for them, so a Map hit replaces a new string per call.
+const lowered = new Map<string, string>();
+const MAX_LOWERED = 1024;
+
+/** lowerName returns name lower-cased (ASCII header names), from a memo for names seen before. */
+export function lowerName(name: string): string {
+  let l = lowered.get(name);
+  if (l === undefined) {
+    l = name.toLowerCase();
+    if (lowered.size < MAX_LOWERED) lowered.set(name, l);
+  }
+  return l;
+}
+
 /** mayBeSpecial is false for a header name no hop-by-hop or forwarding rule can match (by length). */
 export function mayBeSpecial(name: string): boolean {
   return name.length < 32 && lowerLengths[name.length] === 1;
@@ -47,7 +62,7 @@ export function connectionTokens(value: string): string[] {
  * leaves the list empty, so the other names need no lower-casing.
  */
 export function listedTokens(list: string[] | undefined, value: string): string[] | undefined {
-  if (value.length === 10 && value.toLowerCase() === "keep-alive") return list;
+  if (value.length === 10 && lowerName(value) === "keep-alive") return list;
   for (const t of connectionTokens(value)) {
     if (t === "keep-alive") continue;
     (list ??= []).push(t);

@@ -10,6 +10,7 @@ import {
   hopByHop,
   lastChunk,
   listedTokens,
+  lowerName,
   mayBeSpecial,
   plainResponse,
   statusLine,
@@ -93,7 +94,7 @@ export class Exchange implements UpstreamOwner, RequestView {
     const hs = this.head.headers;
     for (let i = 0; i < hs.length; i += 2) {
       const n = hs[i]!;
-      if (n.length === name.length && n.toLowerCase() === name) return hs[i + 1];
+      if (n.length === name.length && lowerName(n) === name) return hs[i + 1];
     }
     return undefined;
   }
@@ -295,7 +296,7 @@ export class Exchange implements UpstreamOwner, RequestView {
     for (let i = 0; i < hs.length; i += 2) {
       const n = hs[i]!;
       if (!mayBeSpecial(n)) continue;
-      const l = n.toLowerCase();
+      const l = lowerName(n);
       if (l === "connection") listed = listedTokens(listed, hs[i + 1]!);
       else if (l === "transfer-encoding") chunked = true;
       else if (l === "content-length") length = hs[i + 1]!;
@@ -312,7 +313,7 @@ export class Exchange implements UpstreamOwner, RequestView {
     for (let i = 0; i < hs.length; i += 2) {
       const n = hs[i]!;
       if (lookAll || mayBeSpecial(n)) {
-        const l = n.toLowerCase();
+        const l = lowerName(n);
         if (hopByHop.has(l) || (listed !== undefined && listed.includes(l))) continue;
         if (dropped !== undefined && dropped.has(l)) continue;
       }

@@ -2,7 +2,7 @@
 // dropped, X-Forwarded-*/Forwarded added, route filters applied) — and the filter answers that
 // never reach a backend (redirects). Pure functions over the parsed head.
 import type { PathRewrite, Route, RouteFilter } from "../../model/ir.ts";
-import { hopByHop, listedTokens, mayBeSpecial } from "../http/head.ts";
+import { hopByHop, listedTokens, lowerName, mayBeSpecial } from "../http/head.ts";
 import { stripPort } from "./router/host-map.ts";
 
 /** RequestFacts are what the head rewrite needs to know about the request and its client. */
@@ -51,7 +51,7 @@ export function buildUpstreamHead(f: RequestFacts): string {
   let out = `${f.method} ${path}${f.query === "" ? "" : "?" + f.query} HTTP/1.1\r\n`;
   for (let i = 0; i < hs.length; i += 2) {
     const name = hs[i]!;
-    if (name.length === 10 && name.toLowerCase() === "connection") listed = listedTokens(listed, hs[i + 1]!);
+    if (name.length === 10 && lowerName(name) === "connection") listed = listedTokens(listed, hs[i + 1]!);
   }
   // Names are lower-cased only when a rule could match them (most request headers pass as is).
   const lookAll = listed !== undefined || dropped !== undefined;
@@ -61,7 +61,7 @@ export function buildUpstreamHead(f: RequestFacts): string {
       out += `${name}: ${hs[i + 1]}\r\n`;
       continue;
     }
-    const lower = name.toLowerCase();
+    const lower = lowerName(name);
     if (hopByHop.has(lower) || lower === "host") continue;
     if (lower === "x-forwarded-for") {
       xff = xff === "" ? hs[i + 1]! : `${xff}, ${hs[i + 1]}`;

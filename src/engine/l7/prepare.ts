@@ -2,6 +2,7 @@
 // (Host, header count, version, CONNECT), route it, run the route's filters that answer directly,
 // and build the upstream head. Runs once per request, before the exchange starts.
 import { redirectLocation, buildUpstreamHead, type RequestFacts } from "./forward.ts";
+import { lowerName } from "../http/head.ts";
 import type { InvalidBackend } from "../../model/ir.ts";
 import type { Exchange } from "./exchange.ts";
 import { headerLines, preflightAnswer } from "./cors.ts";
@@ -27,7 +28,7 @@ export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): vo
     // Quick length filter before lower-casing: these names are 4, 6, 7, 14 and 17 characters long.
     const len = n.length;
     if (len !== 4 && len !== 6 && len !== 7 && len !== 14 && len !== 17) continue;
-    const l = n.toLowerCase();
+    const l = lowerName(n);
     if (l === "host") {
       hosts++;
       host = hs[i + 1]!;
