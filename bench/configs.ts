@@ -1,6 +1,8 @@
 // configs.ts: equivalent configurations for the reference proxies and the backend. Equivalent
 // means: one worker/thread, HTTP/1.1 keep-alive to the backend with connection reuse, no logs,
-// client keep-alive without a request cap, TLS with ALPN h2 + http/1.1, and a plain TCP proxy.
+// client keep-alive without a request cap, TLS with ALPN h2 + http/1.1, a plain TCP proxy, and
+// the forwarding headers Portico adds to every request (X-Forwarded-For/-Proto/-Host and
+// Forwarded, RFC 7239), so every proxy sends the backend the same head.
 import type { Topology } from "./topology.ts";
 
 /** haproxyConfig is HAProxy's configuration: one thread, mode http, http-reuse always. */
@@ -24,6 +26,11 @@ defaults
 frontend fe_http
   bind ${a}:${t.httpPort}
   bind ${a}:${t.httpsPort} ssl crt ${t.comboFile} alpn h2,http/1.1
+  option forwardfor
+  http-request set-header X-Forwarded-Proto https if { ssl_fc }
+  http-request set-header X-Forwarded-Proto http if !{ ssl_fc }
+  http-request set-header X-Forwarded-Host %[req.hdr(host)]
+  http-request set-header Forwarded "for=%[src];host=\\"%[req.hdr(host)]\\";proto=%[req.hdr(x-forwarded-proto)]"
   default_backend be_http
 
 backend be_http
@@ -69,6 +76,10 @@ http {
       proxy_pass http://be;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $http_host;
+      proxy_set_header Forwarded "for=$remote_addr;host=\\"$http_host\\";proto=$scheme";
     }
   }
 }
