@@ -8,6 +8,7 @@ import { once } from "node:events";
 import { createHash } from "node:crypto";
 import type { HttpListener } from "../../src/model/ir.ts";
 import { compileHttp } from "../../src/engine/l7/compile.ts";
+import { COARSE_MIN_MS, SWEEP_MS, watchedCount } from "../../src/engine/net/coarse-timer.ts";
 import {
   RoundRobinUpstreams,
   catchAllListener,
@@ -170,3 +171,44 @@ test("a close-delimited response is re-chunked for HTTP/1.1 clients and its conn
   assert.match(bodies![1]!, /Connection: close/);
   assert.equal(raw.connections, 2);
 });
+
+test("timeouts of seconds (the coarse sweep): 504 and idle close on time, nothing left watched", async () => {
+  // 5 s is the shortest timeout the coarse sweep serves: request, idle and header timeouts of
+  // seconds are checked four times a second instead of by per-socket timers.
+  const l = catchAllListener("flow-coarse:80", {
+    requestTimeoutMs: COARSE_MIN_MS,
+    idleTimeoutMs: COARSE_MIN_MS,
+  });
+  const h = { current: compileHttp(l, { snapshot: snapshotOf(l, pools), upstreams, log: () => {} }) };
+  const { server: s3, port: p3 } = await listen(h);
+  after(() => s3.close());
+  const start = performance.now();
+  // An idle keep-alive connection (one request served) and a request the backend never answers.
+  const idle = net.connect(p3, "127.0.0.1");
+  idle.write("GET /ok HTTP/1.1\r\nHost: h\r\n\r\n");
+  let idleOut = "";
+  idle.on("data", (d: Buffer) => (idleOut += d.toString("latin1")));
+  const closed = once(idle, "close").then(() => performance.now() - start);
+  const s = net.connect(p3, "127.0.0.1");
+  s.write("GET /slow HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+  let slowOut = "";
+  s.on("data", (d: Buffer) => (slowOut += d.toString("latin1")));
+  const slow = once(s, "close").then(() => ({ out: slowOut, ms: performance.now() - start }));
+  const [idleMs, answer] = await Promise.all([closed, slow]);
+  assert.match(idleOut, /^HTTP\/1\.1 200 /);
+  assert.match(answer.out, /^HTTP\/1\.1 504 /);
+  for (const ms of [idleMs, answer.ms]) {
+    assert.ok(ms >= COARSE_MIN_MS - 5, `fired after ${ms} ms, before ${COARSE_MIN_MS}`);
+    assert.ok(ms < COARSE_MIN_MS + 2 * SWEEP_MS + 500, `fired after ${ms} ms, late`);
+  }
+  // Requests, client and backend connections all left the sweep once done or closed.
+  await until(() => watchedCount() === 0);
+});
+
+// until polls a condition for up to two sweeps: the pooled backend connection's idle timeout
+// expires in the same sweep as the client's, or the next.
+async function until(ok: () => boolean): Promise<void> {
+  const deadline = performance.now() + 2 * SWEEP_MS + 200;
+  while (!ok() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(ok(), `${watchedCount()} still watched`);
+}

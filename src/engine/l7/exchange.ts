@@ -25,9 +25,10 @@ import type { Mirrors } from "./mirror.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 import type { RequestView } from "./router/match.ts";
 import { copyOf, type UpstreamConn, type UpstreamFailure, type UpstreamOwner } from "./upstream.ts";
+import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
 
 /** Exchange is one request on a client connection and its response; it is also the router's view of it. */
-export class Exchange implements UpstreamOwner, RequestView {
+export class Exchange implements UpstreamOwner, RequestView, Watcher {
   readonly conn: ClientConn;
   /** rt is the configuration the request was routed with; it finishes on it even after a swap. */
   readonly rt: ListenerRuntime;
@@ -66,6 +67,8 @@ export class Exchange implements UpstreamOwner, RequestView {
   private tried: Set<string> | undefined;
   private lastFailure = "";
   private timer: NodeJS.Timeout | undefined;
+  // deadline is when a request timeout of seconds expires (checked by the coarse sweep), else 0.
+  private deadline = 0;
   private outChunked = false;
   private interim = false;
   private done = false;
@@ -115,7 +118,10 @@ export class Exchange implements UpstreamOwner, RequestView {
     }
     const rt = this.rt;
     const ms = this.route?.timeoutMs ?? rt.listener.requestTimeoutMs;
-    if (ms > 0) this.timer = setTimeout(onRequestTimeout, ms, this);
+    if (ms >= COARSE_MIN_MS) {
+      this.deadline = performance.now() + ms;
+      watch(this);
+    } else if (ms > 0) this.timer = setTimeout(onRequestTimeout, ms, this);
     this.connect();
   }
 
@@ -251,9 +257,18 @@ export class Exchange implements UpstreamOwner, RequestView {
     this.fail(...failureAnswer(failure, b.id, this.route?.name, detail));
   }
 
+  /** check is the coarse sweep's call for a request timeout of seconds. */
+  check(now: number): void {
+    if (now >= this.deadline) this.timedOut();
+  }
+
   /** timedOut runs when the request timeout fires. */
   timedOut(): void {
     this.timer = undefined;
+    if (this.deadline !== 0) {
+      this.deadline = 0;
+      unwatch(this);
+    }
     if (this.done) return;
     const up = this.upstream;
     this.upstream = null;
@@ -434,6 +449,10 @@ export class Exchange implements UpstreamOwner, RequestView {
     if (this.done) return;
     this.done = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.deadline !== 0) {
+      this.deadline = 0;
+      unwatch(this);
+    }
     if (this.pending !== null) {
       this.conn.released(this.pending);
       this.pending = null;

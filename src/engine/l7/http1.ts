@@ -7,6 +7,7 @@ import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { PickContext } from "../contracts.ts";
 import { HttpParser, type MessageHead, type MessageSink, type ParseError } from "../http/parser.ts";
+import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
 import { adoptReads, releaseReads } from "../net/onread.ts";
 import { connection } from "./events.ts";
 import { Exchange } from "./exchange.ts";
@@ -34,7 +35,7 @@ export interface PriorKnowledge {
 }
 
 /** ClientConn is one client TCP (or TLS) connection speaking HTTP/1.1. */
-export class ClientConn implements MessageSink {
+export class ClientConn implements MessageSink, Watcher {
   readonly socket: Socket;
   /** rt is the configuration new requests are routed with; it moves on when a snapshot replaces it. */
   rt: ListenerRuntime;
@@ -60,6 +61,8 @@ export class ClientConn implements MessageSink {
   // tick is the socket's inactivity timeout, fixed per connection: changing it per request would
   // allocate a timer each time. onTimeout decides from timestamps what expired.
   private readonly tick: number;
+  // coarse: the tick is long enough for the coarse sweep (coarse-timer.ts) instead of a socket timer.
+  private readonly coarse: boolean;
   private idleSince = performance.now();
   private upgradeRest: Buffer | undefined;
   private closed = false;
@@ -103,6 +106,7 @@ export class ClientConn implements MessageSink {
     socket.on("close", () => this.onClose());
     socket.on("timeout", () => this.onTimeout());
     this.tick = Math.min(rt.listener.idleTimeoutMs, rt.limits.headerTimeoutMs);
+    this.coarse = this.tick >= COARSE_MIN_MS;
     this.setTimeout(this.tick);
     rt.conns.add(this);
     if (rt.retired) this.closing = true;
@@ -362,10 +366,19 @@ export class ClientConn implements MessageSink {
     this.socket.resume();
   }
 
+  // setTimeout arms the inactivity check: the coarse sweep for timeouts of seconds (a socket
+  // timeout is refreshed by Node on every read and write), the socket's own timer otherwise.
   private setTimeout(ms: number): void {
     if (ms === this.timeoutMs) return;
     this.timeoutMs = ms;
-    this.socket.setTimeout(ms);
+    if (!this.coarse) this.socket.setTimeout(ms);
+    else if (ms === 0) unwatch(this);
+    else watch(this);
+  }
+
+  /** check is the coarse sweep's call: onTimeout decides from timestamps what expired. */
+  check(): void {
+    this.onTimeout();
   }
 
   private onTimeout(): void {
@@ -420,6 +433,7 @@ export class ClientConn implements MessageSink {
 
   private onClose(): void {
     this.closed = true;
+    unwatch(this);
     // A closed connection's parser serves the next one: reuse() re-initialises it, and a new
     // parser per connection is a large part of what a Connection: close request costs.
     const p = this.parser;

@@ -7,6 +7,7 @@ import tls from "node:tls";
 import type { Backend } from "../contracts.ts";
 import type { UpstreamTls } from "../../model/ir.ts";
 import { HttpParser, type MessageHead, type MessageSink, type ParseError } from "../http/parser.ts";
+import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
 
 /** UpstreamFailure says what went wrong with a backend connection. */
 export type UpstreamFailure = "connect" | "reset" | "timeout" | "protocol";
@@ -50,7 +51,7 @@ export function copyOf(view: Buffer): Buffer {
 }
 
 /** UpstreamConn is one TCP connection to a backend. */
-export class UpstreamConn implements MessageSink {
+export class UpstreamConn implements MessageSink, Watcher {
   readonly socket: net.Socket;
   readonly backend: Backend;
   readonly pool: UpstreamPool;
@@ -96,7 +97,7 @@ export class UpstreamConn implements MessageSink {
     // Backend connections never keep the process alive: an idle pooled one must not, and a busy
     // one serves a client connection that does. (No ref/unref per request: each is a native call.)
     s.unref();
-    s.setTimeout(connectTimeoutMs);
+    this.armTimeout(connectTimeoutMs);
     s.on(upTls === undefined ? "connect" : "secureConnect", () => {
       this.connected = true;
       this.armTimeout(this.owner === null ? IDLE_TIMEOUT_MS : this.busyTimeoutMs);
@@ -104,12 +105,13 @@ export class UpstreamConn implements MessageSink {
     if (!this.shared) s.on("data", (buf: Buffer) => this.onData(buf));
     s.on("end", () => this.onEnd());
     s.on("drain", () => this.owner?.onUpstreamDrain());
-    s.on("timeout", () => this.fail("timeout", this.connected ? "backend timed out" : "connect timed out"));
+    s.on("timeout", () => this.timedOut());
     s.on("error", (err: NodeJS.ErrnoException) =>
       this.fail(this.connected ? "reset" : "connect", err.code ?? err.message),
     );
     s.on("close", () => {
       this.closed = true;
+      unwatch(this);
       this.parser.close();
       this.pool.forget(this);
       if (this.owner !== null) this.fail("reset", "backend closed the connection");
@@ -127,14 +129,39 @@ export class UpstreamConn implements MessageSink {
     if (this.reused && this.socket.isPaused()) this.socket.resume();
   }
 
-  // armTimeout changes the socket's inactivity timeout only when it differs: socket.setTimeout
-  // allocates a timer, and most requests reuse the value the connection already has. While idle
-  // the same value bounds how long the connection stays pooled.
+  // armTimeout sets the inactivity timeout (connect, busy, or how long the connection stays
+  // pooled): timeouts of seconds go to the coarse sweep, which sees activity through the `active`
+  // flag (set here and on every read), shorter ones to the socket's own timer. Each arming counts
+  // as activity: it marks a new phase of the connection.
   private armed = -1;
+  private coarse = false;
+  private active = true;
+  private lastActive = 0;
   private armTimeout(ms: number): void {
+    this.active = true;
     if (ms === this.armed) return;
     this.armed = ms;
-    this.socket.setTimeout(ms);
+    const coarse = ms >= COARSE_MIN_MS;
+    if (coarse !== this.coarse) {
+      this.coarse = coarse;
+      if (coarse) {
+        this.socket.setTimeout(0);
+        watch(this);
+      } else unwatch(this);
+    }
+    if (!coarse) this.socket.setTimeout(ms);
+  }
+
+  /** check is the coarse sweep's call: the connection times out after `armed` ms without activity. */
+  check(now: number): void {
+    if (this.active) {
+      this.active = false;
+      this.lastActive = now;
+    } else if (now - this.lastActive >= this.armed) this.timedOut();
+  }
+
+  private timedOut(): void {
+    this.fail("timeout", this.connected ? "backend timed out" : "connect timed out");
   }
 
   /** release returns the connection to the idle pool, or closes it when reusable is false. */
@@ -152,11 +179,13 @@ export class UpstreamConn implements MessageSink {
   destroy(): void {
     this.owner = null;
     this.closed = true;
+    unwatch(this);
     this.socket.destroy();
     this.pool.forget(this);
   }
 
   private onRead(n: number, b: Uint8Array): true {
+    this.active = true;
     const view = (b as Buffer).subarray(0, n);
     // A tunnel (after takeSocket) reads through "data" events like any socket: give it copies.
     if (this.detached) this.socket.emit("data", copyOf(view));
@@ -166,6 +195,7 @@ export class UpstreamConn implements MessageSink {
   }
 
   private onData(buf: Buffer): void {
+    this.active = true;
     const owner = this.owner;
     if (owner === null) {
       // Bytes on an idle connection mean the backend and we disagree about framing.
@@ -213,6 +243,7 @@ export class UpstreamConn implements MessageSink {
     for (const ev of ["data", "end", "timeout", "error", "close", "drain", "connect"])
       s.removeAllListeners(ev);
     s.setTimeout(0);
+    unwatch(this);
     this.owner = null;
     this.closed = true;
     this.detached = true;
