@@ -119,7 +119,8 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
     const rt = this.rt;
     const ms = this.route?.timeoutMs ?? rt.listener.requestTimeoutMs;
     if (ms >= COARSE_MIN_MS) {
-      this.deadline = performance.now() + ms;
+      // From the request's arrival: no second clock read per request.
+      this.deadline = this.start + ms;
       watch(this);
     } else if (ms > 0) this.timer = setTimeout(onRequestTimeout, ms, this);
     this.connect();

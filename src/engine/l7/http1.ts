@@ -18,6 +18,9 @@ import { tunnel } from "./websocket.ts";
 // Pipelined requests waiting behind the active one may buffer this much body before reading pauses.
 const MAX_BUFFERED = 64 * 1024;
 
+// UNSTAMPED marks a timestamp the coarse sweep has yet to take (see onBegin).
+const UNSTAMPED = -1;
+
 // Parser states of the connection: between messages, inside a head, inside a body.
 const IDLE = 0;
 const HEAD = 1;
@@ -178,7 +181,7 @@ export class ClientConn implements MessageSink, Watcher {
         releaseParser(parser);
       } else if (!this.swept) holdParser(this);
     }
-    if (this.state === HEAD) {
+    if (this.state === HEAD && this.headStart !== UNSTAMPED) {
       // A client trickling bytes keeps the inactivity timer quiet; the deadline is checked here.
       if (performance.now() - this.headStart > this.rt.limits.headerTimeoutMs) this.headerTimeout();
     }
@@ -266,7 +269,9 @@ export class ClientConn implements MessageSink, Watcher {
 
   onBegin(): void {
     this.state = HEAD;
-    this.headStart = performance.now();
+    // Under the coarse sweep the sweep stamps it (UNSTAMPED): a clock read per request saved,
+    // and the deadline counts from at most one sweep later, never earlier.
+    this.headStart = this.coarse ? UNSTAMPED : performance.now();
   }
 
   onHead(head: MessageHead): boolean {
@@ -350,7 +355,7 @@ export class ClientConn implements MessageSink, Watcher {
     const next = this.queue[0];
     if (next !== undefined) next.begin();
     else {
-      this.idleSince = performance.now();
+      this.idleSince = this.coarse ? UNSTAMPED : performance.now();
       this.setTimeout(this.tick);
     }
   }
@@ -377,14 +382,15 @@ export class ClientConn implements MessageSink, Watcher {
   }
 
   /** check is the coarse sweep's call: onTimeout decides from timestamps what expired. */
-  check(): void {
-    this.onTimeout();
+  check(now: number): void {
+    if (this.headStart === UNSTAMPED) this.headStart = now;
+    if (this.idleSince === UNSTAMPED) this.idleSince = now;
+    this.onTimeout(now);
   }
 
-  private onTimeout(): void {
+  private onTimeout(now = performance.now()): void {
     // Busy connections are bounded by the request timeout, not by client inactivity.
     if (this.queue.length > 0) return;
-    const now = performance.now();
     let left: number;
     if (!this.opened) {
       // Nothing came yet: a silent client gets the header timeout, and no answer.
