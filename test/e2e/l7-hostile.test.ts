@@ -73,6 +73,10 @@ const cases: [name: string, request: string, status: number][] = [
   ["chunk extension with a bare LF", chunked + "5;a=b\nabcde\r\n0\r\n\r\n", 400],
   ["chunk data longer than its size", chunked + "2\r\nabcde\r\n0\r\n\r\n", 400],
   ["chunk without CRLF after data", chunked + "2\r\nab0\r\n\r\n", 400],
+  // Framing fields in trailers (RFC 9110 §6.5.1): forwarded in the last chunk, they would reach a
+  // backend that merges trailers into the header section.
+  ["Content-Length in the trailers", chunked + "1\r\na\r\n0\r\nContent-Length: 5\r\n\r\n", 400],
+  ["Transfer-Encoding in the trailers", chunked + "1\r\na\r\n0\r\nTransfer-Encoding: chunked\r\n\r\n", 400],
   // Line syntax.
   ["bare CR in the request line", "GET / HTTP/1.1\rHost: h\r\n\r\n", 400],
   ["bare CR in a header value", "GET / HTTP/1.1\r\nHost: h\r\nX-A: a\rb\r\n\r\n", 400],

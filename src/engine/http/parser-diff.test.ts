@@ -231,6 +231,10 @@ const requests = [
   "\r\rGET / HTTP/1.1\r\n\r\n",
   "\x16\x03\x01\x02\x00\x01\x00",
   "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+  "POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nContent-Length: 5\r\n\r\nGET /s HTTP/1.1\r\n\r\n",
+  "POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nTransfer-Encoding: chunked\r\n\r\n",
+  "POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nHost: x\r\nConnection: close\r\n\r\n",
+  "POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;a=\r\nb\r\n1;=\r\nc\r\n1;;\r\nd\r\n0\r\n\r\n",
 ];
 
 const responses = [
@@ -255,6 +259,8 @@ const responses = [
   "HTTP/1.1 200 OK\nContent-Length: 0\n\n",
   "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nxHTTP/1.1 200 OK\r\n\r\n",
   "ICY 200 OK\r\n\r\n",
+  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nContent-Length: 1\r\n\r\n",
+  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nTransfer-Encoding: gzip\r\n\r\n",
 ];
 
 test("the parser agrees with llhttp on every split of the request corpus", () => {

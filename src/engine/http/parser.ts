@@ -677,6 +677,17 @@ export class HttpParser {
     const fields = new Array<string>(n >> 1);
     for (let k = 0; k < n; k += 2) fields[k >> 1] = latin1(src, m[k]! + shift, m[k + 1]! + shift);
     if (this.trailers) {
+      // Framing fields must not be trailers (RFC 9110 §6.5.1) and llhttp refuses them (a second
+      // Content-Length, chunked applied twice): forwarded in the last chunk, a backend that merges
+      // trailers into the header section would see framing the proxy never checked.
+      for (let k = 0; k < n; k += 4) {
+        const ns = m[k]! + shift;
+        const ne = m[k + 1]! + shift;
+        if (lowerIs(src, ns, ne, "content-length"))
+          return this.failAt("HPE_INVALID_CONTENT_LENGTH", "Content-Length in the trailers", i);
+        if (!this.response && lowerIs(src, ns, ne, "transfer-encoding"))
+          return this.failAt("HPE_INVALID_TRANSFER_ENCODING", "Transfer-Encoding in the trailers", i);
+      }
       if (fields.length > 0) this.sink.onTrailers(fields);
       if (this.closed) return i;
       this.complete();
