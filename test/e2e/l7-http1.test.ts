@@ -160,6 +160,24 @@ test("request bodies: Content-Length verbatim, chunked re-chunked; chunked respo
   assert.match(raw, /0\r\nX-Sum: 3\r\n\r\n$/);
 });
 
+test("request trailers reach the backend without the fields a trailer must not carry", async () => {
+  let seen: Record<string, string | undefined> = {};
+  const b = await backend((req, res) => {
+    seen = { ...req.trailers };
+    res.end("ok");
+  });
+  const { port } = await proxy([forward("r", "/", "p")], { p: poolOf("p", [b.port]) });
+  const out = await rawExchange(
+    port,
+    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nxyz\r\n0\r\n" +
+      "X-Checksum: 42\r\nHost: evil.example\r\nAuthorization: Bearer x\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n",
+  );
+  assert.match(out, /^HTTP\/1\.1 200 /);
+  // RFC 9110 §6.5.1: routing, authentication and forwarding fields are not trailers; a backend
+  // merging trailers into the head would otherwise take them as checked by the proxy.
+  assert.deepEqual(seen, { "x-checksum": "42" });
+});
+
 test("pipelined requests are answered in order; Connection: close closes after the response", async () => {
   const b = await backend((req, res) => {
     // Answer /slow late so an out-of-order proxy would show.

@@ -58,16 +58,21 @@ export function connectionTokens(value: string): string[] {
 
 /**
  * listedTokens adds the names a Connection header lists to list (made on first need);
- * "keep-alive" is left out: it is hop-by-hop anyway, and the common keep-alive answer then
- * leaves the list empty, so the other names need no lower-casing.
+ * "keep-alive" and "close" are left out: they are options, not field names ("Close" is a
+ * reserved field name for this reason, RFC 9110 §7.6.1), so the common values leave the list
+ * empty and the other names need no lower-casing.
  */
 export function listedTokens(list: string[] | undefined, value: string): string[] | undefined {
-  if (value.length === 10 && lowerName(value) === "keep-alive") return list;
+  if ((value.length === 10 || value.length === 5) && isOption(lowerName(value))) return list;
   for (const t of connectionTokens(value)) {
-    if (t === "keep-alive") continue;
+    if (isOption(t)) continue;
     (list ??= []).push(t);
   }
   return list;
+}
+
+function isOption(token: string): boolean {
+  return token === "keep-alive" || token === "close";
 }
 
 /** statusLine returns "HTTP/1.1 <code> <reason>\r\n". */
@@ -94,6 +99,56 @@ export function plainResponse(
   const h = Buffer.from(lines, "latin1");
   // The answer to a HEAD request is the head alone, Content-Length as a GET would get it (RFC 9110 §9.3.2).
   return head ? h : Buffer.concat([h, b], h.length + b.length);
+}
+
+// notInTrailers are the fields a trailer section must not carry (RFC 9110 §6.5.1: framing,
+// routing, request modifiers, authentication, response control, payload processing), plus
+// hop-by-hop and the forwarding fields the proxy writes itself. A recipient that merges trailers
+// into the header section (some servers do) would otherwise read them as if the proxy had
+// checked or written them.
+const notInTrailers: ReadonlySet<string> = new Set([
+  ...hopByHop,
+  "host",
+  "authorization",
+  "proxy-authorization",
+  "cookie",
+  "set-cookie",
+  "www-authenticate",
+  "proxy-authenticate",
+  "cache-control",
+  "expect",
+  "max-forwards",
+  "pragma",
+  "range",
+  "if-match",
+  "if-none-match",
+  "if-modified-since",
+  "if-unmodified-since",
+  "if-range",
+  "age",
+  "expires",
+  "date",
+  "location",
+  "retry-after",
+  "vary",
+  "content-encoding",
+  "content-type",
+  "content-range",
+  "x-forwarded-for",
+  "x-forwarded-proto",
+  "x-forwarded-host",
+  "forwarded",
+]);
+
+/** trailerFields drops from trailers (name, value pairs) the fields a trailer must not carry. */
+export function trailerFields(trailers: readonly string[] | undefined): string[] | undefined {
+  if (trailers === undefined) return undefined;
+  const out: string[] = [];
+  for (let i = 0; i + 1 < trailers.length; i += 2) {
+    if (notInTrailers.has(lowerName(trailers[i]!))) continue;
+    out.push(trailers[i]!, trailers[i + 1]!);
+  }
+  return out;
 }
 
 /** chunkHeader returns the chunk-size line for a chunk of n bytes. */

@@ -853,8 +853,9 @@ export class HttpParser {
     this.paused = false;
     this.upgradeAfter = false;
     this.keepAlive = true;
-    // A large head's buffer is not kept for the next connection.
+    // A large head's buffers are not kept for the next connection.
     if (this.acc !== null && this.acc.length > 4096) this.acc = null;
+    if (this.marks.length > 256) this.marks = [];
     return this;
   }
 

@@ -14,6 +14,7 @@ import {
   mayBeSpecial,
   plainResponse,
   statusLine,
+  trailerFields,
 } from "../http/head.ts";
 import type { MessageHead } from "../http/parser.ts";
 import { httpResponse, type HttpResponseEvent } from "./events.ts";
@@ -185,7 +186,7 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
 
   /** requestTrailers keeps chunked request trailers for the last chunk. */
   requestTrailers(t: string[]): void {
-    this.pendingTrailers = t;
+    this.pendingTrailers = trailerFields(t);
   }
 
   /** requestComplete runs when the whole request was read from the client. */
@@ -410,7 +411,7 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
   }
 
   onTrailers(t: string[]): void {
-    this.responseTrailers = t;
+    this.responseTrailers = trailerFields(t);
   }
 
   onComplete(): void {

@@ -1,4 +1,4 @@
-// http1.ts: an HTTP/1.1 client connection at the socket level. llhttp (strict) parses request
+// http1.ts: an HTTP/1.1 client connection at the socket level. the strict parser (../http/parser.ts) parses request
 // heads and bodies straight from the socket; each request becomes an Exchange, routed and
 // forwarded to a pooled backend connection. No node:http objects on this path. Plain-TCP clients
 // read through one shared buffer (net/onread.ts): a read is parsed at once and never kept, so
@@ -47,7 +47,7 @@ export class ClientConn implements MessageSink, Watcher {
   closing = false;
   // parser is held while the connection is busy: once it stayed idle for a sweep period
   // (parserSweep) it goes back to a shared free list, so idle keep-alive connections cost no parser,
-  // and busy ones do not re-initialise llhttp per request.
+  // and busy ones do not re-initialise a parser per request.
   private parser: HttpParser | null = null;
   /** parserUsed is set on every read; the sweep releases the parser of a connection that had none. */
   parserUsed = false;
@@ -156,7 +156,7 @@ export class ClientConn implements MessageSink, Watcher {
     this.parserUsed = true;
     let r = parser.execute(buf);
     while (typeof r === "number" && r < buf.length) {
-      // llhttp stopped after an Upgrade/CONNECT head; a WebSocket hands the rest to the tunnel,
+      // The parser stopped after an Upgrade/CONNECT head; a WebSocket hands the rest to the tunnel,
       // anything else was forwarded as a plain request and parsing goes on.
       const last = this.queue[this.queue.length - 1];
       if (last !== undefined && last.websocket) {
@@ -216,7 +216,7 @@ export class ClientConn implements MessageSink, Watcher {
     this.rt.conns.delete(this);
   }
 
-  // reject answers a request llhttp refused, after the responses already in flight.
+  // reject answers a request the parser refused, after the responses already in flight.
   private reject(err: ParseError, buf: Buffer): void {
     let status = 400;
     let text = `bad request: ${err.reason} (${err.code})`;
@@ -225,9 +225,9 @@ export class ClientConn implements MessageSink, Watcher {
       status = lineEnded ? 431 : 414;
       text = lineEnded ? "request header fields too large" : "request URI too long";
     } else if (err.code === "HPE_INVALID_METHOD" || err.code === "HPE_INVALID_VERSION") {
-      // llhttp knows a fixed list of methods and versions: a well-formed line naming another is
+      // The parser knows a fixed list (llhttp's) of methods and versions: a well-formed line naming another is
       // "not implemented" (RFC 9110 §9.1: 501) or "version not supported" (RFC 9110 §15.6.6: 505:
-      // another major version; an unknown HTTP/1.x minor stays llhttp's 400).
+      // another major version; an unknown HTTP/1.x minor stays 400).
       const line = requestLine(buf, err.bytesParsed);
       if (err.code === "HPE_INVALID_METHOD" && /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+( |$)/.test(line)) {
         status = 501;
@@ -245,7 +245,7 @@ export class ClientConn implements MessageSink, Watcher {
     this.closing = true;
     const broken = this.parsing;
     if (broken !== null) {
-      // The request llhttp gave up on mid-body is dropped with its backend connection.
+      // The request the parser gave up on mid-body is dropped with its backend connection.
       const i = this.queue.indexOf(broken);
       if (i !== -1) this.queue.splice(i, 1);
       if (broken.responseStarted) {
@@ -316,7 +316,7 @@ export class ClientConn implements MessageSink, Watcher {
 
   /**
    * releaseIdleParser gives the parser back to the pool if the connection sits between messages
-   * (not once closing: llhttp keeps refusing bytes after Connection: close only while it keeps
+   * (not once closing: the parser keeps refusing bytes after Connection: close only while it keeps
    * its state); it returns false while the parser must stay.
    */
   releaseIdleParser(): boolean {
@@ -477,7 +477,7 @@ function releaseParser(p: HttpParser): void {
 }
 
 // held are the connections keeping a parser between messages. Every SWEEP_MS a connection that
-// read nothing since the last sweep gives its parser back: re-initialising llhttp for every
+// read nothing since the last sweep gives its parser back: re-initialising a parser for every
 // request of a busy keep-alive connection costs more than the memory it saves.
 const SWEEP_MS = 1000;
 const held = new Set<ClientConn>();
@@ -510,7 +510,7 @@ function sweepParsers(): void {
   }
 }
 
-// badHead stands in for a request llhttp could not parse.
+// badHead stands in for a request the parser could not parse.
 const badHead: MessageHead = {
   versionMajor: 1,
   versionMinor: 1,
