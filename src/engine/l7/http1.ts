@@ -1,6 +1,6 @@
 // http1.ts: an HTTP/1.1 client connection at the socket level. The strict parser
-// (../http/parser.ts) parses request heads and bodies straight from the socket; each request becomes an Exchange, routed and
-// forwarded to a pooled backend connection. No node:http objects on this path. Plain-TCP clients
+// (../http/parser.ts) parses request heads and bodies straight from the socket; each request
+// becomes an Exchange, routed and forwarded to a pooled backend connection. No node:http objects on this path. Plain-TCP clients
 // read through one shared buffer (net/onread.ts): a read is parsed at once and never kept, so
 // what outlives the read callback (body chunks, bytes after an Upgrade) is copied.
 import type { Socket } from "node:net";
@@ -226,8 +226,8 @@ export class ClientConn implements MessageSink, Watcher {
       text = lineEnded ? "request header fields too large" : "request URI too long";
     } else if (err.code === "HPE_INVALID_METHOD" || err.code === "HPE_INVALID_VERSION") {
       // The parser knows a fixed list of methods (llhttp's) and versions: a well-formed line
-      // naming another is "not implemented" (RFC 9110 §9.1: 501) or "version not supported" (RFC 9110 §15.6.6: 505:
-      // another major version; an unknown HTTP/1.x minor stays 400).
+      // naming another is "not implemented" (RFC 9110 §9.1: 501) or "version not supported"
+      // (RFC 9110 §15.6.6: 505: another major version; an unknown HTTP/1.x minor stays 400).
       const line = requestLine(buf, err.bytesParsed);
       if (err.code === "HPE_INVALID_METHOD" && /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+( |$)/.test(line)) {
         status = 501;
