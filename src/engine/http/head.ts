@@ -1,5 +1,5 @@
 // head.ts: serialising HTTP/1.1 heads and the proxy's own short answers. Heads are built as one
-// latin1 string and written in one call: header values from llhttp are latin1 strings, so the
+// latin1 string and written in one call: header values from the parser are latin1 strings, so the
 // bytes go out as they came in.
 import { STATUS_CODES } from "node:http";
 
@@ -13,6 +13,9 @@ export const hopByHop: ReadonlySet<string> = new Set([
   "transfer-encoding",
   "upgrade",
   "content-length",
+  // Reserved because it is a connection option (RFC 9110 §18.4): such a field is never forwarded,
+  // so listedTokens can skip the common "Connection: close" without looking at every name.
+  "close",
 ]);
 
 // lowerLengths marks the lengths of the header names the proxy looks at (hop-by-hop, Host,
