@@ -101,3 +101,25 @@ test("bytes after a Connection: close request are read and dropped; one response
   p.server.close();
   backend.close();
 });
+
+test("a client that asked to close gets its response, then the proxy closes at once (no lingering)", async () => {
+  const backend = await new RecordingBackend((data, s) => {
+    if (data.includes("\r\n\r\n")) s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  }).start();
+  const p = await proxyAll("quick-close:80", backend.port);
+  const s = net.connect(p.port, "127.0.0.1");
+  after(() => {
+    s.destroy();
+    p.server.close();
+    backend.close();
+  });
+  await once(s, "connect");
+  let got = "";
+  s.on("data", (d: Buffer) => (got += d.toString("latin1")));
+  s.write("GET /one HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+  // The client keeps its side open: the proxy's FIN must come without waiting for the client's.
+  await once(s, "end");
+  assert.match(got, /^HTTP\/1\.1 200 OK\r\n[^]*Connection: close\r\n\r\nok$/);
+  const open = await new Promise<number>((r, j) => p.server.getConnections((e, n) => (e ? j(e) : r(n))));
+  assert.equal(open, 0, "the proxy's socket is closed while the client's side is still open");
+});

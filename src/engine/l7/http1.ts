@@ -74,6 +74,8 @@ export class ClientConn implements MessageSink, Watcher {
   private ended = false;
   // copyBody is set while reads are views of READ_BUFFER: body chunks handed on must be copies.
   private readonly copyBody: boolean;
+  // failed is set once the connection answers a request it could not parse (failConnection).
+  private failed = false;
   // h2c is asked about the first bytes, then dropped; opened says they were HTTP/1.1 (published).
   private h2c: PriorKnowledge | undefined;
   private opened = false;
@@ -244,6 +246,7 @@ export class ClientConn implements MessageSink, Watcher {
   private failConnection(status: number, text: string): void {
     this.socket.pause();
     this.closing = true;
+    this.failed = true;
     const broken = this.parsing;
     if (broken !== null) {
       // The request the parser gave up on mid-body is dropped with its backend connection.
@@ -348,7 +351,8 @@ export class ClientConn implements MessageSink, Watcher {
     if (ex.closeAfter) {
       this.closing = true;
       for (const q of this.queue.splice(0)) q.abort();
-      this.end();
+      if (this.quickClose(ex)) this.socket.destroy();
+      else this.end();
       return;
     }
     // Request-body backpressure may have paused reading under the finished exchange.
@@ -359,6 +363,28 @@ export class ClientConn implements MessageSink, Watcher {
       this.idleSince = this.coarse ? UNSTAMPED : performance.now();
       this.setTimeout(this.tick);
     }
+  }
+
+  /**
+   * quickClose says whether the connection may close at once after ex's response instead of
+   * lingering (end(), then reading until the client's FIN): the client asked for the close (its
+   * request was its last, RFC 9112 §9.6), nothing after it was read or refused, the response is
+   * all with the kernel, and the socket is plain TCP (TLS owes a close_notify). close() still
+   * sends the response and then a FIN; it saves a shutdown, a read of the client's FIN and Node's
+   * end-of-stream work, as nginx and HAProxy close such connections. Lingering stays for every
+   * other close: bytes arriving at a closed socket make the kernel reset the connection, which
+   * can lose the response.
+   */
+  private quickClose(ex: Exchange): boolean {
+    return (
+      !ex.head.keepAlive &&
+      ex.head.method !== "" &&
+      !this.failed &&
+      this.copyBody &&
+      this.state === IDLE &&
+      this.upgradeRest === undefined &&
+      this.socket.writableLength === 0
+    );
   }
 
   /** tunnel joins the client socket to a backend socket after a 101 (WebSocket). */
