@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import https from "node:https";
 import { once } from "node:events";
+import { createHash, randomBytes } from "node:crypto";
 import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,9 +31,17 @@ const certs = {
   "ns/wild": selfSigned(["*.example.com"]),
   "ns/default": selfSigned(["default.test"]),
 };
-const backend = http.createServer((req, res) =>
-  res.end(`proto=${req.headers["x-forwarded-proto"]} host=${req.headers.host}`),
-);
+const backend = http.createServer((req, res) => {
+  if (req.url === "/sum") {
+    // Answers the body's length and SHA-256: a body must cross the proxy intact.
+    const h = createHash("sha256");
+    let n = 0;
+    req.on("data", (d: Buffer) => ((n += d.length), h.update(d)));
+    req.on("end", () => res.end(`${n} ${h.digest("hex")}`));
+    return;
+  }
+  res.end(`proto=${req.headers["x-forwarded-proto"]} host=${req.headers.host}`);
+});
 backend.listen(0, "127.0.0.1");
 await once(backend, "listening");
 const pools = { p: poolOf("p", [(backend.address() as AddressInfo).port]) };
@@ -182,4 +191,38 @@ test("re-encryption to backends: verified against caPem and sni, wrong name is a
   assert.equal(await get("/good"), `tls backend saw 127.0.0.1:${p2} sni=backend.internal 200`);
   assert.match(await get("/bad"), /cannot connect to backend .* ERR_TLS_CERT_ALTNAME_INVALID\n 502$/);
   assert.equal(await get("/san"), `tls backend saw 127.0.0.1:${p2} sni=x 200`);
+});
+
+test("request bodies over TLS arrive intact on one keep-alive connection (decrypted reads in a shared buffer)", async () => {
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+  after(() => agent.destroy());
+  const post = (body: Buffer, chunked: boolean) =>
+    new Promise<string>((resolve, reject) => {
+      const req = https.request(
+        {
+          host: "127.0.0.1",
+          port,
+          servername: "shop.example.com",
+          rejectUnauthorized: false,
+          agent,
+          method: "POST",
+          path: "/sum",
+          headers: chunked ? {} : { "content-length": body.length },
+        },
+        (res) => {
+          let out = "";
+          res.on("data", (d: Buffer) => (out += d));
+          res.on("end", () => resolve(out));
+        },
+      );
+      req.on("error", reject);
+      // Several writes: the body crosses many TLS records and reads.
+      for (let i = 0; i < body.length; i += 100_000) req.write(body.subarray(i, i + 100_000));
+      req.end();
+    });
+  for (const chunked of [false, true]) {
+    const body = randomBytes(2 * 1024 * 1024);
+    const want = `${body.length} ${createHash("sha256").update(body).digest("hex")}`;
+    assert.equal(await post(body, chunked), want, chunked ? "chunked" : "content-length");
+  }
 });

@@ -98,13 +98,11 @@ export class ClientConn implements MessageSink, Watcher {
     };
     this.h2c = h2c;
     socket.setNoDelay(true);
-    // TLS sockets keep their stream: their reads are decrypted records, not the handle's bytes.
-    this.copyBody =
-      (socket as TLSSocket).encrypted !== true &&
-      adoptReads(socket, READ_BUFFER, (b: Buffer) => {
-        this.onData(b);
-        return true;
-      });
+    // A TLS socket's handle is the TLS stream: adopted, it delivers decrypted bytes the same way.
+    this.copyBody = adoptReads(socket, READ_BUFFER, (b: Buffer) => {
+      this.onData(b);
+      return true;
+    });
     if (!this.copyBody) socket.on("data", (b: Buffer) => this.onData(b));
     socket.on("drain", () => this.queue[0]?.clientDrained());
     socket.on("end", () => this.onEnd());
@@ -380,7 +378,7 @@ export class ClientConn implements MessageSink, Watcher {
       !ex.head.keepAlive &&
       ex.head.method !== "" &&
       !this.failed &&
-      this.copyBody &&
+      (this.socket as TLSSocket).encrypted !== true &&
       this.state === IDLE &&
       this.upgradeRest === undefined &&
       this.socket.writableLength === 0
