@@ -259,6 +259,18 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
     this.fail(...failureAnswer(failure, b.id, this.route?.name, detail));
   }
 
+  // stopTimer ends the request timeout, whichever of the two kinds begin() set.
+  private stopTimer(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.deadline !== 0) {
+      this.deadline = 0;
+      unwatch(this);
+    }
+  }
+
   /** check is the coarse sweep's call for a request timeout of seconds. */
   check(now: number): void {
     if (now >= this.deadline) this.timedOut();
@@ -266,11 +278,7 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
 
   /** timedOut runs when the request timeout fires. */
   timedOut(): void {
-    this.timer = undefined;
-    if (this.deadline !== 0) {
-      this.deadline = 0;
-      unwatch(this);
-    }
+    this.stopTimer();
     if (this.done) return;
     const up = this.upstream;
     this.upstream = null;
@@ -450,11 +458,7 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
   private finish(ok: boolean, silent = false): void {
     if (this.done) return;
     this.done = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.deadline !== 0) {
-      this.deadline = 0;
-      unwatch(this);
-    }
+    this.stopTimer();
     if (this.pending !== null) {
       this.conn.released(this.pending);
       this.pending = null;
