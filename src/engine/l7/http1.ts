@@ -1,9 +1,9 @@
 // http1.ts: an HTTP/1.1 client connection at the socket level. The strict parser
 // (../http/parser.ts) parses request heads and bodies straight from the socket; each request
 // becomes an Exchange, routed and forwarded to a pooled backend connection. No node:http objects
-// on this path. Plain-TCP clients read through one shared buffer (net/onread.ts): a read is
-// parsed at once and never kept, so what outlives the read callback (body chunks, bytes after an
-// Upgrade) is copied.
+// on this path. Client sockets, plain and TLS, read through one shared buffer (net/onread.ts): a
+// read is parsed at once and never kept, so what outlives the read callback (body chunks, bytes
+// after an Upgrade) is copied.
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { PickContext } from "../contracts.ts";
