@@ -7,8 +7,26 @@ import { createServer, type Server, type Socket } from "node:net";
 import type { EngineSnapshot, Endpoint, L4Listener, Pool } from "../../src/model/ir.ts";
 import { L4_SESSION_CHANNEL, type L4SessionEvent } from "../../src/engine/l4/events.ts";
 
-/** freePort finds a port free on address for the protocol (bind 0, read, close). */
+// Ports handed out by freePort in this process. The kernel may give the same ephemeral port
+// twice once the probe socket is closed, and a test that asks for several ports before binding
+// any of them would then configure two listeners on one port (seen in CI).
+const handedOut = new Set<string>();
+
+/**
+ * freePort finds a port free on address for the protocol (bind 0, read, close) that this process
+ * has not been given before.
+ */
 export async function freePort(address: string, protocol: "TCP" | "UDP" = "TCP"): Promise<number> {
+  for (;;) {
+    const port = await probePort(address, protocol);
+    const key = `${address}:${port}/${protocol}`;
+    if (handedOut.has(key)) continue;
+    handedOut.add(key);
+    return port;
+  }
+}
+
+async function probePort(address: string, protocol: "TCP" | "UDP"): Promise<number> {
   if (protocol === "UDP") {
     const s = createSocket("udp4");
     s.bind(0, address);
