@@ -70,6 +70,9 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
   private timer: NodeJS.Timeout | undefined;
   // deadline is when a request timeout of seconds expires (checked by the coarse sweep), else 0.
   private deadline = 0;
+  // Links of the coarse sweep's list (coarse-timer.ts).
+  prevWatched: Watcher | null = null;
+  nextWatched: Watcher | null = null;
   private outChunked = false;
   private interim = false;
   private done = false;

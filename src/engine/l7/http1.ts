@@ -52,6 +52,9 @@ export class ClientConn implements MessageSink, Watcher {
   private parser: HttpParser | null = null;
   /** parserUsed is set on every read; the sweep releases the parser of a connection that had none. */
   parserUsed = false;
+  // Links of the coarse sweep's list (coarse-timer.ts).
+  prevWatched: Watcher | null = null;
+  nextWatched: Watcher | null = null;
   /** swept is true while the connection is on the sweep list. */
   swept = false;
   // messages counts the requests read so far (up to 2: only "first or not" matters).

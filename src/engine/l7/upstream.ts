@@ -133,6 +133,9 @@ export class UpstreamConn implements MessageSink, Watcher {
   // pooled): timeouts of seconds go to the coarse sweep, which sees activity through the `active`
   // flag (set here and on every read), shorter ones to the socket's own timer. Each arming counts
   // as activity: it marks a new phase of the connection.
+  // Links of the coarse sweep's list (coarse-timer.ts).
+  prevWatched: Watcher | null = null;
+  nextWatched: Watcher | null = null;
   private armed = -1;
   private coarse = false;
   private active = true;
