@@ -1,7 +1,9 @@
 // run.ts: `npm run bench` — runs Portico, HAProxy and nginx side by side on this machine and
 // reports medians and ratios (issue 6). Everything it needs it installs and starts itself.
 //   --quick          1 round of 3-second runs (smoke test; numbers are not comparable)
-//   --rounds=N       interleaved rounds (default 3; A B C, A B C ...)
+//   --rounds=N       interleaved rounds (default 5; A B C, A B C ...). Five, not three: on a
+//                    shared VM one proxy's rate moves ±10 % and more between rounds, and the
+//                    median of five is what keeps a single slow round out of the ratio.
 //   --duration=S     seconds per load run (default 10)
 //   --only=a,b       test ids (see cases.ts; "idle" is the idle-connection RSS test)
 //   --proxies=a,b    subset of HAProxy,nginx,Portico
@@ -39,7 +41,7 @@ const { values: opt } = parseArgs({
     "skip-install": { type: "boolean", default: false },
   },
 });
-const rounds = Number(opt.rounds ?? (opt.quick ? 1 : 3));
+const rounds = Number(opt.rounds ?? (opt.quick ? 1 : 5));
 const seconds = Number(opt.duration ?? (opt.quick ? 3 : 10));
 const only = opt.only ? new Set(opt.only.split(",")) : undefined;
 const cases = CASES.filter((c) => !only || only.has(c.id));
