@@ -15,6 +15,9 @@ export interface ProxyOptions {
 
 /** startBackends starts the nginx HTTP backend and the iperf3 server on the load CPUs. */
 export async function startBackends(t: Topology): Promise<Running[]> {
+  // A backend left running by hand (same address, other configuration) would answer for ours.
+  await refuseTaken(t.backend.address, [t.backend.port]);
+  await refuseTaken(t.iperf.address, [t.iperf.port]);
   const conf = join(t.dir, "backend.conf");
   writeFileSync(conf, backendConfig(t));
   const web = startProcess("backend", pinned(t.loadCpus, ["nginx", "-e", "stderr", "-p", t.dir, "-c", conf]));
@@ -27,16 +30,21 @@ export async function startBackends(t: Topology): Promise<Running[]> {
   return [web, iperf];
 }
 
+/** refuseTaken throws when something already listens on one of host's ports, saying how to find it. */
+async function refuseTaken(host: string, ports: number[]): Promise<void> {
+  for (const port of ports) {
+    if (await portTaken(host, port))
+      throw new Error(
+        `${host}:${port} is already in use (a leftover process from an earlier run?): stop it, e.g. \`ss -ltnp | grep ${host}:${port}\``,
+      );
+  }
+}
+
 /** startProxy starts one proxy and resolves once all three of its ports accept connections. */
 export async function startProxy(name: ProxyName, t: Topology, o: ProxyOptions): Promise<Running> {
   const host = t.proxies[name];
   // A leftover process on these ports would pass the readiness check below and be measured instead.
-  for (const port of [t.httpPort, t.httpsPort, t.tcpPort]) {
-    if (await portTaken(host, port))
-      throw new Error(
-        `${host}:${port} is already in use (a leftover proxy from an earlier run?): stop it, e.g. \`ss -ltnp | grep ${host}:${port}\``,
-      );
-  }
+  await refuseTaken(host, [t.httpPort, t.httpsPort, t.tcpPort]);
   const proc = await launch(name, t, o);
   for (const port of [t.httpPort, t.httpsPort, t.tcpPort]) {
     await Promise.race([

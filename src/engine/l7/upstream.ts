@@ -281,12 +281,11 @@ export class UpstreamPool {
   /** acquire returns an idle connection to backend, or opens a new one (writes before connect are queued). */
   acquire(backend: Backend, connectTimeoutMs: number, upTls?: UpstreamTls): UpstreamConn {
     const key = upTls === undefined ? backend.id : `${backend.id}|tls|${policyKey(upTls)}`;
-    const list = this.idle.get(key);
-    if (list !== undefined) {
-      const c = list.pop();
-      if (list.length === 0) this.idle.delete(key);
-      if (c !== undefined) return c;
-    }
+    // An emptied list stays: under load the pool empties and refills every few requests, and a Map
+    // entry deleted and set again each time churns the Map's table (garbage that gets promoted).
+    // forget() drops a list that a closing connection finds empty, so none outlives its backend.
+    const c = this.idle.get(key)?.pop();
+    if (c !== undefined) return c;
     return new UpstreamConn(this, backend, connectTimeoutMs, key, upTls);
   }
 
