@@ -8,6 +8,7 @@ import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { createServer, isIPv6, type Server, type Socket } from "node:net";
 import type { CompileDeps, ConnectionHandler } from "./contracts.ts";
 import { UdpProxy, type UdpConfig } from "./l4/udp.ts";
+import { LiveNode, LiveSet } from "./net/live-set.ts";
 
 /** ListenerSpec is one compiled listener of a snapshot. */
 export type ListenerSpec =
@@ -47,7 +48,7 @@ interface Entry {
   udp?: UdpProxy;
   retry?: NodeJS.Timeout;
   /** sockets are the accepted connections, destroyed only by close(). */
-  sockets: Set<Socket>;
+  sockets: LiveSet<Socket>;
   /** firstAttempt settles when the first bind attempt succeeded or failed. */
   firstAttempt: Promise<void>;
 }
@@ -111,7 +112,7 @@ export class ListenerManager {
   async close(): Promise<void> {
     const entries = [...this.entries.values()];
     const waits = entries.map((e) => this.remove(e));
-    for (const e of entries) for (const s of e.sockets) s.destroy();
+    for (const e of entries) for (const s of e.sockets.values()) s.destroy();
     await Promise.all(waits);
   }
 
@@ -121,7 +122,7 @@ export class ListenerManager {
       key,
       spec,
       state: "binding",
-      sockets: new Set(),
+      sockets: new LiveSet(),
       firstAttempt: new Promise((r) => (done = r)),
     };
     this.entries.set(key, e);
@@ -158,13 +159,11 @@ export class ListenerManager {
     const reusePort = this.opts.reusePort ?? false;
     if (e.spec.protocol === "TCP") {
       const server = createServer({ allowHalfOpen: true, noDelay: true });
-      // One listener function for all of the entry's sockets: no closure and once-wrapper each.
-      const forget = function (this: Socket) {
-        e.sockets.delete(this);
-      };
       server.on("connection", (socket) => {
-        e.sockets.add(socket);
-        socket.on("close", forget);
+        // A node and a closure per connection, young and gone with it (live-set.ts: why no Set).
+        const node = new LiveNode(socket);
+        e.sockets.add(node);
+        socket.on("close", () => e.sockets.delete(node));
         const spec = e.spec;
         if (spec.protocol === "TCP") spec.handler.onConnection(socket);
         else socket.destroy();

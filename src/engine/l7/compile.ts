@@ -4,6 +4,7 @@
 // (ALPN "h2" or the cleartext prior-knowledge preface) or HTTP/1.1.
 import { isIPv6, type Socket } from "node:net";
 import { EngineConfigError, type CompileHttp, type ConnectionHandler } from "../contracts.ts";
+import { LiveSet } from "../net/live-set.ts";
 import { compileTls, type TlsTerminator } from "../tls/terminate.ts";
 import { compileSniRoutes } from "../tls/sni-routes.ts";
 import { ClientConn, type PriorKnowledge } from "./http1.ts";
@@ -50,7 +51,7 @@ export function compileHttpWith(
     limits,
     log: deps.log,
     retired: false,
-    conns: new Set(),
+    conns: new LiveSet(),
     next: undefined,
   };
   const h2 = new H2Front(rt, deps.snapshot);
@@ -82,7 +83,7 @@ export function compileHttpWith(
     },
     retire(): void {
       rt.retired = true;
-      for (const c of [...rt.conns]) c.retire();
+      for (const c of rt.conns.values()) c.retire();
       h2.retire();
     },
     handOver(next: ConnectionHandler): boolean {
@@ -91,7 +92,7 @@ export function compileHttpWith(
       // HTTP/1.1 connections route their next request with the successor; requests in flight
       // finish on this runtime. HTTP/2 sessions get GOAWAY: clients open a new one.
       rt.next = successor;
-      for (const c of [...rt.conns]) c.follow();
+      for (const c of rt.conns.values()) c.follow();
       h2.retire();
       return true;
     },

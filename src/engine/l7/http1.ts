@@ -9,6 +9,7 @@ import type { TLSSocket } from "node:tls";
 import type { PickContext } from "../contracts.ts";
 import { HttpParser, type MessageHead, type MessageSink, type ParseError } from "../http/parser.ts";
 import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
+import { LiveNode } from "../net/live-set.ts";
 import { adoptReads, releaseReads } from "../net/onread.ts";
 import { connection } from "./events.ts";
 import { Exchange } from "./exchange.ts";
@@ -55,6 +56,8 @@ export class ClientConn implements MessageSink, Watcher {
   // Links of the coarse sweep's list (coarse-timer.ts).
   prevWatched: Watcher | null = null;
   nextWatched: Watcher | null = null;
+  // live is this connection's membership of its runtime's conns (retire and handOver walk them).
+  private readonly live = new LiveNode<ClientConn>(this);
   /** swept is true while the connection is on the sweep list. */
   swept = false;
   // messages counts the requests read so far (up to 2: only "first or not" matters).
@@ -115,7 +118,7 @@ export class ClientConn implements MessageSink, Watcher {
     this.tick = Math.min(rt.listener.idleTimeoutMs, rt.limits.headerTimeoutMs);
     this.coarse = this.tick >= COARSE_MIN_MS;
     this.setTimeout(this.tick);
-    rt.conns.add(this);
+    rt.conns.add(this.live);
     if (rt.retired) this.closing = true;
   }
 
@@ -217,7 +220,7 @@ export class ClientConn implements MessageSink, Watcher {
     unholdParser(this);
     this.setTimeout(0);
     for (const ev of ["data", "drain", "end", "timeout"]) this.socket.removeAllListeners(ev);
-    this.rt.conns.delete(this);
+    this.rt.conns.delete(this.live);
   }
 
   // reject answers a request the parser refused, after the responses already in flight.
@@ -335,9 +338,9 @@ export class ClientConn implements MessageSink, Watcher {
 
   /** follow moves the connection to the runtime serving now; exchanges in flight keep theirs. */
   follow(): void {
-    this.rt.conns.delete(this);
+    this.rt.conns.delete(this.live);
     this.rt = currentRuntime(this.rt);
-    this.rt.conns.add(this);
+    this.rt.conns.add(this.live);
     if (this.rt.retired) this.closing = true;
   }
 
@@ -394,7 +397,7 @@ export class ClientConn implements MessageSink, Watcher {
     this.upgradeRest = undefined;
     this.handOff();
     // Still counted as this listener's connection until it closes.
-    this.rt.conns.add(this);
+    this.rt.conns.add(this.live);
     tunnel(this.socket, backend, rest, early, this.rt.listener.idleTimeoutMs);
     this.socket.resume();
   }
@@ -474,7 +477,7 @@ export class ClientConn implements MessageSink, Watcher {
     this.parser = null;
     if (p !== null) releaseParser(p);
     unholdParser(this);
-    this.rt.conns.delete(this);
+    this.rt.conns.delete(this.live);
     for (const q of this.queue.splice(0)) q.abort();
     if (this.opened && connection.hasSubscribers) {
       connection.publish({ listener: this.rt.listener.name, event: "close" });

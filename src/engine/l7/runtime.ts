@@ -1,5 +1,6 @@
 // runtime.ts: what one compiled HTTP listener shares between its connections.
 import type { CompileDeps, Upstreams } from "../contracts.ts";
+import type { LiveSet } from "../net/live-set.ts";
 import type { HttpListener, Pool } from "../../model/ir.ts";
 import type { Router } from "./router/router.ts";
 import type { UpstreamPool } from "./upstream.ts";
@@ -43,7 +44,7 @@ export interface ListenerRuntime {
   /** retired is set when a newer snapshot replaced this listener's handler. */
   retired: boolean;
   /** conns are the live HTTP/1.1 connections, so retire() can drain them. */
-  conns: Set<{ retire(): void; follow(): void }>;
+  conns: LiveSet<{ retire(): void; follow(): void }>;
   /**
    * next is the runtime that replaced this one (handOver): connections follow the chain before
    * routing each new request, so keep-alive clients see new routes without reconnecting.
