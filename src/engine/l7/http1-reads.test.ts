@@ -80,10 +80,20 @@ test("a silent client is closed after the header timeout, unanswered; the backen
   backend.close();
 });
 
-test("bytes after a Connection: close request are read and dropped; one response, then close", async () => {
-  const backend = await new RecordingBackend((data, s) => {
+/** okBackend answers every request head with a 200 and a 2-byte body. */
+function okBackend(): Promise<RecordingBackend> {
+  return new RecordingBackend((data, s) => {
     if (data.includes("\r\n\r\n")) s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
   }).start();
+}
+
+/** openConnections says how many client connections the proxy's server still holds. */
+function openConnections(server: net.Server): Promise<number> {
+  return new Promise<number>((r, j) => server.getConnections((e, n) => (e ? j(e) : r(n))));
+}
+
+test("bytes after a Connection: close request are read and dropped; one response, then close", async () => {
+  const backend = await okBackend();
   const p = await proxyAll("close:80", backend.port);
   const got = await rawExchange(
     p.port,
@@ -94,7 +104,7 @@ test("bytes after a Connection: close request are read and dropped; one response
   assert.doesNotMatch(backend.received, /\/two/);
   // The proxy reads on to the client's FIN and closes its side too, long before any timeout.
   const deadline = Date.now() + 2000;
-  while ((await new Promise<number>((r, j) => p.server.getConnections((e, n) => (e ? j(e) : r(n))))) > 0) {
+  while ((await openConnections(p.server)) > 0) {
     assert.ok(Date.now() < deadline, "the proxy's side of the connection is still open");
     await new Promise((r) => setImmediate(r));
   }
@@ -103,9 +113,7 @@ test("bytes after a Connection: close request are read and dropped; one response
 });
 
 test("a client that asked to close gets its response, then the proxy closes at once (no lingering)", async () => {
-  const backend = await new RecordingBackend((data, s) => {
-    if (data.includes("\r\n\r\n")) s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-  }).start();
+  const backend = await okBackend();
   const p = await proxyAll("quick-close:80", backend.port);
   const s = net.connect(p.port, "127.0.0.1");
   after(() => {
@@ -120,6 +128,6 @@ test("a client that asked to close gets its response, then the proxy closes at o
   // The client keeps its side open: the proxy's FIN must come without waiting for the client's.
   await once(s, "end");
   assert.match(got, /^HTTP\/1\.1 200 OK\r\n[^]*Connection: close\r\n\r\nok$/);
-  const open = await new Promise<number>((r, j) => p.server.getConnections((e, n) => (e ? j(e) : r(n))));
+  const open = await openConnections(p.server);
   assert.equal(open, 0, "the proxy's socket is closed while the client's side is still open");
 });
