@@ -9,12 +9,13 @@ import type { TLSSocket } from "node:tls";
 import type { PickContext } from "../contracts.ts";
 import { HttpParser, type MessageHead, type MessageSink, type ParseError } from "../http/parser.ts";
 import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
-import { LiveNode } from "../net/live-set.ts";
+import { LiveNode, LiveSet } from "../net/live-set.ts";
 import { adoptReads, releaseReads } from "../net/onread.ts";
 import { connection } from "./events.ts";
 import { Exchange } from "./exchange.ts";
 import { prepare } from "./prepare.ts";
 import { currentRuntime, type ListenerRuntime } from "./runtime.ts";
+import { copyOf } from "./upstream.ts";
 import { tunnel } from "./websocket.ts";
 
 // Pipelined requests waiting behind the active one may buffer this much body before reading pauses.
@@ -58,8 +59,8 @@ export class ClientConn implements MessageSink, Watcher {
   nextWatched: Watcher | null = null;
   // live is this connection's membership of its runtime's conns (retire and handOver walk them).
   private readonly live = new LiveNode<ClientConn>(this);
-  /** swept is true while the connection is on the sweep list. */
-  swept = false;
+  // sweepNode is this connection's membership of the parser sweep's list, made when first needed.
+  sweepNode: LiveNode<ClientConn> | undefined;
   // messages counts the requests read so far (up to 2: only "first or not" matters).
   private messages = 0;
   private readonly queue: Exchange[] = [];
@@ -186,7 +187,7 @@ export class ClientConn implements MessageSink, Watcher {
       if (this.messages < 2) {
         this.parser = null;
         releaseParser(parser);
-      } else if (!this.swept) holdParser(this);
+      } else holdParser(this);
     }
     if (this.state === HEAD && this.headStart !== UNSTAMPED) {
       // A client trickling bytes keeps the inactivity timer quiet; the deadline is checked here.
@@ -201,7 +202,7 @@ export class ClientConn implements MessageSink, Watcher {
     this.h2c = undefined;
     if (h2c !== undefined && h2c.isPreface(buf)) {
       this.handOff();
-      this.socket.unshift(Buffer.from(buf));
+      this.socket.unshift(copyOf(buf));
       h2c.accept(this.socket);
       return true;
     }
@@ -299,11 +300,8 @@ export class ClientConn implements MessageSink, Watcher {
     const ex = this.parsing;
     if (ex === null) return;
     if (this.copyBody) {
-      // The exchange may keep the chunk or leave it in a backend socket's write queue. Small
-      // copies come from Buffer's pool.
-      const c = Buffer.allocUnsafe(chunk.length);
-      chunk.copy(c);
-      chunk = c;
+      // The exchange may keep the chunk or leave it in a backend socket's write queue.
+      chunk = copyOf(chunk);
     }
     ex.requestBody(chunk);
   }
@@ -511,29 +509,27 @@ function releaseParser(p: HttpParser): void {
 // read nothing since the last sweep gives its parser back: re-initialising a parser for every
 // request of a busy keep-alive connection costs more than the memory it saves.
 const SWEEP_MS = 1000;
-const held = new Set<ClientConn>();
+// A LiveSet, not a Set: connections join and leave at their own rate (live-set.ts says why).
+const held = new LiveSet<ClientConn>();
 let sweeper: NodeJS.Timeout | undefined;
 
+/** holdParser puts c on the sweep list (again is a no-op: it runs for every request after the first). */
 function holdParser(c: ClientConn): void {
-  c.swept = true;
-  held.add(c);
+  const n = (c.sweepNode ??= new LiveNode(c));
+  if (n.set !== null) return;
+  held.add(n);
   if (sweeper === undefined) sweeper = setInterval(sweepParsers, SWEEP_MS).unref();
 }
 
 /** unholdParser takes a closed connection off the sweep list, so nothing keeps it reachable. */
 function unholdParser(c: ClientConn): void {
-  if (!c.swept) return;
-  c.swept = false;
-  held.delete(c);
+  if (c.sweepNode !== undefined) held.delete(c.sweepNode);
 }
 
 function sweepParsers(): void {
-  for (const c of held) {
+  for (const c of held.values()) {
     if (c.parserUsed) c.parserUsed = false;
-    else if (c.releaseIdleParser()) {
-      c.swept = false;
-      held.delete(c);
-    }
+    else if (c.releaseIdleParser()) held.delete(c.sweepNode!);
   }
   if (held.size === 0) {
     clearInterval(sweeper);

@@ -5,6 +5,7 @@
 import http2 from "node:http2";
 import type { Socket } from "node:net";
 import type { EngineSnapshot } from "../../model/ir.ts";
+import { LiveNode, LiveSet } from "../net/live-set.ts";
 import { connection } from "./events.ts";
 import { redirectLocation } from "./forward.ts";
 import { preflightAnswer } from "./cors.ts";
@@ -23,7 +24,8 @@ export class H2Front {
   private readonly rt: ListenerRuntime;
   private readonly snapshot: EngineSnapshot;
   private server: http2.Http2Server | undefined;
-  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  // A LiveSet, not a Set: sessions join and leave at their own rate (live-set.ts says why).
+  private readonly sessions = new LiveSet<http2.ServerHttp2Session>();
   private retired = false;
 
   constructor(rt: ListenerRuntime, snapshot: EngineSnapshot) {
@@ -41,7 +43,7 @@ export class H2Front {
   /** retire sends GOAWAY on every session: streams in flight finish, new ones go elsewhere. */
   retire(): void {
     this.retired = true;
-    for (const s of this.sessions) s.close();
+    for (const s of this.sessions.values()) s.close();
   }
 
   private createServer(): http2.Http2Server {
@@ -52,8 +54,9 @@ export class H2Front {
     server.on("session", (session: http2.ServerHttp2Session) => {
       const name = this.rt.listener.name;
       if (this.retired) session.close();
-      this.sessions.add(session);
-      session.on("close", () => this.sessions.delete(session));
+      const node = new LiveNode(session);
+      this.sessions.add(node);
+      session.on("close", () => this.sessions.delete(node));
       if (connection.hasSubscribers) connection.publish({ listener: name, event: "open" });
       session.setTimeout(this.rt.listener.idleTimeoutMs, () => session.close());
       session.on("error", () => session.destroy());

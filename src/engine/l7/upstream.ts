@@ -129,10 +129,6 @@ export class UpstreamConn implements MessageSink, Watcher {
     if (this.reused && this.socket.isPaused()) this.socket.resume();
   }
 
-  // armTimeout sets the inactivity timeout (connect, busy, or how long the connection stays
-  // pooled): timeouts of seconds go to the coarse sweep, which sees activity through the `active`
-  // flag (set here and on every read), shorter ones to the socket's own timer. Each arming counts
-  // as activity: it marks a new phase of the connection.
   // Links of the coarse sweep's list (coarse-timer.ts).
   prevWatched: Watcher | null = null;
   nextWatched: Watcher | null = null;
@@ -140,6 +136,10 @@ export class UpstreamConn implements MessageSink, Watcher {
   private coarse = false;
   private active = true;
   private lastActive = 0;
+  // armTimeout sets the inactivity timeout (connect, busy, or how long the connection stays
+  // pooled): timeouts of seconds go to the coarse sweep, which sees activity through the `active`
+  // flag (set here and on every read), shorter ones to the socket's own timer. Each arming counts
+  // as activity: it marks a new phase of the connection.
   private armTimeout(ms: number): void {
     this.active = true;
     if (ms === this.armed) return;

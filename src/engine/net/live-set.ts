@@ -1,5 +1,6 @@
-// live-set.ts: the set of a listener's live connections, kept for the rare walk over all of them
-// (drain on retire, destroy on close). Connections join and leave at their own rate — once per
+// live-set.ts: sets of live connections (a listener's sockets, a runtime's HTTP/1.1 and HTTP/2
+// connections, the parser sweep's), kept for the rare walk over all of them (drain on retire,
+// destroy on close, the sweep). Connections join and leave at their own rate — once per
 // request when clients close after each one — and a JavaScript Set under that churn reallocates
 // its hash table every few dozen operations. V8 promotes a table that is current at a scavenge;
 // replaced, it is garbage in the old generation that still points at the connections it held, so
