@@ -27,6 +27,7 @@ import type { ListenerRuntime } from "./runtime.ts";
 import type { RequestView } from "./router/match.ts";
 import { copyOf, type UpstreamConn, type UpstreamFailure, type UpstreamOwner } from "./upstream.ts";
 import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
+import { batchWrites } from "../net/write-batch.ts";
 
 /** Exchange is one request on a client connection and its response; it is also the router's view of it. */
 export class Exchange implements UpstreamOwner, RequestView, Watcher {
@@ -80,11 +81,6 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
   // reading is true while a backend read is parsed; headOut is a response head waiting for its body.
   private reading = false;
   private headOut: string | undefined;
-  // corked is true while a backend read's chunked output is being coalesced into one client write.
-  private corked = false;
-
-  /** clientSocket is undefined: the exchange corks the client itself, only for chunked output. */
-  readonly clientSocket = undefined;
   /** transientBody: onBody copies what it writes (joined with the head, or alone). */
   readonly transientBody = true;
 
@@ -148,22 +144,16 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
     this.upstream = up;
     up.attach(this, this.route?.backendTimeoutMs ?? rt.listener.requestTimeoutMs);
     const s = up.socket;
-    const p = this.pending;
-    const last = this.requestDone && this.framing === "chunked";
-    // The common request (a head alone) is one plain write: corking costs a buffered-write pass.
-    if (p === null && !last) {
-      s.write(this.upstreamHead, "latin1");
-      return;
-    }
-    s.cork();
+    // Head, buffered body and last chunk leave together at the end of the turn.
+    batchWrites(up);
     s.write(this.upstreamHead, "latin1");
+    const p = this.pending;
     if (p !== null) {
       this.pending = null;
       for (let i = 0; i < p.length; i++) this.writeUp(p[i]!);
       this.conn.released(p);
     }
-    if (last) s.write(lastChunk(this.pendingTrailers), "latin1");
-    s.uncork();
+    if (this.requestDone && this.framing === "chunked") s.write(lastChunk(this.pendingTrailers), "latin1");
   }
 
   /** requestBody forwards (or buffers) a piece of the request body. */
@@ -383,10 +373,6 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
   afterRead(): void {
     this.reading = false;
     this.flushHead();
-    if (this.corked) {
-      this.corked = false;
-      this.conn.socket.uncork();
-    }
   }
 
   private flushHead(): void {
@@ -408,11 +394,8 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
       chunk.copy(b, h.length);
       ok = c.write(b);
     } else if (this.outChunked) {
-      // Chunk framing is three writes: within one backend read they leave as one.
-      if (this.reading && !this.corked) {
-        this.corked = true;
-        c.socket.cork();
-      }
+      // Chunk framing is three writes; the client's writes are batched (write-batch.ts), so
+      // they leave as one.
       this.flushHead();
       c.write(chunkHeader(chunk.length));
       c.write(copyOf(chunk));

@@ -23,8 +23,6 @@ export class H2Exchange implements UpstreamOwner {
   readonly headers: http2.IncomingHttpHeaders;
   readonly host: string;
   route: Route | undefined;
-  /** clientSocket is undefined: HTTP/2 frames are written by the session, not per read. */
-  readonly clientSocket = undefined;
   private readonly start = performance.now();
   private readonly hasBody: boolean;
   private pool = "";

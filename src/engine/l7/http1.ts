@@ -11,6 +11,7 @@ import { HttpParser, type MessageHead, type MessageSink, type ParseError } from 
 import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
 import { LiveNode, LiveSet } from "../net/live-set.ts";
 import { adoptReads, releaseReads } from "../net/onread.ts";
+import { batchWrites, flushWrites, type Batched } from "../net/write-batch.ts";
 import { connection } from "./events.ts";
 import { Exchange } from "./exchange.ts";
 import { prepare } from "./prepare.ts";
@@ -41,8 +42,10 @@ export interface PriorKnowledge {
 }
 
 /** ClientConn is one client TCP (or TLS) connection speaking HTTP/1.1. */
-export class ClientConn implements MessageSink, Watcher {
+export class ClientConn implements MessageSink, Watcher, Batched {
   readonly socket: Socket;
+  /** batched is true while this turn's writes are held (write-batch.ts). */
+  batched = false;
   /** rt is the configuration new requests are routed with; it moves on when a snapshot replaces it. */
   rt: ListenerRuntime;
   readonly clientIp: string;
@@ -126,6 +129,7 @@ export class ClientConn implements MessageSink, Watcher {
   /** write sends bytes to the client unless the connection is gone; false asks for backpressure. */
   write(data: Buffer | string): boolean {
     if (this.closed) return true;
+    batchWrites(this);
     return typeof data === "string" ? this.socket.write(data, "latin1") : this.socket.write(data);
   }
 
@@ -353,6 +357,8 @@ export class ClientConn implements MessageSink, Watcher {
     if (ex.closeAfter) {
       this.closing = true;
       for (const q of this.queue.splice(0)) q.abort();
+      // The response leaves now, not at the end of the turn: quickClose needs it with the kernel.
+      flushWrites(this);
       if (this.quickClose(ex)) this.socket.destroy();
       else this.end();
       return;

@@ -89,7 +89,6 @@ export class Mirrors {
 
 // Mirror is one copy on one backend connection; it owns the connection like an exchange does.
 class Mirror implements UpstreamOwner {
-  readonly clientSocket = undefined;
   /** transientBody: response bodies are dropped, so they need no copy. */
   readonly transientBody = true;
   private readonly poolName: string;

@@ -8,6 +8,7 @@ import type { Backend } from "../contracts.ts";
 import type { UpstreamTls } from "../../model/ir.ts";
 import { HttpParser, type MessageHead, type MessageSink, type ParseError } from "../http/parser.ts";
 import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
+import type { Batched } from "../net/write-batch.ts";
 
 /** UpstreamFailure says what went wrong with a backend connection. */
 export type UpstreamFailure = "connect" | "reset" | "timeout" | "protocol";
@@ -26,8 +27,6 @@ export interface UpstreamOwner extends MessageSink {
    */
   beforeRead?(): void;
   afterRead?(): void;
-  /** clientSocket, when set, is corked while a backend read is parsed: head and body leave in one write. */
-  readonly clientSocket: net.Socket | undefined;
   /**
    * transientBody true takes onBody chunks that are views of a shared read buffer, valid only
    * during the call (the owner copies what it keeps); otherwise the connection copies them.
@@ -51,8 +50,10 @@ export function copyOf(view: Buffer): Buffer {
 }
 
 /** UpstreamConn is one TCP connection to a backend. */
-export class UpstreamConn implements MessageSink, Watcher {
+export class UpstreamConn implements MessageSink, Watcher, Batched {
   readonly socket: net.Socket;
+  /** batched is true while this turn's writes are held (write-batch.ts). */
+  batched = false;
   readonly backend: Backend;
   readonly pool: UpstreamPool;
   owner: UpstreamOwner | null = null;
@@ -206,12 +207,9 @@ export class UpstreamConn implements MessageSink, Watcher {
       return;
     }
     this.sawResponse = true;
-    const client = owner.clientSocket;
-    client?.cork();
     owner.beforeRead?.();
     const r = this.parser.execute(buf);
     owner.afterRead?.();
-    client?.uncork();
     if (typeof r !== "number") {
       this.fail("protocol", `invalid response from backend: ${(r as ParseError).code}`);
     } else if (this.upgraded && this.owner === owner) {
