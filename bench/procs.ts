@@ -151,6 +151,25 @@ export function rssKiB(pid: number): number {
   return total;
 }
 
+/**
+ * cpuSeconds is the user + system CPU time pid and its descendants have used so far. /proc counts
+ * it in USER_HZ ticks, which Linux fixes at 100 per second for user space whatever the kernel's HZ.
+ */
+export function cpuSeconds(pid: number): number {
+  let ticks = 0;
+  for (const p of descendants(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+      // Fields after the command name: state is [0], utime [11], stime [12].
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // Gone already.
+    }
+  }
+  return ticks / 100;
+}
+
 /** RssSampler records the peak RSS of a process tree while a test runs. */
 export class RssSampler {
   private peak = 0;

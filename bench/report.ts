@@ -22,6 +22,19 @@ export interface MulticoreResult {
   cpus: string;
   oneCore?: number;
   multi?: number;
+  /** oneCoreCpuUs and multiCpuUs are Portico's CPU time per request (all workers), medians. */
+  oneCoreCpuUs?: number;
+  multiCpuUs?: number;
+}
+
+/**
+ * projectedScaling is what the workers would give over one engine with a core each and the load
+ * elsewhere, where CPU is the only limit: each worker serves 1/cpu-per-request, so N workers give
+ * N × (one engine's CPU per request ÷ the workers' CPU per request). Sharing a core with the load
+ * inflates the workers' CPU per request (cache, switches), so this errs low.
+ */
+export function projectedScaling(m: MulticoreResult): number | undefined {
+  return m.oneCoreCpuUs && m.multiCpuUs ? (m.workers * m.oneCoreCpuUs) / m.multiCpuUs : undefined;
 }
 
 /** ReportInput is everything a report shows. */
@@ -91,22 +104,24 @@ export function renderReport(r: ReportInput): string {
         : s.stats.HAProxy?.meanMs !== undefined || s.stats.Portico?.meanMs !== undefined
           ? ["mean ms"]
           : ["p50 ms", "p99 ms"];
+    const cpu = s.test.unit === "req/s" ? ["CPU µs/req"] : [];
     out.push(
-      `| proxy | median ${s.test.unit} | ${[...latency, "peak RSS MiB", "errors", "all rounds"].join(" | ")} |`,
+      `| proxy | median ${s.test.unit} | ${[...latency, ...cpu, "peak RSS MiB", "errors", "all rounds"].join(" | ")} |`,
     );
-    out.push(`|---|---:|${[...latency, "x", "x", "x"].map(() => "---:").join("|")}|`);
+    out.push(`|---|---:|${[...latency, ...cpu, "x", "x", "x"].map(() => "---:").join("|")}|`);
     for (const p of PROXIES) {
       const st: ProxyStats | undefined = s.stats[p];
       if (!st) {
-        out.push(`| ${p} | not run |${[...latency, "x", "x", "x"].map(() => "").join(" |")} |`);
+        out.push(`| ${p} | not run |${[...latency, ...cpu, "x", "x", "x"].map(() => "").join(" |")} |`);
         continue;
       }
       const lat = latency.map((l) =>
         fmt(l === "mean ms" ? st.meanMs : l === "p50 ms" ? st.p50Ms : st.p99Ms, 3),
       );
       const rounds = st.values.map((x) => fmtValue(x, s.test.unit)).join(", ");
+      const cpuCell = cpu.map(() => fmt(st.cpuUs, 1));
       out.push(
-        `| ${p} | ${fmtValue(st.value, s.test.unit)} | ${[...lat, fmt(st.rssMiB, 1), String(st.errors), rounds].join(" | ")} |`,
+        `| ${p} | ${fmtValue(st.value, s.test.unit)} | ${[...lat, ...cpuCell, fmt(st.rssMiB, 1), String(st.errors), rounds].join(" | ")} |`,
       );
     }
     out.push("");
@@ -139,14 +154,17 @@ export function renderReport(r: ReportInput): string {
   if (r.multicore.length > 0) {
     out.push("## Portico on both cores", "");
     out.push(
-      "The load generator and backend stay on CPU 0, so with Portico on CPUs 0-1 they share a core: this understates what a second core gives when the load comes from elsewhere.",
+      "The load generator and backend stay on CPU 0, so with Portico on CPUs 0-1 they share a core: the measured ratio understates what a second core gives when the load comes from elsewhere. The projected ratio is workers × (one engine's CPU per request ÷ the workers' CPU per request): what the workers would serve with a core each, if CPU were their only limit.",
       "",
     );
-    out.push("| test | workers | CPUs | one core | both cores | ratio |", "|---|---:|---|---:|---:|---:|");
+    out.push(
+      "| test | workers | CPUs | one core req/s | both cores req/s | measured ratio | CPU µs/req one / workers | projected ratio |",
+      "|---|---:|---|---:|---:|---:|---:|---:|",
+    );
     for (const m of r.multicore) {
       const ratio = m.oneCore && m.multi ? m.multi / m.oneCore : undefined;
       out.push(
-        `| ${m.caseId} | ${m.workers} | ${m.cpus} | ${fmt(m.oneCore, 0)} | ${fmt(m.multi, 0)} | ${ratioText(ratio)} |`,
+        `| ${m.caseId} | ${m.workers} | ${m.cpus} | ${fmt(m.oneCore, 0)} | ${fmt(m.multi, 0)} | ${ratioText(ratio)} | ${fmt(m.oneCoreCpuUs, 1)} / ${fmt(m.multiCpuUs, 1)} | ${ratioText(projectedScaling(m))} |`,
       );
     }
     out.push("");

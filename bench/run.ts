@@ -20,11 +20,11 @@ import { ratioChartSvg, writeChart } from "./chart.ts";
 import { updateDocs } from "./docs.ts";
 import { environment } from "./env-info.ts";
 import { measureIdle } from "./idle.ts";
-import { RssSampler, runCommand, type Running } from "./procs.ts";
+import { RssSampler, cpuSeconds, runCommand, type Running } from "./procs.ts";
 import { makeRunDir, porticoAvailable, startBackends, startProxy } from "./proxies.ts";
 import { renderReport, type IdleResult, type MulticoreResult } from "./report.ts";
 import { ensureTools } from "./setup.ts";
-import { median, summarise, type Sample } from "./summary.ts";
+import { median, optMedian, summarise, type Sample } from "./summary.ts";
 import { PROXIES, defaultTopology, makeCertificate, type ProxyName, type Topology } from "./topology.ts";
 
 const root = resolve(import.meta.dirname, "..");
@@ -77,12 +77,16 @@ async function runCase(
   rss.start();
   try {
     const began = performance.now();
+    const cpuBefore = cpuSeconds(proc.pid);
     const { stdout } = await runCommand(argv, (seconds + 30) * 1000);
+    const cpu = cpuSeconds(proc.pid) - cpuBefore;
     const elapsedMs = performance.now() - began;
     // Raw output is kept beside the report, so a surprising number can be checked afterwards.
     writeFileSync(join(rawDir, `${round}-${c.id}-${proxy}${multiTag}.txt`), `${argv.join(" ")}\n\n${stdout}`);
     const result = c.parse(stdout, elapsedMs);
-    const sample = { proxy, caseId: c.id, round, result, rssKiB: rss.stop() };
+    // CPU per request: the proxy is idle outside the load generator's `seconds` of traffic.
+    const cpuUs = c.unit === "req/s" && result.value > 0 ? (cpu * 1e6) / (result.value * seconds) : undefined;
+    const sample: Sample = { proxy, caseId: c.id, round, result, rssKiB: rss.stop(), cpuUs };
     const lat =
       result.p99Ms !== undefined
         ? ` p50 ${result.p50Ms}ms p99 ${result.p99Ms}ms`
@@ -90,7 +94,7 @@ async function runCase(
           ? ` mean ${result.meanMs}ms`
           : "";
     log(
-      `round ${round} ${c.id} ${proxy}: ${result.value.toFixed(c.unit === "Gbit/s" ? 2 : 0)} ${c.unit}${lat} rss ${(sample.rssKiB / 1024).toFixed(1)} MiB${result.errors ? ` errors ${result.errors}` : ""}`,
+      `round ${round} ${c.id} ${proxy}: ${result.value.toFixed(c.unit === "Gbit/s" ? 2 : 0)} ${c.unit}${lat}${cpuUs === undefined ? "" : ` cpu ${cpuUs.toFixed(1)}µs/req`} rss ${(sample.rssKiB / 1024).toFixed(1)} MiB${result.errors ? ` errors ${result.errors}` : ""}`,
     );
     return sample;
   } catch (e) {
@@ -214,18 +218,20 @@ async function main(): Promise<void> {
       running.push(multi);
       multiTag = "-2cores";
       for (const c of cases.filter((x) => x.id === "http-ka-64" || x.id === "https-ka")) {
-        const ms: number[] = [];
+        const ms: Sample[] = [];
         for (let round = 1; round <= rounds; round++) {
           const s = await runCase(c, "Portico", multi, t, round);
-          if (s) ms.push(s.result.value);
+          if (s) ms.push(s);
         }
-        const oneCore = summarise([c], samples)[0]?.stats.Portico?.value;
+        const one = summarise([c], samples)[0]?.stats.Portico;
         multicore.push({
           caseId: c.id,
           workers: 2,
           cpus,
-          oneCore,
-          multi: ms.length ? median(ms) : undefined,
+          oneCore: one?.value,
+          multi: ms.length ? median(ms.map((s) => s.result.value)) : undefined,
+          oneCoreCpuUs: one?.cpuUs,
+          multiCpuUs: optMedian(ms.map((s) => s.cpuUs)),
         });
       }
     } catch (e) {

@@ -4,6 +4,8 @@ import { test } from "node:test";
 import { CASES } from "./cases.ts";
 import { ratioChartSvg } from "./chart.ts";
 import { END, START, spliceResults } from "./docs.ts";
+import { cpuSeconds } from "./procs.ts";
+import { projectedScaling, renderReport } from "./report.ts";
 import { missingPackages } from "./setup.ts";
 import { median, summarise, type Sample } from "./summary.ts";
 import type { ProxyName } from "./topology.ts";
@@ -75,4 +77,44 @@ test("missingPackages maps absent files to Debian packages, once each", () => {
     missingPackages(() => true),
     [],
   );
+});
+
+test("CPU per request: medians per proxy, a column in the report, and the projected worker scaling", () => {
+  const s = (proxy: ProxyName, value: number, cpuUs?: number): Sample => ({
+    ...sample(proxy, value, 1),
+    cpuUs,
+  });
+  const [sum] = summarise(
+    [ka],
+    [s("HAProxy", 100, 20), s("Portico", 90, 25), s("Portico", 80, 30), s("Portico", 85)],
+  );
+  assert.equal(sum!.stats.Portico!.cpuUs, 27.5, "the median of the rounds that measured it");
+  assert.equal(
+    projectedScaling({ caseId: ka.id, workers: 2, cpus: "0,1", oneCoreCpuUs: 20, multiCpuUs: 22 }),
+    40 / 22,
+  );
+  assert.equal(projectedScaling({ caseId: ka.id, workers: 2, cpus: "0,1", oneCoreCpuUs: 20 }), undefined);
+  const report = renderReport({
+    startedAt: "t",
+    environment: {},
+    settings: {},
+    commands: {},
+    summaries: [sum!],
+    idle: [],
+    idleCommand: "",
+    multicore: [
+      { caseId: ka.id, workers: 2, cpus: "0,1", oneCore: 90, multi: 100, oneCoreCpuUs: 20, multiCpuUs: 25 },
+    ],
+    notes: [],
+  });
+  assert.match(report, /\| Portico \| 85 \| 1\.000 \| 1\.000 \| 27\.5 \|/);
+  assert.match(report, /\| 20\.0 \/ 25\.0 \| 1\.60× \|/);
+});
+
+test("cpuSeconds counts the CPU a process has used", () => {
+  const before = cpuSeconds(process.pid);
+  const until = performance.now() + 150;
+  while (performance.now() < until); // busy, so at least ~0.1 s of CPU accrues
+  const used = cpuSeconds(process.pid) - before;
+  assert.ok(used >= 0.08 && used < 5, `used ${used} s`);
 });

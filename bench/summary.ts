@@ -11,6 +11,8 @@ export interface Sample {
   result: LoadResult;
   /** rssKiB is the proxy's peak RSS (all its processes) during the run. */
   rssKiB: number;
+  /** cpuUs is the proxy's CPU time (user + system, all its processes) per request, req/s tests only. */
+  cpuUs?: number;
 }
 
 /** ProxyStats are the medians of one proxy over the rounds of one test. */
@@ -20,6 +22,8 @@ export interface ProxyStats {
   p99Ms?: number;
   meanMs?: number;
   rssMiB: number;
+  /** cpuUs is the median CPU time per request (µs), where measured. */
+  cpuUs?: number;
   errors: number;
   values: number[];
 }
@@ -45,7 +49,7 @@ export function median(xs: readonly number[]): number {
 }
 
 /** optMedian is median over the defined values, or undefined when there are none. */
-function optMedian(xs: (number | undefined)[]): number | undefined {
+export function optMedian(xs: (number | undefined)[]): number | undefined {
   const d = xs.filter((x): x is number => x !== undefined && Number.isFinite(x));
   return d.length ? median(d) : undefined;
 }
@@ -60,6 +64,7 @@ export function proxyStats(samples: readonly Sample[]): ProxyStats | undefined {
     p99Ms: optMedian(samples.map((s) => s.result.p99Ms)),
     meanMs: optMedian(samples.map((s) => s.result.meanMs)),
     rssMiB: Math.max(...samples.map((s) => s.rssKiB)) / 1024,
+    cpuUs: optMedian(samples.map((s) => s.cpuUs)),
     errors: samples.reduce((n, s) => n + s.result.errors, 0),
     values,
   };
