@@ -12,6 +12,7 @@ import { compileUdp } from "./l4/udp.ts";
 import type { BalancerOptions } from "./lb/index.ts";
 import { ListenerManager, type ListenerSpec, type ListenerStatus } from "./listeners.ts";
 import { InFlight, UpstreamSet, type EndpointStatus } from "./upstreams.ts";
+import { tuneV8 } from "./v8-tuning.ts";
 
 /**
  * ApplyResult is the ACK or NACK of a snapshot. code is "InvalidSnapshot" (validation), an
@@ -58,6 +59,7 @@ export class Engine {
   private lastError: EngineStatus["lastError"];
 
   constructor(opts: EngineOptions = {}) {
+    tuneV8();
     this.opts = opts;
     this.log = opts.log ?? noLog;
     this.health = new HealthRegistry(opts.health);

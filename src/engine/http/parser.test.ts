@@ -1,6 +1,9 @@
 // Pins the behaviour of Node's internal llhttp binding that the proxy relies on.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { HttpParser, type MessageHead, type ParseError } from "./parser.ts";
 
 function collect(kind: "request" | "response", input: string | Buffer, max = 16384, skipBody = false) {
@@ -129,4 +132,30 @@ test("a response to HEAD can skip its body; close-delimited bodies end at finish
   assert.equal(eof.complete, 1);
   const cut = collect("response", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabc");
   assert.ok(cut.p.finish() !== undefined, "truncated body is an error at finish");
+});
+
+test("a detached parser (waiting in a pool) no longer keeps its last connection alive", async () => {
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  const sink = () => ({ onBegin() {}, onHead: () => false, onBody() {}, onTrailers() {}, onComplete() {} });
+  // Each sink is reachable only through its parser.
+  const withSink = (): [HttpParser, WeakRef<object>] => {
+    const s = sink();
+    return [new HttpParser("request", s, 0), new WeakRef(s)];
+  };
+  const request = Buffer.from("GET / HTTP/1.1\r\nHost: a\r\n\r\n", "latin1");
+  const [kept, keptRef] = withSink();
+  const [pooled, pooledRef] = withSink();
+  assert.equal(kept.execute(request), request.length);
+  assert.equal(pooled.execute(request), request.length);
+  pooled.detach();
+  await nextTurn(); // WeakRef targets stay alive until the job that made the ref ends
+  gc();
+  assert.ok(keptRef.deref() !== undefined, "control: a parser keeps its sink");
+  assert.equal(pooledRef.deref(), undefined);
+  // A detached parser serves its next connection as a fresh one would.
+  let heads = 0;
+  pooled.reuse({ ...sink(), onHead: () => (heads++, false) }, 0);
+  assert.equal(pooled.execute(request), request.length);
+  assert.equal(heads, 1);
 });

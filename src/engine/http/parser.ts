@@ -51,6 +51,15 @@ export interface ParseError {
   bytesParsed: number;
 }
 
+// DETACHED is the sink of a parser between connections (detach); reuse gives it a real one.
+const DETACHED: MessageSink = {
+  onBegin() {},
+  onHead: () => false,
+  onBody() {},
+  onTrailers() {},
+  onComplete() {},
+};
+
 // Message states.
 const START = 0; // between messages: CRLFs are skipped
 const HEAD = 2; // start line and fields (or trailers): see the head states below
@@ -857,6 +866,15 @@ export class HttpParser {
     if (this.acc !== null && this.acc.length > 4096) this.acc = null;
     if (this.marks.length > 256) this.marks = [];
     return this;
+  }
+
+  /**
+   * detach drops the parser's connection while it waits in a pool: a pooled parser outlives
+   * connections, and one that kept its last sink kept that closed connection, its socket and its
+   * last exchange alive until the parser's next use.
+   */
+  detach(): void {
+    this.sink = DETACHED;
   }
 
   /** usable is false once the parser was closed. */

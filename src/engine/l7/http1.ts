@@ -507,8 +507,10 @@ function takeParser(sink: MessageSink, maxHeaderBytes: number): HttpParser {
 }
 
 function releaseParser(p: HttpParser): void {
-  if (freeParsers.length < MAX_FREE_PARSERS && p.usable) freeParsers.push(p);
-  else p.close();
+  if (freeParsers.length < MAX_FREE_PARSERS && p.usable) {
+    p.detach();
+    freeParsers.push(p);
+  } else p.close();
 }
 
 // held are the connections keeping a parser between messages. Every SWEEP_MS a connection that
