@@ -116,15 +116,23 @@ export async function waitForPort(
   }
 }
 
+/**
+ * statFields reads /proc/PID/stat and returns the fields after the command name, which may contain
+ * spaces and parentheses (fields resume after the last ")"): state is [0], ppid [1], utime [11],
+ * stime [12]. It throws when the process is gone.
+ */
+function statFields(pid: number | string): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
 /** descendants returns pid and every process below it, read from /proc. */
 export function descendants(pid: number): number[] {
   const parent = new Map<number, number[]>();
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      // The command name may contain spaces and parentheses; fields resume after the last ")".
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const ppid = Number(statFields(name)[1]);
       const list = parent.get(ppid) ?? [];
       list.push(Number(name));
       parent.set(ppid, list);
@@ -137,13 +145,12 @@ export function descendants(pid: number): number[] {
   return out;
 }
 
-/** rssKiB sums VmRSS over pid and its descendants (nginx master + worker, node workers). */
-export function rssKiB(pid: number): number {
+/** sumOverTree adds read(p) over pid and its descendants; a process gone meanwhile counts 0. */
+function sumOverTree(pid: number, read: (p: number) => number): number {
   let total = 0;
   for (const p of descendants(pid)) {
     try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, "utf8"));
-      if (m) total += Number(m[1]);
+      total += read(p);
     } catch {
       // Gone already.
     }
@@ -151,22 +158,23 @@ export function rssKiB(pid: number): number {
   return total;
 }
 
+/** rssKiB sums VmRSS over pid and its descendants (nginx master + worker, node workers). */
+export function rssKiB(pid: number): number {
+  return sumOverTree(pid, (p) => {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, "utf8"));
+    return m ? Number(m[1]) : 0;
+  });
+}
+
 /**
  * cpuSeconds is the user + system CPU time pid and its descendants have used so far. /proc counts
  * it in USER_HZ ticks, which Linux fixes at 100 per second for user space whatever the kernel's HZ.
  */
 export function cpuSeconds(pid: number): number {
-  let ticks = 0;
-  for (const p of descendants(pid)) {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
-      // Fields after the command name: state is [0], utime [11], stime [12].
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(f[11]) + Number(f[12]);
-    } catch {
-      // Gone already.
-    }
-  }
+  const ticks = sumOverTree(pid, (p) => {
+    const f = statFields(p);
+    return Number(f[11]) + Number(f[12]);
+  });
   return ticks / 100;
 }
 

@@ -15,11 +15,7 @@
 // long-lived ones (configuration, pools) are made once.
 import { setFlagsFromString } from "node:v8";
 
-let tuned = false;
-
-/** tuneV8 applies the settings once per process. */
+/** tuneV8 applies the settings; setting a flag again is harmless, so every Engine calls it. */
 export function tuneV8(): void {
-  if (tuned) return;
-  tuned = true;
   setFlagsFromString("--no-allocation-site-pretenuring");
 }
