@@ -2,6 +2,7 @@
 // bind (address in use, address not available) makes every object it serves not programmed:
 // `portico.dev/Programmed=False` on a Service or Ingress, `Programmed=False` on a Gateway and on
 // the Gateway listener of that port. Pure: statuses, snapshot and bind state in, statuses out.
+import type { ResourceSet } from "../k8s/resource-set.ts";
 import type { Condition } from "../k8s/types.ts";
 import type { ListenerStatus } from "../engine/listeners.ts";
 import { listenerKey } from "../engine/listeners.ts";
@@ -23,6 +24,17 @@ export interface GatewayListenerSpec {
   name: string;
   port: number;
   protocol: string;
+}
+
+/** gatewayListenerSpecs reads each Gateway's spec.listeners (name, port, protocol) from set. */
+export function gatewayListenerSpecs(set: ResourceSet): Map<string, GatewayListenerSpec[]> {
+  const out = new Map<string, GatewayListenerSpec[]>();
+  for (const o of set.other) {
+    if (o.kind !== "Gateway") continue;
+    const spec = (o as { spec?: { listeners?: GatewayListenerSpec[] } }).spec;
+    out.set(`Gateway/${o.metadata.namespace ?? "default"}/${o.metadata.name}`, spec?.listeners ?? []);
+  }
+  return out;
 }
 
 /** objectListeners maps an object key ("Service/ns/name") to the sockets that serve it. */

@@ -7,7 +7,12 @@ import type { EngineSnapshot } from "../model/ir.ts";
 import type { EngineStatus } from "../engine/engine.ts";
 import type { ListenerStatus } from "../engine/listeners.ts";
 import { buildSnapshot } from "./pipeline.ts";
-import { applyBindState, failingListeners, type GatewayListenerSpec } from "./bind-status.ts";
+import {
+  applyBindState,
+  failingListeners,
+  gatewayListenerSpecs,
+  type GatewayListenerSpec,
+} from "./bind-status.ts";
 import { problemChanges, problemsOf, snapshotChanges, summarize, type Problem } from "./change-log.ts";
 import { ControllerMetrics } from "./metrics.ts";
 import type { Logger } from "./log.ts";
@@ -221,15 +226,4 @@ export class Controller {
   metrics(): string {
     return this.#engine.metrics() + this.#metrics.render(this.#engine.status()?.listeners ?? []);
   }
-}
-
-/** gatewayListenerSpecs reads each Gateway's spec.listeners (name, port, protocol) from set. */
-function gatewayListenerSpecs(set: ResourceSet): Map<string, GatewayListenerSpec[]> {
-  const out = new Map<string, GatewayListenerSpec[]>();
-  for (const o of set.other) {
-    if (o.kind !== "Gateway") continue;
-    const spec = (o as { spec?: { listeners?: GatewayListenerSpec[] } }).spec;
-    out.set(`Gateway/${o.metadata.namespace ?? "default"}/${o.metadata.name}`, spec?.listeners ?? []);
-  }
-  return out;
 }
