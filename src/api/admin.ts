@@ -23,8 +23,10 @@ export async function startAdmin(
   view: AdminView,
   host: string,
   port: number,
+  opts: { stallLimitMs?: number } = {},
 ): Promise<{ server: Server; url: string }> {
   const loop = new LoopWatch();
+  const limit = opts.stallLimitMs ?? STALL_LIMIT_MS;
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     const send = (status: number, type: string, body: string) => {
@@ -35,8 +37,8 @@ export async function startAdmin(
     switch (path) {
       case "/healthz": {
         const stall = loop.longestStallMs();
-        const ok = stall < STALL_LIMIT_MS;
-        const detail = `event loop: longest stall ${stall} ms in the last ${WINDOW_MS / 1000} s (limit ${STALL_LIMIT_MS} ms)\nuptime: ${Math.round(process.uptime())} s\n`;
+        const ok = stall < limit;
+        const detail = `event loop: longest stall ${stall} ms in the last ${WINDOW_MS / 1000} s (limit ${limit} ms)\nuptime: ${Math.round(process.uptime())} s\n`;
         return send(ok ? 200 : 503, "text/plain", `${ok ? "ok" : "event loop unresponsive"}\n${detail}`);
       }
       case "/readyz": {
