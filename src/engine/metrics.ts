@@ -4,6 +4,8 @@
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { HEALTH_CHANNEL, type HealthChange } from "./health/registry.ts";
 import { L4_SESSION_CHANNEL, type L4SessionEvent } from "./l4/events.ts";
+import { LIMIT_CHANNEL, type LimitEvent } from "./net/limit-reached.ts";
+import { TLS_FAILURE_CHANNEL, type TlsFailureEvent } from "./tls/handshake-failures.ts";
 import { Counter, Gauge, Histogram, type Family } from "./prom.ts";
 
 /** HTTP_RESPONSE_CHANNEL and CONNECTION_CHANNEL are published by l7/. */
@@ -151,6 +153,21 @@ export class Metrics {
     ),
   );
 
+  // Limits and TLS (docs/limits.md): label values come from fixed sets, never from error texts.
+  private readonly limitsReached = this.add(
+    new Counter(
+      "portico_limits_reached_total",
+      "Times a limit was enforced: connections closed at a cap or rate, request bodies timed out (408).",
+      ["listener", "limit"],
+    ),
+  );
+  private readonly tlsFailures = this.add(
+    new Counter("portico_tls_handshake_failures_total", "Failed TLS handshakes of clients by reason.", [
+      "listener",
+      "reason",
+    ]),
+  );
+
   constructor(opts: MetricsOptions = {}) {
     this.listeners = new Limiter(opts.maxListeners ?? 1000);
     this.backends = new Limiter(opts.maxBackends ?? 5000);
@@ -163,6 +180,14 @@ export class Metrics {
     this.on(CONNECTION_CHANNEL, (m) => this.onConnection(m as ConnectionFields));
     this.on(L4_SESSION_CHANNEL, (m) => this.onL4(m as L4SessionEvent));
     this.on(HEALTH_CHANNEL, (m) => this.onHealth(m as HealthChange));
+    this.on(LIMIT_CHANNEL, (m) => {
+      const e = m as LimitEvent;
+      this.limitsReached.add([this.listener(e.listener), e.limit]);
+    });
+    this.on(TLS_FAILURE_CHANNEL, (m) => {
+      const e = m as TlsFailureEvent;
+      this.tlsFailures.add([this.listener(e.listener), e.reason]);
+    });
     return this;
   }
 

@@ -136,6 +136,17 @@ export interface Route {
   timeoutMs?: number;
   /** backendTimeoutMs bounds each attempt to a backend. */
   backendTimeoutMs?: number;
+  /**
+   * requestBodyBufferBytes: a request body still arriving when its head has been read is held
+   * by the engine, and no backend connection is taken, until it is complete or this many bytes
+   * arrived (then it streams); 0 streams every body at once. Absent: the engine's default (64 KiB).
+   */
+  requestBodyBufferBytes?: number;
+  /**
+   * requestBodyTimeoutMs bounds the time from a request's head to the end of the buffered part of
+   * its body; past it the client gets 408 and the connection closes. Absent: the engine's (60 s).
+   */
+  requestBodyTimeoutMs?: number;
 }
 
 /** RouteMatch: every present field must match. */

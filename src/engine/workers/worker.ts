@@ -4,6 +4,7 @@
 // listeners made their first bind attempt. It exits when the group goes away.
 import type { CompileDeps } from "../contracts.ts";
 import { Engine } from "../engine.ts";
+import { LIMITS_ENV, type EngineLimits } from "../limits.ts";
 import { compileHttp } from "../l7/compile.ts";
 import { Metrics } from "../metrics.ts";
 import { startAccessLog } from "../access-log.ts";
@@ -18,7 +19,9 @@ const log: CompileDeps["log"] = (level, msg, fields) => {
   const line = { time: new Date().toISOString(), level, msg, worker: id, ...fields };
   process.stderr.write(JSON.stringify(line) + "\n");
 };
-const engine = new Engine({ compileHttp, log, reusePort: true });
+// Limits set by `portico run` flags arrive as this worker's share (limits.ts workerLimits).
+const limits = process.env[LIMITS_ENV] ? (JSON.parse(process.env[LIMITS_ENV]) as Partial<EngineLimits>) : {};
+const engine = new Engine({ compileHttp, log, reusePort: true, limits });
 const metrics = new Metrics({ endpoints: () => engine.status().endpoints });
 if (process.env.PORTICO_WORKER_METRICS !== "0") metrics.subscribe();
 // Every worker appends its own requests to the same access log (lines are written whole).
