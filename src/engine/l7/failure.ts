@@ -64,7 +64,7 @@ export function failureAnswer(
 // and nothing of the inside (backend addresses, route names, error codes go to the logs instead).
 const PUBLIC_TEXT: Record<number, string> = {
   408: "request timeout: the request body did not arrive in time",
-  500: "internal server error: this route cannot be served",
+  500: "internal server error: the request cannot be served",
   502: "bad gateway: the service behind this address failed to answer",
   503: "service unavailable: no server is available to answer",
   504: "gateway timeout: the service behind this address did not answer in time",

@@ -29,9 +29,15 @@ const MESSAGES: Record<LimitName, string> = {
   request_body_timeout: "request body did not arrive in time: answered 408",
 };
 
-// pending sums the events of the interval running, by limit and listener; the timer ends it.
-let pending = new Map<string, { log: CompileDeps["log"]; value: number; n: number }>();
-let timer: NodeJS.Timeout | undefined;
+// intervals holds, per limit and listener, the interval running since its last log line: the
+// events it summed and the timer that ends it. An entry goes when an interval ends without events.
+interface Interval {
+  log: CompileDeps["log"];
+  value: number;
+  n: number;
+  timer: NodeJS.Timeout;
+}
+const intervals = new Map<string, Interval>();
 
 /** limitReached reports one enforcement; value is the limit's setting, for the log line. */
 export function limitReached(
@@ -42,24 +48,26 @@ export function limitReached(
 ): void {
   if (reached.hasSubscribers) reached.publish({ listener, limit } satisfies LimitEvent);
   const key = `${limit}\0${listener}`;
-  if (timer !== undefined) {
-    const p = pending.get(key);
-    if (p === undefined) pending.set(key, { log, value, n: 1 });
-    else p.n++;
+  const running = intervals.get(key);
+  if (running !== undefined) {
+    running.n++;
     return;
   }
   // The first event of a quiet period is logged at once; the rest of the interval is summed.
   write(key, log, value, 1);
-  timer = setTimeout(endInterval, LOG_INTERVAL_MS).unref();
+  const timer = setTimeout(endInterval, LOG_INTERVAL_MS, key).unref();
+  intervals.set(key, { log, value, n: 0, timer });
 }
 
-function endInterval(): void {
-  timer = undefined;
-  if (pending.size === 0) return;
-  const done = pending;
-  pending = new Map();
-  for (const [key, p] of done) write(key, p.log, p.value, p.n);
-  timer = setTimeout(endInterval, LOG_INTERVAL_MS).unref();
+function endInterval(key: string): void {
+  const i = intervals.get(key)!;
+  if (i.n === 0) {
+    intervals.delete(key);
+    return;
+  }
+  write(key, i.log, i.value, i.n);
+  i.n = 0;
+  i.timer = setTimeout(endInterval, LOG_INTERVAL_MS, key).unref();
 }
 
 function write(key: string, log: CompileDeps["log"], value: number, n: number): void {
