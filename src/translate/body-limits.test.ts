@@ -63,4 +63,5 @@ test("Ingress request-body annotations set the routes' fields; bad values are re
   assert.equal(accepted.reason, "InvalidAnnotation");
   assert.match(accepted.message, /portico\.dev\/request-body-buffer: "1Gi" must be a size from 0 to 16Mi/);
   assert.match(accepted.message, /portico\.dev\/request-body-timeout: "forever" must be a duration/);
+  assert.ok(out.notices.some((n) => n.startsWith('Ingress/d/bad: portico.dev/request-body-buffer: "1Gi"')));
 });

@@ -91,7 +91,11 @@ export function collectRoutes(ctx: TranslateContext, members: readonly Ingress[]
     const ref = refOf(ing);
     const owner = keyOf(ref);
     const body = bodyLimits(ing);
-    for (const p of body.problems) ctx.status.warn(ref, ACCEPTED, "InvalidAnnotation", p);
+    for (const p of body.problems) {
+      // A condition on the Ingress, and a notice: `portico validate` and /api/v1/errors list notices.
+      ctx.status.warn(ref, ACCEPTED, "InvalidAnnotation", p);
+      ctx.notices.push(`${owner}: ${p}`);
+    }
     if (ing.spec?.defaultBackend) {
       if (table.defaultRoute) {
         const holder = keyOf(refOf(table.defaultRoute.owner));
