@@ -1,7 +1,9 @@
 // exchange.ts: one request/response exchange of an HTTP/1.1 client connection. It receives the
 // request's body from the client parser and the response's events from the backend connection's
 // parser, and forwards bytes both ways with backpressure. Exchanges of a connection run one at a
-// time in arrival order (pipelining); the ones behind wait with their body bytes buffered.
+// time in arrival order (pipelining); the ones behind wait with their body bytes buffered. A body
+// still arriving when its exchange starts is held, up to the route's buffer size and body timeout,
+// before a backend connection is taken (docs/limits.md), so slow clients cost no backend.
 import { failureAnswer, publicText, retryReason, retryable } from "./failure.ts";
 import type { Backend } from "../contracts.ts";
 import type { Route } from "../../model/ir.ts";
