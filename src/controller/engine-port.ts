@@ -42,7 +42,10 @@ export async function createEnginePort(log: Logger, opts: EnginePortOptions = {}
     return group;
   }
   const engine = new Engine({ compileHttp, log, limits: opts.limits });
-  const metrics = new Metrics({ endpoints: () => engine.status().endpoints }).subscribe();
+  const metrics = new Metrics({
+    endpoints: () => engine.status().endpoints,
+    connections: () => engine.connections(),
+  }).subscribe();
   const stopAccessLog = opts.accessLog ? startAccessLog(opts.accessLog) : undefined;
   return {
     async apply(snapshot) {

@@ -118,6 +118,11 @@ export class Engine {
     return this.current?.snapshot;
   }
 
+  /** connections is the engine's connection count (HTTP and L4 TCP) and its cap (0: none). */
+  connections(): { active: number; max: number } {
+    return { active: this.admission.active, max: this.limits.maxConnections };
+  }
+
   /** settled resolves once every listener made its first bind attempt. */
   settled(): Promise<void> {
     return this.listeners.settled();

@@ -39,6 +39,8 @@ export interface MetricsOptions {
   maxBackends?: number;
   /** endpoints, when given, is read at each render to set portico_backend_healthy (e.g. engine.status().endpoints). */
   endpoints?: () => Iterable<{ pool: string; backend: string; healthy: boolean }>;
+  /** connections, when given, is read at each render for the engine's connection count and cap. */
+  connections?: () => { active: number; max: number };
 }
 
 /** statusClass maps 404 to "4xx"; 0 (no status sent) to "none". */
@@ -68,6 +70,7 @@ export class Metrics {
   private readonly families: Family[] = [];
   private readonly handlers: [string, (m: unknown) => void][] = [];
   private readonly endpoints: MetricsOptions["endpoints"];
+  private readonly connectionCount: MetricsOptions["connections"];
 
   private readonly httpRequests = this.add(
     new Counter("portico_http_requests_total", "HTTP requests per VIP listener.", ["listener"]),
@@ -161,6 +164,20 @@ export class Metrics {
       ["listener", "limit"],
     ),
   );
+  private readonly engineConnections = this.add(
+    new Gauge(
+      "portico_engine_connections",
+      "Client connections the engine holds, all listeners together.",
+      [],
+    ),
+  );
+  private readonly engineMaxConnections = this.add(
+    new Gauge(
+      "portico_engine_max_connections",
+      "The engine's connection cap (0: none); see docs/limits.md.",
+      [],
+    ),
+  );
   private readonly tlsFailures = this.add(
     new Counter("portico_tls_handshake_failures_total", "Failed TLS handshakes of clients by reason.", [
       "listener",
@@ -172,6 +189,7 @@ export class Metrics {
     this.listeners = new Limiter(opts.maxListeners ?? 1000);
     this.backends = new Limiter(opts.maxBackends ?? 5000);
     this.endpoints = opts.endpoints;
+    this.connectionCount = opts.connections;
   }
 
   /** subscribe starts listening on every channel; returns this. */
@@ -199,6 +217,11 @@ export class Metrics {
 
   /** render returns the exposition text (Content-Type: text/plain; version=0.0.4). */
   render(): string {
+    if (this.connectionCount) {
+      const c = this.connectionCount();
+      this.engineConnections.set([], c.active);
+      this.engineMaxConnections.set([], c.max);
+    }
     if (this.endpoints) {
       for (const e of this.endpoints())
         this.backendHealthy.set(this.backend(e.pool, e.backend), e.healthy ? 1 : 0);

@@ -119,6 +119,8 @@ test("open-file limit 512: the default cap (192) serves, the rest are closed and
   assert.equal(logged(p, "connection limit of the engine reached"), 1, "logged once in the interval");
   const metrics = await (await fetch(`${p.adminUrl}/metrics`)).text();
   assert.match(metrics, /portico_limits_reached_total\{listener="[^"]+",limit="max_connections"\} 108/);
+  assert.match(metrics, /\nportico_engine_max_connections 192\n/);
+  assert.match(metrics, /\nportico_engine_connections 192\n/, "the cap is full");
   // Freed slots serve new clients.
   for (const s of served.splice(0, 50)) s.destroy();
   await waitFor("a connection admitted again", async () => (await ask(await open(vip, port))) === 200);

@@ -22,7 +22,10 @@ const log: CompileDeps["log"] = (level, msg, fields) => {
 // Limits set by `portico run` flags arrive as this worker's share (limits.ts workerLimits).
 const limits = process.env[LIMITS_ENV] ? (JSON.parse(process.env[LIMITS_ENV]) as Partial<EngineLimits>) : {};
 const engine = new Engine({ compileHttp, log, reusePort: true, limits });
-const metrics = new Metrics({ endpoints: () => engine.status().endpoints });
+const metrics = new Metrics({
+  endpoints: () => engine.status().endpoints,
+  connections: () => engine.connections(),
+});
 if (process.env.PORTICO_WORKER_METRICS !== "0") metrics.subscribe();
 // Every worker appends its own requests to the same access log (lines are written whole).
 const stopAccessLog = process.env.PORTICO_ACCESS_LOG
