@@ -55,8 +55,9 @@ export interface HttpListener {
    * with sniRoutes speaks TLS on its port even when `tls` is absent: the engine reads the
    * ClientHello's SNI and picks the most specific name across sniRoutes and `tls.sni` (exact,
    * then the longest wildcard, then "*" / defaultCertificate; an sniRoute wins a tie). A name an
-   * sniRoute wins is forwarded as that route says; any other is terminated with `tls` and served
-   * as HTTP when `tls` has a certificate for it, and closed otherwise. Lets one port carry HTTPS
+   * sniRoute wins is forwarded as that route says; any other is terminated with `tls` (its
+   * certificate for the name, else the default one) and served as HTTP, or closed when `tls` is
+   * absent. Lets one port carry HTTPS
    * listeners and TLS passthrough listeners side by side, as the Gateway API allows.
    */
   sniRoutes?: SniRoute[];
@@ -85,7 +86,10 @@ export interface SniRoute {
 export interface ListenerTls {
   /** certificates map server names ("a.example.com", "*.example.com") to certificate keys. */
   sni: { hostname: string; certificate: string }[];
-  /** defaultCertificate answers clients without SNI or with an unknown name; absent: handshake fails. */
+  /**
+   * defaultCertificate answers clients without SNI or with an unknown name; absent: a self-signed
+   * certificate the engine generates at start, so those clients get an HTTP answer (404), not a reset.
+   */
   defaultCertificate?: string;
   /**
    * listenerHostnames, set when two or more Gateway HTTPS listeners share the port, are their
