@@ -1,5 +1,7 @@
 // args.ts: command-line parsing shared by every subcommand, on node:util parseArgs.
 import { parseArgs } from "node:util";
+import type { EngineLimits } from "../engine/limits.ts";
+import { bodyBufferProblem, bodyTimeoutMs, parseByteSize } from "../translate/body-limits.ts";
 
 /** CliError is a usage or input problem; main prints its message and exits with its code. */
 export class CliError extends Error {
@@ -22,6 +24,8 @@ export interface CommonFlags {
   workers?: string;
   /** accessLog is `portico run --access-log FILE|-`: a JSON line per HTTP request. */
   accessLog?: string;
+  /** limits are the engine-wide limits set by flags (docs/limits.md); the rest keep their defaults. */
+  limits: Partial<EngineLimits>;
   positionals: string[];
 }
 
@@ -41,6 +45,11 @@ export function parseCommon(argv: string[]): CommonFlags {
         "https-port": { type: "string", default: "443" },
         workers: { type: "string" },
         "access-log": { type: "string" },
+        "max-connections": { type: "string" },
+        "max-connections-per-listener": { type: "string" },
+        "max-connection-rate": { type: "string" },
+        "request-body-buffer": { type: "string" },
+        "request-body-timeout": { type: "string" },
       },
     });
   } catch (err) {
@@ -59,8 +68,44 @@ export function parseCommon(argv: string[]): CommonFlags {
     httpsPort: port(v["https-port"] ?? "443", "--https-port"),
     workers: v.workers,
     accessLog: v["access-log"],
+    limits: limitFlags(v),
     positionals: parsed.positionals,
   };
+}
+
+// limitFlags reads the engine-wide limits; a value out of range names the flag and an example.
+function limitFlags(v: Record<string, string | boolean | undefined>): Partial<EngineLimits> {
+  const out: Partial<EngineLimits> = {};
+  const count = (
+    flag: string,
+    key: "maxConnections" | "maxConnectionsPerListener" | "connectionRatePerClient",
+  ) => {
+    const text = v[flag];
+    if (typeof text !== "string") return;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 0 || n > 100_000_000)
+      throw new CliError(`--${flag} must be a whole number (0 switches it off), not "${text}"`);
+    out[key] = n;
+  };
+  count("max-connections", "maxConnections");
+  count("max-connections-per-listener", "maxConnectionsPerListener");
+  count("max-connection-rate", "connectionRatePerClient");
+  const buffer = v["request-body-buffer"];
+  if (typeof buffer === "string") {
+    const bad = bodyBufferProblem(buffer);
+    if (bad !== undefined) throw new CliError(`--request-body-buffer ${bad}`);
+    out.requestBodyBufferBytes = parseByteSize(buffer)!;
+  }
+  const timeout = v["request-body-timeout"];
+  if (typeof timeout === "string") {
+    const ms = bodyTimeoutMs(timeout);
+    if (ms === undefined)
+      throw new CliError(
+        `--request-body-timeout must be a duration from 1s to 1h, like "30s", not "${timeout}"`,
+      );
+    out.requestBodyTimeoutMs = ms;
+  }
+  return out;
 }
 
 function port(text: string, flag: string, min = 1): number {

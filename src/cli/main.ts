@@ -6,7 +6,8 @@ const usage = `portico — load balancing and ingress for Kubernetes
 
 Usage:
   portico run DIR... [--state-dir DIR] [--admin HOST:PORT] [--http-port N] [--https-port N] [--workers N|auto]
-      [--access-log FILE|-]
+      [--access-log FILE|-] [--max-connections N] [--max-connections-per-listener N] [--max-connection-rate N]
+      [--request-body-buffer SIZE] [--request-body-timeout DURATION]   (docs/limits.md)
       Serve the manifests in DIR (watched): VIPs, L4 and L7 traffic, admin API (default 127.0.0.1:9901).
   portico validate DIR...
       Check manifests offline; exits 1 listing file:line errors.

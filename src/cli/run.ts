@@ -24,7 +24,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     throw new CliError((err as Error).message);
   }
-  const engine = await createEnginePort(log, { workers, accessLog: flags.accessLog });
+  const engine = await createEnginePort(log, { workers, accessLog: flags.accessLog, limits: flags.limits });
   const controller = new Controller(
     engine,
     store,

@@ -3,6 +3,7 @@
 // once every listener made its first bind attempt; status() reports how each bind went (readiness).
 import { availableParallelism } from "node:os";
 import { Engine } from "../engine/engine.ts";
+import { LIMITS_ENV, workerLimits, type EngineLimits } from "../engine/limits.ts";
 import { compileHttp } from "../engine/l7/compile.ts";
 import { Metrics } from "../engine/metrics.ts";
 import { WorkerGroup } from "../engine/workers/group.ts";
@@ -15,6 +16,8 @@ export interface EnginePortOptions {
   workers?: number;
   /** accessLog, when set, is a file (or "-" for stdout) that gets a JSON line per HTTP request. */
   accessLog?: string;
+  /** limits set by flags; with workers, each worker applies its share (limits.ts workerLimits). */
+  limits?: Partial<EngineLimits>;
 }
 
 /** resolveWorkers turns a --workers value ("auto", a count, or nothing) into a count ≥ 1. */
@@ -33,12 +36,16 @@ export async function createEnginePort(log: Logger, opts: EnginePortOptions = {}
   if (workers > 1) {
     // Workers inherit the environment at fork; each opens the access log itself.
     if (opts.accessLog) process.env.PORTICO_ACCESS_LOG = opts.accessLog;
+    if (opts.limits) process.env[LIMITS_ENV] = JSON.stringify(workerLimits(opts.limits, workers));
     const group = await WorkerGroup.start({ workers, log });
     log("info", "engine workers started", { workers, pids: group.workers().map((w) => w.pid) });
     return group;
   }
-  const engine = new Engine({ compileHttp, log });
-  const metrics = new Metrics({ endpoints: () => engine.status().endpoints }).subscribe();
+  const engine = new Engine({ compileHttp, log, limits: opts.limits });
+  const metrics = new Metrics({
+    endpoints: () => engine.status().endpoints,
+    connections: () => engine.connections(),
+  }).subscribe();
   const stopAccessLog = opts.accessLog ? startAccessLog(opts.accessLog) : undefined;
   return {
     async apply(snapshot) {

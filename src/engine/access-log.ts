@@ -24,6 +24,7 @@ export function formatAccessLine(e: HttpResponseEvent, time: Date): string {
       bytesOut: e.bytesOut,
       route: e.route,
       backend: e.backend,
+      ...(e.error ? { error: e.error } : {}),
     }) + "\n"
   );
 }

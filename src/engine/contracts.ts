@@ -1,6 +1,7 @@
 // contracts.ts: the seams inside the engine, so L7 (l7/, tls/), L4 (l4/), balancing (lb/),
 // health (health/) and the listener manager (engine.ts) can be built and tested apart.
 import type { Socket } from "node:net";
+import type { EngineLimits } from "./limits.ts";
 import type { EngineSnapshot, Endpoint, HttpListener, L4Listener } from "../model/ir.ts";
 
 /** Backend is a live endpoint of a pool, as the balancer hands it out. */
@@ -64,6 +65,8 @@ export interface CompileDeps {
   upstreams: Upstreams;
   /** log writes one structured line; never pass secrets. */
   log: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+  /** limits are the engine-wide defaults routes inherit (request-body buffering); absent: limits.ts defaults. */
+  limits?: Pick<EngineLimits, "requestBodyBufferBytes" | "requestBodyTimeoutMs">;
 }
 
 /**

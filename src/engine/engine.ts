@@ -10,7 +10,9 @@ import { compileTcp } from "./l4/tcp.ts";
 import { compileHttp as defaultCompileHttp } from "./l7/compile.ts";
 import { compileUdp } from "./l4/udp.ts";
 import type { BalancerOptions } from "./lb/index.ts";
+import { defaultEngineLimits, type EngineLimits } from "./limits.ts";
 import { ListenerManager, type ListenerSpec, type ListenerStatus } from "./listeners.ts";
+import { Admission } from "./net/admission.ts";
 import { InFlight, UpstreamSet, type EndpointStatus } from "./upstreams.ts";
 import { tuneV8 } from "./v8-tuning.ts";
 
@@ -44,6 +46,8 @@ export interface EngineOptions {
   health?: HealthOptions;
   checker?: CheckerOptions;
   balancer?: BalancerOptions;
+  /** limits override the engine-wide defaults (limits.ts): connection caps, request-body buffering. */
+  limits?: Partial<EngineLimits>;
 }
 
 const noLog: CompileDeps["log"] = () => {};
@@ -55,6 +59,9 @@ export class Engine {
   private readonly inflight = new InFlight();
   private readonly checker: HealthChecker;
   private readonly listeners: ListenerManager;
+  private readonly admission: Admission;
+  /** limits are the engine-wide limits in force (defaults plus EngineOptions.limits). */
+  readonly limits: EngineLimits;
   private readonly opts: EngineOptions;
   private readonly log: CompileDeps["log"];
   private current: { snapshot: EngineSnapshot; upstreams: UpstreamSet } | undefined;
@@ -66,11 +73,15 @@ export class Engine {
     this.log = opts.log ?? noLog;
     this.health = new HealthRegistry(opts.health);
     this.checker = new HealthChecker(this.health, opts.checker);
+    this.limits = { ...defaultEngineLimits(), ...opts.limits };
+    this.admission = new Admission(this.limits, this.log);
+    this.log("info", "engine limits", { ...this.limits });
     this.listeners = new ListenerManager({
       reusePort: opts.reusePort,
       bindRetryMs: opts.bindRetryMs,
       log: this.log,
       onChange: opts.onListenerChange,
+      admission: this.admission,
     });
     // A backend problem is logged when it appears and when it clears, not per request.
     this.health.on("change", (c) => {
@@ -118,6 +129,11 @@ export class Engine {
     return this.current?.snapshot;
   }
 
+  /** connections is the engine's connection count (HTTP and L4 TCP) and its cap (0: none). */
+  connections(): { active: number; max: number } {
+    return { active: this.admission.active, max: this.limits.maxConnections };
+  }
+
   /** settled resolves once every listener made its first bind attempt. */
   settled(): Promise<void> {
     return this.listeners.settled();
@@ -126,6 +142,7 @@ export class Engine {
   /** close stops health checks and listeners and destroys open connections. */
   async close(): Promise<void> {
     this.checker.close();
+    this.admission.close();
     await this.listeners.close();
   }
 
@@ -146,7 +163,7 @@ export class Engine {
         balancer: this.opts.balancer,
         previous: this.current?.upstreams,
       });
-      const deps: CompileDeps = { snapshot, upstreams, log: this.log };
+      const deps: CompileDeps = { snapshot, upstreams, log: this.log, limits: this.limits };
       const specs: ListenerSpec[] = [];
       for (const l of snapshot.l4) {
         const base = { name: l.name, address: l.address, port: l.port };

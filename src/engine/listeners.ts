@@ -9,6 +9,7 @@ import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { createServer, isIPv6, type Server, type Socket } from "node:net";
 import type { CompileDeps, ConnectionHandler } from "./contracts.ts";
 import { UdpProxy, type UdpConfig } from "./l4/udp.ts";
+import type { Admission } from "./net/admission.ts";
 import { LiveNode, LiveSet } from "./net/live-set.ts";
 
 /** ListenerSpec is one compiled listener of a snapshot. */
@@ -45,6 +46,8 @@ export interface ListenerManagerOptions {
   log: CompileDeps["log"];
   /** onChange runs after a listener bound, failed an attempt or closed, e.g. to push status. */
   onChange?: () => void;
+  /** admission, when set, caps TCP connections at accept (net/admission.ts). */
+  admission?: Admission;
 }
 
 interface Entry {
@@ -203,11 +206,20 @@ export class ListenerManager {
     const reusePort = this.opts.reusePort ?? false;
     if (e.spec.protocol === "TCP") {
       const server = createServer({ allowHalfOpen: true, noDelay: true });
+      const admission = this.opts.admission;
       server.on("connection", (socket) => {
+        // Past a cap the connection is closed before anything is read or allocated for it.
+        if (admission !== undefined && !admission.admit(e.spec.name, e.sockets.size, socket)) {
+          socket.destroy();
+          return;
+        }
         // A node and a closure per connection, young and gone with it (live-set.ts: why no Set).
         const node = new LiveNode(socket);
         e.sockets.add(node);
-        socket.on("close", () => e.sockets.delete(node));
+        socket.on("close", () => {
+          e.sockets.delete(node);
+          admission?.closed();
+        });
         const spec = e.spec;
         if (spec.protocol === "TCP") spec.handler.onConnection(socket);
         else socket.destroy();

@@ -5,6 +5,8 @@
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { HEALTH_CHANNEL, type HealthChange } from "./health/registry.ts";
 import { L4_SESSION_CHANNEL, type L4SessionEvent } from "./l4/events.ts";
+import { LIMIT_CHANNEL, type LimitEvent } from "./net/limit-reached.ts";
+import { TLS_FAILURE_CHANNEL, type TlsFailureEvent } from "./tls/handshake-failures.ts";
 import { Counter, Gauge, Histogram, type Family } from "./prom.ts";
 
 /** HTTP_RESPONSE_CHANNEL and CONNECTION_CHANNEL are published by l7/. */
@@ -43,6 +45,8 @@ export interface MetricsOptions {
   maxHosts?: number;
   /** endpoints, when given, is read at each render to set portico_backend_healthy (e.g. engine.status().endpoints). */
   endpoints?: () => Iterable<{ pool: string; backend: string; healthy: boolean }>;
+  /** connections, when given, is read at each render for the engine's connection count and cap. */
+  connections?: () => { active: number; max: number };
 }
 
 /** envCap reads a positive integer cap from the environment (workers inherit it), or def. */
@@ -91,6 +95,7 @@ export class Metrics {
   private readonly families: Family[] = [];
   private readonly handlers: [string, (m: unknown) => void][] = [];
   private readonly endpoints: MetricsOptions["endpoints"];
+  private readonly connectionCount: MetricsOptions["connections"];
 
   private readonly httpRequests = this.add(
     new Counter("portico_http_requests_total", "HTTP requests per VIP listener.", ["listener"]),
@@ -196,6 +201,34 @@ export class Metrics {
     ),
   );
   // --- end per-route and per-host series ---
+  // Limits and TLS (docs/limits.md): label values come from fixed sets, never from error texts.
+  private readonly limitsReached = this.add(
+    new Counter(
+      "portico_limits_reached_total",
+      "Times a limit was enforced: connections closed at a cap or rate, request bodies timed out (408).",
+      ["listener", "limit"],
+    ),
+  );
+  private readonly engineConnections = this.add(
+    new Gauge(
+      "portico_engine_connections",
+      "Client connections the engine holds, all listeners together.",
+      [],
+    ),
+  );
+  private readonly engineMaxConnections = this.add(
+    new Gauge(
+      "portico_engine_max_connections",
+      "The engine's connection cap (0: none); see docs/limits.md.",
+      [],
+    ),
+  );
+  private readonly tlsFailures = this.add(
+    new Counter("portico_tls_handshake_failures_total", "Failed TLS handshakes of clients by reason.", [
+      "listener",
+      "reason",
+    ]),
+  );
 
   constructor(opts: MetricsOptions = {}) {
     this.listeners = new Limiter(opts.maxListeners ?? 1000);
@@ -203,6 +236,7 @@ export class Metrics {
     this.routes = new Limiter(opts.maxRoutes ?? envCap("PORTICO_METRICS_MAX_ROUTES", 1000));
     this.hosts = new Limiter(opts.maxHosts ?? envCap("PORTICO_METRICS_MAX_HOSTS", 1000));
     this.endpoints = opts.endpoints;
+    this.connectionCount = opts.connections;
   }
 
   /** subscribe starts listening on every channel; returns this. */
@@ -211,6 +245,14 @@ export class Metrics {
     this.on(CONNECTION_CHANNEL, (m) => this.onConnection(m as ConnectionFields));
     this.on(L4_SESSION_CHANNEL, (m) => this.onL4(m as L4SessionEvent));
     this.on(HEALTH_CHANNEL, (m) => this.onHealth(m as HealthChange));
+    this.on(LIMIT_CHANNEL, (m) => {
+      const e = m as LimitEvent;
+      this.limitsReached.add([this.listener(e.listener), e.limit]);
+    });
+    this.on(TLS_FAILURE_CHANNEL, (m) => {
+      const e = m as TlsFailureEvent;
+      this.tlsFailures.add([this.listener(e.listener), e.reason]);
+    });
     return this;
   }
 
@@ -222,6 +264,11 @@ export class Metrics {
 
   /** render returns the exposition text (Content-Type: text/plain; version=0.0.4). */
   render(): string {
+    if (this.connectionCount) {
+      const c = this.connectionCount();
+      this.engineConnections.set([], c.active);
+      this.engineMaxConnections.set([], c.max);
+    }
     if (this.endpoints) {
       for (const e of this.endpoints())
         this.backendHealthy.set(this.backend(e.pool, e.backend), e.healthy ? 1 : 0);

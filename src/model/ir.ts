@@ -55,8 +55,9 @@ export interface HttpListener {
    * with sniRoutes speaks TLS on its port even when `tls` is absent: the engine reads the
    * ClientHello's SNI and picks the most specific name across sniRoutes and `tls.sni` (exact,
    * then the longest wildcard, then "*" / defaultCertificate; an sniRoute wins a tie). A name an
-   * sniRoute wins is forwarded as that route says; any other is terminated with `tls` and served
-   * as HTTP when `tls` has a certificate for it, and closed otherwise. Lets one port carry HTTPS
+   * sniRoute wins is forwarded as that route says; any other is terminated with `tls` (its
+   * certificate for the name, else the default one) and served as HTTP, or closed when `tls` is
+   * absent. Lets one port carry HTTPS
    * listeners and TLS passthrough listeners side by side, as the Gateway API allows.
    */
   sniRoutes?: SniRoute[];
@@ -85,7 +86,10 @@ export interface SniRoute {
 export interface ListenerTls {
   /** certificates map server names ("a.example.com", "*.example.com") to certificate keys. */
   sni: { hostname: string; certificate: string }[];
-  /** defaultCertificate answers clients without SNI or with an unknown name; absent: handshake fails. */
+  /**
+   * defaultCertificate answers clients without SNI or with an unknown name; absent: a self-signed
+   * certificate the engine generates at start, so those clients get an HTTP answer (404), not a reset.
+   */
   defaultCertificate?: string;
   /**
    * listenerHostnames, set when two or more Gateway HTTPS listeners share the port, are their
@@ -136,6 +140,17 @@ export interface Route {
   timeoutMs?: number;
   /** backendTimeoutMs bounds each attempt to a backend. */
   backendTimeoutMs?: number;
+  /**
+   * requestBodyBufferBytes: a request body still arriving when its head has been read is held
+   * by the engine, and no backend connection is taken, until it is complete or this many bytes
+   * arrived (then it streams); 0 streams every body at once. Absent: the engine's default (64 KiB).
+   */
+  requestBodyBufferBytes?: number;
+  /**
+   * requestBodyTimeoutMs bounds the time from a request's head to the end of the buffered part of
+   * its body; past it the client gets 408 and the connection closes. Absent: the engine's (60 s).
+   */
+  requestBodyTimeoutMs?: number;
 }
 
 /** RouteMatch: every present field must match. */

@@ -128,3 +128,16 @@ test("validateSnapshot: invalid backend shares need no pool but a positive weigh
   route.action = { type: "Forward", backends: [] };
   assert.match(validateSnapshot(s).join("\n"), /Forward without backends/);
 });
+
+test("validateSnapshot: request-body limits are whole numbers, the timeout positive", () => {
+  const s = sound();
+  const route = s.http[0]!.virtualHosts[0]!.routes[0]!;
+  route.requestBodyBufferBytes = 0;
+  route.requestBodyTimeoutMs = 1000;
+  assert.deepEqual(validateSnapshot(s), []);
+  route.requestBodyBufferBytes = -1;
+  route.requestBodyTimeoutMs = 0;
+  const problems = validateSnapshot(s).join("\n");
+  assert.match(problems, /requestBodyBufferBytes -1 is not a non-negative integer/);
+  assert.match(problems, /requestBodyTimeoutMs 0 is not a positive integer/);
+});

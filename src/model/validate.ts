@@ -106,6 +106,16 @@ function checkRoute(s: EngineSnapshot, where: string, r: Route): string[] {
   } else if (r.action.status < 100 || r.action.status > 599) {
     problems.push(`${at}: status ${r.action.status} out of range`);
   }
+  if (
+    r.requestBodyBufferBytes !== undefined &&
+    !(Number.isInteger(r.requestBodyBufferBytes) && r.requestBodyBufferBytes >= 0)
+  )
+    problems.push(`${at}: requestBodyBufferBytes ${r.requestBodyBufferBytes} is not a non-negative integer`);
+  if (
+    r.requestBodyTimeoutMs !== undefined &&
+    !(Number.isInteger(r.requestBodyTimeoutMs) && r.requestBodyTimeoutMs > 0)
+  )
+    problems.push(`${at}: requestBodyTimeoutMs ${r.requestBodyTimeoutMs} is not a positive integer`);
   for (const f of r.filters ?? []) {
     if (f.type === "RequestMirror" && !s.pools[f.pool])
       problems.push(`${at}: mirror pool ${JSON.stringify(f.pool)} does not exist`);

@@ -4,6 +4,7 @@
 import type { Ingress } from "../k8s/types.ts";
 import type { PathMatch, Route, RouteAction } from "../model/ir.ts";
 import type { TranslateContext } from "./context.ts";
+import { bodyLimits } from "./body-limits.ts";
 import { resolveBackend } from "./endpoints.ts";
 import { ACCEPTED, RESOLVED_REFS, keyOf, refOf } from "./status.ts";
 
@@ -89,6 +90,12 @@ export function collectRoutes(ctx: TranslateContext, members: readonly Ingress[]
   for (const ing of members) {
     const ref = refOf(ing);
     const owner = keyOf(ref);
+    const body = bodyLimits(ing);
+    for (const p of body.problems) {
+      // A condition on the Ingress, and a notice: `portico validate` and /api/v1/errors list notices.
+      ctx.status.warn(ref, ACCEPTED, "InvalidAnnotation", p);
+      ctx.notices.push(`${owner}: ${p}`);
+    }
     if (ing.spec?.defaultBackend) {
       if (table.defaultRoute) {
         const holder = keyOf(refOf(table.defaultRoute.owner));
@@ -99,6 +106,7 @@ export function collectRoutes(ctx: TranslateContext, members: readonly Ingress[]
           name: `${owner}#default`,
           match: { path: { type: "Prefix", value: "/" } },
           action,
+          ...body.fields,
         };
         table.defaultRoute = { route, owner: ing };
       }
@@ -138,6 +146,7 @@ export function collectRoutes(ctx: TranslateContext, members: readonly Ingress[]
           name: `${owner}#${i}.${j}`,
           match: { path: match },
           action: backendAction(ctx, ing, p.backend, `rule ${i} path ${j}`),
+          ...body.fields,
         };
         const list = table.hosts.get(host) ?? [];
         list.push({ route, owner: ing });

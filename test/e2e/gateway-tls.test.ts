@@ -336,7 +336,7 @@ test("TLSRoute terminate: the gateway's certificate, plaintext relayed to a TCP 
   assert.equal(echoed, "ping");
 });
 
-test("HTTPS beside them on the same port; unknown names are refused", async () => {
+test("HTTPS beside them on the same port; unknown names get the default certificate, then 404", async () => {
   const r = await curl(`https://secure.tls.test:${TLS_PORT}/x`, ["--cacert", gatewayCa]);
   assert.equal(r.stdout, "secure /x sni=secure.app.svc\n", r.stderr);
   const none = await run(
@@ -344,7 +344,19 @@ test("HTTPS beside them on the same port; unknown names are refused", async () =
     ["s_client", "-connect", `${VIP}:${TLS_PORT}`, "-servername", "nope.example"],
     "",
   );
-  assert.doesNotMatch(none.stdout, /subject=/, "no certificate for a name nothing claims");
+  assert.match(
+    none.stdout,
+    /subject=CN ?= ?Portico Default Certificate/,
+    "the generated default certificate",
+  );
+  const notFound = await curl(`https://nope.example:${TLS_PORT}/`, [
+    "-k",
+    "-w",
+    "%{http_code}",
+    "-o",
+    "/dev/null",
+  ]);
+  assert.equal(notFound.stdout, "404");
 });
 
 test("BackendTLSPolicy: re-encrypts with SNI and checks the chain against the CA", async () => {

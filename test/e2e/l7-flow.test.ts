@@ -10,10 +10,12 @@ import type { HttpListener } from "../../src/model/ir.ts";
 import { compileHttp } from "../../src/engine/l7/compile.ts";
 import { COARSE_MIN_MS, SWEEP_MS, watchedCount } from "../../src/engine/net/coarse-timer.ts";
 import {
+  INTERNALS,
   RoundRobinUpstreams,
   catchAllListener,
   listen,
   poolOf,
+  proxyErrors,
   rawExchange,
   snapshotOf,
 } from "../../src/engine/l7/testing.ts";
@@ -102,9 +104,12 @@ test("a slow reader gets the whole download (backend reads pause and resume)", a
 });
 
 test("the listener's request timeout answers 504", async () => {
+  const errs = proxyErrors();
   const r = await request("/slow");
+  errs.stop();
   assert.equal(r.status, 504);
-  assert.match(r.body.toString(), /request timed out after 300 ms on route r/);
+  assert.doesNotMatch(r.body.toString(), INTERNALS);
+  assert.match(errs.errors.join("\n"), /request timed out after 300 ms on route r/);
   assert.ok(
     upstreams.log.includes(`end p ${pools.p.endpoints[0]!.address}:${pools.p.endpoints[0]!.port} false`),
   );

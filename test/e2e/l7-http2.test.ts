@@ -13,7 +13,14 @@ import { promisify } from "node:util";
 import type { AddressInfo } from "node:net";
 import type { HttpListener } from "../../src/model/ir.ts";
 import { compileHttp } from "../../src/engine/l7/compile.ts";
-import { RoundRobinUpstreams, listen, poolOf, snapshotOf } from "../../src/engine/l7/testing.ts";
+import {
+  INTERNALS,
+  RoundRobinUpstreams,
+  listen,
+  poolOf,
+  proxyErrors,
+  snapshotOf,
+} from "../../src/engine/l7/testing.ts";
 import { selfSigned } from "../support/certs.ts";
 
 const run = promisify(execFile);
@@ -205,6 +212,8 @@ test("HTTP/2 to an HTTP/1.1 backend keeps chunked trailers", async () => {
 test("HTTP/2 requests get 504 when the route timeout expires", async () => {
   const client = http2.connect(`http://127.0.0.1:${plain.port}`);
   after(() => client.close());
+  const errs = proxyErrors();
+  after(errs.stop);
   const req = client.request({ ":path": "/hang" });
   let status = 0;
   let body = "";
@@ -212,7 +221,8 @@ test("HTTP/2 requests get 504 when the route timeout expires", async () => {
   req.on("data", (d) => (body += d));
   await once(req, "end");
   assert.equal(status, 504);
-  assert.match(body, /request timed out after 200 ms on route hang/);
+  assert.doesNotMatch(body, INTERNALS);
+  assert.match(errs.errors.join("\n"), /request timed out after 200 ms on route hang/);
 });
 
 test("HEAD over HTTP/2: a direct response sends headers alone, with the length a GET gets", async () => {

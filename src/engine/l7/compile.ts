@@ -17,7 +17,12 @@ import { sharedPool } from "./upstream.ts";
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
 /** compileHttp builds the handler of one HttpListener (see CompileHttp in contracts.ts). */
-export const compileHttp: CompileHttp = (listener, deps) => compileHttpWith(listener, deps, defaultLimits);
+export const compileHttp: CompileHttp = (listener, deps) =>
+  compileHttpWith(
+    listener,
+    deps,
+    deps.limits === undefined ? defaultLimits : { ...defaultLimits, ...deps.limits },
+  );
 
 /** compileHttpWith is compileHttp with explicit limits (tests shorten the header timeout). */
 export function compileHttpWith(

@@ -28,6 +28,8 @@ export interface HttpResponseEvent {
   path: string;
   /** protocol the client spoke: "HTTP/1.1", "HTTP/1.0" or "HTTP/2". */
   protocol: string;
+  /** error is why the proxy answered an error itself ("" or absent otherwise); never sent to the client. */
+  error?: string;
 }
 
 /** ConnectionEvent is published when a client connection opens or closes. */

@@ -1,8 +1,10 @@
 // exchange.ts: one request/response exchange of an HTTP/1.1 client connection. It receives the
 // request's body from the client parser and the response's events from the backend connection's
 // parser, and forwards bytes both ways with backpressure. Exchanges of a connection run one at a
-// time in arrival order (pipelining); the ones behind wait with their body bytes buffered.
-import { failureAnswer, retryReason, retryable } from "./failure.ts";
+// time in arrival order (pipelining); the ones behind wait with their body bytes buffered. A body
+// still arriving when its exchange starts is held, up to the route's buffer size and body timeout,
+// before a backend connection is taken (docs/limits.md), so slow clients cost no backend.
+import { failureAnswer, publicText, retryReason, retryable } from "./failure.ts";
 import type { Backend } from "../contracts.ts";
 import type { Route } from "../../model/ir.ts";
 import {
@@ -27,6 +29,7 @@ import type { ListenerRuntime } from "./runtime.ts";
 import type { RequestView } from "./router/match.ts";
 import { copyOf, type UpstreamConn, type UpstreamFailure, type UpstreamOwner } from "./upstream.ts";
 import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
+import { limitReached } from "../net/limit-reached.ts";
 import { batchWrites } from "../net/write-batch.ts";
 
 /** Exchange is one request on a client connection and its response; it is also the router's view of it. */
@@ -83,6 +86,15 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
   private headOut: string | undefined;
   /** transientBody: onBody copies what it writes (joined with the head, or alone). */
   readonly transientBody = true;
+  /** error is why the proxy answered an error itself (logs and access log only, never the client). */
+  error = "";
+  /** expectContinue: the client sent Expect: 100-continue (set by prepare). */
+  expectContinue = false;
+  // holding is true while the body is buffered before connecting (holdBody); holdMax is its bound.
+  private holding = false;
+  private holdMax = 0;
+  // continued: the proxy answered the client's 100-continue itself, so the backend's 100 is dropped.
+  private continued = false;
 
   constructor(conn: ClientConn, head: MessageHead) {
     this.conn = conn;
@@ -116,13 +128,47 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
       this.sendLocal();
       return;
     }
-    const rt = this.rt;
-    const ms = this.route?.timeoutMs ?? rt.listener.requestTimeoutMs;
+    // A body still arriving is buffered first: a slow client must not hold a backend connection.
+    if (!this.requestDone && this.framing !== "none" && this.holdBody()) return;
+    // From the request's arrival: no second clock read per request.
+    this.armTimer(this.start, this.route?.timeoutMs ?? this.rt.listener.requestTimeoutMs);
+    this.connect();
+  }
+
+  // armTimer arms the request (or, while holding, the body) timeout: ms after `from` on the coarse
+  // sweep for timeouts of seconds, a precise timer of ms from now for shorter ones.
+  private armTimer(from: number, ms: number): void {
     if (ms >= COARSE_MIN_MS) {
-      // From the request's arrival: no second clock read per request.
-      this.deadline = this.start + ms;
+      this.deadline = from + ms;
       watch(this);
     } else if (ms > 0) this.timer = setTimeout(onRequestTimeout, ms, this);
+  }
+
+  /**
+   * holdBody starts buffering an incomplete body (nginx's proxy_request_buffering, HAProxy's
+   * http-buffer-request) unless the route streams bodies or enough of it arrived already; the
+   * backend is connected when it completes or passes the route's buffer size. A client waiting
+   * for 100 Continue gets it from the proxy, or it would wait for a backend not yet asked.
+   */
+  private holdBody(): boolean {
+    const route = this.route!;
+    const max = route.requestBodyBufferBytes ?? this.rt.limits.requestBodyBufferBytes;
+    if (max === 0 || this.bytesIn >= max) return false;
+    this.holding = true;
+    this.holdMax = max;
+    this.armTimer(this.start, route.requestBodyTimeoutMs ?? this.rt.limits.requestBodyTimeoutMs);
+    if (this.expectContinue && this.head.versionMinor >= 1 && this.bytesIn === 0) {
+      this.continued = true;
+      this.conn.write("HTTP/1.1 100 Continue\r\n\r\n");
+    }
+    return true;
+  }
+
+  // release ends the buffering: the request timeout starts now, and the backend is connected.
+  private release(): void {
+    this.holding = false;
+    this.stopTimer();
+    this.armTimer(performance.now(), this.route?.timeoutMs ?? this.rt.listener.requestTimeoutMs);
     this.connect();
   }
 
@@ -163,7 +209,12 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
     if (this.local !== undefined || this.done) return;
     if (this.upstream === null) {
       (this.pending ??= []).push(chunk);
-      this.conn.buffered(chunk.length);
+      if (!this.holding) this.conn.buffered(chunk.length);
+      else {
+        // Reading goes on up to the route's buffer size, which may exceed the connection's.
+        this.conn.buffered(chunk.length, this.holdMax);
+        if (this.bytesIn >= this.holdMax) this.release();
+      }
     } else if (!this.writeUp(chunk)) {
       this.conn.socket.pause();
     }
@@ -191,6 +242,8 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
       if (this.status !== 0 && this.responseStarted) this.finish(true);
       return;
     }
+    // connect() sends the buffered body and, now that the request is done, its last chunk.
+    if (this.holding) return this.release();
     if (this.upstream !== null && this.framing === "chunked") {
       this.upstream.socket.write(lastChunk(this.pendingTrailers), "latin1");
     }
@@ -212,9 +265,11 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
     if (this.requestDone || this.closeAfter) this.finish(true);
   }
 
-  // fail answers with an error status if nothing was sent yet, else breaks the client connection.
+  // fail answers with an error status if nothing was sent yet, else breaks the client connection;
+  // text, the detail, is kept for the logs: the client reads publicText only.
   private fail(status: number, text: string): void {
     if (this.done) return;
+    this.error = text;
     if (this.responseStarted) {
       this.status = this.status || status;
       this.finish(false);
@@ -223,7 +278,7 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
     }
     this.rt.log("debug", "http exchange failed", { listener: this.rt.listener.name, status, text });
     // A request whose body was not fully read leaves the connection unsynchronised.
-    this.answer(status, text, !this.requestDone);
+    this.answer(status, publicText(status), !this.requestDone);
     this.sendLocal();
   }
 
@@ -264,15 +319,21 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
     }
   }
 
-  /** check is the coarse sweep's call for a request timeout of seconds. */
+  /** check is the coarse sweep's call for a request (or body) timeout of seconds. */
   check(now: number): void {
     if (now >= this.deadline) this.timedOut();
   }
 
-  /** timedOut runs when the request timeout fires. */
+  /** timedOut runs when the request timeout fires, or the body timeout while the body is buffered. */
   timedOut(): void {
     this.stopTimer();
     if (this.done) return;
+    if (this.holding) {
+      this.holding = false;
+      const ms = this.route?.requestBodyTimeoutMs ?? this.rt.limits.requestBodyTimeoutMs;
+      limitReached(this.rt.log, this.rt.listener.name, "request_body_timeout", ms);
+      return this.fail(408, "request body timeout");
+    }
     const up = this.upstream;
     this.upstream = null;
     if (up !== null) {
@@ -296,6 +357,11 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
       up?.destroy();
       this.fail(502, `backend switched protocols without a WebSocket upgrade on route ${this.route?.name}`);
       return true;
+    }
+    // The proxy said 100 Continue already (holdBody): a second one would only confuse a client.
+    if (status === 100 && this.continued) {
+      this.interim = true;
+      return false;
     }
     const noBody =
       this.head.method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200);
@@ -465,6 +531,7 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
         authority: this.header("host") ?? "",
         path: this.head.url,
         protocol: this.head.versionMinor === 0 ? "HTTP/1.0" : "HTTP/1.1",
+        error: this.error,
       };
       httpResponse.publish(ev);
     }

@@ -59,3 +59,18 @@ export function failureAnswer(
   if (failure === "connect") return [502, `cannot connect to ${what}: ${detail}`];
   return [502, `${what} failed: ${detail}`];
 }
+
+// PUBLIC_TEXT is what a client reads when the proxy answers for a backend: the status in words
+// and nothing of the inside (backend addresses, route names, error codes go to the logs instead).
+const PUBLIC_TEXT: Record<number, string> = {
+  408: "request timeout: the request body did not arrive in time",
+  500: "internal server error: the request cannot be served",
+  502: "bad gateway: the service behind this address failed to answer",
+  503: "service unavailable: no server is available to answer",
+  504: "gateway timeout: the service behind this address did not answer in time",
+};
+
+/** publicText is the body of an error the proxy answers itself; the detail goes to the logs. */
+export function publicText(status: number): string {
+  return PUBLIC_TEXT[status] ?? `error ${status}`;
+}

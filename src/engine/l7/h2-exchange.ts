@@ -1,7 +1,7 @@
 // h2-exchange.ts: one HTTP/2 stream forwarded to a backend — over HTTP/1.1 through the shared
 // upstream pool (the stream's body re-framed as Content-Length or chunked), or over HTTP/2 to
 // "h2c" pools via h2c.ts. Responses go back as HTTP/2 with trailers.
-import { failureAnswer, retryReason, retryable } from "./failure.ts";
+import { failureAnswer, publicText, retryReason, retryable } from "./failure.ts";
 import http2 from "node:http2";
 import type { Backend } from "../contracts.ts";
 import type { Header, Route } from "../../model/ir.ts";
@@ -33,6 +33,8 @@ export class H2Exchange implements UpstreamOwner {
   private attempts = 0;
   private tried: Set<string> | undefined;
   private lastFailure = "";
+  /** error is why the proxy answered an error itself (logs and access log only, never the client). */
+  error = "";
   private timer: NodeJS.Timeout | undefined;
   private inFlight = false;
   private status = 0;
@@ -112,7 +114,7 @@ export class H2Exchange implements UpstreamOwner {
         sourceIp: this.stream.session?.socket?.remoteAddress ?? "",
       });
       if (backend === undefined)
-        return this.answer(503, `no healthy backend for route ${route.name} (pool ${pool})`);
+        return this.fail(503, `no healthy backend for route ${route.name} (pool ${pool})`);
       this.backend = backend;
       this.rt.upstreams.begin(pool, backend);
       this.inFlight = true;
@@ -220,16 +222,17 @@ export class H2Exchange implements UpstreamOwner {
     this.fail(...failureAnswer(failure, b.id, this.route?.name, detail));
   }
 
-  /** fail answers with an error status if nothing was sent yet, else resets the stream. */
+  /** fail answers with an error status if nothing was sent yet, else resets the stream; text is for the logs. */
   fail(status: number, text: string): void {
     if (this.done) return;
+    this.error = text;
     if (this.stream.headersSent) {
       this.status ||= status;
       this.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
       this.finish(false);
       return;
     }
-    this.answer(status, text);
+    this.answer(status, publicText(status));
   }
 
   onUpgrade(conn: UpstreamConn): void {
@@ -345,6 +348,7 @@ export class H2Exchange implements UpstreamOwner {
         authority: this.host,
         path: this.headers[":path"] ?? "",
         protocol: "HTTP/2",
+        error: this.error,
       });
     }
   }

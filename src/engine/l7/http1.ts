@@ -144,10 +144,10 @@ export class ClientConn implements MessageSink, Watcher, Batched {
     return this.pick;
   }
 
-  /** buffered accounts body bytes held for a waiting exchange; reading pauses beyond MAX_BUFFERED. */
-  buffered(n: number): void {
+  /** buffered accounts body bytes held for a waiting exchange; reading pauses beyond max. */
+  buffered(n: number, max = MAX_BUFFERED): void {
     this.bufferedBytes += n;
-    if (this.bufferedBytes > MAX_BUFFERED) this.socket.pause();
+    if (this.bufferedBytes > max) this.socket.pause();
   }
 
   /** released un-accounts buffered chunks once sent or dropped. */

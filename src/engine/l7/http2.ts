@@ -12,6 +12,7 @@ import { preflightAnswer } from "./cors.ts";
 import { H2Exchange } from "./h2-exchange.ts";
 import { mirrorStream } from "./mirror.ts";
 import { invalidBackendText, pickTarget } from "./prepare.ts";
+import { publicText } from "./failure.ts";
 import type { RequestView } from "./router/match.ts";
 import { servernameOf } from "./router/misdirect.ts";
 import type { ListenerRuntime } from "./runtime.ts";
@@ -110,12 +111,16 @@ export class H2Front {
     }
     if (route.action.type === "DirectResponse") return ex.answer(route.action.status, route.action.body);
     const pool = pickTarget(route.action);
-    if (pool === undefined) return ex.answer(500, `route ${route.name} has no backends`);
+    if (pool === undefined) {
+      ex.error = `route ${route.name} has no backends`;
+      return ex.answer(500, publicText(500));
+    }
     if (typeof pool !== "string") {
-      const text = invalidBackendText(route.name, pool);
+      // The reason is for the logs; the client reads the status in words only.
+      ex.error = invalidBackendText(route.name, pool);
       // GRPCRoute asks UNAVAILABLE for an invalid share; an HTTP 500 would reach gRPC as UNKNOWN.
       const grpc = String(headers["content-type"] ?? "").startsWith("application/grpc");
-      return grpc ? ex.answerGrpc(GRPC_UNAVAILABLE, text) : ex.answer(500, text);
+      return grpc ? ex.answerGrpc(GRPC_UNAVAILABLE, publicText(503)) : ex.answer(500, publicText(500));
     }
     ex.forward(pool, path, query, hit.prefixLength, this.snapshot.pools[pool]?.protocol === "h2c");
     mirrorStream(this.rt, route, stream, headers, {

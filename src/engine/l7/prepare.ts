@@ -6,6 +6,7 @@ import { lowerName } from "../http/head.ts";
 import type { InvalidBackend } from "../../model/ir.ts";
 import type { Exchange } from "./exchange.ts";
 import { headerLines, preflightAnswer } from "./cors.ts";
+import { publicText } from "./failure.ts";
 import { mirrorsOf } from "./mirror.ts";
 import { servernameOf } from "./router/misdirect.ts";
 import type { ListenerRuntime } from "./runtime.ts";
@@ -49,6 +50,7 @@ export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): vo
   // 100-continue goes to the backend, which answers the interim 100 itself; an expectation nobody
   // here can meet is refused before anything is forwarded (RFC 9110 §10.1.1).
   if (expect !== undefined && !onlyContinue(expect)) return ex.answer(417, "expectation not supported", true);
+  if (expect !== undefined) ex.expectContinue = true;
   let url = h.url;
   if (url.charCodeAt(0) !== 47 /* / */) {
     if (url === "*") {
@@ -100,8 +102,8 @@ export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): vo
   const action = route.action;
   if (action.type === "DirectResponse") return ex.answer(action.status, action.body);
   const pool = pickTarget(action);
-  if (pool === undefined) return ex.answer(500, `route ${route.name} has no backends`);
-  if (typeof pool !== "string") return ex.answer(500, invalidBackendText(route.name, pool));
+  if (pool === undefined) return internalError(ex, `route ${route.name} has no backends`);
+  if (typeof pool !== "string") return internalError(ex, invalidBackendText(route.name, pool));
   ex.pool = pool;
   ex.upstreamHead = buildUpstreamHead({
     method: h.method,
@@ -125,6 +127,12 @@ export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): vo
       framing,
       sourceIp: clientIp,
     });
+}
+
+// internalError answers 500 for a route that cannot be served; the reason is for the logs only.
+function internalError(ex: Exchange, detail: string): void {
+  ex.error = detail;
+  ex.answer(500, publicText(500));
 }
 
 /** pickPool chooses among the weighted pools of a route (weight 0 pools get nothing). */
@@ -174,7 +182,7 @@ export function pickTarget(
   return invalid[invalid.length - 1];
 }
 
-/** invalidBackendText is the body answered for a request picked for an invalid backend share. */
+/** invalidBackendText says, for the logs, why a request picked for an invalid backend share got 500. */
 export function invalidBackendText(route: string, b: InvalidBackend): string {
   return `backend reference ${b.ref} of route ${route} is invalid`;
 }

@@ -1,5 +1,6 @@
 // runtime.ts: what one compiled HTTP listener shares between its connections.
 import type { CompileDeps, Upstreams } from "../contracts.ts";
+import { DEFAULT_BODY_BUFFER_BYTES, DEFAULT_BODY_TIMEOUT_MS } from "../limits.ts";
 import type { LiveSet } from "../net/live-set.ts";
 import type { HttpListener, Pool } from "../../model/ir.ts";
 import type { Router } from "./router/router.ts";
@@ -17,6 +18,9 @@ export interface Limits {
   connectTimeoutMs: number;
   /** maxAttempts bounds backend attempts for a retryable request. */
   maxAttempts: number;
+  /** requestBodyBufferBytes and requestBodyTimeoutMs are the defaults of the routes' own (ir.ts Route). */
+  requestBodyBufferBytes: number;
+  requestBodyTimeoutMs: number;
 }
 
 /** defaultLimits are the engine's defaults. */
@@ -26,6 +30,8 @@ export const defaultLimits: Limits = {
   headerTimeoutMs: 10_000,
   connectTimeoutMs: 5_000,
   maxAttempts: 3,
+  requestBodyBufferBytes: DEFAULT_BODY_BUFFER_BYTES,
+  requestBodyTimeoutMs: DEFAULT_BODY_TIMEOUT_MS,
 };
 
 /** ListenerRuntime is one compiled HttpListener. */

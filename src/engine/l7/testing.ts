@@ -1,11 +1,13 @@
 // testing.ts: helpers for L7 tests — a tiny round-robin Upstreams (the real one, with balancing
 // algorithms and health, is src/engine/upstreams.ts), a proxy bound on 127.0.0.1:0, a recording
 // backend and a raw client. Test-only; nothing in the engine imports it.
+import diagnostics from "node:diagnostics_channel";
 import net from "node:net";
 import { once } from "node:events";
 import type { Backend, ConnectionHandler, PickContext, Upstreams } from "../contracts.ts";
 import type { EngineSnapshot, HttpListener, Pool } from "../../model/ir.ts";
 import { compileHttpWith } from "./compile.ts";
+import type { HttpResponseEvent } from "./events.ts";
 import { defaultLimits, type Limits } from "./runtime.ts";
 
 /** RoundRobinUpstreams picks ready endpoints in turn and records begin/end calls. */
@@ -171,3 +173,21 @@ export function proxyAll(name: string, backendPort: number, limits: Partial<Limi
   };
   return listen({ current: compileHttpWith(listener, deps, { ...defaultLimits, ...limits }) });
 }
+
+/**
+ * proxyErrors records the `error` of every response event (why the proxy answered an error
+ * itself: kept for the logs, never sent to the client) until the returned stop runs.
+ */
+export function proxyErrors(): { errors: string[]; stop(): void } {
+  const errors: string[] = [];
+  const onEvent = (m: unknown) => {
+    const e = (m as HttpResponseEvent).error;
+    if (e) errors.push(e);
+  };
+  diagnostics.subscribe("portico:http.response", onEvent);
+  return { errors, stop: () => diagnostics.unsubscribe("portico:http.response", onEvent) };
+}
+
+/** INTERNALS matches what a client must never read: backend addresses, route keys, error codes. */
+export const INTERNALS =
+  /\d+\.\d+\.\d+\.\d+|:\d{2,5}\b|Ingress\/|HTTPRoute\/|route |pool |\bE[A-Z]{3,}\b|ERR_/;

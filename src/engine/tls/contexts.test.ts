@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { contextFor } from "./contexts.ts";
+import { defaultCertificate } from "./default-cert.ts";
 import { compileTls } from "./terminate.ts";
 import { selfSigned } from "../../../test/support/certs.ts";
 import { EngineConfigError } from "../contracts.ts";
@@ -13,7 +14,7 @@ test("contextFor reuses a context for unchanged content and makes a new one when
   assert.notEqual(contextFor(b), ctxA, "changed Secret, new context");
 });
 
-test("compileTls selects exact, then wildcard, then default; rejects bad PEMs with EngineConfigError", () => {
+test("compileTls selects exact, then wildcard, then default (configured or generated); rejects bad PEMs with EngineConfigError", () => {
   const certs = {
     "ns/exact": selfSigned(["a.example.com"]),
     "ns/wild": selfSigned(["*.example.com"]),
@@ -38,7 +39,8 @@ test("compileTls selects exact, then wildcard, then default; rejects bad PEMs wi
     { sni: [{ hostname: "a.example.com", certificate: "ns/exact" }] },
     certs,
   );
-  assert.equal(noDefault.select("other.test"), undefined);
+  // No default configured: the certificate generated at start answers unknown names.
+  assert.equal(noDefault.select("other.test"), contextFor(defaultCertificate()));
   assert.throws(
     () =>
       compileTls(

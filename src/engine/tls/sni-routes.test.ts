@@ -185,12 +185,24 @@ test("SNI routes: passthrough keeps the backend's certificate, terminate relays 
   });
   assert.match(https, /^HTTP\/1\.1 200[^]*https/);
 
-  // No SNI and no default certificate: nothing serves it, the connection closes.
-  const none = await talk(port, undefined).catch((e: Error) => ({ cn: "", reply: "", alpn: false, err: e }));
-  assert.equal(none.reply, "");
+  // No SNI and no default certificate configured: the generated one answers, then HTTP does.
+  const none = await new Promise<{ cn: string; reply: string }>((resolve, reject) => {
+    const c = tls.connect({ host: "127.0.0.1", port, rejectUnauthorized: false });
+    let reply = "";
+    let cn = "";
+    c.on("secureConnect", () => {
+      cn = String(c.getPeerCertificate()?.subject?.CN ?? "");
+      c.write("GET / HTTP/1.1\r\nHost: nothing.test\r\nConnection: close\r\n\r\n");
+    });
+    c.on("data", (d: Buffer) => (reply += d.toString()));
+    c.on("close", () => resolve({ cn, reply }));
+    c.on("error", reject);
+  });
+  assert.equal(none.cn, "Portico Default Certificate");
+  assert.match(none.reply, /^HTTP\/1\.1 404 /, "the handshake completes and the router answers");
 });
 
-test("SNI routes on a listener without certificates: passthrough only; other names, no SNI and plain text are closed", async () => {
+test("SNI routes on a listener without certificates: passthrough only; other names and no SNI are closed, plain HTTP gets 400", async () => {
   const backendCert = selfSigned(["only.example.test"]);
   const port0 = await tlsBackend(backendCert);
   const pools: Record<string, Pool> = { only: poolOf("only", [port0], "tcp") };
@@ -232,5 +244,9 @@ test("SNI routes on a listener without certificates: passthrough only; other nam
     c.on("close", () => resolve(got));
     c.on("error", () => {});
   });
-  assert.equal(plain, "", "plain HTTP on a TLS port is closed without an answer");
+  assert.match(
+    plain,
+    /^HTTP\/1\.1 400 Bad Request\r\n[^]*Use https:\/\//,
+    "plain HTTP on a TLS port gets a 400",
+  );
 });

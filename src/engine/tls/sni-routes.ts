@@ -10,6 +10,7 @@ import { forwardTcp, type ForwardOptions } from "../l4/tcp.ts";
 import { HostMap } from "../l7/router/host-map.ts";
 import { pickPool } from "../l7/prepare.ts";
 import { parseClientHello } from "./client-hello.ts";
+import { answerPlainHttp, handshakeFailed, looksLikeHttp } from "./handshake-failures.ts";
 import type { TlsTerminator } from "./terminate.ts";
 
 /** SniDecision is what a server name gets: an SniRoute, or the listener's HTTPS. */
@@ -49,7 +50,8 @@ export function compileSniRoutes(listener: HttpListener, deps: CompileDeps, opts
   }
   if (opts.tls !== undefined && listener.tls !== undefined) {
     for (const s of listener.tls.sni) names.add(s.hostname, { kind: "https" });
-    if (listener.tls.defaultCertificate !== undefined) names.add("*", { kind: "https" });
+    // Any other name is HTTPS too: the default certificate (configured or generated) answers it.
+    names.add("*", { kind: "https" });
   }
   const forwardOpts = (route: SniRoute, pool: string): ForwardOptions => ({
     listener: `${listener.name} ${route.name}`,
@@ -95,7 +97,10 @@ export function compileSniRoutes(listener: HttpListener, deps: CompileDeps, opts
     decide,
     accept(socket) {
       let buf: Buffer | undefined;
-      const onTimeout = () => socket.destroy();
+      const onTimeout = () => {
+        handshakeFailed(listener.name, "timeout");
+        socket.destroy();
+      };
       const onEnd = () => socket.destroy();
       const onData = (chunk: Buffer) => {
         buf = buf === undefined ? chunk : Buffer.concat([buf, chunk]);
@@ -108,7 +113,10 @@ export function compileSniRoutes(listener: HttpListener, deps: CompileDeps, opts
         socket.setTimeout(0);
         if (r.type === "invalid") {
           deps.log("debug", "tls: not a ClientHello", { listener: listener.name, reason: r.reason });
-          socket.destroy();
+          const http = looksLikeHttp(buf);
+          handshakeFailed(listener.name, http ? "plain_http" : "not_tls");
+          if (http) answerPlainHttp(socket);
+          else socket.destroy();
           return;
         }
         dispatch(socket, buf, r.servername);

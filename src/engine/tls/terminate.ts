@@ -1,12 +1,15 @@
 // terminate.ts: TLS termination for an HTTPS listener: SNI picks the certificate (exact name,
-// then the longest wildcard, then the default), ALPN offers h2 and http/1.1.
+// then the longest wildcard, then the default — configured, or the one generated at start), ALPN
+// offers h2 and http/1.1. Failed handshakes are counted by reason; plain HTTP gets a 400.
 import type { Socket } from "node:net";
 import tls from "node:tls";
 import { EngineConfigError } from "../contracts.ts";
 import type { Certificate, ListenerTls } from "../../model/ir.ts";
 import { HostMap } from "../l7/router/host-map.ts";
 import { clientAllowed, hasPeerCertificate, verifyErrorOf } from "./client-auth.ts";
-import { contextFor, emptyContext } from "./contexts.ts";
+import { contextFor } from "./contexts.ts";
+import { defaultCertificate } from "./default-cert.ts";
+import { answerPlainHttp, failureReason, handshakeFailed } from "./handshake-failures.ts";
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const ALPN = ["h2", "http/1.1"];
@@ -24,8 +27,8 @@ export interface TlsTerminator {
     alpn?: string[],
     verifyClients?: boolean,
   ): void;
-  /** select returns the context for a server name (undefined: none, handshake fails). */
-  select(servername: string): tls.SecureContext | undefined;
+  /** select returns the context for a server name (the default certificate's for unknown names). */
+  select(servername: string): tls.SecureContext;
 }
 
 /** compileTls builds the SNI table; a certificate OpenSSL rejects throws EngineConfigError. */
@@ -50,21 +53,22 @@ export function compileTls(
   };
   const byName = new HostMap<tls.SecureContext>();
   for (const s of cfg.sni) if (s.hostname !== "*") byName.add(s.hostname, load(s.certificate));
-  const fallback = cfg.defaultCertificate === undefined ? undefined : load(cfg.defaultCertificate);
-  const initial = fallback ?? emptyContext(cfg.clientValidation);
+  // An unknown name (or none) completes the handshake with the default certificate, so the client
+  // gets an HTTP answer (404) rather than a reset it cannot tell from a network fault.
+  const fallback =
+    cfg.defaultCertificate === undefined
+      ? contextFor(defaultCertificate(), cfg.clientValidation)
+      : load(cfg.defaultCertificate);
   const select = (servername: string) => byName.lookup(servername) ?? fallback;
-  const SNICallback = (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => {
-    const ctx = select(servername);
-    if (ctx === undefined) cb(new Error(`no certificate for ${servername}`));
-    else cb(null, ctx);
-  };
+  const SNICallback = (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) =>
+    cb(null, select(servername));
   return {
     select,
     wrap(socket, ready, alpn = ALPN, verifyClients = true) {
       const client = verifyClients ? cfg.clientValidation : undefined;
       const secure = new tls.TLSSocket(socket, {
         isServer: true,
-        secureContext: initial,
+        secureContext: fallback,
         SNICallback,
         ...(alpn.length > 0 ? { ALPNProtocols: alpn } : {}),
         requestCert: client !== undefined,
@@ -72,13 +76,36 @@ export function compileTls(
         rejectUnauthorized: client?.mode === "AllowValidOnly",
       });
       secure.setTimeout(HANDSHAKE_TIMEOUT_MS);
-      const onTimeout = () => secure.destroy();
-      secure.on("timeout", onTimeout);
-      secure.on("error", () => {
+      // failed is set once the handshake's failure was counted; a close before it is one too.
+      let failed = false;
+      let established = false;
+      const fail = (reason: Parameters<typeof handshakeFailed>[1]) => {
+        if (!failed) handshakeFailed(listener, reason);
+        failed = true;
+      };
+      const onTimeout = () => {
+        fail("timeout");
         secure.destroy();
-        socket.destroy();
+      };
+      const onClose = () => fail("connection_closed");
+      secure.on("timeout", onTimeout);
+      secure.once("close", onClose);
+      secure.on("error", (err: NodeJS.ErrnoException) => {
+        const reason = failureReason(err);
+        if (established) {
+          secure.destroy();
+          socket.destroy();
+          return;
+        }
+        fail(reason);
+        secure.destroy();
+        // The TLS layer stopped at the first bytes: the raw socket can still answer in plain HTTP.
+        if (reason === "plain_http") answerPlainHttp(socket);
+        else socket.destroy();
       });
       secure.once("secure", () => {
+        established = true;
+        secure.removeListener("close", onClose);
         // tls.Server clears this flag when it emits secureConnection; without a tls.Server we
         // must, or consumers that wait for the handshake (node:http2 sessions) wait forever.
         (secure as tls.TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
@@ -88,6 +115,7 @@ export function compileTls(
           client !== undefined &&
           !clientAllowed(client.mode, hasPeerCertificate(secure), verifyErrorOf(secure))
         ) {
+          fail("client_certificate");
           secure.destroy();
           socket.destroy();
           return;

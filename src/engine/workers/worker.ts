@@ -4,6 +4,7 @@
 // listeners made their first bind attempt. It exits when the group goes away.
 import type { CompileDeps } from "../contracts.ts";
 import { Engine } from "../engine.ts";
+import { LIMITS_ENV, type EngineLimits } from "../limits.ts";
 import { compileHttp } from "../l7/compile.ts";
 import { Metrics } from "../metrics.ts";
 import { startAccessLog } from "../access-log.ts";
@@ -18,14 +19,20 @@ const log: CompileDeps["log"] = (level, msg, fields) => {
   const line = { time: new Date().toISOString(), level, msg, worker: id, ...fields };
   process.stderr.write(JSON.stringify(line) + "\n");
 };
+// Limits set by `portico run` flags arrive as this worker's share (limits.ts workerLimits).
+const limits = process.env[LIMITS_ENV] ? (JSON.parse(process.env[LIMITS_ENV]) as Partial<EngineLimits>) : {};
 // The group merges every worker's bind state, so a change is pushed at once, not with metrics.
 const engine: Engine = new Engine({
   compileHttp,
   log,
   reusePort: true,
+  limits,
   onListenerChange: () => send({ type: "status", status: engine.status() }),
 });
-const metrics = new Metrics({ endpoints: () => engine.status().endpoints });
+const metrics = new Metrics({
+  endpoints: () => engine.status().endpoints,
+  connections: () => engine.connections(),
+});
 if (process.env.PORTICO_WORKER_METRICS !== "0") metrics.subscribe();
 // Every worker appends its own requests to the same access log (lines are written whole).
 const stopAccessLog = process.env.PORTICO_ACCESS_LOG
