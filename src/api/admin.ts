@@ -1,5 +1,6 @@
 // admin.ts: the admin HTTP API (loopback by default). Not a hot path, so node:http is fine here.
-//   GET /healthz        200 once the first snapshot serves traffic, 503 before
+//   GET /healthz        200 once the first snapshot serves traffic, 503 before; the body names a
+//                       failing state save (still 200: the data plane serves from memory)
 //   GET /api/v1/status  JSON list of {kind, namespace, name, status} as Portico would write them
 //   GET /api/v1/errors  input problems (file:line) and the last rejected snapshot, if any
 //   GET /api/v1/tables/services|ingresses  rows for `portico get`
@@ -14,6 +15,8 @@ export interface AdminView {
   errors(): unknown;
   metrics(): string;
   table(kind: "services" | "ingresses"): unknown[];
+  /** storeProblem is a failing state save in one line, if any. */
+  storeProblem?(): string | undefined;
 }
 
 /** startAdmin serves view on host:port and resolves with the bound address. */
@@ -30,10 +33,12 @@ export async function startAdmin(
     };
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain", "method not allowed\n");
     switch (path) {
-      case "/healthz":
-        return view.ready()
-          ? send(200, "text/plain", "ok\n")
-          : send(503, "text/plain", "no snapshot serving yet\n");
+      case "/healthz": {
+        if (!view.ready()) return send(503, "text/plain", "no snapshot serving yet\n");
+        // A restart would not fix a failing save and would drop what only memory holds: still 200.
+        const problem = view.storeProblem?.();
+        return send(200, "text/plain", problem ? `ok\ndegraded: ${problem}\n` : "ok\n");
+      }
       case "/api/v1/status":
         return send(200, "application/json", JSON.stringify(view.statuses(), null, 2) + "\n");
       case "/api/v1/errors":

@@ -22,6 +22,8 @@ export interface CommonFlags {
   workers?: string;
   /** accessLog is `portico run --access-log FILE|-`: a JSON line per HTTP request. */
   accessLog?: string;
+  /** freshState is `portico run --fresh-state`: set the saved state aside and start empty. */
+  freshState: boolean;
   positionals: string[];
 }
 
@@ -41,6 +43,7 @@ export function parseCommon(argv: string[]): CommonFlags {
         "https-port": { type: "string", default: "443" },
         workers: { type: "string" },
         "access-log": { type: "string" },
+        "fresh-state": { type: "boolean", default: false },
       },
     });
   } catch (err) {
@@ -59,6 +62,7 @@ export function parseCommon(argv: string[]): CommonFlags {
     httpsPort: port(v["https-port"] ?? "443", "--https-port"),
     workers: v.workers,
     accessLog: v["access-log"],
+    freshState: v["fresh-state"] ?? false,
     positionals: parsed.positionals,
   };
 }

@@ -1,11 +1,11 @@
 // run.ts: `portico run DIR...` — serve the manifests in DIR until interrupted.
-import { resolve } from "node:path";
 import { parseCommon, splitHostPort, CliError } from "./args.ts";
 import { createLogger } from "../controller/log.ts";
 import { Controller } from "../controller/standalone.ts";
 import { createEnginePort, resolveWorkers } from "../controller/engine-port.ts";
 import { FileSource } from "../sources/file/source.ts";
 import { openStateStore } from "../state/store.ts";
+import { stateDirOf } from "../state/location.ts";
 import { startAdmin } from "../api/admin.ts";
 import { vipTable } from "./vip-table.ts";
 
@@ -16,8 +16,13 @@ export async function main(argv: string[]): Promise<number> {
   if (dirs.length === 0)
     throw new CliError("give at least one directory of manifests, e.g. portico run examples/quickstart");
   const log = createLogger();
-  const stateDir = resolve(flags.stateDir ?? ".portico");
-  const store = openStateStore(stateDir);
+  const stateDir = stateDirOf(flags.stateDir);
+  // Locks the directory and refuses a state file it cannot trust (a StateError main prints as one line).
+  const store = openStateStore(stateDir, { fresh: flags.freshState });
+  if (store.keptAside.length > 0)
+    log("warn", "--fresh-state: saved state set aside", { files: store.keptAside });
+  if (store.created)
+    log("warn", "new state database: every LoadBalancer object gets a new address", { file: store.file });
   let workers: number;
   try {
     workers = resolveWorkers(flags.workers);
@@ -70,6 +75,7 @@ export async function main(argv: string[]): Promise<number> {
   await chain;
   admin.server.close();
   await engine.close();
+  controller.close();
   store.close();
   return 0;
 }

@@ -16,6 +16,7 @@ import { LeaderElector, type LeaseTiming } from "./kube-lease.ts";
 import { recoverAllocations } from "./kube-recover.ts";
 import { PORTICO_CONDITION_PREFIX, StatusWriter } from "./kube-status.ts";
 import type { Logger } from "./log.ts";
+import { Persister } from "./persist.ts";
 import type { AllocationStore, EnginePort } from "./standalone.ts";
 
 /** KubeControllerOptions configure the cluster runner. */
@@ -63,10 +64,12 @@ export class KubeController {
   #last: { set: ResourceSet; out: PipelineOutput } | undefined;
   #runDone: Promise<void> = Promise.resolve();
   #listeners: (() => void)[] = [];
+  #persist: Persister;
 
   /** constructor wires the parts; nothing runs before start. */
   constructor(o: KubeControllerOptions) {
     this.#o = o;
+    this.#persist = new Persister(o.store, o.log);
     this.#status = new StatusWriter(o.client, o.log);
     this.#events = new EventRecorder(o.client, o.identity, o.log);
     this.#elector = o.lease
@@ -110,6 +113,7 @@ export class KubeController {
     this.#source = undefined;
     clearTimeout(this.#retry);
     await this.#running;
+    this.#persist.close();
   }
 
   async #lead(): Promise<void> {
@@ -193,7 +197,8 @@ export class KubeController {
     }
     this.#version = version;
     this.#allocations = out.allocations.state;
-    o.store?.saveAllocations(this.#allocations);
+    // The local copy is secondary to status in the cluster; a failed save is logged and retried.
+    this.#persist.save(this.#allocations);
     this.#last = { set, out };
     let failures = await this.#finalizers(set, out, deleting);
     const live = (kind: string, ns: string | undefined, name: string) => this.#source?.get(kind, ns, name);

@@ -8,6 +8,7 @@ import { buildSnapshot } from "./pipeline.ts";
 import type { Logger } from "./log.ts";
 import { emptyResourceSet } from "../k8s/resource-set.ts";
 import { ingressRows, serviceRows, type Row } from "./tables.ts";
+import { Persister, type StoreProblem } from "./persist.ts";
 
 /** EnginePort is what the controller needs of an engine (in-process or a worker group). */
 export interface EnginePort {
@@ -33,7 +34,6 @@ export interface Rejection {
 /** Controller turns every ResourceSet it is given into a served snapshot and statuses. */
 export class Controller {
   #engine: EnginePort;
-  #store: AllocationStore | undefined;
   #opts: TranslateOptions;
   #log: Logger;
   #allocations: AllocationState;
@@ -45,10 +45,11 @@ export class Controller {
   #rejection: Rejection | undefined;
   #set: ResourceSet = emptyResourceSet();
   #listeners: (() => void)[] = [];
+  #persist: Persister;
 
   constructor(engine: EnginePort, store: AllocationStore | undefined, opts: TranslateOptions, log: Logger) {
     this.#engine = engine;
-    this.#store = store;
+    this.#persist = new Persister(store, log);
     this.#opts = opts;
     this.#log = log;
     this.#allocations = store ? store.loadAllocations() : {};
@@ -77,7 +78,8 @@ export class Controller {
     this.#served = out.snapshot;
     this.#rejection = undefined;
     this.#allocations = out.allocations.state;
-    this.#store?.saveAllocations(this.#allocations);
+    // A failed save (a full disk) keeps serving from memory; the Persister reports and retries it.
+    this.#persist.save(this.#allocations);
     this.#statuses = out.statuses;
     this.#set = set;
     this.#log("info", "snapshot applied", {
@@ -113,13 +115,31 @@ export class Controller {
     return this.#statuses;
   }
 
-  /** errors are input problems and the last rejected snapshot. */
-  errors(): { input: readonly SourceError[]; notices: readonly string[]; rejected?: Rejection } {
+  /** errors are input problems, the last rejected snapshot and a failing state save. */
+  errors(): {
+    input: readonly SourceError[];
+    notices: readonly string[];
+    rejected?: Rejection;
+    state?: StoreProblem;
+  } {
+    const state = this.#persist.problem();
     return {
       input: this.#sourceErrors,
       notices: this.#notices,
       ...(this.#rejection ? { rejected: this.#rejection } : {}),
+      ...(state ? { state } : {}),
     };
+  }
+
+  /** storeProblem is the state save failing now, in one line, or undefined. */
+  storeProblem(): string | undefined {
+    const p = this.#persist.problem();
+    return p && `state not saved since ${p.since}: ${p.error}`;
+  }
+
+  /** close stops retrying a failed save. */
+  close(): void {
+    this.#persist.close();
   }
 
   /** table returns the rows `portico get` prints, as of the serving snapshot. */
