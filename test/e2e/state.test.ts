@@ -2,7 +2,7 @@
 // instance on one directory exits naming the first's pid and touches nothing; damaged state files
 // are refused in one line and `portico state restore` brings back the same addresses; a full disk
 // under a running Portico fails no request and moves no address, shows in the log, /api/v1/errors
-// and /healthz, and recovers by itself when space returns. VIPs on 127.0.63.0/29, ports 1863x.
+// and /healthz, and recovers by itself when space returns. VIPs on 127.0.63.0/29 port 80, ports 1863x.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -22,12 +22,12 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { tempDir, writeManifest, startPortico, removeDir, run, waitFor, type Portico } from "./harness.ts";
-import { httpBackend, pool, type HttpBackend } from "./fixtures.ts";
+import { backendService, httpBackend, pool, type HttpBackend } from "./fixtures.ts";
 import { readAllocations } from "../../src/state/store.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const bin = join(root, "bin/portico");
-const PORT = 18630;
+const PORT = 80;
 const cleanups: (() => void | Promise<void>)[] = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c();
@@ -35,22 +35,9 @@ after(async () => {
 
 let web: HttpBackend;
 
-/** lbService is a LoadBalancer Service on PORT → the web backend; the pool picks its address. */
+/** lbService is a LoadBalancer Service on port 80 → the web backend; the pool picks its address. */
 function lbService(name: string): string {
-  return `apiVersion: v1
-kind: Service
-metadata: { name: ${name}, namespace: default }
-spec:
-  type: LoadBalancer
-  ports: [{ name: http, port: ${PORT}, targetPort: ${web.port} }]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: ${name}-1, namespace: default, labels: { kubernetes.io/service-name: ${name} } }
-addressType: IPv4
-ports: [{ name: http, port: ${web.port}, protocol: TCP }]
-endpoints: [{ addresses: [127.0.0.1], conditions: { ready: true } }]
-`;
+  return backendService("default", name, web.port, "  type: LoadBalancer");
 }
 
 /** manifests makes a directory with the pool and one LoadBalancer Service per name. */
@@ -142,7 +129,7 @@ const faults: [string, (db: string) => void, RegExp][] = [
   ["truncated", (db) => truncateSync(db, 4096), /is damaged/],
   ["garbage", (db) => writeFileSync(db, Buffer.alloc(16384, "garbage ")), /is not a SQLite database/],
   [
-    "newer schema",
+    "newer-schema",
     (db) => {
       const d = new DatabaseSync(db);
       d.exec("PRAGMA user_version = 99");
@@ -151,7 +138,7 @@ const faults: [string, (db: string) => void, RegExp][] = [
     /written by a newer Portico \(schema version 99; this one knows up to 1\); run the Portico that wrote it, or 'portico state reset/,
   ],
   [
-    "a directory in its place",
+    "directory-in-place",
     (db) => {
       rmSync(db);
       mkdirSync(db);
@@ -171,11 +158,11 @@ for (const [name, inject, message] of faults) {
     const before = statSync(db).isFile() ? readFileSync(db) : undefined;
     const line = await refusal(good.dir, state);
     assert.match(line, message);
-    if (name !== "newer schema")
+    if (name !== "newer-schema")
       assert.match(line, new RegExp(`'portico state restore --state-dir ${state}'`));
     if (before) assert.deepEqual(readFileSync(db), before, "nothing overwritten");
-    if (name === "newer schema") return; // its backup is from the same newer Portico's run: nothing to restore
-    if (name === "a directory in its place") rmSync(db, { recursive: true });
+    if (name === "newer-schema") return; // its backup is from the same newer Portico's run: nothing to restore
+    if (name === "directory-in-place") rmSync(db, { recursive: true });
     const r = await run("sh", [bin, "state", "restore", "--state-dir", state]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /restored .* 2 VIP allocations/);
