@@ -5,7 +5,7 @@ import { Controller } from "../controller/standalone.ts";
 import { createEnginePort, resolveWorkers } from "../controller/engine-port.ts";
 import { FileSource } from "../sources/file/source.ts";
 import { openStateStore } from "../state/store.ts";
-import { stateDirOf } from "../state/location.ts";
+import { refuseLegacyDefault, stateDirOf } from "../state/location.ts";
 import { startAdmin } from "../api/admin.ts";
 import { vipTable } from "./vip-table.ts";
 
@@ -17,6 +17,7 @@ export async function main(argv: string[]): Promise<number> {
     throw new CliError("give at least one directory of manifests, e.g. portico run examples/quickstart");
   const log = createLogger();
   const stateDir = stateDirOf(flags.stateDir);
+  if (!flags.freshState) refuseLegacyDefault(flags.stateDir, stateDir);
   // Locks the directory and refuses a state file it cannot trust (a StateError main prints as one line).
   const store = openStateStore(stateDir, { fresh: flags.freshState });
   if (store.keptAside.length > 0)

@@ -21,7 +21,10 @@ export interface StateLock {
   release(): void;
 }
 
-/** lockStateDir takes the directory's lock or throws PORTICO_STATE_LOCKED naming the holder's pid. */
+/**
+ * lockStateDir takes the directory's lock or throws PORTICO_STATE_LOCKED naming the holder's pid.
+ * Keep the returned lock referenced: a garbage-collected connection closes, and its lock goes with it.
+ */
 export function lockStateDir(dir: string): StateLock {
   const file = join(dir, "portico.lock");
   let db: DatabaseSync;
