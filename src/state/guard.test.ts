@@ -81,7 +81,9 @@ test("a second owner is refused naming the holder's pid; the holder's rows are i
   );
   assert.match(msg, /--state-dir/);
   assert.deepEqual(first.loadAllocations(), many);
+  assert.equal(readFileSync(join(dir, "portico.pid"), "utf8"), `${process.pid}\n`);
   first.close();
+  assert.equal(existsSync(join(dir, "portico.pid")), false, "a clean stop removes its pid");
   openStateStore(dir).close();
 });
 

@@ -8,7 +8,7 @@
 // file itself with fs would close a descriptor on it, and POSIX drops every lock the process holds
 // on a file when any descriptor of that file closes.
 import { DatabaseSync } from "node:sqlite";
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { StateError } from "./errors.ts";
 
@@ -58,7 +58,10 @@ export function lockStateDir(dir: string): StateLock {
   writePid(dir);
   return {
     release: () => {
-      if (db.isOpen) db.close();
+      if (!db.isOpen) return;
+      // Still holding the lock, so no other holder can have written its pid yet.
+      if (holderPid(dir) === process.pid) rmSync(join(dir, "portico.pid"), { force: true });
+      db.close();
     },
   };
 }
