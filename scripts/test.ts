@@ -1,7 +1,10 @@
-// test.ts: the one test command (`npm test`). Type-checks, then runs every *.test.ts under src/
-// and test/ with node's built-in runner. Arguments narrow the run: `npm test -- src/ipam`.
-import { spawnSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+// test.ts: the one test command (`npm test`). Installs and builds the real peers the suites drive
+// (scripts/peers.sh: Debian clients, the Go-built control plane and h2spec), type-checks, then runs
+// every *.test.ts under src/, test/ and bench/ with node's built-in runner. Arguments narrow the
+// run (`npm test -- src/ipam`) and skip the peers and the type check. The last lines say which
+// suites were skipped and why, then one closing count line.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "..");
@@ -25,6 +28,14 @@ const roots =
     : [join(root, "src"), join(root, "test"), join(root, "bench")];
 const files = roots.flatMap((r) => (statSync(r).isDirectory() ? findTests(r) : [r]));
 
+// The whole run brings its peers: without them the Kubernetes and h2spec suites would skip, and a
+// fresh machine would pass by testing less. A narrowed run is a developer's loop: no builds.
+const skippedFile = join(root, ".cache/peers.skipped");
+if (args.length === 0 || process.env.PORTICO_PEERS === "1") {
+  console.log("peers: scripts/peers.sh");
+  spawnSync("bash", [join(root, "scripts/peers.sh")], { stdio: "inherit" });
+}
+
 if (args.length === 0 || process.env.TYPECHECK === "1") {
   console.log("typecheck: tsc --noEmit");
   const tsc = spawnSync(
@@ -43,15 +54,34 @@ const build = spawnSync("sh", [join(root, "scripts/build.sh")], { stdio: "inheri
 if (build.status !== 0) process.exit(build.status ?? 1);
 
 console.log(`tests: ${files.length} files`);
-const run = spawnSync(
+const child = spawn(
   process.execPath,
   [
     "--disable-warning=ExperimentalWarning",
     "--test",
     "--test-concurrency=2",
     "--test-timeout=120000",
+    // Piping the output would switch the runner to TAP; keep what a terminal would show.
+    `--test-reporter=${process.stdout.isTTY ? "spec" : "tap"}`,
     ...files,
   ],
-  { stdio: "inherit", cwd: root },
+  { stdio: ["inherit", "pipe", "inherit"], cwd: root },
 );
-process.exit(run.status ?? 1);
+// Pass the runner's output through and keep its tail, where the counts are.
+let tail = "";
+child.stdout.on("data", (chunk: Buffer) => {
+  process.stdout.write(chunk);
+  tail = (tail + chunk.toString("utf8")).slice(-8192);
+});
+const code: number = await new Promise((done) => child.on("close", (c) => done(c ?? 1)));
+
+/** count reads one of the runner's closing counts ("ℹ pass 12"). */
+const count = (name: string): number =>
+  Number(new RegExp(`^\\S* ?${name} (\\d+)$`, "m").exec(tail)?.[1] ?? 0);
+const skips = existsSync(skippedFile) ? readFileSync(skippedFile, "utf8").trim() : "";
+if (skips) {
+  console.log("\nSuites skipped or reduced, and why (install or build what is named, then run again):");
+  for (const line of skips.split("\n")) console.log(`  - ${line}`);
+}
+console.log(`tests: ${count("pass")} passed, ${count("fail")} failed, ${count("skipped")} skipped`);
+process.exit(code);

@@ -1,6 +1,7 @@
 // admin.ts: the admin HTTP API (loopback by default). Not a hot path, so node:http is fine here.
-//   GET /healthz        200 once the first snapshot serves traffic, 503 before; the body names a
-//                       failing state save (still 200: the data plane serves from memory)
+//   GET /healthz        200 while the process is alive and its event loop responsive (docs/health.md);
+//                       its detail also names problems that a restart would not fix (a failing state save)
+//   GET /readyz         200 when a snapshot is applied and every listener it needs is bound, else 503
 //   GET /api/v1/status  JSON list of {kind, namespace, name, status} as Portico would write them
 //   GET /api/v1/errors  input problems (file:line) and the last rejected snapshot, if any
 //   GET /api/v1/tables/services|ingresses  rows for `portico get`
@@ -10,13 +11,14 @@ import type { AddressInfo } from "node:net";
 
 /** AdminView is what the admin API reads; the controller owns it. */
 export interface AdminView {
-  ready(): boolean;
+  /** readiness lists the checks of /readyz; ready when every one is ok. */
+  readiness(): { name: string; ok: boolean; detail: string }[];
   statuses(): unknown[];
   errors(): unknown;
   metrics(): string;
   table(kind: "services" | "ingresses"): unknown[];
-  /** storeProblem is a failing state save in one line, if any. */
-  storeProblem?(): string | undefined;
+  /** notes are extra /healthz detail lines: problems the process lives with, such as a failing state save. */
+  notes?(): string[];
 }
 
 /** startAdmin serves view on host:port and resolves with the bound address. */
@@ -24,7 +26,10 @@ export async function startAdmin(
   view: AdminView,
   host: string,
   port: number,
+  opts: { stallLimitMs?: number } = {},
 ): Promise<{ server: Server; url: string }> {
+  const loop = new LoopWatch();
+  const limit = opts.stallLimitMs ?? STALL_LIMIT_MS;
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     const send = (status: number, type: string, body: string) => {
@@ -34,10 +39,17 @@ export async function startAdmin(
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain", "method not allowed\n");
     switch (path) {
       case "/healthz": {
-        if (!view.ready()) return send(503, "text/plain", "no snapshot serving yet\n");
-        // A restart would not fix a failing save and would drop what only memory holds: still 200.
-        const problem = view.storeProblem?.();
-        return send(200, "text/plain", problem ? `ok\ndegraded: ${problem}\n` : "ok\n");
+        const stall = loop.longestStallMs();
+        const ok = stall < limit;
+        const notes = (view.notes?.() ?? []).map((n) => `${n}\n`).join("");
+        const detail = `event loop: longest stall ${stall} ms in the last ${WINDOW_MS / 1000} s (limit ${limit} ms)\nuptime: ${Math.round(process.uptime())} s\n${notes}`;
+        return send(ok ? 200 : 503, "text/plain", `${ok ? "ok" : "event loop unresponsive"}\n${detail}`);
+      }
+      case "/readyz": {
+        const checks = view.readiness();
+        const ok = checks.every((c) => c.ok);
+        const lines = checks.map((c) => `[${c.ok ? "+" : "-"}] ${c.name}: ${c.detail}`);
+        return send(ok ? 200 : 503, "text/plain", `${ok ? "ready" : "not ready"}\n${lines.join("\n")}\n`);
       }
       case "/api/v1/status":
         return send(200, "application/json", JSON.stringify(view.statuses(), null, 2) + "\n");
@@ -53,9 +65,14 @@ export async function startAdmin(
       case "/metrics":
         return send(200, "text/plain; version=0.0.4", view.metrics());
       default:
-        return send(404, "text/plain", "not found: try /healthz, /api/v1/status, /api/v1/errors, /metrics\n");
+        return send(
+          404,
+          "text/plain",
+          "not found: try /healthz, /readyz, /api/v1/status, /api/v1/errors, /metrics\n",
+        );
     }
   });
+  server.once("close", () => loop.stop());
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => resolve());
@@ -63,4 +80,32 @@ export async function startAdmin(
   const addr = server.address() as AddressInfo;
   const h = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
   return { server, url: `http://${h}:${addr.port}` };
+}
+
+const TICK_MS = 250;
+const WINDOW_MS = 10_000;
+/** STALL_LIMIT_MS: a loop blocked this long (far beyond any GC pause or snapshot compile) is not healthy. */
+const STALL_LIMIT_MS = 5_000;
+
+/** LoopWatch measures how late a repeating timer fires: the event loop's longest stall recently. */
+class LoopWatch {
+  #stalls: { at: number; ms: number }[] = [];
+  #last = performance.now();
+  #timer = setInterval(() => {
+    const now = performance.now();
+    const late = Math.round(now - this.#last - TICK_MS);
+    this.#last = now;
+    if (late > 0) this.#stalls.push({ at: now, ms: late });
+    while (this.#stalls.length > 0 && this.#stalls[0]!.at < now - WINDOW_MS) this.#stalls.shift();
+  }, TICK_MS).unref();
+
+  /** longestStallMs includes the stall in progress, so a request served late still sees it. */
+  longestStallMs(): number {
+    const current = Math.max(0, Math.round(performance.now() - this.#last - TICK_MS));
+    return Math.max(current, ...this.#stalls.map((s) => s.ms));
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
 }

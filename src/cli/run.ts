@@ -62,9 +62,10 @@ export async function main(argv: string[]): Promise<number> {
       .catch((err) => log("error", "update failed", { error: String(err) }));
   });
   controller.onUpdate(() => {
-    if (printed || !controller.ready()) return;
+    const served = controller.snapshot();
+    if (printed || served === undefined) return;
     printed = true;
-    process.stdout.write(vipTable(controller.snapshot()!, admin.url));
+    process.stdout.write(vipTable(served, admin.url, controller.listenerStatus()));
   });
   await source.start();
 

@@ -50,3 +50,51 @@ test("vipTable says when nothing is served", () => {
   const out = vipTable({ version: 1, http: [], l4: [], pools: {}, certificates: {} }, "http://x");
   assert.match(out, /nothing yet/);
 });
+
+test("vipTable prints NOT SERVING with the bind error instead of the nc line of a listener that cannot bind", () => {
+  const s: EngineSnapshot = {
+    version: 1,
+    http: [],
+    l4: [
+      {
+        name: "Service/default/db:5432/TCP",
+        address: "127.0.10.3",
+        port: 5432,
+        protocol: "TCP",
+        pool: "p",
+        idleTimeoutMs: 1,
+        connectTimeoutMs: 1,
+      },
+      {
+        name: "Service/default/dns:53/UDP",
+        address: "127.0.10.3",
+        port: 53,
+        protocol: "UDP",
+        pool: "q",
+        idleTimeoutMs: 1,
+        connectTimeoutMs: 1,
+      },
+    ],
+    pools: {},
+    certificates: {},
+  };
+  const out = vipTable(s, "http://x", [
+    {
+      key: "TCP/127.0.10.3:5432",
+      name: "Service/default/db:5432/TCP",
+      protocol: "TCP",
+      address: "127.0.10.3",
+      port: 5432,
+      state: "error",
+      code: "EADDRINUSE",
+      error: "EADDRINUSE: listen EADDRINUSE: address already in use 127.0.10.3:5432",
+    },
+  ]);
+  assert.match(
+    out,
+    /NOT SERVING: cannot bind: EADDRINUSE: listen EADDRINUSE: address already in use 127\.0\.10\.3:5432/,
+  );
+  assert.doesNotMatch(out, /nc -q1 127\.0\.10\.3 5432/);
+  assert.match(out, /nc -u -w1 127\.0\.10\.3 53/);
+  assert.match(out, /1 listener\(s\) cannot bind/);
+});

@@ -1,6 +1,6 @@
 // engine-port.ts: the engine behind the controller's EnginePort — in this process (workers: 1),
 // or a WorkerGroup of engine processes sharing the VIP listeners (workers > 1). apply() resolves
-// once every listener made its first bind attempt, so /healthz turns 200 only when traffic is served.
+// once every listener made its first bind attempt; status() reports how each bind went (readiness).
 import { availableParallelism } from "node:os";
 import { Engine } from "../engine/engine.ts";
 import { compileHttp } from "../engine/l7/compile.ts";
@@ -47,6 +47,7 @@ export async function createEnginePort(log: Logger, opts: EnginePortOptions = {}
       return result;
     },
     metrics: () => metrics.render(),
+    status: () => engine.status(),
     async close() {
       metrics.close();
       stopAccessLog?.();

@@ -6,10 +6,13 @@ import type { ResourceSet } from "../k8s/resource-set.ts";
 import type { AnyObject } from "../k8s/types.ts";
 import type { AllocationState } from "../ipam/types.ts";
 import type { EngineSnapshot } from "../model/ir.ts";
+import type { ListenerStatus } from "../engine/listeners.ts";
 import type { KubeClient } from "../sources/kube/client.ts";
 import { KubeSource } from "../sources/kube/source.ts";
 import type { TranslateOptions } from "../translate/types.ts";
 import { buildSnapshot, type PipelineOutput } from "./pipeline.ts";
+import { applyBindState, failingListeners, gatewayListenerSpecs } from "./bind-status.ts";
+import { snapshotChanges, summarize } from "./change-log.ts";
 import { EventRecorder, ingressEvents, vipEvent } from "./kube-events.ts";
 import { hasFinalizer, setFinalizer } from "./kube-finalizer.ts";
 import { LeaderElector, type LeaseTiming } from "./kube-lease.ts";
@@ -62,6 +65,10 @@ export class KubeController {
   #retry: NodeJS.Timeout | undefined;
   #leading = false;
   #last: { set: ResourceSet; out: PipelineOutput } | undefined;
+  #served: EngineSnapshot | undefined;
+  /** #binds is the failing listeners as of the last status write; #bindTimer polls for a change. */
+  #binds = "";
+  #bindTimer: NodeJS.Timeout | undefined;
   #runDone: Promise<void> = Promise.resolve();
   #listeners: (() => void)[] = [];
   #persist: Persister;
@@ -112,6 +119,7 @@ export class KubeController {
     this.#source?.close();
     this.#source = undefined;
     clearTimeout(this.#retry);
+    clearTimeout(this.#bindTimer);
     await this.#running;
     this.#persist.close();
   }
@@ -195,15 +203,25 @@ export class KubeController {
       });
       return 0;
     }
+    const changed = summarize(snapshotChanges(this.#served, snapshot));
     this.#version = version;
+    this.#served = snapshot;
     this.#allocations = out.allocations.state;
     // The local copy is secondary to status in the cluster; a failed save is logged and retried.
     this.#persist.save(this.#allocations);
     this.#last = { set, out };
     let failures = await this.#finalizers(set, out, deleting);
     const live = (kind: string, ns: string | undefined, name: string) => this.#source?.get(kind, ns, name);
+    // A listener that cannot bind makes the objects it serves not programmed (bind-status.ts).
+    const listeners = o.engine.status()?.listeners ?? [];
+    this.#watchBinds(listeners.filter((l) => l.state !== "closed"));
     const { changes, failures: f } = await this.#status.write(
-      out.statuses.filter((s) => !deleting.has(key(s))),
+      applyBindState(
+        out.statuses.filter((s) => !deleting.has(key(s))),
+        snapshot,
+        listeners,
+        gatewayListenerSpecs(set),
+      ),
       live,
     );
     failures += f;
@@ -221,11 +239,31 @@ export class KubeController {
     }
     o.log("info", "snapshot applied", {
       version,
-      l4: snapshot.l4.length,
-      http: snapshot.http.length,
+      ...(Object.keys(changed).length > 0 ? changed : { unchanged: true }),
       statusWrites: changes.length,
     });
     return failures;
+  }
+
+  /**
+   * #watchBinds remembers which listeners fail to bind and, while any does, checks every 2 s;
+   * when that changes (a retry bound) the current set is processed again so statuses follow.
+   */
+  #watchBinds(listeners: readonly ListenerStatus[]): void {
+    clearTimeout(this.#bindTimer);
+    const failing = (ls: readonly ListenerStatus[]) =>
+      failingListeners(ls)
+        .map((l) => l.key)
+        .join(",");
+    this.#binds = failing(listeners);
+    if (this.#binds === "") return;
+    const check = () => {
+      if (!this.#leading || !this.#source) return;
+      const now = (this.#o.engine.status()?.listeners ?? []).filter((l) => l.state !== "closed");
+      if (failing(now) !== this.#binds) this.#enqueue(this.#source.snapshot());
+      else this.#bindTimer = setTimeout(check, 2_000).unref();
+    };
+    this.#bindTimer = setTimeout(check, 2_000).unref();
   }
 
   /** #finalizers adds the finalizer to served Services, and removes it from Services being deleted

@@ -33,7 +33,13 @@ test("a failing save is logged once, retried, and logged once more when it recov
       saved.push(state);
     },
   };
-  const p = new Persister(store, (level, msg) => lines.push({ level, msg }), 10);
+  const reported: (string | undefined)[] = [];
+  const p = new Persister(
+    store,
+    (level, msg) => lines.push({ level, msg }),
+    (problem) => reported.push(problem?.code),
+    10,
+  );
   p.save(a);
   p.save(b);
   assert.equal(p.problem()?.code, "PORTICO_STATE_WRITE");
@@ -48,6 +54,8 @@ test("a failing save is logged once, retried, and logged once more when it recov
     lines.map((l) => l.level),
     ["error", "info"],
   );
+  assert.equal(reported.at(-1), undefined, "the last report clears the problem");
+  assert.ok(reported.slice(0, -1).every((c) => c === "PORTICO_STATE_WRITE"));
   p.close();
 });
 

@@ -31,10 +31,18 @@ export class Persister {
   #problem: StoreProblem | undefined;
   #pending: AllocationState | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #onChange: (problem: StoreProblem | undefined) => void;
 
-  constructor(store: Saver | undefined, log: Logger, retryMs = RETRY_MS) {
+  /** constructor takes the store (none: nothing is saved) and who to tell when the problem changes. */
+  constructor(
+    store: Saver | undefined,
+    log: Logger,
+    onChange: (problem: StoreProblem | undefined) => void = () => {},
+    retryMs = RETRY_MS,
+  ) {
     this.#store = store;
     this.#log = log;
+    this.#onChange = onChange;
     this.#retryMs = retryMs;
   }
 
@@ -59,6 +67,7 @@ export class Persister {
       } else {
         this.#problem = { ...this.#problem, error, ...(code ? { code } : {}) };
       }
+      this.#onChange(this.#problem);
       this.#timer = setTimeout(() => this.#pending && this.save(this.#pending), this.#retryMs);
       this.#timer.unref();
       return;
@@ -66,6 +75,7 @@ export class Persister {
     if (this.#problem) {
       this.#log("info", "state saved again", { failingSince: this.#problem.since });
       this.#problem = undefined;
+      this.#onChange(undefined);
     }
   }
 

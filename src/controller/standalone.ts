@@ -4,11 +4,21 @@ import type { ResourceSet, SourceError } from "../k8s/resource-set.ts";
 import type { AllocationState } from "../ipam/types.ts";
 import type { ObjectStatus, TranslateOptions } from "../translate/types.ts";
 import type { EngineSnapshot } from "../model/ir.ts";
+import type { EngineStatus } from "../engine/engine.ts";
+import type { ListenerStatus } from "../engine/listeners.ts";
 import { buildSnapshot } from "./pipeline.ts";
+import {
+  applyBindState,
+  failingListeners,
+  gatewayListenerSpecs,
+  type GatewayListenerSpec,
+} from "./bind-status.ts";
+import { problemChanges, problemsOf, snapshotChanges, summarize, type Problem } from "./change-log.ts";
+import { ControllerMetrics } from "./metrics.ts";
 import type { Logger } from "./log.ts";
 import { emptyResourceSet } from "../k8s/resource-set.ts";
 import { ingressRows, serviceRows, type Row } from "./tables.ts";
-import { Persister, type StoreProblem } from "./persist.ts";
+import { Persister } from "./persist.ts";
 
 /** EnginePort is what the controller needs of an engine (in-process or a worker group). */
 export interface EnginePort {
@@ -16,7 +26,22 @@ export interface EnginePort {
     snapshot: EngineSnapshot,
   ): Promise<{ ok: true } | { ok: false; error: string }> | ({ ok: true } | { ok: false; error: string });
   metrics(): string;
+  /** status is the engine's listener bind state (merged over workers); undefined before it answered. */
+  status(): EngineStatus | undefined;
   close(): Promise<void> | void;
+}
+
+/** HealthCheck is one line of /readyz: a named check, whether it passes, and why. */
+export interface HealthCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** ReportedProblem is a health problem another part (e.g. the state store) reports; unready fails /readyz. */
+export interface ReportedProblem {
+  message: string;
+  unready?: boolean;
 }
 
 /** AllocationStore persists allocations across restarts. */
@@ -45,11 +70,18 @@ export class Controller {
   #rejection: Rejection | undefined;
   #set: ResourceSet = emptyResourceSet();
   #listeners: (() => void)[] = [];
+  #metrics = new ControllerMetrics();
+  #problems = new Map<string, ReportedProblem>();
+  #objectProblems: Problem[] = [];
+  #gatewayListeners = new Map<string, GatewayListenerSpec[]>();
   #persist: Persister;
 
   constructor(engine: EnginePort, store: AllocationStore | undefined, opts: TranslateOptions, log: Logger) {
     this.#engine = engine;
-    this.#persist = new Persister(store, log);
+    // A failing save is a problem, not a readiness failure: the data plane serves from memory.
+    this.#persist = new Persister(store, log, (p) =>
+      this.reportProblem("state", p && { message: `not saved since ${p.since}: ${p.error}` }),
+    );
     this.#opts = opts;
     this.#log = log;
     this.#allocations = store ? store.loadAllocations() : {};
@@ -71,9 +103,11 @@ export class Controller {
         version,
         error: result.error,
       });
+      this.#metrics.reloaded(false, this.#version, undefined);
       this.#emit();
       return;
     }
+    const changes = summarize(snapshotChanges(this.#served, out.snapshot));
     this.#version = version;
     this.#served = out.snapshot;
     this.#rejection = undefined;
@@ -82,13 +116,22 @@ export class Controller {
     this.#persist.save(this.#allocations);
     this.#statuses = out.statuses;
     this.#set = set;
+    this.#gatewayListeners = gatewayListenerSpecs(set);
     this.#log("info", "snapshot applied", {
       version,
-      l4: out.snapshot.l4.length,
-      http: out.snapshot.http.length,
-      pools: Object.keys(out.snapshot.pools).length,
+      ...(Object.keys(changes).length > 0 ? changes : { unchanged: true }),
     });
+    this.#logProblems(problemsOf(out.statuses));
+    this.#metrics.reloaded(set.errors.length === 0, version, out.allocations);
     this.#emit();
+  }
+
+  /** #logProblems logs each object problem once when it appears and once when it clears. */
+  #logProblems(now: Problem[]): void {
+    const { appeared, cleared } = problemChanges(this.#objectProblems, now);
+    this.#objectProblems = now;
+    for (const p of appeared) this.#log("warn", "object problem", { ...p });
+    for (const p of cleared) this.#log("info", "object problem cleared", { ...p });
   }
 
   /** onUpdate registers a callback run after every update (applied or rejected). */
@@ -100,9 +143,45 @@ export class Controller {
     for (const fn of this.#listeners) fn();
   }
 
-  /** ready is true once a snapshot serves traffic. */
+  /** ready is true when a snapshot serves, every listener it needs is bound, and no problem says otherwise. */
   ready(): boolean {
-    return this.#served !== undefined;
+    return this.readiness().every((c) => c.ok);
+  }
+
+  /** readiness lists the checks behind ready(), with their detail (the body of /readyz). */
+  readiness(): HealthCheck[] {
+    const rejected = this.#rejection
+      ? `; version ${this.#rejection.version} was rejected (see /api/v1/errors)`
+      : "";
+    const failing = failingListeners(this.listenerStatus());
+    const checks: HealthCheck[] = [
+      this.#served
+        ? { name: "snapshot", ok: true, detail: `version ${this.#version} applied${rejected}` }
+        : { name: "snapshot", ok: false, detail: `no snapshot applied yet${rejected}` },
+      {
+        name: "listeners",
+        ok: failing.length === 0,
+        detail:
+          failing.length === 0
+            ? `${this.listenerStatus().length} bound`
+            : failing
+                .map((l) => (l.error ? `cannot bind ${l.key} (${l.name}): ${l.error}` : `binding ${l.key}`))
+                .join("; "),
+      },
+    ];
+    for (const [name, p] of this.#problems) checks.push({ name, ok: p.unready !== true, detail: p.message });
+    return checks;
+  }
+
+  /** reportProblem sets (or, with undefined, clears) a named health problem shown by /readyz and /api/v1/errors. */
+  reportProblem(source: string, problem: ReportedProblem | undefined): void {
+    if (problem === undefined) this.#problems.delete(source);
+    else this.#problems.set(source, problem);
+  }
+
+  /** listenerStatus is every listener's bind state, merged over the engine's workers. */
+  listenerStatus(): ListenerStatus[] {
+    return this.#engine.status()?.listeners.filter((l) => l.state !== "closed") ?? [];
   }
 
   /** snapshot is the snapshot now serving. */
@@ -110,31 +189,36 @@ export class Controller {
     return this.#served;
   }
 
-  /** statuses are what Portico would write on each object, as of the serving snapshot. */
+  /** statuses are what Portico would write on each object: the serving snapshot's, with bind state. */
   statuses(): ObjectStatus[] {
-    return this.#statuses;
+    if (!this.#served) return this.#statuses;
+    return applyBindState(this.#statuses, this.#served, this.listenerStatus(), this.#gatewayListeners);
   }
 
-  /** errors are input problems, the last rejected snapshot and a failing state save. */
+  /** errors are input problems, the last rejected snapshot, listeners that cannot bind, and reported problems. */
   errors(): {
     input: readonly SourceError[];
     notices: readonly string[];
     rejected?: Rejection;
-    state?: StoreProblem;
+    listeners: ListenerStatus[];
+    problems: { source: string; message: string; unready: boolean }[];
   } {
-    const state = this.#persist.problem();
     return {
       input: this.#sourceErrors,
       notices: this.#notices,
       ...(this.#rejection ? { rejected: this.#rejection } : {}),
-      ...(state ? { state } : {}),
+      listeners: this.listenerStatus().filter((l) => l.state === "error"),
+      problems: [...this.#problems].map(([source, p]) => ({
+        source,
+        message: p.message,
+        unready: p.unready === true,
+      })),
     };
   }
 
-  /** storeProblem is the state save failing now, in one line, or undefined. */
-  storeProblem(): string | undefined {
-    const p = this.#persist.problem();
-    return p && `state not saved since ${p.since}: ${p.error}`;
+  /** notes are the reported problems as `source: message` lines, for the detail of /healthz. */
+  notes(): string[] {
+    return [...this.#problems].map(([source, p]) => `${source}: ${p.message}`);
   }
 
   /** close stops retrying a failed save. */
@@ -144,16 +228,17 @@ export class Controller {
 
   /** table returns the rows `portico get` prints, as of the serving snapshot. */
   table(kind: "services" | "ingresses"): Row[] {
+    const statuses = this.statuses();
     return kind === "services"
-      ? serviceRows(this.#set, this.#statuses)
-      : ingressRows(this.#set, this.#statuses, {
+      ? serviceRows(this.#set, statuses)
+      : ingressRows(this.#set, statuses, {
           http: this.#opts.ingressHttpPort,
           https: this.#opts.ingressHttpsPort,
         });
   }
 
-  /** metrics renders the engine's Prometheus exposition. */
+  /** metrics renders the engine's Prometheus exposition followed by the controller's own series. */
   metrics(): string {
-    return this.#engine.metrics();
+    return this.#engine.metrics() + this.#metrics.render(this.#engine.status()?.listeners ?? []);
   }
 }

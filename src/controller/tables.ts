@@ -1,6 +1,7 @@
 // tables.ts: kubectl-like tables of Services and Ingresses with the addresses Portico assigned.
 import type { ResourceSet } from "../k8s/resource-set.ts";
 import type { ObjectStatus } from "../translate/types.ts";
+import { PROGRAMMED } from "./bind-status.ts";
 
 /** Row is one table line, column name → cell. */
 export type Row = Record<string, string>;
@@ -19,6 +20,13 @@ function addresses(s: ObjectStatus | undefined): string {
   return ips.length > 0 ? ips.join(",") : "<pending>";
 }
 
+/** programmed is the PROGRAMMED cell: True, False(Reason) when a listener cannot bind, "-" offline. */
+function programmed(s: ObjectStatus | undefined): string {
+  const c = s?.status.conditions?.find((x) => x.type === PROGRAMMED);
+  if (c === undefined) return "-";
+  return c.status === "True" ? "True" : `${c.status}(${c.reason})`;
+}
+
 /** serviceRows lists LoadBalancer Services: EXTERNAL-IP is the VIP or <pending>. */
 export function serviceRows(set: ResourceSet, statuses: readonly ObjectStatus[]): Row[] {
   return set.services
@@ -32,6 +40,7 @@ export function serviceRows(set: ResourceSet, statuses: readonly ObjectStatus[])
         TYPE: s.spec?.type ?? "ClusterIP",
         CLASS: s.spec?.loadBalancerClass ?? "<none>",
         "EXTERNAL-IP": st ? addresses(st) : "<not ours>",
+        PROGRAMMED: programmed(st),
         "PORT(S)": (s.spec?.ports ?? []).map((p) => `${p.port}/${p.protocol ?? "TCP"}`).join(","),
       };
     });
@@ -53,6 +62,7 @@ export function ingressRows(
       CLASS: ing.spec?.ingressClassName ?? "<default>",
       HOSTS: hosts.length > 0 ? hosts.join(",") : "*",
       ADDRESS: st ? addresses(st) : "<not ours>",
+      PROGRAMMED: programmed(st),
       // The ports Portico listens on (--http-port/--https-port), where kubectl would assume 80/443.
       PORTS: (ing.spec?.tls ?? []).length > 0 ? `${ports.http}, ${ports.https}` : String(ports.http),
     };

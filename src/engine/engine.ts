@@ -39,6 +39,8 @@ export interface EngineOptions {
   /** reusePort lets several engine processes bind the same VIP:port (SO_REUSEPORT). */
   reusePort?: boolean;
   bindRetryMs?: number;
+  /** onListenerChange runs when a listener's bind state changed (workers push their status). */
+  onListenerChange?: () => void;
   health?: HealthOptions;
   checker?: CheckerOptions;
   balancer?: BalancerOptions;
@@ -68,6 +70,14 @@ export class Engine {
       reusePort: opts.reusePort,
       bindRetryMs: opts.bindRetryMs,
       log: this.log,
+      onChange: opts.onListenerChange,
+    });
+    // A backend problem is logged when it appears and when it clears, not per request.
+    this.health.on("change", (c) => {
+      if (c.reason === "removed") return;
+      if (c.healthy) this.log("info", "backend back in service", { pool: c.pool, backend: c.backend });
+      else
+        this.log("warn", "backend taken out of service", { pool: c.pool, backend: c.backend, by: c.reason });
     });
   }
 
@@ -88,7 +98,8 @@ export class Engine {
     this.listeners.sync(result.specs);
     this.checker.sync(snapshot.pools);
     this.health.retain(result.upstreams.keys());
-    this.log("info", "snapshot applied", { version: snapshot.version });
+    // The controller logs the applied snapshot with what changed; this line is for engine debugging.
+    this.log("debug", "engine swapped snapshot", { version: snapshot.version });
     return { ok: true };
   }
 

@@ -3,7 +3,8 @@
 // 'connection' handler reads the entry's current handler at accept time. On a swap the old handler
 // hands its connections over to the new one (their next requests use the new routes, requests in
 // flight finish on the old) or, if it cannot, retires them (they close when idle).
-// Binding errors are per listener: logged, shown by status(), retried while the listener is wanted.
+// Binding errors are per listener: shown by status(), retried while the listener is wanted, and
+// logged twice — when the retries start and when a retry succeeds — not on every attempt.
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { createServer, isIPv6, type Server, type Socket } from "node:net";
 import type { CompileDeps, ConnectionHandler } from "./contracts.ts";
@@ -28,6 +29,12 @@ export interface ListenerStatus {
   state: ListenerState;
   /** error is the last bind error code and message, when state is "error". */
   error?: string;
+  /** code is the last bind error's errno code (EADDRINUSE, EADDRNOTAVAIL...), when state is "error". */
+  code?: string;
+  /** failingSince is when the current run of failed binds began (ms since the epoch). */
+  failingSince?: number;
+  /** attempts is how many binds failed in the current run. */
+  attempts?: number;
 }
 
 /** ListenerManagerOptions: reusePort lets several engine processes bind the same VIP:port. */
@@ -36,6 +43,8 @@ export interface ListenerManagerOptions {
   /** bindRetryMs is the wait before re-trying a failed bind (default 1000). */
   bindRetryMs?: number;
   log: CompileDeps["log"];
+  /** onChange runs after a listener bound, failed an attempt or closed, e.g. to push status. */
+  onChange?: () => void;
 }
 
 interface Entry {
@@ -43,6 +52,10 @@ interface Entry {
   spec: ListenerSpec;
   state: ListenerState;
   error?: string;
+  code?: string;
+  /** failingSince and attempts describe the current run of failed binds; 0 when none. */
+  failingSince: number;
+  attempts: number;
   server?: Server;
   udpSocket?: UdpSocket;
   udp?: UdpProxy;
@@ -103,7 +116,9 @@ export class ListenerManager {
         address: e.spec.address,
         port: e.spec.port,
         state: e.state,
-        ...(e.error ? { error: e.error } : {}),
+        ...(e.error
+          ? { error: e.error, code: e.code ?? "ERROR", failingSince: e.failingSince, attempts: e.attempts }
+          : {}),
       }))
       .sort((a, b) => (a.key < b.key ? -1 : 1));
   }
@@ -122,6 +137,8 @@ export class ListenerManager {
       key,
       spec,
       state: "binding",
+      failingSince: 0,
+      attempts: 0,
       sockets: new LiveSet(),
       firstAttempt: new Promise((r) => (done = r)),
     };
@@ -130,18 +147,34 @@ export class ListenerManager {
   }
 
   private bind(e: Entry, attempted: () => void): void {
-    e.state = "binding";
+    // A retry keeps state "error" (and its message) until it succeeds, so status does not flicker.
+    if (e.attempts === 0) e.state = "binding";
     const live = () => this.entries.get(e.key) === e;
     const failed = (err: NodeJS.ErrnoException) => {
       attempted();
       if (!live()) return;
+      const retryMs = this.opts.bindRetryMs ?? 1000;
+      const error = `${err.code ?? "ERROR"}: ${err.message}`;
+      // One line when the retries start (or the error changes), not one per attempt.
+      if (e.attempts === 0 || error !== e.error)
+        this.opts.log("error", "listener bind failed; retrying", {
+          listener: e.spec.name,
+          key: e.key,
+          code: err.code,
+          error: err.message,
+          retryMs,
+        });
+      if (e.attempts === 0) e.failingSince = Date.now();
+      e.attempts++;
       e.state = "error";
-      e.error = `${err.code ?? "ERROR"}: ${err.message}`;
-      this.opts.log("error", "listener bind failed", { listener: e.spec.name, key: e.key, code: err.code });
+      e.error = error;
+      e.code = err.code;
       e.server = undefined;
       e.udpSocket = undefined;
-      e.retry = setTimeout(() => this.bind(e, () => {}), this.opts.bindRetryMs ?? 1000);
+      e.retry = setTimeout(() => this.bind(e, () => {}), retryMs);
       e.retry.unref();
+      // Every attempt counts (status shows attempts); a message a second per failing listener is cheap.
+      this.opts.onChange?.();
     };
     const bound = () => {
       attempted();
@@ -152,9 +185,20 @@ export class ListenerManager {
         e.udpSocket?.close();
         return;
       }
+      if (e.attempts > 0)
+        this.opts.log("info", "listener bound after retry", {
+          listener: e.spec.name,
+          key: e.key,
+          attempts: e.attempts + 1,
+          failedForMs: Date.now() - e.failingSince,
+        });
+      else this.opts.log("info", "listener bound", { listener: e.spec.name, key: e.key });
       e.state = "bound";
       e.error = undefined;
-      this.opts.log("info", "listener bound", { listener: e.spec.name, key: e.key });
+      e.code = undefined;
+      e.attempts = 0;
+      e.failingSince = 0;
+      this.opts.onChange?.();
     };
     const reusePort = this.opts.reusePort ?? false;
     if (e.spec.protocol === "TCP") {
@@ -209,6 +253,7 @@ export class ListenerManager {
     if (e.spec.protocol === "TCP") e.spec.handler.retire?.();
     e.state = "closed";
     clearTimeout(e.retry);
+    this.opts.onChange?.();
     e.udp?.close();
     e.udpSocket?.close();
     const server = e.server;

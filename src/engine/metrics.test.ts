@@ -158,3 +158,53 @@ test("metrics: the endpoints source sets the health gauge at render time", () =>
   healthy = false;
   assert.equal(value(parse(metrics.render()).samples, "portico_backend_healthy", { pool: "p" }), 0);
 });
+
+test("metrics: per-route and per-host series stop at their caps and count the rest as __overflow__", () => {
+  const metrics = new Metrics({ maxRoutes: 3, maxHosts: 2 }).subscribe();
+  try {
+    const http = channel(HTTP_RESPONSE_CHANNEL);
+    const base = {
+      listener: "web:80",
+      pool: "p",
+      backend: "10.0.0.1:80",
+      bytesIn: 0,
+      bytesOut: 0,
+      durationMs: 1,
+    };
+    for (let i = 0; i < 10; i++)
+      http.publish({
+        ...base,
+        route: `Ingress/ns/app${i}#0.0`,
+        authority: `App${i}.example.:8080`,
+        status: 200,
+      });
+    http.publish({ ...base, route: "", authority: "junk.invalid", status: 404 });
+    const { samples } = parse(metrics.render());
+    const routes = samples.filter((s) => s.name === "portico_http_route_requests_total");
+    assert.deepEqual(
+      routes.map((s) => [s.labels.route, s.labels.class, s.value]),
+      [
+        ["Ingress/ns/app0#0.0", "2xx", 1],
+        ["Ingress/ns/app1#0.0", "2xx", 1],
+        ["Ingress/ns/app2#0.0", "2xx", 1],
+        [OVERFLOW_LABEL, "2xx", 7],
+        ["none", "4xx", 1],
+      ],
+    );
+    const hosts = samples.filter((s) => s.name === "portico_http_host_requests_total");
+    assert.deepEqual(
+      hosts.map((s) => [s.labels.host, s.value]),
+      [
+        [OVERFLOW_LABEL, 8],
+        ["app0.example", 1],
+        ["app1.example", 1],
+      ],
+    );
+    assert.equal(
+      value(samples, "portico_http_route_request_duration_seconds_count", { route: OVERFLOW_LABEL }),
+      7,
+    );
+  } finally {
+    metrics.close();
+  }
+});

@@ -1,6 +1,7 @@
 // metrics.ts: aggregates the engine's diagnostics_channel events per VIP listener and per backend
 // and renders them as Prometheus text (format 0.0.4). Cardinality is bounded: past maxListeners
-// listeners or maxBackends pool/backend pairs, new ones are counted under the label "__overflow__".
+// listeners, maxBackends pool/backend pairs, maxRoutes routes or maxHosts hosts, new ones are counted
+// under the label "__overflow__" (the "other" bucket).
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { HEALTH_CHANNEL, type HealthChange } from "./health/registry.ts";
 import { L4_SESSION_CHANNEL, type L4SessionEvent } from "./l4/events.ts";
@@ -23,6 +24,8 @@ interface HttpResponseFields {
   durationMs: number;
   bytesIn: number;
   bytesOut: number;
+  /** authority is the Host the client sent (absent in hand-made events). */
+  authority?: string;
 }
 
 /** ConnectionFields are the fields of an l7 connection event. */
@@ -35,8 +38,28 @@ interface ConnectionFields {
 export interface MetricsOptions {
   maxListeners?: number;
   maxBackends?: number;
+  /** maxRoutes and maxHosts cap the per-route and per-host series (env PORTICO_METRICS_MAX_ROUTES/_HOSTS, default 1000). */
+  maxRoutes?: number;
+  maxHosts?: number;
   /** endpoints, when given, is read at each render to set portico_backend_healthy (e.g. engine.status().endpoints). */
   endpoints?: () => Iterable<{ pool: string; backend: string; healthy: boolean }>;
+}
+
+/** envCap reads a positive integer cap from the environment (workers inherit it), or def. */
+function envCap(name: string, def: number): number {
+  const n = Number(process.env[name]);
+  return Number.isInteger(n) && n > 0 ? n : def;
+}
+
+/** NO_ROUTE labels requests that matched no route (route names always hold a "/"). */
+export const NO_ROUTE = "none";
+
+/** requestHost is the Host a client asked for, lowercased, without port or trailing dot. */
+export function requestHost(authority: string): string {
+  const a = authority.toLowerCase();
+  const end = a.startsWith("[") ? a.indexOf("]") + 1 : a.indexOf(":");
+  const h = end > 0 ? a.slice(0, end) : a;
+  return h.endsWith(".") ? h.slice(0, -1) : h;
 }
 
 /** statusClass maps 404 to "4xx"; 0 (no status sent) to "none". */
@@ -63,6 +86,8 @@ class Limiter {
 export class Metrics {
   private readonly listeners: Limiter;
   private readonly backends: Limiter;
+  private readonly routes: Limiter;
+  private readonly hosts: Limiter;
   private readonly families: Family[] = [];
   private readonly handlers: [string, (m: unknown) => void][] = [];
   private readonly endpoints: MetricsOptions["endpoints"];
@@ -151,9 +176,32 @@ export class Metrics {
     ),
   );
 
+  // --- per-route and per-host series (issue 11.5): bounded by maxRoutes / maxHosts. ---
+  private readonly routeRequests = this.add(
+    new Counter("portico_http_route_requests_total", "HTTP requests per route by status class.", [
+      "route",
+      "class",
+    ]),
+  );
+  private readonly routeDuration = this.add(
+    new Histogram("portico_http_route_request_duration_seconds", "HTTP exchange latency per route.", [
+      "route",
+    ]),
+  );
+  private readonly hostRequests = this.add(
+    new Counter(
+      "portico_http_host_requests_total",
+      "HTTP requests per requested host (routed only) by status class.",
+      ["host", "class"],
+    ),
+  );
+  // --- end per-route and per-host series ---
+
   constructor(opts: MetricsOptions = {}) {
     this.listeners = new Limiter(opts.maxListeners ?? 1000);
     this.backends = new Limiter(opts.maxBackends ?? 5000);
+    this.routes = new Limiter(opts.maxRoutes ?? envCap("PORTICO_METRICS_MAX_ROUTES", 1000));
+    this.hosts = new Limiter(opts.maxHosts ?? envCap("PORTICO_METRICS_MAX_HOSTS", 1000));
     this.endpoints = opts.endpoints;
   }
 
@@ -210,12 +258,23 @@ export class Metrics {
     this.httpDuration.observe(l, seconds);
     this.bytesIn.add(l, e.bytesIn);
     this.bytesOut.add(l, e.bytesOut);
+    this.onRoute(e, cls, seconds);
     if (e.backend) {
       const b = this.backend(e.pool, e.backend);
       this.backendRequests.add(b);
       this.backendResponses.add([b[0], b[1], cls]);
       this.backendDuration.observe(b, seconds);
     }
+  }
+
+  // Hosts are counted only for routed requests: a 404 for a made-up Host must not take a slot.
+  private onRoute(e: HttpResponseFields, cls: string, seconds: number): void {
+    const route = e.route === "" ? NO_ROUTE : this.routes.admit(e.route) ? e.route : OVERFLOW_LABEL;
+    this.routeRequests.add([route, cls]);
+    this.routeDuration.observe([route], seconds);
+    if (e.route === "") return;
+    const host = requestHost(e.authority ?? "");
+    this.hostRequests.add([this.hosts.admit(host) ? host : OVERFLOW_LABEL, cls]);
   }
 
   private onConnection(e: ConnectionFields): void {

@@ -119,7 +119,11 @@ test("swap: a removed listener stops accepting while its connections finish", as
 });
 
 test("bind: EADDRINUSE is reported per listener and retried until the port frees", async () => {
-  const engine = new Engine({ bindRetryMs: 20 });
+  const lines: string[] = [];
+  const engine = new Engine({
+    bindRetryMs: 20,
+    log: (_level, msg, f) => lines.push(`${msg} ${f?.listener}`),
+  });
   const busyPort = await freePort(VIP);
   const okPort = await freePort(VIP);
   const squatter = createServer();
@@ -141,6 +145,11 @@ test("bind: EADDRINUSE is reported per listener and retried until the port frees
     await new Promise((r) => squatter.close(r));
     await until(() => byName().busy!.state === "bound", "busy listener bound after retry");
     assert.equal((await greet(busyPort)).tag, "A");
+    // Retried every 20 ms, but logged once when the retries started and once when one succeeded.
+    assert.deepEqual(
+      lines.filter((l) => l.endsWith(" busy")),
+      ["listener bind failed; retrying busy", "listener bound after retry busy"],
+    );
   } finally {
     squatter.close();
     await engine.close();

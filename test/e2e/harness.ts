@@ -63,7 +63,10 @@ export interface Portico {
   stop(): Promise<void>;
 }
 
-/** startPortico runs `portico run dir args...` with admin on a free loopback port and waits for /healthz. */
+/**
+ * startPortico runs `portico run dir args...` with admin on a free loopback port and waits for
+ * /readyz (a snapshot applied, every listener bound); waitHealthy: false skips that wait.
+ */
 export async function startPortico(
   dirs: string[],
   args: string[] = [],
@@ -128,9 +131,21 @@ export async function startPortico(
     },
   };
   if (opts.waitHealthy !== false) {
-    await waitFor("healthz 200", async () => (await fetch(`${adminUrl}/healthz`)).status === 200);
+    await waitFor("readyz 200", async () => (await fetch(`${adminUrl}/readyz`)).status === 200);
   }
   return p;
+}
+
+/** logLines returns p's JSON log lines whose msg is msg. */
+export function logLines(p: Portico, msg: string): Record<string, unknown>[] {
+  return p.logs.flatMap((l) => {
+    try {
+      const j = JSON.parse(l) as Record<string, unknown>;
+      return j.msg === msg ? [j] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** run executes a command and resolves with its exit code and output (never rejects on non-zero). */

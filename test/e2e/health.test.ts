@@ -5,7 +5,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tempDir, writeManifest, startPortico, waitFor, removeDir, run } from "./harness.ts";
+import { tempDir, writeManifest, startPortico, waitFor, removeDir, run, logLines } from "./harness.ts";
 import { pool } from "./fixtures.ts";
 
 const cleanups: (() => void | Promise<void>)[] = [];
@@ -84,4 +84,9 @@ endpoints: [{ addresses: [127.0.0.1] }]
 
   a.state.healthy = true;
   await waitFor("a back", async () => (await seen(12)) === "a,b", 15_000);
+  // Logged once when it went out and once when it came back, not per failed check or request.
+  const about = (msg: string) => logLines(p, msg).filter((l) => l.backend === `127.0.0.1:${a.port}`);
+  await waitFor("back-in-service line", () => about("backend back in service").length === 1);
+  assert.equal(about("backend taken out of service").length, 1);
+  assert.equal(about("backend taken out of service")[0]!.by, "active");
 });

@@ -222,17 +222,20 @@ test("a full disk: no failed request, no moved address, the error visible; freei
 
   writeManifest(dir, "b.yaml", lbService("b"));
   const vipB = await waitFor("b served from memory", () => p.vip("Service", "default", "b"));
-  const problem = await waitFor("the save failure at /api/v1/errors", async () => {
-    const e = (await (await fetch(`${p.adminUrl}/api/v1/errors`)).json()) as {
-      state?: { error: string; code: string };
-    };
-    return e.state;
-  });
-  assert.equal(problem.code, "PORTICO_STATE_WRITE");
-  assert.match(problem.error, /full/);
+  type Errors = { problems: { source: string; message: string; unready: boolean }[] };
+  const stateProblem = async () =>
+    ((await (await fetch(`${p.adminUrl}/api/v1/errors`)).json()) as Errors).problems.find(
+      (x) => x.source === "state",
+    );
+  const problem = await waitFor("the save failure at /api/v1/errors", stateProblem);
+  assert.match(problem.message, /^not saved since .*: cannot save VIP allocations to .*full/);
+  assert.equal(problem.unready, false, "still serving: not a readiness failure");
   const health = await fetch(`${p.adminUrl}/healthz`);
   assert.equal(health.status, 200);
-  assert.match(await health.text(), /^ok\ndegraded: state not saved since .*full/);
+  assert.match(await health.text(), /^ok\n[^]*\nstate: not saved since .*full/);
+  const ready = await fetch(`${p.adminUrl}/readyz`);
+  assert.equal(ready.status, 200);
+  assert.match(await ready.text(), /\[\+\] state: not saved since .*full/);
   const errorLines = () =>
     p.logs.filter((l) => l.includes('"level":"error"') && l.includes("state not saved")).length;
   assert.equal(errorLines(), 1);
@@ -240,14 +243,10 @@ test("a full disk: no failed request, no moved address, the error visible; freei
   assert.equal((await fetch(`http://${vipB}:${PORT}/y`)).status, 200, "b serves");
 
   rmSync(fill);
-  await waitFor(
-    "the save to succeed again",
-    async () => !((await (await fetch(`${p.adminUrl}/api/v1/errors`)).json()) as { state?: unknown }).state,
-    20_000,
-  );
+  await waitFor("the save to succeed again", async () => !(await stateProblem()), 20_000);
   assert.ok(p.logs.some((l) => l.includes("state saved again")));
   assert.equal(errorLines(), 1, "one error line for the whole outage, not one per retry");
-  assert.equal(await (await fetch(`${p.adminUrl}/healthz`)).text(), "ok\n");
+  assert.doesNotMatch(await (await fetch(`${p.adminUrl}/healthz`)).text(), /state:/);
   running = false;
   await client;
   await p.stop();

@@ -9,7 +9,7 @@ import type { EngineSnapshot } from "../../model/ir.ts";
 import { validateSnapshot } from "../../model/validate.ts";
 import type { CompileDeps } from "../contracts.ts";
 import type { ApplyResult, EngineStatus } from "../engine.ts";
-import { mergeExpositions } from "./merge.ts";
+import { mergeExpositions, mergeListeners } from "./merge.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 
 /** WorkerGroupOptions size and wire the group. */
@@ -103,9 +103,14 @@ export class WorkerGroup {
     return this.slots[index]?.metrics ?? "";
   }
 
-  /** status is the first live worker's engine status (every worker serves the same snapshot). */
+  /**
+   * status is the first live worker's engine status (every worker serves the same snapshot), with
+   * each listener's bind state merged over all live workers: bound only if bound in every one.
+   */
   status(): EngineStatus | undefined {
-    return this.slots.find((s) => s.live && s.status !== undefined)?.status;
+    const all = this.slots.filter((s) => s.live && s.status !== undefined).map((s) => s.status!);
+    if (all.length === 0) return undefined;
+    return { ...all[0]!, listeners: mergeListeners(all.map((s) => s.listeners)) };
   }
 
   /** close stops every worker and waits for them to exit. */
@@ -181,6 +186,7 @@ export class WorkerGroup {
           slot.live = true;
           ready();
         } else if (m.type === "metrics") slot.metrics = m.text;
+        else if (m.type === "status") slot.status = m.status;
         else if (m.type === "applied") {
           slot.status = m.status;
           const done = slot.waiting.get(m.id);

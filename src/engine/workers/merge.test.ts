@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { mergeExpositions } from "./merge.ts";
+import { mergeExpositions, mergeListeners } from "./merge.ts";
 
 const a = `# HELP portico_http_requests_total HTTP requests.
 # TYPE portico_http_requests_total counter
@@ -50,4 +50,21 @@ d_count 3
 
 test("mergeExpositions of one exposition is that exposition", () => {
   assert.equal(mergeExpositions([a]), a);
+});
+
+test("mergeListeners keeps each listener's worst state: bound only if every worker bound it", () => {
+  const l = (state: "bound" | "error" | "binding", error?: string) => ({
+    key: "TCP/127.0.0.1:80",
+    name: "web",
+    protocol: "TCP" as const,
+    address: "127.0.0.1",
+    port: 80,
+    state,
+    ...(error ? { error } : {}),
+  });
+  const other = { ...l("bound"), key: "TCP/127.0.0.1:81" };
+  assert.deepEqual(mergeListeners([[l("bound"), other], [l("bound")]]), [l("bound"), other]);
+  assert.deepEqual(mergeListeners([[l("bound")], [l("error", "EADDRINUSE: x")], [l("binding")]]), [
+    l("error", "EADDRINUSE: x"),
+  ]);
 });

@@ -2,6 +2,8 @@
 // shows the whole data plane. Counters, histogram buckets/sums/counts and connection gauges add
 // up across workers; portico_backend_healthy takes the maximum (a backend is up if a worker uses
 // it). Pure: text in, text out. Samples stay grouped under their family's HELP/TYPE lines.
+// mergeListeners does the same for bind state: a listener is bound only if every worker bound it.
+import type { ListenerState, ListenerStatus } from "../listeners.ts";
 
 const MAX_FAMILIES = new Set(["portico_backend_healthy"]);
 
@@ -53,4 +55,18 @@ export function mergeExpositions(texts: readonly string[]): string {
 function format(v: number): string {
   if (Number.isInteger(v)) return String(v);
   return String(Number(v.toPrecision(15)));
+}
+
+// Worse states first: one failing worker makes the listener failing.
+const badness: Record<ListenerState, number> = { error: 3, binding: 2, closed: 1, bound: 0 };
+
+/** mergeListeners joins the workers' listener lists by key, keeping each key's worst state. */
+export function mergeListeners(lists: readonly (readonly ListenerStatus[])[]): ListenerStatus[] {
+  const byKey = new Map<string, ListenerStatus>();
+  for (const list of lists)
+    for (const l of list) {
+      const prev = byKey.get(l.key);
+      if (prev === undefined || badness[l.state] > badness[prev.state]) byKey.set(l.key, l);
+    }
+  return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
 }

@@ -10,6 +10,8 @@ export type ToWorker = { type: "apply"; id: number; snapshot: EngineSnapshot } |
 export type FromWorker =
   | { type: "ready" }
   | { type: "applied"; id: number; result: ApplyResult; status: EngineStatus }
+  /** status is pushed when a listener's bind state changes (a retry bound, a bind failed). */
+  | { type: "status"; status: EngineStatus }
   /** metrics carries the worker's rendered Prometheus text, pushed periodically. */
   | { type: "metrics"; text: string };
 

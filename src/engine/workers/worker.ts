@@ -18,7 +18,13 @@ const log: CompileDeps["log"] = (level, msg, fields) => {
   const line = { time: new Date().toISOString(), level, msg, worker: id, ...fields };
   process.stderr.write(JSON.stringify(line) + "\n");
 };
-const engine = new Engine({ compileHttp, log, reusePort: true });
+// The group merges every worker's bind state, so a change is pushed at once, not with metrics.
+const engine: Engine = new Engine({
+  compileHttp,
+  log,
+  reusePort: true,
+  onListenerChange: () => send({ type: "status", status: engine.status() }),
+});
 const metrics = new Metrics({ endpoints: () => engine.status().endpoints });
 if (process.env.PORTICO_WORKER_METRICS !== "0") metrics.subscribe();
 // Every worker appends its own requests to the same access log (lines are written whole).

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# peers.sh: installs and builds the real peers the tests drive, so `npm test` on a fresh machine
+# runs every suite instead of skipping some. Idempotent and quick when all is in place:
+#   - Debian packages (curl, openssl, iproute2, nghttp2-client, wrk), when root and apt-get exist;
+#   - kube-apiserver, kubectl and etcd (scripts/kube/build.sh) and h2spec (scripts/h2spec/build.sh),
+#     built from the Go module proxy into .cache when Go is installed.
+# Writes one line per peer that could not be had to .cache/peers.skipped ("name: why"), which
+# scripts/test.ts prints in the last lines of its summary. Exit 0 unless a build started and failed.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$root/.cache"
+skipped="$root/.cache/peers.skipped"
+: > "$skipped"
+status=0
+
+# Debian packages: command → package.
+declare -A pkgs=([curl]=curl [openssl]=openssl [ip]=iproute2 [h2load]=nghttp2-client [wrk]=wrk)
+need=()
+for cmd in "${!pkgs[@]}"; do command -v "$cmd" >/dev/null || need+=("${pkgs[$cmd]}"); done
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "peers: installing ${need[*]} (apt-get)" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"; } >&2 ||
+      { echo "apt packages ${need[*]}: apt-get failed" >> "$skipped"; status=1; }
+  else
+    echo "apt packages ${need[*]}: not installed and not root (install them to run the tests that use them)" >> "$skipped"
+  fi
+fi
+
+# Go-built peers. build.sh exits 3 when Go is missing; any other failure is a failed build.
+build() { # name script
+  bash "$root/$2"
+  case $? in
+    0) ;;
+    3) echo "$1: Go is not installed (needed to build it from the Go module proxy)" >> "$skipped" ;;
+    *) echo "$1: $2 failed (see its output above)" >> "$skipped"; status=1 ;;
+  esac
+}
+build "Kubernetes control plane (kube-apiserver, etcd)" scripts/kube/build.sh
+build "h2spec" scripts/h2spec/build.sh
+exit $status

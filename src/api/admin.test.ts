@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { startAdmin, type AdminView } from "./admin.ts";
+
+function view(checks: { name: string; ok: boolean; detail: string }[]): AdminView {
+  return {
+    readiness: () => checks,
+    statuses: () => [],
+    errors: () => ({}),
+    metrics: () => "",
+    table: () => [],
+  };
+}
+
+test("/readyz: 200 when every check passes, 503 naming the failing one; both list every check", async () => {
+  const checks = [
+    { name: "snapshot", ok: true, detail: "version 2 applied" },
+    { name: "listeners", ok: true, detail: "2 bound" },
+  ];
+  const { server, url } = await startAdmin(view(checks), "127.0.0.1", 0);
+  try {
+    let r = await fetch(`${url}/readyz`);
+    assert.equal(r.status, 200);
+    assert.equal(await r.text(), "ready\n[+] snapshot: version 2 applied\n[+] listeners: 2 bound\n");
+    checks[1] = { name: "listeners", ok: false, detail: "cannot bind TCP/127.0.0.1:80: EADDRINUSE" };
+    r = await fetch(`${url}/readyz`);
+    assert.equal(r.status, 503);
+    assert.equal(
+      await r.text(),
+      "not ready\n[+] snapshot: version 2 applied\n[-] listeners: cannot bind TCP/127.0.0.1:80: EADDRINUSE\n",
+    );
+    // Not ready is not dead: liveness does not read the checks.
+    assert.equal((await fetch(`${url}/healthz`)).status, 200);
+  } finally {
+    server.close();
+  }
+});
+
+test("/healthz: 503 after the event loop stalled past the limit, with the stall in the body", async () => {
+  const { server, url } = await startAdmin(view([]), "127.0.0.1", 0, { stallLimitMs: 300 });
+  try {
+    // Block the loop well past the limit (the watch ticks every 250 ms, so it sees >= 450 ms late).
+    const until = performance.now() + 700;
+    while (performance.now() < until);
+    const r = await fetch(`${url}/healthz`);
+    const body = await r.text();
+    assert.equal(r.status, 503, body);
+    const stall = Number(/longest stall (\d+) ms/.exec(body)?.[1]);
+    assert.ok(stall >= 300, body);
+    assert.match(body, /^event loop unresponsive\n/);
+  } finally {
+    server.close();
+  }
+});
