@@ -250,6 +250,11 @@ test("reset and --fresh-state start empty and keep the old files aside", () => {
   assert.deepEqual(store.loadAllocations(), {});
   store.saveAllocations(many);
   store.close();
+  assert.deepEqual(
+    resetState(join(root, "reset-new", "deeper")).keptAside,
+    [],
+    "reset makes a missing directory",
+  );
   const fresh = openStateStore(dir, { fresh: true });
   assert.equal(fresh.created, true);
   assert.equal(fresh.keptAside.length, 2);

@@ -2,7 +2,7 @@
 // afresh. Both take the directory's lock (so never under a running Portico) and rename what they
 // replace aside with a timestamp instead of deleting it.
 import { DatabaseSync } from "node:sqlite";
-import { copyFileSync, existsSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { classify, quickCheck } from "./check.ts";
 import { StateError, freshAdvice } from "./errors.ts";
 import { BACKUP, DB, createEmpty, installFile, moveAside, paths } from "./files.ts";
@@ -42,6 +42,7 @@ export function restoreState(dir: string): Restored {
 
 /** resetState renames dir's database and backup aside and leaves a new empty database. */
 export function resetState(dir: string): { keptAside: string[] } {
+  mkdirSync(dir, { recursive: true });
   const lock = lockStateDir(dir);
   try {
     const keptAside = moveAside(dir, "reset", [DB, `${DB}-wal`, BACKUP]);
