@@ -1,5 +1,6 @@
 // admin.ts: the admin HTTP API (loopback by default). Not a hot path, so node:http is fine here.
-//   GET /healthz        200 while the process is alive and its event loop responsive (docs/health.md)
+//   GET /healthz        200 while the process is alive and its event loop responsive (docs/health.md);
+//                       its detail also names problems that a restart would not fix (a failing state save)
 //   GET /readyz         200 when a snapshot is applied and every listener it needs is bound, else 503
 //   GET /api/v1/status  JSON list of {kind, namespace, name, status} as Portico would write them
 //   GET /api/v1/errors  input problems (file:line) and the last rejected snapshot, if any
@@ -16,6 +17,8 @@ export interface AdminView {
   errors(): unknown;
   metrics(): string;
   table(kind: "services" | "ingresses"): unknown[];
+  /** notes are extra /healthz detail lines: problems the process lives with, such as a failing state save. */
+  notes?(): string[];
 }
 
 /** startAdmin serves view on host:port and resolves with the bound address. */
@@ -38,7 +41,8 @@ export async function startAdmin(
       case "/healthz": {
         const stall = loop.longestStallMs();
         const ok = stall < limit;
-        const detail = `event loop: longest stall ${stall} ms in the last ${WINDOW_MS / 1000} s (limit ${limit} ms)\nuptime: ${Math.round(process.uptime())} s\n`;
+        const notes = (view.notes?.() ?? []).map((n) => `${n}\n`).join("");
+        const detail = `event loop: longest stall ${stall} ms in the last ${WINDOW_MS / 1000} s (limit ${limit} ms)\nuptime: ${Math.round(process.uptime())} s\n${notes}`;
         return send(ok ? 200 : 503, "text/plain", `${ok ? "ok" : "event loop unresponsive"}\n${detail}`);
       }
       case "/readyz": {

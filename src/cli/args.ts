@@ -26,6 +26,8 @@ export interface CommonFlags {
   accessLog?: string;
   /** limits are the engine-wide limits set by flags (docs/limits.md); the rest keep their defaults. */
   limits: Partial<EngineLimits>;
+  /** freshState is `portico run --fresh-state`: set the saved state aside and start empty. */
+  freshState: boolean;
   positionals: string[];
 }
 
@@ -50,6 +52,7 @@ export function parseCommon(argv: string[]): CommonFlags {
         "max-connection-rate": { type: "string" },
         "request-body-buffer": { type: "string" },
         "request-body-timeout": { type: "string" },
+        "fresh-state": { type: "boolean", default: false },
       },
     });
   } catch (err) {
@@ -69,6 +72,7 @@ export function parseCommon(argv: string[]): CommonFlags {
     workers: v.workers,
     accessLog: v["access-log"],
     limits: limitFlags(v),
+    freshState: v["fresh-state"] ?? false,
     positionals: parsed.positionals,
   };
 }

@@ -3,10 +3,10 @@
 // releasing the Lease so a standby replica takes over at once.
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import { CliError } from "./args.ts";
+import { stateDirOf } from "../state/location.ts";
 import { createLogger } from "../controller/log.ts";
 import { createEnginePort } from "../controller/engine-port.ts";
 import { KubeController } from "../controller/kube.ts";
@@ -106,7 +106,7 @@ export async function main(argv: string[]): Promise<number> {
   const log = createLogger();
   const client = await KubeClient.fromConfig(loadKubeConfig(flags.kubeconfig));
   const store = flags.stateDir
-    ? (await import("../state/store.ts")).openStateStore(resolve(flags.stateDir))
+    ? (await import("../state/store.ts")).openStateStore(stateDirOf(flags.stateDir))
     : undefined;
   const engine = await createEnginePort(log);
   const controller = new KubeController({

@@ -1,6 +1,7 @@
 // main.ts: the `portico` command. Each subcommand lives in its own module, loaded on demand so
 // `portico validate` does not pay for the data plane.
 import { CliError } from "./args.ts";
+import { StateError } from "../state/errors.ts";
 
 const usage = `portico — load balancing and ingress for Kubernetes
 
@@ -17,12 +18,16 @@ Usage:
       Say in plain words how the object gets (or does not get) its VIP, its ports and backends.
   portico get services|ingresses [DIR...] [--admin HOST:PORT]
       A kubectl-like table with EXTERNAL-IP (or <pending>), offline from DIR or from a running Portico.
+  portico state restore|reset [--state-dir DIR]
+      Put back the state backup (portico.db.bak), or start afresh; the replaced files are kept aside (docs/state.md).
   portico controller [--kubeconfig F] [--namespaces a,b] [--state-dir DIR] [--identity ID] [--no-leader-elect]
       Run against a cluster: watch the API, serve VIPs, write status, Events and a leader Lease (docs/kubernetes.md).
 
 Common flags:
   --no-classless     leave LoadBalancer Services without spec.loadBalancerClass to another load balancer
-  --state-dir DIR    keep VIP allocations in DIR/portico.db so they survive restarts
+  --state-dir DIR    keep VIP allocations in DIR/portico.db so they survive restarts (default:
+                     $PORTICO_STATE_DIR, /var/lib/portico as root, else ~/.local/state/portico)
+  --fresh-state      (run) set the saved state aside and start with no allocations
 `;
 
 const commands: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
@@ -32,6 +37,7 @@ const commands: Record<string, () => Promise<{ main(argv: string[]): Promise<num
   explain: () => import("./kube-explain.ts"),
   get: () => import("./get.ts"),
   controller: () => import("./controller.ts"),
+  state: () => import("./state.ts"),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -51,6 +57,10 @@ try {
   if (err instanceof CliError) {
     process.stderr.write(`portico: ${err.message}\n`);
     process.exitCode = err.exitCode;
+  } else if (err instanceof StateError) {
+    // A refused state file is the user's to fix: one line saying what to do, no stack trace.
+    process.stderr.write(`portico: ${err.message}\n`);
+    process.exitCode = 1;
   } else {
     throw err;
   }

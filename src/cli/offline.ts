@@ -15,10 +15,9 @@ export async function load(flags: CommonFlags, dirs: string[]) {
   const set = await loadDirs(dirs);
   let previous = {};
   if (flags.stateDir) {
-    const { openStateStore } = await import("../state/store.ts");
-    const store = openStateStore(flags.stateDir);
-    previous = store.loadAllocations();
-    store.close();
+    // Read-only and without the lock: a running Portico may own the directory.
+    const { readAllocations } = await import("../state/store.ts");
+    previous = readAllocations(flags.stateDir);
   }
   const out = buildSnapshot(
     set,

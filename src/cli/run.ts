@@ -1,13 +1,28 @@
 // run.ts: `portico run DIR...` — serve the manifests in DIR until interrupted.
-import { resolve } from "node:path";
-import { parseCommon, splitHostPort, CliError } from "./args.ts";
-import { createLogger } from "../controller/log.ts";
+import { parseCommon, splitHostPort, CliError, type CommonFlags } from "./args.ts";
+import { createLogger, type Logger } from "../controller/log.ts";
 import { Controller } from "../controller/standalone.ts";
 import { createEnginePort, resolveWorkers } from "../controller/engine-port.ts";
 import { FileSource } from "../sources/file/source.ts";
-import { openStateStore } from "../state/store.ts";
+import { openStateStore, type StateStore } from "../state/store.ts";
+import { refuseLegacyDefault, stateDirOf } from "../state/location.ts";
 import { startAdmin } from "../api/admin.ts";
 import { vipTable } from "./vip-table.ts";
+
+/**
+ * openState locks and opens the state directory, refusing a state file it cannot trust with a
+ * StateError that main prints as one line. One call, so it moves with whatever owns the store.
+ */
+function openState(flags: CommonFlags, log: Logger): { store: StateStore; stateDir: string } {
+  const stateDir = stateDirOf(flags.stateDir);
+  if (!flags.freshState) refuseLegacyDefault(flags.stateDir, stateDir);
+  const store = openStateStore(stateDir, { fresh: flags.freshState });
+  if (store.keptAside.length > 0)
+    log("warn", "--fresh-state: saved state set aside", { files: store.keptAside });
+  if (store.created)
+    log("warn", "new state database: every LoadBalancer object gets a new address", { file: store.file });
+  return { store, stateDir };
+}
 
 /** main runs until SIGINT/SIGTERM; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -16,8 +31,7 @@ export async function main(argv: string[]): Promise<number> {
   if (dirs.length === 0)
     throw new CliError("give at least one directory of manifests, e.g. portico run examples/quickstart");
   const log = createLogger();
-  const stateDir = resolve(flags.stateDir ?? ".portico");
-  const store = openStateStore(stateDir);
+  const { store, stateDir } = openState(flags, log);
   let workers: number;
   try {
     workers = resolveWorkers(flags.workers);
@@ -71,6 +85,7 @@ export async function main(argv: string[]): Promise<number> {
   await chain;
   admin.server.close();
   await engine.close();
+  controller.close();
   store.close();
   return 0;
 }

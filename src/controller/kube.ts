@@ -19,6 +19,7 @@ import { LeaderElector, type LeaseTiming } from "./kube-lease.ts";
 import { recoverAllocations } from "./kube-recover.ts";
 import { PORTICO_CONDITION_PREFIX, StatusWriter } from "./kube-status.ts";
 import type { Logger } from "./log.ts";
+import { Persister } from "./persist.ts";
 import type { AllocationStore, EnginePort } from "./standalone.ts";
 
 /** KubeControllerOptions configure the cluster runner. */
@@ -70,10 +71,12 @@ export class KubeController {
   #bindTimer: NodeJS.Timeout | undefined;
   #runDone: Promise<void> = Promise.resolve();
   #listeners: (() => void)[] = [];
+  #persist: Persister;
 
   /** constructor wires the parts; nothing runs before start. */
   constructor(o: KubeControllerOptions) {
     this.#o = o;
+    this.#persist = new Persister(o.store, o.log);
     this.#status = new StatusWriter(o.client, o.log);
     this.#events = new EventRecorder(o.client, o.identity, o.log);
     this.#elector = o.lease
@@ -118,6 +121,7 @@ export class KubeController {
     clearTimeout(this.#retry);
     clearTimeout(this.#bindTimer);
     await this.#running;
+    this.#persist.close();
   }
 
   async #lead(): Promise<void> {
@@ -203,7 +207,8 @@ export class KubeController {
     this.#version = version;
     this.#served = snapshot;
     this.#allocations = out.allocations.state;
-    o.store?.saveAllocations(this.#allocations);
+    // The local copy is secondary to status in the cluster; a failed save is logged and retried.
+    this.#persist.save(this.#allocations);
     this.#last = { set, out };
     let failures = await this.#finalizers(set, out, deleting);
     const live = (kind: string, ns: string | undefined, name: string) => this.#source?.get(kind, ns, name);

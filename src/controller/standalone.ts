@@ -18,6 +18,7 @@ import { ControllerMetrics } from "./metrics.ts";
 import type { Logger } from "./log.ts";
 import { emptyResourceSet } from "../k8s/resource-set.ts";
 import { ingressRows, serviceRows, type Row } from "./tables.ts";
+import { Persister } from "./persist.ts";
 
 /** EnginePort is what the controller needs of an engine (in-process or a worker group). */
 export interface EnginePort {
@@ -58,7 +59,6 @@ export interface Rejection {
 /** Controller turns every ResourceSet it is given into a served snapshot and statuses. */
 export class Controller {
   #engine: EnginePort;
-  #store: AllocationStore | undefined;
   #opts: TranslateOptions;
   #log: Logger;
   #allocations: AllocationState;
@@ -74,10 +74,14 @@ export class Controller {
   #problems = new Map<string, ReportedProblem>();
   #objectProblems: Problem[] = [];
   #gatewayListeners = new Map<string, GatewayListenerSpec[]>();
+  #persist: Persister;
 
   constructor(engine: EnginePort, store: AllocationStore | undefined, opts: TranslateOptions, log: Logger) {
     this.#engine = engine;
-    this.#store = store;
+    // A failing save is a problem, not a readiness failure: the data plane serves from memory.
+    this.#persist = new Persister(store, log, (p) =>
+      this.reportProblem("state", p && { message: `not saved since ${p.since}: ${p.error}` }),
+    );
     this.#opts = opts;
     this.#log = log;
     this.#allocations = store ? store.loadAllocations() : {};
@@ -108,7 +112,8 @@ export class Controller {
     this.#served = out.snapshot;
     this.#rejection = undefined;
     this.#allocations = out.allocations.state;
-    this.#store?.saveAllocations(this.#allocations);
+    // A failed save (a full disk) keeps serving from memory; the Persister reports and retries it.
+    this.#persist.save(this.#allocations);
     this.#statuses = out.statuses;
     this.#set = set;
     this.#gatewayListeners = gatewayListenerSpecs(set);
@@ -209,6 +214,16 @@ export class Controller {
         unready: p.unready === true,
       })),
     };
+  }
+
+  /** notes are the reported problems as `source: message` lines, for the detail of /healthz. */
+  notes(): string[] {
+    return [...this.#problems].map(([source, p]) => `${source}: ${p.message}`);
+  }
+
+  /** close stops retrying a failed save. */
+  close(): void {
+    this.#persist.close();
   }
 
   /** table returns the rows `portico get` prints, as of the serving snapshot. */

@@ -1,6 +1,7 @@
 // schema.ts: the state database's migrations. PRAGMA user_version records how many have run; a new
 // table (certificates, analytics roll-ups) is a new entry at the end, never an edit of an old one.
 import type { DatabaseSync } from "node:sqlite";
+import { StateError } from "./errors.ts";
 
 /** MIGRATIONS are applied in order; migration i brings the schema from version i to i + 1. */
 export const MIGRATIONS: readonly string[] = [
@@ -15,18 +16,15 @@ export const MIGRATIONS: readonly string[] = [
 ];
 
 /** SchemaError says the database was written by a newer Portico; it is never downgraded in place. */
-export class SchemaError extends Error {
-  readonly code = "PORTICO_STATE_SCHEMA";
+export class SchemaError extends StateError {
+  constructor(message: string) {
+    super("PORTICO_STATE_SCHEMA", message);
+  }
 }
 
 /** migrate brings a database to the latest schema, each step in its own transaction. Returns the version. */
 export function migrate(db: DatabaseSync, file: string): number {
-  const current = userVersion(db);
-  if (current > MIGRATIONS.length) {
-    throw new SchemaError(
-      `${file} has schema version ${current}, newer than this Portico knows (${MIGRATIONS.length}); upgrade Portico`,
-    );
-  }
+  const current = knownVersion(db, file);
   for (let v = current; v < MIGRATIONS.length; v++) {
     inTransaction(db, "BEGIN", () => {
       db.exec(MIGRATIONS[v] as string);
@@ -35,6 +33,17 @@ export function migrate(db: DatabaseSync, file: string): number {
     });
   }
   return MIGRATIONS.length;
+}
+
+/** knownVersion is the database's schema version, or a SchemaError if a newer Portico wrote it. */
+export function knownVersion(db: DatabaseSync, file: string): number {
+  const current = userVersion(db);
+  if (current > MIGRATIONS.length) {
+    throw new SchemaError(
+      `state file ${file} was written by a newer Portico (schema version ${current}; this one knows up to ${MIGRATIONS.length})`,
+    );
+  }
+  return current;
 }
 
 /** userVersion reads PRAGMA user_version. */
@@ -51,7 +60,15 @@ export function inTransaction<T>(db: DatabaseSync, begin: "BEGIN" | "BEGIN IMMED
     db.exec("COMMIT");
     return out;
   } catch (err) {
-    db.exec("ROLLBACK");
+    // SQLite may already have rolled back (SQLITE_FULL does); a second ROLLBACK would then throw
+    // "no transaction is active" and hide the error that matters, as it did for a full disk.
+    if (db.isTransaction) {
+      try {
+        db.exec("ROLLBACK");
+      } catch {
+        // the original error is the one to report
+      }
+    }
     throw err;
   }
 }

@@ -1,12 +1,17 @@
 // store.ts: Portico's embedded state for standalone mode — one SQLite file, <dir>/portico.db, in
-// WAL mode so readers (CLI, admin API) never block the controller's writes. It uses Node's built-in
+// WAL mode so readers (CLI, admin API) never block the controller's writes. One process owns a
+// state directory (lock.ts); the file is checked before it is read (check.ts) and copied to
+// portico.db.bak after every write that changed it (files.ts), which `portico state restore` puts back. It uses Node's built-in
 // node:sqlite: no native addon to build, and no addon finaliser racing Node's teardown (better-sqlite3
 // 12 on Node 24 aborted in Statement::~Statement when a GC ran without an entered context).
 import { DatabaseSync } from "node:sqlite";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync } from "node:fs";
 import type { AllocationState, Assignment, PortClaim } from "../ipam/types.ts";
-import { inTransaction, migrate } from "./schema.ts";
+import { classify, preflight, quickCheck } from "./check.ts";
+import { StateError, describe } from "./errors.ts";
+import { BACKUP, DB, backupInto, createEmpty, moveAside, paths } from "./files.ts";
+import { lockStateDir } from "./lock.ts";
+import { inTransaction, knownVersion, migrate } from "./schema.ts";
 
 /** Row is an allocations row as stored. */
 interface Row {
@@ -16,6 +21,9 @@ interface Row {
   sharing_key: string | null;
   ports: string;
 }
+
+/** SELECT_ALL reads every allocations row, ordered by key. */
+const SELECT_ALL = "SELECT key, addresses, pools, sharing_key, ports FROM allocations ORDER BY key";
 
 /** SaveStats says how many rows one save wrote and deleted (unchanged rows are not touched). */
 export interface SaveStats {
@@ -29,11 +37,19 @@ export interface StateStore {
   readonly file: string;
   /** version is the schema version (PRAGMA user_version) after migrations. */
   readonly version: number;
+  /** created is true when this open made a new, empty database (first start, or --fresh-state). */
+  readonly created: boolean;
+  /** keptAside lists the files --fresh-state renamed aside. */
+  readonly keptAside: readonly string[];
   /** loadAllocations reads every VIP assignment. */
   loadAllocations(): AllocationState;
-  /** saveAllocations makes the table equal `state` in one transaction, writing only changed rows. */
+  /**
+   * saveAllocations makes the table equal `state` in one transaction, writing only changed rows,
+   * then refreshes the backup if anything changed (or the last backup failed). Throws
+   * PORTICO_STATE_WRITE; the database then still holds the last good write.
+   */
   saveAllocations(state: AllocationState): SaveStats;
-  /** close checkpoints and closes the database. */
+  /** close checkpoints and closes the database and gives up the directory's lock. */
   close(): void;
 }
 
@@ -70,10 +86,60 @@ function sameRow(a: Row, b: Row): boolean {
   );
 }
 
-/** openStateStore opens (creating if needed) <dir>/portico.db and brings its schema up to date. */
-export function openStateStore(dir: string): StateStore {
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, "portico.db");
+/** OpenOptions change how openStateStore treats what it finds. */
+export interface OpenOptions {
+  /** fresh renames the database and its backup aside and starts empty (`--fresh-state`). */
+  fresh?: boolean;
+}
+
+/**
+ * openStateStore locks dir, checks <dir>/portico.db and opens it, creating it on a first start.
+ * Throws a StateError with a one-line message when the directory is in use or the file cannot be
+ * trusted (empty, truncated, corrupt, unreadable, from a newer Portico, or missing where state was).
+ */
+export function openStateStore(dir: string, opts: OpenOptions = {}): StateStore {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new StateError("PORTICO_STATE_DIR", `cannot create the state directory ${dir}: ${describe(err)}`, {
+      cause: err,
+    });
+  }
+  const lock = lockStateDir(dir);
+  try {
+    const keptAside = opts.fresh ? moveAside(dir, "reset", [DB, `${DB}-wal`, BACKUP]) : [];
+    const created = !preflight(dir);
+    if (created) createEmpty(dir);
+    return openChecked(dir, { created, keptAside, release: lock.release });
+  } catch (err) {
+    lock.release();
+    throw classify(err, dir);
+  }
+}
+
+/** readAllocations reads dir's saved allocations without the lock (offline commands); {} if none. */
+export function readAllocations(dir: string): AllocationState {
+  if (!preflight(dir)) return {};
+  const { db: file } = paths(dir);
+  let db: DatabaseSync | undefined;
+  try {
+    db = new DatabaseSync(file, { readOnly: true });
+    if (knownVersion(db, file) === 0) return {};
+    const rows = db.prepare(SELECT_ALL).all() as unknown as Row[];
+    return Object.fromEntries(rows.map((r) => [r.key, fromRow(r)]));
+  } catch (err) {
+    throw classify(err, dir);
+  } finally {
+    db?.close();
+  }
+}
+
+/** openChecked opens a database preflight accepted, checks it whole and prepares the statements. */
+function openChecked(
+  dir: string,
+  o: { created: boolean; keptAside: readonly string[]; release: () => void },
+): StateStore {
+  const { db: file, backup } = paths(dir);
   const db = new DatabaseSync(file);
   try {
     db.exec("PRAGMA journal_mode = WAL");
@@ -81,9 +147,7 @@ export function openStateStore(dir: string): StateStore {
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("PRAGMA busy_timeout = 5000");
     const version = migrate(db, file);
-    const selectAll = db.prepare(
-      "SELECT key, addresses, pools, sharing_key, ports FROM allocations ORDER BY key",
-    );
+    const selectAll = db.prepare(SELECT_ALL);
     const upsert = db.prepare(
       `INSERT INTO allocations (key, addresses, pools, sharing_key, ports)
        VALUES (@key, @addresses, @pools, @sharing_key, @ports)
@@ -109,14 +173,47 @@ export function openStateStore(dir: string): StateStore {
       }
       return stats;
     };
+    const load = (): AllocationState => Object.fromEntries(rows().map((r) => [r.key, fromRow(r)]));
+    quickCheck(db, load);
+    // A first start, or a store from before backups existed, gets its backup on the first save.
+    let backupStale = !existsSync(backup);
     return {
       file,
       version,
-      loadAllocations: () => Object.fromEntries(rows().map((r) => [r.key, fromRow(r)])),
-      // IMMEDIATE takes the write lock before the read, so two writers cannot interleave.
-      saveAllocations: (state) => inTransaction(db, "BEGIN IMMEDIATE", () => save(state)),
+      created: o.created,
+      keptAside: o.keptAside,
+      loadAllocations: load,
+      saveAllocations: (state) => {
+        let stats: SaveStats;
+        try {
+          // IMMEDIATE takes the write lock before the read, so two writers cannot interleave.
+          stats = inTransaction(db, "BEGIN IMMEDIATE", () => save(state));
+        } catch (err) {
+          throw new StateError(
+            "PORTICO_STATE_WRITE",
+            `cannot save VIP allocations to ${file}: ${describe(err)}`,
+            {
+              cause: err,
+            },
+          );
+        }
+        if (stats.written + stats.deleted > 0) backupStale = true;
+        if (!backupStale) return stats;
+        try {
+          backupInto(db, dir);
+          backupStale = false;
+        } catch (err) {
+          throw new StateError(
+            "PORTICO_STATE_WRITE",
+            `VIP allocations saved to ${file}, but its backup ${backup} could not be written: ${describe(err)}`,
+            { cause: err },
+          );
+        }
+        return stats;
+      },
       close: () => {
         if (db.isOpen) db.close();
+        o.release();
       },
     };
   } catch (err) {
