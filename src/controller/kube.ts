@@ -10,6 +10,7 @@ import type { KubeClient } from "../sources/kube/client.ts";
 import { KubeSource } from "../sources/kube/source.ts";
 import type { TranslateOptions } from "../translate/types.ts";
 import { buildSnapshot, type PipelineOutput } from "./pipeline.ts";
+import type { LastValid } from "./hold.ts";
 import { EventRecorder, ingressEvents, vipEvent } from "./kube-events.ts";
 import { hasFinalizer, setFinalizer } from "./kube-finalizer.ts";
 import { LeaderElector, type LeaseTiming } from "./kube-lease.ts";
@@ -54,6 +55,7 @@ export class KubeController {
   readonly #elector: LeaderElector | undefined;
   #source: KubeSource | undefined;
   #allocations: AllocationState = {};
+  #lastValid: LastValid = new Map();
   #recovered = false;
   #version = 0;
   #pending: ResourceSet | undefined;
@@ -177,7 +179,8 @@ export class KubeController {
       (set.services as unknown as AnyObject[]).filter((s) => s.metadata.deletionTimestamp).map(keyOfObj),
     );
     const version = this.#version + 1;
-    const out = buildSnapshot(set, o.translate, this.#allocations, version);
+    const out = buildSnapshot(set, o.translate, this.#allocations, version, this.#lastValid);
+    for (const x of out.invalid) o.log("warn", "invalid object", { ...x });
     // A Service being deleted keeps its address (IPAM still sees it) but is no longer served.
     const snapshot = {
       ...out.snapshot,
@@ -193,6 +196,7 @@ export class KubeController {
     }
     this.#version = version;
     this.#allocations = out.allocations.state;
+    this.#lastValid = out.lastValid;
     o.store?.saveAllocations(this.#allocations);
     this.#last = { set, out };
     let failures = await this.#finalizers(set, out, deleting);

@@ -5,6 +5,7 @@ import type { AllocationState } from "../ipam/types.ts";
 import type { ObjectStatus, TranslateOptions } from "../translate/types.ts";
 import type { EngineSnapshot } from "../model/ir.ts";
 import { buildSnapshot } from "./pipeline.ts";
+import type { InvalidObject, LastValid } from "./hold.ts";
 import type { Logger } from "./log.ts";
 import { emptyResourceSet } from "../k8s/resource-set.ts";
 import { ingressRows, serviceRows, type Row } from "./tables.ts";
@@ -42,6 +43,8 @@ export class Controller {
   #statuses: ObjectStatus[] = [];
   #sourceErrors: readonly SourceError[] = [];
   #notices: readonly string[] = [];
+  #invalid: readonly InvalidObject[] = [];
+  #lastValid: LastValid = new Map();
   #rejection: Rejection | undefined;
   #set: ResourceSet = emptyResourceSet();
   #listeners: (() => void)[] = [];
@@ -59,8 +62,10 @@ export class Controller {
     this.#sourceErrors = set.errors;
     for (const e of set.errors) this.#log("warn", "input error", { ...e });
     const version = this.#version + 1;
-    const out = buildSnapshot(set, this.#opts, this.#allocations, version);
+    const out = buildSnapshot(set, this.#opts, this.#allocations, version, this.#lastValid);
     this.#notices = out.translate.notices;
+    this.#invalid = out.invalid;
+    for (const o of out.invalid) this.#log("warn", "invalid object", { ...o });
     const result = await this.#engine.apply(out.snapshot);
     if (!result.ok) {
       // The engine keeps the last good snapshot; allocations are not committed either, so a
@@ -77,6 +82,7 @@ export class Controller {
     this.#served = out.snapshot;
     this.#rejection = undefined;
     this.#allocations = out.allocations.state;
+    this.#lastValid = out.lastValid;
     this.#store?.saveAllocations(this.#allocations);
     this.#statuses = out.statuses;
     this.#set = set;
@@ -113,10 +119,16 @@ export class Controller {
     return this.#statuses;
   }
 
-  /** errors are input problems and the last rejected snapshot. */
-  errors(): { input: readonly SourceError[]; notices: readonly string[]; rejected?: Rejection } {
+  /** errors are input problems, objects held at their last valid version, and the last rejected snapshot. */
+  errors(): {
+    input: readonly SourceError[];
+    invalid: readonly InvalidObject[];
+    notices: readonly string[];
+    rejected?: Rejection;
+  } {
     return {
       input: this.#sourceErrors,
+      invalid: this.#invalid,
       notices: this.#notices,
       ...(this.#rejection ? { rejected: this.#rejection } : {}),
     };
