@@ -33,6 +33,10 @@ export interface StateStore {
   loadAllocations(): AllocationState;
   /** saveAllocations makes the table equal `state` in one transaction, writing only changed rows. */
   saveAllocations(state: AllocationState): SaveStats;
+  /** loadFirstSeen reads when the file source first saw each object (key → RFC 3339). */
+  loadFirstSeen(): Record<string, string>;
+  /** saveFirstSeen makes the first-seen table equal `times`, in one transaction. */
+  saveFirstSeen(times: Record<string, string>): void;
   /** close checkpoints and closes the database. */
   close(): void;
 }
@@ -91,6 +95,9 @@ export function openStateStore(dir: string): StateStore {
          sharing_key = excluded.sharing_key, ports = excluded.ports`,
     );
     const remove = db.prepare("DELETE FROM allocations WHERE key = ?");
+    const seenAll = db.prepare("SELECT key, time FROM first_seen ORDER BY key");
+    const seenClear = db.prepare("DELETE FROM first_seen");
+    const seenPut = db.prepare("INSERT INTO first_seen (key, time) VALUES (?, ?)");
     const rows = (): Row[] => selectAll.all() as unknown as Row[];
     const save = (state: AllocationState): SaveStats => {
       const stored = new Map(rows().map((r) => [r.key, r]));
@@ -115,6 +122,14 @@ export function openStateStore(dir: string): StateStore {
       loadAllocations: () => Object.fromEntries(rows().map((r) => [r.key, fromRow(r)])),
       // IMMEDIATE takes the write lock before the read, so two writers cannot interleave.
       saveAllocations: (state) => inTransaction(db, "BEGIN IMMEDIATE", () => save(state)),
+      loadFirstSeen: () =>
+        Object.fromEntries((seenAll.all() as { key: string; time: string }[]).map((r) => [r.key, r.time])),
+      // Written only when the set of objects changed (rare), so a full rewrite is cheap enough.
+      saveFirstSeen: (times) =>
+        inTransaction(db, "BEGIN IMMEDIATE", () => {
+          seenClear.run();
+          for (const [key, time] of Object.entries(times)) seenPut.run(key, time);
+        }),
       close: () => {
         if (db.isOpen) db.close();
       },
