@@ -182,3 +182,21 @@ test("hold: a garbage or mismatched certificate keeps the last good one; deletin
   assert.deepEqual(back.snapshot.certificates, {}, "re-created broken: no old version to hold");
   assert.equal(back.invalid[0]?.held, false);
 });
+
+test("hold: a typo in a requested address keeps the Service as it was; the fix applies", () => {
+  const story = new Story();
+  const p = pool(["127.0.40.1-127.0.40.9"], 1);
+  const asking = (ip: string) => {
+    const svc = service("a");
+    return { ...svc, spec: { ...(svc.spec as object), loadBalancerIP: ip } } as AnyObject;
+  };
+  assert.deepEqual(addresses(story.run(p, asking("127.0.40.5"))), ["Service/default/a:80/TCP=127.0.40.5"]);
+  const typo = story.run(p, asking("127.0.40.5x"));
+  assert.deepEqual(addresses(typo), ["Service/default/a:80/TCP=127.0.40.5"], "the address stays");
+  assert.equal(typo.invalid[0]?.reason, "InvalidRequestedIP");
+  assert.match(typo.invalid[0]?.message ?? "", /spec\.loadBalancerIP: "127\.0\.40\.5x" is not an IP address/);
+  assert.equal(condition(typo, "Service", "a", INPUT_VALID)?.status, "False");
+  const moved = story.run(p, asking("127.0.40.7"));
+  assert.deepEqual(addresses(moved), ["Service/default/a:80/TCP=127.0.40.7"], "a valid change applies");
+  assert.deepEqual(moved.invalid, []);
+});

@@ -1,15 +1,18 @@
 // hold.ts: invalid input never removes what serves. A pure pipeline step run before translation:
 // every object of a checked kind (a VipPool whose addresses must parse, a TLS Secret whose
-// certificate must load and match its key) that fails its check is replaced by its last valid
-// version, so a typo or a bad rotation changes nothing that serves; it is reported, and clears when
-// fixed. An object that never had a valid version passes through as it is, and the passes that
-// read it refuse it (a pool that serves nobody new, a host not served on HTTPS). Only removing an
-// object drops its last valid version: deletion is the one deliberate way to free what it held.
+// certificate must load and match its key, a LoadBalancer Service whose requested addresses must
+// parse) that fails its check is replaced by its last valid version, so a typo or a bad rotation
+// changes nothing that serves; it is reported, and clears when fixed. An object that never had a
+// valid version passes through as it is, and the passes that read it refuse it (a pool that serves
+// nobody new, a host not served on HTTPS). Only removing an object drops its last valid version:
+// deletion is the one deliberate way to free what it held.
+import { parseIp } from "../ipam/address.ts";
 import { poolProblem } from "../ipam/pools.ts";
 import { deepFreeze, objectKey, type ResourceSet } from "../k8s/resource-set.ts";
-import type { AnyObject, Secret } from "../k8s/types.ts";
+import type { AnyObject, Secret, Service } from "../k8s/types.ts";
 import type { VipPool } from "../k8s/vip-pool.ts";
 import { checkKeyPair, TLS_SECRET_TYPE } from "../translate/secrets.ts";
+import { ANN_IPS, requestedSources } from "../translate/service-lb.ts";
 
 /** LastValid maps an object's key ("Kind/ns/name") to the last version of it that passed its check. */
 export type LastValid = ReadonlyMap<string, AnyObject>;
@@ -62,6 +65,22 @@ const CHECKS = [
       if (s.type !== TLS_SECRET_TYPE) return undefined;
       const c = checkKeyPair(s);
       return c.ok ? undefined : { reason: c.reason, message: c.message };
+    },
+  },
+  {
+    kind: "Service",
+    list: "services",
+    problem: (o: AnyObject): Problem | undefined => {
+      const svc = o as unknown as Service;
+      if (svc.spec?.type !== "LoadBalancer") return undefined;
+      // The annotation wins over spec.loadBalancerIP, so only what will be read is checked.
+      const { fromAnn, spec } = requestedSources(svc);
+      const [field, list] =
+        fromAnn.length > 0 ? [ANN_IPS, fromAnn] : ["spec.loadBalancerIP", spec ? [spec] : []];
+      const bad = list.find((ip) => parseIp(ip) === undefined);
+      return bad === undefined
+        ? undefined
+        : { reason: "InvalidRequestedIP", message: `${field}: ${JSON.stringify(bad)} is not an IP address` };
     },
   },
 ] as const;
@@ -118,8 +137,8 @@ export function invalidKey(o: InvalidObject): string {
 /** INPUT_VALID is the condition an invalid object (or, for a Secret, each object using it) carries. */
 export const INPUT_VALID = "portico.dev/InputValid";
 
-/** reportedOn lists the objects whose status reports an invalid object: a VipPool on itself; a
- * Secret (which has no status) on the Ingresses, Gateways and ListenerSets that name it. */
+/** reportedOn lists the objects whose status reports an invalid object: a VipPool or Service on
+ * itself; a Secret (which has no status) on the Ingresses, Gateways and ListenerSets that name it. */
 export function reportedOn(set: ResourceSet, o: InvalidObject): string[] {
   if (o.kind !== "Secret") return [invalidKey(o)];
   const ns = o.namespace ?? "";
