@@ -108,6 +108,7 @@ test("hold: a pool typo keeps the last valid pool, moves no address, reports it,
   const cond = condition(typo, "VipPool", "lab", INPUT_VALID);
   assert.equal(cond?.status, "False");
   assert.equal(cond?.reason, "InvalidAddresses");
+  assert.equal(cond?.observedGeneration, 2, "the condition is about the version just read");
   // The held pool still serves a newcomer from its valid ranges.
   assert.ok(addresses(typo).includes("Service/default/c:80/TCP=127.0.40.3"));
 

@@ -31,6 +31,8 @@ export interface InvalidObject {
   message: string;
   /** held is true when a last valid version is in force in its place. */
   held: boolean;
+  /** generation is the invalid version's metadata.generation, when it has one. */
+  generation?: number;
 }
 
 /** HoldResult is the set to translate, the new last valid versions, and what was invalid. */
@@ -111,6 +113,7 @@ export function holdLastValid(set: ResourceSet, lastValid: LastValid): HoldResul
         held: held !== undefined,
       };
       if (obj.metadata.namespace) entry.namespace = obj.metadata.namespace;
+      if (obj.metadata.generation !== undefined) entry.generation = obj.metadata.generation;
       invalid.push(entry);
       if (!held) return obj;
       next.set(key, held);

@@ -10,7 +10,14 @@ import { applyGatewayAllocation } from "../translate/gateway-status.ts";
 import { compareStatus, VIP_ALLOCATED } from "../translate/status.ts";
 import { translate } from "../translate/translate.ts";
 import type { ObjectStatus, TranslateOptions, TranslateResult } from "../translate/types.ts";
-import { holdLastValid, INPUT_VALID, reportedOn, type InvalidObject, type LastValid } from "./hold.ts";
+import {
+  holdLastValid,
+  INPUT_VALID,
+  invalidKey,
+  reportedOn,
+  type InvalidObject,
+  type LastValid,
+} from "./hold.ts";
 
 /** PipelineOutput is one snapshot, the allocations behind it, and the status of every object. */
 export interface PipelineOutput {
@@ -176,7 +183,8 @@ function reportInvalid(
       const s = byKey.get(target);
       if (!s) continue;
       const conditions = [...(s.status.conditions ?? [])];
-      const generation = conditions[0]?.observedGeneration;
+      // On the invalid object itself the condition is about the version just read, not the held one.
+      const generation = target === invalidKey(o) ? o.generation : conditions[0]?.observedGeneration;
       // A Secret's message names it; a pool's is on the pool itself.
       const message = o.message;
       const previous = conditions.findIndex((c) => c.type === INPUT_VALID);
