@@ -3,6 +3,7 @@
 import { stringify } from "yaml";
 import { loadDirs } from "../sources/file/source.ts";
 import { buildSnapshot } from "../controller/pipeline.ts";
+import { INPUT_VALID, invalidKey, type InvalidObject } from "../controller/hold.ts";
 import type { ResourceSet } from "../k8s/resource-set.ts";
 import { CliError, parseCommon, type CommonFlags } from "./args.ts";
 import { explainIngress, explainService } from "./explain.ts";
@@ -45,7 +46,8 @@ function problems(
   const lines: string[] = [];
   for (const s of statuses) {
     for (const c of s.status.conditions ?? []) {
-      if (c.status !== "False") continue;
+      // An invalid object is already printed as an error; its condition would only repeat it.
+      if (c.status !== "False" || c.type === INPUT_VALID) continue;
       const key = s.namespace ? `${s.kind}/${s.namespace}/${s.name}` : `${s.kind}/${s.name}`;
       const o = set.origins.get(key);
       const where = o ? `${o.file}:${o.line}` : "";
@@ -55,6 +57,11 @@ function problems(
   return lines;
 }
 
+/** invalidLine renders an object that failed its check as "file:line: Kind/ns/name: message". */
+function invalidLine(o: InvalidObject): string {
+  return `${o.file ? `${o.file}:${o.line}: ` : ""}${invalidKey(o)}: ${o.message}`;
+}
+
 /** validateMain: exit 1 when any manifest has an error; conditions are printed as warnings. */
 export async function validateMain(argv: string[]): Promise<number> {
   const flags = parseCommon(argv);
@@ -62,11 +69,13 @@ export async function validateMain(argv: string[]): Promise<number> {
   for (const e of set.errors) {
     process.stdout.write(`error: ${e.file}:${e.line}: ${e.object ? e.object + ": " : ""}${e.message}\n`);
   }
+  for (const o of out.invalid) process.stdout.write(`error: ${invalidLine(o)}\n`);
   for (const n of set.notices ?? []) process.stdout.write(`notice: ${n}\n`);
   for (const p of problems(set, out.statuses)) process.stdout.write(`warning: ${p}\n`);
   const count = set.services.length + set.ingresses.length + set.vipPools.length + set.other.length;
-  if (set.errors.length > 0) {
-    process.stdout.write(`${set.errors.length} error(s); fix them and run 'portico validate' again\n`);
+  const errors = set.errors.length + out.invalid.length;
+  if (errors > 0) {
+    process.stdout.write(`${errors} error(s); fix them and run 'portico validate' again\n`);
     return 1;
   }
   process.stdout.write(`ok: ${count} objects valid\n`);
@@ -83,10 +92,11 @@ export async function translateMain(argv: string[]): Promise<number> {
     pools: out.allocations.poolStatus,
     statuses: out.statuses,
     errors: set.errors,
+    invalid: out.invalid,
     notices: out.translate.notices,
   };
   process.stdout.write(flags.output === "json" ? JSON.stringify(doc, null, 2) + "\n" : stringify(doc));
-  return set.errors.length > 0 ? 1 : 0;
+  return set.errors.length + out.invalid.length > 0 ? 1 : 0;
 }
 
 /** ExplainTarget is what `portico explain` was asked about, and the directories after it. */

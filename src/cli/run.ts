@@ -56,11 +56,17 @@ export async function main(argv: string[]): Promise<number> {
   // Updates are serialised: a burst of file changes applies in order, one snapshot at a time.
   let chain = Promise.resolve();
   let printed = false;
-  const source = new FileSource(dirs, log, (set) => {
-    chain = chain
-      .then(() => controller.update(set))
-      .catch((err) => log("error", "update failed", { error: String(err) }));
-  });
+  const source = new FileSource(
+    dirs,
+    log,
+    (set) => {
+      chain = chain
+        .then(() => controller.update(set))
+        .catch((err) => log("error", "update failed", { error: String(err) }));
+    },
+    {},
+    store,
+  );
   controller.onUpdate(() => {
     const served = controller.snapshot();
     if (printed || served === undefined) return;

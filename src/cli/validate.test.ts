@@ -47,3 +47,24 @@ test("portico validate: an unknown field exits 1 with file, line, object and the
   assert.equal(good.code, 0, good.stdout);
   assert.match(good.stdout, /^ok: 1 objects valid$/m);
 });
+
+test("portico validate: a pool whose addresses do not parse exits 1 naming file, line and entry", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "portico-validate-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, "pool.yaml");
+  const pool = (range: string) =>
+    `# lab pool\napiVersion: portico.dev/v1alpha1\nkind: VipPool\nmetadata: { name: lab }\nspec:\n  addresses: ["${range}"]\n`;
+  writeFileSync(file, pool("127.0.40.1-127.0.40.600"));
+  const bad = await validate(dir);
+  assert.equal(bad.code, 1, bad.stdout);
+  assert.match(
+    bad.stdout,
+    new RegExp(
+      `^error: ${file.replace(/[.]/g, "\\.")}:2: VipPool/lab: spec\\.addresses: .*127\\.0\\.40\\.600`,
+      "m",
+    ),
+  );
+  writeFileSync(file, pool("127.0.40.1-127.0.40.6"));
+  const good = await validate(dir);
+  assert.equal(good.code, 0, good.stdout);
+});

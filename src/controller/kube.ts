@@ -13,6 +13,7 @@ import type { TranslateOptions } from "../translate/types.ts";
 import { buildSnapshot, type PipelineOutput } from "./pipeline.ts";
 import { applyBindState, failingListeners, gatewayListenerSpecs } from "./bind-status.ts";
 import { snapshotChanges, summarize } from "./change-log.ts";
+import type { LastValid } from "./hold.ts";
 import { EventRecorder, ingressEvents, vipEvent } from "./kube-events.ts";
 import { hasFinalizer, setFinalizer } from "./kube-finalizer.ts";
 import { LeaderElector, type LeaseTiming } from "./kube-lease.ts";
@@ -58,6 +59,7 @@ export class KubeController {
   readonly #elector: LeaderElector | undefined;
   #source: KubeSource | undefined;
   #allocations: AllocationState = {};
+  #lastValid: LastValid = new Map();
   #recovered = false;
   #version = 0;
   #pending: ResourceSet | undefined;
@@ -189,7 +191,8 @@ export class KubeController {
       (set.services as unknown as AnyObject[]).filter((s) => s.metadata.deletionTimestamp).map(keyOfObj),
     );
     const version = this.#version + 1;
-    const out = buildSnapshot(set, o.translate, this.#allocations, version);
+    const out = buildSnapshot(set, o.translate, this.#allocations, version, this.#lastValid);
+    for (const x of out.invalid) o.log("warn", "invalid object", { ...x });
     // A Service being deleted keeps its address (IPAM still sees it) but is no longer served.
     const snapshot = {
       ...out.snapshot,
@@ -207,6 +210,7 @@ export class KubeController {
     this.#version = version;
     this.#served = snapshot;
     this.#allocations = out.allocations.state;
+    this.#lastValid = out.lastValid;
     // The local copy is secondary to status in the cluster; a failed save is logged and retried.
     this.#persist.save(this.#allocations);
     this.#last = { set, out };

@@ -10,6 +10,14 @@ import { applyGatewayAllocation } from "../translate/gateway-status.ts";
 import { compareStatus, VIP_ALLOCATED } from "../translate/status.ts";
 import { translate } from "../translate/translate.ts";
 import type { ObjectStatus, TranslateOptions, TranslateResult } from "../translate/types.ts";
+import {
+  holdLastValid,
+  INPUT_VALID,
+  invalidKey,
+  reportedOn,
+  type InvalidObject,
+  type LastValid,
+} from "./hold.ts";
 
 /** PipelineOutput is one snapshot, the allocations behind it, and the status of every object. */
 export interface PipelineOutput {
@@ -17,15 +25,25 @@ export interface PipelineOutput {
   allocations: AllocateOutput;
   statuses: ObjectStatus[];
   translate: TranslateResult;
+  /** invalid lists the objects that failed their check (see hold.ts); each is an error to report. */
+  invalid: InvalidObject[];
+  /** lastValid is what the next run's lastValid should be once this snapshot serves. */
+  lastValid: LastValid;
 }
 
-/** buildSnapshot runs translate and IPAM and merges them into snapshot `version`. Pure. */
+/**
+ * buildSnapshot holds invalid objects at their last valid version (lastValid, from the previous
+ * run that served), then runs translate and IPAM and merges them into snapshot `version`. Pure.
+ */
 export function buildSnapshot(
-  set: ResourceSet,
+  input: ResourceSet,
   opts: TranslateOptions,
   previous: AllocationState,
   version: number,
+  lastValid: LastValid = new Map(),
 ): PipelineOutput {
+  const held = holdLastValid(input, lastValid);
+  const set = held.set;
   const tr = translate(set, opts);
   const allocations = allocate({
     requests: tr.vipRequests,
@@ -52,7 +70,8 @@ export function buildSnapshot(
     pools: pick(tr.pools, usedPools(l4, http)),
     certificates: pick(tr.certificates, usedCertificates(http)),
   };
-  return { snapshot, allocations, statuses: mergeStatuses(set, tr, allocations), translate: tr };
+  const statuses = reportInvalid(set, mergeStatuses(set, tr, allocations), held.invalid);
+  return { snapshot, allocations, statuses, translate: tr, invalid: held.invalid, lastValid: held.lastValid };
 }
 
 /** usedPools lists the pools a listener or route refers to; pools nothing serves are left out. */
@@ -147,4 +166,37 @@ function mergeStatuses(set: ResourceSet, tr: TranslateResult, alloc: AllocateOut
       });
   }
   return [...byKey.values()].sort(compareStatus);
+}
+
+/** reportInvalid adds the InputValid=False condition for each invalid object where it is reported. */
+function reportInvalid(
+  set: ResourceSet,
+  statuses: ObjectStatus[],
+  invalid: readonly InvalidObject[],
+): ObjectStatus[] {
+  if (invalid.length === 0) return statuses;
+  const byKey = new Map(
+    statuses.map((s) => [s.namespace ? `${s.kind}/${s.namespace}/${s.name}` : `${s.kind}/${s.name}`, s]),
+  );
+  for (const o of invalid) {
+    for (const target of reportedOn(set, o)) {
+      const s = byKey.get(target);
+      if (!s) continue;
+      const conditions = [...(s.status.conditions ?? [])];
+      // On the invalid object itself the condition is about the version just read, not the held one.
+      const generation = target === invalidKey(o) ? o.generation : conditions[0]?.observedGeneration;
+      // A Secret's message names it; a pool's is on the pool itself.
+      const message = o.message;
+      const previous = conditions.findIndex((c) => c.type === INPUT_VALID);
+      const c: Condition = { type: INPUT_VALID, status: "False", reason: o.reason, message };
+      if (generation !== undefined) c.observedGeneration = generation;
+      // A Gateway using two bad Secrets reports both in one condition.
+      if (previous >= 0) {
+        const old = conditions[previous]!;
+        conditions[previous] = { ...old, message: `${old.message}; ${message}` };
+      } else conditions.push(c);
+      s.status = { ...s.status, conditions };
+    }
+  }
+  return statuses;
 }

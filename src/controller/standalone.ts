@@ -15,6 +15,7 @@ import {
 } from "./bind-status.ts";
 import { problemChanges, problemsOf, snapshotChanges, summarize, type Problem } from "./change-log.ts";
 import { ControllerMetrics } from "./metrics.ts";
+import type { InvalidObject, LastValid } from "./hold.ts";
 import type { Logger } from "./log.ts";
 import { emptyResourceSet } from "../k8s/resource-set.ts";
 import { ingressRows, serviceRows, type Row } from "./tables.ts";
@@ -67,6 +68,8 @@ export class Controller {
   #statuses: ObjectStatus[] = [];
   #sourceErrors: readonly SourceError[] = [];
   #notices: readonly string[] = [];
+  #invalid: readonly InvalidObject[] = [];
+  #lastValid: LastValid = new Map();
   #rejection: Rejection | undefined;
   #set: ResourceSet = emptyResourceSet();
   #listeners: (() => void)[] = [];
@@ -92,8 +95,10 @@ export class Controller {
     this.#sourceErrors = set.errors;
     for (const e of set.errors) this.#log("warn", "input error", { ...e });
     const version = this.#version + 1;
-    const out = buildSnapshot(set, this.#opts, this.#allocations, version);
+    const out = buildSnapshot(set, this.#opts, this.#allocations, version, this.#lastValid);
     this.#notices = out.translate.notices;
+    this.#invalid = out.invalid;
+    for (const o of out.invalid) this.#log("warn", "invalid object", { ...o });
     const result = await this.#engine.apply(out.snapshot);
     if (!result.ok) {
       // The engine keeps the last good snapshot; allocations are not committed either, so a
@@ -112,6 +117,7 @@ export class Controller {
     this.#served = out.snapshot;
     this.#rejection = undefined;
     this.#allocations = out.allocations.state;
+    this.#lastValid = out.lastValid;
     // A failed save (a full disk) keeps serving from memory; the Persister reports and retries it.
     this.#persist.save(this.#allocations);
     this.#statuses = out.statuses;
@@ -195,9 +201,10 @@ export class Controller {
     return applyBindState(this.#statuses, this.#served, this.listenerStatus(), this.#gatewayListeners);
   }
 
-  /** errors are input problems, the last rejected snapshot, listeners that cannot bind, and reported problems. */
+  /** errors are input problems, objects held at their last valid version, the last rejected snapshot, listeners that cannot bind, and reported problems. */
   errors(): {
     input: readonly SourceError[];
+    invalid: readonly InvalidObject[];
     notices: readonly string[];
     rejected?: Rejection;
     listeners: ListenerStatus[];
@@ -205,6 +212,7 @@ export class Controller {
   } {
     return {
       input: this.#sourceErrors,
+      invalid: this.#invalid,
       notices: this.#notices,
       ...(this.#rejection ? { rejected: this.#rejection } : {}),
       listeners: this.listenerStatus().filter((l) => l.state === "error"),

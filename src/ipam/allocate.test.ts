@@ -299,6 +299,50 @@ test("invalid pools are refused with a condition naming the entry", () => {
   assert.equal(failed(none.results["Service/default/a"]).reason, "NoPools");
 });
 
+test("a pool that turns invalid keeps what it handed out; new requests wait; the fix changes nothing", () => {
+  const good = [pool("blue", ["127.0.40.1-127.0.40.3"])];
+  const typo = [pool("blue", ["127.0.40.1-127.0.40.600"])];
+  const held = { "Service/default/a": ["127.0.40.1"], "Service/default/b": ["127.0.40.2"] };
+  runStory(good, [
+    { desc: "two Services served", set: [req("a"), req("b")], want: held },
+    {
+      desc: "typo in the pool: both keep their addresses, a newcomer is refused",
+      pools: typo,
+      set: [req("c")],
+      want: { ...held, "Service/default/c": "PoolInvalid" },
+      check: (out) => {
+        const v = out.results["Service/default/a"];
+        assert.ok(v?.ok);
+        assert.match(v.verdicts[0]?.detail ?? "", /kept from the previous assignment \(spec\.addresses/);
+        assert.equal(out.poolStatus.blue?.conditions?.[0]?.reason, "InvalidAddresses");
+        assert.equal(out.poolStatus.blue?.assignedIPv4, 2);
+      },
+    },
+    { desc: "a restart while the typo stands", restart: true, want: held },
+    {
+      desc: "a request naming another pool is a deliberate move, not held",
+      set: [req("b", { pool: "green" })],
+      want: { "Service/default/a": ["127.0.40.1"], "Service/default/b": "NoPools" },
+    },
+    {
+      desc: "fixed: nothing moves, the waiting request is served",
+      pools: good,
+      set: [req("b")],
+      want: {
+        "Service/default/a": ["127.0.40.1"],
+        "Service/default/b": ["127.0.40.2"],
+        "Service/default/c": ["127.0.40.3"],
+      },
+    },
+    {
+      desc: "only deleting the holder frees its address",
+      del: ["Service/default/a"],
+      set: [req("d")],
+      want: { "Service/default/d": ["127.0.40.1"] },
+    },
+  ]);
+});
+
 test("overlapping pools: both flagged, each address assigned once", () => {
   const out = runStory(
     [pool("one", ["192.0.2.0/30"]), pool("two", ["192.0.2.2-192.0.2.5"], { priority: -1 })],

@@ -69,6 +69,13 @@ function keep(
   if (wanted !== undefined && wanted !== ip.value) return false;
   if (clashWith(formatIp(ip), p.holder, usage.holders(family, ip.value))) return false;
   const recorded = byName.get(prev.pools[i] ?? "");
+  // A pool whose spec stopped parsing hands out nothing new, but keeps what it handed out: an
+  // address moves only when its holder is removed, never because an input turned invalid.
+  if (recorded?.invalid !== undefined && (p.req.pool === undefined || p.req.pool === recorded.name)) {
+    usage.add(family, ip.value, p.holder);
+    p.got[family] = { value: ip.value, pool: recorded.name };
+    return true;
+  }
   const candidates = [...(recorded ? [recorded] : []), ...[...pools].sort(comparePools)];
   const pool = candidates.find(
     (o) =>
@@ -183,7 +190,11 @@ function keptVerdicts(p: Plan, family: IpFamily, pools: readonly CompiledPool[])
       detail: `${text} kept from the previous assignment`,
     })),
     ...rest.map((o) => ({ pool: o.name, chosen: false, detail: "eligible; the request keeps its address" })),
-    ...refused,
+    ...refused.map((v) =>
+      v.pool === got?.pool
+        ? { pool: v.pool, chosen: true, detail: `${text} kept from the previous assignment (${v.detail})` }
+        : v,
+    ),
   ];
 }
 

@@ -58,6 +58,11 @@ function compilePool(pool: VipPool): CompiledPool {
   return out;
 }
 
+/** poolProblem says why a VipPool cannot be used (its first bad spec.addresses entry), or undefined. */
+export function poolProblem(pool: VipPool): string | undefined {
+  return compilePool(pool).invalid;
+}
+
 /** compilePools compiles every pool (first of a duplicated name wins), sorted by name, with overlaps found. */
 export function compilePools(pools: readonly VipPool[]): CompiledPool[] {
   const byName = new Map<string, CompiledPool>();

@@ -13,6 +13,11 @@ export const MIGRATIONS: readonly string[] = [
      sharing_key TEXT,
      ports       TEXT NOT NULL
    ) STRICT`,
+  // 2: the time the file source first saw each object (see sources/file/first-seen.ts).
+  `CREATE TABLE first_seen (
+     key  TEXT PRIMARY KEY,
+     time TEXT NOT NULL
+   ) STRICT`,
 ];
 
 /** SchemaError says the database was written by a newer Portico; it is never downgraded in place. */

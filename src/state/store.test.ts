@@ -100,3 +100,22 @@ test("restart: allocations saved by one process are kept by the next, even with 
   assert.deepEqual(reopened.saveAllocations(second.state), { written: 1, deleted: 0 });
   reopened.close();
 });
+
+test("first-seen times: save, close, reopen, read back; a save replaces the table", () => {
+  const dir = join(root, "first-seen");
+  const store = openStateStore(dir);
+  assert.deepEqual(store.loadFirstSeen(), {});
+  store.saveFirstSeen({
+    "Ingress/default/a": "2026-12-06T15:00:00Z",
+    "Ingress/default/b": "2026-12-06T15:00:01Z",
+  });
+  store.close();
+  const again = openStateStore(dir);
+  assert.deepEqual(again.loadFirstSeen(), {
+    "Ingress/default/a": "2026-12-06T15:00:00Z",
+    "Ingress/default/b": "2026-12-06T15:00:01Z",
+  });
+  again.saveFirstSeen({ "Ingress/default/b": "2026-12-06T15:00:01Z" });
+  assert.deepEqual(again.loadFirstSeen(), { "Ingress/default/b": "2026-12-06T15:00:01Z" });
+  again.close();
+});

@@ -49,6 +49,10 @@ export interface StateStore {
    * PORTICO_STATE_WRITE; the database then still holds the last good write.
    */
   saveAllocations(state: AllocationState): SaveStats;
+  /** loadFirstSeen reads when the file source first saw each object (key → RFC 3339). */
+  loadFirstSeen(): Record<string, string>;
+  /** saveFirstSeen makes the first-seen table equal `times`, in one transaction; the next save refreshes the backup. */
+  saveFirstSeen(times: Record<string, string>): void;
   /** close checkpoints and closes the database and gives up the directory's lock. */
   close(): void;
 }
@@ -155,6 +159,9 @@ function openChecked(
          sharing_key = excluded.sharing_key, ports = excluded.ports`,
     );
     const remove = db.prepare("DELETE FROM allocations WHERE key = ?");
+    const seenAll = db.prepare("SELECT key, time FROM first_seen ORDER BY key");
+    const seenClear = db.prepare("DELETE FROM first_seen");
+    const seenPut = db.prepare("INSERT INTO first_seen (key, time) VALUES (?, ?)");
     const rows = (): Row[] => selectAll.all() as unknown as Row[];
     const save = (state: AllocationState): SaveStats => {
       const stored = new Map(rows().map((r) => [r.key, r]));
@@ -210,6 +217,26 @@ function openChecked(
           );
         }
         return stats;
+      },
+      loadFirstSeen: () =>
+        Object.fromEntries((seenAll.all() as { key: string; time: string }[]).map((r) => [r.key, r.time])),
+      // Written only when the set of objects changed (rare), so a full rewrite is cheap enough.
+      saveFirstSeen: (times) => {
+        try {
+          inTransaction(db, "BEGIN IMMEDIATE", () => {
+            seenClear.run();
+            for (const [key, time] of Object.entries(times)) seenPut.run(key, time);
+          });
+        } catch (err) {
+          throw new StateError(
+            "PORTICO_STATE_WRITE",
+            `cannot save first-seen times to ${file}: ${describe(err)}`,
+            {
+              cause: err,
+            },
+          );
+        }
+        backupStale = true;
       },
       close: () => {
         if (db.isOpen) db.close();

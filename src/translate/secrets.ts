@@ -42,6 +42,16 @@ export function checkTlsSecret(
       message: `Secret ${id} has type ${JSON.stringify(s.type ?? "Opaque")}, want ${TLS_SECRET_TYPE}`,
     };
   }
+  return checkKeyPair(s);
+}
+
+/**
+ * checkKeyPair checks a kubernetes.io/tls Secret's own data: both keys present, the certificate
+ * parses, the key parses and matches it. The pipeline runs it on every TLS Secret, so a bad
+ * rotation is caught (and the last good version kept) before any engine sees it.
+ */
+export function checkKeyPair(s: Secret): CheckedCert {
+  const id = `${s.metadata.namespace ?? ""}/${s.metadata.name}`;
   const certPem = decodePem(s.data?.["tls.crt"]);
   const keyPem = decodePem(s.data?.["tls.key"]);
   if (!certPem || !keyPem) {

@@ -154,12 +154,8 @@ function proxyProtocol(ctx: TranslateContext, svc: Service): 1 | 2 | undefined {
   return undefined;
 }
 
-/**
- * requestedIps reads the annotation (a comma-separated list, one address per family) or else
- * spec.loadBalancerIP (deprecated upstream, still common). The annotation wins; when both are set
- * and disagree the Service says so, since the user's intent is unclear.
- */
-function requestedIps(ctx: TranslateContext, svc: Service): string[] {
+/** requestedSources reads the addresses a Service asks for: the annotation's list and spec.loadBalancerIP. */
+export function requestedSources(svc: Service): { fromAnn: string[]; spec: string | undefined } {
   const ann = annotation(svc, ANN_IPS);
   const fromAnn = ann
     ? ann
@@ -170,6 +166,16 @@ function requestedIps(ctx: TranslateContext, svc: Service): string[] {
   // A number or other non-string from a hand-written file is read as text, so IPAM reports it.
   const raw: unknown = svc.spec?.loadBalancerIP;
   const spec = raw === undefined || raw === null ? undefined : String(raw).trim();
+  return { fromAnn, spec: spec === "" ? undefined : spec };
+}
+
+/**
+ * requestedIps reads the annotation (a comma-separated list, one address per family) or else
+ * spec.loadBalancerIP (deprecated upstream, still common). The annotation wins; when both are set
+ * and disagree the Service says so, since the user's intent is unclear.
+ */
+function requestedIps(ctx: TranslateContext, svc: Service): string[] {
+  const { fromAnn, spec } = requestedSources(svc);
   if (fromAnn.length > 0) {
     if (spec && !fromAnn.includes(spec)) {
       ctx.status.warn(

@@ -184,6 +184,37 @@ spec:
     assert.equal(pool.status.conditions[0].type, "Ready");
   });
 
+  test("a typo in the VipPool keeps every VIP, says so on the pool, and clears when fixed", async () => {
+    const held = await ipOf(env, NS, "c");
+    assert.ok(held);
+    const patch = (addresses: string[]) =>
+      env.kubectl([
+        "patch",
+        "vippool",
+        "lb-pool",
+        "--type=merge",
+        "-p",
+        JSON.stringify({ spec: { addresses } }),
+      ]);
+    const inputValid = async () =>
+      ((await getJson(env, "vippool", "lb-pool"))?.status?.conditions ?? []).find(
+        (c: { type: string }) => c.type === "portico.dev/InputValid",
+      );
+    await patch(["127.31.0.1-127.31.0.600"]);
+    const cond = await waitFor("InputValid=False on the pool", inputValid);
+    assert.equal(cond.status, "False");
+    assert.equal(cond.reason, "InvalidAddresses");
+    assert.match(cond.message, /127\.31\.0\.600.*the last valid version \(generation 1\) keeps serving/);
+    assert.equal(await ipOf(env, NS, "c"), held, "the VIP stays in status");
+    assert.ok(
+      ctl.controller.last()?.out.snapshot.l4.some((l) => l.address === held),
+      "and its listener stays in the engine's snapshot",
+    );
+    await patch(["127.31.0.1-127.31.0.2"]);
+    await waitFor("the condition cleared", async () => (await inputValid()) === undefined);
+    assert.equal(await ipOf(env, NS, "c"), held);
+  });
+
   test("an Ingress with a missing backend and a conflicting path gets one Warning per problem", async () => {
     await apply(
       env,

@@ -4,6 +4,7 @@
 // A generation written in the file wins (a manifest exported from a cluster keeps its own).
 import { objectKey } from "../../k8s/resource-set.ts";
 import type { AnyObject } from "../../k8s/types.ts";
+import type { FirstSeen } from "./first-seen.ts";
 
 interface Seen {
   body: string;
@@ -14,9 +15,20 @@ interface Seen {
 export class Generations {
   #seen = new Map<string, Seen>();
   #next = new Map<string, Seen>();
+  readonly #firstSeen: FirstSeen | undefined;
 
-  /** stamp returns obj with metadata.generation set (a copy when it had none). */
+  /** constructor takes firstSeen when objects should also get a creation time (`portico run`). */
+  constructor(firstSeen?: FirstSeen) {
+    this.#firstSeen = firstSeen;
+  }
+
+  /** stamp returns obj with metadata.generation (and creationTimestamp, see first-seen.ts) set. */
   stamp(obj: AnyObject): AnyObject {
+    const stamped = this.#stampGeneration(obj);
+    return this.#firstSeen ? this.#firstSeen.stamp(objectKey(obj), stamped) : stamped;
+  }
+
+  #stampGeneration(obj: AnyObject): AnyObject {
     const key = objectKey(obj);
     const { metadata, status: _status, ...rest } = obj as AnyObject & { status?: unknown };
     const body = JSON.stringify(rest);
@@ -38,5 +50,6 @@ export class Generations {
   commit(): void {
     this.#seen = this.#next;
     this.#next = new Map();
+    this.#firstSeen?.commit();
   }
 }

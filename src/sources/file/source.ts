@@ -5,6 +5,7 @@ import { watch, type FSWatcher } from "node:fs";
 import { stat } from "node:fs/promises";
 import { emptyResourceSet, type ResourceSet } from "../../k8s/resource-set.ts";
 import { assemble, nextState, type FileState } from "./assemble.ts";
+import { FirstSeen, type FirstSeenStore } from "./first-seen.ts";
 import { Generations } from "./generation.ts";
 import { formatError, parseManifests } from "./parse.ts";
 import { scanRoots } from "./scan.ts";
@@ -64,7 +65,7 @@ export class FileSource {
   #onChange: (set: ResourceSet) => void;
   #timing: Timing;
   #files = new Map<string, FileState>();
-  #generations = new Generations();
+  #generations: Generations;
   #rootErrors = "[]";
   #current: ResourceSet = emptyResourceSet();
   #watchers: FSWatcher[] = [];
@@ -75,9 +76,17 @@ export class FileSource {
 
   /**
    * constructor takes dirs (directories, or single files, of manifests; paths in messages keep
-   * their spelling) and onChange, which receives every new set, the first one included.
+   * their spelling) and onChange, which receives every new set, the first one included. With
+   * firstSeen, objects without a creationTimestamp get the time first seen (first-seen.ts).
    */
-  constructor(dirs: readonly string[], log: Log, onChange: (set: ResourceSet) => void, timing: Timing = {}) {
+  constructor(
+    dirs: readonly string[],
+    log: Log,
+    onChange: (set: ResourceSet) => void,
+    timing: Timing = {},
+    firstSeen?: FirstSeenStore,
+  ) {
+    this.#generations = new Generations(firstSeen ? new FirstSeen(firstSeen) : undefined);
     this.#dirs = [...dirs];
     this.#log = log;
     this.#onChange = onChange;
