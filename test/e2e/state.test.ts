@@ -135,7 +135,7 @@ const faults: [string, (db: string) => void, RegExp][] = [
       d.exec("PRAGMA user_version = 99");
       d.close();
     },
-    /written by a newer Portico \(schema version 99; this one knows up to 1\); run the Portico that wrote it, or 'portico state reset/,
+    /written by a newer Portico \(schema version 99; this one knows up to \d+\); run the Portico that wrote it, or 'portico state reset/,
   ],
   [
     "directory-in-place",
