@@ -2,18 +2,18 @@
 //   GET /healthz        200 once the first snapshot serves traffic, 503 before
 //   GET /api/v1/status  JSON list of {kind, namespace, name, status} as Portico would write them
 //   GET /api/v1/errors  input problems (file:line) and the last rejected snapshot, if any
-//   GET /api/v1/tables/services|ingresses  rows for `portico get`
+//   GET /api/v1/tables/*, /api/v1/explain/*, /api/v1/translate, /api/v1/validate  (cli-routes.ts)
 //   GET /metrics        Prometheus text exposition
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { serveCliRoute, type CliView } from "./cli-routes.ts";
 
 /** AdminView is what the admin API reads; the controller owns it. */
-export interface AdminView {
+export interface AdminView extends CliView {
   ready(): boolean;
   statuses(): unknown[];
   errors(): unknown;
   metrics(): string;
-  table(kind: "services" | "ingresses"): unknown[];
 }
 
 /** startAdmin serves view on host:port and resolves with the bound address. */
@@ -29,6 +29,7 @@ export async function startAdmin(
       res.end(body);
     };
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain", "method not allowed\n");
+    if (serveCliRoute(view, path ?? "/", send)) return;
     switch (path) {
       case "/healthz":
         return view.ready()
@@ -38,13 +39,6 @@ export async function startAdmin(
         return send(200, "application/json", JSON.stringify(view.statuses(), null, 2) + "\n");
       case "/api/v1/errors":
         return send(200, "application/json", JSON.stringify(view.errors(), null, 2) + "\n");
-      case "/api/v1/tables/services":
-      case "/api/v1/tables/ingresses":
-        return send(
-          200,
-          "application/json",
-          JSON.stringify(view.table(path.endsWith("services") ? "services" : "ingresses")) + "\n",
-        );
       case "/metrics":
         return send(200, "text/plain; version=0.0.4", view.metrics());
       default:

@@ -10,11 +10,20 @@ export class CliError extends Error {
   }
 }
 
+/** OUTPUTS are the values of `-o` every `get`, `translate` and `explain` takes. */
+export const OUTPUTS = ["table", "wide", "yaml", "json"] as const;
+
+/** Output is one `-o` value: aligned text (table, wide: more columns) or a document (yaml, json). */
+export type Output = (typeof OUTPUTS)[number];
+
 /** CommonFlags are the flags every subcommand understands. */
 export interface CommonFlags {
   stateDir?: string;
   admin: string;
-  output: "yaml" | "json" | "table";
+  /** adminGiven is true when --admin was on the command line: ask that running Portico. */
+  adminGiven: boolean;
+  /** output is `-o`, absent when not given (each command has its own default). */
+  output?: Output;
   classless: boolean;
   httpPort: number;
   httpsPort: number;
@@ -34,7 +43,7 @@ export function parseCommon(argv: string[]): CommonFlags {
       allowPositionals: true,
       options: {
         "state-dir": { type: "string" },
-        admin: { type: "string", default: "127.0.0.1:9901" },
+        admin: { type: "string" },
         output: { type: "string", short: "o" },
         "no-classless": { type: "boolean", default: false },
         "http-port": { type: "string", default: "80" },
@@ -47,13 +56,11 @@ export function parseCommon(argv: string[]): CommonFlags {
     throw new CliError(`${(err as Error).message}\nRun 'portico help' for usage.`);
   }
   const v = parsed.values;
-  const output = (v.output ?? "yaml") as CommonFlags["output"];
-  if (!["yaml", "json", "table"].includes(output))
-    throw new CliError(`-o must be yaml, json or table, not "${output}"`);
   return {
     stateDir: v["state-dir"],
     admin: v.admin ?? "127.0.0.1:9901",
-    output,
+    adminGiven: v.admin !== undefined,
+    ...(v.output !== undefined ? { output: outputOf(v.output) } : {}),
     classless: !v["no-classless"],
     httpPort: port(v["http-port"] ?? "80", "--http-port"),
     httpsPort: port(v["https-port"] ?? "443", "--https-port"),
@@ -61,6 +68,13 @@ export function parseCommon(argv: string[]): CommonFlags {
     accessLog: v["access-log"],
     positionals: parsed.positionals,
   };
+}
+
+/** outputOf checks a `-o` value; anything else is a usage error (exit 2) listing the choices. */
+export function outputOf(text: string): Output {
+  if (!(OUTPUTS as readonly string[]).includes(text))
+    throw new CliError(`-o must be one of ${OUTPUTS.join(", ")}, not "${text}"`);
+  return text as Output;
 }
 
 function port(text: string, flag: string, min = 1): number {

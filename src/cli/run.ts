@@ -8,6 +8,7 @@ import { FileSource } from "../sources/file/source.ts";
 import { openStateStore } from "../state/store.ts";
 import { startAdmin } from "../api/admin.ts";
 import { vipTable } from "./vip-table.ts";
+import { requireDirs } from "./dirs.ts";
 
 /** main runs until SIGINT/SIGTERM; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -15,6 +16,7 @@ export async function main(argv: string[]): Promise<number> {
   const dirs = flags.positionals;
   if (dirs.length === 0)
     throw new CliError("give at least one directory of manifests, e.g. portico run examples/quickstart");
+  requireDirs(dirs);
   const log = createLogger();
   const stateDir = resolve(flags.stateDir ?? ".portico");
   const store = openStateStore(stateDir);

@@ -4,10 +4,10 @@ import type { ResourceSet, SourceError } from "../k8s/resource-set.ts";
 import type { AllocationState } from "../ipam/types.ts";
 import type { ObjectStatus, TranslateOptions } from "../translate/types.ts";
 import type { EngineSnapshot } from "../model/ir.ts";
-import { buildSnapshot } from "./pipeline.ts";
+import { buildSnapshot, type PipelineOutput } from "./pipeline.ts";
 import type { Logger } from "./log.ts";
 import { emptyResourceSet } from "../k8s/resource-set.ts";
-import { ingressRows, serviceRows, type Row } from "./tables.ts";
+import type { Inspection } from "../api/cli-routes.ts";
 
 /** EnginePort is what the controller needs of an engine (in-process or a worker group). */
 export interface EnginePort {
@@ -44,6 +44,7 @@ export class Controller {
   #notices: readonly string[] = [];
   #rejection: Rejection | undefined;
   #set: ResourceSet = emptyResourceSet();
+  #out: PipelineOutput | undefined;
   #listeners: (() => void)[] = [];
 
   constructor(engine: EnginePort, store: AllocationStore | undefined, opts: TranslateOptions, log: Logger) {
@@ -80,6 +81,7 @@ export class Controller {
     this.#store?.saveAllocations(this.#allocations);
     this.#statuses = out.statuses;
     this.#set = set;
+    this.#out = out;
     this.#log("info", "snapshot applied", {
       version,
       l4: out.snapshot.l4.length,
@@ -122,14 +124,15 @@ export class Controller {
     };
   }
 
-  /** table returns the rows `portico get` prints, as of the serving snapshot. */
-  table(kind: "services" | "ingresses"): Row[] {
-    return kind === "services"
-      ? serviceRows(this.#set, this.#statuses)
-      : ingressRows(this.#set, this.#statuses, {
-          http: this.#opts.ingressHttpPort,
-          https: this.#opts.ingressHttpsPort,
-        });
+  /** inspect is the input and pipeline output of the serving snapshot, for `get`, `explain`,
+   * `translate` and `validate --admin`; undefined before the first snapshot serves. */
+  inspect(): Inspection | undefined {
+    if (!this.#out) return undefined;
+    return {
+      set: this.#set,
+      out: this.#out,
+      ports: { http: this.#opts.ingressHttpPort, https: this.#opts.ingressHttpsPort },
+    };
   }
 
   /** metrics renders the engine's Prometheus exposition. */

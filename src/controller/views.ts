@@ -1,0 +1,55 @@
+// views.ts: the documents `portico translate` and `portico validate` print, computed from a
+// ResourceSet and the pipeline's output. The offline CLI and the admin API of a running Portico
+// both call these, so the two answer alike.
+import type { ResourceSet, SourceError } from "../k8s/resource-set.ts";
+import type { ObjectStatus } from "../translate/types.ts";
+import type { PipelineOutput } from "./pipeline.ts";
+import { redactSnapshot } from "./redact.ts";
+
+/** translateDoc is what `portico translate` prints: the snapshot (private keys redacted), every
+ * VIP allocation with each pool's verdict, pool counts, statuses, input errors and notices. */
+export function translateDoc(set: ResourceSet, out: PipelineOutput) {
+  return {
+    snapshot: redactSnapshot(out.snapshot),
+    allocations: out.allocations.results,
+    pools: out.allocations.poolStatus,
+    statuses: out.statuses,
+    errors: set.errors,
+    notices: out.translate.notices,
+  };
+}
+
+/** ValidateReport is what `portico validate` prints: errors fail, warnings and notices do not. */
+export interface ValidateReport {
+  errors: readonly SourceError[];
+  notices: readonly string[];
+  /** warnings are conditions that are False, with the file:line of their object. */
+  warnings: string[];
+  /** objects counts the objects read. */
+  objects: number;
+}
+
+/** validateReport lists the input errors, the source's notices and every False condition. */
+export function validateReport(set: ResourceSet, out: Pick<PipelineOutput, "statuses">): ValidateReport {
+  return {
+    errors: set.errors,
+    notices: set.notices ?? [],
+    warnings: problems(set, out.statuses),
+    objects: set.services.length + set.ingresses.length + set.vipPools.length + set.other.length,
+  };
+}
+
+/** problems lists conditions that are False, with the file:line of the object they belong to. */
+function problems(set: ResourceSet, statuses: readonly ObjectStatus[]): string[] {
+  const lines: string[] = [];
+  for (const s of statuses) {
+    for (const c of s.status.conditions ?? []) {
+      if (c.status !== "False") continue;
+      const key = s.namespace ? `${s.kind}/${s.namespace}/${s.name}` : `${s.kind}/${s.name}`;
+      const o = set.origins.get(key);
+      const where = o ? `${o.file}:${o.line}` : "";
+      lines.push(`${where ? where + ": " : ""}${key}: ${c.type}=False ${c.reason ?? ""}: ${c.message ?? ""}`);
+    }
+  }
+  return lines;
+}
