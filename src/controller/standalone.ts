@@ -45,6 +45,7 @@ export class Controller {
   #rejection: Rejection | undefined;
   #set: ResourceSet = emptyResourceSet();
   #out: PipelineOutput | undefined;
+  #inspected: { version: number; out: PipelineOutput } | undefined;
   #listeners: (() => void)[] = [];
 
   constructor(engine: EnginePort, store: AllocationStore | undefined, opts: TranslateOptions, log: Logger) {
@@ -125,12 +126,19 @@ export class Controller {
   }
 
   /** inspect is the input and pipeline output of the serving snapshot, for `get`, `explain`,
-   * `translate` and `validate --admin`; undefined before the first snapshot serves. */
+   * `translate` and `validate --admin`; undefined before the first snapshot serves. The pipeline
+   * is rerun from the allocations now held, as the offline CLI reruns it from the ones saved: so
+   * both say "kept from the previous assignment" rather than the live one recalling why an address
+   * was first chosen, and the two answers agree. Rerun once per served version. */
   inspect(): Inspection | undefined {
     if (!this.#out) return undefined;
+    if (this.#inspected?.version !== this.#version) {
+      const out = buildSnapshot(this.#set, this.#opts, this.#allocations, this.#version);
+      this.#inspected = { version: this.#version, out };
+    }
     return {
       set: this.#set,
-      out: this.#out,
+      out: this.#inspected.out,
       ports: { http: this.#opts.ingressHttpPort, https: this.#opts.ingressHttpsPort },
     };
   }

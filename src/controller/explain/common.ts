@@ -82,7 +82,9 @@ export function vipSection(e: Explanation, key: string, out: PipelineView): void
   );
   if (r.verdicts.length === 0) e.lines.push("  no VipPool exists: create one (see docs/concepts.md)");
   for (const v of r.verdicts)
-    e.lines.push(`  pool ${v.pool}: ${v.chosen ? "chosen" : `refused (${v.reason})`} — ${v.detail}`);
+    e.lines.push(
+      `  pool ${v.pool}: ${v.chosen ? "chosen" : v.reason ? `refused (${v.reason})` : "not chosen"} — ${v.detail}`,
+    );
 }
 
 /** poolLines lists a backend pool's endpoints with their readiness. */
