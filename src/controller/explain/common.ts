@@ -3,6 +3,7 @@
 import { X509Certificate } from "node:crypto";
 import type { ResourceSet } from "../../k8s/resource-set.ts";
 import type { AllocationResult } from "../../ipam/types.ts";
+import type { PoolView } from "../../ipam/view.ts";
 import type { Pool, Route } from "../../model/ir.ts";
 import type { ObjectStatus } from "../../translate/types.ts";
 import type { PipelineOutput } from "../pipeline.ts";
@@ -22,6 +23,8 @@ export interface Explanation {
   definedAt?: string;
   /** vip is IPAM's answer for the object's VIP, with every pool's verdict. */
   vip?: AllocationResult & { key: string };
+  /** pool is a VipPool's addresses, holders, free ranges and waiting requests (vippool only). */
+  pool?: PoolView;
   /** status is what Portico would write on the object. */
   status?: ObjectStatus["status"];
   /** lines are the explanation in plain words, as `-o table` prints them. */

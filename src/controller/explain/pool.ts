@@ -16,6 +16,7 @@ export function explainPool(set: ResourceSet, out: PipelineView, t: Target, wher
   const v = poolView(t.name, set.vipPools, out.allocations, out.translate.vipRequests);
   if (!v) return notFound(t, where, "pools");
   const e = begin(set, out, t, `VipPool ${t.name}`);
+  e.pool = v;
   e.lines.push(
     `  addresses: ${v.addresses.join(", ")}`,
     `  autoAssign ${v.autoAssign}, priority ${v.priority}${v.avoidBuggyIPs ? ", .0 and .255 avoided" : ""}`,
