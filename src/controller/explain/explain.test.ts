@@ -2,6 +2,8 @@
 // as the pipeline computes them: every kind found, the ports the listeners really bind.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadDirs } from "../../sources/file/source.ts";
 import { buildSnapshot } from "../pipeline.ts";
@@ -12,7 +14,7 @@ import type { TargetKind } from "./target.ts";
 const examples = join(import.meta.dirname, "..", "..", "..", "examples");
 
 async function pipeline(dir: string, http = 80, https = 443) {
-  const set = await loadDirs([join(examples, dir)]);
+  const set = await loadDirs([dir.startsWith("/") ? dir : join(examples, dir)]);
   const opts = { serveClasslessServices: true, ingressHttpPort: http, ingressHttpsPort: https };
   return { set, out: buildSnapshot(set, opts, {}, 1) };
 }
@@ -108,4 +110,49 @@ test("get pools: used, free and pending per family; -o table keeps the narrow co
     table,
     /^demo\s+HTTPRoute\s+shop\s+shop\.example\.test\s+infra\/demo:http,infra\/demo:https\s+True$/m,
   );
+});
+
+test("explain: a pending Gateway's ports, an invalid listener, a parent Portico does not serve", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "portico-explain-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(
+    join(dir, "a.yaml"),
+    `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: { name: portico }
+spec: { controllerName: portico.dev/gateway-controller }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: gw, namespace: infra }
+spec:
+  gatewayClassName: portico
+  listeners:
+    - { name: http, port: 8080, protocol: HTTP }
+    - { name: bad, port: 8443, protocol: HTTPS, tls: { certificateRefs: [{ name: missing }] } }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: r, namespace: infra }
+spec:
+  parentRefs: [{ name: gw }, { name: nope }]
+  rules:
+    - backendRefs: [{ name: missing-svc, port: 80 }]
+`,
+  );
+  const { set, out } = await pipeline(dir);
+  const gw = renderExplanation(explain(set, out, { kind: "Gateway", namespace: "infra", name: "gw" }));
+  assert.match(gw, /^VIP: <pending> — no address: no VipPool exists$/m);
+  assert.match(gw, /^Ports \(bound once the VIP is assigned\):\n {2}8080\/HTTP hosts \*$/m);
+  assert.match(
+    gw,
+    /^ {2}bad 8443\/HTTPS: 1 route\(s\) attached, Programmed=False\n {4}Programmed=False Invalid: Secret infra\/missing not found$/m,
+  );
+  const r = renderExplanation(explain(set, out, { kind: "HTTPRoute", namespace: "infra", name: "r" }));
+  assert.match(
+    r,
+    /^ {4}ResolvedRefs=False BackendNotFound: backendRef Service infra\/missing-svc not found$/m,
+  );
+  assert.match(r, /^ {2}Gateway infra\/nope: not served by Portico \(no such object, or another class\)$/m);
+  assert.doesNotMatch(r, /Gateway\/infra\/nope asked IPAM/);
 });

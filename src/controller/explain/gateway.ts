@@ -67,7 +67,7 @@ export function explainGateway(set: ResourceSet, out: PipelineView, t: Target, w
   vipSection(e, key, out);
   const http = out.translate.http.filter((l) => l.vip === key);
   const l4 = out.translate.l4.filter((l) => l.vip === key);
-  e.lines.push("Ports the VIP serves:");
+  e.lines.push(e.vip?.ok ? "Ports the VIP serves:" : "Ports (bound once the VIP is assigned):");
   if (http.length + l4.length === 0)
     e.lines.push("  none: no listener is usable (see Listeners and Conditions)");
   for (const l of http) {
@@ -161,12 +161,21 @@ export function explainRoute(set: ResourceSet, out: PipelineView, t: Target, whe
       ),
     );
   }
+  // Portico writes no status for a parent that is not its own (the Gateway API leaves it to that
+  // parent's controller), so a parentRef without an entry names something Portico does not serve.
+  const reported = new Set(parents.map((p) => refText(p.parentRef, t.namespace)));
+  for (const ref of rs.parentRefs ?? []) {
+    if (!reported.has(refText(ref, t.namespace)))
+      e.lines.push(
+        `  ${refText(ref, t.namespace)}: not served by Portico (no such object, or another class)`,
+      );
+  }
   const gateways = [
     ...new Set(
       (rs.parentRefs ?? []).map((p) => gatewayOf(set, p, t.namespace)).filter((g) => g !== undefined),
     ),
   ];
-  for (const g of gateways) vipSection(e, g, out);
+  for (const g of gateways.filter((g) => out.allocations.results[g] !== undefined)) vipSection(e, g, out);
   e.lines.push("Served on:");
   const before = e.lines.length;
   const prefix = `${key}#`;
