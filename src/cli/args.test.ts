@@ -1,7 +1,7 @@
 // args.test.ts: `-o` takes table, wide, yaml or json on every command; anything else is exit 2.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CliError, outputOf, parseCommon } from "./args.ts";
+import { CliError, outputOf, parseCommon, refuseFlags } from "./args.ts";
 
 test("-o: the four formats parse, an unknown one is a usage error (exit 2) naming the choices", () => {
   for (const o of ["table", "wide", "yaml", "json"]) assert.equal(parseCommon(["-o", o]).output, o);
@@ -20,4 +20,15 @@ test("--admin: given or defaulted, and the command can tell which", () => {
     [parseCommon(["--admin", "127.0.0.1:1"]).admin, parseCommon(["--admin", "127.0.0.1:1"]).adminGiven],
     ["127.0.0.1:1", true],
   );
+});
+
+test("refuseFlags: a flag the command would ignore is a usage error naming it, defaults are not 'given'", () => {
+  const f = parseCommon(["dir", "--http-port", "8080", "-o", "json", "--no-classless"]);
+  assert.deepEqual(f.given.sort(), ["--http-port", "--no-classless", "-o"]);
+  assert.deepEqual(parseCommon(["dir"]).given, []);
+  assert.throws(
+    () => refuseFlags(f, ["--http-port", "--state-dir"], "why"),
+    (e: unknown) => e instanceof CliError && e.exitCode === 2 && e.message === "--http-port: why",
+  );
+  refuseFlags(f, ["--workers"], "not given, so no error");
 });

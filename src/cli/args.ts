@@ -31,6 +31,8 @@ export interface CommonFlags {
   workers?: string;
   /** accessLog is `portico run --access-log FILE|-`: a JSON line per HTTP request. */
   accessLog?: string;
+  /** given lists the flags on the command line (`--http-port`, `-o`, ...), defaulted ones not. */
+  given: string[];
   positionals: string[];
 }
 
@@ -45,9 +47,9 @@ export function parseCommon(argv: string[]): CommonFlags {
         "state-dir": { type: "string" },
         admin: { type: "string" },
         output: { type: "string", short: "o" },
-        "no-classless": { type: "boolean", default: false },
-        "http-port": { type: "string", default: "80" },
-        "https-port": { type: "string", default: "443" },
+        "no-classless": { type: "boolean" },
+        "http-port": { type: "string" },
+        "https-port": { type: "string" },
         workers: { type: "string" },
         "access-log": { type: "string" },
       },
@@ -66,8 +68,16 @@ export function parseCommon(argv: string[]): CommonFlags {
     httpsPort: port(v["https-port"] ?? "443", "--https-port"),
     workers: v.workers,
     accessLog: v["access-log"],
+    given: Object.keys(v).map((k) => (k === "output" ? "-o" : `--${k}`)),
     positionals: parsed.positionals,
   };
+}
+
+/** refuseFlags fails (exit 2) when one of `flags` was given: a setting the command would not
+ * honour is reported, not silently ignored. */
+export function refuseFlags(f: CommonFlags, flags: readonly string[], why: string): void {
+  const bad = f.given.filter((g) => flags.includes(g));
+  if (bad.length > 0) throw new CliError(`${bad.join(", ")}: ${why}`);
 }
 
 /** outputOf checks a `-o` value; anything else is a usage error (exit 2) listing the choices. */

@@ -2,7 +2,7 @@
 // `portico validate` does not pay for the data plane.
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { CliError } from "./args.ts";
+import { CliError, parseCommon, refuseFlags } from "./args.ts";
 
 const usage = `portico — load balancing and ingress for Kubernetes
 
@@ -78,6 +78,12 @@ async function main(argv: string[]): Promise<number> {
   }
   const load = commands[cmd];
   if (!load) throw new CliError(`unknown command "${cmd}"; run 'portico help' for the list`);
+  if (cmd === "run")
+    refuseFlags(
+      parseCommon(rest),
+      ["-o"],
+      "'portico run' prints no document; -o is for get, explain, translate and validate",
+    );
   return (await load()).main(rest);
 }
 

@@ -8,7 +8,7 @@ import { loadDirs } from "../sources/file/source.ts";
 import { buildSnapshot } from "../controller/pipeline.ts";
 import { stateDirOf } from "../state/location.ts";
 import type { Inspection } from "../api/cli-routes.ts";
-import { CliError, splitHostPort, type CommonFlags } from "./args.ts";
+import { CliError, refuseFlags, splitHostPort, type CommonFlags } from "./args.ts";
 import { requireDirs } from "./dirs.ts";
 
 /** load reads the directories and runs the pipeline, starting from saved allocations if any. It
@@ -53,6 +53,13 @@ export async function answer<T>(
   if (dirs.length > 0 && flags.adminGiven)
     throw new CliError(
       "give directories (answer offline) or --admin HOST:PORT (ask a running Portico), not both",
+    );
+  refuseFlags(flags, ["--workers", "--access-log"], "only 'portico run' takes these");
+  if (dirs.length === 0)
+    refuseFlags(
+      flags,
+      ["--state-dir", "--http-port", "--https-port", "--no-classless"],
+      "these shape an offline answer; a running Portico answers with its own settings (drop them, or give directories)",
     );
   if (dirs.length > 0) {
     const i = await load(flags, dirs);

@@ -170,6 +170,13 @@ test("an unknown -o exits 2 with one line; a missing object exits 1, offline and
     assert.equal(r.code, 2, cmd.join(" "));
     assert.equal(r.stderr, 'portico: -o must be one of table, wide, yaml, json, not "xml"\n');
   }
+  // A setting a live answer would ignore is refused, not silently dropped.
+  const ignored = await bin(["get", "ingresses", "--admin", admin, "--http-port", "8080"]);
+  assert.equal(ignored.code, 2);
+  assert.match(
+    ignored.stderr,
+    /^portico: --http-port: these shape an offline answer; a running Portico answers with its own settings/,
+  );
   const text = await both(["explain", "httproute/demo/nope"], [], 1);
   assert.equal(
     text,
