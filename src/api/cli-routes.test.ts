@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadDirs } from "../sources/file/source.ts";
 import { buildSnapshot } from "../controller/pipeline.ts";
-import { serveCliRoute, type Inspection } from "./cli-routes.ts";
+import { serveCliRoute } from "./cli-routes.ts";
+import type { Inspection } from "../controller/views.ts";
 
 /** get answers one path and returns what was sent, or undefined when the route is not ours. */
 function get(i: Inspection | undefined, path: string) {

@@ -5,19 +5,10 @@
 //   GET /api/v1/explain/KIND/NS/NAME, /api/v1/explain/KIND/NAME   an Explanation; 404 when absent
 //   GET /api/v1/translate                                         the `portico translate` document
 //   GET /api/v1/validate                                          the `portico validate` report
-import type { ResourceSet } from "../k8s/resource-set.ts";
-import type { PipelineOutput } from "../controller/pipeline.ts";
 import { TABLE_KINDS, tableRows, type TableKind } from "../controller/tables.ts";
-import { translateDoc, validateReport } from "../controller/views.ts";
+import { translateDoc, validateReport, type Inspection } from "../controller/views.ts";
 import { explain } from "../controller/explain/index.ts";
 import { kindOf, TARGET_KINDS } from "../controller/explain/target.ts";
-
-/** Inspection is the input and pipeline output of the snapshot serving, and the Ingress ports. */
-export interface Inspection {
-  set: ResourceSet;
-  out: PipelineOutput;
-  ports: { http: number; https: number };
-}
 
 /** CliView is what these routes read of the controller. */
 export interface CliView {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { loadDirs } from "../sources/file/source.ts";
 import { buildSnapshot } from "../controller/pipeline.ts";
 import { stateDirOf } from "../state/location.ts";
-import type { Inspection } from "../api/cli-routes.ts";
+import type { Inspection } from "../controller/views.ts";
 import { CliError, refuseFlags, splitHostPort, type CommonFlags } from "./args.ts";
 import { requireDirs } from "./dirs.ts";
 

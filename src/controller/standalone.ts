@@ -5,9 +5,9 @@ import type { AllocationState } from "../ipam/types.ts";
 import type { ObjectStatus, TranslateOptions } from "../translate/types.ts";
 import type { EngineSnapshot } from "../model/ir.ts";
 import { buildSnapshot, type PipelineOutput } from "./pipeline.ts";
+import type { Inspection } from "./views.ts";
 import type { Logger } from "./log.ts";
 import { emptyResourceSet } from "../k8s/resource-set.ts";
-import type { Inspection } from "../api/cli-routes.ts";
 
 /** EnginePort is what the controller needs of an engine (in-process or a worker group). */
 export interface EnginePort {
@@ -44,7 +44,6 @@ export class Controller {
   #notices: readonly string[] = [];
   #rejection: Rejection | undefined;
   #set: ResourceSet = emptyResourceSet();
-  #out: PipelineOutput | undefined;
   #inspected: { version: number; out: PipelineOutput } | undefined;
   #listeners: (() => void)[] = [];
 
@@ -82,7 +81,6 @@ export class Controller {
     this.#store?.saveAllocations(this.#allocations);
     this.#statuses = out.statuses;
     this.#set = set;
-    this.#out = out;
     this.#log("info", "snapshot applied", {
       version,
       l4: out.snapshot.l4.length,
@@ -131,7 +129,7 @@ export class Controller {
    * both say "kept from the previous assignment" rather than the live one recalling why an address
    * was first chosen, and the two answers agree. Rerun once per served version. */
   inspect(): Inspection | undefined {
-    if (!this.#out) return undefined;
+    if (!this.#served) return undefined;
     if (this.#inspected?.version !== this.#version) {
       const out = buildSnapshot(this.#set, this.#opts, this.#allocations, this.#version);
       this.#inspected = { version: this.#version, out };

@@ -6,6 +6,14 @@ import type { ObjectStatus } from "../translate/types.ts";
 import type { PipelineOutput } from "./pipeline.ts";
 import { redactSnapshot } from "./redact.ts";
 
+/** Inspection is the input and pipeline output of one snapshot, and the Ingress ports it used:
+ * what every answer of `get`, `explain`, `translate` and `validate` is computed from. */
+export interface Inspection {
+  set: ResourceSet;
+  out: PipelineOutput;
+  ports: { http: number; https: number };
+}
+
 /** translateDoc is what `portico translate` prints: the snapshot (private keys redacted), every
  * VIP allocation with each pool's verdict, pool counts, statuses, input errors and notices. */
 export function translateDoc(set: ResourceSet, out: PipelineOutput) {
