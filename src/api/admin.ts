@@ -4,19 +4,19 @@
 //   GET /readyz         200 when a snapshot is applied and every listener it needs is bound, else 503
 //   GET /api/v1/status  JSON list of {kind, namespace, name, status} as Portico would write them
 //   GET /api/v1/errors  input problems (file:line) and the last rejected snapshot, if any
-//   GET /api/v1/tables/services|ingresses  rows for `portico get`
+//   GET /api/v1/tables/*, /api/v1/explain/*, /api/v1/translate, /api/v1/validate  (cli-routes.ts)
 //   GET /metrics        Prometheus text exposition
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { serveCliRoute, type CliView } from "./cli-routes.ts";
 
 /** AdminView is what the admin API reads; the controller owns it. */
-export interface AdminView {
+export interface AdminView extends CliView {
   /** readiness lists the checks of /readyz; ready when every one is ok. */
   readiness(): { name: string; ok: boolean; detail: string }[];
   statuses(): unknown[];
   errors(): unknown;
   metrics(): string;
-  table(kind: "services" | "ingresses"): unknown[];
   /** notes are extra /healthz detail lines: problems the process lives with, such as a failing state save. */
   notes?(): string[];
 }
@@ -37,6 +37,7 @@ export async function startAdmin(
       res.end(body);
     };
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain", "method not allowed\n");
+    if (serveCliRoute(view, path ?? "/", send)) return;
     switch (path) {
       case "/healthz": {
         const stall = loop.longestStallMs();
@@ -55,13 +56,6 @@ export async function startAdmin(
         return send(200, "application/json", JSON.stringify(view.statuses(), null, 2) + "\n");
       case "/api/v1/errors":
         return send(200, "application/json", JSON.stringify(view.errors(), null, 2) + "\n");
-      case "/api/v1/tables/services":
-      case "/api/v1/tables/ingresses":
-        return send(
-          200,
-          "application/json",
-          JSON.stringify(view.table(path.endsWith("services") ? "services" : "ingresses")) + "\n",
-        );
       case "/metrics":
         return send(200, "text/plain; version=0.0.4", view.metrics());
       default:

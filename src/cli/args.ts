@@ -12,11 +12,32 @@ export class CliError extends Error {
   }
 }
 
+/** OUTPUTS are the values of `-o` every `get`, `translate` and `explain` takes. */
+export const OUTPUTS = ["table", "wide", "yaml", "json"] as const;
+
+/** RUN_ONLY_FLAGS are the flags only `portico run` honours; other commands refuse them. */
+export const RUN_ONLY_FLAGS: readonly string[] = [
+  "--workers",
+  "--access-log",
+  "--fresh-state",
+  "--max-connections",
+  "--max-connections-per-listener",
+  "--max-connection-rate",
+  "--request-body-buffer",
+  "--request-body-timeout",
+];
+
+/** Output is one `-o` value: aligned text (table, wide: more columns) or a document (yaml, json). */
+export type Output = (typeof OUTPUTS)[number];
+
 /** CommonFlags are the flags every subcommand understands. */
 export interface CommonFlags {
   stateDir?: string;
   admin: string;
-  output: "yaml" | "json" | "table";
+  /** adminGiven is true when --admin was on the command line: ask that running Portico. */
+  adminGiven: boolean;
+  /** output is `-o`, absent when not given (each command has its own default). */
+  output?: Output;
   classless: boolean;
   httpPort: number;
   httpsPort: number;
@@ -28,6 +49,8 @@ export interface CommonFlags {
   limits: Partial<EngineLimits>;
   /** freshState is `portico run --fresh-state`: set the saved state aside and start empty. */
   freshState: boolean;
+  /** given lists the flags on the command line (`--http-port`, `-o`, ...), defaulted ones not. */
+  given: string[];
   positionals: string[];
 }
 
@@ -40,11 +63,11 @@ export function parseCommon(argv: string[]): CommonFlags {
       allowPositionals: true,
       options: {
         "state-dir": { type: "string" },
-        admin: { type: "string", default: "127.0.0.1:9901" },
+        admin: { type: "string" },
         output: { type: "string", short: "o" },
-        "no-classless": { type: "boolean", default: false },
-        "http-port": { type: "string", default: "80" },
-        "https-port": { type: "string", default: "443" },
+        "no-classless": { type: "boolean" },
+        "http-port": { type: "string" },
+        "https-port": { type: "string" },
         workers: { type: "string" },
         "access-log": { type: "string" },
         "max-connections": { type: "string" },
@@ -52,20 +75,18 @@ export function parseCommon(argv: string[]): CommonFlags {
         "max-connection-rate": { type: "string" },
         "request-body-buffer": { type: "string" },
         "request-body-timeout": { type: "string" },
-        "fresh-state": { type: "boolean", default: false },
+        "fresh-state": { type: "boolean" },
       },
     });
   } catch (err) {
     throw new CliError(`${(err as Error).message}\nRun 'portico help' for usage.`);
   }
   const v = parsed.values;
-  const output = (v.output ?? "yaml") as CommonFlags["output"];
-  if (!["yaml", "json", "table"].includes(output))
-    throw new CliError(`-o must be yaml, json or table, not "${output}"`);
   return {
     stateDir: v["state-dir"],
     admin: v.admin ?? "127.0.0.1:9901",
-    output,
+    adminGiven: v.admin !== undefined,
+    ...(v.output !== undefined ? { output: outputOf(v.output) } : {}),
     classless: !v["no-classless"],
     httpPort: port(v["http-port"] ?? "80", "--http-port"),
     httpsPort: port(v["https-port"] ?? "443", "--https-port"),
@@ -73,6 +94,7 @@ export function parseCommon(argv: string[]): CommonFlags {
     accessLog: v["access-log"],
     limits: limitFlags(v),
     freshState: v["fresh-state"] ?? false,
+    given: Object.keys(v).map((k) => (k === "output" ? "-o" : `--${k}`)),
     positionals: parsed.positionals,
   };
 }
@@ -110,6 +132,20 @@ function limitFlags(v: Record<string, string | boolean | undefined>): Partial<En
     out.requestBodyTimeoutMs = ms;
   }
   return out;
+}
+
+/** refuseFlags fails (exit 2) when one of `flags` was given: a setting the command would not
+ * honour is reported, not silently ignored. */
+export function refuseFlags(f: CommonFlags, flags: readonly string[], why: string): void {
+  const bad = f.given.filter((g) => flags.includes(g));
+  if (bad.length > 0) throw new CliError(`${bad.join(", ")}: ${why}`);
+}
+
+/** outputOf checks a `-o` value; anything else is a usage error (exit 2) listing the choices. */
+export function outputOf(text: string): Output {
+  if (!(OUTPUTS as readonly string[]).includes(text))
+    throw new CliError(`-o must be one of ${OUTPUTS.join(", ")}, not "${text}"`);
+  return text as Output;
 }
 
 function port(text: string, flag: string, min = 1): number {

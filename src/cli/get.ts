@@ -1,41 +1,59 @@
-// get.ts: `portico get services|ingresses` — from a running Portico's admin API, or offline from DIR.
-import { parseCommon, CliError, splitHostPort } from "./args.ts";
-import { renderTable, type Row } from "../controller/tables.ts";
+// get.ts: `portico get services|ingresses|gateways|routes|pools|all` — kubectl-like tables, from a
+// running Portico's admin API or offline from directories.
+import { CliError, parseCommon } from "./args.ts";
+import { answer } from "./offline.ts";
+import { isDoc, renderDoc } from "./render.ts";
+import {
+  narrow,
+  renderTable,
+  tableRows,
+  TABLE_KINDS,
+  type Row,
+  type TableKind,
+} from "../controller/tables.ts";
 
-/** main prints the table; exit 1 when a running Portico can't be reached. */
+/** tableKindOf reads the word after `get` (singular, plural or kubectl's short names). */
+export function tableKindOf(word: string): TableKind | "all" | undefined {
+  const w = word.toLowerCase();
+  if (/^(services?|svc)$/.test(w)) return "services";
+  if (/^(ingress(es)?|ing)$/.test(w)) return "ingresses";
+  if (/^(gateways?|gtw)$/.test(w)) return "gateways";
+  if (/^(routes?|(http|grpc|tls|tcp|udp)routes?)$/.test(w)) return "routes";
+  if (/^(pools?|vippools?)$/.test(w)) return "pools";
+  return w === "all" ? "all" : undefined;
+}
+
+/** main prints the table(s); exit 1 when a running Portico can't be reached. */
 export async function main(argv: string[]): Promise<number> {
   const flags = parseCommon(argv);
-  const [what, ...dirs] = flags.positionals;
-  const kind = /^(services?|svc)$/.test(what ?? "")
-    ? "services"
-    : /^(ingress(es)?|ing)$/.test(what ?? "")
-      ? "ingresses"
-      : undefined;
-  if (!kind) throw new CliError("get wants 'services' or 'ingresses'");
-  let rows: Row[];
-  if (dirs.length > 0) {
-    const { load } = await import("./offline.ts");
-    const { serviceRows, ingressRows } = await import("../controller/tables.ts");
-    const { set, out } = await load(flags, dirs);
-    rows =
-      kind === "services"
-        ? serviceRows(set, out.statuses)
-        : ingressRows(set, out.statuses, { http: flags.httpPort, https: flags.httpsPort });
+  const [what = "", ...dirs] = flags.positionals;
+  const kind = tableKindOf(what);
+  if (!kind) throw new CliError(`get wants one of ${TABLE_KINDS.join(", ")} or all`);
+  const kinds = kind === "all" ? TABLE_KINDS : [kind];
+  const tables: Partial<Record<TableKind, Row[]>> = {};
+  if (dirs.length > 0 && !flags.adminGiven) {
+    // One offline run of the pipeline for every table (answer() runs it once per call).
+    const { doc } = await answer(flags, dirs, "", (i) =>
+      Object.fromEntries(kinds.map((k) => [k, tableRows(k, i.set, i.out, i.ports)])),
+    );
+    Object.assign(tables, doc);
   } else {
-    const { host, port } = splitHostPort(flags.admin);
-    const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}/api/v1/tables/${kind}`;
-    try {
-      const res = await fetch(url);
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      rows = (await res.json()) as Row[];
-    } catch (err) {
-      process.stderr.write(
-        `portico: cannot reach a running Portico at ${url} (${(err as Error).message}).\n` +
-          "Start one with 'portico run DIR', pass --admin HOST:PORT, or give a directory to read offline.\n",
-      );
-      return 1;
-    }
+    for (const k of kinds)
+      tables[k] = (await answer<Row[]>(flags, dirs, `/api/v1/tables/${k}`, () => [])).doc;
   }
-  process.stdout.write(renderTable(rows));
+  const output = flags.output ?? "table";
+  if (isDoc(output)) {
+    process.stdout.write(renderDoc(kind === "all" ? tables : tables[kind], output));
+    return 0;
+  }
+  const text = (k: TableKind) => renderTable(output === "wide" ? tables[k]! : narrow(k, tables[k]!));
+  if (kind !== "all") {
+    process.stdout.write(text(kind));
+    return 0;
+  }
+  const shown = kinds.filter((k) => (tables[k] ?? []).length > 0);
+  process.stdout.write(
+    shown.length === 0 ? "No resources found.\n" : shown.map((k) => `${k}:\n${text(k)}`).join("\n"),
+  );
   return 0;
 }

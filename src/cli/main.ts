@@ -1,44 +1,78 @@
 // main.ts: the `portico` command. Each subcommand lives in its own module, loaded on demand so
 // `portico validate` does not pay for the data plane.
-import { CliError } from "./args.ts";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { CliError, parseCommon, refuseFlags } from "./args.ts";
 import { StateError } from "../state/errors.ts";
 
 const usage = `portico — load balancing and ingress for Kubernetes
 
 Usage:
-  portico run DIR... [--state-dir DIR] [--admin HOST:PORT] [--http-port N] [--https-port N] [--workers N|auto]
-      [--access-log FILE|-] [--max-connections N] [--max-connections-per-listener N] [--max-connection-rate N]
+  portico run DIR... [--state-dir DIR] [--admin HOST:PORT] [--http-port N] [--https-port N]
+      [--workers N|auto] [--access-log FILE|-] [--no-classless] [--fresh-state]
+      [--max-connections N] [--max-connections-per-listener N] [--max-connection-rate N]
       [--request-body-buffer SIZE] [--request-body-timeout DURATION]   (docs/limits.md)
       Serve the manifests in DIR (watched): VIPs, L4 and L7 traffic, admin API (default 127.0.0.1:9901).
-  portico validate DIR...
-      Check manifests offline; exits 1 listing file:line errors.
-  portico translate DIR... [-o yaml|json] [--state-dir DIR]
+  portico validate DIR... | validate --admin HOST:PORT   [-o table|yaml|json]
+      Check manifests offline (or what a running Portico loaded); exits 1 listing file:line errors.
+  portico translate DIR... | translate --admin HOST:PORT   [-o yaml|json|table|wide]
       Print the engine configuration, VIP allocations and statuses the manifests produce.
-  portico explain service/NS/NAME DIR...      (or ingress/NS/NAME; --kubeconfig F instead of DIR)
-      Say in plain words how the object gets (or does not get) its VIP, its ports and backends.
-  portico get services|ingresses [DIR...] [--admin HOST:PORT]
-      A kubectl-like table with EXTERNAL-IP (or <pending>), offline from DIR or from a running Portico.
+  portico explain KIND/NS/NAME [DIR...] [--admin HOST:PORT] [-o table|wide|yaml|json]
+      Say in plain words how one object gets (or does not get) its VIP, ports and backends.
+      KIND/NS/NAME: service, ingress, gateway, httproute, grpcroute, tlsroute, tcproute, udproute;
+      KIND/NAME: vippool, ingressclass. With --kubeconfig F: explain from a cluster instead.
+  portico get services|ingresses|gateways|routes|pools|all [DIR...] [--admin HOST:PORT]
+      [-o table|wide|yaml|json]
+      A kubectl-like table: EXTERNAL-IP (or <pending>); pools with used/free/pending per family.
+  portico controller [--kubeconfig F] [--namespaces a,b] [--state-dir DIR] [--identity ID]
+      [--lease-namespace NS] [--lease-name NAME] [--no-leader-elect] [--lease-duration S]
+      [--renew-deadline S] [--retry-period S] [--http-port N] [--https-port N] [--no-classless]
+      Run against a cluster: watch the API, serve VIPs, write status, Events and a leader Lease.
   portico state restore|reset [--state-dir DIR]
-      Put back the state backup (portico.db.bak), or start afresh; the replaced files are kept aside (docs/state.md).
-  portico controller [--kubeconfig F] [--namespaces a,b] [--state-dir DIR] [--identity ID] [--no-leader-elect]
-      Run against a cluster: watch the API, serve VIPs, write status, Events and a leader Lease (docs/kubernetes.md).
+      Put back the state backup (portico.db.bak), or start afresh; replaced files are kept aside
+      (docs/state.md).
+  portico version | --version
+      Print the version.
+  portico help | --help | -h
+      Print this help.
+
+Offline and live: validate, translate, explain and get answer offline from DIR (saying so in one
+line on stderr), or ask the running Portico at --admin (default 127.0.0.1:9901) when no DIR is given.
 
 Common flags:
+  --state-dir DIR    VIP allocations in DIR/portico.db (default: $PORTICO_STATE_DIR, /var/lib/portico
+                     for root, else $XDG_STATE_HOME/portico or ~/.local/state/portico)
+  --http-port N      the shared Ingress VIP's HTTP port (default 80); --https-port N (default 443)
   --no-classless     leave LoadBalancer Services without spec.loadBalancerClass to another load balancer
-  --state-dir DIR    keep VIP allocations in DIR/portico.db so they survive restarts (default:
-                     $PORTICO_STATE_DIR, /var/lib/portico as root, else ~/.local/state/portico)
   --fresh-state      (run) set the saved state aside and start with no allocations
+  -o FORMAT          table, wide, yaml or json (anything else is an error)
+
+Exit codes: 0 ok; 1 an error in the manifests, an object that does not exist, or no running
+Portico; 2 a usage error (unknown command, flag, -o value, or a directory that does not exist).
+Reference: docs/cli.md
 `;
 
 const commands: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
   run: () => import("./run.ts"),
-  validate: () => import("./offline.ts").then((m) => ({ main: m.validateMain })),
-  translate: () => import("./offline.ts").then((m) => ({ main: m.translateMain })),
+  validate: () => import("./validate.ts"),
+  translate: () => import("./translate.ts"),
   explain: () => import("./kube-explain.ts"),
   get: () => import("./get.ts"),
   controller: () => import("./controller.ts"),
   state: () => import("./state.ts"),
 };
+
+/** version is the version in Portico's package.json, found upwards from this file: the sources
+ * sit two levels below it, the build (.cache/dist.N/src/cli) four. */
+function version(): string {
+  for (let dir = import.meta.dirname; dirname(dir) !== dir; dir = dirname(dir)) {
+    const file = join(dir, "package.json");
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, "utf8")) as { name?: string; version?: string };
+    if (pkg.name === "portico" && pkg.version) return pkg.version;
+  }
+  return "unknown";
+}
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -46,8 +80,18 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return cmd ? 0 : 2;
   }
+  if (cmd === "version" || cmd === "--version") {
+    process.stdout.write(`portico ${version()}\n`);
+    return 0;
+  }
   const load = commands[cmd];
   if (!load) throw new CliError(`unknown command "${cmd}"; run 'portico help' for the list`);
+  if (cmd === "run")
+    refuseFlags(
+      parseCommon(rest),
+      ["-o"],
+      "'portico run' prints no document; -o is for get, explain, translate and validate",
+    );
   return (await load()).main(rest);
 }
 

@@ -1,148 +1,91 @@
-// offline.ts: `portico validate`, `translate` and `explain` — the pure pipeline run once on
-// directories of manifests, with nothing served.
-import { stringify } from "yaml";
+// offline.ts: where `validate`, `translate`, `explain` and `get` take their answer from — offline,
+// the pure pipeline run once on directories of manifests (starting from the allocations `portico
+// run` saved in the same state directory), or live, from a running Portico's admin API. Both
+// compute the same documents with the same functions; an offline answer says so on stderr.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { loadDirs } from "../sources/file/source.ts";
 import { buildSnapshot } from "../controller/pipeline.ts";
-import { INPUT_VALID, invalidKey, type InvalidObject } from "../controller/hold.ts";
-import type { ResourceSet } from "../k8s/resource-set.ts";
-import { CliError, parseCommon, type CommonFlags } from "./args.ts";
-import { explainIngress, explainService } from "./explain.ts";
-import { redactSnapshot } from "./redact.ts";
+import { stateDirOf } from "../state/location.ts";
+import type { Inspection } from "../controller/views.ts";
+import { CliError, RUN_ONLY_FLAGS, refuseFlags, splitHostPort, type CommonFlags } from "./args.ts";
+import { requireDirs } from "./dirs.ts";
 
-/** load reads the directories and runs the pipeline, starting from saved allocations if any. */
-export async function load(flags: CommonFlags, dirs: string[]) {
-  if (dirs.length === 0)
-    throw new CliError("give at least one directory of manifests, e.g. examples/quickstart");
+/** load reads the directories and runs the pipeline, starting from saved allocations if any. It
+ * only reads the state directory: an offline command never creates one. */
+export async function load(flags: CommonFlags, dirs: string[]): Promise<Inspection & { stateNote: string }> {
+  requireDirs(dirs);
   const set = await loadDirs(dirs);
+  const stateDir = stateDirOf(flags.stateDir);
   let previous = {};
-  if (flags.stateDir) {
+  let stateNote = `no saved allocations in ${stateDir}`;
+  if (existsSync(join(stateDir, "portico.db"))) {
     // Read-only and without the lock: a running Portico may own the directory.
     const { readAllocations } = await import("../state/store.ts");
-    previous = readAllocations(flags.stateDir);
+    previous = readAllocations(stateDir);
+    stateNote = `allocations from ${stateDir}`;
   }
+  const ports = { http: flags.httpPort, https: flags.httpsPort };
   const out = buildSnapshot(
     set,
-    {
-      serveClasslessServices: flags.classless,
-      ingressHttpPort: flags.httpPort,
-      ingressHttpsPort: flags.httpsPort,
-    },
+    { serveClasslessServices: flags.classless, ingressHttpPort: ports.http, ingressHttpsPort: ports.https },
     previous,
     1,
   );
-  return { set, out };
+  return { set, out, ports, stateNote };
 }
 
-/** problems lists conditions that are False, with the file:line of the object they belong to. */
-function problems(
-  set: ResourceSet,
-  statuses: {
-    kind: string;
-    namespace?: string;
-    name: string;
-    status: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
-  }[],
-): string[] {
-  const lines: string[] = [];
-  for (const s of statuses) {
-    for (const c of s.status.conditions ?? []) {
-      // An invalid object is already printed as an error; its condition would only repeat it.
-      if (c.status !== "False" || c.type === INPUT_VALID) continue;
-      const key = s.namespace ? `${s.kind}/${s.namespace}/${s.name}` : `${s.kind}/${s.name}`;
-      const o = set.origins.get(key);
-      const where = o ? `${o.file}:${o.line}` : "";
-      lines.push(`${where ? where + ": " : ""}${key}: ${c.type}=False ${c.reason ?? ""}: ${c.message ?? ""}`);
-    }
-  }
-  return lines;
+/** Answer is a document and the HTTP status it came with (200 offline). */
+export interface Answer<T> {
+  doc: T;
+  status: number;
 }
 
-/** invalidLine renders an object that failed its check as "file:line: Kind/ns/name: message". */
-function invalidLine(o: InvalidObject): string {
-  return `${o.file ? `${o.file}:${o.line}: ` : ""}${invalidKey(o)}: ${o.message}`;
-}
-
-/** validateMain: exit 1 when any manifest has an error; conditions are printed as warnings. */
-export async function validateMain(argv: string[]): Promise<number> {
-  const flags = parseCommon(argv);
-  const { set, out } = await load(flags, flags.positionals);
-  for (const e of set.errors) {
-    process.stdout.write(`error: ${e.file}:${e.line}: ${e.object ? e.object + ": " : ""}${e.message}\n`);
-  }
-  for (const o of out.invalid) process.stdout.write(`error: ${invalidLine(o)}\n`);
-  for (const n of set.notices ?? []) process.stdout.write(`notice: ${n}\n`);
-  for (const p of problems(set, out.statuses)) process.stdout.write(`warning: ${p}\n`);
-  const count = set.services.length + set.ingresses.length + set.vipPools.length + set.other.length;
-  const errors = set.errors.length + out.invalid.length;
-  if (errors > 0) {
-    process.stdout.write(`${errors} error(s); fix them and run 'portico validate' again\n`);
-    return 1;
-  }
-  process.stdout.write(`ok: ${count} objects valid\n`);
-  return 0;
-}
-
-/** translateMain prints the snapshot (private keys redacted), allocations and statuses. */
-export async function translateMain(argv: string[]): Promise<number> {
-  const flags = parseCommon(argv);
-  const { set, out } = await load(flags, flags.positionals);
-  const doc = {
-    snapshot: redactSnapshot(out.snapshot),
-    allocations: out.allocations.results,
-    pools: out.allocations.poolStatus,
-    statuses: out.statuses,
-    errors: set.errors,
-    invalid: out.invalid,
-    notices: out.translate.notices,
-  };
-  process.stdout.write(flags.output === "json" ? JSON.stringify(doc, null, 2) + "\n" : stringify(doc));
-  return set.errors.length + out.invalid.length > 0 ? 1 : 0;
-}
-
-/** ExplainTarget is what `portico explain` was asked about, and the directories after it. */
-export interface ExplainTarget {
-  kind: "service" | "ingress";
-  namespace: string;
-  name: string;
-  dirs: string[];
-}
-
-/** parseExplainTarget reads `KIND/NS/NAME`, `KIND/NAME` (namespace default), `KIND NAME` or
- * `KIND NS/NAME`, as kubectl users type them; undefined when the words are none of these. */
-export function parseExplainTarget(positionals: readonly string[]): ExplainTarget | undefined {
-  const [first = "", ...rest] = positionals;
-  const kindOf = (w: string) =>
-    /^(service|services|svc)$/i.test(w)
-      ? "service"
-      : /^(ingress|ingresses|ing)$/i.test(w)
-        ? "ingress"
-        : undefined;
-  let words = first.split("/");
-  let dirs = rest;
-  if (words.length === 1 && kindOf(first) && rest.length > 0) {
-    words = [first, ...(rest[0] ?? "").split("/")];
-    dirs = rest.slice(1);
-  }
-  const kind = kindOf(words[0] ?? "");
-  if (!kind || words.some((w) => w === "")) return undefined;
-  if (words.length === 3) return { kind, namespace: words[1]!, name: words[2]!, dirs };
-  if (words.length === 2) return { kind, namespace: "default", name: words[1]!, dirs };
-  return undefined;
-}
-
-/** explainMain explains one Service or Ingress: `explain service/NS/NAME DIR...`. */
-export async function explainMain(argv: string[]): Promise<number> {
-  const flags = parseCommon(argv);
-  const t = parseExplainTarget(flags.positionals);
-  if (!t)
+/** answer runs `offline` on the directories, or GETs `path` from the running Portico at --admin:
+ * directories without --admin answer offline; --admin, or no directory, ask the running one. */
+export async function answer<T>(
+  flags: CommonFlags,
+  dirs: string[],
+  path: string,
+  offline: (i: Inspection) => T,
+): Promise<Answer<T>> {
+  if (dirs.length > 0 && flags.adminGiven)
     throw new CliError(
-      "explain wants service/NAMESPACE/NAME or ingress/NAMESPACE/NAME (or service/NAME for namespace default), then directories",
+      "give directories (answer offline) or --admin HOST:PORT (ask a running Portico), not both",
     );
-  const { set, out } = await load(flags, t.dirs);
-  const text =
-    t.kind === "service"
-      ? explainService(set, out, t.namespace, t.name)
-      : explainIngress(set, out, t.namespace, t.name);
-  process.stdout.write(text);
-  return 0;
+  refuseFlags(flags, RUN_ONLY_FLAGS, "only 'portico run' takes these");
+  if (dirs.length === 0)
+    refuseFlags(
+      flags,
+      ["--state-dir", "--http-port", "--https-port", "--no-classless"],
+      "these shape an offline answer; a running Portico answers with its own settings (drop them, or give directories)",
+    );
+  if (dirs.length > 0) {
+    const i = await load(flags, dirs);
+    process.stderr.write(
+      `offline: computed from ${dirs.join(" ")} (${i.stateNote}; Ingress ports ${i.ports.http}/${i.ports.https}; listener bind state unknown); --admin HOST:PORT asks a running Portico\n`,
+    );
+    return { doc: offline(i), status: 200 };
+  }
+  return fetchAdmin<T>(flags.admin, path);
+}
+
+/** fetchAdmin GETs a JSON document from the admin API; a 404 still carries a document. */
+export async function fetchAdmin<T>(admin: string, path: string): Promise<Answer<T>> {
+  const { host, port } = splitHostPort(admin);
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}${path}`;
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (err) {
+    throw new CliError(
+      `cannot reach a running Portico at ${url} (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}); ` +
+        "start one with 'portico run DIR', pass --admin HOST:PORT, or give directories to answer offline",
+      1,
+    );
+  }
+  const type = res.headers.get("content-type") ?? "";
+  if (!type.startsWith("application/json"))
+    throw new CliError(`${url} answered ${res.status}: ${(await res.text()).trim()}`, 1);
+  return { doc: (await res.json()) as T, status: res.status };
 }

@@ -8,6 +8,7 @@ import { openStateStore, type StateStore } from "../state/store.ts";
 import { refuseLegacyDefault, stateDirOf } from "../state/location.ts";
 import { startAdmin } from "../api/admin.ts";
 import { vipTable } from "./vip-table.ts";
+import { requireDirs } from "./dirs.ts";
 
 /**
  * openState locks and opens the state directory, refusing a state file it cannot trust with a
@@ -30,6 +31,7 @@ export async function main(argv: string[]): Promise<number> {
   const dirs = flags.positionals;
   if (dirs.length === 0)
     throw new CliError("give at least one directory of manifests, e.g. portico run examples/quickstart");
+  requireDirs(dirs);
   const log = createLogger();
   const { store, stateDir } = openState(flags, log);
   let workers: number;

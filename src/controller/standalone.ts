@@ -6,7 +6,8 @@ import type { ObjectStatus, TranslateOptions } from "../translate/types.ts";
 import type { EngineSnapshot } from "../model/ir.ts";
 import type { EngineStatus } from "../engine/engine.ts";
 import type { ListenerStatus } from "../engine/listeners.ts";
-import { buildSnapshot } from "./pipeline.ts";
+import { buildSnapshot, type PipelineOutput } from "./pipeline.ts";
+import type { Inspection } from "./views.ts";
 import {
   applyBindState,
   failingListeners,
@@ -18,7 +19,6 @@ import { ControllerMetrics } from "./metrics.ts";
 import type { InvalidObject, LastValid } from "./hold.ts";
 import type { Logger } from "./log.ts";
 import { emptyResourceSet } from "../k8s/resource-set.ts";
-import { ingressRows, serviceRows, type Row } from "./tables.ts";
 import { Persister } from "./persist.ts";
 
 /** EnginePort is what the controller needs of an engine (in-process or a worker group). */
@@ -72,6 +72,7 @@ export class Controller {
   #lastValid: LastValid = new Map();
   #rejection: Rejection | undefined;
   #set: ResourceSet = emptyResourceSet();
+  #inspected: { version: number; out: PipelineOutput } | undefined;
   #listeners: (() => void)[] = [];
   #metrics = new ControllerMetrics();
   #problems = new Map<string, ReportedProblem>();
@@ -234,15 +235,25 @@ export class Controller {
     this.#persist.close();
   }
 
-  /** table returns the rows `portico get` prints, as of the serving snapshot. */
-  table(kind: "services" | "ingresses"): Row[] {
-    const statuses = this.statuses();
-    return kind === "services"
-      ? serviceRows(this.#set, statuses)
-      : ingressRows(this.#set, statuses, {
-          http: this.#opts.ingressHttpPort,
-          https: this.#opts.ingressHttpsPort,
-        });
+  /** inspect is the input and pipeline output of the serving snapshot, for `get`, `explain`,
+   * `translate` and `validate --admin`; undefined before the first snapshot serves. The pipeline
+   * is rerun from the allocations now held, as the offline CLI reruns it from the ones saved: so
+   * both say "kept from the previous assignment" rather than the live one recalling why an address
+   * was first chosen, and the two answers agree. Rerun once per served version. Live answers add
+   * what only a running Portico knows: whether each listener is bound (Programmed). */
+  inspect(): Inspection | undefined {
+    if (!this.#served) return undefined;
+    if (this.#inspected?.version !== this.#version) {
+      const out = buildSnapshot(this.#set, this.#opts, this.#allocations, this.#version);
+      this.#inspected = { version: this.#version, out };
+    }
+    const out = this.#inspected.out;
+    return {
+      set: this.#set,
+      out,
+      ports: { http: this.#opts.ingressHttpPort, https: this.#opts.ingressHttpsPort },
+      live: applyBindState(out.statuses, this.#served, this.listenerStatus(), this.#gatewayListeners),
+    };
   }
 
   /** metrics renders the engine's Prometheus exposition followed by the controller's own series. */

@@ -1,19 +1,16 @@
-// tables.ts: kubectl-like tables of Services and Ingresses with the addresses Portico assigned.
+// tables.ts: kubectl-like tables of Services, Ingresses, Gateways, routes and VIP pools with the
+// addresses Portico assigned. `portico get` prints them offline and the admin API serves the same
+// rows, so both answer alike. Rows carry every column (-o wide); TABLE_COLUMNS is the narrow view.
 import type { ResourceSet } from "../k8s/resource-set.ts";
 import type { ObjectStatus } from "../translate/types.ts";
 import { PROGRAMMED } from "./bind-status.ts";
+import { waitingOn } from "../ipam/view.ts";
+import { ROUTE_KINDS } from "../translate/gateway-types.ts";
+import { statusOf } from "./explain/common.ts";
+import type { PipelineOutput } from "./pipeline.ts";
 
 /** Row is one table line, column name → cell. */
 export type Row = Record<string, string>;
-
-function statusOf(
-  statuses: readonly ObjectStatus[],
-  kind: string,
-  ns: string,
-  name: string,
-): ObjectStatus | undefined {
-  return statuses.find((s) => s.kind === kind && (s.namespace ?? "") === ns && s.name === name);
-}
 
 function addresses(s: ObjectStatus | undefined): string {
   const ips = (s?.status.loadBalancer?.ingress ?? []).map((i) => i.ip ?? i.hostname ?? "").filter(Boolean);
@@ -42,6 +39,7 @@ export function serviceRows(set: ResourceSet, statuses: readonly ObjectStatus[])
         "EXTERNAL-IP": st ? addresses(st) : "<not ours>",
         PROGRAMMED: programmed(st),
         "PORT(S)": (s.spec?.ports ?? []).map((p) => `${p.port}/${p.protocol ?? "TCP"}`).join(","),
+        REASON: st ? reasonOf(st, "VIPAllocated") : "",
       };
     });
 }
@@ -65,8 +63,168 @@ export function ingressRows(
       PROGRAMMED: programmed(st),
       // The ports Portico listens on (--http-port/--https-port), where kubectl would assume 80/443.
       PORTS: (ing.spec?.tls ?? []).length > 0 ? `${ports.http}, ${ports.https}` : String(ports.http),
+      TLS: (ing.spec?.tls ?? []).map((t) => t.secretName ?? "<none>").join(",") || "<none>",
+      REASON: st ? reasonOf(st, "VIPAllocated") : "",
     };
   });
+}
+
+/** reasonOf is a condition's "Reason: message" when it is not True, else "". */
+function reasonOf(s: ObjectStatus, type: string): string {
+  const c = s.status.conditions?.find((c) => c.type === type);
+  if (!c || c.status === "True") return "";
+  return `${c.reason ?? ""}${c.message ? `: ${c.message}` : ""}`;
+}
+
+/** condition is a condition's status ("True", "False", "Unknown") or "-" when absent. */
+function condition(conds: readonly { type: string; status: string }[] | undefined, type: string): string {
+  return conds?.find((c) => c.type === type)?.status ?? "-";
+}
+
+/** gatewayRows lists Gateways: class, the VIP (or <pending>), Programmed, and the ports bound. */
+export function gatewayRows(set: ResourceSet, out: PipelineOutput): Row[] {
+  return set.other
+    .filter((o) => o.kind === "Gateway")
+    .map((gw) => {
+      const ns = gw.metadata.namespace ?? "default";
+      const key = `Gateway/${ns}/${gw.metadata.name}`;
+      const st = statusOf(out.statuses, "Gateway", ns, gw.metadata.name);
+      const addrs = ((st?.status.addresses ?? []) as { value: string }[]).map((a) => a.value);
+      const ports = [
+        ...out.translate.http
+          .filter((l) => l.vip === key)
+          .map((l) => `${l.port}/${l.tls ? "HTTPS" : "HTTP"}`),
+        ...out.translate.l4.filter((l) => l.vip === key).map((l) => `${l.port}/${l.protocol}`),
+      ];
+      const listeners = ((gw.spec as { listeners?: { name: string }[] } | undefined)?.listeners ?? []).length;
+      return {
+        NAMESPACE: ns,
+        NAME: gw.metadata.name,
+        CLASS: String((gw.spec as { gatewayClassName?: string } | undefined)?.gatewayClassName ?? "<none>"),
+        ADDRESS: addrs.length > 0 ? addrs.join(",") : st ? "<pending>" : "<not ours>",
+        PROGRAMMED: condition(st?.status.conditions, "Programmed"),
+        PORTS: ports.join(",") || "<none>",
+        LISTENERS: String(listeners),
+        REASON: st ? reasonOf(st, "Programmed") : "",
+      };
+    });
+}
+
+/** routeRows lists every route: its kind, hostnames, parents, and whether every parent accepted it. */
+export function routeRows(set: ResourceSet, out: PipelineOutput): Row[] {
+  return set.other
+    .filter((o) => (ROUTE_KINDS as readonly string[]).includes(o.kind))
+    .map((r) => {
+      const ns = r.metadata.namespace ?? "default";
+      const st = statusOf(out.statuses, r.kind, ns, r.metadata.name);
+      const parents = (st?.status.parents ?? []) as {
+        parentRef: { kind?: string; namespace?: string; name: string; sectionName?: string };
+        conditions?: { type: string; status: string }[];
+      }[];
+      const all = (type: string) => {
+        const v = [...new Set(parents.map((p) => condition(p.conditions, type)))];
+        return v.length === 0 ? "-" : v.join("/");
+      };
+      const spec = (r.spec ?? {}) as {
+        hostnames?: string[];
+        rules?: { backendRefs?: { name: string; port?: number }[] }[];
+      };
+      const backends = (spec.rules ?? [])
+        .flatMap((x) => x.backendRefs ?? [])
+        .map((b) => `${b.name}:${b.port ?? ""}`);
+      return {
+        NAMESPACE: ns,
+        KIND: r.kind,
+        NAME: r.metadata.name,
+        HOSTNAMES: (spec.hostnames ?? []).join(",") || "*",
+        PARENTS:
+          parents
+            .map(
+              (p) =>
+                `${p.parentRef.namespace ?? ns}/${p.parentRef.name}${p.parentRef.sectionName ? `:${p.parentRef.sectionName}` : ""}`,
+            )
+            .join(",") || "<none>",
+        ACCEPTED: all("Accepted"),
+        "RESOLVED-REFS": all("ResolvedRefs"),
+        BACKENDS: [...new Set(backends)].join(",") || "<none>",
+      };
+    });
+}
+
+/** poolRows lists VipPools like MetalLB's pool status: used, free and pending addresses per family. */
+export function poolRows(set: ResourceSet, out: PipelineOutput): Row[] {
+  return set.vipPools.map((p) => {
+    const ps = out.allocations.poolStatus[p.metadata.name];
+    const pending = { IPv4: 0, IPv6: 0 };
+    for (const w of waitingOn(p.metadata.name, out.allocations, out.translate.vipRequests))
+      for (const f of w.families) pending[f]++;
+    const ready = ps?.conditions?.find((c) => c.type === "Ready");
+    return {
+      NAME: p.metadata.name,
+      ADDRESSES: (p.spec?.addresses ?? []).join(","),
+      "IPV4 USED": String(ps?.assignedIPv4 ?? 0),
+      "IPV4 FREE": String(ps?.availableIPv4 ?? 0),
+      "IPV4 PENDING": String(pending.IPv4),
+      "IPV6 USED": String(ps?.assignedIPv6 ?? 0),
+      "IPV6 FREE": String(ps?.availableIPv6 ?? 0),
+      "IPV6 PENDING": String(pending.IPv6),
+      READY: ready?.status ?? "-",
+      "AUTO-ASSIGN": String(p.spec?.autoAssign ?? true),
+      PRIORITY: String(p.spec?.priority ?? 0),
+      REASON: ready && ready.status !== "True" ? `${ready.reason}: ${ready.message ?? ""}` : "",
+    };
+  });
+}
+
+/** TableKind is a table `portico get` prints. */
+export type TableKind = "services" | "ingresses" | "gateways" | "routes" | "pools";
+
+/** TABLE_KINDS lists the tables in the order `portico get all` prints them. */
+export const TABLE_KINDS: readonly TableKind[] = ["services", "ingresses", "gateways", "routes", "pools"];
+
+/** TABLE_COLUMNS are the columns `-o table` shows; `-o wide` shows every column of the rows. */
+export const TABLE_COLUMNS: Record<TableKind, readonly string[]> = {
+  services: ["NAMESPACE", "NAME", "TYPE", "CLASS", "EXTERNAL-IP", "PROGRAMMED", "PORT(S)"],
+  ingresses: ["NAMESPACE", "NAME", "CLASS", "HOSTS", "ADDRESS", "PROGRAMMED", "PORTS"],
+  gateways: ["NAMESPACE", "NAME", "CLASS", "ADDRESS", "PROGRAMMED", "PORTS"],
+  routes: ["NAMESPACE", "KIND", "NAME", "HOSTNAMES", "PARENTS", "ACCEPTED"],
+  pools: [
+    "NAME",
+    "IPV4 USED",
+    "IPV4 FREE",
+    "IPV4 PENDING",
+    "IPV6 USED",
+    "IPV6 FREE",
+    "IPV6 PENDING",
+    "READY",
+  ],
+};
+
+/** tableRows computes one table from a ResourceSet and the pipeline's output (every column). */
+export function tableRows(
+  kind: TableKind,
+  set: ResourceSet,
+  out: PipelineOutput,
+  ports: { http: number; https: number },
+): Row[] {
+  switch (kind) {
+    case "services":
+      return serviceRows(set, out.statuses);
+    case "ingresses":
+      return ingressRows(set, out.statuses, ports);
+    case "gateways":
+      return gatewayRows(set, out);
+    case "routes":
+      return routeRows(set, out);
+    case "pools":
+      return poolRows(set, out);
+  }
+}
+
+/** narrow keeps the columns of `-o table`. */
+export function narrow(kind: TableKind, rows: readonly Row[]): Row[] {
+  const cols = TABLE_COLUMNS[kind];
+  return rows.map((r) => Object.fromEntries(cols.map((c) => [c, r[c] ?? ""])));
 }
 
 /** renderTable lays rows out in aligned columns like kubectl. */

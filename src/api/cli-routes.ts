@@ -1,0 +1,63 @@
+// cli-routes.ts: the admin API routes behind `portico get`, `explain`, `translate` and `validate
+// --admin`. Each answers with the document the offline command computes from directories, from
+// the same functions, on the snapshot now serving — so the live and offline answers agree.
+//   GET /api/v1/tables/services|ingresses|gateways|routes|pools   rows, every column (-o wide)
+//   GET /api/v1/explain/KIND/NS/NAME, /api/v1/explain/KIND/NAME   an Explanation; 404 when absent
+//   GET /api/v1/translate                                         the `portico translate` document
+//   GET /api/v1/validate                                          the `portico validate` report
+import { TABLE_KINDS, tableRows, type TableKind } from "../controller/tables.ts";
+import { translateDoc, validateReport, type Inspection } from "../controller/views.ts";
+import { explain } from "../controller/explain/index.ts";
+import { kindOf, TARGET_KINDS } from "../controller/explain/target.ts";
+
+/** CliView is what these routes read of the controller. */
+export interface CliView {
+  /** inspect is undefined until a first snapshot serves. */
+  inspect(): Inspection | undefined;
+}
+
+type Send = (status: number, type: string, body: string) => void;
+
+/** json sends a document as JSON. */
+function json(send: Send, status: number, doc: unknown): void {
+  send(status, "application/json", JSON.stringify(doc, null, 2) + "\n");
+}
+
+/** serveCliRoute answers path if it is one of these routes and returns true; false leaves it to the caller. */
+export function serveCliRoute(view: CliView, path: string, send: Send): boolean {
+  const m = /^\/api\/v1\/(tables|explain|translate|validate)(?:\/(.*))?$/.exec(path);
+  if (!m) return false;
+  const [, what, rest = ""] = m;
+  const now = view.inspect();
+  if (!now) {
+    send(503, "text/plain", "no snapshot serving yet; retry once /healthz answers 200\n");
+    return true;
+  }
+  const { set, out } = now;
+  if (what === "translate" && rest === "") json(send, 200, translateDoc(set, out));
+  else if (what === "validate" && rest === "") json(send, 200, validateReport(set, out));
+  else if (what === "tables" && (TABLE_KINDS as readonly string[]).includes(rest))
+    json(
+      send,
+      200,
+      tableRows(rest as TableKind, set, now.live ? { ...out, statuses: now.live } : out, now.ports),
+    );
+  else if (what === "explain") {
+    const words = rest.split("/").map((w) => decodeURIComponent(w));
+    const k = kindOf(words[0] ?? "");
+    const fit = k && words.length === (k.namespaced ? 3 : 2) && words.every((w) => w !== "");
+    if (!k || !fit) {
+      send(400, "text/plain", `explain wants KIND/NS/NAME or KIND/NAME; kinds: ${TARGET_KINDS}\n`);
+      return true;
+    }
+    const t = { kind: k.kind, namespace: k.namespaced ? words[1]! : "", name: words[words.length - 1]! };
+    const e = explain(set, out, t);
+    json(send, e.found ? 200 : 404, e);
+  } else
+    send(
+      404,
+      "text/plain",
+      `not found: try /api/v1/tables/{${TABLE_KINDS.join(",")}}, /api/v1/explain/KIND/NS/NAME\n`,
+    );
+  return true;
+}
