@@ -2,6 +2,7 @@
 import type { CompileDeps, Upstreams } from "../contracts.ts";
 import type { LiveSet } from "../net/live-set.ts";
 import type { HttpListener, Pool } from "../../model/ir.ts";
+import { defaultH2Limits, type H2Limits } from "./h2-guard.ts";
 import type { Router } from "./router/router.ts";
 import type { UpstreamPool } from "./upstream.ts";
 
@@ -17,6 +18,8 @@ export interface Limits {
   connectTimeoutMs: number;
   /** maxAttempts bounds backend attempts for a retryable request. */
   maxAttempts: number;
+  /** h2 bounds what an HTTP/2 client connection may do before it is cut (h2-guard.ts). */
+  h2: H2Limits;
 }
 
 /** defaultLimits are the engine's defaults. */
@@ -26,6 +29,7 @@ export const defaultLimits: Limits = {
   headerTimeoutMs: 10_000,
   connectTimeoutMs: 5_000,
   maxAttempts: 3,
+  h2: defaultH2Limits,
 };
 
 /** ListenerRuntime is one compiled HttpListener. */
