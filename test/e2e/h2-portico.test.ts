@@ -141,6 +141,7 @@ test("during a rapid-reset attack from 4 connections, another client's p99 stays
   );
   assert.ok(last.calm > 0, "attack connections get GOAWAY ENHANCE_YOUR_CALM");
   assert.ok(cut > 0);
-  // A generous bound for a shared machine; main measured 500-900 ms (max 2.6 s).
-  assert.ok(p99(attacked) < 1000, `p99 during attack ${p99(attacked)} ms`);
+  // A generous bound for a shared machine (measured 0.6-0.8 s at load average 9; before the
+  // guard, this client could not finish its 300 requests within the test's two minutes).
+  assert.ok(p99(attacked) < 1500, `p99 during attack ${p99(attacked)} ms`);
 });
