@@ -66,17 +66,23 @@ function cuts(listener: string, reason: string): number {
   return Number(m.exec(metrics.render())?.[1] ?? 0);
 }
 
+// Each abusive connection comes from its own loopback address: three cuts of one address within
+// the window put it in the penalty box (h2-penalty.ts), which has a test of its own below.
+let nextSource = 0;
+const source = () => `127.0.5.${++nextSource}`;
+
 // expectCut opens a connection, runs the abuse and asserts GOAWAY ENHANCE_YOUR_CALM then close.
 async function expectCut(
   abuse: (c: RawH2) => Promise<unknown>,
   reason: string,
-  opts: { tls?: boolean } = {},
+  opts: { tls?: boolean; from?: string } = {},
 ): Promise<RawH2> {
   const listener = opts.tls ? "secure" : "plain";
   const before = cuts(listener, reason);
+  const from = opts.from ?? source();
   const c = opts.tls
-    ? await RawH2.open(secure.port, { servername: "a.example.com", ca: cert.certPem })
-    : await RawH2.open(plain.port);
+    ? await RawH2.open(secure.port, { servername: "a.example.com", ca: cert.certPem }, "127.0.0.1", from)
+    : await RawH2.open(plain.port, undefined, "127.0.0.1", from);
   await abuse(c);
   await c.until("GOAWAY and close", () => c.goaway() !== undefined && c.closed);
   assert.equal(c.goaway(), ENHANCE_YOUR_CALM, `GOAWAY code for ${reason}`);
@@ -105,7 +111,7 @@ test("rapid reset over TLS (ALPN h2) is cut", async () => {
 
 test("rapid reset in one burst (nghttp2's own limit trips first) is still counted as rapid_reset", async () => {
   const before = cuts("plain", "rapid_reset");
-  const c = await RawH2.open(plain.port);
+  const c = await RawH2.open(plain.port, undefined, "127.0.0.1", source());
   await rapidReset(c, "a.test", 3000, 3000);
   await c.until("close", () => c.closed);
   assert.notEqual(c.goaway(), undefined);
@@ -185,6 +191,35 @@ test("a client that cancels some of its requests is not cut", async () => {
   client.close();
 });
 
+test("an address cut three times within the window has its next HTTP/2 connections closed at once", async () => {
+  const from = "127.0.6.1";
+  for (let i = 0; i < 3; i++) await expectCut((c) => flood(c, (j) => ping(j)), "ping_flood", { from });
+  const before = cuts("plain", "penalty");
+  const c = await RawH2.open(plain.port, undefined, "127.0.0.1", from);
+  await c.until("close", () => c.closed);
+  assert.deepEqual(c.frames, [], "closed before any HTTP/2 frame");
+  assert.equal(cuts("plain", "penalty"), before + 1);
+  // Other addresses, and HTTP/1.1 from this one, are served.
+  const other = http2.connect(`http://127.0.0.1:${plain.port}`);
+  const res = other.request({ ":path": "/", ":authority": "a.test" });
+  res.resume();
+  const [headers] = (await once(res, "response")) as [http2.IncomingHttpHeaders];
+  assert.equal(headers[":status"], 200);
+  other.close();
+  const h1 = await new Promise<number>((resolve, reject) =>
+    http
+      .get(
+        { host: "127.0.0.1", port: plain.port, localAddress: from, path: "/", headers: { host: "a.test" } },
+        (r) => {
+          r.resume();
+          resolve(r.statusCode!);
+        },
+      )
+      .on("error", reject),
+  );
+  assert.equal(h1, 200);
+});
+
 test("cuts are logged once per interval with a count of the ones left unlogged", async () => {
   const cutLogs = () =>
     logs.filter((l) => l.msg.startsWith("HTTP/2 connection cut") && l.fields?.listener === "plain");
@@ -195,7 +230,7 @@ test("cuts are logged once per interval with a count of the ones left unlogged",
   assert.ok(before <= 1);
   const first = cutLogs()[0]!;
   assert.match(String(first.fields?.reason), /_/);
-  assert.equal(first.fields?.client, "127.0.0.1");
+  assert.match(String(first.fields?.client), /^127\.0\.5\.\d+$/);
 });
 
 async function assertEventually(check: () => boolean, what: string): Promise<void> {

@@ -110,17 +110,19 @@ export class RawH2 {
     });
   }
 
-  /** open connects to address:port (TLS with ALPN h2 when tlsOpts is given) and sends the preface. */
+  /** open connects to address:port from localAddress (TLS with ALPN h2 when tlsOpts is given) and sends the preface. */
   static async open(
     port: number,
     tlsOpts?: { servername: string; ca: string },
     address = "127.0.0.1",
+    localAddress?: string,
   ): Promise<RawH2> {
     const socket = await new Promise<net.Socket>((resolve, reject) => {
+      const tcp = net.connect({ port, host: address, localAddress });
       const s =
         tlsOpts === undefined
-          ? net.connect(port, address, () => resolve(s))
-          : tls.connect({ port, host: address, ALPNProtocols: ["h2"], ...tlsOpts }, () => resolve(s));
+          ? tcp.once("connect", () => resolve(tcp))
+          : tls.connect({ socket: tcp, ALPNProtocols: ["h2"], ...tlsOpts }, () => resolve(s));
       s.once("error", reject);
     });
     const c = new RawH2(socket);

@@ -8,15 +8,16 @@
 import http2 from "node:http2";
 import { LiveNode } from "../net/live-set.ts";
 import { http2Cut } from "./events.ts";
+import { penalties, type PenaltyLimits } from "./h2-penalty.ts";
 
 /** ENHANCE_YOUR_CALM is the GOAWAY code of a cut connection (RFC 9113 §7). */
 export const ENHANCE_YOUR_CALM = http2.constants.NGHTTP2_ENHANCE_YOUR_CALM;
 
 /** CutReason names why a connection was cut (the `reason` label of portico_http2_cut_connections_total). */
-export type CutReason = "rapid_reset" | "settings_flood" | "ping_flood" | "frame_flood";
+export type CutReason = "rapid_reset" | "settings_flood" | "ping_flood" | "frame_flood" | "penalty";
 
 /** H2Limits bound what one HTTP/2 client connection may do before it is cut. */
-export interface H2Limits {
+export interface H2Limits extends PenaltyLimits {
   /** maxConcurrentStreams is advertised in SETTINGS; nghttp2 refuses streams beyond it. */
   maxConcurrentStreams: number;
   /**
@@ -51,6 +52,8 @@ export const defaultH2Limits: H2Limits = {
   maxPings: 100,
   maxFrameBytes: 1 << 20,
   windowMs: 10_000,
+  penaltyCuts: 3,
+  penaltyMs: 10_000,
   maxInvalidFrames: 100,
   maxRejectedStreams: 100,
 };
@@ -84,6 +87,7 @@ export class H2Guard {
   private readonly limits: H2Limits;
   private readonly listener: string;
   private readonly log: CutLog;
+  private readonly client: string | undefined;
   private streams = 0;
   private resets = 0;
   private settings = 0;
@@ -100,6 +104,9 @@ export class H2Guard {
     this.limits = limits;
     this.listener = listener;
     this.log = log;
+    // Read now: once the socket is gone (the usual state of an attacker's when it is counted)
+    // its address is too.
+    this.client = session.socket?.remoteAddress;
     session.on("ping", () => this.control("ping"));
     session.on("remoteSettings", () => this.control("settings"));
     // node destroys a session that tripped one of its own limits with an NghttpError, which it
@@ -189,8 +196,9 @@ export class H2Guard {
   private count(reason: CutReason, detail: string): void {
     if (this.cutDone) return;
     this.cutDone = true;
+    penalties.cut(this.client, this.limits);
     if (http2Cut.hasSubscribers) http2Cut.publish({ listener: this.listener, reason });
-    this.log.cut(reason, detail, this.session.socket?.remoteAddress ?? "");
+    this.log.cut(reason, detail, this.client ?? "");
   }
 }
 

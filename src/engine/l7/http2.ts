@@ -6,11 +6,12 @@
 import http2 from "node:http2";
 import type { Socket } from "node:net";
 import { LiveSet } from "../net/live-set.ts";
-import { connection } from "./events.ts";
+import { connection, http2Cut } from "./events.ts";
 import { redirectLocation } from "./forward.ts";
 import { preflightAnswer } from "./cors.ts";
 import { H2Exchange } from "./h2-exchange.ts";
 import { CutLogGate, H2Guard } from "./h2-guard.ts";
+import { penalties } from "./h2-penalty.ts";
 import { mirrorStream } from "./mirror.ts";
 import { invalidBackendText, pickTarget } from "./prepare.ts";
 import type { RequestView } from "./router/match.ts";
@@ -52,6 +53,7 @@ export class H2Front {
 
   /** accept takes a connection whose first bytes (decrypted, or unshifted) are the HTTP/2 preface. */
   accept(socket: Socket): void {
+    if (penalties.refuses(socket.remoteAddress)) return this.refuse(socket);
     // Created on first use: most listeners never see HTTP/2 cleartext.
     this.server ??= this.createServer();
     // Listening sockets allow half-open connections (HTTP/1.1 needs them), so a client's FIN would
@@ -59,6 +61,18 @@ export class H2Front {
     // has no half-close: a client that ended its side is gone (nginx and Envoy close too).
     socket.on("end", destroySocket);
     this.server.emit("connection", socket);
+  }
+
+  // refuse closes a connection from a boxed address before any HTTP/2 work (h2-penalty.ts).
+  private refuse(socket: Socket): void {
+    const name = this.rt.listener.name;
+    if (http2Cut.hasSubscribers) http2Cut.publish({ listener: name, reason: "penalty" });
+    this.cutLog.cut(
+      "penalty",
+      "address cut repeatedly: connection closed at once",
+      socket.remoteAddress ?? "",
+    );
+    socket.destroy();
   }
 
   /** retire sends GOAWAY on every session: streams in flight finish, new ones go elsewhere. */
