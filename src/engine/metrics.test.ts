@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { channel } from "node:diagnostics_channel";
 import { test } from "node:test";
 import { HealthRegistry } from "./health/registry.ts";
-import { CONNECTION_CHANNEL, HTTP_RESPONSE_CHANNEL, Metrics, OVERFLOW_LABEL } from "./metrics.ts";
+import {
+  CONNECTION_CHANNEL,
+  HTTP2_CUT_CHANNEL,
+  HTTP_RESPONSE_CHANNEL,
+  Metrics,
+  OVERFLOW_LABEL,
+} from "./metrics.ts";
 import { l4Session } from "./l4/events.ts";
 
 interface Sample {
@@ -140,6 +146,25 @@ test("metrics: cardinality is capped and label values are escaped", () => {
     assert.equal(value(samples, "portico_backend_requests_total", { pool: OVERFLOW_LABEL }), 3);
   } finally {
     metrics.close();
+  }
+});
+
+test("metrics: HTTP/2 cuts are counted per listener and reason", () => {
+  const m = new Metrics().subscribe();
+  try {
+    const cut = channel(HTTP2_CUT_CHANNEL);
+    cut.publish({ listener: "L", reason: "rapid_reset" });
+    cut.publish({ listener: "L", reason: "rapid_reset" });
+    cut.publish({ listener: "L", reason: "ping_flood" });
+    const { samples, types } = parse(m.render());
+    assert.equal(types.get("portico_http2_cut_connections_total"), "counter");
+    const cuts = samples.filter((s) => s.name === "portico_http2_cut_connections_total");
+    assert.deepEqual(cuts.map((s) => [s.labels.reason, s.value]).sort(), [
+      ["ping_flood", 1],
+      ["rapid_reset", 2],
+    ]);
+  } finally {
+    m.close();
   }
 });
 

@@ -9,9 +9,10 @@ import { LIMIT_CHANNEL, type LimitEvent } from "./net/limit-reached.ts";
 import { TLS_FAILURE_CHANNEL, type TlsFailureEvent } from "./tls/handshake-failures.ts";
 import { Counter, Gauge, Histogram, type Family } from "./prom.ts";
 
-/** HTTP_RESPONSE_CHANNEL and CONNECTION_CHANNEL are published by l7/. */
+/** HTTP_RESPONSE_CHANNEL, CONNECTION_CHANNEL and HTTP2_CUT_CHANNEL are published by l7/. */
 export const HTTP_RESPONSE_CHANNEL = "portico:http.response";
 export const CONNECTION_CHANNEL = "portico:connection";
+export const HTTP2_CUT_CHANNEL = "portico:http2.cut";
 
 /** OVERFLOW_LABEL replaces label values beyond the cardinality caps. */
 export const OVERFLOW_LABEL = "__overflow__";
@@ -34,6 +35,12 @@ interface HttpResponseFields {
 interface ConnectionFields {
   listener: string;
   event: "open" | "close";
+}
+
+/** Http2CutFields are the fields of an l7 HTTP/2 cut event; reason is one of a fixed few. */
+interface Http2CutFields {
+  listener: string;
+  reason: string;
 }
 
 /** MetricsOptions cap label cardinality. */
@@ -137,6 +144,13 @@ export class Metrics {
       "portico_active_connections",
       "Open client connections (HTTP) and sessions (L4) per VIP listener.",
       ["listener"],
+    ),
+  );
+  private readonly http2Cuts = this.add(
+    new Counter(
+      "portico_http2_cut_connections_total",
+      "HTTP/2 client connections cut with GOAWAY ENHANCE_YOUR_CALM for abuse, by reason.",
+      ["listener", "reason"],
     ),
   );
   private readonly l4Rejected = this.add(
@@ -243,6 +257,10 @@ export class Metrics {
   subscribe(): this {
     this.on(HTTP_RESPONSE_CHANNEL, (m) => this.onHttp(m as HttpResponseFields));
     this.on(CONNECTION_CHANNEL, (m) => this.onConnection(m as ConnectionFields));
+    this.on(HTTP2_CUT_CHANNEL, (m) => {
+      const e = m as Http2CutFields;
+      this.http2Cuts.add([this.listener(e.listener), e.reason]);
+    });
     this.on(L4_SESSION_CHANNEL, (m) => this.onL4(m as L4SessionEvent));
     this.on(HEALTH_CHANNEL, (m) => this.onHealth(m as HealthChange));
     this.on(LIMIT_CHANNEL, (m) => {

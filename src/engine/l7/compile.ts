@@ -3,6 +3,7 @@
 // ConnectionHandler that takes accepted TCP sockets: TLS first when configured, then HTTP/2
 // (ALPN "h2" or the cleartext prior-knowledge preface) or HTTP/1.1.
 import { isIPv6, type Socket } from "node:net";
+import type { Certificate, HttpListener } from "../../model/ir.ts";
 import { EngineConfigError, type CompileHttp, type ConnectionHandler } from "../contracts.ts";
 import { LiveSet } from "../net/live-set.ts";
 import { compileTls, type TlsTerminator } from "../tls/terminate.ts";
@@ -59,7 +60,8 @@ export function compileHttpWith(
     conns: new LiveSet(),
     next: undefined,
   };
-  const h2 = new H2Front(rt, deps.snapshot);
+  const h2 = new H2Front(rt);
+  fronts.set(rt, { front: h2, key: h2Key(listener, limits, deps.snapshot.certificates) });
   const h2c: PriorKnowledge = { isPreface, accept: (socket) => h2.accept(socket) };
   // A connection (plain, or TLS without ALPN h2) is an HTTP/1.1 ClientConn from the start: it
   // hands the socket to h2c if the first bytes are the HTTP/2 prior-knowledge preface. That
@@ -95,10 +97,15 @@ export function compileHttpWith(
       const successor = runtimes.get(next);
       if (successor === undefined || successor === rt) return false;
       // HTTP/1.1 connections route their next request with the successor; requests in flight
-      // finish on this runtime. HTTP/2 sessions get GOAWAY: clients open a new one.
+      // finish on this runtime. HTTP/2 sessions stay open when the listener is as it was (a
+      // snapshot for another VIP, new endpoints); when it changed they get GOAWAY and drain, and
+      // their clients open a new connection that negotiates with the new listener.
       rt.next = successor;
       for (const c of rt.conns.values()) c.follow();
-      h2.retire();
+      const mine = fronts.get(rt);
+      const theirs = fronts.get(successor);
+      if (theirs !== undefined && theirs.key === mine?.key) h2.follow(theirs.front);
+      else h2.retire();
       return true;
     },
   };
@@ -106,8 +113,24 @@ export function compileHttpWith(
   return handler;
 }
 
-// runtimes finds the runtime behind a handler this module compiled, for handOver.
+// runtimes finds the runtime behind a handler this module compiled, for handOver; fronts its HTTP/2 front.
 const runtimes = new WeakMap<ConnectionHandler, ListenerRuntime>();
+const fronts = new WeakMap<ListenerRuntime, { front: H2Front; key: string }>();
+
+// h2Key says what an HTTP/2 session negotiated with: the listener, its limits and its
+// certificates. Two compilations with the same key can share sessions. Snapshots are rare, and
+// the JSON of one listener is cheap next to compiling its router and TLS contexts.
+function h2Key(listener: HttpListener, limits: Limits, certificates: Record<string, Certificate>): string {
+  const names =
+    listener.tls === undefined
+      ? []
+      : [listener.tls.defaultCertificate, ...listener.tls.sni.map((s) => s.certificate)];
+  return JSON.stringify([
+    listener,
+    limits,
+    names.map((n) => (n === undefined ? null : (certificates[n] ?? null))),
+  ]);
+}
 
 // Header names must be tokens and values must not carry CR, LF or NUL: they go into heads verbatim,
 // so anything else would let configuration split a request or response.

@@ -37,3 +37,13 @@ export interface ConnectionEvent {
   listener: string;
   event: "open" | "close";
 }
+
+/** http2Cut carries one HTTP/2 connection cut for abuse (h2-guard.ts): Http2CutEvent. */
+export const http2Cut = diagnostics.channel("portico:http2.cut");
+
+/** Http2CutEvent is published when an HTTP/2 connection is cut with GOAWAY ENHANCE_YOUR_CALM. */
+export interface Http2CutEvent {
+  listener: string;
+  /** reason is a CutReason of h2-guard.ts ("rapid_reset", "settings_flood", ...). */
+  reason: string;
+}

@@ -11,6 +11,7 @@ import { httpResponse } from "./events.ts";
 import { withCors, type HeaderSource } from "./cors.ts";
 import { buildUpstreamHead, responseHeaderEdits } from "./forward.ts";
 import { h2cRequest } from "./h2c.ts";
+import type { H2Guard } from "./h2-guard.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 import type { UpstreamConn, UpstreamFailure, UpstreamOwner } from "./upstream.ts";
 
@@ -23,6 +24,8 @@ export class H2Exchange implements UpstreamOwner {
   readonly headers: http2.IncomingHttpHeaders;
   readonly host: string;
   route: Route | undefined;
+  // guard counts this stream as reset early when it closes before its response ended.
+  private readonly guard: H2Guard | undefined;
   private readonly start = performance.now();
   private readonly hasBody: boolean;
   private pool = "";
@@ -50,8 +53,10 @@ export class H2Exchange implements UpstreamOwner {
     headers: http2.IncomingHttpHeaders,
     flags: number,
     host: string,
+    guard?: H2Guard,
   ) {
     this.rt = rt;
+    this.guard = guard;
     this.stream = stream;
     this.headers = headers;
     this.host = host;
@@ -178,6 +183,7 @@ export class H2Exchange implements UpstreamOwner {
 
   private requestBody(chunk: Buffer): void {
     this.bytesIn += chunk.length;
+    this.guard?.body(chunk.length);
     const up = this.upstream;
     if (up === null) return;
     let ok: boolean;
@@ -298,6 +304,12 @@ export class H2Exchange implements UpstreamOwner {
     this.finish(true);
   }
 
+  /** countIn accounts request body bytes forwarded by h2c.ts. */
+  countIn(n: number): void {
+    this.bytesIn += n;
+    this.guard?.body(n);
+  }
+
   /** countOut accounts response body bytes forwarded by h2c.ts. */
   countOut(n: number): void {
     this.bytesOut += n;
@@ -321,6 +333,7 @@ export class H2Exchange implements UpstreamOwner {
 
   private abort(): void {
     if (this.done) return;
+    this.guard?.reset(performance.now() - this.start);
     const up = this.upstream;
     this.upstream = null;
     if (up !== null) up.destroy();

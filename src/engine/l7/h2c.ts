@@ -77,7 +77,10 @@ export function h2cRequest(
       ex.fail(504, `backend ${backend.id} of route ${ex.route?.name} timed out`);
       req.close(http2.constants.NGHTTP2_CANCEL);
     });
-  if (!ex.stream.readableEnded) ex.stream.pipe(req);
+  if (!ex.stream.readableEnded) {
+    ex.stream.on("data", (chunk: Buffer) => ex.countIn(chunk.length));
+    ex.stream.pipe(req);
+  }
   req.on("response", (headers) => {
     const status = Number(headers[":status"]);
     ex.setStatus(status);

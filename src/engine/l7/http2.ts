@@ -1,80 +1,168 @@
 // http2.ts: the HTTP/2 front of a listener (ALPN "h2" after TLS, or cleartext prior knowledge).
 // node:http2 speaks the protocol; each stream is routed with the listener's router and forwarded
 // to HTTP/1.1 backends through the same upstream pool as HTTP/1.1 clients, or as HTTP/2 to pools
-// whose protocol is "h2c" (gRPC; trailers pass through).
+// whose protocol is "h2c" (gRPC; trailers pass through). Every session has an H2Guard that cuts
+// abusive clients (h2-guard.ts).
 import http2 from "node:http2";
 import type { Socket } from "node:net";
-import type { EngineSnapshot } from "../../model/ir.ts";
-import { LiveNode, LiveSet } from "../net/live-set.ts";
-import { connection } from "./events.ts";
+import { LiveSet } from "../net/live-set.ts";
+import { connection, http2Cut } from "./events.ts";
 import { redirectLocation } from "./forward.ts";
 import { preflightAnswer } from "./cors.ts";
 import { H2Exchange } from "./h2-exchange.ts";
+import { CutLogGate, H2Guard } from "./h2-guard.ts";
+import { penalties } from "./h2-penalty.ts";
 import { mirrorStream } from "./mirror.ts";
 import { invalidBackendText, pickTarget } from "./prepare.ts";
 import { publicText } from "./failure.ts";
 import type { RequestView } from "./router/match.ts";
 import { servernameOf } from "./router/misdirect.ts";
-import type { ListenerRuntime } from "./runtime.ts";
+import { currentRuntime, type ListenerRuntime } from "./runtime.ts";
 
 /** GRPC_UNAVAILABLE is gRPC status code 14, answered for requests of an invalid backend share. */
 const GRPC_UNAVAILABLE = 14;
 
-/** H2Front serves the HTTP/2 connections of one compiled listener. */
+/** CUT_LOG_INTERVAL_MS: cuts are logged at most once per interval per listener, with a count. */
+const CUT_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * H2Front serves the HTTP/2 connections of one compiled listener. A snapshot that leaves the
+ * listener as it was hands its sessions to the new front (follow): they stay open and route
+ * their next streams with the new runtime. One that changes it retires them (GOAWAY, drain).
+ */
 export class H2Front {
   private readonly rt: ListenerRuntime;
-  private readonly snapshot: EngineSnapshot;
   private server: http2.Http2Server | undefined;
   // A LiveSet, not a Set: sessions join and leave at their own rate (live-set.ts says why).
-  private readonly sessions = new LiveSet<http2.ServerHttp2Session>();
+  private readonly sessions = new LiveSet<H2Guard>();
   private retired = false;
+  // next is the front these sessions were handed to; sessions accepted later join it too.
+  private next: H2Front | undefined;
+  private readonly cutLog: CutLogGate;
+  // sweeper runs H2Guard.sweep every windowMs while this front holds sessions.
+  private sweeper: NodeJS.Timeout | undefined;
 
-  constructor(rt: ListenerRuntime, snapshot: EngineSnapshot) {
+  constructor(rt: ListenerRuntime) {
     this.rt = rt;
-    this.snapshot = snapshot;
+    this.cutLog = new CutLogGate(CUT_LOG_INTERVAL_MS, (fields) =>
+      rt.log("warn", "HTTP/2 connection cut: GOAWAY ENHANCE_YOUR_CALM", {
+        listener: rt.listener.name,
+        ...fields,
+      }),
+    );
   }
 
   /** accept takes a connection whose first bytes (decrypted, or unshifted) are the HTTP/2 preface. */
   accept(socket: Socket): void {
+    if (penalties.refuses(socket.remoteAddress)) return this.refuse(socket);
     // Created on first use: most listeners never see HTTP/2 cleartext.
     this.server ??= this.createServer();
+    // Listening sockets allow half-open connections (HTTP/1.1 needs them), so a client's FIN would
+    // leave the session open until the idle timeout, counted in portico_active_connections. HTTP/2
+    // has no half-close: a client that ended its side is gone (nginx and Envoy close too).
+    socket.on("end", destroySocket);
     this.server.emit("connection", socket);
+  }
+
+  // refuse closes a connection from a boxed address before any HTTP/2 work (h2-penalty.ts).
+  private refuse(socket: Socket): void {
+    const name = this.rt.listener.name;
+    if (http2Cut.hasSubscribers) http2Cut.publish({ listener: name, reason: "penalty" });
+    this.cutLog.cut(
+      "penalty",
+      "address cut repeatedly: connection closed at once",
+      socket.remoteAddress ?? "",
+    );
+    socket.destroy();
   }
 
   /** retire sends GOAWAY on every session: streams in flight finish, new ones go elsewhere. */
   retire(): void {
     this.retired = true;
-    for (const s of this.sessions.values()) s.close();
+    for (const g of this.sessions.values()) g.session.close();
+  }
+
+  /** follow hands every session to next without disturbing it (the listener did not change). */
+  follow(next: H2Front): void {
+    this.next = next;
+    for (const g of this.sessions.values()) next.sessions.add(g.live);
+    next.watch();
+  }
+
+  // watch starts the sweep timer if sessions are held; the timer stops when they are gone.
+  private watch(): void {
+    if (this.sweeper !== undefined || this.sessions.size === 0) return;
+    this.sweeper = setInterval(sweep, this.rt.limits.h2.windowMs, this);
+    this.sweeper.unref();
+  }
+
+  /** sweep runs every session's H2Guard.sweep; the timer stops with the last session. */
+  sweep(): void {
+    if (this.sessions.size === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+      return;
+    }
+    for (const g of this.sessions.values()) g.sweep();
+  }
+
+  private current(): H2Front {
+    return this.next === undefined ? this : this.next.current();
   }
 
   private createServer(): http2.Http2Server {
+    const limits = this.rt.limits;
+    const h2 = limits.h2;
     const server = http2.createServer({
-      maxSendHeaderBlockLength: this.rt.limits.maxHeaderBytes,
-      settings: { maxConcurrentStreams: 250, maxHeaderListSize: this.rt.limits.maxHeaderBytes },
+      maxSendHeaderBlockLength: limits.maxHeaderBytes,
+      maxSessionInvalidFrames: h2.maxInvalidFrames,
+      maxSessionRejectedStreams: h2.maxRejectedStreams,
+      settings: { maxConcurrentStreams: h2.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderBytes },
     });
     server.on("session", (session: http2.ServerHttp2Session) => {
       const name = this.rt.listener.name;
-      if (this.retired) session.close();
-      const node = new LiveNode(session);
-      this.sessions.add(node);
-      session.on("close", () => this.sessions.delete(node));
+      const front = this.current();
+      if (front.retired) session.close();
+      const guard = new H2Guard(session, h2, name, this.cutLog);
+      front.sessions.add(guard.live);
+      front.watch();
+      session.on("close", () => guard.live.set?.delete(guard.live));
       if (connection.hasSubscribers) connection.publish({ listener: name, event: "open" });
       session.setTimeout(this.rt.listener.idleTimeoutMs, () => session.close());
       session.on("error", () => session.destroy());
       session.on("close", () => {
         if (connection.hasSubscribers) connection.publish({ listener: name, event: "close" });
       });
+      session.on("stream", (stream, headers, flags) => this.onStream(stream, headers, flags, guard));
     });
-    server.on("stream", (stream, headers, flags) => this.onStream(stream, headers, flags));
     return server;
   }
 
-  private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number): void {
+  private onStream(
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    flags: number,
+    guard: H2Guard,
+  ): void {
     stream.on("error", () => stream.destroy());
+    // Streams of a cut connection's last read still arrive (node hands them over after nghttp2
+    // parsed the whole read): tens of thousands a second under attack, each would be routed.
+    if (!guard.stream()) return void stream.destroy();
+    // Sessions handed over by a snapshot that left the listener as it was route with the newest runtime.
+    const rt = currentRuntime(this.rt);
+    const host = headers[":authority"] ?? (headers.host as string | undefined) ?? "";
+    const ex = new H2Exchange(rt, stream, headers, flags, host, guard);
+    // While a client resets most of its streams, a new one waits a turn: a RST_STREAM read with
+    // it closes it before a backend connection is opened for nothing.
+    if (guard.suspect()) setImmediate(serveUnlessClosed, this, rt, ex, flags);
+    else this.serve(rt, ex, flags);
+  }
+
+  /** serve routes and answers or forwards one exchange. */
+  serve(rt: ListenerRuntime, ex: H2Exchange, flags: number): void {
+    const { stream, headers, host } = ex;
     const method = headers[":method"] ?? "GET";
     const url = headers[":path"] ?? "/";
-    const host = headers[":authority"] ?? (headers.host as string | undefined) ?? "";
-    const ex = new H2Exchange(this.rt, stream, headers, flags, host);
     if (method === "CONNECT") return ex.answer(405, "CONNECT is not supported");
     const q = url.indexOf("?");
     const path = q === -1 ? url : url.slice(0, q);
@@ -89,9 +177,9 @@ export class H2Front {
       },
     };
     // HTTP/2 clients coalesce connections across names their certificate covers (RFC 9113 §9.1.1).
-    if (this.rt.router.misdirected?.(servernameOf(stream.session?.socket), host))
+    if (rt.router.misdirected?.(servernameOf(stream.session?.socket), host))
       return ex.answer(421, `host "${host}" is not served on this connection: open one for it`);
-    const hit = this.rt.router.route(host, view);
+    const hit = rt.router.route(host, view);
     if (hit === undefined) return ex.answer(404, `no route for host "${host}" path "${path}"`);
     const route = hit.route;
     ex.route = route;
@@ -103,7 +191,7 @@ export class H2Front {
           path,
           query,
           host,
-          proto: this.rt.proto,
+          proto: rt.proto,
           prefixLength: hit.prefixLength,
         });
         return ex.answer(f.statusCode, `redirecting to ${loc}`, loc);
@@ -122,8 +210,8 @@ export class H2Front {
       const grpc = String(headers["content-type"] ?? "").startsWith("application/grpc");
       return grpc ? ex.answerGrpc(GRPC_UNAVAILABLE, publicText(503)) : ex.answer(500, publicText(500));
     }
-    ex.forward(pool, path, query, hit.prefixLength, this.snapshot.pools[pool]?.protocol === "h2c");
-    mirrorStream(this.rt, route, stream, headers, {
+    ex.forward(pool, path, query, hit.prefixLength, rt.pools[pool]?.protocol === "h2c");
+    mirrorStream(rt, route, stream, headers, {
       host,
       path,
       query,
@@ -131,4 +219,16 @@ export class H2Front {
       hasBody: (flags & 0x1) === 0,
     });
   }
+}
+
+function serveUnlessClosed(front: H2Front, rt: ListenerRuntime, ex: H2Exchange, flags: number): void {
+  if (!ex.stream.destroyed) front.serve(rt, ex, flags);
+}
+
+function sweep(front: H2Front): void {
+  front.sweep();
+}
+
+function destroySocket(this: Socket): void {
+  this.destroy();
 }

@@ -3,6 +3,7 @@ import type { CompileDeps, Upstreams } from "../contracts.ts";
 import { DEFAULT_BODY_BUFFER_BYTES, DEFAULT_BODY_TIMEOUT_MS } from "../limits.ts";
 import type { LiveSet } from "../net/live-set.ts";
 import type { HttpListener, Pool } from "../../model/ir.ts";
+import { defaultH2Limits, type H2Limits } from "./h2-guard.ts";
 import type { Router } from "./router/router.ts";
 import type { UpstreamPool } from "./upstream.ts";
 
@@ -21,6 +22,8 @@ export interface Limits {
   /** requestBodyBufferBytes and requestBodyTimeoutMs are the defaults of the routes' own (ir.ts Route). */
   requestBodyBufferBytes: number;
   requestBodyTimeoutMs: number;
+  /** h2 bounds what an HTTP/2 client connection may do before it is cut (h2-guard.ts). */
+  h2: H2Limits;
 }
 
 /** defaultLimits are the engine's defaults. */
@@ -32,6 +35,7 @@ export const defaultLimits: Limits = {
   maxAttempts: 3,
   requestBodyBufferBytes: DEFAULT_BODY_BUFFER_BYTES,
   requestBodyTimeoutMs: DEFAULT_BODY_TIMEOUT_MS,
+  h2: defaultH2Limits,
 };
 
 /** ListenerRuntime is one compiled HttpListener. */
