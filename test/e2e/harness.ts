@@ -131,7 +131,20 @@ export async function startPortico(
     },
   };
   if (opts.waitHealthy !== false) {
-    await waitFor("readyz 200", async () => (await fetch(`${adminUrl}/readyz`)).status === 200);
+    let last = "";
+    try {
+      await waitFor("readyz 200", async () => {
+        const r = await fetch(`${adminUrl}/readyz`);
+        last = await r.text();
+        return r.status === 200;
+      });
+    } catch (e) {
+      // Say why it was not ready: the checks, and what Portico logged at warn or error.
+      const problems = logs.filter((l) => /"level":"(warn|error)"/.test(l)).slice(-10);
+      throw new Error(`${(e as Error).message}\n/readyz said:\n${last}\n${problems.join("\n")}`, {
+        cause: e,
+      });
+    }
   }
   return p;
 }
