@@ -133,11 +133,16 @@ export async function startPortico(
   if (opts.waitHealthy !== false) {
     let last = "";
     try {
-      await waitFor("readyz 200", async () => {
-        const r = await fetch(`${adminUrl}/readyz`);
-        last = await r.text();
-        return r.status === 200;
-      });
+      await waitFor(
+        "readyz 200",
+        async () => {
+          const r = await fetch(`${adminUrl}/readyz`);
+          last = await r.text();
+          return r.status === 200;
+          // Generous: a loaded 2-core CI machine starting kube-apiserver beside it is slow to start us.
+        },
+        30_000,
+      );
     } catch (e) {
       // Say why it was not ready: the checks, and what Portico logged at warn or error.
       const problems = logs.filter((l) => /"level":"(warn|error)"/.test(l)).slice(-10);
