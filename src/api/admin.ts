@@ -12,7 +12,7 @@ export interface AdminView {
   ready(): boolean;
   statuses(): unknown[];
   errors(): unknown;
-  metrics(): string;
+  metrics(): string | Promise<string>;
   table(kind: "services" | "ingresses"): unknown[];
 }
 
@@ -46,7 +46,11 @@ export async function startAdmin(
           JSON.stringify(view.table(path.endsWith("services") ? "services" : "ingresses")) + "\n",
         );
       case "/metrics":
-        return send(200, "text/plain; version=0.0.4", view.metrics());
+        // The engine may answer from another thread (portico run), so metrics can be a promise.
+        return void Promise.resolve(view.metrics()).then(
+          (text) => send(200, "text/plain; version=0.0.4", text),
+          (e: unknown) => send(503, "text/plain", `engine metrics unavailable: ${String(e)}\n`),
+        );
       default:
         return send(404, "text/plain", "not found: try /healthz, /api/v1/status, /api/v1/errors, /metrics\n");
     }

@@ -1,5 +1,6 @@
 // args.ts: command-line parsing shared by every subcommand, on node:util parseArgs.
 import { parseArgs } from "node:util";
+import { parseReloadFlags, RELOAD_OPTIONS, type ReloadFlags } from "./reload-flags.ts";
 
 /** CliError is a usage or input problem; main prints its message and exits with its code. */
 export class CliError extends Error {
@@ -22,6 +23,8 @@ export interface CommonFlags {
   workers?: string;
   /** accessLog is `portico run --access-log FILE|-`: a JSON line per HTTP request. */
   accessLog?: string;
+  /** reload is how `portico run` watches and reads its files (docs/reloads.md). */
+  reload: ReloadFlags;
   positionals: string[];
 }
 
@@ -41,6 +44,7 @@ export function parseCommon(argv: string[]): CommonFlags {
         "https-port": { type: "string", default: "443" },
         workers: { type: "string" },
         "access-log": { type: "string" },
+        ...RELOAD_OPTIONS,
       },
     });
   } catch (err) {
@@ -59,8 +63,17 @@ export function parseCommon(argv: string[]): CommonFlags {
     httpsPort: port(v["https-port"] ?? "443", "--https-port"),
     workers: v.workers,
     accessLog: v["access-log"],
+    reload: reload(v),
     positionals: parsed.positionals,
   };
+}
+
+function reload(v: Parameters<typeof parseReloadFlags>[0]): ReloadFlags {
+  try {
+    return parseReloadFlags(v);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
 }
 
 function port(text: string, flag: string, min = 1): number {

@@ -1,23 +1,25 @@
-// run.ts: `portico run DIR...` — serve the manifests in DIR until interrupted.
-import { resolve } from "node:path";
-import { parseCommon, splitHostPort, CliError } from "./args.ts";
+// run.ts: `portico run DIR...` — serve the manifests in DIR until interrupted. The engine (the
+// data plane) runs on this thread; the controller (files, parsing, translation, IPAM, state, admin
+// API) in a worker thread, run-controller.ts, so reading a big manifest never pauses traffic.
+import { Worker } from "node:worker_threads";
+import { parseCommon, CliError } from "./args.ts";
 import { createLogger } from "../controller/log.ts";
-import { Controller } from "../controller/standalone.ts";
 import { createEnginePort, resolveWorkers } from "../controller/engine-port.ts";
-import { FileSource } from "../sources/file/source.ts";
-import { openStateStore } from "../state/store.ts";
-import { startAdmin } from "../api/admin.ts";
-import { vipTable } from "./vip-table.ts";
+import { serveEngine } from "../controller/engine-bridge.ts";
+import type { ControllerData, ControllerEvent } from "./run-controller.ts";
+
+// The build (.cache/dist) holds .js files; tests run the .ts sources.
+const controllerFile = new URL(
+  import.meta.url.endsWith(".ts") ? "./run-controller.ts" : "./run-controller.js",
+  import.meta.url,
+);
 
 /** main runs until SIGINT/SIGTERM; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const flags = parseCommon(argv);
-  const dirs = flags.positionals;
-  if (dirs.length === 0)
+  if (flags.positionals.length === 0)
     throw new CliError("give at least one directory of manifests, e.g. portico run examples/quickstart");
   const log = createLogger();
-  const stateDir = resolve(flags.stateDir ?? ".portico");
-  const store = openStateStore(stateDir);
   let workers: number;
   try {
     workers = resolveWorkers(flags.workers);
@@ -25,51 +27,56 @@ export async function main(argv: string[]): Promise<number> {
     throw new CliError((err as Error).message);
   }
   const engine = await createEnginePort(log, { workers, accessLog: flags.accessLog });
-  const controller = new Controller(
-    engine,
-    store,
-    {
-      serveClasslessServices: flags.classless,
-      ingressHttpPort: flags.httpPort,
-      ingressHttpsPort: flags.httpsPort,
-    },
-    log,
-  );
-  const { host, port } = splitHostPort(flags.admin);
-  const admin = await startAdmin(controller, host, port);
-  log("info", "admin API listening", { url: admin.url, stateDir });
+  const controller = new Worker(controllerFile, { workerData: { flags } satisfies ControllerData });
+  serveEngine(controller, engine);
+  const events = (type: ControllerEvent["type"]) =>
+    new Promise<ControllerEvent>((resolve) => {
+      const on = (m: ControllerEvent) => {
+        if (m?.type !== type && m?.type !== "fatal") return;
+        controller.off("message", on);
+        resolve(m);
+      };
+      controller.on("message", on);
+    });
+  // The controller thread must not die unseen: without it nothing reloads and the admin API is gone.
+  const died = new Promise<string>((resolve) => {
+    controller.once("error", (e) => resolve(`controller thread failed: ${e.stack ?? String(e)}`));
+    controller.once("exit", (code) => resolve(`controller thread exited (code ${code})`));
+  });
 
-  // Updates are serialised: a burst of file changes applies in order, one snapshot at a time.
-  let chain = Promise.resolve();
-  let printed = false;
-  const source = new FileSource(dirs, log, (set) => {
-    chain = chain
-      .then(() => controller.update(set))
-      .catch((err) => log("error", "update failed", { error: String(err) }));
-  });
-  controller.onUpdate(() => {
-    if (printed || !controller.ready()) return;
-    printed = true;
-    process.stdout.write(vipTable(controller.snapshot()!, admin.url));
-  });
-  await source.start();
+  const first = await Promise.race([events("started"), died]);
+  if (typeof first === "string" || first.type === "fatal") {
+    await controller.terminate();
+    await engine.close();
+    if (typeof first !== "string" && first.type === "fatal" && first.usage) throw new CliError(first.message);
+    throw new Error(typeof first === "string" ? first : first.type === "fatal" ? first.message : "");
+  }
 
-  await new Promise<void>((done) => {
-    process.once("SIGINT", done);
-    process.once("SIGTERM", done);
-    // A closed stdout/stderr (the parent went away) ends the run instead of failing every log line.
-    for (const stream of [process.stdout, process.stderr]) stream.on("error", () => done());
-  });
+  const why = await Promise.race([
+    died,
+    new Promise<undefined>((done) => {
+      process.once("SIGINT", () => done(undefined));
+      process.once("SIGTERM", () => done(undefined));
+      // A closed stdout/stderr (the parent went away) ends the run instead of failing every log line.
+      for (const stream of [process.stdout, process.stderr]) stream.on("error", () => done(undefined));
+    }),
+  ]);
+  if (why) {
+    log("error", why);
+    await engine.close();
+    return 1;
+  }
   log("info", "shutting down");
   // A second signal, or a shutdown stuck past 10 s, ends the process at once.
   const force = () => process.exit(1);
   process.once("SIGINT", force);
   process.once("SIGTERM", force);
   setTimeout(force, 10_000).unref();
-  source.close();
-  await chain;
-  admin.server.close();
+  // The controller finishes its last update (the engine still answers), then the engine closes.
+  const stopped = events("stopped");
+  controller.postMessage({ type: "stop" });
+  await Promise.race([stopped, died]);
+  await controller.terminate();
   await engine.close();
-  store.close();
   return 0;
 }

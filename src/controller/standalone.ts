@@ -14,7 +14,8 @@ export interface EnginePort {
   apply(
     snapshot: EngineSnapshot,
   ): Promise<{ ok: true } | { ok: false; error: string }> | ({ ok: true } | { ok: false; error: string });
-  metrics(): string;
+  /** metrics is the engine's Prometheus text; a promise when the engine is in another thread. */
+  metrics(): string | Promise<string>;
   close(): Promise<void> | void;
 }
 
@@ -133,7 +134,7 @@ export class Controller {
   }
 
   /** metrics renders the engine's Prometheus exposition. */
-  metrics(): string {
+  metrics(): string | Promise<string> {
     return this.#engine.metrics();
   }
 }
