@@ -12,6 +12,7 @@ import { FileSource, FileSourceError } from "../sources/file/source.ts";
 import { openStateStore } from "../state/store.ts";
 import { startAdmin } from "../api/admin.ts";
 import { vipTable } from "./vip-table.ts";
+import { LargeInputGc } from "../controller/heap.ts";
 
 /** ControllerEvent is what this thread tells run.ts besides engine calls. */
 export type ControllerEvent =
@@ -47,12 +48,17 @@ async function start(): Promise<() => Promise<void>> {
   // Updates are serialised: a burst of file changes applies in order, one snapshot at a time.
   let chain = Promise.resolve();
   let printed = false;
+  const heap = new LargeInputGc();
   const source = new FileSource(
     flags.positionals,
     log,
     (set) => {
       chain = chain
         .then(() => controller.update(set))
+        // After a large input arrives or leaves, give its memory back rather than keep it idle.
+        .then(() => {
+          if (heap.observe(source.inputBytes())) log("debug", "controller heap collected");
+        })
         .catch((err) => log("error", "update failed", { error: String(err) }));
     },
     flags.reload.timing,

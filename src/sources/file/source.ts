@@ -116,6 +116,13 @@ export class FileSource {
     this.#watcher = new DirWatcher(() => this.#schedule(), log);
   }
 
+  /** inputBytes is the total size of the files last read (to tell a large input from a small one). */
+  inputBytes(): number {
+    let n = 0;
+    for (const o of this.#seen.values()) n += o.size;
+    return n;
+  }
+
   /** current returns the last set emitted (empty before start). */
   current(): ResourceSet {
     return this.#current;
