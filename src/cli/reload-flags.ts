@@ -38,7 +38,7 @@ export function parseSize(text: string): number | undefined {
   return m && unit ? Math.round(Number(m[1]) * unit) : undefined;
 }
 
-/** parseDuration reads "150ms", "2s", "1m", "0"; undefined when text is not a duration. */
+/** parseDuration reads "100ms", "2s", "1m", "0"; undefined when text is not a duration. */
 export function parseDuration(text: string): number | undefined {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
   if (!m) return undefined;
@@ -66,7 +66,7 @@ export function parseReloadFlags(v: Partial<Record<keyof typeof RELOAD_OPTIONS, 
   };
   const timing: Timing = {};
   const limits: Limits = {};
-  const settle = get("file-settle", parseDuration, "150ms");
+  const settle = get("file-settle", parseDuration, "100ms");
   const confirm = get("removal-confirm", parseDuration, "2s");
   const rescan = get("rescan-interval", parseDuration, "5s (0: off)");
   const maxBytes = get("max-file-size", positive, "64MiB");

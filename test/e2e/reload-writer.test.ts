@@ -72,7 +72,7 @@ spec:
   const fh = await open(join(dir, "quickstart.yaml"), "w"); // O_TRUNC: the file is empty now
   for (const [i, doc] of [...docs, late].entries()) {
     await fh.write((i > 0 ? "---\n" : "") + doc);
-    // Past the 150 ms hold-off, so this prefix is read; well inside the 2 s removal confirmation.
+    // Past the 100 ms hold-off, so this prefix is read; well inside the 2 s removal confirmation.
     await new Promise((r) => setTimeout(r, 400));
   }
   await fh.close();

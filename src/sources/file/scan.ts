@@ -91,7 +91,7 @@ export async function listRoots(roots: readonly string[]): Promise<Listing> {
 
 /** tooBig is the error for a file over the size limit; it names the file, its size and the flag. */
 export function tooBig(file: string, size: number, limit: number): SourceError {
-  const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  const mib = (n: number) => (n >= 1 << 20 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${n} bytes`);
   return {
     file,
     line: 0,

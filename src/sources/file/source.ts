@@ -25,7 +25,7 @@ export interface Timing {
   holdOffMs?: number;
   /** maxDelayMs caps the wait after the first event of a burst. Default 1000. */
   maxDelayMs?: number;
-  /** settleMs: a file is read once its last write is this old (size and mtime unchanged). Default 150. */
+  /** settleMs: a file is read once its last write is this old (size and mtime unchanged). Default 100. */
   settleMs?: number;
   /** confirmMs: a change that removes objects waits this long for a second, agreeing read. Default 2000. */
   confirmMs?: number;
@@ -105,7 +105,7 @@ export class FileSource {
     this.#timing = {
       holdOffMs: timing.holdOffMs ?? 100,
       maxDelayMs: timing.maxDelayMs ?? 1000,
-      settleMs: timing.settleMs ?? 150,
+      settleMs: timing.settleMs ?? 100,
       confirmMs: timing.confirmMs ?? 2000,
       rescanMs: timing.rescanMs ?? 5000,
     };
@@ -206,7 +206,7 @@ export class FileSource {
    */
   async #rebuild(full: boolean): Promise<void> {
     if (this.#closed) return;
-    const { settleMs, confirmMs, maxDelayMs } = this.#timing;
+    const { settleMs, maxDelayMs } = this.#timing;
     const listing = await listRoots(this.#dirs);
     this.#watcher.sync(listing.dirs);
     const files = new Map<string, FileState>();
