@@ -12,7 +12,7 @@ import { redactSnapshot } from "./redact.ts";
 export async function load(flags: CommonFlags, dirs: string[]) {
   if (dirs.length === 0)
     throw new CliError("give at least one directory of manifests, e.g. examples/quickstart");
-  const set = await loadDirs(dirs);
+  const set = await loadDirs(dirs, flags.reload.limits);
   let previous = {};
   if (flags.stateDir) {
     const { openStateStore } = await import("../state/store.ts");
