@@ -15,7 +15,7 @@ export interface Observed {
 
 /** ReadResult is one attempt: the bytes, "not yet" (retry after retryMs), gone, too big, or an error. */
 export type ReadResult =
-  | { kind: "read"; text: string; hash: string; seen: Observed }
+  | { kind: "read"; bytes: Buffer; hash: string; seen: Observed }
   | { kind: "unchanged"; seen: Observed }
   | { kind: "unstable"; retryMs: number }
   | { kind: "gone" }
@@ -68,7 +68,8 @@ export async function readStable(path: string, opts: ReadOptions): Promise<ReadR
       !sameObserved(after, observe(still))
     )
       return { kind: "unstable", retryMs: opts.settleMs };
-    return { kind: "read", text: bytes.toString("utf8"), hash: hashBytes(bytes), seen: after };
+    // Bytes, not text: a rescan that finds the same hash never decodes a large file into the heap.
+    return { kind: "read", bytes, hash: hashBytes(bytes), seen: after };
   } catch (e) {
     if (errnoCode(e) === "ENOENT") return { kind: "gone" };
     return { kind: "error", message: `cannot read file: ${(e as Error).message}` };

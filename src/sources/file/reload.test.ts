@@ -138,7 +138,7 @@ test("readStable waits out a fresh write and reports how long", async () => {
   assert.equal(r.kind, "unstable");
   assert.ok(r.kind === "unstable" && r.retryMs > 0 && r.retryMs <= 60_000);
   const ok = await readStable(join(root, "a.yaml"), { settleMs: 0, maxBytes: 1e6, now: Date.now() });
-  assert.equal(ok.kind === "read" && ok.text, svc("a"));
+  assert.equal(ok.kind === "read" && ok.bytes.toString(), svc("a"));
   const same = await readStable(join(root, "a.yaml"), {
     settleMs: 0,
     maxBytes: 1e6,

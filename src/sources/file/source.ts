@@ -252,7 +252,7 @@ export class FileSource {
         seen.set(path, r.seen);
         continue;
       }
-      const next = nextState(old, r.hash, parseManifests(path, r.text));
+      const next = nextState(old, r.hash, parseManifests(path, r.bytes.toString("utf8")));
       const wait = this.#confirm(path, old, next, held, r.hash);
       if (wait > 0) {
         pending.set(path, held?.hash === r.hash ? held : { hash: r.hash, since: Date.now() });

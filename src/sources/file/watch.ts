@@ -19,6 +19,8 @@ export class DirWatcher {
   #onEvent: () => void;
   #log: Log;
   #watched = new Map<string, Watched>();
+  /** unwatchable are directories already warned about, so a rescan does not repeat the warning. */
+  #unwatchable = new Set<string>();
   #closed = false;
 
   /** constructor takes the callback run on every event (the caller debounces) and a logger. */
@@ -47,8 +49,11 @@ export class DirWatcher {
           this.#onEvent();
         });
         this.#watched.set(path, { id, watcher });
+        this.#unwatchable.delete(path);
       } catch (e) {
         // Gone between the scan and now, or out of inotify watches: the periodic rescan still sees it.
+        if (this.#unwatchable.has(path)) continue;
+        this.#unwatchable.add(path);
         this.#log("warn", "file source: cannot watch directory; relying on the periodic rescan", {
           dir: path,
           error: String(e),
