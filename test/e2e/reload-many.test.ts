@@ -5,11 +5,12 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { tempDir, writeManifest, startPortico, waitFor, removeDir, type Portico } from "./harness.ts";
 import { httpBackend, pool, backendService, ingressClass, type HttpBackend } from "./fixtures.ts";
-import { get, load, percentile, SAVE_STYLES } from "./reload-helpers.ts";
+import { get, load, percentile, SAVE_STYLES, type Load } from "./reload-helpers.ts";
 
 const HTTP = 18181;
 const EDITS = 200;
 let dir: string, state: string, web: HttpBackend | undefined, p: Portico | undefined;
+let client: Load | undefined;
 
 const ingress = (n: number) => `apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -23,6 +24,7 @@ spec:
 `;
 
 after(async () => {
+  await client?.stop(); // a failed test must not leave the loop running
   await p?.stop();
   web?.close();
   for (const d of [dir, state]) if (d) removeDir(d);
@@ -41,7 +43,7 @@ test(`${EDITS} edits in a row are each served while requests keep succeeding`, a
     "first version served",
     async () => (await get(vip, HTTP, "edit.test", "/v0")).status === 200,
   );
-  const client = load(vip, HTTP, "stable.test", "/", "web GET /\n");
+  client = load(vip, HTTP, "stable.test", "/", "web GET /\n");
   const took: number[] = [];
   for (let n = 1; n <= EDITS; n++) {
     const save = n % 2 ? SAVE_STYLES.rename! : SAVE_STYLES["in place"]!;
@@ -54,6 +56,7 @@ test(`${EDITS} edits in a row are each served while requests keep succeeding`, a
     took.push(performance.now() - t);
   }
   const r = await client.stop();
+  client = undefined;
   console.log(
     `reload-many: ${EDITS} edits; edit-to-serving p50 ${percentile(took, 50).toFixed(0)} ms, ` +
       `p99 ${percentile(took, 99).toFixed(0)} ms, max ${Math.max(...took).toFixed(0)} ms; ` +

@@ -18,8 +18,10 @@ import {
 
 const root = join(import.meta.dirname, "..", "..");
 let dir: string, state: string, p: Portico | undefined;
+let writing = false;
 
 after(async () => {
+  writing = false; // a failed test must not leave the status poller running
   await p?.stop();
   for (const d of [dir, state]) if (d) removeDir(d);
 });
@@ -60,7 +62,7 @@ spec:
 
   // Watch the status while the writer works: every object and VIP of `before` must stay.
   const problems: string[] = [];
-  let writing = true;
+  writing = true;
   const watcher = (async () => {
     while (writing) {
       const now = vips(await p!.status());
