@@ -6,8 +6,10 @@ const usage = `portico — load balancing and ingress for Kubernetes
 
 Usage:
   portico run DIR... [--state-dir DIR] [--admin HOST:PORT] [--http-port N] [--https-port N] [--workers N|auto]
-      [--access-log FILE|-]
+      [--access-log FILE|-] [--max-file-size 64MiB] [--max-objects 50000] [--file-settle 100ms]
+      [--removal-confirm 2s] [--rescan-interval 5s]
       Serve the manifests in DIR (watched): VIPs, L4 and L7 traffic, admin API (default 127.0.0.1:9901).
+      How files are watched and read, and the limits: docs/reloads.md.
   portico validate DIR...
       Check manifests offline; exits 1 listing file:line errors.
   portico translate DIR... [-o yaml|json] [--state-dir DIR]
