@@ -2,7 +2,15 @@
 // removals confirmed by a second read, oversized files and directories refused with their names.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ResourceSet } from "../../k8s/resource-set.ts";
@@ -129,6 +137,36 @@ test("the periodic rescan sees what no watcher reports: a symlinked file's targe
   writeFileSync(join(elsewhere, "real.yaml"), svc("a", 83)); // an event in a directory nobody watches
   await w.until((s) => ports(s).join() === "a:83", "after the rescan");
   rmSync(elsewhere, { recursive: true });
+});
+
+test("a root that is a symlink to a directory follows the symlink being swapped", async () => {
+  const base = mkdtempSync(join(tmpdir(), "portico-reload-swap-"));
+  for (const [v, port] of [
+    ["v1", 1],
+    ["v2", 2],
+  ] as const) {
+    mkdirSync(join(base, v));
+    writeFileSync(join(base, v, "a.yaml"), svc("a", port));
+  }
+  symlinkSync("v1", join(base, "current"));
+  const sets: ResourceSet[] = [];
+  const src = new FileSource([join(base, "current")], quiet, (s) => sets.push(s), {
+    holdOffMs: 20,
+    rescanMs: 0,
+  });
+  await src.start();
+  try {
+    symlinkSync("v2", join(base, "next"));
+    renameSync(join(base, "next"), join(base, "current"));
+    const deadline = Date.now() + 5000;
+    while (!sets.some((s) => ports(s).join() === "a:2")) {
+      assert.ok(Date.now() < deadline, "the swap was not seen within 5 s");
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  } finally {
+    await src.close();
+    rmSync(base, { recursive: true });
+  }
 });
 
 test("readStable waits out a fresh write and reports how long", async () => {

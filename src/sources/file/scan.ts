@@ -1,7 +1,7 @@
 // scan.ts: finds and reads the manifest files below the source's roots. Roots may be directories
 // (walked recursively, dot-files and dot-directories skipped) or single files named on purpose.
 import { createHash } from "node:crypto";
-import { readdir, readFile, realpath, stat } from "node:fs/promises";
+import { lstat, readdir, readFile, realpath, stat } from "node:fs/promises";
 import { dirname, extname, join } from "node:path";
 import type { SourceError } from "../../k8s/resource-set.ts";
 
@@ -63,6 +63,13 @@ async function walk(dir: string, seen: Set<string>, out: Listing): Promise<void>
   }
 }
 
+/** watchParent adds the directory holding path to the directories to watch. */
+async function watchParent(path: string, out: Listing): Promise<void> {
+  const parent = dirname(path);
+  const p = await stat(parent).catch(() => undefined);
+  if (p) out.dirs.set(parent, `${p.dev}:${p.ino}`);
+}
+
 /** listRoots walks roots without reading files; a missing root is an error, not an exception. */
 export async function listRoots(roots: readonly string[]): Promise<Listing> {
   const out: Listing = { paths: [], dirs: new Map(), errors: [] };
@@ -77,12 +84,12 @@ export async function listRoots(roots: readonly string[]): Promise<Listing> {
       out.errors.push({ file: root, line: 0, object: "", message });
     } else if (info.isDirectory()) {
       await walk(root, seen, out);
+      // A root that is a symlink (`current -> releases/v2`) is swapped in its parent directory.
+      if ((await lstat(root).catch(() => undefined))?.isSymbolicLink()) await watchParent(root, out);
     } else {
       out.paths.push(root); // a file named on purpose is read whatever its extension
       // Its directory is watched, not the file: a rename-style save replaces the file's inode.
-      const parent = dirname(root);
-      const p = await stat(parent).catch(() => undefined);
-      if (p) out.dirs.set(parent, `${p.dev}:${p.ino}`);
+      await watchParent(root, out);
     }
   }
   out.paths = [...new Set(out.paths)].sort();
