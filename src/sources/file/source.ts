@@ -10,6 +10,7 @@ import { formatError, parseManifests } from "./parse.ts";
 import { DEFAULT_MAX_FILE_BYTES, listRoots, scanRoots, tooBig } from "./scan.ts";
 import { readStable, type Observed } from "./read.ts";
 import { DirWatcher } from "./watch.ts";
+import { parseIsolated } from "./isolate.ts";
 import { overLimit, removesObjects, DEFAULT_MAX_OBJECTS } from "./guard.ts";
 
 /** Log writes one structured line (the same shape as the engine's logger). */
@@ -252,7 +253,7 @@ export class FileSource {
         seen.set(path, r.seen);
         continue;
       }
-      const next = nextState(old, r.hash, parseManifests(path, r.bytes.toString("utf8")));
+      const next = nextState(old, r.hash, await parseIsolated(path, r.bytes));
       const wait = this.#confirm(path, old, next, held, r.hash);
       if (wait > 0) {
         pending.set(path, held?.hash === r.hash ? held : { hash: r.hash, since: Date.now() });
