@@ -258,22 +258,20 @@ export class FileSource {
       if (wait > 0) {
         pending.set(path, held?.hash === r.hash ? held : { hash: r.hash, since: Date.now() });
         retryMs = Math.min(retryMs, wait);
-        files.set(path, old!);
+        files.set(path, old!); // removesObjects implies an old state
         continue;
       }
       files.set(path, next);
       seen.set(path, r.seen);
     }
-    // A file gone from the listing removes its objects only once a second listing agrees.
-    const listed = new Set(listing.paths);
+    // A file gone (from the listing, or between listing and reading) removes its objects only
+    // once a second look agrees; "" is the hash of a missing file.
     for (const [path, old] of this.#files) {
-      if (files.has(path) || listed.has(path)) continue;
-      const wait = this.#confirm(path, old, undefined, this.#pending.get(path), "");
+      if (files.has(path)) continue;
+      const held = this.#pending.get(path);
+      const wait = this.#confirm(path, old, undefined, held, "");
       if (wait > 0) {
-        pending.set(
-          path,
-          this.#pending.get(path)?.hash === "" ? this.#pending.get(path)! : { hash: "", since: Date.now() },
-        );
+        pending.set(path, held?.hash === "" ? held : { hash: "", since: Date.now() });
         retryMs = Math.min(retryMs, wait);
         files.set(path, old);
       }
