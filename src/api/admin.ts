@@ -16,7 +16,8 @@ export interface AdminView extends CliView {
   readiness(): { name: string; ok: boolean; detail: string }[];
   statuses(): unknown[];
   errors(): unknown;
-  metrics(): string;
+  /** metrics may be a promise: in `portico run` the engine answers from another thread. */
+  metrics(): string | Promise<string>;
   /** notes are extra /healthz detail lines: problems the process lives with, such as a failing state save. */
   notes?(): string[];
 }
@@ -57,7 +58,11 @@ export async function startAdmin(
       case "/api/v1/errors":
         return send(200, "application/json", JSON.stringify(view.errors(), null, 2) + "\n");
       case "/metrics":
-        return send(200, "text/plain; version=0.0.4", view.metrics());
+        // The engine may answer from another thread (portico run), so metrics can be a promise.
+        return void Promise.resolve(view.metrics()).then(
+          (text) => send(200, "text/plain; version=0.0.4", text),
+          (e: unknown) => send(503, "text/plain", `engine metrics unavailable: ${String(e)}\n`),
+        );
       default:
         return send(
           404,

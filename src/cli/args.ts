@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import type { EngineLimits } from "../engine/limits.ts";
 import { bodyBufferProblem, bodyTimeoutMs, parseByteSize } from "../translate/body-limits.ts";
+import { parseReloadFlags, RELOAD_OPTIONS, type ReloadFlags } from "./reload-flags.ts";
 
 /** CliError is a usage or input problem; main prints its message and exits with its code. */
 export class CliError extends Error {
@@ -25,6 +26,9 @@ export const RUN_ONLY_FLAGS: readonly string[] = [
   "--max-connection-rate",
   "--request-body-buffer",
   "--request-body-timeout",
+  "--file-settle",
+  "--removal-confirm",
+  "--rescan-interval",
 ];
 
 /** Output is one `-o` value: aligned text (table, wide: more columns) or a document (yaml, json). */
@@ -51,6 +55,8 @@ export interface CommonFlags {
   freshState: boolean;
   /** given lists the flags on the command line (`--http-port`, `-o`, ...), defaulted ones not. */
   given: string[];
+  /** reload is how `portico run` watches and reads its files (docs/reloads.md). */
+  reload: ReloadFlags;
   positionals: string[];
 }
 
@@ -76,6 +82,7 @@ export function parseCommon(argv: string[]): CommonFlags {
         "request-body-buffer": { type: "string" },
         "request-body-timeout": { type: "string" },
         "fresh-state": { type: "boolean" },
+        ...RELOAD_OPTIONS,
       },
     });
   } catch (err) {
@@ -95,6 +102,7 @@ export function parseCommon(argv: string[]): CommonFlags {
     limits: limitFlags(v),
     freshState: v["fresh-state"] ?? false,
     given: Object.keys(v).map((k) => (k === "output" ? "-o" : `--${k}`)),
+    reload: reload(v),
     positionals: parsed.positionals,
   };
 }
@@ -146,6 +154,14 @@ export function outputOf(text: string): Output {
   if (!(OUTPUTS as readonly string[]).includes(text))
     throw new CliError(`-o must be one of ${OUTPUTS.join(", ")}, not "${text}"`);
   return text as Output;
+}
+
+function reload(v: Parameters<typeof parseReloadFlags>[0]): ReloadFlags {
+  try {
+    return parseReloadFlags(v);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
 }
 
 function port(text: string, flag: string, min = 1): number {

@@ -12,6 +12,8 @@ Usage:
       [--workers N|auto] [--access-log FILE|-] [--no-classless] [--fresh-state]
       [--max-connections N] [--max-connections-per-listener N] [--max-connection-rate N]
       [--request-body-buffer SIZE] [--request-body-timeout DURATION]   (docs/limits.md)
+      [--max-file-size 64MiB] [--max-objects 50000] [--file-settle 100ms] [--removal-confirm 2s]
+      [--rescan-interval 5s]   (how files are watched and read, and the limits: docs/reloads.md)
       Serve the manifests in DIR (watched): VIPs, L4 and L7 traffic, admin API (default 127.0.0.1:9901).
   portico validate DIR... | validate --admin HOST:PORT   [-o table|yaml|json]
       Check manifests offline (or what a running Portico loaded); exits 1 listing file:line errors.

@@ -15,7 +15,7 @@ import { requireDirs } from "./dirs.ts";
  * only reads the state directory: an offline command never creates one. */
 export async function load(flags: CommonFlags, dirs: string[]): Promise<Inspection & { stateNote: string }> {
   requireDirs(dirs);
-  const set = await loadDirs(dirs);
+  const set = await loadDirs(dirs, flags.reload.limits);
   const stateDir = stateDirOf(flags.stateDir);
   let previous = {};
   let stateNote = `no saved allocations in ${stateDir}`;

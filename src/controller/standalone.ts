@@ -26,7 +26,8 @@ export interface EnginePort {
   apply(
     snapshot: EngineSnapshot,
   ): Promise<{ ok: true } | { ok: false; error: string }> | ({ ok: true } | { ok: false; error: string });
-  metrics(): string;
+  /** metrics is the engine's Prometheus text; a promise when the engine is in another thread. */
+  metrics(): string | Promise<string>;
   /** status is the engine's listener bind state (merged over workers); undefined before it answered. */
   status(): EngineStatus | undefined;
   close(): Promise<void> | void;
@@ -257,7 +258,7 @@ export class Controller {
   }
 
   /** metrics renders the engine's Prometheus exposition followed by the controller's own series. */
-  metrics(): string {
-    return this.#engine.metrics() + this.#metrics.render(this.#engine.status()?.listeners ?? []);
+  async metrics(): Promise<string> {
+    return (await this.#engine.metrics()) + this.#metrics.render(this.#engine.status()?.listeners ?? []);
   }
 }

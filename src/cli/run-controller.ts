@@ -1,0 +1,120 @@
+// run-controller.ts: the controller thread of `portico run` (a node:worker_threads Worker started
+// by run.ts). File source, parsing, translation, IPAM, the state store and the admin API run here;
+// the engine stays on the main thread and is reached through a RemoteEngine, so a big manifest
+// costs this thread's time, never the data plane's.
+import { parentPort, workerData } from "node:worker_threads";
+import { CliError, splitHostPort, type CommonFlags } from "./args.ts";
+import { createLogger, type Logger } from "../controller/log.ts";
+import { Controller } from "../controller/standalone.ts";
+import { RemoteEngine } from "../controller/engine-bridge.ts";
+import { FileSource, FileSourceError } from "../sources/file/source.ts";
+import { openStateStore, type StateStore } from "../state/store.ts";
+import { refuseLegacyDefault, stateDirOf } from "../state/location.ts";
+import { StateError } from "../state/errors.ts";
+import { startAdmin } from "../api/admin.ts";
+import { vipTable } from "./vip-table.ts";
+import { LargeInputGc } from "../controller/heap.ts";
+
+/** ControllerEvent is what this thread tells run.ts besides engine calls. A fatal event with an
+ * exitCode is the user's to fix and is printed as one line; without one it is a fault. */
+export type ControllerEvent =
+  { type: "started" } | { type: "fatal"; message: string; exitCode?: number } | { type: "stopped" };
+
+/** ControllerData is the workerData run.ts starts this thread with. */
+export interface ControllerData {
+  flags: CommonFlags;
+}
+
+const port = parentPort!;
+const { flags } = workerData as ControllerData;
+const tell = (e: ControllerEvent) => port.postMessage(e);
+const log = createLogger();
+
+/**
+ * openState locks and opens the state directory, refusing a state file it cannot trust with a
+ * StateError (one line, exit 1). One call, so it moves with whatever owns the store.
+ */
+function openState(log: Logger): { store: StateStore; stateDir: string } {
+  const stateDir = stateDirOf(flags.stateDir);
+  if (!flags.freshState) refuseLegacyDefault(flags.stateDir, stateDir);
+  const store = openStateStore(stateDir, { fresh: flags.freshState });
+  if (store.keptAside.length > 0)
+    log("warn", "--fresh-state: saved state set aside", { files: store.keptAside });
+  if (store.created)
+    log("warn", "new state database: every LoadBalancer object gets a new address", { file: store.file });
+  return { store, stateDir };
+}
+
+async function start(): Promise<() => Promise<void>> {
+  const { store, stateDir } = openState(log);
+  const controller = new Controller(
+    new RemoteEngine(port),
+    store,
+    {
+      serveClasslessServices: flags.classless,
+      ingressHttpPort: flags.httpPort,
+      ingressHttpsPort: flags.httpsPort,
+    },
+    log,
+  );
+  const { host, port: adminPort } = splitHostPort(flags.admin);
+  const admin = await startAdmin(controller, host, adminPort);
+  log("info", "admin API listening", { url: admin.url, stateDir });
+
+  // Updates are serialised: a burst of file changes applies in order, one snapshot at a time.
+  let chain = Promise.resolve();
+  let printed = false;
+  const heap = new LargeInputGc();
+  const source = new FileSource(
+    flags.positionals,
+    log,
+    (set) => {
+      chain = chain
+        .then(() => controller.update(set))
+        // After a large input arrives or leaves, give its memory back rather than keep it idle.
+        .then(() => {
+          if (heap.observe(source.inputBytes())) log("debug", "controller heap collected");
+        })
+        .catch((err) => log("error", "update failed", { error: String(err) }));
+    },
+    flags.reload.timing,
+    flags.reload.limits,
+    store,
+  );
+  controller.onUpdate(() => {
+    const served = controller.snapshot();
+    if (printed || served === undefined) return;
+    printed = true;
+    process.stdout.write(vipTable(served, admin.url, controller.listenerStatus()));
+  });
+  await source.start();
+  return async () => {
+    await source.close();
+    await chain;
+    admin.server.close();
+    admin.server.closeAllConnections();
+    controller.close();
+    store.close();
+  };
+}
+
+/** exitCodeOf says how main should end for err: 2 for a usage error, 1 for a refused state file. */
+function exitCodeOf(err: unknown): number | undefined {
+  if (err instanceof CliError) return err.exitCode;
+  if (err instanceof FileSourceError) return 2;
+  if (err instanceof StateError) return 1;
+  return undefined;
+}
+
+try {
+  const stop = await start();
+  // The port also carries engine replies: only a stop message stops.
+  port.on("message", (m: { type?: string }) => {
+    if (m?.type === "stop") void stop().finally(() => tell({ type: "stopped" }));
+  });
+  tell({ type: "started" });
+} catch (err) {
+  const exitCode = exitCodeOf(err);
+  const message = exitCode === undefined ? ((err as Error).stack ?? String(err)) : (err as Error).message;
+  tell({ type: "fatal", message, ...(exitCode !== undefined ? { exitCode } : {}) });
+}

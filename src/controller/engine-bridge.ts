@@ -1,0 +1,128 @@
+// engine-bridge.ts: the EnginePort contract across a thread boundary. `portico run` keeps the
+// engine (the data plane) on the main thread and runs the controller — file source, parsing,
+// translation, IPAM, state store, admin API — in a worker thread, so reading and translating a
+// big input never pauses traffic (docs/reloads.md). The controller's side holds a RemoteEngine,
+// an EnginePort whose calls are messages; the engine's side answers them with serveEngine.
+import type { MessagePort, Worker } from "node:worker_threads";
+import type { EngineStatus } from "../engine/engine.ts";
+import type { EnginePort } from "./standalone.ts";
+
+/** EngineStatusUpdate carries the engine's listener bind state to the controller thread, which
+ * reads it synchronously (readiness, conditions, the banner): after every apply, before its
+ * reply, and every STATUS_PUSH_MS while it changes (a bind retry that succeeds). Endpoints stay
+ * behind: the controller does not read them, and they can be many. */
+export interface EngineStatusUpdate {
+  type: "engine-status";
+  status: EngineStatus;
+}
+
+/** STATUS_PUSH_MS bounds how stale the controller's view of the listeners' bind state can be. */
+export const STATUS_PUSH_MS = 250;
+
+/** EngineCall is a controller → engine request; method names an EnginePort method. */
+export interface EngineCall {
+  type: "engine-call";
+  id: number;
+  method: "apply" | "metrics";
+  args: unknown[];
+}
+
+/** EngineReply answers one EngineCall with its value or the error it threw. */
+export interface EngineReply {
+  type: "engine-reply";
+  id: number;
+  value?: unknown;
+  error?: string;
+}
+
+/** Endpoint is either side of the channel: a worker's parentPort or the Worker object. */
+type Endpoint = Pick<MessagePort | Worker, "postMessage" | "on" | "off">;
+
+/** serveEngine answers the EngineCalls arriving on port with engine and pushes its bind state;
+ * returns a stop function. */
+export function serveEngine(port: Endpoint, engine: EnginePort): () => void {
+  let lastStatus = "";
+  const pushStatus = (): void => {
+    const s = engine.status();
+    if (s === undefined) return;
+    const status: EngineStatus = { ...s, endpoints: [] };
+    const text = JSON.stringify(status);
+    if (text === lastStatus) return;
+    lastStatus = text;
+    port.postMessage({ type: "engine-status", status } satisfies EngineStatusUpdate);
+  };
+  const onMessage = (m: unknown): void => {
+    const call = m as EngineCall;
+    if (call?.type !== "engine-call") return;
+    const reply = (r: Omit<EngineReply, "type" | "id">) => {
+      // The status first: the controller reads it as soon as apply resolves.
+      pushStatus();
+      port.postMessage({ type: "engine-reply", id: call.id, ...r } satisfies EngineReply);
+    };
+    const run = async (): Promise<unknown> =>
+      call.method === "apply"
+        ? engine.apply(call.args[0] as Parameters<EnginePort["apply"]>[0])
+        : engine.metrics();
+    run().then(
+      (value) => reply({ value }),
+      (e: unknown) => reply({ error: e instanceof Error ? e.message : String(e) }),
+    );
+  };
+  port.on("message", onMessage);
+  const timer = setInterval(pushStatus, STATUS_PUSH_MS).unref();
+  return () => {
+    clearInterval(timer);
+    port.off("message", onMessage);
+  };
+}
+
+/** RemoteEngine is the controller thread's EnginePort: each call is answered by serveEngine. */
+export class RemoteEngine implements EnginePort {
+  #port: Endpoint;
+  #next = 1;
+  #waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  #status: EngineStatus | undefined;
+
+  /** constructor listens for replies on port (the worker's parentPort). */
+  constructor(port: Endpoint) {
+    this.#port = port;
+    port.on("message", (m: unknown) => {
+      if ((m as EngineStatusUpdate)?.type === "engine-status") {
+        this.#status = (m as EngineStatusUpdate).status;
+        return;
+      }
+      const r = m as EngineReply;
+      if (r?.type !== "engine-reply") return;
+      const w = this.#waiting.get(r.id);
+      this.#waiting.delete(r.id);
+      if (r.error !== undefined) w?.reject(new Error(r.error));
+      else w?.resolve(r.value);
+    });
+  }
+
+  #call<T>(method: EngineCall["method"], args: unknown[]): Promise<T> {
+    const id = this.#next++;
+    return new Promise<T>((resolve, reject) => {
+      this.#waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.#port.postMessage({ type: "engine-call", id, method, args } satisfies EngineCall);
+    });
+  }
+
+  /** apply sends snapshot to the engine (structured clone) and resolves with its answer. */
+  apply(snapshot: Parameters<EnginePort["apply"]>[0]): Promise<Awaited<ReturnType<EnginePort["apply"]>>> {
+    return this.#call("apply", [snapshot]);
+  }
+
+  /** metrics fetches the engine's Prometheus text. */
+  metrics(): Promise<string> {
+    return this.#call("metrics", []);
+  }
+
+  /** status is the engine's bind state as last pushed (endpoints left out); undefined before. */
+  status(): EngineStatus | undefined {
+    return this.#status;
+  }
+
+  /** close is the engine side's business (it outlives the controller thread); nothing to do here. */
+  close(): void {}
+}
