@@ -68,3 +68,29 @@ test("portico validate: a pool whose addresses do not parse exits 1 naming file,
   const good = await validate(dir);
   assert.equal(good.code, 0, good.stdout);
 });
+
+test("portico validate: an annotation Portico cannot honour is a notice naming the object", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "portico-validate-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(
+    join(dir, "ing.yaml"),
+    [
+      "apiVersion: networking.k8s.io/v1",
+      "kind: IngressClass",
+      "metadata: { name: portico }",
+      "spec: { controller: portico.dev/ingress-controller }",
+      "---",
+      "apiVersion: networking.k8s.io/v1",
+      "kind: Ingress",
+      "metadata:",
+      "  name: web",
+      "  annotations: { portico.dev/request-body-buffer: lots }",
+      "spec:",
+      "  ingressClassName: portico",
+      "  defaultBackend: { service: { name: web, port: { number: 80 } } }",
+      "",
+    ].join("\n"),
+  );
+  const r = await validate(dir);
+  assert.match(r.stdout, /^notice: Ingress\/default\/web: .*request-body-buffer.*lots/m);
+});

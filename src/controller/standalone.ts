@@ -130,7 +130,8 @@ export class Controller {
       ...(Object.keys(changes).length > 0 ? changes : { unchanged: true }),
     });
     this.#logProblems(problemsOf(out.statuses));
-    this.#metrics.reloaded(set.errors.length === 0, version, out.allocations);
+    // An object held at its last valid version is an edit not in force, like a file that did not parse.
+    this.#metrics.reloaded(set.errors.length + out.invalid.length === 0, version, out.allocations);
     this.#emit();
   }
 

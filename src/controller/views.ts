@@ -45,7 +45,7 @@ export interface ValidateReport {
 /** validateReport lists the input errors, the source's notices and every False condition. */
 export function validateReport(
   set: ResourceSet,
-  out: Pick<PipelineOutput, "statuses" | "invalid">,
+  out: Pick<PipelineOutput, "statuses" | "invalid" | "translate">,
 ): ValidateReport {
   return {
     // An object that fails its check (hold.ts) is an error like a parse error, at its file:line.
@@ -53,7 +53,8 @@ export function validateReport(
       ...set.errors,
       ...out.invalid.map((o) => ({ file: o.file, line: o.line, object: invalidKey(o), message: o.message })),
     ],
-    notices: set.notices ?? [],
+    // The translator's notices too: an annotation it could not honour is reported there.
+    notices: [...(set.notices ?? []), ...out.translate.notices],
     warnings: problems(set, out.statuses),
     objects: set.services.length + set.ingresses.length + set.vipPools.length + set.other.length,
   };

@@ -123,6 +123,11 @@ function sClient(address: string, port: number, servername: string): Promise<str
 
 const fingerprint = (pem: string) => new X509Certificate(pem).fingerprint256;
 
+/** metricsOf reads GET /metrics. */
+async function metricsOf(p: Portico): Promise<string> {
+  return await (await fetch(`${p.adminUrl}/metrics`)).text();
+}
+
 /** errorsOf reads GET /api/v1/errors. */
 async function errorsOf(
   p: Portico,
@@ -206,6 +211,8 @@ test("a typo in a VipPool in use: nothing closes, no address moves, an error unt
   assert.equal(bad.code, 1, bad.stdout);
   assert.match(bad.stdout, /pool\.yaml:1: VipPool\/lab: spec\.addresses: .*127\.0\.93\.600/);
   assert.deepEqual(rows(state), before, "allocation rows untouched while the pool is invalid");
+  // A dashboard sees that the edit is not in force.
+  assert.match(await metricsOf(p), /^portico_config_last_reload_successful 0$/m);
   const during = loads.map((l) => l.ok);
   await waitFor("requests keep flowing on the held pool", () =>
     loads.every((l, i) => l.ok > during[i]! + 10),
@@ -215,6 +222,7 @@ test("a typo in a VipPool in use: nothing closes, no address moves, an error unt
   await waitFor("the error cleared", async () => (await errorsOf(p)).invalid.length === 0);
   assert.equal((await condition(p, "VipPool", "lab", "portico.dev/InputValid"))?.status, undefined);
   assert.equal((await validate(dir)).code, 0);
+  assert.match(await metricsOf(p), /^portico_config_last_reload_successful 1$/m);
   const after = loads.map((l) => l.ok);
   await waitFor("requests flowing after the fix", () => loads.every((l, i) => l.ok > after[i]! + 10));
   const counts = await Promise.all(loads.map((l) => l.stop()));
