@@ -124,6 +124,11 @@ export class Engine {
     };
   }
 
+  /** listenerStatus is status().listeners alone (no endpoints): cheap enough to send every second. */
+  listenerStatus(): ListenerStatus[] {
+    return this.listeners.status();
+  }
+
   /** snapshot is the one serving now. */
   get snapshot(): EngineSnapshot | undefined {
     return this.current?.snapshot;

@@ -4,7 +4,9 @@
 // hands its connections over to the new one (their next requests use the new routes, requests in
 // flight finish on the old) or, if it cannot, retires them (they close when idle).
 // Binding errors are per listener: shown by status(), retried while the listener is wanted, and
-// logged twice — when the retries start and when a retry succeeds — not on every attempt.
+// logged twice — when the retries start and when a retry succeeds — not on every attempt. onChange
+// follows the same rule (first failure, a different error, bound, closed) and a burst of changes
+// (a snapshot adding or removing many listeners, close()) makes one call, on the next turn.
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { createServer, isIPv6, type Server, type Socket } from "node:net";
 import type { CompileDeps, ConnectionHandler } from "./contracts.ts";
@@ -44,7 +46,7 @@ export interface ListenerManagerOptions {
   /** bindRetryMs is the wait before re-trying a failed bind (default 1000). */
   bindRetryMs?: number;
   log: CompileDeps["log"];
-  /** onChange runs after a listener bound, failed an attempt or closed, e.g. to push status. */
+  /** onChange runs once per burst of real changes (first failure, other error, bound, closed), e.g. to push status. */
   onChange?: () => void;
   /** admission, when set, caps TCP connections at accept (net/admission.ts). */
   admission?: Admission;
@@ -84,6 +86,7 @@ export function listenerKey(protocol: string, address: string, port: number): st
 export class ListenerManager {
   private readonly entries = new Map<string, Entry>();
   private readonly opts: ListenerManagerOptions;
+  private changePending = false;
 
   constructor(opts: ListenerManagerOptions) {
     this.opts = opts;
@@ -159,7 +162,8 @@ export class ListenerManager {
       const retryMs = this.opts.bindRetryMs ?? 1000;
       const error = `${err.code ?? "ERROR"}: ${err.message}`;
       // One line when the retries start (or the error changes), not one per attempt.
-      if (e.attempts === 0 || error !== e.error)
+      const changed = e.attempts === 0 || error !== e.error;
+      if (changed)
         this.opts.log("error", "listener bind failed; retrying", {
           listener: e.spec.name,
           key: e.key,
@@ -176,8 +180,8 @@ export class ListenerManager {
       e.udpSocket = undefined;
       e.retry = setTimeout(() => this.bind(e, () => {}), retryMs);
       e.retry.unref();
-      // Every attempt counts (status shows attempts); a message a second per failing listener is cheap.
-      this.opts.onChange?.();
+      // A retry failing the same way is no news (attempts reach the group with the metrics push).
+      if (changed) this.changed();
     };
     const bound = () => {
       attempted();
@@ -201,7 +205,7 @@ export class ListenerManager {
       e.code = undefined;
       e.attempts = 0;
       e.failingSince = 0;
-      this.opts.onChange?.();
+      this.changed();
     };
     const reusePort = this.opts.reusePort ?? false;
     if (e.spec.protocol === "TCP") {
@@ -259,13 +263,23 @@ export class ListenerManager {
     }
   }
 
+  // changed coalesces a burst of changes into one onChange call on the next turn of the loop.
+  private changed(): void {
+    if (this.opts.onChange === undefined || this.changePending) return;
+    this.changePending = true;
+    setImmediate(() => {
+      this.changePending = false;
+      this.opts.onChange?.();
+    });
+  }
+
   private remove(e: Entry): Promise<void> {
     this.entries.delete(e.key);
     // Keep-alive clients of a listener that goes away must not hold it open for ever.
     if (e.spec.protocol === "TCP") e.spec.handler.retire?.();
     e.state = "closed";
     clearTimeout(e.retry);
-    this.opts.onChange?.();
+    this.changed();
     e.udp?.close();
     e.udpSocket?.close();
     const server = e.server;

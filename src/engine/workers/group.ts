@@ -185,8 +185,11 @@ export class WorkerGroup {
         if (m.type === "ready") {
           slot.live = true;
           ready();
-        } else if (m.type === "metrics") slot.metrics = m.text;
-        else if (m.type === "status") slot.status = m.status;
+        } else if (m.type === "metrics") {
+          slot.metrics = m.text;
+          if (m.listeners !== undefined && slot.status !== undefined)
+            slot.status = { ...slot.status, listeners: m.listeners };
+        } else if (m.type === "status") slot.status = m.status;
         else if (m.type === "applied") {
           slot.status = m.status;
           const done = slot.waiting.get(m.id);

@@ -2,6 +2,7 @@
 // worker processes. Snapshots travel as plain JSON-able objects (the IR has no classes).
 import type { EngineSnapshot } from "../../model/ir.ts";
 import type { ApplyResult, EngineStatus } from "../engine.ts";
+import type { ListenerStatus } from "../listeners.ts";
 
 /** ToWorker is what the group sends a worker. */
 export type ToWorker = { type: "apply"; id: number; snapshot: EngineSnapshot } | { type: "close" };
@@ -10,10 +11,13 @@ export type ToWorker = { type: "apply"; id: number; snapshot: EngineSnapshot } |
 export type FromWorker =
   | { type: "ready" }
   | { type: "applied"; id: number; result: ApplyResult; status: EngineStatus }
-  /** status is pushed when a listener's bind state changes (a retry bound, a bind failed). */
+  /** status is pushed when a listener's bind state changes (bound, first failure, other error, closed). */
   | { type: "status"; status: EngineStatus }
-  /** metrics carries the worker's rendered Prometheus text, pushed periodically. */
-  | { type: "metrics"; text: string };
+  /**
+   * metrics carries the worker's rendered Prometheus text, pushed periodically, and, while a
+   * listener fails to bind, the listeners (their attempt counts move on every retry).
+   */
+  | { type: "metrics"; text: string; listeners?: ListenerStatus[] };
 
 /** METRICS_PUSH_MS is how often workers push their metrics; /metrics is at most this stale. */
 export const METRICS_PUSH_MS = 1000;

@@ -21,7 +21,8 @@ const log: CompileDeps["log"] = (level, msg, fields) => {
 };
 // Limits set by `portico run` flags arrive as this worker's share (limits.ts workerLimits).
 const limits = process.env[LIMITS_ENV] ? (JSON.parse(process.env[LIMITS_ENV]) as Partial<EngineLimits>) : {};
-// The group merges every worker's bind state, so a change is pushed at once, not with metrics.
+// The group merges every worker's bind state, so a change is pushed at once (the listener manager
+// calls this once per burst of real changes), not with metrics.
 const engine: Engine = new Engine({
   compileHttp,
   log,
@@ -55,7 +56,12 @@ process.on("message", (m: ToWorker) => {
   });
 });
 
-const push = setInterval(() => send({ type: "metrics", text: metrics.render() }), METRICS_PUSH_MS);
+// A failing listener's attempt count moves every retry: it rides here, not in a status message each.
+const push = setInterval(() => {
+  const listeners = engine.listenerStatus();
+  const failing = listeners.some((l) => l.state === "error");
+  send({ type: "metrics", text: metrics.render(), ...(failing ? { listeners } : {}) });
+}, METRICS_PUSH_MS);
 push.unref();
 
 let closing = false;
