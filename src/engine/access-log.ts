@@ -3,9 +3,7 @@
 // write per request. Never logs headers or bodies, so no credential reaches the log.
 import { createWriteStream } from "node:fs";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import type { HttpResponseEvent } from "./l7/events.ts";
-
-const CHANNEL = "portico:http.response";
+import { HTTP_RESPONSE_CHANNEL as CHANNEL, type HttpResponseEvent } from "./l7/events.ts";
 
 /** formatAccessLine renders one event as a JSON line; time is passed in so tests can fix it. */
 export function formatAccessLine(e: HttpResponseEvent, time: Date): string {
@@ -24,7 +22,7 @@ export function formatAccessLine(e: HttpResponseEvent, time: Date): string {
       bytesOut: e.bytesOut,
       route: e.route,
       backend: e.backend,
-      ...(e.error ? { error: e.error } : {}),
+      error: e.error || undefined, // JSON.stringify leaves it out
     }) + "\n"
   );
 }

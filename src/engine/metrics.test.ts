@@ -2,13 +2,8 @@ import assert from "node:assert/strict";
 import { channel } from "node:diagnostics_channel";
 import { test } from "node:test";
 import { HealthRegistry } from "./health/registry.ts";
-import {
-  CONNECTION_CHANNEL,
-  HTTP2_CUT_CHANNEL,
-  HTTP_RESPONSE_CHANNEL,
-  Metrics,
-  OVERFLOW_LABEL,
-} from "./metrics.ts";
+import { CONNECTION_CHANNEL, HTTP2_CUT_CHANNEL, HTTP_RESPONSE_CHANNEL } from "./l7/events.ts";
+import { Metrics, OVERFLOW_LABEL } from "./metrics.ts";
 import { l4Session } from "./l4/events.ts";
 
 interface Sample {
@@ -184,26 +179,29 @@ test("metrics: the endpoints source sets the health gauge at render time", () =>
   assert.equal(value(parse(metrics.render()).samples, "portico_backend_healthy", { pool: "p" }), 0);
 });
 
+// base is an l7 response event without route, host and status.
+const base = {
+  listener: "web:80",
+  pool: "p",
+  backend: "10.0.0.1:80",
+  bytesIn: 0,
+  bytesOut: 0,
+  durationMs: 1,
+};
+
 test("metrics: per-route and per-host series stop at their caps and count the rest as __overflow__", () => {
   const metrics = new Metrics({ maxRoutes: 3, maxHosts: 2 }).subscribe();
   try {
     const http = channel(HTTP_RESPONSE_CHANNEL);
-    const base = {
-      listener: "web:80",
-      pool: "p",
-      backend: "10.0.0.1:80",
-      bytesIn: 0,
-      bytesOut: 0,
-      durationMs: 1,
-    };
     for (let i = 0; i < 10; i++)
       http.publish({
         ...base,
         route: `Ingress/ns/app${i}#0.0`,
         authority: `App${i}.example.:8080`,
+        vhost: `app${i}.example`,
         status: 200,
       });
-    http.publish({ ...base, route: "", authority: "junk.invalid", status: 404 });
+    http.publish({ ...base, route: "", authority: "junk.invalid", vhost: "", status: 404 });
     const { samples } = parse(metrics.render());
     const routes = samples.filter((s) => s.name === "portico_http_route_requests_total");
     assert.deepEqual(
@@ -228,6 +226,67 @@ test("metrics: per-route and per-host series stop at their caps and count the re
     assert.equal(
       value(samples, "portico_http_route_request_duration_seconds_count", { route: OVERFLOW_LABEL }),
       7,
+    );
+  } finally {
+    metrics.close();
+  }
+});
+
+test("metrics: the host label is the configured hostname that routed, never the client's Host", () => {
+  const metrics = new Metrics({ maxHosts: 1000 }).subscribe();
+  try {
+    const http = channel(HTTP_RESPONSE_CHANNEL);
+    // A catch-all route sees 1,000 made-up Host values: one series, "*", not 1,000.
+    for (let i = 0; i < 1000; i++)
+      http.publish({
+        ...base,
+        route: "Ingress/ns/any#0.0",
+        authority: `junk${i}.invalid`,
+        vhost: "*",
+        status: 200,
+      });
+    // One route serving two hostnames (alternating), and a wildcard, across status classes.
+    for (let i = 0; i < 6; i++)
+      http.publish({
+        ...base,
+        route: "HTTPRoute/ns/two#0",
+        authority: i % 2 ? "b.test" : "a.test",
+        vhost: i % 2 ? "b.test" : "a.test",
+        status: i < 4 ? 200 : 503,
+      });
+    http.publish({
+      ...base,
+      route: "HTTPRoute/ns/wild#0",
+      authority: "x.w.test",
+      vhost: "*.w.test",
+      status: 302,
+    });
+    const { samples } = parse(metrics.render());
+    const hosts = samples.filter((s) => s.name === "portico_http_host_requests_total");
+    assert.deepEqual(
+      hosts.map((s) => [s.labels.host, s.labels.class, s.value]),
+      [
+        ["*", "2xx", 1000],
+        ["*.w.test", "3xx", 1],
+        ["a.test", "2xx", 2],
+        ["a.test", "5xx", 1],
+        ["b.test", "2xx", 2],
+        ["b.test", "5xx", 1],
+      ],
+    );
+    const two = samples.filter(
+      (s) => s.name === "portico_http_route_requests_total" && s.labels.route === "HTTPRoute/ns/two#0",
+    );
+    assert.deepEqual(
+      two.map((s) => [s.labels.class, s.value]),
+      [
+        ["2xx", 4],
+        ["5xx", 2],
+      ],
+    );
+    assert.equal(
+      value(samples, "portico_http_route_request_duration_seconds_count", { route: "Ingress/ns/any#0.0" }),
+      1000,
     );
   } finally {
     metrics.close();

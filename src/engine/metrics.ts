@@ -7,12 +7,8 @@ import { HEALTH_CHANNEL, type HealthChange } from "./health/registry.ts";
 import { L4_SESSION_CHANNEL, type L4SessionEvent } from "./l4/events.ts";
 import { LIMIT_CHANNEL, type LimitEvent } from "./net/limit-reached.ts";
 import { TLS_FAILURE_CHANNEL, type TlsFailureEvent } from "./tls/handshake-failures.ts";
-import { Counter, Gauge, Histogram, type Family } from "./prom.ts";
-
-/** HTTP_RESPONSE_CHANNEL, CONNECTION_CHANNEL and HTTP2_CUT_CHANNEL are published by l7/. */
-export const HTTP_RESPONSE_CHANNEL = "portico:http.response";
-export const CONNECTION_CHANNEL = "portico:connection";
-export const HTTP2_CUT_CHANNEL = "portico:http2.cut";
+import { CONNECTION_CHANNEL, HTTP2_CUT_CHANNEL, HTTP_RESPONSE_CHANNEL } from "./l7/events.ts";
+import { Counter, Gauge, Histogram, type CounterSeries, type Family, type HistogramSeries } from "./prom.ts";
 
 /** OVERFLOW_LABEL replaces label values beyond the cardinality caps. */
 export const OVERFLOW_LABEL = "__overflow__";
@@ -27,8 +23,28 @@ interface HttpResponseFields {
   durationMs: number;
   bytesIn: number;
   bytesOut: number;
-  /** authority is the Host the client sent (absent in hand-made events). */
-  authority?: string;
+  /** vhost is the hostname of the virtual host that routed the request, as configured ("*": any). */
+  vhost?: string;
+}
+
+/** STATUS_CLASSES are the class labels by status / 100 (0: no status sent); see statusClass. */
+const STATUS_CLASSES = ["none", "1xx", "2xx", "3xx", "4xx", "5xx"] as const;
+
+function classIndex(status: number): number {
+  return status >= 100 && status < 600 ? Math.floor(status / 100) : 0;
+}
+
+/** RouteSeries are one route's series, resolved once so a request costs one Map lookup. */
+interface RouteSeries {
+  label: string;
+  duration: HistogramSeries;
+  /** byClass holds the route's request counter per class index, made on first use. */
+  byClass: (CounterSeries | undefined)[];
+  /** vhost and hostByClass are the host series of the last virtual host seen (most routes have one). */
+  vhost: string | undefined;
+  hostByClass: (CounterSeries | undefined)[];
+  /** hosts holds hostByClass of every virtual host seen (a route may serve several hostnames). */
+  hosts: Map<string, (CounterSeries | undefined)[]>;
 }
 
 /** ConnectionFields are the fields of an l7 connection event. */
@@ -65,17 +81,9 @@ function envCap(name: string, def: number): number {
 /** NO_ROUTE labels requests that matched no route (route names always hold a "/"). */
 export const NO_ROUTE = "none";
 
-/** requestHost is the Host a client asked for, lowercased, without port or trailing dot. */
-export function requestHost(authority: string): string {
-  const a = authority.toLowerCase();
-  const end = a.startsWith("[") ? a.indexOf("]") + 1 : a.indexOf(":");
-  const h = end > 0 ? a.slice(0, end) : a;
-  return h.endsWith(".") ? h.slice(0, -1) : h;
-}
-
 /** statusClass maps 404 to "4xx"; 0 (no status sent) to "none". */
 export function statusClass(status: number): string {
-  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : "none";
+  return STATUS_CLASSES[classIndex(status)]!;
 }
 
 /** Limiter admits up to max distinct values, then answers OVERFLOW_LABEL for new ones. */
@@ -210,10 +218,13 @@ export class Metrics {
   private readonly hostRequests = this.add(
     new Counter(
       "portico_http_host_requests_total",
-      "HTTP requests per requested host (routed only) by status class.",
+      'HTTP requests per configured hostname that routed them ("*": catch-all) by status class.',
       ["host", "class"],
     ),
   );
+  /** routeSeries caches RouteSeries by route name (NO_ROUTE for unrouted), admitted routes only. */
+  private readonly routeSeries = new Map<string, RouteSeries>();
+  private overflowRoute: RouteSeries | undefined;
   // --- end per-route and per-host series ---
   // Limits and TLS (docs/limits.md): label values come from fixed sets, never from error texts.
   private readonly limitsReached = this.add(
@@ -323,7 +334,7 @@ export class Metrics {
     this.httpDuration.observe(l, seconds);
     this.bytesIn.add(l, e.bytesIn);
     this.bytesOut.add(l, e.bytesOut);
-    this.onRoute(e, cls, seconds);
+    this.onRoute(e, e.status, seconds);
     if (e.backend) {
       const b = this.backend(e.pool, e.backend);
       this.backendRequests.add(b);
@@ -332,14 +343,45 @@ export class Metrics {
     }
   }
 
-  // Hosts are counted only for routed requests: a 404 for a made-up Host must not take a slot.
-  private onRoute(e: HttpResponseFields, cls: string, seconds: number): void {
-    const route = e.route === "" ? NO_ROUTE : this.routes.admit(e.route) ? e.route : OVERFLOW_LABEL;
-    this.routeRequests.add([route, cls]);
-    this.routeDuration.observe([route], seconds);
-    if (e.route === "") return;
-    const host = requestHost(e.authority ?? "");
-    this.hostRequests.add([this.hosts.admit(host) ? host : OVERFLOW_LABEL, cls]);
+  // The host label is the configured hostname of the virtual host that routed the request, never
+  // the client's Host: a catch-all route must not let made-up Host values take the slots.
+  private onRoute(e: HttpResponseFields, status: number, seconds: number): void {
+    const r = this.routeSeries.get(e.route) ?? this.resolveRoute(e.route);
+    const c = classIndex(status);
+    (r.byClass[c] ??= this.routeRequests.child([r.label, STATUS_CLASSES[c]!])).v++;
+    this.routeDuration.record(r.duration, seconds);
+    const vhost = e.vhost;
+    if (e.route === "" || vhost === undefined) return;
+    if (vhost !== r.vhost) {
+      let byClass = r.hosts.get(vhost);
+      if (byClass === undefined) r.hosts.set(vhost, (byClass = []));
+      r.vhost = vhost;
+      r.hostByClass = byClass;
+    }
+    let hs = r.hostByClass[c];
+    if (hs === undefined) {
+      const host = this.hosts.admit(vhost) ? vhost : OVERFLOW_LABEL;
+      hs = r.hostByClass[c] = this.hostRequests.child([host, STATUS_CLASSES[c]!]);
+    }
+    hs.v++;
+  }
+
+  // resolveRoute makes a route's series; past maxRoutes every new route shares the overflow's.
+  private resolveRoute(route: string): RouteSeries {
+    const make = (label: string): RouteSeries => ({
+      label,
+      duration: this.routeDuration.child([label]),
+      byClass: [],
+      vhost: undefined,
+      hostByClass: [],
+      hosts: new Map(),
+    });
+    if (route === "" || this.routes.admit(route)) {
+      const r = make(route === "" ? NO_ROUTE : route);
+      this.routeSeries.set(route, r);
+      return r;
+    }
+    return (this.overflowRoute ??= make(OVERFLOW_LABEL));
   }
 
   private onConnection(e: ConnectionFields): void {

@@ -47,17 +47,39 @@ export abstract class Family {
 
 const SEP = "\u0000";
 
+/** CounterSeries is one series of a Counter: a hot path holding it adds with `s.v += n`. */
+export interface CounterSeries {
+  readonly values: string[];
+  v: number;
+}
+
+/** HistogramSeries is one series of a Histogram, for Histogram.record. */
+export interface HistogramSeries {
+  readonly values: string[];
+  readonly counts: Float64Array;
+  sum: number;
+  count: number;
+}
+
 /** Counter (or gauge) holds one number per label set. */
 export class Counter extends Family {
   readonly type: "counter" | "gauge" = "counter";
-  private readonly series = new Map<string, { values: string[]; v: number }>();
+  private readonly series = new Map<string, CounterSeries>();
+
+  /** child returns the series of values (created at 0), to keep and add to without a lookup. */
+  child(values: string[]): CounterSeries {
+    const key = values.join(SEP);
+    let s = this.series.get(key);
+    if (s === undefined) {
+      s = { values, v: 0 };
+      this.series.set(key, s);
+    }
+    return s;
+  }
 
   /** add increases (counter) or changes (gauge) a series. */
   add(values: string[], delta = 1): void {
-    const key = values.join(SEP);
-    const s = this.series.get(key);
-    if (s) s.v += delta;
-    else this.series.set(key, { values, v: delta });
+    this.child(values).v += delta;
   }
 
   /** set replaces a series' value (gauges). */
@@ -90,10 +112,7 @@ export class Gauge extends Counter {
 export class Histogram extends Family {
   readonly type = "histogram";
   private readonly bounds: readonly number[];
-  private readonly series = new Map<
-    string,
-    { values: string[]; counts: Float64Array; sum: number; count: number }
-  >();
+  private readonly series = new Map<string, HistogramSeries>();
 
   constructor(
     name: string,
@@ -107,14 +126,28 @@ export class Histogram extends Family {
 
   /** observe records one value. */
   observe(values: string[], v: number): void {
+    this.record(this.child(values), v);
+  }
+
+  /** child returns the series of values (created empty), to keep and record into without a lookup. */
+  child(values: string[]): HistogramSeries {
     const key = values.join(SEP);
     let s = this.series.get(key);
     if (!s) {
       s = { values, counts: new Float64Array(this.bounds.length), sum: 0, count: 0 };
       this.series.set(key, s);
     }
-    const i = this.bounds.findIndex((b) => v <= b);
-    if (i >= 0) s.counts[i]!++;
+    return s;
+  }
+
+  /** record adds one value to s, a series of this histogram (from child). */
+  record(s: HistogramSeries, v: number): void {
+    const bounds = this.bounds;
+    for (let i = 0; i < bounds.length; i++)
+      if (v <= bounds[i]!) {
+        s.counts[i]!++;
+        break;
+      }
     s.sum += v;
     s.count++;
   }

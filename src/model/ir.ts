@@ -141,14 +141,16 @@ export interface Route {
   /** backendTimeoutMs bounds each attempt to a backend. */
   backendTimeoutMs?: number;
   /**
-   * requestBodyBufferBytes: a request body still arriving when its head has been read is held
-   * by the engine, and no backend connection is taken, until it is complete or this many bytes
-   * arrived (then it streams); 0 streams every body at once. Absent: the engine's default (64 KiB).
+   * requestBodyBufferBytes (HTTP/1.1 only): a request body still arriving when its head has been
+   * read is held by the engine, and no backend connection is taken, until it is complete or this
+   * many bytes arrived (then it streams); 0 streams every body at once. Absent: the engine's
+   * default (64 KiB). HTTP/2 bodies always stream, paced by flow control (docs/limits.md).
    */
   requestBodyBufferBytes?: number;
   /**
-   * requestBodyTimeoutMs bounds the time from a request's head to the end of the buffered part of
-   * its body; past it the client gets 408 and the connection closes. Absent: the engine's (60 s).
+   * requestBodyTimeoutMs (HTTP/1.1 only) bounds the time from a request's head to the end of the
+   * buffered part of its body; past it the client gets 408 and the connection closes. Absent: the
+   * engine's (60 s). HTTP/2 bodies stream under flow control and are bounded by timeoutMs.
    */
   requestBodyTimeoutMs?: number;
 }

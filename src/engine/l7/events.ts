@@ -2,16 +2,23 @@
 // so nothing is allocated when no one (core's metrics.ts) listens.
 import diagnostics from "node:diagnostics_channel";
 
+/** HTTP_RESPONSE_CHANNEL, CONNECTION_CHANNEL and HTTP2_CUT_CHANNEL name the channels below (subscribers). */
+export const HTTP_RESPONSE_CHANNEL = "portico:http.response";
+export const CONNECTION_CHANNEL = "portico:connection";
+export const HTTP2_CUT_CHANNEL = "portico:http2.cut";
+
 /** httpResponse carries one finished exchange: HttpResponseEvent. */
-export const httpResponse = diagnostics.channel("portico:http.response");
+export const httpResponse = diagnostics.channel(HTTP_RESPONSE_CHANNEL);
 /** connection carries client connection open/close on an L7 listener: ConnectionEvent. */
-export const connection = diagnostics.channel("portico:connection");
+export const connection = diagnostics.channel(CONNECTION_CHANNEL);
 
 /** HttpResponseEvent is published when a response has been sent (or the exchange failed). */
 export interface HttpResponseEvent {
   listener: string;
   /** route is the route name, or "" when no route matched. */
   route: string;
+  /** vhost is the configured hostname of the virtual host that routed it ("*": any), "" when none. */
+  vhost: string;
   pool: string;
   /** backend is "address:port", or "" when answered by the proxy. */
   backend: string;
@@ -39,7 +46,7 @@ export interface ConnectionEvent {
 }
 
 /** http2Cut carries one HTTP/2 connection cut for abuse (h2-guard.ts): Http2CutEvent. */
-export const http2Cut = diagnostics.channel("portico:http2.cut");
+export const http2Cut = diagnostics.channel(HTTP2_CUT_CHANNEL);
 
 /** Http2CutEvent is published when an HTTP/2 connection is cut with GOAWAY ENHANCE_YOUR_CALM. */
 export interface Http2CutEvent {

@@ -44,6 +44,8 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
   query = "";
   readonly start = performance.now();
   route: Route | undefined;
+  /** vhost is the routing virtual host's configured hostname (metrics), "" when none matched. */
+  vhost = "";
   pool = "";
   /** upstreamHead is the rewritten head; kept for retries. */
   upstreamHead = "";
@@ -520,6 +522,7 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
       const ev: HttpResponseEvent = {
         listener: this.rt.listener.name,
         route: this.route?.name ?? "",
+        vhost: this.vhost,
         pool: this.pool,
         backend: this.backend?.id ?? "",
         status: this.status,

@@ -24,6 +24,8 @@ export class H2Exchange implements UpstreamOwner {
   readonly headers: http2.IncomingHttpHeaders;
   readonly host: string;
   route: Route | undefined;
+  /** vhost is the routing virtual host's configured hostname (metrics), "" when none matched. */
+  vhost = "";
   // guard counts this stream as reset early when it closes before its response ended.
   private readonly guard: H2Guard | undefined;
   private readonly start = performance.now();
@@ -350,6 +352,7 @@ export class H2Exchange implements UpstreamOwner {
       httpResponse.publish({
         listener: this.rt.listener.name,
         route: this.route?.name ?? "",
+        vhost: this.vhost,
         pool: this.pool,
         backend: this.backend?.id ?? "",
         status: this.status,

@@ -183,6 +183,7 @@ export class H2Front {
     if (hit === undefined) return ex.answer(404, `no route for host "${host}" path "${path}"`);
     const route = hit.route;
     ex.route = route;
+    ex.vhost = hit.vhost;
     const preflight = preflightAnswer(route, method, ex);
     if (preflight !== undefined) return ex.answer(200, "", undefined, preflight);
     for (const f of route.filters ?? []) {

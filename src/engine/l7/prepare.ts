@@ -87,6 +87,7 @@ export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): vo
   if (hit === undefined) return ex.answer(404, `no route for host "${host}" path "${path}"`);
   const route = hit.route;
   ex.route = route;
+  ex.vhost = hit.vhost;
   ex.framing = framing;
   ex.websocket = h.upgrade && h.method === "GET" && upgrade.toLowerCase() === "websocket";
   // A refused upgrade leaves bytes of the other protocol behind: close after the answer.

@@ -7,7 +7,7 @@ import { once } from "node:events";
 import type { Backend, ConnectionHandler, PickContext, Upstreams } from "../contracts.ts";
 import type { EngineSnapshot, HttpListener, Pool } from "../../model/ir.ts";
 import { compileHttpWith } from "./compile.ts";
-import type { HttpResponseEvent } from "./events.ts";
+import { HTTP_RESPONSE_CHANNEL, type HttpResponseEvent } from "./events.ts";
 import { defaultLimits, type Limits } from "./runtime.ts";
 
 /** RoundRobinUpstreams picks ready endpoints in turn and records begin/end calls. */
@@ -184,8 +184,8 @@ export function proxyErrors(): { errors: string[]; stop(): void } {
     const e = (m as HttpResponseEvent).error;
     if (e) errors.push(e);
   };
-  diagnostics.subscribe("portico:http.response", onEvent);
-  return { errors, stop: () => diagnostics.unsubscribe("portico:http.response", onEvent) };
+  diagnostics.subscribe(HTTP_RESPONSE_CHANNEL, onEvent);
+  return { errors, stop: () => diagnostics.unsubscribe(HTTP_RESPONSE_CHANNEL, onEvent) };
 }
 
 /** INTERNALS matches what a client must never read: backend addresses, route keys, error codes. */

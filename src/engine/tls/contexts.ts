@@ -56,11 +56,6 @@ export function contextFor(cert: Certificate, client?: ClientValidation): tls.Se
   return ctx;
 }
 
-/** emptyContext is used when a listener has no default certificate: handshakes without a match fail. */
-export function emptyContext(client?: ClientValidation): tls.SecureContext {
-  return tls.createSecureContext({ ...serverTlsOptions, ticketKeys, ...clientOptions(client) });
-}
-
 // clientOptions adds the client CA and a session id context of its own (see sessionContextOf).
 function clientOptions(client: ClientValidation | undefined): tls.SecureContextOptions {
   return client === undefined ? {} : { ca: client.caPem, sessionIdContext: sessionContextOf(client) };

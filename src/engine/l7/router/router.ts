@@ -17,10 +17,12 @@ export interface CompiledRoute {
   conditions: ((r: RequestView) => boolean) | undefined;
 }
 
-/** RouteHit is a routing decision: the route and the length of path its Prefix matched. */
+/** RouteHit is a routing decision: the route, the length of path its Prefix matched, and vhost. */
 export interface RouteHit {
   route: Route;
   prefixLength: number;
+  /** vhost is the matching virtual host's hostname as configured (a bounded metrics label). */
+  vhost: string;
 }
 
 /** HostRoutes is the per-virtual-host path index. */
@@ -28,8 +30,10 @@ export class HostRoutes {
   private readonly buckets = new Map<string, CompiledRoute[]>();
   // anySegment holds routes that can match whatever the first segment is.
   private readonly anySegment: CompiledRoute[] = [];
+  private readonly hostname: string;
 
-  constructor(routes: readonly Route[]) {
+  constructor(routes: readonly Route[], hostname = "*") {
+    this.hostname = hostname;
     const compiled = routes.map((route, index): CompiledRoute => ({
       route,
       index,
@@ -59,7 +63,7 @@ export class HostRoutes {
       const c = list[i]!;
       const n = c.path(req.path);
       if (n >= 0 && (c.conditions === undefined || c.conditions(req)))
-        return { route: c.route, prefixLength: n };
+        return { route: c.route, prefixLength: n, vhost: this.hostname };
     }
     return undefined;
   }
@@ -75,7 +79,7 @@ export class Router {
   constructor(virtualHosts: readonly VirtualHost[], listenerHostnames?: readonly string[]) {
     this.misdirected = compileMisdirect(listenerHostnames);
     for (const vh of virtualHosts)
-      this.hosts.add(vh.hostname, new HostRoutes(vh.routes), vh.singleLabelWildcard === true);
+      this.hosts.add(vh.hostname, new HostRoutes(vh.routes, vh.hostname), vh.singleLabelWildcard === true);
   }
 
   /** route returns the route for a request to host (raw Host header), or undefined (404). */
