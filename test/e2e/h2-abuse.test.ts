@@ -25,7 +25,14 @@ import { ENHANCE_YOUR_CALM, FRAME, RawH2, frame, getBlock, ping, rapidReset, set
 
 const cert = selfSigned(["*.example.com"]);
 let backendConnections = 0;
+// dropSeen and dropGone count backend requests under /drop and those that ended without an answer.
+let dropSeen = 0;
+let dropGone = 0;
 const backend = http.createServer((req, res) => {
+  if (req.url?.startsWith("/drop")) {
+    dropSeen++;
+    res.on("close", () => void (res.writableFinished || dropGone++));
+  }
   req.resume();
   const slow = /[?&]ms=(\d+)/.exec(req.url ?? "");
   req.on("end", () => setTimeout(() => res.end("ok\n"), slow ? Number(slow[1]) : 0));
@@ -189,6 +196,30 @@ test("a client that cancels some of its requests is not cut", async () => {
   assert.equal(headers[":status"], 200);
   assert.equal(goaway, false);
   client.close();
+});
+
+test("a client that drops its TCP connection with 150 streams open is not taken for a rapid reset", async () => {
+  const from = "127.0.7.1";
+  const before = cuts("plain", "rapid_reset") + cuts("plain", "penalty");
+  // Three times from one address: were each counted as a cut, the address would be in the penalty box.
+  for (let round = 0; round < 3; round++) {
+    const c = await RawH2.open(plain.port, undefined, "127.0.0.1", from);
+    const seen = dropSeen;
+    const gone = dropGone;
+    const out: Buffer[] = [];
+    for (let i = 0; i < 150; i++)
+      out.push(frame(FRAME.HEADERS, 0x5, 2 * i + 1, getBlock("a.test", "/drop?ms=10000")));
+    c.write(Buffer.concat(out));
+    await assertEventually(() => dropSeen === seen + 150, "150 requests at the backend");
+    c.close(); // TCP gone: every stream dies with its session
+    // Portico drops each backend request when its stream closes (after the guard heard of it).
+    await assertEventually(() => dropGone === gone + 150, "150 backend requests dropped");
+  }
+  assert.equal(cuts("plain", "rapid_reset") + cuts("plain", "penalty"), before);
+  const again = await RawH2.open(plain.port, undefined, "127.0.0.1", from);
+  again.write(frame(FRAME.HEADERS, 0x5, 1, getBlock("a.test", "/")));
+  await again.until("a HEADERS answer", () => again.frames.some((f) => f.type === FRAME.HEADERS));
+  again.close();
 });
 
 test("an address cut three times within the window has its next HTTP/2 connections closed at once", async () => {

@@ -335,6 +335,8 @@ export class H2Exchange implements UpstreamOwner {
 
   private abort(): void {
     if (this.done) return;
+    // Only the client's RST_STREAM is a reset: streams that die with their session (the client
+    // dropped TCP, a shutdown) are no abuse (H2Guard.reset tells them apart).
     this.guard?.reset(performance.now() - this.start);
     const up = this.upstream;
     this.upstream = null;

@@ -94,6 +94,8 @@ export class H2Guard {
   private pings = 0;
   private windowStart = 0;
   private cutDone = false;
+  // peerGone: the client's side of the socket ended or failed; its open streams die with it.
+  private peerGone = false;
   // Counted since the last sweep: request body bytes, and the socket's bytes read at it.
   private bodyBytes = 0;
   private sweptStreams = 0;
@@ -107,6 +109,8 @@ export class H2Guard {
     // Read now: once the socket is gone (the usual state of an attacker's when it is counted)
     // its address is too.
     this.client = session.socket?.remoteAddress;
+    const gone = () => void (this.peerGone = true);
+    session.socket?.once("end", gone).once("error", gone);
     session.on("ping", () => this.control("ping"));
     session.on("remoteSettings", () => this.control("settings"));
     // node destroys a session that tripped one of its own limits with an NghttpError, which it
@@ -158,9 +162,12 @@ export class H2Guard {
     return this.resets >= SUSPECT_RESETS && this.resets * 2 >= this.streams;
   }
 
-  /** reset counts a stream the client reset (or lost) ageMs after it opened, before its response ended. */
+  /** reset counts a stream the client reset ageMs after it opened, before its response ended. */
   reset(ageMs: number): void {
-    if (ageMs >= this.limits.prematureResetMs) return;
+    // A stream that dies with its session is no reset: the client dropped the connection (its
+    // socket ended or failed) or the session is closing (a shutdown, a GOAWAY). A session cut
+    // for abuse, by us or by nghttp2's own limits, is destroyed but not closed: its streams count.
+    if (ageMs >= this.limits.prematureResetMs || this.peerGone || this.session.closed) return;
     this.resets++;
     if (this.resets >= this.limits.prematureResets && this.resets * 2 >= this.streams) {
       this.cut("rapid_reset", `${this.resets} of ${this.streams} streams reset before their response`);
