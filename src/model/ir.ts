@@ -148,9 +148,9 @@ export interface Route {
    */
   requestBodyBufferBytes?: number;
   /**
-   * requestBodyTimeoutMs (HTTP/1.1 only) bounds the time from a request's head to the end of the
-   * buffered part of its body; past it the client gets 408 and the connection closes. Absent: the
-   * engine's (60 s). HTTP/2 bodies stream under flow control and are bounded by timeoutMs.
+   * requestBodyTimeoutMs (HTTP/1.1 only) bounds the time from a request's turn on its connection
+   * (its head, unless pipelined) to the end of the buffered part of its body; past it the client
+   * gets 408 and the connection closes. Absent: the engine's (60 s). HTTP/2 bodies stream under flow control and are bounded by timeoutMs.
    */
   requestBodyTimeoutMs?: number;
 }

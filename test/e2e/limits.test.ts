@@ -38,7 +38,9 @@ before(async () => {
   backend = createServer((req, res) => {
     let n = 0;
     req.on("data", (d: Buffer) => (n += d.length));
-    req.on("end", () => res.end(`ok ${n}`));
+    // /slow answers after 5.5 s: a request that holds its connection's turn.
+    if (req.url === "/slow") req.on("end", () => setTimeout(() => res.end(`ok ${n}`), 5500));
+    else req.on("end", () => res.end(`ok ${n}`));
   });
   backend.on("connection", () => backendConnections++);
   backend.on("request", () => backendRequests++);
@@ -238,6 +240,26 @@ test("a body that does not arrive within the body timeout gets 408 and the conne
     ["request_body_timeout"],
   );
   assert.ok(lines.some((l) => l.msg.startsWith("request body did not arrive in time")));
+});
+
+test("a pipelined body's timeout starts when its turn comes, not when its head arrived", async () => {
+  const { port } = await start({}, [route({ requestBodyTimeoutMs: 5000 })]);
+  const s = await open(port);
+  const got: Buffer[] = [];
+  s.on("data", (d: Buffer) => got.push(d));
+  const text = () => Buffer.concat(got).toString();
+  // The first request holds the connection's turn for 5.5 s, past the second's 5 s body timeout.
+  s.write(
+    "GET /slow HTTP/1.1\r\nHost: app.test\r\n\r\n" +
+      "POST /up HTTP/1.1\r\nHost: app.test\r\nContent-Length: 4\r\n\r\nyy",
+  );
+  await until(() => /ok 0/.test(text()), "the first answer", 15_000);
+  // A slow client: the rest of the second body comes 1 s into its turn (the wait is the scenario).
+  await new Promise((r) => setTimeout(r, 1000));
+  s.write("yy");
+  await until(() => /ok 4$/.test(text()) || /408/.test(text()), "the second answer");
+  assert.doesNotMatch(text(), /408/);
+  assert.match(text(), /ok 4$/);
 });
 
 test("Expect: 100-continue while buffering: one 100 from the proxy, the body, then the backend's answer", async () => {

@@ -158,7 +158,9 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
     if (max === 0 || this.bytesIn >= max) return false;
     this.holding = true;
     this.holdMax = max;
-    this.armTimer(this.start, route.requestBodyTimeoutMs ?? this.rt.limits.requestBodyTimeoutMs);
+    // From now, not from the head: a pipelined request waited its turn behind others (off the
+    // common path, so the clock read costs nothing there).
+    this.armTimer(performance.now(), route.requestBodyTimeoutMs ?? this.rt.limits.requestBodyTimeoutMs);
     if (this.expectContinue && this.head.versionMinor >= 1 && this.bytesIn === 0) {
       this.continued = true;
       this.conn.write("HTTP/1.1 100 Continue\r\n\r\n");
