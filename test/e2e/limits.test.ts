@@ -16,6 +16,7 @@ import { Engine } from "../../src/engine/engine.ts";
 import type { EngineLimits } from "../../src/engine/limits.ts";
 import { Metrics } from "../../src/engine/metrics.ts";
 import { LIMIT_CHANNEL, type LimitEvent } from "../../src/engine/net/limit-reached.ts";
+import { TLS_FAILURE_CHANNEL, type TlsFailureEvent } from "../../src/engine/tls/handshake-failures.ts";
 import { INTERNALS, proxyErrors } from "../../src/engine/l7/testing.ts";
 import type { EngineSnapshot, HttpListener, Pool, Route } from "../../src/model/ir.ts";
 import { selfSigned } from "../support/certs.ts";
@@ -365,5 +366,28 @@ test("unknown SNI: the handshake completes with the generated default certificat
   assert.match(
     metrics.render(),
     /portico_tls_handshake_failures_total\{listener="tls",reason="plain_http"\} 1/,
+  );
+});
+
+test("a TLS port probed without a byte is no handshake failure; a client gone mid-hello is", async () => {
+  const { engine, port } = await start({}, [route()], {
+    name: "tls-probe",
+    tls: { sni: [{ hostname: "known.example", certificate: "ns/known" }] },
+    virtualHosts: [{ hostname: "known.example", routes: [route()] }],
+  });
+  const events: TlsFailureEvent[] = [];
+  const on = (m: unknown) => events.push(m as TlsFailureEvent);
+  subscribe(TLS_FAILURE_CHANNEL, on);
+  after(() => unsubscribe(TLS_FAILURE_CHANNEL, on));
+  // Three TCP probes (a load balancer's health check, a port scan) connect and close.
+  for (let i = 0; i < 3; i++) (await open(port)).resetAndDestroy();
+  await until(() => engine.connections().active === 0, "the probes closed");
+  // A client that sent the start of a ClientHello and went away: a failed handshake.
+  const s = await open(port);
+  s.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x40, 0x01]), () => s.resetAndDestroy());
+  await until(() => events.length > 0 && engine.connections().active === 0, "the hello counted");
+  assert.deepEqual(
+    events.map((e) => [e.listener, e.reason]),
+    [["tls-probe", "connection_closed"]],
   );
 });

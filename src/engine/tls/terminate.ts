@@ -80,7 +80,10 @@ export function compileTls(
       let failed = false;
       let established = false;
       const fail = (reason: Parameters<typeof handshakeFailed>[1]) => {
-        if (!failed) handshakeFailed(listener, reason);
+        // A close before the client sent a byte is a TCP probe (a health check, a port scan) or a
+        // shutdown, not a handshake that failed: as on the SNI pre-read path, it is not counted.
+        if (!failed && (reason !== "connection_closed" || socket.bytesRead > 0))
+          handshakeFailed(listener, reason);
         failed = true;
       };
       const onTimeout = () => {
