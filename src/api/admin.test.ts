@@ -52,3 +52,29 @@ test("/healthz: 503 after the event loop stalled past the limit, with the stall 
     server.close();
   }
 });
+
+test("a bad request never escapes the handler: bad percent-encoding is 400, a throwing view 500", async () => {
+  const logged: string[] = [];
+  const v: AdminView = {
+    ...view([]),
+    // A snapshot serves, so the explain route reaches decodeURIComponent.
+    inspect: () => ({}) as ReturnType<AdminView["inspect"]>,
+    statuses: () => {
+      throw new Error("boom");
+    },
+  };
+  const { server, url } = await startAdmin(v, "127.0.0.1", 0, { log: (_l, msg) => logged.push(msg) });
+  try {
+    let r = await fetch(`${url}/api/v1/explain/service/%zz/x`);
+    assert.equal(r.status, 400);
+    assert.match(await r.text(), /bad percent-encoding/);
+    r = await fetch(`${url}/api/v1/status`);
+    assert.equal(r.status, 500);
+    assert.equal(await r.text(), "internal error: boom\n");
+    assert.deepEqual(logged, ["admin request failed"]);
+    // Still serving.
+    assert.equal((await fetch(`${url}/readyz`)).status, 200);
+  } finally {
+    server.close();
+  }
+});

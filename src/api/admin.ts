@@ -6,9 +6,12 @@
 //   GET /api/v1/errors  input problems (file:line) and the last rejected snapshot, if any
 //   GET /api/v1/tables/*, /api/v1/explain/*, /api/v1/translate, /api/v1/validate  (cli-routes.ts)
 //   GET /metrics        Prometheus text exposition
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serveCliRoute, type CliView } from "./cli-routes.ts";
+import { createLogger, type Logger } from "../controller/log.ts";
+
+type Send = (status: number, type: string, body: string) => void;
 
 /** AdminView is what the admin API reads; the controller owns it. */
 export interface AdminView extends CliView {
@@ -27,16 +30,15 @@ export async function startAdmin(
   view: AdminView,
   host: string,
   port: number,
-  opts: { stallLimitMs?: number } = {},
+  opts: { stallLimitMs?: number; log?: Logger } = {},
 ): Promise<{ server: Server; url: string }> {
+  const log = opts.log ?? createLogger();
+  const onError = (err: unknown) =>
+    log("error", "admin request failed", { error: (err as Error)?.stack ?? String(err) });
   const loop = new LoopWatch();
   const limit = opts.stallLimitMs ?? STALL_LIMIT_MS;
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, send: Send): void => {
     const path = (req.url ?? "/").split("?")[0];
-    const send = (status: number, type: string, body: string) => {
-      res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
-      res.end(body);
-    };
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain", "method not allowed\n");
     if (serveCliRoute(view, path ?? "/", send)) return;
     switch (path) {
@@ -67,8 +69,25 @@ export async function startAdmin(
         return send(
           404,
           "text/plain",
-          "not found: try /healthz, /readyz, /api/v1/status, /api/v1/errors, /metrics\n",
+          "not found: try /healthz, /readyz, /api/v1/status, /api/v1/errors, /api/v1/tables/KIND, " +
+            "/api/v1/explain/KIND/NS/NAME, /api/v1/translate, /api/v1/validate, /metrics\n",
         );
+    }
+  };
+  const server = createServer((req, res) => {
+    const send: Send = (status, type, body) => {
+      if (res.headersSent) return;
+      res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
+      res.end(body);
+    };
+    // A request must never take the process down: in `portico run` this thread is the controller,
+    // and an uncaught throw here would end the run and the traffic with it.
+    try {
+      handle(req, send);
+    } catch (err) {
+      if (err instanceof URIError) return send(400, "text/plain", `bad percent-encoding in ${req.url}\n`);
+      onError(err);
+      send(500, "text/plain", `internal error: ${(err as Error)?.message ?? String(err)}\n`);
     }
   });
   server.once("close", () => loop.stop());

@@ -58,7 +58,7 @@ async function start(): Promise<() => Promise<void>> {
     log,
   );
   const { host, port: adminPort } = splitHostPort(flags.admin);
-  const admin = await startAdmin(controller, host, adminPort);
+  const admin = await startAdmin(controller, host, adminPort, { log });
   log("info", "admin API listening", { url: admin.url, stateDir });
 
   // Updates are serialised: a burst of file changes applies in order, one snapshot at a time.

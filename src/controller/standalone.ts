@@ -71,6 +71,8 @@ export class Controller {
   #notices: readonly string[] = [];
   #invalid: readonly InvalidObject[] = [];
   #lastValid: LastValid = new Map();
+  /** #servedLastValid is the lastValid the serving snapshot was built with; inspect() reruns with it. */
+  #servedLastValid: LastValid = new Map();
   #rejection: Rejection | undefined;
   #set: ResourceSet = emptyResourceSet();
   #inspected: { version: number; out: PipelineOutput } | undefined;
@@ -97,7 +99,8 @@ export class Controller {
     this.#sourceErrors = set.errors;
     for (const e of set.errors) this.#log("warn", "input error", { ...e });
     const version = this.#version + 1;
-    const out = buildSnapshot(set, this.#opts, this.#allocations, version, this.#lastValid);
+    const heldFrom = this.#lastValid;
+    const out = buildSnapshot(set, this.#opts, this.#allocations, version, heldFrom);
     this.#notices = out.translate.notices;
     this.#invalid = out.invalid;
     for (const o of out.invalid) this.#log("warn", "invalid object", { ...o });
@@ -120,6 +123,7 @@ export class Controller {
     this.#rejection = undefined;
     this.#allocations = out.allocations.state;
     this.#lastValid = out.lastValid;
+    this.#servedLastValid = heldFrom;
     // A failed save (a full disk) keeps serving from memory; the Persister reports and retries it.
     this.#persist.save(this.#allocations);
     this.#statuses = out.statuses;
@@ -246,7 +250,15 @@ export class Controller {
   inspect(): Inspection | undefined {
     if (!this.#served) return undefined;
     if (this.#inspected?.version !== this.#version) {
-      const out = buildSnapshot(this.#set, this.#opts, this.#allocations, this.#version);
+      const out = buildSnapshot(
+        this.#set,
+        this.#opts,
+        this.#allocations,
+        this.#version,
+        // Without the last valid versions a held pool, Secret or Service would read as invalid here
+        // while the engine serves its held version.
+        this.#servedLastValid,
+      );
       this.#inspected = { version: this.#version, out };
     }
     const out = this.#inspected.out;
