@@ -57,7 +57,7 @@ export async function answer<T>(
   if (dirs.length === 0)
     refuseFlags(
       flags,
-      ["--state-dir", "--http-port", "--https-port", "--no-classless"],
+      ["--state-dir", "--http-port", "--https-port", "--no-classless", "--max-file-size", "--max-objects"],
       "these shape an offline answer; a running Portico answers with its own settings (drop them, or give directories)",
     );
   if (dirs.length > 0) {

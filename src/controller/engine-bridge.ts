@@ -35,6 +35,10 @@ export interface EngineReply {
   error?: string;
 }
 
+/** CALL_TIMEOUT_MS: an engine call unanswered this long is rejected, so /metrics answers 503
+ * and an update reports a failure instead of waiting forever on a wedged engine thread. */
+export const CALL_TIMEOUT_MS = 10_000;
+
 /** Endpoint is either side of the channel: a worker's parentPort or the Worker object. */
 type Endpoint = Pick<MessagePort | Worker, "postMessage" | "on" | "off">;
 
@@ -83,9 +87,12 @@ export class RemoteEngine implements EnginePort {
   #waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   #status: EngineStatus | undefined;
 
+  #timeoutMs: number;
+
   /** constructor listens for replies on port (the worker's parentPort). */
-  constructor(port: Endpoint) {
+  constructor(port: Endpoint, opts: { timeoutMs?: number } = {}) {
     this.#port = port;
+    this.#timeoutMs = opts.timeoutMs ?? CALL_TIMEOUT_MS;
     port.on("message", (m: unknown) => {
       if ((m as EngineStatusUpdate)?.type === "engine-status") {
         this.#status = (m as EngineStatusUpdate).status;
@@ -103,7 +110,17 @@ export class RemoteEngine implements EnginePort {
   #call<T>(method: EngineCall["method"], args: unknown[]): Promise<T> {
     const id = this.#next++;
     return new Promise<T>((resolve, reject) => {
-      this.#waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      const timer = setTimeout(() => {
+        this.#waiting.delete(id);
+        reject(new Error(`engine did not answer ${method} within ${this.#timeoutMs / 1000} s`));
+      }, this.#timeoutMs).unref();
+      const done =
+        <A>(fn: (a: A) => void) =>
+        (a: A) => {
+          clearTimeout(timer);
+          fn(a);
+        };
+      this.#waiting.set(id, { resolve: done(resolve as (v: unknown) => void), reject: done(reject) });
       this.#port.postMessage({ type: "engine-call", id, method, args } satisfies EngineCall);
     });
   }

@@ -207,6 +207,11 @@ test("an unknown -o exits 2 with one line; a missing object exits 1, offline and
     ignored.stderr,
     /^portico: --http-port: these shape an offline answer; a running Portico answers with its own settings/,
   );
+  for (const flag of ["--max-file-size", "--max-objects"]) {
+    const r = await bin(["get", "services", "--admin", admin, flag, "10"]);
+    assert.equal(r.code, 2, flag);
+    assert.match(r.stderr, new RegExp(`^portico: ${flag}: these shape an offline answer`));
+  }
   const text = await both(["explain", "httproute/demo/nope"], [], 1);
   assert.equal(
     text,
