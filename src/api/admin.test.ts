@@ -78,3 +78,29 @@ test("a bad request never escapes the handler: bad percent-encoding is 400, a th
     server.close();
   }
 });
+
+test("/healthz with the engine on another thread: the engine's report decides, this thread's stall is detail", async () => {
+  let engine = { ageMs: 200, stallMs: 10 };
+  const v: AdminView = { ...view([]), engineLiveness: () => engine };
+  const { server, url } = await startAdmin(v, "127.0.0.1", 0, { stallLimitMs: 300 });
+  try {
+    // A long translation on the controller thread: the data plane is fine, so 200.
+    const until = performance.now() + 700;
+    while (performance.now() < until);
+    let r = await fetch(`${url}/healthz`);
+    let body = await r.text();
+    assert.equal(r.status, 200, body);
+    assert.match(body, /^ok\nengine event loop: longest stall 10 ms .*last heard 200 ms ago\n/);
+    assert.match(body, /controller event loop: longest stall \d+ ms .*\(not a liveness failure\)/);
+    // The engine thread went quiet (wedged): 503.
+    engine = { ageMs: 5_000, stallMs: 10 };
+    r = await fetch(`${url}/healthz`);
+    body = await r.text();
+    assert.equal(r.status, 503, body);
+    // Or it reports a stall over the limit.
+    engine = { ageMs: 100, stallMs: 400 };
+    assert.equal((await fetch(`${url}/healthz`)).status, 503);
+  } finally {
+    server.close();
+  }
+});

@@ -6,6 +6,16 @@
 import type { MessagePort, Worker } from "node:worker_threads";
 import type { EngineStatus } from "../engine/engine.ts";
 import type { EnginePort } from "./standalone.ts";
+import { LoopWatch, type EngineLiveness } from "./loop-watch.ts";
+
+/** EngineHeartbeat is the engine thread's loop report, sent every HEARTBEAT_MS for /healthz. */
+export interface EngineHeartbeat {
+  type: "engine-heartbeat";
+  stallMs: number;
+}
+
+/** HEARTBEAT_MS is how often the engine thread reports its loop; far below the 5 s stall limit. */
+export const HEARTBEAT_MS = 1_000;
 
 /** EngineStatusUpdate carries the engine's listener bind state to the controller thread, which
  * reads it synchronously (readiness, conditions, the banner): after every apply, before its
@@ -44,7 +54,20 @@ type Endpoint = Pick<MessagePort | Worker, "postMessage" | "on" | "off">;
 
 /** serveEngine answers the EngineCalls arriving on port with engine and pushes its bind state;
  * returns a stop function. */
-export function serveEngine(port: Endpoint, engine: EnginePort): () => void {
+export function serveEngine(
+  port: Endpoint,
+  engine: EnginePort,
+  opts: { heartbeatMs?: number } = {},
+): () => void {
+  const loop = new LoopWatch();
+  const beat = setInterval(
+    () =>
+      port.postMessage({
+        type: "engine-heartbeat",
+        stallMs: loop.longestStallMs(),
+      } satisfies EngineHeartbeat),
+    opts.heartbeatMs ?? HEARTBEAT_MS,
+  ).unref();
   let lastStatus = "";
   const pushStatus = (): void => {
     const s = engine.status();
@@ -76,6 +99,8 @@ export function serveEngine(port: Endpoint, engine: EnginePort): () => void {
   const timer = setInterval(pushStatus, STATUS_PUSH_MS).unref();
   return () => {
     clearInterval(timer);
+    clearInterval(beat);
+    loop.stop();
     port.off("message", onMessage);
   };
 }
@@ -88,12 +113,18 @@ export class RemoteEngine implements EnginePort {
   #status: EngineStatus | undefined;
 
   #timeoutMs: number;
+  /** #heard is when the engine thread last reported its loop (construction time before the first). */
+  #heard = { at: performance.now(), stallMs: 0 };
 
   /** constructor listens for replies on port (the worker's parentPort). */
   constructor(port: Endpoint, opts: { timeoutMs?: number } = {}) {
     this.#port = port;
     this.#timeoutMs = opts.timeoutMs ?? CALL_TIMEOUT_MS;
     port.on("message", (m: unknown) => {
+      if ((m as EngineHeartbeat)?.type === "engine-heartbeat") {
+        this.#heard = { at: performance.now(), stallMs: (m as EngineHeartbeat).stallMs };
+        return;
+      }
       if ((m as EngineStatusUpdate)?.type === "engine-status") {
         this.#status = (m as EngineStatusUpdate).status;
         return;
@@ -138,6 +169,11 @@ export class RemoteEngine implements EnginePort {
   /** status is the engine's bind state as last pushed (endpoints left out); undefined before. */
   status(): EngineStatus | undefined {
     return this.#status;
+  }
+
+  /** liveness is the engine thread's last loop report and how long ago it came. */
+  liveness(): EngineLiveness {
+    return { ageMs: Math.round(performance.now() - this.#heard.at), stallMs: this.#heard.stallMs };
   }
 
   /** close is the engine side's business (it outlives the controller thread); nothing to do here. */

@@ -20,6 +20,7 @@ import type { InvalidObject, LastValid } from "./hold.ts";
 import type { Logger } from "./log.ts";
 import { emptyResourceSet } from "../k8s/resource-set.ts";
 import { Persister } from "./persist.ts";
+import type { EngineLiveness } from "./loop-watch.ts";
 
 /** EnginePort is what the controller needs of an engine (in-process or a worker group). */
 export interface EnginePort {
@@ -31,6 +32,8 @@ export interface EnginePort {
   /** status is the engine's listener bind state (merged over workers); undefined before it answered. */
   status(): EngineStatus | undefined;
   close(): Promise<void> | void;
+  /** liveness is the engine thread's loop report when the engine runs on another thread. */
+  liveness?(): EngineLiveness;
 }
 
 /** HealthCheck is one line of /readyz: a named check, whether it passes, and why. */
@@ -229,6 +232,11 @@ export class Controller {
         unready: p.unready === true,
       })),
     };
+  }
+
+  /** engineLiveness is the engine thread's loop report (portico run); undefined in-process. */
+  engineLiveness(): EngineLiveness | undefined {
+    return this.#engine.liveness?.();
   }
 
   /** notes are the reported problems as `source: message` lines, for the detail of /healthz. */
