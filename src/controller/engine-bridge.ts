@@ -18,16 +18,13 @@ export interface EngineHeartbeat {
 export const HEARTBEAT_MS = 1_000;
 
 /** EngineStatusUpdate carries the engine's listener bind state to the controller thread, which
- * reads it synchronously (readiness, conditions, the banner): after every apply, before its
- * reply, and every STATUS_PUSH_MS while it changes (a bind retry that succeeds). Endpoints stay
- * behind: the controller does not read them, and they can be many. */
+ * reads it synchronously (readiness, conditions, the banner): before every apply reply, and when
+ * a listener's bind state changes (a bind retry that succeeds). Endpoints stay behind: the
+ * controller does not read them, and they can be many. */
 export interface EngineStatusUpdate {
   type: "engine-status";
   status: EngineStatus;
 }
-
-/** STATUS_PUSH_MS bounds how stale the controller's view of the listeners' bind state can be. */
-export const STATUS_PUSH_MS = 250;
 
 /** EngineCall is a controller → engine request; method names an EnginePort method. */
 export interface EngineCall {
@@ -69,7 +66,9 @@ export function serveEngine(
     opts.heartbeatMs ?? HEARTBEAT_MS,
   ).unref();
   let lastStatus = "";
+  let stopped = false;
   const pushStatus = (): void => {
+    if (stopped) return;
     const s = engine.status();
     if (s === undefined) return;
     const status: EngineStatus = { ...s, endpoints: [] };
@@ -96,9 +95,10 @@ export function serveEngine(
     );
   };
   port.on("message", onMessage);
-  const timer = setInterval(pushStatus, STATUS_PUSH_MS).unref();
+  // Pushed on change, not polled: the data plane's thread computes a status only when one moved.
+  engine.onListenerChange?.(pushStatus);
   return () => {
-    clearInterval(timer);
+    stopped = true;
     clearInterval(beat);
     loop.stop();
     port.off("message", onMessage);

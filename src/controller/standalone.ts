@@ -32,6 +32,8 @@ export interface EnginePort {
   /** status is the engine's listener bind state (merged over workers); undefined before it answered. */
   status(): EngineStatus | undefined;
   close(): Promise<void> | void;
+  /** onListenerChange registers fn to run when a listener's bind state may have changed. */
+  onListenerChange?(fn: () => void): void;
   /** liveness is the engine thread's loop report when the engine runs on another thread. */
   liveness?(): EngineLiveness;
 }
