@@ -80,7 +80,13 @@ export class Controller {
   #servedLastValid: LastValid = new Map();
   #rejection: Rejection | undefined;
   #set: ResourceSet = emptyResourceSet();
-  #inspected: { version: number; out: PipelineOutput } | undefined;
+  #inspected:
+    | {
+        version: number;
+        out: PipelineOutput;
+        live?: { engineStatus: EngineStatus | undefined; statuses: ObjectStatus[] };
+      }
+    | undefined;
   #listeners: (() => void)[] = [];
   #metrics = new ControllerMetrics();
   #problems = new Map<string, ReportedProblem>();
@@ -171,7 +177,8 @@ export class Controller {
     const rejected = this.#rejection
       ? `; version ${this.#rejection.version} was rejected (see /api/v1/errors)`
       : "";
-    const failing = failingListeners(this.listenerStatus());
+    const listeners = this.listenerStatus();
+    const failing = failingListeners(listeners);
     const checks: HealthCheck[] = [
       this.#served
         ? { name: "snapshot", ok: true, detail: `version ${this.#version} applied${rejected}` }
@@ -181,7 +188,7 @@ export class Controller {
         ok: failing.length === 0,
         detail:
           failing.length === 0
-            ? `${this.listenerStatus().length} bound`
+            ? `${listeners.length} bound`
             : failing
                 .map((l) => (l.error ? `cannot bind ${l.key} (${l.name}): ${l.error}` : `binding ${l.key}`))
                 .join("; "),
@@ -272,11 +279,20 @@ export class Controller {
       this.#inspected = { version: this.#version, out };
     }
     const out = this.#inspected.out;
+    // The bind-applied statuses change only with the version or a new engine status (the remote
+    // engine keeps one object per push), so a burst of `get`/`explain` computes them once.
+    const engineStatus = this.#engine.status();
+    const memo = this.#inspected.live;
+    const live =
+      memo && memo.engineStatus === engineStatus && engineStatus !== undefined
+        ? memo.statuses
+        : applyBindState(out.statuses, this.#served, this.listenerStatus(), this.#gatewayListeners);
+    this.#inspected.live = { engineStatus, statuses: live };
     return {
       set: this.#set,
       out,
       ports: { http: this.#opts.ingressHttpPort, https: this.#opts.ingressHttpsPort },
-      live: applyBindState(out.statuses, this.#served, this.listenerStatus(), this.#gatewayListeners),
+      live,
     };
   }
 
