@@ -412,4 +412,7 @@ spec:
     (await condition(p, "Ingress", "aa-newcomer", "portico.dev/Accepted"))?.reason,
     "RouteConflict",
   );
+  // Offline answers read the saved first-seen times too, so they name the same winner.
+  const offline = await run("sh", [bin, "explain", "ingress/default/aa-newcomer", dir, ...args]);
+  assert.match(offline.stdout, /already served by Ingress\/default\/zz-holder/, offline.stdout);
 });
