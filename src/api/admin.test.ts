@@ -52,3 +52,55 @@ test("/healthz: 503 after the event loop stalled past the limit, with the stall 
     server.close();
   }
 });
+
+test("a bad request never escapes the handler: bad percent-encoding is 400, a throwing view 500", async () => {
+  const logged: string[] = [];
+  const v: AdminView = {
+    ...view([]),
+    // A snapshot serves, so the explain route reaches decodeURIComponent.
+    inspect: () => ({}) as ReturnType<AdminView["inspect"]>,
+    statuses: () => {
+      throw new Error("boom");
+    },
+  };
+  const { server, url } = await startAdmin(v, "127.0.0.1", 0, { log: (_l, msg) => logged.push(msg) });
+  try {
+    let r = await fetch(`${url}/api/v1/explain/service/%zz/x`);
+    assert.equal(r.status, 400);
+    assert.match(await r.text(), /bad percent-encoding/);
+    r = await fetch(`${url}/api/v1/status`);
+    assert.equal(r.status, 500);
+    assert.equal(await r.text(), "internal error: boom\n");
+    assert.deepEqual(logged, ["admin request failed"]);
+    // Still serving.
+    assert.equal((await fetch(`${url}/readyz`)).status, 200);
+  } finally {
+    server.close();
+  }
+});
+
+test("/healthz with the engine on another thread: the engine's report decides, this thread's stall is detail", async () => {
+  let engine = { ageMs: 200, stallMs: 10 };
+  const v: AdminView = { ...view([]), engineLiveness: () => engine };
+  const { server, url } = await startAdmin(v, "127.0.0.1", 0, { stallLimitMs: 300 });
+  try {
+    // A long translation on the controller thread: the data plane is fine, so 200.
+    const until = performance.now() + 700;
+    while (performance.now() < until);
+    let r = await fetch(`${url}/healthz`);
+    let body = await r.text();
+    assert.equal(r.status, 200, body);
+    assert.match(body, /^ok\nengine event loop: longest stall 10 ms .*last heard 200 ms ago\n/);
+    assert.match(body, /controller event loop: longest stall \d+ ms .*\(not a liveness failure\)/);
+    // The engine thread went quiet (wedged): 503.
+    engine = { ageMs: 5_000, stallMs: 10 };
+    r = await fetch(`${url}/healthz`);
+    body = await r.text();
+    assert.equal(r.status, 503, body);
+    // Or it reports a stall over the limit.
+    engine = { ageMs: 100, stallMs: 400 };
+    assert.equal((await fetch(`${url}/healthz`)).status, 503);
+  } finally {
+    server.close();
+  }
+});

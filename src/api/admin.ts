@@ -1,14 +1,19 @@
 // admin.ts: the admin HTTP API (loopback by default). Not a hot path, so node:http is fine here.
-//   GET /healthz        200 while the process is alive and its event loop responsive (docs/health.md);
+//   GET /healthz        200 while the data plane's event loop is responsive (the engine thread's report in
+//                       `portico run`, else this thread's; docs/health.md);
 //                       its detail also names problems that a restart would not fix (a failing state save)
 //   GET /readyz         200 when a snapshot is applied and every listener it needs is bound, else 503
 //   GET /api/v1/status  JSON list of {kind, namespace, name, status} as Portico would write them
 //   GET /api/v1/errors  input problems (file:line) and the last rejected snapshot, if any
 //   GET /api/v1/tables/*, /api/v1/explain/*, /api/v1/translate, /api/v1/validate  (cli-routes.ts)
 //   GET /metrics        Prometheus text exposition
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serveCliRoute, type CliView } from "./cli-routes.ts";
+import { createLogger, type Logger } from "../controller/log.ts";
+import { LOOP_WINDOW_MS, LoopWatch, type EngineLiveness } from "../controller/loop-watch.ts";
+
+type Send = (status: number, type: string, body: string) => void;
 
 /** AdminView is what the admin API reads; the controller owns it. */
 export interface AdminView extends CliView {
@@ -18,6 +23,9 @@ export interface AdminView extends CliView {
   errors(): unknown;
   /** metrics may be a promise: in `portico run` the engine answers from another thread. */
   metrics(): string | Promise<string>;
+  /** engineLiveness is the data plane's own loop report when the engine runs on another thread
+   * (`portico run`): /healthz then judges the engine, not this thread. Undefined: this thread. */
+  engineLiveness?(): EngineLiveness | undefined;
   /** notes are extra /healthz detail lines: problems the process lives with, such as a failing state save. */
   notes?(): string[];
 }
@@ -27,24 +35,33 @@ export async function startAdmin(
   view: AdminView,
   host: string,
   port: number,
-  opts: { stallLimitMs?: number } = {},
+  opts: { stallLimitMs?: number; log?: Logger } = {},
 ): Promise<{ server: Server; url: string }> {
+  const log = opts.log ?? createLogger();
+  const onError = (err: unknown) =>
+    log("error", "admin request failed", { error: (err as Error)?.stack ?? String(err) });
   const loop = new LoopWatch();
   const limit = opts.stallLimitMs ?? STALL_LIMIT_MS;
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, send: Send): void => {
     const path = (req.url ?? "/").split("?")[0];
-    const send = (status: number, type: string, body: string) => {
-      res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
-      res.end(body);
-    };
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain", "method not allowed\n");
     if (serveCliRoute(view, path ?? "/", send)) return;
     switch (path) {
       case "/healthz": {
         const stall = loop.longestStallMs();
-        const ok = stall < limit;
-        const notes = (view.notes?.() ?? []).map((n) => `${n}\n`).join("");
-        const detail = `event loop: longest stall ${stall} ms in the last ${WINDOW_MS / 1000} s (limit ${limit} ms)\nuptime: ${Math.round(process.uptime())} s\n${notes}`;
+        const window = `in the last ${LOOP_WINDOW_MS / 1000} s (limit ${limit} ms)`;
+        const engine = view.engineLiveness?.();
+        // With the engine on another thread, liveness is the data plane's: a long translation here
+        // must not get a healthy data plane restarted, and a wedged engine must not answer 200.
+        const ok = engine ? engine.ageMs < limit && engine.stallMs < limit : stall < limit;
+        const lines = engine
+          ? [
+              `engine event loop: longest stall ${engine.stallMs} ms ${window}; last heard ${engine.ageMs} ms ago`,
+              `controller event loop: longest stall ${stall} ms ${window} (not a liveness failure)`,
+            ]
+          : [`event loop: longest stall ${stall} ms ${window}`];
+        lines.push(`uptime: ${Math.round(process.uptime())} s`, ...(view.notes?.() ?? []));
+        const detail = lines.map((l) => `${l}\n`).join("");
         return send(ok ? 200 : 503, "text/plain", `${ok ? "ok" : "event loop unresponsive"}\n${detail}`);
       }
       case "/readyz": {
@@ -67,8 +84,25 @@ export async function startAdmin(
         return send(
           404,
           "text/plain",
-          "not found: try /healthz, /readyz, /api/v1/status, /api/v1/errors, /metrics\n",
+          "not found: try /healthz, /readyz, /api/v1/status, /api/v1/errors, /api/v1/tables/KIND, " +
+            "/api/v1/explain/KIND/NS/NAME, /api/v1/translate, /api/v1/validate, /metrics\n",
         );
+    }
+  };
+  const server = createServer((req, res) => {
+    const send: Send = (status, type, body) => {
+      if (res.headersSent) return;
+      res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
+      res.end(body);
+    };
+    // A request must never take the process down: in `portico run` this thread is the controller,
+    // and an uncaught throw here would end the run and the traffic with it.
+    try {
+      handle(req, send);
+    } catch (err) {
+      if (err instanceof URIError) return send(400, "text/plain", `bad percent-encoding in ${req.url}\n`);
+      onError(err);
+      send(500, "text/plain", `internal error: ${(err as Error)?.message ?? String(err)}\n`);
     }
   });
   server.once("close", () => loop.stop());
@@ -81,30 +115,5 @@ export async function startAdmin(
   return { server, url: `http://${h}:${addr.port}` };
 }
 
-const TICK_MS = 250;
-const WINDOW_MS = 10_000;
 /** STALL_LIMIT_MS: a loop blocked this long (far beyond any GC pause or snapshot compile) is not healthy. */
 const STALL_LIMIT_MS = 5_000;
-
-/** LoopWatch measures how late a repeating timer fires: the event loop's longest stall recently. */
-class LoopWatch {
-  #stalls: { at: number; ms: number }[] = [];
-  #last = performance.now();
-  #timer = setInterval(() => {
-    const now = performance.now();
-    const late = Math.round(now - this.#last - TICK_MS);
-    this.#last = now;
-    if (late > 0) this.#stalls.push({ at: now, ms: late });
-    while (this.#stalls.length > 0 && this.#stalls[0]!.at < now - WINDOW_MS) this.#stalls.shift();
-  }, TICK_MS).unref();
-
-  /** longestStallMs includes the stall in progress, so a request served late still sees it. */
-  longestStallMs(): number {
-    const current = Math.max(0, Math.round(performance.now() - this.#last - TICK_MS));
-    return Math.max(current, ...this.#stalls.map((s) => s.ms));
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
-  }
-}

@@ -30,7 +30,7 @@ export function serveCliRoute(view: CliView, path: string, send: Send): boolean 
   const [, what, rest = ""] = m;
   const now = view.inspect();
   if (!now) {
-    send(503, "text/plain", "no snapshot serving yet; retry once /healthz answers 200\n");
+    send(503, "text/plain", "no snapshot serving yet; retry once /readyz answers 200\n");
     return true;
   }
   const { set, out } = now;
@@ -57,7 +57,7 @@ export function serveCliRoute(view: CliView, path: string, send: Send): boolean 
     send(
       404,
       "text/plain",
-      `not found: try /api/v1/tables/{${TABLE_KINDS.join(",")}}, /api/v1/explain/KIND/NS/NAME\n`,
+      `not found: try /api/v1/tables/{${TABLE_KINDS.join(",")}}, /api/v1/explain/KIND/NS/NAME, /api/v1/translate, /api/v1/validate\n`,
     );
   return true;
 }

@@ -164,7 +164,8 @@ function reload(v: Parameters<typeof parseReloadFlags>[0]): ReloadFlags {
   }
 }
 
-function port(text: string, flag: string, min = 1): number {
+/** port parses a port number for flag, refusing anything outside min-65535 (a usage error). */
+export function port(text: string, flag: string, min = 1): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < min || n > 65535)
     throw new CliError(`${flag} must be a port ${min}-65535, not "${text}"`);

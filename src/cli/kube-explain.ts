@@ -3,7 +3,7 @@
 // offline or --admin command runs unchanged. The Kubernetes client is loaded only with
 // --kubeconfig: it doubled an offline explain's memory (140 → 76 MB) and time.
 import { parseArgs } from "node:util";
-import { CliError, outputOf } from "./args.ts";
+import { CliError, outputOf, port } from "./args.ts";
 import { explainMain, printExplanation } from "./explain.ts";
 import { explain } from "../controller/explain/index.ts";
 import { parseTarget, TARGET_KINDS } from "../controller/explain/target.ts";
@@ -42,8 +42,8 @@ export async function main(argv: string[]): Promise<number> {
     const set = await listOnce(client, namespaces);
     const opts = {
       serveClasslessServices: !v.values["no-classless"],
-      ingressHttpPort: Number(v.values["http-port"]),
-      ingressHttpsPort: Number(v.values["https-port"]),
+      ingressHttpPort: port(v.values["http-port"], "--http-port"),
+      ingressHttpsPort: port(v.values["https-port"], "--https-port"),
     };
     const out = buildSnapshot(set, opts, recoverAllocations(set, opts), 1);
     const code = printExplanation(explain(set, out, t, "cluster"), output);

@@ -42,15 +42,16 @@ Offline and live: validate, translate, explain and get answer offline from DIR (
 line on stderr), or ask the running Portico at --admin (default 127.0.0.1:9901) when no DIR is given.
 
 Common flags:
-  --state-dir DIR    VIP allocations in DIR/portico.db (default: $PORTICO_STATE_DIR, /var/lib/portico
-                     for root, else $XDG_STATE_HOME/portico or ~/.local/state/portico)
+  --state-dir DIR    VIP allocations in DIR/portico.db; for run, state and offline answers the
+                     default is $PORTICO_STATE_DIR, /var/lib/portico for root, else
+                     $XDG_STATE_HOME/portico or ~/.local/state/portico (controller: none unless given)
   --http-port N      the shared Ingress VIP's HTTP port (default 80); --https-port N (default 443)
   --no-classless     leave LoadBalancer Services without spec.loadBalancerClass to another load balancer
   --fresh-state      (run) set the saved state aside and start with no allocations
   -o FORMAT          table, wide, yaml or json (anything else is an error)
 
-Exit codes: 0 ok; 1 an error in the manifests, an object that does not exist, or no running
-Portico; 2 a usage error (unknown command, flag, -o value, or a directory that does not exist).
+Exit codes: 0 ok; 1 an error in the manifests, an object that does not exist, no running
+Portico, a refused or locked state directory, or an --admin port run cannot bind; 2 a usage error (unknown command, flag, -o value, or a directory that does not exist).
 Reference: docs/cli.md
 `;
 

@@ -15,16 +15,18 @@ import { requireDirs } from "./dirs.ts";
  * only reads the state directory: an offline command never creates one. */
 export async function load(flags: CommonFlags, dirs: string[]): Promise<Inspection & { stateNote: string }> {
   requireDirs(dirs);
-  const set = await loadDirs(dirs, flags.reload.limits);
   const stateDir = stateDirOf(flags.stateDir);
   let previous = {};
+  let firstSeen: Record<string, string> | undefined;
   let stateNote = `no saved allocations in ${stateDir}`;
   if (existsSync(join(stateDir, "portico.db"))) {
     // Read-only and without the lock: a running Portico may own the directory.
-    const { readAllocations } = await import("../state/store.ts");
+    const { readAllocations, readFirstSeen } = await import("../state/store.ts");
     previous = readAllocations(stateDir);
+    firstSeen = readFirstSeen(stateDir);
     stateNote = `allocations from ${stateDir}`;
   }
+  const set = await loadDirs(dirs, flags.reload.limits, firstSeen);
   const ports = { http: flags.httpPort, https: flags.httpsPort };
   const out = buildSnapshot(
     set,
@@ -57,7 +59,7 @@ export async function answer<T>(
   if (dirs.length === 0)
     refuseFlags(
       flags,
-      ["--state-dir", "--http-port", "--https-port", "--no-classless"],
+      ["--state-dir", "--http-port", "--https-port", "--no-classless", "--max-file-size", "--max-objects"],
       "these shape an offline answer; a running Portico answers with its own settings (drop them, or give directories)",
     );
   if (dirs.length > 0) {

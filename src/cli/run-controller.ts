@@ -46,7 +46,19 @@ function openState(log: Logger): { store: StateStore; stateDir: string } {
 }
 
 async function start(): Promise<() => Promise<void>> {
+  // Whatever opened is closed again if a later step throws: the lock is released, the port freed.
+  const undo: (() => unknown)[] = [];
+  try {
+    return await startAll(undo);
+  } catch (err) {
+    for (const fn of undo.reverse()) await Promise.resolve(fn()).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
   const { store, stateDir } = openState(log);
+  undo.push(() => store.close());
   const controller = new Controller(
     new RemoteEngine(port),
     store,
@@ -57,8 +69,18 @@ async function start(): Promise<() => Promise<void>> {
     },
     log,
   );
+  undo.push(() => controller.close());
   const { host, port: adminPort } = splitHostPort(flags.admin);
-  const admin = await startAdmin(controller, host, adminPort);
+  let admin: Awaited<ReturnType<typeof startAdmin>>;
+  try {
+    admin = await startAdmin(controller, host, adminPort, { log });
+  } catch (err) {
+    throw adminBindError(err, flags.admin);
+  }
+  undo.push(() => {
+    admin.server.close();
+    admin.server.closeAllConnections();
+  });
   log("info", "admin API listening", { url: admin.url, stateDir });
 
   // Updates are serialised: a burst of file changes applies in order, one snapshot at a time.
@@ -87,6 +109,7 @@ async function start(): Promise<() => Promise<void>> {
     printed = true;
     process.stdout.write(vipTable(served, admin.url, controller.listenerStatus()));
   });
+  undo.push(() => source.close());
   await source.start();
   return async () => {
     await source.close();
@@ -96,6 +119,19 @@ async function start(): Promise<() => Promise<void>> {
     controller.close();
     store.close();
   };
+}
+
+/** adminBindError turns a listen error the user can fix (a port in use or not allowed, an address
+ * not on this host) into one line naming --admin; anything else passes through. */
+function adminBindError(err: unknown, admin: string): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const why: Record<string, string> = {
+    EADDRINUSE: "is in use by another process; stop it or choose another port",
+    EACCES: "is not allowed for this user (a port below 1024 needs privileges); choose another port",
+    EADDRNOTAVAIL: "is not an address of this host; use 127.0.0.1 or an address this host has",
+  };
+  if (code === undefined || !(code in why)) return err;
+  return new CliError(`--admin ${admin}: ${why[code]} (--admin HOST:PORT)`, 1);
 }
 
 /** exitCodeOf says how main should end for err: 2 for a usage error, 1 for a refused state file. */

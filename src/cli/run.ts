@@ -31,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const engine = await createEnginePort(log, { workers, accessLog: flags.accessLog, limits: flags.limits });
   const controller = new Worker(controllerFile, { workerData: { flags } satisfies ControllerData });
-  serveEngine(controller, engine);
+  const stopServing = serveEngine(controller, engine);
   const events = (type: ControllerEvent["type"]) =>
     new Promise<ControllerEvent>((resolve) => {
       const on = (m: ControllerEvent) => {
@@ -49,10 +49,10 @@ export async function main(argv: string[]): Promise<number> {
 
   const first = await Promise.race([events("started"), died]);
   if (typeof first === "string" || first.type === "fatal") {
+    stopServing();
     await controller.terminate();
     await engine.close();
     if (typeof first === "string") throw new Error(first);
-    if (first.type !== "fatal") throw new Error("controller thread stopped before it started");
     // The user's to fix (a usage error: exit 2; a refused state directory: exit 1): one line.
     if (first.exitCode !== undefined) throw new CliError(first.message, first.exitCode);
     throw new Error(first.message);
@@ -69,6 +69,7 @@ export async function main(argv: string[]): Promise<number> {
   ]);
   if (why) {
     log("error", why);
+    stopServing();
     await engine.close();
     return 1;
   }
@@ -82,6 +83,7 @@ export async function main(argv: string[]): Promise<number> {
   const stopped = events("stopped");
   controller.postMessage({ type: "stop" });
   await Promise.race([stopped, died]);
+  stopServing();
   await controller.terminate();
   await engine.close();
   return 0;

@@ -8,6 +8,7 @@ import type { ListenerStatus } from "../engine/listeners.ts";
 import { listenerKey } from "../engine/listeners.ts";
 import type { EngineSnapshot } from "../model/ir.ts";
 import type { ObjectStatus } from "../translate/types.ts";
+import { keyOf } from "../translate/status.ts";
 
 /** PROGRAMMED is the condition a Service or Ingress carries once its listeners are bound. */
 export const PROGRAMMED = "portico.dev/Programmed";
@@ -129,7 +130,7 @@ export function applyBindState(
   const state = new Map(listeners.map((l) => [l.key, l]));
   const refsOf = objectListeners(snapshot);
   return statuses.map((s) => {
-    const key = s.namespace ? `${s.kind}/${s.namespace}/${s.name}` : `${s.kind}/${s.name}`;
+    const key = keyOf(s);
     const refs = refsOf.get(key);
     if (refs === undefined || refs.length === 0) return s;
     const verdict = bindVerdict(refs, state);

@@ -4,6 +4,7 @@
 import type { Condition } from "../k8s/types.ts";
 import type { EngineSnapshot } from "../model/ir.ts";
 import type { ObjectStatus } from "../translate/types.ts";
+import { keyOf } from "../translate/status.ts";
 
 /** Delta lists the names added, removed and changed between two keyed sets. */
 export interface Delta {
@@ -98,7 +99,7 @@ function bad(c: Condition): boolean {
 export function problemsOf(statuses: readonly ObjectStatus[]): Problem[] {
   const out: Problem[] = [];
   for (const s of statuses) {
-    const object = s.namespace ? `${s.kind}/${s.namespace}/${s.name}` : `${s.kind}/${s.name}`;
+    const object = keyOf(s);
     const push = (where: string, list: readonly Condition[] | undefined) => {
       for (const c of list ?? [])
         if (bad(c)) out.push({ object, where, type: c.type, reason: c.reason, message: c.message });

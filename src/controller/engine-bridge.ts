@@ -6,18 +6,25 @@
 import type { MessagePort, Worker } from "node:worker_threads";
 import type { EngineStatus } from "../engine/engine.ts";
 import type { EnginePort } from "./standalone.ts";
+import { LoopWatch, type EngineLiveness } from "./loop-watch.ts";
+
+/** EngineHeartbeat is the engine thread's loop report, sent every HEARTBEAT_MS for /healthz. */
+export interface EngineHeartbeat {
+  type: "engine-heartbeat";
+  stallMs: number;
+}
+
+/** HEARTBEAT_MS is how often the engine thread reports its loop; far below the 5 s stall limit. */
+export const HEARTBEAT_MS = 1_000;
 
 /** EngineStatusUpdate carries the engine's listener bind state to the controller thread, which
- * reads it synchronously (readiness, conditions, the banner): after every apply, before its
- * reply, and every STATUS_PUSH_MS while it changes (a bind retry that succeeds). Endpoints stay
- * behind: the controller does not read them, and they can be many. */
+ * reads it synchronously (readiness, conditions, the banner): before every apply reply, and when
+ * a listener's bind state changes (a bind retry that succeeds). Endpoints stay behind: the
+ * controller does not read them, and they can be many. */
 export interface EngineStatusUpdate {
   type: "engine-status";
   status: EngineStatus;
 }
-
-/** STATUS_PUSH_MS bounds how stale the controller's view of the listeners' bind state can be. */
-export const STATUS_PUSH_MS = 250;
 
 /** EngineCall is a controller → engine request; method names an EnginePort method. */
 export interface EngineCall {
@@ -35,14 +42,33 @@ export interface EngineReply {
   error?: string;
 }
 
+/** CALL_TIMEOUT_MS: an engine call unanswered this long is rejected, so /metrics answers 503
+ * and an update reports a failure instead of waiting forever on a wedged engine thread. */
+export const CALL_TIMEOUT_MS = 10_000;
+
 /** Endpoint is either side of the channel: a worker's parentPort or the Worker object. */
 type Endpoint = Pick<MessagePort | Worker, "postMessage" | "on" | "off">;
 
 /** serveEngine answers the EngineCalls arriving on port with engine and pushes its bind state;
  * returns a stop function. */
-export function serveEngine(port: Endpoint, engine: EnginePort): () => void {
+export function serveEngine(
+  port: Endpoint,
+  engine: EnginePort,
+  opts: { heartbeatMs?: number } = {},
+): () => void {
+  const loop = new LoopWatch();
+  const beat = setInterval(
+    () =>
+      port.postMessage({
+        type: "engine-heartbeat",
+        stallMs: loop.longestStallMs(),
+      } satisfies EngineHeartbeat),
+    opts.heartbeatMs ?? HEARTBEAT_MS,
+  ).unref();
   let lastStatus = "";
+  let stopped = false;
   const pushStatus = (): void => {
+    if (stopped) return;
     const s = engine.status();
     if (s === undefined) return;
     const status: EngineStatus = { ...s, endpoints: [] };
@@ -69,9 +95,12 @@ export function serveEngine(port: Endpoint, engine: EnginePort): () => void {
     );
   };
   port.on("message", onMessage);
-  const timer = setInterval(pushStatus, STATUS_PUSH_MS).unref();
+  // Pushed on change, not polled: the data plane's thread computes a status only when one moved.
+  engine.onListenerChange?.(pushStatus);
   return () => {
-    clearInterval(timer);
+    stopped = true;
+    clearInterval(beat);
+    loop.stop();
     port.off("message", onMessage);
   };
 }
@@ -83,10 +112,19 @@ export class RemoteEngine implements EnginePort {
   #waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   #status: EngineStatus | undefined;
 
+  #timeoutMs: number;
+  /** #heard is when the engine thread last reported its loop (construction time before the first). */
+  #heard = { at: performance.now(), stallMs: 0 };
+
   /** constructor listens for replies on port (the worker's parentPort). */
-  constructor(port: Endpoint) {
+  constructor(port: Endpoint, opts: { timeoutMs?: number } = {}) {
     this.#port = port;
+    this.#timeoutMs = opts.timeoutMs ?? CALL_TIMEOUT_MS;
     port.on("message", (m: unknown) => {
+      if ((m as EngineHeartbeat)?.type === "engine-heartbeat") {
+        this.#heard = { at: performance.now(), stallMs: (m as EngineHeartbeat).stallMs };
+        return;
+      }
       if ((m as EngineStatusUpdate)?.type === "engine-status") {
         this.#status = (m as EngineStatusUpdate).status;
         return;
@@ -103,7 +141,17 @@ export class RemoteEngine implements EnginePort {
   #call<T>(method: EngineCall["method"], args: unknown[]): Promise<T> {
     const id = this.#next++;
     return new Promise<T>((resolve, reject) => {
-      this.#waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      const timer = setTimeout(() => {
+        this.#waiting.delete(id);
+        reject(new Error(`engine did not answer ${method} within ${this.#timeoutMs / 1000} s`));
+      }, this.#timeoutMs).unref();
+      const done =
+        <A>(fn: (a: A) => void) =>
+        (a: A) => {
+          clearTimeout(timer);
+          fn(a);
+        };
+      this.#waiting.set(id, { resolve: done(resolve as (v: unknown) => void), reject: done(reject) });
       this.#port.postMessage({ type: "engine-call", id, method, args } satisfies EngineCall);
     });
   }
@@ -121,6 +169,11 @@ export class RemoteEngine implements EnginePort {
   /** status is the engine's bind state as last pushed (endpoints left out); undefined before. */
   status(): EngineStatus | undefined {
     return this.#status;
+  }
+
+  /** liveness is the engine thread's last loop report and how long ago it came. */
+  liveness(): EngineLiveness {
+    return { ageMs: Math.round(performance.now() - this.#heard.at), stallMs: this.#heard.stallMs };
   }
 
   /** close is the engine side's business (it outlives the controller thread); nothing to do here. */

@@ -41,7 +41,13 @@ export async function createEnginePort(log: Logger, opts: EnginePortOptions = {}
     log("info", "engine workers started", { workers, pids: group.workers().map((w) => w.pid) });
     return group;
   }
-  const engine = new Engine({ compileHttp, log, limits: opts.limits });
+  const changed = new Set<() => void>();
+  const engine = new Engine({
+    compileHttp,
+    log,
+    limits: opts.limits,
+    onListenerChange: () => changed.forEach((fn) => fn()),
+  });
   const metrics = new Metrics({
     endpoints: () => engine.status().endpoints,
     connections: () => engine.connections(),
@@ -55,6 +61,7 @@ export async function createEnginePort(log: Logger, opts: EnginePortOptions = {}
     },
     metrics: () => metrics.render(),
     status: () => engine.status(),
+    onListenerChange: (fn) => void changed.add(fn),
     async close() {
       metrics.close();
       stopAccessLog?.();

@@ -13,6 +13,7 @@ import type { AnyObject, Secret, Service } from "../k8s/types.ts";
 import type { VipPool } from "../k8s/vip-pool.ts";
 import { checkKeyPair, TLS_SECRET_TYPE } from "../translate/secrets.ts";
 import { ANN_IPS, requestedSources } from "../translate/service-lb.ts";
+import { keyOf } from "../translate/status.ts";
 
 /** LastValid maps an object's key ("Kind/ns/name") to the last version of it that passed its check. */
 export type LastValid = ReadonlyMap<string, AnyObject>;
@@ -134,7 +135,7 @@ function heldText(held: AnyObject): string {
 
 /** invalidKey names an InvalidObject as "Kind/ns/name", like objectKey. */
 export function invalidKey(o: InvalidObject): string {
-  return o.namespace ? `${o.kind}/${o.namespace}/${o.name}` : `${o.kind}/${o.name}`;
+  return keyOf(o);
 }
 
 /** INPUT_VALID is the condition an invalid object (or, for a Secret, each object using it) carries. */

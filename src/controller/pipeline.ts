@@ -7,7 +7,7 @@ import { allocate } from "../ipam/allocate.ts";
 import type { AllocateOutput, AllocationResult, AllocationState } from "../ipam/types.ts";
 import type { EngineSnapshot, HttpListener, L4Listener } from "../model/ir.ts";
 import { applyGatewayAllocation } from "../translate/gateway-status.ts";
-import { compareStatus, VIP_ALLOCATED } from "../translate/status.ts";
+import { compareStatus, VIP_ALLOCATED, keyOf } from "../translate/status.ts";
 import { translate } from "../translate/translate.ts";
 import type { ObjectStatus, TranslateOptions, TranslateResult } from "../translate/types.ts";
 import {
@@ -131,7 +131,7 @@ function vipCondition(r: AllocationResult | undefined, generation: number | unde
 function mergeStatuses(set: ResourceSet, tr: TranslateResult, alloc: AllocateOutput): ObjectStatus[] {
   const byKey = new Map<string, ObjectStatus>();
   for (const s of tr.statuses) {
-    const key = s.namespace ? `${s.kind}/${s.namespace}/${s.name}` : `${s.kind}/${s.name}`;
+    const key = keyOf(s);
     // Objects without conditions (Gateway API routes report them per parent) get none added.
     const copy = s.status.conditions
       ? { ...s.status, conditions: [...s.status.conditions] }
@@ -175,9 +175,7 @@ function reportInvalid(
   invalid: readonly InvalidObject[],
 ): ObjectStatus[] {
   if (invalid.length === 0) return statuses;
-  const byKey = new Map(
-    statuses.map((s) => [s.namespace ? `${s.kind}/${s.namespace}/${s.name}` : `${s.kind}/${s.name}`, s]),
-  );
+  const byKey = new Map(statuses.map((s) => [keyOf(s), s]));
   for (const o of invalid) {
     for (const target of reportedOn(set, o)) {
       const s = byKey.get(target);

@@ -20,6 +20,7 @@ import type { InvalidObject, LastValid } from "./hold.ts";
 import type { Logger } from "./log.ts";
 import { emptyResourceSet } from "../k8s/resource-set.ts";
 import { Persister } from "./persist.ts";
+import type { EngineLiveness } from "./loop-watch.ts";
 
 /** EnginePort is what the controller needs of an engine (in-process or a worker group). */
 export interface EnginePort {
@@ -31,6 +32,10 @@ export interface EnginePort {
   /** status is the engine's listener bind state (merged over workers); undefined before it answered. */
   status(): EngineStatus | undefined;
   close(): Promise<void> | void;
+  /** onListenerChange registers fn to run when a listener's bind state may have changed. */
+  onListenerChange?(fn: () => void): void;
+  /** liveness is the engine thread's loop report when the engine runs on another thread. */
+  liveness?(): EngineLiveness;
 }
 
 /** HealthCheck is one line of /readyz: a named check, whether it passes, and why. */
@@ -71,9 +76,17 @@ export class Controller {
   #notices: readonly string[] = [];
   #invalid: readonly InvalidObject[] = [];
   #lastValid: LastValid = new Map();
+  /** #servedLastValid is the lastValid the serving snapshot was built with; inspect() reruns with it. */
+  #servedLastValid: LastValid = new Map();
   #rejection: Rejection | undefined;
   #set: ResourceSet = emptyResourceSet();
-  #inspected: { version: number; out: PipelineOutput } | undefined;
+  #inspected:
+    | {
+        version: number;
+        out: PipelineOutput;
+        live?: { engineStatus: EngineStatus | undefined; statuses: ObjectStatus[] };
+      }
+    | undefined;
   #listeners: (() => void)[] = [];
   #metrics = new ControllerMetrics();
   #problems = new Map<string, ReportedProblem>();
@@ -97,7 +110,8 @@ export class Controller {
     this.#sourceErrors = set.errors;
     for (const e of set.errors) this.#log("warn", "input error", { ...e });
     const version = this.#version + 1;
-    const out = buildSnapshot(set, this.#opts, this.#allocations, version, this.#lastValid);
+    const heldFrom = this.#lastValid;
+    const out = buildSnapshot(set, this.#opts, this.#allocations, version, heldFrom);
     this.#notices = out.translate.notices;
     this.#invalid = out.invalid;
     for (const o of out.invalid) this.#log("warn", "invalid object", { ...o });
@@ -120,6 +134,7 @@ export class Controller {
     this.#rejection = undefined;
     this.#allocations = out.allocations.state;
     this.#lastValid = out.lastValid;
+    this.#servedLastValid = heldFrom;
     // A failed save (a full disk) keeps serving from memory; the Persister reports and retries it.
     this.#persist.save(this.#allocations);
     this.#statuses = out.statuses;
@@ -162,7 +177,8 @@ export class Controller {
     const rejected = this.#rejection
       ? `; version ${this.#rejection.version} was rejected (see /api/v1/errors)`
       : "";
-    const failing = failingListeners(this.listenerStatus());
+    const listeners = this.listenerStatus();
+    const failing = failingListeners(listeners);
     const checks: HealthCheck[] = [
       this.#served
         ? { name: "snapshot", ok: true, detail: `version ${this.#version} applied${rejected}` }
@@ -172,7 +188,7 @@ export class Controller {
         ok: failing.length === 0,
         detail:
           failing.length === 0
-            ? `${this.listenerStatus().length} bound`
+            ? `${listeners.length} bound`
             : failing
                 .map((l) => (l.error ? `cannot bind ${l.key} (${l.name}): ${l.error}` : `binding ${l.key}`))
                 .join("; "),
@@ -227,6 +243,11 @@ export class Controller {
     };
   }
 
+  /** engineLiveness is the engine thread's loop report (portico run); undefined in-process. */
+  engineLiveness(): EngineLiveness | undefined {
+    return this.#engine.liveness?.();
+  }
+
   /** notes are the reported problems as `source: message` lines, for the detail of /healthz. */
   notes(): string[] {
     return [...this.#problems].map(([source, p]) => `${source}: ${p.message}`);
@@ -246,15 +267,32 @@ export class Controller {
   inspect(): Inspection | undefined {
     if (!this.#served) return undefined;
     if (this.#inspected?.version !== this.#version) {
-      const out = buildSnapshot(this.#set, this.#opts, this.#allocations, this.#version);
+      const out = buildSnapshot(
+        this.#set,
+        this.#opts,
+        this.#allocations,
+        this.#version,
+        // Without the last valid versions a held pool, Secret or Service would read as invalid here
+        // while the engine serves its held version.
+        this.#servedLastValid,
+      );
       this.#inspected = { version: this.#version, out };
     }
     const out = this.#inspected.out;
+    // The bind-applied statuses change only with the version or a new engine status (the remote
+    // engine keeps one object per push), so a burst of `get`/`explain` computes them once.
+    const engineStatus = this.#engine.status();
+    const memo = this.#inspected.live;
+    const live =
+      memo && memo.engineStatus === engineStatus && engineStatus !== undefined
+        ? memo.statuses
+        : applyBindState(out.statuses, this.#served, this.listenerStatus(), this.#gatewayListeners);
+    this.#inspected.live = { engineStatus, statuses: live };
     return {
       set: this.#set,
       out,
       ports: { http: this.#opts.ingressHttpPort, https: this.#opts.ingressHttpsPort },
-      live: applyBindState(out.statuses, this.#served, this.listenerStatus(), this.#gatewayListeners),
+      live,
     };
   }
 

@@ -6,6 +6,7 @@ import type { ObjectStatus } from "../translate/types.ts";
 import type { PipelineOutput } from "./pipeline.ts";
 import { redactSnapshot } from "./redact.ts";
 import { INPUT_VALID, invalidKey } from "./hold.ts";
+import { keyOf } from "../translate/status.ts";
 
 /** Inspection is the input and pipeline output of one snapshot, and the Ingress ports it used:
  * what every answer of `get`, `explain`, `translate` and `validate` is computed from. */
@@ -67,7 +68,7 @@ function problems(set: ResourceSet, statuses: readonly ObjectStatus[]): string[]
     for (const c of s.status.conditions ?? []) {
       // An invalid object is already listed as an error; its condition would only repeat it.
       if (c.status !== "False" || c.type === INPUT_VALID) continue;
-      const key = s.namespace ? `${s.kind}/${s.namespace}/${s.name}` : `${s.kind}/${s.name}`;
+      const key = keyOf(s);
       const o = set.origins.get(key);
       const where = o ? `${o.file}:${o.line}` : "";
       lines.push(`${where ? where + ": " : ""}${key}: ${c.type}=False ${c.reason ?? ""}: ${c.message ?? ""}`);

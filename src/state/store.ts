@@ -121,21 +121,42 @@ export function openStateStore(dir: string, opts: OpenOptions = {}): StateStore 
   }
 }
 
-/** readAllocations reads dir's saved allocations without the lock (offline commands); {} if none. */
-export function readAllocations(dir: string): AllocationState {
-  if (!preflight(dir)) return {};
+/** readOnly runs read on dir's database without the lock (offline commands); empty if none. */
+function readOnly<T>(dir: string, empty: T, read: (db: DatabaseSync) => T): T {
+  if (!preflight(dir)) return empty;
   const { db: file } = paths(dir);
   let db: DatabaseSync | undefined;
   try {
     db = new DatabaseSync(file, { readOnly: true });
-    if (knownVersion(db, file) === 0) return {};
-    const rows = db.prepare(SELECT_ALL).all() as unknown as Row[];
-    return Object.fromEntries(rows.map((r) => [r.key, fromRow(r)]));
+    if (knownVersion(db, file) === 0) return empty;
+    return read(db);
   } catch (err) {
     throw classify(err, dir);
   } finally {
     db?.close();
   }
+}
+
+/** readAllocations reads dir's saved allocations without the lock (offline commands); {} if none. */
+export function readAllocations(dir: string): AllocationState {
+  return readOnly(dir, {}, (db) => {
+    const rows = db.prepare(SELECT_ALL).all() as unknown as Row[];
+    return Object.fromEntries(rows.map((r) => [r.key, fromRow(r)]));
+  });
+}
+
+/** readFirstSeen reads dir's first-seen times (key → RFC 3339) without the lock (offline commands),
+ * so an offline answer ages objects as the running Portico does; {} if none. */
+export function readFirstSeen(dir: string): Record<string, string> {
+  return readOnly(dir, {}, (db) => {
+    // A database from before first-seen times has no such table: nothing saved, not an error.
+    const table = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'first_seen'")
+      .get();
+    if (table === undefined) return {};
+    const rows = db.prepare("SELECT key, time FROM first_seen").all() as { key: string; time: string }[];
+    return Object.fromEntries(rows.map((r) => [r.key, r.time]));
+  });
 }
 
 /** openChecked opens a database preflight accepted, checks it whole and prepares the statements. */

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { cpSync, readdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
+import { createServer, type AddressInfo } from "node:net";
 import { tempDir, startPortico, removeDir, writeManifest, type Portico } from "./harness.ts";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -206,6 +207,11 @@ test("an unknown -o exits 2 with one line; a missing object exits 1, offline and
     ignored.stderr,
     /^portico: --http-port: these shape an offline answer; a running Portico answers with its own settings/,
   );
+  for (const flag of ["--max-file-size", "--max-objects"]) {
+    const r = await bin(["get", "services", "--admin", admin, flag, "10"]);
+    assert.equal(r.code, 2, flag);
+    assert.match(r.stderr, new RegExp(`^portico: ${flag}: these shape an offline answer`));
+  }
   const text = await both(["explain", "httproute/demo/nope"], [], 1);
   assert.equal(
     text,
@@ -276,4 +282,28 @@ test("version, --version and help", async () => {
   const bad = await bin(["frobnicate"]);
   assert.equal(bad.code, 2);
   assert.equal(bad.stderr, "portico: unknown command \"frobnicate\"; run 'portico help' for the list\n");
+});
+
+test("run: an admin port in use is one line, exit 1, and the state directory is left unlocked", async () => {
+  const held = createServer();
+  await new Promise<void>((r) => held.listen(0, "127.0.0.1", r));
+  const taken = `127.0.0.1:${(held.address() as AddressInfo).port}`;
+  const st = tempDir("portico-cli-state-");
+  try {
+    const r = await bin(["run", dir, "--admin", taken, "--state-dir", st]);
+    assert.equal(r.code, 1, r.stderr);
+    const errors = r.stderr.split("\n").filter((l) => l !== "" && !l.startsWith("{"));
+    assert.deepEqual(errors, [
+      `portico: --admin ${taken}: is in use by another process; stop it or choose another port (--admin HOST:PORT)`,
+    ]);
+    // The shared run holds the example's VIPs, so this one only needs to get past the lock.
+    const again = await startPortico([dir], ["--state-dir", st], {
+      command: ["sh", binPortico],
+      waitHealthy: false,
+    });
+    await again.stop();
+  } finally {
+    held.close();
+    removeDir(st);
+  }
 });

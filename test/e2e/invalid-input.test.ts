@@ -211,6 +211,17 @@ test("a typo in a VipPool in use: nothing closes, no address moves, an error unt
   assert.equal(bad.code, 1, bad.stdout);
   assert.match(bad.stdout, /pool\.yaml:1: VipPool\/lab: spec\.addresses: .*127\.0\.93\.600/);
   assert.deepEqual(rows(state), before, "allocation rows untouched while the pool is invalid");
+  // Live answers show what serves: the held pool, Ready with its addresses (regression: the admin
+  // view reran the pipeline without the last valid versions, so the pool read as invalid).
+  const admin = p.adminUrl.replace("http://", "");
+  const live = await run("sh", [bin, "get", "services", "--admin", admin]);
+  assert.equal(live.code, 0, live.stderr);
+  assert.ok(live.stdout.includes(vipA) && live.stdout.includes(vipB), live.stdout);
+  const pools = await run("sh", [bin, "get", "pools", "--admin", admin]);
+  assert.match(pools.stdout, /^lab +2 +1 +0 .* True$/m);
+  const why = await run("sh", [bin, "explain", "vippool/lab", "--admin", admin]);
+  assert.match(why.stdout, /Ready=True/);
+  assert.match(why.stdout, /InputValid=False .*last valid version .*keeps serving/);
   // A dashboard sees that the edit is not in force.
   assert.match(await metricsOf(p), /^portico_config_last_reload_successful 0$/m);
   const during = loads.map((l) => l.ok);
@@ -401,4 +412,7 @@ spec:
     (await condition(p, "Ingress", "aa-newcomer", "portico.dev/Accepted"))?.reason,
     "RouteConflict",
   );
+  // Offline answers read the saved first-seen times too, so they name the same winner.
+  const offline = await run("sh", [bin, "explain", "ingress/default/aa-newcomer", dir, ...args]);
+  assert.match(offline.stdout, /already served by Ingress\/default\/zz-holder/, offline.stdout);
 });

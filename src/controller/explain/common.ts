@@ -6,6 +6,7 @@ import type { AllocationResult } from "../../ipam/types.ts";
 import type { PoolView } from "../../ipam/view.ts";
 import type { Pool, Route } from "../../model/ir.ts";
 import type { ObjectStatus } from "../../translate/types.ts";
+import { keyOf } from "../../translate/status.ts";
 import type { PipelineOutput } from "../pipeline.ts";
 import { targetKey, type Target } from "./target.ts";
 
@@ -60,6 +61,11 @@ export function notFound(t: Target, where: Where, list: string): Explanation {
   return e;
 }
 
+/** byKey indexes each statuses list once (the first status of a key wins, as a linear find would):
+ * a table looks up every row, so a per-row find made `get` quadratic in the objects. Lists are
+ * built fresh per pipeline run or live view and never changed after, so the index stays true. */
+const byKey = new WeakMap<readonly ObjectStatus[], Map<string, ObjectStatus>>();
+
 /** statusOf finds the status Portico computed for one object. */
 export function statusOf(
   statuses: readonly ObjectStatus[],
@@ -67,7 +73,13 @@ export function statusOf(
   ns: string,
   name: string,
 ): ObjectStatus | undefined {
-  return statuses.find((s) => s.kind === kind && (s.namespace ?? "") === ns && s.name === name);
+  let index = byKey.get(statuses);
+  if (index === undefined) {
+    index = new Map();
+    for (const s of statuses) if (!index.has(keyOf(s))) index.set(keyOf(s), s);
+    byKey.set(statuses, index);
+  }
+  return index.get(keyOf({ kind, namespace: ns, name }));
 }
 
 /** vipSection says which address the VIP request `key` got, from which pool, and why each pool was or was not chosen. */

@@ -1,6 +1,7 @@
 // target.ts: the object `portico explain` is asked about, written as kubectl users write it:
 // KIND/NS/NAME, KIND/NAME (namespace default, or no namespace for cluster-scoped kinds),
 // KIND NAME or KIND NS/NAME.
+import { keyOf } from "../../translate/status.ts";
 
 /** TargetKind is an object kind `portico explain` explains (the Kubernetes kind name). */
 export type TargetKind =
@@ -79,5 +80,5 @@ export function targetPath(t: Target): string {
 
 /** targetKey is the object key: Kind/NS/NAME or Kind/NAME. */
 export function targetKey(t: Target): string {
-  return t.namespace ? `${t.kind}/${t.namespace}/${t.name}` : `${t.kind}/${t.name}`;
+  return keyOf(t);
 }

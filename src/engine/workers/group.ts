@@ -46,6 +46,8 @@ export class WorkerGroup {
   private current: EngineSnapshot | undefined;
   private nextId = 1;
   private closed = false;
+  // statusSubs hear when the merged listener state may have changed (a worker's bind retry, an exit).
+  private readonly statusSubs = new Set<() => void>();
   // chain serialises applies and the re-syncs of restarted workers.
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -111,6 +113,11 @@ export class WorkerGroup {
     const all = this.slots.filter((s) => s.live && s.status !== undefined).map((s) => s.status!);
     if (all.length === 0) return undefined;
     return { ...all[0]!, listeners: mergeListeners(all.map((s) => s.listeners)) };
+  }
+
+  /** onListenerChange registers fn to run when a worker reports a listener bind change or exits. */
+  onListenerChange(fn: () => void): void {
+    this.statusSubs.add(fn);
   }
 
   /** close stops every worker and waits for them to exit. */
@@ -187,10 +194,15 @@ export class WorkerGroup {
           ready();
         } else if (m.type === "metrics") {
           slot.metrics = m.text;
-          if (m.listeners !== undefined && slot.status !== undefined)
+          // While a listener fails, its attempt count rides the metrics push (worker.ts).
+          if (m.listeners !== undefined && slot.status !== undefined) {
             slot.status = { ...slot.status, listeners: m.listeners };
-        } else if (m.type === "status") slot.status = m.status;
-        else if (m.type === "applied") {
+            for (const fn of this.statusSubs) fn();
+          }
+        } else if (m.type === "status") {
+          slot.status = m.status;
+          for (const fn of this.statusSubs) fn();
+        } else if (m.type === "applied") {
           slot.status = m.status;
           const done = slot.waiting.get(m.id);
           slot.waiting.delete(m.id);
@@ -204,6 +216,7 @@ export class WorkerGroup {
         for (const done of slot.waiting.values())
           done({ ok: false, code: "WorkerExited", error: `worker exited (${signal ?? code})` });
         slot.waiting.clear();
+        for (const fn of this.statusSubs) fn();
         ready(); // a worker that dies before "ready" must not hang start()
         if (this.closed) return;
         this.opts.log("error", "engine worker exited; restarting", {

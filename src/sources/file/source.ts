@@ -50,14 +50,23 @@ export class FileSourceError extends Error {
 }
 
 /** loadDirs reads dirs once (for `portico validate` and `portico translate`); missing dirs are errors. */
-export async function loadDirs(dirs: readonly string[], limits: Limits = {}): Promise<ResourceSet> {
+export async function loadDirs(
+  dirs: readonly string[],
+  limits: Limits = {},
+  firstSeen?: Record<string, string>,
+): Promise<ResourceSet> {
   const scan = await scanRoots(dirs, limits.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES);
   const files = new Map<string, FileState>();
   for (const [path, { text, hash }] of scan.files)
     files.set(path, nextState(undefined, hash, parseManifests(path, text)));
   const refused = overLimit(dirs, files, limits.maxObjects ?? DEFAULT_MAX_OBJECTS);
   for (const path of refused.paths) files.delete(path);
-  return assemble(files, [...scan.errors, ...refused.errors]);
+  // The saved first-seen times (read-only here: nothing is saved back) age objects as the running
+  // Portico does, so both pick the same winner of a hostname conflict.
+  const generations = firstSeen
+    ? new Generations(new FirstSeen({ loadFirstSeen: () => firstSeen, saveFirstSeen: () => {} }))
+    : undefined;
+  return assemble(files, [...scan.errors, ...refused.errors], generations);
 }
 
 /** Pending is a read that would remove objects, held until a later read agrees with it. */

@@ -1,0 +1,43 @@
+// engine-bridge.test.ts: engine calls across a real MessageChannel; an unanswered call is rejected.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { MessageChannel } from "node:worker_threads";
+import { RemoteEngine, serveEngine } from "./engine-bridge.ts";
+
+test("RemoteEngine rejects a call the engine side never answers, after its timeout", async () => {
+  const { port1, port2 } = new MessageChannel();
+  try {
+    // port2 receives the call and never replies: a wedged engine thread.
+    port2.on("message", () => {});
+    const engine = new RemoteEngine(port1, { timeoutMs: 200 });
+    await assert.rejects(Promise.resolve(engine.metrics()), /engine did not answer metrics within 0\.2 s/);
+  } finally {
+    port1.close();
+    port2.close();
+  }
+});
+
+test("serveEngine reports the engine thread's loop; RemoteEngine says how long ago it heard", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const engine = {
+    apply: () => ({ ok: true as const }),
+    metrics: () => "",
+    status: () => undefined,
+    close() {},
+  };
+  const stop = serveEngine(port2, engine, { heartbeatMs: 50 });
+  try {
+    const remote = new RemoteEngine(port1);
+    const beat = await new Promise<{ stallMs: number }>((resolve) =>
+      port1.on("message", (m: { type?: string; stallMs: number }) => {
+        if (m.type === "engine-heartbeat") resolve(m);
+      }),
+    );
+    assert.equal(remote.liveness().stallMs, beat.stallMs);
+    assert.ok(remote.liveness().ageMs < 5_000);
+  } finally {
+    stop();
+    port1.close();
+    port2.close();
+  }
+});
