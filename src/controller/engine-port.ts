@@ -7,6 +7,7 @@ import { LIMITS_ENV, workerLimits, type EngineLimits } from "../engine/limits.ts
 import { compileHttp } from "../engine/l7/compile.ts";
 import { Metrics } from "../engine/metrics.ts";
 import { WorkerGroup } from "../engine/workers/group.ts";
+import { METRICS_PUSH_MS } from "../engine/workers/protocol.ts";
 import { startAccessLog } from "../engine/access-log.ts";
 import type { EnginePort } from "./standalone.ts";
 import type { Logger } from "./log.ts";
@@ -53,6 +54,11 @@ export async function createEnginePort(log: Logger, opts: EnginePortOptions = {}
     connections: () => engine.connections(),
   }).subscribe();
   const stopAccessLog = opts.accessLog ? startAccessLog(opts.accessLog) : undefined;
+  // While a listener fails, its attempt count climbs without a change event (listeners.ts reports
+  // real changes only); tell subscribers once a second then, as workers do with their metrics push.
+  const retrying = setInterval(() => {
+    if (engine.listenerStatus().some((l) => l.state === "error")) changed.forEach((fn) => fn());
+  }, METRICS_PUSH_MS).unref();
   return {
     async apply(snapshot) {
       const result = engine.apply(snapshot);
@@ -63,6 +69,7 @@ export async function createEnginePort(log: Logger, opts: EnginePortOptions = {}
     status: () => engine.status(),
     onListenerChange: (fn) => void changed.add(fn),
     async close() {
+      clearInterval(retrying);
       metrics.close();
       stopAccessLog?.();
       await engine.close();
