@@ -18,6 +18,8 @@ export interface EngineSnapshot {
 
 /** L4Listener forwards a VIP port to a pool without looking at the bytes. */
 export interface L4Listener {
+  /** group is the EngineGroup whose engines serve this listener (absent: "default"). */
+  group?: string;
   /** name identifies the listener in logs and metrics ("Service/ns/name:53/UDP"). */
   name: string;
   /** address is the VIP (IPv4 or IPv6 literal). */
@@ -38,6 +40,8 @@ export interface L4Listener {
 
 /** HttpListener serves HTTP/1.1 and HTTP/2 on one VIP port, optionally behind TLS. */
 export interface HttpListener {
+  /** group is the EngineGroup whose engines serve this listener (absent: "default"). */
+  group?: string;
   /** name identifies the listener in logs and metrics ("IngressClass/portico:443"). */
   name: string;
   address: string;
