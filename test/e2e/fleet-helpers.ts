@@ -1,0 +1,118 @@
+// fleet-helpers.ts: for the engine-group end-to-end tests — `portico engine` processes started
+// in a network namespace (a "machine"), a controller's engine list, and a backend the namespace
+// can reach.
+import { createServer } from "node:http";
+import { createServer as createTcp, type AddressInfo } from "node:net";
+import type { ChildProcess } from "node:child_process";
+import { join, resolve } from "node:path";
+import { waitFor } from "./harness.ts";
+import type { Netns } from "./netns.ts";
+import type { FleetView } from "../../src/controller/fleet/view.ts";
+
+const main = resolve(import.meta.dirname, "../../src/cli/main.ts");
+
+/** RemoteEngine is one `portico engine` process. */
+export interface EngineProc {
+  name: string;
+  proc: ChildProcess;
+  logs: string[];
+  /** admin is the engine's admin URL (inside its namespace; reachable from the host by its veth). */
+  admin: string;
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** startEngine runs `portico engine` in ns against the controller at ctl (HOST:PORT) with the state dir's credentials. */
+export function startEngine(
+  ns: Netns,
+  o: { name: string; group: string; controller: string; stateDir: string; adminPort: number; extra?: string[] },
+): EngineProc {
+  const proc = ns.spawn(
+    process.execPath,
+    [
+      "--disable-warning=ExperimentalWarning",
+      main,
+      "engine",
+      "--controller",
+      o.controller,
+      "--ca-file",
+      join(o.stateDir, "engine-ca.pem"),
+      "--token-file",
+      join(o.stateDir, "engine-token"),
+      "--name",
+      o.name,
+      "--group",
+      o.group,
+      "--admin",
+      `${ns.nsIp}:${o.adminPort}`,
+      ...(o.extra ?? []),
+    ],
+    { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, PORTICO_LOG_LEVEL: "info" } },
+  );
+  const logs: string[] = [];
+  let partial = "";
+  proc.stderr!.on("data", (d: Buffer) => {
+    partial += d.toString();
+    const lines = partial.split("\n");
+    partial = lines.pop()!;
+    logs.push(...lines);
+  });
+  const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+  const reap = () => proc.kill("SIGKILL");
+  process.once("exit", reap);
+  void exited.then(() => process.off("exit", reap));
+  return {
+    name: o.name,
+    proc,
+    logs,
+    admin: `http://${ns.nsIp}:${o.adminPort}`,
+    exited,
+    async stop(signal = "SIGTERM") {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** fleet reads a controller's engine list. */
+export async function fleet(adminUrl: string): Promise<FleetView> {
+  return (await (await fetch(`${adminUrl}/api/v1/engines`)).json()) as FleetView;
+}
+
+/** allAcked waits until the named engines are connected and have acked the controller's latest push. */
+export async function allAcked(adminUrl: string, names: readonly string[], deadlineMs = 30_000): Promise<FleetView> {
+  return waitFor(
+    `engines ${names.join(", ")} to ack`,
+    async () => {
+      const f = await fleet(adminUrl);
+      const ok = names.every((n) => {
+        const e = f.engines.find((x) => x.identity.name === n);
+        return e?.connected && e.acked?.seq === f.seq && e.acked.epoch === f.epoch;
+      });
+      return ok ? f : undefined;
+    },
+    deadlineMs,
+  );
+}
+
+/** hostBackend is an HTTP server on address (the host side of a veth) that answers its name. */
+export async function hostBackend(address: string, name: string): Promise<{ port: number; close(): void }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    const slow = /[?&]ms=(\d+)/.exec(req.url ?? "");
+    const answer = () => res.end(`${name}\n`);
+    req.on("end", () => (slow ? setTimeout(answer, Number(slow[1])) : answer()));
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((r) => server.listen(0, address, r));
+  return { port: (server.address() as AddressInfo).port, close: () => server.close() };
+}
+
+/** freePort returns a port free on address now (for a flag that needs a number up front). */
+export async function freePort(address: string): Promise<number> {
+  const s = createTcp();
+  await new Promise<void>((r) => s.listen(0, address, r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
