@@ -26,26 +26,29 @@ import { acquireUpstream } from "./h2c-bridge.ts";
 import type { ClientConn } from "./http1.ts";
 import type { Mirrors } from "./mirror.ts";
 import type { ListenerRuntime } from "./runtime.ts";
-import type { RequestView } from "./router/match.ts";
+import type { Decidable } from "./decide.ts";
 import { copyOf, type UpstreamConn, type UpstreamFailure, type UpstreamOwner } from "./upstream.ts";
 import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
 import { limitReached } from "../net/limit-reached.ts";
 import { batchWrites } from "../net/write-batch.ts";
 
 /** Exchange is one request on a client connection and its response; it is also the router's view of it. */
-export class Exchange implements UpstreamOwner, RequestView, Watcher {
+export class Exchange implements UpstreamOwner, Decidable, Watcher {
   readonly conn: ClientConn;
   /** rt is the configuration the request was routed with; it finishes on it even after a swap. */
   readonly rt: ListenerRuntime;
   readonly head: MessageHead;
   readonly method: string;
-  /** path and query split the request-target (set by prepare). */
+  /** path and query split the request-target; host is the authority routed (set by prepare). */
   path = "";
   query = "";
+  host = "";
   readonly start = performance.now();
   route: Route | undefined;
   /** vhost is the routing virtual host's configured hostname (metrics), "" when none matched. */
   vhost = "";
+  /** prefixLength is how much of path the route's Prefix match covered. */
+  prefixLength = 0;
   pool = "";
   /** upstreamHead is the rewritten head; kept for retries. */
   upstreamHead = "";

@@ -2,6 +2,7 @@
 // upstream pool (the stream's body re-framed as Content-Length or chunked), or over HTTP/2 to
 // "h2c" pools via h2c.ts. Responses go back as HTTP/2 with trailers.
 import { failureAnswer, publicText, retryReason, retryable } from "./failure.ts";
+import type { Answer, Decidable } from "./decide.ts";
 import http2 from "node:http2";
 import type { Backend } from "../contracts.ts";
 import type { Header, Route } from "../../model/ir.ts";
@@ -17,20 +18,30 @@ import type { UpstreamConn, UpstreamFailure, UpstreamOwner } from "./upstream.ts
 
 const END_STREAM = 0x1;
 
+/** GRPC_UNAVAILABLE is gRPC status code 14, answered for requests of an invalid backend share. */
+const GRPC_UNAVAILABLE = 14;
+
 /** H2Exchange forwards one HTTP/2 request stream. */
-export class H2Exchange implements UpstreamOwner {
+export class H2Exchange implements UpstreamOwner, Decidable {
   readonly rt: ListenerRuntime;
   readonly stream: http2.ServerHttp2Stream;
   readonly headers: http2.IncomingHttpHeaders;
   readonly host: string;
+  /** method, path and query are the request's, split from its pseudo-headers. */
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
   route: Route | undefined;
   /** vhost is the routing virtual host's configured hostname (metrics), "" when none matched. */
   vhost = "";
+  /** prefixLength is how much of path the route's Prefix match covered. */
+  prefixLength = 0;
+  /** pool is the backend pool the decision step chose. */
+  pool = "";
   // guard counts this stream as reset early when it closes before its response ended.
   private readonly guard: H2Guard | undefined;
   private readonly start = performance.now();
   private readonly hasBody: boolean;
-  private pool = "";
   private backend: Backend | undefined;
   private upstream: UpstreamConn | null = null;
   private upstreamHead = "";
@@ -62,6 +73,11 @@ export class H2Exchange implements UpstreamOwner {
     this.stream = stream;
     this.headers = headers;
     this.host = host;
+    this.method = headers[":method"] ?? "GET";
+    const url = headers[":path"] ?? "/";
+    const q = url.indexOf("?");
+    this.path = q === -1 ? url : url.slice(0, q);
+    this.query = q === -1 ? "" : url.slice(q + 1);
     this.hasBody = (flags & END_STREAM) === 0;
     stream.on("close", () => this.abort());
   }
@@ -72,12 +88,20 @@ export class H2Exchange implements UpstreamOwner {
     return Array.isArray(v) ? v.join(", ") : v;
   }
 
-  /** answer responds from the proxy with a short text body (and Location for redirects, extra headers). */
-  answer(status: number, body: string, location?: string, extra?: readonly Header[]): void {
+  /** reply renders an answer of the decision step. */
+  reply(a: Answer): void {
+    if (a.error !== undefined) this.error = a.error;
+    // GRPCRoute asks UNAVAILABLE for an invalid share; an HTTP 500 would reach gRPC as UNKNOWN.
+    if (a.invalidShare === true && String(this.headers["content-type"] ?? "").startsWith("application/grpc"))
+      return this.answerGrpc(GRPC_UNAVAILABLE, publicText(503));
+    this.answer(a.status, a.body, a.headers);
+  }
+
+  /** answer responds from the proxy with a short text body and extra headers (a redirect's Location). */
+  answer(status: number, body: string, extra?: readonly Header[]): void {
     this.status = status;
     if (!this.stream.headersSent && !this.stream.destroyed) {
       const h: http2.OutgoingHttpHeaders = { ":status": status, "content-type": "text/plain; charset=utf-8" };
-      if (location !== undefined) h.location = location;
       for (const x of extra ?? []) h[x.name.toLowerCase()] = x.value;
       const text = body.endsWith("\n") || body === "" ? body : body + "\n";
       // A HEAD request gets the headers alone (RFC 9110 §9.3.2), with the length a GET would get.
@@ -109,13 +133,13 @@ export class H2Exchange implements UpstreamOwner {
     this.finish(true);
   }
 
-  /** forward sends the request to pool, over HTTP/2 when the pool speaks h2c. */
-  forward(pool: string, path: string, query: string, prefixLength: number, h2c: boolean): void {
-    this.pool = pool;
+  /** forward sends the request to the chosen pool, over HTTP/2 when the pool speaks h2c. */
+  forward(h2c: boolean): void {
+    const pool = this.pool;
     const route = this.route!;
     const ms = route.timeoutMs ?? this.rt.listener.requestTimeoutMs;
     if (ms > 0) this.timer = setTimeout(onRequestTimeout, ms, this, ms);
-    const method = this.headers[":method"] ?? "GET";
+    const { method, path, query, prefixLength } = this;
     if (h2c) {
       const backend = this.rt.upstreams.pick(pool, {
         sourceIp: this.stream.session?.socket?.remoteAddress ?? "",
