@@ -1,10 +1,11 @@
 // h2-exchange.ts: one HTTP/2 stream forwarded to a backend — over HTTP/1.1 through the shared
 // upstream pool (the stream's body re-framed as Content-Length or chunked), or over HTTP/2 to
 // "h2c" pools via h2c.ts. Responses go back as HTTP/2 with trailers.
-import { failureAnswer, publicText, retryReason, retryable } from "./failure.ts";
+import { BackendAttempt } from "./attempt.ts";
+import { publicText } from "./failure.ts";
 import type { Answer, Decidable } from "./decide.ts";
 import http2 from "node:http2";
-import type { Backend } from "../contracts.ts";
+import type { PickContext } from "../contracts.ts";
 import type { Header, Route } from "../../model/ir.ts";
 import { chunkHeader, connectionTokens, hopByHop, lastChunk } from "../http/head.ts";
 import type { MessageHead } from "../http/parser.ts";
@@ -14,7 +15,7 @@ import { buildUpstreamHead, responseHeaderEdits } from "./forward.ts";
 import { h2cRequest } from "./h2c.ts";
 import type { H2Guard } from "./h2-guard.ts";
 import type { ListenerRuntime } from "./runtime.ts";
-import type { UpstreamConn, UpstreamFailure, UpstreamOwner } from "./upstream.ts";
+import type { UpstreamConn } from "./upstream.ts";
 
 const END_STREAM = 0x1;
 
@@ -22,8 +23,7 @@ const END_STREAM = 0x1;
 const GRPC_UNAVAILABLE = 14;
 
 /** H2Exchange forwards one HTTP/2 request stream. */
-export class H2Exchange implements UpstreamOwner, Decidable {
-  readonly rt: ListenerRuntime;
+export class H2Exchange extends BackendAttempt implements Decidable {
   readonly stream: http2.ServerHttp2Stream;
   readonly headers: http2.IncomingHttpHeaders;
   readonly host: string;
@@ -31,33 +31,19 @@ export class H2Exchange implements UpstreamOwner, Decidable {
   readonly method: string;
   readonly path: string;
   readonly query: string;
-  route: Route | undefined;
   /** vhost is the routing virtual host's configured hostname (metrics), "" when none matched. */
   vhost = "";
   /** prefixLength is how much of path the route's Prefix match covered. */
   prefixLength = 0;
-  /** pool is the backend pool the decision step chose. */
-  pool = "";
   // guard counts this stream as reset early when it closes before its response ended.
   private readonly guard: H2Guard | undefined;
-  private readonly start = performance.now();
   private readonly hasBody: boolean;
-  private backend: Backend | undefined;
-  private upstream: UpstreamConn | null = null;
   private upstreamHead = "";
   private chunked = false;
-  private attempts = 0;
-  private tried: Set<string> | undefined;
-  private lastFailure = "";
-  /** error is why the proxy answered an error itself (logs and access log only, never the client). */
-  error = "";
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight = false;
   private status = 0;
   private bytesIn = 0;
   private bytesOut = 0;
   private trailers: string[] | undefined;
-  private done = false;
   private requestDone = false;
 
   constructor(
@@ -68,7 +54,7 @@ export class H2Exchange implements UpstreamOwner, Decidable {
     host: string,
     guard?: H2Guard,
   ) {
-    this.rt = rt;
+    super(rt);
     this.guard = guard;
     this.stream = stream;
     this.headers = headers;
@@ -135,21 +121,13 @@ export class H2Exchange implements UpstreamOwner, Decidable {
 
   /** forward sends the request to the chosen pool, over HTTP/2 when the pool speaks h2c. */
   forward(h2c: boolean): void {
-    const pool = this.pool;
     const route = this.route!;
-    const ms = route.timeoutMs ?? this.rt.listener.requestTimeoutMs;
-    if (ms > 0) this.timer = setTimeout(onRequestTimeout, ms, this, ms);
+    this.armTimer(this.start, this.requestTimeoutMs());
     const { method, path, query, prefixLength } = this;
     if (h2c) {
-      const backend = this.rt.upstreams.pick(pool, {
-        sourceIp: this.stream.session?.socket?.remoteAddress ?? "",
-      });
-      if (backend === undefined)
-        return this.fail(503, `no healthy backend for route ${route.name} (pool ${pool})`);
-      this.backend = backend;
-      this.rt.upstreams.begin(pool, backend);
-      this.inFlight = true;
-      h2cRequest(this, backend, path, query, prefixLength);
+      // One attempt, no retry: the stream's body is piped to the backend as it arrives.
+      const backend = this.pickBackend();
+      if (backend !== undefined) h2cRequest(this, backend, path, query, prefixLength);
       return;
     }
     const flat: string[] = [];
@@ -189,22 +167,20 @@ export class H2Exchange implements UpstreamOwner, Decidable {
     return this.stream.session?.socket?.remoteAddress ?? "";
   }
 
-  private connect(): void {
-    const backend = this.rt.upstreams.pick(this.pool, { sourceIp: this.clientIp(), exclude: this.tried });
-    if (backend === undefined) {
-      // After failed attempts, the last failure says more than "no backend left".
-      if (this.lastFailure !== "") this.fail(502, this.lastFailure);
-      else this.fail(503, `no healthy backend for route ${this.route?.name} (pool ${this.pool})`);
-      return;
-    }
-    this.attempts++;
-    this.backend = backend;
-    this.rt.upstreams.begin(this.pool, backend);
-    this.inFlight = true;
-    const up = this.rt.pool.acquire(backend, this.rt.limits.connectTimeoutMs, this.rt.pools[this.pool]?.tls);
-    this.upstream = up;
-    up.attach(this, this.route?.backendTimeoutMs ?? this.rt.listener.requestTimeoutMs);
+  protected pickContext(tried: ReadonlySet<string> | undefined): PickContext {
+    return { sourceIp: this.clientIp(), exclude: tried };
+  }
+
+  protected send(up: UpstreamConn): void {
     up.socket.write(this.upstreamHead, "latin1");
+  }
+
+  protected responseSent(): boolean {
+    return this.stream.headersSent;
+  }
+
+  protected hasRequestBody(): boolean {
+    return this.hasBody;
   }
 
   private requestBody(chunk: Buffer): void {
@@ -228,30 +204,6 @@ export class H2Exchange implements UpstreamOwner, Decidable {
 
   onUpstreamDrain(): void {
     this.stream.resume();
-  }
-
-  onUpstreamFailure(conn: UpstreamConn, failure: UpstreamFailure, detail: string): void {
-    if (this.done || conn !== this.upstream) return;
-    this.upstream = null;
-    this.settle(false);
-    const b = this.backend!;
-    const retry = retryable({
-      failure,
-      reused: conn.reused,
-      sawResponse: conn.sawResponse,
-      responseStarted: this.stream.headersSent,
-      method: this.headers[":method"] ?? "GET",
-      hasBody: this.hasBody,
-      attempts: this.attempts,
-      maxAttempts: this.rt.limits.maxAttempts,
-    });
-    if (retry) {
-      if (failure === "connect") (this.tried ??= new Set()).add(b.id);
-      this.lastFailure = retryReason(failure, b.id, this.route?.name, detail);
-      this.connect();
-      return;
-    }
-    this.fail(...failureAnswer(failure, b.id, this.route?.name, detail));
   }
 
   /** fail answers with an error status if nothing was sent yet, else resets the stream; text is for the logs. */
@@ -346,17 +298,6 @@ export class H2Exchange implements UpstreamOwner, Decidable {
     this.status = s;
   }
 
-  /** timedOut runs when the request timeout fires: the backend attempt is dropped, the client gets 504. */
-  timedOut(ms: number): void {
-    this.timer = undefined;
-    if (this.done) return;
-    const up = this.upstream;
-    this.upstream = null;
-    if (up !== null) up.destroy();
-    this.settle(false);
-    this.fail(504, `request timed out after ${ms} ms on route ${this.route?.name}`);
-  }
-
   private abort(): void {
     if (this.done) return;
     // Only the client's RST_STREAM is a reset: streams that die with their session (the client
@@ -372,7 +313,7 @@ export class H2Exchange implements UpstreamOwner, Decidable {
   finish(ok: boolean): void {
     if (this.done) return;
     this.done = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.stopTimer();
     this.settle(ok);
     if (httpResponse.hasSubscribers) {
       httpResponse.publish({
@@ -393,12 +334,6 @@ export class H2Exchange implements UpstreamOwner, Decidable {
         error: this.error,
       });
     }
-  }
-
-  private settle(ok: boolean): void {
-    if (!this.inFlight) return;
-    this.inFlight = false;
-    this.rt.upstreams.end(this.pool, this.backend!, ok);
   }
 }
 
@@ -433,8 +368,4 @@ export function responseHeaders(
     out[l] = out[l] === undefined ? x.value : `${String(out[l])}, ${x.value}`;
   }
   return out;
-}
-
-function onRequestTimeout(ex: H2Exchange, ms: number): void {
-  ex.timedOut(ms);
 }
