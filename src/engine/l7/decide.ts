@@ -1,37 +1,22 @@
 // decide.ts: the decision step every protocol front runs once a request's head is read and checked
-// (HTTP/1.1: prepare.ts; HTTP/2: http2.ts): a host this connection must not serve, the route, the
-// route's filters that answer by themselves (CORS preflight, redirect), a direct response, or the
-// backend pool to forward to. Protocol-neutral: it reads the request through Decidable, writes the
-// routing choice into it, and returns an Answer that the front renders in its own protocol.
-import type { Header, InvalidBackend, Route } from "../../model/ir.ts";
-import { preflightAnswer, type HeaderSource } from "./cors.ts";
+// (HTTP/1.1: prepare.ts; HTTP/2: http2.ts): a host this connection must not serve, the route, its
+// requestHeaders phase (phases.ts: a CORS preflight or a redirect answers, rewrites and header
+// edits change the upstream request, mirrors are chosen), a direct response, or the backend pool.
+// Protocol-neutral: it reads the request through Decidable, writes the routing choice into it,
+// and returns an Answer that the front renders in its own protocol.
+import type { InvalidBackend, Route } from "../../model/ir.ts";
 import { publicText } from "./failure.ts";
-import { redirectLocation } from "./forward.ts";
-import type { RequestView } from "./router/match.ts";
+import type { Answer, PhaseRequest, Phases } from "./phases.ts";
 import { servernameOf } from "./router/misdirect.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 
-/** Answer is a response the proxy gives itself instead of forwarding; the front renders it. */
-export interface Answer {
-  status: number;
-  body: string;
-  /** headers are added to the answer (Location of a redirect, a CORS preflight's Access-Control-*). */
-  headers?: Header[];
-  /** error is the detail kept for the logs and the access log (the client reads body only). */
-  error?: string;
-  /** invalidShare: the request drew an invalid backend's share (gRPC over HTTP/2 answers UNAVAILABLE). */
-  invalidShare?: boolean;
-}
-
 /** Decidable is a request as the decision step reads it, and where it writes what it chose. */
-export interface Decidable extends RequestView, HeaderSource {
-  /** host is the request's authority (Host, or :authority), as routed. */
-  readonly host: string;
+export interface Decidable extends PhaseRequest {
   route: Route | undefined;
   /** vhost is the routing virtual host's configured hostname (metrics), "" when none matched. */
   vhost: string;
-  /** prefixLength is how much of path the route's Prefix match covered (URL rewrites need it). */
-  prefixLength: number;
+  /** phases are the route's compiled filters (undefined: it has none). */
+  phases: Phases | undefined;
   /** pool is the backend pool chosen for a forwarded request. */
   pool: string;
 }
@@ -53,22 +38,13 @@ export function decide(rt: ListenerRuntime, req: Decidable, socket: unknown): An
   req.route = route;
   req.vhost = hit.vhost;
   req.prefixLength = hit.prefixLength;
-  const preflight = preflightAnswer(route, req.method, req);
-  if (preflight !== undefined) return { status: 200, body: "", headers: preflight };
-  for (const f of route.filters ?? []) {
-    if (f.type === "RequestRedirect") {
-      const loc = redirectLocation(f, {
-        path: req.path,
-        query: req.query,
-        host,
-        proto: rt.proto,
-        prefixLength: hit.prefixLength,
-      });
-      return {
-        status: f.statusCode,
-        body: `redirecting to ${loc}`,
-        headers: [{ name: "Location", value: loc }],
-      };
+  const phases = hit.phases;
+  req.phases = phases;
+  const steps = phases?.requestHeaders;
+  if (steps !== undefined) {
+    for (let i = 0; i < steps.length; i++) {
+      const answer = steps[i]!(req);
+      if (answer !== undefined) return answer;
     }
   }
   const action = route.action;

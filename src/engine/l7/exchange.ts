@@ -20,8 +20,7 @@ import {
 } from "../http/head.ts";
 import type { MessageHead } from "../http/parser.ts";
 import { httpResponse, type HttpResponseEvent } from "./events.ts";
-import { withCors } from "./cors.ts";
-import { responseHeaderEdits } from "./forward.ts";
+import { responseEdits, type Phases, type RequestEdits } from "./phases.ts";
 import type { ClientConn } from "./http1.ts";
 import type { Mirrors } from "./mirror.ts";
 import type { Decidable } from "./decide.ts";
@@ -42,6 +41,9 @@ export class Exchange extends BackendAttempt implements Decidable {
   vhost = "";
   /** prefixLength is how much of path the route's Prefix match covered. */
   prefixLength = 0;
+  /** phases are the route's compiled filters; edits what they changed of the upstream request. */
+  phases: Phases | undefined = undefined;
+  edits: RequestEdits | undefined = undefined;
   /** upstreamHead is the rewritten head; kept for retries. */
   upstreamHead = "";
   framing: "length" | "chunked" | "none" = "none";
@@ -174,6 +176,7 @@ export class Exchange extends BackendAttempt implements Decidable {
 
   /** requestBody forwards (or buffers) a piece of the request body. */
   requestBody(chunk: Buffer): void {
+    // The requestBody phase (phases.ts) will run here, from this.phases, when the WAF adds one.
     this.bytesIn += chunk.length;
     this.mirrors?.body(chunk);
     if (this.local !== undefined || this.done) return;
@@ -298,7 +301,8 @@ export class Exchange extends BackendAttempt implements Decidable {
       else if (l === "transfer-encoding") chunked = true;
       else if (l === "content-length") length = hs[i + 1]!;
     }
-    const edits = withCors(responseHeaderEdits(this.route), this.route, this);
+    const rh = this.phases?.responseHeaders;
+    const edits = rh === undefined ? undefined : responseEdits(rh, this);
     let dropped: Set<string> | undefined;
     if (edits !== undefined) {
       dropped = new Set();
@@ -362,6 +366,7 @@ export class Exchange extends BackendAttempt implements Decidable {
   }
 
   onBody(chunk: Buffer): void {
+    // The responseBody phase (phases.ts) will run here, from this.phases, when the WAF adds one.
     this.bytesOut += chunk.length;
     const c = this.conn;
     let ok: boolean;
@@ -421,6 +426,7 @@ export class Exchange extends BackendAttempt implements Decidable {
   }
 
   private finish(ok: boolean, silent = false): void {
+    // The log phase (phases.ts) will run here, from this.phases, when the WAF adds one.
     if (this.done) return;
     this.done = true;
     this.stopTimer();

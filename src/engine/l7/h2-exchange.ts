@@ -3,15 +3,16 @@
 // "h2c" pools via h2c.ts. Responses go back as HTTP/2 with trailers.
 import { BackendAttempt } from "./attempt.ts";
 import { publicText } from "./failure.ts";
-import type { Answer, Decidable } from "./decide.ts";
+import type { Decidable } from "./decide.ts";
+import { responseEdits, type Answer, type Phases, type RequestEdits } from "./phases.ts";
 import http2 from "node:http2";
 import type { PickContext } from "../contracts.ts";
-import type { Header, Route } from "../../model/ir.ts";
+import type { Header } from "../../model/ir.ts";
 import { chunkHeader, connectionTokens, hopByHop, lastChunk } from "../http/head.ts";
 import type { MessageHead } from "../http/parser.ts";
 import { httpResponse } from "./events.ts";
-import { withCors, type HeaderSource } from "./cors.ts";
-import { buildUpstreamHead, responseHeaderEdits } from "./forward.ts";
+import type { HeaderEdits } from "./cors.ts";
+import { buildUpstreamHead } from "./forward.ts";
 import { h2cRequest } from "./h2c.ts";
 import type { H2Guard } from "./h2-guard.ts";
 import type { ListenerRuntime } from "./runtime.ts";
@@ -35,10 +36,15 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   vhost = "";
   /** prefixLength is how much of path the route's Prefix match covered. */
   prefixLength = 0;
+  /** phases are the route's compiled filters; edits what they changed of the upstream request. */
+  phases: Phases | undefined = undefined;
+  edits: RequestEdits | undefined = undefined;
   // guard counts this stream as reset early when it closes before its response ended.
   private readonly guard: H2Guard | undefined;
   private readonly hasBody: boolean;
   private upstreamHead = "";
+  /** framing is how the body goes to an HTTP/1.1 backend (set by http1Head). */
+  framing: "length" | "chunked" | "none" = "none";
   private chunked = false;
   private status = 0;
   private bytesIn = 0;
@@ -121,15 +127,28 @@ export class H2Exchange extends BackendAttempt implements Decidable {
 
   /** forward sends the request to the chosen pool, over HTTP/2 when the pool speaks h2c. */
   forward(h2c: boolean): void {
-    const route = this.route!;
     this.armTimer(this.start, this.requestTimeoutMs());
-    const { method, path, query, prefixLength } = this;
     if (h2c) {
       // One attempt, no retry: the stream's body is piped to the backend as it arrives.
       const backend = this.pickBackend();
-      if (backend !== undefined) h2cRequest(this, backend, path, query, prefixLength);
+      if (backend !== undefined) h2cRequest(this, backend);
       return;
     }
+    this.http1Head();
+    if (!this.hasBody) this.requestDone = true;
+    this.connect();
+    if (this.hasBody) {
+      this.stream.on("data", (chunk: Buffer) => this.requestBody(chunk));
+      this.stream.on("end", () => this.requestEnd());
+    }
+  }
+
+  /**
+   * http1Head returns the request as it goes to an HTTP/1.1 backend (its body re-framed as
+   * Content-Length or chunked), built once: the main attempt and the mirrors send the same.
+   */
+  http1Head(): string {
+    if (this.upstreamHead !== "") return this.upstreamHead;
     const flat: string[] = [];
     let length = "";
     for (const [k, v] of Object.entries(this.headers)) {
@@ -138,28 +157,24 @@ export class H2Exchange extends BackendAttempt implements Decidable {
       if (Array.isArray(v)) for (const x of v) flat.push(k, x);
       else flat.push(k, String(v));
     }
-    const framing = !this.hasBody ? "none" : length !== "" ? "length" : "chunked";
-    this.chunked = framing === "chunked";
+    this.framing = !this.hasBody ? "none" : length !== "" ? "length" : "chunked";
+    this.chunked = this.framing === "chunked";
     this.upstreamHead = buildUpstreamHead({
-      method,
-      path,
-      query,
+      method: this.method,
+      path: this.path,
+      query: this.query,
       headers: flat,
       host: this.host,
       clientIp: this.clientIp(),
       proto: this.rt.proto,
-      framing,
+      framing: this.framing,
       contentLength: length,
       websocket: false,
-      route,
-      prefixLength,
+      route: this.route!,
+      prefixLength: this.prefixLength,
+      edits: this.edits,
     });
-    if (!this.hasBody) this.requestDone = true;
-    this.connect();
-    if (this.hasBody) {
-      this.stream.on("data", (chunk: Buffer) => this.requestBody(chunk));
-      this.stream.on("end", () => this.requestEnd());
-    }
+    return this.upstreamHead;
   }
 
   /** clientIp is the client's address. */
@@ -184,6 +199,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   }
 
   private requestBody(chunk: Buffer): void {
+    // The requestBody phase (phases.ts) will run here, from this.phases, when the WAF adds one.
     this.bytesIn += chunk.length;
     this.guard?.body(chunk.length);
     const up = this.upstream;
@@ -230,7 +246,8 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     const status = h.statusCode;
     if (status >= 100 && status < 200) return false;
     this.status = status;
-    const out = responseHeaders(h.headers, this.route, this);
+    const rh = this.phases?.responseHeaders;
+    const out = responseHeaders(h.headers, rh === undefined ? undefined : responseEdits(rh, this));
     out[":status"] = status;
     const isHead = this.headers[":method"] === "HEAD";
     if (this.stream.destroyed) return isHead;
@@ -255,6 +272,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   }
 
   onBody(chunk: Buffer): void {
+    // The responseBody phase (phases.ts) will run here, from this.phases, when the WAF adds one.
     this.bytesOut += chunk.length;
     if (!this.stream.write(chunk)) {
       const up = this.upstream;
@@ -311,6 +329,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
 
   /** finish settles accounting and publishes the response event (idempotent). */
   finish(ok: boolean): void {
+    // The log phase (phases.ts) will run here, from this.phases, when the WAF adds one.
     if (this.done) return;
     this.done = true;
     this.stopTimer();
@@ -340,16 +359,13 @@ export class H2Exchange extends BackendAttempt implements Decidable {
 /** responseHeaders turns an HTTP/1.1 response's headers into HTTP/2 ones (lower-case, no hop-by-hop). */
 export function responseHeaders(
   hs: readonly string[],
-  route: Route | undefined,
-  req?: HeaderSource,
+  edits: HeaderEdits | undefined,
 ): http2.OutgoingHttpHeaders {
   const out: http2.OutgoingHttpHeaders = {};
   let listed: string[] | undefined;
   for (let i = 0; i < hs.length; i += 2) {
     if (hs[i]!.toLowerCase() === "connection") (listed ??= []).push(...connectionTokens(hs[i + 1]!));
   }
-  const edits =
-    req === undefined ? responseHeaderEdits(route) : withCors(responseHeaderEdits(route), route, req);
   const dropped = new Set<string>();
   for (const x of edits?.set ?? []) dropped.add(x.name.toLowerCase());
   for (const n of edits?.remove ?? []) dropped.add(n.toLowerCase());

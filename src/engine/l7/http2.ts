@@ -146,29 +146,22 @@ export class H2Front {
     const ex = new H2Exchange(rt, stream, headers, flags, host, guard);
     // While a client resets most of its streams, a new one waits a turn: a RST_STREAM read with
     // it closes it before a backend connection is opened for nothing.
-    if (guard.suspect()) setImmediate(serveUnlessClosed, this, rt, ex, flags);
-    else this.serve(rt, ex, flags);
+    if (guard.suspect()) setImmediate(serveUnlessClosed, this, rt, ex);
+    else this.serve(rt, ex);
   }
 
   /** serve routes and answers or forwards one exchange. */
-  serve(rt: ListenerRuntime, ex: H2Exchange, flags: number): void {
+  serve(rt: ListenerRuntime, ex: H2Exchange): void {
     if (ex.method === "CONNECT") return ex.answer(405, "CONNECT is not supported");
     const answer = decide(rt, ex, ex.stream.session?.socket);
     if (answer !== undefined) return ex.reply(answer);
-    const route = ex.route!;
     ex.forward(rt.pools[ex.pool]?.protocol === "h2c");
-    mirrorStream(rt, route, ex.stream, ex.headers, {
-      host: ex.host,
-      path: ex.path,
-      query: ex.query,
-      prefixLength: ex.prefixLength,
-      hasBody: (flags & 0x1) === 0,
-    });
+    mirrorStream(rt, ex);
   }
 }
 
-function serveUnlessClosed(front: H2Front, rt: ListenerRuntime, ex: H2Exchange, flags: number): void {
-  if (!ex.stream.destroyed) front.serve(rt, ex, flags);
+function serveUnlessClosed(front: H2Front, rt: ListenerRuntime, ex: H2Exchange): void {
+  if (!ex.stream.destroyed) front.serve(rt, ex);
 }
 
 function sweep(front: H2Front): void {

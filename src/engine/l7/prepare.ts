@@ -109,14 +109,17 @@ export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): vo
     websocket: ex.websocket,
     route,
     prefixLength: ex.prefixLength,
+    edits: ex.edits,
   });
-  if (route.filters !== undefined && !ex.websocket)
+  const mirrors = ex.edits?.mirrors;
+  if (mirrors !== undefined && !ex.websocket)
     ex.mirrors = mirrorsOf(rt, {
       route,
       method: h.method,
       head: ex.upstreamHead,
       framing,
       sourceIp: clientIp,
+      filters: mirrors,
     });
 }
 
