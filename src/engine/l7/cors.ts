@@ -1,7 +1,8 @@
 // cors.ts: the Gateway API CORS filter in the data plane. A preflight (OPTIONS with Origin and
 // Access-Control-Request-Method) on a route with the filter is answered by the proxy itself; any
 // other response of such a route gets the Access-Control-* headers when its Origin is allowed.
-// Pure functions: the HTTP/1.1 and HTTP/2 paths call them with the request (its header getter).
+// Pure functions: the route's compiled phases (phases.ts) call them with the request (its header
+// getter).
 import type { CorsPolicy, Header, Route } from "../../model/ir.ts";
 
 /** HeaderEdits is the shape of a ResponseHeaderModifier, which the response paths already apply. */

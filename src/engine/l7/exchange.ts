@@ -4,9 +4,9 @@
 // time in arrival order (pipelining); the ones behind wait with their body bytes buffered. A body
 // still arriving when its exchange starts is held, up to the route's buffer size and body timeout,
 // before a backend connection is taken (docs/limits.md), so slow clients cost no backend.
-import { failureAnswer, publicText, retryReason, retryable } from "./failure.ts";
-import type { Backend } from "../contracts.ts";
-import type { Route } from "../../model/ir.ts";
+import { BackendAttempt } from "./attempt.ts";
+import { publicText } from "./failure.ts";
+import type { PickContext } from "../contracts.ts";
 import {
   chunkHeader,
   hopByHop,
@@ -20,33 +20,30 @@ import {
 } from "../http/head.ts";
 import type { MessageHead } from "../http/parser.ts";
 import { httpResponse, type HttpResponseEvent } from "./events.ts";
-import { withCors } from "./cors.ts";
-import { responseHeaderEdits } from "./forward.ts";
-import { acquireUpstream } from "./h2c-bridge.ts";
+import { responseEdits, type Phases, type RequestEdits } from "./phases.ts";
 import type { ClientConn } from "./http1.ts";
 import type { Mirrors } from "./mirror.ts";
-import type { ListenerRuntime } from "./runtime.ts";
-import type { RequestView } from "./router/match.ts";
-import { copyOf, type UpstreamConn, type UpstreamFailure, type UpstreamOwner } from "./upstream.ts";
-import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
+import type { Decidable } from "./decide.ts";
+import { copyOf, type UpstreamConn } from "./upstream.ts";
 import { limitReached } from "../net/limit-reached.ts";
 import { batchWrites } from "../net/write-batch.ts";
 
 /** Exchange is one request on a client connection and its response; it is also the router's view of it. */
-export class Exchange implements UpstreamOwner, RequestView, Watcher {
+export class Exchange extends BackendAttempt implements Decidable {
   readonly conn: ClientConn;
-  /** rt is the configuration the request was routed with; it finishes on it even after a swap. */
-  readonly rt: ListenerRuntime;
   readonly head: MessageHead;
   readonly method: string;
-  /** path and query split the request-target (set by prepare). */
+  /** path and query split the request-target; host is the authority routed (set by prepare). */
   path = "";
   query = "";
-  readonly start = performance.now();
-  route: Route | undefined;
+  host = "";
   /** vhost is the routing virtual host's configured hostname (metrics), "" when none matched. */
   vhost = "";
-  pool = "";
+  /** prefixLength is how much of path the route's Prefix match covered. */
+  prefixLength = 0;
+  /** phases are the route's compiled filters; edits what they changed of the upstream request. */
+  phases: Phases | undefined = undefined;
+  edits: RequestEdits | undefined = undefined;
   /** upstreamHead is the rewritten head; kept for retries. */
   upstreamHead = "";
   framing: "length" | "chunked" | "none" = "none";
@@ -64,32 +61,16 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
   status = 0;
   bytesIn = 0;
   bytesOut = 0;
-  private backend: Backend | undefined;
-  // inFlight is true between upstreams.begin and upstreams.end for the current attempt.
-  private inFlight = false;
-  private upstream: UpstreamConn | null = null;
   private pending: Buffer[] | null = null;
   private pendingTrailers: string[] | undefined;
-  private attempts = 0;
-  private tried: Set<string> | undefined;
-  private lastFailure = "";
-  private timer: NodeJS.Timeout | undefined;
-  // deadline is when a request timeout of seconds expires (checked by the coarse sweep), else 0.
-  private deadline = 0;
-  // Links of the coarse sweep's list (coarse-timer.ts).
-  prevWatched: Watcher | null = null;
-  nextWatched: Watcher | null = null;
   private outChunked = false;
   private interim = false;
-  private done = false;
   private responseTrailers: string[] | undefined;
   // reading is true while a backend read is parsed; headOut is a response head waiting for its body.
   private reading = false;
   private headOut: string | undefined;
   /** transientBody: onBody copies what it writes (joined with the head, or alone). */
   readonly transientBody = true;
-  /** error is why the proxy answered an error itself (logs and access log only, never the client). */
-  error = "";
   /** expectContinue: the client sent Expect: 100-continue (set by prepare). */
   expectContinue = false;
   // holding is true while the body is buffered before connecting (holdBody); holdMax is its bound.
@@ -99,8 +80,8 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
   private continued = false;
 
   constructor(conn: ClientConn, head: MessageHead) {
+    super(conn.rt);
     this.conn = conn;
-    this.rt = conn.rt;
     this.head = head;
     this.method = head.method;
     this.closeAfter = !head.keepAlive;
@@ -133,17 +114,8 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
     // A body still arriving is buffered first: a slow client must not hold a backend connection.
     if (!this.requestDone && this.framing !== "none" && this.holdBody()) return;
     // From the request's arrival: no second clock read per request.
-    this.armTimer(this.start, this.route?.timeoutMs ?? this.rt.listener.requestTimeoutMs);
+    this.armTimer(this.start, this.requestTimeoutMs());
     this.connect();
-  }
-
-  // armTimer arms the request (or, while holding, the body) timeout: ms after `from` on the coarse
-  // sweep for timeouts of seconds, a precise timer of ms from now for shorter ones.
-  private armTimer(from: number, ms: number): void {
-    if (ms >= COARSE_MIN_MS) {
-      this.deadline = from + ms;
-      watch(this);
-    } else if (ms > 0) this.timer = setTimeout(onRequestTimeout, ms, this);
   }
 
   /**
@@ -172,27 +144,23 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
   private release(): void {
     this.holding = false;
     this.stopTimer();
-    this.armTimer(performance.now(), this.route?.timeoutMs ?? this.rt.listener.requestTimeoutMs);
+    this.armTimer(performance.now(), this.requestTimeoutMs());
     this.connect();
   }
 
-  private connect(): void {
-    const rt = this.rt;
-    const ctx = this.conn.pickContext(this.tried);
-    const backend = rt.upstreams.pick(this.pool, ctx);
-    if (backend === undefined) {
-      // After failed attempts, the last failure says more than "no backend left".
-      if (this.lastFailure !== "") this.fail(502, this.lastFailure);
-      else this.fail(503, `no healthy backend for route ${this.route?.name} (pool ${this.pool})`);
-      return;
-    }
-    this.attempts++;
-    this.backend = backend;
-    rt.upstreams.begin(this.pool, backend);
-    this.inFlight = true;
-    const up = acquireUpstream(rt, this.pool, backend);
-    this.upstream = up;
-    up.attach(this, this.route?.backendTimeoutMs ?? rt.listener.requestTimeoutMs);
+  protected pickContext(tried: ReadonlySet<string> | undefined): PickContext {
+    return this.conn.pickContext(tried);
+  }
+
+  protected responseSent(): boolean {
+    return this.responseStarted;
+  }
+
+  protected hasRequestBody(): boolean {
+    return this.framing !== "none";
+  }
+
+  protected send(up: UpstreamConn): void {
     const s = up.socket;
     // Head, buffered body and last chunk leave together at the end of the turn.
     batchWrites(up);
@@ -208,6 +176,7 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
 
   /** requestBody forwards (or buffers) a piece of the request body. */
   requestBody(chunk: Buffer): void {
+    // The requestBody phase (phases.ts) will run here, from this.phases, when the WAF adds one.
     this.bytesIn += chunk.length;
     this.mirrors?.body(chunk);
     if (this.local !== undefined || this.done) return;
@@ -271,7 +240,7 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
 
   // fail answers with an error status if nothing was sent yet, else breaks the client connection;
   // text, the detail, is kept for the logs: the client reads publicText only.
-  private fail(status: number, text: string): void {
+  fail(status: number, text: string): void {
     if (this.done) return;
     this.error = text;
     if (this.responseStarted) {
@@ -286,68 +255,14 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
     this.sendLocal();
   }
 
-  onUpstreamFailure(conn: UpstreamConn, failure: UpstreamFailure, detail: string): void {
-    if (this.done || conn !== this.upstream) return;
-    this.upstream = null;
-    this.settle(false);
-    const b = this.backend!;
-    const retry = retryable({
-      failure,
-      reused: conn.reused,
-      sawResponse: conn.sawResponse,
-      responseStarted: this.responseStarted,
-      method: this.head.method,
-      hasBody: this.framing !== "none",
-      attempts: this.attempts,
-      maxAttempts: this.rt.limits.maxAttempts,
-    });
-    if (retry) {
-      // A reused connection closed by the backend while idle is no fault of the backend.
-      if (failure === "connect") (this.tried ??= new Set()).add(b.id);
-      this.lastFailure = retryReason(failure, b.id, this.route?.name, detail);
-      this.connect();
-      return;
-    }
-    this.fail(...failureAnswer(failure, b.id, this.route?.name, detail));
-  }
-
-  // stopTimer ends the request timeout, whichever of the two kinds begin() set.
-  private stopTimer(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    if (this.deadline !== 0) {
-      this.deadline = 0;
-      unwatch(this);
-    }
-  }
-
-  /** check is the coarse sweep's call for a request (or body) timeout of seconds. */
-  check(now: number): void {
-    if (now >= this.deadline) this.timedOut();
-  }
-
   /** timedOut runs when the request timeout fires, or the body timeout while the body is buffered. */
-  timedOut(): void {
+  override timedOut(): void {
+    if (!this.holding || this.done) return super.timedOut();
     this.stopTimer();
-    if (this.done) return;
-    if (this.holding) {
-      this.holding = false;
-      const ms = this.route?.requestBodyTimeoutMs ?? this.rt.limits.requestBodyTimeoutMs;
-      limitReached(this.rt.log, this.rt.listener.name, "request_body_timeout", ms);
-      return this.fail(408, "request body timeout");
-    }
-    const up = this.upstream;
-    this.upstream = null;
-    if (up !== null) {
-      this.settle(false);
-      up.destroy();
-    }
-    this.fail(
-      504,
-      `request timed out after ${this.route?.timeoutMs ?? this.rt.listener.requestTimeoutMs} ms on route ${this.route?.name}`,
-    );
+    this.holding = false;
+    const ms = this.route?.requestBodyTimeoutMs ?? this.rt.limits.requestBodyTimeoutMs;
+    limitReached(this.rt.log, this.rt.listener.name, "request_body_timeout", ms);
+    this.fail(408, "request body timeout");
   }
 
   onBegin(): void {}
@@ -355,10 +270,7 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
   onHead(h: MessageHead): boolean {
     const status = h.statusCode;
     if (status === 101 && !this.websocket) {
-      const up = this.upstream;
-      this.upstream = null;
-      this.settle(false);
-      up?.destroy();
+      this.dropAttempt();
       this.fail(502, `backend switched protocols without a WebSocket upgrade on route ${this.route?.name}`);
       return true;
     }
@@ -389,7 +301,8 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
       else if (l === "transfer-encoding") chunked = true;
       else if (l === "content-length") length = hs[i + 1]!;
     }
-    const edits = withCors(responseHeaderEdits(this.route), this.route, this);
+    const rh = this.phases?.responseHeaders;
+    const edits = rh === undefined ? undefined : responseEdits(rh, this);
     let dropped: Set<string> | undefined;
     if (edits !== undefined) {
       dropped = new Set();
@@ -453,6 +366,7 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
   }
 
   onBody(chunk: Buffer): void {
+    // The responseBody phase (phases.ts) will run here, from this.phases, when the WAF adds one.
     this.bytesOut += chunk.length;
     const c = this.conn;
     let ok: boolean;
@@ -512,6 +426,7 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
   }
 
   private finish(ok: boolean, silent = false): void {
+    // The log phase (phases.ts) will run here, from this.phases, when the WAF adds one.
     if (this.done) return;
     this.done = true;
     this.stopTimer();
@@ -542,14 +457,4 @@ export class Exchange implements UpstreamOwner, RequestView, Watcher {
     }
     if (!silent) this.conn.exchangeDone(this);
   }
-
-  private settle(ok: boolean): void {
-    if (!this.inFlight) return;
-    this.inFlight = false;
-    this.rt.upstreams.end(this.pool, this.backend!, ok);
-  }
-}
-
-function onRequestTimeout(ex: Exchange): void {
-  ex.timedOut();
 }

@@ -1,7 +1,8 @@
 // forward.ts: what the proxy sends upstream for a request — the rewritten head (hop-by-hop headers
-// dropped, X-Forwarded-*/Forwarded added, route filters applied) — and the filter answers that
-// never reach a backend (redirects). Pure functions over the parsed head.
+// dropped, X-Forwarded-*/Forwarded added, the requestHeaders phase's edits applied) — and the
+// redirect filter's Location. Pure functions over the parsed head.
 import type { PathRewrite, Route, RouteFilter } from "../../model/ir.ts";
+import type { RequestEdits } from "./phases.ts";
 import { hopByHop, listedTokens, lowerName, mayBeSpecial } from "../http/head.ts";
 import { stripPort } from "./router/host-map.ts";
 
@@ -20,23 +21,19 @@ export interface RequestFacts {
   contentLength: string;
   /** websocket keeps Upgrade and Connection: Upgrade. */
   websocket: boolean;
+  /** route is the matched route; prefixLength how much of path its Prefix match covered. */
   route: Route;
   prefixLength: number;
+  /** edits are what the route's requestHeaders phase changed (phases.ts): host, path, headers. */
+  edits?: RequestEdits;
 }
 
 /** buildUpstreamHead returns the request head to write to an HTTP/1.1 backend. */
 export function buildUpstreamHead(f: RequestFacts): string {
-  let path = f.path;
-  let host = f.host;
-  let mod: Extract<RouteFilter, { type: "RequestHeaderModifier" }> | undefined;
-  for (const flt of f.route.filters ?? []) {
-    if (flt.type === "URLRewrite") {
-      if (flt.hostname !== undefined) host = flt.hostname;
-      if (flt.path !== undefined) path = rewritePath(path, f.prefixLength, flt.path);
-    } else if (flt.type === "RequestHeaderModifier") {
-      mod = flt;
-    }
-  }
+  const e = f.edits;
+  const path = e?.path ?? f.path;
+  const host = e?.host ?? f.host;
+  const mod = e?.headers;
   let dropped: Set<string> | undefined;
   if (mod !== undefined) {
     dropped = new Set<string>();
@@ -115,11 +112,4 @@ export function redirectLocation(
   const host = flt.hostname ?? hostOnly;
   const path = flt.path === undefined ? f.path : rewritePath(f.path, f.prefixLength, flt.path);
   return `${scheme}://${host}${port === "" ? "" : ":" + port}${path}${f.query === "" ? "" : "?" + f.query}`;
-}
-
-/** responseHeaderEdits returns the route's ResponseHeaderModifier, if any. */
-export function responseHeaderEdits(route: Route | undefined) {
-  if (route?.filters === undefined) return undefined;
-  for (const f of route.filters) if (f.type === "ResponseHeaderModifier") return f;
-  return undefined;
 }

@@ -1,52 +1,55 @@
 // h2-exchange.ts: one HTTP/2 stream forwarded to a backend — over HTTP/1.1 through the shared
 // upstream pool (the stream's body re-framed as Content-Length or chunked), or over HTTP/2 to
 // "h2c" pools via h2c.ts. Responses go back as HTTP/2 with trailers.
-import { failureAnswer, publicText, retryReason, retryable } from "./failure.ts";
+import { BackendAttempt } from "./attempt.ts";
+import { publicText } from "./failure.ts";
+import type { Decidable } from "./decide.ts";
+import { responseEdits, type Answer, type Phases, type RequestEdits } from "./phases.ts";
 import http2 from "node:http2";
-import type { Backend } from "../contracts.ts";
-import type { Header, Route } from "../../model/ir.ts";
+import type { PickContext } from "../contracts.ts";
+import type { Header } from "../../model/ir.ts";
 import { chunkHeader, connectionTokens, hopByHop, lastChunk } from "../http/head.ts";
 import type { MessageHead } from "../http/parser.ts";
 import { httpResponse } from "./events.ts";
-import { withCors, type HeaderSource } from "./cors.ts";
-import { buildUpstreamHead, responseHeaderEdits } from "./forward.ts";
+import type { HeaderEdits } from "./cors.ts";
+import { buildUpstreamHead } from "./forward.ts";
 import { h2cRequest } from "./h2c.ts";
 import type { H2Guard } from "./h2-guard.ts";
 import type { ListenerRuntime } from "./runtime.ts";
-import type { UpstreamConn, UpstreamFailure, UpstreamOwner } from "./upstream.ts";
+import type { UpstreamConn } from "./upstream.ts";
 
 const END_STREAM = 0x1;
 
+/** GRPC_UNAVAILABLE is gRPC status code 14, answered for requests of an invalid backend share. */
+const GRPC_UNAVAILABLE = 14;
+
 /** H2Exchange forwards one HTTP/2 request stream. */
-export class H2Exchange implements UpstreamOwner {
-  readonly rt: ListenerRuntime;
+export class H2Exchange extends BackendAttempt implements Decidable {
   readonly stream: http2.ServerHttp2Stream;
   readonly headers: http2.IncomingHttpHeaders;
   readonly host: string;
-  route: Route | undefined;
+  /** method, path and query are the request's, split from its pseudo-headers. */
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
   /** vhost is the routing virtual host's configured hostname (metrics), "" when none matched. */
   vhost = "";
+  /** prefixLength is how much of path the route's Prefix match covered. */
+  prefixLength = 0;
+  /** phases are the route's compiled filters; edits what they changed of the upstream request. */
+  phases: Phases | undefined = undefined;
+  edits: RequestEdits | undefined = undefined;
   // guard counts this stream as reset early when it closes before its response ended.
   private readonly guard: H2Guard | undefined;
-  private readonly start = performance.now();
   private readonly hasBody: boolean;
-  private pool = "";
-  private backend: Backend | undefined;
-  private upstream: UpstreamConn | null = null;
   private upstreamHead = "";
+  /** framing is how the body goes to an HTTP/1.1 backend (set by http1Head). */
+  framing: "length" | "chunked" | "none" = "none";
   private chunked = false;
-  private attempts = 0;
-  private tried: Set<string> | undefined;
-  private lastFailure = "";
-  /** error is why the proxy answered an error itself (logs and access log only, never the client). */
-  error = "";
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight = false;
   private status = 0;
   private bytesIn = 0;
   private bytesOut = 0;
   private trailers: string[] | undefined;
-  private done = false;
   private requestDone = false;
 
   constructor(
@@ -57,11 +60,16 @@ export class H2Exchange implements UpstreamOwner {
     host: string,
     guard?: H2Guard,
   ) {
-    this.rt = rt;
+    super(rt);
     this.guard = guard;
     this.stream = stream;
     this.headers = headers;
     this.host = host;
+    this.method = headers[":method"] ?? "GET";
+    const url = headers[":path"] ?? "/";
+    const q = url.indexOf("?");
+    this.path = q === -1 ? url : url.slice(0, q);
+    this.query = q === -1 ? "" : url.slice(q + 1);
     this.hasBody = (flags & END_STREAM) === 0;
     stream.on("close", () => this.abort());
   }
@@ -72,12 +80,20 @@ export class H2Exchange implements UpstreamOwner {
     return Array.isArray(v) ? v.join(", ") : v;
   }
 
-  /** answer responds from the proxy with a short text body (and Location for redirects, extra headers). */
-  answer(status: number, body: string, location?: string, extra?: readonly Header[]): void {
+  /** reply renders an answer of the decision step. */
+  reply(a: Answer): void {
+    if (a.error !== undefined) this.error = a.error;
+    // GRPCRoute asks UNAVAILABLE for an invalid share; an HTTP 500 would reach gRPC as UNKNOWN.
+    if (a.invalidShare === true && String(this.headers["content-type"] ?? "").startsWith("application/grpc"))
+      return this.answerGrpc(GRPC_UNAVAILABLE, publicText(503));
+    this.answer(a.status, a.body, a.headers);
+  }
+
+  /** answer responds from the proxy with a short text body and extra headers (a redirect's Location). */
+  answer(status: number, body: string, extra?: readonly Header[]): void {
     this.status = status;
     if (!this.stream.headersSent && !this.stream.destroyed) {
       const h: http2.OutgoingHttpHeaders = { ":status": status, "content-type": "text/plain; charset=utf-8" };
-      if (location !== undefined) h.location = location;
       for (const x of extra ?? []) h[x.name.toLowerCase()] = x.value;
       const text = body.endsWith("\n") || body === "" ? body : body + "\n";
       // A HEAD request gets the headers alone (RFC 9110 §9.3.2), with the length a GET would get.
@@ -109,49 +125,16 @@ export class H2Exchange implements UpstreamOwner {
     this.finish(true);
   }
 
-  /** forward sends the request to pool, over HTTP/2 when the pool speaks h2c. */
-  forward(pool: string, path: string, query: string, prefixLength: number, h2c: boolean): void {
-    this.pool = pool;
-    const route = this.route!;
-    const ms = route.timeoutMs ?? this.rt.listener.requestTimeoutMs;
-    if (ms > 0) this.timer = setTimeout(onRequestTimeout, ms, this, ms);
-    const method = this.headers[":method"] ?? "GET";
+  /** forward sends the request to the chosen pool, over HTTP/2 when the pool speaks h2c. */
+  forward(h2c: boolean): void {
+    this.armTimer(this.start, this.requestTimeoutMs());
     if (h2c) {
-      const backend = this.rt.upstreams.pick(pool, {
-        sourceIp: this.stream.session?.socket?.remoteAddress ?? "",
-      });
-      if (backend === undefined)
-        return this.fail(503, `no healthy backend for route ${route.name} (pool ${pool})`);
-      this.backend = backend;
-      this.rt.upstreams.begin(pool, backend);
-      this.inFlight = true;
-      h2cRequest(this, backend, path, query, prefixLength);
+      // One attempt, no retry: the stream's body is piped to the backend as it arrives.
+      const backend = this.pickBackend();
+      if (backend !== undefined) h2cRequest(this, backend);
       return;
     }
-    const flat: string[] = [];
-    let length = "";
-    for (const [k, v] of Object.entries(this.headers)) {
-      if (k.charCodeAt(0) === 58 /* : */ || v === undefined) continue;
-      if (k === "content-length") length = String(v);
-      if (Array.isArray(v)) for (const x of v) flat.push(k, x);
-      else flat.push(k, String(v));
-    }
-    const framing = !this.hasBody ? "none" : length !== "" ? "length" : "chunked";
-    this.chunked = framing === "chunked";
-    this.upstreamHead = buildUpstreamHead({
-      method,
-      path,
-      query,
-      headers: flat,
-      host: this.host,
-      clientIp: this.clientIp(),
-      proto: this.rt.proto,
-      framing,
-      contentLength: length,
-      websocket: false,
-      route,
-      prefixLength,
-    });
+    this.http1Head();
     if (!this.hasBody) this.requestDone = true;
     this.connect();
     if (this.hasBody) {
@@ -160,30 +143,63 @@ export class H2Exchange implements UpstreamOwner {
     }
   }
 
+  /**
+   * http1Head returns the request as it goes to an HTTP/1.1 backend (its body re-framed as
+   * Content-Length or chunked), built once: the main attempt and the mirrors send the same.
+   */
+  http1Head(): string {
+    if (this.upstreamHead !== "") return this.upstreamHead;
+    const flat: string[] = [];
+    let length = "";
+    for (const [k, v] of Object.entries(this.headers)) {
+      if (k.charCodeAt(0) === 58 /* : */ || v === undefined) continue;
+      if (k === "content-length") length = String(v);
+      if (Array.isArray(v)) for (const x of v) flat.push(k, x);
+      else flat.push(k, String(v));
+    }
+    this.framing = !this.hasBody ? "none" : length !== "" ? "length" : "chunked";
+    this.chunked = this.framing === "chunked";
+    this.upstreamHead = buildUpstreamHead({
+      method: this.method,
+      path: this.path,
+      query: this.query,
+      headers: flat,
+      host: this.host,
+      clientIp: this.clientIp(),
+      proto: this.rt.proto,
+      framing: this.framing,
+      contentLength: length,
+      websocket: false,
+      route: this.route!,
+      prefixLength: this.prefixLength,
+      edits: this.edits,
+    });
+    return this.upstreamHead;
+  }
+
   /** clientIp is the client's address. */
   clientIp(): string {
     return this.stream.session?.socket?.remoteAddress ?? "";
   }
 
-  private connect(): void {
-    const backend = this.rt.upstreams.pick(this.pool, { sourceIp: this.clientIp(), exclude: this.tried });
-    if (backend === undefined) {
-      // After failed attempts, the last failure says more than "no backend left".
-      if (this.lastFailure !== "") this.fail(502, this.lastFailure);
-      else this.fail(503, `no healthy backend for route ${this.route?.name} (pool ${this.pool})`);
-      return;
-    }
-    this.attempts++;
-    this.backend = backend;
-    this.rt.upstreams.begin(this.pool, backend);
-    this.inFlight = true;
-    const up = this.rt.pool.acquire(backend, this.rt.limits.connectTimeoutMs, this.rt.pools[this.pool]?.tls);
-    this.upstream = up;
-    up.attach(this, this.route?.backendTimeoutMs ?? this.rt.listener.requestTimeoutMs);
+  protected pickContext(tried: ReadonlySet<string> | undefined): PickContext {
+    return { sourceIp: this.clientIp(), exclude: tried };
+  }
+
+  protected send(up: UpstreamConn): void {
     up.socket.write(this.upstreamHead, "latin1");
   }
 
+  protected responseSent(): boolean {
+    return this.stream.headersSent;
+  }
+
+  protected hasRequestBody(): boolean {
+    return this.hasBody;
+  }
+
   private requestBody(chunk: Buffer): void {
+    // The requestBody phase (phases.ts) will run here, from this.phases, when the WAF adds one.
     this.bytesIn += chunk.length;
     this.guard?.body(chunk.length);
     const up = this.upstream;
@@ -204,30 +220,6 @@ export class H2Exchange implements UpstreamOwner {
 
   onUpstreamDrain(): void {
     this.stream.resume();
-  }
-
-  onUpstreamFailure(conn: UpstreamConn, failure: UpstreamFailure, detail: string): void {
-    if (this.done || conn !== this.upstream) return;
-    this.upstream = null;
-    this.settle(false);
-    const b = this.backend!;
-    const retry = retryable({
-      failure,
-      reused: conn.reused,
-      sawResponse: conn.sawResponse,
-      responseStarted: this.stream.headersSent,
-      method: this.headers[":method"] ?? "GET",
-      hasBody: this.hasBody,
-      attempts: this.attempts,
-      maxAttempts: this.rt.limits.maxAttempts,
-    });
-    if (retry) {
-      if (failure === "connect") (this.tried ??= new Set()).add(b.id);
-      this.lastFailure = retryReason(failure, b.id, this.route?.name, detail);
-      this.connect();
-      return;
-    }
-    this.fail(...failureAnswer(failure, b.id, this.route?.name, detail));
   }
 
   /** fail answers with an error status if nothing was sent yet, else resets the stream; text is for the logs. */
@@ -254,7 +246,8 @@ export class H2Exchange implements UpstreamOwner {
     const status = h.statusCode;
     if (status >= 100 && status < 200) return false;
     this.status = status;
-    const out = responseHeaders(h.headers, this.route, this);
+    const rh = this.phases?.responseHeaders;
+    const out = responseHeaders(h.headers, rh === undefined ? undefined : responseEdits(rh, this));
     out[":status"] = status;
     const isHead = this.headers[":method"] === "HEAD";
     if (this.stream.destroyed) return isHead;
@@ -279,6 +272,7 @@ export class H2Exchange implements UpstreamOwner {
   }
 
   onBody(chunk: Buffer): void {
+    // The responseBody phase (phases.ts) will run here, from this.phases, when the WAF adds one.
     this.bytesOut += chunk.length;
     if (!this.stream.write(chunk)) {
       const up = this.upstream;
@@ -322,17 +316,6 @@ export class H2Exchange implements UpstreamOwner {
     this.status = s;
   }
 
-  /** timedOut runs when the request timeout fires: the backend attempt is dropped, the client gets 504. */
-  timedOut(ms: number): void {
-    this.timer = undefined;
-    if (this.done) return;
-    const up = this.upstream;
-    this.upstream = null;
-    if (up !== null) up.destroy();
-    this.settle(false);
-    this.fail(504, `request timed out after ${ms} ms on route ${this.route?.name}`);
-  }
-
   private abort(): void {
     if (this.done) return;
     // Only the client's RST_STREAM is a reset: streams that die with their session (the client
@@ -346,9 +329,10 @@ export class H2Exchange implements UpstreamOwner {
 
   /** finish settles accounting and publishes the response event (idempotent). */
   finish(ok: boolean): void {
+    // The log phase (phases.ts) will run here, from this.phases, when the WAF adds one.
     if (this.done) return;
     this.done = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.stopTimer();
     this.settle(ok);
     if (httpResponse.hasSubscribers) {
       httpResponse.publish({
@@ -370,27 +354,18 @@ export class H2Exchange implements UpstreamOwner {
       });
     }
   }
-
-  private settle(ok: boolean): void {
-    if (!this.inFlight) return;
-    this.inFlight = false;
-    this.rt.upstreams.end(this.pool, this.backend!, ok);
-  }
 }
 
 /** responseHeaders turns an HTTP/1.1 response's headers into HTTP/2 ones (lower-case, no hop-by-hop). */
 export function responseHeaders(
   hs: readonly string[],
-  route: Route | undefined,
-  req?: HeaderSource,
+  edits: HeaderEdits | undefined,
 ): http2.OutgoingHttpHeaders {
   const out: http2.OutgoingHttpHeaders = {};
   let listed: string[] | undefined;
   for (let i = 0; i < hs.length; i += 2) {
     if (hs[i]!.toLowerCase() === "connection") (listed ??= []).push(...connectionTokens(hs[i + 1]!));
   }
-  const edits =
-    req === undefined ? responseHeaderEdits(route) : withCors(responseHeaderEdits(route), route, req);
   const dropped = new Set<string>();
   for (const x of edits?.set ?? []) dropped.add(x.name.toLowerCase());
   for (const n of edits?.remove ?? []) dropped.add(n.toLowerCase());
@@ -409,8 +384,4 @@ export function responseHeaders(
     out[l] = out[l] === undefined ? x.value : `${String(out[l])}, ${x.value}`;
   }
   return out;
-}
-
-function onRequestTimeout(ex: H2Exchange, ms: number): void {
-  ex.timedOut(ms);
 }

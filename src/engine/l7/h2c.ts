@@ -2,7 +2,6 @@
 // session per backend, request and response streamed, trailers passed through.
 import http2 from "node:http2";
 import type { Backend } from "../contracts.ts";
-import { rewritePath } from "./forward.ts";
 import type { H2Exchange } from "./h2-exchange.ts";
 
 // Request headers never forwarded: pseudo-headers are rebuilt, the rest are HTTP/2-illegal hop-by-hop.
@@ -29,13 +28,7 @@ function sessionFor(b: Backend): http2.ClientHttp2Session {
 }
 
 /** h2cRequest forwards ex's stream to backend over HTTP/2. */
-export function h2cRequest(
-  ex: H2Exchange,
-  backend: Backend,
-  path: string,
-  query: string,
-  prefixLength: number,
-): void {
+export function h2cRequest(ex: H2Exchange, backend: Backend): void {
   const h = ex.headers;
   const out: http2.OutgoingHttpHeaders = {};
   for (const [k, v] of Object.entries(h)) {
@@ -43,17 +36,15 @@ export function h2cRequest(
     if (k === "te" && v !== "trailers") continue;
     out[k] = v;
   }
-  let p = path;
-  let host = ex.host;
-  for (const f of ex.route?.filters ?? []) {
-    if (f.type === "URLRewrite") {
-      if (f.hostname !== undefined) host = f.hostname;
-      if (f.path !== undefined) p = rewritePath(p, prefixLength, f.path);
-    } else if (f.type === "RequestHeaderModifier") {
-      for (const n of f.remove ?? []) delete out[n.toLowerCase()];
-      for (const x of f.set ?? []) out[x.name.toLowerCase()] = x.value;
-      for (const x of f.add ?? []) out[x.name.toLowerCase()] = x.value;
-    }
+  // The requestHeaders phase's edits (phases.ts): rewritten host and path, header changes.
+  const e = ex.edits;
+  const p = e?.path ?? ex.path;
+  const host = e?.host ?? ex.host;
+  const mod = e?.headers;
+  if (mod !== undefined) {
+    for (const n of mod.remove ?? []) delete out[n.toLowerCase()];
+    for (const x of mod.set ?? []) out[x.name.toLowerCase()] = x.value;
+    for (const x of mod.add ?? []) out[x.name.toLowerCase()] = x.value;
   }
   const ip = ex.clientIp();
   const xff = h["x-forwarded-for"];
@@ -61,7 +52,7 @@ export function h2cRequest(
   out["x-forwarded-proto"] = ex.rt.proto;
   out["x-forwarded-host"] = ex.host;
   out[":method"] = h[":method"];
-  out[":path"] = p + (query === "" ? "" : "?" + query);
+  out[":path"] = p + (ex.query === "" ? "" : "?" + ex.query);
   out[":authority"] = host;
   out[":scheme"] = "http";
   let req: http2.ClientHttp2Stream;

@@ -7,20 +7,12 @@ import http2 from "node:http2";
 import type { Socket } from "node:net";
 import { LiveSet } from "../net/live-set.ts";
 import { connection, http2Cut } from "./events.ts";
-import { redirectLocation } from "./forward.ts";
-import { preflightAnswer } from "./cors.ts";
+import { decide } from "./decide.ts";
 import { H2Exchange } from "./h2-exchange.ts";
 import { CutLogGate, H2Guard } from "./h2-guard.ts";
 import { penalties } from "./h2-penalty.ts";
 import { mirrorStream } from "./mirror.ts";
-import { invalidBackendText, pickTarget } from "./prepare.ts";
-import { publicText } from "./failure.ts";
-import type { RequestView } from "./router/match.ts";
-import { servernameOf } from "./router/misdirect.ts";
 import { currentRuntime, type ListenerRuntime } from "./runtime.ts";
-
-/** GRPC_UNAVAILABLE is gRPC status code 14, answered for requests of an invalid backend share. */
-const GRPC_UNAVAILABLE = 14;
 
 /** CUT_LOG_INTERVAL_MS: cuts are logged at most once per interval per listener, with a count. */
 const CUT_LOG_INTERVAL_MS = 60_000;
@@ -154,76 +146,22 @@ export class H2Front {
     const ex = new H2Exchange(rt, stream, headers, flags, host, guard);
     // While a client resets most of its streams, a new one waits a turn: a RST_STREAM read with
     // it closes it before a backend connection is opened for nothing.
-    if (guard.suspect()) setImmediate(serveUnlessClosed, this, rt, ex, flags);
-    else this.serve(rt, ex, flags);
+    if (guard.suspect()) setImmediate(serveUnlessClosed, this, rt, ex);
+    else this.serve(rt, ex);
   }
 
   /** serve routes and answers or forwards one exchange. */
-  serve(rt: ListenerRuntime, ex: H2Exchange, flags: number): void {
-    const { stream, headers, host } = ex;
-    const method = headers[":method"] ?? "GET";
-    const url = headers[":path"] ?? "/";
-    if (method === "CONNECT") return ex.answer(405, "CONNECT is not supported");
-    const q = url.indexOf("?");
-    const path = q === -1 ? url : url.slice(0, q);
-    const query = q === -1 ? "" : url.slice(q + 1);
-    const view: RequestView = {
-      method,
-      path,
-      query,
-      header: (n) => {
-        const v = headers[n];
-        return Array.isArray(v) ? v.join(", ") : v;
-      },
-    };
-    // HTTP/2 clients coalesce connections across names their certificate covers (RFC 9113 §9.1.1).
-    if (rt.router.misdirected?.(servernameOf(stream.session?.socket), host))
-      return ex.answer(421, `host "${host}" is not served on this connection: open one for it`);
-    const hit = rt.router.route(host, view);
-    if (hit === undefined) return ex.answer(404, `no route for host "${host}" path "${path}"`);
-    const route = hit.route;
-    ex.route = route;
-    ex.vhost = hit.vhost;
-    const preflight = preflightAnswer(route, method, ex);
-    if (preflight !== undefined) return ex.answer(200, "", undefined, preflight);
-    for (const f of route.filters ?? []) {
-      if (f.type === "RequestRedirect") {
-        const loc = redirectLocation(f, {
-          path,
-          query,
-          host,
-          proto: rt.proto,
-          prefixLength: hit.prefixLength,
-        });
-        return ex.answer(f.statusCode, `redirecting to ${loc}`, loc);
-      }
-    }
-    if (route.action.type === "DirectResponse") return ex.answer(route.action.status, route.action.body);
-    const pool = pickTarget(route.action);
-    if (pool === undefined) {
-      ex.error = `route ${route.name} has no backends`;
-      return ex.answer(500, publicText(500));
-    }
-    if (typeof pool !== "string") {
-      // The reason is for the logs; the client reads the status in words only.
-      ex.error = invalidBackendText(route.name, pool);
-      // GRPCRoute asks UNAVAILABLE for an invalid share; an HTTP 500 would reach gRPC as UNKNOWN.
-      const grpc = String(headers["content-type"] ?? "").startsWith("application/grpc");
-      return grpc ? ex.answerGrpc(GRPC_UNAVAILABLE, publicText(503)) : ex.answer(500, publicText(500));
-    }
-    ex.forward(pool, path, query, hit.prefixLength, rt.pools[pool]?.protocol === "h2c");
-    mirrorStream(rt, route, stream, headers, {
-      host,
-      path,
-      query,
-      prefixLength: hit.prefixLength,
-      hasBody: (flags & 0x1) === 0,
-    });
+  serve(rt: ListenerRuntime, ex: H2Exchange): void {
+    if (ex.method === "CONNECT") return ex.answer(405, "CONNECT is not supported");
+    const answer = decide(rt, ex, ex.stream.session?.socket);
+    if (answer !== undefined) return ex.reply(answer);
+    ex.forward(rt.pools[ex.pool]?.protocol === "h2c");
+    mirrorStream(rt, ex);
   }
 }
 
-function serveUnlessClosed(front: H2Front, rt: ListenerRuntime, ex: H2Exchange, flags: number): void {
-  if (!ex.stream.destroyed) front.serve(rt, ex, flags);
+function serveUnlessClosed(front: H2Front, rt: ListenerRuntime, ex: H2Exchange): void {
+  if (!ex.stream.destroyed) front.serve(rt, ex);
 }
 
 function sweep(front: H2Front): void {

@@ -4,12 +4,11 @@
 // changes the main exchange — a slow mirror whose send buffer grows past MAX_BUFFERED is cut off,
 // and a mirror pool without a usable backend is simply skipped.
 import type { Backend, CompileDeps, Upstreams } from "../contracts.ts";
-import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
-import type { Route } from "../../model/ir.ts";
+import type { Route, RouteFilter } from "../../model/ir.ts";
 import { chunkHeader, lastChunk } from "../http/head.ts";
 import type { MessageHead } from "../http/parser.ts";
-import { buildUpstreamHead } from "./forward.ts";
 import { acquireUpstream } from "./h2c-bridge.ts";
+import type { H2Exchange } from "./h2-exchange.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 import type { UpstreamConn, UpstreamFailure, UpstreamOwner } from "./upstream.ts";
 
@@ -34,6 +33,8 @@ export interface MirrorRequest {
   head: string;
   framing: "length" | "chunked" | "none";
   sourceIp: string;
+  /** filters are the RequestMirror filters to start (the requestHeaders phase's); absent: the route's. */
+  filters?: readonly RouteFilter[];
 }
 
 /** Mirrors are the sampled mirror copies of one request; the exchange feeds them its body. */
@@ -54,7 +55,7 @@ export class Mirrors {
     random: () => number = Math.random,
   ): Mirrors | undefined {
     let list: Mirror[] | undefined;
-    for (const f of req.route.filters ?? []) {
+    for (const f of req.filters ?? req.route.filters ?? []) {
       if (f.type !== "RequestMirror") continue;
       if (f.percent < 100 && !(random() * 100 < f.percent)) continue;
       const backend = deps.upstreams.pick(f.pool, { sourceIp: req.sourceIp });
@@ -182,7 +183,6 @@ class Mirror implements UpstreamOwner {
 
 /** mirrorsOf starts the mirrors of a routed request on listener rt (undefined: none sampled). */
 export function mirrorsOf(rt: ListenerRuntime, req: MirrorRequest): Mirrors | undefined {
-  if (req.route.filters === undefined) return undefined;
   return Mirrors.start(req, {
     upstreams: rt.upstreams,
     acquire: (pool, backend) => acquireUpstream(rt, pool, backend),
@@ -191,52 +191,21 @@ export function mirrorsOf(rt: ListenerRuntime, req: MirrorRequest): Mirrors | un
   });
 }
 
-/** H2Facts are the routing facts of an HTTP/2 stream that its mirrors need. */
-export interface H2Facts {
-  host: string;
-  path: string;
-  query: string;
-  prefixLength: number;
-  /** hasBody is false when the request headers ended the stream. */
-  hasBody: boolean;
-}
-
-/** mirrorStream starts the mirrors of an HTTP/2 request stream and feeds them its body. */
-export function mirrorStream(
-  rt: ListenerRuntime,
-  route: Route,
-  stream: ServerHttp2Stream,
-  headers: IncomingHttpHeaders,
-  f: H2Facts,
-): void {
-  if (route.filters === undefined || !route.filters.some((x) => x.type === "RequestMirror")) return;
-  const flat: string[] = [];
-  let length = "";
-  for (const [k, v] of Object.entries(headers)) {
-    if (k.charCodeAt(0) === 58 /* : */ || v === undefined) continue;
-    if (k === "content-length") length = String(v);
-    if (Array.isArray(v)) for (const x of v) flat.push(k, x);
-    else flat.push(k, String(v));
-  }
-  const framing = !f.hasBody ? "none" : length !== "" ? "length" : "chunked";
-  const method = headers[":method"] ?? "GET";
-  const sourceIp = stream.session?.socket?.remoteAddress ?? "";
-  const head = buildUpstreamHead({
-    method,
-    path: f.path,
-    query: f.query,
-    headers: flat,
-    host: f.host,
-    clientIp: sourceIp,
-    proto: rt.proto,
-    framing,
-    contentLength: length,
-    websocket: false,
-    route,
-    prefixLength: f.prefixLength,
+/** mirrorStream starts the mirrors the requestHeaders phase chose for an HTTP/2 stream and feeds them its body. */
+export function mirrorStream(rt: ListenerRuntime, ex: H2Exchange): void {
+  const filters = ex.edits?.mirrors;
+  if (filters === undefined) return;
+  const head = ex.http1Head();
+  const m = mirrorsOf(rt, {
+    route: ex.route!,
+    method: ex.method,
+    head,
+    framing: ex.framing,
+    sourceIp: ex.clientIp(),
+    filters,
   });
-  const m = mirrorsOf(rt, { route, method, head, framing, sourceIp });
-  if (m === undefined || !f.hasBody) return;
+  if (m === undefined || ex.framing === "none") return;
+  const stream = ex.stream;
   stream.on("data", (chunk: Buffer) => m.body(chunk));
   stream.on("end", () => m.end());
   stream.on("close", () => m.abort());

@@ -1,15 +1,17 @@
-// prepare.ts: decides what to do with a parsed request head — validate what the parser leaves to us
-// (Host, header count, version, CONNECT), route it, run the route's filters that answer directly,
-// and build the upstream head. Runs once per request, before the exchange starts.
-import { redirectLocation, buildUpstreamHead, type RequestFacts } from "./forward.ts";
+// prepare.ts: readies a parsed HTTP/1.1 request head — validates what the parser leaves to us
+// (Host, header count, version, CONNECT, framing), hands it to the decision step (decide.ts:
+// route, answering filters, pool), and builds the upstream head. Runs once per request, before
+// the exchange starts.
+import { buildUpstreamHead, type RequestFacts } from "./forward.ts";
 import { lowerName } from "../http/head.ts";
-import type { InvalidBackend } from "../../model/ir.ts";
 import type { Exchange } from "./exchange.ts";
-import { headerLines, preflightAnswer } from "./cors.ts";
-import { publicText } from "./failure.ts";
+import { headerLines } from "./cors.ts";
+import { decide } from "./decide.ts";
 import { mirrorsOf } from "./mirror.ts";
-import { servernameOf } from "./router/misdirect.ts";
 import type { ListenerRuntime } from "./runtime.ts";
+
+// The pool pickers moved to decide.ts with the decision step; prepare.test.ts tests them here.
+export { invalidBackendText, pickPool, pickTarget, type ForwardTargets } from "./decide.ts";
 
 /** prepare validates, routes and readies ex, or makes it a local answer (ex.answer). */
 export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): void {
@@ -81,31 +83,19 @@ export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): vo
   const query = q === -1 ? "" : url.slice(q + 1);
   ex.path = path;
   ex.query = query;
-  if (rt.router.misdirected?.(servernameOf(ex.conn.socket), host))
-    return ex.answer(421, `host "${host}" is not served on this connection: open one for it`);
-  const hit = rt.router.route(host, ex);
-  if (hit === undefined) return ex.answer(404, `no route for host "${host}" path "${path}"`);
-  const route = hit.route;
-  ex.route = route;
-  ex.vhost = hit.vhost;
-  ex.framing = framing;
-  ex.websocket = h.upgrade && h.method === "GET" && upgrade.toLowerCase() === "websocket";
-  // A refused upgrade leaves bytes of the other protocol behind: close after the answer.
-  if (ex.websocket) ex.closeAfter = true;
-  const preflight = preflightAnswer(route, h.method, ex);
-  if (preflight !== undefined) return ex.answer(200, "", false, headerLines(preflight));
-  for (const f of route.filters ?? []) {
-    if (f.type === "RequestRedirect") {
-      const loc = redirectLocation(f, { path, query, host, proto: rt.proto, prefixLength: hit.prefixLength });
-      return ex.answer(f.statusCode, `redirecting to ${loc}`, false, `Location: ${loc}\r\n`);
-    }
+  ex.host = host;
+  const answer = decide(rt, ex, ex.conn.socket);
+  if (ex.route !== undefined) {
+    ex.framing = framing;
+    ex.websocket = h.upgrade && h.method === "GET" && upgrade.toLowerCase() === "websocket";
+    // A refused upgrade leaves bytes of the other protocol behind: close after the answer.
+    if (ex.websocket) ex.closeAfter = true;
   }
-  const action = route.action;
-  if (action.type === "DirectResponse") return ex.answer(action.status, action.body);
-  const pool = pickTarget(action);
-  if (pool === undefined) return internalError(ex, `route ${route.name} has no backends`);
-  if (typeof pool !== "string") return internalError(ex, invalidBackendText(route.name, pool));
-  ex.pool = pool;
+  if (answer !== undefined) {
+    if (answer.error !== undefined) ex.error = answer.error;
+    return ex.answer(answer.status, answer.body, false, answer.headers && headerLines(answer.headers));
+  }
+  const route = ex.route!;
   ex.upstreamHead = buildUpstreamHead({
     method: h.method,
     path,
@@ -118,74 +108,19 @@ export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): vo
     contentLength,
     websocket: ex.websocket,
     route,
-    prefixLength: hit.prefixLength,
+    prefixLength: ex.prefixLength,
+    edits: ex.edits,
   });
-  if (route.filters !== undefined && !ex.websocket)
+  const mirrors = ex.edits?.mirrors;
+  if (mirrors !== undefined && !ex.websocket)
     ex.mirrors = mirrorsOf(rt, {
       route,
       method: h.method,
       head: ex.upstreamHead,
       framing,
       sourceIp: clientIp,
+      filters: mirrors,
     });
-}
-
-// internalError answers 500 for a route that cannot be served; the reason is for the logs only.
-function internalError(ex: Exchange, detail: string): void {
-  ex.error = detail;
-  ex.answer(500, publicText(500));
-}
-
-/** pickPool chooses among the weighted pools of a route (weight 0 pools get nothing). */
-export function pickPool(backends: readonly { pool: string; weight: number }[]): string | undefined {
-  if (backends.length === 1)
-    return backends[0]!.weight > 0 || backends[0]!.weight === undefined ? backends[0]!.pool : undefined;
-  let total = 0;
-  for (const b of backends) total += b.weight;
-  if (total <= 0) return undefined;
-  let r = Math.random() * total;
-  for (const b of backends) {
-    r -= b.weight;
-    if (r < 0) return b.pool;
-  }
-  return backends[backends.length - 1]!.pool;
-}
-
-/** ForwardTargets is what pickTarget reads of a Forward action. */
-export interface ForwardTargets {
-  backends: readonly { pool: string; weight: number }[];
-  invalid?: readonly InvalidBackend[];
-}
-
-/**
- * pickTarget chooses a pool of a Forward action, or one of its invalid shares (weighed with the
- * pools, so an invalid ref gets the share of requests the Gateway API says must receive a 500).
- */
-export function pickTarget(
-  action: ForwardTargets,
-  random: () => number = Math.random,
-): string | InvalidBackend | undefined {
-  const invalid = action.invalid;
-  if (invalid === undefined || invalid.length === 0) return pickPool(action.backends);
-  let total = 0;
-  for (const b of action.backends) total += b.weight;
-  for (const b of invalid) total += b.weight;
-  if (!(total > 0)) return undefined;
-  let r = random() * total;
-  for (const b of action.backends) {
-    r -= b.weight;
-    if (r < 0) return b.pool;
-  }
-  for (const b of invalid) {
-    r -= b.weight;
-    if (r < 0) return b;
-  }
-  return invalid[invalid.length - 1];
-}
-
-/** invalidBackendText says, for the logs, why a request picked for an invalid backend share got 500. */
-export function invalidBackendText(route: string, b: InvalidBackend): string {
-  return `backend reference ${b.ref} of route ${route} is invalid`;
 }
 
 // absoluteForm splits "http(s)://authority/path?query" by hand: WHATWG URL would repair what must

@@ -8,7 +8,7 @@ import type { HttpListener, SniRoute } from "../../model/ir.ts";
 import { EngineConfigError, type CompileDeps } from "../contracts.ts";
 import { forwardTcp, type ForwardOptions } from "../l4/tcp.ts";
 import { HostMap } from "../l7/router/host-map.ts";
-import { pickPool } from "../l7/prepare.ts";
+import { pickPool } from "../l7/decide.ts";
 import { parseClientHello } from "./client-hello.ts";
 import { answerPlainHttp, handshakeFailed, looksLikeHttp } from "./handshake-failures.ts";
 import type { TlsTerminator } from "./terminate.ts";

@@ -7,6 +7,7 @@ import type { Route, VirtualHost } from "../../../model/ir.ts";
 import { HostMap } from "./host-map.ts";
 import { compileConditions, compilePath, type PathTest, type RequestView } from "./match.ts";
 import { compileMisdirect, type MisdirectCheck } from "./misdirect.ts";
+import { compilePhases, type Phases } from "../phases.ts";
 
 /** CompiledRoute is a Route with its match compiled. */
 export interface CompiledRoute {
@@ -15,6 +16,8 @@ export interface CompiledRoute {
   index: number;
   path: PathTest;
   conditions: ((r: RequestView) => boolean) | undefined;
+  /** phases are the route's filters, compiled (undefined: it has none). */
+  phases: Phases | undefined;
 }
 
 /** RouteHit is a routing decision: the route, the length of path its Prefix matched, and vhost. */
@@ -23,6 +26,8 @@ export interface RouteHit {
   prefixLength: number;
   /** vhost is the matching virtual host's hostname as configured (a bounded metrics label). */
   vhost: string;
+  /** phases are the route's compiled filters (undefined: it has none). */
+  phases: Phases | undefined;
 }
 
 /** HostRoutes is the per-virtual-host path index. */
@@ -39,6 +44,7 @@ export class HostRoutes {
       index,
       path: compilePath(route.match.path),
       conditions: compileConditions(route.match),
+      phases: compilePhases(route),
     }));
     // Pass 1 creates the buckets; pass 2 appends routes in IR order so every bucket is ordered.
     for (const c of compiled) {
@@ -63,7 +69,7 @@ export class HostRoutes {
       const c = list[i]!;
       const n = c.path(req.path);
       if (n >= 0 && (c.conditions === undefined || c.conditions(req)))
-        return { route: c.route, prefixLength: n, vhost: this.hostname };
+        return { route: c.route, prefixLength: n, vhost: this.hostname, phases: c.phases };
     }
     return undefined;
   }

@@ -1,0 +1,184 @@
+// attempt.ts: the backend-attempt step both protocol fronts share (HTTP/1.1 exchange.ts, HTTP/2
+// h2-exchange.ts): pick a backend of the chosen pool, connect (a pooled HTTP/1.1 connection, or
+// the h2c bridge), retry on the failures failure.ts allows, settle passive health and in-flight
+// accounting exactly once per attempt, and the request timeout. The fronts supply what differs:
+// how the request is written to the connection, and how an error reaches their client.
+import type { Backend, PickContext } from "../contracts.ts";
+import type { Route } from "../../model/ir.ts";
+import type { MessageHead } from "../http/parser.ts";
+import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
+import { failureAnswer, retryReason, retryable } from "./failure.ts";
+import { acquireUpstream } from "./h2c-bridge.ts";
+import type { ListenerRuntime } from "./runtime.ts";
+import type { UpstreamConn, UpstreamFailure, UpstreamOwner } from "./upstream.ts";
+
+/** BackendAttempt is a request forwarded to a backend pool, attempt by attempt. */
+export abstract class BackendAttempt implements UpstreamOwner, Watcher {
+  /** rt is the configuration the request was routed with; it finishes on it even after a swap. */
+  readonly rt: ListenerRuntime;
+  /** start is when the request arrived (durations, and the request timeout counts from it). */
+  readonly start = performance.now();
+  route: Route | undefined = undefined;
+  /** pool is the backend pool the decision step chose. */
+  pool = "";
+  /** error is why the proxy answered an error itself (logs and access log only, never the client). */
+  error = "";
+  /** backend is the current (or last) attempt's backend. */
+  protected backend: Backend | undefined = undefined;
+  /** upstream is the current attempt's connection, null between attempts and once it ended. */
+  protected upstream: UpstreamConn | null = null;
+  /** done is set once the exchange finished (answered, completed or aborted). */
+  protected done = false;
+  // inFlight is true between upstreams.begin and upstreams.end for the current attempt.
+  private inFlight = false;
+  private attempts = 0;
+  private tried: Set<string> | undefined;
+  private lastFailure = "";
+  private timer: NodeJS.Timeout | undefined;
+  // deadline is when a timeout of seconds expires (checked by the coarse sweep), else 0.
+  private deadline = 0;
+  // Links of the coarse sweep's list (coarse-timer.ts).
+  prevWatched: Watcher | null = null;
+  nextWatched: Watcher | null = null;
+
+  constructor(rt: ListenerRuntime) {
+    this.rt = rt;
+  }
+
+  /** method is the request's method (only idempotent ones are retried). */
+  abstract readonly method: string;
+  /** pickContext is what the balancer reads of the client; tried are backends that failed to connect. */
+  protected abstract pickContext(tried: ReadonlySet<string> | undefined): PickContext;
+  /** send writes the request (head, and what of the body arrived) to a new attempt's connection. */
+  protected abstract send(up: UpstreamConn): void;
+  /** responseSent tells whether any response reached the client (then nothing may be retried). */
+  protected abstract responseSent(): boolean;
+  /** hasRequestBody tells whether the request carries a body (not kept for a second attempt). */
+  protected abstract hasRequestBody(): boolean;
+  /** fail answers the client with an error status, or breaks its response when one began. */
+  abstract fail(status: number, text: string): void;
+
+  abstract onBegin(): void;
+  abstract onHead(h: MessageHead): boolean;
+  abstract onBody(chunk: Buffer): void;
+  abstract onTrailers(t: string[]): void;
+  abstract onComplete(): void;
+  abstract onUpgrade(conn: UpstreamConn, rest: Buffer): void;
+  abstract onUpstreamDrain(): void;
+
+  /** requestTimeoutMs is the route's request timeout, or the listener's. */
+  requestTimeoutMs(): number {
+    return this.route?.timeoutMs ?? this.rt.listener.requestTimeoutMs;
+  }
+
+  /**
+   * pickBackend picks a backend of the pool and counts it in flight; when none is left it fails
+   * the request (after failed attempts, with the last failure, which says more than "no backend").
+   */
+  protected pickBackend(): Backend | undefined {
+    const rt = this.rt;
+    const backend = rt.upstreams.pick(this.pool, this.pickContext(this.tried));
+    if (backend === undefined) {
+      if (this.lastFailure !== "") this.fail(502, this.lastFailure);
+      else this.fail(503, `no healthy backend for route ${this.route?.name} (pool ${this.pool})`);
+      return undefined;
+    }
+    this.attempts++;
+    this.backend = backend;
+    rt.upstreams.begin(this.pool, backend);
+    this.inFlight = true;
+    return backend;
+  }
+
+  /** connect starts an attempt: a backend, a connection to it, and the request written to it. */
+  protected connect(): void {
+    const backend = this.pickBackend();
+    if (backend === undefined) return;
+    const rt = this.rt;
+    const up = acquireUpstream(rt, this.pool, backend);
+    this.upstream = up;
+    up.attach(this, this.route?.backendTimeoutMs ?? rt.listener.requestTimeoutMs);
+    this.send(up);
+  }
+
+  onUpstreamFailure(conn: UpstreamConn, failure: UpstreamFailure, detail: string): void {
+    if (this.done || conn !== this.upstream) return;
+    this.upstream = null;
+    this.settle(false);
+    const b = this.backend!;
+    const retry = retryable({
+      failure,
+      reused: conn.reused,
+      sawResponse: conn.sawResponse,
+      responseStarted: this.responseSent(),
+      method: this.method,
+      hasBody: this.hasRequestBody(),
+      attempts: this.attempts,
+      maxAttempts: this.rt.limits.maxAttempts,
+    });
+    if (retry) {
+      // A reused connection closed by the backend while idle is no fault of the backend.
+      if (failure === "connect") (this.tried ??= new Set()).add(b.id);
+      this.lastFailure = retryReason(failure, b.id, this.route?.name, detail);
+      this.connect();
+      return;
+    }
+    this.fail(...failureAnswer(failure, b.id, this.route?.name, detail));
+  }
+
+  /** dropAttempt closes the current attempt's connection and counts the attempt as failed. */
+  protected dropAttempt(): void {
+    const up = this.upstream;
+    this.upstream = null;
+    // Settled even without a connection: an h2c stream (h2c.ts) is in flight without one.
+    this.settle(false);
+    up?.destroy();
+  }
+
+  /** settle ends the current attempt's in-flight count and reports its outcome (passive health). */
+  protected settle(ok: boolean): void {
+    if (!this.inFlight) return;
+    this.inFlight = false;
+    this.rt.upstreams.end(this.pool, this.backend!, ok);
+  }
+
+  /**
+   * armTimer arms the request timeout (or a front's body timeout): ms after `from` on the coarse
+   * sweep for timeouts of seconds, a precise timer of ms from now for shorter ones.
+   */
+  protected armTimer(from: number, ms: number): void {
+    if (ms >= COARSE_MIN_MS) {
+      this.deadline = from + ms;
+      watch(this);
+    } else if (ms > 0) this.timer = setTimeout(onTimeout, ms, this);
+  }
+
+  /** stopTimer ends the timeout, whichever of the two kinds armTimer set. */
+  protected stopTimer(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.deadline !== 0) {
+      this.deadline = 0;
+      unwatch(this);
+    }
+  }
+
+  /** check is the coarse sweep's call for a timeout of seconds. */
+  check(now: number): void {
+    if (now >= this.deadline) this.timedOut();
+  }
+
+  /** timedOut runs when the request timeout fires: the attempt is dropped, the client gets 504. */
+  timedOut(): void {
+    this.stopTimer();
+    if (this.done) return;
+    this.dropAttempt();
+    this.fail(504, `request timed out after ${this.requestTimeoutMs()} ms on route ${this.route?.name}`);
+  }
+}
+
+function onTimeout(a: BackendAttempt): void {
+  a.timedOut();
+}

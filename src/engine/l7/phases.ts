@@ -1,0 +1,174 @@
+// phases.ts: a route's filters compiled once per snapshot (by the router, router.ts) into named
+// phases — Pingora's ProxyHttp filters are the model. A phase is an array of steps run in order at
+// one point of every request of the route, on both protocol fronts; a phase the route does not
+// use is absent, and a route without filters has no Phases at all, so the hot path checks one
+// field. Steps are per route; what they find out per request goes on the request (PhaseRequest).
+//
+// Where each phase runs:
+//   requestHeaders  in the decision step (decide.ts), after routing, before a backend is chosen;
+//   requestBody     on each piece of the request body, before it goes upstream;
+//   responseHeaders on the backend's response head, before it goes to the client;
+//   responseBody    on each piece of the response body, before it goes to the client;
+//   log             once the exchange finished, with its access-log event.
+// Today's filters use requestHeaders and responseHeaders only. Access policy (allow/deny lists,
+// rate limits) will add requestHeaders steps ahead of the filters'; the WAF its phases 1–5 as
+// requestHeaders, requestBody, responseHeaders, responseBody and log steps — the fronts then call
+// the body and log phases where exchange.ts and h2-exchange.ts mark it (h2c.ts pipes the bodies of
+// streams to h2c pools itself, and needs the same).
+import type { CorsPolicy, Header, Route, RouteFilter } from "../../model/ir.ts";
+import { preflightAnswer, withCors, type HeaderEdits, type HeaderSource } from "./cors.ts";
+import type { HttpResponseEvent } from "./events.ts";
+import { redirectLocation, rewritePath } from "./forward.ts";
+import type { RequestView } from "./router/match.ts";
+import type { ListenerRuntime } from "./runtime.ts";
+
+/** Answer is a response the proxy gives itself instead of forwarding; the front renders it. */
+export interface Answer {
+  status: number;
+  body: string;
+  /** headers are added to the answer (Location of a redirect, a CORS preflight's Access-Control-*). */
+  headers?: Header[];
+  /** error is the detail kept for the logs and the access log (the client reads body only). */
+  error?: string;
+  /** invalidShare: the request drew an invalid backend's share (gRPC over HTTP/2 answers UNAVAILABLE). */
+  invalidShare?: boolean;
+}
+
+/** MirrorFilter is a RequestMirror filter. */
+export type MirrorFilter = Extract<RouteFilter, { type: "RequestMirror" }>;
+
+/** RequestEdits are what the requestHeaders phase changed of the request the backend gets. */
+export interface RequestEdits {
+  /** host replaces the Host sent upstream (URLRewrite hostname). */
+  host?: string;
+  /** path replaces the path sent upstream (URLRewrite path). */
+  path?: string;
+  /** headers edit the request headers sent upstream (RequestHeaderModifier). */
+  headers?: HeaderEdits;
+  /** mirrors are the RequestMirror filters to copy the request to (sampled when started, mirror.ts). */
+  mirrors?: MirrorFilter[];
+}
+
+/** PhaseRequest is a routed request as the steps see it, whatever its protocol. */
+export interface PhaseRequest extends RequestView, HeaderSource {
+  /** rt is the listener the request arrived on. */
+  readonly rt: ListenerRuntime;
+  /** host is the request's authority as routed. */
+  readonly host: string;
+  /** prefixLength is how much of path the route's Prefix match covered. */
+  prefixLength: number;
+  /** edits start undefined for every request; steps create them when they change something. */
+  edits: RequestEdits | undefined;
+}
+
+/** RequestHeadersStep returns an Answer to stop the request there, or undefined to go on. */
+export type RequestHeadersStep = (req: PhaseRequest) => Answer | undefined;
+/** BodyStep sees one piece of a body as it passes. */
+export type BodyStep = (req: PhaseRequest, chunk: Buffer) => void;
+/** ResponseHeadersStep returns the response header edits so far, with its own added. */
+export type ResponseHeadersStep = (
+  edits: HeaderEdits | undefined,
+  req: HeaderSource,
+) => HeaderEdits | undefined;
+/** LogStep sees the exchange's access-log event once it finished. */
+export type LogStep = (ev: HttpResponseEvent) => void;
+
+/** Phases are one route's compiled steps; each phase is absent when the route has none. */
+export interface Phases {
+  requestHeaders?: RequestHeadersStep[];
+  requestBody?: BodyStep[];
+  responseHeaders?: ResponseHeadersStep[];
+  responseBody?: BodyStep[];
+  log?: LogStep[];
+}
+
+/** compilePhases compiles route's filters; undefined when the route has none. */
+export function compilePhases(route: Route): Phases | undefined {
+  const filters = route.filters;
+  if (filters === undefined || filters.length === 0) return undefined;
+  const requestHeaders: RequestHeadersStep[] = [];
+  const responseHeaders: ResponseHeadersStep[] = [];
+  let cors: CorsPolicy | undefined;
+  let redirect: Extract<RouteFilter, { type: "RequestRedirect" }> | undefined;
+  let responseMod: HeaderEdits | undefined;
+  for (const f of filters) {
+    if (f.type === "CORS") cors ??= f;
+    else if (f.type === "RequestRedirect") redirect ??= f;
+    else if (f.type === "ResponseHeaderModifier") responseMod ??= f;
+  }
+  // Answers first, whatever the filters' order: a CORS preflight, then a redirect.
+  if (cors !== undefined) requestHeaders.push((req) => preflight(route, req));
+  if (redirect !== undefined) requestHeaders.push(redirectStep(redirect));
+  // Then the edits of the request that goes upstream, in the filters' order.
+  for (const f of filters) {
+    if (f.type === "URLRewrite") requestHeaders.push(rewriteStep(f.hostname, f.path));
+    else if (f.type === "RequestHeaderModifier") requestHeaders.push(headersStep(f));
+    else if (f.type === "RequestMirror") requestHeaders.push(mirrorStep(f));
+  }
+  // The route's ResponseHeaderModifier, then CORS's headers over it.
+  if (responseMod !== undefined) {
+    const mod = responseMod;
+    responseHeaders.push(() => mod);
+  }
+  if (cors !== undefined) responseHeaders.push((edits, req) => withCors(edits, route, req));
+  if (requestHeaders.length === 0 && responseHeaders.length === 0) return undefined;
+  const out: Phases = {};
+  if (requestHeaders.length > 0) out.requestHeaders = requestHeaders;
+  if (responseHeaders.length > 0) out.responseHeaders = responseHeaders;
+  return out;
+}
+
+/** responseEdits runs a responseHeaders phase: the header edits to apply to the response. */
+export function responseEdits(
+  steps: readonly ResponseHeadersStep[],
+  req: HeaderSource,
+): HeaderEdits | undefined {
+  let edits: HeaderEdits | undefined;
+  for (let i = 0; i < steps.length; i++) edits = steps[i]!(edits, req);
+  return edits;
+}
+
+// preflight answers a CORS preflight (200 with the policy's headers), else lets the request on.
+function preflight(route: Route, req: PhaseRequest): Answer | undefined {
+  const headers = preflightAnswer(route, req.method, req);
+  return headers === undefined ? undefined : { status: 200, body: "", headers };
+}
+
+function redirectStep(f: Extract<RouteFilter, { type: "RequestRedirect" }>): RequestHeadersStep {
+  return (req) => {
+    const loc = redirectLocation(f, {
+      path: req.path,
+      query: req.query,
+      host: req.host,
+      proto: req.rt.proto,
+      prefixLength: req.prefixLength,
+    });
+    return {
+      status: f.statusCode,
+      body: `redirecting to ${loc}`,
+      headers: [{ name: "Location", value: loc }],
+    };
+  };
+}
+
+function rewriteStep(hostname: string | undefined, path: Parameters<typeof rewritePath>[2] | undefined) {
+  return (req: PhaseRequest): undefined => {
+    const e = (req.edits ??= {});
+    if (hostname !== undefined) e.host = hostname;
+    if (path !== undefined) e.path = rewritePath(e.path ?? req.path, req.prefixLength, path);
+  };
+}
+
+function headersStep(mod: HeaderEdits): RequestHeadersStep {
+  return (req) => {
+    (req.edits ??= {}).headers = mod;
+    return undefined;
+  };
+}
+
+function mirrorStep(f: MirrorFilter): RequestHeadersStep {
+  return (req) => {
+    ((req.edits ??= {}).mirrors ??= []).push(f);
+    return undefined;
+  };
+}
