@@ -1,24 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { EngineLoad } from "../link/protocol.ts";
-import { combineLoads } from "./load.ts";
+import { combineLoads, idleLoad } from "./load.ts";
 
 function load(over: Partial<EngineLoad>): EngineLoad {
-  return {
-    at: 1000,
-    intervalMs: 1000,
-    cpuCores: 0,
-    eventLoopUtilization: 0,
-    lagP99Ms: 0,
-    connectionsOpen: 0,
-    connectionsPerSecond: 0,
-    requestsPerSecond: 0,
-    tlsHandshakesPerSecond: 0,
-    bytesInPerSecond: 0,
-    bytesOutPerSecond: 0,
-    rssBytes: 0,
-    ...over,
-  };
+  return { ...idleLoad(1000, 1000), ...over };
 }
 
 test("combineLoads: no samples, no load", () => {

@@ -27,6 +27,10 @@ export class LoadSampler {
   private readonly delay = monitorEventLoopDelay({ resolution: 10 });
   private last: { at: number; cpu: NodeJS.CpuUsage; elu: EventLoopUtilization };
   private requests = 0;
+  private tlsRequests = 0;
+  // tlsListeners are the listeners that completed a TLS handshake: their requests are TLS requests.
+  // The response event does not say; a Set lookup per request is the cheapest way to tell.
+  private readonly tlsListeners = new Set<string>();
   private connections = 0;
   private handshakes = 0;
   private bytesIn = 0;
@@ -43,6 +47,7 @@ export class LoadSampler {
     this.on(HTTP_RESPONSE_CHANNEL, (m) => {
       const e = m as HttpResponseEvent;
       this.requests++;
+      if (this.tlsListeners.has(e.listener)) this.tlsRequests++;
       this.bytesIn += e.bytesIn;
       this.bytesOut += e.bytesOut;
     });
@@ -58,7 +63,12 @@ export class LoadSampler {
         this.bytesOut += e.bytesOut;
       }
     });
-    this.on(TLS_HANDSHAKE_CHANNEL, () => void this.handshakes++);
+    this.on(TLS_HANDSHAKE_CHANNEL, (m) => {
+      this.handshakes++;
+      // Bounded like metrics' listener labels; past the cap new TLS listeners count as plain.
+      const l = (m as { listener: string }).listener;
+      if (this.tlsListeners.size < 10_000) this.tlsListeners.add(l);
+    });
     this.delay.enable();
     return this;
   }
@@ -82,13 +92,14 @@ export class LoadSampler {
       connectionsOpen: this.opts.connectionsOpen(),
       connectionsPerSecond: perSecond(this.connections),
       requestsPerSecond: perSecond(this.requests),
+      tlsRequestsPerSecond: perSecond(this.tlsRequests),
       tlsHandshakesPerSecond: perSecond(this.handshakes),
       bytesInPerSecond: perSecond(this.bytesIn),
       bytesOutPerSecond: perSecond(this.bytesOut),
       rssBytes: process.memoryUsage.rss(),
     };
     this.last = { at, cpu, elu };
-    this.requests = this.connections = this.handshakes = this.bytesIn = this.bytesOut = 0;
+    this.requests = this.tlsRequests = this.connections = this.handshakes = this.bytesIn = this.bytesOut = 0;
     this.delay.reset();
     return load;
   }
@@ -106,11 +117,31 @@ export class LoadSampler {
   }
 }
 
+/** idleLoad is a report of nothing happening (every rate and gauge 0): a base for tests and rollups. */
+export function idleLoad(at: number, intervalMs: number): EngineLoad {
+  return {
+    at,
+    intervalMs,
+    cpuCores: 0,
+    eventLoopUtilization: 0,
+    lagP99Ms: 0,
+    connectionsOpen: 0,
+    connectionsPerSecond: 0,
+    requestsPerSecond: 0,
+    tlsRequestsPerSecond: 0,
+    tlsHandshakesPerSecond: 0,
+    bytesInPerSecond: 0,
+    bytesOutPerSecond: 0,
+    rssBytes: 0,
+  };
+}
+
 /** RATES are the EngineLoad fields that are per-second rates (time-weighted over, summed across). */
 const RATES = [
   "cpuCores",
   "connectionsPerSecond",
   "requestsPerSecond",
+  "tlsRequestsPerSecond",
   "tlsHandshakesPerSecond",
   "bytesInPerSecond",
   "bytesOutPerSecond",
@@ -130,7 +161,7 @@ export function combineLoads(perWorker: readonly (readonly EngineLoad[])[]): Eng
   for (const w of folded.slice(1)) {
     out.at = Math.max(out.at, w.at);
     out.intervalMs = Math.max(out.intervalMs, w.intervalMs);
-    for (const k of RATES) out[k] += w[k];
+    for (const k of RATES) out[k] = (out[k] ?? 0) + (w[k] ?? 0);
     out.connectionsOpen += w.connectionsOpen;
     out.rssBytes += w.rssBytes;
     out.eventLoopUtilization = Math.max(out.eventLoopUtilization, w.eventLoopUtilization);
@@ -144,7 +175,7 @@ function foldOverTime(samples: readonly EngineLoad[]): EngineLoad {
   const latest = samples[samples.length - 1]!;
   const total = samples.reduce((t, s) => t + s.intervalMs, 0);
   const weighted = (k: (typeof RATES)[number] | "eventLoopUtilization") =>
-    samples.reduce((t, s) => t + s[k] * s.intervalMs, 0) / total;
+    samples.reduce((t, s) => t + (s[k] ?? 0) * s.intervalMs, 0) / total;
   const out: EngineLoad = { ...latest, intervalMs: total };
   for (const k of RATES) out[k] = weighted(k);
   out.eventLoopUtilization = weighted("eventLoopUtilization");

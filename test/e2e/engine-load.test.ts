@@ -77,6 +77,7 @@ function get(scheme: "http" | "https", port: number): Promise<number> {
 /** Totals are what a series of load reports add up to (rate × interval). */
 interface Totals {
   requests: number;
+  tlsRequests: number;
   handshakes: number;
   connections: number;
   bytesOut: number;
@@ -86,6 +87,7 @@ interface Totals {
 function add(t: Totals, l: EngineLoad): void {
   const over = (rate: number) => (rate * l.intervalMs) / 1000;
   t.requests += over(l.requestsPerSecond);
+  t.tlsRequests += over(l.tlsRequestsPerSecond ?? 0);
   t.handshakes += over(l.tlsHandshakesPerSecond);
   t.connections += over(l.connectionsPerSecond);
   t.bytesOut += over(l.bytesOutPerSecond);
@@ -114,10 +116,11 @@ test("in-process engine: requests, body bytes, connections, handshakes and CPU s
   const n = 40;
   const bytes = await traffic(e, n);
   const l = e.port.load!()!;
-  const t: Totals = { requests: 0, handshakes: 0, connections: 0, bytesOut: 0, cpuMs: 0 };
+  const t: Totals = { requests: 0, tlsRequests: 0, handshakes: 0, connections: 0, bytesOut: 0, cpuMs: 0 };
   add(t, l);
   assert.equal(Math.round(t.requests), 2 * n);
   assert.equal(Math.round(t.handshakes), n);
+  assert.equal(Math.round(t.tlsRequests), n);
   assert.equal(Math.round(t.connections), 2 * n);
   // bytesOut counts what the engine wrote for each response (head and body); the client read bodies.
   assert.ok(
@@ -146,10 +149,11 @@ test("two worker processes: the group's load adds up the workers' pushes", async
     "the workers pushed every request",
     15_000,
   );
-  const t: Totals = { requests: 0, handshakes: 0, connections: 0, bytesOut: 0, cpuMs: 0 };
+  const t: Totals = { requests: 0, tlsRequests: 0, handshakes: 0, connections: 0, bytesOut: 0, cpuMs: 0 };
   add(t, e.port.load!()!);
   assert.equal(Math.round(t.requests), 2 * n);
   assert.equal(Math.round(t.handshakes), n);
+  assert.equal(Math.round(t.tlsRequests), n);
   // bytesOut counts what the engine wrote for each response (head and body); the client read bodies.
   assert.ok(
     t.bytesOut >= bytes && t.bytesOut < bytes + 2 * n * 500,
