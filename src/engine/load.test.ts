@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { EngineLoad } from "../link/protocol.ts";
-import { combineLoads, idleLoad } from "./load.ts";
+import { combineLoads, idleLoad, LoadQueue } from "./load.ts";
 
 function load(over: Partial<EngineLoad>): EngineLoad {
   return { ...idleLoad(1000, 1000), ...over };
@@ -66,4 +66,26 @@ test("combineLoads does not change its input", () => {
   const copy = structuredClone(a);
   combineLoads([a, a]);
   assert.deepEqual(a, copy);
+});
+
+test("LoadQueue: take returns the reports since the last take, else the latest again, bounded", () => {
+  const q = new LoadQueue();
+  assert.deepEqual(q.take(), []);
+  q.push(load({ at: 1 }));
+  q.push(load({ at: 2 }));
+  assert.deepEqual(
+    q.take().map((l) => l.at),
+    [1, 2],
+  );
+  assert.deepEqual(
+    q.take().map((l) => l.at),
+    [2],
+    "no new report: the latest rate is still the best known",
+  );
+  for (let k = 0; k < 500; k++) q.push(load({ at: 10 + k }));
+  const all = q.take();
+  assert.equal(all.length, 120);
+  assert.equal(all[all.length - 1]!.at, 509);
+  q.clear();
+  assert.deepEqual(q.take(), []);
 });

@@ -117,6 +117,36 @@ export class LoadSampler {
   }
 }
 
+/**
+ * LoadQueue holds one process's load reports between reads (a worker's pushes, the engine
+ * thread's heartbeats): take() returns the reports since the previous take, or, when none came,
+ * the latest again (the rate still best known). Bounded: two minutes of 1 s pushes if no one reads.
+ */
+export class LoadQueue {
+  private pending: EngineLoad[] = [];
+  private latest: EngineLoad | undefined;
+
+  /** push adds one report. */
+  push(l: EngineLoad): void {
+    if (this.pending.length >= 120) this.pending.shift();
+    this.pending.push(l);
+    this.latest = l;
+  }
+
+  /** take returns the reports since the last take (oldest first), or [latest], or [] before any. */
+  take(): EngineLoad[] {
+    const out = this.pending.length > 0 ? this.pending : this.latest ? [this.latest] : [];
+    this.pending = [];
+    return out;
+  }
+
+  /** clear forgets everything (the process is gone). */
+  clear(): void {
+    this.pending = [];
+    this.latest = undefined;
+  }
+}
+
 /** idleLoad is a report of nothing happening (every rate and gauge 0): a base for tests and rollups. */
 export function idleLoad(at: number, intervalMs: number): EngineLoad {
   return {

@@ -10,7 +10,7 @@ import { validateSnapshot } from "../../model/validate.ts";
 import type { CompileDeps } from "../contracts.ts";
 import type { ApplyResult, EngineStatus } from "../engine.ts";
 import type { EngineLoad } from "../../link/protocol.ts";
-import { combineLoads } from "../load.ts";
+import { combineLoads, LoadQueue } from "../load.ts";
 import { mergeExpositions, mergeListeners } from "./merge.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 
@@ -33,9 +33,8 @@ interface Slot {
   applied: EngineSnapshot | undefined;
   status: EngineStatus | undefined;
   metrics: string;
-  /** loads are the worker's load pushes since the group's last load(); lastLoad the latest of all. */
-  loads: EngineLoad[];
-  lastLoad: EngineLoad | undefined;
+  /** loads are the worker's load pushes since the group's last load(). */
+  loads: LoadQueue;
   waiting: Map<number, (r: ApplyResult) => void>;
   restarts: number;
 }
@@ -72,8 +71,7 @@ export class WorkerGroup {
         applied: undefined,
         status: undefined,
         metrics: "",
-        loads: [],
-        lastLoad: undefined,
+        loads: new LoadQueue(),
         waiting: new Map(),
         restarts: 0,
       };
@@ -101,10 +99,7 @@ export class WorkerGroup {
    * rates summed, the busiest worker's ELU and lag); a worker with no new push counts its latest.
    */
   load(): EngineLoad | undefined {
-    const live = this.slots.filter((s) => s.live && s.lastLoad !== undefined);
-    const combined = combineLoads(live.map((s) => (s.loads.length > 0 ? s.loads : [s.lastLoad!])));
-    for (const s of live) s.loads = [];
-    return combined;
+    return combineLoads(this.slots.filter((s) => s.live).map((s) => s.loads.take()));
   }
 
   /** workers lists each worker's pid and whether it serves the current snapshot (tests, status). */
@@ -212,12 +207,7 @@ export class WorkerGroup {
           ready();
         } else if (m.type === "metrics") {
           slot.metrics = m.text;
-          if (m.load !== undefined) {
-            // Bounded when no one asks for load(): two minutes of pushes.
-            if (slot.loads.length >= 120) slot.loads.shift();
-            slot.loads.push(m.load);
-            slot.lastLoad = m.load;
-          }
+          if (m.load !== undefined) slot.loads.push(m.load);
           // While a listener fails, its attempt count rides the metrics push (worker.ts).
           if (m.listeners !== undefined && slot.status !== undefined) {
             slot.status = { ...slot.status, listeners: m.listeners };
@@ -237,8 +227,7 @@ export class WorkerGroup {
         slot.live = false;
         slot.applied = undefined;
         slot.metrics = "";
-        slot.loads = [];
-        slot.lastLoad = undefined;
+        slot.loads.clear();
         for (const done of slot.waiting.values())
           done({ ok: false, code: "WorkerExited", error: `worker exited (${signal ?? code})` });
         slot.waiting.clear();
