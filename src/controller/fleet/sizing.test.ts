@@ -4,6 +4,8 @@ import type { Calibration } from "../../k8s/engine-group.ts";
 import type { EngineLoad } from "../../link/protocol.ts";
 import { idleLoad } from "../../engine/load.ts";
 import {
+  loadSummary,
+  sizingStatus,
   demandCores,
   durationWords,
   groupPoints,
@@ -137,4 +139,28 @@ test("words: rates and durations", () => {
     "15 min",
     "45 s",
   ]);
+});
+
+test("the EngineGroup status shapes: status.sizing and an engine's load summary", () => {
+  const engines = [steady("web-a", 1, { requestsPerSecond: 19_000, tlsRequestsPerSecond: 19_000 })];
+  const s = sizeGroup("web", engines, CAL, { now: NOW });
+  assert.deepEqual(sizingStatus(s, NOW), {
+    saturation: 84,
+    peak: "19k req/s HTTPS",
+    advice: s.advice,
+    at: new Date(NOW).toISOString(),
+  });
+  assert.equal(sizingStatus(sizeGroup("q", [], CAL, { now: NOW }), NOW).peak, "no load reports");
+  const l = load({
+    requestsPerSecond: 19_000.4,
+    tlsRequestsPerSecond: 19_000,
+    connectionsOpen: 12,
+    cpuCores: 0.6789,
+  });
+  assert.deepEqual(loadSummary(l, 1, CAL), {
+    requestsPerSecond: 19_000,
+    connectionsOpen: 12,
+    cpuCores: 0.68,
+    saturationPercent: 84,
+  });
 });

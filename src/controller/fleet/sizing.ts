@@ -8,7 +8,7 @@
 // also carried one request). The CPU cores it actually used count too (the larger wins), so work
 // the calibration does not price (L4 bytes, big bodies, retries) still shows. Without a
 // calibration only the CPU figure is left, and the advice says so.
-import type { Calibration } from "../../k8s/engine-group.ts";
+import type { Calibration, EngineGroupStatus, EngineStatusEntry } from "../../k8s/engine-group.ts";
 import type { EngineLoad } from "../../link/protocol.ts";
 
 /** SizingEngine is one engine of a group as sizing needs it (EngineView: identity.vcpu, history). */
@@ -164,6 +164,30 @@ export function sizeGroup(
       (cal ? "" : ` (${uncalibrated})`);
   }
   return { group, engines: engines.length, vcpu, calibrated: cal !== undefined, peak, perEngine, advice };
+}
+
+/** sizingStatus is a verdict as the EngineGroup's status.sizing carries it (saturation in percent). */
+export function sizingStatus(s: GroupSizing, now: number): NonNullable<EngineGroupStatus["sizing"]> {
+  return {
+    saturation: s.peak ? Math.round(s.peak.utilization * 100) : 0,
+    peak: s.peak ? `${rateWords(s.peak.requestsPerSecond)} req/s${trafficKind(s.peak)}` : "no load reports",
+    advice: s.advice,
+    at: new Date(now).toISOString(),
+  };
+}
+
+/** loadSummary is one engine's latest report as the group's status lists it. */
+export function loadSummary(
+  l: EngineLoad,
+  vcpu: number,
+  cal: Calibration | undefined,
+): NonNullable<EngineStatusEntry["load"]> {
+  return {
+    requestsPerSecond: Math.round(l.requestsPerSecond),
+    connectionsOpen: l.connectionsOpen,
+    cpuCores: Math.round(l.cpuCores * 100) / 100,
+    saturationPercent: Math.round(saturation(l, vcpu, cal) * 100),
+  };
 }
 
 /** change says what fleet keeps `headroom` free at a peak demand of `demand` cores. */
