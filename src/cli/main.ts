@@ -30,7 +30,8 @@ Usage:
       [--lease-namespace NS] [--lease-name NAME] [--no-leader-elect] [--lease-duration S]
       [--renew-deadline S] [--retry-period S] [--http-port N] [--https-port N] [--no-classless]
       Run against a cluster: watch the API, serve VIPs, write status, Events and a leader Lease.
-  portico size [--admin HOST:PORT] [--group G] [--headroom 30%] [--window 1h] [-o table|json]
+  portico size [--admin HOST:PORT] [--group G] [--headroom 30%] [--window 1h] [--state-dir DIR]
+      [-o table|json]
       How close each engine group came to saturation over the window, and what to run for the
       headroom asked (docs/engines.md). Reads a running Portico's engines (GET /api/v1/engines).
   portico size --calibrate [--duration 5s] [--state-dir DIR] [-o table|json]
