@@ -4,10 +4,14 @@
 // --workers N` does.
 //   --address=127.0.0.12 --http-port=8000 --https-port=8443 --tcp-port=9000
 //   --backend=127.0.0.2:8080 --tcp-backend=127.0.0.3:5201 --cert=PEM --key=PEM --workers=1
+//   --metrics   count as `portico run` does (Prometheus counters and the load report): what
+//               `portico size --calibrate` measures; the benchmark leaves it off, like its references
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Engine } from "../src/engine/engine.ts";
 import { compileHttp } from "../src/engine/l7/compile.ts";
+import { LoadSampler } from "../src/engine/load.ts";
+import { Metrics } from "../src/engine/metrics.ts";
 import { WorkerGroup } from "../src/engine/workers/group.ts";
 import type { EngineSnapshot, Pool } from "../src/model/ir.ts";
 
@@ -96,9 +100,13 @@ function hostPort(s: string): { address: string; port: number } {
 }
 
 /** serve runs one engine process until SIGTERM/SIGINT. */
-async function serve(o: BenchSnapshotOptions, reusePort: boolean): Promise<void> {
+async function serve(o: BenchSnapshotOptions, reusePort: boolean, counting: boolean): Promise<void> {
   // Logging off, as in the reference configs: no log function means no log lines.
   const engine = new Engine({ compileHttp, reusePort });
+  if (counting) {
+    new Metrics({ connections: () => engine.connections() }).subscribe();
+    new LoadSampler({ connectionsOpen: () => engine.connections().active }).subscribe();
+  }
   const r = engine.apply(benchSnapshot(o));
   if (!r.ok) throw new Error(`snapshot rejected: ${r.error}`);
   await engine.settled();
@@ -118,8 +126,8 @@ async function serve(o: BenchSnapshotOptions, reusePort: boolean): Promise<void>
  * supervise runs the snapshot on a WorkerGroup of n engine processes sharing the ports
  * (reusePort), exactly what `portico run --workers n` does, and ends with them.
  */
-async function supervise(n: number, o: BenchSnapshotOptions): Promise<void> {
-  const group = await WorkerGroup.start({ workers: n, log: () => {}, metrics: false });
+async function supervise(n: number, o: BenchSnapshotOptions, counting: boolean): Promise<void> {
+  const group = await WorkerGroup.start({ workers: n, log: () => {}, metrics: counting });
   const r = await group.apply(benchSnapshot(o));
   if (!r.ok) throw new Error(`snapshot rejected: ${r.error}`);
   console.log(`portico-engine ${process.pid}: ${n} workers serving ${o.address}`);
@@ -143,6 +151,7 @@ if (import.meta.main) {
       key: { type: "string" },
       workers: { type: "string", default: "1" },
       "reuse-port": { type: "boolean", default: false },
+      metrics: { type: "boolean", default: false },
     },
   });
   const workers = Number(v.workers);
@@ -157,6 +166,6 @@ if (import.meta.main) {
     certPem: readFileSync(v.cert, "utf8"),
     keyPem: readFileSync(v.key, "utf8"),
   };
-  if (workers > 1) await supervise(workers, o);
-  else await serve(o, v["reuse-port"]);
+  if (workers > 1) await supervise(workers, o, v.metrics);
+  else await serve(o, v["reuse-port"], v.metrics);
 }

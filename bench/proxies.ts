@@ -15,19 +15,25 @@ export interface ProxyOptions {
 
 /** startBackends starts the nginx HTTP backend and the iperf3 server on the load CPUs. */
 export async function startBackends(t: Topology): Promise<Running[]> {
-  // A backend left running by hand (same address, other configuration) would answer for ours.
-  await refuseTaken(t.backend.address, [t.backend.port]);
   await refuseTaken(t.iperf.address, [t.iperf.port]);
-  const conf = join(t.dir, "backend.conf");
-  writeFileSync(conf, backendConfig(t));
-  const web = startProcess("backend", pinned(t.loadCpus, ["nginx", "-e", "stderr", "-p", t.dir, "-c", conf]));
+  const web = await startWebBackend(t);
   const iperf = startProcess(
     "iperf3-server",
     pinned(t.loadCpus, ["iperf3", "-s", "-B", t.iperf.address, "-p", String(t.iperf.port)]),
   );
-  await waitForPort(t.backend.address, t.backend.port, 10000, web);
   await waitForPort(t.iperf.address, t.iperf.port, 10000, iperf);
   return [web, iperf];
+}
+
+/** startWebBackend starts the fast nginx HTTP backend on the load CPUs (also `portico size --calibrate`). */
+export async function startWebBackend(t: Topology): Promise<Running> {
+  // A backend left running by hand (same address, other configuration) would answer for ours.
+  await refuseTaken(t.backend.address, [t.backend.port]);
+  const conf = join(t.dir, "backend.conf");
+  writeFileSync(conf, backendConfig(t));
+  const web = startProcess("backend", pinned(t.loadCpus, ["nginx", "-e", "stderr", "-p", t.dir, "-c", conf]));
+  await waitForPort(t.backend.address, t.backend.port, 10000, web);
+  return web;
 }
 
 /** refuseTaken throws when something already listens on one of host's ports, saying how to find it. */
@@ -74,7 +80,18 @@ async function launch(name: ProxyName, t: Topology, o: ProxyOptions): Promise<Ru
   // Portico runs from the JS build, as bin/portico does (no type stripper in the engine process).
   await runCommand(["sh", join(here, "../scripts/build.sh")], 120000);
   const script = join(here, "../.cache/dist/bench/portico-engine.js");
-  const args = [
+  const args = porticoEngineArgv(script, t, o.workers ?? 1);
+  return startProcess(name, pinned(o.cpus, args), { ...process.env, NODE_ENV: "production" });
+}
+
+/** porticoEngineArgv runs script (portico-engine.js, or .ts from the sources) on t's Portico address. */
+export function porticoEngineArgv(
+  script: string,
+  t: Topology,
+  workers: number,
+  extra: string[] = [],
+): string[] {
+  return [
     process.execPath,
     "--disable-warning=ExperimentalWarning",
     script,
@@ -86,9 +103,9 @@ async function launch(name: ProxyName, t: Topology, o: ProxyOptions): Promise<Ru
     `--tcp-backend=${t.iperf.address}:${t.iperf.port}`,
     `--cert=${t.certFile}`,
     `--key=${t.keyFile}`,
-    `--workers=${o.workers ?? 1}`,
+    `--workers=${workers}`,
+    ...extra,
   ];
-  return startProcess(name, pinned(o.cpus, args), { ...process.env, NODE_ENV: "production" });
 }
 
 /** porticoAvailable says whether the engine exists yet (the harness runs without it otherwise). */

@@ -12,7 +12,7 @@ cd "$root"
 mkdir -p .cache
 stamp=.cache/dist/.built
 fresh() {
-  [ -f "$stamp" ] && [ -z "$(find src bench/portico-engine.ts tsconfig.json tsconfig.build.json package-lock.json -newer "$stamp" -print 2>/dev/null | head -n 1)" ]
+  [ -f "$stamp" ] && [ -z "$(find src bench/*.ts tsconfig.json tsconfig.build.json package-lock.json -newer "$stamp" -print 2>/dev/null | head -n 1)" ]
 }
 fresh && exit 0
 exec 9>.cache/dist.lock

@@ -30,6 +30,13 @@ Usage:
       [--lease-namespace NS] [--lease-name NAME] [--no-leader-elect] [--lease-duration S]
       [--renew-deadline S] [--retry-period S] [--http-port N] [--https-port N] [--no-classless]
       Run against a cluster: watch the API, serve VIPs, write status, Events and a leader Lease.
+  portico size [--admin HOST:PORT] [--group G] [--headroom 30%] [--window 1h] [--state-dir DIR]
+      [-o table|json]
+      How close each engine group came to saturation over the window, and what to run for the
+      headroom asked (docs/engines.md). Reads a running Portico's engines (GET /api/v1/engines).
+  portico size --calibrate [--duration 5s] [--state-dir DIR] [-o table|json]
+      Measure this machine's per-core capacity (HTTP, HTTPS, TLS handshakes) with wrk and nginx,
+      and record it in DIR/calibration.json, where portico size and the controller read it.
   portico state restore|reset [--state-dir DIR]
       Put back the state backup (portico.db.bak), or start afresh; replaced files are kept aside
       (docs/state.md).
@@ -63,6 +70,7 @@ const commands: Record<string, () => Promise<{ main(argv: string[]): Promise<num
   get: () => import("./get.ts"),
   controller: () => import("./controller.ts"),
   state: () => import("./state.ts"),
+  size: () => import("./size.ts"),
 };
 
 /** version is the version in Portico's package.json, found upwards from this file: the sources

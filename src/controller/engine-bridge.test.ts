@@ -3,6 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MessageChannel } from "node:worker_threads";
 import { RemoteEngine, serveEngine } from "./engine-bridge.ts";
+import { idleLoad } from "../engine/load.ts";
 
 test("RemoteEngine rejects a call the engine side never answers, after its timeout", async () => {
   const { port1, port2 } = new MessageChannel();
@@ -35,6 +36,39 @@ test("serveEngine reports the engine thread's loop; RemoteEngine says how long a
     );
     assert.equal(remote.liveness().stallMs, beat.stallMs);
     assert.ok(remote.liveness().ageMs < 5_000);
+  } finally {
+    stop();
+    port1.close();
+    port2.close();
+  }
+});
+
+test("the engine's load rides the heartbeat; RemoteEngine.load() folds the beats since its last call", async () => {
+  const { port1, port2 } = new MessageChannel();
+  let n = 0;
+  const engine = {
+    apply: () => ({ ok: true as const }),
+    metrics: () => "",
+    status: () => undefined,
+    close() {},
+    // Each beat reports 1 s with 100 more requests/s than the one before.
+    load: () => ({ ...idleLoad(++n * 1000, 1000), requestsPerSecond: n * 100 }),
+  };
+  const stop = serveEngine(port2, engine, { heartbeatMs: 20 });
+  try {
+    const remote = new RemoteEngine(port1);
+    assert.equal(remote.load(), undefined, "nothing before the first beat");
+    // Read at the third beat, in the same message event RemoteEngine heard it in: exactly 3 beats.
+    let beats = 0;
+    const l = await new Promise<ReturnType<RemoteEngine["load"]>>((resolve) =>
+      port1.on("message", (m: { type?: string }) => {
+        if (m.type === "engine-heartbeat" && ++beats === 3) resolve(remote.load());
+      }),
+    );
+    // 100, 200 and 300 req/s over 1 s each.
+    assert.equal(l!.intervalMs, 3000);
+    assert.equal(l!.requestsPerSecond, 200);
+    assert.equal(l!.at, 3000);
   } finally {
     stop();
     port1.close();

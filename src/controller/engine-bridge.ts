@@ -5,13 +5,17 @@
 // an EnginePort whose calls are messages; the engine's side answers them with serveEngine.
 import type { MessagePort, Worker } from "node:worker_threads";
 import type { EngineStatus } from "../engine/engine.ts";
+import { combineLoads, LoadQueue } from "../engine/load.ts";
+import type { EngineLoad } from "../link/protocol.ts";
 import type { EnginePort } from "./standalone.ts";
 import { LoopWatch, type EngineLiveness } from "./loop-watch.ts";
 
-/** EngineHeartbeat is the engine thread's loop report, sent every HEARTBEAT_MS for /healthz. */
+/** EngineHeartbeat is the engine thread's loop report, sent every HEARTBEAT_MS for /healthz; load
+ * is the engine's load since the previous beat (EnginePort.load), when the engine reports one. */
 export interface EngineHeartbeat {
   type: "engine-heartbeat";
   stallMs: number;
+  load?: EngineLoad;
 }
 
 /** HEARTBEAT_MS is how often the engine thread reports its loop; far below the 5 s stall limit. */
@@ -62,6 +66,7 @@ export function serveEngine(
       port.postMessage({
         type: "engine-heartbeat",
         stallMs: loop.longestStallMs(),
+        ...loadOf(engine),
       } satisfies EngineHeartbeat),
     opts.heartbeatMs ?? HEARTBEAT_MS,
   ).unref();
@@ -105,6 +110,12 @@ export function serveEngine(
   };
 }
 
+/** loadOf samples the engine's load for a heartbeat ({} when it reports none). */
+function loadOf(engine: EnginePort): { load?: EngineLoad } {
+  const load = engine.load?.();
+  return load === undefined ? {} : { load };
+}
+
 /** RemoteEngine is the controller thread's EnginePort: each call is answered by serveEngine. */
 export class RemoteEngine implements EnginePort {
   #port: Endpoint;
@@ -115,6 +126,7 @@ export class RemoteEngine implements EnginePort {
   #timeoutMs: number;
   /** #heard is when the engine thread last reported its loop (construction time before the first). */
   #heard = { at: performance.now(), stallMs: 0 };
+  #loads = new LoadQueue();
 
   /** constructor listens for replies on port (the worker's parentPort). */
   constructor(port: Endpoint, opts: { timeoutMs?: number } = {}) {
@@ -122,7 +134,9 @@ export class RemoteEngine implements EnginePort {
     this.#timeoutMs = opts.timeoutMs ?? CALL_TIMEOUT_MS;
     port.on("message", (m: unknown) => {
       if ((m as EngineHeartbeat)?.type === "engine-heartbeat") {
-        this.#heard = { at: performance.now(), stallMs: (m as EngineHeartbeat).stallMs };
+        const beat = m as EngineHeartbeat;
+        this.#heard = { at: performance.now(), stallMs: beat.stallMs };
+        if (beat.load !== undefined) this.#loads.push(beat.load);
         return;
       }
       if ((m as EngineStatusUpdate)?.type === "engine-status") {
@@ -174,6 +188,11 @@ export class RemoteEngine implements EnginePort {
   /** liveness is the engine thread's last loop report and how long ago it came. */
   liveness(): EngineLiveness {
     return { ageMs: Math.round(performance.now() - this.#heard.at), stallMs: this.#heard.stallMs };
+  }
+
+  /** load is the engine's load since the previous call, from the heartbeats (once a second). */
+  load(): EngineLoad | undefined {
+    return combineLoads([this.#loads.take()]);
   }
 
   /** close is the engine side's business (it outlives the controller thread); nothing to do here. */

@@ -5,6 +5,7 @@ import { availableParallelism } from "node:os";
 import { Engine } from "../engine/engine.ts";
 import { LIMITS_ENV, workerLimits, type EngineLimits } from "../engine/limits.ts";
 import { compileHttp } from "../engine/l7/compile.ts";
+import { LoadSampler } from "../engine/load.ts";
 import { Metrics } from "../engine/metrics.ts";
 import { WorkerGroup } from "../engine/workers/group.ts";
 import { METRICS_PUSH_MS } from "../engine/workers/protocol.ts";
@@ -53,6 +54,7 @@ export async function createEnginePort(log: Logger, opts: EnginePortOptions = {}
     endpoints: () => engine.status().endpoints,
     connections: () => engine.connections(),
   }).subscribe();
+  const load = new LoadSampler({ connectionsOpen: () => engine.connections().active }).subscribe();
   const stopAccessLog = opts.accessLog ? startAccessLog(opts.accessLog) : undefined;
   // While a listener fails, its attempt count climbs without a change event (listeners.ts reports
   // real changes only); tell subscribers once a second then, as workers do with their metrics push.
@@ -67,10 +69,12 @@ export async function createEnginePort(log: Logger, opts: EnginePortOptions = {}
     },
     metrics: () => metrics.render(),
     status: () => engine.status(),
+    load: () => load.sample(),
     onListenerChange: (fn) => void changed.add(fn),
     async close() {
       clearInterval(retrying);
       metrics.close();
+      load.close();
       stopAccessLog?.();
       await engine.close();
     },

@@ -21,6 +21,7 @@ import type { Logger } from "./log.ts";
 import { emptyResourceSet } from "../k8s/resource-set.ts";
 import { Persister } from "./persist.ts";
 import type { EngineLiveness } from "./loop-watch.ts";
+import type { EngineLoad } from "../link/protocol.ts";
 
 /** EnginePort is what the controller needs of an engine (in-process or a worker group). */
 export interface EnginePort {
@@ -36,6 +37,8 @@ export interface EnginePort {
   onListenerChange?(fn: () => void): void;
   /** liveness is the engine thread's loop report when the engine runs on another thread. */
   liveness?(): EngineLiveness;
+  /** load is the engine's load since the previous call (engine/load.ts); undefined before a sample. */
+  load?(): EngineLoad | undefined;
 }
 
 /** HealthCheck is one line of /readyz: a named check, whether it passes, and why. */

@@ -62,6 +62,11 @@ export interface EngineLoad {
   connectionsOpen: number;
   connectionsPerSecond: number;
   requestsPerSecond: number;
+  /**
+   * tlsRequestsPerSecond are the requests of requestsPerSecond that came over TLS (sizing weighs
+   * them by the HTTPS capacity); absent from an engine that does not tell them apart.
+   */
+  tlsRequestsPerSecond?: number;
   /** tlsHandshakesPerSecond: the costliest thing an HTTPS engine does; sizing weighs it. */
   tlsHandshakesPerSecond: number;
   bytesInPerSecond: number;

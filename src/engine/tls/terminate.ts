@@ -1,6 +1,7 @@
 // terminate.ts: TLS termination for an HTTPS listener: SNI picks the certificate (exact name,
 // then the longest wildcard, then the default — configured, or the one generated at start), ALPN
 // offers h2 and http/1.1. Failed handshakes are counted by reason; plain HTTP gets a 400.
+import { channel } from "node:diagnostics_channel";
 import type { Socket } from "node:net";
 import tls from "node:tls";
 import { EngineConfigError } from "../contracts.ts";
@@ -12,6 +13,10 @@ import { defaultCertificate } from "./default-cert.ts";
 import { answerPlainHttp, failureReason, handshakeFailed } from "./handshake-failures.ts";
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** TLS_HANDSHAKE_CHANNEL carries { listener } per completed server handshake (engine/load.ts counts them). */
+export const TLS_HANDSHAKE_CHANNEL = "portico:tls.handshake";
+const handshake = channel(TLS_HANDSHAKE_CHANNEL);
 const ALPN = ["h2", "http/1.1"];
 
 /** TlsTerminator wraps accepted sockets of one listener. */
@@ -108,6 +113,9 @@ export function compileTls(
       });
       secure.once("secure", () => {
         established = true;
+        // Sizing weighs handshakes apart from requests (controller/fleet/sizing.ts): the costliest
+        // step of an HTTPS engine. One publish per handshake is far below the handshake's own cost.
+        if (handshake.hasSubscribers) handshake.publish({ listener });
         secure.removeListener("close", onClose);
         // tls.Server clears this flag when it emits secureConnection; without a tls.Server we
         // must, or consumers that wait for the handshake (node:http2 sessions) wait forever.

@@ -9,6 +9,8 @@ import type { EngineSnapshot } from "../../model/ir.ts";
 import { validateSnapshot } from "../../model/validate.ts";
 import type { CompileDeps } from "../contracts.ts";
 import type { ApplyResult, EngineStatus } from "../engine.ts";
+import type { EngineLoad } from "../../link/protocol.ts";
+import { combineLoads, LoadQueue } from "../load.ts";
 import { mergeExpositions, mergeListeners } from "./merge.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 
@@ -31,6 +33,8 @@ interface Slot {
   applied: EngineSnapshot | undefined;
   status: EngineStatus | undefined;
   metrics: string;
+  /** loads are the worker's load pushes since the group's last load(). */
+  loads: LoadQueue;
   waiting: Map<number, (r: ApplyResult) => void>;
   restarts: number;
 }
@@ -67,6 +71,7 @@ export class WorkerGroup {
         applied: undefined,
         status: undefined,
         metrics: "",
+        loads: new LoadQueue(),
         waiting: new Map(),
         restarts: 0,
       };
@@ -87,6 +92,14 @@ export class WorkerGroup {
   /** metrics returns the sum of the workers' latest expositions (pushed every second). */
   metrics(): string {
     return mergeExpositions(this.slots.map((s) => s.metrics).filter((t) => t !== ""));
+  }
+
+  /**
+   * load combines the live workers' load pushes since the previous call (combineLoads: CPU and
+   * rates summed, the busiest worker's ELU and lag); a worker with no new push counts its latest.
+   */
+  load(): EngineLoad | undefined {
+    return combineLoads(this.slots.filter((s) => s.live).map((s) => s.loads.take()));
   }
 
   /** workers lists each worker's pid and whether it serves the current snapshot (tests, status). */
@@ -194,6 +207,7 @@ export class WorkerGroup {
           ready();
         } else if (m.type === "metrics") {
           slot.metrics = m.text;
+          if (m.load !== undefined) slot.loads.push(m.load);
           // While a listener fails, its attempt count rides the metrics push (worker.ts).
           if (m.listeners !== undefined && slot.status !== undefined) {
             slot.status = { ...slot.status, listeners: m.listeners };
@@ -213,6 +227,7 @@ export class WorkerGroup {
         slot.live = false;
         slot.applied = undefined;
         slot.metrics = "";
+        slot.loads.clear();
         for (const done of slot.waiting.values())
           done({ ok: false, code: "WorkerExited", error: `worker exited (${signal ?? code})` });
         slot.waiting.clear();

@@ -3,6 +3,7 @@
 import type { EngineSnapshot } from "../../model/ir.ts";
 import type { ApplyResult, EngineStatus } from "../engine.ts";
 import type { ListenerStatus } from "../listeners.ts";
+import type { EngineLoad } from "../../link/protocol.ts";
 
 /** ToWorker is what the group sends a worker. */
 export type ToWorker = { type: "apply"; id: number; snapshot: EngineSnapshot } | { type: "close" };
@@ -15,9 +16,10 @@ export type FromWorker =
   | { type: "status"; status: EngineStatus }
   /**
    * metrics carries the worker's rendered Prometheus text, pushed periodically, and, while a
-   * listener fails to bind, the listeners (their attempt counts move on every retry).
+   * listener fails to bind, the listeners (their attempt counts move on every retry). load is the
+   * worker's load since its previous push (engine/load.ts); the group combines the workers'.
    */
-  | { type: "metrics"; text: string; listeners?: ListenerStatus[] };
+  | { type: "metrics"; text: string; listeners?: ListenerStatus[]; load?: EngineLoad };
 
 /** METRICS_PUSH_MS is how often workers push their metrics; /metrics is at most this stale. */
 export const METRICS_PUSH_MS = 1000;

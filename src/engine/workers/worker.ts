@@ -6,6 +6,7 @@ import type { CompileDeps } from "../contracts.ts";
 import { Engine } from "../engine.ts";
 import { LIMITS_ENV, type EngineLimits } from "../limits.ts";
 import { compileHttp } from "../l7/compile.ts";
+import { LoadSampler } from "../load.ts";
 import { Metrics } from "../metrics.ts";
 import { startAccessLog } from "../access-log.ts";
 import { METRICS_PUSH_MS, type FromWorker, type ToWorker } from "./protocol.ts";
@@ -34,7 +35,12 @@ const metrics = new Metrics({
   endpoints: () => engine.status().endpoints,
   connections: () => engine.connections(),
 });
-if (process.env.PORTICO_WORKER_METRICS !== "0") metrics.subscribe();
+// The benchmark turns counters off (like its references): then there is no load report either.
+const counting = process.env.PORTICO_WORKER_METRICS !== "0";
+if (counting) metrics.subscribe();
+const load = counting
+  ? new LoadSampler({ connectionsOpen: () => engine.connections().active }).subscribe()
+  : undefined;
 // Every worker appends its own requests to the same access log (lines are written whole).
 const stopAccessLog = process.env.PORTICO_ACCESS_LOG
   ? startAccessLog(process.env.PORTICO_ACCESS_LOG)
@@ -60,7 +66,12 @@ process.on("message", (m: ToWorker) => {
 const push = setInterval(() => {
   const listeners = engine.listenerStatus();
   const failing = listeners.some((l) => l.state === "error");
-  send({ type: "metrics", text: metrics.render(), ...(failing ? { listeners } : {}) });
+  send({
+    type: "metrics",
+    text: metrics.render(),
+    ...(failing ? { listeners } : {}),
+    ...(load ? { load: load.sample() } : {}),
+  });
 }, METRICS_PUSH_MS);
 push.unref();
 
@@ -70,6 +81,7 @@ async function shutdown(): Promise<void> {
   closing = true;
   clearInterval(push);
   metrics.close();
+  load?.close();
   stopAccessLog?.();
   await engine.close();
   process.exit(0);
