@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { deepFreeze } from "../../k8s/resource-set.ts";
 import type { HaMode } from "../../k8s/engine-group.ts";
+import { mulberry32 } from "../../ipam/testing.ts";
 import { place, type PlacedEngine, type Placement } from "./placement.ts";
 
 /** Row is one step of a story: the engines and VIPs now, and what the placement must then be. */
@@ -193,22 +194,10 @@ test("NPlusM with two spares: each failed engine's VIPs move together to one spa
   ]);
 });
 
-/** rand is a small seeded generator (mulberry32), so failures reproduce. */
-function rand(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test("invariants over random histories: only ready engines serve, actives stay while ready", () => {
   for (const mode of ["ActiveActive", "ActiveStandby", "NPlusM"] as const) {
     for (let seed = 1; seed <= 40; seed++) {
-      const r = rand(seed);
+      const r = mulberry32(seed);
       let previous: Placement = {};
       const names = ["e1", "e2", "e3", "e4", "e5"];
       for (let step = 0; step < 30; step++) {
