@@ -30,6 +30,8 @@ export function translateDoc(set: ResourceSet, out: PipelineOutput) {
     errors: set.errors,
     invalid: out.invalid,
     notices: out.translate.notices,
+    // What each EngineGroup serves, so `portico translate` shows which engines get which VIPs.
+    groups: out.groups,
   };
 }
 
