@@ -276,9 +276,10 @@ test("version, --version and help", async () => {
     "udproute",
     "vippool",
     "ingressclass",
+    "enginegroup",
   ])
     assert.match(h.stdout, new RegExp(kind), kind);
-  assert.match(h.stdout, /gateways\|routes\|pools\|all/);
+  assert.match(h.stdout, /gateways\|routes\|pools\|enginegroups\|all/);
   const bad = await bin(["frobnicate"]);
   assert.equal(bad.code, 2);
   assert.equal(bad.stderr, "portico: unknown command \"frobnicate\"; run 'portico help' for the list\n");
