@@ -64,7 +64,12 @@ export function applyGroups(
           type: "Accepted",
           status: "True",
           reason: "Accepted",
-          message: serving ? `${serving.spec.haMode}, serving ${serving.vips.length} VIP(s)` : "",
+          message:
+            (serving ? `${serving.spec.haMode}, serving ${serving.vips.length} VIP(s)` : "") +
+            // selector is in the schema for what comes next; setting it today changes nothing, so say so.
+            (g.spec?.selector
+              ? "; spec.selector is not read yet: objects pick a group by annotation, class parameters or VipPool"
+              : ""),
         };
     if (generation !== undefined) accepted.observedGeneration = generation;
     const status: ObjectStatus["status"] = { vips: serving?.vips ?? [], conditions: [accepted] };
