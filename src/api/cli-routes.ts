@@ -8,12 +8,15 @@
 import { TABLE_KINDS, tableRows, type TableKind } from "../controller/tables.ts";
 import { translateDoc, validateReport, type Inspection } from "../controller/views.ts";
 import { explain } from "../controller/explain/index.ts";
+import type { FleetView } from "../controller/fleet/view.ts";
 import { kindOf, TARGET_KINDS } from "../controller/explain/target.ts";
 
 /** CliView is what these routes read of the controller. */
 export interface CliView {
   /** inspect is undefined until a first snapshot serves. */
   inspect(): Inspection | undefined;
+  /** fleet, when the controller has engines, is GET /api/v1/engines' view; explain enginegroup lists them. */
+  fleet?(): FleetView | undefined;
 }
 
 type Send = (status: number, type: string, body: string) => void;
@@ -51,7 +54,7 @@ export function serveCliRoute(view: CliView, path: string, send: Send): boolean 
       return true;
     }
     const t = { kind: k.kind, namespace: k.namespaced ? words[1]! : "", name: words[words.length - 1]! };
-    const e = explain(set, out, t);
+    const e = explain(set, out, t, "manifests", view.fleet?.());
     json(send, e.found ? 200 : 404, e);
   } else
     send(

@@ -1,4 +1,4 @@
-// get.ts: `portico get services|ingresses|gateways|routes|pools|all` — kubectl-like tables, from a
+// get.ts: `portico get services|ingresses|gateways|routes|pools|enginegroups|all` — kubectl-like tables, from a
 // running Portico's admin API or offline from directories.
 import { CliError, parseCommon } from "./args.ts";
 import { answer } from "./offline.ts";
@@ -20,6 +20,7 @@ export function tableKindOf(word: string): TableKind | "all" | undefined {
   if (/^(gateways?|gtw)$/.test(w)) return "gateways";
   if (/^(routes?|(http|grpc|tls|tcp|udp)routes?)$/.test(w)) return "routes";
   if (/^(pools?|vippools?)$/.test(w)) return "pools";
+  if (/^(enginegroups?|eg)$/.test(w)) return "enginegroups";
   return w === "all" ? "all" : undefined;
 }
 

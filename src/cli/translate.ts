@@ -10,7 +10,7 @@ import { renderTable, type Row } from "../controller/tables.ts";
 type TranslateDoc = ReturnType<typeof translateDoc>;
 
 /** summary is `-o table`: a line per listener (address, port, protocol), then a line per VIP
- * request with what IPAM answered; `-o wide` adds what each listener serves. */
+ * request with what IPAM answered; `-o wide` adds each listener's EngineGroup and what it serves. */
 export function summary(doc: TranslateDoc, wide: boolean): string {
   const listeners: Row[] = [
     ...doc.snapshot.http.map((l) => ({
@@ -18,14 +18,16 @@ export function summary(doc: TranslateDoc, wide: boolean): string {
       PORT: String(l.port),
       PROTOCOL: l.tls ? "HTTPS" : "HTTP",
       LISTENER: l.name,
-      ...(wide ? { SERVES: l.virtualHosts.map((vh) => vh.hostname).join(",") || "-" } : {}),
+      ...(wide
+        ? { GROUP: l.group ?? "default", SERVES: l.virtualHosts.map((vh) => vh.hostname).join(",") || "-" }
+        : {}),
     })),
     ...doc.snapshot.l4.map((l) => ({
       ADDRESS: l.address,
       PORT: String(l.port),
       PROTOCOL: l.protocol,
       LISTENER: l.name,
-      ...(wide ? { SERVES: `pool ${l.pool}` } : {}),
+      ...(wide ? { GROUP: l.group ?? "default", SERVES: `pool ${l.pool}` } : {}),
     })),
   ];
   const vips: Row[] = Object.entries(doc.allocations).map(([key, r]) => ({

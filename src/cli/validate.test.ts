@@ -94,3 +94,19 @@ test("portico validate: an annotation Portico cannot honour is a notice naming t
   const r = await validate(dir);
   assert.match(r.stdout, /^notice: Ingress\/default\/web: .*request-body-buffer.*lots/m);
 });
+
+test("portico validate: an invalid EngineGroup is one error at its file and line, with the field", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "portico-validate-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(
+    join(dir, "groups.yaml"),
+    "apiVersion: portico.dev/v1alpha1\nkind: EngineGroup\nmetadata: {name: ok}\n---\n" +
+      "apiVersion: portico.dev/v1alpha1\nkind: EngineGroup\nmetadata: {name: web}\nspec:\n  autoscaling: {minReplicas: 3, maxReplicas: 2}\n",
+  );
+  const r = await validate(dir);
+  assert.equal(r.code, 1);
+  const lines = r.stdout.split("\n").filter((l) => l.includes("EngineGroup/web"));
+  assert.deepEqual(lines, [
+    `error: ${join(dir, "groups.yaml")}:5: EngineGroup/web: spec.autoscaling.minReplicas 3 is above maxReplicas 2; nothing valid to keep serving; fix the object to apply changes`,
+  ]);
+});

@@ -1,7 +1,7 @@
 // hold.ts: invalid input never removes what serves. A pure pipeline step run before translation:
 // every object of a checked kind (a VipPool whose addresses must parse, a TLS Secret whose
 // certificate must load and match its key, a LoadBalancer Service whose requested addresses must
-// parse) that fails its check is replaced by its last valid version, so a typo or a bad rotation
+// parse, an EngineGroup whose spec must make sense) that fails its check is replaced by its last valid version, so a typo or a bad rotation
 // changes nothing that serves; it is reported, and clears when fixed. An object that never had a
 // valid version passes through as it is, and the passes that read it refuse it (a pool that serves
 // nobody new, a host not served on HTTPS). Only removing an object drops its last valid version:
@@ -11,6 +11,8 @@ import { poolProblem } from "../ipam/pools.ts";
 import { deepFreeze, objectKey, type ResourceSet } from "../k8s/resource-set.ts";
 import type { AnyObject, Secret, Service } from "../k8s/types.ts";
 import type { VipPool } from "../k8s/vip-pool.ts";
+import type { EngineGroup } from "../k8s/engine-group.ts";
+import { specProblems } from "../translate/engine-group-spec.ts";
 import { checkKeyPair, TLS_SECRET_TYPE } from "../translate/secrets.ts";
 import { ANN_IPS, requestedSources } from "../translate/service-lb.ts";
 import { keyOf } from "../translate/status.ts";
@@ -86,6 +88,15 @@ const CHECKS = [
         : { reason: "InvalidRequestedIP", message: `${field}: ${JSON.stringify(bad)} is not an IP address` };
     },
   },
+  {
+    kind: "EngineGroup",
+    list: "engineGroups",
+    problem: (o: AnyObject): Problem | undefined => {
+      const problems = specProblems(o as unknown as EngineGroup);
+      if (problems.length === 0) return undefined;
+      return { reason: problems[0]!.reason, message: problems.map((p) => p.message).join("; ") };
+    },
+  },
 ] as const;
 
 /** holdLastValid replaces each invalid object of set by its last valid version. Pure. */
@@ -142,7 +153,7 @@ export function invalidKey(o: InvalidObject): string {
 export const INPUT_VALID = "portico.dev/InputValid";
 
 /** reportedOn lists the objects whose status reports an invalid object: a VipPool or Service on
- * itself; a Secret (which has no status) on the Ingresses, Gateways and ListenerSets that name it. */
+ * itself (an EngineGroup too); a Secret (which has no status) on the Ingresses, Gateways and ListenerSets that name it. */
 export function reportedOn(set: ResourceSet, o: InvalidObject): string[] {
   if (o.kind !== "Secret") return [invalidKey(o)];
   const ns = o.namespace ?? "";

@@ -303,3 +303,39 @@ test("recoverAllocations reads a Gateway's status.addresses", () => {
   const previous = recoverAllocations(buildResourceSet(objects, new Map(), []), opts);
   assert.deepEqual(previous["Gateway/d/gw"]?.addresses, ["192.0.2.3"]);
 });
+
+test("an EngineGroup's status: Portico's fields replaced, the fleet's (engines, replicas) kept", () => {
+  const obj: AnyObject = {
+    apiVersion: "portico.dev/v1alpha1",
+    kind: "EngineGroup",
+    metadata: { name: "web", generation: 2 },
+    spec: {},
+    status: {
+      replicas: 2,
+      readyReplicas: 1,
+      engines: [{ name: "web-1", node: "n1", version: "0.1.0", ready: true }],
+      vips: ["192.0.2.9"],
+      conditions: [
+        { type: "Accepted", status: "True", reason: "Accepted", message: "", lastTransitionTime: T0 },
+      ],
+    },
+  };
+  const want = desiredStatus(
+    obj,
+    {
+      kind: "EngineGroup",
+      name: "web",
+      status: {
+        observedGeneration: 2,
+        vips: ["192.0.2.1"],
+        conditions: [{ type: "Accepted", status: "True", reason: "Accepted", message: "ActiveActive" }],
+      },
+    },
+    NOW,
+  )!;
+  assert.equal(want.replicas, 2);
+  assert.equal((want.engines as unknown[]).length, 1);
+  assert.deepEqual(want.vips, ["192.0.2.1"]);
+  assert.equal(want.observedGeneration, 2);
+  assert.equal((want.conditions as { lastTransitionTime: string }[])[0]!.lastTransitionTime, T0);
+});

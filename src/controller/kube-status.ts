@@ -68,6 +68,12 @@ export function desiredStatus(
       const { conditions, ...counts } = s.status;
       return { ...counts, conditions: mergeConditions(curConds, conditions ?? [], now) };
     }
+    case "EngineGroup": {
+      // Portico's translation owns conditions, observedGeneration and vips; the fleet's fields
+      // (engines, replicas, capacity, sizing) are kept as they are.
+      const { conditions, ...mine } = s.status;
+      return { ...cur, ...mine, conditions: mergeConditions(curConds, conditions ?? [], now) };
+    }
     default:
       return GATEWAY_STATUS_KINDS.has(obj.kind) ? gatewayDesired(obj, s, now, mergeConditions) : undefined;
   }

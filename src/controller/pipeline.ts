@@ -6,6 +6,8 @@ import type { Condition, LoadBalancerIngress } from "../k8s/types.ts";
 import { allocate } from "../ipam/allocate.ts";
 import type { AllocateOutput, AllocationResult, AllocationState } from "../ipam/types.ts";
 import type { EngineSnapshot, HttpListener, L4Listener } from "../model/ir.ts";
+import { DEFAULT_ENGINE_GROUP } from "../k8s/engine-group.ts";
+import { resolveGroups, type GroupServing } from "../translate/engine-group.ts";
 import { applyGatewayAllocation } from "../translate/gateway-status.ts";
 import { compareStatus, VIP_ALLOCATED, keyOf } from "../translate/status.ts";
 import { translate } from "../translate/translate.ts";
@@ -18,6 +20,7 @@ import {
   type InvalidObject,
   type LastValid,
 } from "./hold.ts";
+import { applyGroups, refusedGroups } from "./group-status.ts";
 
 /** PipelineOutput is one snapshot, the allocations behind it, and the status of every object. */
 export interface PipelineOutput {
@@ -29,6 +32,12 @@ export interface PipelineOutput {
   invalid: InvalidObject[];
   /** lastValid is what the next run's lastValid should be once this snapshot serves. */
   lastValid: LastValid;
+  /**
+   * groups maps every EngineGroup name (each manifest, "default" always, and any name objects
+   * refer to that has no manifest, with exists false) to its spec with defaults applied and the
+   * VIP addresses and objects it serves; the fleet code reads haMode and spares here.
+   */
+  groups: Record<string, GroupServing>;
 }
 
 /**
@@ -55,13 +64,21 @@ export function buildSnapshot(
     const r = allocations.results[vip];
     return r?.ok ? r.addresses : [];
   };
+  const groups = resolveGroups(
+    tr.groupClaims,
+    allocations.results,
+    set.engineGroups,
+    set.vipPools,
+    refusedGroups(held.invalid),
+  );
+  const groupOf = (address: string): string => groups.groupOf[address] ?? DEFAULT_ENGINE_GROUP;
   // One listener per assigned address: a dual-stack VIP listens on both; a pending VIP on none.
-  // Properties in this order ({name, address, ...}) only so that printed snapshots read well.
+  // Properties in this order ({name, address, group, ...}) only so that printed snapshots read well.
   const l4: L4Listener[] = tr.l4.flatMap(({ vip, name, ...rest }) =>
-    addressesOf(vip).map((address) => ({ name, address, ...rest })),
+    addressesOf(vip).map((address) => ({ name, address, group: groupOf(address), ...rest })),
   );
   const http: HttpListener[] = tr.http.flatMap(({ vip, name, ...rest }) =>
-    addressesOf(vip).map((address) => ({ name, address, ...rest })),
+    addressesOf(vip).map((address) => ({ name, address, group: groupOf(address), ...rest })),
   );
   const snapshot: EngineSnapshot = {
     version,
@@ -70,8 +87,17 @@ export function buildSnapshot(
     pools: pick(tr.pools, usedPools(l4, http)),
     certificates: pick(tr.certificates, usedCertificates(http)),
   };
-  const statuses = reportInvalid(set, mergeStatuses(set, tr, allocations), held.invalid);
-  return { snapshot, allocations, statuses, translate: tr, invalid: held.invalid, lastValid: held.lastValid };
+  const merged = applyGroups(mergeStatuses(set, tr, allocations), set, groups, held.invalid);
+  const statuses = reportInvalid(set, merged.sort(compareStatus), held.invalid);
+  return {
+    snapshot,
+    allocations,
+    statuses,
+    translate: tr,
+    invalid: held.invalid,
+    lastValid: held.lastValid,
+    groups: groups.groups,
+  };
 }
 
 /** usedPools lists the pools a listener or route refers to; pools nothing serves are left out. */

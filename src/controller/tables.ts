@@ -176,11 +176,45 @@ export function poolRows(set: ResourceSet, out: PipelineOutput): Row[] {
   });
 }
 
+/** engineGroupRows lists every EngineGroup (the built-in default too): mode, size, what it serves. */
+export function engineGroupRows(out: PipelineOutput): Row[] {
+  return Object.entries(out.groups)
+    .filter(([, g]) => g.exists)
+    .map(([name, g]) => {
+      const accepted = statusOf(out.statuses, "EngineGroup", "", name)?.status.conditions?.find(
+        (c) => c.type === "Accepted",
+      );
+      const s = g.spec;
+      return {
+        NAME: name,
+        "HA MODE": g.accepted ? s.haMode : "-",
+        REPLICAS: s.autoscaling
+          ? `${s.autoscaling.minReplicas}-${s.autoscaling.maxReplicas}`
+          : String(s.replicas),
+        VIPS: String(g.vips.length),
+        OBJECTS: String(g.objects.length),
+        ACCEPTED: g.builtin ? "True(builtin)" : (accepted?.status ?? "-"),
+        SPARES: String(s.spares),
+        CPU: s.resources.cpu ?? "",
+        MEMORY: s.resources.memory ?? "",
+        WORKLOAD: s.workload,
+        REASON: accepted && accepted.status !== "True" ? `${accepted.reason}: ${accepted.message ?? ""}` : "",
+      };
+    });
+}
+
 /** TableKind is a table `portico get` prints. */
-export type TableKind = "services" | "ingresses" | "gateways" | "routes" | "pools";
+export type TableKind = "services" | "ingresses" | "gateways" | "routes" | "pools" | "enginegroups";
 
 /** TABLE_KINDS lists the tables in the order `portico get all` prints them. */
-export const TABLE_KINDS: readonly TableKind[] = ["services", "ingresses", "gateways", "routes", "pools"];
+export const TABLE_KINDS: readonly TableKind[] = [
+  "services",
+  "ingresses",
+  "gateways",
+  "routes",
+  "pools",
+  "enginegroups",
+];
 
 /** TABLE_COLUMNS are the columns `-o table` shows; `-o wide` shows every column of the rows. */
 export const TABLE_COLUMNS: Record<TableKind, readonly string[]> = {
@@ -198,6 +232,7 @@ export const TABLE_COLUMNS: Record<TableKind, readonly string[]> = {
     "IPV6 PENDING",
     "READY",
   ],
+  enginegroups: ["NAME", "HA MODE", "REPLICAS", "VIPS", "OBJECTS", "ACCEPTED"],
 };
 
 /** tableRows computes one table from a ResourceSet and the pipeline's output (every column). */
@@ -218,6 +253,8 @@ export function tableRows(
       return routeRows(set, out);
     case "pools":
       return poolRows(set, out);
+    case "enginegroups":
+      return engineGroupRows(out);
   }
 }
 

@@ -30,6 +30,8 @@ export function translateDoc(set: ResourceSet, out: PipelineOutput) {
     errors: set.errors,
     invalid: out.invalid,
     notices: out.translate.notices,
+    // What each EngineGroup serves, so `portico translate` shows which engines get which VIPs.
+    groups: out.groups,
   };
 }
 
@@ -56,19 +58,30 @@ export function validateReport(
     ],
     // The translator's notices too: an annotation it could not honour is reported there.
     notices: [...(set.notices ?? []), ...out.translate.notices],
-    warnings: problems(set, out.statuses),
-    objects: set.services.length + set.ingresses.length + set.vipPools.length + set.other.length,
+    warnings: problems(set, out.statuses, new Set(out.invalid.map((o) => `${invalidKey(o)}\n${o.message}`))),
+    objects:
+      set.services.length +
+      set.ingresses.length +
+      set.vipPools.length +
+      set.engineGroups.length +
+      set.other.length,
   };
 }
 
 /** problems lists conditions that are False, with the file:line of the object they belong to. */
-function problems(set: ResourceSet, statuses: readonly ObjectStatus[]): string[] {
+function problems(
+  set: ResourceSet,
+  statuses: readonly ObjectStatus[],
+  errors: ReadonlySet<string>,
+): string[] {
   const lines: string[] = [];
   for (const s of statuses) {
     for (const c of s.status.conditions ?? []) {
       // An invalid object is already listed as an error; its condition would only repeat it.
       if (c.status !== "False" || c.type === INPUT_VALID) continue;
       const key = keyOf(s);
+      // An EngineGroup's Accepted=False says what its error already says.
+      if (errors.has(`${key}\n${c.message ?? ""}`)) continue;
       const o = set.origins.get(key);
       const where = o ? `${o.file}:${o.line}` : "";
       lines.push(`${where ? where + ": " : ""}${key}: ${c.type}=False ${c.reason ?? ""}: ${c.message ?? ""}`);

@@ -7,7 +7,7 @@ import type { LabelSelector } from "./vip-pool.ts";
 /** DEFAULT_ENGINE_GROUP serves every VIP that names no group; it exists without a manifest. */
 export const DEFAULT_ENGINE_GROUP = "default";
 
-/** ENGINE_GROUP_ANNOTATION picks a group on a Service, Ingress or Gateway (the lowest-precedence way after none). */
+/** ENGINE_GROUP_ANNOTATION picks a group on a Service, Ingress or Gateway; it wins over class parameters and the VipPool. */
 export const ENGINE_GROUP_ANNOTATION = "portico.dev/engine-group";
 
 /** HaMode says how a group's engines share its VIPs. */
@@ -32,7 +32,7 @@ export interface EngineGroupSpec {
   workload?: "Deployment" | "DaemonSet";
   placement?: {
     nodeSelector?: Record<string, string>;
-    tolerations?: Record<string, unknown>[];
+    tolerations?: Toleration[];
     /** spreadAcross: topology to spread engines over (default Node). */
     spreadAcross?: "Node" | "Zone" | "None";
   };
@@ -46,9 +46,22 @@ export interface EngineGroupSpec {
   selector?: LabelSelector;
 }
 
+/** Toleration is a core/v1 Toleration, copied onto the engines' pods. */
+export interface Toleration {
+  key?: string;
+  operator?: "Exists" | "Equal";
+  value?: string;
+  effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+  tolerationSeconds?: number;
+}
+
 /** EngineGroupStatus is what the controller reports on a group. */
 export interface EngineGroupStatus {
   conditions?: Condition[];
+  /** observedGeneration is the generation the conditions and vips describe. */
+  observedGeneration?: number;
+  /** vips are the VIP addresses the group serves, sorted. */
+  vips?: string[];
   replicas?: number;
   readyReplicas?: number;
   engines?: EngineStatusEntry[];

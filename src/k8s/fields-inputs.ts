@@ -23,6 +23,7 @@ export function loadFieldTrees(root: string): FieldTrees {
       .sort()
       .map((f) => join(root, "deploy/crds/gateway-api", f)),
     join(root, "deploy/crds/portico.dev_vippools.yaml"),
+    join(root, "deploy/crds/portico.dev_enginegroups.yaml"),
   ];
   const crds: Crd[] = [];
   for (const p of paths) {

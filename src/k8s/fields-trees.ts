@@ -60,6 +60,24 @@ export const KIND_FIELDS: Readonly<Record<string, Readonly<Record<string, FieldT
     },
     ports: { appProtocol: 0, name: 0, port: 0, protocol: 0 },
   },
+  EngineGroup: {
+    spec: {
+      replicas: 0,
+      autoscaling: { minReplicas: 0, maxReplicas: 0, targetUtilization: 0 },
+      resources: { cpu: 0, memory: 0 },
+      workers: 0,
+      workload: 0,
+      placement: {
+        nodeSelector: 0,
+        tolerations: { key: 0, operator: 0, value: 0, effect: 0, tolerationSeconds: 0 },
+        spreadAcross: 0,
+      },
+      haMode: 0,
+      spares: 0,
+      limits: { maxConnections: 0, maxConnectionRate: 0 },
+      selector: { matchLabels: 0, matchExpressions: { key: 0, operator: 0, values: 0 } },
+    },
+  },
   GRPCRoute: {
     spec: {
       hostnames: 0,
@@ -317,6 +335,7 @@ export const KIND_FIELDS: Readonly<Record<string, Readonly<Record<string, FieldT
       autoAssign: 0,
       avoidBuggyIPs: 0,
       priority: 0,
+      engineGroup: 0,
       serviceAllocation: {
         namespaces: 0,
         namespaceSelectors: { matchLabels: 0, matchExpressions: { key: 0, operator: 0, values: 0 } },

@@ -1,6 +1,7 @@
 // resource-set.ts: the immutable, sorted set of objects a source emits (file or kube) and the
 // translator reads. Nothing downstream knows which source produced it.
 import type { AnyObject, EndpointSlice, Ingress, IngressClass, Namespace, Secret, Service } from "./types.ts";
+import type { EngineGroup } from "./engine-group.ts";
 import type { VipPool } from "./vip-pool.ts";
 
 /** Origin says where an object came from, for error messages ("file:line" or "kube"). */
@@ -31,6 +32,8 @@ export interface ResourceSet {
   readonly secrets: readonly Secret[];
   readonly namespaces: readonly Namespace[];
   readonly vipPools: readonly VipPool[];
+  /** engineGroups are the EngineGroup manifests (the built-in "default" group is not among them). */
+  readonly engineGroups: readonly EngineGroup[];
   /** other holds recognised kinds no pass reads yet (Gateway API objects until their passes land). */
   readonly other: readonly AnyObject[];
   /** origins maps objectKey(obj) to where it was read. */
@@ -78,6 +81,7 @@ export function buildResourceSet(
     "Secret",
     "Namespace",
     "VipPool",
+    "EngineGroup",
   ]);
   const set: ResourceSet = {
     services: by("Service") as unknown as Service[],
@@ -87,6 +91,7 @@ export function buildResourceSet(
     secrets: by("Secret") as unknown as Secret[],
     namespaces: by("Namespace") as unknown as Namespace[],
     vipPools: by("VipPool") as unknown as VipPool[],
+    engineGroups: by("EngineGroup") as unknown as EngineGroup[],
     other: objects.filter((o) => !known.has(o.kind)).sort(compareObjects),
     origins,
     errors: [...errors],

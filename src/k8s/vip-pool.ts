@@ -22,6 +22,8 @@ export interface VipPoolSpec {
   avoidBuggyIPs?: boolean;
   /** priority: among pools whose selectors match, lower numbers are tried first. Default 0. */
   priority?: number;
+  /** engineGroup names the EngineGroup that serves this pool's addresses when the object names none (default "default"). */
+  engineGroup?: string;
   /** serviceAllocation limits which objects may draw from the pool. */
   serviceAllocation?: {
     namespaces?: string[];

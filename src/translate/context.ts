@@ -4,6 +4,7 @@ import type { ResourceSet } from "../k8s/resource-set.ts";
 import type { Service } from "../k8s/types.ts";
 import type { VipRequest } from "../ipam/types.ts";
 import type { Certificate, Pool } from "../model/ir.ts";
+import type { GroupClaim } from "./engine-group.ts";
 import { indexSlices, serviceMap, type SliceIndex } from "./endpoints.ts";
 import { StatusBook } from "./status.ts";
 import type { PendingHttp, PendingL4, TranslateOptions } from "./types.ts";
@@ -26,6 +27,8 @@ export interface TranslateContext {
   /** vipOf maps an object key to the key of the VIP request whose address it reports. */
   readonly vipOf: Record<string, string>;
   readonly notices: string[];
+  /** groupClaims are the EngineGroup choices of the objects that own or share a VIP (engine-group.ts). */
+  readonly groupClaims: GroupClaim[];
 }
 
 /** newContext prepares the indexes the passes share. */
@@ -43,6 +46,7 @@ export function newContext(set: ResourceSet, opts: TranslateOptions): TranslateC
     vipRequests: [],
     vipOf: {},
     notices: [],
+    groupClaims: [],
   };
 }
 

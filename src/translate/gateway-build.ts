@@ -2,11 +2,12 @@
 // HTTP port becomes a plain HttpListener, an HTTPS/TLS port one HttpListener with an SNI
 // certificate table, virtual hosts and SNI routes, a TCP or UDP port an L4 listener. All of them
 // share the Gateway's VIP, requested from IPAM under "Gateway/ns/name" with every port it binds.
-import type { Gateway } from "../k8s/gateway-api.ts";
+import type { Gateway, GatewayClass } from "../k8s/gateway-api.ts";
 import { parseIp } from "../ipam/address.ts";
 import type { IpFamily, PortClaim, VipRequest } from "../ipam/types.ts";
 import type { ListenerTls } from "../model/ir.ts";
 import { annotation, requestOrder, type TranslateContext } from "./context.ts";
+import { claimGroup, classGroup } from "./engine-group.ts";
 import { virtualHostsFor, type CompiledRoute } from "./gateway-http.ts";
 import {
   byAge,
@@ -66,6 +67,11 @@ export function buildGateway(
     else buildHttp(ctx, key, group, compiled);
   }
   ctx.vipOf[key] = key;
+  const cls = ctx.set.other.find(
+    (o) => o.kind === "GatewayClass" && o.metadata.name === gw.spec.gatewayClassName,
+  );
+  const group = classGroup((cls as unknown as GatewayClass | undefined)?.spec?.parametersRef);
+  claimGroup(ctx, gw, key, group ? { rule: "GatewayClass", group } : undefined);
   const { ips } = requestedAddresses(gw);
   const families = [...new Set(ips.map((ip): IpFamily => parseIp(ip)!.family))];
   const req: VipRequest = {

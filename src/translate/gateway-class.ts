@@ -1,9 +1,13 @@
 // gateway-class.ts: GatewayClasses whose controllerName is Portico's. Only those get status; a
 // class of another controller and its Gateways are left untouched, since that controller owns them.
-// Portico takes no class parameters, so a class with parametersRef is not accepted.
+// The one class parameter Portico takes is an EngineGroup (parametersRef group portico.dev, kind
+// EngineGroup) that exists: the Gateways of the class are served by that group. Any other
+// parametersRef, or a group that does not exist, leaves the class not accepted.
 import type { GatewayClass } from "../k8s/gateway-api.ts";
 import type { TranslateContext } from "./context.ts";
-import { CONTROLLER_NAME, conditions, generationOf, no, yes } from "./gateway-conditions.ts";
+import { CONTROLLER_NAME, conditions, generationOf, no, yes, type Cond } from "./gateway-conditions.ts";
+import { DEFAULT_ENGINE_GROUP } from "../k8s/engine-group.ts";
+import { classGroup, PORTICO_GROUP } from "./engine-group.ts";
 import { refOf } from "./status.ts";
 
 /**
@@ -70,13 +74,7 @@ export function ourClasses(ctx: TranslateContext): Map<string, { cls: GatewayCla
     if (o.kind !== "GatewayClass") continue;
     const cls = o as unknown as GatewayClass;
     if (cls.spec?.controllerName !== CONTROLLER_NAME) continue;
-    const params = cls.spec.parametersRef;
-    const accepted = params
-      ? no(
-          "InvalidParameters",
-          `parametersRef ${params.kind} ${params.name}: Portico takes no class parameters`,
-        )
-      : yes("Accepted");
+    const accepted = parametersVerdict(ctx, cls);
     ctx.status.field(
       refOf(cls),
       "conditions",
@@ -96,4 +94,24 @@ export function ourClasses(ctx: TranslateContext): Map<string, { cls: GatewayCla
     out.set(cls.metadata.name, { cls, accepted: accepted.status === "True" });
   }
   return out;
+}
+
+/** parametersVerdict is the class's Accepted value as its parametersRef allows. */
+function parametersVerdict(ctx: TranslateContext, cls: GatewayClass): Cond {
+  const params = cls.spec.parametersRef;
+  if (!params) return yes("Accepted");
+  const group = classGroup(params);
+  if (group === undefined)
+    return no(
+      "InvalidParameters",
+      `parametersRef ${params.group}/${params.kind} ${params.name}: the only class parameters Portico takes are an EngineGroup (group ${PORTICO_GROUP}, kind EngineGroup)`,
+    );
+  const exists =
+    group === DEFAULT_ENGINE_GROUP || ctx.set.engineGroups.some((g) => g.metadata.name === group);
+  return exists
+    ? yes("Accepted", `Gateways of this class are served by EngineGroup ${group}`)
+    : no(
+        "InvalidParameters",
+        `parametersRef EngineGroup ${group} does not exist (EngineGroupNotFound); create it or point parametersRef at an existing group`,
+      );
 }

@@ -61,6 +61,9 @@ function run(name: string, text: string): string {
     notices: [...((set as { notices?: string[] }).notices ?? []), ...out.translate.notices],
     sourceErrors: set.errors,
   };
+  // Cases about EngineGroups also show the groups the pipeline hands to the fleet.
+  if (set.engineGroups.length > 0 || Object.keys(out.groups).length > 1)
+    Object.assign(doc, { groups: out.groups, invalid: out.invalid });
   return stringify(doc, { aliasDuplicateObjects: false, lineWidth: 0 });
 }
 

@@ -3,6 +3,7 @@
 // falls to the cluster's default class — which counts only when there is exactly one.
 import type { Ingress, IngressClass } from "../k8s/types.ts";
 import { annotation, type TranslateContext } from "./context.ts";
+import { classGroup } from "./engine-group.ts";
 import { ACCEPTED, refOf } from "./status.ts";
 
 /** INGRESS_CONTROLLER is the spec.controller value of Portico's IngressClasses. */
@@ -26,6 +27,15 @@ export function classifyIngresses(ctx: TranslateContext): ClassMembers[] {
     if (c.spec?.controller !== INGRESS_CONTROLLER) continue;
     ours.set(c.metadata.name, { cls: c, ingresses: [] });
     ctx.status.ok(refOf(c), ACCEPTED, "Accepted");
+    const params = c.spec.parameters;
+    // The one parameter Portico reads is an EngineGroup; anything else is said, not ignored.
+    if (params && classGroup(params) === undefined)
+      ctx.status.warn(
+        refOf(c),
+        ACCEPTED,
+        "UnsupportedParameters",
+        `spec.parameters ${params.apiGroup ?? ""}/${params.kind} ${params.name}: the only parameters Portico reads are an EngineGroup (apiGroup portico.dev, kind EngineGroup); ignored`,
+      );
   }
   const defaults = ctx.set.ingressClasses.filter((c) => annotation(c, ANN_DEFAULT_CLASS) === "true");
   const ourDefaults = defaults.filter((c) => ours.has(c.metadata.name));

@@ -5,6 +5,7 @@ import type { Ingress, IngressClass } from "../k8s/types.ts";
 import type { VipRequest } from "../ipam/types.ts";
 import type { Route, RouteFilter, VirtualHost } from "../model/ir.ts";
 import { annotation, PORTICO_PREFIX, requestOrder, type TranslateContext } from "./context.ts";
+import { claimGroup, classGroup } from "./engine-group.ts";
 import { classifyIngresses } from "./ingress-class.ts";
 import {
   collectRoutes,
@@ -32,6 +33,8 @@ interface VipGroup {
   key: string;
   namespace: string;
   owner: IngressClass | Ingress;
+  /** cls is the members' class, whose spec.parameters may name their EngineGroup. */
+  cls: IngressClass;
   members: Ingress[];
 }
 
@@ -43,11 +46,11 @@ export function translateIngresses(ctx: TranslateContext): void {
     if (shared.length > 0) {
       const key = `IngressClass/${cls.metadata.name}`;
       ctx.vipOf[key] = key;
-      translateGroup(ctx, { key, namespace: "", owner: cls, members: shared });
+      translateGroup(ctx, { key, namespace: "", owner: cls, cls, members: shared });
     }
     for (const ing of sorted.filter((i) => annotation(i, ANN_DEDICATED_VIP) === "true")) {
       const key = `Ingress/${ing.metadata.namespace ?? ""}/${ing.metadata.name}`;
-      translateGroup(ctx, { key, namespace: ing.metadata.namespace ?? "", owner: ing, members: [ing] });
+      translateGroup(ctx, { key, namespace: ing.metadata.namespace ?? "", owner: ing, cls, members: [ing] });
     }
   }
 }
@@ -64,11 +67,13 @@ function byAge(a: Ingress, b: Ingress): number {
 
 /** translateGroup builds the listeners and VIP request of one VIP. */
 function translateGroup(ctx: TranslateContext, g: VipGroup): void {
+  const group = classGroup(g.cls.spec?.parameters);
   for (const ing of g.members) {
     const ref = refOf(ing);
     ctx.status.ok(ref, ACCEPTED, "Accepted");
     ctx.status.ok(ref, RESOLVED_REFS, "ResolvedRefs");
     ctx.vipOf[keyOf(ref)] = g.key;
+    claimGroup(ctx, ing, g.key, group ? { rule: "IngressClass", group } : undefined);
   }
   const tls = collectTls(ctx, g.members);
   const routes = collectRoutes(ctx, g.members);

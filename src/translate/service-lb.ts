@@ -6,6 +6,7 @@ import type { IpFamily, PortClaim, VipRequest } from "../ipam/types.ts";
 import { parseIp } from "../ipam/address.ts";
 import { annotation, PORTICO_PREFIX, requestOrder, type TranslateContext } from "./context.ts";
 import { buildPool } from "./endpoints.ts";
+import { claimGroup } from "./engine-group.ts";
 import { poolPolicy } from "./pool-policy.ts";
 import { ACCEPTED, refOf } from "./status.ts";
 import type { PendingL4 } from "./types.ts";
@@ -131,6 +132,7 @@ function translateService(ctx: TranslateContext, svc: Service, key: string): voi
   if (sharing) req.sharingKey = sharing;
   ctx.vipRequests.push(req);
   ctx.vipOf[key] = key;
+  claimGroup(ctx, svc, key);
 }
 
 /** portProblem says why a spec.ports[].port value cannot be served, or undefined when it can. */

@@ -35,6 +35,7 @@ export function translate(set: ResourceSet, opts: TranslateOptions): TranslateRe
     // A certificate used by several Ingresses is reported once.
     notices: [...new Set(ctx.notices)],
     vipOf: sortKeys(ctx.vipOf),
+    groupClaims: [...ctx.groupClaims].sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0)),
   };
 }
 

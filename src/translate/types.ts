@@ -2,6 +2,7 @@
 // the addresses IPAM assigned in their place and drops listeners whose VIP is still pending.
 import type { Condition, LoadBalancerIngress } from "../k8s/types.ts";
 import type { VipRequest } from "../ipam/types.ts";
+import type { GroupClaim } from "./engine-group.ts";
 import type { Certificate, HttpListener, L4Listener, Pool } from "../model/ir.ts";
 
 /** PendingL4 is an L4 listener waiting for its VIP address. */
@@ -44,4 +45,6 @@ export interface TranslateResult {
   notices: string[];
   /** vipOf maps an object key ("Ingress/ns/name") to the key of the VIP request it reports. */
   vipOf: Record<string, string>;
+  /** groupClaims are the EngineGroup choices per object, oldest first; resolved after IPAM. */
+  groupClaims: GroupClaim[];
 }

@@ -6,12 +6,16 @@ import type { AllocationResult } from "../../ipam/types.ts";
 import type { PoolView } from "../../ipam/view.ts";
 import type { Pool, Route } from "../../model/ir.ts";
 import type { ObjectStatus } from "../../translate/types.ts";
+import { ruleText } from "../../translate/engine-group.ts";
 import { keyOf } from "../../translate/status.ts";
 import type { PipelineOutput } from "../pipeline.ts";
 import { targetKey, type Target } from "./target.ts";
 
 /** PipelineView is the part of the pipeline's output an explanation reads. */
-export type PipelineView = Pick<PipelineOutput, "snapshot" | "allocations" | "statuses" | "translate">;
+export type PipelineView = Pick<
+  PipelineOutput,
+  "snapshot" | "allocations" | "statuses" | "translate" | "groups"
+>;
 
 /** Explanation is `portico explain`'s answer: the same document offline and from a running Portico. */
 export interface Explanation {
@@ -100,6 +104,23 @@ export function vipSection(e: Explanation, key: string, out: PipelineView): void
     e.lines.push(
       `  pool ${v.pool}: ${v.chosen ? "chosen" : v.reason ? `refused (${v.reason})` : "not chosen"} — ${v.detail}`,
     );
+}
+
+/** groupSection says which EngineGroup serves the object's VIP and which rule picked it. */
+export function groupSection(e: Explanation, object: string, out: PipelineView): void {
+  for (const [name, g] of Object.entries(out.groups)) {
+    const o = g.objects.find((x) => x.object === object);
+    if (!o) continue;
+    const why = o.asked
+      ? `asked for ${o.asked} (${ruleText(o.rule)}), but shares the VIP with ${o.winner}, whose choice serves it`
+      : ruleText(o.rule);
+    const gone = g.exists
+      ? g.accepted
+        ? ""
+        : " — it has no valid spec, so nothing serves this VIP"
+      : " — it does not exist, so nothing serves this VIP";
+    e.lines.push(`Engine group: ${name} (${why})${gone}`);
+  }
 }
 
 /** poolLines lists a backend pool's endpoints with their readiness. */

@@ -11,6 +11,7 @@ import {
   notFound,
   poolLines,
   statusOf,
+  groupSection,
   vipSection,
   type Explanation,
   type PipelineView,
@@ -65,6 +66,7 @@ export function explainGateway(set: ResourceSet, out: PipelineView, t: Target, w
   const gs = spec<{ gatewayClassName: string; listeners: GatewayListener[] }>(gw);
   const e = begin(set, out, t, `Gateway ${t.namespace}/${t.name} (class ${gs.gatewayClassName ?? "<none>"})`);
   vipSection(e, key, out);
+  groupSection(e, key, out);
   const http = out.translate.http.filter((l) => l.vip === key);
   const l4 = out.translate.l4.filter((l) => l.vip === key);
   e.lines.push(e.vip?.ok ? "Ports the VIP serves:" : "Ports (bound once the VIP is assigned):");

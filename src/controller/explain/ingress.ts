@@ -9,6 +9,7 @@ import {
   conditionsSection,
   notFound,
   routeTarget,
+  groupSection,
   vipSection,
   type Explanation,
   type PipelineView,
@@ -73,6 +74,7 @@ export function explainIngress(set: ResourceSet, out: PipelineView, t: Target, w
   if (listeners.length === 0)
     e.lines.push("  no routes: the Ingress is not Portico's, or every rule was rejected (see Conditions).");
   for (const vip of [...new Set(listeners.map((l) => l.vip))]) vipSection(e, vip, out);
+  groupSection(e, prefix, out);
   for (const l of listeners) e.lines.push(listenerHead(l), ...hostLines(l, out, prefix));
   conditionsSection(e);
   return e;

@@ -6,6 +6,7 @@ import {
   conditionsSection,
   notFound,
   poolLines,
+  groupSection,
   vipSection,
   type Explanation,
   type PipelineView,
@@ -43,6 +44,7 @@ export function explainService(set: ResourceSet, out: PipelineView, t: Target, w
   if (ann["portico.dev/allow-shared-ip"])
     e.lines.push(`  sharing key: ${ann["portico.dev/allow-shared-ip"]}`);
   vipSection(e, key, out);
+  groupSection(e, key, out);
   e.lines.push("Ports:");
   for (const l of out.translate.l4.filter((l) => l.vip === key)) {
     e.lines.push(`  ${l.port}/${l.protocol} → pool ${l.pool}`);

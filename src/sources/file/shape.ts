@@ -65,6 +65,7 @@ const RULES: Record<string, Rule[]> = {
     { path: "spec", want: "map", required: true },
     { path: "spec.addresses", want: "strings", required: true },
   ],
+  EngineGroup: [{ path: "spec", want: "map" }],
   GatewayClass: [],
   Gateway: [
     { path: "spec.listeners", want: "list" },
