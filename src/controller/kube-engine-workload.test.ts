@@ -2,7 +2,13 @@
 // the replica count, not key order), how a DaemonSet differs, and the autoscaling bounds.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { desiredReplicas, engineWorkload, hashOf, type EngineGroupRef } from "./kube-engine-workload.ts";
+import {
+  desiredReplicas,
+  engineWorkload,
+  hashOf,
+  workloadProblem,
+  type EngineGroupRef,
+} from "./kube-engine-workload.ts";
 
 const o = { namespace: "portico-system", image: "portico:1", controllerAddress: "c.svc:9443" };
 const web: EngineGroupRef = { name: "web", uid: "u-1", spec: { replicas: 2, resources: { cpu: "1" } } };
@@ -83,5 +89,25 @@ describe("desiredReplicas", () => {
       desiredReplicas(auto, () => undefined),
       2,
     );
+  });
+});
+
+describe("workloadProblem", () => {
+  test("names the field a workload cannot carry", () => {
+    const bad = (spec: Record<string, unknown>, name = "g") =>
+      workloadProblem({ name, spec } as EngineGroupRef);
+    assert.equal(bad({ replicas: 2, workload: "DaemonSet", workers: "auto" }), undefined);
+    assert.match(
+      bad({ workload: "Pod" })!,
+      /EngineGroup g: spec.workload "Pod" is not Deployment or DaemonSet/,
+    );
+    assert.match(bad({ replicas: -1 })!, /spec.replicas -1/);
+    assert.match(
+      bad({ autoscaling: { minReplicas: 3, maxReplicas: 2 } })!,
+      /minReplicas ≤ maxReplicas \(got 3..2\)/,
+    );
+    assert.match(bad({ placement: { spreadAcross: "Rack" } })!, /spreadAcross "Rack"/);
+    assert.match(bad({ workers: 0 })!, /spec.workers 0/);
+    assert.match(bad({}, "x".repeat(64))!, /at most 63/);
   });
 });

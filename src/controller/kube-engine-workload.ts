@@ -81,6 +81,38 @@ export function desiredReplicas(g: EngineGroupRef, hook?: (g: EngineGroupRef) =>
   return Math.min(a.maxReplicas, Math.max(a.minReplicas, Math.round(want)));
 }
 
+/** workloadProblem names what in g's spec a workload cannot carry, or undefined when it can (the
+ * CRD's schema refuses most of this; a group applied before the schema, or without it, may not). */
+export function workloadProblem(g: EngineGroupRef): string | undefined {
+  const s = g.spec;
+  // The group name is a label value on every engine pod: 63 characters at most.
+  if (!/^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/.test(g.name))
+    return `EngineGroup ${g.name}: the name must be at most 63 lowercase letters, digits, '-' or '.' to label its engines`;
+  const where = `EngineGroup ${g.name}`;
+  if (s.workload !== undefined && s.workload !== "Deployment" && s.workload !== "DaemonSet")
+    return `${where}: spec.workload "${String(s.workload)}" is not Deployment or DaemonSet`;
+  if (s.replicas !== undefined && !(Number.isInteger(s.replicas) && s.replicas >= 0))
+    return `${where}: spec.replicas ${String(s.replicas)} is not a whole number ≥ 0`;
+  const a = s.autoscaling;
+  if (
+    a &&
+    !(
+      Number.isInteger(a.minReplicas) &&
+      Number.isInteger(a.maxReplicas) &&
+      0 < a.minReplicas &&
+      a.minReplicas <= a.maxReplicas
+    )
+  )
+    return `${where}: spec.autoscaling needs whole numbers 1 ≤ minReplicas ≤ maxReplicas (got ${String(a.minReplicas)}..${String(a.maxReplicas)})`;
+  const spread = s.placement?.spreadAcross;
+  if (spread !== undefined && spread !== "None" && !(spread in TOPOLOGY))
+    return `${where}: spec.placement.spreadAcross "${String(spread)}" is not Node, Zone or None`;
+  const w = s.workers;
+  if (w !== undefined && w !== "auto" && !(Number.isInteger(w) && w >= 1 && w <= 256))
+    return `${where}: spec.workers ${String(w)} is not 1-256 or "auto"`;
+  return undefined;
+}
+
 const TOPOLOGY = { Node: "kubernetes.io/hostname", Zone: "topology.kubernetes.io/zone" } as const;
 
 /** engineWorkload builds the workload of group g running replicas engines (ignored for a DaemonSet). */

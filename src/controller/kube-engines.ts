@@ -21,6 +21,7 @@ import {
   type EngineGroupRef,
   type Workload,
   type WorkloadOptions,
+  workloadProblem,
 } from "./kube-engine-workload.ts";
 import type { Logger } from "./log.ts";
 
@@ -155,12 +156,26 @@ export class KubeEngines {
     if (groups.length > 0) await this.#ensureSecret();
     const existing = await this.#list();
     const wanted = new Set<string>();
+    // A group whose spec cannot be run, or whose write failed, keeps the engines it has (the last
+    // good workload serves on), including one of the kind it is switching away from.
+    const keep = new Set<string>();
     for (const g of groups) {
+      const problem = workloadProblem(g);
+      if (problem) {
+        keep.add(g.name);
+        this.#o.log("warn", "engine group not run as asked; its engines stay as they are", {
+          group: g.name,
+          problem,
+        });
+        await this.#event(g, "Warning", "EngineWorkloadFailed", `${problem}; the engines stay as they are`);
+        continue;
+      }
       const w = engineWorkload(g, desiredReplicas(g, this.#o.desiredReplicas), this.#o);
       wanted.add(`${w.kind}/${w.name}`);
       try {
         await this.#converge(g, w, existing);
       } catch (e) {
+        keep.add(g.name);
         this.#done.failures++;
         this.#o.log("warn", "engine workload not reconciled", {
           group: g.name,
@@ -171,8 +186,8 @@ export class KubeEngines {
       }
     }
     for (const obj of existing) {
-      if (wanted.has(`${obj.kind}/${obj.metadata.name}`)) continue;
       const group = obj.metadata.labels?.[GROUP_LABEL] ?? "";
+      if (wanted.has(`${obj.kind}/${obj.metadata.name}`) || keep.has(group)) continue;
       const owner = obj.metadata.ownerReferences?.find((r) => r.kind === "EngineGroup");
       const g: EngineGroupRef = { name: group, ...(owner?.uid ? { uid: owner.uid } : {}), spec: {} };
       const switched = groups.some((x) => x.name === group);

@@ -235,6 +235,24 @@ describe("engine workloads", { skip }, () => {
       async () => (await events("web")).filter((e) => e.reason === "EngineWorkloadUpdated").length === 1,
     );
 
+    // A spec no workload can carry is reported on the group; the engines stay as they are. (The
+    // CRD's schema, where it has an enum, refuses it first: then there is nothing to report.)
+    const taken = await patchGroup("web", '{"spec":{"workload":"Pod"}}').then(
+      () => true,
+      () => false,
+    );
+    if (taken) {
+      await waitFor("Warning event", async () =>
+        (await events("web")).some(
+          (e) =>
+            e.reason === "EngineWorkloadFailed" &&
+            /spec.workload "Pod" is not Deployment or DaemonSet/.test(e.note),
+        ),
+      );
+      await settle();
+      assert.equal((await deployment("portico-engine-web"))!.metadata.generation, gen0 + 2);
+    }
+
     // workload: DaemonSet replaces the Deployment.
     await patchGroup("web", '{"spec":{"workload":"DaemonSet"}}');
     const ds = await waitFor("DaemonSet portico-engine-web", () => daemonset("portico-engine-web"));
