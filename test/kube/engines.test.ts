@@ -104,7 +104,7 @@ describe("engine workloads", { skip }, () => {
       items: { reason: string; note: string; reportingInstance: string; regarding: { name: string } }[];
     }>(env, "events.events.k8s.io", "-n", "default"))!.items.filter((e) => e.regarding.name === name);
 
-  test("an EngineGroup gets its Deployment; changes are one update or one scale; DaemonSet; deletion", async () => {
+  test("an EngineGroup gets its Deployment; changes are one update or one scale; DaemonSet; deletion", async (t) => {
     await stopAll();
     const ctl = await startController(env, { identity: "leader-1", engines: engines() });
     running.push(ctl);
@@ -123,8 +123,10 @@ describe("engine workloads", { skip }, () => {
     tolerations: [{key: dedicated, operator: Equal, value: lb, effect: NoSchedule}]`,
       ),
     );
+    const applied = Date.now();
     const uid = (await getJson(env, "enginegroup", "web"))!.metadata.uid as string;
     const d = await waitFor("Deployment portico-engine-web", () => deployment("portico-engine-web"));
+    t.diagnostic(`EngineGroup applied → Deployment readable: ${Date.now() - applied} ms (incl. kubectl)`);
     assert.deepEqual(d.metadata.ownerReferences, [
       {
         apiVersion: "portico.dev/v1alpha1",
@@ -305,13 +307,33 @@ describe("engine workloads", { skip }, () => {
     await waitFor("b makes the workload once it leads", () => deployment("portico-engine-solo"));
     const byB = (await events("solo")).map((e) => `${e.reportingInstance}:${e.reason}`);
     assert.deepEqual(byB, ["b:EngineWorkloadCreated"]);
+    // A failover with the same settings leaves the engines alone: no update, no restart.
+    await b.stop(true);
+    running.splice(running.indexOf(b), 1);
+    const c = await startController(env, { identity: "c", lease: timing, engines: engines() });
+    running.push(c);
+    await waitFor(
+      "c leads and has compared twice",
+      () => (c.controller.engines()?.actions().passes ?? 0) >= 2,
+      10_000,
+    );
+    assert.ok(c.controller.term()! > termB);
+    assert.equal((await deployment("portico-engine-solo"))!.metadata.generation, 1);
+    assert.deepEqual(c.controller.engines()!.actions(), {
+      passes: c.controller.engines()!.actions().passes,
+      create: 0,
+      update: 0,
+      scale: 0,
+      delete: 0,
+      failures: 0,
+    });
     await env.kubectl(["delete", "enginegroup", "solo"]);
     await waitFor(
       "solo's workload gone",
       async () => (await deployment("portico-engine-solo")) === undefined,
     );
-    await b.stop(true);
-    running.splice(running.indexOf(b), 1);
+    await c.stop(true);
+    running.splice(running.indexOf(c), 1);
   });
 
   test("portico controller --admin answers /healthz, /readyz, /metrics and runs the default group", async () => {
