@@ -98,7 +98,8 @@ ${extra}---
 }
 
 /** spawnController runs `portico controller` as Portico's ServiceAccount in a child process with a
- * short lease (3 s), adding args and environment; PORTICO_TEST_LOG=1 shows its log. */
+ * short lease (3 s) and its admin port on a free loopback port (two replicas on one host would
+ * otherwise both want 9901), adding args and environment; PORTICO_TEST_LOG=1 shows its log. */
 export function spawnController(
   env: KubeEnv,
   identity: string,
@@ -116,6 +117,7 @@ export function spawnController(
       "--lease-duration=3",
       "--renew-deadline=2",
       "--retry-period=0.3",
+      "--admin=127.0.0.1:0",
       ...args,
     ],
     {
