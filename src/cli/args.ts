@@ -180,9 +180,9 @@ export function splitHostPort(text: string): { host: string; port: number } {
   return { host: m[1]!, port: port(m[2]!, "port", 0) };
 }
 
-/** adminBindError turns a listen error the user can fix (a port in use or not allowed, an address
- * not on this host) into one line naming --admin; anything else passes through. */
-export function adminBindError(err: unknown, admin: string): unknown {
+/** bindError turns a listen error the user can fix (a port in use or not allowed, an address not
+ * on this host) into one line naming flag (--admin, ...); anything else passes through. */
+export function bindError(err: unknown, flag: string, value: string): unknown {
   const code = (err as NodeJS.ErrnoException)?.code;
   const why: Record<string, string> = {
     EADDRINUSE: "is in use by another process; stop it or choose another port",
@@ -190,5 +190,5 @@ export function adminBindError(err: unknown, admin: string): unknown {
     EADDRNOTAVAIL: "is not an address of this host; use 127.0.0.1 or an address this host has",
   };
   if (code === undefined || !(code in why)) return err;
-  return new CliError(`--admin ${admin}: ${why[code]} (--admin HOST:PORT)`, 1);
+  return new CliError(`${flag} ${value}: ${why[code]} (${flag} HOST:PORT)`, 1);
 }

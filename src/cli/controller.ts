@@ -6,7 +6,7 @@ import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
-import { adminBindError, CliError, splitHostPort } from "./args.ts";
+import { bindError, CliError, splitHostPort } from "./args.ts";
 import { startAdmin } from "../api/admin.ts";
 import { stateDirOf } from "../state/location.ts";
 import { createLogger } from "../controller/log.ts";
@@ -177,7 +177,7 @@ export async function main(argv: string[]): Promise<number> {
     await engine.close();
     store?.close();
     client.close();
-    throw adminBindError(err, flags.admin);
+    throw bindError(err, "--admin", flags.admin);
   }
   log("info", "admin API listening", { url: admin.url });
   log("info", "portico controller starting", {

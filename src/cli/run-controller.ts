@@ -3,7 +3,7 @@
 // the engine stays on the main thread and is reached through a RemoteEngine, so a big manifest
 // costs this thread's time, never the data plane's.
 import { parentPort, workerData } from "node:worker_threads";
-import { adminBindError, CliError, splitHostPort, type CommonFlags } from "./args.ts";
+import { bindError, CliError, splitHostPort, type CommonFlags } from "./args.ts";
 import { createLogger, type Logger } from "../controller/log.ts";
 import { Controller } from "../controller/standalone.ts";
 import { RemoteEngine } from "../controller/engine-bridge.ts";
@@ -75,7 +75,7 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
   try {
     admin = await startAdmin(controller, host, adminPort, { log });
   } catch (err) {
-    throw adminBindError(err, flags.admin);
+    throw bindError(err, "--admin", flags.admin);
   }
   undo.push(() => {
     admin.server.close();

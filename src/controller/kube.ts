@@ -13,7 +13,7 @@ import type { KubeClient } from "../sources/kube/client.ts";
 import { KubeSource } from "../sources/kube/source.ts";
 import type { TranslateOptions } from "../translate/types.ts";
 import { buildSnapshot, type PipelineOutput } from "./pipeline.ts";
-import { applyBindState, failingListeners, gatewayListenerSpecs } from "./bind-status.ts";
+import { applyBindState, failingListeners, gatewayListenerSpecs, listenersCheck } from "./bind-status.ts";
 import { snapshotChanges, summarize } from "./change-log.ts";
 import type { LastValid } from "./hold.ts";
 import { EventRecorder, ingressEvents, vipEvent } from "./kube-events.ts";
@@ -28,14 +28,7 @@ import { recoverAllocations } from "./kube-recover.ts";
 import { PORTICO_CONDITION_PREFIX, StatusWriter } from "./kube-status.ts";
 import type { Logger } from "./log.ts";
 import { Persister } from "./persist.ts";
-import {
-  listenersCheck,
-  snapshotCheck,
-  type AllocationStore,
-  type EnginePort,
-  type HealthCheck,
-  type Rejection,
-} from "./standalone.ts";
+import type { AllocationStore, EnginePort, HealthCheck, Rejection } from "./standalone.ts";
 
 /** KubeControllerOptions configure the cluster runner. */
 export interface KubeControllerOptions {
@@ -353,7 +346,14 @@ export class KubeController implements AdminView {
       ok: this.#synced,
       detail: this.#synced ? "every watched resource listed" : "listing the watched resources",
     });
-    checks.push(snapshotCheck(this.#served ? this.#version : undefined, this.#rejection));
+    const rejected = this.#rejection ? `; version ${this.#rejection.version} was rejected` : "";
+    checks.push({
+      name: "snapshot",
+      ok: this.#served !== undefined,
+      detail: this.#served
+        ? `version ${this.#version} applied${rejected}`
+        : `no snapshot applied yet${rejected}`,
+    });
     checks.push(
       listenersCheck((this.#o.engine.status()?.listeners ?? []).filter((l) => l.state !== "closed")),
     );

@@ -10,8 +10,8 @@ import { buildSnapshot, type PipelineOutput } from "./pipeline.ts";
 import type { Inspection } from "./views.ts";
 import {
   applyBindState,
-  failingListeners,
   gatewayListenerSpecs,
+  listenersCheck,
   type GatewayListenerSpec,
 } from "./bind-status.ts";
 import { problemChanges, problemsOf, snapshotChanges, summarize, type Problem } from "./change-log.ts";
@@ -49,29 +49,6 @@ export interface HealthCheck {
 export interface ReportedProblem {
   message: string;
   unready?: boolean;
-}
-
-/** snapshotCheck is the /readyz line on the serving snapshot: version (undefined: none yet) and the last rejection. */
-export function snapshotCheck(version: number | undefined, rejection: Rejection | undefined): HealthCheck {
-  const rejected = rejection ? `; version ${rejection.version} was rejected (see /api/v1/errors)` : "";
-  return version !== undefined
-    ? { name: "snapshot", ok: true, detail: `version ${version} applied${rejected}` }
-    : { name: "snapshot", ok: false, detail: `no snapshot applied yet${rejected}` };
-}
-
-/** listenersCheck is the /readyz line on listener binds: ok when every listener the snapshot needs is bound. */
-export function listenersCheck(listeners: readonly ListenerStatus[]): HealthCheck {
-  const failing = failingListeners(listeners);
-  return {
-    name: "listeners",
-    ok: failing.length === 0,
-    detail:
-      failing.length === 0
-        ? `${listeners.length} bound`
-        : failing
-            .map((l) => (l.error ? `cannot bind ${l.key} (${l.name}): ${l.error}` : `binding ${l.key}`))
-            .join("; "),
-  };
 }
 
 /** AllocationStore persists allocations across restarts. */
@@ -197,8 +174,13 @@ export class Controller {
 
   /** readiness lists the checks behind ready(), with their detail (the body of /readyz). */
   readiness(): HealthCheck[] {
-    const checks = [
-      snapshotCheck(this.#served ? this.#version : undefined, this.#rejection),
+    const rejected = this.#rejection
+      ? `; version ${this.#rejection.version} was rejected (see /api/v1/errors)`
+      : "";
+    const checks: HealthCheck[] = [
+      this.#served
+        ? { name: "snapshot", ok: true, detail: `version ${this.#version} applied${rejected}` }
+        : { name: "snapshot", ok: false, detail: `no snapshot applied yet${rejected}` },
       listenersCheck(this.listenerStatus()),
     ];
     for (const [name, p] of this.#problems) checks.push({ name, ok: p.unready !== true, detail: p.message });
