@@ -160,6 +160,8 @@ export class KubeEngines {
     // good workload serves on), including one of the kind it is switching away from.
     const keep = new Set<string>();
     for (const g of groups) {
+      // Closed: this replica no longer leads; another one writes from now on.
+      if (this.#closed) return;
       const problem = workloadProblem(g);
       if (problem) {
         keep.add(g.name);
@@ -186,6 +188,7 @@ export class KubeEngines {
       }
     }
     for (const obj of existing) {
+      if (this.#closed) return;
       const group = obj.metadata.labels?.[GROUP_LABEL] ?? "";
       if (wanted.has(`${obj.kind}/${obj.metadata.name}`) || keep.has(group)) continue;
       const owner = obj.metadata.ownerReferences?.find((r) => r.kind === "EngineGroup");

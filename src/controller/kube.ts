@@ -204,12 +204,15 @@ export class KubeController implements AdminView {
   async #lose(): Promise<void> {
     this.#leading = false;
     this.#synced = false;
-    await this.#stopEngines();
+    // The reconciler stops at once (no new write starts); a request in flight, maybe slow against
+    // an API that is away, must not delay giving up the VIPs, so it is awaited last.
+    const engines = this.#stopEngines();
     this.#source?.close();
     this.#source = undefined;
     await this.#running;
     // Another replica now owns the VIPs; answering on them too would split connections.
     await this.#o.engine.apply(emptySnapshot(++this.#version));
+    await engines;
   }
 
   #enqueue(set: ResourceSet): void {
