@@ -97,7 +97,11 @@ export function parseControllerFlags(argv: string[]): ControllerFlags {
     engineNamespace: v["engine-namespace"] ?? (process.env.POD_NAMESPACE || "portico-system"),
     defaultEngineGroup: v["default-engine-group"] ?? false,
   };
-  splitHostPort(flags.admin);
+  try {
+    splitHostPort(flags.admin);
+  } catch (err) {
+    throw new CliError(`--admin: ${(err as Error).message}`);
+  }
   const image = v["engine-image"] ?? process.env.PORTICO_IMAGE;
   if (image) flags.engineImage = image;
   if (v.kubeconfig) flags.kubeconfig = v.kubeconfig;
