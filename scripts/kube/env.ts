@@ -46,7 +46,7 @@ export interface KubeEnv {
 }
 
 /** freePort asks the kernel for an unused TCP port on 127.0.0.1. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
     const s = createServer();
     s.once("error", fail);

@@ -179,3 +179,16 @@ export function splitHostPort(text: string): { host: string; port: number } {
   // Port 0 asks the kernel for a free port (tests); the bound address is logged.
   return { host: m[1]!, port: port(m[2]!, "port", 0) };
 }
+
+/** bindError turns a listen error the user can fix (a port in use or not allowed, an address not
+ * on this host) into one line naming flag (--admin, ...); anything else passes through. */
+export function bindError(err: unknown, flag: string, value: string): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const why: Record<string, string> = {
+    EADDRINUSE: "is in use by another process; stop it or choose another port",
+    EACCES: "is not allowed for this user (a port below 1024 needs privileges); choose another port",
+    EADDRNOTAVAIL: "is not an address of this host; use 127.0.0.1 or an address this host has",
+  };
+  if (code === undefined || !(code in why)) return err;
+  return new CliError(`${flag} ${value}: ${why[code]} (${flag} HOST:PORT)`, 1);
+}

@@ -1,11 +1,13 @@
 // controller.ts: `portico controller` — run Portico against a cluster: watch the API, serve the
-// VIPs with an in-process engine, write status, Events and the Lease. Exits on SIGINT/SIGTERM,
-// releasing the Lease so a standby replica takes over at once.
+// VIPs with an in-process engine, write status, Events and the Lease, keep one engine workload per
+// EngineGroup (with --engine-image), and answer /healthz, /readyz and /metrics on --admin. Exits on
+// SIGINT/SIGTERM, releasing the Lease so a standby replica takes over at once.
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
-import { CliError } from "./args.ts";
+import { bindError, CliError, splitHostPort } from "./args.ts";
+import { startAdmin } from "../api/admin.ts";
 import { stateDirOf } from "../state/location.ts";
 import { createLogger } from "../controller/log.ts";
 import { createEnginePort } from "../controller/engine-port.ts";
@@ -27,6 +29,14 @@ export interface ControllerFlags {
   classless: boolean;
   httpPort: number;
   httpsPort: number;
+  /** admin is HOST:PORT of /healthz, /readyz, /metrics (default loopback, as `portico run`). */
+  admin: string;
+  /** engineNamespace holds the engine workloads and the link Secret. */
+  engineNamespace: string;
+  /** engineImage runs the engines; without it no engine workload is made (and that is logged). */
+  engineImage?: string;
+  /** defaultEngineGroup runs engines for the implicit `default` group too. */
+  defaultEngineGroup: boolean;
 }
 
 function num(text: string | undefined, flag: string, def: number, min = 1, max = 65535): number {
@@ -57,6 +67,10 @@ export function parseControllerFlags(argv: string[]): ControllerFlags {
         "no-classless": { type: "boolean", default: false },
         "http-port": { type: "string" },
         "https-port": { type: "string" },
+        admin: { type: "string", default: "127.0.0.1:9901" },
+        "engine-namespace": { type: "string" },
+        "engine-image": { type: "string" },
+        "default-engine-group": { type: "boolean", default: false },
       },
     }).values;
   } catch (err) {
@@ -79,7 +93,17 @@ export function parseControllerFlags(argv: string[]): ControllerFlags {
     classless: !v["no-classless"],
     httpPort: num(v["http-port"], "--http-port", 80),
     httpsPort: num(v["https-port"], "--https-port", 443),
+    admin: v.admin ?? "127.0.0.1:9901",
+    engineNamespace: v["engine-namespace"] ?? (process.env.POD_NAMESPACE || "portico-system"),
+    defaultEngineGroup: v["default-engine-group"] ?? false,
   };
+  try {
+    splitHostPort(flags.admin);
+  } catch (err) {
+    throw new CliError(`--admin: ${(err as Error).message}`);
+  }
+  const image = v["engine-image"] ?? process.env.PORTICO_IMAGE;
+  if (image) flags.engineImage = image;
   if (v.kubeconfig) flags.kubeconfig = v.kubeconfig;
   if (v["state-dir"]) flags.stateDir = v["state-dir"];
   if (flags.renewDeadlineMs >= flags.leaseDurationMs)
@@ -109,6 +133,10 @@ export async function main(argv: string[]): Promise<number> {
     ? (await import("../state/store.ts")).openStateStore(stateDirOf(flags.stateDir))
     : undefined;
   const engine = await createEnginePort(log);
+  // The engine link listens in the controller's own namespace, behind the Service portico-controller.
+  const controllerNs = process.env.POD_NAMESPACE || flags.leaseNamespace;
+  if (!flags.engineImage)
+    log("warn", "engine workloads off: EngineGroups get no engines; give --engine-image or $PORTICO_IMAGE");
   const controller = new KubeController({
     client,
     namespaces: flags.namespaces,
@@ -134,7 +162,28 @@ export async function main(argv: string[]): Promise<number> {
     },
     log,
     ...(store ? { store } : {}),
+    ...(flags.engineImage
+      ? {
+          engines: {
+            namespace: flags.engineNamespace,
+            image: flags.engineImage,
+            controllerAddress: `portico-controller.${controllerNs}.svc:9443`,
+            defaultGroup: flags.defaultEngineGroup,
+          },
+        }
+      : {}),
   });
+  const { host, port } = splitHostPort(flags.admin);
+  let admin: Awaited<ReturnType<typeof startAdmin>>;
+  try {
+    admin = await startAdmin(controller, host, port, { log });
+  } catch (err) {
+    await engine.close();
+    store?.close();
+    client.close();
+    throw bindError(err, "--admin", flags.admin);
+  }
+  log("info", "admin API listening", { url: admin.url });
   log("info", "portico controller starting", {
     identity: flags.identity,
     namespaces: flags.namespaces.length > 0 ? flags.namespaces : "all",
@@ -146,6 +195,8 @@ export async function main(argv: string[]): Promise<number> {
     process.once("SIGTERM", done);
   });
   log("info", "shutting down");
+  admin.server.close();
+  admin.server.closeAllConnections();
   await controller.stop(true);
   await engine.close();
   store?.close();

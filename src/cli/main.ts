@@ -29,7 +29,10 @@ Usage:
   portico controller [--kubeconfig F] [--namespaces a,b] [--state-dir DIR] [--identity ID]
       [--lease-namespace NS] [--lease-name NAME] [--no-leader-elect] [--lease-duration S]
       [--renew-deadline S] [--retry-period S] [--http-port N] [--https-port N] [--no-classless]
-      Run against a cluster: watch the API, serve VIPs, write status, Events and a leader Lease.
+      [--admin HOST:PORT] [--engine-namespace NS] [--engine-image IMAGE] [--default-engine-group]
+      Run against a cluster: watch the API, serve VIPs, write status, Events and a leader Lease;
+      keep one engine Deployment/DaemonSet per EngineGroup (with an image: flag or $PORTICO_IMAGE);
+      /healthz, /readyz, /metrics on --admin (default 127.0.0.1:9901).
   portico size [--admin HOST:PORT] [--group G] [--headroom 30%] [--window 1h] [--state-dir DIR]
       [-o table|json]
       How close each engine group came to saturation over the window, and what to run for the

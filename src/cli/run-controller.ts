@@ -3,7 +3,7 @@
 // the engine stays on the main thread and is reached through a RemoteEngine, so a big manifest
 // costs this thread's time, never the data plane's.
 import { parentPort, workerData } from "node:worker_threads";
-import { CliError, splitHostPort, type CommonFlags } from "./args.ts";
+import { bindError, CliError, splitHostPort, type CommonFlags } from "./args.ts";
 import { createLogger, type Logger } from "../controller/log.ts";
 import { Controller } from "../controller/standalone.ts";
 import { RemoteEngine } from "../controller/engine-bridge.ts";
@@ -75,7 +75,7 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
   try {
     admin = await startAdmin(controller, host, adminPort, { log });
   } catch (err) {
-    throw adminBindError(err, flags.admin);
+    throw bindError(err, "--admin", flags.admin);
   }
   undo.push(() => {
     admin.server.close();
@@ -119,19 +119,6 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
     controller.close();
     store.close();
   };
-}
-
-/** adminBindError turns a listen error the user can fix (a port in use or not allowed, an address
- * not on this host) into one line naming --admin; anything else passes through. */
-function adminBindError(err: unknown, admin: string): unknown {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  const why: Record<string, string> = {
-    EADDRINUSE: "is in use by another process; stop it or choose another port",
-    EACCES: "is not allowed for this user (a port below 1024 needs privileges); choose another port",
-    EADDRNOTAVAIL: "is not an address of this host; use 127.0.0.1 or an address this host has",
-  };
-  if (code === undefined || !(code in why)) return err;
-  return new CliError(`--admin ${admin}: ${why[code]} (--admin HOST:PORT)`, 1);
 }
 
 /** exitCodeOf says how main should end for err: 2 for a usage error, 1 for a refused state file. */

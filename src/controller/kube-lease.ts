@@ -3,6 +3,8 @@
 // leaseDuration — measured on *our* clock from when we last saw the record change, never by
 // comparing the holder's renewTime with our clock (clocks of two machines disagree). Updates carry
 // resourceVersion, so two candidates racing for one expired Lease cannot both win.
+// Each acquisition starts a new term (leaseTransitions + 1 as written when taking the Lease): the
+// epoch of the engine link, so an engine never takes a snapshot from a leader older than the last.
 import { KubeApiError, type KubeClient } from "../sources/kube/client.ts";
 import type { Logger } from "./log.ts";
 
@@ -54,6 +56,9 @@ export class LeaderElector {
   #observed = "";
   #observedAt = 0;
   #leading = false;
+  #term: number | undefined;
+  #holder = "";
+  #apiAt = 0;
   #stopped = false;
   #wake: (() => void) | undefined;
 
@@ -78,6 +83,25 @@ export class LeaderElector {
   /** leading tells whether this candidate holds the Lease now. */
   leading(): boolean {
     return this.#leading;
+  }
+
+  /**
+   * term is the term this replica leads in — the Lease's leaseTransitions as this replica wrote it
+   * when it acquired the Lease, plus one (so the first term is 1) — or undefined while not leading.
+   * A replica that takes over always writes a higher count than its predecessor's.
+   */
+  term(): number | undefined {
+    return this.#leading ? this.#term : undefined;
+  }
+
+  /** holder is the identity the Lease named when last read ("" when free or not read yet). */
+  holder(): string {
+    return this.#holder;
+  }
+
+  /** lastContactMs is how long ago the API last answered a Lease request (Infinity: never). */
+  lastContactMs(now = Date.now()): number {
+    return this.#apiAt === 0 ? Infinity : now - this.#apiAt;
   }
 
   /**
@@ -160,12 +184,15 @@ export class LeaderElector {
           metadata: { name: this.#name, namespace: this.#ns },
           spec,
         });
+        this.#took(spec);
         return true;
       } catch (err) {
         return this.#failed(err);
       }
     }
+    this.#apiAt = Date.now();
     const cur = lease.spec ?? {};
+    this.#holder = cur.holderIdentity ?? "";
     const record = JSON.stringify([cur.holderIdentity, cur.renewTime, cur.leaseDurationSeconds]);
     if (record !== this.#observed) {
       this.#observed = record;
@@ -175,12 +202,16 @@ export class LeaderElector {
     const held = !!cur.holderIdentity && !mine;
     const durationMs = (cur.leaseDurationSeconds ?? 0) * 1000;
     if (held && this.#observedAt + durationMs > Date.now()) return false;
-    if (mine) {
+    // Still ours from before (a restart with the same identity, or a retake after stepping down)
+    // is a new term all the same: this process's pushes start again at seq 1.
+    if (mine && this.#leading) {
       spec.acquireTime = cur.acquireTime ?? spec.acquireTime;
       spec.leaseTransitions = cur.leaseTransitions ?? 0;
     } else spec.leaseTransitions = (cur.leaseTransitions ?? 0) + 1;
     try {
       await this.#client.request("PUT", `${this.#path}/${this.#name}`, { ...lease, spec });
+      if (!this.#leading) this.#took(spec);
+      this.#apiAt = Date.now();
       this.#observed = JSON.stringify([spec.holderIdentity, spec.renewTime, spec.leaseDurationSeconds]);
       this.#observedAt = Date.now();
       return true;
@@ -189,9 +220,17 @@ export class LeaderElector {
     }
   }
 
+  /** #took records a fresh acquisition: the term and who holds the Lease. */
+  #took(spec: LeaseSpec): void {
+    this.#term = (spec.leaseTransitions ?? 0) + 1;
+    this.#holder = this.#identity;
+    this.#apiAt = Date.now();
+  }
+
   #failed(e: unknown): false {
-    if (!(e instanceof KubeApiError && e.status === 409))
-      this.#log("warn", "leader election: lease request failed", { error: String(e) });
+    // A conflict is an answer too: the API is there, another candidate wrote first.
+    if (e instanceof KubeApiError && e.status === 409) this.#apiAt = Date.now();
+    else this.#log("warn", "leader election: lease request failed", { error: String(e) });
     return false;
   }
 }

@@ -1,7 +1,9 @@
 // kube.ts: `portico controller` — the cluster runner. While it holds the Lease it watches the API
 // (kube source), runs the pure pipeline on every ResourceSet, applies the snapshot to its engine,
 // then writes back: finalizers first (so no Service shows an address Portico could lose track of),
-// statuses, then Events. Allocations start from what Services' status already shows.
+// statuses, then Events. Allocations start from what Services' status already shows. While it
+// leads it also keeps the engine workloads (kube-engines.ts); every replica answers the admin API
+// (AdminView: /healthz, /readyz, /metrics, the CLI routes), the standby with what it knows.
 import type { ResourceSet } from "../k8s/resource-set.ts";
 import type { AnyObject } from "../k8s/types.ts";
 import type { AllocationState } from "../ipam/types.ts";
@@ -11,17 +13,22 @@ import type { KubeClient } from "../sources/kube/client.ts";
 import { KubeSource } from "../sources/kube/source.ts";
 import type { TranslateOptions } from "../translate/types.ts";
 import { buildSnapshot, type PipelineOutput } from "./pipeline.ts";
-import { applyBindState, failingListeners, gatewayListenerSpecs } from "./bind-status.ts";
+import { applyBindState, failingListeners, gatewayListenerSpecs, listenersCheck } from "./bind-status.ts";
 import { snapshotChanges, summarize } from "./change-log.ts";
 import type { LastValid } from "./hold.ts";
 import { EventRecorder, ingressEvents, vipEvent } from "./kube-events.ts";
 import { hasFinalizer, setFinalizer } from "./kube-finalizer.ts";
+import { KubeEngines, type EngineActions, type KubeEnginesOptions } from "./kube-engines.ts";
 import { LeaderElector, type LeaseTiming } from "./kube-lease.ts";
+import { renderKubeSeries } from "./kube-metrics.ts";
+import { ControllerMetrics } from "./metrics.ts";
+import type { AdminView } from "../api/admin.ts";
+import type { Inspection } from "./views.ts";
 import { recoverAllocations } from "./kube-recover.ts";
 import { PORTICO_CONDITION_PREFIX, StatusWriter } from "./kube-status.ts";
 import type { Logger } from "./log.ts";
 import { Persister } from "./persist.ts";
-import type { AllocationStore, EnginePort } from "./standalone.ts";
+import type { AllocationStore, EnginePort, HealthCheck, Rejection } from "./standalone.ts";
 
 /** KubeControllerOptions configure the cluster runner. */
 export interface KubeControllerOptions {
@@ -40,11 +47,20 @@ export interface KubeControllerOptions {
   holdOffMs?: number;
   maxDelayMs?: number;
   watchTimeoutSeconds?: number;
+  /** engines, when set, makes the leader keep one engine workload per EngineGroup (kube-engines.ts). */
+  engines?: Omit<KubeEnginesOptions, "client" | "log" | "events">;
 }
 
 const key = (o: { kind: string; namespace?: string; name: string }) =>
   `${o.kind}/${o.namespace ?? ""}/${o.name}`;
 const keyOfObj = (o: AnyObject) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+
+/** addActions sums two counts of engine workload actions. */
+function addActions(a: EngineActions, b: Readonly<EngineActions>): EngineActions {
+  const out = { ...a };
+  for (const k of Object.keys(out) as (keyof EngineActions)[]) out[k] += b[k];
+  return out;
+}
 
 /** emptySnapshot serves nothing (a replica that lost the Lease must stop answering on the VIPs). */
 function emptySnapshot(version: number): EngineSnapshot {
@@ -52,7 +68,7 @@ function emptySnapshot(version: number): EngineSnapshot {
 }
 
 /** KubeController runs the pipeline against a cluster while it leads. */
-export class KubeController {
+export class KubeController implements AdminView {
   readonly #o: KubeControllerOptions;
   readonly #status: StatusWriter;
   readonly #events: EventRecorder;
@@ -74,6 +90,15 @@ export class KubeController {
   #runDone: Promise<void> = Promise.resolve();
   #listeners: (() => void)[] = [];
   #persist: Persister;
+  #engines: KubeEngines | undefined;
+  #metrics = new ControllerMetrics();
+  /** #engineTotals adds up what earlier terms' reconcilers did, so the counters never go down. */
+  #engineTotals: EngineActions = { passes: 0, create: 0, update: 0, scale: 0, delete: 0, failures: 0 };
+  #statusWrites = 0;
+  #writeFailures = 0;
+  #rejection: Rejection | undefined;
+  /** #synced is true once this term's source listed everything. */
+  #synced = false;
 
   /** constructor wires the parts; nothing runs before start. */
   constructor(o: KubeControllerOptions) {
@@ -103,6 +128,20 @@ export class KubeController {
     return this.#leading;
   }
 
+  /**
+   * term is the leader term this replica leads in (the engine link's epoch): the Lease's transition
+   * count as this replica wrote it, plus one; 1 without leader election; undefined while not leading.
+   */
+  term(): number | undefined {
+    if (!this.#leading) return undefined;
+    return this.#elector ? this.#elector.term() : 1;
+  }
+
+  /** engines is the engine workload reconciler while this replica leads (notify it when scaling changes). */
+  engines(): KubeEngines | undefined {
+    return this.#engines;
+  }
+
   /** last is the last set processed and the pipeline's output for it (explain, tests). */
   last(): { set: ResourceSet; out: PipelineOutput } | undefined {
     return this.#last;
@@ -118,6 +157,7 @@ export class KubeController {
     await this.#elector?.stop(release);
     await this.#runDone;
     this.#leading = false;
+    await this.#stopEngines();
     this.#source?.close();
     this.#source = undefined;
     clearTimeout(this.#retry);
@@ -129,6 +169,17 @@ export class KubeController {
   async #lead(): Promise<void> {
     this.#leading = true;
     this.#recovered = false;
+    this.#synced = false;
+    if (this.#o.engines) {
+      const engines = new KubeEngines({
+        ...this.#o.engines,
+        client: this.#o.client,
+        log: this.#o.log,
+        events: this.#events,
+      });
+      this.#engines = engines;
+      void engines.start();
+    }
     const source = new KubeSource({
       client: this.#o.client,
       namespaces: this.#o.namespaces,
@@ -140,15 +191,28 @@ export class KubeController {
     });
     this.#source = source;
     await source.start();
+    if (this.#source === source) this.#synced = true;
+  }
+
+  async #stopEngines(): Promise<void> {
+    const engines = this.#engines;
+    this.#engines = undefined;
+    await engines?.close();
+    if (engines) this.#engineTotals = addActions(this.#engineTotals, engines.actions());
   }
 
   async #lose(): Promise<void> {
     this.#leading = false;
+    this.#synced = false;
+    // The reconciler stops at once (no new write starts); a request in flight, maybe slow against
+    // an API that is away, must not delay giving up the VIPs, so it is awaited last.
+    const engines = this.#stopEngines();
     this.#source?.close();
     this.#source = undefined;
     await this.#running;
     // Another replica now owns the VIPs; answering on them too would split connections.
     await this.#o.engine.apply(emptySnapshot(++this.#version));
+    await engines;
   }
 
   #enqueue(set: ResourceSet): void {
@@ -200,12 +264,16 @@ export class KubeController {
     };
     const applied = await o.engine.apply(snapshot);
     if (!applied.ok) {
+      this.#rejection = { version, error: applied.error };
+      this.#metrics.reloaded(false, this.#version, undefined);
       o.log("error", "snapshot rejected; last good configuration keeps serving", {
         version,
         error: applied.error,
       });
       return 0;
     }
+    this.#rejection = undefined;
+    this.#metrics.reloaded(out.invalid.length === 0, version, out.allocations);
     const changed = summarize(snapshotChanges(this.#served, snapshot));
     this.#version = version;
     this.#served = snapshot;
@@ -229,6 +297,7 @@ export class KubeController {
       live,
     );
     failures += f;
+    this.#statusWrites += changes.length;
     for (const c of changes) {
       const e = vipEvent(c);
       if (!e) continue;
@@ -246,7 +315,88 @@ export class KubeController {
       ...(Object.keys(changed).length > 0 ? changed : { unchanged: true }),
       statusWrites: changes.length,
     });
+    this.#writeFailures += failures;
     return failures;
+  }
+
+  /** readiness is /readyz: the API answers (and, leading, this term's lists are done), and, when
+   * leading, the last snapshot is applied with its listeners bound. A standby is ready: it has
+   * nothing to serve, and only the leader takes engine links. */
+  readiness(): HealthCheck[] {
+    const e = this.#elector;
+    const contact = e?.lastContactMs() ?? 0;
+    const limit = this.#o.lease?.timing?.leaseDurationMs ?? 15_000;
+    const checks: HealthCheck[] = [];
+    if (e)
+      checks.push({
+        name: "lease",
+        ok: contact < limit,
+        detail:
+          contact === Infinity
+            ? "the API has not answered a Lease request yet"
+            : `the API answered ${Math.round(contact)} ms ago`,
+      });
+    checks.push({
+      name: "leader",
+      ok: true,
+      detail: this.#leading
+        ? `leading (term ${this.term() ?? "?"})`
+        : `standby; ${e?.holder() || "nobody"} holds the Lease`,
+    });
+    if (!this.#leading) return checks;
+    checks.push({
+      name: "api",
+      ok: this.#synced,
+      detail: this.#synced ? "every watched resource listed" : "listing the watched resources",
+    });
+    const rejected = this.#rejection ? `; version ${this.#rejection.version} was rejected` : "";
+    checks.push({
+      name: "snapshot",
+      ok: this.#served !== undefined,
+      detail: this.#served
+        ? `version ${this.#version} applied${rejected}`
+        : `no snapshot applied yet${rejected}`,
+    });
+    checks.push(
+      listenersCheck((this.#o.engine.status()?.listeners ?? []).filter((l) => l.state !== "closed")),
+    );
+    return checks;
+  }
+
+  /** statuses are what the last processed set's statuses were (as computed, before bind state). */
+  statuses(): unknown[] {
+    return this.#last?.out.statuses ?? [];
+  }
+
+  /** errors are objects held at their last valid version and the last rejected snapshot. */
+  errors(): unknown {
+    return {
+      invalid: this.#last?.out.invalid ?? [],
+      ...(this.#rejection ? { rejected: this.#rejection } : {}),
+    };
+  }
+
+  /** inspect is the last processed set and its output for the admin CLI routes. */
+  inspect(): Inspection | undefined {
+    if (!this.#last) return undefined;
+    const t = this.#o.translate;
+    return { ...this.#last, ports: { http: t.ingressHttpPort, https: t.ingressHttpsPort } };
+  }
+
+  /** metrics is the engine's exposition, the shared controller series, and the cluster ones. */
+  async metrics(): Promise<string> {
+    const listeners = this.#o.engine.status()?.listeners ?? [];
+    return (
+      (await this.#o.engine.metrics()) +
+      this.#metrics.render(listeners) +
+      renderKubeSeries({
+        leading: this.#leading,
+        term: this.term(),
+        statusWrites: this.#statusWrites,
+        statusWriteFailures: this.#writeFailures,
+        engines: this.#engines ? addActions(this.#engineTotals, this.#engines.actions()) : this.#engineTotals,
+      })
+    );
   }
 
   /**

@@ -10,8 +10,8 @@ import { buildSnapshot, type PipelineOutput } from "./pipeline.ts";
 import type { Inspection } from "./views.ts";
 import {
   applyBindState,
-  failingListeners,
   gatewayListenerSpecs,
+  listenersCheck,
   type GatewayListenerSpec,
 } from "./bind-status.ts";
 import { problemChanges, problemsOf, snapshotChanges, summarize, type Problem } from "./change-log.ts";
@@ -180,22 +180,11 @@ export class Controller {
     const rejected = this.#rejection
       ? `; version ${this.#rejection.version} was rejected (see /api/v1/errors)`
       : "";
-    const listeners = this.listenerStatus();
-    const failing = failingListeners(listeners);
     const checks: HealthCheck[] = [
       this.#served
         ? { name: "snapshot", ok: true, detail: `version ${this.#version} applied${rejected}` }
         : { name: "snapshot", ok: false, detail: `no snapshot applied yet${rejected}` },
-      {
-        name: "listeners",
-        ok: failing.length === 0,
-        detail:
-          failing.length === 0
-            ? `${listeners.length} bound`
-            : failing
-                .map((l) => (l.error ? `cannot bind ${l.key} (${l.name}): ${l.error}` : `binding ${l.key}`))
-                .join("; "),
-      },
+      listenersCheck(this.listenerStatus()),
     ];
     for (const [name, p] of this.#problems) checks.push({ name, ok: p.unready !== true, detail: p.message });
     return checks;

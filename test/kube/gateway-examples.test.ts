@@ -438,6 +438,8 @@ function spawnController(env: KubeEnv, log: (chunk: string) => void): ChildProce
       "--identity=gw-examples",
       "--no-leader-elect",
       "--no-classless",
+      // A free port: 9901 may belong to a `portico run` on this host.
+      "--admin=127.0.0.1:0",
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );

@@ -1,9 +1,11 @@
 // helper.ts: what every Kubernetes test file shares — the skip-or-fail gate when the control plane
 // binaries are missing, an in-process controller wired as `portico controller` wires it, polling
 // with a deadline, and reading objects back as JSON.
+import { spawn, type ChildProcess } from "node:child_process";
+import { resolve } from "node:path";
 import { kubeBinariesMissing, type KubeEnv } from "../../scripts/kube/env.ts";
 import { createEnginePort } from "../../src/controller/engine-port.ts";
-import { KubeController } from "../../src/controller/kube.ts";
+import { KubeController, type KubeControllerOptions } from "../../src/controller/kube.ts";
 import type { LeaseTiming } from "../../src/controller/kube-lease.ts";
 import { createLogger, type Logger } from "../../src/controller/log.ts";
 import { KubeClient } from "../../src/sources/kube/client.ts";
@@ -95,6 +97,36 @@ ${extra}---
 `;
 }
 
+/** spawnController runs `portico controller` as Portico's ServiceAccount in a child process with a
+ * short lease (3 s) and its admin port on a free loopback port (two replicas on one host would
+ * otherwise both want 9901), adding args and environment; PORTICO_TEST_LOG=1 shows its log. */
+export function spawnController(
+  env: KubeEnv,
+  identity: string,
+  args: string[] = [],
+  vars: Record<string, string> = {},
+): ChildProcess {
+  return spawn(
+    process.execPath,
+    [
+      "--disable-warning=ExperimentalWarning",
+      resolve(import.meta.dirname, "../../src/cli/main.ts"),
+      "controller",
+      `--kubeconfig=${env.porticoKubeconfig}`,
+      `--identity=${identity}`,
+      "--lease-duration=3",
+      "--renew-deadline=2",
+      "--retry-period=0.3",
+      "--admin=127.0.0.1:0",
+      ...args,
+    ],
+    {
+      env: { ...process.env, ...vars },
+      stdio: ["ignore", "ignore", process.env.PORTICO_TEST_LOG === "1" ? "inherit" : "ignore"],
+    },
+  );
+}
+
 /** quietLog keeps test output readable; PORTICO_TEST_LOG=1 shows the controller's lines. */
 export function testLog(): Logger {
   return process.env.PORTICO_TEST_LOG === "1" ? createLogger(process.stderr, "debug") : () => undefined;
@@ -110,7 +142,13 @@ export interface RunningController {
 /** startController runs a KubeController as Portico's ServiceAccount, with an in-process engine. */
 export async function startController(
   env: KubeEnv,
-  opts: { identity?: string; lease?: LeaseTiming; namespaces?: string[]; log?: Logger } = {},
+  opts: {
+    identity?: string;
+    lease?: LeaseTiming;
+    namespaces?: string[];
+    log?: Logger;
+    engines?: KubeControllerOptions["engines"];
+  } = {},
 ): Promise<RunningController> {
   const log = opts.log ?? testLog();
   const client = await KubeClient.fromFile(env.porticoKubeconfig);
@@ -127,6 +165,7 @@ export async function startController(
     log,
     holdOffMs: 20,
     maxDelayMs: 200,
+    ...(opts.engines ? { engines: opts.engines } : {}),
   });
   controller.start();
   return {

@@ -3,34 +3,22 @@
 // over within the lease duration when the leader is killed (SIGKILL: no release, no goodbye).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { connect } from "node:net";
-import { resolve } from "node:path";
 import { startKube, type KubeEnv } from "../../scripts/kube/env.ts";
-import { apply, getJson, ipOf, kubeSkip, lbService, startController, waitFor } from "./helper.ts";
+import {
+  apply,
+  getJson,
+  ipOf,
+  kubeSkip,
+  lbService,
+  spawnController,
+  startController,
+  waitFor,
+} from "./helper.ts";
 
 const skip = kubeSkip();
 const NS = "restart";
-const root = resolve(import.meta.dirname, "../..");
-
-/** spawnController runs `portico controller` as a child process with a short lease. */
-function spawnController(env: KubeEnv, identity: string): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    [
-      "--disable-warning=ExperimentalWarning",
-      resolve(root, "src/cli/main.ts"),
-      "controller",
-      `--kubeconfig=${env.porticoKubeconfig}`,
-      `--identity=${identity}`,
-      "--lease-duration=3",
-      "--renew-deadline=2",
-      "--retry-period=0.3",
-    ],
-    { stdio: ["ignore", "ignore", process.env.PORTICO_TEST_LOG === "1" ? "inherit" : "ignore"] },
-  );
-  return child;
-}
 
 describe("restarts and leader failover", { skip }, () => {
   let env: KubeEnv;
