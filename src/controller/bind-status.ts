@@ -165,3 +165,22 @@ export function applyBindState(
 export function failingListeners(listeners: readonly ListenerStatus[]): ListenerStatus[] {
   return listeners.filter((l) => l.state === "error" || l.state === "binding");
 }
+
+/** listenersCheck is the "listeners" line of /readyz (controller and engine): ok when all are bound. */
+export function listenersCheck(listeners: readonly ListenerStatus[]): {
+  name: string;
+  ok: boolean;
+  detail: string;
+} {
+  const failing = failingListeners(listeners);
+  return {
+    name: "listeners",
+    ok: failing.length === 0,
+    detail:
+      failing.length === 0
+        ? `${listeners.length} bound`
+        : failing
+            .map((l) => (l.error ? `cannot bind ${l.key} (${l.name}): ${l.error}` : `binding ${l.key}`))
+            .join("; "),
+  };
+}

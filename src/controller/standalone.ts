@@ -12,6 +12,7 @@ import {
   applyBindState,
   failingListeners,
   gatewayListenerSpecs,
+  listenersCheck,
   type GatewayListenerSpec,
 } from "./bind-status.ts";
 import { problemChanges, problemsOf, snapshotChanges, summarize, type Problem } from "./change-log.ts";
@@ -24,9 +25,7 @@ import type { EngineLiveness } from "./loop-watch.ts";
 
 /** EnginePort is what the controller needs of an engine (in-process or a worker group). */
 export interface EnginePort {
-  apply(
-    snapshot: EngineSnapshot,
-  ): Promise<{ ok: true } | { ok: false; error: string }> | ({ ok: true } | { ok: false; error: string });
+  apply(snapshot: EngineSnapshot): Promise<PortApplyResult> | PortApplyResult;
   /** metrics is the engine's Prometheus text; a promise when the engine is in another thread. */
   metrics(): string | Promise<string>;
   /** status is the engine's listener bind state (merged over workers); undefined before it answered. */
@@ -36,7 +35,16 @@ export interface EnginePort {
   onListenerChange?(fn: () => void): void;
   /** liveness is the engine thread's loop report when the engine runs on another thread. */
   liveness?(): EngineLiveness;
+  /**
+   * drain stops accepting (every listener closes, so the kernel queues no new connection here and
+   * SO_REUSEPORT peers take them) and resolves true once open connections finished, false when
+   * deadlineMs passed first. `portico engine` calls it before close() on SIGTERM or a drain message.
+   */
+  drain?(deadlineMs: number): Promise<boolean>;
 }
+
+/** PortApplyResult is an engine's answer to a snapshot; code and listener say why a NACK (ApplyResult). */
+export type PortApplyResult = { ok: true } | { ok: false; error: string; code?: string; listener?: string };
 
 /** HealthCheck is one line of /readyz: a named check, whether it passes, and why. */
 export interface HealthCheck {
@@ -177,22 +185,11 @@ export class Controller {
     const rejected = this.#rejection
       ? `; version ${this.#rejection.version} was rejected (see /api/v1/errors)`
       : "";
-    const listeners = this.listenerStatus();
-    const failing = failingListeners(listeners);
     const checks: HealthCheck[] = [
       this.#served
         ? { name: "snapshot", ok: true, detail: `version ${this.#version} applied${rejected}` }
         : { name: "snapshot", ok: false, detail: `no snapshot applied yet${rejected}` },
-      {
-        name: "listeners",
-        ok: failing.length === 0,
-        detail:
-          failing.length === 0
-            ? `${listeners.length} bound`
-            : failing
-                .map((l) => (l.error ? `cannot bind ${l.key} (${l.name}): ${l.error}` : `binding ${l.key}`))
-                .join("; "),
-      },
+      listenersCheck(this.listenerStatus()),
     ];
     for (const [name, p] of this.#problems) checks.push({ name, ok: p.unready !== true, detail: p.message });
     return checks;

@@ -5,7 +5,11 @@ import type { ApplyResult, EngineStatus } from "../engine.ts";
 import type { ListenerStatus } from "../listeners.ts";
 
 /** ToWorker is what the group sends a worker. */
-export type ToWorker = { type: "apply"; id: number; snapshot: EngineSnapshot } | { type: "close" };
+export type ToWorker =
+  | { type: "apply"; id: number; snapshot: EngineSnapshot }
+  | { type: "close" }
+  /** drain closes the worker's listeners, waits up to deadlineMs for its connections, then exits. */
+  | { type: "drain"; deadlineMs: number };
 
 /** FromWorker is what a worker sends back. */
 export type FromWorker =
@@ -17,7 +21,9 @@ export type FromWorker =
    * metrics carries the worker's rendered Prometheus text, pushed periodically, and, while a
    * listener fails to bind, the listeners (their attempt counts move on every retry).
    */
-  | { type: "metrics"; text: string; listeners?: ListenerStatus[] };
+  | { type: "metrics"; text: string; listeners?: ListenerStatus[] }
+  /** drained: the worker's connections all ended (ok) or the deadline came first; it exits next. */
+  | { type: "drained"; ok: boolean };
 
 /** METRICS_PUSH_MS is how often workers push their metrics; /metrics is at most this stale. */
 export const METRICS_PUSH_MS = 1000;
