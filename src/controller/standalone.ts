@@ -10,7 +10,6 @@ import { buildSnapshot, type PipelineOutput } from "./pipeline.ts";
 import type { Inspection } from "./views.ts";
 import {
   applyBindState,
-  failingListeners,
   gatewayListenerSpecs,
   listenersCheck,
   type GatewayListenerSpec,
