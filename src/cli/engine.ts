@@ -65,13 +65,14 @@ export function parseEngineFlags(argv: string[], env: NodeJS.ProcessEnv = proces
   }
   if (v.controller === undefined)
     throw new CliError("portico engine needs --controller HOST:PORT: the controller's engine port");
-  const hostPort = (text: string, flag: string) => {
+  // Port 0 (a free port, logged) suits the admin server in tests; the controller needs a real one.
+  const hostPort = (text: string, flag: string, min: number) => {
     try {
       const hp = splitHostPort(text);
-      if (hp.port === 0) throw new CliError(`port 0`);
+      if (hp.port < min) throw new CliError(`port ${hp.port}`);
       return hp;
     } catch {
-      throw new CliError(`${flag} must be HOST:PORT with a port 1-65535, not "${text}"`);
+      throw new CliError(`${flag} must be HOST:PORT with a port ${min}-65535, not "${text}"`);
     }
   };
   const ca = readFlagFile(
@@ -100,14 +101,14 @@ export function parseEngineFlags(argv: string[], env: NodeJS.ProcessEnv = proces
   if (drainTimeoutMs === undefined)
     throw new CliError(`--drain-timeout must be a duration like "30s", not "${drain}"`);
   return {
-    controller: hostPort(v.controller, "--controller"),
+    controller: hostPort(v.controller, "--controller", 1),
     ca,
     token,
     name: v.name,
     group: v.group ?? DEFAULT_ENGINE_GROUP,
     node: v.node,
     zone: v.zone,
-    admin: hostPort(v.admin ?? ENGINE_ADMIN, "--admin"),
+    admin: hostPort(v.admin ?? ENGINE_ADMIN, "--admin", 0),
     workers,
     accessLog: v["access-log"],
     limits: limitFlags(v),
