@@ -187,6 +187,8 @@ export class EngineAgent {
   }
 
   async #snapshot(m: Extract<FromController, { type: "snapshot" }>): Promise<void> {
+    // A drain began while this snapshot waited its turn: its listeners must not open again.
+    if (this.#stopped) return;
     const { epoch, seq, snapshot } = m;
     const version = snapshot?.version ?? -1;
     const verdict = this.#guard.accept(epoch, seq);
