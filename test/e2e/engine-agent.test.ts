@@ -83,7 +83,12 @@ async function startEngine(controllerPort: number, args: string[] = []): Promise
       ...["--controller", `127.0.0.1:${controllerPort}`, "--ca-file", caFile, "--token-file", tokenFile],
       ...["--admin", "127.0.0.1:0", ...args],
     ],
-    { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, PORTICO_LOG_LEVEL: "debug" } },
+    // A process group of its own, so a test can signal it the way systemd does: every process at once.
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, PORTICO_LOG_LEVEL: "debug" },
+      detached: true,
+    },
   );
   const logs: string[] = [];
   let partial = "";
@@ -182,7 +187,8 @@ for (const workers of ["1", "2"])
   test(`portico engine --workers ${workers}: SIGTERM drains — listeners close, the request in flight completes, exit 0`, async (t) => {
     const { e, port, slow } = await servingEngine(t, ["--workers", workers], 1500);
     const t0 = performance.now();
-    e.proc.kill("SIGTERM");
+    // To the whole process group, workers included (systemd's KillMode=control-group).
+    process.kill(-e.proc.pid!, "SIGTERM");
     // The listener goes first: new connections are refused while the slow one still runs.
     await waitFor("listener closed", async () => {
       try {

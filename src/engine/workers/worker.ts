@@ -83,6 +83,9 @@ async function drain(deadlineMs: number): Promise<void> {
 
 // The group died or closed the channel: a worker must never outlive it.
 process.on("disconnect", () => void shutdown());
-process.on("SIGTERM", () => void shutdown());
-process.on("SIGINT", () => {}); // the group decides; a terminal's ^C reaches every process
+// The group decides when a worker stops: a terminal's ^C, or systemd's SIGTERM to the whole
+// control group, reaches every process, and a worker that quit at once would cut the connections
+// a draining `portico engine` is letting finish. A group that is gone still ends it (disconnect).
+process.on("SIGTERM", () => {});
+process.on("SIGINT", () => {});
 send({ type: "ready" });
