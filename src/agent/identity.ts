@@ -22,7 +22,7 @@ export function memoryFromCgroup(text: string | undefined): number | undefined {
  * of controller ("cpu", "memory"); undefined when there is none. */
 export function cgroupFile(controller: string, name: string, root = "/sys/fs/cgroup"): string | undefined {
   // "0::/path" (v2) or "4:memory:/path" (v1) names our cgroup; in a container's namespace it is "/".
-  const line = read("/proc/self/cgroup")
+  const line = readOptional("/proc/self/cgroup")
     ?.split("\n")
     .find(
       (l) => l.split(":")[1]?.split(",").includes(controller) || (controller === "" && l.startsWith("0::")),
@@ -31,7 +31,7 @@ export function cgroupFile(controller: string, name: string, root = "/sys/fs/cgr
   const base = controller === "" ? root : `${root}/${controller}`;
   for (const dir of [self && self !== "/" ? base + self : undefined, base])
     if (dir !== undefined) {
-      const text = read(`${dir}/${name}`);
+      const text = readOptional(`${dir}/${name}`);
       if (text !== undefined) return text;
     }
   return undefined;
@@ -55,7 +55,8 @@ export function cgroupMemory(): number | undefined {
   return limit !== undefined && limit < totalmem() ? limit : undefined;
 }
 
-function read(file: string): string | undefined {
+/** readOptional reads a file that may be absent (another cgroup version, another platform). */
+export function readOptional(file: string): string | undefined {
   try {
     return readFileSync(file, "utf8");
   } catch {

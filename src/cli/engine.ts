@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { EngineAgent } from "../agent/agent.ts";
 import { engineAdminView } from "../agent/admin-view.ts";
-import { engineIdentity } from "../agent/identity.ts";
+import { engineIdentity, readOptional } from "../agent/identity.ts";
 import { startAdmin } from "../api/admin.ts";
 import { createEnginePort, resolveWorkers } from "../controller/engine-port.ts";
 import { createLogger } from "../controller/log.ts";
@@ -184,6 +184,12 @@ export async function main(argv: string[]): Promise<number> {
     memoryBytes: identity.memoryBytes,
   });
   agent.start();
+  // Said once at start, where an operator reads it, rather than discovered as resets at a drain.
+  if (readOptional("/proc/sys/net/ipv4/tcp_migrate_req")?.trim() === "0")
+    log(
+      "info",
+      "net.ipv4.tcp_migrate_req is 0: at a drain, connections the kernel queued on this engine but it had not accepted yet are reset; set it to 1 (Linux 5.14+) so they move to the other engines on the same VIP:port",
+    );
 
   const onSignal = () => drainAsked(f.drainTimeoutMs);
   process.once("SIGTERM", onSignal);
