@@ -64,7 +64,7 @@ export function parseEngineFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     throw new CliError(`${(err as Error).message}\nRun 'portico help' for usage.`);
   }
   if (v.controller === undefined)
-    throw new CliError("portico engine needs --controller HOST:PORT: the controller's engine port");
+    throw new CliError("engine needs --controller HOST:PORT: the controller's engine port");
   // Port 0 (a free port, logged) suits the admin server in tests; the controller needs a real one.
   const hostPort = (text: string, flag: string, min: number) => {
     try {
@@ -88,7 +88,7 @@ export function parseEngineFlags(argv: string[], env: NodeJS.ProcessEnv = proces
       : (env.PORTICO_ENGINE_TOKEN ?? "").trim();
   if (token === "")
     throw new CliError(
-      "portico engine needs a token: --token-file FILE or $PORTICO_ENGINE_TOKEN (engine-token in the controller's state dir, or token of the Secret portico-engine-link)",
+      "engine needs a token: --token-file FILE or $PORTICO_ENGINE_TOKEN (engine-token in the controller's state dir, or token of the Secret portico-engine-link)",
     );
   let workers: number;
   try {
@@ -118,7 +118,7 @@ export function parseEngineFlags(argv: string[], env: NodeJS.ProcessEnv = proces
 
 // readFlagFile reads a file a flag names; absent or unreadable is a usage error saying what to pass.
 function readFlagFile(file: string | undefined, flag: string, what: string): string {
-  if (file === undefined) throw new CliError(`portico engine needs ${flag}: ${what}`);
+  if (file === undefined) throw new CliError(`engine needs ${flag}: ${what}`);
   try {
     return readFileSync(file, "utf8");
   } catch (err) {

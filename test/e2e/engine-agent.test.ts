@@ -18,6 +18,8 @@ import { httpBackend } from "./fixtures.ts";
 import { portico, removeDir, run, tempDir, waitFor } from "./harness.ts";
 
 const main = join(import.meta.dirname, "../../src/cli/main.ts");
+// The engines here take their token from --token-file; "no token" must mean none.
+delete process.env.PORTICO_ENGINE_TOKEN;
 const TOKEN = "e2e-token-0123456789";
 const pki = caAndLeaf(["portico-controller"]);
 const dir = tempDir("portico-engine-");
@@ -342,8 +344,6 @@ test("portico engine: a missing or unreadable CA or token file is a one-line usa
     ],
   ];
   for (const [args, want] of cases) {
-    const env = { ...process.env };
-    delete env.PORTICO_ENGINE_TOKEN;
     const r = await portico(["engine", ...args]);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, want);
