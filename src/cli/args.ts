@@ -76,11 +76,7 @@ export function parseCommon(argv: string[]): CommonFlags {
         "https-port": { type: "string" },
         workers: { type: "string" },
         "access-log": { type: "string" },
-        "max-connections": { type: "string" },
-        "max-connections-per-listener": { type: "string" },
-        "max-connection-rate": { type: "string" },
-        "request-body-buffer": { type: "string" },
-        "request-body-timeout": { type: "string" },
+        ...LIMIT_OPTIONS,
         "fresh-state": { type: "boolean" },
         ...RELOAD_OPTIONS,
       },
@@ -107,8 +103,17 @@ export function parseCommon(argv: string[]): CommonFlags {
   };
 }
 
-// limitFlags reads the engine-wide limits; a value out of range names the flag and an example.
-function limitFlags(v: Record<string, string | boolean | undefined>): Partial<EngineLimits> {
+/** LIMIT_OPTIONS are the parseArgs specs of the engine-wide limit flags (run, engine; docs/limits.md). */
+export const LIMIT_OPTIONS = {
+  "max-connections": { type: "string" },
+  "max-connections-per-listener": { type: "string" },
+  "max-connection-rate": { type: "string" },
+  "request-body-buffer": { type: "string" },
+  "request-body-timeout": { type: "string" },
+} as const;
+
+/** limitFlags reads the engine-wide limit flags (run, engine); a bad value names the flag and an example. */
+export function limitFlags(v: Record<string, string | boolean | undefined>): Partial<EngineLimits> {
   const out: Partial<EngineLimits> = {};
   const count = (
     flag: string,

@@ -1,9 +1,8 @@
 // main.ts: the `portico` command. Each subcommand lives in its own module, loaded on demand so
 // `portico validate` does not pay for the data plane.
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { CliError, parseCommon, refuseFlags } from "./args.ts";
 import { StateError } from "../state/errors.ts";
+import { version } from "./version.ts";
 
 const usage = `portico — load balancing and ingress for Kubernetes
 
@@ -33,6 +32,12 @@ Usage:
       Run against a cluster: watch the API, serve VIPs, write status, Events and a leader Lease;
       keep one engine Deployment/DaemonSet per EngineGroup (with an image: flag or $PORTICO_IMAGE);
       /healthz, /readyz, /metrics on --admin (default 127.0.0.1:9901).
+  portico engine --controller HOST:PORT --ca-file FILE (--token-file FILE | $PORTICO_ENGINE_TOKEN)
+      [--name N] [--group G] [--node N] [--zone Z] [--admin HOST:PORT] [--workers N|auto]
+      [--access-log FILE|-] [--max-connections N] [--max-connection-rate N] [--drain-timeout 30s]
+      Run a data-plane engine of group G (default "default"): take snapshots from the controller,
+      serve them (the last good one while the controller is away); admin on 127.0.0.1:9902.
+      SIGTERM drains: listeners close, open connections finish, exit 0 (docs/engines.md).
   portico size [--admin HOST:PORT] [--group G] [--headroom 30%] [--window 1h] [--state-dir DIR]
       [-o table|json]
       How close each engine group came to saturation over the window, and what to run for the
@@ -72,21 +77,10 @@ const commands: Record<string, () => Promise<{ main(argv: string[]): Promise<num
   explain: () => import("./kube-explain.ts"),
   get: () => import("./get.ts"),
   controller: () => import("./controller.ts"),
+  engine: () => import("./engine.ts"),
   state: () => import("./state.ts"),
   size: () => import("./size.ts"),
 };
-
-/** version is the version in Portico's package.json, found upwards from this file: the sources
- * sit two levels below it, the build (.cache/dist.N/src/cli) four. */
-function version(): string {
-  for (let dir = import.meta.dirname; dirname(dir) !== dir; dir = dirname(dir)) {
-    const file = join(dir, "package.json");
-    if (!existsSync(file)) continue;
-    const pkg = JSON.parse(readFileSync(file, "utf8")) as { name?: string; version?: string };
-    if (pkg.name === "portico" && pkg.version) return pkg.version;
-  }
-  return "unknown";
-}
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;

@@ -2,7 +2,7 @@
 // or a WorkerGroup of engine processes sharing the VIP listeners (workers > 1). apply() resolves
 // once every listener made its first bind attempt; status() reports how each bind went (readiness).
 import { availableParallelism } from "node:os";
-import { Engine } from "../engine/engine.ts";
+import { drainWithin, Engine } from "../engine/engine.ts";
 import { LIMITS_ENV, workerLimits, type EngineLimits } from "../engine/limits.ts";
 import { compileHttp } from "../engine/l7/compile.ts";
 import { LoadSampler } from "../engine/load.ts";
@@ -20,6 +20,9 @@ export interface EnginePortOptions {
   accessLog?: string;
   /** limits set by flags; with workers, each worker applies its share (limits.ts workerLimits). */
   limits?: Partial<EngineLimits>;
+  /** reusePort binds the in-process engine's listeners with SO_REUSEPORT (workers always do), so
+   * several `portico engine` processes on one machine serve the same VIP:port. */
+  reusePort?: boolean;
 }
 
 /** resolveWorkers turns a --workers value ("auto", a count, or nothing) into a count ≥ 1. */
@@ -48,6 +51,7 @@ export async function createEnginePort(log: Logger, opts: EnginePortOptions = {}
     compileHttp,
     log,
     limits: opts.limits,
+    reusePort: opts.reusePort,
     onListenerChange: () => changed.forEach((fn) => fn()),
   });
   const metrics = new Metrics({
@@ -71,6 +75,7 @@ export async function createEnginePort(log: Logger, opts: EnginePortOptions = {}
     status: () => engine.status(),
     load: () => load.sample(),
     onListenerChange: (fn) => void changed.add(fn),
+    drain: (deadlineMs) => drainWithin(engine, deadlineMs),
     async close() {
       clearInterval(retrying);
       metrics.close();

@@ -25,9 +25,7 @@ import type { EngineLoad } from "../link/protocol.ts";
 
 /** EnginePort is what the controller needs of an engine (in-process or a worker group). */
 export interface EnginePort {
-  apply(
-    snapshot: EngineSnapshot,
-  ): Promise<{ ok: true } | { ok: false; error: string }> | ({ ok: true } | { ok: false; error: string });
+  apply(snapshot: EngineSnapshot): Promise<PortApplyResult> | PortApplyResult;
   /** metrics is the engine's Prometheus text; a promise when the engine is in another thread. */
   metrics(): string | Promise<string>;
   /** status is the engine's listener bind state (merged over workers); undefined before it answered. */
@@ -39,7 +37,16 @@ export interface EnginePort {
   liveness?(): EngineLiveness;
   /** load is the engine's load since the previous call (engine/load.ts); undefined before a sample. */
   load?(): EngineLoad | undefined;
+  /**
+   * drain stops accepting (every listener closes, so the kernel queues no new connection here and
+   * SO_REUSEPORT peers take them) and resolves true once open connections finished, false when
+   * deadlineMs passed first. `portico engine` calls it before close() on SIGTERM or a drain message.
+   */
+  drain?(deadlineMs: number): Promise<boolean>;
 }
+
+/** PortApplyResult is an engine's answer to a snapshot; code and listener say why a NACK (ApplyResult). */
+export type PortApplyResult = { ok: true } | { ok: false; error: string; code?: string; listener?: string };
 
 /** HealthCheck is one line of /readyz: a named check, whether it passes, and why. */
 export interface HealthCheck {

@@ -18,9 +18,10 @@ import { tuneV8 } from "./v8-tuning.ts";
 
 /**
  * ApplyResult is the ACK or NACK of a snapshot. code is "InvalidSnapshot" (validation), an
- * EngineConfigError's code, or "CompileFailed" for any other exception while compiling.
+ * EngineConfigError's code, or "CompileFailed" for any other exception while compiling; listener
+ * names the listener an EngineConfigError was about (the controller maps it to its object).
  */
-export type ApplyResult = { ok: true } | { ok: false; error: string; code: string };
+export type ApplyResult = { ok: true } | { ok: false; error: string; code: string; listener?: string };
 
 /** EngineStatus is what `portico status` and the admin API show about an engine. */
 export interface EngineStatus {
@@ -51,6 +52,17 @@ export interface EngineOptions {
 }
 
 const noLog: CompileDeps["log"] = () => {};
+
+/** drainWithin drains engine and resolves true if its connections ended within deadlineMs. */
+export async function drainWithin(engine: Engine, deadlineMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), deadlineMs)));
+  try {
+    return await Promise.race([engine.drain().then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Engine serves one snapshot at a time and swaps to the next atomically. */
 export class Engine {
@@ -102,7 +114,7 @@ export class Engine {
         code: result.code,
         error: result.error,
       });
-      return { ok: false, error: result.error, code: result.code };
+      return { ok: false, ...result };
     }
     // Everything compiled: swap. Nothing below throws for user input.
     this.current = { snapshot, upstreams: result.upstreams };
@@ -144,6 +156,14 @@ export class Engine {
     return this.listeners.settled();
   }
 
+  /**
+   * drain closes every listener (no new connections; keep-alive clients are told to go) and
+   * resolves once the connections they accepted have ended. close() afterwards ends the rest.
+   */
+  drain(): Promise<void> {
+    return this.listeners.drain();
+  }
+
   /** close stops health checks and listeners and destroys open connections. */
   async close(): Promise<void> {
     this.checker.close();
@@ -153,7 +173,7 @@ export class Engine {
 
   private build(
     snapshot: EngineSnapshot,
-  ): { specs: ListenerSpec[]; upstreams: UpstreamSet } | { error: string; code: string } {
+  ): { specs: ListenerSpec[]; upstreams: UpstreamSet } | { error: string; code: string; listener?: string } {
     const current = this.current?.snapshot.version;
     // Not rejected: a restarted controller starts counting again, and the engine must follow it.
     if (current !== undefined && snapshot.version < current) {
@@ -182,7 +202,8 @@ export class Engine {
       }
       return { specs, upstreams };
     } catch (err) {
-      if (err instanceof EngineConfigError) return { error: err.message, code: err.code };
+      if (err instanceof EngineConfigError)
+        return { error: err.message, code: err.code, listener: err.listener };
       return { error: err instanceof Error ? err.message : String(err), code: "CompileFailed" };
     }
   }

@@ -87,6 +87,8 @@ export class ListenerManager {
   private readonly entries = new Map<string, Entry>();
   private readonly opts: ListenerManagerOptions;
   private changePending = false;
+  /** drained are listeners drain() closed whose connections may still be open, for close() to end. */
+  private readonly drained = new Set<Entry>();
 
   constructor(opts: ListenerManagerOptions) {
     this.opts = opts;
@@ -129,11 +131,18 @@ export class ListenerManager {
       .sort((a, b) => (a.key < b.key ? -1 : 1));
   }
 
+  /** drain stops every listener and resolves when the connections they accepted have closed. */
+  async drain(): Promise<void> {
+    const entries = [...this.entries.values()];
+    for (const e of entries) this.drained.add(e);
+    await Promise.all(entries.map((e) => this.remove(e)));
+  }
+
   /** close stops every listener and destroys its connections. */
   async close(): Promise<void> {
     const entries = [...this.entries.values()];
     const waits = entries.map((e) => this.remove(e));
-    for (const e of entries) for (const s of e.sockets.values()) s.destroy();
+    for (const e of [...entries, ...this.drained]) for (const s of e.sockets.values()) s.destroy();
     await Promise.all(waits);
   }
 

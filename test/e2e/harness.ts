@@ -171,9 +171,10 @@ export function run(
   cmd: string,
   args: string[],
   input?: string,
+  timeoutMs = 20_000,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(cmd, args, { timeout: 20_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+    const child = execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       const status = (err as { code?: unknown } | null)?.code;
       const code = err ? (typeof status === "number" ? status : 1) : 0;
       resolve({ code, stdout, stderr });

@@ -50,3 +50,53 @@ export function writeSelfSigned(dir: string, file: string, names: string[]): { c
   writeFileSync(key, c.keyPem);
   return { crt, key };
 }
+
+/** CaAndLeaf is a CA certificate and a leaf it signed (with the leaf's key). */
+export interface CaAndLeaf {
+  caPem: string;
+  leaf: Certificate;
+}
+
+/** caAndLeaf makes an EC P-256 CA and a server certificate it signs for names (DNS SANs), with openssl. */
+export function caAndLeaf(names: string[]): CaAndLeaf {
+  const dir = mkdtempSync(join(tmpdir(), "portico-ca-"));
+  const f = (n: string) => join(dir, n);
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  const run = (args: string[]) => execFileSync("openssl", args, { stdio: "ignore" });
+  try {
+    run([
+      "req",
+      "-x509",
+      ...ec,
+      "-keyout",
+      f("ca.key"),
+      "-out",
+      f("ca.pem"),
+      "-days",
+      "2",
+      "-subj",
+      "/CN=test engine CA",
+    ]);
+    run(["req", ...ec, "-keyout", f("leaf.key"), "-out", f("leaf.csr"), "-subj", `/CN=${names[0]}`]);
+    writeFileSync(f("ext"), `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}\n`);
+    run(
+      [
+        "x509",
+        "-req",
+        "-in",
+        f("leaf.csr"),
+        "-CA",
+        f("ca.pem"),
+        "-CAkey",
+        f("ca.key"),
+        "-CAcreateserial",
+      ].concat(["-out", f("leaf.pem"), "-days", "2", "-extfile", f("ext")]),
+    );
+    return {
+      caPem: readFileSync(f("ca.pem"), "utf8"),
+      leaf: { certPem: readFileSync(f("leaf.pem"), "utf8"), keyPem: readFileSync(f("leaf.key"), "utf8") },
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -455,11 +455,16 @@ export class ClientConn implements MessageSink, Watcher, Batched {
     else this.queue[this.queue.length - 1]!.closeAfter = true;
   }
 
-  /** retire closes the connection when idle, or after the exchanges in flight. */
+  /**
+   * retire closes the connection when idle, or after the exchanges in flight. A connection that
+   * has not sent its first request yet is not idle but new (accepted just before a drain closed the
+   * listener): it is answered once, then closed — ending it would fail a request no client retries.
+   */
   retire(): void {
     if (this.closed) return;
     const last = this.queue[this.queue.length - 1];
     if (last !== undefined) last.closeAfter = true;
+    else if (this.messages === 0) this.closing = true;
     else if (this.state !== HEAD) this.end();
   }
 

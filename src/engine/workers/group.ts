@@ -133,6 +133,27 @@ export class WorkerGroup {
     this.statusSubs.add(fn);
   }
 
+  /**
+   * drain asks every worker to close its listeners and finish its connections within deadlineMs,
+   * then exit; resolves true when all of them finished in time. No worker is restarted after.
+   */
+  async drain(deadlineMs: number): Promise<boolean> {
+    this.closed = true;
+    const results = await Promise.all(
+      this.slots.map(async (s) => {
+        const c = s.child;
+        if (c === undefined || c.exitCode !== null || c.signalCode !== null) return true;
+        const drained = new Promise<boolean>((resolve) => {
+          c.on("message", (m: FromWorker) => m.type === "drained" && resolve(m.ok));
+          c.once("exit", () => resolve(false));
+        });
+        this.send(s, { type: "drain", deadlineMs });
+        return drained;
+      }),
+    );
+    return results.every(Boolean);
+  }
+
   /** close stops every worker and waits for them to exit. */
   async close(): Promise<void> {
     this.closed = true;
@@ -167,7 +188,12 @@ export class WorkerGroup {
         targets.filter((s, i) => results[i]!.ok && s.live).map((s) => this.applyOne(s, previous)),
       );
     }
-    return { ok: false, code: r.code, error: `worker ${targets[failed]!.index}: ${r.error}` };
+    return {
+      ok: false,
+      code: r.code,
+      error: `worker ${targets[failed]!.index}: ${r.error}`,
+      ...(r.listener !== undefined ? { listener: r.listener } : {}),
+    };
   }
 
   private applyOne(s: Slot, snapshot: EngineSnapshot): Promise<ApplyResult> {

@@ -6,7 +6,11 @@ import type { ListenerStatus } from "../listeners.ts";
 import type { EngineLoad } from "../../link/protocol.ts";
 
 /** ToWorker is what the group sends a worker. */
-export type ToWorker = { type: "apply"; id: number; snapshot: EngineSnapshot } | { type: "close" };
+export type ToWorker =
+  | { type: "apply"; id: number; snapshot: EngineSnapshot }
+  | { type: "close" }
+  /** drain closes the worker's listeners, waits up to deadlineMs for its connections, then exits. */
+  | { type: "drain"; deadlineMs: number };
 
 /** FromWorker is what a worker sends back. */
 export type FromWorker =
@@ -19,7 +23,9 @@ export type FromWorker =
    * listener fails to bind, the listeners (their attempt counts move on every retry). load is the
    * worker's load since its previous push (engine/load.ts); the group combines the workers'.
    */
-  | { type: "metrics"; text: string; listeners?: ListenerStatus[]; load?: EngineLoad };
+  | { type: "metrics"; text: string; listeners?: ListenerStatus[]; load?: EngineLoad }
+  /** drained: the worker's connections all ended (ok) or the deadline came first; it exits next. */
+  | { type: "drained"; ok: boolean };
 
 /** METRICS_PUSH_MS is how often workers push their metrics; /metrics is at most this stale. */
 export const METRICS_PUSH_MS = 1000;

@@ -3,7 +3,7 @@
 // spreads new connections), applies every snapshot the group sends, and answers ACK/NACK once its
 // listeners made their first bind attempt. It exits when the group goes away.
 import type { CompileDeps } from "../contracts.ts";
-import { Engine } from "../engine.ts";
+import { drainWithin, Engine } from "../engine.ts";
 import { LIMITS_ENV, type EngineLimits } from "../limits.ts";
 import { compileHttp } from "../l7/compile.ts";
 import { LoadSampler } from "../load.ts";
@@ -54,6 +54,7 @@ function send(m: FromWorker): void {
 let chain = Promise.resolve();
 process.on("message", (m: ToWorker) => {
   if (m.type === "close") return void shutdown();
+  if (m.type === "drain") return void drain(m.deadlineMs);
   if (m.type !== "apply") return;
   chain = chain.then(async () => {
     const result = engine.apply(m.snapshot);
@@ -86,8 +87,17 @@ async function shutdown(): Promise<void> {
   await engine.close();
   process.exit(0);
 }
+// drain lets open connections finish (up to the deadline) with the listeners closed, then exits.
+async function drain(deadlineMs: number): Promise<void> {
+  send({ type: "drained", ok: await drainWithin(engine, deadlineMs) });
+  await shutdown();
+}
+
 // The group died or closed the channel: a worker must never outlive it.
 process.on("disconnect", () => void shutdown());
-process.on("SIGTERM", () => void shutdown());
-process.on("SIGINT", () => {}); // the group decides; a terminal's ^C reaches every process
+// The group decides when a worker stops: a terminal's ^C, or systemd's SIGTERM to the whole
+// control group, reaches every process, and a worker that quit at once would cut the connections
+// a draining `portico engine` is letting finish. A group that is gone still ends it (disconnect).
+process.on("SIGTERM", () => {});
+process.on("SIGINT", () => {});
 send({ type: "ready" });
