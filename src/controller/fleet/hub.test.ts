@@ -81,7 +81,10 @@ test("a wrong link version, or a first message that is not a hello, is refused",
   try {
     const v = await TestEngine.connect(r.port, r.creds.caPem);
     v.send({ type: "hello", linkVersion: LINK_VERSION + 1, token: r.creds.token, engine: identity("a") });
-    await refusedAndClosed(v, new RegExp(`link version ${LINK_VERSION + 1} is not this controller's ${LINK_VERSION}`));
+    await refusedAndClosed(
+      v,
+      new RegExp(`link version ${LINK_VERSION + 1} is not this controller's ${LINK_VERSION}`),
+    );
     const a = await TestEngine.connect(r.port, r.creds.caPem);
     a.send({ type: "ack", epoch: 3, seq: 1, version: 1 });
     await refusedAndClosed(a, /the first message must be a hello/);
@@ -113,7 +116,10 @@ test("an oversized frame before the hello is refused before it is buffered", asy
     const head = Buffer.alloc(4);
     head.writeUInt32BE(MAX_UNAUTHENTICATED_FRAME + 1);
     e.socket.write(head);
-    await refusedAndClosed(e, new RegExp(`frame of ${MAX_UNAUTHENTICATED_FRAME + 1} bytes exceeds the limit`));
+    await refusedAndClosed(
+      e,
+      new RegExp(`frame of ${MAX_UNAUTHENTICATED_FRAME + 1} bytes exceeds the limit`),
+    );
   } finally {
     await r.close();
   }
@@ -123,7 +129,12 @@ test("a client that does not trust the controller's CA never gets a snapshot", a
   const r = await rig();
   try {
     const other = selfSigned(new Date());
-    const socket = connect({ host: "127.0.0.1", port: r.port, ca: other.certPem, servername: TLS_SERVER_NAME });
+    const socket = connect({
+      host: "127.0.0.1",
+      port: r.port,
+      ca: other.certPem,
+      servername: TLS_SERVER_NAME,
+    });
     const [err] = (await once(socket, "error")) as [NodeJS.ErrnoException];
     assert.match(String(err.code), /UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|UNABLE_TO_GET_ISSUER/);
     assert.equal(socket.bytesRead > 0 && socket.authorized, false);
@@ -179,7 +190,10 @@ test("an engine silent for the peer timeout is dropped; one that answers pings s
     const alive = await TestEngine.connect(r.port, r.creds.caPem);
     silent.hello(r.creds.token, identity("silent"));
     alive.hello(r.creds.token, identity("alive"));
-    alive.socket.on("data", () => alive.of("ping").length > 0 && alive.send({ type: "pong", at: Date.now() }));
+    alive.socket.on(
+      "data",
+      () => alive.of("ping").length > 0 && alive.send({ type: "pong", at: Date.now() }),
+    );
     await waitFor("both joined", () => r.hub.sessions().length === 2);
     const joined = performance.now();
     await waitFor("the silent engine to be dropped", () => silent.closed, 10_000);
