@@ -96,10 +96,11 @@ export class FleetPort implements EnginePort {
     // A remote engine may not take the local engine's name: its state would be the local one's.
     if (this.#local) this.#hub.reserve(LOCAL_ENGINE, "the controller's in-process engine");
     this.#hub.onEvent((e) => {
+      if (e.type === "joined") this.#departed.delete(e.engine);
       if (e.type === "joined") void this.#serial(() => this.#resync(`engine ${e.engine} joined`));
       else if (e.type === "left") {
+        // #sent keeps what it was given: back with a current `have`, it is not sent it again.
         this.#departed.set(e.engine, { session: e.session, at: Date.now() });
-        this.#sent.delete(e.engine);
         void this.#serial(() => this.#resync(`engine ${e.engine} left`));
       }
       this.#changed.forEach((fn) => fn());
@@ -120,7 +121,8 @@ export class FleetPort implements EnginePort {
   }
 
   async #apply(snapshot: EngineSnapshot): Promise<{ ok: true } | { ok: false; error: string }> {
-    const { seq, placement, slices } = this.#plan(snapshot);
+    const { placement, slices } = this.#plan(snapshot);
+    const seq = ++this.#seq;
     const before = new Map(this.#sent);
     const answers = await Promise.all(slices.map(({ member, slice }) => this.#push(member, seq, slice)));
     const answered = answers.filter(({ answer }) => answer.type === "ack" || answer.type === "nack");
@@ -144,9 +146,8 @@ export class FleetPort implements EnginePort {
     return { ok: true };
   }
 
-  /** #plan places every group and cuts each engine's slice under a new sequence number. */
+  /** #plan places every group and cuts each engine's slice. */
   #plan(snapshot: EngineSnapshot): {
-    seq: number;
     placement: Map<string, Placement>;
     slices: { member: Member; slice: EngineSnapshot }[];
   } {
@@ -170,7 +171,7 @@ export class FleetPort implements EnginePort {
       member,
       slice: sliceFor(snapshot, member, placement.get(member.group) ?? {}),
     }));
-    return { seq: ++this.#seq, placement, slices };
+    return { placement, slices };
   }
 
   #members(): Member[] {
@@ -216,7 +217,7 @@ export class FleetPort implements EnginePort {
    * or that do not serve it yet (a reconnecting engine whose Hello `have` is current gets nothing). */
   async #resync(why: string): Promise<void> {
     if (this.#snapshot === undefined) return;
-    const { seq, placement, slices } = this.#plan(this.#snapshot);
+    const { placement, slices } = this.#plan(this.#snapshot);
     const due = slices.filter(({ member, slice }) => {
       const sent = this.#sent.get(member.name);
       const serving =
@@ -225,6 +226,7 @@ export class FleetPort implements EnginePort {
     });
     this.#placement = placement;
     if (due.length === 0) return;
+    const seq = ++this.#seq;
     this.#log("info", "engine slices pushed", { why, engines: due.map((d) => d.member.name), seq });
     await Promise.all(due.map(({ member, slice }) => this.#push(member, seq, slice)));
   }
@@ -301,10 +303,11 @@ export class FleetPort implements EnginePort {
     for (const s of this.#hub.sessions())
       engines.push({ ...sessionView(s, now), connected: true, ready: ready(s.identity.name) });
     for (const [name, d] of this.#departed) {
-      if (Date.now() - d.at > DEPARTED_MS || this.#hub.session(name)) {
-        if (Date.now() - d.at > DEPARTED_MS) this.#departed.delete(name);
-        continue;
+      if (Date.now() - d.at > DEPARTED_MS && !this.#hub.session(name)) {
+        this.#departed.delete(name);
+        this.#sent.delete(name);
       }
+      if (!this.#departed.has(name) || this.#hub.session(name)) continue;
       engines.push({ ...sessionView(d.session, now), connected: false, ready: false });
     }
     return { epoch: this.#hub.epoch, seq: this.#seq, engines };

@@ -112,10 +112,23 @@ export class TestEngine {
   readonly socket: TLSSocket;
   readonly received: FromController[] = [];
   closed = false;
+  /** pong answers pings (an engine's heartbeat); false plays an engine gone silent. */
+  pong = true;
+
+  /**
+   * auto, when set, answers each snapshot as it arrives: undefined acks it, an error nacks it.
+   * Pings are always answered, as an engine's heartbeat.
+   */
+  auto: ((s: EngineSnapshot) => { error: string; code: string; listener?: string } | undefined) | undefined;
 
   private constructor(socket: TLSSocket) {
     this.socket = socket;
-    readFrames(socket, MAX_FRAME, (m) => this.received.push(m as FromController));
+    readFrames(socket, MAX_FRAME, (m) => {
+      const msg = m as FromController;
+      this.received.push(msg);
+      if (msg.type === "ping" && this.pong) this.send({ type: "pong", at: Date.now() });
+      if (msg.type === "snapshot" && this.auto) this.answer(this.auto(msg.snapshot));
+    });
     socket.on("close", () => (this.closed = true));
     socket.on("error", () => undefined);
   }
@@ -125,6 +138,24 @@ export class TestEngine {
     const socket = connect({ host: "127.0.0.1", port, ca: caPem, servername: TLS_SERVER_NAME });
     await once(socket, "secureConnect");
     return new TestEngine(socket);
+  }
+
+  /** join connects, says hello as id and waits for the welcome; auto-acks unless told otherwise. */
+  static async join(
+    port: number,
+    caPem: string,
+    token: string,
+    id: EngineIdentity,
+    opts: { have?: { epoch: number; seq: number; version: number }; manual?: boolean } = {},
+  ): Promise<TestEngine> {
+    const e = await TestEngine.connect(port, caPem);
+    if (!opts.manual) e.auto = () => undefined;
+    e.hello(token, id, opts.have);
+    for (let i = 0; i < 400 && e.of("welcome").length === 0 && !e.closed; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    if (e.of("welcome").length === 0)
+      throw new Error(`engine ${id.name} was not welcomed: ${JSON.stringify(e.received)}`);
+    return e;
   }
 
   /** send writes one message. */
