@@ -21,6 +21,7 @@ import type { Logger } from "./log.ts";
 import { emptyResourceSet } from "../k8s/resource-set.ts";
 import { Persister } from "./persist.ts";
 import type { EngineLiveness } from "./loop-watch.ts";
+import type { FleetView } from "./fleet/view.ts";
 
 /** EnginePort is what the controller needs of an engine (in-process or a worker group). */
 export interface EnginePort {
@@ -36,6 +37,8 @@ export interface EnginePort {
   onListenerChange?(fn: () => void): void;
   /** liveness is the engine thread's loop report when the engine runs on another thread. */
   liveness?(): EngineLiveness;
+  /** view lists the engines when there is a fleet (fleet/fleet-port.ts); absent for one in-process engine. */
+  view?(): FleetView;
 }
 
 /** HealthCheck is one line of /readyz: a named check, whether it passes, and why. */
@@ -246,6 +249,11 @@ export class Controller {
   /** engineLiveness is the engine thread's loop report (portico run); undefined in-process. */
   engineLiveness(): EngineLiveness | undefined {
     return this.#engine.liveness?.();
+  }
+
+  /** engines is the fleet's view (GET /api/v1/engines); undefined without an engine port. */
+  engines(): FleetView | undefined {
+    return this.#engine.view?.();
   }
 
   /** notes are the reported problems as `source: message` lines, for the detail of /healthz. */

@@ -101,6 +101,8 @@ export class Hub {
   #listeners: ((e: HubEvent) => void)[] = [];
   #ticker: NodeJS.Timeout;
   #reserved = new Map<string, string>();
+  /** #sockets are every open link, authenticated or not, so close() ends them all at once. */
+  #sockets = new Set<TLSSocket>();
 
   constructor(opts: HubOptions) {
     this.#opts = opts;
@@ -188,7 +190,7 @@ export class Hub {
   /** close stops accepting, closes every link and stops the pings. */
   async close(): Promise<void> {
     clearInterval(this.#ticker);
-    for (const live of this.#live.values()) live.socket.destroy();
+    for (const socket of this.#sockets) socket.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
@@ -214,6 +216,7 @@ export class Hub {
 
   #accept(socket: TLSSocket): void {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.#sockets.add(socket);
     const reader = new FrameReader(MAX_UNAUTHENTICATED_FRAME);
     let live: Live | undefined;
     let refused = false;
@@ -257,6 +260,7 @@ export class Hub {
     });
     socket.on("error", () => undefined); // 'close' follows; the reason is logged there when it matters
     socket.on("close", () => {
+      this.#sockets.delete(socket);
       clearTimeout(helloTimer);
       if (live !== undefined && this.#live.get(live.session.identity.name) === live)
         this.#drop(live, "link closed");
