@@ -3,10 +3,10 @@
 // name), and a bearer token engines send in their Hello. Created on first use in the state
 // directory, loaded afterwards, so engines configured once keep working across restarts. Secrets
 // (keys, token) are written 0600, each file atomically (a temporary file renamed into place).
-import { createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate } from "node:crypto";
+import { createPrivateKey, randomBytes, X509Certificate } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { pem, signCertificate } from "../engine/tls/x509.ts";
+import { issue } from "../engine/tls/x509.ts";
 import { TLS_SERVER_NAME } from "./protocol.ts";
 
 /** LINK_FILES are the credential files' names within the directory. */
@@ -36,7 +36,8 @@ export class CredentialError extends Error {
 }
 
 const CA_SUBJECT = "Portico engine link CA";
-const DAY = 24 * 3600 * 1000;
+/** VALID_DAYS: ten years; the link's certificates are replaced by deleting the files, not by expiry. */
+const VALID_DAYS = 3650;
 
 /**
  * loadOrCreateCredentials reads the link credentials in dir, creating what is missing: a missing
@@ -61,19 +62,8 @@ export function loadOrCreateCredentials(dir: string, now = new Date()): LinkCred
     ca = { pem: read("ca"), keyPem: read("caKey") };
     checkPair(ca.pem, ca.keyPem, path("ca"), path("caKey"));
   } else {
-    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
-    const der = signCertificate({
-      subject: CA_SUBJECT,
-      publicKey,
-      issuer: { subject: CA_SUBJECT, key: privateKey },
-      role: "ca",
-      notBefore: new Date(now.getTime() - DAY),
-      notAfter: new Date(now.getTime() + 10 * 365 * DAY),
-    });
-    ca = {
-      pem: pem("CERTIFICATE", der),
-      keyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-    };
+    const made = issue({ subject: CA_SUBJECT, role: "ca", now, days: VALID_DAYS });
+    ca = { pem: made.certPem, keyPem: made.keyPem };
     write("caKey", ca.keyPem, true);
     write("ca", ca.pem, false);
   }
@@ -88,20 +78,14 @@ export function loadOrCreateCredentials(dir: string, now = new Date()): LinkCred
       server = undefined;
   }
   if (server === undefined) {
-    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
-    const der = signCertificate({
+    server = issue({
       subject: TLS_SERVER_NAME,
       dnsNames: [TLS_SERVER_NAME],
-      publicKey,
-      issuer: { subject: CA_SUBJECT, key: createPrivateKey(ca.keyPem) },
       role: "server",
-      notBefore: new Date(now.getTime() - DAY),
-      notAfter: new Date(now.getTime() + 10 * 365 * DAY),
+      issuer: { subject: CA_SUBJECT, keyPem: ca.keyPem },
+      now,
+      days: VALID_DAYS,
     });
-    server = {
-      certPem: pem("CERTIFICATE", der),
-      keyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-    };
     write("key", server.keyPem, true);
     write("cert", server.certPem, false);
   }

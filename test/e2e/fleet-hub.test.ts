@@ -16,25 +16,12 @@ import {
   writeManifest,
   type Portico,
 } from "./harness.ts";
-import { TestEngine, identity } from "../../src/controller/fleet/testing.ts";
+import { TestEngine, identity, poolYaml, serviceYaml } from "../../src/controller/fleet/testing.ts";
 import { PEER_TIMEOUT_MS } from "../../src/link/protocol.ts";
 
 const BASE = 18_000 + Math.floor(Math.random() * 2_000);
-const POOL = `
-apiVersion: portico.dev/v1alpha1
-kind: VipPool
-metadata: { name: fleet }
-spec: { addresses: [127.0.77.1-127.0.77.9] }
-`;
-const service = (name: string, port: number) => `
----
-apiVersion: v1
-kind: Service
-metadata: { name: ${name}, namespace: default }
-spec:
-  type: LoadBalancer
-  ports: [{ port: ${port}, targetPort: 9, protocol: TCP }]
-`;
+const POOL = poolYaml("127.0.77.1-127.0.77.9");
+const service = serviceYaml;
 
 /** enginePort reads the start line: where engines dial and the files they need. */
 function enginePort(p: Portico): { port: number; ca: string; token: string; run: string; epoch: number } {

@@ -15,23 +15,10 @@ import { Controller } from "../standalone.ts";
 import { PROGRAMMED } from "../bind-status.ts";
 import { Hub } from "./hub.ts";
 import { FleetPort } from "./fleet-port.ts";
-import { TestEngine, identity } from "./testing.ts";
+import { TestEngine, identity, poolYaml, serviceYaml } from "./testing.ts";
 
-const POOL = `
-apiVersion: portico.dev/v1alpha1
-kind: VipPool
-metadata: { name: p }
-spec: { addresses: [127.0.20.1-127.0.20.9] }
-`;
-const service = (name: string, port: number) => `
----
-apiVersion: v1
-kind: Service
-metadata: { name: ${name}, namespace: default }
-spec:
-  type: LoadBalancer
-  ports: [{ port: ${port}, targetPort: 9, protocol: TCP }]
-`;
+const POOL = poolYaml("127.0.20.1-127.0.20.9");
+const service = serviceYaml;
 
 function resourceSet(text: string): ResourceSet {
   return assemble(new Map([["m.yaml", nextState(undefined, "test", parseManifests("m.yaml", text))]]), []);

@@ -93,6 +93,29 @@ export function fixtureSnapshot(version = 1): EngineSnapshot {
   };
 }
 
+/** poolYaml is a VipPool manifest over range ("127.0.20.1-127.0.20.9"). */
+export function poolYaml(range: string): string {
+  return `
+apiVersion: portico.dev/v1alpha1
+kind: VipPool
+metadata: { name: fleet }
+spec: { addresses: [${range}] }
+`;
+}
+
+/** serviceYaml is a LoadBalancer Service manifest (TCP port, no endpoints), to append to others. */
+export function serviceYaml(name: string, port: number): string {
+  return `
+---
+apiVersion: v1
+kind: Service
+metadata: { name: ${name}, namespace: default }
+spec:
+  type: LoadBalancer
+  ports: [{ port: ${port}, targetPort: 9, protocol: TCP }]
+`;
+}
+
 /** identity is a plausible engine identity. */
 export function identity(name: string, group = "default"): EngineIdentity {
   return {

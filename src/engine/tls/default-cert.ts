@@ -3,9 +3,8 @@
 // process, self-signed, as ingress-nginx's "Fake Certificate" and Envoy Gateway's fallback. The
 // handshake then completes and the request gets an HTTP answer (404 for an unknown host) instead
 // of a reset the client cannot tell from a network fault. The DER is written by x509.ts.
-import { generateKeyPairSync } from "node:crypto";
 import type { Certificate } from "../../model/ir.ts";
-import { pem, signCertificate } from "./x509.ts";
+import { issue } from "./x509.ts";
 
 /** DEFAULT_CERT_NAME is the subject CN and the only DNS name of the generated certificate. */
 export const DEFAULT_CERT_NAME = "portico.invalid";
@@ -21,19 +20,5 @@ export function defaultCertificate(now = new Date()): Certificate {
 
 /** selfSigned makes an ECDSA P-256 certificate for DEFAULT_CERT_NAME, valid a day back to ten years on. */
 export function selfSigned(now: Date): Certificate {
-  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
-  const day = 24 * 3600 * 1000;
-  const der = signCertificate({
-    subject: SUBJECT,
-    dnsNames: [DEFAULT_CERT_NAME],
-    publicKey,
-    issuer: { subject: SUBJECT, key: privateKey },
-    role: "plain",
-    notBefore: new Date(now.getTime() - day),
-    notAfter: new Date(now.getTime() + 3650 * day),
-  });
-  return {
-    certPem: pem("CERTIFICATE", der),
-    keyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-  };
+  return issue({ subject: SUBJECT, dnsNames: [DEFAULT_CERT_NAME], role: "plain", now, days: 3650 });
 }

@@ -2,7 +2,15 @@
 // make and use keys but not certificates. Used for the HTTPS fallback certificate (default-cert.ts)
 // and the engine link's CA and server certificate (link/credentials.ts). ECDSA P-256 with SHA-256
 // only: one algorithm keeps this small, and every TLS stack Portico talks to accepts it.
-import { createHash, createPublicKey, randomBytes, sign, type KeyObject } from "node:crypto";
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  type KeyObject,
+} from "node:crypto";
 
 /** CertSpec is what signCertificate puts in a certificate. */
 export interface CertSpec {
@@ -57,6 +65,39 @@ export function signCertificate(spec: CertSpec): Buffer {
   );
   const signature = sign("sha256", tbs, { key: spec.issuer.key, dsaEncoding: "der" });
   return seq(tbs, ECDSA_SHA256, tlv(0x03, Buffer.concat([Buffer.from([0]), signature])));
+}
+
+/** IssueSpec is what issue needs: a CertSpec without the key and dates it makes itself. */
+export interface IssueSpec {
+  subject: string;
+  dnsNames?: readonly string[];
+  role: CertSpec["role"];
+  /** issuer signs (its common name and PEM key); absent: the certificate is self-signed. */
+  issuer?: { subject: string; keyPem: string };
+  now: Date;
+  /** days of validity from now; it is also valid from a day before now (clock skew). */
+  days: number;
+}
+
+/** issue makes a new ECDSA P-256 key and a certificate for it; both PEM. */
+export function issue(o: IssueSpec): { certPem: string; keyPem: string } {
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+  const day = 24 * 3600 * 1000;
+  const der = signCertificate({
+    subject: o.subject,
+    ...(o.dnsNames ? { dnsNames: o.dnsNames } : {}),
+    publicKey,
+    issuer: o.issuer
+      ? { subject: o.issuer.subject, key: createPrivateKey(o.issuer.keyPem) }
+      : { subject: o.subject, key: privateKey },
+    role: o.role,
+    notBefore: new Date(o.now.getTime() - day),
+    notAfter: new Date(o.now.getTime() + o.days * day),
+  });
+  return {
+    certPem: pem("CERTIFICATE", der),
+    keyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+  };
 }
 
 /** pem wraps DER in PEM armour with label ("CERTIFICATE"). */
