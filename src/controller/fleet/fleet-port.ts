@@ -74,6 +74,9 @@ export class FleetPort implements EnginePort {
   #departed = new Map<string, { session: EngineSession; at: number }>();
   #queue: Promise<unknown> = Promise.resolve();
   #changed: (() => void)[] = [];
+  /** #gen counts changes to what status() reads besides the local engine's own status. */
+  #gen = 0;
+  #statusCache: { gen: number; local: EngineStatus | undefined; status: EngineStatus } | undefined;
   /** liveness is the local engine thread's loop report, present when that engine runs on another thread. */
   liveness?: () => EngineLiveness;
 
@@ -103,6 +106,7 @@ export class FleetPort implements EnginePort {
         this.#departed.set(e.engine, { session: e.session, at: Date.now() });
         void this.#serial(() => this.#resync(`engine ${e.engine} left`));
       }
+      this.#gen++;
       this.#changed.forEach((fn) => fn());
     });
     this.#local?.onListenerChange?.(() => this.#changed.forEach((fn) => fn()));
@@ -130,6 +134,7 @@ export class FleetPort implements EnginePort {
     if (answered.length > 0 && refused.length === answered.length) {
       // Every engine that answered keeps its last good snapshot: so does the fleet.
       this.#sent = before;
+      this.#gen++;
       const only = refused.length === 1 && refused[0]!.name === LOCAL_ENGINE;
       const error = refused
         .map(({ name, answer }) => {
@@ -143,6 +148,7 @@ export class FleetPort implements EnginePort {
     if (answered.length === 0 && threw !== undefined) throw threw.thrown;
     this.#snapshot = snapshot;
     this.#placement = placement;
+    this.#gen++;
     return { ok: true };
   }
 
@@ -197,16 +203,19 @@ export class FleetPort implements EnginePort {
   ): Promise<{ name: string; answer: Answer; thrown?: unknown }> {
     const ref = { epoch: this.#hub.epoch, seq, version: slice.version };
     this.#sent.set(member.name, { ref, slice });
+    this.#gen++;
     if (member.name !== LOCAL_ENGINE || !this.#local)
       return { name: member.name, answer: await this.#hub.send(member.name, seq, slice, this.#timeoutMs) };
     try {
       const r = await this.#local.apply(slice);
       if (r.ok) {
         this.#local_ = { ...this.#local_, acked: ref };
+        this.#gen++;
         return { name: member.name, answer: { type: "ack" } };
       }
       const nack = { ...ref, error: r.error, code: (r as { code?: string }).code ?? "Rejected" };
       this.#local_ = { ...this.#local_, lastNack: nack };
+      this.#gen++;
       return { name: member.name, answer: { type: "nack", nack: { type: "nack", ...nack } } };
     } catch (err) {
       return { name: member.name, answer: { type: "timeout" }, thrown: err };
@@ -259,16 +268,23 @@ export class FleetPort implements EnginePort {
     return out;
   }
 
-  /** status is the fleet's listener state; an engine's listeners count once it acked them. */
+  /**
+   * status is the fleet's listener state; an engine's listeners count once it acked them. The same
+   * object is returned until something changed (the Controller memoizes statuses on it).
+   */
   status(): EngineStatus | undefined {
     const local = this.#local?.status();
     if (this.#snapshot === undefined) return local;
-    return {
+    const c = this.#statusCache;
+    if (c !== undefined && c.gen === this.#gen && c.local === local) return c.status;
+    const status: EngineStatus = {
       version: this.#snapshot.version,
       listeners: fleetListeners(this.#states()),
       endpoints: local?.endpoints ?? [],
       ...(local?.lastError ? { lastError: local.lastError } : {}),
     };
+    this.#statusCache = { gen: this.#gen, local, status };
+    return status;
   }
 
   /** metrics is the local engine's exposition followed by the fleet's series. */
@@ -294,7 +310,7 @@ export class FleetPort implements EnginePort {
         lastHeardMsAgo: this.#local.liveness?.().ageMs ?? 0,
         ...(this.#local_.acked ? { acked: this.#local_.acked } : {}),
         ...(this.#local_.lastNack ? { lastNack: this.#local_.lastNack } : {}),
-        ready: st === undefined ? this.#snapshot === undefined : ready(LOCAL_ENGINE),
+        ready: st !== undefined && ready(LOCAL_ENGINE),
         listeners: this.#local.status()?.listeners ?? [],
         history: [],
       });

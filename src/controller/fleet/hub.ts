@@ -301,6 +301,14 @@ export class Hub {
       listeners: [],
       history: new LoadHistory(),
     };
+    if (have !== undefined && have.epoch > this.epoch)
+      // Engines refuse older epochs: this controller's snapshots will be NACKed as stale.
+      this.#opts.log("warn", "engine has seen a newer epoch than this controller's", {
+        engine: identity.name,
+        engineEpoch: have.epoch,
+        epoch: this.epoch,
+        hint: "another controller leads it, or this state directory was reset; restart the engine to follow this controller",
+      });
     const live: Live = { session, socket, waiters: [] };
     this.#live.set(identity.name, live);
     writeFrame(socket, {
