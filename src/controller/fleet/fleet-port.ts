@@ -173,10 +173,18 @@ export class FleetPort implements EnginePort {
         }),
       );
     }
-    const slices = members.map((member) => ({
-      member,
-      slice: sliceFor(snapshot, member, placement.get(member.group) ?? {}),
-    }));
+    // Engines placed on the same VIPs of a group (every engine, ActiveActive) share one slice
+    // object, so the hub encodes it once for all of them.
+    const shared = new Map<string, EngineSnapshot>();
+    const slices = members.map((member) => {
+      const p = placement.get(member.group) ?? {};
+      const key = `${member.group}\n${Object.keys(p)
+        .filter((vip) => p[vip]!.active.includes(member.name))
+        .join(",")}`;
+      let slice = shared.get(key);
+      if (slice === undefined) shared.set(key, (slice = sliceFor(snapshot, member, p)));
+      return { member, slice };
+    });
     return { placement, slices };
   }
 

@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import { createServer, type Server, type TLSSocket } from "node:tls";
 import type { ListenerStatus } from "../../engine/listeners.ts";
 import type { EngineSnapshot } from "../../model/ir.ts";
-import { FrameReader, writeFrame } from "../../link/frames.ts";
+import { encodeFrame, FrameReader, writeFrame } from "../../link/frames.ts";
 import {
   HELLO_TIMEOUT_MS,
   LINK_VERSION,
@@ -101,6 +101,7 @@ export class Hub {
   #listeners: ((e: HubEvent) => void)[] = [];
   #ticker: NodeJS.Timeout;
   #reserved = new Map<string, string>();
+  #encoded = new WeakMap<EngineSnapshot, { epoch: number; seq: number; bytes: Buffer }>();
   /** #sockets are every open link, authenticated or not, so close() ends them all at once. */
   #sockets = new Set<TLSSocket>();
 
@@ -174,7 +175,18 @@ export class Hub {
     if (live === undefined) return Promise.resolve({ type: "gone" });
     const ref = { epoch: this.epoch, seq, version: snapshot.version };
     live.session.pending = ref;
-    writeFrame(live.socket, { type: "snapshot", epoch: ref.epoch, seq, snapshot } satisfies FromController);
+    // One push sends the same slice to many engines: encode it once (a 10,000-route slice is ~2 MB).
+    let frame = this.#encoded.get(snapshot);
+    if (frame === undefined || frame.seq !== seq || frame.epoch !== ref.epoch) {
+      const bytes = encodeFrame({
+        type: "snapshot",
+        epoch: ref.epoch,
+        seq,
+        snapshot,
+      } satisfies FromController);
+      this.#encoded.set(snapshot, (frame = { epoch: ref.epoch, seq, bytes }));
+    }
+    if (!live.socket.destroyed) live.socket.write(frame.bytes);
     return new Promise<Answer>((resolve) => {
       const timer = setTimeout(() => finish({ type: "timeout" }), timeoutMs).unref();
       const waiter = { seq, done: (a: Answer) => finish(a) };
