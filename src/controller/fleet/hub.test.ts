@@ -221,3 +221,19 @@ test("a reserved name is refused naming who has it", async () => {
     await r.close();
   }
 });
+
+test("a connection that never starts TLS is closed after the hello timeout", async () => {
+  const r = await rig({ helloTimeoutMs: 300 });
+  try {
+    const { connect: tcp } = await import("node:net");
+    const raw = tcp({ host: "127.0.0.1", port: r.port });
+    await once(raw, "connect");
+    const started = performance.now();
+    await once(raw, "close");
+    const took = performance.now() - started;
+    assert.ok(took >= 250, `closed after ${Math.round(took)} ms`);
+    assert.deepEqual(r.hub.sessions(), []);
+  } finally {
+    await r.close();
+  }
+});

@@ -115,15 +115,24 @@ export class Hub {
     };
     // Hashing both sides first makes the comparison constant-time whatever the lengths.
     this.#tokenHash = createHash("sha256").update(opts.token).digest();
-    this.#server = createServer({ cert: opts.certPem, key: opts.keyPem, minVersion: "TLSv1.3" }, (s) =>
-      this.#accept(s),
+    this.#server = createServer(
+      {
+        cert: opts.certPem,
+        key: opts.keyPem,
+        minVersion: "TLSv1.3",
+        // A peer that never finishes the handshake is held no longer than one that sends no hello.
+        handshakeTimeout: this.#timing.helloTimeoutMs,
+      },
+      (s) => this.#accept(s),
     );
-    this.#server.on("tlsClientError", (err, socket) =>
+    // With a listener here Node leaves the socket open (a handshake timeout included): close it.
+    this.#server.on("tlsClientError", (err, socket) => {
       opts.log("warn", "engine link: TLS handshake failed (does the engine trust engine-ca.pem?)", {
         remote: socket.remoteAddress,
         error: err.message,
-      }),
-    );
+      });
+      socket.destroy();
+    });
     this.#ticker = setInterval(() => this.#tick(), this.#timing.pingIntervalMs).unref();
   }
 
