@@ -151,10 +151,14 @@ async function engineOf(store: StateStore, stateDir: string, undo: (() => unknow
     log,
   });
   let address: string;
+  let dial: string;
   try {
     const { host, port: enginePort } = splitHostPort(flags.engineListen);
     const a = await hub.listen(host, enginePort);
     address = a.family === "IPv6" ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+    // Bound to every interface: an engine dials this host by name, not 0.0.0.0.
+    if (a.address === "0.0.0.0" || a.address === "::") dial = `${hostname()}:${a.port}`;
+    else dial = address;
   } catch (err) {
     await hub.close();
     throw bindError(err, "--engine-listen", flags.engineListen);
@@ -167,7 +171,7 @@ async function engineOf(store: StateStore, stateDir: string, undo: (() => unknow
     epoch,
     ca: creds.files.ca,
     token: creds.files.token,
-    run: `portico engine --controller ${address} --ca-file ${creds.files.ca} --token-file ${creds.files.token}`,
+    run: `portico engine --controller ${dial} --ca-file ${creds.files.ca} --token-file ${creds.files.token}`,
   });
   return fleet;
 }
