@@ -104,3 +104,20 @@ test("/healthz with the engine on another thread: the engine's report decides, t
     server.close();
   }
 });
+
+test("/api/v1/engines: the fleet view with an engine port, 404 saying how to get one without", async () => {
+  const fleet = { epoch: 2, seq: 5, engines: [] };
+  const withFleet = await startAdmin({ ...view([]), engines: () => fleet }, "127.0.0.1", 0);
+  const without = await startAdmin(view([]), "127.0.0.1", 0);
+  try {
+    const r = await fetch(`${withFleet.url}/api/v1/engines`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(await r.json(), fleet);
+    const n = await fetch(`${without.url}/api/v1/engines`);
+    assert.equal(n.status, 404);
+    assert.match(await n.text(), /no engine port: .*--engine-listen HOST:PORT/);
+  } finally {
+    withFleet.server.close();
+    without.server.close();
+  }
+});

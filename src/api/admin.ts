@@ -5,11 +5,13 @@
 //   GET /readyz         200 when a snapshot is applied and every listener it needs is bound, else 503
 //   GET /api/v1/status  JSON list of {kind, namespace, name, status} as Portico would write them
 //   GET /api/v1/errors  input problems (file:line) and the last rejected snapshot, if any
+//   GET /api/v1/engines the engines and what each serves (controller/fleet/view.ts), with --engine-listen
 //   GET /api/v1/tables/*, /api/v1/explain/*, /api/v1/translate, /api/v1/validate  (cli-routes.ts)
 //   GET /metrics        Prometheus text exposition
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serveCliRoute, type CliView } from "./cli-routes.ts";
+import type { FleetView } from "../controller/fleet/view.ts";
 import { createLogger, type Logger } from "../controller/log.ts";
 import { LOOP_WINDOW_MS, LoopWatch, type EngineLiveness } from "../controller/loop-watch.ts";
 
@@ -28,6 +30,8 @@ export interface AdminView extends CliView {
   engineLiveness?(): EngineLiveness | undefined;
   /** notes are extra /healthz detail lines: problems the process lives with, such as a failing state save. */
   notes?(): string[];
+  /** engines is the fleet of engines (GET /api/v1/engines); undefined when there is no engine port. */
+  engines?(): FleetView | undefined;
 }
 
 /** startAdmin serves view on host:port and resolves with the bound address. */
@@ -74,6 +78,16 @@ export async function startAdmin(
         return send(200, "application/json", JSON.stringify(view.statuses(), null, 2) + "\n");
       case "/api/v1/errors":
         return send(200, "application/json", JSON.stringify(view.errors(), null, 2) + "\n");
+      case "/api/v1/engines": {
+        const fleet = view.engines?.();
+        if (fleet === undefined)
+          return send(
+            404,
+            "text/plain",
+            "no engine port: this Portico serves with its in-process engine only (start portico run with --engine-listen HOST:PORT to accept engines)\n",
+          );
+        return send(200, "application/json", JSON.stringify(fleet, null, 2) + "\n");
+      }
       case "/metrics":
         // The engine may answer from another thread (portico run), so metrics can be a promise.
         return void Promise.resolve(view.metrics()).then(
@@ -84,7 +98,7 @@ export async function startAdmin(
         return send(
           404,
           "text/plain",
-          "not found: try /healthz, /readyz, /api/v1/status, /api/v1/errors, /api/v1/tables/KIND, " +
+          "not found: try /healthz, /readyz, /api/v1/status, /api/v1/errors, /api/v1/engines, /api/v1/tables/KIND, " +
             "/api/v1/explain/KIND/NS/NAME, /api/v1/translate, /api/v1/validate, /metrics\n",
         );
     }

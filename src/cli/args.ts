@@ -29,6 +29,8 @@ export const RUN_ONLY_FLAGS: readonly string[] = [
   "--file-settle",
   "--removal-confirm",
   "--rescan-interval",
+  "--engine-listen",
+  "--no-local-engine",
 ];
 
 /** Output is one `-o` value: aligned text (table, wide: more columns) or a document (yaml, json). */
@@ -53,6 +55,10 @@ export interface CommonFlags {
   limits: Partial<EngineLimits>;
   /** freshState is `portico run --fresh-state`: set the saved state aside and start empty. */
   freshState: boolean;
+  /** engineListen is `portico run --engine-listen HOST:PORT`: accept remote engines there (docs/engines.md). */
+  engineListen?: string;
+  /** localEngine is false with `portico run --no-local-engine`: no in-process engine, remote ones only. */
+  localEngine: boolean;
   /** given lists the flags on the command line (`--http-port`, `-o`, ...), defaulted ones not. */
   given: string[];
   /** reload is how `portico run` watches and reads its files (docs/reloads.md). */
@@ -78,6 +84,8 @@ export function parseCommon(argv: string[]): CommonFlags {
         "access-log": { type: "string" },
         ...LIMIT_OPTIONS,
         "fresh-state": { type: "boolean" },
+        "engine-listen": { type: "string" },
+        "no-local-engine": { type: "boolean" },
         ...RELOAD_OPTIONS,
       },
     });
@@ -97,6 +105,8 @@ export function parseCommon(argv: string[]): CommonFlags {
     accessLog: v["access-log"],
     limits: limitFlags(v),
     freshState: v["fresh-state"] ?? false,
+    ...(v["engine-listen"] !== undefined ? { engineListen: v["engine-listen"] } : {}),
+    localEngine: !v["no-local-engine"],
     given: Object.keys(v).map((k) => (k === "output" ? "-o" : `--${k}`)),
     reload: reload(v),
     positionals: parsed.positionals,

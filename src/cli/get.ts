@@ -1,6 +1,8 @@
 // get.ts: `portico get services|ingresses|gateways|routes|pools|enginegroups|all` — kubectl-like tables, from a
-// running Portico's admin API or offline from directories.
-import { CliError, parseCommon } from "./args.ts";
+// running Portico's admin API or offline from directories; `portico get engines` from a running one.
+import { CliError, parseCommon, type CommonFlags } from "./args.ts";
+import { engineRows, narrowEngines } from "../controller/fleet/engine-table.ts";
+import type { FleetView } from "../controller/fleet/view.ts";
 import { answer } from "./offline.ts";
 import { isDoc, renderDoc } from "./render.ts";
 import {
@@ -28,8 +30,9 @@ export function tableKindOf(word: string): TableKind | "all" | undefined {
 export async function main(argv: string[]): Promise<number> {
   const flags = parseCommon(argv);
   const [what = "", ...dirs] = flags.positionals;
+  if (/^(engines?|se)$/i.test(what)) return getEngines(flags, dirs);
   const kind = tableKindOf(what);
-  if (!kind) throw new CliError(`get wants one of ${TABLE_KINDS.join(", ")} or all`);
+  if (!kind) throw new CliError(`get wants one of ${TABLE_KINDS.join(", ")}, engines or all`);
   const kinds = kind === "all" ? TABLE_KINDS : [kind];
   const tables: Partial<Record<TableKind, Row[]>> = {};
   if (dirs.length > 0 && !flags.adminGiven) {
@@ -56,5 +59,24 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.write(
     shown.length === 0 ? "No resources found.\n" : shown.map((k) => `${k}:\n${text(k)}`).join("\n"),
   );
+  return 0;
+}
+
+/** getEngines prints the engines of a running Portico (only a running one knows them). */
+async function getEngines(flags: CommonFlags, dirs: string[]): Promise<number> {
+  if (dirs.length > 0)
+    throw new CliError(
+      "get engines asks a running Portico (--admin HOST:PORT); engines are not in the manifests",
+    );
+  const { doc } = await answer<FleetView>(flags, [], "/api/v1/engines", () => {
+    throw new Error("unreachable: engines are never answered offline");
+  });
+  const output = flags.output ?? "table";
+  if (isDoc(output)) {
+    process.stdout.write(renderDoc(doc, output));
+    return 0;
+  }
+  const rows = engineRows(doc);
+  process.stdout.write(renderTable(output === "wide" ? rows : narrowEngines(rows)));
   return 0;
 }

@@ -13,6 +13,7 @@ Usage:
       [--request-body-buffer SIZE] [--request-body-timeout DURATION]   (docs/limits.md)
       [--max-file-size 64MiB] [--max-objects 50000] [--file-settle 100ms] [--removal-confirm 2s]
       [--rescan-interval 5s]   (how files are watched and read, and the limits: docs/reloads.md)
+      [--engine-listen HOST:PORT] [--no-local-engine]   (remote engines: docs/engines.md)
       Serve the manifests in DIR (watched): VIPs, L4 and L7 traffic, admin API (default 127.0.0.1:9901).
   portico validate DIR... | validate --admin HOST:PORT   [-o table|yaml|json]
       Check manifests offline (or what a running Portico loaded); exits 1 listing file:line errors.
@@ -25,6 +26,8 @@ Usage:
   portico get services|ingresses|gateways|routes|pools|enginegroups|all [DIR...] [--admin HOST:PORT]
       [-o table|wide|yaml|json]
       A kubectl-like table: EXTERNAL-IP (or <pending>); pools with used/free/pending per family.
+  portico get engines [--admin HOST:PORT] [-o table|wide|yaml|json]
+      The engines of a running Portico (--engine-listen): acked version, ready, load.
   portico controller [--kubeconfig F] [--namespaces a,b] [--state-dir DIR] [--identity ID]
       [--lease-namespace NS] [--lease-name NAME] [--no-leader-elect] [--lease-duration S]
       [--renew-deadline S] [--retry-period S] [--http-port N] [--https-port N] [--no-classless]

@@ -7,6 +7,12 @@ import { bindError, CliError, splitHostPort, type CommonFlags } from "./args.ts"
 import { createLogger, type Logger } from "../controller/log.ts";
 import { Controller } from "../controller/standalone.ts";
 import { RemoteEngine } from "../controller/engine-bridge.ts";
+import type { EnginePort } from "../controller/standalone.ts";
+import { Hub } from "../controller/fleet/hub.ts";
+import { FleetPort } from "../controller/fleet/fleet-port.ts";
+import { loadOrCreateCredentials } from "../link/credentials.ts";
+import { hostname } from "node:os";
+import { version } from "./version.ts";
 import { FileSource, FileSourceError } from "../sources/file/source.ts";
 import { openStateStore, type StateStore } from "../state/store.ts";
 import { refuseLegacyDefault, stateDirOf } from "../state/location.ts";
@@ -59,8 +65,9 @@ async function start(): Promise<() => Promise<void>> {
 async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
   const { store, stateDir } = openState(log);
   undo.push(() => store.close());
+  const engine = await engineOf(store, stateDir, undo);
   const controller = new Controller(
-    new RemoteEngine(port),
+    engine,
     store,
     {
       serveClasslessServices: flags.classless,
@@ -117,8 +124,56 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
     admin.server.close();
     admin.server.closeAllConnections();
     controller.close();
+    // The hub's links close with it; the main thread's engine is closed by run.ts.
+    await engine.close();
     store.close();
   };
+}
+
+/**
+ * engineOf is the controller's EnginePort: the main thread's engine (a RemoteEngine over the
+ * thread port) or, with --engine-listen, a FleetPort over it (unless --no-local-engine) and the
+ * engines that dial the hub. The hub's credentials live in the state directory; the epoch is
+ * bumped in the state database at each start.
+ */
+async function engineOf(store: StateStore, stateDir: string, undo: (() => unknown)[]): Promise<EnginePort> {
+  const local = flags.localEngine ? new RemoteEngine(port) : undefined;
+  if (flags.engineListen === undefined) return local!;
+  const creds = loadOrCreateCredentials(stateDir);
+  if (creds.created.length > 0) log("warn", "engine link credentials created", { files: creds.created });
+  const epoch = store.bumpEpoch();
+  const hub = new Hub({
+    certPem: creds.certPem,
+    keyPem: creds.keyPem,
+    token: creds.token,
+    epoch,
+    controller: hostname(),
+    log,
+  });
+  let address: string;
+  let dial: string;
+  try {
+    const { host, port: enginePort } = splitHostPort(flags.engineListen);
+    const a = await hub.listen(host, enginePort);
+    address = a.family === "IPv6" ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+    // Bound to every interface: an engine dials this host by name, not 0.0.0.0.
+    if (a.address === "0.0.0.0" || a.address === "::") dial = `${hostname()}:${a.port}`;
+    else dial = address;
+  } catch (err) {
+    await hub.close();
+    throw bindError(err, "--engine-listen", flags.engineListen);
+  }
+  const fleet = new FleetPort({ hub, ...(local ? { local } : {}), log, version: version() });
+  undo.push(() => fleet.close());
+  // One line with everything an engine needs (the token file's path, never the token).
+  log("info", "engine port listening", {
+    address,
+    epoch,
+    ca: creds.files.ca,
+    token: creds.files.token,
+    run: `portico engine --controller ${dial} --ca-file ${creds.files.ca} --token-file ${creds.files.token}`,
+  });
+  return fleet;
 }
 
 /** exitCodeOf says how main should end for err: 2 for a usage error, 1 for a refused state file. */

@@ -2,7 +2,7 @@
 // data plane) runs on this thread; the controller (files, parsing, translation, IPAM, state, admin
 // API) in a worker thread, run-controller.ts, so reading a big manifest never pauses traffic.
 import { Worker } from "node:worker_threads";
-import { parseCommon, CliError } from "./args.ts";
+import { parseCommon, CliError, refuseFlags, splitHostPort, type CommonFlags } from "./args.ts";
 import { createLogger } from "../controller/log.ts";
 import { createEnginePort, resolveWorkers } from "../controller/engine-port.ts";
 import { serveEngine } from "../controller/engine-bridge.ts";
@@ -29,9 +29,13 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     throw new CliError((err as Error).message);
   }
-  const engine = await createEnginePort(log, { workers, accessLog: flags.accessLog, limits: flags.limits });
+  checkEngineFlags(flags);
+  // --no-local-engine: a pure controller; the engines that dial --engine-listen serve the traffic.
+  const engine = flags.localEngine
+    ? await createEnginePort(log, { workers, accessLog: flags.accessLog, limits: flags.limits })
+    : undefined;
   const controller = new Worker(controllerFile, { workerData: { flags } satisfies ControllerData });
-  const stopServing = serveEngine(controller, engine);
+  const stopServing = engine ? serveEngine(controller, engine) : () => undefined;
   const events = (type: ControllerEvent["type"]) =>
     new Promise<ControllerEvent>((resolve) => {
       const on = (m: ControllerEvent) => {
@@ -51,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
   if (typeof first === "string" || first.type === "fatal") {
     stopServing();
     await controller.terminate();
-    await engine.close();
+    await engine?.close();
     if (typeof first === "string") throw new Error(first);
     // The user's to fix (a usage error: exit 2; a refused state directory: exit 1): one line.
     if (first.exitCode !== undefined) throw new CliError(first.message, first.exitCode);
@@ -70,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
   if (why) {
     log("error", why);
     stopServing();
-    await engine.close();
+    await engine?.close();
     return 1;
   }
   log("info", "shutting down");
@@ -85,6 +89,35 @@ export async function main(argv: string[]): Promise<number> {
   await Promise.race([stopped, died]);
   stopServing();
   await controller.terminate();
-  await engine.close();
+  await engine?.close();
   return 0;
+}
+
+/** checkEngineFlags refuses engine flags that cannot work together, before anything starts. */
+function checkEngineFlags(flags: CommonFlags): void {
+  if (flags.engineListen !== undefined) {
+    try {
+      splitHostPort(flags.engineListen);
+    } catch (err) {
+      throw new CliError(`--engine-listen: ${(err as Error).message}`);
+    }
+  }
+  if (flags.localEngine) return;
+  if (flags.engineListen === undefined)
+    throw new CliError(
+      "--no-local-engine needs --engine-listen HOST:PORT: without the in-process engine, remote engines serve the traffic",
+    );
+  refuseFlags(
+    flags,
+    [
+      "--workers",
+      "--access-log",
+      "--max-connections",
+      "--max-connections-per-listener",
+      "--max-connection-rate",
+      "--request-body-buffer",
+      "--request-body-timeout",
+    ],
+    "these configure the in-process engine, which --no-local-engine turns off (set them on each portico engine)",
+  );
 }

@@ -1,4 +1,5 @@
-// version.ts: the version Portico reports (`portico version`, an engine's Hello).
+// version.ts: this Portico's version, for `portico version` and for what the controller says of
+// its engines (the local engine's identity).
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 

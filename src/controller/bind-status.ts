@@ -9,6 +9,7 @@ import { listenerKey } from "../engine/listeners.ts";
 import type { EngineSnapshot } from "../model/ir.ts";
 import type { ObjectStatus } from "../translate/types.ts";
 import { keyOf } from "../translate/status.ts";
+import { ENGINE_NACK, ENGINE_PENDING } from "./fleet/fleet-status.ts";
 
 /** PROGRAMMED is the condition a Service or Ingress carries once its listeners are bound. */
 export const PROGRAMMED = "portico.dev/Programmed";
@@ -72,6 +73,7 @@ export function bindReason(code: string | undefined): string {
   if (code === "EADDRINUSE") return "AddressInUse";
   if (code === "EADDRNOTAVAIL") return "AddressNotAvailable";
   if (code === "EACCES" || code === "EPERM") return "PermissionDenied";
+  if (code === ENGINE_NACK) return "Rejected";
   return "BindFailed";
 }
 
@@ -82,12 +84,26 @@ function bindVerdict(
 ): Pick<Condition, "status" | "reason" | "message"> {
   const failed = refs.map((r) => state.get(r.key)).filter((l) => l?.state === "error");
   if (failed.length > 0) {
-    const text = failed.map((l) => `cannot bind ${l!.key}: ${l!.error}`).join("; ");
-    return { status: "False", reason: bindReason(failed[0]!.code), message: `${text} (retrying)` };
+    // An engine's NACK is not a bind failure: its message names the engine and the reason.
+    const text = failed
+      .map((l) => (l!.code === ENGINE_NACK ? `${l!.key}: ${l!.error}` : `cannot bind ${l!.key}: ${l!.error}`))
+      .join("; ");
+    const retrying = failed.some((l) => l!.code !== ENGINE_NACK) ? " (retrying)" : "";
+    return { status: "False", reason: bindReason(failed[0]!.code), message: `${text}${retrying}` };
   }
   const waiting = refs.filter((r) => state.get(r.key)?.state !== "bound");
-  if (waiting.length > 0)
-    return { status: "False", reason: "Pending", message: `binding ${waiting.map((r) => r.key).join(", ")}` };
+  if (waiting.length > 0) {
+    // A listener waiting on an engine's ack says which engine (fleet-status.ts).
+    const why = (key: string) => {
+      const l = state.get(key);
+      return l?.code === ENGINE_PENDING && l.error ? `${key} (${l.error})` : key;
+    };
+    return {
+      status: "False",
+      reason: "Pending",
+      message: `binding ${waiting.map((r) => why(r.key)).join(", ")}`,
+    };
+  }
   return { status: "True", reason: "Programmed", message: `bound ${refs.map((r) => r.key).join(", ")}` };
 }
 

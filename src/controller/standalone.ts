@@ -22,6 +22,7 @@ import { emptyResourceSet } from "../k8s/resource-set.ts";
 import { Persister } from "./persist.ts";
 import type { EngineLiveness } from "./loop-watch.ts";
 import type { EngineLoad } from "../link/protocol.ts";
+import type { FleetView } from "./fleet/view.ts";
 
 /** EnginePort is what the controller needs of an engine (in-process or a worker group). */
 export interface EnginePort {
@@ -43,6 +44,8 @@ export interface EnginePort {
    * deadlineMs passed first. `portico engine` calls it before close() on SIGTERM or a drain message.
    */
   drain?(deadlineMs: number): Promise<boolean>;
+  /** view lists the engines when there is a fleet (fleet/fleet-port.ts); absent for one in-process engine. */
+  view?(): FleetView;
 }
 
 /** PortApplyResult is an engine's answer to a snapshot; code and listener say why a NACK (ApplyResult). */
@@ -245,6 +248,11 @@ export class Controller {
   /** engineLiveness is the engine thread's loop report (portico run); undefined in-process. */
   engineLiveness(): EngineLiveness | undefined {
     return this.#engine.liveness?.();
+  }
+
+  /** engines is the fleet's view (GET /api/v1/engines); undefined without an engine port. */
+  engines(): FleetView | undefined {
+    return this.#engine.view?.();
   }
 
   /** notes are the reported problems as `source: message` lines, for the detail of /healthz. */

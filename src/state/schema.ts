@@ -18,6 +18,11 @@ export const MIGRATIONS: readonly string[] = [
      key  TEXT PRIMARY KEY,
      time TEXT NOT NULL
    ) STRICT`,
+  // 3: the controller's epoch for the engine link, one row, bumped at each start (store.ts bumpEpoch).
+  `CREATE TABLE epoch (
+     id    INTEGER PRIMARY KEY CHECK (id = 1),
+     value INTEGER NOT NULL
+   ) STRICT`,
 ];
 
 /** SchemaError says the database was written by a newer Portico; it is never downgraded in place. */

@@ -53,6 +53,11 @@ export interface StateStore {
   loadFirstSeen(): Record<string, string>;
   /** saveFirstSeen makes the first-seen table equal `times`, in one transaction; the next save refreshes the backup. */
   saveFirstSeen(times: Record<string, string>): void;
+  /**
+   * bumpEpoch raises the engine link's epoch by one and returns it (1 on a new database): called
+   * once per start, so every run of the controller outranks the previous one on its engines.
+   */
+  bumpEpoch(): number;
   /** close checkpoints and closes the database and gives up the directory's lock. */
   close(): void;
 }
@@ -183,6 +188,9 @@ function openChecked(
     const seenAll = db.prepare("SELECT key, time FROM first_seen ORDER BY key");
     const seenClear = db.prepare("DELETE FROM first_seen");
     const seenPut = db.prepare("INSERT INTO first_seen (key, time) VALUES (?, ?)");
+    const epochBump = db.prepare(
+      "INSERT INTO epoch (id, value) VALUES (1, 1) ON CONFLICT(id) DO UPDATE SET value = value + 1 RETURNING value",
+    );
     const rows = (): Row[] => selectAll.all() as unknown as Row[];
     const save = (state: AllocationState): SaveStats => {
       const stored = new Map(rows().map((r) => [r.key, r]));
@@ -258,6 +266,28 @@ function openChecked(
           );
         }
         backupStale = true;
+      },
+      bumpEpoch: () => {
+        let value: number;
+        try {
+          value = inTransaction(db, "BEGIN IMMEDIATE", () => (epochBump.get() as { value: number }).value);
+        } catch (err) {
+          throw new StateError(
+            "PORTICO_STATE_WRITE",
+            `cannot save the engine link epoch to ${file}: ${describe(err)}`,
+            {
+              cause: err,
+            },
+          );
+        }
+        // The backup follows at once: a restored backup with an older epoch would make engines
+        // that saw the newer one refuse this controller's snapshots.
+        try {
+          backupInto(db, dir);
+        } catch {
+          backupStale = true;
+        }
+        return value;
       },
       close: () => {
         if (db.isOpen) db.close();

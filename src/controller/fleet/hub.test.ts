@@ -1,0 +1,239 @@
+// The engine side here is TestEngine (testing.ts): our own protocol's peer written from frames.ts,
+// not `portico engine` (built elsewhere). Real TLS sockets on 127.0.0.1, the real CA from credentials.ts.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { connect } from "node:tls";
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadOrCreateCredentials, type LinkCredentials } from "../../link/credentials.ts";
+import { LINK_VERSION, MAX_UNAUTHENTICATED_FRAME, TLS_SERVER_NAME } from "../../link/protocol.ts";
+import { selfSigned } from "../../engine/tls/default-cert.ts";
+import { waitFor } from "../../../test/e2e/harness.ts";
+import { Hub, type HubEvent, type HubTiming } from "./hub.ts";
+import { TestEngine, fixtureSnapshot, identity } from "./testing.ts";
+
+interface Rig {
+  hub: Hub;
+  port: number;
+  creds: LinkCredentials;
+  logs: { level: string; msg: string; fields?: Record<string, unknown> }[];
+  events: HubEvent[];
+  close: () => Promise<void>;
+}
+
+async function rig(timing: Partial<HubTiming> = {}): Promise<Rig> {
+  const dir = mkdtempSync(join(tmpdir(), "hub-"));
+  const creds = loadOrCreateCredentials(dir);
+  const logs: Rig["logs"] = [];
+  const hub = new Hub({
+    certPem: creds.certPem,
+    keyPem: creds.keyPem,
+    token: creds.token,
+    epoch: 3,
+    controller: "test",
+    log: (level, msg, fields) => logs.push({ level, msg, ...(fields ? { fields } : {}) }),
+    timing,
+  });
+  const events: HubEvent[] = [];
+  hub.onEvent((e) => events.push(e));
+  const { port } = await hub.listen("127.0.0.1", 0);
+  return {
+    hub,
+    port,
+    creds,
+    logs,
+    events,
+    close: async () => {
+      await hub.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const refusedAndClosed = async (e: TestEngine, reason: RegExp) => {
+  await waitFor("the link to close", () => e.closed);
+  const refused = e.of("refused");
+  assert.equal(refused.length, 1, JSON.stringify(e.received));
+  assert.match(refused[0]!.reason, reason);
+  assert.equal(e.of("welcome").length, 0);
+};
+
+test("a wrong token is refused with what to fix, the link closed, and the token never logged", async () => {
+  const r = await rig();
+  try {
+    const e = await TestEngine.connect(r.port, r.creds.caPem);
+    const wrong = "wrong-token-" + "x".repeat(40);
+    e.hello(wrong, identity("a"));
+    await refusedAndClosed(e, /wrong token: give the engine the controller's token/);
+    const text = JSON.stringify(r.logs);
+    assert.match(text, /engine link refused/);
+    assert.ok(!text.includes(wrong) && !text.includes(r.creds.token), "no token in the log");
+    assert.deepEqual(r.hub.sessions(), []);
+  } finally {
+    await r.close();
+  }
+});
+
+test("a wrong link version, or a first message that is not a hello, is refused", async () => {
+  const r = await rig();
+  try {
+    const v = await TestEngine.connect(r.port, r.creds.caPem);
+    v.send({ type: "hello", linkVersion: LINK_VERSION + 1, token: r.creds.token, engine: identity("a") });
+    await refusedAndClosed(
+      v,
+      new RegExp(`link version ${LINK_VERSION + 1} is not this controller's ${LINK_VERSION}`),
+    );
+    const a = await TestEngine.connect(r.port, r.creds.caPem);
+    a.send({ type: "ack", epoch: 3, seq: 1, version: 1 });
+    await refusedAndClosed(a, /the first message must be a hello/);
+    const n = await TestEngine.connect(r.port, r.creds.caPem);
+    n.hello(r.creds.token, { ...identity("a"), name: "../etc" });
+    await refusedAndClosed(n, /engine\.name "..\/etc" is not a name/);
+  } finally {
+    await r.close();
+  }
+});
+
+test("a link that sends no hello within the hello timeout is refused and closed", async () => {
+  const r = await rig({ helloTimeoutMs: 300 });
+  try {
+    const started = performance.now();
+    const e = await TestEngine.connect(r.port, r.creds.caPem);
+    await refusedAndClosed(e, /no hello within 300 ms/);
+    const took = performance.now() - started;
+    assert.ok(took >= 250, `closed after ${took} ms`);
+  } finally {
+    await r.close();
+  }
+});
+
+test("an oversized frame before the hello is refused before it is buffered", async () => {
+  const r = await rig();
+  try {
+    const e = await TestEngine.connect(r.port, r.creds.caPem);
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(MAX_UNAUTHENTICATED_FRAME + 1);
+    e.socket.write(head);
+    await refusedAndClosed(
+      e,
+      new RegExp(`frame of ${MAX_UNAUTHENTICATED_FRAME + 1} bytes exceeds the limit`),
+    );
+  } finally {
+    await r.close();
+  }
+});
+
+test("a client that does not trust the controller's CA never gets a snapshot", async () => {
+  const r = await rig();
+  try {
+    const other = selfSigned(new Date());
+    const socket = connect({
+      host: "127.0.0.1",
+      port: r.port,
+      ca: other.certPem,
+      servername: TLS_SERVER_NAME,
+    });
+    const [err] = (await once(socket, "error")) as [NodeJS.ErrnoException];
+    assert.match(String(err.code), /UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|UNABLE_TO_GET_ISSUER/);
+    assert.equal(socket.bytesRead > 0 && socket.authorized, false);
+    // Nothing was accepted: no session, and a push to anyone finds no one.
+    assert.deepEqual(r.hub.sessions(), []);
+    assert.deepEqual(await r.hub.send("a", 1, fixtureSnapshot(), 1000), { type: "gone" });
+  } finally {
+    await r.close();
+  }
+});
+
+test("an authenticated engine gets a welcome, its acks and nacks are tracked, and a second link with its name replaces the first", async () => {
+  const r = await rig();
+  try {
+    const e = await TestEngine.connect(r.port, r.creds.caPem);
+    e.hello(r.creds.token, identity("a"), { epoch: 2, seq: 9, version: 4 });
+    await waitFor("welcome", () => e.of("welcome").length === 1);
+    assert.deepEqual(e.of("welcome")[0], { type: "welcome", controller: "test", epoch: 3 });
+    assert.deepEqual(r.hub.session("a")?.acked, { epoch: 2, seq: 9, version: 4 }, "what it serves");
+    const answer = r.hub.send("a", 1, fixtureSnapshot(5), 10_000);
+    await waitFor("snapshot", () => e.of("snapshot").length === 1);
+    assert.deepEqual(r.hub.session("a")?.pending, { epoch: 3, seq: 1, version: 5 });
+    e.answer();
+    assert.deepEqual(await answer, { type: "ack" });
+    assert.deepEqual(r.hub.session("a")?.acked, { epoch: 3, seq: 1, version: 5 });
+    assert.equal(r.hub.session("a")?.pending, undefined);
+    await waitFor("status", () => r.hub.session("a")!.listeners.length === 3);
+    const nacked = r.hub.send("a", 2, fixtureSnapshot(6), 10_000);
+    await waitFor("second snapshot", () => e.of("snapshot").length === 2);
+    e.answer({ error: "bad certificate", code: "CompileFailed", listener: "Ingress/default/web:443" });
+    const n = await nacked;
+    assert.equal(n.type, "nack");
+    assert.equal(r.hub.session("a")?.lastNack?.error, "bad certificate");
+    // The same engine again (restarted faster than its old link timed out): the new link wins, no "left".
+    const again = await TestEngine.connect(r.port, r.creds.caPem);
+    again.hello(r.creds.token, identity("a"));
+    await waitFor("the old link to close", () => e.closed);
+    await waitFor("welcome on the new link", () => again.of("welcome").length === 1);
+    assert.equal(r.hub.sessions().length, 1);
+    assert.deepEqual(
+      r.events.map((x) => x.type),
+      ["joined", "acked", "status", "nacked", "joined"],
+    );
+  } finally {
+    await r.close();
+  }
+});
+
+test("an engine silent for the peer timeout is dropped; one that answers pings stays", async () => {
+  const r = await rig({ pingIntervalMs: 100, peerTimeoutMs: 600 });
+  try {
+    const silent = await TestEngine.connect(r.port, r.creds.caPem);
+    const alive = await TestEngine.connect(r.port, r.creds.caPem);
+    silent.pong = false;
+    silent.hello(r.creds.token, identity("silent"));
+    alive.hello(r.creds.token, identity("alive"));
+    await waitFor("both joined", () => r.hub.sessions().length === 2);
+    const joined = performance.now();
+    await waitFor("the silent engine to be dropped", () => silent.closed, 10_000);
+    const after = performance.now() - joined;
+    assert.ok(after >= 500, `dropped after ${Math.round(after)} ms, not before the 600 ms timeout`);
+    assert.deepEqual(
+      r.hub.sessions().map((s) => s.identity.name),
+      ["alive"],
+    );
+    const left = r.events.find((x) => x.type === "left");
+    assert.equal(left?.type === "left" && left.engine, "silent");
+    assert.match(left?.type === "left" ? left.reason : "", /silent for \d+ ms/);
+    assert.ok(alive.of("ping").length >= 3);
+    assert.equal(alive.closed, false);
+  } finally {
+    await r.close();
+  }
+});
+
+test("a reserved name is refused naming who has it", async () => {
+  const r = await rig();
+  try {
+    r.hub.reserve("local", "the controller's in-process engine");
+    const e = await TestEngine.connect(r.port, r.creds.caPem);
+    e.hello(r.creds.token, identity("local"));
+    await refusedAndClosed(e, /engine name local is taken by the controller's in-process engine/);
+  } finally {
+    await r.close();
+  }
+});
+
+test("a connection that never starts TLS is closed after the hello timeout", async () => {
+  const r = await rig({ helloTimeoutMs: 300 });
+  try {
+    const { connect: tcp } = await import("node:net");
+    const raw = tcp({ host: "127.0.0.1", port: r.port });
+    await once(raw, "connect");
+    const started = performance.now();
+    await once(raw, "close");
+    const took = performance.now() - started;
+    assert.ok(took >= 250, `closed after ${Math.round(took)} ms`);
+    assert.deepEqual(r.hub.sessions(), []);
+  } finally {
+    await r.close();
+  }
+});

@@ -1,0 +1,73 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { validateSnapshot } from "../../model/validate.ts";
+import { groupVips, sliceFor } from "./slice.ts";
+import { place } from "./placement.ts";
+import { fixtureSnapshot } from "./testing.ts";
+
+const engines = (...names: string[]) => names.map((name) => ({ name, node: name, ready: true }));
+
+test("an engine of the default group gets the default group's listeners with only the pools and certificates they name", () => {
+  const full = fixtureSnapshot(7);
+  assert.deepEqual(validateSnapshot(full), []);
+  const vips = groupVips(full);
+  assert.deepEqual(
+    [...vips],
+    [
+      ["default", ["10.0.0.1", "10.0.0.2"]],
+      ["edge", ["10.0.0.3"]],
+    ],
+  );
+  const placement = place({
+    mode: "ActiveActive",
+    spares: 0,
+    engines: engines("a"),
+    vips: vips.get("default")!,
+    previous: {},
+  });
+  const s = sliceFor(full, { name: "a", group: "default" }, placement);
+  assert.equal(s.version, 7);
+  assert.deepEqual(
+    s.l4.map((l) => l.name),
+    ["Service/default/dns:53/UDP"],
+  );
+  assert.deepEqual(
+    s.http.map((l) => l.name),
+    ["Ingress/default/web:443"],
+  );
+  assert.deepEqual(Object.keys(s.pools).sort(), ["default/dns:53", "default/mirror:80", "default/web:80"]);
+  assert.deepEqual(Object.keys(s.certificates), ["default/web-tls"]);
+  assert.deepEqual(validateSnapshot(s), [], "a slice is a valid snapshot on its own");
+  assert.equal(Object.keys(full.pools).length, 5, "the full snapshot is not mutated");
+});
+
+test("an engine of another group, or one placement does not name, gets nothing of the default group", () => {
+  const full = fixtureSnapshot();
+  const vips = groupVips(full);
+  const edge = place({
+    mode: "ActiveActive",
+    spares: 0,
+    engines: engines("e1"),
+    vips: vips.get("edge")!,
+    previous: {},
+  });
+  const s = sliceFor(full, { name: "e1", group: "edge" }, edge);
+  assert.deepEqual(
+    s.http.map((l) => l.name),
+    ["Service/default/edge:80"],
+  );
+  assert.deepEqual(s.l4, []);
+  assert.deepEqual(Object.keys(s.pools), ["default/edge:80"]);
+  assert.deepEqual(s.certificates, {});
+  // Placement for the default group that does not list engine "b" (not ready) gives it nothing.
+  const def = place({
+    mode: "ActiveActive",
+    spares: 0,
+    engines: [{ name: "b", node: "b", ready: false }],
+    vips: vips.get("default")!,
+    previous: {},
+  });
+  const none = sliceFor(full, { name: "b", group: "default" }, def);
+  assert.deepEqual([none.l4, none.http, none.pools, none.certificates], [[], [], {}, {}]);
+  assert.deepEqual(validateSnapshot(none), []);
+});

@@ -1,0 +1,68 @@
+// slice.ts: the snapshot one engine gets — the listeners of its group whose address placement gives
+// it, with the pools and certificates those listeners reference and nothing else (an engine holds
+// no key it does not serve). Pure: the full snapshot, the engine and its group's placement in.
+import { DEFAULT_ENGINE_GROUP } from "../../k8s/engine-group.ts";
+import type { EngineSnapshot, HttpListener, L4Listener } from "../../model/ir.ts";
+import type { Placement } from "./placement.ts";
+
+/** groupOf is the EngineGroup a listener belongs to. */
+export function groupOf(l: L4Listener | HttpListener): string {
+  return l.group ?? DEFAULT_ENGINE_GROUP;
+}
+
+/** groupVips lists each group's listener addresses (what placement places), sorted. */
+export function groupVips(snapshot: EngineSnapshot): Map<string, string[]> {
+  const out = new Map<string, Set<string>>();
+  for (const l of [...snapshot.l4, ...snapshot.http]) {
+    const g = groupOf(l);
+    if (!out.has(g)) out.set(g, new Set());
+    out.get(g)!.add(l.address);
+  }
+  return new Map([...out].map(([g, set]) => [g, [...set].sort()]));
+}
+
+/** sliceFor is the part of snapshot engine serves under placement (its group's placement). */
+export function sliceFor(
+  snapshot: EngineSnapshot,
+  engine: { name: string; group: string },
+  placement: Placement,
+): EngineSnapshot {
+  const mine = (l: L4Listener | HttpListener) =>
+    groupOf(l) === engine.group && (placement[l.address]?.active ?? []).includes(engine.name);
+  const l4 = snapshot.l4.filter(mine);
+  const http = snapshot.http.filter(mine);
+  const pools = new Set<string>();
+  const certificates = new Set<string>();
+  for (const l of l4) pools.add(l.pool);
+  for (const l of http) collectRefs(l, pools, certificates);
+  return {
+    version: snapshot.version,
+    l4,
+    http,
+    pools: pick(snapshot.pools, pools),
+    certificates: pick(snapshot.certificates, certificates),
+  };
+}
+
+// collectRefs walks a listener and notes every pool ("pool") and certificate ("certificate",
+// "defaultCertificate") key it names: the IR links parts only by these fields (model/validate.ts),
+// so a new place that names a pool is covered without a change here.
+function collectRefs(v: unknown, pools: Set<string>, certificates: Set<string>): void {
+  if (Array.isArray(v)) {
+    for (const x of v) collectRefs(x, pools, certificates);
+    return;
+  }
+  if (v === null || typeof v !== "object") return;
+  for (const [k, x] of Object.entries(v)) {
+    if (typeof x === "string") {
+      if (k === "pool") pools.add(x);
+      else if (k === "certificate" || k === "defaultCertificate") certificates.add(x);
+    } else collectRefs(x, pools, certificates);
+  }
+}
+
+function pick<T>(all: Record<string, T>, keys: Set<string>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const k of Object.keys(all)) if (keys.has(k)) out[k] = all[k]!;
+  return out;
+}

@@ -1,0 +1,230 @@
+// testing.ts: fixtures for the fleet tests — a small snapshot with an L4 Service, an HTTPS Ingress
+// VIP and a listener of another group, and the test-side engine client (our own protocol's peer,
+// written from frames.ts, not `portico engine`: that is built elsewhere). Test-only.
+import { connect, type TLSSocket } from "node:tls";
+import { once } from "node:events";
+import type { EngineSnapshot, Pool } from "../../model/ir.ts";
+import { readFrames, writeFrame } from "../../link/frames.ts";
+import {
+  LINK_VERSION,
+  MAX_FRAME,
+  TLS_SERVER_NAME,
+  type EngineIdentity,
+  type FromController,
+  type FromEngine,
+} from "../../link/protocol.ts";
+import { selfSigned } from "../../engine/tls/default-cert.ts";
+import { listenerKey } from "../../engine/listeners.ts";
+
+const pool = (name: string): Pool => ({
+  name,
+  algorithm: { type: "RoundRobin" },
+  endpoints: [{ address: "127.0.0.1", port: 9, weight: 1, ready: true, serving: true, terminating: false }],
+});
+
+/** fixtureSnapshot: Service/default/dns on 10.0.0.1:53/UDP, Ingress/default/web on 10.0.0.2:443
+ * (certificate default/web-tls, pool default/web:80, mirrored to default/mirror:80) and a group "edge"
+ * listener on 10.0.0.3:80 (pool default/edge:80). pool default/unused:80 and certificate default/unused
+ * are referenced by nothing. */
+export function fixtureSnapshot(version = 1): EngineSnapshot {
+  const cert = selfSigned(new Date("2026-12-06T00:00:00Z"));
+  return {
+    version,
+    l4: [
+      {
+        name: "Service/default/dns:53/UDP",
+        address: "10.0.0.1",
+        port: 53,
+        protocol: "UDP",
+        pool: "default/dns:53",
+        idleTimeoutMs: 30_000,
+        connectTimeoutMs: 5_000,
+      },
+    ],
+    http: [
+      {
+        name: "Ingress/default/web:443",
+        address: "10.0.0.2",
+        port: 443,
+        tls: { sni: [{ hostname: "web.example", certificate: "default/web-tls" }] },
+        requestTimeoutMs: 60_000,
+        idleTimeoutMs: 60_000,
+        virtualHosts: [
+          {
+            hostname: "web.example",
+            routes: [
+              {
+                name: "Ingress/default/web#0.0",
+                match: { path: { type: "Prefix", value: "/" } },
+                filters: [{ type: "RequestMirror", pool: "default/mirror:80", percent: 100 }],
+                action: { type: "Forward", backends: [{ pool: "default/web:80", weight: 1 }] },
+              },
+            ],
+          },
+        ],
+      },
+      {
+        group: "edge",
+        name: "Service/default/edge:80",
+        address: "10.0.0.3",
+        port: 80,
+        requestTimeoutMs: 60_000,
+        idleTimeoutMs: 60_000,
+        virtualHosts: [
+          {
+            hostname: "*",
+            routes: [
+              {
+                name: "Service/default/edge#0",
+                match: { path: { type: "Prefix", value: "/" } },
+                action: { type: "Forward", backends: [{ pool: "default/edge:80", weight: 1 }] },
+              },
+            ],
+          },
+        ],
+      },
+    ],
+    pools: Object.fromEntries(
+      ["default/dns:53", "default/web:80", "default/mirror:80", "default/edge:80", "default/unused:80"].map(
+        (n) => [n, pool(n)],
+      ),
+    ),
+    certificates: { "default/web-tls": cert, "default/unused": cert },
+  };
+}
+
+/** poolYaml is a VipPool manifest over range ("127.0.20.1-127.0.20.9"). */
+export function poolYaml(range: string): string {
+  return `
+apiVersion: portico.dev/v1alpha1
+kind: VipPool
+metadata: { name: fleet }
+spec: { addresses: [${range}] }
+`;
+}
+
+/** serviceYaml is a LoadBalancer Service manifest (TCP port, no endpoints), to append to others. */
+export function serviceYaml(name: string, port: number): string {
+  return `
+---
+apiVersion: v1
+kind: Service
+metadata: { name: ${name}, namespace: default }
+spec:
+  type: LoadBalancer
+  ports: [{ port: ${port}, targetPort: 9, protocol: TCP }]
+`;
+}
+
+/** identity is a plausible engine identity. */
+export function identity(name: string, group = "default"): EngineIdentity {
+  return {
+    name,
+    group,
+    node: `node-${name}`,
+    version: "0.1.0",
+    pid: 1,
+    vcpu: 1,
+    memoryBytes: 1 << 30,
+    limits: { maxConnections: 0, maxConnectionRate: 0 },
+  };
+}
+
+/** TestEngine is the test's engine side of the link: it records what the controller sends. */
+export class TestEngine {
+  readonly socket: TLSSocket;
+  readonly received: FromController[] = [];
+  closed = false;
+  /** pong answers pings (an engine's heartbeat); false plays an engine gone silent. */
+  pong = true;
+
+  /**
+   * auto, when set, answers each snapshot as it arrives: undefined acks it, an error nacks it.
+   * Pings are always answered, as an engine's heartbeat.
+   */
+  auto: ((s: EngineSnapshot) => { error: string; code: string; listener?: string } | undefined) | undefined;
+
+  private constructor(socket: TLSSocket) {
+    this.socket = socket;
+    readFrames(socket, MAX_FRAME, (m) => {
+      const msg = m as FromController;
+      this.received.push(msg);
+      if (msg.type === "ping" && this.pong) this.send({ type: "pong", at: Date.now() });
+      if (msg.type === "snapshot" && this.auto) this.answer(this.auto(msg.snapshot));
+    });
+    socket.on("close", () => (this.closed = true));
+    socket.on("error", () => undefined);
+  }
+
+  /** connect dials the hub on 127.0.0.1:port trusting caPem (checking TLS_SERVER_NAME). */
+  static async connect(port: number, caPem: string): Promise<TestEngine> {
+    const socket = connect({ host: "127.0.0.1", port, ca: caPem, servername: TLS_SERVER_NAME });
+    await once(socket, "secureConnect");
+    return new TestEngine(socket);
+  }
+
+  /** join connects, says hello as id and waits for the welcome; auto-acks unless told otherwise. */
+  static async join(
+    port: number,
+    caPem: string,
+    token: string,
+    id: EngineIdentity,
+    opts: { have?: { epoch: number; seq: number; version: number }; manual?: boolean } = {},
+  ): Promise<TestEngine> {
+    const e = await TestEngine.connect(port, caPem);
+    if (!opts.manual) e.auto = () => undefined;
+    e.hello(token, id, opts.have);
+    for (let i = 0; i < 400 && e.of("welcome").length === 0 && !e.closed; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    if (e.of("welcome").length === 0)
+      throw new Error(`engine ${id.name} was not welcomed: ${JSON.stringify(e.received)}`);
+    return e;
+  }
+
+  /** send writes one message. */
+  send(m: FromEngine | Record<string, unknown>): void {
+    writeFrame(this.socket, m);
+  }
+
+  /** hello authenticates as id with token. */
+  hello(token: string, id: EngineIdentity, have?: { epoch: number; seq: number; version: number }): void {
+    this.send({ type: "hello", linkVersion: LINK_VERSION, token, engine: id, ...(have ? { have } : {}) });
+  }
+
+  /** of lists the received messages of one type. */
+  of<T extends FromController["type"]>(type: T): Extract<FromController, { type: T }>[] {
+    return this.received.filter((m) => m.type === type) as Extract<FromController, { type: T }>[];
+  }
+
+  /** answer acks (or, with error, nacks) the latest snapshot and reports its listeners bound. */
+  answer(error?: { error: string; code: string; listener?: string }): void {
+    const s = this.of("snapshot").at(-1);
+    if (s === undefined) throw new Error("no snapshot to answer");
+    const ref = { epoch: s.epoch, seq: s.seq, version: s.snapshot.version };
+    if (error) this.send({ type: "nack", ...ref, ...error });
+    else {
+      this.send({ type: "ack", ...ref });
+      this.send({
+        type: "status",
+        listeners: [
+          ...s.snapshot.l4.map((l) => ({
+            protocol: l.protocol,
+            address: l.address,
+            port: l.port,
+            name: l.name,
+          })),
+          ...s.snapshot.http.map((l) => ({
+            protocol: "TCP" as const,
+            address: l.address,
+            port: l.port,
+            name: l.name,
+          })),
+        ].map((l) => ({ ...l, key: listenerKey(l.protocol, l.address, l.port), state: "bound" as const })),
+      });
+    }
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
