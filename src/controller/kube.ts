@@ -137,8 +137,8 @@ export class KubeController implements AdminView {
     return this.#elector ? this.#elector.term() : 1;
   }
 
-  /** engines is the engine workload reconciler while this replica leads (notify it when scaling changes). */
-  engines(): KubeEngines | undefined {
+  /** workloads is the engine workload reconciler while this replica leads (notify it when scaling changes). */
+  workloads(): KubeEngines | undefined {
     return this.#engines;
   }
 

@@ -208,8 +208,8 @@ describe("engine workloads", { skip }, () => {
     await waitFor("3 replicas", async () => (await deployment("portico-engine-web"))?.spec.replicas === 3);
     // Several passes later (resync every 200 ms), still one change: not a loop.
     const settle = async () => {
-      const passes = ctl.controller.engines()!.actions().passes;
-      await waitFor("three more passes", () => ctl.controller.engines()!.actions().passes >= passes + 3);
+      const passes = ctl.controller.workloads()!.actions().passes;
+      await waitFor("three more passes", () => ctl.controller.workloads()!.actions().passes >= passes + 3);
     };
     await settle();
     const scaled = await deployment("portico-engine-web");
@@ -231,7 +231,7 @@ describe("engine workloads", { skip }, () => {
     const resized = await deployment("portico-engine-web");
     assert.equal(resized!.metadata.generation, gen0 + 2);
     assert.equal(resized!.spec.replicas, 3);
-    assert.equal(ctl.controller.engines()!.actions().update, 1);
+    assert.equal(ctl.controller.workloads()!.actions().update, 1);
     await waitFor(
       "one Updated event",
       async () => (await events("web")).filter((e) => e.reason === "EngineWorkloadUpdated").length === 1,
@@ -314,13 +314,13 @@ describe("engine workloads", { skip }, () => {
     running.push(c);
     await waitFor(
       "c leads and has compared twice",
-      () => (c.controller.engines()?.actions().passes ?? 0) >= 2,
+      () => (c.controller.workloads()?.actions().passes ?? 0) >= 2,
       10_000,
     );
     assert.ok(c.controller.term()! > termB);
     assert.equal((await deployment("portico-engine-solo"))!.metadata.generation, 1);
-    assert.deepEqual(c.controller.engines()!.actions(), {
-      passes: c.controller.engines()!.actions().passes,
+    assert.deepEqual(c.controller.workloads()!.actions(), {
+      passes: c.controller.workloads()!.actions().passes,
       create: 0,
       update: 0,
       scale: 0,
