@@ -11,7 +11,6 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serveCliRoute, type CliView } from "./cli-routes.ts";
-import type { FleetView } from "../controller/fleet/view.ts";
 import { createLogger, type Logger } from "../controller/log.ts";
 import { LOOP_WINDOW_MS, LoopWatch, type EngineLiveness } from "../controller/loop-watch.ts";
 
@@ -30,8 +29,6 @@ export interface AdminView extends CliView {
   engineLiveness?(): EngineLiveness | undefined;
   /** notes are extra /healthz detail lines: problems the process lives with, such as a failing state save. */
   notes?(): string[];
-  /** engines is the fleet of engines (GET /api/v1/engines); undefined when there is no engine port. */
-  engines?(): FleetView | undefined;
 }
 
 /** startAdmin serves view on host:port and resolves with the bound address. */

@@ -15,8 +15,8 @@ import { kindOf, TARGET_KINDS } from "../controller/explain/target.ts";
 export interface CliView {
   /** inspect is undefined until a first snapshot serves. */
   inspect(): Inspection | undefined;
-  /** fleet, when the controller has engines, is GET /api/v1/engines' view; explain enginegroup lists them. */
-  fleet?(): FleetView | undefined;
+  /** engines, when the controller has engines, is GET /api/v1/engines' view; explain enginegroup lists them. */
+  engines?(): FleetView | undefined;
 }
 
 type Send = (status: number, type: string, body: string) => void;
@@ -54,7 +54,7 @@ export function serveCliRoute(view: CliView, path: string, send: Send): boolean 
       return true;
     }
     const t = { kind: k.kind, namespace: k.namespaced ? words[1]! : "", name: words[words.length - 1]! };
-    const e = explain(set, out, t, "manifests", view.fleet?.());
+    const e = explain(set, out, t, "manifests", view.engines?.());
     json(send, e.found ? 200 : 404, e);
   } else
     send(

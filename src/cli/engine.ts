@@ -156,6 +156,8 @@ export async function main(argv: string[]): Promise<number> {
     identity,
     engine,
     log,
+    // The load report is also what `portico size` and autoscaling read (engine/load.ts).
+    load: () => engine.load?.(),
     onDrain: (ms) => drainAsked(ms > 0 ? ms : f.drainTimeoutMs),
   });
   const controller = `${f.controller.host}:${f.controller.port}`;

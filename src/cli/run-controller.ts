@@ -13,6 +13,7 @@ import { FleetPort } from "../controller/fleet/fleet-port.ts";
 import { loadOrCreateCredentials } from "../link/credentials.ts";
 import { hostname } from "node:os";
 import { version } from "./version.ts";
+import { readCalibration } from "../state/calibration.ts";
 import { FileSource, FileSourceError } from "../sources/file/source.ts";
 import { openStateStore, type StateStore } from "../state/store.ts";
 import { refuseLegacyDefault, stateDirOf } from "../state/location.ts";
@@ -163,7 +164,14 @@ async function engineOf(store: StateStore, stateDir: string, undo: (() => unknow
     await hub.close();
     throw bindError(err, "--engine-listen", flags.engineListen);
   }
-  const fleet = new FleetPort({ hub, ...(local ? { local } : {}), log, version: version() });
+  const fleet = new FleetPort({
+    hub,
+    ...(local ? { local } : {}),
+    log,
+    version: version(),
+    // Read per view: `portico size --calibrate` may write it while Portico runs.
+    calibration: () => readCalibrationQuietly(stateDir, log),
+  });
   undo.push(() => fleet.close());
   // One line with everything an engine needs (the token file's path, never the token).
   log("info", "engine port listening", {
@@ -195,4 +203,17 @@ try {
   const exitCode = exitCodeOf(err);
   const message = exitCode === undefined ? ((err as Error).stack ?? String(err)) : (err as Error).message;
   tell({ type: "fatal", message, ...(exitCode !== undefined ? { exitCode } : {}) });
+}
+
+/** readCalibrationQuietly is the state dir's calibration, or undefined (a damaged file is logged once). */
+let calibrationWarned = "";
+function readCalibrationQuietly(dir: string, log: Logger): ReturnType<typeof readCalibration> {
+  try {
+    return readCalibration(dir);
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (msg !== calibrationWarned) log("warn", "calibration not read", { error: msg });
+    calibrationWarned = msg;
+    return undefined;
+  }
 }

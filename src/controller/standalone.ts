@@ -23,6 +23,7 @@ import { Persister } from "./persist.ts";
 import type { EngineLiveness } from "./loop-watch.ts";
 import type { EngineLoad } from "../link/protocol.ts";
 import type { FleetView } from "./fleet/view.ts";
+import { groupSettings, type GroupSettings } from "./fleet/group-settings.ts";
 
 /** EnginePort is what the controller needs of an engine (in-process or a worker group). */
 export interface EnginePort {
@@ -46,6 +47,8 @@ export interface EnginePort {
   drain?(deadlineMs: number): Promise<boolean>;
   /** view lists the engines when there is a fleet (fleet/fleet-port.ts); absent for one in-process engine. */
   view?(): FleetView;
+  /** setGroups gives a fleet the EngineGroups' HA settings before a push (placement per group). */
+  setGroups?(groups: Record<string, GroupSettings>): void;
 }
 
 /** PortApplyResult is an engine's answer to a snapshot; code and listener say why a NACK (ApplyResult). */
@@ -128,6 +131,7 @@ export class Controller {
     this.#notices = out.translate.notices;
     this.#invalid = out.invalid;
     for (const o of out.invalid) this.#log("warn", "invalid object", { ...o });
+    this.#engine.setGroups?.(groupSettings(out.groups));
     const result = await this.#engine.apply(out.snapshot);
     if (!result.ok) {
       // The engine keeps the last good snapshot; allocations are not committed either, so a

@@ -25,7 +25,14 @@ export interface EngineProc {
 /** startEngine runs `portico engine` in ns against the controller at ctl (HOST:PORT) with the state dir's credentials. */
 export function startEngine(
   ns: Netns,
-  o: { name: string; group: string; controller: string; stateDir: string; adminPort: number; extra?: string[] },
+  o: {
+    name: string;
+    group: string;
+    controller: string;
+    stateDir: string;
+    adminPort: number;
+    extra?: string[];
+  },
 ): EngineProc {
   const proc = ns.spawn(
     process.execPath,
@@ -79,15 +86,20 @@ export async function fleet(adminUrl: string): Promise<FleetView> {
   return (await (await fetch(`${adminUrl}/api/v1/engines`)).json()) as FleetView;
 }
 
-/** allAcked waits until the named engines are connected and have acked the controller's latest push. */
-export async function allAcked(adminUrl: string, names: readonly string[], deadlineMs = 30_000): Promise<FleetView> {
+/** allAcked waits until the named engines are connected, have acked the latest push sent to them, and are ready. */
+export async function allAcked(
+  adminUrl: string,
+  names: readonly string[],
+  deadlineMs = 30_000,
+): Promise<FleetView> {
   return waitFor(
     `engines ${names.join(", ")} to ack`,
     async () => {
       const f = await fleet(adminUrl);
       const ok = names.every((n) => {
         const e = f.engines.find((x) => x.identity.name === n);
-        return e?.connected && e.acked?.seq === f.seq && e.acked.epoch === f.epoch;
+        // Ready: it acked the latest push sent to it (pushes on a join go to that engine alone) and bound its listeners.
+        return e?.connected && e.ready && e.pending === undefined && e.acked?.epoch === f.epoch;
       });
       return ok ? f : undefined;
     },

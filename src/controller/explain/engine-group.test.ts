@@ -127,7 +127,7 @@ test("explain enginegroup with a fleet view lists each engine: node, acked versi
   const inspection = { set, out, ports: { http: 80, https: 443 } };
   let body = "";
   serveCliRoute(
-    { inspect: () => inspection, fleet: () => fleet },
+    { inspect: () => inspection, engines: () => fleet },
     "/api/v1/explain/enginegroup/web",
     (_s, _t, b) => {
       body = b;

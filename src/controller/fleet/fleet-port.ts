@@ -8,10 +8,13 @@
 // the objects they should serve (fleet-status.ts). An engine that connects gets its slice at once
 // unless it already serves it; one that leaves triggers re-placement and a push to the others.
 import { hostname, availableParallelism, totalmem } from "node:os";
-import { DEFAULT_ENGINE_GROUP, type HaMode } from "../../k8s/engine-group.ts";
+import { DEFAULT_ENGINE_GROUP, type Calibration } from "../../k8s/engine-group.ts";
+import type { GroupSettings } from "./group-settings.ts";
+import { LoadHistory } from "./load-history.ts";
+import { LOAD_INTERVAL_MS } from "../../link/protocol.ts";
 import type { EngineSnapshot } from "../../model/ir.ts";
 import type { EngineStatus } from "../../engine/engine.ts";
-import type { EngineIdentity } from "../../link/protocol.ts";
+import type { EngineIdentity, EngineLoad } from "../../link/protocol.ts";
 import type { EnginePort } from "../standalone.ts";
 import type { EngineLiveness } from "../loop-watch.ts";
 import type { Logger } from "../log.ts";
@@ -29,12 +32,6 @@ export const ANSWER_TIMEOUT_MS = 10_000;
 /** DEPARTED_MS is how long an engine that left stays in the view (connected: false) and in metrics (up 0). */
 export const DEPARTED_MS = 3600_000;
 
-/** GroupSettings is what placement needs of an EngineGroup. */
-export interface GroupSettings {
-  haMode: HaMode;
-  spares: number;
-}
-
 /** FleetPortOptions wire a FleetPort. */
 export interface FleetPortOptions {
   hub: Hub;
@@ -46,6 +43,8 @@ export interface FleetPortOptions {
   /** version is this Portico's version (the local engine's identity). */
   version?: string;
   answerTimeoutMs?: number;
+  /** calibration reads the measured per-core capacity (the state dir's calibration.json) for the view. */
+  calibration?: () => Calibration | undefined;
 }
 
 /** Member is an engine as a push sees it. */
@@ -77,6 +76,10 @@ export class FleetPort implements EnginePort {
   /** #gen counts changes to what status() reads besides the local engine's own status. */
   #gen = 0;
   #statusCache: { gen: number; local: EngineStatus | undefined; status: EngineStatus } | undefined;
+  /** #localLoad is the local engine's load, sampled every LOAD_INTERVAL_MS as remote engines report theirs. */
+  #localLoad = new LoadHistory();
+  #localSampler: NodeJS.Timeout | undefined;
+  #calibration: (() => Calibration | undefined) | undefined;
   /** liveness is the local engine thread's loop report, present when that engine runs on another thread. */
   liveness?: () => EngineLiveness;
 
@@ -112,6 +115,12 @@ export class FleetPort implements EnginePort {
     this.#local?.onListenerChange?.(() => this.#changed.forEach((fn) => fn()));
     const local = this.#local;
     if (local?.liveness) this.liveness = () => local.liveness!();
+    this.#calibration = opts.calibration;
+    if (local?.load)
+      this.#localSampler = setInterval(() => {
+        const load = local.load!();
+        if (load) this.#localLoad.add(load);
+      }, LOAD_INTERVAL_MS).unref();
   }
 
   /** setGroups replaces the groups' settings; the next push places by them. */
@@ -320,7 +329,7 @@ export class FleetPort implements EnginePort {
         ...(this.#local_.lastNack ? { lastNack: this.#local_.lastNack } : {}),
         ready: st !== undefined && ready(LOCAL_ENGINE),
         listeners: this.#local.status()?.listeners ?? [],
-        history: [],
+        ...localLoad(this.#localLoad.entries()),
       });
     }
     const now = performance.now();
@@ -334,7 +343,8 @@ export class FleetPort implements EnginePort {
       if (!this.#departed.has(name) || this.#hub.session(name)) continue;
       engines.push({ ...sessionView(d.session, now), connected: false, ready: false });
     }
-    return { epoch: this.#hub.epoch, seq: this.#seq, engines };
+    const calibration = this.#calibration?.();
+    return { epoch: this.#hub.epoch, seq: this.#seq, engines, ...(calibration ? { calibration } : {}) };
   }
 
   /** onListenerChange registers fn for any change of an engine's answers or listeners. */
@@ -344,9 +354,16 @@ export class FleetPort implements EnginePort {
 
   /** close closes the hub (every engine link) and the local engine. */
   async close(): Promise<void> {
+    clearInterval(this.#localSampler);
     await this.#hub.close();
     await this.#local?.close();
   }
+}
+
+// localLoad is the local engine's latest report and its history, as a remote engine's are shown.
+function localLoad(history: EngineLoad[]): Pick<EngineView, "load" | "history"> {
+  const load = history[history.length - 1];
+  return { ...(load ? { load } : {}), history };
 }
 
 // sessionView is the part of an EngineView a session gives, connected or not.

@@ -43,9 +43,14 @@ export function engineListeners(e: EngineState): ListenerStatus[] {
   const v = e.sent.ref.version;
   if (sameRef(e.acked, e.sent.ref)) {
     const reported = new Map(e.listeners.map((l) => [l.key, l]));
-    return wanted.map(
-      (w) => reported.get(w.key) ?? { ...w, error: `engine ${e.name} has not reported this listener yet` },
-    );
+    return wanted.map((w) => {
+      const r = reported.get(w.key);
+      if (r === undefined) return { ...w, error: `engine ${e.name} has not reported this listener yet` };
+      // Several engines serve a VIP: say which one cannot bind it (the others may be fine).
+      return r.state === "error" && r.error !== undefined
+        ? { ...r, error: `engine ${e.name}: ${r.error}` }
+        : r;
+    });
   }
   const nack = e.lastNack;
   if (nack !== undefined && sameRef(nack, e.sent.ref) && nack.stale !== true)

@@ -21,6 +21,9 @@ import { tunnel } from "./websocket.ts";
 
 // Pipelined requests waiting behind the active one may buffer this much body before reading pauses.
 const MAX_BUFFERED = 64 * 1024;
+/** RETIRE_IDLE_MS is how long a retired (drained or reconfigured) idle keep-alive connection stays
+ * open for a request already on its way; that request gets Connection: close. */
+export const RETIRE_IDLE_MS = 1000;
 
 // UNSTAMPED marks a timestamp the coarse sweep has yet to take (see onBegin).
 const UNSTAMPED = -1;
@@ -456,7 +459,7 @@ export class ClientConn implements MessageSink, Watcher, Batched {
   }
 
   /**
-   * retire closes the connection when idle, or after the exchanges in flight. A connection that
+   * retire closes the connection when idle (after RETIRE_IDLE_MS), or after the exchanges in flight. A connection that
    * has not sent its first request yet is not idle but new (accepted just before a drain closed the
    * listener): it is answered once, then closed — ending it would fail a request no client retries.
    */
@@ -465,7 +468,15 @@ export class ClientConn implements MessageSink, Watcher, Batched {
     const last = this.queue[this.queue.length - 1];
     if (last !== undefined) last.closeAfter = true;
     else if (this.messages === 0) this.closing = true;
-    else if (this.state !== HEAD) this.end();
+    else if (this.state !== HEAD) {
+      // Idle between requests: the client may be sending its next one right now, and a FIN now
+      // fails it ("socket hang up": Node's and most keep-alive pools do not retry). A request
+      // that comes within RETIRE_IDLE_MS is answered with Connection: close (the runtime is
+      // retired); a connection still idle then is ended.
+      setTimeout(() => {
+        if (!this.closed && !this.ended && this.queue.length === 0 && this.state === IDLE) this.end();
+      }, RETIRE_IDLE_MS).unref();
+    }
   }
 
   // end shuts our side after the last response, then reads on, discarding, until the client's
