@@ -69,6 +69,7 @@ export class FleetStatusWriter {
   #written = new Map<string, string>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
+  #gen = 0;
 
   /** constructor takes the status writer (one path for every status write) and a logger. */
   constructor(writer: StatusWriter, log: Logger) {
@@ -78,16 +79,21 @@ export class FleetStatusWriter {
 
   /** start writes now and every STATUS_EVERY_MS until stop. */
   start(view: () => FleetView, groups: () => GroupObject[], everyMs = STATUS_EVERY_MS): void {
-    this.stop();
-    const tick = () => {
-      this.#running = this.#write(view(), groups()).finally(() => (this.#running = undefined));
-      this.#timer = setTimeout(() => void this.#running?.then(tick), everyMs).unref();
+    clearTimeout(this.#timer);
+    // A loop of an earlier term still finishing a write sees another generation and stops there.
+    const gen = ++this.#gen;
+    const run = () => {
+      this.#running = this.#write(view(), groups()).finally(() => {
+        this.#running = undefined;
+        if (gen === this.#gen) this.#timer = setTimeout(run, everyMs).unref();
+      });
     };
-    tick();
+    run();
   }
 
   /** stop ends the writes (another replica leads); resolves when a write in flight ended. */
   async stop(): Promise<void> {
+    this.#gen++;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#written.clear();

@@ -29,6 +29,7 @@ import { PORTICO_CONDITION_PREFIX, StatusWriter } from "./kube-status.ts";
 import type { Logger } from "./log.ts";
 import type { Hub } from "./fleet/hub.ts";
 import type { FleetPort } from "./fleet/fleet-port.ts";
+import type { FleetView } from "./fleet/view.ts";
 import { KubeLink } from "./kube-link.ts";
 import { Autoscaler, FleetStatusWriter, type GroupObject } from "./kube-fleet.ts";
 import type { Calibration } from "../k8s/engine-group.ts";
@@ -443,6 +444,11 @@ export class KubeController implements AdminView {
       listenersCheck((this.#o.engine.status()?.listeners ?? []).filter((l) => l.state !== "closed")),
     );
     return checks;
+  }
+
+  /** engines is the fleet of engines (GET /api/v1/engines); undefined without an engine port. */
+  engines(): FleetView | undefined {
+    return this.#o.link?.fleet.view();
   }
 
   /** statuses are what the last processed set's statuses were (as computed, before bind state). */
