@@ -197,5 +197,44 @@ describe("engine link in a cluster", { skip }, () => {
     } finally {
       await stale.close();
     }
+
+    // A damaged Secret keeps the next leader's port closed, says what to delete, and deleting it
+    // is the fix: the leader makes a new one and opens the port (within RETRY_MS, 10 s).
+    const short = Buffer.from("short").toString("base64");
+    await env.kubectl([
+      "patch",
+      "secret",
+      "-n",
+      NS,
+      "portico-engine-link",
+      "-p",
+      `{"data":{"token":"${short}"}}`,
+    ]);
+    const [linkC, adminC] = [await freePort(), await freePort()];
+    controller("ctl-c", linkC, adminC);
+    await waitFor(
+      "c leads with its engine port closed",
+      async () => /\[-\] engine-port: not listening/.test(await readyz(adminC)),
+      20_000,
+    );
+    assert.equal(await refused(linkC), true);
+    const warning = await waitFor("the EngineLinkFailed Event", async () =>
+      (await get("events.events.k8s.io", "-n", NS))?.items.find(
+        (e: { reason: string }) => e.reason === "EngineLinkFailed",
+      ),
+    );
+    assert.equal(warning.regarding.name, "portico-engine-link");
+    assert.match(
+      warning.note,
+      /token holds 5 characters.*delete the Secret portico-system\/portico-engine-link/,
+    );
+    await env.kubectl(["delete", "secret", "-n", NS, "portico-engine-link"]);
+    await waitFor(
+      "c listens with a new Secret",
+      async () => /engine-port: listening/.test(await readyz(adminC)),
+      20_000,
+    );
+    const made = parseSecretData((await get("secret", "-n", NS, "portico-engine-link"))!.data, "test");
+    assert.notEqual(made.token, creds.token);
   });
 });
