@@ -47,7 +47,11 @@ const view = (engines: EngineView[]): FleetView => ({ epoch: 3, seq: 4, engines 
 test("fleetStatus lists a group's connected remote engines with their load, counts and sizing", () => {
   const v = view([
     engine("w1", "web", 0.5),
-    engine("w2", "web", 0.5, { ready: false, acked: undefined }),
+    engine("w2", "web", 0.5, {
+      ready: false,
+      acked: undefined,
+      lastNack: { epoch: 3, seq: 4, version: 7, error: "listener web:443 cannot bind", code: "BindFailed" },
+    }),
     engine("gone", "web", 0.5, { connected: false }),
     engine("o1", "other", 0.5),
     engine("local", "web", 0.5, { local: true }),
@@ -66,6 +70,9 @@ test("fleetStatus lists a group's connected remote engines with their load, coun
     cpuCores: 0.5,
     saturationPercent: 50,
   });
+  // A refused snapshot shows on the object, in the engine's own words.
+  assert.equal(s.engines![0]!.lastNack, undefined);
+  assert.equal(s.engines![1]!.lastNack, "listener web:443 cannot bind");
   assert.equal(s.replicas, 2);
   assert.equal(s.readyReplicas, 1);
   assert.equal(s.sizing!.saturation, 50);
