@@ -98,7 +98,10 @@ export class KubeLink {
   lose(): Promise<void> {
     this.#term = undefined;
     clearTimeout(this.#retry);
-    return this.#serial(() => this.#o.hub.close());
+    // At once, not behind an open waiting on a slow API: the replica's VIPs are given up after
+    // this. An open that binds later anyway is closed again when it ends.
+    void this.#serial(() => this.#o.hub.close());
+    return this.#o.hub.close();
   }
 
   /** secretData is the Secret's data as this leader uses it (undefined before it was read). */
@@ -107,7 +110,7 @@ export class KubeLink {
   }
 
   #serial(fn: () => Promise<void>): Promise<void> {
-    this.#chain = this.#chain.then(fn, fn);
+    this.#chain = this.#chain.then(fn).catch((e) => this.#o.log("warn", "engine link", { error: String(e) }));
     return this.#chain;
   }
 
@@ -130,6 +133,8 @@ export class KubeLink {
         secret: where,
       });
     } catch (e) {
+      // Closed meanwhile (the Lease went): nothing to report or retry.
+      if (this.#term !== term) return;
       const damaged = e instanceof CredentialError;
       const error = damaged
         ? (e as Error).message
@@ -147,8 +152,7 @@ export class KubeLink {
           note: error,
         })
         .catch(() => undefined);
-      if (this.#term === term)
-        this.#retry = setTimeout(() => void this.#serial(() => this.#open(term)), RETRY_MS).unref();
+      this.#retry = setTimeout(() => void this.#serial(() => this.#open(term)), RETRY_MS).unref();
     }
   }
 }

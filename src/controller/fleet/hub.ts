@@ -165,8 +165,13 @@ export class Hub {
         });
       });
     } catch (err) {
-      this.#server = undefined;
+      if (this.#server === server) this.#server = undefined;
       throw err;
+    }
+    if (this.#server !== server) {
+      // close() ran while binding: what it closed was not listening yet, so close it now.
+      server.close();
+      throw new Error("Hub.listen: the hub was closed while binding");
     }
     this.#ticker = setInterval(() => this.#tick(), this.#timing.pingIntervalMs).unref();
     return server.address() as AddressInfo;
