@@ -3,7 +3,7 @@ import { test } from "node:test";
 import type { EngineLoad } from "../link/protocol.ts";
 import { identity } from "./fleet/testing.ts";
 import type { EngineView, FleetView } from "./fleet/view.ts";
-import { Autoscaler, fleetStatus } from "./kube-fleet.ts";
+import { Autoscaler, fleetStatus, placementSettings } from "./kube-fleet.ts";
 
 const NOW = 50_000_000;
 
@@ -102,4 +102,20 @@ test("Autoscaler: a group at 95% scales up with the autoscaler's sentence; a dro
   assert.match(held.reason, /changed less than 5 min ago/);
   const fresh = new Autoscaler().decide(g, 3, quiet(NOW + 60_000), undefined, NOW + 60_000)!;
   assert.equal(fresh.replicas, 2, fresh.reason);
+});
+
+test("placementSettings gives the FleetPort each group's HA mode and spares", () => {
+  const serving = (haMode: "ActiveActive" | "NPlusM", spares: number) =>
+    ({
+      spec: { haMode, spares },
+      builtin: false,
+      exists: true,
+      accepted: true,
+      vips: [],
+      objects: [],
+    }) as never;
+  assert.deepEqual(placementSettings({ default: serving("ActiveActive", 0), web: serving("NPlusM", 2) }), {
+    default: { haMode: "ActiveActive", spares: 0 },
+    web: { haMode: "NPlusM", spares: 2 },
+  });
 });

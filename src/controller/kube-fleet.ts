@@ -9,6 +9,8 @@ import { decideReplicas, SCALE_DOWN_STABLE_MS, type ReplicaDecision } from "./fl
 import { groupPoints, loadSummary, sizeGroup, sizingStatus, type SizingEngine } from "./fleet/sizing.ts";
 import type { EngineView, FleetView } from "./fleet/view.ts";
 import type { EngineGroupRef } from "./kube-engine-workload.ts";
+import type { GroupServing } from "../translate/engine-group.ts";
+import type { GroupSettings } from "./fleet/fleet-port.ts";
 import type { StatusWriter } from "./kube-status.ts";
 import type { Logger } from "./log.ts";
 
@@ -53,6 +55,13 @@ export function fleetStatus(
     readyReplicas: engines.filter((e) => e.ready).length,
     sizing: sizingStatus(sizeGroup(group, sizingEngines(engines), cal, { now }), now),
   };
+}
+
+/** placementSettings are the groups' HA mode and spares as the FleetPort places engines by them. */
+export function placementSettings(groups: Record<string, GroupServing>): Record<string, GroupSettings> {
+  return Object.fromEntries(
+    Object.entries(groups).map(([name, g]) => [name, { haMode: g.spec.haMode, spares: g.spec.spares }]),
+  );
 }
 
 /** GroupObject is an EngineGroup as the fleet status needs it. */
