@@ -296,3 +296,44 @@ test("agent: the controller's drain message reaches the owner", async (t) => {
   s.controller.send({ type: "drain", deadlineMs: 1234 });
   assert.equal(await waitFor("drain", () => asked), 1234);
 });
+
+test("agent: several controller addresses are tried in turn; a leader change moves the link to the next", async (t) => {
+  // Only a cluster's leader listens: here first A (B's port closed), then B (A's closed).
+  const a = new LinkController(pki.leaf, { token: TOKEN, epoch: 1 });
+  await a.listen();
+  const bPort = await freePort();
+  const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
+  const engine = await createEnginePort(() => {});
+  const agent = new EngineAgent({
+    host: "127.0.0.1",
+    port: bPort,
+    alternates: [{ host: "127.0.0.1", port: a.port }],
+    ca: pki.caPem,
+    token: TOKEN,
+    identity,
+    engine,
+    log: (level, msg, fields) => lines.push({ level, msg, fields }),
+    backoff: { firstMs: 20, maxMs: 200 },
+  });
+  agent.start();
+  const b = new LinkController(pki.leaf, { token: TOKEN, epoch: 2 });
+  t.after(async () => {
+    agent.stop();
+    await a.close().catch(() => {});
+    await b.close().catch(() => {});
+    await engine.close();
+  });
+  await waitFor("hello at A, the second address", () => a.of("hello").length === 1);
+  const port = await freePort();
+  a.snapshot(1, 1, snapshotFor(port, 1));
+  await waitFor("ack from A", () => a.of("ack").length === 1);
+  await a.close();
+  await b.listen(bPort);
+  const hello = await waitFor("hello at B, the first address", () => b.of("hello")[0], 15_000);
+  assert.deepEqual(hello.have, { epoch: 1, seq: 1, version: 1 });
+  b.snapshot(2, 1, snapshotFor(port, 2));
+  assert.equal((await waitFor("ack from B", () => b.of("ack")[0])).epoch, 2);
+  assert.ok(
+    lines.some((l) => l.msg === "connected to the controller" && l.fields?.address === `127.0.0.1:${bPort}`),
+  );
+});

@@ -3,7 +3,9 @@
 // what it serves, then applies each snapshot the epoch/sequence guard lets through and answers ACK
 // or NACK. The link is only the way configuration arrives: when it drops, the engine keeps serving
 // its last good snapshot and dials again (100 ms doubling to 5 s, with jitter, so a restarted
-// controller is not met by every engine at the same instant).
+// controller is not met by every engine at the same instant). Several controller addresses (the
+// replicas of a cluster, of which only the leader listens) are tried in turn: a refused or failed
+// dial moves on to the next at once, and the backoff grows only once every address failed.
 import { connect, type TLSSocket } from "node:tls";
 import type { EnginePort } from "../controller/standalone.ts";
 import type { Logger } from "../controller/log.ts";
@@ -26,6 +28,8 @@ import { SnapshotGuard, type Applied } from "./guard.ts";
 export interface AgentOptions {
   host: string;
   port: number;
+  /** alternates are further controller addresses, tried in turn after host:port. */
+  alternates?: { host: string; port: number }[];
   /** ca is the controller CA's PEM: the only certificate authority this link trusts. */
   ca: string;
   /** token authenticates this engine; it goes in the Hello and nowhere else (never logged). */
@@ -59,6 +63,8 @@ export class EngineAgent {
   #socket: TLSSocket | undefined;
   #stopped = false;
   #attempt = 0;
+  /** #at is the index of the address dialled last in [host:port, ...alternates]. */
+  #at = 0;
   #retry: NodeJS.Timeout | undefined;
   #state: LinkState = { connected: false, since: Date.now() };
   /** #said remembers the last problem logged, so a controller away for an hour is one line, not 700. */
@@ -95,7 +101,9 @@ export class EngineAgent {
 
   #dial(): void {
     if (this.#stopped) return;
-    const { host, port, ca, log } = this.#o;
+    const { ca, log } = this.#o;
+    const addresses = [{ host: this.#o.host, port: this.#o.port }, ...(this.#o.alternates ?? [])];
+    const { host, port } = addresses[this.#at % addresses.length]!;
     const socket = connect({ host, port, ca, servername: TLS_SERVER_NAME });
     this.#socket = socket;
     let heard = Date.now();
@@ -179,9 +187,15 @@ export class EngineAgent {
         });
       }
       if (this.#stopped) return;
-      // 100 ms doubling to 5 s, each wait jittered ±50% so engines spread their dials.
+      // 100 ms doubling to 5 s, each wait jittered ±50% so engines spread their dials. Another
+      // address not tried since the last failure round is dialled after the first wait only.
       const { firstMs, maxMs } = this.#o.backoff ?? { firstMs: 100, maxMs: 5000 };
-      const base = Math.min(maxMs, firstMs * 2 ** Math.min(this.#attempt++, 16));
+      if (!welcomed) this.#at = (this.#at + 1) % addresses.length;
+      const round = !welcomed && this.#at === 0;
+      const base =
+        round || addresses.length === 1
+          ? Math.min(maxMs, firstMs * 2 ** Math.min(this.#attempt++, 16))
+          : firstMs;
       this.#retry = setTimeout(() => this.#dial(), base * (0.5 + Math.random()));
     });
   }

@@ -11,7 +11,12 @@ import { startAdmin } from "../api/admin.ts";
 import { stateDirOf } from "../state/location.ts";
 import { createLogger } from "../controller/log.ts";
 import { createEnginePort } from "../controller/engine-port.ts";
-import { KubeController } from "../controller/kube.ts";
+import { KubeController, type KubeControllerOptions } from "../controller/kube.ts";
+import type { EnginePort } from "../controller/standalone.ts";
+import type { Logger } from "../controller/log.ts";
+import { Hub } from "../controller/fleet/hub.ts";
+import { FleetPort } from "../controller/fleet/fleet-port.ts";
+import { version } from "./version.ts";
 import { KubeClient } from "../sources/kube/client.ts";
 
 /** ControllerFlags are `portico controller`'s flags. */
@@ -37,7 +42,14 @@ export interface ControllerFlags {
   engineImage?: string;
   /** defaultEngineGroup runs engines for the implicit `default` group too. */
   defaultEngineGroup: boolean;
+  /** engineListen is HOST:PORT of the engine port the leader opens (default 0.0.0.0:9443 in a cluster, else off). */
+  engineListen?: string;
+  /** localEngine keeps the in-process engine; --no-local-engine leaves the traffic to the engines. */
+  localEngine: boolean;
 }
+
+/** ENGINE_LISTEN_IN_CLUSTER is --engine-listen's default when running in a pod. */
+export const ENGINE_LISTEN_IN_CLUSTER = "0.0.0.0:9443";
 
 function num(text: string | undefined, flag: string, def: number, min = 1, max = 65535): number {
   if (text === undefined) return def;
@@ -48,7 +60,7 @@ function num(text: string | undefined, flag: string, def: number, min = 1, max =
 }
 
 /** parseControllerFlags reads the flags; unknown flags are an error naming the flag. */
-export function parseControllerFlags(argv: string[]): ControllerFlags {
+export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): ControllerFlags {
   let v;
   try {
     v = parseArgs({
@@ -71,6 +83,8 @@ export function parseControllerFlags(argv: string[]): ControllerFlags {
         "engine-namespace": { type: "string" },
         "engine-image": { type: "string" },
         "default-engine-group": { type: "boolean", default: false },
+        "engine-listen": { type: "string" },
+        "no-local-engine": { type: "boolean", default: false },
       },
     }).values;
   } catch (err) {
@@ -96,7 +110,21 @@ export function parseControllerFlags(argv: string[]): ControllerFlags {
     admin: v.admin ?? "127.0.0.1:9901",
     engineNamespace: v["engine-namespace"] ?? (process.env.POD_NAMESPACE || "portico-system"),
     defaultEngineGroup: v["default-engine-group"] ?? false,
+    localEngine: !v["no-local-engine"],
   };
+  // In a pod engines dial this port through the Service; elsewhere (a laptop, a test) it is opt-in.
+  const listen = v["engine-listen"] ?? (env.KUBERNETES_SERVICE_HOST ? ENGINE_LISTEN_IN_CLUSTER : undefined);
+  if (listen !== undefined) {
+    try {
+      splitHostPort(listen);
+    } catch (err) {
+      throw new CliError(`--engine-listen: ${(err as Error).message}`);
+    }
+    flags.engineListen = listen;
+  } else if (!flags.localEngine)
+    throw new CliError(
+      "--no-local-engine needs --engine-listen HOST:PORT: without the in-process engine, the engines that dial it serve the traffic",
+    );
   try {
     splitHostPort(flags.admin);
   } catch (err) {
@@ -132,9 +160,10 @@ export async function main(argv: string[]): Promise<number> {
   const store = flags.stateDir
     ? (await import("../state/store.ts")).openStateStore(stateDirOf(flags.stateDir))
     : undefined;
-  const engine = await createEnginePort(log);
+  const { engine, link } = await enginesOf(flags, log);
   // The engine link listens in the controller's own namespace, behind the Service portico-controller.
   const controllerNs = process.env.POD_NAMESPACE || flags.leaseNamespace;
+  const linkPort = link?.listen.port ?? 9443;
   if (!flags.engineImage)
     log("warn", "engine workloads off: EngineGroups get no engines; give --engine-image or $PORTICO_IMAGE");
   const controller = new KubeController({
@@ -155,6 +184,7 @@ export async function main(argv: string[]): Promise<number> {
         }
       : {}),
     engine,
+    ...(link ? { link } : {}),
     translate: {
       serveClasslessServices: flags.classless,
       ingressHttpPort: flags.httpPort,
@@ -167,7 +197,7 @@ export async function main(argv: string[]): Promise<number> {
           engines: {
             namespace: flags.engineNamespace,
             image: flags.engineImage,
-            controllerAddress: `portico-controller.${controllerNs}.svc:9443`,
+            controllerAddress: `portico-controller.${controllerNs}.svc:${linkPort}`,
             defaultGroup: flags.defaultEngineGroup,
           },
         }
@@ -202,4 +232,21 @@ export async function main(argv: string[]): Promise<number> {
   store?.close();
   client.close();
   return 0;
+}
+
+/**
+ * enginesOf is the controller's EnginePort: the in-process engine, or with --engine-listen a
+ * FleetPort over it (unless --no-local-engine) and the hub the leader opens each term (kube-link.ts).
+ */
+async function enginesOf(
+  flags: ControllerFlags,
+  log: Logger,
+): Promise<{ engine: EnginePort; link?: NonNullable<KubeControllerOptions["link"]> }> {
+  const local = flags.localEngine ? await createEnginePort(log) : undefined;
+  if (flags.engineListen === undefined) return { engine: local! };
+  // Credentials and epoch come from the Secret and the Lease when this replica leads.
+  const hub = new Hub({ certPem: "", keyPem: "", token: "", epoch: 0, controller: flags.identity, log });
+  const fleet = new FleetPort({ hub, ...(local ? { local } : {}), log, version: version() });
+  const listen = splitHostPort(flags.engineListen);
+  return { engine: fleet, link: { hub, fleet, listen, namespace: flags.engineNamespace } };
 }

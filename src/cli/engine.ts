@@ -25,7 +25,8 @@ export const DRAIN_TIMEOUT_MS = 30_000;
 
 /** EngineFlags are `portico engine`'s settings, checked. */
 export interface EngineFlags {
-  controller: { host: string; port: number };
+  /** controllers are the controller addresses, tried in turn (only a cluster's leader listens). */
+  controllers: { host: string; port: number }[];
   ca: string;
   token: string;
   name?: string;
@@ -64,7 +65,9 @@ export function parseEngineFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     throw new CliError(`${(err as Error).message}\nRun 'portico help' for usage.`);
   }
   if (v.controller === undefined)
-    throw new CliError("engine needs --controller HOST:PORT: the controller's engine port");
+    throw new CliError(
+      "engine needs --controller HOST:PORT[,HOST:PORT...]: the controller's engine port (several: tried in turn)",
+    );
   // Port 0 (a free port, logged) suits the admin server in tests; the controller needs a real one.
   const hostPort = (text: string, flag: string, min: number) => {
     try {
@@ -101,7 +104,7 @@ export function parseEngineFlags(argv: string[], env: NodeJS.ProcessEnv = proces
   if (drainTimeoutMs === undefined)
     throw new CliError(`--drain-timeout must be a duration like "30s", not "${drain}"`);
   return {
-    controller: hostPort(v.controller, "--controller", 1),
+    controllers: v.controller.split(",").map((a) => hostPort(a.trim(), "--controller", 1)),
     ca,
     token,
     name: v.name,
@@ -149,8 +152,10 @@ export async function main(argv: string[]): Promise<number> {
   let draining = false;
   let drainAsked: (deadlineMs: number) => void = () => {};
   const drainRequested = new Promise<number>((resolve) => (drainAsked = resolve));
+  const [first, ...alternates] = f.controllers;
   const agent = new EngineAgent({
-    ...f.controller,
+    ...first!,
+    alternates,
     ca: f.ca,
     token: f.token,
     identity,
@@ -160,7 +165,7 @@ export async function main(argv: string[]): Promise<number> {
     load: () => engine.load?.(),
     onDrain: (ms) => drainAsked(ms > 0 ? ms : f.drainTimeoutMs),
   });
-  const controller = `${f.controller.host}:${f.controller.port}`;
+  const controller = f.controllers.map((c) => `${c.host}:${c.port}`).join(",");
   const view = engineAdminView({
     engine,
     agent,

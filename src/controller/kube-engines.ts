@@ -20,6 +20,7 @@ import {
   LINK_SECRET,
   type EngineGroupRef,
   type Workload,
+  workloadName,
   type WorkloadOptions,
   workloadProblem,
 } from "./kube-engine-workload.ts";
@@ -42,12 +43,20 @@ export interface KubeEnginesOptions extends WorkloadOptions {
   events: EventRecorder;
   /** defaultGroup runs engines for the implicit `default` group when no EngineGroup of that name exists. */
   defaultGroup: boolean;
-  /** desiredReplicas answers, for an autoscaled group, how many engines it needs (default: minReplicas). */
-  desiredReplicas?: (g: EngineGroupRef) => number | undefined;
-  /** linkSecret gives the data of the Secret portico-engine-link, created when missing (absent: not created). */
-  linkSecret?: () => Record<string, string>;
+  /** desiredReplicas answers, for an autoscaled group whose workload runs current engines, how many
+   * it needs and why (the why is the Scaled Event's note; default: minReplicas). */
+  desiredReplicas?: (g: EngineGroupRef, current: number | undefined) => ScaleDecision | undefined;
+  /** linkSecret gives the data of the Secret portico-engine-link, created when missing (absent or
+   * undefined: not created). */
+  linkSecret?: () => Record<string, string> | undefined;
   /** resyncMs: how often every workload is compared again even without a change (default 30 s). */
   resyncMs?: number;
+}
+
+/** ScaleDecision is a replica count and the sentence saying why. */
+export interface ScaleDecision {
+  replicas: number;
+  reason: string;
 }
 
 /** EngineActions counts what the reconciler did (metrics, tests). */
@@ -172,10 +181,20 @@ export class KubeEngines {
         await this.#event(g, "Warning", "EngineWorkloadFailed", `${problem}; the engines stay as they are`);
         continue;
       }
-      const w = engineWorkload(g, desiredReplicas(g, this.#o.desiredReplicas), this.#o);
+      const kind = g.spec.workload ?? "Deployment";
+      const cur = existing.find((o) => o.kind === kind && o.metadata.name === workloadName(g.name));
+      const decision = this.#o.desiredReplicas?.(
+        g,
+        (cur as { spec?: { replicas?: number } })?.spec?.replicas,
+      );
+      const w = engineWorkload(
+        g,
+        desiredReplicas(g, () => decision?.replicas),
+        this.#o,
+      );
       wanted.add(`${w.kind}/${w.name}`);
       try {
-        await this.#converge(g, w, existing);
+        await this.#converge(g, w, existing, decision?.reason);
       } catch (e) {
         keep.add(g.name);
         this.#done.failures++;
@@ -199,7 +218,7 @@ export class KubeEngines {
   }
 
   /** #converge creates, updates or scales one group's workload. */
-  async #converge(g: EngineGroupRef, w: Workload, existing: AnyObject[]): Promise<void> {
+  async #converge(g: EngineGroupRef, w: Workload, existing: AnyObject[], why?: string): Promise<void> {
     const cur = existing.find((o) => o.kind === w.kind && o.metadata.name === w.name);
     const path = `${APPS}/namespaces/${this.#o.namespace}/${PLURAL[w.kind]}`;
     if (!cur) {
@@ -248,7 +267,10 @@ export class KubeEngines {
         g,
         "Normal",
         "EngineWorkloadScaled",
-        `Scaled ${w.kind} ${w.name} from ${curReplicas ?? "?"} to ${w.replicas} engine(s)`,
+        // The autoscaler's sentence says from, to and why; a fixed count needs only from and to.
+        why
+          ? `${w.kind} ${w.name}: ${why}`
+          : `Scaled ${w.kind} ${w.name} from ${curReplicas ?? "?"} to ${w.replicas} engine(s)`,
       );
     }
   }
@@ -298,8 +320,10 @@ export class KubeEngines {
     } catch (e) {
       if (!(e instanceof KubeApiError && e.status === 404)) throw e;
     }
+    const made = make();
+    if (made === undefined) return;
     const data: Record<string, string> = {};
-    for (const [k, v] of Object.entries(make())) data[k] = Buffer.from(v).toString("base64");
+    for (const [k, v] of Object.entries(made)) data[k] = Buffer.from(v).toString("base64");
     await this.#o.client.request("POST", path, {
       apiVersion: "v1",
       kind: "Secret",

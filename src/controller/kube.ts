@@ -27,6 +27,12 @@ import type { Inspection } from "./views.ts";
 import { recoverAllocations } from "./kube-recover.ts";
 import { PORTICO_CONDITION_PREFIX, StatusWriter } from "./kube-status.ts";
 import type { Logger } from "./log.ts";
+import type { Hub } from "./fleet/hub.ts";
+import type { FleetPort } from "./fleet/fleet-port.ts";
+import type { FleetView } from "./fleet/view.ts";
+import { KubeLink } from "./kube-link.ts";
+import { Autoscaler, FleetStatusWriter, placementSettings, type GroupObject } from "./kube-fleet.ts";
+import type { Calibration } from "../k8s/engine-group.ts";
 import { Persister } from "./persist.ts";
 import type { AllocationStore, EnginePort, HealthCheck, Rejection } from "./standalone.ts";
 
@@ -49,6 +55,20 @@ export interface KubeControllerOptions {
   watchTimeoutSeconds?: number;
   /** engines, when set, makes the leader keep one engine workload per EngineGroup (kube-engines.ts). */
   engines?: Omit<KubeEnginesOptions, "client" | "log" | "events">;
+  /**
+   * link, when set, opens the engine port while this replica leads (kube-link.ts) with the term as
+   * the epoch; engine is then fleet, the FleetPort over that hub. The leader also writes each
+   * EngineGroup's engines and sizing, decides autoscaled groups' replicas, and keeps the Secret
+   * portico-engine-link the engine pods mount.
+   */
+  link?: {
+    hub: Hub;
+    fleet: FleetPort;
+    listen: { host: string; port: number };
+    /** namespace holds the Secret (the engine namespace). */
+    namespace: string;
+    statusEveryMs?: number;
+  };
 }
 
 const key = (o: { kind: string; namespace?: string; name: string }) =>
@@ -99,6 +119,9 @@ export class KubeController implements AdminView {
   #rejection: Rejection | undefined;
   /** #synced is true once this term's source listed everything. */
   #synced = false;
+  #link: KubeLink | undefined;
+  #fleetStatus: FleetStatusWriter | undefined;
+  #autoscaler = new Autoscaler();
 
   /** constructor wires the parts; nothing runs before start. */
   constructor(o: KubeControllerOptions) {
@@ -109,6 +132,18 @@ export class KubeController implements AdminView {
     this.#elector = o.lease
       ? new LeaderElector(o.client, o.lease.namespace, o.lease.name, o.identity, o.log, o.lease.timing)
       : undefined;
+    if (o.link) {
+      const { hub, listen, namespace } = o.link;
+      this.#link = new KubeLink({
+        client: o.client,
+        namespace,
+        hub,
+        listen,
+        log: o.log,
+        events: this.#events,
+      });
+      this.#fleetStatus = new FleetStatusWriter(this.#status, o.log);
+    }
   }
 
   /** start campaigns for the Lease (or leads at once without one); returns immediately. */
@@ -157,6 +192,8 @@ export class KubeController implements AdminView {
     await this.#elector?.stop(release);
     await this.#runDone;
     this.#leading = false;
+    await this.#link?.lose();
+    await this.#fleetStatus?.stop();
     await this.#stopEngines();
     this.#source?.close();
     this.#source = undefined;
@@ -170,12 +207,30 @@ export class KubeController implements AdminView {
     this.#leading = true;
     this.#recovered = false;
     this.#synced = false;
+    const link = this.#link;
+    const fleet = this.#o.link?.fleet;
+    if (link && fleet) {
+      void link.lead(this.term()!);
+      this.#fleetStatus!.start(
+        () => fleet.view(),
+        () => this.#groupObjects(),
+        this.#o.link?.statusEveryMs,
+      );
+    }
     if (this.#o.engines) {
       const engines = new KubeEngines({
         ...this.#o.engines,
         client: this.#o.client,
         log: this.#o.log,
         events: this.#events,
+        ...(link && fleet
+          ? {
+              // The Secret the engines mount holds what this leader's engine port presents.
+              linkSecret: () => link.secretData(),
+              desiredReplicas: (g, current) =>
+                this.#autoscaler.decide(g, current, fleet.view(), this.#capacity(g.name)),
+            }
+          : {}),
       });
       this.#engines = engines;
       void engines.start();
@@ -194,6 +249,20 @@ export class KubeController implements AdminView {
     if (this.#source === source) this.#synced = true;
   }
 
+  /** #groupObjects are the EngineGroups of the last processed set, with their measured capacity. */
+  #groupObjects(): GroupObject[] {
+    return (this.#last?.set.engineGroups ?? []).map((g) => {
+      const capacity = this.#capacity(g.metadata.name);
+      return { name: g.metadata.name, ...(capacity ? { capacity } : {}) };
+    });
+  }
+
+  /** #capacity is the calibration recorded in group's status (portico size --calibrate), if any. */
+  #capacity(group: string): Calibration | undefined {
+    const g = this.#last?.set.engineGroups.find((x) => x.metadata.name === group);
+    return g?.status?.capacity;
+  }
+
   async #stopEngines(): Promise<void> {
     const engines = this.#engines;
     this.#engines = undefined;
@@ -204,6 +273,10 @@ export class KubeController implements AdminView {
   async #lose(): Promise<void> {
     this.#leading = false;
     this.#synced = false;
+    // The engine port first: the remote engines keep serving their last snapshot and dial the
+    // next leader; the empty snapshot below must reach this replica's own engine only.
+    await this.#link?.lose();
+    const statusDone = this.#fleetStatus?.stop();
     // The reconciler stops at once (no new write starts); a request in flight, maybe slow against
     // an API that is away, must not delay giving up the VIPs, so it is awaited last.
     const engines = this.#stopEngines();
@@ -213,6 +286,7 @@ export class KubeController implements AdminView {
     // Another replica now owns the VIPs; answering on them too would split connections.
     await this.#o.engine.apply(emptySnapshot(++this.#version));
     await engines;
+    await statusDone;
   }
 
   #enqueue(set: ResourceSet): void {
@@ -262,6 +336,8 @@ export class KubeController implements AdminView {
       ...out.snapshot,
       l4: out.snapshot.l4.filter((l) => !deleting.has(l.name.replace(/:[^:/]+\/[A-Z]+$/, ""))),
     };
+    // Each group's engines are placed on its VIPs by its HA mode (ActiveStandby, NPlusM, ...).
+    o.link?.fleet.setGroups(placementSettings(out.groups));
     const applied = await o.engine.apply(snapshot);
     if (!applied.ok) {
       this.#rejection = { version, error: applied.error };
@@ -344,6 +420,15 @@ export class KubeController implements AdminView {
         : `standby; ${e?.holder() || "nobody"} holds the Lease`,
     });
     if (!this.#leading) return checks;
+    const hub = this.#o.link?.hub;
+    if (hub)
+      checks.push({
+        name: "engine-port",
+        ok: hub.listening(),
+        detail: hub.listening()
+          ? `listening for engines (epoch ${hub.epoch})`
+          : "not listening: see the EngineLinkFailed Event on the Secret portico-engine-link",
+      });
     checks.push({
       name: "api",
       ok: this.#synced,
@@ -361,6 +446,11 @@ export class KubeController implements AdminView {
       listenersCheck((this.#o.engine.status()?.listeners ?? []).filter((l) => l.state !== "closed")),
     );
     return checks;
+  }
+
+  /** engines is the fleet of engines (GET /api/v1/engines); undefined without an engine port. */
+  engines(): FleetView | undefined {
+    return this.#o.link?.fleet.view();
   }
 
   /** statuses are what the last processed set's statuses were (as computed, before bind state). */

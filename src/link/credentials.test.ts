@@ -4,7 +4,14 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CredentialError, LINK_FILES, loadOrCreateCredentials } from "./credentials.ts";
+import {
+  createCredentials,
+  CredentialError,
+  LINK_FILES,
+  loadOrCreateCredentials,
+  parseSecretData,
+  secretData,
+} from "./credentials.ts";
 
 function dir(): string {
   return mkdtempSync(join(tmpdir(), "link-cred-"));
@@ -99,4 +106,26 @@ test("a damaged key or a short token is refused naming the file and the fix", ()
   } finally {
     rmSync(d, { recursive: true, force: true });
   }
+});
+
+test("credentials made in memory round-trip through a Secret's data; damage names the key and the fix", () => {
+  const c = createCredentials();
+  const b64 = (o: Record<string, string>) =>
+    Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Buffer.from(v).toString("base64")]));
+  const data = b64(secretData(c));
+  assert.deepEqual(Object.keys(data).sort(), ["ca.crt", "tls.crt", "tls.key", "token"]);
+  assert.deepEqual(parseSecretData(data, "ns/portico-engine-link"), c);
+  const where = "ns/portico-engine-link";
+  const broken = (over: Record<string, string>) => () => parseSecretData({ ...data, ...b64(over) }, where);
+  assert.throws(
+    () => parseSecretData({ ...data, token: "" }, where),
+    /has no token; delete the Secret ns\/portico-engine-link/,
+  );
+  assert.throws(broken({ token: "short" }), /key token holds 5 characters/);
+  assert.throws(
+    broken({ "tls.key": createCredentials().keyPem }),
+    /tls.key is not the key of .*tls.crt; delete the Secret/,
+  );
+  assert.throws(broken({ "ca.crt": createCredentials().caPem }), /tls.crt is not signed by .*ca.crt/);
+  assert.throws(broken({ "ca.crt": "garbage" }), CredentialError);
 });

@@ -1,8 +1,11 @@
-// credentials.ts: what authenticates the engine link standalone — a CA the controller creates and
-// keeps, a server certificate for TLS_SERVER_NAME signed by it (engines pin the CA and check the
-// name), and a bearer token engines send in their Hello. Created on first use in the state
-// directory, loaded afterwards, so engines configured once keep working across restarts. Secrets
-// (keys, token) are written 0600, each file atomically (a temporary file renamed into place).
+// credentials.ts: what authenticates the engine link — a CA the controller creates and keeps, a
+// server certificate for TLS_SERVER_NAME signed by it (engines pin the CA and check the name), and
+// a bearer token engines send in their Hello. Standalone they live in the state directory, created
+// on first use and loaded afterwards, so engines configured once keep working across restarts;
+// secrets (keys, token) are written 0600, each file atomically (a temporary file renamed into
+// place). In a cluster every controller replica must present the same CA and accept the same
+// token, so they live in a Secret (kube-link.ts): createCredentials makes them in memory and
+// parseSecretData checks what a Secret holds.
 import { createPrivateKey, randomBytes, X509Certificate } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -78,14 +81,7 @@ export function loadOrCreateCredentials(dir: string, now = new Date()): LinkCred
       server = undefined;
   }
   if (server === undefined) {
-    server = issue({
-      subject: TLS_SERVER_NAME,
-      dnsNames: [TLS_SERVER_NAME],
-      role: "server",
-      issuer: { subject: CA_SUBJECT, keyPem: ca.keyPem },
-      now,
-      days: VALID_DAYS,
-    });
+    server = serverCertificate(ca.keyPem, now);
     write("key", server.keyPem, true);
     write("cert", server.certPem, false);
   }
@@ -104,14 +100,27 @@ export function loadOrCreateCredentials(dir: string, now = new Date()): LinkCred
   return { caPem: ca.pem, ...server, token, files: { ca: path("ca"), token: path("token") }, created };
 }
 
+// serverCertificate is the certificate for TLS_SERVER_NAME the link's CA signs.
+function serverCertificate(caKeyPem: string, now: Date): { certPem: string; keyPem: string } {
+  const s = issue({
+    subject: TLS_SERVER_NAME,
+    dnsNames: [TLS_SERVER_NAME],
+    role: "server",
+    issuer: { subject: CA_SUBJECT, keyPem: caKeyPem },
+    now,
+    days: VALID_DAYS,
+  });
+  return { certPem: s.certPem, keyPem: s.keyPem };
+}
+
 // checkPair refuses a certificate that does not parse or does not belong to its key.
-function checkPair(certPem: string, keyPem: string, certFile: string, keyFile: string): void {
+function checkPair(certPem: string, keyPem: string, certFile: string, keyFile: string, fix?: string): void {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(certPem);
   } catch (e) {
     throw new CredentialError(
-      `${certFile} is not a PEM certificate (${(e as Error).message}); delete it and ${keyFile} to have new ones made`,
+      `${certFile} is not a PEM certificate (${(e as Error).message}); ${fix ?? `delete it and ${keyFile} to have new ones made`}`,
     );
   }
   let ok: boolean;
@@ -119,11 +128,71 @@ function checkPair(certPem: string, keyPem: string, certFile: string, keyFile: s
     ok = cert.checkPrivateKey(createPrivateKey(keyPem));
   } catch (e) {
     throw new CredentialError(
-      `${keyFile} is not a PEM private key (${(e as Error).message}); delete it and ${certFile} to have new ones made`,
+      `${keyFile} is not a PEM private key (${(e as Error).message}); ${fix ?? `delete it and ${certFile} to have new ones made`}`,
     );
   }
   if (!ok)
     throw new CredentialError(
-      `${keyFile} is not the key of ${certFile}; delete both to have new ones made (engines then need the new CA file)`,
+      `${keyFile} is not the key of ${certFile}; ${fix ?? "delete both to have new ones made (engines then need the new CA file)"}`,
     );
+}
+
+/** SECRET_KEYS are the keys of the Secret portico-engine-link (engines mount only ca.crt and token). */
+export const SECRET_KEYS = ["ca.crt", "tls.crt", "tls.key", "token"] as const;
+
+/** SecretCredentials are the link credentials without files (a cluster keeps them in a Secret). */
+export type SecretCredentials = Pick<LinkCredentials, "caPem" | "certPem" | "keyPem" | "token">;
+
+/** createCredentials makes a new CA, a server certificate signed by it and a token, in memory. */
+export function createCredentials(now = new Date()): SecretCredentials {
+  const ca = issue({ subject: CA_SUBJECT, role: "ca", now, days: VALID_DAYS });
+  const server = serverCertificate(ca.keyPem, now);
+  return {
+    caPem: ca.certPem,
+    certPem: server.certPem,
+    keyPem: server.keyPem,
+    token: randomBytes(32).toString("base64url"),
+  };
+}
+
+/** secretData is c as the Secret's data (plain text; the caller base64-encodes it for the API). */
+export function secretData(c: SecretCredentials): Record<(typeof SECRET_KEYS)[number], string> {
+  return { "ca.crt": c.caPem, "tls.crt": c.certPem, "tls.key": c.keyPem, token: c.token };
+}
+
+/**
+ * parseSecretData reads a Secret's data (base64 values, as the API returns them) named `where`;
+ * anything missing or damaged is a CredentialError saying to delete the Secret (the leader then
+ * makes a new one, and engines restart with it).
+ */
+export function parseSecretData(data: Record<string, string> | undefined, where: string): SecretCredentials {
+  const fix = `delete the Secret ${where} to have a new one made (engines pick the new one up when they restart)`;
+  const text: Record<string, string> = {};
+  for (const k of SECRET_KEYS) {
+    const v = data?.[k];
+    if (typeof v !== "string" || v === "")
+      throw new CredentialError(`the Secret ${where} has no ${k}; ${fix}`);
+    text[k] = Buffer.from(v, "base64").toString("utf8");
+  }
+  const c = {
+    caPem: text["ca.crt"]!,
+    certPem: text["tls.crt"]!,
+    keyPem: text["tls.key"]!,
+    token: text.token!.trim(),
+  };
+  const at = (k: string) => `${where} key ${k}`;
+  checkPair(c.certPem, c.keyPem, at("tls.crt"), at("tls.key"), fix);
+  let ca: X509Certificate;
+  try {
+    ca = new X509Certificate(c.caPem);
+  } catch (e) {
+    throw new CredentialError(`${at("ca.crt")} is not a PEM certificate (${(e as Error).message}); ${fix}`);
+  }
+  if (!new X509Certificate(c.certPem).verify(ca.publicKey))
+    throw new CredentialError(`${at("tls.crt")} is not signed by ${at("ca.crt")}; ${fix}`);
+  if (c.token.length < 16)
+    throw new CredentialError(
+      `${at("token")} holds ${c.token.length} characters; a link token needs at least 16; ${fix}`,
+    );
+  return c;
 }

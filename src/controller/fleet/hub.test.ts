@@ -7,7 +7,7 @@ import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadOrCreateCredentials, type LinkCredentials } from "../../link/credentials.ts";
+import { createCredentials, loadOrCreateCredentials, type LinkCredentials } from "../../link/credentials.ts";
 import { LINK_VERSION, MAX_UNAUTHENTICATED_FRAME, TLS_SERVER_NAME } from "../../link/protocol.ts";
 import { selfSigned } from "../../engine/tls/default-cert.ts";
 import { waitFor } from "../../../test/e2e/harness.ts";
@@ -236,4 +236,43 @@ test("a connection that never starts TLS is closed after the hello timeout", asy
   } finally {
     await r.close();
   }
+});
+
+test("a closed hub listens again with new credentials and epoch (a cluster leader's next term)", async () => {
+  const r = await rig();
+  try {
+    const first = await TestEngine.join(r.port, r.creds.caPem, r.creds.token, identity("a"));
+    assert.equal(first.of("welcome")[0]!.epoch, 3);
+    assert.throws(() => r.hub.configure({ ...r.creds, epoch: 4 }), /close the hub first/);
+    await r.hub.close();
+    await waitFor("the engine's link to close", () => first.closed);
+    assert.equal(r.hub.listening(), false);
+    assert.deepEqual(r.hub.sessions(), []);
+    const next = createCredentials();
+    r.hub.configure({ ...next, epoch: 4 });
+    const { port } = await r.hub.listen("127.0.0.1", 0);
+    // The old token and CA no longer get in; the new ones do, welcomed in the new epoch.
+    const old = await TestEngine.connect(port, next.caPem);
+    old.hello(r.creds.token, identity("b"));
+    await refusedAndClosed(old, /wrong token/);
+    const again = await TestEngine.join(port, next.caPem, next.token, identity("a"));
+    assert.equal(again.of("welcome")[0]!.epoch, 4);
+    assert.equal(r.hub.epoch, 4);
+    again.close();
+  } finally {
+    await r.close();
+  }
+});
+
+test("a hub without a token of at least 16 characters refuses to listen", async () => {
+  const hub = new Hub({
+    certPem: "",
+    keyPem: "",
+    token: "",
+    epoch: 0,
+    controller: "t",
+    log: () => undefined,
+  });
+  await assert.rejects(hub.listen("127.0.0.1", 0), /token is missing or shorter than 16/);
+  assert.equal(hub.listening(), false);
 });

@@ -93,13 +93,13 @@ interface Live {
 
 /** Hub accepts engines and carries snapshots and answers. */
 export class Hub {
-  #server: Server;
+  #server: Server | undefined;
   #opts: HubOptions;
   #timing: HubTiming;
   #tokenHash: Buffer;
   #live = new Map<string, Live>();
   #listeners: ((e: HubEvent) => void)[] = [];
-  #ticker: NodeJS.Timeout;
+  #ticker: NodeJS.Timeout | undefined;
   #reserved = new Map<string, string>();
   #encoded = new WeakMap<EngineSnapshot, { epoch: number; seq: number; bytes: Buffer }>();
   /** #sockets are every open link, authenticated or not, so close() ends them all at once. */
@@ -113,27 +113,7 @@ export class Hub {
       peerTimeoutMs: PEER_TIMEOUT_MS,
       ...opts.timing,
     };
-    // Hashing both sides first makes the comparison constant-time whatever the lengths.
-    this.#tokenHash = createHash("sha256").update(opts.token).digest();
-    this.#server = createServer(
-      {
-        cert: opts.certPem,
-        key: opts.keyPem,
-        minVersion: "TLSv1.3",
-        // A peer that never finishes the handshake is held no longer than one that sends no hello.
-        handshakeTimeout: this.#timing.helloTimeoutMs,
-      },
-      (s) => this.#accept(s),
-    );
-    // With a listener here Node leaves the socket open (a handshake timeout included): close it.
-    this.#server.on("tlsClientError", (err, socket) => {
-      opts.log("warn", "engine link: TLS handshake failed (does the engine trust engine-ca.pem?)", {
-        remote: socket.remoteAddress,
-        error: err.message,
-      });
-      socket.destroy();
-    });
-    this.#ticker = setInterval(() => this.#tick(), this.#timing.pingIntervalMs).unref();
+    this.#tokenHash = hashToken(opts.token);
   }
 
   /** epoch is this controller's epoch, sent with every snapshot. */
@@ -141,16 +121,65 @@ export class Hub {
     return this.#opts.epoch;
   }
 
-  /** listen binds the engine port; resolves with the bound address. */
+  /**
+   * configure replaces the credentials and the epoch while the hub is closed: a cluster's leader
+   * listens only while it leads, each term with the term's epoch and the Secret's credentials.
+   */
+  configure(next: Pick<HubOptions, "certPem" | "keyPem" | "token" | "epoch">): void {
+    if (this.#server !== undefined) throw new Error("Hub.configure: close the hub first");
+    this.#opts = { ...this.#opts, ...next };
+    this.#tokenHash = hashToken(next.token);
+  }
+
+  /** listen binds the engine port (again after close); resolves with the bound address. */
   async listen(host: string, port: number): Promise<AddressInfo> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once("error", reject);
-      this.#server.listen(port, host, () => {
-        this.#server.off("error", reject);
-        resolve();
+    // An empty token would let any engine in: refuse to listen rather than accept everyone.
+    if (this.#opts.token.length < 16)
+      throw new Error("Hub.listen: the link token is missing or shorter than 16 characters");
+    if (this.#server !== undefined) throw new Error("Hub.listen: already listening");
+    const server = createServer(
+      {
+        cert: this.#opts.certPem,
+        key: this.#opts.keyPem,
+        minVersion: "TLSv1.3",
+        // A peer that never finishes the handshake is held no longer than one that sends no hello.
+        handshakeTimeout: this.#timing.helloTimeoutMs,
+      },
+      (s) => this.#accept(s),
+    );
+    // With a listener here Node leaves the socket open (a handshake timeout included): close it.
+    server.on("tlsClientError", (err, socket) => {
+      this.#opts.log("warn", "engine link: TLS handshake failed (does the engine trust the link's CA?)", {
+        remote: socket.remoteAddress,
+        error: err.message,
       });
+      socket.destroy();
     });
-    return this.#server.address() as AddressInfo;
+    this.#server = server;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      if (this.#server === server) this.#server = undefined;
+      throw err;
+    }
+    if (this.#server !== server) {
+      // close() ran while binding: what it closed was not listening yet, so close it now.
+      server.close();
+      throw new Error("Hub.listen: the hub was closed while binding");
+    }
+    this.#ticker = setInterval(() => this.#tick(), this.#timing.pingIntervalMs).unref();
+    return server.address() as AddressInfo;
+  }
+
+  /** listening tells whether the engine port is bound. */
+  listening(): boolean {
+    return this.#server !== undefined;
   }
 
   /** reserve refuses engines called name; what says who has it. */
@@ -208,11 +237,13 @@ export class Hub {
     });
   }
 
-  /** close stops accepting, closes every link and stops the pings. */
+  /** close stops accepting, closes every link and stops the pings; listen may open it again. */
   async close(): Promise<void> {
     clearInterval(this.#ticker);
+    const server = this.#server;
+    this.#server = undefined;
     for (const socket of this.#sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   #emit(e: HubEvent): void {
@@ -295,11 +326,9 @@ export class Hub {
       return `the first message must be a hello, not ${JSON.stringify(h?.type ?? null)}`;
     if (h.linkVersion !== LINK_VERSION)
       return `link version ${JSON.stringify(h.linkVersion)} is not this controller's ${LINK_VERSION}: run the same Portico version on the engine and the controller`;
-    const given = createHash("sha256")
-      .update(typeof h.token === "string" ? h.token : "")
-      .digest();
+    const given = hashToken(typeof h.token === "string" ? h.token : "");
     if (!timingSafeEqual(given, this.#tokenHash))
-      return "wrong token: give the engine the controller's token (the engine-token file in its state directory, --token-file)";
+      return "wrong token: give the engine the controller's token (--token-file: the engine-token file in its state directory, or token of the Secret portico-engine-link in a cluster)";
     const bad = checkIdentity(h.engine);
     if (bad !== undefined) return bad;
     const identity = h.engine!;
@@ -413,6 +442,11 @@ export class Hub {
     for (const w of [...live.waiters]) w.done({ type: "gone" });
     live.socket.destroy();
   }
+}
+
+// hashToken hashes a token so comparing it is constant-time whatever the lengths.
+function hashToken(token: string): Buffer {
+  return createHash("sha256").update(token).digest();
 }
 
 // helloFields is what a refused hello may log: who it claimed to be, never its token.

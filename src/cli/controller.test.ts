@@ -1,0 +1,25 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { CliError } from "./args.ts";
+import { ENGINE_LISTEN_IN_CLUSTER, parseControllerFlags } from "./controller.ts";
+
+test("portico controller: the engine port is on by default in a pod only; --no-local-engine needs it", () => {
+  assert.equal(parseControllerFlags([], {}).engineListen, undefined);
+  assert.equal(
+    parseControllerFlags([], { KUBERNETES_SERVICE_HOST: "10.0.0.1" }).engineListen,
+    ENGINE_LISTEN_IN_CLUSTER,
+  );
+  const given = parseControllerFlags(["--engine-listen=127.0.0.1:9555", "--no-local-engine"], {});
+  assert.equal(given.engineListen, "127.0.0.1:9555");
+  assert.equal(given.localEngine, false);
+  assert.equal(parseControllerFlags([], {}).localEngine, true);
+  assert.throws(
+    () => parseControllerFlags(["--no-local-engine"], {}),
+    (e: Error) => {
+      assert.ok(e instanceof CliError);
+      assert.match(e.message, /--no-local-engine needs --engine-listen HOST:PORT/);
+      return true;
+    },
+  );
+  assert.throws(() => parseControllerFlags(["--engine-listen=nope"], {}), /--engine-listen: /);
+});
