@@ -3,7 +3,8 @@ import { test } from "node:test";
 import type { EngineLoad } from "../link/protocol.ts";
 import { identity } from "./fleet/testing.ts";
 import type { EngineView, FleetView } from "./fleet/view.ts";
-import { Autoscaler, fleetStatus, placementSettings } from "./kube-fleet.ts";
+import { Autoscaler, fleetStatus } from "./kube-fleet.ts";
+import { groupSettings } from "./fleet/group-settings.ts";
 
 const NOW = 50_000_000;
 
@@ -104,7 +105,7 @@ test("Autoscaler: a group at 95% scales up with the autoscaler's sentence; a dro
   assert.equal(fresh.replicas, 2, fresh.reason);
 });
 
-test("placementSettings gives the FleetPort each group's HA mode and spares", () => {
+test("groupSettings gives the FleetPort each group's HA mode and spares", () => {
   const serving = (haMode: "ActiveActive" | "NPlusM", spares: number) =>
     ({
       spec: { haMode, spares },
@@ -114,7 +115,7 @@ test("placementSettings gives the FleetPort each group's HA mode and spares", ()
       vips: [],
       objects: [],
     }) as never;
-  assert.deepEqual(placementSettings({ default: serving("ActiveActive", 0), web: serving("NPlusM", 2) }), {
+  assert.deepEqual(groupSettings({ default: serving("ActiveActive", 0), web: serving("NPlusM", 2) }), {
     default: { haMode: "ActiveActive", spares: 0 },
     web: { haMode: "NPlusM", spares: 2 },
   });

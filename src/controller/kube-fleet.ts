@@ -10,7 +10,6 @@ import { groupPoints, loadSummary, sizeGroup, sizingStatus, type SizingEngine } 
 import type { EngineView, FleetView } from "./fleet/view.ts";
 import type { EngineGroupRef } from "./kube-engine-workload.ts";
 import type { GroupServing } from "../translate/engine-group.ts";
-import type { GroupSettings } from "./fleet/fleet-port.ts";
 import type { StatusWriter } from "./kube-status.ts";
 import type { Logger } from "./log.ts";
 
@@ -55,13 +54,6 @@ export function fleetStatus(
     readyReplicas: engines.filter((e) => e.ready).length,
     sizing: sizingStatus(sizeGroup(group, sizingEngines(engines), cal, { now }), now),
   };
-}
-
-/** placementSettings are the groups' HA mode and spares as the FleetPort places engines by them. */
-export function placementSettings(groups: Record<string, GroupServing>): Record<string, GroupSettings> {
-  return Object.fromEntries(
-    Object.entries(groups).map(([name, g]) => [name, { haMode: g.spec.haMode, spares: g.spec.spares }]),
-  );
 }
 
 /** GroupObject is an EngineGroup as the fleet status needs it. */

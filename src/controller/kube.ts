@@ -31,7 +31,8 @@ import type { Hub } from "./fleet/hub.ts";
 import type { FleetPort } from "./fleet/fleet-port.ts";
 import type { FleetView } from "./fleet/view.ts";
 import { KubeLink } from "./kube-link.ts";
-import { Autoscaler, FleetStatusWriter, placementSettings, type GroupObject } from "./kube-fleet.ts";
+import { Autoscaler, FleetStatusWriter, type GroupObject } from "./kube-fleet.ts";
+import { groupSettings } from "./fleet/group-settings.ts";
 import type { Calibration } from "../k8s/engine-group.ts";
 import { Persister } from "./persist.ts";
 import type { AllocationStore, EnginePort, HealthCheck, Rejection } from "./standalone.ts";
@@ -337,7 +338,7 @@ export class KubeController implements AdminView {
       l4: out.snapshot.l4.filter((l) => !deleting.has(l.name.replace(/:[^:/]+\/[A-Z]+$/, ""))),
     };
     // Each group's engines are placed on its VIPs by its HA mode (ActiveStandby, NPlusM, ...).
-    o.link?.fleet.setGroups(placementSettings(out.groups));
+    o.link?.fleet.setGroups(groupSettings(out.groups));
     const applied = await o.engine.apply(snapshot);
     if (!applied.ok) {
       this.#rejection = { version, error: applied.error };
