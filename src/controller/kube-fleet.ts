@@ -9,7 +9,6 @@ import { decideReplicas, SCALE_DOWN_STABLE_MS, type ReplicaDecision } from "./fl
 import { groupPoints, loadSummary, sizeGroup, sizingStatus, type SizingEngine } from "./fleet/sizing.ts";
 import type { EngineView, FleetView } from "./fleet/view.ts";
 import type { EngineGroupRef } from "./kube-engine-workload.ts";
-import type { GroupServing } from "../translate/engine-group.ts";
 import type { StatusWriter } from "./kube-status.ts";
 import type { Logger } from "./log.ts";
 
