@@ -15,7 +15,7 @@ import { LinkController } from "../support/link-controller.ts";
 import { catchAllListener, poolOf } from "../../src/engine/l7/testing.ts";
 import type { EngineSnapshot } from "../../src/model/ir.ts";
 import { httpBackend } from "./fixtures.ts";
-import { portico, removeDir, run, tempDir, waitFor } from "./harness.ts";
+import { portico, removeDir, run, tempDir, waitFor, watchChild } from "./harness.ts";
 
 const main = join(import.meta.dirname, "../../src/cli/main.ts");
 // The engines here take their token from --token-file; "no token" must mean none.
@@ -92,17 +92,7 @@ async function startEngine(controllerPort: number, args: string[] = []): Promise
       detached: true,
     },
   );
-  const logs: string[] = [];
-  let partial = "";
-  proc.stderr!.on("data", (d: Buffer) => {
-    const lines = (partial + d.toString()).split("\n");
-    partial = lines.pop()!;
-    logs.push(...lines);
-  });
-  const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
-  const reap = () => proc.kill("SIGKILL");
-  process.once("exit", reap);
-  void exited.then(() => process.off("exit", reap));
+  const { logs, exited } = watchChild(proc);
   const died = exited.then((code) => {
     throw new Error(`engine exited ${code}: ${logs.join("\n")}`);
   });

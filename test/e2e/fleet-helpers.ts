@@ -5,7 +5,7 @@ import { createServer } from "node:http";
 import { createServer as createTcp, type AddressInfo } from "node:net";
 import type { ChildProcess } from "node:child_process";
 import { join, resolve } from "node:path";
-import { waitFor } from "./harness.ts";
+import { waitFor, watchChild } from "./harness.ts";
 import type { Netns } from "./netns.ts";
 import type { FleetView } from "../../src/controller/fleet/view.ts";
 
@@ -56,18 +56,7 @@ export function startEngine(
     ],
     { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, PORTICO_LOG_LEVEL: "info" } },
   );
-  const logs: string[] = [];
-  let partial = "";
-  proc.stderr!.on("data", (d: Buffer) => {
-    partial += d.toString();
-    const lines = partial.split("\n");
-    partial = lines.pop()!;
-    logs.push(...lines);
-  });
-  const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
-  const reap = () => proc.kill("SIGKILL");
-  process.once("exit", reap);
-  void exited.then(() => process.off("exit", reap));
+  const { logs, exited } = watchChild(proc);
   return {
     name: o.name,
     proc,

@@ -154,6 +154,23 @@ export async function startPortico(
   return p;
 }
 
+/** watchChild collects a child's stderr lines into logs and kills it if this test process exits first. */
+export function watchChild(proc: ChildProcess): { logs: string[]; exited: Promise<number | null> } {
+  const logs: string[] = [];
+  let partial = "";
+  proc.stderr?.on("data", (d: Buffer) => {
+    const lines = (partial + d.toString()).split("\n");
+    partial = lines.pop()!;
+    logs.push(...lines);
+  });
+  const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+  // If the test process dies (a timeout), the child must not outlive it holding ports.
+  const reap = () => proc.kill("SIGKILL");
+  process.once("exit", reap);
+  void exited.then(() => process.off("exit", reap));
+  return { logs, exited };
+}
+
 /** logLines returns p's JSON log lines whose msg is msg. */
 export function logLines(p: Portico, msg: string): Record<string, unknown>[] {
   return p.logs.flatMap((l) => {
