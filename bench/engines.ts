@@ -258,6 +258,10 @@ async function main(): Promise<void> {
     return f.engines.filter((e) => e.connected && !e.local).every((e) => (e.load?.at ?? 0) >= lastEnd);
   }).catch((e: Error) => notes.push(`portico size may miss the last seconds: ${e.message}`));
   const window = Math.max(10, o.seconds + 5);
+  if (o.seconds < 10)
+    notes.push(
+      `portico size sums load in 10-second buckets over at least the last 10 s, so with ${o.seconds}-second runs its peak may fall in a bucket that also holds the run before the last (fewer engines); its percentage is over the engines that reported in that bucket.`,
+    );
   const sizeArgs = ["size", "--admin", admin, "--state-dir", state, "--window", `${window}s`];
   const size = await runCommand([...portico, ...sizeArgs], 30_000).catch((e: Error) => ({
     stdout: e.message,
