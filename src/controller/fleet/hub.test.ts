@@ -276,3 +276,30 @@ test("a hub without a token of at least 16 characters refuses to listen", async 
   await assert.rejects(hub.listen("127.0.0.1", 0), /token is missing or shorter than 16/);
   assert.equal(hub.listening(), false);
 });
+
+test("an answer for the same sequence of another epoch does not settle this epoch's push", async () => {
+  // An engine that applied an old leader's snapshot while its link moved to this controller
+  // sends that ack here: same seq, older epoch. It must not count as the answer to this push.
+  const r = await rig();
+  try {
+    const e = await TestEngine.connect(r.port, r.creds.caPem);
+    e.hello(r.creds.token, identity("a"));
+    await waitFor("welcome", () => e.of("welcome").length === 1);
+    let settled: unknown;
+    const answer = r.hub.send("a", 1, fixtureSnapshot(5), 10_000).then((a) => (settled = a));
+    await waitFor("snapshot", () => e.of("snapshot").length === 1);
+    e.send({ type: "ack", epoch: 2, seq: 1, version: 4 });
+    e.send({ type: "nack", epoch: 2, seq: 1, version: 4, error: "old", code: "Stale", stale: true });
+    e.send({ type: "pong", at: Date.now() });
+    await waitFor(
+      "the engine's messages read",
+      () => r.events.filter((x) => x.type === "nacked").length === 1,
+    );
+    assert.equal(settled, undefined, "an answer of epoch 2 settled the push of epoch 3");
+    assert.deepEqual(r.hub.session("a")?.pending, { epoch: 3, seq: 1, version: 5 });
+    e.answer();
+    assert.deepEqual(await answer, { type: "ack" });
+  } finally {
+    await r.close();
+  }
+});

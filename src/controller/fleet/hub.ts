@@ -88,7 +88,8 @@ export interface HubOptions {
 interface Live {
   session: EngineSession;
   socket: TLSSocket;
-  waiters: { seq: number; done: (a: Answer) => void }[];
+  /** waiters are the pushes awaiting an answer, by (epoch, seq): an answer of another epoch is not theirs. */
+  waiters: { epoch: number; seq: number; done: (a: Answer) => void }[];
 }
 
 /** Hub accepts engines and carries snapshots and answers. */
@@ -227,7 +228,7 @@ export class Hub {
     if (!live.socket.destroyed) live.socket.write(frame.bytes);
     return new Promise<Answer>((resolve) => {
       const timer = setTimeout(() => finish({ type: "timeout" }), timeoutMs).unref();
-      const waiter = { seq, done: (a: Answer) => finish(a) };
+      const waiter = { epoch: ref.epoch, seq, done: (a: Answer) => finish(a) };
       const finish = (a: Answer) => {
         clearTimeout(timer);
         live.waiters = live.waiters.filter((w) => w !== waiter);
@@ -391,7 +392,7 @@ export class Hub {
         )
           s.acked = ref;
         if (s.pending?.epoch === ref.epoch && s.pending.seq === ref.seq) delete s.pending;
-        this.#answer(live, m.seq, { type: "ack" });
+        this.#answer(live, m.epoch, m.seq, { type: "ack" });
         this.#emit({ type: "acked", engine: name, ref });
         return;
       }
@@ -407,7 +408,7 @@ export class Hub {
           ...(m.listener ? { listener: m.listener } : {}),
           ...(m.stale ? { stale: true } : {}),
         });
-        this.#answer(live, m.seq, { type: "nack", nack: m });
+        this.#answer(live, m.epoch, m.seq, { type: "nack", nack: m });
         this.#emit({ type: "nacked", engine: name, nack: m });
         return;
       case "status":
@@ -428,8 +429,10 @@ export class Hub {
     }
   }
 
-  #answer(live: Live, seq: number, a: Answer): void {
-    for (const w of live.waiters.filter((w) => w.seq === seq)) w.done(a);
+  // #answer settles the pushes of (epoch, seq): an engine's answer to an older leader's snapshot
+  // (applied while its link moved here) carries that leader's epoch and may share a seq with ours.
+  #answer(live: Live, epoch: number, seq: number, a: Answer): void {
+    for (const w of live.waiters.filter((w) => w.epoch === epoch && w.seq === seq)) w.done(a);
   }
 
   #drop(live: Live, reason: string): void {
