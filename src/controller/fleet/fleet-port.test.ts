@@ -283,3 +283,18 @@ test("metrics are valid Prometheus exposition with the fleet's series", async ()
     await r.close();
   }
 });
+
+test("a VIP no connected engine of its group serves reads Pending saying to start one", async () => {
+  const r = await rig();
+  try {
+    await r.controller.update(resourceSet(POOL + service("web", 8080)));
+    const pending = programmed(r.controller, "web");
+    assert.equal(pending?.status, "False");
+    assert.equal(pending?.reason, "Pending");
+    assert.match(pending?.message ?? "", /no engine of group default is connected to serve it: start one/);
+    await r.join("a");
+    await waitFor("a's ack", () => programmed(r.controller, "web")?.status === "True");
+  } finally {
+    await r.close();
+  }
+});
