@@ -303,3 +303,27 @@ test("an answer for the same sequence of another epoch does not settle this epoc
     await r.close();
   }
 });
+
+test("a second live engine with a name in use (another group, node or process) is refused, not swapped in", async () => {
+  // Two `portico engine` on one machine without --name both take the hostname: swapping each for
+  // the other made them evict one another forever.
+  const r = await rig();
+  try {
+    const first = await TestEngine.connect(r.port, r.creds.caPem);
+    first.hello(r.creds.token, identity("host1", "web"));
+    await waitFor("welcome", () => first.of("welcome").length === 1);
+    const other = await TestEngine.connect(r.port, r.creds.caPem);
+    other.hello(r.creds.token, { ...identity("host1", "edge") });
+    await refusedAndClosed(other, /engine name host1 is in use by a connected engine \(group web/);
+    const twin = await TestEngine.connect(r.port, r.creds.caPem);
+    twin.hello(r.creds.token, { ...identity("host1", "web"), pid: 2 });
+    await refusedAndClosed(twin, /give each engine its own --name/);
+    assert.equal(first.closed, false, "the engine in place keeps its link");
+    assert.deepEqual(
+      r.events.map((x) => x.type),
+      ["joined"],
+    );
+  } finally {
+    await r.close();
+  }
+});

@@ -337,6 +337,10 @@ export class Hub {
     if (taken !== undefined)
       return `engine name ${identity.name} is taken by ${taken}; give this engine another name (--name)`;
     const previous = this.#live.get(identity.name);
+    if (previous !== undefined && this.#anotherEngine(previous, identity)) {
+      const p = previous.session.identity;
+      return `engine name ${identity.name} is in use by a connected engine (group ${p.group}, node ${p.node}, pid ${p.pid}); give each engine its own --name (names are unique among a controller's engines; two engines on one machine both default to its hostname)`;
+    }
     if (previous !== undefined) {
       this.#opts.log("info", "engine link: a new connection replaces the old one", { engine: identity.name });
       // Not a departure: the engine is back before its old link timed out; no re-placement.
@@ -376,6 +380,18 @@ export class Hub {
     });
     this.#emit({ type: "joined", engine: identity.name });
     return live;
+  }
+
+  /**
+   * #anotherEngine tells whether a Hello with identity comes from another engine than the live
+   * link of its name: a different group, node or process while that link is still heard from. The
+   * same engine back (its old link not timed out yet) replaces it; another one is refused, or the
+   * two would swap each other out at every reconnect.
+   */
+  #anotherEngine(previous: Live, identity: EngineIdentity): boolean {
+    const p = previous.session.identity;
+    if (p.group === identity.group && p.node === identity.node && p.pid === identity.pid) return false;
+    return performance.now() - previous.session.lastHeard <= this.#timing.peerTimeoutMs;
   }
 
   #message(live: Live, m: FromEngine): void {
