@@ -23,7 +23,7 @@ interface Rig {
   close: () => Promise<void>;
 }
 
-async function rig(timing: Partial<HubTiming> = {}): Promise<Rig> {
+async function rig(timing: Partial<HubTiming> = {}, maxUnauthenticated?: number): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), "hub-"));
   const creds = loadOrCreateCredentials(dir);
   const logs: Rig["logs"] = [];
@@ -35,6 +35,7 @@ async function rig(timing: Partial<HubTiming> = {}): Promise<Rig> {
     controller: "test",
     log: (level, msg, fields) => logs.push({ level, msg, ...(fields ? { fields } : {}) }),
     timing,
+    ...(maxUnauthenticated !== undefined ? { maxUnauthenticated } : {}),
   });
   const events: HubEvent[] = [];
   hub.onEvent((e) => events.push(e));
@@ -323,6 +324,30 @@ test("a second live engine with a name in use (another group, node or process) i
       r.events.map((x) => x.type),
       ["joined"],
     );
+  } finally {
+    await r.close();
+  }
+});
+
+test("links without a hello are bounded: past the bound a new one is closed at once, an engine still gets in once one goes", async () => {
+  const r = await rig({ helloTimeoutMs: 60_000 }, 2);
+  try {
+    const idle = [
+      await TestEngine.connect(r.port, r.creds.caPem),
+      await TestEngine.connect(r.port, r.creds.caPem),
+    ];
+    const third = await TestEngine.connect(r.port, r.creds.caPem);
+    await waitFor("the third link to be closed", () => third.closed);
+    assert.equal(third.of("refused").length, 0, "closed without reading anything");
+    assert.ok(JSON.stringify(r.logs).includes("too many links without a hello"));
+    idle[0]!.close();
+    await waitFor("an engine to get in", async () => {
+      const e = await TestEngine.connect(r.port, r.creds.caPem);
+      e.hello(r.creds.token, identity("a"));
+      await waitFor("welcome or close", () => e.closed || e.of("welcome").length === 1);
+      return e.of("welcome").length === 1;
+    });
+    assert.equal(idle[1]!.closed, false);
   } finally {
     await r.close();
   }

@@ -66,6 +66,9 @@ export interface EngineSession {
   readonly history: LoadHistory;
 }
 
+/** MAX_UNAUTHENTICATED_LINKS bounds the links not yet past their Hello (each may hold a frame's worth). */
+export const MAX_UNAUTHENTICATED_LINKS = 256;
+
 /** HubTiming overrides the protocol's timing constants (tests shorten them). */
 export interface HubTiming {
   helloTimeoutMs: number;
@@ -83,6 +86,8 @@ export interface HubOptions {
   controller: string;
   log: Logger;
   timing?: Partial<HubTiming>;
+  /** maxUnauthenticated overrides MAX_UNAUTHENTICATED_LINKS (tests lower it). */
+  maxUnauthenticated?: number;
 }
 
 interface Live {
@@ -105,6 +110,9 @@ export class Hub {
   #encoded = new WeakMap<EngineSnapshot, { epoch: number; seq: number; bytes: Buffer }>();
   /** #sockets are every open link, authenticated or not, so close() ends them all at once. */
   #sockets = new Set<TLSSocket>();
+  /** #unauthenticated counts the links still waiting for their Hello; #turnedAway those closed at the bound. */
+  #unauthenticated = 0;
+  #turnedAway = 0;
 
   constructor(opts: HubOptions) {
     this.#opts = opts;
@@ -269,6 +277,24 @@ export class Hub {
 
   #accept(socket: TLSSocket): void {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    // Anyone who can reach the port can open links: bound what those without a token may hold.
+    const bound = this.#opts.maxUnauthenticated ?? MAX_UNAUTHENTICATED_LINKS;
+    if (this.#unauthenticated >= bound) {
+      if (this.#turnedAway++ % 1000 === 0)
+        this.#opts.log("warn", "engine link: too many links without a hello; closing new ones", {
+          remote,
+          bound,
+          turnedAway: this.#turnedAway,
+        });
+      socket.destroy();
+      return;
+    }
+    this.#unauthenticated++;
+    let counted = true;
+    const authenticated = () => {
+      if (counted) this.#unauthenticated--;
+      counted = false;
+    };
     this.#sockets.add(socket);
     const reader = new FrameReader(MAX_UNAUTHENTICATED_FRAME);
     let live: Live | undefined;
@@ -306,6 +332,7 @@ export class Hub {
           const outcome = this.#hello(m, socket);
           if (typeof outcome === "string") return refuse(outcome, helloFields(m));
           clearTimeout(helloTimer);
+          authenticated();
           live = outcome;
           reader.setLimit(MAX_FRAME);
         } else this.#message(live, m as FromEngine);
@@ -314,6 +341,7 @@ export class Hub {
     socket.on("error", () => undefined); // 'close' follows; the reason is logged there when it matters
     socket.on("close", () => {
       this.#sockets.delete(socket);
+      authenticated();
       clearTimeout(helloTimer);
       if (live !== undefined && this.#live.get(live.session.identity.name) === live)
         this.#drop(live, "link closed");
