@@ -30,7 +30,12 @@ export async function load(flags: CommonFlags, dirs: string[]): Promise<Inspecti
   const ports = { http: flags.httpPort, https: flags.httpsPort };
   const out = buildSnapshot(
     set,
-    { serveClasslessServices: flags.classless, ingressHttpPort: ports.http, ingressHttpsPort: ports.https },
+    {
+      serveClasslessServices: flags.classless,
+      ingressHttpPort: ports.http,
+      ingressHttpsPort: ports.https,
+      standalone: true,
+    },
     previous,
     1,
   );

@@ -74,6 +74,7 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
       serveClasslessServices: flags.classless,
       ingressHttpPort: flags.httpPort,
       ingressHttpsPort: flags.httpsPort,
+      standalone: true,
     },
     log,
   );

@@ -103,3 +103,33 @@ test("the default group exists without a manifest, and a manifest named default 
   assert.equal(out.groups.default!.spec.haMode, "NPlusM");
   assert.equal(out.groups.default!.spec.spares, 1);
 });
+
+test("standalone, the workload fields of an EngineGroup are reported as not honoured on its status", () => {
+  const spec = {
+    haMode: "ActiveStandby",
+    replicas: 2,
+    resources: { cpu: "2" },
+    limits: { maxConnections: 10 },
+  };
+  const accepted = (standalone: boolean) => {
+    const out = buildSnapshot(
+      buildResourceSet(objects(spec, 1), origins, []),
+      { ...opts, standalone },
+      {},
+      1,
+    );
+    const g = out.statuses.find((s) => s.kind === "EngineGroup" && s.name === "web");
+    return g?.status.conditions?.find((c) => c.type === "Accepted");
+  };
+  const a = accepted(true);
+  assert.equal(a?.status, "True");
+  assert.match(a!.message!, /spec\.replicas, spec\.resources, spec\.limits not honoured standalone/);
+  assert.match(a!.message!, /--max-connections/, "says what to do instead");
+  assert.doesNotMatch(
+    a!.message!,
+    /spec\.haMode|spec\.workload/,
+    "only the fields set, and haMode is honoured",
+  );
+  // In Kubernetes the controller runs the engines with them: nothing to report.
+  assert.doesNotMatch(accepted(false)!.message!, /not honoured/);
+});

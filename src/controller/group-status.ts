@@ -24,6 +24,7 @@ export function applyGroups(
   set: ResourceSet,
   res: GroupResolution,
   invalid: readonly InvalidObject[],
+  mode: { standalone: boolean } = { standalone: false },
 ): ObjectStatus[] {
   const byKey = new Map(statuses.map((s) => [keyOf(s), s]));
   for (const p of res.problems) {
@@ -69,7 +70,8 @@ export function applyGroups(
             // selector is in the schema for what comes next; setting it today changes nothing, so say so.
             (g.spec?.selector
               ? "; spec.selector is not read yet: objects pick a group by annotation, class parameters or VipPool"
-              : ""),
+              : "") +
+            (mode.standalone ? standaloneNote(g.spec) : ""),
         };
     if (generation !== undefined) accepted.observedGeneration = generation;
     const status: ObjectStatus["status"] = { vips: serving?.vips ?? [], conditions: [accepted] };
@@ -77,4 +79,23 @@ export function applyGroups(
     out.push({ kind: "EngineGroup", name, status });
   }
   return out;
+}
+
+/** WORKLOAD_FIELDS are the spec fields that describe the engines a controller in Kubernetes runs. */
+const WORKLOAD_FIELDS = [
+  "replicas",
+  "autoscaling",
+  "resources",
+  "workers",
+  "workload",
+  "placement",
+  "limits",
+];
+
+// standaloneNote names the workload fields a standalone controller cannot honour: it starts no
+// engine, so each `portico engine` takes its size, workers and limits from its own flags.
+function standaloneNote(spec: object | undefined): string {
+  const set = WORKLOAD_FIELDS.filter((f) => (spec as Record<string, unknown> | undefined)?.[f] !== undefined);
+  if (set.length === 0) return "";
+  return `; ${set.map((f) => `spec.${f}`).join(", ")} not honoured standalone: nothing starts engines here, each \`portico engine --group NAME\` you start takes them from its own --workers, --max-connections and --max-connection-rate (or run the group in Kubernetes)`;
 }

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { SnapshotGuard } from "../agent/guard.ts";
+import { unelectedTerm } from "./kube.ts";
 import { test } from "node:test";
 import type { EngineLoad } from "../link/protocol.ts";
 import { identity } from "./fleet/testing.ts";
@@ -119,4 +121,15 @@ test("groupSettings gives the FleetPort each group's HA mode and spares", () => 
     default: { haMode: "ActiveActive", spares: 0 },
     web: { haMode: "NPlusM", spares: 2 },
   });
+});
+
+test("a controller restarted without leader election outranks its previous run on the engines", () => {
+  // The engine's rule (guard.ts): an engine that applied seq 57 of the old run must take seq 1 of
+  // the new one. With a constant epoch it NACKed it as stale until the seq passed 57.
+  const guard = new SnapshotGuard();
+  const before = unelectedTerm();
+  assert.equal(guard.accept(before, 57), "apply");
+  guard.applied({ epoch: before, seq: 57, version: 57 });
+  const after = unelectedTerm(before + 1_000);
+  assert.equal(guard.accept(after, 1), "apply");
 });

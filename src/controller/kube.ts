@@ -89,6 +89,16 @@ function emptySnapshot(version: number): EngineSnapshot {
 }
 
 /** KubeController runs the pipeline against a cluster while it leads. */
+/**
+ * unelectedTerm is the engine link's epoch of a controller that leads without a Lease: the start
+ * time in ms, so a restarted controller outranks its previous run on the engines (a constant 1
+ * made them NACK its snapshots as stale until its seq passed the old run's). A wall clock stepped
+ * back past the previous start makes engines refuse it: they say so, and a restart of them mends it.
+ */
+export function unelectedTerm(now = Date.now()): number {
+  return now;
+}
+
 export class KubeController implements AdminView {
   readonly #o: KubeControllerOptions;
   readonly #status: StatusWriter;
@@ -103,6 +113,8 @@ export class KubeController implements AdminView {
   #running: Promise<void> | undefined;
   #retry: NodeJS.Timeout | undefined;
   #leading = false;
+  /** #unelectedTerm is the epoch without leader election (--no-leader-elect): fixed per process. */
+  readonly #unelectedTerm: number;
   #last: { set: ResourceSet; out: PipelineOutput } | undefined;
   #served: EngineSnapshot | undefined;
   /** #binds is the failing listeners as of the last status write; #bindTimer polls for a change. */
@@ -127,6 +139,7 @@ export class KubeController implements AdminView {
   /** constructor wires the parts; nothing runs before start. */
   constructor(o: KubeControllerOptions) {
     this.#o = o;
+    this.#unelectedTerm = unelectedTerm();
     this.#persist = new Persister(o.store, o.log);
     this.#status = new StatusWriter(o.client, o.log);
     this.#events = new EventRecorder(o.client, o.identity, o.log);
@@ -166,11 +179,12 @@ export class KubeController implements AdminView {
 
   /**
    * term is the leader term this replica leads in (the engine link's epoch): the Lease's transition
-   * count as this replica wrote it, plus one; 1 without leader election; undefined while not leading.
+   * count as this replica wrote it, plus one; without leader election, unelectedTerm() of this
+   * process's start; undefined while not leading.
    */
   term(): number | undefined {
     if (!this.#leading) return undefined;
-    return this.#elector ? this.#elector.term() : 1;
+    return this.#elector ? this.#elector.term() : this.#unelectedTerm;
   }
 
   /** workloads is the engine workload reconciler while this replica leads (notify it when scaling changes). */

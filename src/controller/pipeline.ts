@@ -87,7 +87,9 @@ export function buildSnapshot(
     pools: pick(tr.pools, usedPools(l4, http)),
     certificates: pick(tr.certificates, usedCertificates(http)),
   };
-  const merged = applyGroups(mergeStatuses(set, tr, allocations), set, groups, held.invalid);
+  const merged = applyGroups(mergeStatuses(set, tr, allocations), set, groups, held.invalid, {
+    standalone: opts.standalone === true,
+  });
   const statuses = reportInvalid(set, merged.sort(compareStatus), held.invalid);
   return {
     snapshot,

@@ -100,6 +100,9 @@ test("specProblems names the field and reason of each mistake", () => {
   ]);
   assert.deepEqual(reasons({ workers: "all" }), ["InvalidCount spec.workers"]);
   assert.deepEqual(reasons({ workers: "auto" }), []);
+  // The CRD's bound (1-256), not the 1000 of the engine counts.
+  assert.deepEqual(reasons({ workers: 257 }), ["InvalidCount spec.workers"]);
+  assert.deepEqual(reasons({ workers: 256 }), []);
   assert.deepEqual(reasons({ limits: { maxConnections: -5 } }), ["InvalidLimit spec.limits.maxConnections"]);
   assert.deepEqual(reasons("x"), ["InvalidSpec spec"]);
 });

@@ -43,3 +43,16 @@ test("a database from before the epoch gets the table on open and starts at 1", 
   assert.equal(userVersion(check), 3);
   check.close();
 });
+
+test("--fresh-state sets the allocations aside but not the epoch: engines would refuse a lower one", () => {
+  const dir = join(root, "fresh");
+  for (let i = 0; i < 3; i++) {
+    const store = openStateStore(dir);
+    store.bumpEpoch();
+    store.close();
+  }
+  const fresh = openStateStore(dir, { fresh: true });
+  assert.ok(fresh.keptAside.length > 0, "the old database was set aside");
+  assert.equal(fresh.bumpEpoch(), 4);
+  fresh.close();
+});

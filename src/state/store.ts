@@ -6,6 +6,7 @@
 // 12 on Node 24 aborted in Statement::~Statement when a GC ran without an entered context).
 import { DatabaseSync } from "node:sqlite";
 import { existsSync, mkdirSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import type { AllocationState, Assignment, PortClaim } from "../ipam/types.ts";
 import { classify, preflight, quickCheck } from "./check.ts";
 import { StateError, describe } from "./errors.ts";
@@ -116,10 +117,12 @@ export function openStateStore(dir: string, opts: OpenOptions = {}): StateStore 
   }
   const lock = lockStateDir(dir);
   try {
+    // The engine link's epoch survives --fresh-state: engines that saw it refuse any lower one.
+    const epoch = opts.fresh ? savedEpoch(dir) : undefined;
     const keptAside = opts.fresh ? moveAside(dir, "reset", [DB, `${DB}-wal`, BACKUP]) : [];
     const created = !preflight(dir);
     if (created) createEmpty(dir);
-    return openChecked(dir, { created, keptAside, release: lock.release });
+    return openChecked(dir, { created, keptAside, release: lock.release, epoch });
   } catch (err) {
     lock.release();
     throw classify(err, dir);
@@ -167,7 +170,7 @@ export function readFirstSeen(dir: string): Record<string, string> {
 /** openChecked opens a database preflight accepted, checks it whole and prepares the statements. */
 function openChecked(
   dir: string,
-  o: { created: boolean; keptAside: readonly string[]; release: () => void },
+  o: { created: boolean; keptAside: readonly string[]; release: () => void; epoch?: number | undefined },
 ): StateStore {
   const { db: file, backup } = paths(dir);
   const db = new DatabaseSync(file);
@@ -177,6 +180,10 @@ function openChecked(
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("PRAGMA busy_timeout = 5000");
     const version = migrate(db, file);
+    if (o.epoch !== undefined)
+      db.prepare(
+        "INSERT INTO epoch (id, value) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET value = MAX(value, excluded.value)",
+      ).run(o.epoch);
     const selectAll = db.prepare(SELECT_ALL);
     const upsert = db.prepare(
       `INSERT INTO allocations (key, addresses, pools, sharing_key, ports)
@@ -298,4 +305,32 @@ function openChecked(
     db.close();
     throw err;
   }
+}
+
+// savedEpoch is the highest engine link epoch the database or its backup in dir holds, read
+// before --fresh-state sets them aside; undefined when neither can be read (best effort: a
+// damaged file is what --fresh-state is for).
+function savedEpoch(dir: string): number | undefined {
+  const { db: file, backup } = paths(dir);
+  let best: number | undefined;
+  for (const f of [file, backup]) {
+    if (!existsSync(f)) continue;
+    try {
+      // immutable: read without creating the -wal and -shm files a WAL database opens with.
+      const url = pathToFileURL(f);
+      url.searchParams.set("immutable", "1");
+      const db = new DatabaseSync(url, { readOnly: true });
+      try {
+        const row = db.prepare("SELECT value FROM epoch WHERE id = 1").get() as
+          { value?: unknown } | undefined;
+        if (typeof row?.value === "number" && Number.isSafeInteger(row.value))
+          best = Math.max(best ?? 0, row.value);
+      } finally {
+        db.close();
+      }
+    } catch {
+      // No epoch table (an older database), or a file that does not open: nothing to carry.
+    }
+  }
+  return best;
 }

@@ -62,14 +62,14 @@ export function parseQuantity(q: unknown): number | undefined {
   return Number(m[1]) * SUFFIX[m[3] ?? ""]!;
 }
 
-/** count checks an integer field in [min, 1000]; the message names the field. */
-function count(field: string, v: unknown, min: number): SpecProblem | undefined {
+/** count checks an integer field in [min, max]; the message names the field. */
+function count(field: string, v: unknown, min: number, max = 1000): SpecProblem | undefined {
   if (v === undefined) return undefined;
-  if (typeof v === "number" && Number.isInteger(v) && v >= min && v <= 1000) return undefined;
+  if (typeof v === "number" && Number.isInteger(v) && v >= min && v <= max) return undefined;
   return {
     reason: "InvalidCount",
     field,
-    message: `${field}: ${JSON.stringify(v)} is not a whole number from ${min} to 1000`,
+    message: `${field}: ${JSON.stringify(v)} is not a whole number from ${min} to ${max}`,
   };
 }
 
@@ -124,7 +124,8 @@ export function specProblems(group: Pick<EngineGroup, "spec">): SpecProblem[] {
       });
   }
   const w: unknown = spec.workers;
-  if (w !== undefined && w !== "auto") out.push(count("spec.workers", w, 1));
+  // 256, as the CRD and the engine's --workers allow: a file must not accept what the API refuses.
+  if (w !== undefined && w !== "auto") out.push(count("spec.workers", w, 1, 256));
   out.push(oneOf("spec.workload", spec.workload, ["Deployment", "DaemonSet"], "UnknownWorkload"));
   out.push(
     oneOf(

@@ -31,6 +31,11 @@ export interface TranslateOptions {
   ingressHttpsPort: number;
   /** now (RFC 3339), when given, flags expired certificates; absent keeps translation clock-free. */
   now?: string;
+  /**
+   * standalone: no controller runs the engines (`portico run`, files). An EngineGroup's fields that
+   * describe its workload are then not honoured, and its status says which (group-status.ts).
+   */
+  standalone?: boolean;
 }
 
 /** TranslateResult is the IR without addresses, the VIPs it needs, and per-object status. */

@@ -163,13 +163,19 @@ test("--no-local-engine: a pure controller whose engine gets the whole snapshot;
   const dir = tempDir();
   const state = tempDir("portico-state-");
   writeManifest(dir, "m.yaml", POOL + service("solo", BASE + 2));
+  // Not ready while no engine serves solo's VIP: nothing does.
   const p = await startPortico(
     [dir],
     ["--state-dir", state, "--engine-listen", "127.0.0.1:0", "--no-local-engine"],
+    { waitHealthy: false },
   );
   try {
     const none = await portico(["get", "engines", "--admin", p.adminUrl.replace("http://", "")]);
     assert.equal(none.stdout, "No resources found.\n");
+    await waitFor("readyz to say no engine serves solo", async () => {
+      const r = await fetch(`${p.adminUrl}/readyz`);
+      return r.status === 503 && /no engine of group default is connected/.test(await r.text());
+    });
     const link = enginePort(p);
     const e = await TestEngine.join(link.port, link.ca, link.token, identity("only"));
     await waitFor("only's slice", () => e.of("snapshot").length === 1);

@@ -255,7 +255,8 @@ describe("engine group: three `portico engine` processes on another machine serv
         async () => {
           const s = (await ctl.status()).find((x) => x.kind === "Ingress" && x.name === "app");
           const c = s?.status.conditions?.find((c) => c.type === "portico.dev/Programmed");
-          return c?.status === "False" && /e9/.test(c.message ?? "") ? c : undefined;
+          // Not the moment before e9 acked ("waiting for engine e9 to ack"): its bind error.
+          return c?.status === "False" && /e9.*(EADDRINUSE|in use)/i.test(c.message ?? "") ? c : undefined;
         },
         30_000,
       );

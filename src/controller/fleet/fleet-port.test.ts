@@ -283,3 +283,38 @@ test("metrics are valid Prometheus exposition with the fleet's series", async ()
     await r.close();
   }
 });
+
+test("a VIP no connected engine of its group serves reads Pending saying to start one", async () => {
+  const r = await rig();
+  try {
+    await r.controller.update(resourceSet(POOL + service("web", 8080)));
+    const pending = programmed(r.controller, "web");
+    assert.equal(pending?.status, "False");
+    assert.equal(pending?.reason, "Pending");
+    assert.match(pending?.message ?? "", /no engine of group default is connected to serve it: start one/);
+    await r.join("a");
+    await waitFor("a's ack", () => programmed(r.controller, "web")?.status === "True");
+  } finally {
+    await r.close();
+  }
+});
+
+test("an engine that NACKs a push as stale is named on the object with what to do", async () => {
+  const r = await rig({ epoch: 2 });
+  try {
+    const e = await r.join("a", { manual: true });
+    const update = r.controller.update(resourceSet(POOL + service("web", 8080)));
+    await waitFor("the snapshot", () => e.of("snapshot").length === 1);
+    e.answer({ error: "epoch 2 is older than epoch 5 already seen", code: "Stale", stale: true });
+    await update;
+    const p = programmed(r.controller, "web");
+    assert.equal(p?.status, "False");
+    assert.match(
+      p?.message ?? "",
+      /engine a refused version 1 as stale \(epoch 2 is older than epoch 5 already seen\)/,
+    );
+    assert.match(p?.message ?? "", /restart engine a/);
+  } finally {
+    await r.close();
+  }
+});

@@ -22,7 +22,15 @@ import type { EngineView, FleetView } from "./view.ts";
 import type { Answer, EngineSession, Hub, Nack, SnapshotRef } from "./hub.ts";
 import { place, type Placement } from "./placement.ts";
 import { groupVips, sliceFor } from "./slice.ts";
-import { engineListeners, fleetListeners, sameRef, type EngineState } from "./fleet-status.ts";
+import {
+  ENGINE_PENDING,
+  engineListeners,
+  fleetListeners,
+  sameRef,
+  type EngineState,
+} from "./fleet-status.ts";
+import { listenerKey, type ListenerStatus } from "../../engine/listeners.ts";
+import { groupOf } from "./slice.ts";
 import { fleetMetrics } from "./fleet-metrics.ts";
 
 /** LOCAL_ENGINE is the in-process engine's name. */
@@ -296,7 +304,7 @@ export class FleetPort implements EnginePort {
     if (c !== undefined && c.gen === this.#gen && c.local === local) return c.status;
     const status: EngineStatus = {
       version: this.#snapshot.version,
-      listeners: fleetListeners(this.#states()),
+      listeners: unserved(this.#snapshot, fleetListeners(this.#states())),
       endpoints: local?.endpoints ?? [],
       ...(local?.lastError ? { lastError: local.lastError } : {}),
     };
@@ -358,6 +366,35 @@ export class FleetPort implements EnginePort {
     await this.#hub.close();
     await this.#local?.close();
   }
+}
+
+// unserved adds the listeners of snapshot that no engine was given (no engine of their group is
+// connected, or placement left the VIP to none) as pending with what to do, to the fleet's own:
+// without it they read "binding" with no word of why.
+function unserved(snapshot: EngineSnapshot, listeners: ListenerStatus[]): ListenerStatus[] {
+  const known = new Set(listeners.map((l) => l.key));
+  const out = [...listeners];
+  const wanted = [
+    ...snapshot.l4.map((l) => ({ l, protocol: l.protocol })),
+    ...snapshot.http.map((l) => ({ l, protocol: "TCP" as const })),
+  ];
+  for (const { l, protocol } of wanted) {
+    const key = listenerKey(protocol, l.address, l.port);
+    if (known.has(key)) continue;
+    known.add(key);
+    const g = groupOf(l);
+    out.push({
+      protocol,
+      address: l.address,
+      port: l.port,
+      name: l.name,
+      key,
+      state: "binding",
+      code: ENGINE_PENDING,
+      error: `no engine of group ${g} is connected to serve it: start one (portico engine --group ${g}) or see why the group's engines are not (portico get engines)`,
+    });
+  }
+  return out;
 }
 
 // localLoad is the local engine's latest report and its history, as a remote engine's are shown.

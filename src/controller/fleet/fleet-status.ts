@@ -69,11 +69,12 @@ export function engineListeners(e: EngineState): ListenerStatus[] {
             error: `engine ${e.name} rejected version ${v} because of ${nack.listener} and keeps serving its previous one`,
           },
     );
-  return wanted.map((w) => ({
-    ...w,
-    code: ENGINE_PENDING,
-    error: `waiting for engine ${e.name} to ack version ${v}`,
-  }));
+  // A stale NACK will not turn into an ack by waiting: the engine follows a newer epoch.
+  const error =
+    nack !== undefined && sameRef(nack, e.sent.ref) && nack.stale === true
+      ? `engine ${e.name} refused version ${v} as stale (${nack.error}): another controller leads it, or this controller's state was reset; restart engine ${e.name} to follow this controller`
+      : `waiting for engine ${e.name} to ack version ${v}`;
+  return wanted.map((w) => ({ ...w, code: ENGINE_PENDING, error }));
 }
 
 /** fleetListeners merges every engine's listener state, the worst state of a listener winning. */

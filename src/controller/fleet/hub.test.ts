@@ -23,7 +23,7 @@ interface Rig {
   close: () => Promise<void>;
 }
 
-async function rig(timing: Partial<HubTiming> = {}): Promise<Rig> {
+async function rig(timing: Partial<HubTiming> = {}, maxUnauthenticated?: number): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), "hub-"));
   const creds = loadOrCreateCredentials(dir);
   const logs: Rig["logs"] = [];
@@ -35,6 +35,7 @@ async function rig(timing: Partial<HubTiming> = {}): Promise<Rig> {
     controller: "test",
     log: (level, msg, fields) => logs.push({ level, msg, ...(fields ? { fields } : {}) }),
     timing,
+    ...(maxUnauthenticated !== undefined ? { maxUnauthenticated } : {}),
   });
   const events: HubEvent[] = [];
   hub.onEvent((e) => events.push(e));
@@ -275,4 +276,79 @@ test("a hub without a token of at least 16 characters refuses to listen", async 
   });
   await assert.rejects(hub.listen("127.0.0.1", 0), /token is missing or shorter than 16/);
   assert.equal(hub.listening(), false);
+});
+
+test("an answer for the same sequence of another epoch does not settle this epoch's push", async () => {
+  // An engine that applied an old leader's snapshot while its link moved to this controller
+  // sends that ack here: same seq, older epoch. It must not count as the answer to this push.
+  const r = await rig();
+  try {
+    const e = await TestEngine.connect(r.port, r.creds.caPem);
+    e.hello(r.creds.token, identity("a"));
+    await waitFor("welcome", () => e.of("welcome").length === 1);
+    let settled: unknown;
+    const answer = r.hub.send("a", 1, fixtureSnapshot(5), 10_000).then((a) => (settled = a));
+    await waitFor("snapshot", () => e.of("snapshot").length === 1);
+    e.send({ type: "ack", epoch: 2, seq: 1, version: 4 });
+    e.send({ type: "nack", epoch: 2, seq: 1, version: 4, error: "old", code: "Stale", stale: true });
+    e.send({ type: "pong", at: Date.now() });
+    await waitFor(
+      "the engine's messages read",
+      () => r.events.filter((x) => x.type === "nacked").length === 1,
+    );
+    assert.equal(settled, undefined, "an answer of epoch 2 settled the push of epoch 3");
+    assert.deepEqual(r.hub.session("a")?.pending, { epoch: 3, seq: 1, version: 5 });
+    e.answer();
+    assert.deepEqual(await answer, { type: "ack" });
+  } finally {
+    await r.close();
+  }
+});
+
+test("a second live engine with a name in use (another group, node or process) is refused, not swapped in", async () => {
+  // Two `portico engine` on one machine without --name both take the hostname: swapping each for
+  // the other made them evict one another forever.
+  const r = await rig();
+  try {
+    const first = await TestEngine.connect(r.port, r.creds.caPem);
+    first.hello(r.creds.token, identity("host1", "web"));
+    await waitFor("welcome", () => first.of("welcome").length === 1);
+    const other = await TestEngine.connect(r.port, r.creds.caPem);
+    other.hello(r.creds.token, { ...identity("host1", "edge") });
+    await refusedAndClosed(other, /engine name host1 is in use by a connected engine \(group web/);
+    const twin = await TestEngine.connect(r.port, r.creds.caPem);
+    twin.hello(r.creds.token, { ...identity("host1", "web"), pid: 2 });
+    await refusedAndClosed(twin, /give each engine its own --name/);
+    assert.equal(first.closed, false, "the engine in place keeps its link");
+    assert.deepEqual(
+      r.events.map((x) => x.type),
+      ["joined"],
+    );
+  } finally {
+    await r.close();
+  }
+});
+
+test("links without a hello are bounded: past the bound a new one is closed at once, an engine still gets in once one goes", async () => {
+  const r = await rig({ helloTimeoutMs: 60_000 }, 2);
+  try {
+    const idle = [
+      await TestEngine.connect(r.port, r.creds.caPem),
+      await TestEngine.connect(r.port, r.creds.caPem),
+    ];
+    const third = await TestEngine.connect(r.port, r.creds.caPem);
+    await waitFor("the third link to be closed", () => third.closed);
+    assert.equal(third.of("refused").length, 0, "closed without reading anything");
+    assert.ok(JSON.stringify(r.logs).includes("too many links without a hello"));
+    idle[0]!.close();
+    await waitFor("an engine to get in", async () => {
+      const e = await TestEngine.connect(r.port, r.creds.caPem);
+      e.hello(r.creds.token, identity("a"));
+      await waitFor("welcome or close", () => e.closed || e.of("welcome").length === 1);
+      return e.of("welcome").length === 1;
+    });
+    assert.equal(idle[1]!.closed, false);
+  } finally {
+    await r.close();
+  }
 });

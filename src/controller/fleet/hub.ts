@@ -66,6 +66,9 @@ export interface EngineSession {
   readonly history: LoadHistory;
 }
 
+/** MAX_UNAUTHENTICATED_LINKS bounds the links not yet past their Hello (each may hold a frame's worth). */
+export const MAX_UNAUTHENTICATED_LINKS = 256;
+
 /** HubTiming overrides the protocol's timing constants (tests shorten them). */
 export interface HubTiming {
   helloTimeoutMs: number;
@@ -83,12 +86,15 @@ export interface HubOptions {
   controller: string;
   log: Logger;
   timing?: Partial<HubTiming>;
+  /** maxUnauthenticated overrides MAX_UNAUTHENTICATED_LINKS (tests lower it). */
+  maxUnauthenticated?: number;
 }
 
 interface Live {
   session: EngineSession;
   socket: TLSSocket;
-  waiters: { seq: number; done: (a: Answer) => void }[];
+  /** waiters are the pushes awaiting an answer, by (epoch, seq): an answer of another epoch is not theirs. */
+  waiters: { epoch: number; seq: number; done: (a: Answer) => void }[];
 }
 
 /** Hub accepts engines and carries snapshots and answers. */
@@ -104,6 +110,9 @@ export class Hub {
   #encoded = new WeakMap<EngineSnapshot, { epoch: number; seq: number; bytes: Buffer }>();
   /** #sockets are every open link, authenticated or not, so close() ends them all at once. */
   #sockets = new Set<TLSSocket>();
+  /** #unauthenticated counts the links still waiting for their Hello; #turnedAway those closed at the bound. */
+  #unauthenticated = 0;
+  #turnedAway = 0;
 
   constructor(opts: HubOptions) {
     this.#opts = opts;
@@ -227,7 +236,7 @@ export class Hub {
     if (!live.socket.destroyed) live.socket.write(frame.bytes);
     return new Promise<Answer>((resolve) => {
       const timer = setTimeout(() => finish({ type: "timeout" }), timeoutMs).unref();
-      const waiter = { seq, done: (a: Answer) => finish(a) };
+      const waiter = { epoch: ref.epoch, seq, done: (a: Answer) => finish(a) };
       const finish = (a: Answer) => {
         clearTimeout(timer);
         live.waiters = live.waiters.filter((w) => w !== waiter);
@@ -268,6 +277,24 @@ export class Hub {
 
   #accept(socket: TLSSocket): void {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    // Anyone who can reach the port can open links: bound what those without a token may hold.
+    const bound = this.#opts.maxUnauthenticated ?? MAX_UNAUTHENTICATED_LINKS;
+    if (this.#unauthenticated >= bound) {
+      if (this.#turnedAway++ % 1000 === 0)
+        this.#opts.log("warn", "engine link: too many links without a hello; closing new ones", {
+          remote,
+          bound,
+          turnedAway: this.#turnedAway,
+        });
+      socket.destroy();
+      return;
+    }
+    this.#unauthenticated++;
+    let counted = true;
+    const authenticated = () => {
+      if (counted) this.#unauthenticated--;
+      counted = false;
+    };
     this.#sockets.add(socket);
     const reader = new FrameReader(MAX_UNAUTHENTICATED_FRAME);
     let live: Live | undefined;
@@ -305,6 +332,7 @@ export class Hub {
           const outcome = this.#hello(m, socket);
           if (typeof outcome === "string") return refuse(outcome, helloFields(m));
           clearTimeout(helloTimer);
+          authenticated();
           live = outcome;
           reader.setLimit(MAX_FRAME);
         } else this.#message(live, m as FromEngine);
@@ -313,6 +341,7 @@ export class Hub {
     socket.on("error", () => undefined); // 'close' follows; the reason is logged there when it matters
     socket.on("close", () => {
       this.#sockets.delete(socket);
+      authenticated();
       clearTimeout(helloTimer);
       if (live !== undefined && this.#live.get(live.session.identity.name) === live)
         this.#drop(live, "link closed");
@@ -336,6 +365,10 @@ export class Hub {
     if (taken !== undefined)
       return `engine name ${identity.name} is taken by ${taken}; give this engine another name (--name)`;
     const previous = this.#live.get(identity.name);
+    if (previous !== undefined && this.#anotherEngine(previous, identity)) {
+      const p = previous.session.identity;
+      return `engine name ${identity.name} is in use by a connected engine (group ${p.group}, node ${p.node}, pid ${p.pid}); give each engine its own --name (names are unique among a controller's engines; two engines on one machine both default to its hostname)`;
+    }
     if (previous !== undefined) {
       this.#opts.log("info", "engine link: a new connection replaces the old one", { engine: identity.name });
       // Not a departure: the engine is back before its old link timed out; no re-placement.
@@ -377,6 +410,18 @@ export class Hub {
     return live;
   }
 
+  /**
+   * #anotherEngine tells whether a Hello with identity comes from another engine than the live
+   * link of its name: a different group, node or process while that link is still heard from. The
+   * same engine back (its old link not timed out yet) replaces it; another one is refused, or the
+   * two would swap each other out at every reconnect.
+   */
+  #anotherEngine(previous: Live, identity: EngineIdentity): boolean {
+    const p = previous.session.identity;
+    if (p.group === identity.group && p.node === identity.node && p.pid === identity.pid) return false;
+    return performance.now() - previous.session.lastHeard <= this.#timing.peerTimeoutMs;
+  }
+
   #message(live: Live, m: FromEngine): void {
     const s = live.session;
     s.lastHeard = performance.now();
@@ -391,7 +436,7 @@ export class Hub {
         )
           s.acked = ref;
         if (s.pending?.epoch === ref.epoch && s.pending.seq === ref.seq) delete s.pending;
-        this.#answer(live, m.seq, { type: "ack" });
+        this.#answer(live, m.epoch, m.seq, { type: "ack" });
         this.#emit({ type: "acked", engine: name, ref });
         return;
       }
@@ -407,7 +452,7 @@ export class Hub {
           ...(m.listener ? { listener: m.listener } : {}),
           ...(m.stale ? { stale: true } : {}),
         });
-        this.#answer(live, m.seq, { type: "nack", nack: m });
+        this.#answer(live, m.epoch, m.seq, { type: "nack", nack: m });
         this.#emit({ type: "nacked", engine: name, nack: m });
         return;
       case "status":
@@ -428,8 +473,10 @@ export class Hub {
     }
   }
 
-  #answer(live: Live, seq: number, a: Answer): void {
-    for (const w of live.waiters.filter((w) => w.seq === seq)) w.done(a);
+  // #answer settles the pushes of (epoch, seq): an engine's answer to an older leader's snapshot
+  // (applied while its link moved here) carries that leader's epoch and may share a seq with ours.
+  #answer(live: Live, epoch: number, seq: number, a: Answer): void {
+    for (const w of live.waiters.filter((w) => w.epoch === epoch && w.seq === seq)) w.done(a);
   }
 
   #drop(live: Live, reason: string): void {

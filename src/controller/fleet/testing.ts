@@ -197,7 +197,7 @@ export class TestEngine {
   }
 
   /** answer acks (or, with error, nacks) the latest snapshot and reports its listeners bound. */
-  answer(error?: { error: string; code: string; listener?: string }): void {
+  answer(error?: { error: string; code: string; listener?: string; stale?: boolean }): void {
     const s = this.of("snapshot").at(-1);
     if (s === undefined) throw new Error("no snapshot to answer");
     const ref = { epoch: s.epoch, seq: s.seq, version: s.snapshot.version };

@@ -37,9 +37,9 @@ const ECDSA_SHA256 = seq(oid([1, 2, 840, 10045, 4, 3, 2]));
 /** signCertificate returns the DER of a certificate for spec, signed by spec.issuer.key. */
 export function signCertificate(spec: CertSpec): Buffer {
   const serial = randomBytes(16);
-  // A positive INTEGER in its shortest form: a first byte of 0x00 followed by one below 0x80 is
-  // "illegal padding" to OpenSSL (1 certificate in 256 refused at random), so it is 0x01-0x7f.
-  serial[0] = (serial[0]! & 0x7f) | 0x01;
+  // A positive INTEGER in its minimal form: the top bit clear (else negative) and the first byte
+  // not 0 (a 0 before a byte below 0x80 is padding OpenSSL refuses: 1 certificate in 256 was bad).
+  serial[0] = (serial[0]! & 0x3f) | 0x40;
   const ca = spec.role === "ca";
   const extensions: Buffer[] =
     spec.role === "plain"
