@@ -160,10 +160,15 @@ describe("engine link in a cluster", { skip }, () => {
     // Failover: a releases the Lease as it stops; b opens its port, the engine follows it.
     a.kill("SIGTERM");
     await new Promise((r) => a.once("exit", r));
+    // Acked in b's epoch: right after it reconnects the engine's Hello reports what it still
+    // serves (a's epoch), which is not yet an answer to b.
     const moved = await waitFor(
       "the engine acked b's snapshot",
-      async () =>
-        (await fleet(adminB)).engines.find((e) => e.identity.name === "portico-engine-web-1" && e.acked),
+      async () => {
+        const f = await fleet(adminB);
+        const e = f.engines.find((e) => e.identity.name === "portico-engine-web-1");
+        return e?.acked?.epoch === f.epoch ? e : undefined;
+      },
       20_000,
     );
     assert.ok(moved.acked!.epoch > epochA, `b's epoch ${moved.acked!.epoch} is above a's ${epochA}`);
