@@ -7,8 +7,9 @@
 // Sticky means a VIP stays where it is while its engine is ready: moving a VIP breaks the
 // connections on it, so an engine that comes back takes new VIPs and failovers but never takes
 // VIPs back from a healthy engine. Fair shares apply to the VIPs being placed, not by moving others.
-// A standby (and an NPlusM spare) holds the VIP's configuration without announcing it, so taking
-// over needs no new snapshot.
+// The standby list says who takes a VIP over; a standby (or an NPlusM spare) is sent the VIP's
+// configuration only then (slice.ts gives an engine its active VIPs), by the push that follows the
+// active's departure.
 import type { HaMode } from "../../k8s/engine-group.ts";
 
 /** PlacedEngine is what placement knows of an engine. */
