@@ -17,6 +17,7 @@ import { h2cRequest } from "./h2c.ts";
 import type { H2Guard } from "./h2-guard.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 import type { UpstreamConn } from "./upstream.ts";
+import { cookieValue } from "./cookie.ts";
 
 const END_STREAM = 0x1;
 
@@ -183,7 +184,14 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   }
 
   protected pickContext(tried: ReadonlySet<string> | undefined): PickContext {
-    return { sourceIp: this.clientIp(), exclude: tried };
+    // The hash keys a ConsistentHash pool may read, as HTTP/1.1 gives them (they were missing here,
+    // so HTTP/2 clients were hashed by source address whatever the pool said).
+    return {
+      sourceIp: this.clientIp(),
+      header: (n) => this.header(n),
+      cookie: (n) => cookieValue(this.header("cookie"), n),
+      exclude: tried,
+    };
   }
 
   protected send(up: UpstreamConn): void {

@@ -18,6 +18,7 @@ import { prepare } from "./prepare.ts";
 import { currentRuntime, type ListenerRuntime } from "./runtime.ts";
 import { copyOf } from "./upstream.ts";
 import { tunnel } from "./websocket.ts";
+import { cookieValue } from "./cookie.ts";
 
 // Pipelined requests waiting behind the active one may buffer this much body before reading pauses.
 const MAX_BUFFERED = 64 * 1024;
@@ -107,6 +108,7 @@ export class ClientConn implements MessageSink, Watcher, Batched {
     this.pick = {
       sourceIp: this.clientIp,
       header: (n: string) => this.queue[0]?.header(n),
+      cookie: (n: string) => cookieValue(this.queue[0]?.header("cookie"), n),
       exclude: undefined,
     };
     this.h2c = h2c;
