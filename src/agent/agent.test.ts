@@ -6,11 +6,11 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { get } from "node:http";
-import { createServer, type AddressInfo } from "node:net";
 import { caAndLeaf, selfSigned } from "../../test/support/certs.ts";
 import { LinkController } from "../../test/support/link-controller.ts";
 import { httpBackend } from "../../test/e2e/fixtures.ts";
 import { waitFor } from "../../test/e2e/harness.ts";
+import { freePort } from "../../test/e2e/l4-helpers.ts";
 import { createEnginePort } from "../controller/engine-port.ts";
 import type { Logger } from "../controller/log.ts";
 import { catchAllListener, poolOf } from "../engine/l7/testing.ts";
@@ -33,15 +33,6 @@ const identity: EngineIdentity = {
   memoryBytes: 1 << 30,
   limits: { maxConnections: 0, maxConnectionRate: 0 },
 };
-
-/** freePort asks the kernel for a free port on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function snapshotFor(port: number, version: number, extra: Partial<EngineSnapshot> = {}): EngineSnapshot {
   return {
@@ -101,7 +92,7 @@ test("agent: applies a snapshot, serves it, acks with epoch and seq, reports lis
   assert.equal(hello.token, TOKEN);
   assert.equal(hello.engine.name, "e1");
   assert.equal(hello.have, undefined, "a fresh engine serves nothing");
-  const port = await freePort();
+  const port = await freePort("127.0.0.1");
   s.controller.snapshot(7, 1, snapshotFor(port, 11));
   const ack = await waitFor("ack", () => s.controller.of("ack")[0]);
   assert.deepEqual(ack, { type: "ack", epoch: 7, seq: 1, version: 11 });
@@ -119,7 +110,7 @@ test("agent: a bad certificate is NACKed with its reason and listener; the old s
   const s = await setup();
   t.after(s.cleanup);
   await waitFor("hello", () => s.controller.of("hello").length === 1);
-  const port = await freePort();
+  const port = await freePort("127.0.0.1");
   s.controller.snapshot(1, 1, snapshotFor(port, 1));
   await waitFor("ack", () => s.controller.of("ack").length === 1);
   const good = selfSigned(["a.example"]);
@@ -157,8 +148,8 @@ test("agent: an older epoch is NACKed stale and not applied; the same seq is re-
   const s = await setup({ epoch: 5 });
   t.after(s.cleanup);
   await waitFor("hello", () => s.controller.of("hello").length === 1);
-  const port = await freePort();
-  const other = await freePort();
+  const port = await freePort("127.0.0.1");
+  const other = await freePort("127.0.0.1");
   s.controller.snapshot(5, 3, snapshotFor(port, 30));
   await waitFor("ack", () => s.controller.of("ack").length === 1);
   // An old leader's push, on another port: refused, never bound.
@@ -179,7 +170,7 @@ test("agent: serves through a controller outage, reconnects and resyncs with hav
   const s = await setup({ epoch: 2 });
   t.after(s.cleanup);
   await waitFor("hello", () => s.controller.of("hello").length === 1);
-  const port = await freePort();
+  const port = await freePort("127.0.0.1");
   s.controller.snapshot(2, 1, snapshotFor(port, 4));
   await waitFor("ack", () => s.controller.of("ack").length === 1);
   const controllerPort = s.controller.port;
@@ -301,7 +292,7 @@ test("agent: several controller addresses are tried in turn; a leader change mov
   // Only a cluster's leader listens: here first A (B's port closed), then B (A's closed).
   const a = new LinkController(pki.leaf, { token: TOKEN, epoch: 1 });
   await a.listen();
-  const bPort = await freePort();
+  const bPort = await freePort("127.0.0.1");
   const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
   const engine = await createEnginePort(() => {});
   const agent = new EngineAgent({
@@ -324,7 +315,7 @@ test("agent: several controller addresses are tried in turn; a leader change mov
     await engine.close();
   });
   await waitFor("hello at A, the second address", () => a.of("hello").length === 1);
-  const port = await freePort();
+  const port = await freePort("127.0.0.1");
   a.snapshot(1, 1, snapshotFor(port, 1));
   await waitFor("ack from A", () => a.of("ack").length === 1);
   await a.close();

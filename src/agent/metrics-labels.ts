@@ -1,10 +1,6 @@
 // metrics-labels.ts: every series an engine exposes carries engine="NAME",group="G", so one
 // Prometheus scraping many engines (a ServiceMonitor over a group) tells them apart and sums by group.
-
-/** escapeLabel escapes a label value per the text exposition format (backslash, quote, newline). */
-export function escapeLabel(value: string): string {
-  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
-}
+import { escapeLabel } from "../engine/prom.ts";
 
 /**
  * addLabels puts labels first on every sample line of a Prometheus text exposition; comments and

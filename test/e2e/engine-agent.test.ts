@@ -8,13 +8,13 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { get } from "node:http";
-import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { caAndLeaf } from "../support/certs.ts";
 import { LinkController } from "../support/link-controller.ts";
 import { catchAllListener, poolOf } from "../../src/engine/l7/testing.ts";
 import type { EngineSnapshot } from "../../src/model/ir.ts";
 import { httpBackend } from "./fixtures.ts";
+import { freePort } from "./l4-helpers.ts";
 import { portico, removeDir, run, tempDir, waitFor, watchChild } from "./harness.ts";
 
 const main = join(import.meta.dirname, "../../src/cli/main.ts");
@@ -47,14 +47,6 @@ const netnsSkip =
         : false;
 // A VIP of its own per run, so parallel suites on this machine do not meet on one address.
 const vip = `127.0.0.${50 + Math.floor(Math.random() * 200)}`;
-
-async function freePort(host: string): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, host, r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function snapshotFor(port: number, version: number): EngineSnapshot {
   return {

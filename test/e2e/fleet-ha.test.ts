@@ -9,7 +9,15 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { removeDir, startPortico, tempDir, waitFor, writeManifest, type Portico } from "./harness.ts";
 import { createNetns, netnsSkip, type Netns } from "./netns.ts";
-import { allAcked, fleet, freePort, hostBackend, startEngine, type EngineProc } from "./fleet-helpers.ts";
+import {
+  allAcked,
+  fleet,
+  freePort,
+  groupManifests,
+  hostBackend,
+  startEngine,
+  type EngineProc,
+} from "./fleet-helpers.ts";
 import { get } from "./reload-helpers.ts";
 
 const skip = await netnsSkip();
@@ -20,17 +28,7 @@ const PORT = 8080;
 const fresh = new Agent({ keepAlive: false });
 
 function manifests(backendIp: string, backendPort: number): string {
-  return `apiVersion: portico.dev/v1alpha1
-kind: VipPool
-metadata: { name: pair }
-spec: { addresses: ["${vip}/32"], engineGroup: pair }
----
-apiVersion: portico.dev/v1alpha1
-kind: EngineGroup
-metadata: { name: pair }
-spec: { replicas: 2, haMode: ActiveStandby }
----
-apiVersion: v1
+  return `${groupManifests("pair", vip, { replicas: 2, haMode: "ActiveStandby" })}apiVersion: v1
 kind: Service
 metadata: { name: lb, namespace: default }
 spec: { type: LoadBalancer, ports: [{ name: http, port: ${PORT}, targetPort: ${backendPort} }] }

@@ -2,10 +2,12 @@
 // in a network namespace (a "machine"), a controller's engine list, and a backend the namespace
 // can reach.
 import { createServer } from "node:http";
-import { createServer as createTcp, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import type { ChildProcess } from "node:child_process";
 import { join, resolve } from "node:path";
 import { waitFor, watchChild } from "./harness.ts";
+// One free-port picker for every e2e test (it never hands the same port out twice).
+export { freePort } from "./l4-helpers.ts";
 import type { Netns } from "./netns.ts";
 import type { FleetView } from "../../src/controller/fleet/view.ts";
 
@@ -70,6 +72,25 @@ export function startEngine(
   };
 }
 
+/** groupManifests is an EngineGroup named group and a VipPool of the single address vip that it serves. */
+export function groupManifests(
+  group: string,
+  vip: string,
+  spec: { replicas: number; haMode: string },
+): string {
+  return `apiVersion: portico.dev/v1alpha1
+kind: VipPool
+metadata: { name: ${group} }
+spec: { addresses: ["${vip}/32"], engineGroup: ${group} }
+---
+apiVersion: portico.dev/v1alpha1
+kind: EngineGroup
+metadata: { name: ${group} }
+spec: { replicas: ${spec.replicas}, haMode: ${spec.haMode} }
+---
+`;
+}
+
 /** fleet reads a controller's engine list. */
 export async function fleet(adminUrl: string): Promise<FleetView> {
   return (await (await fetch(`${adminUrl}/api/v1/engines`)).json()) as FleetView;
@@ -107,13 +128,4 @@ export async function hostBackend(address: string, name: string): Promise<{ port
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((r) => server.listen(0, address, r));
   return { port: (server.address() as AddressInfo).port, close: () => server.close() };
-}
-
-/** freePort returns a port free on address now (for a flag that needs a number up front). */
-export async function freePort(address: string): Promise<number> {
-  const s = createTcp();
-  await new Promise<void>((r) => s.listen(0, address, r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }

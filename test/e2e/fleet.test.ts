@@ -10,7 +10,15 @@ import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { removeDir, startPortico, tempDir, waitFor, writeManifest, type Portico } from "./harness.ts";
 import { createNetns, netnsSkip, type Netns } from "./netns.ts";
-import { allAcked, fleet, freePort, hostBackend, startEngine, type EngineProc } from "./fleet-helpers.ts";
+import {
+  allAcked,
+  fleet,
+  freePort,
+  groupManifests,
+  hostBackend,
+  startEngine,
+  type EngineProc,
+} from "./fleet-helpers.ts";
 import { Agent } from "node:http";
 import { get, load, percentile } from "./reload-helpers.ts";
 
@@ -32,17 +40,7 @@ function manifests(backendIp: string, backendPort: number, hosts: number, tag = 
     (_, i) =>
       `    - host: h${i}.test\n      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: app, port: { number: 80 } } } }] }`,
   ).join("\n");
-  return `apiVersion: portico.dev/v1alpha1
-kind: VipPool
-metadata: { name: edge }
-spec: { addresses: ["${vip}/32"], engineGroup: edge }
----
-apiVersion: portico.dev/v1alpha1
-kind: EngineGroup
-metadata: { name: edge }
-spec: { replicas: 3, haMode: ActiveActive }
----
-apiVersion: networking.k8s.io/v1
+  return `${groupManifests("edge", vip, { replicas: 3, haMode: "ActiveActive" })}apiVersion: networking.k8s.io/v1
 kind: IngressClass
 metadata:
   name: portico

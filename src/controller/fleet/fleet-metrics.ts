@@ -1,5 +1,6 @@
 // fleet-metrics.ts: the fleet's Prometheus series, appended to the local engine's exposition —
 // one gauge family per fact, labelled by engine and group (the cardinality is the engine count).
+import { escapeLabel } from "../../engine/prom.ts";
 import type { EngineView } from "./view.ts";
 
 interface Family {
@@ -56,11 +57,6 @@ const FAMILIES: readonly Family[] = [
   },
 ];
 
-/** labelValue escapes a label value (backslash, quote, newline) for the text format. */
-function labelValue(v: string): string {
-  return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
-}
-
 /** fleetMetrics renders the fleet's gauges for engines; a family with no sample is left out. */
 export function fleetMetrics(engines: readonly EngineView[]): string {
   const out: string[] = [];
@@ -69,7 +65,7 @@ export function fleetMetrics(engines: readonly EngineView[]): string {
       const v = f.value(e);
       if (v === undefined || !Number.isFinite(v)) return [];
       return [
-        `${f.name}{engine="${labelValue(e.identity.name)}",group="${labelValue(e.identity.group)}"} ${v}`,
+        `${f.name}{engine="${escapeLabel(e.identity.name)}",group="${escapeLabel(e.identity.group)}"} ${v}`,
       ];
     });
     if (samples.length === 0) continue;
