@@ -44,6 +44,39 @@ export interface EngineGroupSpec {
   limits?: { maxConnections?: number; maxConnectionRate?: number };
   /** selector, when set, is the label selector of objects the group serves (besides explicit references). */
   selector?: LabelSelector;
+  /** announcement tunes how engines announce VIPs (pools choose L2 or BGP; docs/networking.md). */
+  announcement?: {
+    /** leaseSeconds: a dead or frozen engine's announcements end within this (default 3, 1-60). */
+    leaseSeconds?: number;
+    /** withdrawDelaySeconds: a draining engine waits this long after withdrawing before it stops accepting (default 2). */
+    withdrawDelaySeconds?: number;
+  };
+  /** bgp: the sessions the group's engines open to the network's routers, for pools announced by BGP. */
+  bgp?: EngineGroupBgp;
+}
+
+/** EngineGroupBgp is the group's BGP speaker: its ASN and peers (MetalLB's BGPPeer). */
+export interface EngineGroupBgp {
+  /** asn is the engines' AS number. */
+  asn: number;
+  /** routerId (IPv4 literal); default: each engine's lowest IPv4 address. */
+  routerId?: string;
+  peers: {
+    /** name names the peer in status and metrics (default "peer-N"). */
+    name?: string;
+    address: string;
+    asn: number;
+    port?: number;
+    /** passwordSecretRef names a Secret key holding the TCP-MD5 password (namespace: the controller's; standalone: any). */
+    passwordSecretRef?: { name: string; namespace?: string; key?: string };
+    /** holdTimeSeconds (default 9; 3-65535) and keepaliveSeconds (default a third of it). */
+    holdTimeSeconds?: number;
+    keepaliveSeconds?: number;
+    bfd?: boolean;
+    ebgpMultihop?: number;
+    /** nodes limits the peer to engines on these nodes (default every node). */
+    nodes?: string[];
+  }[];
 }
 
 /** Toleration is a core/v1 Toleration, copied onto the engines' pods. */

@@ -24,11 +24,32 @@ export interface VipPoolSpec {
   priority?: number;
   /** engineGroup names the EngineGroup that serves this pool's addresses when the object names none (default "default"). */
   engineGroup?: string;
+  /**
+   * announce says how the pool's addresses reach the network (docs/networking.md); default None:
+   * the network routes them to the nodes by hand. L2 and BGP follow MetalLB's L2Advertisement and
+   * BGPAdvertisement; which engines announce is the EngineGroup's (its placement and HA mode).
+   */
+  announce?: VipPoolAnnounce;
   /** serviceAllocation limits which objects may draw from the pool. */
   serviceAllocation?: {
     namespaces?: string[];
     namespaceSelectors?: LabelSelector[];
     serviceSelectors?: LabelSelector[];
+  };
+}
+
+/** VipPoolAnnounce is a pool's announcement mode and its options. */
+export interface VipPoolAnnounce {
+  mode: "None" | "L2" | "BGP";
+  /** l2.interfaces: where the owning engine adds the address (default: the interface whose subnet holds it). */
+  l2?: { interfaces?: string[] };
+  /** bgp: route attributes (the sessions are the EngineGroup's spec.bgp). */
+  bgp?: {
+    communities?: string[];
+    localPref?: number;
+    /** aggregationLength (IPv4, default 32) and aggregationLengthV6 (default 128) announce covering prefixes. */
+    aggregationLength?: number;
+    aggregationLengthV6?: number;
   };
 }
 

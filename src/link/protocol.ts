@@ -7,6 +7,7 @@
 // (docs/engines.md). Frames are length-prefixed JSON (frames.ts); the IR has no classes.
 import type { EngineSnapshot } from "../model/ir.ts";
 import type { ListenerStatus } from "../engine/listeners.ts";
+import type { AnnounceStatus } from "../announce/types.ts";
 
 /** LINK_VERSION changes when a message changes incompatibly; a mismatch is refused with both versions named. */
 export const LINK_VERSION = 1;
@@ -103,6 +104,8 @@ export type FromEngine =
   /** status is the engine's listener bind state, sent after every ack/nack and when it changes. */
   | { type: "status"; listeners: ListenerStatus[] }
   | { type: "load"; load: EngineLoad }
+  /** announce is the engine's VIP announcements and BGP sessions, sent when they change. */
+  | { type: "announce"; status: AnnounceStatus }
   | { type: "pong"; at: number };
 
 /** Controller → engine messages. */

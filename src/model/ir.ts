@@ -14,6 +14,123 @@ export interface EngineSnapshot {
   pools: Record<string, Pool>;
   /** certificates are PEM key pairs, by name ("namespace/secret"). */
   certificates: Record<string, Certificate>;
+  /**
+   * announce says how this engine makes VIPs reachable on the network (docs/networking.md).
+   * Absent: nothing is announced (the network routes the VIPs to the node by hand). The
+   * controller's full snapshot lists every announced VIP with its group; each engine's slice
+   * lists only the VIPs that engine announces, with its group's lease and BGP settings.
+   */
+  announce?: Announcement;
+  /** dns are the authoritative DNS servers (one per DnsZone VIP address and port; docs/dns.md). */
+  dns?: DnsServer[];
+}
+
+/** Announcement is the set of VIPs an engine announces; a VIP absent from vips is withdrawn. */
+export interface Announcement {
+  /**
+   * leaseMs: an announced address lives this long in the kernel (valid_lft) unless the engine
+   * renews it, so a frozen or dead engine's L2 and BGP announcements end within it on their own.
+   */
+  leaseMs: number;
+  vips: AnnouncedVip[];
+  /** bgp is the speaker's settings; present when the engine's group configures BGP peers. */
+  bgp?: BgpSpeaker;
+}
+
+/** AnnouncedVip is one VIP address and how it is announced. */
+export interface AnnouncedVip {
+  address: string;
+  /** group is the EngineGroup serving the address (full snapshot only; absent in a slice). */
+  group?: string;
+  /** pool is the VipPool the address came from (named in status and errors). */
+  pool: string;
+  /** L2: the owner adds the address to an interface and sends gratuitous ARP / unsolicited NA. BGP: routes. */
+  mode: "L2" | "BGP";
+  /**
+   * interfaces (L2) are where the address may go; the first one present on the node is used.
+   * Empty: the interface whose subnet contains the address, else the default route's.
+   */
+  interfaces?: string[];
+  /** communities (BGP) are "ASN:value" standard communities added to the route. */
+  communities?: string[];
+  /** localPref (BGP) is LOCAL_PREF sent to iBGP peers. */
+  localPref?: number;
+  /** aggregationLength (BGP) announces the address's covering prefix of this length instead of a host route. */
+  aggregationLength?: number;
+}
+
+/** BgpSpeaker is the engine's BGP identity and sessions (driven through BIRD; docs/networking.md). */
+export interface BgpSpeaker {
+  asn: number;
+  /** routerId is an IPv4 literal; absent: BIRD picks the engine's lowest IPv4 address. */
+  routerId?: string;
+  peers: BgpPeer[];
+}
+
+/** BgpPeer is one BGP session (a router the engine announces to). */
+export interface BgpPeer {
+  /** name is unique per speaker ("EngineGroup/edge/peer-0" style names appear in status and metrics). */
+  name: string;
+  address: string;
+  asn: number;
+  /** port of the peer (default 179). */
+  port?: number;
+  /** password is the TCP-MD5 secret, resolved from its Secret; never logged. */
+  password?: string;
+  holdTimeSeconds: number;
+  /** keepaliveSeconds (default holdTimeSeconds / 3). */
+  keepaliveSeconds?: number;
+  /** bfd runs a BFD session beside BGP, so a dead link is noticed in under a second. */
+  bfd: boolean;
+  /** ebgpMultihop allows a peer this many hops away (eBGP only; absent: directly connected). */
+  ebgpMultihop?: number;
+}
+
+/** DnsServer answers authoritatively for its zones on one VIP address and port (UDP and TCP). */
+export interface DnsServer {
+  /** group is the EngineGroup whose engines serve it (absent: "default"). */
+  group?: string;
+  /** name identifies the server in logs and metrics ("DnsZone/example.com"). */
+  name: string;
+  address: string;
+  port: number;
+  zones: DnsZoneData[];
+  /** rateLimit is response-rate limiting per client address (/24 IPv4, /56 IPv6); absent: off. */
+  rateLimit?: { responsesPerSecond: number; slip: number };
+  /** forward sends names outside every zone to these resolvers ("ip:port"); absent: REFUSED. */
+  forward?: string[];
+}
+
+/** DnsZoneData is one zone: its apex, SOA, NS and records. Names are lower case, without the final dot. */
+export interface DnsZoneData {
+  name: string;
+  soa: {
+    mname: string;
+    rname: string;
+    serial: number;
+    refresh: number;
+    retry: number;
+    expire: number;
+    /** minimum is the negative-caching TTL (RFC 2308). */
+    minimum: number;
+    ttl: number;
+  };
+  ns: string[];
+  nsTtl: number;
+  records: DnsRecord[];
+}
+
+/** DnsRecord is one resource record set member; "*.example.com" names are wildcards. */
+export interface DnsRecord {
+  name: string;
+  type: "A" | "AAAA" | "CNAME" | "TXT";
+  ttl: number;
+  /** value: an address (A/AAAA), a target name (CNAME), or the text (TXT). */
+  value: string;
+  /** pools, when set, make the record health-aware: it is answered only while one of these pools has an endpoint up. */
+  pools?: string[];
+  /** fallback: the record is answered even when its pools are all down (zone setting). */
+  fallback?: boolean;
 }
 
 /** L4Listener forwards a VIP port to a pool without looking at the bytes. */
