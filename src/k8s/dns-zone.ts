@@ -14,7 +14,14 @@ export interface DnsZoneSpec {
   /** zone is the apex ("example.com"), lower case, no final dot. */
   zone: string;
   /** soa values; defaults: mname = first NS, rname "hostmaster.<zone>", refresh 3600, retry 600, expire 604800, minimum 30. */
-  soa?: { mname?: string; rname?: string; refresh?: number; retry?: number; expire?: number; minimum?: number };
+  soa?: {
+    mname?: string;
+    rname?: string;
+    refresh?: number;
+    retry?: number;
+    expire?: number;
+    minimum?: number;
+  };
   /** nameservers are the zone's NS names (default "ns.<zone>", which gets the DNS VIP's A/AAAA). */
   nameservers?: string[];
   /** ttl of published records (default 30 s: a moved VIP is seen soon). */
