@@ -185,6 +185,13 @@ describe("BirdDriver with real BIRD on both sides", { skip: skipReason(), timeou
     r.kill("SIGTERM");
     await gone;
   };
+  /** routerSince is the Since column (Unix seconds) of the router's protocol name: it moves when a session restarts. */
+  const routerSince = async (name: string) =>
+    (await exec("birdc", ["-s", join(work, "r.ctl"), "show", "protocols", name])).stdout
+      .split("\n")
+      .find((l) => l.startsWith(name + " "))
+      ?.trim()
+      .split(/\s+/)[4];
   const engine = (netns: string) => {
     const e = new Engine(netns);
     engines.push(e);
@@ -254,6 +261,7 @@ describe("BirdDriver with real BIRD on both sides", { skip: skipReason(), timeou
 
   it("set(routes=[]) withdraws; the session itself stays up (graceful reconfigure)", async () => {
     const before = e2.established()!;
+    const routerSide = await routerSince("e2");
     const unchanged = await e2.set(speaker(e2Peer), [vipRoute]);
     assert.deepEqual(unchanged, { ok: true });
     assert.deepEqual(await e2.set(speaker(e2Peer), []), { ok: true });
@@ -263,6 +271,7 @@ describe("BirdDriver with real BIRD on both sides", { skip: skipReason(), timeou
     });
     await waitFor("e2 exports nothing", 5000, () => e2.established()?.routesExported === 0);
     assert.equal(e2.established()!.since, before.since, "the session was not restarted");
+    assert.equal(await routerSince("e2"), routerSide, "the router saw no new session");
   });
 
   it("the lease: when the lo address expires, the route goes without the engine doing anything", async () => {
@@ -312,6 +321,7 @@ describe("BirdDriver with real BIRD on both sides", { skip: skipReason(), timeou
   it("IPv6: a second peer over IPv6 carries the IPv6 VIP; adding and removing it leaves the IPv4 session up", async () => {
     const v4 = () => e2.peers.find((p) => p.name === e2Peer.name);
     const since = v4()!.since;
+    const routerSide = await routerSince("e2");
     const v6Route: BgpRoute = { prefix: `${VIP6}/128`, communities: [] };
     assert.deepEqual(await e2.set(speaker(e2Peer, e2Peer6), [vipRoute, v6Route]), { ok: true });
     const route = await waitFor("the IPv6 route on the router", 30_000, async () => {
@@ -319,7 +329,12 @@ describe("BirdDriver with real BIRD on both sides", { skip: skipReason(), timeou
       return r.includes(`dev ${tag}r1 proto bird`) && r;
     });
     assert.match(route, /^2001:db8:10::10 via /);
-    assert.equal(e2.peers.find((p) => p.name === e2Peer6.name)?.state, "Established");
+    // The driver polls every second: its report may trail the router's table.
+    await waitFor(
+      "the driver to report the IPv6 session",
+      5000,
+      () => e2.peers.find((p) => p.name === e2Peer6.name)?.state === "Established",
+    );
     assert.deepEqual(await e2.set(speaker(e2Peer), [vipRoute]), { ok: true });
     await waitFor(
       "the IPv6 route gone with its peer",
@@ -327,6 +342,7 @@ describe("BirdDriver with real BIRD on both sides", { skip: skipReason(), timeou
       async () => (await ip("-6", "-n", ns.r, "route", "show", VIP6)).stdout.trim() === "",
     );
     assert.equal(v4()!.since, since, "the IPv4 session was not restarted");
+    assert.equal(await routerSince("e2"), routerSide, "the router saw no new IPv4 session");
     assert.equal(v4()!.state, "Established");
   });
 
