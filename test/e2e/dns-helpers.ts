@@ -1,8 +1,8 @@
 // dns-helpers.ts: DNS end-to-end helpers: IR builders for zones and servers, `dig`/`kdig`
 // wrappers returning parsed answers, a raw UDP/TCP client, and a knotd child serving the same
 // zones as a reference. Everything binds on 127.0.0.0/8 only.
-import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { createSocket } from "node:dgram";
+import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { once } from "node:events";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
@@ -310,4 +310,62 @@ export async function startKnot(address: string, port: number, zones: DnsZoneDat
     throw err;
   }
   return { address, port, proc, stop };
+}
+
+/** toolSkip returns why a DNS test must skip (a Debian tool missing: scripts/peers.sh installs them), or false. */
+export function toolSkip(...tools: string[]): string | false {
+  const missing = tools.filter((t) => spawnSync("sh", ["-c", `command -v ${t}`]).status !== 0);
+  if (missing.length === 0) return false;
+  const why = `${missing.join(", ")} not installed (scripts/peers.sh installs dnsutils, knot, knot-dnsutils)`;
+  process.stderr.write(`\n*** SKIPPING DNS tests: ${why} ***\n\n`);
+  return why;
+}
+
+/** Prober sends many UDP queries from one socket and matches answers by id. */
+export class Prober {
+  private readonly socket: UdpSocket;
+  private readonly waiting = new Map<number, (m: Buffer | undefined) => void>();
+  private nextId = 1;
+
+  private constructor(socket: UdpSocket) {
+    this.socket = socket;
+    socket.on("message", (m: Buffer) => {
+      if (m.length < 2) return;
+      const id = m.readUInt16BE(0);
+      const w = this.waiting.get(id);
+      this.waiting.delete(id);
+      w?.(m);
+    });
+  }
+
+  /** open binds a prober on 127.0.0.1. */
+  static async open(): Promise<Prober> {
+    const s = createSocket("udp4");
+    s.bind(0, "127.0.0.1");
+    await once(s, "listening");
+    return new Prober(s);
+  }
+
+  /** send asks server:port; the query's id is replaced by the prober's; undefined when no answer came in timeoutMs. */
+  send(server: string, port: number, query: Buffer, timeoutMs = 3000): Promise<Buffer | undefined> {
+    const id = this.nextId;
+    this.nextId = (this.nextId % 0xffff) + 1;
+    const q = Buffer.from(query);
+    q.writeUInt16BE(id, 0);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        resolve(undefined);
+      }, timeoutMs);
+      this.waiting.set(id, (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
+      this.socket.send(q, port, server);
+    });
+  }
+
+  close(): void {
+    this.socket.close();
+  }
 }

@@ -230,9 +230,10 @@ export interface Header {
 }
 
 /**
- * encodeResponse writes r for the query header h within limit bytes. Records are written whole in
- * order; when one of the answer or authority section does not fit, TC is set and the message
- * ends with what fitted (additional records that do not fit are left out without TC, RFC 2181 9).
+ * encodeResponse writes r for the query header h within limit bytes. Record sets are written whole
+ * in order; when a set of the answer or authority section does not fit, TC is set and the message
+ * ends with the sets before it (additional records that do not fit are left out without TC, RFC
+ * 2181 9). A set too big for 512 bytes thus gives an empty truncated answer, as knot gives.
  * The OPT record, when the query had one, always fits: its room is kept from the start.
  */
 export function encodeResponse(h: Header, r: Response, limit: number): Buffer {
@@ -250,9 +251,20 @@ export function encodeResponse(h: Header, r: Response, limit: number): Buffer {
   const counts = [0, 0, 0];
   const sections = [r.answer, r.authority, r.additional];
   outer: for (let s = 0; s < 3; s++) {
+    // A record set goes whole or not at all (RFC 2181 9): on overflow the message ends before it.
+    let setStart = off;
+    let setCount = 0;
+    let prev: Rr | undefined;
     for (const rr of sections[s]!) {
+      if (prev === undefined || prev.type !== rr.type || prev.name !== rr.name) {
+        setStart = off;
+        setCount = counts[s]!;
+      }
+      prev = rr;
       const end = writeRr(buf, off, rr, dict, room);
       if (end < 0) {
+        off = setStart;
+        counts[s] = setCount;
         forget(dict, off);
         if (s < 2) tc = true;
         break outer;

@@ -70,6 +70,9 @@ function compileZone(z: DnsZoneData): Zone {
   add(soa);
   for (const ns of z.ns) add({ name: z.name, type: TYPE.NS, ttl: z.nsTtl, target: ns });
   for (const r of z.records) add(compileRecord(r));
+  // Records of a set in canonical order, duplicates merged (RFC 2181 5; knot does the same), so a
+  // truncated answer holds the same records whatever order the snapshot listed them in.
+  for (const n of nodes.values()) for (const [type, set] of n.sets) n.sets.set(type, canonical(set));
   const negativeTtl = Math.min(z.soa.ttl, z.soa.minimum);
   return { apex: z.name, nodes, soa, negativeSoa: { ...soa, ttl: negativeTtl }, negativeTtl };
 }
@@ -133,4 +136,36 @@ export function txtBytes(value: string): Buffer {
     parts.push(Buffer.from([chunk.length]), chunk);
   }
   return Buffer.concat(parts);
+}
+
+// sortKey is the record's rdata as compared in canonical order (names as lower-case wire labels).
+function sortKey(rr: Rr): Buffer {
+  if (rr.rdata) return rr.rdata;
+  const name = rr.target ?? "";
+  return Buffer.concat(name.split(".").map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])));
+}
+
+// canonical sorts a set and merges equal records: the merged one is health-aware only if all were,
+// on the union of their pools (two services may publish the same address under one name).
+function canonical(set: ZoneRr[]): ZoneRr[] {
+  const keyed = set.map((rr) => ({ rr, key: sortKey(rr) })).sort((a, b) => Buffer.compare(a.key, b.key));
+  const out: ZoneRr[] = [];
+  let prev: Buffer | undefined;
+  for (const { rr, key } of keyed) {
+    const last = out[out.length - 1];
+    if (last === undefined || prev === undefined || Buffer.compare(prev, key) !== 0) {
+      out.push(rr);
+      prev = key;
+      continue;
+    }
+    const always = last.pools === undefined || rr.pools === undefined;
+    const merged: ZoneRr = { ...last, ttl: Math.min(last.ttl, rr.ttl) };
+    delete merged.pools;
+    if (!always) merged.pools = [...new Set([...last.pools!, ...rr.pools!])];
+    if (last.fallback || rr.fallback) merged.fallback = true;
+    out[out.length - 1] = merged;
+  }
+  // One TTL per set (RFC 2181 5.2): the lowest, so no record is cached longer than it asked.
+  const ttl = Math.min(...out.map((rr) => rr.ttl));
+  return out.map((rr) => (rr.ttl === ttl ? rr : { ...rr, ttl }));
 }
