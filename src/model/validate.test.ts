@@ -144,7 +144,16 @@ test("validateSnapshot: request-body limits are whole numbers, the timeout posit
 
 test("validateSnapshot: DNS servers: names, values, records in their zone, CNAMEs alone, binds", () => {
   const s = sound();
-  const soa = { mname: "ns.example.com", rname: "h.example.com", serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 1, ttl: 1 };
+  const soa = {
+    mname: "ns.example.com",
+    rname: "h.example.com",
+    serial: 1,
+    refresh: 1,
+    retry: 1,
+    expire: 1,
+    minimum: 1,
+    ttl: 1,
+  };
   s.dns = [
     {
       name: "DnsZone/example.com",

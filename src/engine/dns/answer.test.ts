@@ -8,7 +8,12 @@ import { decodeMessage, encodeQuery, type Message } from "./message.ts";
 import { RCODE, TYPE } from "./wire.ts";
 import { compileZones } from "./zone.ts";
 
-const r = (name: string, type: DnsRecord["type"], value: string, over: Partial<DnsRecord> = {}): DnsRecord => ({
+const r = (
+  name: string,
+  type: DnsRecord["type"],
+  value: string,
+  over: Partial<DnsRecord> = {},
+): DnsRecord => ({
   name,
   type,
   value,
@@ -70,7 +75,13 @@ function ask(name: string, type: number, opts: Parameters<typeof encodeQuery>[2]
 }
 
 function send(wire: Buffer, tcp = false): Message {
-  const reply = respond(wire, zones, poolUp, { transport: tcp ? "tcp" : "udp", address: "192.0.2.200" }, false);
+  const reply = respond(
+    wire,
+    zones,
+    poolUp,
+    { transport: tcp ? "tcp" : "udp", address: "192.0.2.200" },
+    false,
+  );
   assert.equal(reply.kind, "send");
   return decodeMessage((reply as { bytes: Buffer }).bytes);
 }
@@ -83,7 +94,9 @@ test("answer: an exact name: AA set, RA clear, the whole set, RD copied", () => 
   assert.deepEqual(m.flags, { qr: true, aa: true, tc: false, rd: true, ra: false });
   assert.deepEqual(m.answer, ["www.example.com. 300 A 192.0.2.1", "www.example.com. 300 A 192.0.2.2"]);
   assert.deepEqual([m.authority, m.additional], [[], []]);
-  assert.deepEqual(ask("www.example.com", TYPE.AAAA).answer, ["www.example.com. 300 AAAA 2001:db8:0:0:0:0:0:1"]);
+  assert.deepEqual(ask("www.example.com", TYPE.AAAA).answer, [
+    "www.example.com. 300 AAAA 2001:db8:0:0:0:0:0:1",
+  ]);
   assert.deepEqual(ask("txt.example.com", TYPE.TXT).answer, ['txt.example.com. 300 TXT "hello world"']);
   // A TXT value over 255 bytes is two character strings.
   assert.deepEqual(ask("long.example.com", TYPE.TXT).answer, [
@@ -100,15 +113,24 @@ test("answer: names match without letter case and the answer keeps the query's c
 test("answer: the apex answers SOA and NS, with the in-zone name server's addresses as glue", () => {
   assert.deepEqual(ask("example.com", TYPE.SOA).answer, [SOA_NEG.replace(" 60 SOA", " 3600 SOA")]);
   const ns = ask("example.com", TYPE.NS);
-  assert.deepEqual(ns.answer, ["example.com. 3600 NS ns.elsewhere.example.", "example.com. 3600 NS ns1.example.com."]);
-  assert.deepEqual(ns.additional, ["ns1.example.com. 300 A 192.0.2.53", "ns1.example.com. 300 AAAA 2001:db8:0:0:0:0:0:53"]);
+  assert.deepEqual(ns.answer, [
+    "example.com. 3600 NS ns.elsewhere.example.",
+    "example.com. 3600 NS ns1.example.com.",
+  ]);
+  assert.deepEqual(ns.additional, [
+    "ns1.example.com. 300 A 192.0.2.53",
+    "ns1.example.com. 300 AAAA 2001:db8:0:0:0:0:0:53",
+  ]);
   // NS below the apex is no delegation: NODATA.
   assert.deepEqual(ask("www.example.com", TYPE.NS).authority, [SOA_NEG]);
 });
 
 test("answer: NODATA and NXDOMAIN carry the SOA with TTL min(SOA TTL, minimum)", () => {
   const nodata = ask("www.example.com", TYPE.MX);
-  assert.deepEqual([nodata.rcode, nodata.answer, nodata.authority, nodata.flags.aa], [RCODE.NOERROR, [], [SOA_NEG], true]);
+  assert.deepEqual(
+    [nodata.rcode, nodata.answer, nodata.authority, nodata.flags.aa],
+    [RCODE.NOERROR, [], [SOA_NEG], true],
+  );
   const nx = ask("nope.example.com", TYPE.A);
   assert.deepEqual([nx.rcode, nx.answer, nx.authority, nx.flags.aa], [RCODE.NXDOMAIN, [], [SOA_NEG], true]);
 });
@@ -144,13 +166,21 @@ test("answer: CNAME chains are followed inside the zone, with the target's recor
     "www.example.com. 300 A 192.0.2.2",
   ]);
   // Asked for the CNAME itself: only it.
-  assert.deepEqual(ask("alias.example.com", TYPE.CNAME).answer, ["alias.example.com. 300 CNAME www.example.com."]);
+  assert.deepEqual(ask("alias.example.com", TYPE.CNAME).answer, [
+    "alias.example.com. 300 CNAME www.example.com.",
+  ]);
   // Out of the zone: the CNAME alone, NOERROR, no authority.
   const out = ask("out.example.com", TYPE.A);
-  assert.deepEqual([out.rcode, out.answer, out.authority], [RCODE.NOERROR, ["out.example.com. 300 CNAME www.example.org."], []]);
+  assert.deepEqual(
+    [out.rcode, out.answer, out.authority],
+    [RCODE.NOERROR, ["out.example.com. 300 CNAME www.example.org."], []],
+  );
   // A dangling target: NXDOMAIN for the last name (RFC 6604), the CNAME kept.
   const dangling = ask("dangling.example.com", TYPE.A);
-  assert.deepEqual([dangling.rcode, dangling.answer.length, dangling.authority], [RCODE.NXDOMAIN, 1, [SOA_NEG]]);
+  assert.deepEqual(
+    [dangling.rcode, dangling.answer.length, dangling.authority],
+    [RCODE.NXDOMAIN, 1, [SOA_NEG]],
+  );
   // A target with no record of the type: NODATA after the CNAME.
   assert.deepEqual(ask("alias.example.com", TYPE.TXT).authority, [SOA_NEG]);
   // A loop stops once every name was seen.
@@ -166,19 +196,39 @@ test("answer: health-aware records: answered while one of their pools is up, or 
   assert.deepEqual([gone.rcode, gone.answer, gone.authority], [RCODE.NOERROR, [], [SOA_NEG]]);
   assert.deepEqual(ask("kept.example.com", TYPE.A).answer, ["kept.example.com. 300 A 192.0.2.24"]);
   // The same zone with every pool up answers both.
-  const all = respond(encodeQuery("app.example.com", TYPE.A), zones, () => true, { transport: "udp", address: "" }, false);
+  const all = respond(
+    encodeQuery("app.example.com", TYPE.A),
+    zones,
+    () => true,
+    { transport: "udp", address: "" },
+    false,
+  );
   assert.equal(decodeMessage((all as { bytes: Buffer }).bytes).answer.length, 2);
 });
 
 test("answer: outside every zone REFUSED without AA; class CH and zone transfers too; forward when configured", () => {
-  for (const m of [ask("www.example.org", TYPE.A), ask("com", TYPE.NS), ask("www.example.com", TYPE.A, { klass: 3 })]) {
+  for (const m of [
+    ask("www.example.org", TYPE.A),
+    ask("com", TYPE.NS),
+    ask("www.example.com", TYPE.A, { klass: 3 }),
+  ]) {
     assert.deepEqual([m.rcode, m.flags.aa, m.answer, m.authority], [RCODE.REFUSED, false, [], []]);
   }
   assert.equal(ask("example.com", TYPE.AXFR, {}, true).rcode, RCODE.REFUSED);
-  const fwd = respond(encodeQuery("www.example.org", TYPE.A), zones, poolUp, { transport: "udp", address: "" }, true);
+  const fwd = respond(
+    encodeQuery("www.example.org", TYPE.A),
+    zones,
+    poolUp,
+    { transport: "udp", address: "" },
+    true,
+  );
   assert.equal(fwd.kind, "forward");
   // Names inside a zone are never forwarded.
-  assert.equal(respond(encodeQuery("nope.example.com", TYPE.A), zones, poolUp, { transport: "udp", address: "" }, true).kind, "send");
+  assert.equal(
+    respond(encodeQuery("nope.example.com", TYPE.A), zones, poolUp, { transport: "udp", address: "" }, true)
+      .kind,
+    "send",
+  );
 });
 
 test("answer: FORMERR, NOTIMP, BADVERS, and silence for what cannot be answered", () => {
@@ -220,13 +270,19 @@ test("answer: EDNS(0): OPT echoed with 1232, DO copied; 512 bytes without EDNS; 
   const tcp = ask("big.example.com", TYPE.A, {}, true);
   assert.deepEqual([tcp.flags.tc, tcp.answer.length], [false, 60]);
   // A CNAME that fits stays when its target's set does not (sets are whole).
-  const chained = respond(encodeQuery("big.example.com", TYPE.A), zones, poolUp, { transport: "udp", address: "" }, false);
+  const chained = respond(
+    encodeQuery("big.example.com", TYPE.A),
+    zones,
+    poolUp,
+    { transport: "udp", address: "" },
+    false,
+  );
   assert.ok((chained as { bytes: Buffer }).bytes.length <= 512);
 });
 
 test("answer: mangled queries never throw; whatever is sent decodes and fits the limit", () => {
   let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   const base = encodeQuery("www.wild.example.com", TYPE.A, { udpSize: 1232 });
   for (let i = 0; i < 20_000; i++) {
     const b = Buffer.from(base.subarray(0, Math.floor(rand() * (base.length + 4))));

@@ -17,7 +17,10 @@ test("rrl: a network gets rate responses a second, then every slip-th limited on
   assert.notEqual(rl.check("192.0.2.7"), "send");
   // A full second refills the bucket, never above one second's worth.
   now += 10_000;
-  assert.deepEqual(Array.from({ length: 5 }, () => rl.check("192.0.2.1")).filter((v) => v === "send").length, 4);
+  assert.deepEqual(
+    Array.from({ length: 5 }, () => rl.check("192.0.2.1")).filter((v) => v === "send").length,
+    4,
+  );
 });
 
 test("rrl: slip 0 drops every limited response; slip 1 truncates every one", () => {

@@ -24,7 +24,16 @@ test("zone: a set is sorted, duplicates merged (pools united), one TTL (the lowe
     ...compileZones([
       {
         name: "example.com",
-        soa: { mname: "ns.example.com", rname: "h.example.com", serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 5, ttl: 9 },
+        soa: {
+          mname: "ns.example.com",
+          rname: "h.example.com",
+          serial: 1,
+          refresh: 1,
+          retry: 1,
+          expire: 1,
+          minimum: 5,
+          ttl: 9,
+        },
         ns: ["ns.example.com"],
         nsTtl: 60,
         records: [
