@@ -121,6 +121,12 @@ test("answer: the apex answers SOA and NS, with the in-zone name server's addres
     "ns1.example.com. 300 A 192.0.2.53",
     "ns1.example.com. 300 AAAA 2001:db8:0:0:0:0:0:53",
   ]);
+  // ANY: one set, the lowest type's (RFC 8482), with glue when that is the apex NS set.
+  assert.deepEqual(ask("www.example.com", TYPE.ANY).answer, [
+    "www.example.com. 300 A 192.0.2.1",
+    "www.example.com. 300 A 192.0.2.2",
+  ]);
+  assert.equal(ask("example.com", TYPE.ANY).additional.length, 2);
   // NS below the apex is no delegation: NODATA.
   assert.deepEqual(ask("www.example.com", TYPE.NS).authority, [SOA_NEG]);
 });
