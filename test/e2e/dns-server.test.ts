@@ -370,3 +370,23 @@ test("dns e2e: a port already taken shows as a listener error, retried until fre
   assert.equal((await query("127.0.0.84", busyPort, "busy.test", TYPE.SOA)).answer.length, 1);
   assert.deepEqual(engine.apply(snap()), { ok: true });
 });
+
+test("dns e2e: a server on an IPv6 address answers over UDP and TCP", opts, async () => {
+  const v6port = await freePort("127.0.0.85", "UDP"); // any port; ::1 has its own space
+  const s = snap();
+  s.dns!.push(
+    dnsServer("DnsZone/v6.test", "::1", v6port, [
+      dnsZone("v6.test", [rec("www.v6.test", "AAAA", "2001:db8::6")]),
+    ]),
+  );
+  assert.deepEqual(engine.apply(s), { ok: true });
+  await engine.settled();
+  try {
+    for (const tcp of [false, true])
+      assert.deepEqual((await dig("::1", v6port, "www.v6.test", "AAAA", { tcp })).answer, [
+        "www.v6.test. 300 AAAA 2001:db8::6",
+      ]);
+  } finally {
+    assert.deepEqual(engine.apply(snap()), { ok: true });
+  }
+});
