@@ -9,7 +9,7 @@ import type { DnsServer } from "../../model/ir.ts";
 import type { CompileDeps, ConnectionHandler, DatagramHandler } from "../contracts.ts";
 import { respond, type ClientInfo, type PoolUp } from "./answer.ts";
 import { dnsQuery, type DnsQueryEvent } from "./events.ts";
-import { Forwarder } from "./forward.ts";
+import { Forwarder, FORWARD_TIMEOUT_MS } from "./forward.ts";
 import { RateLimiter } from "./rrl.ts";
 import { RCODE, encodeResponse, rcodeName, truncate, typeName, type Query } from "./wire.ts";
 import { compileZones, type Zones } from "./zone.ts";
@@ -62,7 +62,13 @@ export class DnsService {
 
   private onDatagram(msg: Buffer, rinfo: RemoteInfo, socket: UdpSocket): void {
     this.handle(msg, { transport: "udp", address: rinfo.address }, (bytes) => {
-      if (bytes !== undefined) socket.send(bytes, rinfo.port, rinfo.address);
+      if (bytes === undefined) return;
+      // A forwarded answer may come after a snapshot removed the listener and closed its socket.
+      try {
+        socket.send(bytes, rinfo.port, rinfo.address);
+      } catch {
+        // the client retries
+      }
     });
   }
 
@@ -130,7 +136,7 @@ export class DnsService {
     const f = this.forwarder;
     if (f === undefined) return;
     // Answers to forwarded queries still in flight may come for one timeout more.
-    setTimeout(() => f.close(), 2 * 2000).unref();
+    setTimeout(() => f.close(), 2 * FORWARD_TIMEOUT_MS).unref();
   }
 }
 
