@@ -6,7 +6,7 @@
 import type { RemoteInfo, Socket as UdpSocket } from "node:dgram";
 import type { Socket } from "node:net";
 import type { DnsServer } from "../../model/ir.ts";
-import type { CompileDeps, ConnectionHandler, DatagramHandler } from "../contracts.ts";
+import type { ConnectionHandler, DatagramHandler } from "../contracts.ts";
 import { respond, type ClientInfo, type PoolUp } from "./answer.ts";
 import { dnsQuery, type DnsQueryEvent } from "./events.ts";
 import { Forwarder, FORWARD_TIMEOUT_MS } from "./forward.ts";
@@ -17,10 +17,9 @@ import { compileZones, type Zones } from "./zone.ts";
 /** TCP_IDLE_TIMEOUT_MS closes a TCP connection with no query for this long (knot's default too). */
 export const TCP_IDLE_TIMEOUT_MS = 10_000;
 
-/** DnsDeps are what a DnsService needs from the engine. */
+/** DnsDeps are what a DnsService needs from the engine: the pools' health. */
 export interface DnsDeps {
   poolUp: PoolUp;
-  log: CompileDeps["log"];
 }
 
 /** DnsService serves one DnsServer of one snapshot. */
