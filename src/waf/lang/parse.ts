@@ -1,0 +1,430 @@
+// parse.ts: SecLang files → RuleSet. Reads directives in order, groups chains into one Rule with
+// links, resolves Include and data files relative to the file that names them, and keeps going
+// after an error so one load reports every problem (each with file:line and the rule id); a set
+// with errors must not be used (the caller keeps the previous one serving).
+import { readFileSync, readdirSync } from "node:fs";
+import { basename, dirname, isAbsolute, join } from "node:path";
+import { parseActions, parseIdRanges, peekId } from "./actions.ts";
+import { LangFault, WafLangError, type Location } from "./errors.ts";
+import type { Action, Entry, Phase, Rule, RuleLink, RuleSet, Variable } from "./model.ts";
+import { canonical } from "./names.ts";
+import { parseOperator } from "./operator.ts";
+import { SETTING_NAMES, settingValue } from "./settings.ts";
+import { lineAt, logicalLines, type LogicalLine } from "./source.ts";
+import { parseVariables } from "./variables.ts";
+import { splitWords, type Word } from "./words.ts";
+
+/** LoadResult is a parsed rule set and every error found; errors non-empty means do not use it. */
+export interface LoadResult {
+  set: RuleSet;
+  errors: WafLangError[];
+}
+
+const RULE_DIRECTIVES = [
+  "SecRule",
+  "SecAction",
+  "SecMarker",
+  "SecDefaultAction",
+  "SecRuleRemoveById",
+  "SecRuleRemoveByTag",
+  "SecRuleRemoveByMsg",
+  "SecRuleUpdateTargetById",
+  "SecRuleUpdateTargetByTag",
+  "SecRuleUpdateTargetByMsg",
+  "SecRuleUpdateActionById",
+  "Include",
+];
+const UNSUPPORTED: Record<string, string> = {
+  SecRuleScript: "Lua rules are not supported; write the rule as a SecRule",
+  SecRemoteRules: "rules are not downloaded at load; save the file and Include it",
+  SecRemoteRulesFailAction: "rules are not downloaded at load; save the file and Include it",
+};
+const ALL_DIRECTIVES = [...RULE_DIRECTIVES, ...SETTING_NAMES, ...Object.keys(UNSUPPORTED)];
+// Only the first rule of a chain may carry these (ModSecurity ignores or refuses them in links).
+const STARTER_ONLY = new Set(["id", "phase", "disruptive", "skip", "skipAfter"]);
+// ModSecurity v2 refuses these in SecDefaultAction (tag, severity and logdata are allowed: CRS's own
+// crs-setup example puts a tag there); chain and skips make no sense as defaults.
+const DEFAULT_FORBIDDEN = new Set([
+  "id",
+  "msg",
+  "ver",
+  "rev",
+  "maturity",
+  "accuracy",
+  "chain",
+  "skip",
+  "skipAfter",
+]);
+const MAX_INCLUDE_DEPTH = 32;
+
+/** parseRules parses one file's text (file names it in errors and anchors its data files). */
+export function parseRules(text: string, file: string): LoadResult {
+  const l = new Loader();
+  l.text(text, file);
+  return l.finish();
+}
+
+/** loadRuleFiles reads and parses files in order as one rule set (crs-setup first, then rules). */
+export function loadRuleFiles(paths: string[]): LoadResult {
+  const l = new Loader();
+  for (const p of paths) l.file(p, { file: p, line: 0 });
+  return l.finish();
+}
+
+/** Pending is a chain whose last rule said `chain`: the next SecRule is its next link. */
+interface Pending {
+  rule: Rule;
+}
+
+class Loader {
+  readonly entries: Entry[] = [];
+  readonly errors: WafLangError[] = [];
+  readonly files: string[] = [];
+  readonly ids = new Map<number, Location>();
+  readonly defaults = new Map<Phase, Action[]>();
+  pending: Pending | undefined;
+  depth = 0;
+
+  file(path: string, from: Location): void {
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (err) {
+      this.errors.push(
+        new WafLangError("WAF_LANG_FILE", from, `cannot read ${path}: ${(err as Error).message}`),
+      );
+      return;
+    }
+    this.text(text, path);
+  }
+
+  text(text: string, file: string): void {
+    this.files.push(file);
+    const { lines, errors } = logicalLines(text, file);
+    this.errors.push(...errors);
+    for (const line of lines) this.directive(line, file);
+    if (this.pending) {
+      const r = this.pending.rule;
+      this.fail(
+        r.at,
+        "WAF_LANG_CHAIN",
+        `rule ${r.id} ends with chain but ${file} ends before the next SecRule`,
+      );
+      this.pending = undefined;
+    }
+  }
+
+  finish(): LoadResult {
+    this.checkSkipAfter();
+    return { set: { entries: this.entries, files: this.files }, errors: this.errors };
+  }
+
+  fail(at: Location, code: WafLangError["code"], detail: string, id?: number): void {
+    this.errors.push(new WafLangError(code, at, detail, id));
+  }
+
+  directive(line: LogicalLine, file: string): void {
+    const at = { file, line: line.line };
+    let words: Word[] = [];
+    let id: number | undefined;
+    try {
+      words = splitWords(line.text);
+      const [head, ...args] = words;
+      if (!head) return;
+      const name = canonical(head.text, ALL_DIRECTIVES);
+      if (!name)
+        throw new LangFault("WAF_LANG_UNKNOWN_DIRECTIVE", `unknown directive ${head.text}`, head.offset);
+      const actionsWord = name === "SecRule" ? args[2] : name === "SecAction" ? args[0] : undefined;
+      id =
+        this.pending && name === "SecRule"
+          ? this.pending.rule.id
+          : actionsWord
+            ? peekId(actionsWord.text)
+            : undefined;
+      if (this.pending && name !== "SecRule") {
+        const r = this.pending.rule;
+        this.fail(
+          r.at,
+          "WAF_LANG_CHAIN",
+          `rule ${r.id} ends with chain but the next directive (line ${line.line}) is ${name}, not a SecRule`,
+        );
+        this.pending = undefined;
+      }
+      this.dispatch(name, args, at, file);
+    } catch (err) {
+      if (!(err instanceof LangFault)) throw err;
+      // A broken link breaks its chain: one error for it, not a second one for the chain.
+      this.pending = undefined;
+      // Quoting broke before the words were known: still name the rule when its id is visible.
+      if (words.length === 0) {
+        const m = /(?:^|[,"\s])id\s*:\s*'?(\d+)/i.exec(line.text);
+        if (m) id = Number(m[1]);
+      }
+      this.fail({ file, line: faultLine(line, err) }, err.code, err.message, id);
+    }
+  }
+
+  dispatch(name: string, args: Word[], at: Location, file: string): void {
+    const texts = args.map((w) => w.text);
+    const arity = (min: number, max: number, usage: string) => {
+      if (args.length < min || args.length > max) {
+        throw new LangFault(
+          "WAF_LANG_SYNTAX",
+          `${name} takes ${usage}; got ${args.length} argument${args.length === 1 ? "" : "s"} (quote an argument that has spaces)`,
+          0,
+        );
+      }
+    };
+    const inWord = (w: Word | undefined, f: () => unknown) => within(w, f);
+    switch (name) {
+      case "SecRule": {
+        arity(2, 3, '"VARIABLES" "OPERATOR" "ACTIONS"');
+        const [v, o, a] = args as [Word, Word, Word | undefined];
+        const variables = inWord(v, () => parseVariables(v.text)) as Variable[];
+        const operator = inWord(o, () => parseOperator(o.text, this.dataContext(file))) as Rule["operator"];
+        const actions = a ? (inWord(a, () => parseActions(a.text)) as Action[]) : [];
+        this.rule("SecRule", at, variables, operator, actions, a);
+        return;
+      }
+      case "SecAction": {
+        arity(1, 1, '"ACTIONS"');
+        const a = args[0] as Word;
+        const actions = inWord(a, () => parseActions(a.text)) as Action[];
+        const operator: Rule["operator"] = {
+          name: "unconditionalMatch",
+          negated: false,
+          raw: "",
+          arg: { kind: "none" },
+        };
+        this.rule("SecAction", at, [], operator, actions, a);
+        return;
+      }
+      case "SecMarker":
+        arity(1, 1, "a marker name");
+        this.entries.push({ kind: "marker", at, name: texts[0] ?? "" });
+        return;
+      case "SecDefaultAction": {
+        arity(1, 1, '"ACTIONS" with a phase');
+        const a = args[0] as Word;
+        const actions = inWord(a, () => parseActions(a.text)) as Action[];
+        const bad = actions.find((x) => DEFAULT_FORBIDDEN.has(x.name));
+        if (bad)
+          throw new LangFault(
+            "WAF_LANG_BAD_ARGUMENT",
+            `SecDefaultAction cannot carry ${bad.name}: it belongs to each rule`,
+            a.offset,
+          );
+        const phase = actions.find((x) => x.name === "phase");
+        if (!phase || phase.name !== "phase")
+          throw new LangFault(
+            "WAF_LANG_BAD_ARGUMENT",
+            "SecDefaultAction needs a phase (phase:1 ... phase:5)",
+            a.offset,
+          );
+        this.defaults.set(phase.value, actions);
+        this.entries.push({ kind: "defaultAction", at, phase: phase.value, actions });
+        return;
+      }
+      case "SecRuleRemoveById":
+        arity(1, Infinity, "rule ids or ranges");
+        this.entries.push({ kind: "removeById", at, ids: parseIdRanges(texts.join(" ")) });
+        return;
+      case "SecRuleRemoveByTag":
+      case "SecRuleRemoveByMsg":
+        arity(1, 1, "one tag or message (quote it if it has spaces)");
+        this.entries.push({
+          kind: name === "SecRuleRemoveByTag" ? "removeByTag" : "removeByMsg",
+          at,
+          match: texts[0] ?? "",
+        });
+        return;
+      case "SecRuleUpdateTargetById":
+      case "SecRuleUpdateTargetByTag":
+      case "SecRuleUpdateTargetByMsg": {
+        arity(2, 3, '"WHAT" "VARIABLES" ["REPLACED VARIABLE"]');
+        const [w, v, r] = args as [Word, Word, Word | undefined];
+        const by =
+          name === "SecRuleUpdateTargetById" ? "id" : name === "SecRuleUpdateTargetByTag" ? "tag" : "msg";
+        const targets = inWord(v, () => parseVariables(v.text)) as Variable[];
+        const upd: Entry = { kind: "updateTarget", at, by, what: w.text, targets };
+        if (by === "id") upd.ids = inWord(w, () => parseIdRanges(w.text)) as ReturnType<typeof parseIdRanges>;
+        if (r) upd.replaced = inWord(r, () => parseVariables(r.text)) as Variable[];
+        this.entries.push(upd);
+        return;
+      }
+      case "SecRuleUpdateActionById": {
+        arity(2, 2, 'ID[:CHAIN_OFFSET] "ACTIONS"');
+        const [w, a] = args as [Word, Word];
+        const m = /^(\d+)(?::(\d+))?$/.exec(w.text);
+        if (!m)
+          throw new LangFault(
+            "WAF_LANG_RULE_ID",
+            `SecRuleUpdateActionById: ${JSON.stringify(w.text)} is not a rule id (942100 or 942100:2)`,
+            w.offset,
+          );
+        const actions = inWord(a, () => parseActions(a.text)) as Action[];
+        const bad = actions.find((x) => x.name === "id" || x.name === "phase" || x.name === "chain");
+        if (bad)
+          throw new LangFault(
+            "WAF_LANG_BAD_ARGUMENT",
+            `SecRuleUpdateActionById cannot change ${bad.name}`,
+            a.offset,
+          );
+        this.entries.push({
+          kind: "updateAction",
+          at,
+          id: Number(m[1]),
+          ...(m[2] ? { chainOffset: Number(m[2]) } : {}),
+          actions,
+        });
+        return;
+      }
+      case "Include":
+        arity(1, 1, "a file path (may end in *.conf)");
+        this.include(texts[0] ?? "", at, file);
+        return;
+    }
+    if (UNSUPPORTED[name])
+      throw new LangFault("WAF_LANG_UNKNOWN_DIRECTIVE", `${name}: ${UNSUPPORTED[name]}`, 0);
+    this.entries.push({ kind: "setting", at, name, value: settingValue(name, texts) });
+  }
+
+  rule(
+    directive: Rule["directive"],
+    at: Location,
+    variables: Variable[],
+    operator: Rule["operator"],
+    actions: Action[],
+    actionsWord: Word | undefined,
+  ): void {
+    if (this.pending) {
+      const first = this.pending.rule;
+      const bad = actions.find((a) => STARTER_ONLY.has(a.name));
+      if (bad) {
+        const what = bad.name === "disruptive" ? `disruptive action ${bad.value.action}` : bad.name;
+        throw new LangFault(
+          "WAF_LANG_CHAIN",
+          `a chained rule cannot carry ${what}: put it on the chain's first rule (line ${first.at.line})`,
+          actionsWord?.offset ?? 0,
+        );
+      }
+      const link: RuleLink = { at, variables, operator, actions };
+      first.links.push(link);
+      if (!actions.some((a) => a.name === "chain")) this.pending = undefined;
+      return;
+    }
+    const idAction = actions.find((a) => a.name === "id");
+    if (!idAction || idAction.name !== "id") {
+      throw new LangFault(
+        "WAF_LANG_RULE_ID",
+        `${directive} has no id: every rule needs id:N (a chained rule takes its chain's id)`,
+        actionsWord?.offset ?? 0,
+      );
+    }
+    const id = idAction.value;
+    const seen = this.ids.get(id);
+    if (seen)
+      throw new LangFault(
+        "WAF_LANG_RULE_ID",
+        `id ${id} is already used by the rule at ${seen.file}:${seen.line}`,
+        actionsWord?.offset ?? 0,
+      );
+    this.ids.set(id, at);
+    let phase: Phase = 2;
+    let disruptive: Rule["disruptive"];
+    for (const a of actions) {
+      if (a.name === "phase") phase = a.value;
+      if (a.name === "disruptive") disruptive = a.value;
+    }
+    const rule: Rule = { kind: "rule", directive, at, id, phase, variables, operator, actions, links: [] };
+    if (disruptive) rule.disruptive = disruptive;
+    const defaults = this.defaults.get(phase);
+    if (defaults) rule.defaults = defaults;
+    this.entries.push(rule);
+    if (actions.some((a) => a.name === "chain")) {
+      if (directive === "SecAction")
+        throw new LangFault(
+          "WAF_LANG_CHAIN",
+          "SecAction cannot start a chain: use SecRule",
+          actionsWord?.offset ?? 0,
+        );
+      this.pending = { rule };
+    }
+  }
+
+  dataContext(file: string) {
+    return { dir: dirname(file), read: (p: string) => this.files.push(p) };
+  }
+
+  include(pattern: string, at: Location, file: string): void {
+    if (this.depth >= MAX_INCLUDE_DEPTH)
+      throw new LangFault(
+        "WAF_LANG_FILE",
+        `Include nested deeper than ${MAX_INCLUDE_DEPTH} files (a file including itself?)`,
+        0,
+      );
+    const path = isAbsolute(pattern) ? pattern : join(dirname(file), pattern);
+    let paths = [path];
+    if (basename(path).includes("*")) {
+      const re = new RegExp(
+        `^${basename(path)
+          .replace(/[.+?^${}()|[\]\\]/g, "\\$&")
+          .replace(/\*/g, ".*")}$`,
+      );
+      try {
+        paths = readdirSync(dirname(path))
+          .filter((n) => re.test(n))
+          .sort()
+          .map((n) => join(dirname(path), n));
+      } catch (err) {
+        throw new LangFault("WAF_LANG_FILE", `Include ${pattern}: ${(err as Error).message}`, 0);
+      }
+      if (paths.length === 0) throw new LangFault("WAF_LANG_FILE", `Include ${pattern} matches no file`, 0);
+    }
+    this.depth++;
+    try {
+      for (const p of paths) this.file(p, at);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** checkSkipAfter refuses a skipAfter whose marker never follows its rule: ModSecurity would
+   * silently skip every later rule of the phase. */
+  checkSkipAfter(): void {
+    const later = new Set<string>();
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      const e = this.entries[i];
+      if (!e) continue;
+      if (e.kind === "marker") later.add(e.name);
+      if (e.kind !== "rule") continue;
+      for (const a of [...e.actions, ...e.links.flatMap((l) => l.actions)]) {
+        if (a.name === "skipAfter" && !later.has(a.value)) {
+          this.fail(
+            e.at,
+            "WAF_LANG_BAD_ARGUMENT",
+            `skipAfter:${a.value}: no SecMarker ${a.value} follows this rule`,
+            e.id,
+          );
+        }
+      }
+    }
+  }
+}
+
+/** within runs a piece parser on one word and shifts its fault offset to the logical line. */
+function within(w: Word | undefined, f: () => unknown): unknown {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof LangFault && w) {
+      const inner = err.offset < 0 ? 0 : err.offset + (w.quoted ? 1 : 0);
+      throw new LangFault(err.code, err.message, w.offset + inner);
+    }
+    throw err;
+  }
+}
+
+function faultLine(line: LogicalLine, err: LangFault): number {
+  return err.offset < 0 ? line.line : lineAt(line, err.offset);
+}
