@@ -17,6 +17,8 @@ export interface RuleStats {
   operators: Record<string, number>;
   transformations: Record<string, number>;
   variables: Record<string, number>;
+  /** variableForms counts how variables are written: whole, name/regex/xpath selector, ! and &. */
+  variableForms: Record<string, number>;
   actions: Record<string, number>;
   ctl: Record<string, number>;
   phases: Record<string, number>;
@@ -35,6 +37,7 @@ export function ruleStats(set: RuleSet): RuleStats {
     operators: {},
     transformations: {},
     variables: {},
+    variableForms: {},
     actions: {},
     ctl: {},
     phases: {},
@@ -42,7 +45,12 @@ export function ruleStats(set: RuleSet): RuleStats {
   const bump = (m: Record<string, number>, k: string) => (m[k] = (m[k] ?? 0) + 1);
   const piece = (op: Operator | undefined, vars: Variable[], acts: Action[]) => {
     if (op) bump(s.operators, (op.negated ? "!" : "") + op.name);
-    for (const v of vars) bump(s.variables, v.collection);
+    for (const v of vars) {
+      bump(s.variables, v.collection);
+      bump(s.variableForms, v.selector ? `${v.selector.kind} selector` : "whole collection");
+      if (v.exclude) bump(s.variableForms, "! exclusion");
+      if (v.count) bump(s.variableForms, "& count");
+    }
     for (const a of acts) {
       if (a.name === "t") bump(s.transformations, a.value);
       else if (a.name === "disruptive") bump(s.actions, a.value.action);
