@@ -184,6 +184,14 @@ test("errors name file:line (the offending physical line) and the rule id (table
     ],
     ['SecDefaultAction "log,pass"', /^custom\.conf:1: SecDefaultAction needs a phase/],
     ['SecDefaultAction "phase:2,id:3,pass"', /^custom\.conf:1: SecDefaultAction cannot carry id/],
+    [
+      'SecRule ARGS "@rx a" "id:19,phase:9,chain"\n  SecRule ARGS "@rx b" "t:none"\nSecMarker M',
+      /^custom\.conf:1: rule 19: phase must be 1-5/,
+    ],
+    [
+      'SecRule ARGS "@rx a" "id:20,chain"\n  SecRule ARGZ "@rx b" "chain"\n  SecRule ARGS "@rx c" "t:none"',
+      /^custom\.conf:2: rule 20: unknown variable ARGZ/,
+    ],
     ['SecRuleUpdateActionById x "nolog"', /^custom\.conf:1: SecRuleUpdateActionById: "x" is not a rule id/],
   ];
   for (const [text, msg] of rows) {

@@ -56,6 +56,7 @@ const DEFAULT_FORBIDDEN = new Set([
   "skipAfter",
 ]);
 const MAX_INCLUDE_DEPTH = 32;
+const CHAIN = /(?:^|,)\s*chain\s*(?:,|$)/i;
 
 /** parseRules parses one file's text (file names it in errors and anchors its data files). */
 export function parseRules(text: string, file: string): LoadResult {
@@ -83,6 +84,8 @@ class Loader {
   readonly ids = new Map<number, Location>();
   readonly defaults = new Map<Phase, Action[]>();
   pending: Pending | undefined;
+  /** brokenChain: a rule that said `chain` failed; its links are skipped, not reported again. */
+  brokenChain = false;
   depth = 0;
 
   file(path: string, from: Location): void {
@@ -127,6 +130,7 @@ class Loader {
     const at = { file, line: line.line };
     let words: Word[] = [];
     let id: number | undefined;
+    let chains = false;
     try {
       words = splitWords(line.text);
       const [head, ...args] = words;
@@ -135,6 +139,11 @@ class Loader {
       if (!name)
         throw new LangFault("WAF_LANG_UNKNOWN_DIRECTIVE", `unknown directive ${head.text}`, head.offset);
       const actionsWord = name === "SecRule" ? args[2] : name === "SecAction" ? args[0] : undefined;
+      chains = actionsWord !== undefined && CHAIN.test(actionsWord.text);
+      if (this.brokenChain) {
+        this.brokenChain = name === "SecRule" && chains;
+        if (name === "SecRule") return;
+      }
       id =
         this.pending && name === "SecRule"
           ? this.pending.rule.id
@@ -153,8 +162,9 @@ class Loader {
       this.dispatch(name, args, at, file);
     } catch (err) {
       if (!(err instanceof LangFault)) throw err;
-      // A broken link breaks its chain: one error for it, not a second one for the chain.
+      // A broken rule breaks its chain: one error for it, not more for its chain or its links.
       this.pending = undefined;
+      this.brokenChain = chains;
       // Quoting broke before the words were known: still name the rule when its id is visible.
       if (words.length === 0) {
         const m = /(?:^|[,"\s])id\s*:\s*'?(\d+)/i.exec(line.text);
@@ -175,21 +185,20 @@ class Loader {
         );
       }
     };
-    const inWord = (w: Word | undefined, f: () => unknown) => within(w, f);
     switch (name) {
       case "SecRule": {
         arity(2, 3, '"VARIABLES" "OPERATOR" "ACTIONS"');
         const [v, o, a] = args as [Word, Word, Word | undefined];
-        const variables = inWord(v, () => parseVariables(v.text)) as Variable[];
-        const operator = inWord(o, () => parseOperator(o.text, this.dataContext(file))) as Rule["operator"];
-        const actions = a ? (inWord(a, () => parseActions(a.text)) as Action[]) : [];
+        const variables = within(v, () => parseVariables(v.text));
+        const operator = within(o, () => parseOperator(o.text, this.dataContext(file)));
+        const actions = a ? within(a, () => parseActions(a.text)) : [];
         this.rule("SecRule", at, variables, operator, actions, a);
         return;
       }
       case "SecAction": {
         arity(1, 1, '"ACTIONS"');
         const a = args[0] as Word;
-        const actions = inWord(a, () => parseActions(a.text)) as Action[];
+        const actions = within(a, () => parseActions(a.text));
         const operator: Rule["operator"] = {
           name: "unconditionalMatch",
           negated: false,
@@ -206,7 +215,7 @@ class Loader {
       case "SecDefaultAction": {
         arity(1, 1, '"ACTIONS" with a phase');
         const a = args[0] as Word;
-        const actions = inWord(a, () => parseActions(a.text)) as Action[];
+        const actions = within(a, () => parseActions(a.text));
         const bad = actions.find((x) => DEFAULT_FORBIDDEN.has(x.name));
         if (bad)
           throw new LangFault(
@@ -245,10 +254,10 @@ class Loader {
         const [w, v, r] = args as [Word, Word, Word | undefined];
         const by =
           name === "SecRuleUpdateTargetById" ? "id" : name === "SecRuleUpdateTargetByTag" ? "tag" : "msg";
-        const targets = inWord(v, () => parseVariables(v.text)) as Variable[];
+        const targets = within(v, () => parseVariables(v.text));
         const upd: Entry = { kind: "updateTarget", at, by, what: w.text, targets };
-        if (by === "id") upd.ids = inWord(w, () => parseIdRanges(w.text)) as ReturnType<typeof parseIdRanges>;
-        if (r) upd.replaced = inWord(r, () => parseVariables(r.text)) as Variable[];
+        if (by === "id") upd.ids = within(w, () => parseIdRanges(w.text));
+        if (r) upd.replaced = within(r, () => parseVariables(r.text));
         this.entries.push(upd);
         return;
       }
@@ -262,7 +271,7 @@ class Loader {
             `SecRuleUpdateActionById: ${JSON.stringify(w.text)} is not a rule id (942100 or 942100:2)`,
             w.offset,
           );
-        const actions = inWord(a, () => parseActions(a.text)) as Action[];
+        const actions = within(a, () => parseActions(a.text));
         const bad = actions.find((x) => x.name === "id" || x.name === "phase" || x.name === "chain");
         if (bad)
           throw new LangFault(
@@ -413,11 +422,11 @@ class Loader {
 }
 
 /** within runs a piece parser on one word and shifts its fault offset to the logical line. */
-function within(w: Word | undefined, f: () => unknown): unknown {
+function within<T>(w: Word, f: () => T): T {
   try {
     return f();
   } catch (err) {
-    if (err instanceof LangFault && w) {
+    if (err instanceof LangFault) {
       const inner = err.offset < 0 ? 0 : err.offset + (w.quoted ? 1 : 0);
       throw new LangFault(err.code, err.message, w.offset + inner);
     }
