@@ -103,6 +103,10 @@ test("SecDefaultAction, removals and updates", () => {
 SecDefaultAction "phase:2,log,auditlog,pass,tag:'Host: %{request_headers.host}'"
 SecRule ARGS "@rx a" "id:1,phase:2,block"
 SecRule ARGS "@rx a" "id:2,phase:1,block"
+SecRule REQUEST_COOKIES "@rx a" "id:932240,phase:2,block"
+SecAction "id:901450,phase:1,pass,nolog"
+SecRule ARGS "@detectSQLi" "id:942100,phase:2,block,chain"
+  SecRule ARGS "@rx b" "t:none"
 SecRuleRemoveById 1 10-20 942100
 SecRuleRemoveByTag "attack-sqli"
 SecRuleUpdateTargetById 932240 "!REQUEST_COOKIES:/^_ga(?:_\\w+)?$/"
@@ -115,6 +119,9 @@ SecRuleUpdateActionById 942100:2 "t:none"
     "defaultAction",
     "rule",
     "rule",
+    "rule",
+    "rule",
+    "rule",
     "removeById",
     "removeByTag",
     "updateTarget",
@@ -122,7 +129,7 @@ SecRuleUpdateActionById 942100:2 "t:none"
     "updateAction",
     "updateAction",
   ]);
-  const [def, phase2, phase1, rm, , byId, byTag, ua, ua2] = entries;
+  const [def, phase2, phase1, , , , rm, , byId, byTag, ua, ua2] = entries;
   assert.ok(def?.kind === "defaultAction" && def.phase === 2);
   assert.ok(
     phase2?.kind === "rule" && phase2.defaults === def.actions,
@@ -191,6 +198,18 @@ test("errors name file:line (the offending physical line) and the rule id (table
     [
       'SecRule ARGS "@rx a" "id:20,chain"\n  SecRule ARGZ "@rx b" "chain"\n  SecRule ARGS "@rx c" "t:none"',
       /^custom\.conf:2: rule 20: unknown variable ARGZ/,
+    ],
+    [
+      'SecRuleUpdateTargetById 942100 "!ARGS:x"\nSecRule ARGS "@rx a" "id:942100"',
+      /^custom\.conf:1: SecRuleUpdateTargetById: no rule with id 942100 is loaded before this line; put the update after/,
+    ],
+    [
+      'SecRule ARGS "@rx a" "id:21"\nSecRuleUpdateTargetById 22-30 "!ARGS:x"',
+      /^custom\.conf:2: SecRuleUpdateTargetById: no rule with an id in 22-30 is loaded before this line/,
+    ],
+    [
+      'SecRule ARGS "@rx a" "id:23,chain"\n SecRule ARGS "@rx b" "t:none"\nSecRuleUpdateActionById 23:3 "nolog"',
+      /^custom\.conf:3: SecRuleUpdateActionById 23:3: rule 23 is a chain of 2 rule\(s\)/,
     ],
     ['SecRuleUpdateActionById x "nolog"', /^custom\.conf:1: SecRuleUpdateActionById: "x" is not a rule id/],
   ];

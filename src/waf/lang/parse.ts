@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { parseActions, parseIdRanges, peekId } from "./actions.ts";
 import { LangFault, WafLangError, type Location } from "./errors.ts";
-import type { Action, Entry, Phase, Rule, RuleLink, RuleSet, Variable } from "./model.ts";
+import type { Action, Entry, IdRange, Phase, Rule, RuleLink, RuleSet, Variable } from "./model.ts";
 import { canonical } from "./names.ts";
 import { parseOperator } from "./operator.ts";
 import { SETTING_NAMES, settingValue } from "./settings.ts";
@@ -81,7 +81,7 @@ class Loader {
   readonly entries: Entry[] = [];
   readonly errors: WafLangError[] = [];
   readonly files: string[] = [];
-  readonly ids = new Map<number, Location>();
+  readonly ids = new Map<number, Rule>();
   readonly defaults = new Map<Phase, Action[]>();
   pending: Pending | undefined;
   /** brokenChain: a rule that said `chain` failed; its links are skipped, not reported again. */
@@ -256,7 +256,10 @@ class Loader {
           name === "SecRuleUpdateTargetById" ? "id" : name === "SecRuleUpdateTargetByTag" ? "tag" : "msg";
         const targets = within(v, () => parseVariables(v.text));
         const upd: Entry = { kind: "updateTarget", at, by, what: w.text, targets };
-        if (by === "id") upd.ids = within(w, () => parseIdRanges(w.text));
+        if (by === "id") {
+          upd.ids = within(w, () => parseIdRanges(w.text));
+          for (const range of upd.ids) this.loaded(name, range, w);
+        }
         if (r) upd.replaced = within(r, () => parseVariables(r.text));
         this.entries.push(upd);
         return;
@@ -271,6 +274,15 @@ class Loader {
             `SecRuleUpdateActionById: ${JSON.stringify(w.text)} is not a rule id (942100 or 942100:2)`,
             w.offset,
           );
+        const id = Number(m[1]);
+        const target = this.loaded(name, { from: id, to: id }, w);
+        if (m[2] && (Number(m[2]) < 1 || Number(m[2]) > target.links.length + 1)) {
+          throw new LangFault(
+            "WAF_LANG_RULE_ID",
+            `${name} ${w.text}: rule ${id} is a chain of ${target.links.length + 1} rule(s)`,
+            w.offset,
+          );
+        }
         const actions = within(a, () => parseActions(a.text));
         const bad = actions.find((x) => x.name === "id" || x.name === "phase" || x.name === "chain");
         if (bad)
@@ -282,7 +294,7 @@ class Loader {
         this.entries.push({
           kind: "updateAction",
           at,
-          id: Number(m[1]),
+          id,
           ...(m[2] ? { chainOffset: Number(m[2]) } : {}),
           actions,
         });
@@ -331,14 +343,13 @@ class Loader {
       );
     }
     const id = idAction.value;
-    const seen = this.ids.get(id);
+    const seen = this.ids.get(id)?.at;
     if (seen)
       throw new LangFault(
         "WAF_LANG_RULE_ID",
         `id ${id} is already used by the rule at ${seen.file}:${seen.line}`,
         actionsWord?.offset ?? 0,
       );
-    this.ids.set(id, at);
     let phase: Phase = 2;
     let disruptive: Rule["disruptive"];
     for (const a of actions) {
@@ -346,6 +357,7 @@ class Loader {
       if (a.name === "disruptive") disruptive = a.value;
     }
     const rule: Rule = { kind: "rule", directive, at, id, phase, variables, operator, actions, links: [] };
+    this.ids.set(id, rule);
     if (disruptive) rule.disruptive = disruptive;
     const defaults = this.defaults.get(phase);
     if (defaults) rule.defaults = defaults;
@@ -359,6 +371,18 @@ class Loader {
         );
       this.pending = { rule };
     }
+  }
+
+  /** loaded returns a rule already read with an id in range: an update that names no such rule
+   * would do nothing (Coraza refuses it too), so it is an error, not a silent no-op. */
+  loaded(directive: string, range: IdRange, w: Word): Rule {
+    for (const [id, rule] of this.ids) if (id >= range.from && id <= range.to) return rule;
+    const what = range.from === range.to ? `id ${range.from}` : `an id in ${range.from}-${range.to}`;
+    throw new LangFault(
+      "WAF_LANG_RULE_ID",
+      `${directive}: no rule with ${what} is loaded before this line; put the update after the rules it changes`,
+      w.offset,
+    );
   }
 
   dataContext(file: string) {
