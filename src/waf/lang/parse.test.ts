@@ -211,6 +211,10 @@ test("errors name file:line (the offending physical line) and the rule id (table
       'SecRule ARGS "@rx a" "id:23,chain"\n SecRule ARGS "@rx b" "t:none"\nSecRuleUpdateActionById 23:3 "nolog"',
       /^custom\.conf:3: SecRuleUpdateActionById 23:3: rule 23 is a chain of 2 rule\(s\)/,
     ],
+    [
+      "SecRule ARGS '@rx a' 'id:24'",
+      /^custom\.conf:1: rule 24: a directive's arguments are quoted with '"', not "'"/,
+    ],
     ['SecRuleUpdateActionById x "nolog"', /^custom\.conf:1: SecRuleUpdateActionById: "x" is not a rule id/],
   ];
   for (const [text, msg] of rows) {

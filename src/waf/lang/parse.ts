@@ -167,7 +167,7 @@ class Loader {
       this.brokenChain = chains;
       // Quoting broke before the words were known: still name the rule when its id is visible.
       if (words.length === 0) {
-        const m = /(?:^|[,"\s])id\s*:\s*'?(\d+)/i.exec(line.text);
+        const m = /(?:^|[,"'\s])id\s*:\s*'?(\d+)/i.exec(line.text);
         if (m) id = Number(m[1]);
       }
       this.fail({ file, line: faultLine(line, err) }, err.code, err.message, id);

@@ -45,6 +45,7 @@ test("logical lines: continuation, comments, blank lines, CRLF (table)", () => {
       ],
     },
     { name: "leading and trailing spaces trimmed", text: "   SecMarker A   ", want: [[1, "SecMarker A"]] },
+    { name: "a byte order mark is dropped", text: "\uFEFFSecMarker A", want: [[1, "SecMarker A"]] },
   ];
   for (const r of rows) {
     const { lines, errors } = logicalLines(r.text, "t.conf");

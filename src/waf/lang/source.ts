@@ -28,7 +28,8 @@ export function lineAt(l: LogicalLine, offset: number): number {
 
 /** logicalLines splits a rule file's text into directives; problems are returned, not thrown. */
 export function logicalLines(text: string, file: string): { lines: LogicalLine[]; errors: WafLangError[] } {
-  const phys = text.split(/\r?\n/);
+  // A UTF-8 byte order mark (editors on Windows add one) is not part of the first directive.
+  const phys = text.replace(/^\uFEFF/, "").split(/\r?\n/);
   const lines: LogicalLine[] = [];
   const errors: WafLangError[] = [];
   let cur: LogicalLine | undefined;

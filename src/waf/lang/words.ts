@@ -24,6 +24,13 @@ export function splitWords(text: string): Word[] {
       continue;
     }
     const start = i;
+    if (c === "'") {
+      throw new LangFault(
+        "WAF_LANG_SYNTAX",
+        "a directive's arguments are quoted with '\"', not \"'\" (ModSecurity v3 and Coraza read only double quotes there)",
+        i,
+      );
+    }
     if (c === '"') {
       let out = "";
       i++;
