@@ -82,6 +82,8 @@ class Loader {
   readonly errors: WafLangError[] = [];
   readonly files: string[] = [];
   readonly ids = new Map<number, Rule>();
+  /** claimed holds every rule id seen, also of rules that failed, so a duplicate is still found. */
+  readonly claimed = new Map<number, Location>();
   readonly defaults = new Map<Phase, Action[]>();
   pending: Pending | undefined;
   /** brokenChain: a rule that said `chain` failed; its links are skipped, not reported again. */
@@ -119,6 +121,9 @@ class Loader {
 
   finish(): LoadResult {
     this.checkSkipAfter();
+    // Report in reading order (files as read, then lines), whichever check found the problem.
+    const order = new Map(this.files.map((f, i) => [f, i]));
+    this.errors.sort((a, b) => (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0) || a.line - b.line);
     return { set: { entries: this.entries, files: this.files }, errors: this.errors };
   }
 
@@ -162,6 +167,8 @@ class Loader {
       this.dispatch(name, args, at, file);
     } catch (err) {
       if (!(err instanceof LangFault)) throw err;
+      // A failed rule still owns its id: a second rule with it is a duplicate all the same.
+      if (id !== undefined && !this.pending && !this.claimed.has(id)) this.claimed.set(id, at);
       // A broken rule breaks its chain: one error for it, not more for its chain or its links.
       this.pending = undefined;
       this.brokenChain = chains;
@@ -343,7 +350,7 @@ class Loader {
       );
     }
     const id = idAction.value;
-    const seen = this.ids.get(id)?.at;
+    const seen = this.claimed.get(id);
     if (seen)
       throw new LangFault(
         "WAF_LANG_RULE_ID",
@@ -358,6 +365,7 @@ class Loader {
     }
     const rule: Rule = { kind: "rule", directive, at, id, phase, variables, operator, actions, links: [] };
     this.ids.set(id, rule);
+    this.claimed.set(id, at);
     if (disruptive) rule.disruptive = disruptive;
     const defaults = this.defaults.get(phase);
     if (defaults) rule.defaults = defaults;
