@@ -1,8 +1,9 @@
 // words.ts: a directive's arguments. Arguments are separated by spaces or tabs; an argument in
-// double quotes ends at the first '"' not escaped by a backslash, and inside it only `\"` is an
-// escape (it becomes '"'): every other backslash stays, so a regular expression reaches the
-// operator exactly as written (ModSecurity v3 and Coraza; Apache's ModSecurity v2 also turns `\\`
-// into `\`, which is why CRS spells a literal backslash `\x5c`).
+// double quotes ends at the first '"' not escaped by a backslash. Inside it `\"` becomes '"' (as in
+// Coraza and Apache's ModSecurity v2) and every other backslash stays, `\\` as two characters that
+// cannot escape a quote after them: a regular expression means what it means to ModSecurity v3
+// (which passes `\"` to PCRE raw, the same pattern). (Apache's v2 would also turn `\\` into `\`, which is why CRS
+// spells a literal backslash `\x5c`; Coraza would read `\\\"` as `\"` where v3 reads `\\"`.)
 import { LangFault } from "./errors.ts";
 
 /** Word is one argument of a directive: its text after unquoting and where it starts. */
