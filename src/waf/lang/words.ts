@@ -2,8 +2,8 @@
 // double quotes ends at the first '"' not escaped by a backslash. Inside it `\"` becomes '"' (as in
 // Coraza and Apache's ModSecurity v2) and every other backslash stays, `\\` as two characters that
 // cannot escape a quote after them: a regular expression means what it means to ModSecurity v3
-// (which passes `\"` to PCRE raw, the same pattern). (Apache's v2 would also turn `\\` into `\`, which is why CRS
-// spells a literal backslash `\x5c`; Coraza would read `\\\"` as `\"` where v3 reads `\\"`.)
+// (which passes `\"` to PCRE raw, the same pattern). Apache's v2 would also turn `\\` into `\`,
+// which is why CRS spells a literal backslash `\x5c`; Coraza reads `\\\"` as `\"`, v3 as `\\"`.
 import { LangFault } from "./errors.ts";
 
 /** Word is one argument of a directive: its text after unquoting and where it starts. */
