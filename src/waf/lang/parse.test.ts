@@ -162,6 +162,10 @@ test("errors name file:line (the offending physical line) and the rule id (table
       /^custom\.conf:2: rule 9: id 9 is already used by the rule at custom\.conf:1/,
     ],
     [
+      'SecRule ARGS "@rx a" "id:25,chain"\nSecAction "t:none"',
+      /^custom\.conf:1: rule 25 ends with chain but the next directive \(line 2\) is SecAction, not a SecRule \(write the link as SecRule REQUEST_URI "@unconditionalMatch"/,
+    ],
+    [
       'SecRule ARGS "@rx a" "id:10,chain"\nSecMarker X',
       /^custom\.conf:1: rule 10 ends with chain but the next directive \(line 2\) is SecMarker/,
     ],

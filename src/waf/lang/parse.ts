@@ -160,9 +160,18 @@ class Loader {
         this.fail(
           r.at,
           "WAF_LANG_CHAIN",
-          `rule ${r.id} ends with chain but the next directive (line ${line.line}) is ${name}, not a SecRule`,
+          `rule ${r.id} ends with chain but the next directive (line ${line.line}) is ${name}, not a SecRule` +
+            // ModSecurity v2 and Coraza make a SecAction the link, v3 does not: refuse the guess.
+            (name === "SecAction"
+              ? ' (write the link as SecRule REQUEST_URI "@unconditionalMatch" "...")'
+              : ""),
         );
         this.pending = undefined;
+        // The SecAction was meant as the link: reported once, not again for its missing id.
+        if (name === "SecAction") {
+          this.brokenChain = chains;
+          return;
+        }
       }
       this.dispatch(name, args, at, file);
     } catch (err) {
