@@ -4,7 +4,8 @@
 #   - Debian packages (curl, openssl, iproute2, nghttp2-client, wrk, bird2, iputils-arping, ndisc6,
 #     dnsutils, knot, knot-dnsutils, dnsperf), when root and apt-get exist;
 #   - kube-apiserver, kubectl and etcd (scripts/kube/build.sh) and h2spec (scripts/h2spec/build.sh),
-#     built from the Go module proxy into .cache when Go is installed.
+#     built from the Go module proxy into .cache when Go is installed;
+#   - the OWASP Core Rule Set v4 (scripts/crs/fetch.sh), from the Go module proxy into .cache/crs.
 # Writes one line per peer that could not be had to .cache/peers.skipped ("name: why"), which
 # scripts/test.ts prints in the last lines of its summary. Exit 0 unless a build started and failed.
 set -uo pipefail
@@ -41,4 +42,5 @@ build() { # name script
 }
 build "Kubernetes control plane (kube-apiserver, etcd)" scripts/kube/build.sh
 build "h2spec" scripts/h2spec/build.sh
+build "OWASP CRS (the WAF rx tests)" scripts/crs/fetch.sh
 exit $status

@@ -1,0 +1,153 @@
+// dfa.ts: a lazily built DFA for test() (match or not, no captures). Each state is the set of NFA
+// threads alive after a byte; a transition is computed once (one pass over the program, like one
+// Pike VM step) and then cached, so a byte usually costs one array read. The cache has a byte
+// budget: when full it is dropped and rebuilt as needed (as RE2 does), so memory is bounded and
+// the time stays O(n·m) in the worst case.
+import { isWordByte } from "./bytes.ts";
+import { ASSERT, JMP, MATCH, SAVE, SET, SPLIT, assertHolds, type Program } from "./compile.ts";
+
+const UNKNOWN = -1;
+const FOUND = -2;
+const DEAD = -3;
+
+// Previous-byte kinds a state remembers for ^ $ \b \B, with a representative byte each.
+const PREV_START = 0;
+const PREV_NEWLINE = 1;
+const PREV_WORD = 2;
+const PREV_OTHER = 3;
+const PREV_BYTE = [-1, 0x0a, 0x61, 0x20];
+
+interface State {
+  readonly pcs: Int32Array;
+  readonly prev: number;
+  readonly next: Int32Array;
+}
+
+/** DEFAULT_DFA_BUDGET is the cache size per pattern, in bytes (approximate). */
+export const DEFAULT_DFA_BUDGET = 1 << 20;
+
+/** Dfa runs test() for one program; it keeps its cache between calls. */
+export class Dfa {
+  readonly prog: Program;
+  readonly budget: number;
+  private states: State[] = [];
+  private index = new Map<string, number>();
+  private used = 0;
+  /** resets counts cache drops (a sign of a pattern/input pair that defeats the cache). */
+  resets = 0;
+  private readonly mark: Uint32Array;
+  private gen = 0;
+  private readonly repByte: Int16Array;
+
+  constructor(prog: Program, budget = DEFAULT_DFA_BUDGET) {
+    this.prog = prog;
+    this.budget = budget;
+    this.mark = new Uint32Array(prog.op.length);
+    this.repByte = new Int16Array(prog.classes).fill(-1);
+    for (let c = 255; c >= 0; c--) this.repByte[prog.byteClass[c]!] = c;
+  }
+
+  /** test says whether input contains a match. */
+  test(input: Uint8Array): boolean {
+    const { byteClass, classes } = this.prog;
+    let s = this.state(Int32Array.of(0), PREV_START);
+    for (let i = 0; i < input.length; i++) {
+      const k = byteClass[input[i]!]!;
+      let t = this.states[s]!.next[k]!;
+      if (t === UNKNOWN) t = this.step(s, k);
+      if (t === FOUND) return true;
+      if (t === DEAD) return false;
+      s = t;
+    }
+    let t = this.states[s]!.next[classes]!;
+    if (t === UNKNOWN) t = this.step(s, classes);
+    return t === FOUND;
+  }
+
+  /** step computes (and caches) the transition of state s on byte class k (classes = end of input). */
+  private step(s: number, k: number): number {
+    const { op, arg1, arg2, sets, classes, anchored } = this.prog;
+    const st = this.states[s]!;
+    const prev = PREV_BYTE[st.prev]!;
+    const next = k === classes ? -1 : this.repByte[k]!;
+    const gen = ++this.gen;
+    const mark = this.mark;
+    const stack: number[] = Array.from(st.pcs);
+    // Unanchored search: a new thread starts at every offset (lowest priority; order is moot here).
+    if (!anchored && st.prev !== PREV_START) stack.push(0);
+    const out: number[] = [];
+    let found = false;
+    while (stack.length > 0) {
+      const pc = stack.pop()!;
+      if (mark[pc] === gen) continue;
+      mark[pc] = gen;
+      switch (op[pc]) {
+        case JMP:
+          stack.push(arg1[pc]!);
+          break;
+        case SPLIT:
+          stack.push(arg2[pc]!, arg1[pc]!);
+          break;
+        case SAVE:
+          stack.push(pc + 1);
+          break;
+        case ASSERT:
+          if (assertHolds(arg1[pc]!, prev, next)) stack.push(pc + 1);
+          break;
+        case MATCH:
+          found = true;
+          break;
+        case SET:
+          if (next >= 0 && sets[arg1[pc]!]![next] === 1) out.push(pc + 1);
+          break;
+      }
+    }
+    let t: number;
+    if (found) t = FOUND;
+    else if (next < 0 || (anchored && out.length === 0)) t = DEAD;
+    else {
+      const pcs = Int32Array.from(out).sort();
+      const kind = this.prevKind(next);
+      const key = kind + ":" + pcs.join(",");
+      const known = this.index.get(key);
+      if (known !== undefined) t = known;
+      else {
+        if (this.used + this.cost(pcs) > this.budget && this.states.length > 0) {
+          this.drop();
+          return this.state(pcs, kind); // the caller moves on from s, so s need not survive
+        }
+        t = this.state(pcs, kind);
+      }
+    }
+    this.states[s]!.next[k] = t;
+    return t;
+  }
+
+  private prevKind(b: number): number {
+    if (this.prog.usesLine && b === 0x0a) return PREV_NEWLINE;
+    if (this.prog.usesWord && isWordByte(b)) return PREV_WORD;
+    return PREV_OTHER;
+  }
+
+  private cost(pcs: Int32Array): number {
+    return 4 * (this.prog.classes + 1) + 6 * pcs.length + 64;
+  }
+
+  private state(pcs: Int32Array, prev: number): number {
+    const key = prev + ":" + pcs.join(",");
+    const known = this.index.get(key);
+    if (known !== undefined) return known;
+    const id = this.states.length;
+    this.states.push({ pcs, prev, next: new Int32Array(this.prog.classes + 1).fill(UNKNOWN) });
+    this.index.set(key, id);
+    this.used += this.cost(pcs);
+    return id;
+  }
+
+  private drop(): void {
+    this.states = [];
+    this.index = new Map();
+    this.used = 0;
+    this.resets++;
+  }
+}
