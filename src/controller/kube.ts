@@ -4,6 +4,7 @@
 // statuses, then Events. Allocations start from what Services' status already shows. While it
 // leads it also keeps the engine workloads (kube-engines.ts); every replica answers the admin API
 // (AdminView: /healthz, /readyz, /metrics, the CLI routes), the standby with what it knows.
+import type { DnsSerials } from "../translate/dns.ts";
 import type { ResourceSet } from "../k8s/resource-set.ts";
 import type { AnyObject } from "../k8s/types.ts";
 import type { AllocationState } from "../ipam/types.ts";
@@ -100,6 +101,8 @@ export function unelectedTerm(now = Date.now()): number {
 }
 
 export class KubeController implements AdminView {
+  /** dnsSerials are each DnsZone's content hash and SOA serial as served (dns.ts). */
+  #dnsSerials: DnsSerials = new Map();
   readonly #o: KubeControllerOptions;
   readonly #status: StatusWriter;
   readonly #events: EventRecorder;
@@ -344,7 +347,11 @@ export class KubeController implements AdminView {
       (set.services as unknown as AnyObject[]).filter((s) => s.metadata.deletionTimestamp).map(keyOfObj),
     );
     const version = this.#version + 1;
-    const out = buildSnapshot(set, o.translate, this.#allocations, version, this.#lastValid);
+    // A restarted controller has no serials: each zone's status.serial is then its floor (dns.ts).
+    const out = buildSnapshot(set, o.translate, this.#allocations, version, this.#lastValid, {
+      serials: this.#dnsSerials,
+      nowSeconds: Date.now() / 1000,
+    });
     for (const x of out.invalid) o.log("warn", "invalid object", { ...x });
     // A Service being deleted keeps its address (IPAM still sees it) but is no longer served.
     const snapshot = {
@@ -370,6 +377,7 @@ export class KubeController implements AdminView {
     this.#served = snapshot;
     this.#allocations = out.allocations.state;
     this.#lastValid = out.lastValid;
+    this.#dnsSerials = out.dns.serials;
     // The local copy is secondary to status in the cluster; a failed save is logged and retried.
     this.#persist.save(this.#allocations);
     this.#last = { set, out };
