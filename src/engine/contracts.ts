@@ -1,5 +1,6 @@
 // contracts.ts: the seams inside the engine, so L7 (l7/, tls/), L4 (l4/), balancing (lb/),
 // health (health/) and the listener manager (engine.ts) can be built and tested apart.
+import type { RemoteInfo, Socket as UdpSocket } from "node:dgram";
 import type { Socket } from "node:net";
 import type { EngineLimits } from "./limits.ts";
 import type { EngineSnapshot, Endpoint, HttpListener, L4Listener } from "../model/ir.ts";
@@ -57,6 +58,13 @@ export interface ConnectionHandler {
    * next (requests in flight finish on this one), false to be retired instead.
    */
   handOver?(next: ConnectionHandler): boolean;
+}
+
+/** DatagramHandler takes the datagrams of one UDP listener (DNS); replies leave from socket, the VIP's. */
+export interface DatagramHandler {
+  onMessage(msg: Buffer, rinfo: RemoteInfo, socket: UdpSocket): void;
+  /** retire, when present, is called once when a newer handler replaced this one or the listener closed. */
+  retire?(): void;
 }
 
 /** CompileDeps are what protocol compilers get from the engine. */

@@ -6,6 +6,7 @@ import type { EngineSnapshot } from "../model/ir.ts";
 import { EngineConfigError, type CompileDeps, type CompileHttp } from "./contracts.ts";
 import { HealthChecker, type CheckerOptions } from "./health/checker.ts";
 import { HealthRegistry, type HealthOptions } from "./health/registry.ts";
+import { compileDns, type DnsService } from "./dns/server.ts";
 import { compileTcp } from "./l4/tcp.ts";
 import { compileHttp as defaultCompileHttp } from "./l7/compile.ts";
 import { compileUdp } from "./l4/udp.ts";
@@ -76,7 +77,8 @@ export class Engine {
   readonly limits: EngineLimits;
   private readonly opts: EngineOptions;
   private readonly log: CompileDeps["log"];
-  private current: { snapshot: EngineSnapshot; upstreams: UpstreamSet } | undefined;
+  private current:
+    { snapshot: EngineSnapshot; upstreams: UpstreamSet; dns: Map<string, DnsService> } | undefined;
   private lastError: EngineStatus["lastError"];
 
   constructor(opts: EngineOptions = {}) {
@@ -117,7 +119,7 @@ export class Engine {
       return { ok: false, ...result };
     }
     // Everything compiled: swap. Nothing below throws for user input.
-    this.current = { snapshot, upstreams: result.upstreams };
+    this.current = { snapshot, upstreams: result.upstreams, dns: result.dns };
     this.listeners.sync(result.specs);
     this.checker.sync(snapshot.pools);
     this.health.retain(result.upstreams.keys());
@@ -173,7 +175,9 @@ export class Engine {
 
   private build(
     snapshot: EngineSnapshot,
-  ): { specs: ListenerSpec[]; upstreams: UpstreamSet } | { error: string; code: string; listener?: string } {
+  ):
+    | { specs: ListenerSpec[]; upstreams: UpstreamSet; dns: Map<string, DnsService> }
+    | { error: string; code: string; listener?: string } {
     const current = this.current?.snapshot.version;
     // Not rejected: a restarted controller starts counting again, and the engine must follow it.
     if (current !== undefined && snapshot.version < current) {
@@ -200,7 +204,28 @@ export class Engine {
         const handler = compileHttp(l, deps);
         specs.push({ name: l.name, address: l.address, port: l.port, protocol: "TCP", handler });
       }
-      return { specs, upstreams };
+      const dns = new Map<string, DnsService>();
+      for (const d of snapshot.dns ?? []) {
+        // Records with pools answer while one of them has an endpoint up: the same view as traffic's.
+        const deps = { poolUp: (pool: string) => upstreams.up(pool), log: this.log };
+        let svc: DnsService;
+        try {
+          svc = compileDns(d, deps, this.current?.dns.get(d.name));
+        } catch (err) {
+          throw new EngineConfigError(
+            "INVALID_DNS_ZONE",
+            d.name,
+            err instanceof Error ? err.message : String(err),
+          );
+        }
+        dns.set(d.name, svc);
+        const base = { name: d.name, address: d.address, port: d.port };
+        specs.push(
+          { ...base, protocol: "UDP", datagram: svc.udp },
+          { ...base, protocol: "TCP", handler: svc.tcp },
+        );
+      }
+      return { specs, upstreams, dns };
     } catch (err) {
       if (err instanceof EngineConfigError)
         return { error: err.message, code: err.code, listener: err.listener };

@@ -9,15 +9,25 @@
 // (a snapshot adding or removing many listeners, close()) makes one call, on the next turn.
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { createServer, isIPv6, type Server, type Socket } from "node:net";
-import type { CompileDeps, ConnectionHandler } from "./contracts.ts";
+import type { CompileDeps, ConnectionHandler, DatagramHandler } from "./contracts.ts";
 import { UdpProxy, type UdpConfig } from "./l4/udp.ts";
 import type { Admission } from "./net/admission.ts";
 import { LiveNode, LiveSet } from "./net/live-set.ts";
 
-/** ListenerSpec is one compiled listener of a snapshot. */
+/**
+ * ListenerSpec is one compiled listener of a snapshot. A UDP listener either proxies (udp: the L4
+ * UDP proxy's sessions) or answers each datagram itself (datagram: the DNS server).
+ */
 export type ListenerSpec =
   | { protocol: "TCP"; name: string; address: string; port: number; handler: ConnectionHandler }
-  | { protocol: "UDP"; name: string; address: string; port: number; udp: UdpConfig };
+  | { protocol: "UDP"; name: string; address: string; port: number; udp: UdpConfig }
+  | { protocol: "UDP"; name: string; address: string; port: number; datagram: DatagramHandler };
+
+// udpKind tells the two kinds of UDP listener apart: a socket cannot turn from one into the other.
+function udpKind(spec: ListenerSpec): "proxy" | "datagram" | undefined {
+  if (spec.protocol !== "UDP") return undefined;
+  return "udp" in spec ? "proxy" : "datagram";
+}
 
 /** ListenerState is where a listener's socket stands. */
 export type ListenerState = "binding" | "bound" | "error" | "closed";
@@ -100,11 +110,17 @@ export class ListenerManager {
     for (const [key, e] of this.entries) if (!want.has(key)) this.remove(e);
     for (const [key, spec] of want) {
       const e = this.entries.get(key);
-      if (e) {
+      if (e && udpKind(e.spec) !== udpKind(spec)) {
+        // A proxy's socket becoming a DNS server's (or back): a new socket, as for a new listener.
+        void this.remove(e);
+        this.add(key, spec);
+      } else if (e) {
         const old = e.spec;
         e.spec = spec;
-        if (spec.protocol === "UDP") e.udp?.update(spec.udp);
-        else if (old.protocol === "TCP") replaced(old.handler, spec.handler);
+        if (spec.protocol === "UDP") {
+          if ("udp" in spec) e.udp?.update(spec.udp);
+          else if ("datagram" in old && old.datagram !== spec.datagram) old.datagram.retire?.();
+        } else if (old.protocol === "TCP") replaced(old.handler, spec.handler);
       } else this.add(key, spec);
     }
   }
@@ -265,7 +281,13 @@ export class ListenerManager {
         socket.on("error", (err) =>
           this.opts.log("warn", "udp listener error", { listener: e.spec.name, error: String(err) }),
         );
-        if (e.spec.protocol === "UDP") e.udp = new UdpProxy(socket, e.spec.udp);
+        if (e.spec.protocol === "UDP" && "udp" in e.spec) e.udp = new UdpProxy(socket, e.spec.udp);
+        // The handler is read per datagram, so a new snapshot's answers start with the next one.
+        else
+          socket.on("message", (msg, rinfo) => {
+            const spec = e.spec;
+            if ("datagram" in spec) spec.datagram.onMessage(msg, rinfo, socket);
+          });
         bound();
       });
       e.udpSocket = socket;
@@ -286,6 +308,7 @@ export class ListenerManager {
     this.entries.delete(e.key);
     // Keep-alive clients of a listener that goes away must not hold it open for ever.
     if (e.spec.protocol === "TCP") e.spec.handler.retire?.();
+    else if ("datagram" in e.spec) e.spec.datagram.retire?.();
     e.state = "closed";
     clearTimeout(e.retry);
     this.changed();

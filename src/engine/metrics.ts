@@ -3,6 +3,7 @@
 // listeners, maxBackends pool/backend pairs, maxRoutes routes or maxHosts hosts, new ones are counted
 // under the label "__overflow__" (the "other" bucket).
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { DNS_QUERY_CHANNEL, type DnsQueryEvent } from "./dns/events.ts";
 import { HEALTH_CHANNEL, type HealthChange } from "./health/registry.ts";
 import { L4_SESSION_CHANNEL, type L4SessionEvent } from "./l4/events.ts";
 import { LIMIT_CHANNEL, type LimitEvent } from "./net/limit-reached.ts";
@@ -255,6 +256,22 @@ export class Metrics {
     ]),
   );
 
+  // DNS (docs/dns.md): rcode and qtype come from fixed sets (wire.ts), server names are capped like listeners.
+  private readonly dnsQueries = this.add(
+    new Counter(
+      "portico_dns_queries_total",
+      "DNS queries per server by response code (DROPPED: nothing sent) and question type.",
+      ["server", "rcode", "qtype"],
+    ),
+  );
+  private readonly dnsLimited = this.add(
+    new Counter(
+      "portico_dns_rate_limited_total",
+      "DNS responses held back by response-rate limiting: dropped, or sent truncated (slip).",
+      ["server", "action"],
+    ),
+  );
+
   constructor(opts: MetricsOptions = {}) {
     this.listeners = new Limiter(opts.maxListeners ?? 1000);
     this.backends = new Limiter(opts.maxBackends ?? 5000);
@@ -274,6 +291,12 @@ export class Metrics {
     });
     this.on(L4_SESSION_CHANNEL, (m) => this.onL4(m as L4SessionEvent));
     this.on(HEALTH_CHANNEL, (m) => this.onHealth(m as HealthChange));
+    this.on(DNS_QUERY_CHANNEL, (m) => {
+      const e = m as DnsQueryEvent;
+      const server = this.listener(e.server);
+      this.dnsQueries.add([server, e.rcode, e.qtype]);
+      if (e.limited) this.dnsLimited.add([server, e.limited]);
+    });
     this.on(LIMIT_CHANNEL, (m) => {
       const e = m as LimitEvent;
       this.limitsReached.add([this.listener(e.listener), e.limit]);

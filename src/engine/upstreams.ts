@@ -139,6 +139,15 @@ export class UpstreamSet implements Upstreams {
     return this.pools.get(pool)?.backends ?? [];
   }
 
+  /** up says whether pool has an endpoint that may take traffic now (health-aware DNS records). */
+  up(pool: string): boolean {
+    const p = this.pools.get(pool);
+    if (p === undefined) return false;
+    const health = this.deps.health;
+    for (const b of p.backends) if (health.usable(p.name, b.id, b.healthKey)) return true;
+    return false;
+  }
+
   pick(pool: string, ctx: PickContext): Backend | undefined {
     const p = this.pools.get(pool);
     if (!p) return undefined;

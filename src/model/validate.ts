@@ -1,8 +1,8 @@
 // validate.ts: checks an EngineSnapshot is internally consistent before an engine compiles it.
 // The translator should never produce a snapshot with problems; engines run this too, so a bad
 // snapshot from any source is NACKed with a readable list instead of failing half-applied.
-import { isIP } from "node:net";
-import type { EngineSnapshot, HttpListener, Route } from "./ir.ts";
+import { isIP, isIPv4, isIPv6 } from "node:net";
+import type { DnsServer, EngineSnapshot, HttpListener, Route } from "./ir.ts";
 
 /** validPort tells whether n is a TCP/UDP port number usable for listening or connecting. */
 function validPort(n: number): boolean {
@@ -33,6 +33,11 @@ export function validateSnapshot(s: EngineSnapshot): string[] {
   for (const l of s.http) {
     bind(l.name, l.address, l.port, "TCP");
     problems.push(...checkHttp(s, l));
+  }
+  for (const d of s.dns ?? []) {
+    bind(d.name, d.address, d.port, "UDP");
+    bind(d.name, d.address, d.port, "TCP");
+    problems.push(...checkDns(d));
   }
   for (const [key, p] of Object.entries(s.pools)) {
     if (p.name !== key) problems.push(`pool ${key}: name ${JSON.stringify(p.name)} differs from its key`);
@@ -128,6 +133,74 @@ function checkRoute(s: EngineSnapshot, where: string, r: Route): string[] {
       if (f.maxAgeSeconds !== undefined && !(Number.isInteger(f.maxAgeSeconds) && f.maxAgeSeconds >= 0))
         problems.push(`${at}: CORS maxAgeSeconds ${f.maxAgeSeconds} is not a non-negative integer`);
     }
+  }
+  return problems;
+}
+
+// DNS_LABEL is one lower-case label of a host name (letters, digits, "-" inside, "_" for service names).
+const DNS_LABEL = /^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)$/;
+
+/** validDnsName tells whether name is a lower-case DNS name (wildcard first label allowed when wild). */
+function validDnsName(name: string, wild: boolean): boolean {
+  if (name.length === 0 || name.length > 253) return false;
+  const labels = name.split(".");
+  return labels.every((l, i) => DNS_LABEL.test(l) || (wild && i === 0 && l === "*"));
+}
+
+function validTtl(n: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n <= 0x7fffffff;
+}
+
+/** checkDns checks one DNS server: names, values and TTLs, records inside their zone, CNAMEs alone. */
+function checkDns(d: DnsServer): string[] {
+  const problems: string[] = [];
+  const zones = new Set<string>();
+  for (const z of d.zones) {
+    const where = `${d.name}: zone ${JSON.stringify(z.name)}`;
+    if (!validDnsName(z.name, false)) problems.push(`${where}: not a lower-case DNS name`);
+    if (zones.has(z.name)) problems.push(`${where}: listed twice`);
+    zones.add(z.name);
+    const soa = z.soa;
+    for (const n of [soa.mname, soa.rname, ...z.ns])
+      if (!validDnsName(n, false))
+        problems.push(`${where}: ${JSON.stringify(n)} is not a lower-case DNS name`);
+    for (const [k, v] of Object.entries(soa))
+      if (k !== "mname" && k !== "rname" && !validTtl(v as number))
+        problems.push(`${where}: soa.${k} ${v} is not an integer in 0..2147483647`);
+    if (!validTtl(z.nsTtl)) problems.push(`${where}: nsTtl ${z.nsTtl} is not a valid TTL`);
+    const types = new Map<string, Set<string>>();
+    for (const r of z.records) {
+      const at = `${where}: ${r.type} ${JSON.stringify(r.name)}`;
+      if (!validDnsName(r.name, true)) problems.push(`${at}: not a lower-case DNS name`);
+      else if (r.name !== z.name && !r.name.endsWith(`.${z.name}`)) problems.push(`${at}: outside the zone`);
+      if (!validTtl(r.ttl)) problems.push(`${at}: ttl ${r.ttl} is not valid`);
+      const bad =
+        (r.type === "A" && !isIPv4(r.value)) ||
+        (r.type === "AAAA" && !isIPv6(r.value)) ||
+        (r.type === "CNAME" && !validDnsName(r.value, false)) ||
+        (r.type === "TXT" && Buffer.byteLength(r.value) > 4000);
+      if (bad) problems.push(`${at}: value ${JSON.stringify(r.value)} is not valid for ${r.type}`);
+      let set = types.get(r.name);
+      if (set === undefined) types.set(r.name, (set = new Set()));
+      set.add(r.type);
+    }
+    // A CNAME owns its name alone (RFC 1034 3.6.2), and the apex has SOA and NS.
+    for (const [name, set] of types) {
+      if (!set.has("CNAME")) continue;
+      if (name === z.name) problems.push(`${where}: a CNAME at the apex`);
+      else if (set.size > 1) problems.push(`${where}: ${JSON.stringify(name)} has a CNAME and other records`);
+    }
+    const cnames = z.records.filter((r) => r.type === "CNAME").map((r) => r.name);
+    if (new Set(cnames).size !== cnames.length) problems.push(`${where}: a name has several CNAME records`);
+  }
+  const rl = d.rateLimit;
+  if (rl && !(rl.responsesPerSecond >= 0 && Number.isInteger(rl.slip) && rl.slip >= 0))
+    problems.push(`${d.name}: rateLimit needs responsesPerSecond >= 0 and an integer slip >= 0`);
+  for (const f of d.forward ?? []) {
+    const m = /^(?:\[([^\]]+)\]|([^:]+|[0-9a-f:]+))(?::(\d+))?$/i.exec(f);
+    const addr = m?.[1] ?? m?.[2] ?? "";
+    if (!isIP(addr) && !isIP(f))
+      problems.push(`${d.name}: forward ${JSON.stringify(f)} is not "ip" or "ip:port"`);
   }
   return problems;
 }
