@@ -222,7 +222,9 @@ export function buildDns(input: DnsInput): DnsOutput {
       let server = servers.get(key);
       if (!server) {
         server = {
-          name: z.object,
+          // Names are unique per snapshot (the engine keys its servers by them): a dual-stack
+          // zone's second address is named with it.
+          name: address === vipAddrs[0] ? z.object : `${z.object}@${address}`,
           address,
           port: z.spec.listen.port,
           group: input.groupOf(address),
