@@ -141,3 +141,57 @@ test("validateSnapshot: request-body limits are whole numbers, the timeout posit
   assert.match(problems, /requestBodyBufferBytes -1 is not a non-negative integer/);
   assert.match(problems, /requestBodyTimeoutMs 0 is not a positive integer/);
 });
+
+test("validateSnapshot: DNS servers: names, values, records in their zone, CNAMEs alone, binds", () => {
+  const s = sound();
+  const soa = {
+    mname: "ns.example.com",
+    rname: "h.example.com",
+    serial: 1,
+    refresh: 1,
+    retry: 1,
+    expire: 1,
+    minimum: 1,
+    ttl: 1,
+  };
+  s.dns = [
+    {
+      name: "DnsZone/example.com",
+      address: s.l4[0]!.address,
+      port: s.l4[0]!.port,
+      zones: [
+        {
+          name: "example.com",
+          soa,
+          ns: ["ns.example.com"],
+          nsTtl: 60,
+          records: [
+            { name: "ok.example.com", type: "A", value: "192.0.2.1", ttl: 30 },
+            { name: "*.w.example.com", type: "TXT", value: "fine", ttl: 30 },
+            { name: "Upper.example.com", type: "A", value: "192.0.2.1", ttl: 30 },
+            { name: "x.example.org", type: "A", value: "192.0.2.1", ttl: 30 },
+            { name: "v6.example.com", type: "AAAA", value: "192.0.2.1", ttl: 30 },
+            { name: "c.example.com", type: "CNAME", value: "ok.example.com", ttl: 30 },
+            { name: "c.example.com", type: "TXT", value: "clash", ttl: 30 },
+            { name: "example.com", type: "CNAME", value: "ok.example.com", ttl: 30 },
+          ],
+        },
+      ],
+      rateLimit: { responsesPerSecond: 10, slip: -1 },
+      forward: ["127.0.0.1:53", "resolver.example"],
+    },
+  ];
+  const problems = validateSnapshot(s).join("\n");
+  for (const want of [
+    /"Upper\.example\.com": not a lower-case DNS name/,
+    /"x\.example\.org": outside the zone/,
+    /AAAA "v6\.example\.com": value "192\.0\.2\.1" is not valid/,
+    /"c\.example\.com" has a CNAME and other records/,
+    /a CNAME at the apex/,
+    /rateLimit needs/,
+    /forward "resolver\.example"/,
+    /is also bound by/,
+  ])
+    assert.match(problems, want);
+  assert.doesNotMatch(problems, /ok\.example\.com|\*\.w\.example\.com|127\.0\.0\.1:53/);
+});

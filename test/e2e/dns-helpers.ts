@@ -107,13 +107,15 @@ export async function dig(
   type: string,
   o: DigOptions = {},
 ): Promise<DigAnswer> {
-  const args = [`@${server}`, "-p", String(port), name, type, "+norec", "+time=3", "+tries=1"];
+  const kdig = o.tool === "kdig";
+  const args = [`@${server}`, "-p", String(port), name, type, kdig ? "+norecurse" : "+norec"];
+  args.push(...(kdig ? ["+timeout=3", "+retry=0"] : ["+time=3", "+tries=1"]));
   if (o.tcp) args.push("+tcp");
-  if (o.noEdns) args.push("+noedns");
+  if (o.noEdns) args.push(kdig ? "+noedns" : "+noedns");
   else if (o.bufsize !== undefined) args.push(`+bufsize=${o.bufsize}`);
-  if (o.ignore) args.push(o.tool === "kdig" ? "+ignoretc" : "+ignore");
+  if (o.ignore) args.push("+ignore");
   args.push(...(o.extra ?? []));
-  if (o.tool === "kdig") return parseKdig(await exec("kdig", args));
+  if (kdig) return parseKdig(await exec("kdig", args));
   const out = await exec("dig", [...args, "+yaml"]);
   const doc = (parseYaml(out) as { type: string; message: Record<string, unknown> }[])[0]!;
   if (doc.type === "DIG_ERROR") throw new Error(`dig: ${String(doc.message)}`);
@@ -210,9 +212,9 @@ export async function query(
   port: number,
   name: string,
   type: number,
-  opts: Parameters<typeof encodeQuery>[2] & { transport?: "udp" | "tcp" } = {},
+  opts: Parameters<typeof encodeQuery>[2] & { transport?: "udp" | "tcp"; timeoutMs?: number } = {},
 ): Promise<Message> {
-  const r = await ask(server, port, encodeQuery(name, type, opts), opts.transport);
+  const r = await ask(server, port, encodeQuery(name, type, opts), opts.transport, opts.timeoutMs);
   if (r === undefined) throw new Error(`no answer for ${name}/${type} from ${server}:${port}`);
   return decodeMessage(r);
 }

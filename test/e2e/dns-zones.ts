@@ -17,7 +17,7 @@ export function rng(seed: number): () => number {
 }
 
 /** DIFF_TYPES are the question types the differential test asks. */
-export const DIFF_TYPES = [TYPE.A, TYPE.AAAA, TYPE.TXT, TYPE.CNAME, TYPE.NS, TYPE.SOA, TYPE.MX];
+export const DIFF_TYPES = [TYPE.A, TYPE.AAAA, TYPE.TXT, TYPE.CNAME, TYPE.NS, TYPE.SOA, TYPE.MX, TYPE.ANY];
 
 /**
  * diffZones builds two zones exercising every lookup path: hosts with A/AAAA/TXT sets (TXT longer

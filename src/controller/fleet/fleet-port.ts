@@ -377,6 +377,10 @@ function unserved(snapshot: EngineSnapshot, listeners: ListenerStatus[]): Listen
   const wanted = [
     ...snapshot.l4.map((l) => ({ l, protocol: l.protocol })),
     ...snapshot.http.map((l) => ({ l, protocol: "TCP" as const })),
+    ...(snapshot.dns ?? []).flatMap((l) => [
+      { l, protocol: "UDP" as const },
+      { l, protocol: "TCP" as const },
+    ]),
   ];
   for (const { l, protocol } of wanted) {
     const key = listenerKey(protocol, l.address, l.port);

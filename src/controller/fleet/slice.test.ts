@@ -71,3 +71,51 @@ test("an engine of another group, or one placement does not name, gets nothing o
   assert.deepEqual([none.l4, none.http, none.pools, none.certificates], [[], [], {}, {}]);
   assert.deepEqual(validateSnapshot(none), []);
 });
+
+test("a DNS server goes to the engines its VIP is placed on, with the pools its records watch", () => {
+  const full = fixtureSnapshot(3);
+  const zone = {
+    name: "example.com",
+    soa: {
+      mname: "ns.example.com",
+      rname: "h.example.com",
+      serial: 1,
+      refresh: 1,
+      retry: 1,
+      expire: 1,
+      minimum: 1,
+      ttl: 1,
+    },
+    ns: ["ns.example.com"],
+    nsTtl: 60,
+    records: [
+      { name: "www.example.com", type: "A" as const, value: "10.0.0.3", ttl: 30, pools: ["default/edge:80"] },
+    ],
+  };
+  full.dns = [{ name: "DnsZone/example.com", group: "edge", address: "10.0.0.53", port: 53, zones: [zone] }];
+  const vips = groupVips(full);
+  assert.deepEqual(vips.get("edge"), ["10.0.0.3", "10.0.0.53"]);
+  const edge = place({
+    mode: "ActiveActive",
+    spares: 0,
+    engines: engines("e1"),
+    vips: vips.get("edge")!,
+    previous: {},
+  });
+  const s = sliceFor(full, { name: "e1", group: "edge" }, edge);
+  assert.deepEqual(
+    s.dns?.map((d) => d.name),
+    ["DnsZone/example.com"],
+  );
+  assert.ok("default/edge:80" in s.pools);
+  assert.deepEqual(validateSnapshot(s), []);
+  // The default group's engine does not get it.
+  const def = place({
+    mode: "ActiveActive",
+    spares: 0,
+    engines: engines("a"),
+    vips: vips.get("default")!,
+    previous: {},
+  });
+  assert.deepEqual(sliceFor(full, { name: "a", group: "default" }, def).dns, []);
+});

@@ -1,19 +1,19 @@
-// slice.ts: the snapshot one engine gets — the listeners of its group whose address placement gives
-// it, with the pools and certificates those listeners reference and nothing else (an engine holds
-// no key it does not serve). Pure: the full snapshot, the engine and its group's placement in.
+// slice.ts: the snapshot one engine gets — the listeners and DNS servers of its group whose address
+// placement gives it, with the pools and certificates those reference and nothing else (an engine
+// holds no key it does not serve). Pure: the full snapshot, the engine and its group's placement in.
 import { DEFAULT_ENGINE_GROUP } from "../../k8s/engine-group.ts";
-import type { EngineSnapshot, HttpListener, L4Listener } from "../../model/ir.ts";
+import type { DnsServer, EngineSnapshot, HttpListener, L4Listener } from "../../model/ir.ts";
 import type { Placement } from "./placement.ts";
 
-/** groupOf is the EngineGroup a listener belongs to. */
-export function groupOf(l: L4Listener | HttpListener): string {
+/** groupOf is the EngineGroup a listener or DNS server belongs to. */
+export function groupOf(l: L4Listener | HttpListener | DnsServer): string {
   return l.group ?? DEFAULT_ENGINE_GROUP;
 }
 
 /** groupVips lists each group's listener addresses (what placement places), sorted. */
 export function groupVips(snapshot: EngineSnapshot): Map<string, string[]> {
   const out = new Map<string, Set<string>>();
-  for (const l of [...snapshot.l4, ...snapshot.http]) {
+  for (const l of [...snapshot.l4, ...snapshot.http, ...(snapshot.dns ?? [])]) {
     const g = groupOf(l);
     if (!out.has(g)) out.set(g, new Set());
     out.get(g)!.add(l.address);
@@ -27,7 +27,7 @@ export function sliceFor(
   engine: { name: string; group: string },
   placement: Placement,
 ): EngineSnapshot {
-  const mine = (l: L4Listener | HttpListener) =>
+  const mine = (l: L4Listener | HttpListener | DnsServer) =>
     groupOf(l) === engine.group && (placement[l.address]?.active ?? []).includes(engine.name);
   const l4 = snapshot.l4.filter(mine);
   const http = snapshot.http.filter(mine);
@@ -35,12 +35,17 @@ export function sliceFor(
   const certificates = new Set<string>();
   for (const l of l4) pools.add(l.pool);
   for (const l of http) collectRefs(l, pools, certificates);
+  // A DNS server goes where its VIP is placed, with the pools its health-aware records watch.
+  const dns = snapshot.dns?.filter(mine);
+  for (const d of dns ?? [])
+    for (const z of d.zones) for (const r of z.records) for (const p of r.pools ?? []) pools.add(p);
   return {
     version: snapshot.version,
     l4,
     http,
     pools: pick(snapshot.pools, pools),
     certificates: pick(snapshot.certificates, certificates),
+    ...(dns !== undefined ? { dns } : {}),
   };
 }
 

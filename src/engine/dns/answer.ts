@@ -103,14 +103,23 @@ export function answer(q: Query, zones: Zones, poolUp: PoolUp): Answer {
       name = target;
       continue;
     }
-    const before = r.answer.length;
-    if (q.qtype === TYPE.ANY) {
-      for (const set of node.sets.values()) r.answer.push(...owned(live(set, poolUp), name, wildcard));
-    } else r.answer.push(...owned(live(node.sets.get(q.qtype), poolUp), name, wildcard));
-    if (r.answer.length === before) r.authority.push(z.negativeSoa);
-    else if (q.qtype === TYPE.NS && name === z.apex) glue(z, r, poolUp);
+    const set = q.qtype === TYPE.ANY ? anySet(node, poolUp) : live(node.sets.get(q.qtype), poolUp);
+    if (set.length === 0) r.authority.push(z.negativeSoa);
+    else {
+      r.answer.push(...owned(set, name, wildcard));
+      if (set[0]!.type === TYPE.NS && name === z.apex) glue(z, r, poolUp);
+    }
     return r;
   }
+}
+
+// anySet answers ANY with one record set, the lowest type's (RFC 8482: ANY is no amplifier; knot does the same).
+function anySet(node: ZoneNode, poolUp: PoolUp): ZoneRr[] {
+  for (const type of [...node.sets.keys()].sort((a, b) => a - b)) {
+    const set = live(node.sets.get(type), poolUp);
+    if (set.length > 0) return set;
+  }
+  return [];
 }
 
 // glue adds the addresses of in-zone name servers to an NS answer.
