@@ -98,3 +98,48 @@ test("vipTable prints NOT SERVING with the bind error instead of the nc line of 
   assert.match(out, /nc -u -w1 127\.0\.10\.3 53/);
   assert.match(out, /1 listener\(s\) cannot bind/);
 });
+
+test("vipTable prints a dig line per DNS zone: a published name, or the apex's SOA", () => {
+  const soa = {
+    mname: "ns.a.test",
+    rname: "h.a.test",
+    serial: 1,
+    refresh: 1,
+    retry: 1,
+    expire: 1,
+    minimum: 1,
+    ttl: 1,
+  };
+  const zone = (name: string, records: { name: string; type: "A" | "TXT"; value: string }[]) => ({
+    name,
+    soa,
+    ns: [`ns.${name}`],
+    nsTtl: 1,
+    records: records.map((r) => ({ ...r, ttl: 30 })),
+  });
+  const out = vipTable(
+    {
+      version: 1,
+      http: [],
+      l4: [],
+      pools: {},
+      certificates: {},
+      dns: [
+        {
+          name: "DnsZone/a",
+          address: "127.0.10.30",
+          port: 5353,
+          zones: [
+            zone("a.test", [{ name: "shop.a.test", type: "A", value: "127.0.10.1" }]),
+            zone("b.test", [{ name: "b.test", type: "TXT", value: "x" }]),
+          ],
+        },
+      ],
+    },
+    "http://x",
+  );
+  assert.match(out, /^ {2}DNS +127\.0\.10\.30:5353 +DnsZone\/a \(UDP and TCP\)$/m);
+  assert.match(out, /^ {8}dig @127\.0\.10\.30 -p 5353 shop\.a\.test A$/m);
+  assert.match(out, /^ {8}dig @127\.0\.10\.30 -p 5353 b\.test SOA$/m);
+  assert.doesNotMatch(out, /nothing yet/);
+});
