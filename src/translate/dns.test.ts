@@ -187,3 +187,21 @@ test("a bad zone name is refused with the field named", () => {
   assert.match(c?.message ?? "", /spec\.zone/);
   assert.equal(out.snapshot.dns, undefined);
 });
+
+test("the file source refuses a malformed DnsZone with file:line, as it does every kind", () => {
+  const yaml = `apiVersion: portico.dev/v1alpha1
+kind: DnsZone
+metadata: {name: bad}
+spec:
+  zone: example.com
+  zonee: typo
+  records: {name: x}
+`;
+  const set = assemble(new Map([["z.yaml", nextState(undefined, "t", parseManifests("z.yaml", yaml))]]), []);
+  assert.deepEqual(
+    set.errors.map((e) => `${e.file}:${e.line} ${e.object}`),
+    ["z.yaml:6 DnsZone/bad", "z.yaml:7 DnsZone/bad"],
+  );
+  assert.match(set.errors[0]!.message, /unknown field "spec\.zonee"/);
+  assert.match(set.errors[1]!.message, /spec\.records must be a list/);
+});

@@ -120,7 +120,7 @@ export interface DnsInput {
   groupOf(address: string): string;
   /** serials are the previous build's (absent: none; status.serial then is the floor). */
   serials?: DnsSerials;
-  /** nowSeconds is the clock (Unix seconds) a changed zone's serial is at least; absent: 0. */
+  /** nowSeconds is the clock (Unix seconds) a changed zone's serial is at least; absent (offline): status.serial, else 1. */
   nowSeconds?: number;
 }
 
@@ -211,10 +211,13 @@ export function buildDns(input: DnsInput): DnsOutput {
       .slice(0, 16);
     const prev = input.serials?.get(z.object);
     // Unchanged content keeps its serial; a change (or a restart, which lost the hash) moves it on.
+    // Without a clock (offline commands, explain --kubeconfig) the serial is the one in status.
     const serial =
       prev && prev.hash === hash
         ? prev.serial
-        : nextSerial(Math.max(prev?.serial ?? 0, z.serial ?? 0), input.nowSeconds ?? 0);
+        : input.nowSeconds === undefined
+          ? (z.serial ?? (prev ? prev.serial + 1 : 1))
+          : nextSerial(Math.max(prev?.serial ?? 0, z.serial ?? 0), input.nowSeconds);
     data.soa.serial = serial;
     out.serials.set(z.object, { hash, serial });
     for (const address of vipAddrs) {
