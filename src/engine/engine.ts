@@ -207,7 +207,7 @@ export class Engine {
       const dns = new Map<string, DnsService>();
       for (const d of snapshot.dns ?? []) {
         // Records with pools answer while one of them has an endpoint up: the same view as traffic's.
-        const deps = { poolUp: (pool: string) => upstreams.up(pool), log: this.log };
+        const deps = { poolUp: (pool: string) => upstreams.up(pool) };
         let svc: DnsService;
         try {
           svc = compileDns(d, deps, this.current?.dns.get(d.name));

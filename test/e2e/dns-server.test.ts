@@ -14,7 +14,7 @@ import { RCODE, TYPE } from "../../src/engine/dns/wire.ts";
 import type { DnsRecord, DnsServer, EngineSnapshot } from "../../src/model/ir.ts";
 import { ask, dig, dnsServer, dnsSnapshot, dnsZone, Prober, query, rec, toolSkip } from "./dns-helpers.ts";
 import { waitFor } from "./harness.ts";
-import { endpoint, freePort, pool, until } from "./l4-helpers.ts";
+import { endpoint, freePort, l4, pool, until } from "./l4-helpers.ts";
 
 const VIP = "127.0.0.81";
 const BACKEND = "127.0.0.82";
@@ -369,4 +369,44 @@ test("dns e2e: a port already taken shows as a listener error, retried until fre
   await until(() => udp()?.state === "bound", "bound once the port is free", 10_000);
   assert.equal((await query("127.0.0.84", busyPort, "busy.test", TYPE.SOA)).answer.length, 1);
   assert.deepEqual(engine.apply(snap()), { ok: true });
+});
+
+test("dns e2e: a server on an IPv6 address answers over UDP and TCP", opts, async () => {
+  const v6port = await freePort("127.0.0.85", "UDP"); // any port; ::1 has its own space
+  const s = snap();
+  s.dns!.push(
+    dnsServer("DnsZone/v6.test", "::1", v6port, [
+      dnsZone("v6.test", [rec("www.v6.test", "AAAA", "2001:db8::6")]),
+    ]),
+  );
+  assert.deepEqual(engine.apply(s), { ok: true });
+  await engine.settled();
+  try {
+    for (const tcp of [false, true])
+      assert.deepEqual((await dig("::1", v6port, "www.v6.test", "AAAA", { tcp })).answer, [
+        "www.v6.test. 300 AAAA 2001:db8::6",
+      ]);
+  } finally {
+    assert.deepEqual(engine.apply(snap()), { ok: true });
+  }
+});
+
+test("dns e2e: an L4 UDP listener's port taken over by a DNS server answers DNS at once", opts, async () => {
+  const shared = await freePort("127.0.0.87", "UDP");
+  const proxied = snap();
+  proxied.l4.push(l4("Service/x/udp:53", "127.0.0.87", shared, "app", { protocol: "UDP" }));
+  assert.deepEqual(engine.apply(proxied), { ok: true });
+  await engine.settled();
+  const dns = snap();
+  dns.dns!.push(dnsServer("DnsZone/moved.test", "127.0.0.87", shared, [dnsZone("moved.test", [])]));
+  assert.deepEqual(engine.apply(dns), { ok: true });
+  await engine.settled();
+  try {
+    const m = await waitFor("the DNS server answers on the former proxy port", () =>
+      query("127.0.0.87", shared, "moved.test", TYPE.SOA, { timeoutMs: 500 }).catch(() => undefined),
+    );
+    assert.equal(m.answer.length, 1);
+  } finally {
+    assert.deepEqual(engine.apply(snap()), { ok: true });
+  }
 });

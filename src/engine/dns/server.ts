@@ -6,10 +6,10 @@
 import type { RemoteInfo, Socket as UdpSocket } from "node:dgram";
 import type { Socket } from "node:net";
 import type { DnsServer } from "../../model/ir.ts";
-import type { CompileDeps, ConnectionHandler, DatagramHandler } from "../contracts.ts";
+import type { ConnectionHandler, DatagramHandler } from "../contracts.ts";
 import { respond, type ClientInfo, type PoolUp } from "./answer.ts";
 import { dnsQuery, type DnsQueryEvent } from "./events.ts";
-import { Forwarder } from "./forward.ts";
+import { Forwarder, FORWARD_TIMEOUT_MS } from "./forward.ts";
 import { RateLimiter } from "./rrl.ts";
 import { RCODE, encodeResponse, rcodeName, truncate, typeName, type Query } from "./wire.ts";
 import { compileZones, type Zones } from "./zone.ts";
@@ -17,10 +17,9 @@ import { compileZones, type Zones } from "./zone.ts";
 /** TCP_IDLE_TIMEOUT_MS closes a TCP connection with no query for this long (knot's default too). */
 export const TCP_IDLE_TIMEOUT_MS = 10_000;
 
-/** DnsDeps are what a DnsService needs from the engine. */
+/** DnsDeps are what a DnsService needs from the engine: the pools' health. */
 export interface DnsDeps {
   poolUp: PoolUp;
-  log: CompileDeps["log"];
 }
 
 /** DnsService serves one DnsServer of one snapshot. */
@@ -62,7 +61,13 @@ export class DnsService {
 
   private onDatagram(msg: Buffer, rinfo: RemoteInfo, socket: UdpSocket): void {
     this.handle(msg, { transport: "udp", address: rinfo.address }, (bytes) => {
-      if (bytes !== undefined) socket.send(bytes, rinfo.port, rinfo.address);
+      if (bytes === undefined) return;
+      // A forwarded answer may come after a snapshot removed the listener and closed its socket.
+      try {
+        socket.send(bytes, rinfo.port, rinfo.address);
+      } catch {
+        // the client retries
+      }
     });
   }
 
@@ -130,7 +135,7 @@ export class DnsService {
     const f = this.forwarder;
     if (f === undefined) return;
     // Answers to forwarded queries still in flight may come for one timeout more.
-    setTimeout(() => f.close(), 2 * 2000).unref();
+    setTimeout(() => f.close(), 2 * FORWARD_TIMEOUT_MS).unref();
   }
 }
 

@@ -307,6 +307,16 @@ function registerQuestion(buf: Buffer, dict: Map<string, number>): void {
   }
   const name = readName(buf, 12);
   if (name === undefined) return;
+  if (!name[0].includes("\\")) {
+    // The usual case: each suffix starts after a dot, no arrays built.
+    let rest = name[0];
+    for (let i = 0; rest !== ""; i++) {
+      dict.set(rest, starts[i]!);
+      const dot = rest.indexOf(".");
+      rest = dot < 0 ? "" : rest.slice(dot + 1);
+    }
+    return;
+  }
   const labels = splitName(name[0]);
   for (let i = 0; i < labels.length; i++) dict.set(labels.slice(i).join("."), starts[i]!);
 }
@@ -365,14 +375,23 @@ function writeName(buf: Buffer, off: number, name: string, dict: Map<string, num
       buf.writeUInt16BE(0xc000 | ptr, off);
       return off + 2;
     }
-    const cut = rest.includes("\\") ? splitName(rest)[0]!.length : rest.indexOf(".");
+    const escaped = rest.includes("\\");
+    const cut = escaped ? splitName(rest)[0]!.length : rest.indexOf(".");
     const label = cut < 0 ? rest : rest.slice(0, cut);
-    const bytes = labelBytes(label);
-    if (off + 1 + bytes.length > room) return -1;
     if (off < 0x3fff) dict.set(rest, off);
-    buf[off] = bytes.length;
-    for (let i = 0; i < bytes.length; i++) buf[off + 1 + i] = bytes[i]!;
-    off += 1 + bytes.length;
+    if (escaped) {
+      const bytes = labelBytes(label);
+      if (off + 1 + bytes.length > room) return -1;
+      buf[off] = bytes.length;
+      for (let i = 0; i < bytes.length; i++) buf[off + 1 + i] = bytes[i]!;
+      off += 1 + bytes.length;
+    } else {
+      // Names from the zone are ASCII (validate.ts), one byte per character.
+      if (off + 1 + label.length > room) return -1;
+      buf[off] = label.length;
+      buf.write(label, off + 1, "latin1");
+      off += 1 + label.length;
+    }
     rest = cut < 0 ? "" : rest.slice(cut + 1);
   }
   if (off + 1 > room) return -1;
