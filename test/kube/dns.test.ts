@@ -162,6 +162,7 @@ endpoints: [{addresses: [192.0.2.10], conditions: {ready: true}}]
 
   test("objects that leave Portico keep nothing Portico wrote; their names leave the zone", async () => {
     // The Ingress moves to another controller's class.
+    const t0 = performance.now();
     await env.kubectl([
       "patch",
       "ingress",
@@ -183,6 +184,10 @@ endpoints: [{addresses: [192.0.2.10], conditions: {ready: true}}]
     await waitFor(
       "web.kube.test gone",
       async () => (await dig(DNS_VIP, port, "web.kube.test", "A")).rcode === "NXDOMAIN",
+    );
+    const gone = Math.round(performance.now() - t0);
+    process.stderr.write(
+      `dns kube: web.kube.test NXDOMAIN ${gone} ms after its Ingress left Portico's class\n`,
     );
     // The Service stops being a LoadBalancer.
     await env.kubectl([
