@@ -6,6 +6,7 @@
 // Portico wrote in their status is removed. One API server and one controller; a story.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { resolve } from "node:path";
 import { startKube, type KubeEnv } from "../../scripts/kube/env.ts";
 import { dig, toolSkip } from "../e2e/dns-helpers.ts";
 import { freePort } from "../e2e/l4-helpers.ts";
@@ -158,6 +159,16 @@ endpoints: [{addresses: [192.0.2.10], conditions: {ready: true}}]
           c.type === "portico.dev/DNSRecordReady" && c.status === "True",
       ),
     );
+  });
+
+  test("deploy/examples/dnszone.yaml passes the CRD's schema; without its pool it waits for an address", async () => {
+    await env.kubectl(["apply", "-f", resolve(import.meta.dirname, "../../deploy/examples/dnszone.yaml")]);
+    const programmed = await waitFor("the example's status", async () => {
+      const z = await getJson(env, "dnszone", "example-com");
+      return z?.status?.conditions?.find((c: { type: string }) => c.type === "Programmed");
+    });
+    assert.equal(programmed.status, "False");
+    assert.equal(programmed.reason, "AddressPending");
   });
 
   test("objects that leave Portico keep nothing Portico wrote; their names leave the zone", async () => {
