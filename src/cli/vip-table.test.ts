@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { vipTable } from "./vip-table.ts";
+import { fixtureZone } from "../controller/fleet/testing.ts";
 import type { EngineSnapshot, Route } from "../model/ir.ts";
 
 const route = (value: string): Route => ({
@@ -100,23 +101,6 @@ test("vipTable prints NOT SERVING with the bind error instead of the nc line of 
 });
 
 test("vipTable prints a dig line per DNS zone: a published name, or the apex's SOA", () => {
-  const soa = {
-    mname: "ns.a.test",
-    rname: "h.a.test",
-    serial: 1,
-    refresh: 1,
-    retry: 1,
-    expire: 1,
-    minimum: 1,
-    ttl: 1,
-  };
-  const zone = (name: string, records: { name: string; type: "A" | "TXT"; value: string }[]) => ({
-    name,
-    soa,
-    ns: [`ns.${name}`],
-    nsTtl: 1,
-    records: records.map((r) => ({ ...r, ttl: 30 })),
-  });
   const out = vipTable(
     {
       version: 1,
@@ -130,8 +114,8 @@ test("vipTable prints a dig line per DNS zone: a published name, or the apex's S
           address: "127.0.10.30",
           port: 5353,
           zones: [
-            zone("a.test", [{ name: "shop.a.test", type: "A", value: "127.0.10.1" }]),
-            zone("b.test", [{ name: "b.test", type: "TXT", value: "x" }]),
+            fixtureZone("a.test", [["shop.a.test", "A", "127.0.10.1"]]),
+            fixtureZone("b.test", [["b.test", "TXT", "x"]]),
           ],
         },
       ],
