@@ -1,4 +1,4 @@
-// get.ts: `portico get services|ingresses|gateways|routes|pools|enginegroups|all` — kubectl-like tables, from a
+// get.ts: `portico get services|ingresses|gateways|routes|pools|enginegroups|dns|all` — kubectl-like tables, from a
 // running Portico's admin API or offline from directories; `portico get engines` from a running one.
 import { CliError, parseCommon, type CommonFlags } from "./args.ts";
 import { engineRows, narrowEngines } from "../controller/fleet/engine-table.ts";
@@ -23,6 +23,7 @@ export function tableKindOf(word: string): TableKind | "all" | undefined {
   if (/^(routes?|(http|grpc|tls|tcp|udp)routes?)$/.test(w)) return "routes";
   if (/^(pools?|vippools?)$/.test(w)) return "pools";
   if (/^(enginegroups?|eg)$/.test(w)) return "enginegroups";
+  if (/^(dns|dnszones?|dz)$/.test(w)) return "dns";
   return w === "all" ? "all" : undefined;
 }
 

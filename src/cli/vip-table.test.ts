@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { vipTable } from "./vip-table.ts";
+import { fixtureZone } from "../controller/fleet/testing.ts";
 import type { EngineSnapshot, Route } from "../model/ir.ts";
 
 const route = (value: string): Route => ({
@@ -97,4 +98,32 @@ test("vipTable prints NOT SERVING with the bind error instead of the nc line of 
   assert.doesNotMatch(out, /nc -q1 127\.0\.10\.3 5432/);
   assert.match(out, /nc -u -w1 127\.0\.10\.3 53/);
   assert.match(out, /1 listener\(s\) cannot bind/);
+});
+
+test("vipTable prints a dig line per DNS zone: a published name, or the apex's SOA", () => {
+  const out = vipTable(
+    {
+      version: 1,
+      http: [],
+      l4: [],
+      pools: {},
+      certificates: {},
+      dns: [
+        {
+          name: "DnsZone/a",
+          address: "127.0.10.30",
+          port: 5353,
+          zones: [
+            fixtureZone("a.test", [["shop.a.test", "A", "127.0.10.1"]]),
+            fixtureZone("b.test", [["b.test", "TXT", "x"]]),
+          ],
+        },
+      ],
+    },
+    "http://x",
+  );
+  assert.match(out, /^ {2}DNS +127\.0\.10\.30:5353 +DnsZone\/a \(UDP and TCP\)$/m);
+  assert.match(out, /^ {8}dig @127\.0\.10\.30 -p 5353 shop\.a\.test A$/m);
+  assert.match(out, /^ {8}dig @127\.0\.10\.30 -p 5353 b\.test SOA$/m);
+  assert.doesNotMatch(out, /nothing yet/);
 });

@@ -1,4 +1,5 @@
-// vip-table.ts: the table `portico run` prints once serving: every VIP, port and what it serves.
+// vip-table.ts: the table `portico run` prints once serving: every VIP, port and what it serves
+// (HTTP, L4 and DNS).
 import type { EngineSnapshot } from "../model/ir.ts";
 import { listenerKey, type ListenerStatus } from "../engine/listeners.ts";
 
@@ -7,7 +8,7 @@ function hostPort(address: string, port: number): string {
 }
 
 /**
- * vipTable lists listeners with copy-paste curl/nc lines; a listener whose socket could not bind
+ * vipTable lists listeners with copy-paste curl/nc/dig lines; a listener whose socket could not bind
  * (per bind, the engine's listener status) gets a NOT SERVING line with the error instead.
  */
 export function vipTable(s: EngineSnapshot, adminUrl: string, bind: readonly ListenerStatus[] = []): string {
@@ -48,7 +49,17 @@ export function vipTable(s: EngineSnapshot, adminUrl: string, bind: readonly Lis
     lines.push(`  ${l.protocol.padEnd(5)} ${hostPort(l.address, l.port).padEnd(22)} ${l.name}`);
     if (!notServing(l.protocol, l.address, l.port)) lines.push(`        ${cmd}`);
   }
-  if (s.http.length + s.l4.length === 0)
+  for (const d of s.dns ?? []) {
+    lines.push(`  ${"DNS".padEnd(5)} ${hostPort(d.address, d.port).padEnd(22)} ${d.name} (UDP and TCP)`);
+    if (notServing("UDP", d.address, d.port) || notServing("TCP", d.address, d.port)) continue;
+    for (const z of d.zones) {
+      // One published name per zone shows an answer; the apex's SOA otherwise.
+      const named = z.records.find((r) => r.type === "A" || r.type === "AAAA");
+      const [name, type] = named && !named.name.startsWith("*") ? [named.name, named.type] : [z.name, "SOA"];
+      lines.push(`        dig @${d.address} -p ${d.port} ${name} ${type}`);
+    }
+  }
+  if (s.http.length + s.l4.length + (s.dns ?? []).length === 0)
     lines.push("  nothing yet: no VIP allocated (see 'portico get services' and 'portico explain')");
   if (failed.size > 0)
     lines.push(

@@ -152,3 +152,38 @@ test("applyBindState: a listener still binding is Pending; an unknown error is B
   assert.equal(cond(out[0], PROGRAMMED)?.reason, "Pending");
   assert.equal(cond(out[1], PROGRAMMED)?.reason, "BindFailed");
 });
+
+test("applyBindState: a DnsZone whose DNS port cannot bind is not Programmed; bound, it keeps its message", () => {
+  const dns = {
+    ...snapshot,
+    dns: [{ name: "DnsZone/z", address: "127.0.0.9", port: 5353, zones: [] }],
+  } as EngineSnapshot;
+  const zone: ObjectStatus = {
+    kind: "DnsZone",
+    name: "z",
+    status: {
+      conditions: [{ type: "Programmed", status: "True", reason: "Programmed", message: "serving" }],
+    },
+  };
+  assert.deepEqual(
+    objectListeners(dns)
+      .get("DnsZone/z")
+      ?.map((r) => r.key),
+    ["UDP/127.0.0.9:5353", "TCP/127.0.0.9:5353"],
+  );
+
+  const l = (protocol: "UDP" | "TCP", state: ListenerStatus["state"], error?: string) =>
+    ({
+      key: `${protocol}/127.0.0.9:5353`,
+      name: "DnsZone/z",
+      state,
+      ...(error ? { error, code: "EADDRINUSE" } : {}),
+    }) as ListenerStatus;
+  const bound = applyBindState([zone], dns, [l("UDP", "bound"), l("TCP", "bound")]);
+  assert.equal(bound[0], zone);
+  const [failed] = applyBindState([zone], dns, [l("UDP", "error", "address in use"), l("TCP", "bound")]);
+  const c = failed!.status.conditions![0]!;
+  assert.equal(c.status, "False");
+  assert.equal(c.reason, "AddressInUse");
+  assert.match(c.message ?? "", /127\.0\.0\.9:5353/);
+});

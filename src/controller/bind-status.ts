@@ -1,7 +1,7 @@
 // bind-status.ts: what the engine's sockets did to the objects they serve. A listener that cannot
 // bind (address in use, address not available) makes every object it serves not programmed:
 // `portico.dev/Programmed=False` on a Service or Ingress, `Programmed=False` on a Gateway and on
-// the Gateway listener of that port. Pure: statuses, snapshot and bind state in, statuses out.
+// the Gateway listener of that port, and on a DnsZone whose DNS port cannot bind. Pure: statuses, snapshot and bind state in, statuses out.
 import type { ResourceSet } from "../k8s/resource-set.ts";
 import type { Condition } from "../k8s/types.ts";
 import type { ListenerStatus } from "../engine/listeners.ts";
@@ -64,6 +64,12 @@ export function objectListeners(snapshot: EngineSnapshot): Map<string, ListenerR
         const ro = owner(r.name);
         if (ro !== undefined && !ro.startsWith("HTTPRoute/") && !ro.startsWith("GRPCRoute/")) add(ro, ref);
       }
+  }
+  // A DnsZone's server ("DnsZone/name", "DnsZone/name@address" for a second address) binds UDP and TCP.
+  for (const d of snapshot.dns ?? []) {
+    const o = d.name.split("@")[0]!;
+    for (const protocol of ["UDP", "TCP"] as const)
+      add(o, { key: listenerKey(protocol, d.address, d.port), port: d.port, protocol });
   }
   return out;
 }
@@ -155,6 +161,10 @@ export function applyBindState(
         ...s,
         status: { ...s.status, conditions: setCondition(s.status.conditions ?? [], PROGRAMMED, verdict) },
       };
+    if (s.kind === "DnsZone")
+      return verdict.status === "True"
+        ? s
+        : { ...s, status: { ...s.status, conditions: worsen(s.status.conditions ?? [], verdict) } };
     if (s.kind !== "Gateway" || verdict.status === "True") return s;
     const specs = gatewayListeners.get(key) ?? [];
     const perListener = (s.status.listeners as { name: string; conditions?: Condition[] }[] | undefined)?.map(

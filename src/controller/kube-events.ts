@@ -76,7 +76,8 @@ export function ingressEvents(s: ObjectStatus, obj: AnyObject | undefined): Even
     ...(obj?.metadata.uid ? { uid: obj.metadata.uid } : {}),
   };
   // A True condition with a reason other than its all-clear one is a warning (served, partly).
-  const clear = new Set(["Accepted", "ResolvedRefs", "Allocated"]);
+  // "Published" is DNSRecordReady's (a DNSRecordFailed is True with its reason: a warning).
+  const clear = new Set(["Accepted", "ResolvedRefs", "Allocated", "Published"]);
   return (s.status.conditions ?? [])
     .filter((c) => c.status === "False" || !clear.has(c.reason ?? ""))
     .map((c) => ({

@@ -176,6 +176,18 @@ test("ingressEvents warns on False conditions and True ones carrying a warning r
             message: "Service d/x not found",
           },
           { type: "portico.dev/Other", status: "True", reason: "InvalidAnnotation", message: "bad" },
+          {
+            type: "portico.dev/DNSRecordReady",
+            status: "True",
+            reason: "Published",
+            message: "a.test 192.0.2.1",
+          },
+          {
+            type: "portico.dev/DNSRecordFailed",
+            status: "True",
+            reason: "NamespaceNotAllowed",
+            message: "namespace d may not publish b.test",
+          },
         ],
       },
     },
@@ -186,6 +198,7 @@ test("ingressEvents warns on False conditions and True ones carrying a warning r
     [
       ["SyncFailed", "portico.dev/ResolvedRefs: BackendNotFound: Service d/x not found"],
       ["SyncWarning", "portico.dev/Other: InvalidAnnotation: bad"],
+      ["SyncWarning", "portico.dev/DNSRecordFailed: NamespaceNotAllowed: namespace d may not publish b.test"],
     ],
   );
 });

@@ -4,6 +4,8 @@
 // statuses, then Events. Allocations start from what Services' status already shows. While it
 // leads it also keeps the engine workloads (kube-engines.ts); every replica answers the admin API
 // (AdminView: /healthz, /readyz, /metrics, the CLI routes), the standby with what it knows.
+import type { DnsSerials } from "../translate/dns.ts";
+import { leftovers, writtenAddresses } from "./kube-leftovers.ts";
 import type { ResourceSet } from "../k8s/resource-set.ts";
 import type { AnyObject } from "../k8s/types.ts";
 import type { AllocationState } from "../ipam/types.ts";
@@ -100,6 +102,10 @@ export function unelectedTerm(now = Date.now()): number {
 }
 
 export class KubeController implements AdminView {
+  /** dnsSerials are each DnsZone's content hash and SOA serial as served (dns.ts). */
+  #dnsSerials: DnsSerials = new Map();
+  /** written are the addresses this process wrote in status (kube-leftovers.ts recognises them). */
+  #written = new Set<string>();
   readonly #o: KubeControllerOptions;
   readonly #status: StatusWriter;
   readonly #events: EventRecorder;
@@ -344,7 +350,11 @@ export class KubeController implements AdminView {
       (set.services as unknown as AnyObject[]).filter((s) => s.metadata.deletionTimestamp).map(keyOfObj),
     );
     const version = this.#version + 1;
-    const out = buildSnapshot(set, o.translate, this.#allocations, version, this.#lastValid);
+    // A restarted controller has no serials: each zone's status.serial is then its floor (dns.ts).
+    const out = buildSnapshot(set, o.translate, this.#allocations, version, this.#lastValid, {
+      serials: this.#dnsSerials,
+      nowSeconds: Date.now() / 1000,
+    });
     for (const x of out.invalid) o.log("warn", "invalid object", { ...x });
     // A Service being deleted keeps its address (IPAM still sees it) but is no longer served.
     const snapshot = {
@@ -370,6 +380,7 @@ export class KubeController implements AdminView {
     this.#served = snapshot;
     this.#allocations = out.allocations.state;
     this.#lastValid = out.lastValid;
+    this.#dnsSerials = out.dns.serials;
     // The local copy is secondary to status in the cluster; a failed save is logged and retried.
     this.#persist.save(this.#allocations);
     this.#last = { set, out };
@@ -389,6 +400,28 @@ export class KubeController implements AdminView {
     );
     failures += f;
     this.#statusWrites += changes.length;
+    // Objects Portico stopped serving keep nothing it wrote (kube-leftovers.ts).
+    for (const a of writtenAddresses(out.statuses)) this.#written.add(a);
+    const cleared = leftovers(
+      {
+        ...set,
+        ingresses: set.ingresses.map(
+          (i) => (live(i.kind, i.metadata.namespace, i.metadata.name) ?? i) as typeof i,
+        ),
+        other: set.other.map((o) => live(o.kind, o.metadata.namespace, o.metadata.name) ?? o),
+      },
+      out.statuses,
+      this.#written,
+    );
+    for (const l of cleared) {
+      try {
+        await this.#status.writeRaw(l.kind, l.namespace, l.name, l.edit);
+        o.log("info", "status cleared: no longer served by Portico", { object: key(l) });
+      } catch (e) {
+        failures++;
+        o.log("warn", "status clear failed", { object: key(l), error: String(e) });
+      }
+    }
     for (const c of changes) {
       const e = vipEvent(c);
       if (!e) continue;

@@ -9,6 +9,8 @@ import type { EngineSnapshot, HttpListener, L4Listener } from "../model/ir.ts";
 import { DEFAULT_ENGINE_GROUP } from "../k8s/engine-group.ts";
 import { resolveGroups, type GroupServing } from "../translate/engine-group.ts";
 import { applyGatewayAllocation } from "../translate/gateway-status.ts";
+import { buildDns, type DnsOutput, type DnsSerials } from "../translate/dns.ts";
+import { CONTROLLER_NAME } from "../translate/gateway-conditions.ts";
 import { compareStatus, VIP_ALLOCATED, keyOf } from "../translate/status.ts";
 import { translate } from "../translate/translate.ts";
 import type { ObjectStatus, TranslateOptions, TranslateResult } from "../translate/types.ts";
@@ -38,6 +40,14 @@ export interface PipelineOutput {
    * VIP addresses and objects it serves; the fleet code reads haMode and spares here.
    */
   groups: Record<string, GroupServing>;
+  /** dns is what the DNS step published: servers, the names per object, and the serials to carry. */
+  dns: DnsOutput;
+}
+
+/** DnsClock is what the DNS step needs beyond the set: the last serials and the time (Unix seconds). */
+export interface DnsClock {
+  serials?: DnsSerials;
+  nowSeconds?: number;
 }
 
 /**
@@ -50,6 +60,7 @@ export function buildSnapshot(
   previous: AllocationState,
   version: number,
   lastValid: LastValid = new Map(),
+  clock: DnsClock = {},
 ): PipelineOutput {
   const held = holdLastValid(input, lastValid);
   const set = held.set;
@@ -80,6 +91,8 @@ export function buildSnapshot(
   const http: HttpListener[] = tr.http.flatMap(({ vip, name, ...rest }) =>
     addressesOf(vip).map((address) => ({ name, address, group: groupOf(address), ...rest })),
   );
+  const dnsInput = { set, zones: tr.dnsZones, l4, http, vipOf: tr.vipOf, addressesOf, groupOf };
+  const dns = buildDns({ ...dnsInput, ...clock });
   const snapshot: EngineSnapshot = {
     version,
     l4,
@@ -87,9 +100,11 @@ export function buildSnapshot(
     pools: pick(tr.pools, usedPools(l4, http)),
     certificates: pick(tr.certificates, usedCertificates(http)),
   };
+  if (dns.servers.length > 0) snapshot.dns = dns.servers;
   const merged = applyGroups(mergeStatuses(set, tr, allocations), set, groups, held.invalid, {
     standalone: opts.standalone === true,
   });
+  applyDns(merged, dns);
   const statuses = reportInvalid(set, merged.sort(compareStatus), held.invalid);
   return {
     snapshot,
@@ -99,7 +114,49 @@ export function buildSnapshot(
     invalid: held.invalid,
     lastValid: held.lastValid,
     groups: groups.groups,
+    dns,
   };
+}
+
+/** ROUTE_KINDS_WITH_PARENTS report conditions per parent, so DNS conditions go into Portico's parents. */
+const ROUTE_KINDS_WITH_PARENTS = new Set(["HTTPRoute", "GRPCRoute", "TLSRoute"]);
+
+/**
+ * applyDns adds the DnsZone statuses, and each publishing object's DNSRecordReady/DNSRecordFailed
+ * condition (into its parents' conditions for a route, whose status has no top-level ones).
+ */
+function applyDns(statuses: ObjectStatus[], dns: DnsOutput): void {
+  const byKey = new Map(statuses.map((s) => [keyOf(s), s]));
+  for (const z of dns.zoneStatuses) {
+    const old = byKey.get(keyOf(z));
+    if (!old) statuses.push(z);
+    else {
+      // The translate pass's Accepted (spec problems) is replaced by the DNS step's fuller one.
+      const conditions = [...(z.status.conditions ?? [])];
+      old.status = { ...z.status, conditions };
+    }
+  }
+  for (const [object, c] of Object.entries(dns.conditions)) {
+    const s = byKey.get(object);
+    if (!s) continue;
+    const add = (list: readonly Condition[] | undefined): Condition[] => {
+      const generation = list?.[0]?.observedGeneration;
+      const cond = generation !== undefined ? { ...c, observedGeneration: generation } : c;
+      return [...(list ?? []).filter((o) => !o.type.startsWith("portico.dev/DNSRecord")), cond].sort(
+        (a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0),
+      );
+    };
+    if (ROUTE_KINDS_WITH_PARENTS.has(s.kind)) {
+      const parents = (s.status.parents ?? []) as { controllerName?: string; conditions?: Condition[] }[];
+      s.status = {
+        ...s.status,
+        parents: parents.map((p) =>
+          p.controllerName === CONTROLLER_NAME ? { ...p, conditions: add(p.conditions) } : p,
+        ),
+      };
+    } else s.status = { ...s.status, conditions: add(s.status.conditions) };
+  }
+  statuses.sort(compareStatus);
 }
 
 /** usedPools lists the pools a listener or route refers to; pools nothing serves are left out. */

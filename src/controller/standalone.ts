@@ -1,5 +1,6 @@
 // standalone.ts: `portico run` — file source → pipeline (translate + IPAM) → engine, in one process,
 // with allocations kept in SQLite under the state dir and an admin API on loopback.
+import type { DnsSerials } from "../translate/dns.ts";
 import type { ResourceSet, SourceError } from "../k8s/resource-set.ts";
 import type { AllocationState } from "../ipam/types.ts";
 import type { ObjectStatus, TranslateOptions } from "../translate/types.ts";
@@ -109,6 +110,8 @@ export class Controller {
   #objectProblems: Problem[] = [];
   #gatewayListeners = new Map<string, GatewayListenerSpec[]>();
   #persist: Persister;
+  /** dnsSerials are each DnsZone's content hash and SOA serial as served (dns.ts). */
+  #dnsSerials: DnsSerials = new Map();
 
   constructor(engine: EnginePort, store: AllocationStore | undefined, opts: TranslateOptions, log: Logger) {
     this.#engine = engine;
@@ -127,7 +130,10 @@ export class Controller {
     for (const e of set.errors) this.#log("warn", "input error", { ...e });
     const version = this.#version + 1;
     const heldFrom = this.#lastValid;
-    const out = buildSnapshot(set, this.#opts, this.#allocations, version, heldFrom);
+    const out = buildSnapshot(set, this.#opts, this.#allocations, version, heldFrom, {
+      serials: this.#dnsSerials,
+      nowSeconds: Date.now() / 1000,
+    });
     this.#notices = out.translate.notices;
     this.#invalid = out.invalid;
     for (const o of out.invalid) this.#log("warn", "invalid object", { ...o });
@@ -151,6 +157,7 @@ export class Controller {
     this.#rejection = undefined;
     this.#allocations = out.allocations.state;
     this.#lastValid = out.lastValid;
+    this.#dnsSerials = out.dns.serials;
     this.#servedLastValid = heldFrom;
     // A failed save (a full disk) keeps serving from memory; the Persister reports and retries it.
     this.#persist.save(this.#allocations);
@@ -286,6 +293,8 @@ export class Controller {
         // Without the last valid versions a held pool, Secret or Service would read as invalid here
         // while the engine serves its held version.
         this.#servedLastValid,
+        // The served serials: the rerun's content is the served one, so each zone keeps its serial.
+        { serials: this.#dnsSerials },
       );
       this.#inspected = { version: this.#version, out };
     }

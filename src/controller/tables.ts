@@ -8,6 +8,7 @@ import { waitingOn } from "../ipam/view.ts";
 import { ROUTE_KINDS } from "../translate/gateway-types.ts";
 import { statusOf } from "./explain/common.ts";
 import type { PipelineOutput } from "./pipeline.ts";
+import { dnsRows } from "./dns-table.ts";
 
 /** Row is one table line, column name → cell. */
 export type Row = Record<string, string>;
@@ -204,7 +205,7 @@ export function engineGroupRows(out: PipelineOutput): Row[] {
 }
 
 /** TableKind is a table `portico get` prints. */
-export type TableKind = "services" | "ingresses" | "gateways" | "routes" | "pools" | "enginegroups";
+export type TableKind = "services" | "ingresses" | "gateways" | "routes" | "pools" | "enginegroups" | "dns";
 
 /** TABLE_KINDS lists the tables in the order `portico get all` prints them. */
 export const TABLE_KINDS: readonly TableKind[] = [
@@ -214,6 +215,7 @@ export const TABLE_KINDS: readonly TableKind[] = [
   "routes",
   "pools",
   "enginegroups",
+  "dns",
 ];
 
 /** TABLE_COLUMNS are the columns `-o table` shows; `-o wide` shows every column of the rows. */
@@ -233,6 +235,7 @@ export const TABLE_COLUMNS: Record<TableKind, readonly string[]> = {
     "READY",
   ],
   enginegroups: ["NAME", "HA MODE", "REPLICAS", "VIPS", "OBJECTS", "ACCEPTED"],
+  dns: ["ZONE", "NAME", "TYPE", "TTL", "VALUE", "HEALTH"],
 };
 
 /** tableRows computes one table from a ResourceSet and the pipeline's output (every column). */
@@ -255,6 +258,8 @@ export function tableRows(
       return poolRows(set, out);
     case "enginegroups":
       return engineGroupRows(out);
+    case "dns":
+      return dnsRows(out);
   }
 }
 

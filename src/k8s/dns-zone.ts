@@ -49,6 +49,8 @@ export interface DnsZoneStatus {
   addresses?: string[];
   /** records is how many records the zone publishes now. */
   records?: number;
+  /** serial is the SOA serial now served, read back after a restart so it never goes backwards. */
+  serial?: number;
 }
 
 /** DnsZone is the custom resource. */

@@ -24,6 +24,7 @@ export function loadFieldTrees(root: string): FieldTrees {
       .map((f) => join(root, "deploy/crds/gateway-api", f)),
     join(root, "deploy/crds/portico.dev_vippools.yaml"),
     join(root, "deploy/crds/portico.dev_enginegroups.yaml"),
+    join(root, "deploy/crds/portico.dev_dnszones.yaml"),
   ];
   const crds: Crd[] = [];
   for (const p of paths) {

@@ -46,6 +46,21 @@ export const KIND_FIELDS: Readonly<Record<string, Readonly<Record<string, FieldT
     },
   },
   ConfigMap: { binaryData: 0, data: 0, immutable: 0 },
+  DnsZone: {
+    spec: {
+      zone: 0,
+      soa: { mname: 0, rname: 0, refresh: 0, retry: 0, expire: 0, minimum: 0 },
+      nameservers: 0,
+      ttl: 0,
+      namespaces: 0,
+      namespaceSelector: { matchLabels: 0, matchExpressions: { key: 0, operator: 0, values: 0 } },
+      listen: { pool: 0, address: 0, port: 0, engineGroup: 0 },
+      unhealthy: 0,
+      records: { name: 0, type: 0, value: 0, ttl: 0 },
+      rateLimit: { responsesPerSecond: 0, slip: 0 },
+      forward: 0,
+    },
+  },
   EndpointSlice: {
     addressType: 0,
     endpoints: {
@@ -75,6 +90,23 @@ export const KIND_FIELDS: Readonly<Record<string, Readonly<Record<string, FieldT
       haMode: 0,
       spares: 0,
       limits: { maxConnections: 0, maxConnectionRate: 0 },
+      announcement: { leaseSeconds: 0, withdrawDelaySeconds: 0 },
+      bgp: {
+        asn: 0,
+        routerId: 0,
+        peers: {
+          name: 0,
+          address: 0,
+          asn: 0,
+          port: 0,
+          passwordSecretRef: { name: 0, namespace: 0, key: 0 },
+          holdTimeSeconds: 0,
+          keepaliveSeconds: 0,
+          bfd: 0,
+          ebgpMultihop: 0,
+          nodes: 0,
+        },
+      },
       selector: { matchLabels: 0, matchExpressions: { key: 0, operator: 0, values: 0 } },
     },
   },
@@ -336,6 +368,11 @@ export const KIND_FIELDS: Readonly<Record<string, Readonly<Record<string, FieldT
       avoidBuggyIPs: 0,
       priority: 0,
       engineGroup: 0,
+      announce: {
+        mode: 0,
+        l2: { interfaces: 0 },
+        bgp: { communities: 0, localPref: 0, aggregationLength: 0, aggregationLengthV6: 0 },
+      },
       serviceAllocation: {
         namespaces: 0,
         namespaceSelectors: { matchLabels: 0, matchExpressions: { key: 0, operator: 0, values: 0 } },

@@ -1,6 +1,7 @@
 // resource-set.ts: the immutable, sorted set of objects a source emits (file or kube) and the
 // translator reads. Nothing downstream knows which source produced it.
 import type { AnyObject, EndpointSlice, Ingress, IngressClass, Namespace, Secret, Service } from "./types.ts";
+import type { DnsZone } from "./dns-zone.ts";
 import type { EngineGroup } from "./engine-group.ts";
 import type { VipPool } from "./vip-pool.ts";
 
@@ -34,6 +35,8 @@ export interface ResourceSet {
   readonly vipPools: readonly VipPool[];
   /** engineGroups are the EngineGroup manifests (the built-in "default" group is not among them). */
   readonly engineGroups: readonly EngineGroup[];
+  /** dnsZones are the DnsZone manifests (docs/dns.md). */
+  readonly dnsZones: readonly DnsZone[];
   /** other holds recognised kinds no pass reads yet (Gateway API objects until their passes land). */
   readonly other: readonly AnyObject[];
   /** origins maps objectKey(obj) to where it was read. */
@@ -82,6 +85,7 @@ export function buildResourceSet(
     "Namespace",
     "VipPool",
     "EngineGroup",
+    "DnsZone",
   ]);
   const set: ResourceSet = {
     services: by("Service") as unknown as Service[],
@@ -92,6 +96,7 @@ export function buildResourceSet(
     namespaces: by("Namespace") as unknown as Namespace[],
     vipPools: by("VipPool") as unknown as VipPool[],
     engineGroups: by("EngineGroup") as unknown as EngineGroup[],
+    dnsZones: by("DnsZone") as unknown as DnsZone[],
     other: objects.filter((o) => !known.has(o.kind)).sort(compareObjects),
     origins,
     errors: [...errors],

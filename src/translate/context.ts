@@ -4,6 +4,7 @@ import type { ResourceSet } from "../k8s/resource-set.ts";
 import type { Service } from "../k8s/types.ts";
 import type { VipRequest } from "../ipam/types.ts";
 import type { Certificate, Pool } from "../model/ir.ts";
+import type { PendingZone } from "./dns.ts";
 import type { GroupClaim } from "./engine-group.ts";
 import { indexSlices, serviceMap, type SliceIndex } from "./endpoints.ts";
 import { StatusBook } from "./status.ts";
@@ -29,6 +30,8 @@ export interface TranslateContext {
   readonly notices: string[];
   /** groupClaims are the EngineGroup choices of the objects that own or share a VIP (engine-group.ts). */
   readonly groupClaims: GroupClaim[];
+  /** dnsZones are the checked DnsZones with their VIP request (dns.ts). */
+  readonly dnsZones: PendingZone[];
 }
 
 /** newContext prepares the indexes the passes share. */
@@ -47,6 +50,7 @@ export function newContext(set: ResourceSet, opts: TranslateOptions): TranslateC
     vipOf: {},
     notices: [],
     groupClaims: [],
+    dnsZones: [],
   };
 }
 

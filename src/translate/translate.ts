@@ -5,6 +5,7 @@
 import { checkPoolPolicies } from "./pool-policy.ts";
 import type { ResourceSet } from "../k8s/resource-set.ts";
 import { newContext, type TranslateContext } from "./context.ts";
+import { translateDnsZones } from "./dns.ts";
 import { translateGateways } from "./gateway.ts";
 import { translateIngresses } from "./ingress.ts";
 import { translateServices } from "./service-lb.ts";
@@ -19,6 +20,7 @@ export const PASSES: readonly Pass[] = [
   translateServices,
   translateIngresses,
   translateGateways,
+  translateDnsZones,
 ];
 
 /** translate turns a ResourceSet into the IR without addresses, VIP requests and statuses. */
@@ -35,6 +37,7 @@ export function translate(set: ResourceSet, opts: TranslateOptions): TranslateRe
     // A certificate used by several Ingresses is reported once.
     notices: [...new Set(ctx.notices)],
     vipOf: sortKeys(ctx.vipOf),
+    dnsZones: ctx.dnsZones,
     groupClaims: [...ctx.groupClaims].sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0)),
   };
 }

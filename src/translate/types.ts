@@ -2,6 +2,7 @@
 // the addresses IPAM assigned in their place and drops listeners whose VIP is still pending.
 import type { Condition, LoadBalancerIngress } from "../k8s/types.ts";
 import type { VipRequest } from "../ipam/types.ts";
+import type { PendingZone } from "./dns.ts";
 import type { GroupClaim } from "./engine-group.ts";
 import type { Certificate, HttpListener, L4Listener, Pool } from "../model/ir.ts";
 
@@ -52,4 +53,6 @@ export interface TranslateResult {
   vipOf: Record<string, string>;
   /** groupClaims are the EngineGroup choices per object, oldest first; resolved after IPAM. */
   groupClaims: GroupClaim[];
+  /** dnsZones are the checked DnsZones; their records are built after IPAM (dns.ts buildDns). */
+  dnsZones: PendingZone[];
 }

@@ -14,7 +14,7 @@ import { targetKey, type Target } from "./target.ts";
 /** PipelineView is the part of the pipeline's output an explanation reads. */
 export type PipelineView = Pick<
   PipelineOutput,
-  "snapshot" | "allocations" | "statuses" | "translate" | "groups"
+  "snapshot" | "allocations" | "statuses" | "translate" | "groups" | "dns"
 >;
 
 /** Explanation is `portico explain`'s answer: the same document offline and from a running Portico. */

@@ -6,10 +6,11 @@ import type { FleetView } from "../fleet/view.ts";
 import type { Explanation, PipelineView, Where } from "./common.ts";
 import { explainGateway, explainRoute } from "./gateway.ts";
 import { explainIngress, explainIngressClass } from "./ingress.ts";
+import { addDnsSection, explainDnsZone } from "./dns.ts";
 import { explainEngineGroup } from "./engine-group.ts";
 import { explainPool } from "./pool.ts";
 import { explainService } from "./service.ts";
-import type { Target, TargetKind } from "./target.ts";
+import { targetKey, type Target, type TargetKind } from "./target.ts";
 
 export type { Explanation, PipelineView, Where } from "./common.ts";
 
@@ -34,6 +35,7 @@ const EXPLAINERS: Record<TargetKind, Explainer> = {
   UDPRoute: explainRoute,
   VipPool: explainPool,
   EngineGroup: explainEngineGroup,
+  DnsZone: explainDnsZone,
 };
 
 /** explain explains one object of set after the pipeline produced out; fleet, from a running
@@ -45,7 +47,10 @@ export function explain(
   where: Where = "manifests",
   fleet?: FleetView,
 ): Explanation {
-  return EXPLAINERS[t.kind](set, out, t, where, fleet);
+  const e = EXPLAINERS[t.kind](set, out, t, where, fleet);
+  // Any object may publish names: its DNS section comes from the DNS step, whatever its kind.
+  if (e.found && t.kind !== "DnsZone") addDnsSection(e, targetKey(t), out);
+  return e;
 }
 
 /** renderExplanation is the text `-o table` and `-o wide` print. */

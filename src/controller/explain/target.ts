@@ -15,7 +15,8 @@ export type TargetKind =
   | "TCPRoute"
   | "UDPRoute"
   | "VipPool"
-  | "EngineGroup";
+  | "EngineGroup"
+  | "DnsZone";
 
 /** KINDS maps every accepted spelling (lower case) to its kind and whether it is namespaced. */
 const KINDS: Record<string, { kind: TargetKind; namespaced: boolean }> = {};
@@ -31,13 +32,14 @@ for (const [kind, namespaced, ...names] of [
   ["UDPRoute", true, "udproute", "udproutes"],
   ["VipPool", false, "vippool", "vippools", "pool", "pools"],
   ["EngineGroup", false, "enginegroup", "enginegroups", "eg"],
+  ["DnsZone", false, "dnszone", "dnszones", "dz"],
 ] as const) {
   for (const n of names) KINDS[n] = { kind, namespaced };
 }
 
 /** TARGET_KINDS lists the kinds in the order help and errors name them. */
 export const TARGET_KINDS =
-  "service, ingress, gateway, httproute, grpcroute, tlsroute, tcproute, udproute (KIND/NS/NAME), vippool, ingressclass, enginegroup (KIND/NAME)";
+  "service, ingress, gateway, httproute, grpcroute, tlsroute, tcproute, udproute (KIND/NS/NAME), vippool, ingressclass, enginegroup, dnszone (KIND/NAME)";
 
 /** Target is one object: kind, namespace ("" for cluster-scoped kinds) and name. */
 export interface Target {

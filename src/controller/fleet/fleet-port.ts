@@ -190,6 +190,10 @@ export class FleetPort implements EnginePort {
         }),
       );
     }
+    // A VIP no engine serves (its group has no engine connected) has its DNS records withdrawn.
+    const served = new Set(
+      [...placement.values()].flatMap((p) => Object.keys(p).filter((vip) => p[vip]!.active.length > 0)),
+    );
     // Engines placed on the same VIPs of a group (every engine, ActiveActive) share one slice
     // object, so the hub encodes it once for all of them.
     const shared = new Map<string, EngineSnapshot>();
@@ -199,7 +203,7 @@ export class FleetPort implements EnginePort {
         .filter((vip) => p[vip]!.active.includes(member.name))
         .join(",")}`;
       let slice = shared.get(key);
-      if (slice === undefined) shared.set(key, (slice = sliceFor(snapshot, member, p)));
+      if (slice === undefined) shared.set(key, (slice = sliceFor(snapshot, member, p, served)));
       return { member, slice };
     });
     return { placement, slices };

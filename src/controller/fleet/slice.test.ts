@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { validateSnapshot } from "../../model/validate.ts";
 import { groupVips, sliceFor } from "./slice.ts";
 import { place } from "./placement.ts";
-import { fixtureSnapshot } from "./testing.ts";
+import { fixtureSnapshot, fixtureZone } from "./testing.ts";
 
 const engines = (...names: string[]) => names.map((name) => ({ name, node: name, ready: true }));
 
@@ -118,4 +118,38 @@ test("a DNS server goes to the engines its VIP is placed on, with the pools its 
     previous: {},
   });
   assert.deepEqual(sliceFor(full, { name: "a", group: "default" }, def).dns, []);
+});
+
+test("a health-aware DNS record whose VIP no engine serves is withdrawn from the slice (Fallback ones stay)", () => {
+  const full = fixtureSnapshot(3);
+  const pools = { pools: ["default/edge:80"] };
+  const zone = fixtureZone("a.test", [
+    ["edge.a.test", "A", "10.0.0.3", pools],
+    ["web.a.test", "A", "10.0.0.1", pools],
+    ["kept.a.test", "A", "10.0.0.1", { ...pools, fallback: true }],
+    ["static.a.test", "A", "10.0.0.1"],
+  ]);
+  full.dns = [{ name: "DnsZone/a", group: "edge", address: "10.0.0.53", port: 53, zones: [zone] }];
+  const edge = place({
+    mode: "ActiveActive",
+    spares: 0,
+    engines: engines("e1"),
+    vips: groupVips(full).get("edge")!,
+    previous: {},
+  });
+  // The default group has no engine: 10.0.0.1 is served by nobody.
+  const served = new Set(Object.keys(edge).filter((vip) => edge[vip]!.active.length > 0));
+  const names = (s: ReturnType<typeof sliceFor>) => s.dns![0]!.zones[0]!.records.map((r) => r.name);
+  assert.deepEqual(names(sliceFor(full, { name: "e1", group: "edge" }, edge, served)), [
+    "edge.a.test",
+    "kept.a.test",
+    "static.a.test",
+  ]);
+  // Once an engine serves 10.0.0.1, the record is back; without `served`, nothing is dropped.
+  assert.equal(
+    names(sliceFor(full, { name: "e1", group: "edge" }, edge, new Set([...served, "10.0.0.1"]))).length,
+    4,
+  );
+  assert.equal(names(sliceFor(full, { name: "e1", group: "edge" }, edge)).length, 4);
+  assert.equal(full.dns[0]!.zones[0]!.records.length, 4, "the full snapshot is not changed");
 });

@@ -21,11 +21,16 @@ export function groupVips(snapshot: EngineSnapshot): Map<string, string[]> {
   return new Map([...out].map(([g, set]) => [g, [...set].sort()]));
 }
 
-/** sliceFor is the part of snapshot engine serves under placement (its group's placement). */
+/**
+ * sliceFor is the part of snapshot engine serves under placement (its group's placement). served,
+ * when given, lists every VIP address some engine serves now (any group): a health-aware DNS
+ * record whose address no engine serves is withdrawn, as one whose pools are all down is.
+ */
 export function sliceFor(
   snapshot: EngineSnapshot,
   engine: { name: string; group: string },
   placement: Placement,
+  served?: ReadonlySet<string>,
 ): EngineSnapshot {
   const mine = (l: L4Listener | HttpListener | DnsServer) =>
     groupOf(l) === engine.group && (placement[l.address]?.active ?? []).includes(engine.name);
@@ -36,7 +41,7 @@ export function sliceFor(
   for (const l of l4) pools.add(l.pool);
   for (const l of http) collectRefs(l, pools, certificates);
   // A DNS server goes where its VIP is placed, with the pools its health-aware records watch.
-  const dns = snapshot.dns?.filter(mine);
+  const dns = snapshot.dns?.filter(mine).map((d) => (served ? withoutUnserved(d, served) : d));
   for (const d of dns ?? [])
     for (const z of d.zones) for (const r of z.records) for (const p of r.pools ?? []) pools.add(p);
   return {
@@ -47,6 +52,14 @@ export function sliceFor(
     certificates: pick(snapshot.certificates, certificates),
     ...(dns !== undefined ? { dns } : {}),
   };
+}
+
+/** withoutUnserved drops a server's health-aware A/AAAA records whose address no engine serves (Fallback ones stay). */
+function withoutUnserved(d: DnsServer, served: ReadonlySet<string>): DnsServer {
+  const keep = (r: DnsServer["zones"][number]["records"][number]) =>
+    !r.pools || r.fallback === true || (r.type !== "A" && r.type !== "AAAA") || served.has(r.value);
+  if (d.zones.every((z) => z.records.every(keep))) return d;
+  return { ...d, zones: d.zones.map((z) => ({ ...z, records: z.records.filter(keep) })) };
 }
 
 // collectRefs walks a listener and notes every pool ("pool") and certificate ("certificate",

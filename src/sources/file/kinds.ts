@@ -82,6 +82,16 @@ export const KINDS: ReadonlyMap<string, KindInfo> = new Map<string, KindInfo>([
       related: ["portico.dev"],
     },
   ],
+  [
+    "DnsZone",
+    {
+      group: "portico.dev",
+      versions: ["v1alpha1"],
+      preferred: "portico.dev/v1alpha1",
+      namespaced: false,
+      related: ["portico.dev"],
+    },
+  ],
   ["GatewayClass", gw("v1", false)],
   ["Gateway", gw("v1")],
   ["HTTPRoute", gw("v1")],

@@ -66,6 +66,14 @@ const RULES: Record<string, Rule[]> = {
     { path: "spec.addresses", want: "strings", required: true },
   ],
   EngineGroup: [{ path: "spec", want: "map" }],
+  DnsZone: [
+    { path: "spec", want: "map", required: true },
+    { path: "spec.nameservers", want: "strings" },
+    { path: "spec.namespaces", want: "strings" },
+    { path: "spec.listen", want: "map" },
+    { path: "spec.records", want: "list" },
+    { path: "spec.forward", want: "strings" },
+  ],
   GatewayClass: [],
   Gateway: [
     { path: "spec.listeners", want: "list" },
