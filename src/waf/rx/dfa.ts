@@ -35,6 +35,8 @@ export class Dfa {
   private used = 0;
   /** resets counts cache drops (a sign of a pattern/input pair that defeats the cache). */
   resets = 0;
+  /** work counts input bytes plus instructions visited building transitions: the cost model of test(). */
+  work = 0;
   private readonly mark: Uint32Array;
   private gen = 0;
   private readonly repByte: Int16Array;
@@ -50,6 +52,7 @@ export class Dfa {
   /** test says whether input contains a match. */
   test(input: Uint8Array): boolean {
     const { byteClass, classes } = this.prog;
+    this.work += input.length;
     let s = this.state(Int32Array.of(0), PREV_START);
     for (let i = 0; i < input.length; i++) {
       const k = byteClass[input[i]!]!;
@@ -81,6 +84,7 @@ export class Dfa {
       const pc = stack.pop()!;
       if (mark[pc] === gen) continue;
       mark[pc] = gen;
+      this.work++;
       switch (op[pc]) {
         case JMP:
           stack.push(arg1[pc]!);
