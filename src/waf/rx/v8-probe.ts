@@ -20,7 +20,7 @@ export type V8Result = { ms: number; matched: boolean } | { timedOut: true } | {
 
 /** toV8 rewrites an RE2/PCRE-style pattern for JavaScript: inline (?i)/(?s) become flags, \x{HH} becomes \xHH, (?P<n> becomes (?<n>. */
 export function toV8(pattern: string, flags = ""): { source: string; flags: string } {
-  const set = new Set(flags.split("").filter((f) => f === "i" || f === "s" || f === "m"));
+  const set = new Set<string>(flags.split("").filter((f) => f === "i" || f === "s" || f === "m"));
   // A bare (?i) anywhere is applied to the whole pattern: CRS puts it first or after ^ only.
   const source = pattern
     .replace(/\(\?([ism]+)\)/g, (_, f: string) => {
