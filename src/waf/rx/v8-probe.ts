@@ -6,19 +6,22 @@ import { Worker } from "node:worker_threads";
 // The worker gets latin1 strings: one character per byte, so V8 sees the same bytes as rx.
 const WORKER = `
 const { parentPort } = require("node:worker_threads");
-parentPort.on("message", ({ source, flags, input }) => {
+parentPort.on("message", ({ source, flags, inputs }) => {
   let re;
   try { re = new RegExp(source, flags); } catch (e) { parentPort.postMessage({ error: String(e.message) }); return; }
-  const t0 = performance.now();
-  const matched = re.test(input);
-  parentPort.postMessage({ ms: performance.now() - t0, matched });
+  const results = inputs.map((input) => {
+    const t0 = performance.now();
+    const matched = re.test(input);
+    return { ms: performance.now() - t0, matched };
+  });
+  parentPort.postMessage({ results });
 });
 `;
 
 /** V8Result: the time of one RegExp#test, a timeout at the cap, or the reason V8 refused the pattern. */
 export type V8Result = { ms: number; matched: boolean } | { timedOut: true } | { error: string };
 
-/** toV8 rewrites an RE2/PCRE-style pattern for JavaScript: inline (?i)/(?s) become flags, \x{HH} becomes \xHH, (?P<n> becomes (?<n>. */
+/** toV8 rewrites an RE2/PCRE-style pattern for JavaScript: inline (?i)/(?s) become flags, \x{HH} becomes \xHH, \A \z become ^ $, (?P<n> becomes (?<n>. */
 export function toV8(pattern: string, flags = ""): { source: string; flags: string } {
   const set = new Set<string>(flags.split("").filter((f) => f === "i" || f === "s" || f === "m"));
   // A bare (?i) anywhere is applied to the whole pattern: CRS puts it first or after ^ only.
@@ -27,7 +30,9 @@ export function toV8(pattern: string, flags = ""): { source: string; flags: stri
       for (const c of f) set.add(c);
       return "";
     })
-    .replace(/\\x\{([0-9A-Fa-f]{1,2})\}/g, (_, h: string) => "\\x" + h.padStart(2, "0"))
+    .replace(/\\(x\{([0-9A-Fa-f]{1,2})\}|.)/g, (all, _, h: string | undefined) =>
+      h !== undefined ? "\\x" + h.padStart(2, "0") : all === "\\A" ? "^" : all === "\\z" ? "$" : all,
+    )
     .replace(/\(\?P</g, "(?<");
   return { source, flags: [...set].sort().join("") };
 }
@@ -38,9 +43,21 @@ export class V8Probe {
 
   /** run times source/flags on input (bytes, passed as latin1); capMs bounds the wait. */
   async run(source: string, flags: string, input: Uint8Array, capMs: number): Promise<V8Result> {
+    const r = await this.runMany(source, flags, [input], capMs);
+    return Array.isArray(r) ? r[0]! : r;
+  }
+
+  /** runMany times source/flags on each input in one round trip; capMs bounds the whole batch. */
+  async runMany(
+    source: string,
+    flags: string,
+    inputs: readonly Uint8Array[],
+    capMs: number,
+  ): Promise<{ ms: number; matched: boolean }[] | { timedOut: true } | { error: string }> {
     const w = (this.worker ??= new Worker(WORKER, { eval: true }));
-    const text = Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString("latin1");
-    return new Promise<V8Result>((resolve, reject) => {
+    const texts = inputs.map((i) => Buffer.from(i.buffer, i.byteOffset, i.byteLength).toString("latin1"));
+    type Reply = { results: { ms: number; matched: boolean }[] } | { error: string };
+    return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         w.off("message", onMessage);
         w.off("error", onError);
@@ -48,10 +65,10 @@ export class V8Probe {
         void w.terminate();
         resolve({ timedOut: true });
       }, capMs);
-      const onMessage = (m: V8Result) => {
+      const onMessage = (m: Reply) => {
         clearTimeout(timer);
         w.off("error", onError);
-        resolve(m);
+        resolve("results" in m ? m.results : m);
       };
       const onError = (e: Error) => {
         clearTimeout(timer);
@@ -61,7 +78,7 @@ export class V8Probe {
       };
       w.once("message", onMessage);
       w.once("error", onError);
-      w.postMessage({ source, flags, input: text });
+      w.postMessage({ source, flags, inputs: texts });
     });
   }
 
