@@ -40,6 +40,8 @@ export class Dfa {
   private readonly mark: Uint32Array;
   private gen = 0;
   private readonly repByte: Int16Array;
+  /** initial: the start state's id (a hot path for short inputs: no key to build), -1 when dropped. */
+  private initial = -1;
 
   constructor(prog: Program, budget = DEFAULT_DFA_BUDGET) {
     this.prog = prog;
@@ -53,7 +55,8 @@ export class Dfa {
   test(input: Uint8Array): boolean {
     const { byteClass, classes } = this.prog;
     this.work += input.length;
-    let s = this.state(Int32Array.of(0), PREV_START);
+    if (this.initial < 0) this.initial = this.state(Int32Array.of(0), PREV_START);
+    let s = this.initial;
     for (let i = 0; i < input.length; i++) {
       const k = byteClass[input[i]!]!;
       let t = this.states[s]!.next[k]!;
@@ -152,6 +155,7 @@ export class Dfa {
     this.states = [];
     this.index = new Map();
     this.used = 0;
+    this.initial = -1;
     this.resets++;
   }
 }
