@@ -111,15 +111,14 @@ class Parser {
     while (this.pos < this.src.length) {
       const c = this.src[this.pos]!;
       if (c === "|" || c === ")") break;
-      const start = this.pos;
       const atom = this.atom();
       if (atom === undefined) continue; // a flag group such as (?i): no node
-      items.push(this.quantified(atom, start));
+      items.push(this.quantified(atom));
     }
     return items.length === 0 ? EMPTY : items.length === 1 ? items[0]! : { t: "seq", items };
   }
 
-  quantified(atom: Node, start: number): Node {
+  quantified(atom: Node): Node {
     let node = atom;
     let quantified = false;
     for (;;) {
@@ -128,7 +127,7 @@ class Parser {
       if (q === undefined) return node;
       if (quantified) throw this.fail("RX_SYNTAX", "a quantifier after a quantifier", at);
       if (atom.t === "assert" || atom.t === "empty")
-        throw this.fail("RX_SYNTAX", "nothing to repeat", at === start ? at : at);
+        throw this.fail("RX_SYNTAX", "nothing to repeat", at);
       let greedy = true;
       if (this.src[this.pos] === "?") {
         greedy = false;
