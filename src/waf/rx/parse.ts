@@ -126,8 +126,7 @@ class Parser {
       const q = this.quantifier();
       if (q === undefined) return node;
       if (quantified) throw this.fail("RX_SYNTAX", "a quantifier after a quantifier", at);
-      if (atom.t === "assert" || atom.t === "empty")
-        throw this.fail("RX_SYNTAX", "nothing to repeat", at);
+      if (atom.t === "assert" || atom.t === "empty") throw this.fail("RX_SYNTAX", "nothing to repeat", at);
       let greedy = true;
       if (this.src[this.pos] === "?") {
         greedy = false;
