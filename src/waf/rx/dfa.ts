@@ -33,6 +33,10 @@ export class Dfa {
   private states: State[] = [];
   private index = new Map<string, number>();
   private used = 0;
+  /** bytes is the cache's approximate size. */
+  get bytes(): number {
+    return this.used;
+  }
   /** resets counts cache drops (a sign of a pattern/input pair that defeats the cache). */
   resets = 0;
   /** work counts input bytes plus instructions visited building transitions: the cost model of test(). */
