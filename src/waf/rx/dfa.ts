@@ -33,11 +33,19 @@ export class Dfa {
   private states: State[] = [];
   private index = new Map<string, number>();
   private used = 0;
+  /** bytes is the cache's approximate size. */
+  get bytes(): number {
+    return this.used;
+  }
   /** resets counts cache drops (a sign of a pattern/input pair that defeats the cache). */
   resets = 0;
+  /** work counts input bytes plus instructions visited building transitions: the cost model of test(). */
+  work = 0;
   private readonly mark: Uint32Array;
   private gen = 0;
   private readonly repByte: Int16Array;
+  /** initial: the start state's id (a hot path for short inputs: no key to build), -1 when dropped. */
+  private initial = -1;
 
   constructor(prog: Program, budget = DEFAULT_DFA_BUDGET) {
     this.prog = prog;
@@ -50,7 +58,9 @@ export class Dfa {
   /** test says whether input contains a match. */
   test(input: Uint8Array): boolean {
     const { byteClass, classes } = this.prog;
-    let s = this.state(Int32Array.of(0), PREV_START);
+    this.work += input.length;
+    if (this.initial < 0) this.initial = this.state(Int32Array.of(0), PREV_START);
+    let s = this.initial;
     for (let i = 0; i < input.length; i++) {
       const k = byteClass[input[i]!]!;
       let t = this.states[s]!.next[k]!;
@@ -81,6 +91,7 @@ export class Dfa {
       const pc = stack.pop()!;
       if (mark[pc] === gen) continue;
       mark[pc] = gen;
+      this.work++;
       switch (op[pc]) {
         case JMP:
           stack.push(arg1[pc]!);
@@ -148,6 +159,7 @@ export class Dfa {
     this.states = [];
     this.index = new Map();
     this.used = 0;
+    this.initial = -1;
     this.resets++;
   }
 }

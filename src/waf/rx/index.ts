@@ -76,9 +76,9 @@ export class Regex {
     return { index: spans[0]!, end: spans[1]!, captures, groups, spans } as RxMatch<string> | RxMatch<Buffer>;
   }
 
-  /** dfaResets: how often the DFA cache was dropped (diagnostics). */
-  get dfaResets(): number {
-    return this.dfa.resets;
+  /** stats: the DFA's work so far (bytes read plus instructions visited), cache drops and cache size (bytes, approximate). */
+  get stats(): { dfaWork: number; dfaResets: number; dfaBytes: number } {
+    return { dfaWork: this.dfa.work, dfaResets: this.dfa.resets, dfaBytes: this.dfa.bytes };
   }
 }
 

@@ -111,15 +111,16 @@ class Parser {
     while (this.pos < this.src.length) {
       const c = this.src[this.pos]!;
       if (c === "|" || c === ")") break;
-      const start = this.pos;
+      const grouped = c === "(";
       const atom = this.atom();
       if (atom === undefined) continue; // a flag group such as (?i): no node
-      items.push(this.quantified(atom, start));
+      items.push(this.quantified(atom, grouped));
     }
     return items.length === 0 ? EMPTY : items.length === 1 ? items[0]! : { t: "seq", items };
   }
 
-  quantified(atom: Node, start: number): Node {
+  /** quantified applies the quantifiers after atom; a bare ^ $ \b may not repeat, a group of them may (as in PCRE). */
+  quantified(atom: Node, grouped: boolean): Node {
     let node = atom;
     let quantified = false;
     for (;;) {
@@ -127,8 +128,8 @@ class Parser {
       const q = this.quantifier();
       if (q === undefined) return node;
       if (quantified) throw this.fail("RX_SYNTAX", "a quantifier after a quantifier", at);
-      if (atom.t === "assert" || atom.t === "empty")
-        throw this.fail("RX_SYNTAX", "nothing to repeat", at === start ? at : at);
+      if (!grouped && (atom.t === "assert" || atom.t === "empty"))
+        throw this.fail("RX_SYNTAX", "nothing to repeat", at);
       let greedy = true;
       if (this.src[this.pos] === "?") {
         greedy = false;

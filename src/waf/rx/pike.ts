@@ -14,8 +14,13 @@ class ThreadList {
   }
 }
 
+/** PikeStats counts work: steps is the number of instructions visited (at most m per input byte). */
+export interface PikeStats {
+  steps: number;
+}
+
 /** pikeExec finds the leftmost-first match in input; returns its capture slots (-1 = unset) or null. */
-export function pikeExec(prog: Program, input: Uint8Array): Int32Array | null {
+export function pikeExec(prog: Program, input: Uint8Array, stats?: PikeStats): Int32Array | null {
   const { op, arg1, arg2, sets } = prog;
   const n = input.length;
   const mark = new Uint32Array(op.length);
@@ -25,6 +30,7 @@ export function pikeExec(prog: Program, input: Uint8Array): Int32Array | null {
   const stackPc: number[] = [];
   const stackCaps: Int32Array[] = [];
   let matched: Int32Array | null = null;
+  let visited = 0;
 
   // add follows the empty-width instructions from pc at offset pos, in priority order.
   const add = (list: ThreadList, pc0: number, caps0: Int32Array, pos: number): void => {
@@ -37,6 +43,7 @@ export function pikeExec(prog: Program, input: Uint8Array): Int32Array | null {
       const caps = stackCaps.pop()!;
       if (mark[pc] === gen) continue;
       mark[pc] = gen;
+      visited++;
       switch (op[pc]) {
         case JMP:
           stackPc.push(arg1[pc]!);
@@ -72,6 +79,7 @@ export function pikeExec(prog: Program, input: Uint8Array): Int32Array | null {
     }
     if (clist.size === 0) {
       if (matched !== null || prog.anchored) break;
+      gen++; // the next offset's start thread must not see this offset's marks
       continue;
     }
     const c = pos < n ? input[pos]! : -1;
@@ -89,5 +97,6 @@ export function pikeExec(prog: Program, input: Uint8Array): Int32Array | null {
     clist = nlist;
     nlist = t;
   }
+  if (stats !== undefined) stats.steps += visited + n;
   return matched;
 }
