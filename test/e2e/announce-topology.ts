@@ -13,12 +13,14 @@
 // process's pid so parallel runs cannot collide; close() (also run at process exit) kills what
 // runs inside and deletes every namespace.
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { createInterface } from "node:readline";
-import { tempDir, removeDir, waitFor, watchChild } from "./harness.ts";
+import { tempDir, removeDir, waitFor, watchChild, type StatusEntry } from "./harness.ts";
 import type { Netns } from "./netns.ts";
+import { allAcked, startEngine, type EngineProc } from "./fleet-helpers.ts";
+import type { FleetView } from "../../src/controller/fleet/view.ts";
 
 const exec = promisify(execFile);
 const agentFile = resolve(import.meta.dirname, "announce-agent.ts");
@@ -49,6 +51,8 @@ export interface Node extends Netns {
   ip(...args: string[]): Promise<string>;
   /** mac is the MAC address of the node's LAN interface. */
   mac(): Promise<string>;
+  /** pidsOf lists the processes in the namespace whose command name is comm ("bird"). */
+  pidsOf(comm: string): Promise<number[]>;
   /** addresses lists the IPv4 addresses on dev (default every interface) without their length. */
   addresses(dev?: string): Promise<string[]>;
 }
@@ -188,6 +192,16 @@ export async function buildTopology(engineCount = 3): Promise<Topology> {
       async mac() {
         const [l] = JSON.parse(await ip("-j", "link", "show", LAN_IF)) as { address: string }[];
         return l!.address;
+      },
+      async pidsOf(comm) {
+        const pids = (await ipc("netns", "pids", name)).split(/\s+/).filter(Boolean);
+        return pids.map(Number).filter((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === comm;
+          } catch {
+            return false;
+          }
+        });
       },
       async addresses(dev) {
         const links = JSON.parse(await ip("-j", "-4", "addr", "show", ...(dev ? ["dev", dev] : []))) as {
@@ -472,4 +486,117 @@ export function measured(what: string, o: Outage | string): void {
             : ""
         }`;
   process.stdout.write(`# measured: ${what}: ${text}\n`);
+}
+
+/** Fleet is the controller and the engines (one per engine namespace, named by role: e1, e2, e3). */
+export interface Fleet {
+  ctl: Controller;
+  dir: string;
+  engines: Map<string, EngineProc>;
+  /** start (re)starts engine name in its namespace. */
+  start(name: string): EngineProc;
+  /** acked waits until the named engines (default all three) are connected, acked and ready. */
+  acked(names?: readonly string[], deadlineMs?: number): Promise<FleetView>;
+  /** write writes a manifest file into the controller's directory (the controller reloads it). */
+  write(name: string, text: string): void;
+  /** vip is the address the controller gave an object (Service, Ingress, Gateway). */
+  vip(kind: string, ns: string, name: string): Promise<string | undefined>;
+  stop(): Promise<void>;
+}
+
+/** startFleet writes manifests, starts the controller and one engine per engine namespace in group, and waits until all acked. */
+export async function startFleet(
+  topo: Topology,
+  group: string,
+  manifests: Record<string, string>,
+  engineArgs: string[] = [],
+): Promise<Fleet> {
+  const dir = join(topo.dir, "manifests");
+  mkdirSync(dir, { recursive: true });
+  const write = (name: string, text: string) => writeFileSync(join(dir, name), text);
+  for (const [name, text] of Object.entries(manifests)) write(name, text);
+  const ctl = await startController(topo, dir);
+  const engines = new Map<string, EngineProc>();
+  const start = (name: string) => {
+    const node = topo.engines.find((e) => e.role === name)!;
+    const e = startEngine(node, {
+      name,
+      group,
+      controller: CTL_LINK,
+      stateDir: ctl.stateDir,
+      adminPort: 9902,
+      // One node name per namespace: status and explain name the node that announces.
+      extra: ["--node", `node-${name}`, ...engineArgs],
+    });
+    engines.set(name, e);
+    return e;
+  };
+  const names = topo.engines.map((e) => e.role);
+  const acked = (which: readonly string[] = names, deadlineMs = 60_000) =>
+    allAcked(() => ctl.api<FleetView>("/api/v1/engines"), which, deadlineMs).catch((e: Error) => {
+      const tail = [...engines.values()].map((x) => `${x.name}:\n${x.logs.slice(-15).join("\n")}`);
+      throw new Error(`${e.message}\ncontroller:\n${ctl.logs.slice(-20).join("\n")}\n${tail.join("\n")}`);
+    });
+  // The engine credentials exist once the controller listens.
+  await waitFor("the engine CA and token", () => existsSync(join(ctl.stateDir, "engine-token")), 30_000);
+  for (const n of names) start(n);
+  await acked();
+  return {
+    ctl,
+    dir,
+    engines,
+    start,
+    acked,
+    write,
+    async vip(kind, ns, name) {
+      const all = await ctl.api<StatusEntry[]>("/api/v1/status");
+      const s = all.find((x) => x.kind === kind && (x.namespace ?? "") === ns && x.name === name);
+      return s?.status?.loadBalancer?.ingress?.[0]?.ip;
+    },
+    async stop() {
+      for (const e of engines.values()) await e.stop("SIGKILL");
+      await ctl.stop();
+    },
+  };
+}
+
+/** Load is a load generator running in the client's namespace (announce-agent.ts). */
+export interface Load {
+  /** since returns the requests that started at or after t (wall ms). */
+  since(t: number): Promise<Rec[]>;
+  stop(): Promise<Rec[]>;
+}
+
+/** startLoad runs clients loops of GET url in agent: a new connection per request, or one kept-alive connection per client. */
+export async function startLoad(
+  agent: Agent,
+  url: string,
+  mode: "fresh" | "keepalive",
+  clients: number,
+  timeoutMs = 1000,
+): Promise<Load> {
+  const { id } = await agent.call<{ id: number }>("load", { url, mode, clients, timeoutMs });
+  return {
+    since: async (t) => (await agent.call<{ recs: Rec[] }>("since", { load: id, t })).recs,
+    stop: async () => (await agent.call<{ recs: Rec[] }>("stop", { load: id })).recs,
+  };
+}
+
+/** recovered waits until load has run streak successes in a row after time t (after any failure). */
+export async function recovered(load: Load, t: number, deadlineMs: number, streak = 20): Promise<void> {
+  await waitFor(
+    `${streak} requests in a row to succeed after the fault`,
+    async () => {
+      const recs = await load.since(t - 2000);
+      const tail = recs.filter((r) => r[1] >= t).slice(-streak);
+      return tail.length === streak && tail.every((r) => r[2] === 1);
+    },
+    deadlineMs,
+  );
+}
+
+/** owners lists the engine namespaces that hold address on dev (L2: the LAN interface). */
+export async function owners(topo: Topology, address: string, dev = LAN_IF): Promise<Node[]> {
+  const held = await Promise.all(topo.engines.map(async (e) => (await e.addresses(dev)).includes(address)));
+  return topo.engines.filter((_, i) => held[i]);
 }
