@@ -6,7 +6,7 @@
 // load. Each prints `# measured:` figures. Needs root (network namespaces); skips loudly without.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { waitFor } from "./harness.ts";
+import { waitFor, type StatusEntry } from "./harness.ts";
 import { netnsSkip } from "./netns.ts";
 import {
   BACKEND,
@@ -148,6 +148,28 @@ describe(
       measured("BGP: 30 new connections from one client went through", [...seen].sort().join(", "));
       assert.ok(seen.size >= 2, `ECMP spreads flows over the engines (saw ${[...seen].join(", ")})`);
       void CLIENT_WAN;
+    });
+
+    test("who announces is visible: the Service's Announced condition and portico explain name every engine, via BGP", async () => {
+      const cond = await waitFor(
+        "web's portico.dev/Announced condition True",
+        async () => {
+          const all = await fleet.ctl.api<StatusEntry[]>("/api/v1/status");
+          const s = all.find((x) => x.kind === "Service" && x.name === "web");
+          const c = s?.status.conditions?.find((x) => x.type === "portico.dev/Announced");
+          return c?.status === "True" && /e1/.test(c.message ?? "") && /e3/.test(c.message ?? "")
+            ? c
+            : undefined;
+        },
+        20_000,
+      );
+      assert.match(cond.message ?? "", /via BGP/);
+      const explain = await fleet.ctl.cli("explain", "service/default/web");
+      for (const e of topo.engines) assert.match(explain, new RegExp(`\\b${e.role}\\b`), explain);
+      assert.match(explain, /BGP/, explain);
+      const pools = await fleet.ctl.cli("get", "pools", "-o", "wide");
+      assert.match(pools, /BGP/, pools);
+      measured("BGP visibility", `condition: ${cond.message}`);
     });
 
     test("a clean stop (SIGTERM) withdraws the route before the engine stops accepting", async () => {

@@ -6,7 +6,7 @@
 // requests lost. Needs root (network namespaces); skips loudly without.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { waitFor } from "./harness.ts";
+import { waitFor, type StatusEntry } from "./harness.ts";
 import { netnsSkip } from "./netns.ts";
 import {
   BACKEND,
@@ -136,6 +136,34 @@ describe(
         3,
         `three VIPs over three engines, one each (owners: ${[...byOwner].join(", ")})`,
       );
+    });
+
+    test("who announces is visible: the Service's Announced condition, portico explain, portico get pools -o wide", async () => {
+      const vip = vips.get("web-a")!;
+      const o = await owner(vip);
+      const cond = await waitFor(
+        "web-a's portico.dev/Announced condition True",
+        async () => {
+          const all = await fleet.ctl.api<StatusEntry[]>("/api/v1/status");
+          const s = all.find((x) => x.kind === "Service" && x.name === "web-a");
+          const c = s?.status.conditions?.find((x) => x.type === "portico.dev/Announced");
+          return c?.status === "True" ? c : undefined;
+        },
+        20_000,
+      );
+      assert.match(
+        cond.message ?? "",
+        new RegExp(
+          `${vip.replaceAll(".", "\\.")} announced by engine ${o.role} on node node-${o.role} via L2 since`,
+        ),
+      );
+      const explain = await fleet.ctl.cli("explain", "service/default/web-a");
+      assert.match(explain, new RegExp(`engine ${o.role}`), explain);
+      assert.match(explain, /L2/, explain);
+      const pools = await fleet.ctl.cli("get", "pools", "-o", "wide");
+      assert.match(pools, /L2/, pools);
+      assert.match(pools, new RegExp(o.role), pools);
+      measured("L2 visibility", `condition: ${cond.message}`);
     });
 
     test("owner killed (SIGKILL): another engine owns the VIP, the client follows its gratuitous ARP", async () => {
