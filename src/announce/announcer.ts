@@ -66,6 +66,8 @@ export class KernelAnnouncer implements Announcer {
   #said = "";
   #promoted = false;
   #driverError: string | undefined;
+  /** #busy counts prepare/commit calls running: their intermediate states are not reported. */
+  #busy = 0;
 
   constructor(o: KernelAnnouncerOptions = {}) {
     this.#o = o;
@@ -82,6 +84,25 @@ export class KernelAnnouncer implements Announcer {
 
   async prepare(next: Announcement | undefined): Promise<void> {
     if (!next) return;
+    this.#busy++;
+    try {
+      await this.#prepare(next);
+    } finally {
+      this.#busy--;
+    }
+  }
+
+  async commit(next: Announcement | undefined): Promise<void> {
+    this.#busy++;
+    try {
+      await this.#commit(next);
+    } finally {
+      this.#busy--;
+    }
+    this.#refresh();
+  }
+
+  async #prepare(next: Announcement): Promise<void> {
     this.#withdrawn = undefined;
     const entries = await this.#place(next.vips);
     this.#pending = new Map(entries.map((e) => [e.vip.address, e]));
@@ -90,7 +111,7 @@ export class KernelAnnouncer implements Announcer {
     await this.#lease.set([...this.#lease.current(), ...adding], next.leaseMs);
   }
 
-  async commit(next: Announcement | undefined): Promise<void> {
+  async #commit(next: Announcement | undefined): Promise<void> {
     this.#withdrawn = undefined;
     const vips = next?.vips ?? [];
     const leaseMs = next?.leaseMs ?? 3000;
@@ -111,7 +132,6 @@ export class KernelAnnouncer implements Announcer {
     for (const e of entries)
       if (e.vip.mode === "L2" && e.addr && e.status.state !== "Announced" && !errors.has(addressKey(e.addr)))
         await this.#announceL2(e);
-    this.#refresh();
   }
 
   async withdrawAll(): Promise<void> {
@@ -326,6 +346,7 @@ export class KernelAnnouncer implements Announcer {
   }
 
   #emit(): void {
+    if (this.#busy > 0) return;
     const now = JSON.stringify(this.status());
     if (now === this.#said) return;
     this.#said = now;
