@@ -13,10 +13,20 @@ import type { KubeClient } from "../sources/kube/client.ts";
 import { KubeSource } from "../sources/kube/source.ts";
 import type { TranslateOptions } from "../translate/types.ts";
 import { buildSnapshot, type PipelineOutput } from "./pipeline.ts";
-import { applyBindState, failingListeners, gatewayListenerSpecs, listenersCheck } from "./bind-status.ts";
+import {
+  applyBindState,
+  failingListeners,
+  gatewayListenerSpecs,
+  listenersCheck,
+  objectAddresses,
+} from "./bind-status.ts";
+import { hostname } from "node:os";
+import { applyAnnounceState } from "./announce-status.ts";
+import type { VipAnnouncementView } from "./fleet/announce-view.ts";
+import { soleEngineAnnouncements, soleEngineSnapshot } from "./fleet/sole-engine.ts";
 import { snapshotChanges, summarize } from "./change-log.ts";
 import type { LastValid } from "./hold.ts";
-import { EventRecorder, ingressEvents, vipEvent } from "./kube-events.ts";
+import { announceEvents, EventRecorder, ingressEvents, vipEvent } from "./kube-events.ts";
 import { hasFinalizer, setFinalizer } from "./kube-finalizer.ts";
 import { KubeEngines, type EngineActions, type KubeEnginesOptions } from "./kube-engines.ts";
 import { LeaderElector, type LeaseTiming } from "./kube-lease.ts";
@@ -135,6 +145,9 @@ export class KubeController implements AdminView {
   #link: KubeLink | undefined;
   #fleetStatus: FleetStatusWriter | undefined;
   #autoscaler = new Autoscaler();
+  /** #announced is who announced each VIP as of the last status write (Events are its changes). */
+  #announced: VipAnnouncementView[] = [];
+  #announceTimer: NodeJS.Timeout | undefined;
 
   /** constructor wires the parts; nothing runs before start. */
   constructor(o: KubeControllerOptions) {
@@ -158,6 +171,25 @@ export class KubeController implements AdminView {
       });
       this.#fleetStatus = new FleetStatusWriter(this.#status, o.log);
     }
+    // Engines report announcements on their own time: statuses and Events follow each change.
+    o.engine.onListenerChange?.(() => this.#announceChanged());
+  }
+
+  /** announcements are who announces each VIP now; undefined when none is announced. */
+  announcements(): VipAnnouncementView[] | undefined {
+    const e = this.#o.engine;
+    if (e.view) return e.view().announcements;
+    return soleEngineAnnouncements(this.#served, hostname(), e.announceStatus?.());
+  }
+
+  /** #announceChanged processes the current set again (soon, once per burst) when who announces what changed. */
+  #announceChanged(): void {
+    if (!this.#leading || !this.#source || this.#announceTimer !== undefined) return;
+    if (announceKey(this.announcements() ?? []) === announceKey(this.#announced)) return;
+    this.#announceTimer = setTimeout(() => {
+      this.#announceTimer = undefined;
+      if (this.#leading && this.#source) this.#enqueue(this.#source.snapshot());
+    }, 200).unref();
   }
 
   /** start campaigns for the Lease (or leads at once without one); returns immediately. */
@@ -214,6 +246,7 @@ export class KubeController implements AdminView {
     this.#source = undefined;
     clearTimeout(this.#retry);
     clearTimeout(this.#bindTimer);
+    clearTimeout(this.#announceTimer);
     await this.#running;
     this.#persist.close();
   }
@@ -353,7 +386,10 @@ export class KubeController implements AdminView {
     };
     // Each group's engines are placed on its VIPs by its HA mode (ActiveStandby, NPlusM, ...).
     o.link?.fleet.setGroups(groupSettings(out.groups));
-    const applied = await o.engine.apply(snapshot);
+    const applied = await o.engine.apply(
+      // A fleet cuts each engine's announce slice; a sole in-process engine gets its own here.
+      o.engine.setGroups ? snapshot : soleEngineSnapshot(snapshot, groupSettings(out.groups), hostname()),
+    );
     if (!applied.ok) {
       this.#rejection = { version, error: applied.error };
       this.#metrics.reloaded(false, this.#version, undefined);
@@ -378,12 +414,17 @@ export class KubeController implements AdminView {
     // A listener that cannot bind makes the objects it serves not programmed (bind-status.ts).
     const listeners = o.engine.status()?.listeners ?? [];
     this.#watchBinds(listeners.filter((l) => l.state !== "closed"));
+    const announced = this.announcements() ?? [];
     const { changes, failures: f } = await this.#status.write(
-      applyBindState(
-        out.statuses.filter((s) => !deleting.has(key(s))),
+      applyAnnounceState(
+        applyBindState(
+          out.statuses.filter((s) => !deleting.has(key(s))),
+          snapshot,
+          listeners,
+          gatewayListenerSpecs(set),
+        ),
         snapshot,
-        listeners,
-        gatewayListenerSpecs(set),
+        announced,
       ),
       live,
     );
@@ -395,6 +436,12 @@ export class KubeController implements AdminView {
       this.#events.forget(c.kind, c.namespace, c.name, [e.reason]);
       await this.#events.record(e);
     }
+    const byAddress = new Map<string, string[]>();
+    for (const [obj, addresses] of objectAddresses(snapshot))
+      for (const a of addresses) byAddress.set(a, [...(byAddress.get(a) ?? []), obj]);
+    const uid = (kind: string, ns: string, name: string) => live(kind, ns, name)?.metadata.uid;
+    for (const e of announceEvents(this.#announced, announced, byAddress, uid)) await this.#events.record(e);
+    this.#announced = announced;
     for (const s of out.statuses) {
       if (s.kind !== "Ingress") continue;
       const evs = ingressEvents(s, live(s.kind, s.namespace, s.name));
@@ -485,7 +532,12 @@ export class KubeController implements AdminView {
   inspect(): Inspection | undefined {
     if (!this.#last) return undefined;
     const t = this.#o.translate;
-    return { ...this.#last, ports: { http: t.ingressHttpPort, https: t.ingressHttpsPort } };
+    const announcements = this.announcements();
+    return {
+      ...this.#last,
+      ports: { http: t.ingressHttpPort, https: t.ingressHttpsPort },
+      ...(announcements ? { announcements } : {}),
+    };
   }
 
   /** metrics is the engine's exposition, the shared controller series, and the cluster ones. */
@@ -558,4 +610,11 @@ export class KubeController implements AdminView {
     }
     return failures;
   }
+}
+
+// announceKey is what of the announcements statuses and Events read, to tell a change.
+function announceKey(views: readonly VipAnnouncementView[]): string {
+  return JSON.stringify(
+    views.map((v) => [v.address, v.announcers.map((a) => [a.engine, a.state, a.reason, a.message])]),
+  );
 }

@@ -32,6 +32,8 @@ export interface Announcement {
    * renews it, so a frozen or dead engine's L2 and BGP announcements end within it on their own.
    */
   leaseMs: number;
+  /** withdrawDelayMs: on a drain the engine withdraws, waits this long, then stops accepting (absent: 2000). */
+  withdrawDelayMs?: number;
   vips: AnnouncedVip[];
   /** bgp is the speaker's settings; present when the engine's group configures BGP peers. */
   bgp?: BgpSpeaker;

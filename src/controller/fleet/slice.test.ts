@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { validateSnapshot } from "../../model/validate.ts";
-import { groupVips, sliceFor } from "./slice.ts";
+import { announceFor, groupVips, sliceFor } from "./slice.ts";
 import { place } from "./placement.ts";
 import { fixtureSnapshot } from "./testing.ts";
 
@@ -70,4 +70,71 @@ test("an engine of another group, or one placement does not name, gets nothing o
   const none = sliceFor(full, { name: "b", group: "default" }, def);
   assert.deepEqual([none.l4, none.http, none.pools, none.certificates], [[], [], {}, {}]);
   assert.deepEqual(validateSnapshot(none), []);
+});
+
+test("announceFor: an engine's announce slice is its group's lease, the VIPs it announces (no group) and the peers of its node", () => {
+  const full = {
+    leaseMs: 3000,
+    vips: [
+      { address: "192.0.2.10", group: "edge", pool: "p", mode: "L2" as const, interfaces: ["eth1"] },
+      { address: "192.0.2.11", group: "edge", pool: "p", mode: "L2" as const },
+      { address: "198.51.100.10", group: "other", pool: "q", mode: "BGP" as const },
+    ],
+  };
+  const settings = {
+    haMode: "ActiveActive" as const,
+    spares: 0,
+    announcement: { leaseMs: 5000, withdrawDelayMs: 1000 },
+    bgp: {
+      asn: 64512,
+      routerId: "192.0.2.200",
+      peers: [
+        { name: "r1", address: "198.51.100.1", asn: 64500, holdTimeSeconds: 9, bfd: true, nodes: ["n1"] },
+        { name: "r2", address: "198.51.100.2", asn: 64500, holdTimeSeconds: 9, bfd: false, password: "pw" },
+      ],
+    },
+  };
+  const owners = { "192.0.2.10": ["e1"], "192.0.2.11": ["e2"] };
+  assert.deepEqual(announceFor(full, { name: "e1", group: "edge", node: "n1" }, owners, settings), {
+    leaseMs: 5000,
+    withdrawDelayMs: 1000,
+    vips: [{ address: "192.0.2.10", pool: "p", mode: "L2", interfaces: ["eth1"] }],
+    bgp: {
+      asn: 64512,
+      routerId: "192.0.2.200",
+      peers: [
+        { name: "r1", address: "198.51.100.1", asn: 64500, holdTimeSeconds: 9, bfd: true },
+        { name: "r2", address: "198.51.100.2", asn: 64500, holdTimeSeconds: 9, bfd: false, password: "pw" },
+      ],
+    },
+  });
+  // Another node: only the peer without nodes; no VIP but a peer keeps the announce.
+  assert.deepEqual(
+    announceFor(full, { name: "e3", group: "edge", node: "n3" }, owners, settings)?.bgp?.peers.map(
+      (p) => p.name,
+    ),
+    ["r2"],
+  );
+  assert.deepEqual(announceFor(full, { name: "e3", group: "edge", node: "n3" }, owners, settings)?.vips, []);
+  // Nothing to announce and no peers: absent, and the defaults when the group sets no timings.
+  assert.equal(
+    announceFor(full, { name: "e3", group: "edge", node: "n3" }, owners, {
+      haMode: "ActiveActive",
+      spares: 0,
+    }),
+    undefined,
+  );
+  assert.deepEqual(announceFor(full, { name: "e2", group: "edge", node: "n2" }, owners, undefined), {
+    leaseMs: 3000,
+    withdrawDelayMs: 2000,
+    vips: [{ address: "192.0.2.11", pool: "p", mode: "L2" }],
+  });
+  // The slice carries it.
+  const s = sliceFor(
+    fixtureSnapshot(1),
+    { name: "e2", group: "edge" },
+    {},
+    announceFor(full, { name: "e2", group: "edge", node: "n2" }, owners, undefined),
+  );
+  assert.equal(s.announce?.vips[0]?.address, "192.0.2.11");
 });

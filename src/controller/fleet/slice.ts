@@ -2,8 +2,10 @@
 // it, with the pools and certificates those listeners reference and nothing else (an engine holds
 // no key it does not serve). Pure: the full snapshot, the engine and its group's placement in.
 import { DEFAULT_ENGINE_GROUP } from "../../k8s/engine-group.ts";
-import type { EngineSnapshot, HttpListener, L4Listener } from "../../model/ir.ts";
+import type { Announcement, EngineSnapshot, HttpListener, L4Listener } from "../../model/ir.ts";
 import type { Placement } from "./placement.ts";
+import type { Announcers } from "./announcers.ts";
+import { DEFAULT_ANNOUNCEMENT, type GroupSettings } from "./group-settings.ts";
 
 /** groupOf is the EngineGroup a listener belongs to. */
 export function groupOf(l: L4Listener | HttpListener): string {
@@ -21,11 +23,13 @@ export function groupVips(snapshot: EngineSnapshot): Map<string, string[]> {
   return new Map([...out].map(([g, set]) => [g, [...set].sort()]));
 }
 
-/** sliceFor is the part of snapshot engine serves under placement (its group's placement). */
+/** sliceFor is the part of snapshot engine serves under placement (its group's placement), with
+ * announce, its announce slice (announceFor), when it has one. */
 export function sliceFor(
   snapshot: EngineSnapshot,
   engine: { name: string; group: string },
   placement: Placement,
+  announce?: Announcement,
 ): EngineSnapshot {
   const mine = (l: L4Listener | HttpListener) =>
     groupOf(l) === engine.group && (placement[l.address]?.active ?? []).includes(engine.name);
@@ -41,7 +45,37 @@ export function sliceFor(
     http,
     pools: pick(snapshot.pools, pools),
     certificates: pick(snapshot.certificates, certificates),
+    ...(announce ? { announce } : {}),
   };
+}
+
+/**
+ * announceFor is what engine announces: its group's lease and drain delay, the VIPs announcers
+ * gives it (without their group), and its group's BGP speaker with the peers whose nodes include
+ * the engine's node (or name none). Undefined when it announces nothing and has no BGP peer: an
+ * engine of a group with peers keeps its sessions up while it announces no VIP, so a VIP moving to
+ * it is announced without waiting for a session to establish.
+ */
+export function announceFor(
+  full: Announcement | undefined,
+  engine: { name: string; group: string; node: string },
+  owners: Announcers,
+  settings: GroupSettings | undefined,
+): Announcement | undefined {
+  const vips = (full?.vips ?? [])
+    .filter((v) => (v.group ?? DEFAULT_ENGINE_GROUP) === engine.group)
+    .filter((v) => (owners[v.address] ?? []).includes(engine.name))
+    .map(({ group: _group, ...v }) => v);
+  const speaker = settings?.bgp;
+  const peers = (speaker?.peers ?? [])
+    .filter((p) => p.nodes === undefined || p.nodes.length === 0 || p.nodes.includes(engine.node))
+    .map(({ nodes: _nodes, ...p }) => p);
+  if (vips.length === 0 && peers.length === 0) return undefined;
+  const timing = settings?.announcement ?? DEFAULT_ANNOUNCEMENT;
+  const out: Announcement = { leaseMs: timing.leaseMs, withdrawDelayMs: timing.withdrawDelayMs, vips };
+  if (speaker && peers.length > 0)
+    out.bgp = { asn: speaker.asn, ...(speaker.routerId ? { routerId: speaker.routerId } : {}), peers };
+  return out;
 }
 
 // collectRefs walks a listener and notes every pool ("pool") and certificate ("certificate",
