@@ -305,7 +305,7 @@ function resolveSpeaker(
       object: `EngineGroup/${group}`,
       type: BGP_PEERS,
       reason: "SecretNotFound",
-      message: `${missing.join("; ")}; no session is opened to these peers without their password: create the Secret with the key (kubectl create secret generic NAME --from-literal=password=...; Portico reads Secrets in the controller's namespace unless passwordSecretRef.namespace says otherwise)`,
+      message: `${missing.join("; ")}; no session is opened to these peers without their password: create the Secret with the key, of type kubernetes.io/basic-auth in a cluster (kubectl -n NAMESPACE create secret generic NAME --type=kubernetes.io/basic-auth --from-literal=password=...); a passwordSecretRef without a namespace names one in the controller's namespace`,
     });
   const out: GroupBgp = { asn: bgp.asn, peers };
   if (bgp.routerId !== undefined) out.routerId = bgp.routerId;
