@@ -2,7 +2,8 @@
 //
 //   router (BIRD 2, AS 64512, kernel protocol with `merge paths on`)
 //     ├─ veth 198.51.100.1/30 ── 198.51.100.2/30  engine e1 (AS 64513, TCP-MD5), VIP on lo
-//     └─ veth 198.51.100.5/30 ── 198.51.100.6/30  engine e2 (AS 64513), VIP on lo
+//     └─ veth 198.51.100.5/30 ── 198.51.100.6/30  engine e2 (AS 64513, BFD), VIP on lo
+//             2001:db8:ff:1::1/64 ── 2001:db8:ff:1::2/64   (a second, IPv6 session for the IPv6 VIP)
 //
 // Each engine's driver runs in a child Node process (testdata/driver-child.ts) inside its
 // namespace, so "the engine" can be SIGKILLed. Figures (withdrawal times) are printed as
@@ -23,6 +24,7 @@ const child = join(import.meta.dirname, "testdata/driver-child.ts");
 const tag = `pb${process.pid % 100000}`;
 const ns = { r: `${tag}-r`, e1: `${tag}-e1`, e2: `${tag}-e2` };
 const VIP = "192.0.2.10";
+const VIP6 = "2001:db8:10::10";
 const PASSWORD = "portico-md5-Sekr1t";
 
 function skipReason(): string | false {
@@ -119,24 +121,38 @@ const routerPeer = (address: string, password?: string): BgpPeer => ({
   bfd: false,
   ...(password ? { password } : {}),
 });
-const speaker = (peer: BgpPeer): BgpSpeaker => ({ asn: 64513, peers: [peer] });
+const speaker = (...peers: BgpPeer[]): BgpSpeaker => ({ asn: 64513, peers });
 const vipRoute: BgpRoute = { prefix: `${VIP}/32`, communities: ["64512:100"], localPref: 200 };
+const e2Peer: BgpPeer = { ...routerPeer("198.51.100.5"), bfd: true };
+const e2Peer6: BgpPeer = { ...routerPeer("2001:db8:ff:1::1"), name: "EngineGroup/edge/router-v6" };
 
-// The router is the network team's side: a neighbor per engine node, multipath into the kernel.
+// The router is the network team's side: a neighbor per engine node, multipath into the kernel, and
+// short error/retry timers (BIRD's default error wait of 60 s would keep an engine out for a minute
+// after a BFD or hold-timer failure; docs/networking.md).
 function routerConfig(): string {
   return `log stderr all;
 router id 198.51.100.1;
 timeformat protocol "%s";
 protocol device {}
 protocol kernel { ipv4 { import none; export all; }; merge paths on; }
+protocol kernel { ipv6 { import none; export all; }; merge paths on; }
+protocol bfd { interface "*" { interval 100 ms; multiplier 3; }; }
 template bgp engine {
   local as 64512;
   hold time 9;
   keepalive time 3;
+  connect retry time 2;
+  error wait time 1, 10;
   ipv4 { import all; export none; };
 }
 protocol bgp e1 from engine { neighbor 198.51.100.2 as 64513; password "${PASSWORD}"; }
-protocol bgp e2 from engine { neighbor 198.51.100.6 as 64513; }
+protocol bgp e2 from engine { neighbor 198.51.100.6 as 64513; bfd on; }
+protocol bgp e2v6 {
+  local as 64512;
+  neighbor 2001:db8:ff:1::2 as 64513;
+  hold time 9;
+  ipv6 { import all; export none; };
+}
 `;
 }
 
@@ -169,6 +185,13 @@ describe("BirdDriver with real BIRD on both sides", { skip: skipReason(), timeou
     r.kill("SIGTERM");
     await gone;
   };
+  /** routerSince is the Since column (Unix seconds) of the router's protocol name: it moves when a session restarts. */
+  const routerSince = async (name: string) =>
+    (await exec("birdc", ["-s", join(work, "r.ctl"), "show", "protocols", name])).stdout
+      .split("\n")
+      .find((l) => l.startsWith(name + " "))
+      ?.trim()
+      .split(/\s+/)[4];
   const engine = (netns: string) => {
     const e = new Engine(netns);
     engines.push(e);
@@ -189,7 +212,10 @@ describe("BirdDriver with real BIRD on both sides", { skip: skipReason(), timeou
       await ip("-n", e, "link", "set", eIf, "up");
       await ip("-n", e, "link", "set", "lo", "up");
       await ip("-n", e, "addr", "add", `${VIP}/32`, "dev", "lo");
+      await ip("-n", ns.r, "addr", "add", `2001:db8:ff:${i}::1/64`, "dev", rIf, "nodad");
+      await ip("-n", e, "addr", "add", `2001:db8:ff:${i}::2/64`, "dev", eIf, "nodad");
     }
+    await ip("-n", ns.e2, "addr", "add", `${VIP6}/128`, "dev", "lo", "nodad");
     await ip("-n", ns.r, "link", "set", "lo", "up");
     writeFileSync(join(work, "r.conf"), routerConfig());
     await startRouter();
@@ -215,7 +241,7 @@ describe("BirdDriver with real BIRD on both sides", { skip: skipReason(), timeou
     e1 = engine(ns.e1);
     e2 = engine(ns.e2);
     assert.deepEqual(await e1.set(speaker(routerPeer("198.51.100.1", PASSWORD)), [vipRoute]), { ok: true });
-    assert.deepEqual(await e2.set(speaker(routerPeer("198.51.100.5")), [vipRoute]), { ok: true });
+    assert.deepEqual(await e2.set(speaker(e2Peer), [vipRoute]), { ok: true });
     const route = await waitFor("ECMP route with both engines", 30_000, async () => {
       const r = await routerRoute(VIP);
       return r.includes("nexthop via 198.51.100.2") && r.includes("nexthop via 198.51.100.6") && r;
@@ -235,15 +261,17 @@ describe("BirdDriver with real BIRD on both sides", { skip: skipReason(), timeou
 
   it("set(routes=[]) withdraws; the session itself stays up (graceful reconfigure)", async () => {
     const before = e2.established()!;
-    const unchanged = await e2.set(speaker(routerPeer("198.51.100.5")), [vipRoute]);
+    const routerSide = await routerSince("e2");
+    const unchanged = await e2.set(speaker(e2Peer), [vipRoute]);
     assert.deepEqual(unchanged, { ok: true });
-    assert.deepEqual(await e2.set(speaker(routerPeer("198.51.100.5")), []), { ok: true });
+    assert.deepEqual(await e2.set(speaker(e2Peer), []), { ok: true });
     await waitFor("route with e1 only", 10_000, async () => {
       const r = await routerRoute(VIP);
       return r === `${VIP} via 198.51.100.2 dev ${tag}r0 proto bird metric 32`;
     });
     await waitFor("e2 exports nothing", 5000, () => e2.established()?.routesExported === 0);
     assert.equal(e2.established()!.since, before.since, "the session was not restarted");
+    assert.equal(await routerSince("e2"), routerSide, "the router saw no new session");
   });
 
   it("the lease: when the lo address expires, the route goes without the engine doing anything", async () => {
@@ -273,7 +301,7 @@ describe("BirdDriver with real BIRD on both sides", { skip: skipReason(), timeou
     await ip("-n", ns.e2, "addr", "add", "192.0.2.70/26", "dev", "lo", "noprefixroute");
     // Before: a /32 alone does not make the aggregate (fail-safe).
     await ip("-n", ns.e2, "addr", "add", "192.0.2.80/32", "dev", "lo");
-    assert.deepEqual(await e2.set(speaker(routerPeer("198.51.100.5")), [agg]), { ok: true });
+    assert.deepEqual(await e2.set(speaker(e2Peer), [agg]), { ok: true });
     await waitFor("the aggregate on the router", 10_000, async () =>
       (await routerRoute("192.0.2.64/26")).includes("via 198.51.100.6"),
     );
@@ -284,10 +312,38 @@ describe("BirdDriver with real BIRD on both sides", { skip: skipReason(), timeou
       10_000,
       async () => (await routerRoute("192.0.2.64/26")) === "",
     );
-    assert.deepEqual(await e2.set(speaker(routerPeer("198.51.100.5")), [vipRoute]), { ok: true });
+    assert.deepEqual(await e2.set(speaker(e2Peer), [vipRoute]), { ok: true });
     await waitFor("ECMP again", 10_000, async () =>
       (await routerRoute(VIP)).includes("nexthop via 198.51.100.6"),
     );
+  });
+
+  it("IPv6: a second peer over IPv6 carries the IPv6 VIP; adding and removing it leaves the IPv4 session up", async () => {
+    const v4 = () => e2.peers.find((p) => p.name === e2Peer.name);
+    const since = v4()!.since;
+    const routerSide = await routerSince("e2");
+    const v6Route: BgpRoute = { prefix: `${VIP6}/128`, communities: [] };
+    assert.deepEqual(await e2.set(speaker(e2Peer, e2Peer6), [vipRoute, v6Route]), { ok: true });
+    const route = await waitFor("the IPv6 route on the router", 30_000, async () => {
+      const r = (await ip("-6", "-n", ns.r, "route", "show", VIP6)).stdout.trim();
+      return r.includes(`dev ${tag}r1 proto bird`) && r;
+    });
+    assert.match(route, /^2001:db8:10::10 via /);
+    // The driver polls every second: its report may trail the router's table.
+    await waitFor(
+      "the driver to report the IPv6 session",
+      5000,
+      () => e2.peers.find((p) => p.name === e2Peer6.name)?.state === "Established",
+    );
+    assert.deepEqual(await e2.set(speaker(e2Peer), [vipRoute]), { ok: true });
+    await waitFor(
+      "the IPv6 route gone with its peer",
+      10_000,
+      async () => (await ip("-6", "-n", ns.r, "route", "show", VIP6)).stdout.trim() === "",
+    );
+    assert.equal(v4()!.since, since, "the IPv4 session was not restarted");
+    assert.equal(await routerSince("e2"), routerSide, "the router saw no new IPv4 session");
+    assert.equal(v4()!.state, "Established");
   });
 
   it("SIGKILL of the engine kills its BIRD (pdeathsig) and the router drops its next hop at once", async () => {
@@ -327,6 +383,44 @@ describe("BirdDriver with real BIRD on both sides", { skip: skipReason(), timeou
       (await routerRoute(VIP)).includes("via 198.51.100.6"),
     );
     figures.push(`router BIRD restarted → session and route back ${Date.now() - t0} ms after it started`);
+  });
+
+  it("BFD: a path that dies silently is noticed by the router in well under the hold time", async () => {
+    await waitFor("the router's BFD session with e2 Up", 10_000, async () =>
+      /198\.51\.100\.6\s+\S+\s+Up/.test(
+        (await exec("birdc", ["-s", join(work, "r.ctl"), "show", "bfd", "sessions"])).stdout,
+      ),
+    );
+    // e2's frames to the router go to a MAC nobody has (a permanent wrong neighbour entry), so the
+    // router's veth drops them: no link event, no FIN, no notification — a silently dead path.
+    // (A blackhole route would not do: BIRD's single-hop sockets are bound to the interface.)
+    const eIf = `${tag}e1`;
+    const session = e2.established()!.since;
+    const t0 = Date.now();
+    await ip(
+      "-n",
+      ns.e2,
+      "neigh",
+      "replace",
+      "198.51.100.5",
+      "lladdr",
+      "02:00:00:00:00:01",
+      "dev",
+      eIf,
+      "nud",
+      "permanent",
+    );
+    // 5 s: above the 300 ms BFD detection with headroom, below the 9 s hold time that would be the cause without BFD.
+    await waitFor("the router to drop e2's route", 5000, async () => (await routerRoute(VIP)) === "");
+    figures.push(`BFD: e2's path dead → router route withdrawn after ${Date.now() - t0} ms (hold time 9 s)`);
+    await ip("-n", ns.e2, "neigh", "del", "198.51.100.5", "dev", eIf);
+    await waitFor(
+      "a new e2 session Established",
+      30_000,
+      () => e2.established() && e2.established()!.since !== session,
+    );
+    await waitFor("route back", 10_000, async () => (await routerRoute(VIP)).includes("via 198.51.100.6"));
+    figures.push(`BFD: path repaired → route back after ${Date.now() - t0} ms from the failure`);
   });
 
   it("a wrong TCP-MD5 password keeps the session down; the right one brings it up", async () => {

@@ -46,6 +46,8 @@ export class BirdDriver implements BgpDriver {
   private readonly conf: string;
   private readonly sock: string;
   private config: BirdConfig | undefined;
+  /** unapplied: bird.conf changed but `birdc configure` failed; the running BIRD has the older one. */
+  private unapplied = false;
   /** written is the text bird.conf holds now. */
   private written: string | undefined;
   private bins: { bird: string; birdc: string; setpriv: string } | undefined;
@@ -102,7 +104,7 @@ export class BirdDriver implements BgpDriver {
       }
       const next = birdConfig(speaker, routes);
       this.addresses = new Map(speaker.peers.map((p) => [p.name, p.address]));
-      if (next.text === this.config?.text) return;
+      if (next.text === this.config?.text && !this.unapplied) return;
       const bins = this.binaries();
       if (typeof bins === "string") {
         // Reported as the daemon's state; the restart timer retries, so installing bird2 heals it.
@@ -113,7 +115,10 @@ export class BirdDriver implements BgpDriver {
       await this.writeConfig(next.text, bins.bird);
       this.config = next;
       if (this.child && this.ready) {
+        // Until BIRD took it, the same set() again must retry rather than count as unchanged.
+        this.unapplied = true;
         await this.reconfigure(bins.birdc);
+        this.unapplied = false;
         await this.poll();
       } else if (!this.child && !this.restartTimer) {
         await this.start();
@@ -206,6 +211,7 @@ export class BirdDriver implements BgpDriver {
       }
     }
     this.bins = bins;
+    this.unapplied = false;
     this.stopping = false;
     this.ready = false;
     // The socket file of a BIRD that was killed stays behind; a fresh one replaces it.
