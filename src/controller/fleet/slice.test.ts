@@ -138,3 +138,56 @@ test("announceFor: an engine's announce slice is its group's lease, the VIPs it 
   );
   assert.equal(s.announce?.vips[0]?.address, "192.0.2.11");
 });
+
+test("an L2 VIP's listeners go only to the engine that announces it; BGP and unannounced VIPs to every placed engine", () => {
+  const base = fixtureSnapshot(1);
+  // 10.0.0.3 (group edge) announced by L2: its address is only on its owner's node.
+  const full = {
+    ...base,
+    announce: {
+      leaseMs: 3000,
+      vips: [{ address: "10.0.0.3", group: "edge", pool: "p", mode: "L2" as const }],
+    },
+  };
+  const placement = place({
+    mode: "ActiveActive",
+    spares: 0,
+    engines: engines("e1", "e2"),
+    vips: ["10.0.0.3"],
+    previous: {},
+  });
+  const owners = { "10.0.0.3": ["e2"] };
+  const slice = (name: string) =>
+    sliceFor(
+      full,
+      { name, group: "edge" },
+      placement,
+      announceFor(full.announce, { name, group: "edge", node: name }, owners, undefined),
+    );
+  assert.deepEqual(
+    slice("e2").http.map((l) => l.address),
+    ["10.0.0.3"],
+    "the owner serves it",
+  );
+  assert.deepEqual(
+    slice("e1").http,
+    [],
+    "a placed engine that does not own it gets no listener it could not bind",
+  );
+  assert.deepEqual(slice("e1").pools, {});
+  // The same VIP by BGP: every placed engine serves it (ECMP).
+  const bgp = {
+    ...full,
+    announce: { ...full.announce, vips: [{ ...full.announce.vips[0]!, mode: "BGP" as const }] },
+  };
+  const both = announceFor(
+    bgp.announce,
+    { name: "e1", group: "edge", node: "e1" },
+    { "10.0.0.3": ["e1", "e2"] },
+    undefined,
+  );
+  assert.deepEqual(
+    sliceFor(bgp, { name: "e1", group: "edge" }, placement, both).http.map((l) => l.address),
+    ["10.0.0.3"],
+  );
+});

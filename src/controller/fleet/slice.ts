@@ -24,15 +24,23 @@ export function groupVips(snapshot: EngineSnapshot): Map<string, string[]> {
 }
 
 /** sliceFor is the part of snapshot engine serves under placement (its group's placement), with
- * announce, its announce slice (announceFor), when it has one. */
+ * announce, its announce slice (announceFor), when it has one; an L2 VIP's listeners go only to
+ * the engine announcing it. */
 export function sliceFor(
   snapshot: EngineSnapshot,
   engine: { name: string; group: string },
   placement: Placement,
   announce?: Announcement,
 ): EngineSnapshot {
+  // An L2 VIP's address exists only on its owner's node: the other engines placed on it could not
+  // bind it (EADDRNOTAVAIL, retried every second: never ready, and a failover waits for the next
+  // retry). So its listeners go to the engine that announces it, and move with the announcement.
+  const l2 = new Set((snapshot.announce?.vips ?? []).filter((v) => v.mode === "L2").map((v) => v.address));
+  const owned = new Set((announce?.vips ?? []).map((v) => v.address));
   const mine = (l: L4Listener | HttpListener) =>
-    groupOf(l) === engine.group && (placement[l.address]?.active ?? []).includes(engine.name);
+    groupOf(l) === engine.group &&
+    (placement[l.address]?.active ?? []).includes(engine.name) &&
+    (!l2.has(l.address) || owned.has(l.address));
   const l4 = snapshot.l4.filter(mine);
   const http = snapshot.http.filter(mine);
   const pools = new Set<string>();
