@@ -17,7 +17,7 @@ type Cmd =
       mode: "fresh" | "keepalive";
       clients: number;
       timeoutMs?: number;
-      pauseMs?: number;
+      intervalMs?: number;
     }
   | { id: number; op: "since"; load: number; t: number }
   | { id: number; op: "stop"; load: number };
@@ -69,9 +69,12 @@ function startLoad(c: Extract<Cmd, { op: "load" }>): void {
     loops.push(
       (async () => {
         while (!stopping) {
+          const t0 = now();
           recs.push(await one(c.url, agent, c.timeoutMs ?? 2000));
-          // Pace the loop so it measures rather than saturates a shared core.
-          await new Promise((r) => setTimeout(r, c.pauseMs ?? 5));
+          // One request per interval at most, failed or not: a refused request returns at once,
+          // and counting those as fast as they come would count the loop, not the outage.
+          const wait = t0 + (c.intervalMs ?? 20) - now();
+          await new Promise((r) => setTimeout(r, Math.max(1, wait)));
         }
       })(),
     );

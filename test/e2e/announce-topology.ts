@@ -567,7 +567,10 @@ export interface Load {
   stop(): Promise<Rec[]>;
 }
 
-/** startLoad runs clients loops of GET url in agent: a new connection per request, or one kept-alive connection per client. */
+/**
+ * startLoad runs clients loops of GET url in agent, each at most one request per 20 ms: a new
+ * connection per request, or one kept-alive connection per client.
+ */
 export async function startLoad(
   agent: Agent,
   url: string,
