@@ -23,6 +23,7 @@ import { Persister } from "./persist.ts";
 import type { EngineLiveness } from "./loop-watch.ts";
 import type { EngineLoad } from "../link/protocol.ts";
 import type { FleetView } from "./fleet/view.ts";
+import type { AnnounceStatus } from "../announce/types.ts";
 import { groupSettings, type GroupSettings } from "./fleet/group-settings.ts";
 
 /** EnginePort is what the controller needs of an engine (in-process or a worker group). */
@@ -49,6 +50,10 @@ export interface EnginePort {
   view?(): FleetView;
   /** setGroups gives a fleet the EngineGroups' HA settings before a push (placement per group). */
   setGroups?(groups: Record<string, GroupSettings>): void;
+  /** announce is how this engine announces its VIPs (announce-port.ts); undefined before a snapshot carried any. */
+  announce?(): AnnounceStatus | undefined;
+  /** onAnnounceChange registers fn to run whenever announce() changes. */
+  onAnnounceChange?(fn: () => void): void;
 }
 
 /** PortApplyResult is an engine's answer to a snapshot; code and listener say why a NACK (ApplyResult). */
