@@ -12,6 +12,8 @@ import { METRICS_PUSH_MS } from "../engine/workers/protocol.ts";
 import { startAccessLog } from "../engine/access-log.ts";
 import type { EnginePort } from "./standalone.ts";
 import type { Logger } from "./log.ts";
+import { withAnnouncer } from "./announce-port.ts";
+import type { Announcer, BgpDriver } from "../announce/types.ts";
 
 /** EnginePortOptions: workers is the number of engine processes (1: in-process). */
 export interface EnginePortOptions {
@@ -23,6 +25,10 @@ export interface EnginePortOptions {
   /** reusePort binds the in-process engine's listeners with SO_REUSEPORT (workers always do), so
    * several `portico engine` processes on one machine serve the same VIP:port. */
   reusePort?: boolean;
+  /** bgp makes the BGP driver for snapshots that announce VIPs by BGP (absent: those VIPs fail with DaemonUnreachable). */
+  bgp?: () => BgpDriver;
+  /** announcer replaces the kernel announcer (tests that must not touch this host's addresses). */
+  announcer?: () => Announcer;
 }
 
 /** resolveWorkers turns a --workers value ("auto", a count, or nothing) into a count ≥ 1. */
@@ -35,8 +41,15 @@ export function resolveWorkers(text: string | undefined): number {
   return n;
 }
 
-/** createEnginePort starts the engine: in this process, or as a group of worker processes. */
+/**
+ * createEnginePort starts the engine: in this process, or as a group of worker processes. Either
+ * announces the VIPs of snapshots that carry `announce` (announce-port.ts; nothing runs otherwise).
+ */
 export async function createEnginePort(log: Logger, opts: EnginePortOptions = {}): Promise<EnginePort> {
+  return withAnnouncer(await startEngine(log, opts), { log, bgp: opts.bgp, create: opts.announcer });
+}
+
+async function startEngine(log: Logger, opts: EnginePortOptions): Promise<EnginePort> {
   const workers = opts.workers ?? 1;
   if (workers > 1) {
     // Workers inherit the environment at fork; each opens the access log itself.

@@ -173,13 +173,14 @@ export class KubeController implements AdminView {
     }
     // Engines report announcements on their own time: statuses and Events follow each change.
     o.engine.onListenerChange?.(() => this.#announceChanged());
+    o.engine.onAnnounceChange?.(() => this.#announceChanged());
   }
 
   /** announcements are who announces each VIP now; undefined when none is announced. */
   announcements(): VipAnnouncementView[] | undefined {
     const e = this.#o.engine;
     if (e.view) return e.view().announcements;
-    return soleEngineAnnouncements(this.#served, hostname(), e.announceStatus?.());
+    return soleEngineAnnouncements(this.#served, hostname(), e.announce?.());
   }
 
   /** #announceChanged processes the current set again (soon, once per burst) when who announces what changed. */

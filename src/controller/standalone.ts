@@ -23,8 +23,8 @@ import { Persister } from "./persist.ts";
 import type { EngineLiveness } from "./loop-watch.ts";
 import type { EngineLoad } from "../link/protocol.ts";
 import type { FleetView } from "./fleet/view.ts";
-import { groupSettings, type GroupSettings } from "./fleet/group-settings.ts";
 import type { AnnounceStatus } from "../announce/types.ts";
+import { groupSettings, type GroupSettings } from "./fleet/group-settings.ts";
 import { hostname } from "node:os";
 import { applyAnnounceState } from "./announce-status.ts";
 import type { VipAnnouncementView } from "./fleet/announce-view.ts";
@@ -54,11 +54,10 @@ export interface EnginePort {
   view?(): FleetView;
   /** setGroups gives a fleet the EngineGroups' HA settings before a push (placement per group). */
   setGroups?(groups: Record<string, GroupSettings>): void;
-  /**
-   * announceStatus is the engine's VIP announcements and BGP sessions (src/announce), when it
-   * announces; a change calls the onListenerChange callbacks, so statuses follow.
-   */
-  announceStatus?(): AnnounceStatus | undefined;
+  /** announce is how this engine announces its VIPs (announce-port.ts); undefined before a snapshot carried any. */
+  announce?(): AnnounceStatus | undefined;
+  /** onAnnounceChange registers fn to run whenever announce() changes. */
+  onAnnounceChange?(fn: () => void): void;
 }
 
 /** PortApplyResult is an engine's answer to a snapshot; code and listener say why a NACK (ApplyResult). */
@@ -247,7 +246,7 @@ export class Controller {
   /** announcements are the announced VIPs and who announces each; undefined when none is announced. */
   announcements(): VipAnnouncementView[] | undefined {
     if (this.#engine.view) return this.#engine.view().announcements;
-    return soleEngineAnnouncements(this.#served, hostname(), this.#engine.announceStatus?.());
+    return soleEngineAnnouncements(this.#served, hostname(), this.#engine.announce?.());
   }
 
   /** errors are input problems, objects held at their last valid version, the last rejected snapshot, listeners that cannot bind, and reported problems. */

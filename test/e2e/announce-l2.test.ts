@@ -5,37 +5,18 @@
 // missing interface or tool is a Failed status with its reason; an announcer killed (SIGKILL) or
 // frozen (SIGSTOP) loses its address when the lease runs out, and a frozen one that wakes
 // withdraws instead of renewing. The kill and freeze cases run the announcer in a child process.
-import { test, after, before, type TestContext } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { KernelAnnouncer } from "../../src/announce/announcer.ts";
 import type { AnnounceStatus, VipAnnounceStatus } from "../../src/announce/types.ts";
 import type { Announcement } from "../../src/model/ir.ts";
-import { addresses, createSegment, neighbour, touch, type Segment } from "./announce-topo.ts";
+import { addresses, neighbour, segmentSkip, touch, useSegment, type SegmentHost } from "./announce-topo.ts";
 import { waitFor } from "./harness.ts";
 
 const childFile = join(import.meta.dirname, "announce-child.ts");
-const skip =
-  process.getuid?.() !== 0
-    ? "needs root for ip netns"
-    : (
-          await Promise.all(
-            ["/usr/bin/arping", "/usr/sbin/na6"].map((f) => import("node:fs").then((fs) => fs.existsSync(f))),
-          )
-        ).includes(false)
-      ? "needs arping (iputils-arping) and na6 (ipv6toolkit): scripts/peers.sh installs them"
-      : false;
-
-let seg: Segment;
-const children: ChildProcess[] = [];
-before(async () => {
-  if (!skip) seg = await createSegment(["client", "e1", "e2"]);
-});
-after(async () => {
-  for (const c of children) c.kill("SIGKILL");
-  await seg?.close();
-});
+const skip = segmentSkip({ "/usr/bin/arping": "iputils-arping", "/usr/sbin/na6": "ipv6toolkit" });
+const seg = useSegment(["client", "e1", "e2"], skip);
 
 const l2 = (address: string, leaseMs = 3000, interfaces?: string[]): Announcement => ({
   leaseMs,
@@ -45,7 +26,7 @@ const l2 = (address: string, leaseMs = 3000, interfaces?: string[]): Announcemen
 const vipStatus = (s: AnnounceStatus, address: string): VipAnnounceStatus | undefined =>
   s.vips.find((v) => v.address === address);
 
-async function addressOn(host: keyof Segment["hosts"], address: string) {
+async function addressOn(host: string, address: string) {
   return (await addresses(seg.hosts[host]!)).find((a) => a.local === address);
 }
 
@@ -101,7 +82,7 @@ for (const [family, vip] of [
     `${family}: on failover the client's neighbour entry flips to the new owner's MAC`,
     { skip },
     async (t) => {
-      const { client, e1, e2 } = seg.hosts as Required<Segment["hosts"]>;
+      const { client, e1, e2 } = seg.hosts;
       const a1 = new KernelAnnouncer({ netns: e1!.ns });
       const a2 = new KernelAnnouncer({ netns: e2!.ns });
       t.after(() => Promise.all([a1.close(), a2.close()]));
@@ -167,7 +148,7 @@ test(
 );
 
 test("arping missing: Failed, ToolMissing, naming the Debian package", { skip }, async (t) => {
-  const child = startChild(t, seg.hosts.e1!.ns, l2("198.51.100.40"), { PATH: "/nonexistent" });
+  const child = startChild(t, seg.hosts.e1!, l2("198.51.100.40"), { PATH: "/nonexistent" });
   const s = await child.status((s) => vipStatus(s, "198.51.100.40")?.state === "Failed");
   const v = vipStatus(s, "198.51.100.40")!;
   assert.equal(v.reason, "ToolMissing");
@@ -180,7 +161,7 @@ test(
   async (t) => {
     const vip = "198.51.100.50";
     const leaseMs = 2000;
-    const child = startChild(t, seg.hosts.e1!.ns, l2(vip, leaseMs));
+    const child = startChild(t, seg.hosts.e1!, l2(vip, leaseMs));
     await child.status((s) => vipStatus(s, vip)?.state === "Announced");
     assert.ok(await addressOn("e1", vip));
     const t0 = performance.now();
@@ -202,7 +183,7 @@ test(
   async (t) => {
     const vip = "198.51.100.60";
     const leaseMs = 2000;
-    const child = startChild(t, seg.hosts.e1!.ns, l2(vip, leaseMs));
+    const child = startChild(t, seg.hosts.e1!, l2(vip, leaseMs));
     await child.status((s) => vipStatus(s, vip)?.state === "Announced");
     const t0 = performance.now();
     child.proc.kill("SIGSTOP");
@@ -222,51 +203,27 @@ test(
 );
 
 /** startChild runs announce-child.ts in ns with ann; status(pred) waits for a status line matching pred. */
-function startChild(t: TestContext, ns: string, ann: Announcement, env: NodeJS.ProcessEnv = {}) {
-  const proc = spawn(
-    "/usr/sbin/ip",
-    [
-      "netns",
-      "exec",
-      ns,
-      process.execPath,
-      "--disable-warning=ExperimentalWarning",
-      childFile,
-      JSON.stringify(ann),
-    ],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } },
-  );
-  children.push(proc);
+function startChild(t: TestContext, ns: SegmentHost, ann: Announcement, env: NodeJS.ProcessEnv = {}) {
+  const child = seg.spawn<{ status: AnnounceStatus }>(ns, childFile, [JSON.stringify(ann)], env);
   t.after(() => {
-    proc.kill("SIGCONT");
-    proc.kill("SIGTERM");
+    child.proc.kill("SIGCONT");
+    child.proc.kill("SIGTERM");
   });
-  const seen: AnnounceStatus[] = [];
-  let errors = "";
-  let buf = "";
-  proc.stdout!.setEncoding("utf8").on("data", (d: string) => {
-    buf += d;
-    for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
-      seen.push((JSON.parse(buf.slice(0, i)) as { status: AnnounceStatus }).status);
-      buf = buf.slice(i + 1);
-    }
-  });
-  proc.stderr!.setEncoding("utf8").on("data", (d: string) => (errors += d));
   // Each wait looks only at the lines after the one the previous wait matched.
   let from = 0;
   return {
-    proc,
+    proc: child.proc,
     status: async (pred: (s: AnnounceStatus) => boolean) => {
       const i = await waitFor(
-        `a status of the child announcer (stderr: ${errors.slice(-500)})`,
+        `a status of the child announcer (stderr: ${child.stderr()})`,
         () => {
-          const at = seen.findIndex((s, i) => i >= from && pred(s));
+          const at = child.lines.findIndex((l, i) => i >= from && pred(l.status));
           return at >= 0 ? at : undefined;
         },
         15_000,
       );
       from = i + 1;
-      return seen[i]!;
+      return child.lines[i]!.status;
     },
   };
 }

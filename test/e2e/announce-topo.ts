@@ -2,7 +2,9 @@
 // its own namespace and hosts (a client, engines) each joined to it by a veth, addressed from
 // 198.51.100.0/24 and 2001:db8::/64. Nothing is configured in the test's own namespace. Names carry
 // the pid, so parallel runs cannot collide; close() deletes every namespace (and so every link).
-import { execFile } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { after, before } from "node:test";
 import { promisify } from "node:util";
 
 const exec = promisify(execFile);
@@ -27,7 +29,7 @@ export interface Segment {
 /** createSegment builds a bridge and one namespace per name, host i at 198.51.100.(i+1) and 2001:db8::(i+1). */
 export async function createSegment(names: string[]): Promise<Segment> {
   const tag = `${process.pid % 100000}`;
-  const bridge = `pa${tag}br`;
+  const bridge = `pl2-${tag}-br`;
   const made: string[] = [];
   const ip = (...args: string[]) => exec("ip", args);
   const close = async () => {
@@ -40,7 +42,7 @@ export async function createSegment(names: string[]): Promise<Segment> {
     await ip("-n", bridge, "link", "add", "br0", "type", "bridge");
     await ip("-n", bridge, "link", "set", "br0", "up");
     for (const [i, name] of names.entries()) {
-      const ns = `pa${tag}${name}`;
+      const ns = `pl2-${tag}-${name}`;
       const dev = `eth${i + 1}`;
       await ip("netns", "add", ns);
       made.push(ns);
@@ -104,4 +106,69 @@ export async function neighbour(host: SegmentHost, address: string): Promise<str
 /** touch makes host's kernel resolve address (a TCP connect; refused is fine: the neighbour answered). */
 export async function touch(host: SegmentHost, address: string): Promise<void> {
   await host.run("timeout", ["2", "bash", "-c", `exec 3<>/dev/tcp/${address}/9`]).catch(() => {});
+}
+
+/** JsonChild is a process in a namespace whose stdout is JSON lines. */
+export interface JsonChild<T> {
+  proc: ChildProcess;
+  lines: T[];
+  stderr(): string;
+  exited: Promise<number | null>;
+}
+
+/** SegmentFixture gives a test file one segment (made before, deleted after) and kills its children after. */
+export interface SegmentFixture {
+  readonly hosts: Record<string, SegmentHost>;
+  /** spawn runs `node FILE ARGS` in host's namespace with a JSON-lines stdout. */
+  spawn<T>(host: SegmentHost, file: string, args: string[], env?: NodeJS.ProcessEnv): JsonChild<T>;
+}
+
+/** useSegment registers before/after hooks making a segment of names, unless skip. */
+export function useSegment(names: string[], skip: string | false): SegmentFixture {
+  let seg: Segment | undefined;
+  const children: ChildProcess[] = [];
+  before(async () => {
+    if (!skip) seg = await createSegment(names);
+  });
+  after(async () => {
+    for (const c of children) {
+      c.kill("SIGCONT");
+      c.kill("SIGKILL");
+    }
+    await seg?.close();
+  });
+  return {
+    get hosts() {
+      return seg!.hosts;
+    },
+    spawn<T>(host: SegmentHost, file: string, args: string[], env: NodeJS.ProcessEnv = {}): JsonChild<T> {
+      const proc = spawn(
+        "/usr/sbin/ip",
+        ["netns", "exec", host.ns, process.execPath, "--disable-warning=ExperimentalWarning", file, ...args],
+        { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } },
+      );
+      children.push(proc);
+      const lines: T[] = [];
+      let buf = "";
+      let errors = "";
+      proc.stdout!.setEncoding("utf8").on("data", (d: string) => {
+        buf += d;
+        for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+          lines.push(JSON.parse(buf.slice(0, i)) as T);
+          buf = buf.slice(i + 1);
+        }
+      });
+      proc.stderr!.setEncoding("utf8").on("data", (d: string) => (errors += d));
+      const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+      return { proc, lines, stderr: () => errors.slice(-800), exited };
+    },
+  };
+}
+
+/** segmentSkip is false when namespaces can be made here and every tool (path: Debian package) is installed, else why not. */
+export function segmentSkip(tools: Record<string, string>): string | false {
+  if (process.getuid?.() !== 0) return "needs root for ip netns";
+  const missing = Object.entries(tools).filter(([path]) => !existsSync(path));
+  if (missing.length === 0) return false;
+  return `needs ${missing.map(([path, pkg]) => `${path} (${pkg})`).join(", ")}: scripts/peers.sh installs them`;
 }

@@ -126,6 +126,7 @@ export class FleetPort implements EnginePort {
       this.#changed.forEach((fn) => fn());
     });
     this.#local?.onListenerChange?.(() => this.#changed.forEach((fn) => fn()));
+    this.#local?.onAnnounceChange?.(() => this.#changed.forEach((fn) => fn()));
     const local = this.#local;
     if (local?.liveness) this.liveness = () => local.liveness!();
     this.#calibration = opts.calibration;
@@ -361,7 +362,7 @@ export class FleetPort implements EnginePort {
         ready: st !== undefined && ready(LOCAL_ENGINE),
         listeners: this.#local.status()?.listeners ?? [],
         ...localLoad(this.#localLoad.entries()),
-        ...(this.#local.announceStatus?.() ? { announce: this.#local.announceStatus()! } : {}),
+        ...(this.#local.announce?.() ? { announce: this.#local.announce()! } : {}),
       });
     }
     const now = performance.now();
