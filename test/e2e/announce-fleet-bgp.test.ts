@@ -118,7 +118,9 @@ describe(
       all = topo.engines.map((e) => e.lanIp).sort();
       await topo.agent(topo.backend).call("serve", { host: BACKEND, port: BACKEND_PORT, name: "backend" });
       client = topo.agent(topo.client);
-      fleet = await startFleet(topo, GROUP, { "app.yaml": manifests });
+      // A drain ends at --drain-timeout when connections cannot finish: after a withdrawal the
+      // router sends their clients' packets to other engines (reported by the rolling restart).
+      fleet = await startFleet(topo, GROUP, { "app.yaml": manifests }, ["--drain-timeout", "10s"]);
       vip = await waitFor("the Service's VIP", () => fleet.vip("Service", "default", "web"), 30_000);
     });
 
@@ -183,6 +185,7 @@ describe(
       measured("BGP clean stop → next hop withdrawn at the router", `${Math.round(gone - t)} ms`);
       assert.match(listening, /LISTEN/, `${e.role} still accepts on ${vip} once withdrawn`);
       await fleet.engines.get(e.role)!.exited;
+      measured("BGP clean stop → the engine exited (drained)", `${Math.round(now() - t)} ms`);
       const { f } = await report("BGP clean stop (drain) of one engine", l, t);
       assert.ok(gone - t < 5000, `withdrawn within 5 s (target 1 s): ${Math.round(gone - t)} ms`);
       assert.equal(f.failed, 0, "a drained engine fails no new-connection request");
@@ -230,12 +233,23 @@ describe(
       await report("BGP router BIRD restart", l, t);
     });
 
-    test("a rolling restart of the three engines under load", async () => {
+    test("a rolling restart of the three engines under load", { timeout: 300_000 }, async () => {
       const l = await loads();
       const t = now();
       for (const e of topo.engines) {
+        const s = now();
         await fleet.engines.get(e.role)!.stop("SIGTERM");
+        const stopped = now();
+        // A slow drain is reported with what the engine logged.
+        if (stopped - s > 10_000)
+          process.stdout.write(
+            `# ${e.role} slow drain:\n# ${fleet.engines.get(e.role)!.logs.slice(-12).join("\n# ")}\n`,
+          );
         await restart(e);
+        measured(
+          `BGP rolling restart: ${e.role}`,
+          `drained and exited in ${Math.round(stopped - s)} ms, back in the route ${Math.round(now() - stopped)} ms later`,
+        );
       }
       measured("BGP rolling restart of 3 engines took", `${Math.round(now() - t)} ms`);
       const fresh: Rec[] = await l.fresh.stop();
