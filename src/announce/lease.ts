@@ -116,7 +116,9 @@ export class LeaseManager {
     const started = this.#now();
     const lines = batchLines(keep, remove, this.#leaseMs);
     // -force goes on past a failed line, so one bad address never stops the others' renewal.
-    const r = await this.#o.tools.run("ip", ["-force", "-batch", "-"], lines.join("\n") + "\n");
+    const r = await this.#o.tools
+      .run("ip", ["-force", "-batch", "-"], lines.join("\n") + "\n")
+      .catch((err: Error) => ({ code: -1, stdout: "", stderr: err.message })); // ip itself missing
     const failed = batchErrors(r.stderr);
     if (r.code !== 0 && failed.size === 0)
       for (let i = 0; i < keep.length; i++) failed.set(i, r.stderr.trim() || `ip exited ${r.code}`);
