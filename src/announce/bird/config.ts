@@ -20,9 +20,11 @@
 // noprefixroute matters: without it the kernel makes the whole /24 local on lo and this engine
 // would answer for its neighbours' addresses. A VIP added as /32 produces only 192.0.2.10/32, so
 // a /24 BgpRoute with only /32 addresses behind it is never exported (fail-safe, not a leak).
-// Caveats for the announcer (docs/networking.md): IPv4 needs net.ipv4.conf.lo.promote_secondaries=1
-// when two VIPs share a covering prefix (else deleting the first deletes the second), and BIRD
-// withdraws a direct route when any address of that prefix goes, until another address is added.
+// Caveats for the announcer when two VIPs of one engine share a covering prefix (measured on
+// BIRD 2.0.12, Linux): IPv4 needs net.ipv4.conf.lo.promote_secondaries=1, else deleting the first
+// address makes the kernel delete the second too; IPv6 has no promotion, and BIRD withdraws the
+// covering route when either address goes and does not bring it back for the one left, so an
+// IPv6 aggregate should be backed by one /N address per engine.
 import { createHash } from "node:crypto";
 import { isIPv4, isIPv6 } from "node:net";
 import type { BgpPeer, BgpSpeaker } from "../../model/ir.ts";

@@ -98,6 +98,7 @@ export class BirdDriver implements BgpDriver {
       if (!speaker) {
         await this.stop();
         this.config = undefined;
+        this.failures = 0;
         this.addresses = new Map();
         this.update(undefined, []);
         return;
@@ -122,6 +123,12 @@ export class BirdDriver implements BgpDriver {
         await this.poll();
       } else if (!this.child && !this.restartTimer) {
         await this.start();
+      } else if (this.status) {
+        // BIRD is down and due back: the new peers are reported Down with the reason until then.
+        this.update(
+          this.status,
+          downStatuses(this.addresses, this.peerList, this.status.message ?? "", new Date()),
+        );
       }
     });
   }
