@@ -253,6 +253,8 @@ export class KubeController implements AdminView {
 
   async #lead(): Promise<void> {
     this.#leading = true;
+    // A new term's Events compare with what this term saw, not with a previous term's view.
+    this.#announced = [];
     this.#recovered = false;
     this.#synced = false;
     const link = this.#link;
