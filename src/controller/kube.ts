@@ -183,13 +183,13 @@ export class KubeController implements AdminView {
     return soleEngineAnnouncements(this.#served, hostname(), e.announce?.());
   }
 
-  /** #announceChanged processes the current set again (soon, once per burst) when who announces what changed. */
+  /** #announceChanged rewrites statuses (soon, once per burst) when who announces what changed. */
   #announceChanged(): void {
     if (!this.#leading || !this.#source || this.#announceTimer !== undefined) return;
     if (announceKey(this.announcements() ?? []) === announceKey(this.#announced)) return;
     this.#announceTimer = setTimeout(() => {
       this.#announceTimer = undefined;
-      if (this.#leading && this.#source) this.#enqueue(this.#source.snapshot());
+      this.#refreshAnnounced();
     }, 200).unref();
   }
 
@@ -254,6 +254,8 @@ export class KubeController implements AdminView {
 
   async #lead(): Promise<void> {
     this.#leading = true;
+    // A new term's Events compare with what this term saw, not with a previous term's view.
+    this.#announced = [];
     this.#recovered = false;
     this.#synced = false;
     const link = this.#link;
@@ -415,34 +417,8 @@ export class KubeController implements AdminView {
     // A listener that cannot bind makes the objects it serves not programmed (bind-status.ts).
     const listeners = o.engine.status()?.listeners ?? [];
     this.#watchBinds(listeners.filter((l) => l.state !== "closed"));
-    const announced = this.announcements() ?? [];
-    const { changes, failures: f } = await this.#status.write(
-      applyAnnounceState(
-        applyBindState(
-          out.statuses.filter((s) => !deleting.has(key(s))),
-          snapshot,
-          listeners,
-          gatewayListenerSpecs(set),
-        ),
-        snapshot,
-        announced,
-      ),
-      live,
-    );
+    const { changes, failures: f } = await this.#writeStatuses(set, out, snapshot, deleting, listeners);
     failures += f;
-    this.#statusWrites += changes.length;
-    for (const c of changes) {
-      const e = vipEvent(c);
-      if (!e) continue;
-      this.#events.forget(c.kind, c.namespace, c.name, [e.reason]);
-      await this.#events.record(e);
-    }
-    const byAddress = new Map<string, string[]>();
-    for (const [obj, addresses] of objectAddresses(snapshot))
-      for (const a of addresses) byAddress.set(a, [...(byAddress.get(a) ?? []), obj]);
-    const uid = (kind: string, ns: string, name: string) => live(kind, ns, name)?.metadata.uid;
-    for (const e of announceEvents(this.#announced, announced, byAddress, uid)) await this.#events.record(e);
-    this.#announced = announced;
     for (const s of out.statuses) {
       if (s.kind !== "Ingress") continue;
       const evs = ingressEvents(s, live(s.kind, s.namespace, s.name));
@@ -456,6 +432,78 @@ export class KubeController implements AdminView {
     });
     this.#writeFailures += failures;
     return failures;
+  }
+
+  /**
+   * #writeStatuses writes the statuses of out with the engines' bind state and announcements, and
+   * records the Events their changes deserve (VIP allocation, announcer moves and failures).
+   */
+  async #writeStatuses(
+    set: ResourceSet,
+    out: PipelineOutput,
+    snapshot: EngineSnapshot,
+    deleting: ReadonlySet<string>,
+    listeners: readonly ListenerStatus[],
+  ): Promise<{ changes: unknown[]; failures: number }> {
+    const live = (kind: string, ns: string | undefined, name: string) => this.#source?.get(kind, ns, name);
+    const announced = this.announcements() ?? [];
+    const { changes, failures } = await this.#status.write(
+      applyAnnounceState(
+        applyBindState(
+          out.statuses.filter((s) => !deleting.has(key(s))),
+          snapshot,
+          listeners,
+          gatewayListenerSpecs(set),
+        ),
+        snapshot,
+        announced,
+      ),
+      live,
+    );
+    this.#statusWrites += changes.length;
+    for (const c of changes) {
+      const e = vipEvent(c);
+      if (!e) continue;
+      this.#events.forget(c.kind, c.namespace, c.name, [e.reason]);
+      await this.#events.record(e);
+    }
+    const byAddress = new Map<string, string[]>();
+    for (const [obj, addresses] of objectAddresses(snapshot))
+      for (const a of addresses) byAddress.set(a, [...(byAddress.get(a) ?? []), obj]);
+    const uid = (kind: string, ns: string, name: string) => live(kind, ns, name)?.metadata.uid;
+    for (const e of announceEvents(this.#announced, announced, byAddress, uid)) await this.#events.record(e);
+    this.#announced = announced;
+    return { changes, failures };
+  }
+
+  /**
+   * #refreshAnnounced rewrites the statuses of the snapshot in force after an engine's report
+   * changed who announces what: no translation and no push, only conditions and Events. It runs
+   * in the update chain's place (#running), so it never interleaves with an update.
+   */
+  #refreshAnnounced(): void {
+    if (!this.#leading || !this.#source) return;
+    if (this.#running !== undefined) {
+      // An update is running; it writes the announcements it sees at its end, then check again.
+      void this.#running.then(() => this.#announceChanged());
+      return;
+    }
+    const last = this.#last;
+    const served = this.#served;
+    if (last === undefined || served === undefined) return;
+    const deleting = new Set(
+      (last.set.services as unknown as AnyObject[]).filter((s) => s.metadata.deletionTimestamp).map(keyOfObj),
+    );
+    const listeners = this.#o.engine.status()?.listeners ?? [];
+    this.#running = this.#writeStatuses(last.set, last.out, served, deleting, listeners)
+      .then(
+        ({ failures }) => void (this.#writeFailures += failures),
+        (e: unknown) => this.#o.log("warn", "announcement status write failed", { error: String(e) }),
+      )
+      .finally(() => {
+        this.#running = undefined;
+        if (this.#pending && this.#leading) this.#running = this.#drain();
+      });
   }
 
   /** readiness is /readyz: the API answers (and, leading, this term's lists are done), and, when

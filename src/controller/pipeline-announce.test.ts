@@ -6,6 +6,7 @@ import { buildResourceSet } from "../k8s/resource-set.ts";
 import type { AnyObject } from "../k8s/types.ts";
 import { buildSnapshot } from "./pipeline.ts";
 import { validateSnapshot } from "../model/validate.ts";
+import { explain, renderExplanation } from "./explain/index.ts";
 
 const opts = { serveClasslessServices: false, ingressHttpPort: 80, ingressHttpsPort: 443 };
 
@@ -48,35 +49,31 @@ const cond = (out: ReturnType<typeof buildSnapshot>, key: string, type: string) 
     ?.status.conditions?.find((c) => c.type === type);
 
 test("announce: L2 and BGP pools are listed with group, pool, mode and options; None and unset are not", () => {
-  const out = buildSnapshot(
-    set(
-      pool("l2", ["192.0.2.10/32"], { announce: { mode: "L2", l2: { interfaces: ["eth1", "eth0"] } } }),
-      pool("bgp", ["198.51.100.10/32", "2001:db8::10/128"], {
-        engineGroup: "edge",
-        announce: {
-          mode: "BGP",
-          bgp: { communities: ["65000:100"], localPref: 200, aggregationLength: 24, aggregationLengthV6: 64 },
-        },
-      }),
-      pool("plain", ["203.0.113.10/32"], { announce: { mode: "None" } }),
-      group("edge", { bgp: { asn: 64512, peers: [{ address: "198.51.100.1", asn: 64500, nodes: ["n1"] }] } }),
-      service("a", "2026-01-01T00:00:00Z", { "portico.dev/vip-pool": "l2" }),
-      {
-        ...service("b", "2026-01-02T00:00:00Z", { "portico.dev/vip-pool": "bgp" }),
-        spec: {
-          type: "LoadBalancer",
-          loadBalancerClass: "portico.dev/lb",
-          ipFamilyPolicy: "RequireDualStack",
-          ipFamilies: ["IPv4", "IPv6"],
-          ports: [{ name: "http", port: 80 }],
-        },
+  const objects = set(
+    pool("l2", ["192.0.2.10/32"], { announce: { mode: "L2", l2: { interfaces: ["eth1", "eth0"] } } }),
+    pool("bgp", ["198.51.100.10/32", "2001:db8::10/128"], {
+      engineGroup: "edge",
+      announce: {
+        mode: "BGP",
+        bgp: { communities: ["65000:100"], localPref: 200, aggregationLength: 24, aggregationLengthV6: 64 },
       },
-      service("c", "2026-01-03T00:00:00Z", { "portico.dev/vip-pool": "plain" }),
-    ),
-    opts,
-    {},
-    1,
+    }),
+    pool("plain", ["203.0.113.10/32"], { announce: { mode: "None" } }),
+    group("edge", { bgp: { asn: 64512, peers: [{ address: "198.51.100.1", asn: 64500, nodes: ["n1"] }] } }),
+    service("a", "2026-01-01T00:00:00Z", { "portico.dev/vip-pool": "l2" }),
+    {
+      ...service("b", "2026-01-02T00:00:00Z", { "portico.dev/vip-pool": "bgp" }),
+      spec: {
+        type: "LoadBalancer",
+        loadBalancerClass: "portico.dev/lb",
+        ipFamilyPolicy: "RequireDualStack",
+        ipFamilies: ["IPv4", "IPv6"],
+        ports: [{ name: "http", port: 80 }],
+      },
+    },
+    service("c", "2026-01-03T00:00:00Z", { "portico.dev/vip-pool": "plain" }),
   );
+  const out = buildSnapshot(objects, opts, {}, 1);
   assert.deepEqual(out.snapshot.announce, {
     leaseMs: 3000,
     vips: [
@@ -108,6 +105,21 @@ test("announce: L2 and BGP pools are listed with group, pool, mode and options; 
     ],
   });
   assert.deepEqual(out.groups.edge!.spec.announcement, { leaseSeconds: 3, withdrawDelaySeconds: 2 });
+  const text = (kind: "VipPool" | "EngineGroup", name: string) =>
+    renderExplanation(explain(objects, out, { kind, namespace: "", name }));
+  assert.match(
+    text("VipPool", "bgp"),
+    /announce: BGP, to the peers of the serving EngineGroup's spec\.bgp \(communities 65000:100, LOCAL_PREF 200, IPv4 as \/24, IPv6 as \/64\)/,
+  );
+  assert.match(
+    text("VipPool", "l2"),
+    /announce: L2, by each VIP's owning engine on the first present of eth1, eth0/,
+  );
+  assert.match(text("VipPool", "plain"), /announce: None/);
+  assert.match(
+    text("EngineGroup", "edge"),
+    /Announcement: lease 3 s, withdraw 2 s .*\n {2}BGP: AS 64512, 1 usable peer\(s\)\n {4}peer-0: 198\.51\.100\.1 AS 64500, hold 9 s, nodes n1/,
+  );
   assert.deepEqual(validateSnapshot(out.snapshot), []);
 });
 
