@@ -7,6 +7,7 @@ import { listenersCheck } from "../controller/bind-status.ts";
 import type { EnginePort } from "../controller/standalone.ts";
 import type { EngineAgent } from "./agent.ts";
 import { addLabels } from "./metrics-labels.ts";
+import type { AnnounceStatus } from "../announce/types.ts";
 
 /** EngineViewOptions: the engine, its link, its labels and whether it is draining. */
 export interface EngineViewOptions {
@@ -21,7 +22,11 @@ export interface EngineViewOptions {
 export function engineAdminView(o: EngineViewOptions): AdminView {
   return {
     inspect: () => undefined,
-    statuses: () => [],
+    // The engine's own objects: how it announces its VIPs, when a snapshot asked it to.
+    statuses: () => {
+      const announce = o.engine.announce?.();
+      return announce ? [{ kind: "Announcement", name: o.labels.engine, status: announce }] : [];
+    },
     errors: () => ({ lastRejected: o.engine.status()?.lastError ?? null }),
     metrics: async () => addLabels(await o.engine.metrics(), o.labels),
     readiness() {
@@ -45,6 +50,7 @@ export function engineAdminView(o: EngineViewOptions): AdminView {
             ? `connected to ${link.controller ?? o.controller} since ${since}`
             : `not connected since ${since}${link.refused ? ` (refused: ${link.refused})` : ""}; serving the last good snapshot`,
         },
+        ...announceCheck(o.engine.announce?.()),
         {
           name: "draining",
           ok: !o.draining(),
@@ -53,4 +59,16 @@ export function engineAdminView(o: EngineViewOptions): AdminView {
       ];
     },
   };
+}
+
+// announceCheck is a /readyz line about the VIPs this engine announces. Not a readiness failure:
+// a VIP that cannot be announced is the network's problem, and this engine still serves the others.
+function announceCheck(s: AnnounceStatus | undefined): { name: string; ok: boolean; detail: string }[] {
+  if (s === undefined) return [];
+  const vips = s.vips.map(
+    (v) =>
+      `${v.address} ${v.mode} ${v.state}${v.interface ? ` on ${v.interface}` : ""} since ${v.since}${v.reason ? ` (${v.reason}: ${v.message})` : ""}`,
+  );
+  const peers = s.peers.map((p) => `peer ${p.name} ${p.state}`);
+  return [{ name: "announce", ok: true, detail: [...vips, ...peers].join("; ") || "nothing to announce" }];
 }

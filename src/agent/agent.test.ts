@@ -17,6 +17,7 @@ import { catchAllListener, poolOf } from "../engine/l7/testing.ts";
 import type { EngineSnapshot } from "../model/ir.ts";
 import type { EngineIdentity } from "../link/protocol.ts";
 import { EngineAgent, type AgentOptions } from "./agent.ts";
+import { RecordingAnnouncer } from "../announce/testing.ts";
 
 const TOKEN = "s3cret-token-abcdef";
 const pki = caAndLeaf(["portico-controller"]);
@@ -58,12 +59,20 @@ function fetchText(port: number): Promise<string> {
 }
 
 /** setup starts a controller and an agent with an in-process engine; cleanup is registered. */
-async function setup(o: Partial<AgentOptions> & { epoch?: number; refuse?: string; caPem?: string } = {}) {
+async function setup(
+  o: Partial<AgentOptions> & {
+    epoch?: number;
+    refuse?: string;
+    caPem?: string;
+    announcer?: RecordingAnnouncer;
+  } = {},
+) {
   const controller = new LinkController(pki.leaf, { token: TOKEN, epoch: o.epoch ?? 1, refuse: o.refuse });
   await controller.listen();
   const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
   const log: Logger = (level, msg, fields) => lines.push({ level, msg, fields });
-  const engine = await createEnginePort(() => {});
+  const announcer = o.announcer;
+  const engine = await createEnginePort(() => {}, announcer ? { announcer: () => announcer } : {});
   const agent = new EngineAgent({
     host: "127.0.0.1",
     port: controller.port,
@@ -326,5 +335,36 @@ test("agent: several controller addresses are tried in turn; a leader change mov
   assert.equal((await waitFor("ack from B", () => b.of("ack")[0])).epoch, 2);
   assert.ok(
     lines.some((l) => l.msg === "connected to the controller" && l.fields?.address === `127.0.0.1:${bPort}`),
+  );
+});
+
+test("agent: sends the engine's announcements on every change, and again to a controller it reconnects to", async (t) => {
+  // RecordingAnnouncer is test-only: it reports what the test sets and touches no address.
+  const announcer = new RecordingAnnouncer();
+  const s = await setup({ announcer });
+  t.after(s.cleanup);
+  await waitFor("hello", () => s.controller.of("hello").length === 1);
+  assert.equal(s.controller.of("announce").length, 0, "nothing to say before a snapshot announces");
+  const port = await freePort("127.0.0.1");
+  const announce = { leaseMs: 3000, vips: [{ address: "198.51.100.7", pool: "p", mode: "L2" as const }] };
+  s.controller.snapshot(1, 1, snapshotFor(port, 1, { announce }));
+  await waitFor("ack", () => s.controller.of("ack").length === 1);
+  assert.deepEqual(announcer.calls, ["prepare:198.51.100.7", "commit:198.51.100.7"]);
+  const vip = {
+    address: "198.51.100.7",
+    mode: "L2" as const,
+    state: "Announced" as const,
+    since: "2026-01-01T00:00:00.000Z",
+  };
+  announcer.report({ vips: [vip], peers: [] });
+  const sent = await waitFor("an announce message", () => s.controller.of("announce")[0]);
+  assert.deepEqual(sent.status, { vips: [vip], peers: [] });
+  // A new link: the controller hears the current announcements without waiting for a change.
+  await s.controller.close();
+  await s.controller.listen(s.controller.port);
+  await waitFor(
+    "the status again after reconnecting",
+    () => s.controller.of("announce").length === 2,
+    15_000,
   );
 });

@@ -75,6 +75,7 @@ export class EngineAgent {
   constructor(o: AgentOptions) {
     this.#o = o;
     o.engine.onListenerChange?.(() => this.#sendStatus());
+    o.engine.onAnnounceChange?.(() => this.#sendAnnounce());
   }
 
   /** start dials the controller; the agent keeps dialling until stop(). */
@@ -126,6 +127,8 @@ export class EngineAgent {
           have: this.#guard.current(),
         });
         this.#sendStatus();
+        // The controller of a new link knows nothing of this engine's announcements yet.
+        this.#sendAnnounce();
         const every = this.#o.loadIntervalMs ?? LOAD_INTERVAL_MS;
         if (this.#o.load)
           timers.push(
@@ -247,6 +250,11 @@ export class EngineAgent {
   #sendStatus(): void {
     const listeners = this.#o.engine.status()?.listeners;
     if (listeners !== undefined) this.#send({ type: "status", listeners });
+  }
+
+  #sendAnnounce(): void {
+    const status = this.#o.engine.announce?.();
+    if (status !== undefined) this.#send({ type: "announce", status });
   }
 
   #send(m: FromEngine): void {

@@ -1,6 +1,6 @@
 // types.ts: what an engine's announcer does and reports. The announcer makes the VIPs of the
 // engine's snapshot (EngineSnapshot.announce) reachable on the network with the system's own tools
-// — iproute2 and arping/ndsend for L2, a BIRD child process for BGP — and never writes ARP or BGP
+// — iproute2, arping and na6 for L2, a BIRD child process for BGP — and never writes ARP or BGP
 // packets itself (ARCHITECTURE.md). Imports only the IR, like the engine.
 //
 // The kernel is the lease: every address the announcer adds carries valid_lft = leaseMs and is
@@ -16,11 +16,15 @@ export interface VipAnnounceStatus {
   address: string;
   mode: "L2" | "BGP";
   state: VipAnnounceState;
-  /** interface the address is on (L2: the announcing interface; BGP: the announcer's dummy device). */
+  /** interface the address is on (L2: the announcing interface; BGP: lo). */
   interface?: string;
   /** since is when state last changed (ISO 8601). */
   since: string;
-  /** reason is a CamelCase cause when Failed: InterfaceNotFound, AddressFailed, ToolMissing, DaemonUnreachable, NoPeerEstablished. */
+  /**
+   * reason is a CamelCase cause. Failed: InterfaceNotFound, AddressFailed, ToolMissing, ToolFailed,
+   * DaemonUnreachable, NoPeerEstablished. Withdrawn: Draining, EngineFrozen (the engine did not run
+   * for more than a lease; it announces nothing until the controller sends a snapshot).
+   */
   reason?: string;
   /** message says what happened and what to do next. */
   message?: string;

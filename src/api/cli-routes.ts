@@ -43,7 +43,13 @@ export function serveCliRoute(view: CliView, path: string, send: Send): boolean 
     json(
       send,
       200,
-      tableRows(rest as TableKind, set, now.live ? { ...out, statuses: now.live } : out, now.ports),
+      tableRows(
+        rest as TableKind,
+        set,
+        now.live ? { ...out, statuses: now.live } : out,
+        now.ports,
+        now.announcements,
+      ),
     );
   else if (what === "explain") {
     const words = rest.split("/").map((w) => decodeURIComponent(w));
@@ -54,7 +60,8 @@ export function serveCliRoute(view: CliView, path: string, send: Send): boolean 
       return true;
     }
     const t = { kind: k.kind, namespace: k.namespaced ? words[1]! : "", name: words[words.length - 1]! };
-    const e = explain(set, out, t, "manifests", view.engines?.());
+    const live = now.announcements ? { ...out, announcements: now.announcements } : out;
+    const e = explain(set, live, t, "manifests", view.engines?.());
     json(send, e.found ? 200 : 404, e);
   } else
     send(

@@ -189,6 +189,8 @@ export async function main(argv: string[]): Promise<number> {
       serveClasslessServices: flags.classless,
       ingressHttpPort: flags.httpPort,
       ingressHttpsPort: flags.httpsPort,
+      // A BGP peer's passwordSecretRef without a namespace names a Secret beside the controller.
+      secretNamespace: controllerNs,
     },
     log,
     ...(store ? { store } : {}),

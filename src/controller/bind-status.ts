@@ -17,6 +17,7 @@ export const PROGRAMMED = "portico.dev/Programmed";
 /** ListenerRef is one socket an object needs: its engine key and the port it serves. */
 interface ListenerRef {
   key: string;
+  address: string;
   port: number;
   protocol: "TCP" | "UDP";
 }
@@ -51,12 +52,22 @@ export function objectListeners(snapshot: EngineSnapshot): Map<string, ListenerR
   // VIP) serves every object that has a route on it ("Ingress/ns/name#0.0").
   const owner = (name: string) => /^([^:#]+)[:#]/.exec(name)?.[1];
   for (const l of snapshot.l4) {
-    const ref = { key: listenerKey(l.protocol, l.address, l.port), port: l.port, protocol: l.protocol };
+    const ref = {
+      key: listenerKey(l.protocol, l.address, l.port),
+      address: l.address,
+      port: l.port,
+      protocol: l.protocol,
+    };
     const o = owner(l.name);
     if (o !== undefined) add(o, ref);
   }
   for (const l of snapshot.http) {
-    const ref = { key: listenerKey("TCP", l.address, l.port), port: l.port, protocol: "TCP" as const };
+    const ref = {
+      key: listenerKey("TCP", l.address, l.port),
+      address: l.address,
+      port: l.port,
+      protocol: "TCP" as const,
+    };
     const o = owner(l.name);
     if (o !== undefined) add(o, ref);
     for (const vh of l.virtualHosts)
@@ -69,8 +80,16 @@ export function objectListeners(snapshot: EngineSnapshot): Map<string, ListenerR
   for (const d of snapshot.dns ?? []) {
     const o = d.name.split("@")[0]!;
     for (const protocol of ["UDP", "TCP"] as const)
-      add(o, { key: listenerKey(protocol, d.address, d.port), port: d.port, protocol });
+      add(o, { key: listenerKey(protocol, d.address, d.port), address: d.address, port: d.port, protocol });
   }
+  return out;
+}
+
+/** objectAddresses maps an object key to the VIP addresses of the listeners that serve it, sorted. */
+export function objectAddresses(snapshot: EngineSnapshot): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [obj, refs] of objectListeners(snapshot))
+    out.set(obj, [...new Set(refs.map((r) => r.address))].sort());
   return out;
 }
 

@@ -1,7 +1,7 @@
 // engine-port.ts: the engine behind the controller's EnginePort — in this process (workers: 1),
 // or a WorkerGroup of engine processes sharing the VIP listeners (workers > 1). apply() resolves
 // once every listener made its first bind attempt; status() reports how each bind went (readiness).
-import { availableParallelism } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { drainWithin, Engine } from "../engine/engine.ts";
 import { LIMITS_ENV, workerLimits, type EngineLimits } from "../engine/limits.ts";
 import { compileHttp } from "../engine/l7/compile.ts";
@@ -12,6 +12,10 @@ import { METRICS_PUSH_MS } from "../engine/workers/protocol.ts";
 import { startAccessLog } from "../engine/access-log.ts";
 import type { EnginePort } from "./standalone.ts";
 import type { Logger } from "./log.ts";
+import { withAnnouncer } from "./announce-port.ts";
+import { BirdDriver } from "../announce/bird/driver.ts";
+import { join } from "node:path";
+import type { Announcer, BgpDriver } from "../announce/types.ts";
 
 /** EnginePortOptions: workers is the number of engine processes (1: in-process). */
 export interface EnginePortOptions {
@@ -23,6 +27,10 @@ export interface EnginePortOptions {
   /** reusePort binds the in-process engine's listeners with SO_REUSEPORT (workers always do), so
    * several `portico engine` processes on one machine serve the same VIP:port. */
   reusePort?: boolean;
+  /** bgp makes the BGP driver for snapshots that announce VIPs by BGP (default: a BirdDriver). */
+  bgp?: () => BgpDriver;
+  /** announcer replaces the kernel announcer (tests that must not touch this host's addresses). */
+  announcer?: () => Announcer;
 }
 
 /** resolveWorkers turns a --workers value ("auto", a count, or nothing) into a count ≥ 1. */
@@ -35,8 +43,20 @@ export function resolveWorkers(text: string | undefined): number {
   return n;
 }
 
-/** createEnginePort starts the engine: in this process, or as a group of worker processes. */
+/**
+ * createEnginePort starts the engine: in this process, or as a group of worker processes. Either
+ * announces the VIPs of snapshots that carry `announce` (announce-port.ts; nothing runs otherwise).
+ */
 export async function createEnginePort(log: Logger, opts: EnginePortOptions = {}): Promise<EnginePort> {
+  // BGP runs the engine's own BIRD; its files (the config holds peer passwords, the control
+  // socket) go in a 0700 directory of this process under the temporary directory (a memory /tmp
+  // in the engine's pod), named by pid so engines sharing a machine never share a BIRD.
+  const bgp =
+    opts.bgp ?? (() => new BirdDriver({ runDir: join(tmpdir(), `portico-bird-${process.pid}`), log }));
+  return withAnnouncer(await startEngine(log, opts), { log, bgp, create: opts.announcer });
+}
+
+async function startEngine(log: Logger, opts: EnginePortOptions): Promise<EnginePort> {
   const workers = opts.workers ?? 1;
   if (workers > 1) {
     // Workers inherit the environment at fork; each opens the access log itself.

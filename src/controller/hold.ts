@@ -13,6 +13,7 @@ import type { AnyObject, Secret, Service } from "../k8s/types.ts";
 import type { VipPool } from "../k8s/vip-pool.ts";
 import type { EngineGroup } from "../k8s/engine-group.ts";
 import { specProblems } from "../translate/engine-group-spec.ts";
+import { announceProblem } from "../translate/announce.ts";
 import { checkKeyPair, TLS_SECRET_TYPE } from "../translate/secrets.ts";
 import { ANN_IPS, requestedSources } from "../translate/service-lb.ts";
 import { keyOf } from "../translate/status.ts";
@@ -58,7 +59,9 @@ const CHECKS = [
     list: "vipPools",
     problem: (o: AnyObject): Problem | undefined => {
       const p = poolProblem(o as unknown as VipPool);
-      return p === undefined ? undefined : { reason: "InvalidAddresses", message: p };
+      if (p !== undefined) return { reason: "InvalidAddresses", message: p };
+      const a = announceProblem(o as unknown as VipPool);
+      return a === undefined ? undefined : { reason: "InvalidAnnounce", message: a };
     },
   },
   {

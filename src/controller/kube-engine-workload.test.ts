@@ -27,6 +27,18 @@ describe("engineWorkload", () => {
     assert.equal(two.object.metadata.annotations["portico.dev/spec-hash"], two.hash);
   });
 
+  test("the engine container keeps only the capabilities announcing needs, on the host's network, with a writable /tmp", () => {
+    const pod = engineWorkload(web, 2, o).object.spec.template!.spec!;
+    assert.equal(pod.hostNetwork, true);
+    assert.deepEqual(pod.containers[0]!.securityContext, {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW", "NET_BIND_SERVICE"] },
+    });
+    assert.deepEqual(pod.containers[0]!.volumeMounts![1], { name: "tmp", mountPath: "/tmp" });
+    assert.deepEqual(pod.volumes![1], { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } });
+  });
+
   test("hashOf ignores key order and undefined fields", () => {
     assert.equal(hashOf({ a: 1, b: { c: 2, d: undefined } }), hashOf({ b: { c: 2 }, a: 1 }));
     assert.notEqual(hashOf({ a: [1, 2] }), hashOf({ a: [2, 1] }));

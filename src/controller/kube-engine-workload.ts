@@ -24,6 +24,8 @@ export const HASH_ANNOTATION = "portico.dev/spec-hash";
 export const LINK_SECRET = "portico-engine-link";
 /** LINK_DIR is where engines find ca.crt and token. */
 export const LINK_DIR = "/etc/portico/link";
+/** ENGINE_CAPABILITIES are the only capabilities an engine container keeps (announcing and low ports). */
+export const ENGINE_CAPABILITIES = ["NET_ADMIN", "NET_RAW", "NET_BIND_SERVICE"] as const;
 /** ENGINE_ADMIN_PORT is the engine's admin port (/healthz, /readyz, /metrics), named "admin". */
 export const ENGINE_ADMIN_PORT = 9902;
 
@@ -141,6 +143,7 @@ export function engineWorkload(g: EngineGroupRef, replicas: number, o: WorkloadO
           ],
         },
       },
+      { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
     ],
   };
   const p = g.spec.placement ?? {};
@@ -254,12 +257,19 @@ function engineContainer(g: EngineGroupRef, o: WorkloadOptions): V1Container {
       periodSeconds: 10,
       failureThreshold: 3,
     },
-    volumeMounts: [{ name: "link", mountPath: LINK_DIR, readOnly: true }],
+    volumeMounts: [
+      { name: "link", mountPath: LINK_DIR, readOnly: true },
+      // The root filesystem is read-only: BIRD's generated configuration and control socket go to
+      // the temporary directory, a small memory-backed volume of the pod's own.
+      { name: "tmp", mountPath: "/tmp" },
+    ],
     securityContext: {
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
-      // Only what listening on VIP ports below 1024 needs.
-      capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] },
+      // Only what announcing VIPs and listening on them need (docs/networking.md): NET_ADMIN to add
+      // VIP addresses with their lease and let BIRD open its sessions (TCP-MD5 keys), NET_RAW for
+      // gratuitous ARP (arping) and BFD, NET_BIND_SERVICE for VIP ports below 1024.
+      capabilities: { drop: ["ALL"], add: [...ENGINE_CAPABILITIES] },
     },
   };
   const r = g.spec.resources ?? {};

@@ -8,6 +8,7 @@ import { VIP_ALLOCATED } from "../translate/status.ts";
 import type { ObjectStatus } from "../translate/types.ts";
 import type { StatusChange } from "./kube-status.ts";
 import type { Logger } from "./log.ts";
+import { announcedBy, type VipAnnouncementView } from "./fleet/announce-view.ts";
 
 /** REPORTING_CONTROLLER names Portico in Events' reportingController. */
 export const REPORTING_CONTROLLER = "portico.dev/controller";
@@ -147,4 +148,70 @@ export class EventRecorder {
       if (k.startsWith(prefix) && !keepReasons.some((r) => k.startsWith(`${prefix}${r}/`)))
         this.#last.delete(k);
   }
+}
+
+/** API_VERSIONS are the apiVersions of the kinds whose VIPs announcement Events are about. */
+const API_VERSIONS: Record<string, string> = {
+  Service: "v1",
+  Ingress: "networking.k8s.io/v1",
+  Gateway: "gateway.networking.k8s.io/v1",
+};
+
+/**
+ * announceEvents are the Events a change of who announces each VIP deserves, on every object
+ * served on it (objects maps an address to "Kind/ns/name" keys): Warning AnnounceFailed when an
+ * engine's announcement turns Failed, Normal Announced when the engines announcing it change to a
+ * non-empty set (the first announcement, a failover). uid reads an object's uid, when known.
+ */
+export function announceEvents(
+  before: readonly VipAnnouncementView[],
+  after: readonly VipAnnouncementView[],
+  objects: ReadonlyMap<string, readonly string[]>,
+  uid: (kind: string, namespace: string, name: string) => string | undefined = () => undefined,
+): EventSpec[] {
+  const prev = new Map(before.map((v) => [v.address, v]));
+  const out: EventSpec[] = [];
+  for (const v of after) {
+    const p = prev.get(v.address);
+    const notes: { type: "Normal" | "Warning"; reason: string; note: string }[] = [];
+    for (const a of v.announcers) {
+      const was = p?.announcers.find((x) => x.engine === a.engine);
+      if (a.state === "Failed" && (was?.state !== "Failed" || was.message !== a.message))
+        notes.push({
+          type: "Warning",
+          reason: "AnnounceFailed",
+          note: `${v.address} (${v.mode}): engine ${a.engine}${a.node ? ` on node ${a.node}` : ""} failed${a.reason ? ` (${a.reason})` : ""}: ${a.message ?? "no message"}`,
+        });
+    }
+    const up = (x: VipAnnouncementView | undefined) =>
+      (x?.announcers ?? [])
+        .filter((a) => a.state === "Announced")
+        .map((a) => a.engine)
+        .join(",");
+    const by = announcedBy(v);
+    if (by !== undefined && up(v) !== up(p)) {
+      const was = up(p);
+      notes.push({
+        type: "Normal",
+        reason: "Announced",
+        note: `${v.address} announced by ${by}${was ? ` (was engine ${was.split(",").join(", ")})` : ""}`,
+      });
+    }
+    for (const key of objects.get(v.address) ?? []) {
+      const [kind, namespace = "", name = ""] = key.split("/");
+      const apiVersion = API_VERSIONS[kind!];
+      if (apiVersion === undefined) continue;
+      const id = uid(kind!, namespace, name);
+      for (const n of notes)
+        out.push({
+          regarding: { apiVersion, kind: kind!, namespace, name, ...(id ? { uid: id } : {}) },
+          type: n.type,
+          reason: n.reason,
+          action: "Announce",
+          series: v.address,
+          note: n.note,
+        });
+    }
+  }
+  return out;
 }

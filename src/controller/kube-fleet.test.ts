@@ -107,19 +107,24 @@ test("Autoscaler: a group at 95% scales up with the autoscaler's sentence; a dro
   assert.equal(fresh.replicas, 2, fresh.reason);
 });
 
-test("groupSettings gives the FleetPort each group's HA mode and spares", () => {
-  const serving = (haMode: "ActiveActive" | "NPlusM", spares: number) =>
+test("groupSettings gives the FleetPort each group's HA mode, spares, announcement timings and BGP speaker", () => {
+  const bgp = {
+    asn: 64512,
+    peers: [{ name: "r", address: "192.0.2.1", asn: 1, holdTimeSeconds: 9, bfd: false }],
+  };
+  const serving = (haMode: "ActiveActive" | "NPlusM", spares: number, withBgp = false) =>
     ({
-      spec: { haMode, spares },
+      spec: { haMode, spares, announcement: { leaseSeconds: 3, withdrawDelaySeconds: 0 } },
       builtin: false,
       exists: true,
       accepted: true,
       vips: [],
       objects: [],
+      ...(withBgp ? { bgp } : {}),
     }) as never;
-  assert.deepEqual(groupSettings({ default: serving("ActiveActive", 0), web: serving("NPlusM", 2) }), {
-    default: { haMode: "ActiveActive", spares: 0 },
-    web: { haMode: "NPlusM", spares: 2 },
+  assert.deepEqual(groupSettings({ default: serving("ActiveActive", 0), web: serving("NPlusM", 2, true) }), {
+    default: { haMode: "ActiveActive", spares: 0, announcement: { leaseMs: 3000, withdrawDelayMs: 0 } },
+    web: { haMode: "NPlusM", spares: 2, announcement: { leaseMs: 3000, withdrawDelayMs: 0 }, bgp },
   });
 });
 

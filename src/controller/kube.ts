@@ -15,10 +15,20 @@ import type { KubeClient } from "../sources/kube/client.ts";
 import { KubeSource } from "../sources/kube/source.ts";
 import type { TranslateOptions } from "../translate/types.ts";
 import { buildSnapshot, type PipelineOutput } from "./pipeline.ts";
-import { applyBindState, failingListeners, gatewayListenerSpecs, listenersCheck } from "./bind-status.ts";
+import {
+  applyBindState,
+  failingListeners,
+  gatewayListenerSpecs,
+  listenersCheck,
+  objectAddresses,
+} from "./bind-status.ts";
+import { hostname } from "node:os";
+import { applyAnnounceState } from "./announce-status.ts";
+import type { VipAnnouncementView } from "./fleet/announce-view.ts";
+import { soleEngineAnnouncements, soleEngineSnapshot } from "./fleet/sole-engine.ts";
 import { snapshotChanges, summarize } from "./change-log.ts";
 import type { LastValid } from "./hold.ts";
-import { EventRecorder, ingressEvents, vipEvent } from "./kube-events.ts";
+import { announceEvents, EventRecorder, ingressEvents, vipEvent } from "./kube-events.ts";
 import { hasFinalizer, setFinalizer } from "./kube-finalizer.ts";
 import { KubeEngines, type EngineActions, type KubeEnginesOptions } from "./kube-engines.ts";
 import { LeaderElector, type LeaseTiming } from "./kube-lease.ts";
@@ -141,6 +151,9 @@ export class KubeController implements AdminView {
   #link: KubeLink | undefined;
   #fleetStatus: FleetStatusWriter | undefined;
   #autoscaler = new Autoscaler();
+  /** #announced is who announced each VIP as of the last status write (Events are its changes). */
+  #announced: VipAnnouncementView[] = [];
+  #announceTimer: NodeJS.Timeout | undefined;
 
   /** constructor wires the parts; nothing runs before start. */
   constructor(o: KubeControllerOptions) {
@@ -164,6 +177,26 @@ export class KubeController implements AdminView {
       });
       this.#fleetStatus = new FleetStatusWriter(this.#status, o.log);
     }
+    // Engines report announcements on their own time: statuses and Events follow each change.
+    o.engine.onListenerChange?.(() => this.#announceChanged());
+    o.engine.onAnnounceChange?.(() => this.#announceChanged());
+  }
+
+  /** announcements are who announces each VIP now; undefined when none is announced. */
+  announcements(): VipAnnouncementView[] | undefined {
+    const e = this.#o.engine;
+    if (e.view) return e.view().announcements;
+    return soleEngineAnnouncements(this.#served, hostname(), e.announce?.());
+  }
+
+  /** #announceChanged rewrites statuses (soon, once per burst) when who announces what changed. */
+  #announceChanged(): void {
+    if (!this.#leading || !this.#source || this.#announceTimer !== undefined) return;
+    if (announceKey(this.announcements() ?? []) === announceKey(this.#announced)) return;
+    this.#announceTimer = setTimeout(() => {
+      this.#announceTimer = undefined;
+      this.#refreshAnnounced();
+    }, 200).unref();
   }
 
   /** start campaigns for the Lease (or leads at once without one); returns immediately. */
@@ -220,12 +253,15 @@ export class KubeController implements AdminView {
     this.#source = undefined;
     clearTimeout(this.#retry);
     clearTimeout(this.#bindTimer);
+    clearTimeout(this.#announceTimer);
     await this.#running;
     this.#persist.close();
   }
 
   async #lead(): Promise<void> {
     this.#leading = true;
+    // A new term's Events compare with what this term saw, not with a previous term's view.
+    this.#announced = [];
     this.#recovered = false;
     this.#synced = false;
     const link = this.#link;
@@ -363,7 +399,10 @@ export class KubeController implements AdminView {
     };
     // Each group's engines are placed on its VIPs by its HA mode (ActiveStandby, NPlusM, ...).
     o.link?.fleet.setGroups(groupSettings(out.groups));
-    const applied = await o.engine.apply(snapshot);
+    const applied = await o.engine.apply(
+      // A fleet cuts each engine's announce slice; a sole in-process engine gets its own here.
+      o.engine.setGroups ? snapshot : soleEngineSnapshot(snapshot, groupSettings(out.groups), hostname()),
+    );
     if (!applied.ok) {
       this.#rejection = { version, error: applied.error };
       this.#metrics.reloaded(false, this.#version, undefined);
@@ -389,17 +428,8 @@ export class KubeController implements AdminView {
     // A listener that cannot bind makes the objects it serves not programmed (bind-status.ts).
     const listeners = o.engine.status()?.listeners ?? [];
     this.#watchBinds(listeners.filter((l) => l.state !== "closed"));
-    const { changes, failures: f } = await this.#status.write(
-      applyBindState(
-        out.statuses.filter((s) => !deleting.has(key(s))),
-        snapshot,
-        listeners,
-        gatewayListenerSpecs(set),
-      ),
-      live,
-    );
+    const { changes, failures: f } = await this.#writeStatuses(set, out, snapshot, deleting, listeners);
     failures += f;
-    this.#statusWrites += changes.length;
     // Objects Portico stopped serving keep nothing it wrote (kube-leftovers.ts).
     for (const a of writtenAddresses(out.statuses)) this.#written.add(a);
     const cleared = leftovers(
@@ -422,12 +452,6 @@ export class KubeController implements AdminView {
         o.log("warn", "status clear failed", { object: key(l), error: String(e) });
       }
     }
-    for (const c of changes) {
-      const e = vipEvent(c);
-      if (!e) continue;
-      this.#events.forget(c.kind, c.namespace, c.name, [e.reason]);
-      await this.#events.record(e);
-    }
     for (const s of out.statuses) {
       if (s.kind !== "Ingress") continue;
       const evs = ingressEvents(s, live(s.kind, s.namespace, s.name));
@@ -441,6 +465,78 @@ export class KubeController implements AdminView {
     });
     this.#writeFailures += failures;
     return failures;
+  }
+
+  /**
+   * #writeStatuses writes the statuses of out with the engines' bind state and announcements, and
+   * records the Events their changes deserve (VIP allocation, announcer moves and failures).
+   */
+  async #writeStatuses(
+    set: ResourceSet,
+    out: PipelineOutput,
+    snapshot: EngineSnapshot,
+    deleting: ReadonlySet<string>,
+    listeners: readonly ListenerStatus[],
+  ): Promise<{ changes: unknown[]; failures: number }> {
+    const live = (kind: string, ns: string | undefined, name: string) => this.#source?.get(kind, ns, name);
+    const announced = this.announcements() ?? [];
+    const { changes, failures } = await this.#status.write(
+      applyAnnounceState(
+        applyBindState(
+          out.statuses.filter((s) => !deleting.has(key(s))),
+          snapshot,
+          listeners,
+          gatewayListenerSpecs(set),
+        ),
+        snapshot,
+        announced,
+      ),
+      live,
+    );
+    this.#statusWrites += changes.length;
+    for (const c of changes) {
+      const e = vipEvent(c);
+      if (!e) continue;
+      this.#events.forget(c.kind, c.namespace, c.name, [e.reason]);
+      await this.#events.record(e);
+    }
+    const byAddress = new Map<string, string[]>();
+    for (const [obj, addresses] of objectAddresses(snapshot))
+      for (const a of addresses) byAddress.set(a, [...(byAddress.get(a) ?? []), obj]);
+    const uid = (kind: string, ns: string, name: string) => live(kind, ns, name)?.metadata.uid;
+    for (const e of announceEvents(this.#announced, announced, byAddress, uid)) await this.#events.record(e);
+    this.#announced = announced;
+    return { changes, failures };
+  }
+
+  /**
+   * #refreshAnnounced rewrites the statuses of the snapshot in force after an engine's report
+   * changed who announces what: no translation and no push, only conditions and Events. It runs
+   * in the update chain's place (#running), so it never interleaves with an update.
+   */
+  #refreshAnnounced(): void {
+    if (!this.#leading || !this.#source) return;
+    if (this.#running !== undefined) {
+      // An update is running; it writes the announcements it sees at its end, then check again.
+      void this.#running.then(() => this.#announceChanged());
+      return;
+    }
+    const last = this.#last;
+    const served = this.#served;
+    if (last === undefined || served === undefined) return;
+    const deleting = new Set(
+      (last.set.services as unknown as AnyObject[]).filter((s) => s.metadata.deletionTimestamp).map(keyOfObj),
+    );
+    const listeners = this.#o.engine.status()?.listeners ?? [];
+    this.#running = this.#writeStatuses(last.set, last.out, served, deleting, listeners)
+      .then(
+        ({ failures }) => void (this.#writeFailures += failures),
+        (e: unknown) => this.#o.log("warn", "announcement status write failed", { error: String(e) }),
+      )
+      .finally(() => {
+        this.#running = undefined;
+        if (this.#pending && this.#leading) this.#running = this.#drain();
+      });
   }
 
   /** readiness is /readyz: the API answers (and, leading, this term's lists are done), and, when
@@ -518,7 +614,12 @@ export class KubeController implements AdminView {
   inspect(): Inspection | undefined {
     if (!this.#last) return undefined;
     const t = this.#o.translate;
-    return { ...this.#last, ports: { http: t.ingressHttpPort, https: t.ingressHttpsPort } };
+    const announcements = this.announcements();
+    return {
+      ...this.#last,
+      ports: { http: t.ingressHttpPort, https: t.ingressHttpsPort },
+      ...(announcements ? { announcements } : {}),
+    };
   }
 
   /** metrics is the engine's exposition, the shared controller series, and the cluster ones. */
@@ -591,4 +692,11 @@ export class KubeController implements AdminView {
     }
     return failures;
   }
+}
+
+// announceKey is what of the announcements statuses and Events read, to tell a change.
+function announceKey(views: readonly VipAnnouncementView[]): string {
+  return JSON.stringify(
+    views.map((v) => [v.address, v.announcers.map((a) => [a.engine, a.state, a.reason, a.message])]),
+  );
 }

@@ -23,6 +23,7 @@ import {
   type LastValid,
 } from "./hold.ts";
 import { applyGroups, refusedGroups } from "./group-status.ts";
+import { DEFAULT_LEASE_SECONDS, resolveAnnounce, type AnnounceProblem } from "../translate/announce.ts";
 
 /** PipelineOutput is one snapshot, the allocations behind it, and the status of every object. */
 export interface PipelineOutput {
@@ -93,17 +94,35 @@ export function buildSnapshot(
   );
   const dnsInput = { set, zones: tr.dnsZones, l4, http, vipOf: tr.vipOf, addressesOf, groupOf };
   const dns = buildDns({ ...dnsInput, ...clock });
+  const announce = resolveAnnounce({
+    results: allocations.results,
+    vipOf: tr.vipOf,
+    pools: set.vipPools,
+    groupOf: groups.groupOf,
+    groups: set.engineGroups,
+    secrets: set.secrets,
+    secretNamespace: opts.secretNamespace ?? "default",
+  });
+  for (const [name, bgp] of Object.entries(announce.speakers))
+    if (groups.groups[name]) groups.groups[name].bgp = bgp;
   const snapshot: EngineSnapshot = {
     version,
     l4,
     http,
     pools: pick(tr.pools, usedPools(l4, http)),
     certificates: pick(tr.certificates, usedCertificates(http)),
+    // The full snapshot's lease is the default; each engine's slice carries its group's (slice.ts).
+    ...(announce.vips.length > 0
+      ? { announce: { leaseMs: DEFAULT_LEASE_SECONDS * 1000, vips: announce.vips } }
+      : {}),
   };
   if (dns.servers.length > 0) snapshot.dns = dns.servers;
-  const merged = applyGroups(mergeStatuses(set, tr, allocations), set, groups, held.invalid, {
-    standalone: opts.standalone === true,
-  });
+  const merged = applyAnnounceProblems(
+    applyGroups(mergeStatuses(set, tr, allocations), set, groups, held.invalid, {
+      standalone: opts.standalone === true,
+    }),
+    announce.problems,
+  );
   applyDns(merged, dns);
   const statuses = reportInvalid(set, merged.sort(compareStatus), held.invalid);
   return {
@@ -280,6 +299,29 @@ function reportInvalid(
       } else conditions.push(c);
       s.status = { ...s.status, conditions };
     }
+  }
+  return statuses;
+}
+
+/** applyAnnounceProblems adds each announcement problem as a False condition on its object. */
+function applyAnnounceProblems(
+  statuses: ObjectStatus[],
+  problems: readonly AnnounceProblem[],
+): ObjectStatus[] {
+  if (problems.length === 0) return statuses;
+  const byKey = new Map(statuses.map((s) => [keyOf(s), s]));
+  for (const p of problems) {
+    const s = byKey.get(p.object);
+    if (!s) continue;
+    const conditions = (s.status.conditions ?? []).filter((c) => c.type !== p.type);
+    const generation = s.status.conditions?.[0]?.observedGeneration;
+    const c: Condition = { type: p.type, status: "False", reason: p.reason, message: p.message };
+    if (generation !== undefined) c.observedGeneration = generation;
+    conditions.push(c);
+    s.status = {
+      ...s.status,
+      conditions: conditions.sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0)),
+    };
   }
   return statuses;
 }

@@ -24,7 +24,12 @@ import { Persister } from "./persist.ts";
 import type { EngineLiveness } from "./loop-watch.ts";
 import type { EngineLoad } from "../link/protocol.ts";
 import type { FleetView } from "./fleet/view.ts";
+import type { AnnounceStatus } from "../announce/types.ts";
 import { groupSettings, type GroupSettings } from "./fleet/group-settings.ts";
+import { hostname } from "node:os";
+import { applyAnnounceState } from "./announce-status.ts";
+import type { VipAnnouncementView } from "./fleet/announce-view.ts";
+import { soleEngineAnnouncements, soleEngineSnapshot } from "./fleet/sole-engine.ts";
 
 /** EnginePort is what the controller needs of an engine (in-process or a worker group). */
 export interface EnginePort {
@@ -50,6 +55,10 @@ export interface EnginePort {
   view?(): FleetView;
   /** setGroups gives a fleet the EngineGroups' HA settings before a push (placement per group). */
   setGroups?(groups: Record<string, GroupSettings>): void;
+  /** announce is how this engine announces its VIPs (announce-port.ts); undefined before a snapshot carried any. */
+  announce?(): AnnounceStatus | undefined;
+  /** onAnnounceChange registers fn to run whenever announce() changes. */
+  onAnnounceChange?(fn: () => void): void;
 }
 
 /** PortApplyResult is an engine's answer to a snapshot; code and listener say why a NACK (ApplyResult). */
@@ -137,8 +146,12 @@ export class Controller {
     this.#notices = out.translate.notices;
     this.#invalid = out.invalid;
     for (const o of out.invalid) this.#log("warn", "invalid object", { ...o });
-    this.#engine.setGroups?.(groupSettings(out.groups));
-    const result = await this.#engine.apply(out.snapshot);
+    const settings = groupSettings(out.groups);
+    this.#engine.setGroups?.(settings);
+    // A fleet cuts each engine's announce slice; the one in-process engine gets its own here.
+    const result = await this.#engine.apply(
+      this.#engine.setGroups ? out.snapshot : soleEngineSnapshot(out.snapshot, settings, hostname()),
+    );
     if (!result.ok) {
       // The engine keeps the last good snapshot; allocations are not committed either, so a
       // retry after the fix sees the same addresses.
@@ -230,7 +243,17 @@ export class Controller {
   /** statuses are what Portico would write on each object: the serving snapshot's, with bind state. */
   statuses(): ObjectStatus[] {
     if (!this.#served) return this.#statuses;
-    return applyBindState(this.#statuses, this.#served, this.listenerStatus(), this.#gatewayListeners);
+    return applyAnnounceState(
+      applyBindState(this.#statuses, this.#served, this.listenerStatus(), this.#gatewayListeners),
+      this.#served,
+      this.announcements(),
+    );
+  }
+
+  /** announcements are the announced VIPs and who announces each; undefined when none is announced. */
+  announcements(): VipAnnouncementView[] | undefined {
+    if (this.#engine.view) return this.#engine.view().announcements;
+    return soleEngineAnnouncements(this.#served, hostname(), this.#engine.announce?.());
   }
 
   /** errors are input problems, objects held at their last valid version, the last rejected snapshot, listeners that cannot bind, and reported problems. */
@@ -308,11 +331,13 @@ export class Controller {
         ? memo.statuses
         : applyBindState(out.statuses, this.#served, this.listenerStatus(), this.#gatewayListeners);
     this.#inspected.live = { engineStatus, statuses: live };
+    const announcements = this.announcements();
     return {
       set: this.#set,
       out,
       ports: { http: this.#opts.ingressHttpPort, https: this.#opts.ingressHttpsPort },
-      live,
+      live: applyAnnounceState(live, this.#served, announcements),
+      ...(announcements ? { announcements } : {}),
     };
   }
 

@@ -1,6 +1,7 @@
 // tables.ts: kubectl-like tables of Services, Ingresses, Gateways, routes and VIP pools with the
 // addresses Portico assigned. `portico get` prints them offline and the admin API serves the same
 // rows, so both answer alike. Rows carry every column (-o wide); TABLE_COLUMNS is the narrow view.
+import type { VipAnnouncementView } from "./fleet/announce-view.ts";
 import type { ResourceSet } from "../k8s/resource-set.ts";
 import type { ObjectStatus } from "../translate/types.ts";
 import { PROGRAMMED } from "./bind-status.ts";
@@ -153,7 +154,11 @@ export function routeRows(set: ResourceSet, out: PipelineOutput): Row[] {
 }
 
 /** poolRows lists VipPools like MetalLB's pool status: used, free and pending addresses per family. */
-export function poolRows(set: ResourceSet, out: PipelineOutput): Row[] {
+export function poolRows(
+  set: ResourceSet,
+  out: PipelineOutput,
+  announcements?: readonly VipAnnouncementView[],
+): Row[] {
   return set.vipPools.map((p) => {
     const ps = out.allocations.poolStatus[p.metadata.name];
     const pending = { IPv4: 0, IPv6: 0 };
@@ -173,8 +178,23 @@ export function poolRows(set: ResourceSet, out: PipelineOutput): Row[] {
       "AUTO-ASSIGN": String(p.spec?.autoAssign ?? true),
       PRIORITY: String(p.spec?.priority ?? 0),
       REASON: ready && ready.status !== "True" ? `${ready.reason}: ${ready.message ?? ""}` : "",
+      ANNOUNCE: p.spec?.announce?.mode ?? "None",
+      "ANNOUNCED-BY": announcedByColumn(p.metadata.name, announcements),
     };
   });
+}
+
+// announcedByColumn is "VIP=engine[,engine]" per announced VIP of the pool ("VIP=-" when nobody
+// announces it); "-" offline or when the pool announces nothing, as only a running Portico knows.
+function announcedByColumn(pool: string, announcements: readonly VipAnnouncementView[] | undefined): string {
+  const mine = (announcements ?? []).filter((v) => v.pool === pool);
+  if (mine.length === 0) return "-";
+  return mine
+    .map((v) => {
+      const up = v.announcers.filter((a) => a.state === "Announced").map((a) => a.engine);
+      return `${v.address}=${up.length > 0 ? up.join("+") : "-"}`;
+    })
+    .join(",");
 }
 
 /** engineGroupRows lists every EngineGroup (the built-in default too): mode, size, what it serves. */
@@ -244,6 +264,7 @@ export function tableRows(
   set: ResourceSet,
   out: PipelineOutput,
   ports: { http: number; https: number },
+  announcements?: readonly VipAnnouncementView[],
 ): Row[] {
   switch (kind) {
     case "services":
@@ -255,7 +276,7 @@ export function tableRows(
     case "routes":
       return routeRows(set, out);
     case "pools":
-      return poolRows(set, out);
+      return poolRows(set, out, announcements);
     case "enginegroups":
       return engineGroupRows(out);
     case "dns":

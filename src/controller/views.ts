@@ -4,7 +4,8 @@
 import type { ResourceSet, SourceError } from "../k8s/resource-set.ts";
 import type { ObjectStatus } from "../translate/types.ts";
 import type { PipelineOutput } from "./pipeline.ts";
-import { redactSnapshot } from "./redact.ts";
+import type { VipAnnouncementView } from "./fleet/announce-view.ts";
+import { redactGroups, redactSnapshot } from "./redact.ts";
 import { INPUT_VALID, invalidKey } from "./hold.ts";
 import { keyOf } from "../translate/status.ts";
 
@@ -17,6 +18,8 @@ export interface Inspection {
   /** live, from a running Portico only, are the statuses with what only it knows: whether each
    * listener is bound (Programmed). `get` shows them; offline the column says "-". */
   live?: ObjectStatus[];
+  /** announcements, from a running Portico only, say who announces each announced VIP. */
+  announcements?: VipAnnouncementView[];
 }
 
 /** translateDoc is what `portico translate` prints: the snapshot (private keys redacted), every
@@ -31,7 +34,7 @@ export function translateDoc(set: ResourceSet, out: PipelineOutput) {
     invalid: out.invalid,
     notices: out.translate.notices,
     // What each EngineGroup serves, so `portico translate` shows which engines get which VIPs.
-    groups: out.groups,
+    groups: redactGroups(out.groups),
   };
 }
 

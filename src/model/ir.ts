@@ -32,6 +32,12 @@ export interface Announcement {
    * renews it, so a frozen or dead engine's L2 and BGP announcements end within it on their own.
    */
   leaseMs: number;
+  /**
+   * withdrawDelayMs: a draining engine withdraws its announcements, waits this long so routers and
+   * neighbours move new traffic elsewhere, then stops accepting (EngineGroup
+   * spec.announcement.withdrawDelaySeconds). Absent: 2000.
+   */
+  withdrawDelayMs?: number;
   vips: AnnouncedVip[];
   /** bgp is the speaker's settings; present when the engine's group configures BGP peers. */
   bgp?: BgpSpeaker;

@@ -4,6 +4,7 @@
 // reads the spec with its defaults applied.
 import type { EngineGroup, EngineGroupSpec, HaMode } from "../k8s/engine-group.ts";
 import { DEFAULT_ENGINE_GROUP } from "../k8s/engine-group.ts";
+import { bgpSpecProblems, DEFAULT_LEASE_SECONDS, DEFAULT_WITHDRAW_DELAY_SECONDS } from "./announce.ts";
 
 /** HA_MODES are the haMode values, in the order docs/engines.md explains them. */
 export const HA_MODES: readonly HaMode[] = ["ActiveActive", "ActiveStandby", "NPlusM"];
@@ -24,6 +25,8 @@ export interface GroupSpec {
   /** spares is M of NPlusM; 0 for the other modes, which have none. */
   spares: number;
   limits: { maxConnections: number; maxConnectionRate: number };
+  /** announcement is how the group's engines announce VIPs (leases, drain delay). */
+  announcement: { leaseSeconds: number; withdrawDelaySeconds: number };
 }
 
 /** SpecProblem is why a spec cannot be used: a stable reason, the field, and the message. */
@@ -156,6 +159,7 @@ export function specProblems(group: Pick<EngineGroup, "spec">): SpecProblem[] {
         message: `spec.limits.${l}: ${JSON.stringify(v)} is not a whole number ≥ 0 (0 is off)`,
       });
   }
+  out.push(...bgpSpecProblems(spec));
   return out.filter((p): p is SpecProblem => p !== undefined);
 }
 
@@ -178,6 +182,10 @@ export function withDefaults(spec: EngineGroupSpec | undefined): GroupSpec {
     limits: {
       maxConnections: s.limits?.maxConnections ?? 0,
       maxConnectionRate: s.limits?.maxConnectionRate ?? 0,
+    },
+    announcement: {
+      leaseSeconds: s.announcement?.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
+      withdrawDelaySeconds: s.announcement?.withdrawDelaySeconds ?? DEFAULT_WITHDRAW_DELAY_SECONDS,
     },
   };
   if (s.autoscaling)

@@ -12,6 +12,7 @@ import type { EngineGroup } from "../k8s/engine-group.ts";
 import { DEFAULT_ENGINE_GROUP, ENGINE_GROUP_ANNOTATION } from "../k8s/engine-group.ts";
 import type { VipPool } from "../k8s/vip-pool.ts";
 import { annotation, requestOrder, type TranslateContext } from "./context.ts";
+import type { GroupBgp } from "./announce.ts";
 import { BUILTIN_DEFAULT_GROUP, withDefaults, type GroupSpec } from "./engine-group-spec.ts";
 
 /** PORTICO_GROUP is the API group of Portico's kinds, as class parameter references name it. */
@@ -95,6 +96,8 @@ export interface GroupServing {
   /** vips are the addresses the group serves, sorted. */
   vips: string[];
   objects: ServedObject[];
+  /** bgp is the group's BGP speaker with passwords resolved, when spec.bgp is set (the pipeline adds it). */
+  bgp?: GroupBgp;
 }
 
 /** GroupProblem is a condition to put on an object about its group. */

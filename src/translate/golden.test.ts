@@ -14,6 +14,7 @@ import { stringify } from "yaml";
 import { assemble, nextState } from "../sources/file/assemble.ts";
 import { parseManifests } from "../sources/file/parse.ts";
 import { buildSnapshot } from "../controller/pipeline.ts";
+import { redactGroups } from "../controller/redact.ts";
 import { validateSnapshot } from "../model/validate.ts";
 import type { AllocationState } from "../ipam/types.ts";
 import type { TranslateOptions } from "./types.ts";
@@ -63,7 +64,7 @@ function run(name: string, text: string): string {
   };
   // Cases about EngineGroups also show the groups the pipeline hands to the fleet.
   if (set.engineGroups.length > 0 || Object.keys(out.groups).length > 1)
-    Object.assign(doc, { groups: out.groups, invalid: out.invalid });
+    Object.assign(doc, { groups: redactGroups(out.groups), invalid: out.invalid });
   return stringify(doc, { aliasDuplicateObjects: false, lineWidth: 0 });
 }
 

@@ -37,6 +37,8 @@ export interface TranslateOptions {
    * describe its workload are then not honoured, and its status says which (group-status.ts).
    */
   standalone?: boolean;
+  /** secretNamespace is where an EngineGroup's BGP passwordSecretRef without a namespace is read (default "default"). */
+  secretNamespace?: string;
 }
 
 /** TranslateResult is the IR without addresses, the VIPs it needs, and per-object status. */

@@ -96,16 +96,21 @@ export async function fleet(adminUrl: string): Promise<FleetView> {
   return (await (await fetch(`${adminUrl}/api/v1/engines`)).json()) as FleetView;
 }
 
-/** allAcked waits until the named engines are connected, have acked the latest push sent to them, and are ready. */
+/**
+ * allAcked waits until the named engines are connected, have acked the latest push sent to them,
+ * and are ready. source is the controller's admin URL, or a function that reads its engine list
+ * (a controller in another network namespace).
+ */
 export async function allAcked(
-  adminUrl: string,
+  source: string | (() => Promise<FleetView>),
   names: readonly string[],
   deadlineMs = 30_000,
 ): Promise<FleetView> {
+  const read = typeof source === "string" ? () => fleet(source) : source;
   return waitFor(
     `engines ${names.join(", ")} to ack`,
     async () => {
-      const f = await fleet(adminUrl);
+      const f = await read();
       const ok = names.every((n) => {
         const e = f.engines.find((x) => x.identity.name === n);
         // Ready: it acked the latest push sent to it (pushes on a join go to that engine alone) and bound its listeners.

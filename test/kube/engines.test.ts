@@ -194,8 +194,17 @@ describe("engine workloads", { skip }, () => {
         ["NODE_NAME", "spec.nodeName"],
       ],
     );
-    assert.deepEqual(c.volumeMounts, [{ name: "link", mountPath: "/etc/portico/link", readOnly: true }]);
+    assert.deepEqual(c.volumeMounts, [
+      { name: "link", mountPath: "/etc/portico/link", readOnly: true },
+      { name: "tmp", mountPath: "/tmp" },
+    ]);
     assert.equal(pod.volumes[0].secret.secretName, "portico-engine-link");
+    // The API server accepts what announcing needs, and nothing else is added.
+    assert.deepEqual(c.securityContext.capabilities, {
+      drop: ["ALL"],
+      add: ["NET_ADMIN", "NET_RAW", "NET_BIND_SERVICE"],
+    });
+    assert.deepEqual(pod.volumes[1], { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } });
     const secret = await getJson(env, "secret", "-n", NS, "portico-engine-link");
     assert.equal(Buffer.from(secret!.data.token, "base64").toString(), "test-token");
     await waitFor("Created event", async () =>

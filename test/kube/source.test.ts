@@ -133,6 +133,27 @@ spec:
     ]);
   });
 
+  test("Secrets: TLS key pairs and basic-auth (BGP passwords) are read, no other type", async () => {
+    await apply(
+      env,
+      `apiVersion: v1
+kind: Secret
+metadata: {name: bgp-auth, namespace: in}
+type: kubernetes.io/basic-auth
+stringData: {password: s3cret}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: other, namespace: in}
+type: Opaque
+stringData: {token: not-for-portico}
+`,
+    );
+    const secrets = () => source.current().secrets.map((s) => `${s.type}/${s.metadata.name}`);
+    await waitFor("the basic-auth Secret", () => secrets().includes("kubernetes.io/basic-auth/bgp-auth"));
+    assert.equal(secrets().includes("Opaque/other"), false);
+  });
+
   test("watches come back after the API server restarts", async () => {
     await env.restartApiServer();
     await apply(env, lbService("in", "after-restart", 80));

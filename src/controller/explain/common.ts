@@ -10,12 +10,14 @@ import { ruleText } from "../../translate/engine-group.ts";
 import { keyOf } from "../../translate/status.ts";
 import type { PipelineOutput } from "../pipeline.ts";
 import { targetKey, type Target } from "./target.ts";
+import type { VipAnnouncementView } from "../fleet/announce-view.ts";
 
-/** PipelineView is the part of the pipeline's output an explanation reads. */
+/** PipelineView is the part of the pipeline's output an explanation reads; announcements, from a
+ * running Portico only, say who announces each announced VIP. */
 export type PipelineView = Pick<
   PipelineOutput,
   "snapshot" | "allocations" | "statuses" | "translate" | "groups" | "dns"
->;
+> & { announcements?: readonly VipAnnouncementView[] };
 
 /** Explanation is `portico explain`'s answer: the same document offline and from a running Portico. */
 export interface Explanation {
@@ -104,6 +106,34 @@ export function vipSection(e: Explanation, key: string, out: PipelineView): void
     e.lines.push(
       `  pool ${v.pool}: ${v.chosen ? "chosen" : v.reason ? `refused (${v.reason})` : "not chosen"} — ${v.detail}`,
     );
+  if (r.ok) for (const address of r.addresses) announceLines(e, address, out);
+}
+
+/** announceLines says how one address is announced: its mode, and live, who announces it since when. */
+function announceLines(e: Explanation, address: string, out: PipelineView): void {
+  const v = out.snapshot.announce?.vips.find((x) => x.address === address);
+  if (v === undefined) return;
+  e.lines.push(`Announce: ${address} via ${v.mode} (pool ${v.pool}, group ${v.group ?? "default"})`);
+  if (out.announcements === undefined) {
+    e.lines.push("  who announces it is known to a running Portico (portico explain --admin ...)");
+    return;
+  }
+  const live = out.announcements.find((x) => x.address === address);
+  if (live === undefined || live.announcers.length === 0) {
+    e.lines.push(
+      `  no engine announces it: no engine of group ${v.group ?? "default"} serves it (portico get engines)`,
+    );
+    return;
+  }
+  for (const a of live.announcers) {
+    const where = `  engine ${a.engine}${a.node ? ` on node ${a.node}` : ""}`;
+    const since = a.since ? ` since ${a.since}` : "";
+    const dev = a.interface ? ` (interface ${a.interface})` : "";
+    if (a.state === "Pending") e.lines.push(`${where}: not reported yet`);
+    else if (a.state === "Failed")
+      e.lines.push(`${where}: Failed${since} — ${a.reason ?? "Failed"}: ${a.message ?? "no message"}`);
+    else e.lines.push(`${where}: ${a.state}${since}${dev}`);
+  }
 }
 
 /** groupSection says which EngineGroup serves the object's VIP and which rule picked it. */

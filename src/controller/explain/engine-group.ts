@@ -46,6 +46,27 @@ function specLines(s: GroupSpec): string[] {
   ];
 }
 
+/** announceLines says how the group's engines announce: the lease, the drain delay and each BGP peer
+ * (its password only as set or not: never printed). */
+function announceLines(g: GroupServing): string[] {
+  const a = g.spec.announcement;
+  const lines = [
+    `Announcement: lease ${a.leaseSeconds} s, withdraw ${a.withdrawDelaySeconds} s before a drain stops accepting`,
+  ];
+  if (g.bgp === undefined) {
+    lines.push("  BGP: no spec.bgp (pools of this group announced by BGP are not announced)");
+    return lines;
+  }
+  lines.push(
+    `  BGP: AS ${g.bgp.asn}${g.bgp.routerId ? `, router id ${g.bgp.routerId}` : ""}, ${g.bgp.peers.length} usable peer(s)`,
+  );
+  for (const p of g.bgp.peers)
+    lines.push(
+      `    ${p.name}: ${p.address}${p.port ? `:${p.port}` : ""} AS ${p.asn}, hold ${p.holdTimeSeconds} s${p.bfd ? ", BFD" : ""}${p.password !== undefined ? ", TCP-MD5" : ""}, ${p.nodes ? `nodes ${p.nodes.join(",")}` : "every node"}`,
+    );
+  return lines;
+}
+
 /** servedLine says why one object is served by this group. */
 function servedLine(o: ServedObject): string {
   const where = o.addresses.length > 0 ? o.addresses.join(", ") : "<VIP pending>";
@@ -94,7 +115,7 @@ export function explainEngineGroup(
   if (!g.accepted)
     e.lines.push("  not accepted: its spec has never been valid, so it serves nothing (see Problems)");
   else {
-    e.lines.push(...specLines(g.spec), `HA mode: ${haModeText(g.spec)}`);
+    e.lines.push(...specLines(g.spec), `HA mode: ${haModeText(g.spec)}`, ...announceLines(g));
   }
   e.lines.push(`Serves ${g.vips.length} VIP(s) for ${g.objects.length} object(s):`);
   if (g.objects.length === 0) e.lines.push("  nothing: no object, class or VipPool picks this group");

@@ -1,4 +1,5 @@
 // pool.ts: a VipPool in plain words — its addresses, who holds each, what is free and who waits.
+import type { VipPoolAnnounce } from "../../k8s/vip-pool.ts";
 import type { ResourceSet } from "../../k8s/resource-set.ts";
 import { poolView } from "../../ipam/view.ts";
 import {
@@ -22,6 +23,8 @@ export function explainPool(set: ResourceSet, out: PipelineView, t: Target, wher
     `  autoAssign ${v.autoAssign}, priority ${v.priority}${v.avoidBuggyIPs ? ", .0 and .255 avoided" : ""}`,
   );
   if (v.invalid) e.lines.push(`  invalid: ${v.invalid} — the pool serves nobody until fixed`);
+  const ann = set.vipPools.find((p) => p.metadata.name === t.name)?.spec?.announce;
+  e.lines.push(`  announce: ${announceText(ann)}`);
   e.lines.push(`Held (${v.held.length}):`);
   if (v.held.length === 0) e.lines.push("  none");
   for (const h of v.held) {
@@ -42,4 +45,20 @@ export function explainPool(set: ResourceSet, out: PipelineView, t: Target, wher
   for (const w of v.waiting) e.lines.push(`  ${w.key} (${w.families.join(", ")}): ${w.reason} — ${w.detail}`);
   conditionsSection(e);
   return e;
+}
+
+/** announceText says how a pool's addresses reach the network. */
+function announceText(a: VipPoolAnnounce | undefined): string {
+  if (a === undefined || a.mode === "None")
+    return "None (the network routes the addresses to the engines' nodes)";
+  if (a.mode === "L2")
+    return `L2, by each VIP's owning engine${a.l2?.interfaces?.length ? ` on the first present of ${a.l2.interfaces.join(", ")}` : " on the interface whose subnet holds it"}`;
+  const b = a.bgp ?? {};
+  const attrs = [
+    b.communities?.length ? `communities ${b.communities.join(" ")}` : "",
+    b.localPref !== undefined ? `LOCAL_PREF ${b.localPref}` : "",
+    b.aggregationLength !== undefined ? `IPv4 as /${b.aggregationLength}` : "",
+    b.aggregationLengthV6 !== undefined ? `IPv6 as /${b.aggregationLengthV6}` : "",
+  ].filter((x) => x !== "");
+  return `BGP, to the peers of the serving EngineGroup's spec.bgp${attrs.length > 0 ? ` (${attrs.join(", ")})` : ""}`;
 }

@@ -46,6 +46,16 @@ test("get engines: one row per engine with the narrow columns; a departed engine
           rssBytes: 0,
         },
         history: [],
+        announce: {
+          vips: [
+            { address: "192.0.2.10", mode: "BGP", state: "Announced", since: "T" },
+            { address: "192.0.2.11", mode: "BGP", state: "Failed", since: "T" },
+          ],
+          peers: [
+            { name: "tor1", address: "192.0.2.1", state: "Established", since: "T" },
+            { name: "core", address: "192.0.2.2", state: "Active", since: "T" },
+          ],
+        },
       },
       {
         identity: identity("edge-2"),
@@ -73,5 +83,8 @@ test("get engines: one row per engine with the narrow columns; a departed engine
   const wide = engineRows(view, now)[1]!;
   assert.equal(wide["EPOCH/SEQ"], "2/6");
   assert.equal(wide.PENDING, "12");
+  assert.equal(wide.ANNOUNCED, "1");
+  assert.equal(wide.BGP, "tor1=Established,core=Active");
+  assert.equal(engineRows(view, now)[0]!.BGP, "-");
   assert.deepEqual([age(59_000), age(3 * 60_000), age(5 * 3600_000)], ["59s", "3m", "5h"]);
 });

@@ -59,7 +59,15 @@ export function engineRows(view: FleetView, now = Date.now()): Row[] {
     VCPU: String(e.identity.vcpu),
     "LAST-HEARD": e.local ? "-" : `${age(e.lastHeardMsAgo)} ago`,
     "LAST-NACK": e.lastNack ? `version ${e.lastNack.version}: ${e.lastNack.error}` : "",
+    ANNOUNCED: e.announce ? String(e.announce.vips.filter((v) => v.state === "Announced").length) : "-",
+    BGP: bgpColumn(e),
   }));
+}
+
+// bgpColumn lists the engine's BGP sessions as NAME=STATE ("tor1=Established,core=Active"); "-" without any.
+function bgpColumn(e: EngineView): string {
+  const peers = e.announce?.peers ?? [];
+  return peers.length > 0 ? peers.map((p) => `${p.name}=${p.state}`).join(",") : "-";
 }
 
 /** narrowEngines keeps ENGINE_COLUMNS. */

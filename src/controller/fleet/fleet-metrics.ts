@@ -1,7 +1,7 @@
 // fleet-metrics.ts: the fleet's Prometheus series, appended to the local engine's exposition —
 // one gauge family per fact, labelled by engine and group (the cardinality is the engine count).
 import { escapeLabel } from "../../engine/prom.ts";
-import type { EngineView } from "./view.ts";
+import type { EngineView, FleetView } from "./view.ts";
 
 interface Family {
   name: string;
@@ -71,5 +71,43 @@ export function fleetMetrics(engines: readonly EngineView[]): string {
     if (samples.length === 0) continue;
     out.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} gauge`, ...samples);
   }
+  return out.length > 0 ? out.join("\n") + "\n" : "";
+}
+
+/**
+ * announceMetrics renders who announces each VIP (portico_vip_announcer_info, one series per engine
+ * announcing a VIP now) and each connected engine's BGP sessions (portico_bgp_session_up) from the
+ * engines' reports; the cardinality is VIPs × announcers and engines × peers.
+ */
+export function announceMetrics(view: Pick<FleetView, "engines" | "announcements">): string {
+  const out: string[] = [];
+  const info = (view.announcements ?? []).flatMap((v) =>
+    v.announcers
+      .filter((a) => a.state === "Announced")
+      .map(
+        (a) =>
+          `portico_vip_announcer_info{vip="${escapeLabel(v.address)}",group="${escapeLabel(v.group)}",engine="${escapeLabel(a.engine)}",node="${escapeLabel(a.node)}",mode="${v.mode}"} 1`,
+      ),
+  );
+  if (info.length > 0)
+    out.push(
+      "# HELP portico_vip_announcer_info 1 for each engine announcing a VIP now (L2: its owner; BGP: every engine exporting the route).",
+      "# TYPE portico_vip_announcer_info gauge",
+      ...info,
+    );
+  const sessions = view.engines
+    .filter((e) => e.connected)
+    .flatMap((e) =>
+      (e.announce?.peers ?? []).map(
+        (p) =>
+          `portico_bgp_session_up{engine="${escapeLabel(e.identity.name)}",peer="${escapeLabel(p.name)}"} ${p.state === "Established" ? 1 : 0}`,
+      ),
+    );
+  if (sessions.length > 0)
+    out.push(
+      "# HELP portico_bgp_session_up 1 while the engine's BGP session to the peer is Established, as the engine reported it.",
+      "# TYPE portico_bgp_session_up gauge",
+      ...sessions,
+    );
   return out.length > 0 ? out.join("\n") + "\n" : "";
 }

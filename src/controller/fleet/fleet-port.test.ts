@@ -3,80 +3,13 @@
 // bind nothing, they answer. The Controller is the real one, fed by the real file-source assembly.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { loadOrCreateCredentials, type LinkCredentials } from "../../link/credentials.ts";
-import { assemble, nextState } from "../../sources/file/assemble.ts";
-import { parseManifests } from "../../sources/file/parse.ts";
-import type { ResourceSet } from "../../k8s/resource-set.ts";
 import { waitFor } from "../../../test/e2e/harness.ts";
-import { Controller } from "../standalone.ts";
+import type { Controller } from "../standalone.ts";
 import { PROGRAMMED } from "../bind-status.ts";
-import { Hub } from "./hub.ts";
-import { FleetPort } from "./fleet-port.ts";
-import { TestEngine, identity, poolYaml, serviceYaml } from "./testing.ts";
+import { poolYaml, resourceSet, rig, serviceYaml } from "./testing.ts";
 
 const POOL = poolYaml("127.0.20.1-127.0.20.9");
 const service = serviceYaml;
-
-function resourceSet(text: string): ResourceSet {
-  return assemble(new Map([["m.yaml", nextState(undefined, "test", parseManifests("m.yaml", text))]]), []);
-}
-
-interface Rig {
-  hub: Hub;
-  port: number;
-  creds: LinkCredentials;
-  fleet: FleetPort;
-  controller: Controller;
-  logs: string[];
-  join: (name: string, opts?: Parameters<typeof TestEngine.join>[4]) => Promise<TestEngine>;
-  close: () => Promise<void>;
-}
-
-async function rig(opts: { answerTimeoutMs?: number; epoch?: number; dir?: string } = {}): Promise<Rig> {
-  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "fleet-"));
-  const creds = loadOrCreateCredentials(dir);
-  const logs: string[] = [];
-  const log = (level: string, msg: string, fields?: Record<string, unknown>) =>
-    logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`);
-  const hub = new Hub({
-    certPem: creds.certPem,
-    keyPem: creds.keyPem,
-    token: creds.token,
-    epoch: opts.epoch ?? 1,
-    controller: "t",
-    log,
-  });
-  const { port } = await hub.listen("127.0.0.1", 0);
-  const fleet = new FleetPort({ hub, log, answerTimeoutMs: opts.answerTimeoutMs ?? 10_000 });
-  const controller = new Controller(
-    fleet,
-    undefined,
-    { serveClasslessServices: true, ingressHttpPort: 80, ingressHttpsPort: 443 },
-    log,
-  );
-  const engines: TestEngine[] = [];
-  return {
-    hub,
-    port,
-    creds,
-    fleet,
-    controller,
-    logs,
-    join: async (name, o) => {
-      const e = await TestEngine.join(port, creds.caPem, creds.token, identity(name), o);
-      engines.push(e);
-      return e;
-    },
-    close: async () => {
-      engines.forEach((e) => e.close());
-      await fleet.close();
-      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 const programmed = (c: Controller, name: string) =>
   c

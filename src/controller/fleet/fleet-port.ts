@@ -21,7 +21,10 @@ import type { Logger } from "../log.ts";
 import type { EngineView, FleetView } from "./view.ts";
 import type { Answer, EngineSession, Hub, Nack, SnapshotRef } from "./hub.ts";
 import { place, type Placement } from "./placement.ts";
-import { groupVips, sliceFor } from "./slice.ts";
+import { announceFor, groupVips, sliceFor } from "./slice.ts";
+import { announcers, type Announcers } from "./announcers.ts";
+import { announcementViews } from "./announce-view.ts";
+import { announceMetrics } from "./fleet-metrics.ts";
 import {
   ENGINE_PENDING,
   engineListeners,
@@ -75,6 +78,8 @@ export class FleetPort implements EnginePort {
   /** #snapshot is the full snapshot in force (the last push not refused as a whole). */
   #snapshot: EngineSnapshot | undefined;
   #placement = new Map<string, Placement>();
+  /** #owners is, per group, who announces each VIP (announcers.ts), kept like #placement for stickiness. */
+  #owners = new Map<string, Announcers>();
   /** #sent is, per engine, the push in force for it. */
   #sent = new Map<string, { ref: SnapshotRef; slice: EngineSnapshot }>();
   #local_: { acked?: SnapshotRef; lastNack?: Omit<Nack, "type"> } = {};
@@ -121,6 +126,7 @@ export class FleetPort implements EnginePort {
       this.#changed.forEach((fn) => fn());
     });
     this.#local?.onListenerChange?.(() => this.#changed.forEach((fn) => fn()));
+    this.#local?.onAnnounceChange?.(() => this.#changed.forEach((fn) => fn()));
     const local = this.#local;
     if (local?.liveness) this.liveness = () => local.liveness!();
     this.#calibration = opts.calibration;
@@ -142,7 +148,7 @@ export class FleetPort implements EnginePort {
   }
 
   async #apply(snapshot: EngineSnapshot): Promise<{ ok: true } | { ok: false; error: string }> {
-    const { placement, slices } = this.#plan(snapshot);
+    const { placement, owners, slices } = this.#plan(snapshot);
     const seq = ++this.#seq;
     const before = new Map(this.#sent);
     const answers = await Promise.all(slices.map(({ member, slice }) => this.#push(member, seq, slice)));
@@ -165,28 +171,38 @@ export class FleetPort implements EnginePort {
     if (answered.length === 0 && threw !== undefined) throw threw.thrown;
     this.#snapshot = snapshot;
     this.#placement = placement;
+    this.#owners = owners;
     this.#gen++;
     return { ok: true };
   }
 
-  /** #plan places every group and cuts each engine's slice. */
+  /** #plan places every group, picks each VIP's announcers and cuts each engine's slice. */
   #plan(snapshot: EngineSnapshot): {
     placement: Map<string, Placement>;
+    owners: Map<string, Announcers>;
     slices: { member: Member; slice: EngineSnapshot }[];
   } {
     const members = this.#members();
     const vips = groupVips(snapshot);
     const placement = new Map<string, Placement>();
+    const owners = new Map<string, Announcers>();
     for (const group of new Set([...vips.keys(), ...members.map((m) => m.group)])) {
       const settings = this.#groups[group] ?? { haMode: "ActiveActive", spares: 0 };
-      placement.set(
+      const p = place({
+        mode: settings.haMode,
+        spares: settings.spares,
+        engines: members.filter((m) => m.group === group).map((m) => ({ ...m, ready: true })),
+        vips: vips.get(group) ?? [],
+        previous: this.#placement.get(group) ?? {},
+      });
+      placement.set(group, p);
+      owners.set(
         group,
-        place({
+        announcers({
           mode: settings.haMode,
-          spares: settings.spares,
-          engines: members.filter((m) => m.group === group).map((m) => ({ ...m, ready: true })),
-          vips: vips.get(group) ?? [],
-          previous: this.#placement.get(group) ?? {},
+          placement: p,
+          vips: (snapshot.announce?.vips ?? []).filter((v) => (v.group ?? DEFAULT_ENGINE_GROUP) === group),
+          previous: this.#owners.get(group) ?? {},
         }),
       );
     }
@@ -199,14 +215,20 @@ export class FleetPort implements EnginePort {
     const shared = new Map<string, EngineSnapshot>();
     const slices = members.map((member) => {
       const p = placement.get(member.group) ?? {};
+      const announce = announceFor(
+        snapshot.announce,
+        member,
+        owners.get(member.group) ?? {},
+        this.#groups[member.group],
+      );
       const key = `${member.group}\n${Object.keys(p)
         .filter((vip) => p[vip]!.active.includes(member.name))
-        .join(",")}`;
+        .join(",")}\n${JSON.stringify(announce ?? null)}`;
       let slice = shared.get(key);
-      if (slice === undefined) shared.set(key, (slice = sliceFor(snapshot, member, p, served)));
+      if (slice === undefined) shared.set(key, (slice = sliceFor(snapshot, member, p, announce, served)));
       return { member, slice };
     });
-    return { placement, slices };
+    return { placement, owners, slices };
   }
 
   #members(): Member[] {
@@ -255,7 +277,7 @@ export class FleetPort implements EnginePort {
    * or that do not serve it yet (a reconnecting engine whose Hello `have` is current gets nothing). */
   async #resync(why: string): Promise<void> {
     if (this.#snapshot === undefined) return;
-    const { placement, slices } = this.#plan(this.#snapshot);
+    const { placement, owners, slices } = this.#plan(this.#snapshot);
     const due = slices.filter(({ member, slice }) => {
       const sent = this.#sent.get(member.name);
       const serving =
@@ -263,6 +285,7 @@ export class FleetPort implements EnginePort {
       return !(sent && sameRef(serving, sent.ref) && JSON.stringify(sent.slice) === JSON.stringify(slice));
     });
     this.#placement = placement;
+    this.#owners = owners;
     if (due.length === 0) return;
     const seq = ++this.#seq;
     this.#log("info", "engine slices pushed", { why, engines: due.map((d) => d.member.name), seq });
@@ -319,7 +342,8 @@ export class FleetPort implements EnginePort {
   /** metrics is the local engine's exposition followed by the fleet's series. */
   async metrics(): Promise<string> {
     const local = this.#local ? await this.#local.metrics() : "";
-    return local + fleetMetrics(this.view().engines);
+    const view = this.view();
+    return local + fleetMetrics(view.engines) + announceMetrics(view);
   }
 
   /** view is every engine, connected or departed within DEPARTED_MS (GET /api/v1/engines). */
@@ -342,6 +366,7 @@ export class FleetPort implements EnginePort {
         ready: st !== undefined && ready(LOCAL_ENGINE),
         listeners: this.#local.status()?.listeners ?? [],
         ...localLoad(this.#localLoad.entries()),
+        ...(this.#local.announce?.() ? { announce: this.#local.announce()! } : {}),
       });
     }
     const now = performance.now();
@@ -356,7 +381,22 @@ export class FleetPort implements EnginePort {
       engines.push({ ...sessionView(d.session, now), connected: false, ready: false });
     }
     const calibration = this.#calibration?.();
-    return { epoch: this.#hub.epoch, seq: this.#seq, engines, ...(calibration ? { calibration } : {}) };
+    const vips = this.#snapshot?.announce?.vips ?? [];
+    // Departed engines announce nothing: only the connected ones' reports count.
+    const connected = engines
+      .filter((e) => e.connected)
+      .map((e) => ({
+        name: e.identity.name,
+        node: e.identity.node,
+        ...(e.announce ? { status: e.announce } : {}),
+      }));
+    return {
+      epoch: this.#hub.epoch,
+      seq: this.#seq,
+      engines,
+      ...(calibration ? { calibration } : {}),
+      ...(vips.length > 0 ? { announcements: announcementViews(vips, this.#owners, connected) } : {}),
+    };
   }
 
   /** onListenerChange registers fn for any change of an engine's answers or listeners. */
@@ -425,5 +465,6 @@ function sessionView(s: EngineSession, now: number): Omit<EngineView, "connected
     listeners: s.listeners,
     ...(s.load ? { load: s.load } : {}),
     history: s.history.entries(),
+    ...(s.announce ? { announce: s.announce } : {}),
   };
 }

@@ -352,3 +352,32 @@ test("links without a hello are bounded: past the bound a new one is closed at o
     await r.close();
   }
 });
+
+test("an engine's announce report is kept as its latest; one the controller cannot read is ignored", async () => {
+  const r = await rig();
+  try {
+    const e = await TestEngine.join(r.port, r.creds.caPem, r.creds.token, identity("e1"));
+    e.send({ type: "announce", status: { vips: "not a list", peers: [] } });
+    const good = {
+      vips: [
+        {
+          address: "192.0.2.10",
+          mode: "L2" as const,
+          state: "Announced" as const,
+          since: "2026-12-06T20:00:00.000Z",
+        },
+      ],
+      peers: [],
+    };
+    e.send({ type: "announce", status: good });
+    await waitFor("the report", () => r.hub.session("e1")?.announce !== undefined);
+    assert.deepEqual(r.hub.session("e1")!.announce, good);
+    assert.deepEqual(
+      r.events.filter((x) => x.type === "announce"),
+      [{ type: "announce", engine: "e1" }],
+    );
+    e.close();
+  } finally {
+    await r.close();
+  }
+});

@@ -27,6 +27,7 @@ import {
 import type { Logger } from "../log.ts";
 import { LoadHistory } from "./load-history.ts";
 import { checkIdentity } from "./identity.ts";
+import type { AnnounceStatus } from "../../announce/types.ts";
 
 /** SnapshotRef names one push to one engine. */
 export interface SnapshotRef {
@@ -47,7 +48,8 @@ export type HubEvent =
   | { type: "left"; engine: string; reason: string; session: EngineSession }
   | { type: "acked"; engine: string; ref: SnapshotRef }
   | { type: "nacked"; engine: string; nack: Nack }
-  | { type: "status"; engine: string };
+  | { type: "status"; engine: string }
+  | { type: "announce"; engine: string };
 
 /** EngineSession is one connected engine as the hub tracks it. */
 export interface EngineSession {
@@ -64,6 +66,8 @@ export interface EngineSession {
   listeners: ListenerStatus[];
   load?: EngineLoad;
   readonly history: LoadHistory;
+  /** announce is the engine's latest announcement report. */
+  announce?: AnnounceStatus;
 }
 
 /** MAX_UNAUTHENTICATED_LINKS bounds the links not yet past their Hello (each may hold a frame's worth). */
@@ -463,6 +467,13 @@ export class Hub {
         if (m.load && Number.isFinite(m.load.at)) {
           s.load = m.load;
           s.history.add(m.load);
+        }
+        return;
+      case "announce":
+        // Only the shape the view reads is kept: a report it cannot read is ignored, not stored.
+        if (Array.isArray(m.status?.vips) && Array.isArray(m.status?.peers)) {
+          s.announce = m.status;
+          this.#emit({ type: "announce", engine: name });
         }
         return;
       case "pong":

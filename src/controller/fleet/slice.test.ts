@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { validateSnapshot } from "../../model/validate.ts";
-import { groupVips, sliceFor } from "./slice.ts";
+import { announceFor, groupVips, sliceFor } from "./slice.ts";
 import { place } from "./placement.ts";
 import { fixtureSnapshot, fixtureZone } from "./testing.ts";
 
@@ -140,16 +140,137 @@ test("a health-aware DNS record whose VIP no engine serves is withdrawn from the
   // The default group has no engine: 10.0.0.1 is served by nobody.
   const served = new Set(Object.keys(edge).filter((vip) => edge[vip]!.active.length > 0));
   const names = (s: ReturnType<typeof sliceFor>) => s.dns![0]!.zones[0]!.records.map((r) => r.name);
-  assert.deepEqual(names(sliceFor(full, { name: "e1", group: "edge" }, edge, served)), [
+  assert.deepEqual(names(sliceFor(full, { name: "e1", group: "edge" }, edge, undefined, served)), [
     "edge.a.test",
     "kept.a.test",
     "static.a.test",
   ]);
   // Once an engine serves 10.0.0.1, the record is back; without `served`, nothing is dropped.
   assert.equal(
-    names(sliceFor(full, { name: "e1", group: "edge" }, edge, new Set([...served, "10.0.0.1"]))).length,
+    names(sliceFor(full, { name: "e1", group: "edge" }, edge, undefined, new Set([...served, "10.0.0.1"])))
+      .length,
     4,
   );
   assert.equal(names(sliceFor(full, { name: "e1", group: "edge" }, edge)).length, 4);
   assert.equal(full.dns[0]!.zones[0]!.records.length, 4, "the full snapshot is not changed");
+});
+
+test("announceFor: an engine's announce slice is its group's lease, the VIPs it announces (no group) and the peers of its node", () => {
+  const full = {
+    leaseMs: 3000,
+    vips: [
+      { address: "192.0.2.10", group: "edge", pool: "p", mode: "L2" as const, interfaces: ["eth1"] },
+      { address: "192.0.2.11", group: "edge", pool: "p", mode: "L2" as const },
+      { address: "198.51.100.10", group: "other", pool: "q", mode: "BGP" as const },
+    ],
+  };
+  const settings = {
+    haMode: "ActiveActive" as const,
+    spares: 0,
+    announcement: { leaseMs: 5000, withdrawDelayMs: 1000 },
+    bgp: {
+      asn: 64512,
+      routerId: "192.0.2.200",
+      peers: [
+        { name: "r1", address: "198.51.100.1", asn: 64500, holdTimeSeconds: 9, bfd: true, nodes: ["n1"] },
+        { name: "r2", address: "198.51.100.2", asn: 64500, holdTimeSeconds: 9, bfd: false, password: "pw" },
+      ],
+    },
+  };
+  const owners = { "192.0.2.10": ["e1"], "192.0.2.11": ["e2"] };
+  assert.deepEqual(announceFor(full, { name: "e1", group: "edge", node: "n1" }, owners, settings), {
+    leaseMs: 5000,
+    withdrawDelayMs: 1000,
+    vips: [{ address: "192.0.2.10", pool: "p", mode: "L2", interfaces: ["eth1"] }],
+    bgp: {
+      asn: 64512,
+      routerId: "192.0.2.200",
+      peers: [
+        { name: "r1", address: "198.51.100.1", asn: 64500, holdTimeSeconds: 9, bfd: true },
+        { name: "r2", address: "198.51.100.2", asn: 64500, holdTimeSeconds: 9, bfd: false, password: "pw" },
+      ],
+    },
+  });
+  // Another node: only the peer without nodes; no VIP but a peer keeps the announce.
+  assert.deepEqual(
+    announceFor(full, { name: "e3", group: "edge", node: "n3" }, owners, settings)?.bgp?.peers.map(
+      (p) => p.name,
+    ),
+    ["r2"],
+  );
+  assert.deepEqual(announceFor(full, { name: "e3", group: "edge", node: "n3" }, owners, settings)?.vips, []);
+  // Nothing to announce and no peers: absent, and the defaults when the group sets no timings.
+  assert.equal(
+    announceFor(full, { name: "e3", group: "edge", node: "n3" }, owners, {
+      haMode: "ActiveActive",
+      spares: 0,
+    }),
+    undefined,
+  );
+  assert.deepEqual(announceFor(full, { name: "e2", group: "edge", node: "n2" }, owners, undefined), {
+    leaseMs: 3000,
+    withdrawDelayMs: 2000,
+    vips: [{ address: "192.0.2.11", pool: "p", mode: "L2" }],
+  });
+  // The slice carries it.
+  const s = sliceFor(
+    fixtureSnapshot(1),
+    { name: "e2", group: "edge" },
+    {},
+    announceFor(full, { name: "e2", group: "edge", node: "n2" }, owners, undefined),
+  );
+  assert.equal(s.announce?.vips[0]?.address, "192.0.2.11");
+});
+
+test("an L2 VIP's listeners go only to the engine that announces it; BGP and unannounced VIPs to every placed engine", () => {
+  const base = fixtureSnapshot(1);
+  // 10.0.0.3 (group edge) announced by L2: its address is only on its owner's node.
+  const full = {
+    ...base,
+    announce: {
+      leaseMs: 3000,
+      vips: [{ address: "10.0.0.3", group: "edge", pool: "p", mode: "L2" as const }],
+    },
+  };
+  const placement = place({
+    mode: "ActiveActive",
+    spares: 0,
+    engines: engines("e1", "e2"),
+    vips: ["10.0.0.3"],
+    previous: {},
+  });
+  const owners = { "10.0.0.3": ["e2"] };
+  const slice = (name: string) =>
+    sliceFor(
+      full,
+      { name, group: "edge" },
+      placement,
+      announceFor(full.announce, { name, group: "edge", node: name }, owners, undefined),
+    );
+  assert.deepEqual(
+    slice("e2").http.map((l) => l.address),
+    ["10.0.0.3"],
+    "the owner serves it",
+  );
+  assert.deepEqual(
+    slice("e1").http,
+    [],
+    "a placed engine that does not own it gets no listener it could not bind",
+  );
+  assert.deepEqual(slice("e1").pools, {});
+  // The same VIP by BGP: every placed engine serves it (ECMP).
+  const bgp = {
+    ...full,
+    announce: { ...full.announce, vips: [{ ...full.announce.vips[0]!, mode: "BGP" as const }] },
+  };
+  const both = announceFor(
+    bgp.announce,
+    { name: "e1", group: "edge", node: "e1" },
+    { "10.0.0.3": ["e1", "e2"] },
+    undefined,
+  );
+  assert.deepEqual(
+    sliceFor(bgp, { name: "e1", group: "edge" }, placement, both).http.map((l) => l.address),
+    ["10.0.0.3"],
+  );
 });

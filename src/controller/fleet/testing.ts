@@ -2,6 +2,16 @@
 // VIP and a listener of another group, and the test-side engine client (our own protocol's peer,
 // written from frames.ts, not `portico engine`: that is built elsewhere). Test-only.
 import { connect, type TLSSocket } from "node:tls";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadOrCreateCredentials, type LinkCredentials } from "../../link/credentials.ts";
+import { assemble, nextState } from "../../sources/file/assemble.ts";
+import { parseManifests } from "../../sources/file/parse.ts";
+import type { ResourceSet } from "../../k8s/resource-set.ts";
+import { Controller } from "../standalone.ts";
+import { Hub } from "./hub.ts";
+import { FleetPort } from "./fleet-port.ts";
 import { once } from "node:events";
 import type { DnsRecord, DnsZoneData, EngineSnapshot, Pool } from "../../model/ir.ts";
 import { readFrames, writeFrame } from "../../link/frames.ts";
@@ -15,6 +25,7 @@ import {
 } from "../../link/protocol.ts";
 import { selfSigned } from "../../engine/tls/default-cert.ts";
 import { listenerKey } from "../../engine/listeners.ts";
+import type { AnnounceStatus, BgpPeerStatus, VipAnnounceStatus } from "../../announce/types.ts";
 
 const pool = (name: string): Pool => ({
   name,
@@ -247,7 +258,101 @@ export class TestEngine {
     }
   }
 
+  /**
+   * announce reports the latest snapshot's announce slice as state (Announced by default, since
+   * `since`), with failed naming VIPs that failed and why, and peers as the BGP sessions.
+   */
+  announce(
+    opts: {
+      state?: VipAnnounceStatus["state"];
+      since?: string;
+      failed?: Record<string, { reason: string; message: string }>;
+      peers?: BgpPeerStatus[];
+    } = {},
+  ): AnnounceStatus {
+    const a = this.of("snapshot").at(-1)?.snapshot.announce;
+    const since = opts.since ?? "2026-12-06T20:00:00.000Z";
+    const status: AnnounceStatus = {
+      vips: (a?.vips ?? []).map((v) => {
+        const f = opts.failed?.[v.address];
+        return f
+          ? { address: v.address, mode: v.mode, state: "Failed", since, reason: f.reason, message: f.message }
+          : { address: v.address, mode: v.mode, state: opts.state ?? "Announced", since };
+      }),
+      peers: opts.peers ?? [],
+    };
+    this.send({ type: "announce", status });
+    return status;
+  }
+
   close(): void {
     this.socket.destroy();
   }
+}
+
+/** resourceSet assembles manifests text as the file source would (file m.yaml). */
+export function resourceSet(text: string): ResourceSet {
+  return assemble(new Map([["m.yaml", nextState(undefined, "test", parseManifests("m.yaml", text))]]), []);
+}
+
+/** Rig is a hub, a FleetPort over it, the real Controller on top, and engines to join. */
+export interface Rig {
+  hub: Hub;
+  port: number;
+  creds: LinkCredentials;
+  fleet: FleetPort;
+  controller: Controller;
+  logs: string[];
+  join: (
+    name: string,
+    opts?: Parameters<typeof TestEngine.join>[4],
+    id?: EngineIdentity,
+  ) => Promise<TestEngine>;
+  close: () => Promise<void>;
+}
+
+/** rig starts a Rig on 127.0.0.1 (a fresh state dir unless dir is given); close() ends it all. */
+export async function rig(
+  opts: { answerTimeoutMs?: number; epoch?: number; dir?: string } = {},
+): Promise<Rig> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "fleet-"));
+  const creds = loadOrCreateCredentials(dir);
+  const logs: string[] = [];
+  const log = (level: string, msg: string, fields?: Record<string, unknown>) =>
+    logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`);
+  const hub = new Hub({
+    certPem: creds.certPem,
+    keyPem: creds.keyPem,
+    token: creds.token,
+    epoch: opts.epoch ?? 1,
+    controller: "t",
+    log,
+  });
+  const { port } = await hub.listen("127.0.0.1", 0);
+  const fleet = new FleetPort({ hub, log, answerTimeoutMs: opts.answerTimeoutMs ?? 10_000 });
+  const controller = new Controller(
+    fleet,
+    undefined,
+    { serveClasslessServices: true, ingressHttpPort: 80, ingressHttpsPort: 443 },
+    log,
+  );
+  const engines: TestEngine[] = [];
+  return {
+    hub,
+    port,
+    creds,
+    fleet,
+    controller,
+    logs,
+    join: async (name, o, id) => {
+      const e = await TestEngine.join(port, creds.caPem, creds.token, id ?? identity(name), o);
+      engines.push(e);
+      return e;
+    },
+    close: async () => {
+      engines.forEach((e) => e.close());
+      await fleet.close();
+      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -3,6 +3,8 @@
 import type { ListenerStatus } from "../../engine/listeners.ts";
 import type { Calibration } from "../../k8s/engine-group.ts";
 import type { EngineIdentity, EngineLoad } from "../../link/protocol.ts";
+import type { AnnounceStatus } from "../../announce/types.ts";
+import type { VipAnnouncementView } from "./announce-view.ts";
 
 /** EngineView is one engine: who it is, what it serves, how loaded it is. */
 export interface EngineView {
@@ -25,6 +27,8 @@ export interface EngineView {
   load?: EngineLoad;
   /** history is up to the last hour of reports, oldest first (bounded; older ones rolled up). */
   history: EngineLoad[];
+  /** announce is the engine's latest announcement report (its VIPs and BGP sessions). */
+  announce?: AnnounceStatus;
 }
 
 /** FleetView is every engine of every group, with the controller's epoch and push sequence. */
@@ -34,4 +38,6 @@ export interface FleetView {
   engines: EngineView[];
   /** calibration is the measured per-core capacity sizing divides by, when one was recorded. */
   calibration?: Calibration;
+  /** announcements are the announced VIPs and who announces each (absent when none is announced). */
+  announcements?: VipAnnouncementView[];
 }

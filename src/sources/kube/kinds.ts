@@ -44,6 +44,9 @@ export const RESOURCES: readonly Resource[] = [
   // Only kubernetes.io/tls Secrets can hold a serving certificate; not reading the others keeps
   // tokens and passwords out of Portico's memory.
   { ...res("Secret", "", "v1", "secrets", true), fieldSelector: "type=kubernetes.io/tls" },
+  // An EngineGroup's BGP peer passwords (spec.bgp.peers[].passwordSecretRef), typed as MetalLB
+  // asks for them: kubernetes.io/basic-auth, key "password".
+  { ...res("Secret", "", "v1", "secrets", true), fieldSelector: "type=kubernetes.io/basic-auth" },
   res("Namespace", "", "v1", "namespaces", false),
   // ConfigMaps carry BackendTLSPolicy CA certificates (ca.crt), as the Gateway API specifies.
   res("ConfigMap", "", "v1", "configmaps", true),

@@ -1,0 +1,271 @@
+// announce-bgp.test.ts: issue 14's BGP mode end to end. Three `portico engine` processes, each in
+// its own namespace, run their own BIRD and peer with the router's BIRD (announce-topology.ts); an
+// ActiveActive group announces its VIP from every engine, so the router holds an ECMP route over
+// the three, and a client behind the router reaches the VIP through it. Faults: a clean stop
+// (drain), SIGKILL, an engine's BIRD killed, the router's BIRD restarted, a rolling restart under
+// load. Each prints `# measured:` figures. Needs root (network namespaces); skips loudly without.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { waitFor, type StatusEntry } from "./harness.ts";
+import { netnsSkip } from "./netns.ts";
+import {
+  BACKEND,
+  buildTopology,
+  CLIENT_WAN,
+  ENGINE_ASN,
+  measured,
+  now,
+  outage,
+  recovered,
+  ROUTER_ASN,
+  ROUTER_LAN,
+  startFleet,
+  startLoad,
+  type Agent,
+  type Fleet,
+  type Load,
+  type Node,
+  type Rec,
+  type Topology,
+} from "./announce-topology.ts";
+
+const skip = await netnsSkip();
+if (skip) process.stderr.write(`\n*** SKIPPING BGP announcement tests: ${skip} ***\n\n`);
+
+const GROUP = "edge";
+const BACKEND_PORT = 8080;
+
+const manifests = `apiVersion: portico.dev/v1alpha1
+kind: VipPool
+metadata: { name: routed }
+spec:
+  addresses: ["192.0.2.10-192.0.2.19"]
+  engineGroup: ${GROUP}
+  announce: { mode: BGP, bgp: { communities: ["${ENGINE_ASN}:100"] } }
+---
+apiVersion: portico.dev/v1alpha1
+kind: EngineGroup
+metadata: { name: ${GROUP} }
+spec:
+  replicas: 3
+  haMode: ActiveActive
+  announcement: { leaseSeconds: 3, withdrawDelaySeconds: 2 }
+  bgp:
+    asn: ${ENGINE_ASN}
+    peers: [{ name: router, address: ${ROUTER_LAN}, asn: ${ROUTER_ASN}, holdTimeSeconds: 9 }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: web, namespace: default }
+spec: { type: LoadBalancer, ports: [{ name: http, port: 80, targetPort: ${BACKEND_PORT} }] }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: web-1, namespace: default, labels: { kubernetes.io/service-name: web } }
+addressType: IPv4
+ports: [{ name: http, port: ${BACKEND_PORT}, protocol: TCP }]
+endpoints: [{ addresses: [${BACKEND}], conditions: { ready: true } }]
+`;
+
+describe(
+  "BGP announcement: every engine of an ActiveActive group announces, the router spreads by ECMP",
+  { skip },
+  () => {
+    let topo: Topology;
+    let fleet: Fleet;
+    let client: Agent;
+    let vip: string;
+    let all: string[];
+
+    const hops = () => topo.nextHops(`${vip}/32`);
+    /** ecmp waits until the router's route to the VIP has every engine as next hop. */
+    const ecmp = (ms = 60_000) =>
+      waitFor(
+        `the router's ECMP route over ${all.join(", ")}`,
+        async () => (await hops()).join() === all.join(),
+        ms,
+      );
+    /** withoutHop waits until e is no longer a next hop, and returns when (wall ms). */
+    const withoutHop = (e: Node, ms = 30_000) =>
+      waitFor(
+        `${e.role} withdrawn at the router`,
+        async () => !(await hops()).includes(e.lanIp) && now(),
+        ms,
+      );
+    /** loads runs a new-connection-per-request load and a keep-alive load from the client behind the router. */
+    const loads = async (): Promise<{ fresh: Load; kept: Load }> => {
+      const fresh = await startLoad(client, `http://${vip}/`, "fresh", 2);
+      const kept = await startLoad(client, `http://${vip}/`, "keepalive", 2);
+      await waitFor("the loads running", async () => (await fresh.since(0)).some((r) => r[2] === 1));
+      return { fresh, kept };
+    };
+    const report = async (what: string, l: { fresh: Load; kept: Load }, t: number) => {
+      const f = outage(await l.fresh.stop(), t);
+      const k = outage(await l.kept.stop(), t);
+      measured(`${what}, new connection per request`, f);
+      measured(`${what}, keep-alive connections`, k);
+      return { f, k };
+    };
+    /** restart starts engine e again and waits for it to be back in the route. */
+    const restart = async (e: Node) => {
+      fleet.start(e.role);
+      await fleet.acked();
+      await ecmp();
+    };
+
+    before(async () => {
+      topo = await buildTopology();
+      all = topo.engines.map((e) => e.lanIp).sort();
+      await topo.agent(topo.backend).call("serve", { host: BACKEND, port: BACKEND_PORT, name: "backend" });
+      client = topo.agent(topo.client);
+      // A drain ends at --drain-timeout when connections cannot finish: after a withdrawal the
+      // router sends their clients' packets to other engines (reported by the rolling restart).
+      fleet = await startFleet(topo, GROUP, { "app.yaml": manifests }, ["--drain-timeout", "10s"]);
+      vip = await waitFor("the Service's VIP", () => fleet.vip("Service", "default", "web"), 30_000);
+    });
+
+    after(async () => {
+      await fleet?.stop();
+      await topo?.close();
+    });
+
+    test("the router holds an ECMP route with all three engines as next hops; the client's flows spread", async () => {
+      const t = now();
+      await ecmp();
+      measured(
+        "BGP: controller up → ECMP route over 3 engines (from the first check)",
+        `${Math.round(now() - t)} ms`,
+      );
+      assert.match(
+        await topo.birdc("show", "route", "all", `${vip}/32`),
+        new RegExp(`\\(${ENGINE_ASN},100\\)`),
+        "the pool's community is on the route",
+      );
+      const seen = new Set<string>();
+      for (let i = 0; i < 30; i++) {
+        const r = await client.call<{ ok: boolean; body: string }>("get", { url: `http://${vip}/` });
+        assert.ok(r.ok, r.body);
+        seen.add(r.body.split(" ")[1]!);
+      }
+      measured("BGP: 30 new connections from one client went through", [...seen].sort().join(", "));
+      assert.ok(seen.size >= 2, `ECMP spreads flows over the engines (saw ${[...seen].join(", ")})`);
+      void CLIENT_WAN;
+    });
+
+    test("who announces is visible: the Service's Announced condition and portico explain name every engine, via BGP", async () => {
+      const cond = await waitFor(
+        "web's portico.dev/Announced condition True",
+        async () => {
+          const all = await fleet.ctl.api<StatusEntry[]>("/api/v1/status");
+          const s = all.find((x) => x.kind === "Service" && x.name === "web");
+          const c = s?.status.conditions?.find((x) => x.type === "portico.dev/Announced");
+          return c?.status === "True" && /e1/.test(c.message ?? "") && /e3/.test(c.message ?? "")
+            ? c
+            : undefined;
+        },
+        20_000,
+      );
+      assert.match(cond.message ?? "", /via BGP/);
+      const explain = await fleet.ctl.cli("explain", "service/default/web");
+      for (const e of topo.engines) assert.match(explain, new RegExp(`\\b${e.role}\\b`), explain);
+      assert.match(explain, /BGP/, explain);
+      const pools = await fleet.ctl.cli("get", "pools", "-o", "wide");
+      assert.match(pools, /BGP/, pools);
+      measured("BGP visibility", `condition: ${cond.message}`);
+    });
+
+    test("a clean stop (SIGTERM) withdraws the route before the engine stops accepting", async () => {
+      const e = topo.engines[0]!;
+      const l = await loads();
+      const t = now();
+      void fleet.engines.get(e.role)!.stop("SIGTERM");
+      const gone = await withoutHop(e);
+      // The engine still listens on the VIP when the router no longer sends it new flows.
+      const listening = await e.run("ss", ["-Htln", `src ${vip}`]);
+      measured("BGP clean stop → next hop withdrawn at the router", `${Math.round(gone - t)} ms`);
+      assert.match(listening, /LISTEN/, `${e.role} still accepts on ${vip} once withdrawn`);
+      await fleet.engines.get(e.role)!.exited;
+      measured("BGP clean stop → the engine exited (drained)", `${Math.round(now() - t)} ms`);
+      const { f } = await report("BGP clean stop (drain) of one engine", l, t);
+      assert.ok(gone - t < 5000, `withdrawn within 5 s (target 1 s): ${Math.round(gone - t)} ms`);
+      assert.equal(f.failed, 0, "a drained engine fails no new-connection request");
+      await restart(e);
+    });
+
+    test("an engine killed (SIGKILL): its BIRD dies with it, the router drops the next hop, traffic flows", async () => {
+      const e = topo.engines[1]!;
+      const l = await loads();
+      const t = now();
+      fleet.engines.get(e.role)!.proc.kill("SIGKILL");
+      const gone = await withoutHop(e);
+      measured("BGP engine SIGKILL → next hop gone at the router", `${Math.round(gone - t)} ms`);
+      await recovered(l.fresh, t, 20_000);
+      await recovered(l.kept, t, 20_000);
+      const { f } = await report("BGP engine SIGKILL", l, t);
+      assert.ok(gone - t < 5000, `next hop gone within 5 s (target 1 s): ${Math.round(gone - t)} ms`);
+      assert.ok(f.recoveredMs < 5000, `traffic flows within 5 s: ${f.recoveredMs} ms`);
+      await restart(e);
+    });
+
+    test("BIRD killed inside an engine's namespace: the engine restarts it and announces again", async () => {
+      const e = topo.engines[2]!;
+      const [bird] = await e.pidsOf("bird");
+      assert.ok(bird, `a BIRD runs in ${e.name}`);
+      const l = await loads();
+      const t = now();
+      process.kill(bird!, "SIGKILL");
+      const gone = await withoutHop(e);
+      measured("BGP engine's BIRD SIGKILL → next hop gone at the router", `${Math.round(gone - t)} ms`);
+      await ecmp();
+      measured("BGP engine's BIRD SIGKILL → restarted and back in the route", `${Math.round(now() - t)} ms`);
+      await recovered(l.fresh, t, 20_000);
+      await report("BGP engine's BIRD SIGKILL", l, t);
+    });
+
+    test("the router's BIRD restarted: the routes come back by themselves", async () => {
+      const l = await loads();
+      const t = now();
+      await topo.stopRouterBird("SIGTERM");
+      await topo.startRouterBird();
+      await ecmp();
+      measured("BGP router BIRD restart → ECMP route back", `${Math.round(now() - t)} ms`);
+      await recovered(l.fresh, t, 30_000);
+      await report("BGP router BIRD restart", l, t);
+    });
+
+    test("a rolling restart of the three engines under load", { timeout: 300_000 }, async () => {
+      const l = await loads();
+      const t = now();
+      for (const e of topo.engines) {
+        const s = now();
+        await fleet.engines.get(e.role)!.stop("SIGTERM");
+        const stopped = now();
+        // A slow drain is reported with what the engine logged.
+        if (stopped - s > 10_000)
+          process.stdout.write(
+            `# ${e.role} slow drain:\n# ${fleet.engines.get(e.role)!.logs.slice(-12).join("\n# ")}\n`,
+          );
+        await restart(e);
+        measured(
+          `BGP rolling restart: ${e.role}`,
+          `drained and exited in ${Math.round(stopped - s)} ms, back in the route ${Math.round(now() - stopped)} ms later`,
+        );
+      }
+      measured("BGP rolling restart of 3 engines took", `${Math.round(now() - t)} ms`);
+      const fresh: Rec[] = await l.fresh.stop();
+      const kept: Rec[] = await l.kept.stop();
+      const f = outage(fresh, t);
+      const k = outage(kept, t);
+      measured(
+        "BGP rolling restart, new connection per request",
+        `${f.failed} of ${f.total} failed ${JSON.stringify(f.causes)}`,
+      );
+      measured(
+        "BGP rolling restart, keep-alive connections",
+        `${k.failed} of ${k.total} failed ${JSON.stringify(k.causes)}`,
+      );
+      // New connections: the router stops sending flows to an engine before it stops accepting.
+      assert.equal(f.failed, 0, `no new-connection request fails: ${JSON.stringify(f.causes)}`);
+    });
+  },
+);
