@@ -101,6 +101,9 @@ describe(
       return { fresh, kept };
     };
     const report = async (what: string, l: { fresh: Load; kept: Load }, t: number) => {
+      // Both loads flowing again before they stop, so the figures cover the whole disturbance.
+      await recovered(l.fresh, t, 30_000);
+      await recovered(l.kept, t, 30_000);
       const f = outage(await l.fresh.stop(), t);
       const k = outage(await l.kept.stop(), t);
       measured(`${what}, new connection per request`, f);
