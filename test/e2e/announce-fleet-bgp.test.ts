@@ -94,12 +94,16 @@ describe(
       );
     /** loads runs a new-connection-per-request load and a keep-alive load from the client behind the router. */
     const loads = async (): Promise<{ fresh: Load; kept: Load }> => {
+      await ecmp();
       const fresh = await startLoad(client, `http://${vip}/`, "fresh", 2);
       const kept = await startLoad(client, `http://${vip}/`, "keepalive", 2);
       await waitFor("the loads running", async () => (await fresh.since(0)).some((r) => r[2] === 1));
       return { fresh, kept };
     };
     const report = async (what: string, l: { fresh: Load; kept: Load }, t: number) => {
+      // Both loads flowing again before they stop, so the figures cover the whole disturbance.
+      await recovered(l.fresh, t, 30_000);
+      await recovered(l.kept, t, 30_000);
       const f = outage(await l.fresh.stop(), t);
       const k = outage(await l.kept.stop(), t);
       measured(`${what}, new connection per request`, f);
@@ -186,6 +190,10 @@ describe(
       assert.match(listening, /LISTEN/, `${e.role} still accepts on ${vip} once withdrawn`);
       await fleet.engines.get(e.role)!.exited;
       measured("BGP clean stop → the engine exited (drained)", `${Math.round(now() - t)} ms`);
+      if (now() - t > 10_000)
+        process.stdout.write(
+          `# ${e.role} slow drain:\n# ${fleet.engines.get(e.role)!.logs.slice(-8).join("\n# ")}\n`,
+        );
       const { f } = await report("BGP clean stop (drain) of one engine", l, t);
       assert.ok(gone - t < 5000, `withdrawn within 5 s (target 1 s): ${Math.round(gone - t)} ms`);
       assert.equal(f.failed, 0, "a drained engine fails no new-connection request");
@@ -220,6 +228,41 @@ describe(
       measured("BGP engine's BIRD SIGKILL → restarted and back in the route", `${Math.round(now() - t)} ms`);
       await recovered(l.fresh, t, 20_000);
       await report("BGP engine's BIRD SIGKILL", l, t);
+    });
+
+    test("an engine frozen (SIGSTOP): its BIRD stays up, but the VIP's address on lo expires with the lease and the route goes", async () => {
+      const e = topo.engines[0]!;
+      const engine = fleet.engines.get(e.role)!;
+      const l = await loads();
+      const t = now();
+      engine.proc.kill("SIGSTOP");
+      try {
+        const gone = await withoutHop(e, 20_000);
+        measured(
+          "BGP engine SIGSTOP → next hop gone at the router (lease 3 s)",
+          `${Math.round(gone - t)} ms`,
+        );
+        await recovered(l.fresh, t, 20_000);
+        await report("BGP engine SIGSTOP", l, t);
+        assert.ok(
+          gone - t < 3000 + 3000,
+          `withdrawn within the lease and a margin: ${Math.round(gone - t)} ms`,
+        );
+      } finally {
+        engine.proc.kill("SIGCONT");
+      }
+    });
+
+    test("the thawed engine announces again once the controller confirmed its slice", async () => {
+      // Frozen for less than the controller's peer timeout, its link was never dropped: it withdrew
+      // everything on waking (its timers ran late) and reported EngineFrozen; the controller sends
+      // it its slice again, and it announces.
+      const t = now();
+      await ecmp(20_000);
+      measured(
+        "BGP thawed engine (frozen ~3 s) back in the route after SIGCONT",
+        `${Math.round(now() - t)} ms`,
+      );
     });
 
     test("the router's BIRD restarted: the routes come back by themselves", async () => {

@@ -258,6 +258,37 @@ describe(
       await fleet.acked();
     });
 
+    test("owner frozen briefly (under the controller's peer timeout): it withdraws on waking, then announces again", async () => {
+      const vip = vips.get("web-a")!;
+      const o = await owner(vip);
+      const engine = fleet.engines.get(o.role)!;
+      const fresh = await startLoad(client, `http://${vip}/`, "fresh", 2);
+      await waitFor("the load running", async () => (await fresh.since(0)).some((r) => r[2] === 1));
+      const t = now();
+      engine.proc.kill("SIGSTOP");
+      try {
+        await waitFor(
+          `${o.role}'s address to expire while frozen`,
+          async () => !(await o.addresses()).includes(vip),
+          (LEASE_S + 5) * 1000,
+        );
+      } finally {
+        engine.proc.kill("SIGCONT");
+      }
+      await recovered(fresh, t, 20_000);
+      const f = outage(await fresh.stop(), t);
+      measured(
+        `L2 owner frozen until its lease ran out (~${LEASE_S} s), then thawed; new connection per request`,
+        f,
+      );
+      assert.equal(
+        (await owner(vip)).role,
+        o.role,
+        "the controller never moved the VIP: the same owner announces it again",
+      );
+      assert.equal((await topo.neighbour(vip))?.mac, await o.mac());
+    });
+
     test("owner's link down: the VIP moves after the controller's peer timeout; link back up: one owner again", async () => {
       const vip = vips.get("web-c")!;
       const old = await owner(vip);

@@ -478,7 +478,7 @@ export function measured(what: string, o: Outage | string): void {
   const text =
     typeof o === "string"
       ? o
-      : `traffic flowing again after ${o.recoveredMs} ms; ${o.failed} of ${o.total} requests failed${
+      : `${Number.isFinite(o.recoveredMs) ? `traffic flowing again after ${o.recoveredMs} ms` : "still failing when the load stopped"}; ${o.failed} of ${o.total} requests failed${
           o.failed
             ? ` (${Object.entries(o.causes)
                 .map(([k, v]) => `${k} ${v}`)

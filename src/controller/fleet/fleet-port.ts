@@ -7,6 +7,7 @@
 // engine always did. Otherwise the push is in force, and the engines that did not ack it show on
 // the objects they should serve (fleet-status.ts). An engine that connects gets its slice at once
 // unless it already serves it; one that leaves triggers re-placement and a push to the others.
+import type { AnnounceStatus } from "../../announce/types.ts";
 import { hostname, availableParallelism, totalmem } from "node:os";
 import { DEFAULT_ENGINE_GROUP, type Calibration } from "../../k8s/engine-group.ts";
 import type { GroupSettings } from "./group-settings.ts";
@@ -121,6 +122,13 @@ export class FleetPort implements EnginePort {
         // #sent keeps what it was given: back with a current `have`, it is not sent it again.
         this.#departed.set(e.engine, { session: e.session, at: Date.now() });
         void this.#serial(() => this.#resync(`engine ${e.engine} left`));
+      } else if (e.type === "announce" && wokeFromFreeze(this.#hub.session(e.engine)?.announce)) {
+        // A frozen engine withdrew everything and waits for a snapshot; one whose link was not
+        // dropped (frozen under the peer timeout), or that came back with a current `have`, would
+        // otherwise wait forever: send it its slice again, which confirms what it may announce.
+        void this.#serial(() =>
+          this.#resync(`engine ${e.engine} withdrew its VIPs after a freeze`, e.engine),
+        );
       }
       this.#gen++;
       this.#changed.forEach((fn) => fn());
@@ -274,11 +282,13 @@ export class FleetPort implements EnginePort {
   }
 
   /** #resync re-places after an engine came or went and pushes to the engines whose slice changed
-   * or that do not serve it yet (a reconnecting engine whose Hello `have` is current gets nothing). */
-  async #resync(why: string): Promise<void> {
+   * or that do not serve it yet (a reconnecting engine whose Hello `have` is current gets nothing),
+   * and to force whatever it serves. */
+  async #resync(why: string, force?: string): Promise<void> {
     if (this.#snapshot === undefined) return;
     const { placement, owners, slices } = this.#plan(this.#snapshot);
     const due = slices.filter(({ member, slice }) => {
+      if (member.name === force) return true;
       const sent = this.#sent.get(member.name);
       const serving =
         member.name === LOCAL_ENGINE ? this.#local_.acked : this.#hub.session(member.name)?.acked;
@@ -467,4 +477,9 @@ function sessionView(s: EngineSession, now: number): Omit<EngineView, "connected
     history: s.history.entries(),
     ...(s.announce ? { announce: s.announce } : {}),
   };
+}
+
+/** wokeFromFreeze says whether an engine's report shows it withdrew its VIPs after a freeze (announcer.ts). */
+function wokeFromFreeze(status: AnnounceStatus | undefined): boolean {
+  return status?.vips.some((v) => v.state === "Withdrawn" && v.reason === "EngineFrozen") ?? false;
 }
