@@ -163,7 +163,10 @@ describe(
           const all = await fleet.ctl.api<StatusEntry[]>("/api/v1/status");
           const s = all.find((x) => x.kind === "Service" && x.name === "web");
           const c = s?.status.conditions?.find((x) => x.type === "portico.dev/Announced");
-          return c?.status === "True" && /e1/.test(c.message ?? "") && /e3/.test(c.message ?? "")
+          return c?.status === "True" &&
+            /e1/.test(c.message ?? "") &&
+            /e3/.test(c.message ?? "") &&
+            !/failed/.test(c.message ?? "")
             ? c
             : undefined;
         },

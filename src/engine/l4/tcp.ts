@@ -90,9 +90,12 @@ function splice(o: ForwardOptions, client: Socket, up: Socket, backend: Backend,
   if (o.head && o.head.length > 0) up.write(o.head);
   publish(o, client, backend.id, "open", started);
   let open = 2;
-  const closed = (hadError: boolean, other: Socket) => {
-    // An error (reset, timeout) on one side tears down the other; a clean close lets it drain.
-    if (hadError) other.destroy();
+  const closed = (hadError: boolean, side: Socket, other: Socket) => {
+    // An error (reset, timeout) on one side tears down the other, and so does a side destroyed
+    // here without its peer's FIN (the engine closing at the end of a drain): nothing can be
+    // relayed any more, and the other socket would stay open until its peer closed it. A clean
+    // close (FIN received) lets the other side drain.
+    if (hadError || !side.readableEnded) other.destroy();
     if (--open > 0) return;
     // Only connection failures count against the backend (as HAProxy's `observe layer4`): once
     // connected, a reset is the application's business — iperf3, for one, resets every data
@@ -103,8 +106,8 @@ function splice(o: ForwardOptions, client: Socket, up: Socket, backend: Backend,
   up.on("error", (err: NodeJS.ErrnoException) => {
     o.log("debug", "tcp backend error", { listener: o.listener, backend: backend.id, code: err.code });
   });
-  up.on("close", (hadError) => closed(hadError, client));
-  client.on("close", (hadError) => closed(hadError, up));
+  up.on("close", (hadError) => closed(hadError, up, client));
+  client.on("close", (hadError) => closed(hadError, client, up));
   if (o.idleTimeoutMs > 0) {
     // Socket timeouts reset on reads and writes, so the client side alone sees both directions.
     client.setTimeout(o.idleTimeoutMs, () => {
