@@ -22,7 +22,7 @@ Usage:
   portico explain KIND/NS/NAME [DIR...] [--admin HOST:PORT] [-o table|wide|yaml|json]
       Say in plain words how one object gets (or does not get) its VIP, ports and backends.
       KIND/NS/NAME: service, ingress, gateway, httproute, grpcroute, tlsroute, tcproute, udproute;
-      KIND/NAME: vippool, ingressclass, enginegroup. With --kubeconfig F: explain from a cluster instead.
+      KIND/NAME: vippool, ingressclass, enginegroup, dnszone. With --kubeconfig F: explain from a cluster instead.
   portico get services|ingresses|gateways|routes|pools|enginegroups|dns|all [DIR...] [--admin HOST:PORT]
       [-o table|wide|yaml|json]
       A kubectl-like table: EXTERNAL-IP (or <pending>); pools with used/free/pending per family.

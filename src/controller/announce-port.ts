@@ -59,10 +59,15 @@ export function withAnnouncer(inner: EnginePort, o: AnnouncePortOptions): Engine
       await guarded("commit", () => a.commit(current));
       return result;
     },
-    async metrics() {
-      const text = await inner.metrics();
-      if (!announcer) return text;
-      return `${text}${text === "" || text.endsWith("\n") ? "" : "\n"}${announceMetrics(announcer.status())}`;
+    // The in-process engine's metrics are a string, and callers may rely on that: stay synchronous
+    // when the inner port is (the announcer's status is a plain read).
+    metrics() {
+      const text = inner.metrics();
+      const a = announcer;
+      if (!a) return text;
+      const add = (t: string) =>
+        `${t}${t === "" || t.endsWith("\n") ? "" : "\n"}${announceMetrics(a.status())}`;
+      return typeof text === "string" ? add(text) : text.then(add);
     },
     async drain(deadlineMs) {
       if (!announcer) return (await inner.drain?.(deadlineMs)) ?? true;

@@ -162,7 +162,7 @@ test("explain: offline and --admin give the same answer for every kind and every
 });
 
 test("get: offline and --admin agree on every table (enginegroups too) and -o; pools show used/free/pending", async () => {
-  for (const kind of ["services", "ingresses", "gateways", "routes", "pools", "enginegroups", "all"])
+  for (const kind of ["services", "ingresses", "gateways", "routes", "pools", "enginegroups", "dns", "all"])
     for (const o of OUTPUTS) await both(["get", kind], ["-o", o]);
   const pools = JSON.parse(await both(["get", "pools"], ["-o", "json"])) as Record<string, string>[];
   const tiny = pools.find((r) => r.NAME === "tiny")!;
@@ -279,7 +279,7 @@ test("version, --version and help", async () => {
     "enginegroup",
   ])
     assert.match(h.stdout, new RegExp(kind), kind);
-  assert.match(h.stdout, /gateways\|routes\|pools\|enginegroups\|all/);
+  assert.match(h.stdout, /gateways\|routes\|pools\|enginegroups\|dns\|all/);
   const bad = await bin(["frobnicate"]);
   assert.equal(bad.code, 2);
   assert.equal(bad.stderr, "portico: unknown command \"frobnicate\"; run 'portico help' for the list\n");

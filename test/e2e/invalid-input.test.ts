@@ -311,7 +311,8 @@ spec:
     await waitFor(`${what}: the error reported`, async () =>
       (await errorsOf(p)).invalid.some((o) => o.reason === reason),
     );
-    assert.ok(warned(p, reason), `${what}: logged at warn`);
+    // The log line and the admin API are separate channels: the line may reach the pipe a little later.
+    await waitFor(`${what}: logged at warn`, () => warned(p, reason));
     const cond = await condition(p, "Ingress", "web", "portico.dev/InputValid");
     assert.equal(cond?.status, "False", what);
     assert.equal(cond?.reason, reason, what);
