@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { MessageChannel } from "node:worker_threads";
 import { RemoteEngine, serveEngine } from "./engine-bridge.ts";
 import { idleLoad } from "../engine/load.ts";
+import type { AnnounceStatus } from "../announce/types.ts";
 
 test("RemoteEngine rejects a call the engine side never answers, after its timeout", async () => {
   const { port1, port2 } = new MessageChannel();
@@ -69,6 +70,45 @@ test("the engine's load rides the heartbeat; RemoteEngine.load() folds the beats
     assert.equal(l!.intervalMs, 3000);
     assert.equal(l!.requestsPerSecond, 200);
     assert.equal(l!.at, 3000);
+  } finally {
+    stop();
+    port1.close();
+    port2.close();
+  }
+});
+
+test("the engine thread's announcement report reaches RemoteEngine.announce() and its listeners", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const changed: (() => void)[] = [];
+  let report: AnnounceStatus | undefined;
+  const engine = {
+    apply: () => ({ ok: true as const }),
+    metrics: () => "",
+    status: () => undefined,
+    close() {},
+    announce: () => report,
+    onAnnounceChange: (fn: () => void) => void changed.push(fn),
+  };
+  const stop = serveEngine(port2, engine, { heartbeatMs: 60_000 });
+  try {
+    const remote = new RemoteEngine(port1);
+    assert.equal(remote.announce(), undefined, "nothing before the engine announces");
+    const heard = new Promise<void>((resolve) => remote.onAnnounceChange(resolve));
+    report = {
+      vips: [
+        {
+          address: "198.51.100.7",
+          mode: "L2",
+          state: "Announced",
+          interface: "eth0",
+          since: "2026-12-06T00:00:00Z",
+        },
+      ],
+      peers: [],
+    };
+    for (const fn of changed) fn();
+    await heard;
+    assert.deepEqual(remote.announce(), report);
   } finally {
     stop();
     port1.close();

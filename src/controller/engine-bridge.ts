@@ -7,6 +7,7 @@ import type { MessagePort, Worker } from "node:worker_threads";
 import type { EngineStatus } from "../engine/engine.ts";
 import { combineLoads, LoadQueue } from "../engine/load.ts";
 import type { EngineLoad } from "../link/protocol.ts";
+import type { AnnounceStatus } from "../announce/types.ts";
 import type { EnginePort } from "./standalone.ts";
 import { LoopWatch, type EngineLiveness } from "./loop-watch.ts";
 
@@ -28,6 +29,13 @@ export const HEARTBEAT_MS = 1_000;
 export interface EngineStatusUpdate {
   type: "engine-status";
   status: EngineStatus;
+}
+
+/** EngineAnnounceUpdate carries the engine's announcement report (EnginePort.announce) when it
+ * changes, so the controller thread's Announced conditions follow the engine thread's announcer. */
+export interface EngineAnnounceUpdate {
+  type: "engine-announce";
+  status: AnnounceStatus;
 }
 
 /** EngineCall is a controller → engine request; method names an EnginePort method. */
@@ -102,6 +110,11 @@ export function serveEngine(
   port.on("message", onMessage);
   // Pushed on change, not polled: the data plane's thread computes a status only when one moved.
   engine.onListenerChange?.(pushStatus);
+  engine.onAnnounceChange?.(() => {
+    const status = engine.announce?.();
+    if (!stopped && status !== undefined)
+      port.postMessage({ type: "engine-announce", status } satisfies EngineAnnounceUpdate);
+  });
   return () => {
     stopped = true;
     clearInterval(beat);
@@ -122,6 +135,8 @@ export class RemoteEngine implements EnginePort {
   #next = 1;
   #waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   #status: EngineStatus | undefined;
+  #announce: AnnounceStatus | undefined;
+  #announceListeners: (() => void)[] = [];
 
   #timeoutMs: number;
   /** #heard is when the engine thread last reported its loop (construction time before the first). */
@@ -141,6 +156,11 @@ export class RemoteEngine implements EnginePort {
       }
       if ((m as EngineStatusUpdate)?.type === "engine-status") {
         this.#status = (m as EngineStatusUpdate).status;
+        return;
+      }
+      if ((m as EngineAnnounceUpdate)?.type === "engine-announce") {
+        this.#announce = (m as EngineAnnounceUpdate).status;
+        for (const fn of this.#announceListeners) fn();
         return;
       }
       const r = m as EngineReply;
@@ -183,6 +203,16 @@ export class RemoteEngine implements EnginePort {
   /** status is the engine's bind state as last pushed (endpoints left out); undefined before. */
   status(): EngineStatus | undefined {
     return this.#status;
+  }
+
+  /** announce is the engine's announcement report as last pushed; undefined while it announces nothing. */
+  announce(): AnnounceStatus | undefined {
+    return this.#announce;
+  }
+
+  /** onAnnounceChange calls fn whenever the engine thread pushes a new announcement report. */
+  onAnnounceChange(fn: () => void): void {
+    this.#announceListeners.push(fn);
   }
 
   /** liveness is the engine thread's last loop report and how long ago it came. */
