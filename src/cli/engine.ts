@@ -207,7 +207,9 @@ export async function main(argv: string[]): Promise<number> {
   process.once("SIGTERM", () => process.exit(1));
   process.once("SIGINT", () => process.exit(1));
   agent.stop();
-  log("info", "draining: listeners closed, open connections finishing", { deadlineMs });
+  log("info", "draining: announcements withdrawn first, then listeners close and open connections finish", {
+    deadlineMs,
+  });
   const started = performance.now();
   const finished = (await engine.drain?.(deadlineMs)) ?? true;
   const ms = Math.round(performance.now() - started);
