@@ -8,6 +8,7 @@ import { assemble, nextState } from "../sources/file/assemble.ts";
 import { parseManifests } from "../sources/file/parse.ts";
 import { buildSnapshot, type DnsClock } from "../controller/pipeline.ts";
 import type { DnsZoneData } from "../model/ir.ts";
+import { validateSnapshot } from "../model/validate.ts";
 
 const opts = { serveClasslessServices: false, ingressHttpPort: 80, ingressHttpsPort: 443 };
 
@@ -204,4 +205,57 @@ spec:
   );
   assert.match(set.errors[0]!.message, /unknown field "spec\.zonee"/);
   assert.match(set.errors[1]!.message, /spec\.records must be a list/);
+});
+
+test("zone mistakes the engine would refuse are dropped and reported, never sent (the snapshot stays valid)", () => {
+  const yaml =
+    base +
+    zone(
+      "z",
+      `  zone: example.com
+  listen: {address: 192.0.2.15}
+  ttl: 3000000000
+  soa: {mname: "not a name", minimum: 4294967295}
+  records:
+    - {name: shop.example.com, type: CNAME, value: www.example.com}
+    - {name: ns.example.com, type: CNAME, value: www.example.com}
+    - {name: two.example.com, type: TXT, value: hi}
+    - {name: two.example.com, type: CNAME, value: www.example.com}
+    - {name: t.example.com, type: TXT, value: "${"x".repeat(4001)}"}`,
+    ) +
+    `---
+apiVersion: v1
+kind: Service
+metadata:
+  name: shop
+  namespace: team
+  annotations: {portico.dev/hostname: shop.example.com}
+spec: {type: LoadBalancer, loadBalancerClass: portico.dev/lb, ports: [{port: 443, protocol: TCP}]}
+`;
+  const out = run(yaml);
+  assert.deepEqual(validateSnapshot(out.snapshot), []);
+  const z = zoneOf(out, "example.com");
+  assert.deepEqual(
+    names(z).filter((n) => !n.startsWith("ns.")),
+    ["shop.example.com CNAME www.example.com", "two.example.com TXT hi"],
+  );
+  assert.equal(z.records[0]!.ttl, 30);
+  assert.equal(z.soa.mname, "ns.example.com");
+  const accepted = out.statuses
+    .find((s) => s.kind === "DnsZone")
+    ?.status.conditions?.find((c) => c.type === "Accepted");
+  assert.equal(accepted?.reason, "PartiallyInvalid");
+  for (const field of [
+    "spec.ttl",
+    "spec.soa.mname",
+    "spec.soa.minimum",
+    "CNAME ns.example.com",
+    "CNAME two.example.com",
+    "4001 bytes",
+  ])
+    assert.ok(accepted?.message.includes(field), `${field} in ${accepted?.message}`);
+  // The Service asking for the CNAME's name is refused, not published beside it.
+  const svc = out.statuses.find((s) => s.kind === "Service" && s.name === "shop");
+  const failed = svc?.status.conditions?.find((c) => c.type === "portico.dev/DNSRecordFailed");
+  assert.equal(failed?.reason, "CNAMEConflict");
 });

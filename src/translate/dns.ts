@@ -186,6 +186,20 @@ export function buildDns(input: DnsInput): DnsOutput {
       });
       continue;
     }
+    // A CNAME owns its name alone (RFC 1034 3.6.2): addresses beside it would make the engine
+    // refuse the whole snapshot, so the published name gives way to the zone's declared CNAME.
+    if (z.spec.records.some((r) => r.type === "CNAME" && r.name === c.name)) {
+      names.push({
+        name: c.name,
+        zone: z.spec.zone,
+        addresses: [],
+        refused: {
+          reason: "CNAMEConflict",
+          message: `${c.name} is a CNAME in ${z.object} spec.records; a name with a CNAME can have no addresses`,
+        },
+      });
+      continue;
+    }
     names.push({ name: c.name, zone: z.spec.zone, addresses: c.addresses });
     byZone.get(z)!.push(c);
   }
