@@ -100,7 +100,8 @@ export function translateDnsZones(ctx: TranslateContext): void {
     };
     if (o.metadata.generation !== undefined) zone.generation = o.metadata.generation;
     const serial = (o as DnsZone).status?.serial;
-    if (typeof serial === "number") zone.serial = serial;
+    // Anything but a 32-bit serial (RFC 1982) in status is ignored: the engine would refuse it.
+    if (Number.isInteger(serial) && serial! >= 0 && serial! <= 0xffffffff) zone.serial = serial!;
     ctx.dnsZones.push(zone);
   }
 }
