@@ -259,3 +259,32 @@ spec: {type: LoadBalancer, loadBalancerClass: portico.dev/lb, ports: [{port: 443
   const failed = svc?.status.conditions?.find((c) => c.type === "portico.dev/DNSRecordFailed");
   assert.equal(failed?.reason, "CNAMEConflict");
 });
+
+test("a Service asking for a name before its VIP has an address is told so (DNSRecordReady=False AddressPending)", () => {
+  const yaml =
+    base +
+    zone("z", "  zone: example.com\n  listen: {address: 192.0.2.15}") +
+    `---
+apiVersion: v1
+kind: Service
+metadata:
+  name: later
+  namespace: team
+  annotations: {portico.dev/hostname: Later.Example.com.}
+spec:
+  type: LoadBalancer
+  loadBalancerClass: portico.dev/lb
+  loadBalancerIP: 198.51.100.7
+  ports: [{port: 443, protocol: TCP}]
+`;
+  const out = run(yaml);
+  assert.ok(!names(zoneOf(out, "example.com")).some((n) => n.startsWith("later.")));
+  const c = out.statuses
+    .find((s) => s.kind === "Service" && s.name === "later")
+    ?.status.conditions?.find((c) => c.type === "portico.dev/DNSRecordReady");
+  assert.deepEqual([c?.status, c?.reason], ["False", "AddressPending"]);
+  assert.match(c?.message ?? "", /^later\.example\.com: no record until Service\/team\/later has an address/);
+  assert.deepEqual(out.dns.names["Service/team/later"], [
+    { name: "later.example.com", zone: "example.com", addresses: [] },
+  ]);
+});

@@ -281,22 +281,32 @@ export function buildDns(input: DnsInput): DnsOutput {
   for (const [object, names] of Object.entries(out.names)) {
     const refused = names.filter((n) => n.refused);
     const ok = names.filter((n) => !n.refused);
+    const pending = ok.every((n) => n.addresses.length === 0);
     out.conditions[object] =
-      refused.length > 0
+      refused.length === 0 && pending
         ? {
-            type: DNS_RECORD_FAILED,
-            status: "True",
-            reason: refused[0]!.refused!.reason,
-            message: refused.map((n) => n.refused!.message).join("; "),
-          }
-        : {
             type: DNS_RECORD_READY,
-            status: "True",
-            reason: "Published",
-            message: ok
-              .map((n) => `${n.name} ${n.addresses.length > 0 ? n.addresses.join(", ") : "(no address yet)"}`)
-              .join("; "),
-          };
+            status: "False",
+            reason: "AddressPending",
+            message: `${ok.map((n) => n.name).join(", ")}: no record until ${object} has an address (see portico explain)`,
+          }
+        : refused.length > 0
+          ? {
+              type: DNS_RECORD_FAILED,
+              status: "True",
+              reason: refused[0]!.refused!.reason,
+              message: refused.map((n) => n.refused!.message).join("; "),
+            }
+          : {
+              type: DNS_RECORD_READY,
+              status: "True",
+              reason: "Published",
+              message: ok
+                .map(
+                  (n) => `${n.name} ${n.addresses.length > 0 ? n.addresses.join(", ") : "(no address yet)"}`,
+                )
+                .join("; "),
+            };
   }
   return out;
 }
@@ -325,7 +335,7 @@ function zoneData(z: PendingZone, claims: readonly Claim[], vipAddrs: readonly s
     for (const a of vipAddrs) add({ name: ns, type: typeOf(a), ttl: s.ttl, value: a });
   }
   for (const r of s.records) add({ name: r.name, type: r.type, ttl: r.ttl, value: r.value });
-  const strong = new Set(claims.filter((c) => !c.weak).map((c) => c.name));
+  const strong = new Set(claims.filter((c) => !c.weak && c.addresses.length > 0).map((c) => c.name));
   for (const c of claims) {
     if (c.weak && strong.has(c.name)) continue;
     for (const a of c.addresses) {
@@ -351,10 +361,12 @@ function zoneData(z: PendingZone, claims: readonly Claim[], vipAddrs: readonly s
 /** collectClaims lists every name the served objects publish, with the addresses serving it. */
 function collectClaims(input: DnsInput): Claim[] {
   const claims: Claim[] = [];
-  const push = (object: string, name: string, address: string, pools?: string[], weak?: boolean) => {
+  // addresses may be empty: a Service or Gateway whose VIP is pending still claims its names, so
+  // it is told why they have no record yet (DNSRecordReady=False AddressPending).
+  const push = (object: string, name: string, addresses: string[], pools?: string[], weak?: boolean) => {
     const n = normalName(name);
     if (n === "*" || !validName(n, true)) return;
-    const c: Claim = { object, name: n, addresses: [address] };
+    const c: Claim = { object, name: n, addresses: [...addresses] };
     if (pools) c.pools = pools;
     if (weak) c.weak = true;
     claims.push(c);
@@ -365,14 +377,14 @@ function collectClaims(input: DnsInput): Claim[] {
     for (const vh of l.virtualHosts) {
       for (const r of vh.routes) {
         const pools = r.action.type === "Forward" ? r.action.backends.map((b) => b.pool) : [];
-        push(objectOf(r.name), vh.hostname, l.address, pools);
+        push(objectOf(r.name), vh.hostname, [l.address], pools);
       }
     }
     for (const r of l.sniRoutes ?? [])
       push(
         objectOf(r.name),
         r.hostname,
-        l.address,
+        [l.address],
         r.backends.map((b) => b.pool),
       );
   }
@@ -385,7 +397,7 @@ function collectClaims(input: DnsInput): Claim[] {
     if (!vip) continue;
     for (const ln of gw.spec?.listeners ?? []) {
       if (!ln.hostname || !["HTTP", "HTTPS", "TLS"].includes(ln.protocol)) continue;
-      for (const a of input.addressesOf(vip)) push(key, ln.hostname, a, undefined, true);
+      push(key, ln.hostname, input.addressesOf(vip), undefined, true);
     }
   }
   // Services that ask for names; health follows their L4 listeners' pools.
@@ -399,7 +411,7 @@ function collectClaims(input: DnsInput): Claim[] {
     const vip = input.vipOf[key];
     if (!vip) continue;
     const pools = [...new Set(input.l4.filter((l) => l.name.startsWith(`${key}:`)).map((l) => l.pool))];
-    for (const a of input.addressesOf(vip)) for (const n of new Set(names)) push(key, n, a, pools);
+    for (const n of new Set(names)) push(key, n, input.addressesOf(vip), pools);
   }
   // One claim per object and name, addresses merged (an object on port 80 and 443, or dual-stack).
   const merged = new Map<string, Claim>();

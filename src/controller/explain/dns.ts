@@ -88,7 +88,9 @@ export function addDnsSection(e: Explanation, key: string, out: PipelineView): v
     else {
       const zone = (out.snapshot.dns ?? []).flatMap((s) => s.zones).find((z) => z.name === n.zone);
       const recs = zone?.records.filter((r) => r.name === n.name) ?? [];
-      const answer = recs.map((r) => `${r.type} ${r.value}`).join(", ") || "no answer yet (zone not served)";
+      const answer =
+        recs.map((r) => `${r.type} ${r.value}`).join(", ") ||
+        (n.addresses.length === 0 ? "no record yet (no address yet)" : "no answer yet (zone not served)");
       lines.push(`  ${n.name} (zone ${n.zone}): ${answer}${recs[0] ? health(recs[0]) : ""}`);
     }
   }
