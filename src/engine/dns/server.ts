@@ -73,7 +73,11 @@ export class DnsService {
 
   private handle(msg: Buffer, client: ClientInfo, reply: (bytes: Buffer | undefined) => void): void {
     const r = respond(msg, this.zones, this.deps.poolUp, client, this.forwarder !== undefined);
-    if (r.kind === "drop") return this.publish(client, "DROPPED", -1);
+    if (r.kind === "drop") {
+      // reply is told too: a TCP connection counts its queries in flight and ends on this.
+      reply(undefined);
+      return this.publish(client, "DROPPED", -1);
+    }
     if (r.kind === "forward") return this.forward(msg, r.query, client, reply);
     this.send(client, r.bytes, r.rcode, r.qtype, reply);
   }
@@ -245,7 +249,11 @@ export class DnsTcp implements ConnectionHandler {
   private reply(c: Conn, bytes: Buffer | undefined): void {
     c.inflight--;
     if (c.socket.destroyed) return;
-    if (bytes !== undefined) {
+    // Nothing to answer over TCP (rate limiting is UDP's) means a message that is no query: the
+    // client would wait for an answer until the idle timeout, so the connection ends (as knot
+    // does) once the answers before it are out.
+    if (bytes === undefined) c.closing = true;
+    else {
       const head = Buffer.allocUnsafe(2);
       head.writeUInt16BE(bytes.length, 0);
       c.socket.write(Buffer.concat([head, bytes]));

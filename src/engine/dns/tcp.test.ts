@@ -6,7 +6,7 @@ import { once } from "node:events";
 import { connect, createServer, type Socket } from "node:net";
 import { test } from "node:test";
 import { encodeQuery } from "./message.ts";
-import { compileDns } from "./server.ts";
+import { compileDns, TCP_IDLE_TIMEOUT_MS } from "./server.ts";
 import { TYPE } from "./wire.ts";
 
 async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
@@ -83,6 +83,35 @@ test("tcp: a client that pipelines but does not read gets no unbounded queue; al
     });
     client.resume();
     await until(() => got === count, `${count} answers (got ${got})`, 120_000);
+  } finally {
+    client.destroy();
+    srv.close();
+  }
+});
+
+test("tcp: a message that is no query ends the connection after the answers before it, not at the idle timeout", async () => {
+  const service = compileDns({ name: "t", address: "127.0.0.1", port: 0, zones: [] }, { poolUp: () => true });
+  const srv = createServer((s) => service.tcp.onConnection(s));
+  srv.listen(0, "127.0.0.1");
+  await once(srv, "listening");
+  const client = connect((srv.address() as { port: number }).port, "127.0.0.1");
+  try {
+    await once(client, "connect");
+    let buf = Buffer.alloc(0);
+    let ended = false;
+    client.on("data", (chunk: Buffer) => (buf = Buffer.concat([buf, chunk])));
+    client.on("end", () => (ended = true));
+    const q = encodeQuery("www.example.org", TYPE.A);
+    const started = Date.now();
+    // A query (REFUSED: no zones), then 5 bytes that are no DNS message.
+    client.write(Buffer.concat([Buffer.from([0, q.length]), q, Buffer.from([0, 5, 1, 2, 3, 4, 5])]));
+    await until(() => ended, "the server to end the connection", 30_000);
+    const elapsed = Date.now() - started;
+    process.stderr.write(`dns tcp: connection ended ${elapsed} ms after a malformed message\n`);
+    assert.equal(buf.readUInt16BE(0), buf.length - 2, "exactly one answer, the query's");
+    assert.equal(buf[2 + 3]! & 0xf, 5);
+    // Well before the idle timeout (10 s), which would otherwise be what ends it.
+    assert.ok(elapsed < TCP_IDLE_TIMEOUT_MS / 2, `ended after ${elapsed} ms`);
   } finally {
     client.destroy();
     srv.close();
