@@ -178,6 +178,8 @@ test("a zone without an address yet is not Programmed and serves nothing", () =>
     ?.status.conditions?.find((c) => c.type === "Programmed");
   assert.equal(c?.status, "False");
   assert.equal(c?.reason, "AddressPending");
+  // The status says why, in IPAM's words, as a Service's does.
+  assert.equal(c?.message, `no address for DnsZone/z's DNS service: pool "missing" does not exist (NoPools)`);
 });
 
 test("a bad zone name is refused with the field named", () => {

@@ -118,6 +118,8 @@ export interface DnsInput {
   /** vipOf maps an object key to its VIP request key (TranslateResult.vipOf). */
   vipOf: Readonly<Record<string, string>>;
   addressesOf(vip: string): string[];
+  /** whyNoAddress is IPAM's refusal of a VIP request ("pool \"x\" does not exist"), if it refused. */
+  whyNoAddress?(vip: string): { reason: string; message: string } | undefined;
   groupOf(address: string): string;
   /** serials are the previous build's (absent: none; status.serial then is the floor). */
   serials?: DnsSerials;
@@ -254,14 +256,18 @@ export function buildDns(input: DnsInput): DnsOutput {
       }
       server.zones.push(data);
     }
-    if (vipAddrs.length === 0)
+    if (vipAddrs.length === 0) {
+      // Say why, as a Service's status does: the zone's owner has nothing else to go on.
+      const why = input.whyNoAddress?.(z.vip);
       cond(
         "Programmed",
         false,
         "AddressPending",
-        `no address for ${z.object}'s DNS service yet (see portico get pools)`,
+        why
+          ? `no address for ${z.object}'s DNS service: ${why.message.replace(/^no address: /, "")} (${why.reason})`
+          : `no address for ${z.object}'s DNS service yet (see portico get pools)`,
       );
-    else
+    } else
       cond(
         "Programmed",
         true,
