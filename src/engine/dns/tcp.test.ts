@@ -69,6 +69,9 @@ test("tcp: a client that pipelines but does not read gets no unbounded queue; al
       // Fixed: the server stops reading with its buffer full. Unfixed: it reads every query.
       return (s.isPaused() && s.writableNeedDrain) || s.bytesRead === framed.length * count;
     }, "the server to stop reading or to read everything");
+    process.stderr.write(
+      `dns tcp: reading paused after ${s.bytesRead} bytes of queries, ${peak} bytes of answers queued\n`,
+    );
     assert.ok(s.bytesRead < framed.length * count, `the server read all ${s.bytesRead} bytes of queries`);
     assert.ok(peak < 1_000_000, `the server queued ${peak} bytes of answers for a client that does not read`);
     // Reading now brings every answer, in order, none lost to the pause.
