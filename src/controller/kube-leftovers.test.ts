@@ -5,7 +5,7 @@ import { test } from "node:test";
 import { buildResourceSet } from "../k8s/resource-set.ts";
 import type { AnyObject } from "../k8s/types.ts";
 import type { ObjectStatus } from "../translate/types.ts";
-import { leftovers, writtenAddresses } from "./kube-leftovers.ts";
+import { leftovers, serviceLeftoverEdit, writtenAddresses } from "./kube-leftovers.ts";
 
 const pool = {
   apiVersion: "portico.dev/v1alpha1",
@@ -105,5 +105,30 @@ test("writtenAddresses reads load-balancer and Gateway addresses", () => {
       { kind: "Gateway", name: "g", status: { addresses: [{ value: "192.0.2.2" }] } },
     ]),
     ["192.0.2.1", "192.0.2.2"],
+  );
+});
+
+test("a Service Portico left loses its addresses and portico.dev conditions; another load balancer's stay", () => {
+  const set = buildResourceSet([pool], new Map(), []);
+  const edit = serviceLeftoverEdit(set, new Set(["198.51.100.5"]));
+  assert.deepEqual(
+    edit({
+      loadBalancer: { ingress: [{ ip: "192.0.2.3" }, { ip: "203.0.113.9" }, { ip: "198.51.100.5" }] },
+      conditions: [
+        { type: "portico.dev/Announced", status: "True" },
+        { type: "example.com/Ready", status: "True" },
+      ],
+    }),
+    {
+      loadBalancer: { ingress: [{ ip: "203.0.113.9" }] },
+      conditions: [{ type: "example.com/Ready", status: "True" }],
+    },
+  );
+  assert.deepEqual(
+    edit({
+      loadBalancer: { ingress: [{ ip: "192.0.2.3" }] },
+      conditions: [{ type: "portico.dev/DNSRecordReady" }],
+    }),
+    { loadBalancer: {} },
   );
 });

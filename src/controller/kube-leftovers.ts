@@ -37,18 +37,7 @@ export function leftovers(
   written: ReadonlySet<string> = new Set(),
 ): Leftover[] {
   const served = new Set(statuses.map(keyOf));
-  const ranges: IpRange[] = set.vipPools.flatMap((p) =>
-    (p.spec?.addresses ?? []).map(parseEntry).filter((r): r is IpRange => typeof r !== "string"),
-  );
-  const ours = (ip: unknown): boolean => {
-    if (typeof ip !== "string") return false;
-    if (written.has(ip)) return true;
-    const parsed = parseIp(ip);
-    return (
-      parsed !== undefined &&
-      ranges.some((r) => r.family === parsed.family && r.start <= parsed.value && parsed.value <= r.end)
-    );
-  };
+  const ours = ourAddresses(set, written);
   const out: Leftover[] = [];
   const candidates: AnyObject[] = [
     ...(set.ingresses as unknown as AnyObject[]),
@@ -65,6 +54,48 @@ export function leftovers(
     out.push(l);
   }
   return out;
+}
+
+/** ourAddresses says whether an address is Portico's: in one of its VipPools, or written by this process. */
+function ourAddresses(set: ResourceSet, written: ReadonlySet<string>): (ip: unknown) => boolean {
+  const ranges: IpRange[] = set.vipPools.flatMap((p) =>
+    (p.spec?.addresses ?? []).map(parseEntry).filter((r): r is IpRange => typeof r !== "string"),
+  );
+  return (ip) => {
+    if (typeof ip !== "string") return false;
+    if (written.has(ip)) return true;
+    const parsed = parseIp(ip);
+    return (
+      parsed !== undefined &&
+      ranges.some((r) => r.family === parsed.family && r.start <= parsed.value && parsed.value <= r.end)
+    );
+  };
+}
+
+/**
+ * serviceLeftoverEdit is the edit that removes what Portico wrote on a Service it no longer serves
+ * (before its finalizer goes): its load-balancer addresses and portico.dev conditions. Another
+ * load balancer's addresses on the same Service stay (one that took the Service over, say).
+ */
+export function serviceLeftoverEdit(
+  set: ResourceSet,
+  written: ReadonlySet<string>,
+): (st: Record<string, unknown>) => Record<string, unknown> {
+  const ours = ourAddresses(set, written);
+  return (st) => {
+    const lb = (st.loadBalancer ?? {}) as { ingress?: { ip?: string }[] };
+    const ingress = (lb.ingress ?? []).filter((i) => !ours(i.ip));
+    const conditions = ((st.conditions ?? []) as Condition[]).filter(
+      (c) => !c.type.startsWith(PORTICO_CONDITION_PREFIX),
+    );
+    const next: Record<string, unknown> = {
+      ...st,
+      loadBalancer: ingress.length > 0 ? { ...lb, ingress } : {},
+    };
+    if (conditions.length > 0) next.conditions = conditions;
+    else delete next.conditions;
+    return next;
+  };
 }
 
 /** writtenAddresses are the load-balancer and Gateway addresses a run's statuses hold. */

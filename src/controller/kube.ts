@@ -5,7 +5,7 @@
 // leads it also keeps the engine workloads (kube-engines.ts); every replica answers the admin API
 // (AdminView: /healthz, /readyz, /metrics, the CLI routes), the standby with what it knows.
 import type { DnsSerials } from "../translate/dns.ts";
-import { leftovers, writtenAddresses } from "./kube-leftovers.ts";
+import { leftovers, serviceLeftoverEdit, writtenAddresses } from "./kube-leftovers.ts";
 import type { ResourceSet } from "../k8s/resource-set.ts";
 import type { AnyObject } from "../k8s/types.ts";
 import type { AllocationState } from "../ipam/types.ts";
@@ -37,7 +37,7 @@ import { ControllerMetrics } from "./metrics.ts";
 import type { AdminView } from "../api/admin.ts";
 import type { Inspection } from "./views.ts";
 import { recoverAllocations } from "./kube-recover.ts";
-import { PORTICO_CONDITION_PREFIX, StatusWriter } from "./kube-status.ts";
+import { StatusWriter } from "./kube-status.ts";
 import type { Logger } from "./log.ts";
 import type { Hub } from "./fleet/hub.ts";
 import type { FleetPort } from "./fleet/fleet-port.ts";
@@ -674,15 +674,12 @@ export class KubeController implements AdminView {
         } else if (served.has(k)) {
           if (!hasFinalizer(cur)) await setFinalizer(this.#o.client, cur, true);
         } else if (hasFinalizer(cur)) {
-          await this.#status.writeRaw("Service", svc.metadata.namespace, svc.metadata.name, (st) => {
-            const conditions = ((st.conditions ?? []) as { type: string }[]).filter(
-              (c) => !c.type.startsWith(PORTICO_CONDITION_PREFIX),
-            );
-            const next: Record<string, unknown> = { ...st, loadBalancer: {} };
-            if (conditions.length > 0) next.conditions = conditions;
-            else delete next.conditions;
-            return next;
-          });
+          await this.#status.writeRaw(
+            "Service",
+            svc.metadata.namespace,
+            svc.metadata.name,
+            serviceLeftoverEdit(set, this.#written),
+          );
           await setFinalizer(this.#o.client, cur, false);
         }
       } catch (e) {

@@ -92,7 +92,11 @@ export function buildSnapshot(
   const http: HttpListener[] = tr.http.flatMap(({ vip, name, ...rest }) =>
     addressesOf(vip).map((address) => ({ name, address, group: groupOf(address), ...rest })),
   );
-  const dnsInput = { set, zones: tr.dnsZones, l4, http, vipOf: tr.vipOf, addressesOf, groupOf };
+  const whyNoAddress = (vip: string) => {
+    const r = allocations.results[vip];
+    return r && !r.ok ? { reason: r.reason, message: r.message } : undefined;
+  };
+  const dnsInput = { set, zones: tr.dnsZones, l4, http, vipOf: tr.vipOf, addressesOf, whyNoAddress, groupOf };
   const dns = buildDns({ ...dnsInput, ...clock });
   const announce = resolveAnnounce({
     results: allocations.results,

@@ -194,4 +194,9 @@ test("validateSnapshot: DNS servers: names, values, records in their zone, CNAME
   ])
     assert.match(problems, want);
   assert.doesNotMatch(problems, /ok\.example\.com|\*\.w\.example\.com|127\.0\.0\.1:53/);
+  // A serial is a 32-bit sequence number (RFC 1982): 2^31 and above are valid, 2^32 is not.
+  soa.serial = 0xfffffffe;
+  assert.doesNotMatch(validateSnapshot(s).join("\n"), /soa\.serial/);
+  soa.serial = 2 ** 32;
+  assert.match(validateSnapshot(s).join("\n"), /soa\.serial 4294967296 is not an integer in 0\.\.4294967295/);
 });

@@ -164,8 +164,11 @@ function checkDns(d: DnsServer): string[] {
     for (const n of [soa.mname, soa.rname, ...z.ns])
       if (!validDnsName(n, false))
         problems.push(`${where}: ${JSON.stringify(n)} is not a lower-case DNS name`);
+    // The serial is a 32-bit sequence number (RFC 1982), not a TTL: past 2^31 is fine.
+    if (!(Number.isInteger(soa.serial) && soa.serial >= 0 && soa.serial <= 0xffffffff))
+      problems.push(`${where}: soa.serial ${soa.serial} is not an integer in 0..4294967295`);
     for (const [k, v] of Object.entries(soa))
-      if (k !== "mname" && k !== "rname" && !validTtl(v as number))
+      if (k !== "mname" && k !== "rname" && k !== "serial" && !validTtl(v as number))
         problems.push(`${where}: soa.${k} ${v} is not an integer in 0..2147483647`);
     if (!validTtl(z.nsTtl)) problems.push(`${where}: nsTtl ${z.nsTtl} is not a valid TTL`);
     const types = new Map<string, Set<string>>();

@@ -62,7 +62,14 @@ export function inZone(name: string, zone: string): boolean {
   return name === zone || name.endsWith(`.${zone}`);
 }
 
-const count = (v: unknown, min: number) => typeof v === "number" && Number.isInteger(v) && v >= min;
+/** MAX_TTL is the largest TTL and SOA timer (RFC 2181 8: 2^31 - 1); the engine refuses a snapshot above it. */
+export const MAX_TTL = 0x7fffffff;
+
+/** MAX_TXT_BYTES is the longest TXT value the engine accepts (validate.ts); longer ones are dropped here. */
+export const MAX_TXT_BYTES = 4000;
+
+const count = (v: unknown, min: number) =>
+  typeof v === "number" && Number.isInteger(v) && v >= min && v <= MAX_TTL;
 
 /**
  * zoneSpec applies defaults and checks a zone. Fatal problems (the zone name, the listen address)
@@ -86,7 +93,7 @@ export function zoneSpec(obj: DnsZone): { spec?: ZoneSpec; problems: ZoneProblem
     problems.push({
       reason: "InvalidNumber",
       field,
-      message: `${field} ${JSON.stringify(v)} is not a whole number ≥ ${min}; using ${dflt}`,
+      message: `${field} ${JSON.stringify(v)} is not a whole number in ${min}..${MAX_TTL}; using ${dflt}`,
     });
     return dflt;
   };
@@ -128,6 +135,7 @@ export function zoneSpec(obj: DnsZone): { spec?: ZoneSpec; problems: ZoneProblem
     const value = r.type === "CNAME" ? normalName(r.value) : r.type === "TXT" ? r.value : r.value.trim();
     records.push({ name: normalName(r.name), type: r.type, value, ttl: number(`${field}.ttl`, r.ttl, ttl) });
   }
+  dropCnameConflicts(records, nameservers, problems);
   const forward: string[] = [];
   for (const [i, f] of (s.forward ?? []).entries()) {
     const addr = forwardAddress(String(f));
@@ -144,11 +152,23 @@ export function zoneSpec(obj: DnsZone): { spec?: ZoneSpec; problems: ZoneProblem
     s.rateLimit?.responsesPerSecond,
     DNS_DEFAULTS.responsesPerSecond,
   );
+  // A bad SOA name falls back to its default: the engine refuses a whole snapshot holding one.
+  const soaName = (field: string, v: unknown, dflt: string): string => {
+    if (v === undefined || v === "") return dflt;
+    const name = normalName(String(v).replace("@", "."));
+    if (validName(name)) return name;
+    problems.push({
+      reason: "InvalidName",
+      field,
+      message: `${JSON.stringify(v)} is not a DNS name; using ${dflt}`,
+    });
+    return dflt;
+  };
   const spec: ZoneSpec = {
     zone,
     soa: {
-      mname: soa.mname ? normalName(soa.mname) : nameservers[0]!,
-      rname: soa.rname ? normalName(soa.rname.replace("@", ".")) : `hostmaster.${zone}`,
+      mname: soaName("spec.soa.mname", soa.mname, nameservers[0]!),
+      rname: soaName("spec.soa.rname", soa.rname, `hostmaster.${zone}`),
       refresh: number("spec.soa.refresh", soa.refresh, DNS_DEFAULTS.refresh, 1),
       retry: number("spec.soa.retry", soa.retry, DNS_DEFAULTS.retry, 1),
       expire: number("spec.soa.expire", soa.expire, DNS_DEFAULTS.expire, 1),
@@ -197,9 +217,40 @@ function recordProblem(r: NonNullable<DnsZoneSpec["records"]>[number], zone: str
         ? undefined
         : `CNAME target ${JSON.stringify(r.value)} is not a DNS name`;
     case "TXT":
-      return value.length > 0 ? undefined : "TXT value is empty";
+      if (value.length === 0) return "TXT value is empty";
+      return Buffer.byteLength(value) > MAX_TXT_BYTES
+        ? `TXT value is ${Buffer.byteLength(value)} bytes, above ${MAX_TXT_BYTES}`
+        : undefined;
     default:
       return `type ${JSON.stringify(r.type)} is not A, AAAA, CNAME or TXT`;
+  }
+}
+
+/**
+ * dropCnameConflicts drops each static CNAME whose name has other data (another static record,
+ * a second CNAME, or an in-zone NS name, which gets the DNS VIP's addresses): a CNAME owns its
+ * name alone (RFC 1034 3.6.2), and the engine refuses a whole snapshot that breaks that rule.
+ */
+function dropCnameConflicts(
+  records: ZoneSpec["records"],
+  nameservers: string[],
+  problems: ZoneProblem[],
+): void {
+  const other = new Set([...nameservers, ...records.filter((r) => r.type !== "CNAME").map((r) => r.name)]);
+  const cnames = new Set<string>();
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    if (r.type !== "CNAME") continue;
+    if (!other.has(r.name) && !cnames.has(r.name)) {
+      cnames.add(r.name);
+      continue;
+    }
+    problems.push({
+      reason: "InvalidRecord",
+      field: `spec.records (CNAME ${r.name})`,
+      message: `${r.name} has a CNAME and other data (a CNAME must be alone at its name, RFC 1034 3.6.2); the CNAME is dropped`,
+    });
+    records.splice(i--, 1);
   }
 }
 

@@ -8,6 +8,7 @@ import { assemble, nextState } from "../sources/file/assemble.ts";
 import { parseManifests } from "../sources/file/parse.ts";
 import { buildSnapshot, type DnsClock } from "../controller/pipeline.ts";
 import type { DnsZoneData } from "../model/ir.ts";
+import { validateSnapshot } from "../model/validate.ts";
 
 const opts = { serveClasslessServices: false, ingressHttpPort: 80, ingressHttpsPort: 443 };
 
@@ -177,6 +178,8 @@ test("a zone without an address yet is not Programmed and serves nothing", () =>
     ?.status.conditions?.find((c) => c.type === "Programmed");
   assert.equal(c?.status, "False");
   assert.equal(c?.reason, "AddressPending");
+  // The status says why, in IPAM's words, as a Service's does.
+  assert.equal(c?.message, `no address for DnsZone/z's DNS service: pool "missing" does not exist (NoPools)`);
 });
 
 test("a bad zone name is refused with the field named", () => {
@@ -204,4 +207,86 @@ spec:
   );
   assert.match(set.errors[0]!.message, /unknown field "spec\.zonee"/);
   assert.match(set.errors[1]!.message, /spec\.records must be a list/);
+});
+
+test("zone mistakes the engine would refuse are dropped and reported, never sent (the snapshot stays valid)", () => {
+  const yaml =
+    base +
+    zone(
+      "z",
+      `  zone: example.com
+  listen: {address: 192.0.2.15}
+  ttl: 3000000000
+  soa: {mname: "not a name", minimum: 4294967295}
+  records:
+    - {name: shop.example.com, type: CNAME, value: www.example.com}
+    - {name: ns.example.com, type: CNAME, value: www.example.com}
+    - {name: two.example.com, type: TXT, value: hi}
+    - {name: two.example.com, type: CNAME, value: www.example.com}
+    - {name: t.example.com, type: TXT, value: "${"x".repeat(4001)}"}`,
+    ) +
+    `---
+apiVersion: v1
+kind: Service
+metadata:
+  name: shop
+  namespace: team
+  annotations: {portico.dev/hostname: shop.example.com}
+spec: {type: LoadBalancer, loadBalancerClass: portico.dev/lb, ports: [{port: 443, protocol: TCP}]}
+`;
+  const out = run(yaml);
+  assert.deepEqual(validateSnapshot(out.snapshot), []);
+  const z = zoneOf(out, "example.com");
+  assert.deepEqual(
+    names(z).filter((n) => !n.startsWith("ns.")),
+    ["shop.example.com CNAME www.example.com", "two.example.com TXT hi"],
+  );
+  assert.equal(z.records[0]!.ttl, 30);
+  assert.equal(z.soa.mname, "ns.example.com");
+  const accepted = out.statuses
+    .find((s) => s.kind === "DnsZone")
+    ?.status.conditions?.find((c) => c.type === "Accepted");
+  assert.equal(accepted?.reason, "PartiallyInvalid");
+  for (const field of [
+    "spec.ttl",
+    "spec.soa.mname",
+    "spec.soa.minimum",
+    "CNAME ns.example.com",
+    "CNAME two.example.com",
+    "4001 bytes",
+  ])
+    assert.ok(accepted?.message.includes(field), `${field} in ${accepted?.message}`);
+  // The Service asking for the CNAME's name is refused, not published beside it.
+  const svc = out.statuses.find((s) => s.kind === "Service" && s.name === "shop");
+  const failed = svc?.status.conditions?.find((c) => c.type === "portico.dev/DNSRecordFailed");
+  assert.equal(failed?.reason, "CNAMEConflict");
+});
+
+test("a Service asking for a name before its VIP has an address is told so (DNSRecordReady=False AddressPending)", () => {
+  const yaml =
+    base +
+    zone("z", "  zone: example.com\n  listen: {address: 192.0.2.15}") +
+    `---
+apiVersion: v1
+kind: Service
+metadata:
+  name: later
+  namespace: team
+  annotations: {portico.dev/hostname: Later.Example.com.}
+spec:
+  type: LoadBalancer
+  loadBalancerClass: portico.dev/lb
+  loadBalancerIP: 198.51.100.7
+  ports: [{port: 443, protocol: TCP}]
+`;
+  const out = run(yaml);
+  assert.ok(!names(zoneOf(out, "example.com")).some((n) => n.startsWith("later.")));
+  const c = out.statuses
+    .find((s) => s.kind === "Service" && s.name === "later")
+    ?.status.conditions?.find((c) => c.type === "portico.dev/DNSRecordReady");
+  assert.deepEqual([c?.status, c?.reason], ["False", "AddressPending"]);
+  assert.match(c?.message ?? "", /^later\.example\.com: no record until Service\/team\/later has an address/);
+  assert.deepEqual(out.dns.names["Service/team/later"], [
+    { name: "later.example.com", zone: "example.com", addresses: [] },
+  ]);
 });

@@ -100,7 +100,8 @@ export function translateDnsZones(ctx: TranslateContext): void {
     };
     if (o.metadata.generation !== undefined) zone.generation = o.metadata.generation;
     const serial = (o as DnsZone).status?.serial;
-    if (typeof serial === "number") zone.serial = serial;
+    // Anything but a 32-bit serial (RFC 1982) in status is ignored: the engine would refuse it.
+    if (Number.isInteger(serial) && serial! >= 0 && serial! <= 0xffffffff) zone.serial = serial!;
     ctx.dnsZones.push(zone);
   }
 }
@@ -117,6 +118,8 @@ export interface DnsInput {
   /** vipOf maps an object key to its VIP request key (TranslateResult.vipOf). */
   vipOf: Readonly<Record<string, string>>;
   addressesOf(vip: string): string[];
+  /** whyNoAddress is IPAM's refusal of a VIP request ("pool \"x\" does not exist"), if it refused. */
+  whyNoAddress?(vip: string): { reason: string; message: string } | undefined;
   groupOf(address: string): string;
   /** serials are the previous build's (absent: none; status.serial then is the floor). */
   serials?: DnsSerials;
@@ -186,6 +189,20 @@ export function buildDns(input: DnsInput): DnsOutput {
       });
       continue;
     }
+    // A CNAME owns its name alone (RFC 1034 3.6.2): addresses beside it would make the engine
+    // refuse the whole snapshot, so the published name gives way to the zone's declared CNAME.
+    if (z.spec.records.some((r) => r.type === "CNAME" && r.name === c.name)) {
+      names.push({
+        name: c.name,
+        zone: z.spec.zone,
+        addresses: [],
+        refused: {
+          reason: "CNAMEConflict",
+          message: `${c.name} is a CNAME in ${z.object} spec.records; a name with a CNAME can have no addresses`,
+        },
+      });
+      continue;
+    }
     names.push({ name: c.name, zone: z.spec.zone, addresses: c.addresses });
     byZone.get(z)!.push(c);
   }
@@ -239,14 +256,18 @@ export function buildDns(input: DnsInput): DnsOutput {
       }
       server.zones.push(data);
     }
-    if (vipAddrs.length === 0)
+    if (vipAddrs.length === 0) {
+      // Say why, as a Service's status does: the zone's owner has nothing else to go on.
+      const why = input.whyNoAddress?.(z.vip);
       cond(
         "Programmed",
         false,
         "AddressPending",
-        `no address for ${z.object}'s DNS service yet (see portico get pools)`,
+        why
+          ? `no address for ${z.object}'s DNS service: ${why.message.replace(/^no address: /, "")} (${why.reason})`
+          : `no address for ${z.object}'s DNS service yet (see portico get pools)`,
       );
-    else
+    } else
       cond(
         "Programmed",
         true,
@@ -266,22 +287,32 @@ export function buildDns(input: DnsInput): DnsOutput {
   for (const [object, names] of Object.entries(out.names)) {
     const refused = names.filter((n) => n.refused);
     const ok = names.filter((n) => !n.refused);
+    const pending = ok.every((n) => n.addresses.length === 0);
     out.conditions[object] =
-      refused.length > 0
+      refused.length === 0 && pending
         ? {
-            type: DNS_RECORD_FAILED,
-            status: "True",
-            reason: refused[0]!.refused!.reason,
-            message: refused.map((n) => n.refused!.message).join("; "),
-          }
-        : {
             type: DNS_RECORD_READY,
-            status: "True",
-            reason: "Published",
-            message: ok
-              .map((n) => `${n.name} ${n.addresses.length > 0 ? n.addresses.join(", ") : "(no address yet)"}`)
-              .join("; "),
-          };
+            status: "False",
+            reason: "AddressPending",
+            message: `${ok.map((n) => n.name).join(", ")}: no record until ${object} has an address (see portico explain)`,
+          }
+        : refused.length > 0
+          ? {
+              type: DNS_RECORD_FAILED,
+              status: "True",
+              reason: refused[0]!.refused!.reason,
+              message: refused.map((n) => n.refused!.message).join("; "),
+            }
+          : {
+              type: DNS_RECORD_READY,
+              status: "True",
+              reason: "Published",
+              message: ok
+                .map(
+                  (n) => `${n.name} ${n.addresses.length > 0 ? n.addresses.join(", ") : "(no address yet)"}`,
+                )
+                .join("; "),
+            };
   }
   return out;
 }
@@ -310,7 +341,7 @@ function zoneData(z: PendingZone, claims: readonly Claim[], vipAddrs: readonly s
     for (const a of vipAddrs) add({ name: ns, type: typeOf(a), ttl: s.ttl, value: a });
   }
   for (const r of s.records) add({ name: r.name, type: r.type, ttl: r.ttl, value: r.value });
-  const strong = new Set(claims.filter((c) => !c.weak).map((c) => c.name));
+  const strong = new Set(claims.filter((c) => !c.weak && c.addresses.length > 0).map((c) => c.name));
   for (const c of claims) {
     if (c.weak && strong.has(c.name)) continue;
     for (const a of c.addresses) {
@@ -336,10 +367,12 @@ function zoneData(z: PendingZone, claims: readonly Claim[], vipAddrs: readonly s
 /** collectClaims lists every name the served objects publish, with the addresses serving it. */
 function collectClaims(input: DnsInput): Claim[] {
   const claims: Claim[] = [];
-  const push = (object: string, name: string, address: string, pools?: string[], weak?: boolean) => {
+  // addresses may be empty: a Service or Gateway whose VIP is pending still claims its names, so
+  // it is told why they have no record yet (DNSRecordReady=False AddressPending).
+  const push = (object: string, name: string, addresses: string[], pools?: string[], weak?: boolean) => {
     const n = normalName(name);
     if (n === "*" || !validName(n, true)) return;
-    const c: Claim = { object, name: n, addresses: [address] };
+    const c: Claim = { object, name: n, addresses: [...addresses] };
     if (pools) c.pools = pools;
     if (weak) c.weak = true;
     claims.push(c);
@@ -350,14 +383,14 @@ function collectClaims(input: DnsInput): Claim[] {
     for (const vh of l.virtualHosts) {
       for (const r of vh.routes) {
         const pools = r.action.type === "Forward" ? r.action.backends.map((b) => b.pool) : [];
-        push(objectOf(r.name), vh.hostname, l.address, pools);
+        push(objectOf(r.name), vh.hostname, [l.address], pools);
       }
     }
     for (const r of l.sniRoutes ?? [])
       push(
         objectOf(r.name),
         r.hostname,
-        l.address,
+        [l.address],
         r.backends.map((b) => b.pool),
       );
   }
@@ -370,7 +403,7 @@ function collectClaims(input: DnsInput): Claim[] {
     if (!vip) continue;
     for (const ln of gw.spec?.listeners ?? []) {
       if (!ln.hostname || !["HTTP", "HTTPS", "TLS"].includes(ln.protocol)) continue;
-      for (const a of input.addressesOf(vip)) push(key, ln.hostname, a, undefined, true);
+      push(key, ln.hostname, input.addressesOf(vip), undefined, true);
     }
   }
   // Services that ask for names; health follows their L4 listeners' pools.
@@ -384,7 +417,7 @@ function collectClaims(input: DnsInput): Claim[] {
     const vip = input.vipOf[key];
     if (!vip) continue;
     const pools = [...new Set(input.l4.filter((l) => l.name.startsWith(`${key}:`)).map((l) => l.pool))];
-    for (const a of input.addressesOf(vip)) for (const n of new Set(names)) push(key, n, a, pools);
+    for (const n of new Set(names)) push(key, n, input.addressesOf(vip), pools);
   }
   // One claim per object and name, addresses merged (an object on port 80 and 443, or dual-stack).
   const merged = new Map<string, Claim>();

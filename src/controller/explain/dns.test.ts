@@ -31,8 +31,26 @@ test("explain dnszone/NAME: where it is served, SOA, records with their objects,
   assert.match(t, /^ {2}web\.example\.com 30 A 192\.0\.2\.0 .*— from Ingress\/default\/web$/m);
   assert.match(t, /^ {2}login\.example\.com from Ingress\/other\/intruder: NamespaceNotAllowed$/m);
   assert.match(t, /^ {2}Programmed=True Programmed: serving example\.com on 192\.0\.2\.15:5353/m);
-  assert.match(text("dnszone/again"), /Accepted=False DuplicateZone/);
+  // The ignored duplicate of example.com serves nothing: the other zone's records are not its.
+  const dup = text("dnszone/again");
+  assert.match(dup, /Accepted=False DuplicateZone/);
+  assert.match(dup, /^ {2}not served \(see Conditions\)$/m);
+  assert.doesNotMatch(dup, /Served on|Records/);
   assert.equal(explain(set, out, parseTarget(["dnszone/nope"])!).found, false);
+});
+
+test("explain dnszone/NAME finds its zone however the spec spells it (case, final dot)", () => {
+  const yaml = readFileSync(file, "utf8").replace("zone: example.com", "zone: Example.COM.");
+  const set2 = assemble(new Map([[file, nextState(undefined, "t", parseManifests(file, yaml))]]), []);
+  const out2 = buildSnapshot(
+    set2,
+    { serveClasslessServices: false, ingressHttpPort: 80, ingressHttpsPort: 443 },
+    {},
+    1,
+  );
+  const t = renderExplanation(explain(set2, out2, parseTarget(["dz/example"])!));
+  assert.match(t, /^Served on: 192\.0\.2\.15:5353 UDP\+TCP/m);
+  assert.match(t, /^ {2}web\.example\.com 30 A 192\.0\.2\.0 /m);
 });
 
 test("explain of a publishing object shows its names and answers before its conditions", () => {

@@ -13,6 +13,7 @@ import {
   type Where,
 } from "./common.ts";
 import type { Target } from "./target.ts";
+import { normalName } from "../../translate/dns-zone-spec.ts";
 
 /** explainDnsZone explains DnsZone t.name: its VIP, SOA, NS, records and who publishes them. */
 export function explainDnsZone(set: ResourceSet, out: PipelineView, t: Target, where: Where): Explanation {
@@ -20,8 +21,13 @@ export function explainDnsZone(set: ResourceSet, out: PipelineView, t: Target, w
   if (!obj) return notFound(t, where, "dns");
   const e = begin(set, out, t, `DnsZone ${t.name}`);
   const key = `DnsZone/${t.name}`;
-  const servers = (out.snapshot.dns ?? []).filter((s) => s.zones.some((z) => z.name === obj.spec?.zone));
-  const zone = servers[0]?.zones.find((z) => z.name === obj.spec?.zone);
+  // The spec may spell the zone in any case, with a final dot; the snapshot has it normalised.
+  // Another DnsZone may serve the same apex (this one is then DuplicateZone): its records are
+  // not this object's, so only a zone the DNS pass built for this object counts as served.
+  const name = normalName(String(obj.spec?.zone ?? ""));
+  const ours = out.dns.zoneStatuses.some((s) => s.name === t.name);
+  const servers = ours ? (out.snapshot.dns ?? []).filter((s) => s.zones.some((z) => z.name === name)) : [];
+  const zone = servers[0]?.zones.find((z) => z.name === name);
   e.lines.push(`  zone ${obj.spec?.zone ?? "<none>"}`);
   vipSection(e, key, out);
   groupSection(e, key, out);
@@ -82,7 +88,9 @@ export function addDnsSection(e: Explanation, key: string, out: PipelineView): v
     else {
       const zone = (out.snapshot.dns ?? []).flatMap((s) => s.zones).find((z) => z.name === n.zone);
       const recs = zone?.records.filter((r) => r.name === n.name) ?? [];
-      const answer = recs.map((r) => `${r.type} ${r.value}`).join(", ") || "no answer yet (zone not served)";
+      const answer =
+        recs.map((r) => `${r.type} ${r.value}`).join(", ") ||
+        (n.addresses.length === 0 ? "no record yet (no address yet)" : "no answer yet (zone not served)");
       lines.push(`  ${n.name} (zone ${n.zone}): ${answer}${recs[0] ? health(recs[0]) : ""}`);
     }
   }

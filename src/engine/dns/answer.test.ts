@@ -164,6 +164,23 @@ test("answer: wildcards synthesise for names that do not exist, never for names 
   assert.deepEqual(ask("q.wild.example.com", TYPE.TXT).authority, [SOA_NEG]);
 });
 
+test("answer: a label holding a dot is one label: no zone or wildcard of the dotted spelling answers it", () => {
+  // encodeQuery splits on dots; these questions carry "x.wild" and "www.example" as single labels.
+  const question = (labels: string[]): Buffer => {
+    const parts = [Buffer.from([0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0])];
+    for (const l of labels) parts.push(Buffer.from([l.length]), Buffer.from(l, "latin1"));
+    parts.push(Buffer.from([0, 0, TYPE.A, 0, 1]));
+    return Buffer.concat(parts);
+  };
+  // x\.wild.example.com's closest encloser is example.com, which has no wildcard: NXDOMAIN,
+  // not *.wild.example.com's address.
+  const inside = send(question(["x.wild", "example", "com"]));
+  assert.deepEqual([inside.rcode, inside.answer], [RCODE.NXDOMAIN, []]);
+  // www\.example.com is a child of com, a zone not served here: REFUSED, not example.com's NXDOMAIN.
+  const outside = send(question(["www.example", "com"]));
+  assert.deepEqual([outside.rcode, outside.flags.aa, outside.authority], [RCODE.REFUSED, false, []]);
+});
+
 test("answer: CNAME chains are followed inside the zone, with the target's records", () => {
   assert.deepEqual(ask("chain.example.com", TYPE.A).answer, [
     "chain.example.com. 300 CNAME alias.example.com.",

@@ -32,6 +32,27 @@ export interface Answer extends Response {
 /** MAX_CNAME_HOPS bounds how far a CNAME chain is followed inside a zone. */
 export const MAX_CNAME_HOPS = 16;
 
+/**
+ * parentName drops the first label of a presentation name ("" past the last one). A label may hold
+ * a dot, escaped as "\." by the decoder: that is no label boundary, or "www\.example.com" (two
+ * labels, in com) would be looked up as www.example.com's child.
+ */
+export function parentName(name: string): string {
+  let dot = name.indexOf(".");
+  if (dot > 0 && name.includes("\\")) {
+    dot = -1;
+    for (let i = 0; i < name.length; i++) {
+      const c = name[i];
+      if (c === "\\") i++;
+      else if (c === ".") {
+        dot = i;
+        break;
+      }
+    }
+  }
+  return dot < 0 ? "" : name.slice(dot + 1);
+}
+
 /** findZone returns the zone whose apex is the longest suffix of name, if any. */
 export function findZone(zones: Zones, name: string): Zone | undefined {
   let rest = name;
@@ -39,8 +60,7 @@ export function findZone(zones: Zones, name: string): Zone | undefined {
     const z = zones.get(rest);
     if (z !== undefined) return z;
     if (rest === "") return undefined;
-    const dot = rest.indexOf(".");
-    rest = dot < 0 ? "" : rest.slice(dot + 1);
+    rest = parentName(rest);
   }
 }
 
@@ -55,8 +75,8 @@ function lookup(z: Zone, name: string): { node: ZoneNode; wildcard: boolean } | 
   if (exact !== undefined) return { node: exact, wildcard: false };
   let ce = name;
   do {
-    ce = ce.slice(ce.indexOf(".") + 1);
-  } while (ce !== z.apex && !z.nodes.has(ce));
+    ce = parentName(ce);
+  } while (ce !== z.apex && ce !== "" && !z.nodes.has(ce));
   const w = z.nodes.get(ce === "" ? "*" : `*.${ce}`);
   return w === undefined ? undefined : { node: w, wildcard: true };
 }

@@ -73,7 +73,11 @@ export class DnsService {
 
   private handle(msg: Buffer, client: ClientInfo, reply: (bytes: Buffer | undefined) => void): void {
     const r = respond(msg, this.zones, this.deps.poolUp, client, this.forwarder !== undefined);
-    if (r.kind === "drop") return this.publish(client, "DROPPED", -1);
+    if (r.kind === "drop") {
+      // reply is told too: a TCP connection counts its queries in flight and ends on this.
+      reply(undefined);
+      return this.publish(client, "DROPPED", -1);
+    }
     if (r.kind === "forward") return this.forward(msg, r.query, client, reply);
     this.send(client, r.bytes, r.rcode, r.qtype, reply);
   }
@@ -147,6 +151,10 @@ interface Conn {
   inflight: number;
   /** closing: the handler retired; the connection ends once its answers are out. */
   closing: boolean;
+  /** eof: the client sent FIN; the connection ends once the queries read are answered. */
+  eof: boolean;
+  /** waiting: answers are queued past the socket's high-water mark; reading waits for "drain". */
+  waiting: boolean;
 }
 
 /** MAX_TCP_INFLIGHT bounds unanswered queries per connection; past it, reading pauses. */
@@ -162,19 +170,27 @@ export class DnsTcp implements ConnectionHandler {
   }
 
   onConnection(socket: Socket): void {
-    const c: Conn = { socket, owner: this, buffered: Buffer.alloc(0), inflight: 0, closing: false };
+    const c: Conn = {
+      socket,
+      owner: this,
+      buffered: Buffer.alloc(0),
+      inflight: 0,
+      closing: false,
+      eof: false,
+      waiting: false,
+    };
     this.conns.add(c);
     socket.setNoDelay(true);
     socket.setTimeout(TCP_IDLE_TIMEOUT_MS, () => socket.destroy());
     socket.on("error", () => {});
     socket.on("close", () => c.owner.conns.delete(c));
     socket.on("end", () => {
-      if (c.inflight === 0) socket.end();
-      else c.closing = true;
+      c.eof = true;
+      c.owner.settle(c);
     });
     socket.on("data", (chunk: Buffer) => {
       c.buffered = c.buffered.length === 0 ? chunk : Buffer.concat([c.buffered, chunk]);
-      this.drain(c);
+      c.owner.drain(c);
     });
   }
 
@@ -197,26 +213,53 @@ export class DnsTcp implements ConnectionHandler {
 
   private drain(c: Conn): void {
     while (c.buffered.length >= 2 && !c.closing) {
+      // A client that pipelines queries but does not read the answers would have them queued in
+      // memory without bound (a 30-byte query can ask for a 64 KiB answer): once the socket's
+      // buffer is past its high-water mark, no query is answered and nothing read until "drain".
+      if (c.socket.writableNeedDrain) {
+        if (!c.waiting) {
+          c.waiting = true;
+          c.socket.pause();
+          c.socket.once("drain", () => {
+            c.waiting = false;
+            c.owner.drain(c);
+          });
+        }
+        return;
+      }
       const len = c.buffered.readUInt16BE(0);
       if (c.buffered.length < 2 + len) break;
       const msg = c.buffered.subarray(2, 2 + len);
       c.buffered = c.buffered.subarray(2 + len);
       c.inflight++;
       if (c.inflight >= MAX_TCP_INFLIGHT) c.socket.pause();
-      c.owner.service.answerTcp(msg, c.socket.remoteAddress ?? "", (bytes) => this.reply(c, bytes));
+      c.owner.service.answerTcp(msg, c.socket.remoteAddress ?? "", (bytes) => c.owner.reply(c, bytes));
     }
+    this.settle(c);
+  }
+
+  // settle ends a connection whose client is done once its answers are out, else reads on.
+  private settle(c: Conn): void {
+    if (c.waiting || c.socket.destroyed) return;
+    if (c.eof && c.inflight === 0) c.socket.end();
+    else if (c.eof) c.closing = true;
+    else if (c.inflight < MAX_TCP_INFLIGHT && c.socket.isPaused()) c.socket.resume();
   }
 
   private reply(c: Conn, bytes: Buffer | undefined): void {
     c.inflight--;
     if (c.socket.destroyed) return;
-    if (bytes !== undefined) {
+    // Nothing to answer over TCP (rate limiting is UDP's) means a message that is no query: the
+    // client would wait for an answer until the idle timeout, so the connection ends (as knot
+    // does) once the answers before it are out.
+    if (bytes === undefined) c.closing = true;
+    else {
       const head = Buffer.allocUnsafe(2);
       head.writeUInt16BE(bytes.length, 0);
       c.socket.write(Buffer.concat([head, bytes]));
     }
     if (c.closing && c.inflight === 0) c.socket.end();
-    else if (c.inflight < MAX_TCP_INFLIGHT && c.socket.isPaused()) c.socket.resume();
+    else if (!c.waiting && c.inflight < MAX_TCP_INFLIGHT && c.socket.isPaused()) c.socket.resume();
   }
 }
 
