@@ -129,6 +129,41 @@ test("L2: each VIP has one owner; conditions, explain, get pools and metrics fol
   }
 });
 
+test("an engine that withdrew after a freeze is sent its slice again, also when nothing changed and after a reconnect", async () => {
+  const r = await rig();
+  try {
+    const e1 = await r.join("e1");
+    await r.controller.update(resourceSet(L2_POOL + serviceYaml("a", 8080)));
+    assert.deepEqual(vipsOf(e1), ["192.0.2.10"]);
+    const frozen = {
+      withdrawn: { reason: "EngineFrozen", message: "this engine did not run for 4.0 s" },
+    };
+    // Frozen shorter than the link's timeout: the link stayed, the fleet changed nothing.
+    const before = e1.of("snapshot").length;
+    e1.announce(frozen);
+    await waitFor("e1 sent its slice again", () => e1.of("snapshot").length > before);
+    const [prev, next] = e1.of("snapshot").slice(-2);
+    assert.ok(next!.seq > prev!.seq, "a fresh seq, so the engine applies it rather than re-acking");
+    assert.deepEqual(next!.snapshot.announce, prev!.snapshot.announce);
+    e1.announce();
+    // Frozen past the link's timeout: it comes back with a current `have`, which alone gets nothing.
+    const last = e1.of("snapshot").at(-1)!;
+    e1.close();
+    await waitFor("e1 gone", () => r.fleet.view().engines.every((e) => !e.connected));
+    const back = await r.join(
+      "e1b",
+      { have: { epoch: last.epoch, seq: last.seq, version: last.snapshot.version } },
+      identity("e1"),
+    );
+    back.received.push(last);
+    back.announce(frozen);
+    await waitFor("e1 back is sent its slice", () => back.of("snapshot").length > 1);
+    assert.deepEqual(vipsOf(back), ["192.0.2.10"]);
+  } finally {
+    await r.close();
+  }
+});
+
 test("BGP in an ActiveActive group: every engine announces every VIP with the peers of its node; sessions are metrics", async () => {
   const r = await rig();
   try {

@@ -25,6 +25,7 @@ import { announceFor, groupVips, sliceFor } from "./slice.ts";
 import { announcers, type Announcers } from "./announcers.ts";
 import { announcementViews } from "./announce-view.ts";
 import { announceMetrics } from "./fleet-metrics.ts";
+import type { AnnounceStatus } from "../../announce/types.ts";
 import {
   ENGINE_PENDING,
   engineListeners,
@@ -117,6 +118,8 @@ export class FleetPort implements EnginePort {
     this.#hub.onEvent((e) => {
       if (e.type === "joined") this.#departed.delete(e.engine);
       if (e.type === "joined") void this.#serial(() => this.#resync(`engine ${e.engine} joined`));
+      else if (e.type === "announce" && wokeFrozen(this.#hub.session(e.engine)?.announce))
+        void this.#serial(() => this.#resync(`engine ${e.engine} was frozen`, e.engine));
       else if (e.type === "left") {
         // #sent keeps what it was given: back with a current `have`, it is not sent it again.
         this.#departed.set(e.engine, { session: e.session, at: Date.now() });
@@ -126,7 +129,11 @@ export class FleetPort implements EnginePort {
       this.#changed.forEach((fn) => fn());
     });
     this.#local?.onListenerChange?.(() => this.#changed.forEach((fn) => fn()));
-    this.#local?.onAnnounceChange?.(() => this.#changed.forEach((fn) => fn()));
+    this.#local?.onAnnounceChange?.(() => {
+      if (wokeFrozen(this.#local?.announce?.()))
+        void this.#serial(() => this.#resync(`engine ${LOCAL_ENGINE} was frozen`, LOCAL_ENGINE));
+      this.#changed.forEach((fn) => fn());
+    });
     const local = this.#local;
     if (local?.liveness) this.liveness = () => local.liveness!();
     this.#calibration = opts.calibration;
@@ -274,14 +281,16 @@ export class FleetPort implements EnginePort {
   }
 
   /** #resync re-places after an engine came or went and pushes to the engines whose slice changed
-   * or that do not serve it yet (a reconnecting engine whose Hello `have` is current gets nothing). */
-  async #resync(why: string): Promise<void> {
+   * or that do not serve it yet (a reconnecting engine whose Hello `have` is current gets nothing),
+   * and to force, an engine that must be sent its slice again even if it has it. */
+  async #resync(why: string, force?: string): Promise<void> {
     if (this.#snapshot === undefined) return;
     const { placement, owners, slices } = this.#plan(this.#snapshot);
     const due = slices.filter(({ member, slice }) => {
       const sent = this.#sent.get(member.name);
       const serving =
         member.name === LOCAL_ENGINE ? this.#local_.acked : this.#hub.session(member.name)?.acked;
+      if (member.name === force) return true;
       return !(sent && sameRef(serving, sent.ref) && JSON.stringify(sent.slice) === JSON.stringify(slice));
     });
     this.#placement = placement;
@@ -452,6 +461,17 @@ function localLoad(history: EngineLoad[]): Pick<EngineView, "load" | "history"> 
 }
 
 // sessionView is the part of an EngineView a session gives, connected or not.
+/**
+ * wokeFrozen says whether an engine reports that it withdrew its VIPs after being frozen longer than
+ * a lease (announcer.ts): it announces nothing again until it is sent a snapshot, and a freeze
+ * shorter than the link's timeout (or a reconnect whose Hello `have` is current) changes nothing
+ * the fleet would push for, so without a push of its slice it would stay withdrawn for good. The
+ * slice is the controller's current plan: a VIP that moved away while it was frozen is not in it.
+ */
+function wokeFrozen(s: AnnounceStatus | undefined): boolean {
+  return (s?.vips ?? []).some((v) => v.state === "Withdrawn" && v.reason === "EngineFrozen");
+}
+
 function sessionView(s: EngineSession, now: number): Omit<EngineView, "connected" | "ready"> {
   const { type: _type, ...lastNack } = s.lastNack ?? { type: "nack" };
   return {

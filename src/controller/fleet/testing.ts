@@ -267,6 +267,8 @@ export class TestEngine {
       state?: VipAnnounceStatus["state"];
       since?: string;
       failed?: Record<string, { reason: string; message: string }>;
+      /** withdrawn reports every VIP Withdrawn for this reason (EngineFrozen, Draining). */
+      withdrawn?: { reason: string; message: string };
       peers?: BgpPeerStatus[];
     } = {},
   ): AnnounceStatus {
@@ -277,7 +279,9 @@ export class TestEngine {
         const f = opts.failed?.[v.address];
         return f
           ? { address: v.address, mode: v.mode, state: "Failed", since, reason: f.reason, message: f.message }
-          : { address: v.address, mode: v.mode, state: opts.state ?? "Announced", since };
+          : opts.withdrawn
+            ? { address: v.address, mode: v.mode, state: "Withdrawn", since, ...opts.withdrawn }
+            : { address: v.address, mode: v.mode, state: opts.state ?? "Announced", since };
       }),
       peers: opts.peers ?? [],
     };
