@@ -48,6 +48,12 @@ export interface AnnounceResolution {
 }
 
 const COMMUNITY = /^([0-9]{1,5}):([0-9]{1,5})$/;
+/** PEER_NAME is the CRD's pattern for spec.bgp.peers[].name. */
+const PEER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** MAX_ASN is the highest usable ASN (4294967295 is reserved, RFC 7300). */
+const MAX_ASN = 4294967294;
+/** MAX_PASSWORD_BYTES is Linux's TCP-MD5 key limit (TCP_MD5SIG_MAXKEYLEN). */
+const MAX_PASSWORD_BYTES = 80;
 const MODES = ["None", "L2", "BGP"];
 
 /** announceProblem says why a pool's spec.announce cannot be used, or undefined (hold.ts's pool check). */
@@ -113,7 +119,8 @@ export function bgpSpecProblems(
   const bgp = spec.bgp;
   if (bgp === undefined) return out;
   const bad = (field: string, message: string) => out.push({ reason: "InvalidBgp", field, message });
-  int("spec.bgp.asn", bgp.asn, 1, 4294967295, true);
+  // 4294967295 is reserved (RFC 7300) and refused by the engines' BIRD configuration.
+  int("spec.bgp.asn", bgp.asn, 1, MAX_ASN, true);
   if (
     bgp.routerId !== undefined &&
     (typeof bgp.routerId !== "string" || parseIp(bgp.routerId)?.family !== "IPv4")
@@ -128,11 +135,36 @@ export function bgpSpecProblems(
     const f = `spec.bgp.peers[${i}]`;
     if (typeof p?.address !== "string" || parseIp(p.address) === undefined)
       bad(`${f}.address`, `${f}.address: ${JSON.stringify(p?.address ?? null)} is not an IP address`);
-    int(`${f}.asn`, p?.asn, 1, 4294967295, true);
+    else if (p.address.includes("%") || /^fe[89ab]/i.test(p.address))
+      bad(`${f}.address`, `${f}.address: link-local ${p.address} is not supported; use a global address`);
+    int(`${f}.asn`, p?.asn, 1, MAX_ASN, true);
     int(`${f}.port`, p?.port, 1, 65535);
     int(`${f}.holdTimeSeconds`, p?.holdTimeSeconds, 3, 65535);
     int(`${f}.keepaliveSeconds`, p?.keepaliveSeconds, 1, 21845);
     int(`${f}.ebgpMultihop`, p?.ebgpMultihop, 1, 255);
+    // What the engines' BIRD configuration (announce/bird/config.ts) refuses is refused here, so
+    // the group is held at its last valid version instead of every engine failing its speaker.
+    if (p?.name !== undefined && (typeof p.name !== "string" || !PEER_NAME.test(p.name)))
+      bad(
+        `${f}.name`,
+        `${f}.name: ${JSON.stringify(p.name)} is not a peer name (lower-case letters, digits and "-", 1-63 characters, starting and ending with a letter or digit)`,
+      );
+    const hold = p?.holdTimeSeconds ?? DEFAULT_HOLD_TIME_SECONDS;
+    if (typeof p?.keepaliveSeconds === "number" && typeof hold === "number" && p.keepaliveSeconds >= hold)
+      bad(
+        `${f}.keepaliveSeconds`,
+        `${f}.keepaliveSeconds: ${p.keepaliveSeconds} must be below the hold time (${hold} s)`,
+      );
+    if (p?.ebgpMultihop !== undefined && p.asn === bgp.asn)
+      bad(
+        `${f}.ebgpMultihop`,
+        `${f}.ebgpMultihop: applies to eBGP only; this peer has the group's ASN ${bgp.asn} (iBGP)`,
+      );
+    if (p?.ebgpMultihop !== undefined && p.bfd === true)
+      bad(
+        `${f}.bfd`,
+        `${f}.bfd: BFD on a multihop session is not supported; set bfd false or peer with a directly connected router`,
+      );
     if (p?.passwordSecretRef !== undefined && !p.passwordSecretRef?.name)
       bad(`${f}.passwordSecretRef.name`, `${f}.passwordSecretRef.name: name the Secret holding the password`);
     const name = peerName(p ?? {}, i);
@@ -267,6 +299,7 @@ function resolveSpeaker(
   const secrets = new Map(input.secrets.map((s) => [`${s.metadata.namespace ?? ""}/${s.metadata.name}`, s]));
   const peers: GroupBgpPeer[] = [];
   const missing: string[] = [];
+  let notFound = false;
   (bgp.peers ?? []).forEach((p, i) => {
     const name = peerName(p, i);
     const peer: GroupBgpPeer = {
@@ -289,10 +322,19 @@ function resolveSpeaker(
       const password = value === undefined ? undefined : Buffer.from(value, "base64").toString("utf8");
       // Fail closed: a session the network expects to be signed is not opened unsigned.
       if (password === undefined || password === "") {
+        notFound = true;
         missing.push(
           s === undefined
             ? `peer ${name} (${p.address}): Secret ${ns}/${ref.name} not found`
             : `peer ${name} (${p.address}): Secret ${ns}/${ref.name} has no key ${JSON.stringify(key)} (or it is empty)`,
+        );
+        return;
+      }
+      // A password BIRD cannot be given (it goes between quotes in its configuration) would fail
+      // every session of the engine, not only this one: this peer is left out. Never echoed.
+      if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES || /["\\\p{Cc}]/u.test(password)) {
+        missing.push(
+          `peer ${name} (${p.address}): the password in Secret ${ns}/${ref.name} key ${JSON.stringify(key)} is unusable: it must be 1-${MAX_PASSWORD_BYTES} bytes without quotes, backslashes or control characters (line breaks)`,
         );
         return;
       }
@@ -304,7 +346,7 @@ function resolveSpeaker(
     problems.push({
       object: `EngineGroup/${group}`,
       type: BGP_PEERS,
-      reason: "SecretNotFound",
+      reason: notFound ? "SecretNotFound" : "InvalidPassword",
       message: `${missing.join("; ")}; no session is opened to these peers without their password: create the Secret with the key, of type kubernetes.io/basic-auth in a cluster (kubectl -n NAMESPACE create secret generic NAME --type=kubernetes.io/basic-auth --from-literal=password=...); a passwordSecretRef without a namespace names one in the controller's namespace`,
     });
   const out: GroupBgp = { asn: bgp.asn, peers };
