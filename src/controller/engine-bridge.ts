@@ -7,6 +7,7 @@ import type { MessagePort, Worker } from "node:worker_threads";
 import type { EngineStatus } from "../engine/engine.ts";
 import { combineLoads, LoadQueue } from "../engine/load.ts";
 import type { EngineLoad } from "../link/protocol.ts";
+import type { AnnounceStatus } from "../announce/types.ts";
 import type { EnginePort } from "./standalone.ts";
 import { LoopWatch, type EngineLiveness } from "./loop-watch.ts";
 
@@ -28,6 +29,14 @@ export const HEARTBEAT_MS = 1_000;
 export interface EngineStatusUpdate {
   type: "engine-status";
   status: EngineStatus;
+}
+
+/** EngineAnnounceUpdate carries the engine's announcement report (EnginePort.announce) to the
+ * controller thread, pushed when it changes: the Announced conditions, `portico explain` and
+ * `portico get pools -o wide` of `portico run` read it there. */
+export interface EngineAnnounceUpdate {
+  type: "engine-announce";
+  status: AnnounceStatus;
 }
 
 /** EngineCall is a controller → engine request; method names an EnginePort method. */
@@ -82,12 +91,22 @@ export function serveEngine(
     lastStatus = text;
     port.postMessage({ type: "engine-status", status } satisfies EngineStatusUpdate);
   };
+  let lastAnnounce = "";
+  const pushAnnounce = (): void => {
+    const status = engine.announce?.();
+    if (stopped || status === undefined) return;
+    const text = JSON.stringify(status);
+    if (text === lastAnnounce) return;
+    lastAnnounce = text;
+    port.postMessage({ type: "engine-announce", status } satisfies EngineAnnounceUpdate);
+  };
   const onMessage = (m: unknown): void => {
     const call = m as EngineCall;
     if (call?.type !== "engine-call") return;
     const reply = (r: Omit<EngineReply, "type" | "id">) => {
       // The status first: the controller reads it as soon as apply resolves.
       pushStatus();
+      pushAnnounce();
       port.postMessage({ type: "engine-reply", id: call.id, ...r } satisfies EngineReply);
     };
     const run = async (): Promise<unknown> =>
@@ -102,6 +121,7 @@ export function serveEngine(
   port.on("message", onMessage);
   // Pushed on change, not polled: the data plane's thread computes a status only when one moved.
   engine.onListenerChange?.(pushStatus);
+  engine.onAnnounceChange?.(pushAnnounce);
   return () => {
     stopped = true;
     clearInterval(beat);
@@ -122,6 +142,8 @@ export class RemoteEngine implements EnginePort {
   #next = 1;
   #waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   #status: EngineStatus | undefined;
+  #announce: AnnounceStatus | undefined;
+  #announceChanged: (() => void)[] = [];
 
   #timeoutMs: number;
   /** #heard is when the engine thread last reported its loop (construction time before the first). */
@@ -141,6 +163,11 @@ export class RemoteEngine implements EnginePort {
       }
       if ((m as EngineStatusUpdate)?.type === "engine-status") {
         this.#status = (m as EngineStatusUpdate).status;
+        return;
+      }
+      if ((m as EngineAnnounceUpdate)?.type === "engine-announce") {
+        this.#announce = (m as EngineAnnounceUpdate).status;
+        for (const fn of this.#announceChanged) fn();
         return;
       }
       const r = m as EngineReply;
@@ -183,6 +210,16 @@ export class RemoteEngine implements EnginePort {
   /** status is the engine's bind state as last pushed (endpoints left out); undefined before. */
   status(): EngineStatus | undefined {
     return this.#status;
+  }
+
+  /** announce is the engine's announcement report as last pushed; undefined before any. */
+  announce(): AnnounceStatus | undefined {
+    return this.#announce;
+  }
+
+  /** onAnnounceChange registers fn for each pushed announcement report. */
+  onAnnounceChange(fn: () => void): void {
+    this.#announceChanged.push(fn);
   }
 
   /** liveness is the engine thread's last loop report and how long ago it came. */

@@ -8,16 +8,7 @@ import { waitFor } from "../../../test/e2e/harness.ts";
 import type { Controller } from "../standalone.ts";
 import { explain, renderExplanation } from "../explain/index.ts";
 import { tableRows } from "../tables.ts";
-import { identity, resourceSet, rig, serviceYaml, type TestEngine } from "./testing.ts";
-
-const L2_POOL = `
-apiVersion: portico.dev/v1alpha1
-kind: VipPool
-metadata: { name: l2 }
-spec:
-  addresses: [192.0.2.10-192.0.2.19]
-  announce: { mode: L2, l2: { interfaces: [eth1] } }
-`;
+import { identity, L2_POOL, resourceSet, rig, serviceYaml, type TestEngine } from "./testing.ts";
 
 const announced = (c: Controller, name: string) =>
   c

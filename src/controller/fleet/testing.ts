@@ -294,6 +294,16 @@ export class TestEngine {
   }
 }
 
+/** L2_POOL is VipPool l2: 192.0.2.10-192.0.2.19 announced by L2 on eth1. */
+export const L2_POOL = `
+apiVersion: portico.dev/v1alpha1
+kind: VipPool
+metadata: { name: l2 }
+spec:
+  addresses: [192.0.2.10-192.0.2.19]
+  announce: { mode: L2, l2: { interfaces: [eth1] } }
+`;
+
 /** resourceSet assembles manifests text as the file source would (file m.yaml). */
 export function resourceSet(text: string): ResourceSet {
   return assemble(new Map([["m.yaml", nextState(undefined, "test", parseManifests("m.yaml", text))]]), []);
