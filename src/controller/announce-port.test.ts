@@ -124,3 +124,46 @@ test("withAnnouncer: status changes reach onAnnounceChange; metrics carry the VI
     assert.ok(text.includes(`${line}\n`), line);
   assert.ok(!announceMetrics({ vips: [], peers: [] }).includes("portico_bgp_session_up"));
 });
+
+test("withAnnouncer: a sole engine announces again after a freeze (not while draining); a fleet engine waits for its controller", async () => {
+  const frozen = {
+    vips: [
+      {
+        address: "192.0.2.10",
+        mode: "L2" as const,
+        state: "Withdrawn" as const,
+        since: "2026-12-06T20:00:00.000Z",
+        reason: "EngineFrozen",
+        message: "frozen",
+      },
+    ],
+    peers: [],
+  };
+  for (const sole of [true, false]) {
+    const calls: string[] = [];
+    const a = new RecordingAnnouncer();
+    const port = withAnnouncer(recorder(calls), { log: () => {}, create: () => a, sole });
+    await port.apply(snap(1, ann(0, "192.0.2.10")));
+    a.calls.length = 0;
+    a.report(frozen);
+    // The re-announcement goes through the same queue as apply: an apply after it runs after it.
+    await port.apply(snap(2, ann(0, "192.0.2.10")));
+    assert.deepEqual(
+      a.calls,
+      sole
+        ? ["commit:192.0.2.10", "prepare:192.0.2.10", "commit:192.0.2.10"]
+        : ["prepare:192.0.2.10", "commit:192.0.2.10"],
+      `sole ${sole}`,
+    );
+    if (!sole) continue;
+    await port.drain?.(0);
+    a.calls.length = 0;
+    a.report({ ...frozen, vips: [{ ...frozen.vips[0]!, since: "2026-12-06T20:00:01.000Z" }] });
+    await port.apply(snap(3, ann(0, "192.0.2.10")));
+    assert.deepEqual(
+      a.calls,
+      ["prepare:192.0.2.10", "commit:192.0.2.10"],
+      "no re-announcement while draining",
+    );
+  }
+});

@@ -25,7 +25,7 @@ import { announceFor, groupVips, sliceFor } from "./slice.ts";
 import { announcers, type Announcers } from "./announcers.ts";
 import { announcementViews } from "./announce-view.ts";
 import { announceMetrics } from "./fleet-metrics.ts";
-import type { AnnounceStatus } from "../../announce/types.ts";
+import { wokeFrozen } from "../announce-port.ts";
 import {
   ENGINE_PENDING,
   engineListeners,
@@ -461,17 +461,6 @@ function localLoad(history: EngineLoad[]): Pick<EngineView, "load" | "history"> 
 }
 
 // sessionView is the part of an EngineView a session gives, connected or not.
-/**
- * wokeFrozen says whether an engine reports that it withdrew its VIPs after being frozen longer than
- * a lease (announcer.ts): it announces nothing again until it is sent a snapshot, and a freeze
- * shorter than the link's timeout (or a reconnect whose Hello `have` is current) changes nothing
- * the fleet would push for, so without a push of its slice it would stay withdrawn for good. The
- * slice is the controller's current plan: a VIP that moved away while it was frozen is not in it.
- */
-function wokeFrozen(s: AnnounceStatus | undefined): boolean {
-  return (s?.vips ?? []).some((v) => v.state === "Withdrawn" && v.reason === "EngineFrozen");
-}
-
 function sessionView(s: EngineSession, now: number): Omit<EngineView, "connected" | "ready"> {
   const { type: _type, ...lastNack } = s.lastNack ?? { type: "nack" };
   return {
