@@ -4,7 +4,8 @@
 // bgpSpecProblems) run earlier, in hold.ts's checks, so a typo keeps the last valid pool or group
 // serving; what this file reports are problems between objects: a BGP pool whose addresses land in a
 // group without spec.bgp (NoBgpPeers), a peer whose password Secret is missing (SecretNotFound).
-import { parseIp } from "../ipam/address.ts";
+import { BITS, parseIp } from "../ipam/address.ts";
+import { parseEntry } from "../ipam/ranges.ts";
 import type { AllocationResult } from "../ipam/types.ts";
 import type { EngineGroup, EngineGroupBgp } from "../k8s/engine-group.ts";
 import type { Secret } from "../k8s/types.ts";
@@ -90,7 +91,41 @@ export function announceProblem(pool: Pick<VipPool, "spec">): string | undefined
   for (const [field, v, max] of ranges)
     if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= max))
       return `spec.announce.bgp.${field}: ${JSON.stringify(v)} is not a whole number from 0 to ${max}`;
+  // As MetalLB: the aggregate may not be wider than any CIDR block of the pool (a range counts as
+  // the CIDR blocks it is made of). aggregationLength 0 would announce a default route, 8 a /8,
+  // pulling traffic for addresses that are not the pool's.
+  for (const [field, v, family] of [
+    ["aggregationLength", bgp.aggregationLength, "IPv4"],
+    ["aggregationLengthV6", bgp.aggregationLengthV6, "IPv6"],
+  ] as const) {
+    if (v === undefined) continue;
+    const block = narrowestBlock(pool.spec?.addresses ?? [], family);
+    if (block !== undefined && v < block.length)
+      return `spec.announce.bgp.${field}: ${v} is shorter than /${block.length}, a block of the pool's ${JSON.stringify(block.entry)}: the aggregate would announce addresses that are not the pool's; use ${block.length} or more, or give the pool whole /${v} blocks`;
+  }
   return undefined;
+}
+
+/** narrowestBlock is the longest prefix among the CIDR blocks the pool's entries of family are made of. */
+function narrowestBlock(
+  addresses: readonly unknown[],
+  family: "IPv4" | "IPv6",
+): { entry: string; length: number } | undefined {
+  const w = BITS[family];
+  let out: { entry: string; length: number } | undefined;
+  for (const entry of addresses) {
+    if (typeof entry !== "string") continue;
+    const r = parseEntry(entry);
+    if (typeof r === "string" || r.family !== family) continue;
+    // Split [start, end] into aligned blocks, each the largest that fits, as a CIDR list would.
+    for (let at = r.start; at <= r.end;) {
+      let k = 0;
+      while (k < w && at % (1n << BigInt(k + 1)) === 0n && at + (1n << BigInt(k + 1)) - 1n <= r.end) k++;
+      if (out === undefined || w - k > out.length) out = { entry, length: w - k };
+      at += 1n << BigInt(k);
+    }
+  }
+  return out;
 }
 
 /** BgpSpecProblem is one problem of an EngineGroup's announcement or bgp fields. */
@@ -221,8 +256,13 @@ export function resolveAnnounce(input: AnnounceInput): AnnounceResolution {
     if (!r.ok) continue;
     r.addresses.forEach((address, i) => {
       const poolName = r.pools[i] ?? "";
-      const ann = poolByName.get(poolName)?.spec?.announce;
+      const pool = poolByName.get(poolName);
+      const ann = pool?.spec?.announce;
       if (ann === undefined || (ann.mode !== "L2" && ann.mode !== "BGP") || vips.has(address)) return;
+      // A pool invalid since it was first read has no last valid version to hold (hold.ts) and
+      // comes here as read: its announcement is not made (fail closed; InputValid=False says why)
+      // rather than handing engines a default route (aggregationLength 0) or a bad community.
+      if (announceProblem(pool!) !== undefined) return;
       const group = input.groupOf[address];
       if (group === undefined) return;
       if (ann.mode === "BGP" && (speakers[group]?.peers.length ?? 0) === 0) {
