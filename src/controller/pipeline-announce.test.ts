@@ -274,3 +274,22 @@ test("announce: aggregationLength wider than the pool's blocks is refused, and a
   );
   assert.equal(out.snapshot.announce, undefined, JSON.stringify(out.snapshot.announce));
 });
+
+test("announce: settings of the other mode are refused rather than ignored", () => {
+  const out = buildSnapshot(
+    set(
+      pool("a", ["192.0.2.0/28"], { announce: { mode: "L2", bgp: { communities: ["65000:1"] } } }),
+      pool("b", ["198.51.100.0/28"], { announce: { mode: "None", l2: { interfaces: ["eth1"] } } }),
+    ),
+    opts,
+    {},
+    1,
+  );
+  assert.deepEqual(
+    out.invalid.map((o) => [o.name, o.message.split(";")[0]]),
+    [
+      ["a", "spec.announce.bgp: only read when spec.announce.mode is BGP (it is L2)"],
+      ["b", "spec.announce.l2: only read when spec.announce.mode is L2 (it is None)"],
+    ],
+  );
+});

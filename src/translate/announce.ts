@@ -66,6 +66,13 @@ export function announceProblem(pool: Pick<VipPool, "spec">): string | undefined
   const ann = a as VipPoolAnnounce;
   if (!MODES.includes(ann.mode))
     return `spec.announce.mode: ${JSON.stringify(ann.mode)} is not one of ${MODES.join(", ")}`;
+  // Settings of the other mode would be silently ignored: say so instead.
+  for (const [field, mode] of [
+    ["l2", "L2"],
+    ["bgp", "BGP"],
+  ] as const)
+    if (ann[field] !== undefined && ann.mode !== mode)
+      return `spec.announce.${field}: only read when spec.announce.mode is ${mode} (it is ${ann.mode}); remove spec.announce.${field} or set the mode to ${mode}`;
   const ifs: unknown = ann.l2?.interfaces;
   if (ifs !== undefined) {
     if (!Array.isArray(ifs)) return "spec.announce.l2.interfaces: must be a list of interface names";
