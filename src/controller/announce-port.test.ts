@@ -167,3 +167,30 @@ test("withAnnouncer: a sole engine announces again after a freeze (not while dra
     );
   }
 });
+
+test("withAnnouncer: an engine apply that throws still commits the previous announcement (prepare undone)", async () => {
+  const calls: string[] = [];
+  const a = new RecordingAnnouncer();
+  const inner = recorder(calls);
+  const port = withAnnouncer(
+    {
+      ...inner,
+      apply: (s) => {
+        if (s.version === 2) throw new Error("engine failed");
+        return inner.apply(s);
+      },
+    },
+    { log: () => {}, create: () => a },
+  );
+  await port.apply(snap(1, ann(0, "192.0.2.10")));
+  await assert.rejects(
+    Promise.resolve(port.apply(snap(2, ann(0, "192.0.2.10", "192.0.2.11")))),
+    /engine failed/,
+  );
+  assert.deepEqual(a.calls, [
+    "prepare:192.0.2.10",
+    "commit:192.0.2.10",
+    "prepare:192.0.2.10,192.0.2.11",
+    "commit:192.0.2.10",
+  ]);
+});

@@ -75,9 +75,15 @@ export function withAnnouncer(inner: EnginePort, o: AnnouncePortOptions): Engine
       const a = (announcer ??= make());
       return serial(async () => {
         await guarded("prepare", () => a.prepare(snapshot.announce));
-        const result = await inner.apply(snapshot);
-        if (result.ok) current = snapshot.announce;
-        await guarded("commit", () => a.commit(current));
+        let result: Awaited<ReturnType<EnginePort["apply"]>> | undefined;
+        try {
+          result = await inner.apply(snapshot);
+          if (result.ok) current = snapshot.announce;
+        } finally {
+          // Also when apply threw: the addresses prepare added for a snapshot not applied must go
+          // (an L2 address left on this node answers ARP beside the VIP's real owner).
+          await guarded("commit", () => a.commit(current));
+        }
         return result;
       });
     },
