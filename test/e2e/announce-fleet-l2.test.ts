@@ -258,6 +258,34 @@ describe(
       await fleet.acked();
     });
 
+    test("owner frozen longer than its lease but not the link's timeout: thawed, it announces its VIP again", async () => {
+      const vip = vips.get("web-b")!;
+      const old = await owner(vip);
+      const engine = fleet.engines.get(old.role)!;
+      const t = now();
+      engine.proc.kill("SIGSTOP");
+      try {
+        await waitFor(
+          `${old.role}'s address to expire while frozen`,
+          async () => !(await old.addresses()).includes(vip),
+          (LEASE_S + 5) * 1000,
+        );
+      } finally {
+        engine.proc.kill("SIGCONT");
+      }
+      const frozenMs = now() - t;
+      // Under the controller's 7 s peer timeout the link stayed and the VIP did not move; the thawed
+      // engine withdrew (its lease ran out) and waits for a snapshot, which the controller sends on
+      // its EngineFrozen report. Without it the VIP would have no announcer until a config change.
+      const back = await owner(vip, undefined, 15_000);
+      measured(
+        "L2 owner frozen past its lease, under the link timeout",
+        `${Math.round(frozenMs)} ms frozen; ${back.role === old.role ? "the same engine" : back.role} announces again ${Math.round(now() - t - frozenMs)} ms after SIGCONT`,
+      );
+      await served(vip);
+      await fleet.acked();
+    });
+
     test("owner's link down: the VIP moves after the controller's peer timeout; link back up: one owner again", async () => {
       const vip = vips.get("web-c")!;
       const old = await owner(vip);
