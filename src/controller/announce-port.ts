@@ -100,6 +100,8 @@ export function withAnnouncer(inner: EnginePort, o: AnnouncePortOptions): Engine
       const delay = Math.min(current?.withdrawDelayMs ?? WITHDRAW_DELAY_MS, deadlineMs);
       o.log("info", "announcements withdrawn; waiting before the drain", { delayMs: delay });
       await new Promise((r) => setTimeout(r, delay));
+      // The VIPs' new owners have announced by now: stop answering ARP/NDP for them here.
+      await guarded("L2 release", async () => await announcer!.releaseL2?.());
       const left = Math.max(0, Math.round(deadlineMs - (performance.now() - started)));
       return (await inner.drain?.(left)) ?? true;
     },
