@@ -145,6 +145,25 @@ export class KernelAnnouncer implements Announcer {
     this.#refresh();
   }
 
+  /**
+   * releaseL2 removes the L2 addresses of a draining engine once the controller has had the
+   * withdraw delay to give its VIPs to other engines: kept any longer, the draining engine's kernel
+   * would answer ARP/NDP for them beside the new owner, and a client that asks then could be sent to
+   * an engine whose listeners have closed. BGP addresses stay: the routes are already withdrawn, and
+   * the open connections still arriving on them finish.
+   */
+  async releaseL2(): Promise<void> {
+    const l2 = new Set(
+      [...this.#entries.values()].flatMap((e) => (e.vip.mode === "L2" && e.addr ? [addressKey(e.addr)] : [])),
+    );
+    if (l2.size === 0) return;
+    await this.#lease.set(
+      this.#lease.current().filter((a) => !l2.has(addressKey(a))),
+      this.#committed?.leaseMs ?? 3000,
+    );
+    this.#refresh();
+  }
+
   status(): AnnounceStatus {
     return {
       vips: [...this.#entries.values()]

@@ -19,6 +19,10 @@ export class RecordingAnnouncer implements Announcer {
   async withdrawAll(): Promise<void> {
     this.calls.push("withdrawAll");
   }
+  async releaseL2(): Promise<void> {
+    this.calls.push("releaseL2");
+  }
+
   status(): AnnounceStatus {
     return this.#status;
   }

@@ -65,6 +65,8 @@ export interface Announcer {
   commit(next: Announcement | undefined): Promise<void>;
   /** withdrawAll stops every announcement (a drain) but keeps the addresses, so open connections finish. */
   withdrawAll(): Promise<void>;
+  /** releaseL2 removes the L2 addresses after a drain's withdraw delay (the new owners announced by then). */
+  releaseL2?(): Promise<void>;
   status(): AnnounceStatus;
   /** onChange calls fn whenever status() changes (a VIP announced or failed, a peer's state). */
   onChange(fn: () => void): void;

@@ -32,7 +32,13 @@ export async function main(argv: string[]): Promise<number> {
   checkEngineFlags(flags);
   // --no-local-engine: a pure controller; the engines that dial --engine-listen serve the traffic.
   const engine = flags.localEngine
-    ? await createEnginePort(log, { workers, accessLog: flags.accessLog, limits: flags.limits })
+    ? await createEnginePort(log, {
+        workers,
+        accessLog: flags.accessLog,
+        limits: flags.limits,
+        // Without a fleet no snapshot comes to end a freeze's withdrawal (announce-port.ts).
+        soleAnnouncer: flags.engineListen === undefined,
+      })
     : undefined;
   const controller = new Worker(controllerFile, { workerData: { flags } satisfies ControllerData });
   const stopServing = engine ? serveEngine(controller, engine) : () => undefined;

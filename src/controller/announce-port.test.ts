@@ -82,7 +82,8 @@ test("withAnnouncer: drain withdraws, waits the snapshot's withdrawDelayMs, then
   assert.equal(await port.drain!(10_000), true);
   const waited = performance.now() - t0;
   assert.ok(waited >= 140, `waited ${waited} ms`);
-  assert.equal(a.calls.at(-1), "withdrawAll");
+  // Withdrawn, then (after the delay, the new owners having announced) the L2 addresses released.
+  assert.deepEqual(a.calls.slice(-2), ["withdrawAll", "releaseL2"]);
   const drain = calls.find((c) => c.startsWith("drain:"))!;
   assert.ok(Number(drain.slice(6)) <= 10_000 - 140, drain);
   await port.close();
@@ -123,4 +124,74 @@ test("withAnnouncer: status changes reach onAnnounceChange; metrics carry the VI
   ])
     assert.ok(text.includes(`${line}\n`), line);
   assert.ok(!announceMetrics({ vips: [], peers: [] }).includes("portico_bgp_session_up"));
+});
+
+test("withAnnouncer: a sole engine announces again after a freeze (not while draining); a fleet engine waits for its controller", async () => {
+  const frozen = {
+    vips: [
+      {
+        address: "192.0.2.10",
+        mode: "L2" as const,
+        state: "Withdrawn" as const,
+        since: "2026-12-06T20:00:00.000Z",
+        reason: "EngineFrozen",
+        message: "frozen",
+      },
+    ],
+    peers: [],
+  };
+  for (const sole of [true, false]) {
+    const calls: string[] = [];
+    const a = new RecordingAnnouncer();
+    const port = withAnnouncer(recorder(calls), { log: () => {}, create: () => a, sole });
+    await port.apply(snap(1, ann(0, "192.0.2.10")));
+    a.calls.length = 0;
+    a.report(frozen);
+    // The re-announcement goes through the same queue as apply: an apply after it runs after it.
+    await port.apply(snap(2, ann(0, "192.0.2.10")));
+    assert.deepEqual(
+      a.calls,
+      sole
+        ? ["commit:192.0.2.10", "prepare:192.0.2.10", "commit:192.0.2.10"]
+        : ["prepare:192.0.2.10", "commit:192.0.2.10"],
+      `sole ${sole}`,
+    );
+    if (!sole) continue;
+    await port.drain?.(0);
+    a.calls.length = 0;
+    a.report({ ...frozen, vips: [{ ...frozen.vips[0]!, since: "2026-12-06T20:00:01.000Z" }] });
+    await port.apply(snap(3, ann(0, "192.0.2.10")));
+    assert.deepEqual(
+      a.calls,
+      ["prepare:192.0.2.10", "commit:192.0.2.10"],
+      "no re-announcement while draining",
+    );
+  }
+});
+
+test("withAnnouncer: an engine apply that throws still commits the previous announcement (prepare undone)", async () => {
+  const calls: string[] = [];
+  const a = new RecordingAnnouncer();
+  const inner = recorder(calls);
+  const port = withAnnouncer(
+    {
+      ...inner,
+      apply: (s) => {
+        if (s.version === 2) throw new Error("engine failed");
+        return inner.apply(s);
+      },
+    },
+    { log: () => {}, create: () => a },
+  );
+  await port.apply(snap(1, ann(0, "192.0.2.10")));
+  await assert.rejects(
+    Promise.resolve(port.apply(snap(2, ann(0, "192.0.2.10", "192.0.2.11")))),
+    /engine failed/,
+  );
+  assert.deepEqual(a.calls, [
+    "prepare:192.0.2.10",
+    "commit:192.0.2.10",
+    "prepare:192.0.2.10,192.0.2.11",
+    "commit:192.0.2.10",
+  ]);
 });

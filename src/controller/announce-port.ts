@@ -20,6 +20,12 @@ export interface AnnouncePortOptions {
   log: Logger;
   bgp?: () => BgpDriver;
   create?: () => Announcer;
+  /**
+   * sole: this engine is the only one announcing its VIPs and no controller elsewhere sends it
+   * snapshots (`portico run` without --engine-listen). After a freeze it announces them again at
+   * once: nobody else can have taken them, and no snapshot would come to end the withdrawal.
+   */
+  sole?: boolean;
 }
 
 /** withAnnouncer wraps inner so the VIPs of its snapshots are announced (docs/networking.md). */
@@ -27,9 +33,23 @@ export function withAnnouncer(inner: EnginePort, o: AnnouncePortOptions): Engine
   let announcer: Announcer | undefined;
   let current: Announcement | undefined;
   const listeners: (() => void)[] = [];
+  // apply and a sole engine's re-announcement run one at a time: the announcer's calls never overlap.
+  let chain: Promise<unknown> = Promise.resolve();
+  let draining = false;
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = chain.then(fn, fn);
+    chain = run.catch(() => undefined);
+    return run;
+  };
   const make = (): Announcer => {
     const a = o.create?.() ?? new KernelAnnouncer({ log: o.log, bgp: o.bgp });
-    a.onChange(() => listeners.forEach((fn) => fn()));
+    a.onChange(() => {
+      if (o.sole && !draining && wokeFrozen(a.status())) {
+        o.log("warn", "the engine was frozen longer than its lease; announcing its VIPs again");
+        void serial(() => guarded("re-announcement", () => a.commit(current)));
+      }
+      listeners.forEach((fn) => fn());
+    });
     return a;
   };
   // The announcer's failures are statuses; a throw here is a bug, and must not fail the snapshot.
@@ -53,11 +73,19 @@ export function withAnnouncer(inner: EnginePort, o: AnnouncePortOptions): Engine
     async apply(snapshot) {
       if (announcer === undefined && snapshot.announce === undefined) return inner.apply(snapshot);
       const a = (announcer ??= make());
-      await guarded("prepare", () => a.prepare(snapshot.announce));
-      const result = await inner.apply(snapshot);
-      if (result.ok) current = snapshot.announce;
-      await guarded("commit", () => a.commit(current));
-      return result;
+      return serial(async () => {
+        await guarded("prepare", () => a.prepare(snapshot.announce));
+        let result: Awaited<ReturnType<EnginePort["apply"]>> | undefined;
+        try {
+          result = await inner.apply(snapshot);
+          if (result.ok) current = snapshot.announce;
+        } finally {
+          // Also when apply threw: the addresses prepare added for a snapshot not applied must go
+          // (an L2 address left on this node answers ARP beside the VIP's real owner).
+          await guarded("commit", () => a.commit(current));
+        }
+        return result;
+      });
     },
     // The in-process engine's metrics are a string, and callers may rely on that: stay synchronous
     // when the inner port is (the announcer's status is a plain read).
@@ -72,10 +100,13 @@ export function withAnnouncer(inner: EnginePort, o: AnnouncePortOptions): Engine
     async drain(deadlineMs) {
       if (!announcer) return (await inner.drain?.(deadlineMs)) ?? true;
       const started = performance.now();
+      draining = true;
       await guarded("withdrawal", () => announcer!.withdrawAll());
       const delay = Math.min(current?.withdrawDelayMs ?? WITHDRAW_DELAY_MS, deadlineMs);
       o.log("info", "announcements withdrawn; waiting before the drain", { delayMs: delay });
       await new Promise((r) => setTimeout(r, delay));
+      // The VIPs' new owners have announced by now: stop answering ARP/NDP for them here.
+      await guarded("L2 release", async () => await announcer!.releaseL2?.());
       const left = Math.max(0, Math.round(deadlineMs - (performance.now() - started)));
       return (await inner.drain?.(left)) ?? true;
     },
@@ -107,4 +138,16 @@ export function announceMetrics(s: AnnounceStatus): string {
   state.render(out);
   if (s.peers.length > 0) up.render(out);
   return out.join("\n") + "\n";
+}
+
+/**
+ * wokeFrozen says whether an engine reports that it withdrew its VIPs after being frozen longer than
+ * a lease (announcer.ts): it announces nothing again until it is sent a snapshot. A fleet re-pushes
+ * its slice (fleet-port.ts): a freeze shorter than the link's timeout, or a reconnect whose Hello
+ * `have` is current, changes nothing the fleet would push for, so it would stay withdrawn for good;
+ * the slice is the current plan, so a VIP that moved away while it was frozen is not in it. A sole
+ * engine (`portico run` without a fleet) announces its VIPs again itself (withAnnouncer).
+ */
+export function wokeFrozen(s: AnnounceStatus | undefined): boolean {
+  return (s?.vips ?? []).some((v) => v.state === "Withdrawn" && v.reason === "EngineFrozen");
 }

@@ -5,6 +5,10 @@ import { MessageChannel } from "node:worker_threads";
 import { RemoteEngine, serveEngine } from "./engine-bridge.ts";
 import { idleLoad } from "../engine/load.ts";
 import type { AnnounceStatus } from "../announce/types.ts";
+import type { EngineSnapshot } from "../model/ir.ts";
+import { Controller } from "./standalone.ts";
+import { L2_POOL, resourceSet, serviceYaml } from "./fleet/testing.ts";
+import { waitFor } from "../../test/e2e/harness.ts";
 
 test("RemoteEngine rejects a call the engine side never answers, after its timeout", async () => {
   const { port1, port2 } = new MessageChannel();
@@ -77,38 +81,52 @@ test("the engine's load rides the heartbeat; RemoteEngine.load() folds the beats
   }
 });
 
-test("the engine thread's announcement report reaches RemoteEngine.announce() and its listeners", async () => {
+test("portico run: the engine thread's announcement report reaches the controller thread's Announced condition", async () => {
   const { port1, port2 } = new MessageChannel();
-  const changed: (() => void)[] = [];
   let report: AnnounceStatus | undefined;
+  const changed: (() => void)[] = [];
   const engine = {
-    apply: () => ({ ok: true as const }),
+    apply: (s: EngineSnapshot) => {
+      // The announcer reports the snapshot's VIPs once it announced them.
+      report = {
+        vips: (s.announce?.vips ?? []).map((v) => ({
+          address: v.address,
+          mode: v.mode,
+          state: "Announced" as const,
+          interface: "eth1",
+          since: "2026-12-06T20:00:00.000Z",
+        })),
+        peers: [],
+      };
+      changed.forEach((fn) => fn());
+      return { ok: true as const };
+    },
     metrics: () => "",
     status: () => undefined,
     close() {},
     announce: () => report,
     onAnnounceChange: (fn: () => void) => void changed.push(fn),
   };
-  const stop = serveEngine(port2, engine, { heartbeatMs: 60_000 });
+  const stop = serveEngine(port2, engine, { heartbeatMs: 1000 });
   try {
     const remote = new RemoteEngine(port1);
-    assert.equal(remote.announce(), undefined, "nothing before the engine announces");
-    const heard = new Promise<void>((resolve) => remote.onAnnounceChange(resolve));
-    report = {
-      vips: [
-        {
-          address: "198.51.100.7",
-          mode: "L2",
-          state: "Announced",
-          interface: "eth0",
-          since: "2026-12-06T00:00:00Z",
-        },
-      ],
-      peers: [],
-    };
-    for (const fn of changed) fn();
-    await heard;
-    assert.deepEqual(remote.announce(), report);
+    const controller = new Controller(
+      remote,
+      undefined,
+      { serveClasslessServices: true, ingressHttpPort: 80, ingressHttpsPort: 443 },
+      () => {},
+    );
+    await controller.update(resourceSet(L2_POOL + serviceYaml("a", 8080)));
+    await waitFor("the report crossed the thread", () => remote.announce() !== undefined);
+    const c = controller
+      .statuses()
+      .find((s) => s.kind === "Service" && s.name === "a")
+      ?.status.conditions?.find((x) => x.type === "portico.dev/Announced");
+    assert.equal(c?.status, "True", JSON.stringify(c));
+    assert.match(
+      c!.message!,
+      /^192\.0\.2\.10 announced by engine local on node .* via L2 since 2026-12-06T20:00:00\.000Z$/,
+    );
   } finally {
     stop();
     port1.close();

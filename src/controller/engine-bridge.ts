@@ -31,8 +31,9 @@ export interface EngineStatusUpdate {
   status: EngineStatus;
 }
 
-/** EngineAnnounceUpdate carries the engine's announcement report (EnginePort.announce) when it
- * changes, so the controller thread's Announced conditions follow the engine thread's announcer. */
+/** EngineAnnounceUpdate carries the engine's announcement report (EnginePort.announce) to the
+ * controller thread, pushed when it changes: the Announced conditions, `portico explain` and
+ * `portico get pools -o wide` of `portico run` read it there. */
 export interface EngineAnnounceUpdate {
   type: "engine-announce";
   status: AnnounceStatus;
@@ -90,12 +91,22 @@ export function serveEngine(
     lastStatus = text;
     port.postMessage({ type: "engine-status", status } satisfies EngineStatusUpdate);
   };
+  let lastAnnounce = "";
+  const pushAnnounce = (): void => {
+    const status = engine.announce?.();
+    if (stopped || status === undefined) return;
+    const text = JSON.stringify(status);
+    if (text === lastAnnounce) return;
+    lastAnnounce = text;
+    port.postMessage({ type: "engine-announce", status } satisfies EngineAnnounceUpdate);
+  };
   const onMessage = (m: unknown): void => {
     const call = m as EngineCall;
     if (call?.type !== "engine-call") return;
     const reply = (r: Omit<EngineReply, "type" | "id">) => {
       // The status first: the controller reads it as soon as apply resolves.
       pushStatus();
+      pushAnnounce();
       port.postMessage({ type: "engine-reply", id: call.id, ...r } satisfies EngineReply);
     };
     const run = async (): Promise<unknown> =>
@@ -110,11 +121,7 @@ export function serveEngine(
   port.on("message", onMessage);
   // Pushed on change, not polled: the data plane's thread computes a status only when one moved.
   engine.onListenerChange?.(pushStatus);
-  engine.onAnnounceChange?.(() => {
-    const status = engine.announce?.();
-    if (!stopped && status !== undefined)
-      port.postMessage({ type: "engine-announce", status } satisfies EngineAnnounceUpdate);
-  });
+  engine.onAnnounceChange?.(pushAnnounce);
   return () => {
     stopped = true;
     clearInterval(beat);
@@ -136,7 +143,7 @@ export class RemoteEngine implements EnginePort {
   #waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   #status: EngineStatus | undefined;
   #announce: AnnounceStatus | undefined;
-  #announceListeners: (() => void)[] = [];
+  #announceChanged: (() => void)[] = [];
 
   #timeoutMs: number;
   /** #heard is when the engine thread last reported its loop (construction time before the first). */
@@ -160,7 +167,7 @@ export class RemoteEngine implements EnginePort {
       }
       if ((m as EngineAnnounceUpdate)?.type === "engine-announce") {
         this.#announce = (m as EngineAnnounceUpdate).status;
-        for (const fn of this.#announceListeners) fn();
+        for (const fn of this.#announceChanged) fn();
         return;
       }
       const r = m as EngineReply;
@@ -205,14 +212,14 @@ export class RemoteEngine implements EnginePort {
     return this.#status;
   }
 
-  /** announce is the engine's announcement report as last pushed; undefined while it announces nothing. */
+  /** announce is the engine's announcement report as last pushed; undefined before any. */
   announce(): AnnounceStatus | undefined {
     return this.#announce;
   }
 
-  /** onAnnounceChange calls fn whenever the engine thread pushes a new announcement report. */
+  /** onAnnounceChange registers fn for each pushed announcement report. */
   onAnnounceChange(fn: () => void): void {
-    this.#announceListeners.push(fn);
+    this.#announceChanged.push(fn);
   }
 
   /** liveness is the engine thread's last loop report and how long ago it came. */

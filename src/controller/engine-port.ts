@@ -31,6 +31,8 @@ export interface EnginePortOptions {
   bgp?: () => BgpDriver;
   /** announcer replaces the kernel announcer (tests that must not touch this host's addresses). */
   announcer?: () => Announcer;
+  /** soleAnnouncer: no fleet sends this engine snapshots (`portico run` without --engine-listen; withAnnouncer's sole). */
+  soleAnnouncer?: boolean;
 }
 
 /** resolveWorkers turns a --workers value ("auto", a count, or nothing) into a count ≥ 1. */
@@ -53,7 +55,12 @@ export async function createEnginePort(log: Logger, opts: EnginePortOptions = {}
   // in the engine's pod), named by pid so engines sharing a machine never share a BIRD.
   const bgp =
     opts.bgp ?? (() => new BirdDriver({ runDir: join(tmpdir(), `portico-bird-${process.pid}`), log }));
-  return withAnnouncer(await startEngine(log, opts), { log, bgp, create: opts.announcer });
+  return withAnnouncer(await startEngine(log, opts), {
+    log,
+    bgp,
+    create: opts.announcer,
+    sole: opts.soleAnnouncer === true,
+  });
 }
 
 async function startEngine(log: Logger, opts: EnginePortOptions): Promise<EnginePort> {

@@ -51,11 +51,11 @@ const cond = (out: ReturnType<typeof buildSnapshot>, key: string, type: string) 
 test("announce: L2 and BGP pools are listed with group, pool, mode and options; None and unset are not", () => {
   const objects = set(
     pool("l2", ["192.0.2.10/32"], { announce: { mode: "L2", l2: { interfaces: ["eth1", "eth0"] } } }),
-    pool("bgp", ["198.51.100.10/32", "2001:db8::10/128"], {
+    pool("bgp", ["198.51.100.10/31", "2001:db8::10/127"], {
       engineGroup: "edge",
       announce: {
         mode: "BGP",
-        bgp: { communities: ["65000:100"], localPref: 200, aggregationLength: 24, aggregationLengthV6: 64 },
+        bgp: { communities: ["65000:100"], localPref: 200, aggregationLength: 31, aggregationLengthV6: 127 },
       },
     }),
     pool("plain", ["203.0.113.10/32"], { announce: { mode: "None" } }),
@@ -78,15 +78,15 @@ test("announce: L2 and BGP pools are listed with group, pool, mode and options; 
     leaseMs: 3000,
     vips: [
       { address: "192.0.2.10", group: "default", pool: "l2", mode: "L2", interfaces: ["eth1", "eth0"] },
-      {
-        address: "198.51.100.10",
+      ...["198.51.100.10", "198.51.100.11"].map((address) => ({
+        address,
         group: "edge",
         pool: "bgp",
         mode: "BGP",
         communities: ["65000:100"],
         localPref: 200,
-        aggregationLength: 24,
-      },
+        aggregationLength: 31,
+      })),
       {
         address: "2001:db8::10",
         group: "edge",
@@ -94,7 +94,7 @@ test("announce: L2 and BGP pools are listed with group, pool, mode and options; 
         mode: "BGP",
         communities: ["65000:100"],
         localPref: 200,
-        aggregationLength: 64,
+        aggregationLength: 127,
       },
     ],
   });
@@ -109,7 +109,7 @@ test("announce: L2 and BGP pools are listed with group, pool, mode and options; 
     renderExplanation(explain(objects, out, { kind, namespace: "", name }));
   assert.match(
     text("VipPool", "bgp"),
-    /announce: BGP, to the peers of the serving EngineGroup's spec\.bgp \(communities 65000:100, LOCAL_PREF 200, IPv4 as \/24, IPv6 as \/64\)/,
+    /announce: BGP, to the peers of the serving EngineGroup's spec\.bgp \(communities 65000:100, LOCAL_PREF 200, IPv4 as \/31, IPv6 as \/127\)/,
   );
   assert.match(
     text("VipPool", "l2"),
@@ -241,4 +241,55 @@ test("announce: an EngineGroup with a bad BGP spec is refused with the field nam
   assert.equal(c.status, "False");
   assert.match(c.message!, /spec\.announcement\.leaseSeconds: 0 is not a whole number from 1 to 60/);
   assert.match(c.message!, /spec\.bgp\.peers\[0\]\.address: "router" is not an IP address/);
+});
+
+test("announce: aggregationLength wider than the pool's blocks is refused, and a pool invalid from the start announces nothing", () => {
+  const objects = set(
+    // First read invalid: no last valid version to hold, so the pool serves as read — but its
+    // aggregate (0: a default route) must never reach an engine.
+    pool("wide", ["198.51.100.0/28"], { announce: { mode: "BGP", bgp: { aggregationLength: 0 } } }),
+    pool("range", ["203.0.113.10-203.0.113.19"], {
+      announce: { mode: "BGP", bgp: { aggregationLength: 28 } },
+    }),
+    group("default", { bgp: { asn: 64512, peers: [{ address: "198.51.100.1", asn: 64500 }] } }),
+    service("a", "2026-01-01T00:00:00Z", { "portico.dev/vip-pool": "wide" }),
+    service("b", "2026-01-02T00:00:00Z", { "portico.dev/vip-pool": "range" }),
+  );
+  const out = buildSnapshot(objects, opts, {}, 1);
+  assert.deepEqual(
+    out.invalid.map((o) => [o.name, o.reason, o.message.split(";")[0]]),
+    [
+      [
+        "range",
+        "InvalidAnnounce",
+        // 203.0.113.10-19 is .10/31, .12/30, .16/30: a /28 would announce .0-.15 too.
+        `spec.announce.bgp.aggregationLength: 28 is shorter than /31, a block of the pool's "203.0.113.10-203.0.113.19": the aggregate would announce addresses that are not the pool's`,
+      ],
+      [
+        "wide",
+        "InvalidAnnounce",
+        `spec.announce.bgp.aggregationLength: 0 is shorter than /28, a block of the pool's "198.51.100.0/28": the aggregate would announce addresses that are not the pool's`,
+      ],
+    ],
+  );
+  assert.equal(out.snapshot.announce, undefined, JSON.stringify(out.snapshot.announce));
+});
+
+test("announce: settings of the other mode are refused rather than ignored", () => {
+  const out = buildSnapshot(
+    set(
+      pool("a", ["192.0.2.0/28"], { announce: { mode: "L2", bgp: { communities: ["65000:1"] } } }),
+      pool("b", ["198.51.100.0/28"], { announce: { mode: "None", l2: { interfaces: ["eth1"] } } }),
+    ),
+    opts,
+    {},
+    1,
+  );
+  assert.deepEqual(
+    out.invalid.map((o) => [o.name, o.message.split(";")[0]]),
+    [
+      ["a", "spec.announce.bgp: only read when spec.announce.mode is BGP (it is L2)"],
+      ["b", "spec.announce.l2: only read when spec.announce.mode is L2 (it is None)"],
+    ],
+  );
 });

@@ -4,7 +4,8 @@
 // bgpSpecProblems) run earlier, in hold.ts's checks, so a typo keeps the last valid pool or group
 // serving; what this file reports are problems between objects: a BGP pool whose addresses land in a
 // group without spec.bgp (NoBgpPeers), a peer whose password Secret is missing (SecretNotFound).
-import { parseIp } from "../ipam/address.ts";
+import { BITS, parseIp } from "../ipam/address.ts";
+import { parseEntry } from "../ipam/ranges.ts";
 import type { AllocationResult } from "../ipam/types.ts";
 import type { EngineGroup, EngineGroupBgp } from "../k8s/engine-group.ts";
 import type { Secret } from "../k8s/types.ts";
@@ -48,6 +49,12 @@ export interface AnnounceResolution {
 }
 
 const COMMUNITY = /^([0-9]{1,5}):([0-9]{1,5})$/;
+/** PEER_NAME is the CRD's pattern for spec.bgp.peers[].name. */
+const PEER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** MAX_ASN is the highest usable ASN (4294967295 is reserved, RFC 7300). */
+const MAX_ASN = 4294967294;
+/** MAX_PASSWORD_BYTES is Linux's TCP-MD5 key limit (TCP_MD5SIG_MAXKEYLEN). */
+const MAX_PASSWORD_BYTES = 80;
 const MODES = ["None", "L2", "BGP"];
 
 /** announceProblem says why a pool's spec.announce cannot be used, or undefined (hold.ts's pool check). */
@@ -59,6 +66,13 @@ export function announceProblem(pool: Pick<VipPool, "spec">): string | undefined
   const ann = a as VipPoolAnnounce;
   if (!MODES.includes(ann.mode))
     return `spec.announce.mode: ${JSON.stringify(ann.mode)} is not one of ${MODES.join(", ")}`;
+  // Settings of the other mode would be silently ignored: say so instead.
+  for (const [field, mode] of [
+    ["l2", "L2"],
+    ["bgp", "BGP"],
+  ] as const)
+    if (ann[field] !== undefined && ann.mode !== mode)
+      return `spec.announce.${field}: only read when spec.announce.mode is ${mode} (it is ${ann.mode}); remove spec.announce.${field} or set the mode to ${mode}`;
   const ifs: unknown = ann.l2?.interfaces;
   if (ifs !== undefined) {
     if (!Array.isArray(ifs)) return "spec.announce.l2.interfaces: must be a list of interface names";
@@ -84,7 +98,41 @@ export function announceProblem(pool: Pick<VipPool, "spec">): string | undefined
   for (const [field, v, max] of ranges)
     if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= max))
       return `spec.announce.bgp.${field}: ${JSON.stringify(v)} is not a whole number from 0 to ${max}`;
+  // As MetalLB: the aggregate may not be wider than any CIDR block of the pool (a range counts as
+  // the CIDR blocks it is made of). aggregationLength 0 would announce a default route, 8 a /8,
+  // pulling traffic for addresses that are not the pool's.
+  for (const [field, v, family] of [
+    ["aggregationLength", bgp.aggregationLength, "IPv4"],
+    ["aggregationLengthV6", bgp.aggregationLengthV6, "IPv6"],
+  ] as const) {
+    if (v === undefined) continue;
+    const block = narrowestBlock(pool.spec?.addresses ?? [], family);
+    if (block !== undefined && v < block.length)
+      return `spec.announce.bgp.${field}: ${v} is shorter than /${block.length}, a block of the pool's ${JSON.stringify(block.entry)}: the aggregate would announce addresses that are not the pool's; use ${block.length} or more, or give the pool whole /${v} blocks`;
+  }
   return undefined;
+}
+
+/** narrowestBlock is the longest prefix among the CIDR blocks the pool's entries of family are made of. */
+function narrowestBlock(
+  addresses: readonly unknown[],
+  family: "IPv4" | "IPv6",
+): { entry: string; length: number } | undefined {
+  const w = BITS[family];
+  let out: { entry: string; length: number } | undefined;
+  for (const entry of addresses) {
+    if (typeof entry !== "string") continue;
+    const r = parseEntry(entry);
+    if (typeof r === "string" || r.family !== family) continue;
+    // Split [start, end] into aligned blocks, each the largest that fits, as a CIDR list would.
+    for (let at = r.start; at <= r.end;) {
+      let k = 0;
+      while (k < w && at % (1n << BigInt(k + 1)) === 0n && at + (1n << BigInt(k + 1)) - 1n <= r.end) k++;
+      if (out === undefined || w - k > out.length) out = { entry, length: w - k };
+      at += 1n << BigInt(k);
+    }
+  }
+  return out;
 }
 
 /** BgpSpecProblem is one problem of an EngineGroup's announcement or bgp fields. */
@@ -113,7 +161,8 @@ export function bgpSpecProblems(
   const bgp = spec.bgp;
   if (bgp === undefined) return out;
   const bad = (field: string, message: string) => out.push({ reason: "InvalidBgp", field, message });
-  int("spec.bgp.asn", bgp.asn, 1, 4294967295, true);
+  // 4294967295 is reserved (RFC 7300) and refused by the engines' BIRD configuration.
+  int("spec.bgp.asn", bgp.asn, 1, MAX_ASN, true);
   if (
     bgp.routerId !== undefined &&
     (typeof bgp.routerId !== "string" || parseIp(bgp.routerId)?.family !== "IPv4")
@@ -128,11 +177,36 @@ export function bgpSpecProblems(
     const f = `spec.bgp.peers[${i}]`;
     if (typeof p?.address !== "string" || parseIp(p.address) === undefined)
       bad(`${f}.address`, `${f}.address: ${JSON.stringify(p?.address ?? null)} is not an IP address`);
-    int(`${f}.asn`, p?.asn, 1, 4294967295, true);
+    else if (p.address.includes("%") || /^fe[89ab]/i.test(p.address))
+      bad(`${f}.address`, `${f}.address: link-local ${p.address} is not supported; use a global address`);
+    int(`${f}.asn`, p?.asn, 1, MAX_ASN, true);
     int(`${f}.port`, p?.port, 1, 65535);
     int(`${f}.holdTimeSeconds`, p?.holdTimeSeconds, 3, 65535);
     int(`${f}.keepaliveSeconds`, p?.keepaliveSeconds, 1, 21845);
     int(`${f}.ebgpMultihop`, p?.ebgpMultihop, 1, 255);
+    // What the engines' BIRD configuration (announce/bird/config.ts) refuses is refused here, so
+    // the group is held at its last valid version instead of every engine failing its speaker.
+    if (p?.name !== undefined && (typeof p.name !== "string" || !PEER_NAME.test(p.name)))
+      bad(
+        `${f}.name`,
+        `${f}.name: ${JSON.stringify(p.name)} is not a peer name (lower-case letters, digits and "-", 1-63 characters, starting and ending with a letter or digit)`,
+      );
+    const hold = p?.holdTimeSeconds ?? DEFAULT_HOLD_TIME_SECONDS;
+    if (typeof p?.keepaliveSeconds === "number" && typeof hold === "number" && p.keepaliveSeconds >= hold)
+      bad(
+        `${f}.keepaliveSeconds`,
+        `${f}.keepaliveSeconds: ${p.keepaliveSeconds} must be below the hold time (${hold} s)`,
+      );
+    if (p?.ebgpMultihop !== undefined && p.asn === bgp.asn)
+      bad(
+        `${f}.ebgpMultihop`,
+        `${f}.ebgpMultihop: applies to eBGP only; this peer has the group's ASN ${bgp.asn} (iBGP)`,
+      );
+    if (p?.ebgpMultihop !== undefined && p.bfd === true)
+      bad(
+        `${f}.bfd`,
+        `${f}.bfd: BFD on a multihop session is not supported; set bfd false or peer with a directly connected router`,
+      );
     if (p?.passwordSecretRef !== undefined && !p.passwordSecretRef?.name)
       bad(`${f}.passwordSecretRef.name`, `${f}.passwordSecretRef.name: name the Secret holding the password`);
     const name = peerName(p ?? {}, i);
@@ -189,8 +263,13 @@ export function resolveAnnounce(input: AnnounceInput): AnnounceResolution {
     if (!r.ok) continue;
     r.addresses.forEach((address, i) => {
       const poolName = r.pools[i] ?? "";
-      const ann = poolByName.get(poolName)?.spec?.announce;
+      const pool = poolByName.get(poolName);
+      const ann = pool?.spec?.announce;
       if (ann === undefined || (ann.mode !== "L2" && ann.mode !== "BGP") || vips.has(address)) return;
+      // A pool invalid since it was first read has no last valid version to hold (hold.ts) and
+      // comes here as read: its announcement is not made (fail closed; InputValid=False says why)
+      // rather than handing engines a default route (aggregationLength 0) or a bad community.
+      if (announceProblem(pool!) !== undefined) return;
       const group = input.groupOf[address];
       if (group === undefined) return;
       if (ann.mode === "BGP" && (speakers[group]?.peers.length ?? 0) === 0) {
@@ -267,6 +346,7 @@ function resolveSpeaker(
   const secrets = new Map(input.secrets.map((s) => [`${s.metadata.namespace ?? ""}/${s.metadata.name}`, s]));
   const peers: GroupBgpPeer[] = [];
   const missing: string[] = [];
+  let notFound = false;
   (bgp.peers ?? []).forEach((p, i) => {
     const name = peerName(p, i);
     const peer: GroupBgpPeer = {
@@ -289,10 +369,19 @@ function resolveSpeaker(
       const password = value === undefined ? undefined : Buffer.from(value, "base64").toString("utf8");
       // Fail closed: a session the network expects to be signed is not opened unsigned.
       if (password === undefined || password === "") {
+        notFound = true;
         missing.push(
           s === undefined
             ? `peer ${name} (${p.address}): Secret ${ns}/${ref.name} not found`
             : `peer ${name} (${p.address}): Secret ${ns}/${ref.name} has no key ${JSON.stringify(key)} (or it is empty)`,
+        );
+        return;
+      }
+      // A password BIRD cannot be given (it goes between quotes in its configuration) would fail
+      // every session of the engine, not only this one: this peer is left out. Never echoed.
+      if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES || /["\\\p{Cc}]/u.test(password)) {
+        missing.push(
+          `peer ${name} (${p.address}): the password in Secret ${ns}/${ref.name} key ${JSON.stringify(key)} is unusable: it must be 1-${MAX_PASSWORD_BYTES} bytes without quotes, backslashes or control characters (line breaks)`,
         );
         return;
       }
@@ -304,7 +393,7 @@ function resolveSpeaker(
     problems.push({
       object: `EngineGroup/${group}`,
       type: BGP_PEERS,
-      reason: "SecretNotFound",
+      reason: notFound ? "SecretNotFound" : "InvalidPassword",
       message: `${missing.join("; ")}; no session is opened to these peers without their password: create the Secret with the key, of type kubernetes.io/basic-auth in a cluster (kubectl -n NAMESPACE create secret generic NAME --type=kubernetes.io/basic-auth --from-literal=password=...); a passwordSecretRef without a namespace names one in the controller's namespace`,
     });
   const out: GroupBgp = { asn: bgp.asn, peers };

@@ -112,6 +112,24 @@ for (const [family, vip] of [
   );
 
 test(
+  "a drain: withdrawAll keeps the L2 address (open connections), releaseL2 then removes it (no ARP answers beside the new owner)",
+  { skip },
+  async (t) => {
+    const a = new KernelAnnouncer({ netns: seg.hosts.e1!.ns });
+    t.after(() => a.close());
+    const vip = "198.51.100.40";
+    await a.prepare(l2(vip));
+    await a.commit(l2(vip));
+    await a.withdrawAll();
+    assert.ok(await addressOn("e1", vip), "kept while the controller moves the VIP");
+    assert.equal(vipStatus(a.status(), vip)?.state, "Withdrawn");
+    await a.releaseL2();
+    assert.equal(await addressOn("e1", vip), undefined, "released after the withdraw delay");
+    assert.equal(vipStatus(a.status(), vip)?.reason, "Draining");
+  },
+);
+
+test(
   "no interface for the VIP: Failed, InterfaceNotFound, saying what to configure; no address added",
   { skip },
   async (t) => {

@@ -8,16 +8,7 @@ import { waitFor } from "../../../test/e2e/harness.ts";
 import type { Controller } from "../standalone.ts";
 import { explain, renderExplanation } from "../explain/index.ts";
 import { tableRows } from "../tables.ts";
-import { identity, resourceSet, rig, serviceYaml, type TestEngine } from "./testing.ts";
-
-const L2_POOL = `
-apiVersion: portico.dev/v1alpha1
-kind: VipPool
-metadata: { name: l2 }
-spec:
-  addresses: [192.0.2.10-192.0.2.19]
-  announce: { mode: L2, l2: { interfaces: [eth1] } }
-`;
+import { identity, L2_POOL, resourceSet, rig, serviceYaml, type TestEngine } from "./testing.ts";
 
 const announced = (c: Controller, name: string) =>
   c
@@ -124,6 +115,41 @@ test("L2: each VIP has one owner; conditions, explain, get pools and metrics fol
     await waitFor("e1 back gets a slice", () => again.of("snapshot").length > 0);
     assert.deepEqual(vipsOf(again), []);
     assert.deepEqual(vipsOf(e2), ["192.0.2.10", "192.0.2.11"]);
+  } finally {
+    await r.close();
+  }
+});
+
+test("an engine that withdrew after a freeze is sent its slice again, also when nothing changed and after a reconnect", async () => {
+  const r = await rig();
+  try {
+    const e1 = await r.join("e1");
+    await r.controller.update(resourceSet(L2_POOL + serviceYaml("a", 8080)));
+    assert.deepEqual(vipsOf(e1), ["192.0.2.10"]);
+    const frozen = {
+      withdrawn: { reason: "EngineFrozen", message: "this engine did not run for 4.0 s" },
+    };
+    // Frozen shorter than the link's timeout: the link stayed, the fleet changed nothing.
+    const before = e1.of("snapshot").length;
+    e1.announce(frozen);
+    await waitFor("e1 sent its slice again", () => e1.of("snapshot").length > before);
+    const [prev, next] = e1.of("snapshot").slice(-2);
+    assert.ok(next!.seq > prev!.seq, "a fresh seq, so the engine applies it rather than re-acking");
+    assert.deepEqual(next!.snapshot.announce, prev!.snapshot.announce);
+    e1.announce();
+    // Frozen past the link's timeout: it comes back with a current `have`, which alone gets nothing.
+    const last = e1.of("snapshot").at(-1)!;
+    e1.close();
+    await waitFor("e1 gone", () => r.fleet.view().engines.every((e) => !e.connected));
+    const back = await r.join(
+      "e1b",
+      { have: { epoch: last.epoch, seq: last.seq, version: last.snapshot.version } },
+      identity("e1"),
+    );
+    back.received.push(last);
+    back.announce(frozen);
+    await waitFor("e1 back is sent its slice", () => back.of("snapshot").length > 1);
+    assert.deepEqual(vipsOf(back), ["192.0.2.10"]);
   } finally {
     await r.close();
   }

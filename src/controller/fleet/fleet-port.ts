@@ -26,6 +26,7 @@ import { announceFor, groupVips, sliceFor } from "./slice.ts";
 import { announcers, type Announcers } from "./announcers.ts";
 import { announcementViews } from "./announce-view.ts";
 import { announceMetrics } from "./fleet-metrics.ts";
+import { wokeFrozen } from "../announce-port.ts";
 import {
   ENGINE_PENDING,
   engineListeners,
@@ -118,23 +119,22 @@ export class FleetPort implements EnginePort {
     this.#hub.onEvent((e) => {
       if (e.type === "joined") this.#departed.delete(e.engine);
       if (e.type === "joined") void this.#serial(() => this.#resync(`engine ${e.engine} joined`));
+      else if (e.type === "announce" && wokeFrozen(this.#hub.session(e.engine)?.announce))
+        void this.#serial(() => this.#resync(`engine ${e.engine} was frozen`, e.engine));
       else if (e.type === "left") {
         // #sent keeps what it was given: back with a current `have`, it is not sent it again.
         this.#departed.set(e.engine, { session: e.session, at: Date.now() });
         void this.#serial(() => this.#resync(`engine ${e.engine} left`));
-      } else if (e.type === "announce" && wokeFromFreeze(this.#hub.session(e.engine)?.announce)) {
-        // A frozen engine withdrew everything and waits for a snapshot; one whose link was not
-        // dropped (frozen under the peer timeout), or that came back with a current `have`, would
-        // otherwise wait forever: send it its slice again, which confirms what it may announce.
-        void this.#serial(() =>
-          this.#resync(`engine ${e.engine} withdrew its VIPs after a freeze`, e.engine),
-        );
       }
       this.#gen++;
       this.#changed.forEach((fn) => fn());
     });
     this.#local?.onListenerChange?.(() => this.#changed.forEach((fn) => fn()));
-    this.#local?.onAnnounceChange?.(() => this.#changed.forEach((fn) => fn()));
+    this.#local?.onAnnounceChange?.(() => {
+      if (wokeFrozen(this.#local?.announce?.()))
+        void this.#serial(() => this.#resync(`engine ${LOCAL_ENGINE} was frozen`, LOCAL_ENGINE));
+      this.#changed.forEach((fn) => fn());
+    });
     const local = this.#local;
     if (local?.liveness) this.liveness = () => local.liveness!();
     this.#calibration = opts.calibration;
@@ -283,7 +283,7 @@ export class FleetPort implements EnginePort {
 
   /** #resync re-places after an engine came or went and pushes to the engines whose slice changed
    * or that do not serve it yet (a reconnecting engine whose Hello `have` is current gets nothing),
-   * and to force whatever it serves. */
+   * and to force, an engine that must be sent its slice again even if it has it. */
   async #resync(why: string, force?: string): Promise<void> {
     if (this.#snapshot === undefined) return;
     const { placement, owners, slices } = this.#plan(this.#snapshot);
@@ -477,9 +477,4 @@ function sessionView(s: EngineSession, now: number): Omit<EngineView, "connected
     history: s.history.entries(),
     ...(s.announce ? { announce: s.announce } : {}),
   };
-}
-
-/** wokeFromFreeze says whether an engine's report shows it withdrew its VIPs after a freeze (announcer.ts). */
-function wokeFromFreeze(status: AnnounceStatus | undefined): boolean {
-  return status?.vips.some((v) => v.state === "Withdrawn" && v.reason === "EngineFrozen") ?? false;
 }

@@ -267,6 +267,8 @@ export class TestEngine {
       state?: VipAnnounceStatus["state"];
       since?: string;
       failed?: Record<string, { reason: string; message: string }>;
+      /** withdrawn reports every VIP Withdrawn for this reason (EngineFrozen, Draining). */
+      withdrawn?: { reason: string; message: string };
       peers?: BgpPeerStatus[];
     } = {},
   ): AnnounceStatus {
@@ -277,7 +279,9 @@ export class TestEngine {
         const f = opts.failed?.[v.address];
         return f
           ? { address: v.address, mode: v.mode, state: "Failed", since, reason: f.reason, message: f.message }
-          : { address: v.address, mode: v.mode, state: opts.state ?? "Announced", since };
+          : opts.withdrawn
+            ? { address: v.address, mode: v.mode, state: "Withdrawn", since, ...opts.withdrawn }
+            : { address: v.address, mode: v.mode, state: opts.state ?? "Announced", since };
       }),
       peers: opts.peers ?? [],
     };
@@ -289,6 +293,16 @@ export class TestEngine {
     this.socket.destroy();
   }
 }
+
+/** L2_POOL is VipPool l2: 192.0.2.10-192.0.2.19 announced by L2 on eth1. */
+export const L2_POOL = `
+apiVersion: portico.dev/v1alpha1
+kind: VipPool
+metadata: { name: l2 }
+spec:
+  addresses: [192.0.2.10-192.0.2.19]
+  announce: { mode: L2, l2: { interfaces: [eth1] } }
+`;
 
 /** resourceSet assembles manifests text as the file source would (file m.yaml). */
 export function resourceSet(text: string): ResourceSet {
