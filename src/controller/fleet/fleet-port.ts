@@ -7,7 +7,6 @@
 // engine always did. Otherwise the push is in force, and the engines that did not ack it show on
 // the objects they should serve (fleet-status.ts). An engine that connects gets its slice at once
 // unless it already serves it; one that leaves triggers re-placement and a push to the others.
-import type { AnnounceStatus } from "../../announce/types.ts";
 import { hostname, availableParallelism, totalmem } from "node:os";
 import { DEFAULT_ENGINE_GROUP, type Calibration } from "../../k8s/engine-group.ts";
 import type { GroupSettings } from "./group-settings.ts";
