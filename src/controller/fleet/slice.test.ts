@@ -74,24 +74,9 @@ test("an engine of another group, or one placement does not name, gets nothing o
 
 test("a DNS server goes to the engines its VIP is placed on, with the pools its records watch", () => {
   const full = fixtureSnapshot(3);
-  const zone = {
-    name: "example.com",
-    soa: {
-      mname: "ns.example.com",
-      rname: "h.example.com",
-      serial: 1,
-      refresh: 1,
-      retry: 1,
-      expire: 1,
-      minimum: 1,
-      ttl: 1,
-    },
-    ns: ["ns.example.com"],
-    nsTtl: 60,
-    records: [
-      { name: "www.example.com", type: "A" as const, value: "10.0.0.3", ttl: 30, pools: ["default/edge:80"] },
-    ],
-  };
+  const zone = fixtureZone("example.com", [
+    ["www.example.com", "A", "10.0.0.3", { pools: ["default/edge:80"] }],
+  ]);
   full.dns = [{ name: "DnsZone/example.com", group: "edge", address: "10.0.0.53", port: 53, zones: [zone] }];
   const vips = groupVips(full);
   assert.deepEqual(vips.get("edge"), ["10.0.0.3", "10.0.0.53"]);

@@ -13,7 +13,9 @@ import { Controller } from "../standalone.ts";
 import { Hub } from "./hub.ts";
 import { FleetPort } from "./fleet-port.ts";
 import { once } from "node:events";
-import type { DnsRecord, DnsZoneData, EngineSnapshot, Pool } from "../../model/ir.ts";
+import type { EngineSnapshot, Pool } from "../../model/ir.ts";
+/** fixtureZone is re-exported from the engine's DNS fixtures, where engine tests reach it too. */
+export { fixtureZone } from "../../engine/dns/testing.ts";
 import { readFrames, writeFrame } from "../../link/frames.ts";
 import {
   LINK_VERSION,
@@ -101,29 +103,6 @@ export function fixtureSnapshot(version = 1): EngineSnapshot {
       ),
     ),
     certificates: { "default/web-tls": cert, "default/unused": cert },
-  };
-}
-
-/** fixtureZone is a DNS zone with SOA and NS (every SOA number 1), records given as [name, type, value, extra]. */
-export function fixtureZone(
-  name: string,
-  records: [string, DnsRecord["type"], string, Partial<DnsRecord>?][],
-): DnsZoneData {
-  const soa = {
-    mname: `ns.${name}`,
-    rname: `h.${name}`,
-    serial: 1,
-    refresh: 1,
-    retry: 1,
-    expire: 1,
-    minimum: 1,
-  };
-  return {
-    name,
-    soa: { ...soa, ttl: 1 },
-    ns: [`ns.${name}`],
-    nsTtl: 60,
-    records: records.map(([n, type, value, extra]) => ({ name: n, type, value, ttl: 30, ...extra })),
   };
 }
 

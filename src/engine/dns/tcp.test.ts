@@ -7,6 +7,7 @@ import { connect, createServer, type Socket } from "node:net";
 import { test } from "node:test";
 import { encodeQuery } from "./message.ts";
 import { compileDns, TCP_IDLE_TIMEOUT_MS } from "./server.ts";
+import { fixtureZone } from "./testing.ts";
 import { TYPE } from "./wire.ts";
 
 async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
@@ -23,24 +24,7 @@ test("tcp: a client that pipelines but does not read gets no unbounded queue; al
       name: "t",
       address: "127.0.0.1",
       port: 0,
-      zones: [
-        {
-          name: "example.com",
-          soa: {
-            mname: "ns.example.com",
-            rname: "h.example.com",
-            serial: 1,
-            refresh: 1,
-            retry: 1,
-            expire: 1,
-            minimum: 1,
-            ttl: 1,
-          },
-          ns: ["ns.example.com"],
-          nsTtl: 1,
-          records: [{ name: "big.example.com", type: "TXT", value: "x".repeat(3000), ttl: 30 }],
-        },
-      ],
+      zones: [fixtureZone("example.com", [["big.example.com", "TXT", "x".repeat(3000)]])],
     },
     { poolUp: () => true },
   );
