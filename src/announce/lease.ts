@@ -7,6 +7,7 @@
 // The manager then removes every address and reports it; it adds nothing until set() is called again.
 import { addressKey, batchErrors, batchLines, type LeasedAddress } from "./ip.ts";
 import type { Tools } from "./tools.ts";
+import { serializer } from "./serial.ts";
 
 /** LeaseOptions wire a lease manager; now is a monotonic clock in ms (performance.now by default). */
 export interface LeaseOptions {
@@ -29,7 +30,7 @@ export class LeaseManager {
   #timer: NodeJS.Timeout | undefined;
   /** #renewedAt is when the last batch that renewed every address started (monotonic ms). */
   #renewedAt: number | undefined;
-  #chain: Promise<void> = Promise.resolve();
+  readonly #serial = serializer();
   #closed = false;
 
   constructor(o: LeaseOptions) {
@@ -77,12 +78,6 @@ export class LeaseManager {
   async close(): Promise<void> {
     await this.clear();
     this.#closed = true;
-  }
-
-  #serial(fn: () => Promise<void>): Promise<void> {
-    const run = this.#chain.then(fn);
-    this.#chain = run.catch(() => {});
-    return run;
   }
 
   async #clear(): Promise<void> {

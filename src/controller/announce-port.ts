@@ -6,6 +6,7 @@
 // child process — until a snapshot carries `announce`, so an engine that announces nothing pays
 // one property read per snapshot.
 import { KernelAnnouncer } from "../announce/announcer.ts";
+import { serializer } from "../announce/serial.ts";
 import type { AnnounceStatus, Announcer, BgpDriver } from "../announce/types.ts";
 import { Gauge } from "../engine/prom.ts";
 import type { Announcement } from "../model/ir.ts";
@@ -34,13 +35,8 @@ export function withAnnouncer(inner: EnginePort, o: AnnouncePortOptions): Engine
   let current: Announcement | undefined;
   const listeners: (() => void)[] = [];
   // apply and a sole engine's re-announcement run one at a time: the announcer's calls never overlap.
-  let chain: Promise<unknown> = Promise.resolve();
+  const serial = serializer();
   let draining = false;
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = chain.then(fn, fn);
-    chain = run.catch(() => undefined);
-    return run;
-  };
   const make = (): Announcer => {
     const a = o.create?.() ?? new KernelAnnouncer({ log: o.log, bgp: o.bgp });
     a.onChange(() => {

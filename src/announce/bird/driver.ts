@@ -17,6 +17,7 @@ import type { BgpSpeaker } from "../../model/ir.ts";
 import type { AnnounceStatus, BgpDriver, BgpPeerStatus, BgpRoute } from "../types.ts";
 import { birdConfig, BirdConfigError, type BirdConfig } from "./config.ts";
 import { downStatuses, parseProtocols, peerStatuses } from "./status.ts";
+import { serializer } from "../serial.ts";
 
 /** BirdDriverOptions place and tune the driver. */
 export interface BirdDriverOptions {
@@ -65,8 +66,8 @@ export class BirdDriver implements BgpDriver {
   private pollTimer: NodeJS.Timeout | undefined;
   private polling = false;
   private readonly subs = new Set<() => void>();
-  // chain serialises set(), restarts and close(), so BIRD is never started twice.
-  private chain: Promise<unknown> = Promise.resolve();
+  // serial runs set(), restarts and close() one at a time, so BIRD is never started twice.
+  private readonly serial = serializer();
 
   constructor(opts: BirdDriverOptions) {
     const extra = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
@@ -154,12 +155,6 @@ export class BirdDriver implements BgpDriver {
       this.written = undefined;
       this.subs.clear();
     });
-  }
-
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(fn, fn);
-    this.chain = run.catch(() => {});
-    return run;
   }
 
   /** binaries finds bird, birdc and setpriv, or says which is missing and which package brings it. */
