@@ -165,7 +165,10 @@ spec:
   // One line per snapshot: the engine no longer logs its own "snapshot applied".
   const versions = logLines(p, "snapshot applied").map((l) => l.version);
   assert.equal(new Set(versions).size, versions.length, JSON.stringify(versions));
-  assert.equal(logLines(p, "object problem").filter((l) => l.object === "Ingress/default/extra").length, 1);
+  // The log pipe and the metrics endpoint are separate channels: the line may come a little later.
+  const problems = () => logLines(p, "object problem").filter((l) => l.object === "Ingress/default/extra");
+  await waitFor("the object problem logged", () => problems().length > 0);
+  assert.equal(problems().length, 1);
 
   // A bad edit: broken YAML. The file's last good version keeps serving; the reload is a failure.
   const reloads2 = sample(good, "portico_config_reloads_total")!;
