@@ -231,9 +231,16 @@ test("a typo in a VipPool in use: nothing closes, no address moves, an error unt
 
   writeManifest(dir, "pool.yaml", pool("lab", ["127.0.93.1-127.0.93.6"]));
   await waitFor("the error cleared", async () => (await errorsOf(p)).invalid.length === 0);
-  assert.equal((await condition(p, "VipPool", "lab", "portico.dev/InputValid"))?.status, undefined);
+  // The condition is written by the status step after the apply that cleared the error list: a
+  // separate channel, so wait for it too (it lagged once in a fresh-clone CI run).
+  await waitFor(
+    "InputValid cleared on the pool",
+    async () => (await condition(p, "VipPool", "lab", "portico.dev/InputValid")) === undefined,
+  );
   assert.equal((await validate(dir)).code, 0);
-  assert.match(await metricsOf(p), /^portico_config_last_reload_successful 1$/m);
+  await waitFor("the reload gauge back to 1", async () =>
+    /^portico_config_last_reload_successful 1$/m.test(await metricsOf(p)),
+  );
   const after = loads.map((l) => l.ok);
   await waitFor("requests flowing after the fix", () => loads.every((l, i) => l.ok > after[i]! + 10));
   const counts = await Promise.all(loads.map((l) => l.stop()));
