@@ -188,6 +188,11 @@ export interface HttpListener {
    * listeners and TLS passthrough listeners side by side, as the Gateway API allows.
    */
   sniRoutes?: SniRoute[];
+  /**
+   * maxConnections caps the client connections open on this listener (AccessPolicy
+   * connectionLimit on a Gateway or listener); one more is accepted and closed at once, counted.
+   */
+  maxConnections?: number;
 }
 
 /** SniRoute forwards the TLS connections of one server name as a byte stream (TLSRoute). */
@@ -280,6 +285,82 @@ export interface Route {
    * gets 408 and the connection closes. Absent: the engine's (60 s). HTTP/2 bodies stream under flow control and are bounded by timeoutMs.
    */
   requestBodyTimeoutMs?: number;
+  /**
+   * waf, when set, inspects the route's exchanges with the OWASP CRS and the policy's own rules
+   * (WafPolicy attached to the route, its rule, its listener or its Gateway, or an Ingress
+   * annotation). Routes of one policy share the object and one compiled program (`key`).
+   */
+  waf?: WafConfig;
+  /** access, when set, runs client-address lists and rate limits ahead of the filters (AccessPolicy). */
+  access?: AccessConfig;
+}
+
+/**
+ * WafConfig is a WafPolicy as the engine runs it: the CRS (from the engine's CRS directory, the
+ * version in `crsVersion`) set up with the policy's settings, its exclusions, then its custom rules.
+ */
+export interface WafConfig {
+  /** key identifies the compiled program: equal keys share one (a hash of every other field). */
+  key: string;
+  /** policy names the source ("WafPolicy/ns/name", "Ingress/ns/name") for logs, metrics, status. */
+  policy: string;
+  /** mode Detection logs what would be blocked; Enforcement blocks (SecRuleEngine DetectionOnly/On). */
+  mode: "Detection" | "Enforcement";
+  /** paranoiaLevel 1–4 blocks (tx.blocking_paranoia_level); detectionParanoiaLevel ≥ it only logs. */
+  paranoiaLevel: number;
+  detectionParanoiaLevel?: number;
+  /** inbound/outboundAnomalyThreshold: CRS anomaly score that blocks (defaults 5 and 4). */
+  inboundAnomalyThreshold: number;
+  outboundAnomalyThreshold: number;
+  /** exclusions silence rules: global ones and those scoped to this route, resolved by translate. */
+  exclusions: WafExclusion[];
+  /** allowlist bypasses inspection for matching client addresses (CIDRs) or request paths. */
+  allowlist?: { clientCidrs?: string[]; paths?: PathMatch[] };
+  /** crsSettings set other CRS tx variables (allowed_methods, allowed_request_content_type, ...). */
+  crsSettings?: Record<string, string>;
+  /** customRules are SecLang texts run after the CRS; name is their source in error locations. */
+  customRules?: { name: string; text: string }[];
+  /** requestBodyLimitBytes is buffered for inspection; past it: Reject (413) or ProcessPartial. */
+  requestBodyLimitBytes: number;
+  requestBodyLimitAction: "Reject" | "ProcessPartial";
+  /** inspectResponseBody runs phase 4 on text responses up to responseBodyLimitBytes. */
+  inspectResponseBody: boolean;
+  responseBodyLimitBytes: number;
+  /** budgetMs bounds WAF time per exchange; past it, failurePolicy: FailOpen serves, FailClosed 503. */
+  budgetMs: number;
+  failurePolicy: "FailOpen" | "FailClosed";
+}
+
+/**
+ * WafExclusion silences rules (ruleIds and/or tags): wholly, or only for some variables
+ * ("ARGS:password", "REQUEST_COOKIES:/^sess_/", "REQUEST_HEADERS:user-agent").
+ */
+export interface WafExclusion {
+  ruleIds?: { from: number; to: number }[];
+  tags?: string[];
+  variables?: string[];
+}
+
+/**
+ * AccessConfig is an AccessPolicy as the engine runs it, in the requestHeaders phase ahead of the
+ * route's filters: deny wins over allow; a non-empty allow list refuses every other client (403).
+ */
+export interface AccessConfig {
+  /** policy names the source ("AccessPolicy/ns/name") for logs and metrics. */
+  policy: string;
+  /** allow / deny are CIDRs matched against the client address (after PROXY protocol). */
+  allow?: string[];
+  deny?: string[];
+  /** rateLimit: a token bucket per key, local to each engine process (429 with Retry-After). */
+  rateLimit?: RateLimit;
+}
+
+/** RateLimit allows `requests` per `periodMs` per key on average, `burst` at once. */
+export interface RateLimit {
+  requests: number;
+  periodMs: number;
+  burst: number;
+  key: { type: "ClientAddress" } | { type: "Header"; name: string };
 }
 
 /** RouteMatch: every present field must match. */

@@ -1,5 +1,6 @@
 // events.ts: the engine's L7 diagnostics_channel events. Publishers check hasSubscribers first,
 // so nothing is allocated when no one (core's metrics.ts) listens.
+import type { WafHit } from "../../waf/engine/types.ts";
 import diagnostics from "node:diagnostics_channel";
 
 /** HTTP_RESPONSE_CHANNEL, CONNECTION_CHANNEL and HTTP2_CUT_CHANNEL name the channels below (subscribers). */
@@ -37,6 +38,30 @@ export interface HttpResponseEvent {
   protocol: string;
   /** error is why the proxy answered an error itself ("" or absent otherwise); never sent to the client. */
   error?: string;
+  /** waf is the WAF's evidence when the route has a WafPolicy (absent otherwise). */
+  waf?: WafEvidence;
+}
+
+/**
+ * WafEvidence is what the WAF did to one exchange. action: pass (inspected, nothing blocking),
+ * detect (Detection mode: it would have blocked, see wouldBlock), block (answered by the WAF), drop
+ * (connection closed by the WAF), bypass (allowlisted: not inspected), error (the budget ran out or
+ * the program could not run; failurePolicy decided).
+ */
+export interface WafEvidence {
+  policy: string;
+  action: "pass" | "detect" | "block" | "drop" | "bypass" | "error";
+  /** ruleIds of every logged hit, in order (what the CRS regression corpus checks). */
+  ruleIds: number[];
+  /** hits in detail, at most 16 (value truncated and redacted by the engine). */
+  hits: WafHit[];
+  inbound: number;
+  outbound: number;
+  /** blockedBy / wouldBlock: the rule whose disruptive action took effect / would have. */
+  blockedBy?: number;
+  wouldBlock?: number;
+  overBudget?: boolean;
+  elapsedMs: number;
 }
 
 /** ConnectionEvent is published when a client connection opens or closes. */
