@@ -1,8 +1,9 @@
 // phases.ts: a route's filters compiled once per snapshot (by the router, router.ts) into named
 // phases — Pingora's ProxyHttp filters are the model. A phase is an array of steps run in order at
 // one point of every request of the route, on both protocol fronts; a phase the route does not
-// use is absent, and a route without filters has no Phases at all, so the hot path checks one
-// field. Steps are per route; what they find out per request goes on the request (PhaseRequest).
+// use is absent, and a route without filters or access policy has no Phases at all, so the hot
+// path checks one field. Steps are per route; what they find out per request goes on the request
+// (PhaseRequest).
 //
 // Where each phase runs:
 //   requestHeaders  in the decision step (decide.ts), after routing, before a backend is chosen;
@@ -11,7 +12,7 @@
 //   responseBody    on each piece of the response body, before it goes to the client;
 //   log             once the exchange finished, with its access-log event.
 // Today's filters use requestHeaders and responseHeaders only. Access policy (allow/deny lists,
-// rate limits: access.ts) is a requestHeaders step ahead of the filters'; the WAF will add its phases 1–5 as
+// rate limits, access.ts) is a requestHeaders step ahead of the filters'; the WAF its phases 1–5 as
 // requestHeaders, requestBody, responseHeaders, responseBody and log steps — the fronts then call
 // the body and log phases where exchange.ts and h2-exchange.ts mark it (h2c.ts pipes the bodies of
 // streams to h2c pools itself, and needs the same).
