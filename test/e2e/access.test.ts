@@ -174,6 +174,19 @@ test("allow and deny lists: 403 by client address on HTTP/1.1 and HTTP/2, with t
   assert.doesNotMatch(denied.body, /127\.0\.0|AccessPolicy/, "the client reads no detail");
   const outside = await get1(port, "127.0.0.4");
   assert.equal(outside.status, 403, "127.0.0.4 is not in the allow list");
+  // A refused POST's body is read past: the keep-alive connection answers the next request too.
+  const raw = connect({ host: VIP, port, localAddress: CLIENT_B });
+  closers.push(() => raw.destroy());
+  await once(raw, "connect");
+  raw.write(
+    "POST / HTTP/1.1\r\nHost: app.test\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\nHost: app.test\r\n\r\n",
+  );
+  const both = await readUntil(
+    raw,
+    (d) => (d.match(/HTTP\/1\.1 403 /g) ?? []).length === 2 && d.endsWith("service\n"),
+  );
+  assert.equal((both.match(/HTTP\/1\.1 403 /g) ?? []).length, 2);
+  raw.destroy();
   // HTTP/2 (cleartext prior knowledge, curl): the same step, the same answers.
   const curl = async (iface: string) =>
     (
@@ -191,19 +204,21 @@ test("allow and deny lists: 403 by client address on HTTP/1.1 and HTTP/2, with t
     ).stdout;
   assert.equal(await curl(CLIENT_A), "200 2");
   assert.equal(await curl(CLIENT_B), "403 2");
-  await until(() => events.length >= 5, "five access-log events");
+  await until(() => events.length >= 7, "seven access-log events");
   const errors = events.map((e) => `${e.client} ${e.status} ${e.protocol} ${e.error ?? ""}`);
   assert.deepEqual(errors, [
     "127.0.0.2 200 HTTP/1.1 ",
     "127.0.0.3 403 HTTP/1.1 denied by AccessPolicy/ns/lists: client 127.0.0.3 is in the deny list",
     "127.0.0.4 403 HTTP/1.1 denied by AccessPolicy/ns/lists: client 127.0.0.4 not allowed",
+    "127.0.0.3 403 HTTP/1.1 denied by AccessPolicy/ns/lists: client 127.0.0.3 is in the deny list",
+    "127.0.0.3 403 HTTP/1.1 denied by AccessPolicy/ns/lists: client 127.0.0.3 is in the deny list",
     "127.0.0.2 200 HTTP/2 ",
     "127.0.0.3 403 HTTP/2 denied by AccessPolicy/ns/lists: client 127.0.0.3 is in the deny list",
   ]);
   const text = metrics.render();
   assert.match(
     text,
-    /portico_access_denied_total\{listener="web",policy="AccessPolicy\/ns\/lists",reason="deny"\} 2/,
+    /portico_access_denied_total\{listener="web",policy="AccessPolicy\/ns\/lists",reason="deny"\} 4/,
   );
   assert.match(
     text,
