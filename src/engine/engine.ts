@@ -202,7 +202,15 @@ export class Engine {
       const compileHttp = this.opts.compileHttp ?? defaultCompileHttp;
       for (const l of snapshot.http) {
         const handler = compileHttp(l, deps);
-        specs.push({ name: l.name, address: l.address, port: l.port, protocol: "TCP", handler });
+        const spec: ListenerSpec = {
+          name: l.name,
+          address: l.address,
+          port: l.port,
+          protocol: "TCP",
+          handler,
+        };
+        if (l.maxConnections !== undefined) spec.maxConnections = l.maxConnections;
+        specs.push(spec);
       }
       const dns = new Map<string, DnsService>();
       for (const d of snapshot.dns ?? []) {

@@ -11,7 +11,7 @@ import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { createServer, isIPv6, type Server, type Socket } from "node:net";
 import type { CompileDeps, ConnectionHandler, DatagramHandler } from "./contracts.ts";
 import { UdpProxy, type UdpConfig } from "./l4/udp.ts";
-import type { Admission } from "./net/admission.ts";
+import { overListenerCap, type Admission } from "./net/admission.ts";
 import { LiveNode, LiveSet } from "./net/live-set.ts";
 
 /**
@@ -19,7 +19,15 @@ import { LiveNode, LiveSet } from "./net/live-set.ts";
  * UDP proxy's sessions) or answers each datagram itself (datagram: the DNS server).
  */
 export type ListenerSpec =
-  | { protocol: "TCP"; name: string; address: string; port: number; handler: ConnectionHandler }
+  | {
+      protocol: "TCP";
+      name: string;
+      address: string;
+      port: number;
+      handler: ConnectionHandler;
+      /** maxConnections caps this listener's open connections (HttpListener.maxConnections). */
+      maxConnections?: number;
+    }
   | { protocol: "UDP"; name: string; address: string; port: number; udp: UdpConfig }
   | { protocol: "UDP"; name: string; address: string; port: number; datagram: DatagramHandler };
 
@@ -237,8 +245,13 @@ export class ListenerManager {
       const server = createServer({ allowHalfOpen: true, noDelay: true });
       const admission = this.opts.admission;
       server.on("connection", (socket) => {
-        // Past a cap the connection is closed before anything is read or allocated for it.
-        if (admission !== undefined && !admission.admit(e.spec.name, e.sockets.size, socket)) {
+        // Past a cap the connection is closed before anything is read or allocated for it (TLS:
+        // before the handshake). The listener's own cap first: it is not the engine's to count.
+        const cap = e.spec.protocol === "TCP" ? e.spec.maxConnections : undefined;
+        if (
+          (cap !== undefined && overListenerCap(this.opts.log, e.spec.name, e.sockets.size, cap)) ||
+          (admission !== undefined && !admission.admit(e.spec.name, e.sockets.size, socket))
+        ) {
           socket.destroy();
           return;
         }

@@ -8,7 +8,13 @@ import { HEALTH_CHANNEL, type HealthChange } from "./health/registry.ts";
 import { L4_SESSION_CHANNEL, type L4SessionEvent } from "./l4/events.ts";
 import { LIMIT_CHANNEL, type LimitEvent } from "./net/limit-reached.ts";
 import { TLS_FAILURE_CHANNEL, type TlsFailureEvent } from "./tls/handshake-failures.ts";
-import { CONNECTION_CHANNEL, HTTP2_CUT_CHANNEL, HTTP_RESPONSE_CHANNEL } from "./l7/events.ts";
+import {
+  ACCESS_DENIED_CHANNEL,
+  CONNECTION_CHANNEL,
+  HTTP2_CUT_CHANNEL,
+  HTTP_RESPONSE_CHANNEL,
+  type AccessDeniedEvent,
+} from "./l7/events.ts";
 import { Counter, Gauge, Histogram, type CounterSeries, type Family, type HistogramSeries } from "./prom.ts";
 
 /** OVERFLOW_LABEL replaces label values beyond the cardinality caps. */
@@ -67,6 +73,8 @@ export interface MetricsOptions {
   /** maxRoutes and maxHosts cap the per-route and per-host series (env PORTICO_METRICS_MAX_ROUTES/_HOSTS, default 1000). */
   maxRoutes?: number;
   maxHosts?: number;
+  /** maxPolicies caps the policy label of portico_access_denied_total (default 1000). */
+  maxPolicies?: number;
   /** endpoints, when given, is read at each render to set portico_backend_healthy (e.g. engine.status().endpoints). */
   endpoints?: () => Iterable<{ pool: string; backend: string; healthy: boolean }>;
   /** connections, when given, is read at each render for the engine's connection count and cap. */
@@ -108,6 +116,7 @@ export class Metrics {
   private readonly backends: Limiter;
   private readonly routes: Limiter;
   private readonly hosts: Limiter;
+  private readonly policies: Limiter;
   private readonly families: Family[] = [];
   private readonly handlers: [string, (m: unknown) => void][] = [];
   private readonly endpoints: MetricsOptions["endpoints"];
@@ -249,6 +258,14 @@ export class Metrics {
       [],
     ),
   );
+  // Access policy (docs/limits.md): reason is one of four; a listener's connection cap names no policy ("").
+  private readonly accessDeniedTotal = this.add(
+    new Counter(
+      "portico_access_denied_total",
+      "Requests an AccessPolicy refused (deny, not_allowed: 403; rate_limited: 429) and connections closed at a listener's maxConnections (connection_limit).",
+      ["listener", "policy", "reason"],
+    ),
+  );
   private readonly tlsFailures = this.add(
     new Counter("portico_tls_handshake_failures_total", "Failed TLS handshakes of clients by reason.", [
       "listener",
@@ -277,6 +294,7 @@ export class Metrics {
     this.backends = new Limiter(opts.maxBackends ?? 5000);
     this.routes = new Limiter(opts.maxRoutes ?? envCap("PORTICO_METRICS_MAX_ROUTES", 1000));
     this.hosts = new Limiter(opts.maxHosts ?? envCap("PORTICO_METRICS_MAX_HOSTS", 1000));
+    this.policies = new Limiter(opts.maxPolicies ?? 1000);
     this.endpoints = opts.endpoints;
     this.connectionCount = opts.connections;
   }
@@ -299,7 +317,15 @@ export class Metrics {
     });
     this.on(LIMIT_CHANNEL, (m) => {
       const e = m as LimitEvent;
-      this.limitsReached.add([this.listener(e.listener), e.limit]);
+      const listener = this.listener(e.listener);
+      this.limitsReached.add([listener, e.limit]);
+      if (e.limit === "access_max_connections")
+        this.accessDeniedTotal.add([listener, "", "connection_limit"]);
+    });
+    this.on(ACCESS_DENIED_CHANNEL, (m) => {
+      const e = m as AccessDeniedEvent;
+      const policy = this.policies.admit(e.policy) ? e.policy : OVERFLOW_LABEL;
+      this.accessDeniedTotal.add([this.listener(e.listener), policy, e.reason]);
     });
     this.on(TLS_FAILURE_CHANNEL, (m) => {
       const e = m as TlsFailureEvent;

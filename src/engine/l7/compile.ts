@@ -6,6 +6,7 @@ import { isIPv6, type Socket } from "node:net";
 import type { Certificate, HttpListener } from "../../model/ir.ts";
 import { EngineConfigError, type CompileHttp, type ConnectionHandler } from "../contracts.ts";
 import { LiveSet } from "../net/live-set.ts";
+import { AccessConfigError } from "./access.ts";
 import { compileTls, type TlsTerminator } from "../tls/terminate.ts";
 import { compileSniRoutes } from "../tls/sni-routes.ts";
 import { ClientConn, type PriorKnowledge } from "./http1.ts";
@@ -35,12 +36,20 @@ export function compileHttpWith(
   try {
     router = new Router(listener.virtualHosts, listener.tls?.listenerHostnames);
   } catch (err) {
+    if (err instanceof AccessConfigError) throw new EngineConfigError(err.code, listener.name, err.message);
     throw new EngineConfigError(
       "InvalidRoute",
       listener.name,
       `cannot compile routes: ${(err as Error).message}`,
     );
   }
+  const cap = listener.maxConnections;
+  if (cap !== undefined && !(Number.isInteger(cap) && cap >= 1))
+    throw new EngineConfigError(
+      "InvalidAccessPolicy",
+      listener.name,
+      `maxConnections must be a whole number of at least 1, got ${cap}`,
+    );
   checkFilters(listener);
   const tls: TlsTerminator | undefined =
     listener.tls === undefined

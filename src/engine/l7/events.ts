@@ -7,6 +7,8 @@ import diagnostics from "node:diagnostics_channel";
 export const HTTP_RESPONSE_CHANNEL = "portico:http.response";
 export const CONNECTION_CHANNEL = "portico:connection";
 export const HTTP2_CUT_CHANNEL = "portico:http2.cut";
+/** ACCESS_DENIED_CHANNEL names the channel of accessDenied (subscribers). */
+export const ACCESS_DENIED_CHANNEL = "portico:access.denied";
 
 /** httpResponse carries one finished exchange: HttpResponseEvent. */
 export const httpResponse = diagnostics.channel(HTTP_RESPONSE_CHANNEL);
@@ -78,4 +80,19 @@ export interface Http2CutEvent {
   listener: string;
   /** reason is a CutReason of h2-guard.ts ("rapid_reset", "settings_flood", ...). */
   reason: string;
+}
+
+/** accessDenied carries one request or connection an access policy refused: AccessDeniedEvent. */
+export const accessDenied = diagnostics.channel(ACCESS_DENIED_CHANNEL);
+
+/**
+ * AccessDeniedEvent is published when an AccessPolicy refuses a request: 403 for deny and
+ * not_allowed, 429 for rate_limited. (A connection closed at a listener's maxConnections is a
+ * LimitEvent "access_max_connections", net/limit-reached.ts.)
+ */
+export interface AccessDeniedEvent {
+  listener: string;
+  /** policy is AccessConfig.policy ("AccessPolicy/ns/name"). */
+  policy: string;
+  reason: "deny" | "not_allowed" | "rate_limited";
 }

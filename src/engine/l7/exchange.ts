@@ -87,6 +87,11 @@ export class Exchange extends BackendAttempt implements Decidable {
     this.closeAfter = !head.keepAlive;
   }
 
+  /** clientIp is the client's address. */
+  clientIp(): string {
+    return this.conn.clientIp;
+  }
+
   /** header returns the first value of a request header (lower-case name). */
   header(name: string): string | undefined {
     const hs = this.head.headers;

@@ -63,7 +63,9 @@ export function failureAnswer(
 // PUBLIC_TEXT is what a client reads when the proxy answers for a backend: the status in words
 // and nothing of the inside (backend addresses, route names, error codes go to the logs instead).
 const PUBLIC_TEXT: Record<number, string> = {
+  403: "forbidden: this client may not use this service",
   408: "request timeout: the request body did not arrive in time",
+  429: "too many requests: retry after the time Retry-After gives",
   500: "internal server error: the request cannot be served",
   502: "bad gateway: the service behind this address failed to answer",
   503: "service unavailable: no server is available to answer",

@@ -24,6 +24,7 @@ function request(method = "GET", headers: Record<string, string> = {}): PhaseReq
     prefixLength: 4,
     edits: undefined,
     header: (n) => headers[n],
+    clientIp: () => "10.0.0.1",
   };
 }
 

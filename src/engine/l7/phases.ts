@@ -1,8 +1,9 @@
 // phases.ts: a route's filters compiled once per snapshot (by the router, router.ts) into named
 // phases — Pingora's ProxyHttp filters are the model. A phase is an array of steps run in order at
 // one point of every request of the route, on both protocol fronts; a phase the route does not
-// use is absent, and a route without filters has no Phases at all, so the hot path checks one
-// field. Steps are per route; what they find out per request goes on the request (PhaseRequest).
+// use is absent, and a route without filters or access policy has no Phases at all, so the hot
+// path checks one field. Steps are per route; what they find out per request goes on the request
+// (PhaseRequest).
 //
 // Where each phase runs:
 //   requestHeaders  in the decision step (decide.ts), after routing, before a backend is chosen;
@@ -11,11 +12,12 @@
 //   responseBody    on each piece of the response body, before it goes to the client;
 //   log             once the exchange finished, with its access-log event.
 // Today's filters use requestHeaders and responseHeaders only. Access policy (allow/deny lists,
-// rate limits) will add requestHeaders steps ahead of the filters'; the WAF its phases 1–5 as
+// rate limits, access.ts) is a requestHeaders step ahead of the filters'; the WAF its phases 1–5 as
 // requestHeaders, requestBody, responseHeaders, responseBody and log steps — the fronts then call
 // the body and log phases where exchange.ts and h2-exchange.ts mark it (h2c.ts pipes the bodies of
 // streams to h2c pools itself, and needs the same).
 import type { CorsPolicy, Header, Route, RouteFilter } from "../../model/ir.ts";
+import { compileAccess } from "./access.ts";
 import { preflightAnswer, withCors, type HeaderEdits, type HeaderSource } from "./cors.ts";
 import type { HttpResponseEvent } from "./events.ts";
 import { redirectLocation, rewritePath } from "./forward.ts";
@@ -59,6 +61,8 @@ export interface PhaseRequest extends RequestView, HeaderSource {
   prefixLength: number;
   /** edits start undefined for every request; steps create them when they change something. */
   edits: RequestEdits | undefined;
+  /** clientIp is the client's address as the socket reports it ("" when it is gone). */
+  clientIp(): string;
 }
 
 /** RequestHeadersStep returns an Answer to stop the request there, or undefined to go on. */
@@ -82,11 +86,13 @@ export interface Phases {
   log?: LogStep[];
 }
 
-/** compilePhases compiles route's filters; undefined when the route has none. */
+/** compilePhases compiles route's access policy and filters; undefined when the route has neither. */
 export function compilePhases(route: Route): Phases | undefined {
-  const filters = route.filters;
-  if (filters === undefined || filters.length === 0) return undefined;
-  const requestHeaders: RequestHeadersStep[] = [];
+  const access = route.access === undefined ? undefined : compileAccess(route.access, route.name);
+  const filters = route.filters ?? [];
+  if (filters.length === 0 && access === undefined) return undefined;
+  // The access policy first: a refused client gets no preflight, redirect or mirror.
+  const requestHeaders: RequestHeadersStep[] = access === undefined ? [] : [access];
   const responseHeaders: ResponseHeadersStep[] = [];
   let cors: CorsPolicy | undefined;
   let redirect: Extract<RouteFilter, { type: "RequestRedirect" }> | undefined;

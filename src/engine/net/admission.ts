@@ -24,6 +24,21 @@ interface Bucket {
   at: number;
 }
 
+/**
+ * overListenerCap says whether a listener already holding open connections is at cap, its own
+ * limit (HttpListener.maxConnections, from an AccessPolicy), and reports the refusal if so.
+ */
+export function overListenerCap(
+  log: CompileDeps["log"],
+  listener: string,
+  open: number,
+  cap: number,
+): boolean {
+  if (open < cap) return false;
+  limitReached(log, listener, "access_max_connections", cap);
+  return true;
+}
+
 /** Admission decides, per accepted connection, whether it may stay; one per engine process. */
 export class Admission {
   /** active counts the admitted connections still open, all listeners together. */

@@ -36,6 +36,17 @@ let count = 0;
 // cursor is the next watcher the running sweep checks: unwatching it moves the sweep past it.
 let cursor: Watcher | null = null;
 let timer: NodeJS.Timeout | undefined;
+// sweptAt is performance.now() as of the running sweep timer's last tick (or its start).
+let sweptAt = 0;
+
+/**
+ * coarseNow is a clock for what needs no precision (rate-limit refills): while the sweep runs it
+ * is the time of its last tick, at most SWEEP_MS old, for the price of a load; otherwise it reads
+ * performance.now(). Never goes back.
+ */
+export function coarseNow(): number {
+  return timer === undefined ? performance.now() : sweptAt;
+}
 
 /** watch adds w to the sweep (again is a no-op); the sweep never keeps the process alive. */
 export function watch(w: Watcher): void {
@@ -46,7 +57,10 @@ export function watch(w: Watcher): void {
   last.nextWatched = w;
   ring.prevWatched = w;
   count++;
-  if (timer === undefined) timer = setInterval(sweep, SWEEP_MS).unref();
+  if (timer === undefined) {
+    sweptAt = performance.now();
+    timer = setInterval(sweep, SWEEP_MS).unref();
+  }
 }
 
 /** unwatch takes w off the sweep (a watcher not watched is a no-op). */
@@ -69,6 +83,7 @@ export function watchedCount(): number {
 
 function sweep(): void {
   const now = performance.now();
+  sweptAt = now;
   // A check may unwatch itself or others, and watch new ones (appended, so seen this sweep too);
   // at most as many checks as there were watchers keeps a check that re-watches from looping.
   cursor = ring.nextWatched;

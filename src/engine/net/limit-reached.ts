@@ -11,7 +11,11 @@ const reached = channel(LIMIT_CHANNEL);
 
 /** LimitName names a limit; they are the `limit` label of portico_limits_reached_total. */
 export type LimitName =
-  "max_connections" | "max_connections_per_listener" | "connection_rate_per_client" | "request_body_timeout";
+  | "max_connections"
+  | "max_connections_per_listener"
+  | "access_max_connections"
+  | "connection_rate_per_client"
+  | "request_body_timeout";
 
 /** LimitEvent says which listener enforced which limit. */
 export interface LimitEvent {
@@ -25,6 +29,7 @@ export const LOG_INTERVAL_MS = 10_000;
 const MESSAGES: Record<LimitName, string> = {
   max_connections: "connection limit of the engine reached: new connections closed",
   max_connections_per_listener: "connection limit of the listener reached: new connections closed",
+  access_max_connections: "connection limit of the listener's AccessPolicy reached: new connections closed",
   connection_rate_per_client: "client opens connections too fast: new connections closed",
   request_body_timeout: "request body did not arrive in time: answered 408",
 };
