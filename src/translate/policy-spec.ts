@@ -119,9 +119,9 @@ function customRuleProblems(rules: readonly { name: string; rules: string }[], p
 
 /** variableProblem checks one exclusion variable ("ARGS:password") with the SecLang parser. */
 function variableProblem(v: string): string | undefined {
-  if (/["\n\r\\]/.test(v) || v.trim() === "")
+  if (/["\s\\]/.test(v) || v === "" || v.startsWith("!"))
     return `${JSON.stringify(v)} is not a variable like ARGS:password`;
-  const err = parseRules(`SecRuleUpdateTargetById 1 "!${v}"`, "exclusion").errors[0];
+  const err = parseRules(`SecRule ${v} "@rx a" "id:1,phase:2,pass"`, "exclusion").errors[0];
   return err === undefined ? undefined : `${JSON.stringify(v)}: ${err.detail}`;
 }
 

@@ -316,7 +316,7 @@ test("spec checks: CIDRs, rule ids, levels, thresholds, settings", () => {
         `  paranoiaLevel: 2
   detectionParanoiaLevel: 1
   anomalyThreshold: {inbound: 0}
-  exclusions: [{ruleIds: ["9-1"]}, {variables: ["ARGS:a"]}]
+  exclusions: [{ruleIds: ["9-1"]}, {variables: ["ARGS:a"]}, {tags: [attack-sqli], variables: ["NOPE:x", "REQUEST_COOKIES:/^sess_/"]}]
   allowlist: {clientCIDRs: [10.0.0.0/33], paths: [{value: nope}]}
   crsSettings: {allowed_methods: "GET' ; x"}
 `,
@@ -328,6 +328,7 @@ test("spec checks: CIDRs, rule ids, levels, thresholds, settings", () => {
     /anomalyThreshold.inbound: 0/,
     /exclusions\[0\].ruleIds: "9-1"/,
     /exclusions\[1\]: name ruleIds or tags/,
+    /exclusions\[2\].variables: "NOPE:x": unknown variable NOPE/,
     /allowlist.clientCIDRs\[0\]: "10.0.0.0\/33" is not a CIDR/,
     /allowlist.paths\[0\].value: "nope" must start with "\/"/,
     /crsSettings.allowed_methods: the value must be a string without quotes/,
