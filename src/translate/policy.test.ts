@@ -4,6 +4,8 @@
 // the connection limit on listeners only.
 /* eslint-disable no-restricted-imports -- runs the whole pipeline from files, as golden.test.ts does. */
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
 import { assemble, nextState } from "../sources/file/assemble.ts";
 import { parseManifests } from "../sources/file/parse.ts";
@@ -398,4 +400,25 @@ test("connectionLimit sets the listener's maxConnections; on a route it is repor
   // A policy with only a connection limit gives routes no access config.
   const app = out.snapshot.http[0]!.virtualHosts.find((v) => v.hostname === "*")!.routes[0]!;
   assert.equal(app.access, undefined);
+});
+
+test("examples/waf runs as it is: every policy accepted on every target", () => {
+  const dir = join(import.meta.dirname, "..", "..", "examples", "waf");
+  const yaml = readdirSync(dir)
+    .filter((f) => f.endsWith(".yaml"))
+    .map((f) => readFileSync(join(dir, f), "utf8"))
+    .join("\n---\n");
+  const out = run(yaml);
+  for (const [kind, name] of [
+    ["WafPolicy", "shop"],
+    ["AccessPolicy", "login"],
+    ["AccessPolicy", "edge"],
+  ] as const) {
+    const list = ancestors(out, kind, name);
+    assert.ok(
+      list.length > 0 && list.every((a) => a.endsWith("True/Accepted")),
+      `${kind} ${name}: ${list.join(", ")}`,
+    );
+  }
+  assert.equal(out.snapshot.http[0]!.maxConnections, 1000);
 });
