@@ -422,3 +422,23 @@ test("examples/waf runs as it is: every policy accepted on every target", () => 
   }
   assert.equal(out.snapshot.http[0]!.maxConnections, 1000);
 });
+
+test("targets say which policies apply: Gateway conditions, each Portico parent of a route", () => {
+  const out = run(
+    base + waf("gwp", gwRef("web")) + access("rl", routeRef("app"), "  rateLimit: {requests: 1}"),
+  );
+  const gw = out.statuses.find((s) => s.kind === "Gateway" && s.name === "gw")!;
+  const c = gw.status.conditions!.find((x) => x.type === "portico.dev/WafPolicyAffected");
+  assert.equal(c?.message, "WafPolicy team/gwp (listener web) applies");
+  const app = out.statuses.find((s) => s.kind === "HTTPRoute" && s.name === "app")!;
+  const parents = app.status.parents as { conditions: Condition[] }[];
+  assert.ok(parents.length > 0);
+  for (const p of parents)
+    assert.equal(
+      p.conditions.find((x) => x.type === "portico.dev/AccessPolicyAffected")?.message,
+      "AccessPolicy team/rl applies",
+    );
+  // A refused attachment says nothing on the target.
+  const other = out.statuses.find((s) => s.kind === "HTTPRoute" && s.name === "other")!;
+  assert.ok(!JSON.stringify(other.status).includes("PolicyAffected"));
+});
