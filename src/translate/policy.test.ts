@@ -442,3 +442,35 @@ test("targets say which policies apply: Gateway conditions, each Portico parent 
   const other = out.statuses.find((s) => s.kind === "HTTPRoute" && s.name === "other")!;
   assert.ok(!JSON.stringify(other.status).includes("PolicyAffected"));
 });
+
+test("objects of other controllers: a Gateway of another class is no target; their Ingresses get no status", () => {
+  const foreign = `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: other}
+spec: {controllerName: example.com/other}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: theirs, namespace: team}
+spec:
+  gatewayClassName: other
+  listeners: [{name: web, port: 80, protocol: HTTP}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: nginx, namespace: team, annotations: {"portico.dev/waf-policy": p, "portico.dev/access-policy": gone}}
+spec:
+  ingressClassName: nginx
+  rules: [{host: n.example, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]
+`;
+  const out = run(
+    base + foreign + waf("p", "{group: gateway.networking.k8s.io, kind: Gateway, name: theirs}"),
+  );
+  assert.deepEqual(ancestors(out, "WafPolicy", "p"), ["Gateway/theirs False/TargetNotFound"]);
+  assert.match(acceptedMessage(out, "WafPolicy", "p"), /is not Portico's \(GatewayClass "other"\)/);
+  assert.equal(
+    out.statuses.find((s) => s.kind === "Ingress" && s.name === "nginx"),
+    undefined,
+  );
+});

@@ -142,10 +142,10 @@ class Attachments<T> {
   }
 
   /** statuses renders every policy's ancestors (an empty list for one that attaches nowhere). */
-  statuses(): { obj: AnyObject; ancestors: PolicyAncestorStatus[] }[] {
+  statuses(served: (t: Target) => boolean): { obj: AnyObject; ancestors: PolicyAncestorStatus[] }[] {
     return this.uses.map((u) => ({
       obj: u.obj,
-      ancestors: u.targets.map((t) => {
+      ancestors: u.targets.filter(served).map((t) => {
         const note = u.notes.get(t.key);
         const verdict = note && t.verdict.status === "True" ? yes("Accepted", note) : t.verdict;
         const ancestorRef: PolicyAncestorStatus["ancestorRef"] = {
@@ -169,6 +169,16 @@ class Attachments<T> {
 function targetMissing(set: ResourceSet, ns: string, ref: PolicyTargetRef): string | undefined {
   const obj = set.other.find((o) => o.kind === ref.kind && nsOf(o) === ns && o.metadata.name === ref.name);
   if (!obj) return `${ref.kind} ${ns}/${ref.name} not found`;
+  if (ref.kind === "Gateway") {
+    const cls = (obj as unknown as Gateway).spec?.gatewayClassName;
+    const ours = set.other.some(
+      (o) =>
+        o.kind === "GatewayClass" &&
+        o.metadata.name === cls &&
+        (o.spec as { controllerName?: string } | undefined)?.controllerName === CONTROLLER_NAME,
+    );
+    if (!ours) return `Gateway ${ns}/${ref.name} is not Portico's (GatewayClass ${JSON.stringify(cls)})`;
+  }
   if (!ref.sectionName) return undefined;
   if (ref.kind === "Gateway") {
     const names = ((obj as unknown as Gateway).spec?.listeners ?? []).map((l) => l.name);
@@ -250,10 +260,14 @@ export class PolicyIndex {
     return limits.length > 0 ? Math.min(...limits) : undefined;
   }
 
-  /** writeStatus records every policy's ancestors. */
+  /** writeStatus records every policy's ancestors; Ingresses of other controllers are left out. */
   writeStatus(ctx: TranslateContext): void {
+    const served = (t: Target) =>
+      t.ref.kind !== "Ingress" ||
+      ctx.status.has({ kind: "Ingress", namespace: t.key.split("/")[1]!, name: t.ref.name });
     for (const a of [this.#waf, this.#access]) {
-      for (const { obj, ancestors } of a.statuses()) ctx.status.field(refOf(obj), "ancestors", ancestors);
+      for (const { obj, ancestors } of a.statuses(served))
+        ctx.status.field(refOf(obj), "ancestors", ancestors);
     }
   }
 }
@@ -271,6 +285,8 @@ export function translatePolicies(ctx: TranslateContext): void {
     }
   }
   for (const ing of ctx.set.ingresses) {
+    // Only Portico's Ingresses (the Ingress pass gave them a status): others are not ours to report on.
+    if (!ctx.status.has(refOf(ing))) continue;
     for (const [ann, list] of [
       [WAF_POLICY_ANNOTATION, ctx.set.wafPolicies],
       [ACCESS_POLICY_ANNOTATION, ctx.set.accessPolicies],
