@@ -21,9 +21,10 @@ Usage:
       Print the engine configuration, VIP allocations and statuses the manifests produce.
   portico explain KIND/NS/NAME [DIR...] [--admin HOST:PORT] [-o table|wide|yaml|json]
       Say in plain words how one object gets (or does not get) its VIP, ports and backends.
-      KIND/NS/NAME: service, ingress, gateway, httproute, grpcroute, tlsroute, tcproute, udproute;
+      KIND/NS/NAME: service, ingress, gateway, httproute, grpcroute, tlsroute, tcproute, udproute,
+      wafpolicy, accesspolicy;
       KIND/NAME: vippool, ingressclass, enginegroup, dnszone. With --kubeconfig F: explain from a cluster instead.
-  portico get services|ingresses|gateways|routes|pools|enginegroups|dns|all [DIR...] [--admin HOST:PORT]
+  portico get services|ingresses|gateways|routes|pools|enginegroups|dns|policies|all [DIR...] [--admin HOST:PORT]
       [-o table|wide|yaml|json]
       A kubectl-like table: EXTERNAL-IP (or <pending>); pools with used/free/pending per family.
   portico get engines [--admin HOST:PORT] [-o table|wide|yaml|json]

@@ -1,7 +1,7 @@
 // hold.ts: invalid input never removes what serves. A pure pipeline step run before translation:
 // every object of a checked kind (a VipPool whose addresses must parse, a TLS Secret whose
 // certificate must load and match its key, a LoadBalancer Service whose requested addresses must
-// parse, an EngineGroup whose spec must make sense) that fails its check is replaced by its last valid version, so a typo or a bad rotation
+// parse, an EngineGroup whose spec must make sense, a WafPolicy whose custom rules must parse) that fails its check is replaced by its last valid version, so a typo or a bad rotation
 // changes nothing that serves; it is reported, and clears when fixed. An object that never had a
 // valid version passes through as it is, and the passes that read it refuse it (a pool that serves
 // nobody new, a host not served on HTTPS). Only removing an object drops its last valid version:
@@ -13,6 +13,8 @@ import type { AnyObject, Secret, Service } from "../k8s/types.ts";
 import type { VipPool } from "../k8s/vip-pool.ts";
 import type { EngineGroup } from "../k8s/engine-group.ts";
 import { specProblems } from "../translate/engine-group-spec.ts";
+import { checkAccessPolicy, checkWafPolicy } from "../translate/policy-spec.ts";
+import type { AccessPolicy, WafPolicy } from "../k8s/policy.ts";
 import { announceProblem } from "../translate/announce.ts";
 import { checkKeyPair, TLS_SECRET_TYPE } from "../translate/secrets.ts";
 import { ANN_IPS, requestedSources } from "../translate/service-lb.ts";
@@ -92,6 +94,18 @@ const CHECKS = [
     },
   },
   {
+    kind: "WafPolicy",
+    list: "wafPolicies",
+    problem: (o: AnyObject): Problem | undefined =>
+      specProblem(checkWafPolicy(o as unknown as WafPolicy, objectKey(o)).problems),
+  },
+  {
+    kind: "AccessPolicy",
+    list: "accessPolicies",
+    problem: (o: AnyObject): Problem | undefined =>
+      specProblem(checkAccessPolicy(o as unknown as AccessPolicy, objectKey(o)).problems),
+  },
+  {
     kind: "EngineGroup",
     list: "engineGroups",
     problem: (o: AnyObject): Problem | undefined => {
@@ -101,6 +115,11 @@ const CHECKS = [
     },
   },
 ] as const;
+
+/** specProblem turns a policy's spec problems into one Problem (reason InvalidPolicy). */
+function specProblem(problems: readonly string[]): Problem | undefined {
+  return problems.length === 0 ? undefined : { reason: "InvalidPolicy", message: problems.join("; ") };
+}
 
 /** holdLastValid replaces each invalid object of set by its last valid version. Pure. */
 export function holdLastValid(set: ResourceSet, lastValid: LastValid): HoldResult {

@@ -91,6 +91,45 @@ export function ingressEvents(s: ObjectStatus, obj: AnyObject | undefined): Even
     }));
 }
 
+/** POLICY_KINDS are Portico's attachable policies, whose problems are also Events. */
+export const POLICY_KINDS: ReadonlySet<string> = new Set(["WafPolicy", "AccessPolicy"]);
+
+/**
+ * policyEvents are Warnings for a policy's problems: an invalid edit held back (InputValid=False)
+ * and each target it could not attach to (Accepted=False: Invalid, Conflicted, TargetNotFound).
+ */
+export function policyEvents(s: ObjectStatus, obj: AnyObject | undefined): EventSpec[] {
+  if (!POLICY_KINDS.has(s.kind)) return [];
+  const regarding = {
+    apiVersion: "portico.dev/v1alpha1",
+    kind: s.kind,
+    namespace: s.namespace ?? "",
+    name: s.name,
+    ...(obj?.metadata.uid ? { uid: obj.metadata.uid } : {}),
+  };
+  type Ancestor = {
+    ancestorRef: { kind: string; name: string; sectionName?: string };
+    conditions?: Condition[];
+  };
+  const own = (s.status.conditions ?? []).filter((c) => c.status === "False");
+  const targets = ((s.status.ancestors ?? []) as Ancestor[]).flatMap((a) =>
+    (a.conditions ?? [])
+      .filter((c) => c.status === "False")
+      .map((c) => ({
+        c,
+        on: `${a.ancestorRef.kind} ${a.ancestorRef.name}${a.ancestorRef.sectionName ? `/${a.ancestorRef.sectionName}` : ""}`,
+      })),
+  );
+  return [...own.map((c) => ({ c, on: "" })), ...targets].map(({ c, on }) => ({
+    regarding,
+    type: "Warning" as const,
+    reason: c.reason ?? "SyncFailed",
+    action: "Translate",
+    series: on ? `${c.type} ${on}` : c.type,
+    note: `${on ? `${on}: ` : ""}${c.type}: ${c.message ?? ""}`.slice(0, 1024),
+  }));
+}
+
 /** EventRecorder creates Events, skipping one that repeats the last note for the same object and reason. */
 export class EventRecorder {
   readonly #client: KubeClient;

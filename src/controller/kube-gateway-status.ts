@@ -17,6 +17,9 @@ export const GATEWAY_STATUS_KINDS: ReadonlySet<string> = new Set([
   "TCPRoute",
   "UDPRoute",
   "BackendTLSPolicy",
+  // Portico's own policies carry Gateway API PolicyStatus (ancestors) and are written the same way.
+  "WafPolicy",
+  "AccessPolicy",
 ]);
 
 type Merge = (old: readonly Condition[], next: readonly Condition[], now: string) => Condition[];
@@ -84,8 +87,10 @@ export function gatewayDesired(
       if (Array.isArray(next.addresses) && next.addresses.length === 0) delete next.addresses;
       return next;
     }
-    case "BackendTLSPolicy":
-      return {
+    case "WafPolicy":
+    case "AccessPolicy":
+    case "BackendTLSPolicy": {
+      const next: Record<string, unknown> = {
         ...cur,
         ancestors: mergeEntries(
           (cur.ancestors ?? []) as Entry[],
@@ -95,6 +100,14 @@ export function gatewayDesired(
           now,
         ),
       };
+      // Portico's own policies also carry their InputValid (an invalid edit held back) in conditions.
+      const conditions = merge(cur.conditions ?? [], want.conditions ?? [], now);
+      if (obj.kind !== "BackendTLSPolicy") {
+        if (conditions.length > 0) next.conditions = conditions;
+        else delete next.conditions;
+      }
+      return next;
+    }
     default:
       return {
         ...cur,

@@ -28,7 +28,14 @@ import type { VipAnnouncementView } from "./fleet/announce-view.ts";
 import { soleEngineAnnouncements, soleEngineSnapshot } from "./fleet/sole-engine.ts";
 import { snapshotChanges, summarize } from "./change-log.ts";
 import type { LastValid } from "./hold.ts";
-import { announceEvents, EventRecorder, ingressEvents, vipEvent } from "./kube-events.ts";
+import {
+  announceEvents,
+  EventRecorder,
+  ingressEvents,
+  POLICY_KINDS,
+  policyEvents,
+  vipEvent,
+} from "./kube-events.ts";
 import { hasFinalizer, setFinalizer } from "./kube-finalizer.ts";
 import { KubeEngines, type EngineActions, type KubeEnginesOptions } from "./kube-engines.ts";
 import { LeaderElector, type LeaseTiming } from "./kube-lease.ts";
@@ -453,8 +460,9 @@ export class KubeController implements AdminView {
       }
     }
     for (const s of out.statuses) {
-      if (s.kind !== "Ingress") continue;
-      const evs = ingressEvents(s, live(s.kind, s.namespace, s.name));
+      if (s.kind !== "Ingress" && !POLICY_KINDS.has(s.kind)) continue;
+      const obj = live(s.kind, s.namespace, s.name);
+      const evs = s.kind === "Ingress" ? ingressEvents(s, obj) : policyEvents(s, obj);
       if (evs.length === 0) this.#events.forget(s.kind, s.namespace, s.name);
       for (const e of evs) await this.#events.record(e);
     }

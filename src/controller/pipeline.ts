@@ -10,7 +10,7 @@ import { DEFAULT_ENGINE_GROUP } from "../k8s/engine-group.ts";
 import { resolveGroups, type GroupServing } from "../translate/engine-group.ts";
 import { applyGatewayAllocation } from "../translate/gateway-status.ts";
 import { buildDns, type DnsOutput, type DnsSerials } from "../translate/dns.ts";
-import { CONTROLLER_NAME } from "../translate/gateway-conditions.ts";
+import { applyPolicyTargets, editConditions } from "../translate/policy-status.ts";
 import { compareStatus, VIP_ALLOCATED, keyOf } from "../translate/status.ts";
 import { translate } from "../translate/translate.ts";
 import type { ObjectStatus, TranslateOptions, TranslateResult } from "../translate/types.ts";
@@ -128,6 +128,7 @@ export function buildSnapshot(
     announce.problems,
   );
   applyDns(merged, dns);
+  applyPolicyTargets(merged);
   const statuses = reportInvalid(set, merged.sort(compareStatus), held.invalid);
   return {
     snapshot,
@@ -140,9 +141,6 @@ export function buildSnapshot(
     dns,
   };
 }
-
-/** ROUTE_KINDS_WITH_PARENTS report conditions per parent, so DNS conditions go into Portico's parents. */
-const ROUTE_KINDS_WITH_PARENTS = new Set(["HTTPRoute", "GRPCRoute", "TLSRoute"]);
 
 /**
  * applyDns adds the DnsZone statuses, and each publishing object's DNSRecordReady/DNSRecordFailed
@@ -169,15 +167,7 @@ function applyDns(statuses: ObjectStatus[], dns: DnsOutput): void {
         (a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0),
       );
     };
-    if (ROUTE_KINDS_WITH_PARENTS.has(s.kind)) {
-      const parents = (s.status.parents ?? []) as { controllerName?: string; conditions?: Condition[] }[];
-      s.status = {
-        ...s.status,
-        parents: parents.map((p) =>
-          p.controllerName === CONTROLLER_NAME ? { ...p, conditions: add(p.conditions) } : p,
-        ),
-      };
-    } else s.status = { ...s.status, conditions: add(s.status.conditions) };
+    editConditions(s, add);
   }
   statuses.sort(compareStatus);
 }

@@ -10,6 +10,7 @@ import { ROUTE_KINDS } from "../translate/gateway-types.ts";
 import { statusOf } from "./explain/common.ts";
 import type { PipelineOutput } from "./pipeline.ts";
 import { dnsRows } from "./dns-table.ts";
+import { policyRows } from "./explain/policy.ts";
 
 /** Row is one table line, column name → cell. */
 export type Row = Record<string, string>;
@@ -225,7 +226,8 @@ export function engineGroupRows(out: PipelineOutput): Row[] {
 }
 
 /** TableKind is a table `portico get` prints. */
-export type TableKind = "services" | "ingresses" | "gateways" | "routes" | "pools" | "enginegroups" | "dns";
+export type TableKind =
+  "services" | "ingresses" | "gateways" | "routes" | "pools" | "enginegroups" | "dns" | "policies";
 
 /** TABLE_KINDS lists the tables in the order `portico get all` prints them. */
 export const TABLE_KINDS: readonly TableKind[] = [
@@ -236,6 +238,7 @@ export const TABLE_KINDS: readonly TableKind[] = [
   "pools",
   "enginegroups",
   "dns",
+  "policies",
 ];
 
 /** TABLE_COLUMNS are the columns `-o table` shows; `-o wide` shows every column of the rows. */
@@ -256,6 +259,7 @@ export const TABLE_COLUMNS: Record<TableKind, readonly string[]> = {
   ],
   enginegroups: ["NAME", "HA MODE", "REPLICAS", "VIPS", "OBJECTS", "ACCEPTED"],
   dns: ["ZONE", "NAME", "TYPE", "TTL", "VALUE", "HEALTH"],
+  policies: ["NAMESPACE", "KIND", "NAME", "MODE", "TARGETS", "ACCEPTED", "VALID"],
 };
 
 /** tableRows computes one table from a ResourceSet and the pipeline's output (every column). */
@@ -281,6 +285,8 @@ export function tableRows(
       return engineGroupRows(out);
     case "dns":
       return dnsRows(out);
+    case "policies":
+      return policyRows(set, out);
   }
 }
 

@@ -25,6 +25,8 @@ export function loadFieldTrees(root: string): FieldTrees {
     join(root, "deploy/crds/portico.dev_vippools.yaml"),
     join(root, "deploy/crds/portico.dev_enginegroups.yaml"),
     join(root, "deploy/crds/portico.dev_dnszones.yaml"),
+    join(root, "deploy/crds/portico.dev_wafpolicies.yaml"),
+    join(root, "deploy/crds/portico.dev_accesspolicies.yaml"),
   ];
   const crds: Crd[] = [];
   for (const p of paths) {

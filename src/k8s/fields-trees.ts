@@ -33,6 +33,14 @@ export const OBJECT_META: FieldTree = {
 
 /** KIND_FIELDS is each checked kind's tree, without apiVersion, kind, metadata and status. */
 export const KIND_FIELDS: Readonly<Record<string, Readonly<Record<string, FieldTree>>>> = {
+  AccessPolicy: {
+    spec: {
+      targetRefs: { group: 0, kind: 0, name: 0, sectionName: 0 },
+      clientAddresses: { allow: 0, deny: 0 },
+      rateLimit: { requests: 0, per: 0, burst: 0, key: { type: 0, name: 0 } },
+      connectionLimit: { maxConnections: 0 },
+    },
+  },
   BackendTLSPolicy: {
     spec: {
       options: 0,
@@ -378,6 +386,22 @@ export const KIND_FIELDS: Readonly<Record<string, Readonly<Record<string, FieldT
         namespaceSelectors: { matchLabels: 0, matchExpressions: { key: 0, operator: 0, values: 0 } },
         serviceSelectors: { matchLabels: 0, matchExpressions: { key: 0, operator: 0, values: 0 } },
       },
+    },
+  },
+  WafPolicy: {
+    spec: {
+      targetRefs: { group: 0, kind: 0, name: 0, sectionName: 0 },
+      mode: 0,
+      paranoiaLevel: 0,
+      detectionParanoiaLevel: 0,
+      anomalyThreshold: { inbound: 0, outbound: 0 },
+      exclusions: { ruleIds: 0, tags: 0, variables: 0 },
+      allowlist: { clientCIDRs: 0, paths: { type: 0, value: 0 } },
+      crsSettings: 0,
+      customRules: { name: 0, rules: 0 },
+      requestBody: { limitBytes: 0, onLimit: 0 },
+      responseBody: { inspect: 0, limitBytes: 0 },
+      budget: { milliseconds: 0, onExceeded: 0 },
     },
   },
 };

@@ -2,6 +2,7 @@
 // translator reads. Nothing downstream knows which source produced it.
 import type { AnyObject, EndpointSlice, Ingress, IngressClass, Namespace, Secret, Service } from "./types.ts";
 import type { DnsZone } from "./dns-zone.ts";
+import type { AccessPolicy, WafPolicy } from "./policy.ts";
 import type { EngineGroup } from "./engine-group.ts";
 import type { VipPool } from "./vip-pool.ts";
 
@@ -37,6 +38,9 @@ export interface ResourceSet {
   readonly engineGroups: readonly EngineGroup[];
   /** dnsZones are the DnsZone manifests (docs/dns.md). */
   readonly dnsZones: readonly DnsZone[];
+  /** wafPolicies and accessPolicies are the attachable policies (docs/waf.md, docs/access-policy.md). */
+  readonly wafPolicies: readonly WafPolicy[];
+  readonly accessPolicies: readonly AccessPolicy[];
   /** other holds recognised kinds no pass reads yet (Gateway API objects until their passes land). */
   readonly other: readonly AnyObject[];
   /** origins maps objectKey(obj) to where it was read. */
@@ -86,6 +90,8 @@ export function buildResourceSet(
     "VipPool",
     "EngineGroup",
     "DnsZone",
+    "WafPolicy",
+    "AccessPolicy",
   ]);
   const set: ResourceSet = {
     services: by("Service") as unknown as Service[],
@@ -97,6 +103,8 @@ export function buildResourceSet(
     vipPools: by("VipPool") as unknown as VipPool[],
     engineGroups: by("EngineGroup") as unknown as EngineGroup[],
     dnsZones: by("DnsZone") as unknown as DnsZone[],
+    wafPolicies: by("WafPolicy") as unknown as WafPolicy[],
+    accessPolicies: by("AccessPolicy") as unknown as AccessPolicy[],
     other: objects.filter((o) => !known.has(o.kind)).sort(compareObjects),
     origins,
     errors: [...errors],

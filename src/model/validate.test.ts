@@ -1,7 +1,7 @@
 // validate.test.ts: validateSnapshot finds each kind of inconsistency, and passes a sound snapshot.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { EngineSnapshot } from "./ir.ts";
+import type { EngineSnapshot, WafConfig } from "./ir.ts";
 import { validateSnapshot } from "./validate.ts";
 
 function sound(): EngineSnapshot {
@@ -199,4 +199,54 @@ test("validateSnapshot: DNS servers: names, values, records in their zone, CNAME
   assert.doesNotMatch(validateSnapshot(s).join("\n"), /soa\.serial/);
   soa.serial = 2 ** 32;
   assert.match(validateSnapshot(s).join("\n"), /soa\.serial 4294967296 is not an integer in 0\.\.4294967295/);
+});
+
+test("validateSnapshot: WafConfig, AccessConfig and maxConnections are checked; one key, one config", () => {
+  const s = sound();
+  const waf: WafConfig = {
+    key: "k1",
+    policy: "WafPolicy/a/p",
+    mode: "Enforcement",
+    paranoiaLevel: 1,
+    inboundAnomalyThreshold: 5,
+    outboundAnomalyThreshold: 4,
+    exclusions: [{ ruleIds: [{ from: 942100, to: 942199 }] }],
+    requestBodyLimitBytes: 131072,
+    requestBodyLimitAction: "Reject",
+    inspectResponseBody: false,
+    responseBodyLimitBytes: 524288,
+    budgetMs: 50,
+    failurePolicy: "FailOpen",
+  };
+  const route = s.http[0]!.virtualHosts[0]!.routes[0]!;
+  route.waf = waf;
+  route.access = { policy: "AccessPolicy/a/q", allow: ["192.0.2.0/24"], deny: ["2001:db8::/32"] };
+  s.http[0]!.maxConnections = 10;
+  assert.deepEqual(validateSnapshot(s), []);
+  route.waf = {
+    ...waf,
+    paranoiaLevel: 5,
+    detectionParanoiaLevel: 2,
+    exclusions: [{}],
+    allowlist: { clientCidrs: ["10.0.0.0/40"] },
+  };
+  route.access = {
+    policy: "AccessPolicy/a/q",
+    deny: ["192.0.2.1"],
+    rateLimit: { requests: 0, periodMs: 1000, burst: 1, key: { type: "Header", name: "X-Key" } },
+  };
+  s.http[0]!.maxConnections = 0;
+  s.http[0]!.virtualHosts[0]!.routes.push({ ...route, name: "Ingress/a/x#1.0", waf, access: undefined });
+  const where = "IngressClass/p:443 a.example route Ingress/a/x#0.0";
+  assert.deepEqual(validateSnapshot(s), [
+    `${where}: waf WafPolicy/a/p: paranoiaLevel 5 is not 1-4`,
+    `${where}: waf WafPolicy/a/p: detectionParanoiaLevel 2 is not from paranoiaLevel to 4`,
+    `${where}: waf WafPolicy/a/p: an exclusion names neither rule ids nor tags`,
+    `${where}: waf WafPolicy/a/p: allowlist CIDR "10.0.0.0/40" is not a CIDR`,
+    `${where}: access AccessPolicy/a/q: "192.0.2.1" is not a CIDR`,
+    `${where}: access AccessPolicy/a/q: rateLimit requests, periodMs and burst must be positive integers`,
+    `${where}: access AccessPolicy/a/q: rateLimit header "X-Key" is not a lower-case header name`,
+    "IngressClass/p:443: maxConnections 0 is not a positive integer",
+    "waf key k1 names two different configurations",
+  ]);
 });

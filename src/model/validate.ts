@@ -3,6 +3,7 @@
 // snapshot from any source is NACKed with a readable list instead of failing half-applied.
 import { isIP, isIPv4, isIPv6 } from "node:net";
 import type { DnsServer, EngineSnapshot, HttpListener, Route } from "./ir.ts";
+import { checkAccess, checkWaf, sameKeyProblems } from "./validate-policy.ts";
 
 /** validPort tells whether n is a TCP/UDP port number usable for listening or connecting. */
 function validPort(n: number): boolean {
@@ -34,6 +35,11 @@ export function validateSnapshot(s: EngineSnapshot): string[] {
     bind(l.name, l.address, l.port, "TCP");
     problems.push(...checkHttp(s, l));
   }
+  problems.push(
+    ...sameKeyProblems(
+      s.http.flatMap((l) => l.virtualHosts.flatMap((vh) => vh.routes.flatMap((r) => (r.waf ? [r.waf] : [])))),
+    ),
+  );
   for (const d of s.dns ?? []) {
     bind(d.name, d.address, d.port, "UDP");
     bind(d.name, d.address, d.port, "TCP");
@@ -71,6 +77,8 @@ function checkHttp(s: EngineSnapshot, l: HttpListener): string[] {
     hosts.add(vh.hostname);
     for (const r of vh.routes) problems.push(...checkRoute(s, `${l.name} ${vh.hostname}`, r));
   }
+  if (l.maxConnections !== undefined && !(Number.isInteger(l.maxConnections) && l.maxConnections > 0))
+    problems.push(`${l.name}: maxConnections ${l.maxConnections} is not a positive integer`);
   const names = new Set<string>();
   for (const r of l.sniRoutes ?? []) {
     if (names.has(r.hostname)) problems.push(`${l.name}: SNI route ${r.hostname} appears twice`);
@@ -121,6 +129,8 @@ function checkRoute(s: EngineSnapshot, where: string, r: Route): string[] {
     !(Number.isInteger(r.requestBodyTimeoutMs) && r.requestBodyTimeoutMs > 0)
   )
     problems.push(`${at}: requestBodyTimeoutMs ${r.requestBodyTimeoutMs} is not a positive integer`);
+  if (r.waf) problems.push(...checkWaf(at, r.waf));
+  if (r.access) problems.push(...checkAccess(at, r.access));
   for (const f of r.filters ?? []) {
     if (f.type === "RequestMirror" && !s.pools[f.pool])
       problems.push(`${at}: mirror pool ${JSON.stringify(f.pool)} does not exist`);

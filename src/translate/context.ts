@@ -5,6 +5,7 @@ import type { Service } from "../k8s/types.ts";
 import type { VipRequest } from "../ipam/types.ts";
 import type { Certificate, Pool } from "../model/ir.ts";
 import type { PendingZone } from "./dns.ts";
+import { PolicyIndex } from "./policy.ts";
 import type { GroupClaim } from "./engine-group.ts";
 import { indexSlices, serviceMap, type SliceIndex } from "./endpoints.ts";
 import { StatusBook } from "./status.ts";
@@ -32,6 +33,8 @@ export interface TranslateContext {
   readonly groupClaims: GroupClaim[];
   /** dnsZones are the checked DnsZones with their VIP request (dns.ts). */
   readonly dnsZones: PendingZone[];
+  /** policies resolve the WafPolicy and AccessPolicy of each route and listener (policy.ts). */
+  readonly policies: PolicyIndex;
 }
 
 /** newContext prepares the indexes the passes share. */
@@ -51,6 +54,7 @@ export function newContext(set: ResourceSet, opts: TranslateOptions): TranslateC
     notices: [],
     groupClaims: [],
     dnsZones: [],
+    policies: new PolicyIndex(set),
   };
 }
 

@@ -127,10 +127,26 @@ function buildHttp(ctx: TranslateContext, key: string, group: readonly Listener[
     vip: key,
     port,
     ...(tls ? { tls } : {}),
-    virtualHosts: virtualHostsFor(httpish, compiled.http),
+    virtualHosts: virtualHostsFor(httpish, compiled.http, (l, r) =>
+      ctx.policies.gatewayRoute(r.route, {
+        gateway: l.gateway,
+        listener: l.name,
+        route: r.owner,
+        rule: r.rule,
+      }),
+    ),
     ...HTTP_DEFAULTS,
     ...(sniRoutes.length > 0 ? { sniRoutes } : {}),
+    ...maxConnectionsOf(ctx, group),
   });
+}
+
+/** maxConnectionsOf is the AccessPolicy connection limit of a port's listeners (the smallest, if several). */
+function maxConnectionsOf(ctx: TranslateContext, group: readonly Listener[]): { maxConnections?: number } {
+  // A ListenerSet's listeners are not Gateway sections: only the Gateway's own names can be targeted.
+  const own = group.filter((l) => l.owner === l.gateway).map((l) => l.name);
+  const n = ctx.policies.maxConnections(group[0]!.gateway, own.length > 0 ? own : [""]);
+  return n === undefined ? {} : { maxConnections: n };
 }
 
 /**

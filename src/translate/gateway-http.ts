@@ -14,6 +14,8 @@ export interface HttpRule {
   owner: RouteObject;
   route: Route;
   rank: number[];
+  /** rule is the index of the route's rule it came from (for rule-targeted policies). */
+  rule: number;
 }
 
 /** CompiledRoute is an HTTPRoute or GRPCRoute compiled once, whatever listeners it attaches to. */
@@ -65,8 +67,11 @@ function withListenerPort(route: Route, port: number): Route {
 export function virtualHostsFor(
   listeners: readonly Listener[],
   compiled: ReadonlyMap<RouteObject, CompiledRoute>,
+  decorate: (l: Listener, r: HttpRule) => Route = (_, r) => r.route,
 ): VirtualHost[] {
   const hosts = new Map<string, HttpRule[]>();
+  // Which listener contributed each rule to a host: its policies (listener, Gateway) apply there.
+  const via = new Map<string, Map<HttpRule, Listener>>();
   for (const l of listeners) {
     // A listener's own hostname always gets a virtual host, empty or not, so that its requests
     // never fall through to a less specific listener's routes.
@@ -77,14 +82,22 @@ export function virtualHostsFor(
       for (const host of routeHosts(l, obj)) {
         if (ownedElsewhere(l, host, listeners)) continue;
         const list = hosts.get(host) ?? [];
-        for (const r of c.rules) if (!list.includes(r)) list.push(r);
+        const from = via.get(host) ?? new Map<HttpRule, Listener>();
+        for (const r of c.rules)
+          if (!list.includes(r)) {
+            list.push(r);
+            from.set(r, l);
+          }
         hosts.set(host, list);
+        via.set(host, from);
       }
     }
   }
   const port = listeners[0]?.port ?? 0;
   return [...hosts.keys()].sort(compareHosts).map((hostname) => ({
     hostname,
-    routes: [...hosts.get(hostname)!].sort(compareRules).map((r) => withListenerPort(r.route, port)),
+    routes: [...hosts.get(hostname)!]
+      .sort(compareRules)
+      .map((r) => withListenerPort(decorate(via.get(hostname)!.get(r)!, r), port)),
   }));
 }

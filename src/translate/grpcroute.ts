@@ -70,7 +70,7 @@ export function compileGrpcRoute(env: BackendEnv, obj: RouteObject, refs: RouteR
     matches.forEach((match, m) => {
       const ir: Route = { name: `${key}#${r}.${m}`, match, action };
       if (filters.length > 0) ir.filters = filters;
-      const rule: HttpRule = { owner: obj, route: ir, rank: [...rankOf(match), r, m] };
+      const rule: HttpRule = { owner: obj, route: ir, rank: [...rankOf(match), r, m], rule: r };
       out.rules.push(rule);
     });
   });

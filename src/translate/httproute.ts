@@ -108,7 +108,7 @@ export function compileHttpRoute(env: BackendEnv, obj: RouteObject, refs: RouteR
       if (filters.length > 0) ir.filters = filters;
       if (request !== undefined) ir.timeoutMs = request;
       if (backend !== undefined) ir.backendTimeoutMs = backend;
-      const rule: HttpRule = { owner: obj, route: ir, rank: [...rankOf(match), r, m] };
+      const rule: HttpRule = { owner: obj, route: ir, rank: [...rankOf(match), r, m], rule: r };
       out.rules.push(rule);
     });
   });

@@ -7,6 +7,7 @@ import type { ResourceSet } from "../k8s/resource-set.ts";
 import { newContext, type TranslateContext } from "./context.ts";
 import { translateDnsZones } from "./dns.ts";
 import { translateGateways } from "./gateway.ts";
+import { translatePolicies } from "./policy.ts";
 import { translateIngresses } from "./ingress.ts";
 import { translateServices } from "./service-lb.ts";
 import type { TranslateOptions, TranslateResult } from "./types.ts";
@@ -20,6 +21,7 @@ export const PASSES: readonly Pass[] = [
   translateServices,
   translateIngresses,
   translateGateways,
+  translatePolicies,
   translateDnsZones,
 ];
 

@@ -279,7 +279,7 @@ test("version, --version and help", async () => {
     "enginegroup",
   ])
     assert.match(h.stdout, new RegExp(kind), kind);
-  assert.match(h.stdout, /gateways\|routes\|pools\|enginegroups\|dns\|all/);
+  assert.match(h.stdout, /gateways\|routes\|pools\|enginegroups\|dns\|policies\|all/);
   const bad = await bin(["frobnicate"]);
   assert.equal(bad.code, 2);
   assert.equal(bad.stderr, "portico: unknown command \"frobnicate\"; run 'portico help' for the list\n");

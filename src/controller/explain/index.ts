@@ -8,6 +8,7 @@ import { explainGateway, explainRoute } from "./gateway.ts";
 import { explainIngress, explainIngressClass } from "./ingress.ts";
 import { addDnsSection, explainDnsZone } from "./dns.ts";
 import { explainEngineGroup } from "./engine-group.ts";
+import { explainPolicy } from "./policy.ts";
 import { explainPool } from "./pool.ts";
 import { explainService } from "./service.ts";
 import { targetKey, type Target, type TargetKind } from "./target.ts";
@@ -36,6 +37,8 @@ const EXPLAINERS: Record<TargetKind, Explainer> = {
   VipPool: explainPool,
   EngineGroup: explainEngineGroup,
   DnsZone: explainDnsZone,
+  WafPolicy: explainPolicy,
+  AccessPolicy: explainPolicy,
 };
 
 /** explain explains one object of set after the pipeline produced out; fleet, from a running

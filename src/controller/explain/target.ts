@@ -16,7 +16,9 @@ export type TargetKind =
   | "UDPRoute"
   | "VipPool"
   | "EngineGroup"
-  | "DnsZone";
+  | "DnsZone"
+  | "WafPolicy"
+  | "AccessPolicy";
 
 /** KINDS maps every accepted spelling (lower case) to its kind and whether it is namespaced. */
 const KINDS: Record<string, { kind: TargetKind; namespaced: boolean }> = {};
@@ -33,13 +35,15 @@ for (const [kind, namespaced, ...names] of [
   ["VipPool", false, "vippool", "vippools", "pool", "pools"],
   ["EngineGroup", false, "enginegroup", "enginegroups", "eg"],
   ["DnsZone", false, "dnszone", "dnszones", "dz"],
+  ["WafPolicy", true, "wafpolicy", "wafpolicies", "wafp"],
+  ["AccessPolicy", true, "accesspolicy", "accesspolicies", "accp"],
 ] as const) {
   for (const n of names) KINDS[n] = { kind, namespaced };
 }
 
 /** TARGET_KINDS lists the kinds in the order help and errors name them. */
 export const TARGET_KINDS =
-  "service, ingress, gateway, httproute, grpcroute, tlsroute, tcproute, udproute (KIND/NS/NAME), vippool, ingressclass, enginegroup, dnszone (KIND/NAME)";
+  "service, ingress, gateway, httproute, grpcroute, tlsroute, tcproute, udproute, wafpolicy, accesspolicy (KIND/NS/NAME), vippool, ingressclass, enginegroup, dnszone (KIND/NAME)";
 
 /** Target is one object: kind, namespace ("" for cluster-scoped kinds) and name. */
 export interface Target {

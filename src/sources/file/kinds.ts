@@ -25,6 +25,15 @@ const gw = (preferred: string, namespaced = true, extra: string[] = []): KindInf
   related: ["gateway.networking.k8s.io", "gateway.networking.x-k8s.io", ...extra],
 });
 
+/** porticoNamespaced is a namespaced portico.dev/v1alpha1 kind (the attachable policies). */
+const porticoNamespaced: KindInfo = {
+  group: "portico.dev",
+  versions: ["v1alpha1"],
+  preferred: "portico.dev/v1alpha1",
+  namespaced: true,
+  related: ["portico.dev"],
+};
+
 /** KINDS is every kind the file source turns into an object, keyed by kind. */
 export const KINDS: ReadonlyMap<string, KindInfo> = new Map<string, KindInfo>([
   ["Service", { group: "", versions: ["v1"], preferred: "v1", namespaced: true, related: ["", "core"] }],
@@ -92,6 +101,8 @@ export const KINDS: ReadonlyMap<string, KindInfo> = new Map<string, KindInfo>([
       related: ["portico.dev"],
     },
   ],
+  ["WafPolicy", porticoNamespaced],
+  ["AccessPolicy", porticoNamespaced],
   ["GatewayClass", gw("v1", false)],
   ["Gateway", gw("v1")],
   ["HTTPRoute", gw("v1")],
