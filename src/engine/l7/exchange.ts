@@ -80,6 +80,8 @@ export class Exchange extends BackendAttempt implements Decidable {
   // holding is true while the body is buffered before connecting (holdBody); holdMax is its bound.
   private holding = false;
   private holdMax = 0;
+  // held is a response held for WAF phase 4: its head (not yet sent) and body so far.
+  private held: { head: string; chunks: Buffer[]; size: number } | undefined = undefined;
   // wafDrop: the WAF's drop action closes the connection instead of answering.
   private wafDrop = false;
   // continued: the proxy answered the client's 100-continue itself, so the backend's 100 is dropped.
@@ -348,7 +350,7 @@ export class Exchange extends BackendAttempt implements Decidable {
     if (w !== undefined && !this.interim && status !== 101) {
       const a = w.responseHeaders(status, `HTTP/1.${h.versionMinor}`, headerPairs(h.headers));
       if (a !== undefined) {
-        this.dropAttempt();
+        this.dropAttempt(true);
         this.wafAnswer(a);
         return true;
       }
@@ -413,6 +415,11 @@ export class Exchange extends BackendAttempt implements Decidable {
       if (this.closeAfter) out += "Connection: close\r\n";
       else if (http10) out += "Connection: keep-alive\r\n";
     }
+    // WAF phase 4 sees the body before the client sees anything of the response.
+    if (w !== undefined && !this.interim && !noBody && w.wantsResponseBody) {
+      this.held = { head: out + "\r\n", chunks: [], size: 0 };
+      return false;
+    }
     // Inside a backend read, the head waits for body bytes of the same read: one client write
     // instead of a writev of a string and a buffer.
     if (this.reading && !this.interim) this.headOut = out + "\r\n";
@@ -437,7 +444,13 @@ export class Exchange extends BackendAttempt implements Decidable {
   }
 
   onBody(chunk: Buffer): void {
-    // The responseBody phase (phases.ts) will run here, from this.phases, when the WAF adds one.
+    const held = this.held;
+    if (held !== undefined) {
+      held.chunks.push(copyOf(chunk));
+      held.size += chunk.length;
+      if (held.size > this.waf!.responseBodyLimit) this.releaseResponse(false);
+      return;
+    }
     this.bytesOut += chunk.length;
     const c = this.conn;
     let ok: boolean;
@@ -459,6 +472,26 @@ export class Exchange extends BackendAttempt implements Decidable {
     if (!ok) this.upstream?.socket.pause();
   }
 
+  // releaseResponse runs WAF phase 4 on the held response: sends it on, or the WAF's answer
+  // instead (complete: the backend's message ended, its connection goes back to the pool).
+  private releaseResponse(complete: boolean): boolean {
+    const held = this.held!;
+    this.held = undefined;
+    const a = this.waf!.responseBody(held.chunks, held.size);
+    if (a !== undefined) {
+      if (complete) {
+        const up = this.upstream;
+        this.upstream = null;
+        up?.release(this.requestDone);
+      } else this.dropAttempt(true);
+      this.wafAnswer(a);
+      return false;
+    }
+    this.conn.write(held.head);
+    for (const c of held.chunks) this.onBody(c);
+    return true;
+  }
+
   onTrailers(t: string[]): void {
     this.responseTrailers = trailerFields(t);
   }
@@ -468,6 +501,7 @@ export class Exchange extends BackendAttempt implements Decidable {
       this.interim = false;
       return;
     }
+    if (this.held !== undefined && !this.releaseResponse(true)) return;
     this.flushHead();
     if (this.outChunked) this.conn.write(lastChunk(this.responseTrailers));
     const up = this.upstream;

@@ -45,6 +45,8 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   waf: WafRun | undefined = undefined;
   /** held is the request body the WAF inspected before the backend attempt (sent first). */
   held: Buffer[] | undefined = undefined;
+  // heldResponse is a response held for WAF phase 4: its head (not yet sent) and body so far.
+  private heldResponse: { headers: http2.OutgoingHttpHeaders; chunks: Buffer[]; size: number } | undefined;
   // guard counts this stream as reset early when it closes before its response ended.
   private readonly guard: H2Guard | undefined;
   private readonly hasBody: boolean;
@@ -325,7 +327,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     if (w !== undefined) {
       const a = w.responseHeaders(status, `HTTP/1.${h.versionMinor}`, headerPairs(h.headers));
       if (a !== undefined) {
-        this.dropAttempt();
+        this.dropAttempt(true);
         this.reply(a);
         return true;
       }
@@ -336,9 +338,39 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     out[":status"] = status;
     const isHead = this.headers[":method"] === "HEAD";
     if (this.stream.destroyed) return isHead;
+    // WAF phase 4 sees the body before the client sees anything of the response.
+    if (w !== undefined && !isHead && w.wantsResponseBody) {
+      this.heldResponse = { headers: out, chunks: [], size: 0 };
+      return false;
+    }
+    this.respondHead(out);
+    return isHead;
+  }
+
+  // respondHead sends the response head; the trailers (or none) end the stream.
+  private respondHead(out: http2.OutgoingHttpHeaders): void {
     this.stream.respond(out, { waitForTrailers: true });
     this.stream.on("wantTrailers", () => this.sendTrailers());
-    return isHead;
+  }
+
+  // releaseResponse runs WAF phase 4 on the held response: sends it on, or the WAF's answer.
+  private releaseResponse(complete: boolean): boolean {
+    const held = this.heldResponse!;
+    this.heldResponse = undefined;
+    const a = this.waf!.responseBody(held.chunks, held.size);
+    if (a !== undefined) {
+      if (complete) {
+        const up = this.upstream;
+        this.upstream = null;
+        up?.release(this.requestDone);
+      } else this.dropAttempt(true);
+      this.reply(a);
+      return false;
+    }
+    if (this.stream.destroyed) return false;
+    this.respondHead(held.headers);
+    for (const c of held.chunks) this.onBody(c);
+    return true;
   }
 
   /** sendTrailers ends the stream with the backend's trailers, if any. */
@@ -357,7 +389,13 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   }
 
   onBody(chunk: Buffer): void {
-    // The responseBody phase (phases.ts) will run here, from this.phases, when the WAF adds one.
+    const held = this.heldResponse;
+    if (held !== undefined) {
+      held.chunks.push(chunk);
+      held.size += chunk.length;
+      if (held.size > this.waf!.responseBodyLimit) this.releaseResponse(false);
+      return;
+    }
     this.bytesOut += chunk.length;
     if (!this.stream.write(chunk)) {
       const up = this.upstream;
@@ -378,6 +416,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   }
 
   onComplete(): void {
+    if (this.heldResponse !== undefined && !this.releaseResponse(true)) return;
     const up = this.upstream;
     this.upstream = null;
     if (up !== null) up.release(this.requestDone);
@@ -395,7 +434,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   wafResponse(status: number, headers: http2.IncomingHttpHeaders): boolean {
     const a = this.waf?.responseHeaders(status, "HTTP/2.0", fieldPairs(headers));
     if (a === undefined) return false;
-    this.settle(false);
+    this.settle(true);
     this.reply(a);
     return true;
   }

@@ -76,8 +76,13 @@ async function rig(config: WafConfig): Promise<Rig> {
         url: req.url ?? "",
         body: Buffer.concat(chunks).toString("latin1"),
       });
-      res.writeHead(200, { "content-type": "text/plain" });
-      res.end("hello from the backend\n");
+      // /leak answers a body phase 4 finds, /leak-head a header phase 3 finds.
+      const leak = req.url === "/leak";
+      res.writeHead(200, {
+        "content-type": "text/plain",
+        ...(req.url === "/leak-head" ? { "x-leak": "yes" } : {}),
+      });
+      res.end(leak ? "the secret-token is here\n" : "hello from the backend\n");
     });
   });
   backend.listen(0, "127.0.0.1");
@@ -412,6 +417,50 @@ test(
       t.diagnostic(
         `WAF elapsedMs per clean GET: p50 ${ms[25]!.toFixed(3)} p90 ${ms[45]!.toFixed(3)} max ${ms[49]!.toFixed(3)}`,
       );
+    } finally {
+      r.close();
+    }
+  },
+);
+
+const CUSTOM = [
+  'SecRule ARGS:drop "@streq me" "id:10102,phase:1,drop,log"',
+  'SecRule RESPONSE_HEADERS:x-leak "@streq yes" "id:10101,phase:3,deny,status:502,log"',
+  'SecRule RESPONSE_BODY "@contains secret-token" "id:10100,phase:4,deny,status:403,log"',
+].join("\n");
+
+test(
+  "custom rules: drop closes the connection (HTTP/2: resets the stream), phases 3 and 4 replace the response",
+  { skip },
+  async () => {
+    const r = await rig(
+      waf({ inspectResponseBody: true, customRules: [{ name: "custom/test", text: CUSTOM + "\n" }] }),
+    );
+    try {
+      const dropped = await rawExchange(r.port, "GET /?drop=me HTTP/1.1\r\nHost: a\r\n\r\n");
+      assert.equal(dropped, "");
+      const reset = await h2(r.port, "GET", "/?drop=me");
+      assert.equal(reset.status, 0);
+      assert.equal(reset.reset, http2.constants.NGHTTP2_CANCEL);
+      assert.equal(r.seen.length, 0);
+      const head = await h1(r.port, "GET", "/leak-head");
+      assert.equal(head.status, 502);
+      assert.equal((await h2(r.port, "GET", "/leak-head")).status, 502);
+      const body = await h1(r.port, "GET", "/leak");
+      assert.equal(body.status, 403);
+      assert.doesNotMatch(body.body, /secret-token/);
+      const body2 = await h2(r.port, "GET", "/leak");
+      assert.equal(body2.status, 403);
+      assert.doesNotMatch(body2.body, /secret-token/);
+      const fine = await h2(r.port, "GET", "/fine");
+      assert.equal(fine.status, 200);
+      assert.equal(fine.body, "hello from the backend\n");
+      assert.equal((await h1(r.port, "GET", "/fine")).body, "hello from the backend\n");
+      const actions = r.events.map((e) => [e.path, e.waf?.action, e.waf?.blockedBy]);
+      assert.deepEqual(actions.slice(0, 2), [
+        ["/?drop=me", "drop", 10102],
+        ["/?drop=me", "drop", 10102],
+      ]);
     } finally {
       r.close();
     }

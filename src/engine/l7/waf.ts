@@ -105,8 +105,9 @@ export class WafRun {
   // inspected is the transaction kept for the evidence after tx was cleared (over budget).
   private readonly inspected: Transaction | undefined;
   private overBudget = false;
-  // bodySeen: phase 2 ran (it runs at most once).
+  // bodySeen / responseSeen: phase 2 / phase 4 ran (each runs at most once).
   private bodySeen = false;
+  private responseSeen = false;
 
   constructor(route: WafRoute, tx: Transaction | undefined, action: WafEvidence["action"]) {
     this.route = route;
@@ -157,6 +158,26 @@ export class WafRun {
     const tx = this.tx;
     if (tx === undefined) return undefined;
     return this.result(tx.responseHeaders({ status, protocol, headers }));
+  }
+
+  /** wantsResponseBody: hold the response body (text types, up to responseBodyLimit) for phase 4. */
+  get wantsResponseBody(): boolean {
+    return this.tx !== undefined && !this.responseSeen && this.tx.wantsResponseBody;
+  }
+
+  /** responseBodyLimit is how much of the response body phase 4 inspects. */
+  get responseBodyLimit(): number {
+    return this.tx?.responseBodyLimit ?? this.route.config.responseBodyLimitBytes;
+  }
+
+  /** responseBody runs phase 4 on the held response body; past the limit, on its first part. */
+  responseBody(chunks: readonly Buffer[], size: number): Answer | undefined {
+    const tx = this.tx;
+    if (tx === undefined || this.responseSeen) return undefined;
+    this.responseSeen = true;
+    const limit = tx.responseBodyLimit;
+    const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks as Buffer[], size);
+    return this.result(tx.responseBody(size > limit ? all.subarray(0, limit) : all, size > limit));
   }
 
   /** result turns a phase's result into the answer the front gives, or undefined to go on. */
