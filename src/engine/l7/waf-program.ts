@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { WafConfig } from "../../model/ir.ts";
-import { compileProgram, type WafProgram } from "../../waf/engine/index.ts";
+import { compileProgram, type Program } from "../../waf/engine/index.ts";
 import { loadRuleSources } from "../../waf/lang/index.ts";
 import { configProblems, ruleSources } from "../../waf/policy/setup.ts";
 import type { CompileDeps } from "../contracts.ts";
@@ -13,7 +13,7 @@ import type { CompileDeps } from "../contracts.ts";
 /** WafProgramEntry is one key's program, or why there is none. */
 export interface WafProgramEntry {
   key: string;
-  program: WafProgram | undefined;
+  program: Program | undefined;
   /** errors say why there is no program (file:line: rule N: detail), first ones only. */
   errors: string[];
   /** compileMs is how long parse and compile took. */
@@ -57,13 +57,22 @@ export function wafProgram(config: WafConfig, log: CompileDeps["log"]): WafProgr
       failurePolicy: config.failurePolicy,
       errors: entry.errors,
     });
-  else
+  else {
     log("info", "WAF program compiled", {
       policy: config.policy,
       rules: entry.program.ruleCount,
       mode: entry.program.engineMode,
       ms: Math.round(entry.compileMs),
     });
+    // Directives of custom rules the engine accepts but does not act on are reported, not hidden.
+    for (const x of entry.program.ignoredSettings)
+      log("warn", "WAF policy: directive not acted on", {
+        policy: config.policy,
+        at: `${x.at.file}:${x.at.line}`,
+        directive: x.name,
+        reason: x.reason,
+      });
+  }
   return entry;
 }
 
