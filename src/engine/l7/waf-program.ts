@@ -124,9 +124,17 @@ function crsVersion(dir: string): string {
   return "4.0.0";
 }
 
-// repoRoot is the directory of Portico's package.json above this file (sources or a build).
+// repoRoot is the directory of Portico's package.json above this file: the sources sit three
+// levels below it, the build (.cache/dist.N/src/engine/l7) five (as version.ts finds it).
 function repoRoot(): string {
-  for (let dir = import.meta.dirname; dirname(dir) !== dir; dir = dirname(dir))
-    if (existsSync(join(dir, "package.json"))) return dir;
+  for (let dir = import.meta.dirname; dirname(dir) !== dir; dir = dirname(dir)) {
+    const file = join(dir, "package.json");
+    if (!existsSync(file)) continue;
+    try {
+      if ((JSON.parse(readFileSync(file, "utf8")) as { name?: string }).name === "portico") return dir;
+    } catch {
+      // Not Portico's: look further up.
+    }
+  }
   return process.cwd();
 }

@@ -8,7 +8,7 @@ import diagnostics from "node:diagnostics_channel";
 import http from "node:http";
 import http2 from "node:http2";
 import { once } from "node:events";
-import type net from "node:net";
+import { connect as netConnect, type AddressInfo } from "node:net";
 import type { WafConfig } from "../../model/ir.ts";
 import { crsRules } from "../../waf/rx/crs-corpus.ts";
 import { formatAccessLine } from "../access-log.ts";
@@ -93,7 +93,7 @@ async function rig(config: WafConfig, h2c = false): Promise<Rig> {
   const backend = h2c ? http2.createServer(serve) : http.createServer(serve);
   backend.listen(0, "127.0.0.1");
   await once(backend, "listening");
-  const pools = { p: poolOf("p", [(backend.address() as net.AddressInfo).port], h2c ? "h2c" : undefined) };
+  const pools = { p: poolOf("p", [(backend.address() as AddressInfo).port], h2c ? "h2c" : undefined) };
   const listener = catchAllListener("waf");
   listener.virtualHosts[0]!.routes[0]!.waf = config;
   const logs: Rig["logs"] = [];
@@ -520,6 +520,53 @@ test(
         r.events.map((e) => e.waf?.action),
         ["block", "pass", "pass"],
       );
+    } finally {
+      r.close();
+    }
+  },
+);
+
+test(
+  "HTTP/1.1 chunked bodies: the WAF sees the payload, not the framing; 100-continue answered by the proxy",
+  { skip },
+  async () => {
+    const r = await rig(waf());
+    try {
+      const chunked = (body: string) => {
+        const half = Math.floor(body.length / 2);
+        const parts = [body.slice(0, half), body.slice(half)];
+        return parts.map((p) => `${Buffer.byteLength(p).toString(16)}\r\n${p}\r\n`).join("") + "0\r\n\r\n";
+      };
+      const head =
+        "POST /login HTTP/1.1\r\nHost: app.example\r\nUser-Agent: portico-test\r\nAccept: */*\r\n" +
+        "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+      const blocked = await rawExchange(r.port, head + chunked(SQLI_FORM));
+      assert.match(blocked, /^HTTP\/1\.1 403 /);
+      const clean = "name=alice&comment=" + "plain words ".repeat(500);
+      const passed = await rawExchange(r.port, head + chunked(clean));
+      assert.match(passed, /^HTTP\/1\.1 200 /);
+      assert.deepEqual(
+        r.seen.map((x) => x.body),
+        [clean],
+      );
+      // A client that waits for 100 Continue gets it from the proxy, then the WAF reads its body.
+      const out = await new Promise<string>((resolve, reject) => {
+        const s = netConnect(r.port, "127.0.0.1");
+        let got = "";
+        s.on("error", reject);
+        s.on("data", (d: Buffer) => {
+          got += d.toString("latin1");
+          if (got.startsWith("HTTP/1.1 100 Continue\r\n\r\n") && !got.includes(" 403 ")) s.write(SQLI_FORM);
+        });
+        s.on("close", () => resolve(got));
+        s.write(
+          "POST /login HTTP/1.1\r\nHost: app.example\r\nUser-Agent: portico-test\r\nAccept: */*\r\n" +
+            `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${SQLI_FORM.length}\r\n` +
+            "Expect: 100-continue\r\nConnection: close\r\n\r\n",
+        );
+      });
+      assert.match(out, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 403 /);
+      assert.equal(r.seen.length, 1);
     } finally {
       r.close();
     }
