@@ -572,3 +572,21 @@ test(
     }
   },
 );
+
+test(
+  "a custom rule that does not compile: FailClosed 503, one error line naming file:line and rule",
+  { skip },
+  async () => {
+    const bad = 'SecRule ARGS "@nosuchoperator x" "id:10001,phase:2,deny"\n';
+    const r = await rig(waf({ customRules: [{ name: "custom/bad.conf", text: bad }] }));
+    try {
+      assert.equal((await h1(r.port, "GET", "/")).status, 503);
+      assert.equal(r.seen.length, 0);
+      const errors = r.logs.filter((l) => l.level === "error");
+      assert.equal(errors.length, 1);
+      assert.match(JSON.stringify(errors[0]!.fields), /custom\/bad\.conf:1: rule 10001: /);
+    } finally {
+      r.close();
+    }
+  },
+);
