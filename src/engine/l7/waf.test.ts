@@ -590,3 +590,26 @@ test(
     }
   },
 );
+
+test(
+  "body access turned off by ctl: phase 2 still runs (the CRS blocks there), the body streams uninspected",
+  { skip },
+  async () => {
+    const off =
+      'SecRule REQUEST_URI "@beginsWith /upload" "id:10200,phase:1,pass,nolog,ctl:requestBodyAccess=Off"\n';
+    const r = await rig(waf({ customRules: [{ name: "custom/off.conf", text: off }] }));
+    try {
+      const form = "application/x-www-form-urlencoded";
+      assert.equal((await h1(r.port, "POST", "/upload", SQLI_FORM, form)).status, 200);
+      assert.equal((await h2(r.port, "POST", "/upload", SQLI_FORM, form)).status, 200);
+      assert.equal((await h1(r.port, "POST", "/upload" + XSS.slice(1), "a=1", form)).status, 403);
+      assert.equal((await h2(r.port, "POST", "/upload" + XSS.slice(1), "a=1", form)).status, 403);
+      assert.deepEqual(
+        r.seen.map((x) => x.body),
+        [SQLI_FORM, SQLI_FORM],
+      );
+    } finally {
+      r.close();
+    }
+  },
+);
