@@ -84,15 +84,21 @@ test("a matching rule denies with its status and logs the hit; a clean request p
   assert.equal(ok.log.hits.length, 0);
 });
 
-test("a chain matches only when every link matches; link actions run only then", () => {
+test("a chain matches only when every link matches; each rule's actions run at its own match", () => {
   const rules = `
 SecRule REQUEST_METHOD "@streq POST" "id:10,phase:1,pass,chain,setvar:tx.starter=1"
   SecRule ARGS:a "@streq x" "setvar:tx.linked=+1"
 `;
   assert.equal(txVar(rules, { method: "POST", uri: "/?a=x" }, "linked"), "1");
   assert.equal(txVar(rules, { method: "POST", uri: "/?a=x" }, "starter"), "1");
-  // The starter matched but the link did not: neither rule's setvar ran.
-  assert.equal(txVar(rules, { method: "POST", uri: "/?a=y" }, "starter"), "");
+  // The starter's setvar runs when it matches, before the link is tested (CRS 931130 reads it
+  // in its link); the link's runs only when the link matched.
+  assert.equal(txVar(rules, { method: "POST", uri: "/?a=y" }, "starter"), "1");
+  assert.equal(txVar(rules, { method: "POST", uri: "/?a=y" }, "linked"), "");
+  const reads = `SecRule ARGS "@rx ^(\\w+)$" "id:12,phase:1,pass,capture,setvar:'tx.seen_%{MATCHED_VAR_NAME}=%{tx.1}',chain"
+  SecRule TX:/^seen_/ "@streq abc" "setvar:tx.chained=1"`;
+  assert.equal(txVar(reads, { uri: "/?q=abc" }, "chained"), "1");
+  assert.equal(txVar(reads, { uri: "/?q=abd" }, "chained"), "");
   assert.equal(txVar(rules, { method: "GET", uri: "/?a=x" }, "linked"), "");
   const deny = program(`SecRule REQUEST_METHOD "@streq POST" "id:11,phase:1,deny,chain"
   SecRule ARGS:a "@streq x" "t:none"`);

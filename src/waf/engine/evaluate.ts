@@ -1,9 +1,9 @@
 // evaluate.ts: running rules. Per rule: each target's values (selected, minus exclusions),
 // transformed (cached per transformation chain and value for the transaction), tested by the
-// operator (negation applied here), captures into TX:0..9. A rule without a chain runs its
-// setvar/ctl/setenv at every match, as ModSecurity and Coraza do (CRS scores count matches); a
-// chain runs every link's actions only once the whole chain matched, each with MATCHED_VAR set to
-// its own link's last match. Then skip/skipAfter, the disruptive action and the hit.
+// operator (negation applied here), captures into TX:0..9. Every rule of a chain runs its
+// setvar/ctl/setenv at each match, before the next link is tested, as ModSecurity v3 and Coraza
+// do: CRS scores count matches, and chains like 931130 read in the link what the first rule set.
+// Once the whole chain matched: skip/skipAfter, the disruptive action and the hit.
 import type { MacroRef, Phase, Template } from "../lang/model.ts";
 import type { OperatorContext } from "../ops/types.ts";
 import type { CompiledRule, Exclusion, Item, RunAction, Sel, Step, Target } from "./program.ts";
@@ -57,22 +57,11 @@ export class Evaluator {
     const vars = this.tx.vars;
     vars.rule = r;
     vars.matchedVars = [];
-    const chain = r.steps.length > 1;
-    const last: Member[] = [];
     let first: Member | undefined;
     for (const step of r.steps) {
-      const matches = this.step(r, step, !chain);
+      const matches = this.step(step, r);
       if (!matches) return;
       first ??= matches[0];
-      last.push(matches[matches.length - 1] as Member);
-    }
-    if (chain) {
-      r.steps.forEach((step, i) => {
-        if (step.actions.length === 0) return;
-        if (!step.unconditional) vars.matchedVar = last[i];
-        this.run(step.actions);
-      });
-      if (!r.steps[r.steps.length - 1]?.unconditional) vars.matchedVar = last[last.length - 1];
     }
     if (r.severity !== undefined && r.severity < vars.highestSeverity) vars.highestSeverity = r.severity;
     if (r.skip) this.skip = r.skip;
@@ -131,10 +120,10 @@ export class Evaluator {
   }
 
   /** step tests one rule of a chain; the matches (key: the variable's full name), or undefined. */
-  private step(r: CompiledRule, s: Step, runActions: boolean): Member[] | undefined {
+  private step(s: Step, r: CompiledRule): Member[] | undefined {
     const vars = this.tx.vars;
     if (s.unconditional) {
-      if (runActions) this.run(s.actions);
+      this.run(s.actions);
       return [member("", "")];
     }
     const op = s.op;
@@ -159,7 +148,7 @@ export class Evaluator {
           vars.matchedVar = m;
           vars.matchedVars.push(m);
           (out ??= []).push(m);
-          if (runActions) this.run(s.actions);
+          this.run(s.actions);
         }
       }
     }
