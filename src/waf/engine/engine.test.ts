@@ -301,11 +301,11 @@ SecRule ARGS:go "@streq 2" "id:141,phase:1,drop"`);
   assert.equal(send(p, { uri: "/?go=2" }).log.interruption?.action, "drop");
 });
 
-test("request line variables stay raw; REQUEST_FILENAME has no query", () => {
+test("REQUEST_URI and QUERY_STRING stay raw; REQUEST_FILENAME is the decoded path", () => {
   const rules = `SecAction "id:150,phase:1,pass,nolog,setvar:'tx.v=%{REQUEST_FILENAME}|%{REQUEST_BASENAME}|%{QUERY_STRING}|%{REQUEST_URI}|%{REQUEST_LINE}|%{ARGS_COMBINED_SIZE}|%{REMOTE_PORT}|%{UNIQUE_ID}'"`;
   assert.equal(
     txVar(rules, { uri: "/a%20b/c.php?x=1&y=%41" }, "v"),
-    "/a%20b/c.php|c.php|x=1&y=%41|/a%20b/c.php?x=1&y=%41|GET /a%20b/c.php?x=1&y=%41 HTTP/1.1|4|40000|req-1",
+    "/a b/c.php|c.php|x=1&y=%41|/a%20b/c.php?x=1&y=%41|GET /a%20b/c.php?x=1&y=%41 HTTP/1.1|4|40000|req-1",
   );
 });
 
