@@ -71,6 +71,9 @@ test("CRS v4 compiles with the real ops with 0 errors", { skip }, (t) => {
   const p = crsProgram();
   t.diagnostic(`${p.ruleCount} rules compiled in ${Math.round(performance.now() - started)} ms`);
   t.diagnostic(`ignored settings: ${p.ignoredSettings.map((s) => s.name).join(", ") || "none"}`);
+  t.diagnostic(
+    `ignored actions: ${p.ignoredActions.map((a) => `${a.action} (${a.ruleId})`).join(", ") || "none"}`,
+  );
   assert.ok(p.ruleCount > 500);
   assert.equal(p.engineMode, "On");
 });

@@ -480,7 +480,7 @@ SecAction "id:224,phase:1,deny"`,
 
 test("compile errors name file:line and rule; unknown settings are listed, not dropped", () => {
   const parsed = parseRules(
-    `SecRule ARGS "@rx a" "id:230,phase:1,deny,t:md5"\nSecRule ARGS "@detectXSS" "id:231,phase:1,deny"\nSecRule ARGS "@rx a" "id:232,proxy:http://x"`,
+    `SecRule ARGS "@rx a" "id:230,phase:1,deny,t:md5"\nSecRule ARGS "@detectXSS" "id:231,phase:1,deny"\nSecRule ARGS "@rx a" "id:232,proxy:http://x"\nSecAction "id:233,exec:/bin/true"`,
     "bad.conf",
   );
   assert.deepEqual(parsed.errors, []);
@@ -492,6 +492,7 @@ test("compile errors name file:line and rule; unknown settings are listed, not d
       ["bad.conf", 1, 230, "WAF_LANG_UNKNOWN_ACTION"],
       ["bad.conf", 2, 231, "WAF_LANG_UNKNOWN_OPERATOR"],
       ["bad.conf", 3, 232, "WAF_LANG_BAD_ARGUMENT"],
+      ["bad.conf", 4, 233, "WAF_LANG_UNKNOWN_ACTION"],
     ],
   );
   assert.match(r.errors[0]?.message ?? "", /bad\.conf:1: rule 230: transformation t:md5 is not implemented/);
