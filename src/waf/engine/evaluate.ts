@@ -6,7 +6,16 @@
 // Once the whole chain matched: skip/skipAfter, the disruptive action and the hit.
 import type { MacroRef, Phase, Template } from "../lang/model.ts";
 import type { OperatorContext } from "../ops/types.ts";
-import type { CompiledRule, Exclusion, Item, RunAction, Sel, Step, Target } from "./program.ts";
+import type {
+  CompiledRule,
+  Exclusion,
+  Item,
+  RunAction,
+  Sel,
+  Step,
+  Target,
+  TargetRemoval,
+} from "./program.ts";
 import type { Tx } from "./transaction.ts";
 import type { WafHit } from "./types.ts";
 import { member, named, type Member } from "./vars.ts";
@@ -24,6 +33,8 @@ export class Evaluator {
   private skip = 0;
   private skipAfter: string | undefined;
   private stopPhase = false;
+  private readonly removals = new Map<CompiledRule, TargetRemoval[]>();
+  private removalsSeen = 0;
 
   constructor(tx: Tx) {
     this.tx = tx;
@@ -181,17 +192,31 @@ export class Evaluator {
     return ms;
   }
 
-  private exclusions(r: CompiledRule, s: Step, coll: string): Exclusion[] {
+  private exclusions(r: CompiledRule, s: Step, coll: string): Exclusion[] | undefined {
+    const removals = this.removalsFor(r);
+    if (removals.length === 0) return s.exclusionsBy.get(coll);
     const out: Exclusion[] = [...(s.exclusionsBy.get(coll) ?? [])];
-    for (const tr of this.tx.targetRemovals) {
-      const applies =
+    for (const tr of removals) for (const e of tr.exclusions) if (e.collection === coll) out.push(e);
+    return out;
+  }
+
+  /** removalsFor lists the runtime ctl target removals that name rule r (cached until a ctl adds one). */
+  private removalsFor(r: CompiledRule): TargetRemoval[] {
+    const all = this.tx.targetRemovals;
+    if (all.length !== this.removalsSeen) {
+      this.removals.clear();
+      this.removalsSeen = all.length;
+    }
+    let out = this.removals.get(r);
+    if (!out) {
+      out = all.filter((tr) =>
         tr.by === "id"
           ? tr.ids.some((x) => r.id >= x.from && r.id <= x.to)
           : tr.by === "tag"
             ? r.tags.includes(tr.what)
-            : r.msg?.raw === tr.what;
-      if (!applies) continue;
-      for (const e of tr.exclusions) if (e.collection === coll) out.push(e);
+            : r.msg?.raw === tr.what,
+      );
+      this.removals.set(r, out);
     }
     return out;
   }
@@ -276,6 +301,8 @@ export class Evaluator {
     const vars = this.tx.vars;
     if (ref.key === undefined) return vars.members(ref.collection)[0]?.value ?? "";
     const lower = ref.key.toLowerCase();
+    const live = vars.liveMember(ref.collection, lower);
+    if (live !== undefined) return live?.value ?? "";
     for (const m of vars.members(ref.collection)) if (m.lower === lower) return m.value;
     return "";
   }
