@@ -18,26 +18,42 @@ const skip =
       ? "src/waf/ops is the placeholder on this branch (merge waf-ops to run the CRS)"
       : false;
 
-let cached: Program | undefined;
-function crsProgram(): Program {
-  if (cached) return cached;
+const programs = new Map<number, Program>();
+
+/** crsProgram compiles crs-setup + the CRS at paranoia level pl, with body access on and the XML
+ * and JSON processor rules of Coraza's recommended setup (as a deployment has them). */
+function crsProgram(pl = 1): Program {
+  const have = programs.get(pl);
+  if (have) return have;
   if ("skip" in crs) throw new Error(crs.skip);
-  // crs-setup.conf.example leaves body access to the engine's own setup (modsecurity.conf).
-  const setup = parseRules("SecRequestBodyAccess On\nSecResponseBodyAccess On", "portico-setup.conf");
+  const setup = parseRules(
+    `SecRequestBodyAccess On
+SecResponseBodyAccess On
+SecRule REQUEST_HEADERS:Content-Type "^(?:application(?:/soap\\+|/)|text/)xml" "id:200000,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=XML"
+SecRule REQUEST_HEADERS:Content-Type "^application/json" "id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"`,
+    "portico-setup.conf",
+  );
+  const level = parseRules(
+    `SecAction "id:900000,phase:1,pass,nolog,setvar:tx.blocking_paranoia_level=${pl}"`,
+    "portico-level.conf",
+  );
   const loaded = loadRuleFiles(crsFiles(crs.dir));
-  loaded.set.entries.unshift(...setup.set.entries);
   assert.deepEqual(
     loaded.errors.map((e) => e.message),
     [],
   );
+  // Engine setup first, then crs-setup, then the level (crs-setup's own 900000 is commented out).
+  const firstRule = loaded.set.entries.findIndex((e) => e.at.file.includes("/rules/"));
+  loaded.set.entries.splice(firstRule, 0, ...(pl > 1 ? level.set.entries : []));
+  loaded.set.entries.unshift(...setup.set.entries);
   const r = compileProgram(loaded.set, { budgetMs: 0 }, { ops, body });
   assert.deepEqual(
     r.errors.map((e) => e.message),
     [],
   );
   assert.ok(r.program);
-  cached = r.program;
-  return cached;
+  programs.set(pl, r.program);
+  return r.program;
 }
 
 const conn = {
@@ -49,7 +65,7 @@ const conn = {
   now: Date.UTC(2026, 11, 6),
 };
 
-function request(uri: string, extra: [string, string][] = [], method = "GET", body = ""): WafLog {
+function request(uri: string, extra: [string, string][] = [], method = "GET", body = "", pl = 1): WafLog {
   const head: RequestHead = {
     method,
     uri,
@@ -61,7 +77,7 @@ function request(uri: string, extra: [string, string][] = [], method = "GET", bo
       ...extra,
     ],
   };
-  const tx = crsProgram().newTransaction(conn);
+  const tx = crsProgram(pl).newTransaction(conn);
   if (!tx.requestHeaders(head).interruption) tx.requestBody(Buffer.from(body, "latin1"), false);
   return tx.logging();
 }
@@ -137,4 +153,30 @@ test("CRS v4 at PL1: an attack in a urlencoded POST body is found in phase 2", {
     `scores ${log.inbound}: ${log.hits.map((h) => `${h.ruleId} ${h.msg}`).join("; ")}`,
   );
   assert.equal(log.interruption?.ruleId, 949110);
+});
+
+// Regressions from running the CRS regression corpus (tests/ of the CRS release) through the
+// engine: each failed before the fix named.
+test(
+  "CRS 931130 (PL2): a chain's first rule sets the TX its link reads, so setvar runs at its own match",
+  { skip },
+  () => {
+    const ids = request("/get?x=file://foo.bar", [], "GET", "", 2).hits.map((h) => h.ruleId);
+    assert.ok(ids.includes(931130), ids.join(","));
+  },
+);
+
+test("CRS 933151 (PL2): REQUEST_FILENAME is percent-decoded", { skip }, () => {
+  const ids = request("/get/array_diff%20%28", [], "GET", "", 2).hits.map((h) => h.ruleId);
+  assert.ok(ids.includes(933151), ids.join(","));
+});
+
+test("CRS 944120: an XML body is inspected as XML, not as REQUEST_BODY", { skip }, () => {
+  const xml = [["Content-Type", "application/xml"]] as [string, string][];
+  const form = [["Content-Type", "application/x-www-form-urlencoded"]] as [string, string][];
+  const element =
+    '<?xml version="1.0"?><xml><ProcessBuilder.evil.clonetransformer a="b">value</ProcessBuilder.evil.clonetransformer></xml>';
+  assert.ok(!request("/post", xml, "POST", element, 2).hits.some((h) => h.ruleId === 944120));
+  const arg = request("/post", form, "POST", "test=ProcessBuilder.evil.clonetransformer", 2);
+  assert.ok(arg.hits.some((h) => h.ruleId === 944120));
 });
