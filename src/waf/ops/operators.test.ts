@@ -164,7 +164,7 @@ test("captures: @rx fills TX:0..9 from the match and groups ('' for a group that
   assert.equal(none.captures, undefined);
 });
 
-test("@pmFromFile reads its phrases through the parser; matching is case-insensitive", (t) => {
+test("@pmFromFile/@ipMatchFromFile read their files through the parser; phrases match case-insensitively", (t) => {
   const dir = mkdtempSync(join(tmpdir(), "ops-pm-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, "words.data"), "# comment\n/etc/passwd\n\n.HTACCESS\nwp-config.php\n");
@@ -175,6 +175,13 @@ test("@pmFromFile reads its phrases through the parser; matching is case-insensi
   assert.equal(pm.test("/etc/shadow", ctx()), false);
   assert.equal(pm.test("# comment", ctx()), false);
   assert.notEqual(op("@pmf words.data", files).test("WP-CONFIG.PHP.bak", ctx()), false);
+  writeFileSync(join(dir, "nets.data"), "# allow list\n192.0.2.0/24\n2001:db8:1::/48\n");
+  for (const text of ["@ipMatchFromFile nets.data", "@ipMatchF nets.data"]) {
+    const ip = op(text, files);
+    assert.notEqual(ip.test("192.0.2.77", ctx()), false, text);
+    assert.notEqual(ip.test("2001:db8:1:ff::1", ctx()), false, text);
+    assert.equal(ip.test("198.51.100.1", ctx()), false, text);
+  }
 });
 
 test("refused operators fail the load with WAF_LANG_UNKNOWN_OPERATOR, the rule, the line and what to do", () => {
