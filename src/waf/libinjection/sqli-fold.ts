@@ -182,14 +182,20 @@ interface Fold {
   left: number;
   goOn?: boolean;
 }
+// The outcomes, shared so the hot path allocates nothing. EVIL_BRACE ends folding at once.
 const EVIL_BRACE: Fold = { drop: 0, folds: 0, left: 0 };
-// The outcomes, shared so the hot path allocates nothing.
 const DROP1_KEEP: Fold = { drop: 1, folds: 1, left: KEEP };
 const DROP1_BACK: Fold = { drop: 1, folds: 1, left: BACK };
 const DROP1_RESTART: Fold = { drop: 1, folds: 1, left: 0 };
 const DROP2_RESTART: Fold = { drop: 2, folds: 2, left: 0 };
 const RETYPED: Fold = { drop: 0, folds: 0, left: KEEP };
 const RETYPED_RESTART: Fold = { drop: 0, folds: 0, left: 0 };
+// The COLLATE rule: left goes to 0, then (as in C) the three-token rules run, without starting over.
+const RETYPED_THEN_THREE: Fold = { drop: 0, folds: 0, left: 0, goOn: true };
+// Three-token rules restart at left 0 and, but for the cast, count no fold (as in C).
+const DROP1_NOFOLD: Fold = { drop: 1, folds: 0, left: 0 };
+const DROP2_NOFOLD: Fold = { drop: 2, folds: 0, left: 0 };
+const DROP3_NOFOLD: Fold = { drop: 3, folds: 0, left: 0 };
 
 /** foldTwo applies the two-token rules to a, b (= v[left], v[left+1]); null if none applied. */
 function foldTwo(s: SqliState, a: Token, b: Token, left: number): Fold | null {
@@ -247,7 +253,7 @@ function foldTwo(s: SqliState, a: Token, b: Token, left: number): Fold | null {
     // Too many collations to list: a word with '_' after COLLATE is a SQL type.
     if (b.val.indexOf(0x5f) >= 0 && b.val.indexOf(0x5f) < b.len) {
       b.type = T.SQLTYPE;
-      return RETYPED_RESTART_NO_CONTINUE;
+      return RETYPED_THEN_THREE;
     }
     return null;
   }
@@ -274,9 +280,6 @@ function foldTwo(s: SqliState, a: Token, b: Token, left: number): Fold | null {
   if (b.type === T.RIGHTBRACE) return DROP1_RESTART;
   return null;
 }
-
-/** RETYPED_RESTART_NO_CONTINUE is the COLLATE rule's: left goes to 0, then (as in C) the three-token rules. */
-const RETYPED_RESTART_NO_CONTINUE: Fold = { drop: 0, folds: 0, left: 0, goOn: true };
 
 /** foldThree applies the three-token rules at v[left..left+2]; null if none applied. */
 function foldThree(v: Token[], left: number): Fold | null {
@@ -353,8 +356,3 @@ function foldThree(v: Token[], left: number): Fold | null {
   if (at === T.FUNCTION && bt === T.LEFTPARENS && ct !== T.RIGHTPARENS && a.is("USER")) a.type = T.BAREWORD;
   return null;
 }
-
-// Three-token outcomes: they restart at left 0 and, but for the cast, count no fold (as in C).
-const DROP1_NOFOLD: Fold = { drop: 1, folds: 0, left: 0 };
-const DROP2_NOFOLD: Fold = { drop: 2, folds: 0, left: 0 };
-const DROP3_NOFOLD: Fold = { drop: 3, folds: 0, left: 0 };

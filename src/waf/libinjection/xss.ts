@@ -2,7 +2,8 @@
 // XSS on a black-listed tag, an event-handler or other black attribute, a javascript:/data:/
 // vbscript:/view-source: URL in a URL attribute, a style, a doctype, or an IE comment trick.
 // Port of libinjection (Nick Galbreath, BSD-3-Clause) as libinjection-go v0.3.6 has it: its
-// list of ~430 event names replaces C's "any on* attribute" (fewer false positives on base64).
+// list of ~430 event names replaces C's "any on* name of 5+ bytes" (fewer false positives on
+// base64 such as "onY29va2llcw=="), and XMLNS/XLINK match whole names where C matches prefixes.
 import { CTX, H5, Html5 } from "./html5.ts";
 import { upper, WordTable } from "./word-table.ts";
 import { XSS_BLACK_ATTRS, XSS_BLACK_EVENTS, XSS_BLACK_TAGS } from "./xss-data.ts";
