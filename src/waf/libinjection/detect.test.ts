@@ -289,3 +289,57 @@ test("quote- and comment-heavy inputs take linear time; '/' runs do not recurse"
     assert.ok(ms < 20_000, `${name}: ${ms} ms`);
   }
 });
+
+test("random inputs: no throw, same verdict when asked again after other inputs", () => {
+  let seed = 7;
+  const rand = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const frags = [
+    "'",
+    '"',
+    "`",
+    " ",
+    "1",
+    "0x",
+    "$$",
+    "@@",
+    "#",
+    "--",
+    "/*",
+    "*/",
+    "/*!",
+    "(",
+    ")",
+    "{",
+    "}",
+    "[",
+    "\\",
+  ];
+  frags.push(
+    ...["select", "union", "or", "in", "like", "collate", "<", "</", "<!--", "<%", "<![CDATA[", " on", "="],
+  );
+  const inputs: string[] = [];
+  for (let i = 0; i < 3000; i++) {
+    let s = "";
+    const k = 1 + Math.floor(rand() * 12);
+    for (let j = 0; j < k; j++) {
+      s +=
+        rand() < 0.2
+          ? String.fromCharCode(Math.floor(rand() * 256))
+          : frags[Math.floor(rand() * frags.length)];
+    }
+    inputs.push(s);
+  }
+  const first = inputs.map((s) => [detectSqli(s), detectXss(s)]);
+  const again = [...inputs].reverse().map((s) => [detectSqli(s), detectXss(s)]);
+  assert.deepEqual(again.reverse(), first);
+  // Not binary strings (the contract says they are): still no throw.
+  for (const s of ["\u0131select", "1' OR '\u20ac'='\u20ac", "<scr\u0100ipt>"]) {
+    detectSqli(s);
+    detectXss(s);
+  }
+});
