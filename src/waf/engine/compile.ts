@@ -28,7 +28,33 @@ export interface RulesResult {
   phases: Item[][];
   ruleCount: number;
   errors: WafLangError[];
+  ignoredActions: IgnoredAction[];
 }
+
+/** IgnoredAction is an action a rule carries that the engine accepts but does not act on. */
+export interface IgnoredAction {
+  action: string;
+  ruleId: number;
+  at: Location;
+  reason: string;
+}
+
+// Actions accepted without effect, and why (reported in program.ignoredActions).
+const NO_EFFECT: Record<string, string> = {
+  initcol: "persistent collections are per-transaction in Portico (IP, GLOBAL, ... start empty)",
+  expirevar: "persistent collections are per-transaction in Portico",
+  deprecatevar: "persistent collections are per-transaction in Portico",
+  setuid: "persistent collections are per-transaction in Portico",
+  setsid: "persistent collections are per-transaction in Portico",
+  setrsc: "persistent collections are per-transaction in Portico",
+  xmlns: "XPath selectors take no namespace prefixes",
+};
+// Actions refused at load: running them would change what the WAF does in ways Portico cannot.
+const REFUSED: Record<string, string> = {
+  exec: "exec (running a program per match) is not supported",
+  append: "append (adding to the response body) is not supported",
+  prepend: "prepend (adding to the response body) is not supported",
+};
 
 /** inRanges says whether id lies in one of ranges. */
 export function inRanges(id: number, ranges: readonly IdRange[]): boolean {
@@ -41,6 +67,7 @@ export function compileRules(set: RuleSet, ops: OpsFactory): RulesResult {
   const rules = applyEdits(set.entries);
   const phases: Item[][] = [[], [], [], [], [], []];
   const chains = new TransformIds();
+  const ignoredActions: IgnoredAction[] = [];
   let ruleCount = 0;
   for (const e of rules) {
     if (e.kind === "marker") {
@@ -50,6 +77,12 @@ export function compileRules(set: RuleSet, ops: OpsFactory): RulesResult {
     try {
       phases[e.phase]?.push(compileRule(e, ops, chains));
       ruleCount++;
+      for (const step of [e, ...e.links]) {
+        for (const a of step.actions) {
+          const reason = NO_EFFECT[a.name];
+          if (reason) ignoredActions.push({ action: a.name, ruleId: e.id, at: step.at, reason });
+        }
+      }
     } catch (err) {
       if (err instanceof WafLangError) errors.push(err);
       else throw err;
@@ -57,7 +90,7 @@ export function compileRules(set: RuleSet, ops: OpsFactory): RulesResult {
   }
   // A phase of markers only is a phase with no rules: the transaction skips it without work.
   for (let p = 1; p <= 5; p++) if (!phases[p]?.some((i) => i.kind === "rule")) phases[p] = [];
-  return { phases, ruleCount, errors };
+  return { phases, ruleCount, errors, ignoredActions };
 }
 
 /** settingsOf lists the setting directives in order. */
@@ -342,6 +375,8 @@ function compileStep(
   let multiMatch = false;
   let capture = false;
   for (const a of actions) {
+    const refused = REFUSED[a.name];
+    if (refused) throw new WafLangError("WAF_LANG_UNKNOWN_ACTION", s.at, refused, rule.id);
     if (a.name === "t") {
       if (a.value === "none") {
         names.length = 0;
@@ -376,6 +411,8 @@ function compileStep(
           : { collection: v.collection, count: v.count },
       );
   }
+  const exclusionsBy = new Map<string, Exclusion[]>();
+  for (const e of exclusions) exclusionsBy.set(e.collection, [...(exclusionsBy.get(e.collection) ?? []), e]);
   let op;
   if (!unconditional) {
     try {
@@ -394,6 +431,7 @@ function compileStep(
     at: s.at,
     targets,
     exclusions,
+    exclusionsBy,
     unconditional,
     op,
     negated: s.operator.negated,

@@ -84,15 +84,21 @@ test("a matching rule denies with its status and logs the hit; a clean request p
   assert.equal(ok.log.hits.length, 0);
 });
 
-test("a chain matches only when every link matches; link actions run only then", () => {
+test("a chain matches only when every link matches; each rule's actions run at its own match", () => {
   const rules = `
 SecRule REQUEST_METHOD "@streq POST" "id:10,phase:1,pass,chain,setvar:tx.starter=1"
   SecRule ARGS:a "@streq x" "setvar:tx.linked=+1"
 `;
   assert.equal(txVar(rules, { method: "POST", uri: "/?a=x" }, "linked"), "1");
   assert.equal(txVar(rules, { method: "POST", uri: "/?a=x" }, "starter"), "1");
-  // The starter matched but the link did not: neither rule's setvar ran.
-  assert.equal(txVar(rules, { method: "POST", uri: "/?a=y" }, "starter"), "");
+  // The starter's setvar runs when it matches, before the link is tested (CRS 931130 reads it
+  // in its link); the link's runs only when the link matched.
+  assert.equal(txVar(rules, { method: "POST", uri: "/?a=y" }, "starter"), "1");
+  assert.equal(txVar(rules, { method: "POST", uri: "/?a=y" }, "linked"), "");
+  const reads = `SecRule ARGS "@rx ^(\\w+)$" "id:12,phase:1,pass,capture,setvar:'tx.seen_%{MATCHED_VAR_NAME}=%{tx.1}',chain"
+  SecRule TX:/^seen_/ "@streq abc" "setvar:tx.chained=1"`;
+  assert.equal(txVar(reads, { uri: "/?q=abc" }, "chained"), "1");
+  assert.equal(txVar(reads, { uri: "/?q=abd" }, "chained"), "");
   assert.equal(txVar(rules, { method: "GET", uri: "/?a=x" }, "linked"), "");
   const deny = program(`SecRule REQUEST_METHOD "@streq POST" "id:11,phase:1,deny,chain"
   SecRule ARGS:a "@streq x" "t:none"`);
@@ -295,11 +301,11 @@ SecRule ARGS:go "@streq 2" "id:141,phase:1,drop"`);
   assert.equal(send(p, { uri: "/?go=2" }).log.interruption?.action, "drop");
 });
 
-test("request line variables stay raw; REQUEST_FILENAME has no query", () => {
+test("REQUEST_URI and QUERY_STRING stay raw; REQUEST_FILENAME is the decoded path", () => {
   const rules = `SecAction "id:150,phase:1,pass,nolog,setvar:'tx.v=%{REQUEST_FILENAME}|%{REQUEST_BASENAME}|%{QUERY_STRING}|%{REQUEST_URI}|%{REQUEST_LINE}|%{ARGS_COMBINED_SIZE}|%{REMOTE_PORT}|%{UNIQUE_ID}'"`;
   assert.equal(
     txVar(rules, { uri: "/a%20b/c.php?x=1&y=%41" }, "v"),
-    "/a%20b/c.php|c.php|x=1&y=%41|/a%20b/c.php?x=1&y=%41|GET /a%20b/c.php?x=1&y=%41 HTTP/1.1|4|40000|req-1",
+    "/a b/c.php|c.php|x=1&y=%41|/a%20b/c.php?x=1&y=%41|GET /a%20b/c.php?x=1&y=%41 HTTP/1.1|4|40000|req-1",
   );
 });
 
@@ -474,7 +480,7 @@ SecAction "id:224,phase:1,deny"`,
 
 test("compile errors name file:line and rule; unknown settings are listed, not dropped", () => {
   const parsed = parseRules(
-    `SecRule ARGS "@rx a" "id:230,phase:1,deny,t:md5"\nSecRule ARGS "@detectXSS" "id:231,phase:1,deny"\nSecRule ARGS "@rx a" "id:232,proxy:http://x"`,
+    `SecRule ARGS "@rx a" "id:230,phase:1,deny,t:md5"\nSecRule ARGS "@detectXSS" "id:231,phase:1,deny"\nSecRule ARGS "@rx a" "id:232,proxy:http://x"\nSecAction "id:233,exec:/bin/true"`,
     "bad.conf",
   );
   assert.deepEqual(parsed.errors, []);
@@ -486,6 +492,7 @@ test("compile errors name file:line and rule; unknown settings are listed, not d
       ["bad.conf", 1, 230, "WAF_LANG_UNKNOWN_ACTION"],
       ["bad.conf", 2, 231, "WAF_LANG_UNKNOWN_OPERATOR"],
       ["bad.conf", 3, 232, "WAF_LANG_BAD_ARGUMENT"],
+      ["bad.conf", 4, 233, "WAF_LANG_UNKNOWN_ACTION"],
     ],
   );
   assert.match(r.errors[0]?.message ?? "", /bad\.conf:1: rule 230: transformation t:md5 is not implemented/);
