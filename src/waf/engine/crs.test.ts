@@ -216,7 +216,7 @@ test(
         `${((used.user + used.system) / 1000 / n).toFixed(2)} ms CPU, elapsedMs ${(waf / n).toFixed(2)} per transaction`,
     );
     if ("skip" in crs) return;
-  const loaded = loadRuleFiles(crsFiles(crs.dir));
+    const loaded = loadRuleFiles(crsFiles(crs.dir));
     const tiny = compileProgram(loaded.set, { budgetMs: 0.001 }, { ops, body }).program;
     assert.ok(tiny);
     const tx = tiny.newTransaction(conn);
