@@ -180,3 +180,49 @@ test("CRS 944120: an XML body is inspected as XML, not as REQUEST_BODY", { skip 
   const arg = request("/post", form, "POST", "test=ProcessBuilder.evil.clonetransformer", 2);
   assert.ok(arg.hits.some((h) => h.ruleId === 944120));
 });
+
+test(
+  "CRS v4: time per transaction (diagnostic), and a tiny budget stops it with overBudget",
+  { skip },
+  (t) => {
+    const p = crsProgram();
+    const head: RequestHead = {
+      method: "GET",
+      uri: "/index.html?page=2&sort=name&q=hello+world",
+      protocol: "HTTP/1.1",
+      headers: [
+        ["Host", "localhost"],
+        ["User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"],
+        ["Cookie", "session=abcdef0123456789; theme=dark"],
+      ],
+    };
+    const once = () => {
+      const tx = p.newTransaction(conn);
+      tx.requestHeaders(head);
+      tx.requestBody(Buffer.alloc(0), false);
+      tx.responseHeaders({ status: 200, protocol: "HTTP/1.1", headers: [["Content-Type", "text/html"]] });
+      tx.responseBody(Buffer.from("<html><body>hello</body></html>"), false);
+      return tx.logging();
+    };
+    for (let i = 0; i < 50; i++) once();
+    const n = 200;
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    let waf = 0;
+    for (let i = 0; i < n; i++) waf += once().elapsedMs;
+    const used = process.cpuUsage(cpu);
+    t.diagnostic(
+      `clean GET, 4 phases: ${((performance.now() - started) / n).toFixed(2)} ms wall, ` +
+        `${((used.user + used.system) / 1000 / n).toFixed(2)} ms CPU, elapsedMs ${(waf / n).toFixed(2)} per transaction`,
+    );
+    if ("skip" in crs) return;
+    const loaded = loadRuleFiles(crsFiles(crs.dir));
+    const tiny = compileProgram(loaded.set, { budgetMs: 0.001 }, { ops, body }).program;
+    assert.ok(tiny);
+    const tx = tiny.newTransaction(conn);
+    assert.equal(tx.requestHeaders({ ...head, uri: "/?q=<script>alert(1)</script>" }).overBudget, true);
+    const log = tx.logging();
+    assert.equal(log.overBudget, true);
+    assert.equal(log.interruption, undefined);
+  },
+);

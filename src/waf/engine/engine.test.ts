@@ -517,3 +517,39 @@ test("phases must come in order; a phase with no rules does no work", () => {
   assert.deepEqual(tx.requestHeaders(head({})), {});
   assert.throws(() => tx.requestHeaders(head({})), /called twice/);
 });
+
+test("allow:request skips the rest of the request phases but not the response's", () => {
+  const p = program(`
+SecRule REQUEST_FILENAME "@streq /health" "id:250,phase:1,allow:request,nolog"
+SecAction "id:251,phase:2,deny"
+SecAction "id:252,phase:3,deny,status:502"
+`);
+  const tx = p.newTransaction(conn);
+  assert.deepEqual(tx.requestHeaders(head({ uri: "/health" })), {});
+  assert.deepEqual(tx.requestBody(Buffer.alloc(0), false), {});
+  assert.equal(
+    tx.responseHeaders({ status: 200, protocol: "HTTP/1.1", headers: [] }).interruption?.ruleId,
+    252,
+  );
+});
+
+test("updates by tag and msg, an action update on a chain link, ctl:ruleRemoveByMsg", () => {
+  const p = program(`
+SecRule ARGS:quiet "@streq 1" "id:263,phase:1,pass,nolog,ctl:ruleRemoveByMsg=Evil name"
+SecRule ARGS "@rx evil" "id:260,phase:1,deny,tag:app-x"
+SecRule ARGS_NAMES "@rx evil" "id:261,phase:1,deny,msg:'Evil name'"
+SecRule REQUEST_METHOD "@streq GET" "id:262,phase:1,pass,chain"
+  SecRule ARGS:c "@streq 1" "setvar:tx.c=1"
+SecRuleUpdateTargetByTag app-x "!ARGS:safe"
+SecRuleUpdateTargetByMsg "Evil name" "REQUEST_HEADERS_NAMES"
+`);
+  assert.equal(send(p, { uri: "/?safe=evil" }).log.interruption, undefined);
+  assert.equal(send(p, { uri: "/?other=evil" }).log.interruption?.ruleId, 260);
+  assert.equal(send(p, { headers: [["x-evil", "1"]] }).log.interruption?.ruleId, 261);
+  assert.equal(send(p, { uri: "/?quiet=1", headers: [["x-evil", "1"]] }).log.interruption, undefined);
+  const rules = `SecRule REQUEST_METHOD "@streq GET" "id:264,phase:1,pass,chain"
+  SecRule ARGS:c "@streq 1" "setvar:tx.c=1"
+SecRuleUpdateActionById 264:2 "setvar:tx.c2=1"`;
+  assert.equal(txVar(rules, { uri: "/?c=1" }, "c2"), "1");
+  assert.equal(txVar(rules, { uri: "/?c=0" }, "c2"), "");
+});
