@@ -613,3 +613,18 @@ test(
     }
   },
 );
+
+test(
+  "actions of the policy's own rules that have no effect here are reported once (the stock CRS's are not)",
+  { skip },
+  async () => {
+    const text = 'SecAction "id:10300,phase:1,pass,nolog,initcol:ip=%{remote_addr}"\n';
+    const r = await rig(waf({ customRules: [{ name: "custom/ip.conf", text }] }));
+    r.close();
+    const warns = r.logs.filter((l) => l.level === "warn");
+    assert.equal(warns.length, 1);
+    assert.deepEqual(warns[0]!.fields?.first, [
+      "custom/ip.conf:1: rule 10300: initcol: persistent collections are per-transaction in Portico (IP, GLOBAL, ... start empty)",
+    ]);
+  },
+);
