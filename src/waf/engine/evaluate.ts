@@ -4,7 +4,7 @@
 // setvar/ctl/setenv at each match, before the next link is tested, as ModSecurity v3 and Coraza
 // do: CRS scores count matches, and chains like 931130 read in the link what the first rule set.
 // Once the whole chain matched: skip/skipAfter, the disruptive action and the hit.
-import type { MacroRef, Phase, Template } from "../lang/model.ts";
+import type { MacroRef, Phase, SetVar, Template } from "../lang/model.ts";
 import type { OperatorContext } from "../ops/types.ts";
 import type {
   CompiledRule,
@@ -271,7 +271,7 @@ export class Evaluator {
     }
   }
 
-  private setvar(sv: RunAction & { kind: "setvar" } extends { setvar: infer S } ? S : never): void {
+  private setvar(sv: SetVar): void {
     const coll = this.tx.vars.collection(sv.collection);
     const key = this.expand(sv.key).toLowerCase();
     if (sv.op === "delete") {
