@@ -182,8 +182,12 @@ export class Evaluator {
         // TX:name and friends: one map lookup, not a scan of every TX variable.
         ms = live ? [named(coll, live)] : NONE;
       } else {
-        ms = this.tx.vars.named(coll);
-        if (sel && sel.kind !== "xpath") ms = ms.filter((m) => selects(sel, m));
+        ms =
+          sel && sel.kind !== "xpath"
+            ? this.tx.vars.namedWhere(coll, sel.kind === "name" ? `n${sel.lower}` : `r${sel.pattern}`, (m) =>
+                selects(sel, m),
+              )
+            : this.tx.vars.named(coll);
       }
     }
     const excl = this.tx.targetRemovals.length ? this.exclusions(r, s, coll) : s.exclusionsBy.get(coll);
