@@ -4,7 +4,7 @@
 // setvar/ctl/setenv at each match, before the next link is tested, as ModSecurity v3 and Coraza
 // do: CRS scores count matches, and chains like 931130 read in the link what the first rule set.
 // Once the whole chain matched: skip/skipAfter, the disruptive action and the hit.
-import type { MacroRef, Phase, Template } from "../lang/model.ts";
+import type { MacroRef, Phase, SetVar, Template } from "../lang/model.ts";
 import type { OperatorContext } from "../ops/types.ts";
 import type {
   CompiledRule,
@@ -182,8 +182,12 @@ export class Evaluator {
         // TX:name and friends: one map lookup, not a scan of every TX variable.
         ms = live ? [named(coll, live)] : NONE;
       } else {
-        ms = this.tx.vars.named(coll);
-        if (sel && sel.kind !== "xpath") ms = ms.filter((m) => selects(sel, m));
+        ms =
+          sel && sel.kind !== "xpath"
+            ? this.tx.vars.namedWhere(coll, sel.kind === "name" ? `n${sel.lower}` : `r${sel.pattern}`, (m) =>
+                selects(sel, m),
+              )
+            : this.tx.vars.named(coll);
       }
     }
     const excl = this.tx.targetRemovals.length ? this.exclusions(r, s, coll) : s.exclusionsBy.get(coll);
@@ -271,7 +275,7 @@ export class Evaluator {
     }
   }
 
-  private setvar(sv: RunAction & { kind: "setvar" } extends { setvar: infer S } ? S : never): void {
+  private setvar(sv: SetVar): void {
     const coll = this.tx.vars.collection(sv.collection);
     const key = this.expand(sv.key).toLowerCase();
     if (sv.op === "delete") {

@@ -6,7 +6,7 @@
 import type { XmlNode } from "../body/types.ts";
 import type { BodyProcessorName } from "../body/types.ts";
 import type { Ctl, IdRange, Phase } from "../lang/model.ts";
-import { inRanges } from "./compile.ts";
+import { inRanges } from "./edits.ts";
 import { Evaluator } from "./evaluate.ts";
 import {
   bodyError,
