@@ -14,6 +14,7 @@ import {
   HTTP2_CUT_CHANNEL,
   HTTP_RESPONSE_CHANNEL,
   type AccessDeniedEvent,
+  type WafEvidence,
 } from "./l7/events.ts";
 import { Counter, Gauge, Histogram, type CounterSeries, type Family, type HistogramSeries } from "./prom.ts";
 
@@ -32,6 +33,7 @@ interface HttpResponseFields {
   bytesOut: number;
   /** vhost is the hostname of the virtual host that routed the request, as configured ("*": any). */
   vhost?: string;
+  waf?: WafEvidence;
 }
 
 /** STATUS_CLASSES are the class labels by status / 100 (0: no status sent); see statusClass. */
@@ -117,6 +119,8 @@ export class Metrics {
   private readonly routes: Limiter;
   private readonly hosts: Limiter;
   private readonly policies: Limiter;
+  private readonly wafPolicies = new Limiter(1000);
+  private readonly wafRules = new Limiter(2000);
   private readonly families: Family[] = [];
   private readonly handlers: [string, (m: unknown) => void][] = [];
   private readonly endpoints: MetricsOptions["endpoints"];
@@ -130,6 +134,27 @@ export class Metrics {
       "listener",
       "class",
     ]),
+  );
+  private readonly wafRequests = this.add(
+    new Counter(
+      "portico_waf_requests_total",
+      "HTTP requests of routes with a WAF policy by what the WAF did (pass, detect, block, drop, bypass, error).",
+      ["listener", "route", "policy", "action"],
+    ),
+  );
+  private readonly wafRuleHits = this.add(
+    new Counter("portico_waf_rule_hits_total", "WAF rule matches that log, per policy and rule id.", [
+      "policy",
+      "rule",
+    ]),
+  );
+  private readonly wafDuration = this.add(
+    new Histogram(
+      "portico_waf_duration_seconds",
+      "WAF inspection time per request, per policy.",
+      ["policy"],
+      [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    ),
   );
   private readonly httpDuration = this.add(
     new Histogram("portico_http_request_duration_seconds", "HTTP exchange latency per VIP listener.", [
@@ -384,11 +409,26 @@ export class Metrics {
     this.bytesIn.add(l, e.bytesIn);
     this.bytesOut.add(l, e.bytesOut);
     this.onRoute(e, e.status, seconds);
+    if (e.waf !== undefined) this.onWaf(e, e.waf);
     if (e.backend) {
       const b = this.backend(e.pool, e.backend);
       this.backendRequests.add(b);
       this.backendResponses.add([b[0], b[1], cls]);
       this.backendDuration.observe(b, seconds);
+    }
+  }
+
+  // Policies and rule ids are bounded like routes: a policy per route at most, rule ids by the
+  // rule sets loaded (the CRS has ~600).
+  private onWaf(e: HttpResponseFields, w: WafEvidence): void {
+    const route = this.routeSeries.get(e.route) ?? this.resolveRoute(e.route);
+    const policy = this.wafPolicies.admit(w.policy) ? w.policy : OVERFLOW_LABEL;
+    this.wafRequests.add([this.listener(e.listener), route.label, policy, w.action]);
+    if (w.action === "bypass") return;
+    this.wafDuration.observe([policy], w.elapsedMs / 1000);
+    for (const id of w.ruleIds) {
+      const rule = String(id);
+      this.wafRuleHits.add([policy, this.wafRules.admit(rule) ? rule : OVERFLOW_LABEL]);
     }
   }
 

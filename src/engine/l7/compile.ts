@@ -34,7 +34,7 @@ export function compileHttpWith(
 ): ConnectionHandler {
   let router: Router;
   try {
-    router = new Router(listener.virtualHosts, listener.tls?.listenerHostnames);
+    router = new Router(listener.virtualHosts, listener.tls?.listenerHostnames, deps.log);
   } catch (err) {
     if (err instanceof AccessConfigError) throw new EngineConfigError(err.code, listener.name, err.message);
     throw new EngineConfigError(

@@ -1,0 +1,355 @@
+// compile.ts: RuleSet → the shared program. Applies the load-time edits first (edits.ts), then
+// compiles each remaining rule: its SecDefaultAction folded in, `block` resolved to the phase's
+// default disruptive action, its transformations and operators taken from ops. Every problem is
+// collected with file:line and rule id.
+import { parseIdRanges } from "../lang/actions.ts";
+import { WafLangError, type Location } from "../lang/errors.ts";
+import type {
+  Action,
+  Ctl,
+  Disruptive,
+  Entry,
+  IdRange,
+  Rule,
+  RuleLink,
+  RuleSet,
+  Selector,
+  Setting,
+} from "../lang/model.ts";
+import type { OpsFactory, Transform } from "../ops/types.ts";
+import { compile as compileRx } from "../rx/index.ts";
+import { applyEdits, effectiveActions } from "./edits.ts";
+import type { CompiledRule, Exclusion, Item, Resolved, RunAction, Sel, Step, Target } from "./program.ts";
+
+/** RulesResult is the compiled phase lists (index 1..5) and every error found. */
+export interface RulesResult {
+  phases: Item[][];
+  ruleCount: number;
+  errors: WafLangError[];
+  ignoredActions: IgnoredAction[];
+}
+
+/** IgnoredAction is an action a rule carries that the engine accepts but does not act on. */
+export interface IgnoredAction {
+  action: string;
+  ruleId: number;
+  at: Location;
+  reason: string;
+}
+
+// Actions accepted without effect, and why (reported in program.ignoredActions).
+const NO_EFFECT: Record<string, string> = {
+  initcol: "persistent collections are per-transaction in Portico (IP, GLOBAL, ... start empty)",
+  expirevar: "persistent collections are per-transaction in Portico",
+  deprecatevar: "persistent collections are per-transaction in Portico",
+  setuid: "persistent collections are per-transaction in Portico",
+  setsid: "persistent collections are per-transaction in Portico",
+  setrsc: "persistent collections are per-transaction in Portico",
+  xmlns: "XPath selectors take no namespace prefixes",
+};
+// Actions refused at load: running them would change what the WAF does in ways Portico cannot.
+const REFUSED: Record<string, string> = {
+  exec: "exec (running a program per match) is not supported",
+  append: "append (adding to the response body) is not supported",
+  prepend: "prepend (adding to the response body) is not supported",
+};
+
+/** compileRules compiles the rules and markers of set with ops. */
+export function compileRules(set: RuleSet, ops: OpsFactory): RulesResult {
+  const errors: WafLangError[] = [];
+  const rules = applyEdits(set.entries);
+  const phases: Item[][] = [[], [], [], [], [], []];
+  const chains = new TransformIds();
+  const ignoredActions: IgnoredAction[] = [];
+  let ruleCount = 0;
+  for (const e of rules) {
+    if (e.kind === "marker") {
+      for (let p = 1; p <= 5; p++) phases[p]?.push({ kind: "marker", name: e.name });
+      continue;
+    }
+    try {
+      phases[e.phase]?.push(compileRule(e, ops, chains));
+      ruleCount++;
+      for (const step of [e, ...e.links]) {
+        for (const a of step.actions) {
+          const reason = NO_EFFECT[a.name];
+          if (reason) ignoredActions.push({ action: a.name, ruleId: e.id, at: step.at, reason });
+        }
+      }
+    } catch (err) {
+      if (err instanceof WafLangError) errors.push(err);
+      else throw err;
+    }
+  }
+  // A phase of markers only is a phase with no rules: the transaction skips it without work.
+  for (let p = 1; p <= 5; p++) if (!phases[p]?.some((i) => i.kind === "rule")) phases[p] = [];
+  return { phases, ruleCount, errors, ignoredActions };
+}
+
+/** settingsOf lists the setting directives in order. */
+export function settingsOf(entries: readonly Entry[]): Setting[] {
+  return entries.filter((e): e is Setting => e.kind === "setting");
+}
+
+/** TransformIds numbers each distinct transformation chain prefix, so transactions can cache
+ * `urlDecodeUni,lowercase` of a value once for every rule that starts with that chain. */
+class TransformIds {
+  private readonly ids = new Map<string, number>();
+  idsFor(names: readonly string[]): number[] {
+    const out: number[] = [];
+    let key = "";
+    for (const n of names) {
+      key += `${n},`;
+      let id = this.ids.get(key);
+      if (id === undefined) {
+        id = this.ids.size + 1;
+        this.ids.set(key, id);
+      }
+      out.push(id);
+    }
+    return out;
+  }
+}
+
+function compileRule(r: Rule, ops: OpsFactory, chains: TransformIds): CompiledRule {
+  const actions = effectiveActions(r);
+  const defaultTs = (r.defaults ?? []).filter((a) => a.name === "t");
+  const steps: Step[] = [compileStep(r, actions, r, ops, chains)];
+  for (const l of r.links) steps.push(compileStep(l, [...defaultTs, ...l.actions], r, ops, chains));
+
+  let msg, logdata, severity, status, skipAfter;
+  let log = true;
+  let skip = 0;
+  let sanitise = false;
+  let disruptive: Resolved = { action: "pass" };
+  let rev = "";
+  let ver = "";
+  const tags: string[] = [];
+  const tagTemplates = [];
+  const sanitiseNames = [];
+  for (const a of actions) {
+    switch (a.name) {
+      case "msg":
+        msg = a.value;
+        break;
+      case "logdata":
+        logdata = a.value;
+        break;
+      case "tag":
+        tags.push(a.value.raw);
+        tagTemplates.push(a.value);
+        break;
+      case "severity":
+        severity = a.value;
+        break;
+      case "status":
+        status = a.value;
+        break;
+      case "rev":
+        rev = a.value;
+        break;
+      case "ver":
+        ver = a.value;
+        break;
+      case "log":
+        log = true;
+        break;
+      case "nolog":
+        log = false;
+        break;
+      case "skip":
+        skip = a.value;
+        break;
+      case "skipAfter":
+        skipAfter = a.value;
+        break;
+      case "sanitiseMatched":
+      case "sanitiseMatchedBytes":
+        sanitise = true;
+        break;
+      case "sanitiseArg":
+      case "sanitiseRequestHeader":
+      case "sanitiseResponseHeader":
+        sanitiseNames.push(a.value);
+        break;
+      case "disruptive":
+        disruptive = resolve(a.value, r);
+        break;
+    }
+  }
+  const out: CompiledRule = {
+    kind: "rule",
+    id: r.id,
+    phase: r.phase,
+    at: r.at,
+    steps,
+    tags,
+    tagTemplates,
+    rev,
+    ver,
+    log,
+    disruptive,
+    skip,
+    sanitise,
+    sanitiseNames,
+  };
+  if (msg) out.msg = msg;
+  if (logdata) out.logdata = logdata;
+  if (severity !== undefined) out.severity = severity;
+  if (status !== undefined) out.status = status;
+  if (skipAfter !== undefined) out.skipAfter = skipAfter;
+  return out;
+}
+
+/** resolve maps a written disruptive action to what runs: `block` is the phase's
+ * SecDefaultAction disruptive action (pass when there is none, as in ModSecurity v3). */
+function resolve(d: Disruptive, r: Rule): Resolved {
+  switch (d.action) {
+    case "pass":
+    case "deny":
+    case "drop":
+      return { action: d.action };
+    case "allow":
+      return { action: "allow", scope: d.scope };
+    case "redirect":
+      return { action: "redirect", target: d.target };
+    case "block": {
+      let def: Resolved = { action: "pass" };
+      for (const a of r.defaults ?? []) {
+        if (a.name === "disruptive" && a.value.action !== "block") def = resolve(a.value, r);
+      }
+      return def;
+    }
+    case "proxy":
+    case "pause":
+      throw new WafLangError(
+        "WAF_LANG_BAD_ARGUMENT",
+        r.at,
+        `the ${d.action} action is not supported by Portico's WAF; use deny, drop, redirect or pass`,
+        r.id,
+      );
+  }
+}
+
+function compileStep(
+  s: Rule | RuleLink,
+  actions: readonly Action[],
+  rule: Rule,
+  ops: OpsFactory,
+  chains: TransformIds,
+): Step {
+  const unconditional = "directive" in s && s.directive === "SecAction";
+  const names: string[] = [];
+  const transforms: Transform[] = [];
+  const run: RunAction[] = [];
+  let multiMatch = false;
+  let capture = false;
+  for (const a of actions) {
+    const refused = REFUSED[a.name];
+    if (refused) throw new WafLangError("WAF_LANG_UNKNOWN_ACTION", s.at, refused, rule.id);
+    if (a.name === "t") {
+      if (a.value === "none") {
+        names.length = 0;
+        transforms.length = 0;
+        continue;
+      }
+      const f = ops.transformation(a.value);
+      if (!f)
+        throw new WafLangError(
+          "WAF_LANG_UNKNOWN_ACTION",
+          s.at,
+          `transformation t:${a.value} is not implemented by Portico's WAF`,
+          rule.id,
+        );
+      names.push(a.value);
+      transforms.push(f);
+    } else if (a.name === "multiMatch") multiMatch = true;
+    else if (a.name === "capture") capture = true;
+    else if (a.name === "setvar") run.push({ kind: "setvar", setvar: a.value });
+    else if (a.name === "ctl") run.push(compileCtl(a.value, s.at, rule.id));
+    else if (a.name === "setenv") run.push({ kind: "setenv", key: a.key, value: a.value });
+  }
+  const targets: Target[] = [];
+  const exclusions: Exclusion[] = [];
+  for (const v of s.variables) {
+    const sel = v.selector ? compileSel(v.selector, s.at, rule.id) : undefined;
+    if (v.exclude) exclusions.push(sel ? { collection: v.collection, sel } : { collection: v.collection });
+    else
+      targets.push(
+        sel
+          ? { collection: v.collection, sel, count: v.count }
+          : { collection: v.collection, count: v.count },
+      );
+  }
+  const exclusionsBy = new Map<string, Exclusion[]>();
+  for (const e of exclusions) exclusionsBy.set(e.collection, [...(exclusionsBy.get(e.collection) ?? []), e]);
+  let op;
+  if (!unconditional) {
+    try {
+      op = ops.compileOperator(s.operator, s.at, rule.id);
+    } catch (err) {
+      if (err instanceof WafLangError) throw err;
+      throw new WafLangError(
+        "WAF_LANG_BAD_ARGUMENT",
+        s.at,
+        `@${s.operator.name}: ${(err as Error).message}`,
+        rule.id,
+      );
+    }
+  }
+  return {
+    at: s.at,
+    targets,
+    exclusions,
+    exclusionsBy,
+    unconditional,
+    op,
+    negated: s.operator.negated,
+    transforms,
+    transformIds: chains.idsFor(names),
+    multiMatch,
+    capture,
+    actions: run,
+  };
+}
+
+/** compileSel compiles a selector; names compare case-insensitively (ModSecurity v3), so do regexes. */
+export function compileSel(s: Selector, at: Location, ruleId: number | undefined): Sel {
+  if (s.kind === "name") return { kind: "name", lower: s.value.toLowerCase(), value: s.value };
+  if (s.kind === "xpath") return s;
+  try {
+    return { kind: "regex", rx: compileRx(s.pattern, "i"), pattern: s.pattern };
+  } catch (err) {
+    throw new WafLangError(
+      "WAF_LANG_BAD_ARGUMENT",
+      at,
+      `selector /${s.pattern}/: ${(err as Error).message}`,
+      ruleId,
+    );
+  }
+}
+
+/** compileCtl compiles a ctl's target list and id range once, not per transaction. */
+function compileCtl(ctl: Ctl, at: Location, ruleId: number): RunAction {
+  if (!("targets" in ctl)) return { kind: "ctl", ctl };
+  const by =
+    ctl.option === "ruleRemoveTargetById" ? "id" : ctl.option === "ruleRemoveTargetByTag" ? "tag" : "msg";
+  let ids: IdRange[] = [];
+  if (by === "id") {
+    try {
+      ids = parseIdRanges(ctl.what);
+    } catch (err) {
+      throw new WafLangError(
+        "WAF_LANG_BAD_ARGUMENT",
+        at,
+        `ctl:${ctl.option}: ${(err as Error).message}`,
+        ruleId,
+      );
+    }
+  }
+  const exclusions = ctl.targets.map((v): Exclusion => {
+    const sel = v.selector ? compileSel(v.selector, at, ruleId) : undefined;
+    return sel ? { collection: v.collection, sel } : { collection: v.collection };
+  });
+  return { kind: "ctl", ctl, remove: { by, ids, what: ctl.what, exclusions } };
+}
