@@ -97,20 +97,31 @@ export async function startPortico(
     throw new Error(`portico exited ${proc.exitCode}: ${logs.join("\n")}`);
   });
   died.catch(() => {});
+  // A start that fails must not leave the child running: its pipes would keep this test file's
+  // process alive after the test failed, and the suite would hang there (seen under load).
+  const abandon = (e: unknown): never => {
+    proc.kill("SIGKILL");
+    throw e;
+  };
   const adminUrl = await Promise.race([
     died,
-    waitFor("admin API to listen", () => {
-      for (const l of logs) {
-        try {
-          const j = JSON.parse(l);
-          if (j.msg === "admin API listening") return j.url as string;
-        } catch {
-          /* not JSON */
+    waitFor(
+      "admin API to listen",
+      () => {
+        for (const l of logs) {
+          try {
+            const j = JSON.parse(l);
+            if (j.msg === "admin API listening") return j.url as string;
+          } catch {
+            /* not JSON */
+          }
         }
-      }
-      return undefined;
-    }),
-  ]);
+        return undefined;
+      },
+      // Generous, like readyz below: a loaded 2-core machine is slow to start Node and the controller.
+      30_000,
+    ),
+  ]).catch(abandon);
   const p: Portico = {
     proc,
     adminUrl,
@@ -146,9 +157,11 @@ export async function startPortico(
     } catch (e) {
       // Say why it was not ready: the checks, and what Portico logged at warn or error.
       const problems = logs.filter((l) => /"level":"(warn|error)"/.test(l)).slice(-10);
-      throw new Error(`${(e as Error).message}\n/readyz said:\n${last}\n${problems.join("\n")}`, {
-        cause: e,
-      });
+      abandon(
+        new Error(`${(e as Error).message}\n/readyz said:\n${last}\n${problems.join("\n")}`, {
+          cause: e,
+        }),
+      );
     }
   }
   return p;
