@@ -474,3 +474,94 @@ spec:
     undefined,
   );
 });
+
+test("a targetRef written twice is one target: the policy does not conflict with itself", () => {
+  const out = run(base + waf("p", `[${gwRef("web")}, ${gwRef("web")}]`));
+  const list = ancestors(out, "WafPolicy", "p");
+  assert.ok(!list.some((a) => a.includes("Conflicted")), list.join(", "));
+  assert.ok(
+    routesOf(out)
+      .filter((r) => r.startsWith("80 "))
+      .every((r) => r.includes("waf=WafPolicy/team/p")),
+  );
+});
+
+test("status.ancestors holds at most 16 entries (Gateway API's limit); an Ingress past it is told", () => {
+  const ings = Array.from(
+    { length: 18 },
+    (_, i) => `---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: i${String(i).padStart(2, "0")}, namespace: team, creationTimestamp: "2026-01-01T00:00:${String(i).padStart(2, "0")}Z", annotations: {"portico.dev/waf-policy": p}}
+spec:
+  ingressClassName: portico
+  rules:
+    - host: i${i}.example
+      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
+`,
+  ).join("");
+  const out = run(base + waf("p", gwRef()) + ings);
+  const list = ancestors(out, "WafPolicy", "p");
+  assert.equal(list.length, 16, list.join(", "));
+  assert.equal(list[0], "Gateway/gw True/Accepted");
+  // The oldest Ingresses keep the policy; the youngest three, past the limit, are told why not.
+  const late = out.statuses.find((s) => s.kind === "Ingress" && s.name === "i17")!;
+  const c = late.status.conditions!.find((x) => x.reason === "PolicyNotAttached");
+  assert.match(c?.message ?? "", /WafPolicy team\/p already has 16 targets/);
+  const served = routesOf(out).filter((r) => r.includes("Ingress/") && r.includes("waf=WafPolicy/team/p"));
+  assert.equal(served.length, 15);
+  assert.ok(!served.some((r) => /Ingress\/team\/i1[5-7]#/.test(r)));
+  // In a file (no API server to refuse it) more than 16 targetRefs make the policy invalid.
+  const many = Array.from({ length: 17 }, (_, i) => routeRef(`r${i}`)).join(", ");
+  const refs = run(base + waf("q", `[${many}]`));
+  const q = refs.statuses.find((x) => x.kind === "WafPolicy" && x.name === "q")!;
+  assert.match(JSON.stringify(q.status.conditions), /targetRefs: 17 targets; at most 16/);
+  assert.equal(ancestors(refs, "WafPolicy", "q").length, 16);
+});
+
+test("a ListenerSet's listener is not the Gateway's listener of the same name", () => {
+  const ls = `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw2, namespace: team}
+spec:
+  gatewayClassName: portico
+  allowedListeners: {namespaces: {from: Same}}
+  listeners:
+    - {name: web, port: 80, protocol: HTTP, hostname: a.example}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: ListenerSet
+metadata: {name: extra, namespace: team}
+spec:
+  parentRef: {group: gateway.networking.k8s.io, kind: Gateway, name: gw2}
+  listeners:
+    - {name: web, port: 80, protocol: HTTP, hostname: b.example}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: ra, namespace: team}
+spec:
+  parentRefs: [{name: gw2}]
+  rules: [{backendRefs: [{name: web, port: 80}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: rb, namespace: team}
+spec:
+  parentRefs: [{group: gateway.networking.k8s.io, kind: ListenerSet, name: extra}]
+  rules: [{backendRefs: [{name: web, port: 80}]}]
+`;
+  const out = run(
+    base + ls + waf("p", "{group: gateway.networking.k8s.io, kind: Gateway, name: gw2, sectionName: web}"),
+  );
+  const routes = routesOf(out).filter((r) => / HTTPRoute\/team\/r[ab]#/.test(r));
+  assert.ok(
+    routes.some((r) => r.includes("a.example HTTPRoute/team/ra#0.0 waf=WafPolicy/team/p")),
+    routes.join("\n"),
+  );
+  assert.ok(
+    routes.some((r) => r.includes("b.example HTTPRoute/team/rb#0.0 waf=-")),
+    routes.join("\n"),
+  );
+});
