@@ -565,3 +565,33 @@ spec:
     routes.join("\n"),
   );
 });
+
+test("a listener that carries no HTTP (TCP, TLS, UDP) cannot take a policy: Invalid, not a silent Accepted", () => {
+  const l4 = `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: l4, namespace: team}
+spec:
+  gatewayClassName: portico
+  listeners:
+    - {name: db, port: 5432, protocol: TCP}
+    - {name: pass, port: 443, protocol: TLS, tls: {mode: Passthrough}}
+`;
+  const l4Ref = (section?: string) =>
+    `{group: gateway.networking.k8s.io, kind: Gateway, name: l4${section ? `, sectionName: ${section}` : ""}}`;
+  const out = run(
+    base +
+      l4 +
+      access("conn", `[${l4Ref("db")}, ${gwRef("web")}]`, "  connectionLimit: {maxConnections: 10}") +
+      waf("w", `[${l4Ref()}, ${l4Ref("pass")}]`),
+  );
+  assert.deepEqual(ancestors(out, "AccessPolicy", "conn"), [
+    "Gateway/l4/db False/Invalid",
+    "Gateway/gw/web True/Accepted",
+  ]);
+  assert.match(acceptedMessage(out, "AccessPolicy", "conn"), /listener db is TCP: .*HTTP and HTTPS/);
+  assert.deepEqual(ancestors(out, "WafPolicy", "w"), [
+    "Gateway/l4 False/Invalid",
+    "Gateway/l4/pass False/Invalid",
+  ]);
+});

@@ -137,6 +137,11 @@ class Attachments<T> {
       t.verdict = no("TargetNotFound", missing);
       return t;
     }
+    const unfit = noHttpListener(set, ns, ref);
+    if (unfit) {
+      t.verdict = no("Invalid", unfit);
+      return t;
+    }
     if (use.config === undefined) return t;
     const held = this.#winner.get(t.key);
     if (held) {
@@ -186,6 +191,25 @@ class Attachments<T> {
 /** targetKey is "Kind/ns/name" or "Kind/ns/name/section", the index of a target's winner. */
 function targetKey(ns: string, ref: PolicyTargetRef): string {
   return `${ref.kind}/${ns}/${ref.name}${ref.sectionName ? `/${ref.sectionName}` : ""}`;
+}
+
+/** HTTP_PROTOCOLS are the listener protocols whose traffic the policies act on (Route.waf/access, HttpListener). */
+const HTTP_PROTOCOLS = new Set(["HTTP", "HTTPS"]);
+
+/**
+ * noHttpListener says why a Gateway target has nothing a policy can act on: the listener named (or
+ * every listener) carries TCP, TLS or UDP, whose traffic neither policy sees (undefined otherwise).
+ */
+function noHttpListener(set: ResourceSet, ns: string, ref: PolicyTargetRef): string | undefined {
+  if (ref.kind !== "Gateway") return undefined;
+  const gw = set.other.find((o) => o.kind === "Gateway" && nsOf(o) === ns && o.metadata.name === ref.name);
+  const all = (gw as unknown as Gateway | undefined)?.spec?.listeners ?? [];
+  const listeners = ref.sectionName ? all.filter((l) => l.name === ref.sectionName) : all;
+  if (listeners.length === 0 || listeners.some((l) => HTTP_PROTOCOLS.has(l.protocol))) return undefined;
+  const what = ref.sectionName
+    ? `listener ${ref.sectionName} is ${listeners[0]!.protocol}`
+    : `Gateway ${ns}/${ref.name} has no HTTP or HTTPS listener`;
+  return `${what}: WafPolicy and AccessPolicy apply to HTTP and HTTPS listeners only`;
 }
 
 /** targetMissing says why a targetRef names nothing (undefined when the target exists). */
