@@ -595,3 +595,27 @@ spec:
     "Gateway/l4/pass False/Invalid",
   ]);
 });
+
+test("a Gateway-wide connectionLimit says which of its listeners (TCP, TLS, UDP) it does not limit", () => {
+  const mixed = `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: mixed, namespace: team}
+spec:
+  gatewayClassName: portico
+  listeners:
+    - {name: web, port: 80, protocol: HTTP}
+    - {name: db, port: 5432, protocol: TCP}
+`;
+  const out = run(
+    base +
+      mixed +
+      access(
+        "conn",
+        "{group: gateway.networking.k8s.io, kind: Gateway, name: mixed}",
+        "  connectionLimit: {maxConnections: 10}",
+      ),
+  );
+  assert.deepEqual(ancestors(out, "AccessPolicy", "conn"), ["Gateway/mixed True/Accepted"]);
+  assert.match(acceptedMessage(out, "AccessPolicy", "conn"), /not enforced on listener db \(TCP\)/);
+});

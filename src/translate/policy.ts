@@ -196,14 +196,19 @@ function targetKey(ns: string, ref: PolicyTargetRef): string {
 /** HTTP_PROTOCOLS are the listener protocols whose traffic the policies act on (Route.waf/access, HttpListener). */
 const HTTP_PROTOCOLS = new Set(["HTTP", "HTTPS"]);
 
+/** gatewayOf finds a Gateway of the set. */
+function gatewayOf(set: ResourceSet, ns: string, name: string): Gateway | undefined {
+  return set.other.find((o) => o.kind === "Gateway" && nsOf(o) === ns && o.metadata.name === name) as
+    Gateway | undefined;
+}
+
 /**
  * noHttpListener says why a Gateway target has nothing a policy can act on: the listener named (or
  * every listener) carries TCP, TLS or UDP, whose traffic neither policy sees (undefined otherwise).
  */
 function noHttpListener(set: ResourceSet, ns: string, ref: PolicyTargetRef): string | undefined {
   if (ref.kind !== "Gateway") return undefined;
-  const gw = set.other.find((o) => o.kind === "Gateway" && nsOf(o) === ns && o.metadata.name === ref.name);
-  const all = (gw as unknown as Gateway | undefined)?.spec?.listeners ?? [];
+  const all = gatewayOf(set, ns, ref.name)?.spec?.listeners ?? [];
   const listeners = ref.sectionName ? all.filter((l) => l.name === ref.sectionName) : all;
   if (listeners.length === 0 || listeners.some((l) => HTTP_PROTOCOLS.has(l.protocol))) return undefined;
   const what = ref.sectionName
@@ -260,6 +265,20 @@ export class PolicyIndex {
     this.#access = new Attachments(set, set.accessPolicies as unknown as AnyObject[], (o, s) =>
       checkAccessPolicy(o as unknown as AccessPolicy, s),
     );
+    // A Gateway-wide connection limit reaches its HTTP and HTTPS listeners only: the others are named.
+    for (const use of this.#access.uses) {
+      if (use.config?.maxConnections === undefined) continue;
+      for (const t of use.targets) {
+        if (t.ref.kind !== "Gateway" || t.ref.sectionName || t.verdict.status !== "True") continue;
+        const gw = gatewayOf(set, nsOf(use.obj), t.ref.name);
+        const others = (gw?.spec?.listeners ?? []).filter((l) => !HTTP_PROTOCOLS.has(l.protocol));
+        if (others.length > 0)
+          use.notes.set(
+            t.key,
+            `connectionLimit is not enforced on ${others.map((l) => `listener ${l.name} (${l.protocol})`).join(", ")}: HTTP and HTTPS listeners only`,
+          );
+      }
+    }
   }
 
   /** gatewayRoute gives a Gateway route its policies (rule > route > listener > Gateway). */
