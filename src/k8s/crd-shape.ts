@@ -15,6 +15,7 @@ export interface Schema {
   enum?: string[];
   minItems?: number;
   minimum?: number;
+  maximum?: number;
   default?: unknown;
   pattern?: string;
   "x-kubernetes-validations"?: { rule: string; message: string }[];

@@ -58,3 +58,44 @@ test("WafPolicy: the schema's defaults are the ones the policy pass applies", ()
   assert.equal(p.budget!.properties!.milliseconds!.default, WAF_DEFAULTS.budgetMs);
   assert.equal(p.budget!.properties!.onExceeded!.default, WAF_DEFAULTS.failurePolicy);
 });
+
+test("the schemas' bounds are the policy pass's: a value the API server takes is not refused later", async () => {
+  const { checkAccessPolicy, checkWafPolicy } = await import("../translate/policy-spec.ts");
+  const waf: Record<string, Schema> =
+    crdOf("wafpolicies").spec.versions[0].schema.openAPIV3Schema.properties.spec.properties;
+  const acc: Record<string, Schema> =
+    crdOf("accesspolicies").spec.versions[0].schema.openAPIV3Schema.properties.spec.properties;
+  const cases: [string, Schema | undefined, (n: number) => string[]][] = [
+    [
+      "requestBody.limitBytes",
+      waf.requestBody!.properties!.limitBytes,
+      (n) => checkWafPolicy({ spec: { requestBody: { limitBytes: n } } } as never, "W").problems,
+    ],
+    [
+      "responseBody.limitBytes",
+      waf.responseBody!.properties!.limitBytes,
+      (n) => checkWafPolicy({ spec: { responseBody: { limitBytes: n } } } as never, "W").problems,
+    ],
+    [
+      "rateLimit.requests",
+      acc.rateLimit!.properties!.requests,
+      (n) => checkAccessPolicy({ spec: { rateLimit: { requests: n } } } as never, "A").problems,
+    ],
+    [
+      "rateLimit.burst",
+      acc.rateLimit!.properties!.burst,
+      (n) => checkAccessPolicy({ spec: { rateLimit: { requests: 1, burst: n } } } as never, "A").problems,
+    ],
+    [
+      "connectionLimit.maxConnections",
+      acc.connectionLimit!.properties!.maxConnections,
+      (n) => checkAccessPolicy({ spec: { connectionLimit: { maxConnections: n } } } as never, "A").problems,
+    ],
+  ];
+  for (const [field, schema, problems] of cases) {
+    const max = (schema as { maximum?: number } | undefined)?.maximum;
+    assert.ok(typeof max === "number", `${field}: the schema has a maximum`);
+    assert.deepEqual(problems(max), [], `${field}: ${max} is taken`);
+    assert.notDeepEqual(problems(max + 1), [], `${field}: ${max + 1} is refused by both`);
+  }
+});

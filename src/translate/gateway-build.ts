@@ -130,7 +130,8 @@ function buildHttp(ctx: TranslateContext, key: string, group: readonly Listener[
     virtualHosts: virtualHostsFor(httpish, compiled.http, (l, r) =>
       ctx.policies.gatewayRoute(r.route, {
         gateway: l.gateway,
-        listener: l.name,
+        // A ListenerSet's listener is no section of the Gateway, whatever its name.
+        ...(l.owner === l.gateway ? { listener: l.name } : {}),
         route: r.owner,
         rule: r.rule,
       }),

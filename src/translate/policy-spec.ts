@@ -23,6 +23,12 @@ export const WAF_DEFAULTS = {
   failurePolicy: "FailOpen",
 } as const;
 
+/**
+ * MAX_ANCESTORS is Gateway API's bound on status.ancestors (the CRDs' maxItems there, and on
+ * targetRefs): the API server refuses a longer status, so a policy attaches to no more targets.
+ */
+export const MAX_ANCESTORS = 16;
+
 /** PERIOD_MS maps a rate limit's `per` to milliseconds. */
 export const PERIOD_MS = { Second: 1000, Minute: 60_000, Hour: 3_600_000 } as const;
 
@@ -54,6 +60,13 @@ function cidrs(list: readonly unknown[] | undefined, field: string, problems: st
     else out.push(c);
   }
   return out;
+}
+
+/** targetRefsProblems refuses more targetRefs than the CRD allows (a file is not checked by the API server). */
+function targetRefsProblems(spec: { targetRefs?: unknown[] }, problems: string[]): void {
+  const n = spec.targetRefs?.length ?? 0;
+  if (n > MAX_ANCESTORS)
+    problems.push(`targetRefs: ${n} targets; at most ${MAX_ANCESTORS} (Gateway API's limit)`);
 }
 
 /** int reads an optional integer in [min, max], or the default. */
@@ -237,6 +250,7 @@ const checked = new WeakMap<object, { source: string; result: Checked<WafConfig>
 function checkWaf(p: WafPolicy, source: string): Checked<WafConfig> {
   const spec = p.spec ?? {};
   const problems: string[] = [];
+  targetRefsProblems(spec, problems);
   const paranoiaLevel = int(spec.paranoiaLevel, WAF_DEFAULTS.paranoiaLevel, 1, 4, "paranoiaLevel", problems);
   const detection =
     spec.detectionParanoiaLevel === undefined
@@ -335,6 +349,7 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i;
 export function checkAccessPolicy(p: AccessPolicy, source: string): Checked<AccessChecked> {
   const spec = p.spec ?? {};
   const problems: string[] = [];
+  targetRefsProblems(spec, problems);
   const allow = cidrs(spec.clientAddresses?.allow, "clientAddresses.allow", problems);
   const deny = cidrs(spec.clientAddresses?.deny, "clientAddresses.deny", problems);
   let rateLimit: RateLimit | undefined;

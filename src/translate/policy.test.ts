@@ -474,3 +474,148 @@ spec:
     undefined,
   );
 });
+
+test("a targetRef written twice is one target: the policy does not conflict with itself", () => {
+  const out = run(base + waf("p", `[${gwRef("web")}, ${gwRef("web")}]`));
+  const list = ancestors(out, "WafPolicy", "p");
+  assert.ok(!list.some((a) => a.includes("Conflicted")), list.join(", "));
+  assert.ok(
+    routesOf(out)
+      .filter((r) => r.startsWith("80 "))
+      .every((r) => r.includes("waf=WafPolicy/team/p")),
+  );
+});
+
+test("status.ancestors holds at most 16 entries (Gateway API's limit); an Ingress past it is told", () => {
+  const ings = Array.from(
+    { length: 18 },
+    (_, i) => `---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: i${String(i).padStart(2, "0")}, namespace: team, creationTimestamp: "2026-01-01T00:00:${String(i).padStart(2, "0")}Z", annotations: {"portico.dev/waf-policy": p}}
+spec:
+  ingressClassName: portico
+  rules:
+    - host: i${i}.example
+      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
+`,
+  ).join("");
+  const out = run(base + waf("p", gwRef()) + ings);
+  const list = ancestors(out, "WafPolicy", "p");
+  assert.equal(list.length, 16, list.join(", "));
+  assert.equal(list[0], "Gateway/gw True/Accepted");
+  // The oldest Ingresses keep the policy; the youngest three, past the limit, are told why not.
+  const late = out.statuses.find((s) => s.kind === "Ingress" && s.name === "i17")!;
+  const c = late.status.conditions!.find((x) => x.reason === "PolicyNotAttached");
+  assert.match(c?.message ?? "", /WafPolicy team\/p already has 16 targets/);
+  const served = routesOf(out).filter((r) => r.includes("Ingress/") && r.includes("waf=WafPolicy/team/p"));
+  assert.equal(served.length, 15);
+  assert.ok(!served.some((r) => /Ingress\/team\/i1[5-7]#/.test(r)));
+  // In a file (no API server to refuse it) more than 16 targetRefs make the policy invalid.
+  const many = Array.from({ length: 17 }, (_, i) => routeRef(`r${i}`)).join(", ");
+  const refs = run(base + waf("q", `[${many}]`));
+  const q = refs.statuses.find((x) => x.kind === "WafPolicy" && x.name === "q")!;
+  assert.match(JSON.stringify(q.status.conditions), /targetRefs: 17 targets; at most 16/);
+  assert.equal(ancestors(refs, "WafPolicy", "q").length, 16);
+});
+
+test("a ListenerSet's listener is not the Gateway's listener of the same name", () => {
+  const ls = `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw2, namespace: team}
+spec:
+  gatewayClassName: portico
+  allowedListeners: {namespaces: {from: Same}}
+  listeners:
+    - {name: web, port: 80, protocol: HTTP, hostname: a.example}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: ListenerSet
+metadata: {name: extra, namespace: team}
+spec:
+  parentRef: {group: gateway.networking.k8s.io, kind: Gateway, name: gw2}
+  listeners:
+    - {name: web, port: 80, protocol: HTTP, hostname: b.example}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: ra, namespace: team}
+spec:
+  parentRefs: [{name: gw2}]
+  rules: [{backendRefs: [{name: web, port: 80}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: rb, namespace: team}
+spec:
+  parentRefs: [{group: gateway.networking.k8s.io, kind: ListenerSet, name: extra}]
+  rules: [{backendRefs: [{name: web, port: 80}]}]
+`;
+  const out = run(
+    base + ls + waf("p", "{group: gateway.networking.k8s.io, kind: Gateway, name: gw2, sectionName: web}"),
+  );
+  const routes = routesOf(out).filter((r) => / HTTPRoute\/team\/r[ab]#/.test(r));
+  assert.ok(
+    routes.some((r) => r.includes("a.example HTTPRoute/team/ra#0.0 waf=WafPolicy/team/p")),
+    routes.join("\n"),
+  );
+  assert.ok(
+    routes.some((r) => r.includes("b.example HTTPRoute/team/rb#0.0 waf=-")),
+    routes.join("\n"),
+  );
+});
+
+test("a listener that carries no HTTP (TCP, TLS, UDP) cannot take a policy: Invalid, not a silent Accepted", () => {
+  const l4 = `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: l4, namespace: team}
+spec:
+  gatewayClassName: portico
+  listeners:
+    - {name: db, port: 5432, protocol: TCP}
+    - {name: pass, port: 443, protocol: TLS, tls: {mode: Passthrough}}
+`;
+  const l4Ref = (section?: string) =>
+    `{group: gateway.networking.k8s.io, kind: Gateway, name: l4${section ? `, sectionName: ${section}` : ""}}`;
+  const out = run(
+    base +
+      l4 +
+      access("conn", `[${l4Ref("db")}, ${gwRef("web")}]`, "  connectionLimit: {maxConnections: 10}") +
+      waf("w", `[${l4Ref()}, ${l4Ref("pass")}]`),
+  );
+  assert.deepEqual(ancestors(out, "AccessPolicy", "conn"), [
+    "Gateway/l4/db False/Invalid",
+    "Gateway/gw/web True/Accepted",
+  ]);
+  assert.match(acceptedMessage(out, "AccessPolicy", "conn"), /listener db is TCP: .*HTTP and HTTPS/);
+  assert.deepEqual(ancestors(out, "WafPolicy", "w"), [
+    "Gateway/l4 False/Invalid",
+    "Gateway/l4/pass False/Invalid",
+  ]);
+});
+
+test("a Gateway-wide connectionLimit says which of its listeners (TCP, TLS, UDP) it does not limit", () => {
+  const mixed = `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: mixed, namespace: team}
+spec:
+  gatewayClassName: portico
+  listeners:
+    - {name: web, port: 80, protocol: HTTP}
+    - {name: db, port: 5432, protocol: TCP}
+`;
+  const out = run(
+    base +
+      mixed +
+      access(
+        "conn",
+        "{group: gateway.networking.k8s.io, kind: Gateway, name: mixed}",
+        "  connectionLimit: {maxConnections: 10}",
+      ),
+  );
+  assert.deepEqual(ancestors(out, "AccessPolicy", "conn"), ["Gateway/mixed True/Accepted"]);
+  assert.match(acceptedMessage(out, "AccessPolicy", "conn"), /not enforced on listener db \(TCP\)/);
+});

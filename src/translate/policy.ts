@@ -3,7 +3,8 @@
 // or GRPCRoute (sectionName: one rule's name); an Ingress names a policy by annotation. Each IR
 // route takes, per kind, the policy of its most specific target: route rule, route, listener,
 // Gateway. One policy of a kind per target: the oldest (then by name) wins and every later one is
-// Conflicted there. Status is one `ancestors` entry per target, the target itself as ancestorRef.
+// Conflicted there. Status is one `ancestors` entry per target, the target itself as ancestorRef,
+// at most MAX_ANCESTORS of them: an Ingress that would be one more is refused and told why.
 import type { Gateway } from "../k8s/gateway-api.ts";
 import {
   ACCESS_POLICY_ANNOTATION,
@@ -27,7 +28,7 @@ import {
   type Cond,
 } from "./gateway-conditions.ts";
 import { byAge, keyOfObj, nsOf } from "./gateway-types.ts";
-import { checkAccessPolicy, checkWafPolicy, type AccessChecked } from "./policy-spec.ts";
+import { checkAccessPolicy, checkWafPolicy, MAX_ANCESTORS, type AccessChecked } from "./policy-spec.ts";
 import { ACCEPTED, refOf } from "./status.ts";
 
 /** TARGET_KINDS are the kinds a targetRef may name. */
@@ -63,7 +64,6 @@ class Attachments<T> {
   constructor(
     set: ResourceSet,
     objects: readonly AnyObject[],
-    annotation: string,
     check: (o: AnyObject, source: string) => { config?: T; problems: string[] },
   ) {
     for (const obj of [...objects].sort(byAge)) {
@@ -73,14 +73,32 @@ class Attachments<T> {
       if (c.config !== undefined) use.config = c.config;
       this.uses.push(use);
       const refs = (obj.spec as { targetRefs?: PolicyTargetRef[] } | undefined)?.targetRefs ?? [];
-      for (const ref of refs) use.targets.push(this.#target(set, use, ref));
+      for (const ref of refs) {
+        // The same target written twice is one target (not a conflict of the policy with itself).
+        if (use.targets.some((t) => t.key === targetKey(nsOf(obj), ref))) continue;
+        if (use.targets.length >= MAX_ANCESTORS) break; // refused by the spec check already
+        use.targets.push(this.#target(set, use, ref));
+      }
     }
+  }
+
+  /**
+   * attachIngresses attaches the policies Portico's Ingresses name by annotation, oldest Ingress
+   * first. A policy whose status already lists MAX_ANCESTORS targets is not attached to more (the
+   * Gateway API's rule for a full ancestors list): refused maps such an Ingress to the policy.
+   */
+  attachIngresses(ingresses: readonly AnyObject[], annotation: string): Map<string, Use<T>> {
+    const refused = new Map<string, Use<T>>();
     const byName = new Map(this.uses.map((u) => [`${nsOf(u.obj)}/${u.obj.metadata.name}`, u]));
-    for (const ing of set.ingresses) {
+    for (const ing of [...ingresses].sort(byAge)) {
       const name = ing.metadata.annotations?.[annotation];
       const use = name ? byName.get(`${nsOf(ing)}/${name}`) : undefined;
       if (!use) continue;
       const key = `Ingress/${nsOf(ing)}/${ing.metadata.name}`;
+      if (use.targets.length >= MAX_ANCESTORS) {
+        refused.set(key, use);
+        continue;
+      }
       use.targets.push({
         ref: { group: INGRESS_GROUP, kind: "Ingress", name: ing.metadata.name },
         key,
@@ -88,6 +106,7 @@ class Attachments<T> {
       });
       if (use.config !== undefined) this.#winner.set(key, use);
     }
+    return refused;
   }
 
   /** #verdict is Accepted for a usable policy, Invalid (with every problem) for one that is not. */
@@ -97,8 +116,7 @@ class Attachments<T> {
 
   #target(set: ResourceSet, use: Use<T>, ref: PolicyTargetRef): Target {
     const ns = nsOf(use.obj);
-    const key = `${ref.kind}/${ns}/${ref.name}${ref.sectionName ? `/${ref.sectionName}` : ""}`;
-    const t: Target = { ref, key, verdict: this.#verdict(use) };
+    const t: Target = { ref, key: targetKey(ns, ref), verdict: this.#verdict(use) };
     const cross = (ref as { namespace?: string }).namespace;
     if (cross !== undefined && cross !== ns) {
       t.verdict = no(
@@ -119,8 +137,13 @@ class Attachments<T> {
       t.verdict = no("TargetNotFound", missing);
       return t;
     }
+    const unfit = noHttpListener(set, ns, ref);
+    if (unfit) {
+      t.verdict = no("Invalid", unfit);
+      return t;
+    }
     if (use.config === undefined) return t;
-    const held = this.#winner.get(key);
+    const held = this.#winner.get(t.key);
     if (held) {
       t.verdict = no(
         "Conflicted",
@@ -128,7 +151,7 @@ class Attachments<T> {
       );
       return t;
     }
-    this.#winner.set(key, use);
+    this.#winner.set(t.key, use);
     return t;
   }
 
@@ -142,10 +165,10 @@ class Attachments<T> {
   }
 
   /** statuses renders every policy's ancestors (an empty list for one that attaches nowhere). */
-  statuses(served: (t: Target) => boolean): { obj: AnyObject; ancestors: PolicyAncestorStatus[] }[] {
+  statuses(): { obj: AnyObject; ancestors: PolicyAncestorStatus[] }[] {
     return this.uses.map((u) => ({
       obj: u.obj,
-      ancestors: u.targets.filter(served).map((t) => {
+      ancestors: u.targets.map((t) => {
         const note = u.notes.get(t.key);
         const verdict = note && t.verdict.status === "True" ? yes("Accepted", note) : t.verdict;
         const ancestorRef: PolicyAncestorStatus["ancestorRef"] = {
@@ -163,6 +186,35 @@ class Attachments<T> {
       }),
     }));
   }
+}
+
+/** targetKey is "Kind/ns/name" or "Kind/ns/name/section", the index of a target's winner. */
+function targetKey(ns: string, ref: PolicyTargetRef): string {
+  return `${ref.kind}/${ns}/${ref.name}${ref.sectionName ? `/${ref.sectionName}` : ""}`;
+}
+
+/** HTTP_PROTOCOLS are the listener protocols whose traffic the policies act on (Route.waf/access, HttpListener). */
+const HTTP_PROTOCOLS = new Set(["HTTP", "HTTPS"]);
+
+/** gatewayOf finds a Gateway of the set. */
+function gatewayOf(set: ResourceSet, ns: string, name: string): Gateway | undefined {
+  return set.other.find((o) => o.kind === "Gateway" && nsOf(o) === ns && o.metadata.name === name) as
+    Gateway | undefined;
+}
+
+/**
+ * noHttpListener says why a Gateway target has nothing a policy can act on: the listener named (or
+ * every listener) carries TCP, TLS or UDP, whose traffic neither policy sees (undefined otherwise).
+ */
+function noHttpListener(set: ResourceSet, ns: string, ref: PolicyTargetRef): string | undefined {
+  if (ref.kind !== "Gateway") return undefined;
+  const all = gatewayOf(set, ns, ref.name)?.spec?.listeners ?? [];
+  const listeners = ref.sectionName ? all.filter((l) => l.name === ref.sectionName) : all;
+  if (listeners.length === 0 || listeners.some((l) => HTTP_PROTOCOLS.has(l.protocol))) return undefined;
+  const what = ref.sectionName
+    ? `listener ${ref.sectionName} is ${listeners[0]!.protocol}`
+    : `Gateway ${ns}/${ref.name} has no HTTP or HTTPS listener`;
+  return `${what}: WafPolicy and AccessPolicy apply to HTTP and HTTPS listeners only`;
 }
 
 /** targetMissing says why a targetRef names nothing (undefined when the target exists). */
@@ -195,7 +247,8 @@ function targetMissing(set: ResourceSet, ns: string, ref: PolicyTargetRef): stri
 /** RouteSite is where an IR route comes from on a Gateway: which listener, route object and rule. */
 export interface RouteSite {
   gateway: Gateway;
-  listener: string;
+  /** listener is the Gateway's own listener's name (absent for a ListenerSet's listener). */
+  listener?: string;
   route: AnyObject;
   rule: number;
 }
@@ -206,18 +259,26 @@ export class PolicyIndex {
   readonly #access: Attachments<AccessChecked>;
 
   constructor(set: ResourceSet) {
-    this.#waf = new Attachments(
-      set,
-      set.wafPolicies as unknown as AnyObject[],
-      WAF_POLICY_ANNOTATION,
-      (o, s) => checkWafPolicy(o as unknown as WafPolicy, s),
+    this.#waf = new Attachments(set, set.wafPolicies as unknown as AnyObject[], (o, s) =>
+      checkWafPolicy(o as unknown as WafPolicy, s),
     );
-    this.#access = new Attachments(
-      set,
-      set.accessPolicies as unknown as AnyObject[],
-      ACCESS_POLICY_ANNOTATION,
-      (o, s) => checkAccessPolicy(o as unknown as AccessPolicy, s),
+    this.#access = new Attachments(set, set.accessPolicies as unknown as AnyObject[], (o, s) =>
+      checkAccessPolicy(o as unknown as AccessPolicy, s),
     );
+    // A Gateway-wide connection limit reaches its HTTP and HTTPS listeners only: the others are named.
+    for (const use of this.#access.uses) {
+      if (use.config?.maxConnections === undefined) continue;
+      for (const t of use.targets) {
+        if (t.ref.kind !== "Gateway" || t.ref.sectionName || t.verdict.status !== "True") continue;
+        const gw = gatewayOf(set, nsOf(use.obj), t.ref.name);
+        const others = (gw?.spec?.listeners ?? []).filter((l) => !HTTP_PROTOCOLS.has(l.protocol));
+        if (others.length > 0)
+          use.notes.set(
+            t.key,
+            `connectionLimit is not enforced on ${others.map((l) => `listener ${l.name} (${l.protocol})`).join(", ")}: HTTP and HTTPS listeners only`,
+          );
+      }
+    }
   }
 
   /** gatewayRoute gives a Gateway route its policies (rule > route > listener > Gateway). */
@@ -226,8 +287,33 @@ export class PolicyIndex {
     const r = `${site.route.kind}/${nsOf(site.route)}/${site.route.metadata.name}`;
     const ruleName = (site.route.spec as { rules?: { name?: string }[] } | undefined)?.rules?.[site.rule]
       ?.name;
-    const keys = [...(ruleName ? [`${r}/${ruleName}`] : []), r, `${gw}/${site.listener}`, gw];
+    const keys = [
+      ...(ruleName ? [`${r}/${ruleName}`] : []),
+      r,
+      ...(site.listener !== undefined ? [`${gw}/${site.listener}`] : []),
+      gw,
+    ];
     return this.#apply(route, keys);
+  }
+
+  /**
+   * attachIngresses attaches the policies that Portico's Ingresses name by annotation (after the
+   * Ingress pass, so that other controllers' Ingresses take no place in a policy's status). It
+   * returns the Ingresses refused because the policy's ancestors list is full, with the message.
+   */
+  attachIngresses(ingresses: readonly AnyObject[]): Map<string, string[]> {
+    const refused = new Map<string, string[]>();
+    for (const [a, ann] of [
+      [this.#waf, WAF_POLICY_ANNOTATION],
+      [this.#access, ACCESS_POLICY_ANNOTATION],
+    ] as const) {
+      for (const [key, use] of a.attachIngresses(ingresses, ann))
+        refused.set(key, [
+          ...(refused.get(key) ?? []),
+          `${ann}: ${use.obj.kind} ${nsOf(use.obj)}/${use.obj.metadata.name} already has ${MAX_ANCESTORS} targets (Gateway API's limit on status.ancestors); the Ingress is served without it`,
+        ]);
+    }
+    return refused;
   }
 
   /** ingressRoute gives an Ingress route the policies its annotations name. */
@@ -260,21 +346,20 @@ export class PolicyIndex {
     return limits.length > 0 ? Math.min(...limits) : undefined;
   }
 
-  /** writeStatus records every policy's ancestors; Ingresses of other controllers are left out. */
+  /** writeStatus records every policy's ancestors. */
   writeStatus(ctx: TranslateContext): void {
-    const served = (t: Target) =>
-      t.ref.kind !== "Ingress" ||
-      ctx.status.has({ kind: "Ingress", namespace: t.key.split("/")[1]!, name: t.ref.name });
     for (const a of [this.#waf, this.#access]) {
-      for (const { obj, ancestors } of a.statuses(served))
-        ctx.status.field(refOf(obj), "ancestors", ancestors);
+      for (const { obj, ancestors } of a.statuses()) ctx.status.field(refOf(obj), "ancestors", ancestors);
     }
   }
 }
 
 /** translatePolicies is the pass after Ingresses and Gateways: Ingress annotations, then status. */
 export function translatePolicies(ctx: TranslateContext): void {
-  const ingresses = new Map(ctx.set.ingresses.map((i) => [keyOfObj(i as unknown as AnyObject), i]));
+  // Only Portico's Ingresses (the Ingress pass gave them a status): others are not ours to attach to.
+  const ours = ctx.set.ingresses.filter((i) => ctx.status.has(refOf(i)));
+  const refused = ctx.policies.attachIngresses(ours as unknown as AnyObject[]);
+  const ingresses = new Map(ours.map((i) => [keyOfObj(i as unknown as AnyObject), i]));
   for (const l of ctx.http) {
     for (const vh of l.virtualHosts) {
       vh.routes = vh.routes.map((r) => {
@@ -284,9 +369,9 @@ export function translatePolicies(ctx: TranslateContext): void {
       });
     }
   }
-  for (const ing of ctx.set.ingresses) {
-    // Only Portico's Ingresses (the Ingress pass gave them a status): others are not ours to report on.
-    if (!ctx.status.has(refOf(ing))) continue;
+  for (const ing of ours) {
+    for (const message of refused.get(keyOfObj(ing as unknown as AnyObject)) ?? [])
+      ctx.status.warn(refOf(ing), ACCEPTED, "PolicyNotAttached", message);
     for (const [ann, list] of [
       [WAF_POLICY_ANNOTATION, ctx.set.wafPolicies],
       [ACCESS_POLICY_ANNOTATION, ctx.set.accessPolicies],
