@@ -527,6 +527,36 @@ test(
 );
 
 test(
+  "h2c pools: phase 4 sees the response body before the client does (it was streamed uninspected)",
+  { skip },
+  async () => {
+    const r = await rig(
+      waf({ inspectResponseBody: true, customRules: [{ name: "custom/test", text: CUSTOM + "\n" }] }),
+      true,
+    );
+    try {
+      const leak = await h2(r.port, "GET", "/leak");
+      assert.equal(leak.status, 403);
+      assert.doesNotMatch(leak.body, /secret-token/);
+      assert.equal((await h2(r.port, "GET", "/leak-head")).status, 502);
+      const fine = await h2(r.port, "GET", "/fine");
+      assert.equal(fine.status, 200);
+      assert.equal(fine.body, "hello from the backend\n");
+      assert.deepEqual(
+        r.events.map((e) => [e.path, e.status, e.waf?.action, e.waf?.blockedBy]),
+        [
+          ["/leak", 403, "block", 10100],
+          ["/leak-head", 502, "block", 10101],
+          ["/fine", 200, "pass", undefined],
+        ],
+      );
+    } finally {
+      r.close();
+    }
+  },
+);
+
+test(
   "HTTP/1.1 chunked bodies: the WAF sees the payload, not the framing; 100-continue answered by the proxy",
   { skip },
   async () => {
