@@ -378,6 +378,24 @@ test(
     } finally {
       p.close();
     }
+    // Detection never blocks: Reject's 413 is what it would have done (ModSecurity and Coraza
+    // reject over-limit bodies only with SecRuleEngine On).
+    const d = await rig(waf({ mode: "Detection", requestBodyLimitBytes: 1024 }));
+    try {
+      assert.equal((await h1(d.port, "POST", "/up", big, "application/x-www-form-urlencoded")).status, 200);
+      assert.equal((await h2(d.port, "POST", "/up", big, "application/x-www-form-urlencoded")).status, 200);
+      assert.deepEqual(
+        d.seen.map((s) => s.body.length),
+        [big.length, big.length],
+      );
+      const ev = await eventAt(d, 1);
+      assert.deepEqual(
+        [d.events[0]!.waf?.action, d.events[0]!.waf?.wouldBlock, ev.waf?.action, ev.waf?.wouldBlock],
+        ["detect", 0, "detect", 0],
+      );
+    } finally {
+      d.close();
+    }
   },
 );
 

@@ -158,8 +158,10 @@ export class WafRun {
   }
 
   /**
-   * requestBody runs phase 2 on the buffered body (size bytes in chunks). Past the limit, Reject
-   * answers 413 and ProcessPartial inspects the first requestBodyLimit bytes.
+   * requestBody runs phase 2 on the buffered body (size bytes in chunks). Past the limit the
+   * engine gets the first requestBodyLimit bytes, truncated: Reject answers 413 there when the
+   * rule engine is On (in Detection it is only what would have happened, as in ModSecurity and
+   * Coraza), ProcessPartial inspects what it got.
    */
   requestBody(chunks: readonly Buffer[], size: number): Answer | undefined {
     const tx = this.tx;
@@ -169,17 +171,15 @@ export class WafRun {
     if (!tx.wantsRequestBody) return this.phase(() => tx.requestBody(EMPTY, false));
     const limit = tx.requestBodyLimit;
     const over = size > limit;
-    if (over && this.route.config.requestBodyLimitAction === "Reject") {
-      this.action = "block";
-      this.tx = undefined;
+    const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks as Buffer[], size);
+    const a = this.phase(() => tx.requestBody(over ? all.subarray(0, limit) : all, over));
+    if (over && a?.status === 413 && this.route.config.requestBodyLimitAction === "Reject")
       return {
         status: 413,
         body: "request body too large for inspection",
         error: `WAF request body limit ${limit} bytes`,
       };
-    }
-    const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks as Buffer[], size);
-    return this.phase(() => tx.requestBody(over ? all.subarray(0, limit) : all, over));
+    return a;
   }
 
   /** responseHeaders runs phase 3 on the backend's response head (headers as name/value pairs). */
