@@ -234,6 +234,19 @@ test("allowlisted clients and paths bypass inspection, even when the policy cann
       assert.equal((await h1(r.port, "GET", "/health/live")).status, 200);
       assert.equal((await eventAt(r, 0)).waf?.action, "bypass");
       assert.equal((await h1(r.port, "GET", "/other")).status, 503);
+      // A path the backend may resolve outside the allowlisted prefix is inspected: dot segments,
+      // encoded ones, Tomcat's "..;".
+      for (const p of [
+        "/health/../admin",
+        "/health/%2e%2e/admin",
+        "/health/%2E./admin",
+        "/health/..;/admin",
+        "/health/./x/../../admin",
+        "/health/%5c..%5cadmin",
+      ])
+        assert.equal((await h1(r.port, "GET", p)).status, 503, p);
+      assert.equal((await h2(r.port, "GET", "/health/../admin")).status, 503);
+      assert.equal((await h1(r.port, "GET", "/health/a%20b")).status, 200);
     } finally {
       r.close();
     }

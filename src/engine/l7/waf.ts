@@ -78,6 +78,7 @@ export class WafRoute {
       const a = client.startsWith("::ffff:") && isIP(client.slice(7)) === 4 ? client.slice(7) : client;
       if (this.cidrs.check(a, isIP(a) === 6 ? "ipv6" : "ipv4")) return true;
     }
+    if (this.paths.length === 0 || mayLeave(path)) return false;
     for (let i = 0; i < this.paths.length; i++) if (this.paths[i]!(path) >= 0) return true;
     return false;
   }
@@ -302,6 +303,28 @@ export class WafRun {
     if (this.overBudget || log.overBudget === true) ev.overBudget = true;
     return (this.ended = ev);
   }
+}
+
+// mayLeave says whether a backend may resolve path to another one than it reads: a dot segment,
+// plain or percent-encoded, or with a path parameter (Tomcat reads "/..;/" as "/../"). Such a
+// path is never allowlisted: "/health/../admin" must not bypass inspection on a /health prefix.
+function mayLeave(path: string): boolean {
+  let p = path;
+  if (p.includes("%")) {
+    try {
+      p = decodeURIComponent(p);
+    } catch {
+      // Malformed escapes: decode the dots alone.
+      p = p.replace(/%2e/gi, ".");
+    }
+  }
+  if (!p.includes(".")) return false;
+  // A backslash separates segments to some backends (IIS), encoded or, over HTTP/2, plain.
+  for (const seg of p.split(/[/\\]/)) {
+    const s = seg.includes(";") ? seg.slice(0, seg.indexOf(";")) : seg;
+    if (s === "." || s === "..") return true;
+  }
+  return false;
 }
 
 // interruptionAnswer is the WAF's own answer for a disruptive action.
