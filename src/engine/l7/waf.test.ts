@@ -531,6 +531,27 @@ test(
 );
 
 test(
+  "a redirect built from request data cannot split the response (HTTP/1.1) or throw (HTTP/2)",
+  { skip },
+  async () => {
+    const rule = `SecRule ARGS:next "@rx ." "id:10400,phase:1,redirect:'/login?next=%{ARGS.next}',log"\n`;
+    const r = await rig(waf({ customRules: [{ name: "custom/redirect.conf", text: rule }] }));
+    try {
+      const path = "/?next=a%0d%0aSet-Cookie:%20owned=1";
+      const text = await rawExchange(r.port, `GET ${path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`);
+      assert.match(text, /^HTTP\/1\.1 302 /);
+      assert.doesNotMatch(text, /\r\nSet-Cookie:/i);
+      assert.match(text, /\r\nLocation: \/login\?next=a%0D%0ASet-Cookie: owned=1\r\n/);
+      const two = await h2(r.port, "GET", path);
+      assert.equal(two.status, 302);
+      assert.equal(r.seen.length, 0);
+    } finally {
+      r.close();
+    }
+  },
+);
+
+test(
   "h2c pools: the body is held and inspected before the backend stream opens, then sent whole",
   { skip },
   async () => {

@@ -331,10 +331,16 @@ function mayLeave(path: string): boolean {
 function interruptionAnswer(i: Interruption): Answer {
   const error = `blocked by WAF rule ${i.ruleId}`;
   if (i.action === "redirect" && i.url !== undefined) {
-    const headers: Header[] = [{ name: "Location", value: i.url }];
+    // The target may expand request data (%{ARGS.next}): control characters are percent-encoded,
+    // or a CR LF would split the HTTP/1.1 response and make HTTP/2's respond() throw.
+    const url = i.url.replace(
+      /[\0-\x1f\x7f]/g,
+      (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0"),
+    );
+    const headers: Header[] = [{ name: "Location", value: url }];
     return {
       status: i.status >= 300 && i.status < 400 ? i.status : 302,
-      body: `redirecting to ${i.url}`,
+      body: `redirecting to ${url}`,
       headers,
       error,
     };
