@@ -333,10 +333,11 @@ function interruptionAnswer(i: Interruption): Answer {
   if (i.action === "redirect" && i.url !== undefined) {
     // The target may expand request data (%{ARGS.next}): control characters are percent-encoded,
     // or a CR LF would split the HTTP/1.1 response and make HTTP/2's respond() throw.
-    const url = i.url.replace(
-      /[\0-\x1f\x7f]/g,
-      (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0"),
-    );
+    let url = "";
+    for (let k = 0; k < i.url.length; k++) {
+      const c = i.url.charCodeAt(k);
+      url += c < 0x20 || c === 0x7f ? "%" + c.toString(16).toUpperCase().padStart(2, "0") : i.url[k];
+    }
     const headers: Header[] = [{ name: "Location", value: url }];
     return {
       status: i.status >= 300 && i.status < 400 ? i.status : 302,
