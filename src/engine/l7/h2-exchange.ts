@@ -439,6 +439,15 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     return true;
   }
 
+  /** wafResponseBody runs WAF phase 4 on an h2c backend's held response body; true when the WAF answered. */
+  wafResponseBody(chunks: readonly Buffer[], size: number): boolean {
+    const a = this.waf?.responseBody(chunks, size);
+    if (a === undefined) return false;
+    this.settle(true);
+    this.reply(a);
+    return true;
+  }
+
   /** countOut accounts response body bytes forwarded by h2c.ts. */
   countOut(n: number): void {
     this.bytesOut += n;

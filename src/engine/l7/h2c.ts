@@ -90,22 +90,57 @@ export function h2cRequest(ex: H2Exchange, backend: Backend): void {
     for (const [k, v] of Object.entries(headers)) if (k !== ":status" && v !== undefined) resp[k] = v;
     resp[":status"] = status;
     if (ex.stream.destroyed) return;
+    // WAF phase 4 sees the body before the client sees anything of the response (as exchange.ts
+    // and h2-exchange.ts hold it for HTTP/1.1 backends).
+    const w = ex.waf;
+    if (w !== undefined && ex.method !== "HEAD" && status !== 204 && status !== 304 && w.wantsResponseBody) {
+      heldResponse = { resp, chunks: [], size: 0 };
+      return;
+    }
+    respond(resp);
+  });
+  // heldResponse is a response held for WAF phase 4: its head (not yet sent) and body so far.
+  let heldResponse: { resp: http2.OutgoingHttpHeaders; chunks: Buffer[]; size: number } | undefined;
+  const respond = (resp: http2.OutgoingHttpHeaders) => {
     ex.stream.respond(resp, { waitForTrailers: true });
     ex.stream.on("wantTrailers", () => ex.sendTrailers());
-  });
+  };
+  const forward = (chunk: Buffer) => {
+    ex.countOut(chunk.length);
+    if (!ex.stream.write(chunk)) {
+      req.pause();
+      ex.stream.once("drain", () => req.resume());
+    }
+  };
+  // release runs WAF phase 4 on the held response: sends it on (true), or the WAF's answer instead.
+  const release = (): boolean => {
+    const h = heldResponse!;
+    heldResponse = undefined;
+    if (ex.wafResponseBody(h.chunks, h.size)) {
+      req.removeAllListeners("data");
+      req.removeAllListeners("end");
+      req.close(http2.constants.NGHTTP2_CANCEL);
+      return false;
+    }
+    if (ex.stream.destroyed) return false;
+    respond(h.resp);
+    for (const c of h.chunks) forward(c);
+    return true;
+  };
   req.on("trailers", (t) => {
     const flat: string[] = [];
     for (const [k, v] of Object.entries(t)) if (v !== undefined) flat.push(k, String(v));
     ex.setTrailers(flat);
   });
   req.on("data", (chunk: Buffer) => {
-    ex.countOut(chunk.length);
-    if (!ex.stream.write(chunk)) {
-      req.pause();
-      ex.stream.once("drain", () => req.resume());
-    }
+    const h = heldResponse;
+    if (h === undefined) return forward(chunk);
+    h.chunks.push(chunk);
+    h.size += chunk.length;
+    if (h.size > ex.waf!.responseBodyLimit) release();
   });
   req.on("end", () => {
+    if (heldResponse !== undefined && !release()) return;
     ex.stream.end();
     ex.finish(true);
   });

@@ -234,6 +234,19 @@ test("allowlisted clients and paths bypass inspection, even when the policy cann
       assert.equal((await h1(r.port, "GET", "/health/live")).status, 200);
       assert.equal((await eventAt(r, 0)).waf?.action, "bypass");
       assert.equal((await h1(r.port, "GET", "/other")).status, 503);
+      // A path the backend may resolve outside the allowlisted prefix is inspected: dot segments,
+      // encoded ones, Tomcat's "..;".
+      for (const p of [
+        "/health/../admin",
+        "/health/%2e%2e/admin",
+        "/health/%2E./admin",
+        "/health/..;/admin",
+        "/health/./x/../../admin",
+        "/health/%5c..%5cadmin",
+      ])
+        assert.equal((await h1(r.port, "GET", p)).status, 503, p);
+      assert.equal((await h2(r.port, "GET", "/health/../admin")).status, 503);
+      assert.equal((await h1(r.port, "GET", "/health/a%20b")).status, 200);
     } finally {
       r.close();
     }
@@ -378,6 +391,24 @@ test(
     } finally {
       p.close();
     }
+    // Detection never blocks: Reject's 413 is what it would have done (ModSecurity and Coraza
+    // reject over-limit bodies only with SecRuleEngine On).
+    const d = await rig(waf({ mode: "Detection", requestBodyLimitBytes: 1024 }));
+    try {
+      assert.equal((await h1(d.port, "POST", "/up", big, "application/x-www-form-urlencoded")).status, 200);
+      assert.equal((await h2(d.port, "POST", "/up", big, "application/x-www-form-urlencoded")).status, 200);
+      assert.deepEqual(
+        d.seen.map((s) => s.body.length),
+        [big.length, big.length],
+      );
+      const ev = await eventAt(d, 1);
+      assert.deepEqual(
+        [d.events[0]!.waf?.action, d.events[0]!.waf?.wouldBlock, ev.waf?.action, ev.waf?.wouldBlock],
+        ["detect", 0, "detect", 0],
+      );
+    } finally {
+      d.close();
+    }
   },
 );
 
@@ -500,6 +531,27 @@ test(
 );
 
 test(
+  "a redirect built from request data cannot split the response (HTTP/1.1) or throw (HTTP/2)",
+  { skip },
+  async () => {
+    const rule = `SecRule ARGS:next "@rx ." "id:10400,phase:1,redirect:'/login?next=%{ARGS.next}',log"\n`;
+    const r = await rig(waf({ customRules: [{ name: "custom/redirect.conf", text: rule }] }));
+    try {
+      const path = "/?next=a%0d%0aSet-Cookie:%20owned=1";
+      const text = await rawExchange(r.port, `GET ${path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`);
+      assert.match(text, /^HTTP\/1\.1 302 /);
+      assert.doesNotMatch(text, /\r\nSet-Cookie:/i);
+      assert.match(text, /\r\nLocation: \/login\?next=a%0D%0ASet-Cookie: owned=1\r\n/);
+      const two = await h2(r.port, "GET", path);
+      assert.equal(two.status, 302);
+      assert.equal(r.seen.length, 0);
+    } finally {
+      r.close();
+    }
+  },
+);
+
+test(
   "h2c pools: the body is held and inspected before the backend stream opens, then sent whole",
   { skip },
   async () => {
@@ -519,6 +571,36 @@ test(
       assert.deepEqual(
         r.events.map((e) => e.waf?.action),
         ["block", "pass", "pass"],
+      );
+    } finally {
+      r.close();
+    }
+  },
+);
+
+test(
+  "h2c pools: phase 4 sees the response body before the client does (it was streamed uninspected)",
+  { skip },
+  async () => {
+    const r = await rig(
+      waf({ inspectResponseBody: true, customRules: [{ name: "custom/test", text: CUSTOM + "\n" }] }),
+      true,
+    );
+    try {
+      const leak = await h2(r.port, "GET", "/leak");
+      assert.equal(leak.status, 403);
+      assert.doesNotMatch(leak.body, /secret-token/);
+      assert.equal((await h2(r.port, "GET", "/leak-head")).status, 502);
+      const fine = await h2(r.port, "GET", "/fine");
+      assert.equal(fine.status, 200);
+      assert.equal(fine.body, "hello from the backend\n");
+      assert.deepEqual(
+        r.events.map((e) => [e.path, e.status, e.waf?.action, e.waf?.blockedBy]),
+        [
+          ["/leak", 403, "block", 10100],
+          ["/leak-head", 502, "block", 10101],
+          ["/fine", 200, "pass", undefined],
+        ],
       );
     } finally {
       r.close();

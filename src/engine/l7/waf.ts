@@ -78,6 +78,7 @@ export class WafRoute {
       const a = client.startsWith("::ffff:") && isIP(client.slice(7)) === 4 ? client.slice(7) : client;
       if (this.cidrs.check(a, isIP(a) === 6 ? "ipv6" : "ipv4")) return true;
     }
+    if (this.paths.length === 0 || mayLeave(path)) return false;
     for (let i = 0; i < this.paths.length; i++) if (this.paths[i]!(path) >= 0) return true;
     return false;
   }
@@ -158,8 +159,10 @@ export class WafRun {
   }
 
   /**
-   * requestBody runs phase 2 on the buffered body (size bytes in chunks). Past the limit, Reject
-   * answers 413 and ProcessPartial inspects the first requestBodyLimit bytes.
+   * requestBody runs phase 2 on the buffered body (size bytes in chunks). Past the limit the
+   * engine gets the first requestBodyLimit bytes, truncated: Reject answers 413 there when the
+   * rule engine is On (in Detection it is only what would have happened, as in ModSecurity and
+   * Coraza), ProcessPartial inspects what it got.
    */
   requestBody(chunks: readonly Buffer[], size: number): Answer | undefined {
     const tx = this.tx;
@@ -169,17 +172,15 @@ export class WafRun {
     if (!tx.wantsRequestBody) return this.phase(() => tx.requestBody(EMPTY, false));
     const limit = tx.requestBodyLimit;
     const over = size > limit;
-    if (over && this.route.config.requestBodyLimitAction === "Reject") {
-      this.action = "block";
-      this.tx = undefined;
+    const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks as Buffer[], size);
+    const a = this.phase(() => tx.requestBody(over ? all.subarray(0, limit) : all, over));
+    if (over && a?.status === 413 && this.route.config.requestBodyLimitAction === "Reject")
       return {
         status: 413,
         body: "request body too large for inspection",
         error: `WAF request body limit ${limit} bytes`,
       };
-    }
-    const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks as Buffer[], size);
-    return this.phase(() => tx.requestBody(over ? all.subarray(0, limit) : all, over));
+    return a;
   }
 
   /** responseHeaders runs phase 3 on the backend's response head (headers as name/value pairs). */
@@ -304,14 +305,43 @@ export class WafRun {
   }
 }
 
+// mayLeave says whether a backend may resolve path to another one than it reads: a dot segment,
+// plain or percent-encoded, or with a path parameter (Tomcat reads "/..;/" as "/../"). Such a
+// path is never allowlisted: "/health/../admin" must not bypass inspection on a /health prefix.
+function mayLeave(path: string): boolean {
+  let p = path;
+  if (p.includes("%")) {
+    try {
+      p = decodeURIComponent(p);
+    } catch {
+      // Malformed escapes: decode the dots alone.
+      p = p.replace(/%2e/gi, ".");
+    }
+  }
+  if (!p.includes(".")) return false;
+  // A backslash separates segments to some backends (IIS), encoded or, over HTTP/2, plain.
+  for (const seg of p.split(/[/\\]/)) {
+    const s = seg.includes(";") ? seg.slice(0, seg.indexOf(";")) : seg;
+    if (s === "." || s === "..") return true;
+  }
+  return false;
+}
+
 // interruptionAnswer is the WAF's own answer for a disruptive action.
 function interruptionAnswer(i: Interruption): Answer {
   const error = `blocked by WAF rule ${i.ruleId}`;
   if (i.action === "redirect" && i.url !== undefined) {
-    const headers: Header[] = [{ name: "Location", value: i.url }];
+    // The target may expand request data (%{ARGS.next}): control characters are percent-encoded,
+    // or a CR LF would split the HTTP/1.1 response and make HTTP/2's respond() throw.
+    let url = "";
+    for (let k = 0; k < i.url.length; k++) {
+      const c = i.url.charCodeAt(k);
+      url += c < 0x20 || c === 0x7f ? "%" + c.toString(16).toUpperCase().padStart(2, "0") : i.url[k];
+    }
+    const headers: Header[] = [{ name: "Location", value: url }];
     return {
       status: i.status >= 300 && i.status < 400 ? i.status : 302,
-      body: `redirecting to ${i.url}`,
+      body: `redirecting to ${url}`,
       headers,
       error,
     };

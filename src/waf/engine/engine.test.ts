@@ -553,3 +553,32 @@ SecRuleUpdateActionById 264:2 "setvar:tx.c2=1"`;
   assert.equal(txVar(rules, { uri: "/?c=1" }, "c2"), "1");
   assert.equal(txVar(rules, { uri: "/?c=0" }, "c2"), "");
 });
+
+test("hits on credentials (Authorization, Cookie, cookies, Set-Cookie) carry no secret in value, msg or data", () => {
+  const p = program(
+    [
+      `SecRule REQUEST_HEADERS:Cookie "@rx (s3cr\\w+)" "id:303,phase:1,pass,log,capture,logdata:'%{TX.1} in %{MATCHED_VAR_NAME}: %{MATCHED_VAR}'"`,
+      `SecRule REQUEST_HEADERS:Authorization "@rx (s3cr\\w+)" "id:300,phase:1,pass,log,capture,msg:'in %{MATCHED_VAR_NAME}: %{MATCHED_VAR}',logdata:'Matched Data: %{TX.0} found within %{MATCHED_VAR_NAME}: %{MATCHED_VAR}'"`,
+      `SecRule REQUEST_COOKIES "@rx (s3cr\\w+)" "id:301,phase:1,pass,log,capture,logdata:'%{TX.1} in %{MATCHED_VAR_NAME}: %{MATCHED_VAR}'"`,
+      `SecRule ARGS:q "@rx (s3cr\\w+)" "id:302,phase:1,pass,log,capture,logdata:'%{MATCHED_VAR}'"`,
+    ].join("\n"),
+  );
+  const { log } = send(p, {
+    uri: "/?q=s3crpublic",
+    headers: [
+      ["Authorization", "Bearer s3cretToken"],
+      ["Cookie", "session=s3cretSession"],
+    ],
+  });
+  const byVar = new Map(log.hits.map((h) => [h.variable, h]));
+  for (const name of ["REQUEST_HEADERS:Authorization", "REQUEST_HEADERS:Cookie", "REQUEST_COOKIES:session"]) {
+    const h = byVar.get(name);
+    assert.ok(h, `a hit on ${name}: ${JSON.stringify(log.hits)}`);
+    const all = h.value + h.msg + h.data;
+    assert.doesNotMatch(all, /s3cr/, `${name}: ${JSON.stringify(h)}`);
+    assert.ok(h.data.includes(name), `the variable's name stays: ${h.data}`);
+  }
+  // An ordinary argument is evidence as it was.
+  assert.equal(byVar.get("ARGS:q")?.value, "s3crpublic");
+  assert.equal(byVar.get("ARGS:q")?.data, "s3crpublic");
+});

@@ -109,12 +109,16 @@ export class Evaluator {
   private hit(r: CompiledRule, phase: Phase, m: Member | undefined, disruptive: boolean): void {
     let value = m?.value ?? "";
     const variable = m?.key ?? "";
-    if (r.sanitise || this.sanitised(r, variable)) value = "*".repeat(value.length);
+    if (r.sanitise || this.sanitised(r, variable) || secretVariable(variable))
+      value = "*".repeat(value.length);
+    // msg and logdata expand MATCHED_VAR and captures: a credential matched anywhere in the rule
+    // (its chain too) is masked in them as well, so the evidence never carries it.
+    const secrets = this.secrets(r);
     const h: WafHit = {
       ruleId: r.id,
       phase,
-      msg: r.msg ? this.expand(r.msg) : "",
-      data: r.logdata ? this.expand(r.logdata) : "",
+      msg: r.msg ? mask(this.expand(r.msg), secrets) : "",
+      data: r.logdata ? mask(this.expand(r.logdata), secrets) : "",
       tags: r.tagTemplates.map((t) => this.expand(t)),
       variable,
       value: value.length > HIT_VALUE_BYTES ? value.slice(0, HIT_VALUE_BYTES) : value,
@@ -122,6 +126,22 @@ export class Evaluator {
     };
     if (r.severity !== undefined) h.severity = r.severity;
     this.tx.hits.push(h);
+  }
+
+  /** secrets lists the values this rule matched that are credentials or sanitised, and the
+   * captures taken from them (TX:0..9), longest first; undefined when there are none. */
+  private secrets(r: CompiledRule): string[] | undefined {
+    let out: string[] | undefined;
+    for (const mv of this.tx.vars.matchedVars) {
+      if (mv.value === "") continue;
+      if (secretVariable(mv.key) || r.sanitise || this.sanitised(r, mv.key)) (out ??= []).push(mv.value);
+    }
+    if (out === undefined) return undefined;
+    for (let i = 0; i < 10; i++) {
+      const c = this.tx.vars.liveMember("TX", String(i))?.value;
+      if (c && out.some((s) => s.includes(c))) out.push(c);
+    }
+    return out.sort((a, b) => b.length - a.length);
   }
 
   private sanitised(r: CompiledRule, variable: string): boolean {
@@ -310,6 +330,28 @@ export class Evaluator {
     for (const m of vars.members(ref.collection)) if (m.lower === lower) return m.value;
     return "";
   }
+}
+
+// SECRET_HEADERS are the headers whose values are credentials: a hit on one is masked like
+// sanitiseMatched, whatever the rule says (the CRS does not sanitise them).
+const SECRET_HEADERS = new Set(["authorization", "proxy-authorization", "cookie", "set-cookie"]);
+
+// secretVariable says whether a matched variable's value is a credential: a cookie, or a
+// credential header of the request or the response.
+function secretVariable(full: string): boolean {
+  const i = full.indexOf(":");
+  if (i < 0) return false;
+  const coll = full.slice(0, i);
+  if (coll === "REQUEST_COOKIES") return true;
+  if (coll !== "REQUEST_HEADERS" && coll !== "RESPONSE_HEADERS") return false;
+  return SECRET_HEADERS.has(full.slice(i + 1).toLowerCase());
+}
+
+// mask replaces every occurrence of each secret in text with as many asterisks.
+function mask(text: string, secrets: readonly string[] | undefined): string {
+  if (secrets === undefined) return text;
+  for (const s of secrets) if (text.includes(s)) text = text.split(s).join("*".repeat(s.length));
+  return text;
 }
 
 /** selects says whether a selector picks a member (names case-insensitively). */
