@@ -1,0 +1,141 @@
+// portico.ts: the Portico under test for the CRS corpus. Run as a child process, it applies an
+// EngineSnapshot (IR) with one HTTP listener on the VIP, every path routed to the albedo-like
+// backend with the corpus WAF policy, and writes the access log (JSON lines) on stdout:
+//   portico.ts --address 127.0.77.1 --port 18777 --backend 127.0.0.1:PORT
+// It prints `{"msg":"ready"}` on stderr once the listener is bound.
+import { parseArgs } from "node:util";
+import { Engine } from "../../../src/engine/engine.ts";
+import { compileHttp } from "../../../src/engine/l7/compile.ts";
+import { startAccessLog } from "../../../src/engine/access-log.ts";
+import type { EngineSnapshot, WafConfig } from "../../../src/model/ir.ts";
+import { MARKER_PREFIX } from "./log.ts";
+
+/**
+ * CORPUS_WAF is the policy the CRS regression corpus expects, from the CRS repository's
+ * tests/regression/README.md ("Requirements", rule 900005; the same block is in Coraza's
+ * testing/coreruleset/coreruleset_test.go):
+ *   ctl:ruleEngine=DetectionOnly         → mode Detection (every rule runs; statuses are the backend's)
+ *   tx.blocking_paranoia_level=4         → paranoiaLevel 4
+ *   tx.crs_validate_utf8_encoding=1, tx.arg_name_length=100, tx.arg_length=400,
+ *   tx.total_arg_length=64000, tx.max_num_args=255, tx.max_file_size=64100,
+ *   tx.combined_file_sizes=65535         → crsSettings
+ *   ctl:ruleRemoveById=910000            → dropped: CRS 4 has no rule 910000 (IP reputation, v3).
+ * Response bodies are inspected as in tests/docker-compose.yml (MODSEC_RESP_BODY_ACCESS On), and
+ * the body limits are coraza.conf-recommended's (SecRequestBodyLimit 13107200 Reject,
+ * SecResponseBodyLimit 524288 ProcessPartial). The marker requests are allowlisted by path, as
+ * go-ftw's X-CRS-Test marker rule (id 999999) removes every rule for them.
+ */
+export const CORPUS_WAF: WafConfig = {
+  key: "ftw-corpus",
+  policy: "WafPolicy/ftw/crs-corpus",
+  mode: "Detection",
+  paranoiaLevel: 4,
+  inboundAnomalyThreshold: 5,
+  outboundAnomalyThreshold: 4,
+  exclusions: [],
+  allowlist: { paths: [{ type: "Prefix", value: MARKER_PREFIX }] },
+  crsSettings: {
+    crs_validate_utf8_encoding: "1",
+    arg_name_length: "100",
+    arg_length: "400",
+    total_arg_length: "64000",
+    max_num_args: "255",
+    max_file_size: "64100",
+    combined_file_sizes: "65535",
+  },
+  requestBodyLimitBytes: 13107200,
+  requestBodyLimitAction: "Reject",
+  inspectResponseBody: true,
+  responseBodyLimitBytes: 524288,
+  // Generous: 2 shared cores; a stage over budget is logged (overBudget) and counted as a failure.
+  budgetMs: 10_000,
+  failurePolicy: "FailOpen",
+};
+
+/** corpusSnapshot routes every request on address:port to the backend, inspected by waf. */
+export function corpusSnapshot(
+  address: string,
+  port: number,
+  backend: { address: string; port: number },
+  waf: WafConfig = CORPUS_WAF,
+): EngineSnapshot {
+  const pool = "ftw/albedo:80";
+  return {
+    version: 1,
+    l4: [],
+    http: [
+      {
+        name: "ftw:http",
+        address,
+        port,
+        requestTimeoutMs: 30_000,
+        idleTimeoutMs: 30_000,
+        virtualHosts: [
+          {
+            hostname: "*",
+            routes: [
+              {
+                name: "WafPolicy/ftw/crs-corpus#0",
+                match: { path: { type: "Prefix", value: "/" } },
+                action: { type: "Forward", backends: [{ pool, weight: 1 }] },
+                waf,
+              },
+            ],
+          },
+        ],
+      },
+    ],
+    pools: {
+      [pool]: {
+        name: pool,
+        algorithm: { type: "RoundRobin" },
+        endpoints: [
+          {
+            address: backend.address,
+            port: backend.port,
+            weight: 1,
+            ready: true,
+            serving: true,
+            terminating: false,
+          },
+        ],
+        protocol: "http1",
+      },
+    },
+    certificates: {},
+  };
+}
+
+if (import.meta.main) {
+  const { values: v } = parseArgs({
+    options: {
+      address: { type: "string", default: "127.0.77.1" },
+      port: { type: "string", default: "18777" },
+      backend: { type: "string" },
+    },
+  });
+  if (!v.backend) throw new Error("--backend HOST:PORT is required");
+  const i = v.backend.lastIndexOf(":");
+  const backend = { address: v.backend.slice(0, i), port: Number(v.backend.slice(i + 1)) };
+  const log = (level: string, msg: string, fields?: object): void => {
+    if (level === "warn" || level === "error")
+      process.stderr.write(JSON.stringify({ level, msg, ...fields }) + "\n");
+  };
+  startAccessLog("-");
+  const engine = new Engine({ compileHttp, log });
+  const r = engine.apply(corpusSnapshot(v.address, Number(v.port), backend));
+  if (!r.ok) {
+    process.stderr.write(JSON.stringify({ level: "error", msg: "snapshot rejected", error: r.error }) + "\n");
+    process.exit(2);
+  }
+  await engine.settled();
+  const bad = engine.status().listeners.filter((l) => l.state !== "bound");
+  if (bad.length > 0) {
+    process.stderr.write(JSON.stringify({ level: "error", msg: "listener not bound", bad }) + "\n");
+    process.exit(2);
+  }
+  process.stderr.write(JSON.stringify({ msg: "ready" }) + "\n");
+  const stop = (): void => void engine.close().then(() => process.exit(0));
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}

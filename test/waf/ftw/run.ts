@@ -1,0 +1,71 @@
+// run.ts: `npm run waf:corpus` — the CRS regression corpus (go-ftw YAML) against a live Portico VIP
+// with the corpus WAF policy (portico.ts) and an albedo-like backend; prints each failure with its
+// reason and the pass rate per rule file and in total.
+//   sh scripts/node.sh test/waf/ftw/run.ts [--rule 942100]... [--file REQUEST-942]... [--id 942100-1]...
+//        [--sample N --seed S] [--address 127.0.77.1 --port 18777] [--timeout-ms 3000] [--json OUT]
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { loadCorpus, sample } from "./corpus.ts";
+import { loadOverrides, runCorpus, summary, tally } from "./runner.ts";
+import { startTarget } from "./target.ts";
+
+/** CORPUS_DIR is where scripts/crs/fetch.sh puts the CRS tests (PORTICO_CRS_DIR overrides the CRS). */
+export const CORPUS_DIR = join(
+  process.env.PORTICO_CRS_DIR ?? join(import.meta.dirname, "../../../.cache/crs/current"),
+  "tests",
+);
+/** OVERRIDES_FILE lists the tests Portico is excused from, each with its reason. */
+export const OVERRIDES_FILE = join(import.meta.dirname, "../ftw-overrides.yaml");
+
+if (import.meta.main) {
+  const { values: v } = parseArgs({
+    options: {
+      rule: { type: "string", multiple: true },
+      file: { type: "string", multiple: true },
+      id: { type: "string", multiple: true },
+      sample: { type: "string" },
+      seed: { type: "string", default: "16" },
+      address: { type: "string", default: "127.0.77.1" },
+      port: { type: "string", default: "18777" },
+      "timeout-ms": { type: "string", default: "3000" },
+      json: { type: "string" },
+      quiet: { type: "boolean", default: false },
+    },
+  });
+  let tests = loadCorpus(CORPUS_DIR, { rules: v.rule?.map(Number), files: v.file, ids: v.id });
+  if (v.sample) tests = sample(tests, Number(v.sample), Number(v.seed));
+  if (tests.length === 0) throw new Error(`no test matched in ${CORPUS_DIR} (run scripts/crs/fetch.sh?)`);
+  const overrides = loadOverrides(OVERRIDES_FILE);
+  const t0 = performance.now();
+  const target = await startTarget(v.address, Number(v.port));
+  const ready = performance.now();
+  console.log(`corpus: ${tests.length} tests; Portico ready in ${((ready - t0) / 1000).toFixed(1)} s`);
+  let done = 0;
+  const outcomes = await runCorpus(target, tests, {
+    timeoutMs: Number(v["timeout-ms"]),
+    overrides,
+    onOutcome: (o) => {
+      done++;
+      if (o.result === "fail" && !v.quiet) console.log(`FAIL ${o.test.id} (${o.test.file}): ${o.why}`);
+      if (done % 250 === 0) console.log(`… ${done}/${tests.length}`);
+    },
+  });
+  await target.stop();
+  const secs = (performance.now() - ready) / 1000;
+  console.log(summary(outcomes));
+  const t = tally(outcomes);
+  console.log(
+    `pass rate ${(t.rate * 100).toFixed(2)}% (${t.pass}/${t.pass + t.fail}; ${t.override} overridden, ${t.skip} skipped) in ${secs.toFixed(0)} s`,
+  );
+  if (v.json) {
+    const rows = outcomes.map((o) => ({
+      id: o.test.id,
+      file: o.test.file,
+      result: o.result,
+      why: o.why,
+      ms: Math.round(o.ms),
+    }));
+    writeFileSync(v.json, JSON.stringify({ tally: t, seconds: secs, outcomes: rows }, null, 1) + "\n");
+  }
+}
