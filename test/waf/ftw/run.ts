@@ -3,11 +3,12 @@
 // reason and the pass rate per rule file and in total.
 //   sh scripts/node.sh test/waf/ftw/run.ts [--rule 942100]... [--file REQUEST-942]... [--id 942100-1]...
 //        [--sample N --seed S] [--address 127.0.77.1 --port 18777] [--timeout-ms 3000] [--json OUT]
+//        [--force: run even when Portico shows no WAF evidence]
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadCorpus, sample } from "./corpus.ts";
-import { loadOverrides, runCorpus, summary, tally } from "./runner.ts";
+import { loadOverrides, probeWaf, runCorpus, summary, tally } from "./runner.ts";
 import { startTarget } from "./target.ts";
 
 /** CORPUS_DIR is where scripts/crs/fetch.sh puts the CRS tests (PORTICO_CRS_DIR overrides the CRS). */
@@ -31,6 +32,7 @@ if (import.meta.main) {
       "timeout-ms": { type: "string", default: "3000" },
       json: { type: "string" },
       quiet: { type: "boolean", default: false },
+      force: { type: "boolean", default: false },
     },
   });
   let tests = loadCorpus(CORPUS_DIR, { rules: v.rule?.map(Number), files: v.file, ids: v.id });
@@ -41,6 +43,18 @@ if (import.meta.main) {
   const target = await startTarget(v.address, Number(v.port));
   const ready = performance.now();
   console.log(`corpus: ${tests.length} tests; Portico ready in ${((ready - t0) / 1000).toFixed(1)} s`);
+  const action = await probeWaf(target);
+  if (action !== "bypass") {
+    console.error(
+      action === undefined
+        ? "Portico logged no WAF evidence for the probe: this build does not run the WAF (Route.waf); results would be meaningless"
+        : `the marker path should bypass the WAF (allowlist) but the WAF logged "${action}"`,
+    );
+    if (!v.force) {
+      await target.stop();
+      process.exit(2);
+    }
+  }
   let done = 0;
   const outcomes = await runCorpus(target, tests, {
     timeoutMs: Number(v["timeout-ms"]),

@@ -68,6 +68,18 @@ async function mark(target: Target, path: string, timeoutMs: number): Promise<bo
   return false;
 }
 
+/**
+ * probeWaf sends one marker and returns the WAF action Portico logged for it ("bypass" when the
+ * WAF runs and the allowlist works), or undefined when the line has no `waf` evidence: this build
+ * does not run the WAF on the route, and every expect_ids test would fail for that one reason.
+ */
+export async function probeWaf(target: Target, timeoutMs = 3000): Promise<string | undefined> {
+  const path = `${MARKER_PREFIX}${randomUUID()}/probe`;
+  if (!(await mark(target, path, timeoutMs)))
+    throw new Error("the probe marker never reached the access log");
+  return target.log.lines.find((l) => l.path === path)?.waf?.action;
+}
+
 /** runStage sends one stage between its markers and judges it. */
 async function runStage(target: Target, stage: FtwStage, timeoutMs: number): Promise<Verdict> {
   let bytes: Buffer;
