@@ -27,7 +27,8 @@ export interface Endpoint {
   port: number;
 }
 
-/** wafBenchSnapshot routes every request on at to backend, inspected by waf when given. */
+/** wafBenchSnapshot routes every request on at to backend, inspected by waf when given (also the
+ * CRS corpus runner's Portico, test/waf/ftw/portico.ts). */
 export function wafBenchSnapshot(at: Endpoint, backend: Endpoint, waf?: WafConfig): EngineSnapshot {
   const pool = "bench/web:80";
   return {

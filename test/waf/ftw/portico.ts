@@ -1,13 +1,15 @@
 // portico.ts: the Portico under test for the CRS corpus. Run as a child process, it applies an
 // EngineSnapshot (IR) with one HTTP listener on the VIP, every path routed to the albedo-like
-// backend with the corpus WAF policy, and writes the access log (JSON lines) on stdout:
+// backend with the corpus WAF policy (the WAF bench's snapshot, bench/waf-configs.ts), and
+// writes the access log (JSON lines) on stdout:
 //   portico.ts --address 127.0.77.1 --port 18777 --backend 127.0.0.1:PORT
 // It prints `{"msg":"ready"}` on stderr once the listener is bound.
 import { parseArgs } from "node:util";
 import { Engine } from "../../../src/engine/engine.ts";
 import { compileHttp } from "../../../src/engine/l7/compile.ts";
 import { startAccessLog } from "../../../src/engine/access-log.ts";
-import type { EngineSnapshot, WafConfig } from "../../../src/model/ir.ts";
+import type { WafConfig } from "../../../src/model/ir.ts";
+import { wafBenchSnapshot } from "../../../bench/waf-configs.ts";
 import { MARKER_PREFIX } from "./log.ts";
 
 /**
@@ -52,60 +54,6 @@ export const CORPUS_WAF: WafConfig = {
   failurePolicy: "FailOpen",
 };
 
-/** corpusSnapshot routes every request on address:port to the backend, inspected by waf. */
-export function corpusSnapshot(
-  address: string,
-  port: number,
-  backend: { address: string; port: number },
-  waf: WafConfig = CORPUS_WAF,
-): EngineSnapshot {
-  const pool = "ftw/albedo:80";
-  return {
-    version: 1,
-    l4: [],
-    http: [
-      {
-        name: "ftw:http",
-        address,
-        port,
-        requestTimeoutMs: 30_000,
-        idleTimeoutMs: 30_000,
-        virtualHosts: [
-          {
-            hostname: "*",
-            routes: [
-              {
-                name: "WafPolicy/ftw/crs-corpus#0",
-                match: { path: { type: "Prefix", value: "/" } },
-                action: { type: "Forward", backends: [{ pool, weight: 1 }] },
-                waf,
-              },
-            ],
-          },
-        ],
-      },
-    ],
-    pools: {
-      [pool]: {
-        name: pool,
-        algorithm: { type: "RoundRobin" },
-        endpoints: [
-          {
-            address: backend.address,
-            port: backend.port,
-            weight: 1,
-            ready: true,
-            serving: true,
-            terminating: false,
-          },
-        ],
-        protocol: "http1",
-      },
-    },
-    certificates: {},
-  };
-}
-
 if (import.meta.main) {
   const { values: v } = parseArgs({
     options: {
@@ -123,7 +71,7 @@ if (import.meta.main) {
   };
   startAccessLog("-");
   const engine = new Engine({ compileHttp, log });
-  const r = engine.apply(corpusSnapshot(v.address, Number(v.port), backend));
+  const r = engine.apply(wafBenchSnapshot({ address: v.address, port: Number(v.port) }, backend, CORPUS_WAF));
   if (!r.ok) {
     process.stderr.write(JSON.stringify({ level: "error", msg: "snapshot rejected", error: r.error }) + "\n");
     process.exit(2);
