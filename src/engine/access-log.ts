@@ -3,7 +3,7 @@
 // write per request. Never logs headers or bodies, so no credential reaches the log.
 import { createWriteStream } from "node:fs";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import { HTTP_RESPONSE_CHANNEL as CHANNEL, type HttpResponseEvent } from "./l7/events.ts";
+import { HTTP_RESPONSE_CHANNEL as CHANNEL, type HttpResponseEvent, type WafEvidence } from "./l7/events.ts";
 
 /** formatAccessLine renders one event as a JSON line; time is passed in so tests can fix it. */
 export function formatAccessLine(e: HttpResponseEvent, time: Date): string {
@@ -23,8 +23,25 @@ export function formatAccessLine(e: HttpResponseEvent, time: Date): string {
       route: e.route,
       backend: e.backend,
       error: e.error || undefined, // JSON.stringify leaves it out
+      waf: e.waf === undefined ? undefined : wafField(e.waf),
     }) + "\n"
   );
+}
+
+// wafField is the WAF's evidence in the line: what it did and which rules, never the matched
+// values (the hits stay in the event for analytics, where the engine truncated and redacted them).
+function wafField(w: WafEvidence): Record<string, unknown> {
+  return {
+    policy: w.policy,
+    action: w.action,
+    ruleIds: w.ruleIds,
+    inbound: w.inbound,
+    outbound: w.outbound,
+    blockedBy: w.blockedBy,
+    wouldBlock: w.wouldBlock,
+    overBudget: w.overBudget,
+    elapsedMs: Math.round(w.elapsedMs * 1000) / 1000,
+  };
 }
 
 /** startAccessLog writes a line per request to target ("-" is stdout) until the returned stop runs. */

@@ -8,7 +8,12 @@ import { HEALTH_CHANNEL, type HealthChange } from "./health/registry.ts";
 import { L4_SESSION_CHANNEL, type L4SessionEvent } from "./l4/events.ts";
 import { LIMIT_CHANNEL, type LimitEvent } from "./net/limit-reached.ts";
 import { TLS_FAILURE_CHANNEL, type TlsFailureEvent } from "./tls/handshake-failures.ts";
-import { CONNECTION_CHANNEL, HTTP2_CUT_CHANNEL, HTTP_RESPONSE_CHANNEL } from "./l7/events.ts";
+import {
+  CONNECTION_CHANNEL,
+  HTTP2_CUT_CHANNEL,
+  HTTP_RESPONSE_CHANNEL,
+  type WafEvidence,
+} from "./l7/events.ts";
 import { Counter, Gauge, Histogram, type CounterSeries, type Family, type HistogramSeries } from "./prom.ts";
 
 /** OVERFLOW_LABEL replaces label values beyond the cardinality caps. */
@@ -26,6 +31,7 @@ interface HttpResponseFields {
   bytesOut: number;
   /** vhost is the hostname of the virtual host that routed the request, as configured ("*": any). */
   vhost?: string;
+  waf?: WafEvidence;
 }
 
 /** STATUS_CLASSES are the class labels by status / 100 (0: no status sent); see statusClass. */
@@ -108,6 +114,8 @@ export class Metrics {
   private readonly backends: Limiter;
   private readonly routes: Limiter;
   private readonly hosts: Limiter;
+  private readonly wafPolicies = new Limiter(1000);
+  private readonly wafRules = new Limiter(2000);
   private readonly families: Family[] = [];
   private readonly handlers: [string, (m: unknown) => void][] = [];
   private readonly endpoints: MetricsOptions["endpoints"];
@@ -121,6 +129,27 @@ export class Metrics {
       "listener",
       "class",
     ]),
+  );
+  private readonly wafRequests = this.add(
+    new Counter(
+      "portico_waf_requests_total",
+      "HTTP requests of routes with a WAF policy by what the WAF did (pass, detect, block, drop, bypass, error).",
+      ["listener", "route", "policy", "action"],
+    ),
+  );
+  private readonly wafRuleHits = this.add(
+    new Counter("portico_waf_rule_hits_total", "WAF rule matches that log, per policy and rule id.", [
+      "policy",
+      "rule",
+    ]),
+  );
+  private readonly wafDuration = this.add(
+    new Histogram(
+      "portico_waf_duration_seconds",
+      "WAF inspection time per request, per policy.",
+      ["policy"],
+      [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    ),
   );
   private readonly httpDuration = this.add(
     new Histogram("portico_http_request_duration_seconds", "HTTP exchange latency per VIP listener.", [
@@ -358,11 +387,26 @@ export class Metrics {
     this.bytesIn.add(l, e.bytesIn);
     this.bytesOut.add(l, e.bytesOut);
     this.onRoute(e, e.status, seconds);
+    if (e.waf !== undefined) this.onWaf(e, e.waf);
     if (e.backend) {
       const b = this.backend(e.pool, e.backend);
       this.backendRequests.add(b);
       this.backendResponses.add([b[0], b[1], cls]);
       this.backendDuration.observe(b, seconds);
+    }
+  }
+
+  // Policies and rule ids are bounded like routes: a policy per route at most, rule ids by the
+  // rule sets loaded (the CRS has ~600).
+  private onWaf(e: HttpResponseFields, w: WafEvidence): void {
+    const route = this.routeSeries.get(e.route) ?? this.resolveRoute(e.route);
+    const policy = this.wafPolicies.admit(w.policy) ? w.policy : OVERFLOW_LABEL;
+    this.wafRequests.add([this.listener(e.listener), route.label, policy, w.action]);
+    if (w.action === "bypass") return;
+    this.wafDuration.observe([policy], w.elapsedMs / 1000);
+    for (const id of w.ruleIds) {
+      const rule = String(id);
+      this.wafRuleHits.add([policy, this.wafRules.admit(rule) ? rule : OVERFLOW_LABEL]);
     }
   }
 

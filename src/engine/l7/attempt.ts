@@ -126,12 +126,13 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
     this.fail(...failureAnswer(failure, b.id, this.route?.name, detail));
   }
 
-  /** dropAttempt closes the current attempt's connection and counts the attempt as failed. */
-  protected dropAttempt(): void {
+  /** dropAttempt closes the current attempt's connection and counts the attempt as failed (ok:
+   * the backend did nothing wrong — the WAF refused its response). */
+  protected dropAttempt(ok = false): void {
     const up = this.upstream;
     this.upstream = null;
     // Settled even without a connection: an h2c stream (h2c.ts) is in flight without one.
-    this.settle(false);
+    this.settle(ok);
     up?.destroy();
   }
 

@@ -33,7 +33,7 @@ export function compileHttpWith(
 ): ConnectionHandler {
   let router: Router;
   try {
-    router = new Router(listener.virtualHosts, listener.tls?.listenerHostnames);
+    router = new Router(listener.virtualHosts, listener.tls?.listenerHostnames, deps.log);
   } catch (err) {
     throw new EngineConfigError(
       "InvalidRoute",

@@ -20,7 +20,9 @@ import {
 } from "../http/head.ts";
 import type { MessageHead } from "../http/parser.ts";
 import { httpResponse, type HttpResponseEvent } from "./events.ts";
-import { responseEdits, type Phases, type RequestEdits } from "./phases.ts";
+import { responseEdits, type Answer, type Phases, type RequestEdits } from "./phases.ts";
+import { headerLines } from "./cors.ts";
+import { headerPairs, wafConn, type WafRun, type WafSubject } from "./waf.ts";
 import type { ClientConn } from "./http1.ts";
 import type { Mirrors } from "./mirror.ts";
 import type { Decidable } from "./decide.ts";
@@ -48,6 +50,8 @@ export class Exchange extends BackendAttempt implements Decidable {
   upstreamHead = "";
   framing: "length" | "chunked" | "none" = "none";
   websocket = false;
+  /** waf is the request's WAF transaction (waf.ts), on routes with a WafPolicy. */
+  waf: WafRun | undefined = undefined;
   /** mirrors are the request's RequestMirror copies (mirror.ts); they get its body too. */
   mirrors: Mirrors | undefined = undefined;
   /** local is a response the proxy answers itself (errors, redirects, direct responses). */
@@ -76,6 +80,10 @@ export class Exchange extends BackendAttempt implements Decidable {
   // holding is true while the body is buffered before connecting (holdBody); holdMax is its bound.
   private holding = false;
   private holdMax = 0;
+  // held is a response held for WAF phase 4: its head (not yet sent) and body so far.
+  private held: { head: string; chunks: Buffer[]; size: number } | undefined = undefined;
+  // wafDrop: the WAF's drop action closes the connection instead of answering.
+  private wafDrop = false;
   // continued: the proxy answered the client's 100-continue itself, so the backend's 100 is dropped.
   private continued = false;
 
@@ -97,6 +105,34 @@ export class Exchange extends BackendAttempt implements Decidable {
     return undefined;
   }
 
+  /** wafSubject is the request as the WAF reads it (waf.ts). */
+  wafSubject(): WafSubject {
+    const h = this.head;
+    return {
+      conn: wafConn(this.conn.socket, this.conn.clientIp),
+      head: {
+        method: h.method,
+        uri: h.url,
+        protocol: h.versionMinor === 0 ? "HTTP/1.0" : "HTTP/1.1",
+        headers: headerPairs(h.headers),
+      },
+    };
+  }
+
+  /** wafAnswer gives the WAF's answer (or its drop: the connection closes) in place of the exchange. */
+  wafAnswer(a: Answer): void {
+    if (a.error !== undefined) this.error = a.error;
+    if (a.drop === true) {
+      this.wafDrop = true;
+      if (!this.started) return;
+      this.finish(false);
+      this.conn.destroy();
+      return;
+    }
+    this.answer(a.status, a.body, !this.requestDone, a.headers && headerLines(a.headers));
+    if (this.started) this.sendLocal();
+  }
+
   /** answer makes the proxy answer with a short text body; close ends the connection after it. */
   answer(status: number, body: string, close = false, extra = ""): void {
     this.status = status;
@@ -107,10 +143,18 @@ export class Exchange extends BackendAttempt implements Decidable {
   /** begin runs when the exchange reaches the head of the connection's queue. */
   begin(): void {
     this.started = true;
+    if (this.wafDrop) {
+      this.finish(false);
+      this.conn.destroy();
+      return;
+    }
     if (this.local !== undefined) {
       this.sendLocal();
       return;
     }
+    // A WAF that inspects the body sees all of it (up to its limit) before a backend is asked.
+    const w = this.waf;
+    if (w !== undefined && w.wantsRequestBody && this.wafBody(w)) return;
     // A body still arriving is buffered first: a slow client must not hold a backend connection.
     if (!this.requestDone && this.framing !== "none" && this.holdBody()) return;
     // From the request's arrival: no second clock read per request.
@@ -124,9 +168,10 @@ export class Exchange extends BackendAttempt implements Decidable {
    * backend is connected when it completes or passes the route's buffer size. A client waiting
    * for 100 Continue gets it from the proxy, or it would wait for a backend not yet asked.
    */
-  private holdBody(): boolean {
+  private holdBody(
+    max = this.route!.requestBodyBufferBytes ?? this.rt.limits.requestBodyBufferBytes,
+  ): boolean {
     const route = this.route!;
-    const max = route.requestBodyBufferBytes ?? this.rt.limits.requestBodyBufferBytes;
     if (max === 0 || this.bytesIn >= max) return false;
     this.holding = true;
     this.holdMax = max;
@@ -140,10 +185,29 @@ export class Exchange extends BackendAttempt implements Decidable {
     return true;
   }
 
+  /**
+   * wafBody runs WAF phase 2 on the whole body, holding it first (to one byte past the WAF's limit,
+   * to see a larger body) when it is still arriving; true when it took the exchange over.
+   */
+  private wafBody(w: WafRun): boolean {
+    if (this.requestDone || this.framing === "none" || !this.holdBody(w.requestBodyLimit + 1)) {
+      const a = w.requestBody(this.pending ?? [], this.bytesIn);
+      if (a === undefined) return false;
+      this.wafAnswer(a);
+      return true;
+    }
+    return true;
+  }
+
   // release ends the buffering: the request timeout starts now, and the backend is connected.
   private release(): void {
     this.holding = false;
     this.stopTimer();
+    const w = this.waf;
+    if (w !== undefined && w.wantsRequestBody) {
+      const a = w.requestBody(this.pending ?? [], this.bytesIn);
+      if (a !== undefined) return this.wafAnswer(a);
+    }
     this.armTimer(performance.now(), this.requestTimeoutMs());
     this.connect();
   }
@@ -282,6 +346,15 @@ export class Exchange extends BackendAttempt implements Decidable {
     const noBody =
       this.head.method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200);
     this.interim = status >= 100 && status < 200 && status !== 101;
+    const w = this.waf;
+    if (w !== undefined && !this.interim && status !== 101) {
+      const a = w.responseHeaders(status, `HTTP/1.${h.versionMinor}`, headerPairs(h.headers));
+      if (a !== undefined) {
+        this.dropAttempt(true);
+        this.wafAnswer(a);
+        return true;
+      }
+    }
     if (!this.interim) {
       this.status = status;
       this.responseStarted = true;
@@ -342,6 +415,11 @@ export class Exchange extends BackendAttempt implements Decidable {
       if (this.closeAfter) out += "Connection: close\r\n";
       else if (http10) out += "Connection: keep-alive\r\n";
     }
+    // WAF phase 4 sees the body before the client sees anything of the response.
+    if (w !== undefined && !this.interim && !noBody && w.wantsResponseBody) {
+      this.held = { head: out + "\r\n", chunks: [], size: 0 };
+      return false;
+    }
     // Inside a backend read, the head waits for body bytes of the same read: one client write
     // instead of a writev of a string and a buffer.
     if (this.reading && !this.interim) this.headOut = out + "\r\n";
@@ -366,7 +444,13 @@ export class Exchange extends BackendAttempt implements Decidable {
   }
 
   onBody(chunk: Buffer): void {
-    // The responseBody phase (phases.ts) will run here, from this.phases, when the WAF adds one.
+    const held = this.held;
+    if (held !== undefined) {
+      held.chunks.push(copyOf(chunk));
+      held.size += chunk.length;
+      if (held.size > this.waf!.responseBodyLimit) this.releaseResponse(false);
+      return;
+    }
     this.bytesOut += chunk.length;
     const c = this.conn;
     let ok: boolean;
@@ -388,6 +472,26 @@ export class Exchange extends BackendAttempt implements Decidable {
     if (!ok) this.upstream?.socket.pause();
   }
 
+  // releaseResponse runs WAF phase 4 on the held response: sends it on, or the WAF's answer
+  // instead (complete: the backend's message ended, its connection goes back to the pool).
+  private releaseResponse(complete: boolean): boolean {
+    const held = this.held!;
+    this.held = undefined;
+    const a = this.waf!.responseBody(held.chunks, held.size);
+    if (a !== undefined) {
+      if (complete) {
+        const up = this.upstream;
+        this.upstream = null;
+        up?.release(this.requestDone);
+      } else this.dropAttempt(true);
+      this.wafAnswer(a);
+      return false;
+    }
+    this.conn.write(held.head);
+    for (const c of held.chunks) this.onBody(c);
+    return true;
+  }
+
   onTrailers(t: string[]): void {
     this.responseTrailers = trailerFields(t);
   }
@@ -397,6 +501,7 @@ export class Exchange extends BackendAttempt implements Decidable {
       this.interim = false;
       return;
     }
+    if (this.held !== undefined && !this.releaseResponse(true)) return;
     this.flushHead();
     if (this.outChunked) this.conn.write(lastChunk(this.responseTrailers));
     const up = this.upstream;
@@ -426,9 +531,10 @@ export class Exchange extends BackendAttempt implements Decidable {
   }
 
   private finish(ok: boolean, silent = false): void {
-    // The log phase (phases.ts) will run here, from this.phases, when the WAF adds one.
     if (this.done) return;
     this.done = true;
+    // WAF phase 5 (logging) once the exchange ended, whichever way.
+    const waf = this.waf?.end();
     this.stopTimer();
     if (this.pending !== null) {
       this.conn.released(this.pending);
@@ -453,6 +559,7 @@ export class Exchange extends BackendAttempt implements Decidable {
         protocol: this.head.versionMinor === 0 ? "HTTP/1.0" : "HTTP/1.1",
         error: this.error,
       };
+      if (waf !== undefined) ev.waf = waf;
       httpResponse.publish(ev);
     }
     if (!silent) this.conn.exchangeDone(this);

@@ -18,6 +18,7 @@ import type { H2Guard } from "./h2-guard.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 import type { UpstreamConn } from "./upstream.ts";
 import { cookieValue } from "./cookie.ts";
+import { fieldPairs, headerPairs, wafConn, type WafRun, type WafSubject } from "./waf.ts";
 
 const END_STREAM = 0x1;
 
@@ -40,6 +41,12 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   /** phases are the route's compiled filters; edits what they changed of the upstream request. */
   phases: Phases | undefined = undefined;
   edits: RequestEdits | undefined = undefined;
+  /** waf is the request's WAF transaction (waf.ts), on routes with a WafPolicy. */
+  waf: WafRun | undefined = undefined;
+  /** held is the request body the WAF inspected before the backend attempt (sent first). */
+  held: Buffer[] | undefined = undefined;
+  // heldResponse is a response held for WAF phase 4: its head (not yet sent) and body so far.
+  private heldResponse: { headers: http2.OutgoingHttpHeaders; chunks: Buffer[]; size: number } | undefined;
   // guard counts this stream as reset early when it closes before its response ended.
   private readonly guard: H2Guard | undefined;
   private readonly hasBody: boolean;
@@ -81,9 +88,25 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     return Array.isArray(v) ? v.join(", ") : v;
   }
 
-  /** reply renders an answer of the decision step. */
+  /** wafSubject is the request as the WAF reads it (waf.ts): `:authority` given as Host. */
+  wafSubject(): WafSubject {
+    const h = this.headers;
+    const headers = fieldPairs(h);
+    if (h[":authority"] !== undefined) headers.unshift(["host", this.host]);
+    return {
+      conn: wafConn(this.stream.session?.socket, this.clientIp()),
+      head: { method: this.method, uri: h[":path"] ?? "/", protocol: "HTTP/2.0", headers },
+    };
+  }
+
+  /** reply renders an answer of the decision step (or of the WAF, which may reset the stream). */
   reply(a: Answer): void {
     if (a.error !== undefined) this.error = a.error;
+    if (a.drop === true) {
+      this.finish(false);
+      if (!this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_CANCEL);
+      return;
+    }
     // GRPCRoute asks UNAVAILABLE for an invalid share; an HTTP 500 would reach gRPC as UNKNOWN.
     if (a.invalidShare === true && String(this.headers["content-type"] ?? "").startsWith("application/grpc"))
       return this.answerGrpc(GRPC_UNAVAILABLE, publicText(503));
@@ -129,6 +152,47 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   /** forward sends the request to the chosen pool, over HTTP/2 when the pool speaks h2c. */
   forward(h2c: boolean): void {
     this.armTimer(this.start, this.requestTimeoutMs());
+    const w = this.waf;
+    if (w !== undefined && w.wantsRequestBody) return this.wafBody(w, h2c);
+    this.forwardNow(h2c);
+  }
+
+  /**
+   * wafBody holds the request body (to one byte past the WAF's limit, to see a larger body), runs
+   * WAF phase 2 on it, then forwards: held bytes first, the rest (ProcessPartial) as it arrives.
+   */
+  private wafBody(w: WafRun, h2c: boolean): void {
+    if (!this.hasBody) {
+      const a = w.requestBody([], 0);
+      return a === undefined ? this.forwardNow(h2c) : this.reply(a);
+    }
+    const held: Buffer[] = (this.held = []);
+    const max = w.requestBodyLimit;
+    const stream = this.stream;
+    const inspect = () => {
+      stream.off("data", onData);
+      stream.off("end", onEnd);
+      const a = w.requestBody(held, this.bytesIn);
+      if (a === undefined) this.forwardNow(h2c);
+      else this.reply(a);
+    };
+    const onData = (chunk: Buffer) => {
+      this.bytesIn += chunk.length;
+      this.guard?.body(chunk.length);
+      held.push(chunk);
+      if (this.bytesIn > max) inspect();
+    };
+    const onEnd = () => {
+      this.requestDone = true;
+      inspect();
+    };
+    stream.on("data", onData);
+    stream.on("end", onEnd);
+  }
+
+  // forwardNow starts the backend attempt (after WAF phase 2 when the WAF held the body).
+  private forwardNow(h2c: boolean): void {
+    if (this.done) return;
     if (h2c) {
       // One attempt, no retry: the stream's body is piped to the backend as it arrives.
       const backend = this.pickBackend();
@@ -138,7 +202,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     this.http1Head();
     if (!this.hasBody) this.requestDone = true;
     this.connect();
-    if (this.hasBody) {
+    if (this.hasBody && !this.requestDone) {
       this.stream.on("data", (chunk: Buffer) => this.requestBody(chunk));
       this.stream.on("end", () => this.requestEnd());
     }
@@ -196,6 +260,10 @@ export class H2Exchange extends BackendAttempt implements Decidable {
 
   protected send(up: UpstreamConn): void {
     up.socket.write(this.upstreamHead, "latin1");
+    const held = this.held;
+    if (held === undefined) return;
+    for (let i = 0; i < held.length; i++) this.writeUp(up, held[i]!);
+    if (this.requestDone && this.chunked) up.socket.write(lastChunk(undefined), "latin1");
   }
 
   protected responseSent(): boolean {
@@ -212,13 +280,15 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     this.guard?.body(chunk.length);
     const up = this.upstream;
     if (up === null) return;
-    let ok: boolean;
-    if (this.chunked) {
-      up.socket.write(chunkHeader(chunk.length), "latin1");
-      up.socket.write(chunk);
-      ok = up.socket.write("\r\n", "latin1");
-    } else ok = up.socket.write(chunk);
-    if (!ok) this.stream.pause();
+    if (!this.writeUp(up, chunk)) this.stream.pause();
+  }
+
+  // writeUp writes a piece of the body to an HTTP/1.1 backend, chunk-framed when chunked.
+  private writeUp(up: UpstreamConn, chunk: Buffer): boolean {
+    if (!this.chunked) return up.socket.write(chunk);
+    up.socket.write(chunkHeader(chunk.length), "latin1");
+    up.socket.write(chunk);
+    return up.socket.write("\r\n", "latin1");
   }
 
   private requestEnd(): void {
@@ -253,15 +323,54 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   onHead(h: MessageHead): boolean {
     const status = h.statusCode;
     if (status >= 100 && status < 200) return false;
+    const w = this.waf;
+    if (w !== undefined) {
+      const a = w.responseHeaders(status, `HTTP/1.${h.versionMinor}`, headerPairs(h.headers));
+      if (a !== undefined) {
+        this.dropAttempt(true);
+        this.reply(a);
+        return true;
+      }
+    }
     this.status = status;
     const rh = this.phases?.responseHeaders;
     const out = responseHeaders(h.headers, rh === undefined ? undefined : responseEdits(rh, this));
     out[":status"] = status;
     const isHead = this.headers[":method"] === "HEAD";
     if (this.stream.destroyed) return isHead;
+    // WAF phase 4 sees the body before the client sees anything of the response.
+    if (w !== undefined && !isHead && w.wantsResponseBody) {
+      this.heldResponse = { headers: out, chunks: [], size: 0 };
+      return false;
+    }
+    this.respondHead(out);
+    return isHead;
+  }
+
+  // respondHead sends the response head; the trailers (or none) end the stream.
+  private respondHead(out: http2.OutgoingHttpHeaders): void {
     this.stream.respond(out, { waitForTrailers: true });
     this.stream.on("wantTrailers", () => this.sendTrailers());
-    return isHead;
+  }
+
+  // releaseResponse runs WAF phase 4 on the held response: sends it on, or the WAF's answer.
+  private releaseResponse(complete: boolean): boolean {
+    const held = this.heldResponse!;
+    this.heldResponse = undefined;
+    const a = this.waf!.responseBody(held.chunks, held.size);
+    if (a !== undefined) {
+      if (complete) {
+        const up = this.upstream;
+        this.upstream = null;
+        up?.release(this.requestDone);
+      } else this.dropAttempt(true);
+      this.reply(a);
+      return false;
+    }
+    if (this.stream.destroyed) return false;
+    this.respondHead(held.headers);
+    for (const c of held.chunks) this.onBody(c);
+    return true;
   }
 
   /** sendTrailers ends the stream with the backend's trailers, if any. */
@@ -280,7 +389,13 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   }
 
   onBody(chunk: Buffer): void {
-    // The responseBody phase (phases.ts) will run here, from this.phases, when the WAF adds one.
+    const held = this.heldResponse;
+    if (held !== undefined) {
+      held.chunks.push(chunk);
+      held.size += chunk.length;
+      if (held.size > this.waf!.responseBodyLimit) this.releaseResponse(false);
+      return;
+    }
     this.bytesOut += chunk.length;
     if (!this.stream.write(chunk)) {
       const up = this.upstream;
@@ -301,6 +416,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   }
 
   onComplete(): void {
+    if (this.heldResponse !== undefined && !this.releaseResponse(true)) return;
     const up = this.upstream;
     this.upstream = null;
     if (up !== null) up.release(this.requestDone);
@@ -312,6 +428,15 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   countIn(n: number): void {
     this.bytesIn += n;
     this.guard?.body(n);
+  }
+
+  /** wafResponse runs WAF phase 3 on an h2c backend's response head; true when the WAF answered. */
+  wafResponse(status: number, headers: http2.IncomingHttpHeaders): boolean {
+    const a = this.waf?.responseHeaders(status, "HTTP/2.0", fieldPairs(headers));
+    if (a === undefined) return false;
+    this.settle(true);
+    this.reply(a);
+    return true;
   }
 
   /** countOut accounts response body bytes forwarded by h2c.ts. */
@@ -337,11 +462,12 @@ export class H2Exchange extends BackendAttempt implements Decidable {
 
   /** finish settles accounting and publishes the response event (idempotent). */
   finish(ok: boolean): void {
-    // The log phase (phases.ts) will run here, from this.phases, when the WAF adds one.
     if (this.done) return;
     this.done = true;
     this.stopTimer();
     this.settle(ok);
+    // WAF phase 5 (logging) once the exchange ended, whichever way.
+    const waf = this.waf?.end();
     if (httpResponse.hasSubscribers) {
       httpResponse.publish({
         listener: this.rt.listener.name,
@@ -359,6 +485,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
         path: this.headers[":path"] ?? "",
         protocol: "HTTP/2",
         error: this.error,
+        ...(waf === undefined ? {} : { waf }),
       });
     }
   }

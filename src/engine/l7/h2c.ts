@@ -55,9 +55,12 @@ export function h2cRequest(ex: H2Exchange, backend: Backend): void {
   out[":path"] = p + (ex.query === "" ? "" : "?" + ex.query);
   out[":authority"] = host;
   out[":scheme"] = "http";
+  // A body the WAF held (h2-exchange.ts wafBody) goes first; the rest, if any, is piped after it.
+  const held = ex.held;
+  const ended = ex.stream.readableEnded;
   let req: http2.ClientHttp2Stream;
   try {
-    req = sessionFor(backend).request(out, { endStream: ex.stream.readableEnded });
+    req = sessionFor(backend).request(out, { endStream: ended && (held === undefined || held.length === 0) });
   } catch (err) {
     ex.fail(502, `cannot open a stream to backend ${backend.id}: ${(err as Error).message}`);
     return;
@@ -68,12 +71,20 @@ export function h2cRequest(ex: H2Exchange, backend: Backend): void {
       ex.fail(504, `backend ${backend.id} of route ${ex.route?.name} timed out`);
       req.close(http2.constants.NGHTTP2_CANCEL);
     });
-  if (!ex.stream.readableEnded) {
+  if (held !== undefined) for (const c of held) req.write(c);
+  if (!ended) {
     ex.stream.on("data", (chunk: Buffer) => ex.countIn(chunk.length));
     ex.stream.pipe(req);
-  }
+  } else if (held !== undefined && held.length > 0) req.end();
   req.on("response", (headers) => {
     const status = Number(headers[":status"]);
+    // WAF phase 3 (waf.ts): an answer of the WAF replaces the backend's response.
+    if (ex.waf !== undefined && ex.wafResponse(status, headers)) {
+      req.removeAllListeners("data");
+      req.removeAllListeners("end");
+      req.close(http2.constants.NGHTTP2_CANCEL);
+      return;
+    }
     ex.setStatus(status);
     const resp: http2.OutgoingHttpHeaders = {};
     for (const [k, v] of Object.entries(headers)) if (k !== ":status" && v !== undefined) resp[k] = v;

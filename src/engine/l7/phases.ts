@@ -11,16 +11,22 @@
 //   responseBody    on each piece of the response body, before it goes to the client;
 //   log             once the exchange finished, with its access-log event.
 // Today's filters use requestHeaders and responseHeaders only. Access policy (allow/deny lists,
-// rate limits) will add requestHeaders steps ahead of the filters'; the WAF its phases 1–5 as
-// requestHeaders, requestBody, responseHeaders, responseBody and log steps — the fronts then call
-// the body and log phases where exchange.ts and h2-exchange.ts mark it (h2c.ts pipes the bodies of
-// streams to h2c pools itself, and needs the same).
+// rate limits) will add requestHeaders steps ahead of the filters'. The WAF (waf.ts) is the first
+// requestHeaders step: phase 1 starts a transaction kept on the request (PhaseRequest.waf); the
+// fronts run its later phases from there — phase 2 on the body they hold before the backend
+// attempt, 3 on the response head, 5 when the exchange finished — since a transaction's body
+// phases see the whole body at once, not piece by piece as BodyStep does.
 import type { CorsPolicy, Header, Route, RouteFilter } from "../../model/ir.ts";
+import type { CompileDeps } from "../contracts.ts";
 import { preflightAnswer, withCors, type HeaderEdits, type HeaderSource } from "./cors.ts";
 import type { HttpResponseEvent } from "./events.ts";
 import { redirectLocation, rewritePath } from "./forward.ts";
 import type { RequestView } from "./router/match.ts";
 import type { ListenerRuntime } from "./runtime.ts";
+import { WafRoute, type WafRun } from "./waf.ts";
+
+/** PhaseLog is where compiling phases reports (CompileDeps.log). */
+export type PhaseLog = CompileDeps["log"];
 
 /** Answer is a response the proxy gives itself instead of forwarding; the front renders it. */
 export interface Answer {
@@ -32,6 +38,8 @@ export interface Answer {
   error?: string;
   /** invalidShare: the request drew an invalid backend's share (gRPC over HTTP/2 answers UNAVAILABLE). */
   invalidShare?: boolean;
+  /** drop: close the connection instead (HTTP/2: reset the stream); the WAF's drop action. */
+  drop?: true;
 }
 
 /** MirrorFilter is a RequestMirror filter. */
@@ -59,6 +67,8 @@ export interface PhaseRequest extends RequestView, HeaderSource {
   prefixLength: number;
   /** edits start undefined for every request; steps create them when they change something. */
   edits: RequestEdits | undefined;
+  /** waf is the request's WAF transaction, set by the WAF's step on routes that have one. */
+  waf?: WafRun | undefined;
 }
 
 /** RequestHeadersStep returns an Answer to stop the request there, or undefined to go on. */
@@ -82,11 +92,16 @@ export interface Phases {
   log?: LogStep[];
 }
 
-/** compilePhases compiles route's filters; undefined when the route has none. */
-export function compilePhases(route: Route): Phases | undefined {
-  const filters = route.filters;
-  if (filters === undefined || filters.length === 0) return undefined;
+/** compilePhases compiles route's WAF and filters; undefined when the route has neither. */
+export function compilePhases(route: Route, log: PhaseLog = () => {}): Phases | undefined {
+  const filters = route.filters ?? [];
+  if (filters.length === 0 && route.waf === undefined) return undefined;
   const requestHeaders: RequestHeadersStep[] = [];
+  // The WAF first: it inspects the request as the client sent it, before anything answers it.
+  if (route.waf !== undefined) {
+    const waf = new WafRoute(route.waf, log);
+    requestHeaders.push((req) => waf.requestHeaders(req));
+  }
   const responseHeaders: ResponseHeadersStep[] = [];
   let cors: CorsPolicy | undefined;
   let redirect: Extract<RouteFilter, { type: "RequestRedirect" }> | undefined;

@@ -92,6 +92,8 @@ export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): vo
     if (ex.websocket) ex.closeAfter = true;
   }
   if (answer !== undefined) {
+    // The WAF's drop closes the connection when the exchange's turn comes.
+    if (answer.drop === true) return ex.wafAnswer(answer);
     if (answer.error !== undefined) ex.error = answer.error;
     return ex.answer(answer.status, answer.body, false, answer.headers && headerLines(answer.headers));
   }

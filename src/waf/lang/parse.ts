@@ -67,8 +67,23 @@ export function parseRules(text: string, file: string): LoadResult {
 
 /** loadRuleFiles reads and parses files in order as one rule set (crs-setup first, then rules). */
 export function loadRuleFiles(paths: string[]): LoadResult {
+  return loadRuleSources(paths.map((path) => ({ path })));
+}
+
+/** RuleSource is one piece of a rule set: a file to read, or a text generated in memory (file names
+ * it in errors, like `portico:setup`). */
+export type RuleSource = { path: string } | { text: string; file: string };
+
+/**
+ * loadRuleSources reads files and texts in order as one rule set: one loader, so SecDefaultAction,
+ * duplicate ids and SecRuleUpdateTarget*'s "is the rule loaded" check span every piece.
+ */
+export function loadRuleSources(sources: readonly RuleSource[]): LoadResult {
   const l = new Loader();
-  for (const p of paths) l.file(p, { file: p, line: 0 });
+  for (const s of sources) {
+    if ("path" in s) l.file(s.path, { file: s.path, line: 0 });
+    else l.text(s.text, s.file);
+  }
   return l.finish();
 }
 

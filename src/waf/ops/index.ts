@@ -1,17 +1,10 @@
-// index.ts: the operators and transformations (types.ts OpsFactory). PLACEHOLDER until they land:
-// no transformation, every operator refused at load, so nothing runs half-implemented.
-import { WafLangError, type Location } from "../lang/errors.ts";
-import type { Operator } from "../lang/model.ts";
-import type { CompiledOperator, OpsFactory, Transform } from "./types.ts";
+// index.ts: the operators and transformations the rule engine uses (types.ts OpsFactory):
+// transformations.ts (one file per family, t-*.ts) and operators.ts (op-*.ts).
+import { compileOperator } from "./operators.ts";
+import { transformation } from "./transformations.ts";
+import type { OpsFactory } from "./types.ts";
 
 export type * from "./types.ts";
 
 /** ops is the OpsFactory the engine uses. */
-export const ops: OpsFactory = {
-  transformation(_name: string): Transform | undefined {
-    return undefined;
-  },
-  compileOperator(op: Operator, at: Location, ruleId: number): CompiledOperator {
-    throw new WafLangError("WAF_LANG_UNKNOWN_OPERATOR", at, `@${op.name} is not implemented yet`, ruleId);
-  },
-};
+export const ops: OpsFactory = { transformation, compileOperator };

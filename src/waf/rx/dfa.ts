@@ -55,13 +55,13 @@ export class Dfa {
     for (let c = 255; c >= 0; c--) this.repByte[prog.byteClass[c]!] = c;
   }
 
-  /** test says whether input contains a match. */
-  test(input: Uint8Array): boolean {
+  /** test says whether input[0, end) contains a match. */
+  test(input: Uint8Array, end = input.length): boolean {
     const { byteClass, classes } = this.prog;
-    this.work += input.length;
+    this.work += end;
     if (this.initial < 0) this.initial = this.state(Int32Array.of(0), PREV_START);
     let s = this.initial;
-    for (let i = 0; i < input.length; i++) {
+    for (let i = 0; i < end; i++) {
       const k = byteClass[input[i]!]!;
       let t = this.states[s]!.next[k]!;
       if (t === UNKNOWN) t = this.step(s, k);

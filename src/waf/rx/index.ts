@@ -1,7 +1,8 @@
 // index.ts: the rx engine's API. compile() parses and compiles a pattern once; test() runs the
 // lazy DFA and exec() the Pike VM, both linear in the input for a given pattern (no backtracking,
 // so no ReDoS). Matching is on bytes: a Buffer is matched as it is, a string as its UTF-8 bytes
-// (pass Buffer.from(s, "latin1") for a string that holds bytes one per character).
+// (pass Buffer.from(s, "latin1") for a string that holds bytes one per character), and a binary
+// string (one char per byte, the WAF's values) by testBinary()/execBinary() without re-encoding.
 import { compileProgram, type Program } from "./compile.ts";
 import { Dfa, DEFAULT_DFA_BUDGET } from "./dfa.ts";
 import { parse } from "./parse.ts";
@@ -76,6 +77,27 @@ export class Regex {
     return { index: spans[0]!, end: spans[1]!, captures, groups, spans } as RxMatch<string> | RxMatch<Buffer>;
   }
 
+  /** testBinary says whether s, a binary string (one char per byte, latin1), contains a match. */
+  testBinary(s: string): boolean {
+    return this.dfa.test(latin1(s), s.length);
+  }
+
+  /** execBinary is exec() on a binary string; captures are substrings of s (offsets are chars = bytes). */
+  execBinary(s: string): RxMatch<string> | null {
+    const b = latin1(s);
+    if (!this.dfa.test(b, s.length)) return null;
+    const spans = pikeExec(this.program, b, undefined, s.length);
+    if (spans === null) return null;
+    const captures = Array.from({ length: this.groupCount + 1 }, (_, i) => {
+      const st = spans[2 * i]!;
+      const e = spans[2 * i + 1]!;
+      return st < 0 || e < 0 ? undefined : s.slice(st, e);
+    });
+    const groups: Record<string, string | undefined> = {};
+    for (const [name, i] of this.groupNames) groups[name] = captures[i];
+    return { index: spans[0]!, end: spans[1]!, captures, groups, spans };
+  }
+
   /** stats: the DFA's work so far (bytes read plus instructions visited), cache drops and cache size (bytes, approximate). */
   get stats(): { dfaWork: number; dfaResets: number; dfaBytes: number } {
     return { dfaWork: this.dfa.work, dfaResets: this.dfa.resets, dfaBytes: this.dfa.bytes };
@@ -85,6 +107,17 @@ export class Regex {
 /** compile parses and compiles pattern with flags (i, s, m, U); throws RxSyntaxError naming the offset. */
 export function compile(pattern: string, flags = "", options: RxOptions = {}): Regex {
   return new Regex(pattern, flags, options);
+}
+
+// One scratch buffer for every binary string matched: the matchers are synchronous and never
+// re-entered, so a value is copied in natively (latin1 write: no UTF-8 encoding, no allocation once
+// the buffer is large enough) and read as bytes. It grows to the largest value seen.
+let scratch = Buffer.allocUnsafe(4096);
+
+function latin1(s: string): Buffer {
+  if (s.length > scratch.length) scratch = Buffer.allocUnsafe(Math.max(s.length, 2 * scratch.length));
+  scratch.write(s, 0, s.length, "latin1");
+  return scratch;
 }
 
 function bytes(input: string | Uint8Array): Uint8Array {

@@ -19,10 +19,14 @@ export interface PikeStats {
   steps: number;
 }
 
-/** pikeExec finds the leftmost-first match in input; returns its capture slots (-1 = unset) or null. */
-export function pikeExec(prog: Program, input: Uint8Array, stats?: PikeStats): Int32Array | null {
+/** pikeExec finds the leftmost-first match in input[0, n); returns its capture slots (-1 = unset) or null. */
+export function pikeExec(
+  prog: Program,
+  input: Uint8Array,
+  stats?: PikeStats,
+  n = input.length,
+): Int32Array | null {
   const { op, arg1, arg2, sets } = prog;
-  const n = input.length;
   const mark = new Uint32Array(op.length);
   let gen = 1;
   let clist = new ThreadList(op.length);

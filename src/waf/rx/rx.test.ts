@@ -255,3 +255,23 @@ test("rx agrees with V8 on 1500 random patterns (nested groups, quantifiers, anc
     }
   }
 });
+
+test("testBinary/execBinary match a binary string's chars as bytes (≥ 0x80 too), as Buffer input does", () => {
+  // CRS 920270-style class on bytes: a value holding byte 0xa0 (latin1 char U+00A0).
+  const high = compile("[\\x80-\\xff]");
+  assert.equal(high.testBinary("abc\u00a0"), true);
+  assert.equal(high.testBinary("abc"), false);
+  // The same text as UTF-8 would be two bytes c2 a0; as a binary string it is one byte a0.
+  const exact = compile("^\\xa0$");
+  assert.equal(exact.testBinary("\u00a0"), true);
+  assert.equal(exact.test("\u00a0"), false, "test() reads a string as UTF-8 (c2 a0)");
+  const m = compile("(\\xc3)(\\xa9+)").execBinary("caf\u00c3\u00a9\u00a9!");
+  assert.deepEqual(m?.captures, ["\u00c3\u00a9\u00a9", "\u00c3", "\u00a9\u00a9"]);
+  assert.equal(m?.index, 3);
+  assert.equal(m?.end, 6);
+  // The scratch buffer is reused: a long value then a short one must not see the long one's tail.
+  const tail = compile("b$");
+  assert.equal(tail.testBinary("x".repeat(10_000) + "b"), true);
+  assert.equal(tail.testBinary("ab "), false);
+  assert.equal(compile("^a").execBinary("ba"), null);
+});

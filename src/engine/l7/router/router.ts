@@ -7,7 +7,7 @@ import type { Route, VirtualHost } from "../../../model/ir.ts";
 import { HostMap } from "./host-map.ts";
 import { compileConditions, compilePath, type PathTest, type RequestView } from "./match.ts";
 import { compileMisdirect, type MisdirectCheck } from "./misdirect.ts";
-import { compilePhases, type Phases } from "../phases.ts";
+import { compilePhases, type PhaseLog, type Phases } from "../phases.ts";
 
 /** CompiledRoute is a Route with its match compiled. */
 export interface CompiledRoute {
@@ -37,14 +37,14 @@ export class HostRoutes {
   private readonly anySegment: CompiledRoute[] = [];
   private readonly hostname: string;
 
-  constructor(routes: readonly Route[], hostname = "*") {
+  constructor(routes: readonly Route[], hostname = "*", log?: PhaseLog) {
     this.hostname = hostname;
     const compiled = routes.map((route, index): CompiledRoute => ({
       route,
       index,
       path: compilePath(route.match.path),
       conditions: compileConditions(route.match),
-      phases: compilePhases(route),
+      phases: compilePhases(route, log),
     }));
     // Pass 1 creates the buckets; pass 2 appends routes in IR order so every bucket is ordered.
     for (const c of compiled) {
@@ -81,11 +81,16 @@ export class Router {
   /** misdirected is set when several HTTPS listeners share the port (ListenerTls.listenerHostnames). */
   readonly misdirected: MisdirectCheck | undefined;
 
-  /** Router compiles virtualHosts; regexps that do not compile throw SyntaxError. */
-  constructor(virtualHosts: readonly VirtualHost[], listenerHostnames?: readonly string[]) {
+  /** Router compiles virtualHosts; regexps that do not compile throw SyntaxError. log gets what
+   * compiling the routes' phases reports (a WAF program that cannot be built). */
+  constructor(virtualHosts: readonly VirtualHost[], listenerHostnames?: readonly string[], log?: PhaseLog) {
     this.misdirected = compileMisdirect(listenerHostnames);
     for (const vh of virtualHosts)
-      this.hosts.add(vh.hostname, new HostRoutes(vh.routes, vh.hostname), vh.singleLabelWildcard === true);
+      this.hosts.add(
+        vh.hostname,
+        new HostRoutes(vh.routes, vh.hostname, log),
+        vh.singleLabelWildcard === true,
+      );
   }
 
   /** route returns the route for a request to host (raw Host header), or undefined (404). */

@@ -1,0 +1,292 @@
+// evaluate.ts: running rules. Per rule: each target's values (selected, minus exclusions),
+// transformed (cached per transformation chain and value for the transaction), tested by the
+// operator (negation applied here), captures into TX:0..9. A rule without a chain runs its
+// setvar/ctl/setenv at every match, as ModSecurity and Coraza do (CRS scores count matches); a
+// chain runs every link's actions only once the whole chain matched, each with MATCHED_VAR set to
+// its own link's last match. Then skip/skipAfter, the disruptive action and the hit.
+import type { MacroRef, Phase, Template } from "../lang/model.ts";
+import type { OperatorContext } from "../ops/types.ts";
+import type { CompiledRule, Exclusion, Item, RunAction, Sel, Step, Target } from "./program.ts";
+import type { Tx } from "./transaction.ts";
+import type { WafHit } from "./types.ts";
+import { member, type Member } from "./vars.ts";
+
+const HIT_VALUE_BYTES = 120;
+
+/** Evaluator runs a transaction's rules. */
+export class Evaluator {
+  private readonly tx: Tx;
+  /** cache: transformation chain prefix id → original value → transformed value. */
+  private readonly cache = new Map<number, Map<string, string>>();
+  private readonly ctx: OperatorContext & { captures: string[] | undefined };
+  private skip = 0;
+  private skipAfter: string | undefined;
+  private stopPhase = false;
+
+  constructor(tx: Tx) {
+    this.tx = tx;
+    this.ctx = { expand: (t) => this.expand(t), captures: undefined };
+  }
+
+  /** runPhase runs a phase's rules in order until the phase ends or the transaction stops. */
+  runPhase(phase: Phase, items: readonly Item[]): void {
+    const tx = this.tx;
+    this.skip = 0;
+    this.skipAfter = undefined;
+    this.stopPhase = false;
+    for (const item of items) {
+      if (item.kind === "marker") {
+        if (this.skipAfter === item.name) this.skipAfter = undefined;
+        continue;
+      }
+      if (this.skipAfter !== undefined) continue;
+      if (this.skip > 0) {
+        this.skip--;
+        continue;
+      }
+      if (tx.mode === "Off" || tx.removed(item)) continue;
+      if (tx.overTime()) return;
+      this.rule(item, phase);
+      if (this.stopPhase || (tx.interruption && phase !== 5)) return;
+    }
+  }
+
+  private rule(r: CompiledRule, phase: Phase): void {
+    const vars = this.tx.vars;
+    vars.rule = r;
+    vars.matchedVars = [];
+    const chain = r.steps.length > 1;
+    const last: Member[] = [];
+    let first: Member | undefined;
+    for (const step of r.steps) {
+      const matches = this.step(r, step, !chain);
+      if (!matches) return;
+      first ??= matches[0];
+      last.push(matches[matches.length - 1] as Member);
+    }
+    if (chain) {
+      r.steps.forEach((step, i) => {
+        if (step.actions.length === 0) return;
+        if (!step.unconditional) vars.matchedVar = last[i];
+        this.run(step.actions);
+      });
+      if (!r.steps[r.steps.length - 1]?.unconditional) vars.matchedVar = last[last.length - 1];
+    }
+    if (r.severity !== undefined && r.severity < vars.highestSeverity) vars.highestSeverity = r.severity;
+    if (r.skip) this.skip = r.skip;
+    if (r.skipAfter !== undefined) this.skipAfter = r.skipAfter;
+    const disruptive = this.disrupt(r, phase);
+    if (r.log) this.hit(r, phase, first, disruptive);
+  }
+
+  /** disrupt applies the rule's disruptive action; true when it took (or would take) effect. */
+  private disrupt(r: CompiledRule, phase: Phase): boolean {
+    const d = r.disruptive;
+    const tx = this.tx;
+    switch (d.action) {
+      case "pass":
+        return false;
+      case "allow":
+        // Coraza applies allow in DetectionOnly too, so Detection sees what On would run.
+        if (phase === 5) return false;
+        this.stopPhase = true;
+        if (d.scope === "all") tx.allow = "all";
+        else if (d.scope === "request" && phase <= 2) tx.allow = "request";
+        return false;
+      case "redirect": {
+        const status =
+          r.status !== undefined && [301, 302, 303, 307, 308].includes(r.status) ? r.status : 302;
+        return tx.interrupt({ ruleId: r.id, action: "redirect", status, url: this.expand(d.target) }, phase);
+      }
+      case "deny":
+      case "drop":
+        return tx.interrupt({ ruleId: r.id, action: d.action, status: r.status ?? 403 }, phase);
+    }
+  }
+
+  private hit(r: CompiledRule, phase: Phase, m: Member | undefined, disruptive: boolean): void {
+    let value = m?.value ?? "";
+    const variable = m?.key ?? "";
+    if (r.sanitise || this.sanitised(r, variable)) value = "*".repeat(value.length);
+    const h: WafHit = {
+      ruleId: r.id,
+      phase,
+      msg: r.msg ? this.expand(r.msg) : "",
+      data: r.logdata ? this.expand(r.logdata) : "",
+      tags: r.tagTemplates.map((t) => this.expand(t)),
+      variable,
+      value: value.length > HIT_VALUE_BYTES ? value.slice(0, HIT_VALUE_BYTES) : value,
+      disruptive,
+    };
+    if (r.severity !== undefined) h.severity = r.severity;
+    this.tx.hits.push(h);
+  }
+
+  private sanitised(r: CompiledRule, variable: string): boolean {
+    if (r.sanitiseNames.length === 0) return false;
+    const name = variable.slice(variable.indexOf(":") + 1).toLowerCase();
+    return r.sanitiseNames.some((t) => this.expand(t).toLowerCase() === name);
+  }
+
+  /** step tests one rule of a chain; the matches (key: the variable's full name), or undefined. */
+  private step(r: CompiledRule, s: Step, runActions: boolean): Member[] | undefined {
+    const vars = this.tx.vars;
+    if (s.unconditional) {
+      if (runActions) this.run(s.actions);
+      return [member("", "")];
+    }
+    const op = s.op;
+    if (!op) return undefined;
+    let out: Member[] | undefined;
+    for (const target of s.targets) {
+      for (const v of this.select(r, s, target)) {
+        const values = s.multiMatch ? this.transformAll(s, v.value) : [this.transform(s, v.value)];
+        for (const t of values) {
+          const captures = s.capture ? [] : undefined;
+          this.ctx.captures = captures;
+          const res = op.test(t, this.ctx);
+          if (s.negated ? res !== false : res === false) continue;
+          if (captures) {
+            const tx = vars.collection("TX");
+            for (let i = 0; i < 10 && i < captures.length; i++) {
+              const c = captures[i];
+              if (c !== undefined) tx.set(String(i), member(String(i), c));
+            }
+          }
+          const m = member(v.key, t);
+          vars.matchedVar = m;
+          vars.matchedVars.push(m);
+          (out ??= []).push(m);
+          if (runActions) this.run(s.actions);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** select lists a target's values named as MATCHED_VAR_NAME shows them (`ARGS:q`, `REQUEST_URI`). */
+  private select(r: CompiledRule, s: Step, t: Target): Member[] {
+    const vars = this.tx.vars;
+    const coll = t.collection;
+    let ms: readonly Member[];
+    if (coll === "XML" || coll === "REQUEST_XML") {
+      const expr = t.sel?.kind === "xpath" ? t.sel.value : "/*";
+      const doc = coll === "XML" ? this.tx.xml : undefined;
+      ms = doc ? this.tx.program.body.xpath(doc, expr).map((v) => member(expr, v)) : [];
+    } else {
+      ms = vars.members(coll);
+      if (t.sel && t.sel.kind !== "xpath") ms = ms.filter((m) => selects(t.sel as Sel, m));
+    }
+    const excl = this.exclusions(r, s, coll);
+    if (excl.length) ms = ms.filter((m) => !excl.some((e) => !e.sel || selects(e.sel, m)));
+    if (t.count) return [member(coll, String(ms.length))];
+    return ms.map((m) => ({ key: m.key === "" ? coll : `${coll}:${m.key}`, lower: m.lower, value: m.value }));
+  }
+
+  private exclusions(r: CompiledRule, s: Step, coll: string): Exclusion[] {
+    let out: Exclusion[] | undefined;
+    for (const e of s.exclusions) if (e.collection === coll) (out ??= []).push(e);
+    for (const tr of this.tx.targetRemovals) {
+      const applies =
+        tr.by === "id"
+          ? tr.ids.some((x) => r.id >= x.from && r.id <= x.to)
+          : tr.by === "tag"
+            ? r.tags.includes(tr.what)
+            : r.msg?.raw === tr.what;
+      if (!applies) continue;
+      for (const e of tr.exclusions) if (e.collection === coll) (out ??= []).push(e);
+    }
+    return out ?? [];
+  }
+
+  private transform(s: Step, value: string): string {
+    const n = s.transforms.length;
+    if (n === 0) return value;
+    let start = 0;
+    let cur = value;
+    for (let i = n - 1; i >= 0; i--) {
+      const hit = this.cache.get(s.transformIds[i] as number)?.get(value);
+      if (hit !== undefined) {
+        if (i === n - 1) return hit;
+        cur = hit;
+        start = i + 1;
+        break;
+      }
+    }
+    for (let i = start; i < n; i++) {
+      cur = (s.transforms[i] as (v: string) => string)(cur);
+      const id = s.transformIds[i] as number;
+      let m = this.cache.get(id);
+      if (!m) {
+        m = new Map();
+        this.cache.set(id, m);
+      }
+      m.set(value, cur);
+    }
+    return cur;
+  }
+
+  /** transformAll is multiMatch: the value before and after each transformation that changed it. */
+  private transformAll(s: Step, value: string): string[] {
+    const out = [value];
+    let cur = value;
+    for (const f of s.transforms) {
+      const next = f(cur);
+      if (next !== cur) out.push(next);
+      cur = next;
+    }
+    return out;
+  }
+
+  private run(actions: readonly RunAction[]): void {
+    for (const a of actions) {
+      if (a.kind === "setvar") this.setvar(a.setvar);
+      else if (a.kind === "ctl") this.tx.ctl(a.ctl, a.remove);
+      else {
+        const key = this.expand(a.key);
+        this.tx.vars.collection("ENV").set(key.toLowerCase(), member(key, this.expand(a.value)));
+      }
+    }
+  }
+
+  private setvar(sv: RunAction & { kind: "setvar" } extends { setvar: infer S } ? S : never): void {
+    const coll = this.tx.vars.collection(sv.collection);
+    const key = this.expand(sv.key).toLowerCase();
+    if (sv.op === "delete") {
+      coll.delete(key);
+      return;
+    }
+    const value = sv.value ? this.expand(sv.value) : "";
+    if (sv.op === "set") {
+      coll.set(key, member(key, value));
+      return;
+    }
+    const cur = parseInt(coll.get(key)?.value ?? "0", 10) || 0;
+    const n = parseInt(value, 10) || 0;
+    coll.set(key, member(key, String(sv.op === "add" ? cur + n : cur - n)));
+  }
+
+  /** expand renders a macro template against the transaction now. */
+  expand(t: Template): string {
+    const parts = t.parts;
+    if (parts.length === 1 && typeof parts[0] === "string") return parts[0];
+    let out = "";
+    for (const p of parts) out += typeof p === "string" ? p : this.macro(p);
+    return out;
+  }
+
+  private macro(ref: MacroRef): string {
+    const vars = this.tx.vars;
+    if (ref.key === undefined) return vars.members(ref.collection)[0]?.value ?? "";
+    const lower = ref.key.toLowerCase();
+    for (const m of vars.members(ref.collection)) if (m.lower === lower) return m.value;
+    return "";
+  }
+}
+
+/** selects says whether a selector picks a member (names case-insensitively). */
+function selects(sel: Sel, m: Member): boolean {
+  if (sel.kind === "name") return m.lower === sel.lower;
+  if (sel.kind === "regex") return sel.rx.test(Buffer.from(m.key, "latin1"));
+  return false;
+}

@@ -1,0 +1,113 @@
+// program.ts: the compiled shape of a rule set, shared read-only by every transaction: per phase,
+// the rules in file order with the SecMarkers between them; per rule, its steps (the rule and its
+// chain links) with operators compiled, transformations resolved and the defaults folded in.
+import type { Location } from "../lang/errors.ts";
+import type { Ctl, IdRange, Phase, SetVar, Template } from "../lang/model.ts";
+import type { BodyProcessors } from "../body/types.ts";
+import type { CompiledOperator, Transform } from "../ops/types.ts";
+import type { Regex } from "../rx/index.ts";
+import type { EngineSettings, IgnoredSetting } from "./settings.ts";
+
+/** Sel is a compiled selector: a lower-case name, a regex on the member's name, or XPath. */
+export type Sel =
+  | { kind: "name"; lower: string; value: string }
+  | { kind: "regex"; rx: Regex; pattern: string }
+  | { kind: "xpath"; value: string };
+
+/** Target is one variable a step reads (`ARGS:q`, `&TX:x`); `sel` absent means every member. */
+export interface Target {
+  collection: string;
+  sel?: Sel;
+  count: boolean;
+}
+
+/** Exclusion removes members from the step's targets of the same collection (`!ARGS:pw`);
+ * without `sel` it removes the whole collection (ctl:ruleRemoveTargetById=1;ARGS). */
+export interface Exclusion {
+  collection: string;
+  sel?: Sel;
+}
+
+/** RunAction is a non-disruptive action that changes the transaction when its rule matches. */
+export type RunAction =
+  | { kind: "setvar"; setvar: SetVar }
+  | { kind: "ctl"; ctl: Ctl; remove?: TargetRemoval }
+  | { kind: "setenv"; key: Template; value: Template };
+
+/** TargetRemoval is a compiled ctl:ruleRemoveTargetById/ByTag/ByMsg: which rules, which targets. */
+export interface TargetRemoval {
+  by: "id" | "tag" | "msg";
+  ids: IdRange[];
+  what: string;
+  exclusions: Exclusion[];
+}
+
+/** Step is one rule of a chain (step 0 is the rule itself). */
+export interface Step {
+  at: Location;
+  targets: Target[];
+  exclusions: Exclusion[];
+  /** unconditional: SecAction (no variables: it matches once, with nothing matched). */
+  unconditional: boolean;
+  op: CompiledOperator | undefined;
+  negated: boolean;
+  transforms: Transform[];
+  /** transformIds[i] names the chain transforms[0..i] across the program (the cache key). */
+  transformIds: number[];
+  multiMatch: boolean;
+  capture: boolean;
+  actions: RunAction[];
+}
+
+/** Resolved is the disruptive action a rule takes when it matches (block already resolved). */
+export type Resolved =
+  | { action: "pass" }
+  | { action: "deny" | "drop" }
+  | { action: "allow"; scope: "all" | "phase" | "request" }
+  | { action: "redirect"; target: Template };
+
+/** CompiledRule is a rule (or chain) ready to run. */
+export interface CompiledRule {
+  kind: "rule";
+  id: number;
+  phase: Phase;
+  at: Location;
+  steps: Step[];
+  msg?: Template;
+  logdata?: Template;
+  /** tags are the raw tag texts (ctl:ruleRemoveByTag compares them); tagTemplates for the hit. */
+  tags: string[];
+  tagTemplates: Template[];
+  severity?: number;
+  rev: string;
+  ver: string;
+  log: boolean;
+  disruptive: Resolved;
+  status?: number;
+  skip: number;
+  skipAfter?: string;
+  /** sanitise: the hit's value is masked (sanitiseMatched / sanitiseMatchedBytes). */
+  sanitise: boolean;
+  /** sanitiseArgs / sanitiseHeaders: lower-case names whose values are masked in hits. */
+  sanitiseNames: Template[];
+}
+
+/** MarkerItem is a SecMarker's place in a phase. */
+export interface MarkerItem {
+  kind: "marker";
+  name: string;
+}
+
+/** Item is one entry of a phase's list. */
+export type Item = CompiledRule | MarkerItem;
+
+/** Compiled is what the transactions share: the phases' lists and the settings. */
+export interface Compiled {
+  /** phases[p] lists phase p's rules and markers in file order (empty when p has no rule). */
+  phases: readonly (readonly Item[])[];
+  settings: EngineSettings;
+  ignoredSettings: IgnoredSetting[];
+  budgetMs: number;
+  body: BodyProcessors;
+  ruleCount: number;
+}

@@ -1,0 +1,166 @@
+// vars.ts: a transaction's variables. The phases store what they parsed (headers, query and body
+// pairs, response) as base collections and scalars; the collections rules read are built from
+// those on first use and kept until the next phase adds data (ARGS, *_NAMES, sizes), so a phase
+// whose rules never read ARGS_NAMES never builds it. TX and the per-transaction stand-ins for the
+// persistent collections (IP, GLOBAL, SESSION, USER, RESOURCE) and ENV are live maps.
+import type { ConnInfo } from "./types.ts";
+import type { CompiledRule } from "./program.ts";
+
+/** Member is one value of a collection: its name as sent, lower-cased once, and its value. */
+export interface Member {
+  key: string;
+  lower: string;
+  value: string;
+}
+
+/** member makes a Member. */
+export function member(key: string, value: string): Member {
+  return { key, lower: key.toLowerCase(), value };
+}
+
+const LIVE = new Set(["TX", "IP", "GLOBAL", "SESSION", "USER", "RESOURCE", "ENV"]);
+const NAMES: Record<string, string> = {
+  ARGS_NAMES: "ARGS",
+  ARGS_GET_NAMES: "ARGS_GET",
+  ARGS_POST_NAMES: "ARGS_POST",
+  REQUEST_HEADERS_NAMES: "REQUEST_HEADERS",
+  REQUEST_COOKIES_NAMES: "REQUEST_COOKIES",
+  RESPONSE_HEADERS_NAMES: "RESPONSE_HEADERS",
+};
+
+/** Vars holds one transaction's variables. */
+export class Vars {
+  private readonly base = new Map<string, Member[]>();
+  private readonly scalars = new Map<string, string>();
+  private readonly derived = new Map<string, readonly Member[]>();
+  /** live: TX and the other writable collections, lower-case key → member. */
+  private readonly live = new Map<string, Map<string, Member>>();
+  /** matchedVars: this rule's matches so far (MATCHED_VARS); key is the variable's full name. */
+  matchedVars: Member[] = [];
+  matchedVar: Member | undefined;
+  rule: CompiledRule | undefined;
+  highestSeverity = 255;
+  private readonly conn: ConnInfo;
+  private readonly started: number;
+
+  constructor(conn: ConnInfo) {
+    this.conn = conn;
+    this.started = performance.now();
+  }
+
+  /** setCollection stores a base collection (drops what was built from the old data). */
+  setCollection(name: string, members: Member[]): void {
+    this.base.set(name, members);
+    this.derived.clear();
+  }
+
+  /** setScalar stores a scalar variable. */
+  setScalar(name: string, value: string): void {
+    this.scalars.set(name, value);
+    this.derived.clear();
+  }
+
+  /** scalar reads a scalar variable as stored. */
+  scalar(name: string): string | undefined {
+    return this.scalars.get(name);
+  }
+
+  /** collection returns the live map of a writable collection (TX, IP, ..., ENV). */
+  collection(name: string): Map<string, Member> {
+    let m = this.live.get(name);
+    if (!m) {
+      m = new Map();
+      this.live.set(name, m);
+    }
+    return m;
+  }
+
+  /** txValue reads TX:key (case-insensitive), undefined when unset. */
+  txValue(key: string): string | undefined {
+    return this.live.get("TX")?.get(key.toLowerCase())?.value;
+  }
+
+  /** members lists a variable's values (a scalar has one member with an empty key, or none). */
+  members(name: string): readonly Member[] {
+    if (LIVE.has(name)) {
+      const m = this.live.get(name);
+      return m ? [...m.values()] : [];
+    }
+    switch (name) {
+      case "MATCHED_VARS":
+        return this.matchedVars;
+      case "MATCHED_VARS_NAMES":
+        return this.matchedVars.map((m) => member(m.key, m.key));
+      case "MATCHED_VAR":
+        return this.matchedVar ? [member("", this.matchedVar.value)] : [];
+      case "MATCHED_VAR_NAME":
+        return this.matchedVar ? [member("", this.matchedVar.key)] : [];
+      case "RULE":
+        return this.ruleMembers();
+      case "HIGHEST_SEVERITY":
+        return [member("", String(this.highestSeverity))];
+      case "DURATION":
+        // ModSecurity: microseconds since the transaction started.
+        return [member("", String(Math.round((performance.now() - this.started) * 1000)))];
+    }
+    const cached = this.derived.get(name);
+    if (cached) return cached;
+    const built = this.build(name);
+    this.derived.set(name, built);
+    return built;
+  }
+
+  private build(name: string): readonly Member[] {
+    const base = this.base.get(name);
+    if (base) return base;
+    const scalar = this.scalars.get(name);
+    if (scalar !== undefined) return [member("", scalar)];
+    const of = NAMES[name];
+    if (of) return this.members(of).map((m) => ({ key: m.key, lower: m.lower, value: m.key }));
+    switch (name) {
+      case "ARGS":
+        return [...(this.base.get("ARGS_GET") ?? []), ...(this.base.get("ARGS_POST") ?? [])];
+      case "ARGS_COMBINED_SIZE": {
+        let n = 0;
+        for (const m of this.members("ARGS")) n += m.key.length + m.value.length;
+        return [member("", String(n))];
+      }
+      case "FILES_COMBINED_SIZE": {
+        let n = 0;
+        for (const m of this.members("FILES_SIZES")) n += Number(m.value);
+        return [member("", String(n))];
+      }
+    }
+    if (name.startsWith("TIME")) return this.time(name);
+    return [];
+  }
+
+  private time(name: string): readonly Member[] {
+    const d = new Date(this.conn.now);
+    const two = (n: number) => String(n).padStart(2, "0");
+    const values: Record<string, string> = {
+      TIME: `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`,
+      TIME_EPOCH: String(Math.floor(this.conn.now / 1000)),
+      TIME_DAY: String(d.getUTCDate()),
+      TIME_HOUR: String(d.getUTCHours()),
+      TIME_MIN: String(d.getUTCMinutes()),
+      TIME_MON: String(d.getUTCMonth() + 1),
+      TIME_SEC: String(d.getUTCSeconds()),
+      TIME_WDAY: String(d.getUTCDay()),
+      TIME_YEAR: String(d.getUTCFullYear()),
+    };
+    const v = values[name];
+    return v === undefined ? [] : [member("", v)];
+  }
+
+  private ruleMembers(): Member[] {
+    const r = this.rule;
+    if (!r) return [];
+    const out = [member("id", String(r.id)), member("phase", String(r.phase)), member("rev", r.rev)];
+    out.push(member("ver", r.ver));
+    if (r.msg) out.push(member("msg", r.msg.raw));
+    if (r.logdata) out.push(member("logdata", r.logdata.raw));
+    if (r.severity !== undefined) out.push(member("severity", String(r.severity)));
+    return out;
+  }
+}
