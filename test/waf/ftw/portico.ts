@@ -1,13 +1,15 @@
 // portico.ts: the Portico under test for the CRS corpus. Run as a child process, it applies an
 // EngineSnapshot (IR) with one HTTP listener on the VIP, every path routed to the albedo-like
 // backend with the corpus WAF policy (the WAF bench's snapshot, bench/waf-configs.ts), and
-// writes the access log (JSON lines) on stdout:
+// writes the access log (JSON lines, with the WAF hits' messages) on stdout:
 //   portico.ts --address 127.0.77.1 --port 18777 --backend 127.0.0.1:PORT
 // It prints `{"msg":"ready"}` on stderr once the listener is bound.
 import { parseArgs } from "node:util";
 import { Engine } from "../../../src/engine/engine.ts";
 import { compileHttp } from "../../../src/engine/l7/compile.ts";
-import { startAccessLog } from "../../../src/engine/access-log.ts";
+import { subscribe } from "node:diagnostics_channel";
+import { formatAccessLine } from "../../../src/engine/access-log.ts";
+import { HTTP_RESPONSE_CHANNEL, type HttpResponseEvent } from "../../../src/engine/l7/events.ts";
 import type { WafConfig } from "../../../src/model/ir.ts";
 import { wafBenchSnapshot } from "../../../bench/waf-configs.ts";
 import { MARKER_PREFIX } from "./log.ts";
@@ -69,7 +71,15 @@ if (import.meta.main) {
     if (level === "warn" || level === "error")
       process.stderr.write(JSON.stringify({ level, msg, ...fields }) + "\n");
   };
-  startAccessLog("-");
+  // Portico's access-log line, plus the hits' msg and logdata the event carries (the line leaves
+  // them out): match_regex in the corpus is written against ModSecurity's messages.
+  subscribe(HTTP_RESPONSE_CHANNEL, (m) => {
+    const e = m as HttpResponseEvent;
+    const line = JSON.parse(formatAccessLine(e, new Date())) as { waf?: Record<string, unknown> };
+    if (line.waf && e.waf)
+      line.waf.hits = e.waf.hits.map((h) => ({ ruleId: h.ruleId, msg: h.msg, data: h.data }));
+    process.stdout.write(JSON.stringify(line) + "\n");
+  });
   const engine = new Engine({ compileHttp, log });
   const r = engine.apply(wafBenchSnapshot({ address: v.address, port: Number(v.port) }, backend, CORPUS_WAF));
   if (!r.ok) {

@@ -128,6 +128,8 @@ export async function runTest(target: Target, test: FtwTest, opts: RunOptions = 
 export async function runCorpus(target: Target, tests: FtwTest[], opts: RunOptions = {}): Promise<Outcome[]> {
   const out: Outcome[] = [];
   for (const t of tests) {
+    if (!target.alive())
+      throw new Error(`Portico died during the run:\n${target.problems.slice(-20).join("\n")}`);
     const o = await runTest(target, t, opts);
     out.push(o);
     opts.onOutcome?.(o);

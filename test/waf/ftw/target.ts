@@ -10,6 +10,10 @@ export interface Target {
   address: string;
   port: number;
   log: AccessLog;
+  /** problems are Portico's warn/error lines and its exit, newest last (for failure reports). */
+  problems: string[];
+  /** alive is false once the Portico child has exited. */
+  alive: () => boolean;
   stop: () => Promise<void>;
 }
 
@@ -35,7 +39,12 @@ export async function startTarget(address: string, port: number, readyMs = 120_0
   log.follow(child.stdout!);
   const errors: string[] = [];
   let err = "";
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const exited = new Promise<void>((r) =>
+    child.once("exit", (code, signal) => {
+      errors.push(`Portico exited (${code ?? signal})`);
+      r();
+    }),
+  );
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`Portico not ready after ${readyMs} ms`)), readyMs);
@@ -64,6 +73,8 @@ export async function startTarget(address: string, port: number, readyMs = 120_0
     address,
     port,
     log,
+    problems: errors,
+    alive: () => child.exitCode === null && child.signalCode === null,
     async stop() {
       if (child.exitCode === null) child.kill("SIGTERM");
       await exited;
