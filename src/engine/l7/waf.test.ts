@@ -455,7 +455,8 @@ test(
       const fine = await h2(r.port, "GET", "/fine");
       assert.equal(fine.status, 200);
       assert.equal(fine.body, "hello from the backend\n");
-      assert.equal((await h1(r.port, "GET", "/fine")).body, "hello from the backend\n");
+      // Chunked on HTTP/1.1 (the held body is sent on as it came).
+    assert.match((await h1(r.port, "GET", "/fine")).body, /^17\r\nhello from the backend\n\r\n0\r\n\r\n$/);
       const actions = r.events.map((e) => [e.path, e.waf?.action, e.waf?.blockedBy]);
       assert.deepEqual(actions.slice(0, 2), [
         ["/?drop=me", "drop", 10102],

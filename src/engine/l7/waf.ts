@@ -45,8 +45,12 @@ export class WafRoute {
   private readonly cidrs: BlockList | undefined;
   private readonly paths: PathTest[];
 
+  private readonly log: CompileDeps["log"];
+  private faulted = false;
+
   constructor(config: WafConfig, log: CompileDeps["log"]) {
     this.config = config;
+    this.log = log;
     this.entry = wafProgram(config, log);
     const list = config.allowlist;
     this.paths = (list?.paths ?? []).map(compilePath);
@@ -90,8 +94,27 @@ export class WafRoute {
       const run = (r.waf = new WafRun(this, undefined, "error"));
       return run.failure();
     }
-    const run = (r.waf = new WafRun(this, program.newTransaction(subject.conn), "pass"));
-    return run.result(run.tx!.requestHeaders(subject.head));
+    let tx: Transaction;
+    try {
+      tx = program.newTransaction(subject.conn);
+    } catch (err) {
+      this.fault(err);
+      return (r.waf = new WafRun(this, undefined, "error")).failure();
+    }
+    const run = (r.waf = new WafRun(this, tx, "pass"));
+    return run.phase(() => tx.requestHeaders(subject.head));
+  }
+
+  /** fault logs the first exception of the rule engine on this route (a bug: the route's
+   * failurePolicy decides meanwhile); later ones only count in the evidence. */
+  fault(err: unknown): void {
+    if (this.faulted) return;
+    this.faulted = true;
+    this.log("error", "WAF rule engine failed on a request: the route follows its failure policy", {
+      policy: this.config.policy,
+      failurePolicy: this.config.failurePolicy,
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    });
   }
 }
 
@@ -105,6 +128,8 @@ export class WafRun {
   // inspected is the transaction kept for the evidence after tx was cleared (over budget).
   private readonly inspected: Transaction | undefined;
   private overBudget = false;
+  // faulted: the engine threw; its logging() is not trusted either.
+  private faulted = false;
   // bodySeen / responseSeen: phase 2 / phase 4 ran (each runs at most once).
   private bodySeen = false;
   private responseSeen = false;
@@ -146,7 +171,7 @@ export class WafRun {
       };
     }
     const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks as Buffer[], size);
-    return this.result(tx.requestBody(over ? all.subarray(0, limit) : all, over));
+    return this.phase(() => tx.requestBody(over ? all.subarray(0, limit) : all, over));
   }
 
   /** responseHeaders runs phase 3 on the backend's response head (headers as name/value pairs). */
@@ -157,7 +182,7 @@ export class WafRun {
   ): Answer | undefined {
     const tx = this.tx;
     if (tx === undefined) return undefined;
-    return this.result(tx.responseHeaders({ status, protocol, headers }));
+    return this.phase(() => tx.responseHeaders({ status, protocol, headers }));
   }
 
   /** wantsResponseBody: hold the response body (text types, up to responseBodyLimit) for phase 4. */
@@ -177,7 +202,22 @@ export class WafRun {
     this.responseSeen = true;
     const limit = tx.responseBodyLimit;
     const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks as Buffer[], size);
-    return this.result(tx.responseBody(size > limit ? all.subarray(0, limit) : all, size > limit));
+    return this.phase(() => tx.responseBody(size > limit ? all.subarray(0, limit) : all, size > limit));
+  }
+
+  /** phase runs one of the transaction's phases; an exception of the engine is a failure. */
+  phase(run: () => PhaseResult): Answer | undefined {
+    let r: PhaseResult;
+    try {
+      r = run();
+    } catch (err) {
+      this.route.fault(err);
+      this.faulted = true;
+      this.tx = undefined;
+      this.action = "error";
+      return this.failure();
+    }
+    return this.result(r);
   }
 
   /** result turns a phase's result into the answer the front gives, or undefined to go on. */
@@ -211,7 +251,7 @@ export class WafRun {
   end(): WafEvidence {
     if (this.ended !== undefined) return this.ended;
     const policy = this.route.config.policy;
-    const t = this.inspected;
+    const t = this.faulted ? undefined : this.inspected;
     if (t === undefined) {
       return (this.ended = {
         policy,
@@ -223,7 +263,21 @@ export class WafRun {
         elapsedMs: 0,
       });
     }
-    const log = t.logging();
+    let log: ReturnType<Transaction["logging"]>;
+    try {
+      log = t.logging();
+    } catch (err) {
+      this.route.fault(err);
+      return (this.ended = {
+        policy,
+        action: "error",
+        ruleIds: [],
+        hits: [],
+        inbound: 0,
+        outbound: 0,
+        elapsedMs: 0,
+      });
+    }
     let action = this.action;
     if (action === "pass" && log.wouldBlock !== undefined) action = "detect";
     const ev: WafEvidence = {
