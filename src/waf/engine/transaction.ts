@@ -58,6 +58,7 @@ export class Tx implements Transaction {
   removedTags = new Set<string>();
   removedMsgs = new Set<string>();
   targetRemovals: TargetRemoval[] = [];
+  private forceBody = false;
   private phaseStart = 0;
   private readonly eval: Evaluator;
 
@@ -207,8 +208,9 @@ export class Tx implements Transaction {
         if ("value" in c) this.vars.setScalar("REQBODY_PROCESSOR", String(c.value));
         return;
     }
-    // forceRequestBodyVariable: REQUEST_BODY is always filled when the body is read. The audit,
-    // debug, hash and responseBodyProcessor options have nothing to act on in Portico.
+    if (c.option === "forceRequestBodyVariable" && "value" in c) this.forceBody = c.value === true;
+    // The audit, debug, hash, parseXmlIntoArgs and responseBodyProcessor options have nothing to
+    // act on in Portico (REQUEST_BODY is always filled when the body is read).
   }
 
   private order(phase: number): void {
@@ -221,7 +223,12 @@ export class Tx implements Transaction {
 
   private readRequestBody(body: Buffer, truncated: boolean): void {
     const s = this.program.settings;
-    const processor = this.vars.scalar("REQBODY_PROCESSOR");
+    let processor = this.vars.scalar("REQBODY_PROCESSOR");
+    // Coraza: a body no processor claims is read as URLENCODED once forceRequestBodyVariable is on.
+    if (!processor && this.forceBody) {
+      processor = "URLENCODED";
+      this.vars.setScalar("REQBODY_PROCESSOR", processor);
+    }
     let text = body.toString("latin1");
     const overNoFiles = processor !== "MULTIPART" && text.length > s.requestBodyNoFilesLimit;
     if (truncated || overNoFiles) {

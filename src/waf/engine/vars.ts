@@ -3,6 +3,7 @@
 // those on first use and kept until the next phase adds data (ARGS, *_NAMES, sizes), so a phase
 // whose rules never read ARGS_NAMES never builds it. TX and the per-transaction stand-ins for the
 // persistent collections (IP, GLOBAL, SESSION, USER, RESOURCE) and ENV are live maps.
+import { SCALARS } from "../lang/names.ts";
 import type { ConnInfo } from "./types.ts";
 import type { CompiledRule } from "./program.ts";
 
@@ -18,6 +19,7 @@ export function member(key: string, value: string): Member {
   return { key, lower: key.toLowerCase(), value };
 }
 
+const EMPTY: readonly Member[] = [member("", "")];
 const LIVE = new Set(["TX", "IP", "GLOBAL", "SESSION", "USER", "RESOURCE", "ENV"]);
 const NAMES: Record<string, string> = {
   ARGS_NAMES: "ARGS",
@@ -92,9 +94,9 @@ export class Vars {
       case "MATCHED_VARS_NAMES":
         return this.matchedVars.map((m) => member(m.key, m.key));
       case "MATCHED_VAR":
-        return this.matchedVar ? [member("", this.matchedVar.value)] : [];
+        return [member("", this.matchedVar?.value ?? "")];
       case "MATCHED_VAR_NAME":
-        return this.matchedVar ? [member("", this.matchedVar.key)] : [];
+        return [member("", this.matchedVar?.key ?? "")];
       case "RULE":
         return this.ruleMembers();
       case "HIGHEST_SEVERITY":
@@ -132,7 +134,9 @@ export class Vars {
       }
     }
     if (name.startsWith("TIME")) return this.time(name);
-    return [];
+    // An unset scalar reads as one empty value (Coraza): `!@rx` on REQBODY_PROCESSOR matches
+    // when there is none, which is how CRS 901340 turns on body inspection for any content type.
+    return SCALARS.has(name) ? EMPTY : [];
   }
 
   private time(name: string): readonly Member[] {

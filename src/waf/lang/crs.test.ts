@@ -3,24 +3,15 @@
 // engine must implement. Skips, saying why, when the CRS is not there and cannot be fetched.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { crsRules, extractRx } from "../rx/crs-corpus.ts";
+import { crsFiles, crsRules, extractRx } from "../rx/crs-corpus.ts";
 import { loadRuleFiles } from "./parse.ts";
 import { ruleStats } from "./stats.ts";
 
 const crs = crsRules();
 const skip = "skip" in crs ? crs.skip : false;
-
-/** crsFiles is the load order: crs-setup first, then the rule files in name order (as CRS says). */
-function crsFiles(rulesDir: string): string[] {
-  const confs = readdirSync(rulesDir)
-    .filter((f) => f.endsWith(".conf"))
-    .sort()
-    .map((f) => join(rulesDir, f));
-  return [join(dirname(rulesDir), "crs-setup.conf.example"), ...confs];
-}
 
 test("CRS v4: crs-setup.conf.example + rules/*.conf load with 0 errors; counts", { skip }, (t) => {
   if ("skip" in crs) return;

@@ -4,7 +4,7 @@
 // parser is src/waf/lang/.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "../../..");
 
@@ -29,6 +29,15 @@ export function crsRules(): { dir: string; version: string } | { skip: string } 
   }
   const version = /^crs (.*)$/m.exec(readFileSync(join(current, "VERSION"), "utf8"))?.[1] ?? "unknown";
   return { dir: join(current, "rules"), version };
+}
+
+/** crsFiles is the CRS load order: crs-setup first, then the rule files in name order (as CRS says). */
+export function crsFiles(rulesDir: string): string[] {
+  const confs = readdirSync(rulesDir)
+    .filter((f) => f.endsWith(".conf"))
+    .sort()
+    .map((f) => join(rulesDir, f));
+  return [join(dirname(rulesDir), "crs-setup.conf.example"), ...confs];
 }
 
 /** extractRx lists the @rx patterns (explicit, or implicit: an operator without @) of every .conf in dir. */
