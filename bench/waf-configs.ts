@@ -29,14 +29,19 @@ export interface Endpoint {
 
 /** wafBenchSnapshot routes every request on at to backend, inspected by waf when given (also the
  * CRS corpus runner's Portico, test/waf/ftw/portico.ts). */
-export function wafBenchSnapshot(at: Endpoint, backend: Endpoint, waf?: WafConfig): EngineSnapshot {
-  const pool = "bench/web:80";
+export function wafBenchSnapshot(
+  at: Endpoint,
+  backend: Endpoint,
+  waf?: WafConfig,
+  ns = "bench",
+): EngineSnapshot {
+  const pool = `${ns}/web:80`;
   return {
     version: 1,
     l4: [],
     http: [
       {
-        name: "bench:waf",
+        name: `${ns}:http`,
         address: at.address,
         port: at.port,
         requestTimeoutMs: 60000,
@@ -46,7 +51,7 @@ export function wafBenchSnapshot(at: Endpoint, backend: Endpoint, waf?: WafConfi
             hostname: "*",
             routes: [
               {
-                name: "Ingress/bench/web#0",
+                name: `Ingress/${ns}/web#0`,
                 match: { path: { type: "Prefix", value: "/" } },
                 action: { type: "Forward", backends: [{ pool, weight: 1 }] },
                 ...(waf ? { waf } : {}),

@@ -81,7 +81,9 @@ if (import.meta.main) {
     process.stdout.write(JSON.stringify(line) + "\n");
   });
   const engine = new Engine({ compileHttp, log });
-  const r = engine.apply(wafBenchSnapshot({ address: v.address, port: Number(v.port) }, backend, CORPUS_WAF));
+  const r = engine.apply(
+    wafBenchSnapshot({ address: v.address, port: Number(v.port) }, backend, CORPUS_WAF, "ftw"),
+  );
   if (!r.ok) {
     process.stderr.write(JSON.stringify({ level: "error", msg: "snapshot rejected", error: r.error }) + "\n");
     process.exit(2);

@@ -3,7 +3,7 @@
 // reason and the pass rate per rule file and in total.
 //   sh scripts/node.sh test/waf/ftw/run.ts [--rule 942100]... [--file REQUEST-942]... [--id 942100-1]...
 //        [--sample N --seed S] [--address 127.0.77.1 --port 18777] [--timeout-ms 3000] [--json OUT]
-//        [--force: run even when Portico shows no WAF evidence]
+//        [--force: run even when Portico shows no WAF evidence] [--verbose: each failure's request, answer, log]
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -32,6 +32,7 @@ if (import.meta.main) {
       "timeout-ms": { type: "string", default: "3000" },
       json: { type: "string" },
       quiet: { type: "boolean", default: false },
+      verbose: { type: "boolean", default: false },
       force: { type: "boolean", default: false },
     },
   });
@@ -62,6 +63,13 @@ if (import.meta.main) {
     onOutcome: (o) => {
       done++;
       if (o.result === "fail" && !v.quiet) console.log(`FAIL ${o.test.id} (${o.test.file}): ${o.why}`);
+      if (o.result === "fail" && v.verbose && o.seen) {
+        const indent = (t: string): string => t.replace(/\r\n/g, "\n").replace(/^/gm, "    ");
+        console.log(
+          `  sent:\n${indent(JSON.stringify(o.seen.request.slice(0, 2000)))}\n  got:\n${indent(o.seen.response)}`,
+        );
+        console.log(`  logged:\n${indent(o.seen.log.join("\n") || "(no line between the markers)")}`);
+      }
       if (done % 250 === 0) console.log(`… ${done}/${tests.length}`);
     },
   });

@@ -14,12 +14,20 @@ import type { Target } from "./target.ts";
 /** MAX_OVERRIDES is issue 16's bound on overridden tests. */
 export const MAX_OVERRIDES = 25;
 
-/** Outcome is one test's result. */
+/** Outcome is one test's result; seen is what the failing stage sent, got and logged. */
 export interface Outcome {
   test: FtwTest;
   result: "pass" | "fail" | "skip" | "override";
   why: string;
   ms: number;
+  seen?: Seen;
+}
+
+/** Seen is one stage's request, response head and marked log lines (for failure reports). */
+export interface Seen {
+  request: string;
+  response: string;
+  log: string[];
 }
 
 /** loadOverrides reads ftw-overrides.yaml (`overrides: {"<rule>-<test>": reason}`), refusing more
@@ -81,7 +89,11 @@ export async function probeWaf(target: Target, timeoutMs = 3000): Promise<string
 }
 
 /** runStage sends one stage between its markers and judges it. */
-async function runStage(target: Target, stage: FtwStage, timeoutMs: number): Promise<Verdict> {
+async function runStage(
+  target: Target,
+  stage: FtwStage,
+  timeoutMs: number,
+): Promise<Verdict & { seen?: Seen }> {
   let bytes: Buffer;
   try {
     bytes = buildRequest(stage.input);
@@ -98,17 +110,24 @@ async function runStage(target: Target, stage: FtwStage, timeoutMs: number): Pro
   const ex = await send(target.address, target.port, bytes, timeoutMs);
   if (!(await mark(target, end, timeoutMs)))
     return { ok: false, why: "end marker never reached the access log" };
-  return checkStage(stage.output, ex, between(target.log.lines, start, end));
+  const lines = between(target.log.lines, start, end);
+  const seen = {
+    request: bytes.toString("latin1"),
+    response: ex.error ?? ex.raw.slice(0, Math.max(0, ex.raw.indexOf("\r\n\r\n"))),
+    log: (lines ?? []).map((l) => l.text),
+  };
+  return { ...checkStage(stage.output, ex, lines), seen };
 }
 
 /** runTest runs every stage of test; it passes when each stage passes (retry_once: a second try). */
 export async function runTest(target: Target, test: FtwTest, opts: RunOptions = {}): Promise<Outcome> {
   const t0 = performance.now();
-  const done = (result: Outcome["result"], why: string): Outcome => ({
+  const done = (result: Outcome["result"], why: string, seen?: Seen): Outcome => ({
     test,
     result,
     why,
     ms: performance.now() - t0,
+    seen,
   });
   const reason = opts.overrides?.get(test.id);
   if (reason) return done("override", reason);
@@ -119,7 +138,7 @@ export async function runTest(target: Target, test: FtwTest, opts: RunOptions = 
   for (const [i, stage] of test.stages.entries()) {
     let v = await runStage(target, stage, opts.timeoutMs ?? 3000);
     if (!v.ok && stage.output.retryOnce) v = await runStage(target, stage, opts.timeoutMs ?? 3000);
-    if (!v.ok) return done("fail", test.stages.length > 1 ? `stage ${i + 1}: ${v.why}` : v.why);
+    if (!v.ok) return done("fail", test.stages.length > 1 ? `stage ${i + 1}: ${v.why}` : v.why, v.seen);
   }
   return done("pass", "");
 }
