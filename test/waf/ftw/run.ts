@@ -85,6 +85,7 @@ if (import.meta.main) {
       id: o.test.id,
       file: o.test.file,
       result: o.result,
+      seen: o.seen,
       why: o.why,
       ms: Math.round(o.ms),
     }));
