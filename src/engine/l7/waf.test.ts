@@ -11,6 +11,8 @@ import { once } from "node:events";
 import type net from "node:net";
 import type { WafConfig } from "../../model/ir.ts";
 import { crsRules } from "../../waf/rx/crs-corpus.ts";
+import { formatAccessLine } from "../access-log.ts";
+import { Metrics } from "../metrics.ts";
 import { compileHttpWith } from "./compile.ts";
 import { HTTP_RESPONSE_CHANNEL, type HttpResponseEvent } from "./events.ts";
 import { defaultLimits } from "./runtime.ts";
@@ -249,10 +251,11 @@ const SQLI_FORM = "user=" + encodeURIComponent("1' OR '1'='1' UNION SELECT passw
 const SQLI_JSON = JSON.stringify({ user: "1' OR '1'='1' UNION SELECT password FROM users--" });
 
 test(
-  "Enforcement: XSS in the query blocked before any backend, on HTTP/1.1 and HTTP/2",
+  "Enforcement: XSS in the query blocked before any backend, on HTTP/1.1 and HTTP/2; metrics, access log",
   { skip },
   async () => {
     const r = await rig(waf());
+    const metrics = new Metrics().subscribe();
     try {
       const a = await h1(r.port, "GET", XSS);
       assert.equal(a.status, 403);
@@ -268,7 +271,29 @@ test(
         JSON.stringify(ev.waf!.ruleIds),
       );
       assert.ok(ev.waf!.inbound >= 5);
+      await eventAt(r, 1);
+      const text = metrics.render();
+      assert.match(
+        text,
+        /^portico_waf_requests_total\{listener="waf",route="r",policy="WafPolicy\/default\/test",action="block"\} 2$/m,
+      );
+      assert.match(
+        text,
+        new RegExp(
+          `^portico_waf_rule_hits_total\\{policy="WafPolicy/default/test",rule="${ev.waf!.blockedBy}"\\} 2$`,
+          "m",
+        ),
+      );
+      assert.match(text, /^portico_waf_duration_seconds_count\{policy="WafPolicy\/default\/test"\} 2$/m);
+      // The access log names the rules and scores, never what matched.
+      const line = JSON.parse(formatAccessLine(ev, new Date(0))) as { waf: Record<string, unknown> };
+      assert.equal(line.waf.action, "block");
+      assert.deepEqual(line.waf.ruleIds, ev.waf!.ruleIds);
+      assert.equal(line.waf.blockedBy, ev.waf!.blockedBy);
+      assert.equal(line.waf.hits, undefined);
+      assert.doesNotMatch(JSON.stringify(line.waf), /script/i);
     } finally {
+      metrics.close();
       r.close();
     }
   },
@@ -456,7 +481,7 @@ test(
       assert.equal(fine.status, 200);
       assert.equal(fine.body, "hello from the backend\n");
       // Chunked on HTTP/1.1 (the held body is sent on as it came).
-    assert.match((await h1(r.port, "GET", "/fine")).body, /^17\r\nhello from the backend\n\r\n0\r\n\r\n$/);
+      assert.match((await h1(r.port, "GET", "/fine")).body, /^17\r\nhello from the backend\n\r\n0\r\n\r\n$/);
       const actions = r.events.map((e) => [e.path, e.waf?.action, e.waf?.blockedBy]);
       assert.deepEqual(actions.slice(0, 2), [
         ["/?drop=me", "drop", 10102],
