@@ -376,6 +376,8 @@ function compileStep(
           : { collection: v.collection, count: v.count },
       );
   }
+  const exclusionsBy = new Map<string, Exclusion[]>();
+  for (const e of exclusions) exclusionsBy.set(e.collection, [...(exclusionsBy.get(e.collection) ?? []), e]);
   let op;
   if (!unconditional) {
     try {
@@ -394,6 +396,7 @@ function compileStep(
     at: s.at,
     targets,
     exclusions,
+    exclusionsBy,
     unconditional,
     op,
     negated: s.operator.negated,

@@ -9,7 +9,9 @@ import type { OperatorContext } from "../ops/types.ts";
 import type { CompiledRule, Exclusion, Item, RunAction, Sel, Step, Target } from "./program.ts";
 import type { Tx } from "./transaction.ts";
 import type { WafHit } from "./types.ts";
-import { member, type Member } from "./vars.ts";
+import { member, named, type Member } from "./vars.ts";
+
+const NONE: readonly Member[] = [];
 
 const HIT_VALUE_BYTES = 120;
 
@@ -153,7 +155,7 @@ export class Evaluator {
               if (c !== undefined) tx.set(String(i), member(String(i), c));
             }
           }
-          const m = member(v.key, t);
+          const m = member(v.full ?? v.key, t);
           vars.matchedVar = m;
           vars.matchedVars.push(m);
           (out ??= []).push(m);
@@ -164,28 +166,34 @@ export class Evaluator {
     return out;
   }
 
-  /** select lists a target's values named as MATCHED_VAR_NAME shows them (`ARGS:q`, `REQUEST_URI`). */
-  private select(r: CompiledRule, s: Step, t: Target): Member[] {
-    const vars = this.tx.vars;
+  /** select lists a target's values; each member's `full` is its name as MATCHED_VAR_NAME shows
+   * it (`ARGS:q`, `REQUEST_URI`). The common case (no selector, no exclusion) allocates nothing. */
+  private select(r: CompiledRule, s: Step, t: Target): readonly Member[] {
     const coll = t.collection;
     let ms: readonly Member[];
     if (coll === "XML" || coll === "REQUEST_XML") {
       const expr = t.sel?.kind === "xpath" ? t.sel.value : "/*";
       const doc = coll === "XML" ? this.tx.xml : undefined;
-      ms = doc ? this.tx.program.body.xpath(doc, expr).map((v) => member(expr, v)) : [];
+      ms = doc ? this.tx.program.body.xpath(doc, expr).map((v) => named(coll, member(expr, v))) : NONE;
     } else {
-      ms = vars.members(coll);
-      if (t.sel && t.sel.kind !== "xpath") ms = ms.filter((m) => selects(t.sel as Sel, m));
+      const sel = t.sel;
+      const live = sel?.kind === "name" ? this.tx.vars.liveMember(coll, sel.lower) : undefined;
+      if (live !== undefined) {
+        // TX:name and friends: one map lookup, not a scan of every TX variable.
+        ms = live ? [named(coll, live)] : NONE;
+      } else {
+        ms = this.tx.vars.named(coll);
+        if (sel && sel.kind !== "xpath") ms = ms.filter((m) => selects(sel, m));
+      }
     }
-    const excl = this.exclusions(r, s, coll);
-    if (excl.length) ms = ms.filter((m) => !excl.some((e) => !e.sel || selects(e.sel, m)));
-    if (t.count) return [member(coll, String(ms.length))];
-    return ms.map((m) => ({ key: m.key === "" ? coll : `${coll}:${m.key}`, lower: m.lower, value: m.value }));
+    const excl = this.tx.targetRemovals.length ? this.exclusions(r, s, coll) : s.exclusionsBy.get(coll);
+    if (excl?.length) ms = ms.filter((m) => !excl.some((e) => !e.sel || selects(e.sel, m)));
+    if (t.count) return [named(coll, member("", String(ms.length)))];
+    return ms;
   }
 
   private exclusions(r: CompiledRule, s: Step, coll: string): Exclusion[] {
-    let out: Exclusion[] | undefined;
-    for (const e of s.exclusions) if (e.collection === coll) (out ??= []).push(e);
+    const out: Exclusion[] = [...(s.exclusionsBy.get(coll) ?? [])];
     for (const tr of this.tx.targetRemovals) {
       const applies =
         tr.by === "id"
@@ -194,9 +202,9 @@ export class Evaluator {
             ? r.tags.includes(tr.what)
             : r.msg?.raw === tr.what;
       if (!applies) continue;
-      for (const e of tr.exclusions) if (e.collection === coll) (out ??= []).push(e);
+      for (const e of tr.exclusions) if (e.collection === coll) out.push(e);
     }
-    return out ?? [];
+    return out;
   }
 
   private transform(s: Step, value: string): string {

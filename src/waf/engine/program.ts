@@ -47,6 +47,8 @@ export interface Step {
   at: Location;
   targets: Target[];
   exclusions: Exclusion[];
+  /** exclusionsBy: the exclusions by collection name (what select reads). */
+  exclusionsBy: Map<string, Exclusion[]>;
   /** unconditional: SecAction (no variables: it matches once, with nothing matched). */
   unconditional: boolean;
   op: CompiledOperator | undefined;

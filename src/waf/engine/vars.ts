@@ -7,11 +7,18 @@ import { SCALARS } from "../lang/names.ts";
 import type { ConnInfo } from "./types.ts";
 import type { CompiledRule } from "./program.ts";
 
-/** Member is one value of a collection: its name as sent, lower-cased once, and its value. */
+/** Member is one value of a collection: its name as sent, lower-cased once, and its value;
+ * `full` is the variable's name as MATCHED_VAR_NAME shows it (`ARGS:q`), once a rule reads it. */
 export interface Member {
   key: string;
   lower: string;
   value: string;
+  full?: string;
+}
+
+/** named gives a member of collection coll its full name (`ARGS:q`; a scalar's is coll). */
+export function named(coll: string, m: Member): Member {
+  return { key: m.key, lower: m.lower, value: m.value, full: m.key === "" ? coll : `${coll}:${m.key}` };
 }
 
 /** member makes a Member. */
@@ -21,6 +28,15 @@ export function member(key: string, value: string): Member {
 
 const EMPTY: readonly Member[] = [member("", "")];
 const LIVE = new Set(["TX", "IP", "GLOBAL", "SESSION", "USER", "RESOURCE", "ENV"]);
+const DYNAMIC = new Set([
+  "MATCHED_VARS",
+  "MATCHED_VARS_NAMES",
+  "MATCHED_VAR",
+  "MATCHED_VAR_NAME",
+  "RULE",
+  "HIGHEST_SEVERITY",
+  "DURATION",
+]);
 const NAMES: Record<string, string> = {
   ARGS_NAMES: "ARGS",
   ARGS_GET_NAMES: "ARGS_GET",
@@ -35,6 +51,7 @@ export class Vars {
   private readonly base = new Map<string, Member[]>();
   private readonly scalars = new Map<string, string>();
   private readonly derived = new Map<string, readonly Member[]>();
+  private readonly namedCache = new Map<string, readonly Member[]>();
   /** live: TX and the other writable collections, lower-case key → member. */
   private readonly live = new Map<string, Map<string, Member>>();
   /** matchedVars: this rule's matches so far (MATCHED_VARS); key is the variable's full name. */
@@ -53,13 +70,30 @@ export class Vars {
   /** setCollection stores a base collection (drops what was built from the old data). */
   setCollection(name: string, members: Member[]): void {
     this.base.set(name, members);
-    this.derived.clear();
+    this.changed();
   }
 
   /** setScalar stores a scalar variable. */
   setScalar(name: string, value: string): void {
     this.scalars.set(name, value);
+    this.changed();
+  }
+
+  private changed(): void {
     this.derived.clear();
+    this.namedCache.clear();
+  }
+
+  /** named lists a variable's members with their full names, kept until the data changes (the
+   * live collections and the MATCHED_*, RULE and timing variables are named on each read). */
+  named(name: string): readonly Member[] {
+    if (LIVE.has(name) || DYNAMIC.has(name)) return this.members(name).map((m) => named(name, m));
+    let out = this.namedCache.get(name);
+    if (!out) {
+      out = this.members(name).map((m) => named(name, m));
+      this.namedCache.set(name, out);
+    }
+    return out;
   }
 
   /** scalar reads a scalar variable as stored. */
@@ -75,6 +109,13 @@ export class Vars {
       this.live.set(name, m);
     }
     return m;
+  }
+
+  /** liveMember looks a member of a live collection (TX, IP, ...) up by lower-case name: null
+   * when it is not set, undefined when name is not a live collection. */
+  liveMember(name: string, lower: string): Member | null | undefined {
+    if (!LIVE.has(name)) return undefined;
+    return this.live.get(name)?.get(lower) ?? null;
   }
 
   /** txValue reads TX:key (case-insensitive), undefined when unset. */
