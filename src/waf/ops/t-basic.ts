@@ -8,10 +8,15 @@ import type { Transform } from "./types.ts";
 const HIGH = /[\x80-\uffff]/;
 const UPPER = /[A-Z]/;
 const LOWER = /[a-z]/;
-// C isspace() plus NBSP (0xa0), the set ModSecurity's whitespace transformations use.
-const WS_RUN = /[\t-\r \xa0]+/g;
-const WS_ANY = /[\t-\r \xa0]/;
-const WS_TO_COMPRESS = /[\t-\r\xa0]| {2}/;
+// Whitespace for compressWhitespace/removeWhitespace: C's isspace() and NBSP, as ModSecurity.
+// NBSP is the byte 0xA0 (Latin-1) or the UTF-8 pair C2 A0, but a 0xA0 that follows another
+// byte ≥ 0x80 is taken as a UTF-8 continuation byte ("à" is C3 A0) and kept, so UTF-8 text is not
+// cut in half (ModSecurity, byte-blind, would turn "à" into "\xC3 ").
+const WS = String.raw`[\t-\r ]|\xc2\xa0|(?<![\x80-\x9f\xa1-\xff])\xa0`;
+const WS_RUN = new RegExp(`(?:${WS})+`, "g");
+const WS_ANY = new RegExp(WS);
+// A value compressWhitespace changes: whitespace other than one lone space.
+const WS_TO_COMPRESS = new RegExp(`(?! (?!${WS}))(?:${WS})`);
 
 /** shiftCase adds delta to every byte in [from, to]; for values with bytes ≥ 0x80. */
 function shiftCase(s: string, from: number, to: number, delta: number): string {

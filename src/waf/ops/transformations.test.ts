@@ -45,10 +45,14 @@ const VECTORS: Record<string, Vector[]> = {
       "This is a test case with a tab , vtab , newline , return , formfeed , and a NUL\0 in it with a CRLF at the end. ",
     ],
     ["a\xa0\xa0b", "a b"],
+    // UTF-8: C2 A0 is NBSP; the A0 of "à" (C3 A0) or "†" (E2 80 A0) is part of a character.
+    ["a\xc2\xa0 b", "a b"],
+    ["voil\xc3\xa0 \xe2\x80\xa0", "voil\xc3\xa0 \xe2\x80\xa0"],
   ],
   removeWhitespace: [
     ["  Test  \t   Case  ", "TestCase"],
     ["a \xa0b\x0b\x0c\r\nc", "abc"],
+    ["\xc3\xa0 \xc2\xa0x", "\xc3\xa0x"],
   ],
   removeNulls: [["\0Test\0Case\0", "TestCase"]],
   replaceNulls: [["\0Test\0Case\0", " Test Case "]],
