@@ -9,17 +9,18 @@ import { MAX_TOKENS, WORDS, type SqliState } from "./sqli-tokenizer.ts";
 function merge(s: SqliState, a: Token, b: Token): boolean {
   if (!MERGE_LEFT[a.type] || !MERGE_RIGHT[b.type]) return false;
   if (a.len + b.len + 1 > TOKEN_SIZE) return false; // room for the ending NUL
+  // Byte loops rather than subarray(): a view object per attempt would be garbage on the hot path.
   const buf = s.scratch;
-  buf.set(a.val.subarray(0, a.len), 0);
+  for (let i = 0; i < a.len; i++) buf[i] = a.val[i]!;
   buf[a.len] = 0x20;
-  buf.set(b.val.subarray(0, b.len), a.len + 1);
+  for (let i = 0; i < b.len; i++) buf[a.len + 1 + i] = b.val[i]!;
   const n = a.len + 1 + b.len;
   const ch = WORDS.get(buf, 0, n);
   if (ch === 0) return false;
   const last = n < TOKEN_SIZE ? n : TOKEN_SIZE - 1;
   a.type = ch;
   a.len = last;
-  a.val.set(buf.subarray(0, last));
+  for (let i = 0; i < last; i++) a.val[i] = buf[i]!;
   a.val[last] = 0;
   return true;
 }
@@ -59,34 +60,18 @@ export function fold(s: SqliState, lastComment: Token): number {
   const v = s.tokens;
   let pos = 0; // where the next token goes
   let left = 0; // how many tokens are final
-  let more = true;
+  s.more = true;
   lastComment.clear();
 
   // Skip leading comments, '(', SQL types and unary operators.
   s.current = v[0]!;
-  while (more) {
-    more = s.tokenize();
+  while (s.more) {
+    s.more = s.tokenize();
     const c = s.current;
     if (!(c.type === T.COMMENT || c.type === T.LEFTPARENS || c.type === T.SQLTYPE || c.isUnaryOp())) break;
   }
-  if (!more) return 0;
+  if (!s.more) return 0;
   pos++;
-
-  /** read tokenizes until pos - left reaches n (comments kept aside); false if input ran out. */
-  const read = (n: number): boolean => {
-    while (more && pos <= MAX_TOKENS && pos - left < n) {
-      s.current = v[pos]!;
-      more = s.tokenize();
-      if (more) {
-        if (s.current.type === T.COMMENT) lastComment.copyFrom(s.current);
-        else {
-          lastComment.type = T.NONE;
-          pos++;
-        }
-      }
-    }
-    return pos - left >= n;
-  };
 
   for (;;) {
     if (pos >= MAX_TOKENS && fiveTokenRestart(v)) {
@@ -100,12 +85,13 @@ export function fold(s: SqliState, lastComment: Token): number {
         left = 0;
       }
     }
-    if (!more || left >= MAX_TOKENS) {
+    if (!s.more || left >= MAX_TOKENS) {
       left = pos;
       break;
     }
 
-    if (!read(2)) {
+    pos = read(s, pos, left, 2, lastComment);
+    if (pos - left < 2) {
       left = pos;
       continue;
     }
@@ -120,7 +106,8 @@ export function fold(s: SqliState, lastComment: Token): number {
       if (!r2.goOn) continue;
     }
 
-    if (!read(3)) {
+    pos = read(s, pos, left, 3, lastComment);
+    if (pos - left < 3) {
       left = pos;
       continue;
     }
@@ -143,9 +130,30 @@ export function fold(s: SqliState, lastComment: Token): number {
   return left > MAX_TOKENS ? MAX_TOKENS : left;
 }
 
+/** read tokenizes until pos - left reaches n (comments kept aside, s.more false at the end); answers pos. */
+function read(s: SqliState, pos: number, left: number, n: number, lastComment: Token): number {
+  const v = s.tokens;
+  while (s.more && pos <= MAX_TOKENS && pos - left < n) {
+    s.current = v[pos]!;
+    s.more = s.tokenize();
+    if (s.more) {
+      if (s.current.type === T.COMMENT) lastComment.copyFrom(s.current);
+      else {
+        lastComment.type = T.NONE;
+        pos++;
+      }
+    }
+  }
+  return pos;
+}
+
 /** fiveTokenRestart: five tokens that are only a harmless "1,(1)"-like prefix start folding over. */
 function fiveTokenRestart(v: Token[]): boolean {
-  const [a, b, c, d, e] = [v[0]!.type, v[1]!.type, v[2]!.type, v[3]!.type, v[4]!.type];
+  const a = v[0]!.type;
+  const b = v[1]!.type;
+  const c = v[2]!.type;
+  const d = v[3]!.type;
+  const e = v[4]!.type;
   return (
     (a === T.NUMBER &&
       (b === T.OPERATOR || b === T.COMMA) &&
@@ -174,14 +182,20 @@ interface Fold {
   left: number;
   goOn?: boolean;
 }
+// The outcomes, shared so the hot path allocates nothing. EVIL_BRACE ends folding at once.
 const EVIL_BRACE: Fold = { drop: 0, folds: 0, left: 0 };
-// The outcomes, shared so the hot path allocates nothing.
 const DROP1_KEEP: Fold = { drop: 1, folds: 1, left: KEEP };
 const DROP1_BACK: Fold = { drop: 1, folds: 1, left: BACK };
 const DROP1_RESTART: Fold = { drop: 1, folds: 1, left: 0 };
 const DROP2_RESTART: Fold = { drop: 2, folds: 2, left: 0 };
 const RETYPED: Fold = { drop: 0, folds: 0, left: KEEP };
 const RETYPED_RESTART: Fold = { drop: 0, folds: 0, left: 0 };
+// The COLLATE rule: left goes to 0, then (as in C) the three-token rules run, without starting over.
+const RETYPED_THEN_THREE: Fold = { drop: 0, folds: 0, left: 0, goOn: true };
+// Three-token rules restart at left 0 and, but for the cast, count no fold (as in C).
+const DROP1_NOFOLD: Fold = { drop: 1, folds: 0, left: 0 };
+const DROP2_NOFOLD: Fold = { drop: 2, folds: 0, left: 0 };
+const DROP3_NOFOLD: Fold = { drop: 3, folds: 0, left: 0 };
 
 /** foldTwo applies the two-token rules to a, b (= v[left], v[left+1]); null if none applied. */
 function foldTwo(s: SqliState, a: Token, b: Token, left: number): Fold | null {
@@ -205,9 +219,11 @@ function foldTwo(s: SqliState, a: Token, b: Token, left: number): Fold | null {
     return RETYPED;
   }
   if ((a.type === T.BAREWORD || a.type === T.VARIABLE) && b.type === T.LEFTPARENS) {
-    if (FUNCTION_LIKE.some((w) => a.is(w))) {
-      a.type = T.FUNCTION;
-      return RETYPED;
+    for (const w of FUNCTION_LIKE) {
+      if (a.is(w)) {
+        a.type = T.FUNCTION;
+        return RETYPED;
+      }
     }
   }
   if (a.type === T.KEYWORD && (a.is("IN") || a.is("NOT IN"))) {
@@ -235,9 +251,9 @@ function foldTwo(s: SqliState, a: Token, b: Token, left: number): Fold | null {
   }
   if (a.type === T.COLLATE && b.type === T.BAREWORD) {
     // Too many collations to list: a word with '_' after COLLATE is a SQL type.
-    if (b.val.subarray(0, b.len).includes(0x5f)) {
+    if (b.val.indexOf(0x5f) >= 0 && b.val.indexOf(0x5f) < b.len) {
       b.type = T.SQLTYPE;
-      return RETYPED_RESTART_NO_CONTINUE;
+      return RETYPED_THEN_THREE;
     }
     return null;
   }
@@ -264,9 +280,6 @@ function foldTwo(s: SqliState, a: Token, b: Token, left: number): Fold | null {
   if (b.type === T.RIGHTBRACE) return DROP1_RESTART;
   return null;
 }
-
-/** RETYPED_RESTART_NO_CONTINUE is the COLLATE rule's: left goes to 0, then (as in C) the three-token rules. */
-const RETYPED_RESTART_NO_CONTINUE: Fold = { drop: 0, folds: 0, left: 0, goOn: true };
 
 /** foldThree applies the three-token rules at v[left..left+2]; null if none applied. */
 function foldThree(v: Token[], left: number): Fold | null {
@@ -343,8 +356,3 @@ function foldThree(v: Token[], left: number): Fold | null {
   if (at === T.FUNCTION && bt === T.LEFTPARENS && ct !== T.RIGHTPARENS && a.is("USER")) a.type = T.BAREWORD;
   return null;
 }
-
-// Three-token outcomes: they restart at left 0 and, but for the cast, count no fold (as in C).
-const DROP1_NOFOLD: Fold = { drop: 1, folds: 0, left: 0 };
-const DROP2_NOFOLD: Fold = { drop: 2, folds: 0, left: 0 };
-const DROP3_NOFOLD: Fold = { drop: 3, folds: 0, left: 0 };

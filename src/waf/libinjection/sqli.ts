@@ -92,7 +92,7 @@ export class Sqli {
     if (this.fpLen < 1) return false;
     const buf = this.state.scratch;
     buf[0] = 0x30;
-    buf.set(this.fp.subarray(0, this.fpLen), 1);
+    for (let i = 0; i < this.fpLen; i++) buf[1 + i] = this.fp[i]!;
     return WORDS.get(buf, 0, this.fpLen + 1) === T.FINGERPRINT;
   }
 

@@ -2,9 +2,10 @@
 // XSS on a black-listed tag, an event-handler or other black attribute, a javascript:/data:/
 // vbscript:/view-source: URL in a URL attribute, a style, a doctype, or an IE comment trick.
 // Port of libinjection (Nick Galbreath, BSD-3-Clause) as libinjection-go v0.3.6 has it: its
-// list of ~430 event names replaces C's "any on* attribute" (fewer false positives on base64).
+// list of ~430 event names replaces C's "any on* name of 5+ bytes" (fewer false positives on
+// base64 such as "onY29va2llcw=="), and XMLNS/XLINK match whole names where C matches prefixes.
 import { CTX, H5, Html5 } from "./html5.ts";
-import { WordTable } from "./word-table.ts";
+import { upper, WordTable } from "./word-table.ts";
 import { XSS_BLACK_ATTRS, XSS_BLACK_EVENTS, XSS_BLACK_TAGS } from "./xss-data.ts";
 
 // Attribute classes: how an attribute's value is judged.
@@ -50,8 +51,24 @@ function prefix(a: number, b: number, c: number): boolean {
   return (name[0]! & 0xdf) === a && (name[1]! & 0xdf) === b && (name[2]! & 0xdf) === c;
 }
 
+/**
+ * PREFIX marks the first two (upper-case) letters of the black attributes. Text read in a value
+ * context is a run of "attribute names", one per word: most fail here without being hashed.
+ */
+const PREFIX = new Uint8Array(65536);
+for (const n of [...Object.keys(XSS_BLACK_ATTRS), "ON", "XMLNS", "XLINK"]) {
+  PREFIX[(n.charCodeAt(0) << 8) | n.charCodeAt(1)] = 1;
+}
+
 /** attrClass answers how the named attribute's value is judged (A_NONE: not at all). */
 function attrClass(s: string, start: number, len: number): number {
+  const end = start + len;
+  let i = start;
+  while (i < end && s.charCodeAt(i) === 0) i++;
+  let j = i + 1;
+  while (j < end && s.charCodeAt(j) === 0) j++;
+  if (j >= end) return A_NONE; // fewer than two bytes that are not NUL
+  if (PREFIX[(upper(s.charCodeAt(i) & 0xff) << 8) | upper(s.charCodeAt(j) & 0xff)] !== 1) return A_NONE;
   const n = normalize(s, start, len);
   if (n < 2) return A_NONE;
   if (n >= 5) {
