@@ -5,13 +5,13 @@ import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { parseTestFile, loadCorpus, sample } from "./corpus.ts";
+import { parseTestFile, loadCorpus, sample, type FtwTest } from "./corpus.ts";
 import { buildRequest, encodeForm, expandTemplate, queryEscape } from "./request.ts";
 import { AccessLog, between, ruleIds, logTexts, parseLine } from "./log.ts";
 import { checkStage } from "./check.ts";
 import { send } from "./client.ts";
 import { startBackend, sniff } from "./backend.ts";
-import { loadOverrides } from "./runner.ts";
+import { loadOverrides, probeWaf, runTest } from "./runner.ts";
 import { CORPUS_DIR, OVERRIDES_FILE } from "./run.ts";
 
 // Verbatim from CRS 4.25.0 tests/regression/tests (920270.yaml test 1, 920170.yaml tests 3 and 4).
@@ -296,3 +296,59 @@ test(
     );
   },
 );
+
+test("runTest: markers around the stage, the stage's line judged, overrides not run", async () => {
+  // A stand-in Portico: answers 200 and logs a line per request, rule 942100 when the target has "or 1".
+  const log = new AccessLog();
+  const server = createServer((sock) => {
+    sock.once("data", (d) => {
+      const path = d.toString("latin1").split(" ")[1] ?? "";
+      const ids = path.includes("or%201") ? [942100] : [];
+      sock.end("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", () => {
+        log.push(
+          JSON.stringify({
+            path,
+            status: 200,
+            waf: { action: path.startsWith("/__ftw/") ? "bypass" : "pass", ruleIds: ids },
+          }) + "\n",
+        );
+      });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const target = {
+    address: "127.0.0.1",
+    port: (server.address() as AddressInfo).port,
+    log,
+    problems: [],
+    alive: () => true,
+    stop: async () => {},
+  };
+  const mk = (id: string, uri: string, expect: number[]): FtwTest => ({
+    ...parseTestFile(CRS_920, "x/920270.yaml", "F")[0]!,
+    id,
+    stages: [
+      {
+        input: { uri, headers: [["Host", "localhost"]], autocompleteHeaders: true },
+        output: { expectIds: expect, noExpectIds: [], expectError: false, isolated: false, retryOnce: false },
+      },
+    ],
+  });
+  try {
+    assert.equal(await probeWaf(target), "bypass");
+    assert.equal((await runTest(target, mk("1-1", "/?a=1%20or%201", [942100]))).result, "pass");
+    const miss = await runTest(target, mk("1-2", "/?a=2", [942100]));
+    assert.equal(miss.result, "fail");
+    assert.match(miss.why, /missing 942100 \(logged: none\)/);
+    assert.deepEqual(
+      miss.seen?.log.map((l) => JSON.parse(l).path),
+      ["/?a=2"],
+    );
+    const o = await runTest(target, mk("1-3", "/", [1]), {
+      overrides: new Map([["1-3", "a reason long enough"]]),
+    });
+    assert.equal(o.result, "override");
+  } finally {
+    server.close();
+  }
+});
