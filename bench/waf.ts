@@ -6,7 +6,7 @@
 // the nginx backend on CPU 0. Rounds are interleaved; medians are reported.
 //   --rounds=N (3)  --duration=S (5)  --quick (1 round of 2 s: a smoke test)  --skip-install
 //   --check-only    start every server and check its answers (benign 200, attack 403), no load
-//   --serve --address=A --port=P --backend=A:P [--waf]   internal: the Portico child
+// Portico runs from the JS build (bench/waf-portico.ts), as the main bench's Portico does.
 import {
   copyFileSync,
   mkdirSync,
@@ -19,8 +19,6 @@ import {
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { Engine } from "../src/engine/engine.ts";
-import { compileHttp } from "../src/engine/l7/compile.ts";
 import { parseWrk, type LoadResult } from "./parse.ts";
 import { pinned, runCommand, startProcess, waitForPort, type Running } from "./procs.ts";
 import { startWebBackend } from "./proxies.ts";
@@ -29,13 +27,11 @@ import { median } from "./summary.ts";
 import { defaultTopology } from "./topology.ts";
 import {
   ATTACK_PATH,
-  BENCH_WAF,
   GET_PATH,
   modsecCompatible,
   modsecRules,
   nginxWafConfig,
   postBody,
-  wafBenchSnapshot,
   wrkPostScript,
   type Endpoint,
 } from "./waf-configs.ts";
@@ -49,11 +45,6 @@ const { values: opt } = parseArgs({
     quick: { type: "boolean", default: false },
     "check-only": { type: "boolean", default: false },
     "skip-install": { type: "boolean", default: false },
-    serve: { type: "boolean", default: false },
-    address: { type: "string" },
-    port: { type: "string" },
-    backend: { type: "string" },
-    waf: { type: "boolean", default: false },
   },
 });
 
@@ -69,24 +60,6 @@ const SERVERS = [
 const log = (msg: string): void =>
   console.log(`[bench:waf ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
-/** serve is the Portico child: one engine, the bench snapshot, no log. */
-async function serve(): Promise<void> {
-  const i = opt.backend!.lastIndexOf(":");
-  const backend = { address: opt.backend!.slice(0, i), port: Number(opt.backend!.slice(i + 1)) };
-  const engine = new Engine({ compileHttp });
-  const snap = wafBenchSnapshot(
-    { address: opt.address!, port: Number(opt.port) },
-    backend,
-    opt.waf ? BENCH_WAF : undefined,
-  );
-  const r = engine.apply(snap);
-  if (!r.ok) throw new Error(`snapshot rejected: ${r.error}`);
-  await engine.settled();
-  const bad = engine.status().listeners.filter((l) => l.state !== "bound");
-  if (bad.length > 0) throw new Error(`listener not bound: ${JSON.stringify(bad)}`);
-  process.on("SIGTERM", () => void engine.close().then(() => process.exit(0)));
-}
-
 /** startServer starts one server pinned to CPU 1 and waits until it accepts connections. */
 async function startServer(
   name: string,
@@ -97,15 +70,12 @@ async function startServer(
 ): Promise<Running> {
   let proc: Running;
   if (name.startsWith("Portico")) {
-    const argv = [
-      process.execPath,
-      "--disable-warning=ExperimentalWarning",
-      join(root, "bench/waf.ts"),
-      "--serve",
-    ];
+    const argv = [process.execPath, join(root, ".cache/dist/bench/waf-portico.js")];
     argv.push(`--address=${at.address}`, `--port=${at.port}`, `--backend=${backend.address}:${backend.port}`);
     if (name === "Portico+CRS") argv.push("--waf");
-    proc = startProcess(name, pinned("1", argv), { ...process.env, NODE_ENV: "production" });
+    // The build lives under .cache/dist: name the CRS directory rather than let it be derived.
+    const env = { ...process.env, NODE_ENV: "production", PORTICO_CRS_DIR: crsDir };
+    proc = startProcess(name, pinned("1", argv), env);
   } else {
     const tag = name === "nginx" ? "nginx-plain" : "nginx-modsec";
     let rulesFile: string | undefined;
@@ -184,6 +154,7 @@ async function main(): Promise<void> {
       notes.push(`nginx+ModSecurity not measured: ${(err as Error).message}`);
     }
   }
+  await runCommand(["sh", join(root, "scripts/build.sh")], 300_000);
   const dir = mkdtempSync(join(tmpdir(), "portico-bench-waf-"));
   const t = { ...defaultTopology(dir), backend: { address: "127.0.0.62", port: 8080 } };
   const body = postBody();
@@ -241,5 +212,4 @@ async function main(): Promise<void> {
   log(`report written to ${out}`);
 }
 
-if (opt.serve) await serve();
-else await main();
+await main();
