@@ -4,12 +4,14 @@
 //   sh scripts/node.sh test/waf/ftw/run.ts [--rule 942100]... [--file REQUEST-942]... [--id 942100-1]...
 //        [--sample N --seed S] [--address 127.0.77.1 --port 18777] [--timeout-ms 3000] [--json OUT]
 //        [--force: run even when Portico shows no WAF evidence] [--verbose: each failure's request, answer, log]
-import { writeFileSync } from "node:fs";
+//        [--target coraza: the same corpus against Coraza v3 (test/waf/ftw/coraza/build.sh builds it)]
+//        [--no-overrides: ignore ftw-overrides.yaml]
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadCorpus, sample } from "./corpus.ts";
 import { loadOverrides, probeWaf, runCorpus, summary, tally } from "./runner.ts";
-import { startTarget } from "./target.ts";
+import { CORAZA_BIN, startTarget } from "./target.ts";
 
 /** CORPUS_DIR is where scripts/crs/fetch.sh puts the CRS tests (PORTICO_CRS_DIR overrides the CRS). */
 export const CORPUS_DIR = join(
@@ -34,14 +36,21 @@ if (import.meta.main) {
       quiet: { type: "boolean", default: false },
       verbose: { type: "boolean", default: false },
       force: { type: "boolean", default: false },
+      target: { type: "string", default: "portico" },
+      "no-overrides": { type: "boolean", default: false },
     },
   });
   let tests = loadCorpus(CORPUS_DIR, { rules: v.rule?.map(Number), files: v.file, ids: v.id });
   if (v.sample) tests = sample(tests, Number(v.sample), Number(v.seed));
   if (tests.length === 0) throw new Error(`no test matched in ${CORPUS_DIR} (run scripts/crs/fetch.sh?)`);
-  const overrides = loadOverrides(OVERRIDES_FILE);
+  // --no-overrides: every test counts (how a WAF fares on the corpus as written).
+  const overrides = v["no-overrides"] ? new Map<string, string>() : loadOverrides(OVERRIDES_FILE);
   const t0 = performance.now();
-  const target = await startTarget(v.address, Number(v.port));
+  if (v.target !== "portico" && v.target !== "coraza") throw new Error("--target is portico or coraza");
+  if (v.target === "coraza" && !existsSync(CORAZA_BIN))
+    throw new Error(`${CORAZA_BIN} is missing: run sh test/waf/ftw/coraza/build.sh (needs Go)`);
+  const crsDir = join(CORPUS_DIR, "..");
+  const target = await startTarget(v.address, Number(v.port), 120_000, v.target, crsDir);
   const ready = performance.now();
   console.log(`corpus: ${tests.length} tests; Portico ready in ${((ready - t0) / 1000).toFixed(1)} s`);
   const action = await probeWaf(target);

@@ -17,22 +17,41 @@ export interface Target {
   stop: () => Promise<void>;
 }
 
-/** startTarget starts the backend and Portico on address:port; rejects with Portico's words if it
- * does not become ready within readyMs (compiling the CRS at paranoia level 4 takes seconds). */
-export async function startTarget(address: string, port: number, readyMs = 120_000): Promise<Target> {
+/** CORAZA_BIN is Coraza's side of the comparison, built by test/waf/ftw/coraza/build.sh. */
+export const CORAZA_BIN = join(import.meta.dirname, "../../../.cache/ftw-coraza/ftw-coraza");
+
+/**
+ * startTarget starts the backend and Portico on address:port (or, target "coraza", Coraza with
+ * its own albedo-like handler, same policy and log format); rejects with the target's words if it
+ * does not become ready within readyMs (compiling the CRS at paranoia level 4 takes seconds).
+ */
+export async function startTarget(
+  address: string,
+  port: number,
+  readyMs = 120_000,
+  target: "portico" | "coraza" = "portico",
+  crsDir = join(import.meta.dirname, "../../../.cache/crs/current"),
+): Promise<Target> {
   const backend = await startBackend();
-  const script = join(import.meta.dirname, "portico.ts");
-  const args = [
-    "--disable-warning=ExperimentalWarning",
-    script,
-    "--address",
-    address,
-    "--port",
-    String(port),
-  ];
-  const child = spawn(process.execPath, [...args, "--backend", `127.0.0.1:${backend.port}`], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child =
+    target === "coraza"
+      ? spawn(CORAZA_BIN, ["-address", address, "-port", String(port), "-crs", crsDir], {
+          stdio: ["ignore", "pipe", "pipe"],
+        })
+      : spawn(
+          process.execPath,
+          [
+            "--disable-warning=ExperimentalWarning",
+            join(import.meta.dirname, "portico.ts"),
+            "--address",
+            address,
+            "--port",
+            String(port),
+            "--backend",
+            `127.0.0.1:${backend.port}`,
+          ],
+          { stdio: ["ignore", "pipe", "pipe"] },
+        );
   const reap = (): void => void child.kill("SIGKILL");
   process.once("exit", reap);
   const log = new AccessLog();
