@@ -154,7 +154,7 @@ export class Exchange extends BackendAttempt implements Decidable {
     }
     // A WAF that inspects the body sees all of it (up to its limit) before a backend is asked.
     const w = this.waf;
-    if (w !== undefined && w.wantsRequestBody && this.wafBody(w)) return;
+    if (w !== undefined && w.phase2Pending && this.wafBody(w)) return;
     // A body still arriving is buffered first: a slow client must not hold a backend connection.
     if (!this.requestDone && this.framing !== "none" && this.holdBody()) return;
     // From the request's arrival: no second clock read per request.
@@ -190,7 +190,12 @@ export class Exchange extends BackendAttempt implements Decidable {
    * to see a larger body) when it is still arriving; true when it took the exchange over.
    */
   private wafBody(w: WafRun): boolean {
-    if (this.requestDone || this.framing === "none" || !this.holdBody(w.requestBodyLimit + 1)) {
+    if (
+      !w.wantsRequestBody ||
+      this.requestDone ||
+      this.framing === "none" ||
+      !this.holdBody(w.requestBodyLimit + 1)
+    ) {
       const a = w.requestBody(this.pending ?? [], this.bytesIn);
       if (a === undefined) return false;
       this.wafAnswer(a);
@@ -204,7 +209,7 @@ export class Exchange extends BackendAttempt implements Decidable {
     this.holding = false;
     this.stopTimer();
     const w = this.waf;
-    if (w !== undefined && w.wantsRequestBody) {
+    if (w !== undefined && w.phase2Pending) {
       const a = w.requestBody(this.pending ?? [], this.bytesIn);
       if (a !== undefined) return this.wafAnswer(a);
     }

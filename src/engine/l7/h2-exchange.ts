@@ -153,7 +153,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   forward(h2c: boolean): void {
     this.armTimer(this.start, this.requestTimeoutMs());
     const w = this.waf;
-    if (w !== undefined && w.wantsRequestBody) return this.wafBody(w, h2c);
+    if (w !== undefined && w.phase2Pending) return this.wafBody(w, h2c);
     this.forwardNow(h2c);
   }
 
@@ -162,7 +162,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
    * WAF phase 2 on it, then forwards: held bytes first, the rest (ProcessPartial) as it arrives.
    */
   private wafBody(w: WafRun, h2c: boolean): void {
-    if (!this.hasBody) {
+    if (!this.hasBody || !w.wantsRequestBody) {
       const a = w.requestBody([], 0);
       return a === undefined ? this.forwardNow(h2c) : this.reply(a);
     }

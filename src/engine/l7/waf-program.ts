@@ -3,7 +3,7 @@
 // a snapshot that changes a backend must not pay it again). A program that cannot be built is
 // cached too, with its errors, logged once per key: its routes follow their failurePolicy.
 import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import type { WafConfig } from "../../model/ir.ts";
 import { compileProgram, type Program } from "../../waf/engine/index.ts";
 import { loadRuleSources } from "../../waf/lang/index.ts";
@@ -64,6 +64,18 @@ export function wafProgram(config: WafConfig, log: CompileDeps["log"]): WafProgr
       mode: entry.program.engineMode,
       ms: Math.round(entry.compileMs),
     });
+    // Rule actions of the policy's own rules accepted without effect: one line per key, with the
+    // first few places (the stock CRS's, initcol in 901320, are documented, not the user's to fix).
+    const crs = crsDir() + sep;
+    const actions = entry.program.ignoredActions.filter((x) => !x.at.file.startsWith(crs));
+    if (actions.length > 0)
+      log("warn", "WAF policy: rule actions not acted on", {
+        policy: config.policy,
+        count: actions.length,
+        first: actions
+          .slice(0, 5)
+          .map((x) => `${x.at.file}:${x.at.line}: rule ${x.ruleId}: ${x.action}: ${x.reason}`),
+      });
     // Directives of custom rules the engine accepts but does not act on are reported, not hidden.
     for (const x of entry.program.ignoredSettings)
       log("warn", "WAF policy: directive not acted on", {
@@ -124,9 +136,17 @@ function crsVersion(dir: string): string {
   return "4.0.0";
 }
 
-// repoRoot is the directory of Portico's package.json above this file (sources or a build).
+// repoRoot is the directory of Portico's package.json above this file: the sources sit three
+// levels below it, the build (.cache/dist.N/src/engine/l7) five (as version.ts finds it).
 function repoRoot(): string {
-  for (let dir = import.meta.dirname; dirname(dir) !== dir; dir = dirname(dir))
-    if (existsSync(join(dir, "package.json"))) return dir;
+  for (let dir = import.meta.dirname; dirname(dir) !== dir; dir = dirname(dir)) {
+    const file = join(dir, "package.json");
+    if (!existsSync(file)) continue;
+    try {
+      if ((JSON.parse(readFileSync(file, "utf8")) as { name?: string }).name === "portico") return dir;
+    } catch {
+      // Not Portico's: look further up.
+    }
+  }
   return process.cwd();
 }

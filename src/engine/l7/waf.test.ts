@@ -8,7 +8,7 @@ import diagnostics from "node:diagnostics_channel";
 import http from "node:http";
 import http2 from "node:http2";
 import { once } from "node:events";
-import type net from "node:net";
+import { connect as netConnect, type AddressInfo } from "node:net";
 import type { WafConfig } from "../../model/ir.ts";
 import { crsRules } from "../../waf/rx/crs-corpus.ts";
 import { formatAccessLine } from "../access-log.ts";
@@ -67,9 +67,12 @@ interface Rig {
   close(): void;
 }
 
-async function rig(config: WafConfig): Promise<Rig> {
+async function rig(config: WafConfig, h2c = false): Promise<Rig> {
   const seen: Seen[] = [];
-  const backend = http.createServer((req, res) => {
+  const serve = (
+    req: http.IncomingMessage | http2.Http2ServerRequest,
+    res: http.ServerResponse | http2.Http2ServerResponse,
+  ) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -80,16 +83,17 @@ async function rig(config: WafConfig): Promise<Rig> {
       });
       // /leak answers a body phase 4 finds, /leak-head a header phase 3 finds.
       const leak = req.url === "/leak";
-      res.writeHead(200, {
-        "content-type": "text/plain",
-        ...(req.url === "/leak-head" ? { "x-leak": "yes" } : {}),
-      });
+      res.statusCode = 200;
+      res.setHeader("content-type", "text/plain");
+      if (req.url === "/leak-head") res.setHeader("x-leak", "yes");
       res.end(leak ? "the secret-token is here\n" : "hello from the backend\n");
     });
-  });
+  };
+  // An h2c pool's backend speaks HTTP/2 with prior knowledge (h2c.ts), the others HTTP/1.1.
+  const backend = h2c ? http2.createServer(serve) : http.createServer(serve);
   backend.listen(0, "127.0.0.1");
   await once(backend, "listening");
-  const pools = { p: poolOf("p", [(backend.address() as net.AddressInfo).port]) };
+  const pools = { p: poolOf("p", [(backend.address() as AddressInfo).port], h2c ? "h2c" : undefined) };
   const listener = catchAllListener("waf");
   listener.virtualHosts[0]!.routes[0]!.waf = config;
   const logs: Rig["logs"] = [];
@@ -112,7 +116,7 @@ async function rig(config: WafConfig): Promise<Rig> {
       diagnostics.unsubscribe(HTTP_RESPONSE_CHANNEL, onEvent);
       server.close();
       backend.close();
-      backend.closeAllConnections();
+      if (backend instanceof http.Server) backend.closeAllConnections();
     },
   };
 }
@@ -480,8 +484,10 @@ test(
       const fine = await h2(r.port, "GET", "/fine");
       assert.equal(fine.status, 200);
       assert.equal(fine.body, "hello from the backend\n");
-      // Chunked on HTTP/1.1 (the held body is sent on as it came).
-      assert.match((await h1(r.port, "GET", "/fine")).body, /^17\r\nhello from the backend\n\r\n0\r\n\r\n$/);
+      // The held response goes on whole (Content-Length: the backend sent one).
+      const fine1 = await h1(r.port, "GET", "/fine");
+      assert.equal(fine1.status, 200);
+      assert.equal(fine1.body, "hello from the backend\n");
       const actions = r.events.map((e) => [e.path, e.waf?.action, e.waf?.blockedBy]);
       assert.deepEqual(actions.slice(0, 2), [
         ["/?drop=me", "drop", 10102],
@@ -490,5 +496,135 @@ test(
     } finally {
       r.close();
     }
+  },
+);
+
+test(
+  "h2c pools: the body is held and inspected before the backend stream opens, then sent whole",
+  { skip },
+  async () => {
+    const r = await rig(waf(), true);
+    try {
+      const form = "application/x-www-form-urlencoded";
+      assert.equal((await h2(r.port, "POST", "/login", SQLI_FORM, form)).status, 403);
+      assert.equal(r.seen.length, 0);
+      const clean = "name=alice&comment=" + "hello world ".repeat(2000);
+      const ok = await h2(r.port, "POST", "/form", clean, form);
+      assert.equal(ok.status, 200);
+      assert.deepEqual(
+        r.seen.map((x) => [x.method, x.url, x.body]),
+        [["POST", "/form", clean]],
+      );
+      assert.equal((await h2(r.port, "GET", "/leak-head")).status, 200);
+      assert.deepEqual(
+        r.events.map((e) => e.waf?.action),
+        ["block", "pass", "pass"],
+      );
+    } finally {
+      r.close();
+    }
+  },
+);
+
+test(
+  "HTTP/1.1 chunked bodies: the WAF sees the payload, not the framing; 100-continue answered by the proxy",
+  { skip },
+  async () => {
+    const r = await rig(waf());
+    try {
+      const chunked = (body: string) => {
+        const half = Math.floor(body.length / 2);
+        const parts = [body.slice(0, half), body.slice(half)];
+        return parts.map((p) => `${Buffer.byteLength(p).toString(16)}\r\n${p}\r\n`).join("") + "0\r\n\r\n";
+      };
+      const head =
+        "POST /login HTTP/1.1\r\nHost: app.example\r\nUser-Agent: portico-test\r\nAccept: */*\r\n" +
+        "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+      const blocked = await rawExchange(r.port, head + chunked(SQLI_FORM));
+      assert.match(blocked, /^HTTP\/1\.1 403 /);
+      const clean = "name=alice&comment=" + "plain words ".repeat(500);
+      const passed = await rawExchange(r.port, head + chunked(clean));
+      assert.match(passed, /^HTTP\/1\.1 200 /);
+      assert.deepEqual(
+        r.seen.map((x) => x.body),
+        [clean],
+      );
+      // A client that waits for 100 Continue gets it from the proxy, then the WAF reads its body.
+      const out = await new Promise<string>((resolve, reject) => {
+        const s = netConnect(r.port, "127.0.0.1");
+        let got = "";
+        s.on("error", reject);
+        s.on("data", (d: Buffer) => {
+          got += d.toString("latin1");
+          if (got.startsWith("HTTP/1.1 100 Continue\r\n\r\n") && !got.includes(" 403 ")) s.write(SQLI_FORM);
+        });
+        s.on("close", () => resolve(got));
+        s.write(
+          "POST /login HTTP/1.1\r\nHost: app.example\r\nUser-Agent: portico-test\r\nAccept: */*\r\n" +
+            `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${SQLI_FORM.length}\r\n` +
+            "Expect: 100-continue\r\nConnection: close\r\n\r\n",
+        );
+      });
+      assert.match(out, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 403 /);
+      assert.equal(r.seen.length, 1);
+    } finally {
+      r.close();
+    }
+  },
+);
+
+test(
+  "a custom rule that does not compile: FailClosed 503, one error line naming file:line and rule",
+  { skip },
+  async () => {
+    const bad = 'SecRule ARGS "@nosuchoperator x" "id:10001,phase:2,deny"\n';
+    const r = await rig(waf({ customRules: [{ name: "custom/bad.conf", text: bad }] }));
+    try {
+      assert.equal((await h1(r.port, "GET", "/")).status, 503);
+      assert.equal(r.seen.length, 0);
+      const errors = r.logs.filter((l) => l.level === "error");
+      assert.equal(errors.length, 1);
+      assert.match(JSON.stringify(errors[0]!.fields), /custom\/bad\.conf:1: rule 10001: /);
+    } finally {
+      r.close();
+    }
+  },
+);
+
+test(
+  "body access turned off by ctl: phase 2 still runs (the CRS blocks there), the body streams uninspected",
+  { skip },
+  async () => {
+    const off =
+      'SecRule REQUEST_URI "@beginsWith /upload" "id:10200,phase:1,pass,nolog,ctl:requestBodyAccess=Off"\n';
+    const r = await rig(waf({ customRules: [{ name: "custom/off.conf", text: off }] }));
+    try {
+      const form = "application/x-www-form-urlencoded";
+      assert.equal((await h1(r.port, "POST", "/upload", SQLI_FORM, form)).status, 200);
+      assert.equal((await h2(r.port, "POST", "/upload", SQLI_FORM, form)).status, 200);
+      assert.equal((await h1(r.port, "POST", "/upload" + XSS.slice(1), "a=1", form)).status, 403);
+      assert.equal((await h2(r.port, "POST", "/upload" + XSS.slice(1), "a=1", form)).status, 403);
+      assert.deepEqual(
+        r.seen.map((x) => x.body),
+        [SQLI_FORM, SQLI_FORM],
+      );
+    } finally {
+      r.close();
+    }
+  },
+);
+
+test(
+  "actions of the policy's own rules that have no effect here are reported once (the stock CRS's are not)",
+  { skip },
+  async () => {
+    const text = 'SecAction "id:10300,phase:1,pass,nolog,initcol:ip=%{remote_addr}"\n';
+    const r = await rig(waf({ customRules: [{ name: "custom/ip.conf", text }] }));
+    r.close();
+    const warns = r.logs.filter((l) => l.level === "warn");
+    assert.equal(warns.length, 1);
+    assert.deepEqual(warns[0]!.fields?.first, [
+      "custom/ip.conf:1: rule 10300: initcol: persistent collections are per-transaction in Portico (IP, GLOBAL, ... start empty)",
+    ]);
   },
 );

@@ -23,6 +23,7 @@ import { wafProgram, type WafProgramEntry } from "./waf-program.ts";
 
 /** WAF_BLOCKED_BODY is the body of the WAF's deny answers (the access log says which rule). */
 export const WAF_BLOCKED_BODY = "blocked by the web application firewall";
+const EMPTY = Buffer.alloc(0);
 /** HITS_KEPT bounds the hits an access-log event carries (ruleIds has them all). */
 const HITS_KEPT = 16;
 
@@ -141,6 +142,11 @@ export class WafRun {
     this.action = action;
   }
 
+  /** phase2Pending: phase 2 is still to run — it always runs (CRS decides there), body or not. */
+  get phase2Pending(): boolean {
+    return this.tx !== undefined && !this.bodySeen;
+  }
+
   /** wantsRequestBody: buffer the whole request body (up to requestBodyLimit) for phase 2. */
   get wantsRequestBody(): boolean {
     return this.tx !== undefined && !this.bodySeen && this.tx.wantsRequestBody;
@@ -159,6 +165,8 @@ export class WafRun {
     const tx = this.tx;
     if (tx === undefined || this.bodySeen) return undefined;
     this.bodySeen = true;
+    // Body access off (or turned off by ctl): the phase runs without the body.
+    if (!tx.wantsRequestBody) return this.phase(() => tx.requestBody(EMPTY, false));
     const limit = tx.requestBodyLimit;
     const over = size > limit;
     if (over && this.route.config.requestBodyLimitAction === "Reject") {

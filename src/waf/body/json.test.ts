@@ -41,6 +41,8 @@ test("json: values — strings decoded to UTF-8 bytes, numbers as written, a top
     ["json.0", "x"],
     ["json", "1"],
   ]);
+  assert.deepEqual(parseJson(" null ", limits), { args: [], files: [], flags: {} });
+  assert.match(parseJson("null x", limits).error!, /data after the document/);
   assert.deepEqual(parseJson('{"a":1,"a":2}', limits).args, [
     ["json.a", "1"],
     ["json.a", "2"],

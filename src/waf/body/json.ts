@@ -3,7 +3,7 @@
 // non-empty array also yields its own name with its length (json.a.b = "2"), as Coraza's
 // readItems does. Strings are decoded (\uXXXX becomes UTF-8 bytes, one char per byte), numbers,
 // true and false stay as written, null is "". A top-level scalar is json.0 with json = "1"
-// (Coraza through gjson's ForEach). Duplicate keys are all kept (Coraza keeps the last; a rule
+// (Coraza through gjson's ForEach), a top-level null nothing. Duplicate keys are all kept (Coraza keeps the last; a rule
 // should see both). The parser is iterative (no recursion to overflow), linear, and strict per
 // RFC 8259: anything malformed stops it with `error`, keeping the pairs found before.
 import type { BodyLimits, BodyResult, Pair } from "./types.ts";
@@ -144,6 +144,13 @@ export function parseJson(body: string, limits: BodyLimits): BodyResult {
     // name is the name the next value gets; a top-level scalar is json.0 (see above).
     let name = body[r.pos] === "{" || body[r.pos] === "[" ? "json" : "json.0";
     const topScalar = name === "json.0";
+    // gjson sees a top-level null as no value at all: Coraza reports nothing for it.
+    if (topScalar && body.startsWith("null", r.pos)) {
+      r.pos += 4;
+      r.ws();
+      if (r.pos < body.length) r.fail("data after the document");
+      return { args, files: [], flags: {} };
+    }
     for (;;) {
       r.ws();
       const c = body[r.pos];

@@ -127,7 +127,7 @@ class XmlParser {
   startTag(): void {
     const s = this.s;
     const node: XmlNode = { name: this.name(), attributes: [], children: [] };
-    // A set only once there are several attributes: most elements have none or one.
+    // A set only past 8 attributes: most elements have a few, and a set each costs more than a scan.
     let seen: Set<string> | undefined;
     for (;;) {
       this.ws();
@@ -146,8 +146,11 @@ class XmlParser {
       // the rest of a tag with 100k attributes each time.
       if (this.nextLt >= 0 && this.nextLt < start) this.nextLt = s.indexOf("<", start);
       if (this.nextLt >= 0 && this.nextLt < end) this.fail("< in attribute value");
-      if (node.attributes.length === 1) seen = new Set([node.attributes[0]![0]]);
-      if (seen?.has(name) || node.attributes[0]?.[0] === name) this.fail(`duplicate attribute ${name}`);
+      const attrs = node.attributes;
+      if (attrs.length === 8) seen = new Set(attrs.map(([n]) => n));
+      if (seen !== undefined ? seen.has(name) : attrs.some(([n]) => n === name)) {
+        this.fail(`duplicate attribute ${name}`);
+      }
       seen?.add(name);
       node.attributes.push([name, this.decode(start, end, true)] as Pair);
     }

@@ -65,12 +65,14 @@ type Item = XmlNode | string;
 
 /** selfAndDescendants lists n and every element below it in document order (iterative),
  * skipping subtrees already visited in this step so nested context nodes cost one walk. */
-function selfAndDescendants(n: XmlNode, out: XmlNode[], visited: Set<XmlNode>): void {
+function selfAndDescendants(n: XmlNode, out: XmlNode[], visited: Set<XmlNode> | undefined): void {
   const stack: XmlNode[] = [n];
   while (stack.length > 0) {
     const e = stack.pop()!;
-    if (visited.has(e)) continue;
-    visited.add(e);
+    if (visited !== undefined) {
+      if (visited.has(e)) continue;
+      visited.add(e);
+    }
     out.push(e);
     for (let i = e.children.length - 1; i >= 0; i--) {
       const c = e.children[i]!;
@@ -81,7 +83,14 @@ function selfAndDescendants(n: XmlNode, out: XmlNode[], visited: Set<XmlNode>): 
 
 /** textContent is an element's string value: its descendant text in document order. */
 export function textContent(n: XmlNode): string {
-  return contents([n]).get(n)!;
+  let out = "";
+  const stack: Item[] = [n];
+  while (stack.length > 0) {
+    const e = stack.pop()!;
+    if (typeof e === "string") out += e;
+    else for (let i = e.children.length - 1; i >= 0; i--) stack.push(e.children[i]!);
+  }
+  return out;
 }
 
 /** contents computes the string value of every element in nodes and below, bottom-up with a
@@ -116,7 +125,8 @@ export function xpath(doc: XmlNode, expr: string): string[] {
   let context: Item[] = [{ name: "", attributes: [], children: [doc] }];
   for (const step of steps) {
     const seen = new Set<Item>();
-    const visited = new Set<XmlNode>();
+    // Only several context nodes can nest (and so be walked twice); one needs no bookkeeping.
+    const visited = context.length > 1 ? new Set<XmlNode>() : undefined;
     const next: Item[] = [];
     const add = (item: Item) => {
       if (typeof item === "string" || !seen.has(item)) {
@@ -125,7 +135,7 @@ export function xpath(doc: XmlNode, expr: string): string[] {
       }
     };
     for (const item of context) {
-      if (typeof item === "string" || visited.has(item)) continue;
+      if (typeof item === "string" || visited?.has(item)) continue;
       if (step.kind === "attribute") {
         const owners: XmlNode[] = [];
         if (step.descendant) selfAndDescendants(item, owners, visited);
@@ -150,13 +160,17 @@ export function xpath(doc: XmlNode, expr: string): string[] {
         }
         if (step.kind === "node" || (step.kind === "element" && (step.name === "*" || c.name === step.name)))
           add(c);
-        if (!step.descendant || visited.has(c)) continue;
-        visited.add(c);
+        if (!step.descendant || visited?.has(c)) continue;
+        visited?.add(c);
         for (let i = c.children.length - 1; i >= 0; i--) stack.push(c.children[i]!);
       }
     }
     context = next;
   }
-  const memo = contents(context.filter((item): item is XmlNode => typeof item !== "string"));
+  const elements = context.filter((item): item is XmlNode => typeof item !== "string");
+  // One element (`/*`, the common case) needs no memo; several may nest, so share the work.
+  if (elements.length === 1)
+    return context.map((item) => (typeof item === "string" ? item : textContent(item)));
+  const memo = contents(elements);
   return context.map((item) => (typeof item === "string" ? item : memo.get(item)!));
 }

@@ -1,8 +1,7 @@
-// compile.ts: RuleSet → the shared program. Applies the load-time edits first (SecRuleRemove*,
-// SecRuleUpdateTarget*, SecRuleUpdateActionById — wherever they are in the files, as ModSecurity
-// v3 keeps them as exceptions that hold for every rule), then compiles each remaining rule: its
-// SecDefaultAction folded in, `block` resolved to the phase's default disruptive action, its
-// transformations and operators taken from ops. Every problem is collected with file:line and id.
+// compile.ts: RuleSet → the shared program. Applies the load-time edits first (edits.ts), then
+// compiles each remaining rule: its SecDefaultAction folded in, `block` resolved to the phase's
+// default disruptive action, its transformations and operators taken from ops. Every problem is
+// collected with file:line and rule id.
 import { parseIdRanges } from "../lang/actions.ts";
 import { WafLangError, type Location } from "../lang/errors.ts";
 import type {
@@ -16,11 +15,10 @@ import type {
   RuleSet,
   Selector,
   Setting,
-  TargetUpdate,
-  Variable,
 } from "../lang/model.ts";
 import type { OpsFactory, Transform } from "../ops/types.ts";
 import { compile as compileRx } from "../rx/index.ts";
+import { applyEdits, effectiveActions } from "./edits.ts";
 import type { CompiledRule, Exclusion, Item, Resolved, RunAction, Sel, Step, Target } from "./program.ts";
 
 /** RulesResult is the compiled phase lists (index 1..5) and every error found. */
@@ -28,12 +26,33 @@ export interface RulesResult {
   phases: Item[][];
   ruleCount: number;
   errors: WafLangError[];
+  ignoredActions: IgnoredAction[];
 }
 
-/** inRanges says whether id lies in one of ranges. */
-export function inRanges(id: number, ranges: readonly IdRange[]): boolean {
-  return ranges.some((r) => id >= r.from && id <= r.to);
+/** IgnoredAction is an action a rule carries that the engine accepts but does not act on. */
+export interface IgnoredAction {
+  action: string;
+  ruleId: number;
+  at: Location;
+  reason: string;
 }
+
+// Actions accepted without effect, and why (reported in program.ignoredActions).
+const NO_EFFECT: Record<string, string> = {
+  initcol: "persistent collections are per-transaction in Portico (IP, GLOBAL, ... start empty)",
+  expirevar: "persistent collections are per-transaction in Portico",
+  deprecatevar: "persistent collections are per-transaction in Portico",
+  setuid: "persistent collections are per-transaction in Portico",
+  setsid: "persistent collections are per-transaction in Portico",
+  setrsc: "persistent collections are per-transaction in Portico",
+  xmlns: "XPath selectors take no namespace prefixes",
+};
+// Actions refused at load: running them would change what the WAF does in ways Portico cannot.
+const REFUSED: Record<string, string> = {
+  exec: "exec (running a program per match) is not supported",
+  append: "append (adding to the response body) is not supported",
+  prepend: "prepend (adding to the response body) is not supported",
+};
 
 /** compileRules compiles the rules and markers of set with ops. */
 export function compileRules(set: RuleSet, ops: OpsFactory): RulesResult {
@@ -41,6 +60,7 @@ export function compileRules(set: RuleSet, ops: OpsFactory): RulesResult {
   const rules = applyEdits(set.entries);
   const phases: Item[][] = [[], [], [], [], [], []];
   const chains = new TransformIds();
+  const ignoredActions: IgnoredAction[] = [];
   let ruleCount = 0;
   for (const e of rules) {
     if (e.kind === "marker") {
@@ -50,6 +70,12 @@ export function compileRules(set: RuleSet, ops: OpsFactory): RulesResult {
     try {
       phases[e.phase]?.push(compileRule(e, ops, chains));
       ruleCount++;
+      for (const step of [e, ...e.links]) {
+        for (const a of step.actions) {
+          const reason = NO_EFFECT[a.name];
+          if (reason) ignoredActions.push({ action: a.name, ruleId: e.id, at: step.at, reason });
+        }
+      }
     } catch (err) {
       if (err instanceof WafLangError) errors.push(err);
       else throw err;
@@ -57,135 +83,12 @@ export function compileRules(set: RuleSet, ops: OpsFactory): RulesResult {
   }
   // A phase of markers only is a phase with no rules: the transaction skips it without work.
   for (let p = 1; p <= 5; p++) if (!phases[p]?.some((i) => i.kind === "rule")) phases[p] = [];
-  return { phases, ruleCount, errors };
+  return { phases, ruleCount, errors, ignoredActions };
 }
 
 /** settingsOf lists the setting directives in order. */
 export function settingsOf(entries: readonly Entry[]): Setting[] {
   return entries.filter((e): e is Setting => e.kind === "setting");
-}
-
-/** applyEdits returns the rules and markers in order, with removals, target and action updates
- * applied to copies (the RuleSet stays as parsed). */
-function applyEdits(entries: readonly Entry[]): (Rule | { kind: "marker"; name: string })[] {
-  const removedIds: IdRange[] = [];
-  const removedTags = new Set<string>();
-  const removedMsgs = new Set<string>();
-  for (const e of entries) {
-    if (e.kind === "removeById") removedIds.push(...e.ids);
-    if (e.kind === "removeByTag") removedTags.add(e.match);
-    if (e.kind === "removeByMsg") removedMsgs.add(e.match);
-  }
-  const out: (Rule | { kind: "marker"; name: string })[] = [];
-  const byId = new Map<number, Rule>();
-  for (const e of entries) {
-    if (e.kind === "marker") out.push({ kind: "marker", name: e.name });
-    if (e.kind !== "rule") continue;
-    if (inRanges(e.id, removedIds)) continue;
-    if (ruleTags(e).some((t) => removedTags.has(t))) continue;
-    const msg = ruleMsg(e);
-    if (msg !== undefined && removedMsgs.has(msg)) continue;
-    const copy: Rule = {
-      ...e,
-      variables: [...e.variables],
-      actions: [...e.actions],
-      links: e.links.map((l) => ({ ...l, variables: [...l.variables], actions: [...l.actions] })),
-    };
-    byId.set(e.id, copy);
-    out.push(copy);
-  }
-  for (const e of entries) {
-    if (e.kind === "updateTarget") {
-      for (const r of byId.values()) if (targetUpdateApplies(e, r)) updateTargets(r, e);
-    }
-    if (e.kind === "updateAction") {
-      const r = byId.get(e.id);
-      if (!r) continue;
-      const offset = e.chainOffset ?? 1;
-      const step: Rule | RuleLink | undefined = offset === 1 ? r : r.links[offset - 2];
-      if (step) step.actions = mergeActions(step.actions, e.actions);
-    }
-  }
-  return out;
-}
-
-function targetUpdateApplies(u: TargetUpdate, r: Rule): boolean {
-  if (u.by === "id") return inRanges(r.id, u.ids ?? []);
-  if (u.by === "tag") return ruleTags(r).includes(u.what);
-  return ruleMsg(r) === u.what;
-}
-
-/** ruleTags lists a rule's tags as written (defaults' tags included, as the rule carries them). */
-export function ruleTags(r: Rule): string[] {
-  return effectiveActions(r).flatMap((a) => (a.name === "tag" ? [a.value.raw] : []));
-}
-
-/** ruleMsg is a rule's msg as written. */
-export function ruleMsg(r: Rule): string | undefined {
-  let msg: string | undefined;
-  for (const a of r.actions) if (a.name === "msg") msg = a.value.raw;
-  return msg;
-}
-
-function sameVariable(a: Variable, b: Variable): boolean {
-  return (
-    a.collection === b.collection &&
-    a.count === b.count &&
-    (a.selector?.kind ?? "") === (b.selector?.kind ?? "") &&
-    selectorText(a.selector).toLowerCase() === selectorText(b.selector).toLowerCase()
-  );
-}
-
-function selectorText(s: Selector | undefined): string {
-  return s === undefined ? "" : s.kind === "regex" ? s.pattern : s.value;
-}
-
-function updateTargets(r: Rule, u: TargetUpdate): void {
-  if (u.replaced?.length) {
-    const i = r.variables.findIndex((v) => u.replaced?.some((x) => sameVariable(v, x)));
-    if (i >= 0) {
-      r.variables.splice(i, 1, ...u.targets);
-      return;
-    }
-  }
-  for (const t of u.targets) if (!r.variables.some((v) => sameVariable(v, t))) r.variables.push(t);
-}
-
-// Actions that hold one value: an update replaces them (log/nolog and auditlog/noauditlog pair up).
-const SINGLE: Record<string, string> = {
-  msg: "msg",
-  logdata: "logdata",
-  severity: "severity",
-  status: "status",
-  ver: "ver",
-  rev: "rev",
-  maturity: "maturity",
-  accuracy: "accuracy",
-  disruptive: "disruptive",
-  skip: "skip",
-  skipAfter: "skipAfter",
-  log: "log",
-  nolog: "log",
-  auditlog: "auditlog",
-  noauditlog: "auditlog",
-};
-
-/** mergeActions applies SecRuleUpdateActionById: one-value actions are replaced, lists (t, tag,
- * setvar, ctl) grow — as Coraza and ModSecurity do. */
-function mergeActions(old: readonly Action[], add: readonly Action[]): Action[] {
-  let out = [...old];
-  for (const a of add) {
-    const group = SINGLE[a.name];
-    if (group) out = out.filter((x) => SINGLE[x.name] !== group);
-    out.push(a);
-  }
-  return out;
-}
-
-/** effectiveActions is the rule's SecDefaultAction (minus phase) followed by its own actions. */
-function effectiveActions(r: Rule): Action[] {
-  const defaults = (r.defaults ?? []).filter((a) => a.name !== "phase");
-  return [...defaults, ...r.actions];
 }
 
 /** TransformIds numbers each distinct transformation chain prefix, so transactions can cache
@@ -342,6 +245,8 @@ function compileStep(
   let multiMatch = false;
   let capture = false;
   for (const a of actions) {
+    const refused = REFUSED[a.name];
+    if (refused) throw new WafLangError("WAF_LANG_UNKNOWN_ACTION", s.at, refused, rule.id);
     if (a.name === "t") {
       if (a.value === "none") {
         names.length = 0;

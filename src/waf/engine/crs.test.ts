@@ -8,7 +8,6 @@ import { ops } from "../ops/index.ts";
 import { loadRuleFiles, parseRules } from "../lang/parse.ts";
 import { crsFiles, crsRules } from "../rx/crs-corpus.ts";
 import { compileProgram, type Program } from "./index.ts";
-import { testBody } from "./testing.ts";
 import type { RequestHead, WafLog } from "./types.ts";
 
 const crs = crsRules();
@@ -19,36 +18,42 @@ const skip =
       ? "src/waf/ops is the placeholder on this branch (merge waf-ops to run the CRS)"
       : false;
 
-/** bodyDeps is src/waf/body, or the test stand-in while it is the placeholder (it throws). */
-function bodyDeps(): typeof body {
-  try {
-    body.processorFor(undefined);
-    return body;
-  } catch {
-    return testBody;
-  }
-}
+const programs = new Map<number, Program>();
 
-let cached: Program | undefined;
-function crsProgram(): Program {
-  if (cached) return cached;
+/** crsProgram compiles crs-setup + the CRS at paranoia level pl, with body access on and the XML
+ * and JSON processor rules of Coraza's recommended setup (as a deployment has them). */
+function crsProgram(pl = 1): Program {
+  const have = programs.get(pl);
+  if (have) return have;
   if ("skip" in crs) throw new Error(crs.skip);
-  // crs-setup.conf.example leaves body access to the engine's own setup (modsecurity.conf).
-  const setup = parseRules("SecRequestBodyAccess On\nSecResponseBodyAccess On", "portico-setup.conf");
+  const setup = parseRules(
+    `SecRequestBodyAccess On
+SecResponseBodyAccess On
+SecRule REQUEST_HEADERS:Content-Type "^(?:application(?:/soap\\+|/)|text/)xml" "id:200000,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=XML"
+SecRule REQUEST_HEADERS:Content-Type "^application/json" "id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"`,
+    "portico-setup.conf",
+  );
+  const level = parseRules(
+    `SecAction "id:900000,phase:1,pass,nolog,setvar:tx.blocking_paranoia_level=${pl}"`,
+    "portico-level.conf",
+  );
   const loaded = loadRuleFiles(crsFiles(crs.dir));
-  loaded.set.entries.unshift(...setup.set.entries);
   assert.deepEqual(
     loaded.errors.map((e) => e.message),
     [],
   );
-  const r = compileProgram(loaded.set, { budgetMs: 0 }, { ops, body: bodyDeps() });
+  // Engine setup first, then crs-setup, then the level (crs-setup's own 900000 is commented out).
+  const firstRule = loaded.set.entries.findIndex((e) => e.at.file.includes("/rules/"));
+  loaded.set.entries.splice(firstRule, 0, ...(pl > 1 ? level.set.entries : []));
+  loaded.set.entries.unshift(...setup.set.entries);
+  const r = compileProgram(loaded.set, { budgetMs: 0 }, { ops, body });
   assert.deepEqual(
     r.errors.map((e) => e.message),
     [],
   );
   assert.ok(r.program);
-  cached = r.program;
-  return cached;
+  programs.set(pl, r.program);
+  return r.program;
 }
 
 const conn = {
@@ -60,7 +65,7 @@ const conn = {
   now: Date.UTC(2026, 11, 6),
 };
 
-function request(uri: string, extra: [string, string][] = [], method = "GET", body = ""): WafLog {
+function request(uri: string, extra: [string, string][] = [], method = "GET", body = "", pl = 1): WafLog {
   const head: RequestHead = {
     method,
     uri,
@@ -72,7 +77,7 @@ function request(uri: string, extra: [string, string][] = [], method = "GET", bo
       ...extra,
     ],
   };
-  const tx = crsProgram().newTransaction(conn);
+  const tx = crsProgram(pl).newTransaction(conn);
   if (!tx.requestHeaders(head).interruption) tx.requestBody(Buffer.from(body, "latin1"), false);
   return tx.logging();
 }
@@ -81,8 +86,10 @@ test("CRS v4 compiles with the real ops with 0 errors", { skip }, (t) => {
   const started = performance.now();
   const p = crsProgram();
   t.diagnostic(`${p.ruleCount} rules compiled in ${Math.round(performance.now() - started)} ms`);
-  t.diagnostic(`body processors: ${bodyDeps() === body ? "src/waf/body" : "the test stand-in"}`);
   t.diagnostic(`ignored settings: ${p.ignoredSettings.map((s) => s.name).join(", ") || "none"}`);
+  t.diagnostic(
+    `ignored actions: ${p.ignoredActions.map((a) => `${a.action} (${a.ruleId})`).join(", ") || "none"}`,
+  );
   assert.ok(p.ruleCount > 500);
   assert.equal(p.engineMode, "On");
 });
@@ -115,6 +122,25 @@ test(
   },
 );
 
+test("CRS v4: an SQL error in an HTML response scores outbound", { skip }, () => {
+  const tx = crsProgram().newTransaction(conn);
+  tx.requestHeaders({
+    method: "GET",
+    uri: "/item?id=1",
+    protocol: "HTTP/1.1",
+    headers: [["Host", "localhost"]],
+  });
+  tx.requestBody(Buffer.alloc(0), false);
+  tx.responseHeaders({ status: 200, protocol: "HTTP/1.1", headers: [["Content-Type", "text/html"]] });
+  assert.equal(tx.wantsResponseBody, true);
+  const body =
+    "<p>You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version</p>";
+  tx.responseBody(Buffer.from(body), false);
+  const log = tx.logging();
+  assert.ok(log.outbound >= 4, `outbound ${log.outbound}: ${log.hits.map((h) => h.ruleId).join(",")}`);
+  assert.ok(log.hits.some((h) => h.ruleId === 951230));
+});
+
 test("CRS v4 at PL1: an attack in a urlencoded POST body is found in phase 2", { skip }, () => {
   const log = request(
     "/login",
@@ -128,3 +154,75 @@ test("CRS v4 at PL1: an attack in a urlencoded POST body is found in phase 2", {
   );
   assert.equal(log.interruption?.ruleId, 949110);
 });
+
+// Regressions from running the CRS regression corpus (tests/ of the CRS release) through the
+// engine: each failed before the fix named.
+test(
+  "CRS 931130 (PL2): a chain's first rule sets the TX its link reads, so setvar runs at its own match",
+  { skip },
+  () => {
+    const ids = request("/get?x=file://foo.bar", [], "GET", "", 2).hits.map((h) => h.ruleId);
+    assert.ok(ids.includes(931130), ids.join(","));
+  },
+);
+
+test("CRS 933151 (PL2): REQUEST_FILENAME is percent-decoded", { skip }, () => {
+  const ids = request("/get/array_diff%20%28", [], "GET", "", 2).hits.map((h) => h.ruleId);
+  assert.ok(ids.includes(933151), ids.join(","));
+});
+
+test("CRS 944120: an XML body is inspected as XML, not as REQUEST_BODY", { skip }, () => {
+  const xml = [["Content-Type", "application/xml"]] as [string, string][];
+  const form = [["Content-Type", "application/x-www-form-urlencoded"]] as [string, string][];
+  const element =
+    '<?xml version="1.0"?><xml><ProcessBuilder.evil.clonetransformer a="b">value</ProcessBuilder.evil.clonetransformer></xml>';
+  assert.ok(!request("/post", xml, "POST", element, 2).hits.some((h) => h.ruleId === 944120));
+  const arg = request("/post", form, "POST", "test=ProcessBuilder.evil.clonetransformer", 2);
+  assert.ok(arg.hits.some((h) => h.ruleId === 944120));
+});
+
+test(
+  "CRS v4: time per transaction (diagnostic), and a tiny budget stops it with overBudget",
+  { skip },
+  (t) => {
+    const p = crsProgram();
+    const head: RequestHead = {
+      method: "GET",
+      uri: "/index.html?page=2&sort=name&q=hello+world",
+      protocol: "HTTP/1.1",
+      headers: [
+        ["Host", "localhost"],
+        ["User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"],
+        ["Cookie", "session=abcdef0123456789; theme=dark"],
+      ],
+    };
+    const once = () => {
+      const tx = p.newTransaction(conn);
+      tx.requestHeaders(head);
+      tx.requestBody(Buffer.alloc(0), false);
+      tx.responseHeaders({ status: 200, protocol: "HTTP/1.1", headers: [["Content-Type", "text/html"]] });
+      tx.responseBody(Buffer.from("<html><body>hello</body></html>"), false);
+      return tx.logging();
+    };
+    for (let i = 0; i < 50; i++) once();
+    const n = 200;
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    let waf = 0;
+    for (let i = 0; i < n; i++) waf += once().elapsedMs;
+    const used = process.cpuUsage(cpu);
+    t.diagnostic(
+      `clean GET, 4 phases: ${((performance.now() - started) / n).toFixed(2)} ms wall, ` +
+        `${((used.user + used.system) / 1000 / n).toFixed(2)} ms CPU, elapsedMs ${(waf / n).toFixed(2)} per transaction`,
+    );
+    if ("skip" in crs) return;
+    const loaded = loadRuleFiles(crsFiles(crs.dir));
+    const tiny = compileProgram(loaded.set, { budgetMs: 0.001 }, { ops, body }).program;
+    assert.ok(tiny);
+    const tx = tiny.newTransaction(conn);
+    assert.equal(tx.requestHeaders({ ...head, uri: "/?q=<script>alert(1)</script>" }).overBudget, true);
+    const log = tx.logging();
+    assert.equal(log.overBudget, true);
+    assert.equal(log.interruption, undefined);
+  },
+);

@@ -84,15 +84,21 @@ test("a matching rule denies with its status and logs the hit; a clean request p
   assert.equal(ok.log.hits.length, 0);
 });
 
-test("a chain matches only when every link matches; link actions run only then", () => {
+test("a chain matches only when every link matches; each rule's actions run at its own match", () => {
   const rules = `
 SecRule REQUEST_METHOD "@streq POST" "id:10,phase:1,pass,chain,setvar:tx.starter=1"
   SecRule ARGS:a "@streq x" "setvar:tx.linked=+1"
 `;
   assert.equal(txVar(rules, { method: "POST", uri: "/?a=x" }, "linked"), "1");
   assert.equal(txVar(rules, { method: "POST", uri: "/?a=x" }, "starter"), "1");
-  // The starter matched but the link did not: neither rule's setvar ran.
-  assert.equal(txVar(rules, { method: "POST", uri: "/?a=y" }, "starter"), "");
+  // The starter's setvar runs when it matches, before the link is tested (CRS 931130 reads it
+  // in its link); the link's runs only when the link matched.
+  assert.equal(txVar(rules, { method: "POST", uri: "/?a=y" }, "starter"), "1");
+  assert.equal(txVar(rules, { method: "POST", uri: "/?a=y" }, "linked"), "");
+  const reads = `SecRule ARGS "@rx ^(\\w+)$" "id:12,phase:1,pass,capture,setvar:'tx.seen_%{MATCHED_VAR_NAME}=%{tx.1}',chain"
+  SecRule TX:/^seen_/ "@streq abc" "setvar:tx.chained=1"`;
+  assert.equal(txVar(reads, { uri: "/?q=abc" }, "chained"), "1");
+  assert.equal(txVar(reads, { uri: "/?q=abd" }, "chained"), "");
   assert.equal(txVar(rules, { method: "GET", uri: "/?a=x" }, "linked"), "");
   const deny = program(`SecRule REQUEST_METHOD "@streq POST" "id:11,phase:1,deny,chain"
   SecRule ARGS:a "@streq x" "t:none"`);
@@ -295,11 +301,11 @@ SecRule ARGS:go "@streq 2" "id:141,phase:1,drop"`);
   assert.equal(send(p, { uri: "/?go=2" }).log.interruption?.action, "drop");
 });
 
-test("request line variables stay raw; REQUEST_FILENAME has no query", () => {
+test("REQUEST_URI and QUERY_STRING stay raw; REQUEST_FILENAME is the decoded path", () => {
   const rules = `SecAction "id:150,phase:1,pass,nolog,setvar:'tx.v=%{REQUEST_FILENAME}|%{REQUEST_BASENAME}|%{QUERY_STRING}|%{REQUEST_URI}|%{REQUEST_LINE}|%{ARGS_COMBINED_SIZE}|%{REMOTE_PORT}|%{UNIQUE_ID}'"`;
   assert.equal(
     txVar(rules, { uri: "/a%20b/c.php?x=1&y=%41" }, "v"),
-    "/a%20b/c.php|c.php|x=1&y=%41|/a%20b/c.php?x=1&y=%41|GET /a%20b/c.php?x=1&y=%41 HTTP/1.1|4|40000|req-1",
+    "/a b/c.php|c.php|x=1&y=%41|/a%20b/c.php?x=1&y=%41|GET /a%20b/c.php?x=1&y=%41 HTTP/1.1|4|40000|req-1",
   );
 });
 
@@ -474,7 +480,7 @@ SecAction "id:224,phase:1,deny"`,
 
 test("compile errors name file:line and rule; unknown settings are listed, not dropped", () => {
   const parsed = parseRules(
-    `SecRule ARGS "@rx a" "id:230,phase:1,deny,t:md5"\nSecRule ARGS "@detectXSS" "id:231,phase:1,deny"\nSecRule ARGS "@rx a" "id:232,proxy:http://x"`,
+    `SecRule ARGS "@rx a" "id:230,phase:1,deny,t:md5"\nSecRule ARGS "@detectXSS" "id:231,phase:1,deny"\nSecRule ARGS "@rx a" "id:232,proxy:http://x"\nSecAction "id:233,exec:/bin/true"`,
     "bad.conf",
   );
   assert.deepEqual(parsed.errors, []);
@@ -486,6 +492,7 @@ test("compile errors name file:line and rule; unknown settings are listed, not d
       ["bad.conf", 1, 230, "WAF_LANG_UNKNOWN_ACTION"],
       ["bad.conf", 2, 231, "WAF_LANG_UNKNOWN_OPERATOR"],
       ["bad.conf", 3, 232, "WAF_LANG_BAD_ARGUMENT"],
+      ["bad.conf", 4, 233, "WAF_LANG_UNKNOWN_ACTION"],
     ],
   );
   assert.match(r.errors[0]?.message ?? "", /bad\.conf:1: rule 230: transformation t:md5 is not implemented/);
@@ -509,4 +516,40 @@ test("phases must come in order; a phase with no rules does no work", () => {
   assert.throws(() => tx.requestBody(Buffer.alloc(0), false), /requestHeaders must come first/);
   assert.deepEqual(tx.requestHeaders(head({})), {});
   assert.throws(() => tx.requestHeaders(head({})), /called twice/);
+});
+
+test("allow:request skips the rest of the request phases but not the response's", () => {
+  const p = program(`
+SecRule REQUEST_FILENAME "@streq /health" "id:250,phase:1,allow:request,nolog"
+SecAction "id:251,phase:2,deny"
+SecAction "id:252,phase:3,deny,status:502"
+`);
+  const tx = p.newTransaction(conn);
+  assert.deepEqual(tx.requestHeaders(head({ uri: "/health" })), {});
+  assert.deepEqual(tx.requestBody(Buffer.alloc(0), false), {});
+  assert.equal(
+    tx.responseHeaders({ status: 200, protocol: "HTTP/1.1", headers: [] }).interruption?.ruleId,
+    252,
+  );
+});
+
+test("updates by tag and msg, an action update on a chain link, ctl:ruleRemoveByMsg", () => {
+  const p = program(`
+SecRule ARGS:quiet "@streq 1" "id:263,phase:1,pass,nolog,ctl:ruleRemoveByMsg=Evil name"
+SecRule ARGS "@rx evil" "id:260,phase:1,deny,tag:app-x"
+SecRule ARGS_NAMES "@rx evil" "id:261,phase:1,deny,msg:'Evil name'"
+SecRule REQUEST_METHOD "@streq GET" "id:262,phase:1,pass,chain"
+  SecRule ARGS:c "@streq 1" "setvar:tx.c=1"
+SecRuleUpdateTargetByTag app-x "!ARGS:safe"
+SecRuleUpdateTargetByMsg "Evil name" "REQUEST_HEADERS_NAMES"
+`);
+  assert.equal(send(p, { uri: "/?safe=evil" }).log.interruption, undefined);
+  assert.equal(send(p, { uri: "/?other=evil" }).log.interruption?.ruleId, 260);
+  assert.equal(send(p, { headers: [["x-evil", "1"]] }).log.interruption?.ruleId, 261);
+  assert.equal(send(p, { uri: "/?quiet=1", headers: [["x-evil", "1"]] }).log.interruption, undefined);
+  const rules = `SecRule REQUEST_METHOD "@streq GET" "id:264,phase:1,pass,chain"
+  SecRule ARGS:c "@streq 1" "setvar:tx.c=1"
+SecRuleUpdateActionById 264:2 "setvar:tx.c2=1"`;
+  assert.equal(txVar(rules, { uri: "/?c=1" }, "c2"), "1");
+  assert.equal(txVar(rules, { uri: "/?c=0" }, "c2"), "");
 });

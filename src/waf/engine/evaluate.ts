@@ -1,12 +1,21 @@
 // evaluate.ts: running rules. Per rule: each target's values (selected, minus exclusions),
 // transformed (cached per transformation chain and value for the transaction), tested by the
-// operator (negation applied here), captures into TX:0..9. A rule without a chain runs its
-// setvar/ctl/setenv at every match, as ModSecurity and Coraza do (CRS scores count matches); a
-// chain runs every link's actions only once the whole chain matched, each with MATCHED_VAR set to
-// its own link's last match. Then skip/skipAfter, the disruptive action and the hit.
-import type { MacroRef, Phase, Template } from "../lang/model.ts";
+// operator (negation applied here), captures into TX:0..9. Every rule of a chain runs its
+// setvar/ctl/setenv at each match, before the next link is tested, as ModSecurity v3 and Coraza
+// do: CRS scores count matches, and chains like 931130 read in the link what the first rule set.
+// Once the whole chain matched: skip/skipAfter, the disruptive action and the hit.
+import type { MacroRef, Phase, SetVar, Template } from "../lang/model.ts";
 import type { OperatorContext } from "../ops/types.ts";
-import type { CompiledRule, Exclusion, Item, RunAction, Sel, Step, Target } from "./program.ts";
+import type {
+  CompiledRule,
+  Exclusion,
+  Item,
+  RunAction,
+  Sel,
+  Step,
+  Target,
+  TargetRemoval,
+} from "./program.ts";
 import type { Tx } from "./transaction.ts";
 import type { WafHit } from "./types.ts";
 import { member, named, type Member } from "./vars.ts";
@@ -24,6 +33,8 @@ export class Evaluator {
   private skip = 0;
   private skipAfter: string | undefined;
   private stopPhase = false;
+  private readonly removals = new Map<CompiledRule, TargetRemoval[]>();
+  private removalsSeen = 0;
 
   constructor(tx: Tx) {
     this.tx = tx;
@@ -57,22 +68,11 @@ export class Evaluator {
     const vars = this.tx.vars;
     vars.rule = r;
     vars.matchedVars = [];
-    const chain = r.steps.length > 1;
-    const last: Member[] = [];
     let first: Member | undefined;
     for (const step of r.steps) {
-      const matches = this.step(r, step, !chain);
+      const matches = this.step(step, r);
       if (!matches) return;
       first ??= matches[0];
-      last.push(matches[matches.length - 1] as Member);
-    }
-    if (chain) {
-      r.steps.forEach((step, i) => {
-        if (step.actions.length === 0) return;
-        if (!step.unconditional) vars.matchedVar = last[i];
-        this.run(step.actions);
-      });
-      if (!r.steps[r.steps.length - 1]?.unconditional) vars.matchedVar = last[last.length - 1];
     }
     if (r.severity !== undefined && r.severity < vars.highestSeverity) vars.highestSeverity = r.severity;
     if (r.skip) this.skip = r.skip;
@@ -131,10 +131,10 @@ export class Evaluator {
   }
 
   /** step tests one rule of a chain; the matches (key: the variable's full name), or undefined. */
-  private step(r: CompiledRule, s: Step, runActions: boolean): Member[] | undefined {
+  private step(s: Step, r: CompiledRule): Member[] | undefined {
     const vars = this.tx.vars;
     if (s.unconditional) {
-      if (runActions) this.run(s.actions);
+      this.run(s.actions);
       return [member("", "")];
     }
     const op = s.op;
@@ -159,7 +159,7 @@ export class Evaluator {
           vars.matchedVar = m;
           vars.matchedVars.push(m);
           (out ??= []).push(m);
-          if (runActions) this.run(s.actions);
+          this.run(s.actions);
         }
       }
     }
@@ -182,8 +182,12 @@ export class Evaluator {
         // TX:name and friends: one map lookup, not a scan of every TX variable.
         ms = live ? [named(coll, live)] : NONE;
       } else {
-        ms = this.tx.vars.named(coll);
-        if (sel && sel.kind !== "xpath") ms = ms.filter((m) => selects(sel, m));
+        ms =
+          sel && sel.kind !== "xpath"
+            ? this.tx.vars.namedWhere(coll, sel.kind === "name" ? `n${sel.lower}` : `r${sel.pattern}`, (m) =>
+                selects(sel, m),
+              )
+            : this.tx.vars.named(coll);
       }
     }
     const excl = this.tx.targetRemovals.length ? this.exclusions(r, s, coll) : s.exclusionsBy.get(coll);
@@ -192,17 +196,31 @@ export class Evaluator {
     return ms;
   }
 
-  private exclusions(r: CompiledRule, s: Step, coll: string): Exclusion[] {
+  private exclusions(r: CompiledRule, s: Step, coll: string): Exclusion[] | undefined {
+    const removals = this.removalsFor(r);
+    if (removals.length === 0) return s.exclusionsBy.get(coll);
     const out: Exclusion[] = [...(s.exclusionsBy.get(coll) ?? [])];
-    for (const tr of this.tx.targetRemovals) {
-      const applies =
+    for (const tr of removals) for (const e of tr.exclusions) if (e.collection === coll) out.push(e);
+    return out;
+  }
+
+  /** removalsFor lists the runtime ctl target removals that name rule r (cached until a ctl adds one). */
+  private removalsFor(r: CompiledRule): TargetRemoval[] {
+    const all = this.tx.targetRemovals;
+    if (all.length !== this.removalsSeen) {
+      this.removals.clear();
+      this.removalsSeen = all.length;
+    }
+    let out = this.removals.get(r);
+    if (!out) {
+      out = all.filter((tr) =>
         tr.by === "id"
           ? tr.ids.some((x) => r.id >= x.from && r.id <= x.to)
           : tr.by === "tag"
             ? r.tags.includes(tr.what)
-            : r.msg?.raw === tr.what;
-      if (!applies) continue;
-      for (const e of tr.exclusions) if (e.collection === coll) out.push(e);
+            : r.msg?.raw === tr.what,
+      );
+      this.removals.set(r, out);
     }
     return out;
   }
@@ -257,7 +275,7 @@ export class Evaluator {
     }
   }
 
-  private setvar(sv: RunAction & { kind: "setvar" } extends { setvar: infer S } ? S : never): void {
+  private setvar(sv: SetVar): void {
     const coll = this.tx.vars.collection(sv.collection);
     const key = this.expand(sv.key).toLowerCase();
     if (sv.op === "delete") {
@@ -287,6 +305,8 @@ export class Evaluator {
     const vars = this.tx.vars;
     if (ref.key === undefined) return vars.members(ref.collection)[0]?.value ?? "";
     const lower = ref.key.toLowerCase();
+    const live = vars.liveMember(ref.collection, lower);
+    if (live !== undefined) return live?.value ?? "";
     for (const m of vars.members(ref.collection)) if (m.lower === lower) return m.value;
     return "";
   }

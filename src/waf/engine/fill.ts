@@ -1,7 +1,7 @@
 // fill.ts: what each phase puts into the transaction's variables — the request line, headers,
 // query and cookies (phase 1), the body and what its processor found (phase 2), the response
-// head (phase 3) and body (phase 4). Values are binary strings as sent: REQUEST_URI and
-// REQUEST_FILENAME stay raw (not url-decoded), as in ModSecurity v3 and Coraza.
+// head (phase 3) and body (phase 4). Values are binary strings: REQUEST_URI and QUERY_STRING as
+// sent, REQUEST_FILENAME / REQUEST_BASENAME percent-decoded, as in ModSecurity v3 and Coraza.
 import type { BodyProcessors, BodyResult, XmlNode } from "../body/types.ts";
 import type { ConnInfo, RequestHead, ResponseHead } from "./types.ts";
 import { member, type Member, type Vars } from "./vars.ts";
@@ -28,6 +28,12 @@ export function splitUri(uri: string): { target: string; path: string; query: st
     : { target, path: target.slice(0, q), query: target.slice(q + 1) };
 }
 
+/** percentDecode decodes %XX byte-wise (binary string in and out); `+` and invalid escapes stay. */
+export function percentDecode(s: string): string {
+  if (!s.includes("%")) return s;
+  return s.replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+}
+
 /** fillConnection sets the connection's variables (REMOTE_ADDR, SERVER_PORT, UNIQUE_ID, ...). */
 export function fillConnection(vars: Vars, conn: ConnInfo): void {
   vars.setScalar("REMOTE_ADDR", conn.clientAddress);
@@ -51,8 +57,11 @@ export function fillRequestHead(
   vars.setScalar("REQUEST_PROTOCOL", head.protocol);
   vars.setScalar("REQUEST_URI_RAW", head.uri);
   vars.setScalar("REQUEST_URI", target);
-  vars.setScalar("REQUEST_FILENAME", path);
-  vars.setScalar("REQUEST_BASENAME", path.slice(path.lastIndexOf("/") + 1));
+  // ModSecurity v3 and Coraza percent-decode the path (CRS 933151 expects `array_diff%20%28` in
+  // REQUEST_FILENAME to read `array_diff (`); REQUEST_URI and QUERY_STRING stay as sent.
+  const file = percentDecode(path);
+  vars.setScalar("REQUEST_FILENAME", file);
+  vars.setScalar("REQUEST_BASENAME", file.slice(Math.max(file.lastIndexOf("/"), file.lastIndexOf("\\")) + 1));
   vars.setScalar("QUERY_STRING", query ?? "");
   vars.setScalar("REQUEST_LINE", line);
   vars.setCollection("REQUEST_HEADERS", headerMembers(head.headers));

@@ -5,13 +5,15 @@
 //
 // Not kept across transactions: IP, GLOBAL, SESSION, USER and RESOURCE are empty at the start of
 // every transaction (setvar/initcol write per-transaction copies); ENV holds only setenv values.
-// Settings the engine does not act on are listed in `program.ignoredSettings` with the reason.
+// Settings and actions the engine does not act on are listed in `program.ignoredSettings` and
+// `program.ignoredActions` with the reason; `exec`, `append`, `prepend`, `proxy` and `pause`
+// are refused at compile.
 import { body as realBody } from "../body/index.ts";
 import type { BodyProcessors } from "../body/types.ts";
 import type { RuleSet } from "../lang/model.ts";
 import { ops as realOps } from "../ops/index.ts";
 import type { OpsFactory } from "../ops/types.ts";
-import { compileRules, settingsOf } from "./compile.ts";
+import { compileRules, settingsOf, type IgnoredAction } from "./compile.ts";
 import type { Compiled } from "./program.ts";
 import { applySettings, defaultSettings, type EngineSettings, type IgnoredSetting } from "./settings.ts";
 import { Tx } from "./transaction.ts";
@@ -19,6 +21,7 @@ import type { CompileResult, ConnInfo, ProgramOptions, Transaction, WafProgram }
 
 export type * from "./types.ts";
 export type { EngineSettings, IgnoredSetting } from "./settings.ts";
+export type { IgnoredAction } from "./compile.ts";
 
 /** EngineDeps are the operator/transformation factory and the body processors the engine uses. */
 export interface EngineDeps {
@@ -32,6 +35,8 @@ export interface Program extends WafProgram {
   readonly settings: EngineSettings;
   /** ignoredSettings are directives accepted but not acted on, with the reason (report them). */
   readonly ignoredSettings: readonly IgnoredSetting[];
+  /** ignoredActions are rule actions accepted without effect (initcol, expirevar, ...), and why. */
+  readonly ignoredActions: readonly IgnoredAction[];
 }
 
 /** compileProgram compiles set; every error (file:line, rule id) comes back, or the program. */
@@ -40,7 +45,7 @@ export function compileProgram(
   options: ProgramOptions,
   deps: EngineDeps = { ops: realOps, body: realBody },
 ): CompileResult & { program?: Program } {
-  const { phases, ruleCount, errors } = compileRules(set, deps.ops);
+  const { phases, ruleCount, errors, ignoredActions } = compileRules(set, deps.ops);
   if (errors.length) return { errors };
   const settings = defaultSettings();
   const ignoredSettings = applySettings(settingsOf(set.entries), settings);
@@ -57,6 +62,7 @@ export function compileProgram(
     engineMode: settings.ruleEngine,
     settings,
     ignoredSettings,
+    ignoredActions,
     newTransaction(conn: ConnInfo): Transaction {
       return new Tx(compiled, conn);
     },

@@ -1,7 +1,8 @@
-// testing.ts: small stand-ins for src/waf/ops and src/waf/body, for the engine's unit tests only —
-// a stand-in until the real modules merge (branches waf-ops, waf-body). Just enough to drive the
-// engine: a few transformations and operators, a query/urlencoded/cookie parser and a flat JSON
-// processor. Behaviour beyond that is the real modules' to define and test.
+// testing.ts: small stand-ins for src/waf/ops and src/waf/body, for the engine's unit tests only.
+// Written as a stand-in until the real modules merged (branches waf-ops, waf-body); the unit tests
+// keep them so they test the engine alone (and count transformation calls), while crs.test.ts
+// runs the real modules. Just enough to drive the engine: a few transformations and operators, a
+// query/urlencoded/cookie parser and a flat JSON processor.
 import type { BodyProcessors, BodyResult, Pair } from "../body/types.ts";
 import { WafLangError, type Location } from "../lang/errors.ts";
 import type { Operator, Template } from "../lang/model.ts";

@@ -6,7 +6,7 @@
 import type { XmlNode } from "../body/types.ts";
 import type { BodyProcessorName } from "../body/types.ts";
 import type { Ctl, IdRange, Phase } from "../lang/model.ts";
-import { inRanges } from "./compile.ts";
+import { inRanges } from "./edits.ts";
 import { Evaluator } from "./evaluate.ts";
 import {
   bodyError,
@@ -93,6 +93,7 @@ export class Tx implements Transaction {
   }
 
   requestHeaders(head: RequestHead): PhaseResult {
+    this.phaseStart = performance.now();
     this.order(1);
     this.contentType = header(head.headers, "content-type");
     this.full = fillRequestHead(this.vars, head, this.program.body, this.program.settings.argumentsLimit);
@@ -100,22 +101,25 @@ export class Tx implements Transaction {
   }
 
   requestBody(body: Buffer, truncated: boolean): PhaseResult {
+    this.phaseStart = performance.now();
     this.order(2);
-    if (this.interruption) return {};
+    if (this.interruption) return this.result();
     if (this.wantsRequestBody) this.readRequestBody(body, truncated);
     return this.phase(2);
   }
 
   responseHeaders(head: ResponseHead): PhaseResult {
     if (this.done < 2) this.requestBody(Buffer.alloc(0), false);
+    this.phaseStart = performance.now();
     this.order(3);
     this.mime = fillResponseHead(this.vars, head);
     return this.phase(3);
   }
 
   responseBody(body: Buffer, truncated: boolean): PhaseResult {
+    this.phaseStart = performance.now();
     this.order(4);
-    if (this.interruption) return {};
+    if (this.interruption) return this.result();
     if (this.wantsResponseBody) {
       this.vars.setScalar("RESPONSE_BODY", body.toString("latin1"));
       if (truncated) {
@@ -131,6 +135,7 @@ export class Tx implements Transaction {
   logging(): WafLog {
     if (this.done < 5) {
       this.done = 5;
+      this.phaseStart = performance.now();
       this.phase(5);
     }
     const score = (k: string) => {
@@ -238,7 +243,11 @@ export class Tx implements Transaction {
         this.interrupt({ ruleId: 0, action: "deny", status: 413 }, 2);
       if (overNoFiles) text = text.slice(0, s.requestBodyNoFilesLimit);
     }
-    this.vars.setScalar("REQUEST_BODY", text);
+    // Coraza: REQUEST_BODY holds urlencoded (or unparsed) bodies only; JSON, XML and multipart
+    // bodies are inspected through what their processor found (CRS tests expect no REQUEST_BODY
+    // hit on an XML body).
+    if (!processor || processor === "URLENCODED" || processor === "RAW")
+      this.vars.setScalar("REQUEST_BODY", text);
     this.vars.setScalar("REQUEST_BODY_LENGTH", String(body.length));
     this.vars.setScalar("FULL_REQUEST", this.full + text);
     this.vars.setScalar("FULL_REQUEST_LENGTH", String(this.full.length + text.length));
@@ -256,20 +265,20 @@ export class Tx implements Transaction {
     }
   }
 
+  /** phase runs a phase's rules; phaseStart was set when the phase's method was called, so the
+   * budget and elapsedMs count the parsing of the phase's input too. */
   private phase(phase: Phase): PhaseResult {
     const items = this.program.phases[phase] ?? [];
-    if (
-      items.length === 0 ||
-      this.mode === "Off" ||
-      this.overBudget ||
-      (this.interruption && phase !== 5) ||
-      this.allow === "all" ||
-      (this.allow === "request" && phase <= 2)
-    )
-      return this.result();
-    this.phaseStart = performance.now();
     try {
-      this.eval.runPhase(phase, items);
+      if (
+        items.length > 0 &&
+        this.mode !== "Off" &&
+        !this.overBudget &&
+        (!this.interruption || phase === 5) &&
+        this.allow !== "all" &&
+        !(this.allow === "request" && phase <= 2)
+      )
+        this.eval.runPhase(phase, items);
     } finally {
       this.spentMs += performance.now() - this.phaseStart;
     }

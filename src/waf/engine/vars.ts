@@ -96,6 +96,19 @@ export class Vars {
     return out;
   }
 
+  /** namedWhere is named(name) filtered by pick, kept under key until the data changes, so the
+   * many rules reading `REQUEST_HEADERS:User-Agent` filter the headers once per phase. */
+  namedWhere(name: string, key: string, pick: (m: Member) => boolean): readonly Member[] {
+    if (LIVE.has(name) || DYNAMIC.has(name)) return this.named(name).filter(pick);
+    const k = `${name}\0${key}`;
+    let out = this.namedCache.get(k);
+    if (!out) {
+      out = this.named(name).filter(pick);
+      this.namedCache.set(k, out);
+    }
+    return out;
+  }
+
   /** scalar reads a scalar variable as stored. */
   scalar(name: string): string | undefined {
     return this.scalars.get(name);

@@ -26,7 +26,7 @@ function isOctal(c: number): boolean {
   return c >= 0x30 && c <= 0x37;
 }
 
-/** octal reads up to three octal digits from s[i] (the first is one); its length. */
+/** octalLength counts the octal digits (one to three) from s[i], whose first is one. */
 function octalLength(s: string, i: number): number {
   let k = 1;
   while (k < 3 && i + k < s.length && isOctal(s.charCodeAt(i + k))) k++;

@@ -135,5 +135,10 @@ function utf8toUnicode(s: string): string {
   return text(b, j);
 }
 
-/** URL are the URL and UTF-8 transformations, by canonical name. */
-export const URL: Readonly<Record<string, Transform>> = { urlDecode, urlDecodeUni, urlEncode, utf8toUnicode };
+/** URLS are the URL and UTF-8 transformations, by canonical name (not "URL": that is a global). */
+export const URLS: Readonly<Record<string, Transform>> = {
+  urlDecode,
+  urlDecodeUni,
+  urlEncode,
+  utf8toUnicode,
+};

@@ -5,12 +5,12 @@ import { CODEC } from "./t-codec.ts";
 import { COMMENT } from "./t-comment.ts";
 import { ESCAPE } from "./t-escape.ts";
 import { PATH } from "./t-path.ts";
-import { URL } from "./t-url.ts";
+import { URLS } from "./t-url.ts";
 import type { Transform } from "./types.ts";
 
 /** TRANSFORMS maps each implemented transformation's canonical name to its function. */
 export const TRANSFORMS: ReadonlyMap<string, Transform> = new Map(
-  Object.entries({ ...BASIC, ...CODEC, ...COMMENT, ...ESCAPE, ...PATH, ...URL }),
+  Object.entries({ ...BASIC, ...CODEC, ...COMMENT, ...ESCAPE, ...PATH, ...URLS }),
 );
 
 // The same names lower-cased, plus the American spellings, for callers that did not canonicalise.

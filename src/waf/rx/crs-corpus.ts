@@ -31,7 +31,7 @@ export function crsRules(): { dir: string; version: string } | { skip: string } 
   return { dir: join(current, "rules"), version };
 }
 
-/** crsFiles is the CRS load order: crs-setup first, then the rule files in name order (as CRS says). */
+/** crsFiles is CRS's load order for a rules directory: crs-setup first, then the rule files in name order. */
 export function crsFiles(rulesDir: string): string[] {
   const confs = readdirSync(rulesDir)
     .filter((f) => f.endsWith(".conf"))
