@@ -17,14 +17,20 @@ export const REQUIRED: readonly { file: string; pkg: string }[] = [
   { file: "/usr/bin/openssl", pkg: "openssl" },
 ];
 
-/** missingPackages lists the packages whose files are absent. */
-export function missingPackages(exists: (f: string) => boolean = existsSync): string[] {
-  return [...new Set(REQUIRED.filter((r) => !exists(r.file)).map((r) => r.pkg))];
+/** missingPackages lists the packages whose files (of required) are absent. */
+export function missingPackages(
+  exists: (f: string) => boolean = existsSync,
+  required: readonly { file: string; pkg: string }[] = REQUIRED,
+): string[] {
+  return [...new Set(required.filter((r) => !exists(r.file)).map((r) => r.pkg))];
 }
 
-/** ensureTools runs apt-get update + install for whatever is missing; throws if that fails. */
-export function ensureTools(log: (msg: string) => void): void {
-  const missing = missingPackages();
+/** ensureTools runs apt-get update + install for whatever of required is missing; throws if that fails. */
+export function ensureTools(
+  log: (msg: string) => void,
+  required: readonly { file: string; pkg: string }[] = REQUIRED,
+): void {
+  const missing = missingPackages(existsSync, required);
   if (missing.length === 0) {
     log("tools: all present");
     return;
@@ -39,7 +45,7 @@ export function ensureTools(log: (msg: string) => void): void {
     if (r.status !== 0)
       throw new Error(`apt-get ${args[0]} failed (exit ${r.status}); install ${missing.join(" ")} by hand`);
   }
-  const still = missingPackages();
+  const still = missingPackages(existsSync, required);
   if (still.length > 0) throw new Error(`still missing after install: ${still.join(" ")}`);
   log("tools: installed");
 }
