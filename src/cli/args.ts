@@ -20,6 +20,7 @@ export const OUTPUTS = ["table", "wide", "yaml", "json"] as const;
 export const RUN_ONLY_FLAGS: readonly string[] = [
   "--workers",
   "--access-log",
+  "--waf-log",
   "--fresh-state",
   "--max-connections",
   "--max-connections-per-listener",
@@ -51,6 +52,8 @@ export interface CommonFlags {
   workers?: string;
   /** accessLog is `portico run --access-log FILE|-`: a JSON line per HTTP request. */
   accessLog?: string;
+  /** wafLog is `portico run --waf-log FILE|-`: a JSON line per exchange with WAF hits (docs/waf.md). */
+  wafLog?: string;
   /** limits are the engine-wide limits set by flags (docs/limits.md); the rest keep their defaults. */
   limits: Partial<EngineLimits>;
   /** freshState is `portico run --fresh-state`: set the saved state aside and start empty. */
@@ -82,6 +85,7 @@ export function parseCommon(argv: string[]): CommonFlags {
         "https-port": { type: "string" },
         workers: { type: "string" },
         "access-log": { type: "string" },
+        "waf-log": { type: "string" },
         ...LIMIT_OPTIONS,
         "fresh-state": { type: "boolean" },
         "engine-listen": { type: "string" },
@@ -103,6 +107,7 @@ export function parseCommon(argv: string[]): CommonFlags {
     httpsPort: port(v["https-port"] ?? "443", "--https-port"),
     workers: v.workers,
     accessLog: v["access-log"],
+    wafLog: v["waf-log"],
     limits: limitFlags(v),
     freshState: v["fresh-state"] ?? false,
     ...(v["engine-listen"] !== undefined ? { engineListen: v["engine-listen"] } : {}),

@@ -36,6 +36,7 @@ export interface EngineFlags {
   admin: { host: string; port: number };
   workers: number;
   accessLog?: string;
+  wafLog?: string;
   limits: ReturnType<typeof limitFlags>;
   drainTimeoutMs: number;
 }
@@ -57,6 +58,7 @@ export function parseEngineFlags(argv: string[], env: NodeJS.ProcessEnv = proces
         admin: { type: "string" },
         workers: { type: "string" },
         "access-log": { type: "string" },
+        "waf-log": { type: "string" },
         ...LIMIT_OPTIONS,
         "drain-timeout": { type: "string" },
       },
@@ -114,6 +116,7 @@ export function parseEngineFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     admin: hostPort(v.admin ?? ENGINE_ADMIN, "--admin", 0),
     workers,
     accessLog: v["access-log"],
+    wafLog: v["waf-log"],
     limits: limitFlags(v),
     drainTimeoutMs,
   };
@@ -146,6 +149,7 @@ export async function main(argv: string[]): Promise<number> {
   const engine = await createEnginePort(log, {
     workers: f.workers,
     accessLog: f.accessLog,
+    wafLog: f.wafLog,
     limits: f.limits,
     reusePort: true,
   });

@@ -8,7 +8,7 @@ const usage = `portico — load balancing and ingress for Kubernetes
 
 Usage:
   portico run DIR... [--state-dir DIR] [--admin HOST:PORT] [--http-port N] [--https-port N]
-      [--workers N|auto] [--access-log FILE|-] [--no-classless] [--fresh-state]
+      [--workers N|auto] [--access-log FILE|-] [--waf-log FILE|-] [--no-classless] [--fresh-state]
       [--max-connections N] [--max-connections-per-listener N] [--max-connection-rate N]
       [--request-body-buffer SIZE] [--request-body-timeout DURATION]   (docs/limits.md)
       [--max-file-size 64MiB] [--max-objects 50000] [--file-settle 100ms] [--removal-confirm 2s]
@@ -40,7 +40,7 @@ Usage:
       /healthz, /readyz, /metrics on --admin (default 127.0.0.1:9901).
   portico engine --controller HOST:PORT[,HOST:PORT...] --ca-file FILE (--token-file FILE | $PORTICO_ENGINE_TOKEN)
       [--name N] [--group G] [--node N] [--zone Z] [--admin HOST:PORT] [--workers N|auto]
-      [--access-log FILE|-] [--max-connections N] [--max-connection-rate N] [--drain-timeout 30s]
+      [--access-log FILE|-] [--waf-log FILE|-] [--max-connections N] [--max-connection-rate N] [--drain-timeout 30s]
       Run a data-plane engine of group G (default "default"): take snapshots from the controller,
       serve them (the last good one while the controller is away); admin on 127.0.0.1:9902.
       SIGTERM drains: listeners close, open connections finish, exit 0 (docs/engines.md).

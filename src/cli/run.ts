@@ -35,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
     ? await createEnginePort(log, {
         workers,
         accessLog: flags.accessLog,
+        wafLog: flags.wafLog,
         limits: flags.limits,
         // Without a fleet no snapshot comes to end a freeze's withdrawal (announce-port.ts).
         soleAnnouncer: flags.engineListen === undefined,
@@ -118,6 +119,7 @@ function checkEngineFlags(flags: CommonFlags): void {
     [
       "--workers",
       "--access-log",
+      "--waf-log",
       "--max-connections",
       "--max-connections-per-listener",
       "--max-connection-rate",

@@ -10,6 +10,7 @@ import { Metrics } from "../engine/metrics.ts";
 import { WorkerGroup } from "../engine/workers/group.ts";
 import { METRICS_PUSH_MS } from "../engine/workers/protocol.ts";
 import { startAccessLog } from "../engine/access-log.ts";
+import { startWafLog } from "../engine/waf-log.ts";
 import type { EnginePort } from "./standalone.ts";
 import type { Logger } from "./log.ts";
 import { withAnnouncer } from "./announce-port.ts";
@@ -22,6 +23,8 @@ export interface EnginePortOptions {
   workers?: number;
   /** accessLog, when set, is a file (or "-" for stdout) that gets a JSON line per HTTP request. */
   accessLog?: string;
+  /** wafLog, when set, is a file (or "-") that gets a JSON line per exchange with WAF hits. */
+  wafLog?: string;
   /** limits set by flags; with workers, each worker applies its share (limits.ts workerLimits). */
   limits?: Partial<EngineLimits>;
   /** reusePort binds the in-process engine's listeners with SO_REUSEPORT (workers always do), so
@@ -68,6 +71,7 @@ async function startEngine(log: Logger, opts: EnginePortOptions): Promise<Engine
   if (workers > 1) {
     // Workers inherit the environment at fork; each opens the access log itself.
     if (opts.accessLog) process.env.PORTICO_ACCESS_LOG = opts.accessLog;
+    if (opts.wafLog) process.env.PORTICO_WAF_LOG = opts.wafLog;
     if (opts.limits) process.env[LIMITS_ENV] = JSON.stringify(workerLimits(opts.limits, workers));
     const group = await WorkerGroup.start({ workers, log });
     log("info", "engine workers started", { workers, pids: group.workers().map((w) => w.pid) });
@@ -87,6 +91,7 @@ async function startEngine(log: Logger, opts: EnginePortOptions): Promise<Engine
   }).subscribe();
   const load = new LoadSampler({ connectionsOpen: () => engine.connections().active }).subscribe();
   const stopAccessLog = opts.accessLog ? startAccessLog(opts.accessLog) : undefined;
+  const stopWafLog = opts.wafLog ? startWafLog(opts.wafLog) : undefined;
   // While a listener fails, its attempt count climbs without a change event (listeners.ts reports
   // real changes only); tell subscribers once a second then, as workers do with their metrics push.
   const retrying = setInterval(() => {
@@ -108,6 +113,7 @@ async function startEngine(log: Logger, opts: EnginePortOptions): Promise<Engine
       metrics.close();
       load.close();
       stopAccessLog?.();
+      stopWafLog?.();
       await engine.close();
     },
   };

@@ -76,6 +76,7 @@ test("WafPolicy: the CRS blocks XSS and SQLi on HTTP/1.1 and HTTP/2, exclusions 
   const dir = tempDir();
   const logDir = tempDir();
   const log = join(logDir, "access.log");
+  const wafLog = join(logDir, "waf.log");
   const backend = await httpBackend("app");
   cleanups.push(
     () => removeDir(dir),
@@ -85,7 +86,7 @@ test("WafPolicy: the CRS blocks XSS and SQLi on HTTP/1.1 and HTTP/2, exclusions 
   writeManifest(dir, "pool.yaml", pool("p", ["127.0.168.1-127.0.168.4"]));
   writeManifest(dir, "gw.yaml", gateway + "---\n" + backendService("default", "web", backend.port));
   writeManifest(dir, "waf.yaml", policy("Enforcement"));
-  const p = await startPortico([dir], ["--access-log", log]);
+  const p = await startPortico([dir], ["--access-log", log, "--waf-log", wafLog]);
   cleanups.push(() => p.stop());
   const vip = await waitFor("the Gateway's address", async () => {
     const gw = (await p.status()).find((x) => x.kind === "Gateway" && x.name === "gw");
@@ -139,6 +140,20 @@ test("WafPolicy: the CRS blocks XSS and SQLi on HTTP/1.1 and HTTP/2, exclusions 
   assert.equal(blocked.status, 403);
   assert.ok(blocked.waf!.ruleIds.includes(941100), JSON.stringify(blocked.waf));
   assert.equal(blocked.waf!.blockedBy, 949110, "the CRS blocks by anomaly score");
+  // The WAF log: the hit, the variable, the value as sent and the exclusion to paste; no query string.
+  const audit = await waitFor("the WAF log's block line", () =>
+    existsSync(wafLog)
+      ? readFileSync(wafLog, "utf8")
+          .split("\n")
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { path: string; action: string; hits: Record<string, unknown>[] })
+          .find((l) => l.path === "/search" && l.action === "block")
+      : undefined,
+  );
+  const hit = audit.hits.find((h) => h.ruleId === 941100);
+  assert.equal(hit?.variable, "ARGS:q", JSON.stringify(audit));
+  assert.equal(hit?.value, "<script>alert(1)</script>");
+  assert.equal(hit?.exclusion, '{ruleIds: [941100], variables: ["ARGS:q"]}');
   await waitFor("the allowlisted request logged as bypass", () =>
     lines().some((l) => l.path.startsWith("/healthz") && l.waf?.action === "bypass"),
   );

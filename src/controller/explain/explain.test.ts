@@ -156,3 +156,20 @@ spec:
   assert.match(r, /^ {2}Gateway infra\/nope: not served by Portico \(no such object, or another class\)$/m);
   assert.doesNotMatch(r, /Gateway\/infra\/nope asked IPAM/);
 });
+
+test("explain: a route's lines name the WafPolicy in force (mode, paranoia level) and the AccessPolicy", async () => {
+  const { set, out } = await pipeline("waf");
+  // HTTPRoute and Ingress share the route lines (ingress.ts hostLines); a Gateway lists its
+  // policies in its conditions.
+  {
+    const text = renderExplanation(
+      explain(set, out, { kind: "HTTPRoute", namespace: "waf-demo", name: "shop" }),
+    );
+    assert.match(
+      text,
+      /^ +WAF WafPolicy\/waf-demo\/shop: Enforcement, paranoia level 1, inbound threshold 5, 1 exclusion$/m,
+      text,
+    );
+    assert.match(text, /^ +access AccessPolicy\/waf-demo\/\S+$/m, text);
+  }
+});

@@ -15,6 +15,7 @@ import {
   type PipelineView,
   type Where,
 } from "./common.ts";
+import { routePolicies } from "./policy.ts";
 import type { Target } from "./target.ts";
 
 /** certificateFor picks the certificate a TLS handshake for host gets: an exact SNI entry, then a
@@ -45,6 +46,7 @@ export function hostLines(l: PendingHttp, out: PipelineView, prefix: string): st
       lines.push(
         `    ${r.match.path.type} ${r.match.path.value}`,
         ...routeTarget(r, out).map((t) => `      ${t}`),
+        ...routePolicies(r, out).map((t) => `      ${t}`),
       );
   }
   return lines;

@@ -4,7 +4,7 @@
 import type { ResourceSet } from "../../k8s/resource-set.ts";
 import type { AccessPolicy, PolicyAncestorStatus, WafPolicy } from "../../k8s/policy.ts";
 import type { AnyObject, Condition } from "../../k8s/types.ts";
-import type { AccessConfig, EngineSnapshot, WafConfig } from "../../model/ir.ts";
+import type { AccessConfig, EngineSnapshot, Route, WafConfig } from "../../model/ir.ts";
 import {
   begin,
   conditionLines,
@@ -35,6 +35,33 @@ function governed(snapshot: EngineSnapshot, kind: string, key: string): string[]
         if (c?.policy === key) out.push(`${l.name} ${vh.hostname} ${r.name}`);
       }
   return out;
+}
+
+/**
+ * routePolicies name the WafPolicy and AccessPolicy a route runs under, as the engines got it (the
+ * snapshot: the held version while an edit is invalid), for the route lines of Ingress, Gateway
+ * and route explanations.
+ */
+export function routePolicies(route: Route, out: PipelineView): string[] {
+  let served = route.waf !== undefined || route.access !== undefined ? route : undefined;
+  for (const l of out.snapshot.http) {
+    if (served !== undefined) break;
+    for (const vh of l.virtualHosts) {
+      served = vh.routes.find(
+        (r) => r.name === route.name && (r.waf !== undefined || r.access !== undefined),
+      );
+      if (served !== undefined) break;
+    }
+  }
+  const lines: string[] = [];
+  const w = served?.waf;
+  if (w !== undefined)
+    lines.push(
+      `WAF ${w.policy}: ${w.mode}, paranoia level ${w.paranoiaLevel}, inbound threshold ${w.inboundAnomalyThreshold}${w.exclusions.length > 0 ? `, ${w.exclusions.length} exclusion${w.exclusions.length > 1 ? "s" : ""}` : ""}`,
+    );
+  const a = served?.access;
+  if (a !== undefined) lines.push(`access ${a.policy}`);
+  return lines;
 }
 
 /** wafLines describe a WafConfig in force. */

@@ -55,7 +55,8 @@ export interface WafEvidence {
   action: "pass" | "detect" | "block" | "drop" | "bypass" | "error";
   /** ruleIds of every logged hit, in order (what the CRS regression corpus checks). */
   ruleIds: number[];
-  /** hits in detail, at most 16 (value truncated and redacted by the engine). */
+  /** hits in detail, at most 16: values as sent, truncated by the engine, NOT redacted — the WAF
+   * log (waf-log.ts) redacts credentials; the access log leaves values out. */
   hits: WafHit[];
   inbound: number;
   outbound: number;

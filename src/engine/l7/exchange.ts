@@ -24,7 +24,7 @@ import { responseEdits, type Answer, type Phases, type RequestEdits } from "./ph
 import { headerLines } from "./cors.ts";
 import { headerPairs, wafConn, type WafRun, type WafSubject } from "./waf.ts";
 import type { ClientConn } from "./http1.ts";
-import type { Mirrors } from "./mirror.ts";
+import { mirrorsOf, type MirrorRequest, type Mirrors } from "./mirror.ts";
 import type { Decidable } from "./decide.ts";
 import { copyOf, type UpstreamConn } from "./upstream.ts";
 import { limitReached } from "../net/limit-reached.ts";
@@ -54,6 +54,8 @@ export class Exchange extends BackendAttempt implements Decidable {
   waf: WafRun | undefined = undefined;
   /** mirrors are the request's RequestMirror copies (mirror.ts); they get its body too. */
   mirrors: Mirrors | undefined = undefined;
+  /** mirrorRequest is the mirrors' request while WAF phase 2 has not yet let it through. */
+  mirrorRequest: MirrorRequest | undefined = undefined;
   /** local is a response the proxy answers itself (errors, redirects, direct responses). */
   local: Buffer | undefined;
   /** closeAfter closes the client connection once this exchange finished. */
@@ -160,6 +162,7 @@ export class Exchange extends BackendAttempt implements Decidable {
     // A WAF that inspects the body sees all of it (up to its limit) before a backend is asked.
     const w = this.waf;
     if (w !== undefined && w.phase2Pending && this.wafBody(w)) return;
+    this.startMirrors();
     // A body still arriving is buffered first: a slow client must not hold a backend connection.
     if (!this.requestDone && this.framing !== "none" && this.holdBody()) return;
     // From the request's arrival: no second clock read per request.
@@ -218,8 +221,21 @@ export class Exchange extends BackendAttempt implements Decidable {
       const a = w.requestBody(this.pending ?? [], this.bytesIn);
       if (a !== undefined) return this.wafAnswer(a);
     }
+    this.startMirrors();
     this.armTimer(performance.now(), this.requestTimeoutMs());
     this.connect();
+  }
+
+  // startMirrors starts the mirrors held back for WAF phase 2, with the body read so far.
+  private startMirrors(): void {
+    const req = this.mirrorRequest;
+    if (req === undefined) return;
+    this.mirrorRequest = undefined;
+    const m = (this.mirrors = mirrorsOf(this.rt, req));
+    if (m === undefined) return;
+    const p = this.pending;
+    if (p !== null) for (let i = 0; i < p.length; i++) m.body(p[i]!);
+    if (this.requestDone) m.end(this.pendingTrailers);
   }
 
   protected pickContext(tried: ReadonlySet<string> | undefined): PickContext {

@@ -14,6 +14,7 @@ import { httpResponse } from "./events.ts";
 import type { HeaderEdits } from "./cors.ts";
 import { buildUpstreamHead } from "./forward.ts";
 import { h2cRequest } from "./h2c.ts";
+import { mirrorStream } from "./mirror.ts";
 import type { H2Guard } from "./h2-guard.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 import type { UpstreamConn } from "./upstream.ts";
@@ -193,6 +194,8 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   // forwardNow starts the backend attempt (after WAF phase 2 when the WAF held the body).
   private forwardNow(h2c: boolean): void {
     if (this.done) return;
+    // Mirrors start here, once WAF phase 2 (if any) let the request through, with the held body.
+    mirrorStream(this.rt, this, this.held ?? [], this.requestDone);
     if (h2c) {
       // One attempt, no retry: the stream's body is piped to the backend as it arrives.
       const backend = this.pickBackend();

@@ -11,7 +11,6 @@ import { decide } from "./decide.ts";
 import { H2Exchange } from "./h2-exchange.ts";
 import { CutLogGate, H2Guard } from "./h2-guard.ts";
 import { penalties } from "./h2-penalty.ts";
-import { mirrorStream } from "./mirror.ts";
 import { currentRuntime, type ListenerRuntime } from "./runtime.ts";
 
 /** CUT_LOG_INTERVAL_MS: cuts are logged at most once per interval per listener, with a count. */
@@ -156,7 +155,6 @@ export class H2Front {
     const answer = decide(rt, ex, ex.stream.session?.socket);
     if (answer !== undefined) return ex.reply(answer);
     ex.forward(rt.pools[ex.pool]?.protocol === "h2c");
-    mirrorStream(rt, ex);
   }
 }
 

@@ -191,8 +191,16 @@ export function mirrorsOf(rt: ListenerRuntime, req: MirrorRequest): Mirrors | un
   });
 }
 
-/** mirrorStream starts the mirrors the requestHeaders phase chose for an HTTP/2 stream and feeds them its body. */
-export function mirrorStream(rt: ListenerRuntime, ex: H2Exchange): void {
+/**
+ * mirrorStream starts the mirrors the requestHeaders phase chose for an HTTP/2 stream and feeds
+ * them its body: held (what the WAF read before the backend attempt) first, then the stream's.
+ */
+export function mirrorStream(
+  rt: ListenerRuntime,
+  ex: H2Exchange,
+  held: readonly Buffer[] = [],
+  ended = false,
+): void {
   const filters = ex.edits?.mirrors;
   if (filters === undefined) return;
   const head = ex.http1Head();
@@ -205,6 +213,8 @@ export function mirrorStream(rt: ListenerRuntime, ex: H2Exchange): void {
     filters,
   });
   if (m === undefined || ex.framing === "none") return;
+  for (let i = 0; i < held.length; i++) m.body(held[i]!);
+  if (ended) return m.end();
   const stream = ex.stream;
   stream.on("data", (chunk: Buffer) => m.body(chunk));
   stream.on("end", () => m.end());

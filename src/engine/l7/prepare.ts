@@ -114,15 +114,20 @@ export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): vo
     edits: ex.edits,
   });
   const mirrors = ex.edits?.mirrors;
-  if (mirrors !== undefined && !ex.websocket)
-    ex.mirrors = mirrorsOf(rt, {
+  if (mirrors !== undefined && !ex.websocket) {
+    const req = {
       route,
       method: h.method,
       head: ex.upstreamHead,
       framing,
       sourceIp: clientIp,
       filters: mirrors,
-    });
+    };
+    // On a WAF route the copies start once phase 2 let the request through (Exchange.startMirrors):
+    // a request the WAF blocks reaches no mirror either.
+    if (ex.waf?.phase2Pending === true) ex.mirrorRequest = req;
+    else ex.mirrors = mirrorsOf(rt, req);
+  }
 }
 
 // absoluteForm splits "http(s)://authority/path?query" by hand: WHATWG URL would repair what must

@@ -13,6 +13,7 @@ import type { WafConfig } from "../../model/ir.ts";
 import { crsRules } from "../../waf/rx/crs-corpus.ts";
 import { formatAccessLine } from "../access-log.ts";
 import { Metrics } from "../metrics.ts";
+import { formatWafLine } from "../waf-log.ts";
 import { compileHttpWith } from "./compile.ts";
 import { HTTP_RESPONSE_CHANNEL, type HttpResponseEvent } from "./events.ts";
 import { defaultLimits } from "./runtime.ts";
@@ -62,21 +63,25 @@ interface Seen {
 interface Rig {
   port: number;
   seen: Seen[];
+  /** mirrored is what the RequestMirror backend got (with rig's mirror option). */
+  mirrored: Seen[];
   events: HttpResponseEvent[];
   logs: { level: string; msg: string; fields?: Record<string, unknown> }[];
   close(): void;
 }
 
-async function rig(config: WafConfig, h2c = false): Promise<Rig> {
+async function rig(config: WafConfig, h2c = false, mirror = false): Promise<Rig> {
   const seen: Seen[] = [];
+  const mirrored: Seen[] = [];
   const serve = (
     req: http.IncomingMessage | http2.Http2ServerRequest,
     res: http.ServerResponse | http2.Http2ServerResponse,
   ) => {
+    const into = req.socket.localPort === mirrorPort ? mirrored : seen;
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      seen.push({
+      into.push({
         method: req.method ?? "",
         url: req.url ?? "",
         body: Buffer.concat(chunks).toString("latin1"),
@@ -93,9 +98,19 @@ async function rig(config: WafConfig, h2c = false): Promise<Rig> {
   const backend = h2c ? http2.createServer(serve) : http.createServer(serve);
   backend.listen(0, "127.0.0.1");
   await once(backend, "listening");
-  const pools = { p: poolOf("p", [(backend.address() as AddressInfo).port], h2c ? "h2c" : undefined) };
+  // The mirror pool's backend is a second server with the same handler: it records in mirrored.
+  const mirrorServer = http.createServer(serve);
+  mirrorServer.listen(0, "127.0.0.1");
+  await once(mirrorServer, "listening");
+  const mirrorPort = (mirrorServer.address() as AddressInfo).port;
+  const pools = {
+    p: poolOf("p", [(backend.address() as AddressInfo).port], h2c ? "h2c" : undefined),
+    m: poolOf("m", [mirrorPort]),
+  };
   const listener = catchAllListener("waf");
-  listener.virtualHosts[0]!.routes[0]!.waf = config;
+  const route = listener.virtualHosts[0]!.routes[0]!;
+  route.waf = config;
+  if (mirror) route.filters = [{ type: "RequestMirror", pool: "m", percent: 100 }];
   const logs: Rig["logs"] = [];
   const deps = {
     snapshot: snapshotOf(listener, pools),
@@ -110,12 +125,15 @@ async function rig(config: WafConfig, h2c = false): Promise<Rig> {
   return {
     port,
     seen,
+    mirrored,
     events,
     logs,
     close() {
       diagnostics.unsubscribe(HTTP_RESPONSE_CHANNEL, onEvent);
       server.close();
       backend.close();
+      mirrorServer.close();
+      mirrorServer.closeAllConnections();
       if (backend instanceof http.Server) backend.closeAllConnections();
     },
   };
@@ -708,5 +726,93 @@ test(
     assert.deepEqual(warns[0]!.fields?.first, [
       "custom/ip.conf:1: rule 10300: initcol: persistent collections are per-transaction in Portico (IP, GLOBAL, ... start empty)",
     ]);
+  },
+);
+
+test(
+  "the WAF log line of a blocked XSS names 941100 on ARGS:q with the value truncated and the exclusion; a password is redacted",
+  { skip },
+  async () => {
+    const r = await rig(waf());
+    try {
+      const q = "<script>alert(1)</script>" + "x".repeat(100);
+      const pw = "<script>alert('hunter2')</script>";
+      const path = `/search?q=${encodeURIComponent(q)}&password=${encodeURIComponent(pw)}`;
+      assert.equal((await h1(r.port, "GET", path)).status, 403);
+      const text = formatWafLine(await eventAt(r, 0), new Date(0));
+      assert.ok(text !== undefined);
+      const line = JSON.parse(text) as {
+        action: string;
+        path: string;
+        route: string;
+        policy: string;
+        blockedBy: number;
+        hits: {
+          ruleId: number;
+          variable: string;
+          variables?: string[];
+          value: string;
+          data?: string;
+          tags: string[];
+          exclusion?: string;
+        }[];
+      };
+      assert.equal(line.action, "block");
+      assert.equal(line.policy, "WafPolicy/default/test");
+      assert.equal(line.route, "r");
+      assert.equal(line.path, "/search", "the query string stays out of the line");
+      const xss = line.hits.find((h) => h.ruleId === 941100 && h.variable === "ARGS:q");
+      assert.ok(xss !== undefined, JSON.stringify(line.hits.map((h) => [h.ruleId, h.variable])));
+      assert.equal(xss.value, q.slice(0, 64) + "…");
+      assert.ok(xss.tags.includes("attack-xss"), JSON.stringify(xss.tags));
+      // 941100 matched both arguments: the exclusion names both, the data (expanded at the
+      // password's match) is redacted, and the password's value is nowhere in the line.
+      assert.deepEqual(xss.variables, ["ARGS:q", "ARGS:password"]);
+      assert.equal(xss.exclusion, '{ruleIds: [941100], variables: ["ARGS:q", "ARGS:password"]}');
+      assert.equal(xss.data, "[redacted]");
+      assert.doesNotMatch(text, /hunter2/);
+      // The rule that blocked on the anomaly score gets no exclusion: the rules that scored do.
+      const blocking = line.hits.find((h) => h.ruleId === line.blockedBy);
+      assert.equal(blocking?.exclusion, undefined);
+      // A password alone: its hits name it, with the value redacted.
+      assert.equal((await h1(r.port, "GET", `/login?password=${encodeURIComponent(pw)}`)).status, 403);
+      const alone = formatWafLine(await eventAt(r, 1), new Date(0))!;
+      const hits = (JSON.parse(alone) as typeof line).hits.filter((h) => h.variable === "ARGS:password");
+      assert.ok(
+        hits.some((h) => h.ruleId === 941100),
+        alone,
+      );
+      for (const h of hits) assert.equal(h.value, "[redacted]");
+      assert.doesNotMatch(alone, /hunter2/);
+    } finally {
+      r.close();
+    }
+  },
+);
+
+test(
+  "a RequestMirror copy starts only after WAF phase 2 allowed the request: blocked ones are not mirrored",
+  { skip },
+  async () => {
+    const r = await rig(waf(), false, true);
+    try {
+      const form = "application/x-www-form-urlencoded";
+      // Blocked in phase 2: a query (949110 on the anomaly score), a form body, on HTTP/1.1 and HTTP/2.
+      assert.equal((await h1(r.port, "GET", XSS)).status, 403);
+      assert.equal((await h1(r.port, "POST", "/login", SQLI_FORM, form)).status, 403);
+      assert.equal((await h2(r.port, "GET", XSS)).status, 403);
+      assert.equal((await h2(r.port, "POST", "/login", SQLI_FORM, form)).status, 403);
+      // Clean ones are mirrored, body and all.
+      assert.equal((await h1(r.port, "POST", "/form", "name=alice", form)).status, 200);
+      assert.equal((await h2(r.port, "POST", "/form2", "name=bob", form)).status, 200);
+      for (let i = 0; i < 2000 && r.mirrored.length < 2; i++) await new Promise((res) => setTimeout(res, 5));
+      assert.deepEqual(r.mirrored.map((s) => [s.method, s.url, s.body]).sort(), [
+        ["POST", "/form", "name=alice"],
+        ["POST", "/form2", "name=bob"],
+      ]);
+      assert.equal(r.seen.length, 2);
+    } finally {
+      r.close();
+    }
   },
 );

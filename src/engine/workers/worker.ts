@@ -9,6 +9,7 @@ import { compileHttp } from "../l7/compile.ts";
 import { LoadSampler } from "../load.ts";
 import { Metrics } from "../metrics.ts";
 import { startAccessLog } from "../access-log.ts";
+import { startWafLog } from "../waf-log.ts";
 import { METRICS_PUSH_MS, type FromWorker, type ToWorker } from "./protocol.ts";
 
 const id = process.env.PORTICO_WORKER_ID ?? "?";
@@ -45,6 +46,7 @@ const load = counting
 const stopAccessLog = process.env.PORTICO_ACCESS_LOG
   ? startAccessLog(process.env.PORTICO_ACCESS_LOG)
   : undefined;
+const stopWafLog = process.env.PORTICO_WAF_LOG ? startWafLog(process.env.PORTICO_WAF_LOG) : undefined;
 
 function send(m: FromWorker): void {
   if (process.connected) process.send!(m);
@@ -84,6 +86,7 @@ async function shutdown(): Promise<void> {
   metrics.close();
   load?.close();
   stopAccessLog?.();
+  stopWafLog?.();
   await engine.close();
   process.exit(0);
 }

@@ -84,6 +84,17 @@ test("a matching rule denies with its status and logs the hit; a clean request p
   assert.equal(ok.log.hits.length, 0);
 });
 
+test("a hit records the value as sent, not as the rule's transformations left it (MATCHED_VAR is)", () => {
+  const p = program(
+    `SecRule ARGS:q "@contains <script" "id:2,phase:1,pass,t:none,t:lowercase,t:removeWhitespace,logdata:'%{MATCHED_VAR}'"`,
+  );
+  const { log } = send(p, { uri: "/?q=%3CScRiPt%20%3Ealert(1)" });
+  const h = log.hits[0];
+  assert.equal(h?.variable, "ARGS:q");
+  assert.equal(h?.value, "<ScRiPt >alert(1)");
+  assert.equal(h?.data, "<script>alert(1)");
+});
+
 test("a chain matches only when every link matches; each rule's actions run at its own match", () => {
   const rules = `
 SecRule REQUEST_METHOD "@streq POST" "id:10,phase:1,pass,chain,setvar:tx.starter=1"

@@ -68,11 +68,11 @@ export class Evaluator {
     const vars = this.tx.vars;
     vars.rule = r;
     vars.matchedVars = [];
-    let first: Member | undefined;
+    let first: Member[] | undefined;
     for (const step of r.steps) {
       const matches = this.step(step, r);
       if (!matches) return;
-      first ??= matches[0];
+      first ??= matches;
     }
     if (r.severity !== undefined && r.severity < vars.highestSeverity) vars.highestSeverity = r.severity;
     if (r.skip) this.skip = r.skip;
@@ -106,8 +106,11 @@ export class Evaluator {
     }
   }
 
-  private hit(r: CompiledRule, phase: Phase, m: Member | undefined, disruptive: boolean): void {
-    let value = m?.value ?? "";
+  private hit(r: CompiledRule, phase: Phase, matches: Member[] | undefined, disruptive: boolean): void {
+    const m = matches?.[0];
+    // The value as the request carried it (ModSecurity's "Matched Data" source), not the rule's
+    // transformed view of it: `<ScRiPt` must read as sent, not as `<script` after t:lowercase.
+    let value = m?.raw ?? m?.value ?? "";
     const variable = m?.key ?? "";
     if (r.sanitise || this.sanitised(r, variable) || secretVariable(variable))
       value = "*".repeat(value.length);
@@ -125,6 +128,10 @@ export class Evaluator {
       disruptive,
     };
     if (r.severity !== undefined) h.severity = r.severity;
+    if (matches !== undefined && matches.length > 1) {
+      const names = [...new Set(matches.map((x) => x.key))];
+      if (names.length > 1) h.variables = names;
+    }
     this.tx.hits.push(h);
   }
 
@@ -176,6 +183,7 @@ export class Evaluator {
             }
           }
           const m = member(v.full ?? v.key, t);
+          m.raw = v.value;
           vars.matchedVar = m;
           vars.matchedVars.push(m);
           (out ??= []).push(m);

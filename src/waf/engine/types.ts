@@ -53,10 +53,14 @@ export interface WafHit {
   data: string;
   severity?: number;
   tags: string[];
-  /** variable is the first matched variable (`ARGS:q`); value its value, truncated to 120 bytes
-   * with sanitise* actions applied. */
+  /** variable is the first matched variable (`ARGS:q`); value its value before the rule's
+   * transformations (as the request carried it), truncated to 120 bytes with sanitise* actions
+   * applied. Credentials are not redacted here: the data plane's WAF log does that. */
   variable: string;
   value: string;
+  /** variables lists every variable the rule (its first link, for a chain) matched, when more than
+   * one did (`ARGS:q`, `ARGS:password`): msg and data were expanded at the last of them. */
+  variables?: string[];
   /** disruptive says the rule's disruptive action took effect (or would have, in Detection). */
   disruptive: boolean;
 }

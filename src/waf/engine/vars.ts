@@ -14,6 +14,8 @@ export interface Member {
   lower: string;
   value: string;
   full?: string;
+  /** raw is a match's value before the rule's transformations (the hit's evidence). */
+  raw?: string;
 }
 
 /** named gives a member of collection coll its full name (`ARGS:q`; a scalar's is coll). */
