@@ -48,6 +48,13 @@ backend.listen(0, "127.0.0.1");
 await once(backend, "listening");
 const pools = { p: poolOf("p", [(backend.address() as net.AddressInfo).port]) };
 const listener = catchAllListener("flow:80", { requestTimeoutMs: 300, idleTimeoutMs: 200 });
+// /slow keeps the listener's 300 ms request timeout (the 504 test); the big transfers get a route
+// timeout of their own, since 8 MiB both ways can take longer than 300 ms on a loaded machine.
+const catchAll = listener.virtualHosts[0]!.routes[0]!;
+listener.virtualHosts[0]!.routes = [
+  { ...catchAll, match: { path: { type: "Exact", value: "/slow" } } },
+  { ...catchAll, timeoutMs: 60_000 },
+];
 const upstreams = new RoundRobinUpstreams(pools);
 const handler = {
   current: compileHttp(listener, { snapshot: snapshotOf(listener, pools), upstreams, log: () => {} }),
