@@ -67,7 +67,8 @@ export class Evaluator {
   private rule(r: CompiledRule, phase: Phase): void {
     const vars = this.tx.vars;
     vars.rule = r;
-    vars.matchedVars = [];
+    // Reused: MATCHED_VARS is read through copies (named()), never kept across rules.
+    vars.matchedVars.length = 0;
     let first: Member | undefined;
     for (const step of r.steps) {
       const matches = this.step(step, r);
@@ -132,7 +133,6 @@ export class Evaluator {
 
   /** step tests one rule of a chain; the matches (key: the variable's full name), or undefined. */
   private step(s: Step, r: CompiledRule): Member[] | undefined {
-    const vars = this.tx.vars;
     if (s.unconditional) {
       this.run(s.actions);
       return [member("", "")];
@@ -141,28 +141,36 @@ export class Evaluator {
     if (!op) return undefined;
     let out: Member[] | undefined;
     for (const target of s.targets) {
-      for (const v of this.select(r, s, target)) {
-        const values = s.multiMatch ? this.transformAll(s, v.value) : [this.transform(s, v.value)];
-        for (const t of values) {
-          const captures = s.capture ? [] : undefined;
-          this.ctx.captures = captures;
-          const res = op.test(t, this.ctx);
-          if (s.negated ? res !== false : res === false) continue;
-          if (captures) {
-            const tx = vars.collection("TX");
-            for (let i = 0; i < 10 && i < captures.length; i++) {
-              const c = captures[i];
-              if (c !== undefined) tx.set(String(i), member(String(i), c));
-            }
-          }
-          const m = member(v.full ?? v.key, t);
-          vars.matchedVar = m;
-          vars.matchedVars.push(m);
-          (out ??= []).push(m);
-          this.run(s.actions);
-        }
+      const ms = this.select(r, s, target);
+      for (let j = 0; j < ms.length; j++) {
+        const v = ms[j] as Member;
+        if (!s.multiMatch) out = this.test(s, v, this.transform(s, v.value), out);
+        else for (const t of this.transformAll(s, v.value)) out = this.test(s, v, t, out);
       }
     }
+    return out;
+  }
+
+  /** test runs step s's operator on t (member v's value transformed); a match is added to out
+   * (returned, created on the first match) after the step's actions ran. */
+  private test(s: Step, v: Member, t: string, out: Member[] | undefined): Member[] | undefined {
+    const captures = s.capture ? [] : undefined;
+    this.ctx.captures = captures;
+    const res = (s.op as NonNullable<Step["op"]>).test(t, this.ctx);
+    if (s.negated ? res !== false : res === false) return out;
+    const vars = this.tx.vars;
+    if (captures) {
+      const tx = vars.collection("TX");
+      for (let i = 0; i < 10 && i < captures.length; i++) {
+        const c = captures[i];
+        if (c !== undefined) tx.set(String(i), member(String(i), c));
+      }
+    }
+    const m = member(v.full ?? v.key, t);
+    vars.matchedVar = m;
+    vars.matchedVars.push(m);
+    (out ??= []).push(m);
+    this.run(s.actions);
     return out;
   }
 
@@ -184,13 +192,15 @@ export class Evaluator {
       } else {
         ms =
           sel && sel.kind !== "xpath"
-            ? this.tx.vars.namedWhere(coll, sel.kind === "name" ? `n${sel.lower}` : `r${sel.pattern}`, (m) =>
-                selects(sel, m),
-              )
+            ? this.tx.vars.namedWhere(coll, t.cacheKey as string, sel, selects)
             : this.tx.vars.named(coll);
       }
     }
-    const excl = this.tx.targetRemovals.length ? this.exclusions(r, s, coll) : s.exclusionsBy.get(coll);
+    const excl = this.tx.targetRemovals.length
+      ? this.exclusions(r, s, coll)
+      : s.exclusions.length
+        ? s.exclusionsBy.get(coll)
+        : undefined;
     if (excl?.length) ms = ms.filter((m) => !excl.some((e) => !e.sel || selects(e.sel, m)));
     if (t.count) return [named(coll, member("", String(ms.length)))];
     return ms;
@@ -315,6 +325,6 @@ export class Evaluator {
 /** selects says whether a selector picks a member (names case-insensitively). */
 function selects(sel: Sel, m: Member): boolean {
   if (sel.kind === "name") return m.lower === sel.lower;
-  if (sel.kind === "regex") return sel.rx.test(Buffer.from(m.key, "latin1"));
+  if (sel.kind === "regex") return sel.rx.testBinary(m.key);
   return false;
 }
