@@ -21,6 +21,30 @@ import type { WafHit } from "./types.ts";
 import { member, named, type Member } from "./vars.ts";
 
 const NONE: readonly Member[] = [];
+const NO_REMOVALS: readonly TargetRemoval[] = [];
+
+// removes memoises, per compiled removal (shared by every transaction), which rules it names.
+const removed = new WeakMap<TargetRemoval, Map<CompiledRule, boolean>>();
+
+/** removes says whether a ctl:ruleRemoveTargetBy* removal names rule r. */
+function removes(tr: TargetRemoval, r: CompiledRule): boolean {
+  let rules = removed.get(tr);
+  if (!rules) {
+    rules = new Map();
+    removed.set(tr, rules);
+  }
+  let yes = rules.get(r);
+  if (yes === undefined) {
+    yes =
+      tr.by === "id"
+        ? tr.ids.some((x) => r.id >= x.from && r.id <= x.to)
+        : tr.by === "tag"
+          ? r.tags.includes(tr.what)
+          : r.msg?.raw === tr.what;
+    rules.set(r, yes);
+  }
+  return yes;
+}
 
 const HIT_VALUE_BYTES = 120;
 
@@ -33,8 +57,6 @@ export class Evaluator {
   private skip = 0;
   private skipAfter: string | undefined;
   private stopPhase = false;
-  private readonly removals = new Map<CompiledRule, TargetRemoval[]>();
-  private removalsSeen = 0;
 
   constructor(tx: Tx) {
     this.tx = tx;
@@ -208,31 +230,18 @@ export class Evaluator {
 
   private exclusions(r: CompiledRule, s: Step, coll: string): Exclusion[] | undefined {
     const removals = this.removalsFor(r);
-    if (removals.length === 0) return s.exclusionsBy.get(coll);
+    if (removals.length === 0) return s.exclusions.length ? s.exclusionsBy.get(coll) : undefined;
     const out: Exclusion[] = [...(s.exclusionsBy.get(coll) ?? [])];
     for (const tr of removals) for (const e of tr.exclusions) if (e.collection === coll) out.push(e);
     return out;
   }
 
-  /** removalsFor lists the runtime ctl target removals that name rule r (cached until a ctl adds one). */
-  private removalsFor(r: CompiledRule): TargetRemoval[] {
-    const all = this.tx.targetRemovals;
-    if (all.length !== this.removalsSeen) {
-      this.removals.clear();
-      this.removalsSeen = all.length;
-    }
-    let out = this.removals.get(r);
-    if (!out) {
-      out = all.filter((tr) =>
-        tr.by === "id"
-          ? tr.ids.some((x) => r.id >= x.from && r.id <= x.to)
-          : tr.by === "tag"
-            ? r.tags.includes(tr.what)
-            : r.msg?.raw === tr.what,
-      );
-      this.removals.set(r, out);
-    }
-    return out;
+  /** removalsFor lists the runtime ctl target removals that name rule r (usually none: a
+   * shared empty list, no allocation). */
+  private removalsFor(r: CompiledRule): readonly TargetRemoval[] {
+    let out: TargetRemoval[] | undefined;
+    for (const tr of this.tx.targetRemovals) if (removes(tr, r)) (out ??= []).push(tr);
+    return out ?? NO_REMOVALS;
   }
 
   private transform(s: Step, value: string): string {

@@ -100,7 +100,12 @@ export class Vars {
    * selector) until the data changes, so the many rules reading `REQUEST_HEADERS:User-Agent`
    * filter the headers once per phase. */
   namedWhere<S>(name: string, key: string, sel: S, pick: (sel: S, m: Member) => boolean): readonly Member[] {
-    if (LIVE.has(name) || DYNAMIC.has(name)) return this.named(name).filter((m) => pick(sel, m));
+    if (LIVE.has(name) || DYNAMIC.has(name)) {
+      // Picked first, then named: TX holds dozens of variables and a selector takes few.
+      const out: Member[] = [];
+      for (const m of this.members(name)) if (pick(sel, m)) out.push(named(name, m));
+      return out;
+    }
     let out = this.namedCache.get(key);
     if (!out) {
       out = this.named(name).filter((m) => pick(sel, m));
