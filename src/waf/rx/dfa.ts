@@ -67,20 +67,20 @@ export class Dfa {
     if (this.initial < 0) this.initial = this.state(Int32Array.of(0), PREV_START);
     const stride = this.stride;
     let trans = this.trans;
-    let s = this.initial;
+    // base is the current state's row (id * stride): the table holds rows, not ids.
+    let base = this.initial * stride;
     for (let i = 0; i < end; i++) {
       const k = byteClass[input[i]!]!;
-      let t = trans[s * stride + k]!;
+      let t = trans[base + k]!;
       if (t === UNKNOWN) {
-        t = this.step(s, k);
+        t = this.step(base / stride, k);
         trans = this.trans;
       }
-      if (t === FOUND) return true;
-      if (t === DEAD) return false;
-      s = t;
+      if (t < 0) return t === FOUND;
+      base = t;
     }
-    let t = trans[s * stride + classes]!;
-    if (t === UNKNOWN) t = this.step(s, classes);
+    let t = trans[base + classes]!;
+    if (t === UNKNOWN) t = this.step(base / stride, classes);
     return t === FOUND;
   }
 
@@ -94,24 +94,25 @@ export class Dfa {
     if (this.initial < 0) this.initial = this.state(Int32Array.of(0), PREV_START);
     const stride = this.stride;
     let trans = this.trans;
-    let s = this.initial;
+    // base is the current state's row (id * stride): the table holds rows, not ids.
+    let base = this.initial * stride;
     for (let i = 0; i < end; i++) {
       const k = byteClass[input.charCodeAt(i) & 0xff]!;
-      let t = trans[s * stride + k]!;
+      let t = trans[base + k]!;
       if (t === UNKNOWN) {
-        t = this.step(s, k);
+        t = this.step(base / stride, k);
         trans = this.trans;
       }
-      if (t === FOUND) return true;
-      if (t === DEAD) return false;
-      s = t;
+      if (t < 0) return t === FOUND;
+      base = t;
     }
-    let t = trans[s * stride + classes]!;
-    if (t === UNKNOWN) t = this.step(s, classes);
+    let t = trans[base + classes]!;
+    if (t === UNKNOWN) t = this.step(base / stride, classes);
     return t === FOUND;
   }
 
-  /** step computes (and caches) the transition of state s on byte class k (classes = end of input). */
+  /** step computes (and caches) the transition of state s on byte class k (classes = end of
+   * input): the next state's row (id * stride), or FOUND / DEAD. */
   private step(s: number, k: number): number {
     const { op, arg1, arg2, sets, classes, anchored } = this.prog;
     const st = this.states[s]!;
@@ -162,13 +163,14 @@ export class Dfa {
       else {
         if (this.used + this.cost(pcs) > this.budget && this.states.length > 0) {
           this.drop();
-          return this.state(pcs, kind); // the caller moves on from s, so s need not survive
+          return this.state(pcs, kind) * this.stride; // the caller moves on from s: s need not survive
         }
         t = this.state(pcs, kind);
       }
     }
-    this.trans[s * this.stride + k] = t;
-    return t;
+    const row = t >= 0 ? t * this.stride : t;
+    this.trans[s * this.stride + k] = row;
+    return row;
   }
 
   private prevKind(b: number): number {
