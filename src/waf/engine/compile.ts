@@ -277,7 +277,7 @@ function compileStep(
     else
       targets.push(
         sel
-          ? { collection: v.collection, sel, count: v.count }
+          ? { collection: v.collection, sel, count: v.count, cacheKey: selKey(v.collection, sel) }
           : { collection: v.collection, count: v.count },
       );
   }
@@ -311,6 +311,11 @@ function compileStep(
     capture,
     actions: run,
   };
+}
+
+/** selKey names collection coll's members picked by sel (the key Vars caches them under). */
+function selKey(coll: string, sel: Sel): string {
+  return `${coll}\0${sel.kind === "name" ? `n${sel.lower}` : sel.kind === "regex" ? `r${sel.pattern}` : ""}`;
 }
 
 /** compileSel compiles a selector; names compare case-insensitively (ModSecurity v3), so do regexes. */

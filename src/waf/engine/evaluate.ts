@@ -21,6 +21,30 @@ import type { WafHit } from "./types.ts";
 import { member, named, type Member } from "./vars.ts";
 
 const NONE: readonly Member[] = [];
+const NO_REMOVALS: readonly TargetRemoval[] = [];
+
+// removes memoises, per compiled removal (shared by every transaction), which rules it names.
+const removed = new WeakMap<TargetRemoval, Map<CompiledRule, boolean>>();
+
+/** removes says whether a ctl:ruleRemoveTargetBy* removal names rule r. */
+function removes(tr: TargetRemoval, r: CompiledRule): boolean {
+  let rules = removed.get(tr);
+  if (!rules) {
+    rules = new Map();
+    removed.set(tr, rules);
+  }
+  let yes = rules.get(r);
+  if (yes === undefined) {
+    yes =
+      tr.by === "id"
+        ? tr.ids.some((x) => r.id >= x.from && r.id <= x.to)
+        : tr.by === "tag"
+          ? r.tags.includes(tr.what)
+          : r.msg?.raw === tr.what;
+    rules.set(r, yes);
+  }
+  return yes;
+}
 
 const HIT_VALUE_BYTES = 120;
 
@@ -33,8 +57,6 @@ export class Evaluator {
   private skip = 0;
   private skipAfter: string | undefined;
   private stopPhase = false;
-  private readonly removals = new Map<CompiledRule, TargetRemoval[]>();
-  private removalsSeen = 0;
 
   constructor(tx: Tx) {
     this.tx = tx;
@@ -67,7 +89,8 @@ export class Evaluator {
   private rule(r: CompiledRule, phase: Phase): void {
     const vars = this.tx.vars;
     vars.rule = r;
-    vars.matchedVars = [];
+    // Reused: MATCHED_VARS is read through copies (named()) and by hit() for this rule only.
+    vars.matchedVars.length = 0;
     let first: Member[] | undefined;
     for (const step of r.steps) {
       const matches = this.step(step, r);
@@ -159,7 +182,6 @@ export class Evaluator {
 
   /** step tests one rule of a chain; the matches (key: the variable's full name), or undefined. */
   private step(s: Step, r: CompiledRule): Member[] | undefined {
-    const vars = this.tx.vars;
     if (s.unconditional) {
       this.run(s.actions);
       return [member("", "")];
@@ -168,29 +190,37 @@ export class Evaluator {
     if (!op) return undefined;
     let out: Member[] | undefined;
     for (const target of s.targets) {
-      for (const v of this.select(r, s, target)) {
-        const values = s.multiMatch ? this.transformAll(s, v.value) : [this.transform(s, v.value)];
-        for (const t of values) {
-          const captures = s.capture ? [] : undefined;
-          this.ctx.captures = captures;
-          const res = op.test(t, this.ctx);
-          if (s.negated ? res !== false : res === false) continue;
-          if (captures) {
-            const tx = vars.collection("TX");
-            for (let i = 0; i < 10 && i < captures.length; i++) {
-              const c = captures[i];
-              if (c !== undefined) tx.set(String(i), member(String(i), c));
-            }
-          }
-          const m = member(v.full ?? v.key, t);
-          m.raw = v.value;
-          vars.matchedVar = m;
-          vars.matchedVars.push(m);
-          (out ??= []).push(m);
-          this.run(s.actions);
-        }
+      const ms = this.select(r, s, target);
+      for (let j = 0; j < ms.length; j++) {
+        const v = ms[j] as Member;
+        if (!s.multiMatch) out = this.test(s, v, this.transform(s, v.value), out);
+        else for (const t of this.transformAll(s, v.value)) out = this.test(s, v, t, out);
       }
     }
+    return out;
+  }
+
+  /** test runs step s's operator on t (member v's value transformed); a match is added to out
+   * (returned, created on the first match) after the step's actions ran. */
+  private test(s: Step, v: Member, t: string, out: Member[] | undefined): Member[] | undefined {
+    const captures = s.capture ? [] : undefined;
+    this.ctx.captures = captures;
+    const res = (s.op as NonNullable<Step["op"]>).test(t, this.ctx);
+    if (s.negated ? res !== false : res === false) return out;
+    const vars = this.tx.vars;
+    if (captures) {
+      const tx = vars.collection("TX");
+      for (let i = 0; i < 10 && i < captures.length; i++) {
+        const c = captures[i];
+        if (c !== undefined) tx.set(String(i), member(String(i), c));
+      }
+    }
+    const m = member(v.full ?? v.key, t);
+    m.raw = v.value;
+    vars.matchedVar = m;
+    vars.matchedVars.push(m);
+    (out ??= []).push(m);
+    this.run(s.actions);
     return out;
   }
 
@@ -212,13 +242,15 @@ export class Evaluator {
       } else {
         ms =
           sel && sel.kind !== "xpath"
-            ? this.tx.vars.namedWhere(coll, sel.kind === "name" ? `n${sel.lower}` : `r${sel.pattern}`, (m) =>
-                selects(sel, m),
-              )
+            ? this.tx.vars.namedWhere(coll, t.cacheKey as string, sel, selects)
             : this.tx.vars.named(coll);
       }
     }
-    const excl = this.tx.targetRemovals.length ? this.exclusions(r, s, coll) : s.exclusionsBy.get(coll);
+    const excl = this.tx.targetRemovals.length
+      ? this.exclusions(r, s, coll)
+      : s.exclusions.length
+        ? s.exclusionsBy.get(coll)
+        : undefined;
     if (excl?.length) ms = ms.filter((m) => !excl.some((e) => !e.sel || selects(e.sel, m)));
     if (t.count) return [named(coll, member("", String(ms.length)))];
     return ms;
@@ -226,31 +258,18 @@ export class Evaluator {
 
   private exclusions(r: CompiledRule, s: Step, coll: string): Exclusion[] | undefined {
     const removals = this.removalsFor(r);
-    if (removals.length === 0) return s.exclusionsBy.get(coll);
+    if (removals.length === 0) return s.exclusions.length ? s.exclusionsBy.get(coll) : undefined;
     const out: Exclusion[] = [...(s.exclusionsBy.get(coll) ?? [])];
     for (const tr of removals) for (const e of tr.exclusions) if (e.collection === coll) out.push(e);
     return out;
   }
 
-  /** removalsFor lists the runtime ctl target removals that name rule r (cached until a ctl adds one). */
-  private removalsFor(r: CompiledRule): TargetRemoval[] {
-    const all = this.tx.targetRemovals;
-    if (all.length !== this.removalsSeen) {
-      this.removals.clear();
-      this.removalsSeen = all.length;
-    }
-    let out = this.removals.get(r);
-    if (!out) {
-      out = all.filter((tr) =>
-        tr.by === "id"
-          ? tr.ids.some((x) => r.id >= x.from && r.id <= x.to)
-          : tr.by === "tag"
-            ? r.tags.includes(tr.what)
-            : r.msg?.raw === tr.what,
-      );
-      this.removals.set(r, out);
-    }
-    return out;
+  /** removalsFor lists the runtime ctl target removals that name rule r (usually none: a
+   * shared empty list, no allocation). */
+  private removalsFor(r: CompiledRule): readonly TargetRemoval[] {
+    let out: TargetRemoval[] | undefined;
+    for (const tr of this.tx.targetRemovals) if (removes(tr, r)) (out ??= []).push(tr);
+    return out ?? NO_REMOVALS;
   }
 
   private transform(s: Step, value: string): string {
@@ -365,6 +384,6 @@ function mask(text: string, secrets: readonly string[] | undefined): string {
 /** selects says whether a selector picks a member (names case-insensitively). */
 function selects(sel: Sel, m: Member): boolean {
   if (sel.kind === "name") return m.lower === sel.lower;
-  if (sel.kind === "regex") return sel.rx.test(Buffer.from(m.key, "latin1"));
+  if (sel.kind === "regex") return sel.rx.testBinary(m.key);
   return false;
 }

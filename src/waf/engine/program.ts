@@ -19,6 +19,8 @@ export interface Target {
   collection: string;
   sel?: Sel;
   count: boolean;
+  /** cacheKey names the selection for Vars.namedWhere (built once here, not per evaluation). */
+  cacheKey?: string;
 }
 
 /** Exclusion removes members from the step's targets of the same collection (`!ARGS:pw`);

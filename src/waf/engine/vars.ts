@@ -98,15 +98,20 @@ export class Vars {
     return out;
   }
 
-  /** namedWhere is named(name) filtered by pick, kept under key until the data changes, so the
-   * many rules reading `REQUEST_HEADERS:User-Agent` filter the headers once per phase. */
-  namedWhere(name: string, key: string, pick: (m: Member) => boolean): readonly Member[] {
-    if (LIVE.has(name) || DYNAMIC.has(name)) return this.named(name).filter(pick);
-    const k = `${name}\0${key}`;
-    let out = this.namedCache.get(k);
+  /** namedWhere is named(name) filtered by pick(sel, ·), kept under key (the collection and the
+   * selector) until the data changes, so the many rules reading `REQUEST_HEADERS:User-Agent`
+   * filter the headers once per phase. */
+  namedWhere<S>(name: string, key: string, sel: S, pick: (sel: S, m: Member) => boolean): readonly Member[] {
+    if (LIVE.has(name) || DYNAMIC.has(name)) {
+      // Picked first, then named: TX holds dozens of variables and a selector takes few.
+      const out: Member[] = [];
+      for (const m of this.members(name)) if (pick(sel, m)) out.push(named(name, m));
+      return out;
+    }
+    let out = this.namedCache.get(key);
     if (!out) {
-      out = this.named(name).filter(pick);
-      this.namedCache.set(k, out);
+      out = this.named(name).filter((m) => pick(sel, m));
+      this.namedCache.set(key, out);
     }
     return out;
   }

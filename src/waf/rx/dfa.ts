@@ -20,7 +20,6 @@ const PREV_BYTE = [-1, 0x0a, 0x61, 0x20];
 interface State {
   readonly pcs: Int32Array;
   readonly prev: number;
-  readonly next: Int32Array;
 }
 
 /** DEFAULT_DFA_BUDGET is the cache size per pattern, in bytes (approximate). */
@@ -31,6 +30,10 @@ export class Dfa {
   readonly prog: Program;
   readonly budget: number;
   private states: State[] = [];
+  /** trans[s * stride + k] is state s's transition on byte class k (stride = classes + 1, the
+   * last column the end of input): one flat table, so a byte costs one typed-array read. */
+  private trans: Int32Array;
+  private readonly stride: number;
   private index = new Map<string, number>();
   private used = 0;
   /** bytes is the cache's approximate size. */
@@ -53,6 +56,8 @@ export class Dfa {
     this.mark = new Uint32Array(prog.op.length);
     this.repByte = new Int16Array(prog.classes).fill(-1);
     for (let c = 255; c >= 0; c--) this.repByte[prog.byteClass[c]!] = c;
+    this.stride = prog.classes + 1;
+    this.trans = new Int32Array(this.stride * 8).fill(UNKNOWN);
   }
 
   /** test says whether input[0, end) contains a match. */
@@ -60,21 +65,54 @@ export class Dfa {
     const { byteClass, classes } = this.prog;
     this.work += end;
     if (this.initial < 0) this.initial = this.state(Int32Array.of(0), PREV_START);
-    let s = this.initial;
+    const stride = this.stride;
+    let trans = this.trans;
+    // base is the current state's row (id * stride): the table holds rows, not ids.
+    let base = this.initial * stride;
     for (let i = 0; i < end; i++) {
       const k = byteClass[input[i]!]!;
-      let t = this.states[s]!.next[k]!;
-      if (t === UNKNOWN) t = this.step(s, k);
-      if (t === FOUND) return true;
-      if (t === DEAD) return false;
-      s = t;
+      let t = trans[base + k]!;
+      if (t === UNKNOWN) {
+        t = this.step(base / stride, k);
+        trans = this.trans;
+      }
+      if (t < 0) return t === FOUND;
+      base = t;
     }
-    let t = this.states[s]!.next[classes]!;
-    if (t === UNKNOWN) t = this.step(s, classes);
+    let t = trans[base + classes]!;
+    if (t === UNKNOWN) t = this.step(base / stride, classes);
     return t === FOUND;
   }
 
-  /** step computes (and caches) the transition of state s on byte class k (classes = end of input). */
+  /** testString is test() on a binary string (one char per byte, read as its low byte, as a
+   * latin1 Buffer write would): no copy into a buffer, which for the WAF's many short values cost
+   * more than the scan. */
+  testString(input: string): boolean {
+    const { byteClass, classes } = this.prog;
+    const end = input.length;
+    this.work += end;
+    if (this.initial < 0) this.initial = this.state(Int32Array.of(0), PREV_START);
+    const stride = this.stride;
+    let trans = this.trans;
+    // base is the current state's row (id * stride): the table holds rows, not ids.
+    let base = this.initial * stride;
+    for (let i = 0; i < end; i++) {
+      const k = byteClass[input.charCodeAt(i) & 0xff]!;
+      let t = trans[base + k]!;
+      if (t === UNKNOWN) {
+        t = this.step(base / stride, k);
+        trans = this.trans;
+      }
+      if (t < 0) return t === FOUND;
+      base = t;
+    }
+    let t = trans[base + classes]!;
+    if (t === UNKNOWN) t = this.step(base / stride, classes);
+    return t === FOUND;
+  }
+
+  /** step computes (and caches) the transition of state s on byte class k (classes = end of
+   * input): the next state's row (id * stride), or FOUND / DEAD. */
   private step(s: number, k: number): number {
     const { op, arg1, arg2, sets, classes, anchored } = this.prog;
     const st = this.states[s]!;
@@ -125,13 +163,14 @@ export class Dfa {
       else {
         if (this.used + this.cost(pcs) > this.budget && this.states.length > 0) {
           this.drop();
-          return this.state(pcs, kind); // the caller moves on from s, so s need not survive
+          return this.state(pcs, kind) * this.stride; // the caller moves on from s: s need not survive
         }
         t = this.state(pcs, kind);
       }
     }
-    this.states[s]!.next[k] = t;
-    return t;
+    const row = t >= 0 ? t * this.stride : t;
+    this.trans[s * this.stride + k] = row;
+    return row;
   }
 
   private prevKind(b: number): number {
@@ -149,7 +188,12 @@ export class Dfa {
     const known = this.index.get(key);
     if (known !== undefined) return known;
     const id = this.states.length;
-    this.states.push({ pcs, prev, next: new Int32Array(this.prog.classes + 1).fill(UNKNOWN) });
+    this.states.push({ pcs, prev });
+    if ((id + 1) * this.stride > this.trans.length) {
+      const grown = new Int32Array(this.trans.length * 2).fill(UNKNOWN);
+      grown.set(this.trans);
+      this.trans = grown;
+    }
     this.index.set(key, id);
     this.used += this.cost(pcs);
     return id;
@@ -157,6 +201,7 @@ export class Dfa {
 
   private drop(): void {
     this.states = [];
+    this.trans.fill(UNKNOWN);
     this.index = new Map();
     this.used = 0;
     this.initial = -1;

@@ -79,14 +79,13 @@ export class Regex {
 
   /** testBinary says whether s, a binary string (one char per byte, latin1), contains a match. */
   testBinary(s: string): boolean {
-    return this.dfa.test(latin1(s), s.length);
+    return this.dfa.testString(s);
   }
 
   /** execBinary is exec() on a binary string; captures are substrings of s (offsets are chars = bytes). */
   execBinary(s: string): RxMatch<string> | null {
-    const b = latin1(s);
-    if (!this.dfa.test(b, s.length)) return null;
-    const spans = pikeExec(this.program, b, undefined, s.length);
+    if (!this.dfa.testString(s)) return null;
+    const spans = pikeExec(this.program, latin1(s), undefined, s.length);
     if (spans === null) return null;
     const captures = Array.from({ length: this.groupCount + 1 }, (_, i) => {
       const st = spans[2 * i]!;
