@@ -216,8 +216,12 @@ export interface SniRoute {
 
 /** ListenerTls selects a certificate by SNI. */
 export interface ListenerTls {
-  /** certificates map server names ("a.example.com", "*.example.com") to certificate keys. */
-  sni: { hostname: string; certificate: string }[];
+  /**
+   * certificates map server names ("a.example.com", "*.example.com") to certificate keys.
+   * clientValidation (issue 18, Ingress auth-tls-*), when set, replaces the listener's
+   * clientValidation for connections whose SNI picks this entry.
+   */
+  sni: { hostname: string; certificate: string; clientValidation?: ClientValidation }[];
   /**
    * defaultCertificate answers clients without SNI or with an unknown name; absent: a self-signed
    * certificate the engine generates at start, so those clients get an HTTP answer (404), not a reset.
@@ -271,7 +275,8 @@ export interface TlsOptions {
  */
 export interface ClientValidation {
   caPem: string;
-  mode: "AllowValidOnly" | "AllowInsecureFallback";
+  /** AllowValidOrNone (Ingress auth-tls-verify-client "optional"): no certificate, or one that verifies. */
+  mode: "AllowValidOnly" | "AllowInsecureFallback" | "AllowValidOrNone";
 }
 
 /** Certificate is a PEM certificate chain and its private key. */

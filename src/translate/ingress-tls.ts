@@ -2,15 +2,16 @@
 // one SNI table; a host whose Secret is unusable is left out of it, so it is not served on HTTPS
 // rather than served with the wrong certificate.
 import type { Ingress } from "../k8s/types.ts";
-import type { ListenerTls, TlsOptions } from "../model/ir.ts";
+import type { ClientValidation, ListenerTls, TlsOptions } from "../model/ir.ts";
 import { annotation, type TranslateContext } from "./context.ts";
 import { checkTlsSecret, coversHost, keyTypeOf, secretMap } from "./secrets.ts";
+import { ingressClientValidation } from "./ingress-mtls.ts";
 import { parseIngressTlsOptions } from "./tls-options.ts";
 import { ACCEPTED, RESOLVED_REFS, keyOf, refOf } from "./status.ts";
 
 /** TlsTable is the SNI table of one VIP and which Ingress put each entry there. */
 export interface TlsTable {
-  sni: Map<string, { certificate: string; owner: string }>;
+  sni: Map<string, { certificate: string; owner: string; clientValidation?: ClientValidation }>;
   defaultCertificate?: { certificate: string; owner: string };
   /** keyTypes are the key types of the certificates in the table ("RSA", "ECDSA"). */
   keyTypes: Map<string, string>;
@@ -28,6 +29,8 @@ export function collectTls(ctx: TranslateContext, members: readonly Ingress[]): 
     const ref = refOf(ing);
     const owner = keyOf(ref);
     const ns = ing.metadata.namespace ?? "";
+    const client = (ing.spec?.tls ?? []).length > 0 ? ingressClientValidation(ctx, ing) : undefined;
+    if (client === "invalid") continue;
     for (const tls of ing.spec?.tls ?? []) {
       const hosts = (tls.hosts ?? []).map((h) => h.toLowerCase());
       const shown = hosts.length > 0 ? hosts.join(", ") : "clients without a known SNI name";
@@ -60,6 +63,13 @@ export function collectTls(ctx: TranslateContext, members: readonly Ingress[]): 
       table.keyTypes.set(checked.name, keyTypeOf(checked.x509));
       const claim = { certificate: checked.name, owner };
       if (hosts.length === 0) {
+        if (client !== undefined)
+          ctx.status.warn(
+            ref,
+            ACCEPTED,
+            "InvalidAuthTLS",
+            `tls entry without hosts: client verification applies to named hosts only`,
+          );
         const held = table.defaultCertificate;
         if (
           held &&
@@ -98,7 +108,7 @@ export function collectTls(ctx: TranslateContext, members: readonly Ingress[]): 
           );
           continue;
         }
-        if (!held) table.sni.set(host, claim);
+        if (!held) table.sni.set(host, client === undefined ? claim : { ...claim, clientValidation: client });
       }
     }
   }
@@ -168,7 +178,11 @@ export function listenerTls(table: TlsTable): ListenerTls | undefined {
   if (table.sni.size === 0 && !table.defaultCertificate) return undefined;
   const sni = [...table.sni.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([hostname, c]) => ({ hostname, certificate: c.certificate }));
+    .map(([hostname, c]) => ({
+      hostname,
+      certificate: c.certificate,
+      ...(c.clientValidation ? { clientValidation: c.clientValidation } : {}),
+    }));
   const tls: ListenerTls = { sni };
   if (table.defaultCertificate) tls.defaultCertificate = table.defaultCertificate.certificate;
   if (table.alternates.length > 0) tls.alternates = table.alternates;

@@ -8,7 +8,7 @@ import { assemble, nextState } from "../sources/file/assemble.ts";
 import { parseManifests } from "../sources/file/parse.ts";
 import { buildSnapshot, type PipelineOutput } from "../controller/pipeline.ts";
 import type { Condition } from "../k8s/types.ts";
-import { selfSigned } from "../../test/support/certs.ts";
+import { caAndLeaf, selfSigned } from "../../test/support/certs.ts";
 import { parseGatewayTlsOptions, parseIngressTlsOptions } from "./tls-options.ts";
 
 function run(text: string): PipelineOutput {
@@ -41,6 +41,32 @@ metadata: { name: default }
 spec: { addresses: [192.0.2.0/28] }
 ---
 `;
+
+const CLASS = `apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: { name: portico }
+spec: { controller: portico.dev/ingress-controller }
+---
+`;
+
+// ingressYaml is an Ingress of host with the given spec.tls (YAML flow text) and annotations.
+function ingressYaml(name: string, host: string, tls: string, ann: Record<string, string>, ts = ""): string {
+  return `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: ${name}
+  namespace: default
+  creationTimestamp: "${ts}"
+  annotations: ${JSON.stringify(ann)}
+spec:
+  ingressClassName: portico
+  tls: ${tls}
+  rules:
+    - host: ${host}
+      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: web, port: { number: 80 } } } }] }
+---
+`;
+}
 
 test("parseGatewayTlsOptions: versions, suites, curves; TLS 1.1, unknown suites and unknown portico.dev keys are errors; other vendors' keys are reported", () => {
   const ok = parseGatewayTlsOptions({
@@ -158,39 +184,18 @@ ${listener("a", 443, "a.test", ["a-ec", "a-rsa", "a-ec2"], { "portico.dev/min-ve
 });
 
 test("Ingress: TLS option annotations set the VIP's HTTPS port; two Secrets of different key types for one host are both served; bad values and differing options are conditions", () => {
-  const ingress = (
-    name: string,
-    ts: string,
-    tls: string,
-    ann: Record<string, string>,
-  ) => `apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: ${name}
-  namespace: default
-  creationTimestamp: "${ts}"
-  annotations: ${JSON.stringify(ann)}
-spec:
-  ingressClassName: portico
-  tls: ${tls}
-  rules:
-    - host: a.test
-      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: web, port: { number: 80 } } } }] }
----
-`;
-  const o = run(`${POOL}apiVersion: networking.k8s.io/v1
-kind: IngressClass
-metadata: { name: portico }
-spec: { controller: portico.dev/ingress-controller }
----
-${secret("a-ec", "ec", "a.test")}${secret("a-rsa", "rsa", "a.test")}${ingress(
-    "first",
-    "2026-01-01T00:00:00Z",
-    "[{ hosts: [a.test], secretName: a-rsa }, { hosts: [a.test], secretName: a-ec }]",
-    { "portico.dev/ssl-protocols": "TLSv1.3" },
-  )}${ingress("second", "2026-01-02T00:00:00Z", "[{ hosts: [a.test], secretName: a-rsa }]", {
-    "nginx.ingress.kubernetes.io/ssl-ciphers": "ECDHE-RSA-AES128-GCM-SHA256",
-  })}${ingress("third", "2026-01-03T00:00:00Z", "[]", { "portico.dev/ssl-ciphers": "NOPE-CIPHER" })}`);
+  const ingress = (name: string, ts: string, tls: string, ann: Record<string, string>) =>
+    ingressYaml(name, "a.test", tls, ann, ts);
+  const o = run(
+    `${POOL}${CLASS}${secret("a-ec", "ec", "a.test")}${secret("a-rsa", "rsa", "a.test")}${ingress(
+      "first",
+      "2026-01-01T00:00:00Z",
+      "[{ hosts: [a.test], secretName: a-rsa }, { hosts: [a.test], secretName: a-ec }]",
+      { "portico.dev/ssl-protocols": "TLSv1.3" },
+    )}${ingress("second", "2026-01-02T00:00:00Z", "[{ hosts: [a.test], secretName: a-rsa }]", {
+      "nginx.ingress.kubernetes.io/ssl-ciphers": "ECDHE-RSA-AES128-GCM-SHA256",
+    })}${ingress("third", "2026-01-03T00:00:00Z", "[]", { "portico.dev/ssl-ciphers": "NOPE-CIPHER" })}`,
+  );
   const https = o.snapshot.http.find((l) => l.port === 443);
   assert.deepEqual(https?.tls?.options, { minVersion: "TLSv1.3", maxVersion: "TLSv1.3" });
   assert.deepEqual(https?.tls?.alternates, [{ primary: "default/a-rsa", certificate: "default/a-ec" }]);
@@ -201,4 +206,56 @@ ${secret("a-ec", "ec", "a.test")}${secret("a-rsa", "rsa", "a.test")}${ingress(
   assert.ok(conds("first").includes("portico.dev/Accepted=True/Accepted"), conds("first").join());
   assert.ok(conds("second").includes("portico.dev/Accepted=True/TLSOptionsConflict"), conds("second").join());
   assert.ok(conds("third").includes("portico.dev/Accepted=False/InvalidTLSOptions"), conds("third").join());
+});
+
+test("Ingress auth-tls-*: the CA verifies clients of the Ingress's own hosts; a bad mode, a CA in another namespace or a missing ca.crt keep its hosts off HTTPS", () => {
+  const ca = caAndLeaf(["client.test"]);
+  const ing = (name: string, host: string, ann: Record<string, string>) =>
+    ingressYaml(name, host, `[{ hosts: [${host}], secretName: cert }]`, ann);
+  const o = run(`${POOL}${CLASS}apiVersion: v1
+kind: Secret
+metadata: { name: client-ca, namespace: default }
+data: { ca.crt: ${Buffer.from(ca.caPem).toString("base64")} }
+---
+${secret("cert", "ec", "*.test")}${ing("on", "on.test", {
+    "nginx.ingress.kubernetes.io/auth-tls-secret": "default/client-ca",
+    "nginx.ingress.kubernetes.io/auth-tls-verify-depth": "2",
+  })}${ing("opt", "opt.test", {
+    "nginx.ingress.kubernetes.io/auth-tls-secret": "client-ca",
+    "nginx.ingress.kubernetes.io/auth-tls-verify-client": "optional",
+  })}${ing("plain", "plain.test", {})}${ing("badmode", "badmode.test", {
+    "nginx.ingress.kubernetes.io/auth-tls-secret": "client-ca",
+    "nginx.ingress.kubernetes.io/auth-tls-verify-client": "sometimes",
+  })}${ing("otherns", "otherns.test", { "nginx.ingress.kubernetes.io/auth-tls-secret": "kube-system/client-ca" })}${ing(
+    "noca",
+    "noca.test",
+    { "nginx.ingress.kubernetes.io/auth-tls-secret": "cert" },
+  )}`);
+  const https = o.snapshot.http.find((l) => l.port === 443)!;
+  const modes = Object.fromEntries(
+    https.tls!.sni.map((e) => [e.hostname, e.clientValidation?.mode ?? "none"]),
+  );
+  assert.deepEqual(modes, {
+    "on.test": "AllowValidOnly",
+    "opt.test": "AllowValidOrNone",
+    "plain.test": "none",
+  });
+  assert.equal(
+    https.tls!.sni.find((e) => e.hostname === "on.test")!.clientValidation!.caPem.trim(),
+    ca.caPem.trim(),
+  );
+  const conds = (name: string) =>
+    (o.statuses.find((x) => x.kind === "Ingress" && x.name === name)?.status.conditions as Condition[]).map(
+      (c) => `${c.type}=${c.status}/${c.reason}`,
+    );
+  assert.ok(conds("on").includes("portico.dev/Accepted=True/NotImplemented"), conds("on").join());
+  assert.ok(conds("badmode").includes("portico.dev/Accepted=False/InvalidAuthTLS"), conds("badmode").join());
+  assert.ok(
+    conds("otherns").includes("portico.dev/ResolvedRefs=False/RefNotPermitted"),
+    conds("otherns").join(),
+  );
+  assert.ok(
+    conds("noca").includes("portico.dev/ResolvedRefs=False/InvalidCACertificateRef"),
+    conds("noca").join(),
+  );
 });

@@ -7,7 +7,10 @@ import { execFile } from "node:child_process";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
 import type { Certificate, ListenerTls } from "../../model/ir.ts";
-import { selfSigned } from "../../../test/support/certs.ts";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { caAndLeaf, selfSigned } from "../../../test/support/certs.ts";
 import { compileTls } from "./terminate.ts";
 
 const servers: net.Server[] = [];
@@ -43,7 +46,14 @@ function sClient(port: number, args: string[]): Promise<Hello> {
   return new Promise((resolve) => {
     const child = execFile(
       "openssl",
-      ["s_client", "-connect", `127.0.0.1:${port}`, "-servername", "a.test", "-ign_eof", ...args],
+      [
+        "s_client",
+        "-connect",
+        `127.0.0.1:${port}`,
+        ...(args.includes("-servername") ? [] : ["-servername", "a.test"]),
+        "-ign_eof",
+        ...args,
+      ],
       { timeout: 20_000 },
       (_err, stdout, stderr) => {
         const out = `${stdout}\n${stderr}`;
@@ -127,4 +137,44 @@ test("ECDSA + RSA for one host: ECDSA for a client that offers it, RSA for an RS
   // Without the alternate, the RSA-only client is refused: the test can fail.
   const ecOnly = await serve(base);
   assert.equal((await sClient(ecOnly, ["-sigalgs", "rsa_pss_rsae_sha256:RSA+SHA256"])).ok, false);
+});
+
+test("per-host client validation (Ingress auth-tls): one name asks for a certificate, another on the port does not", async () => {
+  const ca = caAndLeaf(["client.test"]);
+  const stranger = selfSigned(["client.test"]);
+  const dir = mkdtempSync(join(tmpdir(), "portico-mtls-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (name: string, c: Certificate) => {
+    writeFileSync(join(dir, `${name}.crt`), c.certPem);
+    writeFileSync(join(dir, `${name}.key`), c.keyPem);
+    return ["-cert", join(dir, `${name}.crt`), "-key", join(dir, `${name}.key`)];
+  };
+  const good = write("good", ca.leaf);
+  const bad = write("bad", stranger);
+  const port = await serve({
+    sni: [
+      {
+        hostname: "a.test",
+        certificate: "ns/ec",
+        clientValidation: { caPem: ca.caPem, mode: "AllowValidOnly" },
+      },
+      {
+        hostname: "b.test",
+        certificate: "ns/ec",
+        clientValidation: { caPem: ca.caPem, mode: "AllowValidOrNone" },
+      },
+      { hostname: "other.test", certificate: "ns/other" },
+    ],
+  });
+  const as = (name: string, args: string[]) => sClient(port, ["-servername", name, ...args]);
+  assert.equal((await as("a.test", [])).ok, false, "on: no certificate, refused");
+  assert.equal((await as("a.test", bad)).ok, false, "on: a certificate the CA did not sign, refused");
+  const ok = await as("a.test", good);
+  assert.equal(ok.ok, true, ok.out);
+  assert.equal((await as("b.test", [])).ok, true, "optional: no certificate, served");
+  assert.equal((await as("b.test", bad)).ok, false, "optional: a bad certificate, refused");
+  assert.equal((await as("b.test", good)).ok, true, "optional: a good certificate, served");
+  const other = await as("other.test", []);
+  assert.equal(other.ok, true, other.out);
+  assert.doesNotMatch(other.out, /Acceptable client certificate CA names/, "other.test is not asked");
 });

@@ -7,7 +7,7 @@ import { channel } from "node:diagnostics_channel";
 import type { Socket } from "node:net";
 import tls from "node:tls";
 import { EngineConfigError } from "../contracts.ts";
-import type { Certificate, ListenerTls } from "../../model/ir.ts";
+import type { Certificate, ClientValidation, ListenerTls } from "../../model/ir.ts";
 import { HostMap } from "../l7/router/host-map.ts";
 import { clientAllowed, hasPeerCertificate, verifyErrorOf } from "./client-auth.ts";
 import { peekClientHello } from "./client-hello.ts";
@@ -51,11 +51,11 @@ export function compileTls(
       throw new EngineConfigError("MissingCertificate", listener, `certificate ${name} not in snapshot`);
     return c;
   };
-  const load = (name: string): tls.SecureContext => {
+  const load = (name: string, client: ClientValidation | undefined): tls.SecureContext => {
     const c = pem(name);
     const more = (cfg.alternates ?? []).filter((a) => a.primary === name).map((a) => pem(a.certificate));
     try {
-      return contextFor(c, cfg.clientValidation, cfg.options, more);
+      return contextFor(c, client, cfg.options, more);
     } catch (err) {
       throw new EngineConfigError(
         "InvalidCertificate",
@@ -64,21 +64,31 @@ export function compileTls(
       );
     }
   };
-  const byName = new HostMap<tls.SecureContext>();
-  for (const s of cfg.sni) if (s.hostname !== "*") byName.add(s.hostname, load(s.certificate));
+  // A host's own clientValidation (Ingress auth-tls-*) replaces the listener's for its name.
+  const byName = new HostMap<{ ctx: tls.SecureContext; client: ClientValidation | undefined }>();
+  for (const s of cfg.sni) {
+    if (s.hostname === "*") continue;
+    const client = s.clientValidation ?? cfg.clientValidation;
+    byName.add(s.hostname, { ctx: load(s.certificate, client), client });
+  }
   // An unknown name (or none) completes the handshake with the default certificate, so the client
   // gets an HTTP answer (404) rather than a reset it cannot tell from a network fault.
-  const fallback =
-    cfg.defaultCertificate === undefined
-      ? contextFor(defaultCertificate(), cfg.clientValidation, cfg.options)
-      : load(cfg.defaultCertificate);
-  const select = (servername: string) => byName.lookup(servername) ?? fallback;
+  const fallback = {
+    ctx:
+      cfg.defaultCertificate === undefined
+        ? contextFor(defaultCertificate(), cfg.clientValidation, cfg.options)
+        : load(cfg.defaultCertificate, cfg.clientValidation),
+    client: cfg.clientValidation,
+  };
+  const entry = (servername: string) => byName.lookup(servername) ?? fallback;
+  const select = (servername: string) => entry(servername).ctx;
   const SNICallback = (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) =>
     cb(null, select(servername));
-  // node's SNI switch copies only a context's last certificate into the connection, so a context
-  // holding ECDSA + RSA works only as the one a connection starts with: with alternates, the
-  // ClientHello is peeked for its server name first and the TLSSocket starts in the right context.
-  const peek = (cfg.alternates ?? []).length > 0;
+  // node's SNI switch copies only a context's last certificate into the connection, and OpenSSL
+  // fixes whether to ask for a client certificate before SNI: with alternates (ECDSA + RSA) or
+  // a validation of a host's own, the ClientHello is peeked for its server name first and the
+  // TLSSocket starts in that name's context with that name's validation.
+  const peek = (cfg.alternates ?? []).length > 0 || cfg.sni.some((s) => s.clientValidation !== undefined);
   const start = (
     socket: Socket,
     servername: string | undefined,
@@ -86,10 +96,11 @@ export function compileTls(
     alpn: string[],
     verifyClients: boolean,
   ): void => {
-    const client = verifyClients ? cfg.clientValidation : undefined;
+    const chosen = peek ? entry(servername ?? "") : fallback;
+    const client = verifyClients ? chosen.client : undefined;
     const secure = new tls.TLSSocket(socket, {
       isServer: true,
-      ...(peek ? { secureContext: select(servername ?? "") } : { secureContext: fallback, SNICallback }),
+      ...(peek ? { secureContext: chosen.ctx } : { secureContext: fallback.ctx, SNICallback }),
       ...(alpn.length > 0 ? { ALPNProtocols: alpn } : {}),
       requestCert: client !== undefined,
       // AllowValidOnly: OpenSSL already fails a handshake without a client certificate.
