@@ -193,6 +193,7 @@ function usedCertificates(http: readonly HttpListener[]): Set<string> {
   for (const l of http) {
     for (const s of l.tls?.sni ?? []) used.add(s.certificate);
     if (l.tls?.defaultCertificate) used.add(l.tls.defaultCertificate);
+    for (const a of l.tls?.alternates ?? []) used.add(a.certificate);
   }
   return used;
 }

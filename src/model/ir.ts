@@ -216,8 +216,12 @@ export interface SniRoute {
 
 /** ListenerTls selects a certificate by SNI. */
 export interface ListenerTls {
-  /** certificates map server names ("a.example.com", "*.example.com") to certificate keys. */
-  sni: { hostname: string; certificate: string }[];
+  /**
+   * certificates map server names ("a.example.com", "*.example.com") to certificate keys.
+   * clientValidation (issue 18, Ingress auth-tls-*), when set, replaces the listener's
+   * clientValidation for connections whose SNI picks this entry.
+   */
+  sni: { hostname: string; certificate: string; clientValidation?: ClientValidation }[];
   /**
    * defaultCertificate answers clients without SNI or with an unknown name; absent: a self-signed
    * certificate the engine generates at start, so those clients get an HTTP answer (404), not a reset.
@@ -233,6 +237,36 @@ export interface ListenerTls {
   listenerHostnames?: string[];
   /** clientValidation, when set, asks HTTPS clients for a certificate (Gateway spec.tls.frontend). */
   clientValidation?: ClientValidation;
+  // --- issue 18 item 4 (TLS options, ECDSA + RSA): owned by tls-options ---
+  /**
+   * options are the listener's protocol settings (absent: TLS 1.2–1.3, ECDHE + AEAD suites).
+   * They hold for the whole port: OpenSSL fixes versions and suites before SNI picks a context.
+   */
+  options?: TlsOptions;
+  /**
+   * alternates add, to a primary certificate key (from `sni` or `defaultCertificate`), certificates
+   * for the same names with other key types (ECDSA beside RSA); the engine serves them from one
+   * context and OpenSSL picks the one the client's signature algorithms and cipher suites allow.
+   */
+  alternates?: { primary: string; certificate: string }[];
+}
+
+/** TlsOptions are a listener's TLS protocol settings; each absent field keeps the safe default. */
+export interface TlsOptions {
+  /** minVersion is the lowest protocol accepted (default TLSv1.2; TLS 1.0/1.1 are not offered). */
+  minVersion?: "TLSv1.2" | "TLSv1.3";
+  /** maxVersion is the highest protocol offered (default TLSv1.3). */
+  maxVersion?: "TLSv1.2" | "TLSv1.3";
+  /**
+   * ciphers is an OpenSSL cipher list of validated names ("ECDHE-RSA-AES128-GCM-SHA256:..."),
+   * TLS 1.2 suites and optionally TLS 1.3 ones ("TLS_AES_128_GCM_SHA256"); without TLS 1.3 names
+   * the default TLS 1.3 suites stay on.
+   */
+  ciphers?: string;
+  /** ecdhCurves are the key-exchange groups in preference order ("X25519:P-256"). */
+  ecdhCurves?: string;
+  /** preferServerCiphers picks the suite by the server's order, not the client's (default true). */
+  preferServerCiphers?: boolean;
 }
 
 /**
@@ -241,7 +275,8 @@ export interface ListenerTls {
  */
 export interface ClientValidation {
   caPem: string;
-  mode: "AllowValidOnly" | "AllowInsecureFallback";
+  /** AllowValidOrNone (Ingress auth-tls-verify-client "optional"): no certificate, or one that verifies. */
+  mode: "AllowValidOnly" | "AllowInsecureFallback" | "AllowValidOrNone";
 }
 
 /** Certificate is a PEM certificate chain and its private key. */

@@ -68,6 +68,7 @@ function checkHttp(s: EngineSnapshot, l: HttpListener): string[] {
   const problems: string[] = [];
   const certRefs = [...(l.tls?.sni.map((e) => e.certificate) ?? [])];
   if (l.tls?.defaultCertificate) certRefs.push(l.tls.defaultCertificate);
+  for (const a of l.tls?.alternates ?? []) certRefs.push(a.certificate);
   for (const c of certRefs) {
     if (!s.certificates[c]) problems.push(`${l.name}: certificate ${JSON.stringify(c)} does not exist`);
   }

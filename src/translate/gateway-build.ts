@@ -160,14 +160,21 @@ function httpsHostnames(group: readonly Listener[]): string[] {
   return [...new Set(names)].sort();
 }
 
-/** certificateTable maps terminating listeners' hostnames to their first certificate. */
+/**
+ * certificateTable maps terminating listeners' hostnames to their first certificate; the others
+ * (other key types, see checkTls) become its alternates.
+ */
 function certificateTable(group: readonly Listener[]): ListenerTls | undefined {
   const sni = new Map<string, string>();
   let fallback: string | undefined;
+  const alternates: { primary: string; certificate: string }[] = [];
   for (const l of group) {
     const terminates = l.protocol === "HTTPS" || (l.protocol === "TLS" && l.spec.tls?.mode !== "Passthrough");
-    const cert = l.certificates[0];
+    const [cert, ...more] = l.certificates;
     if (!terminates || !cert) continue;
+    for (const m of more)
+      if (!alternates.some((a) => a.primary === cert && a.certificate === m))
+        alternates.push({ primary: cert, certificate: m });
     if (l.hostname === undefined) fallback ??= cert;
     else if (!sni.has(l.hostname)) sni.set(l.hostname, cert);
   }
@@ -181,5 +188,10 @@ function certificateTable(group: readonly Listener[]): ListenerTls | undefined {
   // spec.tls.frontend is per Gateway and port, so every HTTPS listener of the group carries the same.
   const validation = group.find((l) => l.clientValidation !== undefined)?.clientValidation;
   if (validation !== undefined) out.clientValidation = validation;
+  if (alternates.length > 0) out.alternates = alternates;
+  // OpenSSL fixes versions and suites before SNI picks a listener: the port takes the first
+  // terminating listener's options, and gateway-listeners.ts refuses listeners that differ.
+  const options = group.find((l) => l.certificates.length > 0)?.tlsOptions;
+  if (options !== undefined) out.options = options;
   return out;
 }

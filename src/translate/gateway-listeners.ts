@@ -9,7 +9,8 @@ import { GATEWAY_GROUP, Problems } from "./gateway-conditions.ts";
 import { checkFrontendValidation } from "./gateway-frontend-tls.ts";
 import { KINDS_BY_PROTOCOL, nsOf, type Listener, type RouteKind } from "./gateway-types.ts";
 import { gatewayFrom, refPermitted, type GrantIndex } from "./referencegrant.ts";
-import { checkTlsSecret, secretMap } from "./secrets.ts";
+import { checkTlsSecret, keyTypeOf, secretMap } from "./secrets.ts";
+import { parseGatewayTlsOptions } from "./tls-options.ts";
 
 /** buildListener validates one listener spec of a Gateway or ListenerSet. */
 export function buildListener(
@@ -82,8 +83,14 @@ function checkTls(ctx: TranslateContext, grants: GrantIndex, l: Listener): void 
     l.resolvedRefs.add("InvalidCertificateRef", "tls.certificateRefs is empty");
     return;
   }
+  const parsed = parseGatewayTlsOptions(tls.options);
+  for (const e of parsed.errors) l.accepted.add("UnsupportedValue", `tls.options ${e}`);
+  for (const i of parsed.ignored) ctx.notices.push(`${listenerShown(l)}: tls.options ${i}`);
+  if (parsed.options !== undefined) l.tlsOptions = parsed.options;
   const secrets = secretMap(ctx.set.secrets);
   const ownerNs = nsOf(l.owner);
+  // keyTypes: one certificate per key type (ECDSA beside RSA); OpenSSL would let a second of the same type replace the first.
+  const keyTypes = new Map<string, string>();
   for (const ref of refs) {
     const group = ref.group ?? "";
     const kind = ref.kind ?? "Secret";
@@ -109,6 +116,15 @@ function checkTls(ctx: TranslateContext, grants: GrantIndex, l: Listener): void 
       l.resolvedRefs.add("InvalidCertificateRef", checked.message);
       continue;
     }
+    const type = keyTypeOf(checked.x509);
+    const held = keyTypes.get(type);
+    if (held !== undefined) {
+      ctx.notices.push(
+        `${listenerShown(l)}: Secret ${checked.name} not served: ${held} already gives the listener its ${type} certificate (one per key type)`,
+      );
+      continue;
+    }
+    keyTypes.set(type, checked.name);
     ctx.certificates[checked.name] = checked.cert;
     l.certificates.push(checked.name);
   }
@@ -160,4 +176,35 @@ export function markConflicts(listeners: readonly Listener[], firstSet: number):
       }
     }
   }
+  markTlsOptionConflicts(live);
+}
+
+/**
+ * markTlsOptionConflicts: OpenSSL fixes versions and cipher suites before SNI picks a listener, so
+ * the terminating listeners of one port share one set of tls.options; the first (by precedence)
+ * sets them and a later one asking for others is Conflicted, never served with settings it did
+ * not ask for.
+ */
+function markTlsOptionConflicts(live: readonly Listener[]): void {
+  const first = new Map<number, Listener>();
+  for (const l of live) {
+    const terminates = l.protocol === "HTTPS" || (l.protocol === "TLS" && l.spec.tls?.mode !== "Passthrough");
+    if (!terminates || l.conflicted) continue;
+    const b = first.get(l.port);
+    if (b === undefined) {
+      first.set(l.port, l);
+      continue;
+    }
+    if (JSON.stringify(l.tlsOptions ?? {}) === JSON.stringify(b.tlsOptions ?? {})) continue;
+    l.conflicted = {
+      status: "True",
+      reason: "TLSOptionsConflict",
+      message: `port ${l.port}: tls.options differ from listener ${b.name}'s; versions and cipher suites are per port (chosen before SNI), give every HTTPS listener on the port the same options`,
+    };
+  }
+}
+
+// listenerShown names a listener for notices: "Gateway ns/name listener https".
+function listenerShown(l: Listener): string {
+  return `${l.owner.kind} ${nsOf(l.owner)}/${l.owner.metadata.name} listener ${l.name}`;
 }

@@ -3,7 +3,7 @@
 // listeners that are valid and the routes attached to them.
 import type { Gateway, GatewaySpecListeners, ListenerSet } from "../k8s/gateway-api.ts";
 import type { AnyObject } from "../k8s/types.ts";
-import type { ClientValidation } from "../model/ir.ts";
+import type { ClientValidation, TlsOptions } from "../model/ir.ts";
 import type { Problems, Cond } from "./gateway-conditions.ts";
 
 /** RouteKind is a Gateway API route kind Portico serves. */
@@ -56,6 +56,8 @@ export interface Listener {
   certificates: string[];
   /** clientValidation is spec.tls.frontend resolved for this HTTPS listener (gateway-frontend-tls.ts). */
   clientValidation?: ClientValidation;
+  /** tlsOptions are the listener's tls.options read by tls-options.ts (absent: the defaults). */
+  tlsOptions?: TlsOptions;
   /** attached are the routes attached to this listener, in the order they attached. */
   attached: RouteObject[];
 }

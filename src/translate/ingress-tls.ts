@@ -2,25 +2,35 @@
 // one SNI table; a host whose Secret is unusable is left out of it, so it is not served on HTTPS
 // rather than served with the wrong certificate.
 import type { Ingress } from "../k8s/types.ts";
-import type { ListenerTls } from "../model/ir.ts";
-import type { TranslateContext } from "./context.ts";
-import { checkTlsSecret, coversHost, secretMap } from "./secrets.ts";
+import type { ClientValidation, ListenerTls, TlsOptions } from "../model/ir.ts";
+import { annotation, type TranslateContext } from "./context.ts";
+import { checkTlsSecret, coversHost, keyTypeOf, secretMap } from "./secrets.ts";
+import { ingressClientValidation } from "./ingress-mtls.ts";
+import { parseIngressTlsOptions } from "./tls-options.ts";
 import { ACCEPTED, RESOLVED_REFS, keyOf, refOf } from "./status.ts";
 
 /** TlsTable is the SNI table of one VIP and which Ingress put each entry there. */
 export interface TlsTable {
-  sni: Map<string, { certificate: string; owner: string }>;
+  sni: Map<string, { certificate: string; owner: string; clientValidation?: ClientValidation }>;
   defaultCertificate?: { certificate: string; owner: string };
+  /** keyTypes are the key types of the certificates in the table ("RSA", "ECDSA"). */
+  keyTypes: Map<string, string>;
+  /** alternates are certificates of other key types for a primary one (two Secrets for one host). */
+  alternates: { primary: string; certificate: string }[];
+  /** options are the TLS options of the VIP's HTTPS listener (the oldest Ingress that sets any). */
+  options?: TlsOptions;
 }
 
 /** collectTls reads spec.tls of members, oldest first; the first claim of a host wins. */
 export function collectTls(ctx: TranslateContext, members: readonly Ingress[]): TlsTable {
   const secrets = secretMap(ctx.set.secrets);
-  const table: TlsTable = { sni: new Map() };
+  const table: TlsTable = { sni: new Map(), keyTypes: new Map(), alternates: [] };
   for (const ing of members) {
     const ref = refOf(ing);
     const owner = keyOf(ref);
     const ns = ing.metadata.namespace ?? "";
+    const client = (ing.spec?.tls ?? []).length > 0 ? ingressClientValidation(ctx, ing) : undefined;
+    if (client === "invalid") continue;
     for (const tls of ing.spec?.tls ?? []) {
       const hosts = (tls.hosts ?? []).map((h) => h.toLowerCase());
       const shown = hosts.length > 0 ? hosts.join(", ") : "clients without a known SNI name";
@@ -50,10 +60,22 @@ export function collectTls(ctx: TranslateContext, members: readonly Ingress[]): 
           `Secret ${checked.name}: certificate expired at ${checked.notAfter}`,
         );
       }
+      table.keyTypes.set(checked.name, keyTypeOf(checked.x509));
       const claim = { certificate: checked.name, owner };
       if (hosts.length === 0) {
+        if (client !== undefined)
+          ctx.status.warn(
+            ref,
+            ACCEPTED,
+            "InvalidAuthTLS",
+            `tls entry without hosts: client verification applies to named hosts only`,
+          );
         const held = table.defaultCertificate;
-        if (held && held.certificate !== claim.certificate) {
+        if (
+          held &&
+          held.certificate !== claim.certificate &&
+          !addAlternate(table, held.certificate, claim.certificate)
+        ) {
           ctx.status.warn(
             ref,
             ACCEPTED,
@@ -73,7 +95,11 @@ export function collectTls(ctx: TranslateContext, members: readonly Ingress[]): 
           );
         }
         const held = table.sni.get(host);
-        if (held && held.certificate !== claim.certificate) {
+        if (
+          held &&
+          held.certificate !== claim.certificate &&
+          !addAlternate(table, held.certificate, claim.certificate)
+        ) {
           ctx.status.warn(
             ref,
             ACCEPTED,
@@ -82,11 +108,51 @@ export function collectTls(ctx: TranslateContext, members: readonly Ingress[]): 
           );
           continue;
         }
-        if (!held) table.sni.set(host, claim);
+        if (!held) table.sni.set(host, client === undefined ? claim : { ...claim, clientValidation: client });
       }
     }
   }
+  table.options = optionsOf(ctx, members);
   return table;
+}
+
+/**
+ * addAlternate serves certificate beside primary when its key type is one primary's host does not
+ * have yet (an ECDSA Secret beside an RSA one for the same host); false: a real conflict.
+ */
+function addAlternate(table: TlsTable, primary: string, certificate: string): boolean {
+  const type = table.keyTypes.get(certificate);
+  const held = [primary, ...table.alternates.filter((a) => a.primary === primary).map((a) => a.certificate)];
+  if (held.includes(certificate)) return true;
+  if (type === undefined || held.some((c) => table.keyTypes.get(c) === type)) return false;
+  table.alternates.push({ primary, certificate });
+  return true;
+}
+
+/**
+ * optionsOf reads the TLS option annotations of the VIP's Ingresses: the oldest that sets any
+ * decides for the port (OpenSSL fixes versions and suites before SNI); a later one asking for
+ * others, or a bad value, is a condition (TLSOptionsConflict / InvalidTLSOptions) naming what
+ * the listener uses instead.
+ */
+function optionsOf(ctx: TranslateContext, members: readonly Ingress[]): TlsOptions | undefined {
+  let chosen: { options: TlsOptions; owner: string } | undefined;
+  for (const ing of members) {
+    const ref = refOf(ing);
+    const parsed = parseIngressTlsOptions((k) => annotation(ing, k));
+    for (const e of parsed.errors)
+      ctx.status.fail(ref, ACCEPTED, "InvalidTLSOptions", `${e}; these options are not applied`);
+    if (parsed.errors.length > 0 || parsed.options === undefined) continue;
+    if (chosen === undefined) chosen = { options: parsed.options, owner: keyOf(ref) };
+    else if (JSON.stringify(chosen.options) !== JSON.stringify(parsed.options))
+      ctx.status.warn(
+        ref,
+        ACCEPTED,
+        "TLSOptionsConflict",
+        `TLS options differ from ${chosen.owner}'s, which the shared HTTPS port uses (options are per port); give this Ingress portico.dev/dedicated-vip: "true" for its own`,
+      );
+  }
+  return chosen?.options;
 }
 
 /** wildcardMatches tells whether "*.example.com" covers host by exactly one label (Ingress semantics). */
@@ -112,8 +178,14 @@ export function listenerTls(table: TlsTable): ListenerTls | undefined {
   if (table.sni.size === 0 && !table.defaultCertificate) return undefined;
   const sni = [...table.sni.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([hostname, c]) => ({ hostname, certificate: c.certificate }));
+    .map(([hostname, c]) => ({
+      hostname,
+      certificate: c.certificate,
+      ...(c.clientValidation ? { clientValidation: c.clientValidation } : {}),
+    }));
   const tls: ListenerTls = { sni };
   if (table.defaultCertificate) tls.defaultCertificate = table.defaultCertificate.certificate;
+  if (table.alternates.length > 0) tls.alternates = table.alternates;
+  if (table.options !== undefined) tls.options = table.options;
   return tls;
 }

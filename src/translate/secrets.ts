@@ -95,3 +95,9 @@ export function coversHost(x509: X509Certificate, host: string): boolean {
 function errText(e: unknown): string {
   return e instanceof Error ? e.message.split("\n")[0]! : String(e);
 }
+
+/** keyTypeOf names a certificate's key type ("RSA", "ECDSA", "Ed25519"): OpenSSL keeps one per type. */
+export function keyTypeOf(x509: X509Certificate): string {
+  const t = x509.publicKey.asymmetricKeyType ?? "unknown";
+  return t === "ec" ? "ECDSA" : t === "rsa" || t === "rsa-pss" ? "RSA" : t === "ed25519" ? "Ed25519" : t;
+}

@@ -6,8 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Certificate } from "../../src/model/ir.ts";
 
-/** selfSigned returns a fresh EC P-256 self-signed certificate for names (first is the CN). */
-export function selfSigned(names: string[]): Certificate {
+/** selfSigned returns a fresh EC P-256 (or RSA 2048) self-signed certificate for names (first is the CN). */
+export function selfSigned(names: string[], keyType: "ec" | "rsa" = "ec"): Certificate {
+  const newkey =
+    keyType === "ec"
+      ? ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+      : ["-newkey", "rsa:2048"];
   const dir = mkdtempSync(join(tmpdir(), "portico-cert-"));
   try {
     const key = join(dir, "key.pem");
@@ -17,10 +21,7 @@ export function selfSigned(names: string[]): Certificate {
       [
         "req",
         "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
+        ...newkey,
         "-nodes",
         "-keyout",
         key,

@@ -133,7 +133,11 @@ function h2Key(listener: HttpListener, limits: Limits, certificates: Record<stri
   const names =
     listener.tls === undefined
       ? []
-      : [listener.tls.defaultCertificate, ...listener.tls.sni.map((s) => s.certificate)];
+      : [
+          listener.tls.defaultCertificate,
+          ...listener.tls.sni.map((s) => s.certificate),
+          ...(listener.tls.alternates ?? []).map((a) => a.certificate),
+        ];
   return JSON.stringify([
     listener,
     limits,

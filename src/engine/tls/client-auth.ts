@@ -8,7 +8,8 @@ import type { ClientValidation } from "../../model/ir.ts";
 
 /**
  * clientAllowed decides whether a handshake's client may go on: AllowValidOnly wants a
- * certificate that verified; AllowInsecureFallback takes any client (the backend decides).
+ * certificate that verified; AllowInsecureFallback takes any client (the backend decides);
+ * AllowValidOrNone takes a client without a certificate but not one with a bad certificate.
  */
 export function clientAllowed(
   mode: ClientValidation["mode"],
@@ -16,6 +17,7 @@ export function clientAllowed(
   verifyError: string | undefined,
 ): boolean {
   if (mode === "AllowInsecureFallback") return true;
+  if (mode === "AllowValidOrNone") return !hasCertificate || verifyError === undefined;
   return hasCertificate && verifyError === undefined;
 }
 

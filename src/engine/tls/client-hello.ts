@@ -2,6 +2,7 @@
 // so a listener can decide per name whether to relay the bytes untouched (TLSRoute passthrough) or
 // handshake itself. The hello may arrive split over several reads and, in principle, over several
 // TLS records; the parser is pure and is called again with all bytes read so far.
+import type { Socket } from "node:net";
 
 /** MAX_HELLO_BYTES bounds what a client may send before its ClientHello is complete. */
 export const MAX_HELLO_BYTES = 64 * 1024;
@@ -96,4 +97,46 @@ function readServerName(e: Buffer): HelloResult {
     p += len;
   }
   return { type: "done", servername: undefined };
+}
+
+/**
+ * peekClientHello reads a socket until its ClientHello is complete (or not TLS), then pauses it,
+ * puts the bytes back (unshift) and calls done; undefined: the client went quiet for timeoutMs or
+ * closed first (the socket is then destroyed).
+ */
+export function peekClientHello(
+  socket: Socket,
+  timeoutMs: number,
+  done: (r: Exclude<HelloResult, { type: "more" }> | undefined) => void,
+): void {
+  let buf: Buffer | undefined;
+  const stop = () => {
+    socket.pause();
+    socket.off("data", onData);
+    socket.off("end", onEnd);
+    socket.off("timeout", onTimeout);
+    socket.setTimeout(0);
+  };
+  const onTimeout = () => {
+    stop();
+    socket.destroy();
+    done(undefined);
+  };
+  const onEnd = () => {
+    stop();
+    socket.destroy();
+    done(undefined);
+  };
+  const onData = (chunk: Buffer) => {
+    buf = buf === undefined ? chunk : Buffer.concat([buf, chunk]);
+    const r = parseClientHello(buf);
+    if (r.type === "more") return;
+    stop();
+    socket.unshift(buf);
+    done(r);
+  };
+  socket.setTimeout(timeoutMs);
+  socket.on("timeout", onTimeout);
+  socket.on("end", onEnd);
+  socket.on("data", onData);
 }

@@ -1,13 +1,16 @@
 // terminate.ts: TLS termination for an HTTPS listener: SNI picks the certificate (exact name,
 // then the longest wildcard, then the default — configured, or the one generated at start), ALPN
 // offers h2 and http/1.1. Failed handshakes are counted by reason; plain HTTP gets a 400.
+// The listener's TlsOptions go into every context of the port alike: OpenSSL takes versions and
+// suites from the context the connection starts with (the fallback), before SNI switches it.
 import { channel } from "node:diagnostics_channel";
 import type { Socket } from "node:net";
 import tls from "node:tls";
 import { EngineConfigError } from "../contracts.ts";
-import type { Certificate, ListenerTls } from "../../model/ir.ts";
+import type { Certificate, ClientValidation, ListenerTls } from "../../model/ir.ts";
 import { HostMap } from "../l7/router/host-map.ts";
 import { clientAllowed, hasPeerCertificate, verifyErrorOf } from "./client-auth.ts";
+import { peekClientHello } from "./client-hello.ts";
 import { contextFor } from "./contexts.ts";
 import { defaultCertificate } from "./default-cert.ts";
 import { answerPlainHttp, failureReason, handshakeFailed } from "./handshake-failures.ts";
@@ -42,12 +45,17 @@ export function compileTls(
   cfg: ListenerTls,
   certs: Record<string, Certificate>,
 ): TlsTerminator {
-  const load = (name: string): tls.SecureContext => {
+  const pem = (name: string): Certificate => {
     const c = certs[name];
     if (c === undefined)
       throw new EngineConfigError("MissingCertificate", listener, `certificate ${name} not in snapshot`);
+    return c;
+  };
+  const load = (name: string, client: ClientValidation | undefined): tls.SecureContext => {
+    const c = pem(name);
+    const more = (cfg.alternates ?? []).filter((a) => a.primary === name).map((a) => pem(a.certificate));
     try {
-      return contextFor(c, cfg.clientValidation);
+      return contextFor(c, client, cfg.options, more);
     } catch (err) {
       throw new EngineConfigError(
         "InvalidCertificate",
@@ -56,82 +64,113 @@ export function compileTls(
       );
     }
   };
-  const byName = new HostMap<tls.SecureContext>();
-  for (const s of cfg.sni) if (s.hostname !== "*") byName.add(s.hostname, load(s.certificate));
+  // A host's own clientValidation (Ingress auth-tls-*) replaces the listener's for its name.
+  const byName = new HostMap<{ ctx: tls.SecureContext; client: ClientValidation | undefined }>();
+  for (const s of cfg.sni) {
+    if (s.hostname === "*") continue;
+    const client = s.clientValidation ?? cfg.clientValidation;
+    byName.add(s.hostname, { ctx: load(s.certificate, client), client });
+  }
   // An unknown name (or none) completes the handshake with the default certificate, so the client
   // gets an HTTP answer (404) rather than a reset it cannot tell from a network fault.
-  const fallback =
-    cfg.defaultCertificate === undefined
-      ? contextFor(defaultCertificate(), cfg.clientValidation)
-      : load(cfg.defaultCertificate);
-  const select = (servername: string) => byName.lookup(servername) ?? fallback;
+  const fallback = {
+    ctx:
+      cfg.defaultCertificate === undefined
+        ? contextFor(defaultCertificate(), cfg.clientValidation, cfg.options)
+        : load(cfg.defaultCertificate, cfg.clientValidation),
+    client: cfg.clientValidation,
+  };
+  const entry = (servername: string) => byName.lookup(servername) ?? fallback;
+  const select = (servername: string) => entry(servername).ctx;
   const SNICallback = (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) =>
     cb(null, select(servername));
+  // node's SNI switch copies only a context's last certificate into the connection, and OpenSSL
+  // fixes whether to ask for a client certificate before SNI: with alternates (ECDSA + RSA) or
+  // a validation of a host's own, the ClientHello is peeked for its server name first and the
+  // TLSSocket starts in that name's context with that name's validation.
+  const peek = (cfg.alternates ?? []).length > 0 || cfg.sni.some((s) => s.clientValidation !== undefined);
+  const start = (
+    socket: Socket,
+    servername: string | undefined,
+    ready: (secure: tls.TLSSocket) => void,
+    alpn: string[],
+    verifyClients: boolean,
+  ): void => {
+    const chosen = peek ? entry(servername ?? "") : fallback;
+    const client = verifyClients ? chosen.client : undefined;
+    const secure = new tls.TLSSocket(socket, {
+      isServer: true,
+      ...(peek ? { secureContext: chosen.ctx } : { secureContext: fallback.ctx, SNICallback }),
+      ...(alpn.length > 0 ? { ALPNProtocols: alpn } : {}),
+      requestCert: client !== undefined,
+      // AllowValidOnly: OpenSSL already fails a handshake without a client certificate.
+      rejectUnauthorized: client?.mode === "AllowValidOnly",
+    });
+    secure.setTimeout(HANDSHAKE_TIMEOUT_MS);
+    // failed is set once the handshake's failure was counted; a close before it is one too.
+    let failed = false;
+    let established = false;
+    const fail = (reason: Parameters<typeof handshakeFailed>[1]) => {
+      // A close before the client sent a byte is a TCP probe (a health check, a port scan) or a
+      // shutdown, not a handshake that failed: as on the SNI pre-read path, it is not counted.
+      if (!failed && (reason !== "connection_closed" || socket.bytesRead > 0))
+        handshakeFailed(listener, reason);
+      failed = true;
+    };
+    const onTimeout = () => {
+      fail("timeout");
+      secure.destroy();
+    };
+    const onClose = () => fail("connection_closed");
+    secure.on("timeout", onTimeout);
+    secure.once("close", onClose);
+    secure.on("error", (err: NodeJS.ErrnoException) => {
+      const reason = failureReason(err);
+      if (established) {
+        secure.destroy();
+        socket.destroy();
+        return;
+      }
+      fail(reason);
+      secure.destroy();
+      // The TLS layer stopped at the first bytes: the raw socket can still answer in plain HTTP.
+      if (reason === "plain_http") answerPlainHttp(socket);
+      else socket.destroy();
+    });
+    secure.once("secure", () => {
+      established = true;
+      // Sizing weighs handshakes apart from requests (controller/fleet/sizing.ts): the costliest
+      // step of an HTTPS engine. One publish per handshake is far below the handshake's own cost.
+      if (handshake.hasSubscribers) handshake.publish({ listener });
+      secure.removeListener("close", onClose);
+      // tls.Server clears this flag when it emits secureConnection; without a tls.Server we
+      // must, or consumers that wait for the handshake (node:http2 sessions) wait forever.
+      (secure as tls.TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
+      secure.removeListener("timeout", onTimeout);
+      secure.setTimeout(0);
+      if (
+        client !== undefined &&
+        !clientAllowed(client.mode, hasPeerCertificate(secure), verifyErrorOf(secure))
+      ) {
+        fail("client_certificate");
+        secure.destroy();
+        socket.destroy();
+        return;
+      }
+      ready(secure);
+    });
+  };
   return {
     select,
     wrap(socket, ready, alpn = ALPN, verifyClients = true) {
-      const client = verifyClients ? cfg.clientValidation : undefined;
-      const secure = new tls.TLSSocket(socket, {
-        isServer: true,
-        secureContext: fallback,
-        SNICallback,
-        ...(alpn.length > 0 ? { ALPNProtocols: alpn } : {}),
-        requestCert: client !== undefined,
-        // AllowValidOnly: OpenSSL already fails a handshake without a client certificate.
-        rejectUnauthorized: client?.mode === "AllowValidOnly",
-      });
-      secure.setTimeout(HANDSHAKE_TIMEOUT_MS);
-      // failed is set once the handshake's failure was counted; a close before it is one too.
-      let failed = false;
-      let established = false;
-      const fail = (reason: Parameters<typeof handshakeFailed>[1]) => {
-        // A close before the client sent a byte is a TCP probe (a health check, a port scan) or a
-        // shutdown, not a handshake that failed: as on the SNI pre-read path, it is not counted.
-        if (!failed && (reason !== "connection_closed" || socket.bytesRead > 0))
-          handshakeFailed(listener, reason);
-        failed = true;
-      };
-      const onTimeout = () => {
-        fail("timeout");
-        secure.destroy();
-      };
-      const onClose = () => fail("connection_closed");
-      secure.on("timeout", onTimeout);
-      secure.once("close", onClose);
-      secure.on("error", (err: NodeJS.ErrnoException) => {
-        const reason = failureReason(err);
-        if (established) {
-          secure.destroy();
-          socket.destroy();
+      if (!peek) return start(socket, undefined, ready, alpn, verifyClients);
+      peekClientHello(socket, HANDSHAKE_TIMEOUT_MS, (r) => {
+        if (r === undefined) {
+          if (socket.bytesRead > 0) handshakeFailed(listener, "timeout");
           return;
         }
-        fail(reason);
-        secure.destroy();
-        // The TLS layer stopped at the first bytes: the raw socket can still answer in plain HTTP.
-        if (reason === "plain_http") answerPlainHttp(socket);
-        else socket.destroy();
-      });
-      secure.once("secure", () => {
-        established = true;
-        // Sizing weighs handshakes apart from requests (controller/fleet/sizing.ts): the costliest
-        // step of an HTTPS engine. One publish per handshake is far below the handshake's own cost.
-        if (handshake.hasSubscribers) handshake.publish({ listener });
-        secure.removeListener("close", onClose);
-        // tls.Server clears this flag when it emits secureConnection; without a tls.Server we
-        // must, or consumers that wait for the handshake (node:http2 sessions) wait forever.
-        (secure as tls.TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
-        secure.removeListener("timeout", onTimeout);
-        secure.setTimeout(0);
-        if (
-          client !== undefined &&
-          !clientAllowed(client.mode, hasPeerCertificate(secure), verifyErrorOf(secure))
-        ) {
-          fail("client_certificate");
-          secure.destroy();
-          socket.destroy();
-          return;
-        }
-        ready(secure);
+        // Not TLS: the TLS layer meets the bytes as it would have and answers as usual (400 to HTTP).
+        start(socket, r.type === "done" ? r.servername : undefined, ready, alpn, verifyClients);
       });
     },
   };
