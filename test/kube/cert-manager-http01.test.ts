@@ -8,16 +8,14 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { openSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { freePort, startKube, type KubeEnv } from "../../scripts/kube/env.ts";
+import { CM_BIN, certManagerMissing, installCertManager, spawnCertManager } from "./cert-manager-env.ts";
 import { apply, getJson, kubeSkip, startController, waitFor, type RunningController } from "./helper.ts";
 
 const run = promisify(execFile);
-const root = resolve(import.meta.dirname, "../..");
-const CM_DIR = join(root, ".cache/cert-manager");
-const CM_BIN = join(CM_DIR, "bin/cert-manager");
 const NS = "acme";
 const id = process.pid % 10000;
 const octet = 100 + ((process.pid + 7) % 150);
@@ -30,7 +28,8 @@ const vipBase = `127.${20 + (process.pid % 150)}.9`;
 async function why(): Promise<string | false> {
   const kube = kubeSkip();
   if (kube) return kube;
-  if (!existsSync(CM_BIN)) return `missing ${CM_BIN}; run scripts/cert-manager/build.sh`;
+  const cm = certManagerMissing();
+  if (cm) return cm;
   for (const b of ["pebble", "pebble-challtestsrv"])
     if (
       await run("sh", ["-c", `command -v ${b}`]).then(
@@ -53,8 +52,7 @@ describe("cert-manager HTTP-01 through Portico against Pebble", { skip }, () => 
 
   before(async () => {
     env = await startKube();
-    await env.kubectl(["apply", "--server-side", "-f", join(CM_DIR, "crds")]);
-    await env.kubectl(["wait", "--for=condition=Established", "--timeout=30s", "crd", "--all"]);
+    await installCertManager(env);
     await run("ip", ["netns", "add", netns]);
     await run("ip", ["link", "add", hostIf, "type", "veth", "peer", "name", nsIf]);
     await run("ip", ["link", "set", nsIf, "netns", netns]);
@@ -143,19 +141,12 @@ metadata: {name: portico}
 spec: {controller: portico.dev/ingress-controller}
 `,
     );
-    await apply(env, `apiVersion: v1\nkind: Namespace\nmetadata: {name: cert-manager}\n`);
     ctl = await startController(env);
     procs.push(
-      spawn(
-        CM_BIN,
-        [
-          `--kubeconfig=${env.adminKubeconfig}`,
-          "--cluster-resource-namespace=cert-manager",
-          "--enable-gateway-api=false",
-          `--acme-http01-solver-nameservers=127.0.0.1:${dnsPort}`,
-        ],
-        { stdio: ["ignore", out("cert-manager"), out("cert-manager")] },
-      ),
+      spawnCertManager(env, [
+        "--enable-gateway-api=false",
+        `--acme-http01-solver-nameservers=127.0.0.1:${dnsPort}`,
+      ]),
     );
     process.once("exit", () => procs.forEach((p) => p.kill("SIGKILL")));
     pebbleCa = (await run("curl", ["-sk", `https://127.0.0.1:${mgmtPort}/roots/0`])).stdout;

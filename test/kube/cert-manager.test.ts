@@ -8,18 +8,16 @@
 // Helm chart's business, not what this test is about).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, openSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { execFile, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { promisify } from "node:util";
 import { startKube, type KubeEnv } from "../../scripts/kube/env.ts";
+import { certManagerMissing, installCertManager, spawnCertManager } from "./cert-manager-env.ts";
 import { apply, getJson, kubeSkip, startController, waitFor, type RunningController } from "./helper.ts";
 
 const run = promisify(execFile);
-const root = resolve(import.meta.dirname, "../..");
-const CM_DIR = join(root, ".cache/cert-manager");
-const CM_BIN = join(CM_DIR, "bin/cert-manager");
 const NS = "certs";
 // A /16 of loopback unique to this process, so parallel runs cannot collide.
 const octet = 40 + (process.pid % 150);
@@ -28,8 +26,8 @@ const pool = `127.${octet}.0`;
 function cmSkip(): string | false {
   const kube = kubeSkip();
   if (kube) return kube;
-  if (existsSync(CM_BIN) && existsSync(join(CM_DIR, "crds"))) return false;
-  const why = `missing ${CM_BIN}; run scripts/cert-manager/build.sh (needs Go and the Go module proxy)`;
+  const why = certManagerMissing();
+  if (!why) return false;
   process.stderr.write(`\n*** SKIPPING cert-manager test: ${why} ***\n\n`);
   return why;
 }
@@ -92,8 +90,7 @@ describe("cert-manager issues, Portico serves", { skip }, () => {
 
   before(async () => {
     env = await startKube();
-    await env.kubectl(["apply", "--server-side", "-f", join(CM_DIR, "crds")]);
-    await env.kubectl(["wait", "--for=condition=Established", "--timeout=30s", "crd", "--all"]);
+    await installCertManager(env);
     // The CA the ClusterIssuer signs with: a self-signed CA made with openssl, in the cluster
     // resource namespace where cert-manager looks for ClusterIssuer secrets.
     caFile = join(env.dir, "ca.crt");
@@ -106,10 +103,6 @@ describe("cert-manager issues, Portico serves", { skip }, () => {
     await apply(
       env,
       `apiVersion: v1
-kind: Namespace
-metadata: {name: cert-manager}
----
-apiVersion: v1
 kind: Namespace
 metadata: {name: ${NS}}
 ---
@@ -145,17 +138,7 @@ spec: {controllerName: portico.dev/gateway-controller}
 `,
     );
     ctl = await startController(env);
-    const log = openSync(join(env.dir, "logs", "cert-manager.log"), "a");
-    cm = spawn(
-      CM_BIN,
-      [
-        `--kubeconfig=${env.adminKubeconfig}`,
-        "--cluster-resource-namespace=cert-manager",
-        "--enable-gateway-api=true",
-      ],
-      { stdio: ["ignore", log, log] },
-    );
-    process.once("exit", () => cm?.kill("SIGKILL"));
+    cm = spawnCertManager(env, ["--enable-gateway-api=true"]);
     await waitFor(
       "ClusterIssuer ca Ready",
       async () =>
