@@ -367,7 +367,10 @@ export class KubeController implements AdminView {
         failures = await this.#process(set);
       } catch (e) {
         failures = 1;
-        this.#o.log("error", "kube controller: update failed", { error: String(e) });
+        this.#o.log("error", "kube controller: update failed", {
+          error: String(e),
+          stack: (e as Error).stack,
+        });
       }
       if (failures > 0 && this.#source) {
         // Writes failed (API briefly away, RBAC fixed later): try again on a fresh view.

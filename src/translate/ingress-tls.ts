@@ -4,7 +4,7 @@
 import type { Ingress } from "../k8s/types.ts";
 import type { ClientValidation, ListenerTls, TlsOptions } from "../model/ir.ts";
 import { annotation, type TranslateContext } from "./context.ts";
-import { checkTlsSecret, coversHost, keyTypeOf, secretMap } from "./secrets.ts";
+import { certName, checkTlsSecret, coversHost, keyTypeOf, secretMap } from "./secrets.ts";
 import { ingressClientValidation } from "./ingress-mtls.ts";
 import { parseIngressTlsOptions } from "./tls-options.ts";
 import { ACCEPTED, RESOLVED_REFS, keyOf, refOf } from "./status.ts";
@@ -50,7 +50,7 @@ export function collectTls(ctx: TranslateContext, members: readonly Ingress[]): 
       }
       ctx.certificates[checked.name] = checked.cert;
       ctx.notices.push(
-        `Secret/${checked.name}: certificate ${checked.x509.subject.replace(/\n/g, ", ")} valid until ${checked.notAfter}`,
+        `Secret/${checked.name}: certificate ${certName(checked.x509)} valid until ${checked.notAfter}`,
       );
       if (ctx.opts.now && Date.parse(checked.notAfter) < Date.parse(ctx.opts.now)) {
         ctx.status.warn(

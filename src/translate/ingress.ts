@@ -25,6 +25,12 @@ export const ANN_SSL_REDIRECT = `${PORTICO_PREFIX}ssl-redirect`;
 /** ANN_NGINX_SSL_REDIRECT is ingress-nginx's spelling, accepted as a migration path. */
 export const ANN_NGINX_SSL_REDIRECT = "nginx.ingress.kubernetes.io/ssl-redirect";
 
+/**
+ * LABEL_ACME_SOLVER is the label cert-manager puts on the temporary Ingress of its HTTP-01 solver
+ * (value "true"); that Ingress is also served on the dedicated VIPs of the hosts it names.
+ */
+export const LABEL_ACME_SOLVER = "acme.cert-manager.io/http01-solver";
+
 /** HTTP_DEFAULTS are listener timeouts: a minute per exchange, idle keep-alive a little longer. */
 export const HTTP_DEFAULTS = { requestTimeoutMs: 60_000, idleTimeoutMs: 75_000 } as const;
 
@@ -48,11 +54,32 @@ export function translateIngresses(ctx: TranslateContext): void {
       ctx.vipOf[key] = key;
       translateGroup(ctx, { key, namespace: "", owner: cls, cls, members: shared });
     }
+    // cert-manager's solver Ingress carries no Portico annotation, so it lands on the class's
+    // shared VIP; the validation request for a host with a dedicated VIP arrives on that VIP, so
+    // the solver joins it too (same namespace: cert-manager puts it beside the Certificate).
+    const solvers = shared.filter((i) => i.metadata.labels?.[LABEL_ACME_SOLVER] === "true");
     for (const ing of sorted.filter((i) => annotation(i, ANN_DEDICATED_VIP) === "true")) {
       const key = `Ingress/${ing.metadata.namespace ?? ""}/${ing.metadata.name}`;
-      translateGroup(ctx, { key, namespace: ing.metadata.namespace ?? "", owner: ing, cls, members: [ing] });
+      const hosts = hostsOf(ing);
+      const extra = solvers.filter(
+        (s) => s.metadata.namespace === ing.metadata.namespace && [...hostsOf(s)].some((h) => hosts.has(h)),
+      );
+      translateGroup(ctx, {
+        key,
+        namespace: ing.metadata.namespace ?? "",
+        owner: ing,
+        cls,
+        members: [ing, ...extra],
+      });
     }
   }
+}
+
+/** hostsOf is the hosts an Ingress names in its rules and TLS blocks. */
+function hostsOf(ing: Ingress): Set<string> {
+  const rules = (ing.spec?.rules ?? []).map((r) => r.host);
+  const tls = (ing.spec?.tls ?? []).flatMap((t) => t.hosts ?? []);
+  return new Set([...rules, ...tls].filter((h): h is string => typeof h === "string" && h !== ""));
 }
 
 /** byAge orders Ingresses oldest first, then by namespace/name, the order conflicts are settled in. */

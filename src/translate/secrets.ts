@@ -18,6 +18,16 @@ export function secretMap(secrets: readonly Secret[]): Map<string, Secret> {
   return new Map(secrets.map((s) => [`${s.metadata.namespace ?? ""}/${s.metadata.name}`, s]));
 }
 
+/**
+ * certName names a certificate for people: its subject, or — when the subject is empty, as in
+ * cert-manager's certificates without a commonName, where node:crypto gives undefined — its SANs.
+ */
+export function certName(x: X509Certificate): string {
+  const subject = x.subject?.replace(/\n/g, ", ");
+  if (subject) return subject;
+  return x.subjectAltName ? `with an empty subject (${x.subjectAltName})` : "with an empty subject";
+}
+
 /** decodePem turns a base64 data value into PEM text, or undefined when it is not base64 of a PEM. */
 function decodePem(value: string | undefined): string | undefined {
   if (!value) return undefined;

@@ -7,6 +7,7 @@ import type { PoolView } from "../../ipam/view.ts";
 import type { Pool, Route } from "../../model/ir.ts";
 import type { ObjectStatus } from "../../translate/types.ts";
 import { ruleText } from "../../translate/engine-group.ts";
+import { certName } from "../../translate/secrets.ts";
 import { keyOf } from "../../translate/status.ts";
 import type { PipelineOutput } from "../pipeline.ts";
 import { targetKey, type Target } from "./target.ts";
@@ -198,7 +199,7 @@ export function certLine(pem: string | undefined): string {
   if (!pem) return "certificate missing";
   try {
     const x = new X509Certificate(pem);
-    return `certificate ${x.subject.replace(/\n/g, ", ")}, expires ${new Date(x.validTo).toISOString().slice(0, 10)}`;
+    return `certificate ${certName(x)}, expires ${new Date(x.validTo).toISOString().slice(0, 10)}`;
   } catch {
     return "certificate unreadable";
   }
