@@ -33,6 +33,7 @@ test("a database from before the epoch gets the table on open and starts at 1", 
   // Make it a version-2 database, as the previous Portico left it.
   const db = new DatabaseSync(join(dir, "portico.db"));
   db.exec("DROP TABLE epoch");
+  db.exec("DROP TABLE acme");
   db.exec("PRAGMA user_version = 2");
   db.close();
   const again = openStateStore(dir);
