@@ -14,6 +14,8 @@ import { loadOrCreateCredentials } from "../link/credentials.ts";
 import { hostname } from "node:os";
 import { version } from "./version.ts";
 import { readCalibration } from "../state/calibration.ts";
+import { AcmeManager } from "../controller/acme/manager.ts";
+import type { ResourceSet } from "../k8s/resource-set.ts";
 import { FileSource, FileSourceError } from "../sources/file/source.ts";
 import { openStateStore, type StateStore } from "../state/store.ts";
 import { refuseLegacyDefault, stateDirOf } from "../state/location.ts";
@@ -96,10 +98,23 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
   let chain = Promise.resolve();
   let printed = false;
   const heap = new LargeInputGc();
+  // The built-in ACME issuer: its orders re-apply the last set (issued Secrets, challenges).
+  let lastSet: ResourceSet | undefined;
+  const reapply = () => {
+    chain = chain
+      .then(() => (lastSet ? controller.update(lastSet) : undefined))
+      .catch((err) => log("error", "update failed", { error: String(err) }));
+    return chain;
+  };
+  const acme = new AcmeManager({ store, log, refresh: reapply });
+  controller.setExtras(acme);
+  undo.push(() => acme.close());
   const source = new FileSource(
     flags.positionals,
     log,
     (set) => {
+      lastSet = set;
+      acme.sync(set);
       chain = chain
         .then(() => controller.update(set))
         // After a large input arrives or leaves, give its memory back rather than keep it idle.
@@ -125,6 +140,7 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
     await chain;
     admin.server.close();
     admin.server.closeAllConnections();
+    acme.close();
     controller.close();
     // The hub's links close with it; the main thread's engine is closed by run.ts.
     await engine.close();

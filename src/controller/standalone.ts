@@ -4,7 +4,8 @@ import type { DnsSerials } from "../translate/dns.ts";
 import type { ResourceSet, SourceError } from "../k8s/resource-set.ts";
 import type { AllocationState } from "../ipam/types.ts";
 import type { ObjectStatus, TranslateOptions } from "../translate/types.ts";
-import type { EngineSnapshot } from "../model/ir.ts";
+import type { AcmeChallenges, EngineSnapshot } from "../model/ir.ts";
+import type { Secret } from "../k8s/types.ts";
 import type { EngineStatus } from "../engine/engine.ts";
 import type { ListenerStatus } from "../engine/listeners.ts";
 import { buildSnapshot, type PipelineOutput } from "./pipeline.ts";
@@ -89,6 +90,21 @@ export interface Rejection {
   error: string;
 }
 
+/** ControllerExtras is what the built-in ACME issuer adds to each update (controller/acme/manager.ts). */
+export interface ControllerExtras {
+  secrets(): Secret[];
+  challenges(): AcmeChallenges | undefined;
+  statuses(): ObjectStatus[];
+}
+
+/** withSecrets is set with extra Secrets, replacing any of the same namespace/name. */
+function withSecrets(set: ResourceSet, extra: readonly Secret[]): ResourceSet {
+  if (extra.length === 0) return set;
+  const ids = new Set(extra.map((s) => `${s.metadata.namespace}/${s.metadata.name}`));
+  const kept = set.secrets.filter((s) => !ids.has(`${s.metadata.namespace ?? ""}/${s.metadata.name}`));
+  return { ...set, secrets: [...kept, ...extra] };
+}
+
 /** Controller turns every ResourceSet it is given into a served snapshot and statuses. */
 export class Controller {
   #engine: EnginePort;
@@ -121,6 +137,7 @@ export class Controller {
   #persist: Persister;
   /** dnsSerials are each DnsZone's content hash and SOA serial as served (dns.ts). */
   #dnsSerials: DnsSerials = new Map();
+  #extras: ControllerExtras | undefined;
 
   constructor(engine: EnginePort, store: AllocationStore | undefined, opts: TranslateOptions, log: Logger) {
     this.#engine = engine;
@@ -133,8 +150,14 @@ export class Controller {
     this.#allocations = store ? store.loadAllocations() : {};
   }
 
+  /** setExtras plugs in the built-in ACME issuer: its Secrets, challenges and issuer statuses. */
+  setExtras(extras: ControllerExtras): void {
+    this.#extras = extras;
+  }
+
   /** update builds, applies and records a snapshot for set; resolves when the engine answered. */
-  async update(set: ResourceSet): Promise<void> {
+  async update(input: ResourceSet): Promise<void> {
+    const set = this.#extras ? withSecrets(input, this.#extras.secrets()) : input;
     this.#sourceErrors = set.errors;
     for (const e of set.errors) this.#log("warn", "input error", { ...e });
     const version = this.#version + 1;
@@ -143,6 +166,9 @@ export class Controller {
       serials: this.#dnsSerials,
       nowSeconds: Date.now() / 1000,
     });
+    const acme = this.#extras?.challenges();
+    if (acme) out.snapshot.acme = acme;
+    if (this.#extras) out.statuses.push(...this.#extras.statuses());
     this.#notices = out.translate.notices;
     this.#invalid = out.invalid;
     for (const o of out.invalid) this.#log("warn", "invalid object", { ...o });

@@ -27,6 +27,7 @@ export function loadFieldTrees(root: string): FieldTrees {
     join(root, "deploy/crds/portico.dev_dnszones.yaml"),
     join(root, "deploy/crds/portico.dev_wafpolicies.yaml"),
     join(root, "deploy/crds/portico.dev_accesspolicies.yaml"),
+    join(root, "deploy/crds/portico.dev_certificateissuers.yaml"),
   ];
   const crds: Crd[] = [];
   for (const p of paths) {

@@ -53,6 +53,17 @@ export const KIND_FIELDS: Readonly<Record<string, Readonly<Record<string, FieldT
       },
     },
   },
+  CertificateIssuer: {
+    spec: {
+      acme: {
+        server: 0,
+        email: 0,
+        externalAccountBinding: { keyID: 0, keySecretRef: { namespace: 0, name: 0, key: 0 } },
+        caBundle: 0,
+        challenge: 0,
+      },
+    },
+  },
   ConfigMap: { binaryData: 0, data: 0, immutable: 0 },
   DnsZone: {
     spec: {

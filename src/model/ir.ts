@@ -23,6 +23,24 @@ export interface EngineSnapshot {
   announce?: Announcement;
   /** dns are the authoritative DNS servers (one per DnsZone VIP address and port; docs/dns.md). */
   dns?: DnsServer[];
+  /**
+   * acme are the pending ACME challenges the built-in issuer (src/controller/acme) asks every
+   * engine to answer, so whichever engine the CA's validation request reaches answers it.
+   */
+  acme?: AcmeChallenges;
+}
+
+// --- Built-in ACME (issue 18, docs/certificates.md) ---
+
+/** AcmeChallenges are the challenge answers engines give while an ACME order is pending. */
+export interface AcmeChallenges {
+  /** http01: `GET /.well-known/acme-challenge/TOKEN` on every HTTP listener answers keyAuthorization. */
+  http01?: { token: string; keyAuthorization: string }[];
+  /**
+   * tlsAlpn01 (RFC 8737): a TLS handshake offering ALPN `acme-tls/1` with SNI hostname gets this
+   * self-signed certificate carrying the acmeIdentifier extension, and nothing else.
+   */
+  tlsAlpn01?: { hostname: string; certPem: string; keyPem: string }[];
 }
 
 /** Announcement is the set of VIPs an engine announces; a VIP absent from vips is withdrawn. */

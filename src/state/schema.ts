@@ -23,6 +23,12 @@ export const MIGRATIONS: readonly string[] = [
      id    INTEGER PRIMARY KEY CHECK (id = 1),
      value INTEGER NOT NULL
    ) STRICT`,
+  // 4: the built-in ACME issuer's account keys ("account/ISSUER") and issued certificates
+  // ("certificate/NAMESPACE/SECRET"), JSON values holding PEM keys (src/controller/acme/store.ts).
+  `CREATE TABLE acme (
+     key   TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   ) STRICT`,
 ];
 
 /** SchemaError says the database was written by a newer Portico; it is never downgraded in place. */

@@ -119,3 +119,24 @@ test("first-seen times: save, close, reopen, read back; a save replaces the tabl
   assert.deepEqual(again.loadFirstSeen(), { "Ingress/default/b": "2026-12-06T15:00:01Z" });
   again.close();
 });
+
+test("the acme table keeps ACME rows across opens; undefined deletes one", () => {
+  const dir = mkdtempSync(join(tmpdir(), "portico-acme-state-"));
+  try {
+    const s = openStateStore(dir);
+    s.saveAcme("account/pebble", '{"keyPem":"k"}');
+    s.saveAcme("certificate/default/a", "{}");
+    s.saveAcme("certificate/default/a", '{"v":2}');
+    s.close();
+    const again = openStateStore(dir);
+    assert.deepEqual(again.loadAcme(), {
+      "account/pebble": '{"keyPem":"k"}',
+      "certificate/default/a": '{"v":2}',
+    });
+    again.saveAcme("account/pebble", undefined);
+    assert.deepEqual(Object.keys(again.loadAcme()), ["certificate/default/a"]);
+    again.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -59,6 +59,10 @@ export interface StateStore {
    * once per start, so every run of the controller outranks the previous one on its engines.
    */
   bumpEpoch(): number;
+  /** loadAcme reads the ACME issuer's saved rows (key → JSON; controller/acme/store.ts). */
+  loadAcme(): Record<string, string>;
+  /** saveAcme writes one ACME row (undefined deletes it); throws PORTICO_STATE_WRITE. */
+  saveAcme(key: string, value: string | undefined): void;
   /** close checkpoints and closes the database and gives up the directory's lock. */
   close(): void;
 }
@@ -195,6 +199,9 @@ function openChecked(
     const seenAll = db.prepare("SELECT key, time FROM first_seen ORDER BY key");
     const seenClear = db.prepare("DELETE FROM first_seen");
     const seenPut = db.prepare("INSERT INTO first_seen (key, time) VALUES (?, ?)");
+    const acmeAll = db.prepare("SELECT key, value FROM acme ORDER BY key");
+    const acmePut = db.prepare("INSERT OR REPLACE INTO acme (key, value) VALUES (?, ?)");
+    const acmeDel = db.prepare("DELETE FROM acme WHERE key = ?");
     const epochBump = db.prepare(
       "INSERT INTO epoch (id, value) VALUES (1, 1) ON CONFLICT(id) DO UPDATE SET value = value + 1 RETURNING value",
     );
@@ -271,6 +278,19 @@ function openChecked(
               cause: err,
             },
           );
+        }
+        backupStale = true;
+      },
+      loadAcme: () =>
+        Object.fromEntries((acmeAll.all() as { key: string; value: string }[]).map((r) => [r.key, r.value])),
+      saveAcme: (key, value) => {
+        try {
+          if (value === undefined) acmeDel.run(key);
+          else acmePut.run(key, value);
+        } catch (err) {
+          throw new StateError("PORTICO_STATE_WRITE", `cannot save ACME state to ${file}: ${describe(err)}`, {
+            cause: err,
+          });
         }
         backupStale = true;
       },

@@ -64,6 +64,8 @@ export function sliceFor(
     certificates: pick(snapshot.certificates, certificates),
     ...(dns !== undefined ? { dns } : {}),
     ...(announce ? { announce } : {}),
+    // Every engine answers every pending ACME challenge: the CA's request may reach any of them.
+    ...(snapshot.acme ? { acme: snapshot.acme } : {}),
   };
 }
 

@@ -2,6 +2,8 @@
 // compiles the router and TLS contexts up front (errors NACK the snapshot) and returns the
 // ConnectionHandler that takes accepted TCP sockets: TLS first when configured, then HTTP/2
 // (ALPN "h2" or the cleartext prior-knowledge preface) or HTTP/1.1.
+import { compileAlpnChallenges } from "../acme/tls-alpn01.ts";
+import { http01Table } from "../acme/http01.ts";
 import { isIPv6, type Socket } from "node:net";
 import type { Certificate, HttpListener } from "../../model/ir.ts";
 import { EngineConfigError, type CompileHttp, type ConnectionHandler } from "../contracts.ts";
@@ -68,6 +70,7 @@ export function compileHttpWith(
     retired: false,
     conns: new LiveSet(),
     next: undefined,
+    acmeHttp01: http01Table(deps.snapshot.acme),
   };
   const h2 = new H2Front(rt);
   fronts.set(rt, { front: h2, key: h2Key(listener, limits, deps.snapshot.certificates) });
@@ -90,12 +93,21 @@ export function compileHttpWith(
           helloTimeoutMs: limits.headerTimeoutMs,
           connectTimeoutMs: limits.connectTimeoutMs,
         });
+  const route = (socket: Socket): void => {
+    if (sni !== undefined) sni.accept(socket);
+    else if (tls === undefined) serve(socket, undefined);
+    else tls.wrap(socket, (secure) => serve(secure, secure.alpnProtocol));
+  };
+  // A pending TLS-ALPN-01 challenge is answered on TLS listeners before SNI routes and termination.
+  const alpnGate =
+    tls === undefined && sni === undefined
+      ? undefined
+      : compileAlpnChallenges(listener.name, deps.snapshot.acme, limits.headerTimeoutMs);
   const handler: ConnectionHandler = {
     onConnection(socket: Socket): void {
       socket.on("error", () => socket.destroy());
-      if (sni !== undefined) sni.accept(socket);
-      else if (tls === undefined) serve(socket, undefined);
-      else tls.wrap(socket, (secure) => serve(secure, secure.alpnProtocol));
+      if (alpnGate !== undefined) alpnGate.accept(socket, route);
+      else route(socket);
     },
     retire(): void {
       rt.retired = true;

@@ -4,6 +4,7 @@
 // edits change the upstream request, mirrors are chosen), a direct response, or the backend pool.
 // Protocol-neutral: it reads the request through Decidable, writes the routing choice into it,
 // and returns an Answer that the front renders in its own protocol.
+import { http01Answer } from "../acme/http01.ts";
 import type { InvalidBackend, Route } from "../../model/ir.ts";
 import { publicText } from "./failure.ts";
 import type { Answer, PhaseRequest, Phases } from "./phases.ts";
@@ -28,6 +29,9 @@ export interface Decidable extends PhaseRequest {
  */
 export function decide(rt: ListenerRuntime, req: Decidable, socket: unknown): Answer | undefined {
   const host = req.host;
+  // An ACME validation request for a token the controller pushed: the CA's, whatever the host's routes.
+  const keyAuth = rt.acmeHttp01 === undefined ? undefined : http01Answer(rt.acmeHttp01, req.method, req.path);
+  if (keyAuth !== undefined) return { status: 200, body: keyAuth };
   // HTTP/2 clients coalesce connections across names their certificate covers (RFC 9113 §9.1.1),
   // and an HTTP/1.1 client may send any Host on a connection opened for another name.
   if (rt.router.misdirected?.(servernameOf(socket), host))

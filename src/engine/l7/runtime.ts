@@ -1,4 +1,5 @@
 // runtime.ts: what one compiled HTTP listener shares between its connections.
+import type { Http01Table } from "../acme/http01.ts";
 import type { CompileDeps, Upstreams } from "../contracts.ts";
 import { DEFAULT_BODY_BUFFER_BYTES, DEFAULT_BODY_TIMEOUT_MS } from "../limits.ts";
 import type { LiveSet } from "../net/live-set.ts";
@@ -60,6 +61,8 @@ export interface ListenerRuntime {
    * routing each new request, so keep-alive clients see new routes without reconnecting.
    */
   next: ListenerRuntime | undefined;
+  /** acmeHttp01 are the snapshot's pending HTTP-01 tokens, answered before routing (acme/http01.ts). */
+  acmeHttp01?: Http01Table | undefined;
 }
 
 /** currentRuntime follows rt's successor chain to the runtime serving now. */

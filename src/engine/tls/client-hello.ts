@@ -9,11 +9,14 @@ export const MAX_HELLO_BYTES = 64 * 1024;
 
 /** HelloResult: "more" wants more bytes; "done" has the SNI (undefined: none sent); "invalid" is not TLS. */
 export type HelloResult =
-  { type: "more" } | { type: "done"; servername: string | undefined } | { type: "invalid"; reason: string };
+  | { type: "more" }
+  | { type: "done"; servername: string | undefined; alpn?: string[] }
+  | { type: "invalid"; reason: string };
 
 const RECORD_HANDSHAKE = 0x16;
 const HANDSHAKE_CLIENT_HELLO = 0x01;
 const EXT_SERVER_NAME = 0x0000;
+const EXT_ALPN = 0x0010;
 const NAME_TYPE_HOST = 0x00;
 
 /** parseClientHello inspects the bytes a client sent so far. */
@@ -67,15 +70,38 @@ function readHello(b: Buffer): HelloResult {
   const end = p + 2 + b.readUInt16BE(p);
   if (end > b.length) return invalid("truncated extensions");
   p += 2;
+  let servername: string | undefined;
+  let alpn: string[] | undefined;
   while (p + 4 <= end) {
     const type = b.readUInt16BE(p);
     const len = b.readUInt16BE(p + 2);
     p += 4;
     if (p + len > end) return invalid("truncated extension");
-    if (type === EXT_SERVER_NAME) return readServerName(b.subarray(p, p + len));
+    if (type === EXT_SERVER_NAME) {
+      const r = readServerName(b.subarray(p, p + len));
+      if (r.type !== "done") return r;
+      servername = r.servername;
+    } else if (type === EXT_ALPN) alpn = readAlpn(b.subarray(p, p + len));
     p += len;
   }
-  return { type: "done", servername: undefined };
+  return alpn === undefined ? { type: "done", servername } : { type: "done", servername, alpn };
+}
+
+// readAlpn lists the protocols of an application_layer_protocol_negotiation extension (RFC 7301
+// §3.1); TLS-ALPN-01 (RFC 8737) is told apart from ordinary clients by "acme-tls/1" in it.
+function readAlpn(e: Buffer): string[] {
+  const out: string[] = [];
+  if (e.length < 2) return out;
+  const end = Math.min(e.length, 2 + e.readUInt16BE(0));
+  let p = 2;
+  while (p < end) {
+    const len = e[p]!;
+    p += 1;
+    if (p + len > end) break;
+    out.push(e.toString("latin1", p, p + len));
+    p += len;
+  }
+  return out;
 }
 
 // readServerName returns the first host_name entry of a server_name extension (RFC 6066 §3).

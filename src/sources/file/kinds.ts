@@ -101,6 +101,16 @@ export const KINDS: ReadonlyMap<string, KindInfo> = new Map<string, KindInfo>([
       related: ["portico.dev"],
     },
   ],
+  [
+    "CertificateIssuer",
+    {
+      group: "portico.dev",
+      versions: ["v1alpha1"],
+      preferred: "portico.dev/v1alpha1",
+      namespaced: false,
+      related: ["portico.dev"],
+    },
+  ],
   ["WafPolicy", porticoNamespaced],
   ["AccessPolicy", porticoNamespaced],
   ["GatewayClass", gw("v1", false)],

@@ -74,6 +74,11 @@ const RULES: Record<string, Rule[]> = {
     { path: "spec.records", want: "list" },
     { path: "spec.forward", want: "strings" },
   ],
+  CertificateIssuer: [
+    { path: "spec", want: "map", required: true },
+    { path: "spec.acme", want: "map", required: true },
+    { path: "spec.acme.externalAccountBinding", want: "map" },
+  ],
   WafPolicy: [
     { path: "spec", want: "map", required: true },
     { path: "spec.targetRefs", want: "list" },

@@ -1,0 +1,374 @@
+// manager.ts: the built-in ACME issuer in the controller (docs/certificates.md). It reads the
+// CertificateIssuers and the certificate requests of each ResourceSet, runs one order at a time
+// (so one name set never has two orders), keeps account keys and certificates in its store, feeds
+// issued certificates to translate as kubernetes.io/tls Secrets, and hands the engines the pending
+// challenge answers. Renewal at two thirds of the lifetime with jitter; failures back off.
+import { X509Certificate } from "node:crypto";
+import { defaultCertificate } from "../../engine/tls/default-cert.ts";
+import type { AcmeIssuerSpec, CertificateIssuer } from "../../k8s/certificate-issuer.ts";
+import type { ResourceSet } from "../../k8s/resource-set.ts";
+import type { Condition, Secret } from "../../k8s/types.ts";
+import type { AcmeChallenges } from "../../model/ir.ts";
+import type { ObjectStatus } from "../../translate/types.ts";
+import type { Logger } from "../log.ts";
+import { newAccountKey, order, trustCas, type Issued, type OrderInput } from "./order.ts";
+import { collectRequests, type CertRequest } from "./requests.ts";
+import { backoffMs, renewAt } from "./schedule.ts";
+
+/** AcmeStore keeps account keys and certificates (standalone: the state database's acme table). */
+export interface AcmeStore {
+  loadAcme(): Record<string, string>;
+  saveAcme(key: string, value: string | undefined): void;
+}
+
+/** StoredCert is an issued certificate as kept. */
+interface StoredCert extends Issued {
+  issuer: string;
+  hosts: string[];
+  notBefore: number;
+  notAfter: number;
+}
+
+/** CertState is what the issuer reports of one requested certificate. */
+interface CertState {
+  request: CertRequest;
+  state: "Pending" | "Issued" | "Failed";
+  message: string;
+  failures: number;
+  timer?: ReturnType<typeof setTimeout>;
+  /** due is when the next order runs (renewal or retry), ms. */
+  due?: number;
+}
+
+/** AcmeManagerOptions wire the manager into its controller. */
+export interface AcmeManagerOptions {
+  store: AcmeStore;
+  log: Logger;
+  /** refresh rebuilds and applies the snapshot (issued Secrets, challenges); resolves when applied. */
+  refresh: () => Promise<void>;
+  /** order runs one ACME order (order.ts; a test may pass another). */
+  order?: typeof order;
+  rand?: () => number;
+}
+
+/** AcmeManager runs the orders of the built-in issuer. */
+export class AcmeManager {
+  #o: Required<AcmeManagerOptions>;
+  #certs = new Map<string, StoredCert>();
+  #states = new Map<string, CertState>();
+  #issuers = new Map<string, { spec: AcmeIssuerSpec; problem?: string; account?: string }>();
+  #challenges: { http01: Map<string, string>; tlsAlpn01: Map<string, { certPem: string; keyPem: string }> } =
+    { http01: new Map(), tlsAlpn01: new Map() };
+  #queue = Promise.resolve();
+  #set: ResourceSet | undefined;
+  #closed = false;
+
+  constructor(opts: AcmeManagerOptions) {
+    this.#o = { order, rand: Math.random, ...opts };
+    for (const [key, value] of Object.entries(this.#o.store.loadAcme())) {
+      if (!key.startsWith("certificate/")) continue;
+      try {
+        this.#certs.set(key.slice("certificate/".length), JSON.parse(value) as StoredCert);
+      } catch {
+        this.#o.log("warn", "acme: unreadable stored certificate skipped", { secret: key });
+      }
+    }
+  }
+
+  /** sync takes a new ResourceSet: issuers, requests, and the orders they need. */
+  sync(set: ResourceSet): void {
+    this.#set = set;
+    this.#readIssuers(set);
+    const { requests, problems } = collectRequests(set);
+    for (const p of problems) this.#o.log("warn", "acme: certificate request not honoured", { ...p });
+    const wanted = new Set(requests.map((r) => r.secret));
+    for (const [secret, st] of this.#states) {
+      if (wanted.has(secret)) continue;
+      clearTimeout(st.timer);
+      this.#states.delete(secret);
+    }
+    for (const r of requests) {
+      const st = this.#states.get(r.secret);
+      if (st && st.request.issuer === r.issuer && st.request.hosts.join() === r.hosts.join()) continue;
+      if (st) clearTimeout(st.timer);
+      const fresh: CertState = {
+        request: r,
+        state: "Pending",
+        message: "waiting for its order",
+        failures: 0,
+      };
+      this.#states.set(r.secret, fresh);
+      const held = this.#certs.get(r.secret);
+      if (held && held.issuer === r.issuer && held.hosts.join() === r.hosts.join()) {
+        fresh.state = "Issued";
+        fresh.message = `issued, expires ${new Date(held.notAfter).toISOString()}`;
+        this.#schedule(fresh, renewAt(held.notBefore, held.notAfter, this.#o.rand()));
+      } else this.#schedule(fresh, Date.now());
+    }
+  }
+
+  /** secrets are the issued certificates as the kubernetes.io/tls Secrets the requests named. */
+  secrets(): Secret[] {
+    const out: Secret[] = [];
+    for (const id of this.#states.keys()) {
+      // Until the first certificate arrives the Secret holds the default self-signed one, so the
+      // HTTPS listener exists (TLS-ALPN-01 is validated on it) and the host answers meanwhile.
+      const c = this.#certs.get(id) ?? { ...defaultCertificate(), issuer: "none (order pending)" };
+      const [namespace, name] = id.split("/") as [string, string];
+      out.push({
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { namespace, name, annotations: { "portico.dev/issued-by": c.issuer } },
+        type: "kubernetes.io/tls",
+        data: {
+          "tls.crt": Buffer.from(c.certPem).toString("base64"),
+          "tls.key": Buffer.from(c.keyPem).toString("base64"),
+        },
+      } as Secret);
+    }
+    return out;
+  }
+
+  /** challenges are the answers the engines must give now; undefined when none is pending. */
+  challenges(): AcmeChallenges | undefined {
+    const { http01, tlsAlpn01 } = this.#challenges;
+    if (http01.size === 0 && tlsAlpn01.size === 0) return undefined;
+    return {
+      ...(http01.size > 0
+        ? { http01: [...http01].map(([token, keyAuthorization]) => ({ token, keyAuthorization })) }
+        : {}),
+      ...(tlsAlpn01.size > 0
+        ? { tlsAlpn01: [...tlsAlpn01].map(([hostname, c]) => ({ hostname, ...c })) }
+        : {}),
+    };
+  }
+
+  /** statuses are the CertificateIssuers' status: Ready, account, and each certificate's state. */
+  statuses(): ObjectStatus[] {
+    const now = new Date().toISOString();
+    return [...this.#issuers].map(([name, i]) => {
+      const certs = [...this.#states.values()].filter((s) => s.request.issuer === name);
+      const conditions: Condition[] = [
+        i.problem
+          ? {
+              type: "Ready",
+              status: "False",
+              reason: "Unsupported",
+              message: i.problem,
+              lastTransitionTime: now,
+            }
+          : {
+              type: "Ready",
+              status: "True",
+              reason: "Ready",
+              message: `ACME directory ${i.spec.server}`,
+              lastTransitionTime: now,
+            },
+        i.account
+          ? {
+              type: "AccountRegistered",
+              status: "True",
+              reason: "Registered",
+              message: `account ${i.account}`,
+              lastTransitionTime: now,
+            }
+          : {
+              type: "AccountRegistered",
+              status: "Unknown",
+              reason: "NotYetUsed",
+              message: "registered with the first order",
+              lastTransitionTime: now,
+            },
+      ];
+      return {
+        kind: "CertificateIssuer",
+        name,
+        status: {
+          conditions,
+          certificates: certs.map((s) => ({
+            secret: s.request.secret,
+            hosts: s.request.hosts,
+            owner: s.request.owner,
+            state: s.state,
+            message: s.message,
+            ...(s.due !== undefined ? { next: new Date(s.due).toISOString() } : {}),
+          })),
+        },
+      };
+    });
+  }
+
+  /** renew orders the certificate in secret ("ns/name") now, as if it were due; false if not requested. */
+  renew(secret: string): boolean {
+    const st = this.#states.get(secret);
+    if (!st) return false;
+    this.#schedule(st, Date.now());
+    return true;
+  }
+
+  /** close cancels timers; an order in flight finishes but is not rescheduled. */
+  close(): void {
+    this.#closed = true;
+    for (const st of this.#states.values()) clearTimeout(st.timer);
+  }
+
+  #readIssuers(set: ResourceSet): void {
+    this.#issuers.clear();
+    const bundles: string[] = [];
+    const stored = this.#o.store.loadAcme();
+    for (const obj of set.other.filter(
+      (o) => o.kind === "CertificateIssuer",
+    ) as unknown as CertificateIssuer[]) {
+      const spec = obj.spec?.acme;
+      const name = obj.metadata.name;
+      let problem: string | undefined;
+      if (!spec?.server) problem = "spec.acme.server (the ACME directory URL) is required";
+      else if (spec.challenge === "DNS01")
+        problem = "challenge DNS01 is not yet supported by the built-in issuer; use HTTP01 or TLSALPN01";
+      else if (spec.challenge !== undefined && spec.challenge !== "HTTP01" && spec.challenge !== "TLSALPN01")
+        problem = `challenge ${JSON.stringify(spec.challenge)} is not one of HTTP01, TLSALPN01, DNS01`;
+      if (spec?.caBundle) bundles.push(spec.caBundle);
+      const account = stored[`account/${name}`]
+        ? (JSON.parse(stored[`account/${name}`]!) as { url?: string }).url
+        : undefined;
+      this.#issuers.set(name, {
+        spec: spec ?? ({} as AcmeIssuerSpec),
+        ...(problem ? { problem } : {}),
+        ...(account ? { account } : {}),
+      });
+    }
+    trustCas(bundles);
+  }
+
+  #schedule(st: CertState, at: number): void {
+    clearTimeout(st.timer);
+    if (this.#closed) return;
+    st.due = at;
+    // setTimeout's limit is ~24.8 days; a later renewal re-arms itself on the way.
+    const wait = Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1);
+    st.timer = setTimeout(() => {
+      if (Date.now() + 1000 < at) return this.#schedule(st, at);
+      this.#queue = this.#queue.then(() => this.#run(st));
+    }, wait);
+    st.timer.unref?.();
+  }
+
+  async #run(st: CertState): Promise<void> {
+    if (this.#closed || this.#states.get(st.request.secret) !== st) return;
+    const r = st.request;
+    const issuer = this.#issuers.get(r.issuer);
+    st.due = undefined;
+    if (!issuer || issuer.problem) {
+      st.state = "Failed";
+      st.message = issuer
+        ? `issuer ${r.issuer}: ${issuer.problem}`
+        : `CertificateIssuer ${r.issuer} not found`;
+      this.#o.log("warn", "acme: certificate not ordered", {
+        secret: r.secret,
+        owner: r.owner,
+        reason: st.message,
+      });
+      return;
+    }
+    const started = Date.now();
+    try {
+      const input: OrderInput = {
+        directoryUrl: issuer.spec.server,
+        accountKeyPem: await this.#accountKey(r.issuer),
+        hosts: r.hosts,
+        challenge: issuer.spec.challenge === "TLSALPN01" ? "TLSALPN01" : "HTTP01",
+        ...(issuer.spec.email ? { email: issuer.spec.email } : {}),
+        ...this.#eab(issuer.spec),
+      };
+      this.#o.log("info", "acme: ordering certificate", {
+        secret: r.secret,
+        hosts: r.hosts,
+        issuer: r.issuer,
+      });
+      const issued = await this.#o.order(input, {
+        add: (a) => this.#setChallenges(a, true),
+        remove: (a) => this.#setChallenges(a, false),
+      });
+      const x = new X509Certificate(issued.certPem);
+      const stored: StoredCert = {
+        ...issued,
+        issuer: r.issuer,
+        hosts: r.hosts,
+        notBefore: Date.parse(x.validFrom),
+        notAfter: Date.parse(x.validTo),
+      };
+      this.#o.store.saveAcme(`certificate/${r.secret}`, JSON.stringify(stored));
+      this.#certs.set(r.secret, stored);
+      issuer.account ??= "registered";
+      st.state = "Issued";
+      st.failures = 0;
+      st.message = `issued, expires ${new Date(stored.notAfter).toISOString()}`;
+      this.#o.log("info", "acme: certificate issued", {
+        secret: r.secret,
+        hosts: r.hosts,
+        issuer: x.issuer.replace(/\n/g, ", "),
+        notAfter: new Date(stored.notAfter).toISOString(),
+        ms: Date.now() - started,
+      });
+      this.#schedule(st, renewAt(stored.notBefore, stored.notAfter, this.#o.rand()));
+      await this.#o.refresh();
+    } catch (err) {
+      st.failures++;
+      st.state = this.#certs.has(r.secret) ? "Issued" : "Failed";
+      st.message = `order failed: ${errText(err)}`;
+      const wait = backoffMs(st.failures, this.#o.rand());
+      this.#o.log("warn", "acme: order failed", {
+        secret: r.secret,
+        hosts: r.hosts,
+        error: errText(err),
+        failures: st.failures,
+        retryInMs: wait,
+      });
+      this.#schedule(st, Date.now() + wait);
+    }
+  }
+
+  async #accountKey(issuer: string): Promise<string> {
+    const key = `account/${issuer}`;
+    const stored = this.#o.store.loadAcme()[key];
+    if (stored) return (JSON.parse(stored) as { keyPem: string }).keyPem;
+    const keyPem = await newAccountKey();
+    this.#o.store.saveAcme(key, JSON.stringify({ keyPem }));
+    return keyPem;
+  }
+
+  #eab(spec: AcmeIssuerSpec): Pick<OrderInput, "eab"> {
+    const eab = spec.externalAccountBinding;
+    if (!eab) return {};
+    const ref = eab.keySecretRef;
+    const s = this.#set?.secrets.find(
+      (x) =>
+        x.metadata.name === ref.name && (x.metadata.namespace ?? "default") === (ref.namespace ?? "default"),
+    );
+    const value = s?.data?.[ref.key];
+    if (value === undefined)
+      throw new Error(
+        `externalAccountBinding: Secret ${ref.namespace ?? "default"}/${ref.name} key ${ref.key} not found`,
+      );
+    return { eab: { kid: eab.keyID, hmacKey: Buffer.from(value, "base64").toString("utf8").trim() } };
+  }
+
+  async #setChallenges(a: AcmeChallenges, on: boolean): Promise<void> {
+    for (const c of a.http01 ?? []) {
+      if (on) this.#challenges.http01.set(c.token, c.keyAuthorization);
+      else this.#challenges.http01.delete(c.token);
+    }
+    for (const c of a.tlsAlpn01 ?? []) {
+      if (on) this.#challenges.tlsAlpn01.set(c.hostname, { certPem: c.certPem, keyPem: c.keyPem });
+      else this.#challenges.tlsAlpn01.delete(c.hostname);
+    }
+    await this.#o.refresh();
+  }
+}
+
+// errText is an error's first line (an ACME problem's detail), never a key or token.
+function errText(err: unknown): string {
+  const text = err instanceof Error ? err.message.split("\n")[0]! : String(err);
+  // A CA quotes the challenge URL in its problem detail; the token stays out of the logs.
+  return text.replace(/acme-challenge\/[A-Za-z0-9_-]+/g, "acme-challenge/<token>");
+}
