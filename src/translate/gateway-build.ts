@@ -163,14 +163,17 @@ function httpsHostnames(group: readonly Listener[]): string[] {
 function certificateTable(group: readonly Listener[]): ListenerTls | undefined {
   const sni = new Map<string, string>();
   let fallback: string | undefined;
+  let terminating = false;
   for (const l of group) {
     const terminates = l.protocol === "HTTPS" || (l.protocol === "TLS" && l.spec.tls?.mode !== "Passthrough");
+    terminating ||= terminates;
     const cert = l.certificates[0];
     if (!terminates || !cert) continue;
     if (l.hostname === undefined) fallback ??= cert;
     else if (!sni.has(l.hostname)) sni.set(l.hostname, cert);
   }
-  if (sni.size === 0 && fallback === undefined) return undefined;
+  // A terminating listener left without a servable certificate is served with the default one.
+  if (sni.size === 0 && fallback === undefined && !terminating) return undefined;
   const out: ListenerTls = {
     sni: [...sni.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
