@@ -95,6 +95,8 @@ export class Controller {
   #opts: TranslateOptions;
   #log: Logger;
   #allocations: AllocationState;
+  /** builtAt is the clock (Unix seconds) of the last build: translate checked certificates at it. */
+  #builtAt: number | undefined;
   #version = 0;
   #served: EngineSnapshot | undefined;
   #statuses: ObjectStatus[] = [];
@@ -139,10 +141,12 @@ export class Controller {
     for (const e of set.errors) this.#log("warn", "input error", { ...e });
     const version = this.#version + 1;
     const heldFrom = this.#lastValid;
+    const nowSeconds = Date.now() / 1000;
     const out = buildSnapshot(set, this.#opts, this.#allocations, version, heldFrom, {
       serials: this.#dnsSerials,
-      nowSeconds: Date.now() / 1000,
+      nowSeconds,
     });
+    this.#builtAt = nowSeconds;
     this.#notices = out.translate.notices;
     this.#invalid = out.invalid;
     for (const o of out.invalid) this.#log("warn", "invalid object", { ...o });
@@ -317,7 +321,8 @@ export class Controller {
         // while the engine serves its held version.
         this.#servedLastValid,
         // The served serials: the rerun's content is the served one, so each zone keeps its serial.
-        { serials: this.#dnsSerials },
+        // The served build's clock too, so certificates read as the engine serves them.
+        { serials: this.#dnsSerials, nowSeconds: this.#builtAt },
       );
       this.#inspected = { version: this.#version, out };
     }
