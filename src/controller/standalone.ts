@@ -188,6 +188,7 @@ export class Controller {
     this.#logProblems(problemsOf(out.statuses));
     // An object held at its last valid version is an edit not in force, like a file that did not parse.
     this.#metrics.reloaded(set.errors.length + out.invalid.length === 0, version, out.allocations);
+    this.#metrics.certificatesChecked(out.translate.certificateUses);
     this.#emit();
   }
 

@@ -108,6 +108,15 @@ spec:
     /Secret default\/bad-tls: certificate expired at .*; renew it; bad\.test served with the default certificate meanwhile/,
   );
 
+  const metrics = await (await fetch(`${p.adminUrl}/metrics`)).text();
+  assert.match(metrics, /portico_certificate_usable\{namespace="default",secret="bad-tls"\} 0/);
+  assert.match(metrics, /portico_certificate_usable\{namespace="default",secret="good-tls"\} 1/);
+  const expiry =
+    /portico_certificate_expiry_timestamp_seconds\{namespace="default",secret="bad-tls"\} (\d+)/.exec(
+      metrics,
+    );
+  assert.ok(expiry && Number(expiry[1]) * 1000 < Date.now(), "the expiry metric is in the past");
+
   const admin = p.adminUrl.replace(/^http:\/\//, "").replace(/\/$/, "");
   const table = await portico(["get", "certificates", "--admin", admin]);
   assert.equal(table.code, 0, table.stderr);
