@@ -1,5 +1,6 @@
 // standalone.ts: `portico run` — file source → pipeline (translate + IPAM) → engine, in one process,
 // with allocations kept in SQLite under the state dir and an admin API on loopback.
+import { nextCertificateChange, type CertificateUse } from "../translate/certificates.ts";
 import type { DnsSerials } from "../translate/dns.ts";
 import type { ResourceSet, SourceError } from "../k8s/resource-set.ts";
 import type { AllocationState } from "../ipam/types.ts";
@@ -95,6 +96,8 @@ export class Controller {
   #opts: TranslateOptions;
   #log: Logger;
   #allocations: AllocationState;
+  /** certificateUses are the last build's certificates (when the next one expires, for recheckAt). */
+  #certificateUses: readonly CertificateUse[] = [];
   /** builtAt is the clock (Unix seconds) of the last build: translate checked certificates at it. */
   #builtAt: number | undefined;
   #version = 0;
@@ -189,6 +192,7 @@ export class Controller {
     // An object held at its last valid version is an edit not in force, like a file that did not parse.
     this.#metrics.reloaded(set.errors.length + out.invalid.length === 0, version, out.allocations);
     this.#metrics.certificatesChecked(out.translate.certificateUses);
+    this.#certificateUses = out.translate.certificateUses;
     this.#emit();
   }
 
@@ -310,6 +314,11 @@ export class Controller {
    * both say "kept from the previous assignment" rather than the live one recalling why an address
    * was first chosen, and the two answers agree. Rerun once per served version. Live answers add
    * what only a running Portico knows: whether each listener is bound (Programmed). */
+  /** recheckAt is when (Unix ms) a certificate's state next changes with no input change; undefined: never. */
+  recheckAt(): number | undefined {
+    return nextCertificateChange(this.#certificateUses, Date.now());
+  }
+
   inspect(): Inspection | undefined {
     if (!this.#served) return undefined;
     if (this.#inspected?.version !== this.#version) {

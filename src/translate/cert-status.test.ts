@@ -7,6 +7,7 @@ import { buildResourceSet } from "../k8s/resource-set.ts";
 import type { AnyObject, Condition } from "../k8s/types.ts";
 import type { Certificate } from "../model/ir.ts";
 import { caAndLeaf, cnOnly, selfSigned } from "../../test/support/certs.ts";
+import { nextCertificateChange } from "./certificates.ts";
 import { CERTIFICATES_VALID } from "./ingress-tls.ts";
 import { translate } from "./translate.ts";
 import type { TranslateResult } from "./types.ts";
@@ -282,4 +283,24 @@ test("cert-status: a Gateway listener with an expired certificate is ResolvedRef
   assert.ok(!("d/a" in out.certificates));
   const states = out.certificateUses.map((u) => `${u.secret} ${u.listener} ${u.state}`).sort();
   assert.deepEqual(states, ["d/a a Expired", "d/good good OK"]);
+});
+
+test("cert-status: nextCertificateChange is the next notBefore, day of the last 14, or notAfter", () => {
+  const end = Date.parse("2027-01-31T00:00:00Z");
+  const use = {
+    secret: "d/a",
+    object: "Ingress/d/web",
+    hosts: ["a.example"],
+    state: "OK" as const,
+    notBefore: "2027-01-01T00:00:00.000Z",
+    notAfter: new Date(end).toISOString(),
+  };
+  assert.equal(
+    nextCertificateChange([use], Date.parse("2026-12-01T00:00:00Z")),
+    Date.parse(use.notBefore) + 1,
+  );
+  assert.equal(nextCertificateChange([use], Date.parse("2027-01-02T00:00:00Z")), end - 14 * DAY + 1);
+  assert.equal(nextCertificateChange([use], end - 3 * DAY + 5), end - 2 * DAY + 1);
+  assert.equal(nextCertificateChange([use], end - 1000), end + 1);
+  assert.equal(nextCertificateChange([use], end + 1), undefined);
 });

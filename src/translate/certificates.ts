@@ -27,6 +27,8 @@ export interface CertificateUse {
   /** notAfter (RFC 3339) and daysLeft (whole days from translate's now) when the PEM parsed. */
   notAfter?: string;
   daysLeft?: number;
+  /** notBefore (RFC 3339) when the PEM parsed. */
+  notBefore?: string;
 }
 
 /** nowOf reads translate's injected clock (TranslateOptions.now) as milliseconds; undefined: no clock. */
@@ -48,6 +50,7 @@ export function certificateUse(
     const cn = /^CN=(.*)$/m.exec(checked.x509.issuer)?.[1];
     use.issuer = cn ?? checked.x509.issuer.replace(/\n/g, ", ");
     use.notAfter = checked.notAfter;
+    use.notBefore = new Date(checked.x509.validFrom).toISOString();
     if (nowMs !== undefined) use.daysLeft = daysLeft(checked, nowMs);
   }
   const why = problem ?? (checked.ok ? undefined : checked);
@@ -61,4 +64,23 @@ export function certificateUse(
     use.message = `Secret ${use.secret}: certificate expires at ${use.notAfter} (${use.daysLeft} days left); renew it`;
   }
   return use;
+}
+
+/**
+ * nextCertificateChange is the first instant after nowMs at which a certificate's state or days
+ * left changes (notBefore, each day of the last EXPIRING_DAYS, notAfter): a running controller
+ * re-translates then, so an expiry is noticed without any input changing. undefined: none.
+ */
+export function nextCertificateChange(uses: readonly CertificateUse[], nowMs: number): number | undefined {
+  let next: number | undefined;
+  const consider = (t: number) => {
+    if (t > nowMs && (next === undefined || t < next)) next = t;
+  };
+  for (const u of uses) {
+    if (u.notBefore) consider(Date.parse(u.notBefore) + 1);
+    if (!u.notAfter) continue;
+    const end = Date.parse(u.notAfter);
+    for (let k = 0; k <= EXPIRING_DAYS; k++) consider(end - k * 86_400_000 + 1);
+  }
+  return next;
 }
