@@ -38,6 +38,8 @@ export async function load(flags: CommonFlags, dirs: string[]): Promise<Inspecti
     },
     previous,
     1,
+    undefined,
+    { nowSeconds: Date.now() / 1000 },
   );
   return { set, out, ports, stateNote };
 }

@@ -15,7 +15,6 @@ import { hostname } from "node:os";
 import { version } from "./version.ts";
 import { readCalibration } from "../state/calibration.ts";
 import { AcmeManager } from "../controller/acme/manager.ts";
-import type { ResourceSet } from "../k8s/resource-set.ts";
 import { FileSource, FileSourceError } from "../sources/file/source.ts";
 import { openStateStore, type StateStore } from "../state/store.ts";
 import { refuseLegacyDefault, stateDirOf } from "../state/location.ts";
@@ -97,12 +96,32 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
   // Updates are serialised: a burst of file changes applies in order, one snapshot at a time.
   let chain = Promise.resolve();
   let printed = false;
+  // Certificates expire with no input changing: rebuild from the last set when one's state is next
+  // due to change (expired, valid, a day less left), so it is replaced and reported on time.
+  let lastSet: Parameters<typeof controller.update>[0] | undefined;
+  let recheck: NodeJS.Timeout | undefined;
+  const scheduleRecheck = () => {
+    clearTimeout(recheck);
+    const at = controller.recheckAt();
+    if (at === undefined || lastSet === undefined) return;
+    const set = lastSet;
+    // setTimeout holds at most ~24.8 days; a later instant is reached by rescheduling.
+    const wait = Math.min(Math.max(at - Date.now(), 1000), 2 ** 31 - 1);
+    recheck = setTimeout(() => {
+      chain = chain
+        .then(() => (lastSet === set ? controller.update(set) : undefined))
+        .then(scheduleRecheck)
+        .catch((err) => log("error", "update failed", { error: String(err) }));
+    }, wait);
+    recheck.unref();
+  };
+  undo.push(() => clearTimeout(recheck));
   const heap = new LargeInputGc();
   // The built-in ACME issuer: its orders re-apply the last set (issued Secrets, challenges).
-  let lastSet: ResourceSet | undefined;
   const reapply = () => {
     chain = chain
       .then(() => (lastSet ? controller.update(lastSet) : undefined))
+      .then(scheduleRecheck)
       .catch((err) => log("error", "update failed", { error: String(err) }));
     return chain;
   };
@@ -117,6 +136,7 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
       acme.sync(set);
       chain = chain
         .then(() => controller.update(set))
+        .then(scheduleRecheck)
         // After a large input arrives or leaves, give its memory back rather than keep it idle.
         .then(() => {
           if (heap.observe(source.inputBytes())) log("debug", "controller heap collected");
@@ -136,6 +156,7 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
   undo.push(() => source.close());
   await source.start();
   return async () => {
+    clearTimeout(recheck);
     await source.close();
     await chain;
     admin.server.close();

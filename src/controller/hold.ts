@@ -4,7 +4,7 @@
 // parse, an EngineGroup whose spec must make sense, a WafPolicy whose custom rules must parse) that fails its check is replaced by its last valid version, so a typo or a bad rotation
 // changes nothing that serves; it is reported, and clears when fixed. An object that never had a
 // valid version passes through as it is, and the passes that read it refuse it (a pool that serves
-// nobody new, a host not served on HTTPS). Only removing an object drops its last valid version:
+// nobody new, a host served with the default certificate). Only removing an object drops its last valid version:
 // deletion is the one deliberate way to free what it held.
 import { parseIp } from "../ipam/address.ts";
 import { poolProblem } from "../ipam/pools.ts";

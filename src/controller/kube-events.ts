@@ -78,7 +78,9 @@ export function ingressEvents(s: ObjectStatus, obj: AnyObject | undefined): Even
   };
   // A True condition with a reason other than its all-clear one is a warning (served, partly).
   // "Published" is DNSRecordReady's (a DNSRecordFailed is True with its reason: a warning).
-  const clear = new Set(["Accepted", "ResolvedRefs", "Allocated", "Published"]);
+  // "Valid" is CertificatesValid's; CertificateExpiring (True) is a warning whose note counts the days
+  // left, so it is recorded once a day per certificate, not once per reconcile.
+  const clear = new Set(["Accepted", "ResolvedRefs", "Allocated", "Published", "Valid"]);
   return (s.status.conditions ?? [])
     .filter((c) => c.status === "False" || !clear.has(c.reason ?? ""))
     .map((c) => ({

@@ -424,6 +424,7 @@ export class KubeController implements AdminView {
     }
     this.#rejection = undefined;
     this.#metrics.reloaded(out.invalid.length === 0, version, out.allocations);
+    this.#metrics.certificatesChecked(out.translate.certificateUses);
     const changed = summarize(snapshotChanges(this.#served, snapshot));
     this.#version = version;
     this.#served = snapshot;

@@ -5,6 +5,7 @@
 import type { ListenerStatus } from "../engine/listeners.ts";
 import { Counter, Gauge } from "../engine/prom.ts";
 import type { AllocateOutput } from "../ipam/types.ts";
+import type { CertificateUse } from "../translate/certificates.ts";
 
 /** ControllerMetrics counts reloads and renders the controller's series. */
 export class ControllerMetrics {
@@ -14,6 +15,7 @@ export class ControllerMetrics {
   #lastOk = true;
   #version = 0;
   #ipam: AllocateOutput | undefined;
+  #certificates: readonly CertificateUse[] = [];
 
   /** reloaded records one reload (a new ResourceSet processed); ok false when it was not applied as given. */
   reloaded(ok: boolean, version: number, ipam: AllocateOutput | undefined, now = Date.now()): void {
@@ -23,6 +25,11 @@ export class ControllerMetrics {
     else this.#failures++;
     this.#version = version;
     if (ipam !== undefined) this.#ipam = ipam;
+  }
+
+  /** certificatesChecked records the certificates of the last build (translate's certificateUses). */
+  certificatesChecked(uses: readonly CertificateUse[]): void {
+    this.#certificates = uses;
   }
 
   /** render returns the exposition text of the controller's series. */
@@ -101,8 +108,30 @@ export class ControllerMetrics {
     );
     for (const l of listeners)
       bound.set([l.name, `${l.key.slice(l.key.indexOf("/") + 1)}`, l.protocol], l.state === "bound" ? 1 : 0);
+    // One series per Secret (not per host): bounded by the Secrets in use, whatever the host count.
+    const expiry = new Gauge(
+      "portico_certificate_expiry_timestamp_seconds",
+      "Unix time a served TLS certificate's notAfter falls on, per Secret.",
+      ["namespace", "secret"],
+    );
+    const usable = new Gauge(
+      "portico_certificate_usable",
+      "1 when the Secret's certificate is served for every host that asks for it, 0 when some get the default certificate.",
+      ["namespace", "secret"],
+    );
+    const worst = new Map<string, CertificateUse>();
+    for (const u of this.#certificates) {
+      const bad = (x: CertificateUse) => x.state === "Expired" || x.state === "Invalid";
+      const held = worst.get(u.secret);
+      if (!held || (bad(u) && !bad(held))) worst.set(u.secret, u);
+    }
+    for (const [secret, u] of worst) {
+      const [ns, name] = secret.split("/") as [string, string];
+      if (u.notAfter) expiry.set([ns, name], Date.parse(u.notAfter) / 1000);
+      usable.set([ns, name], u.state === "Expired" || u.state === "Invalid" ? 0 : 1);
+    }
     const out: string[] = [];
-    for (const f of [...families, inUse, available, pending, bound]) f.render(out);
+    for (const f of [...families, inUse, available, pending, bound, expiry, usable]) f.render(out);
     return out.join("\n") + "\n";
   }
 }

@@ -65,7 +65,13 @@ export function buildSnapshot(
 ): PipelineOutput {
   const held = holdLastValid(input, lastValid);
   const set = held.set;
-  const tr = translate(set, opts);
+  // The run's clock is translate's too: certificates are checked for expiry at this time.
+  const tr = translate(
+    set,
+    opts.now === undefined && clock.nowSeconds !== undefined
+      ? { ...opts, now: new Date(clock.nowSeconds * 1000).toISOString() }
+      : opts,
+  );
   const allocations = allocate({
     requests: tr.vipRequests,
     pools: set.vipPools,

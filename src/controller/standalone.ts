@@ -1,5 +1,6 @@
 // standalone.ts: `portico run` — file source → pipeline (translate + IPAM) → engine, in one process,
 // with allocations kept in SQLite under the state dir and an admin API on loopback.
+import { nextCertificateChange, type CertificateUse } from "../translate/certificates.ts";
 import type { DnsSerials } from "../translate/dns.ts";
 import type { ResourceSet, SourceError } from "../k8s/resource-set.ts";
 import type { AllocationState } from "../ipam/types.ts";
@@ -111,6 +112,10 @@ export class Controller {
   #opts: TranslateOptions;
   #log: Logger;
   #allocations: AllocationState;
+  /** certificateUses are the last build's certificates (when the next one expires, for recheckAt). */
+  #certificateUses: readonly CertificateUse[] = [];
+  /** builtAt is the clock (Unix seconds) of the last build: translate checked certificates at it. */
+  #builtAt: number | undefined;
   #version = 0;
   #served: EngineSnapshot | undefined;
   #statuses: ObjectStatus[] = [];
@@ -162,13 +167,15 @@ export class Controller {
     for (const e of set.errors) this.#log("warn", "input error", { ...e });
     const version = this.#version + 1;
     const heldFrom = this.#lastValid;
+    const nowSeconds = Date.now() / 1000;
     const out = buildSnapshot(set, this.#opts, this.#allocations, version, heldFrom, {
       serials: this.#dnsSerials,
-      nowSeconds: Date.now() / 1000,
+      nowSeconds,
     });
     const acme = this.#extras?.challenges();
     if (acme) out.snapshot.acme = acme;
     if (this.#extras) out.statuses.push(...this.#extras.statuses());
+    this.#builtAt = nowSeconds;
     this.#notices = out.translate.notices;
     this.#invalid = out.invalid;
     for (const o of out.invalid) this.#log("warn", "invalid object", { ...o });
@@ -210,6 +217,8 @@ export class Controller {
     this.#logProblems(problemsOf(out.statuses));
     // An object held at its last valid version is an edit not in force, like a file that did not parse.
     this.#metrics.reloaded(set.errors.length + out.invalid.length === 0, version, out.allocations);
+    this.#metrics.certificatesChecked(out.translate.certificateUses);
+    this.#certificateUses = out.translate.certificateUses;
     this.#emit();
   }
 
@@ -331,6 +340,11 @@ export class Controller {
    * both say "kept from the previous assignment" rather than the live one recalling why an address
    * was first chosen, and the two answers agree. Rerun once per served version. Live answers add
    * what only a running Portico knows: whether each listener is bound (Programmed). */
+  /** recheckAt is when (Unix ms) a certificate's state next changes with no input change; undefined: never. */
+  recheckAt(): number | undefined {
+    return nextCertificateChange(this.#certificateUses, Date.now());
+  }
+
   inspect(): Inspection | undefined {
     if (!this.#served) return undefined;
     if (this.#inspected?.version !== this.#version) {
@@ -343,7 +357,8 @@ export class Controller {
         // while the engine serves its held version.
         this.#servedLastValid,
         // The served serials: the rerun's content is the served one, so each zone keeps its serial.
-        { serials: this.#dnsSerials },
+        // The served build's clock too, so certificates read as the engine serves them.
+        { serials: this.#dnsSerials, nowSeconds: this.#builtAt },
       );
       this.#inspected = { version: this.#version, out };
     }

@@ -10,6 +10,7 @@ import { ROUTE_KINDS } from "../translate/gateway-types.ts";
 import { statusOf } from "./explain/common.ts";
 import type { PipelineOutput } from "./pipeline.ts";
 import { dnsRows } from "./dns-table.ts";
+import { certificateRows } from "./explain/certificate.ts";
 import { policyRows } from "./explain/policy.ts";
 
 /** Row is one table line, column name → cell. */
@@ -227,7 +228,15 @@ export function engineGroupRows(out: PipelineOutput): Row[] {
 
 /** TableKind is a table `portico get` prints. */
 export type TableKind =
-  "services" | "ingresses" | "gateways" | "routes" | "pools" | "enginegroups" | "dns" | "policies";
+  | "services"
+  | "ingresses"
+  | "gateways"
+  | "routes"
+  | "pools"
+  | "enginegroups"
+  | "dns"
+  | "policies"
+  | "certificates";
 
 /** TABLE_KINDS lists the tables in the order `portico get all` prints them. */
 export const TABLE_KINDS: readonly TableKind[] = [
@@ -239,6 +248,7 @@ export const TABLE_KINDS: readonly TableKind[] = [
   "enginegroups",
   "dns",
   "policies",
+  "certificates",
 ];
 
 /** TABLE_COLUMNS are the columns `-o table` shows; `-o wide` shows every column of the rows. */
@@ -260,6 +270,7 @@ export const TABLE_COLUMNS: Record<TableKind, readonly string[]> = {
   enginegroups: ["NAME", "HA MODE", "REPLICAS", "VIPS", "OBJECTS", "ACCEPTED"],
   dns: ["ZONE", "NAME", "TYPE", "TTL", "VALUE", "HEALTH"],
   policies: ["NAMESPACE", "KIND", "NAME", "MODE", "TARGETS", "ACCEPTED", "VALID"],
+  certificates: ["NAMESPACE", "SECRET", "HOSTS", "ISSUER", "NOT AFTER", "DAYS LEFT", "STATE", "REASON"],
 };
 
 /** tableRows computes one table from a ResourceSet and the pipeline's output (every column). */
@@ -287,6 +298,8 @@ export function tableRows(
       return dnsRows(out);
     case "policies":
       return policyRows(set, out);
+    case "certificates":
+      return certificateRows(out.translate.certificateUses);
   }
 }
 

@@ -4,6 +4,7 @@ import type { ResourceSet } from "../k8s/resource-set.ts";
 import type { Service } from "../k8s/types.ts";
 import type { VipRequest } from "../ipam/types.ts";
 import type { Certificate, Pool } from "../model/ir.ts";
+import type { CertificateUse } from "./certificates.ts";
 import type { PendingZone } from "./dns.ts";
 import { PolicyIndex } from "./policy.ts";
 import type { GroupClaim } from "./engine-group.ts";
@@ -33,6 +34,8 @@ export interface TranslateContext {
   readonly groupClaims: GroupClaim[];
   /** dnsZones are the checked DnsZones with their VIP request (dns.ts). */
   readonly dnsZones: PendingZone[];
+  /** certificateUses say which Secret each TLS host asked for and how it stands (certificates.ts). */
+  readonly certificateUses: CertificateUse[];
   /** policies resolve the WafPolicy and AccessPolicy of each route and listener (policy.ts). */
   readonly policies: PolicyIndex;
 }
@@ -54,6 +57,7 @@ export function newContext(set: ResourceSet, opts: TranslateOptions): TranslateC
     notices: [],
     groupClaims: [],
     dnsZones: [],
+    certificateUses: [],
     policies: new PolicyIndex(set),
   };
 }

@@ -168,8 +168,10 @@ function certificateTable(group: readonly Listener[]): ListenerTls | undefined {
   const sni = new Map<string, string>();
   let fallback: string | undefined;
   const alternates: { primary: string; certificate: string }[] = [];
+  let terminating = false;
   for (const l of group) {
     const terminates = l.protocol === "HTTPS" || (l.protocol === "TLS" && l.spec.tls?.mode !== "Passthrough");
+    terminating ||= terminates;
     const [cert, ...more] = l.certificates;
     if (!terminates || !cert) continue;
     for (const m of more)
@@ -178,7 +180,8 @@ function certificateTable(group: readonly Listener[]): ListenerTls | undefined {
     if (l.hostname === undefined) fallback ??= cert;
     else if (!sni.has(l.hostname)) sni.set(l.hostname, cert);
   }
-  if (sni.size === 0 && fallback === undefined) return undefined;
+  // A terminating listener left without a servable certificate is served with the default one.
+  if (sni.size === 0 && fallback === undefined && !terminating) return undefined;
   const out: ListenerTls = {
     sni: [...sni.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))

@@ -9,7 +9,9 @@ import { GATEWAY_GROUP, Problems } from "./gateway-conditions.ts";
 import { checkFrontendValidation } from "./gateway-frontend-tls.ts";
 import { KINDS_BY_PROTOCOL, nsOf, type Listener, type RouteKind } from "./gateway-types.ts";
 import { gatewayFrom, refPermitted, type GrantIndex } from "./referencegrant.ts";
-import { checkTlsSecret, keyTypeOf, secretMap } from "./secrets.ts";
+import { certificateUse, nowOf } from "./certificates.ts";
+import { keyOf, refOf } from "./status.ts";
+import { checkTlsSecret, keyTypeOf, secretMap, servingProblem } from "./secrets.ts";
 import { parseGatewayTlsOptions } from "./tls-options.ts";
 
 /** buildListener validates one listener spec of a Gateway or ListenerSet. */
@@ -30,6 +32,7 @@ export function buildListener(
     supportedKinds: [],
     accepted: new Problems(),
     resolvedRefs: new Problems(),
+    certificateProblems: new Problems(),
     certificates: [],
     attached: [],
   };
@@ -112,8 +115,27 @@ function checkTls(ctx: TranslateContext, grants: GrantIndex, l: Listener): void 
       continue;
     }
     const checked = checkTlsSecret(secrets, ns, ref.name);
+    const base = {
+      secret: `${ns}/${ref.name}`,
+      object: keyOf(refOf(l.owner)),
+      listener: l.name,
+      hosts: [l.hostname ?? "*"],
+    };
     if (!checked.ok) {
+      ctx.certificateUses.push(certificateUse(base, checked, nowOf(ctx.opts.now)));
       l.resolvedRefs.add("InvalidCertificateRef", checked.message);
+      continue;
+    }
+    // Only the clock is checked here, not the names: the Gateway API's InvalidCertificateRef is about
+    // the Secret, and its conformance certificates cover hostnames only through "*.org"-style
+    // wildcards, which RFC 6125 matching (OpenSSL's, browsers') refuses.
+    const problem = servingProblem(checked, undefined, nowOf(ctx.opts.now));
+    ctx.certificateUses.push(certificateUse(base, checked, nowOf(ctx.opts.now), problem));
+    if (problem) {
+      l.certificateProblems.add(
+        "InvalidCertificateRef",
+        `${problem.message}; served with the default certificate meanwhile`,
+      );
       continue;
     }
     const type = keyTypeOf(checked.x509);

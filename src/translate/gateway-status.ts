@@ -12,7 +12,9 @@ export function renderListener(l: Listener, generation: number | undefined): Rec
   // A conflicted listener is neither accepted nor programmed, with the conflict as the reason
   // (conformance: listenerset-hostname-conflict, listenerset-protocol-conflict).
   const accepted = l.conflicted ? no(l.conflicted.reason, l.conflicted.message) : l.accepted.cond("Accepted");
-  const resolved = l.resolvedRefs.cond("ResolvedRefs");
+  const resolved = l.resolvedRefs.empty
+    ? l.certificateProblems.cond("ResolvedRefs")
+    : l.resolvedRefs.cond("ResolvedRefs");
   const programmed = listenerUsable(l)
     ? yes("Programmed")
     : l.conflicted

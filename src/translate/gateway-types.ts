@@ -50,6 +50,12 @@ export interface Listener {
   supportedKinds: RouteKind[];
   accepted: Problems;
   resolvedRefs: Problems;
+  /**
+   * certificateProblems are certificates that parsed but can't be served now (expired, not yet
+   * valid, not naming the listener's hostname): reported as ResolvedRefs=False
+   * InvalidCertificateRef, while the listener stays programmed with the default certificate.
+   */
+  certificateProblems: Problems;
   /** conflicted, when set, is the Conflicted=True value (HostnameConflict, ProtocolConflict). */
   conflicted?: Cond;
   /** certificates are certificate keys ("ns/secret") from tls.certificateRefs, in order. */

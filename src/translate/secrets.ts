@@ -72,19 +72,44 @@ export function checkKeyPair(s: Secret): CheckedCert {
       message: `Secret ${id}: ${missing} missing or not base64 PEM`,
     };
   }
-  let x509: X509Certificate;
+  let chain: X509Certificate[];
   try {
-    x509 = new X509Certificate(certPem);
+    chain = pemBlocks(certPem).map((b) => new X509Certificate(b));
+    if (chain.length === 0) throw new Error("no CERTIFICATE block");
   } catch (e) {
     return { ok: false, reason: "InvalidCertificate", message: `Secret ${id}: tls.crt: ${errText(e)}` };
   }
+  const x509 = chain[0]!;
   try {
     const key = createPrivateKey(keyPem);
     if (!x509.checkPrivateKey(key)) {
-      return { ok: false, reason: "KeyMismatch", message: `Secret ${id}: tls.key does not match tls.crt` };
+      // A key that matches a later certificate means the bundle is in the wrong order: clients
+      // take the first certificate as the server's, so the leaf must come first.
+      const at = chain.findIndex((c) => c.checkPrivateKey(key));
+      if (at > 0) {
+        return {
+          ok: false,
+          reason: "ChainOrder",
+          message: `Secret ${id}: tls.crt has the server certificate at position ${at + 1}; put it first, then its issuers`,
+        };
+      }
+      return {
+        ok: false,
+        reason: "KeyMismatch",
+        message: `Secret ${id}: tls.key does not match the certificate in tls.crt; store the key it was issued for`,
+      };
     }
   } catch (e) {
     return { ok: false, reason: "InvalidPrivateKey", message: `Secret ${id}: tls.key: ${errText(e)}` };
+  }
+  for (let i = 0; i + 1 < chain.length; i++) {
+    if (!chain[i]!.checkIssued(chain[i + 1]!)) {
+      return {
+        ok: false,
+        reason: "ChainOrder",
+        message: `Secret ${id}: tls.crt certificate ${i + 2} did not issue certificate ${i + 1}; order the chain leaf first, each followed by its issuer`,
+      };
+    }
   }
   return {
     ok: true,
@@ -95,10 +120,86 @@ export function checkKeyPair(s: Secret): CheckedCert {
   };
 }
 
+/** pemBlocks splits PEM text into its CERTIFICATE blocks, in order. */
+function pemBlocks(pem: string): string[] {
+  return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+}
+
+/** EXPIRING_DAYS is how close to notAfter a certificate is reported as expiring. */
+export const EXPIRING_DAYS = 14;
+
+/** ServingProblem is why a usable key pair must not be served for a host right now. */
+export interface ServingProblem {
+  reason: "CertificateExpired" | "CertificateNotYetValid" | "CertificateHostMismatch";
+  message: string;
+}
+
+/**
+ * servingProblem checks a key pair against the clock and a host: expired, not yet valid, or not
+ * naming the host (SAN DNS names, the CN only without SANs: RFC 6125). undefined: serve it.
+ * nowMs is injected so translation stays a pure function of its input.
+ */
+export function servingProblem(
+  c: Extract<CheckedCert, { ok: true }>,
+  host: string | undefined,
+  nowMs: number | undefined,
+): ServingProblem | undefined {
+  if (nowMs !== undefined) {
+    const from = Date.parse(c.x509.validFrom);
+    const to = Date.parse(c.x509.validTo);
+    if (nowMs > to) {
+      return {
+        reason: "CertificateExpired",
+        message: `Secret ${c.name}: certificate expired at ${c.notAfter}; renew it`,
+      };
+    }
+    if (nowMs < from) {
+      return {
+        reason: "CertificateNotYetValid",
+        message: `Secret ${c.name}: certificate is not valid before ${new Date(from).toISOString()}; check the issuer's clock or wait`,
+      };
+    }
+  }
+  if (host !== undefined && host !== "*" && !coversHost(c.x509, host) && !coversSome(c.x509, host)) {
+    return {
+      reason: "CertificateHostMismatch",
+      message: `Secret ${c.name}: the certificate is for ${namesOf(c.x509).join(", ") || "no DNS name"}, not ${host}; issue one that names ${host}`,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * coversSome tells whether a wildcard host ("*.example.com") has at least one name of the
+ * certificate under it: a certificate for a.example.com and b.example.com serves those two.
+ */
+function coversSome(x509: X509Certificate, host: string): boolean {
+  if (!host.startsWith("*.")) return false;
+  const suffix = host.slice(1);
+  return namesOf(x509).some((n) => n.endsWith(suffix) && !n.slice(0, -suffix.length).includes("."));
+}
+
+/** daysLeft is the whole days from nowMs to the certificate's notAfter (negative once expired). */
+export function daysLeft(c: Extract<CheckedCert, { ok: true }>, nowMs: number): number {
+  return Math.floor((Date.parse(c.notAfter) - nowMs) / 86_400_000);
+}
+
+/** namesOf lists a certificate's DNS names: its SAN DNS entries, else its subject CN. */
+export function namesOf(x509: X509Certificate): string[] {
+  const san = (x509.subjectAltName ?? "")
+    .split(", ")
+    .filter((e) => e.startsWith("DNS:"))
+    .map((e) => e.slice(4));
+  if (san.length > 0) return san;
+  const cn = /^CN=(.*)$/m.exec(x509.subject)?.[1];
+  return cn ? [cn] : [];
+}
+
 /** coversHost tells whether a certificate is valid for a host; a wildcard host is checked by one label. */
 export function coversHost(x509: X509Certificate, host: string): boolean {
   const probe = host.startsWith("*.") ? `wildcard-probe${host.slice(1)}` : host;
-  return x509.checkHost(probe) !== undefined;
+  // Partial wildcards ("f*.example.com") are refused, as browsers refuse them (RFC 6125 §7.2).
+  return x509.checkHost(probe, { partialWildcards: false }) !== undefined;
 }
 
 /** errText is an error's message without OpenSSL's stack noise. */

@@ -40,6 +40,7 @@ export function translate(set: ResourceSet, opts: TranslateOptions): TranslateRe
     notices: [...new Set(ctx.notices)],
     vipOf: sortKeys(ctx.vipOf),
     dnsZones: ctx.dnsZones,
+    certificateUses: ctx.certificateUses,
     groupClaims: [...ctx.groupClaims].sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0)),
   };
 }

@@ -2,6 +2,7 @@
 // the addresses IPAM assigned in their place and drops listeners whose VIP is still pending.
 import type { Condition, LoadBalancerIngress } from "../k8s/types.ts";
 import type { VipRequest } from "../ipam/types.ts";
+import type { CertificateUse } from "./certificates.ts";
 import type { PendingZone } from "./dns.ts";
 import type { GroupClaim } from "./engine-group.ts";
 import type { Certificate, HttpListener, L4Listener, Pool } from "../model/ir.ts";
@@ -30,7 +31,11 @@ export interface TranslateOptions {
   /** ingressHttpPort and ingressHttpsPort are the shared Ingress VIP's ports (80/443). */
   ingressHttpPort: number;
   ingressHttpsPort: number;
-  /** now (RFC 3339), when given, flags expired certificates; absent keeps translation clock-free. */
+  /**
+   * now (RFC 3339) is translation's clock: certificates expired or not yet valid at this time are
+   * replaced by the default certificate. The controllers pass the time of each run; absent (tests,
+   * golden files) keeps translation clock-free and checks only what does not depend on time.
+   */
   now?: string;
   /**
    * standalone: no controller runs the engines (`portico run`, files). An EngineGroup's fields that
@@ -57,4 +62,6 @@ export interface TranslateResult {
   groupClaims: GroupClaim[];
   /** dnsZones are the checked DnsZones; their records are built after IPAM (dns.ts buildDns). */
   dnsZones: PendingZone[];
+  /** certificateUses are every TLS Secret an Ingress or Gateway listener asked for, and its state. */
+  certificateUses: CertificateUse[];
 }

@@ -6,8 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Certificate } from "../../src/model/ir.ts";
 
-/** selfSigned returns a fresh EC P-256 (or RSA 2048) self-signed certificate for names (first is the CN). */
-export function selfSigned(names: string[], keyType: "ec" | "rsa" = "ec"): Certificate {
+/**
+ * selfSigned returns a fresh self-signed certificate for names (first is the CN): EC P-256 unless
+ * keyType says RSA 2048, valid `days` from now.
+ */
+export function selfSigned(names: string[], keyType: "ec" | "rsa" = "ec", days = 2): Certificate {
   const newkey =
     keyType === "ec"
       ? ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
@@ -28,7 +31,7 @@ export function selfSigned(names: string[], keyType: "ec" | "rsa" = "ec"): Certi
         "-out",
         cert,
         "-days",
-        "2",
+        String(days),
         "-subj",
         `/CN=${names[0]}`,
         "-addext",
@@ -97,6 +100,62 @@ export function caAndLeaf(names: string[]): CaAndLeaf {
       caPem: readFileSync(f("ca.pem"), "utf8"),
       leaf: { certPem: readFileSync(f("leaf.pem"), "utf8"), keyPem: readFileSync(f("leaf.key"), "utf8") },
     };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * expiredSelfSigned makes an EC P-256 self-signed certificate for names that expired a day ago
+ * (openssl 3.0's `x509 -days -1`: notAfter is the day before notBefore), for the
+ * "never serve an expired certificate" tests against the real clock.
+ */
+export function expiredSelfSigned(names: string[]): Certificate {
+  const dir = mkdtempSync(join(tmpdir(), "portico-expired-"));
+  const f = (n: string) => join(dir, n);
+  const run = (args: string[]) => execFileSync("openssl", args, { stdio: "ignore" });
+  try {
+    run([
+      "req",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      f("key.pem"),
+      "-out",
+      f("req.csr"),
+      "-subj",
+      `/CN=${names[0]}`,
+    ]);
+    writeFileSync(f("ext"), `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}\n`);
+    run(
+      ["x509", "-req", "-in", f("req.csr"), "-signkey", f("key.pem"), "-days", "-1"].concat([
+        "-out",
+        f("cert.pem"),
+        "-extfile",
+        f("ext"),
+      ]),
+    );
+    return { certPem: readFileSync(f("cert.pem"), "utf8"), keyPem: readFileSync(f("key.pem"), "utf8") };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** cnOnly makes an EC P-256 self-signed certificate with subject CN=cn and no SAN extension. */
+export function cnOnly(cn: string): Certificate {
+  const dir = mkdtempSync(join(tmpdir(), "portico-cn-"));
+  const f = (n: string) => join(dir, n);
+  try {
+    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    execFileSync(
+      "openssl",
+      ["req", "-x509", ...ec, "-keyout", f("k"), "-out", f("c"), "-days", "2", "-subj", `/CN=${cn}`],
+      { stdio: "ignore" },
+    );
+    return { certPem: readFileSync(f("c"), "utf8"), keyPem: readFileSync(f("k"), "utf8") };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -17,6 +17,7 @@ import {
   type PipelineView,
   type Where,
 } from "./common.ts";
+import { certificateLines } from "./certificate.ts";
 import { hostLines, listenerHead } from "./ingress.ts";
 import { targetKey, type Target } from "./target.ts";
 
@@ -113,6 +114,7 @@ export function explainGateway(set: ResourceSet, out: PipelineView, t: Target, w
   const routes = attachedRoutes(set, out, key);
   e.lines.push(`Routes: ${routes.length > 0 ? "" : "none attached"}`.trimEnd());
   for (const r of routes) e.lines.push(`  ${r}`);
+  e.lines.push(...certificateLines(out.translate.certificateUses, key));
   conditionsSection(e);
   return e;
 }

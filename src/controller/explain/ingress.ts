@@ -16,6 +16,7 @@ import {
   type Where,
 } from "./common.ts";
 import { routePolicies } from "./policy.ts";
+import { certificateLines } from "./certificate.ts";
 import type { Target } from "./target.ts";
 
 /** certificateFor picks the certificate a TLS handshake for host gets: an exact SNI entry, then a
@@ -78,6 +79,7 @@ export function explainIngress(set: ResourceSet, out: PipelineView, t: Target, w
   for (const vip of [...new Set(listeners.map((l) => l.vip))]) vipSection(e, vip, out);
   groupSection(e, prefix, out);
   for (const l of listeners) e.lines.push(listenerHead(l), ...hostLines(l, out, prefix));
+  e.lines.push(...certificateLines(out.translate.certificateUses, prefix));
   conditionsSection(e);
   return e;
 }
