@@ -48,7 +48,8 @@ export function certificateUse(
   const use: CertificateUse = { ...base, state: "OK" };
   if (checked.ok) {
     const cn = /^CN=(.*)$/m.exec(checked.x509.issuer)?.[1];
-    use.issuer = cn ?? checked.x509.issuer.replace(/\n/g, ", ");
+    // An empty issuer or subject reads as undefined in node (cert-manager leaves subjects empty).
+    use.issuer = cn ?? (checked.x509.issuer ?? "").replace(/\n/g, ", ");
     use.notAfter = checked.notAfter;
     use.notBefore = new Date(checked.x509.validFrom).toISOString();
     if (nowMs !== undefined) use.daysLeft = daysLeft(checked, nowMs);

@@ -21,8 +21,8 @@ function run(text: string): PipelineOutput {
   );
 }
 
-function secret(name: string, keyType: "ec" | "rsa", host: string): string {
-  const c = selfSigned([host], keyType);
+function secret(name: string, keyType: "ec" | "rsa", ...hosts: string[]): string {
+  const c = selfSigned(hosts, keyType);
   const b = (s: string) => Buffer.from(s).toString("base64");
   return `apiVersion: v1
 kind: Secret
@@ -217,10 +217,14 @@ kind: Secret
 metadata: { name: client-ca, namespace: default }
 data: { ca.crt: ${Buffer.from(ca.caPem).toString("base64")} }
 ---
-${secret("cert", "ec", "*.test")}${ing("on", "on.test", {
-    "nginx.ingress.kubernetes.io/auth-tls-secret": "default/client-ca",
-    "nginx.ingress.kubernetes.io/auth-tls-verify-depth": "2",
-  })}${ing("opt", "opt.test", {
+${secret("cert", "ec", "on.test", "opt.test", "plain.test", "badmode.test", "otherns.test", "noca.test")}${ing(
+    "on",
+    "on.test",
+    {
+      "nginx.ingress.kubernetes.io/auth-tls-secret": "default/client-ca",
+      "nginx.ingress.kubernetes.io/auth-tls-verify-depth": "2",
+    },
+  )}${ing("opt", "opt.test", {
     "nginx.ingress.kubernetes.io/auth-tls-secret": "client-ca",
     "nginx.ingress.kubernetes.io/auth-tls-verify-client": "optional",
   })}${ing("plain", "plain.test", {})}${ing("badmode", "badmode.test", {
