@@ -263,3 +263,23 @@ ${secret("cert", "ec", "on.test", "opt.test", "plain.test", "badmode.test", "oth
     conds("noca").join(),
   );
 });
+
+test("the built-in ACME issuer's requests outside portico run: an Ingress annotation is reported, a Gateway listener's tls.options key is not a TLS option error", () => {
+  const o = run(
+    `${POOL}${CLASS}${secret("cert", "ec", "acme.test")}${ingressYaml(
+      "acme",
+      "acme.test",
+      `[{ hosts: [acme.test], secretName: cert }]`,
+      { "portico.dev/certificate-issuer": "letsencrypt" },
+    )}`,
+  );
+  const conds = o.statuses.find((x) => x.kind === "Ingress" && x.name === "acme")?.status
+    .conditions as Condition[];
+  const c = conds.find((x) => x.reason === "CertificateIssuerUnsupported");
+  assert.ok(c, JSON.stringify(conds));
+  assert.match(c.message ?? "", /cert-manager/);
+  const opts = parseGatewayTlsOptions({ "portico.dev/certificate-issuer": "letsencrypt" }, false);
+  assert.deepEqual(opts.errors, []);
+  assert.match(opts.ignored.join(), /portico run only/);
+  assert.deepEqual(parseGatewayTlsOptions({ "portico.dev/certificate-issuer": "x" }, true).ignored, []);
+});

@@ -2,6 +2,7 @@
 // (portico.dev/* keys) or an Ingress's annotations. Every value is checked against what OpenSSL
 // in this process accepts, so a typo is a condition naming the key, never a silently weaker
 // listener; TLS 1.0 and 1.1 are refused (RFC 8996), not offered on request.
+import { CERTIFICATE_ISSUER_ANNOTATION } from "../k8s/certificate-issuer.ts";
 import tls from "node:tls";
 import type { TlsOptions } from "../model/ir.ts";
 
@@ -31,10 +32,22 @@ const TLS13_SUITES = new Set([
 ]);
 
 /** parseGatewayTlsOptions reads a Gateway listener's tls.options. */
-export function parseGatewayTlsOptions(options: Record<string, string> | undefined): ParsedTlsOptions {
+export function parseGatewayTlsOptions(
+  options: Record<string, string> | undefined,
+  standalone = true,
+): ParsedTlsOptions {
   const out: ParsedTlsOptions = { errors: [], ignored: [] };
   const o: TlsOptions = {};
   for (const [key, value] of Object.entries(options ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    // Not a TLS option: the built-in ACME issuer's request (src/controller/acme/requests.ts), which
+    // runs with `portico run` only for now.
+    if (key === CERTIFICATE_ISSUER_ANNOTATION) {
+      if (!standalone)
+        out.ignored.push(
+          `${key}: the built-in ACME issuer runs with portico run only for now; in Kubernetes use cert-manager's gateway-shim (cert-manager.io/cluster-issuer on the Gateway)`,
+        );
+      continue;
+    }
     if (!key.startsWith("portico.dev/")) {
       out.ignored.push(`${key}: not implemented by Portico (only portico.dev/ options are)`);
       continue;
