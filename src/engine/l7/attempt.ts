@@ -126,6 +126,14 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
     this.fail(...failureAnswer(failure, b.id, this.route?.name, detail));
   }
 
+  /** releaseUpstream gives the current attempt's connection back to its pool (reusable: both
+   * messages ended cleanly, so the pool may send it another request). */
+  protected releaseUpstream(reusable: boolean): void {
+    const up = this.upstream;
+    this.upstream = null;
+    up?.release(reusable);
+  }
+
   /** dropAttempt closes the current attempt's connection and counts the attempt as failed (ok:
    * the backend did nothing wrong — the WAF refused its response). */
   protected dropAttempt(ok = false): void {

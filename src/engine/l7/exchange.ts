@@ -505,11 +505,8 @@ export class Exchange extends BackendAttempt implements Decidable {
     this.held = undefined;
     const a = this.waf!.responseBody(held.chunks, held.size);
     if (a !== undefined) {
-      if (complete) {
-        const up = this.upstream;
-        this.upstream = null;
-        up?.release(this.requestDone);
-      } else this.dropAttempt(true);
+      if (complete) this.releaseUpstream(this.requestDone);
+      else this.dropAttempt(true);
       this.wafAnswer(a);
       return false;
     }
@@ -530,10 +527,8 @@ export class Exchange extends BackendAttempt implements Decidable {
     if (this.held !== undefined && !this.releaseResponse(true)) return;
     this.flushHead();
     if (this.outChunked) this.conn.write(lastChunk(this.responseTrailers));
-    const up = this.upstream;
-    this.upstream = null;
     // The backend's connection is reusable only if both messages ended cleanly.
-    if (up !== null) up.release(this.requestDone);
+    this.releaseUpstream(this.requestDone);
     if (!this.requestDone) this.closeAfter = true;
     this.finish(true);
   }

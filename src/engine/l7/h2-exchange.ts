@@ -362,11 +362,8 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     this.heldResponse = undefined;
     const a = this.waf!.responseBody(held.chunks, held.size);
     if (a !== undefined) {
-      if (complete) {
-        const up = this.upstream;
-        this.upstream = null;
-        up?.release(this.requestDone);
-      } else this.dropAttempt(true);
+      if (complete) this.releaseUpstream(this.requestDone);
+      else this.dropAttempt(true);
       this.reply(a);
       return false;
     }
@@ -420,9 +417,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
 
   onComplete(): void {
     if (this.heldResponse !== undefined && !this.releaseResponse(true)) return;
-    const up = this.upstream;
-    this.upstream = null;
-    if (up !== null) up.release(this.requestDone);
+    this.releaseUpstream(this.requestDone);
     this.stream.end();
     this.finish(true);
   }
