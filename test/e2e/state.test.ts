@@ -244,7 +244,10 @@ test("a full disk: no failed request, no moved address, the error visible; freei
 
   rmSync(fill);
   await waitFor("the save to succeed again", async () => !(await stateProblem()), 20_000);
-  assert.ok(p.logs.some((l) => l.includes("state saved again")));
+  // The log pipe is a separate channel from the admin API that said the save succeeded: wait for it.
+  await waitFor("the 'state saved again' log line", () =>
+    p.logs.some((l) => l.includes("state saved again")),
+  );
   assert.equal(errorLines(), 1, "one error line for the whole outage, not one per retry");
   assert.doesNotMatch(await (await fetch(`${p.adminUrl}/healthz`)).text(), /state:/);
   running = false;
