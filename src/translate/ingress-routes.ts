@@ -6,6 +6,7 @@ import type { PathMatch, Route, RouteAction } from "../model/ir.ts";
 import type { TranslateContext } from "./context.ts";
 import { bodyLimits } from "./body-limits.ts";
 import { resolveBackend } from "./endpoints.ts";
+import { applyRouteAnnotations } from "./nginx/apply.ts";
 import { ACCEPTED, RESOLVED_REFS, keyOf, refOf } from "./status.ts";
 
 /** IngressBackend is networking/v1 IngressBackend. */
@@ -108,7 +109,10 @@ export function collectRoutes(ctx: TranslateContext, members: readonly Ingress[]
           action,
           ...body.fields,
         };
-        table.defaultRoute = { route, owner: ing };
+        table.defaultRoute = {
+          route: applyRouteAnnotations(ctx, ing, route, { host: "*", rule: "default", path: "default" }),
+          owner: ing,
+        };
       }
     }
     (ing.spec?.rules ?? []).forEach((rule, i) => {
@@ -149,7 +153,7 @@ export function collectRoutes(ctx: TranslateContext, members: readonly Ingress[]
           ...body.fields,
         };
         const list = table.hosts.get(host) ?? [];
-        list.push({ route, owner: ing });
+        list.push({ route: applyRouteAnnotations(ctx, ing, route, { host, rule: i, path: j }), owner: ing });
         table.hosts.set(host, list);
       });
     });
