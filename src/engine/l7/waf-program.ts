@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import type { WafConfig } from "../../model/ir.ts";
-import { compileProgram, type Program } from "../../waf/engine/index.ts";
+import { compileProgram, warmUp, type Program, type WarmUpResult } from "../../waf/engine/index.ts";
 import { loadRuleSources } from "../../waf/lang/index.ts";
 import { configProblems, ruleSources } from "../../waf/policy/setup.ts";
 import type { CompileDeps } from "../contracts.ts";
@@ -16,8 +16,10 @@ export interface WafProgramEntry {
   program: Program | undefined;
   /** errors say why there is no program (file:line: rule N: detail), first ones only. */
   errors: string[];
-  /** compileMs is how long parse and compile took. */
+  /** compileMs is how long parse, compile and warm-up took. */
   compileMs: number;
+  /** warmUp: the ordinary exchanges run through the program before it served (warm-up.ts). */
+  warmUp?: WarmUpResult;
 }
 
 /** CACHE_KEYS bounds the cache: keys no snapshot uses any more go, oldest first. */
@@ -63,7 +65,17 @@ export function wafProgram(config: WafConfig, log: CompileDeps["log"]): WafProgr
       rules: entry.program.ruleCount,
       mode: entry.program.engineMode,
       ms: Math.round(entry.compileMs),
+      warmUpMs: Math.round(entry.warmUp?.ms ?? 0),
+      warmUpRounds: entry.warmUp?.rounds ?? 0,
     });
+    // Still over budget after warming: the first requests may be inspected only in part (FailOpen)
+    // or refused (FailClosed) until the machine has room — say so rather than let it surprise.
+    if (entry.warmUp !== undefined && !entry.warmUp.withinBudget)
+      log("warn", "WAF program still exceeds its time budget after warm-up", {
+        policy: config.policy,
+        budgetMs: config.budgetMs,
+        rounds: entry.warmUp.rounds,
+      });
     // Rule actions of the policy's own rules accepted without effect: one line per key, with the
     // first few places (the stock CRS's, initcol in 901320, are documented, not the user's to fix).
     const crs = crsDir() + sep;
@@ -93,7 +105,7 @@ export function clearWafPrograms(): void {
   cache.clear();
 }
 
-function build(config: WafConfig): Pick<WafProgramEntry, "program" | "errors"> {
+function build(config: WafConfig): Pick<WafProgramEntry, "program" | "errors" | "warmUp"> {
   const problems = configProblems(config);
   if (problems.length > 0) return { program: undefined, errors: problems.slice(0, ERRORS_KEPT) };
   const dir = crsDir();
@@ -117,7 +129,7 @@ function build(config: WafConfig): Pick<WafProgramEntry, "program" | "errors"> {
   }
   if (compiled.program === undefined)
     return { program: undefined, errors: compiled.errors.slice(0, ERRORS_KEPT).map((e) => e.message) };
-  return { program: compiled.program, errors: [] };
+  return { program: compiled.program, errors: [], warmUp: warmUp(compiled.program) };
 }
 
 // crsVersion reads the version scripts/crs/fetch.sh wrote ("crs 4.25.0"), else the setup example's.

@@ -816,3 +816,49 @@ test(
     }
   },
 );
+
+test(
+  "a compiled WAF program is warmed up before it serves: ordinary exchanges pass the CRS at paranoia levels 1 and 3, and the warm-up leaves no state behind",
+  { skip },
+  () => {
+    // PL4 flags even ordinary browser headers (its documented false positives), so 1 and 3.
+    for (const pl of [1, 3]) {
+      const logs: { msg: string; fields?: Record<string, unknown> }[] = [];
+      const e = wafProgram(waf({ paranoiaLevel: pl, budgetMs: 50 }), (_level, msg, fields) =>
+        logs.push(fields === undefined ? { msg } : { msg, fields }),
+      );
+      assert.ok(e.program && e.warmUp, `PL${pl}: compiled and warmed`);
+      // Blocked warm-up exchanges would warm paths clean traffic never takes (and say the CRS
+      // setup blocks ordinary requests): none may be.
+      assert.equal(e.warmUp.interrupted, 0, `PL${pl}: warm-up exchanges interrupted`);
+      assert.ok(e.warmUp.rounds >= 1);
+      const line = logs.find((l) => l.msg === "WAF program compiled");
+      assert.equal(line?.fields?.warmUpRounds, e.warmUp.rounds);
+    }
+    // No state: a transaction on the warmed program sees only its own request (TX scores from the
+    // warm-up would show here as a non-zero inbound score on a clean request).
+    const e = wafProgram(waf({ key: "warm-probe" }), () => {});
+    const tx = e.program!.newTransaction({
+      id: "t",
+      clientAddress: "127.0.0.1",
+      clientPort: 1,
+      serverAddress: "127.0.0.1",
+      serverPort: 80,
+      now: Date.now(),
+    });
+    tx.requestHeaders({
+      method: "GET",
+      uri: "/",
+      protocol: "HTTP/1.1",
+      headers: [
+        ["Host", "a.test"],
+        ["User-Agent", "curl/8"],
+        ["Accept", "*/*"],
+      ],
+    });
+    tx.requestBody(Buffer.alloc(0), false);
+    const log = tx.logging();
+    assert.equal(log.inbound, 0, JSON.stringify(log.hits.map((h) => h.ruleId)));
+    assert.deepEqual(log.hits, []);
+  },
+);

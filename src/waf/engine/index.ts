@@ -22,6 +22,7 @@ import type { CompileResult, ConnInfo, ProgramOptions, Transaction, WafProgram }
 export type * from "./types.ts";
 export type { EngineSettings, IgnoredSetting } from "./settings.ts";
 export type { IgnoredAction } from "./compile.ts";
+export { warmUp, type WarmUpResult } from "./warm-up.ts";
 
 /** EngineDeps are the operator/transformation factory and the body processors the engine uses. */
 export interface EngineDeps {
