@@ -46,6 +46,11 @@ if (args.length === 0 || process.env.TYPECHECK === "1") {
     },
   );
   if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+  // Lint and formatting too: a whole run is what CI runs, and a formatting slip that only
+  // `npm run lint` saw once reached main unnoticed.
+  console.log("lint: eslint + prettier --check");
+  const lint = spawnSync("npm", ["run", "--silent", "lint"], { cwd: root, stdio: "inherit" });
+  if (lint.status !== 0) process.exit(lint.status ?? 1);
 }
 
 // bin/portico runs the JS build (scripts/build.sh); building it here keeps that out of the
