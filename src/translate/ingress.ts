@@ -16,7 +16,7 @@ import {
   type RouteTable,
 } from "./ingress-routes.ts";
 import { collectTls, listenerTls, servedOnHttps, type TlsTable } from "./ingress-tls.ts";
-import { ANN_IPS, ANN_POOL, ANN_SHARED } from "./service-lb.ts";
+import { readVipAnnotations } from "./vip-annotations.ts";
 import { ACCEPTED, RESOLVED_REFS, keyOf, refOf } from "./status.ts";
 
 /** ANN_DEDICATED_VIP gives an Ingress its own VIP instead of its class's shared one. */
@@ -139,23 +139,20 @@ function translateGroup(ctx: TranslateContext, g: VipGroup): void {
     });
     ports.push({ port: httpsPort, protocol: "TCP" });
   }
+  // Portico's VIP annotations or MetalLB's, on the VIP's owner (the class, or a dedicated Ingress).
+  const vip = readVipAnnotations(ctx, g.owner);
   const req: VipRequest = {
     key: g.key,
     namespace: g.namespace,
     labels: { ...(g.owner.metadata.labels ?? {}) },
-    requested: (annotation(g.owner, ANN_IPS) ?? "")
-      .split(",")
-      .map((s) => s.trim())
-      .filter((s) => s !== ""),
+    requested: vip.ips,
     ports,
     families: ["IPv4"],
     familyPolicy: "SingleStack",
     order: requestOrder(g.owner, g.key),
   };
-  const pool = annotation(g.owner, ANN_POOL);
-  if (pool) req.pool = pool;
-  const sharing = annotation(g.owner, ANN_SHARED);
-  if (sharing) req.sharingKey = sharing;
+  if (vip.pool) req.pool = vip.pool;
+  if (vip.sharing) req.sharingKey = vip.sharing;
   ctx.vipRequests.push(req);
 }
 
