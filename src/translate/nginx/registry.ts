@@ -102,7 +102,7 @@ const INGRESS_NGINX: readonly Row[] = [
   [
     "auth-tls-match-cn",
     "unimplemented",
-    "any verified client certificate is taken; use an AccessPolicy or the backend to check the CN",
+    "any client certificate the CA verifies is taken, whatever its CN",
     "access",
   ],
   [
