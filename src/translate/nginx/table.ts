@@ -1,5 +1,5 @@
 // table.ts: docs/migration-annotations.md as text, from the registry. The doc is generated
-// (scripts/gen-annotation-table.ts) and a test compares its rows with the registry, so the table
+// (scripts/gen-annotation-table.ts) and test/docs/annotation-table.test.ts compares its rows with the registry, so the table
 // users read cannot drift from what Portico does.
 import { KNOWN_ANNOTATIONS, KNOWN_PREFIXES, type KnownAnnotation } from "./registry.ts";
 
