@@ -89,3 +89,24 @@ export function readVipAnnotations(
   if (sharing !== undefined) out.sharing = sharing;
   return out;
 }
+
+/**
+ * warnVipAnnotationsUnused says, on an object that carries VIP annotations where they cannot apply
+ * (an Ingress on its class's shared VIP), which ones are ignored and what to do instead.
+ */
+export function warnVipAnnotationsUnused(
+  ctx: TranslateContext,
+  obj: Annotated & { kind: string; metadata: { name: string; namespace?: string } },
+  instead: string,
+): void {
+  const set = Object.values(VIP_ANNOTATIONS)
+    .flat()
+    .filter((name) => annotation(obj, name) !== undefined);
+  if (set.length === 0) return;
+  ctx.status.warn(
+    refOf(obj),
+    ACCEPTED,
+    "AnnotationNotHonoured",
+    `${set.join(", ")}: no effect here; ${instead}`,
+  );
+}

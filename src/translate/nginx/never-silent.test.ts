@@ -354,6 +354,22 @@ test("MetalLB's annotations on an IngressClass choose its shared VIP; on a Gatew
   const req = out.vipRequests.find((r) => r.key === "IngressClass/c")!;
   assert.deepEqual(req.requested, ["192.0.2.20"]);
   assert.equal(req.pool, "lab");
+  // On an Ingress that shares the class's VIP they cannot apply: said, not ignored.
+  const shared = run([ingressClass(), web, ingress("asks", { "metallb.io/loadBalancerIPs": "192.0.2.30" })]);
+  const c = accepted(shared, "Ingress", "asks")!;
+  assert.equal(c.reason, "AnnotationNotHonoured");
+  assert.match(
+    c.message,
+    /metallb\.io\/loadBalancerIPs: no effect here; this Ingress shares IngressClass c's VIP/,
+  );
+  assert.deepEqual(shared.vipRequests.find((r) => r.key === "IngressClass/c")!.requested, []);
+  const dedicated = run([
+    ingressClass(),
+    web,
+    ingress("own", { "metallb.io/loadBalancerIPs": "192.0.2.31", "portico.dev/dedicated-vip": "true" }),
+  ]);
+  assert.deepEqual(dedicated.vipRequests.find((r) => r.key === "Ingress/d/own")!.requested, ["192.0.2.31"]);
+  assert.equal(accepted(dedicated, "Ingress", "own")!.reason, "Accepted");
 });
 
 test("Gateway API objects get AnnotationsHonoured=False beside their own conditions", () => {
