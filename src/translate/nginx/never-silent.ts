@@ -65,7 +65,10 @@ export function annotationVerdict(obj: {
     if (prefix === undefined) continue;
     const entry = lookupAnnotation(name);
     if (entry?.status === "implemented" || entry?.status === "accepted") continue;
-    const value = typeof raw === "string" ? raw.trim().toLowerCase() : "";
+    // A hand-written file may carry an unquoted false; it means what "false" means.
+    const value = String(raw as unknown)
+      .trim()
+      .toLowerCase();
     if (entry) {
       const off = SWITCHES.has(name) && OFF_VALUES.has(value);
       unhonoured.push({
