@@ -201,3 +201,19 @@ test("hold: a typo in a requested address keeps the Service as it was; the fix a
   assert.deepEqual(addresses(moved), ["Service/default/a:80/TCP=127.0.40.7"], "a valid change applies");
   assert.deepEqual(moved.invalid, []);
 });
+
+test("hold: a typo in MetalLB's loadBalancerIPs is held like Portico's own, naming the annotation", () => {
+  const story = new Story();
+  const p = pool(["127.0.40.1-127.0.40.9"], 1);
+  const asking = (ip: string) => {
+    const svc = service("a");
+    return { ...svc, metadata: { ...svc.metadata, annotations: { "metallb.io/loadBalancerIPs": ip } } };
+  };
+  assert.deepEqual(addresses(story.run(p, asking("127.0.40.6"))), ["Service/default/a:80/TCP=127.0.40.6"]);
+  const typo = story.run(p, asking("127.0.40.6x"));
+  assert.deepEqual(addresses(typo), ["Service/default/a:80/TCP=127.0.40.6"], "the address stays");
+  assert.match(
+    typo.invalid[0]?.message ?? "",
+    /^metallb\.io\/loadBalancerIPs: "127\.0\.40\.6x" is not an IP address/,
+  );
+});

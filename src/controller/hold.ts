@@ -17,7 +17,7 @@ import { checkAccessPolicy, checkWafPolicy } from "../translate/policy-spec.ts";
 import type { AccessPolicy, WafPolicy } from "../k8s/policy.ts";
 import { announceProblem } from "../translate/announce.ts";
 import { checkKeyPair, TLS_SECRET_TYPE } from "../translate/secrets.ts";
-import { ANN_IPS, requestedSources } from "../translate/service-lb.ts";
+import { requestedSources } from "../translate/service-lb.ts";
 import { keyOf } from "../translate/status.ts";
 
 /** LastValid maps an object's key ("Kind/ns/name") to the last version of it that passed its check. */
@@ -84,9 +84,9 @@ const CHECKS = [
       const svc = o as unknown as Service;
       if (svc.spec?.type !== "LoadBalancer") return undefined;
       // The annotation wins over spec.loadBalancerIP, so only what will be read is checked.
-      const { fromAnn, spec } = requestedSources(svc);
+      const { fromAnn, annName, spec } = requestedSources(svc);
       const [field, list] =
-        fromAnn.length > 0 ? [ANN_IPS, fromAnn] : ["spec.loadBalancerIP", spec ? [spec] : []];
+        fromAnn.length > 0 ? [annName, fromAnn] : ["spec.loadBalancerIP", spec ? [spec] : []];
       const bad = list.find((ip) => parseIp(ip) === undefined);
       return bad === undefined
         ? undefined

@@ -66,12 +66,16 @@ export function vipEvent(change: StatusChange): EventSpec | undefined {
       };
 }
 
-/** ingressEvents are Warnings for an Ingress's False conditions (its status has no room for them). */
+/**
+ * ingressEvents are Warnings for the problems of an Ingress or an IngressClass — False conditions
+ * and True ones with a warning reason (an annotation not honoured) — since neither status has room
+ * for conditions. An IngressClass is cluster-scoped: its Events go to the default namespace.
+ */
 export function ingressEvents(s: ObjectStatus, obj: AnyObject | undefined): EventSpec[] {
-  if (s.kind !== "Ingress") return [];
+  if (s.kind !== "Ingress" && s.kind !== "IngressClass") return [];
   const regarding = {
     apiVersion: "networking.k8s.io/v1",
-    kind: "Ingress",
+    kind: s.kind,
     namespace: s.namespace ?? "",
     name: s.name,
     ...(obj?.metadata.uid ? { uid: obj.metadata.uid } : {}),

@@ -352,3 +352,35 @@ test("an EngineGroup's status: Portico's fields replaced, the fleet's (engines, 
   assert.equal(want.observedGeneration, 2);
   assert.equal((want.conditions as { lastTransitionTime: string }[])[0]!.lastTransitionTime, T0);
 });
+
+test("ingressEvents: an IngressClass's annotation warning is an Event too (its status has no conditions)", () => {
+  const evs = ingressEvents(
+    {
+      kind: "IngressClass",
+      name: "portico",
+      status: {
+        conditions: [
+          {
+            type: "portico.dev/Accepted",
+            status: "True",
+            reason: "AnnotationNotHonoured",
+            message: "annotations not honoured: kube-vip.io/loadbalancerIPs (unimplemented: ...)",
+          },
+        ],
+      },
+    },
+    undefined,
+  );
+  assert.equal(evs.length, 1);
+  assert.deepEqual(evs[0]!.regarding, {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "IngressClass",
+    namespace: "",
+    name: "portico",
+  });
+  assert.equal(evs[0]!.reason, "SyncWarning");
+  assert.match(
+    evs[0]!.note,
+    /AnnotationNotHonoured: annotations not honoured: kube-vip\.io\/loadbalancerIPs/,
+  );
+});

@@ -464,9 +464,10 @@ export class KubeController implements AdminView {
       }
     }
     for (const s of out.statuses) {
-      if (s.kind !== "Ingress" && !POLICY_KINDS.has(s.kind)) continue;
+      const ingressKind = s.kind === "Ingress" || s.kind === "IngressClass";
+      if (!ingressKind && !POLICY_KINDS.has(s.kind)) continue;
       const obj = live(s.kind, s.namespace, s.name);
-      const evs = s.kind === "Ingress" ? ingressEvents(s, obj) : policyEvents(s, obj);
+      const evs = ingressKind ? ingressEvents(s, obj) : policyEvents(s, obj);
       if (evs.length === 0) this.#events.forget(s.kind, s.namespace, s.name);
       for (const e of evs) await this.#events.record(e);
     }

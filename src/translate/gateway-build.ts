@@ -6,7 +6,7 @@ import type { Gateway, GatewayClass } from "../k8s/gateway-api.ts";
 import { parseIp } from "../ipam/address.ts";
 import type { IpFamily, PortClaim, VipRequest } from "../ipam/types.ts";
 import type { ListenerTls } from "../model/ir.ts";
-import { annotation, requestOrder, type TranslateContext } from "./context.ts";
+import { requestOrder, type TranslateContext } from "./context.ts";
 import { claimGroup, classGroup } from "./engine-group.ts";
 import { virtualHostsFor, type CompiledRoute } from "./gateway-http.ts";
 import {
@@ -18,7 +18,8 @@ import {
   type RouteObject,
 } from "./gateway-types.ts";
 import { HTTP_DEFAULTS } from "./ingress.ts";
-import { ANN_POOL, ANN_SHARED, L4_DEFAULTS } from "./service-lb.ts";
+import { L4_DEFAULTS } from "./service-lb.ts";
+import { readVipAnnotations } from "./vip-annotations.ts";
 import type { L4Rule } from "./tcproute.ts";
 import { sniRoutesFor, type TlsRule } from "./tlsroute.ts";
 
@@ -84,10 +85,10 @@ export function buildGateway(
     familyPolicy: families.length > 1 ? "RequireDualStack" : "SingleStack",
     order: requestOrder(gw, key),
   };
-  const pool = annotation(gw, ANN_POOL);
-  if (pool) req.pool = pool;
-  const sharing = annotation(gw, ANN_SHARED);
-  if (sharing) req.sharingKey = sharing;
+  // Gateway addresses come from spec.addresses; the pool and sharing key may be MetalLB's spelling.
+  const vip = readVipAnnotations(ctx, gw, (m) => ctx.notices.push(`${key}: ${m}`));
+  if (vip.pool) req.pool = vip.pool;
+  if (vip.sharing) req.sharingKey = vip.sharing;
   ctx.vipRequests.push(req);
 }
 

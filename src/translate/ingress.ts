@@ -16,7 +16,7 @@ import {
   type RouteTable,
 } from "./ingress-routes.ts";
 import { collectTls, listenerTls, servedOnHttps, type TlsTable } from "./ingress-tls.ts";
-import { ANN_IPS, ANN_POOL, ANN_SHARED } from "./service-lb.ts";
+import { readVipAnnotations, warnVipAnnotationsUnused } from "./vip-annotations.ts";
 import { ACCEPTED, RESOLVED_REFS, keyOf, refOf } from "./status.ts";
 
 /** ANN_DEDICATED_VIP gives an Ingress its own VIP instead of its class's shared one. */
@@ -102,6 +102,13 @@ function translateGroup(ctx: TranslateContext, g: VipGroup): void {
     ctx.status.ok(ref, RESOLVED_REFS, "ResolvedRefs");
     ctx.vipOf[keyOf(ref)] = g.key;
     claimGroup(ctx, ing, g.key, group ? { rule: "IngressClass", group } : undefined);
+    // The VIP's owner (the class, or a dedicated Ingress) decides its address, pool and sharing.
+    if (ing !== g.owner)
+      warnVipAnnotationsUnused(
+        ctx,
+        ing,
+        `this Ingress shares IngressClass ${g.cls.metadata.name}'s VIP: set them on the IngressClass, or add ${ANN_DEDICATED_VIP}: "true"`,
+      );
     // The built-in ACME issuer runs in `portico run` only (src/controller/acme): in Kubernetes the
     // annotation would do nothing, so say so rather than serve without the certificate it asks for.
     if (ctx.opts.standalone !== true && annotation(ing, CERTIFICATE_ISSUER_ANNOTATION) !== undefined)
@@ -139,23 +146,20 @@ function translateGroup(ctx: TranslateContext, g: VipGroup): void {
     });
     ports.push({ port: httpsPort, protocol: "TCP" });
   }
+  // Portico's VIP annotations or MetalLB's, on the VIP's owner (the class, or a dedicated Ingress).
+  const vip = readVipAnnotations(ctx, g.owner);
   const req: VipRequest = {
     key: g.key,
     namespace: g.namespace,
     labels: { ...(g.owner.metadata.labels ?? {}) },
-    requested: (annotation(g.owner, ANN_IPS) ?? "")
-      .split(",")
-      .map((s) => s.trim())
-      .filter((s) => s !== ""),
+    requested: vip.ips,
     ports,
     families: ["IPv4"],
     familyPolicy: "SingleStack",
     order: requestOrder(g.owner, g.key),
   };
-  const pool = annotation(g.owner, ANN_POOL);
-  if (pool) req.pool = pool;
-  const sharing = annotation(g.owner, ANN_SHARED);
-  if (sharing) req.sharingKey = sharing;
+  if (vip.pool) req.pool = vip.pool;
+  if (vip.sharing) req.sharingKey = vip.sharing;
   ctx.vipRequests.push(req);
 }
 

@@ -9,17 +9,14 @@ import { buildPool } from "./endpoints.ts";
 import { claimGroup } from "./engine-group.ts";
 import { poolPolicy } from "./pool-policy.ts";
 import { ACCEPTED, refOf } from "./status.ts";
+import { ANN_IPS, readVipAnnotations, splitIps, vipAnnotation } from "./vip-annotations.ts";
 import type { PendingL4 } from "./types.ts";
 
 /** LB_CLASS is the spec.loadBalancerClass Portico serves. */
 export const LB_CLASS = "portico.dev/lb";
 
-/** Annotations a LoadBalancer Service may carry. */
-export const ANN_IPS = `${PORTICO_PREFIX}load-balancer-ips`;
-/** ANN_POOL names the VipPool to draw from. */
-export const ANN_POOL = `${PORTICO_PREFIX}address-pool`;
-/** ANN_SHARED is the sharing key: Services with equal keys may share an address. */
-export const ANN_SHARED = `${PORTICO_PREFIX}allow-shared-ip`;
+// The VIP annotations (and MetalLB's spellings of them) live in vip-annotations.ts.
+export { ANN_IPS, ANN_POOL, ANN_SHARED } from "./vip-annotations.ts";
 /** ANN_PROXY_PROTOCOL asks for a PROXY protocol header ("v1" or "v2") towards TCP backends. */
 export const ANN_PROXY_PROTOCOL = `${PORTICO_PREFIX}proxy-protocol`;
 
@@ -116,6 +113,7 @@ function translateService(ctx: TranslateContext, svc: Service, key: string): voi
     ctx.status.fail(ref, ACCEPTED, "NoPorts", "no TCP or UDP port to serve");
     return;
   }
+  const vip = readVipAnnotations(ctx, svc);
   const requested = requestedIps(ctx, svc);
   const req: VipRequest = {
     key,
@@ -126,10 +124,8 @@ function translateService(ctx: TranslateContext, svc: Service, key: string): voi
     ...families(svc, requested),
     order: requestOrder(svc, key),
   };
-  const pool = annotation(svc, ANN_POOL);
-  if (pool) req.pool = pool;
-  const sharing = annotation(svc, ANN_SHARED);
-  if (sharing) req.sharingKey = sharing;
+  if (vip.pool) req.pool = vip.pool;
+  if (vip.sharing) req.sharingKey = vip.sharing;
   ctx.vipRequests.push(req);
   ctx.vipOf[key] = key;
   claimGroup(ctx, svc, key);
@@ -156,19 +152,22 @@ function proxyProtocol(ctx: TranslateContext, svc: Service): 1 | 2 | undefined {
   return undefined;
 }
 
-/** requestedSources reads the addresses a Service asks for: the annotation's list and spec.loadBalancerIP. */
-export function requestedSources(svc: Service): { fromAnn: string[]; spec: string | undefined } {
-  const ann = annotation(svc, ANN_IPS);
-  const fromAnn = ann
-    ? ann
-        .split(",")
-        .map((s) => s.trim())
-        .filter((s) => s !== "")
-    : [];
+/**
+ * requestedSources reads the addresses a Service asks for: the annotation's list (Portico's, else
+ * MetalLB's; annName says which) and spec.loadBalancerIP.
+ */
+export function requestedSources(svc: Service): {
+  fromAnn: string[];
+  annName: string;
+  spec: string | undefined;
+} {
+  const ann = vipAnnotation(svc, "ips");
+  const fromAnn = splitIps(ann?.value);
+  const annName = ann?.name ?? ANN_IPS;
   // A number or other non-string from a hand-written file is read as text, so IPAM reports it.
   const raw: unknown = svc.spec?.loadBalancerIP;
   const spec = raw === undefined || raw === null ? undefined : String(raw).trim();
-  return { fromAnn, spec: spec === "" ? undefined : spec };
+  return { fromAnn, annName, spec: spec === "" ? undefined : spec };
 }
 
 /**
@@ -177,14 +176,14 @@ export function requestedSources(svc: Service): { fromAnn: string[]; spec: strin
  * and disagree the Service says so, since the user's intent is unclear.
  */
 function requestedIps(ctx: TranslateContext, svc: Service): string[] {
-  const { fromAnn, spec } = requestedSources(svc);
+  const { fromAnn, annName, spec } = requestedSources(svc);
   if (fromAnn.length > 0) {
     if (spec && !fromAnn.includes(spec)) {
       ctx.status.warn(
         refOf(svc),
         ACCEPTED,
         "ConflictingRequestedIPs",
-        `${ANN_IPS} (${fromAnn.join(",")}) and spec.loadBalancerIP (${spec}) disagree; the annotation wins`,
+        `${annName} (${fromAnn.join(",")}) and spec.loadBalancerIP (${spec}) disagree; the annotation wins`,
       );
     }
     return fromAnn;

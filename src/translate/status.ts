@@ -91,6 +91,11 @@ export class StatusBook {
     this.#entry(ref).extra[name] = value;
   }
 
+  /** fieldOf reads back a non-condition status field, for a later pass that amends it. */
+  fieldOf(ref: ObjectRef, name: string): unknown {
+    return this.#entries.get(keyOf(ref))?.extra[name];
+  }
+
   /** has tells whether an object has a status entry. */
   has(ref: ObjectRef): boolean {
     return this.#entries.has(keyOf(ref));

@@ -10,6 +10,7 @@ import { translateGateways } from "./gateway.ts";
 import { translatePolicies } from "./policy.ts";
 import { translateIngresses } from "./ingress.ts";
 import { translateServices } from "./service-lb.ts";
+import { reportAnnotations } from "./nginx/never-silent.ts";
 import type { TranslateOptions, TranslateResult } from "./types.ts";
 
 /** Pass is one translation step. */
@@ -23,6 +24,8 @@ export const PASSES: readonly Pass[] = [
   translateGateways,
   translatePolicies,
   translateDnsZones,
+  // Last: it lists what the passes above did not honour, on objects they took.
+  reportAnnotations,
 ];
 
 /** translate turns a ResourceSet into the IR without addresses, VIP requests and statuses. */
