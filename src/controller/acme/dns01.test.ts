@@ -76,35 +76,19 @@ function view(records: () => readonly AcmeTxt[], listeners: () => ListenerStatus
 test("txtUnserved names what is missing: the record, or a DNS listener not bound on every engine", async () => {
   const t = { name: "_acme-challenge.example.com", value: "v" };
   let listeners = [listener("UDP", "bound"), listener("TCP", "bound")];
-  assert.equal(
+  const unserved = (records: AcmeTxt[]) =>
     txtUnserved(
       view(
-        () => [t],
+        () => records,
         () => listeners,
       ),
       [t],
-    ),
-    undefined,
-  );
-  assert.equal(
-    txtUnserved(
-      view(
-        () => [],
-        () => listeners,
-      ),
-      [t],
-    ),
-    "_acme-challenge.example.com TXT is in no DNS server's zone yet",
-  );
+    );
+  assert.equal(unserved([t]), undefined);
+  assert.equal(unserved([]), "_acme-challenge.example.com TXT is in no DNS server's zone yet");
   listeners = [listener("UDP", "bound"), listener("TCP", "error", "waiting for engine e2 to ack version 7")];
   assert.equal(
-    txtUnserved(
-      view(
-        () => [t],
-        () => listeners,
-      ),
-      [t],
-    ),
+    unserved([t]),
     "DNS server DnsZone/z (192.0.2.53:53/TCP) is error: waiting for engine e2 to ack version 7",
   );
   await assert.rejects(
@@ -150,11 +134,10 @@ const ingress = (name: string, hosts: string[]) =>
   }) as Ingress;
 
 test("DNS01 orders: records placed (through a CNAME), served before the CA is told, withdrawn after; outside names fail first", async () => {
-  let m: AcmeManager | undefined;
   let served: string[] | undefined;
   const seen: OrderInput[] = [];
   const rows: Record<string, string> = {};
-  m = new AcmeManager({
+  const m: AcmeManager = new AcmeManager({
     store: {
       loadAcme: () => ({ ...rows }),
       saveAcme: (k, v) => void (v === undefined ? delete rows[k] : (rows[k] = v)),
@@ -163,7 +146,7 @@ test("DNS01 orders: records placed (through a CNAME), served before the CA is to
     refresh: async () => {},
     rand: () => 0,
     dns: view(
-      () => m!.dnsChallenges(),
+      () => m.dnsChallenges(),
       () => [listener("UDP", "bound"), listener("TCP", "bound")],
     ),
     order: async (input, hooks) => {
@@ -178,7 +161,7 @@ test("DNS01 orders: records placed (through a CNAME), served before the CA is to
         ],
       };
       await hooks.add(answers);
-      served = m!.dnsChallenges().map((t) => `${t.name} ${t.value}`);
+      served = m.dnsChallenges().map((t) => `${t.name} ${t.value}`);
       await hooks.remove(answers);
       return selfSigned(input.hosts);
     },
@@ -203,7 +186,7 @@ test("DNS01 orders: records placed (through a CNAME), served before the CA is to
   m.sync(set);
   const deadline = Date.now() + 20_000;
   const certs = () =>
-    (m!.statuses()[0]!.status.certificates as {
+    (m.statuses()[0]!.status.certificates as {
       secret: string;
       state: string;
       message: string;
