@@ -212,5 +212,11 @@ test(
       /DNS-01 for shop\.elsewhere\.test: _acme-challenge\.shop\.elsewhere\.test is in no DnsZone Portico serves/,
     );
     assert.ok(!relay.asked.some((n) => n.endsWith("elsewhere.test")), "Pebble never looked it up");
+    // The log names the asking object with the same reason.
+    assert.ok(
+      logLines(p, "acme: order failed").some(
+        (l) => l.owner === "Ingress/default/outside" && /in no DnsZone Portico serves/.test(String(l.error)),
+      ),
+    );
   },
 );

@@ -359,6 +359,7 @@ export class AcmeManager {
       const wait = Math.max(backoffMs(st.failures, this.#o.rand()), cacheMs);
       this.#o.log("warn", "acme: order failed", {
         secret: r.secret,
+        owner: r.owner,
         hosts: r.hosts,
         error: errText(err),
         failures: st.failures,
