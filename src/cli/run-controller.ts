@@ -125,7 +125,7 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
       .catch((err) => log("error", "update failed", { error: String(err) }));
     return chain;
   };
-  const acme = new AcmeManager({ store, log, refresh: reapply });
+  const acme = new AcmeManager({ store, log, refresh: reapply, dns: controller });
   controller.setExtras(acme);
   undo.push(() => acme.close());
   const source = new FileSource(

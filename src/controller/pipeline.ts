@@ -10,6 +10,7 @@ import { DEFAULT_ENGINE_GROUP } from "../k8s/engine-group.ts";
 import { resolveGroups, type GroupServing } from "../translate/engine-group.ts";
 import { applyGatewayAllocation } from "../translate/gateway-status.ts";
 import { buildDns, type DnsOutput, type DnsSerials } from "../translate/dns.ts";
+import type { AcmeTxt } from "../translate/acme-txt.ts";
 import { applyPolicyTargets, editConditions } from "../translate/policy-status.ts";
 import { compareStatus, VIP_ALLOCATED, keyOf } from "../translate/status.ts";
 import { translate } from "../translate/translate.ts";
@@ -45,10 +46,11 @@ export interface PipelineOutput {
   dns: DnsOutput;
 }
 
-/** DnsClock is what the DNS step needs beyond the set: the last serials and the time (Unix seconds). */
+/** DnsClock is what the DNS step needs beyond the set: the last serials, the time (Unix seconds) and the pending DNS-01 answers. */
 export interface DnsClock {
   serials?: DnsSerials;
   nowSeconds?: number;
+  acmeTxt?: readonly AcmeTxt[];
 }
 
 /**

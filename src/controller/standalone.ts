@@ -2,6 +2,7 @@
 // with allocations kept in SQLite under the state dir and an admin API on loopback.
 import { nextCertificateChange, type CertificateUse } from "../translate/certificates.ts";
 import type { DnsSerials } from "../translate/dns.ts";
+import type { AcmeTxt } from "../translate/acme-txt.ts";
 import type { ResourceSet, SourceError } from "../k8s/resource-set.ts";
 import type { AllocationState } from "../ipam/types.ts";
 import type { ObjectStatus, TranslateOptions } from "../translate/types.ts";
@@ -95,6 +96,8 @@ export interface Rejection {
 export interface ControllerExtras {
   secrets(): Secret[];
   challenges(): AcmeChallenges | undefined;
+  /** dnsChallenges are the pending DNS-01 answers, published in the zones Portico serves (acme-txt.ts). */
+  dnsChallenges?(): AcmeTxt[];
   statuses(): ObjectStatus[];
 }
 
@@ -143,6 +146,8 @@ export class Controller {
   /** dnsSerials are each DnsZone's content hash and SOA serial as served (dns.ts). */
   #dnsSerials: DnsSerials = new Map();
   #extras: ControllerExtras | undefined;
+  /** servedAcmeTxt are the DNS-01 answers the serving snapshot holds (inspect() rebuilds with them). */
+  #servedAcmeTxt: readonly AcmeTxt[] = [];
 
   constructor(engine: EnginePort, store: AllocationStore | undefined, opts: TranslateOptions, log: Logger) {
     this.#engine = engine;
@@ -168,9 +173,11 @@ export class Controller {
     const version = this.#version + 1;
     const heldFrom = this.#lastValid;
     const nowSeconds = Date.now() / 1000;
+    const acmeTxt = this.#extras?.dnsChallenges?.() ?? [];
     const out = buildSnapshot(set, this.#opts, this.#allocations, version, heldFrom, {
       serials: this.#dnsSerials,
       nowSeconds,
+      acmeTxt,
     });
     const acme = this.#extras?.challenges();
     if (acme) out.snapshot.acme = acme;
@@ -204,6 +211,7 @@ export class Controller {
     this.#allocations = out.allocations.state;
     this.#lastValid = out.lastValid;
     this.#dnsSerials = out.dns.serials;
+    this.#servedAcmeTxt = acmeTxt;
     this.#servedLastValid = heldFrom;
     // A failed save (a full disk) keeps serving from memory; the Persister reports and retries it.
     this.#persist.save(this.#allocations);
@@ -358,7 +366,7 @@ export class Controller {
         this.#servedLastValid,
         // The served serials: the rerun's content is the served one, so each zone keeps its serial.
         // The served build's clock too, so certificates read as the engine serves them.
-        { serials: this.#dnsSerials, nowSeconds: this.#builtAt },
+        { serials: this.#dnsSerials, nowSeconds: this.#builtAt, acmeTxt: this.#servedAcmeTxt },
       );
       this.#inspected = { version: this.#version, out };
     }

@@ -4,6 +4,7 @@
 import type { DnsZone, DnsZoneSpec } from "../k8s/dns-zone.ts";
 import type { LabelSelector } from "../k8s/vip-pool.ts";
 import { parseIp } from "../ipam/address.ts";
+import { matchesSelector } from "../ipam/selector.ts";
 
 /** DNS_DEFAULTS are the values of the fields a DnsZone leaves out (the CRD's defaults). */
 export const DNS_DEFAULTS = {
@@ -264,4 +265,15 @@ function forwardAddress(text: string): string | undefined {
   const p = port === undefined ? 53 : Number(port);
   if (!ip || !(p >= 1 && p <= 65535)) return undefined;
   return ip.family === "IPv6" ? `[${host}]:${p}` : `${host}:${p}`;
+}
+
+/** namespaceAllowed applies spec.namespaces and spec.namespaceSelector (both must admit when set). */
+export function namespaceAllowed(s: ZoneSpec, ns: string, labels: Readonly<Record<string, string>>): boolean {
+  if (s.namespaces && !s.namespaces.includes(ns)) return false;
+  if (
+    s.namespaceSelector &&
+    !matchesSelector(s.namespaceSelector, { ...labels, "kubernetes.io/metadata.name": ns })
+  )
+    return false;
+  return true;
 }

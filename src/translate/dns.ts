@@ -11,11 +11,11 @@ import type { ResourceSet } from "../k8s/resource-set.ts";
 import type { Condition } from "../k8s/types.ts";
 import type { VipRequest } from "../ipam/types.ts";
 import { parseIp } from "../ipam/address.ts";
-import { matchesSelector } from "../ipam/selector.ts";
 import type { DnsRecord, DnsServer, DnsZoneData, HttpListener, L4Listener } from "../model/ir.ts";
 import { annotation, requestOrder, type TranslateContext } from "./context.ts";
-import { inZone, normalName, validName, zoneSpec, type ZoneSpec } from "./dns-zone-spec.ts";
+import { inZone, namespaceAllowed, normalName, validName, zoneSpec, type ZoneSpec } from "./dns-zone-spec.ts";
 import { refOf } from "./status.ts";
+import { acmeTxtRecords, type AcmeTxt } from "./acme-txt.ts";
 import type { ObjectStatus } from "./types.ts";
 
 /** DNS_RECORD_READY is the condition of an object whose names are published. */
@@ -125,6 +125,8 @@ export interface DnsInput {
   serials?: DnsSerials;
   /** nowSeconds is the clock (Unix seconds) a changed zone's serial is at least; absent (offline): status.serial, else 1. */
   nowSeconds?: number;
+  /** acmeTxt are the built-in issuer's pending DNS-01 answers, added to the zones that hold them (acme-txt.ts). */
+  acmeTxt?: readonly AcmeTxt[];
 }
 
 /** PublishedName is one name an object publishes, with the zone and addresses it got or why not. */
@@ -221,7 +223,7 @@ export function buildDns(input: DnsInput): DnsOutput {
       z.problems.length > 0 ? "PartiallyInvalid" : "Accepted",
       z.problems.join("; ") || `zone ${z.spec.zone}`,
     );
-    const data = zoneData(z, byZone.get(z)!, vipAddrs);
+    const data = zoneData(z, byZone.get(z)!, vipAddrs, acmeTxtRecords(z.spec, input.acmeTxt ?? [], zones));
     const hash = createHash("sha256")
       .update(JSON.stringify({ ...data, soa: { ...data.soa, serial: 0 } }))
       .digest("hex")
@@ -325,7 +327,12 @@ function nextSerial(previous: number, nowSeconds: number): number {
 }
 
 /** zoneData renders one zone: SOA, NS, glue for in-zone NS names, static and published records. */
-function zoneData(z: PendingZone, claims: readonly Claim[], vipAddrs: readonly string[]): DnsZoneData {
+function zoneData(
+  z: PendingZone,
+  claims: readonly Claim[],
+  vipAddrs: readonly string[],
+  challenges: readonly DnsRecord[],
+): DnsZoneData {
   const s = z.spec;
   const records = new Map<string, DnsRecord>();
   const add = (r: DnsRecord) => {
@@ -341,6 +348,7 @@ function zoneData(z: PendingZone, claims: readonly Claim[], vipAddrs: readonly s
     for (const a of vipAddrs) add({ name: ns, type: typeOf(a), ttl: s.ttl, value: a });
   }
   for (const r of s.records) add({ name: r.name, type: r.type, ttl: r.ttl, value: r.value });
+  for (const r of challenges) add(r);
   const strong = new Set(claims.filter((c) => !c.weak && c.addresses.length > 0).map((c) => c.name));
   for (const c of claims) {
     if (c.weak && strong.has(c.name)) continue;
@@ -433,17 +441,6 @@ function collectClaims(input: DnsInput): Claim[] {
     else delete old.pools;
   }
   return [...merged.values()].sort((a, b) => cmp(a.object, b.object) || cmp(a.name, b.name));
-}
-
-/** namespaceAllowed applies spec.namespaces and spec.namespaceSelector (both must admit when set). */
-function namespaceAllowed(s: ZoneSpec, ns: string, labels: Readonly<Record<string, string>>): boolean {
-  if (s.namespaces && !s.namespaces.includes(ns)) return false;
-  if (
-    s.namespaceSelector &&
-    !matchesSelector(s.namespaceSelector, { ...labels, "kubernetes.io/metadata.name": ns })
-  )
-    return false;
-  return true;
 }
 
 /** objectOf turns a route name ("HTTPRoute/ns/name#0.1") into its object key. */

@@ -6,11 +6,7 @@
 // under a handshake loop that must see no failure.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import tls from "node:tls";
-import { caAndLeaf } from "../support/certs.ts";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import {
   tempDir,
   writeManifest,
@@ -21,6 +17,7 @@ import {
   type Portico,
 } from "./harness.ts";
 import { httpBackend, pool, backendService, ingressClass, type HttpBackend } from "./fixtures.ts";
+import { child, issuerYaml, peerCert, startPebble } from "./pebble.ts";
 
 const VIP = "127.0.41.1";
 const HTTP = 18780;
@@ -37,43 +34,8 @@ let p: Portico;
 const children: ChildProcess[] = [];
 let started = 0;
 
-function child(cmd: string, args: string[], env: Record<string, string> = {}): ChildProcess {
-  const c = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
-  c.stdout!.resume();
-  c.stderr!.resume();
-  children.push(c);
-  process.once("exit", () => c.kill("SIGKILL"));
-  return c;
-}
-
-// peer is the certificate a handshake for name with the given ALPN gets.
-function peer(name: string): Promise<tls.PeerCertificate> {
-  return new Promise((resolve, reject) => {
-    const s = tls.connect({ host: VIP, port: HTTPS, servername: name, rejectUnauthorized: false }, () => {
-      const c = s.getPeerCertificate();
-      s.end();
-      resolve(c);
-    });
-    s.on("error", reject);
-    s.setTimeout(5000, () => s.destroy(new Error("handshake timeout")));
-  });
-}
-
-const issuer = (name: string, challenge: string, ca: string) => `apiVersion: portico.dev/v1alpha1
-kind: CertificateIssuer
-metadata: { name: ${name} }
-spec:
-  acme:
-    server: https://localhost:${PEBBLE}/dir
-    email: ops@example.test
-    challenge: ${challenge}
-    caBundle: |
-${ca
-  .trim()
-  .split("\n")
-  .map((l) => `      ${l}`)
-  .join("\n")}
-`;
+// peer is the certificate a handshake for name gets.
+const peer = (name: string) => peerCert(VIP, HTTPS, name);
 
 const ingress = (name: string, host: string, iss: string) => `apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -95,27 +57,8 @@ before(async () => {
   state = tempDir();
   work = tempDir();
   web = await httpBackend("web");
-  const { caPem, leaf } = caAndLeaf(["localhost"]);
-  writeFileSync(join(work, "cert.pem"), leaf.certPem);
-  writeFileSync(join(work, "key.pem"), leaf.keyPem);
-  writeFileSync(
-    join(work, "pebble.json"),
-    JSON.stringify({
-      pebble: {
-        listenAddress: `127.0.0.1:${PEBBLE}`,
-        managementListenAddress: `127.0.0.1:${PEBBLE + 1}`,
-        certificate: join(work, "cert.pem"),
-        privateKey: join(work, "key.pem"),
-        httpPort: HTTP,
-        tlsPort: HTTPS,
-        ocspResponderURL: "",
-        externalAccountBindingRequired: false,
-        certificateValidityPeriod: VALIDITY_S,
-      },
-    }),
-  );
   // challtestsrv is only Pebble's DNS here: every name resolves to the Ingress VIP.
-  child("pebble-challtestsrv", [
+  child(children, "pebble-challtestsrv", [
     "-dns01",
     `127.0.0.1:${DNS}`,
     "-http01",
@@ -131,28 +74,23 @@ before(async () => {
     "-defaultIPv6",
     "",
   ]);
-  child("pebble", ["-config", join(work, "pebble.json"), "-dnsserver", `127.0.0.1:${DNS}`], {
-    PEBBLE_VA_NOSLEEP: "1",
-    PEBBLE_VA_ALWAYS_VALID: "0",
-    PEBBLE_WFE_NONCEREJECT: "0",
-    PEBBLE_AUTHZREUSE: "0",
+  const caPem = await startPebble(children, {
+    work,
+    port: PEBBLE,
+    managementPort: PEBBLE + 1,
+    httpPort: HTTP,
+    tlsPort: HTTPS,
+    dnsServer: `127.0.0.1:${DNS}`,
+    validitySeconds: VALIDITY_S,
   });
-  await waitFor(
-    "pebble's directory",
-    async () => {
-      const s = tls.connect({ host: "127.0.0.1", port: PEBBLE, rejectUnauthorized: false });
-      await new Promise((ok, no) => (s.once("secureConnect", ok), s.once("error", no)));
-      s.destroy();
-      return true;
-    },
-    20_000,
-  );
   writeManifest(dir, "pool.yaml", pool("acme", [`${VIP}/32`]) + "---\n" + ingressClass);
   writeManifest(dir, "web.yaml", backendService("default", "web", web.port));
   writeManifest(
     dir,
     "issuers.yaml",
-    issuer("pebble-http", "HTTP01", caPem) + "---\n" + issuer("pebble-alpn", "TLSALPN01", caPem),
+    issuerYaml("pebble-http", "HTTP01", PEBBLE, caPem) +
+      "---\n" +
+      issuerYaml("pebble-alpn", "TLSALPN01", PEBBLE, caPem),
   );
   writeManifest(
     dir,

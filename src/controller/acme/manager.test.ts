@@ -31,7 +31,7 @@ function memStore() {
   };
 }
 
-test("orders run one at a time, publish their challenge, store and serve the certificate; DNS01 is reported", async () => {
+test("orders run one at a time, publish their challenge, store and serve the certificate; DNS01 without a DNS view is reported", async () => {
   const store = memStore();
   const seen: OrderInput[] = [];
   let running = 0;

@@ -11,7 +11,22 @@ import type { Condition, Secret } from "../../k8s/types.ts";
 import type { AcmeChallenges } from "../../model/ir.ts";
 import type { ObjectStatus } from "../../translate/types.ts";
 import type { Logger } from "../log.ts";
-import { newAccountKey, order, trustCas, type Issued, type OrderInput } from "./order.ts";
+import {
+  acmeTxtPlace,
+  ACME_TXT_TTL,
+  challengeName,
+  servedZones,
+  type AcmeTxt,
+} from "../../translate/acme-txt.ts";
+import { awaitTxtServed, type DnsView } from "./dns01.ts";
+import {
+  newAccountKey,
+  order,
+  trustCas,
+  type ChallengeAnswers,
+  type Issued,
+  type OrderInput,
+} from "./order.ts";
 import { collectRequests, type CertRequest } from "./requests.ts";
 import { backoffMs, renewAt } from "./schedule.ts";
 
@@ -46,6 +61,8 @@ export interface AcmeManagerOptions {
   log: Logger;
   /** refresh rebuilds and applies the snapshot (issued Secrets, challenges); resolves when applied. */
   refresh: () => Promise<void>;
+  /** dns is the controller's served view; DNS-01 waits on it until the engines answer (dns01.ts). Absent: no DNS-01. */
+  dns?: DnsView;
   /** order runs one ACME order (order.ts; a test may pass another). */
   order?: typeof order;
   rand?: () => number;
@@ -53,12 +70,16 @@ export interface AcmeManagerOptions {
 
 /** AcmeManager runs the orders of the built-in issuer. */
 export class AcmeManager {
-  #o: Required<AcmeManagerOptions>;
+  #o: Required<Omit<AcmeManagerOptions, "dns">> & Pick<AcmeManagerOptions, "dns">;
   #certs = new Map<string, StoredCert>();
   #states = new Map<string, CertState>();
   #issuers = new Map<string, { spec: AcmeIssuerSpec; problem?: string; account?: string }>();
-  #challenges: { http01: Map<string, string>; tlsAlpn01: Map<string, { certPem: string; keyPem: string }> } =
-    { http01: new Map(), tlsAlpn01: new Map() };
+  #challenges: {
+    http01: Map<string, string>;
+    tlsAlpn01: Map<string, { certPem: string; keyPem: string }>;
+    /** dns01 by "name value": a wildcard and its apex put two values on one name. */
+    dns01: Map<string, AcmeTxt>;
+  } = { http01: new Map(), tlsAlpn01: new Map(), dns01: new Map() };
   #queue = Promise.resolve();
   #set: ResourceSet | undefined;
   #closed = false;
@@ -143,6 +164,11 @@ export class AcmeManager {
     };
   }
 
+  /** dnsChallenges are the pending DNS-01 records, for the zones Portico serves (translate/acme-txt.ts). */
+  dnsChallenges(): AcmeTxt[] {
+    return [...this.#challenges.dns01.values()];
+  }
+
   /** statuses are the CertificateIssuers' status: Ready, account, and each certificate's state. */
   statuses(): ObjectStatus[] {
     const now = new Date().toISOString();
@@ -223,9 +249,9 @@ export class AcmeManager {
       const name = obj.metadata.name;
       let problem: string | undefined;
       if (!spec?.server) problem = "spec.acme.server (the ACME directory URL) is required";
-      else if (spec.challenge === "DNS01")
-        problem = "challenge DNS01 is not yet supported by the built-in issuer; use HTTP01 or TLSALPN01";
-      else if (spec.challenge !== undefined && spec.challenge !== "HTTP01" && spec.challenge !== "TLSALPN01")
+      else if (spec.challenge === "DNS01" && !this.#o.dns)
+        problem = "challenge DNS01 is not supported in this mode (no DNS view); use HTTP01 or TLSALPN01";
+      else if (spec.challenge !== undefined && !["HTTP01", "TLSALPN01", "DNS01"].includes(spec.challenge))
         problem = `challenge ${JSON.stringify(spec.challenge)} is not one of HTTP01, TLSALPN01, DNS01`;
       if (spec?.caBundle) bundles.push(spec.caBundle);
       const account = stored[`account/${name}`]
@@ -271,12 +297,17 @@ export class AcmeManager {
       return;
     }
     const started = Date.now();
+    const challenge = issuer.spec.challenge ?? "HTTP01";
+    let cacheMs = 0;
     try {
+      // DNS-01: every name's record must go into a zone Portico serves; checked before the CA is asked.
+      const dns = challenge === "DNS01" ? this.#dnsPlan(r) : undefined;
+      if (dns) cacheMs = dns.cacheMs;
       const input: OrderInput = {
         directoryUrl: issuer.spec.server,
         accountKeyPem: await this.#accountKey(r.issuer),
         hosts: r.hosts,
-        challenge: issuer.spec.challenge === "TLSALPN01" ? "TLSALPN01" : "HTTP01",
+        challenge,
         ...(issuer.spec.email ? { email: issuer.spec.email } : {}),
         ...this.#eab(issuer.spec),
       };
@@ -285,9 +316,16 @@ export class AcmeManager {
         hosts: r.hosts,
         issuer: r.issuer,
       });
+      const placed = (a: ChallengeAnswers): ChallengeAnswers =>
+        a.dns01 && dns
+          ? { ...a, dns01: a.dns01.map((t) => ({ ...t, name: dns.names.get(t.name) ?? t.name })) }
+          : a;
       const issued = await this.#o.order(input, {
-        add: (a) => this.#setChallenges(a, true),
-        remove: (a) => this.#setChallenges(a, false),
+        add: async (a) => {
+          await this.#setChallenges(placed(a), true);
+          if (a.dns01) await awaitTxtServed(this.#o.dns!, placed(a).dns01!);
+        },
+        remove: (a) => this.#setChallenges(placed(a), false),
       });
       const x = new X509Certificate(issued.certPem);
       const stored: StoredCert = {
@@ -316,9 +354,12 @@ export class AcmeManager {
       st.failures++;
       st.state = this.#certs.has(r.secret) ? "Issued" : "Failed";
       st.message = `order failed: ${errText(err)}`;
-      const wait = backoffMs(st.failures, this.#o.rand());
+      // A resolver may hold a failed DNS-01 lookup (negative TTL) or the last value (TXT TTL): the
+      // retry waits them out, or it would fail on the cached answer.
+      const wait = Math.max(backoffMs(st.failures, this.#o.rand()), cacheMs);
       this.#o.log("warn", "acme: order failed", {
         secret: r.secret,
+        owner: r.owner,
         hosts: r.hosts,
         error: errText(err),
         failures: st.failures,
@@ -326,6 +367,28 @@ export class AcmeManager {
       });
       this.#schedule(st, Date.now() + wait);
     }
+  }
+
+  /**
+   * #dnsPlan places each host's DNS-01 record (its challenge name, or that name's CNAME target) in
+   * a served zone that admits the asking object's namespace; throws the first reason it cannot.
+   * cacheMs is how long a resolver may keep an answer for those names (negative TTL + TXT TTL).
+   */
+  #dnsPlan(r: CertRequest): { names: Map<string, string>; cacheMs: number } {
+    const set = this.#set;
+    const zones = set ? servedZones(set) : [];
+    const namespace = r.owner.split("/")[1] ?? "";
+    const labels = set?.namespaces.find((n) => n.metadata.name === namespace)?.metadata.labels ?? {};
+    const names = new Map<string, string>();
+    let cacheMs = 0;
+    for (const host of r.hosts) {
+      const name = challengeName(host);
+      const place = acmeTxtPlace(zones, name, namespace, labels);
+      if ("problem" in place) throw new Error(`DNS-01 for ${host}: ${place.problem}`);
+      names.set(name, place.name);
+      cacheMs = Math.max(cacheMs, (place.negativeTtl + ACME_TXT_TTL) * 1000);
+    }
+    return { names, cacheMs };
   }
 
   async #accountKey(issuer: string): Promise<string> {
@@ -353,7 +416,11 @@ export class AcmeManager {
     return { eab: { kid: eab.keyID, hmacKey: Buffer.from(value, "base64").toString("utf8").trim() } };
   }
 
-  async #setChallenges(a: AcmeChallenges, on: boolean): Promise<void> {
+  async #setChallenges(a: ChallengeAnswers, on: boolean): Promise<void> {
+    for (const t of a.dns01 ?? []) {
+      if (on) this.#challenges.dns01.set(`${t.name} ${t.value}`, t);
+      else this.#challenges.dns01.delete(`${t.name} ${t.value}`);
+    }
     for (const c of a.http01 ?? []) {
       if (on) this.#challenges.http01.set(c.token, c.keyAuthorization);
       else this.#challenges.http01.delete(c.token);
