@@ -2,72 +2,81 @@
 // docs (ingress-path-matching.md) and e2e suite (test/e2e/annotations/rewrite.go).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { compilePath } from "../../engine/l7/router/match.ts";
-import { regexRewritePath } from "../../engine/l7/phases.ts";
 import type { RegexRewrite, Route } from "../../model/ir.ts";
 import { acceptedOf, ingress, run } from "./test-fixtures.ts";
 
 const RT = "nginx.ingress.kubernetes.io/rewrite-target";
 const RX = "nginx.ingress.kubernetes.io/use-regex";
 
-/** pick is the first of routes whose path matches p, as the engine's router tries them. */
-function pick(routes: Route[], p: string): Route | undefined {
-  return routes.find((r) => compilePath(r.match.path)(p) >= 0);
-}
-
-/** upstreamPath is the path a route's RegexRewrite sends for p (p itself without one). */
-function upstreamPath(r: Route | undefined, p: string): string {
+/** rewriteOf is a route's RegexRewrite (the engine's side is tested in engine/l7/nginx-rewrite.test.ts). */
+function rewriteOf(r: Route | undefined): Omit<RegexRewrite, "type"> | undefined {
   const f = r?.filters?.find((x): x is RegexRewrite => x.type === "RegexRewrite");
   return f === undefined
-    ? p
-    : regexRewritePath(p, new RegExp(f.pattern, f.ignoreCase ? "i" : ""), f.replacement);
+    ? undefined
+    : { pattern: f.pattern, ignoreCase: f.ignoreCase, replacement: f.replacement };
 }
 
-test("rewrite-target with capture groups: /something(/|$)(.*) -> /$2, case-insensitive, query kept by the engine", () => {
+/** regex is the IR of an ingress-nginx regex-mode path. */
+const regex = (value: string) => ({ type: "RegularExpression", value, ignoreCase: true, startOnly: true });
+
+test("rewrite-target with capture groups: the route's path regex is the rewrite's pattern, the target its replacement", () => {
   const { routes } = run(
     ingress("rw", "a.test", [{ path: "/something(/|$)(.*)" }], { [RT]: "/$2", [RX]: "true" }),
   );
-  const r = pick(routes("a.test"), "/something/new");
-  assert.equal(upstreamPath(r, "/something/new"), "/new");
-  assert.equal(upstreamPath(r, "/something"), "/");
-  assert.equal(upstreamPath(pick(routes("a.test"), "/SOMETHING/x/y"), "/SOMETHING/x/y"), "/x/y");
-  assert.equal(pick(routes("a.test"), "/other"), undefined);
+  const r = routes("a.test")[0];
+  assert.deepEqual(r?.match.path, regex("/something(/|$)(.*)"));
+  assert.deepEqual(rewriteOf(r), { pattern: "/something(/|$)(.*)", ignoreCase: true, replacement: "/$2" });
 });
 
-test("rewrite-target without use-regex replaces the whole path (ingress-nginx e2e: /foo/bar -> /new/backend)", () => {
+test("rewrite-target without use-regex still turns the host's paths to regexes (ingress-nginx e2e: /foo.+ -> /new/backend)", () => {
   const { routes } = run(ingress("rw", "a.test", [{ path: "/foo.+" }], { [RT]: "/new/backend" }));
-  assert.equal(upstreamPath(pick(routes("a.test"), "/foo/bar"), "/foo/bar"), "/new/backend");
+  const r = routes("a.test")[0];
+  assert.deepEqual(r?.match.path, regex("/foo.+"));
+  assert.deepEqual(rewriteOf(r), { pattern: "/foo.+", ignoreCase: true, replacement: "/new/backend" });
 });
 
-test("regex mode is per host: another Ingress's paths of that host become ~* ^path, longest first; other hosts keep Prefix", () => {
+test("regex mode is per host: another Ingress's paths of that host become ~* ^path, longest text first; other hosts keep Prefix", () => {
   const { routes } = run(
     ingress("plain", "a.test", [{ path: "/foo/bar/bar", service: "api" }], {}, 1),
     ingress("regex", "a.test", [{ path: "/foo/bar/[a-z]{3}" }], { [RT]: "/new/backend", [RX]: "true" }, 2),
     ingress("other", "b.test", [{ path: "/foo", pathType: "Prefix" }], {}, 3),
   );
-  const a = routes("a.test");
+  // The documented warning: /foo/bar/bar is tried after the longer regex, which matches it first.
   assert.deepEqual(
-    a.map((r) => [r.match.path.type, r.match.path.value, r.match.path.ignoreCase, r.match.path.startOnly]),
+    routes("a.test").map((r) => [r.name, r.match.path, rewriteOf(r)?.replacement]),
     [
-      ["RegularExpression", "/foo/bar/[a-z]{3}", true, true],
-      ["RegularExpression", "/foo/bar/bar", true, true],
+      ["Ingress/d/regex#0.0", regex("/foo/bar/[a-z]{3}"), "/new/backend"],
+      ["Ingress/d/plain#0.0", regex("/foo/bar/bar"), undefined],
     ],
   );
-  // The documented warning: /foo/bar/bar matches the regex first (first match, longest text first).
-  assert.match(pick(a, "/foo/bar/bar")?.name ?? "", /regex/);
   assert.deepEqual(routes("b.test")[0]?.match.path, { type: "Prefix", value: "/foo" });
 });
 
-test("regex mode: ^/foo matches /foo and /foobar (anchored at the start only); the rewritten location wins for /foo/bar", () => {
+test("regex mode: pathType Exact and Prefix alike become ~* ^path; the default backend stays last", () => {
   const { routes } = run(
-    ingress("foo", "a.test", [{ path: "/foo", service: "api" }], {}, 1),
-    ingress("regex", "a.test", [{ path: "/foo.+" }], { [RT]: "/new/backend", [RX]: "true" }, 2),
+    ingress(
+      "foo",
+      "a.test",
+      [
+        { path: "/foo", pathType: "Exact", service: "api" },
+        { path: "/", pathType: "Prefix" },
+      ],
+      {},
+      1,
+    ),
+    ingress("regex", "a.test", [{ path: "/foo.+" }], { [RX]: "true" }, 2, {
+      defaultBackend: { service: { name: "web", port: { number: 80 } } },
+    }),
   );
-  const a = routes("a.test");
-  assert.match(pick(a, "/foo")?.name ?? "", /foo#/);
-  assert.equal(upstreamPath(pick(a, "/foo"), "/foo"), "/foo");
-  assert.equal(upstreamPath(pick(a, "/foo/bar"), "/foo/bar"), "/new/backend");
-  assert.match(pick(a, "/FOOBAR")?.name ?? "", /regex#/);
+  assert.deepEqual(
+    routes("a.test").map((r) => [r.name, r.match.path]),
+    [
+      ["Ingress/d/regex#0.0", regex("/foo.+")],
+      ["Ingress/d/foo#0.0", regex("/foo")],
+      ["Ingress/d/foo#0.1", regex("/")],
+      ["Ingress/d/regex#default", { type: "Prefix", value: "/" }],
+    ],
+  );
 });
 
 test("rewrite-target equal to the path rewrites nothing and leaves the host in prefix mode (ingress-nginx's needsRewrite)", () => {
@@ -111,12 +120,4 @@ test("bad values: an invalid path regex drops that path; a rewrite-target with a
   assert.match(acceptedOf(out, "yes")?.message ?? "", /use-regex: "yes" is not "true" or "false"/);
   assert.equal(acceptedOf(out, "yes")?.reason, "InvalidAnnotation");
   assert.ok(out.notices.some((n) => n.includes("Ingress/d/yes")));
-});
-
-test("regexRewritePath: $n of unmatched groups is empty, no match leaves the path, a result without / gets one", () => {
-  const re = /\/api(\/|$)(v\d)?(.*)/i;
-  assert.equal(regexRewritePath("/api/v2/users", re, "/$2$3"), "/v2/users");
-  assert.equal(regexRewritePath("/api", re, "/x/$2"), "/x/");
-  assert.equal(regexRewritePath("/nope", re, "/x"), "/nope");
-  assert.equal(regexRewritePath("/api/a", re, "$3"), "/a");
 });
