@@ -9,7 +9,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer as createHttps } from "node:https";
-import { createServer as createH2c } from "node:http2";
+import { connect as connectH2, createServer as createH2c } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { tempDir, writeManifest, startPortico, removeDir, run, waitFor, type Portico } from "./harness.ts";
 import { backendService, httpBackend, ingressClass, pool, type HttpBackend } from "./fixtures.ts";
@@ -229,4 +229,36 @@ test("ssl-passthrough: openssl s_client with SNI pt.test gets the backend's cert
   assert.match(r.stderr + r.stdout, /CN\s?=\s?pt\.test/);
   const got = await curl("pt.test", "/inside", ["-k"], HTTPS);
   assert.equal(got.body, "passthrough-backend /inside\n");
+});
+
+/** h2Post sends a body over HTTP/2 (prior knowledge) to host on the VIP, with or without content-length. */
+async function h2Post(host: string, body: string, withLength: boolean): Promise<number> {
+  const session = connectH2(`http://${VIP}:${HTTP}`);
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      const headers: Record<string, string | number> = {
+        ":method": "POST",
+        ":path": "/up",
+        ":authority": host,
+      };
+      if (withLength) headers["content-length"] = Buffer.byteLength(body);
+      const req = session.request(headers);
+      req.on("response", (h) => resolve(Number(h[":status"])));
+      // A reset after the answer (the rest of the body refused) is expected, not a failure.
+      req.on("error", reject);
+      req.end(body);
+    });
+  } finally {
+    session.destroy();
+  }
+}
+
+test("over HTTP/2 (prior knowledge): the rewrite, the body limit (with and without content-length) and the h2c backend", async () => {
+  const h2 = ["--http2-prior-knowledge"];
+  assert.equal((await curl("rw.test", "/something/h2?x=1", h2)).body, "echo GET /h2?x=1\n");
+  const big = "y".repeat(4096);
+  assert.equal(await h2Post("body.test", big, true), 413);
+  assert.equal(await h2Post("body.test", big, false), 413);
+  assert.equal(await h2Post("body.test", "small", false), 200);
+  assert.equal((await curl("grpc.test", "/pkg.Svc/Other", h2)).body, "h2c-backend HTTP/2.0 /pkg.Svc/Other\n");
 });
