@@ -346,6 +346,18 @@ export interface Route {
   waf?: WafConfig;
   /** access, when set, runs client-address lists and rate limits ahead of the filters (AccessPolicy). */
   access?: AccessConfig;
+  // --- issue 20: ingress-nginx proxy-* annotations (src/translate/nginx/upstream.ts) ---
+  /**
+   * maxRequestBodyBytes: a request whose body is longer gets 413 (nginx's client_max_body_size):
+   * at once when its Content-Length says so, else when the streamed body passes the limit (the
+   * backend attempt is dropped; if the backend had already begun its answer, the exchange is
+   * broken off instead). Absent: no limit.
+   */
+  maxRequestBodyBytes?: number;
+  /** connectTimeoutMs bounds each backend connect attempt of this route (absent: the engine's, 5 s). */
+  connectTimeoutMs?: number;
+  /** maxAttempts bounds the backend attempts of a retryable request (1: never retry; absent: the engine's, 3). */
+  maxAttempts?: number;
 }
 
 /**
@@ -433,6 +445,14 @@ export interface RouteMatch {
 export interface PathMatch {
   type: "Exact" | "Prefix" | "RegularExpression";
   value: string;
+  // --- issue 20: ingress-nginx use-regex / rewrite-target paths (src/translate/nginx/paths.ts) ---
+  /** ignoreCase (RegularExpression only) matches regardless of case, as nginx's `~*` locations do. */
+  ignoreCase?: boolean;
+  /**
+   * startOnly (RegularExpression only) anchors the expression at the start of the path only, as
+   * nginx's `location ~* "^/path"`: "/foo" matches "/foo", "/foo/bar" and "/foobar".
+   */
+  startOnly?: boolean;
 }
 
 /** RouteFilter changes the request or response, or answers it directly. */
@@ -449,7 +469,39 @@ export type RouteFilter =
     }
   | { type: "URLRewrite"; hostname?: string; path?: PathRewrite }
   | { type: "RequestMirror"; pool: string; percent: number }
-  | CorsPolicy;
+  | CorsPolicy
+  | RegexRewrite
+  | StaticRedirect;
+
+// --- issue 20: ingress-nginx rewrite-target, permanent/temporal-redirect, app-root (src/translate/nginx) ---
+
+/**
+ * RegexRewrite replaces the path sent upstream as nginx's `rewrite "(?i)pattern" replacement
+ * break;` does: when pattern (an ECMAScript regexp, unanchored: its first match counts) matches
+ * the path, the whole path becomes replacement with $1..$9 replaced by the match's groups (an
+ * unmatched group by ""); the query string is kept. No match: the path is left as it is.
+ */
+export interface RegexRewrite {
+  type: "RegexRewrite";
+  pattern: string;
+  ignoreCase?: boolean;
+  /** replacement holds no "?" or spaces; "$n" (n 1–9) are the pattern's groups; "/" is put before a result without one. */
+  replacement: string;
+}
+
+/**
+ * StaticRedirect answers with a fixed Location (nginx's `return CODE URL`): nothing of the
+ * request is added to it. A location that starts with "/" is made absolute with the request's
+ * scheme and Host. onlyPath, when set, limits the redirect to requests whose path is exactly it
+ * (ingress-nginx's app-root: `if ($uri = /) { return 302 ... }`); other requests go on.
+ */
+export interface StaticRedirect {
+  type: "StaticRedirect";
+  /** statusCode is 300–308. */
+  statusCode: number;
+  location: string;
+  onlyPath?: string;
+}
 
 /**
  * CorsPolicy (Gateway API CORS filter) makes the proxy answer CORS preflights itself and add the
@@ -564,4 +616,11 @@ export interface UpstreamTls {
    * "URI:<uri>" for a URI SAN (BackendTLSPolicy subjectAltNames of type URI, e.g. SPIFFE IDs).
    */
   subjectAltNames?: string[];
+  // --- issue 20: ingress-nginx backend-protocol HTTPS (src/translate/nginx/upstream.ts) ---
+  /**
+   * skipVerify connects without checking the backend's certificate (chain and names), as
+   * ingress-nginx does for backend-protocol HTTPS unless proxy-ssl-verify is "on". The connection
+   * is still encrypted; sni is still sent.
+   */
+  skipVerify?: boolean;
 }

@@ -250,3 +250,32 @@ test("validateSnapshot: WafConfig, AccessConfig and maxConnections are checked; 
     "waf key k1 names two different configurations",
   ]);
 });
+
+test("validateSnapshot: issue 20's route fields — rewrite pattern and replacement, fixed redirects, body limit, attempts", () => {
+  const s = sound();
+  const route = s.http[0]!.virtualHosts[0]!.routes[0]!;
+  route.match.path = { type: "RegularExpression", value: "/a(/|$)(.*)", ignoreCase: true, startOnly: true };
+  route.filters = [
+    { type: "RegexRewrite", pattern: "/a(/|$)(.*)", ignoreCase: true, replacement: "/$2" },
+    { type: "StaticRedirect", statusCode: 302, location: "/app", onlyPath: "/" },
+  ];
+  route.maxRequestBodyBytes = 0;
+  route.connectTimeoutMs = 1000;
+  route.maxAttempts = 1;
+  assert.deepEqual(validateSnapshot(s), []);
+  route.filters = [
+    { type: "RegexRewrite", pattern: "(", replacement: "/x?y" },
+    { type: "StaticRedirect", statusCode: 309, location: "" },
+  ];
+  route.maxRequestBodyBytes = -1;
+  route.connectTimeoutMs = 0;
+  route.maxAttempts = 1.5;
+  const problems = validateSnapshot(s).join("\n");
+  assert.match(problems, /invalid rewrite pattern "\("/);
+  assert.match(problems, /rewrite replacement "\/x\?y" must be a path without "\?"/);
+  assert.match(problems, /redirect status 309 is not 300–308/);
+  assert.match(problems, /redirect location "" is empty/);
+  assert.match(problems, /maxRequestBodyBytes -1/);
+  assert.match(problems, /connectTimeoutMs 0/);
+  assert.match(problems, /maxAttempts 1.5/);
+});

@@ -130,6 +130,7 @@ function checkRoute(s: EngineSnapshot, where: string, r: Route): string[] {
     !(Number.isInteger(r.requestBodyTimeoutMs) && r.requestBodyTimeoutMs > 0)
   )
     problems.push(`${at}: requestBodyTimeoutMs ${r.requestBodyTimeoutMs} is not a positive integer`);
+  problems.push(...checkNginxFields(at, r));
   if (r.waf) problems.push(...checkWaf(at, r.waf));
   if (r.access) problems.push(...checkAccess(at, r.access));
   for (const f of r.filters ?? []) {
@@ -146,6 +147,46 @@ function checkRoute(s: EngineSnapshot, where: string, r: Route): string[] {
     }
   }
   return problems;
+}
+
+/** checkNginxFields checks the route fields of issue 20's ingress-nginx annotations (ir.ts). */
+function checkNginxFields(at: string, r: Route): string[] {
+  const problems: string[] = [];
+  const positive = (n: number | undefined) => n === undefined || (Number.isInteger(n) && n > 0);
+  if (
+    r.maxRequestBodyBytes !== undefined &&
+    !(Number.isInteger(r.maxRequestBodyBytes) && r.maxRequestBodyBytes >= 0)
+  )
+    problems.push(`${at}: maxRequestBodyBytes ${r.maxRequestBodyBytes} is not a non-negative integer`);
+  if (!positive(r.connectTimeoutMs))
+    problems.push(`${at}: connectTimeoutMs ${r.connectTimeoutMs} is not a positive integer`);
+  if (!positive(r.maxAttempts))
+    problems.push(`${at}: maxAttempts ${r.maxAttempts} is not a positive integer`);
+  for (const f of r.filters ?? []) {
+    if (f.type === "RegexRewrite") {
+      if (!validRegex(f.pattern))
+        problems.push(`${at}: invalid rewrite pattern ${JSON.stringify(f.pattern)}`);
+      if (f.replacement === "" || /[?\s]/.test(f.replacement))
+        problems.push(
+          `${at}: rewrite replacement ${JSON.stringify(f.replacement)} must be a path without "?" or spaces`,
+        );
+    } else if (f.type === "StaticRedirect") {
+      if (!(Number.isInteger(f.statusCode) && f.statusCode >= 300 && f.statusCode <= 308))
+        problems.push(`${at}: redirect status ${f.statusCode} is not 300–308`);
+      if (f.location === "" || /[\s]/.test(f.location))
+        problems.push(`${at}: redirect location ${JSON.stringify(f.location)} is empty or holds spaces`);
+    }
+  }
+  return problems;
+}
+
+function validRegex(pattern: string): boolean {
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 // DNS_LABEL is one lower-case label of a host name (letters, digits, "-" inside, "_" for service names).

@@ -6,7 +6,9 @@ import type { PathMatch, Route, RouteAction } from "../model/ir.ts";
 import type { TranslateContext } from "./context.ts";
 import { bodyLimits } from "./body-limits.ts";
 import { resolveBackend } from "./endpoints.ts";
+import { addServerAliases } from "./nginx/alias.ts";
 import { applyRouteAnnotations } from "./nginx/apply.ts";
+import { regexHosts, regexPath } from "./nginx/paths.ts";
 import { ACCEPTED, RESOLVED_REFS, keyOf, refOf } from "./status.ts";
 
 /** IngressBackend is networking/v1 IngressBackend. */
@@ -88,6 +90,8 @@ function backendAction(
 export function collectRoutes(ctx: TranslateContext, members: readonly Ingress[]): RouteTable {
   const table: RouteTable = { hosts: new Map() };
   const claimed = new Map<string, string>();
+  // ingress-nginx's regex mode is per host, whichever of the host's Ingresses turned it on.
+  const regex = regexHosts(members);
   for (const ing of members) {
     const ref = refOf(ing);
     const owner = keyOf(ref);
@@ -129,7 +133,7 @@ export function collectRoutes(ctx: TranslateContext, members: readonly Ingress[]
         return;
       }
       (rule.http?.paths ?? []).forEach((p, j) => {
-        const match = pathMatch(p.pathType, p.path);
+        const match = regex.has(host) ? regexPath(p.path) : pathMatch(p.pathType, p.path);
         if (typeof match === "string") {
           ctx.status.warn(ref, ACCEPTED, "InvalidPath", `rule ${i} path ${j}: ${match}`);
           return;
@@ -158,6 +162,7 @@ export function collectRoutes(ctx: TranslateContext, members: readonly Ingress[]
       });
     });
   }
+  addServerAliases(ctx, members, table);
   return table;
 }
 

@@ -17,14 +17,22 @@ import {
 } from "./ingress-routes.ts";
 import { collectTls, listenerTls, servedOnHttps, type TlsTable } from "./ingress-tls.ts";
 import { readVipAnnotations, warnVipAnnotationsUnused } from "./vip-annotations.ts";
+import { boolAnnotation, NGINX_ANN } from "./nginx/invalid.ts";
+import { passthroughRoutes } from "./nginx/passthrough.ts";
 import { ACCEPTED, RESOLVED_REFS, keyOf, refOf } from "./status.ts";
 
 /** ANN_DEDICATED_VIP gives an Ingress its own VIP instead of its class's shared one. */
 export const ANN_DEDICATED_VIP = `${PORTICO_PREFIX}dedicated-vip`;
 /** ANN_SSL_REDIRECT redirects HTTP to HTTPS for the Ingress's TLS hosts (308). */
 export const ANN_SSL_REDIRECT = `${PORTICO_PREFIX}ssl-redirect`;
-/** ANN_NGINX_SSL_REDIRECT is ingress-nginx's spelling, accepted as a migration path. */
-export const ANN_NGINX_SSL_REDIRECT = "nginx.ingress.kubernetes.io/ssl-redirect";
+/**
+ * ANN_NGINX_SSL_REDIRECT is ingress-nginx's spelling, accepted as a migration path. Unlike
+ * ingress-nginx, where it defaults to "true" for TLS hosts, absent means no redirect, as for
+ * Portico's own (docs/annotations.md says why).
+ */
+export const ANN_NGINX_SSL_REDIRECT = `${NGINX_ANN}ssl-redirect`;
+/** ANN_NGINX_FORCE_SSL_REDIRECT redirects to HTTPS even for hosts without a certificate (TLS ended in front of Portico). */
+export const ANN_NGINX_FORCE_SSL_REDIRECT = `${NGINX_ANN}force-ssl-redirect`;
 
 /**
  * LABEL_ACME_SOLVER is the label cert-manager puts on the temporary Ingress of its HTTP-01 solver
@@ -101,6 +109,8 @@ function translateGroup(ctx: TranslateContext, g: VipGroup): void {
     ctx.status.ok(ref, ACCEPTED, "Accepted");
     ctx.status.ok(ref, RESOLVED_REFS, "ResolvedRefs");
     ctx.vipOf[keyOf(ref)] = g.key;
+    boolAnnotation(ctx, ing, ANN_NGINX_SSL_REDIRECT, false);
+    boolAnnotation(ctx, ing, ANN_NGINX_FORCE_SSL_REDIRECT, false);
     claimGroup(ctx, ing, g.key, group ? { rule: "IngressClass", group } : undefined);
     // The VIP's owner (the class, or a dedicated Ingress) decides its address, pool and sharing.
     if (ing !== g.owner)
@@ -134,13 +144,19 @@ function translateGroup(ctx: TranslateContext, g: VipGroup): void {
   });
   const ports: VipRequest["ports"] = [{ port: httpPort, protocol: "TCP" }];
   const ltls = listenerTls(tls);
-  if (ltls) {
-    const hosts = virtualHosts(routes, () => undefined).filter((vh) => servedOnHttps(tls, vh.hostname));
+  // ingress-nginx's ssl-passthrough: those hosts' TLS goes to the backend by SNI, untouched.
+  const sniRoutes = passthroughRoutes(ctx, g.members, routes);
+  if (ltls || sniRoutes.length > 0) {
+    const passed = new Set(sniRoutes.map((r) => r.hostname));
+    const hosts = virtualHosts(routes, () => undefined).filter(
+      (vh) => servedOnHttps(tls, vh.hostname) && !passed.has(vh.hostname),
+    );
     ctx.http.push({
       name: `${g.key}:${httpsPort}`,
       vip: g.key,
       port: httpsPort,
-      tls: ltls,
+      ...(ltls ? { tls: ltls } : {}),
+      ...(sniRoutes.length > 0 ? { sniRoutes } : {}),
       virtualHosts: hosts,
       ...HTTP_DEFAULTS,
     });
@@ -182,7 +198,8 @@ function virtualHosts(
     if (table.defaultRoute && !hasRoot) owned.push(table.defaultRoute);
     const routes: Route[] = owned.map((o) => {
       const filters = filtersFor(hostname, o);
-      return filters ? { ...o.route, filters } : o.route;
+      // The HTTPS redirect goes ahead of the route's own filters (annotation appliers' rewrites).
+      return filters ? { ...o.route, filters: [...filters, ...(o.route.filters ?? [])] } : o.route;
     });
     const vh: VirtualHost = { hostname, routes };
     if (hostname.startsWith("*.")) vh.singleLabelWildcard = true;
@@ -190,7 +207,10 @@ function virtualHosts(
   });
 }
 
-/** redirectFor answers HTTP with a 308 to HTTPS when the route's Ingress asks and the host has a certificate. */
+/**
+ * redirectFor answers HTTP with a 308 to HTTPS (ingress-nginx's code too) when the route's Ingress
+ * asks and the host has a certificate, or always with force-ssl-redirect.
+ */
 function redirectFor(
   ctx: TranslateContext,
   tls: TlsTable,
@@ -198,7 +218,8 @@ function redirectFor(
   r: OwnedRoute,
 ): RouteFilter[] | undefined {
   const on = annotation(r.owner, ANN_SSL_REDIRECT) ?? annotation(r.owner, ANN_NGINX_SSL_REDIRECT);
-  if (on !== "true" || !servedOnHttps(tls, host)) return undefined;
+  const force = annotation(r.owner, ANN_NGINX_FORCE_SSL_REDIRECT) === "true";
+  if (!force && (on !== "true" || !servedOnHttps(tls, host))) return undefined;
   const filter: RouteFilter = { type: "RequestRedirect", scheme: "https", statusCode: 308 };
   if (ctx.opts.ingressHttpsPort !== 443) filter.port = ctx.opts.ingressHttpsPort;
   return [filter];

@@ -95,7 +95,7 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
     const backend = this.pickBackend();
     if (backend === undefined) return;
     const rt = this.rt;
-    const up = acquireUpstream(rt, this.pool, backend);
+    const up = acquireUpstream(rt, this.pool, backend, this.route?.connectTimeoutMs);
     this.upstream = up;
     up.attach(this, this.route?.backendTimeoutMs ?? rt.listener.requestTimeoutMs);
     this.send(up);
@@ -114,7 +114,7 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
       method: this.method,
       hasBody: this.hasRequestBody(),
       attempts: this.attempts,
-      maxAttempts: this.rt.limits.maxAttempts,
+      maxAttempts: this.route?.maxAttempts ?? this.rt.limits.maxAttempts,
     });
     if (retry) {
       // A reused connection closed by the backend while idle is no fault of the backend.

@@ -20,7 +20,7 @@ import {
 } from "../http/head.ts";
 import type { MessageHead } from "../http/parser.ts";
 import { httpResponse, type HttpResponseEvent } from "./events.ts";
-import { responseEdits, type Answer, type Phases, type RequestEdits } from "./phases.ts";
+import { overBodyLimit, responseEdits, type Answer, type Phases, type RequestEdits } from "./phases.ts";
 import { headerLines } from "./cors.ts";
 import { headerPairs, wafConn, type WafRun, type WafSubject } from "./waf.ts";
 import type { ClientConn } from "./http1.ts";
@@ -270,6 +270,7 @@ export class Exchange extends BackendAttempt implements Decidable {
     this.bytesIn += chunk.length;
     this.mirrors?.body(chunk);
     if (this.local !== undefined || this.done) return;
+    if (overBodyLimit(this.route, this.bytesIn)) return this.bodyTooLarge();
     if (this.upstream === null) {
       (this.pending ??= []).push(chunk);
       if (!this.holding) this.conn.buffered(chunk.length);
@@ -343,6 +344,18 @@ export class Exchange extends BackendAttempt implements Decidable {
     // A request whose body was not fully read leaves the connection unsynchronised.
     this.answer(status, publicText(status), !this.requestDone);
     this.sendLocal();
+  }
+
+  // bodyTooLarge ends an exchange whose streamed body passed the route's limit: 413 (the rest of
+  // the body is not read; the connection closes after the answer).
+  private bodyTooLarge(): void {
+    this.holding = false;
+    this.stopTimer();
+    this.dropAttempt(true);
+    const p = this.pending;
+    this.pending = null;
+    if (p !== null) this.conn.released(p);
+    this.fail(413, `request body passed the route's limit of ${this.route!.maxRequestBodyBytes} bytes`);
   }
 
   /** timedOut runs when the request timeout fires, or the body timeout while the body is buffered. */

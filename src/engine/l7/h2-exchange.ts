@@ -4,7 +4,7 @@
 import { BackendAttempt } from "./attempt.ts";
 import { publicText } from "./failure.ts";
 import type { Decidable } from "./decide.ts";
-import { responseEdits, type Answer, type Phases, type RequestEdits } from "./phases.ts";
+import { overBodyLimit, responseEdits, type Answer, type Phases, type RequestEdits } from "./phases.ts";
 import http2 from "node:http2";
 import type { PickContext } from "../contracts.ts";
 import type { Header } from "../../model/ir.ts";
@@ -281,6 +281,12 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     // The requestBody phase (phases.ts) will run here, from this.phases, when the WAF adds one.
     this.bytesIn += chunk.length;
     this.guard?.body(chunk.length);
+    if (!this.done && overBodyLimit(this.route, this.bytesIn)) {
+      this.stopTimer();
+      this.dropAttempt(true);
+      this.fail(413, `request body passed the route's limit of ${this.route!.maxRequestBodyBytes} bytes`);
+      return;
+    }
     const up = this.upstream;
     if (up === null) return;
     if (!this.writeUp(up, chunk)) this.stream.pause();

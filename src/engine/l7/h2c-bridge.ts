@@ -16,9 +16,14 @@ import type { UpstreamConn, UpstreamOwner } from "./upstream.ts";
  * acquireUpstream returns the connection an HTTP/1.1 exchange writes its request to: a pooled
  * HTTP/1.1 connection, or an h2c bridge for pools that speak HTTP/2 cleartext.
  */
-export function acquireUpstream(rt: ListenerRuntime, pool: string, backend: Backend): UpstreamConn {
+export function acquireUpstream(
+  rt: ListenerRuntime,
+  pool: string,
+  backend: Backend,
+  connectTimeoutMs = rt.limits.connectTimeoutMs,
+): UpstreamConn {
   const p = rt.pools[pool];
-  if (p?.protocol !== "h2c") return rt.pool.acquire(backend, rt.limits.connectTimeoutMs, p?.tls);
+  if (p?.protocol !== "h2c") return rt.pool.acquire(backend, connectTimeoutMs, p?.tls);
   // The bridge offers every member of UpstreamConn the exchange uses (socket writes, attach,
   // release, destroy, reused, sawResponse); the class itself can't be subclassed without a socket.
   return new H2cBridge(backend) as unknown as UpstreamConn;

@@ -111,3 +111,23 @@ test("responseHeaders applies the modifier, then CORS's headers over it", () => 
     ],
   });
 });
+
+test("compilePhases (issue 20): fixed redirects before the HTTPS redirect, app-root's only for its path; rewrite with groups; body limit by Content-Length", () => {
+  const appRoot: RouteFilter = { type: "StaticRedirect", statusCode: 302, location: "/app", onlyPath: "/" };
+  const moved: RouteFilter = { type: "StaticRedirect", statusCode: 308, location: "https://n.example/x" };
+  const p = compilePhases(route([redirect, appRoot, moved]));
+  const a = run(p, request());
+  assert.deepEqual([a?.status, a?.headers], [308, [{ name: "Location", value: "https://n.example/x" }]]);
+  const root = { ...request(), path: "/" };
+  assert.deepEqual(run(p, root)?.headers, [{ name: "Location", value: "http://h:8080/app" }]);
+  const rw = compilePhases(
+    route([{ type: "RegexRewrite", pattern: "/API/(v\\d)", ignoreCase: true, replacement: "/$1/x" }]),
+  );
+  const req = request();
+  assert.equal(run(rw, req), undefined);
+  assert.equal(req.edits?.path, "/v1/x");
+  const limited = compilePhases({ ...route(), maxRequestBodyBytes: 10 });
+  assert.equal(run(limited, request("POST", { "content-length": "11" }))?.status, 413);
+  assert.equal(run(limited, request("POST", { "content-length": "10" })), undefined);
+  assert.equal(run(limited, request("POST")), undefined, "no length: the fronts count the body");
+});

@@ -17,7 +17,7 @@
 // the fronts run its later phases from there — phase 2 on the body they hold before the backend
 // attempt, 3 on the response head, 5 when the exchange finished — since a transaction's body
 // phases see the whole body at once, not piece by piece as BodyStep does.
-import type { CorsPolicy, Header, Route, RouteFilter } from "../../model/ir.ts";
+import type { CorsPolicy, Header, RegexRewrite, Route, RouteFilter, StaticRedirect } from "../../model/ir.ts";
 import type { CompileDeps } from "../contracts.ts";
 import { compileAccess } from "./access.ts";
 import { preflightAnswer, withCors, type HeaderEdits, type HeaderSource } from "./cors.ts";
@@ -100,7 +100,9 @@ export interface Phases {
 export function compilePhases(route: Route, log: PhaseLog = () => {}): Phases | undefined {
   const access = route.access === undefined ? undefined : compileAccess(route.access, route.name);
   const filters = route.filters ?? [];
-  if (filters.length === 0 && access === undefined && route.waf === undefined) return undefined;
+  const bodyLimit = route.maxRequestBodyBytes;
+  if (filters.length === 0 && access === undefined && route.waf === undefined && bodyLimit === undefined)
+    return undefined;
   // The access policy first: a refused client gets no WAF inspection, preflight, redirect or mirror.
   const requestHeaders: RequestHeadersStep[] = access === undefined ? [] : [access];
   // Then the WAF: it inspects the request as the client sent it, before anything answers it.
@@ -108,21 +110,28 @@ export function compilePhases(route: Route, log: PhaseLog = () => {}): Phases | 
     const waf = new WafRoute(route.waf, log);
     requestHeaders.push((req) => waf.requestHeaders(req));
   }
+  // A body announced longer than the route takes is refused before anything else is decided.
+  if (bodyLimit !== undefined) requestHeaders.push(bodyLimitStep(bodyLimit));
   const responseHeaders: ResponseHeadersStep[] = [];
   let cors: CorsPolicy | undefined;
   let redirect: Extract<RouteFilter, { type: "RequestRedirect" }> | undefined;
   let responseMod: HeaderEdits | undefined;
+  const fixed: StaticRedirect[] = [];
   for (const f of filters) {
     if (f.type === "CORS") cors ??= f;
     else if (f.type === "RequestRedirect") redirect ??= f;
     else if (f.type === "ResponseHeaderModifier") responseMod ??= f;
+    else if (f.type === "StaticRedirect") fixed.push(f);
   }
-  // Answers first, whatever the filters' order: a CORS preflight, then a redirect.
+  // Answers first, whatever the filters' order: a CORS preflight, then a redirect — the fixed
+  // ones first, as nginx's `return` runs in the rewrite phase before ingress-nginx's HTTPS redirect.
   if (cors !== undefined) requestHeaders.push((req) => preflight(route, req));
+  for (const f of fixed) requestHeaders.push(staticRedirectStep(f));
   if (redirect !== undefined) requestHeaders.push(redirectStep(redirect));
   // Then the edits of the request that goes upstream, in the filters' order.
   for (const f of filters) {
     if (f.type === "URLRewrite") requestHeaders.push(rewriteStep(f.hostname, f.path));
+    else if (f.type === "RegexRewrite") requestHeaders.push(regexRewriteStep(f));
     else if (f.type === "RequestHeaderModifier") requestHeaders.push(headersStep(f));
     else if (f.type === "RequestMirror") requestHeaders.push(mirrorStep(f));
   }
@@ -169,6 +178,61 @@ function redirectStep(f: Extract<RouteFilter, { type: "RequestRedirect" }>): Req
       body: `redirecting to ${loc}`,
       headers: [{ name: "Location", value: loc }],
     };
+  };
+}
+
+/** BODY_TOO_LARGE is the body of the 413 a route's body limit answers with. */
+const BODY_TOO_LARGE = "request entity too large: the request body is larger than this service accepts";
+
+// bodyLimitStep refuses a request whose Content-Length passes the route's limit; a body without
+// one is counted by the fronts as it streams (exchange.ts, h2-exchange.ts: overBodyLimit).
+function bodyLimitStep(max: number): RequestHeadersStep {
+  return (req) => {
+    const cl = req.header("content-length");
+    if (cl === undefined || !(Number(cl) > max)) return undefined;
+    return {
+      status: 413,
+      body: BODY_TOO_LARGE,
+      error: `request body of ${cl} bytes is over the route's limit of ${max}`,
+    };
+  };
+}
+
+/** overBodyLimit tells whether a body of `bytes` so far passed the route's maxRequestBodyBytes. */
+export function overBodyLimit(route: Route | undefined, bytes: number): boolean {
+  const max = route?.maxRequestBodyBytes;
+  return max !== undefined && bytes > max;
+}
+
+// staticRedirectStep answers with a fixed Location (permanent-redirect, temporal-redirect,
+// app-root); a location that is a path gets the request's scheme and Host, as nginx's `return`.
+function staticRedirectStep(f: StaticRedirect): RequestHeadersStep {
+  return (req) => {
+    if (f.onlyPath !== undefined && req.path !== f.onlyPath) return undefined;
+    const loc = f.location.startsWith("/") ? `${req.rt.proto}://${req.host}${f.location}` : f.location;
+    return {
+      status: f.statusCode,
+      body: `redirecting to ${loc}`,
+      headers: [{ name: "Location", value: loc }],
+    };
+  };
+}
+
+/** regexRewritePath applies a RegexRewrite to path (compiled: re is the pattern's RegExp). */
+export function regexRewritePath(path: string, re: RegExp, replacement: string): string {
+  const m = re.exec(path);
+  if (m === null) return path;
+  const out = replacement.replace(/\$([1-9])/g, (_, n: string) => m[Number(n)] ?? "");
+  return out.startsWith("/") ? out : "/" + out;
+}
+
+// regexRewriteStep: ingress-nginx's rewrite-target, the whole path replaced with the capture groups.
+function regexRewriteStep(f: RegexRewrite): RequestHeadersStep {
+  const re = new RegExp(f.pattern, f.ignoreCase === true ? "i" : "");
+  return (req) => {
+    const e = (req.edits ??= {});
+    e.path = regexRewritePath(e.path ?? req.path, re, f.replacement);
+    return undefined;
   };
 }
 

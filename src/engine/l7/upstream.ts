@@ -334,6 +334,8 @@ function policyKey(t: UpstreamTls): string {
     const h = createHash("sha256").update(t.caPem ?? "(system roots)");
     if (t.subjectAltNames === undefined) h.update("\0(sni)");
     else for (const n of t.subjectAltNames) h.update(`\0${n}`);
+    // An unverified connection's session must never be resumed under a verifying policy.
+    if (t.skipVerify === true) h.update("\0(unverified)");
     k = `${t.sni}|${h.digest("base64url").slice(0, 22)}`;
     policyKeys.set(t, k);
   }
@@ -353,13 +355,17 @@ function connectTls(backend: Backend, t: UpstreamTls): tls.TLSSocket {
     minVersion: "TLSv1.2",
     ALPNProtocols: ["http/1.1"],
     session: sessions.get(key),
+    // skipVerify (ingress-nginx backend-protocol HTTPS): encrypted, but any certificate is taken.
+    ...(t.skipVerify === true ? { rejectUnauthorized: false } : {}),
     checkServerIdentity:
-      names === undefined
-        ? (_host, cert) => tls.checkServerIdentity(t.sni, cert)
-        : (_host, cert) => {
-            for (const n of names) if (tls.checkServerIdentity(n, cert) === undefined) return undefined;
-            return new Error(`certificate matches none of ${names.join(", ")}`);
-          },
+      t.skipVerify === true
+        ? () => undefined
+        : names === undefined
+          ? (_host, cert) => tls.checkServerIdentity(t.sni, cert)
+          : (_host, cert) => {
+              for (const n of names) if (tls.checkServerIdentity(n, cert) === undefined) return undefined;
+              return new Error(`certificate matches none of ${names.join(", ")}`);
+            },
   });
   s.setNoDelay(true);
   s.on("session", (session: Buffer) => sessions.set(key, session));

@@ -8,6 +8,9 @@ import type { Ingress } from "../../k8s/types.ts";
 import type { Route } from "../../model/ir.ts";
 import type { TranslateContext } from "../context.ts";
 import { failClosed } from "./never-silent.ts";
+import { applyRedirect } from "./redirect.ts";
+import { applyRewrite } from "./rewrite.ts";
+import { applyUpstream } from "./upstream.ts";
 
 /** RouteSite says which rule and path of the Ingress a route came from ("default" for defaultBackend). */
 export interface RouteSite {
@@ -22,6 +25,9 @@ export type RouteApplier = (ctx: TranslateContext, ing: Ingress, route: Route, s
 
 /** APPLIERS are the annotation families, in the order they apply (append yours; keep one per line). */
 const APPLIERS: RouteApplier[] = [
+  applyRewrite,
+  applyRedirect,
+  applyUpstream,
   failClosed, // keep last: an unhonoured access annotation closes the route whatever came before
 ];
 

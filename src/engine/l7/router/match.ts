@@ -22,7 +22,10 @@ export function compilePath(m: PathMatch): PathTest {
     return (p) => (p === v ? v.length : -1);
   }
   if (m.type === "RegularExpression") {
-    const re = new RegExp(`^(?:${m.value})$`);
+    const re = new RegExp(
+      m.startOnly === true ? `^(?:${m.value})` : `^(?:${m.value})$`,
+      m.ignoreCase ? "i" : "",
+    );
     return (p) => (re.test(p) ? p.length : -1);
   }
   // A trailing "/" is ignored, so "/foo/" and "/foo" both match "/foo" and "/foo/bar".
