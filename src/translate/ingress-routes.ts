@@ -7,6 +7,7 @@ import type { TranslateContext } from "./context.ts";
 import { bodyLimits } from "./body-limits.ts";
 import { resolveBackend } from "./endpoints.ts";
 import { applyRouteAnnotations } from "./nginx/apply.ts";
+import { attachCanaries, isCanary } from "./nginx/canary.ts";
 import { ACCEPTED, RESOLVED_REFS, keyOf, refOf } from "./status.ts";
 
 /** IngressBackend is networking/v1 IngressBackend. */
@@ -88,7 +89,8 @@ function backendAction(
 export function collectRoutes(ctx: TranslateContext, members: readonly Ingress[]): RouteTable {
   const table: RouteTable = { hosts: new Map() };
   const claimed = new Map<string, string>();
-  for (const ing of members) {
+  // ingress-nginx canary Ingresses claim no path: they join the main routes once those are in.
+  for (const ing of members.filter((i) => !isCanary(i))) {
     const ref = refOf(ing);
     const owner = keyOf(ref);
     const body = bodyLimits(ing);
@@ -158,6 +160,9 @@ export function collectRoutes(ctx: TranslateContext, members: readonly Ingress[]
       });
     });
   }
+  const canaryBackend = (ing: Ingress, i: number, j: number) =>
+    backendAction(ctx, ing, ing.spec?.rules?.[i]?.http?.paths[j]?.backend, `rule ${i} path ${j}`);
+  attachCanaries(ctx, table, members.filter(isCanary), canaryBackend, pathMatch);
   return table;
 }
 
