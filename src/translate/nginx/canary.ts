@@ -160,7 +160,7 @@ export function attachCanaries(
             o.route.match.path.value === match.value &&
             o.route.match.headers === undefined,
         );
-        const where = `canary rule ${i} path ${j} (host ${host} ${match.type} ${match.value})`;
+        const where = `canary: rule ${i} path ${j} (host ${host} ${match.type} ${match.value})`;
         if (at < 0) {
           reportAnnotation(
             ctx,

@@ -46,7 +46,9 @@ export function readLimits(ing: Ingress): IngressLimits {
     if (v === undefined) return undefined;
     const n = wholeNumber(v);
     if (n !== undefined) return n;
-    problems.push(`${name}: ${JSON.stringify(v)} is not a whole number`);
+    problems.push(
+      `${name}: ${JSON.stringify(v)} is not a whole number; every client of this Ingress is refused (403) until it is fixed`,
+    );
     return "bad";
   };
   const rps = read("limit-rps");
@@ -96,11 +98,6 @@ export const applyLimits: RouteApplier = (ctx, ing, route) => {
   const l = readLimits(ing);
   report(ctx, ing, l.problems);
   if (l.refuse !== undefined) {
-    reportAnnotation(
-      ctx,
-      ing,
-      "an invalid limit fails closed: every client of this Ingress is refused (403) until it is fixed",
-    );
     return withExtraAccess(route, refuseAll(ing, l.refuse));
   }
   let out: Route = route;

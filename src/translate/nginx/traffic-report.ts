@@ -15,9 +15,13 @@ export function nginxAnnotation(ing: Ingress, name: string): string | undefined 
   return annotation(ing, NGINX + name);
 }
 
-/** reportAnnotation puts a problem on the Ingress (Accepted stays True, reason InvalidAnnotation) and in the notices, once. */
+/**
+ * reportAnnotation puts a problem on the Ingress (Accepted stays True, reason InvalidAnnotation)
+ * and in the notices, once; message starts with the annotation's name without the prefix.
+ */
 export function reportAnnotation(ctx: TranslateContext, ing: Ingress, message: string): void {
   const ref = refOf(ing);
+  message = NGINX + message;
   ctx.status.warn(ref, ACCEPTED, "InvalidAnnotation", message);
   const notice = `${keyOf(ref)}: ${message}`;
   if (!ctx.notices.includes(notice)) ctx.notices.push(notice);
