@@ -5,6 +5,8 @@
 // limit-rps refusing after the burst; limit-connections.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { Agent, request } from "node:http";
 import { tempDir, writeManifest, startPortico, removeDir, waitFor, type Portico } from "./harness.ts";
 import { backendService, httpBackend, ingressClass, pool, type HttpBackend } from "./fixtures.ts";
@@ -187,13 +189,14 @@ test("canary: header always/never, cookie always/never, in ingress-nginx's prece
   assert.notEqual(accepted.reason, "RouteConflict");
 });
 
-test("canary: canary-weight 30 sends a binomial share within 5 standard deviations", async () => {
+test("canary: canary-weight 30 sends a binomial share within 5 standard deviations", async (t) => {
   const n = 400;
   let canary = 0;
   for (let i = 0; i < n; i++) if ((await get("canary.test")).body.startsWith("canary ")) canary++;
   // Binomial(400, 0.3): mean 120, sd √(400·0.3·0.7) ≈ 9.17; ±5 sd = [74, 166] fails a correct
   // split with probability about 6e-7.
   const sd = Math.sqrt(n * 0.3 * 0.7);
+  t.diagnostic(`canary share: ${canary} of ${n}`);
   assert.ok(Math.abs(canary - n * 0.3) <= 5 * sd, `canary got ${canary} of ${n}`);
 });
 
@@ -226,6 +229,30 @@ test("affinity: the first response sets the cookie; it keeps the endpoint, and m
   const again = await get("sticky.test", { headers: { cookie: fresh } });
   assert.equal(again.body.split(" ")[0], other);
   assert.equal(again.headers["set-cookie"], undefined);
+  // HTTP/2 (prior knowledge, curl): the same cookie is honoured; without one a cookie is set.
+  // curl runs asynchronously: the backends live in this process and must keep answering.
+  const h2 = async (extra: string[]) =>
+    (
+      await promisify(execFile)(
+        "curl",
+        [
+          "-s",
+          "--http2-prior-knowledge",
+          "-D",
+          "-",
+          "-H",
+          "host: sticky.test",
+          ...extra,
+          `http://${vip}:${PORT}/`,
+        ],
+        { encoding: "utf8" },
+      )
+    ).stdout;
+  const kept = await h2(["-H", `cookie: ${fresh}`]);
+  assert.match(kept, /^HTTP\/2 200/);
+  assert.match(kept, new RegExp(`\\r\\n${other} GET /`));
+  assert.doesNotMatch(kept, /set-cookie/i);
+  assert.match(await h2([]), /\r\nset-cookie: route=[0-9a-f]{16}; Path=\/; Max-Age=600; HttpOnly\r\n/);
 });
 
 test("CORS: the proxy answers a preflight with ingress-nginx's defaults; a foreign Origin gets no grant", async () => {

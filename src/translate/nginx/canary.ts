@@ -193,6 +193,12 @@ export function attachCanaries(
           },
         }));
         let weighted = main;
+        if (rules.weight > 0 && main.route.affinity !== undefined)
+          reportAnnotation(
+            ctx,
+            ing,
+            "affinity-canary-behavior: not implemented; with session affinity, the weight split is drawn per request, so a session may move between the main and canary Services",
+          );
         if (rules.weight > 0) {
           const mainAction = main.route.action;
           if (mainAction.type !== "Forward" || canary.type !== "Forward")
