@@ -124,6 +124,25 @@ export function readCanary(ann: (name: string) => string | undefined): CanaryRul
   return { matches, weight, total, problems };
 }
 
+/**
+ * specPath is the path a main route was built from, read again from its Ingress's spec (the rule
+ * and path are in its name, "Ingress/ns/name#i.j"): another family (rewrite with use-regex) may
+ * have changed the route's match since, and ingress-nginx pairs a canary by the written path.
+ * Routes that are not a main Ingress path (canary routes, the default backend) give undefined.
+ */
+function specPath(
+  o: OwnedRoute,
+  pathOf: (pathType: unknown, path: unknown) => Route["match"]["path"] | string,
+): Route["match"]["path"] | undefined {
+  const prefix = `${keyOf(refOf(o.owner))}#`;
+  if (!o.route.name.startsWith(prefix) || isCanary(o.owner)) return undefined;
+  const m = /^(\d+)\.(\d+)$/.exec(o.route.name.slice(prefix.length));
+  if (m === null) return undefined;
+  const p = o.owner.spec?.rules?.[Number(m[1])]?.http?.paths[Number(m[2])];
+  const match = p === undefined ? undefined : pathOf(p.pathType, p.path);
+  return typeof match === "object" ? match : undefined;
+}
+
 /** CanaryBackend resolves a canary path's backend (ingress-routes.ts backendAction). */
 export type CanaryBackend = (ing: Ingress, rule: number, path: number) => RouteAction;
 
@@ -152,14 +171,10 @@ export function attachCanaries(
         const match = pathOf(p.pathType, p.path);
         if (typeof match === "string") return;
         const list = table.hosts.get(host) ?? [];
-        const at = list.findIndex(
-          (o) =>
-            o.owner !== ing &&
-            !isCanary(o.owner) &&
-            o.route.match.path.type === match.type &&
-            o.route.match.path.value === match.value &&
-            o.route.match.headers === undefined,
-        );
+        const at = list.findIndex((o) => {
+          const src = specPath(o, pathOf);
+          return src !== undefined && src.type === match.type && src.value === match.value;
+        });
         const where = `canary: rule ${i} path ${j} (host ${host} ${match.type} ${match.value})`;
         if (at < 0) {
           reportAnnotation(
