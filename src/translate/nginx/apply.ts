@@ -9,6 +9,7 @@ import type { Route } from "../../model/ir.ts";
 import type { TranslateContext } from "../context.ts";
 import { applyAffinity } from "./affinity.ts";
 import { applyBalance } from "./balance.ts";
+import { applyCanaryValue } from "./canary.ts";
 import { applyCors } from "./cors.ts";
 import { applyLimits } from "./limits.ts";
 import { applySourceRange } from "./source-range.ts";
@@ -25,7 +26,14 @@ export interface RouteSite {
 export type RouteApplier = (ctx: TranslateContext, ing: Ingress, route: Route, site: RouteSite) => Route;
 
 /** APPLIERS are the annotation families, in the order they apply (append yours; keep one per line). */
-const APPLIERS: RouteApplier[] = [applySourceRange, applyLimits, applyCors, applyAffinity, applyBalance];
+const APPLIERS: RouteApplier[] = [
+  applySourceRange, // whitelist/allowlist/denylist-source-range → Route.extraAccess
+  applyLimits, // limit-connections, limit-rpm, limit-rps, limit-whitelist → Route.extraAccess
+  applyCors, // enable-cors, cors-* → a CORS filter
+  applyAffinity, // affinity: cookie, session-cookie-* → Route.affinity
+  applyBalance, // load-balance, upstream-hash-by → a pool with that algorithm
+  applyCanaryValue, // canary values that do not make a canary are reported (canary.ts joins canaries)
+];
 
 /** applyRouteAnnotations runs every annotation family over a route built from ing. */
 export function applyRouteAnnotations(

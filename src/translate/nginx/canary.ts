@@ -18,6 +18,7 @@ import type { RouteAction, RouteMatch, Route } from "../../model/ir.ts";
 import type { TranslateContext } from "../context.ts";
 import type { OwnedRoute, RouteTable } from "../ingress-routes.ts";
 import { keyOf, refOf } from "../status.ts";
+import type { RouteApplier } from "./apply.ts";
 import { requestedAlgorithm, withAlgorithm } from "./balance.ts";
 import { nginxAnnotation, reportAnnotation, wholeNumber } from "./traffic-report.ts";
 
@@ -27,6 +28,33 @@ type HeaderMatch = NonNullable<RouteMatch["headers"]>[number];
 export function isCanary(ing: Ingress): boolean {
   return nginxAnnotation(ing, "canary") === "true";
 }
+
+/**
+ * applyCanaryValue runs on the routes of Ingresses that are not canaries: a `canary` value other
+ * than "true"/"false", or canary-* options without `canary: "true"`, are reported (ingress-nginx
+ * ignores the options then too), so a canary that is not one is never silent.
+ */
+export const applyCanaryValue: RouteApplier = (ctx, ing, route) => {
+  const v = nginxAnnotation(ing, "canary");
+  if (v !== undefined && v !== "false")
+    reportAnnotation(
+      ctx,
+      ing,
+      `canary: ${JSON.stringify(v)} is not "true" or "false"; the Ingress is not a canary`,
+    );
+  else if (CANARY_OPTIONS.some((n) => nginxAnnotation(ing, n) !== undefined))
+    reportAnnotation(ctx, ing, 'canary: the canary-* options do nothing without canary: "true"');
+  return route;
+};
+
+const CANARY_OPTIONS = [
+  "canary-by-header",
+  "canary-by-header-value",
+  "canary-by-header-pattern",
+  "canary-by-cookie",
+  "canary-weight",
+  "canary-weight-total",
+];
 
 /** CanaryRules are a canary Ingress's annotations, read. */
 export interface CanaryRules {

@@ -335,6 +335,13 @@ test("canary: a canary without a main Ingress, and a second canary on a path, ar
     ),
   ]);
   assert.deepEqual(routes("x.example"), []);
+  const notCanary = run([
+    ingress("yes", { canary: "yes", "canary-weight": "50" }, { host: "y.example" }),
+    ingress("opts", { "canary-by-header": "X" }, { host: "o.example" }),
+  ]);
+  assert.equal(notCanary.routes("y.example").length, 1, "served as a plain Ingress");
+  assert.match(notCanary.accepted("yes")!.message, /canary: "yes" is not "true" or "false"/);
+  assert.match(notCanary.accepted("opts")!.message, /canary-\* options do nothing without canary: "true"/);
   assert.match(accepted("lonely")!.message, /canary: rule 0 path 0 .*no Ingress serves this host and path/);
   assert.match(accepted("c2")!.message, /already has a canary/);
   const action = routes("app.example")[0]!.action as { backends: { weight: number }[] };
