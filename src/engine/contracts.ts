@@ -28,6 +28,13 @@ export interface PickContext {
   cookie?: (name: string) => string | undefined;
   /** exclude holds backend ids already tried for this request (retry/failover). */
   exclude?: ReadonlySet<string>;
+  /** uri returns the request target as received (path and query); absent for L4. */
+  uri?: () => string | undefined;
+  /**
+   * prefer is a sticky token (lb/sticky.ts) from a session-affinity cookie: the pool's backend it
+   * names is picked when it may take traffic, before the pool's algorithm is asked.
+   */
+  prefer?: string | undefined;
 }
 
 /** Upstreams is the engine's view of every pool of the current snapshot: balancing plus health. */

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Endpoint, Pool } from "../model/ir.ts";
 import { HealthRegistry } from "./health/registry.ts";
+import { stickyToken } from "./lb/sticky.ts";
 import { InFlight, UpstreamSet } from "./upstreams.ts";
 
 function ep(port: number, over: Partial<Endpoint> = {}): Endpoint {
@@ -61,4 +62,18 @@ test("unchanged pools keep their balancer state across sets; changed ones start 
   );
   assert.equal(v2.pick("p", ctx)?.port, 2, "p continues its rotation");
   assert.equal(v2.pick("q", ctx)?.port, 1, "q starts over");
+});
+
+test("prefer (cookie affinity): the token's backend while ready and usable, else the pool's pick", () => {
+  const { up, health } = setup([ep(1), ep(2), ep(3, { ready: false, serving: true, terminating: true })]);
+  const t2 = stickyToken("127.0.0.1:2");
+  for (let i = 0; i < 10; i++) assert.equal(up.pick("p", { sourceIp: "x", prefer: t2 })?.port, 2);
+  assert.equal(up.pick("p", { sourceIp: "x", prefer: t2, exclude: new Set(["127.0.0.1:2"]) })?.port, 1);
+  health.active("p", "127.0.0.1:2", false, 1, 1);
+  assert.equal(up.pick("p", { sourceIp: "x", prefer: t2 })?.port, 1, "an unhealthy backend is left");
+  const t3 = stickyToken("127.0.0.1:3");
+  const picks = new Set<number>();
+  for (let i = 0; i < 4; i++) picks.add(up.pick("p", { sourceIp: "x", prefer: t3 })!.port);
+  assert.deepEqual([...picks], [1], "a terminating backend is no sticky target while a ready one serves");
+  assert.equal(up.pick("p", { sourceIp: "x", prefer: "0123456789abcdef" })?.port, 1, "unknown token");
 });

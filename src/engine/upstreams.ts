@@ -6,6 +6,7 @@ import type { Pool } from "../model/ir.ts";
 import type { Backend, PickContext, Upstreams } from "./contracts.ts";
 import { healthKey, type HealthRegistry } from "./health/registry.ts";
 import { createBalancer, type Balancer, type BalancerOptions, type PickInput } from "./lb/index.ts";
+import { stickyIndex } from "./lb/sticky.ts";
 
 /** InFlight counts requests/connections in progress per pool + backend, across snapshots. */
 export class InFlight {
@@ -35,6 +36,8 @@ interface PoolState {
   input: PickInput;
   /** exclude holds the current pick's ctx.exclude for input.usable. */
   exclude: ReadonlySet<string> | undefined;
+  /** sticky maps affinity tokens to the ready backends; made at the first pick with ctx.prefer. */
+  sticky?: Map<string, Backend>;
 }
 
 /** EndpointStatus is one backend of one pool as status pages and metrics show it. */
@@ -154,6 +157,16 @@ export class UpstreamSet implements Upstreams {
     const input = p.input;
     input.ctx = ctx;
     p.exclude = ctx.exclude;
+    // Session affinity: the cookie's backend while it is ready and usable (only ready ones are indexed).
+    if (ctx.prefer !== undefined) {
+      const s = (p.sticky ??= stickyIndex(
+        p.backends.filter((x) => x.endpoint.ready && x.endpoint.weight > 0),
+      )).get(ctx.prefer);
+      if (s !== undefined && input.usable(s)) {
+        p.exclude = undefined;
+        return s;
+      }
+    }
     const b = p.primary.pick(input) ?? p.fallback?.pick(input);
     p.exclude = undefined;
     return b;

@@ -358,6 +358,42 @@ export interface Route {
   connectTimeoutMs?: number;
   /** maxAttempts bounds the backend attempts of a retryable request (1: never retry; absent: the engine's, 3). */
   maxAttempts?: number;
+  // --- issue 20 (ingress-nginx traffic annotations, docs/annotations.md): owned by ann-traffic ---
+  /**
+   * extraAccess are further access configs, run in order right after `access`, each of which must
+   * allow the request: an Ingress's own allow/deny and limit annotations beside an AccessPolicy
+   * (which sets `access`), so together they are never wider than either alone.
+   */
+  extraAccess?: AccessConfig[];
+  /**
+   * affinity keeps a client on one endpoint of the pool it is sent to with a cookie naming that
+   * endpoint (ingress-nginx `affinity: cookie`); absent, routes pay nothing for it.
+   */
+  affinity?: CookieAffinity;
+}
+
+/**
+ * CookieAffinity: a request whose cookie names an endpoint of the chosen pool that may take
+ * traffic goes there; any other gets the pool's algorithm's pick and a Set-Cookie naming it (the
+ * value is a hash of "address:port", not the address). HttpOnly is always set.
+ */
+export interface CookieAffinity {
+  /** cookie is the cookie's name (a token). */
+  cookie: string;
+  /** path is the cookie's Path attribute. */
+  path: string;
+  domain?: string;
+  /** maxAgeSeconds sets Max-Age; expiresSeconds sets Expires to that long after the response. */
+  maxAgeSeconds?: number;
+  expiresSeconds?: number;
+  /** secure sets Secure; absent: Secure on HTTPS listeners only. */
+  secure?: boolean;
+  sameSite?: "None" | "Lax" | "Strict";
+  /**
+   * changeOnFailure: when the cookie's endpoint failed and a retry went to another, the response
+   * sets a cookie for the new one; false keeps the old cookie, so the next request tries it again.
+   */
+  changeOnFailure: boolean;
 }
 
 /**
@@ -418,6 +454,16 @@ export interface AccessConfig {
   deny?: string[];
   /** rateLimit: a token bucket per key, local to each engine process (429 with Retry-After). */
   rateLimit?: RateLimit;
+  // --- issue 20 (ingress-nginx limit-* annotations): owned by ann-traffic ---
+  /** exempt are CIDRs whose clients neither rateLimit nor concurrency counts (limit-whitelist). */
+  exempt?: string[];
+  /**
+   * concurrency caps the requests of one client address in flight at once on the routes of this
+   * config (ingress-nginx limit-connections; each HTTP/2 stream counts, as nginx counts them);
+   * one more gets 503. A slot is taken in the requestHeaders phase and given back when the
+   * exchange ends (a WebSocket's when it upgrades). Local to each engine process, like rateLimit.
+   */
+  concurrency?: number;
 }
 
 /** RateLimit allows `requests` per `periodMs` per key on average, `burst` at once. */
@@ -575,7 +621,9 @@ export type Algorithm =
   | { type: "LeastRequest" }
   | { type: "ConsistentHash"; on: "SourceIP" }
   | { type: "ConsistentHash"; on: "Header"; name: string }
-  | { type: "ConsistentHash"; on: "Cookie"; name: string };
+  | { type: "ConsistentHash"; on: "Cookie"; name: string }
+  // issue 20 (ingress-nginx upstream-hash-by "$request_uri"): the request's target, path and query.
+  | { type: "ConsistentHash"; on: "RequestUri" };
 
 /** Endpoint is one backend address. Only ready endpoints get new traffic. */
 export interface Endpoint {

@@ -2,7 +2,7 @@
 // maxConnections (validate.ts calls them). What the engine cannot check here (the CRS directory,
 // custom rules against the CRS's ids) it reports when it compiles the program.
 import { isIP } from "node:net";
-import type { AccessConfig, WafConfig } from "./ir.ts";
+import type { AccessConfig, CookieAffinity, WafConfig } from "./ir.ts";
 
 /** validCidr tells whether s is "address/bits" with bits within the family's width. */
 export function validCidr(s: string): boolean {
@@ -61,8 +61,10 @@ export function checkWaf(at: string, w: WafConfig): string[] {
 export function checkAccess(at: string, a: AccessConfig): string[] {
   const p: string[] = [];
   const where = `${at}: access ${a.policy}`;
-  for (const c of [...(a.allow ?? []), ...(a.deny ?? [])])
+  for (const c of [...(a.allow ?? []), ...(a.deny ?? []), ...(a.exempt ?? [])])
     if (!validCidr(c)) p.push(`${where}: ${JSON.stringify(c)} is not a CIDR`);
+  if (a.concurrency !== undefined && !positiveInt(a.concurrency))
+    p.push(`${where}: concurrency ${a.concurrency} is not a positive integer`);
   const rl = a.rateLimit;
   if (rl) {
     if (!positiveInt(rl.requests) || !positiveInt(rl.periodMs) || !positiveInt(rl.burst))
@@ -84,4 +86,26 @@ export function sameKeyProblems(configs: Iterable<WafConfig>): string[] {
     else if (before !== json) p.push(`waf key ${w.key} names two different configurations`);
   }
   return [...new Set(p)];
+}
+
+// COOKIE_NAME is an RFC 6265 cookie-name (a token); COOKIE_ATTR a Path/Domain value without ";" or controls.
+const COOKIE_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const COOKIE_ATTR = /^[\x21-\x3a\x3c-\x7e]+$/;
+
+/** checkAffinity lists the problems of one route's CookieAffinity. */
+export function checkAffinity(at: string, a: CookieAffinity): string[] {
+  const p: string[] = [];
+  const where = `${at}: affinity`;
+  if (!COOKIE_NAME.test(a.cookie)) p.push(`${where}: cookie name ${JSON.stringify(a.cookie)} is not a token`);
+  if (!COOKIE_ATTR.test(a.path) || !a.path.startsWith("/"))
+    p.push(`${where}: cookie path ${JSON.stringify(a.path)} must start with "/" and hold no ";" or spaces`);
+  if (a.domain !== undefined && !COOKIE_ATTR.test(a.domain))
+    p.push(`${where}: cookie domain ${JSON.stringify(a.domain)} holds ";", spaces or controls`);
+  for (const [name, v] of [
+    ["maxAgeSeconds", a.maxAgeSeconds],
+    ["expiresSeconds", a.expiresSeconds],
+  ] as const)
+    if (v !== undefined && !(Number.isInteger(v) && v >= 0))
+      p.push(`${where}: ${name} ${v} is not a non-negative integer`);
+  return p;
 }

@@ -3,7 +3,7 @@
 // snapshot from any source is NACKed with a readable list instead of failing half-applied.
 import { isIP, isIPv4, isIPv6 } from "node:net";
 import type { DnsServer, EngineSnapshot, HttpListener, Route } from "./ir.ts";
-import { checkAccess, checkWaf, sameKeyProblems } from "./validate-policy.ts";
+import { checkAccess, checkAffinity, checkWaf, sameKeyProblems } from "./validate-policy.ts";
 
 /** validPort tells whether n is a TCP/UDP port number usable for listening or connecting. */
 function validPort(n: number): boolean {
@@ -133,6 +133,8 @@ function checkRoute(s: EngineSnapshot, where: string, r: Route): string[] {
   problems.push(...checkNginxFields(at, r));
   if (r.waf) problems.push(...checkWaf(at, r.waf));
   if (r.access) problems.push(...checkAccess(at, r.access));
+  for (const a of r.extraAccess ?? []) problems.push(...checkAccess(at, a));
+  if (r.affinity) problems.push(...checkAffinity(at, r.affinity));
   for (const f of r.filters ?? []) {
     if (f.type === "RequestMirror" && !s.pools[f.pool])
       problems.push(`${at}: mirror pool ${JSON.stringify(f.pool)} does not exist`);

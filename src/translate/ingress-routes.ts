@@ -9,6 +9,7 @@ import { resolveBackend } from "./endpoints.ts";
 import { addServerAliases } from "./nginx/alias.ts";
 import { applyRouteAnnotations } from "./nginx/apply.ts";
 import { regexHosts, regexPath } from "./nginx/paths.ts";
+import { attachCanaries, isCanary } from "./nginx/canary.ts";
 import { ACCEPTED, RESOLVED_REFS, keyOf, refOf } from "./status.ts";
 
 /** IngressBackend is networking/v1 IngressBackend. */
@@ -92,7 +93,8 @@ export function collectRoutes(ctx: TranslateContext, members: readonly Ingress[]
   const claimed = new Map<string, string>();
   // ingress-nginx's regex mode is per host, whichever of the host's Ingresses turned it on.
   const regex = regexHosts(members);
-  for (const ing of members) {
+  // ingress-nginx canary Ingresses claim no path: they join the main routes once those are in.
+  for (const ing of members.filter((i) => !isCanary(i))) {
     const ref = refOf(ing);
     const owner = keyOf(ref);
     const body = bodyLimits(ing);
@@ -163,6 +165,9 @@ export function collectRoutes(ctx: TranslateContext, members: readonly Ingress[]
     });
   }
   addServerAliases(ctx, members, table);
+  const canaryBackend = (ing: Ingress, i: number, j: number) =>
+    backendAction(ctx, ing, ing.spec?.rules?.[i]?.http?.paths[j]?.backend, `rule ${i} path ${j}`);
+  attachCanaries(ctx, table, members.filter(isCanary), canaryBackend, pathMatch);
   return table;
 }
 

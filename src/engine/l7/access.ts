@@ -6,6 +6,9 @@
 //   3. rate limit: a token bucket per key (net/token-bucket.ts) — the client address, or the value
 //      of a header (requests without it share one bucket, "absent", so leaving the header out is
 //      no way around the limit). Past it: 429 with Retry-After in whole seconds, rounded up.
+//   4. concurrency (ingress-nginx limit-connections): a slot per request in flight per client
+//      address, given back when the exchange ends (PhaseRequest.atEnd); past it 503, as nginx's
+//      limit_conn answers. Clients in `exempt` skip 3 and 4 (limit-whitelist).
 // The client address is the TCP peer's (Portico's HTTP listeners take no PROXY protocol from
 // clients yet), IPv4-mapped IPv6 counted as the IPv4 address; IPv6 clients count per address.
 //
@@ -57,8 +60,12 @@ function compile(a: AccessConfig): RequestHeadersStep | undefined {
   const allow = cidrs(a, "allow");
   const rl = a.rateLimit;
   const buckets = rl === undefined ? undefined : sharedBuckets(a.policy, rl);
-  if (deny === undefined && allow === undefined && buckets === undefined) return undefined;
+  const slots = a.concurrency === undefined ? undefined : sharedSlots(a.policy, a.concurrency);
+  if (deny === undefined && allow === undefined && buckets === undefined && slots === undefined)
+    return undefined;
+  const exempt = cidrs(a, "exempt");
   const policy = a.policy;
+  const limits = limitsStep(policy, rl, buckets, slots, exempt);
   // A keep-alive connection sends its requests from one address: remember the last verdict.
   let lastIp: string | undefined;
   let lastVerdict: "deny" | "not_allowed" | undefined;
@@ -71,42 +78,82 @@ function compile(a: AccessConfig): RequestHeadersStep | undefined {
     else lastVerdict = undefined;
     return lastVerdict;
   };
+  if (deny === undefined && allow === undefined) return limits;
+  return (req) => {
+    const ip = req.clientIp();
+    const v = verdict(ip);
+    if (v !== undefined) {
+      const why = v === "deny" ? "is in the deny list" : "not allowed";
+      return refuse(req, policy, v, 403, `denied by ${policy}: client ${ip} ${why}`);
+    }
+    return limits?.(req);
+  };
+}
+
+// limitsStep is the rate limit and concurrency part of a config, or undefined when it has neither.
+function limitsStep(
+  policy: string,
+  rl: RateLimit | undefined,
+  buckets: TokenBuckets | undefined,
+  slots: Slots | undefined,
+  exempt: CidrSet | undefined,
+): RequestHeadersStep | undefined {
+  if (buckets === undefined && slots === undefined) return undefined;
   const header = rl?.key.type === "Header" ? rl.key.name.toLowerCase() : undefined;
   return (req) => {
-    if (deny !== undefined || allow !== undefined) {
-      const ip = req.clientIp();
-      const v = verdict(ip);
-      if (v !== undefined) {
-        const why = v === "deny" ? "is in the deny list" : "not allowed";
-        return refuse(req, policy, v, 403, `denied by ${policy}: client ${ip} ${why}`);
-      }
+    if (exempt !== undefined && exempt.has(parseAddress(req.clientIp(), words), words)) return undefined;
+    if (buckets !== undefined) {
+      const a = rateLimited(req, policy, rl!, buckets, header);
+      if (a !== undefined) return a;
     }
-    if (buckets === undefined) return undefined;
-    let key: string;
-    if (header === undefined) key = clientKey(req.clientIp());
-    else {
-      const v = req.header(header);
-      key = v === undefined ? ABSENT : v.length > MAX_KEY_CHARS ? v.slice(0, MAX_KEY_CHARS) : v;
-    }
-    const waitMs = buckets.take(key);
-    if (waitMs === 0) return undefined;
-    // The header's value stays out of the logs: it may be a credential (an API key).
-    const whose =
-      header === undefined
-        ? `client ${key}`
-        : key === ABSENT
-          ? `requests without header ${header}`
-          : `header ${header}`;
-    const answer = refuse(
-      req,
-      policy,
-      "rate_limited",
-      429,
-      `rate limited by ${policy}: over ${rl!.requests} requests per ${rl!.periodMs} ms (burst ${rl!.burst}) for ${whose}`,
-    );
-    answer.headers = [{ name: "Retry-After", value: String(retryAfterSeconds(waitMs)) }];
-    return answer;
+    if (slots === undefined) return undefined;
+    const key = clientKey(req.clientIp());
+    if (!slots.take(key))
+      return refuse(
+        req,
+        policy,
+        "concurrency",
+        503,
+        `limited by ${policy}: client ${key} has ${slots.max} requests in flight already`,
+      );
+    const prev = req.atEnd;
+    req.atEnd = prev === undefined ? () => slots.give(key) : () => (prev(), slots.give(key));
+    return undefined;
   };
+}
+
+// rateLimited spends a token of the request's key, or answers 429 when there is none.
+function rateLimited(
+  req: PhaseRequest,
+  policy: string,
+  rl: RateLimit,
+  buckets: TokenBuckets,
+  header: string | undefined,
+): Answer | undefined {
+  let key: string;
+  if (header === undefined) key = clientKey(req.clientIp());
+  else {
+    const v = req.header(header);
+    key = v === undefined ? ABSENT : v.length > MAX_KEY_CHARS ? v.slice(0, MAX_KEY_CHARS) : v;
+  }
+  const waitMs = buckets.take(key);
+  if (waitMs === 0) return undefined;
+  // The header's value stays out of the logs: it may be a credential (an API key).
+  const whose =
+    header === undefined
+      ? `client ${key}`
+      : key === ABSENT
+        ? `requests without header ${header}`
+        : `header ${header}`;
+  const answer = refuse(
+    req,
+    policy,
+    "rate_limited",
+    429,
+    `rate limited by ${policy}: over ${rl.requests} requests per ${rl.periodMs} ms (burst ${rl.burst}) for ${whose}`,
+  );
+  answer.headers = [{ name: "Retry-After", value: String(retryAfterSeconds(waitMs)) }];
+  return answer;
 }
 
 /** retryAfterSeconds is Retry-After for a wait of ms: whole seconds, rounded up, at least 1. */
@@ -134,7 +181,7 @@ function clientKey(ip: string): string {
   return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }
 
-function cidrs(a: AccessConfig, which: "allow" | "deny"): CidrSet | undefined {
+function cidrs(a: AccessConfig, which: "allow" | "deny" | "exempt"): CidrSet | undefined {
   const list = a[which];
   if (list === undefined || list.length === 0) return undefined;
   try {
@@ -180,5 +227,55 @@ export function sharedBuckets(policy: string, rl: RateLimit): TokenBuckets {
   const made = new TokenBuckets({ requests, periodMs, burst });
   shared.set(key, new WeakRef(made));
   forget.register(made, key);
+  return made;
+}
+
+/** Slots counts one config's requests in flight per client key (AccessConfig.concurrency). */
+export class Slots {
+  readonly max: number;
+  readonly #held = new Map<string, number>();
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  /** take holds a slot for key, false when key holds max already. */
+  take(key: string): boolean {
+    const n = this.#held.get(key) ?? 0;
+    if (n >= this.max) return false;
+    this.#held.set(key, n + 1);
+    return true;
+  }
+
+  /** give returns a slot of key (the map drops a key at zero, so it stays as small as the clients in flight). */
+  give(key: string): void {
+    const n = (this.#held.get(key) ?? 0) - 1;
+    if (n <= 0) this.#held.delete(key);
+    else this.#held.set(key, n);
+  }
+
+  /** held is the slots key holds now. */
+  held(key: string): number {
+    return this.#held.get(key) ?? 0;
+  }
+}
+
+// Slots are shared like buckets, by policy and limit, so a snapshot that keeps the limit keeps the
+// counts of requests still in flight (their release goes to the object they took a slot from).
+const sharedSlotSets = new Map<string, WeakRef<Slots>>();
+const forgetSlots = new FinalizationRegistry<string>((key) => {
+  if (sharedSlotSets.get(key)?.deref() === undefined) sharedSlotSets.delete(key);
+});
+
+/** sharedSlots returns the Slots of policy's concurrency limit max: the same object while max is unchanged. */
+export function sharedSlots(policy: string, max: number): Slots {
+  if (!Number.isInteger(max) || max < 1)
+    throw new AccessConfigError(`${policy}: concurrency must be a whole number of at least 1, got ${max}`);
+  const key = JSON.stringify([policy, max]);
+  const live = sharedSlotSets.get(key)?.deref();
+  if (live !== undefined) return live;
+  const made = new Slots(max);
+  sharedSlotSets.set(key, new WeakRef(made));
+  forgetSlots.register(made, key);
   return made;
 }

@@ -4,7 +4,9 @@
 // accounting exactly once per attempt, and the request timeout. The fronts supply what differs:
 // how the request is written to the connection, and how an error reaches their client.
 import type { Backend, PickContext } from "../contracts.ts";
-import type { Route } from "../../model/ir.ts";
+import type { CookieAffinity, Route } from "../../model/ir.ts";
+import { stickyToken } from "../lb/sticky.ts";
+import { stickyCookieFor } from "./affinity.ts";
 import type { MessageHead } from "../http/parser.ts";
 import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
 import { failureAnswer, retryReason, retryable } from "./failure.ts";
@@ -23,6 +25,12 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
   pool = "";
   /** error is why the proxy answered an error itself (logs and access log only, never the client). */
   error = "";
+  /** atEnd runs once when the exchange ends (PhaseRequest.atEnd: a concurrency slot's release). */
+  atEnd: (() => void) | undefined = undefined;
+  /** stickyCookie is the Set-Cookie of a route with cookie affinity, when its pick asks for one. */
+  stickyCookie: string | undefined = undefined;
+  // firstToken is the sticky token of the first attempt's backend (affinity routes only).
+  private firstToken: string | undefined;
   /** backend is the current (or last) attempt's backend. */
   protected backend: Backend | undefined = undefined;
   /** upstream is the current attempt's connection, null between attempts and once it ended. */
@@ -77,7 +85,10 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
    */
   protected pickBackend(): Backend | undefined {
     const rt = this.rt;
-    const backend = rt.upstreams.pick(this.pool, this.pickContext(this.tried));
+    const affinity = this.route?.affinity;
+    let backend: Backend | undefined;
+    if (affinity === undefined) backend = rt.upstreams.pick(this.pool, this.pickContext(this.tried));
+    else backend = this.pickSticky(affinity);
     if (backend === undefined) {
       if (this.lastFailure !== "") this.fail(502, this.lastFailure);
       else this.fail(503, `no healthy backend for route ${this.route?.name} (pool ${this.pool})`);
@@ -87,6 +98,24 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
     this.backend = backend;
     rt.upstreams.begin(this.pool, backend);
     this.inFlight = true;
+    return backend;
+  }
+
+  /**
+   * pickSticky is pickBackend's pick on a route with cookie affinity (affinity.ts): the cookie's
+   * backend when it may take traffic, else the pool's pick, and the Set-Cookie the response needs.
+   */
+  private pickSticky(affinity: CookieAffinity): Backend | undefined {
+    const ctx = this.pickContext(this.tried);
+    const asked = ctx.cookie?.(affinity.cookie);
+    ctx.prefer = asked;
+    const backend = this.rt.upstreams.pick(this.pool, ctx);
+    ctx.prefer = undefined;
+    if (backend === undefined) return undefined;
+    // A retry away from the cookie's backend: the first attempt went to it and failed.
+    const retriedAway = this.attempts > 0 && asked !== undefined && asked === this.firstToken;
+    if (this.attempts === 0) this.firstToken = stickyToken(backend.id);
+    this.stickyCookie = stickyCookieFor(affinity, backend.id, asked, this.rt.proto === "https", retriedAway);
     return backend;
   }
 
@@ -142,6 +171,14 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
     // Settled even without a connection: an h2c stream (h2c.ts) is in flight without one.
     this.settle(ok);
     up?.destroy();
+  }
+
+  /** ended runs atEnd once; both fronts call it when their exchange finishes. */
+  protected ended(): void {
+    const f = this.atEnd;
+    if (f === undefined) return;
+    this.atEnd = undefined;
+    f();
   }
 
   /** settle ends the current attempt's in-flight count and reports its outcome (passive health). */

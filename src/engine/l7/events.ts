@@ -95,5 +95,5 @@ export interface AccessDeniedEvent {
   listener: string;
   /** policy is AccessConfig.policy ("AccessPolicy/ns/name"). */
   policy: string;
-  reason: "deny" | "not_allowed" | "rate_limited";
+  reason: "deny" | "not_allowed" | "rate_limited" | "concurrency";
 }

@@ -567,6 +567,7 @@ export class Exchange extends BackendAttempt implements Decidable {
   private finish(ok: boolean, silent = false): void {
     if (this.done) return;
     this.done = true;
+    this.ended();
     // WAF phase 5 (logging) once the exchange ended, whichever way.
     const waf = this.waf?.end();
     this.stopTimer();

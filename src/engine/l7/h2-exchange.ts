@@ -257,6 +257,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
       sourceIp: this.clientIp(),
       header: (n) => this.header(n),
       cookie: (n) => cookieValue(this.header("cookie"), n),
+      uri: () => this.headers[":path"],
       exclude: tried,
     };
   }
@@ -477,6 +478,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   finish(ok: boolean): void {
     if (this.done) return;
     this.done = true;
+    this.ended();
     this.stopTimer();
     this.settle(ok);
     // WAF phase 5 (logging) once the exchange ended, whichever way.
@@ -529,7 +531,11 @@ export function responseHeaders(
   for (const x of edits?.set ?? []) out[x.name.toLowerCase()] = x.value;
   for (const x of edits?.add ?? []) {
     const l = x.name.toLowerCase();
-    out[l] = out[l] === undefined ? x.value : `${String(out[l])}, ${x.value}`;
+    const prev = out[l];
+    if (prev === undefined) out[l] = x.value;
+    // Set-Cookie values are never joined (RFC 9110 §5.3): each stays a field of its own.
+    else if (l === "set-cookie") out[l] = Array.isArray(prev) ? [...prev, x.value] : [String(prev), x.value];
+    else out[l] = `${String(prev)}, ${x.value}`;
   }
   return out;
 }

@@ -109,6 +109,7 @@ export class ClientConn implements MessageSink, Watcher, Batched {
       sourceIp: this.clientIp,
       header: (n: string) => this.queue[0]?.header(n),
       cookie: (n: string) => cookieValue(this.queue[0]?.header("cookie"), n),
+      uri: () => this.queue[0]?.head.url,
       exclude: undefined,
     };
     this.h2c = h2c;

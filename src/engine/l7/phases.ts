@@ -20,6 +20,7 @@
 import type { CorsPolicy, Header, RegexRewrite, Route, RouteFilter, StaticRedirect } from "../../model/ir.ts";
 import type { CompileDeps } from "../contracts.ts";
 import { compileAccess } from "./access.ts";
+import { withStickyCookie, type StickyView } from "./affinity.ts";
 import { preflightAnswer, withCors, type HeaderEdits, type HeaderSource } from "./cors.ts";
 import type { HttpResponseEvent } from "./events.ts";
 import { redirectLocation, rewritePath } from "./forward.ts";
@@ -73,7 +74,15 @@ export interface PhaseRequest extends RequestView, HeaderSource {
   clientIp(): string;
   /** waf is the request's WAF transaction, set by the WAF's step on routes that have one. */
   waf?: WafRun | undefined;
+  /**
+   * atEnd, set by a step that holds something for the exchange (access.ts: a concurrency slot),
+   * runs once when the exchange ends, however it ends; a second holder chains onto the first.
+   */
+  atEnd?: (() => void) | undefined;
 }
+
+/** ResponseView is what responseHeaders steps read of an exchange: request headers, sticky pick. */
+export interface ResponseView extends HeaderSource, StickyView {}
 
 /** RequestHeadersStep returns an Answer to stop the request there, or undefined to go on. */
 export type RequestHeadersStep = (req: PhaseRequest) => Answer | undefined;
@@ -82,7 +91,7 @@ export type BodyStep = (req: PhaseRequest, chunk: Buffer) => void;
 /** ResponseHeadersStep returns the response header edits so far, with its own added. */
 export type ResponseHeadersStep = (
   edits: HeaderEdits | undefined,
-  req: HeaderSource,
+  req: ResponseView,
 ) => HeaderEdits | undefined;
 /** LogStep sees the exchange's access-log event once it finished. */
 export type LogStep = (ev: HttpResponseEvent) => void;
@@ -98,13 +107,25 @@ export interface Phases {
 
 /** compilePhases compiles route's access policy, WAF and filters; undefined when it has none. */
 export function compilePhases(route: Route, log: PhaseLog = () => {}): Phases | undefined {
-  const access = route.access === undefined ? undefined : compileAccess(route.access, route.name);
+  // The access policy, then the route's own access configs (extraAccess): each must allow.
+  const access: RequestHeadersStep[] = [];
+  const configs = route.access === undefined ? [] : [route.access];
+  for (const a of [...configs, ...(route.extraAccess ?? [])]) {
+    const step = compileAccess(a, route.name);
+    if (step !== undefined) access.push(step);
+  }
   const filters = route.filters ?? [];
   const bodyLimit = route.maxRequestBodyBytes;
-  if (filters.length === 0 && access === undefined && route.waf === undefined && bodyLimit === undefined)
+  if (
+    filters.length === 0 &&
+    access.length === 0 &&
+    route.waf === undefined &&
+    route.affinity === undefined &&
+    bodyLimit === undefined
+  )
     return undefined;
   // The access policy first: a refused client gets no WAF inspection, preflight, redirect or mirror.
-  const requestHeaders: RequestHeadersStep[] = access === undefined ? [] : [access];
+  const requestHeaders: RequestHeadersStep[] = access;
   // Then the WAF: it inspects the request as the client sent it, before anything answers it.
   if (route.waf !== undefined) {
     const waf = new WafRoute(route.waf, log);
@@ -141,6 +162,8 @@ export function compilePhases(route: Route, log: PhaseLog = () => {}): Phases | 
     responseHeaders.push(() => mod);
   }
   if (cors !== undefined) responseHeaders.push((edits, req) => withCors(edits, route, req));
+  // Cookie affinity's Set-Cookie, when the backend attempt's pick asks for one (affinity.ts).
+  if (route.affinity !== undefined) responseHeaders.push(withStickyCookie);
   if (requestHeaders.length === 0 && responseHeaders.length === 0) return undefined;
   const out: Phases = {};
   if (requestHeaders.length > 0) out.requestHeaders = requestHeaders;
@@ -151,7 +174,7 @@ export function compilePhases(route: Route, log: PhaseLog = () => {}): Phases | 
 /** responseEdits runs a responseHeaders phase: the header edits to apply to the response. */
 export function responseEdits(
   steps: readonly ResponseHeadersStep[],
-  req: HeaderSource,
+  req: ResponseView,
 ): HeaderEdits | undefined {
   let edits: HeaderEdits | undefined;
   for (let i = 0; i < steps.length; i++) edits = steps[i]!(edits, req);

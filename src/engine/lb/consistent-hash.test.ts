@@ -73,3 +73,13 @@ test("ConsistentHash: header and cookie keys, source IP fallback", () => {
   }
   assert.equal(seen.size, 3);
 });
+
+test("ConsistentHash on RequestUri: the request target keys the pick (upstream-hash-by $request_uri)", () => {
+  const on = { type: "ConsistentHash", on: "RequestUri" } as const;
+  assert.equal(hashKeyOf(on, { sourceIp: "10.0.0.1", uri: () => "/a?b=1" }), "/a?b=1");
+  assert.equal(hashKeyOf(on, { sourceIp: "10.0.0.1" }), "10.0.0.1", "no target (L4): the source address");
+  const lb = new ConsistentHash(backendsOf([1, 1, 1, 1]), on);
+  const pick = (uri: string, ip: string) =>
+    lb.pick({ ctx: { sourceIp: ip, uri: () => uri }, usable: () => true, load: () => 0 });
+  for (let i = 0; i < 20; i++) assert.equal(pick("/x", `10.0.0.${i}`), pick("/x", "10.9.9.9"));
+});

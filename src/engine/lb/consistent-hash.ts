@@ -23,6 +23,7 @@ export type HashKey = Extract<Algorithm, { type: "ConsistentHash" }>;
 export function hashKeyOf(on: HashKey, ctx: PickContext): string {
   if (on.on === "Header") return ctx.header?.(on.name.toLowerCase()) ?? ctx.sourceIp;
   if (on.on === "Cookie") return ctx.cookie?.(on.name) ?? ctx.sourceIp;
+  if (on.on === "RequestUri") return ctx.uri?.() ?? ctx.sourceIp;
   return ctx.sourceIp;
 }
 

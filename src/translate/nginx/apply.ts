@@ -11,6 +11,12 @@ import { failClosed } from "./never-silent.ts";
 import { applyRedirect } from "./redirect.ts";
 import { applyRewrite } from "./rewrite.ts";
 import { applyUpstream } from "./upstream.ts";
+import { applyAffinity } from "./affinity.ts";
+import { applyBalance } from "./balance.ts";
+import { applyCanaryValue } from "./canary.ts";
+import { applyCors } from "./cors.ts";
+import { applyLimits } from "./limits.ts";
+import { applySourceRange } from "./source-range.ts";
 
 /** RouteSite says which rule and path of the Ingress a route came from ("default" for defaultBackend). */
 export interface RouteSite {
@@ -25,9 +31,15 @@ export type RouteApplier = (ctx: TranslateContext, ing: Ingress, route: Route, s
 
 /** APPLIERS are the annotation families, in the order they apply (append yours; keep one per line). */
 const APPLIERS: RouteApplier[] = [
-  applyRewrite,
-  applyRedirect,
-  applyUpstream,
+  applySourceRange, // whitelist/allowlist/denylist-source-range → Route.extraAccess
+  applyLimits, // limit-connections, limit-rpm, limit-rps, limit-whitelist → Route.extraAccess
+  applyRewrite, // rewrite-target, use-regex, x-forwarded-prefix
+  applyRedirect, // permanent/temporal-redirect, app-root
+  applyUpstream, // backend-protocol, proxy-body-size, proxy-*-timeout, proxy-next-upstream*, upstream-vhost
+  applyCors, // enable-cors, cors-* → a CORS filter
+  applyAffinity, // affinity: cookie, session-cookie-* → Route.affinity
+  applyBalance, // load-balance, upstream-hash-by → a pool with that algorithm
+  applyCanaryValue, // canary values that do not make a canary are reported (canary.ts joins canaries)
   failClosed, // keep last: an unhonoured access annotation closes the route whatever came before
 ];
 

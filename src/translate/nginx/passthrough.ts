@@ -44,6 +44,26 @@ export function passthroughRoutes(
       }
       const mine = (table.hosts.get(host) ?? []).filter((o) => o.owner === ing).map((o) => o.route);
       const route = mine.find((r) => r.match.path.value === "/") ?? mine[0];
+      // A passed-through connection carries no HTTP Portico reads: allow/deny lists, limits, a WAF
+      // or authentication on the route could not apply, and passing it through would serve it
+      // wider than asked — so it is closed instead (ingress-nginx silently skips them).
+      const guarded =
+        route !== undefined &&
+        (route.access !== undefined || (route.extraAccess?.length ?? 0) > 0 || route.waf !== undefined);
+      if (guarded) {
+        reportAnnotation(
+          ctx,
+          ing,
+          `${ANN_SSL_PASSTHROUGH}: ${host} has access rules (allow/deny lists, limits, WAF or authentication) that cannot apply to TLS passed through; its TLS connections are closed — drop ssl-passthrough or the access rules`,
+        );
+        out.set(host, {
+          name: `${owner}#passthrough.${i}`,
+          hostname: host,
+          mode: "Passthrough",
+          backends: [],
+        });
+        return;
+      }
       if (route === undefined || route.action.type !== "Forward") {
         reportAnnotation(
           ctx,

@@ -69,7 +69,7 @@ const INGRESS_NGINX: readonly Row[] = [
   ["affinity", "implemented", "cookie: sticky sessions by a cookie Portico sets"],
   [
     "affinity-mode",
-    "unimplemented",
+    "implemented",
     "balanced/persistent: Portico keeps a session on its endpoint while it exists (persistent)",
   ],
   [
@@ -147,7 +147,11 @@ const INGRESS_NGINX: readonly Row[] = [
     "accepted",
     "Portico has no global external auth (ConfigMap global-auth-url), so there is nothing to switch",
   ],
-  ["backend-protocol", "implemented", "HTTP, HTTPS, GRPC, GRPCS, H2C"],
+  [
+    "backend-protocol",
+    "implemented",
+    "HTTP, HTTPS, GRPC, H2C; GRPCS, AUTO_HTTP, FCGI, AJP answer 502 (reported)",
+  ],
   ["canary", "implemented", "this Ingress is the canary of the main Ingress with the same host and path"],
   ["canary-by-header", "implemented", "always/never in the header picks the canary"],
   ["canary-by-header-value", "implemented", "this header value picks the canary"],
@@ -224,8 +228,12 @@ const INGRESS_NGINX: readonly Row[] = [
   ["proxy-connect-timeout", "implemented", "time to connect to a backend"],
   ["proxy-send-timeout", "implemented", "time between two writes to the backend"],
   ["proxy-read-timeout", "implemented", "time between two reads from the backend (504 past it)"],
-  ["proxy-next-upstream", "implemented", "which failures try the next endpoint"],
-  ["proxy-next-upstream-timeout", "implemented", "time for all tries together"],
+  ["proxy-next-upstream", "implemented", "off, or error (Portico's retries); other conditions reported"],
+  [
+    "proxy-next-upstream-timeout",
+    "unimplemented",
+    "0 accepted; tries are bounded by proxy-next-upstream-tries and the request timeout",
+  ],
   ["proxy-next-upstream-tries", "implemented", "how many endpoints a request may try"],
   [
     "proxy-request-buffering",
@@ -278,6 +286,7 @@ const INGRESS_NGINX: readonly Row[] = [
   ["x-forwarded-prefix", "implemented", "the X-Forwarded-Prefix header to the backend"],
   ["load-balance", "implemented", "the balancing algorithm (round_robin, ewma)"],
   ["upstream-vhost", "implemented", "the Host header sent to the backend"],
+  ["allowlist-source-range", "implemented", "only these client CIDRs are served (others 403)", "access"],
   ["denylist-source-range", "implemented", "client CIDRs answered 403", "access"],
   ["whitelist-source-range", "implemented", "only these client CIDRs are served (others 403)", "access"],
   [

@@ -189,3 +189,20 @@ test("ssl-passthrough: an sniRoute in Passthrough mode to the TCP pool of the '/
     /pt\.test is already passed through by Ingress\/d\/pt/,
   );
 });
+
+test("ssl-passthrough with an allow list closes the host's TLS connections instead of passing them through unchecked", () => {
+  const { out } = run(
+    ingress(
+      "pt",
+      "pt.test",
+      [{ path: "/" }],
+      { [`${N}ssl-passthrough`]: "true", [`${N}whitelist-source-range`]: "10.0.0.0/8" },
+      1,
+    ),
+  );
+  const https = out.http.find((l) => l.port === 443);
+  assert.deepEqual(https?.sniRoutes, [
+    { name: "Ingress/d/pt#passthrough.0", hostname: "pt.test", mode: "Passthrough", backends: [] },
+  ]);
+  assert.match(acceptedOf(out, "pt")?.message ?? "", /cannot apply to TLS passed through/);
+});
