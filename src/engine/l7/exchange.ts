@@ -88,6 +88,9 @@ export class Exchange extends BackendAttempt implements Decidable {
   private wafDrop = false;
   // continued: the proxy answered the client's 100-continue itself, so the backend's 100 is dropped.
   private continued = false;
+  // deciding: a requestHeaders step is still waiting (hold); aborter aborts it if the client leaves.
+  private deciding = false;
+  private aborter: AbortController | undefined = undefined;
 
   constructor(conn: ClientConn, head: MessageHead) {
     super(conn.rt);
@@ -110,6 +113,11 @@ export class Exchange extends BackendAttempt implements Decidable {
       if (n.length === name.length && lowerName(n) === name) return hs[i + 1];
     }
     return undefined;
+  }
+
+  /** headerPairs lists the request's header fields as received. */
+  headerPairs(): [string, string][] {
+    return headerPairs(this.head.headers);
   }
 
   /** wafSubject is the request as the WAF reads it (waf.ts). */
@@ -147,9 +155,38 @@ export class Exchange extends BackendAttempt implements Decidable {
     this.local = plainResponse(status, body, this.closeAfter, extra, this.method === "HEAD");
   }
 
+  /**
+   * hold keeps the exchange from going further than its turn until the decision step settled (a
+   * step that waits, such as external authentication), then readies it with ready and, if its
+   * turn came meanwhile, goes on. Body bytes arriving meanwhile are buffered as for any exchange
+   * waiting its turn; a client gone meanwhile aborts the step (abortSignal) and nothing follows.
+   */
+  hold(decision: Promise<Answer | undefined>, ready: (a: Answer | undefined) => void): void {
+    this.deciding = true;
+    const settle = (a: Answer | undefined) => {
+      this.deciding = false;
+      if (this.done) return;
+      ready(a);
+      if (this.started && !this.done) this.proceed();
+    };
+    decision.then(settle, (err: unknown) =>
+      settle({ status: 500, body: publicText(500), error: String(err) }),
+    );
+  }
+
+  /** abortSignal is aborted when the client connection closes under this exchange (made on first use). */
+  abortSignal(): AbortSignal {
+    return (this.aborter ??= new AbortController()).signal;
+  }
+
   /** begin runs when the exchange reaches the head of the connection's queue. */
   begin(): void {
     this.started = true;
+    if (!this.deciding) this.proceed();
+  }
+
+  // proceed answers or forwards the exchange once its turn came and its decision was made.
+  private proceed(): void {
     if (this.wafDrop) {
       this.finish(false);
       this.conn.destroy();
@@ -544,6 +581,7 @@ export class Exchange extends BackendAttempt implements Decidable {
   /** abort runs when the client connection closed under this exchange; silent skips exchangeDone. */
   abort(silent = false): void {
     this.mirrors?.abort();
+    this.aborter?.abort();
     if (this.done) return;
     const up = this.upstream;
     this.upstream = null;

@@ -60,6 +60,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   private bytesOut = 0;
   private trailers: string[] | undefined;
   private requestDone = false;
+  private aborter: AbortController | undefined = undefined;
 
   constructor(
     rt: ListenerRuntime,
@@ -89,6 +90,11 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     return Array.isArray(v) ? v.join(", ") : v;
   }
 
+  /** headerPairs lists the request's header fields, without pseudo-headers (`:authority` is the Host). */
+  headerPairs(): [string, string][] {
+    return fieldPairs(this.headers);
+  }
+
   /** wafSubject is the request as the WAF reads it (waf.ts): `:authority` given as Host. */
   wafSubject(): WafSubject {
     const h = this.headers;
@@ -98,6 +104,18 @@ export class H2Exchange extends BackendAttempt implements Decidable {
       conn: wafConn(this.stream.session?.socket, this.clientIp()),
       head: { method: this.method, uri: h[":path"] ?? "/", protocol: "HTTP/2.0", headers },
     };
+  }
+
+  /** decided goes on with a decision that waited (decide.ts Decision), unless the stream is gone. */
+  decided(a: Answer | undefined): void {
+    if (this.done || this.stream.destroyed) return;
+    if (a !== undefined) return this.reply(a);
+    this.forward(this.rt.pools[this.pool]?.protocol === "h2c");
+  }
+
+  /** abortSignal is aborted when the stream closes before the exchange finished (made on first use). */
+  abortSignal(): AbortSignal {
+    return (this.aborter ??= new AbortController()).signal;
   }
 
   /** reply renders an answer of the decision step (or of the WAF, which may reset the stream). */
@@ -457,6 +475,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   }
 
   private abort(): void {
+    this.aborter?.abort();
     if (this.done) return;
     // Only the client's RST_STREAM is a reset: streams that die with their session (the client
     // dropped TCP, a shutdown) are no abuse (H2Guard.reset tells them apart).

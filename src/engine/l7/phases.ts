@@ -20,6 +20,9 @@
 import type { CorsPolicy, Header, Route, RouteFilter } from "../../model/ir.ts";
 import type { CompileDeps } from "../contracts.ts";
 import { compileAccess } from "./access.ts";
+import { basicAuthStep } from "./basic-auth.ts";
+import { extAuthStep } from "./ext-auth.ts";
+import { publicText } from "./failure.ts";
 import { preflightAnswer, withCors, type HeaderEdits, type HeaderSource } from "./cors.ts";
 import type { HttpResponseEvent } from "./events.ts";
 import { redirectLocation, rewritePath } from "./forward.ts";
@@ -57,6 +60,8 @@ export interface RequestEdits {
   headers?: HeaderEdits;
   /** mirrors are the RequestMirror filters to copy the request to (sampled when started, mirror.ts). */
   mirrors?: MirrorFilter[];
+  /** responseHeaders are added to the backend's answer to the client (external auth's Set-Cookie). */
+  responseHeaders?: Header[];
 }
 
 /** PhaseRequest is a routed request as the steps see it, whatever its protocol. */
@@ -73,10 +78,20 @@ export interface PhaseRequest extends RequestView, HeaderSource {
   clientIp(): string;
   /** waf is the request's WAF transaction, set by the WAF's step on routes that have one. */
   waf?: WafRun | undefined;
+  /** abortSignal is aborted when the client goes away; a step that waits stops its work then. */
+  abortSignal?(): AbortSignal;
+  /** headerPairs lists the request's header fields as received (HTTP/2: without pseudo-headers). */
+  headerPairs?(): [string, string][];
 }
 
-/** RequestHeadersStep returns an Answer to stop the request there, or undefined to go on. */
-export type RequestHeadersStep = (req: PhaseRequest) => Answer | undefined;
+/**
+ * RequestHeadersStep returns an Answer to stop the request there, or undefined to go on; a step
+ * that must ask someone first (external authentication) returns a promise of either, and the
+ * front holds the request until it settles (decide.ts). A promise that rejects answers 500.
+ */
+export type RequestHeadersStep = (req: PhaseRequest) => Answer | undefined | Promise<Answer | undefined>;
+/** SyncRequestHeadersStep is a RequestHeadersStep that never waits. */
+export type SyncRequestHeadersStep = (req: PhaseRequest) => Answer | undefined;
 /** BodyStep sees one piece of a body as it passes. */
 export type BodyStep = (req: PhaseRequest, chunk: Buffer) => void;
 /** ResponseHeadersStep returns the response header edits so far, with its own added. */
@@ -100,7 +115,8 @@ export interface Phases {
 export function compilePhases(route: Route, log: PhaseLog = () => {}): Phases | undefined {
   const access = route.access === undefined ? undefined : compileAccess(route.access, route.name);
   const filters = route.filters ?? [];
-  if (filters.length === 0 && access === undefined && route.waf === undefined) return undefined;
+  if (filters.length === 0 && access === undefined && route.waf === undefined && route.auth === undefined)
+    return undefined;
   // The access policy first: a refused client gets no WAF inspection, preflight, redirect or mirror.
   const requestHeaders: RequestHeadersStep[] = access === undefined ? [] : [access];
   // Then the WAF: it inspects the request as the client sent it, before anything answers it.
@@ -120,6 +136,15 @@ export function compilePhases(route: Route, log: PhaseLog = () => {}): Phases | 
   // Answers first, whatever the filters' order: a CORS preflight, then a redirect.
   if (cors !== undefined) requestHeaders.push((req) => preflight(route, req));
   if (redirect !== undefined) requestHeaders.push(redirectStep(redirect));
+  // Authentication after them (nginx answers `return` and preflights in its rewrite phase, before
+  // auth_request's access phase), and before the edits: the auth service sees the request as sent.
+  const auth = route.auth;
+  if (auth?.deny !== undefined) requestHeaders.push(denyStep(auth.deny, route.name));
+  else if (auth?.basic !== undefined) requestHeaders.push(basicAuthStep(auth.basic, route.name));
+  else if (auth?.external !== undefined) {
+    requestHeaders.push(extAuthStep(auth.external, route.name));
+    responseHeaders.push(authCookies);
+  }
   // Then the edits of the request that goes upstream, in the filters' order.
   for (const f of filters) {
     if (f.type === "URLRewrite") requestHeaders.push(rewriteStep(f.hostname, f.path));
@@ -182,9 +207,36 @@ function rewriteStep(hostname: string | undefined, path: Parameters<typeof rewri
 
 function headersStep(mod: HeaderEdits): RequestHeadersStep {
   return (req) => {
-    (req.edits ??= {}).headers = mod;
+    const e = (req.edits ??= {});
+    // External auth may have set headers from its answer already: the filter's edits go after them.
+    const prior = e.headers;
+    e.headers =
+      prior === undefined
+        ? mod
+        : {
+            set: [...(prior.set ?? []), ...(mod.set ?? [])],
+            add: [...(prior.add ?? []), ...(mod.add ?? [])],
+            remove: [...(prior.remove ?? []), ...(mod.remove ?? [])],
+          };
     return undefined;
   };
+}
+
+// denyStep answers every request of a route whose authentication could not be set up (fail closed).
+function denyStep(deny: { status: number; reason: string }, route: string): RequestHeadersStep {
+  const answer: Answer = {
+    status: deny.status,
+    body: publicText(deny.status),
+    error: `route ${route}: ${deny.reason}`,
+  };
+  return () => answer;
+}
+
+// authCookies adds what the requestHeaders phase left for the client's answer (external auth's Set-Cookie).
+function authCookies(edits: HeaderEdits | undefined, req: HeaderSource): HeaderEdits | undefined {
+  const add = (req as Partial<PhaseRequest>).edits?.responseHeaders;
+  if (add === undefined) return edits;
+  return { ...edits, add: [...(edits?.add ?? []), ...add] };
 }
 
 function mirrorStep(f: MirrorFilter): RequestHeadersStep {

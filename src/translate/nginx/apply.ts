@@ -7,6 +7,7 @@
 import type { Ingress } from "../../k8s/types.ts";
 import type { Route } from "../../model/ir.ts";
 import type { TranslateContext } from "../context.ts";
+import { applyAuth } from "./auth.ts";
 
 /** RouteSite says which rule and path of the Ingress a route came from ("default" for defaultBackend). */
 export interface RouteSite {
@@ -20,7 +21,7 @@ export interface RouteSite {
 export type RouteApplier = (ctx: TranslateContext, ing: Ingress, route: Route, site: RouteSite) => Route;
 
 /** APPLIERS are the annotation families, in the order they apply (append yours; keep one per line). */
-const APPLIERS: RouteApplier[] = [];
+const APPLIERS: RouteApplier[] = [applyAuth];
 
 /** applyRouteAnnotations runs every annotation family over a route built from ing. */
 export function applyRouteAnnotations(

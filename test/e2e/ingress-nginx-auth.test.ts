@@ -1,0 +1,282 @@
+// ingress-nginx-auth.test.ts: ingress-nginx's authentication annotations under `portico run` —
+// basic auth from htpasswd Secrets (made by Apache htpasswd and openssl), external auth against a
+// small auth service written here (401, 403, signin redirect, 2xx with headers copied, service
+// down), over HTTP/1.1 and HTTP/2; the cases follow ingress-nginx's test/e2e/annotations/auth.go.
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import http2 from "node:http2";
+import { after, before, test } from "node:test";
+import { backendService, httpBackend, ingressClass, pool, type HttpBackend } from "./fixtures.ts";
+import { removeDir, startPortico, tempDir, writeManifest, type Portico } from "./harness.ts";
+import { freePort } from "./l4-helpers.ts";
+
+const VIP = "127.0.77.1";
+const cleanups: (() => void | Promise<void>)[] = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+// htpasswd -nbB -C 5 alice secret; openssl passwd -apr1 secret (bob); htpasswd -nbs carol secret.
+const HTPASSWD = [
+  "alice:$2y$05$wO4AyEaHB8PKw5mkJdmTmeMYjkEzpSjNIpIGgZ6E4Yd1FPNGKHSoe",
+  "bob:$apr1$M6.gwv17$bvsrHTKU3aQIpsQqrSiqE1",
+  "dave:PjUcXtTSu2HaA",
+].join("\n");
+const b64 = (s: string) => Buffer.from(s).toString("base64");
+
+// The auth service: "Bearer good" passes (X-User, X-Extra), "Bearer forbidden" gets 403, "Bearer
+// odd" 418, anything else 401. It remembers the headers it saw.
+const authSeen: IncomingHttpHeaders[] = [];
+function authService(): Server {
+  return createServer((req, res) => {
+    authSeen.push({ ...req.headers, ":method": req.method });
+    req.resume();
+    const auth = req.headers.authorization;
+    if (auth === "Bearer good") {
+      res.writeHead(200, { "X-User": "alice", "X-Extra": "not-copied", "Set-Cookie": "session=fresh" });
+    } else if (auth === "Bearer forbidden") res.writeHead(403);
+    else if (auth === "Bearer odd") res.writeHead(418);
+    else res.writeHead(401, { "WWW-Authenticate": 'Bearer realm="test"' });
+    res.end();
+  });
+}
+
+function ingress(name: string, host: string, annotations: Record<string, string>): string {
+  const ann = Object.entries(annotations)
+    .map(([k, v]) => `    nginx.ingress.kubernetes.io/${k}: ${JSON.stringify(v)}`)
+    .join("\n");
+  return `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: ${name}
+  namespace: default
+  annotations:
+${ann}
+spec:
+  rules:
+    - host: ${host}
+      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: app, port: { number: 80 } } } }] }
+`;
+}
+
+let p: Portico;
+let port = 0;
+let app: HttpBackend;
+let authPort = 0;
+
+before(async () => {
+  app = await httpBackend("app");
+  cleanups.push(() => app.close());
+  const auth = authService();
+  auth.listen(0, "127.0.0.1");
+  await once(auth, "listening");
+  authPort = (auth.address() as { port: number }).port;
+  cleanups.push(() => {
+    auth.close();
+    auth.closeAllConnections();
+  });
+  // A port nothing listens on: the "auth service down" case.
+  const closed = createServer();
+  closed.listen(0, "127.0.0.1");
+  await once(closed, "listening");
+  const downPort = (closed.address() as { port: number }).port;
+  closed.close();
+  const dir = tempDir();
+  const state = tempDir();
+  cleanups.push(
+    () => removeDir(dir),
+    () => removeDir(state),
+  );
+  const secrets = `apiVersion: v1
+kind: Secret
+metadata: { name: basic-auth, namespace: default }
+data: { auth: ${b64(HTPASSWD)} }
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: basic-map, namespace: default }
+data: { carol: ${b64("{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=")} }
+`;
+  writeManifest(
+    dir,
+    "app.yaml",
+    [
+      pool("auth-e2e", [`${VIP}/32`]),
+      ingressClass,
+      backendService("default", "app", app.port),
+      backendService("default", "auth", authPort),
+      backendService("default", "down", downPort),
+      secrets,
+      ingress("basic", "basic.test", {
+        "auth-type": "basic",
+        "auth-secret": "basic-auth",
+        "auth-realm": "Staff only",
+      }),
+      ingress("basic-map", "map.test", {
+        "auth-type": "basic",
+        "auth-secret": "default/basic-map",
+        "auth-secret-type": "auth-map",
+      }),
+      ingress("missing", "missing.test", {
+        "auth-type": "basic",
+        "auth-secret": "something",
+        "auth-realm": "x",
+      }),
+      ingress("digest", "digest.test", { "auth-type": "digest", "auth-secret": "basic-auth" }),
+      ingress("ext", "ext.test", {
+        "auth-url": "http://auth.default.svc.cluster.local/check",
+        "auth-response-headers": "X-User",
+      }),
+      ingress("signin", "signin.test", {
+        "auth-url": `http://127.0.0.1:${authPort}/check`,
+        "auth-signin": "https://login.example/start",
+        "auth-method": "POST",
+      }),
+      ingress("down", "down.test", { "auth-url": "http://down.default.svc.cluster.local/check" }),
+    ].join("---\n"),
+  );
+  port = await freePort(VIP);
+  p = await startPortico([dir], ["--state-dir", state, "--http-port", String(port)]);
+  cleanups.push(() => p.stop());
+});
+
+// get asks over HTTP/1.1 (fetch does not let Host be set, so node:http).
+async function get(
+  host: string,
+  headers: Record<string, string> = {},
+  path = "/",
+  method = "GET",
+  body?: string,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  const { request } = await import("node:http");
+  return new Promise((resolve, reject) => {
+    const req = request({ host: VIP, port, path, method, headers: { host, ...headers } }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (text += d));
+      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+const basic = (user: string, pass: string) => ({ authorization: `Basic ${b64(`${user}:${pass}`)}` });
+
+test("basic auth: 401 with the realm without credentials or with a wrong password, 200 with right ones", async () => {
+  const none = await get("basic.test");
+  assert.equal(none.status, 401);
+  assert.equal(none.headers["www-authenticate"], 'Basic realm="Staff only"');
+  assert.equal((await get("basic.test", basic("alice", "wrong"))).status, 401);
+  assert.equal((await get("basic.test", basic("nobody", "secret"))).status, 401);
+  const before = app.seen.length;
+  const ok = await get("basic.test", basic("alice", "secret"), "/x");
+  assert.equal(ok.status, 200, "bcrypt user");
+  assert.match(ok.body, /^app GET \/x/);
+  assert.equal(app.seen.length, before + 1, "refused requests never reached the backend");
+  assert.equal(
+    (await get("basic.test", basic("alice", "secret"))).status,
+    200,
+    "again (cached verification)",
+  );
+  assert.equal((await get("basic.test", basic("bob", "secret"))).status, 200, "apr1 user");
+  assert.equal((await get("basic.test", basic("dave", "secret"))).status, 401, "DES crypt user is refused");
+  assert.equal((await get("map.test", basic("carol", "secret"))).status, 200, "auth-map with {SHA}");
+  assert.equal((await get("map.test", basic("carol", "wrong"))).status, 401);
+});
+
+test("basic auth that cannot be set up fails closed with a condition: missing Secret, digest", async () => {
+  assert.equal((await get("missing.test")).status, 503);
+  assert.equal((await get("missing.test", basic("alice", "secret"))).status, 503);
+  assert.equal((await get("digest.test", basic("alice", "secret"))).status, 503);
+  const status = await p.status();
+  const cond = (name: string) =>
+    status
+      .find((s) => s.kind === "Ingress" && s.name === name)
+      ?.status.conditions?.map((c) => c.message ?? "")
+      .join("\n") ?? "";
+  assert.match(cond("missing"), /Secret default\/something not found/);
+  assert.match(cond("digest"), /digest is not supported/);
+  assert.match(cond("basic"), /user "dave" has a password hash Portico cannot check/);
+  assert.doesNotMatch(
+    JSON.stringify(status) + p.logs.join("\n"),
+    /PjUcXtTSu2HaA|\$apr1\$M6|wO4AyEaHB8/,
+    "no hash leaks",
+  );
+});
+
+test("external auth over HTTP/1.1: 401, 403, other answers 500, 2xx passes with the listed headers", async () => {
+  const denied = await get("ext.test");
+  assert.equal(denied.status, 401);
+  assert.equal(denied.headers["www-authenticate"], 'Bearer realm="test"', "the auth service's challenge");
+  assert.equal((await get("ext.test", { authorization: "Bearer forbidden" })).status, 403);
+  assert.equal((await get("ext.test", { authorization: "Bearer odd" })).status, 500);
+  authSeen.length = 0;
+  const before = app.seen.length;
+  const ok = await get("ext.test", { authorization: "Bearer good" }, "/a/b?c=d", "POST", "the body");
+  assert.equal(ok.status, 200);
+  assert.match(ok.body, /^app POST \/a\/b\?c=d/);
+  assert.equal(ok.headers["set-cookie"]?.[0], "session=fresh", "the auth answer's cookie reaches the client");
+  const seen = app.seen[before]!;
+  assert.equal(seen.headers["x-user"], "alice", "auth-response-headers copied upstream");
+  assert.equal(seen.headers["x-extra"], undefined, "unlisted headers are not");
+  const a = authSeen[0]!;
+  assert.equal(a["x-original-url"], "http://ext.test/a/b?c=d");
+  assert.equal(a["x-original-method"], "POST");
+  assert.equal(a["x-forwarded-host"], "ext.test");
+  assert.equal(a["x-forwarded-proto"], "http");
+  assert.equal(a["x-real-ip"], "127.0.0.1");
+  assert.equal(a["x-auth-request-redirect"], "/a/b?c=d");
+  assert.equal(a.host, "auth.default.svc.cluster.local");
+  assert.ok((a["content-length"] ?? "0") === "0", "the body is not sent to the auth service");
+  assert.equal(a[":method"], "POST", "the original method without auth-method");
+});
+
+test("external auth: auth-signin turns 401 into a 302 with rd=; auth-method is used; service down is 500", async () => {
+  authSeen.length = 0;
+  const r = await get("signin.test", {}, "/deep/page?x=1");
+  assert.equal(r.status, 302);
+  assert.equal(r.headers.location, "https://login.example/start?rd=http://signin.test%2Fdeep%2Fpage%3Fx%3D1");
+  assert.equal(authSeen.length, 1);
+  assert.equal(authSeen[0]!["x-original-method"], "GET");
+  assert.equal(authSeen[0]![":method"], "POST", "auth-method");
+  const down = await get("down.test", { authorization: "Bearer good" });
+  assert.equal(down.status, 500, "an auth service that cannot be reached never lets the request through");
+});
+
+// h2 makes one HTTP/2 request over cleartext prior knowledge.
+async function h2(
+  host: string,
+  headers: Record<string, string>,
+  path = "/",
+): Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string }> {
+  const session = http2.connect(`http://${VIP}:${port}`);
+  try {
+    const req = session.request({ ":authority": host, ":path": path, ...headers });
+    const [head] = (await once(req, "response")) as [http2.IncomingHttpHeaders];
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (d: string) => (body += d));
+    await once(req, "end");
+    return { status: Number(head[":status"]), headers: head, body };
+  } finally {
+    session.close();
+  }
+}
+
+test("external and basic auth over HTTP/2", async () => {
+  assert.equal((await h2("ext.test", {})).status, 401);
+  assert.equal((await h2("ext.test", { authorization: "Bearer forbidden" })).status, 403);
+  const before = app.seen.length;
+  const ok = await h2("ext.test", { authorization: "Bearer good" }, "/h2");
+  assert.equal(ok.status, 200);
+  assert.match(ok.body, /^app GET \/h2/);
+  assert.equal(app.seen[before]!.headers["x-user"], "alice");
+  const signin = await h2("signin.test", {}, "/p");
+  assert.equal(signin.status, 302);
+  assert.equal(signin.headers.location, "https://login.example/start?rd=http://signin.test%2Fp");
+  assert.equal((await h2("down.test", {})).status, 500);
+  assert.equal((await h2("basic.test", {})).status, 401);
+  assert.equal((await h2("basic.test", basic("bob", "secret"))).status, 200);
+});
