@@ -1,7 +1,8 @@
 // ingress-nginx-auth.test.ts: ingress-nginx's authentication annotations under `portico run` —
 // basic auth from htpasswd Secrets (made by Apache htpasswd and openssl), external auth against a
 // small auth service written here (401, 403, signin redirect, 2xx with headers copied, service
-// down), over HTTP/1.1 and HTTP/2; the cases follow ingress-nginx's test/e2e/annotations/auth.go.
+// down), over HTTP/1.1 and HTTP/2; the cases follow ingress-nginx's test/e2e/annotations/auth.go —
+// and custom-http-errors/default-backend (customhttperrors.go, default_backend.go).
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
@@ -42,7 +43,39 @@ function authService(): Server {
   });
 }
 
-function ingress(name: string, host: string, annotations: Record<string, string>): string {
+// The app behind custom-http-errors: /missing is 404, /down is 503, /teapot 418, the rest 200.
+function errorApp(): Server {
+  return createServer((req, res) => {
+    req.resume();
+    const code = req.url === "/missing" ? 404 : req.url === "/down" ? 503 : req.url === "/teapot" ? 418 : 200;
+    res.writeHead(code, { "content-type": "text/plain" });
+    res.end(`app says ${code}\n`);
+  });
+}
+
+// The default backend: a page naming what ingress-nginx's headers told it, with X-Code's status.
+const pagesSeen: IncomingHttpHeaders[] = [];
+function errorPages(): Server {
+  return createServer((req, res) => {
+    pagesSeen.push(req.headers);
+    req.resume();
+    const code = Number(req.headers["x-code"] ?? 404);
+    res.writeHead(code, { "content-type": "text/html" });
+    res.end(`<h1>custom ${code}</h1>`);
+  });
+}
+
+async function listen(server: Server): Promise<number> {
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  cleanups.push(() => {
+    server.close();
+    server.closeAllConnections();
+  });
+  return (server.address() as { port: number }).port;
+}
+
+function ingress(name: string, host: string, annotations: Record<string, string>, service = "app"): string {
   const ann = Object.entries(annotations)
     .map(([k, v]) => `    nginx.ingress.kubernetes.io/${k}: ${JSON.stringify(v)}`)
     .join("\n");
@@ -56,7 +89,7 @@ ${ann}
 spec:
   rules:
     - host: ${host}
-      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: app, port: { number: 80 } } } }] }
+      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: ${service}, port: { number: 80 } } } }] }
 `;
 }
 
@@ -82,6 +115,8 @@ before(async () => {
   await once(closed, "listening");
   const downPort = (closed.address() as { port: number }).port;
   closed.close();
+  const errApp = await listen(errorApp());
+  const pages = await listen(errorPages());
   const dir = tempDir();
   const state = tempDir();
   cleanups.push(
@@ -134,6 +169,20 @@ data: { carol: ${b64("{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=")} }
         "auth-method": "POST",
       }),
       ingress("down", "down.test", { "auth-url": "http://down.default.svc.cluster.local/check" }),
+      backendService("default", "err-app", errApp),
+      backendService("default", "pages", pages),
+      `apiVersion: v1
+kind: Service
+metadata: { name: empty, namespace: default }
+spec: { ports: [{ name: http, port: 80, targetPort: 9 }] }
+`,
+      ingress(
+        "errors",
+        "errors.test",
+        { "custom-http-errors": "404,503", "default-backend": "pages" },
+        "err-app",
+      ),
+      ingress("empty", "empty.test", { "default-backend": "pages" }, "empty"),
     ].join("---\n"),
   );
   port = await freePort(VIP);
@@ -279,4 +328,46 @@ test("external and basic auth over HTTP/2", async () => {
   assert.equal((await h2("down.test", {})).status, 500);
   assert.equal((await h2("basic.test", {})).status, 401);
   assert.equal((await h2("basic.test", basic("bob", "secret"))).status, 200);
+});
+
+test("custom-http-errors: a listed code gets the default backend's page with ingress-nginx's headers", async () => {
+  pagesSeen.length = 0;
+  const r = await get("errors.test", { accept: "text/html", "x-request-id": "req-1" }, "/missing");
+  assert.equal(r.status, 404);
+  assert.equal(r.headers["content-type"], "text/html");
+  assert.match(r.body, /<h1>custom 404<\/h1>/);
+  const h = pagesSeen[0]!;
+  assert.equal(h["x-code"], "404");
+  assert.equal(h["x-format"], "text/html");
+  assert.equal(h["x-original-uri"], "/missing");
+  assert.equal(h["x-namespace"], "default");
+  assert.equal(h["x-ingress-name"], "errors");
+  assert.equal(h["x-service-name"], "err-app");
+  assert.equal(h["x-service-port"], "80");
+  assert.equal(h["x-request-id"], "req-1");
+  const down = await get("errors.test", {}, "/down");
+  assert.equal(down.status, 503);
+  assert.match(down.body, /custom 503/);
+  const teapot = await get("errors.test", {}, "/teapot");
+  assert.equal(teapot.status, 418, "an unlisted code passes as it is");
+  assert.equal(teapot.body, "app says 418\n");
+  const ok = await get("errors.test", {}, "/fine");
+  assert.equal(ok.status, 200);
+  assert.equal(
+    ok.body,
+    "app says 200\n",
+    "the connection dropped for a replaced answer is not reused wrongly",
+  );
+  const h2down = await h2("errors.test", {}, "/down");
+  assert.equal(h2down.status, 503);
+  assert.equal(h2down.headers["content-type"], "text/html");
+  assert.match(h2down.body, /custom 503/);
+});
+
+test("default-backend alone serves a route whose Service has no endpoints", async () => {
+  pagesSeen.length = 0;
+  const r = await get("empty.test", {}, "/anything");
+  assert.equal(r.status, 404, "the default backend's own answer (no X-Code: 404)");
+  assert.match(r.body, /custom 404/);
+  assert.equal(pagesSeen.length, 1);
 });

@@ -22,6 +22,7 @@ import type { MessageHead } from "../http/parser.ts";
 import { httpResponse, type HttpResponseEvent } from "./events.ts";
 import { responseEdits, type Answer, type Phases, type RequestEdits } from "./phases.ts";
 import { headerLines } from "./cors.ts";
+import { errorPage, intercepts } from "./error-pages.ts";
 import { headerPairs, wafConn, type WafRun, type WafSubject } from "./waf.ts";
 import type { ClientConn } from "./http1.ts";
 import { mirrorsOf, type MirrorRequest, type Mirrors } from "./mirror.ts";
@@ -144,15 +145,15 @@ export class Exchange extends BackendAttempt implements Decidable {
       this.conn.destroy();
       return;
     }
-    this.answer(a.status, a.body, !this.requestDone, a.headers && headerLines(a.headers));
+    this.answer(a.status, a.body, !this.requestDone, a.headers && headerLines(a.headers), a.contentType);
     if (this.started) this.sendLocal();
   }
 
   /** answer makes the proxy answer with a short text body; close ends the connection after it. */
-  answer(status: number, body: string, close = false, extra = ""): void {
+  answer(status: number, body: string, close = false, extra = "", contentType?: string): void {
     this.status = status;
     if (close) this.closeAfter = true;
-    this.local = plainResponse(status, body, this.closeAfter, extra, this.method === "HEAD");
+    this.local = plainResponse(status, body, this.closeAfter, extra, this.method === "HEAD", contentType);
   }
 
   /**
@@ -399,6 +400,15 @@ export class Exchange extends BackendAttempt implements Decidable {
     if (status === 101 && !this.websocket) {
       this.dropAttempt();
       this.fail(502, `backend switched protocols without a WebSocket upgrade on route ${this.route?.name}`);
+      return true;
+    }
+    // custom-http-errors: the default backend's page instead of this answer (error-pages.ts).
+    const ep = this.route?.errorPages;
+    if (intercepts(ep, status)) {
+      this.dropAttempt(true);
+      void errorPage(this, ep, status).then((a) => {
+        if (!this.done && !this.responseStarted) this.wafAnswer(a);
+      });
       return true;
     }
     // The proxy said 100 Continue already (holdBody): a second one would only confuse a client.

@@ -14,6 +14,7 @@ import { httpResponse } from "./events.ts";
 import type { HeaderEdits } from "./cors.ts";
 import { buildUpstreamHead } from "./forward.ts";
 import { h2cRequest } from "./h2c.ts";
+import { errorPage, intercepts } from "./error-pages.ts";
 import { mirrorStream } from "./mirror.ts";
 import type { H2Guard } from "./h2-guard.ts";
 import type { ListenerRuntime } from "./runtime.ts";
@@ -129,7 +130,12 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     // GRPCRoute asks UNAVAILABLE for an invalid share; an HTTP 500 would reach gRPC as UNKNOWN.
     if (a.invalidShare === true && String(this.headers["content-type"] ?? "").startsWith("application/grpc"))
       return this.answerGrpc(GRPC_UNAVAILABLE, publicText(503));
-    this.answer(a.status, a.body, a.headers);
+    const type = a.contentType;
+    this.answer(
+      a.status,
+      a.body,
+      type === undefined ? a.headers : [...(a.headers ?? []), { name: "content-type", value: type }],
+    );
   }
 
   /** answer responds from the proxy with a short text body and extra headers (a redirect's Location). */
@@ -344,6 +350,15 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   onHead(h: MessageHead): boolean {
     const status = h.statusCode;
     if (status >= 100 && status < 200) return false;
+    // custom-http-errors: the default backend's page instead of this answer (error-pages.ts).
+    const ep = this.route?.errorPages;
+    if (intercepts(ep, status)) {
+      this.dropAttempt(true);
+      void errorPage(this, ep, status).then((a) => {
+        if (!this.done && !this.stream.destroyed) this.reply(a);
+      });
+      return true;
+    }
     const w = this.waf;
     if (w !== undefined) {
       const a = w.responseHeaders(status, `HTTP/1.${h.versionMinor}`, headerPairs(h.headers));

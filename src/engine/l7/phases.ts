@@ -45,6 +45,8 @@ export interface Answer {
   invalidShare?: boolean;
   /** drop: close the connection instead (HTTP/2: reset the stream); the WAF's drop action. */
   drop?: true;
+  /** contentType replaces text/plain (a custom error page from a default backend, error-pages.ts). */
+  contentType?: string;
 }
 
 /** MirrorFilter is a RequestMirror filter. */

@@ -8,6 +8,7 @@ import type { Ingress } from "../../k8s/types.ts";
 import type { Route } from "../../model/ir.ts";
 import type { TranslateContext } from "../context.ts";
 import { applyAuth } from "./auth.ts";
+import { applyErrors } from "./errors.ts";
 
 /** RouteSite says which rule and path of the Ingress a route came from ("default" for defaultBackend). */
 export interface RouteSite {
@@ -21,7 +22,7 @@ export interface RouteSite {
 export type RouteApplier = (ctx: TranslateContext, ing: Ingress, route: Route, site: RouteSite) => Route;
 
 /** APPLIERS are the annotation families, in the order they apply (append yours; keep one per line). */
-const APPLIERS: RouteApplier[] = [applyAuth];
+const APPLIERS: RouteApplier[] = [applyAuth, applyErrors];
 
 /** applyRouteAnnotations runs every annotation family over a route built from ing. */
 export function applyRouteAnnotations(

@@ -30,19 +30,16 @@ export const applyAuth: RouteApplier = (ctx, ing, route) => {
     auth = basicAuth(ctx, ing, type, problems);
     if (url !== undefined) problems.push(`${N}auth-url is ignored: ${N}auth-type ${type} is set`);
   } else auth = externalAuth(ctx, ing, route, url!, problems);
-  report(ctx, ing, problems);
+  for (const p of problems) warnAnnotation(ctx, ing, p);
   return { ...route, auth };
 };
 
-// report puts each problem on the Ingress (condition and notice), once per Ingress.
-function report(ctx: TranslateContext, ing: Ingress, problems: readonly string[]): void {
+/** warnAnnotation puts a problem with an annotation on the Ingress (condition and notice, once). */
+export function warnAnnotation(ctx: TranslateContext, ing: Ingress, message: string): void {
   const ref = refOf(ing);
-  const owner = keyOf(ref);
-  for (const p of problems) {
-    ctx.status.warn(ref, ACCEPTED, "InvalidAnnotation", p);
-    const notice = `${owner}: ${p}`;
-    if (!ctx.notices.includes(notice)) ctx.notices.push(notice);
-  }
+  ctx.status.warn(ref, ACCEPTED, "InvalidAnnotation", message);
+  const notice = `${keyOf(ref)}: ${message}`;
+  if (!ctx.notices.includes(notice)) ctx.notices.push(notice);
 }
 
 // deny fails the route closed with reason, which is also reported.
