@@ -9,8 +9,9 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import http2 from "node:http2";
 import { after, before, test } from "node:test";
 import { backendService, httpBackend, ingressClass, pool, type HttpBackend } from "./fixtures.ts";
-import { removeDir, startPortico, tempDir, writeManifest, type Portico } from "./harness.ts";
-import { freePort } from "./l4-helpers.ts";
+import { removeDir, startPortico, tempDir, waitFor, writeManifest, type Portico } from "./harness.ts";
+import { freePort, readUntil } from "./l4-helpers.ts";
+import { connect } from "node:net";
 
 const VIP = "127.0.77.1";
 const cleanups: (() => void | Promise<void>)[] = [];
@@ -29,11 +30,21 @@ const b64 = (s: string) => Buffer.from(s).toString("base64");
 // The auth service: "Bearer good" passes (X-User, X-Extra), "Bearer forbidden" gets 403, "Bearer
 // odd" 418, anything else 401. It remembers the headers it saw.
 const authSeen: IncomingHttpHeaders[] = [];
+const slowHeld: (() => void)[] = [];
+let hangClosed = 0;
 function authService(): Server {
   return createServer((req, res) => {
     authSeen.push({ ...req.headers, ":method": req.method });
     req.resume();
     const auth = req.headers.authorization;
+    // "slow" waits for a "fast" request to pass first; "hang" never gets an answer (its close is seen).
+    if (auth === "Bearer slow") return void slowHeld.push(() => res.writeHead(200).end());
+    if (auth === "Bearer hang") return void res.on("close", () => hangClosed++);
+    if (auth === "Bearer fast") {
+      res.writeHead(200).end();
+      for (const release of slowHeld.splice(0)) release();
+      return;
+    }
     if (auth === "Bearer good") {
       res.writeHead(200, { "X-User": "alice", "X-Extra": "not-copied", "Set-Cookie": "session=fresh" });
     } else if (auth === "Bearer forbidden") res.writeHead(403);
@@ -370,4 +381,45 @@ test("default-backend alone serves a route whose Service has no endpoints", asyn
   assert.equal(r.status, 404, "the default backend's own answer (no X-Code: 404)");
   assert.match(r.body, /custom 404/);
   assert.equal(pagesSeen.length, 1);
+});
+
+test("HTTP/1.1 pipelining: answers keep the requests' order when the second's auth answers first", async () => {
+  const s = connect({ host: VIP, port });
+  cleanups.push(() => s.destroy());
+  await once(s, "connect");
+  s.write(
+    "GET /first HTTP/1.1\r\nHost: ext.test\r\nAuthorization: Bearer slow\r\n\r\n" +
+      "GET /second HTTP/1.1\r\nHost: ext.test\r\nAuthorization: Bearer fast\r\n\r\n",
+  );
+  const text = await readUntil(s, (d) => d.includes("app GET /second"));
+  assert.ok(text.indexOf("app GET /first") !== -1, "the first request was answered");
+  assert.ok(text.indexOf("app GET /first") < text.indexOf("app GET /second"), "in order");
+  s.destroy();
+});
+
+test("a client gone while its auth check is pending cancels the check (HTTP/1.1 and HTTP/2)", async () => {
+  const before = app.seen.length;
+  const s = connect({ host: VIP, port });
+  await once(s, "connect");
+  const asked = authSeen.length;
+  s.write("GET /gone HTTP/1.1\r\nHost: ext.test\r\nAuthorization: Bearer hang\r\n\r\n");
+  await waitFor("the auth check to start", () => authSeen.length > asked);
+  // A reset, not a FIN: a half-closed HTTP/1.1 client may still read its answer (http1.ts onEnd).
+  s.resetAndDestroy();
+  await waitFor("the auth subrequest to be closed", () => hangClosed === 1);
+  const session = http2.connect(`http://${VIP}:${port}`);
+  cleanups.push(() => session.destroy());
+  const asked2 = authSeen.length;
+  const req = session.request({ ":authority": "ext.test", ":path": "/gone2", authorization: "Bearer hang" });
+  req.on("error", () => {});
+  await waitFor("the HTTP/2 auth check to start", () => authSeen.length > asked2);
+  req.close(http2.constants.NGHTTP2_CANCEL);
+  await waitFor("the HTTP/2 auth subrequest to be closed", () => hangClosed === 2);
+  // The session is still usable, and nothing of the cancelled requests reached the backend.
+  assert.equal((await h2("ext.test", { authorization: "Bearer good" }, "/after")).status, 200);
+  session.close();
+  assert.deepEqual(
+    app.seen.slice(before).map((x) => x.url),
+    ["/after"],
+  );
 });
