@@ -385,7 +385,7 @@ test("default-backend alone serves a route whose Service has no endpoints", asyn
 
 test("HTTP/1.1 pipelining: answers keep the requests' order when the second's auth answers first", async () => {
   const s = connect({ host: VIP, port });
-  cleanups.push(() => s.destroy());
+  cleanups.push(() => void s.destroy());
   await once(s, "connect");
   s.write(
     "GET /first HTTP/1.1\r\nHost: ext.test\r\nAuthorization: Bearer slow\r\n\r\n" +
