@@ -5,7 +5,7 @@
 // extension bug) is not accepted. bcrypt is slow by design and runs on the caller's thread: the
 // basic-auth step caches successful checks (basic-auth.ts).
 import { timingSafeEqual } from "node:crypto";
-import { BCRYPT_HASH } from "../../model/password-hash.ts";
+import { BCRYPT_HASH, BCRYPT_MAX_COST } from "../../model/password-hash.ts";
 
 const WORDS = 18 + 4 * 256;
 const ALPHABET = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -39,12 +39,17 @@ function piFraction(n: number): Uint32Array {
   return out;
 }
 
+/** bcryptPrepare computes Blowfish's tables now (~0.3 s once), so that no request waits for them. */
+export function bcryptPrepare(): void {
+  piWords ??= piFraction(WORDS);
+}
+
 /** bcryptCheck tells whether password matches hash (a $2a$/$2b$/$2y$ bcrypt hash). */
 export function bcryptCheck(password: Buffer, hash: string): boolean {
   const m = BCRYPT_HASH.exec(hash);
   if (m === null) return false;
   const cost = Number(m[1]);
-  if (cost < 4 || cost > 31) return false;
+  if (cost < 4 || cost > BCRYPT_MAX_COST) return false;
   const salt = decode(m[2]!, 16);
   const want = decode(m[3]!, 23);
   const got = bcryptRaw(password, salt, cost).subarray(0, 23);

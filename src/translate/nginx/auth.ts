@@ -92,7 +92,7 @@ function basicAuth(ctx: TranslateContext, ing: Ingress, type: string, problems: 
       // The user cannot log in: refused, and said so (the hash itself stays out of the message).
       problems.push(
         `${N}auth-secret: ${source} user ${JSON.stringify(user)} has a password hash Portico cannot check ` +
-          `(supported: bcrypt, $apr1$, $1$, {SHA}); that user is refused`,
+          `(supported: bcrypt up to cost 12, $apr1$, $1$, {SHA}); that user is refused`,
       );
       continue;
     }
