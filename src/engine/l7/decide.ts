@@ -3,7 +3,8 @@
 // requestHeaders phase (phases.ts: a CORS preflight or a redirect answers, rewrites and header
 // edits change the upstream request, mirrors are chosen), a direct response, or the backend pool.
 // Protocol-neutral: it reads the request through Decidable, writes the routing choice into it,
-// and returns an Answer that the front renders in its own protocol.
+// and returns an Answer that the front renders in its own protocol — or, when a step must wait
+// (external authentication), a promise of one, for which the front holds the request.
 import { http01Answer } from "../acme/http01.ts";
 import type { InvalidBackend, Route } from "../../model/ir.ts";
 import { publicText } from "./failure.ts";

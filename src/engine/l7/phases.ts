@@ -17,6 +17,9 @@
 // the fronts run its later phases from there — phase 2 on the body they hold before the backend
 // attempt, 3 on the response head, 5 when the exchange finished — since a transaction's body
 // phases see the whole body at once, not piece by piece as BodyStep does.
+// Authentication (basic and external: basic-auth.ts, ext-auth.ts) follows the answering filters;
+// external auth is the one step that waits (it returns a promise), and the fronts hold the
+// request until it settles (decide.ts Decision).
 import type { CorsPolicy, Header, Route, RouteFilter } from "../../model/ir.ts";
 import type { CompileDeps } from "../contracts.ts";
 import { compileAccess } from "./access.ts";
