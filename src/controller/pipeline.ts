@@ -188,6 +188,9 @@ function usedPools(l4: readonly L4Listener[], http: readonly HttpListener[]): Se
       for (const r of vh.routes) {
         if (r.action.type === "Forward") for (const b of r.action.backends) used.add(b.pool);
         for (const f of r.filters ?? []) if (f.type === "RequestMirror") used.add(f.pool);
+        // An auth service or default backend named as a Service is dialled through its pool.
+        if (r.auth?.external?.pool !== undefined) used.add(r.auth.external.pool);
+        if (r.errorPages?.pool !== undefined) used.add(r.errorPages.pool);
       }
     }
     for (const r of l.sniRoutes ?? []) for (const b of r.backends) used.add(b.pool);

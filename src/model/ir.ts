@@ -370,6 +370,11 @@ export interface Route {
    * endpoint (ingress-nginx `affinity: cookie`); absent, routes pay nothing for it.
    */
   affinity?: CookieAffinity;
+  // --- Authentication and error pages (issue 20: ingress-nginx auth-*, custom-http-errors) ---
+  /** auth, when set, authenticates each request after access policy and the WAF, before the filters. */
+  auth?: RouteAuth;
+  /** errorPages, when set, replaces the backend's answers with listed codes by another pool's page. */
+  errorPages?: ErrorPages;
 }
 
 /**
@@ -394,6 +399,69 @@ export interface CookieAffinity {
    * sets a cookie for the new one; false keeps the old cookie, so the next request tries it again.
    */
   changeOnFailure: boolean;
+}
+
+/**
+ * RouteAuth is a route's authentication (ingress-nginx auth-type/auth-url). At most one of basic
+ * and external is set; deny, when set, refuses every request whatever the others say — the
+ * translator could not honour what the object asked (a missing Secret, digest), so it fails closed.
+ */
+export interface RouteAuth {
+  basic?: BasicAuth;
+  external?: ExternalAuth;
+  deny?: { status: number; reason: string };
+}
+
+/** BasicAuth checks `Authorization: Basic` against password hashes (never plaintext passwords). */
+export interface BasicAuth {
+  /** realm is sent in `WWW-Authenticate: Basic realm="..."` with a 401. */
+  realm: string;
+  /** users are the user names and their htpasswd hashes (bcrypt $2y$/$2a$/$2b$, $apr1$, $1$, {SHA}). */
+  users: { user: string; hash: string }[];
+  /** source names where the users came from ("Secret/ns/name") for logs; never the hashes. */
+  source: string;
+}
+
+/**
+ * ExternalAuth asks an HTTP service about each request (nginx auth_request): a 2xx lets it through,
+ * 401 and 403 go to the client (401 as a redirect to signin when set), anything else answers 500.
+ */
+export interface ExternalAuth {
+  /** url is the auth service's URL as written; its authority is the subrequest's Host. */
+  url: string;
+  /** pool, when the URL names a cluster Service, is that Service's pool; else the URL's host and port are dialled. */
+  pool?: string;
+  /** method of the subrequest (auth-method); absent: the original request's. */
+  method?: string;
+  /** signin is where a 401 redirects (302) with the original URL in signinRedirectParam ("rd"). */
+  signin?: string;
+  signinRedirectParam?: string;
+  /** responseHeaders are copied from the auth service's 2xx answer to the upstream request. */
+  responseHeaders?: string[];
+  /** requestRedirect is sent as X-Auth-Request-Redirect (absent: the original request URI). */
+  requestRedirect?: string;
+  /** proxySetHeaders are set on the subrequest (auth-proxy-set-headers; nginx variables filled in). */
+  proxySetHeaders?: Header[];
+  /** alwaysSetCookie passes the auth answer's Set-Cookie to the client on every answer, not only successes. */
+  alwaysSetCookie?: boolean;
+  /** cacheDurationMs keeps a 2xx answer for requests with the same cacheKey (absent or 0: no cache). */
+  cacheDurationMs?: number;
+  /** cacheKey is a template of request parts ($http_NAME, $cookie_NAME, $remote_addr, $host, $uri). */
+  cacheKey?: string;
+  /** timeoutMs bounds the subrequest; past it the client gets 500. */
+  timeoutMs: number;
+}
+
+/** ErrorPages send a backend answer with one of codes to pool instead (ingress-nginx custom-http-errors). */
+export interface ErrorPages {
+  codes: number[];
+  /** pool is the default backend's pool; absent: the codes are answered with Portico's own page. */
+  pool?: string;
+  /** namespace, ingress, service and port are sent to it as X-Namespace, X-Ingress-Name, ... */
+  namespace: string;
+  ingress: string;
+  service: string;
+  port: string;
 }
 
 /**

@@ -90,11 +90,12 @@ export function plainResponse(
   close: boolean,
   extra = "",
   head = false,
+  contentType = "text/plain; charset=utf-8",
 ): Buffer {
   const b = Buffer.from(body.endsWith("\n") || body === "" ? body : body + "\n", "utf8");
   const lines =
     statusLine(status) +
-    "Content-Type: text/plain; charset=utf-8\r\n" +
+    `Content-Type: ${contentType}\r\n` +
     `Content-Length: ${b.length}\r\n` +
     extra +
     (close ? "Connection: close\r\n" : "") +

@@ -4,7 +4,7 @@ import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import type { AccessConfig, Route } from "../../model/ir.ts";
 import { AccessConfigError, compileAccess, retryAfterSeconds, sharedBuckets } from "./access.ts";
 import { ACCESS_DENIED_CHANNEL, type AccessDeniedEvent } from "./events.ts";
-import { compilePhases, type PhaseRequest, type RequestHeadersStep } from "./phases.ts";
+import { compilePhases, type PhaseRequest, type SyncRequestHeadersStep } from "./phases.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 
 // request is a GET from client with headers, on listener "web".
@@ -22,7 +22,7 @@ function request(client: string, headers: Record<string, string> = {}): PhaseReq
   };
 }
 
-function step(a: Omit<AccessConfig, "policy">, policy = "AccessPolicy/ns/p"): RequestHeadersStep {
+function step(a: Omit<AccessConfig, "policy">, policy = "AccessPolicy/ns/p"): SyncRequestHeadersStep {
   const s = compileAccess({ policy, ...a }, "HTTPRoute/ns/r#0");
   assert.ok(s !== undefined);
   return s;
@@ -195,7 +195,9 @@ test("phases: the access step runs ahead of the filters; a route with neither ha
   };
   const p = compilePhases(route);
   assert.equal(p?.requestHeaders?.length, 2);
-  assert.equal(p!.requestHeaders![0]!(request("10.0.0.1"))?.status, 403, "refused before the redirect");
+  const refused = p!.requestHeaders![0]!(request("10.0.0.1"));
+  assert.ok(!(refused instanceof Promise));
+  assert.equal(refused?.status, 403, "refused before the redirect");
   assert.equal(p!.requestHeaders![0]!(request("192.0.2.1")), undefined);
   const accessOnly = compilePhases({ ...route, filters: undefined });
   assert.equal(accessOnly?.requestHeaders?.length, 1);

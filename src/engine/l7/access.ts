@@ -26,7 +26,7 @@ import { CidrError, CidrSet, parseAddress } from "../net/cidr.ts";
 import { TokenBuckets } from "../net/token-bucket.ts";
 import { accessDenied, type AccessDeniedEvent } from "./events.ts";
 import { publicText } from "./failure.ts";
-import type { Answer, PhaseRequest, RequestHeadersStep } from "./phases.ts";
+import type { Answer, PhaseRequest, SyncRequestHeadersStep } from "./phases.ts";
 
 /** MAX_KEY_CHARS bounds a header value used as a rate-limit key (longer ones are cut to it). */
 export const MAX_KEY_CHARS = 128;
@@ -46,7 +46,7 @@ export class AccessConfigError extends Error {
  * compileAccess makes the requestHeaders step of route's access policy a, or undefined when a asks
  * for nothing; an AccessConfigError names the route, the policy and the bad field.
  */
-export function compileAccess(a: AccessConfig, route: string): RequestHeadersStep | undefined {
+export function compileAccess(a: AccessConfig, route: string): SyncRequestHeadersStep | undefined {
   try {
     return compile(a);
   } catch (err) {
@@ -55,7 +55,7 @@ export function compileAccess(a: AccessConfig, route: string): RequestHeadersSte
   }
 }
 
-function compile(a: AccessConfig): RequestHeadersStep | undefined {
+function compile(a: AccessConfig): SyncRequestHeadersStep | undefined {
   const deny = cidrs(a, "deny");
   const allow = cidrs(a, "allow");
   const rl = a.rateLimit;
@@ -97,7 +97,7 @@ function limitsStep(
   buckets: TokenBuckets | undefined,
   slots: Slots | undefined,
   exempt: CidrSet | undefined,
-): RequestHeadersStep | undefined {
+): SyncRequestHeadersStep | undefined {
   if (buckets === undefined && slots === undefined) return undefined;
   const header = rl?.key.type === "Header" ? rl.key.name.toLowerCase() : undefined;
   return (req) => {

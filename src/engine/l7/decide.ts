@@ -3,11 +3,12 @@
 // requestHeaders phase (phases.ts: a CORS preflight or a redirect answers, rewrites and header
 // edits change the upstream request, mirrors are chosen), a direct response, or the backend pool.
 // Protocol-neutral: it reads the request through Decidable, writes the routing choice into it,
-// and returns an Answer that the front renders in its own protocol.
+// and returns an Answer that the front renders in its own protocol — or, when a step must wait
+// (external authentication), a promise of one, for which the front holds the request.
 import { http01Answer } from "../acme/http01.ts";
 import type { InvalidBackend, Route } from "../../model/ir.ts";
 import { publicText } from "./failure.ts";
-import type { Answer, PhaseRequest, Phases } from "./phases.ts";
+import type { Answer, PhaseRequest, Phases, RequestHeadersStep } from "./phases.ts";
 import { servernameOf } from "./router/misdirect.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 
@@ -27,7 +28,7 @@ export interface Decidable extends PhaseRequest {
  * when req is to be forwarded to req.pool. socket is the client's connection (its TLS server name
  * decides whether the host may be served on it).
  */
-export function decide(rt: ListenerRuntime, req: Decidable, socket: unknown): Answer | undefined {
+export function decide(rt: ListenerRuntime, req: Decidable, socket: unknown): Decision {
   const host = req.host;
   // An ACME validation request for a token the controller pushed: the CA's, whatever the host's routes.
   const keyAuth = rt.acmeHttp01 === undefined ? undefined : http01Answer(rt.acmeHttp01, req.method, req.path);
@@ -45,12 +46,38 @@ export function decide(rt: ListenerRuntime, req: Decidable, socket: unknown): An
   const phases = hit.phases;
   req.phases = phases;
   const steps = phases?.requestHeaders;
-  if (steps !== undefined) {
-    for (let i = 0; i < steps.length; i++) {
-      const answer = steps[i]!(req);
-      if (answer !== undefined) return answer;
-    }
+  return steps === undefined ? act(req, route) : runSteps(req, route, steps, 0);
+}
+
+/**
+ * Decision is decide's result: an answer, undefined to forward to req.pool, or — on a route with
+ * a step that waits (external authentication) — a promise of either, which the front holds the
+ * request for (the request is not forwarded, and its body not read further, until it settles).
+ */
+export type Decision = Answer | undefined | Promise<Answer | undefined>;
+
+// runSteps runs the requestHeaders phase from step `from`, then the route's action. A step that
+// returns a promise suspends the rest until it settles; routes without one never allocate here.
+function runSteps(
+  req: Decidable,
+  route: Route,
+  steps: readonly RequestHeadersStep[],
+  from: number,
+): Decision {
+  for (let i = from; i < steps.length; i++) {
+    const answer = steps[i]!(req);
+    if (answer === undefined) continue;
+    if (!(answer instanceof Promise)) return answer;
+    return answer.then(
+      (a) => (a !== undefined ? a : runSteps(req, route, steps, i + 1)),
+      (err: unknown) => internalError(`route ${route.name}: a request step failed: ${String(err)}`),
+    );
   }
+  return act(req, route);
+}
+
+// act is the route's action once the requestHeaders phase let the request on.
+function act(req: Decidable, route: Route): Answer | undefined {
   const action = route.action;
   if (action.type === "DirectResponse") return { status: action.status, body: action.body };
   const pool = pickTarget(action);

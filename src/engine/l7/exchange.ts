@@ -22,6 +22,7 @@ import type { MessageHead } from "../http/parser.ts";
 import { httpResponse, type HttpResponseEvent } from "./events.ts";
 import { overBodyLimit, responseEdits, type Answer, type Phases, type RequestEdits } from "./phases.ts";
 import { headerLines } from "./cors.ts";
+import { errorPage, intercepts } from "./error-pages.ts";
 import { headerPairs, wafConn, type WafRun, type WafSubject } from "./waf.ts";
 import type { ClientConn } from "./http1.ts";
 import { mirrorsOf, type MirrorRequest, type Mirrors } from "./mirror.ts";
@@ -88,6 +89,9 @@ export class Exchange extends BackendAttempt implements Decidable {
   private wafDrop = false;
   // continued: the proxy answered the client's 100-continue itself, so the backend's 100 is dropped.
   private continued = false;
+  // deciding: a requestHeaders step is still waiting (hold); aborter aborts it if the client leaves.
+  private deciding = false;
+  private aborter: AbortController | undefined = undefined;
 
   constructor(conn: ClientConn, head: MessageHead) {
     super(conn.rt);
@@ -110,6 +114,11 @@ export class Exchange extends BackendAttempt implements Decidable {
       if (n.length === name.length && lowerName(n) === name) return hs[i + 1];
     }
     return undefined;
+  }
+
+  /** headerPairs lists the request's header fields as received. */
+  headerPairs(): [string, string][] {
+    return headerPairs(this.head.headers);
   }
 
   /** wafSubject is the request as the WAF reads it (waf.ts). */
@@ -136,20 +145,49 @@ export class Exchange extends BackendAttempt implements Decidable {
       this.conn.destroy();
       return;
     }
-    this.answer(a.status, a.body, !this.requestDone, a.headers && headerLines(a.headers));
+    this.answer(a.status, a.body, !this.requestDone, a.headers && headerLines(a.headers), a.contentType);
     if (this.started) this.sendLocal();
   }
 
   /** answer makes the proxy answer with a short text body; close ends the connection after it. */
-  answer(status: number, body: string, close = false, extra = ""): void {
+  answer(status: number, body: string, close = false, extra = "", contentType?: string): void {
     this.status = status;
     if (close) this.closeAfter = true;
-    this.local = plainResponse(status, body, this.closeAfter, extra, this.method === "HEAD");
+    this.local = plainResponse(status, body, this.closeAfter, extra, this.method === "HEAD", contentType);
+  }
+
+  /**
+   * hold keeps the exchange from going further than its turn until the decision step settled (a
+   * step that waits, such as external authentication), then readies it with ready and, if its
+   * turn came meanwhile, goes on. Body bytes arriving meanwhile are buffered as for any exchange
+   * waiting its turn; a client gone meanwhile aborts the step (abortSignal) and nothing follows.
+   */
+  hold(decision: Promise<Answer | undefined>, ready: (a: Answer | undefined) => void): void {
+    this.deciding = true;
+    const settle = (a: Answer | undefined) => {
+      this.deciding = false;
+      if (this.done) return;
+      ready(a);
+      if (this.started && !this.done) this.proceed();
+    };
+    decision.then(settle, (err: unknown) =>
+      settle({ status: 500, body: publicText(500), error: String(err) }),
+    );
+  }
+
+  /** abortSignal is aborted when the client connection closes under this exchange (made on first use). */
+  abortSignal(): AbortSignal {
+    return (this.aborter ??= new AbortController()).signal;
   }
 
   /** begin runs when the exchange reaches the head of the connection's queue. */
   begin(): void {
     this.started = true;
+    if (!this.deciding) this.proceed();
+  }
+
+  // proceed answers or forwards the exchange once its turn came and its decision was made.
+  private proceed(): void {
     if (this.wafDrop) {
       this.finish(false);
       this.conn.destroy();
@@ -377,6 +415,15 @@ export class Exchange extends BackendAttempt implements Decidable {
       this.fail(502, `backend switched protocols without a WebSocket upgrade on route ${this.route?.name}`);
       return true;
     }
+    // custom-http-errors: the default backend's page instead of this answer (error-pages.ts).
+    const ep = this.route?.errorPages;
+    if (intercepts(ep, status)) {
+      this.dropAttempt(true);
+      void errorPage(this, ep, status).then((a) => {
+        if (!this.done && !this.responseStarted) this.wafAnswer(a);
+      });
+      return true;
+    }
     // The proxy said 100 Continue already (holdBody): a second one would only confuse a client.
     if (status === 100 && this.continued) {
       this.interim = true;
@@ -557,6 +604,7 @@ export class Exchange extends BackendAttempt implements Decidable {
   /** abort runs when the client connection closed under this exchange; silent skips exchangeDone. */
   abort(silent = false): void {
     this.mirrors?.abort();
+    this.aborter?.abort();
     if (this.done) return;
     const up = this.upstream;
     this.upstream = null;

@@ -14,6 +14,7 @@ import { httpResponse } from "./events.ts";
 import type { HeaderEdits } from "./cors.ts";
 import { buildUpstreamHead } from "./forward.ts";
 import { h2cRequest } from "./h2c.ts";
+import { errorPage, intercepts } from "./error-pages.ts";
 import { mirrorStream } from "./mirror.ts";
 import type { H2Guard } from "./h2-guard.ts";
 import type { ListenerRuntime } from "./runtime.ts";
@@ -60,6 +61,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   private bytesOut = 0;
   private trailers: string[] | undefined;
   private requestDone = false;
+  private aborter: AbortController | undefined = undefined;
 
   constructor(
     rt: ListenerRuntime,
@@ -89,6 +91,11 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     return Array.isArray(v) ? v.join(", ") : v;
   }
 
+  /** headerPairs lists the request's header fields, without pseudo-headers (`:authority` is the Host). */
+  headerPairs(): [string, string][] {
+    return fieldPairs(this.headers);
+  }
+
   /** wafSubject is the request as the WAF reads it (waf.ts): `:authority` given as Host. */
   wafSubject(): WafSubject {
     const h = this.headers;
@@ -98,6 +105,18 @@ export class H2Exchange extends BackendAttempt implements Decidable {
       conn: wafConn(this.stream.session?.socket, this.clientIp()),
       head: { method: this.method, uri: h[":path"] ?? "/", protocol: "HTTP/2.0", headers },
     };
+  }
+
+  /** decided goes on with a decision that waited (decide.ts Decision), unless the stream is gone. */
+  decided(a: Answer | undefined): void {
+    if (this.done || this.stream.destroyed) return;
+    if (a !== undefined) return this.reply(a);
+    this.forward(this.rt.pools[this.pool]?.protocol === "h2c");
+  }
+
+  /** abortSignal is aborted when the stream closes before the exchange finished (made on first use). */
+  abortSignal(): AbortSignal {
+    return (this.aborter ??= new AbortController()).signal;
   }
 
   /** reply renders an answer of the decision step (or of the WAF, which may reset the stream). */
@@ -111,7 +130,12 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     // GRPCRoute asks UNAVAILABLE for an invalid share; an HTTP 500 would reach gRPC as UNKNOWN.
     if (a.invalidShare === true && String(this.headers["content-type"] ?? "").startsWith("application/grpc"))
       return this.answerGrpc(GRPC_UNAVAILABLE, publicText(503));
-    this.answer(a.status, a.body, a.headers);
+    const type = a.contentType;
+    this.answer(
+      a.status,
+      a.body,
+      type === undefined ? a.headers : [...(a.headers ?? []), { name: "content-type", value: type }],
+    );
   }
 
   /** answer responds from the proxy with a short text body and extra headers (a redirect's Location). */
@@ -333,6 +357,15 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   onHead(h: MessageHead): boolean {
     const status = h.statusCode;
     if (status >= 100 && status < 200) return false;
+    // custom-http-errors: the default backend's page instead of this answer (error-pages.ts).
+    const ep = this.route?.errorPages;
+    if (intercepts(ep, status)) {
+      this.dropAttempt(true);
+      void errorPage(this, ep, status).then((a) => {
+        if (!this.done && !this.stream.destroyed) this.reply(a);
+      });
+      return true;
+    }
     const w = this.waf;
     if (w !== undefined) {
       const a = w.responseHeaders(status, `HTTP/1.${h.versionMinor}`, headerPairs(h.headers));
@@ -464,6 +497,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   }
 
   private abort(): void {
+    this.aborter?.abort();
     if (this.done) return;
     // Only the client's RST_STREAM is a reset: streams that die with their session (the client
     // dropped TCP, a shutdown) are no abuse (H2Guard.reset tells them apart).

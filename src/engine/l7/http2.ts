@@ -153,8 +153,14 @@ export class H2Front {
   serve(rt: ListenerRuntime, ex: H2Exchange): void {
     if (ex.method === "CONNECT") return ex.answer(405, "CONNECT is not supported");
     const answer = decide(rt, ex, ex.stream.session?.socket);
-    if (answer !== undefined) return ex.reply(answer);
-    ex.forward(rt.pools[ex.pool]?.protocol === "h2c");
+    if (answer === undefined) return ex.forward(rt.pools[ex.pool]?.protocol === "h2c");
+    if (!(answer instanceof Promise)) return ex.reply(answer);
+    // A step that waits (external authentication): the stream's body stays unread, paced by flow
+    // control, until it settled; a stream reset meanwhile aborted the exchange (H2Exchange.abort).
+    answer.then(
+      (a) => ex.decided(a),
+      (err: unknown) => ex.decided({ status: 500, body: "Internal Server Error", error: String(err) }),
+    );
   }
 }
 

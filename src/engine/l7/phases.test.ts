@@ -32,6 +32,7 @@ function request(method = "GET", headers: Record<string, string> = {}): PhaseReq
 function run(p: Phases | undefined, req: PhaseRequest): Answer | undefined {
   for (const step of p?.requestHeaders ?? []) {
     const a = step(req);
+    assert.ok(!(a instanceof Promise), "these filters never wait");
     if (a !== undefined) return a;
   }
   return undefined;

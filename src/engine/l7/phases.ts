@@ -17,10 +17,16 @@
 // the fronts run its later phases from there — phase 2 on the body they hold before the backend
 // attempt, 3 on the response head, 5 when the exchange finished — since a transaction's body
 // phases see the whole body at once, not piece by piece as BodyStep does.
+// Authentication (basic and external: basic-auth.ts, ext-auth.ts) follows the answering filters;
+// external auth is the one step that waits (it returns a promise), and the fronts hold the
+// request until it settles (decide.ts Decision).
 import type { CorsPolicy, Header, RegexRewrite, Route, RouteFilter, StaticRedirect } from "../../model/ir.ts";
 import type { CompileDeps } from "../contracts.ts";
 import { compileAccess } from "./access.ts";
 import { withStickyCookie, type StickyView } from "./affinity.ts";
+import { basicAuthStep } from "./basic-auth.ts";
+import { extAuthStep } from "./ext-auth.ts";
+import { publicText } from "./failure.ts";
 import { preflightAnswer, withCors, type HeaderEdits, type HeaderSource } from "./cors.ts";
 import type { HttpResponseEvent } from "./events.ts";
 import { redirectLocation, rewritePath } from "./forward.ts";
@@ -43,6 +49,8 @@ export interface Answer {
   invalidShare?: boolean;
   /** drop: close the connection instead (HTTP/2: reset the stream); the WAF's drop action. */
   drop?: true;
+  /** contentType replaces text/plain (a custom error page from a default backend, error-pages.ts). */
+  contentType?: string;
 }
 
 /** MirrorFilter is a RequestMirror filter. */
@@ -58,6 +66,8 @@ export interface RequestEdits {
   headers?: HeaderEdits;
   /** mirrors are the RequestMirror filters to copy the request to (sampled when started, mirror.ts). */
   mirrors?: MirrorFilter[];
+  /** responseHeaders are added to the backend's answer to the client (external auth's Set-Cookie). */
+  responseHeaders?: Header[];
 }
 
 /** PhaseRequest is a routed request as the steps see it, whatever its protocol. */
@@ -79,13 +89,23 @@ export interface PhaseRequest extends RequestView, HeaderSource {
    * runs once when the exchange ends, however it ends; a second holder chains onto the first.
    */
   atEnd?: (() => void) | undefined;
+  /** abortSignal is aborted when the client goes away; a step that waits stops its work then. */
+  abortSignal?(): AbortSignal;
+  /** headerPairs lists the request's header fields as received (HTTP/2: without pseudo-headers). */
+  headerPairs?(): [string, string][];
 }
 
 /** ResponseView is what responseHeaders steps read of an exchange: request headers, sticky pick. */
 export interface ResponseView extends HeaderSource, StickyView {}
 
-/** RequestHeadersStep returns an Answer to stop the request there, or undefined to go on. */
-export type RequestHeadersStep = (req: PhaseRequest) => Answer | undefined;
+/**
+ * RequestHeadersStep returns an Answer to stop the request there, or undefined to go on; a step
+ * that must ask someone first (external authentication) returns a promise of either, and the
+ * front holds the request until it settles (decide.ts). A promise that rejects answers 500.
+ */
+export type RequestHeadersStep = (req: PhaseRequest) => Answer | undefined | Promise<Answer | undefined>;
+/** SyncRequestHeadersStep is a RequestHeadersStep that never waits. */
+export type SyncRequestHeadersStep = (req: PhaseRequest) => Answer | undefined;
 /** BodyStep sees one piece of a body as it passes. */
 export type BodyStep = (req: PhaseRequest, chunk: Buffer) => void;
 /** ResponseHeadersStep returns the response header edits so far, with its own added. */
@@ -121,6 +141,7 @@ export function compilePhases(route: Route, log: PhaseLog = () => {}): Phases | 
     access.length === 0 &&
     route.waf === undefined &&
     route.affinity === undefined &&
+    route.auth === undefined &&
     bodyLimit === undefined
   )
     return undefined;
@@ -149,6 +170,15 @@ export function compilePhases(route: Route, log: PhaseLog = () => {}): Phases | 
   if (cors !== undefined) requestHeaders.push((req) => preflight(route, req));
   for (const f of fixed) requestHeaders.push(staticRedirectStep(f));
   if (redirect !== undefined) requestHeaders.push(redirectStep(redirect));
+  // Authentication after them (nginx answers `return` and preflights in its rewrite phase, before
+  // auth_request's access phase), and before the edits: the auth service sees the request as sent.
+  const auth = route.auth;
+  if (auth?.deny !== undefined) requestHeaders.push(denyStep(auth.deny, route.name));
+  else if (auth?.basic !== undefined) requestHeaders.push(basicAuthStep(auth.basic, route.name));
+  else if (auth?.external !== undefined) {
+    requestHeaders.push(extAuthStep(auth.external, route.name));
+    responseHeaders.push(authCookies);
+  }
   // Then the edits of the request that goes upstream, in the filters' order.
   for (const f of filters) {
     if (f.type === "URLRewrite") requestHeaders.push(rewriteStep(f.hostname, f.path));
@@ -269,9 +299,36 @@ function rewriteStep(hostname: string | undefined, path: Parameters<typeof rewri
 
 function headersStep(mod: HeaderEdits): RequestHeadersStep {
   return (req) => {
-    (req.edits ??= {}).headers = mod;
+    const e = (req.edits ??= {});
+    // External auth may have set headers from its answer already: the filter's edits go after them.
+    const prior = e.headers;
+    e.headers =
+      prior === undefined
+        ? mod
+        : {
+            set: [...(prior.set ?? []), ...(mod.set ?? [])],
+            add: [...(prior.add ?? []), ...(mod.add ?? [])],
+            remove: [...(prior.remove ?? []), ...(mod.remove ?? [])],
+          };
     return undefined;
   };
+}
+
+// denyStep answers every request of a route whose authentication could not be set up (fail closed).
+function denyStep(deny: { status: number; reason: string }, route: string): RequestHeadersStep {
+  const answer: Answer = {
+    status: deny.status,
+    body: publicText(deny.status),
+    error: `route ${route}: ${deny.reason}`,
+  };
+  return () => answer;
+}
+
+// authCookies adds what the requestHeaders phase left for the client's answer (external auth's Set-Cookie).
+function authCookies(edits: HeaderEdits | undefined, req: HeaderSource): HeaderEdits | undefined {
+  const add = (req as Partial<PhaseRequest>).edits?.responseHeaders;
+  if (add === undefined) return edits;
+  return { ...edits, add: [...(edits?.add ?? []), ...add] };
 }
 
 function mirrorStep(f: MirrorFilter): RequestHeadersStep {

@@ -8,6 +8,7 @@ import type { Exchange } from "./exchange.ts";
 import { headerLines } from "./cors.ts";
 import { decide } from "./decide.ts";
 import { mirrorsOf } from "./mirror.ts";
+import type { Answer } from "./phases.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 
 // The pool pickers moved to decide.ts with the decision step; prepare.test.ts tests them here.
@@ -91,6 +92,25 @@ export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): vo
     // A refused upgrade leaves bytes of the other protocol behind: close after the answer.
     if (ex.websocket) ex.closeAfter = true;
   }
+  // A step that waits (external authentication): the exchange holds until it settles (Exchange.hold).
+  if (answer instanceof Promise) {
+    const facts = { clientIp, framing, contentLength };
+    return ex.hold(answer, (a) => decided(ex, rt, facts, a));
+  }
+  decided(ex, rt, { clientIp, framing, contentLength }, answer);
+}
+
+/** DecidedFacts are what readying the upstream head needs of prepare's checks. */
+interface DecidedFacts {
+  clientIp: string;
+  framing: RequestFacts["framing"];
+  contentLength: string;
+}
+
+// decided readies ex once the decision step settled: its answer, or the upstream head and mirrors.
+function decided(ex: Exchange, rt: ListenerRuntime, facts: DecidedFacts, answer: Answer | undefined): void {
+  const h = ex.head;
+  const { clientIp, framing, contentLength } = facts;
   if (answer !== undefined) {
     // The WAF's drop closes the connection when the exchange's turn comes.
     if (answer.drop === true) return ex.wafAnswer(answer);
@@ -100,10 +120,10 @@ export function prepare(ex: Exchange, rt: ListenerRuntime, clientIp: string): vo
   const route = ex.route!;
   ex.upstreamHead = buildUpstreamHead({
     method: h.method,
-    path,
-    query,
-    headers: hs,
-    host,
+    path: ex.path,
+    query: ex.query,
+    headers: h.headers,
+    host: ex.host,
     clientIp,
     proto: rt.proto,
     framing,

@@ -78,6 +78,8 @@ test("extraAccess runs after access, each must allow; it alone makes phases", ()
   const verdict = (ip: string) => {
     for (const step of both.requestHeaders!) {
       const a = step(request(ip));
+      // Access steps never wait (only external authentication does).
+      if (a instanceof Promise) throw new Error("an access step returned a promise");
       if (a !== undefined) return a.error;
     }
     return "allowed";

@@ -17,6 +17,8 @@ import { applyCanaryValue } from "./canary.ts";
 import { applyCors } from "./cors.ts";
 import { applyLimits } from "./limits.ts";
 import { applySourceRange } from "./source-range.ts";
+import { applyAuth } from "./auth.ts";
+import { applyErrors } from "./errors.ts";
 
 /** RouteSite says which rule and path of the Ingress a route came from ("default" for defaultBackend). */
 export interface RouteSite {
@@ -36,6 +38,8 @@ const APPLIERS: RouteApplier[] = [
   applyRewrite, // rewrite-target, use-regex, x-forwarded-prefix
   applyRedirect, // permanent/temporal-redirect, app-root
   applyUpstream, // backend-protocol, proxy-body-size, proxy-*-timeout, proxy-next-upstream*, upstream-vhost
+  applyAuth, // auth-type/secret/realm, auth-url and friends → Route.auth (after upstream: its timeout)
+  applyErrors, // custom-http-errors, default-backend → Route.errorPages
   applyCors, // enable-cors, cors-* → a CORS filter
   applyAffinity, // affinity: cookie, session-cookie-* → Route.affinity
   applyBalance, // load-balance, upstream-hash-by → a pool with that algorithm
