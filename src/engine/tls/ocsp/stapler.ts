@@ -73,6 +73,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** OcspStapler fetches, checks and keeps OCSP responses; one per engine. */
 export class OcspStapler implements StapleSource {
   private readonly entries = new Map<string, Entry>();
+  /** plain are served certificates that name no responder: not parsed again at every snapshot. */
+  private readonly plain = new Set<string>();
   private readonly opts: Required<StaplerOptions>;
 
   constructor(opts: StaplerOptions) {
@@ -82,8 +84,12 @@ export class OcspStapler implements StapleSource {
   stapleFor(name: string, cert: Certificate): Staple | undefined {
     let e = this.entries.get(cert.certPem);
     if (e === undefined) {
+      if (this.plain.has(cert.certPem)) return undefined;
       const made = Entry.of(name, cert.certPem, this.opts);
-      if (made === undefined) return undefined;
+      if (made === undefined) {
+        this.plain.add(cert.certPem);
+        return undefined;
+      }
       e = made;
       this.entries.set(cert.certPem, e);
       e.start();
@@ -95,6 +101,7 @@ export class OcspStapler implements StapleSource {
   /** retain stops tracking certificates no longer in certs (the snapshot serving now). */
   retain(certs: Record<string, Certificate>): void {
     const keep = new Set(Object.values(certs).map((c) => c.certPem));
+    for (const pem of this.plain) if (!keep.has(pem)) this.plain.delete(pem);
     for (const [pem, e] of this.entries)
       if (!keep.has(pem)) {
         e.stop();
