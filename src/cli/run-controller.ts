@@ -22,6 +22,7 @@ import { StateError } from "../state/errors.ts";
 import { startAdmin } from "../api/admin.ts";
 import { vipTable } from "./vip-table.ts";
 import { LargeInputGc } from "../controller/heap.ts";
+import { RecheckTimer } from "../controller/recheck.ts";
 
 /** ControllerEvent is what this thread tells run.ts besides engine calls. A fatal event with an
  * exitCode is the user's to fix and is printed as one line; without one it is a fault. */
@@ -99,23 +100,15 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
   // Certificates expire with no input changing: rebuild from the last set when one's state is next
   // due to change (expired, valid, a day less left), so it is replaced and reported on time.
   let lastSet: Parameters<typeof controller.update>[0] | undefined;
-  let recheck: NodeJS.Timeout | undefined;
-  const scheduleRecheck = () => {
-    clearTimeout(recheck);
-    const at = controller.recheckAt();
-    if (at === undefined || lastSet === undefined) return;
+  const recheck = new RecheckTimer(() => {
     const set = lastSet;
-    // setTimeout holds at most ~24.8 days; a later instant is reached by rescheduling.
-    const wait = Math.min(Math.max(at - Date.now(), 1000), 2 ** 31 - 1);
-    recheck = setTimeout(() => {
-      chain = chain
-        .then(() => (lastSet === set ? controller.update(set) : undefined))
-        .then(scheduleRecheck)
-        .catch((err) => log("error", "update failed", { error: String(err) }));
-    }, wait);
-    recheck.unref();
-  };
-  undo.push(() => clearTimeout(recheck));
+    chain = chain
+      .then(() => (set !== undefined ? controller.update(set) : undefined))
+      .then(scheduleRecheck)
+      .catch((err) => log("error", "update failed", { error: String(err) }));
+  });
+  const scheduleRecheck = () => recheck.schedule(lastSet === undefined ? undefined : controller.recheckAt());
+  undo.push(() => recheck.stop());
   const heap = new LargeInputGc();
   // The built-in ACME issuer: its orders re-apply the last set (issued Secrets, challenges).
   const reapply = () => {
@@ -156,7 +149,7 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
   undo.push(() => source.close());
   await source.start();
   return async () => {
-    clearTimeout(recheck);
+    recheck.stop();
     await source.close();
     await chain;
     admin.server.close();

@@ -15,6 +15,8 @@ import type { KubeClient } from "../sources/kube/client.ts";
 import { KubeSource } from "../sources/kube/source.ts";
 import type { TranslateOptions } from "../translate/types.ts";
 import { buildSnapshot, type PipelineOutput } from "./pipeline.ts";
+import { RecheckTimer } from "./recheck.ts";
+import { nextCertificateChange } from "../translate/certificates.ts";
 import {
   applyBindState,
   failingListeners,
@@ -135,6 +137,8 @@ export class KubeController implements AdminView {
   #pending: ResourceSet | undefined;
   #running: Promise<void> | undefined;
   #retry: NodeJS.Timeout | undefined;
+  /** #recheck rebuilds when a certificate's state is next due to change (expires, enters its last 14 days). */
+  readonly #recheck = new RecheckTimer(() => this.#source && this.#enqueue(this.#source.snapshot()));
   #leading = false;
   /** #unelectedTerm is the epoch without leader election (--no-leader-elect): fixed per process. */
   readonly #unelectedTerm: number;
@@ -259,6 +263,7 @@ export class KubeController implements AdminView {
     this.#source?.close();
     this.#source = undefined;
     clearTimeout(this.#retry);
+    this.#recheck.stop();
     clearTimeout(this.#bindTimer);
     clearTimeout(this.#announceTimer);
     await this.#running;
@@ -344,6 +349,7 @@ export class KubeController implements AdminView {
     // The reconciler stops at once (no new write starts); a request in flight, maybe slow against
     // an API that is away, must not delay giving up the VIPs, so it is awaited last.
     const engines = this.#stopEngines();
+    this.#recheck.stop();
     this.#source?.close();
     this.#source = undefined;
     await this.#running;
@@ -425,6 +431,7 @@ export class KubeController implements AdminView {
     this.#rejection = undefined;
     this.#metrics.reloaded(out.invalid.length === 0, version, out.allocations);
     this.#metrics.certificatesChecked(out.translate.certificateUses);
+    this.#recheck.schedule(nextCertificateChange(out.translate.certificateUses, Date.now()));
     const changed = summarize(snapshotChanges(this.#served, snapshot));
     this.#version = version;
     this.#served = snapshot;

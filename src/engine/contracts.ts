@@ -3,6 +3,7 @@
 import type { RemoteInfo, Socket as UdpSocket } from "node:dgram";
 import type { Socket } from "node:net";
 import type { EngineLimits } from "./limits.ts";
+import type { StapleSource } from "./tls/ocsp/stapler.ts";
 import type { EngineSnapshot, Endpoint, HttpListener, L4Listener } from "../model/ir.ts";
 
 /** Backend is a live endpoint of a pool, as the balancer hands it out. */
@@ -82,6 +83,8 @@ export interface CompileDeps {
   log: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
   /** limits are the engine-wide defaults routes inherit (request-body buffering); absent: limits.ts defaults. */
   limits?: Pick<EngineLimits, "requestBodyBufferBytes" | "requestBodyTimeoutMs">;
+  /** ocsp staples OCSP responses of certificates that name a responder; absent: no stapling. */
+  ocsp?: StapleSource;
 }
 
 /**

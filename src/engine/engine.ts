@@ -14,6 +14,7 @@ import type { BalancerOptions } from "./lb/index.ts";
 import { defaultEngineLimits, type EngineLimits } from "./limits.ts";
 import { ListenerManager, type ListenerSpec, type ListenerStatus } from "./listeners.ts";
 import { Admission } from "./net/admission.ts";
+import { OcspStapler } from "./tls/ocsp/stapler.ts";
 import { InFlight, UpstreamSet, type EndpointStatus } from "./upstreams.ts";
 import { tuneV8 } from "./v8-tuning.ts";
 
@@ -50,6 +51,8 @@ export interface EngineOptions {
   balancer?: BalancerOptions;
   /** limits override the engine-wide defaults (limits.ts): connection caps, request-body buffering. */
   limits?: Partial<EngineLimits>;
+  /** ocspStapling off stops OCSP fetching and stapling (default on; env PORTICO_OCSP_STAPLING=off). */
+  ocspStapling?: boolean;
 }
 
 const noLog: CompileDeps["log"] = () => {};
@@ -80,6 +83,7 @@ export class Engine {
   private current:
     { snapshot: EngineSnapshot; upstreams: UpstreamSet; dns: Map<string, DnsService> } | undefined;
   private lastError: EngineStatus["lastError"];
+  private readonly ocsp: OcspStapler | undefined;
 
   constructor(opts: EngineOptions = {}) {
     tuneV8();
@@ -89,6 +93,8 @@ export class Engine {
     this.checker = new HealthChecker(this.health, opts.checker);
     this.limits = { ...defaultEngineLimits(), ...opts.limits };
     this.admission = new Admission(this.limits, this.log);
+    const stapling = opts.ocspStapling ?? process.env["PORTICO_OCSP_STAPLING"] !== "off";
+    this.ocsp = stapling ? new OcspStapler({ log: this.log }) : undefined;
     this.log("info", "engine limits", { ...this.limits });
     this.listeners = new ListenerManager({
       reusePort: opts.reusePort,
@@ -109,6 +115,9 @@ export class Engine {
   /** apply validates and compiles snapshot, then swaps to it; on any error the current one stays. */
   apply(snapshot: EngineSnapshot): ApplyResult {
     const result = this.build(snapshot);
+    // Responses of certificates no longer served are dropped; a rejected snapshot's are too.
+    if (this.current !== undefined || !("error" in result))
+      this.ocsp?.retain(("error" in result ? this.current! : { snapshot }).snapshot.certificates);
     if ("error" in result) {
       this.lastError = { version: snapshot.version, error: result.error };
       this.log("error", "snapshot rejected", {
@@ -170,6 +179,7 @@ export class Engine {
   async close(): Promise<void> {
     this.checker.close();
     this.admission.close();
+    this.ocsp?.close();
     await this.listeners.close();
   }
 
@@ -192,7 +202,13 @@ export class Engine {
         balancer: this.opts.balancer,
         previous: this.current?.upstreams,
       });
-      const deps: CompileDeps = { snapshot, upstreams, log: this.log, limits: this.limits };
+      const deps: CompileDeps = {
+        snapshot,
+        upstreams,
+        log: this.log,
+        limits: this.limits,
+        ...(this.ocsp !== undefined ? { ocsp: this.ocsp } : {}),
+      };
       const specs: ListenerSpec[] = [];
       for (const l of snapshot.l4) {
         const base = { name: l.name, address: l.address, port: l.port };

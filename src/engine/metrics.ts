@@ -8,6 +8,7 @@ import { HEALTH_CHANNEL, type HealthChange } from "./health/registry.ts";
 import { L4_SESSION_CHANNEL, type L4SessionEvent } from "./l4/events.ts";
 import { LIMIT_CHANNEL, type LimitEvent } from "./net/limit-reached.ts";
 import { TLS_FAILURE_CHANNEL, type TlsFailureEvent } from "./tls/handshake-failures.ts";
+import { OCSP_CHANNEL, type OcspEvent } from "./tls/ocsp/stapler.ts";
 import {
   ACCESS_DENIED_CHANNEL,
   CONNECTION_CHANNEL,
@@ -297,6 +298,28 @@ export class Metrics {
       "reason",
     ]),
   );
+  // OCSP stapling (docs/certificates.md): one series per served certificate naming a responder.
+  private readonly ocspFetches = this.add(
+    new Counter(
+      "portico_ocsp_fetches_total",
+      "OCSP responder fetches per certificate by result (good, revoked, unknown: a verified response; else why none).",
+      ["certificate", "result"],
+    ),
+  );
+  private readonly ocspStapling = this.add(
+    new Gauge(
+      "portico_ocsp_stapling",
+      "1 while a verified, current OCSP response is stapled for the certificate, else 0.",
+      ["certificate"],
+    ),
+  );
+  private readonly ocspNextUpdate = this.add(
+    new Gauge(
+      "portico_ocsp_next_update_timestamp_seconds",
+      "nextUpdate of the certificate's stapled OCSP response (Unix seconds); absent while none is.",
+      ["certificate"],
+    ),
+  );
 
   // DNS (docs/dns.md): rcode and qtype come from fixed sets (wire.ts), server names are capped like listeners.
   private readonly dnsQueries = this.add(
@@ -356,6 +379,7 @@ export class Metrics {
       const e = m as TlsFailureEvent;
       this.tlsFailures.add([this.listener(e.listener), e.reason]);
     });
+    this.on(OCSP_CHANNEL, (m) => this.onOcsp(m as OcspEvent));
     return this;
   }
 
@@ -384,6 +408,19 @@ export class Metrics {
   private add<T extends Family>(f: T): T {
     this.families.push(f);
     return f;
+  }
+
+  private onOcsp(e: OcspEvent): void {
+    const c = [e.certificate];
+    if (e.result === "removed") {
+      this.ocspStapling.delete(c);
+      this.ocspNextUpdate.delete(c);
+      return;
+    }
+    if (e.result !== "expired") this.ocspFetches.add([e.certificate, e.result]);
+    this.ocspStapling.set(c, e.stapling ? 1 : 0);
+    if (e.nextUpdate !== undefined) this.ocspNextUpdate.set(c, Math.floor(e.nextUpdate / 1000));
+    else this.ocspNextUpdate.delete(c);
   }
 
   private on(name: string, fn: (m: unknown) => void): void {

@@ -90,6 +90,11 @@ export class Counter extends Family {
     else this.series.set(key, { values, v });
   }
 
+  /** delete drops a series (a gauge of something that is gone). */
+  delete(values: string[]): void {
+    this.series.delete(values.join(SEP));
+  }
+
   /** get reads a series (tests, status pages). */
   get(values: string[]): number | undefined {
     return this.series.get(values.join(SEP))?.v;

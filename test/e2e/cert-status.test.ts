@@ -7,9 +7,8 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { tempDir, writeManifest, startPortico, removeDir, portico, waitFor } from "./harness.ts";
-import { backendService, httpBackend, ingressClass, pool } from "./fixtures.ts";
+import { backendService, httpBackend, ingressClass, pool, tlsSecret } from "./fixtures.ts";
 import { expiredSelfSigned, selfSigned } from "../support/certs.ts";
-import type { Certificate } from "../../src/model/ir.ts";
 
 const cleanups: (() => void | Promise<void>)[] = [];
 after(async () => {
@@ -32,16 +31,6 @@ function sClient(address: string, port: number, servername: string): Promise<str
 }
 
 const fingerprint = (pem: string) => (pem ? new X509Certificate(pem).fingerprint256 : "");
-
-/** secret is a kubernetes.io/tls Secret manifest. */
-const secret = (name: string, c: Certificate) => `apiVersion: v1
-kind: Secret
-metadata: { name: ${name}, namespace: default }
-type: kubernetes.io/tls
-data:
-  tls.crt: ${Buffer.from(c.certPem).toString("base64")}
-  tls.key: ${Buffer.from(c.keyPem).toString("base64")}
-`;
 
 test("an expired Secret: the host gets the default certificate and a condition; a fixed Secret is served without restart", async () => {
   const dir = tempDir();
@@ -77,10 +66,10 @@ spec:
       ingressClass,
       backendService("default", "web", app.port),
       ingress,
-      secret("good-tls", good),
+      tlsSecret("good-tls", good),
     ].join("---\n"),
   );
-  writeManifest(dir, "bad.yaml", secret("bad-tls", expired));
+  writeManifest(dir, "bad.yaml", tlsSecret("bad-tls", expired));
   const p = await startPortico(
     [dir],
     ["--state-dir", state, "--http-port", String(httpPort), "--https-port", String(httpsPort)],
@@ -128,7 +117,7 @@ spec:
 
   // Renewing the Secret serves it on new handshakes, no restart.
   const renewed = selfSigned(["bad.test"], "ec", 30);
-  writeManifest(dir, "bad.yaml", secret("bad-tls", renewed));
+  writeManifest(dir, "bad.yaml", tlsSecret("bad-tls", renewed));
   await waitFor(
     "the renewed certificate to be served",
     async () => fingerprint(await sClient(vip, httpsPort, "bad.test")) === fingerprint(renewed.certPem),

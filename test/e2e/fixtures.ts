@@ -77,6 +77,18 @@ endpoints:
 `;
 }
 
+/** tlsSecret is a kubernetes.io/tls Secret manifest in namespace default holding cert. */
+export function tlsSecret(name: string, cert: { certPem: string; keyPem: string }): string {
+  return `apiVersion: v1
+kind: Secret
+metadata: { name: ${name}, namespace: default }
+type: kubernetes.io/tls
+data:
+  tls.crt: ${Buffer.from(cert.certPem).toString("base64")}
+  tls.key: ${Buffer.from(cert.keyPem).toString("base64")}
+`;
+}
+
 /** ingressClass is Portico's default IngressClass. */
 export const ingressClass = `apiVersion: networking.k8s.io/v1
 kind: IngressClass

@@ -49,6 +49,8 @@ describe("cert-manager HTTP-01 through Portico against Pebble", { skip }, () => 
   let ctl: RunningController;
   const procs: ChildProcess[] = [];
   let pebbleCa = "";
+  let acmeUrl = "";
+  let chMgmtPort = 0;
 
   before(async () => {
     env = await startKube();
@@ -104,6 +106,8 @@ describe("cert-manager HTTP-01 through Portico against Pebble", { skip }, () => 
         stdio: ["ignore", out("pebble"), out("pebble")],
       }),
     );
+    acmeUrl = `https://127.0.0.1:${acmePort}/dir`;
+    chMgmtPort = chMgmt;
     await waitFor(
       "pebble",
       async () => {
@@ -124,7 +128,7 @@ kind: ClusterIssuer
 metadata: {name: pebble}
 spec:
   acme:
-    server: https://127.0.0.1:${acmePort}/dir
+    server: ${acmeUrl}
     skipTLSVerify: true
     privateKeySecretRef: {name: pebble-account}
     solvers: [{http01: {ingress: {ingressClassName: portico}}}]
@@ -139,18 +143,129 @@ apiVersion: networking.k8s.io/v1
 kind: IngressClass
 metadata: {name: portico}
 spec: {controller: portico.dev/ingress-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: portico}
+spec: {controllerName: portico.dev/gateway-controller}
 `,
     );
     ctl = await startController(env);
     procs.push(
       spawnCertManager(env, [
-        "--enable-gateway-api=false",
+        "--enable-gateway-api=true",
         `--acme-http01-solver-nameservers=127.0.0.1:${dnsPort}`,
       ]),
     );
     process.once("exit", () => procs.forEach((p) => p.kill("SIGKILL")));
     pebbleCa = (await run("curl", ["-sk", `https://127.0.0.1:${mgmtPort}/roots/0`])).stdout;
   });
+
+  /**
+   * solveAndServe plays kubelet for cert-manager's solver Pod of domain (its own args, in the
+   * network namespace, plus the solver Service's EndpointSlice), checks that Portico at ip routes
+   * the challenge to it, and waits for Certificate secret to be Ready and served with Pebble's chain.
+   */
+  async function solveAndServe(domain: string, ip: string, secret: string): Promise<void> {
+    const solverSelector = "acme.cert-manager.io/http01-solver=true";
+    // Play kubelet for the solver Pod: its own args, in the network namespace, plus its EndpointSlice.
+    const pod = await waitFor(
+      "the solver Pod",
+      async () => {
+        const list = await getJson(env, "pods", "-n", NS, "-l", solverSelector);
+        return list?.items?.find((p: { spec: { containers: { args: string[] }[] } }) =>
+          p.spec.containers[0]!.args.includes(`--domain=${domain}`),
+        );
+      },
+      60_000,
+      200,
+    );
+    const svc = await waitFor(
+      "the solver Service",
+      async () => {
+        const token = pod.metadata.labels["acme.cert-manager.io/http-token"];
+        const list = await getJson(
+          env,
+          "services",
+          "-n",
+          NS,
+          "-l",
+          `acme.cert-manager.io/http-token=${token}`,
+        );
+        return list?.items?.[0];
+      },
+      30_000,
+      200,
+    );
+    const args: string[] = pod.spec.containers[0].args;
+    assert.ok(args.some((a) => a === `--domain=${domain}`));
+    // One solver at a time listens on the namespace's port 8089; it stops when its domain is done.
+    const solver = spawn("ip", ["netns", "exec", netns, CM_BIN, "acmesolver", ...args], {
+      stdio: ["ignore", openSync(join(env.dir, "logs", "acmesolver.log"), "a"), "ignore"],
+    });
+    procs.push(solver);
+    await apply(
+      env,
+      `apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: ${svc.metadata.name}-test
+  namespace: ${NS}
+  labels:
+    kubernetes.io/service-name: ${svc.metadata.name}
+    endpointslice.kubernetes.io/managed-by: test.portico.dev
+addressType: IPv4
+ports: [{name: "${svc.spec.ports[0].name ?? ""}", port: 8089, protocol: TCP}]
+endpoints:
+  - addresses: ["${solverIp}"]
+    conditions: {ready: true}
+`,
+    );
+    const token = /--token=(.*)/.exec(args.find((a) => a.startsWith("--token="))!)![1]!;
+    const key = /--key=(.*)/.exec(args.find((a) => a.startsWith("--key="))!)![1]!;
+    // Portico routes the exact challenge path to the solver.
+    const answer = await waitFor(
+      "Portico routing the challenge to the solver",
+      async () => {
+        const r = await run("curl", [
+          ...["-sS", "--max-time", "5", "-H", `Host: ${domain}`],
+          `http://${ip}/.well-known/acme-challenge/${token}`,
+        ]);
+        return r.stdout === key && r.stdout;
+      },
+      30_000,
+      200,
+    );
+    assert.equal(answer, key);
+    await waitFor(
+      `Certificate ${secret} Ready`,
+      async () => {
+        const c = await getJson(env, "certificate", "-n", NS, secret);
+        return c?.status?.conditions?.find((x: { type: string }) => x.type === "Ready")?.status === "True";
+      },
+      90_000,
+      300,
+    );
+    const caFile = join(env.dir, "pebble-root.pem");
+    writeFileSync(caFile, pebbleCa);
+    await waitFor(
+      "Portico serving Pebble's certificate",
+      async () => {
+        const c = run("openssl", [
+          ...["s_client", "-connect", `${ip}:443`, "-servername", domain],
+          ...["-verify_hostname", domain, "-CAfile", caFile],
+        ]);
+        c.child.stdin?.on("error", () => undefined);
+        c.child.stdin?.end("");
+        return /Verify return code: 0 \(ok\)/.test((await c).stdout);
+      },
+      20_000,
+      300,
+    );
+    const exited = new Promise((r) => solver.once("exit", r));
+    solver.kill("SIGTERM");
+    await exited;
+  }
 
   after(async () => {
     for (const p of procs.reverse()) {
@@ -187,96 +302,63 @@ spec:
           - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
 `,
     );
-    // Play kubelet for the solver Pod: its own args, in the network namespace, plus its EndpointSlice.
-    const pod = await waitFor(
-      "the solver Pod",
+    await solveAndServe("acme-site.example", `${vipBase}.1`, "acme-site-tls");
+  });
+
+  test("a Gateway listener gets its certificate through cert-manager's gatewayHTTPRoute solver (a temporary HTTPRoute)", async () => {
+    // The Gateway's own address: challtestsrv answers every other name with the Ingress VIP.
+    const gwIp = `${vipBase}.2`;
+    await run("curl", [
+      ...["-sS", "-X", "POST", `http://127.0.0.1:${chMgmtPort}/add-a`],
+      ...["-d", JSON.stringify({ host: "gw-site.example.", addresses: [gwIp] })],
+    ]);
+    await apply(
+      env,
+      `apiVersion: cert-manager.io/v1
+kind: Issuer
+metadata: {name: pebble-gw, namespace: ${NS}}
+spec:
+  acme:
+    server: ${acmeUrl}
+    skipTLSVerify: true
+    privateKeySecretRef: {name: pebble-gw-account}
+    solvers:
+      - http01:
+          gatewayHTTPRoute:
+            parentRefs: [{name: gw, namespace: ${NS}, kind: Gateway, sectionName: http}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: gw
+  namespace: ${NS}
+  annotations: {cert-manager.io/issuer: pebble-gw}
+spec:
+  gatewayClassName: portico
+  addresses: [{type: IPAddress, value: ${gwIp}}]
+  listeners:
+    - {name: http, port: 80, protocol: HTTP}
+    - name: https
+      port: 443
+      protocol: HTTPS
+      hostname: gw-site.example
+      tls: {mode: Terminate, certificateRefs: [{name: gw-site-tls}]}
+`,
+    );
+    // cert-manager's gateway-shim made the Certificate for the listener's hostname.
+    const route = await waitFor(
+      "cert-manager's solver HTTPRoute",
       async () => {
-        const list = await getJson(env, "pods", "-n", NS, "-l", "acme.cert-manager.io/http01-solver=true");
-        return list?.items?.[0];
+        const list = await getJson(env, "httproutes", "-n", NS);
+        return list?.items?.find(
+          (r: { metadata: { generateName?: string; labels?: Record<string, string> } }) =>
+            r.metadata.labels?.["acme.cert-manager.io/http01-solver"] === "true",
+        );
       },
       60_000,
       200,
     );
-    const svc = await waitFor(
-      "the solver Service",
-      async () => {
-        const list = await getJson(
-          env,
-          "services",
-          "-n",
-          NS,
-          "-l",
-          "acme.cert-manager.io/http01-solver=true",
-        );
-        return list?.items?.[0];
-      },
-      30_000,
-      200,
-    );
-    const args: string[] = pod.spec.containers[0].args;
-    assert.ok(args.some((a) => a === "--domain=acme-site.example"));
-    procs.push(
-      spawn("ip", ["netns", "exec", netns, CM_BIN, "acmesolver", ...args], {
-        stdio: ["ignore", openSync(join(env.dir, "logs", "acmesolver.log"), "a"), "ignore"],
-      }),
-    );
-    await apply(
-      env,
-      `apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: ${svc.metadata.name}-test
-  namespace: ${NS}
-  labels:
-    kubernetes.io/service-name: ${svc.metadata.name}
-    endpointslice.kubernetes.io/managed-by: test.portico.dev
-addressType: IPv4
-ports: [{name: "${svc.spec.ports[0].name ?? ""}", port: 8089, protocol: TCP}]
-endpoints:
-  - addresses: ["${solverIp}"]
-    conditions: {ready: true}
-`,
-    );
-    const token = /--token=(.*)/.exec(args.find((a) => a.startsWith("--token="))!)![1]!;
-    const key = /--key=(.*)/.exec(args.find((a) => a.startsWith("--key="))!)![1]!;
-    // Portico routes the exact challenge path to the solver.
-    const answer = await waitFor(
-      "Portico routing the challenge to the solver",
-      async () => {
-        const r = await run("curl", [
-          ...["-sS", "--max-time", "5", "-H", "Host: acme-site.example"],
-          `http://${vipBase}.1/.well-known/acme-challenge/${token}`,
-        ]);
-        return r.stdout === key && r.stdout;
-      },
-      30_000,
-      200,
-    );
-    assert.equal(answer, key);
-    await waitFor(
-      "Certificate acme-site-tls Ready",
-      async () => {
-        const c = await getJson(env, "certificate", "-n", NS, "acme-site-tls");
-        return c?.status?.conditions?.find((x: { type: string }) => x.type === "Ready")?.status === "True";
-      },
-      90_000,
-      300,
-    );
-    const caFile = join(env.dir, "pebble-root.pem");
-    writeFileSync(caFile, pebbleCa);
-    await waitFor(
-      "Portico serving Pebble's certificate",
-      async () => {
-        const c = run("openssl", [
-          ...["s_client", "-connect", `${vipBase}.1:443`, "-servername", "acme-site.example"],
-          ...["-verify_hostname", "acme-site.example", "-CAfile", caFile],
-        ]);
-        c.child.stdin?.on("error", () => undefined);
-        c.child.stdin?.end("");
-        return /Verify return code: 0 \(ok\)/.test((await c).stdout);
-      },
-      20_000,
-      300,
-    );
+    assert.deepEqual(route.spec.hostnames, ["gw-site.example"]);
+    await solveAndServe("gw-site.example", gwIp, "gw-site-tls");
   });
 });

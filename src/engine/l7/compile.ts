@@ -56,7 +56,7 @@ export function compileHttpWith(
   const tls: TlsTerminator | undefined =
     listener.tls === undefined
       ? undefined
-      : compileTls(listener.name, listener.tls, deps.snapshot.certificates);
+      : compileTls(listener.name, listener.tls, deps.snapshot.certificates, deps.ocsp);
   const rt: ListenerRuntime = {
     listener,
     pools: deps.snapshot.pools,

@@ -10,13 +10,18 @@ export const MAX_HELLO_BYTES = 64 * 1024;
 /** HelloResult: "more" wants more bytes; "done" has the SNI (undefined: none sent); "invalid" is not TLS. */
 export type HelloResult =
   | { type: "more" }
-  | { type: "done"; servername: string | undefined; alpn?: string[] }
+  | { type: "done"; servername: string | undefined; alpn?: string[]; ecdsa?: boolean }
   | { type: "invalid"; reason: string };
 
 const RECORD_HANDSHAKE = 0x16;
 const HANDSHAKE_CLIENT_HELLO = 0x01;
 const EXT_SERVER_NAME = 0x0000;
 const EXT_ALPN = 0x0010;
+const EXT_SIGNATURE_ALGORITHMS = 0x000d;
+const EXT_SUPPORTED_VERSIONS = 0x002b;
+// ECDSA signature schemes (RFC 8446 §4.2.3) and the ECDHE-ECDSA suites of TLS 1.2 (RFC 8422, 5289, 7905).
+const ECDSA_SCHEMES = new Set([0x0403, 0x0503, 0x0603]);
+const ECDSA_SUITES = new Set([0xc02b, 0xc02c, 0xcca9, 0xc023, 0xc024, 0xc009, 0xc00a, 0xc0ac, 0xc0ad]);
 const NAME_TYPE_HOST = 0x00;
 
 /** parseClientHello inspects the bytes a client sent so far. */
@@ -62,7 +67,9 @@ function readHello(b: Buffer): HelloResult {
   if (p + 1 > b.length) return invalid("truncated ClientHello");
   p += 1 + b[p]!; // session id
   if (p + 2 > b.length) return invalid("truncated ClientHello");
+  const suitesAt = p + 2;
   p += 2 + b.readUInt16BE(p); // cipher suites
+  const suites = b.subarray(suitesAt, Math.min(p, b.length));
   if (p + 1 > b.length) return invalid("truncated ClientHello");
   p += 1 + b[p]!; // compression methods
   if (p === b.length) return { type: "done", servername: undefined }; // no extensions at all
@@ -72,6 +79,8 @@ function readHello(b: Buffer): HelloResult {
   p += 2;
   let servername: string | undefined;
   let alpn: string[] | undefined;
+  let ecdsaSig = false;
+  let tls13 = false;
   while (p + 4 <= end) {
     const type = b.readUInt16BE(p);
     const len = b.readUInt16BE(p + 2);
@@ -82,9 +91,20 @@ function readHello(b: Buffer): HelloResult {
       if (r.type !== "done") return r;
       servername = r.servername;
     } else if (type === EXT_ALPN) alpn = readAlpn(b.subarray(p, p + len));
+    else if (type === EXT_SIGNATURE_ALGORITHMS) ecdsaSig = anyCode(b.subarray(p + 2, p + len), ECDSA_SCHEMES);
+    else if (type === EXT_SUPPORTED_VERSIONS) tls13 = anyCode(b.subarray(p + 1, p + len), new Set([0x0304]));
     p += len;
   }
-  return alpn === undefined ? { type: "done", servername } : { type: "done", servername, alpn };
+  // ECDSA needs an ECDSA signature scheme and, below TLS 1.3 (where suites name no key type), an
+  // ECDHE-ECDSA suite.
+  const ecdsa = ecdsaSig && (tls13 || anyCode(suites, ECDSA_SUITES));
+  return alpn === undefined ? { type: "done", servername, ecdsa } : { type: "done", servername, alpn, ecdsa };
+}
+
+// anyCode says whether a list of 16-bit codes holds one of codes.
+function anyCode(list: Buffer, codes: ReadonlySet<number>): boolean {
+  for (let i = 0; i + 1 < list.length; i += 2) if (codes.has(list.readUInt16BE(i))) return true;
+  return false;
 }
 
 // readAlpn lists the protocols of an application_layer_protocol_negotiation extension (RFC 7301

@@ -37,16 +37,20 @@ async function captureHello(servername: string | undefined): Promise<Buffer> {
 
 test("parseClientHello: SNI of a real ClientHello, byte by byte; none; not TLS", async () => {
   const hello = await captureHello("Db.Example.test");
-  assert.deepEqual(parseClientHello(hello), { type: "done", servername: "db.example.test" });
+  assert.deepEqual(parseClientHello(hello), { type: "done", servername: "db.example.test", ecdsa: true });
   for (let n = 0; n < hello.length; n++)
     assert.equal(parseClientHello(hello.subarray(0, n)).type, "more", `prefix of ${n} bytes`);
-  assert.deepEqual(parseClientHello(await captureHello(undefined)), { type: "done", servername: undefined });
+  assert.deepEqual(parseClientHello(await captureHello(undefined)), {
+    type: "done",
+    servername: undefined,
+    ecdsa: true,
+  });
   assert.equal(parseClientHello(Buffer.from("GET / HTTP/1.1\r\n")).type, "invalid");
   // The same hello split over two handshake records still parses.
   const body = hello.subarray(5, 5 + hello.readUInt16BE(3));
   const rec = (b: Buffer) => Buffer.concat([Buffer.from([0x16, 3, 1, b.length >> 8, b.length & 255]), b]);
   const split = Buffer.concat([rec(body.subarray(0, 40)), rec(body.subarray(40))]);
-  assert.deepEqual(parseClientHello(split), { type: "done", servername: "db.example.test" });
+  assert.deepEqual(parseClientHello(split), { type: "done", servername: "db.example.test", ecdsa: true });
   // An oversized handshake length is refused instead of buffered.
   const huge = Buffer.from([0x16, 3, 1, 0, 4, 1, 0xff, 0xff, 0xff]);
   assert.equal(parseClientHello(huge).type, "invalid");

@@ -3,6 +3,7 @@
 // offers h2 and http/1.1. Failed handshakes are counted by reason; plain HTTP gets a 400.
 // The listener's TlsOptions go into every context of the port alike: OpenSSL takes versions and
 // suites from the context the connection starts with (the fallback), before SNI switches it.
+import { X509Certificate } from "node:crypto";
 import { channel } from "node:diagnostics_channel";
 import type { Socket } from "node:net";
 import tls from "node:tls";
@@ -12,6 +13,7 @@ import { HostMap } from "../l7/router/host-map.ts";
 import { clientAllowed, hasPeerCertificate, verifyErrorOf } from "./client-auth.ts";
 import { peekClientHello } from "./client-hello.ts";
 import { contextFor } from "./contexts.ts";
+import type { Staple, StapleSource } from "./ocsp/stapler.ts";
 import { defaultCertificate } from "./default-cert.ts";
 import { answerPlainHttp, failureReason, handshakeFailed } from "./handshake-failures.ts";
 
@@ -44,6 +46,7 @@ export function compileTls(
   listener: string,
   cfg: ListenerTls,
   certs: Record<string, Certificate>,
+  ocsp?: StapleSource,
 ): TlsTerminator {
   const pem = (name: string): Certificate => {
     const c = certs[name];
@@ -51,9 +54,12 @@ export function compileTls(
       throw new EngineConfigError("MissingCertificate", listener, `certificate ${name} not in snapshot`);
     return c;
   };
-  const load = (name: string, client: ClientValidation | undefined): tls.SecureContext => {
-    const c = pem(name);
-    const more = (cfg.alternates ?? []).filter((a) => a.primary === name).map((a) => pem(a.certificate));
+  const context = (
+    name: string,
+    c: Certificate,
+    client: ClientValidation | undefined,
+    more: Certificate[],
+  ) => {
     try {
       return contextFor(c, client, cfg.options, more);
     } catch (err) {
@@ -64,43 +70,71 @@ export function compileTls(
       );
     }
   };
+  const load = (name: string, client: ClientValidation | undefined): Served => {
+    const c = pem(name);
+    const alts = (cfg.alternates ?? []).filter((a) => a.primary === name).map((a) => a.certificate);
+    const staple = ocsp?.stapleFor(name, c);
+    const altStaples = alts.map((a) => ocsp?.stapleFor(a, pem(a)));
+    // Without stapling, one context holds every key type and OpenSSL picks. A staple must be the
+    // chosen certificate's, which OpenSSL decides after Node asks for the staple: so with a
+    // responder in play each key type gets a context of its own, chosen from the ClientHello.
+    if (alts.length === 0 || (staple === undefined && altStaples.every((s) => s === undefined)))
+      return { client, main: choice(context(name, c, client, alts.map(pem)), staple) };
+    const byKey = [name, ...alts].map((n, i) => ({
+      ecdsa: isEcdsa(pem(n)),
+      ...choice(context(n, pem(n), client, []), i === 0 ? staple : altStaples[i - 1]),
+    }));
+    return { client, main: byKey[0]!, byKey };
+  };
   // A host's own clientValidation (Ingress auth-tls-*) replaces the listener's for its name.
-  const byName = new HostMap<{ ctx: tls.SecureContext; client: ClientValidation | undefined }>();
+  const byName = new HostMap<Served>();
+  const served: Served[] = [];
   for (const s of cfg.sni) {
     if (s.hostname === "*") continue;
     const client = s.clientValidation ?? cfg.clientValidation;
-    byName.add(s.hostname, { ctx: load(s.certificate, client), client });
+    const one = load(s.certificate, client);
+    byName.add(s.hostname, one);
+    served.push(one);
   }
   // An unknown name (or none) completes the handshake with the default certificate, so the client
   // gets an HTTP answer (404) rather than a reset it cannot tell from a network fault.
-  const fallback = {
-    ctx:
-      cfg.defaultCertificate === undefined
-        ? contextFor(defaultCertificate(), cfg.clientValidation, cfg.options)
-        : load(cfg.defaultCertificate, cfg.clientValidation),
-    client: cfg.clientValidation,
-  };
+  const fallback: Served =
+    cfg.defaultCertificate === undefined
+      ? {
+          client: cfg.clientValidation,
+          main: choice(contextFor(defaultCertificate(), cfg.clientValidation, cfg.options), undefined),
+        }
+      : load(cfg.defaultCertificate, cfg.clientValidation);
   const entry = (servername: string) => byName.lookup(servername) ?? fallback;
-  const select = (servername: string) => entry(servername).ctx;
+  const select = (servername: string) => entry(servername).main.ctx;
   const SNICallback = (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) =>
     cb(null, select(servername));
   // node's SNI switch copies only a context's last certificate into the connection, and OpenSSL
-  // fixes whether to ask for a client certificate before SNI: with alternates (ECDSA + RSA) or
-  // a validation of a host's own, the ClientHello is peeked for its server name first and the
-  // TLSSocket starts in that name's context with that name's validation.
-  const peek = (cfg.alternates ?? []).length > 0 || cfg.sni.some((s) => s.clientValidation !== undefined);
+  // fixes whether to ask for a client certificate before SNI: with alternates (ECDSA + RSA), a
+  // validation of a host's own, or a staple to send, the ClientHello is peeked for its server name
+  // (and key types) first and the TLSSocket starts in that name's context with its validation.
+  served.push(fallback);
+  const peek =
+    (cfg.alternates ?? []).length > 0 ||
+    cfg.sni.some((s) => s.clientValidation !== undefined) ||
+    served.some((s) => s.main.stapler !== undefined || s.byKey !== undefined);
   const start = (
     socket: Socket,
     servername: string | undefined,
+    ecdsa: boolean,
     ready: (secure: tls.TLSSocket) => void,
     alpn: string[],
     verifyClients: boolean,
   ): void => {
     const chosen = peek ? entry(servername ?? "") : fallback;
     const client = verifyClients ? chosen.client : undefined;
+    const use = peek ? pick(chosen, ecdsa) : fallback.main;
     const secure = new tls.TLSSocket(socket, {
       isServer: true,
-      ...(peek ? { secureContext: chosen.ctx } : { secureContext: fallback.ctx, SNICallback }),
+      ...(peek ? { secureContext: use.ctx } : { secureContext: fallback.main.ctx, SNICallback }),
+      // Node asks a TLSSocket's server for the staple (its 'OCSPRequest' event) when a client
+      // requests one; the stapler stands in as that server. Without it, nothing is asked.
+      ...(use.stapler !== undefined ? { server: use.stapler } : {}),
       ...(alpn.length > 0 ? { ALPNProtocols: alpn } : {}),
       requestCert: client !== undefined,
       // AllowValidOnly: OpenSSL already fails a handshake without a client certificate.
@@ -163,15 +197,59 @@ export function compileTls(
   return {
     select,
     wrap(socket, ready, alpn = ALPN, verifyClients = true) {
-      if (!peek) return start(socket, undefined, ready, alpn, verifyClients);
+      if (!peek) return start(socket, undefined, true, ready, alpn, verifyClients);
       peekClientHello(socket, HANDSHAKE_TIMEOUT_MS, (r) => {
         if (r === undefined) {
           if (socket.bytesRead > 0) handshakeFailed(listener, "timeout");
           return;
         }
         // Not TLS: the TLS layer meets the bytes as it would have and answers as usual (400 to HTTP).
-        start(socket, r.type === "done" ? r.servername : undefined, ready, alpn, verifyClients);
+        const hello = r.type === "done" ? r : undefined;
+        start(socket, hello?.servername, hello?.ecdsa ?? true, ready, alpn, verifyClients);
       });
     },
   };
+}
+
+// Choice is one context a handshake may start in, and the tls.Server that hands Node its staple.
+interface Choice {
+  ctx: tls.SecureContext;
+  stapler?: tls.Server;
+}
+
+// Served is what a server name gets: its client validation and its context; byKey, when the
+// name's key types are told apart by the ClientHello, one context per certificate.
+interface Served {
+  client: ClientValidation | undefined;
+  main: Choice;
+  byKey?: (Choice & { ecdsa: boolean })[];
+}
+
+// choice pairs a context with its staple: a tls.Server that never listens, only answers Node's
+// 'OCSPRequest' (asked only when the client sent status_request) with the current response.
+function choice(ctx: tls.SecureContext, staple: Staple | undefined): Choice {
+  if (staple === undefined) return { ctx };
+  const stapler = new tls.Server();
+  stapler.on(
+    "OCSPRequest",
+    (_cert: Buffer, _issuer: Buffer, cb: (err: Error | null, res: Buffer | null) => void) =>
+      cb(null, staple() ?? null),
+  );
+  return { ctx, stapler };
+}
+
+// pick takes the ECDSA certificate for a client that can use one and the other key type for the
+// rest, as OpenSSL would with the default (server-preferred, ECDSA-first) suite order.
+function pick(s: Served, ecdsa: boolean): Choice {
+  if (s.byKey === undefined) return s.main;
+  return s.byKey.find((c) => c.ecdsa === ecdsa) ?? s.main;
+}
+
+// isEcdsa says whether a certificate's key is an EC key.
+function isEcdsa(c: Certificate): boolean {
+  try {
+    return new X509Certificate(c.certPem).publicKey.asymmetricKeyType === "ec";
+  } catch {
+    return false;
+  }
 }

@@ -11,6 +11,7 @@ import {
   sign,
   type KeyObject,
 } from "node:crypto";
+import { oid, seq, set, tlv } from "./der.ts";
 
 /** CertSpec is what signCertificate puts in a certificate. */
 export interface CertSpec {
@@ -130,33 +131,6 @@ function bits(byte: number, unused: number): Buffer {
 // name is a Name holding one common name (UTF8String).
 function name(cn: string): Buffer {
   return seq(set(seq(oid([2, 5, 4, 3]), tlv(0x0c, Buffer.from(cn)))));
-}
-
-// tlv encodes one DER element: tag, definite length, content.
-function tlv(tag: number, content: Buffer): Buffer {
-  const n = content.length;
-  const len =
-    n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]);
-  return Buffer.concat([Buffer.from([tag]), len, content]);
-}
-
-function seq(...parts: Buffer[]): Buffer {
-  return tlv(0x30, Buffer.concat(parts));
-}
-
-function set(...parts: Buffer[]): Buffer {
-  return tlv(0x31, Buffer.concat(parts));
-}
-
-// oid encodes an OBJECT IDENTIFIER: the first two arcs in one byte, the rest base 128.
-function oid(arcs: number[]): Buffer {
-  const out = [40 * arcs[0]! + arcs[1]!];
-  for (const a of arcs.slice(2)) {
-    const bytes = [a & 0x7f];
-    for (let v = a >> 7; v > 0; v >>= 7) bytes.unshift((v & 0x7f) | 0x80);
-    out.push(...bytes);
-  }
-  return tlv(0x06, Buffer.from(out));
 }
 
 // time encodes UTCTime before 2050 and GeneralizedTime from then on (RFC 5280 §4.1.2.5).

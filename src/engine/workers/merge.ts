@@ -5,7 +5,12 @@
 // mergeListeners does the same for bind state: a listener is bound only if every worker bound it.
 import type { ListenerState, ListenerStatus } from "../listeners.ts";
 
-const MAX_FAMILIES = new Set(["portico_backend_healthy"]);
+// OCSP: every worker fetches for itself; a certificate is stapled if a worker staples it.
+const MAX_FAMILIES = new Set([
+  "portico_backend_healthy",
+  "portico_ocsp_stapling",
+  "portico_ocsp_next_update_timestamp_seconds",
+]);
 
 interface Family {
   comments: string[];
