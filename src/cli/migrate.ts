@@ -29,6 +29,7 @@ export async function main(argv: string[]): Promise<number> {
         write: { type: "boolean", default: false },
         out: { type: "string" },
         "engine-group": { type: "string" },
+        kubeconfig: { type: "string" },
       },
     });
   } catch (err) {
@@ -37,13 +38,27 @@ export async function main(argv: string[]): Promise<number> {
   const [from, ...inputs] = v.positionals;
   const convert = FROM[from as keyof typeof FROM];
   if (!convert) throw new CliError(`migrate from what? one of: ${Object.keys(FROM).join(", ")}`);
-  if (inputs.length === 0)
-    throw new CliError(`portico migrate ${from} DIR|FILE|- : name the manifests to convert`);
+  const fromCluster = v.values.kubeconfig !== undefined;
+  if (inputs.length === 0 && !fromCluster)
+    throw new CliError(
+      `portico migrate ${from} DIR|FILE|- : name the manifests to convert (or --kubeconfig F)`,
+    );
+  if (fromCluster && inputs.length > 0)
+    throw new CliError("portico migrate reads either files or a cluster (--kubeconfig), not both");
+  // Nothing is written to a cluster: its conversion is reviewed, then applied by the user.
+  if (fromCluster && v.values.write && v.values.out === undefined)
+    throw new CliError(
+      "with --kubeconfig, --write needs --out DIR (portico migrate never writes to the cluster)",
+    );
   if (v.values["engine-group"] !== undefined && from !== "metallb")
     throw new CliError("--engine-group is for portico migrate metallb");
   let ws: Workspace;
   try {
-    ws = new Workspace(readInputs(inputs, () => readFileSync(0, "utf8")));
+    ws = new Workspace(
+      fromCluster
+        ? await fromKube(v.values.kubeconfig!, from!)
+        : readInputs(inputs, () => readFileSync(0, "utf8")),
+    );
   } catch (err) {
     if (err instanceof MigrateError) throw new CliError(err.message, 1);
     throw err;
@@ -99,5 +114,21 @@ function write(files: OutputFile[], inputs: string[], out: string | undefined) {
     if (out === undefined && f.before === f.after) continue;
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, f.after);
+  }
+}
+
+// fromKube lists the migration's resources from the cluster (the client is loaded only here).
+async function fromKube(kubeconfig: string, from: string) {
+  const { loadKubeConfig } = await import("./controller.ts");
+  const { KubeClient } = await import("../sources/kube/client.ts");
+  const { clusterInputs } = await import("./migrate-cluster.ts");
+  const client = await KubeClient.fromConfig(loadKubeConfig(kubeconfig === "" ? undefined : kubeconfig));
+  try {
+    return await clusterInputs(client, from);
+  } catch (err) {
+    // The API's answer is the user's to act on (RBAC, a wrong server): one line, no stack.
+    throw new CliError(`reading the cluster: ${(err as Error).message}`, 1);
+  } finally {
+    client.close();
   }
 }
