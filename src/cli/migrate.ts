@@ -38,6 +38,8 @@ export async function main(argv: string[]): Promise<number> {
   const [from, ...inputs] = v.positionals;
   const convert = FROM[from as keyof typeof FROM];
   if (!convert) throw new CliError(`migrate from what? one of: ${Object.keys(FROM).join(", ")}`);
+  if (v.values.out !== undefined && !v.values.write)
+    throw new CliError("--out DIR goes with --write (without it, portico migrate only prints the diff)");
   const fromCluster = v.values.kubeconfig !== undefined;
   if (inputs.length === 0 && !fromCluster)
     throw new CliError(

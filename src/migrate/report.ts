@@ -36,7 +36,8 @@ export class Report {
       a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line,
     );
     const lines = sorted.map(
-      (f) => `${f.severity.padEnd(7)} ${f.file}:${f.line} ${f.object} ${f.field}: ${f.message}`,
+      (f) =>
+        `${f.severity.padEnd(7)} ${f.file}:${f.line} ${f.object}${f.field ? ` ${f.field}` : ""}: ${f.message}`,
     );
     lines.push(
       `${this.count("carried")} carried with a note, ${this.count("lost")} not carried (no Portico equivalent), ${this.count("error")} errors`,

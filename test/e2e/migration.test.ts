@@ -196,3 +196,38 @@ test("contour: the HTTPProxy converted by hand to Gateway API (after/) serves wh
   assert.equal(plain.stdout, "301 https://shop.example.test:18491/cart");
   await p.stop();
 });
+
+test("migrate: --write in place rewrites the directory into after/; bad input names file and line and writes nothing", async () => {
+  const dir = tempDir("portico-migrate-inplace-");
+  cleanups.push(() => removeDir(dir));
+  cpSync(join(examples, "metallb", "before"), dir, { recursive: true });
+  const r = await portico(["migrate", "metallb", dir, "--write"]);
+  assert.equal(r.code, 0, r.stderr);
+  for (const f of filesOf(join(examples, "metallb", "after")))
+    assert.equal(
+      readFileSync(join(dir, f), "utf8"),
+      readFileSync(join(examples, "metallb", "after", f), "utf8"),
+    );
+  // A YAML syntax error: exit 1, the file and line named, no file touched.
+  writeFileSync(join(dir, "zz-bad.yaml"), "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nspec: [\n");
+  const before = readFileSync(join(dir, "pools.yaml"), "utf8");
+  const bad = await portico(["migrate", "metallb", dir, "--write"]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^portico: zz-bad\.yaml:\d+: YAML syntax error/);
+  assert.equal(readFileSync(join(dir, "pools.yaml"), "utf8"), before);
+  // An object that cannot be converted: exit 1, an error line, the object left as it was.
+  rmSync(join(dir, "zz-bad.yaml"));
+  writeFileSync(
+    join(dir, "peer.yaml"),
+    "apiVersion: metallb.io/v1beta2\nkind: BGPPeer\nmetadata: { name: unnumbered, namespace: metallb-system }\nspec: { myASN: 64512, peerASN: 64500, interface: eth1 }\n",
+  );
+  const err = await portico(["migrate", "metallb", join(dir, "peer.yaml")]);
+  assert.equal(err.code, 1);
+  assert.match(
+    err.stderr,
+    /error +peer\.yaml:1 BGPPeer\/metallb-system\/unnumbered: not converted: it has no peerAddress/,
+  );
+  assert.equal(err.stdout, "", "nothing to change");
+  const usage = await portico(["migrate", "metallb", dir, "--out", dir]);
+  assert.equal(usage.code, 2);
+});
