@@ -228,6 +228,15 @@ test("migrate: --write in place rewrites the directory into after/; bad input na
     /error +peer\.yaml:1 BGPPeer\/metallb-system\/unnumbered: not converted: it has no peerAddress/,
   );
   assert.equal(err.stdout, "", "nothing to change");
+  // A password moved into a Secret is never printed by the dry run.
+  writeFileSync(
+    join(dir, "peer.yaml"),
+    "apiVersion: metallb.io/v1beta2\nkind: BGPPeer\nmetadata: { name: p, namespace: metallb-system }\nspec: { myASN: 64512, peerASN: 64500, peerAddress: 192.0.2.1, password: hunter2 }\n",
+  );
+  const dry = await portico(["migrate", "metallb", join(dir, "peer.yaml")]);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /\+ {2}password: <redacted: written only with --write>/);
+  assert.doesNotMatch(dry.stdout + dry.stderr, /hunter2/);
   const usage = await portico(["migrate", "metallb", dir, "--out", dir]);
   assert.equal(usage.code, 2);
 });
