@@ -51,6 +51,11 @@ Usage:
   portico size --calibrate [--duration 5s] [--state-dir DIR] [-o table|json]
       Measure this machine's per-core capacity (HTTP, HTTPS, TLS handshakes) with wrk and nginx,
       and record it in DIR/calibration.json, where portico size and the controller read it.
+  portico migrate metallb|ingress-nginx DIR|FILE|-... [--write] [--out DIR] [--engine-group NAME]
+      Convert MetalLB pools, advertisements and peers (metallb) or ingress-nginx classes, Ingresses
+      and its controller ConfigMap (ingress-nginx) to Portico's objects: a dry run prints a diff
+      and a report of everything not carried over; --write writes in place or to --out DIR
+      (docs/migration.md).
   portico state restore|reset [--state-dir DIR]
       Put back the state backup (portico.db.bak), or start afresh; replaced files are kept aside
       (docs/state.md).
@@ -86,6 +91,7 @@ const commands: Record<string, () => Promise<{ main(argv: string[]): Promise<num
   engine: () => import("./engine.ts"),
   state: () => import("./state.ts"),
   size: () => import("./size.ts"),
+  migrate: () => import("./migrate.ts"),
 };
 
 async function main(argv: string[]): Promise<number> {
