@@ -51,6 +51,9 @@ Usage:
   portico size --calibrate [--duration 5s] [--state-dir DIR] [-o table|json]
       Measure this machine's per-core capacity (HTTP, HTTPS, TLS handshakes) with wrk and nginx,
       and record it in DIR/calibration.json, where portico size and the controller read it.
+  portico certificates renew [NAMESPACE/]NAME [--admin HOST:PORT]
+      Order the built-in ACME issuer's certificate stored under Secret NAME now (portico run;
+      in Kubernetes annotate the Secret with portico.dev/renew, docs/certificates.md).
   portico state restore|reset [--state-dir DIR]
       Put back the state backup (portico.db.bak), or start afresh; replaced files are kept aside
       (docs/state.md).
@@ -86,6 +89,7 @@ const commands: Record<string, () => Promise<{ main(argv: string[]): Promise<num
   engine: () => import("./engine.ts"),
   state: () => import("./state.ts"),
   size: () => import("./size.ts"),
+  certificates: () => import("./certificates.ts"),
 };
 
 async function main(argv: string[]): Promise<number> {
