@@ -15,7 +15,15 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { startKube, type KubeEnv } from "../../scripts/kube/env.ts";
 import { caAndLeaf } from "../support/certs.ts";
-import { apply, getJson, kubeSkip, startController, waitFor, type RunningController } from "./helper.ts";
+import {
+  apply,
+  gatewayAddress,
+  getJson,
+  kubeSkip,
+  startController,
+  waitFor,
+  type RunningController,
+} from "./helper.ts";
 import { pebbleMissing, startPebble, type Pebble } from "./pebble-env.ts";
 
 // Objects read back with kubectl are used ad hoc; typing each would only restate the API.
@@ -46,9 +54,9 @@ const indent = (pem: string, n: number) =>
     .join("\n");
 
 /** served is the certificate VIP:443 presents for name, and whether it verifies against caFile. */
-async function served(name: string, caFile: string): Promise<{ ok: boolean; pem: string }> {
+async function served(name: string, caFile: string, address = VIP): Promise<{ ok: boolean; pem: string }> {
   const c = run("openssl", [
-    ...["s_client", "-connect", `${VIP}:443`, "-servername", name],
+    ...["s_client", "-connect", `${address}:443`, "-servername", name],
     ...["-verify_hostname", name, "-CAfile", caFile],
   ]);
   c.child.stdin?.on("error", () => undefined);
@@ -100,6 +108,11 @@ apiVersion: networking.k8s.io/v1
 kind: IngressClass
 metadata: {name: portico}
 spec: {controller: portico.dev/ingress-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: portico}
+spec: {controllerName: portico.dev/gateway-controller}
 `,
     );
     ctl = await startController(env);
@@ -218,6 +231,50 @@ spec:
     await waitFor("CertificateRenewed on the Ingress", async () => {
       const e = await events("CertificateRenewed", "Ingress");
       return e.length > 0;
+    });
+  });
+
+  test("a Gateway listener asking the issuer in tls.options gets its Secret and is served with it", async () => {
+    const t0 = Date.now();
+    await apply(
+      env,
+      `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: ${NS}}
+spec:
+  gatewayClassName: portico
+  listeners:
+    - name: https
+      hostname: gw.acme-kube.test
+      port: 443
+      protocol: HTTPS
+      tls:
+        mode: Terminate
+        certificateRefs: [{name: gw-tls}]
+        options: {portico.dev/certificate-issuer: pebble}
+`,
+    );
+    await waitFor(
+      "the Secret gw-tls",
+      async () =>
+        (await secret("gw-tls"))?.metadata?.labels?.["portico.dev/managed-by"] === "certificate-issuer",
+      30_000,
+      100,
+    );
+    const issuedMs = Date.now() - t0;
+    const ip: string = await gatewayAddress(env, NS, "gw");
+    await waitFor(
+      "Portico serving Pebble's certificate on the Gateway",
+      async () => (await served("gw.acme-kube.test", caFile, ip)).ok,
+      20_000,
+      200,
+    );
+    console.log(
+      `Gateway listener, HTTP-01: Secret written ${issuedMs} ms, served ${Date.now() - t0} ms after the Gateway`,
+    );
+    await waitFor("CertificateIssued on the Gateway", async () => {
+      const e = await events("CertificateIssued", "Gateway");
+      return e.some((x) => x.regarding.name === "gw");
     });
   });
 

@@ -182,8 +182,7 @@ export class AcmeManager {
         this.#schedule(fresh, renewAt(held.notBefore, held.notAfter, this.#o.rand()));
       } else this.#schedule(fresh, Date.now());
     }
-    for (const secret of renewals)
-      if (this.renew(secret)) this.#o.log("info", "acme: renewal requested", { secret });
+    for (const secret of renewals) this.renew(secret);
   }
 
   /** secrets are the issued certificates as the kubernetes.io/tls Secrets the requests named. */
@@ -291,6 +290,7 @@ export class AcmeManager {
   renew(secret: string): boolean {
     const st = this.#states.get(secret);
     if (!st) return false;
+    this.#o.log("info", "acme: renewal requested", { secret });
     this.#schedule(st, Date.now());
     return true;
   }
