@@ -355,6 +355,13 @@ export class AcmeManager {
         owner: r.owner,
         reason: st.message,
       });
+      this.#o.onEvent({
+        owner: r.owner,
+        issuer: issuer ? r.issuer : "",
+        type: "Warning",
+        reason: "CertificateNotOrdered",
+        message: `${r.secret} (${r.hosts.join(", ")}) not ordered: ${st.message}`,
+      });
       return;
     }
     const started = Date.now();

@@ -160,3 +160,24 @@ test("issued, failed (with the CA's problem; the issuer turns not Ready) and a s
   assert.deepEqual([ready.status, ready.reason], ["False", "OrderFailed"]);
   h.m.close();
 });
+
+test("an ask naming no CertificateIssuer is reported on the asking object, not ordered", async () => {
+  const h = harness();
+  const ing = ingress("a", "a.test");
+  ing.metadata.annotations!["portico.dev/certificate-issuer"] = "missing";
+  h.m.sync(set([ing], []));
+  await until("the Warning", () => h.events.length > 0);
+  assert.deepEqual(h.orders, []);
+  assert.deepEqual(
+    h.events.map((e) => [e.reason, e.owner, e.issuer, e.message]),
+    [
+      [
+        "CertificateNotOrdered",
+        "Ingress/ns/a",
+        "",
+        "ns/a-tls (a.test) not ordered: CertificateIssuer missing not found",
+      ],
+    ],
+  );
+  h.m.close();
+});
