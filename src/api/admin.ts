@@ -8,6 +8,8 @@
 //   GET /api/v1/engines the engines and what each serves (controller/fleet/view.ts), with --engine-listen
 //   GET /api/v1/tables/*, /api/v1/explain/*, /api/v1/translate, /api/v1/validate  (cli-routes.ts)
 //   GET /metrics        Prometheus text exposition
+//   POST /api/v1/certificates/renew?secret=NS/NAME  order the built-in ACME issuer's certificate
+//                       stored under that Secret now (`portico certificates renew`); 202, or 404
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serveCliRoute, type CliView } from "./cli-routes.ts";
@@ -36,7 +38,12 @@ export async function startAdmin(
   view: AdminView,
   host: string,
   port: number,
-  opts: { stallLimitMs?: number; log?: Logger } = {},
+  opts: {
+    stallLimitMs?: number;
+    log?: Logger;
+    /** renew orders the built-in issuer's certificate for Secret "ns/name" now; false if none is requested. */
+    renew?: (secret: string) => boolean;
+  } = {},
 ): Promise<{ server: Server; url: string }> {
   const log = opts.log ?? createLogger();
   const onError = (err: unknown) =>
@@ -45,6 +52,7 @@ export async function startAdmin(
   const limit = opts.stallLimitMs ?? STALL_LIMIT_MS;
   const handle = (req: IncomingMessage, send: Send): void => {
     const path = (req.url ?? "/").split("?")[0];
+    if (path === "/api/v1/certificates/renew") return renew(req, send, opts.renew);
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain", "method not allowed\n");
     if (serveCliRoute(view, path ?? "/", send)) return;
     switch (path) {
@@ -124,6 +132,31 @@ export async function startAdmin(
   const addr = server.address() as AddressInfo;
   const h = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
   return { server, url: `http://${h}:${addr.port}` };
+}
+
+/** renew answers POST /api/v1/certificates/renew?secret=NS/NAME (NAME alone: namespace default). */
+function renew(req: IncomingMessage, send: Send, fn: ((secret: string) => boolean) | undefined): void {
+  if (req.method !== "POST") return send(405, "text/plain", "method not allowed: POST ?secret=NS/NAME\n");
+  if (!fn) return send(404, "text/plain", "no built-in ACME issuer runs here\n");
+  const q = new URL(req.url ?? "/", "http://x").searchParams.get("secret") ?? "";
+  if (!/^([a-z0-9.-]+\/)?[a-z0-9.-]+$/.test(q))
+    return send(
+      400,
+      "text/plain",
+      `secret=${JSON.stringify(q)}: give NAMESPACE/NAME of the certificate's Secret\n`,
+    );
+  const secret = q.includes("/") ? q : `default/${q}`;
+  if (!fn(secret))
+    return send(
+      404,
+      "text/plain",
+      `no certificate is requested from a CertificateIssuer under Secret ${secret} (see GET /api/v1/status, kind CertificateIssuer)\n`,
+    );
+  send(
+    202,
+    "text/plain",
+    `renewal of ${secret} ordered; its state is in GET /api/v1/status (kind CertificateIssuer)\n`,
+  );
 }
 
 /** STALL_LIMIT_MS: a loop blocked this long (far beyond any GC pause or snapshot compile) is not healthy. */

@@ -56,6 +56,9 @@ Usage:
       and its controller ConfigMap (ingress-nginx) to Portico's objects: a dry run prints a diff
       and a report of everything not carried over; --write writes in place or to --out DIR
       (docs/migration.md).
+  portico certificates renew [NAMESPACE/]NAME [--admin HOST:PORT]
+      Order the built-in ACME issuer's certificate stored under Secret NAME now (portico run;
+      in Kubernetes annotate the Secret with portico.dev/renew, docs/certificates.md).
   portico state restore|reset [--state-dir DIR]
       Put back the state backup (portico.db.bak), or start afresh; replaced files are kept aside
       (docs/state.md).
@@ -92,6 +95,7 @@ const commands: Record<string, () => Promise<{ main(argv: string[]): Promise<num
   state: () => import("./state.ts"),
   size: () => import("./size.ts"),
   migrate: () => import("./migrate.ts"),
+  certificates: () => import("./certificates.ts"),
 };
 
 async function main(argv: string[]): Promise<number> {

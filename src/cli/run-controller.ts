@@ -83,8 +83,13 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
   undo.push(() => controller.close());
   const { host, port: adminPort } = splitHostPort(flags.admin);
   let admin: Awaited<ReturnType<typeof startAdmin>>;
+  // The issuer starts below; until then nothing is requested, so a renewal finds nothing.
+  const acmeRef: { m?: AcmeManager } = {};
   try {
-    admin = await startAdmin(controller, host, adminPort, { log });
+    admin = await startAdmin(controller, host, adminPort, {
+      log,
+      renew: (secret) => acmeRef.m?.renew(secret) ?? false,
+    });
   } catch (err) {
     throw bindError(err, "--admin", flags.admin);
   }
@@ -119,6 +124,7 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
     return chain;
   };
   const acme = new AcmeManager({ store, log, refresh: reapply, dns: controller });
+  acmeRef.m = acme;
   controller.setExtras(acme);
   undo.push(() => acme.close());
   const source = new FileSource(

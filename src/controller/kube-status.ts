@@ -64,6 +64,7 @@ export function desiredStatus(
     case "Ingress":
       // Ingress status holds only the load balancer; conditions become Events instead.
       return { ...cur, loadBalancer: s.status.loadBalancer ?? {} };
+    case "CertificateIssuer":
     case "DnsZone":
     case "VipPool": {
       const { conditions, ...counts } = s.status;

@@ -56,6 +56,7 @@ import { Autoscaler, FleetStatusWriter, type GroupObject } from "./kube-fleet.ts
 import { groupSettings } from "./fleet/group-settings.ts";
 import type { Calibration } from "../k8s/engine-group.ts";
 import { Persister } from "./persist.ts";
+import { KubeAcme } from "./kube-acme.ts";
 import type { AllocationStore, EnginePort, HealthCheck, Rejection } from "./standalone.ts";
 
 /** KubeControllerOptions configure the cluster runner. */
@@ -165,6 +166,10 @@ export class KubeController implements AdminView {
   /** #announced is who announced each VIP as of the last status write (Events are its changes). */
   #announced: VipAnnouncementView[] = [];
   #announceTimer: NodeJS.Timeout | undefined;
+  /** #acme is the built-in ACME issuer, running while this replica leads (kube-acme.ts). */
+  readonly #acme: KubeAcme;
+  /** #waiters resolve once a set enqueued after they were added is applied (the issuer's refresh). */
+  #waiters: (() => void)[] = [];
 
   /** constructor wires the parts; nothing runs before start. */
   constructor(o: KubeControllerOptions) {
@@ -173,6 +178,18 @@ export class KubeController implements AdminView {
     this.#persist = new Persister(o.store, o.log);
     this.#status = new StatusWriter(o.client, o.log);
     this.#events = new EventRecorder(o.client, o.identity, o.log);
+    this.#acme = new KubeAcme({
+      client: o.client,
+      namespace: o.translate.secretNamespace ?? "portico-system",
+      log: o.log,
+      events: this.#events,
+      refresh: () => this.#refresh(),
+      live: (kind, ns, name) => this.#source?.get(kind, ns, name),
+      dns: {
+        snapshot: () => this.#served,
+        listenerStatus: () => (this.#o.engine.status()?.listeners ?? []).filter((l) => l.state !== "closed"),
+      },
+    });
     this.#elector = o.lease
       ? new LeaderElector(o.client, o.lease.namespace, o.lease.name, o.identity, o.log, o.lease.timing)
       : undefined;
@@ -257,6 +274,8 @@ export class KubeController implements AdminView {
     await this.#elector?.stop(release);
     await this.#runDone;
     this.#leading = false;
+    this.#acme.lose();
+    for (const w of this.#waiters.splice(0)) w();
     await this.#link?.lose();
     await this.#fleetStatus?.stop();
     await this.#stopEngines();
@@ -272,6 +291,10 @@ export class KubeController implements AdminView {
 
   async #lead(): Promise<void> {
     this.#leading = true;
+    // The issuer starts once its account keys are read; a set processed before that is run again.
+    void this.#acme.lead().then(() => {
+      if (this.#leading && this.#source && this.#last) this.#enqueue(this.#source.snapshot());
+    });
     // A new term's Events compare with what this term saw, not with a previous term's view.
     this.#announced = [];
     this.#recovered = false;
@@ -342,6 +365,8 @@ export class KubeController implements AdminView {
   async #lose(): Promise<void> {
     this.#leading = false;
     this.#synced = false;
+    this.#acme.lose();
+    for (const w of this.#waiters.splice(0)) w();
     // The engine port first: the remote engines keep serving their last snapshot and dial the
     // next leader; the empty snapshot below must reach this replica's own engine only.
     await this.#link?.lose();
@@ -368,6 +393,7 @@ export class KubeController implements AdminView {
     while (this.#pending && this.#leading) {
       const set = this.#pending;
       this.#pending = undefined;
+      const waiters = this.#waiters.splice(0);
       let failures = 0;
       try {
         failures = await this.#process(set);
@@ -383,14 +409,29 @@ export class KubeController implements AdminView {
         clearTimeout(this.#retry);
         this.#retry = setTimeout(() => this.#source && this.#enqueue(this.#source.snapshot()), 2_000);
       }
+      for (const w of waiters) w();
       for (const fn of this.#listeners) fn();
     }
     this.#running = undefined;
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  /** #refresh processes the current set again (the issuer's challenges and certificates); resolves once applied. */
+  #refresh(): Promise<void> {
+    const source = this.#source;
+    if (!this.#leading || !source) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#waiters.push(resolve);
+      this.#enqueue(source.snapshot());
+    });
   }
 
   /** #process runs one set through pipeline, engine and write-back; returns how many writes failed. */
-  async #process(set: ResourceSet): Promise<number> {
+  async #process(input: ResourceSet): Promise<number> {
     const o = this.#o;
+    const withAcme = this.#acme.running();
+    // The issuer's certificates (and, until one arrives, the default one) under the asked names.
+    const set = this.#acme.prepare(input);
     if (!this.#recovered) {
       this.#allocations = recoverAllocations(set, o.translate, o.store?.loadAllocations() ?? {});
       this.#recovered = true;
@@ -406,7 +447,10 @@ export class KubeController implements AdminView {
     const out = buildSnapshot(set, o.translate, this.#allocations, version, this.#lastValid, {
       serials: this.#dnsSerials,
       nowSeconds: Date.now() / 1000,
+      // DNS-01 answers of the leader's orders, published in the zones Portico serves.
+      acmeTxt: this.#acme.dnsChallenges(),
     });
+    this.#acme.decorate(out.snapshot, out.statuses);
     for (const x of out.invalid) o.log("warn", "invalid object", { ...x });
     // A Service being deleted keeps its address (IPAM still sees it) but is no longer served.
     const snapshot = {
@@ -484,6 +528,8 @@ export class KubeController implements AdminView {
       statusWrites: changes.length,
     });
     this.#writeFailures += failures;
+    // The issuer started while this set was processed without it: process again with it.
+    if (!withAcme && this.#acme.running() && this.#source) this.#pending ??= this.#source.snapshot();
     return failures;
   }
 

@@ -102,7 +102,7 @@ export interface ControllerExtras {
 }
 
 /** withSecrets is set with extra Secrets, replacing any of the same namespace/name. */
-function withSecrets(set: ResourceSet, extra: readonly Secret[]): ResourceSet {
+export function withSecrets(set: ResourceSet, extra: readonly Secret[]): ResourceSet {
   if (extra.length === 0) return set;
   const ids = new Set(extra.map((s) => `${s.metadata.namespace}/${s.metadata.name}`));
   const kept = set.secrets.filter((s) => !ids.has(`${s.metadata.namespace ?? ""}/${s.metadata.name}`));

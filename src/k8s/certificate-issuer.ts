@@ -52,6 +52,8 @@ export interface IssuedCertificateStatus {
 
 /** CertificateIssuerStatus: Ready and AccountRegistered conditions, and each requested certificate. */
 export interface CertificateIssuerStatus {
+  /** accountURI is the ACME account's URI at the CA, once registered. */
+  accountURI?: string;
   conditions?: Condition[];
   certificates?: IssuedCertificateStatus[];
 }

@@ -86,7 +86,7 @@ function checkTls(ctx: TranslateContext, grants: GrantIndex, l: Listener): void 
     l.resolvedRefs.add("InvalidCertificateRef", "tls.certificateRefs is empty");
     return;
   }
-  const parsed = parseGatewayTlsOptions(tls.options, ctx.opts.standalone === true);
+  const parsed = parseGatewayTlsOptions(tls.options);
   for (const e of parsed.errors) l.accepted.add("UnsupportedValue", `tls.options ${e}`);
   for (const i of parsed.ignored) ctx.notices.push(`${listenerShown(l)}: tls.options ${i}`);
   if (parsed.options !== undefined) l.tlsOptions = parsed.options;

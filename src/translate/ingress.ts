@@ -1,7 +1,6 @@
 // ingress.ts: the Ingress pass. Ingresses of one Portico IngressClass share that class's VIP (one
 // HTTP listener, and one HTTPS listener when any of them has a usable certificate); an Ingress
 // annotated portico.dev/dedicated-vip gets a VIP of its own with the same treatment.
-import { CERTIFICATE_ISSUER_ANNOTATION } from "../k8s/certificate-issuer.ts";
 import type { Ingress, IngressClass } from "../k8s/types.ts";
 import type { VipRequest } from "../ipam/types.ts";
 import type { Route, RouteFilter, VirtualHost } from "../model/ir.ts";
@@ -118,15 +117,6 @@ function translateGroup(ctx: TranslateContext, g: VipGroup): void {
         ctx,
         ing,
         `this Ingress shares IngressClass ${g.cls.metadata.name}'s VIP: set them on the IngressClass, or add ${ANN_DEDICATED_VIP}: "true"`,
-      );
-    // The built-in ACME issuer runs in `portico run` only (src/controller/acme): in Kubernetes the
-    // annotation would do nothing, so say so rather than serve without the certificate it asks for.
-    if (ctx.opts.standalone !== true && annotation(ing, CERTIFICATE_ISSUER_ANNOTATION) !== undefined)
-      ctx.status.warn(
-        ref,
-        ACCEPTED,
-        "CertificateIssuerUnsupported",
-        `${CERTIFICATE_ISSUER_ANNOTATION}: the built-in ACME issuer runs with portico run only for now; in Kubernetes use cert-manager (cert-manager.io/cluster-issuer, docs/kubernetes.md)`,
       );
   }
   const tls = collectTls(ctx, g.members);

@@ -32,22 +32,12 @@ const TLS13_SUITES = new Set([
 ]);
 
 /** parseGatewayTlsOptions reads a Gateway listener's tls.options. */
-export function parseGatewayTlsOptions(
-  options: Record<string, string> | undefined,
-  standalone = true,
-): ParsedTlsOptions {
+export function parseGatewayTlsOptions(options: Record<string, string> | undefined): ParsedTlsOptions {
   const out: ParsedTlsOptions = { errors: [], ignored: [] };
   const o: TlsOptions = {};
   for (const [key, value] of Object.entries(options ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
-    // Not a TLS option: the built-in ACME issuer's request (src/controller/acme/requests.ts), which
-    // runs with `portico run` only for now.
-    if (key === CERTIFICATE_ISSUER_ANNOTATION) {
-      if (!standalone)
-        out.ignored.push(
-          `${key}: the built-in ACME issuer runs with portico run only for now; in Kubernetes use cert-manager's gateway-shim (cert-manager.io/cluster-issuer on the Gateway)`,
-        );
-      continue;
-    }
+    // Not a TLS option: the built-in ACME issuer's request (src/controller/acme/requests.ts).
+    if (key === CERTIFICATE_ISSUER_ANNOTATION) continue;
     if (!key.startsWith("portico.dev/")) {
       out.ignored.push(`${key}: not implemented by Portico (only portico.dev/ options are)`);
       continue;

@@ -14,6 +14,7 @@ import {
   waitFor,
   removeDir,
   logLines,
+  portico,
   type Portico,
 } from "./harness.ts";
 import { httpBackend, pool, backendService, ingressClass, type HttpBackend } from "./fixtures.ts";
@@ -149,6 +150,34 @@ test("HTTP-01 and TLS-ALPN-01: each Ingress is served a certificate Pebble issue
   assert.equal(status?.status.conditions?.find((c) => c.type === "Ready")?.status, "True");
   // Keys and tokens never reach the log.
   assert.doesNotMatch(p.logs.join("\n"), /PRIVATE KEY|keyAuthorization/);
+});
+
+test("portico certificates renew orders a certificate now, through the admin API", { skip }, async () => {
+  const first = await peer("blog.acme.test");
+  const admin = p.adminUrl.replace("http://", "");
+  const asked = Date.now();
+  const r = await portico(["certificates", "renew", "default/blog-tls", "--admin", admin]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /renewal of default\/blog-tls ordered/);
+  await waitFor("the renewal logged", async () =>
+    logLines(p, "acme: renewal requested").some((l) => l.secret === "default/blog-tls"),
+  );
+  const renewed = await waitFor(
+    "the renewed certificate served",
+    async () => {
+      const c = await peer("blog.acme.test");
+      return c.serialNumber !== first.serialNumber ? c : undefined;
+    },
+    20_000,
+  );
+  console.log(`forced renewal (TLS-ALPN-01) served ${Date.now() - asked} ms after the command`);
+  assert.match(String(renewed.issuer?.CN ?? ""), /Pebble/);
+  const none = await portico(["certificates", "renew", "default/nothing", "--admin", admin]);
+  assert.equal(none.code, 1);
+  assert.match(
+    none.stderr,
+    /no certificate is requested from a CertificateIssuer under Secret default\/nothing/,
+  );
 });
 
 test(

@@ -15,7 +15,15 @@ import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { promisify } from "node:util";
 import { startKube, type KubeEnv } from "../../scripts/kube/env.ts";
 import { certManagerMissing, installCertManager, spawnCertManager } from "./cert-manager-env.ts";
-import { apply, getJson, kubeSkip, startController, waitFor, type RunningController } from "./helper.ts";
+import {
+  apply,
+  gatewayAddress,
+  getJson,
+  kubeSkip,
+  startController,
+  waitFor,
+  type RunningController,
+} from "./helper.ts";
 
 const run = promisify(execFile);
 const NS = "certs";
@@ -287,16 +295,7 @@ spec:
     const cert = await certificateReady(env, "gw-tls");
     assert.deepEqual(cert.spec.dnsNames, ["gw.example"]);
     assert.equal(cert.metadata.ownerReferences[0].kind, "Gateway");
-    const ip: string = await waitFor(
-      "Gateway programmed with an address",
-      async () => {
-        const g = await getJson(env, "gateway", "-n", NS, "gw");
-        const programmed = g?.status?.conditions?.find((c: { type: string }) => c.type === "Programmed");
-        return programmed?.status === "True" && g!.status.addresses?.[0]?.value;
-      },
-      20_000,
-      200,
-    );
+    const ip: string = await gatewayAddress(env, NS, "gw");
     const seen = await waitFor(
       "Portico serving cert-manager's certificate on the Gateway",
       async () => {

@@ -67,6 +67,20 @@ export async function apply(env: KubeEnv, yaml: string): Promise<void> {
   await env.kubectl(["apply", "-f", "-"], { input: yaml });
 }
 
+/** gatewayAddress waits until Gateway ns/name is Programmed with an address, and returns the first. */
+export async function gatewayAddress(env: KubeEnv, ns: string, name: string): Promise<string> {
+  return waitFor(
+    `Gateway ${ns}/${name} programmed with an address`,
+    async () => {
+      const g = await getJson(env, "gateway", "-n", ns, name);
+      const programmed = g?.status?.conditions?.find((c: { type: string }) => c.type === "Programmed");
+      return programmed?.status === "True" && (g!.status.addresses?.[0]?.value as string);
+    },
+    20_000,
+    200,
+  );
+}
+
 /** ipOf is the first status.loadBalancer.ingress ip of a Service, or undefined. */
 export async function ipOf(env: KubeEnv, ns: string, name: string): Promise<string | undefined> {
   const svc = await getJson(env, "service", "-n", ns, name);

@@ -27,7 +27,10 @@ function memStore() {
   return {
     rows,
     loadAcme: () => ({ ...rows }),
-    saveAcme: (k: string, v: string | undefined) => (v === undefined ? delete rows[k] : (rows[k] = v)),
+    saveAcme: (k: string, v: string | undefined) => {
+      if (v === undefined) delete rows[k];
+      else rows[k] = v;
+    },
   };
 }
 

@@ -22,7 +22,6 @@ import { awaitTxtServed, type DnsView } from "./dns01.ts";
 import {
   newAccountKey,
   order,
-  trustCas,
   type ChallengeAnswers,
   type Issued,
   type OrderInput,
@@ -33,15 +32,48 @@ import { backoffMs, renewAt } from "./schedule.ts";
 /** AcmeStore keeps account keys and certificates (standalone: the state database's acme table). */
 export interface AcmeStore {
   loadAcme(): Record<string, string>;
-  saveAcme(key: string, value: string | undefined): void;
+  /** saveAcme may return a promise (Kubernetes: a Secret write); the manager awaits it. */
+  saveAcme(key: string, value: string | undefined): void | Promise<void>;
 }
 
 /** StoredCert is an issued certificate as kept. */
-interface StoredCert extends Issued {
+export interface StoredCert extends Issued {
   issuer: string;
   hosts: string[];
   notBefore: number;
   notAfter: number;
+}
+
+/** HeldCert is a certificate a CertSink found, with the user's renewal request on it. */
+export interface HeldCert extends StoredCert {
+  /** renewRequested is the value of the renew annotation, if set. */
+  renewRequested?: string;
+  /** renewedFor is the renew annotation value the stored certificate was issued for. */
+  renewedFor?: string;
+}
+
+/**
+ * CertSink keeps issued certificates outside the AcmeStore (Kubernetes: TLS Secrets in the asking
+ * object's namespace, kube-store.ts). Without one, certificates go to the AcmeStore.
+ */
+export interface CertSink {
+  /** read lists the certificates set holds ("ns/name") and the Secrets Portico must not overwrite. */
+  read(set: ResourceSet): { held: Map<string, HeldCert>; foreign: Set<string> };
+  /** save stores cert for request (renewedFor: the renewal request it answers); rejects on failure. */
+  save(request: CertRequest, cert: StoredCert, renewedFor?: string): Promise<void>;
+}
+
+/** AcmeEvent is something the issuer did that users see as an Event (Kubernetes) on owner and issuer. */
+export interface AcmeEvent {
+  /** owner is the asking object ("Ingress/ns/name", "Gateway/ns/name"). */
+  owner: string;
+  /** issuer is the CertificateIssuer's name ("" when the ask names none that exists). */
+  issuer: string;
+  type: "Normal" | "Warning";
+  /** reason: CertificateIssued, CertificateRenewed, CertificateOrderFailed, CertificateRequestNotHonoured. */
+  reason: string;
+  /** message names the Secret and hosts, and for a failure the CA's problem; never key material. */
+  message: string;
 }
 
 /** CertState is what the issuer reports of one requested certificate. */
@@ -66,11 +98,15 @@ export interface AcmeManagerOptions {
   /** order runs one ACME order (order.ts; a test may pass another). */
   order?: typeof order;
   rand?: () => number;
+  /** sink keeps certificates elsewhere (Kubernetes Secrets); absent: in the store. */
+  sink?: CertSink;
+  /** onEvent reports issued, renewed and failed orders (Kubernetes: Events). */
+  onEvent?: (e: AcmeEvent) => void;
 }
 
 /** AcmeManager runs the orders of the built-in issuer. */
 export class AcmeManager {
-  #o: Required<Omit<AcmeManagerOptions, "dns">> & Pick<AcmeManagerOptions, "dns">;
+  #o: Required<Omit<AcmeManagerOptions, "dns" | "sink">> & Pick<AcmeManagerOptions, "dns" | "sink">;
   #certs = new Map<string, StoredCert>();
   #states = new Map<string, CertState>();
   #issuers = new Map<string, { spec: AcmeIssuerSpec; problem?: string; account?: string }>();
@@ -83,9 +119,15 @@ export class AcmeManager {
   #queue = Promise.resolve();
   #set: ResourceSet | undefined;
   #closed = false;
+  /** #renewHonoured is the renew annotation value last acted on per Secret (acted on once). */
+  #renewHonoured = new Map<string, string>();
+  /** #lastError is each issuer's last failed order's reason, until one of its orders succeeds. */
+  #lastError = new Map<string, string>();
+  /** #unsaved are certificates issued but not yet stored by the sink (retried, never re-ordered). */
+  #unsaved = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(opts: AcmeManagerOptions) {
-    this.#o = { order, rand: Math.random, ...opts };
+    this.#o = { order, rand: Math.random, onEvent: () => undefined, ...opts };
     for (const [key, value] of Object.entries(this.#o.store.loadAcme())) {
       if (!key.startsWith("certificate/")) continue;
       try {
@@ -100,8 +142,42 @@ export class AcmeManager {
   sync(set: ResourceSet): void {
     this.#set = set;
     this.#readIssuers(set);
-    const { requests, problems } = collectRequests(set);
-    for (const p of problems) this.#o.log("warn", "acme: certificate request not honoured", { ...p });
+    const collected = collectRequests(set);
+    const { problems } = collected;
+    let requests = collected.requests;
+    const renewals: string[] = [];
+    if (this.#o.sink) {
+      const { held, foreign } = this.#o.sink.read(set);
+      for (const [secret, c] of held) {
+        // The Secret in the API is the truth after a restart or failover; a newer one in memory
+        // (written, not yet seen back through the watch) is kept.
+        const mine = this.#certs.get(secret);
+        if (!mine || mine.notAfter <= c.notAfter) this.#certs.set(secret, c);
+        const asked = c.renewRequested;
+        if (asked && asked !== c.renewedFor && this.#renewHonoured.get(secret) !== asked) {
+          this.#renewHonoured.set(secret, asked);
+          renewals.push(secret);
+        }
+      }
+      requests = requests.filter((r) => {
+        if (!foreign.has(r.secret)) return true;
+        problems.push({
+          owner: r.owner,
+          message: `Secret ${r.secret} exists and is not managed by Portico; delete it or name another secretName`,
+        });
+        return false;
+      });
+    }
+    for (const p of problems) {
+      this.#o.log("warn", "acme: certificate request not honoured", { ...p });
+      this.#o.onEvent({
+        owner: p.owner,
+        issuer: "",
+        type: "Warning",
+        reason: "CertificateRequestNotHonoured",
+        message: p.message,
+      });
+    }
     const wanted = new Set(requests.map((r) => r.secret));
     for (const [secret, st] of this.#states) {
       if (wanted.has(secret)) continue;
@@ -126,6 +202,7 @@ export class AcmeManager {
         this.#schedule(fresh, renewAt(held.notBefore, held.notAfter, this.#o.rand()));
       } else this.#schedule(fresh, Date.now());
     }
+    for (const secret of renewals) this.renew(secret);
   }
 
   /** secrets are the issued certificates as the kubernetes.io/tls Secrets the requests named. */
@@ -173,6 +250,7 @@ export class AcmeManager {
   statuses(): ObjectStatus[] {
     const now = new Date().toISOString();
     return [...this.#issuers].map(([name, i]) => {
+      const uri = i.account?.startsWith("http") ? i.account : undefined;
       const certs = [...this.#states.values()].filter((s) => s.request.issuer === name);
       const conditions: Condition[] = [
         i.problem
@@ -183,13 +261,21 @@ export class AcmeManager {
               message: i.problem,
               lastTransitionTime: now,
             }
-          : {
-              type: "Ready",
-              status: "True",
-              reason: "Ready",
-              message: `ACME directory ${i.spec.server}`,
-              lastTransitionTime: now,
-            },
+          : this.#lastError.has(name)
+            ? {
+                type: "Ready",
+                status: "False",
+                reason: "OrderFailed",
+                message: `the last order failed: ${this.#lastError.get(name)}`,
+                lastTransitionTime: now,
+              }
+            : {
+                type: "Ready",
+                status: "True",
+                reason: "Ready",
+                message: `ACME directory ${i.spec.server}`,
+                lastTransitionTime: now,
+              },
         i.account
           ? {
               type: "AccountRegistered",
@@ -210,6 +296,7 @@ export class AcmeManager {
         kind: "CertificateIssuer",
         name,
         status: {
+          ...(uri ? { accountURI: uri } : {}),
           conditions,
           certificates: certs.map((s) => ({
             secret: s.request.secret,
@@ -228,6 +315,7 @@ export class AcmeManager {
   renew(secret: string): boolean {
     const st = this.#states.get(secret);
     if (!st) return false;
+    this.#o.log("info", "acme: renewal requested", { secret });
     this.#schedule(st, Date.now());
     return true;
   }
@@ -236,11 +324,11 @@ export class AcmeManager {
   close(): void {
     this.#closed = true;
     for (const st of this.#states.values()) clearTimeout(st.timer);
+    for (const t of this.#unsaved.values()) clearTimeout(t);
   }
 
   #readIssuers(set: ResourceSet): void {
     this.#issuers.clear();
-    const bundles: string[] = [];
     const stored = this.#o.store.loadAcme();
     for (const obj of set.other.filter(
       (o) => o.kind === "CertificateIssuer",
@@ -253,7 +341,6 @@ export class AcmeManager {
         problem = "challenge DNS01 is not supported in this mode (no DNS view); use HTTP01 or TLSALPN01";
       else if (spec.challenge !== undefined && !["HTTP01", "TLSALPN01", "DNS01"].includes(spec.challenge))
         problem = `challenge ${JSON.stringify(spec.challenge)} is not one of HTTP01, TLSALPN01, DNS01`;
-      if (spec?.caBundle) bundles.push(spec.caBundle);
       const account = stored[`account/${name}`]
         ? (JSON.parse(stored[`account/${name}`]!) as { url?: string }).url
         : undefined;
@@ -263,7 +350,6 @@ export class AcmeManager {
         ...(account ? { account } : {}),
       });
     }
-    trustCas(bundles);
   }
 
   #schedule(st: CertState, at: number): void {
@@ -294,6 +380,13 @@ export class AcmeManager {
         owner: r.owner,
         reason: st.message,
       });
+      this.#o.onEvent({
+        owner: r.owner,
+        issuer: issuer ? r.issuer : "",
+        type: "Warning",
+        reason: "CertificateNotOrdered",
+        message: `${r.secret} (${r.hosts.join(", ")}) not ordered: ${st.message}`,
+      });
       return;
     }
     const started = Date.now();
@@ -309,6 +402,7 @@ export class AcmeManager {
         hosts: r.hosts,
         challenge,
         ...(issuer.spec.email ? { email: issuer.spec.email } : {}),
+        ...(issuer.spec.caBundle ? { caBundle: issuer.spec.caBundle } : {}),
         ...this.#eab(issuer.spec),
       };
       this.#o.log("info", "acme: ordering certificate", {
@@ -328,16 +422,20 @@ export class AcmeManager {
         remove: (a) => this.#setChallenges(placed(a), false),
       });
       const x = new X509Certificate(issued.certPem);
+      const { accountUrl, ...chain } = issued;
       const stored: StoredCert = {
-        ...issued,
+        ...chain,
         issuer: r.issuer,
         hosts: r.hosts,
         notBefore: Date.parse(x.validFrom),
         notAfter: Date.parse(x.validTo),
       };
-      this.#o.store.saveAcme(`certificate/${r.secret}`, JSON.stringify(stored));
+      const renewal = this.#certs.has(r.secret);
       this.#certs.set(r.secret, stored);
-      issuer.account ??= "registered";
+      await this.#keep(r, stored);
+      if (accountUrl && issuer.account !== accountUrl) await this.#saveAccountUrl(r.issuer, accountUrl);
+      issuer.account = accountUrl ?? issuer.account ?? "registered";
+      this.#lastError.delete(r.issuer);
       st.state = "Issued";
       st.failures = 0;
       st.message = `issued, expires ${new Date(stored.notAfter).toISOString()}`;
@@ -347,6 +445,13 @@ export class AcmeManager {
         issuer: x.issuer.replace(/\n/g, ", "),
         notAfter: new Date(stored.notAfter).toISOString(),
         ms: Date.now() - started,
+      });
+      this.#o.onEvent({
+        owner: r.owner,
+        issuer: r.issuer,
+        type: "Normal",
+        reason: renewal ? "CertificateRenewed" : "CertificateIssued",
+        message: `${renewal ? "renewed" : "issued"} ${r.secret} for ${r.hosts.join(", ")} by ${r.issuer} in ${Date.now() - started} ms, expires ${new Date(stored.notAfter).toISOString()}`,
       });
       this.#schedule(st, renewAt(stored.notBefore, stored.notAfter, this.#o.rand()));
       await this.#o.refresh();
@@ -365,7 +470,17 @@ export class AcmeManager {
         failures: st.failures,
         retryInMs: wait,
       });
+      this.#o.onEvent({
+        owner: r.owner,
+        issuer: r.issuer,
+        type: "Warning",
+        reason: "CertificateOrderFailed",
+        message: `order for ${r.secret} (${r.hosts.join(", ")}) failed: ${errText(err)}; retry in ${Math.round(wait / 1000)} s`,
+      });
+      this.#lastError.set(r.issuer, errText(err));
       this.#schedule(st, Date.now() + wait);
+      // The new state (Failed, the CA's reason) reaches the issuer's status.
+      await this.#o.refresh();
     }
   }
 
@@ -396,8 +511,47 @@ export class AcmeManager {
     const stored = this.#o.store.loadAcme()[key];
     if (stored) return (JSON.parse(stored) as { keyPem: string }).keyPem;
     const keyPem = await newAccountKey();
-    this.#o.store.saveAcme(key, JSON.stringify({ keyPem }));
+    await this.#o.store.saveAcme(key, JSON.stringify({ keyPem }));
     return keyPem;
+  }
+
+  /** #saveAccountUrl records the account's URI beside its key (the status reports it). */
+  async #saveAccountUrl(issuer: string, url: string): Promise<void> {
+    const key = `account/${issuer}`;
+    const stored = this.#o.store.loadAcme()[key];
+    if (!stored) return;
+    await this.#o.store.saveAcme(key, JSON.stringify({ ...(JSON.parse(stored) as object), url }));
+  }
+
+  /**
+   * #keep stores an issued certificate: in the AcmeStore, or through the sink. A sink that fails
+   * (the API away, RBAC) is retried on its own: the certificate keeps serving from memory and is
+   * never ordered again for that.
+   */
+  async #keep(r: CertRequest, stored: StoredCert, attempt = 0): Promise<void> {
+    const sink = this.#o.sink;
+    if (!sink) {
+      await this.#o.store.saveAcme(`certificate/${r.secret}`, JSON.stringify(stored));
+      return;
+    }
+    clearTimeout(this.#unsaved.get(r.secret));
+    this.#unsaved.delete(r.secret);
+    try {
+      await sink.save(r, stored, this.#renewHonoured.get(r.secret));
+    } catch (err) {
+      const wait = backoffMs(attempt + 1, this.#o.rand());
+      this.#o.log("warn", "acme: certificate not stored; retrying", {
+        secret: r.secret,
+        error: errText(err),
+        retryInMs: wait,
+      });
+      if (this.#closed) return;
+      const t = setTimeout(() => {
+        if (this.#certs.get(r.secret) === stored) void this.#keep(r, stored, attempt + 1);
+      }, wait);
+      t.unref?.();
+      this.#unsaved.set(r.secret, t);
+    }
   }
 
   #eab(spec: AcmeIssuerSpec): Pick<OrderInput, "eab"> {
