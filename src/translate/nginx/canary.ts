@@ -221,6 +221,17 @@ export function attachCanaries(
           );
           return;
         }
+        // A main route that answers by itself (failed closed: 403 for an unhonoured access
+        // annotation, 500 for a refused rewrite, 503 without a backend) keeps that answer for every
+        // request: a canary header or cookie must not open a way past it.
+        if (main.route.action.type !== "Forward") {
+          reportAnnotation(
+            ctx,
+            ing,
+            `${where}: the main route does not forward (it answers ${main.route.action.status}); the canary is not served`,
+          );
+          return;
+        }
         let canary = backend(ing, i, j);
         if (canary.type !== "Forward") return; // backendAction reported it (ResolvedRefs); main serves all
         taken.add(main);

@@ -389,3 +389,27 @@ test("cookieIs matches the first cookie of the name only, as nginx's $cookie_ do
   for (const no of ["cnry=never", "cnry=alwaysx", "cnry=never; cnry=always", "xcnry=always", "a=cnry=always"])
     assert.ok(!re.test(no), no);
 });
+
+test("canary: a main route that does not forward (failed closed) keeps its answer for every request; the canary is not served", () => {
+  for (const [why, ann, status] of [
+    ["unhonoured access annotation", { "auth-tls-match-cn": "CN=admin" }, 403],
+    ["refused rewrite", { "rewrite-target": "http://elsewhere/" }, 500],
+  ] as const) {
+    const { routes, accepted } = run([
+      ingress("main", ann, { host: "app.example", created: "2026-01-02T00:00:00Z" }),
+      ingress(
+        "can",
+        { canary: "true", "canary-by-header": "X-Canary", "canary-by-cookie": "c", "canary-weight": "50" },
+        { host: "app.example", svc: "canary" },
+      ),
+    ]);
+    const r = routes("app.example");
+    for (const x of r)
+      assert.deepEqual(
+        [x.name, x.action.type, (x.action as { status?: number }).status],
+        [x.name, "DirectResponse", status],
+        `${why}: a canary header or cookie must not reach a backend the main route refuses`,
+      );
+    assert.match(accepted("can")!.message, /does not forward.*the canary is not served/);
+  }
+});
