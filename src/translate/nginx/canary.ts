@@ -20,6 +20,7 @@ import type { OwnedRoute, RouteTable } from "../ingress-routes.ts";
 import { keyOf, refOf } from "../status.ts";
 import type { RouteApplier } from "./apply.ts";
 import { requestedAlgorithm, withAlgorithm } from "./balance.ts";
+import { backendProtocol } from "./upstream.ts";
 import { nginxAnnotation, reportAnnotation, wholeNumber } from "./traffic-report.ts";
 
 type HeaderMatch = NonNullable<RouteMatch["headers"]>[number];
@@ -235,6 +236,8 @@ export function attachCanaries(
         let canary = backend(ing, i, j);
         if (canary.type !== "Forward") return; // backendAction reported it (ResolvedRefs); main serves all
         taken.add(main);
+        // ingress-nginx speaks to a canary in its main location's protocol (GRPC, HTTPS...).
+        canary = backendProtocol(ctx, main.owner, { ...main.route, action: canary }).action;
         if (algorithm !== undefined)
           canary = withAlgorithm(ctx, { ...main.route, action: canary }, algorithm).action;
         const extra: OwnedRoute[] = rules.matches.map((m, k) => ({

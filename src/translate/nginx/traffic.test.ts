@@ -413,3 +413,33 @@ test("canary: a main route that does not forward (failed closed) keeps its answe
     assert.match(accepted("can")!.message, /does not forward.*the canary is not served/);
   }
 });
+
+test("canary: the canary's backend is spoken in the main Ingress's backend-protocol (ingress-nginx: a canary inherits it)", () => {
+  for (const [proto, pool] of [
+    ["GRPC", "d/canary:80|h2c"],
+    ["HTTPS", "d/canary:80|https"],
+  ] as const) {
+    const { out, routes } = run([
+      ingress(
+        "main",
+        { "backend-protocol": proto },
+        { host: "app.example", created: "2026-01-02T00:00:00Z" },
+      ),
+      ingress(
+        "can",
+        { canary: "true", "canary-by-header": "X-Canary", "canary-weight": "10" },
+        { host: "app.example", svc: "canary" },
+      ),
+    ]);
+    const pools = routes("app.example").flatMap((x) =>
+      x.action.type === "Forward" ? x.action.backends.map((b) => b.pool) : [],
+    );
+    assert.ok(pools.includes(pool), `${proto}: ${pools.join(", ")}`);
+    assert.ok(!pools.includes("d/canary:80"), `${proto}: no canary request is spoken to in plain HTTP/1.1`);
+    const p = out.pools[pool];
+    assert.ok(
+      proto === "GRPC" ? p?.protocol === "h2c" : p?.tls !== undefined,
+      `${proto}: ${JSON.stringify(p)}`,
+    );
+  }
+});
