@@ -443,3 +443,26 @@ test("canary: the canary's backend is spoken in the main Ingress's backend-proto
     );
   }
 });
+
+test("canary: a canary's use-regex or rewrite-target does not put the main Ingress's host in regex mode (ingress-nginx ignores them on a canary)", () => {
+  for (const ann of [{ "use-regex": "true" }, { "rewrite-target": "/$1" }] as Record<string, string>[]) {
+    const { routes } = run([
+      ingress("main", {}, { host: "app.example", path: "/api", created: "2026-01-02T00:00:00Z" }),
+      ingress(
+        "can",
+        { canary: "true", "canary-by-header": "X-Canary", ...ann },
+        { host: "app.example", svc: "canary", path: "/api" },
+      ),
+    ]);
+    const r = routes("app.example");
+    assert.deepEqual(
+      r.map((x) => [x.match.path.type, x.match.path.value, x.filters]),
+      [
+        ["Prefix", "/api", undefined],
+        ["Prefix", "/api", undefined],
+        ["Prefix", "/api", undefined],
+      ],
+      JSON.stringify(ann),
+    );
+  }
+});
