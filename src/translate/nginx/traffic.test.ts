@@ -466,3 +466,15 @@ test("canary: a canary's use-regex or rewrite-target does not put the main Ingre
     );
   }
 });
+
+test("limits: an unreadable limit-burst-multiplier uses the default and says so, without claiming clients are refused", () => {
+  const { routes, out } = run([ingress("a", { "limit-rps": "10", "limit-burst-multiplier": "1.5" })]);
+  const access = routes("a.example")[0]!.extraAccess ?? [];
+  assert.deepEqual(
+    access.map((a) => [a.policy, a.rateLimit?.burst, a.deny]),
+    [["Ingress/d/a (limit-rps)", 51, undefined]],
+  );
+  const said = out.notices.filter((n) => n.includes("limit-burst-multiplier"));
+  assert.ok(said.length > 0, "reported");
+  for (const n of said) assert.doesNotMatch(n, /refused/, n);
+});
