@@ -21,7 +21,7 @@ import { keyOf, refOf } from "../status.ts";
 import type { RouteApplier } from "./apply.ts";
 import { requestedAlgorithm, withAlgorithm } from "./balance.ts";
 import { backendProtocol } from "./upstream.ts";
-import { nginxAnnotation, reportAnnotation, wholeNumber } from "./traffic-report.ts";
+import { NGINX, nginxAnnotation, reportAnnotation, wholeNumber } from "./traffic-report.ts";
 
 type HeaderMatch = NonNullable<RouteMatch["headers"]>[number];
 
@@ -47,6 +47,9 @@ export const applyCanaryValue: RouteApplier = (ctx, ing, route) => {
     reportAnnotation(ctx, ing, 'canary: the canary-* options do nothing without canary: "true"');
   return route;
 };
+
+// CANARY_OWN are the annotations a canary Ingress honours itself (the rest come from its main).
+const CANARY_OWN = /^(canary(-.*)?|load-balance|upstream-hash-by(-subset)?)$/;
 
 const CANARY_OPTIONS = [
   "canary-by-header",
@@ -193,6 +196,18 @@ export function attachCanaries(
     for (const p of rules.problems) reportAnnotation(ctx, ing, p);
     if (ing.spec?.defaultBackend)
       reportAnnotation(ctx, ing, "canary: a canary's defaultBackend is not supported; it is not served");
+    // A canary takes its main route as it is (access, filters, affinity): its own other
+    // annotations do nothing, so they are named — an allow list here must not look applied.
+    const ignored = Object.keys(ing.metadata.annotations ?? {})
+      .filter((n) => n.startsWith(NGINX) && !CANARY_OWN.test(n.slice(NGINX.length)))
+      .map((n) => n.slice(NGINX.length))
+      .sort();
+    if (ignored.length > 0)
+      reportAnnotation(
+        ctx,
+        ing,
+        `canary: ${ignored.join(", ")}: not applied on a canary; its requests get the main Ingress's settings`,
+      );
     const algorithm = requestedAlgorithm(ctx, ing);
     (ing.spec?.rules ?? []).forEach((rule, i) => {
       const host = typeof rule.host === "string" ? rule.host.toLowerCase() : "*";

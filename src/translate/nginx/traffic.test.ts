@@ -478,3 +478,24 @@ test("limits: an unreadable limit-burst-multiplier uses the default and says so,
   assert.ok(said.length > 0, "reported");
   for (const n of said) assert.doesNotMatch(n, /refused/, n);
 });
+
+test("canary: the canary's own other annotations (source ranges, affinity...) are reported as not applied, never silently dropped", () => {
+  const { accepted, routes } = run([
+    ingress("main", {}, { host: "app.example", created: "2026-01-02T00:00:00Z" }),
+    ingress(
+      "can",
+      {
+        canary: "true",
+        "canary-by-header": "X-Canary",
+        "load-balance": "ewma",
+        "whitelist-source-range": "10.0.0.0/8",
+        affinity: "cookie",
+      },
+      { host: "app.example", svc: "canary" },
+    ),
+  ]);
+  assert.equal(routes("app.example").length, 3);
+  const msg = accepted("can")!.message;
+  assert.match(msg, /affinity, .*whitelist-source-range: not applied on a canary/);
+  assert.doesNotMatch(msg, /load-balance[,:]/);
+});
