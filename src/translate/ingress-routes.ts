@@ -91,8 +91,9 @@ function backendAction(
 export function collectRoutes(ctx: TranslateContext, members: readonly Ingress[]): RouteTable {
   const table: RouteTable = { hosts: new Map() };
   const claimed = new Map<string, string>();
-  // ingress-nginx's regex mode is per host, whichever of the host's Ingresses turned it on.
-  const regex = regexHosts(members);
+  // ingress-nginx's regex mode is per host, whichever of the host's Ingresses turned it on — but
+  // not a canary: its use-regex and rewrite-target are ignored (it takes its main's location).
+  const regex = regexHosts(members.filter((i) => !isCanary(i)));
   // ingress-nginx canary Ingresses claim no path: they join the main routes once those are in.
   for (const ing of members.filter((i) => !isCanary(i))) {
     const ref = refOf(ing);

@@ -20,7 +20,8 @@ import type { OwnedRoute, RouteTable } from "../ingress-routes.ts";
 import { keyOf, refOf } from "../status.ts";
 import type { RouteApplier } from "./apply.ts";
 import { requestedAlgorithm, withAlgorithm } from "./balance.ts";
-import { nginxAnnotation, reportAnnotation, wholeNumber } from "./traffic-report.ts";
+import { backendProtocol } from "./upstream.ts";
+import { NGINX, nginxAnnotation, reportAnnotation, wholeNumber } from "./traffic-report.ts";
 
 type HeaderMatch = NonNullable<RouteMatch["headers"]>[number];
 
@@ -46,6 +47,9 @@ export const applyCanaryValue: RouteApplier = (ctx, ing, route) => {
     reportAnnotation(ctx, ing, 'canary: the canary-* options do nothing without canary: "true"');
   return route;
 };
+
+// CANARY_OWN are the annotations a canary Ingress honours itself (the rest come from its main).
+const CANARY_OWN = /^(canary(-.*)?|load-balance|upstream-hash-by(-subset)?)$/;
 
 const CANARY_OPTIONS = [
   "canary-by-header",
@@ -192,6 +196,18 @@ export function attachCanaries(
     for (const p of rules.problems) reportAnnotation(ctx, ing, p);
     if (ing.spec?.defaultBackend)
       reportAnnotation(ctx, ing, "canary: a canary's defaultBackend is not supported; it is not served");
+    // A canary takes its main route as it is (access, filters, affinity): its own other
+    // annotations do nothing, so they are named — an allow list here must not look applied.
+    const ignored = Object.keys(ing.metadata.annotations ?? {})
+      .filter((n) => n.startsWith(NGINX) && !CANARY_OWN.test(n.slice(NGINX.length)))
+      .map((n) => n.slice(NGINX.length))
+      .sort();
+    if (ignored.length > 0)
+      reportAnnotation(
+        ctx,
+        ing,
+        `canary: ${ignored.join(", ")}: not applied on a canary; its requests get the main Ingress's settings`,
+      );
     const algorithm = requestedAlgorithm(ctx, ing);
     (ing.spec?.rules ?? []).forEach((rule, i) => {
       const host = typeof rule.host === "string" ? rule.host.toLowerCase() : "*";
@@ -221,9 +237,22 @@ export function attachCanaries(
           );
           return;
         }
+        // A main route that answers by itself (failed closed: 403 for an unhonoured access
+        // annotation, 500 for a refused rewrite, 503 without a backend) keeps that answer for every
+        // request: a canary header or cookie must not open a way past it.
+        if (main.route.action.type !== "Forward") {
+          reportAnnotation(
+            ctx,
+            ing,
+            `${where}: the main route does not forward (it answers ${main.route.action.status}); the canary is not served`,
+          );
+          return;
+        }
         let canary = backend(ing, i, j);
         if (canary.type !== "Forward") return; // backendAction reported it (ResolvedRefs); main serves all
         taken.add(main);
+        // ingress-nginx speaks to a canary in its main location's protocol (GRPC, HTTPS...).
+        canary = backendProtocol(ctx, main.owner, { ...main.route, action: canary }).action;
         if (algorithm !== undefined)
           canary = withAlgorithm(ctx, { ...main.route, action: canary }, algorithm).action;
         const extra: OwnedRoute[] = rules.matches.map((m, k) => ({

@@ -41,11 +41,13 @@ export interface IngressLimits {
 export function readLimits(ing: Ingress): IngressLimits {
   const problems: string[] = [];
   const key = keyOf(refOf(ing));
-  const read = (name: string): number | undefined | "bad" => {
+  // closes: an unreadable value refuses every client (a limit); else it is reported below (the multiplier).
+  const read = (name: string, closes = true): number | undefined | "bad" => {
     const v = nginxAnnotation(ing, name);
     if (v === undefined) return undefined;
     const n = wholeNumber(v);
     if (n !== undefined) return n;
+    if (!closes) return "bad";
     problems.push(
       `${name}: ${JSON.stringify(v)} is not a whole number; every client of this Ingress is refused (403) until it is fixed`,
     );
@@ -54,7 +56,7 @@ export function readLimits(ing: Ingress): IngressLimits {
   const rps = read("limit-rps");
   const rpm = read("limit-rpm");
   const conns = read("limit-connections");
-  const mult = read("limit-burst-multiplier");
+  const mult = read("limit-burst-multiplier", false);
   for (const name of ["limit-rate", "limit-rate-after"]) {
     const v = nginxAnnotation(ing, name);
     if (v !== undefined && v !== "0")

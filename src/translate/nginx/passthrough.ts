@@ -42,7 +42,11 @@ export function passthroughRoutes(
         );
         return;
       }
-      const mine = (table.hosts.get(host) ?? []).filter((o) => o.owner === ing).map((o) => o.route);
+      // Its own routes only: a canary's header routes (named after the canary) sit ahead of them
+      // with the same owner, and would send every connection to the canary's Service.
+      const mine = (table.hosts.get(host) ?? [])
+        .filter((o) => o.owner === ing && o.route.name.startsWith(`${owner}#`))
+        .map((o) => o.route);
       const route = mine.find((r) => r.match.path.value === "/") ?? mine[0];
       // A passed-through connection carries no HTTP Portico reads: allow/deny lists, limits, a WAF
       // or authentication on the route could not apply, and passing it through would serve it

@@ -389,3 +389,113 @@ test("cookieIs matches the first cookie of the name only, as nginx's $cookie_ do
   for (const no of ["cnry=never", "cnry=alwaysx", "cnry=never; cnry=always", "xcnry=always", "a=cnry=always"])
     assert.ok(!re.test(no), no);
 });
+
+test("canary: a main route that does not forward (failed closed) keeps its answer for every request; the canary is not served", () => {
+  for (const [why, ann, status] of [
+    ["unhonoured access annotation", { "auth-tls-match-cn": "CN=admin" }, 403],
+    ["refused rewrite", { "rewrite-target": "http://elsewhere/" }, 500],
+  ] as const) {
+    const { routes, accepted } = run([
+      ingress("main", ann, { host: "app.example", created: "2026-01-02T00:00:00Z" }),
+      ingress(
+        "can",
+        { canary: "true", "canary-by-header": "X-Canary", "canary-by-cookie": "c", "canary-weight": "50" },
+        { host: "app.example", svc: "canary" },
+      ),
+    ]);
+    const r = routes("app.example");
+    for (const x of r)
+      assert.deepEqual(
+        [x.name, x.action.type, (x.action as { status?: number }).status],
+        [x.name, "DirectResponse", status],
+        `${why}: a canary header or cookie must not reach a backend the main route refuses`,
+      );
+    assert.match(accepted("can")!.message, /does not forward.*the canary is not served/);
+  }
+});
+
+test("canary: the canary's backend is spoken in the main Ingress's backend-protocol (ingress-nginx: a canary inherits it)", () => {
+  for (const [proto, pool] of [
+    ["GRPC", "d/canary:80|h2c"],
+    ["HTTPS", "d/canary:80|https"],
+  ] as const) {
+    const { out, routes } = run([
+      ingress(
+        "main",
+        { "backend-protocol": proto },
+        { host: "app.example", created: "2026-01-02T00:00:00Z" },
+      ),
+      ingress(
+        "can",
+        { canary: "true", "canary-by-header": "X-Canary", "canary-weight": "10" },
+        { host: "app.example", svc: "canary" },
+      ),
+    ]);
+    const pools = routes("app.example").flatMap((x) =>
+      x.action.type === "Forward" ? x.action.backends.map((b) => b.pool) : [],
+    );
+    assert.ok(pools.includes(pool), `${proto}: ${pools.join(", ")}`);
+    assert.ok(!pools.includes("d/canary:80"), `${proto}: no canary request is spoken to in plain HTTP/1.1`);
+    const p = out.pools[pool];
+    assert.ok(
+      proto === "GRPC" ? p?.protocol === "h2c" : p?.tls !== undefined,
+      `${proto}: ${JSON.stringify(p)}`,
+    );
+  }
+});
+
+test("canary: a canary's use-regex or rewrite-target does not put the main Ingress's host in regex mode (ingress-nginx ignores them on a canary)", () => {
+  for (const ann of [{ "use-regex": "true" }, { "rewrite-target": "/$1" }] as Record<string, string>[]) {
+    const { routes } = run([
+      ingress("main", {}, { host: "app.example", path: "/api", created: "2026-01-02T00:00:00Z" }),
+      ingress(
+        "can",
+        { canary: "true", "canary-by-header": "X-Canary", ...ann },
+        { host: "app.example", svc: "canary", path: "/api" },
+      ),
+    ]);
+    const r = routes("app.example");
+    assert.deepEqual(
+      r.map((x) => [x.match.path.type, x.match.path.value, x.filters]),
+      [
+        ["Prefix", "/api", undefined],
+        ["Prefix", "/api", undefined],
+        ["Prefix", "/api", undefined],
+      ],
+      JSON.stringify(ann),
+    );
+  }
+});
+
+test("limits: an unreadable limit-burst-multiplier uses the default and says so, without claiming clients are refused", () => {
+  const { routes, out } = run([ingress("a", { "limit-rps": "10", "limit-burst-multiplier": "1.5" })]);
+  const access = routes("a.example")[0]!.extraAccess ?? [];
+  assert.deepEqual(
+    access.map((a) => [a.policy, a.rateLimit?.burst, a.deny]),
+    [["Ingress/d/a (limit-rps)", 51, undefined]],
+  );
+  const said = out.notices.filter((n) => n.includes("limit-burst-multiplier"));
+  assert.ok(said.length > 0, "reported");
+  for (const n of said) assert.doesNotMatch(n, /refused/, n);
+});
+
+test("canary: the canary's own other annotations (source ranges, affinity...) are reported as not applied, never silently dropped", () => {
+  const { accepted, routes } = run([
+    ingress("main", {}, { host: "app.example", created: "2026-01-02T00:00:00Z" }),
+    ingress(
+      "can",
+      {
+        canary: "true",
+        "canary-by-header": "X-Canary",
+        "load-balance": "ewma",
+        "whitelist-source-range": "10.0.0.0/8",
+        affinity: "cookie",
+      },
+      { host: "app.example", svc: "canary" },
+    ),
+  ]);
+  assert.equal(routes("app.example").length, 3);
+  const msg = accepted("can")!.message;
+  assert.match(msg, /affinity, .*whitelist-source-range: not applied on a canary/);
+  assert.doesNotMatch(msg, /load-balance[,:]/);
+});

@@ -206,3 +206,21 @@ test("ssl-passthrough with an allow list closes the host's TLS connections inste
   ]);
   assert.match(acceptedOf(out, "pt")?.message ?? "", /cannot apply to TLS passed through/);
 });
+
+test("ssl-passthrough with a canary header on the host: the TLS connections go to the main Service, not the canary's", () => {
+  const { out } = run(
+    ingress("pt", "pt.test", [{ path: "/" }], { [`${N}ssl-passthrough`]: "true" }, 1),
+    ingress(
+      "can",
+      "pt.test",
+      [{ path: "/", service: "api" }],
+      { [`${N}canary`]: "true", [`${N}canary-by-header`]: "X-Canary" },
+      2,
+    ),
+  );
+  const https = out.http.find((l) => l.port === 443);
+  assert.deepEqual(
+    https?.sniRoutes?.map((r) => r.backends),
+    [[{ pool: "d/web:80/TCP", weight: 1 }]],
+  );
+});

@@ -187,7 +187,8 @@ function upstreamVhost(ctx: TranslateContext, ing: Ingress, route: Route): Route
   return { ...route, filters: [...(route.filters ?? []), { type: "URLRewrite", hostname: vhost }] };
 }
 
-function backendProtocol(ctx: TranslateContext, ing: Ingress, route: Route): Route {
+/** backendProtocol points route at the pools ing's backend-protocol asks for (canary.ts: a canary inherits its main's). */
+export function backendProtocol(ctx: TranslateContext, ing: Ingress, route: Route): Route {
   const raw = annotation(ing, ANN_BACKEND_PROTOCOL);
   if (raw === undefined) return route;
   const proto = raw.toUpperCase();
