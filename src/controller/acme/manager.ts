@@ -19,13 +19,7 @@ import {
   type AcmeTxt,
 } from "../../translate/acme-txt.ts";
 import { awaitTxtServed, type DnsView } from "./dns01.ts";
-import {
-  newAccountKey,
-  order,
-  type ChallengeAnswers,
-  type Issued,
-  type OrderInput,
-} from "./order.ts";
+import { newAccountKey, order, type ChallengeAnswers, type Issued, type OrderInput } from "./order.ts";
 import { collectRequests, type CertRequest } from "./requests.ts";
 import { backoffMs, renewAt } from "./schedule.ts";
 
