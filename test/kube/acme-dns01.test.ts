@@ -1,9 +1,11 @@
 // acme-dns01.test.ts: DNS-01 in `portico controller` against the real kube-apiserver and Pebble
 // (Debian's pebble, from scripts/peers.sh). A DnsZone served by Portico's in-process engine, a
 // CertificateIssuer with `challenge: DNS01`, and an Ingress asking for a name and its wildcard in
-// that zone: the leader publishes both TXT values in its snapshot, Pebble's only resolver is
-// Portico's DNS (no challtestsrv), so an issued certificate proves Pebble read them there. The
-// Secret is written, the wildcard certificate is served (openssl s_client -servername a name only
+// that zone: the leader publishes both TXT values in its snapshot. Pebble's only resolver is a
+// relay (test/e2e/pebble.ts) in front of Portico's DNS (no challtestsrv); it holds Pebble's first
+// `_acme-challenge` query until dig has read both values from Portico, so the records are seen
+// during the order, and an issued certificate proves Pebble validated through them. The Secret is
+// written, the wildcard certificate is served (openssl s_client -servername a name only
 // the wildcard covers), Events are on the Ingress and the issuer, and the TXT records are gone.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,6 +15,7 @@ import { join } from "node:path";
 import { startKube, type KubeEnv } from "../../scripts/kube/env.ts";
 import { dig, toolSkip } from "../e2e/dns-helpers.ts";
 import { freePort } from "../e2e/l4-helpers.ts";
+import { startDnsRelay, type DnsRelay } from "../e2e/pebble.ts";
 import { apply, eventsFor, getJson, startController, waitFor, type RunningController } from "./helper.ts";
 import { acmeSkip, issuerYaml, servedCert, startPebble, type Pebble } from "./pebble-env.ts";
 
@@ -30,11 +33,13 @@ describe("DNS-01 through Portico's DNS in Kubernetes mode, against Pebble", { sk
   let pebble: Pebble | undefined;
   let caFile = "";
   let dnsPort = 0;
+  let relay: DnsRelay | undefined;
 
   before(async () => {
     env = await startKube();
     dnsPort = await freePort(DNS_VIP, "UDP");
-    const p = await startPebble(env, { server: `${DNS_VIP}:${dnsPort}` });
+    relay = await startDnsRelay(DNS_VIP, dnsPort);
+    const p = await startPebble(env, { server: `127.0.0.1:${relay.port}` });
     pebble = p;
     caFile = join(env.dir, "pebble-root.pem");
     writeFileSync(caFile, p.rootPem);
@@ -68,7 +73,9 @@ spec:
   });
 
   after(async () => {
+    relay?.release();
     await pebble?.stop();
+    relay?.close();
     await ctl?.stop();
     await env?.stop();
   });
@@ -104,6 +111,16 @@ spec:
       http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
 `,
     );
+    // Pebble asks for the TXT record only once the leader told it to validate.
+    await waitFor("Pebble's _acme-challenge query", () => relay!.held() > 0, 30_000, 50);
+    const heldMs = Date.now() - t0;
+    const during = (await dig(DNS_VIP, dnsPort, TXT, "TXT")).answer;
+    relay!.release();
+    // One order, two authorizations (the name and its wildcard): both values at once, low TTL.
+    assert.equal(during.length, 2, `two TXT values during the order: ${during.join(" | ")}`);
+    for (const r of during)
+      assert.match(r, /^_acme-challenge\.dns01-kube\.test\. 10 TXT "[A-Za-z0-9_-]{43}"$/);
+    assert.notEqual(during[0], during[1]);
     const s = await waitFor(
       "the Secret wild-tls with Pebble's certificate",
       async () => {
@@ -157,12 +174,13 @@ spec:
       const a = await dig(DNS_VIP, dnsPort, TXT, "TXT");
       return a.answer.length === 0;
     });
+    assert.ok(relay!.asked.includes(TXT), "Pebble validated through Portico's DNS");
     const zone = await getJson(env, "dnszone", "dns01-kube");
     assert.doesNotMatch(JSON.stringify(zone?.status), /_acme-challenge/);
     const all = await getJson(env, "events.v1.events.k8s.io", "-A");
     assert.doesNotMatch(JSON.stringify(all), /PRIVATE KEY|BEGIN CERTIFICATE/);
     console.log(
-      `DNS-01 in Kubernetes (name + wildcard): Secret written ${issuedMs} ms, served ${servedMs} ms after the Ingress`,
+      `DNS-01 in Kubernetes (name + wildcard): CA asked ${heldMs} ms, Secret written ${issuedMs} ms, served ${servedMs} ms after the Ingress`,
     );
   });
 });
