@@ -5,8 +5,9 @@
 // relay (test/e2e/pebble.ts) in front of Portico's DNS (no challtestsrv); it holds Pebble's first
 // `_acme-challenge` query until dig has read both values from Portico, so the records are seen
 // during the order, and an issued certificate proves Pebble validated through them. The Secret is
-// written, the wildcard certificate is served (openssl s_client -servername a name only
-// the wildcard covers), Events are on the Ingress and the issuer, and the TXT records are gone.
+// written, the wildcard certificate is served (openssl s_client -servername a name only the
+// wildcard covers), Events are on the Ingress and the issuer, and the TXT records are gone. A name
+// in no zone Portico serves fails with that reason (a Warning Event) before Pebble is asked.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
@@ -182,5 +183,37 @@ spec:
     console.log(
       `DNS-01 in Kubernetes (name + wildcard): CA asked ${heldMs} ms, Secret written ${issuedMs} ms, served ${servedMs} ms after the Ingress`,
     );
+  });
+
+  test("a name in no zone Portico serves: the order fails with that reason as a Warning Event, Pebble is not asked", async () => {
+    await apply(
+      env,
+      `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: outside
+  namespace: ${NS}
+  annotations: {portico.dev/certificate-issuer: pebble-dns}
+spec:
+  ingressClassName: portico
+  tls: [{hosts: [shop.elsewhere.test], secretName: outside-tls}]
+  rules:
+    - host: shop.elsewhere.test
+      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
+`,
+    );
+    const e = await waitFor(
+      "CertificateOrderFailed on the Ingress outside",
+      async () => {
+        const e = await eventsFor(env, "CertificateOrderFailed", "Ingress");
+        return e.find((x) => x.regarding.name === "outside");
+      },
+      30_000,
+      200,
+    );
+    assert.equal(e.type, "Warning");
+    assert.match(e.note, /_acme-challenge\.shop\.elsewhere\.test is in no DnsZone Portico serves/);
+    assert.equal(await getJson(env, "secret", "-n", NS, "outside-tls"), undefined);
+    assert.ok(!relay!.asked.some((n) => n.endsWith("elsewhere.test")), "Pebble never looked it up");
   });
 });
