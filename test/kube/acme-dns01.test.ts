@@ -81,6 +81,25 @@ spec:
     await env?.stop();
   });
 
+  /** ingress asks pebble-dns for hosts, each routed to the Service web, in Secret NAME-tls. */
+  const ingress = (name: string, hosts: string[]) => `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: ${name}
+  namespace: ${NS}
+  annotations: {portico.dev/certificate-issuer: pebble-dns}
+spec:
+  ingressClassName: portico
+  tls: [{hosts: [${hosts.map((h) => `"${h}"`).join(", ")}], secretName: ${name}-tls}]
+  rules:
+${hosts
+  .map(
+    (h) => `    - host: "${h}"
+      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}`,
+  )
+  .join("\n")}
+`;
+
   test("a name and its wildcard: the Secret is written, the wildcard served, Events recorded, the TXT records withdrawn", async () => {
     await waitFor(
       "the DnsZone Programmed",
@@ -94,24 +113,7 @@ spec:
       100,
     );
     const t0 = Date.now();
-    await apply(
-      env,
-      `apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: wild
-  namespace: ${NS}
-  annotations: {portico.dev/certificate-issuer: pebble-dns}
-spec:
-  ingressClassName: portico
-  tls: [{hosts: ["${ZONE}", "*.${ZONE}"], secretName: wild-tls}]
-  rules:
-    - host: "${ZONE}"
-      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
-    - host: "*.${ZONE}"
-      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
-`,
-    );
+    await apply(env, ingress("wild", [ZONE, `*.${ZONE}`]));
     // Pebble asks for the TXT record only once the leader told it to validate.
     await waitFor("Pebble's _acme-challenge query", () => relay!.held() > 0, 30_000, 50);
     const heldMs = Date.now() - t0;
@@ -186,22 +188,7 @@ spec:
   });
 
   test("a name in no zone Portico serves: the order fails with that reason as a Warning Event, Pebble is not asked", async () => {
-    await apply(
-      env,
-      `apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: outside
-  namespace: ${NS}
-  annotations: {portico.dev/certificate-issuer: pebble-dns}
-spec:
-  ingressClassName: portico
-  tls: [{hosts: [shop.elsewhere.test], secretName: outside-tls}]
-  rules:
-    - host: shop.elsewhere.test
-      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
-`,
-    );
+    await apply(env, ingress("outside", ["shop.elsewhere.test"]));
     const e = await waitFor(
       "CertificateOrderFailed on the Ingress outside",
       async () => {
