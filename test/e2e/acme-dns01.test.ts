@@ -9,9 +9,6 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync, type ChildProcess } from "node:child_process";
-import { createSocket, type RemoteInfo } from "node:dgram";
-import { once } from "node:events";
-import { decodeMessage } from "../../src/engine/dns/message.ts";
 import {
   tempDir,
   writeManifest,
@@ -24,7 +21,7 @@ import {
 import { httpBackend, pool, backendService, ingressClass, type HttpBackend } from "./fixtures.ts";
 import { freePort } from "./l4-helpers.ts";
 import { dig } from "./dns-helpers.ts";
-import { issuerYaml, peerCert, startPebble } from "./pebble.ts";
+import { issuerYaml, peerCert, startDnsRelay, startPebble, type DnsRelay } from "./pebble.ts";
 
 const VIP = "127.0.42.1";
 const DNS_VIP = "127.0.42.53";
@@ -42,34 +39,7 @@ let p: Portico;
 let dnsPort: number, httpsPort: number;
 const children: ChildProcess[] = [];
 let started = 0;
-
-/** relay forwards Pebble's queries to Portico's DNS, holding `_acme-challenge` TXT queries until released. */
-const relay = {
-  socket: createSocket("udp4"),
-  held: [] as { msg: Buffer; from: RemoteInfo }[],
-  released: false,
-  asked: [] as string[],
-  forward(msg: Buffer, from: RemoteInfo) {
-    const up = createSocket("udp4");
-    up.on("message", (answer) => {
-      relay.socket.send(answer, from.port, from.address);
-      up.close();
-    });
-    up.send(msg, dnsPort, DNS_VIP);
-  },
-  release() {
-    relay.released = true;
-    for (const h of relay.held.splice(0)) relay.forward(h.msg, h.from);
-  },
-};
-relay.socket.on("message", (msg, from) => {
-  const q = decodeMessage(msg).question[0];
-  const name = q?.name.toLowerCase().replace(/\.$/, "") ?? "";
-  if (q?.type === 16) relay.asked.push(name);
-  if (q?.type === 16 && name.startsWith("_acme-challenge.") && !relay.released)
-    relay.held.push({ msg, from });
-  else relay.forward(msg, from);
-});
+let relay: DnsRelay | undefined;
 
 const peer = (name: string) => peerCert(VIP, httpsPort, name);
 
@@ -84,8 +54,7 @@ before(async () => {
   dnsPort = await freePort(DNS_VIP, "UDP");
   httpsPort = await freePort(VIP);
   const pebblePort = await freePort("127.0.0.1");
-  relay.socket.bind(0, "127.0.0.1");
-  await once(relay.socket, "listening");
+  relay = await startDnsRelay(DNS_VIP, dnsPort);
   // DNS-01 only: nothing listens on Pebble's HTTP-01 and TLS-ALPN-01 ports.
   const caPem = await startPebble(children, {
     work,
@@ -93,7 +62,7 @@ before(async () => {
     managementPort: await freePort("127.0.0.1"),
     httpPort: await freePort(VIP),
     tlsPort: await freePort(VIP),
-    dnsServer: `127.0.0.1:${relay.socket.address().port}`,
+    dnsServer: `127.0.0.1:${relay.port}`,
   });
   writeManifest(dir, "pool.yaml", pool("acme", [`${VIP}/32`, `${DNS_VIP}/32`]) + "---\n" + ingressClass);
   writeManifest(dir, "web.yaml", backendService("default", "web", web.port));
@@ -138,10 +107,10 @@ ${hosts
 });
 
 after(async () => {
-  relay.release();
+  relay?.release();
   await p?.stop();
   for (const c of children) c.kill("SIGTERM");
-  relay.socket.close();
+  relay?.close();
   web?.close();
   for (const d of [dir, state, work]) if (d) removeDir(d);
 });
@@ -151,11 +120,11 @@ test(
   { skip },
   async () => {
     // Pebble asks the relay for the TXT record only after Portico told it to validate.
-    await waitFor("Pebble's _acme-challenge query", () => relay.held.length > 0, 20_000).catch((e: Error) => {
+    await waitFor("Pebble's _acme-challenge query", () => relay!.held() > 0, 20_000).catch((e: Error) => {
       throw new Error(`${e.message}\n${p.logs.filter((l) => /acme|error|warn/.test(l)).join("\n")}`);
     });
     const during = await txt();
-    relay.release();
+    relay!.release();
     // One order, two authorizations (dns01.test and *.dns01.test): both values at once, low TTL.
     assert.equal(during.length, 2, `two TXT values during the order: ${during.join(" | ")}`);
     for (const r of during) assert.match(r, /^_acme-challenge\.dns01\.test\. 10 TXT "[A-Za-z0-9_-]{43}"$/);
@@ -180,7 +149,7 @@ test(
       issued.map((l) => l.ms),
     );
     assert.ok(issued.length === 1 && (issued[0]!.ms as number) < 10_000, "the order completes within 10 s");
-    assert.ok(relay.asked.includes(NAME), "Pebble validated through Portico's DNS");
+    assert.ok(relay!.asked.includes(NAME), "Pebble validated through Portico's DNS");
 
     // openssl names Pebble as the issuer for a name only the wildcard covers.
     const r = spawnSync(
@@ -211,7 +180,7 @@ test(
       status.message,
       /DNS-01 for shop\.elsewhere\.test: _acme-challenge\.shop\.elsewhere\.test is in no DnsZone Portico serves/,
     );
-    assert.ok(!relay.asked.some((n) => n.endsWith("elsewhere.test")), "Pebble never looked it up");
+    assert.ok(!relay!.asked.some((n) => n.endsWith("elsewhere.test")), "Pebble never looked it up");
     // The log names the asking object with the same reason.
     assert.ok(
       logLines(p, "acme: order failed").some(

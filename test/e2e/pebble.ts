@@ -1,10 +1,14 @@
 // pebble.ts: Pebble (Debian's ACME test server, installed by scripts/peers.sh) for the built-in
 // issuer's end-to-end tests: a child process with its own TLS certificate, the CertificateIssuer
-// that trusts it, and the certificate a TLS handshake gets.
+// that trusts it, the certificate a TLS handshake gets, and the DNS relay DNS-01 tests put between
+// Pebble and Portico's DNS.
 import { spawn, type ChildProcess } from "node:child_process";
+import { createSocket, type RemoteInfo } from "node:dgram";
+import { once } from "node:events";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import tls from "node:tls";
+import { decodeMessage } from "../../src/engine/dns/message.ts";
 import { caAndLeaf } from "../support/certs.ts";
 import { waitFor } from "./harness.ts";
 
@@ -106,4 +110,56 @@ export function peerCert(address: string, port: number, name: string): Promise<t
     s.on("error", reject);
     s.setTimeout(5000, () => s.destroy(new Error("handshake timeout")));
   });
+}
+
+/** DnsRelay forwards Pebble's UDP queries to Portico's DNS, holding `_acme-challenge` TXT queries until released. */
+export interface DnsRelay {
+  /** port is the relay's UDP port on 127.0.0.1 (Pebble's -dnsserver). */
+  port: number;
+  /** held counts the `_acme-challenge` TXT queries waiting for release. */
+  held(): number;
+  /** asked are the names of every TXT query seen (lower case, no trailing dot). */
+  asked: string[];
+  /** release forwards the held queries and every later one at once. */
+  release(): void;
+  close(): void;
+}
+
+/**
+ * startDnsRelay relays to upstream address:port. Holding the CA's first `_acme-challenge` query
+ * until the test has asked Portico itself makes "the record is served during the order" a fact
+ * the test checks, not a race it may lose.
+ */
+export async function startDnsRelay(address: string, port: number): Promise<DnsRelay> {
+  const socket = createSocket("udp4");
+  const held: { msg: Buffer; from: RemoteInfo }[] = [];
+  const asked: string[] = [];
+  let released = false;
+  const forward = (msg: Buffer, from: RemoteInfo) => {
+    const up = createSocket("udp4");
+    up.on("message", (answer) => {
+      socket.send(answer, from.port, from.address);
+      up.close();
+    });
+    up.send(msg, port, address);
+  };
+  socket.on("message", (msg, from) => {
+    const q = decodeMessage(msg).question[0];
+    const name = q?.name.toLowerCase().replace(/\.$/, "") ?? "";
+    if (q?.type === 16) asked.push(name);
+    if (q?.type === 16 && name.startsWith("_acme-challenge.") && !released) held.push({ msg, from });
+    else forward(msg, from);
+  });
+  socket.bind(0, "127.0.0.1");
+  await once(socket, "listening");
+  return {
+    port: socket.address().port,
+    held: () => held.length,
+    asked,
+    release() {
+      released = true;
+      for (const h of held.splice(0)) forward(h.msg, h.from);
+    },
+    close: () => socket.close(),
+  };
 }

@@ -8,63 +8,34 @@
 // reason although another issuer trusts Pebble (trust is per issuer).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { startKube, type KubeEnv } from "../../scripts/kube/env.ts";
 import { caAndLeaf } from "../support/certs.ts";
 import {
   apply,
+  eventsFor,
   gatewayAddress,
   getJson,
-  kubeSkip,
   startController,
   waitFor,
   type RunningController,
 } from "./helper.ts";
-import { pebbleMissing, startPebble, type Pebble } from "./pebble-env.ts";
+import { acmeSkip, issuerYaml, servedCert, startPebble, type Pebble } from "./pebble-env.ts";
 
 // Objects read back with kubectl are used ad hoc; typing each would only restate the API.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = Record<string, any>;
 
-const run = promisify(execFile);
 const NS = "acme-kube";
 const vipBase = `127.${20 + ((process.pid + 3) % 150)}.11`;
 const VIP = `${vipBase}.1`;
 
-async function why(): Promise<string | false> {
-  const kube = kubeSkip();
-  if (kube) return kube;
-  const pebble = await pebbleMissing();
-  if (pebble) return pebble;
-  if (process.getuid?.() !== 0) return "needs root to bind the VIP's ports 80 and 443";
-  return false;
-}
-const skip = await why();
-if (skip) process.stderr.write(`\n*** SKIPPING built-in ACME Kubernetes test: ${skip} ***\n\n`);
-
-const indent = (pem: string, n: number) =>
-  pem
-    .trim()
-    .split("\n")
-    .map((l) => `${" ".repeat(n)}${l}`)
-    .join("\n");
+const skip = await acmeSkip();
 
 /** served is the certificate VIP:443 presents for name, and whether it verifies against caFile. */
-async function served(name: string, caFile: string, address = VIP): Promise<{ ok: boolean; pem: string }> {
-  const c = run("openssl", [
-    ...["s_client", "-connect", `${address}:443`, "-servername", name],
-    ...["-verify_hostname", name, "-CAfile", caFile],
-  ]);
-  c.child.stdin?.on("error", () => undefined);
-  c.child.stdin?.end("");
-  const out = (await c).stdout;
-  const pem = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(out)?.[0] ?? "";
-  return { ok: /Verify return code: 0 \(ok\)/.test(out), pem };
-}
+const served = (name: string, caFile: string, address = VIP) => servedCert(address, name, caFile);
 
 describe("the built-in ACME issuer in Kubernetes mode, against Pebble", { skip }, () => {
   let env: KubeEnv;
@@ -74,31 +45,19 @@ describe("the built-in ACME issuer in Kubernetes mode, against Pebble", { skip }
 
   before(async () => {
     env = await startKube();
-    const p = await startPebble(env, VIP);
+    const p = await startPebble(env, { address: VIP });
     pebble = p;
     caFile = join(env.dir, "pebble-root.pem");
     writeFileSync(caFile, p.rootPem);
     // A CA that did not sign Pebble's directory certificate.
     const wrong = caAndLeaf(["localhost"]).caPem;
-    const issuer = (name: string, ca: string) => `apiVersion: portico.dev/v1alpha1
-kind: CertificateIssuer
-metadata: {name: ${name}}
-spec:
-  acme:
-    server: ${p.directory}
-    email: ops@example.test
-    challenge: HTTP01
-    caBundle: |
-${indent(ca, 6)}
----
-`;
     await apply(
       env,
       `apiVersion: v1
 kind: Namespace
 metadata: {name: ${NS}}
 ---
-${issuer("pebble", p.tlsCaPem)}${issuer("wrong-ca", wrong)}apiVersion: portico.dev/v1alpha1
+${issuerYaml("pebble", p, "HTTP01")}${issuerYaml("wrong-ca", p, "HTTP01", wrong)}apiVersion: portico.dev/v1alpha1
 kind: VipPool
 metadata: {name: acme-kube-pool}
 spec:
@@ -143,10 +102,7 @@ spec:
   const secret = (name: string) => getJson(env, "secret", "-n", NS, name);
   const certOf = (s: Obj | undefined) =>
     s?.data?.["tls.crt"] ? Buffer.from(s.data["tls.crt"], "base64").toString() : undefined;
-  const events = async (reason: string, kind: string) => {
-    const list = await getJson(env, "events.v1.events.k8s.io", "-A");
-    return (list?.items ?? []).filter((e: Obj) => e.reason === reason && e.regarding?.kind === kind) as Obj[];
-  };
+  const events = (reason: string, kind: string) => eventsFor(env, reason, kind);
 
   test("an annotated Ingress gets a Portico-managed TLS Secret from Pebble (HTTP-01), served on its VIP, with Events and issuer status", async () => {
     const t0 = Date.now();

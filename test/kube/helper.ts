@@ -67,6 +67,14 @@ export async function apply(env: KubeEnv, yaml: string): Promise<void> {
   await env.kubectl(["apply", "-f", "-"], { input: yaml });
 }
 
+/** eventsFor are the events.k8s.io Events (all namespaces) with reason about an object of kind. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function eventsFor(env: KubeEnv, reason: string, kind: string): Promise<Record<string, any>[]> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const list = await getJson<{ items?: Record<string, any>[] }>(env, "events.v1.events.k8s.io", "-A");
+  return (list?.items ?? []).filter((e) => e.reason === reason && e.regarding?.kind === kind);
+}
+
 /** gatewayAddress waits until Gateway ns/name is Programmed with an address, and returns the first. */
 export async function gatewayAddress(env: KubeEnv, ns: string, name: string): Promise<string> {
   return waitFor(
