@@ -280,14 +280,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
 
   private requestBody(chunk: Buffer): void {
     // The requestBody phase (phases.ts) will run here, from this.phases, when the WAF adds one.
-    this.bytesIn += chunk.length;
-    this.guard?.body(chunk.length);
-    if (!this.done && overBodyLimit(this.route, this.bytesIn)) {
-      this.stopTimer();
-      this.dropAttempt(true);
-      this.fail(413, `request body passed the route's limit of ${this.route!.maxRequestBodyBytes} bytes`);
-      return;
-    }
+    if (!this.countIn(chunk.length)) return;
     const up = this.upstream;
     if (up === null) return;
     if (!this.writeUp(up, chunk)) this.stream.pause();
@@ -429,10 +422,18 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     this.finish(true);
   }
 
-  /** countIn accounts request body bytes forwarded by h2c.ts. */
-  countIn(n: number): void {
+  /**
+   * countIn accounts n more request body bytes (forwarded here, or by h2c.ts); false once the body
+   * passed the route's maxRequestBodyBytes: the exchange answered 413 and the body goes no further.
+   */
+  countIn(n: number): boolean {
     this.bytesIn += n;
     this.guard?.body(n);
+    if (this.done || !overBodyLimit(this.route, this.bytesIn)) return !this.done;
+    this.stopTimer();
+    this.dropAttempt(true);
+    this.fail(413, `request body passed the route's limit of ${this.route!.maxRequestBodyBytes} bytes`);
+    return false;
   }
 
   /** wafResponse runs WAF phase 3 on an h2c backend's response head; true when the WAF answered. */

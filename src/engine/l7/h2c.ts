@@ -73,7 +73,12 @@ export function h2cRequest(ex: H2Exchange, backend: Backend): void {
     });
   if (held !== undefined) for (const c of held) req.write(c);
   if (!ended) {
-    ex.stream.on("data", (chunk: Buffer) => ex.countIn(chunk.length));
+    // The route's body limit is counted before the pipe writes the chunk on (listener order).
+    ex.stream.on("data", (chunk: Buffer) => {
+      if (ex.countIn(chunk.length)) return;
+      ex.stream.unpipe(req);
+      req.destroy();
+    });
     ex.stream.pipe(req);
   } else if (held !== undefined && held.length > 0) req.end();
   req.on("response", (headers) => {
