@@ -178,8 +178,12 @@ export class H2Exchange extends BackendAttempt implements Decidable {
       else this.reply(a);
     };
     const onData = (chunk: Buffer) => {
-      this.bytesIn += chunk.length;
-      this.guard?.body(chunk.length);
+      // Past the route's body limit: 413 (countIn), and the held body goes nowhere.
+      if (!this.countIn(chunk.length)) {
+        stream.off("data", onData);
+        stream.off("end", onEnd);
+        return;
+      }
       held.push(chunk);
       if (this.bytesIn > max) inspect();
     };
