@@ -5,9 +5,8 @@ import assert from "node:assert/strict";
 import http2 from "node:http2";
 import { once } from "node:events";
 import net from "node:net";
-import type { HttpListener, Pool, Route } from "../../model/ir.ts";
-import { compileHttp } from "./compile.ts";
-import { listen, poolOf, rawExchange, RoundRobinUpstreams } from "./testing.ts";
+import type { Pool, Route } from "../../model/ir.ts";
+import { poolOf, proxyRoute, rawExchange } from "./testing.ts";
 
 const closers: (() => void)[] = [];
 after(() => closers.forEach((c) => c()));
@@ -24,22 +23,7 @@ async function proxyTo(pool: Pool): Promise<number> {
     access: { policy: "AccessPolicy/t/one-at-a-time", concurrency: 1 },
     action: { type: "Forward", backends: [{ pool: pool.name, weight: 1 }] },
   };
-  const listener: HttpListener = {
-    name: "l",
-    address: "127.0.0.1",
-    port: 0,
-    requestTimeoutMs: 5000,
-    idleTimeoutMs: 5000,
-    virtualHosts: [{ hostname: "*", routes: [route] }],
-  };
-  const pools = { [pool.name]: pool };
-  const snapshot = { version: 1, l4: [], http: [listener], pools, certificates: {} };
-  const handler = compileHttp(listener, {
-    snapshot,
-    upstreams: new RoundRobinUpstreams(pools),
-    log: () => {},
-  });
-  const { server, port } = await listen({ current: handler });
+  const { server, port } = await proxyRoute(route, { [pool.name]: pool });
   closers.push(() => server.close());
   return port;
 }

@@ -458,6 +458,20 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     return true;
   }
 
+  /**
+   * editResponse applies the route's responseHeaders phase (header modifier, CORS, the affinity
+   * cookie) to an h2c backend's response head, as responseHeaders does for HTTP/1.1 backends.
+   */
+  editResponse(resp: http2.OutgoingHttpHeaders): void {
+    const rh = this.phases?.responseHeaders;
+    if (rh === undefined) return;
+    const edits = responseEdits(rh, this);
+    if (edits === undefined) return;
+    for (const x of edits.set ?? []) delete resp[x.name.toLowerCase()];
+    for (const n of edits.remove ?? []) delete resp[n.toLowerCase()];
+    addEdits(resp, edits);
+  }
+
   /** countOut accounts response body bytes forwarded by h2c.ts. */
   countOut(n: number): void {
     this.bytesOut += n;
@@ -533,6 +547,12 @@ export function responseHeaders(
       out[l] = Array.isArray(prev) ? [...prev, hs[i + 1]!] : [String(prev), hs[i + 1]!];
     else out[l] = `${String(prev)}, ${hs[i + 1]}`;
   }
+  addEdits(out, edits);
+  return out;
+}
+
+// addEdits writes the set and add edits into HTTP/2 headers out (set and removed names already gone).
+function addEdits(out: http2.OutgoingHttpHeaders, edits: HeaderEdits | undefined): void {
   for (const x of edits?.set ?? []) out[x.name.toLowerCase()] = x.value;
   for (const x of edits?.add ?? []) {
     const l = x.name.toLowerCase();
@@ -542,5 +562,4 @@ export function responseHeaders(
     else if (l === "set-cookie") out[l] = Array.isArray(prev) ? [...prev, x.value] : [String(prev), x.value];
     else out[l] = `${String(prev)}, ${x.value}`;
   }
-  return out;
 }

@@ -94,6 +94,7 @@ export function h2cRequest(ex: H2Exchange, backend: Backend): void {
     const resp: http2.OutgoingHttpHeaders = {};
     for (const [k, v] of Object.entries(headers)) if (k !== ":status" && v !== undefined) resp[k] = v;
     resp[":status"] = status;
+    ex.editResponse(resp);
     if (ex.stream.destroyed) return;
     // WAF phase 4 sees the body before the client sees anything of the response (as exchange.ts
     // and h2-exchange.ts hold it for HTTP/1.1 backends).
