@@ -8,6 +8,7 @@ import type { AnyObject } from "../../k8s/types.ts";
 import type { Route } from "../../model/ir.ts";
 import { validateSnapshot } from "../../model/validate.ts";
 import { translate } from "../translate.ts";
+import { readAffinity } from "./affinity.ts";
 import { cookieIs, readCanary } from "./canary.ts";
 import { hashAlgorithm } from "./balance.ts";
 import { CORS_DEFAULTS } from "./cors.ts";
@@ -388,4 +389,14 @@ test("cookieIs matches the first cookie of the name only, as nginx's $cookie_ do
     assert.ok(re.test(yes), yes);
   for (const no of ["cnry=never", "cnry=alwaysx", "cnry=never; cnry=always", "xcnry=always", "a=cnry=always"])
     assert.ok(!re.test(no), no);
+});
+
+test("affinity: a session-cookie-samesite naming an Object property (constructor, __proto__) is reported, not written", () => {
+  for (const v of ["constructor", "__proto__", "hasOwnProperty"]) {
+    const ann = (n: string) =>
+      n === "affinity" ? "cookie" : n === "session-cookie-samesite" ? v : undefined;
+    const { affinity, problems } = readAffinity(ann, { type: "Prefix", value: "/" });
+    assert.equal(affinity?.sameSite, undefined, v);
+    assert.match(problems.join("\n"), /is not None, Lax or Strict; left out/, v);
+  }
 });
