@@ -107,3 +107,17 @@ test("HTTP/1.1 body past the limit after the exchange began: a request pipelined
   assert.equal(got.match(/HTTP\/1\.1 [2-5]/g)?.length, 1, "one answer, then the connection closed");
   assert.deepEqual(seen, [], "GET /next never reached the backend");
 });
+
+test("HTTP/1.1 Content-Length past the limit with Expect: 100-continue: 413 and the connection closes, no wait for a body the client holds back", async () => {
+  const { pool, seen } = await h2cBackend();
+  const port = await proxyTo(pool);
+  const res = await rawExchange(
+    port,
+    "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n",
+    undefined,
+    3000,
+  );
+  assert.match(res, /^HTTP\/1\.1 413 /);
+  assert.match(res, /\r\nConnection: close\r\n/i);
+  assert.deepEqual(seen, []);
+});

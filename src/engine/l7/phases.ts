@@ -43,6 +43,11 @@ export interface Answer {
   invalidShare?: boolean;
   /** drop: close the connection instead (HTTP/2: reset the stream); the WAF's drop action. */
   drop?: true;
+  /**
+   * close: HTTP/1.1 closes the connection after the answer instead of reading the request body
+   * (a 413, as nginx: a client told no 100 Continue may hold the body back, and it is not wanted).
+   */
+  close?: true;
 }
 
 /** MirrorFilter is a RequestMirror filter. */
@@ -217,6 +222,7 @@ function bodyLimitStep(max: number): RequestHeadersStep {
       status: 413,
       body: BODY_TOO_LARGE,
       error: `request body of ${cl} bytes is over the route's limit of ${max}`,
+      close: true,
     };
   };
 }
