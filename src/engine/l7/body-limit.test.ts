@@ -121,3 +121,30 @@ test("HTTP/1.1 Content-Length past the limit with Expect: 100-continue: 413 and 
   assert.match(res, /\r\nConnection: close\r\n/i);
   assert.deepEqual(seen, []);
 });
+
+test("HTTP/2 body past the limit, client still sending: 413, then RST_STREAM(NO_ERROR) tells it to stop (RFC 9113 §8.1)", async () => {
+  const { pool, seen } = await h2cBackend();
+  const port = await proxyTo(pool);
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  closers.push(() => session.close());
+  // Counted as it streams, and refused by its Content-Length before any of it is read.
+  for (const length of [undefined, "1000"]) {
+    const req = session.request({
+      ":method": "POST",
+      ":path": "/up",
+      ...(length === undefined ? {} : { "content-length": length }),
+    });
+    req.on("error", () => {});
+    req.resume();
+    req.write(BODY); // past the limit, and the request goes on (no end)
+    const [headers] = (await once(req, "response")) as [http2.IncomingHttpHeaders];
+    assert.equal(headers[":status"], 413);
+    // A deadline, not a wait: a stream left open never closes, and the test must fail, not hang.
+    await Promise.race([
+      once(req, "close"),
+      new Promise((_, reject) => setTimeout(() => reject(new Error("the stream stayed open")), 5000).unref()),
+    ]);
+    assert.equal(req.rstCode, http2.constants.NGHTTP2_NO_ERROR, `content-length ${length}`);
+  }
+  assert.deepEqual(seen, []);
+});

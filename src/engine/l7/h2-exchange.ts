@@ -112,6 +112,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     if (a.invalidShare === true && String(this.headers["content-type"] ?? "").startsWith("application/grpc"))
       return this.answerGrpc(GRPC_UNAVAILABLE, publicText(503));
     this.answer(a.status, a.body, a.headers);
+    if (a.close === true) this.stopRequest();
   }
 
   /** answer responds from the proxy with a short text body and extra headers (a redirect's Location). */
@@ -437,7 +438,15 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     this.stopTimer();
     this.dropAttempt(true);
     this.fail(413, `request body passed the route's limit of ${this.route!.maxRequestBodyBytes} bytes`);
+    this.stopRequest();
     return false;
+  }
+
+  // stopRequest asks the client to stop sending a body nothing will read: RST_STREAM(NO_ERROR)
+  // once the response is complete (RFC 9113 §8.1), or it uploads the rest for nothing.
+  private stopRequest(): void {
+    if (!this.stream.destroyed && !this.stream.readableEnded)
+      this.stream.close(http2.constants.NGHTTP2_NO_ERROR);
   }
 
   /** wafResponse runs WAF phase 3 on an h2c backend's response head; true when the WAF answered. */
