@@ -101,6 +101,8 @@ export function checkAffinity(at: string, a: CookieAffinity): string[] {
     p.push(`${where}: cookie path ${JSON.stringify(a.path)} must start with "/" and hold no ";" or spaces`);
   if (a.domain !== undefined && !COOKIE_ATTR.test(a.domain))
     p.push(`${where}: cookie domain ${JSON.stringify(a.domain)} holds ";", spaces or controls`);
+  if (a.sameSite !== undefined && a.sameSite !== "None" && a.sameSite !== "Lax" && a.sameSite !== "Strict")
+    p.push(`${where}: SameSite ${JSON.stringify(a.sameSite)} is not None, Lax or Strict`);
   for (const [name, v] of [
     ["maxAgeSeconds", a.maxAgeSeconds],
     ["expiresSeconds", a.expiresSeconds],

@@ -279,3 +279,15 @@ test("validateSnapshot: issue 20's route fields — rewrite pattern and replacem
   assert.match(problems, /connectTimeoutMs 0/);
   assert.match(problems, /maxAttempts 1.5/);
 });
+
+test("validateSnapshot: a cookie affinity's SameSite is None, Lax or Strict (the engine writes it into Set-Cookie)", () => {
+  const s = sound();
+  const route = s.http[0]!.virtualHosts[0]!.routes[0]!;
+  route.affinity = { cookie: "route", path: "/", sameSite: "Lax", changeOnFailure: false };
+  assert.deepEqual(validateSnapshot(s), []);
+  route.affinity.sameSite = "Lax\r\nX-Injected: 1" as "Lax";
+  assert.match(
+    validateSnapshot(s).join("\n"),
+    /affinity: SameSite "Lax\\r\\nX-Injected: 1" is not None, Lax or Strict/,
+  );
+});

@@ -387,13 +387,21 @@ export class Exchange extends BackendAttempt implements Decidable {
   // bodyTooLarge ends an exchange whose streamed body passed the route's limit: 413 (the rest of
   // the body is not read; the connection closes after the answer).
   private bodyTooLarge(): void {
+    const text = `request body passed the route's limit of ${this.route!.maxRequestBodyBytes} bytes`;
+    if (!this.started) {
+      // Not its turn yet (pipelined, or head and body in one read): begin() sends the 413 in
+      // order; answering now would write it into an earlier exchange's response.
+      this.error = text;
+      this.answer(413, publicText(413), true);
+      return;
+    }
     this.holding = false;
     this.stopTimer();
     this.dropAttempt(true);
     const p = this.pending;
     this.pending = null;
     if (p !== null) this.conn.released(p);
-    this.fail(413, `request body passed the route's limit of ${this.route!.maxRequestBodyBytes} bytes`);
+    this.fail(413, text);
   }
 
   /** timedOut runs when the request timeout fires, or the body timeout while the body is buffered. */

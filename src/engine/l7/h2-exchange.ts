@@ -136,6 +136,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
       a.body,
       type === undefined ? a.headers : [...(a.headers ?? []), { name: "content-type", value: type }],
     );
+    if (a.close === true) this.stopRequest();
   }
 
   /** answer responds from the proxy with a short text body and extra headers (a redirect's Location). */
@@ -202,8 +203,12 @@ export class H2Exchange extends BackendAttempt implements Decidable {
       else this.reply(a);
     };
     const onData = (chunk: Buffer) => {
-      this.bytesIn += chunk.length;
-      this.guard?.body(chunk.length);
+      // Past the route's body limit: 413 (countIn), and the held body goes nowhere.
+      if (!this.countIn(chunk.length)) {
+        stream.off("data", onData);
+        stream.off("end", onEnd);
+        return;
+      }
       held.push(chunk);
       if (this.bytesIn > max) inspect();
     };
@@ -304,14 +309,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
 
   private requestBody(chunk: Buffer): void {
     // The requestBody phase (phases.ts) will run here, from this.phases, when the WAF adds one.
-    this.bytesIn += chunk.length;
-    this.guard?.body(chunk.length);
-    if (!this.done && overBodyLimit(this.route, this.bytesIn)) {
-      this.stopTimer();
-      this.dropAttempt(true);
-      this.fail(413, `request body passed the route's limit of ${this.route!.maxRequestBodyBytes} bytes`);
-      return;
-    }
+    if (!this.countIn(chunk.length)) return;
     const up = this.upstream;
     if (up === null) return;
     if (!this.writeUp(up, chunk)) this.stream.pause();
@@ -462,10 +460,26 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     this.finish(true);
   }
 
-  /** countIn accounts request body bytes forwarded by h2c.ts. */
-  countIn(n: number): void {
+  /**
+   * countIn accounts n more request body bytes (forwarded here, or by h2c.ts); false once the body
+   * passed the route's maxRequestBodyBytes: the exchange answered 413 and the body goes no further.
+   */
+  countIn(n: number): boolean {
     this.bytesIn += n;
     this.guard?.body(n);
+    if (this.done || !overBodyLimit(this.route, this.bytesIn)) return !this.done;
+    this.stopTimer();
+    this.dropAttempt(true);
+    this.fail(413, `request body passed the route's limit of ${this.route!.maxRequestBodyBytes} bytes`);
+    this.stopRequest();
+    return false;
+  }
+
+  // stopRequest asks the client to stop sending a body nothing will read: RST_STREAM(NO_ERROR)
+  // once the response is complete (RFC 9113 §8.1), or it uploads the rest for nothing.
+  private stopRequest(): void {
+    if (!this.stream.destroyed && !this.stream.readableEnded)
+      this.stream.close(http2.constants.NGHTTP2_NO_ERROR);
   }
 
   /** wafResponse runs WAF phase 3 on an h2c backend's response head; true when the WAF answered. */
@@ -484,6 +498,20 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     this.settle(true);
     this.reply(a);
     return true;
+  }
+
+  /**
+   * editResponse applies the route's responseHeaders phase (header modifier, CORS, the affinity
+   * cookie) to an h2c backend's response head, as responseHeaders does for HTTP/1.1 backends.
+   */
+  editResponse(resp: http2.OutgoingHttpHeaders): void {
+    const rh = this.phases?.responseHeaders;
+    if (rh === undefined) return;
+    const edits = responseEdits(rh, this);
+    if (edits === undefined) return;
+    for (const x of edits.set ?? []) delete resp[x.name.toLowerCase()];
+    for (const n of edits.remove ?? []) delete resp[n.toLowerCase()];
+    addEdits(resp, edits);
   }
 
   /** countOut accounts response body bytes forwarded by h2c.ts. */
@@ -562,6 +590,12 @@ export function responseHeaders(
       out[l] = Array.isArray(prev) ? [...prev, hs[i + 1]!] : [String(prev), hs[i + 1]!];
     else out[l] = `${String(prev)}, ${hs[i + 1]}`;
   }
+  addEdits(out, edits);
+  return out;
+}
+
+// addEdits writes the set and add edits into HTTP/2 headers out (set and removed names already gone).
+function addEdits(out: http2.OutgoingHttpHeaders, edits: HeaderEdits | undefined): void {
   for (const x of edits?.set ?? []) out[x.name.toLowerCase()] = x.value;
   for (const x of edits?.add ?? []) {
     const l = x.name.toLowerCase();
@@ -571,5 +605,4 @@ export function responseHeaders(
     else if (l === "set-cookie") out[l] = Array.isArray(prev) ? [...prev, x.value] : [String(prev), x.value];
     else out[l] = `${String(prev)}, ${x.value}`;
   }
-  return out;
 }

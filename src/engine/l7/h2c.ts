@@ -73,7 +73,12 @@ export function h2cRequest(ex: H2Exchange, backend: Backend): void {
     });
   if (held !== undefined) for (const c of held) req.write(c);
   if (!ended) {
-    ex.stream.on("data", (chunk: Buffer) => ex.countIn(chunk.length));
+    // The route's body limit is counted before the pipe writes the chunk on (listener order).
+    ex.stream.on("data", (chunk: Buffer) => {
+      if (ex.countIn(chunk.length)) return;
+      ex.stream.unpipe(req);
+      req.destroy();
+    });
     ex.stream.pipe(req);
   } else if (held !== undefined && held.length > 0) req.end();
   req.on("response", (headers) => {
@@ -89,6 +94,7 @@ export function h2cRequest(ex: H2Exchange, backend: Backend): void {
     const resp: http2.OutgoingHttpHeaders = {};
     for (const [k, v] of Object.entries(headers)) if (k !== ":status" && v !== undefined) resp[k] = v;
     resp[":status"] = status;
+    ex.editResponse(resp);
     if (ex.stream.destroyed) return;
     // WAF phase 4 sees the body before the client sees anything of the response (as exchange.ts
     // and h2-exchange.ts hold it for HTTP/1.1 backends).

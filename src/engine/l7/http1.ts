@@ -295,6 +295,9 @@ export class ClientConn implements MessageSink, Watcher, Batched {
 
   onHead(head: MessageHead): boolean {
     this.state = BODY;
+    // An exchange that ended the connection mid-read (a 413 on its body) leaves the rest of that
+    // read unanswered: a request parsed out of it must not reach a backend.
+    if (this.ended || this.socket.destroyed) return false;
     if (this.rt.next !== undefined) this.follow();
     const ex = new Exchange(this, head);
     prepare(ex, this.rt, this.clientIp);

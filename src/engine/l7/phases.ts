@@ -51,6 +51,11 @@ export interface Answer {
   drop?: true;
   /** contentType replaces text/plain (a custom error page from a default backend, error-pages.ts). */
   contentType?: string;
+  /**
+   * close: HTTP/1.1 closes the connection after the answer instead of reading the request body
+   * (a 413, as nginx: a client told no 100 Continue may hold the body back, and it is not wanted).
+   */
+  close?: true;
 }
 
 /** MirrorFilter is a RequestMirror filter. */
@@ -247,6 +252,7 @@ function bodyLimitStep(max: number): RequestHeadersStep {
       status: 413,
       body: BODY_TOO_LARGE,
       error: `request body of ${cl} bytes is over the route's limit of ${max}`,
+      close: true,
     };
   };
 }
@@ -260,15 +266,26 @@ export function overBodyLimit(route: Route | undefined, bytes: number): boolean 
 // staticRedirectStep answers with a fixed Location (permanent-redirect, temporal-redirect,
 // app-root); a location that is a path gets the request's scheme and Host, as nginx's `return`.
 function staticRedirectStep(f: StaticRedirect): RequestHeadersStep {
+  const location = headerSafe(f.location);
   return (req) => {
     if (f.onlyPath !== undefined && req.path !== f.onlyPath) return undefined;
-    const loc = f.location.startsWith("/") ? `${req.rt.proto}://${req.host}${f.location}` : f.location;
+    const loc = location.startsWith("/") ? `${req.rt.proto}://${req.host}${location}` : location;
     return {
       status: f.statusCode,
       body: `redirecting to ${loc}`,
       headers: [{ name: "Location", value: loc }],
     };
   };
+}
+
+// headerSafe percent-encodes (as UTF-8) what a header value cannot carry as written: controls and
+// non-ASCII (an annotation's "/café" would go out as latin1 on HTTP/1.1 and throw in node:http2).
+function headerSafe(s: string): string {
+  return s.replace(/[^\x20-\x7e]/gu, (c) => {
+    let out = "";
+    for (const b of Buffer.from(c, "utf8")) out += "%" + b.toString(16).toUpperCase().padStart(2, "0");
+    return out;
+  });
 }
 
 /** regexRewritePath applies a RegexRewrite to path (compiled: re is the pattern's RegExp). */

@@ -115,7 +115,8 @@ function decided(ex: Exchange, rt: ListenerRuntime, facts: DecidedFacts, answer:
     // The WAF's drop closes the connection when the exchange's turn comes.
     if (answer.drop === true) return ex.wafAnswer(answer);
     if (answer.error !== undefined) ex.error = answer.error;
-    return ex.answer(answer.status, answer.body, false, answer.headers && headerLines(answer.headers));
+    const close = answer.close === true;
+    return ex.answer(answer.status, answer.body, close, answer.headers && headerLines(answer.headers));
   }
   const route = ex.route!;
   ex.upstreamHead = buildUpstreamHead({

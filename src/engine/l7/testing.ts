@@ -5,7 +5,7 @@ import diagnostics from "node:diagnostics_channel";
 import net from "node:net";
 import { once } from "node:events";
 import type { Backend, ConnectionHandler, PickContext, Upstreams } from "../contracts.ts";
-import type { EngineSnapshot, HttpListener, Pool } from "../../model/ir.ts";
+import type { EngineSnapshot, HttpListener, Pool, Route } from "../../model/ir.ts";
 import { compileHttpWith } from "./compile.ts";
 import { HTTP_RESPONSE_CHANNEL, type HttpResponseEvent } from "./events.ts";
 import { defaultLimits, type Limits } from "./runtime.ts";
@@ -172,6 +172,18 @@ export function proxyAll(name: string, backendPort: number, limits: Partial<Limi
     log: () => {},
   };
   return listen({ current: compileHttpWith(listener, deps, { ...defaultLimits, ...limits }) });
+}
+
+/** proxyRoute listens on 127.0.0.1:0 with route (its action's pools in pools) for every host. */
+export function proxyRoute(route: Route, pools: Record<string, Pool>) {
+  const listener = catchAllListener("l");
+  listener.virtualHosts[0]!.routes = [route];
+  const deps = {
+    snapshot: snapshotOf(listener, pools),
+    upstreams: new RoundRobinUpstreams(pools),
+    log: () => {},
+  };
+  return listen({ current: compileHttpWith(listener, deps, defaultLimits) });
 }
 
 /**

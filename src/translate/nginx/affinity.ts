@@ -77,8 +77,9 @@ export function readAffinity(
   a.changeOnFailure = flag("session-cookie-change-on-failure") ?? false;
   const ss = ann("session-cookie-samesite");
   if (ss !== undefined) {
-    const v = SAME_SITE[ss.toLowerCase() as keyof typeof SAME_SITE];
-    if (v !== undefined) a.sameSite = v;
+    // Own keys only: "constructor" or "__proto__" must not find Object.prototype's members.
+    const k = ss.toLowerCase();
+    if (Object.hasOwn(SAME_SITE, k)) a.sameSite = SAME_SITE[k as keyof typeof SAME_SITE];
     else problems.push(`session-cookie-samesite: ${JSON.stringify(ss)} is not None, Lax or Strict; left out`);
   }
   if (flag("session-cookie-conditional-samesite-none") === true)

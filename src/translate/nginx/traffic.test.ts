@@ -8,6 +8,7 @@ import type { AnyObject } from "../../k8s/types.ts";
 import type { Route } from "../../model/ir.ts";
 import { validateSnapshot } from "../../model/validate.ts";
 import { translate } from "../translate.ts";
+import { readAffinity } from "./affinity.ts";
 import { cookieIs, readCanary } from "./canary.ts";
 import { hashAlgorithm } from "./balance.ts";
 import { CORS_DEFAULTS } from "./cors.ts";
@@ -498,4 +499,14 @@ test("canary: the canary's own other annotations (source ranges, affinity...) ar
   const msg = accepted("can")!.message;
   assert.match(msg, /affinity, .*whitelist-source-range: not applied on a canary/);
   assert.doesNotMatch(msg, /load-balance[,:]/);
+});
+
+test("affinity: a session-cookie-samesite naming an Object property (constructor, __proto__) is reported, not written", () => {
+  for (const v of ["constructor", "__proto__", "hasOwnProperty"]) {
+    const ann = (n: string) =>
+      n === "affinity" ? "cookie" : n === "session-cookie-samesite" ? v : undefined;
+    const { affinity, problems } = readAffinity(ann, { type: "Prefix", value: "/" });
+    assert.equal(affinity?.sameSite, undefined, v);
+    assert.match(problems.join("\n"), /is not None, Lax or Strict; left out/, v);
+  }
 });
