@@ -54,26 +54,13 @@ export function passthroughRoutes(
       const guarded =
         route !== undefined &&
         (route.access !== undefined || (route.extraAccess?.length ?? 0) > 0 || route.waf !== undefined);
-      if (guarded) {
-        reportAnnotation(
-          ctx,
-          ing,
-          `${ANN_SSL_PASSTHROUGH}: ${host} has access rules (allow/deny lists, limits, WAF or authentication) that cannot apply to TLS passed through; its TLS connections are closed — drop ssl-passthrough or the access rules`,
-        );
-        out.set(host, {
-          name: `${owner}#passthrough.${i}`,
-          hostname: host,
-          mode: "Passthrough",
-          backends: [],
-        });
-        return;
-      }
-      if (route === undefined || route.action.type !== "Forward") {
-        reportAnnotation(
-          ctx,
-          ing,
-          `${ANN_SSL_PASSTHROUGH}: ${host} has no usable backend; its TLS connections are closed`,
-        );
+      const closed = guarded
+        ? `has access rules (allow/deny lists, limits, WAF or authentication) that cannot apply to TLS passed through; its TLS connections are closed — drop ssl-passthrough or the access rules`
+        : route === undefined || route.action.type !== "Forward"
+          ? "has no usable backend; its TLS connections are closed"
+          : undefined;
+      if (closed !== undefined || route === undefined || route.action.type !== "Forward") {
+        reportAnnotation(ctx, ing, `${ANN_SSL_PASSTHROUGH}: ${host} ${closed}`);
         out.set(host, {
           name: `${owner}#passthrough.${i}`,
           hostname: host,
