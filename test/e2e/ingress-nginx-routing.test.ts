@@ -9,7 +9,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer as createHttps } from "node:https";
-import { connect as connectH2, createServer as createH2c } from "node:http2";
+import { connect as connectH2, createSecureServer as createH2s, createServer as createH2c } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { tempDir, writeManifest, startPortico, removeDir, run, waitFor, type Portico } from "./harness.ts";
 import { backendService, httpBackend, ingressClass, pool, type HttpBackend } from "./fixtures.ts";
@@ -88,12 +88,18 @@ before(async () => {
     res.setHeader("content-type", "text/plain");
     res.end(`h2c-backend HTTP/${req.httpVersion} ${req.url}\n`);
   });
+  // An HTTP/2-over-TLS backend (GRPCS) with a self-signed certificate, HTTP/2 only (no HTTP/1.1
+  // fallback): it answers which protocol and scheme it was spoken to in.
+  const h2s = createH2s({ cert: tlsCert.certPem, key: tlsCert.keyPem, allowHTTP1: false }, (req, res) => {
+    res.setHeader("content-type", "text/plain");
+    res.end(`h2-tls-backend HTTP/${req.httpVersion} ${req.headers[":scheme"]} ${req.url}\n`);
+  });
   // The ssl-passthrough backend: a TLS server with its own certificate for the public name.
   const ptCert = selfSigned(["pt.test"]);
   const pt = createHttps({ cert: ptCert.certPem, key: ptCert.keyPem }, (req, res) => {
     res.end(`passthrough-backend ${req.url}\n`);
   });
-  for (const s of [https, h2c, pt]) {
+  for (const s of [https, h2c, h2s, pt]) {
     await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
     closers.push(() => s.close());
   }
@@ -106,6 +112,7 @@ before(async () => {
       backendService("default", "echo", echo.port),
       backendService("default", "tlsapp", port(https)),
       backendService("default", "grpc", port(h2c)),
+      backendService("default", "grpcs", port(h2s)),
       backendService("default", "pt", port(pt)),
     ].join("---\n"),
   );
@@ -134,7 +141,7 @@ before(async () => {
       ing("alias", "main.test", ["/"], { [`${N}/server-alias`]: "alias.test, other-alias.test" }),
       ing("tls", "tls.test", ["/"], { [`${N}/backend-protocol`]: "HTTPS" }, "tlsapp"),
       ing("grpc", "grpc.test", ["/"], { [`${N}/backend-protocol`]: "GRPC" }, "grpc"),
-      ing("grpcs", "grpcs.test", ["/"], { [`${N}/backend-protocol`]: "GRPCS" }, "grpc"),
+      ing("grpcs", "grpcs.test", ["/"], { [`${N}/backend-protocol`]: "GRPCS" }, "grpcs"),
       ing("pt", "pt.test", ["/"], { [`${N}/ssl-passthrough`]: "true" }, "pt"),
     ].join("---\n"),
   );
@@ -211,13 +218,16 @@ test("server-alias: alias.test and other-alias.test are served by main.test's ru
   assert.equal((await curl("nobody.test", "/a3")).status, 404);
 });
 
-test("backend-protocol HTTPS re-encrypts to a self-signed backend; GRPC speaks h2c; GRPCS is refused with 502", async () => {
+test("backend-protocol HTTPS re-encrypts to a self-signed backend; GRPC speaks h2c; GRPCS speaks HTTP/2 over TLS", async () => {
   assert.match((await curl("tls.test", "/t")).body, /^tls-backend \/t TLSSocket/);
   assert.equal((await curl("grpc.test", "/pkg.Svc/Method")).body, "h2c-backend HTTP/2.0 /pkg.Svc/Method\n");
-  assert.equal((await curl("grpcs.test", "/x")).status, 502);
-  const st = (await p.status()).find((s) => s.kind === "Ingress" && s.name === "grpcs");
-  const cond = st?.status.conditions?.find((c) => c.type.endsWith("Accepted"));
-  assert.equal(cond?.reason, "UnsupportedAnnotation");
+  // From an HTTP/1.1 client (the bridge) and an HTTP/2 client (h2c.ts): the backend refuses
+  // anything but HTTP/2 over TLS, so a 200 with its body shows the protocol.
+  assert.equal((await curl("grpcs.test", "/pkg.Svc/M")).body, "h2-tls-backend HTTP/2.0 https /pkg.Svc/M\n");
+  assert.equal(
+    (await curl("grpcs.test", "/pkg.Svc/N", ["--http2-prior-knowledge"])).body,
+    "h2-tls-backend HTTP/2.0 https /pkg.Svc/N\n",
+  );
 });
 
 test("ssl-passthrough: openssl s_client with SNI pt.test gets the backend's certificate; HTTPS reaches the backend", async () => {

@@ -6,9 +6,11 @@
 // UpstreamOwner events, trailers included (as chunked trailers, where gRPC-Web-ish clients look).
 import http, { type OutgoingHttpHeaders } from "node:http";
 import http2 from "node:http2";
+import type { UpstreamTls } from "../../model/ir.ts";
 import type { Backend } from "../contracts.ts";
 import { hopByHop } from "../http/head.ts";
 import { HttpParser, type MessageHead, type MessageSink } from "../http/parser.ts";
+import { h2Session } from "./h2-sessions.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 import type { UpstreamConn, UpstreamOwner } from "./upstream.ts";
 
@@ -26,21 +28,7 @@ export function acquireUpstream(
   if (p?.protocol !== "h2c") return rt.pool.acquire(backend, connectTimeoutMs, p?.tls);
   // The bridge offers every member of UpstreamConn the exchange uses (socket writes, attach,
   // release, destroy, reused, sawResponse); the class itself can't be subclassed without a socket.
-  return new H2cBridge(backend) as unknown as UpstreamConn;
-}
-
-const sessions = new Map<string, http2.ClientHttp2Session>();
-
-function sessionFor(b: Backend): http2.ClientHttp2Session {
-  const hit = sessions.get(b.id);
-  if (hit !== undefined && !hit.closed && !hit.destroyed) return hit;
-  const s = http2.connect(`http://${b.address.includes(":") ? `[${b.address}]` : b.address}:${b.port}`);
-  s.on("error", () => s.destroy());
-  s.on("close", () => sessions.get(b.id) === s && sessions.delete(b.id));
-  // Idle sessions must not keep the process alive.
-  s.unref();
-  sessions.set(b.id, s);
-  return s;
+  return new H2cBridge(backend, p.tls) as unknown as UpstreamConn;
 }
 
 /** H2cBridge carries one exchange's request to an HTTP/2 backend. */
@@ -64,8 +52,12 @@ export class H2cBridge implements MessageSink {
   private timeoutMs = 0;
   private closed = false;
 
-  constructor(backend: Backend) {
+  /** tls, when the pool has it, makes the session HTTP/2 over TLS (h2-sessions.ts). */
+  private readonly tls: UpstreamTls | undefined;
+
+  constructor(backend: Backend, tls: UpstreamTls | undefined) {
     this.backend = backend;
+    this.tls = tls;
     this.parser = new HttpParser("request", this, 0);
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getter below needs the bridge
     const bridge = this;
@@ -147,11 +139,11 @@ export class H2cBridge implements MessageSink {
     if (String(out["content-type"] ?? "").startsWith("application/grpc")) out["te"] = "trailers";
     out[":method"] = h.method;
     out[":path"] = h.url;
-    out[":scheme"] = "http";
+    out[":scheme"] = this.tls === undefined ? "http" : "https";
     out[":authority"] = authority;
     let stream: http2.ClientHttp2Stream;
     try {
-      stream = sessionFor(this.backend).request(out);
+      stream = h2Session(this.backend, this.tls).request(out);
     } catch (err) {
       this.fail("connect", `cannot open a stream to ${this.backend.id}: ${(err as Error).message}`);
       return false;

@@ -3,6 +3,7 @@
 import http2 from "node:http2";
 import type { Backend } from "../contracts.ts";
 import type { H2Exchange } from "./h2-exchange.ts";
+import { h2Session } from "./h2-sessions.ts";
 
 // Request headers never forwarded: pseudo-headers are rebuilt, the rest are HTTP/2-illegal hop-by-hop.
 const SKIP = new Set([
@@ -13,20 +14,6 @@ const SKIP = new Set([
   "upgrade",
   "host",
 ]);
-const sessions = new Map<string, http2.ClientHttp2Session>();
-
-function sessionFor(b: Backend): http2.ClientHttp2Session {
-  const hit = sessions.get(b.id);
-  if (hit !== undefined && !hit.closed && !hit.destroyed) return hit;
-  const s = http2.connect(`http://${b.address.includes(":") ? `[${b.address}]` : b.address}:${b.port}`);
-  s.on("error", () => s.destroy());
-  s.on("close", () => sessions.get(b.id) === s && sessions.delete(b.id));
-  // Idle sessions must not keep the process alive.
-  s.unref();
-  sessions.set(b.id, s);
-  return s;
-}
-
 /** h2cRequest forwards ex's stream to backend over HTTP/2. */
 export function h2cRequest(ex: H2Exchange, backend: Backend): void {
   const h = ex.headers;
@@ -54,13 +41,16 @@ export function h2cRequest(ex: H2Exchange, backend: Backend): void {
   out[":method"] = h[":method"];
   out[":path"] = p + (ex.query === "" ? "" : "?" + ex.query);
   out[":authority"] = host;
-  out[":scheme"] = "http";
+  const tls = ex.rt.pools[ex.pool]?.tls;
+  out[":scheme"] = tls === undefined ? "http" : "https";
   // A body the WAF held (h2-exchange.ts wafBody) goes first; the rest, if any, is piped after it.
   const held = ex.held;
   const ended = ex.stream.readableEnded;
   let req: http2.ClientHttp2Stream;
   try {
-    req = sessionFor(backend).request(out, { endStream: ended && (held === undefined || held.length === 0) });
+    req = h2Session(backend, tls).request(out, {
+      endStream: ended && (held === undefined || held.length === 0),
+    });
   } catch (err) {
     ex.fail(502, `cannot open a stream to backend ${backend.id}: ${(err as Error).message}`);
     return;

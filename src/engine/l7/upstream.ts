@@ -328,7 +328,7 @@ const policyKeys = new WeakMap<UpstreamTls, string>();
  * names): an idle connection or a TLS session is reused only under the same policy. A resumed
  * session skips certificate verification, so one verified against another CA must not be offered.
  */
-function policyKey(t: UpstreamTls): string {
+export function policyKey(t: UpstreamTls): string {
   let k = policyKeys.get(t);
   if (k === undefined) {
     const h = createHash("sha256").update(t.caPem ?? "(system roots)");
@@ -342,20 +342,18 @@ function policyKey(t: UpstreamTls): string {
   return k;
 }
 
-// connectTls opens a verified TLS connection to a backend (BackendTLSPolicy semantics: the chain
-// must verify against caPem or the system roots, and the name against sni or subjectAltNames).
-function connectTls(backend: Backend, t: UpstreamTls): tls.TLSSocket {
-  const key = `${backend.id}|${policyKey(t)}`;
+/**
+ * tlsOptions are the TLS connect options of a backend policy (BackendTLSPolicy semantics: the chain
+ * must verify against caPem or the system roots, and the name against sni or subjectAltNames;
+ * skipVerify, ingress-nginx's unverified HTTPS/GRPCS, takes any certificate but still encrypts).
+ */
+export function tlsOptions(t: UpstreamTls, alpn: string[]): tls.ConnectionOptions {
   const names = t.subjectAltNames;
-  const s = tls.connect({
-    host: backend.address,
-    port: backend.port,
+  return {
     servername: t.sni,
     ...(t.caPem === undefined ? {} : { ca: t.caPem }),
     minVersion: "TLSv1.2",
-    ALPNProtocols: ["http/1.1"],
-    session: sessions.get(key),
-    // skipVerify (ingress-nginx backend-protocol HTTPS): encrypted, but any certificate is taken.
+    ALPNProtocols: alpn,
     ...(t.skipVerify === true ? { rejectUnauthorized: false } : {}),
     checkServerIdentity:
       t.skipVerify === true
@@ -366,6 +364,17 @@ function connectTls(backend: Backend, t: UpstreamTls): tls.TLSSocket {
               for (const n of names) if (tls.checkServerIdentity(n, cert) === undefined) return undefined;
               return new Error(`certificate matches none of ${names.join(", ")}`);
             },
+  };
+}
+
+// connectTls opens a TLS connection to a backend under policy t, resuming its last session.
+function connectTls(backend: Backend, t: UpstreamTls): tls.TLSSocket {
+  const key = `${backend.id}|${policyKey(t)}`;
+  const s = tls.connect({
+    host: backend.address,
+    port: backend.port,
+    ...tlsOptions(t, ["http/1.1"]),
+    session: sessions.get(key),
   });
   s.setNoDelay(true);
   s.on("session", (session: Buffer) => sessions.set(key, session));

@@ -150,7 +150,7 @@ const INGRESS_NGINX: readonly Row[] = [
   [
     "backend-protocol",
     "implemented",
-    "HTTP, HTTPS, GRPC, H2C; GRPCS, AUTO_HTTP, FCGI, AJP answer 502 (reported)",
+    "HTTP, HTTPS, GRPC, GRPCS, H2C; AUTO_HTTP, FCGI, AJP answer 502 (reported)",
   ],
   ["canary", "implemented", "this Ingress is the canary of the main Ingress with the same host and path"],
   ["canary-by-header", "implemented", "always/never in the header picks the canary"],

@@ -90,7 +90,7 @@ test("proxy-next-upstream: off -> 1 attempt, tries -> attempts, http_502 and a r
   assert.match(c?.message ?? "", /proxy-next-upstream-timeout: not supported/);
 });
 
-test("backend-protocol: HTTPS -> an unverified TLS pool of its own, GRPC/H2C -> an h2c pool, GRPCS/FCGI -> 502 and reported", () => {
+test("backend-protocol: HTTPS -> an unverified TLS pool of its own, GRPC/H2C -> an h2c pool, GRPCS -> an unverified TLS h2c pool, proxy-ssl-verify on -> 502", () => {
   const { out, routes } = run(
     ingress("https", "a.test", [{ path: "/" }], { [`${N}backend-protocol`]: "HTTPS" }, 1),
     ingress("grpc", "b.test", [{ path: "/", service: "api" }], { [`${N}backend-protocol`]: "grpc" }, 2),
@@ -116,8 +116,11 @@ test("backend-protocol: HTTPS -> an unverified TLS pool of its own, GRPC/H2C -> 
   assert.equal(out.pools["d/web:80"]?.tls, undefined);
   assert.equal(pool("b.test"), "d/api:80|h2c");
   assert.equal(out.pools["d/api:80|h2c"]?.protocol, "h2c");
-  assert.equal(pool("c.test"), "status 502");
-  assert.match(acceptedOf(out, "grpcs")?.message ?? "", /HTTP\/2 over TLS to a backend is not supported/);
+  assert.equal(pool("c.test"), "d/web:80|grpcs");
+  assert.deepEqual(
+    [out.pools["d/web:80|grpcs"]?.protocol, out.pools["d/web:80|grpcs"]?.tls],
+    ["h2c", { sni: "", skipVerify: true }],
+  );
   assert.equal(pool("e.test"), "status 502");
 });
 

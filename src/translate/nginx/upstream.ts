@@ -193,11 +193,8 @@ export function backendProtocol(ctx: TranslateContext, ing: Ingress, route: Rout
   if (raw === undefined) return route;
   const proto = raw.toUpperCase();
   if (proto === "HTTP") return route;
-  if (proto === "GRPCS" || proto === "AUTO_HTTP" || proto === "FCGI" || proto === "AJP") {
-    const why =
-      proto === "GRPCS"
-        ? "HTTP/2 over TLS to a backend is not supported by the engine yet (GRPC, cleartext h2c, is)"
-        : `${proto} is not supported`;
+  if (proto === "AUTO_HTTP" || proto === "FCGI" || proto === "AJP") {
+    const why = `${proto} is not supported`;
     reportAnnotation(
       ctx,
       ing,
@@ -206,7 +203,7 @@ export function backendProtocol(ctx: TranslateContext, ing: Ingress, route: Rout
     );
     return { ...route, action: failClosed(502) };
   }
-  if (proto !== "HTTPS" && proto !== "GRPC" && proto !== "H2C") {
+  if (proto !== "HTTPS" && proto !== "GRPC" && proto !== "GRPCS" && proto !== "H2C") {
     reportAnnotation(
       ctx,
       ing,
@@ -214,7 +211,7 @@ export function backendProtocol(ctx: TranslateContext, ing: Ingress, route: Rout
     );
     return { ...route, action: failClosed(502) };
   }
-  if (proto === "HTTPS" && annotation(ing, ANN_PROXY_SSL_VERIFY) === "on") {
+  if ((proto === "HTTPS" || proto === "GRPCS") && annotation(ing, ANN_PROXY_SSL_VERIFY) === "on") {
     // Verification was asked for and Portico cannot do it from these annotations: no unverified fallback.
     reportAnnotation(
       ctx,
@@ -232,15 +229,16 @@ export function backendProtocol(ctx: TranslateContext, ing: Ingress, route: Rout
 
 // variantPool is the pool of the Service port spoken to in proto: a copy under its own name, so
 // an Ingress that says HTTP to the same Service port keeps its pool as it is.
-function variantPool(ctx: TranslateContext, name: string, proto: "HTTPS" | "GRPC" | "H2C"): string {
+function variantPool(ctx: TranslateContext, name: string, proto: "HTTPS" | "GRPC" | "GRPCS" | "H2C"): string {
   const base = ctx.pools[name];
   if (base === undefined) return name;
-  const key = `${name}|${proto === "HTTPS" ? "https" : "h2c"}`;
+  const key = `${name}|${proto === "HTTPS" ? "https" : proto === "GRPCS" ? "grpcs" : "h2c"}`;
   if (ctx.pools[key] === undefined) {
     const pool: Pool = { ...base, name: key };
     // No SNI and no verification: ingress-nginx's proxy_ssl_server_name and proxy_ssl_verify are off.
-    if (proto === "HTTPS") pool.tls = { sni: "", skipVerify: true };
-    else pool.protocol = "h2c";
+    if (proto === "HTTPS" || proto === "GRPCS") pool.tls = { sni: "", skipVerify: true };
+    // GRPC and H2C: HTTP/2 in cleartext; GRPCS: HTTP/2 over that TLS (h2-sessions.ts).
+    if (proto !== "HTTPS") pool.protocol = "h2c";
     ctx.pools[key] = pool;
   }
   return key;

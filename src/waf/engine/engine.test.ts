@@ -479,7 +479,9 @@ SecAction "id:222,phase:2,deny"`,
   const log = tx.logging();
   assert.equal(log.overBudget, true);
   assert.equal(log.interruption, undefined);
-  assert.ok(log.elapsedMs >= 20);
+  // Past the budget (5 ms) by the time it said so. Not ">= 20": on a loaded machine the budget
+  // can run out before rule 220's slow operator even starts (a full run saw it).
+  assert.ok(log.elapsedMs > 5, `elapsed ${log.elapsedMs} ms`);
   const unlimited = program(
     `SecRule REQUEST_METHOD "@rx slow" "id:223,phase:1,pass,nolog"
 SecAction "id:224,phase:1,deny"`,
