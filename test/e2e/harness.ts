@@ -74,7 +74,11 @@ export async function startPortico(
 ): Promise<Portico> {
   // command replaces how portico is started (default: the .ts sources on this Node), e.g. bin/portico.
   const [cmd, ...pre] = opts.command ?? [process.execPath, "--disable-warning=ExperimentalWarning", main];
-  const proc = spawn(cmd!, [...pre, "run", ...dirs, "--admin", "127.0.0.1:0", ...args], {
+  // A state directory of its own unless the test gives one: the default (/var/lib/portico as root)
+  // is locked by one Portico at a time, and two test files running at once collided on it.
+  const state = args.includes("--state-dir") ? undefined : tempDir("portico-state-");
+  const stateArgs = state === undefined ? [] : ["--state-dir", state];
+  const proc = spawn(cmd!, [...pre, "run", ...dirs, "--admin", "127.0.0.1:0", ...stateArgs, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, PORTICO_LOG_LEVEL: "debug" },
   });
@@ -89,6 +93,7 @@ export async function startPortico(
     logs.push(...lines);
   });
   const exited = new Promise<void>((r) => proc.once("exit", () => r()));
+  if (state !== undefined) void exited.then(() => removeDir(state));
   // If the test process dies (a timeout), the child must not outlive it holding VIP ports.
   const reap = () => proc.kill("SIGKILL");
   process.once("exit", reap);
