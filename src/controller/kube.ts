@@ -292,8 +292,10 @@ export class KubeController implements AdminView {
   async #lead(): Promise<void> {
     this.#leading = true;
     // The issuer starts once its account keys are read; a set processed before that is run again.
+    // Only once this term's source has listed everything: a set from a source still listing would
+    // be the first of the term, and recovering allocations from it (empty) moved every VIP.
     void this.#acme.lead().then(() => {
-      if (this.#leading && this.#source && this.#last) this.#enqueue(this.#source.snapshot());
+      if (this.#leading && this.#synced && this.#source) this.#enqueue(this.#source.snapshot());
     });
     // A new term's Events compare with what this term saw, not with a previous term's view.
     this.#announced = [];
