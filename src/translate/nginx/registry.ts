@@ -113,7 +113,7 @@ const INGRESS_NGINX: readonly Row[] = [
   ],
   ["auth-method", "implemented", "the method of the external auth subrequest", "access"],
   ["auth-signin", "implemented", "where a 401 from the auth service redirects the client"],
-  ["auth-signin-redirect-param", "unimplemented", "the sign-in redirect carries the original URL as rd"],
+  ["auth-signin-redirect-param", "implemented", "the query parameter carrying the original URL (default rd)"],
   [
     "auth-response-headers",
     "implemented",
@@ -122,16 +122,8 @@ const INGRESS_NGINX: readonly Row[] = [
   ],
   ["auth-proxy-set-headers", "implemented", "headers (from a ConfigMap) sent to the auth service", "access"],
   ["auth-request-redirect", "implemented", "the X-Auth-Request-Redirect header sent to the auth service"],
-  [
-    "auth-cache-key",
-    "unimplemented",
-    "auth answers are not cached: the auth service is asked on every request",
-  ],
-  [
-    "auth-cache-duration",
-    "unimplemented",
-    "auth answers are not cached: the auth service is asked on every request",
-  ],
+  ["auth-cache-key", "implemented", "2xx auth answers are kept per this key (nginx variables filled in)"],
+  ["auth-cache-duration", "implemented", "how long a 2xx auth answer is kept for its cache key"],
   ["auth-keepalive", "unimplemented", "connections to the auth service follow Portico's own pooling"],
   [
     "auth-keepalive-requests",
@@ -140,7 +132,11 @@ const INGRESS_NGINX: readonly Row[] = [
   ],
   ["auth-keepalive-timeout", "unimplemented", "connections to the auth service follow Portico's own pooling"],
   ["auth-keepalive-share-vars", "unimplemented", "no NGINX variables to share"],
-  ["auth-always-set-cookie", "unimplemented", "Set-Cookie from the auth service is passed on 2xx only"],
+  [
+    "auth-always-set-cookie",
+    "implemented",
+    "the auth service's Set-Cookie reaches the client on refusals too",
+  ],
   ["auth-snippet", "refused", `${SNIPPET} set headers with auth-proxy-set-headers`, "access"],
   [
     "enable-global-auth",
