@@ -28,6 +28,26 @@ export interface EngineSnapshot {
    * engine to answer, so whichever engine the CA's validation request reaches answers it.
    */
   acme?: AcmeChallenges;
+  /**
+   * analytics tells engines what to keep of their traffic per virtual service (issue 15,
+   * docs/analytics.md): latency targets and full-log switches. Absent: defaults, significant
+   * requests only.
+   */
+  analytics?: AnalyticsSettings;
+}
+
+// --- Analytics (issue 15, src/analytics/types.ts) ---
+
+/**
+ * AnalyticsSettings: per virtual service (keyed by vsKey of src/analytics/types.ts: the listener
+ * name for L4/TLS, "LISTENER HOST" for an HTTP virtual host), the latency target (Apdex T; a
+ * request slower than 4 T is kept as significant) and until when every request is logged.
+ */
+export interface AnalyticsSettings {
+  /** targetsMs: the latency target in ms (absent: 500 ms). From the portico.dev/latency-target annotation. */
+  targetsMs?: Record<string, number>;
+  /** fullLogsUntil: log every request until this time (ms since the epoch); set by the admin API. */
+  fullLogsUntil?: Record<string, number>;
 }
 
 // --- Built-in ACME (issue 18, docs/certificates.md) ---

@@ -42,6 +42,26 @@ export interface HttpResponseEvent {
   error?: string;
   /** waf is the WAF's evidence when the route has a WafPolicy (absent otherwise). */
   waf?: WafEvidence;
+  // --- Analytics (issue 15): filled only while someone subscribes (the publisher checks) ---
+  /**
+   * timings split durationMs the way src/analytics/types.ts TimingPart says (request, connect,
+   * ttfb, transfer; total is durationMs); a part that did not happen is absent.
+   */
+  timings?: ExchangeTimings;
+  /** tls is the negotiated TLS version ("TLSv1.3") on a TLS listener, "" on plain HTTP. */
+  tls?: string;
+  /** userAgent is the request's User-Agent header as sent ("" when none). */
+  userAgent?: string;
+  /** outcome says how an exchange that did not complete ended ("reset", "timeout"); absent when it completed. */
+  outcome?: "reset" | "timeout";
+}
+
+/** ExchangeTimings are the spans of one exchange in milliseconds (analytics TimingPart). */
+export interface ExchangeTimings {
+  request?: number;
+  connect?: number;
+  ttfb?: number;
+  transfer?: number;
 }
 
 /**

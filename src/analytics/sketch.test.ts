@@ -1,0 +1,63 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Sketch } from "./sketch.ts";
+import { ANALYTICS_RELATIVE_ACCURACY as A } from "./types.ts";
+
+// exact is the q-quantile of sorted values by the same rank rule the sketch uses (lower rank).
+function exact(sorted: number[], q: number): number {
+  return sorted[Math.floor(q * (sorted.length - 1))]!;
+}
+
+// A deterministic spread of latencies over four decades (a linear congruential generator).
+function samples(n: number, seed: number): number[] {
+  let x = seed;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    out.push(0.05 * Math.pow(10, (x / 2147483648) * 4));
+  }
+  return out;
+}
+
+test("quantiles are within the stated relative accuracy", () => {
+  const values = samples(20_000, 7);
+  const s = new Sketch();
+  for (const v of values) s.add(v);
+  const sorted = [...values].sort((a, b) => a - b);
+  for (const q of [0.5, 0.9, 0.99, 0.999]) {
+    const want = exact(sorted, q);
+    const got = s.quantile(q);
+    assert.ok(Math.abs(got - want) <= want * A + 1e-9, `q${q}: got ${got}, exact ${want}`);
+  }
+  assert.equal(s.quantile(1), sorted.at(-1));
+  assert.equal(s.count, values.length);
+});
+
+test("merged sketches answer the quantiles of the union of their samples", () => {
+  const a = samples(5_000, 1);
+  const b = samples(9_000, 2).map((v) => v * 3); // a slower engine
+  const sa = new Sketch();
+  const sb = new Sketch();
+  for (const v of a) sa.add(v);
+  for (const v of b) sb.add(v);
+  // One merge from live, one from serialised data (what crosses a process boundary).
+  const merged = Sketch.fromData(JSON.parse(JSON.stringify(sa.toData())));
+  merged.merge(sb.toData());
+  const union = [...a, ...b].sort((x, y) => x - y);
+  for (const q of [0.5, 0.9, 0.99]) {
+    const want = exact(union, q);
+    assert.ok(Math.abs(merged.quantile(q) - want) <= want * A + 1e-9, `q${q}`);
+  }
+  assert.equal(merged.count, union.length);
+});
+
+test("zero and tiny values, empty sketches and countBelow", () => {
+  const s = new Sketch();
+  assert.ok(Number.isNaN(s.quantile(0.5)));
+  assert.deepEqual(s.toData(), { count: 0, sum: 0, min: 0, max: 0, zero: 0, bins: [] });
+  for (const v of [0, 0.0001, -3, 10, 20, 30, 1000]) s.add(v);
+  assert.equal(s.zero, 3);
+  assert.equal(s.quantile(0.3), 0);
+  assert.equal(s.countBelow(25), 5);
+  assert.equal(s.countBelow(2000), 7);
+});
