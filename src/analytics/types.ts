@@ -240,3 +240,11 @@ export interface ServiceSummary {
   /** spark is requests per bucket over the window (oldest first), for a sparkline. */
   spark: number[];
 }
+
+/** AnalyticsSink receives every engine's batches in the controller (store.ts implements it). */
+export interface AnalyticsSink {
+  ingest(batch: AnalyticsBatch): void;
+}
+
+/** ANALYTICS_ENV turns the engines' collectors off when "off" (`portico run --analytics off`; the bench's A/B). */
+export const ANALYTICS_ENV = "PORTICO_ANALYTICS";
