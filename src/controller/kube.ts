@@ -139,7 +139,7 @@ export class KubeController implements AdminView {
   #running: Promise<void> | undefined;
   #retry: NodeJS.Timeout | undefined;
   /** #recheck rebuilds when a certificate's state is next due to change (expires, enters its last 14 days). */
-  readonly #recheck = new RecheckTimer(() => this.#source && this.#enqueue(this.#source.snapshot()));
+  readonly #recheck = new RecheckTimer(() => this.#resync());
   #leading = false;
   /** #unelectedTerm is the epoch without leader election (--no-leader-elect): fixed per process. */
   readonly #unelectedTerm: number;
@@ -294,9 +294,7 @@ export class KubeController implements AdminView {
     // The issuer starts once its account keys are read; a set processed before that is run again.
     // Only once this term's source has listed everything: a set from a source still listing would
     // be the first of the term, and recovering allocations from it (empty) moved every VIP.
-    void this.#acme.lead().then(() => {
-      if (this.#leading && this.#synced && this.#source) this.#enqueue(this.#source.snapshot());
-    });
+    void this.#acme.lead().then(() => this.#leading && this.#resync());
     // A new term's Events compare with what this term saw, not with a previous term's view.
     this.#announced = [];
     this.#recovered = false;
@@ -386,6 +384,19 @@ export class KubeController implements AdminView {
     await statusDone;
   }
 
+  /**
+   * #resync processes the source's current set again (a certificate falls due, a retry, the
+   * issuer's refresh, a listener's bind state) — only once this term's source has listed
+   * everything: a set from a source still listing would be the term's first, and recovering
+   * allocations from it (empty) moved every VIP (a8c4b3a). Until then the source's first full set
+   * is on its way and covers the reason. Returns whether a set was enqueued.
+   */
+  #resync(): boolean {
+    if (!this.#source || !this.#synced) return false;
+    this.#enqueue(this.#source.snapshot());
+    return true;
+  }
+
   #enqueue(set: ResourceSet): void {
     this.#pending = set;
     this.#running ??= this.#drain();
@@ -409,7 +420,7 @@ export class KubeController implements AdminView {
       if (failures > 0 && this.#source) {
         // Writes failed (API briefly away, RBAC fixed later): try again on a fresh view.
         clearTimeout(this.#retry);
-        this.#retry = setTimeout(() => this.#source && this.#enqueue(this.#source.snapshot()), 2_000);
+        this.#retry = setTimeout(() => this.#resync(), 2_000);
       }
       for (const w of waiters) w();
       for (const fn of this.#listeners) fn();
@@ -424,7 +435,8 @@ export class KubeController implements AdminView {
     if (!this.#leading || !source) return Promise.resolve();
     return new Promise((resolve) => {
       this.#waiters.push(resolve);
-      this.#enqueue(source.snapshot());
+      // Before the source has listed everything, its first full set is on its way and resolves us.
+      this.#resync();
     });
   }
 
@@ -531,7 +543,8 @@ export class KubeController implements AdminView {
     });
     this.#writeFailures += failures;
     // The issuer started while this set was processed without it: process again with it.
-    if (!withAcme && this.#acme.running() && this.#source) this.#pending ??= this.#source.snapshot();
+    if (!withAcme && this.#acme.running() && this.#source && this.#synced)
+      this.#pending ??= this.#source.snapshot();
     return failures;
   }
 
@@ -721,7 +734,7 @@ export class KubeController implements AdminView {
     const check = () => {
       if (!this.#leading || !this.#source) return;
       const now = (this.#o.engine.status()?.listeners ?? []).filter((l) => l.state !== "closed");
-      if (failing(now) !== this.#binds) this.#enqueue(this.#source.snapshot());
+      if (failing(now) !== this.#binds) this.#resync();
       else this.#bindTimer = setTimeout(check, 2_000).unref();
     };
     this.#bindTimer = setTimeout(check, 2_000).unref();
