@@ -5,6 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { PathMatch } from "../../model/ir.ts";
 import { regexRewritePath } from "./phases.ts";
+import { routeRegex } from "./router/regex.ts";
 import { compilePath } from "./router/match.ts";
 
 const rx = (value: string): PathMatch => ({
@@ -26,19 +27,19 @@ test("~* ^path: anchored at the start only, case-insensitive; plain RegularExpre
 });
 
 test("regexRewritePath: capture groups, unmatched group empty, no match leaves the path, a result without / gets one", () => {
-  const re = new RegExp("/something(/|$)(.*)", "i");
+  const re = routeRegex("/something(/|$)(.*)", "i");
   assert.equal(regexRewritePath("/something", re, "/$2"), "/");
   assert.equal(regexRewritePath("/something/", re, "/$2"), "/");
   assert.equal(regexRewritePath("/something/new", re, "/$2"), "/new");
   assert.equal(regexRewritePath("/SomeThing/a/b", re, "/$2"), "/a/b");
-  assert.equal(regexRewritePath("/foo/bar", new RegExp("/foo.+", "i"), "/new/backend"), "/new/backend");
-  const api = /\/api(\/|$)(v\d)?(.*)/i;
+  assert.equal(regexRewritePath("/foo/bar", routeRegex("/foo.+", "i"), "/new/backend"), "/new/backend");
+  const api = routeRegex(String.raw`/api(/|$)(v\d)?(.*)`, "i");
   assert.equal(regexRewritePath("/api/v2/users", api, "/$2$3"), "/v2/users");
   assert.equal(regexRewritePath("/api", api, "/x/$2"), "/x/");
   assert.equal(regexRewritePath("/nope", api, "/x"), "/nope");
   assert.equal(regexRewritePath("/api/a", api, "$3"), "/a");
   assert.equal(
-    regexRewritePath("/foo/bar/baz", new RegExp("/foo/bar/(.+)", "i"), "/new/backend/$1"),
+    regexRewritePath("/foo/bar/baz", routeRegex("/foo/bar/(.+)", "i"), "/new/backend/$1"),
     "/new/backend/baz",
   );
 });

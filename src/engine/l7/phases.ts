@@ -31,6 +31,7 @@ import { preflightAnswer, withCors, type HeaderEdits, type HeaderSource } from "
 import type { HttpResponseEvent } from "./events.ts";
 import { redirectLocation, rewritePath } from "./forward.ts";
 import type { RequestView } from "./router/match.ts";
+import { routeRegex, type RouteRegex } from "./router/regex.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 import { WafRoute, type WafRun } from "./waf.ts";
 
@@ -288,8 +289,8 @@ function headerSafe(s: string): string {
   });
 }
 
-/** regexRewritePath applies a RegexRewrite to path (compiled: re is the pattern's RegExp). */
-export function regexRewritePath(path: string, re: RegExp, replacement: string): string {
+/** regexRewritePath applies a RegexRewrite to path (compiled: re is the pattern's routeRegex). */
+export function regexRewritePath(path: string, re: RouteRegex, replacement: string): string {
   const m = re.exec(path);
   if (m === null) return path;
   const out = replacement.replace(/\$([1-9])/g, (_, n: string) => m[Number(n)] ?? "");
@@ -298,7 +299,7 @@ export function regexRewritePath(path: string, re: RegExp, replacement: string):
 
 // regexRewriteStep: ingress-nginx's rewrite-target, the whole path replaced with the capture groups.
 function regexRewriteStep(f: RegexRewrite): RequestHeadersStep {
-  const re = new RegExp(f.pattern, f.ignoreCase === true ? "i" : "");
+  const re = routeRegex(f.pattern, f.ignoreCase === true ? "i" : "");
   return (req) => {
     const e = (req.edits ??= {});
     e.path = regexRewritePath(e.path ?? req.path, re, f.replacement);

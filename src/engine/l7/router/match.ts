@@ -1,6 +1,7 @@
 // match.ts: compiles the non-path parts of a RouteMatch (method, headers, query) into one predicate,
 // and the path part into a test that also reports how much of the path a Prefix match consumed.
 import type { PathMatch, RouteMatch } from "../../../model/ir.ts";
+import { routeRegex } from "./regex.ts";
 
 /** RequestView is what the router reads from a request; header names are lower-case. */
 export interface RequestView {
@@ -22,7 +23,7 @@ export function compilePath(m: PathMatch): PathTest {
     return (p) => (p === v ? v.length : -1);
   }
   if (m.type === "RegularExpression") {
-    const re = new RegExp(
+    const re = routeRegex(
       m.startOnly === true ? `^(?:${m.value})` : `^(?:${m.value})$`,
       m.ignoreCase ? "i" : "",
     );
@@ -67,7 +68,7 @@ export function compileConditions(m: RouteMatch): ((r: RequestView) => boolean) 
 
 function valueTest(type: "Exact" | "RegularExpression", value: string): (v: string) => boolean {
   if (type === "Exact") return (v) => v === value;
-  const re = new RegExp(`^(?:${value})$`);
+  const re = routeRegex(`^(?:${value})$`);
   return (v) => re.test(v);
 }
 
