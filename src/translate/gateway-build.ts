@@ -17,7 +17,7 @@ import {
   type Listener,
   type RouteObject,
 } from "./gateway-types.ts";
-import { HTTP_DEFAULTS } from "./ingress.ts";
+import { HTTP_DEFAULTS } from "./types.ts";
 import { L4_DEFAULTS } from "./service-lb.ts";
 import { readVipAnnotations } from "./vip-annotations.ts";
 import type { L4Rule } from "./tcproute.ts";

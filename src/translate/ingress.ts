@@ -3,6 +3,7 @@
 // annotated portico.dev/dedicated-vip gets a VIP of its own with the same treatment.
 import type { Ingress, IngressClass } from "../k8s/types.ts";
 import type { VipRequest } from "../ipam/types.ts";
+import { HTTP_DEFAULTS } from "./types.ts";
 import type { Route, RouteFilter, VirtualHost } from "../model/ir.ts";
 import { annotation, PORTICO_PREFIX, requestOrder, type TranslateContext } from "./context.ts";
 import { claimGroup, classGroup } from "./engine-group.ts";
@@ -39,8 +40,6 @@ export const ANN_NGINX_FORCE_SSL_REDIRECT = `${NGINX_ANN}force-ssl-redirect`;
  */
 export const LABEL_ACME_SOLVER = "acme.cert-manager.io/http01-solver";
 
-/** HTTP_DEFAULTS are listener timeouts: a minute per exchange, idle keep-alive a little longer. */
-export const HTTP_DEFAULTS = { requestTimeoutMs: 60_000, idleTimeoutMs: 75_000 } as const;
 
 /** VipGroup is the Ingresses that share one VIP and the object that owns that VIP. */
 interface VipGroup {

@@ -7,6 +7,9 @@ import type { PendingZone } from "./dns.ts";
 import type { GroupClaim } from "./engine-group.ts";
 import type { Certificate, HttpListener, L4Listener, Pool } from "../model/ir.ts";
 
+/** HTTP_DEFAULTS are listener timeouts: a minute per exchange, idle keep-alive a little longer. */
+export const HTTP_DEFAULTS = { requestTimeoutMs: 60_000, idleTimeoutMs: 75_000 } as const;
+
 /** PendingL4 is an L4 listener waiting for its VIP address. */
 export type PendingL4 = Omit<L4Listener, "address"> & { vip: string };
 /** PendingHttp is an HTTP listener waiting for its VIP address. */

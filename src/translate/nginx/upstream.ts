@@ -6,7 +6,7 @@
 import type { Ingress } from "../../k8s/types.ts";
 import type { Pool, Route } from "../../model/ir.ts";
 import { annotation, type TranslateContext } from "../context.ts";
-import { HTTP_DEFAULTS } from "../ingress.ts";
+import { HTTP_DEFAULTS } from "../types.ts";
 import type { RouteApplier } from "./apply.ts";
 import { failClosed, NGINX_ANN, reportAnnotation } from "./invalid.ts";
 
