@@ -40,7 +40,6 @@ export const ANN_NGINX_FORCE_SSL_REDIRECT = `${NGINX_ANN}force-ssl-redirect`;
  */
 export const LABEL_ACME_SOLVER = "acme.cert-manager.io/http01-solver";
 
-
 /** VipGroup is the Ingresses that share one VIP and the object that owns that VIP. */
 interface VipGroup {
   key: string;
