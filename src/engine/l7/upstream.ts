@@ -22,6 +22,11 @@ export interface UpstreamOwner extends MessageSink {
   /** onUpstreamDrain runs when the backend socket's write buffer emptied (request-body backpressure). */
   onUpstreamDrain(): void;
   /**
+   * onConnected, when present, runs once the connection can take the request: fresh after a
+   * wait for a new connection (TCP, TLS, an HTTP/2 session), or not fresh when it already could.
+   */
+  onConnected?(fresh: boolean): void;
+  /**
    * beforeRead and afterRead, when present, bracket the parsing of one backend read, so the owner
    * can join a response head with the body bytes of the same read into one client write.
    */
@@ -102,6 +107,7 @@ export class UpstreamConn implements MessageSink, Watcher, Batched {
     s.on(upTls === undefined ? "connect" : "secureConnect", () => {
       this.connected = true;
       this.armTimeout(this.owner === null ? IDLE_TIMEOUT_MS : this.busyTimeoutMs);
+      this.owner?.onConnected?.(true);
     });
     if (!this.shared) s.on("data", (buf: Buffer) => this.onData(buf));
     s.on("end", () => this.onEnd());
