@@ -59,6 +59,17 @@ for (const [i, workers] of ["1", "2"].entries()) {
       assert.equal(e.client, "127.0.0.1");
       assert.equal(e.backend, `127.0.0.1:${app.port}`);
       assert.match(e.route, /^Ingress\/default\/app/);
+      // Split timings (issue 15): the four parts, adding up to the total; curl's User-Agent.
+      const t = e.timings as Record<string, number>;
+      assert.deepEqual(Object.keys(t).sort(), ["connect", "request", "transfer", "ttfb"]);
+      const sum = t.request! + t.connect! + t.ttfb! + t.transfer!;
+      assert.ok(
+        Math.abs(sum - e.durationMs) <= 0.005,
+        `parts ${JSON.stringify(t)} add up to ${e.durationMs}`,
+      );
+      assert.match(e.userAgent, /^curl\//);
+      assert.equal(e.tls, undefined, "plain HTTP: no tls field");
+      assert.equal(e.outcome, undefined);
     }
   });
 }
