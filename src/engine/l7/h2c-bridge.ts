@@ -194,17 +194,31 @@ export class H2cBridge implements MessageSink {
   }
 }
 
+// waiting are the timed owners whose streams wait for their session to connect: one 'connect'
+// listener per session, not one per stream (a burst on a new session would pass the
+// EventEmitter's listener limit).
+const waiting = new WeakMap<http2.ClientHttp2Session, Pick<UpstreamOwner, "onConnected">[]>();
+
 /**
- * whenConnected tells owner when session can take its stream: at once when it is up (not
- * fresh), else when it connects (fresh) — the connect part of the exchange's timings.
+ * whenConnected tells a timed owner when session can take its stream: at once when it is up
+ * (not fresh), else when it connects (fresh) — the connect part of the exchange's timings.
  */
 export function whenConnected(
   session: http2.ClientHttp2Session,
-  owner: Pick<UpstreamOwner, "onConnected"> | null,
+  owner: Pick<UpstreamOwner, "timed" | "onConnected"> | null,
 ): void {
-  if (owner?.onConnected === undefined) return;
-  if (!session.connecting) return owner.onConnected(false);
-  session.once("connect", () => owner.onConnected!(true));
+  if (owner === null || owner.timed !== true) return;
+  if (!session.connecting) return owner.onConnected!(false);
+  let list = waiting.get(session);
+  if (list === undefined) {
+    const l: Pick<UpstreamOwner, "onConnected">[] = (list = []);
+    waiting.set(session, l);
+    session.once("connect", () => {
+      waiting.delete(session);
+      for (const o of l) o.onConnected!(true);
+    });
+  }
+  list.push(owner);
 }
 
 // flatten turns HTTP/2 headers into name, value pairs, pseudo-headers left out.

@@ -50,10 +50,8 @@ export function h2cRequest(ex: H2Exchange, backend: Backend): void {
   let req: http2.ClientHttp2Stream;
   try {
     const session = h2Session(backend, tls);
-    if (ex.timed) {
-      ex.stampAsk(false);
-      whenConnected(session, ex);
-    }
+    if (ex.timed) ex.stampAsk(false);
+    whenConnected(session, ex);
     req = session.request(out, {
       endStream: ended && (held === undefined || held.length === 0),
     });
