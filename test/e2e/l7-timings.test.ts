@@ -30,7 +30,8 @@ const GAP = 100;
 const UA = "timings-test/1.0 (e2e)";
 // SLACK bounds how far the parts' sum may stray from the total (rounding only: they add up).
 const SLACK = 0.01;
-// HEAD_LAG is how much later than the client's write its head may reach the proxy.
+// HEAD_LAG is how much later than its sender's write (a client's, a backend's) a head may reach
+// the proxy on a loaded machine.
 const HEAD_LAG = 20;
 // LOOSE is the upper headroom on a loaded machine.
 const LOOSE = 2000;
@@ -69,10 +70,13 @@ h1.on("upgrade", (_req, socket: net.Socket) => {
 });
 h1.listen(0, "127.0.0.1");
 await once(h1, "listening");
-// A second HTTP/1.1 backend only the pooling test uses: its first request needs a new connection.
-const fresh = http.createServer((_req, res) => res.end("fresh"));
-fresh.listen(0, "127.0.0.1");
-await once(fresh, "listening");
+// Backends only the pooling tests use, one per front: each one's first request needs a new
+// connection (the backend pool is process-wide).
+const freshes = [0, 1, 2].map(() => http.createServer((_req, res) => res.end("fresh")));
+for (const f of freshes) {
+  f.listen(0, "127.0.0.1");
+  await once(f, "listening");
+}
 // The h2c backend (gRPC-style pools): delays its headers on /grpc-delay.
 const h2c = http2.createServer();
 h2c.on("stream", (stream, headers) => {
@@ -92,7 +96,7 @@ await once(h2c, "listening");
 const portOf = (s: { address(): unknown }) => (s.address() as AddressInfo).port;
 const pools = {
   h1: poolOf("h1", [portOf(h1)]),
-  fresh: poolOf("fresh", [portOf(fresh)]),
+  ...Object.fromEntries(freshes.map((f, i) => [`fresh${i}`, poolOf(`fresh${i}`, [portOf(f)])])),
   grpc: poolOf("grpc", [portOf(h2c)], "h2c"),
 };
 const forward = (name: string, pool: string, path: string, extra: Partial<Route> = {}): Route => ({
@@ -103,7 +107,7 @@ const forward = (name: string, pool: string, path: string, extra: Partial<Route>
 });
 const routes: Route[] = [
   forward("hang", "h1", "/hang", { timeoutMs: 300 }),
-  forward("fresh", "fresh", "/fresh"),
+  ...freshes.map((_, i) => forward(`fresh${i}`, `fresh${i}`, `/fresh${i}`)),
   forward("grpc", "grpc", "/grpc"),
   forward("web", "h1", "/"),
 ];
@@ -150,7 +154,7 @@ after(() => {
   h1Agent.destroy();
   tlsAgent.destroy();
   h2.close();
-  for (const s of [plain.server, secure.server, h1, fresh, h2c]) s.close();
+  for (const s of [plain.server, secure.server, h1, ...freshes, h2c]) s.close();
 });
 
 // until polls cond (bounded) and returns its value.
@@ -276,8 +280,11 @@ for (const front of FRONTS) {
     assert.equal(r.body, "abc");
     const e = await eventOf(path);
     consistent(e);
-    assert.ok(e.timings!.transfer! >= 2 * GAP - 1, `transfer ${e.timings!.transfer} ≥ ${2 * GAP}`);
-    assert.ok(e.timings!.ttfb! < 2 * GAP, `ttfb ${e.timings!.ttfb} is the head only`);
+    // The backend's timers start as it writes the head; the proxy's transfer from the head's
+    // arrival, up to HEAD_LAG later.
+    assert.ok(e.timings!.transfer! >= 2 * GAP - HEAD_LAG, `transfer ${e.timings!.transfer} ≥ ${2 * GAP}`);
+    // The head came at once: the body's time is not in ttfb (loose: the machine is shared).
+    assert.ok(e.timings!.ttfb! < e.timings!.transfer!, `ttfb ${e.timings!.ttfb} is the head only`);
   });
 
   test(`${front}: a client sending its body ${DELAY} ms late`, async () => {
@@ -295,7 +302,7 @@ for (const front of FRONTS) {
     } else {
       // HTTP/1.1 buffers a small body before asking a backend: the wait is the client's.
       assert.ok(t.request! >= DELAY - HEAD_LAG, `request ${t.request} ≥ ${DELAY}`);
-      assert.ok(t.ttfb! < DELAY, `ttfb ${t.ttfb} excludes the client's wait`);
+      assert.ok(t.ttfb! < t.request!, `ttfb ${t.ttfb} excludes the client's wait`);
     }
   });
 
@@ -337,17 +344,19 @@ for (const front of FRONTS) {
   });
 }
 
-test("a pooled second request waits for no connection (connect 0), the first one does", async () => {
-  const a = unique("/fresh", "HTTP/1.1");
-  assert.equal((await send("HTTP/1.1", a)).body, "fresh");
-  const b = unique("/fresh", "HTTP/1.1");
-  assert.equal((await send("HTTP/1.1", b)).body, "fresh");
-  const [ea, eb] = [await eventOf(a), await eventOf(b)];
-  consistent(ea);
-  consistent(eb);
-  assert.ok(ea.timings!.connect! > 0, `first: a new connection (${ea.timings!.connect} ms)`);
-  assert.equal(eb.timings!.connect, 0, "second: the pooled connection");
-});
+for (const [i, front] of FRONTS.entries()) {
+  test(`${front}: a pooled second request waits for no connection (connect 0), the first one does`, async () => {
+    const a = unique(`/fresh${i}`, front);
+    assert.equal((await send(front, a)).body, "fresh");
+    const b = unique(`/fresh${i}`, front);
+    assert.equal((await send(front, b)).body, "fresh");
+    const [ea, eb] = [await eventOf(a), await eventOf(b)];
+    consistent(ea);
+    consistent(eb);
+    assert.ok(ea.timings!.connect! > 0, `first: a new connection (${ea.timings!.connect} ms)`);
+    assert.equal(eb.timings!.connect, 0, "second: the pooled connection");
+  });
+}
 
 test("a client that breaks its connection while waiting is outcome reset", async () => {
   // A client that leaves while its request waits for a backend that never answers.
