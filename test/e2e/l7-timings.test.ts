@@ -31,8 +31,9 @@ const UA = "timings-test/1.0 (e2e)";
 // SLACK bounds how far the parts' sum may stray from the total (rounding only: they add up).
 const SLACK = 0.01;
 // HEAD_LAG is how much later than its sender's write (a client's, a backend's) a head may reach
-// the proxy on a loaded machine.
-const HEAD_LAG = 20;
+// the proxy on a loaded machine (12 ms seen at a load of 15 on 2 cores); a part that did not
+// hold the wait is well under a millisecond, so the bounds still tell them apart.
+const HEAD_LAG = 50;
 // LOOSE is the upper headroom on a loaded machine.
 const LOOSE = 2000;
 
