@@ -66,6 +66,8 @@ export function sliceFor(
     ...(announce ? { announce } : {}),
     // Every engine answers every pending ACME challenge: the CA's request may reach any of them.
     ...(snapshot.acme ? { acme: snapshot.acme } : {}),
+    // Latency targets and full-log switches are keyed by virtual service: small, sent whole.
+    ...(snapshot.analytics ? { analytics: snapshot.analytics } : {}),
   };
 }
 
