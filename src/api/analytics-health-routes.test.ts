@@ -8,7 +8,8 @@ import { buildResourceSet } from "../k8s/resource-set.ts";
 import type { AnyObject } from "../k8s/types.ts";
 import { buildSnapshot } from "../controller/pipeline.ts";
 import type { Inspection } from "../controller/views.ts";
-import type { FleetView, EngineView } from "../controller/fleet/view.ts";
+import type { FleetView } from "../controller/fleet/view.ts";
+import { engineView } from "../controller/fleet/testing.ts";
 import { serviceHealth } from "../analytics/health.ts";
 import { startAdmin, type AdminView } from "./admin.ts";
 import type { HealthAnswer, HealthRouteView } from "./analytics-health-routes.ts";
@@ -39,41 +40,6 @@ function inspection(): Inspection {
   return { set, out: buildSnapshot(set, opts, {}, 1), ports: { http: 80, https: 443 } };
 }
 
-function engine(name: string, ready: boolean, elu: number): EngineView {
-  return {
-    identity: {
-      name,
-      group: "default",
-      node: "n1",
-      version: "test",
-      pid: 1,
-      vcpu: 2,
-      memoryBytes: 1 << 30,
-      limits: { maxConnections: 0, maxConnectionRate: 0 },
-    },
-    local: false,
-    connected: true,
-    lastHeardMsAgo: 0,
-    ready,
-    listeners: [],
-    history: [],
-    load: {
-      at: 0,
-      intervalMs: 2000,
-      cpuCores: 1,
-      eventLoopUtilization: elu,
-      lagP99Ms: 1,
-      connectionsOpen: 0,
-      connectionsPerSecond: 0,
-      requestsPerSecond: 0,
-      tlsHandshakesPerSecond: 0,
-      bytesInPerSecond: 0,
-      bytesOutPerSecond: 0,
-      rssBytes: 0,
-    },
-  };
-}
-
 function adminView(extra: Partial<HealthRouteView>): AdminView {
   return {
     readiness: () => [],
@@ -97,7 +63,11 @@ async function get(view: AdminView, path: string): Promise<{ status: number; bod
 
 test("health: pools from IPAM, groups from the fleet, services from the reader", async () => {
   const now = inspection();
-  const fleet: FleetView = { epoch: 1, seq: 1, engines: [engine("e1", true, 0.9), engine("e2", false, 0.1)] };
+  const fleet: FleetView = {
+    epoch: 1,
+    seq: 1,
+    engines: [engineView("e1", true, 0.9), engineView("e2", false, 0.1)],
+  };
   const broken = serviceHealth({
     requests: 100,
     errors: 100,

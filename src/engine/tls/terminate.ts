@@ -19,8 +19,14 @@ import { answerPlainHttp, failureReason, handshakeFailed } from "./handshake-fai
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
-/** TLS_HANDSHAKE_CHANNEL carries { listener } per completed server handshake (engine/load.ts counts them). */
+/** TLS_HANDSHAKE_CHANNEL carries a TlsHandshakeEvent per completed server handshake (load.ts, metrics.ts count them). */
 export const TLS_HANDSHAKE_CHANNEL = "portico:tls.handshake";
+
+/** TlsHandshakeEvent names the listener and the negotiated version ("TLSv1.3"; absent if unknown). */
+export interface TlsHandshakeEvent {
+  listener: string;
+  version?: string;
+}
 const handshake = channel(TLS_HANDSHAKE_CHANNEL);
 const ALPN = ["h2", "http/1.1"];
 
@@ -175,7 +181,8 @@ export function compileTls(
       established = true;
       // Sizing weighs handshakes apart from requests (controller/fleet/sizing.ts): the costliest
       // step of an HTTPS engine. One publish per handshake is far below the handshake's own cost.
-      if (handshake.hasSubscribers) handshake.publish({ listener });
+      if (handshake.hasSubscribers)
+        handshake.publish({ listener, version: secure.getProtocol() ?? undefined });
       secure.removeListener("close", onClose);
       // tls.Server clears this flag when it emits secureConnection; without a tls.Server we
       // must, or consumers that wait for the handshake (node:http2 sessions) wait forever.
