@@ -66,7 +66,7 @@ export function sliceFor(
     ...(announce ? { announce } : {}),
     // Every engine answers every pending ACME challenge: the CA's request may reach any of them.
     ...(snapshot.acme ? { acme: snapshot.acme } : {}),
-    // Latency targets and full-log switches are keyed by virtual service: small, sent whole.
+    // Analytics settings are keyed by virtual service; an engine ignores the keys it does not serve.
     ...(snapshot.analytics ? { analytics: snapshot.analytics } : {}),
   };
 }
