@@ -94,3 +94,44 @@ test("a Service that is not a LoadBalancer is not a virtual service: its annotat
   assert.deepEqual(out.targetsMs, {});
   assert.deepEqual(out.notices, []);
 });
+
+test("a Gateway's TLS passthrough listener is one virtual service keyed by the listener", () => {
+  const objects: AnyObject[] = [
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "GatewayClass",
+      metadata: { name: "portico" },
+      spec: { controllerName: "portico.dev/gateway-controller" },
+    },
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: "edge", namespace: "d", annotations: { [ANN]: "20ms" } },
+      spec: {
+        gatewayClassName: "portico",
+        listeners: [{ name: "tls", port: 8443, protocol: "TLS", tls: { mode: "Passthrough" } }],
+      },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "db", namespace: "d" },
+      spec: { ports: [{ port: 5432, protocol: "TCP" }] },
+    },
+    {
+      apiVersion: "gateway.networking.k8s.io/v1alpha2",
+      kind: "TLSRoute",
+      metadata: { name: "db", namespace: "d" },
+      spec: {
+        parentRefs: [{ name: "edge" }],
+        hostnames: ["db.example"],
+        rules: [{ backendRefs: [{ name: "db", port: 5432 }] }],
+      },
+    },
+  ];
+  const out = translate(buildResourceSet(objects, new Map(), []), opts);
+  const l = out.http.find((x) => (x.sniRoutes?.length ?? 0) > 0);
+  assert.ok(l, JSON.stringify(out.statuses));
+  assert.deepEqual(out.targetsMs, { [l.name]: 20 });
+  assert.deepEqual(servedTargets(out.targetsMs, [], [{ ...l, virtualHosts: [] }]), { [l.name]: 20 });
+});

@@ -59,6 +59,9 @@ export function latencyTargets(ctx: TranslateContext): void {
   const losers = new Map<string, string[]>();
   for (const l of ctx.http) {
     const owner = claims.get(ownerOf(l.name));
+    // A Gateway's TLS passthrough routes make a "tls" virtual service keyed by the listener.
+    if (owner?.key.startsWith("Gateway/") && (l.sniRoutes?.length ?? 0) > 0)
+      ctx.targetsMs[vsKey(l.name)] = owner.ms;
     for (const vh of l.virtualHosts) {
       if (owner?.key.startsWith("Gateway/")) {
         ctx.targetsMs[vsKey(l.name, vh.hostname)] = owner.ms;
@@ -119,9 +122,16 @@ function warn(ctx: TranslateContext, obj: AnyObject, reason: string, message: st
 export function servedTargets(
   targets: Readonly<Record<string, number>>,
   l4: readonly { name: string }[],
-  http: readonly { name: string; virtualHosts: readonly { hostname: string }[] }[],
+  http: readonly {
+    name: string;
+    virtualHosts: readonly { hostname: string }[];
+    sniRoutes?: readonly unknown[];
+  }[],
 ): Record<string, number> {
   const served = new Set(l4.map((l) => vsKey(l.name)));
-  for (const l of http) for (const vh of l.virtualHosts) served.add(vsKey(l.name, vh.hostname));
+  for (const l of http) {
+    if ((l.sniRoutes?.length ?? 0) > 0) served.add(vsKey(l.name));
+    for (const vh of l.virtualHosts) served.add(vsKey(l.name, vh.hostname));
+  }
   return Object.fromEntries(Object.entries(targets).filter(([k]) => served.has(k)));
 }
