@@ -1,7 +1,7 @@
 // analytics-health.test.ts: through `portico run` — a pool of one address that an Ingress class
 // takes, so a LoadBalancer Service waits: GET /api/v1/analytics/health scores the pool 0 naming
 // the Service; portico.dev/latency-target reaches the snapshot the engine serves; a request through
-// the Ingress is counted per virtual service on /metrics.
+// the Ingress is counted per virtual service on /metrics, and each of its phases timed.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import { tempDir, writeManifest, startPortico, removeDir, run, type Portico } from "./harness.ts";
@@ -90,7 +90,7 @@ test("latency target: the Ingress's 250ms is in the snapshot, keyed by listener 
   assert.deepEqual(doc.snapshot.analytics?.targetsMs, { [`IngressClass/portico:${httpPort} a.test`]: 250 });
 });
 
-test("/metrics counts the request under its virtual service", async () => {
+test("/metrics counts the request under its virtual service and times its phases", async () => {
   const r = await run("curl", [
     "-s",
     "-o",
@@ -103,14 +103,16 @@ test("/metrics counts the request under its virtual service", async () => {
   ]);
   assert.equal(r.stdout, "200");
   const text = await (await fetch(`${p.adminUrl}/metrics`)).text();
-  const series = `portico_http_vhost_requests_total{listener="IngressClass/portico:${httpPort}",vhost="a.test",class="2xx"}`;
-  const line = text.split("\n").find((l) => l.startsWith(series + " "));
-  assert.equal(
-    line,
-    `${series} 1`,
-    text
-      .split("\n")
-      .filter((l) => l.startsWith("portico_http_vhost"))
-      .join("\n"),
-  );
+  const listener = `IngressClass/portico:${httpPort}`;
+  const lines = text.split("\n");
+  const value = (series: string) => lines.find((l) => l.startsWith(series + " "))?.slice(series.length + 1);
+  const vs = `portico_http_vhost_requests_total{listener="${listener}",vhost="a.test",class="2xx"}`;
+  assert.equal(value(vs), "1", lines.filter((l) => l.startsWith("portico_http_vhost")).join("\n"));
+  // Each phase of the one exchange observed once (the engine's timings, ana-timings).
+  for (const phase of ["request", "connect", "ttfb", "transfer"])
+    assert.equal(
+      value(`portico_http_phase_duration_seconds_count{listener="${listener}",phase="${phase}"}`),
+      "1",
+      `${phase}: ${lines.filter((l) => l.startsWith("portico_http_phase_duration_seconds_count")).join("\n")}`,
+    );
 });
