@@ -205,8 +205,9 @@ export interface Series {
 
 /** HealthReason is one thing that lowered a score, with the points it took. */
 export interface HealthReason {
-  /** kind: latency (Apdex), errors, backends, saturation, attacks, addresses (a pool running out). */
-  kind: "latency" | "errors" | "backends" | "saturation" | "attacks" | "addresses";
+  /** kind: latency (Apdex), errors, backends, saturation, attacks, addresses (a pool running out),
+   * engines (an engine group's engines not ready or missing). */
+  kind: "latency" | "errors" | "backends" | "saturation" | "attacks" | "addresses" | "engines";
   penalty: number;
   message: string;
 }

@@ -7,12 +7,14 @@
 //   GET /api/v1/errors  input problems (file:line) and the last rejected snapshot, if any
 //   GET /api/v1/engines the engines and what each serves (controller/fleet/view.ts), with --engine-listen
 //   GET /api/v1/tables/*, /api/v1/explain/*, /api/v1/translate, /api/v1/validate  (cli-routes.ts)
+//   GET /api/v1/analytics/health  health scores of virtual services, engine groups, VIP pools (analytics-health-routes.ts)
 //   GET /metrics        Prometheus text exposition
 //   POST /api/v1/certificates/renew?secret=NS/NAME  order the built-in ACME issuer's certificate
 //                       stored under that Secret now (`portico certificates renew`); 202, or 404
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serveCliRoute, type CliView } from "./cli-routes.ts";
+import { serveAnalyticsHealth } from "./analytics-health-routes.ts";
 import { createLogger, type Logger } from "../controller/log.ts";
 import { LOOP_WINDOW_MS, LoopWatch, type EngineLiveness } from "../controller/loop-watch.ts";
 
@@ -55,6 +57,7 @@ export async function startAdmin(
     if (path === "/api/v1/certificates/renew") return renew(req, send, opts.renew);
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain", "method not allowed\n");
     if (serveCliRoute(view, path ?? "/", send)) return;
+    if (serveAnalyticsHealth(view, req.url ?? "/", send)) return;
     switch (path) {
       case "/healthz": {
         const stall = loop.longestStallMs();

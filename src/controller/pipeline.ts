@@ -14,6 +14,7 @@ import type { AcmeTxt } from "../translate/acme-txt.ts";
 import { applyPolicyTargets, editConditions } from "../translate/policy-status.ts";
 import { compareStatus, VIP_ALLOCATED, keyOf } from "../translate/status.ts";
 import { translate } from "../translate/translate.ts";
+import { servedTargets } from "../translate/latency-target.ts";
 import type { ObjectStatus, TranslateOptions, TranslateResult } from "../translate/types.ts";
 import {
   holdLastValid,
@@ -129,6 +130,8 @@ export function buildSnapshot(
       : {}),
   };
   if (dns.servers.length > 0) snapshot.dns = dns.servers;
+  const targetsMs = servedTargets(tr.targetsMs, l4, http);
+  if (Object.keys(targetsMs).length > 0) snapshot.analytics = { targetsMs };
   const merged = applyAnnounceProblems(
     applyGroups(mergeStatuses(set, tr, allocations), set, groups, held.invalid, {
       standalone: opts.standalone === true,

@@ -9,15 +9,25 @@ import { L4_SESSION_CHANNEL, type L4SessionEvent } from "./l4/events.ts";
 import { LIMIT_CHANNEL, type LimitEvent } from "./net/limit-reached.ts";
 import { TLS_FAILURE_CHANNEL, type TlsFailureEvent } from "./tls/handshake-failures.ts";
 import { OCSP_CHANNEL, type OcspEvent } from "./tls/ocsp/stapler.ts";
+import { TLS_HANDSHAKE_CHANNEL, type TlsHandshakeEvent } from "./tls/terminate.ts";
 import {
   ACCESS_DENIED_CHANNEL,
   CONNECTION_CHANNEL,
   HTTP2_CUT_CHANNEL,
   HTTP_RESPONSE_CHANNEL,
   type AccessDeniedEvent,
+  type ExchangeTimings,
   type WafEvidence,
 } from "./l7/events.ts";
-import { Counter, Gauge, Histogram, type CounterSeries, type Family, type HistogramSeries } from "./prom.ts";
+import {
+  Counter,
+  DEFAULT_BUCKETS,
+  Gauge,
+  Histogram,
+  type CounterSeries,
+  type Family,
+  type HistogramSeries,
+} from "./prom.ts";
 
 /** OVERFLOW_LABEL replaces label values beyond the cardinality caps. */
 export const OVERFLOW_LABEL = "__overflow__";
@@ -35,6 +45,23 @@ interface HttpResponseFields {
   /** vhost is the hostname of the virtual host that routed the request, as configured ("*": any). */
   vhost?: string;
   waf?: WafEvidence;
+  /** timings split durationMs by phase (analytics; filled while someone subscribes). */
+  timings?: ExchangeTimings;
+}
+
+/** PHASES are the phase label values of portico_http_phase_duration_seconds, in ExchangeTimings order. */
+export const PHASES = ["request", "connect", "ttfb", "transfer"] as const;
+
+/** PHASE_BUCKETS reach below DEFAULT_BUCKETS: a pooled connect or a small request takes microseconds. */
+const PHASE_BUCKETS = [0.0001, 0.00025, 0.0005, ...DEFAULT_BUCKETS];
+
+/** ListenerSeries are one listener's per-phase histograms and virtual-host counters, resolved once. */
+interface ListenerSeries {
+  label: string;
+  /** phases by PHASES index, made on first use. */
+  phases: (HistogramSeries | undefined)[];
+  /** vhosts maps a configured hostname to its request counters per class index. */
+  vhosts: Map<string, (CounterSeries | undefined)[]>;
 }
 
 /** STATUS_CLASSES are the class labels by status / 100 (0: no status sent); see statusClass. */
@@ -239,6 +266,36 @@ export class Metrics {
     ),
   );
 
+  // --- analytics (issue 15): phases per listener, requests per virtual service, TLS versions ---
+  private readonly phaseDuration = this.add(
+    new Histogram(
+      "portico_http_phase_duration_seconds",
+      "HTTP exchange time per phase (request received, backend connect, backend time to first byte, transfer to the client) per VIP listener.",
+      ["listener", "phase"],
+      PHASE_BUCKETS,
+    ),
+  );
+  private readonly vhostRequests = this.add(
+    new Counter(
+      "portico_http_vhost_requests_total",
+      'HTTP requests per virtual service (VIP listener and configured hostname, "*": catch-all) by status class.',
+      ["listener", "vhost", "class"],
+    ),
+  );
+  private readonly tlsHandshakes = this.add(
+    new Counter(
+      "portico_tls_handshakes_total",
+      "Completed client TLS handshakes per VIP listener by version.",
+      ["listener", "version"],
+    ),
+  );
+  /** listenerSeries caches ListenerSeries by listener name as sent (the label may be the overflow). */
+  private readonly listenerSeries = new Map<string, ListenerSeries>();
+  /** vhostPairs caps listener×vhost pairs (maxHosts); tlsVersions the version label. */
+  private readonly vhostPairs: Limiter;
+  private readonly tlsVersions = new Limiter(16);
+  // --- end analytics ---
+
   // --- per-route and per-host series (issue 11.5): bounded by maxRoutes / maxHosts. ---
   private readonly routeRequests = this.add(
     new Counter("portico_http_route_requests_total", "HTTP requests per route by status class.", [
@@ -342,6 +399,7 @@ export class Metrics {
     this.backends = new Limiter(opts.maxBackends ?? 5000);
     this.routes = new Limiter(opts.maxRoutes ?? envCap("PORTICO_METRICS_MAX_ROUTES", 1000));
     this.hosts = new Limiter(opts.maxHosts ?? envCap("PORTICO_METRICS_MAX_HOSTS", 1000));
+    this.vhostPairs = new Limiter(opts.maxHosts ?? envCap("PORTICO_METRICS_MAX_HOSTS", 1000));
     this.policies = new Limiter(opts.maxPolicies ?? 1000);
     this.endpoints = opts.endpoints;
     this.connectionCount = opts.connections;
@@ -380,6 +438,11 @@ export class Metrics {
       this.tlsFailures.add([this.listener(e.listener), e.reason]);
     });
     this.on(OCSP_CHANNEL, (m) => this.onOcsp(m as OcspEvent));
+    this.on(TLS_HANDSHAKE_CHANNEL, (m) => {
+      const e = m as TlsHandshakeEvent;
+      const v = e.version || "unknown";
+      this.tlsHandshakes.add([this.listener(e.listener), this.tlsVersions.admit(v) ? v : OVERFLOW_LABEL]);
+    });
     return this;
   }
 
@@ -446,6 +509,7 @@ export class Metrics {
     this.bytesIn.add(l, e.bytesIn);
     this.bytesOut.add(l, e.bytesOut);
     this.onRoute(e, e.status, seconds);
+    if (e.timings !== undefined || e.vhost) this.onVirtualService(e, l[0]!);
     if (e.waf !== undefined) this.onWaf(e, e.waf);
     if (e.backend) {
       const b = this.backend(e.pool, e.backend);
@@ -453,6 +517,32 @@ export class Metrics {
       this.backendResponses.add([b[0], b[1], cls]);
       this.backendDuration.observe(b, seconds);
     }
+  }
+
+  // One Map lookup per request for the listener; the phase and class series are made once.
+  private onVirtualService(e: HttpResponseFields, label: string): void {
+    let ls = this.listenerSeries.get(e.listener);
+    if (ls === undefined)
+      this.listenerSeries.set(e.listener, (ls = { label, phases: [], vhosts: new Map() }));
+    const t = e.timings;
+    if (t !== undefined)
+      for (let i = 0; i < PHASES.length; i++) {
+        const ms = t[PHASES[i]!];
+        if (ms === undefined) continue;
+        const s = (ls.phases[i] ??= this.phaseDuration.child([ls.label, PHASES[i]!]));
+        this.phaseDuration.record(s, ms / 1000);
+      }
+    const vhost = e.vhost;
+    if (!vhost) return;
+    let byClass = ls.vhosts.get(vhost);
+    if (byClass === undefined) ls.vhosts.set(vhost, (byClass = []));
+    const c = classIndex(e.status);
+    let s = byClass[c];
+    if (s === undefined) {
+      const host = this.vhostPairs.admit(`${ls.label} ${vhost}`) ? vhost : OVERFLOW_LABEL;
+      s = byClass[c] = this.vhostRequests.child([ls.label, host, STATUS_CLASSES[c]!]);
+    }
+    s.v++;
   }
 
   // Policies and rule ids are bounded like routes: a policy per route at most, rule ids by the

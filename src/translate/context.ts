@@ -38,6 +38,8 @@ export interface TranslateContext {
   readonly certificateUses: CertificateUse[];
   /** policies resolve the WafPolicy and AccessPolicy of each route and listener (policy.ts). */
   readonly policies: PolicyIndex;
+  /** targetsMs are the latency targets by virtual service key (latency-target.ts). */
+  readonly targetsMs: Record<string, number>;
 }
 
 /** newContext prepares the indexes the passes share. */
@@ -59,6 +61,7 @@ export function newContext(set: ResourceSet, opts: TranslateOptions): TranslateC
     dnsZones: [],
     certificateUses: [],
     policies: new PolicyIndex(set),
+    targetsMs: {},
   };
 }
 

@@ -11,6 +11,7 @@ import { translatePolicies } from "./policy.ts";
 import { translateIngresses } from "./ingress.ts";
 import { translateServices } from "./service-lb.ts";
 import { reportAnnotations } from "./nginx/never-silent.ts";
+import { latencyTargets } from "./latency-target.ts";
 import type { TranslateOptions, TranslateResult } from "./types.ts";
 
 /** Pass is one translation step. */
@@ -24,8 +25,10 @@ export const PASSES: readonly Pass[] = [
   translateGateways,
   translatePolicies,
   translateDnsZones,
-  // Last: it lists what the passes above did not honour, on objects they took.
+  // It lists what the passes above did not honour, on objects they took.
   reportAnnotations,
+  // Reads the listeners every pass built; joins a Gateway's AnnotationsHonoured condition if any.
+  latencyTargets,
 ];
 
 /** translate turns a ResourceSet into the IR without addresses, VIP requests and statuses. */
@@ -44,6 +47,7 @@ export function translate(set: ResourceSet, opts: TranslateOptions): TranslateRe
     vipOf: sortKeys(ctx.vipOf),
     dnsZones: ctx.dnsZones,
     certificateUses: ctx.certificateUses,
+    targetsMs: sortKeys(ctx.targetsMs),
     groupClaims: [...ctx.groupClaims].sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0)),
   };
 }

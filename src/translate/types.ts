@@ -67,4 +67,6 @@ export interface TranslateResult {
   dnsZones: PendingZone[];
   /** certificateUses are every TLS Secret an Ingress or Gateway listener asked for, and its state. */
   certificateUses: CertificateUse[];
+  /** targetsMs are the portico.dev/latency-target values by vsKey (analytics); the pipeline keeps those of served listeners. */
+  targetsMs: Record<string, number>;
 }

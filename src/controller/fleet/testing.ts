@@ -14,6 +14,8 @@ import { Hub } from "./hub.ts";
 import { FleetPort } from "./fleet-port.ts";
 import { once } from "node:events";
 import type { EngineSnapshot, Pool } from "../../model/ir.ts";
+import { idleLoad } from "../../engine/load.ts";
+import type { EngineView } from "./view.ts";
 /** fixtureZone is re-exported from the engine's DNS fixtures, where engine tests reach it too. */
 export { fixtureZone } from "../../engine/dns/testing.ts";
 import { readFrames, writeFrame } from "../../link/frames.ts";
@@ -140,6 +142,25 @@ export function identity(name: string, group = "default"): EngineIdentity {
     vcpu: 1,
     memoryBytes: 1 << 30,
     limits: { maxConnections: 0, maxConnectionRate: 0 },
+  };
+}
+
+/** engineView is a connected engine of the view with an idle load at the given event-loop utilisation. */
+export function engineView(
+  name: string,
+  ready: boolean,
+  eventLoopUtilization: number,
+  group = "default",
+): EngineView {
+  return {
+    identity: identity(name, group),
+    local: false,
+    connected: true,
+    lastHeardMsAgo: 0,
+    ready,
+    listeners: [],
+    history: [],
+    load: { ...idleLoad(0, 2000), eventLoopUtilization },
   };
 }
 

@@ -19,7 +19,7 @@ import { answerPlainHttp, failureReason, handshakeFailed } from "./handshake-fai
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
-/** TLS_HANDSHAKE_CHANNEL carries a TlsHandshakeEvent per completed server handshake (engine/load.ts counts them). */
+/** TLS_HANDSHAKE_CHANNEL carries a TlsHandshakeEvent per completed server handshake (load.ts, metrics.ts count them). */
 export const TLS_HANDSHAKE_CHANNEL = "portico:tls.handshake";
 
 /** TlsHandshakeEvent is one completed server handshake. */
