@@ -10,6 +10,7 @@ import { PolicyIndex } from "./policy.ts";
 import type { GroupClaim } from "./engine-group.ts";
 import { indexSlices, serviceMap, type SliceIndex } from "./endpoints.ts";
 import { StatusBook } from "./status.ts";
+import { Tenancy } from "./tenancy.ts";
 import type { PendingHttp, PendingL4, TranslateOptions } from "./types.ts";
 
 /** PORTICO_PREFIX starts every Portico annotation. */
@@ -38,10 +39,16 @@ export interface TranslateContext {
   readonly certificateUses: CertificateUse[];
   /** policies resolve the WafPolicy and AccessPolicy of each route and listener (policy.ts). */
   readonly policies: PolicyIndex;
+  /** tenancy says which tenant each namespace belongs to and what it may use (tenancy.ts). */
+  readonly tenancy: Tenancy;
 }
 
 /** newContext prepares the indexes the passes share. */
-export function newContext(set: ResourceSet, opts: TranslateOptions): TranslateContext {
+export function newContext(
+  set: ResourceSet,
+  opts: TranslateOptions,
+  tenancy = new Tenancy(set),
+): TranslateContext {
   return {
     set,
     opts,
@@ -59,6 +66,7 @@ export function newContext(set: ResourceSet, opts: TranslateOptions): TranslateC
     dnsZones: [],
     certificateUses: [],
     policies: new PolicyIndex(set),
+    tenancy,
   };
 }
 

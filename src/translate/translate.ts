@@ -11,6 +11,8 @@ import { translatePolicies } from "./policy.ts";
 import { translateIngresses } from "./ingress.ts";
 import { translateServices } from "./service-lb.ts";
 import { reportAnnotations } from "./nginx/never-silent.ts";
+import { admitTenants, recordAdmission } from "./tenant-admit.ts";
+import { restrictTenantPools } from "./tenant-pools.ts";
 import type { TranslateOptions, TranslateResult } from "./types.ts";
 
 /** Pass is one translation step. */
@@ -24,13 +26,17 @@ export const PASSES: readonly Pass[] = [
   translateGateways,
   translatePolicies,
   translateDnsZones,
+  restrictTenantPools,
   // Last: it lists what the passes above did not honour, on objects they took.
   reportAnnotations,
 ];
 
 /** translate turns a ResourceSet into the IR without addresses, VIP requests and statuses. */
 export function translate(set: ResourceSet, opts: TranslateOptions): TranslateResult {
-  const ctx = newContext(set, opts);
+  // Tenants first: the passes read the set without what a tenant rule refused (tenant-admit.ts).
+  const admission = admitTenants(set, opts);
+  const ctx = newContext(admission.set, opts, admission.tenancy);
+  recordAdmission(ctx, admission);
   for (const pass of PASSES) pass(ctx);
   return {
     l4: ctx.l4,

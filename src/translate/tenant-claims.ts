@@ -1,0 +1,165 @@
+// tenant-claims.ts: what each served object asks of its tenant — hostnames, and its share of every
+// quota (VIPs, listeners, routes, backends) — read before the passes run, so hostname ownership and
+// quotas are settled across kinds in one order (oldest first) whatever pass later builds the object.
+import { ENGINE_GROUP_ANNOTATION } from "../k8s/engine-group.ts";
+import type { ResourceSet } from "../k8s/resource-set.ts";
+import type { AnyObject, Ingress, Service } from "../k8s/types.ts";
+import type { Gateway } from "../k8s/gateway-api.ts";
+import type { TranslateContext } from "./context.ts";
+import { annotation } from "./context.ts";
+import { normaliseHost } from "./hostnames.ts";
+import { ANN_DEDICATED_VIP } from "./ingress.ts";
+import { classifyIngresses } from "./ingress-class.ts";
+import { ourClasses } from "./gateway-class.ts";
+import type { ParentRef, RouteObject } from "./gateway-types.ts";
+import { servesService } from "./service-lb.ts";
+import { StatusBook } from "./status.ts";
+import type { TranslateOptions } from "./types.ts";
+
+/** QUOTAS are the quota names of spec.quotas, in the order status and messages list them. */
+export const QUOTAS = ["vips", "listeners", "routes", "hostnames", "backends"] as const;
+/** QuotaName is one of QUOTAS. */
+export type QuotaName = (typeof QUOTAS)[number];
+
+/** ObjectClaim is one served object and what it would use. */
+export interface ObjectClaim {
+  obj: AnyObject;
+  /** key is "Kind/ns/name". */
+  key: string;
+  namespace: string;
+  /** order sorts claims oldest first: creationTimestamp, then namespace/name, then kind. */
+  order: string;
+  /** hosts are the normalised hostnames it serves ("*" and empty left out). */
+  hosts: string[];
+  vips: number;
+  listeners: number;
+  routes: number;
+  /** backends are the Services it sends traffic to, as "ns/name". */
+  backends: string[];
+}
+
+const ROUTE_KINDS = new Set(["HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"]);
+
+/** collectClaims lists the objects Portico serves, oldest first, with what each would use. */
+export function collectClaims(set: ResourceSet, opts: TranslateOptions): ObjectClaim[] {
+  // The class passes record statuses as they classify; this scratch book is thrown away, the real
+  // passes record them again on the real one.
+  const scratch = { set, opts, status: new StatusBook(), notices: [] } as unknown as TranslateContext;
+  const out: ObjectClaim[] = [];
+  for (const svc of set.services)
+    if (svc.spec?.type === "LoadBalancer" && servesService(svc, opts.serveClasslessServices))
+      out.push(serviceClaim(svc));
+  for (const { ingresses } of classifyIngresses(scratch))
+    for (const ing of ingresses) out.push(ingressClaim(ing));
+  const classes = ourClasses(scratch);
+  const ours = new Set<string>();
+  for (const o of set.other) {
+    if (o.kind !== "Gateway") continue;
+    const gw = o as unknown as Gateway;
+    if (!classes.has(gw.spec?.gatewayClassName)) continue;
+    ours.add(`${gw.metadata.namespace ?? ""}/${gw.metadata.name}`);
+    out.push(gatewayClaim(gw));
+  }
+  for (const o of set.other) {
+    if (!ROUTE_KINDS.has(o.kind)) continue;
+    const route = o as RouteObject;
+    const ns = route.metadata.namespace ?? "";
+    const parents = route.spec?.parentRefs ?? [];
+    if (parents.some((p) => servedParent(p, ns, ours))) out.push(routeClaim(route));
+  }
+  return out.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+}
+
+/** servedParent tells whether a parentRef names one of Portico's Gateways (or a ListenerSet, checked later). */
+function servedParent(p: ParentRef, ns: string, ours: ReadonlySet<string>): boolean {
+  const kind = p.kind ?? "Gateway";
+  if (kind === "ListenerSet") return true;
+  return kind === "Gateway" && ours.has(`${p.namespace ?? ns}/${p.name}`);
+}
+
+/** base starts a claim for obj. */
+function base(obj: AnyObject): ObjectClaim {
+  const ns = obj.metadata.namespace ?? "";
+  return {
+    obj,
+    key: `${obj.kind}/${ns}/${obj.metadata.name}`,
+    namespace: ns,
+    order: `${obj.metadata.creationTimestamp ?? ""}/${ns}/${obj.metadata.name}/${obj.kind}`,
+    hosts: [],
+    vips: 0,
+    listeners: 0,
+    routes: 0,
+    backends: [],
+  };
+}
+
+/** hostList normalises hostnames, dropping "*", empty and non-string entries, without repeats. */
+export function hostList(hosts: readonly unknown[]): string[] {
+  const out = new Set<string>();
+  for (const h of hosts) if (typeof h === "string" && h !== "" && h !== "*") out.add(normaliseHost(h));
+  return [...out];
+}
+
+function serviceClaim(svc: Service): ObjectClaim {
+  const c = base(svc as unknown as AnyObject);
+  c.vips = 1;
+  c.listeners = (svc.spec?.ports ?? []).length;
+  c.backends = [`${c.namespace}/${svc.metadata.name}`];
+  return c;
+}
+
+function ingressClaim(ing: Ingress): ObjectClaim {
+  const c = base(ing as unknown as AnyObject);
+  const rules = ing.spec?.rules ?? [];
+  const tls = ing.spec?.tls ?? [];
+  c.hosts = hostList([...rules.map((r) => r.host), ...tls.flatMap((t) => t.hosts ?? [])]);
+  const backends = new Set<string>();
+  const add = (name: unknown) => {
+    if (typeof name === "string") backends.add(`${c.namespace}/${name}`);
+  };
+  for (const r of rules)
+    for (const p of r.http?.paths ?? []) {
+      c.routes++;
+      add(p.backend?.service?.name);
+    }
+  if (ing.spec?.defaultBackend) {
+    c.routes++;
+    add(ing.spec.defaultBackend.service?.name);
+  }
+  c.backends = [...backends];
+  if (annotation(ing, ANN_DEDICATED_VIP) === "true") {
+    c.vips = 1;
+    c.listeners = tls.length > 0 ? 2 : 1;
+  }
+  return c;
+}
+
+function gatewayClaim(gw: Gateway): ObjectClaim {
+  const c = base(gw as unknown as AnyObject);
+  const listeners = gw.spec?.listeners ?? [];
+  c.vips = 1;
+  c.listeners = listeners.length;
+  c.hosts = hostList(listeners.map((l) => l.hostname));
+  return c;
+}
+
+function routeClaim(route: RouteObject): ObjectClaim {
+  const c = base(route);
+  c.hosts = hostList(route.spec?.hostnames ?? []);
+  const rules = (route.spec?.rules ?? []) as {
+    backendRefs?: { group?: string; kind?: string; name?: string; namespace?: string }[];
+  }[];
+  c.routes = Math.max(1, rules.length);
+  const backends = new Set<string>();
+  for (const r of rules)
+    for (const b of r.backendRefs ?? [])
+      if ((b.group ?? "") === "" && (b.kind ?? "Service") === "Service" && typeof b.name === "string")
+        backends.add(`${b.namespace ?? c.namespace}/${b.name}`);
+  c.backends = [...backends];
+  return c;
+}
+
+/** engineGroupOf is the EngineGroup an object asks for by annotation, if any. */
+export function engineGroupOf(obj: AnyObject): string | undefined {
+  return annotation(obj as { metadata: { annotations?: Record<string, string> } }, ENGINE_GROUP_ANNOTATION);
+}
