@@ -2,47 +2,7 @@
 // tenant's domains are its own, an unowned hostname stays with its oldest claimant's tenant, names
 // compare case-insensitively, and the holder keeps serving whatever a newcomer does.
 import { test } from "node:test";
-import { runStory } from "./tenant-story.ts";
-
-/** BASE is a pool, Portico's IngressClass and two tenants: a owns *.a.example.com, b owns nothing. */
-export const BASE = `
-apiVersion: portico.dev/v1alpha1
-kind: VipPool
-metadata: { name: pool }
-spec: { addresses: [192.0.2.0/28] }
----
-apiVersion: networking.k8s.io/v1
-kind: IngressClass
-metadata: { name: portico }
-spec: { controller: portico.dev/ingress-controller }
----
-apiVersion: portico.dev/v1alpha1
-kind: Tenant
-metadata: { name: a }
-spec: { namespaces: [a], domains: ["*.a.example.com"] }
----
-apiVersion: portico.dev/v1alpha1
-kind: Tenant
-metadata: { name: b }
-spec: { namespaces: [b] }
-`;
-
-/** ingress is an Ingress of class portico in ns serving host at path. */
-export function ingress(ns: string, name: string, host: string, path = "/", extra = ""): string {
-  return `
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: { name: ${name}, namespace: ${ns}${extra} }
-spec:
-  ingressClassName: portico
-  rules:
-    - host: ${JSON.stringify(host)}
-      http:
-        paths:
-          - { path: ${path}, pathType: Prefix, backend: { service: { name: app, port: { number: 80 } } } }
----
-`;
-}
+import { BASE, ingress, runStory } from "./tenant-story.ts";
 
 test("story: a hostname in another tenant's domain is refused, naming the owner; the owner's claim serves", () => {
   runStory([

@@ -136,3 +136,54 @@ function check(row: Row, out: PipelineOutput): void {
   }
   row.check?.(out);
 }
+
+/** BASE is a pool, Portico's IngressClass and two tenants: a owns *.a.example.com, b owns nothing. */
+export const BASE = `
+apiVersion: portico.dev/v1alpha1
+kind: VipPool
+metadata: { name: pool }
+spec: { addresses: [192.0.2.0/28] }
+---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: { name: portico }
+spec: { controller: portico.dev/ingress-controller }
+---
+apiVersion: portico.dev/v1alpha1
+kind: Tenant
+metadata: { name: a }
+spec: { namespaces: [a], domains: ["*.a.example.com"] }
+---
+apiVersion: portico.dev/v1alpha1
+kind: Tenant
+metadata: { name: b }
+spec: { namespaces: [b] }
+`;
+
+/** ingress is an Ingress of class portico in ns serving host at path. */
+export function ingress(ns: string, name: string, host: string, path = "/", extra = ""): string {
+  return `
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: { name: ${name}, namespace: ${ns}${extra} }
+spec:
+  ingressClassName: portico
+  rules:
+    - host: ${JSON.stringify(host)}
+      http:
+        paths:
+          - { path: ${path}, pathType: Prefix, backend: { service: { name: app, port: { number: 80 } } } }
+---
+`;
+}
+
+/** service is a LoadBalancer Service of Portico's class with one TCP port. */
+export function service(ns: string, name: string, annotations = ""): string {
+  return `
+apiVersion: v1
+kind: Service
+metadata: { name: ${name}, namespace: ${ns}${annotations ? `, annotations: { ${annotations} }` : ""} }
+spec: { type: LoadBalancer, loadBalancerClass: portico.dev/lb, ports: [{ port: 80 }] }
+---
+`;
+}
