@@ -177,3 +177,89 @@ spec: { namespaces: [a] }
     },
   ]);
 });
+
+const GATEWAY = `
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: { name: portico }
+spec: { controllerName: portico.dev/gateway-controller }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: gw, namespace: infra }
+spec:
+  gatewayClassName: portico
+  listeners:
+    - name: http
+      port: 80
+      protocol: HTTP
+      allowedRoutes: { namespaces: { from: All } }
+---
+`;
+
+/** route is an HTTPRoute on infra/gw for hostname. */
+function route(ns: string, name: string, hostname: string): string {
+  return `
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: ${name}, namespace: ${ns} }
+spec:
+  parentRefs: [{ name: gw, namespace: infra }]
+  hostnames: [${JSON.stringify(hostname)}]
+  rules: [{ backendRefs: [{ name: app, port: 80 }] }]
+---
+`;
+}
+
+test("story: HTTPRoutes and Gateway listeners follow the same ownership as Ingresses, across kinds", () => {
+  runStory([
+    { name: "tenants and a shared Gateway", apply: `${BASE}---${GATEWAY}` },
+    {
+      name: "a's Ingress holds shop.example.com",
+      apply: ingress("a", "shop", "shop.example.com"),
+      hosts: { "shop.example.com": ["Ingress/a/shop"] },
+    },
+    {
+      name: "b's HTTPRoute for Shop.Example.com is refused on every parent, naming the holder",
+      apply: route("b", "shop", "Shop.Example.com"),
+      want: [
+        {
+          obj: "HTTPRoute/b/shop",
+          type: "Accepted",
+          status: "False",
+          reason: "HostnameHeld",
+          message: /held by Ingress\/a\/shop \(tenant a/,
+        },
+      ],
+      hosts: { "shop.example.com": ["Ingress/a/shop"] },
+    },
+    {
+      name: "b's HTTPRoute inside a's domain is refused naming tenant a; a's own route serves",
+      apply: `${route("b", "pay", "pay.a.example.com")}${route("a", "pay", "pay.a.example.com")}`,
+      want: [
+        {
+          obj: "HTTPRoute/b/pay",
+          type: "Accepted",
+          status: "False",
+          reason: "HostnameOwned",
+          message: /tenant a/,
+        },
+        { obj: "HTTPRoute/a/pay", type: "Accepted", status: "True", reason: "Accepted" },
+      ],
+      hosts: { "pay.a.example.com": ["HTTPRoute/a/pay"] },
+    },
+    {
+      name: "a Gateway of tenant b with a listener hostname in a's domain is refused",
+      apply: `
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: gw, namespace: b }
+spec:
+  gatewayClassName: portico
+  listeners: [{ name: http, port: 8080, protocol: HTTP, hostname: "*.a.example.com" }]
+`,
+      want: [{ obj: "Gateway/b/gw", type: "Accepted", status: "False", reason: "HostnameOwned" }],
+      vips: { "Gateway/b/gw": [] },
+    },
+  ]);
+});
