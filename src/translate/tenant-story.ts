@@ -11,6 +11,7 @@ import { parseManifests } from "../sources/file/parse.ts";
 import { buildSnapshot, type PipelineOutput } from "../controller/pipeline.ts";
 import type { AllocationState } from "../ipam/types.ts";
 import type { Condition } from "../k8s/types.ts";
+import type { ResourceSet } from "../k8s/resource-set.ts";
 
 /** Want is one expected condition: on object key, of type, with status, reason and words in its message. */
 export interface Want {
@@ -43,6 +44,19 @@ function keyOfDoc(d: { kind: string; metadata: { name: string; namespace?: strin
     : `${d.kind}/${d.metadata.name}`;
 }
 
+/** pipelineOf reads manifests as the file source does and runs the whole pipeline on them. */
+export function pipelineOf(
+  text: string,
+  previous: AllocationState = {},
+  version = 1,
+): { set: ResourceSet; out: PipelineOutput } {
+  const file = "story.yaml";
+  const set = assemble(new Map([[file, nextState(undefined, "story", parseManifests(file, text))]]), []);
+  assert.deepEqual(set.errors, [], "source errors");
+  const opts = { serveClasslessServices: false, ingressHttpPort: 80, ingressHttpsPort: 443 };
+  return { set, out: buildSnapshot(set, opts, previous, version) };
+}
+
 /** runStory plays the rows in order; every row runs twice to check determinism. */
 export function runStory(rows: readonly Row[]): void {
   const objects = new Map<string, Record<string, unknown>>();
@@ -65,17 +79,7 @@ export function runStory(rows: readonly Row[]): void {
       objects.set(key, d as unknown as Record<string, unknown>);
     }
     const text = [...objects.values()].map((o) => stringify(o)).join("---\n");
-    const run = () => {
-      const file = "story.yaml";
-      const set = assemble(new Map([[file, nextState(undefined, "story", parseManifests(file, text))]]), []);
-      assert.deepEqual(set.errors, [], `${row.name}: source errors`);
-      return buildSnapshot(
-        set,
-        { serveClasslessServices: false, ingressHttpPort: 80, ingressHttpsPort: 443 },
-        previous,
-        i + 1,
-      );
-    };
+    const run = () => pipelineOf(text, previous, i + 1).out;
     const out = run();
     assert.deepEqual(run().statuses, out.statuses, `${row.name}: not deterministic`);
     check(row, out);
