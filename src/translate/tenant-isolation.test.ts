@@ -2,7 +2,7 @@
 // tenant's pools, only its engine groups, and no references into another tenant's namespaces
 // unless both Tenants allow them — a ReferenceGrant alone does not cross the boundary.
 import { test } from "node:test";
-import { runStory, service } from "./tenant-story.ts";
+import { ingress, runStory, service } from "./tenant-story.ts";
 
 const POOLS = `
 apiVersion: portico.dev/v1alpha1
@@ -125,6 +125,37 @@ test("story: a ReferenceGrant does not cross a tenant boundary until both Tenant
         "engineGroups: [default], allowReferencesTo: [u] }",
       ).replace("spec: { namespaces: [u] }", "spec: { namespaces: [u], allowReferencesFrom: [t] }"),
       want: [{ obj: "HTTPRoute/t/r", type: "ResolvedRefs", status: "True", reason: "ResolvedRefs" }],
+    },
+  ]);
+});
+
+test("story: a tenant publishes names only in its DNS zones", () => {
+  const zones = `
+apiVersion: portico.dev/v1alpha1
+kind: DnsZone
+metadata: { name: shared }
+spec: { zone: example.com, listen: { address: 192.0.2.7, port: 5353 } }
+---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: { name: portico }
+spec: { controller: portico.dev/ingress-controller }
+---
+`;
+  runStory([
+    {
+      name: "t lists no zone of example.com; u lists none at all (any zone)",
+      apply: `${POOLS.replace("vipPools: [pa]", "vipPools: [pa], dnsZones: [other]")}---${zones}${ingress("t", "web", "web.example.com")}${ingress("u", "web", "u.example.com")}`,
+      want: [
+        {
+          obj: "Ingress/t/web",
+          type: "portico.dev/DNSRecordFailed",
+          status: "True",
+          reason: "ZoneNotAllowed",
+          message: /web\.example\.com: zone shared is not among tenant t's dnsZones \(other\)/,
+        },
+        { obj: "Ingress/u/web", type: "portico.dev/DNSRecordReady", status: "True", reason: "Published" },
+      ],
     },
   ]);
 });
