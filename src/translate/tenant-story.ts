@@ -182,11 +182,14 @@ spec:
 }
 
 /** service is a LoadBalancer Service of Portico's class with one TCP port. */
-export function service(ns: string, name: string, annotations = ""): string {
+export function service(ns: string, name: string, annotations = "", created = ""): string {
+  const meta = [`name: ${name}`, `namespace: ${ns}`];
+  if (annotations) meta.push(`annotations: { ${annotations} }`);
+  if (created) meta.push(`creationTimestamp: "${created}"`);
   return `
 apiVersion: v1
 kind: Service
-metadata: { name: ${name}, namespace: ${ns}${annotations ? `, annotations: { ${annotations} }` : ""} }
+metadata: { ${meta.join(", ")} }
 spec: { type: LoadBalancer, loadBalancerClass: portico.dev/lb, ports: [{ port: 80 }] }
 ---
 `;
