@@ -109,7 +109,7 @@ export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admissio
       );
       refusals.push({ obj: c.obj, reason: "QuotaExceeded", message: `tenant ${tenant} ${words.join("; ")}` });
       // Hostnames it would have held are released: a later object of its tenant may take them.
-      for (const h of kept) if (holders.get(h)?.key === c.key) holders.delete(h);
+      for (const h of kept) if (holders.get(holdKey(c, h))?.key === c.key) holders.delete(holdKey(c, h));
       replaced.set(c.obj, undefined);
       continue;
     }
@@ -127,6 +127,16 @@ export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admissio
       if (trimmed) replaced.set(o, trimmed);
     }
   return { set: rebuild(set, replaced), tenancy, usage, refusals, notices };
+}
+
+/**
+ * holdKey separates what holds a hostname: a Gateway's listener hostname holds it against other
+ * Gateways only, and a route or Ingress against other routes and Ingresses — a shared Gateway's
+ * listener for shop.example.com must not refuse the tenant's HTTPRoute that attaches to it. A
+ * tenant's domains bind both alike.
+ */
+function holdKey(c: ObjectClaim, host: string): string {
+  return c.obj.kind === "Gateway" ? `listener ${host}` : `route ${host}`;
 }
 
 /** refuseHosts checks a claim's hostnames against domain owners and earlier holders; it records holds. */
@@ -148,7 +158,7 @@ function refuseHosts(
       });
       continue;
     }
-    const holder = holders.get(host);
+    const holder = holders.get(holdKey(c, host));
     if (holder && holder.tenant !== tenant) {
       out.push({
         host,
@@ -157,7 +167,7 @@ function refuseHosts(
       });
       continue;
     }
-    if (!holder) holders.set(host, { key: c.key, tenant });
+    if (!holder) holders.set(holdKey(c, host), { key: c.key, tenant });
   }
   return out;
 }

@@ -249,6 +249,25 @@ test("story: HTTPRoutes and Gateway listeners follow the same ownership as Ingre
       hosts: { "pay.a.example.com": ["HTTPRoute/a/pay"] },
     },
     {
+      name: "a shared Gateway's listener hostname does not refuse the tenant route attached to it",
+      apply: `
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: named, namespace: infra }
+spec:
+  gatewayClassName: portico
+  listeners:
+    - name: http
+      port: 8081
+      protocol: HTTP
+      hostname: api.example.com
+      allowedRoutes: { namespaces: { from: All } }
+---
+${route("a", "api", "api.example.com").replace("name: gw, namespace: infra", "name: named, namespace: infra")}`,
+      want: [{ obj: "HTTPRoute/a/api", type: "Accepted", status: "True", reason: "Accepted" }],
+      hosts: { "api.example.com": ["HTTPRoute/a/api"] },
+    },
+    {
       name: "a Gateway of tenant b with a listener hostname in a's domain is refused",
       apply: `
 apiVersion: gateway.networking.k8s.io/v1
