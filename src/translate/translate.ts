@@ -11,7 +11,8 @@ import { translatePolicies } from "./policy.ts";
 import { translateIngresses } from "./ingress.ts";
 import { translateServices } from "./service-lb.ts";
 import { reportAnnotations } from "./nginx/never-silent.ts";
-import { admitTenants, recordAdmission } from "./tenant-admit.ts";
+import { admitTenants } from "./tenant-admit.ts";
+import { recordAdmission } from "./tenant-status.ts";
 import { restrictTenantPools } from "./tenant-pools.ts";
 import type { TranslateOptions, TranslateResult } from "./types.ts";
 

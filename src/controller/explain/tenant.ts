@@ -4,7 +4,7 @@ import type { ResourceSet } from "../../k8s/resource-set.ts";
 import type { Tenant } from "../../k8s/tenant.ts";
 import type { ObjectStatus } from "../../translate/types.ts";
 import { QUOTAS } from "../../translate/tenant-claims.ts";
-import { CONFLICTED } from "../../translate/tenant-admit.ts";
+import { CONFLICTED } from "../../translate/tenant-status.ts";
 import {
   begin,
   conditionsSection,
