@@ -150,3 +150,93 @@ test("a newcomer of another tenant claiming a's hostname fails not one of a's re
   assert.deepEqual(tenantA?.status.usage, { vips: 0, listeners: 0, routes: 2, hostnames: 2, backends: 1 });
   console.log(`tenants e2e: ${results.length} requests, ${before} before the refusal was reported`);
 });
+
+/** lbService is a LoadBalancer Service of Portico's class on port to a loopback backend, with its EndpointSlice. */
+function lbService(ns: string, name: string, port: number, backend: number): string {
+  return `apiVersion: v1
+kind: Service
+metadata: { name: ${name}, namespace: ${ns} }
+spec: { type: LoadBalancer, loadBalancerClass: portico.dev/lb, ports: [{ name: http, port: ${port}, targetPort: ${backend} }] }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: ${name}-1, namespace: ${ns}, labels: { kubernetes.io/service-name: ${name} } }
+addressType: IPv4
+ports: [{ name: http, port: ${backend}, protocol: TCP }]
+endpoints: [{ addresses: [127.0.0.1], conditions: { ready: true } }]
+`;
+}
+
+test("a Service over the tenant's vips quota is refused while the tenant's first Service keeps serving", async () => {
+  const dir = tempDir();
+  const app = await httpBackend("q");
+  cleanups.push(() => removeDir(dir), app.close);
+  writeManifest(
+    dir,
+    "base.yaml",
+    [
+      pool("quota", ["127.0.191.5-127.0.191.6"]),
+      `apiVersion: portico.dev/v1alpha1
+kind: Tenant
+metadata: { name: q }
+spec: { namespaces: [q], quotas: { vips: 1 } }
+`,
+      lbService("q", "first", 18921, app.port),
+    ].join("---\n"),
+  );
+  const p: Portico = await startPortico([dir], ["--http-port", "18923", "--https-port", "18924"]);
+  cleanups.push(() => p.stop());
+  const vip = (await p.vip("Service", "q", "first"))!;
+  assert.ok(vip, "the first Service has a VIP");
+
+  const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  cleanups.push(() => agent.destroy());
+  let stop = false;
+  let done = 0;
+  const failures: string[] = [];
+  const loop = async () => {
+    while (!stop) {
+      const r = await new Promise<{ status: number; body: string }>((resolve) => {
+        const req = request({ host: vip, port: 18921, path: "/", agent }, (res) => {
+          let body = "";
+          res.on("data", (d) => (body += d));
+          res.on("end", () => resolve({ status: res.statusCode!, body }));
+          res.on("error", (e) => resolve({ status: 0, body: String(e) }));
+        });
+        req.on("error", (e) => resolve({ status: 0, body: String(e) }));
+        req.end();
+      });
+      done++;
+      if (r.status !== 200 || r.body !== "q GET /\n") failures.push(`${r.status} ${r.body.trim()}`);
+    }
+  };
+  const clients = [loop(), loop(), loop(), loop()];
+  await waitFor("requests flowing", () => done >= 50, 20_000);
+
+  writeManifest(dir, "second.yaml", lbService("q", "second", 18922, app.port));
+  const second = await waitFor(
+    "the second Service refused",
+    async () => {
+      const s = (await p.status()).find(
+        (x) => x.kind === "Service" && x.namespace === "q" && x.name === "second",
+      );
+      const c = s?.status.conditions?.find((x) => x.type === "portico.dev/Accepted");
+      return c?.status === "False" ? { c, s: s! } : undefined;
+    },
+    20_000,
+  );
+  const before = done;
+  await waitFor("100 more requests", () => done >= before + 100, 20_000);
+  stop = true;
+  await Promise.all(clients);
+
+  assert.deepEqual(failures, [], "none of the first Service's requests failed");
+  assert.equal(second.c.reason, "QuotaExceeded");
+  assert.match(
+    second.c.message ?? "",
+    /tenant q quota vips: 2 of 1 used \(this Service needs 1, older objects hold 1\)/,
+  );
+  assert.deepEqual(second.s.status.loadBalancer?.ingress ?? [], []);
+  assert.equal(await p.vip("Service", "q", "first"), vip, "the first keeps its address");
+  console.log(`tenants quota e2e: ${done} requests, ${before} before the refusal was reported`);
+});
