@@ -10,6 +10,7 @@ import { annotation } from "./context.ts";
 import { normaliseHost } from "./hostnames.ts";
 import { ANN_DEDICATED_VIP } from "./ingress.ts";
 import { classifyIngresses } from "./ingress-class.ts";
+import { intersectHost } from "./gateway-attach.ts";
 import { ourClasses } from "./gateway-class.ts";
 import type { ParentRef, RouteObject } from "./gateway-types.ts";
 import { servesService } from "./service-lb.ts";
@@ -52,12 +53,12 @@ export function collectClaims(set: ResourceSet, opts: TranslateOptions): ObjectC
   for (const { ingresses } of classifyIngresses(scratch))
     for (const ing of ingresses) out.push(ingressClaim(ing));
   const classes = ourClasses(scratch);
-  const ours = new Set<string>();
+  const ours = new Map<string, Gateway>();
   for (const o of set.other) {
     if (o.kind !== "Gateway") continue;
     const gw = o as unknown as Gateway;
     if (!classes.has(gw.spec?.gatewayClassName)) continue;
-    ours.add(`${gw.metadata.namespace ?? ""}/${gw.metadata.name}`);
+    ours.set(`${gw.metadata.namespace ?? ""}/${gw.metadata.name}`, gw);
     out.push(gatewayClaim(gw));
   }
   for (const o of set.other) {
@@ -65,13 +66,13 @@ export function collectClaims(set: ResourceSet, opts: TranslateOptions): ObjectC
     const route = o as RouteObject;
     const ns = route.metadata.namespace ?? "";
     const parents = route.spec?.parentRefs ?? [];
-    if (parents.some((p) => servedParent(p, ns, ours))) out.push(routeClaim(route));
+    if (parents.some((p) => servedParent(p, ns, ours))) out.push(routeClaim(route, ours));
   }
   return out.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
 }
 
 /** servedParent tells whether a parentRef names one of Portico's Gateways (or a ListenerSet, checked later). */
-function servedParent(p: ParentRef, ns: string, ours: ReadonlySet<string>): boolean {
+function servedParent(p: ParentRef, ns: string, ours: ReadonlyMap<string, Gateway>): boolean {
   const kind = p.kind ?? "Gateway";
   if (kind === "ListenerSet") return true;
   return kind === "Gateway" && ours.has(`${p.namespace ?? ns}/${p.name}`);
@@ -143,9 +144,40 @@ function gatewayClaim(gw: Gateway): ObjectClaim {
   return c;
 }
 
-function routeClaim(route: RouteObject): ObjectClaim {
+/**
+ * effectiveHosts are the names a route serves: its hostnames intersected with each listener it
+ * may attach to (a route without hostnames takes the listener's), as the Gateway API routes them.
+ * A parent that is not one of Portico's Gateways (a ListenerSet) leaves the route's own names.
+ */
+function effectiveHosts(route: RouteObject, ours: ReadonlyMap<string, Gateway>): unknown[] {
+  const own = route.spec?.hostnames ?? [];
+  if (!HOST_AWARE.has(route.kind)) return own;
+  const out: unknown[] = [];
+  for (const p of route.spec?.parentRefs ?? []) {
+    const gw =
+      (p.kind ?? "Gateway") === "Gateway"
+        ? ours.get(`${p.namespace ?? route.metadata.namespace ?? ""}/${p.name}`)
+        : undefined;
+    if (!gw) {
+      out.push(...own);
+      continue;
+    }
+    for (const l of gw.spec?.listeners ?? []) {
+      if (p.sectionName !== undefined && l.name !== p.sectionName) continue;
+      if (p.port !== undefined && l.port !== p.port) continue;
+      const lh = typeof l.hostname === "string" ? normaliseHost(l.hostname) : undefined;
+      if (own.length === 0) out.push(lh);
+      for (const h of own) if (typeof h === "string") out.push(intersectHost(lh, normaliseHost(h)));
+    }
+  }
+  return out;
+}
+
+const HOST_AWARE = new Set(["HTTPRoute", "GRPCRoute", "TLSRoute"]);
+
+function routeClaim(route: RouteObject, ours: ReadonlyMap<string, Gateway>): ObjectClaim {
   const c = base(route);
-  c.hosts = hostList(route.spec?.hostnames ?? []);
+  c.hosts = hostList(effectiveHosts(route, ours));
   const rules = (route.spec?.rules ?? []) as {
     backendRefs?: { group?: string; kind?: string; name?: string; namespace?: string }[];
   }[];

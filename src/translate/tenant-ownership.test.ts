@@ -268,6 +268,32 @@ ${route("a", "api", "api.example.com").replace("name: gw, namespace: infra", "na
       hosts: { "api.example.com": ["HTTPRoute/a/api"] },
     },
     {
+      name: "b's route without hostnames on a listener of a's domain claims the listener's name: refused",
+      apply: `
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: pay, namespace: a }
+spec:
+  gatewayClassName: portico
+  listeners:
+    - name: http
+      port: 8082
+      protocol: HTTP
+      hostname: "*.a.example.com"
+      allowedRoutes: { namespaces: { from: All } }
+---
+${route("b", "sneak", "x").replace('hostnames: ["x"]', "hostnames: []").replace("name: gw, namespace: infra", "name: pay, namespace: a")}`,
+      want: [
+        {
+          obj: "HTTPRoute/b/sneak",
+          type: "Accepted",
+          status: "False",
+          reason: "HostnameOwned",
+          message: /hostname \*\.a\.example\.com belongs to tenant a/,
+        },
+      ],
+    },
+    {
       name: "a Gateway of tenant b with a listener hostname in a's domain is refused",
       apply: `
 apiVersion: gateway.networking.k8s.io/v1
