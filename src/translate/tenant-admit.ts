@@ -10,7 +10,7 @@ import { buildResourceSet, type ResourceSet } from "../k8s/resource-set.ts";
 import type { AnyObject, Ingress } from "../k8s/types.ts";
 import type { ReferenceGrant } from "../k8s/gateway-api.ts";
 import { normaliseHost } from "./hostnames.ts";
-import { collectClaims, engineGroupOf, QUOTAS, type ObjectClaim, type QuotaName } from "./tenant-claims.ts";
+import { collectClaims, QUOTAS, type ObjectClaim, type QuotaName } from "./tenant-claims.ts";
 import { Tenancy } from "./tenancy.ts";
 import type { TranslateOptions } from "./types.ts";
 
@@ -52,7 +52,7 @@ export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admissio
   const replaced = new Map<AnyObject, AnyObject | undefined>();
   for (const c of collectClaims(set, opts)) {
     const tenant = tenancy.tenantOf(c.namespace);
-    const group = engineGroupOf(c.obj);
+    const group = c.group;
     const groups = tenancy.spec(tenant).engineGroups;
     if (tenant && group !== undefined && groups !== undefined && !groups.includes(group)) {
       refusals.push({

@@ -12,6 +12,7 @@ import { ANN_DEDICATED_VIP } from "./ingress.ts";
 import { classifyIngresses } from "./ingress-class.ts";
 import { intersectHost } from "./gateway-attach.ts";
 import { ourClasses } from "./gateway-class.ts";
+import { classGroup } from "./engine-group.ts";
 import type { ParentRef, RouteObject } from "./gateway-types.ts";
 import { servesService } from "./service-lb.ts";
 import { StatusBook } from "./status.ts";
@@ -37,6 +38,8 @@ export interface ObjectClaim {
   routes: number;
   /** backends are the Services it sends traffic to, as "ns/name". */
   backends: string[];
+  /** group is the EngineGroup it asks for: its annotation, else its class's parameters (VIP owners only). */
+  group?: string;
 }
 
 const ROUTE_KINDS = new Set(["HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"]);
@@ -49,9 +52,13 @@ export function collectClaims(set: ResourceSet, opts: TranslateOptions): ObjectC
   const out: ObjectClaim[] = [];
   for (const svc of set.services)
     if (svc.spec?.type === "LoadBalancer" && servesService(svc, opts.serveClasslessServices))
-      out.push(serviceClaim(svc));
-  for (const { ingresses } of classifyIngresses(scratch))
-    for (const ing of ingresses) out.push(ingressClaim(ing));
+      out.push(withGroup(serviceClaim(svc), undefined));
+  for (const { cls, ingresses } of classifyIngresses(scratch))
+    for (const ing of ingresses) {
+      // Only a dedicated VIP runs where the class says; the shared one is the class's own.
+      const c = ingressClaim(ing);
+      out.push(withGroup(c, c.vips > 0 ? classGroup(cls.spec?.parameters) : undefined));
+    }
   const classes = ourClasses(scratch);
   const ours = new Map<string, Gateway>();
   for (const o of set.other) {
@@ -59,7 +66,8 @@ export function collectClaims(set: ResourceSet, opts: TranslateOptions): ObjectC
     const gw = o as unknown as Gateway;
     if (!classes.has(gw.spec?.gatewayClassName)) continue;
     ours.set(`${gw.metadata.namespace ?? ""}/${gw.metadata.name}`, gw);
-    out.push(gatewayClaim(gw));
+    const params = classes.get(gw.spec?.gatewayClassName)?.cls.spec?.parametersRef;
+    out.push(withGroup(gatewayClaim(gw), classGroup(params)));
   }
   for (const o of set.other) {
     if (!ROUTE_KINDS.has(o.kind)) continue;
@@ -191,7 +199,10 @@ function routeClaim(route: RouteObject, ours: ReadonlyMap<string, Gateway>): Obj
   return c;
 }
 
-/** engineGroupOf is the EngineGroup an object asks for by annotation, if any. */
-export function engineGroupOf(obj: AnyObject): string | undefined {
-  return annotation(obj as { metadata: { annotations?: Record<string, string> } }, ENGINE_GROUP_ANNOTATION);
+/** withGroup sets a claim's EngineGroup: its own annotation wins over its class's choice (engine-group.ts's precedence). */
+function withGroup(c: ObjectClaim, fromClass: string | undefined): ObjectClaim {
+  const meta = c.obj as { metadata: { annotations?: Record<string, string> } };
+  const group = annotation(meta, ENGINE_GROUP_ANNOTATION) ?? fromClass;
+  if (group !== undefined) c.group = group;
+  return c;
 }

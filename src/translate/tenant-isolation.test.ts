@@ -61,6 +61,30 @@ test("story: a tenant's VIPs come only from its pools; asking for another pool i
       ],
       vips: { "Service/t/batch": [] },
     },
+    {
+      name: "t's Gateway whose class runs on EngineGroup batch is refused too",
+      apply: `
+apiVersion: portico.dev/v1alpha1
+kind: EngineGroup
+metadata: { name: batch }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: { name: batch }
+spec:
+  controllerName: portico.dev/gateway-controller
+  parametersRef: { group: portico.dev, kind: EngineGroup, name: batch }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: g, namespace: t }
+spec:
+  gatewayClassName: batch
+  listeners: [{ name: http, port: 80, protocol: HTTP }]
+`,
+      want: [{ obj: "Gateway/t/g", type: "Accepted", status: "False", reason: "EngineGroupNotAllowed" }],
+      vips: { "Gateway/t/g": [] },
+    },
   ]);
 });
 
