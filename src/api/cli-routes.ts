@@ -1,7 +1,7 @@
 // cli-routes.ts: the admin API routes behind `portico get`, `explain`, `translate` and `validate
 // --admin`. Each answers with the document the offline command computes from directories, from
 // the same functions, on the snapshot now serving — so the live and offline answers agree.
-//   GET /api/v1/tables/services|ingresses|gateways|routes|pools|enginegroups|dns|policies|certificates   rows, every column (-o wide)
+//   GET /api/v1/tables/services|ingresses|gateways|routes|pools|enginegroups|dns|policies|certificates|tenants   rows, every column (-o wide)
 //   GET /api/v1/explain/KIND/NS/NAME, /api/v1/explain/KIND/NAME   an Explanation; 404 when absent
 //   GET /api/v1/translate                                         the `portico translate` document
 //   GET /api/v1/validate                                          the `portico validate` report

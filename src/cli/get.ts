@@ -1,4 +1,4 @@
-// get.ts: `portico get services|ingresses|gateways|routes|pools|enginegroups|dns|policies|certificates|all` — kubectl-like tables, from a
+// get.ts: `portico get services|ingresses|gateways|routes|pools|enginegroups|dns|policies|certificates|tenants|all` — kubectl-like tables, from a
 // running Portico's admin API or offline from directories; `portico get engines` from a running one.
 import { CliError, parseCommon, type CommonFlags } from "./args.ts";
 import { engineRows, narrowEngines } from "../controller/fleet/engine-table.ts";
@@ -26,6 +26,7 @@ export function tableKindOf(word: string): TableKind | "all" | undefined {
   if (/^(dns|dnszones?|dz)$/.test(w)) return "dns";
   if (/^(polic(y|ies)|wafpolic(y|ies)|accesspolic(y|ies)|wafp|accp)$/.test(w)) return "policies";
   if (/^(certificates?|certs?|secrets?)$/.test(w)) return "certificates";
+  if (/^tenants?$/.test(w)) return "tenants";
   return w === "all" ? "all" : undefined;
 }
 

@@ -136,6 +136,43 @@ export function policyEvents(s: ObjectStatus, obj: AnyObject | undefined): Event
   }));
 }
 
+/** TENANT_REFUSALS are the reasons the tenant rules give an object they refuse (translate/tenant-admit.ts). */
+const TENANT_REFUSALS: ReadonlySet<string> = new Set([
+  "HostnameOwned",
+  "HostnameHeld",
+  "QuotaExceeded",
+  "EngineGroupNotAllowed",
+]);
+
+/**
+ * tenantEvents are Warnings for a Service, Gateway or Route a tenant rule refused — the quota and
+ * its usage, or the hostname's owner or holder — as the Ingress's problems already are Events.
+ */
+export function tenantEvents(s: ObjectStatus, obj: AnyObject | undefined): EventSpec[] {
+  if (s.kind === "Ingress" || s.kind === "IngressClass") return [];
+  const parents = (s.status.parents ?? []) as { conditions?: Condition[] }[];
+  const refused = [...(s.status.conditions ?? []), ...parents.flatMap((p) => p.conditions ?? [])].find(
+    (c) => c.status === "False" && TENANT_REFUSALS.has(c.reason ?? ""),
+  );
+  if (!refused) return [];
+  return [
+    {
+      regarding: {
+        apiVersion: s.kind === "Service" ? "v1" : "gateway.networking.k8s.io/v1",
+        kind: s.kind,
+        namespace: s.namespace ?? "",
+        name: s.name,
+        ...(obj?.metadata.uid ? { uid: obj.metadata.uid } : {}),
+      },
+      type: "Warning",
+      reason: refused.reason!,
+      action: "Translate",
+      series: "portico.dev/Tenant",
+      note: (refused.message ?? "").slice(0, 1024),
+    },
+  ];
+}
+
 /** EventRecorder creates Events, skipping one that repeats the last note for the same object and reason. */
 export class EventRecorder {
   readonly #client: KubeClient;

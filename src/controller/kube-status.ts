@@ -65,6 +65,7 @@ export function desiredStatus(
       // Ingress status holds only the load balancer; conditions become Events instead.
       return { ...cur, loadBalancer: s.status.loadBalancer ?? {} };
     case "CertificateIssuer":
+    case "Tenant":
     case "DnsZone":
     case "VipPool": {
       const { conditions, ...counts } = s.status;

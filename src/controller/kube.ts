@@ -34,6 +34,7 @@ import {
   announceEvents,
   EventRecorder,
   ingressEvents,
+  tenantEvents,
   POLICY_KINDS,
   policyEvents,
   vipEvent,
@@ -530,10 +531,17 @@ export class KubeController implements AdminView {
     }
     for (const s of out.statuses) {
       const ingressKind = s.kind === "Ingress" || s.kind === "IngressClass";
-      if (!ingressKind && !POLICY_KINDS.has(s.kind)) continue;
+      const tenantKind = s.kind === "Service" || s.kind === "Gateway" || s.kind.endsWith("Route");
+      if (!ingressKind && !tenantKind && !POLICY_KINDS.has(s.kind)) continue;
       const obj = live(s.kind, s.namespace, s.name);
-      const evs = ingressKind ? ingressEvents(s, obj) : policyEvents(s, obj);
-      if (evs.length === 0) this.#events.forget(s.kind, s.namespace, s.name);
+      const evs = ingressKind
+        ? ingressEvents(s, obj)
+        : tenantKind
+          ? tenantEvents(s, obj)
+          : policyEvents(s, obj);
+      // A Service's other Events (VIP, announcements) share the recorder: forgetting them all here
+      // would send them again at every reconcile, so tenant kinds keep what was recorded.
+      if (evs.length === 0 && !tenantKind) this.#events.forget(s.kind, s.namespace, s.name);
       for (const e of evs) await this.#events.record(e);
     }
     o.log("info", "snapshot applied", {

@@ -12,6 +12,7 @@ import type { PipelineOutput } from "./pipeline.ts";
 import { dnsRows } from "./dns-table.ts";
 import { certificateRows } from "./explain/certificate.ts";
 import { policyRows } from "./explain/policy.ts";
+import { tenantRows } from "./explain/tenant.ts";
 
 /** Row is one table line, column name → cell. */
 export type Row = Record<string, string>;
@@ -236,7 +237,8 @@ export type TableKind =
   | "enginegroups"
   | "dns"
   | "policies"
-  | "certificates";
+  | "certificates"
+  | "tenants";
 
 /** TABLE_KINDS lists the tables in the order `portico get all` prints them. */
 export const TABLE_KINDS: readonly TableKind[] = [
@@ -249,6 +251,7 @@ export const TABLE_KINDS: readonly TableKind[] = [
   "dns",
   "policies",
   "certificates",
+  "tenants",
 ];
 
 /** TABLE_COLUMNS are the columns `-o table` shows; `-o wide` shows every column of the rows. */
@@ -271,6 +274,7 @@ export const TABLE_COLUMNS: Record<TableKind, readonly string[]> = {
   dns: ["ZONE", "NAME", "TYPE", "TTL", "VALUE", "HEALTH"],
   policies: ["NAMESPACE", "KIND", "NAME", "MODE", "TARGETS", "ACCEPTED", "VALID"],
   certificates: ["NAMESPACE", "SECRET", "HOSTS", "ISSUER", "NOT AFTER", "DAYS LEFT", "STATE", "REASON"],
+  tenants: ["NAME", "NAMESPACES", "VIPS", "LISTENERS", "ROUTES", "HOSTNAMES", "BACKENDS", "CONFLICTED"],
 };
 
 /** tableRows computes one table from a ResourceSet and the pipeline's output (every column). */
@@ -300,6 +304,8 @@ export function tableRows(
       return policyRows(set, out);
     case "certificates":
       return certificateRows(out.translate.certificateUses);
+    case "tenants":
+      return tenantRows(set, out.statuses);
   }
 }
 

@@ -15,6 +15,8 @@ const TELLING: readonly RefusalReason[] = [
   "SelectorMismatch",
   "NamespaceMismatch",
   "PoolInvalid",
+  // Another tenant's pool is less telling than anything the tenant's own pools said.
+  "PoolNotAllowed",
   "PoolNotRequested",
 ];
 

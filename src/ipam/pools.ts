@@ -106,6 +106,14 @@ export function checkPool(
   requested: bigint | undefined,
 ): Eligibility {
   if (pool.invalid !== undefined) return { ok: false, reason: "PoolInvalid", detail: pool.invalid };
+  if (req.allowedPools !== undefined && !req.allowedPools.includes(pool.name)) {
+    const list = req.allowedPools.join(", ") || "none";
+    return {
+      ok: false,
+      reason: "PoolNotAllowed",
+      detail: `not among tenant ${req.tenant ?? ""}'s vipPools (${list})`,
+    };
+  }
   if (req.pool !== undefined && req.pool !== pool.name) {
     return { ok: false, reason: "PoolNotRequested", detail: `the request names pool "${req.pool}"` };
   }

@@ -23,6 +23,10 @@ export interface VipRequest {
   requested: string[];
   /** pool names the one pool to draw from (portico.dev/address-pool); absent: any eligible pool. */
   pool?: string;
+  /** allowedPools, when set, are the only pools the request may draw from (its tenant's spec.vipPools). */
+  allowedPools?: string[];
+  /** tenant names the owner's tenant, for the PoolNotAllowed message. */
+  tenant?: string;
   /** sharingKey lets requests with the same key share an address when their ports don't clash. */
   sharingKey?: string;
   ports: PortClaim[];
@@ -48,6 +52,7 @@ export type AllocationState = Readonly<Record<string, Assignment>>;
 /** RefusalReason is why a pool could not serve a request; stable codes for status and explain. */
 export type RefusalReason =
   | "PoolNotRequested"
+  | "PoolNotAllowed"
   | "NamespaceMismatch"
   | "SelectorMismatch"
   | "NotAutoAssign"

@@ -28,6 +28,7 @@ export function loadFieldTrees(root: string): FieldTrees {
     join(root, "deploy/crds/portico.dev_wafpolicies.yaml"),
     join(root, "deploy/crds/portico.dev_accesspolicies.yaml"),
     join(root, "deploy/crds/portico.dev_certificateissuers.yaml"),
+    join(root, "deploy/crds/portico.dev_tenants.yaml"),
   ];
   const crds: Crd[] = [];
   for (const p of paths) {

@@ -374,6 +374,19 @@ export const KIND_FIELDS: Readonly<Record<string, Readonly<Record<string, FieldT
       rules: { backendRefs: { group: 0, kind: 0, name: 0, namespace: 0, port: 0, weight: 0 }, name: 0 },
     },
   },
+  Tenant: {
+    spec: {
+      namespaces: 0,
+      namespaceSelector: { matchLabels: 0, matchExpressions: { key: 0, operator: 0, values: 0 } },
+      vipPools: 0,
+      dnsZones: 0,
+      engineGroups: 0,
+      domains: 0,
+      allowReferencesFrom: 0,
+      allowReferencesTo: 0,
+      quotas: { vips: 0, listeners: 0, routes: 0, hostnames: 0, backends: 0 },
+    },
+  },
   UDPRoute: {
     spec: {
       parentRefs: { group: 0, kind: 0, name: 0, namespace: 0, port: 0, sectionName: 0 },

@@ -4,6 +4,7 @@ import type { AnyObject, EndpointSlice, Ingress, IngressClass, Namespace, Secret
 import type { DnsZone } from "./dns-zone.ts";
 import type { AccessPolicy, WafPolicy } from "./policy.ts";
 import type { EngineGroup } from "./engine-group.ts";
+import type { Tenant } from "./tenant.ts";
 import type { VipPool } from "./vip-pool.ts";
 
 /** Origin says where an object came from, for error messages ("file:line" or "kube"). */
@@ -41,6 +42,8 @@ export interface ResourceSet {
   /** wafPolicies and accessPolicies are the attachable policies (docs/waf.md, docs/access-policy.md). */
   readonly wafPolicies: readonly WafPolicy[];
   readonly accessPolicies: readonly AccessPolicy[];
+  /** tenants are the Tenant manifests (docs/tenants.md). */
+  readonly tenants: readonly Tenant[];
   /** other holds recognised kinds no pass reads yet (Gateway API objects until their passes land). */
   readonly other: readonly AnyObject[];
   /** origins maps objectKey(obj) to where it was read. */
@@ -92,6 +95,7 @@ export function buildResourceSet(
     "DnsZone",
     "WafPolicy",
     "AccessPolicy",
+    "Tenant",
   ]);
   const set: ResourceSet = {
     services: by("Service") as unknown as Service[],
@@ -105,6 +109,7 @@ export function buildResourceSet(
     dnsZones: by("DnsZone") as unknown as DnsZone[],
     wafPolicies: by("WafPolicy") as unknown as WafPolicy[],
     accessPolicies: by("AccessPolicy") as unknown as AccessPolicy[],
+    tenants: by("Tenant") as unknown as Tenant[],
     other: objects.filter((o) => !known.has(o.kind)).sort(compareObjects),
     origins,
     errors: [...errors],

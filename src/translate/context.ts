@@ -10,6 +10,7 @@ import { PolicyIndex } from "./policy.ts";
 import type { GroupClaim } from "./engine-group.ts";
 import { indexSlices, serviceMap, type SliceIndex } from "./endpoints.ts";
 import { StatusBook } from "./status.ts";
+import { Tenancy } from "./tenancy.ts";
 import type { PendingHttp, PendingL4, TranslateOptions } from "./types.ts";
 
 /** PORTICO_PREFIX starts every Portico annotation. */
@@ -40,10 +41,16 @@ export interface TranslateContext {
   readonly policies: PolicyIndex;
   /** targetsMs are the latency targets by virtual service key (latency-target.ts). */
   readonly targetsMs: Record<string, number>;
+  /** tenancy says which tenant each namespace belongs to and what it may use (tenancy.ts). */
+  readonly tenancy: Tenancy;
 }
 
 /** newContext prepares the indexes the passes share. */
-export function newContext(set: ResourceSet, opts: TranslateOptions): TranslateContext {
+export function newContext(
+  set: ResourceSet,
+  opts: TranslateOptions,
+  tenancy = new Tenancy(set),
+): TranslateContext {
   return {
     set,
     opts,
@@ -62,6 +69,7 @@ export function newContext(set: ResourceSet, opts: TranslateOptions): TranslateC
     certificateUses: [],
     policies: new PolicyIndex(set),
     targetsMs: {},
+    tenancy,
   };
 }
 

@@ -15,6 +15,7 @@ import type { DnsRecord, DnsServer, DnsZoneData, HttpListener, L4Listener } from
 import { annotation, requestOrder, type TranslateContext } from "./context.ts";
 import { inZone, namespaceAllowed, normalName, validName, zoneSpec, type ZoneSpec } from "./dns-zone-spec.ts";
 import { refOf } from "./status.ts";
+import { Tenancy } from "./tenancy.ts";
 import { acmeTxtRecords, type AcmeTxt } from "./acme-txt.ts";
 import type { ObjectStatus } from "./types.ts";
 
@@ -134,7 +135,7 @@ export interface PublishedName {
   name: string;
   zone?: string;
   addresses: string[];
-  /** refused is the reason the name is not published (NamespaceNotAllowed). */
+  /** refused is the reason the name is not published (NamespaceNotAllowed, ZoneNotAllowed). */
   refused?: { reason: string; message: string };
 }
 
@@ -166,6 +167,7 @@ export function buildDns(input: DnsInput): DnsOutput {
   const claims = collectClaims(input);
   const out: DnsOutput = { servers: [], zoneStatuses: [], conditions: {}, names: {}, serials: new Map() };
   const nsLabels = new Map(input.set.namespaces.map((n) => [n.metadata.name, n.metadata.labels ?? {}]));
+  const tenancy = new Tenancy(input.set);
   // Zones by name, longest first: a name belongs to the most specific zone (as a delegation would).
   const zones = [...input.zones].sort(
     (a, b) => b.spec.zone.length - a.spec.zone.length || cmp(a.object, b.object),
@@ -179,6 +181,16 @@ export function buildDns(input: DnsInput): DnsOutput {
     const names = (out.names[c.object] ??= []);
     const ns = c.object.split("/").length === 3 ? c.object.split("/")[1]! : "";
     const allowed = namespaceAllowed(z.spec, ns, nsLabels.get(ns) ?? {});
+    const tenantRefusal = tenantZoneRefusal(tenancy, ns, z.object);
+    if (tenantRefusal) {
+      names.push({
+        name: c.name,
+        zone: z.spec.zone,
+        addresses: [],
+        refused: { reason: "ZoneNotAllowed", message: `${c.name}: ${tenantRefusal}` },
+      });
+      continue;
+    }
     if (!allowed) {
       names.push({
         name: c.name,
@@ -452,3 +464,12 @@ function objectOf(routeName: string): string {
 const typeOf = (address: string): "A" | "AAAA" => (address.includes(":") ? "AAAA" : "A");
 const hostPort = (a: string, p: number) => (a.includes(":") ? `[${a}]:${p}` : `${a}:${p}`);
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** tenantZoneRefusal says why namespace ns may not publish in zone object ("DnsZone/name"): its tenant lists dnsZones without it. */
+function tenantZoneRefusal(tenancy: Tenancy, ns: string, object: string): string | undefined {
+  const tenant = tenancy.tenantOf(ns);
+  const zones = tenancy.spec(tenant).dnsZones;
+  const name = object.slice("DnsZone/".length);
+  if (!tenant || zones === undefined || zones.includes(name)) return undefined;
+  return `zone ${name} is not among tenant ${tenant}'s dnsZones (${zones.join(", ") || "none"})`;
+}

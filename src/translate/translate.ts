@@ -12,6 +12,9 @@ import { translateIngresses } from "./ingress.ts";
 import { translateServices } from "./service-lb.ts";
 import { reportAnnotations } from "./nginx/never-silent.ts";
 import { latencyTargets } from "./latency-target.ts";
+import { admitTenants } from "./tenant-admit.ts";
+import { recordAdmission } from "./tenant-status.ts";
+import { restrictTenantPools } from "./tenant-pools.ts";
 import type { TranslateOptions, TranslateResult } from "./types.ts";
 
 /** Pass is one translation step. */
@@ -25,6 +28,7 @@ export const PASSES: readonly Pass[] = [
   translateGateways,
   translatePolicies,
   translateDnsZones,
+  restrictTenantPools,
   // It lists what the passes above did not honour, on objects they took.
   reportAnnotations,
   // Reads the listeners every pass built; joins a Gateway's AnnotationsHonoured condition if any.
@@ -33,7 +37,10 @@ export const PASSES: readonly Pass[] = [
 
 /** translate turns a ResourceSet into the IR without addresses, VIP requests and statuses. */
 export function translate(set: ResourceSet, opts: TranslateOptions): TranslateResult {
-  const ctx = newContext(set, opts);
+  // Tenants first: the passes read the set without what a tenant rule refused (tenant-admit.ts).
+  const admission = admitTenants(set, opts);
+  const ctx = newContext(admission.set, opts, admission.tenancy);
+  recordAdmission(ctx, admission);
   for (const pass of PASSES) pass(ctx);
   return {
     l4: ctx.l4,

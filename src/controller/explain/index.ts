@@ -11,6 +11,7 @@ import { explainEngineGroup } from "./engine-group.ts";
 import { explainPolicy } from "./policy.ts";
 import { explainPool } from "./pool.ts";
 import { explainService } from "./service.ts";
+import { explainTenant } from "./tenant.ts";
 import { targetKey, type Target, type TargetKind } from "./target.ts";
 
 export type { Explanation, PipelineView, Where } from "./common.ts";
@@ -39,6 +40,7 @@ const EXPLAINERS: Record<TargetKind, Explainer> = {
   DnsZone: explainDnsZone,
   WafPolicy: explainPolicy,
   AccessPolicy: explainPolicy,
+  Tenant: explainTenant,
 };
 
 /** explain explains one object of set after the pipeline produced out; fleet, from a running

@@ -18,7 +18,8 @@ export type TargetKind =
   | "EngineGroup"
   | "DnsZone"
   | "WafPolicy"
-  | "AccessPolicy";
+  | "AccessPolicy"
+  | "Tenant";
 
 /** KINDS maps every accepted spelling (lower case) to its kind and whether it is namespaced. */
 const KINDS: Record<string, { kind: TargetKind; namespaced: boolean }> = {};
@@ -37,13 +38,14 @@ for (const [kind, namespaced, ...names] of [
   ["DnsZone", false, "dnszone", "dnszones", "dz"],
   ["WafPolicy", true, "wafpolicy", "wafpolicies", "wafp"],
   ["AccessPolicy", true, "accesspolicy", "accesspolicies", "accp"],
+  ["Tenant", false, "tenant", "tenants"],
 ] as const) {
   for (const n of names) KINDS[n] = { kind, namespaced };
 }
 
 /** TARGET_KINDS lists the kinds in the order help and errors name them. */
 export const TARGET_KINDS =
-  "service, ingress, gateway, httproute, grpcroute, tlsroute, tcproute, udproute, wafpolicy, accesspolicy (KIND/NS/NAME), vippool, ingressclass, enginegroup, dnszone (KIND/NAME)";
+  "service, ingress, gateway, httproute, grpcroute, tlsroute, tcproute, udproute, wafpolicy, accesspolicy (KIND/NS/NAME), vippool, ingressclass, enginegroup, dnszone, tenant (KIND/NAME)";
 
 /** Target is one object: kind, namespace ("" for cluster-scoped kinds) and name. */
 export interface Target {

@@ -102,6 +102,16 @@ export const KINDS: ReadonlyMap<string, KindInfo> = new Map<string, KindInfo>([
     },
   ],
   [
+    "Tenant",
+    {
+      group: "portico.dev",
+      versions: ["v1alpha1"],
+      preferred: "portico.dev/v1alpha1",
+      namespaced: false,
+      related: ["portico.dev"],
+    },
+  ],
+  [
     "CertificateIssuer",
     {
       group: "portico.dev",

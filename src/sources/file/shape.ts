@@ -79,6 +79,18 @@ const RULES: Record<string, Rule[]> = {
     { path: "spec.acme", want: "map", required: true },
     { path: "spec.acme.externalAccountBinding", want: "map" },
   ],
+  Tenant: [
+    { path: "spec", want: "map", required: true },
+    { path: "spec.namespaces", want: "strings" },
+    { path: "spec.namespaceSelector", want: "map" },
+    { path: "spec.vipPools", want: "strings" },
+    { path: "spec.dnsZones", want: "strings" },
+    { path: "spec.engineGroups", want: "strings" },
+    { path: "spec.domains", want: "strings" },
+    { path: "spec.allowReferencesFrom", want: "strings" },
+    { path: "spec.allowReferencesTo", want: "strings" },
+    { path: "spec.quotas", want: "map" },
+  ],
   WafPolicy: [
     { path: "spec", want: "map", required: true },
     { path: "spec.targetRefs", want: "list" },

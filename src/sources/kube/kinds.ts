@@ -54,6 +54,7 @@ export const RESOURCES: readonly Resource[] = [
   res("EngineGroup", "portico.dev", "v1alpha1", "enginegroups", false, true),
   res("DnsZone", "portico.dev", "v1alpha1", "dnszones", false, true),
   res("CertificateIssuer", "portico.dev", "v1alpha1", "certificateissuers", false, true),
+  res("Tenant", "portico.dev", "v1alpha1", "tenants", false, true),
   res("WafPolicy", "portico.dev", "v1alpha1", "wafpolicies", true, true),
   res("AccessPolicy", "portico.dev", "v1alpha1", "accesspolicies", true, true),
   res("GatewayClass", GW, "v1", "gatewayclasses", false, true),

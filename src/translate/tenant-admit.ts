@@ -1,0 +1,236 @@
+// tenant-admit.ts: tenants, before the passes run. Every served object is taken oldest first
+// (creationTimestamp, then namespace/name): a hostname inside another tenant's domains is refused;
+// a hostname no tenant owns is held by the tenant of its oldest claimant, and later claimants of
+// another tenant are refused naming the holder; an object that would take its tenant over a quota
+// is refused whole, naming the quota and its usage. Older objects keep what they have, so a
+// newcomer never takes down what serves. The passes then read a ResourceSet without the refused
+// objects (an Ingress loses only the rules of refused hosts), and a ReferenceGrant no longer lists
+// namespaces of a tenant its own tenant does not accept references from.
+import { buildResourceSet, type ResourceSet } from "../k8s/resource-set.ts";
+import type { AnyObject, Ingress } from "../k8s/types.ts";
+import type { ReferenceGrant } from "../k8s/gateway-api.ts";
+import { normaliseHost } from "./hostnames.ts";
+import { collectClaims, QUOTAS, type ObjectClaim, type QuotaName } from "./tenant-claims.ts";
+import { Tenancy } from "./tenancy.ts";
+import type { TranslateOptions } from "./types.ts";
+
+/** Refusal is why an object (or some of its hostnames) is not served. */
+export interface Refusal {
+  obj: AnyObject;
+  reason: "HostnameOwned" | "HostnameHeld" | "QuotaExceeded" | "EngineGroupNotAllowed";
+  message: string;
+  /** hosts, when set, are the hostnames refused; the rest of the object is served. */
+  hosts?: string[];
+}
+
+/** Usage is what a tenant's admitted objects use, per quota. */
+export type Usage = Record<QuotaName, number>;
+
+/** Admission is the tenant pre-pass's answer. */
+export interface Admission {
+  /** set is the ResourceSet the passes read. */
+  set: ResourceSet;
+  tenancy: Tenancy;
+  /** usage per tenant, of admitted objects. */
+  usage: Map<string, Usage>;
+  refusals: Refusal[];
+  /** notices are ReferenceGrant entries not honoured across tenants. */
+  notices: string[];
+}
+
+/** admitTenants runs the tenant rules over a ResourceSet; without Tenants it changes nothing. */
+export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admission {
+  const tenancy = new Tenancy(set);
+  const usage = new Map<string, Usage>();
+  if (!tenancy.active) return { set, tenancy, usage, refusals: [], notices: [] };
+  for (const t of tenancy.tenants.keys())
+    usage.set(t, { vips: 0, listeners: 0, routes: 0, hostnames: 0, backends: 0 });
+  const seenHosts = new Map<string, Set<string>>();
+  const seenBackends = new Map<string, Set<string>>();
+  const holders = new Map<string, { key: string; tenant: string }>();
+  const refusals: Refusal[] = [];
+  const replaced = new Map<AnyObject, AnyObject | undefined>();
+  for (const c of collectClaims(set, opts)) {
+    const tenant = tenancy.tenantOf(c.namespace);
+    const group = c.group;
+    const groups = tenancy.spec(tenant).engineGroups;
+    if (tenant && group !== undefined && groups !== undefined && !groups.includes(group)) {
+      refusals.push({
+        obj: c.obj,
+        reason: "EngineGroupNotAllowed",
+        message: `EngineGroup ${group} is not among tenant ${tenant}'s engineGroups (${groups.join(", ") || "none"})`,
+      });
+      replaced.set(c.obj, undefined);
+      continue;
+    }
+    const hostRefusals = refuseHosts(tenancy, holders, c, tenant);
+    const refusedHosts = new Set(hostRefusals.map((r) => r.host));
+    const kept = c.hosts.filter((h) => !refusedHosts.has(h));
+    // Only an Ingress is served in part: its rules are per host. A Route's or a Gateway's
+    // hostnames qualify all of it, so serving the rest would change what it means.
+    const partial = c.obj.kind === "Ingress" && (kept.length > 0 || hasHostless(c.obj as Ingress));
+    if (hostRefusals.length > 0) {
+      for (const r of hostRefusals)
+        refusals.push({
+          obj: c.obj,
+          reason: r.reason,
+          message: r.message,
+          ...(partial ? { hosts: [r.host] } : {}),
+        });
+      if (!partial) {
+        replaced.set(c.obj, undefined);
+        continue;
+      }
+    }
+    const use = tenant ? usage.get(tenant)! : undefined;
+    const hosts = seenHosts.get(tenant) ?? new Set<string>();
+    const backends = seenBackends.get(tenant) ?? new Set<string>();
+    const need: Usage = {
+      vips: c.vips,
+      listeners: c.listeners,
+      routes: hostRefusals.length > 0 ? routesWithout(c.obj as Ingress, refusedHosts) : c.routes,
+      hostnames: kept.filter((h) => !hosts.has(h)).length,
+      backends: c.backends.filter((b) => !backends.has(b)).length,
+    };
+    const quotas = tenancy.spec(tenant).quotas ?? {};
+    const over = use
+      ? QUOTAS.filter((q) => quotas[q] !== undefined && need[q] > 0 && use[q] + need[q] > quotas[q]!)
+      : [];
+    if (use && over.length > 0) {
+      const words = over.map(
+        (q) =>
+          `quota ${q}: ${use[q] + need[q]} of ${quotas[q]} used (this ${c.obj.kind} needs ${need[q]}, older objects hold ${use[q]})`,
+      );
+      refusals.push({ obj: c.obj, reason: "QuotaExceeded", message: `tenant ${tenant} ${words.join("; ")}` });
+      // Hostnames it would have held are released: a later object of its tenant may take them.
+      for (const h of kept) if (holders.get(holdKey(c, h))?.key === c.key) holders.delete(holdKey(c, h));
+      replaced.set(c.obj, undefined);
+      continue;
+    }
+    if (use) for (const q of QUOTAS) use[q] += need[q];
+    for (const h of kept) hosts.add(h);
+    for (const b of c.backends) backends.add(b);
+    seenHosts.set(tenant, hosts);
+    seenBackends.set(tenant, backends);
+    if (hostRefusals.length > 0) replaced.set(c.obj, withoutHosts(c.obj as Ingress, refusedHosts));
+  }
+  const notices: string[] = [];
+  for (const o of set.other)
+    if (o.kind === "ReferenceGrant") {
+      const trimmed = trimGrant(tenancy, o as unknown as ReferenceGrant, notices);
+      if (trimmed) replaced.set(o, trimmed);
+    }
+  return { set: rebuild(set, replaced), tenancy, usage, refusals, notices };
+}
+
+/**
+ * holdKey separates what holds a hostname: a Gateway's listener hostname holds it against other
+ * Gateways only, and a route or Ingress against other routes and Ingresses — a shared Gateway's
+ * listener for shop.example.com must not refuse the tenant's HTTPRoute that attaches to it. A
+ * tenant's domains bind both alike.
+ */
+function holdKey(c: ObjectClaim, host: string): string {
+  return c.obj.kind === "Gateway" ? `listener ${host}` : `route ${host}`;
+}
+
+/** refuseHosts checks a claim's hostnames against domain owners and earlier holders; it records holds. */
+function refuseHosts(
+  tenancy: Tenancy,
+  holders: Map<string, { key: string; tenant: string }>,
+  c: ObjectClaim,
+  tenant: string,
+): { host: string; reason: Refusal["reason"]; message: string }[] {
+  const out: { host: string; reason: Refusal["reason"]; message: string }[] = [];
+  const who = tenant ? `tenant ${tenant}` : "no tenant";
+  for (const host of c.hosts) {
+    const owner = tenancy.domainOwner(host);
+    if (owner && owner.tenant !== tenant) {
+      out.push({
+        host,
+        reason: "HostnameOwned",
+        message: `hostname ${host} belongs to tenant ${owner.tenant} (spec.domains ${owner.domain}); namespace ${c.namespace} is in ${who}`,
+      });
+      continue;
+    }
+    const holder = holders.get(holdKey(c, host));
+    if (holder && holder.tenant !== tenant) {
+      out.push({
+        host,
+        reason: "HostnameHeld",
+        message: `hostname ${host} is held by ${holder.key} (${holder.tenant ? `tenant ${holder.tenant}` : "no tenant"}, an older claim); namespace ${c.namespace} is in ${who}`,
+      });
+      continue;
+    }
+    if (!holder) holders.set(holdKey(c, host), { key: c.key, tenant });
+  }
+  return out;
+}
+
+/** hasHostless tells whether an Ingress serves anything without a host (a "*" rule or default backend). */
+function hasHostless(ing: Ingress): boolean {
+  return ing.spec?.defaultBackend !== undefined || (ing.spec?.rules ?? []).some((r) => !r.host);
+}
+
+/** routesWithout counts an Ingress's paths outside the refused hosts. */
+function routesWithout(ing: Ingress, refused: ReadonlySet<string>): number {
+  let n = ing.spec?.defaultBackend ? 1 : 0;
+  for (const r of ing.spec?.rules ?? [])
+    if (!r.host || !refused.has(normaliseHost(r.host))) n += (r.http?.paths ?? []).length;
+  return n;
+}
+
+/** withoutHosts copies an Ingress without the rules and TLS hosts of the refused hostnames. */
+function withoutHosts(ing: Ingress, refused: ReadonlySet<string>): AnyObject {
+  const keep = (h: unknown) => typeof h !== "string" || !refused.has(normaliseHost(h));
+  const spec = { ...ing.spec };
+  if (spec.rules) spec.rules = spec.rules.filter((r) => keep(r.host));
+  if (spec.tls)
+    spec.tls = spec.tls
+      .map((t) => ({ ...t, hosts: (t.hosts ?? []).filter(keep) }))
+      .filter((t, i) => t.hosts.length > 0 || (ing.spec?.tls?.[i]?.hosts ?? []).length === 0);
+  return { ...ing, spec } as unknown as AnyObject;
+}
+
+/** trimGrant drops a ReferenceGrant's `from` entries whose tenant may not reference the grant's namespace. */
+function trimGrant(tenancy: Tenancy, g: ReferenceGrant, notices: string[]): AnyObject | undefined {
+  const ns = g.metadata.namespace ?? "";
+  const from = g.spec?.from ?? [];
+  const kept = from.filter((f) => tenancy.crossAllowed(f.namespace, ns));
+  if (kept.length === from.length) return undefined;
+  for (const f of from)
+    if (!kept.includes(f)) {
+      const a = tenancy.tenantOf(f.namespace) || "no tenant";
+      const b = tenancy.tenantOf(ns) || "no tenant";
+      notices.push(
+        `ReferenceGrant/${ns}/${g.metadata.name}: from namespace ${f.namespace} (${a}) is not honoured: references into ${b} cross a tenant boundary; both Tenants must allow it (allowReferencesTo on ${a}, allowReferencesFrom on ${b})`,
+      );
+    }
+  return { ...g, spec: { ...g.spec, from: kept } } as unknown as AnyObject;
+}
+
+/** rebuild makes the ResourceSet the passes read: refused objects out, trimmed ones in their place. */
+function rebuild(set: ResourceSet, replaced: ReadonlyMap<AnyObject, AnyObject | undefined>): ResourceSet {
+  if (replaced.size === 0) return set;
+  const all: AnyObject[] = [
+    ...set.services,
+    ...set.endpointSlices,
+    ...set.ingresses,
+    ...set.ingressClasses,
+    ...set.secrets,
+    ...set.namespaces,
+    ...set.vipPools,
+    ...set.engineGroups,
+    ...set.dnsZones,
+    ...set.wafPolicies,
+    ...set.accessPolicies,
+    ...set.tenants,
+    ...set.other,
+  ] as unknown as AnyObject[];
+  const objects: AnyObject[] = [];
+  for (const o of all) {
+    if (!replaced.has(o)) objects.push(o);
+    else if (replaced.get(o)) objects.push(replaced.get(o)!);
+  }
+  const out = buildResourceSet(objects, set.origins, set.errors);
+  return set.notices ? { ...out, notices: set.notices } : out;
+}

@@ -1,0 +1,310 @@
+// tenant-ownership.test.ts: stories of hostname ownership across tenants (docs/tenants.md): a
+// tenant's domains are its own, an unowned hostname stays with its oldest claimant's tenant, names
+// compare case-insensitively, and the holder keeps serving whatever a newcomer does.
+import { test } from "node:test";
+import { BASE, ingress, runStory } from "./tenant-story.ts";
+
+test("story: a hostname in another tenant's domain is refused, naming the owner; the owner's claim serves", () => {
+  runStory([
+    { name: "tenants", apply: BASE, tenants: { a: { namespaces: ["a"] }, b: { namespaces: ["b"] } } },
+    {
+      name: "b claims a name in a's domain first",
+      apply: ingress("b", "steal", "pay.a.example.com"),
+      want: [
+        {
+          obj: "Ingress/b/steal",
+          status: "False",
+          reason: "HostnameOwned",
+          message:
+            /pay\.a\.example\.com belongs to tenant a \(spec\.domains \*\.a\.example\.com\); namespace b is in tenant b/,
+        },
+      ],
+      hosts: { "pay.a.example.com": [] },
+    },
+    {
+      name: "a claims it later and still gets it: the domain decides, not age",
+      apply: ingress("a", "pay", "pay.a.example.com"),
+      want: [
+        { obj: "Ingress/a/pay", status: "True", reason: "Accepted" },
+        { obj: "Ingress/b/steal", status: "False", reason: "HostnameOwned" },
+      ],
+      hosts: { "pay.a.example.com": ["Ingress/a/pay"] },
+      tenants: {
+        a: { usage: { hostnames: 1, routes: 1, backends: 1 } },
+        b: { usage: { hostnames: 0, routes: 0 } },
+      },
+    },
+  ]);
+});
+
+test("story: an unowned hostname stays with the oldest claim's tenant, whatever the case of a newcomer's spelling", () => {
+  runStory([
+    { name: "tenants", apply: BASE },
+    {
+      name: "a serves shop.example.com",
+      apply: ingress("a", "shop", "shop.example.com"),
+      hosts: { "shop.example.com": ["Ingress/a/shop"] },
+    },
+    {
+      name: "b claims SHOP.Example.com: refused, naming the holder; a keeps serving",
+      apply: ingress("b", "shop", "SHOP.Example.com", "/b"),
+      want: [
+        { obj: "Ingress/a/shop", status: "True", reason: "Accepted" },
+        {
+          obj: "Ingress/b/shop",
+          status: "False",
+          reason: "HostnameHeld",
+          message: /hostname shop\.example\.com is held by Ingress\/a\/shop \(tenant a, an older claim\)/,
+        },
+      ],
+      hosts: { "shop.example.com": ["Ingress/a/shop"] },
+    },
+    {
+      name: "another Ingress of tenant a shares the host on another path (one team, one route table)",
+      apply: ingress("a", "shop-api", "shop.example.com", "/api"),
+      want: [{ obj: "Ingress/a/shop-api", status: "True", reason: "Accepted" }],
+      hosts: { "shop.example.com": ["Ingress/a/shop", "Ingress/a/shop-api"] },
+    },
+    {
+      name: "a gives the host up: b's claim is now the oldest and serves",
+      remove: ["Ingress/a/shop", "Ingress/a/shop-api"],
+      want: [{ obj: "Ingress/b/shop", status: "True", reason: "Accepted" }],
+      hosts: { "shop.example.com": ["Ingress/b/shop"] },
+    },
+  ]);
+});
+
+test("story: an Ingress loses only the rules of a refused host; its other hosts serve", () => {
+  runStory([
+    { name: "tenants", apply: BASE },
+    {
+      name: "b's Ingress names its own host and one of a's",
+      apply: `
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: { name: two, namespace: b }
+spec:
+  ingressClassName: portico
+  rules:
+    - host: b.example.org
+      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: app, port: { number: 80 } } } }] }
+    - host: Www.A.Example.Com
+      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: app, port: { number: 80 } } } }] }
+`,
+      want: [
+        {
+          obj: "Ingress/b/two",
+          status: "True",
+          reason: "HostnameOwned",
+          message: /www\.a\.example\.com belongs to tenant a.*not served/,
+        },
+      ],
+      hosts: { "b.example.org": ["Ingress/b/two"], "www.a.example.com": [] },
+      tenants: { b: { usage: { hostnames: 1, routes: 1 } } },
+    },
+  ]);
+});
+
+test("story: a namespace moving between tenants takes its hostnames' rights with it, at the next translation", () => {
+  runStory([
+    {
+      name: "tenants by label; namespace x labelled team=b",
+      apply: `${BASE.replace("spec: { namespaces: [a], domains", "spec: { namespaceSelector: { matchLabels: { team: a } }, domains")}
+---
+apiVersion: v1
+kind: Namespace
+metadata: { name: x, labels: { team: b } }
+`,
+      tenants: { a: { namespaces: [] } },
+    },
+    {
+      name: "x's Ingress for a name of a's domain is refused while x is not a's",
+      apply: ingress("x", "web", "web.a.example.com"),
+      want: [
+        {
+          obj: "Ingress/x/web",
+          status: "False",
+          reason: "HostnameOwned",
+          message: /namespace x is in no tenant/,
+        },
+      ],
+      hosts: { "web.a.example.com": [] },
+    },
+    {
+      name: "x relabelled team=a: served, and a's status lists x",
+      apply: `
+apiVersion: v1
+kind: Namespace
+metadata: { name: x, labels: { team: a } }
+`,
+      want: [{ obj: "Ingress/x/web", status: "True", reason: "Accepted" }],
+      hosts: { "web.a.example.com": ["Ingress/x/web"] },
+      tenants: { a: { namespaces: ["x"], usage: { hostnames: 1 } } },
+    },
+  ]);
+});
+
+test("story: a namespace claimed by two tenants is a conflict on both; it stays with the tenant that held it", () => {
+  runStory([
+    { name: "tenants", apply: BASE },
+    {
+      name: "a serves from namespace a",
+      apply: ingress("a", "web", "web.a.example.com"),
+      hosts: { "web.a.example.com": ["Ingress/a/web"] },
+    },
+    {
+      name: "tenant c (newer) claims namespace a too",
+      apply: `
+apiVersion: portico.dev/v1alpha1
+kind: Tenant
+metadata: { name: c }
+spec: { namespaces: [a] }
+`,
+      want: [
+        {
+          obj: "Tenant/a",
+          type: "portico.dev/Conflicted",
+          status: "True",
+          reason: "NamespaceConflict",
+          message: /namespace a is claimed by tenants a, c; it stays with a/,
+        },
+        { obj: "Tenant/c", type: "portico.dev/Conflicted", status: "True", reason: "NamespaceConflict" },
+        { obj: "Tenant/b", type: "portico.dev/Conflicted", status: "False", reason: "NoConflicts" },
+        { obj: "Ingress/a/web", status: "True", reason: "Accepted" },
+      ],
+      hosts: { "web.a.example.com": ["Ingress/a/web"] },
+      tenants: { a: { namespaces: ["a"] }, c: { namespaces: [] } },
+    },
+  ]);
+});
+
+const GATEWAY = `
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: { name: portico }
+spec: { controllerName: portico.dev/gateway-controller }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: gw, namespace: infra }
+spec:
+  gatewayClassName: portico
+  listeners:
+    - name: http
+      port: 80
+      protocol: HTTP
+      allowedRoutes: { namespaces: { from: All } }
+---
+`;
+
+/** route is an HTTPRoute on infra/gw for hostname. */
+function route(ns: string, name: string, hostname: string): string {
+  return `
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: ${name}, namespace: ${ns} }
+spec:
+  parentRefs: [{ name: gw, namespace: infra }]
+  hostnames: [${JSON.stringify(hostname)}]
+  rules: [{ backendRefs: [{ name: app, port: 80 }] }]
+---
+`;
+}
+
+test("story: HTTPRoutes and Gateway listeners follow the same ownership as Ingresses, across kinds", () => {
+  runStory([
+    { name: "tenants and a shared Gateway", apply: `${BASE}---${GATEWAY}` },
+    {
+      name: "a's Ingress holds shop.example.com",
+      apply: ingress("a", "shop", "shop.example.com"),
+      hosts: { "shop.example.com": ["Ingress/a/shop"] },
+    },
+    {
+      name: "b's HTTPRoute for Shop.Example.com is refused on every parent, naming the holder",
+      apply: route("b", "shop", "Shop.Example.com"),
+      want: [
+        {
+          obj: "HTTPRoute/b/shop",
+          type: "Accepted",
+          status: "False",
+          reason: "HostnameHeld",
+          message: /held by Ingress\/a\/shop \(tenant a/,
+        },
+      ],
+      hosts: { "shop.example.com": ["Ingress/a/shop"] },
+    },
+    {
+      name: "b's HTTPRoute inside a's domain is refused naming tenant a; a's own route serves",
+      apply: `${route("b", "pay", "pay.a.example.com")}${route("a", "pay", "pay.a.example.com")}`,
+      want: [
+        {
+          obj: "HTTPRoute/b/pay",
+          type: "Accepted",
+          status: "False",
+          reason: "HostnameOwned",
+          message: /tenant a/,
+        },
+        { obj: "HTTPRoute/a/pay", type: "Accepted", status: "True", reason: "Accepted" },
+      ],
+      hosts: { "pay.a.example.com": ["HTTPRoute/a/pay"] },
+    },
+    {
+      name: "a shared Gateway's listener hostname does not refuse the tenant route attached to it",
+      apply: `
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: named, namespace: infra }
+spec:
+  gatewayClassName: portico
+  listeners:
+    - name: http
+      port: 8081
+      protocol: HTTP
+      hostname: api.example.com
+      allowedRoutes: { namespaces: { from: All } }
+---
+${route("a", "api", "api.example.com").replace("name: gw, namespace: infra", "name: named, namespace: infra")}`,
+      want: [{ obj: "HTTPRoute/a/api", type: "Accepted", status: "True", reason: "Accepted" }],
+      hosts: { "api.example.com": ["HTTPRoute/a/api"] },
+    },
+    {
+      name: "b's route without hostnames on a listener of a's domain claims the listener's name: refused",
+      apply: `
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: pay, namespace: a }
+spec:
+  gatewayClassName: portico
+  listeners:
+    - name: http
+      port: 8082
+      protocol: HTTP
+      hostname: "*.a.example.com"
+      allowedRoutes: { namespaces: { from: All } }
+---
+${route("b", "sneak", "x").replace('hostnames: ["x"]', "hostnames: []").replace("name: gw, namespace: infra", "name: pay, namespace: a")}`,
+      want: [
+        {
+          obj: "HTTPRoute/b/sneak",
+          type: "Accepted",
+          status: "False",
+          reason: "HostnameOwned",
+          message: /hostname \*\.a\.example\.com belongs to tenant a/,
+        },
+      ],
+    },
+    {
+      name: "a Gateway of tenant b with a listener hostname in a's domain is refused",
+      apply: `
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: gw, namespace: b }
+spec:
+  gatewayClassName: portico
+  listeners: [{ name: http, port: 8080, protocol: HTTP, hostname: "*.a.example.com" }]
+`,
+      want: [{ obj: "Gateway/b/gw", type: "Accepted", status: "False", reason: "HostnameOwned" }],
+      vips: { "Gateway/b/gw": [] },
+    },
+  ]);
+});
