@@ -2,15 +2,15 @@
 // lists — per minute of the last hour, hour of the last day and day of the last 30 (PYRAMID).
 // Window summaries merge the cells the window covers, so the p99 over 24 hours is the p99 of every
 // sample of those hours (within the sketch's 1%), never an average of hourly percentiles. A closed
-// cell keeps its sketches as SketchData (two numbers per bin instead of a Map entry) and its top
-// lists trimmed to TOP_KEEP entries per kind.
+// cell keeps its sketches as SketchData with the bins in an Int32Array (8 bytes per bin instead of
+// a ~50-byte Map entry) and its top lists trimmed to TOP_KEEP entries per kind.
 import { Sketch } from "./sketch.ts";
 import { ObjectRing } from "./ring.ts";
 import { PYRAMID } from "./resolutions.ts";
 import type { SketchData, TimingPart, TopKind, TopLists } from "./types.ts";
 
 /** TOP_KEEP is how many entries per kind a cell keeps (the API answers TOP_ANSWER of the merge). */
-export const TOP_KEEP = 20;
+export const TOP_KEEP = 10;
 
 /** TOP_LIVE bounds a filling cell's lists: trimmed back to it when twice as long (space-saving's spirit). */
 export const TOP_LIVE = 50;
@@ -27,7 +27,7 @@ export interface Cell {
 /** Pyramid holds the cells of one virtual service. */
 export class Pyramid {
   readonly rings = PYRAMID.map((r) => new ObjectRing<Cell>(r));
-  /** #live are the cells still filling (their buckets are the newest seen), one per ring. */
+  /** #live are the cells still filling (the newest bucket of each ring), kept as live sketches. */
   readonly #live: (Cell | undefined)[] = PYRAMID.map(() => undefined);
 
   /** add merges one interval's total latency and top lists into the cell of `at` in every ring. */
@@ -69,10 +69,14 @@ export class Pyramid {
   }
 }
 
-/** compact turns a cell's live sketches into SketchData and trims its top lists. */
+/** compact turns a cell's live sketches into packed SketchData and trims its top lists. */
 export function compact(cell: Cell): void {
   for (const [part, s] of Object.entries(cell.latency) as [TimingPart, Sketch | SketchData][])
-    if (s instanceof Sketch) cell.latency[part] = s.toData();
+    if (s instanceof Sketch) {
+      const d = s.toData();
+      // Bin indices and counts are integers below 2^31 (counts per cell): an Int32Array holds them.
+      cell.latency[part] = { ...d, bins: Int32Array.from(d.bins) as unknown as number[] };
+    }
   for (const kind of Object.keys(cell.top) as TopKind[]) cell.top[kind] = trim(cell.top[kind]!, TOP_KEEP);
 }
 

@@ -2,13 +2,13 @@
 // service keeps every counter at three resolutions (5 s for an hour, 1 min for a day, 1 h for 30
 // days); routes and backends, which are ten to a hundred times as many, keep coarser rings so that
 // 1,000 routes stay within the documented memory (docs/analytics/ana-store.md). Mergeable latency
-// sketches and top lists are kept per virtual service in a small pyramid (minutes of the last hour,
-// hours of the last day, days of the last 30) that window summaries merge.
+// sketches and top lists are kept per virtual service in a small pyramid (PYRAMID) that window
+// summaries merge.
 import type { Window } from "./types.ts";
 
 /** Resolution is one ring's bucket length and how many buckets it keeps. */
 export interface Resolution {
-  name: "5s" | "1m" | "1h" | "1d";
+  name: "5s" | "1m" | "5m" | "1h" | "1d";
   ms: number;
   slots: number;
 }
@@ -27,8 +27,22 @@ export const DETAIL_RESOLUTIONS: readonly Resolution[] = [
   { name: "1d", ms: 86_400_000, slots: 30 },
 ];
 
-/** PYRAMID are a virtual service's sketch and top-list rings (the same spans as DETAIL_RESOLUTIONS). */
-export const PYRAMID: readonly Resolution[] = DETAIL_RESOLUTIONS;
+/**
+ * PYRAMID are a virtual service's sketch and top-list rings: minutes of the last 10 minutes (the 5m
+ * window), 5 minutes of the last hour (1h), hours of the last day (6h, 24h), days of the last 30
+ * (7d, 30d). Cells are the costliest thing kept, so there are few of them.
+ */
+export const PYRAMID: readonly Resolution[] = [
+  { name: "1m", ms: 60_000, slots: 10 },
+  { name: "5m", ms: 300_000, slots: 12 },
+  { name: "1h", ms: 3_600_000, slots: 24 },
+  { name: "1d", ms: 86_400_000, slots: 30 },
+];
+
+/** pyramidIndex picks the cell ring a window's summary merges. */
+export function pyramidIndex(w: Window): 0 | 1 | 2 | 3 {
+  return w === "5m" ? 0 : w === "1h" ? 1 : w === "6h" || w === "24h" ? 2 : 3;
+}
 
 /** WINDOW_MS is each query window's length. */
 export const WINDOW_MS: Record<Window, number> = {

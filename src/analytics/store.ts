@@ -9,7 +9,14 @@
 // Open connections are a gauge: a bucket's connOpen is the sum over engines of each engine's last
 // report inside that bucket (summed across engines, never over time).
 import { Pyramid, TOP_ANSWER, trim, type Cell } from "./pyramid.ts";
-import { DETAIL_RESOLUTIONS, RESOLUTIONS, WINDOW_MS, windowIndex } from "./resolutions.ts";
+import {
+  DETAIL_RESOLUTIONS,
+  PYRAMID,
+  RESOLUTIONS,
+  WINDOW_MS,
+  pyramidIndex,
+  windowIndex,
+} from "./resolutions.ts";
 import { CLASSES, SeriesData } from "./series.ts";
 import { dumpSlot, loadSlot, type Ring, type SlotData } from "./ring.ts";
 import { Sketch } from "./sketch.ts";
@@ -78,7 +85,7 @@ export interface Family {
 export const FAMILIES: readonly Family[] = [
   ...RESOLUTIONS.map((r) => ({ name: `vs/${r.name}`, ms: r.ms, slots: r.slots })),
   ...DETAIL_RESOLUTIONS.map((r) => ({ name: `detail/${r.name}`, ms: r.ms, slots: r.slots })),
-  ...DETAIL_RESOLUTIONS.map((r) => ({ name: `cells/${r.name}`, ms: r.ms, slots: r.slots })),
+  ...PYRAMID.map((r) => ({ name: `cells/${r.name}`, ms: r.ms, slots: r.slots })),
 ];
 
 const SPAN_MS = Math.max(...FAMILIES.map((f) => f.ms * f.slots));
@@ -273,7 +280,7 @@ export class AnalyticsStore implements AnalyticsSink {
         if (cell) {
           const latency: Record<string, unknown> = {};
           for (const [p, sk] of Object.entries(cell.latency))
-            latency[p] = sk instanceof Sketch ? sk.toData() : sk;
+            latency[p] = sk instanceof Sketch ? sk.toData() : { ...sk, bins: Array.from(sk.bins) };
           out[key] = { ...meta, lat: latency, top: cell.top };
         }
       }
@@ -319,7 +326,7 @@ export class AnalyticsStore implements AnalyticsSink {
   }
 
   #cells(svc: ServiceData, window: Window, now: number): ReturnType<Pyramid["merged"]> {
-    const i = windowIndex(window);
+    const i = pyramidIndex(window);
     const ms = svc.cells.rings[i]!.res.ms;
     const buckets = span(ms, window, now);
     return svc.cells.merged(i, buckets[0]!, buckets[buckets.length - 1]!);
