@@ -13,7 +13,7 @@ import type { SketchData, TimingPart, TopKind, TopLists } from "./types.ts";
 export const TOP_KEEP = 10;
 
 /** TOP_LIVE bounds a filling cell's lists: trimmed back to it when twice as long (space-saving's spirit). */
-export const TOP_LIVE = 50;
+export const TOP_LIVE = 20;
 
 /** TOP_ANSWER is how many entries per kind a top-list answer holds. */
 export const TOP_ANSWER = 10;

@@ -3,9 +3,27 @@
 // the ring's size and needs no sweep. Columns are allocated on the first non-zero value, so a
 // counter that never moves (1xx, new connections of a route) costs nothing. Counts are Uint32 (4
 // bytes: a bucket saturates at 4.29e9, 1.2 M requests/s for an hour bucket), byte counters Float64
-// (exact to 2^53), latency quantiles Float32 (p50, p90, p99, max: 7 digits, finer than the 1%).
+// (exact to 2^53), latency quantiles (p50, p90, p99, max) a Uint16 each on a log scale of 0.5%
+// steps (relative error ≤ 0.25%, a quarter of the sketch's own; 8 bytes a part instead of 16 as
+// Float32 — the quantiles are most of a virtual service's memory).
 import type { Quantiles } from "./types.ts";
 import type { Resolution } from "./resolutions.ts";
+
+/** STEP is the quantile code's log step (0.5%); code 0 is "no value", 1 is 0 ms. */
+const STEP = 0.005;
+const ZERO_CODE = 1;
+const MID = 32_768;
+
+/** encode maps a latency (ms) to its Uint16 code. */
+export function encode(v: number): number {
+  if (!(v > 0)) return ZERO_CODE;
+  return Math.min(0xffff, Math.max(2, Math.round(Math.log(v) / STEP) + MID));
+}
+
+/** decode maps a code back to a latency (ms), within 0.25% of the encoded one. */
+export function decode(code: number): number {
+  return code <= ZERO_CODE ? 0 : Math.exp((code - MID) * STEP);
+}
 
 /** MAX_COUNT is where a Uint32 count saturates. */
 const MAX_COUNT = 0xffff_ffff;
@@ -16,7 +34,7 @@ export class Ring {
   /** stamp[slot] is the bucket number the slot holds; -1: never written. */
   readonly stamp: Int32Array;
   readonly counters = new Map<string, Uint32Array | Float64Array>();
-  readonly quantiles = new Map<string, Float32Array>();
+  readonly quantiles = new Map<string, Uint16Array>();
 
   constructor(res: Resolution) {
     this.res = res;
@@ -36,7 +54,7 @@ export class Ring {
     if (held > b) return -1;
     this.stamp[s] = b;
     for (const col of this.counters.values()) col[s] = 0;
-    for (const col of this.quantiles.values()) col.fill(NaN, s * 4, s * 4 + 4);
+    for (const col of this.quantiles.values()) col.fill(0, s * 4, s * 4 + 4);
     return s;
   }
 
@@ -74,16 +92,22 @@ export class Ring {
     const s = this.claim(b);
     if (s < 0) return;
     let col = this.quantiles.get(part);
-    if (!col) this.quantiles.set(part, (col = new Float32Array(this.res.slots * 4).fill(NaN)));
-    col.set([q.p50, q.p90, q.p99, q.max], s * 4);
+    if (!col) this.quantiles.set(part, (col = new Uint16Array(this.res.slots * 4)));
+    col.set([encode(q.p50), encode(q.p90), encode(q.p99), encode(q.max)], s * 4);
   }
 
   /** getQuantiles reads part's quantiles for bucket b; undefined when none were stored. */
   getQuantiles(b: number, part: string): Quantiles | undefined {
     const s = this.slotOf(b);
     const col = s < 0 ? undefined : this.quantiles.get(part);
-    if (!col || Number.isNaN(col[s * 4]!)) return undefined;
-    return { p50: col[s * 4]!, p90: col[s * 4 + 1]!, p99: col[s * 4 + 2]!, max: col[s * 4 + 3]! };
+    if (!col || col[s * 4] === 0) return undefined;
+    const at = s * 4;
+    return {
+      p50: decode(col[at]!),
+      p90: decode(col[at + 1]!),
+      p99: decode(col[at + 2]!),
+      max: decode(col[at + 3]!),
+    };
   }
 
   /** buckets lists the bucket numbers held, oldest first. */

@@ -30,13 +30,20 @@ export class SeriesData {
   readonly rings: Ring[];
   /** parts are the timing parts whose quantiles this series keeps (none for backends). */
   readonly parts: readonly TimingPart[];
+  /** latencyRings is how many rings, finest first, keep quantiles (each costs a live sketch per part). */
+  readonly latencyRings: number;
   /** lastAt is the newest batch time added (ms), for dropping series silent beyond every span. */
   lastAt = 0;
   readonly #open = new Map<string, { b: number; sketch: Sketch }>();
 
-  constructor(resolutions: readonly Resolution[], parts: readonly TimingPart[]) {
+  constructor(
+    resolutions: readonly Resolution[],
+    parts: readonly TimingPart[],
+    latencyRings = resolutions.length,
+  ) {
     this.rings = resolutions.map((r) => new Ring(r));
     this.parts = parts;
+    this.latencyRings = latencyRings;
   }
 
   /** add merges one interval's measures into the bucket of `at` at every resolution. */
@@ -50,6 +57,7 @@ export class SeriesData {
       ring.add(b, "bytesIn", m.bytesIn);
       ring.add(b, "bytesOut", m.bytesOut);
       ring.add(b, "connNew", m.connNew);
+      if (i >= this.latencyRings) return;
       for (const part of this.parts) {
         const d = m.latency[part];
         if (d && d.count > 0) this.#merge(i, b, part, d);
@@ -105,11 +113,11 @@ export class SeriesData {
     }
   }
 
-  /** bytes estimates the series' memory: its arrays and live sketches (48 bytes per bin). */
+  /** bytes estimates the series' memory: its arrays and live sketches (~80 bytes per Map bin). */
   bytes(): number {
     let n = 0;
     for (const r of this.rings) n += r.bytes();
-    for (const o of this.#open.values()) n += 200 + o.sketch.bins.size * 48;
+    for (const o of this.#open.values()) n += 200 + o.sketch.bins.size * 80;
     return n;
   }
 

@@ -89,7 +89,10 @@ export const FAMILIES: readonly Family[] = [
 ];
 
 const SPAN_MS = Math.max(...FAMILIES.map((f) => f.ms * f.slots));
-/** ROUTE_PARTS: routes keep the end-to-end latency only; backends keep none (memory, see docs). */
+/**
+ * ROUTE_PARTS: routes keep the end-to-end latency only, at 1 min for the last hour (each ring with
+ * latency costs a live sketch per route); backends keep none (memory: docs/analytics/ana-store.md).
+ */
 const ROUTE_PARTS: readonly TimingPart[] = ["total"];
 
 /** AnalyticsStore is the time series of every virtual service, route and backend. */
@@ -365,7 +368,7 @@ export class AnalyticsStore implements AnalyticsSink {
       s = map.get(name);
       if (s) return s;
     }
-    s = new SeriesData(DETAIL_RESOLUTIONS, kind === "routes" ? ROUTE_PARTS : []);
+    s = new SeriesData(DETAIL_RESOLUTIONS, kind === "routes" ? ROUTE_PARTS : [], 1);
     map.set(name, s);
     if (kind === "routes") this.#routes++;
     else this.#backends++;
