@@ -30,6 +30,9 @@ export class Pyramid {
   /** #live are the cells still filling (the newest bucket of each ring), kept as live sketches. */
   readonly #live: (Cell | undefined)[] = PYRAMID.map(() => undefined);
 
+  /** onClose, when set, sees each cell's live sketches as it closes (the service's rings take their quantiles). */
+  onClose: ((res: string, b: number, latency: Partial<Record<TimingPart, Sketch>>) => void) | undefined;
+
   /** add merges one interval's total latency and top lists into the cell of `at` in every ring. */
   add(at: number, latency: Partial<Record<TimingPart, SketchData>>, top: TopLists): void {
     this.rings.forEach((ring, i) => {
@@ -37,7 +40,7 @@ export class Pyramid {
       const cell = ring.cell(b, () => ({ latency: {}, top: {} }));
       if (!cell) return;
       if (this.#live[i] !== cell) {
-        if (this.#live[i]) compact(this.#live[i]);
+        this.#close(i);
         this.#live[i] = cell;
       }
       for (const [part, d] of Object.entries(latency) as [TimingPart, SketchData][]) {
@@ -48,6 +51,31 @@ export class Pyramid {
       }
       mergeTop(cell.top, top, TOP_LIVE);
     });
+  }
+
+  /** seal closes the live cells whose bucket ended before now (before a save). */
+  seal(now: number): void {
+    this.rings.forEach((ring, i) => {
+      if (this.#live[i] && ring.get(Math.floor(now / ring.res.ms)) !== this.#live[i]) this.#close(i);
+    });
+  }
+
+  /** live answers the sketches of ring res's bucket b while it fills (undefined once closed). */
+  live(res: string, b: number): Partial<Record<TimingPart, Sketch>> | undefined {
+    const i = this.rings.findIndex((r) => r.res.name === res);
+    const cell = i < 0 ? undefined : this.rings[i]!.get(b);
+    return cell && cell === this.#live[i] ? (cell.latency as Partial<Record<TimingPart, Sketch>>) : undefined;
+  }
+
+  #close(i: number): void {
+    const cell = this.#live[i];
+    if (!cell) return;
+    const ring = this.rings[i]!;
+    const b = ring.stamp[ring.cells.indexOf(cell)];
+    if (this.onClose && b !== undefined && b >= 0)
+      this.onClose(ring.res.name, b, cell.latency as Partial<Record<TimingPart, Sketch>>);
+    compact(cell);
+    this.#live[i] = undefined;
   }
 
   /** merged merges the cells of buckets [from, to] of ring i: one sketch per part and the top lists. */

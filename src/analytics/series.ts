@@ -73,11 +73,20 @@ export class SeriesData {
     }
   }
 
+  /**
+   * shared, for rings past latencyRings, answers the live sketches of a bucket still filling that
+   * another owner keeps (a virtual service's cells), so they are not kept twice.
+   */
+  shared: ((res: string, b: number) => Partial<Record<TimingPart, Sketch>> | undefined) | undefined;
+
   /** quantiles answers part's quantiles of bucket b of ring i (from the live sketch while it fills). */
-  quantiles(i: number, b: number, part: string): Quantiles | undefined {
+  quantiles(i: number, b: number, part: TimingPart): Quantiles | undefined {
     const o = this.#open.get(`${i} ${part}`);
     if (o && o.b === b) return quantilesOf(o.sketch);
-    return this.rings[i]!.getQuantiles(b, part);
+    const stored = this.rings[i]!.getQuantiles(b, part);
+    if (stored || i < this.latencyRings) return stored;
+    const s = this.shared?.(this.rings[i]!.res.name, b)?.[part];
+    return s && s.count > 0 ? quantilesOf(s) : undefined;
   }
 
   /** point reads bucket b of ring i as a SeriesPoint (zeros when the ring holds nothing for it). */

@@ -79,6 +79,14 @@ test("a 5 s batch lands in its 1 min and 1 h buckets, and the windows read them"
   assert.equal(store.series(VS, "30d")!.points.length, 720);
   for (const w of ["5m", "1h", "6h", "24h", "7d", "30d"] as const)
     assert.equal(summarize(store, VS, w, NO_CONTEXT)!.requests, 7, w);
+  // Latency of the 1 min and 1 h buckets: from the cells while filling, kept in the rings once closed.
+  const lat = (w: "24h" | "7d") => store.series(VS, w)!.points.find((p) => p.requests > 0)!.latency.total;
+  assert.equal(lat("24h")?.max, 20);
+  assert.equal(lat("7d")?.max, 20);
+  clock.t = T0 + 5 * 3_600_000;
+  store.ingest(batch("e1", clock.t, { [VS]: service(measures({ "200": 1 }, { total: [1] })) }));
+  assert.ok(Math.abs(lat("24h")!.max - 20) < 0.05, JSON.stringify(lat("24h")));
+  assert.ok(Math.abs(lat("7d")!.max - 20) < 0.05, JSON.stringify(lat("7d")));
 });
 
 test("rings wrap: a bucket older than its ring's span is gone, newer ones stay", () => {

@@ -17,7 +17,7 @@ import {
   pyramidIndex,
   windowIndex,
 } from "./resolutions.ts";
-import { CLASSES, SeriesData } from "./series.ts";
+import { CLASSES, SeriesData, quantilesOf } from "./series.ts";
 import { dumpSlot, loadSlot, type Ring, type SlotData } from "./ring.ts";
 import { Sketch } from "./sketch.ts";
 import {
@@ -261,6 +261,7 @@ export class AnalyticsStore implements AnalyticsSink {
   seal(now = this.now()): void {
     for (const s of this.#services.values()) {
       s.total.seal(now);
+      s.cells.seal(now);
       for (const r of s.routes.values()) r.seal(now);
     }
   }
@@ -348,13 +349,23 @@ export class AnalyticsStore implements AnalyticsSink {
       kind: sb.kind,
       listener: sb.listener,
       ...(sb.vhost !== undefined ? { vhost: sb.vhost } : {}),
-      total: new SeriesData(RESOLUTIONS, TIMING_PARTS),
+      // Only the 5 s ring keeps its own live sketches: the 1 min and 1 h rings take their quantiles
+      // from the cells of the same buckets (one live sketch per part instead of two).
+      total: new SeriesData(RESOLUTIONS, TIMING_PARTS, 1),
       routes: new Map(),
       backends: new Map(),
       cells: new Pyramid(),
       engines: new Map(),
       conn: new Map(),
     };
+    const data = svc;
+    svc.cells.onClose = (res, b, latency) => {
+      const ring = data.total.rings.find((r) => r.res.name === res);
+      if (ring)
+        for (const [part, sk] of Object.entries(latency) as [TimingPart, Sketch][])
+          if (sk instanceof Sketch && sk.count > 0) ring.setQuantiles(b, part, quantilesOf(sk));
+    };
+    svc.total.shared = (res, b) => data.cells.live(res, b);
     this.#services.set(key, svc);
     return svc;
   }
