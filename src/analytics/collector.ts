@@ -37,6 +37,7 @@ import { isFullOnly, LiveMeasures, MAX_LOGS } from "./measures.ts";
 import { reasonsOf, toLogRecord, truncate, wafBlocked, MAX_USER_AGENT } from "./significant.ts";
 import { SpaceSaving, topOf } from "./topn.ts";
 import {
+  ANALYTICS_ENV,
   DEFAULT_LATENCY_TARGET_MS,
   type AnalyticsBatch,
   type AnalyticsSettings,
@@ -208,6 +209,12 @@ export class Collector {
     q.push(ev.policy);
   }
 
+  /** takeIfAny is take(), or undefined when nothing happened in the interval (not worth shipping). */
+  takeIfAny(now = this.#now()): AnalyticsBatch | undefined {
+    const b = this.take(now);
+    return Object.keys(b.services).length === 0 && b.logs.length === 0 && b.dropped === 0 ? undefined : b;
+  }
+
   /** take returns the interval's batch (ending now) and starts a new interval. */
   take(now = this.#now()): AnalyticsBatch {
     // Listeners with connections open report their gauge even when nothing else happened.
@@ -346,6 +353,17 @@ export class Collector {
     subscribe(name, fn);
     this.#handlers.push([name, fn]);
   }
+}
+
+/**
+ * startCollector subscribes a collector for an engine process reading its serving snapshot's
+ * settings, unless analytics are off (env PORTICO_ANALYTICS=off, `portico run --analytics off`).
+ */
+export function startCollector(
+  settings: () => AnalyticsSettings | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Collector | undefined {
+  return env[ANALYTICS_ENV] === "off" ? undefined : new Collector({ settings }).subscribe();
 }
 
 function newState(listener: string, vhost: string, kind: ServiceBatch["kind"]): VsState {

@@ -221,6 +221,34 @@ function zeroGauges(s: ServiceBatch): void {
     for (const [k, v] of Object.entries(m)) m[k] = { ...v, connOpen: 0 };
 }
 
+/**
+ * stamped is batch as sent by engine of group: the receiver names the sender (an engine cannot
+ * speak for another), on the batch and on each of its records.
+ */
+export function stamped(batch: AnalyticsBatch, engine: string, group: string): AnalyticsBatch {
+  return {
+    ...batch,
+    engine,
+    group,
+    logs: batch.logs.map((r) => (r.engine === engine ? r : { ...r, engine })),
+  };
+}
+
+/** isBatch is true when m has an AnalyticsBatch's shape (what a receiver checks before use). */
+export function isBatch(m: unknown): m is AnalyticsBatch {
+  const b = m as AnalyticsBatch;
+  return (
+    typeof b === "object" &&
+    b !== null &&
+    Number.isFinite(b.at) &&
+    Number.isFinite(b.intervalMs) &&
+    typeof b.services === "object" &&
+    b.services !== null &&
+    Array.isArray(b.logs) &&
+    Number.isFinite(b.dropped)
+  );
+}
+
 /** capLogs keeps at most max records, significant ones first, each kept set in time order. */
 export function capLogs(all: readonly LogRecord[], max: number): { logs: LogRecord[]; dropped: number } {
   if (all.length <= max) return { logs: [...all].sort((a, b) => a.at - b.at), dropped: 0 };

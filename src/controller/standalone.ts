@@ -26,6 +26,7 @@ import { emptyResourceSet } from "../k8s/resource-set.ts";
 import { Persister } from "./persist.ts";
 import type { EngineLiveness } from "./loop-watch.ts";
 import type { EngineLoad } from "../link/protocol.ts";
+import type { AnalyticsBatch, AnalyticsSink } from "../analytics/types.ts";
 import type { FleetView } from "./fleet/view.ts";
 import type { AnnounceStatus } from "../announce/types.ts";
 import { groupSettings, type GroupSettings } from "./fleet/group-settings.ts";
@@ -48,6 +49,17 @@ export interface EnginePort {
   liveness?(): EngineLiveness;
   /** load is the engine's load since the previous call (engine/load.ts); undefined before a sample. */
   load?(): EngineLoad | undefined;
+  /**
+   * analytics is the engine's side of the analytics pipe: its AnalyticsBatch since the previous
+   * call (analytics/collector.ts; a WorkerGroup's merged over its workers), undefined when nothing
+   * happened or analytics are off. What carries engine state to the controller reads it.
+   */
+  analytics?(): AnalyticsBatch | undefined;
+  /**
+   * onAnalytics is the controller's side: fn gets every batch an engine ships (the thread-bridged
+   * local engine, the fleet's engines), stamped with the engine's name and group.
+   */
+  onAnalytics?(fn: (batch: AnalyticsBatch) => void): void;
   /**
    * drain stops accepting (every listener closes, so the kernel queues no new connection here and
    * SO_REUSEPORT peers take them) and resolves true once open connections finished, false when
@@ -163,6 +175,24 @@ export class Controller {
   /** setExtras plugs in the built-in ACME issuer: its Secrets, challenges and issuer statuses. */
   setExtras(extras: ControllerExtras): void {
     this.#extras = extras;
+  }
+
+  /**
+   * setAnalytics hands every batch the engines ship to sink (the analytics store). A sink that
+   * throws loses that batch only, logged once per distinct error: traffic figures must never stop
+   * the controller.
+   */
+  setAnalytics(sink: AnalyticsSink): void {
+    let said = "";
+    this.#engine.onAnalytics?.((batch) => {
+      try {
+        sink.ingest(batch);
+      } catch (err) {
+        const error = (err as Error)?.message ?? String(err);
+        if (error !== said) this.#log("error", "analytics batch not stored", { engine: batch.engine, error });
+        said = error;
+      }
+    });
   }
 
   /** update builds, applies and records a snapshot for set; resolves when the engine answered. */

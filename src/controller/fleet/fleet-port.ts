@@ -7,6 +7,7 @@
 // engine always did. Otherwise the push is in force, and the engines that did not ack it show on
 // the objects they should serve (fleet-status.ts). An engine that connects gets its slice at once
 // unless it already serves it; one that leaves triggers re-placement and a push to the others.
+import type { AnalyticsBatch } from "../../analytics/types.ts";
 import { hostname, availableParallelism, totalmem } from "node:os";
 import { DEFAULT_ENGINE_GROUP, type Calibration } from "../../k8s/engine-group.ts";
 import type { GroupSettings } from "./group-settings.ts";
@@ -406,6 +407,12 @@ export class FleetPort implements EnginePort {
       ...(calibration ? { calibration } : {}),
       ...(vips.length > 0 ? { announcements: announcementViews(vips, this.#owners, connected) } : {}),
     };
+  }
+
+  /** onAnalytics registers fn for every analytics batch: the local engine's and each remote engine's. */
+  onAnalytics(fn: (batch: AnalyticsBatch) => void): void {
+    this.#local?.onAnalytics?.(fn);
+    this.#hub.onAnalytics(fn);
   }
 
   /** onListenerChange registers fn for any change of an engine's answers or listeners. */
