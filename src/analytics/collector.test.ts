@@ -12,7 +12,7 @@ import { TLS_FAILURE_CHANNEL } from "../engine/tls/handshake-failures.ts";
 import { TLS_HANDSHAKE_CHANNEL } from "../engine/tls/terminate.ts";
 import { Collector, OVERFLOW_KEY } from "./collector.ts";
 import { Sketch } from "./sketch.ts";
-import { httpEvent } from "./testing.ts";
+import { httpEvent } from "./event-testing.ts";
 import type { AnalyticsSettings } from "./types.ts";
 
 const http = channel(HTTP_RESPONSE_CHANNEL);
@@ -189,8 +189,8 @@ test("connections: connNew per interval and the open gauge at the listener's own
 test("TLS: handshakes by version with their duration, failures, at the listener's service", (t) => {
   const { c } = collector();
   t.after(() => c.close());
-  shake.publish({ listener: "L", version: "TLSv1.3", durationMs: 4 });
-  shake.publish({ listener: "L", version: "TLSv1.2", durationMs: 6 });
+  shake.publish({ listener: "L", version: "TLSv1.3", handshakeMs: 4 });
+  shake.publish({ listener: "L", version: "TLSv1.2", handshakeMs: 6 });
   shake.publish({ listener: "L" });
   shakeFailed.publish({ listener: "L", reason: "protocol_version" });
   const m = c.take().services.L!.total;

@@ -15,8 +15,10 @@
 // - an L4 session (TCP/UDP): the listener's service, kind "l4"; a TLS passthrough SNI route's
 //   session (listener "LISTENER ROUTE", sni-routes.ts) its own service, kind "tls".
 //
-// Cost on the request path: two Map lookups for the service, one for the route, two for the
-// backend, a few sketch adds, three top-N adds (bench/analytics-collector.ts measures it). Top
+// Latency sketches: a service keeps every timing part; a route its total; a backend its total,
+// connect and ttfb (the server's side). Cost on the request path: two Map lookups for the
+// service, one for the route, two for the backend, nine sketch adds at most, three top-N adds
+// (bench/analytics-collector.ts measures it). Top
 // lists of codes, routes and backends are not counted per request: take() reads them off the exact
 // per-route and per-backend counters. Memory is bounded per interval: services, routes and backends
 // past their caps count under OVERFLOW_KEY, top lists keep TOP_CAPACITY entries, and at most
@@ -33,7 +35,7 @@ import {
 } from "../engine/l7/events.ts";
 import { TLS_FAILURE_CHANNEL } from "../engine/tls/handshake-failures.ts";
 import { TLS_HANDSHAKE_CHANNEL } from "../engine/tls/terminate.ts";
-import { isFullOnly, LiveMeasures, MAX_LOGS } from "./measures.ts";
+import { isFullOnly, LiveMeasures, MAX_LOGS, mergeBatches } from "./measures.ts";
 import { reasonsOf, toLogRecord, truncate, wafBlocked, MAX_USER_AGENT } from "./significant.ts";
 import { SpaceSaving, topOf } from "./topn.ts";
 import {
@@ -54,14 +56,15 @@ export const OVERFLOW_KEY = "__overflow__";
 const MAX_TOP_KEY = 256;
 
 /**
- * TlsHandshakeFields are what the collector reads of a TLS_HANDSHAKE_CHANNEL message: the listener
- * always; the negotiated version and the handshake's duration when the engine adds them (absent:
- * the handshake counts under "TLS" and no handshake latency is recorded).
+ * TlsHandshakeFields are what the collector reads of a TLS_HANDSHAKE_CHANNEL message (terminate.ts
+ * TlsHandshakeEvent): the listener, the negotiated version, and the handshake's duration when the
+ * engine stamped the accept (absent: no handshake latency; an engine without the version counts
+ * it under "TLS").
  */
 export interface TlsHandshakeFields {
   listener: string;
   version?: string;
-  durationMs?: number;
+  handshakeMs?: number;
 }
 
 /** CollectorOptions: settings reads the serving snapshot's analytics settings at each event. */
@@ -151,8 +154,27 @@ export class Collector {
     const policyDenied = this.#denials.size > 0 && this.#wasDenied(ev);
     const denied = policyDenied || (ev.waf !== undefined && wafBlocked(ev) && ev.waf.action !== "detect");
     addExchange(vs.total, ev, denied);
-    if (ev.route !== "") addExchange(this.#route(vs, ev.route), ev, denied);
-    if (ev.backend !== "") addExchange(this.#backend(vs, ev.pool, ev.backend), ev, denied);
+    vs.total.time("total", ev.durationMs);
+    const t = ev.timings;
+    if (t !== undefined) {
+      if (t.request !== undefined) vs.total.time("request", t.request);
+      if (t.connect !== undefined) vs.total.time("connect", t.connect);
+      if (t.ttfb !== undefined) vs.total.time("ttfb", t.ttfb);
+      if (t.transfer !== undefined) vs.total.time("transfer", t.transfer);
+    }
+    if (ev.route !== "") {
+      const r = this.#route(vs, ev.route);
+      addExchange(r, ev, denied);
+      r.time("total", ev.durationMs);
+    }
+    if (ev.backend !== "") {
+      // A backend's own figures: its connection wait and its time to first byte.
+      const b = this.#backend(vs, ev.pool, ev.backend);
+      addExchange(b, ev, denied);
+      b.time("total", ev.durationMs);
+      if (t?.connect !== undefined) b.time("connect", t.connect);
+      if (t?.ttfb !== undefined) b.time("ttfb", t.ttfb);
+    }
     const path = ev.path;
     const q = path.indexOf("?");
     vs.urls.add(truncate(q < 0 ? path : path.slice(0, q), MAX_TOP_KEY));
@@ -195,9 +217,9 @@ export class Collector {
   /** onHandshake counts a completed TLS handshake at its listener, by version. */
   onHandshake(ev: TlsHandshakeFields): void {
     const m = this.#listenerState(ev.listener).total;
-    const v = ev.version ?? "TLS";
+    const v = ev.version || "TLS";
     m.tls.set(v, (m.tls.get(v) ?? 0) + 1);
-    if (ev.durationMs !== undefined) m.time("handshake", ev.durationMs);
+    if (ev.handshakeMs !== undefined) m.time("handshake", ev.handshakeMs);
   }
 
   /** onDenied remembers an access policy's refusal until the refused request's response event. */
@@ -356,14 +378,71 @@ export class Collector {
 }
 
 /**
+ * ANALYTICS_INTERVAL_MS: engines cut their batches at every multiple of 5 s of the wall clock —
+ * the store's finest resolution, so each batch falls in one bucket — and ship each at their next
+ * report. Cutting is the collector's only work off the request path that grows with the number of
+ * active routes (take() serialises their sketches: 2 ms for 100 active routes, 24 ms for 1,000,
+ * bench/analytics-collector.ts), so it runs every 5 s, not at every 1 s push.
+ */
+export const ANALYTICS_INTERVAL_MS = 5_000;
+
+/**
+ * Shipper cuts a collector's interval at each wall-clock multiple of intervalMs and holds the
+ * batch until take(); batches not taken in time merge into one (over time), so an engine whose
+ * reports stall (its controller link down) holds one batch, bounded by the collector's caps.
+ */
+export class Shipper {
+  readonly collector: Collector;
+  readonly #intervalMs: number;
+  #pending: AnalyticsBatch | undefined;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(collector: Collector, intervalMs = ANALYTICS_INTERVAL_MS) {
+    this.collector = collector;
+    this.#intervalMs = intervalMs;
+    this.#schedule();
+  }
+
+  /** cut ends the collector's interval now and holds its batch (when anything happened). */
+  cut(now = Date.now()): void {
+    const b = this.collector.takeIfAny(now);
+    if (b === undefined) return;
+    this.#pending = this.#pending ? mergeBatches([this.#pending, b], { over: "time" }) : b;
+  }
+
+  /** take returns the batches cut since the previous take, merged; undefined when none. */
+  take(): AnalyticsBatch | undefined {
+    const b = this.#pending;
+    this.#pending = undefined;
+    return b;
+  }
+
+  /** close stops cutting and the collector's subscriptions. */
+  close(): void {
+    clearTimeout(this.#timer);
+    this.collector.close();
+  }
+
+  // #schedule sets a timer for the next boundary, each time anew, so cuts never drift off them.
+  #schedule(): void {
+    const wait = this.#intervalMs - (Date.now() % this.#intervalMs);
+    this.#timer = setTimeout(() => {
+      this.cut();
+      this.#schedule();
+    }, wait).unref();
+  }
+}
+
+/**
  * startCollector subscribes a collector for an engine process reading its serving snapshot's
- * settings, unless analytics are off (env PORTICO_ANALYTICS=off, `portico run --analytics off`).
+ * settings and cutting every ANALYTICS_INTERVAL_MS, unless analytics are off (env
+ * PORTICO_ANALYTICS=off, `portico run --analytics off`): undefined then.
  */
 export function startCollector(
   settings: () => AnalyticsSettings | undefined,
   env: NodeJS.ProcessEnv = process.env,
-): Collector | undefined {
-  return env[ANALYTICS_ENV] === "off" ? undefined : new Collector({ settings }).subscribe();
+): Shipper | undefined {
+  return env[ANALYTICS_ENV] === "off" ? undefined : new Shipper(new Collector({ settings }).subscribe());
 }
 
 function newState(listener: string, vhost: string, kind: ServiceBatch["kind"]): VsState {
@@ -384,21 +463,13 @@ function newState(listener: string, vhost: string, kind: ServiceBatch["kind"]): 
   };
 }
 
-// addExchange adds one HTTP exchange to m: counters, its code and protocol, and its timings.
+// addExchange adds one HTTP exchange's counters to m: its code, protocol and bytes (timings: onHttp).
 function addExchange(m: LiveMeasures, ev: HttpResponseEvent, denied: boolean): void {
   m.requests++;
   m.code(ev.status);
   m.bytesIn += ev.bytesIn;
   m.bytesOut += ev.bytesOut;
   m.http.set(ev.protocol, (m.http.get(ev.protocol) ?? 0) + 1);
-  m.time("total", ev.durationMs);
-  const t = ev.timings;
-  if (t !== undefined) {
-    if (t.request !== undefined) m.time("request", t.request);
-    if (t.connect !== undefined) m.time("connect", t.connect);
-    if (t.ttfb !== undefined) m.time("ttfb", t.ttfb);
-    if (t.transfer !== undefined) m.time("transfer", t.transfer);
-  }
   if (ev.outcome === "reset") m.resets++;
   else if (ev.outcome === "timeout") m.timeouts++;
   if (denied) m.denied++;

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { Collector } from "./collector.ts";
 import { capLogs, emptyMeasures, LiveMeasures, mergeBatches, mergeMeasures } from "./measures.ts";
 import { Sketch } from "./sketch.ts";
-import { httpEvent } from "./testing.ts";
+import { httpEvent } from "./event-testing.ts";
 import type { AnalyticsBatch, LogRecord } from "./types.ts";
 
 // latencies is a deterministic spread over three decades (a linear congruential generator).

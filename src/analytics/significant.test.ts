@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { reasonsOf, toLogRecord, wafBlocked } from "./significant.ts";
-import { httpEvent } from "./testing.ts";
+import { httpEvent } from "./event-testing.ts";
 
 const ctx = { targetMs: 500, fullUntil: 0, now: 1000, policyDenied: false };
 

@@ -18,6 +18,9 @@ export class SpaceSaving {
   readonly counts = new Map<string, number>();
   /** total is every value offered (n), kept or not. */
   total = 0;
+  /** #atMin are keys that had the count #min at the last scan (eviction candidates). */
+  #atMin: string[] = [];
+  #min = 0;
 
   constructor(capacity = TOP_CAPACITY) {
     this.capacity = capacity;
@@ -35,17 +38,26 @@ export class SpaceSaving {
       this.counts.set(value, weight);
       return;
     }
-    // The linear scan runs only for a value not kept while the table is full: with 40 counters it
-    // costs about as much as the string hashing the lookup above already did.
-    let minKey = "";
-    let min = Infinity;
-    for (const [k, v] of this.counts)
-      if (v < min) {
-        min = v;
-        minKey = k;
-      }
-    this.counts.delete(minKey);
+    const victim = this.#victim();
+    const min = this.counts.get(victim)!;
+    this.counts.delete(victim);
     this.counts.set(value, min + weight);
+  }
+
+  // #victim is a key with the smallest count. One scan collects every key at the minimum; later
+  // evictions take them in turn (counts only grow, so a key still at that count is still a
+  // minimum), and a new scan runs only once they are used up. A stream of ever-new values (URLs
+  // with ids, client addresses) so pays a scan per many evictions, not per eviction.
+  #victim(): string {
+    while (this.#atMin.length > 0) {
+      const k = this.#atMin.pop()!;
+      if (this.counts.get(k) === this.#min) return k;
+    }
+    let min = Infinity;
+    for (const v of this.counts.values()) if (v < min) min = v;
+    this.#min = min;
+    for (const [k, v] of this.counts) if (v === min) this.#atMin.push(k);
+    return this.#atMin.pop()!;
   }
 
   /** top returns the n largest counts, value → count (ties by value, so the answer is deterministic). */

@@ -11,7 +11,7 @@ import { L2_POOL, resourceSet, serviceYaml } from "./fleet/testing.ts";
 import { waitFor } from "../../test/e2e/harness.ts";
 import { channel } from "node:diagnostics_channel";
 import { Collector } from "../analytics/collector.ts";
-import { httpEvent } from "../analytics/testing.ts";
+import { httpEvent } from "../analytics/event-testing.ts";
 import type { AnalyticsBatch } from "../analytics/types.ts";
 import { HTTP_RESPONSE_CHANNEL } from "../engine/l7/events.ts";
 

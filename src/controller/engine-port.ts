@@ -109,7 +109,7 @@ async function startEngine(log: Logger, opts: EnginePortOptions): Promise<Engine
     metrics: () => metrics.render(),
     status: () => engine.status(),
     load: () => load.sample(),
-    analytics: () => analytics?.takeIfAny(),
+    analytics: () => analytics?.take(),
     onListenerChange: (fn) => void changed.add(fn),
     drain: (deadlineMs) => drainWithin(engine, deadlineMs),
     async close() {

@@ -70,7 +70,7 @@ process.on("message", (m: ToWorker) => {
 
 // A failing listener's attempt count moves every retry: it rides here, not in a status message each.
 const push = setInterval(() => {
-  const batch = analytics?.takeIfAny();
+  const batch = analytics?.take();
   const listeners = engine.listenerStatus();
   const failing = listeners.some((l) => l.state === "error");
   send({
