@@ -10,10 +10,10 @@ import {
 } from "../engine/l7/events.ts";
 import { TLS_FAILURE_CHANNEL } from "../engine/tls/handshake-failures.ts";
 import { TLS_HANDSHAKE_CHANNEL } from "../engine/tls/terminate.ts";
-import { Collector, OVERFLOW_KEY } from "./collector.ts";
+import { Collector, OVERFLOW_KEY, Shipper, startCollector } from "./collector.ts";
 import { Sketch } from "./sketch.ts";
 import { httpEvent } from "./event-testing.ts";
-import type { AnalyticsSettings } from "./types.ts";
+import { ANALYTICS_ENV, type AnalyticsSettings } from "./types.ts";
 
 const http = channel(HTTP_RESPONSE_CHANNEL);
 const conn = channel(CONNECTION_CHANNEL);
@@ -281,4 +281,33 @@ test("bounded cardinality: services and routes past their caps count under __ove
   // Routes r0, r1 and the overflow service's r2 took the 3 slots; h0's later routes overflow.
   assert.equal(h0.routes[OVERFLOW_KEY]!.requests, 5);
   assert.equal(h0.routes.r0!.requests, 1);
+});
+
+test("Shipper: cuts hold their batches until taken, merged over time; startCollector honours PORTICO_ANALYTICS=off", (t) => {
+  const { c, clock } = collector();
+  const shipper = new Shipper(c);
+  t.after(() => shipper.close());
+  conn.publish({ listener: "L", event: "open" });
+  http.publish(httpEvent());
+  clock.now += 5000;
+  shipper.cut(clock.now);
+  http.publish(httpEvent({ status: 500 }));
+  clock.now += 5000;
+  shipper.cut(clock.now);
+  clock.now += 5000;
+  shipper.cut(clock.now);
+  const b = shipper.take()!;
+  assert.equal(b.intervalMs, 15_000);
+  assert.equal(b.at, clock.now);
+  assert.deepEqual(b.services["L a.example"]!.total.codes, { "200": 1, "500": 1 });
+  assert.equal(b.services.L!.total.connOpen, 1, "the gauge as of the last cut");
+  assert.equal(b.logs.length, 1);
+  assert.equal(shipper.take(), undefined, "taken once");
+  assert.equal(
+    startCollector(() => undefined, { [ANALYTICS_ENV]: "off" }),
+    undefined,
+  );
+  const on = startCollector(() => undefined, {});
+  assert.ok(on instanceof Shipper);
+  on.close();
 });
