@@ -424,12 +424,15 @@ export class Shipper {
   }
 
   // #schedule sets a timer for the next boundary, each time anew, so cuts never drift off them.
+  // The batch ends at the boundary itself, not when the timer ran (always a little later): the
+  // store files a batch by its end, and a few ms past the boundary would name the next bucket.
   #schedule(): void {
-    const wait = this.#intervalMs - (Date.now() % this.#intervalMs);
+    const now = Date.now();
+    const boundary = now - (now % this.#intervalMs) + this.#intervalMs;
     this.#timer = setTimeout(() => {
-      this.cut();
+      this.cut(boundary);
       this.#schedule();
-    }, wait).unref();
+    }, boundary - now).unref();
   }
 }
 
