@@ -34,6 +34,7 @@ import { hostname } from "node:os";
 import { applyAnnounceState } from "./announce-status.ts";
 import type { VipAnnouncementView } from "./fleet/announce-view.ts";
 import { soleEngineAnnouncements, soleEngineSnapshot } from "./fleet/sole-engine.ts";
+import { feedAnalytics } from "./analytics-feed.ts";
 
 /** EnginePort is what the controller needs of an engine (in-process or a worker group). */
 export interface EnginePort {
@@ -160,6 +161,7 @@ export class Controller {
   #extras: ControllerExtras | undefined;
   /** servedAcmeTxt are the DNS-01 answers the serving snapshot holds (inspect() rebuilds with them). */
   #servedAcmeTxt: readonly AcmeTxt[] = [];
+  #stopAnalytics: () => void = () => {};
 
   constructor(engine: EnginePort, store: AllocationStore | undefined, opts: TranslateOptions, log: Logger) {
     this.#engine = engine;
@@ -184,7 +186,8 @@ export class Controller {
    */
   setAnalytics(sink: AnalyticsSink): void {
     let said = "";
-    this.#engine.onAnalytics?.((batch) => {
+    this.#stopAnalytics();
+    this.#stopAnalytics = feedAnalytics(this.#engine, (batch) => {
       try {
         sink.ingest(batch);
       } catch (err) {
@@ -367,9 +370,10 @@ export class Controller {
     return [...this.#problems].map(([source, p]) => `${source}: ${p.message}`);
   }
 
-  /** close stops retrying a failed save. */
+  /** close stops retrying a failed save and feeding analytics. */
   close(): void {
     this.#persist.close();
+    this.#stopAnalytics();
   }
 
   /** inspect is the input and pipeline output of the serving snapshot, for `get`, `explain`,

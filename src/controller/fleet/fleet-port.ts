@@ -7,6 +7,7 @@
 // engine always did. Otherwise the push is in force, and the engines that did not ack it show on
 // the objects they should serve (fleet-status.ts). An engine that connects gets its slice at once
 // unless it already serves it; one that leaves triggers re-placement and a push to the others.
+import { feedAnalytics } from "../analytics-feed.ts";
 import type { AnalyticsBatch } from "../../analytics/types.ts";
 import { hostname, availableParallelism, totalmem } from "node:os";
 import { DEFAULT_ENGINE_GROUP, type Calibration } from "../../k8s/engine-group.ts";
@@ -94,6 +95,7 @@ export class FleetPort implements EnginePort {
   /** #localLoad is the local engine's load, sampled every LOAD_INTERVAL_MS as remote engines report theirs. */
   #localLoad = new LoadHistory();
   #localSampler: NodeJS.Timeout | undefined;
+  #stopLocalAnalytics: () => void = () => {};
   #calibration: (() => Calibration | undefined) | undefined;
   /** liveness is the local engine thread's loop report, present when that engine runs on another thread. */
   liveness?: () => EngineLiveness;
@@ -411,7 +413,7 @@ export class FleetPort implements EnginePort {
 
   /** onAnalytics registers fn for every analytics batch: the local engine's and each remote engine's. */
   onAnalytics(fn: (batch: AnalyticsBatch) => void): void {
-    this.#local?.onAnalytics?.(fn);
+    if (this.#local) this.#stopLocalAnalytics = feedAnalytics(this.#local, fn);
     this.#hub.onAnalytics(fn);
   }
 
@@ -423,6 +425,7 @@ export class FleetPort implements EnginePort {
   /** close closes the hub (every engine link) and the local engine. */
   async close(): Promise<void> {
     clearInterval(this.#localSampler);
+    this.#stopLocalAnalytics();
     await this.#hub.close();
     await this.#local?.close();
   }
