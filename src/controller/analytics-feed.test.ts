@@ -13,6 +13,7 @@ const batch = (at: number): AnalyticsBatch => ({
   logs: [],
   dropped: 0,
 });
+const noLog = () => {};
 const port = (over: Partial<EnginePort>): EnginePort => ({
   apply: () => ({ ok: true }),
   metrics: () => "",
@@ -24,18 +25,22 @@ const port = (over: Partial<EnginePort>): EnginePort => ({
 test("feedAnalytics: a pushing engine's batches go straight through; an in-process engine is asked each second, each batch once", async () => {
   let push: ((b: AnalyticsBatch) => void) | undefined;
   const pushed: AnalyticsBatch[] = [];
-  feedAnalytics(port({ onAnalytics: (fn) => (push = fn) }), (b) => pushed.push(b));
+  feedAnalytics(port({ onAnalytics: (fn) => (push = fn) }), { ingest: (b) => pushed.push(b) }, noLog);
   push!(batch(1));
   assert.deepEqual(pushed, [batch(1)]);
 
   const queue = [batch(5000), undefined, batch(10000)];
   const polled: AnalyticsBatch[] = [];
-  const stop = feedAnalytics(port({ analytics: () => queue.shift() }), (b) => polled.push(b));
+  const stop = feedAnalytics(
+    port({ analytics: () => queue.shift() }),
+    { ingest: (b) => polled.push(b) },
+    noLog,
+  );
   await waitFor("two batches", () => polled.length === 2, 10_000);
   stop();
   assert.deepEqual(polled, [batch(5000), batch(10000)]);
   assert.equal(
-    typeof feedAnalytics(port({}), () => {}),
+    typeof feedAnalytics(port({}), { ingest: () => {} }, noLog),
     "function",
     "an engine without analytics: nothing to feed",
   );

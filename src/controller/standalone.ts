@@ -180,22 +180,12 @@ export class Controller {
   }
 
   /**
-   * setAnalytics hands every batch the engines ship to sink (the analytics store). A sink that
-   * throws loses that batch only, logged once per distinct error: traffic figures must never stop
-   * the controller.
+   * setAnalytics hands every batch the engines ship to sink (the analytics store; analytics-feed.ts:
+   * a sink that throws loses that batch only, logged).
    */
   setAnalytics(sink: AnalyticsSink): void {
-    let said = "";
     this.#stopAnalytics();
-    this.#stopAnalytics = feedAnalytics(this.#engine, (batch) => {
-      try {
-        sink.ingest(batch);
-      } catch (err) {
-        const error = (err as Error)?.message ?? String(err);
-        if (error !== said) this.#log("error", "analytics batch not stored", { engine: batch.engine, error });
-        said = error;
-      }
-    });
+    this.#stopAnalytics = feedAnalytics(this.#engine, sink, this.#log);
   }
 
   /** update builds, applies and records a snapshot for set; resolves when the engine answered. */

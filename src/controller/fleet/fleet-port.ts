@@ -413,7 +413,8 @@ export class FleetPort implements EnginePort {
 
   /** onAnalytics registers fn for every analytics batch: the local engine's and each remote engine's. */
   onAnalytics(fn: (batch: AnalyticsBatch) => void): void {
-    if (this.#local) this.#stopLocalAnalytics = feedAnalytics(this.#local, fn);
+    // The sink's errors are the caller's (Controller.setAnalytics logs them): passed through here.
+    if (this.#local) this.#stopLocalAnalytics = feedAnalytics(this.#local, { ingest: fn }, this.#log);
     this.#hub.onAnalytics(fn);
   }
 
