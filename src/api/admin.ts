@@ -8,20 +8,27 @@
 //   GET /api/v1/engines the engines and what each serves (controller/fleet/view.ts), with --engine-listen
 //   GET /api/v1/tables/*, /api/v1/explain/*, /api/v1/translate, /api/v1/validate  (cli-routes.ts)
 //   GET /api/v1/analytics/health  health scores of virtual services, engine groups, VIP pools (analytics-health-routes.ts)
+//   GET /api/v1/analytics/services|series|top  traffic, latency and health per virtual service (analytics-routes.ts)
 //   GET /metrics        Prometheus text exposition
 //   POST /api/v1/certificates/renew?secret=NS/NAME  order the built-in ACME issuer's certificate
 //                       stored under that Secret now (`portico certificates renew`); 202, or 404
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serveCliRoute, type CliView } from "./cli-routes.ts";
-import { serveAnalyticsHealth } from "./analytics-health-routes.ts";
+import {
+  serveAnalyticsHealth,
+  type AnalyticsHealthReader,
+  type HealthRouteView,
+} from "./analytics-health-routes.ts";
+import { contextOf, serveAnalyticsRoute, type AnalyticsReader } from "./analytics-routes.ts";
+import { summarizeAll } from "../analytics/summary.ts";
 import { createLogger, type Logger } from "../controller/log.ts";
 import { LOOP_WINDOW_MS, LoopWatch, type EngineLiveness } from "../controller/loop-watch.ts";
 
 type Send = (status: number, type: string, body: string) => void;
 
 /** AdminView is what the admin API reads; the controller owns it. */
-export interface AdminView extends CliView {
+export interface AdminView extends HealthRouteView {
   /** readiness lists the checks of /readyz; ready when every one is ok. */
   readiness(): { name: string; ok: boolean; detail: string }[];
   statuses(): unknown[];
@@ -31,6 +38,8 @@ export interface AdminView extends CliView {
   /** engineLiveness is the data plane's own loop report when the engine runs on another thread
    * (`portico run`): /healthz then judges the engine, not this thread. Undefined: this thread. */
   engineLiveness?(): EngineLiveness | undefined;
+  /** analytics, when the controller keeps analytics, answers /api/v1/analytics/* (analytics-routes.ts). */
+  analytics?: AnalyticsReader;
   /** notes are extra /healthz detail lines: problems the process lives with, such as a failing state save. */
   notes?(): string[];
 }
@@ -57,7 +66,9 @@ export async function startAdmin(
     if (path === "/api/v1/certificates/renew") return renew(req, send, opts.renew);
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain", "method not allowed\n");
     if (serveCliRoute(view, path ?? "/", send)) return;
-    if (serveAnalyticsHealth(view, req.url ?? "/", send)) return;
+    if (serveAnalyticsHealth(view, healthReader(view), req.url ?? "/", send)) return;
+    if (path?.startsWith("/api/v1/analytics/"))
+      return void serveAnalyticsRoute(view.analytics, view.engines?.(), req.url!, send);
     switch (path) {
       case "/healthz": {
         const stall = loop.longestStallMs();
@@ -107,7 +118,7 @@ export async function startAdmin(
           404,
           "text/plain",
           "not found: try /healthz, /readyz, /api/v1/status, /api/v1/errors, /api/v1/engines, /api/v1/tables/KIND, " +
-            "/api/v1/explain/KIND/NS/NAME, /api/v1/translate, /api/v1/validate, /metrics\n",
+            "/api/v1/explain/KIND/NS/NAME, /api/v1/translate, /api/v1/validate, /api/v1/analytics/services, /metrics\n",
         );
     }
   };
@@ -164,3 +175,11 @@ function renew(req: IncomingMessage, send: Send, fn: ((secret: string) => boolea
 
 /** STALL_LIMIT_MS: a loop blocked this long (far beyond any GC pause or snapshot compile) is not healthy. */
 const STALL_LIMIT_MS = 5_000;
+
+// healthReader scores the virtual services from the store's window summaries (groups and pools
+// need no store), unless the view brings its own.
+function healthReader(view: AdminView): AnalyticsHealthReader | undefined {
+  if (view.analyticsHealth) return view.analyticsHealth;
+  const a = view.analytics;
+  return a && { services: (w) => summarizeAll(a.store, w, contextOf(a, view.engines?.())) };
+}

@@ -80,7 +80,7 @@ test("health: pools from IPAM, groups from the fleet, services from the reader",
   const view = adminView({
     inspect: () => now,
     engines: () => fleet,
-    analytics: {
+    analyticsHealth: {
       services: (w) => {
         assert.equal(w, "1h");
         return [{ vs: "Service/d/a:80/TCP", kind: "l4", listener: "Service/d/a:80/TCP", health: broken }];

@@ -25,9 +25,10 @@ export interface AnalyticsHealthReader {
   services(window: Window): readonly ServiceRow[];
 }
 
-/** HealthRouteView is what the route reads: the serving snapshot, the engines, and the store if any. */
+/** HealthRouteView is what the route reads: the serving snapshot, the engines, and the scored services if any. */
 export interface HealthRouteView extends CliView {
-  analytics?: AnalyticsHealthReader;
+  /** analyticsHealth overrides the store's summaries (admin.ts reads them from view.analytics). */
+  analyticsHealth?: AnalyticsHealthReader;
 }
 
 /** GroupRow is one engine group's score and the figures behind it. */
@@ -58,7 +59,12 @@ export interface HealthAnswer {
 type Send = (status: number, type: string, body: string) => void;
 
 /** serveAnalyticsHealth answers url if its path is HEALTH_PATH and returns true; false leaves it to the caller. */
-export function serveAnalyticsHealth(view: HealthRouteView, url: string, send: Send): boolean {
+export function serveAnalyticsHealth(
+  view: HealthRouteView,
+  reader: AnalyticsHealthReader | undefined,
+  url: string,
+  send: Send,
+): boolean {
   const u = new URL(url, "http://admin");
   if (u.pathname !== HEALTH_PATH) return false;
   const w = u.searchParams.get("window") ?? WINDOWS[0]!;
@@ -71,12 +77,7 @@ export function serveAnalyticsHealth(view: HealthRouteView, url: string, send: S
     send(503, "text/plain", "no snapshot serving yet; retry once /readyz answers 200\n");
     return true;
   }
-  const answer = healthAnswer(
-    now,
-    view.engines?.(),
-    view.analytics?.services(w as Window) ?? [],
-    w as Window,
-  );
+  const answer = healthAnswer(now, view.engines?.(), reader?.services(w as Window) ?? [], w as Window);
   send(200, "application/json", JSON.stringify(answer, null, 2) + "\n");
   return true;
 }
