@@ -7,7 +7,18 @@ import { createServer, type Server } from "node:http";
 import { after, test } from "node:test";
 import type { ServiceSummary, TopLists } from "../../src/analytics/types.ts";
 import { ingressAppManifest } from "./fixtures.ts";
-import { removeDir, run, startPortico, tempDir, waitFor, writeManifest } from "./harness.ts";
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
+import {
+  logLines,
+  removeDir,
+  run,
+  startPortico,
+  tempDir,
+  waitFor,
+  watchChild,
+  writeManifest,
+} from "./harness.ts";
 
 const cleanups: (() => void | Promise<void>)[] = [];
 after(async () => {
@@ -85,3 +96,84 @@ for (const [i, workers] of ["1", "2"].entries()) {
     assert.deepEqual(top.clients, { "127.0.0.1": 23 });
   });
 }
+
+test("a remote portico engine: its batches cross the link and are stored under its own name", async () => {
+  const dir = tempDir();
+  const state = tempDir("portico-state-");
+  const app = await backend();
+  cleanups.push(
+    () => removeDir(dir),
+    () => removeDir(state),
+    () => void app.server.close(),
+  );
+  const vip = "127.0.25.9";
+  const port = 18399;
+  writeManifest(dir, "a.yaml", ingressAppManifest("ana", vip, app.port, "shop.test"));
+  // A pure controller: only the remote engine serves, so every figure must have crossed the link.
+  const p = await startPortico(
+    [dir],
+    [
+      "--state-dir",
+      state,
+      "--http-port",
+      String(port),
+      "--engine-listen",
+      "127.0.0.1:0",
+      "--no-local-engine",
+    ],
+    { waitHealthy: false },
+  );
+  cleanups.push(() => p.stop());
+  const [line] = logLines(p, "engine port listening");
+  const main = resolve(import.meta.dirname, "../../src/cli/main.ts");
+  const engine = spawn(
+    process.execPath,
+    [
+      "--disable-warning=ExperimentalWarning",
+      main,
+      "engine",
+      "--controller",
+      String(line!.address),
+      "--ca-file",
+      String(line!.ca),
+      "--token-file",
+      String(line!.token),
+      "--name",
+      "edge-1",
+      "--admin",
+      "127.0.0.1:0",
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  const { exited } = watchChild(engine);
+  cleanups.push(async () => {
+    engine.kill("SIGTERM");
+    await exited;
+  });
+  const curl = async (path: string) =>
+    (
+      await run("curl", [
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-H",
+        "host: shop.test",
+        `http://${vip}:${port}${path}`,
+      ])
+    ).stdout;
+  await waitFor("the remote engine to serve", async () => (await curl("/warm")) === "200", 30_000);
+  for (let k = 0; k < 9; k++) assert.equal(await curl("/fail"), "500");
+  const shop = await waitFor(
+    "the remote engine's traffic in the controller's analytics",
+    async () =>
+      (
+        (await (await fetch(`${p.adminUrl}/api/v1/analytics/services?window=5m`)).json()) as ServiceSummary[]
+      ).find((s) => s.vhost === "shop.test" && s.requests >= 10),
+    30_000,
+  );
+  assert.equal(shop.requests, 10);
+  assert.deepEqual(shop.engines, ["edge-1"]);
+  assert.ok(Math.abs(shop.errorRate - 0.9) < 1e-9, `errorRate ${shop.errorRate}`);
+});
