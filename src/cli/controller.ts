@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import { bindError, CliError, splitHostPort } from "./args.ts";
+import { openRequestLog } from "../controller/request-log.ts";
 import { startAdmin } from "../api/admin.ts";
 import { stateDirOf } from "../state/location.ts";
 import { createLogger } from "../controller/log.ts";
@@ -161,6 +162,8 @@ export async function main(argv: string[]): Promise<number> {
     ? (await import("../state/store.ts")).openStateStore(stateDirOf(flags.stateDir))
     : undefined;
   const { engine, link } = await enginesOf(flags, log);
+  // The request log: in the state database with --state-dir, else in memory (bounded either way).
+  const requestLog = openRequestLog(store?.file, log);
   // The engine link listens in the controller's own namespace, behind the Service portico-controller.
   const controllerNs = process.env.POD_NAMESPACE || flags.leaseNamespace;
   const linkPort = link?.listen.port ?? 9443;
@@ -194,6 +197,7 @@ export async function main(argv: string[]): Promise<number> {
     },
     log,
     ...(store ? { store } : {}),
+    fullLogs: requestLog.fullLogs,
     ...(flags.engineImage
       ? {
           engines: {
@@ -208,9 +212,13 @@ export async function main(argv: string[]): Promise<number> {
   const { host, port } = splitHostPort(flags.admin);
   let admin: Awaited<ReturnType<typeof startAdmin>>;
   try {
-    admin = await startAdmin(controller, host, port, { log });
+    admin = await startAdmin(controller, host, port, {
+      log,
+      logs: requestLog.view(() => controller.last()?.out.snapshot),
+    });
   } catch (err) {
     await engine.close();
+    requestLog.close();
     store?.close();
     client.close();
     throw bindError(err, "--admin", flags.admin);
@@ -231,6 +239,7 @@ export async function main(argv: string[]): Promise<number> {
   admin.server.closeAllConnections();
   await controller.stop(true);
   await engine.close();
+  requestLog.close();
   store?.close();
   client.close();
   return 0;

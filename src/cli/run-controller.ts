@@ -23,6 +23,7 @@ import { startAdmin } from "../api/admin.ts";
 import { vipTable } from "./vip-table.ts";
 import { LargeInputGc } from "../controller/heap.ts";
 import { RecheckTimer } from "../controller/recheck.ts";
+import { openRequestLog } from "../controller/request-log.ts";
 
 /** ControllerEvent is what this thread tells run.ts besides engine calls. A fatal event with an
  * exitCode is the user's to fix and is printed as one line; without one it is a fault. */
@@ -81,6 +82,10 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
     log,
   );
   undo.push(() => controller.close());
+  // The request log lives in the state database; its full-log switches ride on every snapshot.
+  const requestLog = openRequestLog(store.file, log);
+  undo.push(() => requestLog.close());
+  controller.setFullLogs(requestLog.fullLogs);
   const { host, port: adminPort } = splitHostPort(flags.admin);
   let admin: Awaited<ReturnType<typeof startAdmin>>;
   // The issuer starts below; until then nothing is requested, so a renewal finds nothing.
@@ -89,6 +94,7 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
     admin = await startAdmin(controller, host, adminPort, {
       log,
       renew: (secret) => acmeRef.m?.renew(secret) ?? false,
+      logs: requestLog.view(() => controller.snapshot()),
     });
   } catch (err) {
     throw bindError(err, "--admin", flags.admin);
@@ -123,6 +129,8 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
       .catch((err) => log("error", "update failed", { error: String(err) }));
     return chain;
   };
+  // A full-log switch set or cleared is pushed at once; one expiring needs no push (engines compare clocks).
+  requestLog.fullLogs.onChange(() => void reapply());
   const acme = new AcmeManager({ store, log, refresh: reapply, dns: controller });
   acmeRef.m = acme;
   controller.setExtras(acme);
@@ -162,6 +170,7 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
     admin.server.closeAllConnections();
     acme.close();
     controller.close();
+    requestLog.close();
     // The hub's links close with it; the main thread's engine is closed by run.ts.
     await engine.close();
     store.close();

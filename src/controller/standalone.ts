@@ -33,6 +33,7 @@ import { hostname } from "node:os";
 import { applyAnnounceState } from "./announce-status.ts";
 import type { VipAnnouncementView } from "./fleet/announce-view.ts";
 import { soleEngineAnnouncements, soleEngineSnapshot } from "./fleet/sole-engine.ts";
+import type { FullLogs } from "../analytics/full-logs.ts";
 
 /** EnginePort is what the controller needs of an engine (in-process or a worker group). */
 export interface EnginePort {
@@ -148,6 +149,8 @@ export class Controller {
   #extras: ControllerExtras | undefined;
   /** servedAcmeTxt are the DNS-01 answers the serving snapshot holds (inspect() rebuilds with them). */
   #servedAcmeTxt: readonly AcmeTxt[] = [];
+  /** fullLogs are the full-log switches every built snapshot carries (analytics/full-logs.ts). */
+  #fullLogs: FullLogs | undefined;
 
   constructor(engine: EnginePort, store: AllocationStore | undefined, opts: TranslateOptions, log: Logger) {
     this.#engine = engine;
@@ -163,6 +166,11 @@ export class Controller {
   /** setExtras plugs in the built-in ACME issuer: its Secrets, challenges and issuer statuses. */
   setExtras(extras: ControllerExtras): void {
     this.#extras = extras;
+  }
+
+  /** setFullLogs makes every snapshot built from now on carry the live full-log switches. */
+  setFullLogs(fullLogs: FullLogs): void {
+    this.#fullLogs = fullLogs;
   }
 
   /** update builds, applies and records a snapshot for set; resolves when the engine answered. */
@@ -181,6 +189,7 @@ export class Controller {
     });
     const acme = this.#extras?.challenges();
     if (acme) out.snapshot.acme = acme;
+    this.#fullLogs?.decorate(out.snapshot);
     if (this.#extras) out.statuses.push(...this.#extras.statuses());
     this.#builtAt = nowSeconds;
     this.#notices = out.translate.notices;

@@ -66,6 +66,8 @@ export function sliceFor(
     ...(announce ? { announce } : {}),
     // Every engine answers every pending ACME challenge: the CA's request may reach any of them.
     ...(snapshot.acme ? { acme: snapshot.acme } : {}),
+    // Analytics settings are keyed by virtual service; an engine ignores the keys it does not serve.
+    ...(snapshot.analytics ? { analytics: snapshot.analytics } : {}),
   };
 }
 
