@@ -163,14 +163,14 @@ export class Controller {
     this.#allocations = store ? store.loadAllocations() : {};
   }
 
-  /** setExtras plugs in the built-in ACME issuer: its Secrets, challenges and issuer statuses. */
-  setExtras(extras: ControllerExtras): void {
-    this.#extras = extras;
-  }
-
   /** setFullLogs makes every snapshot built from now on carry the live full-log switches. */
   setFullLogs(fullLogs: FullLogs): void {
     this.#fullLogs = fullLogs;
+  }
+
+  /** setExtras plugs in the built-in ACME issuer: its Secrets, challenges and issuer statuses. */
+  setExtras(extras: ControllerExtras): void {
+    this.#extras = extras;
   }
 
   /** update builds, applies and records a snapshot for set; resolves when the engine answered. */
