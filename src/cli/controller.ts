@@ -8,6 +8,8 @@ import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import { bindError, CliError, splitHostPort } from "./args.ts";
 import { openRequestLog } from "../controller/request-log.ts";
+import { feedAnalytics } from "../controller/analytics-feed.ts";
+import { fanOut } from "../analytics/fan-out.ts";
 import { startAdmin } from "../api/admin.ts";
 import { stateDirOf } from "../state/location.ts";
 import { createLogger } from "../controller/log.ts";
@@ -223,6 +225,8 @@ export async function main(argv: string[]): Promise<number> {
     client.close();
     throw bindError(err, "--admin", flags.admin);
   }
+  // Every batch the engines ship: the request log keeps its logs (the time series joins this fan-out).
+  const stopFeed = feedAnalytics(engine, fanOut(requestLog.logs), log);
   log("info", "admin API listening", { url: admin.url });
   log("info", "portico controller starting", {
     identity: flags.identity,
@@ -238,6 +242,7 @@ export async function main(argv: string[]): Promise<number> {
   admin.server.close();
   admin.server.closeAllConnections();
   await controller.stop(true);
+  stopFeed();
   await engine.close();
   requestLog.close();
   store?.close();

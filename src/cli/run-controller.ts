@@ -24,6 +24,7 @@ import { vipTable } from "./vip-table.ts";
 import { LargeInputGc } from "../controller/heap.ts";
 import { RecheckTimer } from "../controller/recheck.ts";
 import { openRequestLog } from "../controller/request-log.ts";
+import { fanOut } from "../analytics/fan-out.ts";
 
 /** ControllerEvent is what this thread tells run.ts besides engine calls. A fatal event with an
  * exitCode is the user's to fix and is printed as one line; without one it is a fault. */
@@ -86,6 +87,8 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
   const requestLog = openRequestLog(store.file, log);
   undo.push(() => requestLog.close());
   controller.setFullLogs(requestLog.fullLogs);
+  // Every batch the engines ship: the request log keeps its logs (the time series joins this fan-out).
+  controller.setAnalytics(fanOut(requestLog.logs));
   const { host, port: adminPort } = splitHostPort(flags.admin);
   let admin: Awaited<ReturnType<typeof startAdmin>>;
   // The issuer starts below; until then nothing is requested, so a renewal finds nothing.
