@@ -101,6 +101,16 @@ test("GET /api/v1/analytics/logs filters newest first and refuses bad parameters
   }
   const post = await fetch(`${url}/api/v1/analytics/logs`, { method: "POST" });
   assert.equal(post.status, 405);
+  const stats = (await get(`${url}/api/v1/analytics/logs/stats`)).body as Record<string, unknown>;
+  assert.deepEqual(
+    {
+      records: stats.records,
+      services: stats.services,
+      dropped: stats.dropped,
+      persistent: stats.persistent,
+    },
+    { records: 4, services: 2, dropped: 0, persistent: false },
+  );
 });
 
 test("POST /api/v1/analytics/full-logs sets, lists and clears a switch; 400 and 404 say why", async (t) => {

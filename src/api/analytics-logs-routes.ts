@@ -2,6 +2,7 @@
 // (docs/analytics/ana-logs.md), behind `portico logs`:
 //   GET  /api/v1/analytics/logs?vs=&reason=&status=&route=&client=&q=&since=&until=&before=&limit=
 //        → LogRecord[] newest first; 400 names a bad parameter and what to send
+//   GET  /api/v1/analytics/logs/stats                 → what the log holds and lost (LogStats)
 //   GET  /api/v1/analytics/full-logs                  → the active switches [{vs, until}]
 //   POST /api/v1/analytics/full-logs?vs=KEY&minutes=N → 202 {vs, until}: every request of KEY is
 //        logged for N minutes (1–60); minutes=0 turns it off; 404 when no virtual service is KEY
@@ -24,6 +25,7 @@ export interface LogsView {
 type Send = (status: number, type: string, body: string) => void;
 
 const LOGS = "/api/v1/analytics/logs";
+const STATS = "/api/v1/analytics/logs/stats";
 const FULL = "/api/v1/analytics/full-logs";
 
 /** json sends a document as JSON. */
@@ -38,7 +40,7 @@ export function serveLogRoutes(
   send: Send,
   view: LogsView | undefined,
 ): boolean {
-  if (path !== LOGS && path !== FULL) return false;
+  if (path !== LOGS && path !== STATS && path !== FULL) return false;
   if (!view) {
     send(
       404,
@@ -49,9 +51,10 @@ export function serveLogRoutes(
   }
   const params = new URL(req.url ?? "/", "http://x").searchParams;
   const now = (view.clock ?? Date.now)();
-  if (path === LOGS) {
+  if (path === LOGS || path === STATS) {
     if (req.method !== "GET" && req.method !== "HEAD")
-      send(405, "text/plain", `method not allowed: GET ${LOGS}\n`);
+      send(405, "text/plain", `method not allowed: GET ${path}\n`);
+    else if (path === STATS) json(send, 200, view.logs.stats());
     else {
       try {
         json(send, 200, view.logs.query(parseLogQuery(params, now)));
