@@ -12,6 +12,7 @@
 //   GET /metrics        Prometheus text exposition
 //   POST /api/v1/certificates/renew?secret=NS/NAME  order the built-in ACME issuer's certificate
 //                       stored under that Secret now (`portico certificates renew`); 202, or 404
+//   GET /api/v1/analytics/logs, GET|POST /api/v1/analytics/full-logs   the request log (analytics-logs-routes.ts)
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serveCliRoute, type CliView } from "./cli-routes.ts";
@@ -22,6 +23,7 @@ import {
 } from "./analytics-health-routes.ts";
 import { contextOf, serveAnalyticsRoute, type AnalyticsReader } from "./analytics-routes.ts";
 import { summarizeAll } from "../analytics/summary.ts";
+import { serveLogRoutes, type LogsView } from "./analytics-logs-routes.ts";
 import { createLogger, type Logger } from "../controller/log.ts";
 import { LOOP_WINDOW_MS, LoopWatch, type EngineLiveness } from "../controller/loop-watch.ts";
 
@@ -54,6 +56,8 @@ export async function startAdmin(
     log?: Logger;
     /** renew orders the built-in issuer's certificate for Secret "ns/name" now; false if none is requested. */
     renew?: (secret: string) => boolean;
+    /** logs is the controller's request log and full-log switches; absent: those routes say where it is. */
+    logs?: LogsView;
   } = {},
 ): Promise<{ server: Server; url: string }> {
   const log = opts.log ?? createLogger();
@@ -64,6 +68,7 @@ export async function startAdmin(
   const handle = (req: IncomingMessage, send: Send): void => {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/api/v1/certificates/renew") return renew(req, send, opts.renew);
+    if (serveLogRoutes(req, path ?? "/", send, opts.logs)) return;
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain", "method not allowed\n");
     if (serveCliRoute(view, path ?? "/", send)) return;
     if (serveAnalyticsHealth(view, healthReader(view), req.url ?? "/", send)) return;

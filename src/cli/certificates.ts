@@ -3,7 +3,8 @@
 // now, whatever its renewal time. In Kubernetes the same is the annotation portico.dev/renew on
 // the Secret (docs/certificates.md).
 import { parseArgs } from "node:util";
-import { CliError, splitHostPort } from "./args.ts";
+import { CliError } from "./args.ts";
+import { postAdmin } from "./offline.ts";
 
 const USAGE = "usage: portico certificates renew [NAMESPACE/]NAME [--admin HOST:PORT]";
 
@@ -21,21 +22,13 @@ export async function main(argv: string[]): Promise<number> {
   }
   const [verb, name, ...extra] = parsed.positionals;
   if (verb !== "renew" || !name || extra.length > 0) throw new CliError(USAGE);
-  const { host, port } = splitHostPort(parsed.values.admin);
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}/api/v1/certificates/renew?secret=${encodeURIComponent(name)}`;
-  let res: Response;
-  try {
-    res = await fetch(url, { method: "POST" });
-  } catch (err) {
-    throw new CliError(
-      `cannot reach a running Portico at ${url} (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}); pass --admin HOST:PORT`,
-      1,
-    );
-  }
-  const text = (await res.text()).trim();
-  if (res.status === 202) {
+  const { status, text } = await postAdmin(
+    parsed.values.admin,
+    `/api/v1/certificates/renew?secret=${encodeURIComponent(name)}`,
+  );
+  if (status === 202) {
     process.stdout.write(`${text}\n`);
     return 0;
   }
-  throw new CliError(`${text} (HTTP ${res.status})`, res.status === 400 ? 2 : 1);
+  throw new CliError(`${text} (HTTP ${status})`, status === 400 ? 2 : 1);
 }

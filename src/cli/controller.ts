@@ -7,6 +7,9 @@ import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import { bindError, CliError, splitHostPort } from "./args.ts";
+import { openRequestLog } from "../controller/request-log.ts";
+import { feedAnalytics } from "../controller/analytics-feed.ts";
+import { fanOut } from "../analytics/fan-out.ts";
 import { startAdmin } from "../api/admin.ts";
 import { stateDirOf } from "../state/location.ts";
 import { createLogger } from "../controller/log.ts";
@@ -20,7 +23,6 @@ import { version } from "./version.ts";
 import { KubeClient } from "../sources/kube/client.ts";
 import { AnalyticsStore } from "../analytics/store.ts";
 import { AnalyticsPersistence } from "../analytics/persist.ts";
-import { feedAnalytics } from "../controller/analytics-feed.ts";
 
 /** ControllerFlags are `portico controller`'s flags. */
 export interface ControllerFlags {
@@ -164,6 +166,8 @@ export async function main(argv: string[]): Promise<number> {
     ? (await import("../state/store.ts")).openStateStore(stateDirOf(flags.stateDir))
     : undefined;
   const { engine, link } = await enginesOf(flags, log);
+  // The request log: in the state database with --state-dir, else in memory (bounded either way).
+  const requestLog = openRequestLog(store?.file, log);
   // The engine link listens in the controller's own namespace, behind the Service portico-controller.
   const controllerNs = process.env.POD_NAMESPACE || flags.leaseNamespace;
   const linkPort = link?.listen.port ?? 9443;
@@ -197,6 +201,7 @@ export async function main(argv: string[]): Promise<number> {
     },
     log,
     ...(store ? { store } : {}),
+    fullLogs: requestLog.fullLogs,
     ...(flags.engineImage
       ? {
           engines: {
@@ -213,7 +218,6 @@ export async function main(argv: string[]): Promise<number> {
   const analytics = new AnalyticsStore();
   const history = store ? new AnalyticsPersistence(analytics, store, log) : undefined;
   history?.start();
-  feedAnalytics(engine, analytics, log);
   const view = Object.assign(controller, {
     analytics: {
       store: analytics,
@@ -224,14 +228,20 @@ export async function main(argv: string[]): Promise<number> {
   const { host, port } = splitHostPort(flags.admin);
   let admin: Awaited<ReturnType<typeof startAdmin>>;
   try {
-    admin = await startAdmin(view, host, port, { log });
+    admin = await startAdmin(view, host, port, {
+      log,
+      logs: requestLog.view(() => controller.last()?.out.snapshot),
+    });
   } catch (err) {
     await engine.close();
     history?.close();
+    requestLog.close();
     store?.close();
     client.close();
     throw bindError(err, "--admin", flags.admin);
   }
+  // Every batch the engines ship, fed once: the time series takes its figures, the request log its logs.
+  const stopFeed = feedAnalytics(engine, fanOut(analytics, requestLog.logs), log);
   log("info", "admin API listening", { url: admin.url });
   log("info", "portico controller starting", {
     identity: flags.identity,
@@ -247,8 +257,10 @@ export async function main(argv: string[]): Promise<number> {
   admin.server.close();
   admin.server.closeAllConnections();
   await controller.stop(true);
+  stopFeed();
   await engine.close();
   history?.close();
+  requestLog.close();
   store?.close();
   client.close();
   return 0;

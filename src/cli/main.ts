@@ -61,6 +61,12 @@ Usage:
   portico certificates renew [NAMESPACE/]NAME [--admin HOST:PORT]
       Order the built-in ACME issuer's certificate stored under Secret NAME now (portico run;
       in Kubernetes annotate the Secret with portico.dev/renew, docs/certificates.md).
+  portico logs [--vs KEY] [--status 5xx|CODE] [--reason slow,...] [--route R] [--client IP] [--grep TEXT]
+      [--since 10m] [--until TIME] [--limit N] [--admin HOST:PORT] [-o table|wide|yaml|json]
+      The requests a running Portico kept, newest first: 5xx, resets, timeouts, slow, refused by a
+      policy or the WAF (always), and every request of a service while full logs are on.
+  portico logs full [VS --for 10m | VS --off] [--admin HOST:PORT]
+      Log every request of virtual service VS for up to an hour (--off stops); alone: what is on.
   portico state restore|reset [--state-dir DIR]
       Put back the state backup (portico.db.bak), or start afresh; replaced files are kept aside
       (docs/state.md).
@@ -98,6 +104,7 @@ const commands: Record<string, () => Promise<{ main(argv: string[]): Promise<num
   size: () => import("./size.ts"),
   migrate: () => import("./migrate.ts"),
   certificates: () => import("./certificates.ts"),
+  logs: () => import("./logs.ts"),
 };
 
 async function main(argv: string[]): Promise<number> {

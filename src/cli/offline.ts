@@ -81,20 +81,39 @@ export async function answer<T>(
 
 /** fetchAdmin GETs a JSON document from the admin API; a 404 still carries a document. */
 export async function fetchAdmin<T>(admin: string, path: string): Promise<Answer<T>> {
-  const { host, port } = splitHostPort(admin);
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}${path}`;
-  let res: Response;
-  try {
-    res = await fetch(url);
-  } catch (err) {
-    throw new CliError(
-      `cannot reach a running Portico at ${url} (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}); ` +
-        "start one with 'portico run DIR', pass --admin HOST:PORT, or give directories to answer offline",
-      1,
-    );
-  }
+  const { res, url } = await requestAdmin(
+    admin,
+    path,
+    "GET",
+    "start one with 'portico run DIR', pass --admin HOST:PORT, or give directories to answer offline",
+  );
   const type = res.headers.get("content-type") ?? "";
   if (!type.startsWith("application/json"))
     throw new CliError(`${url} answered ${res.status}: ${(await res.text()).trim()}`, 1);
   return { doc: (await res.json()) as T, status: res.status };
+}
+
+/** postAdmin POSTs to the admin API (a command that changes something) and answers its status and text. */
+export async function postAdmin(admin: string, path: string): Promise<{ status: number; text: string }> {
+  const { res } = await requestAdmin(admin, path, "POST", "pass --admin HOST:PORT");
+  return { status: res.status, text: (await res.text()).trim() };
+}
+
+/** requestAdmin sends one request to the admin API at admin ("HOST:PORT"); unreachable: a CliError ending in hint. */
+async function requestAdmin(
+  admin: string,
+  path: string,
+  method: "GET" | "POST",
+  hint: string,
+): Promise<{ res: Response; url: string }> {
+  const { host, port } = splitHostPort(admin);
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}${path}`;
+  try {
+    return { res: await fetch(url, { method }), url };
+  } catch (err) {
+    throw new CliError(
+      `cannot reach a running Portico at ${url} (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}); ${hint}`,
+      1,
+    );
+  }
 }

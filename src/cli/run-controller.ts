@@ -25,6 +25,8 @@ import { LargeInputGc } from "../controller/heap.ts";
 import { RecheckTimer } from "../controller/recheck.ts";
 import { AnalyticsStore } from "../analytics/store.ts";
 import { AnalyticsPersistence } from "../analytics/persist.ts";
+import { openRequestLog } from "../controller/request-log.ts";
+import { fanOut } from "../analytics/fan-out.ts";
 
 /** ControllerEvent is what this thread tells run.ts besides engine calls. A fatal event with an
  * exitCode is the user's to fix and is printed as one line; without one it is a fault. */
@@ -91,7 +93,12 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
   const loaded = history.start();
   if (loaded > 0) log("info", "analytics history loaded", { buckets: loaded });
   undo.push(() => history.close());
-  controller.setAnalytics(analytics);
+  // The request log lives in the state database; its full-log switches ride on every snapshot.
+  const requestLog = openRequestLog(store.file, log);
+  undo.push(() => requestLog.close());
+  controller.setFullLogs(requestLog.fullLogs);
+  // Every batch the engines ship: the time series takes its figures, the request log its logs.
+  controller.setAnalytics(fanOut(analytics, requestLog.logs));
   const { host, port: adminPort } = splitHostPort(flags.admin);
   let admin: Awaited<ReturnType<typeof startAdmin>>;
   // The issuer starts below; until then nothing is requested, so a renewal finds nothing.
@@ -103,6 +110,7 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
     admin = await startAdmin(view, host, adminPort, {
       log,
       renew: (secret) => acmeRef.m?.renew(secret) ?? false,
+      logs: requestLog.view(() => controller.snapshot()),
     });
   } catch (err) {
     throw bindError(err, "--admin", flags.admin);
@@ -137,6 +145,8 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
       .catch((err) => log("error", "update failed", { error: String(err) }));
     return chain;
   };
+  // A full-log switch set or cleared is pushed at once; one expiring needs no push (engines compare clocks).
+  requestLog.fullLogs.onChange(() => void reapply());
   const acme = new AcmeManager({ store, log, refresh: reapply, dns: controller });
   acmeRef.m = acme;
   controller.setExtras(acme);
@@ -176,6 +186,7 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
     admin.server.closeAllConnections();
     acme.close();
     controller.close();
+    requestLog.close();
     // The hub's links close with it; the main thread's engine is closed by run.ts.
     await engine.close();
     history.close();

@@ -58,6 +58,7 @@ import { groupSettings } from "./fleet/group-settings.ts";
 import type { Calibration } from "../k8s/engine-group.ts";
 import { Persister } from "./persist.ts";
 import { KubeAcme } from "./kube-acme.ts";
+import type { FullLogs } from "../analytics/full-logs.ts";
 import type { AllocationStore, EnginePort, HealthCheck, Rejection } from "./standalone.ts";
 
 /** KubeControllerOptions configure the cluster runner. */
@@ -74,6 +75,8 @@ export interface KubeControllerOptions {
   log: Logger;
   /** store keeps allocations locally too; status in the cluster wins over it. */
   store?: AllocationStore;
+  /** fullLogs are the full-log switches each snapshot carries; a change pushes one (analytics/full-logs.ts). */
+  fullLogs?: FullLogs;
   holdOffMs?: number;
   maxDelayMs?: number;
   watchTimeoutSeconds?: number;
@@ -191,6 +194,7 @@ export class KubeController implements AdminView {
         listenerStatus: () => (this.#o.engine.status()?.listeners ?? []).filter((l) => l.state !== "closed"),
       },
     });
+    o.fullLogs?.onChange(() => void this.#refresh());
     this.#elector = o.lease
       ? new LeaderElector(o.client, o.lease.namespace, o.lease.name, o.identity, o.log, o.lease.timing)
       : undefined;
@@ -466,6 +470,7 @@ export class KubeController implements AdminView {
       acmeTxt: this.#acme.dnsChallenges(),
     });
     this.#acme.decorate(out.snapshot, out.statuses);
+    o.fullLogs?.decorate(out.snapshot);
     for (const x of out.invalid) o.log("warn", "invalid object", { ...x });
     // A Service being deleted keeps its address (IPAM still sees it) but is no longer served.
     const snapshot = {

@@ -34,6 +34,7 @@ import { hostname } from "node:os";
 import { applyAnnounceState } from "./announce-status.ts";
 import type { VipAnnouncementView } from "./fleet/announce-view.ts";
 import { soleEngineAnnouncements, soleEngineSnapshot } from "./fleet/sole-engine.ts";
+import type { FullLogs } from "../analytics/full-logs.ts";
 import { feedAnalytics } from "./analytics-feed.ts";
 
 /** EnginePort is what the controller needs of an engine (in-process or a worker group). */
@@ -161,6 +162,8 @@ export class Controller {
   #extras: ControllerExtras | undefined;
   /** servedAcmeTxt are the DNS-01 answers the serving snapshot holds (inspect() rebuilds with them). */
   #servedAcmeTxt: readonly AcmeTxt[] = [];
+  /** fullLogs are the full-log switches every built snapshot carries (analytics/full-logs.ts). */
+  #fullLogs: FullLogs | undefined;
   #stopAnalytics: () => void = () => {};
 
   constructor(engine: EnginePort, store: AllocationStore | undefined, opts: TranslateOptions, log: Logger) {
@@ -172,6 +175,11 @@ export class Controller {
     this.#opts = opts;
     this.#log = log;
     this.#allocations = store ? store.loadAllocations() : {};
+  }
+
+  /** setFullLogs makes every snapshot built from now on carry the live full-log switches. */
+  setFullLogs(fullLogs: FullLogs): void {
+    this.#fullLogs = fullLogs;
   }
 
   /** setExtras plugs in the built-in ACME issuer: its Secrets, challenges and issuer statuses. */
@@ -204,6 +212,7 @@ export class Controller {
     });
     const acme = this.#extras?.challenges();
     if (acme) out.snapshot.acme = acme;
+    this.#fullLogs?.decorate(out.snapshot);
     if (this.#extras) out.statuses.push(...this.#extras.statuses());
     this.#builtAt = nowSeconds;
     this.#notices = out.translate.notices;

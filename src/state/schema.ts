@@ -38,6 +38,20 @@ export const MIGRATIONS: readonly string[] = [
      data   BLOB NOT NULL,
      PRIMARY KEY (family, t)
    ) STRICT, WITHOUT ROWID`,
+  // 6: the request log's kept requests (src/analytics/log-sqlite.ts): the filtered fields as
+  // columns, the whole LogRecord as JSON; reasons are space-framed (" 5xx slow ") for instr().
+  `CREATE TABLE analytics_logs (
+     id      INTEGER PRIMARY KEY,
+     at      INTEGER NOT NULL,
+     vs      TEXT NOT NULL,
+     reasons TEXT NOT NULL,
+     status  INTEGER NOT NULL,
+     route   TEXT NOT NULL,
+     client  TEXT NOT NULL,
+     record  TEXT NOT NULL
+   ) STRICT;
+   CREATE INDEX analytics_logs_at ON analytics_logs (at);
+   CREATE INDEX analytics_logs_vs_at ON analytics_logs (vs, at)`,
 ];
 
 /** SchemaError says the database was written by a newer Portico; it is never downgraded in place. */
