@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import { bindError, CliError, splitHostPort } from "./args.ts";
 import { startAdmin } from "../api/admin.ts";
+import { serverToken } from "./admin-token.ts";
 import { stateDirOf } from "../state/location.ts";
 import { createLogger } from "../controller/log.ts";
 import { createEnginePort } from "../controller/engine-port.ts";
@@ -34,8 +35,10 @@ export interface ControllerFlags {
   classless: boolean;
   httpPort: number;
   httpsPort: number;
-  /** admin is HOST:PORT of /healthz, /readyz, /metrics (default loopback, as `portico run`). */
+  /** admin is HOST:PORT of /healthz, /readyz, /metrics, the API and the console (default loopback, as `portico run`). */
   admin: string;
+  /** adminToken is --admin-token-file's token: required when admin is not loopback. */
+  adminToken?: string;
   /** engineNamespace holds the engine workloads and the link Secret. */
   engineNamespace: string;
   /** engineImage runs the engines; without it no engine workload is made (and that is logged). */
@@ -80,6 +83,7 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv = pr
         "http-port": { type: "string" },
         "https-port": { type: "string" },
         admin: { type: "string", default: "127.0.0.1:9901" },
+        "admin-token-file": { type: "string" },
         "engine-namespace": { type: "string" },
         "engine-image": { type: "string" },
         "default-engine-group": { type: "boolean", default: false },
@@ -130,6 +134,9 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv = pr
   } catch (err) {
     throw new CliError(`--admin: ${(err as Error).message}`);
   }
+  // Fail closed before anything starts: a non-loopback admin address without a token is refused.
+  const token = serverToken(flags.admin, v["admin-token-file"], env);
+  if (token !== undefined) flags.adminToken = token;
   const image = v["engine-image"] ?? process.env.PORTICO_IMAGE;
   if (image) flags.engineImage = image;
   if (v.kubeconfig) flags.kubeconfig = v.kubeconfig;
@@ -208,7 +215,11 @@ export async function main(argv: string[]): Promise<number> {
   const { host, port } = splitHostPort(flags.admin);
   let admin: Awaited<ReturnType<typeof startAdmin>>;
   try {
-    admin = await startAdmin(controller, host, port, { log });
+    admin = await startAdmin(controller, host, port, {
+      log,
+      console: true,
+      ...(flags.adminToken !== undefined ? { token: flags.adminToken } : {}),
+    });
   } catch (err) {
     await engine.close();
     store?.close();

