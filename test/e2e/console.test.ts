@@ -11,7 +11,16 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { backendService, httpBackend, ingressClass, pool, type HttpBackend } from "./fixtures.ts";
-import { removeDir, run, startPortico, tempDir, waitFor, writeManifest, type Portico } from "./harness.ts";
+import {
+  portico,
+  removeDir,
+  run,
+  startPortico,
+  tempDir,
+  waitFor,
+  writeManifest,
+  type Portico,
+} from "./harness.ts";
 
 const CHROMIUM = process.env.PORTICO_CHROMIUM ?? "/usr/bin/chromium";
 const VIP = "127.0.150.1";
@@ -192,3 +201,54 @@ test("Objects shows the pending Service's reason and the text of portico explain
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test("a non-loopback --admin without a token fails closed before anything starts, saying what to pass", async () => {
+  const empty = tempDir();
+  try {
+    const r = await portico(["run", empty, "--admin", "0.0.0.0:0", "--state-dir", join(empty, "state")]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--admin 0\.0\.0\.0 is not a loopback address/);
+    assert.match(r.stderr, /--admin-token-file FILE \(or set PORTICO_ADMIN_TOKEN_FILE\)/);
+    assert.ok(!existsSync(join(empty, "state")), "nothing was opened");
+  } finally {
+    removeDir(empty);
+  }
+});
+
+test(
+  "with --admin-token-file the console asks for the token, refuses a wrong one, then shows the pages",
+  { skip },
+  async () => {
+    const other = tempDir();
+    const token = "a".repeat(8) + "0123456789abcdef";
+    writeManifest(other, "token", `${token}\n`);
+    writeManifest(other, "manifests/broken.yaml", "kind: [\n");
+    const q = await startPortico([join(other, "manifests")], ["--admin-token-file", join(other, "token")], {
+      waitHealthy: false,
+    });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const problems: string[] = [];
+    page.on("pageerror", (e) => problems.push(e.message));
+    try {
+      assert.equal((await fetch(`${q.adminUrl}/api/v1/status`)).status, 401);
+      assert.equal((await fetch(`${q.adminUrl}/readyz`)).status !== 401, true);
+      await page.goto(`${q.adminUrl}/#/problems`);
+      await page.waitForSelector("form.login");
+      await page.fill("form.login input", "not-the-token-at-all");
+      await page.click("form.login button");
+      await waitFor("the wrong token refused", async () => /wrong token/.test(await page.innerText("main")));
+      await page.fill("form.login input", token);
+      await page.click("form.login button");
+      await waitFor(
+        "the Problems page",
+        async () => /broken\.yaml:\d+/.test(await page.innerText("main")),
+        15_000,
+      );
+      assert.deepEqual(problems, []);
+    } finally {
+      await page.close();
+      await q.stop();
+      removeDir(other);
+    }
+  },
+);
