@@ -208,9 +208,13 @@ export async function render(main, params, vs) {
     const rows = listOf(logs.data, "logs").filter((/** @type {any} */ r) => matches(r, params));
     rows.sort((/** @type {any} */ a, /** @type {any} */ b) => b.at - a.at);
     main.append(
-      rows.length === 0
-        ? note("No kept request matches: widen the filters or the window.")
-        : logTable(rows.slice(0, 200)),
+      h(
+        "div",
+        { class: "logs" },
+        rows.length === 0
+          ? note("No kept request matches: widen the filters or the window.")
+          : logTable(rows.slice(0, 200)),
+      ),
     );
   }
 }

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
+import type { LogRecord, Series, SeriesPoint, ServiceSummary, TopLists } from "../../src/analytics/types.ts";
 import { backendService, httpBackend, ingressClass, pool, type HttpBackend } from "./fixtures.ts";
 import {
   portico,
@@ -119,8 +120,12 @@ function curl(path: string): Promise<string> {
 const OPTIONAL = /\/api\/v1\/(engines|analytics\/)/;
 
 /** open loads a console page and collects what went wrong in it and every API answer it read. */
-async function open(hash: string): Promise<{ page: Page; problems: string[]; bodies: string[] }> {
+async function open(
+  hash: string,
+  setup?: (page: Page) => Promise<void>,
+): Promise<{ page: Page; problems: string[]; bodies: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await setup?.(page);
   const problems: string[] = [];
   const bodies: string[] = [];
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
@@ -249,6 +254,117 @@ test(
       await page.close();
       await q.stop();
       removeDir(other);
+    }
+  },
+);
+
+/** contractAnswers are answers of the analytics API built from its types (src/analytics/types.ts). */
+function contractAnswers(vs: string): Record<string, unknown> {
+  const now = Date.now();
+  const q = (p50: number) => ({ p50, p90: p50 * 1.5, p99: p50 * 2, max: p50 * 3 });
+  const points: SeriesPoint[] = Array.from({ length: 24 }, (_, i) => ({
+    t: now - (24 - i) * 5000,
+    requests: 10 + i,
+    classes: { "2xx": 9 + i, "5xx": i % 4 === 0 ? 1 : 0 },
+    bytesIn: 1000,
+    bytesOut: 5000,
+    connNew: 2,
+    connOpen: 1,
+    latency: { total: q(20 + i), request: q(1), connect: q(0.5), ttfb: q(18 + i), transfer: q(0.4) },
+  }));
+  const summary: ServiceSummary = {
+    vs,
+    kind: "http",
+    listener: vs.split(" ")[0]!,
+    vhost: "shop.test",
+    engines: ["local"],
+    requests: 516,
+    requestsPerSecond: 4.3,
+    errorRate: 0.012,
+    bytesIn: 24000,
+    bytesOut: 120000,
+    connOpen: 1,
+    latency: { total: q(25) },
+    apdex: 0.97,
+    targetMs: 500,
+    health: { score: 88, reasons: [{ kind: "errors", penalty: 12, message: "1.2% of responses failed" }] },
+    spark: points.map((p) => p.requests),
+  };
+  const series: Series = { vs, window: "1h", resolutionMs: 5000, points };
+  const top: TopLists = {
+    urls: { "/item/1": 40, "/broken/order": 3 },
+    clients: { "127.0.0.1": 43 },
+    codes: { "200": 40, "502": 3 },
+  };
+  const log = (status: number, path: string, reasons: LogRecord["reasons"]): LogRecord => ({
+    at: now - 1000,
+    vs,
+    reasons,
+    engine: "local",
+    listener: summary.listener,
+    route: "Ingress/default/shop#0",
+    backend: "127.0.0.1:1",
+    client: "127.0.0.1",
+    method: "GET",
+    authority: "shop.test",
+    path,
+    protocol: "HTTP/1.1",
+    status,
+    userAgent: "curl/8.0",
+    browser: "curl",
+    os: "",
+    bytesIn: 80,
+    bytesOut: 120,
+    timings: { total: 3 },
+    error: status === 502 ? "backend refused the connection" : "",
+  });
+  return {
+    services: [summary],
+    series,
+    top,
+    logs: [log(502, "/broken/order", ["5xx"]), log(200, "/item/7", ["full"])],
+  };
+}
+
+test(
+  "the virtual-service page draws the analytics contract's answers: charts, top-N, log filters",
+  { skip },
+  async () => {
+    const vs = `IngressClass/portico:${HTTP} shop.test`;
+    const answers = contractAnswers(vs);
+    // The answers come from the contract's types here, whatever this branch's store serves; the
+    // test below reads the real API with real traffic.
+    const { page, problems } = await open("#/overview", (page) =>
+      page.route(/\/api\/v1\/analytics\/(services|series|top|logs)\?/, (route) => {
+        const what = /analytics\/(\w+)\?/.exec(route.request().url())![1]!;
+        return route.fulfill({
+          status: 200,
+          contentType: "application/json",
+          body: JSON.stringify(answers[what]),
+        });
+      }),
+    );
+    try {
+      await page.click(`a:text("${vs}")`);
+      await page.waitForSelector(".uplot");
+      assert.equal(await page.locator(".uplot").count(), 4);
+      const logs = () => page.innerText("main .logs");
+      assert.match(await logs(), /\/broken\/order/);
+      assert.match(await logs(), /\/item\/7/);
+      await shot(page, "service");
+      await page.fill('form.logs-filter input[name="status"]', "5xx");
+      await page.click("form.logs-filter button");
+      await waitFor("the 5xx filter", async () => !(await logs()).includes("/item/7"));
+      assert.match(await logs(), /GET shop\.test\/broken\/order/);
+      assert.match(page.url(), /status=5xx/);
+      await page.fill('form.logs-filter input[name="status"]', "");
+      await page.fill('form.logs-filter input[name="q"]', "item/7");
+      await page.click("form.logs-filter button");
+      await waitFor("the text filter", async () => !(await logs()).includes("/broken/order"));
+      assert.match(await logs(), /\/item\/7/);
+      assert.deepEqual(problems, []);
+    } finally {
+      await page.close();
     }
   },
 );
