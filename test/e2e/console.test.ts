@@ -122,7 +122,7 @@ const OPTIONAL = /\/api\/v1\/(engines|analytics\/)/;
 /** open loads a console page and collects what went wrong in it and every API answer it read. */
 async function open(
   hash: string,
-  setup?: (page: Page) => Promise<void>,
+  setup?: (page: Page) => Promise<unknown>,
 ): Promise<{ page: Page; problems: string[]; bodies: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   await setup?.(page);
