@@ -26,7 +26,8 @@ import {
 const CHROMIUM = process.env.PORTICO_CHROMIUM ?? "/usr/bin/chromium";
 const VIP = "127.0.150.1";
 const HTTP = 18151;
-const SCREENSHOTS = process.env.PORTICO_CONSOLE_SHOTS ?? join(import.meta.dirname, "../../docs/console");
+/** SCREENSHOTS, when set, receives a PNG of each page (docs/console.md shows them). */
+const SCREENSHOTS = process.env.PORTICO_CONSOLE_SHOTS;
 /** SECRET_VALUE is a Secret's data: nothing the console fetches may contain it, encoded or not. */
 const SECRET_VALUE = "console-must-never-show-this-7f3a";
 
@@ -150,6 +151,7 @@ async function open(
 }
 
 async function shot(page: Page, name: string): Promise<void> {
+  if (SCREENSHOTS === undefined) return;
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
 }
