@@ -161,7 +161,8 @@ function logTable(logs) {
 export async function render(main, params, vs) {
   const window = params.get("window") ?? "1h";
   const q = new URLSearchParams({ vs, window });
-  const logQ = new URLSearchParams(q);
+  // The log API takes a start time, not a window name; the window names are durations it reads.
+  const logQ = new URLSearchParams({ vs, since: window, limit: "200" });
   for (const k of FILTERS) if (params.get(k)) logQ.set(k, /** @type {string} */ (params.get(k)));
   const [series, top, logs] = await Promise.all([
     api(`/api/v1/analytics/series?${q}`),
@@ -202,7 +203,8 @@ export async function render(main, params, vs) {
     ),
     filterForm(vs, params),
   );
-  if (logs.status !== 200)
+  if (logs.status === 400) main.append(note(`The log filter was refused: ${logs.text ?? ""}`));
+  else if (logs.status !== 200)
     main.append(note(`Request logs are not available (GET /api/v1/analytics/logs answered ${logs.status}).`));
   else {
     const rows = listOf(logs.data, "logs").filter((/** @type {any} */ r) => matches(r, params));

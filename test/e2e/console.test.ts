@@ -370,3 +370,44 @@ test(
     }
   },
 );
+
+test(
+  "with the analytics API: the overview lists the traffic just sent and the logs filter finds the failing request",
+  { skip },
+  async (t) => {
+    const probe = await fetch(`${p.adminUrl}/api/v1/analytics/services?window=5m`);
+    if (probe.status === 404)
+      return t.skip("the analytics API is not in this build (GET /api/v1/analytics/services answered 404)");
+    // 24 requests went to shop.test (3 of them failing); analytics arrive per interval.
+    const row = await waitFor(
+      "shop.test's traffic in the analytics",
+      async () => {
+        const r = await fetch(`${p.adminUrl}/api/v1/analytics/services?window=5m`);
+        const doc = (await r.json()) as ServiceSummary[] | { services: ServiceSummary[] };
+        const rows = Array.isArray(doc) ? doc : doc.services;
+        return rows.find((s) => s.vhost === "shop.test" && s.requests >= 24);
+      },
+      30_000,
+    );
+    const { page, problems } = await open("#/overview?window=5m");
+    try {
+      const link = page.locator(`a:text("${row.vs}")`);
+      await waitFor("the virtual service on the overview", async () => (await link.count()) === 1, 15_000);
+      await shot(page, "overview");
+      await link.click();
+      await page.waitForSelector(".uplot");
+      await page.fill('form.logs-filter input[name="status"]', "5xx");
+      await page.click("form.logs-filter button");
+      await waitFor(
+        "the failing request in the logs",
+        async () => /\/broken\/order/.test(await page.innerText("main .logs")),
+        15_000,
+      );
+      assert.doesNotMatch(await page.innerText("main .logs"), /\/item\//);
+      await shot(page, "service");
+      assert.deepEqual(problems, []);
+    } finally {
+      await page.close();
+    }
+  },
+);
