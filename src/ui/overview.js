@@ -70,7 +70,7 @@ export async function render(main, params) {
   const [services, pools, health, status] = await Promise.all([
     api(`/api/v1/analytics/services?window=${encodeURIComponent(window)}`),
     api("/api/v1/tables/pools"),
-    api("/api/v1/analytics/health"),
+    api(`/api/v1/analytics/health?window=${encodeURIComponent(window)}`),
     api("/api/v1/status"),
   ]);
   main.append(h("h1", null, "Virtual services"), windowBar("#/overview", params));

@@ -89,9 +89,14 @@ before(async () => {
     "broken.yaml",
     "apiVersion: v1\nkind: Service\nmetadata:\n  name: half\n  labels: [oops\n",
   );
-  p = await startPortico([dir], ["--http-port", String(HTTP), "--https-port", "18152"], {
-    waitHealthy: false,
-  });
+  // An engine port (no remote engine dials it): the Engines page shows the fleet view of the local engine.
+  p = await startPortico(
+    [dir],
+    ["--http-port", String(HTTP), "--https-port", "18152", "--engine-listen", "127.0.0.1:0"],
+    {
+      waitHealthy: false,
+    },
+  );
   await waitFor("the Ingress to serve", async () => (await curl("/")).includes("app GET /"), 30_000);
   for (let i = 0; i < 20; i++) await curl(`/item/${i}`);
   for (let i = 0; i < 3; i++) await curl("/broken/order");
@@ -183,6 +188,14 @@ test("every page loads with no page or console error, and none reads a Secret's 
   }
 });
 
+test("Engines shows the fleet view's local engine and its load", { skip }, async () => {
+  const { page, problems } = await open("#/engines");
+  await waitFor("the local engine", async () => /\blocal\b/.test(await page.innerText("main table")), 15_000);
+  assert.match(await page.innerText("main"), /ready/);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test("Problems shows the broken file's file:line and the pending Service's reason", { skip }, async () => {
   const { page, problems } = await open("#/problems");
   const text = await page.innerText("main");
@@ -250,6 +263,11 @@ test(
         "the Problems page",
         async () => /broken\.yaml:\d+/.test(await page.innerText("main")),
         15_000,
+      );
+      // The token stays for the tab; without an engine port, Engines says there is one engine only.
+      await page.goto(`${q.adminUrl}/#/engines`);
+      await waitFor("the in-process note", async () =>
+        /In-process engine only/.test(await page.innerText("main")),
       );
       assert.deepEqual(problems, []);
     } finally {
