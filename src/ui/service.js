@@ -72,6 +72,9 @@ function filterForm(vs, params) {
   );
 }
 
+/** answerText is what an answer that is not 200 says, else its status. @param {{status: number, text?: string}} r */
+const answerText = (r) => (r.text?.trim() ? r.text.trim() : `the API answered ${r.status}`);
+
 /** perSecond turns per-bucket counts into rates. @param {number} n @param {number} resMs */
 const perSecond = (n, resMs) => (resMs > 0 ? n / (resMs / 1000) : n);
 
@@ -174,14 +177,8 @@ export async function render(main, params, vs) {
     h("h1", null, vs),
     windowBar(`#/vs/${encodeURIComponent(vs)}`, params),
   );
-  if (series.status === 404 && !series.data)
-    main.append(
-      note("Time series are not served by this Portico (GET /api/v1/analytics/series answered 404)."),
-    );
-  else if (series.status !== 200)
-    main.append(
-      note(series.data?.message ?? series.text ?? `GET /api/v1/analytics/series answered ${series.status}`),
-    );
+  // A 404 says why (analytics off, or no data for this key yet): show the API's own words.
+  if (series.status !== 200) main.append(note(`No time series: ${answerText(series)}`));
   else if ((series.data.points ?? []).length === 0)
     main.append(
       note(
@@ -192,7 +189,7 @@ export async function render(main, params, vs) {
 
   main.append(h("h2", null, "Top"));
   if (top.status === 200) main.append(topLists(top.data?.top ?? top.data));
-  else main.append(note(`Top-N lists are not available (GET /api/v1/analytics/top answered ${top.status}).`));
+  else main.append(note(`No top-N lists: ${answerText(top)}`));
 
   main.append(
     h("h2", null, "Kept requests"),
@@ -203,9 +200,8 @@ export async function render(main, params, vs) {
     ),
     filterForm(vs, params),
   );
-  if (logs.status === 400) main.append(note(`The log filter was refused: ${logs.text ?? ""}`));
-  else if (logs.status !== 200)
-    main.append(note(`Request logs are not available (GET /api/v1/analytics/logs answered ${logs.status}).`));
+  if (logs.status === 400) main.append(note(`The log filter was refused: ${answerText(logs)}`));
+  else if (logs.status !== 200) main.append(note(`No request log: ${answerText(logs)}`));
   else {
     const rows = listOf(logs.data, "logs").filter((/** @type {any} */ r) => matches(r, params));
     rows.sort((/** @type {any} */ a, /** @type {any} */ b) => b.at - a.at);
