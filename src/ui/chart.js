@@ -30,11 +30,14 @@ export function timeChart(title, times, series, unit) {
       height: 200,
       series: [
         {},
+        // Buckets without a sample are gaps (null): joined, and the points drawn while they are
+        // few, so a service with traffic in a few buckets still shows them.
         ...series.map((s, i) => ({
           label: s.label,
           stroke: COLORS[i % COLORS.length],
           width: 1.5,
-          spanGaps: false,
+          spanGaps: true,
+          points: { show: s.values.filter((v) => v !== null && v !== 0).length < 60, size: 4 },
         })),
       ],
       axes: [{}, { label: unit, size: 60 }],

@@ -371,7 +371,6 @@ test(
       const logs = () => page.innerText("main .logs");
       assert.match(await logs(), /\/broken\/order/);
       assert.match(await logs(), /\/item\/7/);
-      await shot(page, "service");
       await page.fill('form.logs-filter input[name="status"]', "5xx");
       await page.click("form.logs-filter button");
       await waitFor("the 5xx filter", async () => !(await logs()).includes("/item/7"));
@@ -414,6 +413,7 @@ test(
       await shot(page, "overview");
       await link.click();
       await page.waitForSelector(".uplot");
+      await shot(page, "service");
       await page.fill('form.logs-filter input[name="status"]', "5xx");
       await page.click("form.logs-filter button");
       await waitFor(
@@ -422,7 +422,8 @@ test(
         15_000,
       );
       assert.doesNotMatch(await page.innerText("main .logs"), /\/item\//);
-      await shot(page, "service");
+      await page.locator("main .logs").scrollIntoViewIfNeeded();
+      await shot(page, "service-logs");
       assert.deepEqual(problems, []);
     } finally {
       await page.close();
