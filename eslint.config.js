@@ -14,6 +14,31 @@ export default tseslint.config(
     },
   },
   {
+    // The console's modules run in the browser, as they are (no build step): the browser globals
+    // they use, listed (no Node globals there, and no extra package for the full list).
+    files: ["src/ui/**/*.js"],
+    languageOptions: {
+      sourceType: "module",
+      globals: Object.fromEntries(
+        [
+          "window",
+          "document",
+          "location",
+          "sessionStorage",
+          "fetch",
+          "URLSearchParams",
+          "FormData",
+          "Node",
+          "Element",
+          "HTMLElement",
+          "HTMLInputElement",
+          "HTMLFormElement",
+          "Event",
+        ].map((g) => [g, "readonly"]),
+      ),
+    },
+  },
+  {
     files: ["src/model/**"],
     rules: { "no-restricted-imports": ["error", { patterns: ["../*"] }] },
   },

@@ -24,6 +24,8 @@ rm -rf .cache/dist.next "$next"
 # just as they would not stop Node running the .ts files.
 node_modules/node/bin/node node_modules/typescript/bin/tsc -p tsconfig.build.json >/dev/null || true
 [ -f .cache/dist.next/src/cli/main.js ] || { echo "portico: build failed; run: npm run typecheck" >&2; exit 1; }
+# The console's files are served as they are (src/api/ui-routes.ts reads them beside src/api).
+cp -R src/ui .cache/dist.next/src/ui
 mv .cache/dist.next "$next"
 touch "$next/.built"
 old=$(readlink .cache/dist 2>/dev/null || true)

@@ -2,7 +2,8 @@
 # peers.sh: installs and builds the real peers the tests drive, so `npm test` on a fresh machine
 # runs every suite instead of skipping some. Idempotent and quick when all is in place:
 #   - Debian packages (curl, openssl, iproute2, nghttp2-client, wrk, bird2, iputils-arping, ndisc6,
-#     ipv6toolkit, dnsutils, knot, knot-dnsutils, dnsperf, pebble — the ACME test CA), when root and apt-get exist;
+#     ipv6toolkit, dnsutils, knot, knot-dnsutils, dnsperf, pebble — the ACME test CA, chromium — the
+#     console's browser tests drive it with playwright-core), when root and apt-get exist;
 #   - kube-apiserver, kubectl and etcd (scripts/kube/build.sh) and h2spec (scripts/h2spec/build.sh),
 #     built from the Go module proxy into .cache when Go is installed;
 #   - the OWASP Core Rule Set v4 (scripts/crs/fetch.sh), from the Go module proxy into .cache/crs;
@@ -19,7 +20,7 @@ status=0
 # Debian packages: command → package.
 declare -A pkgs=([curl]=curl [openssl]=openssl [ip]=iproute2 [h2load]=nghttp2-client [wrk]=wrk
   [bird]=bird2 [birdc]=bird2 [arping]=iputils-arping [ndisc6]=ndisc6 [na6]=ipv6toolkit [dig]=dnsutils [knotd]=knot [kdig]=knot-dnsutils
-  [dnsperf]=dnsperf [pebble]=pebble [pebble-challtestsrv]=pebble)
+  [dnsperf]=dnsperf [pebble]=pebble [pebble-challtestsrv]=pebble [chromium]=chromium)
 need=()
 for cmd in "${!pkgs[@]}"; do command -v "$cmd" >/dev/null || need+=("${pkgs[$cmd]}"); done
 if [ ${#need[@]} -gt 0 ]; then

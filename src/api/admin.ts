@@ -13,6 +13,9 @@
 //   POST /api/v1/certificates/renew?secret=NS/NAME  order the built-in ACME issuer's certificate
 //                       stored under that Secret now (`portico certificates renew`); 202, or 404
 //   GET /api/v1/analytics/logs, GET|POST /api/v1/analytics/full-logs   the request log (analytics-logs-routes.ts)
+//   GET /, /ui/*        the console (ui-routes.ts), with opts.console
+// With opts.token every route but /healthz, /readyz, /metrics and the console's files needs
+// `Authorization: Bearer TOKEN` (admin-auth.ts; a non-loopback --admin requires one).
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serveCliRoute, type CliView } from "./cli-routes.ts";
@@ -24,6 +27,8 @@ import {
 import { contextOf, serveAnalyticsRoute, type AnalyticsReader } from "./analytics-routes.ts";
 import { summarizeAll } from "../analytics/summary.ts";
 import { serveLogRoutes, type LogsView } from "./analytics-logs-routes.ts";
+import { serveUi } from "./ui-routes.ts";
+import { AdminGuard } from "./admin-auth.ts";
 import { createLogger, type Logger } from "../controller/log.ts";
 import { LOOP_WINDOW_MS, LoopWatch, type EngineLiveness } from "../controller/loop-watch.ts";
 
@@ -58,6 +63,10 @@ export async function startAdmin(
     renew?: (secret: string) => boolean;
     /** logs is the controller's request log and full-log switches; absent: those routes say where it is. */
     logs?: LogsView;
+    /** console serves the Portico console at / (portico run, portico controller). */
+    console?: boolean;
+    /** token, when set, is required as a bearer token on everything but the open paths. */
+    token?: string;
   } = {},
 ): Promise<{ server: Server; url: string }> {
   const log = opts.log ?? createLogger();
@@ -65,6 +74,7 @@ export async function startAdmin(
     log("error", "admin request failed", { error: (err as Error)?.stack ?? String(err) });
   const loop = new LoopWatch();
   const limit = opts.stallLimitMs ?? STALL_LIMIT_MS;
+  const guard = new AdminGuard(opts.token);
   const handle = (req: IncomingMessage, send: Send): void => {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/api/v1/certificates/renew") return renew(req, send, opts.renew);
@@ -136,6 +146,13 @@ export async function startAdmin(
     // A request must never take the process down: in `portico run` this thread is the controller,
     // and an uncaught throw here would end the run and the traffic with it.
     try {
+      const path = (req.url ?? "/").split("?")[0] ?? "/";
+      if (opts.console && serveUi(req, res, path)) return;
+      const refused = guard.refusal(req, path);
+      if (refused !== undefined) {
+        res.writeHead(401, { "content-type": "text/plain", "www-authenticate": 'Bearer realm="portico"' });
+        return void res.end(refused);
+      }
       handle(req, send);
     } catch (err) {
       if (err instanceof URIError) return send(400, "text/plain", `bad percent-encoding in ${req.url}\n`);

@@ -44,6 +44,8 @@ export interface CommonFlags {
   admin: string;
   /** adminGiven is true when --admin was on the command line: ask that running Portico. */
   adminGiven: boolean;
+  /** adminTokenFile holds the admin token: required by `portico run` off loopback, sent by clients. */
+  adminTokenFile?: string;
   /** output is `-o`, absent when not given (each command has its own default). */
   output?: Output;
   classless: boolean;
@@ -82,6 +84,7 @@ export function parseCommon(argv: string[]): CommonFlags {
       options: {
         "state-dir": { type: "string" },
         admin: { type: "string" },
+        "admin-token-file": { type: "string" },
         output: { type: "string", short: "o" },
         "no-classless": { type: "boolean" },
         "http-port": { type: "string" },
@@ -105,6 +108,7 @@ export function parseCommon(argv: string[]): CommonFlags {
     stateDir: v["state-dir"],
     admin: v.admin ?? "127.0.0.1:9901",
     adminGiven: v.admin !== undefined,
+    ...(v["admin-token-file"] !== undefined ? { adminTokenFile: v["admin-token-file"] } : {}),
     ...(v.output !== undefined ? { output: outputOf(v.output) } : {}),
     classless: !v["no-classless"],
     httpPort: port(v["http-port"] ?? "80", "--http-port"),

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { CliError } from "./args.ts";
 import { ENGINE_LISTEN_IN_CLUSTER, parseControllerFlags } from "./controller.ts";
 
@@ -22,4 +25,27 @@ test("portico controller: the engine port is on by default in a pod only; --no-l
     },
   );
   assert.throws(() => parseControllerFlags(["--engine-listen=nope"], {}), /--engine-listen: /);
+});
+
+test("portico controller: a non-loopback --admin needs a token file (flag or env), read before anything starts", () => {
+  assert.throws(
+    () => parseControllerFlags(["--admin=0.0.0.0:9901"], {}),
+    (e: Error) => e instanceof CliError && /--admin-token-file FILE/.test(e.message),
+  );
+  const dir = mkdtempSync(join(tmpdir(), "portico-ctl-token-"));
+  try {
+    const file = join(dir, "token");
+    writeFileSync(file, "fedcba9876543210fedcba9876543210\n");
+    assert.equal(
+      parseControllerFlags(["--admin=0.0.0.0:9901", `--admin-token-file=${file}`], {}).adminToken,
+      "fedcba9876543210fedcba9876543210",
+    );
+    assert.equal(
+      parseControllerFlags(["--admin=0.0.0.0:9901"], { PORTICO_ADMIN_TOKEN_FILE: file }).adminToken,
+      "fedcba9876543210fedcba9876543210",
+    );
+    assert.equal(parseControllerFlags([], {}).adminToken, undefined);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
 });

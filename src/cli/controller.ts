@@ -11,6 +11,7 @@ import { openRequestLog } from "../controller/request-log.ts";
 import { feedAnalytics } from "../controller/analytics-feed.ts";
 import { fanOut } from "../analytics/fan-out.ts";
 import { startAdmin } from "../api/admin.ts";
+import { serverToken } from "./admin-token.ts";
 import { stateDirOf } from "../state/location.ts";
 import { createLogger } from "../controller/log.ts";
 import { createEnginePort } from "../controller/engine-port.ts";
@@ -39,8 +40,10 @@ export interface ControllerFlags {
   classless: boolean;
   httpPort: number;
   httpsPort: number;
-  /** admin is HOST:PORT of /healthz, /readyz, /metrics (default loopback, as `portico run`). */
+  /** admin is HOST:PORT of /healthz, /readyz, /metrics, the API and the console (default loopback, as `portico run`). */
   admin: string;
+  /** adminToken is --admin-token-file's token: required when admin is not loopback. */
+  adminToken?: string;
   /** engineNamespace holds the engine workloads and the link Secret. */
   engineNamespace: string;
   /** engineImage runs the engines; without it no engine workload is made (and that is logged). */
@@ -85,6 +88,7 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv = pr
         "http-port": { type: "string" },
         "https-port": { type: "string" },
         admin: { type: "string", default: "127.0.0.1:9901" },
+        "admin-token-file": { type: "string" },
         "engine-namespace": { type: "string" },
         "engine-image": { type: "string" },
         "default-engine-group": { type: "boolean", default: false },
@@ -135,6 +139,9 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv = pr
   } catch (err) {
     throw new CliError(`--admin: ${(err as Error).message}`);
   }
+  // Fail closed before anything starts: a non-loopback admin address without a token is refused.
+  const token = serverToken(flags.admin, v["admin-token-file"], env);
+  if (token !== undefined) flags.adminToken = token;
   const image = v["engine-image"] ?? process.env.PORTICO_IMAGE;
   if (image) flags.engineImage = image;
   if (v.kubeconfig) flags.kubeconfig = v.kubeconfig;
@@ -231,6 +238,8 @@ export async function main(argv: string[]): Promise<number> {
     admin = await startAdmin(view, host, port, {
       log,
       logs: requestLog.view(() => controller.last()?.out.snapshot),
+      console: true,
+      ...(flags.adminToken !== undefined ? { token: flags.adminToken } : {}),
     });
   } catch (err) {
     await engine.close();

@@ -15,7 +15,9 @@ Usage:
       [--rescan-interval 5s]   (how files are watched and read, and the limits: docs/reloads.md)
       [--engine-listen HOST:PORT] [--no-local-engine]   (remote engines: docs/engines.md)
       [--analytics on|off]   (per-service traffic figures for the console: docs/analytics.md)
-      Serve the manifests in DIR (watched): VIPs, L4 and L7 traffic, admin API (default 127.0.0.1:9901).
+      [--admin-token-file FILE]   (required when --admin is not loopback: docs/cli.md)
+      Serve the manifests in DIR (watched): VIPs, L4 and L7 traffic, admin API and the console
+      at http://ADMIN/ (default 127.0.0.1:9901; docs/console.md).
   portico validate DIR... | validate --admin HOST:PORT   [-o table|yaml|json]
       Check manifests offline (or what a running Portico loaded); exits 1 listing file:line errors.
   portico translate DIR... | translate --admin HOST:PORT   [-o yaml|json|table|wide]
@@ -33,7 +35,7 @@ Usage:
   portico controller [--kubeconfig F] [--namespaces a,b] [--state-dir DIR] [--identity ID]
       [--lease-namespace NS] [--lease-name NAME] [--no-leader-elect] [--lease-duration S]
       [--renew-deadline S] [--retry-period S] [--http-port N] [--https-port N] [--no-classless]
-      [--admin HOST:PORT] [--engine-namespace NS] [--engine-image IMAGE] [--default-engine-group]
+      [--admin HOST:PORT] [--admin-token-file FILE] [--engine-namespace NS] [--engine-image IMAGE] [--default-engine-group]
       [--engine-listen HOST:PORT] [--no-local-engine]
       Run against a cluster: watch the API, serve VIPs, write status, Events and a leader Lease;
       keep one engine Deployment/DaemonSet per EngineGroup (with an image: flag or $PORTICO_IMAGE);

@@ -10,6 +10,7 @@ import { stateDirOf } from "../state/location.ts";
 import type { Inspection } from "../controller/views.ts";
 import { CliError, RUN_ONLY_FLAGS, refuseFlags, splitHostPort, type CommonFlags } from "./args.ts";
 import { requireDirs } from "./dirs.ts";
+import { clientHeaders } from "./admin-token.ts";
 
 /** load reads the directories and runs the pipeline, starting from saved allocations if any. It
  * only reads the state directory: an offline command never creates one. */
@@ -70,22 +71,32 @@ export async function answer<T>(
       "these shape an offline answer; a running Portico answers with its own settings (drop them, or give directories)",
     );
   if (dirs.length > 0) {
+    refuseFlags(
+      flags,
+      ["--admin-token-file"],
+      "it is for asking a running Portico (--admin); an offline answer needs none",
+    );
     const i = await load(flags, dirs);
     process.stderr.write(
       `offline: computed from ${dirs.join(" ")} (${i.stateNote}; Ingress ports ${i.ports.http}/${i.ports.https}; listener bind state unknown); --admin HOST:PORT asks a running Portico\n`,
     );
     return { doc: offline(i), status: 200 };
   }
-  return fetchAdmin<T>(flags.admin, path);
+  return fetchAdmin<T>(flags.admin, path, clientHeaders(flags.adminTokenFile));
 }
 
 /** fetchAdmin GETs a JSON document from the admin API; a 404 still carries a document. */
-export async function fetchAdmin<T>(admin: string, path: string): Promise<Answer<T>> {
+export async function fetchAdmin<T>(
+  admin: string,
+  path: string,
+  headers: Record<string, string> = clientHeaders(undefined),
+): Promise<Answer<T>> {
   const { res, url } = await requestAdmin(
     admin,
     path,
     "GET",
     "start one with 'portico run DIR', pass --admin HOST:PORT, or give directories to answer offline",
+    headers,
   );
   const type = res.headers.get("content-type") ?? "";
   if (!type.startsWith("application/json"))
@@ -94,8 +105,12 @@ export async function fetchAdmin<T>(admin: string, path: string): Promise<Answer
 }
 
 /** postAdmin POSTs to the admin API (a command that changes something) and answers its status and text. */
-export async function postAdmin(admin: string, path: string): Promise<{ status: number; text: string }> {
-  const { res } = await requestAdmin(admin, path, "POST", "pass --admin HOST:PORT");
+export async function postAdmin(
+  admin: string,
+  path: string,
+  headers: Record<string, string> = clientHeaders(undefined),
+): Promise<{ status: number; text: string }> {
+  const { res } = await requestAdmin(admin, path, "POST", "pass --admin HOST:PORT", headers);
   return { status: res.status, text: (await res.text()).trim() };
 }
 
@@ -105,11 +120,12 @@ async function requestAdmin(
   path: string,
   method: "GET" | "POST",
   hint: string,
+  headers: Record<string, string>,
 ): Promise<{ res: Response; url: string }> {
   const { host, port } = splitHostPort(admin);
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}${path}`;
   try {
-    return { res: await fetch(url, { method }), url };
+    return { res: await fetch(url, { method, headers }), url };
   } catch (err) {
     throw new CliError(
       `cannot reach a running Portico at ${url} (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}); ${hint}`,

@@ -20,6 +20,7 @@ import { openStateStore, type StateStore } from "../state/store.ts";
 import { refuseLegacyDefault, stateDirOf } from "../state/location.ts";
 import { StateError } from "../state/errors.ts";
 import { startAdmin } from "../api/admin.ts";
+import { serverToken } from "./admin-token.ts";
 import { vipTable } from "./vip-table.ts";
 import { LargeInputGc } from "../controller/heap.ts";
 import { RecheckTimer } from "../controller/recheck.ts";
@@ -100,6 +101,7 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
   // Every batch the engines ship: the time series takes its figures, the request log its logs.
   controller.setAnalytics(fanOut(analytics, requestLog.logs));
   const { host, port: adminPort } = splitHostPort(flags.admin);
+  const token = serverToken(flags.admin, flags.adminTokenFile);
   let admin: Awaited<ReturnType<typeof startAdmin>>;
   // The issuer starts below; until then nothing is requested, so a renewal finds nothing.
   const acmeRef: { m?: AcmeManager } = {};
@@ -109,6 +111,8 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
     });
     admin = await startAdmin(view, host, adminPort, {
       log,
+      console: true,
+      ...(token !== undefined ? { token } : {}),
       renew: (secret) => acmeRef.m?.renew(secret) ?? false,
       logs: requestLog.view(() => controller.snapshot()),
     });

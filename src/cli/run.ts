@@ -2,6 +2,7 @@
 // data plane) runs on this thread; the controller (files, parsing, translation, IPAM, state, admin
 // API) in a worker thread, run-controller.ts, so reading a big manifest never pauses traffic.
 import { Worker } from "node:worker_threads";
+import { serverToken } from "./admin-token.ts";
 import { parseCommon, CliError, refuseFlags, splitHostPort, type CommonFlags } from "./args.ts";
 import { createLogger } from "../controller/log.ts";
 import { createEnginePort, resolveWorkers } from "../controller/engine-port.ts";
@@ -23,6 +24,8 @@ export async function main(argv: string[]): Promise<number> {
     throw new CliError("give at least one directory of manifests, e.g. portico run examples/quickstart");
   // Before anything is opened or bound: a wrong path leaves nothing behind.
   requireDirs(flags.positionals);
+  // Fail closed, also before anything starts: a non-loopback --admin without a token is refused.
+  serverToken(flags.admin, flags.adminTokenFile);
   const log = createLogger();
   let workers: number;
   try {

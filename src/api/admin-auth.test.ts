@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { startAdmin, type AdminView } from "./admin.ts";
+import { adminToken, isLoopback, type AdminTokenError } from "./admin-auth.ts";
+
+const view: AdminView = {
+  readiness: () => [{ name: "snapshot", ok: true, detail: "applied" }],
+  statuses: () => [{ kind: "Service", namespace: "default", name: "web", status: {} }],
+  errors: () => ({ input: [] }),
+  metrics: () => "portico_up 1\n",
+  inspect: () => undefined,
+};
+
+const TOKEN = "0123456789abcdef0123456789abcdef";
+
+test("isLoopback: 127/8, ::1, localhost and v4-mapped loopback; everything else is not", () => {
+  for (const h of ["127.0.0.1", "127.8.9.10", "::1", "localhost", "::ffff:127.0.0.1"])
+    assert.ok(isLoopback(h), h);
+  for (const h of ["0.0.0.0", "::", "10.0.0.1", "192.0.2.1", "2001:db8::1", "example.test", "128.0.0.1"])
+    assert.ok(!isLoopback(h), h);
+});
+
+test("adminToken: fails closed off loopback without a file, saying what to pass; reads and checks the file", () => {
+  assert.equal(adminToken("127.0.0.1", undefined), undefined);
+  assert.throws(
+    () => adminToken("0.0.0.0", undefined),
+    (e: AdminTokenError) =>
+      e.code === "ADMIN_TOKEN_REQUIRED" &&
+      /--admin-token-file FILE/.test(e.message) &&
+      /PORTICO_ADMIN_TOKEN_FILE/.test(e.message),
+  );
+  const dir = mkdtempSync(join(tmpdir(), "portico-token-"));
+  try {
+    const file = join(dir, "token");
+    writeFileSync(file, `${TOKEN}\n`);
+    assert.equal(adminToken("0.0.0.0", file), TOKEN);
+    // A token on loopback is honoured too: whoever asked for one gets it checked.
+    assert.equal(adminToken("127.0.0.1", file), TOKEN);
+    writeFileSync(file, "short\n");
+    assert.throws(
+      () => adminToken("0.0.0.0", file),
+      (e: AdminTokenError) => e.code === "ADMIN_TOKEN_SHORT",
+    );
+    assert.throws(
+      () => adminToken("0.0.0.0", join(dir, "none")),
+      (e: AdminTokenError) => e.code === "ADMIN_TOKEN_UNREADABLE" && /ENOENT/.test(e.message),
+    );
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test("with a token: /api/v1 needs the bearer token (401 otherwise), probes, metrics and the console's files stay open", async () => {
+  const { server, url } = await startAdmin(view, "127.0.0.1", 0, { console: true, token: TOKEN });
+  try {
+    const get = (path: string, auth?: string) =>
+      fetch(`${url}${path}`, { headers: auth ? { authorization: auth } : {} });
+    for (const path of [
+      "/api/v1/status",
+      "/api/v1/errors",
+      "/api/v1/tables/services",
+      "/api/v1/analytics/services",
+      "/nope",
+    ]) {
+      const none = await get(path);
+      assert.equal(none.status, 401, path);
+      assert.equal(none.headers.get("www-authenticate"), 'Bearer realm="portico"');
+      assert.match(await none.text(), /Authorization: Bearer/);
+      const wrong = await get(path, `Bearer ${TOKEN.replace(/0/g, "1")}`);
+      assert.equal(wrong.status, 401, path);
+      assert.match(await wrong.text(), /wrong token/);
+      assert.equal((await get(path, `Basic ${TOKEN}`)).status, 401, path);
+    }
+    const ok = await get("/api/v1/status", `Bearer ${TOKEN}`);
+    assert.equal(ok.status, 200);
+    assert.equal(((await ok.json()) as { name: string }[])[0]?.name, "web");
+    const post = await fetch(`${url}/api/v1/certificates/renew?secret=a`, { method: "POST" });
+    assert.equal(post.status, 401, "the renew order needs the token too");
+    for (const path of ["/healthz", "/readyz", "/metrics", "/", "/ui/app.js"])
+      assert.equal((await get(path)).status, 200, path);
+  } finally {
+    server.close();
+  }
+});
+
+test("without a token (loopback): /api/v1 answers as before; without console: / is not served", async () => {
+  const { server, url } = await startAdmin(view, "127.0.0.1", 0);
+  try {
+    assert.equal((await fetch(`${url}/api/v1/status`)).status, 200);
+    assert.equal((await fetch(`${url}/`)).status, 404);
+  } finally {
+    server.close();
+  }
+});
