@@ -18,7 +18,7 @@
 // `Authorization: Bearer TOKEN` (admin-auth.ts; a non-loopback --admin requires one).
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { serveCliRoute, type CliView } from "./cli-routes.ts";
+import { serveCliRoute } from "./cli-routes.ts";
 import {
   serveAnalyticsHealth,
   type AnalyticsHealthReader,
