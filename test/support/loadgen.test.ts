@@ -3,6 +3,9 @@
 // than the backend's known delay — against the delay backend directly (no proxy).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { createServer as createH2Server } from "node:http2";
+import type { AddressInfo } from "node:net";
 import { exactQuantiles, quantileOf, runLoad, statusClass } from "./loadgen.ts";
 import { hexAddr, mulberry32, startDelayBackend } from "./delay-backend.ts";
 
@@ -52,5 +55,50 @@ test("closed loop against a 20 ms ± 2 ms backend: exact counts, latencies above
     console.log(`direct to backend: ${JSON.stringify(r.latency)} in ${r.elapsedMs.toFixed(0)} ms`);
   } finally {
     await be.close();
+  }
+});
+
+test("HTTP/1.1 chunked bodies and HTTP/2 (h2c) streams are read whole, headers kept", async () => {
+  const h1 = createServer((req, res) => {
+    res.setHeader("x-who", "h1");
+    res.write("part one,"); // no content-length: chunked
+    res.end(req.url === "/close" ? "bye" : "part two");
+  });
+  const h2 = createH2Server((_req, res) => {
+    res.setHeader("x-who", "h2");
+    res.statusCode = 204;
+    res.end();
+  });
+  const listen = async (s: { listen(p: number, h: string, cb: () => void): unknown; address(): unknown }) => {
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+    return (s.address() as AddressInfo).port;
+  };
+  const [p1, p2] = [await listen(h1), await listen(h2)];
+  try {
+    const a = await runLoad({
+      host: "127.0.0.1",
+      port: p1,
+      connections: 2,
+      requests: 40,
+      keepHeader: "x-who",
+      request: () => ({ path: "/", authority: "t" }),
+    });
+    assert.deepEqual(a.byStatus, { "200": 40 });
+    assert.ok(a.records.every((r) => r.header === "h1"));
+    const b = await runLoad({
+      host: "127.0.0.1",
+      port: p2,
+      connections: 2,
+      requests: 40,
+      http2: true,
+      keepHeader: "x-who",
+      request: () => ({ path: "/", authority: "t" }),
+    });
+    assert.deepEqual(b.byStatus, { "204": 40 });
+    assert.ok(b.records.every((r) => r.header === "h2"));
+  } finally {
+    h1.close();
+    h1.closeAllConnections();
+    h2.close();
   }
 });
