@@ -128,11 +128,14 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     let c: Conn | undefined;
     for (let i = claim(); i !== undefined; i = claim()) {
       const req = o.request(i);
-      const t0 = process.hrtime.bigint();
       let status = 0;
       let header: string | undefined;
+      // The clock starts once the connection is up, as wrk's does: a request's latency is its
+      // exchange, not the connection's setup (which Portico's "total" does not see either).
+      let t0 = process.hrtime.bigint();
       try {
         c ??= await open(o);
+        t0 = process.hrtime.bigint();
         ({ status, header } = await c.exchange(req));
       } catch {
         // A broken exchange: counted as status 0 and the connection replaced, as a client would.
