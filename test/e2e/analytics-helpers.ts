@@ -59,7 +59,7 @@ export function totals(s: Series): SeriesTotals {
 }
 
 /**
- * settledServices polls the services answer until every named virtual host has at least its
+ * settledServices polls the services answer until every virtual host ("HOST:PORT") has at least its
  * expected request count (batches arrive every interval), then reads once more so a late batch
  * that would overshoot is seen too. Bounded: fails with what it last saw.
  */
@@ -83,9 +83,13 @@ export async function settledServices(
   return byVhost(await services(adminUrl));
 }
 
-/** byVhost indexes summaries by virtual host (the tests give each its own host name). */
+/** byVhost indexes HTTP virtual services by "HOST:PORT" (the listener's port: HTTP and HTTPS apart). */
 export function byVhost(list: ServiceSummary[]): Map<string, ServiceSummary> {
-  return new Map(list.filter((s) => s.vhost !== undefined).map((s) => [s.vhost!, s]));
+  return new Map(
+    list
+      .filter((s) => s.vhost !== undefined)
+      .map((s) => [`${s.vhost}:${s.listener.slice(s.listener.lastIndexOf(":") + 1)}`, s]),
+  );
 }
 
 /** Comparison is one quantile of Portico's against the generator's, for the report. */

@@ -147,8 +147,9 @@ test("two engines, one VIP: the merged p50/p90/p99 are the union's, counts add u
   assert.equal(e1.length + e2.length, REQUESTS, "every response says which engine sent it");
   assert.ok(e1.length > 0 && e2.length > 0, `both engines served: e1 ${e1.length}, e2 ${e2.length}`);
 
-  const got = await settledServices(ctl.adminUrl, { [HOST]: REQUESTS });
-  const s = got.get(HOST)!;
+  const key = `${HOST}:${PORT}`;
+  const got = await settledServices(ctl.adminUrl, { [key]: REQUESTS });
+  const s = got.get(key)!;
   assert.equal(s.requests, REQUESTS, "merged requests");
   assert.deepEqual([...s.engines].sort(), ["e1", "e2"], "engines that reported");
 
