@@ -21,7 +21,7 @@ import { CASES } from "./cases.ts";
 import { environment } from "./env-info.ts";
 import { cpuSeconds, pinned, portTaken, runCommand, startProcess, type Running } from "./procs.ts";
 import { makeRunDir, startWebBackend } from "./proxies.ts";
-import { ensureTools } from "./setup.ts";
+import { REQUIRED, ensureTools } from "./setup.ts";
 import { defaultTopology, makeCertificate, type Topology } from "./topology.ts";
 
 const root = resolve(import.meta.dirname, "..");
@@ -137,7 +137,13 @@ async function main(): Promise<void> {
   const resultsDir = join(root, "bench", "results");
   const rawDir = join(resultsDir, `analytics-${startedAt.replaceAll(":", "-")}-raw`);
   mkdirSync(rawDir, { recursive: true });
-  if (!opt["skip-install"]) ensureTools(log);
+  // Only what this bench runs: nginx (the backend), wrk, taskset, openssl.
+  const needs = new Set(["nginx", "wrk", "util-linux", "openssl"]);
+  if (!opt["skip-install"])
+    ensureTools(
+      log,
+      REQUIRED.filter((r) => needs.has(r.pkg)),
+    );
   const env = environment();
   await runCommand(["sh", join(root, "scripts/build.sh")], 180_000);
   const dir = makeRunDir(tmpdir());
