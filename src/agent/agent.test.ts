@@ -368,3 +368,16 @@ test("agent: sends the engine's announcements on every change, and again to a co
     15_000,
   );
 });
+
+test("agent: sends the engine's analytics batches while linked, only when there is one", async (t) => {
+  const batches = [
+    undefined,
+    { engine: "local", at: 5000, intervalMs: 5000, services: {}, logs: [], dropped: 1 },
+  ];
+  let calls = 0;
+  const s = await setup({ loadIntervalMs: 50, analytics: () => batches[calls++ % 2] });
+  t.after(s.cleanup);
+  await waitFor("two batches", () => s.controller.of("analytics").length >= 2);
+  assert.ok(calls >= 4, "taken at every interval");
+  assert.deepEqual(s.controller.of("analytics")[0], { type: "analytics", batch: batches[1] });
+});

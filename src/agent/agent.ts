@@ -23,6 +23,7 @@ import {
   type FromEngine,
 } from "../link/protocol.ts";
 import { SnapshotGuard, type Applied } from "./guard.ts";
+import type { AnalyticsBatch } from "../analytics/types.ts";
 
 /** AgentOptions wire an agent; the timings exist for tests and default to protocol.ts. */
 export interface AgentOptions {
@@ -39,6 +40,11 @@ export interface AgentOptions {
   log: Logger;
   /** load, when given, is sampled every loadIntervalMs and sent as a load report. */
   load?: () => EngineLoad | undefined;
+  /**
+   * analytics, when given, is taken every loadIntervalMs while the link is up and sent when there
+   * is a batch; while it is down nothing takes it, so the engine's collector keeps merging.
+   */
+  analytics?: () => AnalyticsBatch | undefined;
   /** onDrain runs when the controller asks this engine to drain (a rolling restart). */
   onDrain?: (deadlineMs: number) => void;
   loadIntervalMs?: number;
@@ -130,11 +136,13 @@ export class EngineAgent {
         // The controller of a new link knows nothing of this engine's announcements yet.
         this.#sendAnnounce();
         const every = this.#o.loadIntervalMs ?? LOAD_INTERVAL_MS;
-        if (this.#o.load)
+        if (this.#o.load || this.#o.analytics)
           timers.push(
             setInterval(() => {
               const load = this.#o.load?.();
               if (load) this.#send({ type: "load", load });
+              const batch = this.#o.analytics?.();
+              if (batch) this.#send({ type: "analytics", batch });
             }, every),
           );
       } else if (msg.type === "refused") {

@@ -7,12 +7,14 @@
 //   GET /api/v1/errors  input problems (file:line) and the last rejected snapshot, if any
 //   GET /api/v1/engines the engines and what each serves (controller/fleet/view.ts), with --engine-listen
 //   GET /api/v1/tables/*, /api/v1/explain/*, /api/v1/translate, /api/v1/validate  (cli-routes.ts)
+//   GET /api/v1/analytics/services|series|top  traffic, latency and health per virtual service (analytics-routes.ts)
 //   GET /metrics        Prometheus text exposition
 //   POST /api/v1/certificates/renew?secret=NS/NAME  order the built-in ACME issuer's certificate
 //                       stored under that Secret now (`portico certificates renew`); 202, or 404
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serveCliRoute, type CliView } from "./cli-routes.ts";
+import { serveAnalyticsRoute, type AnalyticsReader } from "./analytics-routes.ts";
 import { createLogger, type Logger } from "../controller/log.ts";
 import { LOOP_WINDOW_MS, LoopWatch, type EngineLiveness } from "../controller/loop-watch.ts";
 
@@ -29,6 +31,8 @@ export interface AdminView extends CliView {
   /** engineLiveness is the data plane's own loop report when the engine runs on another thread
    * (`portico run`): /healthz then judges the engine, not this thread. Undefined: this thread. */
   engineLiveness?(): EngineLiveness | undefined;
+  /** analytics, when the controller keeps analytics, answers /api/v1/analytics/* (analytics-routes.ts). */
+  analytics?: AnalyticsReader;
   /** notes are extra /healthz detail lines: problems the process lives with, such as a failing state save. */
   notes?(): string[];
 }
@@ -55,6 +59,8 @@ export async function startAdmin(
     if (path === "/api/v1/certificates/renew") return renew(req, send, opts.renew);
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain", "method not allowed\n");
     if (serveCliRoute(view, path ?? "/", send)) return;
+    if (path?.startsWith("/api/v1/analytics/"))
+      return void serveAnalyticsRoute(view.analytics, view.engines?.(), req.url!, send);
     switch (path) {
       case "/healthz": {
         const stall = loop.longestStallMs();
@@ -104,7 +110,7 @@ export async function startAdmin(
           404,
           "text/plain",
           "not found: try /healthz, /readyz, /api/v1/status, /api/v1/errors, /api/v1/engines, /api/v1/tables/KIND, " +
-            "/api/v1/explain/KIND/NS/NAME, /api/v1/translate, /api/v1/validate, /metrics\n",
+            "/api/v1/explain/KIND/NS/NAME, /api/v1/translate, /api/v1/validate, /api/v1/analytics/services, /metrics\n",
         );
     }
   };

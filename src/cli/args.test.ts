@@ -71,3 +71,16 @@ test("limit flags: a bad value names the flag and what it takes", () => {
     );
   }
 });
+
+test("--analytics: on by default, on|off, anything else a usage error naming the flag", () => {
+  assert.equal(parseCommon([]).analytics, true);
+  assert.equal(parseCommon(["--analytics", "on"]).analytics, true);
+  assert.equal(parseCommon(["--analytics", "off"]).analytics, false);
+  assert.throws(
+    () => parseCommon(["--analytics", "no"]),
+    (e: unknown) =>
+      e instanceof CliError &&
+      e.exitCode === 2 &&
+      /--analytics must be "on" or "off", not "no"/.test(e.message),
+  );
+});

@@ -32,6 +32,7 @@ export const RUN_ONLY_FLAGS: readonly string[] = [
   "--rescan-interval",
   "--engine-listen",
   "--no-local-engine",
+  "--analytics",
 ];
 
 /** Output is one `-o` value: aligned text (table, wide: more columns) or a document (yaml, json). */
@@ -62,6 +63,8 @@ export interface CommonFlags {
   engineListen?: string;
   /** localEngine is false with `portico run --no-local-engine`: no in-process engine, remote ones only. */
   localEngine: boolean;
+  /** analytics is `portico run --analytics on|off` (default on): the engine's traffic collectors (docs/analytics.md). */
+  analytics: boolean;
   /** given lists the flags on the command line (`--http-port`, `-o`, ...), defaulted ones not. */
   given: string[];
   /** reload is how `portico run` watches and reads its files (docs/reloads.md). */
@@ -90,6 +93,7 @@ export function parseCommon(argv: string[]): CommonFlags {
         "fresh-state": { type: "boolean" },
         "engine-listen": { type: "string" },
         "no-local-engine": { type: "boolean" },
+        analytics: { type: "string" },
         ...RELOAD_OPTIONS,
       },
     });
@@ -112,10 +116,18 @@ export function parseCommon(argv: string[]): CommonFlags {
     freshState: v["fresh-state"] ?? false,
     ...(v["engine-listen"] !== undefined ? { engineListen: v["engine-listen"] } : {}),
     localEngine: !v["no-local-engine"],
+    analytics: onOff(v.analytics, "--analytics"),
     given: Object.keys(v).map((k) => (k === "output" ? "-o" : `--${k}`)),
     reload: reload(v),
     positionals: parsed.positionals,
   };
+}
+
+/** onOff reads an on|off flag (absent: on); anything else is a usage error naming the flag. */
+export function onOff(text: string | undefined, flag: string): boolean {
+  if (text === undefined || text === "on") return true;
+  if (text === "off") return false;
+  throw new CliError(`${flag} must be "on" or "off", not "${text}"`);
 }
 
 /** LIMIT_OPTIONS are the parseArgs specs of the engine-wide limit flags (run, engine; docs/limits.md). */

@@ -18,6 +18,8 @@ import { Hub } from "../controller/fleet/hub.ts";
 import { FleetPort } from "../controller/fleet/fleet-port.ts";
 import { version } from "./version.ts";
 import { KubeClient } from "../sources/kube/client.ts";
+import { AnalyticsStore } from "../analytics/store.ts";
+import { AnalyticsPersistence } from "../analytics/persist.ts";
 
 /** ControllerFlags are `portico controller`'s flags. */
 export interface ControllerFlags {
@@ -205,12 +207,25 @@ export async function main(argv: string[]): Promise<number> {
         }
       : {}),
   });
+  // Traffic history: in the state database with --state-dir (kept across restarts of this
+  // replica), in memory only without it (a new leader starts with empty charts).
+  const analytics = new AnalyticsStore();
+  const history = store ? new AnalyticsPersistence(analytics, store, log) : undefined;
+  history?.start();
+  const view = Object.assign(controller, {
+    analytics: {
+      store: analytics,
+      snapshot: () => controller.inspect()?.out.snapshot,
+      endpoints: () => engine.status()?.endpoints,
+    },
+  });
   const { host, port } = splitHostPort(flags.admin);
   let admin: Awaited<ReturnType<typeof startAdmin>>;
   try {
-    admin = await startAdmin(controller, host, port, { log });
+    admin = await startAdmin(view, host, port, { log });
   } catch (err) {
     await engine.close();
+    history?.close();
     store?.close();
     client.close();
     throw bindError(err, "--admin", flags.admin);
@@ -231,6 +246,7 @@ export async function main(argv: string[]): Promise<number> {
   admin.server.closeAllConnections();
   await controller.stop(true);
   await engine.close();
+  history?.close();
   store?.close();
   client.close();
   return 0;

@@ -14,7 +14,8 @@ import { createEnginePort, resolveWorkers } from "../controller/engine-port.ts";
 import { createLogger } from "../controller/log.ts";
 import { DEFAULT_ENGINE_GROUP } from "../k8s/engine-group.ts";
 import { defaultEngineLimits } from "../engine/limits.ts";
-import { CliError, LIMIT_OPTIONS, limitFlags, splitHostPort } from "./args.ts";
+import { CliError, LIMIT_OPTIONS, limitFlags, onOff, splitHostPort } from "./args.ts";
+import { ANALYTICS_ENV } from "../analytics/types.ts";
 import { parseDuration } from "./reload-flags.ts";
 import { version } from "./version.ts";
 
@@ -39,6 +40,8 @@ export interface EngineFlags {
   wafLog?: string;
   limits: ReturnType<typeof limitFlags>;
   drainTimeoutMs: number;
+  /** analytics is --analytics on|off (default on): the traffic figures sent to the controller. */
+  analytics: boolean;
 }
 
 /** parseEngineFlags reads argv and the files it names; a problem is a one-line CliError. */
@@ -61,6 +64,7 @@ export function parseEngineFlags(argv: string[], env: NodeJS.ProcessEnv = proces
         "waf-log": { type: "string" },
         ...LIMIT_OPTIONS,
         "drain-timeout": { type: "string" },
+        analytics: { type: "string" },
       },
     }));
   } catch (err) {
@@ -119,6 +123,7 @@ export function parseEngineFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     wafLog: v["waf-log"],
     limits: limitFlags(v),
     drainTimeoutMs,
+    analytics: onOff(v.analytics, "--analytics"),
   };
 }
 
@@ -146,6 +151,8 @@ export async function main(argv: string[]): Promise<number> {
     version: version(),
     limits: { maxConnections: limits.maxConnections, maxConnectionRate: limits.connectionRatePerClient },
   });
+  // Before the engine starts: its worker processes inherit the environment at fork.
+  if (!f.analytics) process.env[ANALYTICS_ENV] = "off";
   const engine = await createEnginePort(log, {
     workers: f.workers,
     accessLog: f.accessLog,
@@ -167,6 +174,8 @@ export async function main(argv: string[]): Promise<number> {
     log,
     // The load report is also what `portico size` and autoscaling read (engine/load.ts).
     load: () => engine.load?.(),
+    // Traffic figures for the controller's analytics (off with PORTICO_ANALYTICS=off).
+    analytics: () => engine.analytics?.(),
     onDrain: (ms) => drainAsked(ms > 0 ? ms : f.drainTimeoutMs),
   });
   const controller = f.controllers.map((c) => `${c.host}:${c.port}`).join(",");

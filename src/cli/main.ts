@@ -14,6 +14,7 @@ Usage:
       [--max-file-size 64MiB] [--max-objects 50000] [--file-settle 100ms] [--removal-confirm 2s]
       [--rescan-interval 5s]   (how files are watched and read, and the limits: docs/reloads.md)
       [--engine-listen HOST:PORT] [--no-local-engine]   (remote engines: docs/engines.md)
+      [--analytics on|off]   (per-service traffic figures for the console: docs/analytics.md)
       Serve the manifests in DIR (watched): VIPs, L4 and L7 traffic, admin API (default 127.0.0.1:9901).
   portico validate DIR... | validate --admin HOST:PORT   [-o table|yaml|json]
       Check manifests offline (or what a running Portico loaded); exits 1 listing file:line errors.
@@ -41,6 +42,7 @@ Usage:
   portico engine --controller HOST:PORT[,HOST:PORT...] --ca-file FILE (--token-file FILE | $PORTICO_ENGINE_TOKEN)
       [--name N] [--group G] [--node N] [--zone Z] [--admin HOST:PORT] [--workers N|auto]
       [--access-log FILE|-] [--waf-log FILE|-] [--max-connections N] [--max-connection-rate N] [--drain-timeout 30s]
+      [--analytics on|off]
       Run a data-plane engine of group G (default "default"): take snapshots from the controller,
       serve them (the last good one while the controller is away); admin on 127.0.0.1:9902.
       SIGTERM drains: listeners close, open connections finish, exit 0 (docs/engines.md).

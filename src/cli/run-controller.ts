@@ -23,6 +23,8 @@ import { startAdmin } from "../api/admin.ts";
 import { vipTable } from "./vip-table.ts";
 import { LargeInputGc } from "../controller/heap.ts";
 import { RecheckTimer } from "../controller/recheck.ts";
+import { AnalyticsStore } from "../analytics/store.ts";
+import { AnalyticsPersistence } from "../analytics/persist.ts";
 
 /** ControllerEvent is what this thread tells run.ts besides engine calls. A fatal event with an
  * exitCode is the user's to fix and is printed as one line; without one it is a fault. */
@@ -81,12 +83,22 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
     log,
   );
   undo.push(() => controller.close());
+  // Traffic history per virtual service, kept in the state database across restarts. The engines'
+  // batches reach it through the controller's analytics hook (the pipe's side).
+  const analytics = new AnalyticsStore();
+  const history = new AnalyticsPersistence(analytics, store, log);
+  const loaded = history.start();
+  if (loaded > 0) log("info", "analytics history loaded", { buckets: loaded });
+  undo.push(() => history.close());
   const { host, port: adminPort } = splitHostPort(flags.admin);
   let admin: Awaited<ReturnType<typeof startAdmin>>;
   // The issuer starts below; until then nothing is requested, so a renewal finds nothing.
   const acmeRef: { m?: AcmeManager } = {};
   try {
-    admin = await startAdmin(controller, host, adminPort, {
+    const view = Object.assign(controller, {
+      analytics: { store: analytics, snapshot: () => controller.snapshot() },
+    });
+    admin = await startAdmin(view, host, adminPort, {
       log,
       renew: (secret) => acmeRef.m?.renew(secret) ?? false,
     });
@@ -164,6 +176,7 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
     controller.close();
     // The hub's links close with it; the main thread's engine is closed by run.ts.
     await engine.close();
+    history.close();
     store.close();
   };
 }

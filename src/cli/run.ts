@@ -8,6 +8,7 @@ import { createEnginePort, resolveWorkers } from "../controller/engine-port.ts";
 import { serveEngine } from "../controller/engine-bridge.ts";
 import type { ControllerData, ControllerEvent } from "./run-controller.ts";
 import { requireDirs } from "./dirs.ts";
+import { ANALYTICS_ENV } from "../analytics/types.ts";
 
 // The build (.cache/dist) holds .js files; tests run the .ts sources.
 const controllerFile = new URL(
@@ -30,6 +31,8 @@ export async function main(argv: string[]): Promise<number> {
     throw new CliError((err as Error).message);
   }
   checkEngineFlags(flags);
+  // Before the engine starts: its worker processes inherit the environment at fork.
+  if (!flags.analytics) process.env[ANALYTICS_ENV] = "off";
   // --no-local-engine: a pure controller; the engines that dial --engine-listen serve the traffic.
   const engine = flags.localEngine
     ? await createEnginePort(log, {
@@ -125,6 +128,7 @@ function checkEngineFlags(flags: CommonFlags): void {
       "--max-connection-rate",
       "--request-body-buffer",
       "--request-body-timeout",
+      "--analytics",
     ],
     "these configure the in-process engine, which --no-local-engine turns off (set them on each portico engine)",
   );

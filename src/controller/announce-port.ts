@@ -62,6 +62,7 @@ export function withAnnouncer(inner: EnginePort, o: AnnouncePortOptions): Engine
     ...(inner.onListenerChange && { onListenerChange: (fn: () => void) => inner.onListenerChange!(fn) }),
     ...(inner.liveness && { liveness: () => inner.liveness!() }),
     ...(inner.load && { load: () => inner.load!() }),
+    ...(inner.analytics && { analytics: () => inner.analytics!() }),
     ...(inner.view && { view: () => inner.view!() }),
     ...(inner.setGroups && {
       setGroups: (g: Parameters<NonNullable<EnginePort["setGroups"]>>[0]) => inner.setGroups!(g),

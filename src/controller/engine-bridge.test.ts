@@ -9,6 +9,11 @@ import type { EngineSnapshot } from "../model/ir.ts";
 import { Controller } from "./standalone.ts";
 import { L2_POOL, resourceSet, serviceYaml } from "./fleet/testing.ts";
 import { waitFor } from "../../test/e2e/harness.ts";
+import { channel } from "node:diagnostics_channel";
+import { Collector } from "../analytics/collector.ts";
+import { httpEvent } from "../analytics/event-testing.ts";
+import type { AnalyticsBatch } from "../analytics/types.ts";
+import { HTTP_RESPONSE_CHANNEL } from "../engine/l7/events.ts";
 
 test("RemoteEngine rejects a call the engine side never answers, after its timeout", async () => {
   const { port1, port2 } = new MessageChannel();
@@ -129,6 +134,55 @@ test("portico run: the engine thread's announcement report reaches the controlle
     );
   } finally {
     stop();
+    port1.close();
+    port2.close();
+  }
+});
+
+test("portico run: the engine thread's analytics ride the heartbeat to the sink the controller was given; a failing sink is logged once", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const collector = new Collector().subscribe();
+  const engine = {
+    apply: () => ({ ok: true as const }),
+    metrics: () => "",
+    status: () => undefined,
+    close() {},
+    analytics: () => collector.takeIfAny(),
+  };
+  const stop = serveEngine(port2, engine, { heartbeatMs: 20 });
+  try {
+    const logs: Record<string, unknown>[] = [];
+    const controller = new Controller(
+      new RemoteEngine(port1),
+      undefined,
+      { serveClasslessServices: true, ingressHttpPort: 80, ingressHttpsPort: 443 },
+      (level, msg, fields) => logs.push({ level, msg, ...fields }),
+    );
+    const got: AnalyticsBatch[] = [];
+    let failing = true;
+    controller.setAnalytics({
+      ingest: (b) => {
+        if (failing) throw new Error("disk full");
+        got.push(b);
+      },
+    });
+    for (let i = 0; i < 3; i++) channel(HTTP_RESPONSE_CHANNEL).publish(httpEvent({ status: 502 }));
+    await waitFor("a batch lost to the failing sink", () => logs.length > 0);
+    failing = false;
+    for (let i = 0; i < 5; i++) channel(HTTP_RESPONSE_CHANNEL).publish(httpEvent());
+    await waitFor("a batch stored", () => got.length > 0);
+    assert.equal(got[0]!.engine, "local");
+    assert.equal(
+      got[0]!.services["L a.example"]!.total.requests,
+      5,
+      "each interval once: nothing resent, nothing lost twice",
+    );
+    assert.deepEqual(logs, [
+      { level: "error", msg: "analytics batch not stored", engine: "local", error: "disk full" },
+    ]);
+  } finally {
+    stop();
+    collector.close();
     port1.close();
     port2.close();
   }

@@ -8,15 +8,18 @@ import type { EngineStatus } from "../engine/engine.ts";
 import { combineLoads, LoadQueue } from "../engine/load.ts";
 import type { EngineLoad } from "../link/protocol.ts";
 import type { AnnounceStatus } from "../announce/types.ts";
+import type { AnalyticsBatch } from "../analytics/types.ts";
 import type { EnginePort } from "./standalone.ts";
 import { LoopWatch, type EngineLiveness } from "./loop-watch.ts";
 
 /** EngineHeartbeat is the engine thread's loop report, sent every HEARTBEAT_MS for /healthz; load
- * is the engine's load since the previous beat (EnginePort.load), when the engine reports one. */
+ * is the engine's load since the previous beat (EnginePort.load), when the engine reports one, and
+ * analytics its AnalyticsBatch since the previous beat (EnginePort.analytics), when it has one. */
 export interface EngineHeartbeat {
   type: "engine-heartbeat";
   stallMs: number;
   load?: EngineLoad;
+  analytics?: AnalyticsBatch;
 }
 
 /** HEARTBEAT_MS is how often the engine thread reports its loop; far below the 5 s stall limit. */
@@ -76,6 +79,7 @@ export function serveEngine(
         type: "engine-heartbeat",
         stallMs: loop.longestStallMs(),
         ...loadOf(engine),
+        ...analyticsOf(engine),
       } satisfies EngineHeartbeat),
     opts.heartbeatMs ?? HEARTBEAT_MS,
   ).unref();
@@ -136,6 +140,12 @@ function loadOf(engine: EnginePort): { load?: EngineLoad } {
   return load === undefined ? {} : { load };
 }
 
+/** analyticsOf takes the engine's analytics batch for a heartbeat ({} when it has none). */
+function analyticsOf(engine: EnginePort): { analytics?: AnalyticsBatch } {
+  const analytics = engine.analytics?.();
+  return analytics === undefined ? {} : { analytics };
+}
+
 /** RemoteEngine is the controller thread's EnginePort: each call is answered by serveEngine. */
 export class RemoteEngine implements EnginePort {
   #port: Endpoint;
@@ -149,6 +159,7 @@ export class RemoteEngine implements EnginePort {
   /** #heard is when the engine thread last reported its loop (construction time before the first). */
   #heard = { at: performance.now(), stallMs: 0 };
   #loads = new LoadQueue();
+  #analytics: ((batch: AnalyticsBatch) => void)[] = [];
 
   /** constructor listens for replies on port (the worker's parentPort). */
   constructor(port: Endpoint, opts: { timeoutMs?: number } = {}) {
@@ -159,6 +170,8 @@ export class RemoteEngine implements EnginePort {
         const beat = m as EngineHeartbeat;
         this.#heard = { at: performance.now(), stallMs: beat.stallMs };
         if (beat.load !== undefined) this.#loads.push(beat.load);
+        // No one listening yet (the store not set up): the interval is not kept, nothing piles up.
+        if (beat.analytics !== undefined) for (const fn of this.#analytics) fn(beat.analytics);
         return;
       }
       if ((m as EngineStatusUpdate)?.type === "engine-status") {
@@ -230,6 +243,11 @@ export class RemoteEngine implements EnginePort {
   /** load is the engine's load since the previous call, from the heartbeats (once a second). */
   load(): EngineLoad | undefined {
     return combineLoads([this.#loads.take()]);
+  }
+
+  /** onAnalytics registers fn for every analytics batch the engine thread ships (engine "local"). */
+  onAnalytics(fn: (batch: AnalyticsBatch) => void): void {
+    this.#analytics.push(fn);
   }
 
   /** close is the engine side's business (it outlives the controller thread); nothing to do here. */

@@ -6,6 +6,7 @@ import { drainWithin, Engine } from "../engine/engine.ts";
 import { LIMITS_ENV, workerLimits, type EngineLimits } from "../engine/limits.ts";
 import { compileHttp } from "../engine/l7/compile.ts";
 import { LoadSampler } from "../engine/load.ts";
+import { startCollector } from "../analytics/collector.ts";
 import { Metrics } from "../engine/metrics.ts";
 import { WorkerGroup } from "../engine/workers/group.ts";
 import { METRICS_PUSH_MS } from "../engine/workers/protocol.ts";
@@ -90,6 +91,8 @@ async function startEngine(log: Logger, opts: EnginePortOptions): Promise<Engine
     connections: () => engine.connections(),
   }).subscribe();
   const load = new LoadSampler({ connectionsOpen: () => engine.connections().active }).subscribe();
+  // Off with PORTICO_ANALYTICS=off (`portico run --analytics off`), as in the workers.
+  const analytics = startCollector(() => engine.snapshot?.analytics);
   const stopAccessLog = opts.accessLog ? startAccessLog(opts.accessLog) : undefined;
   const stopWafLog = opts.wafLog ? startWafLog(opts.wafLog) : undefined;
   // While a listener fails, its attempt count climbs without a change event (listeners.ts reports
@@ -106,12 +109,14 @@ async function startEngine(log: Logger, opts: EnginePortOptions): Promise<Engine
     metrics: () => metrics.render(),
     status: () => engine.status(),
     load: () => load.sample(),
+    analytics: () => analytics?.take(),
     onListenerChange: (fn) => void changed.add(fn),
     drain: (deadlineMs) => drainWithin(engine, deadlineMs),
     async close() {
       clearInterval(retrying);
       metrics.close();
       load.close();
+      analytics?.close();
       stopAccessLog?.();
       stopWafLog?.();
       await engine.close();

@@ -26,6 +26,7 @@ import { emptyResourceSet } from "../k8s/resource-set.ts";
 import { Persister } from "./persist.ts";
 import type { EngineLiveness } from "./loop-watch.ts";
 import type { EngineLoad } from "../link/protocol.ts";
+import type { AnalyticsBatch, AnalyticsSink } from "../analytics/types.ts";
 import type { FleetView } from "./fleet/view.ts";
 import type { AnnounceStatus } from "../announce/types.ts";
 import { groupSettings, type GroupSettings } from "./fleet/group-settings.ts";
@@ -33,6 +34,7 @@ import { hostname } from "node:os";
 import { applyAnnounceState } from "./announce-status.ts";
 import type { VipAnnouncementView } from "./fleet/announce-view.ts";
 import { soleEngineAnnouncements, soleEngineSnapshot } from "./fleet/sole-engine.ts";
+import { feedAnalytics } from "./analytics-feed.ts";
 
 /** EnginePort is what the controller needs of an engine (in-process or a worker group). */
 export interface EnginePort {
@@ -48,6 +50,17 @@ export interface EnginePort {
   liveness?(): EngineLiveness;
   /** load is the engine's load since the previous call (engine/load.ts); undefined before a sample. */
   load?(): EngineLoad | undefined;
+  /**
+   * analytics is the engine's side of the analytics pipe: its AnalyticsBatch since the previous
+   * call (analytics/collector.ts; a WorkerGroup's merged over its workers), undefined when nothing
+   * happened or analytics are off. What carries engine state to the controller reads it.
+   */
+  analytics?(): AnalyticsBatch | undefined;
+  /**
+   * onAnalytics is the controller's side: fn gets every batch an engine ships (the thread-bridged
+   * local engine, the fleet's engines), stamped with the engine's name and group.
+   */
+  onAnalytics?(fn: (batch: AnalyticsBatch) => void): void;
   /**
    * drain stops accepting (every listener closes, so the kernel queues no new connection here and
    * SO_REUSEPORT peers take them) and resolves true once open connections finished, false when
@@ -148,6 +161,7 @@ export class Controller {
   #extras: ControllerExtras | undefined;
   /** servedAcmeTxt are the DNS-01 answers the serving snapshot holds (inspect() rebuilds with them). */
   #servedAcmeTxt: readonly AcmeTxt[] = [];
+  #stopAnalytics: () => void = () => {};
 
   constructor(engine: EnginePort, store: AllocationStore | undefined, opts: TranslateOptions, log: Logger) {
     this.#engine = engine;
@@ -163,6 +177,15 @@ export class Controller {
   /** setExtras plugs in the built-in ACME issuer: its Secrets, challenges and issuer statuses. */
   setExtras(extras: ControllerExtras): void {
     this.#extras = extras;
+  }
+
+  /**
+   * setAnalytics hands every batch the engines ship to sink (the analytics store; analytics-feed.ts:
+   * a sink that throws loses that batch only, logged).
+   */
+  setAnalytics(sink: AnalyticsSink): void {
+    this.#stopAnalytics();
+    this.#stopAnalytics = feedAnalytics(this.#engine, sink, this.#log);
   }
 
   /** update builds, applies and records a snapshot for set; resolves when the engine answered. */
@@ -337,9 +360,10 @@ export class Controller {
     return [...this.#problems].map(([source, p]) => `${source}: ${p.message}`);
   }
 
-  /** close stops retrying a failed save. */
+  /** close stops retrying a failed save and feeding analytics. */
   close(): void {
     this.#persist.close();
+    this.#stopAnalytics();
   }
 
   /** inspect is the input and pipeline output of the serving snapshot, for `get`, `explain`,

@@ -1,9 +1,15 @@
 // access-log.ts: one JSON line per finished HTTP request, from the engine's portico:http.response
 // events. Off unless asked for (`portico run --access-log FILE|-`): at high rates it costs a
-// write per request. Never logs headers or bodies, so no credential reaches the log.
+// write per request. Never logs headers or bodies (the User-Agent alone, which carries no
+// credential), so no credential reaches the log.
 import { createWriteStream } from "node:fs";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import { HTTP_RESPONSE_CHANNEL as CHANNEL, type HttpResponseEvent, type WafEvidence } from "./l7/events.ts";
+import {
+  HTTP_RESPONSE_CHANNEL as CHANNEL,
+  type ExchangeTimings,
+  type HttpResponseEvent,
+  type WafEvidence,
+} from "./l7/events.ts";
 
 /** formatAccessLine renders one event as a JSON line; time is passed in so tests can fix it. */
 export function formatAccessLine(e: HttpResponseEvent, time: Date): string {
@@ -17,13 +23,18 @@ export function formatAccessLine(e: HttpResponseEvent, time: Date): string {
       path: e.path,
       protocol: e.protocol,
       status: e.status,
-      durationMs: Math.round(e.durationMs * 1000) / 1000,
+      durationMs: ms(e.durationMs),
       bytesIn: e.bytesIn,
       bytesOut: e.bytesOut,
       route: e.route,
       backend: e.backend,
       error: e.error || undefined, // JSON.stringify leaves it out
       waf: e.waf === undefined ? undefined : wafField(e.waf),
+      // Added fields (issue 15): readers of the older line ignore them; empty ones are left out.
+      timings: e.timings === undefined ? undefined : timingsField(e.timings),
+      tls: e.tls || undefined,
+      userAgent: e.userAgent || undefined,
+      outcome: e.outcome,
     }) + "\n"
   );
 }
@@ -40,8 +51,22 @@ function wafField(w: WafEvidence): Record<string, unknown> {
     blockedBy: w.blockedBy,
     wouldBlock: w.wouldBlock,
     overBudget: w.overBudget,
-    elapsedMs: Math.round(w.elapsedMs * 1000) / 1000,
+    elapsedMs: ms(w.elapsedMs),
   };
+}
+
+// timingsField rounds each part to the microsecond, as durationMs is.
+function timingsField(t: ExchangeTimings): ExchangeTimings {
+  const out: ExchangeTimings = {};
+  if (t.request !== undefined) out.request = ms(t.request);
+  if (t.connect !== undefined) out.connect = ms(t.connect);
+  if (t.ttfb !== undefined) out.ttfb = ms(t.ttfb);
+  if (t.transfer !== undefined) out.transfer = ms(t.transfer);
+  return out;
+}
+
+function ms(v: number): number {
+  return Math.round(v * 1000) / 1000;
 }
 
 /** startAccessLog writes a line per request to target ("-" is stdout) until the returned stop runs. */

@@ -8,6 +8,7 @@
 import type { EngineSnapshot } from "../model/ir.ts";
 import type { ListenerStatus } from "../engine/listeners.ts";
 import type { AnnounceStatus } from "../announce/types.ts";
+import type { AnalyticsBatch } from "../analytics/types.ts";
 
 /** LINK_VERSION changes when a message changes incompatibly; a mismatch is refused with both versions named. */
 export const LINK_VERSION = 1;
@@ -106,6 +107,12 @@ export type FromEngine =
   | { type: "load"; load: EngineLoad }
   /** announce is the engine's VIP announcements and BGP sessions, sent when they change. */
   | { type: "announce"; status: AnnounceStatus }
+  /**
+   * analytics is the engine's traffic figures since its previous batch (analytics/types.ts), sent
+   * every LOAD_INTERVAL_MS when there were any; while the link is down the engine keeps merging them
+   * into one batch (bounded), sent once the link is back. The controller stamps the engine's name.
+   */
+  | { type: "analytics"; batch: AnalyticsBatch }
   | { type: "pong"; at: number };
 
 /** Controller → engine messages. */

@@ -34,6 +34,7 @@ test("a database from before the epoch gets the table on open and starts at 1", 
   const db = new DatabaseSync(join(dir, "portico.db"));
   db.exec("DROP TABLE epoch");
   db.exec("DROP TABLE acme");
+  db.exec("DROP TABLE analytics");
   db.exec("PRAGMA user_version = 2");
   db.close();
   const again = openStateStore(dir);

@@ -29,6 +29,15 @@ export const MIGRATIONS: readonly string[] = [
      key   TEXT PRIMARY KEY,
      value TEXT NOT NULL
    ) STRICT`,
+  // 5: analytics buckets (src/analytics/persist.ts): one row per ring family ("vs/1m",
+  // "detail/1h", "cells/1d", ...) and bucket start (ms), holding every series' figures of that
+  // bucket as deflated JSON; rows older than the family's span are deleted as they are written.
+  `CREATE TABLE analytics (
+     family TEXT NOT NULL,
+     t      INTEGER NOT NULL,
+     data   BLOB NOT NULL,
+     PRIMARY KEY (family, t)
+   ) STRICT, WITHOUT ROWID`,
 ];
 
 /** SchemaError says the database was written by a newer Portico; it is never downgraded in place. */

@@ -63,6 +63,14 @@ export interface StateStore {
   loadAcme(): Record<string, string>;
   /** saveAcme writes one ACME row (undefined deletes it); throws PORTICO_STATE_WRITE. */
   saveAcme(key: string, value: string | undefined): void;
+  /** loadAnalytics reads every saved analytics bucket, oldest first per family (analytics/persist.ts). */
+  loadAnalytics(): AnalyticsRow[];
+  /**
+   * saveAnalytics writes buckets and deletes each family's rows older than its cutoff (ms), in one
+   * transaction; throws PORTICO_STATE_WRITE. Not followed by a backup: analytics is history, rewritten
+   * every minute, and copying a growing file that often would cost more than the history is worth.
+   */
+  saveAnalytics(rows: readonly AnalyticsRow[], cutoffs: Record<string, number>): void;
   /** close checkpoints and closes the database and gives up the directory's lock. */
   close(): void;
 }
@@ -98,6 +106,13 @@ function sameRow(a: Row, b: Row): boolean {
     a.sharing_key === b.sharing_key &&
     a.ports === b.ports
   );
+}
+
+/** AnalyticsRow is one saved analytics bucket: its ring family, start (ms) and deflated JSON. */
+export interface AnalyticsRow {
+  family: string;
+  t: number;
+  data: Uint8Array;
 }
 
 /** OpenOptions change how openStateStore treats what it finds. */
@@ -205,6 +220,9 @@ function openChecked(
     const epochBump = db.prepare(
       "INSERT INTO epoch (id, value) VALUES (1, 1) ON CONFLICT(id) DO UPDATE SET value = value + 1 RETURNING value",
     );
+    const anaAll = db.prepare("SELECT family, t, data FROM analytics ORDER BY family, t");
+    const anaPut = db.prepare("INSERT OR REPLACE INTO analytics (family, t, data) VALUES (?, ?, ?)");
+    const anaPrune = db.prepare("DELETE FROM analytics WHERE family = ? AND t < ?");
     const rows = (): Row[] => selectAll.all() as unknown as Row[];
     const save = (state: AllocationState): SaveStats => {
       const stored = new Map(rows().map((r) => [r.key, r]));
@@ -293,6 +311,19 @@ function openChecked(
           });
         }
         backupStale = true;
+      },
+      loadAnalytics: () => anaAll.all() as unknown as AnalyticsRow[],
+      saveAnalytics: (rows, cutoffs) => {
+        try {
+          inTransaction(db, "BEGIN IMMEDIATE", () => {
+            for (const r of rows) anaPut.run(r.family, r.t, r.data);
+            for (const [family, before] of Object.entries(cutoffs)) anaPrune.run(family, before);
+          });
+        } catch (err) {
+          throw new StateError("PORTICO_STATE_WRITE", `cannot save analytics to ${file}: ${describe(err)}`, {
+            cause: err,
+          });
+        }
       },
       bumpEpoch: () => {
         let value: number;

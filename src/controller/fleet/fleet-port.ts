@@ -7,6 +7,8 @@
 // engine always did. Otherwise the push is in force, and the engines that did not ack it show on
 // the objects they should serve (fleet-status.ts). An engine that connects gets its slice at once
 // unless it already serves it; one that leaves triggers re-placement and a push to the others.
+import { feedAnalytics } from "../analytics-feed.ts";
+import type { AnalyticsBatch } from "../../analytics/types.ts";
 import { hostname, availableParallelism, totalmem } from "node:os";
 import { DEFAULT_ENGINE_GROUP, type Calibration } from "../../k8s/engine-group.ts";
 import type { GroupSettings } from "./group-settings.ts";
@@ -93,6 +95,7 @@ export class FleetPort implements EnginePort {
   /** #localLoad is the local engine's load, sampled every LOAD_INTERVAL_MS as remote engines report theirs. */
   #localLoad = new LoadHistory();
   #localSampler: NodeJS.Timeout | undefined;
+  #stopLocalAnalytics: () => void = () => {};
   #calibration: (() => Calibration | undefined) | undefined;
   /** liveness is the local engine thread's loop report, present when that engine runs on another thread. */
   liveness?: () => EngineLiveness;
@@ -408,6 +411,13 @@ export class FleetPort implements EnginePort {
     };
   }
 
+  /** onAnalytics registers fn for every analytics batch: the local engine's and each remote engine's. */
+  onAnalytics(fn: (batch: AnalyticsBatch) => void): void {
+    // The sink's errors are the caller's (Controller.setAnalytics logs them): passed through here.
+    if (this.#local) this.#stopLocalAnalytics = feedAnalytics(this.#local, { ingest: fn }, this.#log);
+    this.#hub.onAnalytics(fn);
+  }
+
   /** onListenerChange registers fn for any change of an engine's answers or listeners. */
   onListenerChange(fn: () => void): void {
     this.#changed.push(fn);
@@ -416,6 +426,7 @@ export class FleetPort implements EnginePort {
   /** close closes the hub (every engine link) and the local engine. */
   async close(): Promise<void> {
     clearInterval(this.#localSampler);
+    this.#stopLocalAnalytics();
     await this.#hub.close();
     await this.#local?.close();
   }

@@ -13,6 +13,7 @@ import { selfSigned } from "../../engine/tls/default-cert.ts";
 import { waitFor } from "../../../test/e2e/harness.ts";
 import { Hub, type HubEvent, type HubTiming } from "./hub.ts";
 import { TestEngine, fixtureSnapshot, identity } from "./testing.ts";
+import type { AnalyticsBatch, LogRecord } from "../../analytics/types.ts";
 
 interface Rig {
   hub: Hub;
@@ -376,6 +377,38 @@ test("an engine's announce report is kept as its latest; one the controller cann
       r.events.filter((x) => x.type === "announce"),
       [{ type: "announce", engine: "e1" }],
     );
+    e.close();
+  } finally {
+    await r.close();
+  }
+});
+
+test("an engine's analytics batch reaches onAnalytics stamped with its authenticated name and group; one of another shape is ignored", async () => {
+  const r = await rig();
+  try {
+    const got: AnalyticsBatch[] = [];
+    r.hub.onAnalytics((b) => got.push(b));
+    const e = await TestEngine.join(r.port, r.creds.caPem, r.creds.token, {
+      ...identity("e1"),
+      group: "edge",
+    });
+    e.send({ type: "analytics", batch: { services: "not a map" } });
+    const log = { at: 900, vs: "L", reasons: ["5xx"], engine: "someone-else" } as LogRecord;
+    const batch: AnalyticsBatch = {
+      engine: "someone-else",
+      at: 1000,
+      intervalMs: 1000,
+      services: {},
+      logs: [log],
+      dropped: 0,
+    };
+    e.send({ type: "analytics", batch });
+    await waitFor("the batch", () => got.length > 0);
+    assert.equal(got.length, 1);
+    assert.equal(got[0]!.engine, "e1");
+    assert.equal(got[0]!.group, "edge");
+    assert.equal(got[0]!.logs[0]!.engine, "e1");
+    assert.equal(got[0]!.at, 1000);
     e.close();
   } finally {
     await r.close();

@@ -28,6 +28,8 @@ import type { Logger } from "../log.ts";
 import { LoadHistory } from "./load-history.ts";
 import { checkIdentity } from "./identity.ts";
 import type { AnnounceStatus } from "../../announce/types.ts";
+import type { AnalyticsBatch } from "../../analytics/types.ts";
+import { isBatch, stamped } from "../../analytics/measures.ts";
 
 /** SnapshotRef names one push to one engine. */
 export interface SnapshotRef {
@@ -109,6 +111,7 @@ export class Hub {
   #tokenHash: Buffer;
   #live = new Map<string, Live>();
   #listeners: ((e: HubEvent) => void)[] = [];
+  #analytics: ((batch: AnalyticsBatch) => void)[] = [];
   #ticker: NodeJS.Timeout | undefined;
   #reserved = new Map<string, string>();
   #encoded = new WeakMap<EngineSnapshot, { epoch: number; seq: number; bytes: Buffer }>();
@@ -203,6 +206,11 @@ export class Hub {
   /** onEvent registers fn for every HubEvent. */
   onEvent(fn: (e: HubEvent) => void): void {
     this.#listeners.push(fn);
+  }
+
+  /** onAnalytics registers fn for every analytics batch an engine sends, stamped with its name and group. */
+  onAnalytics(fn: (batch: AnalyticsBatch) => void): void {
+    this.#analytics.push(fn);
   }
 
   /** sessions are the connected engines, by name. */
@@ -474,6 +482,13 @@ export class Hub {
         if (Array.isArray(m.status?.vips) && Array.isArray(m.status?.peers)) {
           s.announce = m.status;
           this.#emit({ type: "announce", engine: name });
+        }
+        return;
+      case "analytics":
+        // A batch of another shape (a newer engine's) is ignored, not stored.
+        if (isBatch(m.batch)) {
+          const batch = stamped(m.batch, name, s.identity.group);
+          for (const fn of this.#analytics) fn(batch);
         }
         return;
       case "pong":

@@ -11,6 +11,7 @@ import type { MessageHead } from "../http/parser.ts";
 import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
 import { failureAnswer, retryReason, retryable } from "./failure.ts";
 import { acquireUpstream } from "./h2c-bridge.ts";
+import { httpResponse, type ExchangeTimings } from "./events.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 import type { UpstreamConn, UpstreamFailure, UpstreamOwner } from "./upstream.ts";
 
@@ -25,6 +26,21 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
   pool = "";
   /** error is why the proxy answered an error itself (logs and access log only, never the client). */
   error = "";
+  /** outcome says how an exchange that did not complete ended (the response event's outcome). */
+  outcome: "reset" | "timeout" | undefined = undefined;
+  /**
+   * timed: someone listened for response events when the exchange began, so it stamps its
+   * timings (tAsk, tSent, tHead: performance.now(), 0 = not reached); untimed exchanges read
+   * no clock beyond durationMs's. tReq is when the request was fully read, for exchanges the
+   * proxy answered without a backend (fronts stamp it).
+   */
+  readonly timed = httpResponse.hasSubscribers;
+  protected tAsk = 0;
+  protected tSent = 0;
+  protected tHead = 0;
+  protected tReq = 0;
+  // tTry is when the current attempt asked for its connection (tAsk for the first one).
+  private tTry = 0;
   /** atEnd runs once when the exchange ends (PhaseRequest.atEnd: a concurrency slot's release). */
   atEnd: (() => void) | undefined = undefined;
   /** stickyCookie is the Set-Cookie of a route with cookie affinity, when its pick asks for one. */
@@ -125,9 +141,60 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
     if (backend === undefined) return;
     const rt = this.rt;
     const up = acquireUpstream(rt, this.pool, backend, this.route?.connectTimeoutMs);
+    // A connection not yet connected stamps tSent when it is (onConnected); the h2c bridge says
+    // so itself when it meets its session.
+    if (this.timed) this.stampAsk((up as { connected?: boolean }).connected !== false);
     this.upstream = up;
     up.attach(this, this.route?.backendTimeoutMs ?? rt.listener.requestTimeoutMs);
     this.send(up);
+  }
+
+  /**
+   * stampAsk marks an attempt asking for a backend connection (timed exchanges only): the first
+   * one ends the request part; ready says the connection can take the request at once (pooled,
+   * or a session already up), so the connect part gets no time of its own.
+   */
+  stampAsk(ready: boolean): void {
+    const t = this.tAsk === 0 ? (this.tAsk = performance.now()) : performance.now();
+    this.tTry = t;
+    this.tSent = ready ? t : 0;
+  }
+
+  /**
+   * onConnected runs when the current attempt's connection became ready after a wait (fresh: a
+   * new TCP/TLS connection or HTTP/2 session connected now), or at once (!fresh: it was up).
+   */
+  onConnected(fresh: boolean): void {
+    if (this.timed && this.tTry !== 0) this.tSent = fresh ? performance.now() : this.tTry;
+  }
+
+  /** stampHead marks the backend's (final) response head: the end of ttfb. */
+  stampHead(): void {
+    if (this.timed && this.tHead === 0) this.tHead = performance.now();
+  }
+
+  /**
+   * timings splits the exchange's total (end - start) into its parts (events.ts ExchangeTimings):
+   * request to the first ask for a backend, connect to the serving connection's readiness, ttfb
+   * to the response head, transfer to the end. A part still running when the exchange ended
+   * runs to the end (a backend that never answered: ttfb until the timeout), so request +
+   * connect + ttfb + transfer = total whenever a backend was asked. tunnel leaves transfer out
+   * (a WebSocket's exchange ends at its 101; the tunnel's life is not the exchange's).
+   */
+  protected timings(end: number, tunnel: boolean): ExchangeTimings {
+    const start = this.start;
+    const ask = this.tAsk;
+    if (ask === 0) {
+      const req = this.tReq;
+      return req === 0 ? {} : { request: Math.min(req, end) - start };
+    }
+    const sent = this.tSent;
+    if (sent === 0) return { request: ask - start, connect: end - ask };
+    const head = this.tHead;
+    if (head === 0) return { request: ask - start, connect: sent - ask, ttfb: end - sent };
+    const t: ExchangeTimings = { request: ask - start, connect: sent - ask, ttfb: head - sent };
+    if (!tunnel) t.transfer = end - head;
+    return t;
   }
 
   onUpstreamFailure(conn: UpstreamConn, failure: UpstreamFailure, detail: string): void {
@@ -152,6 +219,8 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
       this.connect();
       return;
     }
+    if (failure === "timeout") this.outcome = "timeout";
+    else if (failure === "reset") this.outcome = "reset";
     this.fail(...failureAnswer(failure, b.id, this.route?.name, detail));
   }
 
@@ -220,6 +289,7 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
   timedOut(): void {
     this.stopTimer();
     if (this.done) return;
+    this.outcome = "timeout";
     this.dropAttempt();
     this.fail(504, `request timed out after ${this.requestTimeoutMs()} ms on route ${this.route?.name}`);
   }

@@ -56,7 +56,22 @@ export interface HttpResponseEvent {
   outcome?: "reset" | "timeout";
 }
 
-/** ExchangeTimings are the spans of one exchange in milliseconds (analytics TimingPart). */
+/**
+ * ExchangeTimings are the spans of one exchange in milliseconds (analytics TimingPart), measured
+ * from the same origin as durationMs (the request head parsed: HTTP/1.1 onHead, HTTP/2 the
+ * stream's headers) with performance.now():
+ * - request: to the first ask for a backend connection — the head, plus the body when the proxy
+ *   held it first (HTTP/1.1 request buffering, WAF body inspection), plus any decision step that
+ *   waited (external auth); with no backend asked, to the request fully read (absent if never);
+ * - connect: to the serving attempt's connection being ready (0: pooled, or the h2c session was
+ *   up; failed attempts before it count here); absent when no backend was asked;
+ * - ttfb: to the backend's final response head (a body streamed to the backend after the ask is
+ *   the backend's time: HTTP/2 and large bodies); to the end when no head came (a timeout);
+ * - transfer: to the last byte handed to the client socket (absent for a WebSocket's 101: the
+ *   exchange ends there; the tunnel is not timed).
+ * When a backend was asked, request + connect + ttfb + transfer = durationMs (all four or what
+ * ran); otherwise the parts present are within it.
+ */
 export interface ExchangeTimings {
   request?: number;
   connect?: number;

@@ -92,6 +92,8 @@ export class Exchange extends BackendAttempt implements Decidable {
   // deciding: a requestHeaders step is still waiting (hold); aborter aborts it if the client leaves.
   private deciding = false;
   private aborter: AbortController | undefined = undefined;
+  // tunnelled: the exchange ended at a 101, its connection now a WebSocket tunnel (no transfer part).
+  private tunnelled = false;
 
   constructor(conn: ClientConn, head: MessageHead) {
     super(conn.rt);
@@ -338,6 +340,9 @@ export class Exchange extends BackendAttempt implements Decidable {
   /** requestComplete runs when the whole request was read from the client. */
   requestComplete(): void {
     this.requestDone = true;
+    // The request part of an exchange the proxy may answer itself (no backend asked yet); a
+    // bodiless request was complete with its head.
+    if (this.timed && this.tAsk === 0) this.tReq = this.framing === "none" ? this.start : performance.now();
     this.mirrors?.end(this.pendingTrailers);
     if (this.done) return;
     if (this.local !== undefined) {
@@ -409,6 +414,7 @@ export class Exchange extends BackendAttempt implements Decidable {
     if (!this.holding || this.done) return super.timedOut();
     this.stopTimer();
     this.holding = false;
+    this.outcome = "timeout";
     const ms = this.route?.requestBodyTimeoutMs ?? this.rt.limits.requestBodyTimeoutMs;
     limitReached(this.rt.log, this.rt.listener.name, "request_body_timeout", ms);
     this.fail(408, "request body timeout");
@@ -452,6 +458,7 @@ export class Exchange extends BackendAttempt implements Decidable {
     if (!this.interim) {
       this.status = status;
       this.responseStarted = true;
+      this.stampHead();
     }
     const client = this.conn;
     const http10 = this.head.versionMinor === 0;
@@ -603,6 +610,7 @@ export class Exchange extends BackendAttempt implements Decidable {
 
   onUpgrade(conn: UpstreamConn, rest: Buffer): void {
     this.upstream = null;
+    this.tunnelled = true;
     const socket = conn.takeSocket();
     // Tunnel first: it detaches the client connection, so finishing starts nothing after it.
     this.conn.tunnel(socket, rest);
@@ -614,6 +622,8 @@ export class Exchange extends BackendAttempt implements Decidable {
     this.mirrors?.abort();
     this.aborter?.abort();
     if (this.done) return;
+    // The client's connection broke (or closed) before the exchange completed.
+    this.outcome ??= "reset";
     const up = this.upstream;
     this.upstream = null;
     if (up !== null) up.destroy();
@@ -633,6 +643,7 @@ export class Exchange extends BackendAttempt implements Decidable {
     }
     this.settle(ok);
     if (httpResponse.hasSubscribers) {
+      const end = performance.now();
       const ev: HttpResponseEvent = {
         listener: this.rt.listener.name,
         route: this.route?.name ?? "",
@@ -640,7 +651,7 @@ export class Exchange extends BackendAttempt implements Decidable {
         pool: this.pool,
         backend: this.backend?.id ?? "",
         status: this.status,
-        durationMs: performance.now() - this.start,
+        durationMs: end - this.start,
         bytesIn: this.bytesIn,
         bytesOut: this.bytesOut,
         client: this.conn.clientIp,
@@ -649,7 +660,11 @@ export class Exchange extends BackendAttempt implements Decidable {
         path: this.head.url,
         protocol: this.head.versionMinor === 0 ? "HTTP/1.0" : "HTTP/1.1",
         error: this.error,
+        timings: this.timings(end, this.tunnelled),
+        tls: this.conn.tlsVersion(),
+        userAgent: this.header("user-agent") ?? "",
       };
+      if (this.outcome !== undefined) ev.outcome = this.outcome;
       if (waf !== undefined) ev.waf = waf;
       httpResponse.publish(ev);
     }

@@ -20,6 +20,7 @@ import type { H2Guard } from "./h2-guard.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 import type { UpstreamConn } from "./upstream.ts";
 import { cookieValue } from "./cookie.ts";
+import { sessionTlsVersion } from "./tls-version.ts";
 import { fieldPairs, headerPairs, wafConn, type WafRun, type WafSubject } from "./waf.ts";
 
 const END_STREAM = 0x1;
@@ -62,6 +63,8 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   private trailers: string[] | undefined;
   private requestDone = false;
   private aborter: AbortController | undefined = undefined;
+  // session is the stream's, kept: a destroyed stream forgets it (the response event's tls).
+  private readonly session: http2.Http2Session | undefined;
 
   constructor(
     rt: ListenerRuntime,
@@ -74,6 +77,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     super(rt);
     this.guard = guard;
     this.stream = stream;
+    this.session = stream.session;
     this.headers = headers;
     this.host = host;
     this.method = headers[":method"] ?? "GET";
@@ -82,6 +86,8 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     this.path = q === -1 ? url : url.slice(0, q);
     this.query = q === -1 ? "" : url.slice(q + 1);
     this.hasBody = (flags & END_STREAM) === 0;
+    // A bodiless request was complete with its headers (the request part of a local answer).
+    if (this.timed && !this.hasBody) this.tReq = this.start;
     stream.on("close", () => this.abort());
   }
 
@@ -226,7 +232,8 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     // Mirrors start here, once WAF phase 2 (if any) let the request through, with the held body.
     mirrorStream(this.rt, this, this.held ?? [], this.requestDone);
     if (h2c) {
-      // One attempt, no retry: the stream's body is piped to the backend as it arrives.
+      // One attempt, no retry: the stream's body is piped to the backend as it arrives (h2c.ts
+      // stamps the ask).
       const backend = this.pickBackend();
       if (backend !== undefined) h2cRequest(this, backend);
       return;
@@ -355,6 +362,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   onHead(h: MessageHead): boolean {
     const status = h.statusCode;
     if (status >= 100 && status < 200) return false;
+    this.stampHead();
     // custom-http-errors: the default backend's page instead of this answer (error-pages.ts).
     const ep = this.route?.errorPages;
     if (intercepts(ep, status)) {
@@ -530,6 +538,8 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     // Only the client's RST_STREAM is a reset: streams that die with their session (the client
     // dropped TCP, a shutdown) are no abuse (H2Guard.reset tells them apart).
     this.guard?.reset(performance.now() - this.start);
+    // The stream was reset, or its connection broke, before the exchange completed.
+    this.outcome ??= "reset";
     const up = this.upstream;
     this.upstream = null;
     if (up !== null) up.destroy();
@@ -546,6 +556,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     // WAF phase 5 (logging) once the exchange ended, whichever way.
     const waf = this.waf?.end();
     if (httpResponse.hasSubscribers) {
+      const end = performance.now();
       httpResponse.publish({
         listener: this.rt.listener.name,
         route: this.route?.name ?? "",
@@ -553,7 +564,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
         pool: this.pool,
         backend: this.backend?.id ?? "",
         status: this.status,
-        durationMs: performance.now() - this.start,
+        durationMs: end - this.start,
         bytesIn: this.bytesIn,
         bytesOut: this.bytesOut,
         client: this.clientIp(),
@@ -562,6 +573,10 @@ export class H2Exchange extends BackendAttempt implements Decidable {
         path: this.headers[":path"] ?? "",
         protocol: "HTTP/2",
         error: this.error,
+        timings: this.timings(end, false),
+        tls: sessionTlsVersion(this.session),
+        userAgent: this.header("user-agent") ?? "",
+        ...(this.outcome === undefined ? {} : { outcome: this.outcome }),
         ...(waf === undefined ? {} : { waf }),
       });
     }

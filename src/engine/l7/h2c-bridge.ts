@@ -37,6 +37,9 @@ export class H2cBridge implements MessageSink {
   owner: UpstreamOwner | null = null;
   /** reused is always false: a bridge is never pooled, so failures are not "stale connection" retries. */
   readonly reused = false;
+  /** connected is false: whether the session is up is known once the request's head is parsed
+   * (onHead tells the owner, onConnected), so the exchange does not take it as ready at once. */
+  readonly connected = false;
   sawResponse = false;
   /** socket is what the exchange writes its HTTP/1.1 request to. */
   readonly socket: {
@@ -143,7 +146,9 @@ export class H2cBridge implements MessageSink {
     out[":authority"] = authority;
     let stream: http2.ClientHttp2Stream;
     try {
-      stream = h2Session(this.backend, this.tls).request(out);
+      const session = h2Session(this.backend, this.tls);
+      whenConnected(session, this.owner);
+      stream = session.request(out);
     } catch (err) {
       this.fail("connect", `cannot open a stream to ${this.backend.id}: ${(err as Error).message}`);
       return false;
@@ -187,6 +192,33 @@ export class H2cBridge implements MessageSink {
     };
     this.owner?.onHead(head);
   }
+}
+
+// waiting are the timed owners whose streams wait for their session to connect: one 'connect'
+// listener per session, not one per stream (a burst on a new session would pass the
+// EventEmitter's listener limit).
+const waiting = new WeakMap<http2.ClientHttp2Session, Pick<UpstreamOwner, "onConnected">[]>();
+
+/**
+ * whenConnected tells a timed owner when session can take its stream: at once when it is up
+ * (not fresh), else when it connects (fresh) — the connect part of the exchange's timings.
+ */
+export function whenConnected(
+  session: http2.ClientHttp2Session,
+  owner: Pick<UpstreamOwner, "timed" | "onConnected"> | null,
+): void {
+  if (owner === null || owner.timed !== true) return;
+  if (!session.connecting) return owner.onConnected!(false);
+  let list = waiting.get(session);
+  if (list === undefined) {
+    const l: Pick<UpstreamOwner, "onConnected">[] = (list = []);
+    waiting.set(session, l);
+    session.once("connect", () => {
+      waiting.delete(session);
+      for (const o of l) o.onConnected!(true);
+    });
+  }
+  list.push(owner);
 }
 
 // flatten turns HTTP/2 headers into name, value pairs, pseudo-headers left out.

@@ -4,6 +4,7 @@ import http2 from "node:http2";
 import type { Backend } from "../contracts.ts";
 import type { H2Exchange } from "./h2-exchange.ts";
 import { h2Session } from "./h2-sessions.ts";
+import { whenConnected } from "./h2c-bridge.ts";
 
 // Request headers never forwarded: pseudo-headers are rebuilt, the rest are HTTP/2-illegal hop-by-hop.
 const SKIP = new Set([
@@ -48,7 +49,10 @@ export function h2cRequest(ex: H2Exchange, backend: Backend): void {
   const ended = ex.stream.readableEnded;
   let req: http2.ClientHttp2Stream;
   try {
-    req = h2Session(backend, tls).request(out, {
+    const session = h2Session(backend, tls);
+    if (ex.timed) ex.stampAsk(false);
+    whenConnected(session, ex);
+    req = session.request(out, {
       endStream: ended && (held === undefined || held.length === 0),
     });
   } catch (err) {
@@ -58,6 +62,7 @@ export function h2cRequest(ex: H2Exchange, backend: Backend): void {
   const timeout = ex.route?.backendTimeoutMs ?? ex.rt.listener.requestTimeoutMs;
   if (timeout > 0)
     req.setTimeout(timeout, () => {
+      ex.outcome = "timeout";
       ex.fail(504, `backend ${backend.id} of route ${ex.route?.name} timed out`);
       req.close(http2.constants.NGHTTP2_CANCEL);
     });
@@ -72,6 +77,7 @@ export function h2cRequest(ex: H2Exchange, backend: Backend): void {
     ex.stream.pipe(req);
   } else if (held !== undefined && held.length > 0) req.end();
   req.on("response", (headers) => {
+    ex.stampHead();
     const status = Number(headers[":status"]);
     // WAF phase 3 (waf.ts): an answer of the WAF replaces the backend's response.
     if (ex.waf !== undefined && ex.wafResponse(status, headers)) {
@@ -140,9 +146,10 @@ export function h2cRequest(ex: H2Exchange, backend: Backend): void {
     ex.stream.end();
     ex.finish(true);
   });
-  req.on("error", (err: Error) =>
-    ex.fail(502, `backend ${backend.id} of route ${ex.route?.name} failed: ${err.message}`),
-  );
+  req.on("error", (err: Error) => {
+    ex.outcome ??= "reset";
+    ex.fail(502, `backend ${backend.id} of route ${ex.route?.name} failed: ${err.message}`);
+  });
   ex.stream.on("close", () => {
     if (!req.closed) req.close(http2.constants.NGHTTP2_CANCEL);
   });

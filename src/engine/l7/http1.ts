@@ -18,6 +18,7 @@ import { prepare } from "./prepare.ts";
 import { currentRuntime, type ListenerRuntime } from "./runtime.ts";
 import { copyOf } from "./upstream.ts";
 import { tunnel } from "./websocket.ts";
+import { tlsVersionOf } from "./tls-version.ts";
 import { cookieValue } from "./cookie.ts";
 
 // Pipelined requests waiting behind the active one may buffer this much body before reading pauses.
@@ -95,6 +96,8 @@ export class ClientConn implements MessageSink, Watcher, Batched {
   private opened = false;
   // pick is handed to Upstreams.pick, which is synchronous, so one object serves every request.
   private readonly pick: PickContext;
+  // tls is the negotiated TLS version, read once per connection on first use (tlsVersion).
+  private tls: string | undefined = undefined;
 
   /**
    * ClientConn serves socket, nothing read from it yet; h2c, if given, takes it when its first
@@ -137,6 +140,11 @@ export class ClientConn implements MessageSink, Watcher, Batched {
     if (this.closed) return true;
     batchWrites(this);
     return typeof data === "string" ? this.socket.write(data, "latin1") : this.socket.write(data);
+  }
+
+  /** tlsVersion is the connection's negotiated TLS version ("TLSv1.3"), "" on plain TCP. */
+  tlsVersion(): string {
+    return (this.tls ??= tlsVersionOf(this.socket));
   }
 
   /** destroy breaks the connection (a response could not be completed). */
@@ -258,7 +266,7 @@ export class ClientConn implements MessageSink, Watcher, Batched {
     this.failConnection(status, text);
   }
 
-  private failConnection(status: number, text: string): void {
+  private failConnection(status: number, text: string, outcome?: "timeout"): void {
     this.socket.pause();
     this.closing = true;
     this.failed = true;
@@ -274,6 +282,7 @@ export class ClientConn implements MessageSink, Watcher, Batched {
       broken.abort(true);
     }
     const ex = new Exchange(this, badHead);
+    ex.outcome = outcome;
     ex.answer(status, text, true);
     ex.requestDone = true;
     this.parsing = null;
@@ -283,7 +292,7 @@ export class ClientConn implements MessageSink, Watcher, Batched {
 
   private headerTimeout(): void {
     if (this.closing) return;
-    this.failConnection(408, "request header timeout");
+    this.failConnection(408, "request header timeout", "timeout");
   }
 
   onBegin(): void {

@@ -22,6 +22,13 @@ export interface UpstreamOwner extends MessageSink {
   /** onUpstreamDrain runs when the backend socket's write buffer emptied (request-body backpressure). */
   onUpstreamDrain(): void;
   /**
+   * timed owners stamp their timings: onConnected runs once the connection can take the request,
+   * fresh after a wait for a new connection (TCP, TLS, an HTTP/2 session), or not fresh when it
+   * already could (the connect part of the response event's timings).
+   */
+  readonly timed?: boolean;
+  onConnected?(fresh: boolean): void;
+  /**
    * beforeRead and afterRead, when present, bracket the parsing of one backend read, so the owner
    * can join a response head with the body bytes of the same read into one client write.
    */
@@ -102,6 +109,8 @@ export class UpstreamConn implements MessageSink, Watcher, Batched {
     s.on(upTls === undefined ? "connect" : "secureConnect", () => {
       this.connected = true;
       this.armTimeout(this.owner === null ? IDLE_TIMEOUT_MS : this.busyTimeoutMs);
+      const o = this.owner;
+      if (o?.timed === true) o.onConnected!(true);
     });
     if (!this.shared) s.on("data", (buf: Buffer) => this.onData(buf));
     s.on("end", () => this.onEnd());

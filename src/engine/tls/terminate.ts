@@ -19,8 +19,21 @@ import { answerPlainHttp, failureReason, handshakeFailed } from "./handshake-fai
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
-/** TLS_HANDSHAKE_CHANNEL carries { listener } per completed server handshake (engine/load.ts counts them). */
+/** TLS_HANDSHAKE_CHANNEL carries a TlsHandshakeEvent per completed server handshake (engine/load.ts counts them). */
 export const TLS_HANDSHAKE_CHANNEL = "portico:tls.handshake";
+
+/** TlsHandshakeEvent is one completed server handshake. */
+export interface TlsHandshakeEvent {
+  listener: string;
+  /** version is the negotiated protocol ("TLSv1.3"). */
+  version: string;
+  /**
+   * handshakeMs runs from the connection's accept (wrap) to the handshake's completion: the
+   * client's ClientHello on its way included (analytics TimingPart "handshake"). Absent when no
+   * one listened yet at the accept (nothing was stamped then).
+   */
+  handshakeMs?: number;
+}
 const handshake = channel(TLS_HANDSHAKE_CHANNEL);
 const ALPN = ["h2", "http/1.1"];
 
@@ -125,6 +138,7 @@ export function compileTls(
     ready: (secure: tls.TLSSocket) => void,
     alpn: string[],
     verifyClients: boolean,
+    accepted: number,
   ): void => {
     const chosen = peek ? entry(servername ?? "") : fallback;
     const client = verifyClients ? chosen.client : undefined;
@@ -175,7 +189,11 @@ export function compileTls(
       established = true;
       // Sizing weighs handshakes apart from requests (controller/fleet/sizing.ts): the costliest
       // step of an HTTPS engine. One publish per handshake is far below the handshake's own cost.
-      if (handshake.hasSubscribers) handshake.publish({ listener });
+      if (handshake.hasSubscribers) {
+        const ev: TlsHandshakeEvent = { listener, version: secure.getProtocol() ?? "" };
+        if (accepted !== 0) ev.handshakeMs = performance.now() - accepted;
+        handshake.publish(ev);
+      }
       secure.removeListener("close", onClose);
       // tls.Server clears this flag when it emits secureConnection; without a tls.Server we
       // must, or consumers that wait for the handshake (node:http2 sessions) wait forever.
@@ -197,7 +215,9 @@ export function compileTls(
   return {
     select,
     wrap(socket, ready, alpn = ALPN, verifyClients = true) {
-      if (!peek) return start(socket, undefined, true, ready, alpn, verifyClients);
+      // Stamped only while someone listens: a clock read per connection otherwise saved.
+      const accepted = handshake.hasSubscribers ? performance.now() : 0;
+      if (!peek) return start(socket, undefined, true, ready, alpn, verifyClients, accepted);
       peekClientHello(socket, HANDSHAKE_TIMEOUT_MS, (r) => {
         if (r === undefined) {
           if (socket.bytesRead > 0) handshakeFailed(listener, "timeout");
@@ -205,7 +225,7 @@ export function compileTls(
         }
         // Not TLS: the TLS layer meets the bytes as it would have and answers as usual (400 to HTTP).
         const hello = r.type === "done" ? r : undefined;
-        start(socket, hello?.servername, hello?.ecdsa ?? true, ready, alpn, verifyClients);
+        start(socket, hello?.servername, hello?.ecdsa ?? true, ready, alpn, verifyClients, accepted);
       });
     },
   };

@@ -11,6 +11,8 @@ import type { CompileDeps } from "../contracts.ts";
 import type { ApplyResult, EngineStatus } from "../engine.ts";
 import type { EngineLoad } from "../../link/protocol.ts";
 import { combineLoads, LoadQueue } from "../load.ts";
+import type { AnalyticsBatch } from "../../analytics/types.ts";
+import { mergeBatches } from "../../analytics/measures.ts";
 import { mergeExpositions, mergeListeners } from "./merge.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 
@@ -35,6 +37,12 @@ interface Slot {
   metrics: string;
   /** loads are the worker's load pushes since the group's last load(). */
   loads: LoadQueue;
+  /**
+   * analytics is the worker's batches since the group's last analytics(), merged over time: one
+   * batch whatever the wait, so an unread group holds one interval's worth per worker (the
+   * collector's caps), never a queue. It survives the worker's exit: what it counted happened.
+   */
+  analytics: AnalyticsBatch | undefined;
   waiting: Map<number, (r: ApplyResult) => void>;
   restarts: number;
 }
@@ -72,6 +80,7 @@ export class WorkerGroup {
         status: undefined,
         metrics: "",
         loads: new LoadQueue(),
+        analytics: undefined,
         waiting: new Map(),
         restarts: 0,
       };
@@ -100,6 +109,17 @@ export class WorkerGroup {
    */
   load(): EngineLoad | undefined {
     return combineLoads(this.slots.filter((s) => s.live).map((s) => s.loads.take()));
+  }
+
+  /**
+   * analytics merges the workers' analytics batches since the previous call into the engine's one
+   * (measures.ts mergeBatches: counters and sketches add, logs under the cap); undefined when no
+   * worker shipped any.
+   */
+  analytics(): AnalyticsBatch | undefined {
+    const batches = this.slots.flatMap((s) => (s.analytics ? [s.analytics] : []));
+    for (const s of this.slots) s.analytics = undefined;
+    return mergeBatches(batches, { over: "engines" });
   }
 
   /** workers lists each worker's pid and whether it serves the current snapshot (tests, status). */
@@ -234,6 +254,10 @@ export class WorkerGroup {
         } else if (m.type === "metrics") {
           slot.metrics = m.text;
           if (m.load !== undefined) slot.loads.push(m.load);
+          if (m.analytics !== undefined)
+            slot.analytics = slot.analytics
+              ? mergeBatches([slot.analytics, m.analytics], { over: "time" })
+              : m.analytics;
           // While a listener fails, its attempt count rides the metrics push (worker.ts).
           if (m.listeners !== undefined && slot.status !== undefined) {
             slot.status = { ...slot.status, listeners: m.listeners };

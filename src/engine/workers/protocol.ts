@@ -4,6 +4,7 @@ import type { EngineSnapshot } from "../../model/ir.ts";
 import type { ApplyResult, EngineStatus } from "../engine.ts";
 import type { ListenerStatus } from "../listeners.ts";
 import type { EngineLoad } from "../../link/protocol.ts";
+import type { AnalyticsBatch } from "../../analytics/types.ts";
 
 /** ToWorker is what the group sends a worker. */
 export type ToWorker =
@@ -22,8 +23,16 @@ export type FromWorker =
    * metrics carries the worker's rendered Prometheus text, pushed periodically, and, while a
    * listener fails to bind, the listeners (their attempt counts move on every retry). load is the
    * worker's load since its previous push (engine/load.ts); the group combines the workers'.
+   * analytics is the worker's AnalyticsBatch since its previous push (analytics/collector.ts),
+   * absent when analytics are off or nothing happened; the group merges the workers' batches.
    */
-  | { type: "metrics"; text: string; listeners?: ListenerStatus[]; load?: EngineLoad }
+  | {
+      type: "metrics";
+      text: string;
+      listeners?: ListenerStatus[];
+      load?: EngineLoad;
+      analytics?: AnalyticsBatch;
+    }
   /** drained: the worker's connections all ended (ok) or the deadline came first; it exits next. */
   | { type: "drained"; ok: boolean };
 

@@ -7,6 +7,7 @@ import { drainWithin, Engine } from "../engine.ts";
 import { LIMITS_ENV, type EngineLimits } from "../limits.ts";
 import { compileHttp } from "../l7/compile.ts";
 import { LoadSampler } from "../load.ts";
+import { startCollector } from "../../analytics/collector.ts";
 import { Metrics } from "../metrics.ts";
 import { startAccessLog } from "../access-log.ts";
 import { startWafLog } from "../waf-log.ts";
@@ -42,6 +43,8 @@ if (counting) metrics.subscribe();
 const load = counting
   ? new LoadSampler({ connectionsOpen: () => engine.connections().active }).subscribe()
   : undefined;
+// Analytics ride the same push; off with counters, or with PORTICO_ANALYTICS=off (`--analytics off`).
+const analytics = counting ? startCollector(() => engine.snapshot?.analytics) : undefined;
 // Every worker appends its own requests to the same access log (lines are written whole).
 const stopAccessLog = process.env.PORTICO_ACCESS_LOG
   ? startAccessLog(process.env.PORTICO_ACCESS_LOG)
@@ -67,6 +70,7 @@ process.on("message", (m: ToWorker) => {
 
 // A failing listener's attempt count moves every retry: it rides here, not in a status message each.
 const push = setInterval(() => {
+  const batch = analytics?.take();
   const listeners = engine.listenerStatus();
   const failing = listeners.some((l) => l.state === "error");
   send({
@@ -74,6 +78,7 @@ const push = setInterval(() => {
     text: metrics.render(),
     ...(failing ? { listeners } : {}),
     ...(load ? { load: load.sample() } : {}),
+    ...(batch ? { analytics: batch } : {}),
   });
 }, METRICS_PUSH_MS);
 push.unref();
@@ -85,6 +90,7 @@ async function shutdown(): Promise<void> {
   clearInterval(push);
   metrics.close();
   load?.close();
+  analytics?.close();
   stopAccessLog?.();
   stopWafLog?.();
   await engine.close();

@@ -1,0 +1,108 @@
+// bound.test.ts: memory and disk for 1,000 routes — 100 virtual services of 10 routes, one backend
+// per route — fed 24 hours of synthetic history. Prints the measured memory delta
+// and the state file's size, and asserts the documented bounds (docs/analytics/ana-store.md) with
+// headroom. Run alone: sh scripts/node.sh scripts/test.ts src/analytics/bound.test.ts
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, statSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { openStateStore } from "../state/store.ts";
+import { AnalyticsPersistence } from "./persist.ts";
+import { AnalyticsStore, FAMILIES } from "./store.ts";
+import { syntheticBatch } from "./testing.ts";
+
+/** MEMORY_BOUND_MIB and DISK_BOUND_MIB are the documented bounds for 1,000 routes (with headroom). */
+const MEMORY_BOUND_MIB = 110; // measured 82.8 MiB (heap + array buffers)
+const DISK_BOUND_MIB = 16; // measured 7.4 MiB of rows at full retention (5.3 MiB for a day)
+
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+const root = mkdtempSync(join(tmpdir(), "portico-analytics-bound-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const T0 = Date.UTC(2026, 11, 6, 7, 0, 0);
+const SERVICES = 100;
+const ROUTES = 10;
+
+test("1,000 routes × 24 h of history stay within the documented memory and disk", () => {
+  const clock = { t: T0 };
+  // Typed arrays' contents are outside the JS heap (arrayBuffers): both count.
+  const used = () => {
+    gc();
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  const heap0 = used();
+  const store = new AnalyticsStore({ now: () => clock.t });
+  const started = performance.now();
+  let batches = 0;
+  const feed = (t: number) => {
+    clock.t = t;
+    store.ingest(syntheticBatch("e1", t, batches++, SERVICES, ROUTES));
+  };
+  // Ring columns are allocated whole on first use, so memory does not depend on how densely the
+  // day is fed: a batch every 10 minutes for 23 hours, every minute for the last hour, every 5 s
+  // for its last 5 minutes (every cell of the pyramid then holds data). Disk is extrapolated below
+  // to every bucket of the day holding a row.
+  for (let t = T0 + 600_000; t <= T0 + 23 * 3_600_000; t += 600_000) feed(t);
+  for (let t = T0 + 23 * 3_600_000 + 60_000; t <= T0 + 24 * 3_600_000 - 300_000; t += 60_000) feed(t);
+  for (let t = T0 + 24 * 3_600_000 - 295_000; t <= T0 + 24 * 3_600_000; t += 5_000) feed(t);
+  const feedMs = performance.now() - started;
+  store.seal();
+  const heapMiB = (used() - heap0) / 2 ** 20;
+  const estimateMiB = store.bytes() / 2 ** 20;
+
+  const dir = join(root, "state");
+  const db = openStateStore(dir);
+  const p = new AnalyticsPersistence(store, db);
+  const saveStarted = performance.now();
+  const rows = p.flush(true);
+  const saveMs = performance.now() - saveStarted;
+  // A full day holds a row for every bucket of every family within 24 h: scale each family's mean row.
+  const byFamily = new Map<string, { n: number; bytes: number }>();
+  for (const r of db.loadAnalytics()) {
+    const f = byFamily.get(r.family) ?? { n: 0, bytes: 0 };
+    f.n++;
+    f.bytes += r.data.byteLength;
+    byFamily.set(r.family, f);
+  }
+  db.close();
+  const size = (f: string) => (existsSync(f) ? statSync(f).size : 0);
+  const diskMiB = (size(join(dir, "portico.db")) + size(join(dir, "portico.db-wal"))) / 2 ** 20;
+  let fullBytes = 0;
+  let monthBytes = 0;
+  const perFamily: string[] = [];
+  for (const f of FAMILIES) {
+    const got = byFamily.get(f.name);
+    if (!got) continue;
+    fullBytes += (got.bytes / got.n) * Math.min(f.slots, Math.ceil(86_400_000 / f.ms));
+    monthBytes += (got.bytes / got.n) * f.slots;
+    perFamily.push(`${f.name} ${Math.round(got.bytes / got.n / 1024)} KiB×${f.slots}`);
+  }
+  const fullMiB = fullBytes / 2 ** 20;
+
+  console.log(
+    `analytics bound: ${SERVICES} services, ${SERVICES * ROUTES} routes, ${SERVICES * ROUTES} backends, ` +
+      `${batches} batches in ${Math.round(feedMs)} ms (${(feedMs / batches).toFixed(0)} ms each); ` +
+      `memory +${heapMiB.toFixed(1)} MiB (heap and array buffers; rings and live sketches ${estimateMiB.toFixed(1)} MiB); ` +
+      `disk ${diskMiB.toFixed(1)} MiB in ${rows} rows written in ${Math.round(saveMs)} ms, ` +
+      `${fullMiB.toFixed(1)} MiB of rows for a full day, ${(monthBytes / 2 ** 20).toFixed(1)} MiB at full retention ` +
+      `(mean row: ${perFamily.join(", ")})`,
+  );
+  const probe = store.series("Gateway/ns0/gw:443 host0.example", "5m")!;
+  assert.equal(probe.points.filter((pt) => pt.requests > 0).length, 59); // the newest bucket has just begun
+  assert.equal(store.detailNames("Gateway/ns0/gw:443 host0.example").routes.length, ROUTES);
+  assert.ok(
+    heapMiB < MEMORY_BOUND_MIB,
+    `memory grew ${heapMiB.toFixed(1)} MiB, documented bound ${MEMORY_BOUND_MIB}`,
+  );
+  assert.ok(
+    fullMiB < DISK_BOUND_MIB,
+    `a day of rows ${fullMiB.toFixed(1)} MiB, documented bound ${DISK_BOUND_MIB}`,
+  );
+  // Keep the store alive until measured.
+  assert.equal(store.services().length, SERVICES);
+});

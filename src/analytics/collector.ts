@@ -1,0 +1,514 @@
+// collector.ts: the engine side of analytics. A Collector listens to the engine's diagnostics_channel
+// events (HTTP responses, L7 connections, TLS handshakes and failures, access denials, L4 sessions)
+// and adds them up per virtual service, route and backend for one interval; take() hands the
+// interval over as an AnalyticsBatch (types.ts) and starts the next. Every worker process and every
+// in-process engine runs one; the WorkerGroup merges its workers' batches (measures.ts mergeBatches)
+// and the engine ships one batch per interval to the controller (docs/analytics/ana-pipe.md).
+//
+// Where figures land (vsKey of types.ts):
+// - an HTTP request: the virtual service LISTENER VHOST (the vhost that routed it; a request no
+//   vhost took counts at the listener's own service, key LISTENER), its route, its backend;
+// - an L7 connection, TLS handshake, TLS failure: the listener's own service (key LISTENER, kind
+//   "http", no vhost). The events name only the listener, and the vhost of a connection is known
+//   at its first request only (HTTP/2 and keep-alive carry several vhosts on one connection), so
+//   connNew, connOpen, tls and tlsFailures of an HTTP listener live there, never on a vhost;
+// - an L4 session (TCP/UDP): the listener's service, kind "l4"; a TLS passthrough SNI route's
+//   session (listener "LISTENER ROUTE", sni-routes.ts) its own service, kind "tls".
+//
+// Latency sketches: a service keeps every timing part; a route its total; a backend its total,
+// connect and ttfb (the server's side). Cost on the request path: two Map lookups for the
+// service, one for the route, two for the backend, nine sketch adds at most, three top-N adds
+// (bench/analytics-collector.ts measures it). Top
+// lists of codes, routes and backends are not counted per request: take() reads them off the exact
+// per-route and per-backend counters. Memory is bounded per interval: services, routes and backends
+// past their caps count under OVERFLOW_KEY, top lists keep TOP_CAPACITY entries, and at most
+// MAX_LOGS records are kept (the rest counted in dropped).
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { L4_SESSION_CHANNEL, type L4SessionEvent } from "../engine/l4/events.ts";
+import {
+  ACCESS_DENIED_CHANNEL,
+  CONNECTION_CHANNEL,
+  HTTP_RESPONSE_CHANNEL,
+  type AccessDeniedEvent,
+  type ConnectionEvent,
+  type HttpResponseEvent,
+} from "../engine/l7/events.ts";
+import { TLS_FAILURE_CHANNEL } from "../engine/tls/handshake-failures.ts";
+import { TLS_HANDSHAKE_CHANNEL } from "../engine/tls/terminate.ts";
+import { isFullOnly, LiveMeasures, MAX_LOGS, mergeBatches } from "./measures.ts";
+import { reasonsOf, toLogRecord, truncate, wafBlocked, MAX_USER_AGENT } from "./significant.ts";
+import { SpaceSaving, topOf } from "./topn.ts";
+import {
+  ANALYTICS_ENV,
+  DEFAULT_LATENCY_TARGET_MS,
+  type AnalyticsBatch,
+  type AnalyticsSettings,
+  type LogRecord,
+  type Measures,
+  type ServiceBatch,
+  type TopLists,
+} from "./types.ts";
+
+/** OVERFLOW_KEY names the service, route or backend that counts everything past a cap (as metrics.ts). */
+export const OVERFLOW_KEY = "__overflow__";
+
+/** MAX_TOP_KEY bounds a URL kept in a top list (the query string is left out before). */
+const MAX_TOP_KEY = 256;
+
+/**
+ * TlsHandshakeFields are what the collector reads of a TLS_HANDSHAKE_CHANNEL message (terminate.ts
+ * TlsHandshakeEvent): the listener, the negotiated version, and the handshake's duration when the
+ * engine stamped the accept (absent: no handshake latency; an engine without the version counts
+ * it under "TLS").
+ */
+export interface TlsHandshakeFields {
+  listener: string;
+  version?: string;
+  handshakeMs?: number;
+}
+
+/** CollectorOptions: settings reads the serving snapshot's analytics settings at each event. */
+export interface CollectorOptions {
+  settings?: () => AnalyticsSettings | undefined;
+  /** engine names the sender in batches and records ("local" by default: `portico run`'s engine). */
+  engine?: string;
+  group?: string;
+  /** now is the wall clock (ms since the epoch); tests pass their own. */
+  now?: () => number;
+  /** caps per interval (defaults: 2,000 services, 5,000 routes, 5,000 backends, MAX_LOGS records). */
+  maxServices?: number;
+  maxRoutes?: number;
+  maxBackends?: number;
+  maxLogs?: number;
+}
+
+/** VsState is one virtual service's interval. */
+interface VsState {
+  key: string;
+  kind: ServiceBatch["kind"];
+  listener: string;
+  vhost: string | undefined;
+  total: LiveMeasures;
+  routes: Map<string, LiveMeasures>;
+  /** backends by pool, then "address:port": no string is joined per request. */
+  backends: Map<string, Map<string, LiveMeasures>>;
+  urls: SpaceSaving;
+  clients: SpaceSaving;
+  userAgents: SpaceSaving;
+  /** gen is the settings generation targetMs and fullUntil were read at. */
+  gen: number;
+  targetMs: number;
+  fullUntil: number;
+}
+
+/** Collector accumulates the engine's events into per-interval AnalyticsBatches. */
+export class Collector {
+  readonly #o: CollectorOptions;
+  readonly #now: () => number;
+  readonly #handlers: [string, (m: unknown) => void][] = [];
+  #start: number;
+  /** #services: listener → vhost ("" for the listener's own service) → state. */
+  #services = new Map<string, Map<string, VsState>>();
+  #serviceCount = 0;
+  #routeCount = 0;
+  #backendCount = 0;
+  #logs: LogRecord[] = [];
+  #fullOnly = 0;
+  #dropped = 0;
+  /** #open counts each listener's open connections; it outlives intervals (a gauge). */
+  readonly #open = new Map<string, number>();
+  /** #denials are the access policies that refused a request whose response event has not come yet, per listener. */
+  readonly #denials = new Map<string, string[]>();
+  #settingsSeen: AnalyticsSettings | undefined;
+  #gen = 0;
+
+  constructor(o: CollectorOptions = {}) {
+    this.#o = o;
+    this.#now = o.now ?? Date.now;
+    this.#start = this.#now();
+  }
+
+  /** subscribe starts listening on the engine's channels; returns this. */
+  subscribe(): this {
+    this.#on(HTTP_RESPONSE_CHANNEL, (m) => this.onHttp(m as HttpResponseEvent));
+    this.#on(CONNECTION_CHANNEL, (m) => this.onConnection(m as ConnectionEvent));
+    this.#on(L4_SESSION_CHANNEL, (m) => this.onL4(m as L4SessionEvent));
+    this.#on(TLS_HANDSHAKE_CHANNEL, (m) => this.onHandshake(m as TlsHandshakeFields));
+    this.#on(
+      TLS_FAILURE_CHANNEL,
+      (m) => this.#listenerState((m as { listener: string }).listener).total.tlsFailures++,
+    );
+    this.#on(ACCESS_DENIED_CHANNEL, (m) => this.onDenied(m as AccessDeniedEvent));
+    return this;
+  }
+
+  /** close stops listening. */
+  close(): void {
+    for (const [name, fn] of this.#handlers) unsubscribe(name, fn);
+    this.#handlers.length = 0;
+  }
+
+  /** onHttp adds one finished exchange (HTTP_RESPONSE_CHANNEL). */
+  onHttp(ev: HttpResponseEvent): void {
+    const vs = this.#state(ev.listener, ev.vhost, "http");
+    const policyDenied = this.#denials.size > 0 && this.#wasDenied(ev);
+    const denied = policyDenied || (ev.waf !== undefined && wafBlocked(ev) && ev.waf.action !== "detect");
+    addExchange(vs.total, ev, denied);
+    vs.total.time("total", ev.durationMs);
+    const t = ev.timings;
+    if (t !== undefined) {
+      if (t.request !== undefined) vs.total.time("request", t.request);
+      if (t.connect !== undefined) vs.total.time("connect", t.connect);
+      if (t.ttfb !== undefined) vs.total.time("ttfb", t.ttfb);
+      if (t.transfer !== undefined) vs.total.time("transfer", t.transfer);
+    }
+    if (ev.route !== "") {
+      const r = this.#route(vs, ev.route);
+      addExchange(r, ev, denied);
+      r.time("total", ev.durationMs);
+    }
+    if (ev.backend !== "") {
+      // A backend's own figures: its connection wait and its time to first byte.
+      const b = this.#backend(vs, ev.pool, ev.backend);
+      addExchange(b, ev, denied);
+      b.time("total", ev.durationMs);
+      if (t?.connect !== undefined) b.time("connect", t.connect);
+      if (t?.ttfb !== undefined) b.time("ttfb", t.ttfb);
+    }
+    const path = ev.path;
+    const q = path.indexOf("?");
+    vs.urls.add(truncate(q < 0 ? path : path.slice(0, q), MAX_TOP_KEY));
+    vs.clients.add(ev.client);
+    if (ev.userAgent) vs.userAgents.add(truncate(ev.userAgent, MAX_USER_AGENT));
+    const now = vs.fullUntil !== 0 ? this.#now() : 0;
+    const reasons = reasonsOf(ev, { targetMs: vs.targetMs, fullUntil: vs.fullUntil, now, policyDenied });
+    if (reasons.length > 0) this.#keep(toLogRecord(ev, vs.key, reasons, this.#engine(), now || this.#now()));
+  }
+
+  /** onConnection counts an L7 client connection opening or closing at its listener. */
+  onConnection(ev: ConnectionEvent): void {
+    if (ev.event === "open") {
+      this.#listenerState(ev.listener).total.connNew++;
+      this.#open.set(ev.listener, (this.#open.get(ev.listener) ?? 0) + 1);
+    } else this.#closed(ev.listener);
+  }
+
+  /** onL4 counts a TCP connection or UDP session: opened, refused, or closed with its bytes and duration. */
+  onL4(ev: L4SessionEvent): void {
+    const sni = ev.listener.indexOf(" ") >= 0;
+    const vs = this.#state(ev.listener, "", sni ? "tls" : "l4");
+    if (ev.event === "open") {
+      vs.total.connNew++;
+      this.#open.set(ev.listener, (this.#open.get(ev.listener) ?? 0) + 1);
+      return;
+    }
+    if (ev.event === "reject") {
+      // Refused before a session began (no backend, the session cap): a broken exchange.
+      vs.total.connNew++;
+      vs.total.requests++;
+      vs.total.code(0);
+      return;
+    }
+    this.#closed(ev.listener);
+    addSession(vs.total, ev);
+    if (ev.backend !== "") addSession(this.#backend(vs, ev.pool, ev.backend), ev);
+  }
+
+  /** onHandshake counts a completed TLS handshake at its listener, by version. */
+  onHandshake(ev: TlsHandshakeFields): void {
+    const m = this.#listenerState(ev.listener).total;
+    const v = ev.version || "TLS";
+    m.tls.set(v, (m.tls.get(v) ?? 0) + 1);
+    if (ev.handshakeMs !== undefined) m.time("handshake", ev.handshakeMs);
+  }
+
+  /** onDenied remembers an access policy's refusal until the refused request's response event. */
+  onDenied(ev: AccessDeniedEvent): void {
+    let q = this.#denials.get(ev.listener);
+    if (q === undefined) this.#denials.set(ev.listener, (q = []));
+    // A refusal whose response never came must not pile up: the oldest goes.
+    if (q.length >= 64) q.shift();
+    q.push(ev.policy);
+  }
+
+  /** takeIfAny is take(), or undefined when nothing happened in the interval (not worth shipping). */
+  takeIfAny(now = this.#now()): AnalyticsBatch | undefined {
+    const b = this.take(now);
+    return Object.keys(b.services).length === 0 && b.logs.length === 0 && b.dropped === 0 ? undefined : b;
+  }
+
+  /** take returns the interval's batch (ending now) and starts a new interval. */
+  take(now = this.#now()): AnalyticsBatch {
+    // Listeners with connections open report their gauge even when nothing else happened.
+    for (const [listener, n] of this.#open) if (n > 0) this.#listenerState(listener);
+    const services: Record<string, ServiceBatch> = {};
+    for (const byVhost of this.#services.values())
+      for (const vs of byVhost.values()) {
+        if (vs.vhost === undefined) vs.total.connOpen = this.#open.get(vs.listener) ?? 0;
+        services[vs.key] = serviceBatch(vs);
+      }
+    const batch: AnalyticsBatch = {
+      engine: this.#engine(),
+      ...(this.#o.group !== undefined ? { group: this.#o.group } : {}),
+      at: now,
+      intervalMs: Math.max(0, now - this.#start),
+      services,
+      logs: this.#logs.sort((a, b) => a.at - b.at),
+      dropped: this.#dropped,
+    };
+    this.#start = now;
+    this.#services = new Map();
+    this.#serviceCount = this.#routeCount = this.#backendCount = 0;
+    this.#logs = [];
+    this.#fullOnly = this.#dropped = 0;
+    return batch;
+  }
+
+  #engine(): string {
+    return this.#o.engine ?? "local";
+  }
+
+  #closed(listener: string): void {
+    const n = this.#open.get(listener) ?? 0;
+    if (n <= 1) this.#open.delete(listener);
+    else this.#open.set(listener, n - 1);
+  }
+
+  // #wasDenied consumes the pending refusal ev answers: one whose policy the proxy's error names.
+  #wasDenied(ev: HttpResponseEvent): boolean {
+    const q = this.#denials.get(ev.listener);
+    if (q === undefined || ev.error === undefined || ev.error === "") return false;
+    const i = q.findIndex((p) => ev.error!.includes(p));
+    if (i < 0) return false;
+    q.splice(i, 1);
+    if (q.length === 0) this.#denials.delete(ev.listener);
+    return true;
+  }
+
+  #keep(r: LogRecord): void {
+    const max = this.#o.maxLogs ?? MAX_LOGS;
+    const full = isFullOnly(r);
+    if (this.#logs.length < max) {
+      this.#logs.push(r);
+      if (full) this.#fullOnly++;
+      return;
+    }
+    this.#dropped++;
+    // Full logs never crowd out a failure: a significant record takes a full-only one's place.
+    if (full || this.#fullOnly === 0) return;
+    for (let i = this.#logs.length - 1; i >= 0; i--)
+      if (isFullOnly(this.#logs[i]!)) {
+        this.#logs[i] = r;
+        this.#fullOnly--;
+        return;
+      }
+  }
+
+  #listenerState(listener: string): VsState {
+    return this.#state(listener, "", "http");
+  }
+
+  #state(listener: string, vhost: string, kind: ServiceBatch["kind"]): VsState {
+    let byVhost = this.#services.get(listener);
+    let vs = byVhost?.get(vhost);
+    if (vs === undefined) {
+      const over = this.#serviceCount >= (this.#o.maxServices ?? 2000);
+      if (over) {
+        listener = OVERFLOW_KEY;
+        vhost = "";
+        byVhost = this.#services.get(listener);
+        vs = byVhost?.get(vhost);
+      }
+      if (vs === undefined) {
+        vs = newState(listener, vhost, kind);
+        if (byVhost === undefined) this.#services.set(listener, (byVhost = new Map()));
+        byVhost.set(vhost, vs);
+        this.#serviceCount++;
+      }
+    }
+    const settings = this.#o.settings?.();
+    if (settings !== this.#settingsSeen) {
+      this.#settingsSeen = settings;
+      this.#gen++;
+    }
+    if (vs.gen !== this.#gen) {
+      vs.gen = this.#gen;
+      vs.targetMs = settings?.targetsMs?.[vs.key] ?? DEFAULT_LATENCY_TARGET_MS;
+      vs.fullUntil = settings?.fullLogsUntil?.[vs.key] ?? 0;
+    }
+    return vs;
+  }
+
+  #route(vs: VsState, route: string): LiveMeasures {
+    let m = vs.routes.get(route);
+    if (m === undefined) {
+      if (this.#routeCount >= (this.#o.maxRoutes ?? 5000)) route = OVERFLOW_KEY;
+      m = vs.routes.get(route);
+      if (m === undefined) {
+        vs.routes.set(route, (m = new LiveMeasures()));
+        this.#routeCount++;
+      }
+    }
+    return m;
+  }
+
+  #backend(vs: VsState, pool: string, backend: string): LiveMeasures {
+    let byAddr = vs.backends.get(pool);
+    let m = byAddr?.get(backend);
+    if (m === undefined) {
+      if (this.#backendCount >= (this.#o.maxBackends ?? 5000)) {
+        pool = OVERFLOW_KEY;
+        backend = "";
+        byAddr = vs.backends.get(pool);
+        m = byAddr?.get(backend);
+      }
+      if (m === undefined) {
+        if (byAddr === undefined) vs.backends.set(pool, (byAddr = new Map()));
+        byAddr.set(backend, (m = new LiveMeasures()));
+        this.#backendCount++;
+      }
+    }
+    return m;
+  }
+
+  #on(name: string, fn: (m: unknown) => void): void {
+    subscribe(name, fn);
+    this.#handlers.push([name, fn]);
+  }
+}
+
+/**
+ * ANALYTICS_INTERVAL_MS: engines cut their batches at every multiple of 5 s of the wall clock —
+ * the store's finest resolution, so each batch falls in one bucket — and ship each at their next
+ * report. Cutting is the collector's only work off the request path that grows with the number of
+ * active routes (take() serialises their sketches: 2 ms for 100 active routes, 24 ms for 1,000,
+ * bench/analytics-collector.ts), so it runs every 5 s, not at every 1 s push.
+ */
+export const ANALYTICS_INTERVAL_MS = 5_000;
+
+/**
+ * Shipper cuts a collector's interval at each wall-clock multiple of intervalMs and holds the
+ * batch until take(); batches not taken in time merge into one (over time), so an engine whose
+ * reports stall (its controller link down) holds one batch, bounded by the collector's caps.
+ */
+export class Shipper {
+  readonly collector: Collector;
+  readonly #intervalMs: number;
+  #pending: AnalyticsBatch | undefined;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(collector: Collector, intervalMs = ANALYTICS_INTERVAL_MS) {
+    this.collector = collector;
+    this.#intervalMs = intervalMs;
+    this.#schedule();
+  }
+
+  /** cut ends the collector's interval now and holds its batch (when anything happened). */
+  cut(now = Date.now()): void {
+    const b = this.collector.takeIfAny(now);
+    if (b === undefined) return;
+    this.#pending = this.#pending ? mergeBatches([this.#pending, b], { over: "time" }) : b;
+  }
+
+  /** take returns the batches cut since the previous take, merged; undefined when none. */
+  take(): AnalyticsBatch | undefined {
+    const b = this.#pending;
+    this.#pending = undefined;
+    return b;
+  }
+
+  /** close stops cutting and the collector's subscriptions. */
+  close(): void {
+    clearTimeout(this.#timer);
+    this.collector.close();
+  }
+
+  // #schedule sets a timer for the next boundary, each time anew, so cuts never drift off them.
+  // The batch ends at the boundary itself, not when the timer ran (always a little later): the
+  // store files a batch by its end, and a few ms past the boundary would name the next bucket.
+  #schedule(): void {
+    const now = Date.now();
+    const boundary = now - (now % this.#intervalMs) + this.#intervalMs;
+    this.#timer = setTimeout(() => {
+      this.cut(boundary);
+      this.#schedule();
+    }, boundary - now).unref();
+  }
+}
+
+/**
+ * startCollector subscribes a collector for an engine process reading its serving snapshot's
+ * settings and cutting every ANALYTICS_INTERVAL_MS, unless analytics are off (env
+ * PORTICO_ANALYTICS=off, `portico run --analytics off`): undefined then.
+ */
+export function startCollector(
+  settings: () => AnalyticsSettings | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Shipper | undefined {
+  return env[ANALYTICS_ENV] === "off" ? undefined : new Shipper(new Collector({ settings }).subscribe());
+}
+
+function newState(listener: string, vhost: string, kind: ServiceBatch["kind"]): VsState {
+  return {
+    key: vhost === "" ? listener : `${listener} ${vhost}`,
+    kind,
+    listener,
+    vhost: vhost === "" ? undefined : vhost,
+    total: new LiveMeasures(),
+    routes: new Map(),
+    backends: new Map(),
+    urls: new SpaceSaving(),
+    clients: new SpaceSaving(),
+    userAgents: new SpaceSaving(),
+    gen: -1,
+    targetMs: DEFAULT_LATENCY_TARGET_MS,
+    fullUntil: 0,
+  };
+}
+
+// addExchange adds one HTTP exchange's counters to m: its code, protocol and bytes (timings: onHttp).
+function addExchange(m: LiveMeasures, ev: HttpResponseEvent, denied: boolean): void {
+  m.requests++;
+  m.code(ev.status);
+  m.bytesIn += ev.bytesIn;
+  m.bytesOut += ev.bytesOut;
+  m.http.set(ev.protocol, (m.http.get(ev.protocol) ?? 0) + 1);
+  if (ev.outcome === "reset") m.resets++;
+  else if (ev.outcome === "timeout") m.timeouts++;
+  if (denied) m.denied++;
+}
+
+// addSession adds one closed L4 session to m: a "request" with its bytes and duration.
+function addSession(m: LiveMeasures, ev: L4SessionEvent): void {
+  m.requests++;
+  m.bytesIn += ev.bytesIn;
+  m.bytesOut += ev.bytesOut;
+  m.time("total", ev.durationMs);
+}
+
+// serviceBatch serialises one service's interval, its top lists included.
+function serviceBatch(vs: VsState): ServiceBatch {
+  const routes: Record<string, Measures> = {};
+  for (const [name, m] of vs.routes) routes[name] = m.toData();
+  const backends: Record<string, Measures> = {};
+  for (const [pool, byAddr] of vs.backends)
+    for (const [addr, m] of byAddr)
+      backends[pool === OVERFLOW_KEY ? OVERFLOW_KEY : `${pool} ${addr}`] = m.toData();
+  const total = vs.total.toData();
+  const top: TopLists = {};
+  if (vs.urls.total > 0) top.urls = vs.urls.top();
+  if (vs.clients.total > 0) top.clients = vs.clients.top();
+  if (vs.userAgents.total > 0) top.userAgents = vs.userAgents.top();
+  if (vs.total.codes.size > 0) top.codes = topOf(Object.entries(total.codes));
+  if (vs.routes.size > 0) top.routes = topOf(Object.entries(routes).map(([k, m]) => [k, m.requests]));
+  if (vs.backends.size > 0) top.backends = topOf(Object.entries(backends).map(([k, m]) => [k, m.requests]));
+  return {
+    kind: vs.kind,
+    listener: vs.listener,
+    ...(vs.vhost !== undefined ? { vhost: vs.vhost } : {}),
+    total,
+    routes,
+    backends,
+    top,
+  };
+}

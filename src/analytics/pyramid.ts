@@ -1,0 +1,126 @@
+// pyramid.ts: a virtual service's mergeable cells — a latency sketch per timing part and the top
+// lists — per minute of the last hour, hour of the last day and day of the last 30 (PYRAMID).
+// Window summaries merge the cells the window covers, so the p99 over 24 hours is the p99 of every
+// sample of those hours (within the sketch's 1%), never an average of hourly percentiles. A closed
+// cell keeps its sketches as SketchData with the bins in an Int32Array (8 bytes per bin instead of
+// a ~50-byte Map entry) and its top lists trimmed to TOP_KEEP entries per kind.
+import { Sketch } from "./sketch.ts";
+import { ObjectRing } from "./ring.ts";
+import { PYRAMID } from "./resolutions.ts";
+import type { SketchData, TimingPart, TopKind, TopLists } from "./types.ts";
+
+/** TOP_KEEP is how many entries per kind a cell keeps (the API answers TOP_ANSWER of the merge). */
+export const TOP_KEEP = 10;
+
+/** TOP_LIVE bounds a filling cell's lists: trimmed back to it when twice as long (space-saving's spirit). */
+export const TOP_LIVE = 20;
+
+/** TOP_ANSWER is how many entries per kind a top-list answer holds. */
+export const TOP_ANSWER = 10;
+
+/** Cell is one bucket's sketches and top lists; live while its bucket fills, compact after. */
+export interface Cell {
+  latency: Partial<Record<TimingPart, Sketch | SketchData>>;
+  top: TopLists;
+}
+
+/** Pyramid holds the cells of one virtual service. */
+export class Pyramid {
+  readonly rings = PYRAMID.map((r) => new ObjectRing<Cell>(r));
+  /** #live are the cells still filling (the newest bucket of each ring), kept as live sketches. */
+  readonly #live: (Cell | undefined)[] = PYRAMID.map(() => undefined);
+
+  /** onClose, when set, sees each cell's live sketches as it closes (the service's rings take their quantiles). */
+  onClose: ((res: string, b: number, latency: Partial<Record<TimingPart, Sketch>>) => void) | undefined;
+
+  /** add merges one interval's total latency and top lists into the cell of `at` in every ring. */
+  add(at: number, latency: Partial<Record<TimingPart, SketchData>>, top: TopLists): void {
+    this.rings.forEach((ring, i) => {
+      const b = Math.floor(at / ring.res.ms);
+      const cell = ring.cell(b, () => ({ latency: {}, top: {} }));
+      if (!cell) return;
+      if (this.#live[i] !== cell) {
+        this.#close(i);
+        this.#live[i] = cell;
+      }
+      for (const [part, d] of Object.entries(latency) as [TimingPart, SketchData][]) {
+        if (d.count === 0) continue;
+        let s = cell.latency[part];
+        if (!(s instanceof Sketch)) cell.latency[part] = s = s ? Sketch.fromData(s) : new Sketch();
+        s.merge(d);
+      }
+      mergeTop(cell.top, top, TOP_LIVE);
+    });
+  }
+
+  /** seal closes the live cells whose bucket ended before now (before a save). */
+  seal(now: number): void {
+    this.rings.forEach((ring, i) => {
+      if (this.#live[i] && ring.get(Math.floor(now / ring.res.ms)) !== this.#live[i]) this.#close(i);
+    });
+  }
+
+  /** live answers the sketches of ring res's bucket b while it fills (undefined once closed). */
+  live(res: string, b: number): Partial<Record<TimingPart, Sketch>> | undefined {
+    const i = this.rings.findIndex((r) => r.res.name === res);
+    const cell = i < 0 ? undefined : this.rings[i]!.get(b);
+    return cell && cell === this.#live[i] ? (cell.latency as Partial<Record<TimingPart, Sketch>>) : undefined;
+  }
+
+  #close(i: number): void {
+    const cell = this.#live[i];
+    if (!cell) return;
+    const ring = this.rings[i]!;
+    const b = ring.stamp[ring.cells.indexOf(cell)];
+    if (this.onClose && b !== undefined && b >= 0)
+      this.onClose(ring.res.name, b, cell.latency as Partial<Record<TimingPart, Sketch>>);
+    compact(cell);
+    this.#live[i] = undefined;
+  }
+
+  /** merged merges the cells of buckets [from, to] of ring i: one sketch per part and the top lists. */
+  merged(
+    i: number,
+    from: number,
+    to: number,
+  ): { latency: Partial<Record<TimingPart, Sketch>>; top: TopLists } {
+    const latency: Partial<Record<TimingPart, Sketch>> = {};
+    const top: TopLists = {};
+    for (let b = from; b <= to; b++) {
+      const cell = this.rings[i]!.get(b);
+      if (!cell) continue;
+      for (const [part, s] of Object.entries(cell.latency) as [TimingPart, Sketch | SketchData][])
+        (latency[part] ??= new Sketch()).merge(s);
+      mergeTop(top, cell.top, Infinity);
+    }
+    return { latency, top };
+  }
+}
+
+/** compact turns a cell's live sketches into packed SketchData and trims its top lists. */
+export function compact(cell: Cell): void {
+  for (const [part, s] of Object.entries(cell.latency) as [TimingPart, Sketch | SketchData][])
+    if (s instanceof Sketch) {
+      const d = s.toData();
+      // Bin indices and counts are integers below 2^31 (counts per cell): an Int32Array holds them.
+      cell.latency[part] = { ...d, bins: Int32Array.from(d.bins) as unknown as number[] };
+    }
+  for (const kind of Object.keys(cell.top) as TopKind[]) cell.top[kind] = trim(cell.top[kind]!, TOP_KEEP);
+}
+
+/** mergeTop adds from's counts into into, kind by kind; a list longer than 2 × keep is trimmed to keep. */
+export function mergeTop(into: TopLists, from: TopLists, keep: number): void {
+  for (const [kind, list] of Object.entries(from) as [TopKind, Record<string, number>][]) {
+    const dst = (into[kind] ??= {});
+    for (const [k, n] of Object.entries(list)) dst[k] = (dst[k] ?? 0) + n;
+    if (keep !== Infinity && Object.keys(dst).length > 2 * keep) into[kind] = trim(dst, keep);
+  }
+}
+
+/** trim keeps the n largest counts of a list (ties by name, so answers are stable). */
+export function trim(list: Record<string, number>, n: number): Record<string, number> {
+  const entries = Object.entries(list);
+  if (entries.length <= n) return list;
+  entries.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  return Object.fromEntries(entries.slice(0, n));
+}

@@ -1,0 +1,149 @@
+// series.ts: one time series (a virtual service, a route or a backend) at each of its resolutions.
+// Counters add into the bucket of each ring; latency merges into one live sketch per ring and
+// timing part for the bucket being filled, whose quantiles are written into the ring when the next
+// bucket starts (so a closed bucket costs 16 bytes per part, not a sketch). A batch arriving after
+// its bucket was closed still adds its counters; its latency is then left out of that bucket.
+import { Sketch } from "./sketch.ts";
+import { Ring } from "./ring.ts";
+import type { Resolution } from "./resolutions.ts";
+import type { Measures, Quantiles, SeriesPoint, SketchData, TimingPart } from "./types.ts";
+
+/** COUNTERS are the counter columns every series keeps (classes are counted per response class). */
+export const COUNTERS = ["requests", "bytesIn", "bytesOut", "connNew", "connOpen"] as const;
+
+/** CLASSES are the response classes a bucket counts; "none": the exchange broke before a status. */
+export const CLASSES = ["1xx", "2xx", "3xx", "4xx", "5xx", "none"] as const;
+
+/** classOf maps a status code ("200", "0") to its class. */
+export function classOf(code: string): (typeof CLASSES)[number] {
+  const n = Number(code);
+  return n >= 100 && n < 600 ? (`${Math.floor(n / 100)}xx` as "2xx") : "none";
+}
+
+/** quantilesOf answers p50/p90/p99/max of a sketch. */
+export function quantilesOf(s: Sketch): Quantiles {
+  return { p50: s.quantile(0.5), p90: s.quantile(0.9), p99: s.quantile(0.99), max: s.max };
+}
+
+/** SeriesData is one series' rings and the sketches of the buckets being filled. */
+export class SeriesData {
+  readonly rings: Ring[];
+  /** parts are the timing parts whose quantiles this series keeps (none for backends). */
+  readonly parts: readonly TimingPart[];
+  /** latencyRings is how many rings, finest first, keep quantiles (each costs a live sketch per part). */
+  readonly latencyRings: number;
+  /** lastAt is the newest batch time added (ms), for dropping series silent beyond every span. */
+  lastAt = 0;
+  readonly #open = new Map<string, { b: number; sketch: Sketch }>();
+
+  constructor(
+    resolutions: readonly Resolution[],
+    parts: readonly TimingPart[],
+    latencyRings = resolutions.length,
+  ) {
+    this.rings = resolutions.map((r) => new Ring(r));
+    this.parts = parts;
+    this.latencyRings = latencyRings;
+  }
+
+  /** add merges one interval's measures into the bucket of `at` at every resolution. */
+  add(at: number, m: Measures): void {
+    if (at > this.lastAt) this.lastAt = at;
+    this.rings.forEach((ring, i) => {
+      const b = ring.bucket(at);
+      if (ring.claim(b) < 0) return;
+      ring.add(b, "requests", m.requests);
+      for (const [code, n] of Object.entries(m.codes)) ring.add(b, classOf(code), n);
+      ring.add(b, "bytesIn", m.bytesIn);
+      ring.add(b, "bytesOut", m.bytesOut);
+      ring.add(b, "connNew", m.connNew);
+      if (i >= this.latencyRings) return;
+      for (const part of this.parts) {
+        const d = m.latency[part];
+        if (d && d.count > 0) this.#merge(i, b, part, d);
+      }
+    });
+  }
+
+  /** setGauge sets a gauge column for the bucket of `at` at every resolution. */
+  setGauge(at: number, name: string, value: (ring: Ring, b: number) => number): void {
+    for (const ring of this.rings) {
+      const b = ring.bucket(at);
+      ring.set(b, name, value(ring, b));
+    }
+  }
+
+  /**
+   * shared, for rings past latencyRings, answers the live sketches of a bucket still filling that
+   * another owner keeps (a virtual service's cells), so they are not kept twice.
+   */
+  shared: ((res: string, b: number) => Partial<Record<TimingPart, Sketch>> | undefined) | undefined;
+
+  /** quantiles answers part's quantiles of bucket b of ring i (from the live sketch while it fills). */
+  quantiles(i: number, b: number, part: TimingPart): Quantiles | undefined {
+    const o = this.#open.get(`${i} ${part}`);
+    if (o && o.b === b) return quantilesOf(o.sketch);
+    const stored = this.rings[i]!.getQuantiles(b, part);
+    if (stored || i < this.latencyRings) return stored;
+    const s = this.shared?.(this.rings[i]!.res.name, b)?.[part];
+    return s && s.count > 0 ? quantilesOf(s) : undefined;
+  }
+
+  /** point reads bucket b of ring i as a SeriesPoint (zeros when the ring holds nothing for it). */
+  point(i: number, b: number): SeriesPoint {
+    const ring = this.rings[i]!;
+    const classes: Record<string, number> = {};
+    for (const c of CLASSES) {
+      const n = ring.get(b, c);
+      if (n > 0) classes[c] = n;
+    }
+    const latency: SeriesPoint["latency"] = {};
+    for (const part of this.parts) {
+      const q = this.quantiles(i, b, part);
+      if (q) latency[part] = q;
+    }
+    return {
+      t: b * ring.res.ms,
+      requests: ring.get(b, "requests"),
+      classes,
+      bytesIn: ring.get(b, "bytesIn"),
+      bytesOut: ring.get(b, "bytesOut"),
+      connNew: ring.get(b, "connNew"),
+      connOpen: ring.get(b, "connOpen"),
+      latency,
+    };
+  }
+
+  /** seal writes the quantiles of every live sketch whose bucket ended before `now` (before a save). */
+  seal(now: number): void {
+    for (const [key, o] of this.#open) {
+      const i = Number(key.split(" ")[0]);
+      if (o.b < this.rings[i]!.bucket(now)) this.#close(key, o);
+    }
+  }
+
+  /** bytes estimates the series' memory: its arrays and live sketches (~80 bytes per Map bin). */
+  bytes(): number {
+    let n = 0;
+    for (const r of this.rings) n += r.bytes();
+    for (const o of this.#open.values()) n += 200 + o.sketch.bins.size * 80;
+    return n;
+  }
+
+  #merge(i: number, b: number, part: TimingPart, d: SketchData): void {
+    const key = `${i} ${part}`;
+    const o = this.#open.get(key);
+    if (o && o.b === b) return o.sketch.merge(d);
+    if (o && o.b > b) return; // late: that bucket's quantiles are already written
+    if (o) this.#close(key, o);
+    const sketch = new Sketch();
+    sketch.merge(d);
+    this.#open.set(key, { b, sketch });
+  }
+
+  #close(key: string, o: { b: number; sketch: Sketch }): void {
+    const [i, part] = key.split(" ") as [string, string];
+    this.rings[Number(i)]!.setQuantiles(o.b, part, quantilesOf(o.sketch));
+    this.#open.delete(key);
+  }
+}

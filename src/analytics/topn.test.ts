@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { mergeTop, SpaceSaving, topOf } from "./topn.ts";
+
+// A deterministic skewed stream: value i appears about n/(i+1) times (Zipf), interleaved.
+function zipf(n: number, kinds: number, seed: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < kinds; i++) for (let k = 0; k < Math.ceil(n / (i + 1)); k++) out.push(`v${i}`);
+  let x = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    const j = x % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+test("space-saving: exact while the values fit in its capacity", () => {
+  const s = new SpaceSaving(4);
+  for (const v of ["a", "b", "a", "c", "a", "b"]) s.add(v);
+  assert.deepEqual(s.top(), { a: 3, b: 2, c: 1 });
+  assert.equal(s.total, 6);
+});
+
+test("space-saving: bounded memory; every value above n/capacity is kept; counts over-estimate by at most n/capacity and sum to n", () => {
+  const stream = zipf(2000, 500, 11);
+  const truth = new Map<string, number>();
+  for (const v of stream) truth.set(v, (truth.get(v) ?? 0) + 1);
+  const cap = 40;
+  const s = new SpaceSaving(cap);
+  for (const v of stream) s.add(v);
+  const n = stream.length;
+  assert.equal(s.counts.size, cap);
+  assert.equal(s.total, n);
+  assert.equal(
+    [...s.counts.values()].reduce((a, b) => a + b, 0),
+    n,
+  );
+  for (const [v, c] of truth) if (c > n / cap) assert.ok(s.counts.has(v), `${v} (${c} of ${n}) must be kept`);
+  for (const [v, c] of s.counts) {
+    const t = truth.get(v)!;
+    assert.ok(c >= t, `${v}: ${c} ≥ ${t}`);
+    assert.ok(c - t <= n / cap, `${v}: over by ${c - t} > ${n / cap}`);
+  }
+  // The heavy hitters come out on top in order.
+  assert.deepEqual(Object.keys(s.top(3)), ["v0", "v1", "v2"]);
+});
+
+test("topOf: largest first, ties by value, cut to n", () => {
+  assert.deepEqual(
+    topOf(
+      [
+        ["b", 2],
+        ["a", 2],
+        ["c", 5],
+        ["d", 1],
+      ],
+      3,
+    ),
+    { c: 5, a: 2, b: 2 },
+  );
+});
+
+test("mergeTop: adds counts kind by kind and keeps the largest", () => {
+  const m = mergeTop(
+    [
+      { urls: { "/a": 3, "/b": 1 }, codes: { "200": 4 } },
+      { urls: { "/b": 5, "/c": 1 }, clients: { "127.0.0.1": 6 } },
+    ],
+    2,
+  );
+  assert.deepEqual(m, { urls: { "/b": 6, "/a": 3 }, codes: { "200": 4 }, clients: { "127.0.0.1": 6 } });
+});

@@ -1,0 +1,92 @@
+// topn.ts: space-saving top-K (Metwally, Agrawal, El Abbadi: "Efficient Computation of Frequent and
+// Top-k Elements in Data Streams", 2005) for an engine's per-interval top lists (URLs, clients, user
+// agents...). It keeps at most `capacity` counters whatever the stream's cardinality: a new value
+// when full takes the smallest counter's place and inherits its count (+1). Guarantees, for a stream
+// of n values: every value seen more than n / capacity times is in the table; a kept value's count
+// over-estimates its true count by at most the count it inherited (≤ n / capacity); the counts sum
+// to n. Reported lists are the top `TOP_N` by count, so the table keeps some slack below them.
+import type { TopKind, TopLists } from "./types.ts";
+
+/** TOP_N is how many entries per kind a batch carries (the console's top lists show 10–20). */
+export const TOP_N = 20;
+/** TOP_CAPACITY counters are kept per list: twice TOP_N, so the reported 20 are rarely victims of eviction. */
+export const TOP_CAPACITY = 40;
+
+/** SpaceSaving counts the most frequent values of a stream in bounded memory. */
+export class SpaceSaving {
+  readonly capacity: number;
+  readonly counts = new Map<string, number>();
+  /** total is every value offered (n), kept or not. */
+  total = 0;
+  /** #atMin are keys that had the count #min at the last scan (eviction candidates). */
+  #atMin: string[] = [];
+  #min = 0;
+
+  constructor(capacity = TOP_CAPACITY) {
+    this.capacity = capacity;
+  }
+
+  /** add counts value (by weight, default 1). */
+  add(value: string, weight = 1): void {
+    this.total += weight;
+    const c = this.counts.get(value);
+    if (c !== undefined) {
+      this.counts.set(value, c + weight);
+      return;
+    }
+    if (this.counts.size < this.capacity) {
+      this.counts.set(value, weight);
+      return;
+    }
+    const victim = this.#victim();
+    const min = this.counts.get(victim)!;
+    this.counts.delete(victim);
+    this.counts.set(value, min + weight);
+  }
+
+  // #victim is a key with the smallest count. One scan collects every key at the minimum; later
+  // evictions take them in turn (counts only grow, so a key still at that count is still a
+  // minimum), and a new scan runs only once they are used up. A stream of ever-new values (URLs
+  // with ids, client addresses) so pays a scan per many evictions, not per eviction.
+  #victim(): string {
+    while (this.#atMin.length > 0) {
+      const k = this.#atMin.pop()!;
+      if (this.counts.get(k) === this.#min) return k;
+    }
+    let min = Infinity;
+    for (const v of this.counts.values()) if (v < min) min = v;
+    this.#min = min;
+    for (const [k, v] of this.counts) if (v === min) this.#atMin.push(k);
+    return this.#atMin.pop()!;
+  }
+
+  /** top returns the n largest counts, value → count (ties by value, so the answer is deterministic). */
+  top(n = TOP_N): Record<string, number> {
+    return topOf(this.counts, n);
+  }
+}
+
+/** topOf keeps the n largest entries of counts, as a plain record (ties broken by value). */
+export function topOf(counts: Iterable<[string, number]>, n = TOP_N): Record<string, number> {
+  const sorted = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const out: Record<string, number> = {};
+  for (const [k, v] of sorted.slice(0, n)) out[k] = v;
+  return out;
+}
+
+/**
+ * mergeTop adds several TopLists kind by kind and keeps the TOP_N largest of each. Counts of a
+ * value present in some lists only are a lower bound of its merged count (space-saving's merge).
+ */
+export function mergeTop(lists: readonly TopLists[], n = TOP_N): TopLists {
+  const sums = new Map<TopKind, Map<string, number>>();
+  for (const l of lists)
+    for (const [kind, entries] of Object.entries(l) as [TopKind, Record<string, number>][]) {
+      let m = sums.get(kind);
+      if (m === undefined) sums.set(kind, (m = new Map()));
+      for (const [k, v] of Object.entries(entries)) m.set(k, (m.get(k) ?? 0) + v);
+    }
+  const out: TopLists = {};
+  for (const [kind, m] of sums) out[kind] = topOf(m, n);
+  return out;
+}
