@@ -86,6 +86,7 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
   // Traffic history per virtual service, kept in the state database across restarts. The engines'
   // batches reach it through the controller's analytics hook (the pipe's side).
   const analytics = new AnalyticsStore();
+  controller.setAnalytics(analytics);
   const history = new AnalyticsPersistence(analytics, store, log);
   const loaded = history.start();
   if (loaded > 0) log("info", "analytics history loaded", { buckets: loaded });
