@@ -8,6 +8,7 @@
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import { connect as h2Connect, type ClientHttp2Session } from "node:http2";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 
 /** LoadRequest is what one request asks for; keep names a response header to record. */
 export interface LoadRequest {
@@ -62,6 +63,11 @@ export interface LoadResult {
   /** byStatus counts requests by status code ("200", "503"; "0": the connection broke). */
   byStatus: Record<string, number>;
   latency: ExactQuantiles;
+  /**
+   * loopDelay is how late the generator's own event loop ran during the load (p50/p90/p99/max of
+   * a 1 ms timer's lateness): time a response waited to be read that the proxy never saw.
+   */
+  loopDelay: ExactQuantiles;
   elapsedMs: number;
 }
 
@@ -116,6 +122,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   if (o.requests === undefined && o.durationMs === undefined)
     throw new Error("runLoad: requests or durationMs");
   const records: RequestRecord[] = [];
+  const eld = monitorEventLoopDelay({ resolution: 1 });
+  eld.enable();
   const started = performance.now();
   const deadline = o.durationMs === undefined ? Infinity : started + o.durationMs;
   let next = 0;
@@ -148,11 +156,21 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     c?.close();
   };
   await Promise.all(Array.from({ length: o.connections }, (_, k) => loop(k)));
+  eld.disable();
   records.sort((a, b) => a.i - b.i);
+  // The histogram counts the timer's whole wait (1 ms resolution included): lateness is above it.
+  const late = (ns: number) => Math.max(0, ns / 1e6 - 1);
   return {
     records,
     byStatus: countBy(records, (r) => String(r.status)),
     latency: exactQuantiles(records.map((r) => r.ms)),
+    loopDelay: {
+      count: eld.count,
+      p50: late(eld.percentile(50)),
+      p90: late(eld.percentile(90)),
+      p99: late(eld.percentile(99)),
+      max: late(eld.max),
+    },
     elapsedMs: performance.now() - started,
   };
 }
