@@ -15,7 +15,7 @@ import { AnalyticsStore, FAMILIES } from "./store.ts";
 import { syntheticBatch } from "./testing.ts";
 
 /** MEMORY_BOUND_MIB and DISK_BOUND_MIB are the documented bounds for 1,000 routes (with headroom). */
-const MEMORY_BOUND_MIB = 110; // measured 82.8 MiB (heap + array buffers)
+const MEMORY_BOUND_MIB = 80; // measured 62.6 MiB (heap + array buffers)
 const DISK_BOUND_MIB = 16; // measured 7.4 MiB of rows at full retention (5.3 MiB for a day)
 
 setFlagsFromString("--expose-gc");

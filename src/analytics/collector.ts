@@ -34,7 +34,7 @@ import {
   type HttpResponseEvent,
 } from "../engine/l7/events.ts";
 import { TLS_FAILURE_CHANNEL } from "../engine/tls/handshake-failures.ts";
-import { TLS_HANDSHAKE_CHANNEL } from "../engine/tls/terminate.ts";
+import { TLS_HANDSHAKE_CHANNEL, type TlsHandshakeEvent } from "../engine/tls/terminate.ts";
 import { isFullOnly, LiveMeasures, MAX_LOGS, mergeBatches } from "./measures.ts";
 import { reasonsOf, toLogRecord, truncate, wafBlocked, MAX_USER_AGENT } from "./significant.ts";
 import { SpaceSaving, topOf } from "./topn.ts";
@@ -54,18 +54,6 @@ export const OVERFLOW_KEY = "__overflow__";
 
 /** MAX_TOP_KEY bounds a URL kept in a top list (the query string is left out before). */
 const MAX_TOP_KEY = 256;
-
-/**
- * TlsHandshakeFields are what the collector reads of a TLS_HANDSHAKE_CHANNEL message (terminate.ts
- * TlsHandshakeEvent): the listener, the negotiated version, and the handshake's duration when the
- * engine stamped the accept (absent: no handshake latency; an engine without the version counts
- * it under "TLS").
- */
-export interface TlsHandshakeFields {
-  listener: string;
-  version?: string;
-  handshakeMs?: number;
-}
 
 /** CollectorOptions: settings reads the serving snapshot's analytics settings at each event. */
 export interface CollectorOptions {
@@ -133,7 +121,7 @@ export class Collector {
     this.#on(HTTP_RESPONSE_CHANNEL, (m) => this.onHttp(m as HttpResponseEvent));
     this.#on(CONNECTION_CHANNEL, (m) => this.onConnection(m as ConnectionEvent));
     this.#on(L4_SESSION_CHANNEL, (m) => this.onL4(m as L4SessionEvent));
-    this.#on(TLS_HANDSHAKE_CHANNEL, (m) => this.onHandshake(m as TlsHandshakeFields));
+    this.#on(TLS_HANDSHAKE_CHANNEL, (m) => this.onHandshake(m as TlsHandshakeEvent));
     this.#on(
       TLS_FAILURE_CHANNEL,
       (m) => this.#listenerState((m as { listener: string }).listener).total.tlsFailures++,
@@ -214,8 +202,8 @@ export class Collector {
     if (ev.backend !== "") addSession(this.#backend(vs, ev.pool, ev.backend), ev);
   }
 
-  /** onHandshake counts a completed TLS handshake at its listener, by version. */
-  onHandshake(ev: TlsHandshakeFields): void {
+  /** onHandshake counts a completed TLS handshake at its listener, by version ("TLS" when unknown), and its duration. */
+  onHandshake(ev: TlsHandshakeEvent): void {
     const m = this.#listenerState(ev.listener).total;
     const v = ev.version || "TLS";
     m.tls.set(v, (m.tls.get(v) ?? 0) + 1);

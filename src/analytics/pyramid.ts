@@ -18,10 +18,19 @@ export const TOP_LIVE = 20;
 /** TOP_ANSWER is how many entries per kind a top-list answer holds. */
 export const TOP_ANSWER = 10;
 
-/** Cell is one bucket's sketches and top lists; live while its bucket fills, compact after. */
+/**
+ * Cell is one bucket's sketches and top lists; live while its bucket fills, compact after. A closed
+ * cell's top lists are one JSON string: 60 small strings and 6 objects per cell were the largest
+ * single cost of the store (docs/analytics/ana-store.md); a query parses the few cells it merges.
+ */
 export interface Cell {
   latency: Partial<Record<TimingPart, Sketch | SketchData>>;
-  top: TopLists;
+  top: TopLists | string;
+}
+
+/** topOf reads a cell's top lists, packed or not. */
+export function topOf(cell: Cell): TopLists {
+  return typeof cell.top === "string" ? (JSON.parse(cell.top) as TopLists) : cell.top;
 }
 
 /** Pyramid holds the cells of one virtual service. */
@@ -49,6 +58,7 @@ export class Pyramid {
         if (!(s instanceof Sketch)) cell.latency[part] = s = s ? Sketch.fromData(s) : new Sketch();
         s.merge(d);
       }
+      if (typeof cell.top === "string") cell.top = topOf(cell);
       mergeTop(cell.top, top, TOP_LIVE);
     });
   }
@@ -91,7 +101,7 @@ export class Pyramid {
       if (!cell) continue;
       for (const [part, s] of Object.entries(cell.latency) as [TimingPart, Sketch | SketchData][])
         (latency[part] ??= new Sketch()).merge(s);
-      mergeTop(top, cell.top, Infinity);
+      mergeTop(top, topOf(cell), Infinity);
     }
     return { latency, top };
   }
@@ -105,7 +115,10 @@ export function compact(cell: Cell): void {
       // Bin indices and counts are integers below 2^31 (counts per cell): an Int32Array holds them.
       cell.latency[part] = { ...d, bins: Int32Array.from(d.bins) as unknown as number[] };
     }
-  for (const kind of Object.keys(cell.top) as TopKind[]) cell.top[kind] = trim(cell.top[kind]!, TOP_KEEP);
+  if (typeof cell.top === "string") return;
+  const top: TopLists = {};
+  for (const kind of Object.keys(cell.top) as TopKind[]) top[kind] = trim(cell.top[kind]!, TOP_KEEP);
+  cell.top = JSON.stringify(top);
 }
 
 /** mergeTop adds from's counts into into, kind by kind; a list longer than 2 × keep is trimmed to keep. */

@@ -8,7 +8,7 @@
 //
 // Open connections are a gauge: a bucket's connOpen is the sum over engines of each engine's last
 // report inside that bucket (summed across engines, never over time).
-import { Pyramid, TOP_ANSWER, trim, type Cell } from "./pyramid.ts";
+import { Pyramid, TOP_ANSWER, topOf, trim, type Cell } from "./pyramid.ts";
 import {
   DETAIL_RESOLUTIONS,
   PYRAMID,
@@ -285,7 +285,7 @@ export class AnalyticsStore implements AnalyticsSink {
           const latency: Record<string, unknown> = {};
           for (const [p, sk] of Object.entries(cell.latency))
             latency[p] = sk instanceof Sketch ? sk.toData() : { ...sk, bins: Array.from(sk.bins) };
-          out[key] = { ...meta, lat: latency, top: cell.top };
+          out[key] = { ...meta, lat: latency, top: topOf(cell) };
         }
       }
     }
@@ -324,7 +324,7 @@ export class AnalyticsStore implements AnalyticsSink {
         }
       } else {
         const ring = svc.cells.rings.find((x) => x.res.name === res);
-        ring?.put(b, { latency: d.lat ?? {}, top: d.top ?? {} });
+        ring?.put(b, { latency: d.lat ?? {}, top: JSON.stringify(d.top ?? {}) });
       }
     }
   }

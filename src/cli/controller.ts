@@ -20,6 +20,7 @@ import { version } from "./version.ts";
 import { KubeClient } from "../sources/kube/client.ts";
 import { AnalyticsStore } from "../analytics/store.ts";
 import { AnalyticsPersistence } from "../analytics/persist.ts";
+import { feedAnalytics } from "../controller/analytics-feed.ts";
 
 /** ControllerFlags are `portico controller`'s flags. */
 export interface ControllerFlags {
@@ -212,6 +213,7 @@ export async function main(argv: string[]): Promise<number> {
   const analytics = new AnalyticsStore();
   const history = store ? new AnalyticsPersistence(analytics, store, log) : undefined;
   history?.start();
+  feedAnalytics(engine, analytics, log);
   const view = Object.assign(controller, {
     analytics: {
       store: analytics,

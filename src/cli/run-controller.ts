@@ -83,14 +83,16 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
     log,
   );
   undo.push(() => controller.close());
-  // Traffic history per virtual service, kept in the state database across restarts. The engines'
-  // batches reach it through the controller's analytics hook (the pipe's side).
+  // Traffic history per virtual service, kept in the state database across restarts; the engines'
+  // batches (the local engine's and, with --engine-listen, every engine's) reach it through the
+  // controller's analytics hook.
   const analytics = new AnalyticsStore();
   controller.setAnalytics(analytics);
   const history = new AnalyticsPersistence(analytics, store, log);
   const loaded = history.start();
   if (loaded > 0) log("info", "analytics history loaded", { buckets: loaded });
   undo.push(() => history.close());
+  controller.setAnalytics(analytics);
   const { host, port: adminPort } = splitHostPort(flags.admin);
   let admin: Awaited<ReturnType<typeof startAdmin>>;
   // The issuer starts below; until then nothing is requested, so a renewal finds nothing.
