@@ -87,7 +87,6 @@ async function startAll(undo: (() => unknown)[]): Promise<() => Promise<void>> {
   // batches (the local engine's and, with --engine-listen, every engine's) reach it through the
   // controller's analytics hook.
   const analytics = new AnalyticsStore();
-  controller.setAnalytics(analytics);
   const history = new AnalyticsPersistence(analytics, store, log);
   const loaded = history.start();
   if (loaded > 0) log("info", "analytics history loaded", { buckets: loaded });
