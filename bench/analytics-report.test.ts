@@ -43,6 +43,14 @@ test("summariseAb: ratio of the medians, paired per-round ratios, verdict agains
     notes: [],
   });
   assert.match(md, /\| http-ka-64 \| 960 \| 1000 \| 0\.96 \| 0\.96 0\.90 0\.99 \|/);
+  const [cpu] = summariseAb(
+    ["http-ka-64"],
+    [
+      { ...s("on", 1, 1000), cpuUs: 21 },
+      { ...s("off", 1, 1000), cpuUs: 20 },
+    ],
+  );
+  assert.equal(cpu!.cpuRatio, 1.05);
   assert.match(md, /errors on 3, off 0/);
 });
 

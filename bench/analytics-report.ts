@@ -35,6 +35,8 @@ export interface AbRow {
   off?: AbStats;
   /** ratio is on ÷ off of the median rates (1.0: no cost; 0.95: 5% fewer requests/s). */
   ratio?: number;
+  /** cpuRatio is on ÷ off of the median CPU time per request: the cost with less noise from the machine. */
+  cpuRatio?: number;
   /** roundRatios are on ÷ off within each round (the two ran back to back). */
   roundRatios: number[];
   /** meets: ratio ≥ 1 − MAX_LOSS and no errors in either variant. */
@@ -70,7 +72,8 @@ export function summariseAb(caseIds: readonly string[], samples: readonly AbSamp
       if (b && b.requestsPerSecond > 0) roundRatios.push(a.requestsPerSecond / b.requestsPerSecond);
     }
     const meets = ratio !== undefined && ratio >= 1 - MAX_LOSS && on!.errors === 0 && off!.errors === 0;
-    return { caseId, on, off, ratio, roundRatios, meets };
+    const cpuRatio = on?.cpuUs && off?.cpuUs ? on.cpuUs / off.cpuUs : undefined;
+    return { caseId, on, off, ratio, cpuRatio, roundRatios, meets };
   });
 }
 
@@ -103,11 +106,11 @@ export function renderAbReport(r: AbReport): string {
     "",
     `Target: analytics on loses at most ${MAX_LOSS * 100}% of requests/s against off (ratio ≥ ${1 - MAX_LOSS}).`,
     "",
-    "| test | on req/s | off req/s | on ÷ off | rounds (on ÷ off) | on p50/p99 ms | off p50/p99 ms | on/off CPU µs/req | verdict |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| test | on req/s | off req/s | on ÷ off | rounds (on ÷ off) | on p50/p99 ms | off p50/p99 ms | on/off CPU µs/req | CPU on ÷ off | verdict |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...r.rows.map(
       (w) =>
-        `| ${w.caseId} | ${f0(w.on?.requestsPerSecond)} | ${f0(w.off?.requestsPerSecond)} | ${f2(w.ratio)} | ${w.roundRatios.map((x) => x.toFixed(2)).join(" ")} | ${f2(w.on?.p50Ms)}/${f2(w.on?.p99Ms)} | ${f2(w.off?.p50Ms)}/${f2(w.off?.p99Ms)} | ${f2(w.on?.cpuUs)}/${f2(w.off?.cpuUs)} | ${w.meets ? "meets" : "misses"}${(w.on?.errors ?? 0) + (w.off?.errors ?? 0) > 0 ? ` (errors on ${w.on?.errors ?? 0}, off ${w.off?.errors ?? 0})` : ""} |`,
+        `| ${w.caseId} | ${f0(w.on?.requestsPerSecond)} | ${f0(w.off?.requestsPerSecond)} | ${f2(w.ratio)} | ${w.roundRatios.map((x) => x.toFixed(2)).join(" ")} | ${f2(w.on?.p50Ms)}/${f2(w.on?.p99Ms)} | ${f2(w.off?.p50Ms)}/${f2(w.off?.p99Ms)} | ${f2(w.on?.cpuUs)}/${f2(w.off?.cpuUs)} | ${f2(w.cpuRatio)} | ${w.meets ? "meets" : "misses"}${(w.on?.errors ?? 0) + (w.off?.errors ?? 0) > 0 ? ` (errors on ${w.on?.errors ?? 0}, off ${w.off?.errors ?? 0})` : ""} |`,
     ),
     "",
     "## Every round (req/s)",
