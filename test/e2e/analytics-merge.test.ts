@@ -1,0 +1,180 @@
+// analytics-merge.test.ts: two engines serve one VIP and the controller's merged percentiles are
+// those of the union of their samples, not an average of theirs (issue 15, "Verified by: merging").
+// A real fleet on loopback: `portico run --engine-listen --no-local-engine` and two `portico
+// engine` processes (e1, e2) sharing 127.0.137.1:PORT with SO_REUSEPORT (ActiveActive), in front
+// of one backend process. The backend finds which engine each pooled connection belongs to
+// (/proc: the socket's inode among the engine's descriptors), answers `x-served-by: e1|e2`, and
+// delays e1's requests 20 ms ± 2 ms and e2's 50 ms ± 2 ms — so the two engines' distributions
+// differ and an average of their percentiles would be far from the union's. The generator's
+// keep-alive connections land on either engine (the kernel's reuseport hash); its record, split by
+// the header, gives each engine's samples and their union.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import {
+  logLines,
+  removeDir,
+  startPortico,
+  tempDir,
+  waitFor,
+  watchChild,
+  writeManifest,
+  type Portico,
+} from "./harness.ts";
+import { backendService, ingressClass } from "./fixtures.ts";
+import { allAcked, freePort, groupManifests } from "./fleet-helpers.ts";
+import { exactQuantiles, runLoad, type LoadResult } from "../support/loadgen.ts";
+import { startDelayBackend, type DelayBackend } from "../support/delay-backend.ts";
+import {
+  assertComparisons,
+  compareQuantiles,
+  formatComparisons,
+  settledServices,
+} from "./analytics-helpers.ts";
+
+const main = resolve(import.meta.dirname, "../../src/cli/main.ts");
+const VIP = "127.0.137.1";
+const PORT = 18370;
+const HOST = "merge.test";
+const REQUESTS = 1600;
+
+let dir: string;
+let state: string;
+let ctl: Portico;
+let backend: DelayBackend | undefined;
+const engines: { name: string; pid: number; stop(): Promise<unknown>; logs: string[] }[] = [];
+
+/** startEngine runs `portico engine NAME` in group edge on loopback (no namespace: 127/8 is local). */
+async function startEngine(name: string, link: string): Promise<void> {
+  const admin = await freePort("127.0.0.1");
+  const proc = spawn(
+    process.execPath,
+    [
+      "--disable-warning=ExperimentalWarning",
+      main,
+      "engine",
+      ...["--controller", link, "--name", name, "--group", "edge", "--workers", "1"],
+      ...["--ca-file", join(state, "engine-ca.pem"), "--token-file", join(state, "engine-token")],
+      ...["--admin", `127.0.0.1:${admin}`],
+    ],
+    { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, PORTICO_LOG_LEVEL: "info" } },
+  );
+  const { logs, exited } = watchChild(proc);
+  engines.push({
+    name,
+    pid: proc.pid!,
+    logs,
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+      return exited;
+    },
+  });
+}
+
+before(async () => {
+  dir = tempDir();
+  state = join(tempDir(), "state");
+  mkdirSync(state);
+  const backendPort = await freePort("127.0.0.1");
+  writeManifest(
+    dir,
+    "merge.yaml",
+    `${groupManifests("edge", VIP, { replicas: 2, haMode: "ActiveActive" })}${[
+      ingressClass,
+      backendService("default", "app", backendPort),
+      `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: { name: merge, namespace: default }
+spec:
+  rules:
+    - host: ${HOST}
+      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: app, port: { number: 80 } } } }] }
+`,
+    ].join("---\n")}`,
+  );
+  ctl = await startPortico(
+    [dir],
+    [
+      "--state-dir",
+      state,
+      "--http-port",
+      String(PORT),
+      "--engine-listen",
+      "127.0.0.1:0",
+      "--no-local-engine",
+    ],
+    { waitHealthy: false },
+  );
+  const [line] = await waitFor("the engine port's start line", () => {
+    const l = logLines(ctl, "engine port listening");
+    return l.length ? l : undefined;
+  });
+  const link = String(line!.address);
+  await startEngine("e1", link);
+  await startEngine("e2", link);
+  await allAcked(ctl.adminUrl, ["e1", "e2"], 60_000);
+  backend = await startDelayBackend({
+    address: "127.0.0.1",
+    port: backendPort,
+    delayMs: 20,
+    jitterMs: 2,
+    seed: 3,
+    peers: Object.fromEntries(engines.map((e) => [e.name, e.pid])),
+    delayByPeer: { e1: 20, e2: 50 },
+  });
+});
+
+after(async () => {
+  for (const e of engines) await e.stop();
+  await ctl?.stop();
+  await backend?.close();
+  removeDir(dir);
+  removeDir(join(state, ".."));
+});
+
+test("two engines, one VIP: the merged p50/p90/p99 are the union's, counts add up exactly", async () => {
+  const gen: LoadResult = await runLoad({
+    host: VIP,
+    port: PORT,
+    connections: 16,
+    requests: REQUESTS,
+    request: (i) => ({ authority: HOST, path: `/m${i}` }),
+    keepHeader: "x-served-by",
+  });
+  assert.deepEqual(gen.byStatus, { "200": REQUESTS }, JSON.stringify(gen.byStatus));
+  const per = (name: string) => gen.records.filter((r) => r.header === name).map((r) => r.ms);
+  const e1 = per("e1");
+  const e2 = per("e2");
+  // Every answer names its engine, and the reuseport hash gave both engines connections (16
+  // connections on one engine alone: a chance of 2 in 65,536).
+  assert.equal(e1.length + e2.length, REQUESTS, "every response says which engine sent it");
+  assert.ok(e1.length > 0 && e2.length > 0, `both engines served: e1 ${e1.length}, e2 ${e2.length}`);
+
+  const key = `${HOST}:${PORT}`;
+  const got = await settledServices(ctl.adminUrl, { [key]: REQUESTS });
+  const s = got.get(key)!;
+  assert.equal(s.requests, REQUESTS, "merged requests");
+  assert.deepEqual([...s.engines].sort(), ["e1", "e2"], "engines that reported");
+
+  const union = exactQuantiles([...e1, ...e2]);
+  const q1 = exactQuantiles(e1);
+  const q2 = exactQuantiles(e2);
+  const figures = compareQuantiles("merged", s.latency.total, union, gen.loopDelay);
+  console.log(
+    `merge: e1 ${e1.length} requests (p50 ${q1.p50.toFixed(2)}, p99 ${q1.p99.toFixed(2)} ms), e2 ${e2.length} (p50 ${q2.p50.toFixed(2)}, p99 ${q2.p99.toFixed(2)} ms)\n${formatComparisons(figures)}`,
+  );
+  // Where averaging the engines' percentiles would give a visibly different answer, the API's must
+  // be the union's: closer to it than to the average (where the two-sided bound applies).
+  for (const [k, q] of (["p50", "p90", "p99"] as const).entries()) {
+    if (figures[k]!.oneSided) continue;
+    const avg = (q1[q] + q2[q]) / 2;
+    if (Math.abs(avg - union[q]) > 0.1 * union[q])
+      assert.ok(
+        Math.abs(s.latency.total![q] - union[q]) < Math.abs(s.latency.total![q] - avg),
+        `${q}: API ${s.latency.total![q]} should be the union's ${union[q]}, not the average ${avg}`,
+      );
+  }
+  assertComparisons(figures);
+});
