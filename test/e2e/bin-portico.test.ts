@@ -47,6 +47,27 @@ test("bin/portico serves from the JS build, its engine workers too", async () =>
   );
   const vip = "127.0.24.10";
   writeManifest(dir, "a.yaml", ingressAppManifest("bin", vip, app.port));
+  // htpasswd -nbB -C 5 alice secret
+  writeManifest(
+    dir,
+    "auth.yaml",
+    `apiVersion: v1
+kind: Secret
+metadata: { name: users, namespace: default }
+stringData: { auth: "alice:$2y$05$wO4AyEaHB8PKw5mkJdmTmeMYjkEzpSjNIpIGgZ6E4Yd1FPNGKHSoe" }
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: auth
+  namespace: default
+  annotations: { nginx.ingress.kubernetes.io/auth-type: basic, nginx.ingress.kubernetes.io/auth-secret: users }
+spec:
+  rules:
+    - host: auth.test
+      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: app, port: { number: 80 } } } }] }
+`,
+  );
 
   const port = 18290;
   const p = await startPortico([dir], ["--state-dir", state, "--http-port", String(port), "--workers", "2"], {
@@ -55,6 +76,23 @@ test("bin/portico serves from the JS build, its engine workers too", async () =>
   cleanups.push(() => p.stop());
   const r = await run("curl", ["-s", "-H", "host: app.test", `http://${vip}:${port}/x`]);
   assert.match(r.stdout, /built/);
+  // A thread the engine starts from a module beside it (bcrypt checks) runs from the build too:
+  // a .ts name there would fail every check, so every bcrypt user would be refused.
+  const auth = (user: string) =>
+    run("curl", [
+      "-s",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code}",
+      "-u",
+      user,
+      "-H",
+      "host: auth.test",
+      `http://${vip}:${port}/x`,
+    ]);
+  assert.equal((await auth("alice:secret")).stdout, "200");
+  assert.equal((await auth("alice:wrong")).stdout, "401");
   // bin/portico execs down to node: the spawned pid is the controller running the build.
   assert.match(cmdline(p.proc.pid!), /\.cache\/dist\/src\/cli\/main\.js run /);
   // Workers fork from the real path of the build the controller started from (.cache/dist.N):

@@ -8,44 +8,73 @@ import { Worker } from "node:worker_threads";
 /** BCRYPT_QUEUE_MAX bounds the checks waiting for the thread; more answer "busy". */
 export const BCRYPT_QUEUE_MAX = 64;
 
-let worker: Worker | undefined;
+// The thread runs from the same tree as this module: the .ts sources, or the JS build of bin/portico.
+const threadFile = new URL(
+  import.meta.url.endsWith(".ts") ? "./bcrypt-thread.ts" : "./bcrypt-thread.js",
+  import.meta.url,
+);
+
+/** FAILED_STARTS_MAX: after this many threads in a row died before answering, no new one starts. */
+const FAILED_STARTS_MAX = 3;
+
+interface Thread {
+  worker: Worker;
+  /** waiting are this thread's checks by id: a thread that dies fails its own, never a successor's. */
+  waiting: Map<number, (ok: boolean) => void>;
+  answered: boolean;
+}
+
+let current: Thread | undefined;
+let failedStarts = 0;
 let nextId = 0;
-const waiting = new Map<number, (ok: boolean) => void>();
 
 // start makes the thread on first use; it is unref'd while idle so it never keeps a process alive.
-function start(): Worker {
-  const w = new Worker(new URL("./bcrypt-thread.ts", import.meta.url));
-  w.unref();
-  w.on("message", (m: { id: number; ok: boolean }) => {
-    const done = waiting.get(m.id);
-    waiting.delete(m.id);
-    if (waiting.size === 0) w.unref();
+function start(): Thread | undefined {
+  // A thread that cannot start (a broken install) fails every check closed; starting one per
+  // request would let any client make the engine spawn threads at its request rate.
+  if (failedStarts >= FAILED_STARTS_MAX) return undefined;
+  const t: Thread = { worker: new Worker(threadFile), waiting: new Map(), answered: false };
+  t.worker.unref();
+  t.worker.on("message", (m: { id: number; ok: boolean }) => {
+    if (!t.answered) failedStarts = 0;
+    t.answered = true;
+    const done = t.waiting.get(m.id);
+    t.waiting.delete(m.id);
+    if (t.waiting.size === 0) t.worker.unref();
     done?.(m.ok);
   });
-  // A thread that dies fails its checks closed; the next check starts a new one.
-  const fail = () => {
-    if (worker === w) worker = undefined;
-    for (const done of waiting.values()) done(false);
-    waiting.clear();
+  let ended = false;
+  const fail = (err?: Error) => {
+    if (ended) return;
+    ended = true;
+    if (!t.answered) failedStarts++;
+    if (err !== undefined && failedStarts >= FAILED_STARTS_MAX)
+      process.emitWarning(
+        `basic auth: the bcrypt thread cannot run (${err.message}); bcrypt users are refused`,
+      );
+    if (current === t) current = undefined;
+    for (const done of t.waiting.values()) done(false);
+    t.waiting.clear();
   };
-  w.on("error", fail);
-  w.on("exit", fail);
-  return w;
+  t.worker.on("error", fail);
+  t.worker.on("exit", () => fail());
+  return t;
 }
 
 /** bcryptCheckOffThread checks password against a bcrypt hash on the thread; "busy" when the queue is full. */
 export function bcryptCheckOffThread(password: Uint8Array, hash: string): Promise<boolean> | "busy" {
-  if (waiting.size >= BCRYPT_QUEUE_MAX) return "busy";
-  const w = (worker ??= start());
+  const t = (current ??= start());
+  if (t === undefined) return Promise.resolve(false);
+  if (t.waiting.size >= BCRYPT_QUEUE_MAX) return "busy";
   const id = nextId++;
-  w.ref();
+  t.worker.ref();
   return new Promise((resolve) => {
-    waiting.set(id, resolve);
-    w.postMessage({ id, password, hash });
+    t.waiting.set(id, resolve);
+    t.worker.postMessage({ id, password, hash });
   });
 }
 
 /** bcryptWarm starts the thread now (it computes Blowfish's tables, ~0.3 s), so no request waits for it. */
 export function bcryptWarm(): void {
-  worker ??= start();
+  current ??= start();
 }
