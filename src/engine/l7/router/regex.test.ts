@@ -36,3 +36,34 @@ test("a pattern only a backtracking engine runs (lookahead, backreference) keeps
   assert.equal(routeRegex(String.raw`^/(\w+)/\1$`).test("/ab/ab"), true);
   assert.throws(() => routeRegex("(unclosed"), SyntaxError);
 });
+
+test("patterns and inputs the two engines read differently answer as V8 does", () => {
+  const cases: [string, "" | "i", string][] = [
+    ["^/.$", "", "/é"],
+    ["^/[^/]{2}$", "", "/é"],
+    ["^/café$", "i", "/CAFÉ"],
+    ["^/[[:digit:]]+$", "", "/123"],
+    [String.raw`^/\A$`, "", "/A"],
+    [String.raw`^/\x{41}$`, "", "/x{41}"],
+    [String.raw`^/\u0041$`, "", "/A"],
+    [String.raw`^/\s$`, "", "/\u00a0"],
+    ["^/(?:(a)|b)+$", "", "/ab"],
+    ["^/[^]$", "", "/x"],
+    ["^/a{,2}$", "", "/a{,2}"],
+    [String.raw`^/\d+/(\w+)$`, "i", "/42/Users"],
+    [String.raw`^/\d+/(\w+)$`, "", "/42/\u00e9t\u00e9"],
+    ["^/x.y$", "", "/x\u2603y"],
+  ];
+  for (const [src, flags, input] of cases) {
+    const ours = routeRegex(src, flags);
+    const v8 = new RegExp(src, flags);
+    assert.equal(ours.test(input), v8.test(input), `test ${src} on ${input}`);
+    const got = ours.exec(input);
+    const want = v8.exec(input);
+    assert.deepEqual(
+      got === null ? null : [...got],
+      want === null ? null : [...want],
+      `exec ${src} on ${input}`,
+    );
+  }
+});
