@@ -27,8 +27,8 @@ export interface RouteRegex {
 const READ_DIFFERENTLY = /[^\x20-\x7e]|\[\[:|\[\^?\]|\\[AzZQEeGKRXNhHvVpPuksS]|\\x\{|\(\?[A-Za-z]|\{,/;
 // A capturing group followed by a repeat: captures may differ between the engines.
 const REPEATED_GROUP = /\)(?:[*+]|\{\d*,?\d*\})/;
-// Inputs rx matches as bytes: every character up to U+00FF.
-const BYTES = /^[\x00-\xff]*$/;
+// Inputs rx matches as bytes have every character up to U+00FF: none of these.
+const ABOVE_BYTE = /[\u0100-\uffff]/;
 // Route patterns are small; a DFA cache of 64 KiB each is plenty (the WAF's default is 1 MiB).
 const DFA_BUDGET = 64 * 1024;
 
@@ -48,9 +48,9 @@ export function routeRegex(source: string, flags: "" | "i" = ""): RouteRegex {
   const capturesFromV8 = REPEATED_GROUP.test(source);
   return {
     linear: true,
-    test: (s) => (BYTES.test(s) ? r.testBinary(s) : re.test(s)),
+    test: (s) => (ABOVE_BYTE.test(s) ? re.test(s) : r.testBinary(s)),
     exec: (s) => {
-      if (!BYTES.test(s)) return re.exec(s);
+      if (ABOVE_BYTE.test(s)) return re.exec(s);
       if (capturesFromV8) return r.testBinary(s) ? re.exec(s) : null;
       return r.execBinary(s)?.captures ?? null;
     },
