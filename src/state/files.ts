@@ -7,7 +7,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { migrate } from "./schema.ts";
+import { inTransaction, migrate, NOT_BACKED_UP } from "./schema.ts";
 
 /** DB is the state database's file name. */
 export const DB = "portico.db";
@@ -37,14 +37,39 @@ export function installFile(tmp: string, target: string, dir: string): void {
   fsyncPath(dir);
 }
 
-/** backupInto writes a consistent copy of db to dir's backup file (VACUUM INTO, fsync, rename). */
+/**
+ * backupInto writes a consistent copy of db's state to dir's backup file (fsync, rename): a
+ * freshly migrated database into which every table but the NOT_BACKED_UP ones (analytics history
+ * and the request log: tens of MiB a restore may lose) is copied in one read transaction. The
+ * backup follows every allocation change, so it must stay as small as the state it protects.
+ */
 export function backupInto(db: DatabaseSync, dir: string): void {
   const { backup } = paths(dir);
   const tmp = `${backup}.tmp`;
-  rmSync(tmp, { force: true });
+  for (const f of [tmp, `${tmp}-journal`]) rmSync(f, { force: true });
   try {
-    // VACUUM INTO reads one snapshot of the database: the copy is consistent even mid-write.
-    db.prepare("VACUUM INTO ?").run(tmp);
+    const fresh = new DatabaseSync(tmp);
+    try {
+      migrate(fresh, tmp);
+    } finally {
+      fresh.close();
+    }
+    db.prepare("ATTACH DATABASE ? AS backup").run(tmp);
+    try {
+      const tables = (
+        db
+          .prepare("SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+          .all() as { name: string }[]
+      )
+        .map((r) => r.name)
+        .filter((t) => !NOT_BACKED_UP.has(t));
+      // Table names come from the database's own schema, quoted: no user input reaches this SQL.
+      inTransaction(db, "BEGIN", () => {
+        for (const t of tables) db.exec(`INSERT INTO backup."${t}" SELECT * FROM main."${t}"`);
+      });
+    } finally {
+      db.exec("DETACH DATABASE backup");
+    }
     installFile(tmp, backup, dir);
   } catch (err) {
     rmSync(tmp, { force: true });

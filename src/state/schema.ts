@@ -54,6 +54,13 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX analytics_logs_vs_at ON analytics_logs (vs, at)`,
 ];
 
+/**
+ * NOT_BACKED_UP are the tables portico.db.bak leaves empty: derived history (analytics buckets,
+ * the request log) that costs tens of MiB and that a restore may lose; the backup is rewritten
+ * after every allocation change (files.ts backupInto).
+ */
+export const NOT_BACKED_UP: ReadonlySet<string> = new Set(["analytics", "analytics_logs"]);
+
 /** SchemaError says the database was written by a newer Portico; it is never downgraded in place. */
 export class SchemaError extends StateError {
   constructor(message: string) {

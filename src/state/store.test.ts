@@ -140,3 +140,29 @@ test("the acme table keeps ACME rows across opens; undefined deletes one", () =>
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("the backup carries the state, not the analytics history or the request log", () => {
+  const dir = join(root, "backup-tables");
+  const store = openStateStore(dir);
+  // Derived rows as the analytics store and the request log write them (another connection).
+  const side = new DatabaseSync(join(dir, "portico.db"));
+  side.prepare("INSERT INTO analytics (family, t, data) VALUES ('vs/1m', 1, x'00')").run();
+  side
+    .prepare(
+      "INSERT INTO analytics_logs (at, vs, reasons, status, route, client, record) VALUES (1, 'v', ' 5xx ', 503, 'r', 'c', '{}')",
+    )
+    .run();
+  side.close();
+  store.saveAllocations(state); // a change: the backup is rewritten
+  store.close();
+  const bak = new DatabaseSync(join(dir, "portico.db.bak"));
+  try {
+    const count = (t: string) => (bak.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
+    assert.equal(count("allocations"), 2);
+    assert.equal(count("analytics"), 0);
+    assert.equal(count("analytics_logs"), 0);
+    assert.equal(userVersion(bak), MIGRATIONS.length);
+  } finally {
+    bak.close();
+  }
+});
