@@ -3,6 +3,7 @@ import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { request } from "node:http";
 import { startAdmin, type AdminView } from "./admin.ts";
 import { adminToken, isLoopback, type AdminTokenError } from "./admin-auth.ts";
 
@@ -91,6 +92,38 @@ test("without a token (loopback): /api/v1 answers as before; without console: / 
   try {
     assert.equal((await fetch(`${url}/api/v1/status`)).status, 200);
     assert.equal((await fetch(`${url}/`)).status, 404);
+  } finally {
+    server.close();
+  }
+});
+
+test("loopback without a token refuses what a web page sends: a cross-site POST, a rebound Host name", async () => {
+  const { server, url } = await startAdmin(view, "127.0.0.1", 0, {});
+  const port = new URL(url).port;
+  // node:http sets Host from the URL; raw requests set it as a browser after DNS rebinding would.
+  const ask = (method: string, path: string, headers: Record<string, string>) =>
+    new Promise<number>((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port, method, path, headers }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  try {
+    assert.equal(await ask("GET", "/api/v1/status", { host: `127.0.0.1:${port}` }), 200);
+    assert.equal(await ask("GET", "/api/v1/status", { host: `localhost:${port}` }), 200);
+    assert.equal(await ask("GET", "/api/v1/status", { host: `[::1]:${port}` }), 200);
+    assert.equal(await ask("GET", "/api/v1/status", { host: `evil.example:${port}` }), 403);
+    // Probes and scrapes carry whatever Host their configuration gives: never refused.
+    assert.equal(await ask("GET", "/metrics", { host: `portico.monitoring.svc:${port}` }), 200);
+    assert.equal(
+      await ask("POST", "/api/v1/analytics/full-logs?vs=x&minutes=5", {
+        host: `127.0.0.1:${port}`,
+        origin: "https://evil.example",
+      }),
+      403,
+    );
   } finally {
     server.close();
   }

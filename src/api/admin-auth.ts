@@ -15,7 +15,7 @@ export const ADMIN_TOKEN_ENV = "PORTICO_ADMIN_TOKEN_FILE";
 export const MIN_TOKEN_LENGTH = 16;
 
 /** OPEN_PATHS answer without a token wherever the admin address is bound. */
-const OPEN_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
+export const OPEN_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
 
 /** isLoopback says whether host (an --admin host) only accepts connections from this host. */
 export function isLoopback(host: string): boolean {
@@ -91,4 +91,22 @@ export class AdminGuard {
       return "wrong token: send the content of --admin-token-file\n";
     return undefined;
   }
+}
+
+/**
+ * foreignRequest answers why a request on an admin address without a token comes from a web page
+ * rather than a person on this host, or undefined. Loopback without a token trusts the host's
+ * users, not the sites their browsers visit: a page may send a simple cross-site POST (an Origin
+ * header tells it; curl and the CLI send none), and DNS rebinding lets a page read the API under a
+ * name of its own (Host names it; a person types an address, or localhost). The console itself
+ * sends GETs to the address it was loaded from.
+ */
+export function foreignRequest(req: IncomingMessage): string | undefined {
+  if (req.method !== "GET" && req.method !== "HEAD" && req.headers.origin !== undefined)
+    return `refused: a ${req.method} from a web page (Origin ${req.headers.origin}); use the CLI or curl on this host\n`;
+  const host = (req.headers.host ?? "").toLowerCase();
+  const name = host.startsWith("[") ? host.slice(1, host.indexOf("]")) : host.replace(/:\d*$/, "");
+  if (host !== "" && name !== "localhost" && isIP(name) === 0)
+    return `refused: Host ${JSON.stringify(host)} is not an address of this admin API (a web page under another name?); use http://127.0.0.1:PORT or pass --admin-token-file\n`;
+  return undefined;
 }

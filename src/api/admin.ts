@@ -28,7 +28,7 @@ import { contextOf, serveAnalyticsRoute, type AnalyticsReader } from "./analytic
 import { summarizeAll } from "../analytics/summary.ts";
 import { serveLogRoutes, type LogsView } from "./analytics-logs-routes.ts";
 import { serveUi } from "./ui-routes.ts";
-import { AdminGuard } from "./admin-auth.ts";
+import { AdminGuard, foreignRequest, OPEN_PATHS } from "./admin-auth.ts";
 import { createLogger, type Logger } from "../controller/log.ts";
 import { LOOP_WINDOW_MS, LoopWatch, type EngineLiveness } from "../controller/loop-watch.ts";
 
@@ -148,6 +148,9 @@ export async function startAdmin(
     try {
       const path = (req.url ?? "/").split("?")[0] ?? "/";
       if (opts.console && serveUi(req, res, path)) return;
+      // Without a token (loopback), requests a web page sends are refused; probes and scrapes pass.
+      const foreign = opts.token === undefined && !OPEN_PATHS.has(path) ? foreignRequest(req) : undefined;
+      if (foreign !== undefined) return send(403, "text/plain", foreign);
       const refused = guard.refusal(req, path);
       if (refused !== undefined) {
         res.writeHead(401, { "content-type": "text/plain", "www-authenticate": 'Bearer realm="portico"' });
