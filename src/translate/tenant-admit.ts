@@ -78,6 +78,9 @@ export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admissio
           ...(partial ? { hosts: [r.host] } : {}),
         });
       if (!partial) {
+        // Refused whole, it serves none of its names: the holds it just took would refuse later
+        // claimants for a name nobody serves.
+        release(holders, c, c.hosts);
         replaced.set(c.obj, undefined);
         continue;
       }
@@ -103,7 +106,7 @@ export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admissio
       );
       refusals.push({ obj: c.obj, reason: "QuotaExceeded", message: `tenant ${tenant} ${words.join("; ")}` });
       // Hostnames it would have held are released: a later object of its tenant may take them.
-      for (const h of kept) if (holders.get(holdKey(c, h))?.key === c.key) holders.delete(holdKey(c, h));
+      release(holders, c, kept);
       replaced.set(c.obj, undefined);
       continue;
     }
@@ -131,6 +134,15 @@ export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admissio
  */
 function holdKey(c: ObjectClaim, host: string): string {
   return c.obj.kind === "Gateway" ? `listener ${host}` : `route ${host}`;
+}
+
+/** release drops the holds a claim took on hosts (it is refused, so it serves none of them). */
+function release(
+  holders: Map<string, { key: string; tenant: string }>,
+  c: ObjectClaim,
+  hosts: readonly string[],
+): void {
+  for (const h of hosts) if (holders.get(holdKey(c, h))?.key === c.key) holders.delete(holdKey(c, h));
 }
 
 /** refuseHosts checks a claim's hostnames against domain owners and earlier holders; it records holds. */

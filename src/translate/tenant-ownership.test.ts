@@ -308,3 +308,29 @@ spec:
     },
   ]);
 });
+
+test("story: a Route refused whole holds none of its other hostnames", () => {
+  runStory([
+    { name: "tenants and a shared Gateway", apply: `${BASE}---${GATEWAY}` },
+    {
+      name: "a's Ingress holds one.example.com",
+      apply: ingress("a", "x", "one.example.com"),
+      hosts: { "one.example.com": ["Ingress/a/x"] },
+    },
+    {
+      name: "b's HTTPRoute for one and two is refused whole (one is held)",
+      apply: route("b", "r", "one.example.com").replace(
+        'hostnames: ["one.example.com"]',
+        'hostnames: ["one.example.com", "two.example.com"]',
+      ),
+      want: [{ obj: "HTTPRoute/b/r", type: "Accepted", status: "False", reason: "HostnameHeld" }],
+      hosts: { "one.example.com": ["Ingress/a/x"], "two.example.com": [] },
+    },
+    {
+      name: "an Ingress of another namespace for two.example.com serves: the refused route holds nothing",
+      apply: ingress("c", "y", "two.example.com"),
+      want: [{ obj: "Ingress/c/y", status: "True", reason: "Accepted" }],
+      hosts: { "two.example.com": ["Ingress/c/y"] },
+    },
+  ]);
+});
