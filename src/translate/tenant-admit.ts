@@ -6,6 +6,7 @@
 // newcomer never takes down what serves. The passes then read a ResourceSet without the refused
 // objects (an Ingress loses only the rules of refused hosts), and a ReferenceGrant no longer lists
 // namespaces of a tenant its own tenant does not accept references from.
+import { DEFAULT_ENGINE_GROUP } from "../k8s/engine-group.ts";
 import { buildResourceSet, type ResourceSet } from "../k8s/resource-set.ts";
 import type { AnyObject, Ingress } from "../k8s/types.ts";
 import type { ReferenceGrant } from "../k8s/gateway-api.ts";
@@ -52,7 +53,9 @@ export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admissio
   const replaced = new Map<AnyObject, AnyObject | undefined>();
   for (const c of collectClaims(set, opts)) {
     const tenant = tenancy.tenantOf(c.namespace);
-    const group = c.group;
+    // A VIP owner without a group of its own or of its class runs on the default engines, which
+    // the tenant must list as well: leaving the annotation off is no way around engineGroups.
+    const group = c.group ?? (c.vips > 0 ? DEFAULT_ENGINE_GROUP : undefined);
     const groups = tenancy.spec(tenant).engineGroups;
     if (tenant && group !== undefined && groups !== undefined && !groups.includes(group)) {
       refusals.push({

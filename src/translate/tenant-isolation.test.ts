@@ -183,3 +183,37 @@ spec: { controller: portico.dev/ingress-controller }
     },
   ]);
 });
+
+test("story: an object without an engine-group annotation runs on the default group, which the tenant must list too", () => {
+  const onlyBatch = `
+apiVersion: portico.dev/v1alpha1
+kind: VipPool
+metadata: { name: pa }
+spec: { addresses: [192.0.2.0/29] }
+---
+apiVersion: portico.dev/v1alpha1
+kind: EngineGroup
+metadata: { name: batch }
+---
+apiVersion: portico.dev/v1alpha1
+kind: Tenant
+metadata: { name: t }
+spec: { namespaces: [t], engineGroups: [batch] }
+`;
+  runStory([
+    {
+      name: "t may use batch only; its Service without the annotation would run on default: refused",
+      apply: `${onlyBatch}---${service("t", "plain")}${service("t", "batched", `"portico.dev/engine-group": batch`)}`,
+      want: [
+        {
+          obj: "Service/t/plain",
+          status: "False",
+          reason: "EngineGroupNotAllowed",
+          message: /EngineGroup default is not among tenant t's engineGroups \(batch\)/,
+        },
+        { obj: "Service/t/batched", status: "True", reason: "Accepted" },
+      ],
+      vips: { "Service/t/plain": [], "Service/t/batched": ["192.0.2.0"] },
+    },
+  ]);
+});
