@@ -217,3 +217,34 @@ spec: { namespaces: [t], engineGroups: [batch] }
     },
   ]);
 });
+
+test("story: a pool a Tenant lists is reserved: namespaces of no tenant, or of a tenant without vipPools, cannot draw from it", () => {
+  runStory([
+    {
+      name: "t reserves pa; u (no vipPools) and free (no tenant) ask for pa by name: refused",
+      apply: `${POOLS}---${service("u", "pinned", `"portico.dev/address-pool": pa`)}${service("free", "pinned", `"portico.dev/address-pool": pa`)}${service("t", "web")}`,
+      want: [
+        {
+          obj: "Service/u/pinned",
+          type: "portico.dev/VIPAllocated",
+          status: "False",
+          reason: "PoolNotAllowed",
+          message: /pa.*reserved for tenant t \(spec\.vipPools\); the request is of tenant u/,
+        },
+        {
+          obj: "Service/free/pinned",
+          type: "portico.dev/VIPAllocated",
+          status: "False",
+          reason: "PoolNotAllowed",
+          message: /reserved for tenant t \(spec\.vipPools\); the request is of no tenant/,
+        },
+      ],
+      vips: { "Service/u/pinned": [], "Service/free/pinned": [], "Service/t/web": ["192.0.2.0"] },
+    },
+    {
+      name: "without the pin they draw from the unreserved pool",
+      apply: `${service("u", "pinned")}${service("free", "pinned")}`,
+      vips: { "Service/free/pinned": ["198.51.100.0"], "Service/u/pinned": ["198.51.100.1"] },
+    },
+  ]);
+});
