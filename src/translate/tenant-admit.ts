@@ -13,7 +13,7 @@ import type { ReferenceGrant } from "../k8s/gateway-api.ts";
 import { normaliseHost } from "./hostnames.ts";
 import { collectClaims, QUOTAS, type ObjectClaim, type QuotaName } from "./tenant-claims.ts";
 import { Tenancy } from "./tenancy.ts";
-import type { TranslateOptions } from "./types.ts";
+import type { TenantMemory, TranslateOptions } from "./types.ts";
 
 /** Refusal is why an object (or some of its hostnames) is not served. */
 export interface Refusal {
@@ -37,11 +37,14 @@ export interface Admission {
   refusals: Refusal[];
   /** notices are ReferenceGrant entries not honoured across tenants. */
   notices: string[];
+  /** memory is what was admitted, for the next translation (absent without Tenants). */
+  memory?: TenantMemory;
 }
 
 /** admitTenants runs the tenant rules over a ResourceSet; without Tenants it changes nothing. */
 export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admission {
-  const tenancy = new Tenancy(set);
+  const before = opts.tenantsBefore;
+  const tenancy = new Tenancy(set, before?.namespaces);
   const usage = new Map<string, Usage>();
   if (!tenancy.active) return { set, tenancy, usage, refusals: [], notices: [] };
   for (const t of tenancy.tenants.keys())
@@ -51,7 +54,9 @@ export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admissio
   const holders = new Map<string, { key: string; tenant: string }>();
   const refusals: Refusal[] = [];
   const replaced = new Map<AnyObject, AnyObject | undefined>();
-  for (const c of collectClaims(set, opts)) {
+  const admitted: Record<string, string> = {};
+  const claims = collectClaims(set, opts);
+  for (const c of claims) {
     const tenant = tenancy.tenantOf(c.namespace);
     // A VIP owner without a group of its own or of its class runs on the default engines, which
     // the tenant must list as well: leaving the annotation off is no way around engineGroups.
@@ -119,6 +124,7 @@ export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admissio
     seenHosts.set(tenant, hosts);
     seenBackends.set(tenant, backends);
     if (hostRefusals.length > 0) replaced.set(c.obj, withoutHosts(c.obj as Ingress, refusedHosts));
+    admitted[c.key] = fingerprint(c);
   }
   const notices: string[] = [];
   for (const o of set.other)
@@ -126,7 +132,19 @@ export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admissio
       const trimmed = trimGrant(tenancy, o as unknown as ReferenceGrant, notices);
       if (trimmed) replaced.set(o, trimmed);
     }
-  return { set: rebuild(set, replaced), tenancy, usage, refusals, notices };
+  const memory: TenantMemory = {
+    admitted,
+    holders: Object.fromEntries(
+      [...holders].map(([k, h]) => [k, h.key]).sort(([a], [b]) => (a! < b! ? -1 : 1)),
+    ),
+    namespaces: tenancy.namespaceMap(),
+  };
+  return { set: rebuild(set, replaced), tenancy, usage, refusals, notices, memory };
+}
+
+/** fingerprint is what a claim asks (hostnames, quota needs, group): an edit that changes it makes the object a newcomer again. */
+function fingerprint(c: ObjectClaim): string {
+  return JSON.stringify([c.hosts, c.vips, c.listeners, c.routes, c.backends, c.group ?? ""]);
 }
 
 /**

@@ -334,3 +334,58 @@ test("story: a Route refused whole holds none of its other hostnames", () => {
     },
   ]);
 });
+
+test("story: an older Tenant that starts claiming a serving namespace does not take it (standalone: no status)", () => {
+  const pools = `
+apiVersion: portico.dev/v1alpha1
+kind: VipPool
+metadata: { name: p1 }
+spec: { addresses: [198.51.100.0/29] }
+---
+apiVersion: portico.dev/v1alpha1
+kind: VipPool
+metadata: { name: p2 }
+spec: { addresses: [203.0.113.0/29] }
+---
+apiVersion: portico.dev/v1alpha1
+kind: Tenant
+metadata: { name: t1 }
+spec: { namespaces: [one], vipPools: [p1] }
+`;
+  const t2 = `
+apiVersion: portico.dev/v1alpha1
+kind: Tenant
+metadata: { name: t2 }
+spec: { namespaces: [x], vipPools: [p2] }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: web, namespace: x }
+spec: { type: LoadBalancer, loadBalancerClass: portico.dev/lb, ports: [{ port: 80 }] }
+`;
+  runStory([
+    { name: "t1 (older)", apply: pools },
+    {
+      name: "t2 holds namespace x; its Service draws from p2",
+      apply: t2,
+      vips: { "Service/x/web": ["203.0.113.0"] },
+      tenants: { t2: { namespaces: ["x"] } },
+    },
+    {
+      name: "t1 is edited to claim x too: a conflict on both, x stays with t2 and its Service keeps its address",
+      apply: pools.replace("namespaces: [one]", "namespaces: [one, x]"),
+      want: [
+        {
+          obj: "Tenant/t1",
+          type: "portico.dev/Conflicted",
+          status: "True",
+          reason: "NamespaceConflict",
+          message: /it stays with t2/,
+        },
+        { obj: "Service/x/web", type: "portico.dev/VIPAllocated", status: "True", reason: "Allocated" },
+      ],
+      vips: { "Service/x/web": ["203.0.113.0"] },
+      tenants: { t1: { namespaces: ["one"] }, t2: { namespaces: ["x"] } },
+    },
+  ]);
+});
