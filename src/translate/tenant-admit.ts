@@ -55,7 +55,8 @@ export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admissio
   const refusals: Refusal[] = [];
   const replaced = new Map<AnyObject, AnyObject | undefined>();
   const admitted: Record<string, string> = {};
-  const claims = collectClaims(set, opts);
+  const claims = incumbentsFirst(collectClaims(set, opts), before);
+  seedHolders(tenancy, holders, claims, before);
   for (const c of claims) {
     const tenant = tenancy.tenantOf(c.namespace);
     // A VIP owner without a group of its own or of its class runs on the default engines, which
@@ -148,6 +149,42 @@ function fingerprint(c: ObjectClaim): string {
 }
 
 /**
+ * incumbentsFirst orders claims for the quotas: what the previous translation admitted and has not
+ * changed since keeps its share, then everything else (new objects, and incumbents whose edit asks
+ * for something else), each oldest first. So an older object edited to need more is the one
+ * refused, not a newer one that serves; a first run (no memory) is oldest first.
+ */
+function incumbentsFirst(claims: ObjectClaim[], before: TenantMemory | undefined): ObjectClaim[] {
+  if (!before) return claims;
+  const kept = (c: ObjectClaim) => before.admitted[c.key] === fingerprint(c);
+  return [...claims.filter(kept), ...claims.filter((c) => !kept(c))];
+}
+
+/**
+ * seedHolders gives each hostname back to the object that held it in the previous translation, when
+ * that object still claims it and its tenant may: an older object edited to add a name a newer
+ * one serves does not take it (the holder's traffic never fails because of a newcomer).
+ */
+function seedHolders(
+  tenancy: Tenancy,
+  holders: Map<string, { key: string; tenant: string }>,
+  claims: readonly ObjectClaim[],
+  before: TenantMemory | undefined,
+): void {
+  if (!before) return;
+  for (const c of claims) {
+    const tenant = tenancy.tenantOf(c.namespace);
+    for (const h of c.hosts) {
+      const k = holdKey(c, h);
+      if (before.holders[k] !== c.key || holders.has(k)) continue;
+      const owner = tenancy.domainOwner(h);
+      if (owner && owner.tenant !== tenant) continue;
+      holders.set(k, { key: c.key, tenant });
+    }
+  }
+}
+
+/**
  * holdKey separates what holds a hostname: a Gateway's listener hostname holds it against other
  * Gateways only, and a route or Ingress against other routes and Ingresses — a shared Gateway's
  * listener for shop.example.com must not refuse the tenant's HTTPRoute that attaches to it. A
@@ -190,7 +227,7 @@ function refuseHosts(
       out.push({
         host,
         reason: "HostnameHeld",
-        message: `hostname ${host} is held by ${holder.key} (${holder.tenant ? `tenant ${holder.tenant}` : "no tenant"}, an older claim); namespace ${c.namespace} is in ${who}`,
+        message: `hostname ${host} is held by ${holder.key} (${holder.tenant ? `tenant ${holder.tenant}` : "no tenant"}, an earlier claim); namespace ${c.namespace} is in ${who}`,
       });
       continue;
     }

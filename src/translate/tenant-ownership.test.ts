@@ -54,7 +54,7 @@ test("story: an unowned hostname stays with the oldest claim's tenant, whatever 
           obj: "Ingress/b/shop",
           status: "False",
           reason: "HostnameHeld",
-          message: /hostname shop\.example\.com is held by Ingress\/a\/shop \(tenant a, an older claim\)/,
+          message: /hostname shop\.example\.com is held by Ingress\/a\/shop \(tenant a, an earlier claim\)/,
         },
       ],
       hosts: { "shop.example.com": ["Ingress/a/shop"] },
@@ -331,6 +331,41 @@ test("story: a Route refused whole holds none of its other hostnames", () => {
       apply: ingress("c", "y", "two.example.com"),
       want: [{ obj: "Ingress/c/y", status: "True", reason: "Accepted" }],
       hosts: { "two.example.com": ["Ingress/c/y"] },
+    },
+  ]);
+});
+
+test("story: an older object edited to add a hostname another tenant's newer object serves does not take it", () => {
+  runStory([
+    { name: "tenants", apply: BASE },
+    {
+      name: "a's old Ingress serves one.example.com",
+      apply: ingress("a", "old", "one.example.com"),
+      hosts: { "one.example.com": ["Ingress/a/old"] },
+    },
+    {
+      name: "b's newer Ingress serves two.example.com",
+      apply: ingress("b", "new", "two.example.com"),
+      hosts: { "two.example.com": ["Ingress/b/new"] },
+    },
+    {
+      name: "a's old Ingress is edited to add two.example.com: b keeps serving it, a's rule for it is refused",
+      apply: ingress("a", "old", ["one.example.com", "two.example.com"]),
+      want: [
+        { obj: "Ingress/b/new", status: "True", reason: "Accepted" },
+        {
+          obj: "Ingress/a/old",
+          status: "True",
+          reason: "HostnameHeld",
+          message: /hostname two\.example\.com is held by Ingress\/b\/new \(tenant b/,
+        },
+      ],
+      hosts: { "one.example.com": ["Ingress/a/old"], "two.example.com": ["Ingress/b/new"] },
+    },
+    {
+      name: "b deletes its Ingress: the name goes to a",
+      remove: ["Ingress/b/new"],
+      hosts: { "two.example.com": ["Ingress/a/old"] },
     },
   ]);
 });
