@@ -69,6 +69,8 @@ export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admissio
         reason: "EngineGroupNotAllowed",
         message: `EngineGroup ${group} is not among tenant ${tenant}'s engineGroups (${groups.join(", ") || "none"})`,
       });
+      // It may hold names from the previous translation (seedHolders): refused, it serves none.
+      release(holders, c, c.hosts);
       replaced.set(c.obj, undefined);
       continue;
     }

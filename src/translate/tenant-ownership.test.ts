@@ -424,3 +424,31 @@ spec: { type: LoadBalancer, loadBalancerClass: portico.dev/lb, ports: [{ port: 8
     },
   ]);
 });
+
+test("story: a holder refused for its engine group holds its hostname no more", () => {
+  const tenant = `
+apiVersion: portico.dev/v1alpha1
+kind: Tenant
+metadata: { name: e }
+spec: { namespaces: [e], engineGroups: [default] }
+`;
+  const dedicated = (group: string) =>
+    ingress("e", "x", "h.example.com", "/", `, annotations: { "portico.dev/dedicated-vip": "true"${group} }`);
+  runStory([
+    { name: "tenants", apply: `${BASE}---${tenant}` },
+    {
+      name: "e's dedicated Ingress holds h.example.com",
+      apply: dedicated(""),
+      hosts: { "h.example.com": ["Ingress/e/x"] },
+    },
+    {
+      name: "it moves to an engine group e may not use, and b claims the name: b serves it",
+      apply: `${dedicated(`, "portico.dev/engine-group": batch`)}${ingress("b", "y", "h.example.com")}`,
+      want: [
+        { obj: "Ingress/e/x", status: "False", reason: "EngineGroupNotAllowed" },
+        { obj: "Ingress/b/y", status: "True", reason: "Accepted" },
+      ],
+      hosts: { "h.example.com": ["Ingress/b/y"] },
+    },
+  ]);
+});
