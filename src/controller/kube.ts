@@ -13,8 +13,8 @@ import type { EngineSnapshot } from "../model/ir.ts";
 import type { ListenerStatus } from "../engine/listeners.ts";
 import type { KubeClient } from "../sources/kube/client.ts";
 import { KubeSource } from "../sources/kube/source.ts";
-import type { TranslateOptions } from "../translate/types.ts";
-import { buildSnapshot, type PipelineOutput } from "./pipeline.ts";
+import type { TenantMemory, TranslateOptions } from "../translate/types.ts";
+import { buildSnapshot, withTenants, type PipelineOutput } from "./pipeline.ts";
 import { RecheckTimer } from "./recheck.ts";
 import { nextCertificateChange } from "../translate/certificates.ts";
 import {
@@ -137,6 +137,8 @@ export class KubeController implements AdminView {
   #source: KubeSource | undefined;
   #allocations: AllocationState = {};
   #lastValid: LastValid = new Map();
+  /** #tenantsBefore is what the last applied build's tenant rules admitted: the next build's incumbents. */
+  #tenantsBefore: TenantMemory | undefined;
   #recovered = false;
   #version = 0;
   #pending: ResourceSet | undefined;
@@ -463,12 +465,19 @@ export class KubeController implements AdminView {
     );
     const version = this.#version + 1;
     // A restarted controller has no serials: each zone's status.serial is then its floor (dns.ts).
-    const out = buildSnapshot(set, o.translate, this.#allocations, version, this.#lastValid, {
-      serials: this.#dnsSerials,
-      nowSeconds: Date.now() / 1000,
-      // DNS-01 answers of the leader's orders, published in the zones Portico serves.
-      acmeTxt: this.#acme.dnsChallenges(),
-    });
+    const out = buildSnapshot(
+      set,
+      withTenants(o.translate, this.#tenantsBefore),
+      this.#allocations,
+      version,
+      this.#lastValid,
+      {
+        serials: this.#dnsSerials,
+        nowSeconds: Date.now() / 1000,
+        // DNS-01 answers of the leader's orders, published in the zones Portico serves.
+        acmeTxt: this.#acme.dnsChallenges(),
+      },
+    );
     this.#acme.decorate(out.snapshot, out.statuses);
     o.fullLogs?.decorate(out.snapshot);
     for (const x of out.invalid) o.log("warn", "invalid object", { ...x });
@@ -501,6 +510,7 @@ export class KubeController implements AdminView {
     this.#served = snapshot;
     this.#allocations = out.allocations.state;
     this.#lastValid = out.lastValid;
+    this.#tenantsBefore = out.translate.tenants;
     this.#dnsSerials = out.dns.serials;
     // The local copy is secondary to status in the cluster; a failed save is logged and retried.
     this.#persist.save(this.#allocations);

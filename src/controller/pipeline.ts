@@ -15,7 +15,7 @@ import { applyPolicyTargets, editConditions } from "../translate/policy-status.t
 import { compareStatus, VIP_ALLOCATED, keyOf } from "../translate/status.ts";
 import { translate } from "../translate/translate.ts";
 import { servedTargets } from "../translate/latency-target.ts";
-import type { ObjectStatus, TranslateOptions, TranslateResult } from "../translate/types.ts";
+import type { ObjectStatus, TenantMemory, TranslateOptions, TranslateResult } from "../translate/types.ts";
 import {
   holdLastValid,
   INPUT_VALID,
@@ -45,6 +45,11 @@ export interface PipelineOutput {
   groups: Record<string, GroupServing>;
   /** dns is what the DNS step published: servers, the names per object, and the serials to carry. */
   dns: DnsOutput;
+}
+
+/** withTenants is opts with the previous served build's tenant admissions (TranslateOptions.tenantsBefore). */
+export function withTenants(opts: TranslateOptions, before: TenantMemory | undefined): TranslateOptions {
+  return before ? { ...opts, tenantsBefore: before } : opts;
 }
 
 /** DnsClock is what the DNS step needs beyond the set: the last serials, the time (Unix seconds) and the pending DNS-01 answers. */
@@ -105,7 +110,17 @@ export function buildSnapshot(
     const r = allocations.results[vip];
     return r && !r.ok ? { reason: r.reason, message: r.message } : undefined;
   };
-  const dnsInput = { set, zones: tr.dnsZones, l4, http, vipOf: tr.vipOf, addressesOf, whyNoAddress, groupOf };
+  const dnsInput = {
+    set,
+    zones: tr.dnsZones,
+    l4,
+    http,
+    vipOf: tr.vipOf,
+    addressesOf,
+    whyNoAddress,
+    groupOf,
+    ...(tr.tenants ? { tenantNamespaces: tr.tenants.namespaces } : {}),
+  };
   const dns = buildDns({ ...dnsInput, ...clock });
   const announce = resolveAnnounce({
     results: allocations.results,

@@ -5,12 +5,12 @@ import type { DnsSerials } from "../translate/dns.ts";
 import type { AcmeTxt } from "../translate/acme-txt.ts";
 import type { ResourceSet, SourceError } from "../k8s/resource-set.ts";
 import type { AllocationState } from "../ipam/types.ts";
-import type { ObjectStatus, TranslateOptions } from "../translate/types.ts";
+import type { ObjectStatus, TenantMemory, TranslateOptions } from "../translate/types.ts";
 import type { AcmeChallenges, EngineSnapshot } from "../model/ir.ts";
 import type { Secret } from "../k8s/types.ts";
 import type { EngineStatus } from "../engine/engine.ts";
 import type { ListenerStatus } from "../engine/listeners.ts";
-import { buildSnapshot, type PipelineOutput } from "./pipeline.ts";
+import { buildSnapshot, withTenants, type PipelineOutput } from "./pipeline.ts";
 import type { Inspection } from "./views.ts";
 import {
   applyBindState,
@@ -140,6 +140,10 @@ export class Controller {
   #notices: readonly string[] = [];
   #invalid: readonly InvalidObject[] = [];
   #lastValid: LastValid = new Map();
+  /** #tenantsBefore is what the serving build's tenant rules admitted: the next build's incumbents. */
+  #tenantsBefore: TenantMemory | undefined;
+  /** #servedTenantsBefore is the tenantsBefore the serving snapshot was built with; inspect() reruns with it. */
+  #servedTenantsBefore: TenantMemory | undefined;
   /** #servedLastValid is the lastValid the serving snapshot was built with; inspect() reruns with it. */
   #servedLastValid: LastValid = new Map();
   #rejection: Rejection | undefined;
@@ -203,13 +207,21 @@ export class Controller {
     for (const e of set.errors) this.#log("warn", "input error", { ...e });
     const version = this.#version + 1;
     const heldFrom = this.#lastValid;
+    const tenantsBefore = this.#tenantsBefore;
     const nowSeconds = Date.now() / 1000;
     const acmeTxt = this.#extras?.dnsChallenges?.() ?? [];
-    const out = buildSnapshot(set, this.#opts, this.#allocations, version, heldFrom, {
-      serials: this.#dnsSerials,
-      nowSeconds,
-      acmeTxt,
-    });
+    const out = buildSnapshot(
+      set,
+      withTenants(this.#opts, tenantsBefore),
+      this.#allocations,
+      version,
+      heldFrom,
+      {
+        serials: this.#dnsSerials,
+        nowSeconds,
+        acmeTxt,
+      },
+    );
     const acme = this.#extras?.challenges();
     if (acme) out.snapshot.acme = acme;
     this.#fullLogs?.decorate(out.snapshot);
@@ -242,6 +254,8 @@ export class Controller {
     this.#rejection = undefined;
     this.#allocations = out.allocations.state;
     this.#lastValid = out.lastValid;
+    this.#tenantsBefore = out.translate.tenants;
+    this.#servedTenantsBefore = tenantsBefore;
     this.#dnsSerials = out.dns.serials;
     this.#servedAcmeTxt = acmeTxt;
     this.#servedLastValid = heldFrom;
@@ -391,7 +405,7 @@ export class Controller {
     if (this.#inspected?.version !== this.#version) {
       const out = buildSnapshot(
         this.#set,
-        this.#opts,
+        withTenants(this.#opts, this.#servedTenantsBefore),
         this.#allocations,
         this.#version,
         // Without the last valid versions a held pool, Secret or Service would read as invalid here

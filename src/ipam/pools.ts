@@ -114,6 +114,15 @@ export function checkPool(
       detail: `not among tenant ${req.tenant ?? ""}'s vipPools (${list})`,
     };
   }
+  const reservedFor = req.reservedPools?.[pool.name];
+  if (reservedFor !== undefined) {
+    const owner = req.tenant ? `tenant ${req.tenant}` : "no tenant";
+    return {
+      ok: false,
+      reason: "PoolNotAllowed",
+      detail: `reserved for tenant ${reservedFor.join(", ")} (spec.vipPools); the request is of ${owner}`,
+    };
+  }
   if (req.pool !== undefined && req.pool !== pool.name) {
     return { ok: false, reason: "PoolNotRequested", detail: `the request names pool "${req.pool}"` };
   }

@@ -25,6 +25,8 @@ export interface VipRequest {
   pool?: string;
   /** allowedPools, when set, are the only pools the request may draw from (its tenant's spec.vipPools). */
   allowedPools?: string[];
+  /** reservedPools maps pools other tenants reserved (their spec.vipPools) to those tenants: not for this request. */
+  reservedPools?: Record<string, string[]>;
   /** tenant names the owner's tenant, for the PoolNotAllowed message. */
   tenant?: string;
   /** sharingKey lets requests with the same key share an address when their ports don't clash. */

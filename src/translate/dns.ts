@@ -126,6 +126,8 @@ export interface DnsInput {
   serials?: DnsSerials;
   /** nowSeconds is the clock (Unix seconds) a changed zone's serial is at least; absent (offline): status.serial, else 1. */
   nowSeconds?: number;
+  /** tenantNamespaces is translate's namespace → tenant map (TranslateResult.tenants). */
+  tenantNamespaces?: Readonly<Record<string, string>>;
   /** acmeTxt are the built-in issuer's pending DNS-01 answers, added to the zones that hold them (acme-txt.ts). */
   acmeTxt?: readonly AcmeTxt[];
 }
@@ -167,7 +169,8 @@ export function buildDns(input: DnsInput): DnsOutput {
   const claims = collectClaims(input);
   const out: DnsOutput = { servers: [], zoneStatuses: [], conditions: {}, names: {}, serials: new Map() };
   const nsLabels = new Map(input.set.namespaces.map((n) => [n.metadata.name, n.metadata.labels ?? {}]));
-  const tenancy = new Tenancy(input.set);
+  // This run's namespace map as "before": a contested namespace stays where translate put it.
+  const tenancy = new Tenancy(input.set, input.tenantNamespaces);
   // Zones by name, longest first: a name belongs to the most specific zone (as a delegation would).
   const zones = [...input.zones].sort(
     (a, b) => b.spec.zone.length - a.spec.zone.length || cmp(a.object, b.object),

@@ -36,7 +36,8 @@ export class Tenancy {
   readonly #byNs = new Map<string, string>();
   readonly #domains: { tenant: string; domain: string }[] = [];
 
-  constructor(set: ResourceSet) {
+  /** constructor reads set; before maps namespaces to the tenant that held each last time (an incumbent keeps a contested one). */
+  constructor(set: ResourceSet, before: Readonly<Record<string, string>> = {}) {
     const sorted = [...set.tenants].sort(olderTenant);
     this.tenants = new Map(sorted.map((t) => [t.metadata.name, t]));
     const labels = new Map(set.namespaces.map((n) => [n.metadata.name, n.metadata.labels ?? {}]));
@@ -45,7 +46,7 @@ export class Tenancy {
     for (const ns of [...names].sort()) {
       const claimants = sorted.filter((t) => claims(t, ns, labels.get(ns)));
       if (claimants.length === 0) continue;
-      const holder = holderOf(ns, claimants);
+      const holder = holderOf(ns, claimants, before[ns]);
       this.#byNs.set(ns, holder.metadata.name);
       if (claimants.length === 1) continue;
       const all = claimants.map((t) => t.metadata.name).join(", ");
@@ -79,6 +80,11 @@ export class Tenancy {
   /** tenantOf is the name of the tenant a namespace belongs to, "" for none. */
   tenantOf(ns: string): string {
     return this.#byNs.get(ns) ?? "";
+  }
+
+  /** namespaceMap is every namespace of a tenant and its tenant (the next run's "before"). */
+  namespaceMap(): Record<string, string> {
+    return Object.fromEntries(this.#byNs);
   }
 
   /** namespacesOf lists the namespaces that belong to a tenant now, sorted. */
@@ -126,12 +132,15 @@ function claims(t: Tenant, ns: string, labels: Readonly<Record<string, string>> 
 }
 
 /**
- * holderOf settles a contested namespace without moving what serves: the tenant whose status
- * already lists it (it held the namespace before the conflict began) keeps it; when none or
- * several do (a first translation, standalone files without status), the oldest Tenant does.
+ * holderOf settles a contested namespace without moving what serves: the tenant that held it in
+ * the previous translation (heldBy; files carry no status) keeps it, else the tenant whose status
+ * already lists it (a restarted controller); when none or several do (a first translation), the
+ * oldest Tenant does.
  */
-function holderOf(ns: string, claimants: readonly Tenant[]): Tenant {
+function holderOf(ns: string, claimants: readonly Tenant[], heldBy: string | undefined): Tenant {
   if (claimants.length === 1) return claimants[0]!;
+  const last = claimants.find((t) => t.metadata.name === heldBy);
+  if (last) return last;
   const before = claimants.filter((t) => (t.status?.namespaces ?? []).includes(ns));
   return before.length === 1 ? before[0]! : claimants[0]!;
 }

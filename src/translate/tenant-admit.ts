@@ -6,13 +6,14 @@
 // newcomer never takes down what serves. The passes then read a ResourceSet without the refused
 // objects (an Ingress loses only the rules of refused hosts), and a ReferenceGrant no longer lists
 // namespaces of a tenant its own tenant does not accept references from.
+import { DEFAULT_ENGINE_GROUP } from "../k8s/engine-group.ts";
 import { buildResourceSet, type ResourceSet } from "../k8s/resource-set.ts";
 import type { AnyObject, Ingress } from "../k8s/types.ts";
 import type { ReferenceGrant } from "../k8s/gateway-api.ts";
 import { normaliseHost } from "./hostnames.ts";
 import { collectClaims, QUOTAS, type ObjectClaim, type QuotaName } from "./tenant-claims.ts";
 import { Tenancy } from "./tenancy.ts";
-import type { TranslateOptions } from "./types.ts";
+import type { TenantMemory, TranslateOptions } from "./types.ts";
 
 /** Refusal is why an object (or some of its hostnames) is not served. */
 export interface Refusal {
@@ -36,11 +37,14 @@ export interface Admission {
   refusals: Refusal[];
   /** notices are ReferenceGrant entries not honoured across tenants. */
   notices: string[];
+  /** memory is what was admitted, for the next translation (absent without Tenants). */
+  memory?: TenantMemory;
 }
 
 /** admitTenants runs the tenant rules over a ResourceSet; without Tenants it changes nothing. */
 export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admission {
-  const tenancy = new Tenancy(set);
+  const before = opts.tenantsBefore;
+  const tenancy = new Tenancy(set, before?.namespaces);
   const usage = new Map<string, Usage>();
   if (!tenancy.active) return { set, tenancy, usage, refusals: [], notices: [] };
   for (const t of tenancy.tenants.keys())
@@ -50,9 +54,14 @@ export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admissio
   const holders = new Map<string, { key: string; tenant: string }>();
   const refusals: Refusal[] = [];
   const replaced = new Map<AnyObject, AnyObject | undefined>();
-  for (const c of collectClaims(set, opts)) {
+  const admitted: Record<string, string> = {};
+  const claims = incumbentsFirst(collectClaims(set, opts), before);
+  seedHolders(tenancy, holders, claims, before);
+  for (const c of claims) {
     const tenant = tenancy.tenantOf(c.namespace);
-    const group = c.group;
+    // A VIP owner without a group of its own or of its class runs on the default engines, which
+    // the tenant must list as well: leaving the annotation off is no way around engineGroups.
+    const group = c.group ?? (c.vips > 0 ? DEFAULT_ENGINE_GROUP : undefined);
     const groups = tenancy.spec(tenant).engineGroups;
     if (tenant && group !== undefined && groups !== undefined && !groups.includes(group)) {
       refusals.push({
@@ -60,6 +69,8 @@ export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admissio
         reason: "EngineGroupNotAllowed",
         message: `EngineGroup ${group} is not among tenant ${tenant}'s engineGroups (${groups.join(", ") || "none"})`,
       });
+      // It may hold names from the previous translation (seedHolders): refused, it serves none.
+      release(holders, c, c.hosts);
       replaced.set(c.obj, undefined);
       continue;
     }
@@ -78,6 +89,9 @@ export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admissio
           ...(partial ? { hosts: [r.host] } : {}),
         });
       if (!partial) {
+        // Refused whole, it serves none of its names: the holds it just took would refuse later
+        // claimants for a name nobody serves.
+        release(holders, c, c.hosts);
         replaced.set(c.obj, undefined);
         continue;
       }
@@ -103,7 +117,7 @@ export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admissio
       );
       refusals.push({ obj: c.obj, reason: "QuotaExceeded", message: `tenant ${tenant} ${words.join("; ")}` });
       // Hostnames it would have held are released: a later object of its tenant may take them.
-      for (const h of kept) if (holders.get(holdKey(c, h))?.key === c.key) holders.delete(holdKey(c, h));
+      release(holders, c, kept);
       replaced.set(c.obj, undefined);
       continue;
     }
@@ -113,6 +127,7 @@ export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admissio
     seenHosts.set(tenant, hosts);
     seenBackends.set(tenant, backends);
     if (hostRefusals.length > 0) replaced.set(c.obj, withoutHosts(c.obj as Ingress, refusedHosts));
+    admitted[c.key] = fingerprint(c);
   }
   const notices: string[] = [];
   for (const o of set.other)
@@ -120,7 +135,55 @@ export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admissio
       const trimmed = trimGrant(tenancy, o as unknown as ReferenceGrant, notices);
       if (trimmed) replaced.set(o, trimmed);
     }
-  return { set: rebuild(set, replaced), tenancy, usage, refusals, notices };
+  const memory: TenantMemory = {
+    admitted,
+    holders: Object.fromEntries(
+      [...holders].map(([k, h]) => [k, h.key]).sort(([a], [b]) => (a! < b! ? -1 : 1)),
+    ),
+    namespaces: tenancy.namespaceMap(),
+  };
+  return { set: rebuild(set, replaced), tenancy, usage, refusals, notices, memory };
+}
+
+/** fingerprint is what a claim asks (hostnames, quota needs, group): an edit that changes it makes the object a newcomer again. */
+function fingerprint(c: ObjectClaim): string {
+  return JSON.stringify([c.hosts, c.vips, c.listeners, c.routes, c.backends, c.group ?? ""]);
+}
+
+/**
+ * incumbentsFirst orders claims for the quotas: what the previous translation admitted and has not
+ * changed since keeps its share, then everything else (new objects, and incumbents whose edit asks
+ * for something else), each oldest first. So an older object edited to need more is the one
+ * refused, not a newer one that serves; a first run (no memory) is oldest first.
+ */
+function incumbentsFirst(claims: ObjectClaim[], before: TenantMemory | undefined): ObjectClaim[] {
+  if (!before) return claims;
+  const kept = (c: ObjectClaim) => before.admitted[c.key] === fingerprint(c);
+  return [...claims.filter(kept), ...claims.filter((c) => !kept(c))];
+}
+
+/**
+ * seedHolders gives each hostname back to the object that held it in the previous translation, when
+ * that object still claims it and its tenant may: an older object edited to add a name a newer
+ * one serves does not take it (the holder's traffic never fails because of a newcomer).
+ */
+function seedHolders(
+  tenancy: Tenancy,
+  holders: Map<string, { key: string; tenant: string }>,
+  claims: readonly ObjectClaim[],
+  before: TenantMemory | undefined,
+): void {
+  if (!before) return;
+  for (const c of claims) {
+    const tenant = tenancy.tenantOf(c.namespace);
+    for (const h of c.hosts) {
+      const k = holdKey(c, h);
+      if (before.holders[k] !== c.key || holders.has(k)) continue;
+      const owner = tenancy.domainOwner(h);
+      if (owner && owner.tenant !== tenant) continue;
+      holders.set(k, { key: c.key, tenant });
+    }
+  }
 }
 
 /**
@@ -131,6 +194,15 @@ export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admissio
  */
 function holdKey(c: ObjectClaim, host: string): string {
   return c.obj.kind === "Gateway" ? `listener ${host}` : `route ${host}`;
+}
+
+/** release drops the holds a claim took on hosts (it is refused, so it serves none of them). */
+function release(
+  holders: Map<string, { key: string; tenant: string }>,
+  c: ObjectClaim,
+  hosts: readonly string[],
+): void {
+  for (const h of hosts) if (holders.get(holdKey(c, h))?.key === c.key) holders.delete(holdKey(c, h));
 }
 
 /** refuseHosts checks a claim's hostnames against domain owners and earlier holders; it records holds. */
@@ -157,7 +229,7 @@ function refuseHosts(
       out.push({
         host,
         reason: "HostnameHeld",
-        message: `hostname ${host} is held by ${holder.key} (${holder.tenant ? `tenant ${holder.tenant}` : "no tenant"}, an older claim); namespace ${c.namespace} is in ${who}`,
+        message: `hostname ${host} is held by ${holder.key} (${holder.tenant ? `tenant ${holder.tenant}` : "no tenant"}, an earlier claim); namespace ${c.namespace} is in ${who}`,
       });
       continue;
     }

@@ -183,3 +183,68 @@ spec: { controller: portico.dev/ingress-controller }
     },
   ]);
 });
+
+test("story: an object without an engine-group annotation runs on the default group, which the tenant must list too", () => {
+  const onlyBatch = `
+apiVersion: portico.dev/v1alpha1
+kind: VipPool
+metadata: { name: pa }
+spec: { addresses: [192.0.2.0/29] }
+---
+apiVersion: portico.dev/v1alpha1
+kind: EngineGroup
+metadata: { name: batch }
+---
+apiVersion: portico.dev/v1alpha1
+kind: Tenant
+metadata: { name: t }
+spec: { namespaces: [t], engineGroups: [batch] }
+`;
+  runStory([
+    {
+      name: "t may use batch only; its Service without the annotation would run on default: refused",
+      apply: `${onlyBatch}---${service("t", "plain")}${service("t", "batched", `"portico.dev/engine-group": batch`)}`,
+      want: [
+        {
+          obj: "Service/t/plain",
+          status: "False",
+          reason: "EngineGroupNotAllowed",
+          message: /EngineGroup default is not among tenant t's engineGroups \(batch\)/,
+        },
+        { obj: "Service/t/batched", status: "True", reason: "Accepted" },
+      ],
+      vips: { "Service/t/plain": [], "Service/t/batched": ["192.0.2.0"] },
+    },
+  ]);
+});
+
+test("story: a pool a Tenant lists is reserved: namespaces of no tenant, or of a tenant without vipPools, cannot draw from it", () => {
+  runStory([
+    {
+      name: "t reserves pa; u (no vipPools) and free (no tenant) ask for pa by name: refused",
+      apply: `${POOLS}---${service("u", "pinned", `"portico.dev/address-pool": pa`)}${service("free", "pinned", `"portico.dev/address-pool": pa`)}${service("t", "web")}`,
+      want: [
+        {
+          obj: "Service/u/pinned",
+          type: "portico.dev/VIPAllocated",
+          status: "False",
+          reason: "PoolNotAllowed",
+          message: /pa.*reserved for tenant t \(spec\.vipPools\); the request is of tenant u/,
+        },
+        {
+          obj: "Service/free/pinned",
+          type: "portico.dev/VIPAllocated",
+          status: "False",
+          reason: "PoolNotAllowed",
+          message: /reserved for tenant t \(spec\.vipPools\); the request is of no tenant/,
+        },
+      ],
+      vips: { "Service/u/pinned": [], "Service/free/pinned": [], "Service/t/web": ["192.0.2.0"] },
+    },
+    {
+      name: "without the pin they draw from the unreserved pool",
+      apply: `${service("u", "pinned")}${service("free", "pinned")}`,
+      vips: { "Service/free/pinned": ["198.51.100.0"], "Service/u/pinned": ["198.51.100.1"] },
+    },
+  ]);
+});

@@ -54,7 +54,7 @@ test("story: an unowned hostname stays with the oldest claim's tenant, whatever 
           obj: "Ingress/b/shop",
           status: "False",
           reason: "HostnameHeld",
-          message: /hostname shop\.example\.com is held by Ingress\/a\/shop \(tenant a, an older claim\)/,
+          message: /hostname shop\.example\.com is held by Ingress\/a\/shop \(tenant a, an earlier claim\)/,
         },
       ],
       hosts: { "shop.example.com": ["Ingress/a/shop"] },
@@ -305,6 +305,150 @@ spec:
 `,
       want: [{ obj: "Gateway/b/gw", type: "Accepted", status: "False", reason: "HostnameOwned" }],
       vips: { "Gateway/b/gw": [] },
+    },
+  ]);
+});
+
+test("story: a Route refused whole holds none of its other hostnames", () => {
+  runStory([
+    { name: "tenants and a shared Gateway", apply: `${BASE}---${GATEWAY}` },
+    {
+      name: "a's Ingress holds one.example.com",
+      apply: ingress("a", "x", "one.example.com"),
+      hosts: { "one.example.com": ["Ingress/a/x"] },
+    },
+    {
+      name: "b's HTTPRoute for one and two is refused whole (one is held)",
+      apply: route("b", "r", "one.example.com").replace(
+        'hostnames: ["one.example.com"]',
+        'hostnames: ["one.example.com", "two.example.com"]',
+      ),
+      want: [{ obj: "HTTPRoute/b/r", type: "Accepted", status: "False", reason: "HostnameHeld" }],
+      hosts: { "one.example.com": ["Ingress/a/x"], "two.example.com": [] },
+    },
+    {
+      name: "an Ingress of another namespace for two.example.com serves: the refused route holds nothing",
+      apply: ingress("c", "y", "two.example.com"),
+      want: [{ obj: "Ingress/c/y", status: "True", reason: "Accepted" }],
+      hosts: { "two.example.com": ["Ingress/c/y"] },
+    },
+  ]);
+});
+
+test("story: an older object edited to add a hostname another tenant's newer object serves does not take it", () => {
+  runStory([
+    { name: "tenants", apply: BASE },
+    {
+      name: "a's old Ingress serves one.example.com",
+      apply: ingress("a", "old", "one.example.com"),
+      hosts: { "one.example.com": ["Ingress/a/old"] },
+    },
+    {
+      name: "b's newer Ingress serves two.example.com",
+      apply: ingress("b", "new", "two.example.com"),
+      hosts: { "two.example.com": ["Ingress/b/new"] },
+    },
+    {
+      name: "a's old Ingress is edited to add two.example.com: b keeps serving it, a's rule for it is refused",
+      apply: ingress("a", "old", ["one.example.com", "two.example.com"]),
+      want: [
+        { obj: "Ingress/b/new", status: "True", reason: "Accepted" },
+        {
+          obj: "Ingress/a/old",
+          status: "True",
+          reason: "HostnameHeld",
+          message: /hostname two\.example\.com is held by Ingress\/b\/new \(tenant b/,
+        },
+      ],
+      hosts: { "one.example.com": ["Ingress/a/old"], "two.example.com": ["Ingress/b/new"] },
+    },
+    {
+      name: "b deletes its Ingress: the name goes to a",
+      remove: ["Ingress/b/new"],
+      hosts: { "two.example.com": ["Ingress/a/old"] },
+    },
+  ]);
+});
+
+test("story: an older Tenant that starts claiming a serving namespace does not take it (standalone: no status)", () => {
+  const pools = `
+apiVersion: portico.dev/v1alpha1
+kind: VipPool
+metadata: { name: p1 }
+spec: { addresses: [198.51.100.0/29] }
+---
+apiVersion: portico.dev/v1alpha1
+kind: VipPool
+metadata: { name: p2 }
+spec: { addresses: [203.0.113.0/29] }
+---
+apiVersion: portico.dev/v1alpha1
+kind: Tenant
+metadata: { name: t1 }
+spec: { namespaces: [one], vipPools: [p1] }
+`;
+  const t2 = `
+apiVersion: portico.dev/v1alpha1
+kind: Tenant
+metadata: { name: t2 }
+spec: { namespaces: [x], vipPools: [p2] }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: web, namespace: x }
+spec: { type: LoadBalancer, loadBalancerClass: portico.dev/lb, ports: [{ port: 80 }] }
+`;
+  runStory([
+    { name: "t1 (older)", apply: pools },
+    {
+      name: "t2 holds namespace x; its Service draws from p2",
+      apply: t2,
+      vips: { "Service/x/web": ["203.0.113.0"] },
+      tenants: { t2: { namespaces: ["x"] } },
+    },
+    {
+      name: "t1 is edited to claim x too: a conflict on both, x stays with t2 and its Service keeps its address",
+      apply: pools.replace("namespaces: [one]", "namespaces: [one, x]"),
+      want: [
+        {
+          obj: "Tenant/t1",
+          type: "portico.dev/Conflicted",
+          status: "True",
+          reason: "NamespaceConflict",
+          message: /it stays with t2/,
+        },
+        { obj: "Service/x/web", type: "portico.dev/VIPAllocated", status: "True", reason: "Allocated" },
+      ],
+      vips: { "Service/x/web": ["203.0.113.0"] },
+      tenants: { t1: { namespaces: ["one"] }, t2: { namespaces: ["x"] } },
+    },
+  ]);
+});
+
+test("story: a holder refused for its engine group holds its hostname no more", () => {
+  const tenant = `
+apiVersion: portico.dev/v1alpha1
+kind: Tenant
+metadata: { name: e }
+spec: { namespaces: [e], engineGroups: [default] }
+`;
+  const dedicated = (group: string) =>
+    ingress("e", "x", "h.example.com", "/", `, annotations: { "portico.dev/dedicated-vip": "true"${group} }`);
+  runStory([
+    { name: "tenants", apply: `${BASE}---${tenant}` },
+    {
+      name: "e's dedicated Ingress holds h.example.com",
+      apply: dedicated(""),
+      hosts: { "h.example.com": ["Ingress/e/x"] },
+    },
+    {
+      name: "it moves to an engine group e may not use, and b claims the name: b serves it",
+      apply: `${dedicated(`, "portico.dev/engine-group": batch`)}${ingress("b", "y", "h.example.com")}`,
+      want: [
+        { obj: "Ingress/e/x", status: "False", reason: "EngineGroupNotAllowed" },
+        { obj: "Ingress/b/y", status: "True", reason: "Accepted" },
+      ],
+      hosts: { "h.example.com": ["Ingress/b/y"] },
     },
   ]);
 });

@@ -1,19 +1,27 @@
-// tenant-pools.ts: a tenant's VIPs come only from its pools. Every VIP request of a namespace whose
-// tenant lists spec.vipPools carries that list, and IPAM refuses other pools (PoolNotAllowed), so a
-// Service naming another tenant's pool gets VIPAllocated=False saying which pools it may use.
+// tenant-pools.ts: a tenant's VIPs come only from its pools, and its pools are its own. Every VIP
+// request of a namespace whose tenant lists spec.vipPools carries that list, and IPAM refuses other
+// pools (PoolNotAllowed), so a Service naming another tenant's pool gets VIPAllocated=False saying
+// which pools it may use. A pool some Tenant lists is reserved: a request of a namespace in no
+// tenant, of a tenant without vipPools, or of a cluster-scoped owner cannot draw from it either.
 import type { TranslateContext } from "./context.ts";
 
-/** restrictTenantPools is the pass: allowedPools on the VIP requests of tenants that list vipPools. */
+/** restrictTenantPools is the pass: allowedPools on the VIP requests of tenants that list vipPools, reservedPools on the others. */
 export function restrictTenantPools(ctx: TranslateContext): void {
   if (!ctx.tenancy.active) return;
+  const reserved: Record<string, string[]> = {};
+  for (const [name, t] of ctx.tenancy.tenants)
+    for (const pool of t.spec?.vipPools ?? []) (reserved[pool] ??= []).push(name);
+  const anyReserved = Object.keys(reserved).length > 0;
   for (const req of ctx.vipRequests) {
     // Cluster-scoped owners (an IngressClass's shared VIP, a DnsZone's) belong to no tenant.
-    if (req.namespace === "") continue;
-    const tenant = ctx.tenancy.tenantOf(req.namespace);
+    const tenant = req.namespace === "" ? "" : ctx.tenancy.tenantOf(req.namespace);
     const pools = ctx.tenancy.spec(tenant).vipPools;
     if (tenant && pools !== undefined) {
       req.allowedPools = [...pools];
       req.tenant = tenant;
+    } else if (anyReserved) {
+      req.reservedPools = reserved;
+      if (tenant) req.tenant = tenant;
     }
   }
 }

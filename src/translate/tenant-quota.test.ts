@@ -90,3 +90,51 @@ test("story: a second LoadBalancer Service over the vips quota is refused; the f
     },
   ]);
 });
+
+test("story: an incumbent edited to need more is the one refused; the newer object that serves keeps its share", () => {
+  const LISTENERS = `
+apiVersion: portico.dev/v1alpha1
+kind: Tenant
+metadata: { name: q }
+spec: { namespaces: [q], quotas: { listeners: 2 } }
+`;
+  const twoPorts = service("q", "old").replace(
+    "ports: [{ port: 80 }]",
+    "ports: [{ port: 80 }, { port: 81, name: b }]",
+  );
+  runStory([
+    { name: "tenant with a listeners quota", apply: `${BASE}---${LISTENERS}` },
+    { name: "old Service", apply: service("q", "old"), vips: { "Service/q/old": ["192.0.2.0"] } },
+    {
+      name: "new Service: both serve",
+      apply: service("q", "new"),
+      want: [{ obj: "Service/q/new", status: "True", reason: "Accepted" }],
+      vips: { "Service/q/old": ["192.0.2.0"], "Service/q/new": ["192.0.2.1"] },
+      tenants: { q: { usage: { listeners: 2 } } },
+    },
+    {
+      name: "old is edited to two ports: old is refused, new keeps serving and its address",
+      apply: twoPorts,
+      want: [
+        { obj: "Service/q/new", status: "True", reason: "Accepted" },
+        {
+          obj: "Service/q/old",
+          status: "False",
+          reason: "QuotaExceeded",
+          message: /quota listeners: 3 of 2 used/,
+        },
+      ],
+      vips: { "Service/q/new": ["192.0.2.1"], "Service/q/old": [] },
+      tenants: { q: { usage: { listeners: 1 } } },
+    },
+    {
+      name: "the next translation keeps it so (the refused edit does not become the incumbent)",
+      apply: twoPorts,
+      want: [
+        { obj: "Service/q/new", status: "True", reason: "Accepted" },
+        { obj: "Service/q/old", status: "False", reason: "QuotaExceeded" },
+      ],
+      vips: { "Service/q/new": ["192.0.2.1"] },
+    },
+  ]);
+});

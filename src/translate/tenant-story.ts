@@ -12,6 +12,7 @@ import { buildSnapshot, type PipelineOutput } from "../controller/pipeline.ts";
 import type { AllocationState } from "../ipam/types.ts";
 import type { Condition } from "../k8s/types.ts";
 import type { ResourceSet } from "../k8s/resource-set.ts";
+import type { TenantMemory } from "./types.ts";
 
 /** Want is one expected condition: on object key, of type, with status, reason and words in its message. */
 export interface Want {
@@ -49,11 +50,17 @@ export function pipelineOf(
   text: string,
   previous: AllocationState = {},
   version = 1,
+  tenantsBefore?: TenantMemory,
 ): { set: ResourceSet; out: PipelineOutput } {
   const file = "story.yaml";
   const set = assemble(new Map([[file, nextState(undefined, "story", parseManifests(file, text))]]), []);
   assert.deepEqual(set.errors, [], "source errors");
-  const opts = { serveClasslessServices: false, ingressHttpPort: 80, ingressHttpsPort: 443 };
+  const opts = {
+    serveClasslessServices: false,
+    ingressHttpPort: 80,
+    ingressHttpsPort: 443,
+    ...(tenantsBefore ? { tenantsBefore } : {}),
+  };
   return { set, out: buildSnapshot(set, opts, previous, version) };
 }
 
@@ -62,6 +69,8 @@ export function runStory(rows: readonly Row[]): void {
   const objects = new Map<string, Record<string, unknown>>();
   const born = new Map<string, string>();
   let previous: AllocationState = {};
+  // What the previous row admitted, as the controllers carry it from one served build to the next.
+  let tenantsBefore: TenantMemory | undefined;
   rows.forEach((row, i) => {
     for (const k of row.remove ?? [])
       assert.ok(objects.delete(k), `${row.name}: ${k} to remove is not there`);
@@ -79,11 +88,12 @@ export function runStory(rows: readonly Row[]): void {
       objects.set(key, d as unknown as Record<string, unknown>);
     }
     const text = [...objects.values()].map((o) => stringify(o)).join("---\n");
-    const run = () => pipelineOf(text, previous, i + 1).out;
+    const run = () => pipelineOf(text, previous, i + 1, tenantsBefore).out;
     const out = run();
     assert.deepEqual(run().statuses, out.statuses, `${row.name}: not deterministic`);
     check(row, out);
     previous = out.allocations.state;
+    tenantsBefore = out.translate.tenants;
   });
 }
 
@@ -164,19 +174,22 @@ metadata: { name: b }
 spec: { namespaces: [b] }
 `;
 
-/** ingress is an Ingress of class portico in ns serving host at path. */
-export function ingress(ns: string, name: string, host: string, path = "/", extra = ""): string {
+/** ingress is an Ingress of class portico in ns serving host (or each of hosts) at path. */
+export function ingress(ns: string, name: string, host: string | string[], path = "/", extra = ""): string {
+  const rules = (Array.isArray(host) ? host : [host]).map(
+    (h) => `
+    - host: ${JSON.stringify(h)}
+      http:
+        paths:
+          - { path: ${path}, pathType: Prefix, backend: { service: { name: app, port: { number: 80 } } } }`,
+  );
   return `
 apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: { name: ${name}, namespace: ${ns}${extra} }
 spec:
   ingressClassName: portico
-  rules:
-    - host: ${JSON.stringify(host)}
-      http:
-        paths:
-          - { path: ${path}, pathType: Prefix, backend: { service: { name: app, port: { number: 80 } } } }
+  rules:${rules.join("")}
 ---
 `;
 }

@@ -55,6 +55,7 @@ export function translate(set: ResourceSet, opts: TranslateOptions): TranslateRe
     dnsZones: ctx.dnsZones,
     certificateUses: ctx.certificateUses,
     targetsMs: sortKeys(ctx.targetsMs),
+    ...(admission.memory ? { tenants: admission.memory } : {}),
     groupClaims: [...ctx.groupClaims].sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0)),
   };
 }

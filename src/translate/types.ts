@@ -45,8 +45,24 @@ export interface TranslateOptions {
    * describe its workload are then not honoured, and its status says which (group-status.ts).
    */
   standalone?: boolean;
+  /**
+   * tenantsBefore is what the previous served translation's tenant rules admitted (its
+   * TranslateResult.tenants): the incumbents a newcomer cannot displace, in both modes — files
+   * carry no status that could say who served before. Absent: the oldest claim wins (a first run).
+   */
+  tenantsBefore?: TenantMemory;
   /** secretNamespace is where an EngineGroup's BGP passwordSecretRef without a namespace is read (default "default"). */
   secretNamespace?: string;
+}
+
+/** TenantMemory is what one translation's tenant rules admitted, kept for the next (tenant-admit.ts). */
+export interface TenantMemory {
+  /** admitted maps each admitted object's key ("Kind/ns/name") to a fingerprint of what it asked. */
+  admitted: Record<string, string>;
+  /** holders maps each held hostname's hold key ("route shop.example.com") to the object key holding it. */
+  holders: Record<string, string>;
+  /** namespaces maps each namespace of a tenant to that tenant. */
+  namespaces: Record<string, string>;
 }
 
 /** TranslateResult is the IR without addresses, the VIPs it needs, and per-object status. */
@@ -67,6 +83,8 @@ export interface TranslateResult {
   dnsZones: PendingZone[];
   /** certificateUses are every TLS Secret an Ingress or Gateway listener asked for, and its state. */
   certificateUses: CertificateUse[];
+  /** tenants is what the tenant rules admitted (absent without Tenants); the next run's opts.tenantsBefore. */
+  tenants?: TenantMemory;
   /** targetsMs are the portico.dev/latency-target values by vsKey (analytics); the pipeline keeps those of served listeners. */
   targetsMs: Record<string, number>;
 }
