@@ -1,9 +1,10 @@
 // ring.ts: fixed-size ring buffers of time buckets. Bucket number b (t / ms, floored) lives in slot
 // b % slots; a slot holding an older bucket is cleared when a newer one claims it, so retention is
 // the ring's size and needs no sweep. Columns are allocated on the first non-zero value, so a
-// counter that never moves (1xx, new connections of a route) costs nothing. Counts are Uint32 (4
-// bytes: a bucket saturates at 4.29e9, 1.2 M requests/s for an hour bucket), byte counters Float64
-// (exact to 2^53), latency quantiles (p50, p90, p99, max) a Uint16 each on a log scale of 0.5%
+// counter that never moves (1xx, new connections of a route) costs nothing. A column is as narrow
+// as its values allow and widens, exactly, when one does not fit: counts start as Uint16 (a 5 s
+// bucket of a service below 13 k requests/s), byte counters as Uint32 (4 GiB a bucket), and either
+// widens to Uint32 and then Float64 (exact to 2^53). Latency quantiles (p50, p90, p99, max) a Uint16 each on a log scale of 0.5%
 // steps (relative error ≤ 0.25%, a quarter of the sketch's own; 8 bytes a part instead of 16 as
 // Float32 — the quantiles are most of a virtual service's memory).
 import type { Quantiles } from "./types.ts";
@@ -25,15 +26,15 @@ export function decode(code: number): number {
   return code <= ZERO_CODE ? 0 : Math.exp((code - MID) * STEP);
 }
 
-/** MAX_COUNT is where a Uint32 count saturates. */
-const MAX_COUNT = 0xffff_ffff;
+/** Column is one counter's values per slot, in the narrowest array its values fit. */
+export type Column = Uint16Array | Uint32Array | Float64Array;
 
 /** Ring keeps counters and quantiles per bucket for one resolution. */
 export class Ring {
   readonly res: Resolution;
   /** stamp[slot] is the bucket number the slot holds; -1: never written. */
   readonly stamp: Int32Array;
-  readonly counters = new Map<string, Uint32Array | Float64Array>();
+  readonly counters = new Map<string, Column>();
   readonly quantiles = new Map<string, Uint16Array>();
 
   constructor(res: Resolution) {
@@ -70,7 +71,7 @@ export class Ring {
     const s = this.claim(b);
     if (s < 0) return;
     const col = this.column(name);
-    col[s] = col instanceof Uint32Array ? Math.min(col[s]! + v, MAX_COUNT) : col[s]! + v;
+    this.#write(name, col, s, col[s]! + v);
   }
 
   /** set sets counter name of bucket b (a gauge). */
@@ -78,7 +79,7 @@ export class Ring {
     const s = this.claim(b);
     if (s < 0) return;
     const col = v === 0 ? this.counters.get(name) : this.column(name);
-    if (col) col[s] = v;
+    if (col) this.#write(name, col, s, v);
   }
 
   /** get reads counter name of bucket b (0 when absent). */
@@ -123,14 +124,27 @@ export class Ring {
     return n;
   }
 
-  private column(name: string): Uint32Array | Float64Array {
+  private column(name: string): Column {
     let col = this.counters.get(name);
     if (!col)
       this.counters.set(
         name,
-        (col = name.startsWith("bytes") ? new Float64Array(this.res.slots) : new Uint32Array(this.res.slots)),
+        (col = name.startsWith("bytes") ? new Uint32Array(this.res.slots) : new Uint16Array(this.res.slots)),
       );
     return col;
+  }
+
+  // #write stores v in slot s of column name, first widening the column when v does not fit it.
+  #write(name: string, col: Column, s: number, v: number): void {
+    const limit = col instanceof Uint16Array ? 0xffff : col instanceof Uint32Array ? 0xffff_ffff : Infinity;
+    if (v > limit || v < 0 || !Number.isInteger(v)) {
+      col =
+        col instanceof Uint16Array && Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff
+          ? Uint32Array.from(col)
+          : Float64Array.from(col);
+      this.counters.set(name, col);
+    }
+    col[s] = v;
   }
 }
 
