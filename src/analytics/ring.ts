@@ -93,7 +93,10 @@ export class Ring {
     const s = this.claim(b);
     if (s < 0) return;
     let col = this.quantiles.get(part);
-    if (!col) this.quantiles.set(part, (col = new Uint16Array(this.res.slots * 4)));
+    if (!col) {
+      this.#layout(undefined, part);
+      col = this.quantiles.get(part)!;
+    }
     col.set([encode(q.p50), encode(q.p90), encode(q.p99), encode(q.max)], s * 4);
   }
 
@@ -125,28 +128,64 @@ export class Ring {
   }
 
   private column(name: string): Column {
-    let col = this.counters.get(name);
-    if (!col)
-      this.counters.set(
-        name,
-        (col = name.startsWith("bytes") ? new Uint32Array(this.res.slots) : new Uint16Array(this.res.slots)),
-      );
-    return col;
+    const col = this.counters.get(name);
+    if (col) return col;
+    this.#layout([name, name.startsWith("bytes") ? Uint32Array : Uint16Array]);
+    return this.counters.get(name)!;
   }
 
   // #write stores v in slot s of column name, first widening the column when v does not fit it.
   #write(name: string, col: Column, s: number, v: number): void {
     const limit = col instanceof Uint16Array ? 0xffff : col instanceof Uint32Array ? 0xffff_ffff : Infinity;
     if (v > limit || v < 0 || !Number.isInteger(v)) {
-      col =
-        col instanceof Uint16Array && Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff
-          ? Uint32Array.from(col)
-          : Float64Array.from(col);
-      this.counters.set(name, col);
+      const wide = col instanceof Uint16Array && Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff;
+      this.#layout([name, wide ? Uint32Array : Float64Array]);
+      col = this.counters.get(name)!;
     }
     col[s] = v;
   }
+
+  // #layout puts every column and quantile array in one ArrayBuffer, with a column added or widened
+  // (values copied, converted exactly). One backing store a ring instead of one per column: each
+  // costs ~250 bytes of bookkeeping, more than a route's 60-slot column itself. Rebuilt only when a
+  // column first moves or widens, a few times in a ring's life.
+  #layout(counter?: [string, ColumnType], part?: string): void {
+    const slots = this.res.slots;
+    const cols: [string, ColumnType, Column | undefined][] = [...this.counters].map(([n, c]) => [
+      n,
+      c.constructor as ColumnType,
+      c,
+    ]);
+    if (counter) {
+      const at = cols.findIndex(([n]) => n === counter[0]);
+      if (at >= 0) cols[at]![1] = counter[1];
+      else cols.push([counter[0], counter[1], undefined]);
+    }
+    const parts = [...this.quantiles.keys()];
+    if (part !== undefined) parts.push(part);
+    // Widest first, so every view is aligned.
+    cols.sort((a, b) => b[1].BYTES_PER_ELEMENT - a[1].BYTES_PER_ELEMENT);
+    let size = parts.length * slots * 8;
+    for (const [, T] of cols) size += slots * T.BYTES_PER_ELEMENT;
+    const buf = new ArrayBuffer(size);
+    let at = 0;
+    for (const [name, T, old] of cols) {
+      const view = new T(buf, at, slots);
+      if (old) view.set(old);
+      this.counters.set(name, view);
+      at += slots * T.BYTES_PER_ELEMENT;
+    }
+    for (const p of parts) {
+      const view = new Uint16Array(buf, at, slots * 4);
+      const old = this.quantiles.get(p);
+      if (old) view.set(old);
+      this.quantiles.set(p, view);
+      at += slots * 8;
+    }
+  }
 }
+
+type ColumnType = Uint16ArrayConstructor | Uint32ArrayConstructor | Float64ArrayConstructor;
 
 /** ObjectRing keeps one object per bucket (sketch and top-list cells), with the same slot rules. */
 export class ObjectRing<T> {

@@ -63,7 +63,16 @@ export class Sketch {
       // Grow once to cover the other's whole range, then add bin by bin.
       this.#cover(o.#offset + first, o.#offset + last);
       for (let k = first; k <= last; k++) if (c[k] !== 0) this.#bump(o.#offset + k, c[k]!);
-    } else for (let k = 0; k + 1 < o.bins.length; k += 2) this.#bump(o.bins[k]!, o.bins[k + 1]!);
+    } else if (o.bins.length > 1) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let k = 0; k + 1 < o.bins.length; k += 2) {
+        if (o.bins[k]! < lo) lo = o.bins[k]!;
+        if (o.bins[k]! > hi) hi = o.bins[k]!;
+      }
+      this.#cover(lo, hi);
+      for (let k = 0; k + 1 < o.bins.length; k += 2) this.#bump(o.bins[k]!, o.bins[k + 1]!);
+    }
   }
 
   /** quantile answers the q-quantile (0..1) within the relative accuracy; NaN when empty. */
