@@ -22,11 +22,11 @@ export const TOP_ANSWER = 10;
 
 /**
  * Cell is one bucket's sketches and top lists; live while its bucket fills, compact after. A closed
- * cell's top lists are one JSON string: 60 small strings and 6 objects per cell were the largest
- * single cost of the store (docs/analytics/ana-store.md); a query parses the few cells it merges.
+ * cell is two byte arrays: objects per part and per top-list entry were the largest single cost of
+ * the store (docs/analytics/ana-store.md); a query unpacks the few cells it merges.
  */
 export interface Cell {
-  /** latency: live sketches while the cell fills, then packed (pack.ts); SketchData as restored. */
+  /** latency: live sketches while the cell fills (SketchData for the parts a reopened cell has not merged into yet), then packed (pack.ts). */
   latency: Partial<Record<TimingPart, Sketch | SketchData>> | Uint8Array;
   /** top: live lists while the cell fills, then packTop's deflated JSON. */
   top: TopLists | Uint8Array;

@@ -4,8 +4,8 @@
 // counter that never moves (1xx, new connections of a route) costs nothing. A column is as narrow
 // as its values allow and widens, exactly, when one does not fit: counts start as Uint16 (a 5 s
 // bucket of a service below 13 k requests/s), byte counters as Uint32 (4 GiB a bucket), and either
-// widens to Uint32 and then Float64 (exact to 2^53). Latency quantiles (p50, p90, p99, max) a Uint16 each on a log scale of 0.5%
-// steps (relative error ≤ 0.25%, a quarter of the sketch's own; 8 bytes a part instead of 16 as
+// widens to Uint32 and then Float64 (exact to 2^53); every column lives in one ArrayBuffer per ring.
+// Latency quantiles (p50, p90, p99, max) are a Uint16 each on a log scale of 0.5% steps (relative error ≤ 0.25%, a quarter of the sketch's own; 8 bytes a part instead of 16 as
 // Float32 — the quantiles are most of a virtual service's memory).
 import type { Quantiles } from "./types.ts";
 import type { Resolution } from "./resolutions.ts";
