@@ -32,14 +32,15 @@ export type Column = Uint16Array | Uint32Array | Float64Array;
 /** Ring keeps counters and quantiles per bucket for one resolution. */
 export class Ring {
   readonly res: Resolution;
-  /** stamp[slot] is the bucket number the slot holds; -1: never written. */
-  readonly stamp: Int32Array;
+  /** stamp[slot] is the bucket number the slot holds; -1: never written (a view into the ring's buffer). */
+  stamp: Int32Array = EMPTY_STAMP;
   readonly counters = new Map<string, Column>();
   readonly quantiles = new Map<string, Uint16Array>();
 
   constructor(res: Resolution) {
     this.res = res;
-    this.stamp = new Int32Array(res.slots).fill(-1);
+    this.#layout();
+    this.stamp.fill(-1);
   }
 
   /** bucket is the bucket number of time t (ms). */
@@ -121,10 +122,7 @@ export class Ring {
 
   /** bytes is the memory the ring's arrays hold. */
   bytes(): number {
-    let n = this.stamp.byteLength;
-    for (const c of this.counters.values()) n += c.byteLength;
-    for (const c of this.quantiles.values()) n += c.byteLength;
-    return n;
+    return this.stamp.buffer.byteLength;
   }
 
   private column(name: string): Column {
@@ -145,10 +143,10 @@ export class Ring {
     col[s] = v;
   }
 
-  // #layout puts every column and quantile array in one ArrayBuffer, with a column added or widened
-  // (values copied, converted exactly). One backing store a ring instead of one per column: each
-  // costs ~250 bytes of bookkeeping, more than a route's 60-slot column itself. Rebuilt only when a
-  // column first moves or widens, a few times in a ring's life.
+  // #layout puts the stamps, every column and the quantile codes in one ArrayBuffer, with a column
+  // added or widened (values copied, converted exactly). One backing store a ring instead of one per
+  // column: each costs ~250 bytes of bookkeeping, more than a route's 60-slot column itself. Rebuilt
+  // only when a column first moves or widens, a few times in a ring's life.
   #layout(counter?: [string, ColumnType], part?: string): void {
     const slots = this.res.slots;
     const cols: [string, ColumnType, Column | undefined][] = [...this.counters].map(([n, c]) => [
@@ -163,18 +161,26 @@ export class Ring {
     }
     const parts = [...this.quantiles.keys()];
     if (part !== undefined) parts.push(part);
-    // Widest first, so every view is aligned.
-    cols.sort((a, b) => b[1].BYTES_PER_ELEMENT - a[1].BYTES_PER_ELEMENT);
-    let size = parts.length * slots * 8;
+    // Widest first, so every view is aligned: Float64 columns, the stamps, 4-byte then 2-byte columns.
+    cols.sort((x, y) => y[1].BYTES_PER_ELEMENT - x[1].BYTES_PER_ELEMENT);
+    const wide = cols.filter(([, T]) => T === Float64Array);
+    const rest = cols.filter(([, T]) => T !== Float64Array);
+    let size = slots * 4 + parts.length * slots * 8;
     for (const [, T] of cols) size += slots * T.BYTES_PER_ELEMENT;
     const buf = new ArrayBuffer(size);
     let at = 0;
-    for (const [name, T, old] of cols) {
+    const place = ([name, T, old]: [string, ColumnType, Column | undefined]) => {
       const view = new T(buf, at, slots);
       if (old) view.set(old);
       this.counters.set(name, view);
       at += slots * T.BYTES_PER_ELEMENT;
-    }
+    };
+    wide.forEach(place);
+    const stamp = new Int32Array(buf, at, slots);
+    stamp.set(this.stamp);
+    this.stamp = stamp;
+    at += slots * 4;
+    rest.forEach(place);
     for (const p of parts) {
       const view = new Uint16Array(buf, at, slots * 4);
       const old = this.quantiles.get(p);
@@ -184,6 +190,8 @@ export class Ring {
     }
   }
 }
+
+const EMPTY_STAMP = new Int32Array(0);
 
 type ColumnType = Uint16ArrayConstructor | Uint32ArrayConstructor | Float64ArrayConstructor;
 
