@@ -4,7 +4,9 @@
 // sample of those hours (within the sketch's 1%), never an average of hourly percentiles. A closed
 // cell keeps its sketches as SketchData with the bins in an Int32Array (8 bytes per bin instead of
 // a ~50-byte Map entry) and its top lists trimmed to TOP_KEEP entries per kind.
+import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { Sketch } from "./sketch.ts";
+import { pack, unpack } from "./pack.ts";
 import { ObjectRing } from "./ring.ts";
 import { PYRAMID } from "./resolutions.ts";
 import type { SketchData, TimingPart, TopKind, TopLists } from "./types.ts";
@@ -20,17 +22,34 @@ export const TOP_ANSWER = 10;
 
 /**
  * Cell is one bucket's sketches and top lists; live while its bucket fills, compact after. A closed
- * cell's top lists are one JSON string: 60 small strings and 6 objects per cell were the largest
- * single cost of the store (docs/analytics/ana-store.md); a query parses the few cells it merges.
+ * cell is two byte arrays: objects per part and per top-list entry were the largest single cost of
+ * the store (docs/analytics/ana-store.md); a query unpacks the few cells it merges.
  */
 export interface Cell {
-  latency: Partial<Record<TimingPart, Sketch | SketchData>>;
-  top: TopLists | string;
+  /** latency: live sketches while the cell fills (SketchData for the parts a reopened cell has not merged into yet), then packed (pack.ts). */
+  latency: Partial<Record<TimingPart, Sketch | SketchData>> | Uint8Array;
+  /** top: live lists while the cell fills, then packTop's deflated JSON. */
+  top: TopLists | Uint8Array;
+}
+
+/** latencyOf reads a cell's sketches by part, packed or not. */
+export function latencyOf(cell: Cell): Partial<Record<TimingPart, Sketch | SketchData>> {
+  return cell.latency instanceof Uint8Array ? unpack(cell.latency) : cell.latency;
 }
 
 /** topOf reads a cell's top lists, packed or not. */
 export function topOf(cell: Cell): TopLists {
-  return typeof cell.top === "string" ? (JSON.parse(cell.top) as TopLists) : cell.top;
+  return cell.top instanceof Uint8Array
+    ? (JSON.parse(inflateRawSync(cell.top).toString()) as TopLists)
+    : cell.top;
+}
+
+/**
+ * packTop stores closed top lists as deflated JSON (~40% of the text: URLs and addresses repeat
+ * their prefixes), copied out of zlib's buffer so the cell holds exactly its bytes.
+ */
+export function packTop(top: TopLists): Uint8Array {
+  return new Uint8Array(deflateRawSync(JSON.stringify(top)));
 }
 
 /** Pyramid holds the cells of one virtual service. */
@@ -52,13 +71,14 @@ export class Pyramid {
         this.#close(i);
         this.#live[i] = cell;
       }
+      if (cell.latency instanceof Uint8Array) cell.latency = latencyOf(cell);
       for (const [part, d] of Object.entries(latency) as [TimingPart, SketchData][]) {
         if (d.count === 0) continue;
         let s = cell.latency[part];
         if (!(s instanceof Sketch)) cell.latency[part] = s = s ? Sketch.fromData(s) : new Sketch();
         s.merge(d);
       }
-      if (typeof cell.top === "string") cell.top = topOf(cell);
+      if (cell.top instanceof Uint8Array) cell.top = topOf(cell);
       mergeTop(cell.top, top, TOP_LIVE);
     });
   }
@@ -99,7 +119,7 @@ export class Pyramid {
     for (let b = from; b <= to; b++) {
       const cell = this.rings[i]!.get(b);
       if (!cell) continue;
-      for (const [part, s] of Object.entries(cell.latency) as [TimingPart, Sketch | SketchData][])
+      for (const [part, s] of Object.entries(latencyOf(cell)) as [TimingPart, Sketch | SketchData][])
         (latency[part] ??= new Sketch()).merge(s);
       mergeTop(top, topOf(cell), Infinity);
     }
@@ -107,18 +127,18 @@ export class Pyramid {
   }
 }
 
-/** compact turns a cell's live sketches into packed SketchData and trims its top lists. */
+/** compact packs a cell's sketches (pack.ts) and trims its top lists. */
 export function compact(cell: Cell): void {
-  for (const [part, s] of Object.entries(cell.latency) as [TimingPart, Sketch | SketchData][])
-    if (s instanceof Sketch) {
-      const d = s.toData();
-      // Bin indices and counts are integers below 2^31 (counts per cell): an Int32Array holds them.
-      cell.latency[part] = { ...d, bins: Int32Array.from(d.bins) as unknown as number[] };
-    }
-  if (typeof cell.top === "string") return;
+  if (!(cell.latency instanceof Uint8Array)) {
+    const data: Partial<Record<TimingPart, SketchData>> = {};
+    for (const [part, s] of Object.entries(cell.latency) as [TimingPart, Sketch | SketchData][])
+      data[part] = s instanceof Sketch ? s.toData() : s;
+    cell.latency = pack(data);
+  }
+  if (cell.top instanceof Uint8Array) return;
   const top: TopLists = {};
   for (const kind of Object.keys(cell.top) as TopKind[]) top[kind] = trim(cell.top[kind]!, TOP_KEEP);
-  cell.top = JSON.stringify(top);
+  cell.top = packTop(top);
 }
 
 /** mergeTop adds from's counts into into, kind by kind; a list longer than 2 × keep is trimmed to keep. */

@@ -25,3 +25,19 @@ test("a slot is cleared when a newer bucket claims it and refuses an older one",
   assert.equal(ring.get(14, "requests"), 1);
   assert.deepEqual(ring.buckets(), [14]);
 });
+
+test("a column widens exactly when a value does not fit it: Uint16 → Uint32 → Float64", () => {
+  const ring = new Ring({ name: "5s", ms: 5_000, slots: 4 });
+  ring.add(1, "requests", 60_000);
+  ring.add(2, "requests", 7);
+  assert.ok(ring.counters.get("requests") instanceof Uint16Array);
+  ring.add(1, "requests", 60_000); // 120,000 in bucket 1
+  assert.ok(ring.counters.get("requests") instanceof Uint32Array);
+  assert.deepEqual([ring.get(1, "requests"), ring.get(2, "requests")], [120_000, 7]);
+  ring.add(3, "bytesOut", 2 ** 32 - 1);
+  assert.ok(ring.counters.get("bytesOut") instanceof Uint32Array);
+  ring.add(3, "bytesOut", 2 ** 40);
+  assert.ok(ring.counters.get("bytesOut") instanceof Float64Array);
+  assert.equal(ring.get(3, "bytesOut"), 2 ** 40 + 2 ** 32 - 1);
+  assert.equal(ring.get(1, "requests"), 120_000);
+});

@@ -1,10 +1,11 @@
 // ring.ts: fixed-size ring buffers of time buckets. Bucket number b (t / ms, floored) lives in slot
 // b % slots; a slot holding an older bucket is cleared when a newer one claims it, so retention is
 // the ring's size and needs no sweep. Columns are allocated on the first non-zero value, so a
-// counter that never moves (1xx, new connections of a route) costs nothing. Counts are Uint32 (4
-// bytes: a bucket saturates at 4.29e9, 1.2 M requests/s for an hour bucket), byte counters Float64
-// (exact to 2^53), latency quantiles (p50, p90, p99, max) a Uint16 each on a log scale of 0.5%
-// steps (relative error ≤ 0.25%, a quarter of the sketch's own; 8 bytes a part instead of 16 as
+// counter that never moves (1xx, new connections of a route) costs nothing. A column is as narrow
+// as its values allow and widens, exactly, when one does not fit: counts start as Uint16 (a 5 s
+// bucket of a service below 13 k requests/s), byte counters as Uint32 (4 GiB a bucket), and either
+// widens to Uint32 and then Float64 (exact to 2^53); every column lives in one ArrayBuffer per ring.
+// Latency quantiles (p50, p90, p99, max) are a Uint16 each on a log scale of 0.5% steps (relative error ≤ 0.25%, a quarter of the sketch's own; 8 bytes a part instead of 16 as
 // Float32 — the quantiles are most of a virtual service's memory).
 import type { Quantiles } from "./types.ts";
 import type { Resolution } from "./resolutions.ts";
@@ -25,20 +26,21 @@ export function decode(code: number): number {
   return code <= ZERO_CODE ? 0 : Math.exp((code - MID) * STEP);
 }
 
-/** MAX_COUNT is where a Uint32 count saturates. */
-const MAX_COUNT = 0xffff_ffff;
+/** Column is one counter's values per slot, in the narrowest array its values fit. */
+export type Column = Uint16Array | Uint32Array | Float64Array;
 
 /** Ring keeps counters and quantiles per bucket for one resolution. */
 export class Ring {
   readonly res: Resolution;
-  /** stamp[slot] is the bucket number the slot holds; -1: never written. */
-  readonly stamp: Int32Array;
-  readonly counters = new Map<string, Uint32Array | Float64Array>();
+  /** stamp[slot] is the bucket number the slot holds; -1: never written (a view into the ring's buffer). */
+  stamp: Int32Array = EMPTY_STAMP;
+  readonly counters = new Map<string, Column>();
   readonly quantiles = new Map<string, Uint16Array>();
 
   constructor(res: Resolution) {
     this.res = res;
-    this.stamp = new Int32Array(res.slots).fill(-1);
+    this.#layout();
+    this.stamp.fill(-1);
   }
 
   /** bucket is the bucket number of time t (ms). */
@@ -70,7 +72,7 @@ export class Ring {
     const s = this.claim(b);
     if (s < 0) return;
     const col = this.column(name);
-    col[s] = col instanceof Uint32Array ? Math.min(col[s]! + v, MAX_COUNT) : col[s]! + v;
+    this.#write(name, col, s, col[s]! + v);
   }
 
   /** set sets counter name of bucket b (a gauge). */
@@ -78,7 +80,7 @@ export class Ring {
     const s = this.claim(b);
     if (s < 0) return;
     const col = v === 0 ? this.counters.get(name) : this.column(name);
-    if (col) col[s] = v;
+    if (col) this.#write(name, col, s, v);
   }
 
   /** get reads counter name of bucket b (0 when absent). */
@@ -92,7 +94,10 @@ export class Ring {
     const s = this.claim(b);
     if (s < 0) return;
     let col = this.quantiles.get(part);
-    if (!col) this.quantiles.set(part, (col = new Uint16Array(this.res.slots * 4)));
+    if (!col) {
+      this.#layout(undefined, part);
+      col = this.quantiles.get(part)!;
+    }
     col.set([encode(q.p50), encode(q.p90), encode(q.p99), encode(q.max)], s * 4);
   }
 
@@ -117,22 +122,78 @@ export class Ring {
 
   /** bytes is the memory the ring's arrays hold. */
   bytes(): number {
-    let n = this.stamp.byteLength;
-    for (const c of this.counters.values()) n += c.byteLength;
-    for (const c of this.quantiles.values()) n += c.byteLength;
-    return n;
+    return this.stamp.buffer.byteLength;
   }
 
-  private column(name: string): Uint32Array | Float64Array {
-    let col = this.counters.get(name);
-    if (!col)
-      this.counters.set(
-        name,
-        (col = name.startsWith("bytes") ? new Float64Array(this.res.slots) : new Uint32Array(this.res.slots)),
-      );
-    return col;
+  private column(name: string): Column {
+    const col = this.counters.get(name);
+    if (col) return col;
+    this.#layout([name, name.startsWith("bytes") ? Uint32Array : Uint16Array]);
+    return this.counters.get(name)!;
+  }
+
+  // #write stores v in slot s of column name, first widening the column when v does not fit it.
+  #write(name: string, col: Column, s: number, v: number): void {
+    const limit = col instanceof Uint16Array ? 0xffff : col instanceof Uint32Array ? 0xffff_ffff : Infinity;
+    if (v > limit || v < 0 || !Number.isInteger(v)) {
+      const wide = col instanceof Uint16Array && Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff;
+      this.#layout([name, wide ? Uint32Array : Float64Array]);
+      col = this.counters.get(name)!;
+    }
+    col[s] = v;
+  }
+
+  // #layout puts the stamps, every column and the quantile codes in one ArrayBuffer, with a column
+  // added or widened (values copied, converted exactly). One backing store a ring instead of one per
+  // column: each costs ~250 bytes of bookkeeping, more than a route's 60-slot column itself. Rebuilt
+  // only when a column first moves or widens, a few times in a ring's life.
+  #layout(counter?: [string, ColumnType], part?: string): void {
+    const slots = this.res.slots;
+    const cols: [string, ColumnType, Column | undefined][] = [...this.counters].map(([n, c]) => [
+      n,
+      c.constructor as ColumnType,
+      c,
+    ]);
+    if (counter) {
+      const at = cols.findIndex(([n]) => n === counter[0]);
+      if (at >= 0) cols[at]![1] = counter[1];
+      else cols.push([counter[0], counter[1], undefined]);
+    }
+    const parts = [...this.quantiles.keys()];
+    if (part !== undefined) parts.push(part);
+    // Widest first, so every view is aligned: Float64 columns, the stamps, 4-byte then 2-byte columns.
+    cols.sort((x, y) => y[1].BYTES_PER_ELEMENT - x[1].BYTES_PER_ELEMENT);
+    const wide = cols.filter(([, T]) => T === Float64Array);
+    const rest = cols.filter(([, T]) => T !== Float64Array);
+    let size = slots * 4 + parts.length * slots * 8;
+    for (const [, T] of cols) size += slots * T.BYTES_PER_ELEMENT;
+    const buf = new ArrayBuffer(size);
+    let at = 0;
+    const place = ([name, T, old]: [string, ColumnType, Column | undefined]) => {
+      const view = new T(buf, at, slots);
+      if (old) view.set(old);
+      this.counters.set(name, view);
+      at += slots * T.BYTES_PER_ELEMENT;
+    };
+    wide.forEach(place);
+    const stamp = new Int32Array(buf, at, slots);
+    stamp.set(this.stamp);
+    this.stamp = stamp;
+    at += slots * 4;
+    rest.forEach(place);
+    for (const p of parts) {
+      const view = new Uint16Array(buf, at, slots * 4);
+      const old = this.quantiles.get(p);
+      if (old) view.set(old);
+      this.quantiles.set(p, view);
+      at += slots * 8;
+    }
   }
 }
+
+const EMPTY_STAMP = new Int32Array(0);
+
+type ColumnType = Uint16ArrayConstructor | Uint32ArrayConstructor | Float64ArrayConstructor;
 
 /** ObjectRing keeps one object per bucket (sketch and top-list cells), with the same slot rules. */
 export class ObjectRing<T> {

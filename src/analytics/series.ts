@@ -122,11 +122,11 @@ export class SeriesData {
     }
   }
 
-  /** bytes estimates the series' memory: its arrays and live sketches (~80 bytes per Map bin). */
+  /** bytes estimates the series' memory: its arrays and live sketches (their bin arrays). */
   bytes(): number {
     let n = 0;
     for (const r of this.rings) n += r.bytes();
-    for (const o of this.#open.values()) n += 200 + o.sketch.bins.size * 80;
+    for (const o of this.#open.values()) n += 200 + o.sketch.bytes();
     return n;
   }
 

@@ -61,3 +61,46 @@ test("zero and tiny values, empty sketches and countBelow", () => {
   assert.equal(s.countBelow(25), 5);
   assert.equal(s.countBelow(2000), 7);
 });
+
+test("bins grow in both directions and sketches of disjoint ranges merge", () => {
+  // Grows upward then downward from the first value, far past the first array's slack.
+  const up = new Sketch();
+  const values = [10, 100, 1000, 10_000, 1, 0.1, 0.01];
+  for (const v of values) up.add(v);
+  assert.deepEqual(
+    values.map((v) => up.countBelow(v)),
+    [4, 5, 6, 7, 3, 2, 1],
+  );
+  for (const [q, want] of [
+    [0, 0.01],
+    [0.5, 10],
+    [1, 10_000],
+  ] as const)
+    assert.ok(Math.abs(up.quantile(q) - want) <= want * A + 1e-9, `q${q}`);
+  // Two sketches with no bin in common, merged live and from data, either way round.
+  const low = new Sketch();
+  const high = new Sketch();
+  for (let i = 0; i < 100; i++) low.add(0.5 + i * 0.01);
+  for (let i = 0; i < 300; i++) high.add(5_000 + i * 10);
+  const a = Sketch.fromData(low.toData());
+  a.merge(high);
+  const b = Sketch.fromData(high.toData());
+  b.merge(low.toData());
+  for (const s of [a, b]) {
+    assert.equal(s.count, 400);
+    assert.deepEqual(s.toData(), a.toData());
+    for (const [q, want] of [
+      [0.1, 0.89], // rank 39 of the union: the 40th low value
+      [0.9, 7_590], // rank 359: the 260th high value
+    ] as const)
+      assert.ok(Math.abs(s.quantile(q) - want) <= want * A + 1e-9, `q${q}: ${s.quantile(q)}`);
+    assert.equal(s.countBelow(2), 100);
+  }
+  // Bins stay sorted and sparse in the serialised form.
+  const idx = a.toData().bins.filter((_, k) => k % 2 === 0);
+  assert.deepEqual(
+    idx,
+    [...idx].sort((x, y) => x - y),
+  );
+  assert.equal(a.toData().bins.length / 2 < 400, true);
+});

@@ -12,14 +12,27 @@ const LOG_GAMMA = Math.log(GAMMA);
 /** MIN_VALUE_MS: values below one microsecond count in the zero bin (answered as 0). */
 const MIN_VALUE_MS = 0.001;
 
-/** Sketch is a live DDSketch; add values, merge others, ask quantiles, serialise with toData. */
+/** MAX_U32 is where a Uint32 bin count would overflow (the bins then widen to Float64). */
+const MAX_U32 = 0xffff_ffff;
+/** SLACK is how many bins a growth adds beyond the one asked for, so a spreading sketch grows a few times only. */
+const SLACK = 8;
+
+/**
+ * Sketch is a live DDSketch; add values, merge others, ask quantiles, serialise with toData. Its
+ * bins are a dense array of counts over [offset, offset + length): a latency's bins span a few
+ * hundred indices (1 ms to 10 s is 456 bins at 1%), so a Uint32 a bin (~0.5–2 KiB a sketch) is far
+ * smaller than a Map entry a bin (~80 B) and an add is one array write. Counts widen to Float64 past
+ * 2^32 - 1 (a day's cell of a very busy service).
+ */
 export class Sketch {
   count = 0;
   sum = 0;
   min = Infinity;
   max = -Infinity;
   zero = 0;
-  readonly bins = new Map<number, number>();
+  /** #offset is the bin index of #counts[0]. */
+  #offset = 0;
+  #counts: Uint32Array | Float64Array = EMPTY;
 
   /** add records one value in milliseconds (negative and NaN values count as 0). */
   add(v: number): void {
@@ -29,10 +42,7 @@ export class Sketch {
     if (v < this.min) this.min = v;
     if (v > this.max) this.max = v;
     if (v < MIN_VALUE_MS) this.zero++;
-    else {
-      const i = Math.ceil(Math.log(v) / LOG_GAMMA);
-      this.bins.set(i, (this.bins.get(i) ?? 0) + 1);
-    }
+    else this.#bump(Math.ceil(Math.log(v) / LOG_GAMMA), 1);
   }
 
   /** merge adds another sketch's samples (live or serialised) to this one. */
@@ -43,10 +53,26 @@ export class Sketch {
     this.zero += o.zero;
     if (o.min < this.min) this.min = o.min;
     if (o.max > this.max) this.max = o.max;
-    if (o instanceof Sketch) for (const [i, c] of o.bins) this.bins.set(i, (this.bins.get(i) ?? 0) + c);
-    else
-      for (let k = 0; k + 1 < o.bins.length; k += 2)
-        this.bins.set(o.bins[k]!, (this.bins.get(o.bins[k]!) ?? 0) + o.bins[k + 1]!);
+    if (o instanceof Sketch) {
+      const c = o.#counts;
+      let first = 0;
+      let last = c.length - 1;
+      while (first <= last && c[first] === 0) first++;
+      while (last >= first && c[last] === 0) last--;
+      if (first > last) return;
+      // Grow once to cover the other's whole range, then add bin by bin.
+      this.#cover(o.#offset + first, o.#offset + last);
+      for (let k = first; k <= last; k++) if (c[k] !== 0) this.#bump(o.#offset + k, c[k]!);
+    } else if (o.bins.length > 1) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let k = 0; k + 1 < o.bins.length; k += 2) {
+        if (o.bins[k]! < lo) lo = o.bins[k]!;
+        if (o.bins[k]! > hi) hi = o.bins[k]!;
+      }
+      this.#cover(lo, hi);
+      for (let k = 0; k + 1 < o.bins.length; k += 2) this.#bump(o.bins[k]!, o.bins[k + 1]!);
+    }
   }
 
   /** quantile answers the q-quantile (0..1) within the relative accuracy; NaN when empty. */
@@ -57,9 +83,10 @@ export class Sketch {
     const rank = q * (this.count - 1);
     let seen = this.zero;
     if (seen > rank) return 0;
-    for (const i of [...this.bins.keys()].sort((a, b) => a - b)) {
-      seen += this.bins.get(i)!;
-      if (seen > rank) return clamp(binValue(i), this.min, this.max);
+    const c = this.#counts;
+    for (let k = 0; k < c.length; k++) {
+      seen += c[k]!;
+      if (seen > rank) return clamp(binValue(this.#offset + k), this.min, this.max);
     }
     return this.max;
   }
@@ -67,16 +94,18 @@ export class Sketch {
   /** countBelow estimates how many samples are ≤ v (within the relative accuracy): Apdex counts. */
   countBelow(v: number): number {
     if (v < MIN_VALUE_MS) return v >= 0 ? this.zero : 0;
-    const top = Math.ceil(Math.log(v) / LOG_GAMMA);
+    const top = Math.ceil(Math.log(v) / LOG_GAMMA) - this.#offset;
+    const c = this.#counts;
     let n = this.zero;
-    for (const [i, c] of this.bins) if (i <= top) n += c;
+    for (let k = 0; k <= top && k < c.length; k++) n += c[k]!;
     return n;
   }
 
   /** toData serialises the sketch (bins sorted by index). */
   toData(): SketchData {
     const bins: number[] = [];
-    for (const i of [...this.bins.keys()].sort((a, b) => a - b)) bins.push(i, this.bins.get(i)!);
+    const c = this.#counts;
+    for (let k = 0; k < c.length; k++) if (c[k] !== 0) bins.push(this.#offset + k, c[k]!);
     return {
       count: this.count,
       sum: this.sum,
@@ -87,13 +116,57 @@ export class Sketch {
     };
   }
 
+  /** bytes is the memory of the sketch's bin array (what grows with its range). */
+  bytes(): number {
+    return this.#counts.byteLength;
+  }
+
   /** fromData rebuilds a live sketch from its serialised form. */
   static fromData(d: SketchData): Sketch {
     const s = new Sketch();
     s.merge(d);
     return s;
   }
+
+  #bump(i: number, n: number): void {
+    let k = i - this.#offset;
+    if (k < 0 || k >= this.#counts.length) {
+      this.#cover(i, i);
+      k = i - this.#offset;
+    }
+    const v = this.#counts[k]! + n;
+    if (v > MAX_U32 && this.#counts instanceof Uint32Array) this.#counts = Float64Array.from(this.#counts);
+    this.#counts[k] = v;
+  }
+
+  // #cover grows the bin array to hold indices lo..hi, with SLACK (or a quarter of the range) more
+  // on the side that grew, so a range spreading bin by bin does not copy at every add.
+  #cover(lo: number, hi: number): void {
+    const c = this.#counts;
+    const from = this.#offset;
+    const to = from + c.length - 1;
+    if (c.length > 0 && lo >= from && hi <= to) return;
+    let newFrom: number;
+    let newTo: number;
+    if (c.length === 0) {
+      newFrom = lo - SLACK;
+      newTo = hi + SLACK;
+    } else {
+      const extra = Math.max(SLACK, c.length >> 2);
+      newFrom = lo < from ? lo - extra : from;
+      newTo = hi > to ? hi + extra : to;
+    }
+    const next =
+      c instanceof Float64Array
+        ? new Float64Array(newTo - newFrom + 1)
+        : new Uint32Array(newTo - newFrom + 1);
+    if (c.length > 0) next.set(c, from - newFrom);
+    this.#counts = next;
+    this.#offset = newFrom;
+  }
 }
+
+const EMPTY = new Uint32Array(0);
 
 // binValue is the representative of bin i: the point whose relative distance to both bin bounds
 // (gamma^(i-1), gamma^i] is the same, a.

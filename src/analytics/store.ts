@@ -8,7 +8,8 @@
 //
 // Open connections are a gauge: a bucket's connOpen is the sum over engines of each engine's last
 // report inside that bucket (summed across engines, never over time).
-import { Pyramid, TOP_ANSWER, topOf, trim, type Cell } from "./pyramid.ts";
+import { Pyramid, TOP_ANSWER, latencyOf, packTop, topOf, trim } from "./pyramid.ts";
+import { pack } from "./pack.ts";
 import {
   DETAIL_RESOLUTIONS,
   PYRAMID,
@@ -26,6 +27,7 @@ import {
   type AnalyticsSink,
   type Series,
   type ServiceBatch,
+  type SketchData,
   type TimingPart,
   type TopKind,
   type TopLists,
@@ -283,7 +285,7 @@ export class AnalyticsStore implements AnalyticsSink {
         const cell = s.cells.rings.find((x) => x.res.name === res)?.get(b);
         if (cell) {
           const latency: Record<string, unknown> = {};
-          for (const [p, sk] of Object.entries(cell.latency))
+          for (const [p, sk] of Object.entries(latencyOf(cell)))
             latency[p] = sk instanceof Sketch ? sk.toData() : { ...sk, bins: Array.from(sk.bins) };
           out[key] = { ...meta, lat: latency, top: topOf(cell) };
         }
@@ -299,7 +301,7 @@ export class AnalyticsStore implements AnalyticsSink {
       const d = v as { k: ServiceBatch["kind"]; l: string; h?: string } & SlotData & {
           r?: Record<string, SlotData>;
           b?: Record<string, SlotData>;
-          lat?: Cell["latency"];
+          lat?: Partial<Record<TimingPart, SketchData>>;
           top?: TopLists;
         };
       const svc = this.#service(key, {
@@ -324,7 +326,7 @@ export class AnalyticsStore implements AnalyticsSink {
         }
       } else {
         const ring = svc.cells.rings.find((x) => x.res.name === res);
-        ring?.put(b, { latency: d.lat ?? {}, top: JSON.stringify(d.top ?? {}) });
+        ring?.put(b, { latency: pack(d.lat ?? {}), top: packTop(d.top ?? {}) });
       }
     }
   }

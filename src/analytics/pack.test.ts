@@ -1,0 +1,17 @@
+// pack.test.ts: a packed cell answers exactly the sketches it was given.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { pack, unpack } from "./pack.ts";
+import { Sketch } from "./sketch.ts";
+
+test("pack/unpack round-trips sketches exactly: negative and far-apart bin indices, large counts, empty parts", () => {
+  const total = new Sketch();
+  for (const v of [0, 0.002, 0.5, 3, 3, 250, 90_000]) total.add(v);
+  const ttfb = new Sketch();
+  ttfb.merge({ count: 2 ** 40, sum: 1e12, min: 1, max: 2, zero: 0, bins: [0, 2 ** 40 - 5, 35, 5] });
+  const data = { total: total.toData(), ttfb: ttfb.toData(), connect: new Sketch().toData() };
+  const bytes = pack(data);
+  assert.deepEqual(unpack(bytes), data);
+  assert.ok(bytes.byteLength < 3 * 41 + 8 * 4, `${bytes.byteLength} bytes`);
+  assert.deepEqual(unpack(pack({})), {});
+});
