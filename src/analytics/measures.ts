@@ -234,21 +234,6 @@ export function stamped(batch: AnalyticsBatch, engine: string, group: string): A
   };
 }
 
-/** isBatch is true when m has an AnalyticsBatch's shape (what a receiver checks before use). */
-export function isBatch(m: unknown): m is AnalyticsBatch {
-  const b = m as AnalyticsBatch;
-  return (
-    typeof b === "object" &&
-    b !== null &&
-    Number.isFinite(b.at) &&
-    Number.isFinite(b.intervalMs) &&
-    typeof b.services === "object" &&
-    b.services !== null &&
-    Array.isArray(b.logs) &&
-    Number.isFinite(b.dropped)
-  );
-}
-
 /** capLogs keeps at most max records, significant ones first, each kept set in time order. */
 export function capLogs(all: readonly LogRecord[], max: number): { logs: LogRecord[]; dropped: number } {
   if (all.length <= max) return { logs: [...all].sort((a, b) => a.at - b.at), dropped: 0 };
