@@ -266,6 +266,11 @@ test("L4 sessions: TCP/UDP per listener (kind l4), an SNI passthrough route its 
   assert.equal(db.total.latency.total!.max, 250);
   assert.equal(db.backends["default/db:5432 127.0.0.5:5432"]!.requests, 1);
   assert.equal(b.services["L TLSRoute/default/pt"]!.kind, "tls");
+  // The next interval has no open or close: the long-lived sessions keep their listener's kind.
+  const quiet = c.take();
+  assert.equal(quiet.services["Service/default/db:5432/TCP"]!.kind, "l4");
+  assert.equal(quiet.services["Service/default/db:5432/TCP"]!.total.connOpen, 1);
+  assert.equal(quiet.services["L TLSRoute/default/pt"]!.kind, "tls");
 });
 
 test("bounded cardinality: services and routes past their caps count under __overflow__", (t) => {

@@ -103,8 +103,11 @@ export class Collector {
   #logs: LogRecord[] = [];
   #fullOnly = 0;
   #dropped = 0;
-  /** #open counts each listener's open connections; it outlives intervals (a gauge). */
-  readonly #open = new Map<string, number>();
+  /**
+   * #open counts each listener's open connections, with the kind of service they belong to (an
+   * L4 or TLS listener's long-lived sessions must not report it as "http"); it outlives intervals.
+   */
+  readonly #open = new Map<string, { n: number; kind: ServiceBatch["kind"] }>();
   /** #denials are the access policies that refused a request whose response event has not come yet, per listener. */
   readonly #denials = new Map<string, string[]>();
   #settingsSeen: AnalyticsSettings | undefined;
@@ -177,7 +180,7 @@ export class Collector {
   onConnection(ev: ConnectionEvent): void {
     if (ev.event === "open") {
       this.#listenerState(ev.listener).total.connNew++;
-      this.#open.set(ev.listener, (this.#open.get(ev.listener) ?? 0) + 1);
+      this.#opened(ev.listener, "http");
     } else this.#closed(ev.listener);
   }
 
@@ -187,7 +190,7 @@ export class Collector {
     const vs = this.#state(ev.listener, "", sni ? "tls" : "l4");
     if (ev.event === "open") {
       vs.total.connNew++;
-      this.#open.set(ev.listener, (this.#open.get(ev.listener) ?? 0) + 1);
+      this.#opened(ev.listener, vs.kind);
       return;
     }
     if (ev.event === "reject") {
@@ -228,11 +231,11 @@ export class Collector {
   /** take returns the interval's batch (ending now) and starts a new interval. */
   take(now = this.#now()): AnalyticsBatch {
     // Listeners with connections open report their gauge even when nothing else happened.
-    for (const [listener, n] of this.#open) if (n > 0) this.#listenerState(listener);
+    for (const [listener, o] of this.#open) if (o.n > 0) this.#state(listener, "", o.kind);
     const services: Record<string, ServiceBatch> = {};
     for (const byVhost of this.#services.values())
       for (const vs of byVhost.values()) {
-        if (vs.vhost === undefined) vs.total.connOpen = this.#open.get(vs.listener) ?? 0;
+        if (vs.vhost === undefined) vs.total.connOpen = this.#open.get(vs.listener)?.n ?? 0;
         services[vs.key] = serviceBatch(vs);
       }
     const batch: AnalyticsBatch = {
@@ -257,9 +260,15 @@ export class Collector {
   }
 
   #closed(listener: string): void {
-    const n = this.#open.get(listener) ?? 0;
-    if (n <= 1) this.#open.delete(listener);
-    else this.#open.set(listener, n - 1);
+    const o = this.#open.get(listener);
+    if (o === undefined || o.n <= 1) this.#open.delete(listener);
+    else o.n--;
+  }
+
+  #opened(listener: string, kind: ServiceBatch["kind"]): void {
+    const o = this.#open.get(listener);
+    if (o === undefined) this.#open.set(listener, { n: 1, kind });
+    else o.n++;
   }
 
   // #wasDenied consumes the pending refusal ev answers: one whose policy the proxy's error names.
