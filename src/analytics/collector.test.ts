@@ -25,7 +25,7 @@ const denied = channel(ACCESS_DENIED_CHANNEL);
 // collector subscribes a collector with a settable clock and settings; close it after the test.
 function collector(
   settings?: AnalyticsSettings,
-  opts: { maxLogs?: number; maxServices?: number; maxRoutes?: number } = {},
+  opts: { maxLogs?: number; maxServices?: number; maxRoutes?: number; maxBackends?: number } = {},
 ) {
   const clock = { now: 1_000_000 };
   const s = { current: settings };
@@ -315,4 +315,30 @@ test("Shipper: cuts hold their batches until taken, merged over time; startColle
   const on = startCollector(() => undefined, {});
   assert.ok(on instanceof Shipper);
   on.close();
+});
+
+test("Shipper: batches held over time stay within the collector's caps; names past them fold into __overflow__", (t) => {
+  const { c, clock } = collector(undefined, { maxServices: 2, maxRoutes: 3, maxBackends: 2 });
+  const shipper = new Shipper(c);
+  t.after(() => shipper.close());
+  // Each interval is within the caps; their union over a long outage is not.
+  for (let i = 0; i < 6; i++) {
+    http.publish(httpEvent({ vhost: `h${i}.example`, route: `r${i}`, backend: `127.0.0.${i + 1}:80` }));
+    clock.now += 5000;
+    shipper.cut(clock.now);
+  }
+  const b = shipper.take()!;
+  const services = Object.values(b.services);
+  assert.ok(services.length <= 3, `${services.length} services`);
+  assert.ok(services.flatMap((s) => Object.keys(s.routes)).length <= 4);
+  assert.ok(services.flatMap((s) => Object.keys(s.backends)).length <= 3);
+  // Nothing is lost: every request still counts, past the caps under __overflow__.
+  assert.equal(
+    services.reduce((n, s) => n + s.total.requests, 0),
+    6,
+  );
+  assert.equal(b.services[OVERFLOW_KEY]!.total.requests, 4);
+  // Routes r0, r1 and the overflow service's first (r2) took the 3 slots.
+  assert.equal(b.services[OVERFLOW_KEY]!.routes.r2!.requests, 1);
+  assert.equal(b.services[OVERFLOW_KEY]!.routes[OVERFLOW_KEY]!.requests, 3);
 });

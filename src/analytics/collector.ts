@@ -35,7 +35,7 @@ import {
 } from "../engine/l7/events.ts";
 import { TLS_FAILURE_CHANNEL } from "../engine/tls/handshake-failures.ts";
 import { TLS_HANDSHAKE_CHANNEL, type TlsHandshakeEvent } from "../engine/tls/terminate.ts";
-import { isFullOnly, LiveMeasures, MAX_LOGS, mergeBatches } from "./measures.ts";
+import { isFullOnly, LiveMeasures, MAX_LOGS, mergeBatches, OVERFLOW_KEY, type Caps } from "./measures.ts";
 import { reasonsOf, toLogRecord, truncate, wafBlocked, MAX_USER_AGENT } from "./significant.ts";
 import { SpaceSaving, topOf } from "./topn.ts";
 import {
@@ -49,8 +49,8 @@ import {
   type TopLists,
 } from "./types.ts";
 
-/** OVERFLOW_KEY names the service, route or backend that counts everything past a cap (as metrics.ts). */
-export const OVERFLOW_KEY = "__overflow__";
+/** OVERFLOW_KEY names the service, route or backend that counts everything past a cap (measures.ts). */
+export { OVERFLOW_KEY };
 
 /** MAX_TOP_KEY bounds a URL kept in a top list (the query string is left out before). */
 const MAX_TOP_KEY = 256;
@@ -113,8 +113,16 @@ export class Collector {
   #settingsSeen: AnalyticsSettings | undefined;
   #gen = 0;
 
+  /** caps are this collector's per-interval caps on names (its options, else the defaults). */
+  readonly caps: Caps;
+
   constructor(o: CollectorOptions = {}) {
     this.#o = o;
+    this.caps = {
+      services: o.maxServices ?? 2000,
+      routes: o.maxRoutes ?? 5000,
+      backends: o.maxBackends ?? 5000,
+    };
     this.#now = o.now ?? Date.now;
     this.#start = this.#now();
   }
@@ -309,7 +317,7 @@ export class Collector {
     let byVhost = this.#services.get(listener);
     let vs = byVhost?.get(vhost);
     if (vs === undefined) {
-      const over = this.#serviceCount >= (this.#o.maxServices ?? 2000);
+      const over = this.#serviceCount >= this.caps.services;
       if (over) {
         listener = OVERFLOW_KEY;
         vhost = "";
@@ -339,7 +347,7 @@ export class Collector {
   #route(vs: VsState, route: string): LiveMeasures {
     let m = vs.routes.get(route);
     if (m === undefined) {
-      if (this.#routeCount >= (this.#o.maxRoutes ?? 5000)) route = OVERFLOW_KEY;
+      if (this.#routeCount >= this.caps.routes) route = OVERFLOW_KEY;
       m = vs.routes.get(route);
       if (m === undefined) {
         vs.routes.set(route, (m = new LiveMeasures()));
@@ -353,7 +361,7 @@ export class Collector {
     let byAddr = vs.backends.get(pool);
     let m = byAddr?.get(backend);
     if (m === undefined) {
-      if (this.#backendCount >= (this.#o.maxBackends ?? 5000)) {
+      if (this.#backendCount >= this.caps.backends) {
         pool = OVERFLOW_KEY;
         backend = "";
         byAddr = vs.backends.get(pool);
@@ -386,7 +394,8 @@ export const ANALYTICS_INTERVAL_MS = 5_000;
 /**
  * Shipper cuts a collector's interval at each wall-clock multiple of intervalMs and holds the
  * batch until take(); batches not taken in time merge into one (over time), so an engine whose
- * reports stall (its controller link down) holds one batch, bounded by the collector's caps.
+ * reports stall (its controller link down) holds one batch, bounded by the collector's caps
+ * (past them names fold into OVERFLOW_KEY), and the outage's traffic lands in one bucket.
  */
 export class Shipper {
   readonly collector: Collector;
@@ -404,7 +413,10 @@ export class Shipper {
   cut(now = Date.now()): void {
     const b = this.collector.takeIfAny(now);
     if (b === undefined) return;
-    this.#pending = this.#pending ? mergeBatches([this.#pending, b], { over: "time" }) : b;
+    // Over time the names add up (a long outage, backends coming and going): the collector's caps hold.
+    this.#pending = this.#pending
+      ? mergeBatches([this.#pending, b], { over: "time", caps: this.collector.caps })
+      : b;
   }
 
   /** take returns the batches cut since the previous take, merged; undefined when none. */
