@@ -9,6 +9,7 @@ import { overflow, waterLevel, type LogBackend, type LogBounds } from "./log-bou
 import { MemoryLogs } from "./log-memory.ts";
 import { normalizeRecord } from "./log-record.ts";
 import { openLogDatabase, SqliteLogs } from "./log-sqlite.ts";
+import { LIMIT_MAX } from "./log-query.ts";
 import { logRecord } from "./log-testing.ts";
 import type { LogRecord } from "./types.ts";
 
@@ -141,6 +142,17 @@ for (const { name, make } of backends()) {
         [4, 3, 2, 1, 0].map((j) => [T0 + 30_500, `/same/${j}`]),
         "limit 2 stretched to the five records of one millisecond, newest first",
       );
+    } finally {
+      done();
+    }
+  });
+
+  test(`${name}: a page stretched over one busy millisecond stops LIMIT_MAX records past its limit`, () => {
+    const { b, done } = make();
+    try {
+      const vs = "IngressClass/portico:80 shop.example.com";
+      b.insert(Array.from({ length: LIMIT_MAX + 50 }, () => normalizeRecord(logRecord(T0, vs), "local")));
+      assert.equal(b.query({ limit: 10 }).length, 10 + LIMIT_MAX);
     } finally {
       done();
     }

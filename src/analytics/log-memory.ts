@@ -1,7 +1,7 @@
 // log-memory.ts: the request log in memory — one ring per virtual service, within LogBounds. Used
 // where no state database is open (the kube controller, tests); the SQLite backend persists.
 import { overflow, type LogBackend, type LogBounds } from "./log-bounds.ts";
-import { matches, type LogQuery } from "./log-query.ts";
+import { LIMIT_MAX, matches, type LogQuery } from "./log-query.ts";
 import type { LogRecord } from "./types.ts";
 
 /** MEMORY_BOUNDS: 2,000 records per virtual service, 20,000 in all: 19.7 MiB of heap measured for
@@ -82,9 +82,11 @@ export class MemoryLogs implements LogBackend {
     const hits: Entry[] = [];
     for (const ring of rings) for (const e of ring.entries()) if (matches(e.r, q)) hits.push(e);
     hits.sort(newestFirst);
-    // A page never ends inside a millisecond, so `before` = its oldest at loses nothing.
+    // A page never ends inside a millisecond, so `before` = its oldest at loses nothing — up to
+    // LIMIT_MAX more records: a burst of one millisecond must not make one answer unbounded.
     let n = Math.min(q.limit, hits.length);
-    while (n > 0 && n < hits.length && hits[n]!.r.at === hits[n - 1]!.r.at) n++;
+    const most = n + LIMIT_MAX;
+    while (n > 0 && n < hits.length && n < most && hits[n]!.r.at === hits[n - 1]!.r.at) n++;
     return hits.slice(0, n).map((e) => e.r);
   }
 

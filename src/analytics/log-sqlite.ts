@@ -5,7 +5,7 @@
 // by service and time); the whole record is one JSON column.
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { overflow, type LogBackend, type LogBounds } from "./log-bounds.ts";
-import { asciiLower, type LogQuery } from "./log-query.ts";
+import { asciiLower, LIMIT_MAX, type LogQuery } from "./log-query.ts";
 import type { LogRecord } from "./types.ts";
 
 /**
@@ -178,11 +178,12 @@ export class SqliteLogs implements LogBackend {
       .all(...w.args, q.limit) as unknown as Row[];
     const last = rows.at(-1);
     if (last && rows.length === q.limit) {
-      // A page never ends inside a millisecond, so `before` = its oldest at loses nothing.
+      // A page never ends inside a millisecond, so `before` = its oldest at loses nothing — up to
+      // LIMIT_MAX more rows: a burst of one millisecond must not make one answer unbounded.
       const more = where({ ...q, since: last.at, until: last.at + 1 });
       const rest = this.#db
-        .prepare(`SELECT ${COLUMNS} FROM ${LOG_TABLE} ${more.sql} AND id < ? ORDER BY id DESC`)
-        .all(...more.args, last.id) as unknown as Row[];
+        .prepare(`SELECT ${COLUMNS} FROM ${LOG_TABLE} ${more.sql} AND id < ? ORDER BY id DESC LIMIT ?`)
+        .all(...more.args, last.id, LIMIT_MAX) as unknown as Row[];
       rows.push(...rest);
     }
     return rows.map(fromRow);
