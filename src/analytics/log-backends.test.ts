@@ -158,6 +158,32 @@ for (const { name, make } of backends()) {
     }
   });
 
+  test(`${name}: a full-log switch on a busy service never pushes its significant records out`, () => {
+    const { b, done } = make({ perVs: 50, total: 100 });
+    try {
+      const a = "IngressClass/portico:80 a.example.com";
+      const other = "IngressClass/portico:80 b.example.com";
+      const rec = (at: number, vs: string, reasons: LogRecord["reasons"]) =>
+        normalizeRecord(logRecord(at, vs, { reasons }), "local");
+      b.insert(Array.from({ length: 20 }, (_, i) => rec(T0 + i, a, ["5xx"])));
+      b.insert(Array.from({ length: 60 }, (_, i) => rec(T0 + i, other, ["timeout"])));
+      // Then ten minutes of full logs on a: far more than any quota, all newer.
+      for (let k = 0; k < 10; k++)
+        b.insert(Array.from({ length: 100 }, (_, i) => rec(T0 + 1_000 + k * 100 + i, a, ["full"])));
+      const kept = b.query({ limit: 1_000 });
+      const count = (vs: string, reason: string) =>
+        kept.filter((r) => r.vs === vs && r.reasons.join() === reason).length;
+      assert.equal(count(a, "5xx"), 20, "every 5xx of a kept");
+      assert.equal(count(other, "timeout"), 50, "b within its own quota");
+      // Full-only records get what the significant ones leave of the total: 100 - 70, newest.
+      assert.equal(count(a, "full"), 30);
+      assert.equal(Math.min(...kept.filter((r) => r.reasons[0] === "full").map((r) => r.at)), T0 + 1_970);
+      assert.deepEqual(b.size(), { records: 100, services: 2 });
+    } finally {
+      done();
+    }
+  });
+
   test(`${name}: per-service quota and the shared total, fairly`, () => {
     const { b, done } = make({ perVs: 300, total: 400 });
     try {

@@ -314,6 +314,6 @@ export function capLogs(all: readonly LogRecord[], max: number): { logs: LogReco
 }
 
 /** isFullOnly is true for a record kept only because full logs were on (no significant reason). */
-export function isFullOnly(r: LogRecord): boolean {
+export function isFullOnly(r: Pick<LogRecord, "reasons">): boolean {
   return r.reasons.length === 1 && r.reasons[0] === "full";
 }
