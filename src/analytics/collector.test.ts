@@ -25,7 +25,7 @@ const denied = channel(ACCESS_DENIED_CHANNEL);
 // collector subscribes a collector with a settable clock and settings; close it after the test.
 function collector(
   settings?: AnalyticsSettings,
-  opts: { maxLogs?: number; maxServices?: number; maxRoutes?: number } = {},
+  opts: { maxLogs?: number; maxServices?: number; maxRoutes?: number; maxBackends?: number } = {},
 ) {
   const clock = { now: 1_000_000 };
   const s = { current: settings };
@@ -118,9 +118,9 @@ test("significant requests are kept with their reasons; slow follows the service
     b.logs.map((r) => [r.path, r.reasons]),
     [
       ["/slow", ["slow"]],
-      ["/x?q=1", ["5xx"]],
-      ["/x?q=1", ["reset"]],
-      ["/x?q=1", ["5xx", "timeout"]],
+      ["/x?q", ["5xx"]],
+      ["/x?q", ["reset"]],
+      ["/x?q", ["5xx", "timeout"]],
     ],
   );
   assert.equal(b.logs[0]!.vs, "L a.example");
@@ -266,6 +266,11 @@ test("L4 sessions: TCP/UDP per listener (kind l4), an SNI passthrough route its 
   assert.equal(db.total.latency.total!.max, 250);
   assert.equal(db.backends["default/db:5432 127.0.0.5:5432"]!.requests, 1);
   assert.equal(b.services["L TLSRoute/default/pt"]!.kind, "tls");
+  // The next interval has no open or close: the long-lived sessions keep their listener's kind.
+  const quiet = c.take();
+  assert.equal(quiet.services["Service/default/db:5432/TCP"]!.kind, "l4");
+  assert.equal(quiet.services["Service/default/db:5432/TCP"]!.total.connOpen, 1);
+  assert.equal(quiet.services["L TLSRoute/default/pt"]!.kind, "tls");
 });
 
 test("bounded cardinality: services and routes past their caps count under __overflow__", (t) => {
@@ -310,4 +315,30 @@ test("Shipper: cuts hold their batches until taken, merged over time; startColle
   const on = startCollector(() => undefined, {});
   assert.ok(on instanceof Shipper);
   on.close();
+});
+
+test("Shipper: batches held over time stay within the collector's caps; names past them fold into __overflow__", (t) => {
+  const { c, clock } = collector(undefined, { maxServices: 2, maxRoutes: 3, maxBackends: 2 });
+  const shipper = new Shipper(c);
+  t.after(() => shipper.close());
+  // Each interval is within the caps; their union over a long outage is not.
+  for (let i = 0; i < 6; i++) {
+    http.publish(httpEvent({ vhost: `h${i}.example`, route: `r${i}`, backend: `127.0.0.${i + 1}:80` }));
+    clock.now += 5000;
+    shipper.cut(clock.now);
+  }
+  const b = shipper.take()!;
+  const services = Object.values(b.services);
+  assert.ok(services.length <= 3, `${services.length} services`);
+  assert.ok(services.flatMap((s) => Object.keys(s.routes)).length <= 4);
+  assert.ok(services.flatMap((s) => Object.keys(s.backends)).length <= 3);
+  // Nothing is lost: every request still counts, past the caps under __overflow__.
+  assert.equal(
+    services.reduce((n, s) => n + s.total.requests, 0),
+    6,
+  );
+  assert.equal(b.services[OVERFLOW_KEY]!.total.requests, 4);
+  // Routes r0, r1 and the overflow service's first (r2) took the 3 slots.
+  assert.equal(b.services[OVERFLOW_KEY]!.routes.r2!.requests, 1);
+  assert.equal(b.services[OVERFLOW_KEY]!.routes[OVERFLOW_KEY]!.requests, 3);
 });

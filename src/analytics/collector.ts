@@ -35,7 +35,7 @@ import {
 } from "../engine/l7/events.ts";
 import { TLS_FAILURE_CHANNEL } from "../engine/tls/handshake-failures.ts";
 import { TLS_HANDSHAKE_CHANNEL, type TlsHandshakeEvent } from "../engine/tls/terminate.ts";
-import { isFullOnly, LiveMeasures, MAX_LOGS, mergeBatches } from "./measures.ts";
+import { isFullOnly, LiveMeasures, MAX_LOGS, mergeBatches, OVERFLOW_KEY, type Caps } from "./measures.ts";
 import { reasonsOf, toLogRecord, truncate, wafBlocked, MAX_USER_AGENT } from "./significant.ts";
 import { SpaceSaving, topOf } from "./topn.ts";
 import {
@@ -49,8 +49,8 @@ import {
   type TopLists,
 } from "./types.ts";
 
-/** OVERFLOW_KEY names the service, route or backend that counts everything past a cap (as metrics.ts). */
-export const OVERFLOW_KEY = "__overflow__";
+/** OVERFLOW_KEY names the service, route or backend that counts everything past a cap (measures.ts). */
+export { OVERFLOW_KEY };
 
 /** MAX_TOP_KEY bounds a URL kept in a top list (the query string is left out before). */
 const MAX_TOP_KEY = 256;
@@ -103,15 +103,26 @@ export class Collector {
   #logs: LogRecord[] = [];
   #fullOnly = 0;
   #dropped = 0;
-  /** #open counts each listener's open connections; it outlives intervals (a gauge). */
-  readonly #open = new Map<string, number>();
+  /**
+   * #open counts each listener's open connections, with the kind of service they belong to (an
+   * L4 or TLS listener's long-lived sessions must not report it as "http"); it outlives intervals.
+   */
+  readonly #open = new Map<string, { n: number; kind: ServiceBatch["kind"] }>();
   /** #denials are the access policies that refused a request whose response event has not come yet, per listener. */
   readonly #denials = new Map<string, string[]>();
   #settingsSeen: AnalyticsSettings | undefined;
   #gen = 0;
 
+  /** caps are this collector's per-interval caps on names (its options, else the defaults). */
+  readonly caps: Caps;
+
   constructor(o: CollectorOptions = {}) {
     this.#o = o;
+    this.caps = {
+      services: o.maxServices ?? 2000,
+      routes: o.maxRoutes ?? 5000,
+      backends: o.maxBackends ?? 5000,
+    };
     this.#now = o.now ?? Date.now;
     this.#start = this.#now();
   }
@@ -177,7 +188,7 @@ export class Collector {
   onConnection(ev: ConnectionEvent): void {
     if (ev.event === "open") {
       this.#listenerState(ev.listener).total.connNew++;
-      this.#open.set(ev.listener, (this.#open.get(ev.listener) ?? 0) + 1);
+      this.#opened(ev.listener, "http");
     } else this.#closed(ev.listener);
   }
 
@@ -187,7 +198,7 @@ export class Collector {
     const vs = this.#state(ev.listener, "", sni ? "tls" : "l4");
     if (ev.event === "open") {
       vs.total.connNew++;
-      this.#open.set(ev.listener, (this.#open.get(ev.listener) ?? 0) + 1);
+      this.#opened(ev.listener, vs.kind);
       return;
     }
     if (ev.event === "reject") {
@@ -228,11 +239,11 @@ export class Collector {
   /** take returns the interval's batch (ending now) and starts a new interval. */
   take(now = this.#now()): AnalyticsBatch {
     // Listeners with connections open report their gauge even when nothing else happened.
-    for (const [listener, n] of this.#open) if (n > 0) this.#listenerState(listener);
+    for (const [listener, o] of this.#open) if (o.n > 0) this.#state(listener, "", o.kind);
     const services: Record<string, ServiceBatch> = {};
     for (const byVhost of this.#services.values())
       for (const vs of byVhost.values()) {
-        if (vs.vhost === undefined) vs.total.connOpen = this.#open.get(vs.listener) ?? 0;
+        if (vs.vhost === undefined) vs.total.connOpen = this.#open.get(vs.listener)?.n ?? 0;
         services[vs.key] = serviceBatch(vs);
       }
     const batch: AnalyticsBatch = {
@@ -257,9 +268,15 @@ export class Collector {
   }
 
   #closed(listener: string): void {
-    const n = this.#open.get(listener) ?? 0;
-    if (n <= 1) this.#open.delete(listener);
-    else this.#open.set(listener, n - 1);
+    const o = this.#open.get(listener);
+    if (o === undefined || o.n <= 1) this.#open.delete(listener);
+    else o.n--;
+  }
+
+  #opened(listener: string, kind: ServiceBatch["kind"]): void {
+    const o = this.#open.get(listener);
+    if (o === undefined) this.#open.set(listener, { n: 1, kind });
+    else o.n++;
   }
 
   // #wasDenied consumes the pending refusal ev answers: one whose policy the proxy's error names.
@@ -300,7 +317,7 @@ export class Collector {
     let byVhost = this.#services.get(listener);
     let vs = byVhost?.get(vhost);
     if (vs === undefined) {
-      const over = this.#serviceCount >= (this.#o.maxServices ?? 2000);
+      const over = this.#serviceCount >= this.caps.services;
       if (over) {
         listener = OVERFLOW_KEY;
         vhost = "";
@@ -330,7 +347,7 @@ export class Collector {
   #route(vs: VsState, route: string): LiveMeasures {
     let m = vs.routes.get(route);
     if (m === undefined) {
-      if (this.#routeCount >= (this.#o.maxRoutes ?? 5000)) route = OVERFLOW_KEY;
+      if (this.#routeCount >= this.caps.routes) route = OVERFLOW_KEY;
       m = vs.routes.get(route);
       if (m === undefined) {
         vs.routes.set(route, (m = new LiveMeasures()));
@@ -344,7 +361,7 @@ export class Collector {
     let byAddr = vs.backends.get(pool);
     let m = byAddr?.get(backend);
     if (m === undefined) {
-      if (this.#backendCount >= (this.#o.maxBackends ?? 5000)) {
+      if (this.#backendCount >= this.caps.backends) {
         pool = OVERFLOW_KEY;
         backend = "";
         byAddr = vs.backends.get(pool);
@@ -377,7 +394,8 @@ export const ANALYTICS_INTERVAL_MS = 5_000;
 /**
  * Shipper cuts a collector's interval at each wall-clock multiple of intervalMs and holds the
  * batch until take(); batches not taken in time merge into one (over time), so an engine whose
- * reports stall (its controller link down) holds one batch, bounded by the collector's caps.
+ * reports stall (its controller link down) holds one batch, bounded by the collector's caps
+ * (past them names fold into OVERFLOW_KEY), and the outage's traffic lands in one bucket.
  */
 export class Shipper {
   readonly collector: Collector;
@@ -395,7 +413,10 @@ export class Shipper {
   cut(now = Date.now()): void {
     const b = this.collector.takeIfAny(now);
     if (b === undefined) return;
-    this.#pending = this.#pending ? mergeBatches([this.#pending, b], { over: "time" }) : b;
+    // Over time the names add up (a long outage, backends coming and going): the collector's caps hold.
+    this.#pending = this.#pending
+      ? mergeBatches([this.#pending, b], { over: "time", caps: this.collector.caps })
+      : b;
   }
 
   /** take returns the batches cut since the previous take, merged; undefined when none. */

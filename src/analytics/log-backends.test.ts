@@ -9,6 +9,7 @@ import { overflow, waterLevel, type LogBackend, type LogBounds } from "./log-bou
 import { MemoryLogs } from "./log-memory.ts";
 import { normalizeRecord } from "./log-record.ts";
 import { openLogDatabase, SqliteLogs } from "./log-sqlite.ts";
+import { LIMIT_MAX } from "./log-query.ts";
 import { logRecord } from "./log-testing.ts";
 import type { LogRecord } from "./types.ts";
 
@@ -141,6 +142,43 @@ for (const { name, make } of backends()) {
         [4, 3, 2, 1, 0].map((j) => [T0 + 30_500, `/same/${j}`]),
         "limit 2 stretched to the five records of one millisecond, newest first",
       );
+    } finally {
+      done();
+    }
+  });
+
+  test(`${name}: a page stretched over one busy millisecond stops LIMIT_MAX records past its limit`, () => {
+    const { b, done } = make();
+    try {
+      const vs = "IngressClass/portico:80 shop.example.com";
+      b.insert(Array.from({ length: LIMIT_MAX + 50 }, () => normalizeRecord(logRecord(T0, vs), "local")));
+      assert.equal(b.query({ limit: 10 }).length, 10 + LIMIT_MAX);
+    } finally {
+      done();
+    }
+  });
+
+  test(`${name}: a full-log switch on a busy service never pushes its significant records out`, () => {
+    const { b, done } = make({ perVs: 50, total: 100 });
+    try {
+      const a = "IngressClass/portico:80 a.example.com";
+      const other = "IngressClass/portico:80 b.example.com";
+      const rec = (at: number, vs: string, reasons: LogRecord["reasons"]) =>
+        normalizeRecord(logRecord(at, vs, { reasons }), "local");
+      b.insert(Array.from({ length: 20 }, (_, i) => rec(T0 + i, a, ["5xx"])));
+      b.insert(Array.from({ length: 60 }, (_, i) => rec(T0 + i, other, ["timeout"])));
+      // Then ten minutes of full logs on a: far more than any quota, all newer.
+      for (let k = 0; k < 10; k++)
+        b.insert(Array.from({ length: 100 }, (_, i) => rec(T0 + 1_000 + k * 100 + i, a, ["full"])));
+      const kept = b.query({ limit: 1_000 });
+      const count = (vs: string, reason: string) =>
+        kept.filter((r) => r.vs === vs && r.reasons.join() === reason).length;
+      assert.equal(count(a, "5xx"), 20, "every 5xx of a kept");
+      assert.equal(count(other, "timeout"), 50, "b within its own quota");
+      // Full-only records get what the significant ones leave of the total: 100 - 70, newest.
+      assert.equal(count(a, "full"), 30);
+      assert.equal(Math.min(...kept.filter((r) => r.reasons[0] === "full").map((r) => r.at)), T0 + 1_970);
+      assert.deepEqual(b.size(), { records: 100, services: 2 });
     } finally {
       done();
     }

@@ -2,6 +2,7 @@
 // and all share one cap (total); over the cap, the services holding the most give up their oldest
 // first ("water filling"), so a noisy service cannot push a quiet one's few failures out of the log.
 import type { LogQuery } from "./log-query.ts";
+import { isFullOnly } from "./measures.ts";
 import type { LogRecord } from "./types.ts";
 
 /** LogBounds are a backend's limits: records per virtual service, records in all. */
@@ -28,6 +29,37 @@ export function overflow(sizes: ReadonlyMap<string, number>, bounds: LogBounds):
   const level = Math.min(bounds.perVs, waterLevel([...sizes.values()], bounds.total));
   const out = new Map<string, number>();
   for (const [vs, n] of sizes) if (n > level) out.set(vs, n - level);
+  return out;
+}
+
+/** FULL_ONLY prefixes the share of a service's full-only records (LogReason "full" alone). */
+export const FULL_ONLY = "\0full\0";
+
+/** bucketOf names the share a record counts in: its service's, or its service's full-only share. */
+export function bucketOf(r: Pick<LogRecord, "vs" | "reasons">): string {
+  return isFullOnly(r) ? FULL_ONLY + r.vs : r.vs;
+}
+
+/** serviceOf is the virtual service of a share's name (bucketOf). */
+export function serviceOf(bucket: string): string {
+  return bucket.startsWith(FULL_ONLY) ? bucket.slice(FULL_ONLY.length) : bucket;
+}
+
+/**
+ * trimPlan says how many of its oldest records each share (bucketOf) must drop. Significant
+ * records are bounded as before (overflow); full-only records have their own perVs share each and
+ * only what the significant ones leave of the total, so they always go first: a full-log switch
+ * on a busy service never pushes its 5xx, timeouts or slow requests out of the log.
+ */
+export function trimPlan(sizes: ReadonlyMap<string, number>, bounds: LogBounds): Map<string, number> {
+  const significant = new Map<string, number>();
+  const full = new Map<string, number>();
+  for (const [k, n] of sizes) (k.startsWith(FULL_ONLY) ? full : significant).set(k, n);
+  const out = overflow(significant, bounds);
+  let kept = 0;
+  for (const [k, n] of significant) kept += n - (out.get(k) ?? 0);
+  for (const [k, n] of overflow(full, { perVs: bounds.perVs, total: Math.max(0, bounds.total - kept) }))
+    out.set(k, n);
   return out;
 }
 

@@ -1,7 +1,7 @@
 // log-memory.ts: the request log in memory — one ring per virtual service, within LogBounds. Used
 // where no state database is open (the kube controller, tests); the SQLite backend persists.
-import { overflow, type LogBackend, type LogBounds } from "./log-bounds.ts";
-import { matches, type LogQuery } from "./log-query.ts";
+import { bucketOf, FULL_ONLY, serviceOf, trimPlan, type LogBackend, type LogBounds } from "./log-bounds.ts";
+import { LIMIT_MAX, matches, type LogQuery } from "./log-query.ts";
 import type { LogRecord } from "./types.ts";
 
 /** MEMORY_BOUNDS: 2,000 records per virtual service, 20,000 in all: 19.7 MiB of heap measured for
@@ -68,23 +68,29 @@ export class MemoryLogs implements LogBackend {
 
   insert(records: readonly LogRecord[]): void {
     for (const r of records) {
-      let ring = this.#rings.get(r.vs);
-      if (!ring) this.#rings.set(r.vs, (ring = new Ring()));
+      // One ring per share (bucketOf): a service's full-only records are dropped before the rest.
+      const key = bucketOf(r);
+      let ring = this.#rings.get(key);
+      if (!ring) this.#rings.set(key, (ring = new Ring()));
       ring.push({ seq: ++this.#seq, r });
     }
     const sizes = new Map([...this.#rings].map(([vs, ring]) => [vs, ring.size]));
-    for (const [vs, n] of overflow(sizes, this.#bounds)) this.#rings.get(vs)!.drop(n);
+    for (const [key, n] of trimPlan(sizes, this.#bounds)) this.#rings.get(key)!.drop(n);
   }
 
   query(q: LogQuery): LogRecord[] {
     const rings =
-      q.vs !== undefined ? [this.#rings.get(q.vs)].filter((x) => x !== undefined) : [...this.#rings.values()];
+      q.vs !== undefined
+        ? [this.#rings.get(q.vs), this.#rings.get(FULL_ONLY + q.vs)].filter((x) => x !== undefined)
+        : [...this.#rings.values()];
     const hits: Entry[] = [];
     for (const ring of rings) for (const e of ring.entries()) if (matches(e.r, q)) hits.push(e);
     hits.sort(newestFirst);
-    // A page never ends inside a millisecond, so `before` = its oldest at loses nothing.
+    // A page never ends inside a millisecond, so `before` = its oldest at loses nothing — up to
+    // LIMIT_MAX more records: a burst of one millisecond must not make one answer unbounded.
     let n = Math.min(q.limit, hits.length);
-    while (n > 0 && n < hits.length && hits[n]!.r.at === hits[n - 1]!.r.at) n++;
+    const most = n + LIMIT_MAX;
+    while (n > 0 && n < hits.length && n < most && hits[n]!.r.at === hits[n - 1]!.r.at) n++;
     return hits.slice(0, n).map((e) => e.r);
   }
 
@@ -105,7 +111,7 @@ export class MemoryLogs implements LogBackend {
   size(): { records: number; services: number } {
     let records = 0;
     for (const ring of this.#rings.values()) records += ring.size;
-    return { records, services: this.#rings.size };
+    return { records, services: new Set([...this.#rings.keys()].map(serviceOf)).size };
   }
 
   close(): void {

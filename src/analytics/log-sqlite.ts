@@ -4,8 +4,8 @@
 // bounds cost no COUNT(*) per ingest. The filtered columns are real columns (indexed by time, and
 // by service and time); the whole record is one JSON column.
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { overflow, type LogBackend, type LogBounds } from "./log-bounds.ts";
-import { asciiLower, type LogQuery } from "./log-query.ts";
+import { bucketOf, FULL_ONLY, serviceOf, trimPlan, type LogBackend, type LogBounds } from "./log-bounds.ts";
+import { asciiLower, LIMIT_MAX, type LogQuery } from "./log-query.ts";
 import type { LogRecord } from "./types.ts";
 
 /**
@@ -107,9 +107,10 @@ export class SqliteLogs implements LogBackend {
   readonly #bounds: LogBounds;
   readonly #put: StatementSync;
   readonly #dropOldest: StatementSync;
+  readonly #dropOldestFull: StatementSync;
   readonly #expire: StatementSync;
   readonly #counts: StatementSync;
-  /** #sizes are the rows per service, read at open and kept in step with every change. */
+  /** #sizes are the rows per share (bucketOf), read at open and kept in step with every change. */
   #sizes = new Map<string, number>();
 
   constructor(db: DatabaseSync, bounds: LogBounds = SQLITE_BOUNDS) {
@@ -118,28 +119,35 @@ export class SqliteLogs implements LogBackend {
     this.#put = db.prepare(
       `INSERT INTO ${LOG_TABLE} (at, vs, reasons, status, route, client, record) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
+    // Full-only rows (reasons " full ") are their own share, trimmed apart (log-bounds.ts trimPlan).
     this.#dropOldest = db.prepare(
-      `DELETE FROM ${LOG_TABLE} WHERE id IN (SELECT id FROM ${LOG_TABLE} WHERE vs = ? ORDER BY at, id LIMIT ?)`,
+      `DELETE FROM ${LOG_TABLE} WHERE id IN (SELECT id FROM ${LOG_TABLE} WHERE vs = ? AND reasons <> ' full ' ORDER BY at, id LIMIT ?)`,
+    );
+    this.#dropOldestFull = db.prepare(
+      `DELETE FROM ${LOG_TABLE} WHERE id IN (SELECT id FROM ${LOG_TABLE} WHERE vs = ? AND reasons = ' full ' ORDER BY at, id LIMIT ?)`,
     );
     this.#expire = db.prepare(`DELETE FROM ${LOG_TABLE} WHERE at < ?`);
-    this.#counts = db.prepare(`SELECT vs, count(*) AS n FROM ${LOG_TABLE} GROUP BY vs`);
+    this.#counts = db.prepare(
+      `SELECT vs, reasons = ' full ' AS full, count(*) AS n FROM ${LOG_TABLE} GROUP BY vs, reasons = ' full '`,
+    );
     this.#recount();
     // A database written with larger bounds (or by an older default) is brought within these.
     this.#trim();
   }
 
   #recount(): void {
-    const rows = this.#counts.all() as { vs: string; n: number }[];
-    this.#sizes = new Map(rows.map((r) => [r.vs, r.n]));
+    const rows = this.#counts.all() as { vs: string; full: number; n: number }[];
+    this.#sizes = new Map(rows.map((r) => [r.full ? FULL_ONLY + r.vs : r.vs, r.n]));
   }
 
   /** #trim drops each over-quota service's oldest rows; the caller holds the transaction (or none is needed). */
   #trim(): void {
-    for (const [vs, n] of overflow(this.#sizes, this.#bounds)) {
-      this.#dropOldest.run(vs, n);
-      const left = this.#sizes.get(vs)! - n;
-      if (left > 0) this.#sizes.set(vs, left);
-      else this.#sizes.delete(vs);
+    for (const [key, n] of trimPlan(this.#sizes, this.#bounds)) {
+      const vs = serviceOf(key);
+      (vs === key ? this.#dropOldest : this.#dropOldestFull).run(vs, n);
+      const left = this.#sizes.get(key)! - n;
+      if (left > 0) this.#sizes.set(key, left);
+      else this.#sizes.delete(key);
     }
   }
 
@@ -159,7 +167,8 @@ export class SqliteLogs implements LogBackend {
           client,
           JSON.stringify(rest),
         );
-        this.#sizes.set(r.vs, (this.#sizes.get(r.vs) ?? 0) + 1);
+        const key = bucketOf(r);
+        this.#sizes.set(key, (this.#sizes.get(key) ?? 0) + 1);
       }
       this.#trim();
       this.#db.exec("COMMIT");
@@ -178,11 +187,12 @@ export class SqliteLogs implements LogBackend {
       .all(...w.args, q.limit) as unknown as Row[];
     const last = rows.at(-1);
     if (last && rows.length === q.limit) {
-      // A page never ends inside a millisecond, so `before` = its oldest at loses nothing.
+      // A page never ends inside a millisecond, so `before` = its oldest at loses nothing — up to
+      // LIMIT_MAX more rows: a burst of one millisecond must not make one answer unbounded.
       const more = where({ ...q, since: last.at, until: last.at + 1 });
       const rest = this.#db
-        .prepare(`SELECT ${COLUMNS} FROM ${LOG_TABLE} ${more.sql} AND id < ? ORDER BY id DESC`)
-        .all(...more.args, last.id) as unknown as Row[];
+        .prepare(`SELECT ${COLUMNS} FROM ${LOG_TABLE} ${more.sql} AND id < ? ORDER BY id DESC LIMIT ?`)
+        .all(...more.args, last.id, LIMIT_MAX) as unknown as Row[];
       rows.push(...rest);
     }
     return rows.map(fromRow);
@@ -197,7 +207,7 @@ export class SqliteLogs implements LogBackend {
   size(): { records: number; services: number } {
     let records = 0;
     for (const n of this.#sizes.values()) records += n;
-    return { records, services: this.#sizes.size };
+    return { records, services: new Set([...this.#sizes.keys()].map(serviceOf)).size };
   }
 
   close(): void {

@@ -156,6 +156,70 @@ export function mergeServices(all: readonly ServiceBatch[], gauge: Gauge = "sum"
   };
 }
 
+/** OVERFLOW_KEY names the service, route or backend that counts everything past a cap (as metrics.ts). */
+export const OVERFLOW_KEY = "__overflow__";
+
+/** Caps bound a batch's cardinality: services, and routes and backends over the whole batch (the collector's caps). */
+export interface Caps {
+  services: number;
+  routes: number;
+  backends: number;
+}
+
+/**
+ * capBatch is b with the services, routes and backends past caps folded into OVERFLOW_KEY ones,
+ * in the order b lists them (b itself when within them). Batches merged over time (an engine
+ * whose controller is away) would otherwise hold the union of every interval's names.
+ */
+export function capBatch(b: AnalyticsBatch, caps: Caps): AnalyticsBatch {
+  const all = Object.entries(b.services);
+  let routes = 0;
+  let backends = 0;
+  for (const [, s] of all) {
+    routes += Object.keys(s.routes).length;
+    backends += Object.keys(s.backends).length;
+  }
+  if (all.length <= caps.services && routes <= caps.routes && backends <= caps.backends) return b;
+  const services: Record<string, ServiceBatch> = {};
+  const over: ServiceBatch[] = [];
+  let n = 0;
+  for (const [k, s] of all)
+    if (k !== OVERFLOW_KEY && n < caps.services) {
+      n++;
+      services[k] = s;
+    } else over.push(s);
+  if (over.length > 0) {
+    const { vhost: _, ...merged } = mergeServices(over, "sum");
+    services[OVERFLOW_KEY] = { ...merged, listener: OVERFLOW_KEY };
+  }
+  const left = { routes: caps.routes, backends: caps.backends };
+  for (const [k, s] of Object.entries(services))
+    services[k] = {
+      ...s,
+      routes: fold(s.routes, left, "routes"),
+      backends: fold(s.backends, left, "backends"),
+    };
+  return { ...b, services };
+}
+
+// fold keeps the names of m while left[which] lasts; the rest add into m's OVERFLOW_KEY entry.
+function fold(
+  m: Record<string, Measures>,
+  left: { routes: number; backends: number },
+  which: "routes" | "backends",
+): Record<string, Measures> {
+  const out: Record<string, Measures> = {};
+  const over: Measures[] = [];
+  for (const [k, v] of Object.entries(m))
+    if (k === OVERFLOW_KEY) over.push(v);
+    else if (left[which] > 0) {
+      left[which]--;
+      out[k] = v;
+    } else over.push(v);
+  if (over.length > 0) out[OVERFLOW_KEY] = over.length === 1 ? over[0]! : mergeMeasures(over, "sum");
+  return out;
+}
+
 /** MergeOptions: over "engines" (the same interval, several processes) or "time" (one process's consecutive batches, oldest first). */
 export interface MergeOptions {
   over: "engines" | "time";
@@ -164,6 +228,8 @@ export interface MergeOptions {
   /** engine and group name the merged batch (default: the first batch's). */
   engine?: string;
   group?: string;
+  /** caps, when given, bound the merged batch's names (capBatch): an engine holding batches over time. */
+  caps?: Caps;
 }
 
 /** MAX_LOGS is how many LogRecords one engine ships per interval; the rest are counted as dropped. */
@@ -203,7 +269,7 @@ export function mergeBatches(
   );
   const first = batches[0]!;
   const group = opts.group ?? first.group;
-  return {
+  const merged: AnalyticsBatch = {
     engine: opts.engine ?? first.engine,
     ...(group !== undefined ? { group } : {}),
     at: end,
@@ -212,6 +278,7 @@ export function mergeBatches(
     logs,
     dropped: dropped + batches.reduce((n, b) => n + b.dropped, 0),
   };
+  return opts.caps === undefined ? merged : capBatch(merged, opts.caps);
 }
 
 // zeroGauges sets every connOpen of s to 0 (s is mergeServices' fresh result: nobody else holds it).
@@ -234,21 +301,6 @@ export function stamped(batch: AnalyticsBatch, engine: string, group: string): A
   };
 }
 
-/** isBatch is true when m has an AnalyticsBatch's shape (what a receiver checks before use). */
-export function isBatch(m: unknown): m is AnalyticsBatch {
-  const b = m as AnalyticsBatch;
-  return (
-    typeof b === "object" &&
-    b !== null &&
-    Number.isFinite(b.at) &&
-    Number.isFinite(b.intervalMs) &&
-    typeof b.services === "object" &&
-    b.services !== null &&
-    Array.isArray(b.logs) &&
-    Number.isFinite(b.dropped)
-  );
-}
-
 /** capLogs keeps at most max records, significant ones first, each kept set in time order. */
 export function capLogs(all: readonly LogRecord[], max: number): { logs: LogRecord[]; dropped: number } {
   if (all.length <= max) return { logs: [...all].sort((a, b) => a.at - b.at), dropped: 0 };
@@ -262,6 +314,6 @@ export function capLogs(all: readonly LogRecord[], max: number): { logs: LogReco
 }
 
 /** isFullOnly is true for a record kept only because full logs were on (no significant reason). */
-export function isFullOnly(r: LogRecord): boolean {
+export function isFullOnly(r: Pick<LogRecord, "reasons">): boolean {
   return r.reasons.length === 1 && r.reasons[0] === "full";
 }

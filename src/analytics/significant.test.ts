@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { reasonsOf, toLogRecord, wafBlocked } from "./significant.ts";
+import { reasonsOf, toLogRecord, wafBlocked, withoutQueryValues } from "./significant.ts";
 import { httpEvent } from "./event-testing.ts";
 
 const ctx = { targetMs: 500, fullUntil: 0, now: 1000, policyDenied: false };
@@ -40,7 +40,7 @@ test("5xx, reset, timeout, slow (> 4 × target), policy, waf, full are each a re
   assert.equal(wafBlocked(httpEvent({ waf: { ...waf, action: "drop" } })), true);
 });
 
-test("toLogRecord: timings with total, pool-qualified backend, truncated path and user agent, no query cut", () => {
+test("toLogRecord: timings with total, pool-qualified backend, truncated path and user agent", () => {
   const r = toLogRecord(
     httpEvent({
       status: 502,
@@ -62,4 +62,12 @@ test("toLogRecord: timings with total, pool-qualified backend, truncated path an
   assert.deepEqual(r.timings, { total: 10, request: 1, connect: 2, ttfb: 3 });
   assert.equal(r.error, "backend refused");
   assert.equal(toLogRecord(httpEvent({ backend: "" }), "v", ["5xx"], "e", 1).backend, "");
+});
+
+test("toLogRecord keeps the query's parameter names, never its values (tokens, codes)", () => {
+  const r = toLogRecord(httpEvent({ path: "/cb?code=abc&access_token=s3cret&flag" }), "v", ["5xx"], "e", 1);
+  assert.equal(r.path, "/cb?code&access_token&flag");
+  assert.equal(withoutQueryValues("/plain"), "/plain");
+  assert.equal(withoutQueryValues("/x?"), "/x?");
+  assert.equal(withoutQueryValues("/x?token=a=b"), "/x?token");
 });

@@ -51,6 +51,24 @@ export function reasonsOf(ev: HttpResponseEvent, c: SignificantContext): readonl
 export const MAX_PATH = 1024;
 export const MAX_USER_AGENT = 256;
 
+/**
+ * withoutQueryValues is path with its query's values left out, names kept ("/cb?code&state"):
+ * queries carry tokens, codes and keys (OAuth callbacks, signed URLs) that must never reach the
+ * log store or the console, while the names still tell which kind of request it was.
+ */
+export function withoutQueryValues(path: string): string {
+  const q = path.indexOf("?");
+  if (q < 0) return path;
+  const names = path
+    .slice(q + 1)
+    .split("&")
+    .map((p) => {
+      const eq = p.indexOf("=");
+      return eq < 0 ? p : p.slice(0, eq);
+    });
+  return `${path.slice(0, q)}?${names.join("&")}`;
+}
+
 /** truncate cuts s to at most max characters. */
 export function truncate(s: string, max: number): string {
   return s.length > max ? s.slice(0, max) : s;
@@ -80,7 +98,7 @@ export function toLogRecord(
     client: ev.client,
     method: ev.method,
     authority: ev.authority,
-    path: truncate(ev.path, MAX_PATH),
+    path: truncate(withoutQueryValues(ev.path), MAX_PATH),
     protocol: ev.protocol,
     status: ev.status,
     userAgent: truncate(ev.userAgent ?? "", MAX_USER_AGENT),

@@ -116,7 +116,7 @@ export interface LogRecord {
   client: string;
   method: string;
   authority: string;
-  /** path as the client sent it, truncated to 1 KiB. */
+  /** path as the client sent it without the query's values (names kept: "/cb?code&state"), truncated to 1 KiB. */
   path: string;
   protocol: string;
   status: number;

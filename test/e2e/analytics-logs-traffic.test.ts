@@ -59,12 +59,14 @@ test("portico run: a 5xx is always in the request log; a 200 only while full log
   const vs = `${doc.snapshot.http[0]!.name} app.test`;
 
   assert.equal(await get("/ok"), "200");
-  assert.equal(await get("/boom?status=503"), "503");
+  assert.equal(await get("/boom?status=503&token=secret"), "503");
   const [boom] = await waitFor("the 503 in the request log", async () => {
     const got = await logs("status=5xx");
     return got.length > 0 ? got : undefined;
   });
-  assert.equal(boom!.path, "/boom?status=503");
+  // The query's values (tokens, codes) never reach the log store: its names do.
+  assert.equal(boom!.path, "/boom?status&token");
+  assert.ok(!JSON.stringify(await logs("status=5xx")).includes("secret"));
   assert.deepEqual(boom!.reasons, ["5xx"]);
   assert.equal(boom!.vs, vs);
   assert.equal(boom!.status, 503);
@@ -112,6 +114,6 @@ test("portico run: a 5xx is always in the request log; a 200 only while full log
   assert.match(cli.stdout, /^TIME +STATUS +REASONS +METHOD +HOST +PATH +CLIENT +MS +BROWSER\n/);
   assert.match(
     cli.stdout,
-    / 502 +5xx,full +GET +app\.test +\/boom-again\?status=502 +127\.0\.0\.1 +[\d.]+ +curl\/Other\n/,
+    / 502 +5xx,full +GET +app\.test +\/boom-again\?status +127\.0\.0\.1 +[\d.]+ +curl\/Other\n/,
   );
 });

@@ -176,6 +176,19 @@ test("two worker processes: every request counted once, significant ones kept, l
   );
 });
 
+test("a draining worker ships its last interval before it exits: nothing it counted is lost", async (t) => {
+  const port = await freePort(VIP);
+  const group = await WorkerGroup.start({ workers: 1, log: () => {} });
+  t.after(() => group.close());
+  assert.deepEqual(await group.apply(snap(port)), { ok: true });
+  group.analytics();
+  for (let i = 0; i < 3; i++) assert.equal(await get(VIP, port, "/last"), 200);
+  // At once, before the next 5 s cut: the drain must ship what the worker counted.
+  assert.equal(await group.drain(5_000), true);
+  const b = group.analytics();
+  assert.equal(b?.services[VS]?.total.requests, 3);
+});
+
 test("PORTICO_ANALYTICS=off: the workers collect nothing and ship no batch", async (t) => {
   const [onPort, offPort] = [await freePort(VIP), await freePort(BACKEND)];
   const saved = process.env[ANALYTICS_ENV];

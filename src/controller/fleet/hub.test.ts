@@ -13,7 +13,8 @@ import { selfSigned } from "../../engine/tls/default-cert.ts";
 import { waitFor } from "../../../test/e2e/harness.ts";
 import { Hub, type HubEvent, type HubTiming } from "./hub.ts";
 import { TestEngine, fixtureSnapshot, identity } from "./testing.ts";
-import type { AnalyticsBatch, LogRecord } from "../../analytics/types.ts";
+import type { AnalyticsBatch } from "../../analytics/types.ts";
+import { logRecord } from "../../analytics/log-testing.ts";
 
 interface Rig {
   hub: Hub;
@@ -393,7 +394,11 @@ test("an engine's analytics batch reaches onAnalytics stamped with its authentic
       group: "edge",
     });
     e.send({ type: "analytics", batch: { services: "not a map" } });
-    const log = { at: 900, vs: "L", reasons: ["5xx"], engine: "someone-else" } as LogRecord;
+    // Each of these threw inside the socket handler (the controller exited) or half-applied.
+    const base = { engine: "e1", at: 1000, intervalMs: 1000, services: {}, logs: [], dropped: 0 };
+    e.send({ type: "analytics", batch: { ...base, logs: [null] } });
+    e.send({ type: "analytics", batch: { ...base, services: { x: { kind: "http" } } } });
+    const log = logRecord(900, "L", { engine: "someone-else" });
     const batch: AnalyticsBatch = {
       engine: "someone-else",
       at: 1000,
@@ -409,6 +414,9 @@ test("an engine's analytics batch reaches onAnalytics stamped with its authentic
     assert.equal(got[0]!.group, "edge");
     assert.equal(got[0]!.logs[0]!.engine, "e1");
     assert.equal(got[0]!.at, 1000);
+    // The bad batches were dropped whole and logged once for the link, which stays up.
+    assert.equal(r.logs.filter((l) => /analytics batch/.test(l.msg)).length, 1);
+    assert.ok(r.hub.sessions().some((x) => x.identity.name === "e1"));
     e.close();
   } finally {
     await r.close();

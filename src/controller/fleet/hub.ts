@@ -29,7 +29,8 @@ import { LoadHistory } from "./load-history.ts";
 import { checkIdentity } from "./identity.ts";
 import type { AnnounceStatus } from "../../announce/types.ts";
 import type { AnalyticsBatch } from "../../analytics/types.ts";
-import { isBatch, stamped } from "../../analytics/measures.ts";
+import { stamped } from "../../analytics/measures.ts";
+import { validateBatch } from "../../analytics/validate-batch.ts";
 
 /** SnapshotRef names one push to one engine. */
 export interface SnapshotRef {
@@ -70,6 +71,8 @@ export interface EngineSession {
   readonly history: LoadHistory;
   /** announce is the engine's latest announcement report. */
   announce?: AnnounceStatus;
+  /** badBatchLogged is set once an unreadable analytics batch of this link was logged (once per link). */
+  badBatchLogged?: boolean;
 }
 
 /** MAX_UNAUTHENTICATED_LINKS bounds the links not yet past their Hello (each may hold a frame's worth). */
@@ -347,7 +350,18 @@ export class Hub {
           authenticated();
           live = outcome;
           reader.setLimit(MAX_FRAME);
-        } else this.#message(live, m as FromEngine);
+        } else {
+          try {
+            this.#message(live, m as FromEngine);
+          } catch (e) {
+            // One engine's message must never take the controller down: drop that link only.
+            this.#opts.log("warn", "engine link: a message could not be handled, link dropped", {
+              engine: live.session.identity.name,
+              error: (e as Error).message,
+            });
+            return this.#drop(live, (e as Error).message);
+          }
+        }
       }
     });
     socket.on("error", () => undefined); // 'close' follows; the reason is logged there when it matters
@@ -484,13 +498,23 @@ export class Hub {
           this.#emit({ type: "announce", engine: name });
         }
         return;
-      case "analytics":
-        // A batch of another shape (a newer engine's) is ignored, not stored.
-        if (isBatch(m.batch)) {
-          const batch = stamped(m.batch, name, s.identity.group);
-          for (const fn of this.#analytics) fn(batch);
+      case "analytics": {
+        // A batch that fails the check anywhere (a newer engine's shape, a bug) is dropped whole:
+        // never half-stored, never a throw here. Logged once per engine, not at every interval.
+        const check = validateBatch(m.batch);
+        if (!check.ok) {
+          if (!s.badBatchLogged)
+            this.#opts.log("warn", "engine sent an analytics batch this controller cannot read; dropped", {
+              engine: name,
+              error: check.error,
+            });
+          s.badBatchLogged = true;
+          return;
         }
+        const batch = stamped(check.batch, name, s.identity.group);
+        for (const fn of this.#analytics) fn(batch);
         return;
+      }
       case "pong":
         return;
       default:

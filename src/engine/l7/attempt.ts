@@ -41,6 +41,8 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
   protected tReq = 0;
   // tTry is when the current attempt asked for its connection (tAsk for the first one).
   private tTry = 0;
+  // tryId counts the timed asks: a connection that answers for an older attempt is told apart.
+  private tryId = 0;
   /** atEnd runs once when the exchange ends (PhaseRequest.atEnd: a concurrency slot's release). */
   atEnd: (() => void) | undefined = undefined;
   /** stickyCookie is the Set-Cookie of a route with cookie affinity, when its pick asks for one. */
@@ -158,13 +160,22 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
     const t = this.tAsk === 0 ? (this.tAsk = performance.now()) : performance.now();
     this.tTry = t;
     this.tSent = ready ? t : 0;
+    this.tryId++;
+  }
+
+  /** attemptId names the current timed attempt (whenConnected hands it back to onConnected). */
+  get attemptId(): number {
+    return this.tryId;
   }
 
   /**
    * onConnected runs when the current attempt's connection became ready after a wait (fresh: a
    * new TCP/TLS connection or HTTP/2 session connected now), or at once (!fresh: it was up).
+   * attemptId, when given, is the attempt that waited: an earlier attempt's session connecting
+   * late (its connect timeout fired, a retry answered) must not move this attempt's tSent.
    */
-  onConnected(fresh: boolean): void {
+  onConnected(fresh: boolean, attemptId?: number): void {
+    if (attemptId !== undefined && attemptId !== this.tryId) return;
     if (this.timed && this.tTry !== 0) this.tSent = fresh ? performance.now() : this.tTry;
   }
 
@@ -186,14 +197,18 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
     const ask = this.tAsk;
     if (ask === 0) {
       const req = this.tReq;
-      return req === 0 ? {} : { request: Math.min(req, end) - start };
+      return req === 0 ? {} : { request: span(start, Math.min(req, end)) };
     }
     const sent = this.tSent;
-    if (sent === 0) return { request: ask - start, connect: end - ask };
+    if (sent === 0) return { request: span(start, ask), connect: span(ask, end) };
     const head = this.tHead;
-    if (head === 0) return { request: ask - start, connect: sent - ask, ttfb: end - sent };
-    const t: ExchangeTimings = { request: ask - start, connect: sent - ask, ttfb: head - sent };
-    if (!tunnel) t.transfer = end - head;
+    if (head === 0) return { request: span(start, ask), connect: span(ask, sent), ttfb: span(sent, end) };
+    const t: ExchangeTimings = {
+      request: span(start, ask),
+      connect: span(ask, sent),
+      ttfb: span(sent, head),
+    };
+    if (!tunnel) t.transfer = span(head, end);
     return t;
   }
 
@@ -297,4 +312,10 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
 
 function onTimeout(a: BackendAttempt): void {
   a.timedOut();
+}
+
+// span is the time from a to b, never negative: a backstop, should stamps ever come out of order
+// (a negative part would poison a sketch's sum and a log record).
+function span(a: number, b: number): number {
+  return b > a ? b - a : 0;
 }

@@ -197,7 +197,10 @@ export class H2cBridge implements MessageSink {
 // waiting are the timed owners whose streams wait for their session to connect: one 'connect'
 // listener per session, not one per stream (a burst on a new session would pass the
 // EventEmitter's listener limit).
-const waiting = new WeakMap<http2.ClientHttp2Session, Pick<UpstreamOwner, "onConnected">[]>();
+// Each waiter keeps the attempt it waited for: by the time the session connects, the owner may
+// have moved on to a retry on another backend (this attempt's connect timeout fired).
+type Waiter = { owner: Pick<UpstreamOwner, "onConnected">; attemptId: number | undefined };
+const waiting = new WeakMap<http2.ClientHttp2Session, Waiter[]>();
 
 /**
  * whenConnected tells a timed owner when session can take its stream: at once when it is up
@@ -205,20 +208,20 @@ const waiting = new WeakMap<http2.ClientHttp2Session, Pick<UpstreamOwner, "onCon
  */
 export function whenConnected(
   session: http2.ClientHttp2Session,
-  owner: Pick<UpstreamOwner, "timed" | "onConnected"> | null,
+  owner: Pick<UpstreamOwner, "timed" | "onConnected" | "attemptId"> | null,
 ): void {
   if (owner === null || owner.timed !== true) return;
-  if (!session.connecting) return owner.onConnected!(false);
+  if (!session.connecting) return owner.onConnected!(false, owner.attemptId);
   let list = waiting.get(session);
   if (list === undefined) {
-    const l: Pick<UpstreamOwner, "onConnected">[] = (list = []);
+    const l: Waiter[] = (list = []);
     waiting.set(session, l);
     session.once("connect", () => {
       waiting.delete(session);
-      for (const o of l) o.onConnected!(true);
+      for (const w of l) w.owner.onConnected!(true, w.attemptId);
     });
   }
-  list.push(owner);
+  list.push({ owner, attemptId: owner.attemptId });
 }
 
 // flatten turns HTTP/2 headers into name, value pairs, pseudo-headers left out.

@@ -27,7 +27,9 @@ export interface UpstreamOwner extends MessageSink {
    * already could (the connect part of the response event's timings).
    */
   readonly timed?: boolean;
-  onConnected?(fresh: boolean): void;
+  /** attemptId names the owner's current attempt; onConnected ignores a call for another one. */
+  readonly attemptId?: number;
+  onConnected?(fresh: boolean, attemptId?: number): void;
   /**
    * beforeRead and afterRead, when present, bracket the parsing of one backend read, so the owner
    * can join a response head with the body bytes of the same read into one client write.

@@ -13,6 +13,7 @@ import type { EngineLoad } from "../../link/protocol.ts";
 import { combineLoads, LoadQueue } from "../load.ts";
 import type { AnalyticsBatch } from "../../analytics/types.ts";
 import { mergeBatches } from "../../analytics/measures.ts";
+import { validateBatch } from "../../analytics/validate-batch.ts";
 import { mergeExpositions, mergeListeners } from "./merge.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 
@@ -254,10 +255,12 @@ export class WorkerGroup {
         } else if (m.type === "metrics") {
           slot.metrics = m.text;
           if (m.load !== undefined) slot.loads.push(m.load);
-          if (m.analytics !== undefined)
+          // A worker's batch is checked like a remote engine's: one that fails is dropped whole, never merged half.
+          const check = m.analytics !== undefined ? validateBatch(m.analytics) : undefined;
+          if (check?.ok)
             slot.analytics = slot.analytics
-              ? mergeBatches([slot.analytics, m.analytics], { over: "time" })
-              : m.analytics;
+              ? mergeBatches([slot.analytics, check.batch], { over: "time" })
+              : check.batch;
           // While a listener fails, its attempt count rides the metrics push (worker.ts).
           if (m.listeners !== undefined && slot.status !== undefined) {
             slot.status = { ...slot.status, listeners: m.listeners };

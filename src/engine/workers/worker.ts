@@ -83,11 +83,22 @@ const push = setInterval(() => {
 }, METRICS_PUSH_MS);
 push.unref();
 
+// shipLast cuts the interval still being counted and sends it, so a worker's last seconds (a drain's
+// finishing connections) are not lost when it exits; resolves once the channel took the message.
+function shipLast(): Promise<void> {
+  analytics?.cut();
+  const batch = analytics?.take();
+  if (batch === undefined || !process.connected) return Promise.resolve();
+  const m: FromWorker = { type: "metrics", text: metrics.render(), analytics: batch };
+  return new Promise((done) => process.send!(m, undefined, {}, () => done()));
+}
+
 let closing = false;
 async function shutdown(): Promise<void> {
   if (closing) return;
   closing = true;
   clearInterval(push);
+  await shipLast();
   metrics.close();
   load?.close();
   analytics?.close();
@@ -98,7 +109,10 @@ async function shutdown(): Promise<void> {
 }
 // drain lets open connections finish (up to the deadline) with the listeners closed, then exits.
 async function drain(deadlineMs: number): Promise<void> {
-  send({ type: "drained", ok: await drainWithin(engine, deadlineMs) });
+  const ok = await drainWithin(engine, deadlineMs);
+  // Before "drained": the group holds the last batch by the time its drain resolves.
+  await shipLast();
+  send({ type: "drained", ok });
   await shutdown();
 }
 
