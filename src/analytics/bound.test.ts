@@ -2,7 +2,7 @@
 // per route — fed 24 hours of synthetic history; and the cost of a virtual service with one route
 // (100 of them: 1,000 Ingress hosts of one route each cost ten times as much, the cost being per
 // service). Prints the measured memory delta and the state file's size, and asserts the documented
-// bounds (docs/analytics/ana-store.md) with headroom.
+// bounds (docs/analytics.md) with headroom.
 // Run alone: sh scripts/node.sh scripts/test.ts src/analytics/bound.test.ts
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, statSync, existsSync } from "node:fs";

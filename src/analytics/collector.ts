@@ -3,7 +3,7 @@
 // and adds them up per virtual service, route and backend for one interval; take() hands the
 // interval over as an AnalyticsBatch (types.ts) and starts the next. Every worker process and every
 // in-process engine runs one; the WorkerGroup merges its workers' batches (measures.ts mergeBatches)
-// and the engine ships one batch per interval to the controller (docs/analytics/ana-pipe.md).
+// and the engine ships one batch per interval to the controller (docs/analytics.md).
 //
 // Where figures land (vsKey of types.ts):
 // - an HTTP request: the virtual service LISTENER VHOST (the vhost that routed it; a request no

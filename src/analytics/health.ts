@@ -6,7 +6,7 @@
 // performance (Apdex against the latency target), errors, resources (backends down, the engine's
 // saturation, addresses left) and security (attacks). score = max(0, 100 − Σ penalties), each
 // penalty a whole number of points; a reason is listed only when it took at least one. The curves
-// (docs/analytics/ana-health.md) are chosen so that one thing entirely broken drives the score to
+// (docs/analytics.md) are chosen so that one thing entirely broken drives the score to
 // 0 (every backend down, every request failing, no address for a waiting Service) while a slight
 // drift costs a few points: 1% errors take 10, Apdex 0.9 takes 5.
 import type { Health, HealthReason } from "./types.ts";

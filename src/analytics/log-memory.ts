@@ -5,7 +5,7 @@ import { LIMIT_MAX, matches, type LogQuery } from "./log-query.ts";
 import type { LogRecord } from "./types.ts";
 
 /** MEMORY_BOUNDS: 2,000 records per virtual service, 20,000 in all: 19.7 MiB of heap measured for
- * typical records, 42 MiB when every path is 1 KiB (docs/analytics/ana-logs.md). */
+ * typical records, 42 MiB when every path is 1 KiB (docs/analytics.md). */
 export const MEMORY_BOUNDS: LogBounds = { perVs: 2_000, total: 20_000 };
 
 /** Entry is a kept record with its arrival number (the order within one millisecond). */

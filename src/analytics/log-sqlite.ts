@@ -10,7 +10,7 @@ import type { LogRecord } from "./types.ts";
 
 /**
  * SQLITE_BOUNDS: 5,000 records per virtual service, 50,000 in all — about 40 MiB of database at
- * the measured ~845 bytes a row with its two index entries (log-store.test.ts; docs/analytics/ana-logs.md).
+ * the measured ~845 bytes a row with its two index entries (log-store.test.ts; docs/analytics.md).
  */
 export const SQLITE_BOUNDS: LogBounds = { perVs: 5_000, total: 50_000 };
 

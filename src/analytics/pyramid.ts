@@ -23,7 +23,7 @@ export const TOP_ANSWER = 10;
 /**
  * Cell is one bucket's sketches and top lists; live while its bucket fills, compact after. A closed
  * cell is two byte arrays: objects per part and per top-list entry were the largest single cost of
- * the store (docs/analytics/ana-store.md); a query unpacks the few cells it merges.
+ * the store (docs/analytics.md); a query unpacks the few cells it merges.
  */
 export interface Cell {
   /** latency: live sketches while the cell fills (SketchData for the parts a reopened cell has not merged into yet), then packed (pack.ts). */

@@ -1,7 +1,7 @@
 // resolutions.ts: how long the controller keeps analytics and at what resolution. A virtual
 // service keeps every counter at three resolutions (5 s for an hour, 1 min for a day, 1 h for 30
 // days); routes and backends, which are ten to a hundred times as many, keep coarser rings so that
-// 1,000 routes stay within the documented memory (docs/analytics/ana-store.md). Mergeable latency
+// 1,000 routes stay within the documented memory (docs/analytics.md). Mergeable latency
 // sketches and top lists are kept per virtual service in a small pyramid (PYRAMID) that window
 // summaries merge.
 import type { Window } from "./types.ts";

@@ -4,7 +4,7 @@
 // and the engines that reported are remembered per virtual service. Memory is bounded by the
 // rings' sizes (resolutions.ts) and by caps on the number of series: past a cap, new virtual
 // services, routes or backends count in one series named OVERFLOW. Figures per 1,000 routes are in
-// docs/analytics/ana-store.md; persistence is persist.ts, the API's answers summary.ts.
+// docs/analytics.md; persistence is persist.ts, the API's answers summary.ts.
 //
 // Open connections are a gauge: a bucket's connOpen is the sum over engines of each engine's last
 // report inside that bucket (summed across engines, never over time).
@@ -93,7 +93,7 @@ export const FAMILIES: readonly Family[] = [
 const SPAN_MS = Math.max(...FAMILIES.map((f) => f.ms * f.slots));
 /**
  * ROUTE_PARTS: routes keep the end-to-end latency only, at 1 min for the last hour (each ring with
- * latency costs a live sketch per route); backends keep none (memory: docs/analytics/ana-store.md).
+ * latency costs a live sketch per route); backends keep none (memory: docs/analytics.md).
  */
 const ROUTE_PARTS: readonly TimingPart[] = ["total"];
 

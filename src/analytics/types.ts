@@ -31,7 +31,7 @@ export interface SketchData {
  * - total: the request's head parsed to the last byte of the response handed to the client
  *   socket (the event's durationMs; the handshake is its own part);
  * - request: the head parsed to the proxy asking for a backend (body when the proxy buffered
- *   it) — the client side (docs/analytics/ana-timings.md says what else falls in);
+ *   it) — the client side (docs/analytics.md says what else falls in);
  * - connect: waiting for a backend connection (0 when a pooled one was reused; absent when no
  *   backend was tried);
  * - ttfb: request handed to the backend to the backend's response headers (server time);

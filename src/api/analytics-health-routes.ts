@@ -1,5 +1,5 @@
 // analytics-health-routes.ts: GET /api/v1/analytics/health[?window=W] — the health scores of every
-// virtual service, engine group and VIP pool (issue 15 item 4; docs/analytics/ana-health.md).
+// virtual service, engine group and VIP pool (issue 15 item 4; docs/analytics.md).
 // Groups and pools are scored from what the controller knows now (the fleet's engines and their
 // loads, the IPAM outcome `portico get pools` shows); services come from the analytics store's
 // window figures through AnalyticsHealthReader, and are absent (empty) without one. Pure reads.

@@ -1,5 +1,5 @@
 // analytics-logs-routes.ts: the request log and the full-log switches on the admin API
-// (docs/analytics/ana-logs.md), behind `portico logs`:
+// (docs/analytics.md), behind `portico logs`:
 //   GET  /api/v1/analytics/logs?vs=&reason=&status=&route=&client=&q=&since=&until=&before=&limit=
 //        → LogRecord[] newest first; 400 names a bad parameter and what to send
 //   GET  /api/v1/analytics/logs/stats                 → what the log holds and lost (LogStats)
