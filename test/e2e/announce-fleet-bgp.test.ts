@@ -261,6 +261,14 @@ describe(
       // everything on waking (its timers ran late) and reported EngineFrozen; the controller sends
       // it its slice again, and it announces.
       const t = now();
+      // Until the thawed engine's own loop has run its lease check, the route may still list it
+      // (BIRD kept the session): wait for the engine to say it woke, then for the route.
+      const thawed = fleet.engines.get(topo.engines[0]!.role)!;
+      await waitFor(
+        "the thawed engine noticing it was frozen",
+        () => thawed.logs.some((line) => line.includes("frozen longer than its lease")),
+        20_000,
+      );
       await ecmp(20_000);
       measured(
         "BGP thawed engine (frozen ~3 s) back in the route after SIGCONT",
@@ -280,6 +288,7 @@ describe(
     });
 
     test("a rolling restart of the three engines under load", { timeout: 300_000 }, async () => {
+      await ecmp();
       const l = await loads();
       const t = now();
       for (const e of topo.engines) {
