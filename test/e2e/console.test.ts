@@ -422,7 +422,9 @@ test(
         15_000,
       );
       assert.doesNotMatch(await page.innerText("main .logs"), /\/item\//);
-      await page.locator("main .logs").scrollIntoViewIfNeeded();
+      // One step in the page: the console redraws into a fresh element every few seconds, so a
+      // locator resolved before a redraw can be detached by the time Playwright scrolls it.
+      await page.evaluate('document.querySelector("main .logs")?.scrollIntoView()');
       await shot(page, "service-logs");
       assert.deepEqual(problems, []);
     } finally {
