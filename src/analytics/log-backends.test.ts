@@ -90,6 +90,16 @@ for (const { name, make } of backends()) {
       check("vs", { limit: 1000, vs: "IngressClass/portico:80 api.example.com" }, (r) =>
         r.vs.includes("api."),
       );
+      // A tenant's view: any of its services, none of another's (also a key nobody serves).
+      check("vsIn", { limit: 1000, vsIn: ["IngressClass/portico:80 api.example.com", "gone"] }, (r) =>
+        r.vs.includes("api."),
+      );
+      check("vsIn empty", { limit: 1000, vsIn: [] }, () => false);
+      check(
+        "vsIn and status",
+        { limit: 1000, vsIn: ["IngressClass/portico:80 shop.example.com"], status: "5xx" },
+        (r) => r.vs.includes("shop.") && r.status >= 500,
+      );
       check("status code", { limit: 1000, status: 404 }, (r) => r.status === 404);
       check("status class 5xx", { limit: 1000, status: "5xx" }, (r) => r.status >= 500 && r.status < 600);
       check("status class 0xx", { limit: 1000, status: "0xx" }, (r) => r.status === 0);

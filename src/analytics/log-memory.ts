@@ -79,9 +79,12 @@ export class MemoryLogs implements LogBackend {
   }
 
   query(q: LogQuery): LogRecord[] {
+    const wanted = q.vs !== undefined ? [q.vs] : q.vsIn;
     const rings =
-      q.vs !== undefined
-        ? [this.#rings.get(q.vs), this.#rings.get(FULL_ONLY + q.vs)].filter((x) => x !== undefined)
+      wanted !== undefined
+        ? wanted
+            .flatMap((vs) => [this.#rings.get(vs), this.#rings.get(FULL_ONLY + vs)])
+            .filter((x) => x !== undefined)
         : [...this.#rings.values()];
     const hits: Entry[] = [];
     for (const ring of rings) for (const e of ring.entries()) if (matches(e.r, q)) hits.push(e);

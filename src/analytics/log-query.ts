@@ -7,6 +7,8 @@ import type { LogReason, LogRecord } from "./types.ts";
 /** LogQuery selects records; every field narrows; results are newest first. */
 export interface LogQuery {
   vs?: string;
+  /** vsIn keeps records of these virtual services only (a tenant's view; not a query parameter). */
+  vsIn?: readonly string[];
   /** reasons keeps records with any of these reasons. */
   reasons?: LogReason[];
   /** status is an exact code (503) or a class ("5xx"; status 0, a broken exchange, is class "0xx"). */
@@ -118,6 +120,7 @@ export function statusMatches(status: number, want: number | string): boolean {
 /** matches says whether r passes every filter of q except limit and paging order. */
 export function matches(r: LogRecord, q: LogQuery): boolean {
   if (q.vs !== undefined && r.vs !== q.vs) return false;
+  if (q.vsIn !== undefined && !q.vsIn.includes(r.vs)) return false;
   if (q.route !== undefined && r.route !== q.route) return false;
   if (q.client !== undefined && r.client !== q.client) return false;
   if (q.status !== undefined && !statusMatches(r.status, q.status)) return false;

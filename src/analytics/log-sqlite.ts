@@ -47,6 +47,8 @@ function where(q: LogQuery): Where {
     args.push(...a);
   };
   if (q.vs !== undefined) add("vs = ?", q.vs);
+  // One parameter whatever the number of services (SQLite caps the parameters of a statement).
+  if (q.vsIn !== undefined) add("vs IN (SELECT value FROM json_each(?))", JSON.stringify(q.vsIn));
   if (q.route !== undefined) add("route = ?", q.route);
   if (q.client !== undefined) add("client = ?", q.client);
   if (typeof q.status === "number") add("status = ?", q.status);

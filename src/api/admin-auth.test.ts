@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { request } from "node:http";
 import { startAdmin, type AdminView } from "./admin.ts";
-import { adminToken, isLoopback, type AdminTokenError } from "./admin-auth.ts";
+import { adminToken, isLoopback, parseAdminTokens, type AdminTokenError } from "./admin-auth.ts";
 
 const view: AdminView = {
   readiness: () => [{ name: "snapshot", ok: true, detail: "applied" }],
@@ -37,9 +37,9 @@ test("adminToken: fails closed off loopback without a file, saying what to pass;
   try {
     const file = join(dir, "token");
     writeFileSync(file, `${TOKEN}\n`);
-    assert.equal(adminToken("0.0.0.0", file), TOKEN);
+    assert.deepEqual(adminToken("0.0.0.0", file), [{ token: TOKEN }]);
     // A token on loopback is honoured too: whoever asked for one gets it checked.
-    assert.equal(adminToken("127.0.0.1", file), TOKEN);
+    assert.deepEqual(adminToken("127.0.0.1", file), [{ token: TOKEN }]);
     writeFileSync(file, "short\n");
     assert.throws(
       () => adminToken("0.0.0.0", file),
@@ -128,3 +128,92 @@ test("loopback without a token refuses what a web page sends: a cross-site POST,
     server.close();
   }
 });
+
+const SCOPED_A = "a".repeat(32);
+const SCOPED_B = "b".repeat(32);
+
+test("parseAdminTokens: full and tenant-scoped lines, comments; errors name file:line and never the token", () => {
+  const text = `# the operators\n${TOKEN}   # full admin\n\n${SCOPED_A} tenant=payments\n  ${SCOPED_B}\ttenant=shop.eu # team shop\n`;
+  assert.deepEqual(parseAdminTokens("/etc/t", text), [
+    { token: TOKEN },
+    { token: SCOPED_A, tenant: "payments" },
+    { token: SCOPED_B, tenant: "shop.eu" },
+  ]);
+  const bad: [string, string, RegExp][] = [
+    [
+      `${TOKEN}\nshort tenant=a\n`,
+      "ADMIN_TOKEN_SHORT",
+      /^--admin-token-file \/etc\/t:2: the token has 5 characters/,
+    ],
+    [
+      `${TOKEN} team=a\n`,
+      "ADMIN_TOKEN_SYNTAX",
+      /:1: unknown field "team="; a line is TOKEN or TOKEN tenant=NAME/,
+    ],
+    [`${TOKEN} tenant=Pay_ments\n`, "ADMIN_TOKEN_SYNTAX", /:1: tenant="Pay_ments" is not a Tenant name/],
+    [`${TOKEN} tenant=a tenant=b\n`, "ADMIN_TOKEN_SYNTAX", /:1: tenant= given twice/],
+    [`${TOKEN}\n# x\n${TOKEN} tenant=a\n`, "ADMIN_TOKEN_SYNTAX", /:3: the same token as line 1/],
+    ["# nothing but comments\n\n", "ADMIN_TOKEN_EMPTY", /^--admin-token-file \/etc\/t: no token in it/],
+  ];
+  for (const [t, code, re] of bad)
+    assert.throws(
+      () => parseAdminTokens("/etc/t", t),
+      (e: AdminTokenError) => e.code === code && re.test(e.message) && !e.message.includes(TOKEN),
+      t,
+    );
+});
+
+test("scoped tokens: each request is who its token says; on loopback a file of scoped tokens only leaves token-less requests open", async () => {
+  const tokens = [{ token: TOKEN }, { token: SCOPED_A, tenant: "a" }];
+  const whoView: AdminView = { ...view, inspect: () => undefined };
+  const { server, url } = await startAdmin(whoView, "127.0.0.1", 0, { token: tokens });
+  const who = async (auth?: string) => {
+    const r = await fetch(`${url}/api/v1/whoami`, { headers: auth ? { authorization: auth } : {} });
+    return r.status === 200 ? ((await r.json()) as { tenant?: string; scoped: boolean }) : r.status;
+  };
+  try {
+    assert.equal(await who(), 401, "a full token in the file: every request needs one");
+    assert.deepEqual(await who(`Bearer ${TOKEN}`), { scoped: false, tenants: [] });
+    assert.deepEqual(await who(`Bearer ${SCOPED_A}`), {
+      scoped: true,
+      tenant: "a",
+      exists: false,
+      tenants: ["a"],
+    });
+    assert.equal(await who(`Bearer ${SCOPED_B}`), 401);
+  } finally {
+    server.close();
+  }
+  const open = await startAdmin(whoView, "127.0.0.1", 0, { token: [{ token: SCOPED_A, tenant: "a" }] });
+  try {
+    const r = await fetch(`${open.url}/api/v1/whoami`);
+    assert.equal(r.status, 200, "loopback, only scoped tokens: a request without one is the host's user");
+    assert.equal(((await r.json()) as { scoped: boolean }).scoped, false);
+    const s = await fetch(`${open.url}/api/v1/whoami`, { headers: { authorization: `Bearer ${SCOPED_A}` } });
+    assert.equal(((await s.json()) as { tenant: string }).tenant, "a");
+    const wrong = await fetch(`${open.url}/api/v1/whoami`, {
+      headers: { authorization: `Bearer ${SCOPED_B}` },
+    });
+    assert.equal(wrong.status, 401, "a token that is sent must be right");
+    // A scoped token asking for another tenant's view gets the answer for a tenant that does not exist.
+    const other = await fetch(`${open.url}/api/v1/status?tenant=b`, {
+      headers: { authorization: `Bearer ${SCOPED_A}` },
+    });
+    assert.equal(other.status, 404);
+    assert.match(await other.text(), /no Tenant "b"/);
+    // Not on loopback: the same file makes every request need a token.
+    assert.equal((await startAdminCheck([{ token: SCOPED_A, tenant: "a" }])).status, 401);
+  } finally {
+    open.server.close();
+  }
+});
+
+/** startAdminCheck asks a token-less /api/v1/status of an admin address that is not loopback (the unspecified address). */
+async function startAdminCheck(token: { token: string; tenant?: string }[]) {
+  const { server, url } = await startAdmin(view, "0.0.0.0", 0, { token });
+  try {
+    return await fetch(url.replace("0.0.0.0", "127.0.0.1") + "/api/v1/status");
+  } finally {
+    server.close();
+  }
+}

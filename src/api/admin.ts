@@ -14,8 +14,11 @@
 //                       stored under that Secret now (`portico certificates renew`); 202, or 404
 //   GET /api/v1/analytics/logs, GET|POST /api/v1/analytics/full-logs   the request log (analytics-logs-routes.ts)
 //   GET /, /ui/*        the console (ui-routes.ts), with opts.console
+//   GET /api/v1/whoami  who the request is: {tenant} for a tenant-scoped token, else the tenants to filter by
 // With opts.token every route but /healthz, /readyz, /metrics and the console's files needs
-// `Authorization: Bearer TOKEN` (admin-auth.ts; a non-loopback --admin requires one).
+// `Authorization: Bearer TOKEN` (admin-auth.ts; a non-loopback --admin requires one). A token
+// scoped to a tenant, or `?tenant=NAME` from a full admin, narrows every /api/v1 answer to that
+// tenant (tenant-scope.ts); /healthz, /readyz and /metrics are not narrowed.
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serveCliRoute } from "./cli-routes.ts";
@@ -28,7 +31,15 @@ import { contextOf, serveAnalyticsRoute, type AnalyticsReader } from "./analytic
 import { summarizeAll } from "../analytics/summary.ts";
 import { serveLogRoutes, type LogsView } from "./analytics-logs-routes.ts";
 import { serveUi } from "./ui-routes.ts";
-import { AdminGuard, foreignRequest, OPEN_PATHS } from "./admin-auth.ts";
+import {
+  AdminGuard,
+  foreignRequest,
+  isLoopback,
+  OPEN_PATHS,
+  type AdminTokenEntry,
+  type Identity,
+} from "./admin-auth.ts";
+import { scopeErrors, scopeFleet, objectVisible, tenantScope, type TenantScope } from "./tenant-scope.ts";
 import { createLogger, type Logger } from "../controller/log.ts";
 import { LOOP_WINDOW_MS, LoopWatch, type EngineLiveness } from "../controller/loop-watch.ts";
 
@@ -65,8 +76,8 @@ export async function startAdmin(
     logs?: LogsView;
     /** console serves the Portico console at / (portico run, portico controller). */
     console?: boolean;
-    /** token, when set, is required as a bearer token on everything but the open paths. */
-    token?: string;
+    /** token, when set, is required as a bearer token on everything but the open paths (admin-auth.ts AdminGuard). */
+    token?: string | readonly AdminTokenEntry[];
   } = {},
 ): Promise<{ server: Server; url: string }> {
   const log = opts.log ?? createLogger();
@@ -74,17 +85,20 @@ export async function startAdmin(
     log("error", "admin request failed", { error: (err as Error)?.stack ?? String(err) });
   const loop = new LoopWatch();
   const limit = opts.stallLimitMs ?? STALL_LIMIT_MS;
-  const guard = new AdminGuard(opts.token);
-  const handle = (req: IncomingMessage, send: Send): void => {
+  const guard = new AdminGuard(opts.token, isLoopback(host));
+  const handle = (req: IncomingMessage, send: Send, who: Identity, scope: TenantScope | undefined): void => {
     const path = (req.url ?? "/").split("?")[0];
-    if (path === "/api/v1/certificates/renew") return renew(req, send, opts.renew);
-    if (serveLogRoutes(req, path ?? "/", send, opts.logs)) return;
+    if (path === "/api/v1/certificates/renew")
+      return renew(req, send, opts.renew && scope ? scopedRenew(opts.renew, scope) : opts.renew);
+    if (serveLogRoutes(req, path ?? "/", send, opts.logs, scope)) return;
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain", "method not allowed\n");
-    if (serveCliRoute(view, path ?? "/", send)) return;
-    if (serveAnalyticsHealth(view, healthReader(view), req.url ?? "/", send)) return;
+    if (serveCliRoute(view, path ?? "/", send, scope)) return;
+    if (serveAnalyticsHealth(view, healthReader(view), req.url ?? "/", send, scope)) return;
     if (path?.startsWith("/api/v1/analytics/"))
-      return void serveAnalyticsRoute(view.analytics, view.engines?.(), req.url!, send);
+      return void serveAnalyticsRoute(view.analytics, view.engines?.(), req.url!, send, scope);
     switch (path) {
+      case "/api/v1/whoami":
+        return send(200, "application/json", JSON.stringify(whoami(view, who, scope), null, 2) + "\n");
       case "/healthz": {
         const stall = loop.longestStallMs();
         const window = `in the last ${LOOP_WINDOW_MS / 1000} s (limit ${limit} ms)`;
@@ -108,12 +122,18 @@ export async function startAdmin(
         const lines = checks.map((c) => `[${c.ok ? "+" : "-"}] ${c.name}: ${c.detail}`);
         return send(ok ? 200 : 503, "text/plain", `${ok ? "ready" : "not ready"}\n${lines.join("\n")}\n`);
       }
-      case "/api/v1/status":
-        return send(200, "application/json", JSON.stringify(view.statuses(), null, 2) + "\n");
-      case "/api/v1/errors":
-        return send(200, "application/json", JSON.stringify(view.errors(), null, 2) + "\n");
+      case "/api/v1/status": {
+        const all = view.statuses() as { kind: string; namespace?: string; name: string }[];
+        const mine = scope ? all.filter((o) => objectVisible(scope, o.kind, o.namespace, o.name)) : all;
+        return send(200, "application/json", JSON.stringify(mine, null, 2) + "\n");
+      }
+      case "/api/v1/errors": {
+        const errors = scope ? scopeErrors(view.errors(), scope) : view.errors();
+        return send(200, "application/json", JSON.stringify(errors, null, 2) + "\n");
+      }
       case "/api/v1/engines": {
-        const fleet = view.engines?.();
+        const all = view.engines?.();
+        const fleet = all && scope ? scopeFleet(all, scope) : all;
         if (fleet === undefined)
           return send(
             404,
@@ -148,15 +168,17 @@ export async function startAdmin(
     try {
       const path = (req.url ?? "/").split("?")[0] ?? "/";
       if (opts.console && serveUi(req, res, path)) return;
-      // Without a token (loopback), requests a web page sends are refused; probes and scrapes pass.
-      const foreign = opts.token === undefined && !OPEN_PATHS.has(path) ? foreignRequest(req) : undefined;
-      if (foreign !== undefined) return send(403, "text/plain", foreign);
-      const refused = guard.refusal(req, path);
-      if (refused !== undefined) {
+      const who = guard.identify(req, path);
+      if (typeof who === "string") {
         res.writeHead(401, { "content-type": "text/plain", "www-authenticate": 'Bearer realm="portico"' });
-        return void res.end(refused);
+        return void res.end(who);
       }
-      handle(req, send);
+      // Without a token (loopback), requests a web page sends are refused; probes and scrapes pass.
+      const foreign = !who.bearer && !OPEN_PATHS.has(path) ? foreignRequest(req) : undefined;
+      if (foreign !== undefined) return send(403, "text/plain", foreign);
+      const scope = path.startsWith("/api/v1/") ? scopeOf(req, who, view) : undefined;
+      if (typeof scope === "string") return send(404, "text/plain", scope);
+      handle(req, send, who, scope);
     } catch (err) {
       if (err instanceof URIError) return send(400, "text/plain", `bad percent-encoding in ${req.url}\n`);
       onError(err);
@@ -171,6 +193,41 @@ export async function startAdmin(
   const addr = server.address() as AddressInfo;
   const h = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
   return { server, url: `http://${h}:${addr.port}` };
+}
+
+/**
+ * scopeOf is the tenant a request is narrowed to: its token's, else `?tenant=NAME` of a full admin
+ * (empty: all), consumed from req.url so no route sees an unknown parameter; a string is the 404
+ * to send (a tenant that does not exist, or another than the token's).
+ */
+function scopeOf(req: IncomingMessage, who: Identity, view: AdminView): TenantScope | string | undefined {
+  const u = new URL(req.url ?? "/", "http://admin");
+  const asked = u.searchParams.get("tenant");
+  if (asked !== null) {
+    u.searchParams.delete("tenant");
+    req.url = u.pathname + u.search;
+  }
+  const none = `no Tenant ${JSON.stringify(asked)}; GET /api/v1/tables/tenants lists them\n`;
+  if (who.tenant !== undefined) {
+    if (asked !== null && asked !== "" && asked !== who.tenant) return none;
+    return tenantScope(who.tenant, view.inspect());
+  }
+  if (asked === null || asked === "") return undefined;
+  const scope = tenantScope(asked, view.inspect());
+  return scope.exists ? scope : none;
+}
+
+/** whoami says who the request is and, for a full admin, the tenants it may filter by. */
+function whoami(view: AdminView, who: Identity, scope: TenantScope | undefined) {
+  if (who.tenant !== undefined)
+    return { scoped: true, tenant: who.tenant, exists: scope?.exists ?? false, tenants: [who.tenant] };
+  const tenants = (view.inspect()?.set.tenants ?? []).map((t) => t.metadata.name).sort();
+  return { scoped: false, ...(scope ? { tenant: scope.tenant } : {}), tenants };
+}
+
+/** scopedRenew orders renewals of Secrets in the tenant's namespaces only; another's answers as absent. */
+function scopedRenew(fn: (secret: string) => boolean, scope: TenantScope): (secret: string) => boolean {
+  return (secret) => scope.namespaces.has(secret.split("/")[0] ?? "") && fn(secret);
 }
 
 /** renew answers POST /api/v1/certificates/renew?secret=NS/NAME (NAME alone: namespace default). */

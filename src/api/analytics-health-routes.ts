@@ -3,6 +3,7 @@
 // Groups and pools are scored from what the controller knows now (the fleet's engines and their
 // loads, the IPAM outcome `portico get pools` shows); services come from the analytics store's
 // window figures through AnalyticsHealthReader, and are absent (empty) without one. Pure reads.
+// A tenant scope keeps its services, and the groups and pools it may use scored from those alone.
 import { groupHealth, poolHealth, type GroupEngineInput } from "../analytics/health.ts";
 import type { Health, ServiceSummary, Window } from "../analytics/types.ts";
 import type { FleetView } from "../controller/fleet/view.ts";
@@ -10,6 +11,7 @@ import type { Inspection } from "../controller/views.ts";
 import { waitingOn } from "../ipam/view.ts";
 import { DEFAULT_ENGINE_GROUP } from "../k8s/engine-group.ts";
 import type { CliView } from "./cli-routes.ts";
+import type { TenantScope } from "./tenant-scope.ts";
 
 /** HEALTH_PATH is the route's path. */
 export const HEALTH_PATH = "/api/v1/analytics/health";
@@ -64,6 +66,7 @@ export function serveAnalyticsHealth(
   reader: AnalyticsHealthReader | undefined,
   url: string,
   send: Send,
+  scope?: TenantScope,
 ): boolean {
   const u = new URL(url, "http://admin");
   if (u.pathname !== HEALTH_PATH) return false;
@@ -77,7 +80,13 @@ export function serveAnalyticsHealth(
     send(503, "text/plain", "no snapshot serving yet; retry once /readyz answers 200\n");
     return true;
   }
-  const answer = healthAnswer(now, view.engines?.(), reader?.services(w as Window) ?? [], w as Window);
+  const all = reader?.services(w as Window) ?? [];
+  const services = scope ? all.filter((s) => scope.services.has(s.vs)) : all;
+  const answer = healthAnswer(now, view.engines?.(), services, w as Window);
+  if (scope) {
+    answer.groups = answer.groups.filter((g) => scope.group(g.group));
+    answer.pools = answer.pools.filter((p) => scope.pool(p.pool));
+  }
   send(200, "application/json", JSON.stringify(answer, null, 2) + "\n");
   return true;
 }

@@ -6,12 +6,15 @@
 //   GET  /api/v1/analytics/full-logs                  → the active switches [{vs, until}]
 //   POST /api/v1/analytics/full-logs?vs=KEY&minutes=N → 202 {vs, until}: every request of KEY is
 //        logged for N minutes (1–60); minutes=0 turns it off; 404 when no virtual service is KEY
+// With a tenant scope (tenant-scope.ts) every answer and switch covers the tenant's virtual services
+// only; another's key answers 404 as an unknown one would, and stats (totals of every tenant) 403.
 import type { IncomingMessage } from "node:http";
 import type { FullLogs } from "../analytics/full-logs.ts";
 import { FULL_LOGS_MAX_MINUTES } from "../analytics/full-logs.ts";
 import { parseLogQuery, QueryError } from "../analytics/log-query.ts";
 import type { LogStore } from "../analytics/log-store.ts";
 import { vsKey } from "../analytics/types.ts";
+import type { TenantScope } from "./tenant-scope.ts";
 
 /** LogsView is what these routes read and change; the controller owns it. */
 export interface LogsView {
@@ -39,6 +42,7 @@ export function serveLogRoutes(
   path: string,
   send: Send,
   view: LogsView | undefined,
+  scope?: TenantScope,
 ): boolean {
   if (path !== LOGS && path !== STATS && path !== FULL) return false;
   if (!view) {
@@ -54,10 +58,28 @@ export function serveLogRoutes(
   if (path === LOGS || path === STATS) {
     if (req.method !== "GET" && req.method !== "HEAD")
       send(405, "text/plain", `method not allowed: GET ${path}\n`);
+    else if (path === STATS && scope)
+      send(
+        403,
+        "text/plain",
+        `the log's totals cover every tenant; a view of tenant ${scope.tenant} has ${LOGS}\n`,
+      );
     else if (path === STATS) json(send, 200, view.logs.stats());
     else {
       try {
-        json(send, 200, view.logs.query(parseLogQuery(params, now)));
+        const q = parseLogQuery(params, now);
+        if (scope && q.vs !== undefined && !scope.services.has(q.vs))
+          send(
+            404,
+            "text/plain",
+            `no virtual service ${JSON.stringify(q.vs)} in the view of tenant ${scope.tenant}\n`,
+          );
+        else
+          json(
+            send,
+            200,
+            view.logs.query(scope && q.vs === undefined ? { ...q, vsIn: [...scope.services] } : q),
+          );
       } catch (err) {
         if (!(err instanceof QueryError)) throw err;
         send(400, "text/plain", `${err.message}\n`);
@@ -65,14 +87,24 @@ export function serveLogRoutes(
     }
     return true;
   }
-  if (req.method === "GET" || req.method === "HEAD") json(send, 200, view.fullLogs.active());
-  else if (req.method === "POST") setFullLogs(params, send, view);
+  if (req.method === "GET" || req.method === "HEAD")
+    json(
+      send,
+      200,
+      view.fullLogs.active().filter((f) => !scope || scope.services.has(f.vs)),
+    );
+  else if (req.method === "POST") setFullLogs(params, send, view, scope);
   else send(405, "text/plain", `method not allowed: GET or POST ${FULL}?vs=KEY&minutes=N\n`);
   return true;
 }
 
 /** setFullLogs answers POST full-logs?vs=KEY&minutes=N. */
-function setFullLogs(params: URLSearchParams, send: Send, view: LogsView): void {
+function setFullLogs(
+  params: URLSearchParams,
+  send: Send,
+  view: LogsView,
+  scope: TenantScope | undefined,
+): void {
   const vs = params.get("vs") ?? "";
   const m = params.get("minutes") ?? "";
   if (vs === "")
@@ -88,9 +120,12 @@ function setFullLogs(params: URLSearchParams, send: Send, view: LogsView): void 
       `minutes=${JSON.stringify(m)}: give a whole number from 1 to ${FULL_LOGS_MAX_MINUTES} (0 turns full logs off)\n`,
     );
   const minutes = Number(m);
-  const known = view.services();
-  // Turning off is always allowed: the service may have gone since the switch was set.
-  if (minutes > 0 && !known?.has(vs)) {
+  const all = view.services();
+  // A tenant knows only its own keys: no suggestion, and no switch, names another's.
+  const known = scope && all ? new Set([...all].filter((k) => scope.services.has(k))) : all;
+  // Turning off is always allowed (the service may have gone since the switch was set), but not
+  // through a tenant's view: a key it cannot see may be another's (a gone one's switch expires by itself).
+  if ((minutes > 0 || scope !== undefined) && !known?.has(vs)) {
     // A host or listener alone is the usual slip: offer the keys that contain it.
     const close = [...(known ?? [])].filter((k) => k.includes(vs)).slice(0, 5);
     return send(

@@ -3,13 +3,15 @@
 //   GET /api/v1/analytics/series?vs=KEY&window=W[&route=R|&backend=B] Series (the VS, a route or a backend)
 //   GET /api/v1/analytics/top?vs=KEY&window=W                        TopLists merged over the window
 // W is one of 5m, 1h, 6h, 24h, 7d, 30d (default 1h). Bad parameters are 400 saying what to send;
-// an unknown virtual service, route or backend is 404 naming it.
+// an unknown virtual service, route or backend is 404 naming it. With a tenant scope
+// (tenant-scope.ts) only the tenant's virtual services are listed, and another's answers as unknown.
 import type { FleetView } from "../controller/fleet/view.ts";
 import type { EngineSnapshot } from "../model/ir.ts";
 import { isWindow, WINDOWS } from "../analytics/resolutions.ts";
 import type { AnalyticsStore } from "../analytics/store.ts";
 import { summarizeAll, type AnalyticsContext } from "../analytics/summary.ts";
 import type { Window } from "../analytics/types.ts";
+import type { TenantScope } from "./tenant-scope.ts";
 
 /** AnalyticsReader is what these routes read: the store and what the controller knows beside it. */
 export interface AnalyticsReader {
@@ -28,6 +30,7 @@ export function serveAnalyticsRoute(
   engines: FleetView | undefined,
   url: string,
   send: Send,
+  scope?: TenantScope,
 ): boolean {
   const u = new URL(url, "http://admin");
   const m = /^\/api\/v1\/analytics\/([a-z]+)$/.exec(u.pathname);
@@ -46,11 +49,13 @@ export function serveAnalyticsRoute(
   const { store } = reader;
   switch (m[1]) {
     case "services":
-      json(summarizeAll(store, w, contextOf(reader, engines)));
+      json(
+        summarizeAll(store, w, contextOf(reader, engines)).filter((s) => !scope || scope.services.has(s.vs)),
+      );
       return true;
     case "series":
     case "top":
-      answer(m[1], store, q, w, json, send);
+      answer(m[1], store, q, w, json, send, scope);
       return true;
     default:
       send(
@@ -69,6 +74,7 @@ function answer(
   w: Window,
   json: (doc: unknown) => void,
   send: Send,
+  scope: TenantScope | undefined,
 ): void {
   const vs = q.get("vs");
   if (!vs)
@@ -77,7 +83,7 @@ function answer(
       "text/plain",
       `${what} needs vs=KEY: a virtual service key from /api/v1/analytics/services\n`,
     );
-  if (!store.has(vs))
+  if (!store.has(vs) || (scope && !scope.services.has(vs)))
     return send(404, "text/plain", `no analytics for virtual service ${JSON.stringify(vs)}\n`);
   if (what === "top") return json(store.top(vs, w));
   const route = q.get("route");

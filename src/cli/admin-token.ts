@@ -2,15 +2,21 @@
 // (portico run, portico controller: required off loopback) and the header the CLI's own requests
 // send (portico get/explain/validate/translate --admin HOST:PORT) so they work against either.
 import { readFileSync } from "node:fs";
-import { ADMIN_TOKEN_ENV, adminToken, AdminTokenError } from "../api/admin-auth.ts";
+import {
+  ADMIN_TOKEN_ENV,
+  adminToken,
+  AdminTokenError,
+  parseAdminTokens,
+  type AdminTokenEntry,
+} from "../api/admin-auth.ts";
 import { CliError, splitHostPort } from "./args.ts";
 
-/** serverToken is the token the admin address at `admin` requires, or undefined (loopback, no file). */
+/** serverToken is the tokens the admin address at `admin` accepts, or undefined (loopback, no file). */
 export function serverToken(
   admin: string,
   file: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
-): string | undefined {
+): AdminTokenEntry[] | undefined {
   const { host } = splitHostPort(admin);
   try {
     return adminToken(host, file ?? env[ADMIN_TOKEN_ENV]);
@@ -20,7 +26,7 @@ export function serverToken(
   }
 }
 
-/** clientHeaders carries the token of --admin-token-file (or the env) on the CLI's admin requests. */
+/** clientHeaders carries the first token of --admin-token-file (or the env) on the CLI's admin requests. */
 export function clientHeaders(
   file: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
@@ -33,5 +39,10 @@ export function clientHeaders(
   } catch (err) {
     throw new CliError(`--admin-token-file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
-  return { authorization: `Bearer ${(text.split("\n")[0] ?? "").trim()}` };
+  try {
+    return { authorization: `Bearer ${parseAdminTokens(path, text)[0]!.token}` };
+  } catch (err) {
+    if (err instanceof AdminTokenError) throw new CliError(err.message);
+    throw err;
+  }
 }

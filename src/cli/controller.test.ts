@@ -36,13 +36,13 @@ test("portico controller: a non-loopback --admin needs a token file (flag or env
   try {
     const file = join(dir, "token");
     writeFileSync(file, "fedcba9876543210fedcba9876543210\n");
-    assert.equal(
+    assert.deepEqual(
       parseControllerFlags(["--admin=0.0.0.0:9901", `--admin-token-file=${file}`], {}).adminToken,
-      "fedcba9876543210fedcba9876543210",
+      [{ token: "fedcba9876543210fedcba9876543210" }],
     );
-    assert.equal(
+    assert.deepEqual(
       parseControllerFlags(["--admin=0.0.0.0:9901"], { PORTICO_ADMIN_TOKEN_FILE: file }).adminToken,
-      "fedcba9876543210fedcba9876543210",
+      [{ token: "fedcba9876543210fedcba9876543210" }],
     );
     assert.equal(parseControllerFlags([], {}).adminToken, undefined);
   } finally {

@@ -12,6 +12,7 @@ import { feedAnalytics } from "../controller/analytics-feed.ts";
 import { fanOut } from "../analytics/fan-out.ts";
 import { startAdmin } from "../api/admin.ts";
 import { serverToken } from "./admin-token.ts";
+import type { AdminTokenEntry } from "../api/admin-auth.ts";
 import { stateDirOf } from "../state/location.ts";
 import { createLogger } from "../controller/log.ts";
 import { createEnginePort } from "../controller/engine-port.ts";
@@ -42,8 +43,8 @@ export interface ControllerFlags {
   httpsPort: number;
   /** admin is HOST:PORT of /healthz, /readyz, /metrics, the API and the console (default loopback, as `portico run`). */
   admin: string;
-  /** adminToken is --admin-token-file's token: required when admin is not loopback. */
-  adminToken?: string;
+  /** adminToken is --admin-token-file's tokens: required when admin is not loopback. */
+  adminToken?: AdminTokenEntry[];
   /** engineNamespace holds the engine workloads and the link Secret. */
   engineNamespace: string;
   /** engineImage runs the engines; without it no engine workload is made (and that is logged). */
