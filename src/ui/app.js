@@ -1,8 +1,9 @@
 // @ts-check
 // app.js: the console's hash router. Each page is a module with render(main, params) that fills
 // main from the admin API; the router redraws the page every REFRESH_MS while it is shown, and
-// shows the token field when the admin address answers 401 (a non-loopback --admin).
-import { errorBox, h, setToken, Unauthorized } from "./lib.js";
+// shows the token field when the admin address answers 401 (a non-loopback --admin). The header
+// names the tenant a scoped token sees, or offers the tenants to narrow the console to.
+import { api, errorBox, h, setTenant, setToken, tenant, Unauthorized } from "./lib.js";
 import { destroyCharts, mountCharts } from "./chart.js";
 import * as overview from "./overview.js";
 import * as service from "./service.js";
@@ -40,7 +41,7 @@ async function draw() {
     a.classList.toggle("active", a.getAttribute("data-page") === (page === "vs" ? "overview" : page));
   const next = h("div");
   try {
-    await PAGES[page]?.render(next, params, arg);
+    await Promise.all([PAGES[page]?.render(next, params, arg), tenantBar()]);
   } catch (err) {
     if (err instanceof Unauthorized) return login(err.message);
     next.append(errorBox(`This page could not be drawn: ${String(err)}`));
@@ -51,6 +52,53 @@ async function draw() {
   mountCharts(main);
   const u = document.getElementById("updated");
   if (u) u.textContent = `updated ${new Date().toLocaleTimeString()}`;
+}
+
+/**
+ * tenantBar fills the header's tenant slot from GET /api/v1/whoami: the name of a scoped token's
+ * tenant, or a choice of tenants for a full admin (when there are any), and a way to sign in with
+ * another token (on loopback no token is asked for, yet a tenant's token may be used).
+ */
+async function tenantBar() {
+  const slot = document.getElementById("tenant");
+  if (!slot) return;
+  const who = await api("/api/v1/whoami");
+  if (who.status === 404 && tenant()) {
+    // The chosen tenant is gone: show everything again.
+    setTenant("");
+    return tenantBar();
+  }
+  const me = who.data ?? {};
+  const signIn = h(
+    "a",
+    {
+      href: "#",
+      class: "signin",
+      onclick: (/** @type {Event} */ e) => (e.preventDefault(), login("Sign in with another admin token.")),
+    },
+    "token",
+  );
+  if (me.scoped)
+    return void slot.replaceChildren(
+      h("span", { class: "tenant", "data-tenant": me.tenant }, `tenant ${me.tenant}`),
+      signIn,
+    );
+  const names = /** @type {string[]} */ (me.tenants ?? []);
+  if (names.length === 0) return void slot.replaceChildren(signIn);
+  const select = h(
+    "select",
+    {
+      name: "tenant",
+      "aria-label": "tenant",
+      onchange: (/** @type {Event} */ e) => {
+        setTenant(/** @type {HTMLSelectElement} */ (e.target).value);
+        start();
+      },
+    },
+    h("option", { value: "" }, "all tenants"),
+    names.map((n) => h("option", { value: n, selected: n === (me.tenant ?? "") }, n)),
+  );
+  slot.replaceChildren(select, signIn);
 }
 
 /** login asks for the admin token; it is kept in sessionStorage and sent as a bearer token. @param {string} why */
@@ -70,6 +118,7 @@ function login(why) {
       onsubmit: (/** @type {Event} */ e) => {
         e.preventDefault();
         setToken(/** @type {HTMLInputElement} */ (input).value);
+        setTenant("");
         start();
       },
     },
@@ -82,7 +131,7 @@ function login(why) {
     h(
       "p",
       { class: "muted" },
-      "This Portico's admin address is not on loopback, so it asks for the token of --admin-token-file. It is kept for this tab only.",
+      "A line of --admin-token-file: a full admin token, or a tenant's token (the console then shows that tenant only). It is kept for this tab only.",
     ),
     form,
   );

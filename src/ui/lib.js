@@ -4,6 +4,7 @@
 // manifests anyone may write), tables, notes and formatting.
 
 const TOKEN_KEY = "portico-admin-token";
+const TENANT_KEY = "portico-tenant";
 
 /** Unauthorized is thrown when the admin address wants a token; app.js shows the token field. */
 export class Unauthorized extends Error {}
@@ -18,6 +19,10 @@ export async function api(path) {
   const token = sessionStorage.getItem(TOKEN_KEY);
   /** @type {Record<string, string>} */
   const headers = token ? { authorization: `Bearer ${token}` } : {};
+  // The tenant chosen in the header narrows every answer (the server filters; a scoped token is
+  // narrowed whatever the page sends).
+  const tenant = sessionStorage.getItem(TENANT_KEY);
+  if (tenant) path += `${path.includes("?") ? "&" : "?"}tenant=${encodeURIComponent(tenant)}`;
   const res = await fetch(path, { headers, cache: "no-store" });
   if (res.status === 401) throw new Unauthorized(await res.text());
   const type = res.headers.get("content-type") ?? "";
@@ -28,6 +33,17 @@ export async function api(path) {
 /** setToken keeps the token for this tab only (sessionStorage: gone when the tab closes). @param {string} t */
 export function setToken(t) {
   sessionStorage.setItem(TOKEN_KEY, t.trim());
+}
+
+/** tenant is the tenant chosen in the header for this tab ("" for all). */
+export function tenant() {
+  return sessionStorage.getItem(TENANT_KEY) ?? "";
+}
+
+/** setTenant narrows the console to a tenant for this tab ("" shows all). @param {string} t */
+export function setTenant(t) {
+  if (t) sessionStorage.setItem(TENANT_KEY, t);
+  else sessionStorage.removeItem(TENANT_KEY);
 }
 
 /**
