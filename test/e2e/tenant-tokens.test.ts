@@ -96,7 +96,7 @@ function curl(ns: string, path: string): Promise<string> {
 }
 
 /** api asks the admin API with a token; body is JSON when the answer is. */
-async function api(token: string, path: string, method = "GET"): Promise<{ status: number; body: any }> {
+async function api(token: string, path: string, method = "GET"): Promise<{ status: number; body: unknown }> {
   const r = await fetch(`${p.adminUrl}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
   const text = await r.text();
   return {
@@ -154,7 +154,7 @@ test("a tenant's token sees only its own objects, traffic and logs; another's an
   assert.equal((await api(TOKEN_A, "/api/v1/explain/ingress/a/web")).status, 200);
   const foreign = await api(TOKEN_A, "/api/v1/explain/ingress/b/web");
   assert.equal(foreign.status, 404);
-  assert.equal(foreign.body.found, false);
+  assert.equal((foreign.body as { found: boolean }).found, false);
   assert.equal((await api(TOKEN_A, "/api/v1/translate")).status, 403);
   assert.deepEqual((await api(TOKEN_A, "/api/v1/whoami")).body, {
     scoped: true,
