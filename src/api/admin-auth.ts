@@ -175,12 +175,6 @@ export class AdminGuard {
     if (hit === undefined) return "wrong token: send a line of --admin-token-file\n";
     return { bearer: true, ...(hit.tenant !== undefined ? { tenant: hit.tenant } : {}) };
   }
-
-  /** refusal answers undefined when req may proceed, else the 401 text to send. */
-  refusal(req: IncomingMessage, path: string): string | undefined {
-    const who = this.identify(req, path);
-    return typeof who === "string" ? who : undefined;
-  }
 }
 
 /**
