@@ -3,7 +3,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { startAdmin, type AdminView } from "./admin.ts";
-import { serviceKeys, type LogsView } from "./analytics-logs-routes.ts";
+import type { IncomingMessage } from "node:http";
+import { serveLogRoutes, serviceKeys, type LogsView } from "./analytics-logs-routes.ts";
+import type { TenantScope } from "./tenant-scope.ts";
 import { FullLogs } from "../analytics/full-logs.ts";
 import { LogStore } from "../analytics/log-store.ts";
 import { logRecord } from "../analytics/log-testing.ts";
@@ -217,4 +219,76 @@ test("portico logs prints the table, json, and turns full logs on and off", asyn
   assert.equal(minutesOf("1h"), 60);
   assert.throws(() => minutesOf("90m"), /--for must be whole minutes from 1m to 60m/);
   assert.throws(() => minutesOf("30s"), /--for must be whole minutes/);
+});
+
+test("a tenant's view of the request log: its services only; another's key is unknown, also to full-log switches", () => {
+  const logs = new LogStore({ clock: () => NOW });
+  logs.add(
+    [
+      logRecord(NOW - 60_000, SHOP, { status: 503, reasons: ["5xx"] }),
+      logRecord(NOW - 30_000, API, { status: 502, reasons: ["5xx"] }),
+    ],
+    "local",
+  );
+  const fullLogs = new FullLogs(() => NOW);
+  fullLogs.set(API, 5);
+  const snapshot = {
+    l4: [],
+    http: [
+      {
+        name: "IngressClass/portico:80",
+        virtualHosts: [{ hostname: "shop.example.com" }, { hostname: "api.example.com" }],
+      },
+    ],
+  };
+  const view: LogsView = { logs, fullLogs, services: () => serviceKeys(snapshot), clock: () => NOW };
+  const shop: TenantScope = {
+    tenant: "shop",
+    exists: true,
+    namespaces: new Set(["shop"]),
+    services: new Set([SHOP]),
+    pool: () => false,
+    group: () => false,
+    zone: () => false,
+  };
+  const ask = (method: string, url: string) => {
+    let sent = { status: 0, body: "" };
+    const path = url.split("?")[0]!;
+    serveLogRoutes(
+      { method, url } as IncomingMessage,
+      path,
+      (status, _t, body) => (sent = { status, body }),
+      view,
+      shop,
+    );
+    return sent;
+  };
+  const mine = JSON.parse(ask("GET", "/api/v1/analytics/logs").body) as LogRecord[];
+  assert.deepEqual(
+    mine.map((r) => r.vs),
+    [SHOP],
+  );
+  const foreign = ask("GET", `/api/v1/analytics/logs?vs=${encodeURIComponent(API)}`);
+  assert.equal(foreign.status, 404);
+  assert.equal(ask("GET", "/api/v1/analytics/logs/stats").status, 403);
+  assert.deepEqual(
+    JSON.parse(ask("GET", "/api/v1/analytics/full-logs").body),
+    [],
+    "api's switch is not shop's",
+  );
+  for (const minutes of [5, 0]) {
+    const r = ask("POST", `/api/v1/analytics/full-logs?vs=${encodeURIComponent(API)}&minutes=${minutes}`);
+    assert.equal(r.status, 404, `minutes=${minutes}`);
+  }
+  assert.ok(
+    fullLogs.active().some((f) => f.vs === API),
+    "another's switch is untouched",
+  );
+  const hint = ask("POST", "/api/v1/analytics/full-logs?vs=example.com&minutes=5");
+  assert.match(hint.body, /did you mean "IngressClass\/portico:80 shop\.example\.com"\?/);
+  assert.doesNotMatch(hint.body, /api\.example\.com/, "the hint names the tenant's keys only");
+  assert.equal(
+    ask("POST", `/api/v1/analytics/full-logs?vs=${encodeURIComponent(SHOP)}&minutes=5`).status,
+    202,
+  );
 });
