@@ -117,10 +117,18 @@ export function statusMatches(status: number, want: number | string): boolean {
   return Math.floor(status / 100) === Number(want[0]);
 }
 
+// A tenant may have many services and the log many records: one set per query, not a scan per record.
+const sets = new WeakMap<readonly string[], ReadonlySet<string>>();
+function setOf(list: readonly string[]): ReadonlySet<string> {
+  let s = sets.get(list);
+  if (!s) sets.set(list, (s = new Set(list)));
+  return s;
+}
+
 /** matches says whether r passes every filter of q except limit and paging order. */
 export function matches(r: LogRecord, q: LogQuery): boolean {
   if (q.vs !== undefined && r.vs !== q.vs) return false;
-  if (q.vsIn !== undefined && !q.vsIn.includes(r.vs)) return false;
+  if (q.vsIn !== undefined && !setOf(q.vsIn).has(r.vs)) return false;
   if (q.route !== undefined && r.route !== q.route) return false;
   if (q.client !== undefined && r.client !== q.client) return false;
   if (q.status !== undefined && !statusMatches(r.status, q.status)) return false;
