@@ -61,7 +61,8 @@ async function draw() {
  */
 async function tenantBar() {
   const slot = document.getElementById("tenant");
-  if (!slot) return;
+  // Not while the choice is open: the redraw would replace it under the pointer.
+  if (!slot || slot.contains(document.activeElement)) return;
   const who = await api("/api/v1/whoami");
   if (who.status === 404 && tenant()) {
     // The chosen tenant is gone: show everything again.
