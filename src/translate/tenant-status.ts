@@ -16,7 +16,7 @@ export function recordAdmission(ctx: TranslateContext, a: Admission): void {
     const ref = refOf(r.obj);
     if (r.hosts) {
       ctx.status.warn(ref, ACCEPTED, r.reason, `${r.message} (its rules for this hostname are not served)`);
-    } else if (r.obj.kind === "Gateway") {
+    } else if (r.obj.kind === "Gateway" || r.obj.kind === "ListenerSet") {
       const gen = generationOf(r.obj);
       ctx.status.field(
         ref,

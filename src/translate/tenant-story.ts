@@ -207,3 +207,37 @@ spec: { type: LoadBalancer, loadBalancerClass: portico.dev/lb, ports: [{ port: 8
 ---
 `;
 }
+
+/** GATEWAY is Portico's GatewayClass and a Gateway infra/gw whose HTTP listener takes routes from every namespace. */
+export const GATEWAY = `
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: { name: portico }
+spec: { controllerName: portico.dev/gateway-controller }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: gw, namespace: infra }
+spec:
+  gatewayClassName: portico
+  listeners:
+    - name: http
+      port: 80
+      protocol: HTTP
+      allowedRoutes: { namespaces: { from: All } }
+---
+`;
+
+/** route is an HTTPRoute on infra/gw for hostname. */
+export function route(ns: string, name: string, hostname: string): string {
+  return `
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: ${name}, namespace: ${ns} }
+spec:
+  parentRefs: [{ name: gw, namespace: infra }]
+  hostnames: [${JSON.stringify(hostname)}]
+  rules: [{ backendRefs: [{ name: app, port: 80 }] }]
+---
+`;
+}
