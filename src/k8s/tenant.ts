@@ -16,6 +16,13 @@ export interface TenantQuotas {
   hostnames?: number;
   /** backends: distinct Services its routes and LoadBalancer Services send traffic to. */
   backends?: number;
+  /**
+   * requestsPerSecond: requests per second across all the tenant's HTTP routes (burst: one second's
+   * worth), counted by each engine on its own; past it 429 with Retry-After.
+   */
+  requestsPerSecond?: number;
+  /** connections: requests in flight at once across all the tenant's HTTP routes, on each engine; past it 503. */
+  connections?: number;
 }
 
 /** TenantSpec describes one tenant. */

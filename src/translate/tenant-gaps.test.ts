@@ -4,7 +4,16 @@
 // towards the listeners and hostnames quotas.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { BASE, GATEWAY, ingress, route, runStory, service, type Row } from "./tenant-story.ts";
+import {
+  BASE,
+  GATEWAY,
+  POOL_AND_CLASS,
+  ingress,
+  route,
+  runStory,
+  service,
+  type Row,
+} from "./tenant-story.ts";
 
 type PipelineOutput = Parameters<NonNullable<Row["check"]>>[0];
 
@@ -56,8 +65,8 @@ test("story: b's *.example.com serves the rest of example.com, never the names o
 });
 
 test("story: an Ingress wildcard (one label) and a hostless rule of b are fenced from a's exact domain", () => {
-  // BASE's pool and class, with a owning an exact name and a deeper wildcard instead.
-  const tenants = `${BASE.slice(0, BASE.indexOf("---\napiVersion: portico.dev/v1alpha1\nkind: Tenant"))}---
+  // a owns an exact name and a deeper wildcard.
+  const tenants = `${POOL_AND_CLASS}---
 apiVersion: portico.dev/v1alpha1
 kind: Tenant
 metadata: { name: a }

@@ -45,6 +45,6 @@ export function catches(vh: Pick<VirtualHost, "hostname" | "singleLabelWildcard"
 }
 
 /** namespaceOf reads the namespace of a route name ("Ingress/ns/name#0", "HTTPRoute/ns/name:rule#1"). */
-function namespaceOf(routeName: string): string {
+export function namespaceOf(routeName: string): string {
   return routeName.split("/")[1] ?? "";
 }

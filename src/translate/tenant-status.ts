@@ -8,6 +8,7 @@ import type { RouteObject } from "./gateway-types.ts";
 import { routeParent } from "./gateway-status.ts";
 import { ACCEPTED, refOf } from "./status.ts";
 import type { Admission } from "./tenant-admit.ts";
+import { LIMITS_ENFORCED, limitsMessage } from "./tenant-limits.ts";
 
 /** recordAdmission writes the refusals on their objects and every Tenant's status. */
 export function recordAdmission(ctx: TranslateContext, a: Admission): void {
@@ -50,6 +51,8 @@ export function recordAdmission(ctx: TranslateContext, a: Admission): void {
       ctx.status.warn(ref, CONFLICTED, p.reason, p.message);
     for (const problem of unknownNames(ctx, t.spec ?? {}))
       ctx.status.warn(ref, ACCEPTED, "UnknownReference", problem);
+    const limits = limitsMessage(t.spec?.quotas ?? {});
+    if (limits !== undefined) ctx.status.set(ref, LIMITS_ENFORCED, "True", "PerEngine", limits);
     ctx.status.field(ref, "namespaces", a.tenancy.namespacesOf(name));
     ctx.status.field(ref, "usage", { ...a.usage.get(name)! });
   }

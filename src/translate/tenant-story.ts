@@ -151,8 +151,8 @@ function check(row: Row, out: PipelineOutput): void {
   row.check?.(out);
 }
 
-/** BASE is a pool, Portico's IngressClass and two tenants: a owns *.a.example.com, b owns nothing. */
-export const BASE = `
+/** POOL_AND_CLASS are a VipPool and Portico's IngressClass, what every tenant story starts from. */
+export const POOL_AND_CLASS = `
 apiVersion: portico.dev/v1alpha1
 kind: VipPool
 metadata: { name: pool }
@@ -162,7 +162,10 @@ apiVersion: networking.k8s.io/v1
 kind: IngressClass
 metadata: { name: portico }
 spec: { controller: portico.dev/ingress-controller }
----
+`;
+
+/** BASE is a pool, Portico's IngressClass and two tenants: a owns *.a.example.com, b owns nothing. */
+export const BASE = `${POOL_AND_CLASS}---
 apiVersion: portico.dev/v1alpha1
 kind: Tenant
 metadata: { name: a }

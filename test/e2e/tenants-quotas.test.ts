@@ -125,3 +125,69 @@ test("after a restart the incumbent keeps its hostname against a newcomer whose 
     assert.equal((await get(again, 18925, "shop.example.test", agent)).body, "a GET /\n", `request ${i}`);
   assert.equal(b.seen.length, 0, "b's backend got none of a's traffic");
 });
+
+test("a tenant past its requestsPerSecond quota gets 429s; another tenant's traffic on the same listener is unaffected", async () => {
+  const dir = tempDir();
+  const a = await httpBackend("a");
+  const b = await httpBackend("b");
+  cleanups.push(() => removeDir(dir), a.close, b.close);
+  writeManifest(
+    dir,
+    "base.yaml",
+    [
+      pool("rps", ["127.0.191.11-127.0.191.12"]),
+      ingressClass,
+      tenants(", quotas: { requestsPerSecond: 5 }"),
+      backendService("a", "app", a.port),
+      backendService("b", "app", b.port),
+      ingress("a", "limited", "limited.a.test"),
+      ingress("b", "free", "free.b.test"),
+    ].join("---\n"),
+  );
+  const p = await startPortico([dir], ["--http-port", "18927", "--https-port", "18928"]);
+  cleanups.push(() => p.stop());
+  const vip = (await p.vip("Ingress", "a", "limited"))!;
+  assert.ok(vip, "a's Ingress has a VIP");
+  const tenantA = (await p.status()).find((x) => x.kind === "Tenant" && x.name === "a");
+  const how = tenantA?.status.conditions?.find((c) => c.type === "portico.dev/LimitsEnforced");
+  assert.equal(`${how?.status} ${how?.reason}`, "True PerEngine", JSON.stringify(tenantA?.status));
+
+  // 60 requests per tenant, alternating, on keep-alive connections: far faster than 5 per second.
+  const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+  cleanups.push(() => agent.destroy());
+  const counts = { a: new Map<number, number>(), b: new Map<number, number>() };
+  const bump = (m: Map<number, number>, s: number) => m.set(s, (m.get(s) ?? 0) + 1);
+  const started = performance.now();
+  for (let i = 0; i < 60; i++) {
+    const [ra, rb] = await Promise.all([
+      get(vip, 18927, "limited.a.test", agent),
+      get(vip, 18927, "free.b.test", agent),
+    ]);
+    bump(counts.a, ra.status);
+    bump(counts.b, rb.status);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const okA = counts.a.get(200) ?? 0;
+  const limitedA = counts.a.get(429) ?? 0;
+  console.log(
+    `tenant rps e2e: 60 requests each in ${seconds.toFixed(2)} s; a: ${okA}×200 ${limitedA}×429; b: ${JSON.stringify([...counts.b])}`,
+  );
+  assert.deepEqual([...counts.b], [[200, 60]], "every one of b's requests served");
+  assert.equal(okA + limitedA, 60, `a's answers are 200 or 429: ${JSON.stringify([...counts.a])}`);
+  // The bucket holds 5 and refills 5 per second: what passes is bounded by the time the loop took
+  // (measured, with a margin of 3), so a slow machine loosens the bound instead of failing it.
+  assert.ok(okA >= 5, `the first 5 of a's requests pass (got ${okA})`);
+  assert.ok(okA <= 5 + 5 * seconds + 3, `a got ${okA} through in ${seconds.toFixed(2)} s`);
+  assert.ok(limitedA > 0, "a was limited");
+  const metrics = await waitFor(
+    "the denials in the metrics",
+    async () => {
+      const text = await (await fetch(`${p.adminUrl}/metrics`)).text();
+      const m =
+        /portico_access_denied_total\{[^}]*policy="Tenant\/a \(requestsPerSecond\)"[^}]*\} (\d+)/.exec(text);
+      return m && Number(m[1]) === limitedA ? text : undefined;
+    },
+    10_000,
+  );
+  assert.doesNotMatch(metrics, /policy="Tenant\/b/, "b is never limited");
+});
