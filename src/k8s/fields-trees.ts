@@ -392,6 +392,7 @@ export const KIND_FIELDS: Readonly<Record<string, Readonly<Record<string, FieldT
         backends: 0,
         requestsPerSecond: 0,
         connections: 0,
+        engineGroupLimits: { engineGroup: 0, requestsPerSecond: 0, connections: 0 },
       },
     },
   },

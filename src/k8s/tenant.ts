@@ -23,6 +23,15 @@ export interface TenantQuotas {
   requestsPerSecond?: number;
   /** connections: requests in flight at once across all the tenant's HTTP routes, on each engine; past it 503. */
   connections?: number;
+  /** engineGroupLimits give an engine group its own requestsPerSecond / connections (a field left out: the value above). */
+  engineGroupLimits?: TenantGroupLimits[];
+}
+
+/** TenantGroupLimits are a tenant's rate quotas on the engines of one group. */
+export interface TenantGroupLimits {
+  engineGroup: string;
+  requestsPerSecond?: number;
+  connections?: number;
 }
 
 /** TenantSpec describes one tenant. */

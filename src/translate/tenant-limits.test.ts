@@ -9,7 +9,9 @@ const SETUP = `${POOL_AND_CLASS}---
 apiVersion: portico.dev/v1alpha1
 kind: Tenant
 metadata: { name: a }
-spec: { namespaces: [a], quotas: { requestsPerSecond: 5, connections: 3 } }
+spec:
+  namespaces: [a]
+  quotas: { requestsPerSecond: 5, connections: 3, engineGroupLimits: [{ engineGroup: batch, requestsPerSecond: 50 }] }
 ---
 apiVersion: portico.dev/v1alpha1
 kind: Tenant
@@ -50,6 +52,41 @@ test("story: a tenant's rate quotas are on every route of its namespaces, one sh
         const b = out.statuses.find((s) => s.kind === "Tenant" && s.name === "b");
         const types = ((b?.status.conditions ?? []) as { type: string }[]).map((c) => c.type);
         assert.ok(!types.includes("portico.dev/LimitsEnforced"), "b sets no limits");
+      },
+    },
+  ]);
+});
+
+test("story: an engine group's own value applies to the tenant's listeners on that group; the rest keep the default", () => {
+  const dedicated = `, annotations: { "portico.dev/dedicated-vip": "true", "portico.dev/engine-group": batch }`;
+  runStory([
+    {
+      name: "a serves x.a.test on the shared (default) listener and d.a.test on its own VIP on engine group batch",
+      apply: `${SETUP}---
+apiVersion: portico.dev/v1alpha1
+kind: EngineGroup
+metadata: { name: batch }
+---${ingress("a", "x", "x.a.test")}${ingress("a", "d", "d.a.test", "/", dedicated)}`,
+      want: [
+        {
+          obj: "Tenant/a",
+          type: "portico.dev/LimitsEnforced",
+          status: "True",
+          reason: "PerEngine",
+          message: /on engine group batch: requestsPerSecond 50 \(429 past it\) and connections 3/,
+        },
+      ],
+      check: (out) => {
+        const rps = new Map<string, unknown>();
+        for (const l of out.snapshot.http)
+          for (const vh of l.virtualHosts)
+            for (const r of vh.routes)
+              rps.set(
+                `${l.group} ${vh.hostname}`,
+                r.extraAccess?.find((a) => a.rateLimit)?.rateLimit?.requests,
+              );
+        assert.equal(rps.get("default x.a.test"), 5);
+        assert.equal(rps.get("batch d.a.test"), 50);
       },
     },
   ]);

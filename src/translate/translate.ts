@@ -16,7 +16,6 @@ import { admitTenants } from "./tenant-admit.ts";
 import { recordAdmission } from "./tenant-status.ts";
 import { restrictTenantPools } from "./tenant-pools.ts";
 import { guardTenantDomains } from "./tenant-guard.ts";
-import { applyTenantLimits } from "./tenant-limits.ts";
 import type { TranslateOptions, TranslateResult } from "./types.ts";
 
 /** Pass is one translation step. */
@@ -33,8 +32,6 @@ export const PASSES: readonly Pass[] = [
   restrictTenantPools,
   // After every pass that adds virtual hosts: another tenant's domain inside a wildcard is fenced off.
   guardTenantDomains,
-  // Every HTTP route of a tenant with requestsPerSecond / connections quotas gets them (shared).
-  applyTenantLimits,
   // It lists what the passes above did not honour, on objects they took.
   reportAnnotations,
   // Reads the listeners every pass built; joins a Gateway's AnnotationsHonoured condition if any.
