@@ -91,3 +91,20 @@ metadata: { name: batch }
     },
   ]);
 });
+
+test("story: engineGroupLimits naming an EngineGroup that does not exist is a warning on the Tenant", () => {
+  runStory([
+    {
+      name: "a's limits name group batch, which no EngineGroup defines",
+      apply: SETUP,
+      want: [
+        {
+          obj: "Tenant/a",
+          status: "True",
+          reason: "UnknownReference",
+          message: /spec\.quotas\.engineGroupLimits: batch does not exist/,
+        },
+      ],
+    },
+  ]);
+});

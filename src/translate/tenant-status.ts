@@ -70,10 +70,12 @@ function unknownNames(ctx: TranslateContext, spec: TenantSpec): string[] {
   };
   check("vipPools", spec.vipPools, new Set(ctx.set.vipPools.map((p) => p.metadata.name)));
   check("dnsZones", spec.dnsZones, new Set(ctx.set.dnsZones.map((z) => z.metadata.name)));
+  const groups = new Set(["default", ...ctx.set.engineGroups.map((g) => g.metadata.name)]);
+  check("engineGroups", spec.engineGroups, groups);
   check(
-    "engineGroups",
-    spec.engineGroups,
-    new Set(["default", ...ctx.set.engineGroups.map((g) => g.metadata.name)]),
+    "quotas.engineGroupLimits",
+    (spec.quotas?.engineGroupLimits ?? []).map((e) => e.engineGroup),
+    groups,
   );
   return out;
 }
