@@ -8,6 +8,7 @@ import type { AllocateOutput, AllocationResult, AllocationState } from "../ipam/
 import type { EngineSnapshot, HttpListener, L4Listener } from "../model/ir.ts";
 import { DEFAULT_ENGINE_GROUP } from "../k8s/engine-group.ts";
 import { resolveGroups, type GroupServing } from "../translate/engine-group.ts";
+import { applyTenantLimits } from "../translate/tenant-limits.ts";
 import { applyGatewayAllocation } from "../translate/gateway-status.ts";
 import { buildDns, type DnsOutput, type DnsSerials } from "../translate/dns.ts";
 import type { AcmeTxt } from "../translate/acme-txt.ts";
@@ -103,8 +104,13 @@ export function buildSnapshot(
   const l4: L4Listener[] = tr.l4.flatMap(({ vip, name, ...rest }) =>
     addressesOf(vip).map((address) => ({ name, address, group: groupOf(address), ...rest })),
   );
-  const http: HttpListener[] = tr.http.flatMap(({ vip, name, ...rest }) =>
-    addressesOf(vip).map((address) => ({ name, address, group: groupOf(address), ...rest })),
+  // A tenant's requestsPerSecond / connections go on its routes with its values for each group.
+  const http: HttpListener[] = applyTenantLimits(
+    tr.http.flatMap(({ vip, name, ...rest }) =>
+      addressesOf(vip).map((address) => ({ name, address, group: groupOf(address), ...rest })),
+    ),
+    set.tenants,
+    tr.tenants?.namespaces ?? {},
   );
   const whyNoAddress = (vip: string) => {
     const r = allocations.results[vip];

@@ -98,6 +98,9 @@ export interface ReportedProblem {
 export interface AllocationStore {
   loadAllocations(): AllocationState;
   saveAllocations(state: AllocationState): void;
+  /** loadTenantMemory / saveTenantMemory keep what the tenant rules admitted across restarts (JSON; optional). */
+  loadTenantMemory?(): string | undefined;
+  saveTenantMemory?(json: string | undefined): void;
 }
 
 /** Rejection records a snapshot the engine refused; the previous one keeps serving. */
@@ -113,6 +116,27 @@ export interface ControllerExtras {
   /** dnsChallenges are the pending DNS-01 answers, published in the zones Portico serves (acme-txt.ts). */
   dnsChallenges?(): AcmeTxt[];
   statuses(): ObjectStatus[];
+}
+
+/**
+ * loadTenantMemory reads the tenant admissions a previous run saved; what cannot be read is logged
+ * and dropped (claims are then settled by creation time, as on a first start).
+ */
+function loadTenantMemory(store: AllocationStore | undefined, log: Logger): TenantMemory | undefined {
+  const json = store?.loadTenantMemory?.();
+  if (json === undefined) return undefined;
+  try {
+    const m = JSON.parse(json) as TenantMemory;
+    if (isRecord(m?.admitted) && isRecord(m?.holders) && isRecord(m?.namespaces)) return m;
+  } catch {
+    // reported below
+  }
+  log("warn", "saved tenant admissions unreadable; claims are settled by creation time", {});
+  return undefined;
+}
+
+function isRecord(v: unknown): v is Record<string, string> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** withSecrets is set with extra Secrets, replacing any of the same namespace/name. */
@@ -161,6 +185,9 @@ export class Controller {
   #objectProblems: Problem[] = [];
   #gatewayListeners = new Map<string, GatewayListenerSpec[]>();
   #persist: Persister;
+  #store: AllocationStore | undefined;
+  /** #savedTenants is the tenant memory as last saved (JSON), so an unchanged one is not written again. */
+  #savedTenants: string | undefined;
   /** dnsSerials are each DnsZone's content hash and SOA serial as served (dns.ts). */
   #dnsSerials: DnsSerials = new Map();
   #extras: ControllerExtras | undefined;
@@ -179,6 +206,27 @@ export class Controller {
     this.#opts = opts;
     this.#log = log;
     this.#allocations = store ? store.loadAllocations() : {};
+    this.#store = store;
+    this.#tenantsBefore = loadTenantMemory(store, log);
+    this.#savedTenants = JSON.stringify(this.#tenantsBefore);
+  }
+
+  /**
+   * #saveTenantMemory keeps what the tenant rules admitted in the state database when it changed, so
+   * a restart keeps the incumbents. A failed save is logged and retried at the next change: the
+   * memory in this process still holds them, only a restart before a good save loses them.
+   */
+  #saveTenantMemory(): void {
+    const json = JSON.stringify(this.#tenantsBefore);
+    if (json === this.#savedTenants || !this.#store?.saveTenantMemory) return;
+    try {
+      this.#store.saveTenantMemory(this.#tenantsBefore === undefined ? undefined : json);
+      this.#savedTenants = json;
+    } catch (err) {
+      this.#log("error", "tenant admissions not saved; a restart would settle claims by creation time", {
+        error: String((err as Error)?.message ?? err),
+      });
+    }
   }
 
   /** setFullLogs makes every snapshot built from now on carry the live full-log switches. */
@@ -256,6 +304,7 @@ export class Controller {
     this.#lastValid = out.lastValid;
     this.#tenantsBefore = out.translate.tenants;
     this.#servedTenantsBefore = tenantsBefore;
+    this.#saveTenantMemory();
     this.#dnsSerials = out.dns.serials;
     this.#servedAcmeTxt = acmeTxt;
     this.#servedLastValid = heldFrom;

@@ -1,6 +1,7 @@
 // pools.ts: VipPool objects compiled into what the allocator reads (merged ranges, sizes, overlaps),
 // and the per-request eligibility check that yields the refusal codes of `portico explain`.
 import type { VipPool, VipPoolSpec } from "../k8s/vip-pool.ts";
+import { DEFAULT_ENGINE_GROUP } from "../k8s/engine-group.ts";
 import { formatRange, mergeRanges, parseEntry, rangeSize, rangesContain, type IpRange } from "./ranges.ts";
 import { matchesAny } from "./selector.ts";
 import type { IpFamily, RefusalReason, VipRequest } from "./types.ts";
@@ -15,6 +16,8 @@ export interface CompiledPool {
   invalid?: string;
   autoAssign: boolean;
   avoidBuggy: boolean;
+  /** engineGroup is the EngineGroup serving the pool's addresses for owners that name none (spec.engineGroup, else "default"). */
+  engineGroup: string;
   priority: number;
   /** allocation is spec.serviceAllocation as given (read, never written). */
   allocation: NonNullable<VipPoolSpec["serviceAllocation"]>;
@@ -34,6 +37,7 @@ function compilePool(pool: VipPool): CompiledPool {
     name: pool.metadata.name,
     ranges: [],
     autoAssign: spec.autoAssign ?? true,
+    engineGroup: spec.engineGroup?.trim() || DEFAULT_ENGINE_GROUP,
     avoidBuggy: spec.avoidBuggyIPs ?? false,
     priority: Number.isInteger(spec.priority) ? (spec.priority as number) : 0,
     allocation: alloc,
@@ -112,6 +116,14 @@ export function checkPool(
       ok: false,
       reason: "PoolNotAllowed",
       detail: `not among tenant ${req.tenant ?? ""}'s vipPools (${list})`,
+    };
+  }
+  if (req.allowedGroups !== undefined && !req.allowedGroups.includes(pool.engineGroup)) {
+    const list = req.allowedGroups.join(", ") || "none";
+    return {
+      ok: false,
+      reason: "PoolNotAllowed",
+      detail: `serves EngineGroup ${pool.engineGroup} (spec.engineGroup), not among tenant ${req.tenant ?? ""}'s engineGroups (${list})`,
     };
   }
   const reservedFor = req.reservedPools?.[pool.name];

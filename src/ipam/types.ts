@@ -27,6 +27,12 @@ export interface VipRequest {
   allowedPools?: string[];
   /** reservedPools maps pools other tenants reserved (their spec.vipPools) to those tenants: not for this request. */
   reservedPools?: Record<string, string[]>;
+  /**
+   * allowedGroups, when set, are the EngineGroups the owner may run on (its tenant's
+   * spec.engineGroups): set only for an owner that names no group of its own or of its class, whose
+   * pool's engineGroup then decides where it runs — a pool of another group is not for it.
+   */
+  allowedGroups?: string[];
   /** tenant names the owner's tenant, for the PoolNotAllowed message. */
   tenant?: string;
   /** sharingKey lets requests with the same key share an address when their ports don't clash. */

@@ -384,7 +384,16 @@ export const KIND_FIELDS: Readonly<Record<string, Readonly<Record<string, FieldT
       domains: 0,
       allowReferencesFrom: 0,
       allowReferencesTo: 0,
-      quotas: { vips: 0, listeners: 0, routes: 0, hostnames: 0, backends: 0 },
+      quotas: {
+        vips: 0,
+        listeners: 0,
+        routes: 0,
+        hostnames: 0,
+        backends: 0,
+        requestsPerSecond: 0,
+        connections: 0,
+        engineGroupLimits: { engineGroup: 0, requestsPerSecond: 0, connections: 0 },
+      },
     },
   },
   UDPRoute: {

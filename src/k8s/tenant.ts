@@ -16,6 +16,22 @@ export interface TenantQuotas {
   hostnames?: number;
   /** backends: distinct Services its routes and LoadBalancer Services send traffic to. */
   backends?: number;
+  /**
+   * requestsPerSecond: requests per second across all the tenant's HTTP routes (burst: one second's
+   * worth), counted by each engine on its own; past it 429 with Retry-After.
+   */
+  requestsPerSecond?: number;
+  /** connections: requests in flight at once across all the tenant's HTTP routes, on each engine; past it 503. */
+  connections?: number;
+  /** engineGroupLimits give an engine group its own requestsPerSecond / connections (a field left out: the value above). */
+  engineGroupLimits?: TenantGroupLimits[];
+}
+
+/** TenantGroupLimits are a tenant's rate quotas on the engines of one group. */
+export interface TenantGroupLimits {
+  engineGroup: string;
+  requestsPerSecond?: number;
+  connections?: number;
 }
 
 /** TenantSpec describes one tenant. */

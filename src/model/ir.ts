@@ -552,14 +552,23 @@ export interface AccessConfig {
    * exchange ends (a WebSocket's when it upgrades). Local to each engine process, like rateLimit.
    */
   concurrency?: number;
+  // --- issue 19 (tenant requestsPerSecond / connections quotas): owned by ten-quota ---
+  /**
+   * concurrencyKey: "ClientAddress" (absent) counts concurrency per client address; "Shared" counts
+   * every request of the config's routes together (a tenant's connections quota).
+   */
+  concurrencyKey?: "ClientAddress" | "Shared";
 }
 
-/** RateLimit allows `requests` per `periodMs` per key on average, `burst` at once. */
+/**
+ * RateLimit allows `requests` per `periodMs` per key on average, `burst` at once. Key "Shared"
+ * puts every request of the config's routes in one bucket (a tenant's requestsPerSecond quota).
+ */
 export interface RateLimit {
   requests: number;
   periodMs: number;
   burst: number;
-  key: { type: "ClientAddress" } | { type: "Header"; name: string };
+  key: { type: "ClientAddress" } | { type: "Header"; name: string } | { type: "Shared" };
 }
 
 /** RouteMatch: every present field must match. */

@@ -52,6 +52,13 @@ export const MIGRATIONS: readonly string[] = [
    ) STRICT;
    CREATE INDEX analytics_logs_at ON analytics_logs (at);
    CREATE INDEX analytics_logs_vs_at ON analytics_logs (vs, at)`,
+  // 7: what the tenant rules admitted last (translate TenantMemory as JSON, one row), so a restart
+  // keeps the incumbents: a newcomer whose claim would win on creation order does not take a
+  // hostname, a quota share or a contested namespace from what served before the restart.
+  `CREATE TABLE tenant_memory (
+     id    INTEGER PRIMARY KEY CHECK (id = 1),
+     value TEXT NOT NULL
+   ) STRICT`,
 ];
 
 /**

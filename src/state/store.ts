@@ -63,6 +63,10 @@ export interface StateStore {
   loadAcme(): Record<string, string>;
   /** saveAcme writes one ACME row (undefined deletes it); throws PORTICO_STATE_WRITE. */
   saveAcme(key: string, value: string | undefined): void;
+  /** loadTenantMemory reads what the tenant rules admitted last (JSON), or undefined before any. */
+  loadTenantMemory(): string | undefined;
+  /** saveTenantMemory replaces it (undefined deletes it: no Tenants any more); throws PORTICO_STATE_WRITE. */
+  saveTenantMemory(json: string | undefined): void;
   /** loadAnalytics reads every saved analytics bucket, oldest first per family (analytics/persist.ts). */
   loadAnalytics(): AnalyticsRow[];
   /**
@@ -220,6 +224,9 @@ function openChecked(
     const epochBump = db.prepare(
       "INSERT INTO epoch (id, value) VALUES (1, 1) ON CONFLICT(id) DO UPDATE SET value = value + 1 RETURNING value",
     );
+    const tenantGet = db.prepare("SELECT value FROM tenant_memory WHERE id = 1");
+    const tenantPut = db.prepare("INSERT OR REPLACE INTO tenant_memory (id, value) VALUES (1, ?)");
+    const tenantDel = db.prepare("DELETE FROM tenant_memory");
     const anaAll = db.prepare("SELECT family, t, data FROM analytics ORDER BY family, t");
     const anaPut = db.prepare("INSERT OR REPLACE INTO analytics (family, t, data) VALUES (?, ?, ?)");
     const anaPrune = db.prepare("DELETE FROM analytics WHERE family = ? AND t < ?");
@@ -309,6 +316,20 @@ function openChecked(
           throw new StateError("PORTICO_STATE_WRITE", `cannot save ACME state to ${file}: ${describe(err)}`, {
             cause: err,
           });
+        }
+        backupStale = true;
+      },
+      loadTenantMemory: () => (tenantGet.get() as { value: string } | undefined)?.value,
+      saveTenantMemory: (json) => {
+        try {
+          if (json === undefined) tenantDel.run();
+          else tenantPut.run(json);
+        } catch (err) {
+          throw new StateError(
+            "PORTICO_STATE_WRITE",
+            `cannot save the tenant admissions to ${file}: ${describe(err)}`,
+            { cause: err },
+          );
         }
         backupStale = true;
       },

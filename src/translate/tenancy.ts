@@ -97,6 +97,11 @@ export class Tenancy {
     return this.tenants.get(tenant)?.spec ?? {};
   }
 
+  /** domains lists every tenant domain that stands (contested ones with their older tenant only). */
+  domains(): readonly DomainOwner[] {
+    return this.#domains;
+  }
+
   /** domainOwner is the tenant whose domains cover a normalised host (the most specific domain wins). */
   domainOwner(host: string): DomainOwner | undefined {
     let best: DomainOwner | undefined;

@@ -59,15 +59,21 @@ export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admissio
   seedHolders(tenancy, holders, claims, before);
   for (const c of claims) {
     const tenant = tenancy.tenantOf(c.namespace);
-    // A VIP owner without a group of its own or of its class runs on the default engines, which
-    // the tenant must list as well: leaving the annotation off is no way around engineGroups.
-    const group = c.group ?? (c.vips > 0 ? DEFAULT_ENGINE_GROUP : undefined);
+    // A VIP owner without a group of its own or of its class runs where its pool says (else on
+    // the default engines): it is let through when a pool it may use serves one of the tenant's
+    // groups (IPAM then draws only from those, tenant-pools.ts), else refused here — leaving the
+    // annotation off is no way around engineGroups.
     const groups = tenancy.spec(tenant).engineGroups;
+    const poolGroups = c.group === undefined && c.vips > 0 ? groupsOfPools(set, tenancy, tenant) : [];
+    const group =
+      c.group ??
+      (c.vips > 0 && !poolGroups.some((g) => groups?.includes(g)) ? DEFAULT_ENGINE_GROUP : undefined);
     if (tenant && group !== undefined && groups !== undefined && !groups.includes(group)) {
+      const pools = c.group === undefined ? "; no VipPool it may use has an engineGroup among them" : "";
       refusals.push({
         obj: c.obj,
         reason: "EngineGroupNotAllowed",
-        message: `EngineGroup ${group} is not among tenant ${tenant}'s engineGroups (${groups.join(", ") || "none"})`,
+        message: `EngineGroup ${group} is not among tenant ${tenant}'s engineGroups (${groups.join(", ") || "none"})${pools}`,
       });
       // It may hold names from the previous translation (seedHolders): refused, it serves none.
       release(holders, c, c.hosts);
@@ -145,6 +151,14 @@ export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admissio
   return { set: rebuild(set, replaced), tenancy, usage, refusals, notices, memory };
 }
 
+/** groupsOfPools are the EngineGroups of the VipPools a tenant may draw from (spec.engineGroup, else "default"). */
+function groupsOfPools(set: ResourceSet, tenancy: Tenancy, tenant: string): string[] {
+  const allowed = tenancy.spec(tenant).vipPools;
+  return set.vipPools
+    .filter((p) => allowed === undefined || allowed.includes(p.metadata.name))
+    .map((p) => p.spec?.engineGroup?.trim() || DEFAULT_ENGINE_GROUP);
+}
+
 /** fingerprint is what a claim asks (hostnames, quota needs, group): an edit that changes it makes the object a newcomer again. */
 function fingerprint(c: ObjectClaim): string {
   return JSON.stringify([c.hosts, c.vips, c.listeners, c.routes, c.backends, c.group ?? ""]);
@@ -187,13 +201,13 @@ function seedHolders(
 }
 
 /**
- * holdKey separates what holds a hostname: a Gateway's listener hostname holds it against other
- * Gateways only, and a route or Ingress against other routes and Ingresses — a shared Gateway's
+ * holdKey separates what holds a hostname: a Gateway's (or ListenerSet's) listener hostname holds
+ * it against other Gateways and ListenerSets only, and a route or Ingress against other routes and Ingresses — a shared Gateway's
  * listener for shop.example.com must not refuse the tenant's HTTPRoute that attaches to it. A
  * tenant's domains bind both alike.
  */
 function holdKey(c: ObjectClaim, host: string): string {
-  return c.obj.kind === "Gateway" ? `listener ${host}` : `route ${host}`;
+  return c.obj.kind === "Gateway" || c.obj.kind === "ListenerSet" ? `listener ${host}` : `route ${host}`;
 }
 
 /** release drops the holds a claim took on hosts (it is refused, so it serves none of them). */

@@ -4,7 +4,7 @@
 import { ENGINE_GROUP_ANNOTATION } from "../k8s/engine-group.ts";
 import type { ResourceSet } from "../k8s/resource-set.ts";
 import type { AnyObject, Ingress, Service } from "../k8s/types.ts";
-import type { Gateway } from "../k8s/gateway-api.ts";
+import type { Gateway, ListenerSet } from "../k8s/gateway-api.ts";
 import type { TranslateContext } from "./context.ts";
 import { annotation } from "./context.ts";
 import { normaliseHost } from "./hostnames.ts";
@@ -12,6 +12,7 @@ import { ANN_DEDICATED_VIP } from "./ingress.ts";
 import { classifyIngresses } from "./ingress-class.ts";
 import { intersectHost } from "./gateway-attach.ts";
 import { ourClasses } from "./gateway-class.ts";
+import { listenerSetsOf } from "./listenerset.ts";
 import { classGroup } from "./engine-group.ts";
 import type { ParentRef, RouteObject } from "./gateway-types.ts";
 import { servesService } from "./service-lb.ts";
@@ -68,6 +69,10 @@ export function collectClaims(set: ResourceSet, opts: TranslateOptions): ObjectC
     ours.set(`${gw.metadata.namespace ?? ""}/${gw.metadata.name}`, gw);
     const params = classes.get(gw.spec?.gatewayClassName)?.cls.spec?.parametersRef;
     out.push(withGroup(gatewayClaim(gw), classGroup(params)));
+    // A ListenerSet's listeners open ports and hold hostnames as the Gateway's do, for the tenant
+    // of the ListenerSet's namespace (which may not be the Gateway's); one the Gateway does not
+    // take (allowedListeners) opens nothing and counts nothing.
+    for (const v of listenerSetsOf(set, gw)) if (!v.refused) out.push(listenerSetClaim(v.set));
   }
   for (const o of set.other) {
     if (!ROUTE_KINDS.has(o.kind)) continue;
@@ -147,6 +152,14 @@ function gatewayClaim(gw: Gateway): ObjectClaim {
   const c = base(gw as unknown as AnyObject);
   const listeners = gw.spec?.listeners ?? [];
   c.vips = 1;
+  c.listeners = listeners.length;
+  c.hosts = hostList(listeners.map((l) => l.hostname));
+  return c;
+}
+
+function listenerSetClaim(ls: ListenerSet): ObjectClaim {
+  const c = base(ls as unknown as AnyObject);
+  const listeners = ls.spec?.listeners ?? [];
   c.listeners = listeners.length;
   c.hosts = hostList(listeners.map((l) => l.hostname));
   return c;

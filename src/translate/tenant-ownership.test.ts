@@ -2,7 +2,7 @@
 // tenant's domains are its own, an unowned hostname stays with its oldest claimant's tenant, names
 // compare case-insensitively, and the holder keeps serving whatever a newcomer does.
 import { test } from "node:test";
-import { BASE, ingress, runStory } from "./tenant-story.ts";
+import { BASE, ingress, runStory, GATEWAY, route } from "./tenant-story.ts";
 
 test("story: a hostname in another tenant's domain is refused, naming the owner; the owner's claim serves", () => {
   runStory([
@@ -177,39 +177,6 @@ spec: { namespaces: [a] }
     },
   ]);
 });
-
-const GATEWAY = `
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: { name: portico }
-spec: { controllerName: portico.dev/gateway-controller }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: gw, namespace: infra }
-spec:
-  gatewayClassName: portico
-  listeners:
-    - name: http
-      port: 80
-      protocol: HTTP
-      allowedRoutes: { namespaces: { from: All } }
----
-`;
-
-/** route is an HTTPRoute on infra/gw for hostname. */
-function route(ns: string, name: string, hostname: string): string {
-  return `
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: ${name}, namespace: ${ns} }
-spec:
-  parentRefs: [{ name: gw, namespace: infra }]
-  hostnames: [${JSON.stringify(hostname)}]
-  rules: [{ backendRefs: [{ name: app, port: 80 }] }]
----
-`;
-}
 
 test("story: HTTPRoutes and Gateway listeners follow the same ownership as Ingresses, across kinds", () => {
   runStory([

@@ -8,6 +8,7 @@ import type { RouteObject } from "./gateway-types.ts";
 import { routeParent } from "./gateway-status.ts";
 import { ACCEPTED, refOf } from "./status.ts";
 import type { Admission } from "./tenant-admit.ts";
+import { LIMITS_ENFORCED, limitsMessage } from "./tenant-limits.ts";
 
 /** recordAdmission writes the refusals on their objects and every Tenant's status. */
 export function recordAdmission(ctx: TranslateContext, a: Admission): void {
@@ -16,7 +17,7 @@ export function recordAdmission(ctx: TranslateContext, a: Admission): void {
     const ref = refOf(r.obj);
     if (r.hosts) {
       ctx.status.warn(ref, ACCEPTED, r.reason, `${r.message} (its rules for this hostname are not served)`);
-    } else if (r.obj.kind === "Gateway") {
+    } else if (r.obj.kind === "Gateway" || r.obj.kind === "ListenerSet") {
       const gen = generationOf(r.obj);
       ctx.status.field(
         ref,
@@ -50,6 +51,8 @@ export function recordAdmission(ctx: TranslateContext, a: Admission): void {
       ctx.status.warn(ref, CONFLICTED, p.reason, p.message);
     for (const problem of unknownNames(ctx, t.spec ?? {}))
       ctx.status.warn(ref, ACCEPTED, "UnknownReference", problem);
+    const limits = limitsMessage(t.spec?.quotas ?? {});
+    if (limits !== undefined) ctx.status.set(ref, LIMITS_ENFORCED, "True", "PerEngine", limits);
     ctx.status.field(ref, "namespaces", a.tenancy.namespacesOf(name));
     ctx.status.field(ref, "usage", { ...a.usage.get(name)! });
   }
@@ -67,10 +70,12 @@ function unknownNames(ctx: TranslateContext, spec: TenantSpec): string[] {
   };
   check("vipPools", spec.vipPools, new Set(ctx.set.vipPools.map((p) => p.metadata.name)));
   check("dnsZones", spec.dnsZones, new Set(ctx.set.dnsZones.map((z) => z.metadata.name)));
+  const groups = new Set(["default", ...ctx.set.engineGroups.map((g) => g.metadata.name)]);
+  check("engineGroups", spec.engineGroups, groups);
   check(
-    "engineGroups",
-    spec.engineGroups,
-    new Set(["default", ...ctx.set.engineGroups.map((g) => g.metadata.name)]),
+    "quotas.engineGroupLimits",
+    (spec.quotas?.engineGroupLimits ?? []).map((e) => e.engineGroup),
+    groups,
   );
   return out;
 }

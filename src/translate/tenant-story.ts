@@ -151,8 +151,8 @@ function check(row: Row, out: PipelineOutput): void {
   row.check?.(out);
 }
 
-/** BASE is a pool, Portico's IngressClass and two tenants: a owns *.a.example.com, b owns nothing. */
-export const BASE = `
+/** POOL_AND_CLASS are a VipPool and Portico's IngressClass, what every tenant story starts from. */
+export const POOL_AND_CLASS = `
 apiVersion: portico.dev/v1alpha1
 kind: VipPool
 metadata: { name: pool }
@@ -162,7 +162,10 @@ apiVersion: networking.k8s.io/v1
 kind: IngressClass
 metadata: { name: portico }
 spec: { controller: portico.dev/ingress-controller }
----
+`;
+
+/** BASE is a pool, Portico's IngressClass and two tenants: a owns *.a.example.com, b owns nothing. */
+export const BASE = `${POOL_AND_CLASS}---
 apiVersion: portico.dev/v1alpha1
 kind: Tenant
 metadata: { name: a }
@@ -204,6 +207,40 @@ apiVersion: v1
 kind: Service
 metadata: { ${meta.join(", ")} }
 spec: { type: LoadBalancer, loadBalancerClass: portico.dev/lb, ports: [{ port: 80 }] }
+---
+`;
+}
+
+/** GATEWAY is Portico's GatewayClass and a Gateway infra/gw whose HTTP listener takes routes from every namespace. */
+export const GATEWAY = `
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: { name: portico }
+spec: { controllerName: portico.dev/gateway-controller }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: gw, namespace: infra }
+spec:
+  gatewayClassName: portico
+  listeners:
+    - name: http
+      port: 80
+      protocol: HTTP
+      allowedRoutes: { namespaces: { from: All } }
+---
+`;
+
+/** route is an HTTPRoute on infra/gw for hostname. */
+export function route(ns: string, name: string, hostname: string): string {
+  return `
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: ${name}, namespace: ${ns} }
+spec:
+  parentRefs: [{ name: gw, namespace: infra }]
+  hostnames: [${JSON.stringify(hostname)}]
+  rules: [{ backendRefs: [{ name: app, port: 80 }] }]
 ---
 `;
 }

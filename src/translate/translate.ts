@@ -15,6 +15,7 @@ import { latencyTargets } from "./latency-target.ts";
 import { admitTenants } from "./tenant-admit.ts";
 import { recordAdmission } from "./tenant-status.ts";
 import { restrictTenantPools } from "./tenant-pools.ts";
+import { guardTenantDomains } from "./tenant-guard.ts";
 import type { TranslateOptions, TranslateResult } from "./types.ts";
 
 /** Pass is one translation step. */
@@ -29,6 +30,8 @@ export const PASSES: readonly Pass[] = [
   translatePolicies,
   translateDnsZones,
   restrictTenantPools,
+  // After every pass that adds virtual hosts: another tenant's domain inside a wildcard is fenced off.
+  guardTenantDomains,
   // It lists what the passes above did not honour, on objects they took.
   reportAnnotations,
   // Reads the listeners every pass built; joins a Gateway's AnnotationsHonoured condition if any.

@@ -9,6 +9,8 @@
 //   4. concurrency (ingress-nginx limit-connections): a slot per request in flight per client
 //      address, given back when the exchange ends (PhaseRequest.atEnd); past it 503, as nginx's
 //      limit_conn answers. Clients in `exempt` skip 3 and 4 (limit-whitelist).
+// A "Shared" rate-limit key or concurrencyKey counts every request of the config's routes
+// together, whoever sends it: a tenant's requestsPerSecond and connections quotas (issue 19).
 // The client address is the TCP peer's (Portico's HTTP listeners take no PROXY protocol from
 // clients yet), IPv4-mapped IPv6 counted as the IPv4 address; IPv6 clients count per address.
 //
@@ -33,6 +35,8 @@ export const MAX_KEY_CHARS = 128;
 
 // ABSENT keys the requests without the header: no header value can hold a NUL.
 const ABSENT = "\0";
+// SHARED keys every request of a "Shared" limit (a tenant's quota): no address or header is "\0\0".
+const SHARED = "\0\0";
 
 // words is the scratch parseAddress fills; every use finishes before the next begins.
 const words = new Uint32Array(4);
@@ -65,7 +69,7 @@ function compile(a: AccessConfig): SyncRequestHeadersStep | undefined {
     return undefined;
   const exempt = cidrs(a, "exempt");
   const policy = a.policy;
-  const limits = limitsStep(policy, rl, buckets, slots, exempt);
+  const limits = limitsStep(policy, rl, buckets, slots, exempt, a.concurrencyKey === "Shared");
   // A keep-alive connection sends its requests from one address: remember the last verdict.
   let lastIp: string | undefined;
   let lastVerdict: "deny" | "not_allowed" | undefined;
@@ -97,6 +101,7 @@ function limitsStep(
   buckets: TokenBuckets | undefined,
   slots: Slots | undefined,
   exempt: CidrSet | undefined,
+  shared: boolean,
 ): SyncRequestHeadersStep | undefined {
   if (buckets === undefined && slots === undefined) return undefined;
   const header = rl?.key.type === "Header" ? rl.key.name.toLowerCase() : undefined;
@@ -107,14 +112,14 @@ function limitsStep(
       if (a !== undefined) return a;
     }
     if (slots === undefined) return undefined;
-    const key = clientKey(req.clientIp());
+    const key = shared ? SHARED : clientKey(req.clientIp());
     if (!slots.take(key))
       return refuse(
         req,
         policy,
         "concurrency",
         503,
-        `limited by ${policy}: client ${key} has ${slots.max} requests in flight already`,
+        `limited by ${policy}: ${shared ? "its routes have" : `client ${key} has`} ${slots.max} requests in flight already`,
       );
     const prev = req.atEnd;
     req.atEnd = prev === undefined ? () => slots.give(key) : () => (prev(), slots.give(key));
@@ -131,7 +136,8 @@ function rateLimited(
   header: string | undefined,
 ): Answer | undefined {
   let key: string;
-  if (header === undefined) key = clientKey(req.clientIp());
+  if (rl.key.type === "Shared") key = SHARED;
+  else if (header === undefined) key = clientKey(req.clientIp());
   else {
     const v = req.header(header);
     key = v === undefined ? ABSENT : v.length > MAX_KEY_CHARS ? v.slice(0, MAX_KEY_CHARS) : v;
@@ -140,11 +146,13 @@ function rateLimited(
   if (waitMs === 0) return undefined;
   // The header's value stays out of the logs: it may be a credential (an API key).
   const whose =
-    header === undefined
-      ? `client ${key}`
-      : key === ABSENT
-        ? `requests without header ${header}`
-        : `header ${header}`;
+    key === SHARED
+      ? "all requests of its routes"
+      : header === undefined
+        ? `client ${key}`
+        : key === ABSENT
+          ? `requests without header ${header}`
+          : `header ${header}`;
   const answer = refuse(
     req,
     policy,

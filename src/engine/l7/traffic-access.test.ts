@@ -144,3 +144,40 @@ test("a route with affinity gets a responseHeaders step that adds the pick's Set
     add: [{ name: "Set-Cookie", value: "INGRESSCOOKIE=ab" }],
   });
 });
+
+// The "Shared" rate-limit key and concurrencyKey (a tenant's requestsPerSecond and connections
+// quotas): every client counts against one bucket and one in-flight counter.
+test("a Shared rate limit counts every client in one bucket, across routes of the same policy", () => {
+  const config = {
+    policy: "Tenant/t (requestsPerSecond)",
+    rateLimit: { requests: 2, periodMs: 60_000, burst: 2, key: { type: "Shared" as const } },
+  };
+  const one = compileAccess(config, "Ingress/t/x#0")!;
+  const two = compileAccess(config, "Ingress/t/y#0")!;
+  assert.equal(one(request("127.0.0.2")), undefined);
+  assert.equal(two(request("127.0.0.3")), undefined, "another client, another route: the same bucket");
+  const refused = one(request("127.0.0.4"));
+  assert.equal(refused?.status, 429);
+  assert.match(
+    refused!.error!,
+    /rate limited by Tenant\/t \(requestsPerSecond\): .* for all requests of its routes/,
+  );
+});
+
+test("a Shared concurrency counts every client's requests in flight together; atEnd gives a slot back", () => {
+  const s = compileAccess(
+    { policy: "Tenant/t (connections)", concurrency: 2, concurrencyKey: "Shared" },
+    "Ingress/t/x#0",
+  )!;
+  const a = request("127.0.0.2");
+  assert.equal(s(a), undefined);
+  assert.equal(s(request("127.0.0.3")), undefined);
+  const refused = s(request("127.0.0.4"));
+  assert.equal(refused?.status, 503);
+  assert.match(
+    refused!.error!,
+    /limited by Tenant\/t \(connections\): its routes have 2 requests in flight already/,
+  );
+  a.atEnd!();
+  assert.equal(s(request("127.0.0.5")), undefined, "a slot came back");
+});
