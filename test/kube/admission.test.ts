@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { connect } from "node:tls";
+import { request } from "node:https";
 import type { ChildProcess } from "node:child_process";
 import { parseAllDocuments } from "yaml";
 import { freePort, startKube, type KubeEnv } from "../../scripts/kube/env.ts";
@@ -41,7 +41,7 @@ spec:
 
 describe("the tenant admission webhook on a real API server", { skip }, () => {
   let env: KubeEnv;
-  let ctl: ChildProcess | undefined;
+  const ctls: ChildProcess[] = [];
   const dir = mkdtempSync(join(tmpdir(), "portico-admission-"));
 
   before(async () => {
@@ -80,50 +80,82 @@ spec: {namespaces: [tb]}
   });
 
   after(async () => {
-    if (ctl && ctl.exitCode === null) {
-      const exited = new Promise((r) => ctl!.once("exit", r));
-      ctl.kill("SIGTERM");
-      await exited;
-    }
+    for (const ctl of ctls)
+      if (ctl.exitCode === null) {
+        const exited = new Promise((r) => ctl.once("exit", r));
+        ctl.kill("SIGTERM");
+        await exited;
+      }
     await env?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test("over quota and a foreign hostname are refused with the documented message; compliant objects are created", async () => {
+  /** replica spawns `portico controller` with the webhook on a free loopback port and a generated certificate; resolves once it answers TLS. */
+  async function replica(identity: string): Promise<{ port: number; ca: string }> {
     const port = await freePort();
-    const caFile = join(dir, "admission-ca.pem");
-    ctl = spawnController(env, "admission", [
-      `--admission-listen=127.0.0.1:${port}`,
-      `--admission-ca-file=${caFile}`,
-    ]);
-    const ca = await waitFor("the CA file", () => existsSync(caFile) && readFileSync(caFile, "utf8"), 30_000);
-    // The webhook answers TLS with a certificate the CA signed for 127.0.0.1.
-    await waitFor(
-      "the webhook's TLS port",
-      () =>
-        new Promise<boolean>((done) => {
-          const s = connect({ host: "127.0.0.1", port, ca, servername: "localhost" }, () => {
-            s.destroy();
-            done(true);
-          });
-          s.once("error", () => done(false));
-        }),
-      30_000,
+    const caFile = join(dir, `${identity}-ca.pem`);
+    ctls.push(
+      spawnController(env, identity, [
+        `--admission-listen=127.0.0.1:${port}`,
+        `--admission-ca-file=${caFile}`,
+      ]),
     );
+    const ca = await waitFor("the CA file", () => existsSync(caFile) && readFileSync(caFile, "utf8"), 30_000);
+    // It answers reviews (TLS with a certificate the CA signed for 127.0.0.1) once it has listed
+    // the cluster; before that it answers 503, which failurePolicy Fail would turn into errors.
+    await waitFor("the webhook answering", () => review({ port, ca }, {}, "DELETE").then(() => true), 30_000);
+    return { port, ca };
+  }
 
-    // deploy/admission.yaml's webhook, its Service reference replaced by the loopback URL.
+  /** register applies deploy/admission.yaml's webhook with its Service reference replaced by the replica's loopback URL and CA. */
+  async function register(r: { port: number; ca: string }): Promise<void> {
     const shipped = parseAllDocuments(
       readFileSync(resolve(import.meta.dirname, "../../deploy/admission.yaml"), "utf8"),
     )
-      .map((d) => d.toJSON() as { kind: string; webhooks?: { clientConfig: unknown }[] })
+      .map((d) => d.toJSON() as { kind: string; webhooks?: Record<string, unknown>[] })
       .find((d) => d.kind === "ValidatingWebhookConfiguration")!;
-    shipped.webhooks![0]!.clientConfig = {
-      url: `https://127.0.0.1:${port}/validate`,
-      caBundle: Buffer.from(ca).toString("base64"),
+    const hook = shipped.webhooks![0]!;
+    hook.clientConfig = {
+      url: `https://127.0.0.1:${r.port}/validate`,
+      caBundle: Buffer.from(r.ca).toString("base64"),
     };
     // Fail, so a webhook that does not answer cannot pass this test by being ignored.
-    (shipped.webhooks![0] as Record<string, unknown>).failurePolicy = "Fail";
+    hook.failurePolicy = "Fail";
     await env.kubectl(["apply", "-f", "-"], { input: JSON.stringify(shipped) });
+  }
+
+  /** review POSTs an AdmissionReview (operation on obj) to a replica's webhook, as the API server does; resolves with its response. */
+  function review(
+    r: { port: number; ca: string },
+    obj: Record<string, unknown>,
+    operation = "CREATE",
+  ): Promise<Record<string, unknown>> {
+    const body = JSON.stringify({
+      apiVersion: "admission.k8s.io/v1",
+      kind: "AdmissionReview",
+      request: { uid: "standby-1", operation, namespace: "ta", object: obj },
+    });
+    return new Promise((done, fail) => {
+      const req = request(
+        { host: "127.0.0.1", port: r.port, path: "/validate", method: "POST", ca: r.ca },
+        (res) => {
+          let text = "";
+          res.on("data", (c: Buffer) => (text += c.toString()));
+          res.on("end", () =>
+            res.statusCode === 200
+              ? done((JSON.parse(text) as { response: Record<string, unknown> }).response)
+              : fail(new Error(`HTTP ${res.statusCode}: ${text}`)),
+          );
+        },
+      );
+      req.on("error", fail);
+      req.end(body);
+    });
+  }
+
+  test("over quota and a foreign hostname are refused with the documented message; compliant objects are created", async () => {
+    const first = await replica("admission");
+    await register(first);
 
     // A compliant Service is created: the one VIP the quota allows.
     assert.equal(await refusal(env, lbService("ta", "first", 8201)), "");
@@ -172,5 +204,30 @@ spec: {namespaces: [tb]}
     );
     assert.equal(await refusal(env, second), "");
     process.stderr.write(`admission: refused kubectl apply answered in ${refusedMs} ms\n`);
+
+    // A standby replica (the first holds the Lease) answers from its own watch: asked directly
+    // (the API server's call could land on either replica), it refuses a third Service while the
+    // second holds the quota. Its controller does not lead, so the answer can only come from there.
+    const standby = await replica("admission-standby");
+    const third = parseAllDocuments(lbService("ta", "third", 8204))[0]!.toJSON() as Record<string, unknown>;
+    const answer = await waitFor(
+      "the standby refusing the third Service",
+      async () => {
+        const r = await review(standby, third);
+        return r.allowed === false && r;
+      },
+      30_000,
+    );
+    assert.deepEqual(answer, {
+      uid: "standby-1",
+      allowed: false,
+      status: {
+        code: 403,
+        reason: "Forbidden",
+        message: "tenant a quota vips: 2 of 1 used (this Service needs 1, older objects hold 1) (not served)",
+      },
+    });
+    const lease = await getJson(env, "lease", "-n", "portico-system", "portico-controller");
+    assert.equal(lease?.spec?.holderIdentity, "admission", "the first replica still leads");
   });
 });
