@@ -270,7 +270,12 @@ export async function main(argv: string[]): Promise<number> {
   const analytics = new AnalyticsStore();
   const history = store ? new AnalyticsPersistence(analytics, store, log) : undefined;
   history?.start();
+  // /readyz also waits for the admission webhook's first listing: a pod the Service sends reviews
+  // to before it can judge them would answer 503, which failurePolicy Fail turns into errors.
+  let admission: Awaited<ReturnType<typeof serveAdmission>> | undefined;
+  const controllerReadiness = controller.readiness.bind(controller);
   const view = Object.assign(controller, {
+    readiness: () => [...controllerReadiness(), ...(admission ? [admission.readiness()] : [])],
     analytics: {
       store: analytics,
       snapshot: () => controller.inspect()?.out.snapshot,
@@ -294,7 +299,6 @@ export async function main(argv: string[]): Promise<number> {
     client.close();
     throw bindError(err, "--admin", flags.admin);
   }
-  let admission: Awaited<ReturnType<typeof serveAdmission>> | undefined;
   if (flags.admission) {
     const a = flags.admission;
     const at = splitHostPort(a.listen);

@@ -3,6 +3,7 @@
 import type { KubeClient } from "../../sources/kube/client.ts";
 import type { TenantMemory, TranslateOptions } from "../../translate/types.ts";
 import type { Logger } from "../log.ts";
+import type { HealthCheck } from "../standalone.ts";
 import { generatePair, readPair, servingNames, type ServingPair } from "./credentials.ts";
 import { startAdmission } from "./server.ts";
 import { AdmissionWatch } from "./view.ts";
@@ -29,7 +30,7 @@ export interface ServeAdmissionOptions {
 /** serveAdmission starts the webhook; close stops its server and informers. */
 export async function serveAdmission(
   o: ServeAdmissionOptions,
-): Promise<{ port: number; close(): Promise<void> }> {
+): Promise<{ port: number; readiness(): HealthCheck; close(): Promise<void> }> {
   let pair: () => ServingPair;
   if (o.files) {
     const { cert, key } = o.files;
@@ -54,6 +55,13 @@ export async function serveAdmission(
     });
     return {
       port: server.port,
+      readiness: () => ({
+        name: "admission",
+        ok: watch.synced(),
+        detail: watch.synced()
+          ? `webhook on port ${server.port} answers`
+          : "the webhook's watch is still listing the cluster (reviews get 503)",
+      }),
       async close() {
         await server.close();
         watch.close();

@@ -64,6 +64,11 @@ export class AdmissionWatch {
     );
   }
 
+  /** synced tells whether the first listing is done (the webhook answers from then on). */
+  synced(): boolean {
+    return this.#synced;
+  }
+
   /** view is the informers' objects now (not the last debounced set: an object created a moment ago counts), undefined until listed. */
   view(): AdmissionView | undefined {
     if (!this.#synced) return undefined;
