@@ -3,16 +3,18 @@
 // ServiceAccount) makes its certificate and writes the CA; the webhook of deploy/admission.yaml is
 // registered with the URL of that port and the CA as caBundle; then `kubectl apply` (admin) of an
 // over-quota Service and of an Ingress on another tenant's hostname is refused with the message the
-// controller writes on the condition, while compliant objects are created and deletes go through.
+// controller writes on the condition, an Ingress keeping some hosts is created with kubectl
+// printing the refused host as a warning, compliant objects are created and deletes go through;
+// a standby replica answers from its own watch.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { request } from "node:https";
-import type { ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { parseAllDocuments } from "yaml";
-import { freePort, startKube, type KubeEnv } from "../../scripts/kube/env.ts";
+import { BIN_DIR, freePort, startKube, type KubeEnv } from "../../scripts/kube/env.ts";
 import { apply, getJson, kubeSkip, lbService, spawnController, waitFor } from "./helper.ts";
 
 const skip = kubeSkip();
@@ -107,6 +109,18 @@ spec: {namespaces: [tb]}
     return { port, ca };
   }
 
+  /** applyWithWarnings applies yaml as admin and resolves with kubectl's stderr (its warnings). */
+  function applyWithWarnings(yaml: string): Promise<string> {
+    return new Promise((done, fail) => {
+      const child = execFile(
+        join(BIN_DIR, "kubectl"),
+        [`--kubeconfig=${env.adminKubeconfig}`, "apply", "-f", "-"],
+        (err, _out, stderr) => (err ? fail(new Error(`${err.message}: ${stderr}`)) : done(stderr)),
+      );
+      child.stdin?.end(yaml);
+    });
+  }
+
   /** register applies deploy/admission.yaml's webhook with its Service reference replaced by the replica's loopback URL and CA. */
   async function register(r: { port: number; ca: string }): Promise<void> {
     const shipped = parseAllDocuments(
@@ -181,6 +195,21 @@ spec: {namespaces: [tb]}
       /denied the request: hostname pay\.a\.example\.com belongs to tenant a \(spec\.domains \*\.a\.example\.com\); namespace tb is in tenant b \(not served\)/,
     );
     assert.equal(await getJson(env, "ingress", "-n", "tb", "steal"), undefined, "not created");
+
+    // An Ingress that keeps one of its hosts is created; kubectl prints the refused host's warning.
+    const mixed = await applyWithWarnings(
+      ingress("tb", "mixed", "shop2.example.org").replace(
+        "      http:",
+        `      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: app, port: {number: 80}}}}]}
+    - host: api.a.example.com
+      http:`,
+      ),
+    );
+    assert.match(
+      mixed,
+      /Warning: hostname api\.a\.example\.com belongs to tenant a \(spec\.domains \*\.a\.example\.com\); namespace tb is in tenant b \(its rules for this hostname are not served\)/,
+    );
+    assert.ok(await getJson(env, "ingress", "-n", "tb", "mixed"), "created");
 
     // Compliant objects: each tenant's own names; a ClusterIP Service is not even sent.
     assert.equal(await refusal(env, ingress("ta", "mine", "www.a.example.com")), "");
