@@ -74,6 +74,15 @@ test("portico controller: the admission webhook is off by default; --admission-l
       /--admission-cert and --admission-key go together/,
     ],
     [["--admission-ca-file=/tmp/ca.pem"], /need --admission-listen HOST:PORT/],
+    [
+      [
+        "--admission-listen=127.0.0.1:9444",
+        "--admission-cert=/c/tls.crt",
+        "--admission-key=/c/tls.key",
+        "--admission-ca-file=/tmp/ca.pem",
+      ],
+      /--admission-ca-file is for a certificate Portico makes/,
+    ],
     [["--admission-listen=nope", "--admission-ca-file=/tmp/ca.pem"], /--admission-listen: /],
   ];
   for (const [argv, why] of refused)

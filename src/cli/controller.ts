@@ -188,6 +188,10 @@ function admissionFlags(v: Record<string, string | boolean | undefined>): Admiss
   }
   if ((cert === undefined) !== (key === undefined))
     throw new CliError("--admission-cert and --admission-key go together (a PEM certificate and its key)");
+  if (cert !== undefined && caFile !== undefined)
+    throw new CliError(
+      "--admission-ca-file is for a certificate Portico makes; with --admission-cert the caBundle is the CA that signed your certificate: drop one of them",
+    );
   if (cert === undefined && caFile === undefined)
     throw new CliError(
       "--admission-listen needs a certificate: --admission-cert FILE --admission-key FILE, or --admission-ca-file FILE to have one made (the CA is written there, for the webhook's caBundle)",
