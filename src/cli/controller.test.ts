@@ -49,3 +49,46 @@ test("portico controller: a non-loopback --admin needs a token file (flag or env
     rmSync(dir, { recursive: true });
   }
 });
+
+test("portico controller: the admission webhook is off by default; --admission-listen needs a certificate or a CA file", () => {
+  assert.equal(parseControllerFlags([], {}).admission, undefined);
+  assert.deepEqual(
+    parseControllerFlags(["--admission-listen=127.0.0.1:9444", "--admission-ca-file=/tmp/ca.pem"], {})
+      .admission,
+    { listen: "127.0.0.1:9444", caFile: "/tmp/ca.pem" },
+  );
+  assert.deepEqual(
+    parseControllerFlags(
+      ["--admission-listen=0.0.0.0:9444", "--admission-cert=/c/tls.crt", "--admission-key=/c/tls.key"],
+      {},
+    ).admission,
+    { listen: "0.0.0.0:9444", cert: "/c/tls.crt", key: "/c/tls.key" },
+  );
+  const refused: [string[], RegExp][] = [
+    [
+      ["--admission-listen=127.0.0.1:9444"],
+      /needs a certificate: --admission-cert FILE --admission-key FILE, or --admission-ca-file FILE/,
+    ],
+    [
+      ["--admission-listen=127.0.0.1:9444", "--admission-cert=/c/tls.crt"],
+      /--admission-cert and --admission-key go together/,
+    ],
+    [["--admission-ca-file=/tmp/ca.pem"], /need --admission-listen HOST:PORT/],
+    [
+      [
+        "--admission-listen=127.0.0.1:9444",
+        "--admission-cert=/c/tls.crt",
+        "--admission-key=/c/tls.key",
+        "--admission-ca-file=/tmp/ca.pem",
+      ],
+      /--admission-ca-file is for a certificate Portico makes/,
+    ],
+    [["--admission-listen=nope", "--admission-ca-file=/tmp/ca.pem"], /--admission-listen: /],
+  ];
+  for (const [argv, why] of refused)
+    assert.throws(
+      () => parseControllerFlags(argv, {}),
+      (e: Error) => e instanceof CliError && why.test(e.message),
+      argv.join(" "),
+    );
+});

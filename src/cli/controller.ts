@@ -22,6 +22,8 @@ import type { Logger } from "../controller/log.ts";
 import { Hub } from "../controller/fleet/hub.ts";
 import { FleetPort } from "../controller/fleet/fleet-port.ts";
 import { version } from "./version.ts";
+import { serveAdmission } from "../controller/admission/serve.ts";
+import { AdmissionCredentialError } from "../controller/admission/credentials.ts";
 import { KubeClient } from "../sources/kube/client.ts";
 import { AnalyticsStore } from "../analytics/store.ts";
 import { AnalyticsPersistence } from "../analytics/persist.ts";
@@ -55,6 +57,16 @@ export interface ControllerFlags {
   engineListen?: string;
   /** localEngine keeps the in-process engine; --no-local-engine leaves the traffic to the engines. */
   localEngine: boolean;
+  /** admission, when set, serves the tenant admission webhook (docs/tenants.md: admission); off by default. */
+  admission?: AdmissionFlags;
+}
+
+/** AdmissionFlags are --admission-*: where the webhook listens and its certificate (files, or generated with the CA written to caFile). */
+export interface AdmissionFlags {
+  listen: string;
+  cert?: string;
+  key?: string;
+  caFile?: string;
 }
 
 /** ENGINE_LISTEN_IN_CLUSTER is --engine-listen's default when running in a pod. */
@@ -95,6 +107,10 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv = pr
         "default-engine-group": { type: "boolean", default: false },
         "engine-listen": { type: "string" },
         "no-local-engine": { type: "boolean", default: false },
+        "admission-listen": { type: "string" },
+        "admission-cert": { type: "string" },
+        "admission-key": { type: "string" },
+        "admission-ca-file": { type: "string" },
       },
     }).values;
   } catch (err) {
@@ -145,11 +161,43 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv = pr
   if (token !== undefined) flags.adminToken = token;
   const image = v["engine-image"] ?? process.env.PORTICO_IMAGE;
   if (image) flags.engineImage = image;
+  const admission = admissionFlags(v);
+  if (admission) flags.admission = admission;
   if (v.kubeconfig) flags.kubeconfig = v.kubeconfig;
   if (v["state-dir"]) flags.stateDir = v["state-dir"];
   if (flags.renewDeadlineMs >= flags.leaseDurationMs)
     throw new CliError("--renew-deadline must be shorter than --lease-duration");
   return flags;
+}
+
+/** admissionFlags checks --admission-*: a certificate and its key together, or neither and a CA file to write. */
+function admissionFlags(v: Record<string, string | boolean | undefined>): AdmissionFlags | undefined {
+  const str = (k: string) => (typeof v[k] === "string" ? (v[k] as string) : undefined);
+  const listen = str("admission-listen");
+  const [cert, key, caFile] = [str("admission-cert"), str("admission-key"), str("admission-ca-file")];
+  if (listen === undefined) {
+    if (cert ?? key ?? caFile)
+      throw new CliError(
+        "--admission-cert, --admission-key and --admission-ca-file need --admission-listen HOST:PORT",
+      );
+    return undefined;
+  }
+  try {
+    splitHostPort(listen);
+  } catch (err) {
+    throw new CliError(`--admission-listen: ${(err as Error).message}`);
+  }
+  if ((cert === undefined) !== (key === undefined))
+    throw new CliError("--admission-cert and --admission-key go together (a PEM certificate and its key)");
+  if (cert !== undefined && caFile !== undefined)
+    throw new CliError(
+      "--admission-ca-file is for a certificate Portico makes; with --admission-cert the caBundle is the CA that signed your certificate: drop one of them",
+    );
+  if (cert === undefined && caFile === undefined)
+    throw new CliError(
+      "--admission-listen needs a certificate: --admission-cert FILE --admission-key FILE, or --admission-ca-file FILE to have one made (the CA is written there, for the webhook's caBundle)",
+    );
+  return { listen, ...(cert ? { cert, key: key! } : {}), ...(caFile ? { caFile } : {}) };
 }
 
 /** loadKubeConfig reads --kubeconfig, else $KUBECONFIG or ~/.kube/config, else the in-cluster account. */
@@ -181,6 +229,13 @@ export async function main(argv: string[]): Promise<number> {
   const linkPort = link?.listen.port ?? 9443;
   if (!flags.engineImage)
     log("warn", "engine workloads off: EngineGroups get no engines; give --engine-image or $PORTICO_IMAGE");
+  const translateOpts = {
+    serveClasslessServices: flags.classless,
+    ingressHttpPort: flags.httpPort,
+    ingressHttpsPort: flags.httpsPort,
+    // A BGP peer's passwordSecretRef without a namespace names a Secret beside the controller.
+    secretNamespace: controllerNs,
+  };
   const controller = new KubeController({
     client,
     namespaces: flags.namespaces,
@@ -200,13 +255,7 @@ export async function main(argv: string[]): Promise<number> {
       : {}),
     engine,
     ...(link ? { link } : {}),
-    translate: {
-      serveClasslessServices: flags.classless,
-      ingressHttpPort: flags.httpPort,
-      ingressHttpsPort: flags.httpsPort,
-      // A BGP peer's passwordSecretRef without a namespace names a Secret beside the controller.
-      secretNamespace: controllerNs,
-    },
+    translate: translateOpts,
     log,
     ...(store ? { store } : {}),
     fullLogs: requestLog.fullLogs,
@@ -226,7 +275,12 @@ export async function main(argv: string[]): Promise<number> {
   const analytics = new AnalyticsStore();
   const history = store ? new AnalyticsPersistence(analytics, store, log) : undefined;
   history?.start();
+  // /readyz also waits for the admission webhook's first listing: a pod the Service sends reviews
+  // to before it can judge them would answer 503, which failurePolicy Fail turns into errors.
+  let admission: Awaited<ReturnType<typeof serveAdmission>> | undefined;
+  const controllerReadiness = controller.readiness.bind(controller);
   const view = Object.assign(controller, {
+    readiness: () => [...controllerReadiness(), ...(admission ? [admission.readiness()] : [])],
     analytics: {
       store: analytics,
       snapshot: () => controller.inspect()?.out.snapshot,
@@ -250,6 +304,35 @@ export async function main(argv: string[]): Promise<number> {
     client.close();
     throw bindError(err, "--admin", flags.admin);
   }
+  if (flags.admission) {
+    const a = flags.admission;
+    const at = splitHostPort(a.listen);
+    try {
+      admission = await serveAdmission({
+        client,
+        namespaces: flags.namespaces,
+        host: at.host,
+        port: at.port,
+        ...(a.cert && a.key ? { files: { cert: a.cert, key: a.key } } : {}),
+        ...(a.caFile ? { caFile: a.caFile } : {}),
+        namespace: controllerNs,
+        // Only the leader's last build knows the incumbents (view.ts).
+        memory: () => (controller.leading() ? controller.last()?.out.translate.tenants : undefined),
+        translate: translateOpts,
+        log,
+      });
+    } catch (err) {
+      admin.server.close();
+      await engine.close();
+      history?.close();
+      requestLog.close();
+      store?.close();
+      client.close();
+      if (err instanceof AdmissionCredentialError) throw new CliError(err.message);
+      throw bindError(err, "--admission-listen", a.listen);
+    }
+    log("info", "admission webhook listening", { address: `${at.host}:${admission.port}` });
+  }
   // Every batch the engines ship, fed once: the time series takes its figures, the request log its logs.
   const stopFeed = feedAnalytics(engine, fanOut(analytics, requestLog.logs), log);
   log("info", "admin API listening", { url: admin.url });
@@ -266,6 +349,7 @@ export async function main(argv: string[]): Promise<number> {
   log("info", "shutting down");
   admin.server.close();
   admin.server.closeAllConnections();
+  await admission?.close();
   await controller.stop(true);
   stopFeed();
   await engine.close();

@@ -37,10 +37,12 @@ Usage:
       [--renew-deadline S] [--retry-period S] [--http-port N] [--https-port N] [--no-classless]
       [--admin HOST:PORT] [--admin-token-file FILE] [--engine-namespace NS] [--engine-image IMAGE] [--default-engine-group]
       [--engine-listen HOST:PORT] [--no-local-engine]
+      [--admission-listen HOST:PORT (--admission-cert FILE --admission-key FILE | --admission-ca-file FILE)]
       Run against a cluster: watch the API, serve VIPs, write status, Events and a leader Lease;
       keep one engine Deployment/DaemonSet per EngineGroup (with an image: flag or $PORTICO_IMAGE);
       the leader alone opens the engine port (default 0.0.0.0:9443 in a pod, else off);
-      /healthz, /readyz, /metrics on --admin (default 127.0.0.1:9901).
+      /healthz, /readyz, /metrics on --admin (default 127.0.0.1:9901); with --admission-listen,
+      the tenant admission webhook (docs/tenants.md: admission, deploy/admission.yaml).
   portico engine --controller HOST:PORT[,HOST:PORT...] --ca-file FILE (--token-file FILE | $PORTICO_ENGINE_TOKEN)
       [--name N] [--group G] [--node N] [--zone Z] [--admin HOST:PORT] [--workers N|auto]
       [--access-log FILE|-] [--waf-log FILE|-] [--max-connections N] [--max-connection-rate N] [--drain-timeout 30s]

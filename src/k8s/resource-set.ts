@@ -117,6 +117,25 @@ export function buildResourceSet(
   return deepFreeze(set);
 }
 
+/** allObjects lists every object of a set, kind by kind (what buildResourceSet was given, sorted). */
+export function allObjects(set: ResourceSet): AnyObject[] {
+  return [
+    ...set.services,
+    ...set.endpointSlices,
+    ...set.ingresses,
+    ...set.ingressClasses,
+    ...set.secrets,
+    ...set.namespaces,
+    ...set.vipPools,
+    ...set.engineGroups,
+    ...set.dnsZones,
+    ...set.wafPolicies,
+    ...set.accessPolicies,
+    ...set.tenants,
+    ...set.other,
+  ] as unknown as AnyObject[];
+}
+
 /** deepFreeze freezes an object graph so no consumer can mutate a shared ResourceSet. */
 export function deepFreeze<T>(value: T): T {
   if (value && typeof value === "object" && !Object.isFrozen(value)) {

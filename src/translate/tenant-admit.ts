@@ -7,7 +7,7 @@
 // objects (an Ingress loses only the rules of refused hosts), and a ReferenceGrant no longer lists
 // namespaces of a tenant its own tenant does not accept references from.
 import { DEFAULT_ENGINE_GROUP } from "../k8s/engine-group.ts";
-import { buildResourceSet, type ResourceSet } from "../k8s/resource-set.ts";
+import { allObjects, buildResourceSet, type ResourceSet } from "../k8s/resource-set.ts";
 import type { AnyObject, Ingress } from "../k8s/types.ts";
 import type { ReferenceGrant } from "../k8s/gateway-api.ts";
 import { normaliseHost } from "./hostnames.ts";
@@ -160,7 +160,7 @@ function groupsOfPools(set: ResourceSet, tenancy: Tenancy, tenant: string): stri
 }
 
 /** fingerprint is what a claim asks (hostnames, quota needs, group): an edit that changes it makes the object a newcomer again. */
-function fingerprint(c: ObjectClaim): string {
+export function fingerprint(c: ObjectClaim): string {
   return JSON.stringify([c.hosts, c.vips, c.listeners, c.routes, c.backends, c.group ?? ""]);
 }
 
@@ -297,23 +297,8 @@ function trimGrant(tenancy: Tenancy, g: ReferenceGrant, notices: string[]): AnyO
 /** rebuild makes the ResourceSet the passes read: refused objects out, trimmed ones in their place. */
 function rebuild(set: ResourceSet, replaced: ReadonlyMap<AnyObject, AnyObject | undefined>): ResourceSet {
   if (replaced.size === 0) return set;
-  const all: AnyObject[] = [
-    ...set.services,
-    ...set.endpointSlices,
-    ...set.ingresses,
-    ...set.ingressClasses,
-    ...set.secrets,
-    ...set.namespaces,
-    ...set.vipPools,
-    ...set.engineGroups,
-    ...set.dnsZones,
-    ...set.wafPolicies,
-    ...set.accessPolicies,
-    ...set.tenants,
-    ...set.other,
-  ] as unknown as AnyObject[];
   const objects: AnyObject[] = [];
-  for (const o of all) {
+  for (const o of allObjects(set)) {
     if (!replaced.has(o)) objects.push(o);
     else if (replaced.get(o)) objects.push(replaced.get(o)!);
   }

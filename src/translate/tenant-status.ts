@@ -7,7 +7,7 @@ import { conditions, generationOf, no, yes } from "./gateway-conditions.ts";
 import type { RouteObject } from "./gateway-types.ts";
 import { routeParent } from "./gateway-status.ts";
 import { ACCEPTED, refOf } from "./status.ts";
-import type { Admission } from "./tenant-admit.ts";
+import type { Admission, Refusal } from "./tenant-admit.ts";
 import { LIMITS_ENFORCED, limitsMessage } from "./tenant-limits.ts";
 
 /** recordAdmission writes the refusals on their objects and every Tenant's status. */
@@ -16,7 +16,7 @@ export function recordAdmission(ctx: TranslateContext, a: Admission): void {
   for (const r of a.refusals) {
     const ref = refOf(r.obj);
     if (r.hosts) {
-      ctx.status.warn(ref, ACCEPTED, r.reason, `${r.message} (its rules for this hostname are not served)`);
+      ctx.status.warn(ref, ACCEPTED, r.reason, refusalMessage(r));
     } else if (r.obj.kind === "Gateway" || r.obj.kind === "ListenerSet") {
       const gen = generationOf(r.obj);
       ctx.status.field(
@@ -37,7 +37,7 @@ export function recordAdmission(ctx: TranslateContext, a: Admission): void {
       const prev = (ctx.status.fieldOf(ref, "parents") as unknown[] | undefined) ?? [];
       ctx.status.field(ref, "parents", [...prev, ...parents]);
     } else {
-      ctx.status.fail(ref, ACCEPTED, r.reason, `${r.message} (not served)`);
+      ctx.status.fail(ref, ACCEPTED, r.reason, refusalMessage(r));
     }
     ctx.notices.push(
       `${ref.namespace ? `${ref.kind}/${ref.namespace}/${ref.name}` : `${ref.kind}/${ref.name}`}: ${r.message}`,
@@ -56,6 +56,15 @@ export function recordAdmission(ctx: TranslateContext, a: Admission): void {
     ctx.status.field(ref, "namespaces", a.tenancy.namespacesOf(name));
     ctx.status.field(ref, "usage", { ...a.usage.get(name)! });
   }
+}
+
+/**
+ * refusalMessage is the condition message a refusal puts on its object (Gateway API kinds carry the
+ * message alone, per parent); the admission webhook answers with the same words.
+ */
+export function refusalMessage(r: Refusal): string {
+  if (r.hosts) return `${r.message} (its rules for this hostname are not served)`;
+  return r.obj.kind === "Gateway" || r.obj.kind.endsWith("Route") ? r.message : `${r.message} (not served)`;
 }
 
 /** CONFLICTED is True on a Tenant that claims a namespace or domain another Tenant claims too. */

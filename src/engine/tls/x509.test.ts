@@ -24,3 +24,20 @@ test("every certificate's serial is a minimal positive DER INTEGER (OpenSSL refu
     assert.ok(!serial.startsWith("00"), `serial ${serial}`);
   }
 });
+
+test("an IP literal among the names becomes an iPAddress entry (Go checks it for an https://IP URL)", () => {
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+  const der = signCertificate({
+    subject: "t",
+    dnsNames: ["localhost", "127.0.0.1", "2001:db8::1"],
+    publicKey,
+    issuer: { subject: "t", key: privateKey },
+    role: "plain",
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 60_000),
+  });
+  const cert = new X509Certificate(der);
+  assert.equal(cert.subjectAltName, "DNS:localhost, IP Address:127.0.0.1, IP Address:2001:DB8:0:0:0:0:0:1");
+  assert.equal(cert.checkIP("127.0.0.1"), "127.0.0.1");
+  assert.equal(cert.checkHost("localhost"), "localhost");
+});

@@ -11,13 +11,15 @@ import {
   sign,
   type KeyObject,
 } from "node:crypto";
+import { isIPv4, isIPv6 } from "node:net";
 import { oid, seq, set, tlv } from "./der.ts";
 
 /** CertSpec is what signCertificate puts in a certificate. */
 export interface CertSpec {
   /** subject is the subject's common name. */
   subject: string;
-  /** dnsNames become the subjectAltName extension (what TLS clients check); none: no extension. */
+  /** dnsNames become the subjectAltName extension (what TLS clients check; an IP literal becomes an
+   * iPAddress entry, which Go clients such as the kube-apiserver need for an https://IP URL); none: no extension. */
   dnsNames?: readonly string[];
   /** publicKey is the subject's key (ECDSA P-256). */
   publicKey: KeyObject;
@@ -54,7 +56,7 @@ export function signCertificate(spec: CertSpec): Buffer {
           ...(ca ? [] : [ext([2, 5, 29, 37], false, seq(oid([1, 3, 6, 1, 5, 5, 7, 3, 1])))]),
         ];
   if (spec.dnsNames && spec.dnsNames.length > 0)
-    extensions.push(ext([2, 5, 29, 17], false, seq(...spec.dnsNames.map((n) => tlv(0x82, Buffer.from(n))))));
+    extensions.push(ext([2, 5, 29, 17], false, seq(...spec.dnsNames.map(sanEntry))));
   const tbs = seq(
     tlv(0xa0, tlv(0x02, Buffer.from([2]))), // version v3
     tlv(0x02, serial),
@@ -107,6 +109,25 @@ export function issue(o: IssueSpec): { certPem: string; keyPem: string } {
 export function pem(label: string, der: Buffer): string {
   const b64 = der.toString("base64").replace(/.{64}/g, "$&\n");
   return `-----BEGIN ${label}-----\n${b64.endsWith("\n") ? b64 : b64 + "\n"}-----END ${label}-----\n`;
+}
+
+// sanEntry is one GeneralName: iPAddress [7] (4 or 16 bytes) for an IP literal, else dNSName [2].
+function sanEntry(n: string): Buffer {
+  if (isIPv4(n)) return tlv(0x87, Buffer.from(n.split(".").map(Number)));
+  if (isIPv6(n)) return tlv(0x87, ipv6Bytes(n));
+  return tlv(0x82, Buffer.from(n));
+}
+
+// ipv6Bytes is the 16 bytes of an IPv6 literal ("::" expanded; no embedded IPv4 form).
+function ipv6Bytes(n: string): Buffer {
+  const [head = "", tail] = n.split("::");
+  const words = (s: string) => (s === "" ? [] : s.split(":").map((w) => parseInt(w, 16)));
+  const h = words(head);
+  const t = tail === undefined ? [] : words(tail);
+  const all = [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
+  const out = Buffer.alloc(16);
+  all.forEach((w, i) => out.writeUInt16BE(w, i * 2));
+  return out;
 }
 
 // keyId is the SHA-1 of the subjectPublicKey bits (RFC 5280 §4.2.1.2 method 1): for P-256 the
