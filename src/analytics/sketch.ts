@@ -36,13 +36,21 @@ export class Sketch {
 
   /** add records one value in milliseconds (negative and NaN values count as 0). */
   add(v: number): void {
+    this.addBin(v, binOf(v));
+  }
+
+  /**
+   * addBin records v whose bin binOf(v) the caller computed: the collector adds one value to up
+   * to three sketches (service, route, backend), and the logarithm is most of an add's cost.
+   */
+  addBin(v: number, bin: number): void {
     if (!(v > 0)) v = 0;
     this.count++;
     this.sum += v;
     if (v < this.min) this.min = v;
     if (v > this.max) this.max = v;
-    if (v < MIN_VALUE_MS) this.zero++;
-    else this.#bump(Math.ceil(Math.log(v) / LOG_GAMMA), 1);
+    if (bin === ZERO_BIN) this.zero++;
+    else this.#bump(bin, 1);
   }
 
   /** merge adds another sketch's samples (live or serialised) to this one. */
@@ -167,6 +175,14 @@ export class Sketch {
 }
 
 const EMPTY = new Uint32Array(0);
+
+/** ZERO_BIN is binOf's answer for a value counted in the zero bin (below MIN_VALUE_MS, negative, NaN). */
+export const ZERO_BIN = -0x8000_0000;
+
+/** binOf is the bin a value in milliseconds lands in (Sketch.addBin), ZERO_BIN for the zero bin. */
+export function binOf(v: number): number {
+  return v >= MIN_VALUE_MS ? Math.ceil(Math.log(v) / LOG_GAMMA) : ZERO_BIN;
+}
 
 // binValue is the representative of bin i: the point whose relative distance to both bin bounds
 // (gamma^(i-1), gamma^i] is the same, a.
