@@ -179,9 +179,68 @@ const EMPTY = new Uint32Array(0);
 /** ZERO_BIN is binOf's answer for a value counted in the zero bin (below MIN_VALUE_MS, negative, NaN). */
 export const ZERO_BIN = -0x8000_0000;
 
+/** exactBin is the bin of v ≥ MIN_VALUE_MS by the mapping's definition: ceil(log_gamma(v)). */
+function exactBin(v: number): number {
+  return Math.ceil(Math.log(v) / LOG_GAMMA);
+}
+
+// binOf's table. A double's high word holds its exponent and the top 20 bits of its mantissa;
+// its top KEY_BITS of mantissa split each power of two into 1,024 buckets, each narrower (a
+// ratio of 1 + 1/1024) than a bin (1.0202), so a bucket holds at most one bin boundary: its
+// first value's bin (BUCKET_BIN), or the next one past that bin's largest value (UPPER). Both
+// are computed with exactBin itself, so binOf answers exactly what exactBin would, about four
+// times faster than a logarithm. Values from 2^-10 to 2^24 ms (4.6 hours) use the table.
+const KEY_BITS = 10;
+const E_MIN = -10;
+const E_MAX = 24;
+const KEY_BASE = (1023 + E_MIN) << KEY_BITS;
+const F64 = new Float64Array(1);
+const U32 = new Uint32Array(F64.buffer);
+const BIG = new BigUint64Array(F64.buffer);
+F64[0] = 1;
+/** HI indexes the high word of F64 in U32 (the platform's byte order). */
+const HI = U32[1] === 0x3ff0_0000 ? 1 : 0;
+const BUCKET_BIN = new Int16Array((E_MAX - E_MIN) << KEY_BITS);
+const FIRST_BIN = exactBin(2 ** E_MIN);
+/** UPPER[b - FIRST_BIN] is the largest double whose bin is b. */
+const UPPER = new Float64Array(exactBin(2 ** E_MAX) - FIRST_BIN + 2);
+
+// nextUp and nextDown step a positive double by one unit in the last place.
+function nextUp(v: number): number {
+  F64[0] = v;
+  BIG[0]! += 1n;
+  return F64[0];
+}
+function nextDown(v: number): number {
+  F64[0] = v;
+  BIG[0]! -= 1n;
+  return F64[0];
+}
+
+for (let b = FIRST_BIN; b < FIRST_BIN + UPPER.length; b++) {
+  let v = Math.pow(GAMMA, b);
+  while (exactBin(v) > b) v = nextDown(v);
+  while (exactBin(nextUp(v)) <= b) v = nextUp(v);
+  UPPER[b - FIRST_BIN] = v;
+}
+for (let k = 0; k < BUCKET_BIN.length; k++)
+  BUCKET_BIN[k] = exactBin(
+    2 ** (E_MIN + (k >> KEY_BITS)) * (1 + (k & ((1 << KEY_BITS) - 1)) / (1 << KEY_BITS)),
+  );
+
 /** binOf is the bin a value in milliseconds lands in (Sketch.addBin), ZERO_BIN for the zero bin. */
 export function binOf(v: number): number {
-  return v >= MIN_VALUE_MS ? Math.ceil(Math.log(v) / LOG_GAMMA) : ZERO_BIN;
+  if (!(v >= MIN_VALUE_MS)) return ZERO_BIN;
+  F64[0] = v;
+  const k = (U32[HI]! >>> (20 - KEY_BITS)) - KEY_BASE;
+  if (k >= BUCKET_BIN.length) return exactBin(v);
+  const b = BUCKET_BIN[k]!;
+  return v > UPPER[b - FIRST_BIN]! ? b + 1 : b;
+}
+
+/** binOfByLog is binOf by its definition, a logarithm (tests check binOf against it). */
+export function binOfByLog(v: number): number {
+  return v >= MIN_VALUE_MS ? exactBin(v) : ZERO_BIN;
 }
 
 // binValue is the representative of bin i: the point whose relative distance to both bin bounds
