@@ -55,7 +55,7 @@ import {
   MAX_USER_AGENT,
   type SignificantContext,
 } from "./significant.ts";
-import { binOf, ZERO_BIN } from "./sketch.ts";
+import { binOf } from "./sketch.ts";
 import { SpaceSaving, topOf, TopSampler } from "./topn.ts";
 import {
   ANALYTICS_ENV,
@@ -252,7 +252,7 @@ export class Collector {
       // A backend's own figures: its connection wait and its time to first byte.
       if (t.connect !== undefined) {
         const c = t.connect;
-        const cb = c === 0 ? ZERO_BIN : binOf(c);
+        const cb = binOf(c);
         vs.total.timeBin(PART.connect, c, cb);
         b?.timeBin(PART.connect, c, cb);
       }
