@@ -18,14 +18,14 @@
 // Latency sketches: a service keeps every timing part; a route its total; a backend its total,
 // connect and ttfb (the server's side). Cost on the request path (bench/analytics-collector.ts
 // measures it; docs/analytics/ana-cost.md): one Map lookup for the route's Slot (its service and
-// route measures, resolved once per interval and checked by identity), the backend's from the
-// Slot's last one, four logarithms at most (each value's sketch bin is computed once for the
-// service, route and backend sketches), and the top lists on a sample past TOP_EXACT requests
-// (topn.ts TopSampler). Top lists of codes, routes and backends are not counted per request:
-// the cut reads them off the exact per-route and per-backend counters. Memory is bounded per
-// interval: services, routes and backends past their caps count under OVERFLOW_KEY, top lists
-// keep TOP_CAPACITY entries, slots at most one per route cap, and at most MAX_LOGS records are
-// kept (the rest counted in dropped).
+// route measures, resolved once per interval and checked against the event's names), the
+// backend's from the Slot's last one, four sketch bins at most (sketch.ts binOf, a table: each
+// value's bin computed once for the service, route and backend sketches), nine sketch adds, and
+// the top lists on a sample past TOP_EXACT requests (topn.ts TopSampler). Top lists of codes,
+// routes and backends are not counted per request: the cut reads them off the exact per-route
+// and per-backend counters. Memory is bounded per interval: services, routes and backends past
+// their caps count under OVERFLOW_KEY, top lists keep TOP_CAPACITY entries, slots at most one
+// per route cap, and at most MAX_LOGS records are kept (the rest counted in dropped).
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { L4_SESSION_CHANNEL, type L4SessionEvent } from "../engine/l4/events.ts";
 import {
