@@ -4,8 +4,10 @@
 // timings, user agents, a client mix and URLs with query strings; 1% are 5xx (kept as records).
 // Prints CPU ns per event with the collector subscribed, minus a no-op subscriber's (the channel's
 // own dispatch, paid by metrics already), the cost of take() per interval, and the batch's JSON
-// size. Not a test: figures depend on the machine.
-//   sh scripts/node.sh bench/analytics-collector.ts [--routes=100] [--n=200000] [--rounds=7]
+// size; and, for the Shipper's sliced cut, the detach and a serialise step (CPU, median and p95). --ab=1 sends
+// what `npm run bench:analytics` sends instead (one route, one backend, one client, one path, no
+// user agent: wrk's keep-alive case). Not a test: figures depend on the machine.
+//   sh scripts/node.sh bench/analytics-collector.ts [--routes=100] [--n=200000] [--rounds=7] [--ab=1]
 import { channel, subscribe, unsubscribe } from "node:diagnostics_channel";
 import { Collector } from "../src/analytics/collector.ts";
 import { HTTP_RESPONSE_CHANNEL, type HttpResponseEvent } from "../src/engine/l7/events.ts";
@@ -15,6 +17,7 @@ const arg = (name: string, def: number) =>
 const routes = arg("routes", 100);
 const n = arg("n", 200_000);
 const rounds = arg("rounds", 7);
+const ab = arg("ab", 0) === 1;
 
 const UAS = [
   "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
@@ -24,6 +27,26 @@ const UAS = [
 
 // events is a fixed pool the rounds cycle through (built once: the engine builds its event anyway).
 const events: HttpResponseEvent[] = Array.from({ length: 4096 }, (_, i) => {
+  if (ab)
+    return {
+      listener: "IngressClass/portico:80",
+      route: "Ingress/default/bench#0",
+      vhost: "*",
+      pool: "default/bench:8080",
+      backend: "127.0.0.31:8080",
+      status: 200,
+      durationMs: 0.9 + (i % 50) * 0.01,
+      bytesIn: 0,
+      bytesOut: 612,
+      client: "127.0.0.1",
+      method: "GET",
+      authority: "127.0.0.32:8080",
+      path: "/",
+      protocol: "HTTP/1.1",
+      timings: { request: 0.02, connect: 0, ttfb: 0.8 + (i % 50) * 0.01, transfer: 0.05 },
+      tls: "",
+      userAgent: "",
+    };
   const r = i % routes;
   const vhost = `h${Math.floor(r / 10)}.example`;
   return {
@@ -57,9 +80,13 @@ function cpuNsPerEvent(): number {
   return ((d.user + d.system) * 1000) / n;
 }
 
-function median(xs: number[]): number {
+function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+  return s[Math.floor(q * (s.length - 1))]!;
+}
+
+function median(xs: number[]): number {
+  return quantile(xs, 0.5);
 }
 
 // Baseline: the channel's dispatch to a subscriber that does nothing.
@@ -74,6 +101,8 @@ cpuNsPerEvent();
 c.take();
 const withCollector: number[] = [];
 const takes: number[] = [];
+const detaches: number[] = [];
+const steps: number[] = [];
 let bytes = 0;
 for (let r = 0; r < rounds; r++) {
   withCollector.push(cpuNsPerEvent());
@@ -82,6 +111,21 @@ for (let r = 0; r < rounds; r++) {
   const t = process.cpuUsage(t0);
   takes.push((t.user + t.system) / 1000);
   bytes = JSON.stringify(batch).length;
+  // The Shipper's way: detach at once, then serialise 32 measures a step (a slice is ≤ 1 ms of steps).
+  cpuNsPerEvent();
+  const w0 = performance.now();
+  const work = c.serialise(c.detach()!, 32);
+  detaches.push(performance.now() - w0);
+  // CPU time per step (wall time on a shared machine counts other processes' turns).
+  const stepTimes: number[] = [];
+  for (;;) {
+    const s0 = process.cpuUsage();
+    const step = work.next();
+    const d = process.cpuUsage(s0);
+    stepTimes.push((d.user + d.system) / 1000);
+    if (step.done) break;
+  }
+  steps.push(...stepTimes);
 }
 c.close();
 
@@ -89,13 +133,19 @@ const col = median(withCollector);
 console.log(
   JSON.stringify(
     {
-      routes,
+      shape: ab ? "bench:analytics (1 route)" : "spread",
+      routes: ab ? 1 : routes,
       eventsPerRound: n,
       rounds,
       noopSubscriberNsPerEvent: Math.round(base),
       collectorNsPerEvent: Math.round(col),
       collectorCostNsPerEvent: Math.round(col - base),
       takeMs: Number(median(takes).toFixed(2)),
+      slicedDetachMs: Number(median(detaches).toFixed(3)),
+      // A slice is steps until 1 ms has passed; a step's p95 bounds how far past 1 ms one runs
+      // (the worst step is whichever a garbage collection fell in).
+      slicedStepMedianMs: Number(median(steps).toFixed(3)),
+      slicedStepP95Ms: Number(quantile(steps, 0.95).toFixed(3)),
       batchJsonBytes: bytes,
     },
     null,

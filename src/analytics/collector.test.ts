@@ -342,3 +342,81 @@ test("Shipper: batches held over time stay within the collector's caps; names pa
   assert.equal(b.services[OVERFLOW_KEY]!.routes.r2!.requests, 1);
   assert.equal(b.services[OVERFLOW_KEY]!.routes[OVERFLOW_KEY]!.requests, 3);
 });
+
+test("route slots: a route name on two listeners and vhosts, a route a snapshot moved, a new interval — each request counts where its names say", (t) => {
+  const { c } = collector(undefined, { maxRoutes: 4 });
+  t.after(() => c.close());
+  // One route name on two listeners (an Ingress on :80 and :443) and two backends, interleaved.
+  for (let i = 0; i < 30; i++)
+    http.publish(
+      httpEvent({
+        listener: i % 3 === 0 ? "L443" : "L",
+        route: "r",
+        backend: i % 2 === 0 ? "127.0.0.2:80" : "127.0.0.3:80",
+      }),
+    );
+  // A new snapshot moves route r to vhost b.example: its requests now belong there.
+  for (let i = 0; i < 7; i++) http.publish(httpEvent({ route: "r", vhost: "b.example" }));
+  assert.ok(c.slotCount <= 4, `slots ${c.slotCount} within the route cap`);
+  let b = c.take();
+  assert.equal(b.services["L443 a.example"]!.routes.r!.requests, 10);
+  assert.equal(b.services["L a.example"]!.routes.r!.requests, 20);
+  assert.equal(b.services["L a.example"]!.backends["default/web:80 127.0.0.2:80"]!.requests, 10);
+  assert.equal(b.services["L a.example"]!.backends["default/web:80 127.0.0.3:80"]!.requests, 10);
+  assert.equal(b.services["L443 a.example"]!.backends["default/web:80 127.0.0.2:80"]!.requests, 5);
+  assert.equal(b.services["L b.example"]!.routes.r!.requests, 7);
+  assert.equal(b.services["L b.example"]!.total.requests, 7);
+  assert.equal(c.slotCount, 0, "slots end with their interval");
+  // The next interval's requests land in the next batch, never in the one already cut.
+  http.publish(httpEvent({ route: "r" }));
+  const first = b.services["L a.example"]!.routes.r!.requests;
+  b = c.take();
+  assert.equal(first, 20);
+  assert.equal(b.services["L a.example"]!.routes.r!.requests, 1);
+  assert.equal(
+    b.services["L b.example"],
+    undefined,
+    "the moved route's old vhost holds nothing it did not serve",
+  );
+});
+
+test("route slots are bounded by the route cap: past it, routes resolve per request and still count exactly", (t) => {
+  const { c } = collector(undefined, { maxRoutes: 3 });
+  t.after(() => c.close());
+  for (let i = 0; i < 50; i++) http.publish(httpEvent({ route: `r${i % 10}` }));
+  assert.equal(c.slotCount, 3);
+  const vs = c.take().services["L a.example"]!;
+  assert.equal(vs.total.requests, 50);
+  assert.equal(vs.routes.r0!.requests, 5);
+  assert.equal(vs.routes[OVERFLOW_KEY]!.requests, 35);
+});
+
+test("Shipper.cutInSlices: the interval is detached at once and serialised over event-loop turns into the same batch take() gives", async (t) => {
+  const { c, clock } = collector();
+  const ref = new Collector({ now: () => clock.now, engine: "e1", group: "g" });
+  const shipper = new Shipper(c);
+  t.after(() => shipper.close());
+  for (let i = 0; i < 3000; i++) {
+    const ev = httpEvent({
+      vhost: `h${i % 7}.example`,
+      route: `r${i % 300}`,
+      backend: `127.0.0.${i % 20}:80`,
+      durationMs: 1 + (i % 97),
+      status: i % 50 === 0 ? 503 : 200,
+    });
+    http.publish(ev);
+    ref.onHttp(ev);
+  }
+  clock.now += 5000;
+  shipper.cutInSlices(clock.now);
+  // Counted after the cut: the next interval's, never the sliced batch's.
+  http.publish(httpEvent({ route: "late" }));
+  let b = shipper.take();
+  for (let turns = 0; b === undefined && turns < 10_000; turns++) {
+    await new Promise((r) => setImmediate(r));
+    b = shipper.take();
+  }
+  assert.ok(b !== undefined, "the sliced cut finished");
+  assert.deepEqual(b, ref.take(clock.now));
+  assert.equal(c.take().services["L a.example"]!.routes.late!.requests, 1);
+});

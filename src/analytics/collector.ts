@@ -16,13 +16,16 @@
 //   session (listener "LISTENER ROUTE", sni-routes.ts) its own service, kind "tls".
 //
 // Latency sketches: a service keeps every timing part; a route its total; a backend its total,
-// connect and ttfb (the server's side). Cost on the request path: two Map lookups for the
-// service, one for the route, two for the backend, nine sketch adds at most, three top-N adds
-// (bench/analytics-collector.ts measures it). Top
-// lists of codes, routes and backends are not counted per request: take() reads them off the exact
-// per-route and per-backend counters. Memory is bounded per interval: services, routes and backends
-// past their caps count under OVERFLOW_KEY, top lists keep TOP_CAPACITY entries, and at most
-// MAX_LOGS records are kept (the rest counted in dropped).
+// connect and ttfb (the server's side). Cost on the request path (bench/analytics-collector.ts
+// measures it; docs/analytics/ana-cost.md): one Map lookup for the route's Slot (its service and
+// route measures, resolved once per interval and checked against the event's names), the
+// backend's from the Slot's last one, four sketch bins at most (sketch.ts binOf, a table: each
+// value's bin computed once for the service, route and backend sketches), nine sketch adds, and
+// the top lists on a sample past TOP_EXACT requests (topn.ts TopSampler). Top lists of codes,
+// routes and backends are not counted per request: the cut reads them off the exact per-route
+// and per-backend counters. Memory is bounded per interval: services, routes and backends past
+// their caps count under OVERFLOW_KEY, top lists keep TOP_CAPACITY entries, slots at most one
+// per route cap, and at most MAX_LOGS records are kept (the rest counted in dropped).
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { L4_SESSION_CHANNEL, type L4SessionEvent } from "../engine/l4/events.ts";
 import {
@@ -35,9 +38,25 @@ import {
 } from "../engine/l7/events.ts";
 import { TLS_FAILURE_CHANNEL } from "../engine/tls/handshake-failures.ts";
 import { TLS_HANDSHAKE_CHANNEL, type TlsHandshakeEvent } from "../engine/tls/terminate.ts";
-import { isFullOnly, LiveMeasures, MAX_LOGS, mergeBatches, OVERFLOW_KEY, type Caps } from "./measures.ts";
-import { reasonsOf, toLogRecord, truncate, wafBlocked, MAX_USER_AGENT } from "./significant.ts";
-import { SpaceSaving, topOf } from "./topn.ts";
+import {
+  isFullOnly,
+  LiveMeasures,
+  MAX_LOGS,
+  mergeBatches,
+  OVERFLOW_KEY,
+  PART,
+  type Caps,
+} from "./measures.ts";
+import {
+  reasonsOf,
+  toLogRecord,
+  truncate,
+  wafBlocked,
+  MAX_USER_AGENT,
+  type SignificantContext,
+} from "./significant.ts";
+import { binOf } from "./sketch.ts";
+import { SpaceSaving, topOf, TopSampler } from "./topn.ts";
 import {
   ANALYTICS_ENV,
   DEFAULT_LATENCY_TARGET_MS,
@@ -83,10 +102,45 @@ interface VsState {
   urls: SpaceSaving;
   clients: SpaceSaving;
   userAgents: SpaceSaving;
+  /** sample decides which requests update the top lists (all of the first TOP_EXACT). */
+  sample: TopSampler;
   /** gen is the settings generation targetMs and fullUntil were read at. */
   gen: number;
   targetMs: number;
   fullUntil: number;
+}
+
+/**
+ * Slot is where one route's requests land in the current interval: its service and route
+ * measures, resolved once, plus the last backend it sent to. A request uses it when listener,
+ * vhost and route are the very names it was resolved for (one route name can serve several
+ * listeners: next chains them); slots are dropped with their interval, so a slot never counts
+ * into a batch already cut, and one resolved for a route a new snapshot moved (same name, another
+ * vhost) is never used for it.
+ */
+interface Slot {
+  listener: string;
+  vhost: string;
+  vs: VsState;
+  route: LiveMeasures;
+  pool: string;
+  backend: string;
+  /** bm: the measures of pool/backend, undefined until the route sent to a backend. */
+  bm: LiveMeasures | undefined;
+  next: Slot | undefined;
+}
+
+/**
+ * Interval is one cut interval's state, detached from the collector: serialised at once by
+ * take(), or a slice at a time by the Shipper (serialise()), off the data plane's critical path.
+ */
+export interface Interval {
+  start: number;
+  at: number;
+  services: VsState[];
+  open: Map<string, number>;
+  logs: LogRecord[];
+  dropped: number;
 }
 
 /** Collector accumulates the engine's events into per-interval AnalyticsBatches. */
@@ -112,6 +166,16 @@ export class Collector {
   readonly #denials = new Map<string, string[]>();
   #settingsSeen: AnalyticsSettings | undefined;
   #gen = 0;
+  /** #slots by route name, for the current interval (Slot); at most caps.routes of them. */
+  #slots = new Map<string, Slot>();
+  #slotCount = 0;
+  /** #ctx is reasonsOf's context, reused: nothing is allocated for a request not kept. */
+  readonly #ctx: SignificantContext = { targetMs: 0, fullUntil: 0, now: 0, policyDenied: false };
+
+  /** slotCount is how many route slots the current interval holds (at most caps.routes). */
+  get slotCount(): number {
+    return this.#slotCount;
+  }
 
   /** caps are this collector's per-interval caps on names (its options, else the defaults). */
   readonly caps: Caps;
@@ -149,39 +213,73 @@ export class Collector {
 
   /** onHttp adds one finished exchange (HTTP_RESPONSE_CHANNEL). */
   onHttp(ev: HttpResponseEvent): void {
-    const vs = this.#state(ev.listener, ev.vhost, "http");
+    let vs: VsState;
+    let r: LiveMeasures | undefined;
+    let b: LiveMeasures | undefined;
+    if (ev.route !== "") {
+      const slot = this.#slot(ev);
+      vs = this.#fresh(slot.vs);
+      r = slot.route;
+      if (ev.backend !== "") {
+        if (slot.bm === undefined || slot.backend !== ev.backend || slot.pool !== ev.pool) {
+          slot.bm = this.#backend(vs, ev.pool, ev.backend);
+          slot.pool = ev.pool;
+          slot.backend = ev.backend;
+        }
+        b = slot.bm;
+      }
+    } else {
+      vs = this.#state(ev.listener, ev.vhost, "http");
+      if (ev.backend !== "") b = this.#backend(vs, ev.pool, ev.backend);
+    }
     const policyDenied = this.#denials.size > 0 && this.#wasDenied(ev);
     const denied = policyDenied || (ev.waf !== undefined && wafBlocked(ev) && ev.waf.action !== "detect");
+    const ms = ev.durationMs;
+    const bin = binOf(ms);
     addExchange(vs.total, ev, denied);
-    vs.total.time("total", ev.durationMs);
+    vs.total.timeBin(PART.total, ms, bin);
+    if (r !== undefined) {
+      addExchange(r, ev, denied);
+      r.timeBin(PART.total, ms, bin);
+    }
+    if (b !== undefined) {
+      addExchange(b, ev, denied);
+      b.timeBin(PART.total, ms, bin);
+    }
     const t = ev.timings;
     if (t !== undefined) {
-      if (t.request !== undefined) vs.total.time("request", t.request);
-      if (t.connect !== undefined) vs.total.time("connect", t.connect);
-      if (t.ttfb !== undefined) vs.total.time("ttfb", t.ttfb);
-      if (t.transfer !== undefined) vs.total.time("transfer", t.transfer);
-    }
-    if (ev.route !== "") {
-      const r = this.#route(vs, ev.route);
-      addExchange(r, ev, denied);
-      r.time("total", ev.durationMs);
-    }
-    if (ev.backend !== "") {
+      if (t.request !== undefined) vs.total.timeBin(PART.request, t.request, binOf(t.request));
       // A backend's own figures: its connection wait and its time to first byte.
-      const b = this.#backend(vs, ev.pool, ev.backend);
-      addExchange(b, ev, denied);
-      b.time("total", ev.durationMs);
-      if (t?.connect !== undefined) b.time("connect", t.connect);
-      if (t?.ttfb !== undefined) b.time("ttfb", t.ttfb);
+      if (t.connect !== undefined) {
+        const c = t.connect;
+        const cb = binOf(c);
+        vs.total.timeBin(PART.connect, c, cb);
+        b?.timeBin(PART.connect, c, cb);
+      }
+      if (t.ttfb !== undefined) {
+        const f = t.ttfb;
+        const fb = binOf(f);
+        vs.total.timeBin(PART.ttfb, f, fb);
+        b?.timeBin(PART.ttfb, f, fb);
+      }
+      if (t.transfer !== undefined) vs.total.timeBin(PART.transfer, t.transfer, binOf(t.transfer));
     }
-    const path = ev.path;
-    const q = path.indexOf("?");
-    vs.urls.add(truncate(q < 0 ? path : path.slice(0, q), MAX_TOP_KEY));
-    vs.clients.add(ev.client);
-    if (ev.userAgent) vs.userAgents.add(truncate(ev.userAgent, MAX_USER_AGENT));
-    const now = vs.fullUntil !== 0 ? this.#now() : 0;
-    const reasons = reasonsOf(ev, { targetMs: vs.targetMs, fullUntil: vs.fullUntil, now, policyDenied });
-    if (reasons.length > 0) this.#keep(toLogRecord(ev, vs.key, reasons, this.#engine(), now || this.#now()));
+    const w = vs.sample.next();
+    if (w !== 0) {
+      const path = ev.path;
+      const q = path.indexOf("?");
+      vs.urls.add(truncate(q < 0 ? path : path.slice(0, q), MAX_TOP_KEY), w);
+      vs.clients.add(ev.client, w);
+      if (ev.userAgent) vs.userAgents.add(truncate(ev.userAgent, MAX_USER_AGENT), w);
+    }
+    const ctx = this.#ctx;
+    ctx.targetMs = vs.targetMs;
+    ctx.fullUntil = vs.fullUntil;
+    ctx.now = vs.fullUntil !== 0 ? this.#now() : 0;
+    ctx.policyDenied = policyDenied;
+    const reasons = reasonsOf(ev, ctx);
+    if (reasons.length > 0)
+      this.#keep(toLogRecord(ev, vs.key, reasons, this.#engine(), ctx.now || this.#now()));
   }
 
   /** onConnection counts an L7 client connection opening or closing at its listener. */
@@ -232,35 +330,90 @@ export class Collector {
 
   /** takeIfAny is take(), or undefined when nothing happened in the interval (not worth shipping). */
   takeIfAny(now = this.#now()): AnalyticsBatch | undefined {
-    const b = this.take(now);
-    return Object.keys(b.services).length === 0 && b.logs.length === 0 && b.dropped === 0 ? undefined : b;
+    const iv = this.detach(now);
+    return iv === undefined ? undefined : this.serialise(iv, Infinity).next().value!;
   }
 
   /** take returns the interval's batch (ending now) and starts a new interval. */
   take(now = this.#now()): AnalyticsBatch {
+    return this.serialise(this.detach(now, true)!, Infinity).next().value!;
+  }
+
+  /**
+   * detach ends the interval now and hands its state over unserialised (undefined when nothing
+   * happened, unless always): the next interval starts empty at once, whatever serialising the
+   * detached one costs (serialise).
+   */
+  detach(now = this.#now(), always = false): Interval | undefined {
     // Listeners with connections open report their gauge even when nothing else happened.
     for (const [listener, o] of this.#open) if (o.n > 0) this.#state(listener, "", o.kind);
-    const services: Record<string, ServiceBatch> = {};
-    for (const byVhost of this.#services.values())
-      for (const vs of byVhost.values()) {
-        if (vs.vhost === undefined) vs.total.connOpen = this.#open.get(vs.listener)?.n ?? 0;
-        services[vs.key] = serviceBatch(vs);
-      }
-    const batch: AnalyticsBatch = {
-      engine: this.#engine(),
-      ...(this.#o.group !== undefined ? { group: this.#o.group } : {}),
+    const services: VsState[] = [];
+    for (const byVhost of this.#services.values()) for (const vs of byVhost.values()) services.push(vs);
+    if (!always && services.length === 0 && this.#logs.length === 0 && this.#dropped === 0) {
+      this.#start = now;
+      return undefined;
+    }
+    const open = new Map<string, number>();
+    for (const [listener, o] of this.#open) open.set(listener, o.n);
+    const iv: Interval = {
+      start: this.#start,
       at: now,
-      intervalMs: Math.max(0, now - this.#start),
       services,
-      logs: this.#logs.sort((a, b) => a.at - b.at),
+      open,
+      logs: this.#logs,
       dropped: this.#dropped,
     };
     this.#start = now;
     this.#services = new Map();
-    this.#serviceCount = this.#routeCount = this.#backendCount = 0;
+    this.#slots = new Map();
+    this.#serviceCount = this.#routeCount = this.#backendCount = this.#slotCount = 0;
     this.#logs = [];
     this.#fullOnly = this.#dropped = 0;
-    return batch;
+    return iv;
+  }
+
+  /**
+   * serialise turns a detached interval into its AnalyticsBatch a slice at a time: each next()
+   * serialises about `slice` measures (a service's total, a route's, a backend's: one each, their
+   * sketches most of the cost), then yields; the next() that finishes returns the batch.
+   */
+  *serialise(iv: Interval, slice: number): Generator<void, AnalyticsBatch, void> {
+    const services: Record<string, ServiceBatch> = {};
+    let done = 0;
+    for (const vs of iv.services) {
+      if (vs.vhost === undefined) vs.total.connOpen = iv.open.get(vs.listener) ?? 0;
+      const routes: Record<string, Measures> = {};
+      for (const [name, m] of vs.routes) {
+        routes[name] = m.toData();
+        if (++done >= slice) {
+          done = 0;
+          yield;
+        }
+      }
+      const backends: Record<string, Measures> = {};
+      for (const [pool, byAddr] of vs.backends)
+        for (const [addr, m] of byAddr) {
+          backends[pool === OVERFLOW_KEY ? OVERFLOW_KEY : `${pool} ${addr}`] = m.toData();
+          if (++done >= slice) {
+            done = 0;
+            yield;
+          }
+        }
+      services[vs.key] = serviceBatch(vs, routes, backends);
+      if (++done >= slice) {
+        done = 0;
+        yield;
+      }
+    }
+    return {
+      engine: this.#engine(),
+      ...(this.#o.group !== undefined ? { group: this.#o.group } : {}),
+      at: iv.at,
+      intervalMs: Math.max(0, iv.at - iv.start),
+      services,
+      logs: iv.logs.sort((a, b) => a.at - b.at),
+      dropped: iv.dropped,
+    };
   }
 
   #engine(): string {
@@ -331,6 +484,11 @@ export class Collector {
         this.#serviceCount++;
       }
     }
+    return this.#fresh(vs);
+  }
+
+  // #fresh is vs with the serving snapshot's settings for it (read again when they changed).
+  #fresh(vs: VsState): VsState {
     const settings = this.#o.settings?.();
     if (settings !== this.#settingsSeen) {
       this.#settingsSeen = settings;
@@ -342,6 +500,30 @@ export class Collector {
       vs.fullUntil = settings?.fullLogsUntil?.[vs.key] ?? 0;
     }
     return vs;
+  }
+
+  // #slot is the Slot of ev's route in this interval, resolved (and kept) at its first request.
+  #slot(ev: HttpResponseEvent): Slot {
+    const head = this.#slots.get(ev.route);
+    for (let s = head; s !== undefined; s = s.next)
+      if (s.listener === ev.listener && s.vhost === ev.vhost) return s;
+    const vs = this.#state(ev.listener, ev.vhost, "http");
+    const slot: Slot = {
+      listener: ev.listener,
+      vhost: ev.vhost,
+      vs,
+      route: this.#route(vs, ev.route),
+      pool: "",
+      backend: "",
+      bm: undefined,
+      next: head,
+    };
+    // Past the cap (as many slots as routes may have names) a route resolves per request.
+    if (this.#slotCount < this.caps.routes) {
+      this.#slots.set(ev.route, slot);
+      this.#slotCount++;
+    }
+    return slot;
   }
 
   #route(vs: VsState, route: string): LiveMeasures {
@@ -385,23 +567,33 @@ export class Collector {
 /**
  * ANALYTICS_INTERVAL_MS: engines cut their batches at every multiple of 5 s of the wall clock —
  * the store's finest resolution, so each batch falls in one bucket — and ship each at their next
- * report. Cutting is the collector's only work off the request path that grows with the number of
- * active routes (take() serialises their sketches: 2 ms for 100 active routes, 24 ms for 1,000,
- * bench/analytics-collector.ts), so it runs every 5 s, not at every 1 s push.
+ * report. Serialising a cut interval is the collector's only work off the request path that grows
+ * with the number of active routes (their sketches: ~1 ms for 100 active routes, ~14 ms for 1,000,
+ * bench/analytics-collector.ts), so it runs every 5 s, not at every 1 s push, and in slices.
  */
 export const ANALYTICS_INTERVAL_MS = 5_000;
+
+/** SLICE_MEASURES is how many measures one serialise step does before the clock is read again. */
+const SLICE_MEASURES = 32;
+/** SLICE_MS bounds one turn of the event loop spent serialising a cut interval (requests run between turns). */
+const SLICE_MS = 1;
 
 /**
  * Shipper cuts a collector's interval at each wall-clock multiple of intervalMs and holds the
  * batch until take(); batches not taken in time merge into one (over time), so an engine whose
  * reports stall (its controller link down) holds one batch, bounded by the collector's caps
- * (past them names fold into OVERFLOW_KEY), and the outage's traffic lands in one bucket.
+ * (past them names fold into OVERFLOW_KEY), and the outage's traffic lands in one bucket. The
+ * timed cuts serialise in slices of at most SLICE_MS per event-loop turn (setImmediate), so a
+ * thousand busy routes never hold the data plane for the whole cut; the batch is held once done.
  */
 export class Shipper {
   readonly collector: Collector;
   readonly #intervalMs: number;
   #pending: AnalyticsBatch | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** #work is a timed cut still being serialised, #turn its next slice. */
+  #work: Generator<void, AnalyticsBatch, void> | undefined;
+  #turn: NodeJS.Immediate | undefined;
 
   constructor(collector: Collector, intervalMs = ANALYTICS_INTERVAL_MS) {
     this.collector = collector;
@@ -409,17 +601,14 @@ export class Shipper {
     this.#schedule();
   }
 
-  /** cut ends the collector's interval now and holds its batch (when anything happened). */
+  /** cut ends the collector's interval now and holds its batch (when anything happened), all at once. */
   cut(now = Date.now()): void {
+    this.#finish();
     const b = this.collector.takeIfAny(now);
-    if (b === undefined) return;
-    // Over time the names add up (a long outage, backends coming and going): the collector's caps hold.
-    this.#pending = this.#pending
-      ? mergeBatches([this.#pending, b], { over: "time", caps: this.collector.caps })
-      : b;
+    if (b !== undefined) this.#hold(b);
   }
 
-  /** take returns the batches cut since the previous take, merged; undefined when none. */
+  /** take returns the batches cut (and serialised) since the previous take, merged; undefined when none. */
   take(): AnalyticsBatch | undefined {
     const b = this.#pending;
     this.#pending = undefined;
@@ -429,7 +618,57 @@ export class Shipper {
   /** close stops cutting and the collector's subscriptions. */
   close(): void {
     clearTimeout(this.#timer);
+    clearImmediate(this.#turn);
+    this.#work = undefined;
     this.collector.close();
+  }
+
+  #hold(b: AnalyticsBatch): void {
+    // Over time the names add up (a long outage, backends coming and going): the collector's caps hold.
+    this.#pending = this.#pending
+      ? mergeBatches([this.#pending, b], { over: "time", caps: this.collector.caps })
+      : b;
+  }
+
+  /**
+   * cutInSlices ends the collector's interval now (new requests count into the next one at once)
+   * and serialises it a slice per event-loop turn; take() has its batch once done.
+   */
+  cutInSlices(now = Date.now()): void {
+    this.#finish();
+    const iv = this.collector.detach(now);
+    if (iv === undefined) return;
+    this.#work = this.collector.serialise(iv, SLICE_MEASURES);
+    this.#slice();
+  }
+
+  #slice(): void {
+    const work = this.#work;
+    if (work === undefined) return;
+    const t0 = performance.now();
+    for (;;) {
+      const r = work.next();
+      if (r.done) {
+        this.#work = undefined;
+        this.#hold(r.value);
+        return;
+      }
+      if (performance.now() - t0 >= SLICE_MS) break;
+    }
+    this.#turn = setImmediate(() => this.#slice());
+  }
+
+  // #finish completes a cut still serialising (a new cut, or a synchronous one, comes first).
+  #finish(): void {
+    const work = this.#work;
+    if (work === undefined) return;
+    clearImmediate(this.#turn);
+    this.#work = undefined;
+    for (let r = work.next(); ; r = work.next())
+      if (r.done) {
+        this.#hold(r.value);
+        return;
+      }
   }
 
   // #schedule sets a timer for the next boundary, each time anew, so cuts never drift off them.
@@ -439,7 +678,7 @@ export class Shipper {
     const now = Date.now();
     const boundary = now - (now % this.#intervalMs) + this.#intervalMs;
     this.#timer = setTimeout(() => {
-      this.cut(boundary);
+      this.cutInSlices(boundary);
       this.#schedule();
     }, boundary - now).unref();
   }
@@ -469,6 +708,7 @@ function newState(listener: string, vhost: string, kind: ServiceBatch["kind"]): 
     urls: new SpaceSaving(),
     clients: new SpaceSaving(),
     userAgents: new SpaceSaving(),
+    sample: new TopSampler(),
     gen: -1,
     targetMs: DEFAULT_LATENCY_TARGET_MS,
     fullUntil: 0,
@@ -481,7 +721,7 @@ function addExchange(m: LiveMeasures, ev: HttpResponseEvent, denied: boolean): v
   m.code(ev.status);
   m.bytesIn += ev.bytesIn;
   m.bytesOut += ev.bytesOut;
-  m.http.set(ev.protocol, (m.http.get(ev.protocol) ?? 0) + 1);
+  m.protocol(ev.protocol);
   if (ev.outcome === "reset") m.resets++;
   else if (ev.outcome === "timeout") m.timeouts++;
   if (denied) m.denied++;
@@ -495,20 +735,20 @@ function addSession(m: LiveMeasures, ev: L4SessionEvent): void {
   m.time("total", ev.durationMs);
 }
 
-// serviceBatch serialises one service's interval, its top lists included.
-function serviceBatch(vs: VsState): ServiceBatch {
-  const routes: Record<string, Measures> = {};
-  for (const [name, m] of vs.routes) routes[name] = m.toData();
-  const backends: Record<string, Measures> = {};
-  for (const [pool, byAddr] of vs.backends)
-    for (const [addr, m] of byAddr)
-      backends[pool === OVERFLOW_KEY ? OVERFLOW_KEY : `${pool} ${addr}`] = m.toData();
+// serviceBatch completes one service's interval from its serialised routes and backends: its
+// total and top lists.
+function serviceBatch(
+  vs: VsState,
+  routes: Record<string, Measures>,
+  backends: Record<string, Measures>,
+): ServiceBatch {
   const total = vs.total.toData();
   const top: TopLists = {};
   if (vs.urls.total > 0) top.urls = vs.urls.top();
   if (vs.clients.total > 0) top.clients = vs.clients.top();
   if (vs.userAgents.total > 0) top.userAgents = vs.userAgents.top();
-  if (vs.total.codes.size > 0) top.codes = topOf(Object.entries(total.codes));
+  const codes = Object.entries(total.codes);
+  if (codes.length > 0) top.codes = topOf(codes);
   if (vs.routes.size > 0) top.routes = topOf(Object.entries(routes).map(([k, m]) => [k, m.requests]));
   if (vs.backends.size > 0) top.backends = topOf(Object.entries(backends).map(([k, m]) => [k, m.requests]));
   return {

@@ -4,11 +4,28 @@
 // exact for every counter and every sketch (DDSketch bins add), so the batches of a group's workers,
 // of several engines, or of consecutive intervals combine into the same figures one process would
 // have counted. The one gauge, connOpen, sums across processes and takes the latest over time.
-import { Sketch } from "./sketch.ts";
+import { binOf, Sketch } from "./sketch.ts";
 import { mergeTop } from "./topn.ts";
-import type { AnalyticsBatch, LogRecord, Measures, ServiceBatch, SketchData, TimingPart } from "./types.ts";
+import {
+  TIMING_PARTS,
+  type AnalyticsBatch,
+  type LogRecord,
+  type Measures,
+  type ServiceBatch,
+  type SketchData,
+  type TimingPart,
+} from "./types.ts";
 
-/** LiveMeasures accumulate one interval's figures on the request path. */
+/** PART numbers the timing parts for LiveMeasures.sketches (TIMING_PARTS order). */
+export const PART = { total: 0, request: 1, connect: 2, ttfb: 3, transfer: 4, handshake: 5 } as const;
+
+/**
+ * LiveMeasures accumulate one interval's figures on the request path. A request adds to three of
+ * them (service, route, backend), so each add is a few field writes: sketches sit in an array by
+ * PART (no keyed property access), and a run of one status code or protocol is counted in a
+ * field and folded into its Map only when the value changes (most traffic is one code, one
+ * protocol).
+ */
 export class LiveMeasures {
   requests = 0;
   bytesIn = 0;
@@ -19,27 +36,75 @@ export class LiveMeasures {
   resets = 0;
   timeouts = 0;
   denied = 0;
-  // Keyed by number: no string is made per request for the common case.
-  readonly codes = new Map<number, number>();
-  readonly http = new Map<string, number>();
+  // Keyed by number: no string is made per request.
+  readonly #codes = new Map<number, number>();
+  readonly #http = new Map<string, number>();
   readonly tls = new Map<string, number>();
-  readonly latency: Partial<Record<TimingPart, Sketch>> = {};
+  /** sketches by PART, created at a part's first sample. */
+  readonly sketches: (Sketch | undefined)[] = [
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+  ];
+  // The current run: lastCode seen runCode times since it was last folded into #codes.
+  #lastCode = -1;
+  #runCode = 0;
+  // The protocols the engine names (events.ts), counted in fields; anything else in #http.
+  #h11 = 0;
+  #h2 = 0;
+  #h10 = 0;
+
+  /** codes counts responses by status (0: no status was sent). */
+  get codes(): Map<number, number> {
+    this.#foldCode();
+    return this.#codes;
+  }
+
+  /** http counts requests by protocol. */
+  get http(): Map<string, number> {
+    this.#foldHttp();
+    return this.#http;
+  }
 
   /** code counts one status code (0: no status was sent). */
   code(status: number): void {
-    this.codes.set(status, (this.codes.get(status) ?? 0) + 1);
+    if (status === this.#lastCode) {
+      this.#runCode++;
+      return;
+    }
+    this.#foldCode();
+    this.#lastCode = status;
+    this.#runCode = 1;
+  }
+
+  /** protocol counts one request by the protocol the client spoke. */
+  protocol(p: string): void {
+    if (p === "HTTP/1.1") this.#h11++;
+    else if (p === "HTTP/2") this.#h2++;
+    else if (p === "HTTP/1.0") this.#h10++;
+    else this.#http.set(p, (this.#http.get(p) ?? 0) + 1);
   }
 
   /** time records one span of the given part, in milliseconds. */
   time(part: TimingPart, ms: number): void {
-    (this.latency[part] ??= new Sketch()).add(ms);
+    this.timeBin(PART[part], ms, binOf(ms));
+  }
+
+  /** timeBin records one span of the part numbered p (PART) whose sketch bin (binOf) is known. */
+  timeBin(p: number, ms: number, bin: number): void {
+    (this.sketches[p] ??= new Sketch()).addBin(ms, bin);
   }
 
   /** toData serialises the interval (sketches as SketchData). */
   toData(): Measures {
     const latency: Measures["latency"] = {};
-    for (const [part, s] of Object.entries(this.latency) as [TimingPart, Sketch][])
-      latency[part] = s.toData();
+    for (let p = 0; p < TIMING_PARTS.length; p++) {
+      const s = this.sketches[p];
+      if (s !== undefined) latency[TIMING_PARTS[p]!] = s.toData();
+    }
     const codes: Record<string, number> = {};
     for (const [c, n] of this.codes) codes[String(c)] = n;
     return {
@@ -57,6 +122,22 @@ export class LiveMeasures {
       timeouts: this.timeouts,
       denied: this.denied,
     };
+  }
+
+  #foldCode(): void {
+    if (this.#runCode === 0) return;
+    this.#codes.set(this.#lastCode, (this.#codes.get(this.#lastCode) ?? 0) + this.#runCode);
+    this.#runCode = 0;
+  }
+
+  #foldHttp(): void {
+    for (const [p, n] of [
+      ["HTTP/1.1", this.#h11],
+      ["HTTP/2", this.#h2],
+      ["HTTP/1.0", this.#h10],
+    ] as const)
+      if (n > 0) this.#http.set(p, (this.#http.get(p) ?? 0) + n);
+    this.#h11 = this.#h2 = this.#h10 = 0;
   }
 }
 

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Sketch } from "./sketch.ts";
+import { binOf, binOfByLog, Sketch, ZERO_BIN } from "./sketch.ts";
 import { ANALYTICS_RELATIVE_ACCURACY as A } from "./types.ts";
 
 // exact is the q-quantile of sorted values by the same rank rule the sketch uses (lower rank).
@@ -103,4 +103,20 @@ test("bins grow in both directions and sketches of disjoint ranges merge", () =>
     [...idx].sort((x, y) => x - y),
   );
   assert.equal(a.toData().bins.length / 2 < 400, true);
+});
+
+test("binOf (a table) answers exactly what the logarithm does: at every bin boundary, a few ulps either side, at random, at the edges", () => {
+  const gamma = 1.01 / 0.99;
+  const values: number[] = [0, -1, NaN, 0.0009, 0.001, 2 ** -10, 2 ** 24, 2 ** 24 - 1e-9, 1e9, Infinity];
+  for (let b = -360; b < 850; b++)
+    for (const f of [1 - 1e-9, 1 - 1e-15, 1 - 2e-16, 1, 1 + 2e-16, 1 + 1e-15, 1 + 1e-9])
+      values.push(gamma ** b * f);
+  let x = 7;
+  for (let i = 0; i < 200_000; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    values.push(Math.exp((x / 2147483648) * 30 - 8));
+  }
+  // (+ 0: the logarithm answers -0 for bin 0, the table 0 — one bin.)
+  for (const v of values) assert.equal(binOf(v) + 0, binOfByLog(v) + 0, `bin of ${v}`);
+  assert.equal(binOf(0.0005), ZERO_BIN);
 });

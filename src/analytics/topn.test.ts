@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { mergeTop, SpaceSaving, topOf } from "./topn.ts";
+import { mergeTop, SpaceSaving, TOP_EXACT, TOP_MAX_STEP, topOf, TopSampler } from "./topn.ts";
 
 // A deterministic skewed stream: value i appears about n/(i+1) times (Zipf), interleaved.
 function zipf(n: number, kinds: number, seed: number): string[] {
@@ -70,4 +70,36 @@ test("mergeTop: adds counts kind by kind and keeps the largest", () => {
     2,
   );
   assert.deepEqual(m, { urls: { "/b": 6, "/a": 3 }, codes: { "200": 4 }, clients: { "127.0.0.1": 6 } });
+});
+
+test("TopSampler: the first TOP_EXACT requests count exactly; past them a Bernoulli sample whose weights add up to n within the stated error", () => {
+  const s = new TopSampler();
+  for (let i = 0; i < TOP_EXACT; i++) assert.equal(s.next(), 1);
+  // A round-robin stream (a, b, a, b, c, ...): every Nth sampling would alias with it.
+  const pattern = ["a", "b", "a", "b", "c"];
+  const n = 200_000;
+  const truth = new Map<string, number>();
+  const est = new SpaceSaving();
+  const sampler = new TopSampler(12345);
+  let weights = 0;
+  let sampled = 0;
+  for (let i = 0; i < n; i++) {
+    const v = pattern[i % pattern.length]!;
+    truth.set(v, (truth.get(v) ?? 0) + 1);
+    const w = sampler.next();
+    assert.ok(w === 0 || (w >= 1 && w <= TOP_MAX_STEP && (w & (w - 1)) === 0), `weight ${w}`);
+    if (w > 0) {
+      sampled++;
+      weights += w;
+      est.add(v, w);
+    }
+  }
+  assert.ok(sampled < n / 8, `sampled ${sampled} of ${n}: busy streams cost a fraction`);
+  // Each count within 5 standard deviations (√(count × (step − 1)), step ≤ 64) — and n / 40.
+  for (const [v, c] of truth) {
+    const got = est.counts.get(v) ?? 0;
+    const bound = Math.min(5 * Math.sqrt(c * (TOP_MAX_STEP - 1)), n / 40);
+    assert.ok(Math.abs(got - c) <= bound, `${v}: ${got} for ${c} (bound ${bound.toFixed(0)})`);
+  }
+  assert.ok(Math.abs(weights - n) <= 5 * Math.sqrt(n * (TOP_MAX_STEP - 1)), `weights ${weights} for ${n}`);
 });

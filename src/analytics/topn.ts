@@ -66,6 +66,59 @@ export class SpaceSaving {
   }
 }
 
+/** TOP_EXACT: a service's first TOP_EXACT requests of an interval all count in its top lists. */
+export const TOP_EXACT = 1600;
+/** TOP_MAX_STEP caps the sampling step: past 63 × TOP_EXACT requests, one in 64 counts (64 times). */
+export const TOP_MAX_STEP = 64;
+
+/**
+ * TopSampler picks which requests of one service's interval update its top lists, and with what
+ * weight. The first TOP_EXACT requests all count (weight 1: small services' lists are exact
+ * space-saving); past that each request counts with probability 1/step and weight step (a
+ * Bernoulli sample, so unbiased whatever the order of the stream — a fixed "every Nth" would alias
+ * with a client's round robin). The step doubles while (2 × step − 1) × TOP_EXACT ≤ n, the
+ * requests so far (2 from 1,600, 4 from 4,800, 8 from 11,200 ... 64 from 100,800): a value's
+ * count then carries a sampling error of standard deviation at most √(count × (step − 1)) ≤
+ * √(n × (step − 1)) ≤ n / 40 — the bound space-saving already states for its own error (n /
+ * TOP_CAPACITY). Skipped requests cost one decrement: the gap to the next sampled one is drawn
+ * once (geometric), not a random number per request.
+ */
+export class TopSampler {
+  #n = 0;
+  #step = 1;
+  /** #weight is the step the current gap was drawn with: the next sampled request's weight. */
+  #weight = 1;
+  #left = 1;
+  #rng: number;
+
+  constructor(seed = 0x9e3779b9) {
+    this.#rng = seed | 1;
+  }
+
+  /** next answers the weight the current request counts with in the top lists (0: not counted). */
+  next(): number {
+    this.#n++;
+    if (--this.#left > 0) return 0;
+    const w = this.#weight;
+    if (this.#step < TOP_MAX_STEP && this.#n >= (2 * this.#step - 1) * TOP_EXACT) this.#step *= 2;
+    this.#weight = this.#step;
+    this.#left = this.#step === 1 ? 1 : this.#gap(this.#step);
+    return w;
+  }
+
+  // #gap draws how many requests until the next sampled one when each is sampled with p = 1/step:
+  // 1 + floor(ln U / ln(1 − p)), U uniform in (0, 1] from a xorshift32 (cheap, no Math.random).
+  #gap(step: number): number {
+    let x = this.#rng;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.#rng = x;
+    const u = ((x >>> 0) + 1) / 0x1_0000_0000;
+    return 1 + Math.floor(Math.log(u) / Math.log(1 - 1 / step));
+  }
+}
+
 /** topOf keeps the n largest entries of counts, as a plain record (ties broken by value). */
 export function topOf(counts: Iterable<[string, number]>, n = TOP_N): Record<string, number> {
   const sorted = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
