@@ -5,8 +5,16 @@ import type { IdleResult } from "./report.ts";
 import type { ProxyName, Topology } from "./topology.ts";
 
 /**
+ * SETTLE_MS is how long the connections are held idle before RSS is read: the figure is what idle
+ * connections cost, not the garbage of the burst that opened them, which a proxy with a garbage
+ * collector frees once it is quiet (Portico: src/engine/idle-gc.ts, a check every 5 s).
+ */
+export const SETTLE_MS = 15_000;
+
+/**
  * measureIdle opens count connections to proxy with idle-conns.ts (on the load CPUs, under a
- * raised open-file limit), reads the proxy's RSS while they are held, then closes them.
+ * raised open-file limit), reads the proxy's RSS after they were held idle SETTLE_MS, then closes
+ * them.
  */
 export async function measureIdle(
   proxy: ProxyName,
@@ -46,6 +54,7 @@ export async function measureIdle(
       });
     });
     const { open, failed } = JSON.parse(line) as { open: number; failed: number };
+    await new Promise((res) => setTimeout(res, SETTLE_MS));
     const heldKiB = rssKiB(proc.pid);
     return {
       proxy,

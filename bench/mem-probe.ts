@@ -3,11 +3,16 @@
 // run, idle-conns.ts …), printing RSS, heap and open client sockets per listener after each —
 // after a forced GC when run with --expose-gc. Add --cpu-prof to profile the engine under load.
 //   node --expose-gc bench/mem-probe.ts "wrk -t1 -c64 -d5s http://127.0.0.13:18000/"
+// A command starting with "&" runs in the background: the report is taken once it printed its
+// first line (idle-conns.ts holding its connections), and it is stopped at the end.
+//   node --expose-gc bench/mem-probe.ts "&node bench/idle-conns.ts 127.0.0.13 18000 10000"
+// SNAP=DIR writes a heap snapshot per report into DIR. The benchmark's build carries this probe
+// (.cache/dist/bench/mem-probe.js after scripts/build.sh), to measure without the type stripper.
 // Needs a certificate pair in CERT_DIR (default /tmp/probe: cert.pem, key.pem).
-import { exec } from "node:child_process";
+import { exec, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import net from "node:net";
-import { getHeapSpaceStatistics } from "node:v8";
+import { getHeapSpaceStatistics, writeHeapSnapshot } from "node:v8";
 import { join } from "node:path";
 import { Engine } from "../src/engine/engine.ts";
 import { compileHttp } from "../src/engine/l7/compile.ts";
@@ -60,12 +65,52 @@ function report(tag: string): void {
     );
     console.log(`  spaces: ${spaces.join(", ")}`);
   }
+  if (process.env.SMAPS !== undefined) console.log(`  rss by mapping: ${smaps()}`);
+  if (process.env.SNAP !== undefined)
+    console.log(`  snapshot ${writeHeapSnapshot(join(process.env.SNAP, `${snaps++}.heapsnapshot`))}`);
+}
+let snaps = 0;
+
+/** smaps sums the process's resident memory by kind of mapping (Linux; "" elsewhere). */
+function smaps(): string {
+  let text: string;
+  try {
+    text = readFileSync("/proc/self/smaps", "utf8");
+  } catch {
+    return "";
+  }
+  const sums = new Map<string, number>();
+  let kind = "";
+  for (const line of text.split("\n")) {
+    const m = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m !== null) kind = m[1] === "" ? "anon" : m[1]!.startsWith("/") ? "file" : m[1]!;
+    else if (line.startsWith("Rss:"))
+      sums.set(kind, (sums.get(kind) ?? 0) + Number(line.split(/\s+/)[1]) * 1024);
+  }
+  return [...sums].map(([k, v]) => `${k} ${mib(v)}`).join(", ");
+}
+const background: ChildProcess[] = [];
+
+/** held starts cmd in the background and resolves with its first line of output. */
+function held(cmd: string): Promise<string> {
+  const c = spawn("sh", ["-c", `exec ${cmd}`], { stdio: ["ignore", "pipe", "inherit"] });
+  background.push(c);
+  return new Promise((res) => {
+    let out = "";
+    c.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (out.includes("\n")) res(out);
+    });
+    c.on("exit", () => res(out));
+  });
 }
 
 report("start");
 for (const cmd of process.argv.slice(2)) {
   const cpu0 = process.cpuUsage();
-  const out = await new Promise<string>((res) => exec(cmd, (_e, so, se) => res(so + se)));
+  const out = cmd.startsWith("&")
+    ? await held(cmd.slice(1))
+    : await new Promise<string>((res) => exec(cmd, (_e, so, se) => res(so + se)));
   const cpu = process.cpuUsage(cpu0);
   const done = /(\d+) requests in/.exec(out);
   if (done !== null)
@@ -81,6 +126,7 @@ for (const cmd of process.argv.slice(2)) {
   await new Promise((res) => setTimeout(res, 500));
   report(cmd.slice(0, 60));
 }
+for (const c of background) c.kill();
 await engine.close();
 be.close();
 process.exit(0);

@@ -136,7 +136,7 @@ export function renderReport(r: ReportInput): string {
 
   out.push("## Memory with idle keep-alive connections", "");
   out.push(
-    "One request on each connection, then all are held open while RSS is read (sum over the proxy's processes).",
+    "One request on each connection, then all are held open and idle for 15 s before RSS is read (sum over the proxy's processes).",
     "",
   );
   out.push("```sh", r.idleCommand, "```", "");

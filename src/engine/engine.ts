@@ -17,6 +17,7 @@ import { Admission } from "./net/admission.ts";
 import { OcspStapler } from "./tls/ocsp/stapler.ts";
 import { InFlight, UpstreamSet, type EndpointStatus } from "./upstreams.ts";
 import { tuneV8 } from "./v8-tuning.ts";
+import { watchIdleHeap } from "./idle-gc.ts";
 
 /**
  * ApplyResult is the ACK or NACK of a snapshot. code is "InvalidSnapshot" (validation), an
@@ -87,6 +88,7 @@ export class Engine {
 
   constructor(opts: EngineOptions = {}) {
     tuneV8();
+    watchIdleHeap();
     this.opts = opts;
     this.log = opts.log ?? noLog;
     this.health = new HealthRegistry(opts.health);

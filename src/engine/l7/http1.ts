@@ -95,7 +95,7 @@ export class ClientConn implements MessageSink, Watcher, Batched {
   private h2c: PriorKnowledge | undefined;
   private opened = false;
   // pick is handed to Upstreams.pick, which is synchronous, so one object serves every request.
-  private readonly pick: PickContext;
+  private readonly pick: ConnPick;
   // tls is the negotiated TLS version, read once per connection on first use (tlsVersion).
   private tls: string | undefined = undefined;
 
@@ -108,13 +108,7 @@ export class ClientConn implements MessageSink, Watcher, Batched {
     rt = currentRuntime(rt);
     this.rt = rt;
     this.clientIp = socket.remoteAddress ?? "";
-    this.pick = {
-      sourceIp: this.clientIp,
-      header: (n: string) => this.queue[0]?.header(n),
-      cookie: (n: string) => cookieValue(this.queue[0]?.header("cookie"), n),
-      uri: () => this.queue[0]?.head.url,
-      exclude: undefined,
-    };
+    this.pick = new ConnPick(this);
     this.h2c = h2c;
     socket.setNoDelay(true);
     // A TLS socket's handle is the TLS stream: adopted, it delivers decrypted bytes the same way.
@@ -125,11 +119,14 @@ export class ClientConn implements MessageSink, Watcher, Batched {
     if (!this.copyBody) socket.on("data", (b: Buffer) => this.onData(b));
     socket.on("drain", () => this.queue[0]?.clientDrained());
     socket.on("end", () => this.onEnd());
-    socket.on("error", () => socket.destroy());
+    // Listeners that need no closure are shared: every closure is ~100 bytes of each idle
+    // connection (docs/performance.md, Memory).
+    socket.on("error", destroyOnError);
     socket.on("close", () => this.onClose());
-    socket.on("timeout", () => this.onTimeout());
     this.tick = Math.min(rt.listener.idleTimeoutMs, rt.limits.headerTimeoutMs);
     this.coarse = this.tick >= COARSE_MIN_MS;
+    // Under the coarse sweep the socket's own timer never runs, so nothing listens for it.
+    if (!this.coarse) socket.on("timeout", () => this.onTimeout());
     this.setTimeout(this.tick);
     rt.conns.add(this.live);
     if (rt.retired) this.closing = true;
@@ -150,6 +147,11 @@ export class ClientConn implements MessageSink, Watcher, Batched {
   /** destroy breaks the connection (a response could not be completed). */
   destroy(): void {
     this.socket.destroy();
+  }
+
+  /** current is the exchange whose response is due next (the one a backend is picked for). */
+  current(): Exchange | undefined {
+    return this.queue[0];
   }
 
   /** pickContext gives the balancer what it needs from this client; one object per connection, reused. */
@@ -517,6 +519,35 @@ export class ClientConn implements MessageSink, Watcher, Batched {
     if (this.opened && connection.hasSubscribers) {
       connection.publish({ listener: this.rt.listener.name, event: "close" });
     }
+  }
+}
+
+// destroyOnError is every client socket's 'error' listener: the 'close' that follows cleans up.
+function destroyOnError(this: Socket): void {
+  this.destroy();
+}
+
+/**
+ * ConnPick is a connection's PickContext: methods on a prototype rather than three closures per
+ * connection, reading the exchange a backend is being picked for.
+ */
+class ConnPick implements PickContext {
+  readonly sourceIp: string;
+  exclude: ReadonlySet<string> | undefined = undefined;
+  prefer: string | undefined = undefined;
+  private readonly conn: ClientConn;
+  constructor(conn: ClientConn) {
+    this.conn = conn;
+    this.sourceIp = conn.clientIp;
+  }
+  header(n: string): string | undefined {
+    return this.conn.current()?.header(n);
+  }
+  cookie(n: string): string | undefined {
+    return cookieValue(this.conn.current()?.header("cookie"), n);
+  }
+  uri(): string | undefined {
+    return this.conn.current()?.head.url;
   }
 }
 
