@@ -101,7 +101,7 @@ test("the API answers what the store answered before its memory rework, for the 
   answers(store, "later", out);
   p.close();
 
-  if (process.env.UPDATE_GOLDEN === "1") writeFileSync(GOLDEN, JSON.stringify(out, null, 1) + "\n");
+  if (process.env.UPDATE_GOLDEN === "1") writeFileSync(GOLDEN, JSON.stringify(out, null, 2) + "\n");
   const golden = JSON.parse(readFileSync(GOLDEN, "utf8")) as Record<string, string>;
   const differ = Object.keys({ ...golden, ...out }).filter((q) => golden[q] !== out[q]);
   assert.deepEqual(
