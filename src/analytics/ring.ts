@@ -277,7 +277,8 @@ function remember(page: string, recs: (Bucket | undefined)[]): string {
 // A packed page is its records in bucket order, each: the gap from the previous record's place, a
 // mask of the non-zero columns and their values (integers as the zigzag delta from the column's
 // previous value, doubled; anything else as 1 and a Float64), a mask of the parts with quantiles
-// and their four codes (zigzag deltas from the part's previous codes), all as varints.
+// and their four codes (p50 and the steps p90 - p50, p99 - p90, max - p99, each as the zigzag
+// delta from the part's previous record), all as varints.
 const F64 = new Float64Array(1);
 const F64_BYTES = new Uint8Array(F64.buffer);
 const MAX_DELTA = 2 ** 50;
@@ -316,8 +317,11 @@ function packPage(recs: readonly (Bucket | undefined)[]): string {
     for (let id = 0; id * 4 < q.length; id++) {
       if (!q[id * 4]) continue;
       for (let k = id * 4; k < id * 4 + 4; k++) {
-        varint(out, zigzag(q[k]! - (prevQ[k] ?? 0)));
-        prevQ[k] = q[k]!;
+        // p50 itself, then each quantile's step from the one before: a latency's shape changes
+        // less from bucket to bucket than its level, so the steps' deltas are mostly one byte.
+        const x = k === id * 4 ? q[k]! : q[k]! - q[k - 1]!;
+        varint(out, zigzag(x - (prevQ[k] ?? 0)));
+        prevQ[k] = x;
       }
     }
   });
@@ -369,9 +373,9 @@ function unpackPage(page: string): (Bucket | undefined)[] {
           q.push(0);
           continue;
         }
-        const v = (prevQ[k] ?? 0) + unzigzag(read());
-        q.push(v);
-        prevQ[k] = v;
+        const x = (prevQ[k] ?? 0) + unzigzag(read());
+        q.push(k === id * 4 ? x : q[k - 1]! + x);
+        prevQ[k] = x;
       }
     }
     recs[s] = { c, q };
