@@ -17,9 +17,9 @@ import { AnalyticsStore, FAMILIES } from "./store.ts";
 import { syntheticBatch } from "./testing.ts";
 
 /** MEMORY_BOUND_MIB and DISK_BOUND_MIB are the documented bounds for 1,000 routes (with headroom). */
-const MEMORY_BOUND_MIB = 55; // measured 39.4–44.1 MiB (heap + array buffers; 62.8 MiB before the packing)
+const MEMORY_BOUND_MIB = 20; // the issue's target; measured 14.9–15.2 MiB (40.9 MiB before the paged rings; a dense day ~22 MiB: docs)
 /** SERVICE_BOUND_KIB is the documented bound for a virtual service of one route (with headroom). */
-const SERVICE_BOUND_KIB = 350; // measured 241 KiB (1,000 such services: ~236 MiB)
+const SERVICE_BOUND_KIB = 80; // measured 53–54 KiB (1,000 such services: ~53 MiB; 241 KiB before the paged rings)
 const DISK_BOUND_MIB = 16; // measured 7.4 MiB of rows at full retention (5.3 MiB for a day)
 
 setFlagsFromString("--expose-gc");
@@ -43,7 +43,11 @@ async function used(): Promise<number> {
 }
 
 // fill feeds a store 24 h of synthetic history of services × routes; memory is what it grew by.
-async function fill(services: number, routes: number) {
+// Sparse (the default): a batch every 10 minutes for 23 hours, every minute for the last hour,
+// every 5 s for its last 5 minutes — every cell of the pyramid then holds data. Dense: a batch
+// every minute for 23 hours and every 5 s for the last hour, so every 5 s and 1 min bucket of the
+// day holds data (ring pages are packed, so a busy day costs more than a quiet one).
+async function fill(services: number, routes: number, dense = false) {
   const clock = { t: T0 };
   // A first small store warms the code paths, so their compiled code is not counted as data.
   const warm = new AnalyticsStore({ now: () => T0 + 5_000 });
@@ -56,13 +60,11 @@ async function fill(services: number, routes: number) {
     clock.t = t;
     store.ingest(syntheticBatch("e1", t, batches++, services, routes));
   };
-  // Ring columns are allocated whole on first use, so memory does not depend on how densely the
-  // day is fed: a batch every 10 minutes for 23 hours, every minute for the last hour, every 5 s
-  // for its last 5 minutes (every cell of the pyramid then holds data). Disk is extrapolated below
-  // to every bucket of the day holding a row.
-  for (let t = T0 + 600_000; t <= T0 + 23 * 3_600_000; t += 600_000) feed(t);
-  for (let t = T0 + 23 * 3_600_000 + 60_000; t <= T0 + 24 * 3_600_000 - 300_000; t += 60_000) feed(t);
-  for (let t = T0 + 24 * 3_600_000 - 295_000; t <= T0 + 24 * 3_600_000; t += 5_000) feed(t);
+  // Disk is extrapolated below to every bucket of the day holding a row.
+  const last5s = dense ? 3_600_000 : 300_000;
+  for (let t = T0 + 600_000; t <= T0 + 23 * 3_600_000; t += dense ? 60_000 : 600_000) feed(t);
+  for (let t = T0 + 23 * 3_600_000 + 60_000; t <= T0 + 24 * 3_600_000 - last5s; t += 60_000) feed(t);
+  for (let t = T0 + 24 * 3_600_000 - last5s + 5_000; t <= T0 + 24 * 3_600_000; t += 5_000) feed(t);
   const feedMs = performance.now() - started;
   store.seal();
   const heapMiB = ((await used()) - heap0) / 2 ** 20;
@@ -138,3 +140,18 @@ test("1,000 routes × 24 h of history stay within the documented memory and disk
   // Keep the store alive until measured.
   assert.equal(store.services().length, SERVICES);
 });
+
+// A busy day, every bucket filled: 2,100 batches, so run on demand (BOUND_DENSE=1) with 10 services
+// of 10 routes; the cost per service is what 100 such services multiply.
+test(
+  "a dense day: 10 services of 10 routes, every 5 s and 1 min bucket filled",
+  { skip: process.env.BOUND_DENSE !== "1" && "set BOUND_DENSE=1 (minutes)" },
+  async () => {
+    const { store, batches, feedMs, heapMiB } = await fill(10, ROUTES, true);
+    console.log(
+      `analytics bound (dense): 10 services, ${10 * ROUTES} routes, ${batches} batches (${(feedMs / batches).toFixed(1)} ms each); ` +
+        `memory +${heapMiB.toFixed(2)} MiB (100 such services: ~${(heapMiB * 10).toFixed(1)} MiB)`,
+    );
+    assert.equal(store.services().length, 10);
+  },
+);

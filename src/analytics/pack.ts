@@ -61,7 +61,7 @@ export function unpack(bytes: Uint8Array): Partial<Record<TimingPart, SketchData
     let prev = 0;
     for (let k = 0; k < n; k++) {
       const z = read();
-      const gap = z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+      const gap = unzigzag(z);
       prev = k === 0 ? gap : prev + gap;
       bins.push(prev, read());
     }
@@ -70,8 +70,8 @@ export function unpack(bytes: Uint8Array): Partial<Record<TimingPart, SketchData
   return out;
 }
 
-// varint appends v (a non-negative integer below 2^53) 7 bits a byte, low bits first.
-function varint(out: number[], v: number): void {
+/** varint appends v (a non-negative integer below 2^53) 7 bits a byte, low bits first. */
+export function varint(out: number[], v: number): void {
   while (v >= 0x80) {
     out.push((v % 128) | 0x80);
     v = Math.floor(v / 128);
@@ -79,7 +79,12 @@ function varint(out: number[], v: number): void {
   out.push(v);
 }
 
-// zigzag maps a signed integer to an unsigned one (0, -1, 1, -2 → 0, 1, 2, 3).
-function zigzag(v: number): number {
+/** zigzag maps a signed integer to an unsigned one (0, -1, 1, -2 → 0, 1, 2, 3). */
+export function zigzag(v: number): number {
   return v < 0 ? -2 * v - 1 : 2 * v;
+}
+
+/** unzigzag undoes zigzag. */
+export function unzigzag(z: number): number {
+  return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
 }

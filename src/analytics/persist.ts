@@ -8,6 +8,7 @@
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import type { Logger } from "../controller/log.ts";
 import type { AnalyticsRow, StateStore } from "../state/store.ts";
+import { PAGE } from "./ring.ts";
 import { FAMILIES, type AnalyticsStore } from "./store.ts";
 
 /** FLUSH_MS is how often closed buckets are written. */
@@ -80,10 +81,14 @@ export class AnalyticsPersistence {
       const oldest = current - f.slots + 1;
       cutoffs[f.name] = oldest * f.ms;
       const from = Math.max(oldest, (this.#saved.get(f.name) ?? -Infinity) + 1);
-      for (let b = from; b <= current; b++) {
-        if (b === current && !final) break;
-        const data = this.#store.dump(f, b);
-        if (data) rows.push({ family: f.name, t: b * f.ms, data: deflateRawSync(JSON.stringify(data)) });
+      const last = final ? current : current - 1;
+      // A page's worth of buckets at a time: the store reads each ring's page once per chunk.
+      for (let lo = from; lo <= last; lo = (Math.floor(lo / PAGE) + 1) * PAGE) {
+        const hi = Math.min(last, (Math.floor(lo / PAGE) + 1) * PAGE - 1);
+        this.#store.dump(f, lo, hi).forEach((data, k) => {
+          if (data)
+            rows.push({ family: f.name, t: (lo + k) * f.ms, data: deflateRawSync(JSON.stringify(data)) });
+        });
       }
       saved.set(f.name, current - 1);
     }

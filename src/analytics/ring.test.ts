@@ -1,7 +1,7 @@
 // ring.test.ts: the ring's slot rules and the quantile codes' precision.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { decode, encode, Ring } from "./ring.ts";
+import { decode, encode, PAGE, Ring } from "./ring.ts";
 
 test("quantile codes: within 0.25% from 1 µs to an hour, 0 stays 0, and a code decodes to itself", () => {
   for (let v = 0.001; v < 3_600_000; v *= 1.37) {
@@ -12,32 +12,54 @@ test("quantile codes: within 0.25% from 1 µs to an hour, 0 stays 0, and a code 
   assert.equal(decode(encode(0)), 0);
 });
 
-test("a slot is cleared when a newer bucket claims it and refuses an older one", () => {
-  const ring = new Ring({ name: "1m", ms: 60_000, slots: 4 });
+test("a page is dropped when a newer page claims its place, and an older bucket is refused", () => {
+  const ring = new Ring({ name: "1m", ms: 60_000, slots: 4 }); // two pages of PAGE buckets
   ring.add(10, "requests", 5);
   ring.setQuantiles(10, "total", { p50: 1, p90: 2, p99: 3, max: 4 });
   assert.equal(ring.get(10, "requests"), 5);
-  ring.add(14, "requests", 1); // the same slot, one span later
+  ring.add(10 + 2 * PAGE, "requests", 1); // the same place, two pages later
   assert.equal(ring.get(10, "requests"), 0);
-  assert.equal(ring.getQuantiles(14, "total"), undefined);
-  assert.equal(ring.get(14, "requests"), 1);
-  ring.add(10, "requests", 7); // too old now: dropped, not written over bucket 14
-  assert.equal(ring.get(14, "requests"), 1);
-  assert.deepEqual(ring.buckets(), [14]);
+  assert.equal(ring.getQuantiles(10, "total"), undefined);
+  assert.equal(ring.get(10 + 2 * PAGE, "requests"), 1);
+  ring.add(10, "requests", 7); // too old now: dropped, not written over the newer page
+  assert.equal(ring.get(10 + 2 * PAGE, "requests"), 1);
+  assert.deepEqual(ring.buckets(), [10 + 2 * PAGE]);
 });
 
-test("a column widens exactly when a value does not fit it: Uint16 → Uint32 → Float64", () => {
+test("counters stay exact at any size: past Uint16, past 2^32, fractions and negatives", () => {
   const ring = new Ring({ name: "5s", ms: 5_000, slots: 4 });
   ring.add(1, "requests", 60_000);
   ring.add(2, "requests", 7);
-  assert.ok(ring.counters.get("requests") instanceof Uint16Array);
   ring.add(1, "requests", 60_000); // 120,000 in bucket 1
-  assert.ok(ring.counters.get("requests") instanceof Uint32Array);
-  assert.deepEqual([ring.get(1, "requests"), ring.get(2, "requests")], [120_000, 7]);
   ring.add(3, "bytesOut", 2 ** 32 - 1);
-  assert.ok(ring.counters.get("bytesOut") instanceof Uint32Array);
   ring.add(3, "bytesOut", 2 ** 40);
-  assert.ok(ring.counters.get("bytesOut") instanceof Float64Array);
+  ring.set(3, "connOpen", 0.5);
+  ring.add(4, "requests", -3);
+  assert.deepEqual([ring.get(1, "requests"), ring.get(2, "requests")], [120_000, 7]);
   assert.equal(ring.get(3, "bytesOut"), 2 ** 40 + 2 ** 32 - 1);
+  assert.equal(ring.get(3, "connOpen"), 0.5);
+  assert.equal(ring.get(4, "requests"), -3);
+  ring.add(2, "bytesIn", 2 ** 52 + 2); // a late write into a packed page
+  assert.equal(ring.get(2, "bytesIn"), 2 ** 52 + 2);
   assert.equal(ring.get(1, "requests"), 120_000);
+});
+
+test("pages: a ring keeps its whole span, drops a page at a time, and packs what is not live", () => {
+  const ring = new Ring({ name: "5s", ms: 5_000, slots: 720 });
+  for (let b = 0; b < 2_000; b += 3) {
+    ring.add(b, "requests", b);
+    ring.setQuantiles(b, "total", { p50: b, p90: 2 * b, p99: 3 * b, max: 4 * b });
+  }
+  const held = ring.buckets();
+  // Every bucket of the last 720 is held (and a few older of the oldest page: never read).
+  for (let b = 1_999 - 719; b < 2_000; b++) assert.equal(held.includes(b), b % 3 === 0, String(b));
+  for (const b of held) {
+    assert.equal(ring.get(b, "requests"), b);
+    assert.equal(ring.getQuantiles(b, "total")!.p99, decode(encode(3 * b)));
+  }
+  assert.ok(ring.bytes() < 720 * 12, String(ring.bytes())); // 66 bytes a bucket before pages
+  ring.add(1_500, "requests", 1); // late, held: kept
+  assert.equal(ring.get(1_500, "requests"), 1_501);
+  ring.add(100, "requests", 1); // long gone: refused
+  assert.equal(ring.holds(100), false);
 });

@@ -1,14 +1,17 @@
-// ring.ts: fixed-size ring buffers of time buckets. Bucket number b (t / ms, floored) lives in slot
-// b % slots; a slot holding an older bucket is cleared when a newer one claims it, so retention is
-// the ring's size and needs no sweep. Columns are allocated on the first non-zero value, so a
-// counter that never moves (1xx, new connections of a route) costs nothing. A column is as narrow
-// as its values allow and widens, exactly, when one does not fit: counts start as Uint16 (a 5 s
-// bucket of a service below 13 k requests/s), byte counters as Uint32 (4 GiB a bucket), and either
-// widens to Uint32 and then Float64 (exact to 2^53); every column lives in one ArrayBuffer per ring.
-// Latency quantiles (p50, p90, p99, max) are a Uint16 each on a log scale of 0.5% steps (relative error ≤ 0.25%, a quarter of the sketch's own; 8 bytes a part instead of 16 as
-// Float32 — the quantiles are most of a virtual service's memory).
+// ring.ts: ring buffers of time buckets, kept in pages. Bucket number b (t / ms, floored) lives in
+// page floor(b / PAGE); a ring keeps enough pages to hold its last `slots` buckets (one more than
+// slots / PAGE, so the oldest bucket of the span is never in a page already dropped), and a page is
+// dropped whole when a newer page claims its place, so retention needs no sweep. Only the newest
+// bucket written is held as numbers; every other bucket sits in its page, packed into a one-byte
+// string (varint deltas: counters and quantile codes change little from bucket to bucket), so a
+// quiet hour costs nothing and a busy one a few bytes a bucket instead of 66. A page is decoded on
+// read (one decoded page is cached for the whole process) and rewritten when a bucket joins it.
+// Counters are exact (integers to 2^53 as varints, anything else as a Float64). Latency quantiles
+// (p50, p90, p99, max) are a code each on a log scale of 0.5% steps (relative error ≤ 0.25%, a
+// quarter of the sketch's own). Measured costs: docs/analytics.md.
 import type { Quantiles } from "./types.ts";
 import type { Resolution } from "./resolutions.ts";
+import { unzigzag, varint, zigzag } from "./pack.ts";
 
 /** STEP is the quantile code's log step (0.5%); code 0 is "no value", 1 is 0 ms. */
 const STEP = 0.005;
@@ -26,21 +29,50 @@ export function decode(code: number): number {
   return code <= ZERO_CODE ? 0 : Math.exp((code - MID) * STEP);
 }
 
-/** Column is one counter's values per slot, in the narrowest array its values fit. */
-export type Column = Uint16Array | Uint32Array | Float64Array;
+/** PAGE is how many buckets a page holds. */
+export const PAGE = 60;
 
-/** Ring keeps counters and quantiles per bucket for one resolution. */
+/** Bucket is one bucket's values: counters by column id, quantile codes by part id × 4 (absent: 0). */
+interface Bucket {
+  c: number[];
+  q: number[] | undefined;
+}
+
+// Registry of column and part names, shared by every ring: ids index a bucket's arrays and the
+// masks of a packed record (at most 30 of each; the store uses 11 columns and 5 parts).
+class Names {
+  readonly list: string[] = [];
+  readonly #ids = new Map<string, number>();
+  id(name: string): number {
+    let id = this.#ids.get(name);
+    if (id === undefined) {
+      if (this.list.length >= 30) throw new Error(`ring: too many names (${name})`);
+      id = this.list.push(name) - 1;
+      this.#ids.set(name, id);
+    }
+    return id;
+  }
+  find(name: string): number | undefined {
+    return this.#ids.get(name);
+  }
+}
+const COLUMNS = new Names();
+const PARTS = new Names();
+
+/** Ring keeps counters and quantiles per bucket for one resolution, in pages (see the top). */
 export class Ring {
   readonly res: Resolution;
-  /** stamp[slot] is the bucket number the slot holds; -1: never written (a view into the ring's buffer). */
-  stamp: Int32Array = EMPTY_STAMP;
-  readonly counters = new Map<string, Column>();
-  readonly quantiles = new Map<string, Uint16Array>();
+  /** #pages[k] is the packed page held at place k (undefined: none yet), #held[k] its page number (-1: none). */
+  readonly #pages: (string | undefined)[];
+  readonly #held: number[];
+  #liveB = -1;
+  #live: Bucket | undefined;
 
   constructor(res: Resolution) {
     this.res = res;
-    this.#layout();
-    this.stamp.fill(-1);
+    const n = Math.ceil((res.slots - 1) / PAGE) + 1;
+    this.#pages = new Array<string | undefined>(n).fill(undefined);
+    this.#held = new Array<number>(n).fill(-1);
   }
 
   /** bucket is the bucket number of time t (ms). */
@@ -48,152 +80,308 @@ export class Ring {
     return Math.floor(t / this.res.ms);
   }
 
-  /** claim returns b's slot, clearing an older bucket out of it; -1 when b is older than the slot's (out of the span). */
-  claim(b: number): number {
-    const s = b % this.res.slots;
-    const held = this.stamp[s]!;
-    if (held === b) return s;
-    if (held > b) return -1;
-    this.stamp[s] = b;
-    for (const col of this.counters.values()) col[s] = 0;
-    for (const col of this.quantiles.values()) col.fill(0, s * 4, s * 4 + 4);
-    return s;
+  /**
+   * claim makes b writable (its page dropping an older page from its place); false when b is older
+   * than what its place holds (out of the span). The newest bucket claimed is the live one.
+   */
+  claim(b: number): boolean {
+    if (b === this.#liveB) return true;
+    const pg = Math.floor(b / PAGE);
+    const at = pg % this.#pages.length;
+    const held = this.#held[at]!;
+    if (held > pg) return false;
+    if (held < pg) {
+      if (this.#live && Math.floor(this.#liveB / PAGE) === held) this.#live = undefined;
+      this.#held[at] = pg;
+      this.#pages[at] = undefined;
+    }
+    if (b > this.#liveB) {
+      this.#flush();
+      this.#liveB = b;
+      this.#live = { c: [], q: undefined };
+    } else this.#edit(b, () => {});
+    return true;
   }
 
-  /** slotOf returns b's slot when the ring holds b, else -1. */
-  slotOf(b: number): number {
-    const s = b % this.res.slots;
-    return this.stamp[s] === b ? s : -1;
+  /** holds tells whether bucket b was written (within what the ring keeps). */
+  holds(b: number): boolean {
+    return this.#read(b) !== undefined;
   }
 
   /** add adds v to counter name of bucket b (ignored when b is out of the span). */
   add(b: number, name: string, v: number): void {
-    if (v === 0 || !Number.isFinite(v)) return;
-    const s = this.claim(b);
-    if (s < 0) return;
-    const col = this.column(name);
-    this.#write(name, col, s, col[s]! + v);
+    this.addMany(b, [[name, v]]);
+  }
+
+  /** addMany adds several counters to bucket b at once (one page rewrite for a late bucket). */
+  addMany(b: number, values: readonly (readonly [string, number])[]): void {
+    const ok = values.filter(([, v]) => v !== 0 && Number.isFinite(v));
+    if (ok.length === 0 || !this.claim(b)) return;
+    this.#write(b, (r) => {
+      for (const [name, v] of ok) {
+        const id = COLUMNS.id(name);
+        r.c[id] = (r.c[id] ?? 0) + v;
+      }
+    });
   }
 
   /** set sets counter name of bucket b (a gauge). */
   set(b: number, name: string, v: number): void {
-    const s = this.claim(b);
-    if (s < 0) return;
-    const col = v === 0 ? this.counters.get(name) : this.column(name);
-    if (col) this.#write(name, col, s, v);
+    if (!this.claim(b)) return;
+    const id = COLUMNS.id(name);
+    this.#write(b, (r) => {
+      r.c[id] = v;
+    });
   }
 
   /** get reads counter name of bucket b (0 when absent). */
   get(b: number, name: string): number {
-    const s = this.slotOf(b);
-    return s < 0 ? 0 : (this.counters.get(name)?.[s] ?? 0);
+    const id = COLUMNS.find(name);
+    return id === undefined ? 0 : (this.#read(b)?.c[id] ?? 0);
   }
 
   /** setQuantiles stores part's quantiles for bucket b. */
   setQuantiles(b: number, part: string, q: Quantiles): void {
-    const s = this.claim(b);
-    if (s < 0) return;
-    let col = this.quantiles.get(part);
-    if (!col) {
-      this.#layout(undefined, part);
-      col = this.quantiles.get(part)!;
-    }
-    col.set([encode(q.p50), encode(q.p90), encode(q.p99), encode(q.max)], s * 4);
+    if (!this.claim(b)) return;
+    const at = PARTS.id(part) * 4;
+    this.#write(b, (r) => {
+      const codes = (r.q ??= []);
+      for (let k = codes.length; k < at; k++) codes.push(0);
+      codes[at] = encode(q.p50);
+      codes[at + 1] = encode(q.p90);
+      codes[at + 2] = encode(q.p99);
+      codes[at + 3] = encode(q.max);
+    });
   }
 
   /** getQuantiles reads part's quantiles for bucket b; undefined when none were stored. */
   getQuantiles(b: number, part: string): Quantiles | undefined {
-    const s = this.slotOf(b);
-    const col = s < 0 ? undefined : this.quantiles.get(part);
-    if (!col || col[s * 4] === 0) return undefined;
-    const at = s * 4;
+    const id = PARTS.find(part);
+    const codes = id === undefined ? undefined : this.#read(b)?.q;
+    const at = (id ?? 0) * 4;
+    if (!codes || !codes[at]) return undefined;
     return {
-      p50: decode(col[at]!),
-      p90: decode(col[at + 1]!),
-      p99: decode(col[at + 2]!),
-      max: decode(col[at + 3]!),
+      p50: decode(codes[at]!),
+      p90: decode(codes[at + 1]!),
+      p99: decode(codes[at + 2]!),
+      max: decode(codes[at + 3]!),
     };
+  }
+
+  /** slot reads bucket b for saving: non-zero counters by name, quantiles by part; undefined when not held. */
+  slot(b: number): SlotData | undefined {
+    const r = this.#read(b);
+    if (!r) return undefined;
+    const c: Record<string, number> = {};
+    r.c.forEach((v, id) => {
+      if (v) c[COLUMNS.list[id]!] = v;
+    });
+    const q: Record<string, number[]> = {};
+    for (let id = 0; r.q && id * 4 < r.q.length; id++) {
+      const v = this.getQuantiles(b, PARTS.list[id]!);
+      if (v) q[PARTS.list[id]!] = [v.p50, v.p90, v.p99, v.max];
+    }
+    return Object.keys(q).length > 0 ? { c, q } : { c };
   }
 
   /** buckets lists the bucket numbers held, oldest first. */
   buckets(): number[] {
-    return [...this.stamp].filter((b) => b >= 0).sort((a, b) => a - b);
+    const out: number[] = [];
+    this.#held.forEach((pg, at) => {
+      const page = this.#pages[at];
+      if (page) unpackPage(page).forEach((r, s) => r && out.push(pg * PAGE + s));
+    });
+    if (this.#live) out.push(this.#liveB);
+    return out.sort((a, b) => a - b);
   }
 
-  /** bytes is the memory the ring's arrays hold. */
+  /** bytes estimates the memory the ring holds: its packed pages and the live bucket. */
   bytes(): number {
-    return this.stamp.buffer.byteLength;
+    let n = 64 + this.#pages.length * 16;
+    for (const p of this.#pages) if (p) n += 16 + p.length;
+    if (this.#live) n += 48 + 8 * (this.#live.c.length + (this.#live.q?.length ?? 0));
+    return n;
   }
 
-  private column(name: string): Column {
-    const col = this.counters.get(name);
-    if (col) return col;
-    this.#layout([name, name.startsWith("bytes") ? Uint32Array : Uint16Array]);
-    return this.counters.get(name)!;
+  // #read answers bucket b's values: the live bucket, or the record in its (decoded, cached) page.
+  #read(b: number): Bucket | undefined {
+    if (b === this.#liveB) return this.#live;
+    const pg = Math.floor(b / PAGE);
+    const at = pg % this.#pages.length;
+    const page = this.#held[at] === pg ? this.#pages[at] : undefined;
+    return page ? decoded(page)[b - pg * PAGE] : undefined;
   }
 
-  // #write stores v in slot s of column name, first widening the column when v does not fit it.
-  #write(name: string, col: Column, s: number, v: number): void {
-    const limit = col instanceof Uint16Array ? 0xffff : col instanceof Uint32Array ? 0xffff_ffff : Infinity;
-    if (v > limit || v < 0 || !Number.isInteger(v)) {
-      const wide = col instanceof Uint16Array && Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff;
-      this.#layout([name, wide ? Uint32Array : Float64Array]);
-      col = this.counters.get(name)!;
-    }
-    col[s] = v;
+  #write(b: number, fn: (r: Bucket) => void): void {
+    if (b === this.#liveB && this.#live) fn(this.#live);
+    else this.#edit(b, fn);
   }
 
-  // #layout puts the stamps, every column and the quantile codes in one ArrayBuffer, with a column
-  // added or widened (values copied, converted exactly). One backing store a ring instead of one per
-  // column: each costs ~250 bytes of bookkeeping, more than a route's 60-slot column itself. Rebuilt
-  // only when a column first moves or widens, a few times in a ring's life.
-  #layout(counter?: [string, ColumnType], part?: string): void {
-    const slots = this.res.slots;
-    const cols: [string, ColumnType, Column | undefined][] = [...this.counters].map(([n, c]) => [
-      n,
-      c.constructor as ColumnType,
-      c,
-    ]);
-    if (counter) {
-      const at = cols.findIndex(([n]) => n === counter[0]);
-      if (at >= 0) cols[at]![1] = counter[1];
-      else cols.push([counter[0], counter[1], undefined]);
-    }
-    const parts = [...this.quantiles.keys()];
-    if (part !== undefined) parts.push(part);
-    // Widest first, so every view is aligned: Float64 columns, the stamps, 4-byte then 2-byte columns.
-    cols.sort((x, y) => y[1].BYTES_PER_ELEMENT - x[1].BYTES_PER_ELEMENT);
-    const wide = cols.filter(([, T]) => T === Float64Array);
-    const rest = cols.filter(([, T]) => T !== Float64Array);
-    let size = slots * 4 + parts.length * slots * 8;
-    for (const [, T] of cols) size += slots * T.BYTES_PER_ELEMENT;
-    const buf = new ArrayBuffer(size);
-    let at = 0;
-    const place = ([name, T, old]: [string, ColumnType, Column | undefined]) => {
-      const view = new T(buf, at, slots);
-      if (old) view.set(old);
-      this.counters.set(name, view);
-      at += slots * T.BYTES_PER_ELEMENT;
-    };
-    wide.forEach(place);
-    const stamp = new Int32Array(buf, at, slots);
-    stamp.set(this.stamp);
-    this.stamp = stamp;
-    at += slots * 4;
-    rest.forEach(place);
-    for (const p of parts) {
-      const view = new Uint16Array(buf, at, slots * 4);
-      const old = this.quantiles.get(p);
-      if (old) view.set(old);
-      this.quantiles.set(p, view);
-      at += slots * 8;
-    }
+  // #edit changes a bucket kept in its page: decode, change, pack again (a late batch: rare).
+  #edit(b: number, fn: (r: Bucket) => void): void {
+    const pg = Math.floor(b / PAGE);
+    const at = pg % this.#pages.length;
+    if (this.#held[at] !== pg) return;
+    const page = this.#pages[at];
+    const recs = page ? unpackPage(page) : new Array<Bucket | undefined>(PAGE);
+    fn((recs[b - pg * PAGE] ??= { c: [], q: undefined }));
+    this.#pages[at] = remember(packPage(recs), recs);
+  }
+
+  // #flush moves the live bucket into its page (when a newer bucket becomes the live one).
+  #flush(): void {
+    const live = this.#live;
+    if (!live) return;
+    this.#live = undefined;
+    const b = this.#liveB;
+    this.#edit(b, (r) => {
+      r.c = live.c;
+      r.q = live.q;
+    });
   }
 }
 
-const EMPTY_STAMP = new Int32Array(0);
+/** SlotData is one bucket of a Ring as saved: counters by column, quantiles by part ([p50, p90, p99, max]). */
+export interface SlotData {
+  c: Record<string, number>;
+  q?: Record<string, number[]>;
+}
 
-type ColumnType = Uint16ArrayConstructor | Uint32ArrayConstructor | Float64ArrayConstructor;
+/** dumpSlot reads bucket b of ring for saving; undefined when the ring does not hold it. */
+export function dumpSlot(ring: Ring, b: number): SlotData | undefined {
+  return ring.slot(b);
+}
+
+/** loadSlot writes a saved bucket back into ring (ignored when a newer bucket holds its place). */
+export function loadSlot(ring: Ring, b: number, d: SlotData): void {
+  if (!ring.claim(b)) return;
+  for (const [name, v] of Object.entries(d.c)) ring.set(b, name, v);
+  for (const [part, [p50, p90, p99, max]] of Object.entries(d.q ?? {}))
+    ring.setQuantiles(b, part, { p50: p50!, p90: p90!, p99: p99!, max: max! });
+}
+
+// The last page decoded or packed, by content: reads walk a ring's buckets in order, so one page
+// decoded serves PAGE reads. Records in it are never changed (an edit decodes its own copy).
+let cached: { page: string; recs: (Bucket | undefined)[] } | undefined;
+
+function decoded(page: string): (Bucket | undefined)[] {
+  if (cached?.page !== page) cached = { page, recs: unpackPage(page) };
+  return cached.recs;
+}
+
+function remember(page: string, recs: (Bucket | undefined)[]): string {
+  cached = { page, recs };
+  return page;
+}
+
+// A packed page is its records in bucket order, each: the gap from the previous record's place, a
+// mask of the non-zero columns and their values (integers as the zigzag delta from the column's
+// previous value, doubled; anything else as 1 and a Float64), a mask of the parts with quantiles
+// and their four codes (p50 and the steps p90 - p50, p99 - p90, max - p99, each as the zigzag
+// delta from the part's previous record), all as varints.
+const F64 = new Float64Array(1);
+const F64_BYTES = new Uint8Array(F64.buffer);
+const MAX_DELTA = 2 ** 50;
+
+function packPage(recs: readonly (Bucket | undefined)[]): string {
+  const out: number[] = [];
+  const prevC: number[] = [];
+  const prevQ: number[] = [];
+  let prev = -1;
+  recs.forEach((r, s) => {
+    if (!r) return;
+    varint(out, s - prev - 1);
+    prev = s;
+    let mask = 0;
+    r.c.forEach((v, id) => {
+      if (v) mask |= 1 << id;
+    });
+    varint(out, mask);
+    for (let id = 0; id < r.c.length; id++) {
+      const v = r.c[id];
+      if (!v) continue;
+      const d = v - (prevC[id] ?? 0);
+      if (Number.isSafeInteger(v) && Number.isSafeInteger(d) && Math.abs(d) < MAX_DELTA)
+        varint(out, zigzag(d) * 2);
+      else {
+        out.push(1);
+        F64[0] = v;
+        for (const x of F64_BYTES) out.push(x);
+      }
+      prevC[id] = v;
+    }
+    const q = r.q ?? [];
+    let qmask = 0;
+    for (let id = 0; id * 4 < q.length; id++) if (q[id * 4]) qmask |= 1 << id;
+    varint(out, qmask);
+    for (let id = 0; id * 4 < q.length; id++) {
+      if (!q[id * 4]) continue;
+      for (let k = id * 4; k < id * 4 + 4; k++) {
+        // p50 itself, then each quantile's step from the one before: a latency's shape changes
+        // less from bucket to bucket than its level, so the steps' deltas are mostly one byte.
+        const x = k === id * 4 ? q[k]! : q[k]! - q[k - 1]!;
+        varint(out, zigzag(x - (prevQ[k] ?? 0)));
+        prevQ[k] = x;
+      }
+    }
+  });
+  let s = "";
+  for (let k = 0; k < out.length; k += 8192) s += String.fromCharCode(...out.slice(k, k + 8192));
+  return s;
+}
+
+function unpackPage(page: string): (Bucket | undefined)[] {
+  const recs = new Array<Bucket | undefined>(PAGE);
+  const prevC: number[] = [];
+  const prevQ: number[] = [];
+  let at = 0;
+  const read = () => {
+    let v = 0;
+    let scale = 1;
+    for (;;) {
+      const x = page.charCodeAt(at++);
+      v += (x & 0x7f) * scale;
+      if (x < 0x80) return v;
+      scale *= 128;
+    }
+  };
+  let s = -1;
+  while (at < page.length) {
+    s += read() + 1;
+    const mask = read();
+    const c: number[] = [];
+    for (let id = 0; 1 << id <= mask && id < 31; id++) {
+      if (!(mask & (1 << id))) {
+        c.push(0);
+        continue;
+      }
+      const z = read();
+      let v: number;
+      if (z === 1) {
+        for (let k = 0; k < 8; k++) F64_BYTES[k] = page.charCodeAt(at++);
+        v = F64[0]!;
+      } else v = (prevC[id] ?? 0) + unzigzag(z / 2);
+      c.push(v);
+      prevC[id] = v;
+    }
+    const qmask = read();
+    let q: number[] | undefined;
+    for (let id = 0; 1 << id <= qmask && id < 31; id++) {
+      q ??= [];
+      for (let k = id * 4; k < id * 4 + 4; k++) {
+        if (!(qmask & (1 << id))) {
+          q.push(0);
+          continue;
+        }
+        const x = (prevQ[k] ?? 0) + unzigzag(read());
+        q.push(k === id * 4 ? x : q[k - 1]! + x);
+        prevQ[k] = x;
+      }
+    }
+    recs[s] = { c, q };
+  }
+  return recs;
+}
 
 /** ObjectRing keeps one object per bucket (sketch and top-list cells), with the same slot rules. */
 export class ObjectRing<T> {
@@ -234,32 +422,4 @@ export class ObjectRing<T> {
   buckets(): number[] {
     return [...this.stamp].filter((b) => b >= 0).sort((a, b) => a - b);
   }
-}
-
-/** SlotData is one bucket of a Ring as saved: counters by column, quantiles by part ([p50, p90, p99, max]). */
-export interface SlotData {
-  c: Record<string, number>;
-  q?: Record<string, number[]>;
-}
-
-/** dumpSlot reads bucket b of ring for saving; undefined when the ring does not hold it. */
-export function dumpSlot(ring: Ring, b: number): SlotData | undefined {
-  const s = ring.slotOf(b);
-  if (s < 0) return undefined;
-  const c: Record<string, number> = {};
-  for (const [name, col] of ring.counters) if (col[s] !== 0) c[name] = col[s]!;
-  const q: Record<string, number[]> = {};
-  for (const part of ring.quantiles.keys()) {
-    const v = ring.getQuantiles(b, part);
-    if (v) q[part] = [v.p50, v.p90, v.p99, v.max];
-  }
-  return Object.keys(q).length > 0 ? { c, q } : { c };
-}
-
-/** loadSlot writes a saved bucket back into ring (ignored when a newer bucket holds the slot). */
-export function loadSlot(ring: Ring, b: number, d: SlotData): void {
-  if (ring.claim(b) < 0) return;
-  for (const [name, v] of Object.entries(d.c)) ring.set(b, name, v);
-  for (const [part, [p50, p90, p99, max]] of Object.entries(d.q ?? {}))
-    ring.setQuantiles(b, part, { p50: p50!, p90: p90!, p99: p99!, max: max! });
 }

@@ -49,19 +49,25 @@ export class SeriesData {
   /** add merges one interval's measures into the bucket of `at` at every resolution. */
   add(at: number, m: Measures): void {
     if (at > this.lastAt) this.lastAt = at;
+    const counts: [string, number][] = [
+      ["requests", m.requests],
+      ["bytesIn", m.bytesIn],
+      ["bytesOut", m.bytesOut],
+      ["connNew", m.connNew],
+    ];
+    for (const [code, n] of Object.entries(m.codes)) counts.push([classOf(code), n]);
     this.rings.forEach((ring, i) => {
       const b = ring.bucket(at);
-      if (ring.claim(b) < 0) return;
-      ring.add(b, "requests", m.requests);
-      for (const [code, n] of Object.entries(m.codes)) ring.add(b, classOf(code), n);
-      ring.add(b, "bytesIn", m.bytesIn);
-      ring.add(b, "bytesOut", m.bytesOut);
-      ring.add(b, "connNew", m.connNew);
-      if (i >= this.latencyRings) return;
-      for (const part of this.parts) {
-        const d = m.latency[part];
-        if (d && d.count > 0) this.#merge(i, b, part, d);
+      const parts = i < this.latencyRings ? this.parts.filter((p) => (m.latency[p]?.count ?? 0) > 0) : [];
+      // The quantiles of a bucket this batch ends are written before the ring moves on to the new
+      // bucket, while the old one is still the ring's live bucket (not yet packed into its page).
+      for (const part of parts) {
+        const o = this.#open.get(`${i} ${part}`);
+        if (o && o.b < b) this.#close(`${i} ${part}`, o);
       }
+      if (!ring.claim(b)) return;
+      ring.addMany(b, counts);
+      for (const part of parts) this.#merge(i, b, part, m.latency[part]!);
     });
   }
 

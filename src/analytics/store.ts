@@ -119,6 +119,8 @@ export class AnalyticsStore implements AnalyticsSink {
     for (const [key, sb] of Object.entries(batch.services)) {
       const svc = this.#service(key, sb);
       svc.engines.set(batch.engine, at);
+      // Cells first: a closing cell writes its quantiles into the bucket the rings are still filling.
+      svc.cells.add(at, sb.total.latency, sb.top);
       svc.total.add(at, sb.total);
       svc.conn.set(batch.engine, { at, value: sb.total.connOpen });
       for (const [e, c] of svc.conn) if (c.at < at - 3_600_000) svc.conn.delete(e);
@@ -130,7 +132,6 @@ export class AnalyticsStore implements AnalyticsSink {
       for (const [name, m] of Object.entries(sb.routes)) this.#detail(svc.routes, name, "routes").add(at, m);
       for (const [name, m] of Object.entries(sb.backends))
         this.#detail(svc.backends, name, "backends").add(at, m);
-      svc.cells.add(at, sb.total.latency, sb.top);
     }
     if (now - this.#swept > 3_600_000) this.sweep(now);
   }
@@ -197,7 +198,7 @@ export class AnalyticsStore implements AnalyticsSink {
         if (k > 0) classes[c] = (classes[c] ?? 0) + k;
       }
       // The gauge is the newest bucket's that holds a report, not a sum over time.
-      if (ring.slotOf(b) >= 0) connOpen = ring.get(b, "connOpen");
+      if (ring.holds(b)) connOpen = ring.get(b, "connOpen");
     }
     const from = now - WINDOW_MS[window];
     const cells = this.#cells(svc, window, now);
@@ -268,30 +269,43 @@ export class AnalyticsStore implements AnalyticsSink {
     }
   }
 
-  /** dump reads bucket b of a family across every service, for saving; undefined when none holds it. */
-  dump(family: Family, b: number): Record<string, unknown> | undefined {
+  /**
+   * dump reads buckets [from, to] of a family across every service, for saving (one entry per
+   * bucket, undefined when none holds it). Series outside, buckets inside: a ring's buckets are read
+   * in order, so each of its pages is decoded once (persist.ts asks a page's worth at a time).
+   */
+  dump(family: Family, from: number, to: number): (Record<string, unknown> | undefined)[] {
     const [kind, res] = family.name.split("/") as [string, string];
-    const out: Record<string, unknown> = {};
+    const out: Record<string, unknown>[] = Array.from({ length: to - from + 1 }, () => ({}));
     for (const [key, s] of this.#services) {
       const meta = { k: s.kind, l: s.listener, ...(s.vhost !== undefined ? { h: s.vhost } : {}) };
       if (kind === "vs") {
-        const d = dumpSlot(ringOf(s.total, res), b);
-        if (d) out[key] = { ...meta, ...d };
+        const ring = ringOf(s.total, res);
+        for (let b = from; b <= to; b++) {
+          const d = dumpSlot(ring, b);
+          if (d) out[b - from]![key] = { ...meta, ...d };
+        }
       } else if (kind === "detail") {
-        const r = dumpMap(s.routes, res, b);
-        const be = dumpMap(s.backends, res, b);
-        if (r || be) out[key] = { ...meta, ...(r ? { r } : {}), ...(be ? { b: be } : {}) };
+        const r = dumpMap(s.routes, res, from, to);
+        const be = dumpMap(s.backends, res, from, to);
+        for (let b = from; b <= to; b++) {
+          const rb = r[b - from];
+          const bb = be[b - from];
+          if (rb || bb) out[b - from]![key] = { ...meta, ...(rb ? { r: rb } : {}), ...(bb ? { b: bb } : {}) };
+        }
       } else {
-        const cell = s.cells.rings.find((x) => x.res.name === res)?.get(b);
-        if (cell) {
+        const ring = s.cells.rings.find((x) => x.res.name === res);
+        for (let b = from; b <= to; b++) {
+          const cell = ring?.get(b);
+          if (!cell) continue;
           const latency: Record<string, unknown> = {};
           for (const [p, sk] of Object.entries(latencyOf(cell)))
             latency[p] = sk instanceof Sketch ? sk.toData() : { ...sk, bins: Array.from(sk.bins) };
-          out[key] = { ...meta, lat: latency, top: topOf(cell) };
+          out[b - from]![key] = { ...meta, lat: latency, top: topOf(cell) };
         }
       }
     }
-    return Object.keys(out).length > 0 ? out : undefined;
+    return out.map((o) => (Object.keys(o).length > 0 ? o : undefined));
   }
 
   /** restore puts a saved bucket back (at start, before any batch). */
@@ -402,13 +416,21 @@ function ringOf(s: SeriesData, res: string): Ring {
   return r;
 }
 
-function dumpMap(map: Map<string, SeriesData>, res: string, b: number): Record<string, SlotData> | undefined {
-  const out: Record<string, SlotData> = {};
+function dumpMap(
+  map: Map<string, SeriesData>,
+  res: string,
+  from: number,
+  to: number,
+): (Record<string, SlotData> | undefined)[] {
+  const out: (Record<string, SlotData> | undefined)[] = new Array(to - from + 1).fill(undefined);
   for (const [name, s] of map) {
-    const d = dumpSlot(ringOf(s, res), b);
-    if (d) out[name] = d;
+    const ring = ringOf(s, res);
+    for (let b = from; b <= to; b++) {
+      const d = dumpSlot(ring, b);
+      if (d) (out[b - from] ??= {})[name] = d;
+    }
   }
-  return Object.keys(out).length > 0 ? out : undefined;
+  return out;
 }
 
 function touch(s: SeriesData, at: number): void {
