@@ -38,6 +38,7 @@ import { TLS_HANDSHAKE_CHANNEL, type TlsHandshakeEvent } from "../engine/tls/ter
 import { isFullOnly, LiveMeasures, MAX_LOGS, mergeBatches, OVERFLOW_KEY, type Caps } from "./measures.ts";
 import { reasonsOf, toLogRecord, truncate, wafBlocked, MAX_USER_AGENT } from "./significant.ts";
 import { SpaceSaving, topOf } from "./topn.ts";
+import { BatchQueue } from "./batch-queue.ts";
 import {
   ANALYTICS_ENV,
   DEFAULT_LATENCY_TARGET_MS,
@@ -400,30 +401,30 @@ export const ANALYTICS_INTERVAL_MS = 5_000;
 export class Shipper {
   readonly collector: Collector;
   readonly #intervalMs: number;
-  #pending: AnalyticsBatch | undefined;
+  // pending are the cut batches not yet taken, one per interval (batch-queue.ts).
+  readonly #pending: BatchQueue;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(collector: Collector, intervalMs = ANALYTICS_INTERVAL_MS) {
     this.collector = collector;
     this.#intervalMs = intervalMs;
+    // Merged over time past the queue's bound, the names add up: the collector's caps hold.
+    this.#pending = new BatchQueue(collector.caps);
     this.#schedule();
   }
 
   /** cut ends the collector's interval now and holds its batch (when anything happened). */
   cut(now = Date.now()): void {
     const b = this.collector.takeIfAny(now);
-    if (b === undefined) return;
-    // Over time the names add up (a long outage, backends coming and going): the collector's caps hold.
-    this.#pending = this.#pending
-      ? mergeBatches([this.#pending, b], { over: "time", caps: this.collector.caps })
-      : b;
+    if (b !== undefined) this.#pending.push(b);
   }
 
-  /** take returns the batches cut since the previous take, merged; undefined when none. */
+  /**
+   * take returns the oldest batch not yet taken, undefined when none: one interval each, so after an
+   * outage the held intervals go one per report, each to the bucket of its own end.
+   */
   take(): AnalyticsBatch | undefined {
-    const b = this.#pending;
-    this.#pending = undefined;
-    return b;
+    return this.#pending.shift();
   }
 
   /** close stops cutting and the collector's subscriptions. */
