@@ -35,7 +35,7 @@ import {
 } from "../engine/l7/events.ts";
 import { TLS_FAILURE_CHANNEL } from "../engine/tls/handshake-failures.ts";
 import { TLS_HANDSHAKE_CHANNEL, type TlsHandshakeEvent } from "../engine/tls/terminate.ts";
-import { isFullOnly, LiveMeasures, MAX_LOGS, mergeBatches, OVERFLOW_KEY, type Caps } from "./measures.ts";
+import { isFullOnly, LiveMeasures, MAX_LOGS, OVERFLOW_KEY, type Caps } from "./measures.ts";
 import { reasonsOf, toLogRecord, truncate, wafBlocked, MAX_USER_AGENT } from "./significant.ts";
 import { SpaceSaving, topOf } from "./topn.ts";
 import { BatchQueue } from "./batch-queue.ts";
