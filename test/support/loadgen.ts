@@ -9,6 +9,7 @@ import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import { connect as h2Connect, type ClientHttp2Session } from "node:http2";
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { StallMonitor } from "./stalls.ts";
 
 /** LoadRequest is what one request asks for; keep names a response header to record. */
 export interface LoadRequest {
@@ -69,9 +70,9 @@ export interface LoadResult {
    */
   loopDelay: ExactQuantiles;
   /**
-   * floor, when the generator measured it, is the record's quantiles with the machine's stalls
-   * taken out of the requests they overlapped (test/support/h2load.ts): the least a proxy on the
-   * same machine can have seen of each request.
+   * floor is the record's quantiles with the stalls of a 1 ms timer in the test process taken out
+   * of the requests they overlapped (stalls.ts): the least a proxy on the same machine can have
+   * seen of each request (the generator's own lateness, the machine's).
    */
   floor?: ExactQuantiles;
   elapsedMs: number;
@@ -139,6 +140,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   if (o.requests === undefined && o.durationMs === undefined)
     throw new Error("runLoad: requests or durationMs");
   const records: RequestRecord[] = [];
+  // floor: each request's latency less the stalls of this process's loop while it ran.
+  const floors: number[] = [];
+  const stalls = new StallMonitor();
   const eld = monitorEventLoopDelay({ resolution: 1 });
   eld.enable();
   const started = performance.now();
@@ -159,9 +163,11 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       // The clock starts once the connection is up, as wrk's does: a request's latency is its
       // exchange, not the connection's setup (which Portico's "total" does not see either).
       let t0 = process.hrtime.bigint();
+      let wall = performance.timeOrigin + performance.now();
       try {
         c ??= await open(o);
         t0 = process.hrtime.bigint();
+        wall = performance.timeOrigin + performance.now();
         ({ status, header, end } = await c.exchange(req));
       } catch {
         // A broken exchange: counted as status 0 and the connection replaced, as a client would.
@@ -169,12 +175,14 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         c = undefined;
       }
       const ms = Number((end ?? process.hrtime.bigint()) - t0) / 1e6;
+      floors.push(ms - stalls.overlap(wall, wall + ms));
       records.push({ i, path: req.path, status, ms, conn, ...(header === undefined ? {} : { header }) });
     }
     c?.close();
   };
   await Promise.all(Array.from({ length: o.connections }, (_, k) => loop(k)));
   eld.disable();
+  stalls.stop();
   records.sort((a, b) => a.i - b.i);
   // The histogram counts the timer's whole wait (1 ms resolution included): lateness is above it.
   const late = (ns: number) => Math.max(0, ns / 1e6 - 1);
@@ -189,6 +197,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       p99: late(eld.percentile(99)),
       max: late(eld.max),
     },
+    floor: exactQuantiles(floors),
     elapsedMs: performance.now() - started,
   };
 }
