@@ -12,6 +12,7 @@ import { TLS_FAILURE_CHANNEL } from "../engine/tls/handshake-failures.ts";
 import { TLS_HANDSHAKE_CHANNEL } from "../engine/tls/terminate.ts";
 import { Collector, OVERFLOW_KEY, Shipper, startCollector } from "./collector.ts";
 import { Sketch } from "./sketch.ts";
+import { MAX_QUEUED } from "./batch-queue.ts";
 import { httpEvent } from "./event-testing.ts";
 import { ANALYTICS_ENV, type AnalyticsSettings } from "./types.ts";
 
@@ -288,10 +289,11 @@ test("bounded cardinality: services and routes past their caps count under __ove
   assert.equal(h0.routes.r0!.requests, 1);
 });
 
-test("Shipper: cuts hold their batches until taken, merged over time; startCollector honours PORTICO_ANALYTICS=off", (t) => {
+test("Shipper: cuts hold their batches until taken, one per interval with its own end; startCollector honours PORTICO_ANALYTICS=off", (t) => {
   const { c, clock } = collector();
   const shipper = new Shipper(c);
   t.after(() => shipper.close());
+  const start = clock.now;
   conn.publish({ listener: "L", event: "open" });
   http.publish(httpEvent());
   clock.now += 5000;
@@ -301,12 +303,18 @@ test("Shipper: cuts hold their batches until taken, merged over time; startColle
   shipper.cut(clock.now);
   clock.now += 5000;
   shipper.cut(clock.now);
-  const b = shipper.take()!;
-  assert.equal(b.intervalMs, 15_000);
-  assert.equal(b.at, clock.now);
-  assert.deepEqual(b.services["L a.example"]!.total.codes, { "200": 1, "500": 1 });
-  assert.equal(b.services.L!.total.connOpen, 1, "the gauge as of the last cut");
-  assert.equal(b.logs.length, 1);
+  // Nobody took them (the controller unreachable): each interval still comes out on its own.
+  const b1 = shipper.take()!;
+  assert.equal(b1.at, start + 5000);
+  assert.deepEqual(b1.services["L a.example"]!.total.codes, { "200": 1 });
+  const b2 = shipper.take()!;
+  assert.equal(b2.at, start + 10_000);
+  assert.equal(b2.intervalMs, 5000);
+  assert.deepEqual(b2.services["L a.example"]!.total.codes, { "500": 1 });
+  assert.equal(b2.logs.length, 1);
+  const b3 = shipper.take()!;
+  assert.equal(b3.at, start + 15_000);
+  assert.equal(b3.services.L!.total.connOpen, 1, "the gauge as of its cut");
   assert.equal(shipper.take(), undefined, "taken once");
   assert.equal(
     startCollector(() => undefined, { [ANALYTICS_ENV]: "off" }),
@@ -321,9 +329,15 @@ test("Shipper: batches held over time stay within the collector's caps; names pa
   const { c, clock } = collector(undefined, { maxServices: 2, maxRoutes: 3, maxBackends: 2 });
   const shipper = new Shipper(c);
   t.after(() => shipper.close());
-  // Each interval is within the caps; their union over a long outage is not.
+  // Each interval is within the caps; their union over a long outage is not. The first six
+  // intervals merge once the queue passes its bound (MAX_QUEUED intervals apart).
   for (let i = 0; i < 6; i++) {
     http.publish(httpEvent({ vhost: `h${i}.example`, route: `r${i}`, backend: `127.0.0.${i + 1}:80` }));
+    clock.now += 5000;
+    shipper.cut(clock.now);
+  }
+  for (let i = 0; i < MAX_QUEUED - 1; i++) {
+    conn.publish({ listener: "L", event: "open" });
     clock.now += 5000;
     shipper.cut(clock.now);
   }

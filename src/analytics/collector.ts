@@ -38,15 +38,7 @@ import {
 } from "../engine/l7/events.ts";
 import { TLS_FAILURE_CHANNEL } from "../engine/tls/handshake-failures.ts";
 import { TLS_HANDSHAKE_CHANNEL, type TlsHandshakeEvent } from "../engine/tls/terminate.ts";
-import {
-  isFullOnly,
-  LiveMeasures,
-  MAX_LOGS,
-  mergeBatches,
-  OVERFLOW_KEY,
-  PART,
-  type Caps,
-} from "./measures.ts";
+import { isFullOnly, LiveMeasures, MAX_LOGS, OVERFLOW_KEY, PART, type Caps } from "./measures.ts";
 import {
   reasonsOf,
   toLogRecord,
@@ -57,6 +49,7 @@ import {
 } from "./significant.ts";
 import { binOf } from "./sketch.ts";
 import { SpaceSaving, topOf, TopSampler } from "./topn.ts";
+import { BatchQueue } from "./batch-queue.ts";
 import {
   ANALYTICS_ENV,
   DEFAULT_LATENCY_TARGET_MS,
@@ -580,16 +573,16 @@ const SLICE_MS = 1;
 
 /**
  * Shipper cuts a collector's interval at each wall-clock multiple of intervalMs and holds the
- * batch until take(); batches not taken in time merge into one (over time), so an engine whose
- * reports stall (its controller link down) holds one batch, bounded by the collector's caps
- * (past them names fold into OVERFLOW_KEY), and the outage's traffic lands in one bucket. The
- * timed cuts serialise in slices of at most SLICE_MS per event-loop turn (setImmediate), so a
+ * batch until take(), one per interval (batch-queue.ts): an engine whose reports stall (its
+ * controller link down) ships the held intervals one per report afterwards, each to the bucket of
+ * its own end; past the queue's bound the oldest merge, within the collector's caps. The timed cuts serialise in slices of at most SLICE_MS per event-loop turn (setImmediate), so a
  * thousand busy routes never hold the data plane for the whole cut; the batch is held once done.
  */
 export class Shipper {
   readonly collector: Collector;
   readonly #intervalMs: number;
-  #pending: AnalyticsBatch | undefined;
+  // pending are the cut batches not yet taken, one per interval (batch-queue.ts).
+  readonly #pending: BatchQueue;
   #timer: NodeJS.Timeout | undefined;
   /** #work is a timed cut still being serialised, #turn its next slice. */
   #work: Generator<void, AnalyticsBatch, void> | undefined;
@@ -598,6 +591,8 @@ export class Shipper {
   constructor(collector: Collector, intervalMs = ANALYTICS_INTERVAL_MS) {
     this.collector = collector;
     this.#intervalMs = intervalMs;
+    // Merged over time past the queue's bound, the names add up: the collector's caps hold.
+    this.#pending = new BatchQueue(collector.caps);
     this.#schedule();
   }
 
@@ -605,14 +600,15 @@ export class Shipper {
   cut(now = Date.now()): void {
     this.#finish();
     const b = this.collector.takeIfAny(now);
-    if (b !== undefined) this.#hold(b);
+    if (b !== undefined) this.#pending.push(b);
   }
 
-  /** take returns the batches cut (and serialised) since the previous take, merged; undefined when none. */
+  /**
+   * take returns the oldest batch not yet taken, undefined when none: one interval each, so after an
+   * outage the held intervals go one per report, each to the bucket of its own end.
+   */
   take(): AnalyticsBatch | undefined {
-    const b = this.#pending;
-    this.#pending = undefined;
-    return b;
+    return this.#pending.shift();
   }
 
   /** close stops cutting and the collector's subscriptions. */
@@ -621,13 +617,6 @@ export class Shipper {
     clearImmediate(this.#turn);
     this.#work = undefined;
     this.collector.close();
-  }
-
-  #hold(b: AnalyticsBatch): void {
-    // Over time the names add up (a long outage, backends coming and going): the collector's caps hold.
-    this.#pending = this.#pending
-      ? mergeBatches([this.#pending, b], { over: "time", caps: this.collector.caps })
-      : b;
   }
 
   /**
@@ -650,7 +639,7 @@ export class Shipper {
       const r = work.next();
       if (r.done) {
         this.#work = undefined;
-        this.#hold(r.value);
+        this.#pending.push(r.value);
         return;
       }
       if (performance.now() - t0 >= SLICE_MS) break;
@@ -666,7 +655,7 @@ export class Shipper {
     this.#work = undefined;
     for (let r = work.next(); ; r = work.next())
       if (r.done) {
-        this.#hold(r.value);
+        this.#pending.push(r.value);
         return;
       }
   }

@@ -6,7 +6,7 @@ import { serverToken } from "./admin-token.ts";
 import { parseCommon, CliError, refuseFlags, splitHostPort, type CommonFlags } from "./args.ts";
 import { createLogger } from "../controller/log.ts";
 import { createEnginePort, resolveWorkers } from "../controller/engine-port.ts";
-import { serveEngine } from "../controller/engine-bridge.ts";
+import { flushAnalytics, serveEngine } from "../controller/engine-bridge.ts";
 import type { ControllerData, ControllerEvent } from "./run-controller.ts";
 import { requireDirs } from "./dirs.ts";
 import { ANALYTICS_ENV } from "../analytics/types.ts";
@@ -98,6 +98,8 @@ export async function main(argv: string[]): Promise<number> {
   setTimeout(force, 10_000).unref();
   // The controller finishes its last update (the engine still answers), then the engine closes.
   const stopped = events("stopped");
+  // The interval still being counted goes first, so the controller saves it with its history.
+  if (engine) flushAnalytics(controller, engine);
   controller.postMessage({ type: "stop" });
   await Promise.race([stopped, died]);
   stopServing();

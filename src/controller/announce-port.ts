@@ -63,6 +63,7 @@ export function withAnnouncer(inner: EnginePort, o: AnnouncePortOptions): Engine
     ...(inner.liveness && { liveness: () => inner.liveness!() }),
     ...(inner.load && { load: () => inner.load!() }),
     ...(inner.analytics && { analytics: () => inner.analytics!() }),
+    ...(inner.cutAnalytics && { cutAnalytics: () => inner.cutAnalytics!() }),
     ...(inner.view && { view: () => inner.view!() }),
     ...(inner.setGroups && {
       setGroups: (g: Parameters<NonNullable<EnginePort["setGroups"]>>[0]) => inner.setGroups!(g),

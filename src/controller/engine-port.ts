@@ -110,6 +110,7 @@ async function startEngine(log: Logger, opts: EnginePortOptions): Promise<Engine
     status: () => engine.status(),
     load: () => load.sample(),
     analytics: () => analytics?.take(),
+    cutAnalytics: () => analytics?.cut(),
     onListenerChange: (fn) => void changed.add(fn),
     drain: (deadlineMs) => drainWithin(engine, deadlineMs),
     async close() {

@@ -58,6 +58,11 @@ export interface EnginePort {
    */
   analytics?(): AnalyticsBatch | undefined;
   /**
+   * cutAnalytics ends the interval still being counted now, so analytics() hands it over too (a
+   * graceful stop's last seconds, analytics-feed's flush); absent where the engine cuts its own.
+   */
+  cutAnalytics?(): void;
+  /**
    * onAnalytics is the controller's side: fn gets every batch an engine ships (the thread-bridged
    * local engine, the fleet's engines), stamped with the engine's name and group.
    */

@@ -9,6 +9,7 @@ import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import { connect as h2Connect, type ClientHttp2Session } from "node:http2";
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { StallMonitor } from "./stalls.ts";
 
 /** LoadRequest is what one request asks for; keep names a response header to record. */
 export interface LoadRequest {
@@ -68,6 +69,12 @@ export interface LoadResult {
    * a 1 ms timer's lateness): time a response waited to be read that the proxy never saw.
    */
   loopDelay: ExactQuantiles;
+  /**
+   * floor is the record's quantiles with the stalls of a 1 ms timer in the test process taken out
+   * of the requests they overlapped (stalls.ts): the least a proxy on the same machine can have
+   * seen of each request (the generator's own lateness, the machine's).
+   */
+  floor?: ExactQuantiles;
   elapsedMs: number;
 }
 
@@ -108,8 +115,19 @@ export function statusClass(status: number): string {
   return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : "none";
 }
 
-/** Exchange sends one request on an open connection and resolves with its status and header. */
-type Exchange = (req: LoadRequest) => Promise<{ status: number; header?: string }>;
+/**
+ * Exchange sends one request on an open connection and resolves with its status, header and end:
+ * the clock (process.hrtime) read in the callback of the socket read that completed the response,
+ * not when the promise's continuation ran (other connections' callbacks may run in between).
+ */
+type Exchange = (req: LoadRequest) => Promise<Answer>;
+
+/** Answer is one response as the generator records it. */
+interface Answer {
+  status: number;
+  header?: string;
+  end: bigint;
+}
 
 /** Conn is one client connection of the loop. */
 interface Conn {
@@ -122,6 +140,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   if (o.requests === undefined && o.durationMs === undefined)
     throw new Error("runLoad: requests or durationMs");
   const records: RequestRecord[] = [];
+  // floor: each request's latency less the stalls of this process's loop while it ran.
+  const floors: number[] = [];
+  const stalls = new StallMonitor();
   const eld = monitorEventLoopDelay({ resolution: 1 });
   eld.enable();
   const started = performance.now();
@@ -138,25 +159,30 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       const req = o.request(i);
       let status = 0;
       let header: string | undefined;
+      let end: bigint | undefined;
       // The clock starts once the connection is up, as wrk's does: a request's latency is its
       // exchange, not the connection's setup (which Portico's "total" does not see either).
       let t0 = process.hrtime.bigint();
+      let wall = performance.timeOrigin + performance.now();
       try {
         c ??= await open(o);
         t0 = process.hrtime.bigint();
-        ({ status, header } = await c.exchange(req));
+        wall = performance.timeOrigin + performance.now();
+        ({ status, header, end } = await c.exchange(req));
       } catch {
         // A broken exchange: counted as status 0 and the connection replaced, as a client would.
         c?.close();
         c = undefined;
       }
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      const ms = Number((end ?? process.hrtime.bigint()) - t0) / 1e6;
+      floors.push(ms - stalls.overlap(wall, wall + ms));
       records.push({ i, path: req.path, status, ms, conn, ...(header === undefined ? {} : { header }) });
     }
     c?.close();
   };
   await Promise.all(Array.from({ length: o.connections }, (_, k) => loop(k)));
   eld.disable();
+  stalls.stop();
   records.sort((a, b) => a.i - b.i);
   // The histogram counts the timer's whole wait (1 ms resolution included): lateness is above it.
   const late = (ns: number) => Math.max(0, ns / 1e6 - 1);
@@ -171,6 +197,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       p99: late(eld.percentile(99)),
       max: late(eld.max),
     },
+    floor: exactQuantiles(floors),
     elapsedMs: performance.now() - started,
   };
 }
@@ -215,7 +242,9 @@ async function openH1(o: LoadOptions): Promise<Conn> {
  */
 class ResponseReader {
   private buf: Buffer = Buffer.alloc(0);
-  private waiting?: { res: (v: { status: number; header?: string }) => void; rej: (e: Error) => void };
+  private waiting?: { res: (v: Answer) => void; rej: (e: Error) => void };
+  // readAt is when the latest read arrived (its callback's clock): a response completes at it.
+  private readAt = 0n;
   private closed = false;
   private timer?: NodeJS.Timeout;
 
@@ -228,6 +257,7 @@ class ResponseReader {
     this.keep = keep;
     this.timeoutMs = timeoutMs;
     sock.on("data", (d: Buffer) => {
+      this.readAt = process.hrtime.bigint();
       this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
       this.pump();
     });
@@ -242,7 +272,7 @@ class ResponseReader {
   }
 
   /** next resolves with the next complete response. */
-  next(): Promise<{ status: number; header?: string }> {
+  next(): Promise<Answer> {
     return new Promise((res, rej) => {
       this.waiting = { res, rej };
       this.timer = setTimeout(() => {
@@ -292,7 +322,11 @@ class ResponseReader {
     this.waiting = undefined;
     clearTimeout(this.timer);
     if (/close/i.test(headers.get("connection") ?? "")) this.sock.end();
-    w.res({ status, ...(this.keep && headers.has(this.keep) ? { header: headers.get(this.keep)! } : {}) });
+    w.res({
+      status,
+      end: this.readAt,
+      ...(this.keep && headers.has(this.keep) ? { header: headers.get(this.keep)! } : {}),
+    });
   }
 }
 
@@ -345,11 +379,11 @@ async function openH2(o: LoadOptions): Promise<Conn> {
           if (v !== undefined) header = String(v);
         });
         s.on("data", () => {});
-        s.on("end", () =>
-          status
-            ? res({ status, ...(header === undefined ? {} : { header }) })
-            : rej(new Error("no response")),
-        );
+        s.on("end", () => {
+          const end = process.hrtime.bigint();
+          if (status) res({ status, end, ...(header === undefined ? {} : { header }) });
+          else rej(new Error("no response"));
+        });
         s.on("error", rej);
         s.end();
       }),

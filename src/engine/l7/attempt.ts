@@ -19,8 +19,11 @@ import type { UpstreamConn, UpstreamFailure, UpstreamOwner } from "./upstream.ts
 export abstract class BackendAttempt implements UpstreamOwner, Watcher {
   /** rt is the configuration the request was routed with; it finishes on it even after a swap. */
   readonly rt: ListenerRuntime;
-  /** start is when the request arrived (durations, and the request timeout counts from it). */
-  readonly start = performance.now();
+  /**
+   * start is when the request arrived (durations, and the request timeout counts from it): for a
+   * timed exchange the read that brought its first byte (net/arrival.ts), else its construction.
+   */
+  readonly start: number;
   route: Route | undefined = undefined;
   /** pool is the backend pool the decision step chose. */
   pool = "";
@@ -67,8 +70,9 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
   prevWatched: Watcher | null = null;
   nextWatched: Watcher | null = null;
 
-  constructor(rt: ListenerRuntime) {
+  constructor(rt: ListenerRuntime, arrivedAt = 0) {
     this.rt = rt;
+    this.start = this.timed && arrivedAt !== 0 ? arrivedAt : performance.now();
   }
 
   /** method is the request's method (only idempotent ones are retried). */

@@ -27,6 +27,7 @@ export interface HttpResponseEvent {
   backend: string;
   /** status sent to the client; 0 when the connection broke before a status was sent. */
   status: number;
+  /** durationMs runs from the request's first byte read (ExchangeTimings) to its last response byte handed to the socket. */
   durationMs: number;
   /** bytesIn are request body bytes received; bytesOut response body bytes sent. */
   bytesIn: number;
@@ -58,8 +59,9 @@ export interface HttpResponseEvent {
 
 /**
  * ExchangeTimings are the spans of one exchange in milliseconds (analytics TimingPart), measured
- * from the same origin as durationMs (the request head parsed: HTTP/1.1 onHead, HTTP/2 the
- * stream's headers) with performance.now():
+ * from the same origin as durationMs — the arrival of the request's first byte: the event-loop
+ * turn whose read brought it (net/arrival.ts; HTTP/1.1 the message's first byte, HTTP/2 the read
+ * of its HEADERS) — with performance.now():
  * - request: to the first ask for a backend connection — the head, plus the body when the proxy
  *   held it first (HTTP/1.1 request buffering, WAF body inspection), plus any decision step that
  *   waited (external auth); with no backend asked, to the request fully read (absent if never);

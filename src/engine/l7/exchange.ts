@@ -95,8 +95,9 @@ export class Exchange extends BackendAttempt implements Decidable {
   // tunnelled: the exchange ended at a 101, its connection now a WebSocket tunnel (no transfer part).
   private tunnelled = false;
 
-  constructor(conn: ClientConn, head: MessageHead) {
-    super(conn.rt);
+  /** Exchange starts a request on conn; arrivedAt is when its first byte was read (0: now). */
+  constructor(conn: ClientConn, head: MessageHead, arrivedAt = 0) {
+    super(conn.rt, arrivedAt);
     this.conn = conn;
     this.head = head;
     this.method = head.method;

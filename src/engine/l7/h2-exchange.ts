@@ -73,8 +73,9 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     flags: number,
     host: string,
     guard?: H2Guard,
+    arrivedAt = 0,
   ) {
-    super(rt);
+    super(rt, arrivedAt);
     this.guard = guard;
     this.stream = stream;
     this.session = stream.session;

@@ -12,7 +12,8 @@ import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer
 import { LiveNode, LiveSet } from "../net/live-set.ts";
 import { adoptReads, releaseReads } from "../net/onread.ts";
 import { batchWrites, flushWrites, type Batched } from "../net/write-batch.ts";
-import { connection } from "./events.ts";
+import { connection, httpResponse } from "./events.ts";
+import { arrival } from "../net/arrival.ts";
 import { Exchange } from "./exchange.ts";
 import { prepare } from "./prepare.ts";
 import { currentRuntime, type ListenerRuntime } from "./runtime.ts";
@@ -75,6 +76,8 @@ export class ClientConn implements MessageSink, Watcher, Batched {
   private parsing: Exchange | null = null;
   private state = IDLE;
   private headStart = 0;
+  // arrivedAt is when the current message's first byte was read (timed exchanges only, else 0).
+  private arrivedAt = 0;
   private bufferedBytes = 0;
   private timeoutMs = -1;
   // tick is the socket's inactivity timeout, fixed per connection: changing it per request would
@@ -299,6 +302,9 @@ export class ClientConn implements MessageSink, Watcher, Batched {
 
   onBegin(): void {
     this.state = HEAD;
+    // A timed exchange's clock starts at the read that brought the request's first byte, not at its
+    // parsed head: a head split over reads, or parsed after pipelined ones, is the client's wait too.
+    this.arrivedAt = httpResponse.hasSubscribers ? arrival() : 0;
     // Under the coarse sweep the sweep stamps it (UNSTAMPED): a clock read per request saved,
     // and the deadline counts from at most one sweep later, never earlier.
     this.headStart = this.coarse ? UNSTAMPED : performance.now();
@@ -310,7 +316,7 @@ export class ClientConn implements MessageSink, Watcher, Batched {
     // read unanswered: a request parsed out of it must not reach a backend.
     if (this.ended || this.socket.destroyed) return false;
     if (this.rt.next !== undefined) this.follow();
-    const ex = new Exchange(this, head);
+    const ex = new Exchange(this, head, this.arrivedAt);
     prepare(ex, this.rt, this.clientIp);
     // A retired configuration serves what it has, then sends clients to the new one.
     if (this.rt.retired) ex.closeAfter = true;

@@ -6,7 +6,8 @@
 import http2 from "node:http2";
 import type { Socket } from "node:net";
 import { LiveSet } from "../net/live-set.ts";
-import { connection, http2Cut } from "./events.ts";
+import { connection, http2Cut, httpResponse } from "./events.ts";
+import { arrival } from "../net/arrival.ts";
 import { decide } from "./decide.ts";
 import { H2Exchange } from "./h2-exchange.ts";
 import { CutLogGate, H2Guard } from "./h2-guard.ts";
@@ -142,7 +143,10 @@ export class H2Front {
     // Sessions handed over by a snapshot that left the listener as it was route with the newest runtime.
     const rt = currentRuntime(this.rt);
     const host = headers[":authority"] ?? (headers.host as string | undefined) ?? "";
-    const ex = new H2Exchange(rt, stream, headers, flags, host, guard);
+    // A timed exchange's clock starts at the read that brought its HEADERS (the turn's first read:
+    // node hands a read's streams over one by one, each after the ones before it were served).
+    const arrivedAt = httpResponse.hasSubscribers ? arrival() : 0;
+    const ex = new H2Exchange(rt, stream, headers, flags, host, guard, arrivedAt);
     // While a client resets most of its streams, a new one waits a turn: a RST_STREAM read with
     // it closes it before a backend connection is opened for nothing.
     if (guard.suspect()) setImmediate(serveUnlessClosed, this, rt, ex);

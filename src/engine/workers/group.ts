@@ -14,6 +14,7 @@ import { combineLoads, LoadQueue } from "../load.ts";
 import type { AnalyticsBatch } from "../../analytics/types.ts";
 import { mergeBatches } from "../../analytics/measures.ts";
 import { validateBatch } from "../../analytics/validate-batch.ts";
+import { BatchQueue } from "../../analytics/batch-queue.ts";
 import { mergeExpositions, mergeListeners } from "./merge.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 
@@ -39,11 +40,10 @@ interface Slot {
   /** loads are the worker's load pushes since the group's last load(). */
   loads: LoadQueue;
   /**
-   * analytics is the worker's batches since the group's last analytics(), merged over time: one
-   * batch whatever the wait, so an unread group holds one interval's worth per worker (the
-   * collector's caps), never a queue. It survives the worker's exit: what it counted happened.
+   * analytics are the worker's batches not yet taken by the group's analytics(), one per interval
+   * (bounded: analytics/batch-queue.ts). They survive the worker's exit: what it counted happened.
    */
-  analytics: AnalyticsBatch | undefined;
+  analytics: BatchQueue;
   waiting: Map<number, (r: ApplyResult) => void>;
   restarts: number;
 }
@@ -81,7 +81,7 @@ export class WorkerGroup {
         status: undefined,
         metrics: "",
         loads: new LoadQueue(),
-        analytics: undefined,
+        analytics: new BatchQueue(),
         waiting: new Map(),
         restarts: 0,
       };
@@ -113,13 +113,15 @@ export class WorkerGroup {
   }
 
   /**
-   * analytics merges the workers' analytics batches since the previous call into the engine's one
+   * analytics merges the workers' oldest waiting interval into the engine's batch for it
    * (measures.ts mergeBatches: counters and sketches add, logs under the cap); undefined when no
-   * worker shipped any.
+   * worker shipped any. Workers cut on the same wall-clock boundaries, so one interval's batches
+   * share their end; after an outage the intervals go one per call, each with its own end.
    */
   analytics(): AnalyticsBatch | undefined {
-    const batches = this.slots.flatMap((s) => (s.analytics ? [s.analytics] : []));
-    for (const s of this.slots) s.analytics = undefined;
+    let at = Infinity;
+    for (const s of this.slots) at = Math.min(at, s.analytics.headAt() ?? Infinity);
+    const batches = this.slots.flatMap((s) => (s.analytics.headAt() === at ? [s.analytics.shift()!] : []));
     return mergeBatches(batches, { over: "engines" });
   }
 
@@ -257,10 +259,7 @@ export class WorkerGroup {
           if (m.load !== undefined) slot.loads.push(m.load);
           // A worker's batch is checked like a remote engine's: one that fails is dropped whole, never merged half.
           const check = m.analytics !== undefined ? validateBatch(m.analytics) : undefined;
-          if (check?.ok)
-            slot.analytics = slot.analytics
-              ? mergeBatches([slot.analytics, check.batch], { over: "time" })
-              : check.batch;
+          if (check?.ok) slot.analytics.push(check.batch);
           // While a listener fails, its attempt count rides the metrics push (worker.ts).
           if (m.listeners !== undefined && slot.status !== undefined) {
             slot.status = { ...slot.status, listeners: m.listeners };
