@@ -17,7 +17,7 @@
 //
 // Latency sketches: a service keeps every timing part; a route its total; a backend its total,
 // connect and ttfb (the server's side). Cost on the request path (bench/analytics-collector.ts
-// measures it; docs/analytics/ana-cost.md): one Map lookup for the route's Slot (its service and
+// measures it; docs/analytics.md "Cost"): one Map lookup for the route's Slot (its service and
 // route measures, resolved once per interval and checked against the event's names), the
 // backend's from the Slot's last one, four sketch bins at most (sketch.ts binOf, a table: each
 // value's bin computed once for the service, route and backend sketches), nine sketch adds, and
