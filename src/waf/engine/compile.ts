@@ -92,7 +92,10 @@ export function compileRules(set: RuleSet, ops: OpsFactory): RulesResult {
 
 /** prefilters gives every step whose operator knows a prefilter its compiled form, over one
  * literal index for the program. A negated step matches where the operator does not, and a
- * multiMatch step tests every intermediate value: both run their operator as written. */
+ * multiMatch step tests every intermediate value: both run their operator as written. Phase 1
+ * rules run theirs too: there (CRS: protocol checks, one header each) a value scanned for one
+ * rule costs more than the match it saves (bench/waf-engine.ts: phase 1 ~20% slower with them),
+ * while phase 2's many rules over the same argument, cookie and header lists share each scan. */
 function prefilters(phases: readonly Item[][]): { literals: LiteralIndex; unionSlots: number } {
   const literals = new LiteralIndex();
   const slots = new Map<string, number>();
@@ -103,7 +106,7 @@ function prefilters(phases: readonly Item[][]): { literals: LiteralIndex; unionS
   };
   for (const items of phases)
     for (const item of items) {
-      if (item.kind !== "rule") continue;
+      if (item.kind !== "rule" || item.phase < 2) continue;
       for (const step of item.steps) {
         const p = step.op?.prefilter;
         if (p === undefined || step.negated || step.multiMatch) continue;
