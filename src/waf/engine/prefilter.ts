@@ -51,7 +51,11 @@ export class LiteralIndex {
   // are computed on first use into dense rows over byte classes.
   private classOf = new Uint8Array(256);
   private classes = 1;
-  private kids: Map<number, number>[] = [];
+  /** edges of state s: edgeClass/edgeNext[edgeStart[s], edgeStart[s + 1]) (flat: a Map per
+   * state cost megabytes for the CRS's ~20 000 states). */
+  private edgeStart = new Int32Array(1);
+  private edgeClass = new Uint8Array(0);
+  private edgeNext = new Int32Array(0);
   private fail = new Int32Array(0);
   /** dict[s]: the nearest proper suffix state that ends a literal (0: none). */
   private dict = new Int32Array(0);
@@ -147,7 +151,19 @@ export class LiteralIndex {
       }
     }
     for (const t of kids[0]!.values()) fail[t] = 0;
-    this.kids = kids;
+    this.edgeStart = new Int32Array(n + 1);
+    const edgeClass: number[] = [];
+    const edgeNext: number[] = [];
+    for (let st = 0; st < n; st++) {
+      this.edgeStart[st] = edgeClass.length;
+      for (const [c, t] of kids[st]!) {
+        edgeClass.push(c);
+        edgeNext.push(t);
+      }
+    }
+    this.edgeStart[n] = edgeClass.length;
+    this.edgeClass = Uint8Array.from(edgeClass);
+    this.edgeNext = Int32Array.from(edgeNext);
     this.fail = fail;
     this.dict = dict;
     this.outStart = new Int32Array(n + 1);
@@ -195,6 +211,13 @@ export class LiteralIndex {
     }
   }
 
+  /** edge is state st's child on class c, -1 when none. */
+  private edge(st: number, c: number): number {
+    for (let e = this.edgeStart[st]!; e < this.edgeStart[st + 1]!; e++)
+      if (this.edgeClass[e] === c) return this.edgeNext[e]!;
+    return -1;
+  }
+
   private next(st: number, c: number): number {
     let row = this.rows[st];
     if (row === undefined) {
@@ -208,8 +231,8 @@ export class LiteralIndex {
     }
     let t = row[c]!;
     if (t < 0) {
-      const k = this.kids[st]!.get(c);
-      t = k !== undefined ? k : st === 0 ? 0 : this.next(this.fail[st]!, c);
+      const k = this.edge(st, c);
+      t = k >= 0 ? k : st === 0 ? 0 : this.next(this.fail[st]!, c);
       // next() on the failure state may have dropped every row: write through the local one.
       row[c] = t;
     }
