@@ -19,12 +19,16 @@ import type {
 import type { OpsFactory, Transform } from "../ops/types.ts";
 import { compile as compileRx } from "../rx/index.ts";
 import { applyEdits, effectiveActions } from "./edits.ts";
+import { LiteralIndex } from "./prefilter.ts";
+import { fixedBetweenChanges } from "./vars.ts";
 import type { CompiledRule, Exclusion, Item, Resolved, RunAction, Sel, Step, Target } from "./program.ts";
 
 /** RulesResult is the compiled phase lists (index 1..5) and every error found. */
 export interface RulesResult {
   phases: Item[][];
   ruleCount: number;
+  literals: LiteralIndex;
+  unionSlots: number;
   errors: WafLangError[];
   ignoredActions: IgnoredAction[];
 }
@@ -83,7 +87,51 @@ export function compileRules(set: RuleSet, ops: OpsFactory): RulesResult {
   }
   // A phase of markers only is a phase with no rules: the transaction skips it without work.
   for (let p = 1; p <= 5; p++) if (!phases[p]?.some((i) => i.kind === "rule")) phases[p] = [];
-  return { phases, ruleCount, errors, ignoredActions };
+  return { phases, ruleCount, errors, ignoredActions, ...prefilters(phases) };
+}
+
+/** prefilters gives every step whose operator knows a prefilter its compiled form, over one
+ * literal index for the program. A negated step matches where the operator does not, and a
+ * multiMatch step tests every intermediate value: both run their operator as written. Phase 1
+ * rules run theirs too: there (CRS: protocol checks, one header each) a value scanned for one
+ * rule costs more than the match it saves (bench/waf-engine.ts: phase 1 ~20% slower with them),
+ * while phase 2's many rules over the same argument, cookie and header lists share each scan. */
+function prefilters(phases: readonly Item[][]): { literals: LiteralIndex; unionSlots: number } {
+  const literals = new LiteralIndex();
+  const slots = new Map<string, number>();
+  const slot = (key: string): number => {
+    let n = slots.get(key);
+    if (n === undefined) slots.set(key, (n = slots.size));
+    return n;
+  };
+  for (const items of phases)
+    for (const item of items) {
+      if (item.kind !== "rule" || item.phase < 2) continue;
+      for (const step of item.steps) {
+        const p = step.op?.prefilter;
+        if (p === undefined || step.negated || step.multiMatch) continue;
+        step.pre = literals.compile(p);
+        // Rules read the same targets through the same transformations (CRS: ARGS, ARGS_NAMES,
+        // cookies, ... with t:urlDecodeUni,...): one union per distinct list, per transaction.
+        if (step.targets.some((t) => t.count || !fixedBetweenChanges(t.collection))) continue;
+        const chain = step.transformIds[step.transformIds.length - 1] ?? 0;
+        const keys = step.targets.map((t) => `${chain}|${t.collection}|${selText(t.sel)}`);
+        step.targetUnions = keys.map(slot);
+        step.union = slot([...new Set(keys)].sort().join("\n"));
+      }
+    }
+  literals.seal();
+  return { literals, unionSlots: slots.size };
+}
+
+function selText(sel: Sel | undefined): string {
+  return sel === undefined
+    ? ""
+    : sel.kind === "name"
+      ? `n${sel.lower}`
+      : sel.kind === "regex"
+        ? `r${sel.pattern}`
+        : `x${sel.value}`;
 }
 
 /** settingsOf lists the setting directives in order. */
@@ -310,6 +358,8 @@ function compileStep(
     multiMatch,
     capture,
     actions: run,
+    union: -1,
+    targetUnions: [],
   };
 }
 

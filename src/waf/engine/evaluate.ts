@@ -16,12 +16,16 @@ import type {
   Target,
   TargetRemoval,
 } from "./program.ts";
+import { holds, type Pre } from "./prefilter.ts";
 import type { Tx } from "./transaction.ts";
 import type { WafHit } from "./types.ts";
 import { member, named, type Member } from "./vars.ts";
 
 const NONE: readonly Member[] = [];
 const NO_REMOVALS: readonly TargetRemoval[] = [];
+/** EMPTY_BITS is the arena offset of no literal at all (the arena's first words, never set). */
+const EMPTY_BITS = 0;
+const NO_ARENA = new Uint32Array(0);
 
 // removes memoises, per compiled removal (shared by every transaction), which rules it names.
 const removed = new WeakMap<TargetRemoval, Map<CompiledRule, boolean>>();
@@ -53,6 +57,14 @@ export class Evaluator {
   private readonly tx: Tx;
   /** cache: transformation chain prefix id → original value → transformed value. */
   private readonly cache = new Map<number, Map<string, string>>();
+  /** bitsOf: transformed value → the literal groups in it; unions: the steps' union slots
+   * (program.ts Step.union), valid for one data version. */
+  private readonly bitsOf = new Map<string, number>();
+  private readonly unions: number[];
+  private unionsVersion = -1;
+  /** arena holds every value's and union's bits (LiteralIndex.words each) for the transaction. */
+  private arena = NO_ARENA;
+  private arenaUsed = 0;
   private readonly ctx: OperatorContext & { captures: string[] | undefined };
   private skip = 0;
   private skipAfter: string | undefined;
@@ -61,6 +73,7 @@ export class Evaluator {
   constructor(tx: Tx) {
     this.tx = tx;
     this.ctx = { expand: (t) => this.expand(t), captures: undefined };
+    this.unions = new Array<number>(tx.program.unionSlots).fill(-1);
   }
 
   /** runPhase runs a phase's rules in order until the phase ends or the transaction stops. */
@@ -188,16 +201,114 @@ export class Evaluator {
     }
     const op = s.op;
     if (!op) return undefined;
+    const pre = s.pre;
+    // No value of any target holds the literals the operator needs: the step cannot match.
+    if (pre !== undefined && s.union >= 0 && !this.holds(pre, this.stepUnion(s))) return undefined;
     let out: Member[] | undefined;
     for (const target of s.targets) {
       const ms = this.select(r, s, target);
       for (let j = 0; j < ms.length; j++) {
         const v = ms[j] as Member;
-        if (!s.multiMatch) out = this.test(s, v, this.transform(s, v.value), out);
-        else for (const t of this.transformAll(s, v.value)) out = this.test(s, v, t, out);
+        if (!s.multiMatch) {
+          const t = this.transform(s, v.value);
+          if (pre !== undefined && !this.holds(pre, this.bits(t))) continue;
+          out = this.test(s, v, t, out);
+        } else for (const t of this.transformAll(s, v.value)) out = this.test(s, v, t, out);
       }
     }
     return out;
+  }
+
+  /** stepUnion is the literals present in any value of s's targets (exclusions aside: a
+   * superset only lets more through) under s's transformations, kept per data version. */
+  private stepUnion(s: Step): number {
+    const version = this.tx.vars.version;
+    if (version !== this.unionsVersion) {
+      this.unions.fill(-1);
+      this.unionsVersion = version;
+    }
+    let u = this.unions[s.union] as number;
+    if (u >= 0) return u;
+    const parts: number[] = [];
+    for (let i = 0; i < s.targets.length; i++) {
+      const slot = s.targetUnions[i] as number;
+      let tu = this.unions[slot] as number;
+      if (tu < 0) {
+        const ms = this.members(s.targets[i] as Target);
+        const values: number[] = [];
+        for (let j = 0; j < ms.length; j++)
+          values.push(this.bits(this.transform(s, (ms[j] as Member).value)));
+        tu = this.orAll(values);
+        this.unions[slot] = tu;
+      }
+      parts.push(tu);
+    }
+    u = this.orAll(parts);
+    this.unions[s.union] = u;
+    return u;
+  }
+
+  /** orAll is the union of the bits at offs: one of them when the others add nothing, else a
+   * new copy (bits in the arena are never written once made). */
+  private orAll(offs: readonly number[]): number {
+    let u = EMPTY_BITS;
+    let owned = false;
+    for (const b of offs) {
+      if (b === EMPTY_BITS || b === u) continue;
+      if (u === EMPTY_BITS) u = b;
+      else {
+        if (!owned) {
+          u = this.copyBits(u);
+          owned = true;
+        }
+        this.orBits(u, b);
+      }
+    }
+    return u;
+  }
+
+  /** holds evaluates pre on the bits at off; off first, since computing it may grow (replace)
+   * the arena. */
+  private holds(pre: Pre, off: number): boolean {
+    return holds(pre, this.arena, off);
+  }
+
+  /** bits is the offset in the arena of a (transformed) value's bits, scanned once per transaction. */
+  private bits(t: string): number {
+    if (t === "") return EMPTY_BITS;
+    let b = this.bitsOf.get(t);
+    if (b === undefined) {
+      b = this.allocBits();
+      this.tx.program.literals.scan(t, this.arena, b);
+      this.bitsOf.set(t, b);
+    }
+    return b;
+  }
+
+  /** allocBits reserves zeroed room for one value's bits in the arena (offset 0 stays empty). */
+  private allocBits(): number {
+    const w = this.tx.program.literals.words;
+    if (this.arenaUsed === 0) this.arenaUsed = w;
+    if (this.arenaUsed + w > this.arena.length) {
+      const grown = new Uint32Array(Math.max(2 * this.arena.length, 64 * w));
+      grown.set(this.arena);
+      this.arena = grown;
+    }
+    const off = this.arenaUsed;
+    this.arenaUsed += w;
+    return off;
+  }
+
+  private copyBits(from: number): number {
+    const to = this.allocBits();
+    this.arena.copyWithin(to, from, from + this.tx.program.literals.words);
+    return to;
+  }
+
+  private orBits(to: number, from: number): void {
+    const a = this.arena;
+    const w = this.tx.program.literals.words;
+    for (let k = 0; k < w; k++) a[to + k]! |= a[from + k]!;
   }
 
   /** test runs step s's operator on t (member v's value transformed); a match is added to out
@@ -228,24 +339,7 @@ export class Evaluator {
    * it (`ARGS:q`, `REQUEST_URI`). The common case (no selector, no exclusion) allocates nothing. */
   private select(r: CompiledRule, s: Step, t: Target): readonly Member[] {
     const coll = t.collection;
-    let ms: readonly Member[];
-    if (coll === "XML" || coll === "REQUEST_XML") {
-      const expr = t.sel?.kind === "xpath" ? t.sel.value : "/*";
-      const doc = coll === "XML" ? this.tx.xml : undefined;
-      ms = doc ? this.tx.program.body.xpath(doc, expr).map((v) => named(coll, member(expr, v))) : NONE;
-    } else {
-      const sel = t.sel;
-      const live = sel?.kind === "name" ? this.tx.vars.liveMember(coll, sel.lower) : undefined;
-      if (live !== undefined) {
-        // TX:name and friends: one map lookup, not a scan of every TX variable.
-        ms = live ? [named(coll, live)] : NONE;
-      } else {
-        ms =
-          sel && sel.kind !== "xpath"
-            ? this.tx.vars.namedWhere(coll, t.cacheKey as string, sel, selects)
-            : this.tx.vars.named(coll);
-      }
-    }
+    let ms = this.members(t);
     const excl = this.tx.targetRemovals.length
       ? this.exclusions(r, s, coll)
       : s.exclusions.length
@@ -254,6 +348,23 @@ export class Evaluator {
     if (excl?.length) ms = ms.filter((m) => !excl.some((e) => !e.sel || selects(e.sel, m)));
     if (t.count) return [named(coll, member("", String(ms.length)))];
     return ms;
+  }
+
+  /** members lists a target's values before exclusions. */
+  private members(t: Target): readonly Member[] {
+    const coll = t.collection;
+    if (coll === "XML" || coll === "REQUEST_XML") {
+      const expr = t.sel?.kind === "xpath" ? t.sel.value : "/*";
+      const doc = coll === "XML" ? this.tx.xml : undefined;
+      return doc ? this.tx.program.body.xpath(doc, expr).map((v) => named(coll, member(expr, v))) : NONE;
+    }
+    const sel = t.sel;
+    const live = sel?.kind === "name" ? this.tx.vars.liveMember(coll, sel.lower) : undefined;
+    // TX:name and friends: one map lookup, not a scan of every TX variable.
+    if (live !== undefined) return live ? [named(coll, live)] : NONE;
+    return sel && sel.kind !== "xpath"
+      ? this.tx.vars.namedWhere(coll, t.cacheKey as string, sel, selects)
+      : this.tx.vars.named(coll);
   }
 
   private exclusions(r: CompiledRule, s: Step, coll: string): Exclusion[] | undefined {

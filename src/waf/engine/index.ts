@@ -46,7 +46,7 @@ export function compileProgram(
   options: ProgramOptions,
   deps: EngineDeps = { ops: realOps, body: realBody },
 ): CompileResult & { program?: Program } {
-  const { phases, ruleCount, errors, ignoredActions } = compileRules(set, deps.ops);
+  const { phases, ruleCount, errors, ignoredActions, literals, unionSlots } = compileRules(set, deps.ops);
   if (errors.length) return { errors };
   const settings = defaultSettings();
   const ignoredSettings = applySettings(settingsOf(set.entries), settings);
@@ -57,6 +57,8 @@ export function compileProgram(
     budgetMs: options.budgetMs,
     body: deps.body,
     ruleCount,
+    literals,
+    unionSlots,
   };
   const program: Program = {
     ruleCount,

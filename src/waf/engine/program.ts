@@ -6,6 +6,7 @@ import type { Ctl, IdRange, Phase, SetVar, Template } from "../lang/model.ts";
 import type { BodyProcessors } from "../body/types.ts";
 import type { CompiledOperator, Transform } from "../ops/types.ts";
 import type { Regex } from "../rx/index.ts";
+import type { LiteralIndex, Pre } from "./prefilter.ts";
 import type { EngineSettings, IgnoredSetting } from "./settings.ts";
 
 /** Sel is a compiled selector: a lower-case name, a regex on the member's name, or XPath. */
@@ -61,6 +62,14 @@ export interface Step {
   multiMatch: boolean;
   capture: boolean;
   actions: RunAction[];
+  /** pre: the operator's prefilter over the program's literals (not for negated or multiMatch
+   * steps): a value it fails cannot match, so the operator does not run on it. */
+  pre?: Pre;
+  /** union / targetUnions, with pre when every target's members are fixed between data changes:
+   * slots (per transaction, per data version) for the literals present in any value of all the
+   * targets / of each target, under the step's transformations. -1: not kept. */
+  union: number;
+  targetUnions: number[];
 }
 
 /** Resolved is the disruptive action a rule takes when it matches (block already resolved). */
@@ -114,4 +123,8 @@ export interface Compiled {
   budgetMs: number;
   body: BodyProcessors;
   ruleCount: number;
+  /** literals scans a value for every prefilter literal of the program at once. */
+  literals: LiteralIndex;
+  /** unionSlots is the number of distinct union slots the steps use. */
+  unionSlots: number;
 }

@@ -48,6 +48,12 @@ const NAMES: Record<string, string> = {
   RESPONSE_HEADERS_NAMES: "RESPONSE_HEADERS",
 };
 
+/** fixedBetweenChanges says whether a variable's members stay the same until the phase data
+ * changes (Vars.version): not the live collections, nor MATCHED_*, RULE and the timing ones. */
+export function fixedBetweenChanges(name: string): boolean {
+  return !LIVE.has(name) && !DYNAMIC.has(name) && !name.startsWith("TIME") && name !== "DURATION";
+}
+
 /** Vars holds one transaction's variables. */
 export class Vars {
   private readonly base = new Map<string, Member[]>();
@@ -81,7 +87,11 @@ export class Vars {
     this.changed();
   }
 
+  /** version counts changes of the stored data (what named() lists are built from). */
+  version = 0;
+
   private changed(): void {
+    this.version++;
     this.derived.clear();
     this.namedCache.clear();
   }

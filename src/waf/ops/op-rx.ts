@@ -10,10 +10,11 @@ export const RX_FLAGS = "sm";
 
 /** compileRx compiles @rx; with `capture` the match and groups 1–9 fill ctx.captures[0..9]. */
 export function compileRx(op: Operator): CompiledOperator {
-  const re = compile(op.arg.kind === "regex" ? op.arg.pattern : op.raw, RX_FLAGS);
+  const re = compile(op.arg.kind === "regex" ? op.arg.pattern : op.raw, RX_FLAGS, { prefilter: true });
   const groups = Math.min(re.groupCount, 9);
   return {
     name: op.name,
+    ...(re.prefilter ? { prefilter: re.prefilter } : {}),
     test(value: string, ctx: OperatorContext): OperatorResult {
       const caps = ctx.captures;
       if (caps === undefined) return re.testBinary(value) ? { matched: value } : false;

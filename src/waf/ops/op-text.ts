@@ -4,6 +4,7 @@
 // files as UTF-8) while values are bytes, so literal arguments become their UTF-8 bytes here.
 import { isLiteral } from "../lang/macro.ts";
 import type { Operator, Template } from "../lang/model.ts";
+import { anyLiteral } from "../rx/index.ts";
 import { PhraseMatcher } from "./aho-corasick.ts";
 import type { CompiledOperator, OperatorContext, OperatorResult } from "./types.ts";
 
@@ -84,6 +85,8 @@ export function compilePhrases(op: Operator): CompiledOperator {
   const matcher = new PhraseMatcher(phrases.map(toBinary));
   return {
     name: op.name,
+    // The matcher looks for the phrases (case-insensitively): the same literals, an exact prefilter.
+    prefilter: anyLiteral(matcher.phrases),
     test(value: string, ctx: OperatorContext): OperatorResult {
       if (matcher.find(value) < 0) return false;
       const matched = matcher.phrases[matcher.lastPhrase]!;

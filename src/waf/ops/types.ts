@@ -5,6 +5,7 @@
 // bytes (`@rx` runs src/waf/rx on the string's char codes without re-encoding).
 import type { Location } from "../lang/errors.ts";
 import type { Operator, Template } from "../lang/model.ts";
+import type { Prefilter } from "../rx/index.ts";
 
 /** Transform maps one value to its transformed value (binary strings); pure, no state. */
 export type Transform = (value: string) => string;
@@ -30,6 +31,9 @@ export type OperatorResult = false | { matched: string };
 export interface CompiledOperator {
   name: string;
   test(value: string, ctx: OperatorContext): OperatorResult;
+  /** prefilter, when known, holds for every value test() matches (literals a match contains,
+   * looked for ASCII case-insensitively): the engine skips test() on values where it fails. */
+  prefilter?: Prefilter;
 }
 
 /** OpsFactory is what src/waf/ops exports to the engine. */

@@ -5,6 +5,8 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { hasByte } from "./bytes.ts";
+import type { Node } from "./parse.ts";
 
 const root = resolve(import.meta.dirname, "../../..");
 
@@ -95,4 +97,41 @@ function words(s: string): string[] {
     out.push(w);
   }
   return out;
+}
+
+const GENERATED_MAX = 200;
+
+/** generate walks the tree choosing branches and counts at random: a string the pattern (mostly)
+ * matches. Classes give printable ASCII, tab and newline, or any byte with allBytes. */
+export function generate(node: Node, next: () => number, out: number[], allBytes = false): void {
+  if (out.length >= GENERATED_MAX) return; // nested counted loops multiply
+  switch (node.t) {
+    case "set": {
+      const members: number[] = [];
+      if (allBytes) {
+        for (let b = 0; b < 256; b++) if (hasByte(node.set, b)) members.push(b);
+      } else {
+        for (let b = 0x20; b < 0x7f; b++) if (hasByte(node.set, b)) members.push(b);
+        for (const b of [0x09, 0x0a]) if (hasByte(node.set, b)) members.push(b);
+      }
+      if (members.length > 0) out.push(members[Math.floor(next() * members.length)]!);
+      return;
+    }
+    case "seq":
+      for (const item of node.items) generate(item, next, out, allBytes);
+      return;
+    case "alt":
+      generate(node.alts[Math.floor(next() * node.alts.length)]!, next, out, allBytes);
+      return;
+    case "group":
+      generate(node.body, next, out, allBytes);
+      return;
+    case "rep": {
+      const n = node.min + Math.floor(next() * (Math.min(node.max, node.min + 3) - node.min + 1));
+      for (let i = 0; i < n; i++) generate(node.body, next, out, allBytes);
+      return;
+    }
+    default:
+      return;
+  }
 }

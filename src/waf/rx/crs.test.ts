@@ -7,10 +7,9 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { adversarialInputs } from "./adversarial.ts";
-import { hasByte } from "./bytes.ts";
-import { crsRules, extractRx, type CrsPattern } from "./crs-corpus.ts";
+import { crsRules, extractRx, generate, type CrsPattern } from "./crs-corpus.ts";
 import { compile, RxSyntaxError, type Regex } from "./index.ts";
-import { parse, type Node } from "./parse.ts";
+import { parse } from "./parse.ts";
 import { pikeExec, type PikeStats } from "./pike.ts";
 import { V8Probe, toV8 } from "./v8-probe.ts";
 
@@ -50,38 +49,6 @@ test("every @rx pattern of the CRS compiles", { skip }, (t) => {
   );
   assert.deepEqual(refused, []);
 });
-
-/** generate walks the tree choosing branches and counts at random: a string the pattern (mostly) matches. */
-function generate(node: Node, next: () => number, out: number[]): void {
-  if (out.length >= GENERATED_MAX) return; // nested counted loops multiply
-  switch (node.t) {
-    case "set": {
-      const members: number[] = [];
-      for (let b = 0x20; b < 0x7f; b++) if (hasByte(node.set, b)) members.push(b);
-      for (const b of [0x09, 0x0a]) if (hasByte(node.set, b)) members.push(b);
-      if (members.length > 0) out.push(members[Math.floor(next() * members.length)]!);
-      return;
-    }
-    case "seq":
-      for (const item of node.items) generate(item, next, out);
-      return;
-    case "alt":
-      generate(node.alts[Math.floor(next() * node.alts.length)]!, next, out);
-      return;
-    case "group":
-      generate(node.body, next, out);
-      return;
-    case "rep": {
-      const n = node.min + Math.floor(next() * (Math.min(node.max, node.min + 3) - node.min + 1));
-      for (let i = 0; i < n; i++) generate(node.body, next, out);
-      return;
-    }
-    default:
-      return;
-  }
-}
-
-const GENERATED_MAX = 200;
 
 test(
   "every CRS pattern agrees with V8 on strings generated from it (ASCII, no \\r or \\v)",

@@ -7,8 +7,10 @@ import { compileProgram, type Program } from "./compile.ts";
 import { Dfa, DEFAULT_DFA_BUDGET } from "./dfa.ts";
 import { parse } from "./parse.ts";
 import { pikeExec } from "./pike.ts";
+import { prefilterOfNode, type Prefilter } from "./prefilter.ts";
 
 export { RxSyntaxError, type RxErrorCode } from "./parse.ts";
+export { anyLiteral, type Prefilter } from "./prefilter.ts";
 
 /** RxMatch is one match: byte offsets and the captured text (undefined for a group that did not take part). */
 export interface RxMatch<T> {
@@ -27,6 +29,8 @@ export interface RxMatch<T> {
 export interface RxOptions {
   /** dfaBudget: bytes the lazy DFA may cache before it starts over (default 1 MiB). */
   readonly dfaBudget?: number;
+  /** prefilter: also work out the literals every match contains (Regex.prefilter). */
+  readonly prefilter?: boolean;
 }
 
 /** Regex is a compiled pattern; safe to reuse, not to share between threads. */
@@ -38,6 +42,9 @@ export class Regex {
   readonly groupNames: ReadonlyMap<string, number>;
   /** program: the compiled NFA (its size bounds the work per input byte). */
   readonly program: Program;
+  /** prefilter: a condition every input holding a match meets (prefilter.ts), when asked for
+   * and one is known; undefined otherwise. */
+  readonly prefilter: Prefilter | undefined;
   private readonly dfa: Dfa;
 
   constructor(source: string, flags = "", options: RxOptions = {}) {
@@ -47,6 +54,7 @@ export class Regex {
     this.groupCount = parsed.groups;
     this.groupNames = parsed.names;
     this.program = compileProgram(parsed, source);
+    this.prefilter = options.prefilter ? prefilterOfNode(parsed.node) : undefined;
     this.dfa = new Dfa(this.program, options.dfaBudget ?? DEFAULT_DFA_BUDGET);
   }
 
