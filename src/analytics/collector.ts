@@ -48,7 +48,7 @@ import {
   type SignificantContext,
 } from "./significant.ts";
 import { binOf } from "./sketch.ts";
-import { SpaceSaving, topOf, TopSampler } from "./topn.ts";
+import { samplerSeed, SpaceSaving, topOf, TopSampler } from "./topn.ts";
 import { BatchQueue } from "./batch-queue.ts";
 import {
   ANALYTICS_ENV,
@@ -697,7 +697,7 @@ function newState(listener: string, vhost: string, kind: ServiceBatch["kind"]): 
     urls: new SpaceSaving(),
     clients: new SpaceSaving(),
     userAgents: new SpaceSaving(),
-    sample: new TopSampler(),
+    sample: new TopSampler(samplerSeed(`${listener} ${vhost}`)),
     gen: -1,
     targetMs: DEFAULT_LATENCY_TARGET_MS,
     fullUntil: 0,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { mergeTop, SpaceSaving, TOP_EXACT, TOP_MAX_STEP, topOf, TopSampler } from "./topn.ts";
+import { mergeTop, samplerSeed, SpaceSaving, TOP_EXACT, TOP_MAX_STEP, topOf, TopSampler } from "./topn.ts";
 
 // A deterministic skewed stream: value i appears about n/(i+1) times (Zipf), interleaved.
 function zipf(n: number, kinds: number, seed: number): string[] {
@@ -102,4 +102,19 @@ test("TopSampler: the first TOP_EXACT requests count exactly; past them a Bernou
     assert.ok(Math.abs(got - c) <= bound, `${v}: ${got} for ${c} (bound ${bound.toFixed(0)})`);
   }
   assert.ok(Math.abs(weights - n) <= 5 * Math.sqrt(n * (TOP_MAX_STEP - 1)), `weights ${weights} for ${n}`);
+});
+
+test("TopSampler: samplers of the same service in two intervals, or of two services, skip different requests", () => {
+  const picks = (s: TopSampler) => {
+    const at: number[] = [];
+    for (let i = 0; i < TOP_EXACT * 8; i++) if (s.next() > 0 && i >= TOP_EXACT) at.push(i);
+    return at.join();
+  };
+  assert.notEqual(picks(new TopSampler()), picks(new TopSampler()));
+  assert.notEqual(
+    picks(new TopSampler(samplerSeed("l a.test"))),
+    picks(new TopSampler(samplerSeed("l a.test"))),
+  );
+  // A seed given (tests) still repeats.
+  assert.equal(picks(new TopSampler(7)), picks(new TopSampler(7)));
 });

@@ -71,6 +71,19 @@ export const TOP_EXACT = 1600;
 /** TOP_MAX_STEP caps the sampling step: past 63 × TOP_EXACT requests, one in 64 counts (64 times). */
 export const TOP_MAX_STEP = 64;
 
+// PROCESS_SEED is drawn once per process; samplers counts the TopSamplers made. A fixed seed made
+// every service's sampler, interval after interval and engine after engine, skip the same requests:
+// their sampling errors added up instead of averaging out over a longer window.
+const PROCESS_SEED = (Math.random() * 0x1_0000_0000) >>> 0;
+let samplers = 0;
+
+/** samplerSeed is a seed for a new TopSampler of key: the process's, key's and the sampler's count mixed (FNV-1a). */
+export function samplerSeed(key: string): number {
+  let h = (PROCESS_SEED ^ Math.imul(++samplers, 0x9e3779b9)) >>> 0;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
 /**
  * TopSampler picks which requests of one service's interval update its top lists, and with what
  * weight. The first TOP_EXACT requests all count (weight 1: small services' lists are exact
@@ -91,7 +104,8 @@ export class TopSampler {
   #left = 1;
   #rng: number;
 
-  constructor(seed = 0x9e3779b9) {
+  /** TopSampler draws its gaps from seed (a fixed one for tests; by default one of its own). */
+  constructor(seed = samplerSeed("")) {
     this.#rng = seed | 1;
   }
 

@@ -99,7 +99,7 @@ export async function main(argv: string[]): Promise<number> {
   // The controller finishes its last update (the engine still answers), then the engine closes.
   const stopped = events("stopped");
   // The interval still being counted goes first, so the controller saves it with its history.
-  if (engine) flushAnalytics(controller, engine);
+  if (engine) await flushAnalytics(controller, engine);
   controller.postMessage({ type: "stop" });
   await Promise.race([stopped, died]);
   stopServing();

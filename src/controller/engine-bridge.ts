@@ -138,9 +138,10 @@ export function serveEngine(
  * flushAnalytics cuts the engine's interval still being counted and posts every batch it holds, on
  * a graceful stop before the controller is told to stop: the port is ordered, so the controller
  * ingests them (and saves them with its history) before it stops, and the last seconds count.
+ * Resolves once posted (a WorkerGroup's workers answer the cut first).
  */
-export function flushAnalytics(port: Endpoint, engine: EnginePort): void {
-  engine.cutAnalytics?.();
+export async function flushAnalytics(port: Endpoint, engine: EnginePort): Promise<void> {
+  await engine.cutAnalytics?.();
   for (let b = engine.analytics?.(); b !== undefined; b = engine.analytics?.())
     port.postMessage({ type: "engine-heartbeat", stallMs: 0, analytics: b } satisfies EngineHeartbeat);
 }

@@ -60,8 +60,9 @@ export interface EnginePort {
   /**
    * cutAnalytics ends the interval still being counted now, so analytics() hands it over too (a
    * graceful stop's last seconds, analytics-feed's flush); absent where the engine cuts its own.
+   * A WorkerGroup's resolves once its workers shipped theirs (or a bounded wait ran out).
    */
-  cutAnalytics?(): void;
+  cutAnalytics?(): void | Promise<void>;
   /**
    * onAnalytics is the controller's side: fn gets every batch an engine ships (the thread-bridged
    * local engine, the fleet's engines), stamped with the engine's name and group.

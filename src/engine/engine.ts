@@ -17,7 +17,8 @@ import { Admission } from "./net/admission.ts";
 import { OcspStapler } from "./tls/ocsp/stapler.ts";
 import { InFlight, UpstreamSet, type EndpointStatus } from "./upstreams.ts";
 import { tuneV8 } from "./v8-tuning.ts";
-import { watchIdleHeap } from "./idle-gc.ts";
+import { unwatchIdleHeap, watchIdleHeap, type ActivityProbe } from "./idle-gc.ts";
+import { exchangesBegun } from "./l7/attempt.ts";
 
 /**
  * ApplyResult is the ACK or NACK of a snapshot. code is "InvalidSnapshot" (validation), an
@@ -85,10 +86,15 @@ export class Engine {
     { snapshot: EngineSnapshot; upstreams: UpstreamSet; dns: Map<string, DnsService> } | undefined;
   private lastError: EngineStatus["lastError"];
   private readonly ocsp: OcspStapler | undefined;
+  // activity is what the idle heap check reads: requests begun (process-wide) and in flight.
+  private readonly activity: ActivityProbe = () => ({
+    begun: exchangesBegun(),
+    inFlight: this.inflight.busy(),
+  });
 
   constructor(opts: EngineOptions = {}) {
     tuneV8();
-    watchIdleHeap();
+    watchIdleHeap(this.activity);
     this.opts = opts;
     this.log = opts.log ?? noLog;
     this.health = new HealthRegistry(opts.health);
@@ -179,6 +185,7 @@ export class Engine {
 
   /** close stops health checks and listeners and destroys open connections. */
   async close(): Promise<void> {
+    unwatchIdleHeap(this.activity);
     this.checker.close();
     this.admission.close();
     this.ocsp?.close();

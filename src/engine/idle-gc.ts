@@ -8,41 +8,58 @@
 // took RSS from 81 to 201 MiB, still 201 MiB a minute later (heap 60 MiB used of 94 committed).
 // V8's memory reducer, which should do this, did not run in that minute.
 //
-// Here a sweep every CHECK_MS looks at two cheap figures, the process's CPU time and V8's
-// committed heap; when the process was idle over the last period (under IDLE_CPU of a core)
-// and the heap grew more than SLACK_BYTES since the last compaction, it runs one memory-reducing
-// full collection (V8's "last resort" flavour: it also shrinks the young generation and releases
-// the freed pages). A quiet engine pays it once per load, a busy one never: nothing here runs on
-// a request's path.
+// Here a sweep every CHECK_MS asks every engine of the process what it did (activity probes:
+// requests begun, requests and L4 sessions in flight). Only when no engine began a request and
+// none had one in flight for IDLE_PERIODS checks in a row, the committed heap grew more than
+// SLACK_BYTES since the last compaction, the live heap is under MAX_LIVE_BYTES (the full
+// collection blocks the thread for a time that grows with it: measured 175 ms at 200 MiB live)
+// and the last compaction is MIN_GAP_MS ago, it runs one full collection. CPU time is no measure
+// of idleness: an engine serving hundreds of requests a second uses a few percent of a core.
+// Nothing here runs on a request's path.
 import { getHeapStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
 /** CHECK_MS is the period of the idle check. */
 export const CHECK_MS = 5000;
-/** IDLE_CPU is the share of one core under which a period counts as idle. */
-export const IDLE_CPU = 0.03;
+/** IDLE_PERIODS is how many checks in a row must see no request before a compaction. */
+export const IDLE_PERIODS = 2;
 /** SLACK_BYTES is how far the committed heap may grow over its compacted size before a compaction. */
 export const SLACK_BYTES = 16 * 1024 * 1024;
+/** MAX_LIVE_BYTES is the live heap above which no compaction runs (its pause would be long). */
+export const MAX_LIVE_BYTES = 128 * 1024 * 1024;
+/** MIN_GAP_MS is the least time between two idle compactions. */
+export const MIN_GAP_MS = 5 * 60_000;
 
-type GcOptions = { type: "major"; execution: "sync"; flavor: "last-resort" };
+/** ActivityProbe reports an engine's activity: requests begun so far, and whether any is in flight. */
+export type ActivityProbe = () => { begun: number; inFlight: boolean };
+
+type GcOptions = { type: "major"; execution: "sync"; flavor: "regular" };
 let collect: ((o: GcOptions) => void) | undefined;
 let timer: NodeJS.Timeout | undefined;
-let lastCpu = process.cpuUsage();
-let lastAt = performance.now();
+const probes = new Set<ActivityProbe>();
+// lastBegun is the probes' summed begun count at the last check; quiet counts idle checks in a row.
+let lastBegun = -1;
+let quiet = 0;
 // base is the committed heap after the last compaction (or when the watch started).
 let base = 0;
+let lastCompaction = -Infinity;
 let compactions = 0;
 
 /**
- * watchIdleHeap starts the idle check for this process (again is a no-op); it never keeps the
- * process alive. Every Engine calls it, as it calls tuneV8.
+ * watchIdleHeap adds an engine's activity probe to the idle check, starting the check the first
+ * time; it never keeps the process alive. Every Engine calls it, as it calls tuneV8.
  */
-export function watchIdleHeap(): void {
+export function watchIdleHeap(probe: ActivityProbe): void {
+  probes.add(probe);
   if (timer !== undefined) return;
+  gc(); // taken now, so --expose-gc is on only for that moment
   base = getHeapStatistics().total_heap_size;
-  lastCpu = process.cpuUsage();
-  lastAt = performance.now();
-  timer = setInterval(check, CHECK_MS).unref();
+  timer = setInterval(idleCheck, CHECK_MS).unref();
+}
+
+/** unwatchIdleHeap removes a closed engine's probe. */
+export function unwatchIdleHeap(probe: ActivityProbe): void {
+  probes.delete(probe);
 }
 
 /** compactionCount says how many idle compactions ran (tests and the memory probe). */
@@ -50,34 +67,49 @@ export function compactionCount(): number {
   return compactions;
 }
 
-function check(): void {
-  const now = performance.now();
-  const cpu = process.cpuUsage(lastCpu);
-  const busy = (cpu.user + cpu.system) / 1000 / (now - lastAt);
-  lastCpu = process.cpuUsage();
-  lastAt = now;
-  const heap = getHeapStatistics().total_heap_size;
-  if (heap < base) base = heap;
-  if (busy >= IDLE_CPU || heap - base <= SLACK_BYTES) return;
+/**
+ * idleCheck is one period's check (the timer's call; tests call it with their own time and heap
+ * figures): it compacts when every condition in the header holds.
+ */
+export function idleCheck(
+  now = performance.now(),
+  heap: { total_heap_size: number; used_heap_size: number } = getHeapStatistics(),
+): void {
+  let begun = 0;
+  let inFlight = false;
+  for (const p of probes) {
+    const a = p();
+    begun += a.begun;
+    inFlight ||= a.inFlight;
+  }
+  quiet = begun === lastBegun && !inFlight ? quiet + 1 : 0;
+  lastBegun = begun;
+  if (quiet < IDLE_PERIODS || now - lastCompaction < MIN_GAP_MS) return;
+  if (heap.total_heap_size - base <= SLACK_BYTES || heap.used_heap_size > MAX_LIVE_BYTES) return;
+  lastCompaction = now;
   compactIdleHeap();
 }
 
-/** compactIdleHeap runs the memory-reducing collection now (the check's action; tests call it). */
+/** compactIdleHeap runs the full collection now (the check's action; tests call it). */
 export function compactIdleHeap(): void {
-  gc()({ type: "major", execution: "sync", flavor: "last-resort" });
+  gc()({ type: "major", execution: "sync", flavor: "regular" });
   compactions++;
   base = getHeapStatistics().total_heap_size;
-  // The collection's own CPU must not make the next period look busy.
-  lastCpu = process.cpuUsage();
-  lastAt = performance.now();
 }
 
 // gc returns V8's collection function. Node exposes it only with --expose-gc, which a flag set at
-// run time applies to contexts made afterwards: the first compaction makes one to take it from.
+// run time applies to contexts made afterwards: one context made at that moment gives it, and the
+// flag goes off again so that later contexts and worker threads do not see a `gc` global.
 function gc(): (o: GcOptions) => void {
   if (collect === undefined) {
+    const own = (globalThis as { gc?: (o: GcOptions) => void }).gc;
+    if (own !== undefined) return (collect = own); // the process was started with --expose-gc
     setFlagsFromString("--expose-gc");
-    collect = runInNewContext("gc") as (o: GcOptions) => void;
+    try {
+      collect = runInNewContext("gc") as (o: GcOptions) => void;
+    } finally {
+      setFlagsFromString("--no-expose-gc");
+    }
   }
   return collect;
 }

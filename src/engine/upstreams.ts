@@ -17,6 +17,11 @@ export class InFlight {
     return this.counts.get(key) ?? 0;
   }
 
+  /** busy says whether anything is in flight to any backend (the idle heap check asks). */
+  busy(): boolean {
+    return this.counts.size > 0;
+  }
+
   /** add changes a count, dropping it at zero so the map stays bounded. */
   add(key: string, delta: number): void {
     const n = (this.counts.get(key) ?? 0) + delta;

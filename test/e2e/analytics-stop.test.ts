@@ -10,15 +10,16 @@ import type { ServiceSummary } from "../../src/analytics/types.ts";
 import { ingressAppManifest } from "./fixtures.ts";
 import { removeDir, startPortico, tempDir, waitFor, writeManifest } from "./harness.ts";
 
-const VIP = "127.0.138.1";
+// Each test its own VIP: the first test's restarted portico still holds its own until the end.
+const VIPS = ["127.0.138.1", "127.0.138.2"];
 const PORT = 18396;
 const REQUESTS = 7;
 
 // get sends one request for stop.test on a new connection and resolves with its status.
-function get(path: string): Promise<number> {
+function get(vip: string, path: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: VIP, port: PORT, path, headers: { host: "stop.test" }, agent: false },
+      { host: vip, port: PORT, path, headers: { host: "stop.test" }, agent: false },
       (res) => {
         res.resume();
         res.on("end", () => resolve(res.statusCode ?? 0));
@@ -35,6 +36,17 @@ after(async () => {
 });
 
 test("portico run: the requests of the interval still being counted at a graceful stop are kept", async () => {
+  await keptAtStop(VIPS[0]!, []);
+});
+
+test("portico run --workers 2: the workers' last interval is kept at a graceful stop too", async () => {
+  // Before, the group had no cut: what the workers counted since their last 5 s cut was lost.
+  await keptAtStop(VIPS[1]!, ["--workers", "2"]);
+});
+
+// keptAtStop sends REQUESTS requests to `portico run` serving vip, started with extra flags, stops it at once,
+// and checks that a restart on the same state directory counts them all.
+async function keptAtStop(vip: string, extra: string[]): Promise<void> {
   const server = createServer((_req, res) => res.end("ok\n"));
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
@@ -48,12 +60,12 @@ test("portico run: the requests of the interval still being counted at a gracefu
   writeManifest(
     dir,
     "a.yaml",
-    ingressAppManifest("stop", VIP, (server.address() as { port: number }).port, "stop.test"),
+    ingressAppManifest("stop", vip, (server.address() as { port: number }).port, "stop.test"),
   );
-  const args = ["--http-port", String(PORT), "--state-dir", state];
+  const args = ["--http-port", String(PORT), "--state-dir", state, ...extra];
   const first = await startPortico([dir], args);
   cleanups.push(() => first.stop());
-  for (let k = 0; k < REQUESTS; k++) assert.equal(await get(`/k${k}`), 200);
+  for (let k = 0; k < REQUESTS; k++) assert.equal(await get(vip, `/k${k}`), 200);
   // At once: the interval holding (at least) the last requests has not been shipped yet.
   await first.stop();
   const second = await startPortico([dir], args);
@@ -68,4 +80,4 @@ test("portico run: the requests of the interval still being counted at a gracefu
     30_000,
   ).catch(() => undefined);
   assert.equal(stop?.requests ?? 0, REQUESTS, "every request before the stop is counted");
-});
+}

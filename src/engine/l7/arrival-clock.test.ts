@@ -2,7 +2,7 @@
 // first byte (net/arrival.ts), not at its parsed head: a head that trickles in is the client's
 // wait and counts in `request`, and the parts still add up to durationMs. The next request on the
 // keep-alive connection starts at its own first byte.
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { once } from "node:events";
@@ -10,28 +10,14 @@ import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { HTTP_RESPONSE_CHANNEL, type HttpResponseEvent } from "./events.ts";
 import { proxyAll, RecordingBackend } from "./testing.ts";
 import { arrival } from "../net/arrival.ts";
+import { SWEEP_MS } from "../net/coarse-timer.ts";
 
 // GAP_MS is how long the client pauses inside its request head (a slow client, the case tested).
 const GAP_MS = 200;
 
 test("the clock starts at the request's first byte: a split head counts in request and durationMs", async (t) => {
   const events: HttpResponseEvent[] = [];
-  const onEvent = (m: unknown) => void events.push(m as HttpResponseEvent);
-  subscribe(HTTP_RESPONSE_CHANNEL, onEvent);
-  const backend = await new RecordingBackend((data, s) => {
-    if (data.includes("\r\n\r\n")) s.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
-  }).start();
-  const { server, port } = await proxyAll("l", backend.port);
-  const client = net.connect(port, "127.0.0.1");
-  t.after(() => {
-    client.destroy();
-    server.close();
-    backend.close();
-    unsubscribe(HTTP_RESPONSE_CHANNEL, onEvent);
-  });
-  await once(client, "connect");
-  let got = "";
-  client.on("data", (d: Buffer) => (got += d.toString("latin1")));
+  const { client, got } = await proxied(t, events, 0);
   const answered = async (n: number) => {
     while (events.length < n) await once(client, "data");
   };
@@ -41,7 +27,7 @@ test("the clock starts at the request's first byte: a split head counts in reque
   await answered(1);
   client.write("GET /two HTTP/1.1\r\nhost: a.test\r\n\r\n");
   await answered(2);
-  assert.match(got, /^HTTP\/1\.1 200/);
+  assert.match(got(), /^HTTP\/1\.1 200/);
   const [one, two] = events as [HttpResponseEvent, HttpResponseEvent];
   // The pause is inside the exchange (before, it started at the parsed head: ~1 ms).
   assert.ok(
@@ -63,4 +49,76 @@ test("arrival reads the clock once per event-loop turn", async () => {
   const b = arrival();
   assert.ok(b >= a);
   assert.equal(arrival(), b);
+});
+
+test("the request timeout counts from the parsed head, subscribers or not: a slow head is not timed out", async (t) => {
+  // The listener's request timeout is 5 s (catchAllListener); the head takes longer to arrive.
+  // Before, a subscriber moved the timeout's start to the first byte and this request got a 504.
+  // The backend answers after a few sweeps of the coarse timer, so a past deadline would fire.
+  const { client, got } = await proxied(t, [], SWEEP_MS * 4);
+  client.write("GET / HTTP/1.1\r\nho");
+  await new Promise((r) => setTimeout(r, 5600));
+  client.write("st: a.test\r\n\r\n");
+  while (!got().includes("\r\n\r\n")) await once(client, "data");
+  assert.match(got(), /^HTTP\/1\.1 200/);
+});
+
+// proxied connects a client to a proxy whose backend answers each request after delayMs, with
+// events collecting the response events meanwhile; got returns what the client received so far.
+async function proxied(t: TestContext, events: HttpResponseEvent[], delayMs: number) {
+  const onEvent = (m: unknown) => void events.push(m as HttpResponseEvent);
+  subscribe(HTTP_RESPONSE_CHANNEL, onEvent);
+  const backend = await new RecordingBackend((data, s) => {
+    if (!data.includes("\r\n\r\n")) return;
+    const answer = () => s.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+    if (delayMs === 0) answer();
+    else setTimeout(answer, delayMs);
+  }).start();
+  const { server, port } = await proxyAll("l", backend.port);
+  const client = net.connect(port, "127.0.0.1");
+  t.after(() => {
+    client.destroy();
+    server.close();
+    backend.close();
+    unsubscribe(HTTP_RESPONSE_CHANNEL, onEvent);
+  });
+  await once(client, "connect");
+  let got = "";
+  client.on("data", (d: Buffer) => (got += d.toString("latin1")));
+  return { client, got: () => got };
+}
+
+// readAfter stamps arrival() from a callback scheduled by `from`, writes
+// to a loopback socket there and keeps the thread busy a while; it resolves with that stamp, the
+// time of the write, and the stamp the read of those bytes got.
+async function readAfter(from: (f: () => void) => void) {
+  const server = net.createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const client = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
+  const [conn] = (await once(server, "connection")) as [net.Socket];
+  await once(client, "connect");
+  try {
+    const read = new Promise<number>((r) => conn.once("data", () => r(arrival())));
+    const sent = await new Promise<{ stamped: number; wrote: number }>((r) =>
+      from(() => {
+        const stamped = arrival();
+        client.write("x");
+        const wrote = performance.now();
+        while (performance.now() - wrote < 20); // the rest of the callback's work
+        r({ stamped, wrote });
+      }),
+    );
+    return { ...sent, read: await read };
+  } finally {
+    client.destroy();
+    conn.destroy();
+    server.close();
+  }
+}
+
+test("arrival taken in an immediate is not handed to the next turn's reads", async () => {
+  // Before, the immediate clearing it ran only after the next turn's poll.
+  const { stamped, wrote, read } = await readAfter((f) => setImmediate(f));
+  assert.ok(read >= wrote, `read stamped ${read}, before its bytes were written at ${wrote} (${stamped})`);
 });

@@ -15,15 +15,28 @@ import { httpResponse, type ExchangeTimings } from "./events.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 import type { UpstreamConn, UpstreamFailure, UpstreamOwner } from "./upstream.ts";
 
+// begunCount counts the exchanges this process made (the idle heap check's activity).
+let begunCount = 0;
+
+/** exchangesBegun is how many exchanges (HTTP/1.1 requests, HTTP/2 streams) this process began. */
+export function exchangesBegun(): number {
+  return begunCount;
+}
+
 /** BackendAttempt is a request forwarded to a backend pool, attempt by attempt. */
 export abstract class BackendAttempt implements UpstreamOwner, Watcher {
   /** rt is the configuration the request was routed with; it finishes on it even after a swap. */
   readonly rt: ListenerRuntime;
   /**
-   * start is when the request arrived (durations, and the request timeout counts from it): for a
-   * timed exchange the read that brought its first byte (net/arrival.ts), else its construction.
+   * start is when the request arrived (durations): for a timed exchange the read that brought its
+   * first byte (net/arrival.ts), else its construction.
    */
   readonly start: number;
+  /**
+   * begun is when the exchange was made (HTTP/1.1: its head parsed; HTTP/2: its stream opened):
+   * the request timeout and the rapid-reset guard count from it, whether or not anyone subscribes.
+   */
+  readonly begun: number;
   route: Route | undefined = undefined;
   /** pool is the backend pool the decision step chose. */
   pool = "";
@@ -72,7 +85,10 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
 
   constructor(rt: ListenerRuntime, arrivedAt = 0) {
     this.rt = rt;
-    this.start = this.timed && arrivedAt !== 0 ? arrivedAt : performance.now();
+    begunCount++;
+    // One clock read: begun, and start unless the first byte's read time is known.
+    this.begun = performance.now();
+    this.start = this.timed && arrivedAt !== 0 ? arrivedAt : this.begun;
   }
 
   /** method is the request's method (only idempotent ones are retried). */

@@ -206,8 +206,8 @@ export class Exchange extends BackendAttempt implements Decidable {
     this.startMirrors();
     // A body still arriving is buffered first: a slow client must not hold a backend connection.
     if (!this.requestDone && this.framing !== "none" && this.holdBody()) return;
-    // From the request's arrival: no second clock read per request.
-    this.armTimer(this.start, this.requestTimeoutMs());
+    // From the exchange's making: no second clock read per request.
+    this.armTimer(this.begun, this.requestTimeoutMs());
     this.connect();
   }
 

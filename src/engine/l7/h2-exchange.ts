@@ -184,7 +184,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
 
   /** forward sends the request to the chosen pool, over HTTP/2 when the pool speaks h2c. */
   forward(h2c: boolean): void {
-    this.armTimer(this.start, this.requestTimeoutMs());
+    this.armTimer(this.begun, this.requestTimeoutMs());
     const w = this.waf;
     if (w !== undefined && w.phase2Pending) return this.wafBody(w, h2c);
     this.forwardNow(h2c);
@@ -538,7 +538,7 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     if (this.done) return;
     // Only the client's RST_STREAM is a reset: streams that die with their session (the client
     // dropped TCP, a shutdown) are no abuse (H2Guard.reset tells them apart).
-    this.guard?.reset(performance.now() - this.start);
+    this.guard?.reset(performance.now() - this.begun);
     // The stream was reset, or its connection broke, before the exchange completed.
     this.outcome ??= "reset";
     const up = this.upstream;

@@ -52,6 +52,9 @@ interface Slot {
 const workerFile = new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url)
   .pathname;
 
+/** CUT_TIMEOUT_MS bounds cutAnalytics's wait for a worker's answer. */
+const CUT_TIMEOUT_MS = 2000;
+
 /** WorkerGroup is an EnginePort backed by worker processes. */
 export class WorkerGroup {
   private readonly opts: WorkerGroupOptions;
@@ -123,6 +126,33 @@ export class WorkerGroup {
     for (const s of this.slots) at = Math.min(at, s.analytics.headAt() ?? Infinity);
     const batches = this.slots.flatMap((s) => (s.analytics.headAt() === at ? [s.analytics.shift()!] : []));
     return mergeBatches(batches, { over: "engines" });
+  }
+
+  /**
+   * cutAnalytics asks every live worker to cut its interval now and ship what it holds, and
+   * resolves once each answered, exited, or timeoutMs passed (a stop must not hang on a worker):
+   * analytics() then has their last seconds.
+   */
+  async cutAnalytics(timeoutMs = CUT_TIMEOUT_MS): Promise<void> {
+    await Promise.all(
+      this.slots.map((s) => {
+        const c = s.child;
+        if (!s.live || c === undefined || c.exitCode !== null || c.signalCode !== null) return;
+        return new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            c.off("message", onMessage);
+            c.off("exit", done);
+            resolve();
+          };
+          const onMessage = (m: FromWorker) => m.type === "shipped" && done();
+          const timer = setTimeout(done, timeoutMs);
+          c.on("message", onMessage);
+          c.once("exit", done);
+          this.send(s, { type: "cut" });
+        });
+      }),
+    );
   }
 
   /** workers lists each worker's pid and whether it serves the current snapshot (tests, status). */

@@ -11,7 +11,9 @@ export type ToWorker =
   | { type: "apply"; id: number; snapshot: EngineSnapshot }
   | { type: "close" }
   /** drain closes the worker's listeners, waits up to deadlineMs for its connections, then exits. */
-  | { type: "drain"; deadlineMs: number };
+  | { type: "drain"; deadlineMs: number }
+  /** cut ends the worker's analytics interval now and ships every batch it holds, then "shipped". */
+  | { type: "cut" };
 
 /** FromWorker is what a worker sends back. */
 export type FromWorker =
@@ -34,7 +36,9 @@ export type FromWorker =
       analytics?: AnalyticsBatch;
     }
   /** drained: the worker's connections all ended (ok) or the deadline came first; it exits next. */
-  | { type: "drained"; ok: boolean };
+  | { type: "drained"; ok: boolean }
+  /** shipped answers "cut": the batches it held went before it (the channel is ordered). */
+  | { type: "shipped" };
 
 /** METRICS_PUSH_MS is how often workers push their metrics; /metrics is at most this stale. */
 export const METRICS_PUSH_MS = 1000;

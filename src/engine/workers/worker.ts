@@ -60,6 +60,7 @@ let chain = Promise.resolve();
 process.on("message", (m: ToWorker) => {
   if (m.type === "close") return void shutdown();
   if (m.type === "drain") return void drain(m.deadlineMs);
+  if (m.type === "cut") return void shipLast().then(() => send({ type: "shipped" }));
   if (m.type !== "apply") return;
   chain = chain.then(async () => {
     const result = engine.apply(m.snapshot);
@@ -83,14 +84,17 @@ const push = setInterval(() => {
 }, METRICS_PUSH_MS);
 push.unref();
 
-// shipLast cuts the interval still being counted and sends it, so a worker's last seconds (a drain's
-// finishing connections) are not lost when it exits; resolves once the channel took the message.
+// shipLast cuts the interval still being counted and sends it with every batch still queued (one
+// message each: the queue holds one per interval), so a worker's last seconds (a drain's finishing
+// connections) are not lost when it exits; resolves once the channel took the messages.
 function shipLast(): Promise<void> {
   analytics?.cut();
-  const batch = analytics?.take();
-  if (batch === undefined || !process.connected) return Promise.resolve();
-  const m: FromWorker = { type: "metrics", text: metrics.render(), analytics: batch };
-  return new Promise((done) => process.send!(m, undefined, {}, () => done()));
+  const sent: Promise<void>[] = [];
+  for (let batch = analytics?.take(); batch !== undefined && process.connected; batch = analytics?.take()) {
+    const m: FromWorker = { type: "metrics", text: metrics.render(), analytics: batch };
+    sent.push(new Promise((done) => process.send!(m, undefined, {}, () => done())));
+  }
+  return Promise.all(sent).then(() => undefined);
 }
 
 let closing = false;
