@@ -86,6 +86,8 @@ export async function startAdmin(
   const loop = new LoopWatch();
   const limit = opts.stallLimitMs ?? STALL_LIMIT_MS;
   const guard = new AdminGuard(opts.token, isLoopback(host));
+  const open = guard.openWarning();
+  if (open) log("warn", open);
   const handle = (req: IncomingMessage, send: Send, who: Identity, scope: TenantScope | undefined): void => {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/api/v1/certificates/renew")

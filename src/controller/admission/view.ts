@@ -11,7 +11,7 @@ import type { TenantMemory } from "../../translate/types.ts";
 import type { Logger } from "../log.ts";
 import type { AdmissionView } from "./server.ts";
 
-/** ADMISSION_KINDS are the kinds tenant-claims.ts and tenancy.ts read. */
+/** ADMISSION_KINDS are the kinds tenant-claims.ts, tenancy.ts and tenant-admit.ts read (VipPool: a VIP owner without a group runs where its pool says). */
 export const ADMISSION_KINDS: ReadonlySet<string> = new Set([
   "Service",
   "Ingress",
@@ -19,6 +19,7 @@ export const ADMISSION_KINDS: ReadonlySet<string> = new Set([
   "Namespace",
   "Tenant",
   "EngineGroup",
+  "VipPool",
   "GatewayClass",
   "Gateway",
   "ListenerSet",
