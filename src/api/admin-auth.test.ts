@@ -150,6 +150,11 @@ test("parseAdminTokens: full and tenant-scoped lines, comments; errors name file
       "ADMIN_TOKEN_SYNTAX",
       /:1: unknown field "team="; a line is TOKEN or TOKEN tenant=NAME/,
     ],
+    [
+      `${TOKEN} ${SCOPED_A}\n`,
+      "ADMIN_TOKEN_SYNTAX",
+      /:1: an extra field \(\d+ characters\) after the token; a line is TOKEN or TOKEN tenant=NAME$/,
+    ],
     [`${TOKEN} tenant=Pay_ments\n`, "ADMIN_TOKEN_SYNTAX", /:1: tenant="Pay_ments" is not a Tenant name/],
     [`${TOKEN} tenant=a tenant=b\n`, "ADMIN_TOKEN_SYNTAX", /:1: tenant= given twice/],
     [`${TOKEN}\n# x\n${TOKEN} tenant=a\n`, "ADMIN_TOKEN_SYNTAX", /:3: the same token as line 1/],
@@ -158,7 +163,8 @@ test("parseAdminTokens: full and tenant-scoped lines, comments; errors name file
   for (const [t, code, re] of bad)
     assert.throws(
       () => parseAdminTokens("/etc/t", t),
-      (e: AdminTokenError) => e.code === code && re.test(e.message) && !e.message.includes(TOKEN),
+      (e: AdminTokenError) =>
+        e.code === code && re.test(e.message) && !e.message.includes(TOKEN) && !e.message.includes(SCOPED_A),
       t,
     );
 });
@@ -166,12 +172,15 @@ test("parseAdminTokens: full and tenant-scoped lines, comments; errors name file
 test("scoped tokens: each request is who its token says; on loopback a file of scoped tokens only leaves token-less requests open", async () => {
   const tokens = [{ token: TOKEN }, { token: SCOPED_A, tenant: "a" }];
   const whoView: AdminView = { ...view, inspect: () => undefined };
-  const { server, url } = await startAdmin(whoView, "127.0.0.1", 0, { token: tokens });
+  const warned: string[] = [];
+  const log = (level: string, msg: string) => void (level === "warn" && warned.push(msg));
+  const { server, url } = await startAdmin(whoView, "127.0.0.1", 0, { token: tokens, log });
   const who = async (auth?: string) => {
     const r = await fetch(`${url}/api/v1/whoami`, { headers: auth ? { authorization: auth } : {} });
     return r.status === 200 ? ((await r.json()) as { tenant?: string; scoped: boolean }) : r.status;
   };
   try {
+    assert.deepEqual(warned, [], "a full token in the file: nothing is open, nothing to warn about");
     assert.equal(await who(), 401, "a full token in the file: every request needs one");
     assert.deepEqual(await who(`Bearer ${TOKEN}`), { scoped: false, tenants: [] });
     assert.deepEqual(await who(`Bearer ${SCOPED_A}`), {
@@ -184,8 +193,12 @@ test("scoped tokens: each request is who its token says; on loopback a file of s
   } finally {
     server.close();
   }
-  const open = await startAdmin(whoView, "127.0.0.1", 0, { token: [{ token: SCOPED_A, tenant: "a" }] });
+  const open = await startAdmin(whoView, "127.0.0.1", 0, { token: [{ token: SCOPED_A, tenant: "a" }], log });
   try {
+    assert.match(
+      warned.join("\n"),
+      /only tenant-scoped tokens .* without a token still sees every tenant.*Add a full-admin line/,
+    );
     const r = await fetch(`${open.url}/api/v1/whoami`);
     assert.equal(r.status, 200, "loopback, only scoped tokens: a request without one is the host's user");
     assert.equal(((await r.json()) as { scoped: boolean }).scoped, false);

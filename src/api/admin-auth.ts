@@ -75,11 +75,14 @@ export function parseAdminTokens(file: string, text: string): AdminTokenEntry[] 
     const entry: AdminTokenEntry = { token };
     for (const field of rest) {
       const m = /^tenant=(.*)$/.exec(field);
+      // A field without "=" may be a second token or a passphrase's next word: only its length is told.
       if (!m)
         fail(
           "ADMIN_TOKEN_SYNTAX",
           n,
-          `unknown field ${JSON.stringify(field.replace(/=.*/, "="))}; a line is TOKEN or TOKEN tenant=NAME`,
+          field.includes("=")
+            ? `unknown field ${JSON.stringify(field.replace(/=.*/, "="))}; a line is TOKEN or TOKEN tenant=NAME`
+            : `an extra field (${field.length} characters) after the token; a line is TOKEN or TOKEN tenant=NAME`,
         );
       if (entry.tenant !== undefined)
         fail("ADMIN_TOKEN_SYNTAX", n, "tenant= given twice; a token is scoped to one tenant");
@@ -156,6 +159,16 @@ export class AdminGuard {
     const list = typeof tokens === "string" ? [{ token: tokens }] : (tokens ?? []);
     this.#tokens = list.map((t) => ({ digest: digest(t.token), ...(t.tenant ? { tenant: t.tenant } : {}) }));
     this.#required = list.length > 0 && (!loopback || list.some((t) => t.tenant === undefined));
+  }
+
+  /** openWarning is what to log at start when scoped tokens guard a loopback address that a token-less request still reads whole, else undefined. */
+  openWarning(): string | undefined {
+    if (this.#required || this.#tokens.length === 0) return undefined;
+    return (
+      "--admin-token-file holds only tenant-scoped tokens and the admin address is loopback: a request " +
+      "without a token still sees every tenant (the host's users are trusted). Add a full-admin line " +
+      "(TOKEN without tenant=) to require a token on every request"
+    );
   }
 
   /** identify answers who req is, or the 401 text to send. */

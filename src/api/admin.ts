@@ -43,7 +43,7 @@ import { scopeErrors, scopeFleet, objectVisible, tenantScope, type TenantScope }
 import { createLogger, type Logger } from "../controller/log.ts";
 import { LOOP_WINDOW_MS, LoopWatch, type EngineLiveness } from "../controller/loop-watch.ts";
 
-type Send = (status: number, type: string, body: string) => void;
+type Send = (status: number, type: string, body: string, headers?: Record<string, string>) => void;
 
 /** AdminView is what the admin API reads; the controller owns it. */
 export interface AdminView extends HealthRouteView {
@@ -86,10 +86,18 @@ export async function startAdmin(
   const loop = new LoopWatch();
   const limit = opts.stallLimitMs ?? STALL_LIMIT_MS;
   const guard = new AdminGuard(opts.token, isLoopback(host));
+  const renewals = new Map<string, number>();
+  const open = guard.openWarning();
+  if (open) log("warn", open);
   const handle = (req: IncomingMessage, send: Send, who: Identity, scope: TenantScope | undefined): void => {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/api/v1/certificates/renew")
-      return renew(req, send, opts.renew && scope ? scopedRenew(opts.renew, scope) : opts.renew);
+      return renew(
+        req,
+        send,
+        opts.renew && scope ? scopedRenew(opts.renew, scope) : opts.renew,
+        scope && renewals,
+      );
     if (serveLogRoutes(req, path ?? "/", send, opts.logs, scope)) return;
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain", "method not allowed\n");
     if (serveCliRoute(view, path ?? "/", send, scope)) return;
@@ -158,9 +166,9 @@ export async function startAdmin(
     }
   };
   const server = createServer((req, res) => {
-    const send: Send = (status, type, body) => {
+    const send: Send = (status, type, body, headers) => {
       if (res.headersSent) return;
-      res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
+      res.writeHead(status, { "content-type": type, "cache-control": "no-store", ...headers });
       res.end(body);
     };
     // A request must never take the process down: in `portico run` this thread is the controller,
@@ -230,8 +238,20 @@ function scopedRenew(fn: (secret: string) => boolean, scope: TenantScope): (secr
   return (secret) => scope.namespaces.has(secret.split("/")[0] ?? "") && fn(secret);
 }
 
-/** renew answers POST /api/v1/certificates/renew?secret=NS/NAME (NAME alone: namespace default). */
-function renew(req: IncomingMessage, send: Send, fn: ((secret: string) => boolean) | undefined): void {
+/** RENEW_EVERY_MS: a tenant-scoped token orders one Secret's renewal at most this often (each order spends the shared ACME account's rate limits). */
+export const RENEW_EVERY_MS = 10 * 60_000;
+
+/**
+ * renew answers POST /api/v1/certificates/renew?secret=NS/NAME (NAME alone: namespace default).
+ * last, for a scoped caller, holds when each Secret's renewal was last ordered: a second order
+ * within RENEW_EVERY_MS is 429 with Retry-After.
+ */
+function renew(
+  req: IncomingMessage,
+  send: Send,
+  fn: ((secret: string) => boolean) | undefined,
+  last?: Map<string, number>,
+): void {
   if (req.method !== "POST") return send(405, "text/plain", "method not allowed: POST ?secret=NS/NAME\n");
   if (!fn) return send(404, "text/plain", "no built-in ACME issuer runs here\n");
   const q = new URL(req.url ?? "/", "http://x").searchParams.get("secret") ?? "";
@@ -242,12 +262,21 @@ function renew(req: IncomingMessage, send: Send, fn: ((secret: string) => boolea
       `secret=${JSON.stringify(q)}: give NAMESPACE/NAME of the certificate's Secret\n`,
     );
   const secret = q.includes("/") ? q : `default/${q}`;
+  const wait = (last?.get(secret) ?? -Infinity) + RENEW_EVERY_MS - Date.now();
+  if (wait > 0)
+    return send(
+      429,
+      "text/plain",
+      `renewal of ${secret} was ordered less than ${RENEW_EVERY_MS / 60_000} minutes ago (each order spends the ACME account's rate limits); try again in ${Math.ceil(wait / 1000)} s, or ask an operator with a full admin token\n`,
+      { "retry-after": String(Math.ceil(wait / 1000)) },
+    );
   if (!fn(secret))
     return send(
       404,
       "text/plain",
       `no certificate is requested from a CertificateIssuer under Secret ${secret} (see GET /api/v1/status, kind CertificateIssuer)\n`,
     );
+  last?.set(secret, Date.now());
   send(
     202,
     "text/plain",

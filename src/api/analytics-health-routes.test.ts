@@ -12,7 +12,13 @@ import type { FleetView } from "../controller/fleet/view.ts";
 import { engineView } from "../controller/fleet/testing.ts";
 import { serviceHealth } from "../analytics/health.ts";
 import { startAdmin, type AdminView } from "./admin.ts";
-import type { HealthAnswer, HealthRouteView } from "./analytics-health-routes.ts";
+import {
+  HEALTH_PATH,
+  serveAnalyticsHealth,
+  type HealthAnswer,
+  type HealthRouteView,
+} from "./analytics-health-routes.ts";
+import { tenantScope, type TenantScope } from "./tenant-scope.ts";
 
 const lb = (name: string, created: string): AnyObject => ({
   apiVersion: "v1",
@@ -126,4 +132,36 @@ test("health: groups and pools work without the analytics store or a fleet; 400 
   assert.equal(bad.status, 400);
   assert.match(bad.body, /use one of 5m, 1h, 6h, 24h, 7d, 30d/);
   assert.equal((await get(adminView({}), "/api/v1/analytics/health")).status, 503);
+});
+
+test("health, tenant-scoped: a shared pool's reasons and a group's VIP count tell only the tenant's own", () => {
+  const tenant = (name: string): AnyObject =>
+    ({
+      apiVersion: "portico.dev/v1alpha1",
+      kind: "Tenant",
+      metadata: { name },
+      spec: { namespaces: [name] },
+    }) as unknown as AnyObject;
+  const inNs = (o: AnyObject, ns: string) => ({ ...o, metadata: { ...o.metadata, namespace: ns } });
+  const mixed = [objects[0]!, tenant("t"), tenant("u"), inNs(objects[1]!, "t"), inNs(objects[2]!, "u")];
+  const set = buildResourceSet([...mixed, inNs(objects[3]!, "u")], new Map(), []);
+  const opts = { serveClasslessServices: true, ingressHttpPort: 80, ingressHttpsPort: 443 };
+  const now: Inspection = { set, out: buildSnapshot(set, opts, {}, 1), ports: { http: 80, https: 443 } };
+  const answer = (scope?: TenantScope) => {
+    let body = "";
+    serveAnalyticsHealth(
+      adminView({ inspect: () => now }),
+      undefined,
+      HEALTH_PATH,
+      (_s, _t, b) => (body = b),
+      scope,
+    );
+    return JSON.parse(body) as HealthAnswer;
+  };
+  const full = answer();
+  assert.deepEqual([full.pools[0]!.pending, full.groups[0]!.vips], [1, 2]);
+  assert.match(JSON.stringify(full.pools[0]!.reasons), /Service\/u\/c/);
+  const t = answer(tenantScope("t", now));
+  assert.deepEqual([t.pools[0]!.pool, t.pools[0]!.pending, t.groups[0]!.vips], ["tiny", 0, 1]);
+  assert.doesNotMatch(JSON.stringify(t), /Service\/u\//, "nothing of tenant u");
 });

@@ -11,7 +11,7 @@ import type { Inspection } from "../controller/views.ts";
 import { waitingOn } from "../ipam/view.ts";
 import { DEFAULT_ENGINE_GROUP } from "../k8s/engine-group.ts";
 import type { CliView } from "./cli-routes.ts";
-import type { TenantScope } from "./tenant-scope.ts";
+import { keyVisible, type TenantScope } from "./tenant-scope.ts";
 
 /** HEALTH_PATH is the route's path. */
 export const HEALTH_PATH = "/api/v1/analytics/health";
@@ -82,7 +82,8 @@ export function serveAnalyticsHealth(
   }
   const all = reader?.services(w as Window) ?? [];
   const services = scope ? all.filter((s) => scope.services.has(s.vs)) : all;
-  const answer = healthAnswer(now, view.engines?.(), services, w as Window);
+  const visible = scope && ((key: string) => keyVisible(scope, key));
+  const answer = healthAnswer(now, view.engines?.(), services, w as Window, visible);
   if (scope) {
     answer.groups = answer.groups.filter((g) => scope.group(g.group));
     answer.pools = answer.pools.filter((p) => scope.pool(p.pool));
@@ -91,17 +92,27 @@ export function serveAnalyticsHealth(
   return true;
 }
 
-/** healthAnswer scores groups and pools from the snapshot and fleet, and joins the services' scores. */
+/**
+ * healthAnswer scores groups and pools from the snapshot and fleet, and joins the services' scores.
+ * visible, for a tenant-scoped request, keeps to the objects it may see: a group counts only the
+ * VIPs of those objects' listeners, and a pool's waiting requests (its reasons, pending) only theirs,
+ * as a shared group or pool must not tell one tenant what another runs or waits for.
+ */
 export function healthAnswer(
   now: Inspection,
   fleet: FleetView | undefined,
   services: readonly ServiceRow[],
   window: Window,
+  visible?: (key: string) => boolean,
 ): HealthAnswer {
   const { set, out } = now;
   const groupOfListener = new Map<string, string>();
-  for (const l of [...out.snapshot.l4, ...out.snapshot.http])
-    groupOfListener.set(l.name, l.group ?? DEFAULT_ENGINE_GROUP);
+  const seenVips = new Map<string, Set<string>>();
+  for (const l of [...out.snapshot.l4, ...out.snapshot.http]) {
+    const group = l.group ?? DEFAULT_ENGINE_GROUP;
+    groupOfListener.set(l.name, group);
+    if (visible?.(l.name)) seenVips.set(group, (seenVips.get(group) ?? new Set()).add(l.address));
+  }
   const scored = services.map((s) => ({
     ...s,
     group: groupOfListener.get(s.listener) ?? DEFAULT_ENGINE_GROUP,
@@ -117,10 +128,11 @@ export function healthAnswer(
           ...(e.load ? { eventLoopUtilization: e.load.eventLoopUtilization } : {}),
         }));
       const mine = Object.fromEntries(scored.filter((s) => s.group === group).map((s) => [s.vs, s.health]));
-      const h = groupHealth({ group, vips: g.vips.length, services: mine, ...(engines ? { engines } : {}) });
+      const vips = visible ? (seenVips.get(group)?.size ?? 0) : g.vips.length;
+      const h = groupHealth({ group, vips, services: mine, ...(engines ? { engines } : {}) });
       return {
         group,
-        vips: g.vips.length,
+        vips,
         ...(engines ? { engines: engines.length, ready: engines.filter((e) => e.ready).length } : {}),
         ...h,
       };
@@ -128,7 +140,9 @@ export function healthAnswer(
   const pools = set.vipPools.map((p): PoolRow => {
     const name = p.metadata.name;
     const ps = out.allocations.poolStatus[name];
-    const waiting = waitingOn(name, out.allocations, out.translate.vipRequests).map((w) => w.key);
+    const waiting = waitingOn(name, out.allocations, out.translate.vipRequests)
+      .map((w) => w.key)
+      .filter((k) => !visible || visible(k));
     const ready = ps?.conditions?.find((c) => c.type === "Ready");
     const families = [
       { family: "IPv4" as const, used: ps?.assignedIPv4 ?? 0, free: ps?.availableIPv4 ?? 0 },

@@ -247,6 +247,8 @@ test("a tenant's view of the request log: its services only; another's key is un
     exists: true,
     namespaces: new Set(["shop"]),
     services: new Set([SHOP]),
+    addresses: new Set<string>(),
+    ownPool: () => false,
     pool: () => false,
     group: () => false,
     zone: () => false,

@@ -74,7 +74,7 @@ export function serveCliRoute(view: CliView, path: string, send: Send, scope?: T
       set,
       now.live ? { ...out, statuses: now.live } : out,
       now.ports,
-      now.announcements,
+      scope ? now.announcements?.filter((a) => scope.addresses.has(a.address)) : now.announcements,
     );
     json(send, 200, scope ? scopeRows(rest, rows, scope) : rows);
   } else if (what === "explain") {

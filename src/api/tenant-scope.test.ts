@@ -10,9 +10,12 @@ import { loadDirs } from "../sources/file/source.ts";
 import { buildSnapshot } from "../controller/pipeline.ts";
 import type { Inspection } from "../controller/views.ts";
 import { serveCliRoute } from "./cli-routes.ts";
+import type { FleetView } from "../controller/fleet/view.ts";
+import { engineView } from "../controller/fleet/testing.ts";
 import {
   objectVisible,
   parseObjectKey,
+  scopeFleet,
   serviceTenant,
   tenantScope,
   type TenantScope,
@@ -193,4 +196,42 @@ test("a scoped view of the CLI routes: own rows, 404 for another's object as for
   );
   assert.equal(get(i, "/api/v1/translate", a).status, 403);
   assert.equal(get(i, "/api/v1/validate", a).status, 403);
+});
+
+test("a scoped view of a shared pool and the fleet: no other tenant's counts, VIPs, load or history", async () => {
+  const i = await inspection();
+  const a = tenantScope("a", i);
+  const b = tenantScope("b", i);
+  // b's LoadBalancer Service draws from "open", which every tenant without pools shares.
+  const vip = [...b.addresses][0]!;
+  assert.ok(vip && vip !== "127.0.192.19", `b has a VIP (${vip})`);
+  assert.equal(a.addresses.has(vip), false);
+  assert.ok(a.ownPool("pa") && !b.ownPool("open"));
+  const rows = (s: TenantScope) =>
+    JSON.parse(get(i, "/api/v1/tables/pools", s).body) as Record<string, string>[];
+  const open = rows(b).find((r) => r.NAME === "open")!;
+  assert.deepEqual([open["IPV4 USED"], open["IPV4 PENDING"], open["IPV6 USED"]], ["-", "-", "-"]);
+  assert.notEqual(open["IPV4 FREE"], "-", "what is free is the tenant's to know");
+  assert.match(rows(a).find((r) => r.NAME === "pa")!["IPV4 USED"]!, /^\d+$/, "its own pool: counts shown");
+
+  const other = {
+    address: "127.0.192.19",
+    group: "default",
+    pool: "open",
+    mode: "L2" as const,
+    announcers: [],
+  };
+  const fleet: FleetView = {
+    epoch: 1,
+    seq: 1,
+    engines: [engineView("e1", true, 0.5)],
+    announcements: [{ ...other, address: vip }, other],
+  };
+  const seen = scopeFleet(fleet, b);
+  assert.deepEqual(
+    seen.announcements?.map((x) => x.address),
+    [vip],
+  );
+  assert.equal(seen.engines[0]!.load, undefined, "an engine's load is every tenant's traffic");
+  assert.deepEqual(seen.engines[0]!.history, []);
 });

@@ -21,6 +21,10 @@ export interface TenantScope {
   namespaces: ReadonlySet<string>;
   /** services are the virtual service keys (vsKey) the tenant owns in the serving snapshot. */
   services: ReadonlySet<string>;
+  /** addresses are the VIPs of the tenant's listeners in the serving snapshot (a shared pool's announcements are shown for these only). */
+  addresses: ReadonlySet<string>;
+  /** ownPool tells whether a pool is the tenant's alone (it lists it and no other Tenant does): only then are its used and pending counts the tenant's to see. */
+  ownPool(name: string): boolean;
   pool(name: string): boolean;
   group(name: string): boolean;
   zone(name: string): boolean;
@@ -84,8 +88,15 @@ export function tenantScope(tenant: string, now: Inspection | undefined): Tenant
   if (t && now)
     for (const [vs, owners] of serviceOwners(now.out.snapshot))
       if (serviceTenant(owners, (ns) => (namespaces.has(ns) ? tenant : "")) === tenant) services.add(vs);
+  const addresses = new Set<string>();
+  if (t && now)
+    for (const l of [...now.out.snapshot.l4, ...now.out.snapshot.http]) {
+      const ns = parseObjectKey(l.name)?.namespace;
+      if (ns && namespaces.has(ns)) addresses.add(l.address);
+    }
   // A pool some Tenant lists is reserved to those tenants; the others may draw from unlisted ones.
   const reserved = new Set((set?.tenants ?? []).flatMap((x) => x.spec?.vipPools ?? []));
+  const listers = (pool: string) => (set?.tenants ?? []).filter((x) => x.spec?.vipPools?.includes(pool));
   const spec = t?.spec;
   const within = (list: readonly string[] | undefined, name: string) =>
     list === undefined || list.includes(name);
@@ -94,6 +105,8 @@ export function tenantScope(tenant: string, now: Inspection | undefined): Tenant
     exists: t !== undefined,
     namespaces,
     services,
+    addresses,
+    ownPool: (name) => t !== undefined && listers(name).every((x) => x === t) && listers(name).length > 0,
     pool: (name) => t !== undefined && (spec?.vipPools ? spec.vipPools.includes(name) : !reserved.has(name)),
     group: (name) => t !== undefined && within(spec?.engineGroups, name),
     zone: (name) => t !== undefined && within(spec?.dnsZones, name),
@@ -131,8 +144,21 @@ export function keyVisible(scope: TenantScope, key: string): boolean {
 /** Row is a table row of /api/v1/tables (column → cell). */
 type Row = Record<string, string>;
 
+/** SHARED_POOL_HIDDEN are the pool columns a tenant does not see of a pool others use too. */
+const SHARED_POOL_HIDDEN: Row = {
+  "IPV4 USED": "-",
+  "IPV4 PENDING": "-",
+  "IPV6 USED": "-",
+  "IPV6 PENDING": "-",
+};
+
 /** scopeRows keeps the rows of table kind the scope may see: namespaced tables by NAMESPACE, cluster ones by NAME. */
 export function scopeRows(kind: string, rows: readonly Row[], scope: TenantScope): Row[] {
+  if (kind === "pools")
+    // A shared pool's used and pending counts are every tenant's: shown only for the tenant's own pools.
+    return rows
+      .filter((r) => scope.pool(r.NAME ?? ""))
+      .map((r) => (scope.ownPool(r.NAME ?? "") ? r : { ...r, ...SHARED_POOL_HIDDEN }));
   return rows.filter((r) => {
     switch (kind) {
       case "pools":
@@ -155,18 +181,21 @@ export function scopeRows(kind: string, rows: readonly Row[], scope: TenantScope
 
 /**
  * scopeFleet keeps the engines of the groups the tenant may use, each with only the tenant's
- * listeners; announcement reports (every VIP of the engine) and a nack naming another's listener
- * are left out, and announced VIPs are those of its pools.
+ * listeners; announcement reports (every VIP of the engine), load and history (every tenant's
+ * traffic) and a nack naming another's listener are left out, and announced VIPs are the
+ * tenant's own (of its listeners, in pools it may use).
  */
 export function scopeFleet(fleet: FleetView, scope: TenantScope): FleetView {
   const { announcements, ...rest } = fleet;
-  const mine = announcements?.filter((a) => scope.pool(a.pool));
+  const mine = announcements?.filter((a) => scope.pool(a.pool) && scope.addresses.has(a.address));
   return {
     ...rest,
     engines: fleet.engines
       .filter((e) => scope.group(e.identity.group))
-      .map(({ announce: _announce, lastNack, ...e }) => ({
+      // load and history are the engine's whole traffic, every tenant's: left out.
+      .map(({ announce: _announce, lastNack, load: _load, history: _history, ...e }) => ({
         ...e,
+        history: [],
         listeners: e.listeners.filter((l) => keyVisible(scope, l.name)),
         ...(lastNack && keyVisible(scope, lastNack.listener ?? "") ? { lastNack } : {}),
       })),

@@ -151,11 +151,17 @@ export function admitTenants(set: ResourceSet, opts: TranslateOptions): Admissio
   return { set: rebuild(set, replaced), tenancy, usage, refusals, notices, memory };
 }
 
-/** groupsOfPools are the EngineGroups of the VipPools a tenant may draw from (spec.engineGroup, else "default"). */
+/**
+ * groupsOfPools are the EngineGroups of the VipPools IPAM may draw from for the tenant's owner
+ * that names no pool (spec.engineGroup, else "default"): its own vipPools when it lists them, else
+ * the pools no Tenant reserves (as restrictTenantPools tells IPAM), and never an autoAssign: false pool.
+ */
 function groupsOfPools(set: ResourceSet, tenancy: Tenancy, tenant: string): string[] {
   const allowed = tenancy.spec(tenant).vipPools;
+  const reserved = new Set([...tenancy.tenants.values()].flatMap((t) => t.spec?.vipPools ?? []));
   return set.vipPools
-    .filter((p) => allowed === undefined || allowed.includes(p.metadata.name))
+    .filter((p) => p.spec?.autoAssign !== false)
+    .filter((p) => (allowed ? allowed.includes(p.metadata.name) : !reserved.has(p.metadata.name)))
     .map((p) => p.spec?.engineGroup?.trim() || DEFAULT_ENGINE_GROUP);
 }
 

@@ -160,6 +160,36 @@ test("story: a VipPool's engineGroup is checked against the Tenant's engineGroup
   ]);
 });
 
+test("story: a pool another Tenant reserves, or one with autoAssign false, does not let a groupless owner in", () => {
+  const refused = {
+    obj: "Service/t/plain",
+    status: "False" as const,
+    reason: "EngineGroupNotAllowed",
+    message: /^EngineGroup default is not among tenant t's engineGroups \(batch\); no VipPool it may use/,
+  };
+  runStory([
+    {
+      name: "pbatch is tenant u's: t's Service without a group cannot draw from it, so it is refused",
+      apply: `${GROUP_POOLS}---
+apiVersion: portico.dev/v1alpha1
+kind: Tenant
+metadata: { name: u }
+spec: { namespaces: [u], vipPools: [pbatch] }
+---${service("t", "plain")}`,
+      want: [refused],
+      vips: { "Service/t/plain": [] },
+    },
+  ]);
+  runStory([
+    {
+      name: "pbatch is autoAssign false: only a Service naming it draws from it",
+      apply: `${GROUP_POOLS.replace("priority: 9 }", "priority: 9, autoAssign: false }")}---${service("t", "plain")}`,
+      want: [refused],
+      vips: { "Service/t/plain": [] },
+    },
+  ]);
+});
+
 /** listenerSet is a ListenerSet in ns on Gateway t/gw with one HTTP listener for hostname at port. */
 function listenerSet(ns: string, name: string, hostname: string, port: number): string {
   return `

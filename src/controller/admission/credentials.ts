@@ -5,6 +5,7 @@
 // a new CA, so the caBundle must follow it).
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
+import { createSecureContext } from "node:tls";
 import { issue } from "../../engine/tls/x509.ts";
 
 /** ServingPair is a certificate chain and its key, PEM. */
@@ -31,7 +32,17 @@ export function readPair(certFile: string, keyFile: string): ServingPair {
       );
     }
   };
-  return { certPem: read(certFile, "--admission-cert"), keyPem: read(keyFile, "--admission-key") };
+  const pair = { certPem: read(certFile, "--admission-cert"), keyPem: read(keyFile, "--admission-key") };
+  // Checked here, so a wrong file stops the start with both names rather than OpenSSL's words.
+  try {
+    createSecureContext({ cert: pair.certPem, key: pair.keyPem });
+  } catch (e) {
+    throw new AdmissionCredentialError(
+      `--admission-cert ${certFile} and --admission-key ${keyFile} are not a PEM certificate and its private key ` +
+        `(${(e as Error).message}); give tls.crt and tls.key of the same kubernetes.io/tls Secret`,
+    );
+  }
+  return pair;
 }
 
 /**

@@ -9,6 +9,7 @@ import type { AnyObject } from "../../k8s/types.ts";
 import { translate } from "../../translate/translate.ts";
 import type { TranslateOptions } from "../../translate/types.ts";
 import { decide, withObject, type Operation } from "./decide.ts";
+import { ADMISSION_KINDS } from "./view.ts";
 
 const OPTS: TranslateOptions = { serveClasslessServices: false, ingressHttpPort: 80, ingressHttpsPort: 443 };
 const NOW = new Date("2026-12-07T09:00:00Z");
@@ -243,4 +244,51 @@ test("decide: the refusal's message is the condition the controller writes once 
   assert.equal(cond?.reason, "QuotaExceeded");
   assert.deepEqual(v.reasons, ["QuotaExceeded"]);
   assert.equal(v.message, cond?.message);
+});
+
+// The webhook's view holds only ADMISSION_KINDS (view.ts): a kind the tenant rules read but the
+// view lacks makes the webhook refuse what the controller accepts. Built from a cluster holding
+// every kind the rules read, filtered as the informers filter it, the verdict must match the full set's.
+const POOLED = `${CLUSTER}
+---
+apiVersion: portico.dev/v1alpha1
+kind: EngineGroup
+metadata: { name: shop-engines, creationTimestamp: "2026-01-01T00:00:00Z" }
+---
+apiVersion: portico.dev/v1alpha1
+kind: VipPool
+metadata: { name: shop-pool, creationTimestamp: "2026-01-01T00:00:00Z" }
+spec: { addresses: [192.0.2.0/29], engineGroup: shop-engines }
+---
+apiVersion: v1
+kind: Namespace
+metadata: { name: shop, creationTimestamp: "2026-01-01T00:00:00Z" }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: ReferenceGrant
+metadata: { name: g, namespace: pay, creationTimestamp: "2026-01-01T00:00:00Z" }
+spec: { from: [{ group: "", kind: Service, namespace: shop }], to: [{ group: "", kind: Service }] }
+`.replace("engineGroups: [shop-engines] }", "engineGroups: [shop-engines], vipPools: [shop-pool] }");
+
+test("decide: the webhook's view (ADMISSION_KINDS only) judges as the controller does", () => {
+  const all = docs(POOLED);
+  const full = buildResourceSet(all, new Map(), []);
+  const watched = buildResourceSet(
+    all.filter((o) => ADMISSION_KINDS.has(o.kind)),
+    new Map(),
+    [],
+  );
+  const obj = docs(lb("shop", "svc"))[0]!;
+  const v = decide(watched, OPTS, "CREATE", obj, undefined, NOW);
+  assert.deepEqual(v, decide(full, OPTS, "CREATE", obj, undefined, NOW));
+  assert.equal(v.allowed, true, v.message);
+  for (const row of ROWS) {
+    const o = docs(row.obj)[0]!;
+    const old = row.old ? docs(row.old)[0] : undefined;
+    assert.deepEqual(
+      decide(watched, OPTS, row.op, o, old, NOW),
+      decide(full, OPTS, row.op, o, old, NOW),
+      row.name,
+    );
+  }
 });

@@ -6,7 +6,7 @@ import type { Logger } from "../log.ts";
 import type { HealthCheck } from "../standalone.ts";
 import { generatePair, readPair, servingNames, type ServingPair } from "./credentials.ts";
 import { startAdmission } from "./server.ts";
-import { AdmissionWatch } from "./view.ts";
+import { ADMISSION_KINDS, AdmissionWatch } from "./view.ts";
 
 /** ADMISSION_SERVICE is the Service deploy/admission.yaml puts in front of the webhook (a generated certificate names it). */
 export const ADMISSION_SERVICE = "portico-admission";
@@ -58,9 +58,7 @@ export async function serveAdmission(
       readiness: () => ({
         name: "admission",
         ok: watch.synced(),
-        detail: watch.synced()
-          ? `webhook on port ${server.port} answers`
-          : "the webhook's watch is still listing the cluster (reviews get 503)",
+        detail: watch.synced() ? `webhook on port ${server.port} answers` : listingDetail(watch.error()),
       }),
       async close() {
         await server.close();
@@ -71,4 +69,13 @@ export async function serveAdmission(
     watch.close();
     throw e;
   }
+}
+
+/** listingDetail is the readiness detail before the first listing: still listing, or why it failed and what to do. */
+export function listingDetail(error: string | undefined): string {
+  if (error === undefined) return "the webhook's watch is still listing the cluster (reviews get 503)";
+  return (
+    `the webhook's listing failed: ${error}; retrying. Grant the controller list/watch on ` +
+    `${[...ADMISSION_KINDS].join(", ")} (and install Portico's CRDs), or drop --admission-listen (reviews get 503)`
+  );
 }

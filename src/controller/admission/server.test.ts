@@ -13,7 +13,7 @@ import { parseAllDocuments } from "yaml";
 import { buildResourceSet } from "../../k8s/resource-set.ts";
 import type { AnyObject } from "../../k8s/types.ts";
 import { generatePair, servingNames, type ServingPair } from "./credentials.ts";
-import { startAdmission, type AdmissionView } from "./server.ts";
+import { MAX_OPEN, startAdmission, type AdmissionView } from "./server.ts";
 
 const CLUSTER = `
 apiVersion: portico.dev/v1alpha1
@@ -67,21 +67,26 @@ const review = (object: unknown, operation = "CREATE") =>
     request: { uid: "u-1", operation, namespace: "q", object },
   });
 
-test("server: reviews over real TLS — 503 without a view, 403 with the message, allowed, 400/405", async () => {
+/** serve starts a webhook on a generated certificate; dir holds its CA file (ca). */
+async function serve(view: () => AdmissionView | undefined) {
   const dir = mkdtempSync(join(tmpdir(), "portico-adm-"));
   const caFile = join(dir, "ca.pem");
   const pair = generatePair(servingNames("portico-admission", "portico-system", "127.0.0.1"), caFile);
-  const ca = readFileSync(caFile, "utf8");
-  let view: AdmissionView | undefined;
-  const objects = parseAllDocuments(CLUSTER).map((d) => d.toJSON() as AnyObject);
   const srv = await startAdmission({
     host: "127.0.0.1",
     port: 0,
     pair: () => pair,
-    view: () => view,
+    view,
     translate: { serveClasslessServices: false, ingressHttpPort: 80, ingressHttpsPort: 443 },
     log: () => undefined,
   });
+  return { dir, ca: readFileSync(caFile, "utf8"), srv };
+}
+
+test("server: reviews over real TLS — 503 without a view, 403 with the message, allowed, 400/405", async () => {
+  let view: AdmissionView | undefined;
+  const objects = parseAllDocuments(CLUSTER).map((d) => d.toJSON() as AnyObject);
+  const { dir, ca, srv } = await serve(() => view);
   try {
     assert.equal((await post(srv.port, ca, review(SECOND))).code, 503);
     view = { set: buildResourceSet(objects, new Map(), []) };
@@ -145,6 +150,46 @@ test("server: a renewed certificate is served without a restart", async () => {
     }
     assert.equal(await trusts(oldCa), false, "the old certificate is no longer served");
   } finally {
+    await srv.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("server: beyond MAX_OPEN reviews at once, 503 at once (failurePolicy decides); a place frees when one ends", async () => {
+  const { dir, ca, srv } = await serve(() => undefined);
+  // Each holds a place: headers sent, the body never finished.
+  const held = Array.from({ length: MAX_OPEN }, () => {
+    const req = request({
+      host: "127.0.0.1",
+      port: srv.port,
+      path: "/validate",
+      method: "POST",
+      ca,
+      agent: false,
+      headers: { "content-type": "application/json", "content-length": "100" },
+    });
+    req.on("error", () => undefined);
+    req.write("{");
+    return req;
+  });
+  try {
+    const end = Date.now() + 20_000;
+    let r = await post(srv.port, ca, review(SECOND));
+    // The held requests reach the server in their own time: poll until all hold their place.
+    while (!/busy/.test((r.json as { message?: string }).message ?? "")) {
+      assert.ok(Date.now() < end, `no 503 with ${MAX_OPEN} reviews open (got ${r.code})`);
+      r = await post(srv.port, ca, review(SECOND));
+    }
+    assert.match((r.json as { message: string }).message, /busy \(4 reviews open\)/);
+    held.pop()!.destroy();
+    r = await post(srv.port, ca, review(SECOND));
+    while (r.code === 503 && /busy/.test((r.json as { message: string }).message)) {
+      assert.ok(Date.now() < end, "no place freed after a held review ended");
+      r = await post(srv.port, ca, review(SECOND));
+    }
+    assert.match((r.json as { message: string }).message, /not listed the cluster yet/);
+  } finally {
+    for (const h of held) h.destroy();
     await srv.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -41,7 +41,19 @@ export interface AdmissionServer {
 }
 
 /** MAX_REVIEW caps a request body: an object may hold 1.5 MiB, a review carries it and its old self. */
-const MAX_REVIEW = 4 * 1024 * 1024;
+const MAX_REVIEW = 3 * 1024 * 1024;
+
+/**
+ * MAX_OPEN caps the reviews read or judged at once (one is judged at a time, decide is synchronous;
+ * the rest are bodies arriving): the port takes no client certificate, so anyone who reaches it
+ * could otherwise make it buffer and translate without bound. Beyond, 503 at once, before the
+ * body is read, and the webhook's failurePolicy decides (docs/tenants-admission.md: a NetworkPolicy
+ * admits only the API server).
+ */
+export const MAX_OPEN = 4;
+
+/** TIMEOUTS_MS bound a request's headers and whole request: a slow client cannot hold a place. */
+const TIMEOUTS_MS = { headers: 10_000, request: 15_000 };
 
 interface ReviewRequest {
   uid?: string;
@@ -54,9 +66,24 @@ interface ReviewRequest {
 /** startAdmission listens on host:port and answers AdmissionReviews until closed. */
 export async function startAdmission(o: AdmissionServerOptions): Promise<AdmissionServer> {
   let pair = o.pair();
+  let open = 0;
   const server: Server = createServer(
-    { key: pair.keyPem, cert: pair.certPem, minVersion: "TLSv1.2" },
-    (req, res) => void handle(o, req, res),
+    {
+      key: pair.keyPem,
+      cert: pair.certPem,
+      minVersion: "TLSv1.2",
+      headersTimeout: TIMEOUTS_MS.headers,
+      requestTimeout: TIMEOUTS_MS.request,
+    },
+    (req, res) => {
+      if (open >= MAX_OPEN) {
+        res.setHeader("connection", "close");
+        return reply(res, 503, { message: `portico admission: busy (${MAX_OPEN} reviews open); try again` });
+      }
+      open++;
+      res.once("close", () => open--);
+      void handle(o, req, res);
+    },
   );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
