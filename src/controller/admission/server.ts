@@ -47,7 +47,7 @@ const MAX_REVIEW = 3 * 1024 * 1024;
  * MAX_OPEN caps the reviews read or judged at once (one is judged at a time, decide is synchronous;
  * the rest are bodies arriving): the port takes no client certificate, so anyone who reaches it
  * could otherwise make it buffer and translate without bound. Beyond, 503 at once, before the
- * body is read, and the webhook's failurePolicy decides (docs/tenants-admission.md: a NetworkPolicy
+ * body is read, and the webhook's failurePolicy decides (docs/tenants.md "Who may call it": a NetworkPolicy
  * admits only the API server).
  */
 export const MAX_OPEN = 4;
