@@ -4,65 +4,15 @@
 // a requestsPerSecond quota gets 429s past it while another tenant's traffic is unaffected.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { request, Agent } from "node:http";
-import { tempDir, writeManifest, startPortico, waitFor, removeDir, type StatusEntry } from "./harness.ts";
+import { Agent } from "node:http";
+import { tempDir, writeManifest, startPortico, waitFor, removeDir } from "./harness.ts";
 import { httpBackend, pool, backendService, ingressClass } from "./fixtures.ts";
+import { acceptedOf, get, ingress, tenants } from "./tenant-helpers.ts";
 
 const cleanups: (() => void | Promise<void>)[] = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
-
-/** ingress serves host from ns/app; meta adds fields to its metadata (", creationTimestamp: ..."). */
-function ingress(ns: string, name: string, host: string, meta = ""): string {
-  return `apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: { name: ${name}, namespace: ${ns}${meta} }
-spec:
-  rules:
-    - host: ${host}
-      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: app, port: { number: 80 } } } }] }
-`;
-}
-
-/** tenants are a (namespace a) and b (namespace b); extra is added to both specs. */
-function tenants(extraA = "", extraB = ""): string {
-  return `apiVersion: portico.dev/v1alpha1
-kind: Tenant
-metadata: { name: a }
-spec: { namespaces: [a]${extraA} }
----
-apiVersion: portico.dev/v1alpha1
-kind: Tenant
-metadata: { name: b }
-spec: { namespaces: [b]${extraB} }
-`;
-}
-
-/** get sends GET / for host to vip:port; a connection error is status 0. */
-function get(
-  vip: string,
-  port: number,
-  host: string,
-  agent: Agent,
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve) => {
-    const req = request({ host: vip, port, path: "/", agent, headers: { host } }, (res) => {
-      let body = "";
-      res.on("data", (d) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode!, body }));
-      res.on("error", (e) => resolve({ status: 0, body: String(e) }));
-    });
-    req.on("error", (e) => resolve({ status: 0, body: String(e) }));
-    req.end();
-  });
-}
-
-/** acceptedOf finds an Ingress's Accepted condition. */
-function acceptedOf(all: StatusEntry[], ns: string, name: string) {
-  const s = all.find((x) => x.kind === "Ingress" && x.namespace === ns && x.name === name);
-  return s?.status.conditions?.find((c) => c.type === "portico.dev/Accepted");
-}
 
 test("after a restart the incumbent keeps its hostname against a newcomer whose manifest says it is older", async () => {
   const dir = tempDir();

@@ -5,17 +5,10 @@
 // any domain, spelled in another case, is refused naming the holder.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { request, Agent } from "node:http";
-import {
-  tempDir,
-  writeManifest,
-  startPortico,
-  waitFor,
-  removeDir,
-  type Portico,
-  type StatusEntry,
-} from "./harness.ts";
+import { Agent } from "node:http";
+import { tempDir, writeManifest, startPortico, waitFor, removeDir, type Portico } from "./harness.ts";
 import { httpBackend, pool, backendService, ingressClass } from "./fixtures.ts";
+import { acceptedOf, get, ingress, tenants } from "./tenant-helpers.ts";
 
 const PORT = 18919;
 const cleanups: (() => void | Promise<void>)[] = [];
@@ -23,46 +16,7 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-function ingress(ns: string, name: string, host: string): string {
-  return `apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: { name: ${name}, namespace: ${ns} }
-spec:
-  rules:
-    - host: ${host}
-      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: app, port: { number: 80 } } } }] }
-`;
-}
-
-const TENANTS = `apiVersion: portico.dev/v1alpha1
-kind: Tenant
-metadata: { name: a }
-spec: { namespaces: [a], domains: ["*.a.test"] }
----
-apiVersion: portico.dev/v1alpha1
-kind: Tenant
-metadata: { name: b }
-spec: { namespaces: [b] }
-`;
-
-function get(vip: string, host: string, agent: Agent): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: vip, port: PORT, path: "/", agent, headers: { host } }, (res) => {
-      let body = "";
-      res.on("data", (d) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode!, body }));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
-
-/** condition finds an object's Accepted condition in /api/v1/status. */
-function accepted(all: StatusEntry[], ns: string, name: string) {
-  const s = all.find((x) => x.kind === "Ingress" && x.namespace === ns && x.name === name);
-  return s?.status.conditions?.find((c) => c.type === "portico.dev/Accepted");
-}
+const TENANTS = tenants(', domains: ["*.a.test"]');
 
 test("a newcomer of another tenant claiming a's hostname fails not one of a's requests and is told why", async () => {
   const dir = tempDir();
@@ -95,14 +49,10 @@ test("a newcomer of another tenant claiming a's hostname fails not one of a's re
   const failures: string[] = [];
   const loop = async (host: string) => {
     while (!stop) {
-      try {
-        const r = await get(vip, host, agent);
-        results.push({ ...r, host });
-        if (r.status !== 200 || r.body !== "a GET /\n")
-          failures.push(`${host}: ${r.status} ${r.body.trim()}`);
-      } catch (e) {
-        failures.push(`${host}: ${String(e)}`);
-      }
+      // A connection error comes back as status 0: a failure like any other answer but a's.
+      const r = await get(vip, PORT, host, agent);
+      results.push({ ...r, host });
+      if (r.status !== 200 || r.body !== "a GET /\n") failures.push(`${host}: ${r.status} ${r.body.trim()}`);
     }
   };
   const clients = [
@@ -122,8 +72,8 @@ test("a newcomer of another tenant claiming a's hostname fails not one of a's re
     "b's Ingresses report the refusal",
     async () => {
       const all = await p.status();
-      const steal = accepted(all, "b", "steal");
-      const www = accepted(all, "b", "www");
+      const steal = acceptedOf(all, "b", "steal");
+      const www = acceptedOf(all, "b", "www");
       return steal?.status === "False" && www?.status === "False" ? { steal, www, all } : undefined;
     },
     20_000,
@@ -196,16 +146,7 @@ spec: { namespaces: [q], quotas: { vips: 1 } }
   const failures: string[] = [];
   const loop = async () => {
     while (!stop) {
-      const r = await new Promise<{ status: number; body: string }>((resolve) => {
-        const req = request({ host: vip, port: 18921, path: "/", agent }, (res) => {
-          let body = "";
-          res.on("data", (d) => (body += d));
-          res.on("end", () => resolve({ status: res.statusCode!, body }));
-          res.on("error", (e) => resolve({ status: 0, body: String(e) }));
-        });
-        req.on("error", (e) => resolve({ status: 0, body: String(e) }));
-        req.end();
-      });
+      const r = await get(vip, 18921, undefined, agent);
       done++;
       if (r.status !== 200 || r.body !== "q GET /\n") failures.push(`${r.status} ${r.body.trim()}`);
     }
