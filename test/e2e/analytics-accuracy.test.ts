@@ -85,7 +85,8 @@ ${rules}`;
     ].join("---\n"),
   );
   // PORTICO_TEST_ACCESS_LOG=FILE keeps Portico's access log: each request's parts, to set beside
-  // the generator's record when a figure needs explaining (docs/analytics/ana-p99.md).
+  // the generator's record when a figure needs explaining (docs/analytics.md, "Request by request";
+  // PORTICO_TEST_H2LOAD_LOG=PREFIX keeps h2load's per-request logs too: test/support/h2load.ts).
   const log = process.env.PORTICO_TEST_ACCESS_LOG;
   const diag = log ? ["--access-log", log] : [];
   p = await startPortico([dir], ["--http-port", String(PORT), "--https-port", String(TLS_PORT), ...diag]);

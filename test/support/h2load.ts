@@ -5,7 +5,7 @@
 // --log-file gives one row per request (status, microseconds), so counts are exact and quantiles are
 // the true order statistics of the samples, as test/support/loadgen.ts records them.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { countBy, exactQuantiles, type LoadResult, type RequestRecord } from "./loadgen.ts";
@@ -61,6 +61,8 @@ export async function runH2load(o: H2loadOptions): Promise<LoadResult> {
     const elapsedMs = performance.now() - started;
     stalls.stop();
     if (r.code !== 0) throw new Error(`h2load ${args.join(" ")}: exit ${r.code}: ${r.out.slice(-2000)}`);
+    const keep = process.env.PORTICO_TEST_H2LOAD_LOG;
+    if (keep) copyFileSync(log, `${keep}.${o.authority}.log`);
     const records: (RequestRecord & { startMs: number })[] = readFileSync(log, "latin1")
       .split("\n")
       .filter((l) => l !== "")

@@ -11,7 +11,7 @@ import type { MessageHead } from "../http/parser.ts";
 import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
 import { failureAnswer, retryReason, retryable } from "./failure.ts";
 import { acquireUpstream } from "./h2c-bridge.ts";
-import { httpResponse, type ExchangeTimings } from "./events.ts";
+import { httpResponse, type ExchangeTimings, type WafEvidence } from "./events.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 import type { UpstreamConn, UpstreamFailure, UpstreamOwner } from "./upstream.ts";
 
@@ -55,6 +55,10 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
   protected tSent = 0;
   protected tHead = 0;
   protected tReq = 0;
+  /** tEnd is when the response's last bytes left for the kernel (write-batch.ts whenSent). */
+  protected tEnd = 0;
+  /** wafEvidence is the WAF's logging phase, kept at the end for the response event published after. */
+  protected wafEvidence: WafEvidence | undefined = undefined;
   // tTry is when the current attempt asked for its connection (tAsk for the first one).
   private tTry = 0;
   // tryId counts the timed asks: a connection that answers for an older attempt is told apart.

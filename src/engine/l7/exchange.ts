@@ -29,10 +29,10 @@ import { mirrorsOf, type MirrorRequest, type Mirrors } from "./mirror.ts";
 import type { Decidable } from "./decide.ts";
 import { copyOf, type UpstreamConn } from "./upstream.ts";
 import { limitReached } from "../net/limit-reached.ts";
-import { batchWrites } from "../net/write-batch.ts";
+import { batchWrites, flushWrites, whenSent, type Departing } from "../net/write-batch.ts";
 
 /** Exchange is one request on a client connection and its response; it is also the router's view of it. */
-export class Exchange extends BackendAttempt implements Decidable {
+export class Exchange extends BackendAttempt implements Decidable, Departing {
   readonly conn: ClientConn;
   readonly head: MessageHead;
   readonly method: string;
@@ -636,39 +636,63 @@ export class Exchange extends BackendAttempt implements Decidable {
     this.done = true;
     this.ended();
     // WAF phase 5 (logging) once the exchange ended, whichever way.
-    const waf = this.waf?.end();
+    this.wafEvidence = this.waf?.end();
     this.stopTimer();
     if (this.pending !== null) {
       this.conn.released(this.pending);
       this.pending = null;
     }
     this.settle(ok);
+    // The clock stops when the response's last bytes leave for the kernel, not when they were
+    // handed to the held socket (net/write-batch.ts): the event is published then.
     if (httpResponse.hasSubscribers) {
-      const end = performance.now();
-      const ev: HttpResponseEvent = {
-        listener: this.rt.listener.name,
-        route: this.route?.name ?? "",
-        vhost: this.vhost,
-        pool: this.pool,
-        backend: this.backend?.id ?? "",
-        status: this.status,
-        durationMs: end - this.start,
-        bytesIn: this.bytesIn,
-        bytesOut: this.bytesOut,
-        client: this.conn.clientIp,
-        method: this.method,
-        authority: this.header("host") ?? "",
-        path: this.head.url,
-        protocol: this.head.versionMinor === 0 ? "HTTP/1.0" : "HTTP/1.1",
-        error: this.error,
-        timings: this.timings(end, this.tunnelled),
-        tls: this.conn.tlsVersion(),
-        userAgent: this.header("user-agent") ?? "",
-      };
-      if (this.outcome !== undefined) ev.outcome = this.outcome;
-      if (waf !== undefined) ev.waf = waf;
-      httpResponse.publish(ev);
+      // Read now: the connection may be closed (closeAfter) by the time the event is published.
+      this.conn.tlsVersion();
+      // Bytes that are not held (a broken connection, or one that closes now and flushes at
+      // once: exchangeDone) leave now, so the clock stops now.
+      if (!this.conn.batched || this.closeAfter || this.conn.socket.destroyed) this.tEnd = performance.now();
+      whenSent(this);
     }
     if (!silent) this.conn.exchangeDone(this);
+  }
+
+  /**
+   * sent stops the clock and sends what the connection holds (write-batch.ts Departing): read just
+   * before the write, so the stop never falls after the client's read (a write to loopback can wake
+   * the client first, and on a busy machine it may run before the writer returns).
+   */
+  sent(): void {
+    if (this.tEnd !== 0) return;
+    this.tEnd = performance.now();
+    flushWrites(this.conn);
+  }
+
+  /** depart publishes the response event, once every held write of the turn left. */
+  depart(): void {
+    if (!httpResponse.hasSubscribers) return;
+    const end = this.tEnd;
+    const ev: HttpResponseEvent = {
+      listener: this.rt.listener.name,
+      route: this.route?.name ?? "",
+      vhost: this.vhost,
+      pool: this.pool,
+      backend: this.backend?.id ?? "",
+      status: this.status,
+      durationMs: end - this.start,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      client: this.conn.clientIp,
+      method: this.method,
+      authority: this.header("host") ?? "",
+      path: this.head.url,
+      protocol: this.head.versionMinor === 0 ? "HTTP/1.0" : "HTTP/1.1",
+      error: this.error,
+      timings: this.timings(end, this.tunnelled),
+      tls: this.conn.tlsVersion(),
+      userAgent: this.header("user-agent") ?? "",
+    };
+    if (this.outcome !== undefined) ev.outcome = this.outcome;
+    if (this.wafEvidence !== undefined) ev.waf = this.wafEvidence;
+    httpResponse.publish(ev);
   }
 }

@@ -4,6 +4,7 @@
 import { BackendAttempt } from "./attempt.ts";
 import { publicText } from "./failure.ts";
 import type { Decidable } from "./decide.ts";
+import { whenSent, type Departing } from "../net/write-batch.ts";
 import { overBodyLimit, responseEdits, type Answer, type Phases, type RequestEdits } from "./phases.ts";
 import http2 from "node:http2";
 import type { PickContext } from "../contracts.ts";
@@ -29,7 +30,7 @@ const END_STREAM = 0x1;
 const GRPC_UNAVAILABLE = 14;
 
 /** H2Exchange forwards one HTTP/2 request stream. */
-export class H2Exchange extends BackendAttempt implements Decidable {
+export class H2Exchange extends BackendAttempt implements Decidable, Departing {
   readonly stream: http2.ServerHttp2Stream;
   readonly headers: http2.IncomingHttpHeaders;
   readonly host: string;
@@ -58,6 +59,9 @@ export class H2Exchange extends BackendAttempt implements Decidable {
   framing: "length" | "chunked" | "none" = "none";
   private chunked = false;
   private status = 0;
+  // tls and client are read at the end, for the response event published after the stream closed.
+  private tls = "";
+  private client = "";
   private bytesIn = 0;
   private bytesOut = 0;
   private trailers: string[] | undefined;
@@ -555,32 +559,47 @@ export class H2Exchange extends BackendAttempt implements Decidable {
     this.stopTimer();
     this.settle(ok);
     // WAF phase 5 (logging) once the exchange ended, whichever way.
-    const waf = this.waf?.end();
+    this.wafEvidence = this.waf?.end();
+    // The clock stops once the session sent the stream's last frames (a native immediate, ahead
+    // of write-batch.ts's release), not when they were queued: the event is published then.
     if (httpResponse.hasSubscribers) {
-      const end = performance.now();
-      httpResponse.publish({
-        listener: this.rt.listener.name,
-        route: this.route?.name ?? "",
-        vhost: this.vhost,
-        pool: this.pool,
-        backend: this.backend?.id ?? "",
-        status: this.status,
-        durationMs: end - this.start,
-        bytesIn: this.bytesIn,
-        bytesOut: this.bytesOut,
-        client: this.clientIp(),
-        method: this.headers[":method"] ?? "",
-        authority: this.host,
-        path: this.headers[":path"] ?? "",
-        protocol: "HTTP/2",
-        error: this.error,
-        timings: this.timings(end, false),
-        tls: sessionTlsVersion(this.session),
-        userAgent: this.header("user-agent") ?? "",
-        ...(this.outcome === undefined ? {} : { outcome: this.outcome }),
-        ...(waf === undefined ? {} : { waf }),
-      });
+      this.tls = sessionTlsVersion(this.session);
+      this.client = this.clientIp();
+      whenSent(this);
     }
+  }
+
+  /** sent stops the clock: the session's frames left in this check phase's native immediate. */
+  sent(): void {
+    this.tEnd = performance.now();
+  }
+
+  /** depart publishes the response event, once every held write of the turn left. */
+  depart(): void {
+    if (!httpResponse.hasSubscribers) return;
+    const end = this.tEnd;
+    httpResponse.publish({
+      listener: this.rt.listener.name,
+      route: this.route?.name ?? "",
+      vhost: this.vhost,
+      pool: this.pool,
+      backend: this.backend?.id ?? "",
+      status: this.status,
+      durationMs: end - this.start,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      client: this.client,
+      method: this.headers[":method"] ?? "",
+      authority: this.host,
+      path: this.headers[":path"] ?? "",
+      protocol: "HTTP/2",
+      error: this.error,
+      timings: this.timings(end, false),
+      tls: this.tls,
+      userAgent: this.header("user-agent") ?? "",
+      ...(this.outcome === undefined ? {} : { outcome: this.outcome }),
+      ...(this.wafEvidence === undefined ? {} : { waf: this.wafEvidence }),
+    });
   }
 }
 

@@ -177,6 +177,8 @@ export class ClientConn implements MessageSink, Watcher, Batched {
 
   private onData(buf: Buffer): void {
     if (this.ended) return;
+    // The turn's clock starts before this read's parsing (a request's onBegin reads it after).
+    if (httpResponse.hasSubscribers) arrival();
     if (!this.opened && this.first(buf)) return;
     if (this.upgradeRest !== undefined) {
       // Bytes after an Upgrade request wait for the backend's 101.

@@ -9,6 +9,8 @@ import type { UpstreamTls } from "../../model/ir.ts";
 import { HttpParser, type MessageHead, type MessageSink, type ParseError } from "../http/parser.ts";
 import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
 import type { Batched } from "../net/write-batch.ts";
+import { arrival } from "../net/arrival.ts";
+import { httpResponse } from "./events.ts";
 
 /** UpstreamFailure says what went wrong with a backend connection. */
 export type UpstreamFailure = "connect" | "reset" | "timeout" | "protocol";
@@ -211,6 +213,9 @@ export class UpstreamConn implements MessageSink, Watcher, Batched {
 
   private onData(buf: Buffer): void {
     this.active = true;
+    // The turn's clock starts at its first read, a backend's too: a request read after this one
+    // in the same turn was already in the kernel (net/arrival.ts).
+    if (httpResponse.hasSubscribers) arrival();
     const owner = this.owner;
     if (owner === null) {
       // Bytes on an idle connection mean the backend and we disagree about framing.

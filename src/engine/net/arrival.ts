@@ -1,8 +1,9 @@
 // arrival.ts: when a request's bytes arrived, as the start of its timed exchange (analytics,
-// issue 15). The clock is read once per event-loop turn, at the first request read that asks:
-// every socket a turn reads was reported readable by the same poll, so its bytes were in the kernel
-// by then, and the time Portico spends on other requests of that turn before reaching this one is
-// time its client waits too. A clock per read would miss that queueing, and cost more.
+// issue 15). The clock is read once per event-loop turn, at the turn's first read — a client's or
+// a backend's (l7/http1.ts, l7/upstream.ts): every socket a turn reads was reported readable by the
+// same poll, so its bytes were in the kernel by then, and the time Portico spends on other reads of
+// that turn (a backend's response parsed and written first) before reaching this one is time its
+// client waits too. A clock per read would miss that queueing, and cost more.
 //
 // The stamp is cleared twice per turn: in the check phase (setImmediate), which follows the poll
 // phase that ran the reads, and in the timers phase (one reused timer), which precedes the next

@@ -1,12 +1,16 @@
 // write-batch.test.ts: batchWrites on real sockets — writes stay with the socket until the end of
 // the event-loop turn and then leave in order (direct writes included), flushWrites sends them at
-// once, and end() on a held socket still delivers everything before the FIN.
+// once, and end() on a held socket still delivers everything before the FIN. whenSent: a finished
+// exchange's clock stops with its own connection's bytes still held and sent right after, its
+// event once every held write left; on HTTP/2, after node:http2 wrote the stream's frames (the
+// ordering of native and JavaScript immediates it relies on, pinned here).
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import net, { type Socket } from "node:net";
 import { test } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { batchWrites, flushWrites, type Batched } from "./write-batch.ts";
+import { batchWrites, flushWrites, whenSent, type Batched } from "./write-batch.ts";
+import http2 from "node:http2";
 
 /** connected gives a client socket and a promise of everything the server side reads until EOF. */
 async function connected(): Promise<{ conn: Batched; received: Promise<string>; close: () => void }> {
@@ -71,4 +75,59 @@ test("end() on a held socket delivers the held writes before the FIN; destroy dr
   assert.equal(other.conn.batched, false);
   close();
   other.close();
+});
+
+test("whenSent: the clock is read before its own bytes leave, the event once every held write left", async () => {
+  const a = await connected();
+  const b = await connected();
+  const seen: string[] = [];
+  batchWrites(a.conn);
+  a.conn.socket.write("A");
+  batchWrites(b.conn);
+  b.conn.socket.write("B");
+  whenSent({
+    sent() {
+      // The clock is read here, before the write: the client cannot have read the bytes yet.
+      seen.push(`sent: A held ${a.conn.socket.writableLength}`);
+      flushWrites(a.conn);
+      seen.push(`flushed: A held ${a.conn.socket.writableLength}, B held ${b.conn.socket.writableLength}`);
+    },
+    depart() {
+      seen.push(`depart: A held ${a.conn.socket.writableLength}, B held ${b.conn.socket.writableLength}`);
+    },
+  });
+  assert.deepEqual(seen, [], "nothing runs before the end of the turn");
+  await nextTurn();
+  assert.deepEqual(seen, ["sent: A held 1", "flushed: A held 0, B held 1", "depart: A held 0, B held 0"]);
+  a.conn.socket.end();
+  b.conn.socket.end();
+  assert.equal(await a.received, "A");
+  assert.equal(await b.received, "B");
+  a.close();
+  b.close();
+});
+
+test("whenSent on HTTP/2: the stream's frames are written before sent() runs", async () => {
+  const server = http2.createServer();
+  const written = new Promise<[number, number]>((resolve) => {
+    server.once("stream", (stream) => {
+      const socket = stream.session!.socket;
+      stream.respond({ ":status": 200 });
+      stream.end("hello");
+      const atEnd = socket.bytesWritten;
+      whenSent({ sent: () => resolve([atEnd, socket.bytesWritten]), depart() {} });
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const client = http2.connect(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+  const req = client.request({ ":path": "/" });
+  req.resume();
+  req.end();
+  const [atEnd, atSent] = await written;
+  await once(req, "end");
+  // The response's HEADERS and DATA (END_STREAM) frames: 9-byte headers each, 5 bytes of body.
+  assert.ok(atSent - atEnd >= 9 + 9 + 5, `written by sent(): ${atSent - atEnd} bytes`);
+  client.close();
+  server.close();
 });
