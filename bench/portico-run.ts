@@ -9,11 +9,8 @@ import { pinned, portTaken, startProcess, type Running } from "./procs.ts";
 import type { Topology } from "./topology.ts";
 
 const root = resolve(import.meta.dirname, "..");
-const portico = [
-  process.execPath,
-  "--disable-warning=ExperimentalWarning",
-  join(root, ".cache/dist/src/cli/main.js"),
-];
+/** BUILD is the JS build's tree (scripts/build.sh), which bin/portico runs. */
+export const BUILD = join(root, ".cache/dist");
 
 /** freePort is a TCP port free on 127.0.0.1 now (for the admin APIs). */
 export async function freePort(): Promise<number> {
@@ -52,6 +49,8 @@ export interface PorticoRunOptions {
   env: NodeJS.ProcessEnv;
   /** flags are extra `portico run` flags (e.g. --access-log FILE). */
   flags?: string[];
+  /** build is the tree to run (default BUILD): another build of Portico, for an A/B of a change. */
+  build?: string;
 }
 
 /** startPorticoRun runs `portico run DIR` serving abManifest on o.vip; resolves once ready. */
@@ -74,7 +73,9 @@ export async function startPorticoRun(o: PorticoRunOptions): Promise<{ proc: Run
       throw new Error(`${o.vip}:${port} is already in use (a leftover run?): \`ss -ltnp | grep ${o.vip}\``);
   const admin = `127.0.0.1:${await freePort()}`;
   const argv = [
-    ...portico,
+    process.execPath,
+    "--disable-warning=ExperimentalWarning",
+    join(o.build ?? BUILD, "src/cli/main.js"),
     "run",
     manifests,
     ...["--state-dir", state, "--admin", admin],
