@@ -8,6 +8,8 @@
 //   --rounds=N      rounds (default 5), each with two new engine processes
 //   --duration=S    seconds per load run (default 10)
 //   --quick         1 round of 3-second runs (proves the harness; numbers not comparable)
+//   --mix=a,b       the rounds the mixed engine serves between (default https-ka,h2-tls): one
+//                   of them alone tells which protocol leaves plain HTTP slower
 //   --skip-install  do not call apt-get
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,6 +30,7 @@ const { values: opt } = parseArgs({
     quick: { type: "boolean", default: false },
     rounds: { type: "string" },
     duration: { type: "string" },
+    mix: { type: "string", default: "https-ka,h2-tls" },
     "skip-install": { type: "boolean", default: false },
   },
 });
@@ -35,7 +38,11 @@ const rounds = Number(opt.rounds ?? (opt.quick ? 1 : 5));
 const seconds = Number(opt.duration ?? (opt.quick ? 3 : 10));
 const byId = (id: string): BenchCase => CASES.find((c) => c.id === id)!;
 const HTTP = byId("http-ka-64");
-const OTHERS = [byId("https-ka"), byId("h2-tls")];
+const OTHERS = opt.mix.split(",").map((id) => {
+  const c = CASES.find((x) => x.id === id);
+  if (c === undefined) throw new Error(`--mix: no case "${id}"; see bench/cases.ts`);
+  return c;
+});
 /** MAX_LOSS is item 4's budget: the mixed engine's HTTP/1.1 within 5% of a fresh engine's. */
 const MAX_LOSS = 0.05;
 // The main bench's Portico address for the mixed engine; the fresh one beside it.
@@ -155,6 +162,7 @@ async function main(): Promise<void> {
     `# Protocol mix (\`npm run bench:mix\`), ${startedAt}`,
     "",
     `- machine: ${env.CPU}, load average at start ${env["load average at start"]}`,
+    `- between "before" and "after" the mixed engine served: ${OTHERS.map((c) => c.id).join(", ")}`,
     `- ${rounds} round(s) × ${seconds} s; engines on CPU ${t.proxyCpus}, load and backend on CPU ${t.loadCpus}`,
     `- command: npm run bench:mix --${process.argv.length > 2 ? ` ${process.argv.slice(2).join(" ")}` : ""}`,
     "",
@@ -162,7 +170,7 @@ async function main(): Promise<void> {
     "| --- | ---: | ---: | --- |",
     ...(["before", "after", "fresh"] as const).map(
       (w) =>
-        `| ${{ before: "mixed engine, before HTTPS and HTTP/2", after: "mixed engine, after HTTPS and HTTP/2", fresh: "fresh engine" }[w]} | ${median(of(w).map((r) => r.rps)).toFixed(0)} | ${optMedian(of(w).map((r) => r.cpuUs))?.toFixed(1) ?? "—"} | ${fmt(
+        `| ${{ before: "mixed engine, before the mix", after: "mixed engine, after the mix", fresh: "fresh engine" }[w]} | ${median(of(w).map((r) => r.rps)).toFixed(0)} | ${optMedian(of(w).map((r) => r.cpuUs))?.toFixed(1) ?? "—"} | ${fmt(
           of(w).map((r) => r.rps),
           0,
         )} |`,
