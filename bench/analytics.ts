@@ -10,7 +10,7 @@
 //   --quick         1 round of 3-second runs (proves the harness; numbers not comparable)
 //   --only=a,b      case ids (default http-ka-64,https-ka)
 //   --skip-install  do not call apt-get
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -18,6 +18,7 @@ import { ANALYTICS_ENV, type ServiceSummary } from "../src/analytics/types.ts";
 import { renderAbReport, summariseAb, type AbSample, type Variant } from "./analytics-report.ts";
 import { CASES } from "./cases.ts";
 import { environment } from "./env-info.ts";
+import { Lifecycle, warmUp } from "./harness.ts";
 import { cpuSeconds, runCommand, type Running } from "./procs.ts";
 import { startPorticoRun } from "./portico-run.ts";
 import { makeRunDir, startWebBackend } from "./proxies.ts";
@@ -43,14 +44,8 @@ const BACKEND = { address: "127.0.0.31", port: 8080 };
 const log = (msg: string): void =>
   console.log(`[bench:analytics ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
-const running: Running[] = [];
-async function stopAll(): Promise<void> {
-  for (const p of running.splice(0).reverse()) await p.stop();
-}
-process.on("SIGINT", () => {
-  log("interrupted: stopping everything");
-  void stopAll().then(() => process.exit(130));
-});
+const life = new Lifecycle(log);
+const running = life.running;
 
 /** startVariant runs `portico run` for one variant on its own address, state and admin port. */
 async function startVariant(v: Variant, dir: string, t: Topology): Promise<{ proc: Running; admin: string }> {
@@ -102,21 +97,7 @@ async function main(): Promise<void> {
     `Portico analytics on at ${VIPS.on}, off at ${VIPS.off} (CPU ${t.proxyCpus}); wrk and nginx on CPU ${t.loadCpus}`,
   );
   // Warm-up, unrecorded, as the main bench does: JIT, pools and session caches primed alike.
-  for (const v of ["on", "off"] as const)
-    for (const scheme of ["http", "https"] as const)
-      await runCommand(
-        [
-          "taskset",
-          "-c",
-          t.loadCpus,
-          "wrk",
-          "-t1",
-          "-c64",
-          "-d1s",
-          `${scheme}://${VIPS[v]}:${scheme === "http" ? t.httpPort : t.httpsPort}/`,
-        ],
-        30_000,
-      );
+  for (const v of ["on", "off"] as const) await warmUp(t, VIPS[v]);
 
   const samples: AbSample[] = [];
   const notes: string[] = [];
@@ -158,7 +139,7 @@ async function main(): Promise<void> {
   // What each recorded: the check that the switch works (the last interval may still be in flight).
   const rec = { on: "", off: "" };
   for (const v of ["on", "off"] as const) rec[v] = await recorded(variants[v].admin);
-  await stopAll();
+  await life.stopAll();
 
   const rows = summariseAb(
     cases.map((c) => c.id),
@@ -184,14 +165,7 @@ async function main(): Promise<void> {
     notes,
   });
   const md = join(resultsDir, `analytics-${startedAt.replaceAll(":", "-")}.md`);
-  writeFileSync(md, report + "\n");
-  console.log(`\n${report}\n`);
-  log(`report: ${md}`);
-  rmSync(dir, { recursive: true, force: true });
+  life.finish(report, md, dir);
 }
 
-main().catch(async (e: unknown) => {
-  console.error(e);
-  await stopAll();
-  process.exit(1);
-});
+life.run(main);

@@ -11,12 +11,13 @@
 //   --mix=a,b       the rounds the mixed engine serves between (default https-ka,h2-tls): one
 //                   of them alone tells which protocol leaves plain HTTP slower
 //   --skip-install  do not call apt-get
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { CASES, type BenchCase } from "./cases.ts";
 import { environment } from "./env-info.ts";
+import { Lifecycle, warmUp } from "./harness.ts";
 import { cpuSeconds, runCommand, type Running } from "./procs.ts";
 import { makeRunDir, startBackends, startProxy } from "./proxies.ts";
 import { ensureTools } from "./setup.ts";
@@ -50,14 +51,8 @@ const FRESH = "127.0.0.13";
 const log = (msg: string): void =>
   console.log(`[bench:mix ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
-const running: Running[] = [];
-async function stopAll(): Promise<void> {
-  for (const p of running.splice(0).reverse()) await p.stop();
-}
-process.on("SIGINT", () => {
-  log("interrupted: stopping everything");
-  void stopAll().then(() => process.exit(130));
-});
+const life = new Lifecycle(log);
+const running = life.running;
 
 /** Run is one recorded load run. */
 interface Run {
@@ -99,16 +94,11 @@ async function main(): Promise<void> {
   running.push(...(await startBackends(t)));
   const runs: Run[] = [];
   const notes: string[] = [];
-  const warm = (host: string) =>
-    runCommand(
-      ["taskset", "-c", t.loadCpus, "wrk", "-t1", "-c64", "-d1s", `http://${host}:${t.httpPort}/`],
-      30_000,
-    );
   for (let round = 1; round <= rounds; round++) {
     const mixed = await startProxy("Portico", t, { cpus: t.proxyCpus });
     running.push(mixed);
     const host = t.proxies.Portico;
-    await warm(host);
+    await warmUp(t, host, ["http"]);
     runs.push({
       round,
       what: "before",
@@ -118,7 +108,7 @@ async function main(): Promise<void> {
     // Started only now, so it has not idled longer than the mixed one before its measured round.
     const fresh = await startProxy("Portico", tFresh, { cpus: t.proxyCpus });
     running.push(fresh);
-    await warm(FRESH);
+    await warmUp(t, FRESH, ["http"]);
     const pair = [
       { what: "after" as const, host, proc: mixed },
       { what: "fresh" as const, host: FRESH, proc: fresh },
@@ -129,12 +119,9 @@ async function main(): Promise<void> {
         what: p.what,
         ...(await load(HTTP, p.host, p.proc, t, rawDir, `${round}-${p.what}`)),
       });
-    for (const p of [fresh, mixed]) {
-      await p.stop();
-      running.splice(running.indexOf(p), 1);
-    }
+    for (const p of [fresh, mixed]) await life.stop(p);
   }
-  await stopAll();
+  await life.stopAll();
 
   const of = (w: Run["what"]) => runs.filter((r) => r.what === w).sort((a, b) => a.round - b.round);
   const paired = (a: Run["what"], b: Run["what"], f: (r: Run) => number | undefined) =>
@@ -155,7 +142,7 @@ async function main(): Promise<void> {
     : spread > 0.15
       ? `spread ±${(spread * 100).toFixed(0)}% > ±15%: repeat the run`
       : ratio >= 1 - MAX_LOSS
-        ? "within 5%"
+        ? "meets (≥ 0.95×: no more than 5% slower)"
         : "more than 5% slower";
   const fmt = (xs: number[], d = 2) => xs.map((x) => x.toFixed(d)).join(", ");
   const lines = [
@@ -183,14 +170,7 @@ async function main(): Promise<void> {
   ];
   const report = lines.join("\n");
   const md = join(resultsDir, `mix-${startedAt.replaceAll(":", "-")}.md`);
-  writeFileSync(md, report + "\n");
-  console.log(`\n${report}\n`);
-  log(`report: ${md}`);
-  rmSync(dir, { recursive: true, force: true });
+  life.finish(report, md, dir);
 }
 
-main().catch(async (e: unknown) => {
-  console.error(e);
-  await stopAll();
-  process.exit(1);
-});
+life.run(main);

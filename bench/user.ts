@@ -11,13 +11,14 @@
 //   --only=a,b      case ids (default http-ka-64,https-ka)
 //   --who=a,b       contestants (default all: HAProxy,nginx,nginx+log,engine,run,run+log)
 //   --skip-install  do not call apt-get
-import { mkdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { mkdirSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { CASES } from "./cases.ts";
 import { nginxProxyConfig } from "./configs.ts";
 import { environment } from "./env-info.ts";
+import { Lifecycle, warmUp } from "./harness.ts";
 import { cpuSeconds, pinned, runCommand, startProcess, waitForPort, type Running } from "./procs.ts";
 import { startPorticoRun } from "./portico-run.ts";
 import { makeRunDir, startBackends, startProxy } from "./proxies.ts";
@@ -49,14 +50,8 @@ const ADDRESSES: Partial<Record<Contestant, string>> = {
 const log = (msg: string): void =>
   console.log(`[bench:user ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
-const running: Running[] = [];
-async function stopAll(): Promise<void> {
-  for (const p of running.splice(0).reverse()) await p.stop();
-}
-process.on("SIGINT", () => {
-  log("interrupted: stopping everything");
-  void stopAll().then(() => process.exit(130));
-});
+const life = new Lifecycle(log);
+const running = life.running;
 
 /** startNginxLogging is the main bench's nginx configuration with `access_log FILE` (combined format). */
 async function startNginxLogging(t: Topology, file: string): Promise<Running> {
@@ -127,21 +122,7 @@ async function main(): Promise<void> {
     procs.set(c, p);
     log(`${c} up on ${p.host} (pid ${p.proc.pid}, CPU ${t.proxyCpus})`);
   }
-  for (const [, p] of procs)
-    for (const scheme of ["http", "https"] as const)
-      await runCommand(
-        [
-          "taskset",
-          "-c",
-          t.loadCpus,
-          "wrk",
-          "-t1",
-          "-c64",
-          "-d1s",
-          `${scheme}://${p.host}:${scheme === "http" ? t.httpPort : t.httpsPort}/`,
-        ],
-        30_000,
-      );
+  for (const [, p] of procs) await warmUp(t, p.host);
 
   const samples: UserSample[] = [];
   const notes: string[] = [];
@@ -183,7 +164,7 @@ async function main(): Promise<void> {
         }
       }
   }
-  await stopAll();
+  await life.stopAll();
   if (opt.quick)
     notes.unshift("Quick smoke run (--quick): one short round; these numbers are not for comparison.");
   const report = renderUserReport({
@@ -204,14 +185,7 @@ async function main(): Promise<void> {
     notes,
   });
   const md = join(resultsDir, `user-${startedAt.replaceAll(":", "-")}.md`);
-  writeFileSync(md, report + "\n");
-  console.log(`\n${report}\n`);
-  log(`report: ${md}`);
-  rmSync(dir, { recursive: true, force: true });
+  life.finish(report, md, dir);
 }
 
-main().catch(async (e: unknown) => {
-  console.error(e);
-  await stopAll();
-  process.exit(1);
-});
+life.run(main);
