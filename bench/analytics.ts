@@ -18,7 +18,7 @@ import { ANALYTICS_ENV, type ServiceSummary } from "../src/analytics/types.ts";
 import { renderAbReport, summariseAb, type AbSample, type Variant } from "./analytics-report.ts";
 import { CASES } from "./cases.ts";
 import { environment } from "./env-info.ts";
-import { Lifecycle, warmUp } from "./harness.ts";
+import { Lifecycle, RUN_OPTIONS, timing, warmUp } from "./harness.ts";
 import { cpuSeconds, runCommand, type Running } from "./procs.ts";
 import { startPorticoRun } from "./portico-run.ts";
 import { makeRunDir, startWebBackend } from "./proxies.ts";
@@ -28,15 +28,11 @@ import { defaultTopology, makeCertificate, type Topology } from "./topology.ts";
 const root = resolve(import.meta.dirname, "..");
 const { values: opt } = parseArgs({
   options: {
-    quick: { type: "boolean", default: false },
-    rounds: { type: "string" },
-    duration: { type: "string" },
+    ...RUN_OPTIONS,
     only: { type: "string", default: "http-ka-64,https-ka" },
-    "skip-install": { type: "boolean", default: false },
   },
 });
-const rounds = Number(opt.rounds ?? (opt.quick ? 1 : 5));
-const seconds = Number(opt.duration ?? (opt.quick ? 3 : 10));
+const { rounds, seconds } = timing(opt);
 const cases = CASES.filter((c) => opt.only.split(",").includes(c.id));
 // Not the main bench's addresses (127.0.0.2-12), nor bench:engines' (20-21), nor calibration's.
 const VIPS: Record<Variant, string> = { on: "127.0.0.32", off: "127.0.0.33" };

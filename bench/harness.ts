@@ -65,3 +65,22 @@ export async function warmUp(
       30_000,
     );
 }
+
+/** RUN_OPTIONS are the parseArgs options every side bench takes (see timing). */
+export const RUN_OPTIONS = {
+  quick: { type: "boolean", default: false },
+  rounds: { type: "string" },
+  duration: { type: "string" },
+  "skip-install": { type: "boolean", default: false },
+} as const;
+
+/** timing reads --rounds and --duration: 5 rounds of 10 s, or with --quick 1 round of 3 s. */
+export function timing(opt: { quick?: boolean; rounds?: string; duration?: string }): {
+  rounds: number;
+  seconds: number;
+} {
+  return {
+    rounds: Number(opt.rounds ?? (opt.quick ? 1 : 5)),
+    seconds: Number(opt.duration ?? (opt.quick ? 3 : 10)),
+  };
+}

@@ -17,7 +17,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { CASES, type BenchCase } from "./cases.ts";
 import { environment } from "./env-info.ts";
-import { Lifecycle, warmUp } from "./harness.ts";
+import { Lifecycle, RUN_OPTIONS, timing, warmUp } from "./harness.ts";
 import { cpuSeconds, runCommand, type Running } from "./procs.ts";
 import { makeRunDir, startBackends, startProxy } from "./proxies.ts";
 import { ensureTools } from "./setup.ts";
@@ -28,15 +28,11 @@ import { spreadOf } from "./user-report.ts";
 const root = resolve(import.meta.dirname, "..");
 const { values: opt } = parseArgs({
   options: {
-    quick: { type: "boolean", default: false },
-    rounds: { type: "string" },
-    duration: { type: "string" },
+    ...RUN_OPTIONS,
     mix: { type: "string", default: "https-ka,h2-tls" },
-    "skip-install": { type: "boolean", default: false },
   },
 });
-const rounds = Number(opt.rounds ?? (opt.quick ? 1 : 5));
-const seconds = Number(opt.duration ?? (opt.quick ? 3 : 10));
+const { rounds, seconds } = timing(opt);
 const byId = (id: string): BenchCase => CASES.find((c) => c.id === id)!;
 const HTTP = byId("http-ka-64");
 const OTHERS = opt.mix.split(",").map((id) => {

@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import { CASES } from "./cases.ts";
 import { nginxProxyConfig } from "./configs.ts";
 import { environment } from "./env-info.ts";
-import { Lifecycle, warmUp } from "./harness.ts";
+import { Lifecycle, RUN_OPTIONS, timing, warmUp } from "./harness.ts";
 import { cpuSeconds, pinned, runCommand, startProcess, waitForPort, type Running } from "./procs.ts";
 import { startPorticoRun } from "./portico-run.ts";
 import { makeRunDir, startBackends, startProxy } from "./proxies.ts";
@@ -29,16 +29,12 @@ import { CONTESTANTS, renderUserReport, type Contestant, type UserSample } from 
 const root = resolve(import.meta.dirname, "..");
 const { values: opt } = parseArgs({
   options: {
-    quick: { type: "boolean", default: false },
-    rounds: { type: "string" },
-    duration: { type: "string" },
+    ...RUN_OPTIONS,
     only: { type: "string", default: "http-ka-64,https-ka" },
     who: { type: "string", default: CONTESTANTS.join(",") },
-    "skip-install": { type: "boolean", default: false },
   },
 });
-const rounds = Number(opt.rounds ?? (opt.quick ? 1 : 5));
-const seconds = Number(opt.duration ?? (opt.quick ? 3 : 10));
+const { rounds, seconds } = timing(opt);
 const cases = CASES.filter((c) => opt.only.split(",").includes(c.id));
 const who = CONTESTANTS.filter((c) => opt.who.split(",").includes(c));
 // HAProxy, nginx and the engine keep the main bench's addresses (127.0.0.10-12); these are new.
