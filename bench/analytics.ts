@@ -10,16 +10,17 @@
 //   --quick         1 round of 3-second runs (proves the harness; numbers not comparable)
 //   --only=a,b      case ids (default http-ka-64,https-ka)
 //   --skip-install  do not call apt-get
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ANALYTICS_ENV, type ServiceSummary } from "../src/analytics/types.ts";
-import { abManifest, renderAbReport, summariseAb, type AbSample, type Variant } from "./analytics-report.ts";
+import { renderAbReport, summariseAb, type AbSample, type Variant } from "./analytics-report.ts";
 import { CASES } from "./cases.ts";
 import { environment } from "./env-info.ts";
-import { cpuSeconds, pinned, portTaken, runCommand, startProcess, type Running } from "./procs.ts";
+import { Lifecycle, RUN_OPTIONS, timing, warmUp } from "./harness.ts";
+import { cpuSeconds, runCommand, type Running } from "./procs.ts";
+import { startPorticoRun } from "./portico-run.ts";
 import { makeRunDir, startWebBackend } from "./proxies.ts";
 import { REQUIRED, ensureTools } from "./setup.ts";
 import { defaultTopology, makeCertificate, type Topology } from "./topology.ts";
@@ -27,96 +28,29 @@ import { defaultTopology, makeCertificate, type Topology } from "./topology.ts";
 const root = resolve(import.meta.dirname, "..");
 const { values: opt } = parseArgs({
   options: {
-    quick: { type: "boolean", default: false },
-    rounds: { type: "string" },
-    duration: { type: "string" },
+    ...RUN_OPTIONS,
     only: { type: "string", default: "http-ka-64,https-ka" },
-    "skip-install": { type: "boolean", default: false },
   },
 });
-const rounds = Number(opt.rounds ?? (opt.quick ? 1 : 5));
-const seconds = Number(opt.duration ?? (opt.quick ? 3 : 10));
+const { rounds, seconds } = timing(opt);
 const cases = CASES.filter((c) => opt.only.split(",").includes(c.id));
 // Not the main bench's addresses (127.0.0.2-12), nor bench:engines' (20-21), nor calibration's.
 const VIPS: Record<Variant, string> = { on: "127.0.0.32", off: "127.0.0.33" };
 const BACKEND = { address: "127.0.0.31", port: 8080 };
-const portico = [
-  process.execPath,
-  "--disable-warning=ExperimentalWarning",
-  join(root, ".cache/dist/src/cli/main.js"),
-];
 const log = (msg: string): void =>
   console.log(`[bench:analytics ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
-const running: Running[] = [];
-async function stopAll(): Promise<void> {
-  for (const p of running.splice(0).reverse()) await p.stop();
-}
-process.on("SIGINT", () => {
-  log("interrupted: stopping everything");
-  void stopAll().then(() => process.exit(130));
-});
-
-/** freePort is a TCP port free on 127.0.0.1 now (for the admin APIs). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** waitReady polls the admin /readyz until 200 (a snapshot applied, every listener bound). */
-async function waitReady(admin: string, proc: Running): Promise<void> {
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (!proc.alive()) throw new Error(`${proc.name} exited while starting: ${proc.output().slice(-1500)}`);
-    const ok = await fetch(`${admin}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    if (Date.now() > deadline)
-      throw new Error(`${proc.name} not ready after 90 s: ${proc.output().slice(-1500)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const life = new Lifecycle(log);
+const running = life.running;
 
 /** startVariant runs `portico run` for one variant on its own address, state and admin port. */
 async function startVariant(v: Variant, dir: string, t: Topology): Promise<{ proc: Running; admin: string }> {
-  const manifests = join(dir, `manifests-${v}`);
-  const state = join(dir, `state-${v}`);
-  mkdirSync(manifests);
-  mkdirSync(state);
-  writeFileSync(
-    join(manifests, "bench.yaml"),
-    abManifest({
-      vip: VIPS[v],
-      backend: BACKEND,
-      certPem: readFileSync(t.certFile, "utf8"),
-      keyPem: readFileSync(t.keyFile, "utf8"),
-    }),
-  );
-  for (const port of [t.httpPort, t.httpsPort])
-    if (await portTaken(VIPS[v], port))
-      throw new Error(
-        `${VIPS[v]}:${port} is already in use (a leftover run?): \`ss -ltnp | grep ${VIPS[v]}\``,
-      );
-  const admin = `127.0.0.1:${await freePort()}`;
-  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: "production", PORTICO_LOG_LEVEL: "warn" };
+  const env: NodeJS.ProcessEnv = { ...process.env, PORTICO_LOG_LEVEL: "warn" };
   if (v === "off") env[ANALYTICS_ENV] = "off";
   else delete env[ANALYTICS_ENV];
-  const argv = [
-    ...portico,
-    "run",
-    manifests,
-    ...["--state-dir", state, "--admin", admin],
-    ...["--http-port", String(t.httpPort), "--https-port", String(t.httpsPort)],
-  ];
-  const proc = startProcess(`portico-analytics-${v}`, pinned(t.proxyCpus, argv), env);
-  running.push(proc);
-  await waitReady(`http://${admin}`, proc);
-  return { proc, admin: `http://${admin}` };
+  const started = await startPorticoRun({ name: `analytics-${v}`, vip: VIPS[v], dir, t, env });
+  running.push(started.proc);
+  return started;
 }
 
 /** recorded says what a variant's analytics API counted (sum of requests over its services). */
@@ -159,21 +93,7 @@ async function main(): Promise<void> {
     `Portico analytics on at ${VIPS.on}, off at ${VIPS.off} (CPU ${t.proxyCpus}); wrk and nginx on CPU ${t.loadCpus}`,
   );
   // Warm-up, unrecorded, as the main bench does: JIT, pools and session caches primed alike.
-  for (const v of ["on", "off"] as const)
-    for (const scheme of ["http", "https"] as const)
-      await runCommand(
-        [
-          "taskset",
-          "-c",
-          t.loadCpus,
-          "wrk",
-          "-t1",
-          "-c64",
-          "-d1s",
-          `${scheme}://${VIPS[v]}:${scheme === "http" ? t.httpPort : t.httpsPort}/`,
-        ],
-        30_000,
-      );
+  for (const v of ["on", "off"] as const) await warmUp(t, VIPS[v]);
 
   const samples: AbSample[] = [];
   const notes: string[] = [];
@@ -215,7 +135,7 @@ async function main(): Promise<void> {
   // What each recorded: the check that the switch works (the last interval may still be in flight).
   const rec = { on: "", off: "" };
   for (const v of ["on", "off"] as const) rec[v] = await recorded(variants[v].admin);
-  await stopAll();
+  await life.stopAll();
 
   const rows = summariseAb(
     cases.map((c) => c.id),
@@ -241,14 +161,7 @@ async function main(): Promise<void> {
     notes,
   });
   const md = join(resultsDir, `analytics-${startedAt.replaceAll(":", "-")}.md`);
-  writeFileSync(md, report + "\n");
-  console.log(`\n${report}\n`);
-  log(`report: ${md}`);
-  rmSync(dir, { recursive: true, force: true });
+  life.finish(report, md, dir);
 }
 
-main().catch(async (e: unknown) => {
-  console.error(e);
-  await stopAll();
-  process.exit(1);
-});
+life.run(main);

@@ -55,9 +55,18 @@ export const PHASES = ["request", "connect", "ttfb", "transfer"] as const;
 /** PHASE_BUCKETS reach below DEFAULT_BUCKETS: a pooled connect or a small request takes microseconds. */
 const PHASE_BUCKETS = [0.0001, 0.00025, 0.0005, ...DEFAULT_BUCKETS];
 
-/** ListenerSeries are one listener's per-phase histograms and virtual-host counters, resolved once. */
+/**
+ * ListenerSeries are one listener's series, resolved once: a request then costs one Map lookup by
+ * the listener's name instead of a joined label key (a new string to hash) per series it adds to.
+ */
 interface ListenerSeries {
   label: string;
+  requests: CounterSeries;
+  /** responses by class index, made on first use. */
+  responses: (CounterSeries | undefined)[];
+  duration: HistogramSeries;
+  bytesIn: CounterSeries;
+  bytesOut: CounterSeries;
   /** phases by PHASES index, made on first use. */
   phases: (HistogramSeries | undefined)[];
   /** vhosts maps a configured hostname to its request counters per class index. */
@@ -82,6 +91,15 @@ interface RouteSeries {
   hostByClass: (CounterSeries | undefined)[];
   /** hosts holds hostByClass of every virtual host seen (a route may serve several hostnames). */
   hosts: Map<string, (CounterSeries | undefined)[]>;
+}
+
+/** BackendSeries are one pool/backend pair's series, resolved once (see ListenerSeries). */
+interface BackendSeries {
+  requests: CounterSeries;
+  /** responses by class index, made on first use. */
+  responses: (CounterSeries | undefined)[];
+  labels: [string, string];
+  duration: HistogramSeries;
 }
 
 /** ConnectionFields are the fields of an l7 connection event. */
@@ -291,6 +309,8 @@ export class Metrics {
   );
   /** listenerSeries caches ListenerSeries by listener name as sent (the label may be the overflow). */
   private readonly listenerSeries = new Map<string, ListenerSeries>();
+  /** backendSeries caches BackendSeries by pool, then backend id: no string is joined per request. */
+  private readonly backendSeries = new Map<string, Map<string, BackendSeries>>();
   /** vhostPairs caps listener×vhost pairs (maxHosts); tlsVersions the version label. */
   private readonly vhostPairs: Limiter;
   private readonly tlsVersions = new Limiter(16);
@@ -500,38 +520,67 @@ export class Metrics {
   }
 
   private onHttp(e: HttpResponseFields): void {
-    const l = [this.listener(e.listener)];
-    const cls = statusClass(e.status);
+    const ls = this.listenerSeries.get(e.listener) ?? this.resolveListener(e.listener);
+    const c = classIndex(e.status);
     const seconds = e.durationMs / 1000;
-    this.httpRequests.add(l);
-    this.httpResponses.add([l[0]!, cls]);
-    this.httpDuration.observe(l, seconds);
-    this.bytesIn.add(l, e.bytesIn);
-    this.bytesOut.add(l, e.bytesOut);
+    ls.requests.v++;
+    (ls.responses[c] ??= this.httpResponses.child([ls.label, STATUS_CLASSES[c]!])).v++;
+    this.httpDuration.record(ls.duration, seconds);
+    ls.bytesIn.v += e.bytesIn;
+    ls.bytesOut.v += e.bytesOut;
     this.onRoute(e, e.status, seconds);
-    if (e.timings !== undefined || e.vhost) this.onVirtualService(e, l[0]!);
+    if (e.timings !== undefined || e.vhost) this.onVirtualService(e, ls);
     if (e.waf !== undefined) this.onWaf(e, e.waf);
     if (e.backend) {
-      const b = this.backend(e.pool, e.backend);
-      this.backendRequests.add(b);
-      this.backendResponses.add([b[0], b[1], cls]);
-      this.backendDuration.observe(b, seconds);
+      const b = this.backendSeries.get(e.pool)?.get(e.backend) ?? this.resolveBackend(e.pool, e.backend);
+      b.requests.v++;
+      (b.responses[c] ??= this.backendResponses.child([b.labels[0], b.labels[1], STATUS_CLASSES[c]!])).v++;
+      this.backendDuration.record(b.duration, seconds);
     }
   }
 
-  // One Map lookup per request for the listener; the phase and class series are made once.
-  private onVirtualService(e: HttpResponseFields, label: string): void {
-    let ls = this.listenerSeries.get(e.listener);
-    if (ls === undefined)
-      this.listenerSeries.set(e.listener, (ls = { label, phases: [], vhosts: new Map() }));
+  // resolveListener makes a listener's series once (its label may be the overflow's).
+  private resolveListener(name: string): ListenerSeries {
+    const label = this.listener(name);
+    const ls: ListenerSeries = {
+      label,
+      requests: this.httpRequests.child([label]),
+      responses: [],
+      duration: this.httpDuration.child([label]),
+      bytesIn: this.bytesIn.child([label]),
+      bytesOut: this.bytesOut.child([label]),
+      phases: [],
+      vhosts: new Map(),
+    };
+    this.listenerSeries.set(name, ls);
+    return ls;
+  }
+
+  // resolveBackend makes a pool/backend pair's series once (past maxBackends, the overflow's).
+  private resolveBackend(pool: string, backend: string): BackendSeries {
+    const labels = this.backend(pool, backend);
+    const b: BackendSeries = {
+      labels,
+      requests: this.backendRequests.child(labels),
+      responses: [],
+      duration: this.backendDuration.child(labels),
+    };
+    let byBackend = this.backendSeries.get(pool);
+    if (byBackend === undefined) this.backendSeries.set(pool, (byBackend = new Map()));
+    byBackend.set(backend, b);
+    return b;
+  }
+
+  // The phase and class series are made once per listener.
+  private onVirtualService(e: HttpResponseFields, ls: ListenerSeries): void {
     const t = e.timings;
-    if (t !== undefined)
-      for (let i = 0; i < PHASES.length; i++) {
-        const ms = t[PHASES[i]!];
-        if (ms === undefined) continue;
-        const s = (ls.phases[i] ??= this.phaseDuration.child([ls.label, PHASES[i]!]));
-        this.phaseDuration.record(s, ms / 1000);
-      }
+    if (t !== undefined) {
+      // Named reads, not t[PHASES[i]]: a keyed load by a varying name is a slow path in V8.
+      if (t.request !== undefined) this.phase(ls, 0, t.request);
+      if (t.connect !== undefined) this.phase(ls, 1, t.connect);
+      if (t.ttfb !== undefined) this.phase(ls, 2, t.ttfb);
+      if (t.transfer !== undefined) this.phase(ls, 3, t.transfer);
+    }
     const vhost = e.vhost;
     if (!vhost) return;
     let byClass = ls.vhosts.get(vhost);
@@ -543,6 +592,12 @@ export class Metrics {
       s = byClass[c] = this.vhostRequests.child([ls.label, host, STATUS_CLASSES[c]!]);
     }
     s.v++;
+  }
+
+  // phase records ms into the listener's histogram of PHASES[i], made on first use.
+  private phase(ls: ListenerSeries, i: number, ms: number): void {
+    const s = (ls.phases[i] ??= this.phaseDuration.child([ls.label, PHASES[i]!]));
+    this.phaseDuration.record(s, ms / 1000);
   }
 
   // Policies and rule ids are bounded like routes: a policy per route at most, rule ids by the
