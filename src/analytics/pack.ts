@@ -1,9 +1,9 @@
 // pack.ts: a closed pyramid cell's sketches as one byte string. A cell keeps a sketch per timing
 // part; as objects with an Int32Array of bins each, five parts cost ~5 small objects and five
 // typed arrays (each with its own backing store, ~250 bytes of bookkeeping beside its data). Packed,
-// a part is its header (count, sum, min, max, zero as Float64) and its bins as varints: the gap to
-// the previous bin index (bins are sorted, gaps are small) and the count — 2–4 bytes a bin instead
-// of 8. The bytes are kept as a one-byte string (16 bytes of header) rather than a Uint8Array
+// a part is its header (count and zero as varints; sum, min and max as Float64) and its bins as
+// varints: the gap to the previous bin index (bins are sorted, gaps are small) and the count —
+// 2–4 bytes a bin instead of 8. The bytes are kept as a one-byte string (16 bytes of header) rather than a Uint8Array
 // (~190 bytes of typed-array and ArrayBuffer objects beside its data, plus the backing store's own
 // bookkeeping outside the JS heap). Exact: unpack(pack(x)) answers the same SketchData.
 import { TIMING_PARTS, type SketchData, type TimingPart } from "./types.ts";
@@ -21,7 +21,14 @@ export function pack(latency: Partial<Record<TimingPart, SketchData>>): string {
   };
   for (const [part, d] of Object.entries(latency) as [TimingPart, SketchData][]) {
     out.push(TIMING_PARTS.indexOf(part));
-    for (const v of [d.count, d.sum, d.min, d.max, d.zero]) float(v);
+    // Counts are integers: a varint (doubled; 1 and a Float64 for anything else), 1–4 bytes, not 8.
+    for (const v of [d.count, d.zero])
+      if (Number.isSafeInteger(v) && v >= 0 && v < 2 ** 51) varint(out, v * 2);
+      else {
+        out.push(1);
+        float(v);
+      }
+    for (const v of [d.sum, d.min, d.max]) float(v);
     const n = d.bins.length >> 1;
     varint(out, n);
     let prev = 0;
@@ -62,7 +69,11 @@ export function unpack(bytes: string): Partial<Record<TimingPart, SketchData>> {
   };
   while (at < bytes.length) {
     const part = TIMING_PARTS[bytes.charCodeAt(at++)]!;
-    const [count, sum, min, max, zero] = [float(), float(), float(), float(), float()];
+    const count = read();
+    const countValue = count === 1 ? float() : count / 2;
+    const zeroCode = read();
+    const zero = zeroCode === 1 ? float() : zeroCode / 2;
+    const [sum, min, max] = [float(), float(), float()];
     const n = read();
     const bins: number[] = [];
     let prev = 0;
@@ -72,7 +83,7 @@ export function unpack(bytes: string): Partial<Record<TimingPart, SketchData>> {
       prev = k === 0 ? gap : prev + gap;
       bins.push(prev, read());
     }
-    out[part] = { count, sum, min, max, zero, bins };
+    out[part] = { count: countValue, sum, min, max, zero, bins };
   }
   return out;
 }
