@@ -148,7 +148,8 @@ export class Ring {
     this.#write(b, (r) => {
       // One part (a route's) or every known part (a service's): exact sizes, not a grown array's 17.
       let codes = (r.q ??= new Array<number>(at === 0 ? 4 : PARTS.list.length * 4).fill(0));
-      if (codes.length < at + 4) r.q = codes = [...codes, ...new Array<number>(at + 4 - codes.length).fill(0)];
+      if (codes.length < at + 4)
+        r.q = codes = [...codes, ...new Array<number>(at + 4 - codes.length).fill(0)];
       codes[at] = encode(q.p50);
       codes[at + 1] = encode(q.p90);
       codes[at + 2] = encode(q.p99);
