@@ -1,23 +1,34 @@
-// pack.ts: a closed pyramid cell's sketches as one byte array. A cell keeps a sketch per timing
+// pack.ts: a closed pyramid cell's sketches as one byte string. A cell keeps a sketch per timing
 // part; as objects with an Int32Array of bins each, five parts cost ~5 small objects and five
 // typed arrays (each with its own backing store, ~250 bytes of bookkeeping beside its data). Packed,
-// a part is its header (count, sum, min, max, zero as Float64) and its bins as varints: the gap to
-// the previous bin index (bins are sorted, gaps are small) and the count — 2–4 bytes a bin instead
-// of 8, and one backing store per cell. Exact: unpack(pack(x)) answers the same SketchData.
+// a part is its header (count and zero as varints; sum, min and max as Float64) and its bins as
+// varints: the gap to the previous bin index (bins are sorted, gaps are small) and the count —
+// 2–4 bytes a bin instead of 8. The bytes are kept as a one-byte string (16 bytes of header) rather than a Uint8Array
+// (~190 bytes of typed-array and ArrayBuffer objects beside its data, plus the backing store's own
+// bookkeeping outside the JS heap). Exact: unpack(pack(x)) answers the same SketchData.
 import { TIMING_PARTS, type SketchData, type TimingPart } from "./types.ts";
 
-/** pack encodes sketches by part into one byte array. */
-export function pack(latency: Partial<Record<TimingPart, SketchData>>): Uint8Array {
+// Floats are copied byte by byte through F64 (the platform's order: packed bytes never leave the process).
+const F64 = new Float64Array(1);
+const F64_BYTES = new Uint8Array(F64.buffer);
+
+/** pack encodes sketches by part into one byte string. */
+export function pack(latency: Partial<Record<TimingPart, SketchData>>): string {
   const out: number[] = [];
-  const f64 = new Float64Array(1);
-  const f64Bytes = new Uint8Array(f64.buffer);
   const float = (v: number) => {
-    f64[0] = v;
-    for (const b of f64Bytes) out.push(b);
+    F64[0] = v;
+    for (const b of F64_BYTES) out.push(b);
   };
   for (const [part, d] of Object.entries(latency) as [TimingPart, SketchData][]) {
     out.push(TIMING_PARTS.indexOf(part));
-    for (const v of [d.count, d.sum, d.min, d.max, d.zero]) float(v);
+    // Counts are integers: a varint (doubled; 1 and a Float64 for anything else), 1–4 bytes, not 8.
+    for (const v of [d.count, d.zero])
+      if (Number.isSafeInteger(v) && v >= 0 && v < 2 ** 51) varint(out, v * 2);
+      else {
+        out.push(1);
+        float(v);
+      }
+    for (const v of [d.sum, d.min, d.max]) float(v);
     const n = d.bins.length >> 1;
     varint(out, n);
     let prev = 0;
@@ -28,34 +39,41 @@ export function pack(latency: Partial<Record<TimingPart, SketchData>>): Uint8Arr
       prev = i;
     }
   }
-  return Uint8Array.from(out);
+  return byteString(out);
+}
+
+/** byteString makes a one-byte string of bytes (each 0..255): a compact, immutable byte array. */
+export function byteString(bytes: readonly number[]): string {
+  let s = "";
+  for (let k = 0; k < bytes.length; k += 8192) s += String.fromCharCode(...bytes.slice(k, k + 8192));
+  return s;
 }
 
 /** unpack decodes pack's bytes back into sketches by part. */
-export function unpack(bytes: Uint8Array): Partial<Record<TimingPart, SketchData>> {
+export function unpack(bytes: string): Partial<Record<TimingPart, SketchData>> {
   const out: Partial<Record<TimingPart, SketchData>> = {};
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 0;
+  const float = () => {
+    for (let k = 0; k < 8; k++) F64_BYTES[k] = bytes.charCodeAt(at++);
+    return F64[0]!;
+  };
   const read = () => {
     let v = 0;
     let scale = 1;
     for (;;) {
-      const b = bytes[at++]!;
+      const b = bytes.charCodeAt(at++);
       v += (b & 0x7f) * scale;
       if (b < 0x80) return v;
       scale *= 128;
     }
   };
   while (at < bytes.length) {
-    const part = TIMING_PARTS[bytes[at++]!]!;
-    const [count, sum, min, max, zero] = [0, 1, 2, 3, 4].map((k) => view.getFloat64(at + 8 * k, true)) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
-    at += 40;
+    const part = TIMING_PARTS[bytes.charCodeAt(at++)]!;
+    const count = read();
+    const countValue = count === 1 ? float() : count / 2;
+    const zeroCode = read();
+    const zero = zeroCode === 1 ? float() : zeroCode / 2;
+    const [sum, min, max] = [float(), float(), float()];
     const n = read();
     const bins: number[] = [];
     let prev = 0;
@@ -65,7 +83,7 @@ export function unpack(bytes: Uint8Array): Partial<Record<TimingPart, SketchData
       prev = k === 0 ? gap : prev + gap;
       bins.push(prev, read());
     }
-    out[part] = { count, sum, min, max, zero, bins };
+    out[part] = { count: countValue, sum, min, max, zero, bins };
   }
   return out;
 }

@@ -2,8 +2,8 @@
 // lists — per minute of the last hour, hour of the last day and day of the last 30 (PYRAMID).
 // Window summaries merge the cells the window covers, so the p99 over 24 hours is the p99 of every
 // sample of those hours (within the sketch's 1%), never an average of hourly percentiles. A closed
-// cell keeps its sketches as SketchData with the bins in an Int32Array (8 bytes per bin instead of
-// a ~50-byte Map entry) and its top lists trimmed to TOP_KEEP entries per kind.
+// cell keeps its sketches packed (pack.ts) and its top lists trimmed to TOP_KEEP entries per kind
+// and deflated, both as one-byte strings.
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { Sketch } from "./sketch.ts";
 import { pack, unpack } from "./pack.ts";
@@ -22,34 +22,34 @@ export const TOP_ANSWER = 10;
 
 /**
  * Cell is one bucket's sketches and top lists; live while its bucket fills, compact after. A closed
- * cell is two byte arrays: objects per part and per top-list entry were the largest single cost of
+ * cell is two byte strings: objects per part and per top-list entry were the largest single cost of
  * the store (docs/analytics.md); a query unpacks the few cells it merges.
  */
 export interface Cell {
   /** latency: live sketches while the cell fills (SketchData for the parts a reopened cell has not merged into yet), then packed (pack.ts). */
-  latency: Partial<Record<TimingPart, Sketch | SketchData>> | Uint8Array;
+  latency: Partial<Record<TimingPart, Sketch | SketchData>> | string;
   /** top: live lists while the cell fills, then packTop's deflated JSON. */
-  top: TopLists | Uint8Array;
+  top: TopLists | string;
 }
 
 /** latencyOf reads a cell's sketches by part, packed or not. */
 export function latencyOf(cell: Cell): Partial<Record<TimingPart, Sketch | SketchData>> {
-  return cell.latency instanceof Uint8Array ? unpack(cell.latency) : cell.latency;
+  return typeof cell.latency === "string" ? unpack(cell.latency) : cell.latency;
 }
 
 /** topOf reads a cell's top lists, packed or not. */
 export function topOf(cell: Cell): TopLists {
-  return cell.top instanceof Uint8Array
-    ? (JSON.parse(inflateRawSync(cell.top).toString()) as TopLists)
+  return typeof cell.top === "string"
+    ? (JSON.parse(inflateRawSync(Buffer.from(cell.top, "latin1")).toString()) as TopLists)
     : cell.top;
 }
 
 /**
  * packTop stores closed top lists as deflated JSON (~40% of the text: URLs and addresses repeat
- * their prefixes), copied out of zlib's buffer so the cell holds exactly its bytes.
+ * their prefixes), as a one-byte string (see pack.ts: a string's header is a tenth of a typed array's).
  */
-export function packTop(top: TopLists): Uint8Array {
-  return new Uint8Array(deflateRawSync(JSON.stringify(top)));
+export function packTop(top: TopLists): string {
+  return deflateRawSync(JSON.stringify(top)).toString("latin1");
 }
 
 /** Pyramid holds the cells of one virtual service. */
@@ -71,14 +71,14 @@ export class Pyramid {
         this.#close(i);
         this.#live[i] = cell;
       }
-      if (cell.latency instanceof Uint8Array) cell.latency = latencyOf(cell);
+      if (typeof cell.latency === "string") cell.latency = latencyOf(cell);
       for (const [part, d] of Object.entries(latency) as [TimingPart, SketchData][]) {
         if (d.count === 0) continue;
         let s = cell.latency[part];
         if (!(s instanceof Sketch)) cell.latency[part] = s = s ? Sketch.fromData(s) : new Sketch();
         s.merge(d);
       }
-      if (cell.top instanceof Uint8Array) cell.top = topOf(cell);
+      if (typeof cell.top === "string") cell.top = topOf(cell);
       mergeTop(cell.top, top, TOP_LIVE);
     });
   }
@@ -129,13 +129,13 @@ export class Pyramid {
 
 /** compact packs a cell's sketches (pack.ts) and trims its top lists. */
 export function compact(cell: Cell): void {
-  if (!(cell.latency instanceof Uint8Array)) {
+  if (typeof cell.latency !== "string") {
     const data: Partial<Record<TimingPart, SketchData>> = {};
     for (const [part, s] of Object.entries(cell.latency) as [TimingPart, Sketch | SketchData][])
       data[part] = s instanceof Sketch ? s.toData() : s;
     cell.latency = pack(data);
   }
-  if (cell.top instanceof Uint8Array) return;
+  if (typeof cell.top === "string") return;
   const top: TopLists = {};
   for (const kind of Object.keys(cell.top) as TopKind[]) top[kind] = trim(cell.top[kind]!, TOP_KEEP);
   cell.top = packTop(top);

@@ -34,7 +34,8 @@ export class SeriesData {
   readonly latencyRings: number;
   /** lastAt is the newest batch time added (ms), for dropping series silent beyond every span. */
   lastAt = 0;
-  readonly #open = new Map<string, { b: number; sketch: Sketch }>();
+  /** #open: the live sketch per ring and part ("i part"); made on first use (a backend keeps none). */
+  #open: Map<string, { b: number; sketch: Sketch }> | undefined;
 
   constructor(
     resolutions: readonly Resolution[],
@@ -62,7 +63,7 @@ export class SeriesData {
       // The quantiles of a bucket this batch ends are written before the ring moves on to the new
       // bucket, while the old one is still the ring's live bucket (not yet packed into its page).
       for (const part of parts) {
-        const o = this.#open.get(`${i} ${part}`);
+        const o = this.#open?.get(`${i} ${part}`);
         if (o && o.b < b) this.#close(`${i} ${part}`, o);
       }
       if (!ring.claim(b)) return;
@@ -87,7 +88,7 @@ export class SeriesData {
 
   /** quantiles answers part's quantiles of bucket b of ring i (from the live sketch while it fills). */
   quantiles(i: number, b: number, part: TimingPart): Quantiles | undefined {
-    const o = this.#open.get(`${i} ${part}`);
+    const o = this.#open?.get(`${i} ${part}`);
     if (o && o.b === b) return quantilesOf(o.sketch);
     const stored = this.rings[i]!.getQuantiles(b, part);
     if (stored || i < this.latencyRings) return stored;
@@ -122,7 +123,7 @@ export class SeriesData {
 
   /** seal writes the quantiles of every live sketch whose bucket ended before `now` (before a save). */
   seal(now: number): void {
-    for (const [key, o] of this.#open) {
+    for (const [key, o] of this.#open ?? []) {
       const i = Number(key.split(" ")[0]);
       if (o.b < this.rings[i]!.bucket(now)) this.#close(key, o);
     }
@@ -132,24 +133,25 @@ export class SeriesData {
   bytes(): number {
     let n = 0;
     for (const r of this.rings) n += r.bytes();
-    for (const o of this.#open.values()) n += 200 + o.sketch.bytes();
+    for (const o of this.#open?.values() ?? []) n += 200 + o.sketch.bytes();
     return n;
   }
 
   #merge(i: number, b: number, part: TimingPart, d: SketchData): void {
     const key = `${i} ${part}`;
-    const o = this.#open.get(key);
+    const open = (this.#open ??= new Map());
+    const o = open.get(key);
     if (o && o.b === b) return o.sketch.merge(d);
     if (o && o.b > b) return; // late: that bucket's quantiles are already written
     if (o) this.#close(key, o);
     const sketch = new Sketch();
     sketch.merge(d);
-    this.#open.set(key, { b, sketch });
+    open.set(key, { b, sketch });
   }
 
   #close(key: string, o: { b: number; sketch: Sketch }): void {
     const [i, part] = key.split(" ") as [string, string];
     this.rings[Number(i)]!.setQuantiles(o.b, part, quantilesOf(o.sketch));
-    this.#open.delete(key);
+    this.#open?.delete(key);
   }
 }
