@@ -20,7 +20,7 @@ import type { OpsFactory, Transform } from "../ops/types.ts";
 import { compile as compileRx } from "../rx/index.ts";
 import { applyEdits, effectiveActions } from "./edits.ts";
 import { LiteralIndex } from "./prefilter.ts";
-import { fixedBetweenChanges } from "./vars.ts";
+import { fixedBetweenChanges, isLive } from "./vars.ts";
 import type { CompiledRule, Exclusion, Item, Resolved, RunAction, Sel, Step, Target } from "./program.ts";
 
 /** RulesResult is the compiled phase lists (index 1..5) and every error found. */
@@ -345,7 +345,7 @@ function compileStep(
       );
     }
   }
-  return {
+  const step: Step = {
     at: s.at,
     targets,
     exclusions,
@@ -361,6 +361,18 @@ function compileStep(
     union: -1,
     targetUnions: [],
   };
+  const only = targets[0];
+  if (
+    targets.length === 1 &&
+    only?.sel?.kind === "name" &&
+    !only.count &&
+    isLive(only.collection) &&
+    exclusions.length === 0 &&
+    transforms.length === 0 &&
+    !multiMatch
+  )
+    step.live = { collection: only.collection, lower: only.sel.lower };
+  return step;
 }
 
 /** selKey names collection coll's members picked by sel (the key Vars caches them under). */
