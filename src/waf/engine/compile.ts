@@ -91,8 +91,9 @@ export function compileRules(set: RuleSet, ops: OpsFactory): RulesResult {
 }
 
 /** prefilters gives every step whose operator knows a prefilter its compiled form, over one
- * literal index for the program. A negated step matches where the operator does not, and a
- * multiMatch step tests every intermediate value: both run their operator as written. Phase 1
+ * literal index for the program. A negated step matches where the operator does not: it runs
+ * its operator as written. A multiMatch step tests every intermediate value, so its prefilter is
+ * checked on each of them (and its union covers them all). Phase 1
  * rules run theirs too: there (CRS: protocol checks, one header each) a value scanned for one
  * rule costs more than the match it saves (bench/waf-engine.ts: phase 1 ~20% slower with them),
  * while phase 2's many rules over the same argument, cookie and header lists share each scan. */
@@ -109,13 +110,15 @@ function prefilters(phases: readonly Item[][]): { literals: LiteralIndex; unionS
       if (item.kind !== "rule" || item.phase < 2) continue;
       for (const step of item.steps) {
         const p = step.op?.prefilter;
-        if (p === undefined || step.negated || step.multiMatch) continue;
+        if (p === undefined || step.negated) continue;
         step.pre = literals.compile(p);
         // Rules read the same targets through the same transformations (CRS: ARGS, ARGS_NAMES,
         // cookies, ... with t:urlDecodeUni,...): one union per distinct list, per transaction.
         if (step.targets.some((t) => t.count || !fixedBetweenChanges(t.collection))) continue;
         const chain = step.transformIds[step.transformIds.length - 1] ?? 0;
-        const keys = step.targets.map((t) => `${chain}|${t.collection}|${selText(t.sel)}`);
+        // A multiMatch union also holds every intermediate value's literals: its own slots.
+        const multi = step.multiMatch ? "m" : "";
+        const keys = step.targets.map((t) => `${multi}${chain}|${t.collection}|${selText(t.sel)}`);
         step.targetUnions = keys.map(slot);
         step.union = slot([...new Set(keys)].sort().join("\n"));
       }

@@ -225,7 +225,11 @@ export class Evaluator {
           const t = this.transform(s, v.value);
           if (pre !== undefined && !this.holds(pre, this.bits(t))) continue;
           out = this.test(s, v, t, out);
-        } else for (const t of this.transformAll(s, v.value)) out = this.test(s, v, t, out);
+        } else
+          for (const t of this.transformAll(s, v.value)) {
+            if (pre !== undefined && !this.holds(pre, this.bits(t))) continue;
+            out = this.test(s, v, t, out);
+          }
       }
     }
     return out;
@@ -248,8 +252,11 @@ export class Evaluator {
       if (tu < 0) {
         const ms = this.members(s.targets[i] as Target);
         const values: number[] = [];
-        for (let j = 0; j < ms.length; j++)
-          values.push(this.bits(this.transform(s, (ms[j] as Member).value)));
+        for (let j = 0; j < ms.length; j++) {
+          const value = (ms[j] as Member).value;
+          if (!s.multiMatch) values.push(this.bits(this.transform(s, value)));
+          else for (const t of this.transformAll(s, value)) values.push(this.bits(t));
+        }
         tu = this.orAll(values);
         this.unions[slot] = tu;
       }
@@ -436,12 +443,23 @@ export class Evaluator {
     return cur;
   }
 
-  /** transformAll is multiMatch: the value before and after each transformation that changed it. */
+  /** transformAll is multiMatch: the value before and after each transformation that changed
+   * it. Each intermediate is the chain prefix's result, shared through the same cache. */
   private transformAll(s: Step, value: string): string[] {
     const out = [value];
     let cur = value;
-    for (const f of s.transforms) {
-      const next = f(cur);
+    for (let i = 0; i < s.transforms.length; i++) {
+      const id = s.transformIds[i] as number;
+      let m = this.cache.get(id);
+      if (!m) {
+        m = new Map();
+        this.cache.set(id, m);
+      }
+      let next = m.get(value);
+      if (next === undefined) {
+        next = (s.transforms[i] as (v: string) => string)(cur);
+        m.set(value, next);
+      }
       if (next !== cur) out.push(next);
       cur = next;
     }
