@@ -70,7 +70,8 @@ export function cases(): Case[] {
   ];
 }
 
-const RESPONSE: ResponseHead = {
+/** RESPONSE and conn are the same for every case (waf-engine-ab.ts uses them too). */
+export const RESPONSE: ResponseHead = {
   status: 200,
   protocol: "HTTP/1.1",
   headers: [
@@ -80,7 +81,7 @@ const RESPONSE: ResponseHead = {
   ],
 };
 
-const conn: ConnInfo = {
+export const conn: ConnInfo = {
   id: "bench-1",
   clientAddress: "192.0.2.10",
   clientPort: 50000,

@@ -20,7 +20,7 @@ import type { OpsFactory, Transform } from "../ops/types.ts";
 import { compile as compileRx } from "../rx/index.ts";
 import { applyEdits, effectiveActions } from "./edits.ts";
 import { LiteralIndex } from "./prefilter.ts";
-import { fixedBetweenChanges } from "./vars.ts";
+import { fixedBetweenChanges, isLive } from "./vars.ts";
 import type { CompiledRule, Exclusion, Item, Resolved, RunAction, Sel, Step, Target } from "./program.ts";
 
 /** RulesResult is the compiled phase lists (index 1..5) and every error found. */
@@ -91,8 +91,9 @@ export function compileRules(set: RuleSet, ops: OpsFactory): RulesResult {
 }
 
 /** prefilters gives every step whose operator knows a prefilter its compiled form, over one
- * literal index for the program. A negated step matches where the operator does not, and a
- * multiMatch step tests every intermediate value: both run their operator as written. Phase 1
+ * literal index for the program. A negated step matches where the operator does not: it runs
+ * its operator as written. A multiMatch step tests every intermediate value, so its prefilter is
+ * checked on each of them (and its union covers them all). Phase 1
  * rules run theirs too: there (CRS: protocol checks, one header each) a value scanned for one
  * rule costs more than the match it saves (bench/waf-engine.ts: phase 1 ~20% slower with them),
  * while phase 2's many rules over the same argument, cookie and header lists share each scan. */
@@ -109,13 +110,15 @@ function prefilters(phases: readonly Item[][]): { literals: LiteralIndex; unionS
       if (item.kind !== "rule" || item.phase < 2) continue;
       for (const step of item.steps) {
         const p = step.op?.prefilter;
-        if (p === undefined || step.negated || step.multiMatch) continue;
+        if (p === undefined || step.negated) continue;
         step.pre = literals.compile(p);
         // Rules read the same targets through the same transformations (CRS: ARGS, ARGS_NAMES,
         // cookies, ... with t:urlDecodeUni,...): one union per distinct list, per transaction.
         if (step.targets.some((t) => t.count || !fixedBetweenChanges(t.collection))) continue;
         const chain = step.transformIds[step.transformIds.length - 1] ?? 0;
-        const keys = step.targets.map((t) => `${chain}|${t.collection}|${selText(t.sel)}`);
+        // A multiMatch union also holds every intermediate value's literals: its own slots.
+        const multi = step.multiMatch ? "m" : "";
+        const keys = step.targets.map((t) => `${multi}${chain}|${t.collection}|${selText(t.sel)}`);
         step.targetUnions = keys.map(slot);
         step.union = slot([...new Set(keys)].sort().join("\n"));
       }
@@ -345,7 +348,7 @@ function compileStep(
       );
     }
   }
-  return {
+  const step: Step = {
     at: s.at,
     targets,
     exclusions,
@@ -361,6 +364,18 @@ function compileStep(
     union: -1,
     targetUnions: [],
   };
+  const only = targets[0];
+  if (
+    targets.length === 1 &&
+    only?.sel?.kind === "name" &&
+    !only.count &&
+    isLive(only.collection) &&
+    exclusions.length === 0 &&
+    transforms.length === 0 &&
+    !multiMatch
+  )
+    step.live = { collection: only.collection, lower: only.sel.lower };
+  return step;
 }
 
 /** selKey names collection coll's members picked by sel (the key Vars caches them under). */

@@ -206,6 +206,26 @@ SecRule ARGS "@rx union" "id:84,phase:1,deny,tag:sqli"
   assert.equal(d.wouldBlock?.ruleId, 81);
 });
 
+test("a TX variable read directly: its full name for the chain, negation, unset, runtime target removal", () => {
+  const p = program(`
+SecRule ARGS:s "@rx ^[0-9]+$" "id:70,phase:1,pass,nolog,capture,setvar:tx.Score=%{tx.0}"
+SecRule REQUEST_FILENAME "@streq /ok" "id:71,phase:1,pass,nolog,ctl:ruleRemoveTargetById=72;TX:score"
+SecRule TX:score "@gt 3" "id:72,phase:1,deny,status:403,chain"
+  SecRule MATCHED_VAR_NAME "@streq TX:score" ""
+SecRule TX:unset "!@streq x" "id:73,phase:1,deny,status:401"
+SecRule TX:score "!@streq 2" "id:74,phase:1,deny,status:402"
+`);
+  assert.equal(send(p, { uri: "/?s=9" }).log.interruption?.ruleId, 72);
+  // Removed for rule 72 at run time: the TX read takes the general path and sees no value.
+  assert.equal(send(p, { uri: "/ok?s=9" }).log.interruption?.ruleId, 74);
+  assert.equal(
+    send(p, { uri: "/?s=2" }).log.interruption,
+    undefined,
+    "unset TX:unset never matches, even negated",
+  );
+  assert.equal(send(p, { uri: "/?s=1" }).log.interruption?.ruleId, 74);
+});
+
 test("DetectionOnly: no interruption, the first would-be one recorded, every rule still runs", () => {
   const p = program(`
 SecRuleEngine DetectionOnly

@@ -19,7 +19,7 @@ import type {
 import { holds, type Pre } from "./prefilter.ts";
 import type { Tx } from "./transaction.ts";
 import type { WafHit } from "./types.ts";
-import { member, named, type Member } from "./vars.ts";
+import { fullName, member, named, type Member } from "./vars.ts";
 
 const NONE: readonly Member[] = [];
 const NO_REMOVALS: readonly TargetRemoval[] = [];
@@ -67,6 +67,10 @@ export class Evaluator {
   private arenaUsed = 0;
   private readonly ctx: OperatorContext & { captures: string[] | undefined };
   private skip = 0;
+  /** removals: the runtime target removals naming removalsRule, with removalsSeen removals made. */
+  private removalsRule: CompiledRule | undefined;
+  private removalsSeen = 0;
+  private removals: readonly TargetRemoval[] = NO_REMOVALS;
   private skipAfter: string | undefined;
   private stopPhase = false;
 
@@ -202,6 +206,14 @@ export class Evaluator {
     const op = s.op;
     if (!op) return undefined;
     const pre = s.pre;
+    const live = s.live;
+    if (live !== undefined && this.removalsFor(r).length === 0) {
+      // One TX variable (or IP, ENV...): one map lookup, nothing allocated unless it matches.
+      const m = this.tx.vars.liveMember(live.collection, live.lower);
+      if (!m) return undefined;
+      if (pre !== undefined && !this.holds(pre, this.bits(m.value))) return undefined;
+      return this.test(s, m, m.value, undefined, live.collection);
+    }
     // No value of any target holds the literals the operator needs: the step cannot match.
     if (pre !== undefined && s.union >= 0 && !this.holds(pre, this.stepUnion(s))) return undefined;
     let out: Member[] | undefined;
@@ -213,7 +225,11 @@ export class Evaluator {
           const t = this.transform(s, v.value);
           if (pre !== undefined && !this.holds(pre, this.bits(t))) continue;
           out = this.test(s, v, t, out);
-        } else for (const t of this.transformAll(s, v.value)) out = this.test(s, v, t, out);
+        } else
+          for (const t of this.transformAll(s, v.value)) {
+            if (pre !== undefined && !this.holds(pre, this.bits(t))) continue;
+            out = this.test(s, v, t, out);
+          }
       }
     }
     return out;
@@ -236,8 +252,11 @@ export class Evaluator {
       if (tu < 0) {
         const ms = this.members(s.targets[i] as Target);
         const values: number[] = [];
-        for (let j = 0; j < ms.length; j++)
-          values.push(this.bits(this.transform(s, (ms[j] as Member).value)));
+        for (let j = 0; j < ms.length; j++) {
+          const value = (ms[j] as Member).value;
+          if (!s.multiMatch) values.push(this.bits(this.transform(s, value)));
+          else for (const t of this.transformAll(s, value)) values.push(this.bits(t));
+        }
         tu = this.orAll(values);
         this.unions[slot] = tu;
       }
@@ -312,8 +331,15 @@ export class Evaluator {
   }
 
   /** test runs step s's operator on t (member v's value transformed); a match is added to out
-   * (returned, created on the first match) after the step's actions ran. */
-  private test(s: Step, v: Member, t: string, out: Member[] | undefined): Member[] | undefined {
+   * (returned, created on the first match) after the step's actions ran. coll: v's collection
+   * when v is a live member, not yet named. */
+  private test(
+    s: Step,
+    v: Member,
+    t: string,
+    out: Member[] | undefined,
+    coll?: string,
+  ): Member[] | undefined {
     const captures = s.capture ? [] : undefined;
     this.ctx.captures = captures;
     const res = (s.op as NonNullable<Step["op"]>).test(t, this.ctx);
@@ -326,7 +352,7 @@ export class Evaluator {
         if (c !== undefined) tx.set(String(i), member(String(i), c));
       }
     }
-    const m = member(v.full ?? v.key, t);
+    const m = member(v.full ?? (coll === undefined ? v.key : fullName(coll, v.key)), t);
     m.raw = v.value;
     vars.matchedVar = m;
     vars.matchedVars.push(m);
@@ -378,9 +404,16 @@ export class Evaluator {
   /** removalsFor lists the runtime ctl target removals that name rule r (usually none: a
    * shared empty list, no allocation). */
   private removalsFor(r: CompiledRule): readonly TargetRemoval[] {
+    const all = this.tx.targetRemovals;
+    if (all.length === 0) return NO_REMOVALS;
+    // Kept for the rule being run (select asks once per target) until a ctl adds a removal.
+    if (r === this.removalsRule && all.length === this.removalsSeen) return this.removals;
     let out: TargetRemoval[] | undefined;
-    for (const tr of this.tx.targetRemovals) if (removes(tr, r)) (out ??= []).push(tr);
-    return out ?? NO_REMOVALS;
+    for (const tr of all) if (removes(tr, r)) (out ??= []).push(tr);
+    this.removalsRule = r;
+    this.removalsSeen = all.length;
+    this.removals = out ?? NO_REMOVALS;
+    return this.removals;
   }
 
   private transform(s: Step, value: string): string {
@@ -410,12 +443,23 @@ export class Evaluator {
     return cur;
   }
 
-  /** transformAll is multiMatch: the value before and after each transformation that changed it. */
+  /** transformAll is multiMatch: the value before and after each transformation that changed
+   * it. Each intermediate is the chain prefix's result, shared through the same cache. */
   private transformAll(s: Step, value: string): string[] {
     const out = [value];
     let cur = value;
-    for (const f of s.transforms) {
-      const next = f(cur);
+    for (let i = 0; i < s.transforms.length; i++) {
+      const id = s.transformIds[i] as number;
+      let m = this.cache.get(id);
+      if (!m) {
+        m = new Map();
+        this.cache.set(id, m);
+      }
+      let next = m.get(value);
+      if (next === undefined) {
+        next = (s.transforms[i] as (v: string) => string)(cur);
+        m.set(value, next);
+      }
       if (next !== cur) out.push(next);
       cur = next;
     }

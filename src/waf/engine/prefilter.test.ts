@@ -128,11 +128,13 @@ test(
   },
 );
 
-test("the engine skips by prefilter only what cannot match, however many values came first", () => {
+test("the engine skips by prefilter only what cannot match, however many values came first (multiMatch: on every intermediate value)", () => {
   const rules = parseRules(
     `SecRequestBodyAccess On
 SecRule ARGS "@rx (?i)nes+us" "id:1,phase:2,deny,status:403,t:none,t:lowercase"
 SecRule ARGS|REQUEST_HEADERS "@pm zgrab nuclei" "id:2,phase:2,deny,status:403"
+SecRule ARGS "@rx %7eq" "id:4,phase:2,deny,status:402,t:none,t:urlDecodeUni,multiMatch"
+SecRule ARGS "@rx <zq" "id:5,phase:2,deny,status:404,t:none,t:urlDecodeUni,multiMatch"
 SecRule ARGS "!@rx ^[a-z0-9]+$" "id:3,phase:2,deny,status:401"`,
     "prefilter.conf",
   );
@@ -171,6 +173,9 @@ SecRule ARGS "!@rx ^[a-z0-9]+$" "id:3,phase:2,deny,status:401"`,
       ["xxNeSSSusyy", 403],
       ["scan-by-ZGRAB", 403],
       ["UPPER", 401],
+      // multiMatch: the value as read (ARGS "%7eq") or only once decoded (ARGS "%3czq" → "<zq").
+      ["%257eq", 402],
+      ["%253czq", 404],
     ] as const) {
       const args = [...clean];
       args[at] = attack;

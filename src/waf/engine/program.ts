@@ -62,6 +62,11 @@ export interface Step {
   multiMatch: boolean;
   capture: boolean;
   actions: RunAction[];
+  /** live: the step's one target is one named member of a live collection (`TX:x`), read as
+   * it is (no transformation, exclusion, count or multiMatch): evaluate() looks it up directly
+   * instead of listing and naming the collection's members. A third of the CRS's rules are
+   * such comparisons (paranoia-level gates, scores). */
+  live?: { collection: string; lower: string };
   /** pre: the operator's prefilter over the program's literals (not for negated or multiMatch
    * steps): a value it fails cannot match, so the operator does not run on it. */
   pre?: Pre;

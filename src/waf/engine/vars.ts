@@ -20,7 +20,12 @@ export interface Member {
 
 /** named gives a member of collection coll its full name (`ARGS:q`; a scalar's is coll). */
 export function named(coll: string, m: Member): Member {
-  return { key: m.key, lower: m.lower, value: m.value, full: m.key === "" ? coll : `${coll}:${m.key}` };
+  return { key: m.key, lower: m.lower, value: m.value, full: fullName(coll, m.key) };
+}
+
+/** fullName is a member's name as MATCHED_VAR_NAME shows it (`ARGS:q`; a scalar's is coll). */
+export function fullName(coll: string, key: string): string {
+  return key === "" ? coll : `${coll}:${key}`;
 }
 
 /** member makes a Member. */
@@ -47,6 +52,11 @@ const NAMES: Record<string, string> = {
   REQUEST_COOKIES_NAMES: "REQUEST_COOKIES",
   RESPONSE_HEADERS_NAMES: "RESPONSE_HEADERS",
 };
+
+/** isLive says whether a collection is one of the writable maps (TX, IP, ..., ENV). */
+export function isLive(name: string): boolean {
+  return LIVE.has(name);
+}
 
 /** fixedBetweenChanges says whether a variable's members stay the same until the phase data
  * changes (Vars.version): not the live collections, nor MATCHED_*, RULE and the timing ones. */

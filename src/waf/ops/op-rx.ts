@@ -10,7 +10,9 @@ export const RX_FLAGS = "sm";
 
 /** compileRx compiles @rx; with `capture` the match and groups 1–9 fill ctx.captures[0..9]. */
 export function compileRx(op: Operator): CompiledOperator {
-  const re = compile(op.arg.kind === "regex" ? op.arg.pattern : op.raw, RX_FLAGS, { prefilter: true });
+  const pattern = op.arg.kind === "regex" ? op.arg.pattern : op.raw;
+  if (pattern === WHOLE) return wholeValue(op.name);
+  const re = compile(pattern, RX_FLAGS, { prefilter: true });
   const groups = Math.min(re.groupCount, 9);
   return {
     name: op.name,
@@ -22,6 +24,22 @@ export function compileRx(op: Operator): CompiledOperator {
       if (m === null) return false;
       for (let i = 0; i <= groups; i++) caps[i] = m.captures[i] ?? "";
       return { matched: m.captures[0] ?? "" };
+    },
+  };
+}
+
+/** WHOLE matches any value as a whole under (?sm) — '.' takes newlines, the greedy star runs to
+ * the end where '$' holds — so its leftmost-first match is the value itself. */
+const WHOLE = "^.*$";
+
+/** wholeValue is @rx ^.*$ without the regex engine: CRS 920450 captures every request header
+ * name with it, which took the Pike VM on each name of each request. */
+function wholeValue(name: string): CompiledOperator {
+  return {
+    name,
+    test(value: string, ctx: OperatorContext): OperatorResult {
+      if (ctx.captures !== undefined) ctx.captures[0] = value;
+      return { matched: value };
     },
   };
 }

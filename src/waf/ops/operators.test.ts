@@ -10,7 +10,9 @@ import { join } from "node:path";
 import { WafLangError } from "../lang/errors.ts";
 import type { Template } from "../lang/model.ts";
 import { parseOperator } from "../lang/operator.ts";
+import { compile } from "../rx/index.ts";
 import { ops } from "./index.ts";
+import { RX_FLAGS } from "./op-rx.ts";
 import type { CompiledOperator, OperatorContext } from "./types.ts";
 
 const at = { file: "rules.conf", line: 7 };
@@ -162,6 +164,18 @@ test("captures: @rx fills TX:0..9 from the match and groups ('' for a group that
   const none = ctx();
   assert.deepEqual(op("@rx (a)").test("a", none), { matched: "a" });
   assert.equal(none.captures, undefined);
+});
+
+test("@rx ^.*$ (CRS 920450's capture, answered without the regex engine) matches and captures as the engine does", () => {
+  const re = compile("^.*$", RX_FLAGS);
+  for (const v of ["", "x-forwarded-for", "a\nb", "\n", "a\r\n", "\u00ff\u0000 tail\n\n"]) {
+    const caps: string[] = [];
+    const r = op("@rx ^.*$").test(v, ctx({}, caps));
+    const m = re.execBinary(v);
+    assert.ok(m, JSON.stringify(v));
+    assert.deepEqual(r, { matched: m.captures[0] }, JSON.stringify(v));
+    assert.deepEqual(caps, [m.captures[0]], JSON.stringify(v));
+  }
 });
 
 test("@pmFromFile/@ipMatchFromFile read their files through the parser; phrases match case-insensitively", (t) => {
