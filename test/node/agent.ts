@@ -86,16 +86,27 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   process.once("exit", orphanGuard);
 
   const statusWriter = new StatusWriter(client, log);
-  const read = (ns: string): DataSource => async (kind, name) => {
-    const plural = kind === "secret" ? "secrets" : "configmaps";
-    try {
-      return await client.request(`GET`, `/api/v1/namespaces/${ns}/${plural}/${name}`);
-    } catch (e) {
-      if (e instanceof KubeApiError && e.status === 404) return undefined;
-      throw e;
-    }
+  const read =
+    (ns: string): DataSource =>
+    async (kind, name) => {
+      const plural = kind === "secret" ? "secrets" : "configmaps";
+      try {
+        return await client.request(`GET`, `/api/v1/namespaces/${ns}/${plural}/${name}`);
+      } catch (e) {
+        if (e instanceof KubeApiError && e.status === 404) return undefined;
+        throw e;
+      }
+    };
+  const ctx = {
+    net,
+    nodeName,
+    stateDir,
+    images,
+    imageSource,
+    read,
+    log,
+    changed: (r: PodRunner) => statusWriter.mark(r),
   };
-  const ctx = { net, nodeName, stateDir, images, imageSource, read, log, changed: (r: PodRunner) => statusWriter.mark(r) };
 
   const finish = async (uid: string, pod: Pod, graceMs: number, deleteObject: boolean) => {
     if (finishing.has(uid)) return;
@@ -110,9 +121,13 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     if (!deleteObject) return;
     const { namespace, name } = pod.metadata;
     await client
-      .request("DELETE", `/api/v1/namespaces/${namespace}/pods/${name}`, { gracePeriodSeconds: 0, preconditions: { uid } })
+      .request("DELETE", `/api/v1/namespaces/${namespace}/pods/${name}`, {
+        gracePeriodSeconds: 0,
+        preconditions: { uid },
+      })
       .catch((e: unknown) => {
-        if (!(e instanceof KubeApiError && (e.status === 404 || e.status === 409))) log(`delete pod ${namespace}/${name}: ${String(e)}`);
+        if (!(e instanceof KubeApiError && (e.status === 404 || e.status === 409)))
+          log(`delete pod ${namespace}/${name}: ${String(e)}`);
       });
     log(`pod ${namespace}/${name} removed`);
   };
@@ -184,7 +199,9 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     hostIp: net.hostIp,
     podCidr: net.podCidr,
     stateDir,
-    netnsOf: (ns, name) => [...runners.values()].find((r) => r.pod.metadata.namespace === ns && r.pod.metadata.name === name)?.netns,
+    netnsOf: (ns, name) =>
+      [...runners.values()].find((r) => r.pod.metadata.namespace === ns && r.pod.metadata.name === name)
+        ?.netns,
     pids: () => [...runners.values()].flatMap((r) => r.pids()),
     stop,
   };
@@ -242,7 +259,8 @@ class StatusWriter {
         this.#written.set(r, key);
         r.pod = { ...r.pod, status: updated.status ?? {} };
       } catch (e) {
-        if (!(e instanceof KubeApiError && e.status === 404)) this.#log(`status of pod ${namespace}/${name}: ${String(e)}`);
+        if (!(e instanceof KubeApiError && e.status === 404))
+          this.#log(`status of pod ${namespace}/${name}: ${String(e)}`);
       }
     }
     this.#busy.delete(r);
@@ -261,7 +279,9 @@ if (process.argv[1] === import.meta.filename) {
     },
   });
   if (!values.kubeconfig || !values.images) {
-    process.stderr.write("usage: agent.ts --kubeconfig FILE --images MAP.json [--node-name N] [--pod-cidr 10.N.0.0/16] [--state-dir DIR] [--quiet]\n");
+    process.stderr.write(
+      "usage: agent.ts --kubeconfig FILE --images MAP.json [--node-name N] [--pod-cidr 10.N.0.0/16] [--state-dir DIR] [--quiet]\n",
+    );
     process.exit(2);
   }
   const agent = await startNodeAgent({
@@ -272,7 +292,9 @@ if (process.argv[1] === import.meta.filename) {
     ...(values["state-dir"] ? { stateDir: values["state-dir"] } : {}),
     ...(values.quiet ? {} : { log: (m: string) => process.stderr.write(`node-agent: ${m}\n`) }),
   });
-  process.stdout.write(`node ${agent.nodeName} Ready: InternalIP ${agent.hostIp}, pods in ${agent.podCidr}, state in ${agent.stateDir}\n`);
+  process.stdout.write(
+    `node ${agent.nodeName} Ready: InternalIP ${agent.hostIp}, pods in ${agent.podCidr}, state in ${agent.stateDir}\n`,
+  );
   await new Promise<void>((done) => {
     process.once("SIGINT", done);
     process.once("SIGTERM", done);
