@@ -133,6 +133,22 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   };
 
   const bound = new Set<string>();
+  const bind = async (pod: Pod): Promise<void> => {
+    const { uid, namespace, name } = pod.metadata;
+    try {
+      await client.request("POST", `/api/v1/namespaces/${namespace}/pods/${name}/binding`, {
+        apiVersion: "v1",
+        kind: "Binding",
+        metadata: { name, namespace, uid },
+        target: { apiVersion: "v1", kind: "Node", name: nodeName },
+      });
+    } catch (e) {
+      // 409: bound already; 404: deleted meanwhile. Anything else is retried in a second.
+      if (e instanceof KubeApiError && (e.status === 409 || e.status === 404)) return;
+      log(`bind pod ${namespace}/${name}: ${String(e)}; retrying`);
+      if (!abort.signal.aborted) setTimeout(() => void bind(pod), 1_000);
+    }
+  };
   const onPod = (type: "ADDED" | "MODIFIED" | "DELETED", pod: Pod) => {
     const { uid, namespace, name } = pod.metadata;
     if (type === "DELETED") {
@@ -143,14 +159,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
       const ours = (pod.spec.schedulerName ?? "default-scheduler") === "default-scheduler";
       if (ours && !pod.metadata.deletionTimestamp && !bound.has(uid)) {
         bound.add(uid);
-        void client
-          .request("POST", `/api/v1/namespaces/${namespace}/pods/${name}/binding`, {
-            apiVersion: "v1",
-            kind: "Binding",
-            metadata: { name, namespace, uid },
-            target: { apiVersion: "v1", kind: "Node", name: nodeName },
-          })
-          .catch((e: unknown) => log(`bind pod ${namespace}/${name}: ${String(e)}`));
+        void bind(pod);
       }
       return;
     }
