@@ -69,6 +69,8 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   const net = await NodeNet.create(opts.podCidr);
   const runners = new Map<string, PodRunner>();
   const finishing = new Set<string>();
+  // Pods whose delete was finalised: later events for them (until DELETED) change nothing.
+  const finalised = new Set<string>();
   const abort = new AbortController();
   // A test process that dies without stop() must not leave namespaces and links behind; container
   // processes die with it through their pdeathsig (container.ts).
@@ -109,7 +111,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   };
 
   const finish = async (uid: string, pod: Pod, graceMs: number, deleteObject: boolean) => {
-    if (finishing.has(uid)) return;
+    if (finishing.has(uid) || finalised.has(uid)) return;
     finishing.add(uid);
     const r = runners.get(uid);
     if (r) {
@@ -119,6 +121,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     }
     finishing.delete(uid);
     if (!deleteObject) return;
+    finalised.add(uid);
     const { namespace, name } = pod.metadata;
     await client
       .request("DELETE", `/api/v1/namespaces/${namespace}/pods/${name}`, {
@@ -126,8 +129,10 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
         preconditions: { uid },
       })
       .catch((e: unknown) => {
-        if (!(e instanceof KubeApiError && (e.status === 404 || e.status === 409)))
-          log(`delete pod ${namespace}/${name}: ${String(e)}`);
+        if (e instanceof KubeApiError && (e.status === 404 || e.status === 409)) return;
+        // Let the next event for the Pod try again.
+        finalised.delete(uid);
+        log(`delete pod ${namespace}/${name}: ${String(e)}`);
       });
     log(`pod ${namespace}/${name} removed`);
   };
@@ -152,6 +157,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   const onPod = (type: "ADDED" | "MODIFIED" | "DELETED", pod: Pod) => {
     const { uid, namespace, name } = pod.metadata;
     if (type === "DELETED") {
+      finalised.delete(uid);
       if (runners.has(uid)) void finish(uid, pod, 0, false);
       return;
     }
