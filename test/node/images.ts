@@ -45,7 +45,8 @@ export function parseImageMap(raw: unknown, base: string, source = "image map"):
       map.set(image, { entrypoint: [abs(v)], cmd: [], paths: {} });
       continue;
     }
-    if (typeof v !== "object" || v === null) throw bad("want a path or {entrypoint, cmd, paths}");
+    if (typeof v !== "object" || v === null || Array.isArray(v))
+      throw bad("want a path or {entrypoint, cmd, paths}");
     const e = v as Partial<Record<keyof ImageEntry, unknown>>;
     const strings = (x: unknown, what: string): string[] => {
       if (x === undefined) return [];
