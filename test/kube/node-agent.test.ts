@@ -20,6 +20,7 @@ import { apply, getJson, kubeSkip, waitFor } from "./helper.ts";
 const run = promisify(execFile);
 const NS = "node-agent";
 const IMAGE = "portico.test/hello:1";
+const SHELL = "portico.test/shell";
 // A host path no other test uses: the agent creates it for the volume mount and must remove it.
 const mountRoot = `/tmp/portico-node-test-${process.pid}`;
 
@@ -118,7 +119,13 @@ describe("the test node agent runs a Deployment's Pods as local processes", { sk
     const script = join(env.dir, "hello-server.cjs");
     writeFileSync(script, SERVER);
     const map = join(env.dir, "images.json");
-    writeFileSync(map, JSON.stringify({ [IMAGE]: { entrypoint: [process.execPath, script] } }));
+    writeFileSync(
+      map,
+      JSON.stringify({
+        [IMAGE]: { entrypoint: [process.execPath, script] },
+        [SHELL]: { entrypoint: ["/bin/sh"] },
+      }),
+    );
     agent = await startNodeAgent({
       kubeconfig: env.adminKubeconfig,
       images: map,
@@ -268,6 +275,106 @@ spec:
     assert.equal(waiting.reason, "ImageNotMapped");
     assert.match(waiting.message, /example\.invalid\/nothing:1.*image map/);
     await env.kubectl(["delete", "pod", "-n", NS, "unknown-image", "--wait=true", "--timeout=20s"]);
+  });
+
+  test("restartPolicy, init containers, an exec probe, Secret env and volumes", async () => {
+    const shellPod = (name: string, policy: string, script: string, extra = "") => `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, namespace: ${NS}}
+spec:
+  restartPolicy: ${policy}
+  terminationGracePeriodSeconds: 2
+  containers:
+    - name: main
+      image: ${SHELL}:latest
+      command: ["/bin/sh", "-c", ${JSON.stringify(script)}]
+${extra}---
+`;
+    await apply(
+      env,
+      `apiVersion: v1
+kind: Secret
+metadata: {name: creds, namespace: ${NS}}
+stringData: {token: s3cret}
+---
+${shellPod("crash", "Always", "exit 3")}${shellPod("fails", "Never", "exit 2")}${shellPod(
+        "probed",
+        "Always",
+        "exec sleep 600",
+        `      readinessProbe: {exec: {command: ["/bin/sh", "-c", "test $PROBE_OK = yes"]}, periodSeconds: 1}
+      env: [{name: PROBE_OK, value: "yes"}]
+`,
+      )}${shellPod(
+        "once",
+        "Never",
+        `test "$(cat ${mountRoot}/work/f)" = from-init && test "$TOKEN" = s3cret && test "$(cat ${mountRoot}/sec/token)" = s3cret`,
+        `      env: [{name: TOKEN, valueFrom: {secretKeyRef: {name: creds, key: token}}}]
+      volumeMounts:
+        - {name: work, mountPath: ${mountRoot}/work}
+        - {name: sec, mountPath: ${mountRoot}/sec}
+  initContainers:
+    - name: init
+      image: ${SHELL}
+      command: ["/bin/sh", "-c", "echo -n from-init > ${mountRoot}/work/f"]
+      volumeMounts: [{name: work, mountPath: ${mountRoot}/work}]
+  volumes:
+    - {name: work, emptyDir: {}}
+    - {name: sec, secret: {secretName: creds}}
+`,
+      )}`,
+    );
+    try {
+      const pod = (name: string) => getJson(env, "pod", "-n", NS, name);
+      const crash = await waitFor(
+        "crash restarted",
+        async () => {
+          const cs = (await pod("crash"))?.status?.containerStatuses?.[0];
+          return cs?.restartCount >= 1 && cs.lastState?.terminated && cs;
+        },
+        30_000,
+        200,
+      );
+      assert.equal(crash.lastState.terminated.exitCode, 3);
+      // Between runs it backs off; restarted, it runs again (ready: it has no probe).
+      assert.ok(
+        crash.state.waiting?.reason === "CrashLoopBackOff" || crash.state.running,
+        JSON.stringify(crash.state),
+      );
+      const fails = await waitFor(
+        "fails Failed",
+        async () => (await pod("fails"))?.status?.phase === "Failed" && pod("fails"),
+        20_000,
+        200,
+      );
+      assert.equal(fails?.status.containerStatuses[0].state.terminated.exitCode, 2);
+      assert.equal(fails?.status.containerStatuses[0].restartCount, 0);
+      const once = await waitFor(
+        "once Succeeded (its checks of the init container's file, the Secret env and volume passed)",
+        async () => {
+          const p = await pod("once");
+          if (p?.status?.phase === "Failed") throw new Error(`once failed: ${JSON.stringify(p.status)}`);
+          return p?.status?.phase === "Succeeded" && p;
+        },
+        30_000,
+        200,
+      );
+      assert.equal(once.status.initContainerStatuses[0].state.terminated.exitCode, 0);
+      assert.equal(once.status.conditions.find((c: Obj) => c.type === "Initialized")?.status, "True");
+      await waitFor("probed Ready", async () => isReady((await pod("probed")) ?? {}), 20_000, 200);
+    } finally {
+      await env.kubectl([
+        "delete",
+        "pod",
+        "-n",
+        NS,
+        "crash",
+        "fails",
+        "once",
+        "probed",
+        "--wait=true",
+        "--timeout=30s",
+      ]);
+    }
   });
 
   test("deleting the Deployment leaves no process, namespace, veth or mount point behind", async () => {
