@@ -68,7 +68,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   const client = await KubeClient.fromFile(opts.kubeconfig);
   const net = await NodeNet.create(opts.podCidr);
   const runners = new Map<string, PodRunner>();
-  const finishing = new Set<string>();
+  const finishing = new Map<string, Promise<void>>();
   // Pods whose delete was finalised: later events for them (until DELETED) change nothing.
   const finalised = new Set<string>();
   const abort = new AbortController();
@@ -110,16 +110,22 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     changed: (r: PodRunner) => statusWriter.mark(r),
   };
 
-  const finish = async (uid: string, pod: Pod, graceMs: number, deleteObject: boolean) => {
-    if (finishing.has(uid) || finalised.has(uid)) return;
-    finishing.add(uid);
+  const finish = (uid: string, pod: Pod, graceMs: number, deleteObject: boolean): Promise<void> => {
+    if (finalised.has(uid)) return Promise.resolve();
+    // One termination per Pod; stop() waits for those already under way.
+    const running = finishing.get(uid);
+    if (running) return running;
+    const done = terminate(uid, pod, graceMs, deleteObject).finally(() => finishing.delete(uid));
+    finishing.set(uid, done);
+    return done;
+  };
+  const terminate = async (uid: string, pod: Pod, graceMs: number, deleteObject: boolean) => {
     const r = runners.get(uid);
     if (r) {
       statusWriter.forget(r);
       await r.terminate(graceMs);
       runners.delete(uid);
     }
-    finishing.delete(uid);
     if (!deleteObject) return;
     finalised.add(uid);
     const { namespace, name } = pod.metadata;
@@ -128,13 +134,15 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
         gracePeriodSeconds: 0,
         preconditions: { uid },
       })
-      .catch((e: unknown) => {
-        if (e instanceof KubeApiError && (e.status === 404 || e.status === 409)) return;
-        // Let the next event for the Pod try again.
-        finalised.delete(uid);
-        log(`delete pod ${namespace}/${name}: ${String(e)}`);
-      });
-    log(`pod ${namespace}/${name} removed`);
+      .then(
+        () => log(`pod ${namespace}/${name} removed`),
+        (e: unknown) => {
+          if (e instanceof KubeApiError && (e.status === 404 || e.status === 409)) return;
+          // Let the next event for the Pod try again.
+          finalised.delete(uid);
+          log(`delete pod ${namespace}/${name}: ${String(e)}`);
+        },
+      );
   };
 
   const bound = new Set<string>();
@@ -193,6 +201,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     await pods;
     await node?.stop();
     await Promise.all([...runners.entries()].map(([uid, r]) => finish(uid, r.pod, 2_000, false)));
+    await Promise.all(finishing.values());
     await statusWriter.idle();
     await net.close();
     client.close();
