@@ -9,7 +9,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { startKube, type KubeEnv } from "../../scripts/kube/env.ts";
@@ -277,7 +277,7 @@ spec:
     await env.kubectl(["delete", "pod", "-n", NS, "unknown-image", "--wait=true", "--timeout=20s"]);
   });
 
-  test("restartPolicy, init containers, an exec probe, Secret env and volumes", async () => {
+  test("restartPolicy, a liveness probe, init containers, an exec readiness probe, Secret env and volumes", async () => {
     const shellPod = (name: string, policy: string, script: string, extra = "") => `apiVersion: v1
 kind: Pod
 metadata: {name: ${name}, namespace: ${NS}}
@@ -297,7 +297,13 @@ kind: Secret
 metadata: {name: creds, namespace: ${NS}}
 stringData: {token: s3cret}
 ---
-${shellPod("crash", "Always", "exit 3")}${shellPod("fails", "Never", "exit 2")}${shellPod(
+${shellPod("crash", "Always", "exit 3")}${shellPod(
+        "unhealthy",
+        "Always",
+        "exec sleep 600",
+        `      livenessProbe: {exec: {command: ["/bin/sh", "-c", "exit 1"]}, periodSeconds: 1, failureThreshold: 1}
+`,
+      )}${shellPod("fails", "Never", "exit 2")}${shellPod(
         "probed",
         "Always",
         "exec sleep 600",
@@ -340,6 +346,16 @@ ${shellPod("crash", "Always", "exit 3")}${shellPod("fails", "Never", "exit 2")}$
         crash.state.waiting?.reason === "CrashLoopBackOff" || crash.state.running,
         JSON.stringify(crash.state),
       );
+      const unhealthy = await waitFor(
+        "unhealthy restarted by its liveness probe",
+        async () => {
+          const cs = (await pod("unhealthy"))?.status?.containerStatuses?.[0];
+          return cs?.restartCount >= 1 && cs.lastState?.terminated && cs;
+        },
+        30_000,
+        200,
+      );
+      assert.equal(unhealthy.lastState.terminated.exitCode, 143, "ended by SIGTERM");
       const fails = await waitFor(
         "fails Failed",
         async () => (await pod("fails"))?.status?.phase === "Failed" && pod("fails"),
@@ -368,6 +384,7 @@ ${shellPod("crash", "Always", "exit 3")}${shellPod("fails", "Never", "exit 2")}$
         "-n",
         NS,
         "crash",
+        "unhealthy",
         "fails",
         "once",
         "probed",
@@ -379,12 +396,17 @@ ${shellPod("crash", "Always", "exit 3")}${shellPod("fails", "Never", "exit 2")}$
 
   test("deleting the Deployment leaves no process, namespace, veth or mount point behind", async () => {
     const pids = agent.pids();
-    assert.equal(pids.length, 1);
+    const cmd = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+    assert.equal(pids.length, 1, pids.map(cmd).join("; "));
     await env.kubectl(["delete", "deployment", "-n", NS, "hello"]);
     await waitFor("no Pods", async () => (await pods(env)).length === 0, 30_000, 200);
     await waitFor("no container process", () => agent.pids().length === 0 && !pids.some(alive));
     const tag = `pnode-${process.pid.toString(36)}_`;
-    await waitFor("no pod namespace", async () => !(await netnsList()).some((n) => n.startsWith(tag)));
+    await waitFor("no pod namespace", async () => !(await netnsList()).some((n) => n.startsWith(tag))).catch(
+      async (e) => {
+        throw new Error(`${String(e)}: ${(await netnsList()).join(" ")}`);
+      },
+    );
     const veth = `pn${process.pid.toString(36)}_`;
     await waitFor("no pod veth", async () => !(await links()).some((l) => l.startsWith(veth)));
     assert.ok(!existsSync(mountRoot), `${mountRoot} removed`);

@@ -121,6 +121,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   };
   const terminate = async (uid: string, pod: Pod, graceMs: number, deleteObject: boolean) => {
     const r = runners.get(uid);
+    log(`pod ${pod.metadata.namespace}/${pod.metadata.name} stopping (grace ${graceMs} ms)`);
     if (r) {
       statusWriter.forget(r);
       await r.terminate(graceMs);

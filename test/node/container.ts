@@ -2,13 +2,13 @@
 // netns exec`, which also gives it a private mount namespace: its bind mounts never reach the
 // host), under `setpriv --pdeathsig KILL` so that it dies with the agent even when the agent is
 // killed without cleanup. Exits are restarted per restartPolicy with a back-off of 1 s doubling to
-// 10 s (a kubelet's is 10 s to 5 min; tests should not wait that long), and a readiness probe
-// decides `ready` (no probe: ready once started).
+// 10 s (a kubelet's is 10 s to 5 min; tests should not wait that long), a readiness probe
+// decides `ready` (no probe: ready once started) and a failing liveness probe ends the process.
 import { spawn, type ChildProcess } from "node:child_process";
 import { openSync, closeSync } from "node:fs";
 import { constants } from "node:os";
 import { probeOnce } from "./probe.ts";
-import type { Container } from "./types.ts";
+import type { Container, Probe } from "./types.ts";
 import type { Bind } from "./volumes.ts";
 
 /** now is a metav1.Time. */
@@ -46,6 +46,7 @@ export class ContainerRunner {
   #ready = false;
   #stopping = false;
   #timers = new Set<NodeJS.Timeout>();
+  #killing = new WeakSet<ChildProcess>();
 
   constructor(spec: ContainerSpec, onChange: () => void) {
     this.spec = spec;
@@ -55,7 +56,8 @@ export class ContainerRunner {
 
   /** pid is the running process's id, if any. */
   get pid(): number | undefined {
-    return this.#proc?.exitCode === null ? this.#proc.pid : undefined;
+    const p = this.#proc;
+    return p && p.exitCode === null && p.signalCode === null ? p.pid : undefined;
   }
 
   /** start launches the process (again, after a restart). */
@@ -94,7 +96,9 @@ export class ContainerRunner {
     this.#onChange();
     proc.on("error", () => undefined); // reported through "exit"
     proc.once("exit", (code, signal) => this.#exited(proc, code ?? 128 + signalNumber(signal), startedAt));
-    if (spec.container.readinessProbe) this.#probe(proc);
+    const { readinessProbe, livenessProbe } = spec.container;
+    if (readinessProbe) this.#probe(proc, readinessProbe, (pass) => this.#setReady(pass));
+    if (livenessProbe) this.#probe(proc, livenessProbe, (pass) => pass || this.#unhealthy(proc));
   }
 
   #exited(proc: ChildProcess, code: number, startedAt: string): void {
@@ -130,8 +134,9 @@ export class ContainerRunner {
     });
   }
 
-  #probe(proc: ChildProcess): void {
-    const p = this.spec.container.readinessProbe!;
+  /** #probe runs p against proc every period; onResult gets each verdict once the threshold of
+   * successes (or failures) in a row is reached. */
+  #probe(proc: ChildProcess, p: Probe, onResult: (pass: boolean) => void): void {
     let ok = 0;
     let failed = 0;
     const tick = async () => {
@@ -143,13 +148,23 @@ export class ContainerRunner {
         this.spec.netns,
         this.spec.env,
       ).catch(() => false);
-      if (this.#proc !== proc) return;
+      if (this.#proc !== proc || proc.exitCode !== null) return;
       [ok, failed] = pass ? [ok + 1, 0] : [0, failed + 1];
-      if (pass && ok >= (p.successThreshold ?? 1)) this.#setReady(true);
-      if (!pass && failed >= (p.failureThreshold ?? 3)) this.#setReady(false);
+      if (pass && ok >= (p.successThreshold ?? 1)) onResult(true);
+      if (!pass && failed >= (p.failureThreshold ?? 3)) onResult(false);
       this.#after((p.periodSeconds ?? 10) * 1000, tick);
     };
     this.#after((p.initialDelaySeconds ?? 0) * 1000, tick);
+  }
+
+  /** #unhealthy ends a container whose liveness probe failed (SIGTERM, SIGKILL after 5 s); its
+   * exit then restarts it per restartPolicy, as a kubelet does. */
+  #unhealthy(proc: ChildProcess): void {
+    if (proc.exitCode !== null || proc.signalCode !== null || this.#killing.has(proc)) return;
+    this.#killing.add(proc);
+    const kill = setTimeout(() => proc.kill("SIGKILL"), 5_000);
+    proc.once("exit", () => clearTimeout(kill));
+    proc.kill("SIGTERM");
   }
 
   #setReady(ready: boolean): void {

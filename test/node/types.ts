@@ -27,7 +27,7 @@ export interface EnvFromSource {
   configMapRef?: { name: string; optional?: boolean };
 }
 
-/** Probe is a readiness probe (liveness and startup probes are not run; see README.md). */
+/** Probe is a readiness or liveness probe (startup probes are not run; see README.md). */
 export interface Probe {
   httpGet?: {
     path?: string;
@@ -57,6 +57,7 @@ export interface Container {
   envFrom?: EnvFromSource[];
   ports?: { name?: string; containerPort: number; protocol?: string }[];
   readinessProbe?: Probe;
+  livenessProbe?: Probe;
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[];
   resources?: { limits?: Record<string, string | number>; requests?: Record<string, string | number> };
 }
