@@ -331,30 +331,25 @@ ${shellPod("crash", "Always", "exit 3")}${shellPod(
     );
     try {
       const pod = (name: string) => getJson(env, "pod", "-n", NS, name);
-      const crash = await waitFor(
-        "crash restarted",
-        async () => {
-          const cs = (await pod("crash"))?.status?.containerStatuses?.[0];
-          return cs?.restartCount >= 1 && cs.lastState?.terminated && cs;
-        },
-        30_000,
-        200,
-      );
+      // The first container's status once it has restarted at least once.
+      const restarted = (name: string) =>
+        waitFor(
+          `${name} restarted`,
+          async () => {
+            const cs = (await pod(name))?.status?.containerStatuses?.[0];
+            return cs?.restartCount >= 1 && cs.lastState?.terminated && cs;
+          },
+          30_000,
+          200,
+        );
+      const crash = await restarted("crash");
       assert.equal(crash.lastState.terminated.exitCode, 3);
       // Between runs it backs off; restarted, it runs again (ready: it has no probe).
       assert.ok(
         crash.state.waiting?.reason === "CrashLoopBackOff" || crash.state.running,
         JSON.stringify(crash.state),
       );
-      const unhealthy = await waitFor(
-        "unhealthy restarted by its liveness probe",
-        async () => {
-          const cs = (await pod("unhealthy"))?.status?.containerStatuses?.[0];
-          return cs?.restartCount >= 1 && cs.lastState?.terminated && cs;
-        },
-        30_000,
-        200,
-      );
+      const unhealthy = await restarted("unhealthy");
       assert.equal(unhealthy.lastState.terminated.exitCode, 143, "ended by SIGTERM");
       const fails = await waitFor(
         "fails Failed",
