@@ -3,7 +3,8 @@
 # unmodified, as a `go test -c` binary) and the backends its manifests run, from the Go module
 # proxy, into .cache/conformance/bin, and writes .cache/conformance/images.json: each container
 # image the suite's manifests name -> the binary built from that image's source (a path relative to
-# images.json's directory), which the test node agent runs in place of the image. Once per machine; exits at once when built.
+# images.json's directory), which the test node agent runs in place of the image. Once per
+# machine; exits at once when built.
 #
 # Why a wrapper module: the conformance module replaces sigs.k8s.io/gateway-api with "../" (its
 # own repository checkout), which Go ignores in a dependency; we pin that to the same release.
