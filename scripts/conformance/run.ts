@@ -68,10 +68,15 @@ function startLogged(name: string, cmd: string, args: string[], vars: Record<str
 
 async function waitFor<T>(what: string, check: () => Promise<T | undefined>, ms: number): Promise<T> {
   const end = Date.now() + ms;
+  let last = "";
   for (;;) {
-    const v = await check().catch(() => undefined);
+    const v = await check().catch((e: unknown) => {
+      last = String(e);
+      return undefined;
+    });
     if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`${what}: not after ${ms / 1000} s (logs in ${logDir})`);
+    if (Date.now() > end)
+      throw new Error(`${what}: not after ${ms / 1000} s${last ? ` (${last})` : ""}; logs in ${logDir}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -174,7 +179,8 @@ spec: {controllerName: portico.dev/gateway-controller}
         (c: { type: string; status: string }) => c.type === "Accepted" && c.status === "True",
       );
       const names = (gc.status?.supportedFeatures ?? []).map((f: { name: string }) => f.name) as string[];
-      return accepted && names.length > 0 ? names : undefined;
+      if (accepted && names.length > 0) return names;
+      throw new Error(`status now: ${JSON.stringify(gc.status ?? {})}`);
     },
     60_000,
   );
