@@ -192,7 +192,7 @@ spec: {controllerName: portico.dev/gateway-controller}
   const args = [
     "-test.v",
     "-test.timeout=3h",
-    "-test.run=TestConformance",
+    "-test.run=^TestConformance$",
     "--gateway-class=portico",
     `--conformance-profiles=${opts.profiles}`,
     `--report-output=${out}`,
