@@ -1,11 +1,14 @@
 // harness.ts: what stands in for a cluster's nodes during a conformance run — kube-controller-
 // manager (Deployments, ReplicaSets, EndpointSlices, namespace deletion) and the test-only node
 // agent (test/node), which runs the suite's Pods as local processes in network namespaces, each
-// image mapped to the binary build.sh made from its source. A test harness, not a product feature.
+// image mapped to the binary build.sh made from its source — and the kubelet's Pod log endpoint
+// (kubelet-logs.ts). A test harness, not a product feature.
 import { join } from "node:path";
 import { startControllerManager, type ControllerManager } from "../kube/kcm.ts";
 import type { KubeEnv } from "../kube/env.ts";
 import { startNodeAgent, type NodeAgent } from "../../test/node/agent.ts";
+import { KubeClient } from "../../src/sources/kube/client.ts";
+import { startKubeletLogs } from "./kubelet-logs.ts";
 
 /** NodeHarness is a running controller-manager and node agent. */
 export interface NodeHarness {
@@ -33,9 +36,23 @@ export async function startNodeHarness(
     await kcm.stop();
     throw e;
   }
+  // Pod logs for the mirror tests: the Node says where its "kubelet" listens.
+  const logs = await startKubeletLogs(agent.hostIp, agent.stateDir);
+  const client = await KubeClient.fromFile(env.adminKubeconfig);
+  try {
+    await client.request(
+      "PATCH",
+      `/api/v1/nodes/${agent.nodeName}/status`,
+      { status: { daemonEndpoints: { kubeletEndpoint: { Port: logs.port } } } },
+      "application/merge-patch+json",
+    );
+  } finally {
+    client.close();
+  }
   return {
     agent,
     async stop() {
+      await logs.stop();
       await agent.stop();
       await kcm.stop();
     },

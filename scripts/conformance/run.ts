@@ -134,7 +134,8 @@ async function main(): Promise<number> {
   }
   await build("scripts/kube/build.sh");
   await build("scripts/conformance/build.sh");
-  env = await startKube();
+  // The node agent's Node lists a Hostname nothing resolves; Pod logs must go to its InternalIP.
+  env = await startKube(["--kubelet-preferred-address-types=InternalIP"]);
   logDir = join(env.dir, "logs");
   say(`kube-apiserver ${env.server}; logs in ${logDir}`);
   harness = await startNodeHarness(env, {
