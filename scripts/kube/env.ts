@@ -73,7 +73,8 @@ async function waitFor(
   throw new Error(`${what}: not ready after ${deadlineMs} ms`);
 }
 
-function stopProc(p: ChildProcess | undefined): Promise<void> {
+/** stopProc sends SIGTERM, then SIGKILL after 5 s, and resolves once p has exited. */
+export function stopProc(p: ChildProcess | undefined): Promise<void> {
   if (!p || p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
   return new Promise((done) => {
     const t = setTimeout(() => p.kill("SIGKILL"), 5_000);

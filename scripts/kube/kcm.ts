@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, openSync } from "node:fs";
 import https from "node:https";
 import { join } from "node:path";
-import { BIN_DIR, freePort, type KubeEnv } from "./env.ts";
+import { BIN_DIR, freePort, stopProc, type KubeEnv } from "./env.ts";
 
 /** KCM_BIN is the kube-controller-manager binary build.sh writes. */
 export const KCM_BIN = join(BIN_DIR, "kube-controller-manager");
@@ -52,9 +52,8 @@ export async function startControllerManager(
       "--leader-elect=false",
       "--bind-address=127.0.0.1",
       `--secure-port=${port}`,
-      // Resync and sync periods short enough that a test never waits on them.
+      // Informers resync every 30-60 s instead of 12-24 h: a missed event heals within a test.
       "--min-resync-period=30s",
-      "--concurrent-deployment-syncs=5",
       "--v=1",
       ...(opts.flags ?? []),
     ],
@@ -62,17 +61,10 @@ export async function startControllerManager(
   );
   const guard = () => proc.kill("SIGKILL");
   process.once("exit", guard);
-  const stop = () =>
-    new Promise<void>((done) => {
-      process.off("exit", guard);
-      if (proc.exitCode !== null || proc.signalCode !== null) return done();
-      const t = setTimeout(() => proc.kill("SIGKILL"), 5_000);
-      proc.once("exit", () => {
-        clearTimeout(t);
-        done();
-      });
-      proc.kill("SIGTERM");
-    });
+  const stop = () => {
+    process.off("exit", guard);
+    return stopProc(proc);
+  };
   try {
     await healthy(proc, port);
   } catch (e) {

@@ -68,7 +68,9 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   const client = await KubeClient.fromFile(opts.kubeconfig);
   const net = await NodeNet.create(opts.podCidr);
   const runners = new Map<string, PodRunner>();
-  const finishing = new Set<string>();
+  const finishing = new Map<string, Promise<void>>();
+  // Pods whose delete was finalised: later events for them (until DELETED) change nothing.
+  const finalised = new Set<string>();
   const abort = new AbortController();
   // A test process that dies without stop() must not leave namespaces and links behind; container
   // processes die with it through their pdeathsig (container.ts).
@@ -86,41 +88,84 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   process.once("exit", orphanGuard);
 
   const statusWriter = new StatusWriter(client, log);
-  const read = (ns: string): DataSource => async (kind, name) => {
-    const plural = kind === "secret" ? "secrets" : "configmaps";
-    try {
-      return await client.request(`GET`, `/api/v1/namespaces/${ns}/${plural}/${name}`);
-    } catch (e) {
-      if (e instanceof KubeApiError && e.status === 404) return undefined;
-      throw e;
-    }
+  const read =
+    (ns: string): DataSource =>
+    async (kind, name) => {
+      const plural = kind === "secret" ? "secrets" : "configmaps";
+      try {
+        return await client.request(`GET`, `/api/v1/namespaces/${ns}/${plural}/${name}`);
+      } catch (e) {
+        if (e instanceof KubeApiError && e.status === 404) return undefined;
+        throw e;
+      }
+    };
+  const ctx = {
+    net,
+    nodeName,
+    stateDir,
+    images,
+    imageSource,
+    read,
+    log,
+    changed: (r: PodRunner) => statusWriter.mark(r),
   };
-  const ctx = { net, nodeName, stateDir, images, imageSource, read, log, changed: (r: PodRunner) => statusWriter.mark(r) };
 
-  const finish = async (uid: string, pod: Pod, graceMs: number, deleteObject: boolean) => {
-    if (finishing.has(uid)) return;
-    finishing.add(uid);
+  const finish = (uid: string, pod: Pod, graceMs: number, deleteObject: boolean): Promise<void> => {
+    if (finalised.has(uid)) return Promise.resolve();
+    // One termination per Pod; stop() waits for those already under way.
+    const running = finishing.get(uid);
+    if (running) return running;
+    const done = terminate(uid, pod, graceMs, deleteObject).finally(() => finishing.delete(uid));
+    finishing.set(uid, done);
+    return done;
+  };
+  const terminate = async (uid: string, pod: Pod, graceMs: number, deleteObject: boolean) => {
     const r = runners.get(uid);
     if (r) {
       statusWriter.forget(r);
       await r.terminate(graceMs);
       runners.delete(uid);
     }
-    finishing.delete(uid);
     if (!deleteObject) return;
+    finalised.add(uid);
     const { namespace, name } = pod.metadata;
     await client
-      .request("DELETE", `/api/v1/namespaces/${namespace}/pods/${name}`, { gracePeriodSeconds: 0, preconditions: { uid } })
-      .catch((e: unknown) => {
-        if (!(e instanceof KubeApiError && (e.status === 404 || e.status === 409))) log(`delete pod ${namespace}/${name}: ${String(e)}`);
-      });
-    log(`pod ${namespace}/${name} removed`);
+      .request("DELETE", `/api/v1/namespaces/${namespace}/pods/${name}`, {
+        gracePeriodSeconds: 0,
+        preconditions: { uid },
+      })
+      .then(
+        () => log(`pod ${namespace}/${name} removed`),
+        (e: unknown) => {
+          if (e instanceof KubeApiError && (e.status === 404 || e.status === 409)) return;
+          // Let the next event for the Pod try again.
+          finalised.delete(uid);
+          log(`delete pod ${namespace}/${name}: ${String(e)}`);
+        },
+      );
   };
 
   const bound = new Set<string>();
+  const bind = async (pod: Pod): Promise<void> => {
+    const { uid, namespace, name } = pod.metadata;
+    try {
+      await client.request("POST", `/api/v1/namespaces/${namespace}/pods/${name}/binding`, {
+        apiVersion: "v1",
+        kind: "Binding",
+        metadata: { name, namespace, uid },
+        target: { apiVersion: "v1", kind: "Node", name: nodeName },
+      });
+    } catch (e) {
+      // 409: bound already; 404: deleted meanwhile. Anything else is retried in a second.
+      if (e instanceof KubeApiError && (e.status === 409 || e.status === 404)) return;
+      log(`bind pod ${namespace}/${name}: ${String(e)}; retrying`);
+      if (!abort.signal.aborted) setTimeout(() => void bind(pod), 1_000);
+    }
+  };
   const onPod = (type: "ADDED" | "MODIFIED" | "DELETED", pod: Pod) => {
     const { uid, namespace, name } = pod.metadata;
     if (type === "DELETED") {
+      finalised.delete(uid);
       if (runners.has(uid)) void finish(uid, pod, 0, false);
       return;
     }
@@ -128,14 +173,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
       const ours = (pod.spec.schedulerName ?? "default-scheduler") === "default-scheduler";
       if (ours && !pod.metadata.deletionTimestamp && !bound.has(uid)) {
         bound.add(uid);
-        void client
-          .request("POST", `/api/v1/namespaces/${namespace}/pods/${name}/binding`, {
-            apiVersion: "v1",
-            kind: "Binding",
-            metadata: { name, namespace, uid },
-            target: { apiVersion: "v1", kind: "Node", name: nodeName },
-          })
-          .catch((e: unknown) => log(`bind pod ${namespace}/${name}: ${String(e)}`));
+        void bind(pod);
       }
       return;
     }
@@ -163,6 +201,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     await pods;
     await node?.stop();
     await Promise.all([...runners.entries()].map(([uid, r]) => finish(uid, r.pod, 2_000, false)));
+    await Promise.all(finishing.values());
     await statusWriter.idle();
     await net.close();
     client.close();
@@ -184,7 +223,9 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     hostIp: net.hostIp,
     podCidr: net.podCidr,
     stateDir,
-    netnsOf: (ns, name) => [...runners.values()].find((r) => r.pod.metadata.namespace === ns && r.pod.metadata.name === name)?.netns,
+    netnsOf: (ns, name) =>
+      [...runners.values()].find((r) => r.pod.metadata.namespace === ns && r.pod.metadata.name === name)
+        ?.netns,
     pids: () => [...runners.values()].flatMap((r) => r.pids()),
     stop,
   };
@@ -242,7 +283,8 @@ class StatusWriter {
         this.#written.set(r, key);
         r.pod = { ...r.pod, status: updated.status ?? {} };
       } catch (e) {
-        if (!(e instanceof KubeApiError && e.status === 404)) this.#log(`status of pod ${namespace}/${name}: ${String(e)}`);
+        if (!(e instanceof KubeApiError && e.status === 404))
+          this.#log(`status of pod ${namespace}/${name}: ${String(e)}`);
       }
     }
     this.#busy.delete(r);
@@ -261,7 +303,9 @@ if (process.argv[1] === import.meta.filename) {
     },
   });
   if (!values.kubeconfig || !values.images) {
-    process.stderr.write("usage: agent.ts --kubeconfig FILE --images MAP.json [--node-name N] [--pod-cidr 10.N.0.0/16] [--state-dir DIR] [--quiet]\n");
+    process.stderr.write(
+      "usage: agent.ts --kubeconfig FILE --images MAP.json [--node-name N] [--pod-cidr 10.N.0.0/16] [--state-dir DIR] [--quiet]\n",
+    );
     process.exit(2);
   }
   const agent = await startNodeAgent({
@@ -272,7 +316,9 @@ if (process.argv[1] === import.meta.filename) {
     ...(values["state-dir"] ? { stateDir: values["state-dir"] } : {}),
     ...(values.quiet ? {} : { log: (m: string) => process.stderr.write(`node-agent: ${m}\n`) }),
   });
-  process.stdout.write(`node ${agent.nodeName} Ready: InternalIP ${agent.hostIp}, pods in ${agent.podCidr}, state in ${agent.stateDir}\n`);
+  process.stdout.write(
+    `node ${agent.nodeName} Ready: InternalIP ${agent.hostIp}, pods in ${agent.podCidr}, state in ${agent.stateDir}\n`,
+  );
   await new Promise<void>((done) => {
     process.once("SIGINT", done);
     process.once("SIGTERM", done);

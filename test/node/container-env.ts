@@ -51,7 +51,9 @@ export async function containerEnv(
     return cache.get(k);
   };
   for (const from of c.envFrom ?? []) {
-    const [kind, ref] = from.secretRef ? (["secret", from.secretRef] as const) : (["configmap", from.configMapRef!] as const);
+    const [kind, ref] = from.secretRef
+      ? (["secret", from.secretRef] as const)
+      : (["configmap", from.configMapRef!] as const);
     const values = await data(kind, ref.name);
     if (!values) {
       if (ref.optional) continue;
@@ -68,11 +70,15 @@ export async function containerEnv(
     if (from.fieldRef) env[e.name] = fieldValue(pod, from.fieldRef.fieldPath, facts);
     else if (from.resourceFieldRef) env[e.name] = resourceValue(pod, c, from.resourceFieldRef);
     else {
-      const [kind, ref] = from.secretKeyRef ? (["secret", from.secretKeyRef] as const) : (["configmap", from.configMapKeyRef!] as const);
+      const [kind, ref] = from.secretKeyRef
+        ? (["secret", from.secretKeyRef] as const)
+        : (["configmap", from.configMapKeyRef!] as const);
       const v = (await data(kind, ref.name))?.get(ref.key);
       if (v === undefined) {
         if (ref.optional) continue;
-        throw new ConfigError(`${kind} "${ref.name}" key "${ref.key}" not found (env ${e.name} of container ${c.name})`);
+        throw new ConfigError(
+          `${kind} "${ref.name}" key "${ref.key}" not found (env ${e.name} of container ${c.name})`,
+        );
       }
       env[e.name] = v.toString("utf8");
     }
@@ -125,24 +131,37 @@ function mapLines(m: Record<string, string> | undefined): string {
 
 /** resourceValue is a resourceFieldRef: the container's limit or request, a limit defaulting to
  * the machine's capacity (as a kubelet defaults it to the node's allocatable), over the divisor. */
-function resourceValue(pod: Pod, c: Container, ref: { containerName?: string; resource: string; divisor?: string | number }): string {
-  const target = ref.containerName ? pod.spec.containers.find((x) => x.name === ref.containerName) ?? c : c;
+function resourceValue(
+  pod: Pod,
+  c: Container,
+  ref: { containerName?: string; resource: string; divisor?: string | number },
+): string {
+  const target = ref.containerName ? (pod.spec.containers.find((x) => x.name === ref.containerName) ?? c) : c;
   const [kind, res] = ref.resource.split(".") as ["limits" | "requests", string];
   const capacity: Record<string, number> = { cpu: cpus().length, memory: totalmem(), "ephemeral-storage": 0 };
   const set = target.resources?.[kind]?.[res];
-  const value = set !== undefined ? quantity(set) : kind === "limits" ? capacity[res] ?? 0 : 0;
+  const value = set !== undefined ? quantity(set) : kind === "limits" ? (capacity[res] ?? 0) : 0;
   const divisor = quantity(ref.divisor ?? 1) || 1;
   return String(Math.ceil(value / divisor));
 }
 
 const SUFFIX: Record<string, number> = {
-  m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
 };
 
 /** quantity reads a resource.Quantity ("500m", "64Mi", 2). */
 export function quantity(q: string | number): number {
   if (typeof q === "number") return q;
   const m = /^([0-9.]+)([a-zA-Z]*)$/.exec(q.trim());
-  if (!m || (m[2] && SUFFIX[m[2]] === undefined)) throw new ConfigError(`resource quantity "${q}" is not understood`);
+  if (!m || (m[2] && SUFFIX[m[2]] === undefined))
+    throw new ConfigError(`resource quantity "${q}" is not understood`);
   return parseFloat(m[1]!) * (m[2] ? SUFFIX[m[2]]! : 1);
 }

@@ -70,7 +70,20 @@ export class ContainerRunner {
     const log = openSync(spec.logFile, "a");
     const proc = spawn(
       "setpriv",
-      ["--pdeathsig", "KILL", "--", "ip", "netns", "exec", spec.netns, "sh", "-c", script, "sh", ...spec.argv],
+      [
+        "--pdeathsig",
+        "KILL",
+        "--",
+        "ip",
+        "netns",
+        "exec",
+        spec.netns,
+        "sh",
+        "-c",
+        script,
+        "sh",
+        ...spec.argv,
+      ],
       { env: spec.env, stdio: ["ignore", log, log] },
     );
     closeSync(log);
@@ -87,8 +100,15 @@ export class ContainerRunner {
   #exited(proc: ChildProcess, code: number, startedAt: string): void {
     if (proc !== this.#proc) return;
     this.#setReady(false);
-    const terminated = { exitCode: code, reason: code === 0 ? "Completed" : "Error", startedAt, finishedAt: now() };
-    const again = !this.#stopping && (this.spec.restart === "Always" || (this.spec.restart === "OnFailure" && code !== 0));
+    const terminated = {
+      exitCode: code,
+      reason: code === 0 ? "Completed" : "Error",
+      startedAt,
+      finishedAt: now(),
+    };
+    const again =
+      !this.#stopping &&
+      (this.spec.restart === "Always" || (this.spec.restart === "OnFailure" && code !== 0));
     if (!again) {
       this.#state = { terminated };
       this.#onChange();
@@ -97,7 +117,12 @@ export class ContainerRunner {
     }
     this.#lastState = { terminated };
     const delay = Math.min(10_000, 1_000 * 2 ** this.#restarts);
-    this.#state = { waiting: { reason: "CrashLoopBackOff", message: `back-off ${delay / 1000}s restarting failed container ${this.spec.container.name}` } };
+    this.#state = {
+      waiting: {
+        reason: "CrashLoopBackOff",
+        message: `back-off ${delay / 1000}s restarting failed container ${this.spec.container.name}`,
+      },
+    };
     this.#onChange();
     this.#after(delay, () => {
       this.#restarts++;
@@ -111,7 +136,13 @@ export class ContainerRunner {
     let failed = 0;
     const tick = async () => {
       if (this.#proc !== proc || proc.exitCode !== null || this.#stopping) return;
-      const pass = await probeOnce(p, this.spec.container, this.spec.podIP, this.spec.netns, this.spec.env).catch(() => false);
+      const pass = await probeOnce(
+        p,
+        this.spec.container,
+        this.spec.podIP,
+        this.spec.netns,
+        this.spec.env,
+      ).catch(() => false);
       if (this.#proc !== proc) return;
       [ok, failed] = pass ? [ok + 1, 0] : [0, failed + 1];
       if (pass && ok >= (p.successThreshold ?? 1)) this.#setReady(true);
@@ -173,7 +204,16 @@ export class ContainerRunner {
 
 /** waitingStatus is the ContainerStatus of a container that cannot start (reason says why). */
 export function waitingStatus(c: Container, reason: string, message: string): Record<string, unknown> {
-  return { name: c.name, image: c.image, imageID: "", ready: false, started: false, restartCount: 0, state: { waiting: { reason, message } }, lastState: {} };
+  return {
+    name: c.name,
+    image: c.image,
+    imageID: "",
+    ready: false,
+    started: false,
+    restartCount: 0,
+    state: { waiting: { reason, message } },
+    lastState: {},
+  };
 }
 
 function signalNumber(signal: NodeJS.Signals | null): number {

@@ -45,11 +45,13 @@ export function parseImageMap(raw: unknown, base: string, source = "image map"):
       map.set(image, { entrypoint: [abs(v)], cmd: [], paths: {} });
       continue;
     }
-    if (typeof v !== "object" || v === null) throw bad("want a path or {entrypoint, cmd, paths}");
+    if (typeof v !== "object" || v === null || Array.isArray(v))
+      throw bad("want a path or {entrypoint, cmd, paths}");
     const e = v as Partial<Record<keyof ImageEntry, unknown>>;
     const strings = (x: unknown, what: string): string[] => {
       if (x === undefined) return [];
-      if (!Array.isArray(x) || x.some((s) => typeof s !== "string")) throw bad(`${what} must be a list of strings`);
+      if (!Array.isArray(x) || x.some((s) => typeof s !== "string"))
+        throw bad(`${what} must be a list of strings`);
       return x as string[];
     };
     const entrypoint = strings(e.entrypoint, "entrypoint");
@@ -78,7 +80,10 @@ export function lookupImage(map: ImageMap, image: string): ImageEntry | undefine
 /** argvFor is the command line a container runs: command ?? entrypoint, then args ?? cmd (args
  * replace cmd even when command is set without args: cmd is dropped, as in Kubernetes). */
 export function argvFor(entry: ImageEntry, command?: string[], args?: string[]): string[] {
-  const argv = command && command.length > 0 ? [...command, ...(args ?? [])] : [...entry.entrypoint, ...(args ?? entry.cmd)];
+  const argv =
+    command && command.length > 0
+      ? [...command, ...(args ?? [])]
+      : [...entry.entrypoint, ...(args ?? entry.cmd)];
   if (argv.length > 0 && entry.paths[argv[0]!]) argv[0] = entry.paths[argv[0]!]!;
   return argv;
 }

@@ -18,9 +18,18 @@ export async function registerNode(
 ): Promise<{ stop(): Promise<void> }> {
   const path = `/api/v1/nodes/${name}`;
   const goArch = arch() === "x64" ? "amd64" : arch();
-  const labels = { "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": goArch };
+  const labels = {
+    "kubernetes.io/hostname": name,
+    "kubernetes.io/os": "linux",
+    "kubernetes.io/arch": goArch,
+  };
   try {
-    await client.request("POST", "/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name, labels }, spec: { podCIDR: net.podCidr, podCIDRs: [net.podCidr] } });
+    await client.request("POST", "/api/v1/nodes", {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name, labels },
+      spec: { podCIDR: net.podCidr, podCIDRs: [net.podCidr] },
+    });
   } catch (e) {
     if (!(e instanceof KubeApiError && e.status === 409)) throw e;
     log(`node ${name} exists; taking it over`);
@@ -36,13 +45,33 @@ export async function registerNode(
         { type: "Hostname", address: name },
       ],
       conditions: [
-        ...["MemoryPressure", "DiskPressure", "PIDPressure"].map((type) => ({ type, status: "False", reason: `KubeletHas${type === "MemoryPressure" ? "SufficientMemory" : type === "DiskPressure" ? "NoDiskPressure" : "SufficientPID"}`, lastHeartbeatTime: heartbeat, lastTransitionTime: since })),
-        { type: "Ready", status: "True", reason: "KubeletReady", message: "portico test node agent (test/node) is running", lastHeartbeatTime: heartbeat, lastTransitionTime: since },
+        ...["MemoryPressure", "DiskPressure", "PIDPressure"].map((type) => ({
+          type,
+          status: "False",
+          reason: `KubeletHas${type === "MemoryPressure" ? "SufficientMemory" : type === "DiskPressure" ? "NoDiskPressure" : "SufficientPID"}`,
+          lastHeartbeatTime: heartbeat,
+          lastTransitionTime: since,
+        })),
+        {
+          type: "Ready",
+          status: "True",
+          reason: "KubeletReady",
+          message: "portico test node agent (test/node) is running",
+          lastHeartbeatTime: heartbeat,
+          lastTransitionTime: since,
+        },
       ],
       nodeInfo: {
-        machineID: "", systemUUID: "", bootID: "", kernelVersion: "", osImage: "portico test node agent",
-        containerRuntimeVersion: "portico-node://0", kubeletVersion: "v0.0.0-portico-node", kubeProxyVersion: "",
-        operatingSystem: "linux", architecture: goArch,
+        machineID: "",
+        systemUUID: "",
+        bootID: "",
+        kernelVersion: "",
+        osImage: "portico test node agent",
+        containerRuntimeVersion: "portico-node://0",
+        kubeletVersion: "v0.0.0-portico-node",
+        kubeProxyVersion: "",
+        operatingSystem: "linux",
+        architecture: goArch,
       },
     },
   });

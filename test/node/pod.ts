@@ -4,7 +4,7 @@
 // is retried every 2 s (CreateContainerConfigError meanwhile), an image missing from the map is
 // reported once (ImageNotMapped: the map does not change while the agent runs). terminate() stops
 // the processes (SIGTERM, grace, SIGKILL) and removes everything the Pod had on the host.
-import { mkdirSync, rmSync, rmdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, containerEnv, expand, type DataSource } from "./container-env.ts";
 import { ContainerRunner, now, waitingStatus, type ContainerSpec } from "./container.ts";
@@ -12,7 +12,7 @@ import { argvFor, lookupImage, type ImageMap } from "./images.ts";
 import { removePod, type NodeNet, type PodNet } from "./net.ts";
 import { podStatus } from "./status.ts";
 import type { Container, Pod } from "./types.ts";
-import { bindsFor, mountPoints, writeVolumes } from "./volumes.ts";
+import { acquireMountPoints, bindsFor, releaseMountPoints, writeVolumes } from "./volumes.ts";
 
 /** PodContext is what a runner needs from its agent. */
 export interface PodContext {
@@ -46,7 +46,10 @@ export class PodRunner {
   constructor(ctx: PodContext, pod: Pod) {
     this.#ctx = ctx;
     this.pod = pod;
-    this.#dir = join(ctx.stateDir, `${pod.metadata.namespace}_${pod.metadata.name}_${pod.metadata.uid.slice(0, 8)}`);
+    this.#dir = join(
+      ctx.stateDir,
+      `${pod.metadata.namespace}_${pod.metadata.name}_${pod.metadata.uid.slice(0, 8)}`,
+    );
   }
 
   /** netns is the Pod's network namespace name, once it has one. */
@@ -66,7 +69,8 @@ export class PodRunner {
       await this.#run();
     } catch (e) {
       this.#ctx.log(`pod ${this.#key()}: ${String(e)}`);
-      for (const c of this.pod.spec.containers) this.#waiting.set(c.name, waitingStatus(c, "RunContainerError", String(e)));
+      for (const c of this.pod.spec.containers)
+        this.#waiting.set(c.name, waitingStatus(c, "RunContainerError", String(e)));
       this.#ctx.changed(this);
     }
   }
@@ -76,7 +80,14 @@ export class PodRunner {
     const unmapped = all.filter((c) => !lookupImage(this.#ctx.images, c.image));
     if (unmapped.length > 0) {
       for (const c of unmapped)
-        this.#waiting.set(c.name, waitingStatus(c, "ImageNotMapped", `image "${c.image}" is not in the node agent's image map (${this.#ctx.imageSource}); add it with the local binary that stands in for it`));
+        this.#waiting.set(
+          c.name,
+          waitingStatus(
+            c,
+            "ImageNotMapped",
+            `image "${c.image}" is not in the node agent's image map (${this.#ctx.imageSource}); add it with the local binary that stands in for it`,
+          ),
+        );
       return;
     }
     let specs: ContainerSpec[];
@@ -84,16 +95,22 @@ export class PodRunner {
       specs = await this.#specs(all);
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
-      for (const c of all) this.#waiting.set(c.name, waitingStatus(c, "CreateContainerConfigError", e.message));
+      for (const c of all)
+        this.#waiting.set(c.name, waitingStatus(c, "CreateContainerConfigError", e.message));
       this.#ctx.changed(this);
-      this.#retry = setTimeout(() => void this.#run().catch((err: unknown) => this.#ctx.log(`pod ${this.#key()}: ${String(err)}`)), 2_000);
+      this.#retry = setTimeout(
+        () => void this.#run().catch((err: unknown) => this.#ctx.log(`pod ${this.#key()}: ${String(err)}`)),
+        2_000,
+      );
       return;
     }
     this.#waiting.clear();
     const nInit = this.pod.spec.initContainers?.length ?? 0;
     const policy = this.pod.spec.restartPolicy ?? "Always";
     for (const spec of specs.slice(0, nInit)) {
-      const r = new ContainerRunner({ ...spec, restart: policy === "Never" ? "Never" : "OnFailure" }, () => this.#ctx.changed(this));
+      const r = new ContainerRunner({ ...spec, restart: policy === "Never" ? "Never" : "OnFailure" }, () =>
+        this.#ctx.changed(this),
+      );
       this.#init.push(r);
       r.start();
       const code = await r.finished;
@@ -119,21 +136,48 @@ export class PodRunner {
     const volumes = await writeVolumes(this.pod, join(this.#dir, "volumes"), read);
     const facts = { podIP: net.ip, hostIP: this.#ctx.net.hostIp, nodeName: this.#ctx.nodeName };
     const specs: ContainerSpec[] = [];
-    for (const c of containers) {
-      const env = await containerEnv(this.pod, c, facts, read);
-      const argv = argvFor(lookupImage(this.#ctx.images, c.image)!, c.command, c.args).map((a) => expand(a, env));
-      if (argv.length === 0) throw new ConfigError(`container ${c.name}: no command, and the image map gives "${c.image}" no entrypoint`);
-      const binds = bindsFor(c, volumes);
-      this.#createdDirs.push(...mountPoints(binds));
-      specs.push({ container: c, argv, env, binds, netns: net.netns, podIP: net.ip, workDir: this.#dir, logFile: join(this.#dir, `${c.name}.log`), restart: "Always" });
+    const dirs: string[] = [];
+    try {
+      for (const c of containers) {
+        const env = await containerEnv(this.pod, c, facts, read);
+        const argv = argvFor(lookupImage(this.#ctx.images, c.image)!, c.command, c.args).map((a) =>
+          expand(a, env),
+        );
+        if (argv.length === 0)
+          throw new ConfigError(
+            `container ${c.name}: no command, and the image map gives "${c.image}" no entrypoint`,
+          );
+        const binds = bindsFor(c, volumes);
+        dirs.push(...acquireMountPoints(binds));
+        specs.push({
+          container: c,
+          argv,
+          env,
+          binds,
+          netns: net.netns,
+          podIP: net.ip,
+          workDir: this.#dir,
+          logFile: join(this.#dir, `${c.name}.log`),
+          restart: "Always",
+        });
+      }
+    } catch (e) {
+      releaseMountPoints(dirs);
+      throw e;
     }
+    this.#createdDirs = dirs;
     return specs;
   }
 
   /** status is the Pod's status for the status subresource. */
   status(): Record<string, unknown> {
     const of = (cs: Container[], runners: ContainerRunner[]) =>
-      cs.map((c) => this.#waiting.get(c.name) ?? runners.find((r) => r.spec.container.name === c.name)?.status() ?? waitingStatus(c, this.#net ? "PodInitializing" : "ContainerCreating", ""));
+      cs.map(
+        (c) =>
+          this.#waiting.get(c.name) ??
+          runners.find((r) => r.spec.container.name === c.name)?.status() ??
+          waitingStatus(c, this.#net ? "PodInitializing" : "ContainerCreating", ""),
+      );
     return podStatus(
       {
         ...(this.#net ? { podIP: this.#net.ip } : {}),
@@ -161,13 +205,8 @@ export class PodRunner {
     clearTimeout(this.#retry);
     await Promise.all([...this.#init, ...this.#main].map((r) => r.stop(graceMs)));
     if (this.#net) await removePod(this.#net);
-    for (const d of this.#createdDirs) {
-      try {
-        rmdirSync(d);
-      } catch {
-        // Not empty: something else put files there; leave it rather than delete them.
-      }
-    }
+    releaseMountPoints(this.#createdDirs);
+    this.#createdDirs = [];
     rmSync(this.#dir, { recursive: true, force: true });
   }
 

@@ -18,7 +18,13 @@ export function portOf(c: Container, port: number | string): number {
 }
 
 /** probeOnce answers whether one attempt of p succeeds for container c at podIP in netns. */
-export function probeOnce(p: Probe, c: Container, podIP: string, netns: string, env: Record<string, string>): Promise<boolean> {
+export function probeOnce(
+  p: Probe,
+  c: Container,
+  podIP: string,
+  netns: string,
+  env: Record<string, string>,
+): Promise<boolean> {
   const timeout = (p.timeoutSeconds ?? 1) * 1000;
   if (p.httpGet) {
     const g = p.httpGet;

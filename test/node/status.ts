@@ -23,13 +23,18 @@ export function phaseOf(f: RunnerFacts): string {
   const states = f.statuses.map((s) => s.state as ContainerState);
   if (states.length > 0 && states.every((s) => s.terminated))
     return states.every((s) => s.terminated!.exitCode === 0) ? "Succeeded" : "Failed";
-  if (states.some((s) => s.running || s.terminated || s.waiting?.reason === "CrashLoopBackOff")) return "Running";
+  if (states.some((s) => s.running || s.terminated || s.waiting?.reason === "CrashLoopBackOff"))
+    return "Running";
   return "Pending";
 }
 
 /** podStatus is the status subresource body for the facts, with conditions whose transition
  * times come from previous (the status last written) when their status did not change. */
-export function podStatus(f: RunnerFacts, previous: Record<string, unknown> | undefined, at: string): Record<string, unknown> {
+export function podStatus(
+  f: RunnerFacts,
+  previous: Record<string, unknown> | undefined,
+  at: string,
+): Record<string, unknown> {
   const ready = f.statuses.length > 0 && f.statuses.every((s) => s.ready === true);
   const old = (previous?.conditions ?? []) as { type: string; status: string; lastTransitionTime?: string }[];
   const cond = (type: string, ok: boolean, reason?: string) => {

@@ -29,7 +29,13 @@ export interface EnvFromSource {
 
 /** Probe is a readiness probe (liveness and startup probes are not run; see README.md). */
 export interface Probe {
-  httpGet?: { path?: string; port: number | string; host?: string; scheme?: string; httpHeaders?: { name: string; value: string }[] };
+  httpGet?: {
+    path?: string;
+    port: number | string;
+    host?: string;
+    scheme?: string;
+    httpHeaders?: { name: string; value: string }[];
+  };
   tcpSocket?: { port: number | string; host?: string };
   exec?: { command: string[] };
   grpc?: { port: number };

@@ -17,7 +17,10 @@ export async function watchPods(
   let known = new Map<string, Pod>();
   while (!signal.aborted) {
     try {
-      const list = await client.request<{ metadata: { resourceVersion: string }; items: Pod[] }>("GET", "/api/v1/pods");
+      const list = await client.request<{ metadata: { resourceVersion: string }; items: Pod[] }>(
+        "GET",
+        "/api/v1/pods",
+      );
       const now = new Map(list.items.map((p) => [p.metadata.uid, p]));
       for (const [uid, p] of known) if (!now.has(uid)) onPod("DELETED", p);
       known = now;
