@@ -4,15 +4,11 @@
 // tests read the mirror backend's log to see the mirrored request. Served from the node agent's
 // container log files (stateDir/<ns>_<pod>_<uid>/<container>.log). Test harness only.
 // The files carry no timestamps, so `sinceTime` cannot be honoured: the whole log is returned.
-import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
-
-const run = promisify(execFile);
+import { selfSigned } from "../../test/support/certs.ts";
 
 /** containerLogFile finds the log of container in Pod ns/pod below stateDir, or undefined. */
 export function containerLogFile(
@@ -36,52 +32,26 @@ export async function startKubeletLogs(
   host: string,
   stateDir: string,
 ): Promise<{ port: number; stop(): Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), "portico-kubelet-"));
-  try {
-    await run("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-subj",
-      "/CN=portico-test-node",
-      "-days",
-      "1",
-      "-keyout",
-      join(dir, "key.pem"),
-      "-out",
-      join(dir, "cert.pem"),
-    ]);
-    const server: Server = createServer(
-      { key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) },
-      (req, res) => {
-        const m = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/?]+)/.exec(req.url ?? "");
-        const file = m && containerLogFile(stateDir, m[1]!, m[2]!, m[3]!);
-        if (!file) {
-          res.writeHead(404).end(`no log for ${req.url}\n`);
-          return;
-        }
-        res.writeHead(200, { "content-type": "text/plain" }).end(readFileSync(file));
-      },
-    );
-    await new Promise<void>((ok, fail) => {
-      server.once("error", fail);
-      server.listen(0, host, () => ok());
-    });
-    return {
-      port: (server.address() as AddressInfo).port,
-      stop: () =>
-        new Promise<void>((done) => {
-          server.closeAllConnections();
-          server.close(() => {
-            rmSync(dir, { recursive: true, force: true });
-            done();
-          });
-        }),
-    };
-  } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
-    throw e;
-  }
+  const cert = selfSigned(["portico-test-node"], "rsa", 1);
+  const server: Server = createServer({ key: cert.keyPem, cert: cert.certPem }, (req, res) => {
+    const m = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/?]+)/.exec(req.url ?? "");
+    const file = m && containerLogFile(stateDir, m[1]!, m[2]!, m[3]!);
+    if (!file) {
+      res.writeHead(404).end(`no log for ${req.url}\n`);
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/plain" }).end(readFileSync(file));
+  });
+  await new Promise<void>((ok, fail) => {
+    server.once("error", fail);
+    server.listen(0, host, () => ok());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    stop: () =>
+      new Promise<void>((done) => {
+        server.closeAllConnections();
+        server.close(() => done());
+      }),
+  };
 }
