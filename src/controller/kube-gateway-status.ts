@@ -66,7 +66,8 @@ export function gatewayDesired(
   const want = s.status as Record<string, unknown> & { conditions?: Condition[] };
   switch (obj.kind) {
     case "GatewayClass":
-      return { ...cur, conditions: merge(cur.conditions ?? [], want.conditions ?? [], now) };
+      // supportedFeatures too: a conformance run infers the features to test from it.
+      return { ...cur, ...want, conditions: merge(cur.conditions ?? [], want.conditions ?? [], now) };
     case "Gateway":
     case "ListenerSet": {
       const curListeners = (cur.listeners ?? []) as Entry[];

@@ -384,3 +384,34 @@ test("ingressEvents: an IngressClass's annotation warning is an Event too (its s
     /AnnotationNotHonoured: annotations not honoured: kube-vip\.io\/loadbalancerIPs/,
   );
 });
+
+test("desiredStatus on a GatewayClass writes supportedFeatures beside the conditions", () => {
+  const cls: AnyObject = {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "GatewayClass",
+    metadata: { name: "portico" },
+    status: {
+      conditions: [
+        { type: "Accepted", status: "True", reason: "Accepted", message: "", lastTransitionTime: T0 },
+      ],
+    },
+  };
+  const want = desiredStatus(
+    cls,
+    {
+      kind: "GatewayClass",
+      name: "portico",
+      status: {
+        conditions: [{ type: "Accepted", status: "True", reason: "Accepted", message: "" }],
+        supportedFeatures: [{ name: "Gateway" }, { name: "HTTPRoute" }],
+      },
+    },
+    NOW,
+  )!;
+  assert.deepEqual(want, {
+    conditions: [
+      { type: "Accepted", status: "True", reason: "Accepted", message: "", lastTransitionTime: T0 },
+    ],
+    supportedFeatures: [{ name: "Gateway" }, { name: "HTTPRoute" }],
+  });
+});

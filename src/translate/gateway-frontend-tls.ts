@@ -24,6 +24,16 @@ export function frontendValidationFor(
   return own !== undefined ? own.tls.validation : frontend.default.validation;
 }
 
+/** insecureFallback names the ports (or "default") whose client validation is AllowInsecureFallback,
+ * for the Gateway's InsecureFrontendValidationMode condition; empty when none is. */
+export function insecureFallback(frontend: GatewaySpecTlsFrontend | undefined): string[] {
+  if (frontend === undefined) return [];
+  const out = frontend.default.validation?.mode === "AllowInsecureFallback" ? ["default"] : [];
+  for (const p of frontend.perPort ?? [])
+    if (p.tls.validation?.mode === "AllowInsecureFallback") out.push(`port ${p.port}`);
+  return out;
+}
+
 /** checkFrontendValidation resolves the CA of an HTTPS listener's client validation into l.clientValidation. */
 export function checkFrontendValidation(ctx: TranslateContext, grants: GrantIndex, l: Listener): void {
   if (l.protocol !== "HTTPS") return;

@@ -11,6 +11,7 @@ import type { BackendEnv } from "./gateway-backends.ts";
 import { buildGateway, requestedAddresses } from "./gateway-build.ts";
 import { ourClasses } from "./gateway-class.ts";
 import { Problems, conditions, generationOf, no, yes, type Cond } from "./gateway-conditions.ts";
+import { insecureFallback } from "./gateway-frontend-tls.ts";
 import { buildListener, markConflicts } from "./gateway-listeners.ts";
 import { attachRoutes } from "./gateway-routes.ts";
 import { renderListener } from "./gateway-status.ts";
@@ -58,7 +59,15 @@ export function translateGateways(ctx: TranslateContext): void {
     const gen = generationOf(st.gw);
     const ref = refOf(st.gw);
     const programmed: Cond = accepted.status === "True" ? yes("Programmed") : no("Invalid", accepted.message);
-    ctx.status.field(ref, "conditions", conditions({ Accepted: accepted, Programmed: programmed }, gen));
+    const values: Record<string, Cond> = { Accepted: accepted, Programmed: programmed };
+    // GEP-91: a Gateway that accepts clients without a valid certificate says so in its status.
+    const insecure = insecureFallback(st.gw.spec.tls?.frontend);
+    if (insecure.length > 0)
+      values.InsecureFrontendValidationMode = yes(
+        "ConfigurationChanged",
+        `spec.tls.frontend (${insecure.join(", ")}): AllowInsecureFallback accepts clients without a valid certificate`,
+      );
+    ctx.status.field(ref, "conditions", conditions(values, gen));
     ctx.status.field(
       ref,
       "listeners",

@@ -8,7 +8,8 @@ import type { Certificate } from "../../src/model/ir.ts";
 
 /**
  * selfSigned returns a fresh self-signed certificate for names (first is the CN): EC P-256 unless
- * keyType says RSA 2048, valid `days` from now.
+ * keyType says RSA 2048, valid `days` from now. A name with a SAN type prefix ("URI:spiffe://…",
+ * "IP:…") is used as it is; any other is a DNS name.
  */
 export function selfSigned(names: string[], keyType: "ec" | "rsa" = "ec", days = 2): Certificate {
   const newkey =
@@ -35,7 +36,7 @@ export function selfSigned(names: string[], keyType: "ec" | "rsa" = "ec", days =
         "-subj",
         `/CN=${names[0]}`,
         "-addext",
-        `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}`,
+        `subjectAltName=${names.map((n) => (/^(URI|IP|DNS):/.test(n) ? n : `DNS:${n}`)).join(",")}`,
       ],
       { stdio: "ignore" },
     );

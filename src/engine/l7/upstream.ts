@@ -359,6 +359,23 @@ export function policyKey(t: UpstreamTls): string {
 }
 
 /**
+ * sanMatches says whether a BackendTLSPolicy subjectAltName matches the certificate: "URI:<uri>"
+ * exactly against its URI SANs (tls.checkServerIdentity only knows DNS names and IPs), anything
+ * else as a hostname.
+ */
+export function sanMatches(name: string, cert: tls.PeerCertificate): boolean {
+  if (!name.startsWith("URI:")) return tls.checkServerIdentity(name, cert) === undefined;
+  // Node lists SANs as `TYPE:value, ...`, quoting a value that holds a comma or quote as JSON.
+  for (const entry of (cert.subjectaltname ?? "").split(/, (?=[A-Za-z ]+:)/)) {
+    if (!entry.startsWith("URI:")) continue;
+    const raw = entry.slice(4);
+    const value = raw.startsWith('"') ? (JSON.parse(raw) as string) : raw;
+    if (value === name.slice(4)) return true;
+  }
+  return false;
+}
+
+/**
  * tlsOptions are the TLS connect options of a backend policy (BackendTLSPolicy semantics: the chain
  * must verify against caPem or the system roots, and the name against sni or subjectAltNames;
  * skipVerify, ingress-nginx's unverified HTTPS/GRPCS, takes any certificate but still encrypts).
@@ -377,7 +394,7 @@ export function tlsOptions(t: UpstreamTls, alpn: string[]): tls.ConnectionOption
         : names === undefined
           ? (_host, cert) => tls.checkServerIdentity(t.sni, cert)
           : (_host, cert) => {
-              for (const n of names) if (tls.checkServerIdentity(n, cert) === undefined) return undefined;
+              for (const n of names) if (sanMatches(n, cert)) return undefined;
               return new Error(`certificate matches none of ${names.join(", ")}`);
             },
   };
