@@ -7,7 +7,9 @@
 #   - kube-apiserver, kubectl and etcd (scripts/kube/build.sh) and h2spec (scripts/h2spec/build.sh),
 #     built from the Go module proxy into .cache when Go is installed;
 #   - the OWASP Core Rule Set v4 (scripts/crs/fetch.sh), from the Go module proxy into .cache/crs;
-#   - cert-manager's controller and CRDs (scripts/cert-manager/build.sh) into .cache/cert-manager.
+#   - cert-manager's controller and CRDs (scripts/cert-manager/build.sh) into .cache/cert-manager;
+#   - the Gateway API conformance suite and its backends (scripts/conformance/build.sh) into
+#     .cache/conformance (about 8 minutes the first time).
 # Writes one line per peer that could not be had to .cache/peers.skipped ("name: why"), which
 # scripts/test.ts prints in the last lines of its summary. Exit 0 unless a build started and failed.
 set -uo pipefail
@@ -46,4 +48,5 @@ build "Kubernetes control plane (kube-apiserver, etcd)" scripts/kube/build.sh
 build "h2spec" scripts/h2spec/build.sh
 build "OWASP CRS (the WAF rx tests)" scripts/crs/fetch.sh
 build "cert-manager (test/kube/cert-manager.test.ts)" scripts/cert-manager/build.sh
+build "Gateway API conformance suite (test/kube/conformance.test.ts)" scripts/conformance/build.sh
 exit $status

@@ -12,11 +12,14 @@ export interface ProfileSummary {
   failedTests: string[];
   /** skippedTests names the skipped tests (core and extended). */
   skippedTests: string[];
+  /** features are the supportedFeatures the run claimed for the profile, sorted. */
+  features: string[];
 }
 
 interface Status {
   result?: string;
   statistics?: { Passed?: number; Skipped?: number; Failed?: number };
+  supportedFeatures?: string[];
   failedTests?: string[];
   skippedTests?: string[];
 }
@@ -35,6 +38,7 @@ export function summarizeReport(text: string): ProfileSummary[] {
       failed: sum("Failed"),
       failedTests: parts.flatMap((s) => s.failedTests ?? []),
       skippedTests: parts.flatMap((s) => s.skippedTests ?? []),
+      features: [...new Set(parts.flatMap((s) => s.supportedFeatures ?? []))].sort(),
     };
   });
 }
@@ -48,4 +52,35 @@ export function formatSummary(rows: ProfileSummary[]): string {
     if (r.failedTests.length > 0) lines.push(`  ${r.name} failed: ${r.failedTests.join(", ")}`);
   }
   return lines.join("\n");
+}
+
+/**
+ * regressions compares a fresh run's report with the committed one (both YAML text) and returns
+ * one line per problem, none when the run is as good: every committed profile ran, none failed a
+ * test, each passed at least as many, and each claimed exactly the committed features — so a
+ * feature silently dropped from the GatewayClass (whose tests would then just skip) is caught, and
+ * a newly claimed one asks for the committed report to be rerun rather than passing unrecorded.
+ */
+export function regressions(committed: string, fresh: string): string[] {
+  const now = new Map(summarizeReport(fresh).map((r) => [r.name, r]));
+  const problems: string[] = [];
+  for (const want of summarizeReport(committed)) {
+    const got = now.get(want.name);
+    if (!got) {
+      problems.push(`${want.name}: not in the run's report`);
+      continue;
+    }
+    if (got.failed > 0) problems.push(`${got.name}: ${got.failed} failed: ${got.failedTests.join(", ")}`);
+    if (got.passed < want.passed)
+      problems.push(`${got.name}: ${got.passed} passed, fewer than the committed report's ${want.passed}`);
+    const dropped = want.features.filter((f) => !got.features.includes(f));
+    const added = got.features.filter((f) => !want.features.includes(f));
+    if (dropped.length > 0) problems.push(`${got.name}: features no longer claimed: ${dropped.join(", ")}`);
+    if (added.length > 0)
+      problems.push(
+        `${got.name}: features claimed but not in the committed report: ${added.join(", ")} ` +
+          "(run scripts/conformance/run.ts and commit its report)",
+      );
+  }
+  return problems;
 }

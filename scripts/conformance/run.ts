@@ -2,9 +2,10 @@
 // `portico controller` on a real kube-apiserver, with kube-controller-manager and the test node
 // agent running the suite's Pods as local processes. One command:
 //   sh scripts/node.sh scripts/conformance/run.ts [--profiles=GATEWAY-HTTP,...] [--run-test=NAME]
-//     [--supported-features=A,B] [--skip-tests=A,B] [--keep-logs]
+//     [--supported-features=A,B] [--skip-tests=A,B] [--keep-logs] [--report=PATH]
 // Writes conformance/reports/v<gateway-api version>/<report>.yaml (a --run-test run writes under
-// .cache/conformance/reports instead: one test is not a publishable report), prints per-profile
+// .cache/conformance/reports instead: one test is not a publishable report; --report names
+// another path, as the CI test does to compare a run with the committed report), prints per-profile
 // passed/skipped/failed and the run time, and stops everything it started, also on Ctrl-C.
 import { spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
@@ -32,6 +33,7 @@ const { values: opts } = parseArgs({
     "supported-features": { type: "string" },
     "skip-tests": { type: "string" },
     "keep-logs": { type: "boolean", default: false },
+    report: { type: "string" },
   },
 });
 
@@ -116,6 +118,7 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
 }
 
 function reportPath(): string {
+  if (opts.report) return resolve(opts.report);
   if (opts["run-test"]) return join(CACHE, "reports", `${opts["run-test"]}.yaml`);
   const profiles = opts.profiles.split(",");
   const name =

@@ -3,7 +3,7 @@
 // its keys are Passed/Skipped/Failed).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { formatSummary, summarizeReport } from "../../scripts/conformance/report.ts";
+import { formatSummary, regressions, summarizeReport } from "../../scripts/conformance/report.ts";
 
 const REPORT = `apiVersion: gateway.networking.k8s.io/v1
 kind: ConformanceReport
@@ -46,8 +46,17 @@ test("summarizeReport adds core and extended per profile and names failed and sk
       failed: 1,
       failedTests: ["HTTPRouteSimpleSameNamespace"],
       skippedTests: ["HTTPRouteRetryBackoff"],
+      features: ["HTTPRouteMethodMatching"],
     },
-    { name: "GATEWAY-TLS", passed: 3, skipped: 0, failed: 0, failedTests: [], skippedTests: [] },
+    {
+      name: "GATEWAY-TLS",
+      passed: 3,
+      skipped: 0,
+      failed: 0,
+      failedTests: [],
+      skippedTests: [],
+      features: [],
+    },
   ]);
 });
 
@@ -62,4 +71,50 @@ test("formatSummary prints one line per profile and the failed tests under it", 
 
 test("a report without profiles summarizes to nothing", () => {
   assert.deepEqual(summarizeReport("kind: ConformanceReport\n"), []);
+});
+
+/** profile is one profile of a report: core counts, extended counts and claimed features. */
+function profile(name: string, core: number, extended: number, features: string[], failed: string[] = []) {
+  return `- name: ${name}
+  core:
+    statistics: {Failed: ${failed.length}, Passed: ${core}, Skipped: 0}
+    failedTests: [${failed.join(", ")}]
+  extended:
+    statistics: {Failed: 0, Passed: ${extended}, Skipped: 0}
+    supportedFeatures: [${features.join(", ")}]
+`;
+}
+const report = (...profiles: string[]) => `kind: ConformanceReport\nprofiles:\n${profiles.join("")}`;
+const COMMITTED = report(
+  profile("GATEWAY-HTTP", 30, 10, ["HTTPRouteMethodMatching", "HTTPRouteCORS"]),
+  profile("GATEWAY-TLS", 3, 1, []),
+);
+
+test("regressions: a run as good as the committed report, or better, has none", () => {
+  assert.deepEqual(regressions(COMMITTED, COMMITTED), []);
+  const better = report(
+    profile("GATEWAY-HTTP", 31, 10, ["HTTPRouteCORS", "HTTPRouteMethodMatching"]),
+    profile("GATEWAY-TLS", 3, 2, []),
+  );
+  assert.deepEqual(regressions(COMMITTED, better), []);
+});
+
+test("regressions names failed tests, fewer passes, missing profiles and changed features", () => {
+  const worse = report(
+    profile(
+      "GATEWAY-HTTP",
+      29,
+      10,
+      ["HTTPRouteMethodMatching", "HTTPRouteRetry"],
+      ["HTTPRouteSimpleSameNamespace"],
+    ),
+  );
+  assert.deepEqual(regressions(COMMITTED, worse), [
+    "GATEWAY-HTTP: 1 failed: HTTPRouteSimpleSameNamespace",
+    "GATEWAY-HTTP: 39 passed, fewer than the committed report's 40",
+    "GATEWAY-HTTP: features no longer claimed: HTTPRouteCORS",
+    "GATEWAY-HTTP: features claimed but not in the committed report: HTTPRouteRetry " +
+      "(run scripts/conformance/run.ts and commit its report)",
+    "GATEWAY-TLS: not in the run's report",
+  ]);
 });
