@@ -1,0 +1,416 @@
+// analytics.test.ts: per-VIP analytics of `portico controller` (issue 15) against a real
+// kube-apiserver. A LoadBalancer Service (L4) and an Ingress (L7) get VIPs on loopback; their
+// backend runs in a network namespace and is registered by EndpointSlice (the API server refuses
+// loopback endpoint addresses); it answers /fail with a 500. Known traffic goes through, counted
+// here, and the controller's admin API must report exactly those counts per virtual service and
+// route, with latency figures, the 5xx in the significant-request log and a health score; the
+// console's root page answers 200. Then the controller runs as users run a fleet (--engine-listen
+// --no-local-engine) with two `portico engine` processes sharing the VIPs by SO_REUSEPORT: each
+// engine's batches reach the leader, whose figures are the sum of both. A standby replica holds no
+// figures and says so, naming the leader. Needs root for `ip netns`; skips loudly without it.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { freePort, startKube, type KubeEnv } from "../../scripts/kube/env.ts";
+import type { FleetView } from "../../src/controller/fleet/view.ts";
+import { parseSecretData } from "../../src/link/credentials.ts";
+import type { LogRecord } from "../../src/analytics/log-record.ts";
+import type { Series, ServiceSummary } from "../../src/analytics/types.ts";
+import { apply, getJson, ipOf, kubeSkip, lbService, spawnController, waitFor } from "./helper.ts";
+
+const run = promisify(execFile);
+const NS = "ana";
+const SYS = "portico-system";
+const main = resolve(import.meta.dirname, "../../src/cli/main.ts");
+// Names and a /24 unique to this process, so parallel runs cannot collide.
+const id = process.pid % 10000;
+const octet = 100 + ((process.pid + 7) % 150);
+const netns = `portico-a${id}`;
+const hostIf = `pah${id}`;
+const nsIf = `pan${id}`;
+const backendIp = `10.245.${octet}.2`;
+const L4_PORT = 18191;
+const HOST = "site.example";
+
+async function netnsSkip(): Promise<string | false> {
+  if (process.getuid?.() !== 0) return "analytics kube test needs root for ip netns";
+  try {
+    await run("ip", ["netns", "list"]);
+    return false;
+  } catch (e) {
+    return `ip netns unavailable: ${String(e)}`;
+  }
+}
+
+const kube = kubeSkip();
+const net = kube ? false : await netnsSkip();
+if (net) process.stderr.write(`\n*** SKIPPING analytics kube test: ${net} ***\n\n`);
+const skip = kube || net;
+
+/** get sends one request on a connection of its own (so SO_REUSEPORT spreads them) and returns its status. */
+function get(ip: string, port: number, path: string, host?: string): Promise<number> {
+  return new Promise((done, fail) => {
+    const req = request(
+      { host: ip, port, path, agent: false, headers: { connection: "close", ...(host ? { host } : {}) } },
+      (res) => {
+        res.resume();
+        res.on("end", () => done(res.statusCode ?? 0));
+      },
+    );
+    req.on("error", fail);
+    req.end();
+  });
+}
+
+/** Sent is the traffic this test sent and what came back, counted here. */
+interface Sent {
+  l4: number;
+  ok: number;
+  fail: number;
+}
+
+/** send drives l4 requests through the Service's VIP and ok + fail through the Ingress's; checks every status. */
+async function send(l4Ip: string, l7Ip: string, n: Sent): Promise<void> {
+  for (let i = 0; i < n.l4; i++) assert.equal(await get(l4Ip, L4_PORT, `/l4/${i}`), 200);
+  for (let i = 0; i < n.ok; i++) assert.equal(await get(l7Ip, 80, `/ok/${i}`, HOST), 200);
+  for (let i = 0; i < n.fail; i++) assert.equal(await get(l7Ip, 80, `/fail/${i}`, HOST), 500);
+}
+
+async function json<T>(admin: string, path: string): Promise<T> {
+  const r = await fetch(`${admin}${path}`);
+  if (!r.ok) throw new Error(`GET ${path}: HTTP ${r.status} ${await r.text()}`);
+  return (await r.json()) as T;
+}
+
+/** Figures are the two virtual services this test's traffic lands on, as the admin API reports them. */
+interface Figures {
+  l4: ServiceSummary;
+  l7: ServiceSummary;
+}
+
+/**
+ * settled polls /api/v1/analytics/services until the L4 Service's and the Ingress host's counts
+ * reach what was sent (batches come once per interval), then reads once more so that a late batch
+ * overshooting the count would be seen.
+ */
+async function settled(admin: string, n: Sent): Promise<Figures> {
+  let list: ServiceSummary[] = [];
+  const read = async (): Promise<Partial<Figures>> => {
+    list = await json<ServiceSummary[]>(admin, "/api/v1/analytics/services?window=5m");
+    return {
+      l4: list.find((s) => s.kind === "l4" && s.listener.endsWith(`:${L4_PORT}/TCP`)),
+      l7: list.find((s) => s.vhost === HOST),
+    };
+  };
+  let last: Partial<Figures> = {};
+  await waitFor(
+    "analytics counts",
+    async () => {
+      last = await read();
+      return (last.l4?.requests ?? 0) >= n.l4 && (last.l7?.requests ?? 0) >= n.ok + n.fail;
+    },
+    60_000,
+    250,
+  ).catch((e: Error) => {
+    const seen = list.map((s) => `${s.vs} (${s.kind}): ${s.requests}`).join("; ");
+    throw new Error(`${e.message}; last seen l4=${last.l4?.requests} l7=${last.l7?.requests}; ${seen}`);
+  });
+  const f = await read();
+  return { l4: f.l4!, l7: f.l7! };
+}
+
+/** sumSeries adds a series' requests and response classes over its points. */
+function sumSeries(s: Series): { requests: number; classes: Record<string, number> } {
+  const out = { requests: 0, classes: {} as Record<string, number> };
+  for (const p of s.points) {
+    out.requests += p.requests;
+    for (const [k, v] of Object.entries(p.classes)) if (v) out.classes[k] = (out.classes[k] ?? 0) + v;
+  }
+  return out;
+}
+
+/** checkFigures asserts the admin API's figures equal what was sent, per service and per route. */
+async function checkFigures(admin: string, n: Sent): Promise<Figures> {
+  const f = await settled(admin, n);
+  assert.equal(f.l4.requests, n.l4, "one L4 'request' per TCP connection");
+  assert.equal(f.l7.requests, n.ok + n.fail);
+  assert.equal(f.l7.errorRate, n.fail / (n.ok + n.fail));
+  // The L4 bytes in are the whole requests; an HTTP service's are bodies (none here).
+  assert.ok(f.l4.bytesIn > 0, "the L4 service counted the bytes received");
+  for (const s of [f.l4, f.l7]) {
+    const total = s.latency.total!;
+    assert.ok(total, `${s.vs} has an end-to-end latency`);
+    assert.ok(total.p50 > 0 && total.p99 >= total.p50 && total.max >= total.p99, JSON.stringify(total));
+    assert.ok(s.bytesOut > 0, `${s.vs} counted the bytes sent back`);
+  }
+  const q = (o: Record<string, string>) => new URLSearchParams({ window: "5m", ...o }).toString();
+  const vsSeries = await json<Series>(admin, `/api/v1/analytics/series?${q({ vs: f.l7.vs })}`);
+  assert.deepEqual(sumSeries(vsSeries), { requests: n.ok + n.fail, classes: { "2xx": n.ok, "5xx": n.fail } });
+  const l4Series = await json<Series>(admin, `/api/v1/analytics/series?${q({ vs: f.l4.vs })}`);
+  assert.equal(sumSeries(l4Series).requests, n.l4);
+  // The Ingress's one rule is one route: its series holds every request of the host.
+  const top = await json<{ routes: Record<string, number>; codes: Record<string, number> }>(
+    admin,
+    `/api/v1/analytics/top?${q({ vs: f.l7.vs })}`,
+  );
+  assert.deepEqual(top.codes, { "200": n.ok, "500": n.fail });
+  const routes = Object.keys(top.routes);
+  assert.equal(routes.length, 1, JSON.stringify(top.routes));
+  const routeSeries = await json<Series>(
+    admin,
+    `/api/v1/analytics/series?${q({ vs: f.l7.vs, route: routes[0]! })}`,
+  );
+  assert.equal(sumSeries(routeSeries).requests, n.ok + n.fail);
+  return f;
+}
+
+/** checkLogsAndHealth: every 500 is in the significant-request log, and the host has a health score. */
+async function checkLogsAndHealth(admin: string, vs: string, fails: number): Promise<void> {
+  const logs = await waitFor(
+    "the 5xx in the request log",
+    async () => {
+      const l = await json<LogRecord[]>(
+        admin,
+        `/api/v1/analytics/logs?${new URLSearchParams({ vs, status: "500" })}`,
+      );
+      return l.length >= fails && l;
+    },
+    20_000,
+    250,
+  );
+  assert.equal(logs.length, fails);
+  for (const r of logs) {
+    assert.match(r.path, /^\/fail\/\d+$/);
+    assert.equal(r.status, 500);
+  }
+  const health = await json<{ services: { vs: string; health: { score: number; reasons: unknown[] } }[] }>(
+    admin,
+    "/api/v1/analytics/health?window=5m",
+  );
+  const h = health.services.find((s) => s.vs === vs);
+  assert.ok(h, `health lists ${vs}: ${JSON.stringify(health.services.map((s) => s.vs))}`);
+  assert.ok(h.health.score >= 0 && h.health.score < 100, `5xx lower the score: ${JSON.stringify(h.health)}`);
+  assert.ok(h.health.reasons.length > 0);
+}
+
+describe("per-VIP analytics in Kubernetes mode", { skip }, () => {
+  let env: KubeEnv;
+  let backend: ChildProcess | undefined;
+  const children: ChildProcess[] = [];
+  const dir = mkdtempSync(join(tmpdir(), "analytics-kube-"));
+  let l4Ip = "";
+  let l7Ip = "";
+
+  /** controller runs `portico controller` on admin port; resolves with its admin URL once it leads and serves. */
+  const controller = (name: string, admin: number, args: string[] = []) => {
+    const c = spawnController(env, name, [`--admin=127.0.0.1:${admin}`, ...args], { POD_NAMESPACE: SYS });
+    children.push(c);
+    return c;
+  };
+  const stop = async (c: ChildProcess) => {
+    if (c.exitCode !== null) return;
+    c.kill("SIGTERM");
+    await new Promise((r) => c.once("exit", r));
+  };
+
+  before(async () => {
+    await run("ip", ["netns", "add", netns]);
+    await run("ip", ["link", "add", hostIf, "type", "veth", "peer", "name", nsIf]);
+    await run("ip", ["link", "set", nsIf, "netns", netns]);
+    await run("ip", ["addr", "add", `10.245.${octet}.1/24`, "dev", hostIf]);
+    await run("ip", ["link", "set", hostIf, "up"]);
+    await run("ip", ["netns", "exec", netns, "ip", "addr", "add", `${backendIp}/24`, "dev", nsIf]);
+    await run("ip", ["netns", "exec", netns, "ip", "link", "set", nsIf, "up"]);
+    await run("ip", ["netns", "exec", netns, "ip", "link", "set", "lo", "up"]);
+    const server = `require("node:http").createServer((q, r) => { r.statusCode = q.url.startsWith("/fail") ? 500 : 200; r.end("path " + q.url); }).listen(8080, "${backendIp}")`;
+    backend = spawn("ip", ["netns", "exec", netns, process.execPath, "-e", server], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    await waitFor(
+      "backend in the namespace",
+      () =>
+        new Promise<boolean>((ok) => {
+          const s = connect(8080, backendIp, () => {
+            s.destroy();
+            ok(true);
+          });
+          s.on("error", () => ok(false));
+        }),
+    );
+    env = await startKube();
+    await apply(
+      env,
+      `apiVersion: v1
+kind: Namespace
+metadata: {name: ${NS}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: ${SYS}}
+---
+apiVersion: portico.dev/v1alpha1
+kind: VipPool
+metadata: {name: ana-pool}
+spec:
+  addresses: ["127.34.${octet}.1-127.34.${octet}.3"]
+---
+${lbService(NS, "web", L4_PORT)}apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-1
+  namespace: ${NS}
+  labels:
+    kubernetes.io/service-name: web
+    endpointslice.kubernetes.io/managed-by: test.portico.dev
+addressType: IPv4
+ports: [{name: "", port: 8080, protocol: TCP}]
+endpoints:
+  - addresses: ["${backendIp}"]
+    conditions: {ready: true}
+---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: portico}
+spec: {controller: portico.dev/ingress-controller}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: site, namespace: ${NS}}
+spec:
+  ingressClassName: portico
+  rules:
+    - host: ${HOST}
+      http:
+        paths:
+          - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: ${L4_PORT}}}}}
+`,
+    );
+  });
+
+  after(async () => {
+    for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+    await env?.stop();
+    backend?.kill("SIGKILL");
+    await run("ip", ["link", "del", hostIf]).catch(() => undefined);
+    await run("ip", ["netns", "del", netns]).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("the controller's in-process engine: exact counts per virtual service and route, logs, health, the console", async () => {
+    const port = await freePort();
+    const admin = `http://127.0.0.1:${port}`;
+    const c = controller("ana-local", port);
+    try {
+      l4Ip = await waitFor("VIP of the Service", () => ipOf(env, NS, "web"), 20_000, 200);
+      l7Ip = await waitFor(
+        "VIP of the Ingress",
+        async () => (await getJson(env, "ingress", "-n", NS, "site"))?.status?.loadBalancer?.ingress?.[0]?.ip,
+        20_000,
+        200,
+      );
+      await waitFor(
+        "the VIPs answer",
+        async () => (await get(l4Ip, L4_PORT, "/probe").catch(() => 0)) === 200,
+        20_000,
+      );
+      // The probe is one more L4 connection: counted with the rest.
+      const n: Sent = { l4: 11, ok: 17, fail: 4 };
+      await send(l4Ip, l7Ip, { ...n, l4: n.l4 - 1 });
+      const f = await checkFigures(admin, n);
+      assert.deepEqual(f.l7.engines, ["local"]);
+      await checkLogsAndHealth(admin, f.l7.vs, n.fail);
+      const page = await fetch(`${admin}/`);
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get("content-type") ?? "", /^text\/html/);
+      assert.match(await page.text(), /<html/i);
+    } finally {
+      await stop(c);
+    }
+  });
+
+  test("two engines serving the VIPs: the leader merges their batches, counts add up; a standby says who leads", async () => {
+    const [adminA, adminB, link] = [await freePort(), await freePort(), await freePort()];
+    const admin = `http://127.0.0.1:${adminA}`;
+    const fleetArgs = [`--engine-listen=127.0.0.1:${link}`, "--no-local-engine", `--engine-namespace=${SYS}`];
+    controller("ana-fleet", adminA, fleetArgs);
+    await waitFor(
+      "the fleet controller leads with its engine port open",
+      async () => /engine-port: listening/.test(await (await fetch(`${admin}/readyz`)).text()),
+      20_000,
+      200,
+    );
+    const secret = await waitFor("the Secret portico-engine-link", () =>
+      getJson(env, "secret", "-n", SYS, "portico-engine-link"),
+    );
+    const creds = parseSecretData(secret.data, "test");
+    writeFileSync(join(dir, "ca.crt"), creds.caPem);
+    writeFileSync(join(dir, "token"), creds.token, { mode: 0o600 });
+    const names = ["e1", "e2"];
+    for (const name of names)
+      children.push(
+        spawn(
+          process.execPath,
+          [
+            "--disable-warning=ExperimentalWarning",
+            main,
+            "engine",
+            ...["--controller", `127.0.0.1:${link}`, "--name", name, "--workers", "1"],
+            ...[
+              "--ca-file",
+              join(dir, "ca.crt"),
+              "--token-file",
+              join(dir, "token"),
+              "--admin",
+              "127.0.0.1:0",
+            ],
+          ],
+          { stdio: ["ignore", "ignore", process.env.PORTICO_TEST_LOG === "1" ? "inherit" : "ignore"] },
+        ),
+      );
+    await waitFor(
+      "both engines acked and ready",
+      async () => {
+        const f = await json<FleetView>(admin, "/api/v1/engines");
+        return names.every((n) => {
+          const e = f.engines.find((x) => x.identity.name === n);
+          return e?.connected && e.ready && e.pending === undefined && e.acked?.epoch === f.epoch;
+        });
+      },
+      30_000,
+      200,
+    );
+    // A new connection each: the kernel's reuseport hash spreads them over both engines.
+    const n: Sent = { l4: 40, ok: 50, fail: 10 };
+    await send(l4Ip, l7Ip, n);
+    const f = await checkFigures(admin, n);
+    assert.deepEqual([...f.l7.engines].sort(), names, "both engines served the host");
+    assert.deepEqual([...f.l4.engines].sort(), names, "both engines served the Service");
+    await checkLogsAndHealth(admin, f.l7.vs, n.fail);
+
+    // A standby holds no figures (the engines report to the leader alone): it says so and who leads.
+    const standby = `http://127.0.0.1:${adminB}`;
+    controller("ana-standby", adminB, fleetArgs);
+    await waitFor(
+      "the second replica is a standby",
+      async () =>
+        /leader: standby; ana-fleet holds the Lease/.test(await (await fetch(`${standby}/readyz`)).text()),
+      20_000,
+      200,
+    );
+    for (const path of [
+      "/api/v1/analytics/services",
+      `/api/v1/analytics/logs?vs=${encodeURIComponent(f.l7.vs)}`,
+    ]) {
+      const r = await fetch(`${standby}${path}`);
+      assert.equal(r.status, 503, path);
+      assert.match(await r.text(), /standby.*ana-fleet/);
+    }
+    assert.equal((await fetch(`${standby}/`)).status, 200, "the console itself loads on a standby");
+  });
+});
