@@ -1,6 +1,6 @@
 // analytics.test.ts: per-VIP analytics of `portico controller` (issue 15) against a real
-// kube-apiserver. A LoadBalancer Service (L4) and an Ingress (L7) get VIPs on loopback; their
-// backend runs in a network namespace and is registered by EndpointSlice (the API server refuses
+// kube-apiserver. A LoadBalancer Service (L4), an Ingress and a Gateway with an HTTPRoute of two
+// rules (L7) get VIPs on loopback; their backend runs in a network namespace and is registered by EndpointSlice (the API server refuses
 // loopback endpoint addresses); it answers /fail with a 500. Known traffic goes through, counted
 // here, and the controller's admin API must report exactly those counts per virtual service and
 // route, with latency figures, the 5xx in the significant-request log and a health score; the
@@ -20,9 +20,17 @@ import { promisify } from "node:util";
 import { freePort, startKube, type KubeEnv } from "../../scripts/kube/env.ts";
 import type { FleetView } from "../../src/controller/fleet/view.ts";
 import { parseSecretData } from "../../src/link/credentials.ts";
-import type { LogRecord } from "../../src/analytics/log-record.ts";
-import type { Series, ServiceSummary } from "../../src/analytics/types.ts";
-import { apply, getJson, ipOf, kubeSkip, lbService, spawnController, waitFor } from "./helper.ts";
+import type { LogRecord, Series, ServiceSummary } from "../../src/analytics/types.ts";
+import {
+  apply,
+  gatewayAddress,
+  getJson,
+  ipOf,
+  kubeSkip,
+  lbService,
+  spawnController,
+  waitFor,
+} from "./helper.ts";
 
 const run = promisify(execFile);
 const NS = "ana";
@@ -37,6 +45,8 @@ const nsIf = `pan${id}`;
 const backendIp = `10.245.${octet}.2`;
 const L4_PORT = 18191;
 const HOST = "site.example";
+const GW_HOST = "gw.example";
+const GW_PORT = 8081;
 
 async function netnsSkip(): Promise<string | false> {
   if (process.getuid?.() !== 0) return "analytics kube test needs root for ip netns";
@@ -73,13 +83,25 @@ interface Sent {
   l4: number;
   ok: number;
   fail: number;
+  /** gwA and gwB go to the Gateway's host, to its HTTPRoute's two rules (two routes). */
+  gwA: number;
+  gwB: number;
 }
 
-/** send drives l4 requests through the Service's VIP and ok + fail through the Ingress's; checks every status. */
-async function send(l4Ip: string, l7Ip: string, n: Sent): Promise<void> {
-  for (let i = 0; i < n.l4; i++) assert.equal(await get(l4Ip, L4_PORT, `/l4/${i}`), 200);
-  for (let i = 0; i < n.ok; i++) assert.equal(await get(l7Ip, 80, `/ok/${i}`, HOST), 200);
-  for (let i = 0; i < n.fail; i++) assert.equal(await get(l7Ip, 80, `/fail/${i}`, HOST), 500);
+/** Vips are the addresses the controller gave the Service, the Ingress and the Gateway. */
+interface Vips {
+  l4: string;
+  l7: string;
+  gw: string;
+}
+
+/** send drives n's requests through the Service's, the Ingress's and the Gateway's VIPs; checks every status. */
+async function send(v: Vips, n: Sent): Promise<void> {
+  for (let i = 0; i < n.l4; i++) assert.equal(await get(v.l4, L4_PORT, `/l4/${i}`), 200);
+  for (let i = 0; i < n.ok; i++) assert.equal(await get(v.l7, 80, `/ok/${i}`, HOST), 200);
+  for (let i = 0; i < n.fail; i++) assert.equal(await get(v.l7, 80, `/fail/${i}`, HOST), 500);
+  for (let i = 0; i < n.gwA; i++) assert.equal(await get(v.gw, GW_PORT, `/a/${i}`, GW_HOST), 200);
+  for (let i = 0; i < n.gwB; i++) assert.equal(await get(v.gw, GW_PORT, `/b/${i}`, GW_HOST), 200);
 }
 
 async function json<T>(admin: string, path: string): Promise<T> {
@@ -88,10 +110,11 @@ async function json<T>(admin: string, path: string): Promise<T> {
   return (await r.json()) as T;
 }
 
-/** Figures are the two virtual services this test's traffic lands on, as the admin API reports them. */
+/** Figures are the virtual services this test's traffic lands on, as the admin API reports them. */
 interface Figures {
   l4: ServiceSummary;
   l7: ServiceSummary;
+  gw: ServiceSummary;
 }
 
 /**
@@ -106,6 +129,7 @@ async function settled(admin: string, n: Sent): Promise<Figures> {
     return {
       l4: list.find((s) => s.kind === "l4" && s.listener.endsWith(`:${L4_PORT}/TCP`)),
       l7: list.find((s) => s.vhost === HOST),
+      gw: list.find((s) => s.vhost === GW_HOST),
     };
   };
   let last: Partial<Figures> = {};
@@ -113,7 +137,11 @@ async function settled(admin: string, n: Sent): Promise<Figures> {
     "analytics counts",
     async () => {
       last = await read();
-      return (last.l4?.requests ?? 0) >= n.l4 && (last.l7?.requests ?? 0) >= n.ok + n.fail;
+      return (
+        (last.l4?.requests ?? 0) >= n.l4 &&
+        (last.l7?.requests ?? 0) >= n.ok + n.fail &&
+        (last.gw?.requests ?? 0) >= n.gwA + n.gwB
+      );
     },
     60_000,
     250,
@@ -122,7 +150,7 @@ async function settled(admin: string, n: Sent): Promise<Figures> {
     throw new Error(`${e.message}; last seen l4=${last.l4?.requests} l7=${last.l7?.requests}; ${seen}`);
   });
   const f = await read();
-  return { l4: f.l4!, l7: f.l7! };
+  return { l4: f.l4!, l7: f.l7!, gw: f.gw! };
 }
 
 /** sumSeries adds a series' requests and response classes over its points. */
@@ -143,7 +171,9 @@ async function checkFigures(admin: string, n: Sent): Promise<Figures> {
   assert.equal(f.l7.errorRate, n.fail / (n.ok + n.fail));
   // The L4 bytes in are the whole requests; an HTTP service's are bodies (none here).
   assert.ok(f.l4.bytesIn > 0, "the L4 service counted the bytes received");
-  for (const s of [f.l4, f.l7]) {
+  assert.equal(f.gw.requests, n.gwA + n.gwB);
+  assert.equal(f.gw.errorRate, 0);
+  for (const s of [f.l4, f.l7, f.gw]) {
     const total = s.latency.total!;
     assert.ok(total, `${s.vs} has an end-to-end latency`);
     assert.ok(total.p50 > 0 && total.p99 >= total.p50 && total.max >= total.p99, JSON.stringify(total));
@@ -167,6 +197,21 @@ async function checkFigures(admin: string, n: Sent): Promise<Figures> {
     `/api/v1/analytics/series?${q({ vs: f.l7.vs, route: routes[0]! })}`,
   );
   assert.equal(sumSeries(routeSeries).requests, n.ok + n.fail);
+  // The HTTPRoute's two rules are two routes, each with its own count.
+  const gwTop = await json<{ routes: Record<string, number> }>(
+    admin,
+    `/api/v1/analytics/top?${q({ vs: f.gw.vs })}`,
+  );
+  const perRoute: number[] = [];
+  for (const route of Object.keys(gwTop.routes))
+    perRoute.push(
+      sumSeries(await json<Series>(admin, `/api/v1/analytics/series?${q({ vs: f.gw.vs, route })}`)).requests,
+    );
+  assert.deepEqual(
+    perRoute.sort((a, b) => a - b),
+    [n.gwA, n.gwB].sort((a, b) => a - b),
+    JSON.stringify(gwTop.routes),
+  );
   return f;
 }
 
@@ -204,8 +249,7 @@ describe("per-VIP analytics in Kubernetes mode", { skip }, () => {
   let backend: ChildProcess | undefined;
   const children: ChildProcess[] = [];
   const dir = mkdtempSync(join(tmpdir(), "analytics-kube-"));
-  let l4Ip = "";
-  let l7Ip = "";
+  const vips: Vips = { l4: "", l7: "", gw: "" };
 
   /** controller runs `portico controller` on admin port; resolves with its admin URL once it leads and serves. */
   const controller = (name: string, admin: number, args: string[] = []) => {
@@ -289,6 +333,30 @@ spec:
       http:
         paths:
           - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: ${L4_PORT}}}}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: portico}
+spec: {controllerName: portico.dev/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: ${NS}}
+spec:
+  gatewayClassName: portico
+  listeners: [{name: http, port: ${GW_PORT}, protocol: HTTP}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: route, namespace: ${NS}}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [${GW_HOST}]
+  rules:
+    - matches: [{path: {type: PathPrefix, value: /a}}]
+      backendRefs: [{name: web, port: ${L4_PORT}}]
+    - matches: [{path: {type: PathPrefix, value: /b}}]
+      backendRefs: [{name: web, port: ${L4_PORT}}]
 `,
     );
   });
@@ -307,8 +375,8 @@ spec:
     const admin = `http://127.0.0.1:${port}`;
     const c = controller("ana-local", port);
     try {
-      l4Ip = await waitFor("VIP of the Service", () => ipOf(env, NS, "web"), 20_000, 200);
-      l7Ip = await waitFor(
+      vips.l4 = await waitFor("VIP of the Service", () => ipOf(env, NS, "web"), 20_000, 200);
+      vips.l7 = await waitFor(
         "VIP of the Ingress",
         async () => (await getJson(env, "ingress", "-n", NS, "site"))?.status?.loadBalancer?.ingress?.[0]?.ip,
         20_000,
@@ -316,12 +384,13 @@ spec:
       );
       await waitFor(
         "the VIPs answer",
-        async () => (await get(l4Ip, L4_PORT, "/probe").catch(() => 0)) === 200,
+        async () => (await get(vips.l4, L4_PORT, "/probe").catch(() => 0)) === 200,
         20_000,
       );
+      vips.gw = await gatewayAddress(env, NS, "gw");
       // The probe is one more L4 connection: counted with the rest.
-      const n: Sent = { l4: 11, ok: 17, fail: 4 };
-      await send(l4Ip, l7Ip, { ...n, l4: n.l4 - 1 });
+      const n: Sent = { l4: 11, ok: 17, fail: 4, gwA: 6, gwB: 9 };
+      await send(vips, { ...n, l4: n.l4 - 1 });
       const f = await checkFigures(admin, n);
       assert.deepEqual(f.l7.engines, ["local"]);
       await checkLogsAndHealth(admin, f.l7.vs, n.fail);
@@ -346,7 +415,7 @@ spec:
       200,
     );
     const secret = await waitFor("the Secret portico-engine-link", () =>
-      getJson(env, "secret", "-n", SYS, "portico-engine-link"),
+      getJson<{ data: Record<string, string> }>(env, "secret", "-n", SYS, "portico-engine-link"),
     );
     const creds = parseSecretData(secret.data, "test");
     writeFileSync(join(dir, "ca.crt"), creds.caPem);
@@ -386,8 +455,8 @@ spec:
       200,
     );
     // A new connection each: the kernel's reuseport hash spreads them over both engines.
-    const n: Sent = { l4: 40, ok: 50, fail: 10 };
-    await send(l4Ip, l7Ip, n);
+    const n: Sent = { l4: 40, ok: 50, fail: 10, gwA: 12, gwB: 20 };
+    await send(vips, n);
     const f = await checkFigures(admin, n);
     assert.deepEqual([...f.l7.engines].sort(), names, "both engines served the host");
     assert.deepEqual([...f.l4.engines].sort(), names, "both engines served the Service");
