@@ -7,7 +7,8 @@
 // console's root page answers 200. Then the controller runs as users run a fleet (--engine-listen
 // --no-local-engine) with two `portico engine` processes sharing the VIPs by SO_REUSEPORT: each
 // engine's batches reach the leader, whose figures are the sum of both. A standby replica holds no
-// figures and says so, naming the leader. Needs root for `ip netns`; skips loudly without it.
+// figures and says so, naming the leader; once it leads, the engines report to it. Needs root for
+// `ip netns`; skips loudly without it.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
@@ -403,11 +404,11 @@ spec:
     }
   });
 
-  test("two engines serving the VIPs: the leader merges their batches, counts add up; a standby says who leads", async () => {
+  test("two engines serving the VIPs: the leader merges their batches, counts add up; a standby says who leads, and reports once it leads", async () => {
     const [adminA, adminB, link] = [await freePort(), await freePort(), await freePort()];
     const admin = `http://127.0.0.1:${adminA}`;
     const fleetArgs = [`--engine-listen=127.0.0.1:${link}`, "--no-local-engine", `--engine-namespace=${SYS}`];
-    controller("ana-fleet", adminA, fleetArgs);
+    const leader = controller("ana-fleet", adminA, fleetArgs);
     await waitFor(
       "the fleet controller leads with its engine port open",
       async () => /engine-port: listening/.test(await (await fetch(`${admin}/readyz`)).text()),
@@ -481,5 +482,24 @@ spec:
       assert.match(await r.text(), /standby.*ana-fleet/);
     }
     assert.equal((await fetch(`${standby}/`)).status, 200, "the console itself loads on a standby");
+
+    // Failover: the engines follow the new leader and report to it. Without --state-dir it starts
+    // with empty figures: exactly the traffic sent after it took over (every batch of the earlier
+    // traffic reached the old leader: its counts were exact above).
+    await stop(leader);
+    await waitFor(
+      "the engines acked the new leader",
+      async () => {
+        const fl = await json<FleetView>(standby, "/api/v1/engines");
+        return names.every(
+          (name) => fl.engines.find((e) => e.identity.name === name)?.acked?.epoch === fl.epoch,
+        );
+      },
+      30_000,
+      200,
+    );
+    const later: Sent = { l4: 8, ok: 9, fail: 3, gwA: 2, gwB: 5 };
+    await send(vips, later);
+    await checkFigures(standby, later);
   });
 });
