@@ -1,24 +1,25 @@
 // analytics.test.ts: per-VIP analytics of `portico controller` (issue 15) against a real
 // kube-apiserver. A LoadBalancer Service (L4), an Ingress and a Gateway with an HTTPRoute of two
-// rules (L7) get VIPs on loopback; their backend runs in a network namespace and is registered by EndpointSlice (the API server refuses
-// loopback endpoint addresses); it answers /fail with a 500. Known traffic goes through, counted
-// here, and the controller's admin API must report exactly those counts per virtual service and
-// route, with latency figures, the 5xx in the significant-request log and a health score; the
-// console's root page answers 200. Then the controller runs as users run a fleet (--engine-listen
-// --no-local-engine) with two `portico engine` processes sharing the VIPs by SO_REUSEPORT: each
-// engine's batches reach the leader, whose figures are the sum of both. A standby replica holds no
+// rules (L7) get VIPs on loopback; their backend runs in a network namespace and is registered by
+// EndpointSlice (the API server refuses loopback endpoint addresses); it answers /fail with a 500.
+// Known traffic goes through, counted here, and the controller's admin API must report exactly
+// those counts per virtual service and route, with latency figures, the 5xx in the
+// significant-request log and a health score; the console's root page answers 200. Then the
+// controller runs as users run a fleet (--engine-listen --no-local-engine) with two `portico
+// engine` processes sharing the VIPs by SO_REUSEPORT: each engine's batches reach the leader, whose
+// figures are the sum of both, and a full-log switch reaches both. A standby replica holds no
 // figures and says so, naming the leader; once it leads, the engines report to it. Needs root for
 // `ip netns`; skips loudly without it.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { promisify } from "node:util";
 import { freePort, startKube, type KubeEnv } from "../../scripts/kube/env.ts";
+import { createNetns, netnsSkip, type Netns } from "../e2e/netns.ts";
 import type { FleetView } from "../../src/controller/fleet/view.ts";
 import { parseSecretData } from "../../src/link/credentials.ts";
 import type { LogRecord, Series, ServiceSummary } from "../../src/analytics/types.ts";
@@ -33,31 +34,15 @@ import {
   waitFor,
 } from "./helper.ts";
 
-const run = promisify(execFile);
 const NS = "ana";
 const SYS = "portico-system";
 const main = resolve(import.meta.dirname, "../../src/cli/main.ts");
-// Names and a /24 unique to this process, so parallel runs cannot collide.
-const id = process.pid % 10000;
+// VIPs unique to this process, so parallel runs cannot collide.
 const octet = 100 + ((process.pid + 7) % 150);
-const netns = `portico-a${id}`;
-const hostIf = `pah${id}`;
-const nsIf = `pan${id}`;
-const backendIp = `10.245.${octet}.2`;
 const L4_PORT = 18191;
 const HOST = "site.example";
 const GW_HOST = "gw.example";
 const GW_PORT = 8081;
-
-async function netnsSkip(): Promise<string | false> {
-  if (process.getuid?.() !== 0) return "analytics kube test needs root for ip netns";
-  try {
-    await run("ip", ["netns", "list"]);
-    return false;
-  } catch (e) {
-    return `ip netns unavailable: ${String(e)}`;
-  }
-}
 
 const kube = kubeSkip();
 const net = kube ? false : await netnsSkip();
@@ -247,7 +232,9 @@ async function checkLogsAndHealth(admin: string, vs: string, fails: number): Pro
 
 describe("per-VIP analytics in Kubernetes mode", { skip }, () => {
   let env: KubeEnv;
+  let ns: Netns | undefined;
   let backend: ChildProcess | undefined;
+  let backendIp = "";
   const children: ChildProcess[] = [];
   const dir = mkdtempSync(join(tmpdir(), "analytics-kube-"));
   const vips: Vips = { l4: "", l7: "", gw: "" };
@@ -265,18 +252,10 @@ describe("per-VIP analytics in Kubernetes mode", { skip }, () => {
   };
 
   before(async () => {
-    await run("ip", ["netns", "add", netns]);
-    await run("ip", ["link", "add", hostIf, "type", "veth", "peer", "name", nsIf]);
-    await run("ip", ["link", "set", nsIf, "netns", netns]);
-    await run("ip", ["addr", "add", `10.245.${octet}.1/24`, "dev", hostIf]);
-    await run("ip", ["link", "set", hostIf, "up"]);
-    await run("ip", ["netns", "exec", netns, "ip", "addr", "add", `${backendIp}/24`, "dev", nsIf]);
-    await run("ip", ["netns", "exec", netns, "ip", "link", "set", nsIf, "up"]);
-    await run("ip", ["netns", "exec", netns, "ip", "link", "set", "lo", "up"]);
+    ns = await createNetns(0);
+    backendIp = ns.nsIp;
     const server = `require("node:http").createServer((q, r) => { r.statusCode = q.url.startsWith("/fail") ? 500 : 200; r.end("path " + q.url); }).listen(8080, "${backendIp}")`;
-    backend = spawn("ip", ["netns", "exec", netns, process.execPath, "-e", server], {
-      stdio: ["ignore", "ignore", "inherit"],
-    });
+    backend = ns.spawn(process.execPath, ["-e", server], { stdio: ["ignore", "ignore", "inherit"] });
     await waitFor(
       "backend in the namespace",
       () =>
@@ -366,8 +345,7 @@ spec:
     for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
     await env?.stop();
     backend?.kill("SIGKILL");
-    await run("ip", ["link", "del", hostIf]).catch(() => undefined);
-    await run("ip", ["netns", "del", netns]).catch(() => undefined);
+    await ns?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -404,7 +382,7 @@ spec:
     }
   });
 
-  test("two engines serving the VIPs: the leader merges their batches, counts add up; a standby says who leads, and reports once it leads", async () => {
+  test("two engines serving the VIPs: the leader merges their batches, counts add up; full logs through the fleet; a standby says who leads, and reports once it leads", async () => {
     const [adminA, adminB, link] = [await freePort(), await freePort(), await freePort()];
     const admin = `http://127.0.0.1:${adminA}`;
     const fleetArgs = [`--engine-listen=127.0.0.1:${link}`, "--no-local-engine", `--engine-namespace=${SYS}`];
@@ -462,6 +440,44 @@ spec:
     assert.deepEqual([...f.l7.engines].sort(), names, "both engines served the host");
     assert.deepEqual([...f.l4.engines].sort(), names, "both engines served the Service");
     await checkLogsAndHealth(admin, f.l7.vs, n.fail);
+
+    // Full logs for the Gateway's host, switched on at the leader: the next snapshot carries the
+    // switch to both engines, and every request of that host is kept, 2xx too.
+    const seqs = async () => {
+      const fl = await json<FleetView>(admin, "/api/v1/engines");
+      return names.map((name) => fl.engines.find((e) => e.identity.name === name)?.acked?.seq ?? 0);
+    };
+    const before = await seqs();
+    const on = await fetch(
+      `${admin}/api/v1/analytics/full-logs?${new URLSearchParams({ vs: f.gw.vs, minutes: "5" })}`,
+      { method: "POST" },
+    );
+    assert.equal(on.status, 202, await on.text());
+    await waitFor(
+      "both engines acked the switch",
+      async () => (await seqs()).every((s, i) => s > before[i]!),
+      20_000,
+      200,
+    );
+    const full = 7;
+    for (let i = 0; i < full; i++) assert.equal(await get(vips.gw, GW_PORT, `/a/full/${i}`, GW_HOST), 200);
+    const kept = await waitFor(
+      "the full log of the Gateway's host",
+      async () => {
+        const l = await json<LogRecord[]>(
+          admin,
+          `/api/v1/analytics/logs?${new URLSearchParams({ vs: f.gw.vs })}`,
+        );
+        return l.length >= full && l;
+      },
+      30_000,
+      250,
+    );
+    assert.equal(kept.length, full, "only the requests sent after the switch");
+    for (const r of kept) {
+      assert.match(r.path, /^\/a\/full\/\d+$/);
+      assert.deepEqual(r.reasons, ["full"]);
+    }
 
     // A standby holds no figures (the engines report to the leader alone): it says so and who leads.
     const standby = `http://127.0.0.1:${adminB}`;
