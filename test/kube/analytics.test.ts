@@ -23,6 +23,7 @@ import { createNetns, netnsSkip, type Netns } from "../e2e/netns.ts";
 import type { FleetView } from "../../src/controller/fleet/view.ts";
 import { parseSecretData } from "../../src/link/credentials.ts";
 import type { LogRecord, Series, ServiceSummary } from "../../src/analytics/types.ts";
+import type { HealthAnswer } from "../../src/api/analytics-health-routes.ts";
 import {
   apply,
   gatewayAddress,
@@ -202,7 +203,7 @@ async function checkFigures(admin: string, n: Sent): Promise<Figures> {
 }
 
 /** checkLogsAndHealth: every 500 is in the significant-request log, and the host has a health score. */
-async function checkLogsAndHealth(admin: string, vs: string, fails: number): Promise<void> {
+async function checkLogsAndHealth(admin: string, vs: string, fails: number, engines?: number): Promise<void> {
   const logs = await waitFor(
     "the 5xx in the request log",
     async () => {
@@ -220,14 +221,23 @@ async function checkLogsAndHealth(admin: string, vs: string, fails: number): Pro
     assert.match(r.path, /^\/fail\/\d+$/);
     assert.equal(r.status, 500);
   }
-  const health = await json<{ services: { vs: string; health: { score: number; reasons: unknown[] } }[] }>(
-    admin,
-    "/api/v1/analytics/health?window=5m",
-  );
+  const health = await json<HealthAnswer>(admin, "/api/v1/analytics/health?window=5m");
   const h = health.services.find((s) => s.vs === vs);
   assert.ok(h, `health lists ${vs}: ${JSON.stringify(health.services.map((s) => s.vs))}`);
   assert.ok(h.health.score >= 0 && h.health.score < 100, `5xx lower the score: ${JSON.stringify(h.health)}`);
   assert.ok(h.health.reasons.length > 0);
+  // The pool lends its three addresses (the Service's, the IngressClass's, the Gateway's).
+  const pool = health.pools.find((p) => p.pool === "ana-pool");
+  assert.deepEqual(pool && { used: pool.used, free: pool.free, pending: pool.pending }, {
+    used: 3,
+    free: 0,
+    pending: 0,
+  });
+  // With engines apart, the default group's score counts them (absent for the in-process engine).
+  const group = health.groups.find((g) => g.group === "default");
+  assert.ok(group, JSON.stringify(health.groups));
+  if (engines !== undefined)
+    assert.deepEqual({ engines: group.engines, ready: group.ready }, { engines, ready: engines });
 }
 
 describe("per-VIP analytics in Kubernetes mode", { skip }, () => {
@@ -439,7 +449,7 @@ spec:
     const f = await checkFigures(admin, n);
     assert.deepEqual([...f.l7.engines].sort(), names, "both engines served the host");
     assert.deepEqual([...f.l4.engines].sort(), names, "both engines served the Service");
-    await checkLogsAndHealth(admin, f.l7.vs, n.fail);
+    await checkLogsAndHealth(admin, f.l7.vs, n.fail, names.length);
 
     // Full logs for the Gateway's host, switched on at the leader: the next snapshot carries the
     // switch to both engines, and every request of that host is kept, 2xx too.
