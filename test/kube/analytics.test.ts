@@ -15,7 +15,6 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort, startKube, type KubeEnv } from "../../scripts/kube/env.ts";
@@ -25,6 +24,7 @@ import { parseSecretData } from "../../src/link/credentials.ts";
 import type { LogRecord, Series, ServiceSummary } from "../../src/analytics/types.ts";
 import type { HealthAnswer } from "../../src/api/analytics-health-routes.ts";
 import {
+  accepts,
   apply,
   gatewayAddress,
   getJson,
@@ -266,17 +266,7 @@ describe("per-VIP analytics in Kubernetes mode", { skip }, () => {
     backendIp = ns.nsIp;
     const server = `require("node:http").createServer((q, r) => { r.statusCode = q.url.startsWith("/fail") ? 500 : 200; r.end("path " + q.url); }).listen(8080, "${backendIp}")`;
     backend = ns.spawn(process.execPath, ["-e", server], { stdio: ["ignore", "ignore", "inherit"] });
-    await waitFor(
-      "backend in the namespace",
-      () =>
-        new Promise<boolean>((ok) => {
-          const s = connect(8080, backendIp, () => {
-            s.destroy();
-            ok(true);
-          });
-          s.on("error", () => ok(false));
-        }),
-    );
+    await waitFor("backend in the namespace", () => accepts(backendIp, 8080));
     env = await startKube();
     await apply(
       env,
