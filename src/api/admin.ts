@@ -60,6 +60,12 @@ export interface AdminView extends HealthRouteView {
   analytics?: AnalyticsReader;
   /** notes are extra /healthz detail lines: problems the process lives with, such as a failing state save. */
   notes?(): string[];
+  /**
+   * analyticsElsewhere, when it returns a reason, answers every /api/v1/analytics/* route 503 with
+   * it: a standby replica of `portico controller` (engines report to the leader alone), whose
+   * figures would be empty or stale and whose full-log switches no engine would see.
+   */
+  analyticsElsewhere?(): string | undefined;
 }
 
 /** startAdmin serves view on host:port and resolves with the bound address. */
@@ -98,6 +104,10 @@ export async function startAdmin(
         opts.renew && scope ? scopedRenew(opts.renew, scope) : opts.renew,
         scope && renewals,
       );
+    if (path?.startsWith("/api/v1/analytics/")) {
+      const elsewhere = view.analyticsElsewhere?.();
+      if (elsewhere !== undefined) return send(503, "text/plain", `${elsewhere}\n`);
+    }
     if (serveLogRoutes(req, path ?? "/", send, opts.logs, scope)) return;
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain", "method not allowed\n");
     if (serveCliRoute(view, path ?? "/", send, scope)) return;

@@ -9,6 +9,7 @@ import { batch, measures, service, VS } from "../analytics/testing.ts";
 import type { EngineSnapshot } from "../model/ir.ts";
 import type { Series, ServiceSummary, TopLists } from "../analytics/types.ts";
 import type { FleetView } from "../controller/fleet/view.ts";
+import { openRequestLog } from "../controller/request-log.ts";
 
 const T0 = Date.UTC(2026, 11, 7, 6, 0, 0);
 
@@ -191,5 +192,48 @@ test("bad parameters are 400 saying what to send; unknown names 404 naming them;
   } finally {
     a.server.close();
     off.server.close();
+  }
+});
+
+test("a replica whose analytics are elsewhere (a standby) answers every analytics route 503 with why; leading, as before", async () => {
+  const clock = { t: T0 + 4_000 };
+  const store = new AnalyticsStore({ now: () => clock.t });
+  store.ingest(
+    batch("e1", T0 + 3_000, { [VS]: service(measures({ "200": 1 }), { r1: measures({ "200": 1 }) }) }),
+  );
+  let elsewhere: string | undefined = "standby: ask the leader ctl-a";
+  const v = { ...view(store), analyticsElsewhere: () => elsewhere };
+  const logs = openRequestLog(undefined, () => undefined);
+  const a = await startAdmin(v, "127.0.0.1", 0, { logs: logs.view(() => snapshot()), console: true });
+  const vs = encodeURIComponent(VS);
+  const paths = [
+    "/api/v1/analytics/services",
+    `/api/v1/analytics/series?vs=${vs}`,
+    `/api/v1/analytics/top?vs=${vs}`,
+    "/api/v1/analytics/health",
+    `/api/v1/analytics/logs?vs=${vs}`,
+    "/api/v1/analytics/full-logs",
+  ];
+  try {
+    for (const path of paths) {
+      const r = await fetch(`${a.url}${path}`);
+      assert.equal(r.status, 503, path);
+      assert.equal(await r.text(), "standby: ask the leader ctl-a\n", path);
+    }
+    // A full-log switch set here would reach no engine: refused, not kept.
+    const post = await fetch(`${a.url}/api/v1/analytics/full-logs?vs=${vs}&minutes=5`, { method: "POST" });
+    assert.equal(post.status, 503);
+    assert.deepEqual(logs.fullLogs.active(), []);
+    assert.equal((await fetch(`${a.url}/`)).status, 200, "the console itself still loads");
+    elsewhere = undefined;
+    // Leading: each route answers as it would without the check (health: no snapshot in this view).
+    for (const path of paths) {
+      const r = await fetch(`${a.url}${path}`);
+      assert.equal(r.status, path === "/api/v1/analytics/health" ? 503 : 200, path);
+      assert.doesNotMatch(await r.text(), /standby/, path);
+    }
+  } finally {
+    a.server.close();
+    logs.close();
   }
 });

@@ -252,6 +252,19 @@ export class KubeController implements AdminView {
   }
 
   /**
+   * analyticsElsewhere is why this replica's admin API does not answer analytics (undefined while it
+   * leads): the engines send their batches to the leader alone, so a standby's figures are empty
+   * (or stale, from a term it led) and a full-log switch set here would reach no engine.
+   */
+  analyticsElsewhere(): string | undefined {
+    if (this.#leading) return undefined;
+    const holder = this.#elector?.holder();
+    return holder
+      ? `standby: the engines report traffic to the leader ${holder} alone; ask its admin address (the pod ${holder}, port 9901 by default)`
+      : "standby: no replica leads yet, and engines report traffic to the leader alone; ask again once one holds the Lease";
+  }
+
+  /**
    * term is the leader term this replica leads in (the engine link's epoch): the Lease's transition
    * count as this replica wrote it, plus one; without leader election, unelectedTerm() of this
    * process's start; undefined while not leading.

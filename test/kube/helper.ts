@@ -2,6 +2,7 @@
 // binaries are missing, an in-process controller wired as `portico controller` wires it, polling
 // with a deadline, and reading objects back as JSON.
 import { spawn, type ChildProcess } from "node:child_process";
+import { connect } from "node:net";
 import { resolve } from "node:path";
 import { kubeBinariesMissing, type KubeEnv } from "../../scripts/kube/env.ts";
 import { createEnginePort } from "../../src/controller/engine-port.ts";
@@ -45,6 +46,17 @@ export async function waitFor<T>(
       );
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** accepts tells whether a TCP connection to host:port is accepted now (a backend is up). */
+export function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const s = connect(port, host, () => {
+      s.destroy();
+      ok(true);
+    });
+    s.on("error", () => ok(false));
+  });
 }
 
 /** getJson reads one object (or list) with kubectl as admin; undefined when it does not exist. */

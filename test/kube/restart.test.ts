@@ -4,9 +4,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
-import { connect } from "node:net";
 import { startKube, type KubeEnv } from "../../scripts/kube/env.ts";
 import {
+  accepts,
   apply,
   getJson,
   ipOf,
@@ -139,14 +139,3 @@ spec:
     }
   });
 });
-
-/** accepts tells whether a TCP connection to host:port is accepted. */
-function accepts(host: string, port: number): Promise<boolean> {
-  return new Promise((ok) => {
-    const s = connect(port, host, () => {
-      s.destroy();
-      ok(true);
-    });
-    s.on("error", () => ok(false));
-  });
-}

@@ -5,10 +5,10 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { connect } from "node:net";
 import { promisify } from "node:util";
 import { startKube, type KubeEnv } from "../../scripts/kube/env.ts";
 import {
+  accepts,
   apply,
   getJson,
   ipOf,
@@ -62,17 +62,7 @@ describe("traffic through a VIP to a backend registered by EndpointSlice", { ski
     backend = spawn("ip", ["netns", "exec", netns, process.execPath, "-e", server], {
       stdio: ["ignore", "pipe", "inherit"],
     });
-    await waitFor(
-      "backend in the namespace",
-      () =>
-        new Promise<boolean>((ok) => {
-          const s = connect(8080, backendIp, () => {
-            s.destroy();
-            ok(true);
-          });
-          s.on("error", () => ok(false));
-        }),
-    );
+    await waitFor("backend in the namespace", () => accepts(backendIp, 8080));
     env = await startKube();
     ctl = await startController(env);
   });
