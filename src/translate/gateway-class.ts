@@ -33,6 +33,7 @@ export const SUPPORTED_FEATURES: readonly string[] = [
   "HTTPRoute308RedirectStatusCode",
   "HTTPRouteBackendProtocolH2C",
   "HTTPRouteBackendProtocolWebSocket",
+  "HTTPRouteBackendRequestHeaderModification",
   "HTTPRouteBackendTimeout",
   "HTTPRouteCORS",
   "HTTPRouteDestinationPortMatching",

@@ -317,19 +317,26 @@ function rewriteStep(hostname: string | undefined, path: Parameters<typeof rewri
 
 function headersStep(mod: HeaderEdits): RequestHeadersStep {
   return (req) => {
-    const e = (req.edits ??= {});
-    // External auth may have set headers from its answer already: the filter's edits go after them.
-    const prior = e.headers;
-    e.headers =
-      prior === undefined
-        ? mod
-        : {
-            set: [...(prior.set ?? []), ...(mod.set ?? [])],
-            add: [...(prior.add ?? []), ...(mod.add ?? [])],
-            remove: [...(prior.remove ?? []), ...(mod.remove ?? [])],
-          };
+    addHeaderEdits(req, mod);
     return undefined;
   };
+}
+
+/**
+ * addHeaderEdits appends a RequestHeaderModifier's edits to what the request's earlier steps
+ * changed (external auth's headers, the route's own filters): later edits win, as in filter order.
+ */
+export function addHeaderEdits(req: PhaseRequest, mod: HeaderEdits): void {
+  const e = (req.edits ??= {});
+  const prior = e.headers;
+  e.headers =
+    prior === undefined
+      ? mod
+      : {
+          set: [...(prior.set ?? []), ...(mod.set ?? [])],
+          add: [...(prior.add ?? []), ...(mod.add ?? [])],
+          remove: [...(prior.remove ?? []), ...(mod.remove ?? [])],
+        };
 }
 
 // denyStep answers every request of a route whose authentication could not be set up (fail closed).
