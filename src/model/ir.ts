@@ -782,4 +782,9 @@ export interface UpstreamTls {
    * is still encrypted; sni is still sent.
    */
   skipVerify?: boolean;
+  /**
+   * clientCertificate names the certificate (in the snapshot's certificates) presented to the
+   * backends when they ask for one (Gateway spec.tls.backend.clientCertificateRef).
+   */
+  clientCertificate?: string;
 }

@@ -21,6 +21,7 @@ export const SUPPORTED_FEATURES: readonly string[] = [
   "GRPCRouteNamedRouteRule",
   "Gateway",
   "GatewayAddressEmpty",
+  "GatewayBackendClientCertificate",
   "GatewayFrontendClientCertificateValidation",
   "GatewayFrontendClientCertificateValidationInsecureFallback",
   "GatewayHTTPListenerIsolation",
