@@ -5,7 +5,13 @@
 // once it has chosen the backend (HTTPRouteBackendRequestHeaderModification). Other filter kinds
 // on one of several backends drop the rule rather than apply to requests of the other backends.
 import type { BackendFilter, ForwardBackend, InvalidBackend, RouteFilter } from "../model/ir.ts";
-import { resolveRefs, type BackendEnv, type BackendRefSpec, type PoolProtocol, type RouteRefs } from "./gateway-backends.ts";
+import {
+  resolveRefs,
+  type BackendEnv,
+  type BackendRefSpec,
+  type PoolProtocol,
+  type RouteRefs,
+} from "./gateway-backends.ts";
 import { convertFilters, type FilterSpec, type RuleProblem } from "./httproute-filters.ts";
 
 /** BackendRefWithFilters is a backendRef of an HTTPRoute or GRPCRoute rule. */

@@ -202,7 +202,11 @@ spec:
   const split = routeOf(o, "HTTPRoute/ns/split#0.0");
   assert.equal(split.filters, undefined, "the backend's filter is not the rule's");
   assert.deepEqual(split.action.type === "Forward" && split.action.backends, [
-    { pool: "ns/a:80", weight: 1, filters: [{ type: "RequestHeaderModifier", set: [{ name: "Backend", value: "a" }] }] },
+    {
+      pool: "ns/a:80",
+      weight: 1,
+      filters: [{ type: "RequestHeaderModifier", set: [{ name: "Backend", value: "a" }] }],
+    },
     { pool: "ns/b:80", weight: 3 },
   ]);
   assert.equal(cond(parentConds(o, "HTTPRoute", "split"), "ResolvedRefs"), "True/ResolvedRefs");
@@ -287,5 +291,9 @@ spec:
   const gw2 = o.statuses.find((x) => x.kind === "Gateway" && x.name === "gw2")!;
   assert.equal(cond(gw2.status.conditions as Condition[], "ResolvedRefs"), "True/ResolvedRefs");
   const gw1 = o.statuses.find((x) => x.kind === "Gateway" && x.name === "gw")!;
-  assert.equal(cond(gw1.status.conditions as Condition[], "ResolvedRefs"), "(none)", "no backend TLS, no Gateway-level ResolvedRefs");
+  assert.equal(
+    cond(gw1.status.conditions as Condition[], "ResolvedRefs"),
+    "(none)",
+    "no backend TLS, no Gateway-level ResolvedRefs",
+  );
 });

@@ -49,7 +49,13 @@ export function compileGrpcRoute(env: BackendEnv, obj: RouteObject, refs: RouteR
       out.dropped.push({ rule: r, ...filters });
       return;
     }
-    const resolved = ruleBackends(env, refs, (rule.backendRefs ?? []) as BackendRefWithFilters[], false, "h2c");
+    const resolved = ruleBackends(
+      env,
+      refs,
+      (rule.backendRefs ?? []) as BackendRefWithFilters[],
+      false,
+      "h2c",
+    );
     if ("reason" in resolved) {
       out.dropped.push({ rule: r, ...resolved });
       return;

@@ -69,7 +69,13 @@ export function compileHttpRoute(env: BackendEnv, obj: RouteObject, refs: RouteR
       out.dropped.push({ rule: r, ...filters });
       return;
     }
-    const resolved = ruleBackends(env, refs, (rule.backendRefs ?? []) as BackendRefWithFilters[], prefixOnly, "http1");
+    const resolved = ruleBackends(
+      env,
+      refs,
+      (rule.backendRefs ?? []) as BackendRefWithFilters[],
+      prefixOnly,
+      "http1",
+    );
     if ("reason" in resolved) {
       out.dropped.push({ rule: r, ...resolved });
       return;

@@ -55,7 +55,11 @@ async function proxy(): Promise<number> {
             },
           ],
         },
-        { pool: "b", weight: 3, filters: [{ type: "RequestHeaderModifier", set: [{ name: "Backend", value: "b" }] }] },
+        {
+          pool: "b",
+          weight: 3,
+          filters: [{ type: "RequestHeaderModifier", set: [{ name: "Backend", value: "b" }] }],
+        },
       ],
     },
   };
@@ -74,7 +78,13 @@ async function proxy(): Promise<number> {
 function get1(port: number): Promise<Seen> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: "127.0.0.1", port, path: "/", agent: false, headers: { host: "app.test", "x-drop": "1", "x-add": "client" } },
+      {
+        host: "127.0.0.1",
+        port,
+        path: "/",
+        agent: false,
+        headers: { host: "app.test", "x-drop": "1", "x-add": "client" },
+      },
       (res) => {
         let body = "";
         res.on("data", (d: Buffer) => (body += d.toString()));

@@ -166,7 +166,8 @@ const BAD_VALUE = /[\r\n\0]/;
 function checkFilters(listener: Parameters<CompileHttp>[0]): void {
   for (const vh of listener.virtualHosts) {
     for (const r of vh.routes) {
-      const backendFilters = r.action.type === "Forward" ? r.action.backends.flatMap((b) => b.filters ?? []) : [];
+      const backendFilters =
+        r.action.type === "Forward" ? r.action.backends.flatMap((b) => b.filters ?? []) : [];
       for (const f of [...(r.filters ?? []), ...backendFilters]) {
         if (f.type !== "RequestHeaderModifier" && f.type !== "ResponseHeaderModifier") continue;
         for (const h of [...(f.set ?? []), ...(f.add ?? [])]) {

@@ -8,7 +8,13 @@
 import { http01Answer } from "../acme/http01.ts";
 import type { ForwardBackend, InvalidBackend, Route } from "../../model/ir.ts";
 import { publicText } from "./failure.ts";
-import { addHeaderEdits, type Answer, type PhaseRequest, type Phases, type RequestHeadersStep } from "./phases.ts";
+import {
+  addHeaderEdits,
+  type Answer,
+  type PhaseRequest,
+  type Phases,
+  type RequestHeadersStep,
+} from "./phases.ts";
 import { servernameOf } from "./router/misdirect.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 
@@ -102,7 +108,10 @@ export function pickPool(backends: readonly { pool: string; weight: number }[]):
 }
 
 // pickBackend chooses one of weighted backends (weight 0 ones get nothing).
-function pickBackend<B extends { weight: number }>(backends: readonly B[], random: () => number): B | undefined {
+function pickBackend<B extends { weight: number }>(
+  backends: readonly B[],
+  random: () => number,
+): B | undefined {
   if (backends.length === 1)
     return backends[0]!.weight > 0 || backends[0]!.weight === undefined ? backends[0] : undefined;
   let total = 0;

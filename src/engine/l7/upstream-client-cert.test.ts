@@ -85,7 +85,11 @@ for (const h2 of [false, true]) {
     const withCert = await proxyTo({ ...base, tls: upTls(true) }, { "ns/client": clientCert });
     assert.equal(await get(withCert), "200 DNS:gateway-client.example.com");
     const without = await proxyTo({ ...base, tls: upTls(false) }, {});
-    assert.match(await get(without), /^50[23] /, "a backend that requires a client certificate refuses the pool without one");
+    assert.match(
+      await get(without),
+      /^50[23] /,
+      "a backend that requires a client certificate refuses the pool without one",
+    );
   });
 }
 
