@@ -72,9 +72,9 @@ spec: { ports: [{ port: 80, targetPort: 3000 }] }
 ---
 `;
 
-/** httpRoute is an HTTPRoute on gw with one hostname and the given rules (YAML flow list items). */
-const httpRoute = (name: string, rules: string[]) => `apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
+/** kindRoute is a route of kind on gw with one hostname and the given rules (YAML flow list items). */
+const kindRoute = (kind: string, name: string, rules: string[]) => `apiVersion: gateway.networking.k8s.io/v1
+kind: ${kind}
 metadata: { name: ${name}, namespace: ns }
 spec:
   parentRefs: [{ name: gw }]
@@ -83,6 +83,8 @@ spec:
 ${rules.map((r) => `    - ${r}`).join("\n")}
 ---
 `;
+const httpRoute = (name: string, rules: string[]) => kindRoute("HTTPRoute", name, rules);
+const grpcRoute = (name: string, rules: string[]) => kindRoute("GRPCRoute", name, rules);
 
 const backend = "backendRefs: [{ name: a, port: 80 }]";
 
@@ -138,18 +140,10 @@ test("a GRPCRoute whose RegularExpression method match does not compile drops it
   const o = run(
     base +
       httpRoute("good", [backend]) +
-      `apiVersion: gateway.networking.k8s.io/v1
-kind: GRPCRoute
-metadata: { name: grpc, namespace: ns }
-spec:
-  parentRefs: [{ name: gw }]
-  hostnames: [grpc.test]
-  rules:
-    - matches: [{ method: { type: RegularExpression, service: "svc(", method: "M" } }]
-      ${backend}
-    - matches: [{ method: { service: svc, method: M } }]
-      ${backend}
-`,
+      grpcRoute("grpc", [
+        `{ matches: [{ method: { type: RegularExpression, service: "svc(", method: "M" } }], ${backend} }`,
+        `{ matches: [{ method: { service: svc, method: M } }], ${backend} }`,
+      ]),
   );
   assert.deepEqual(validateSnapshot(o.snapshot), []);
   assert.ok(hosts(o).includes("grpc.test GRPCRoute/ns/grpc#1.0"), JSON.stringify(hosts(o)));
@@ -185,18 +179,10 @@ test("backendRef RequestHeaderModifiers of several backendRefs ride on their bac
         `{ matches: [{ path: { type: PathPrefix, value: /x } }], backendRefs: [{ name: a, port: 80, filters: [{ type: ResponseHeaderModifier, responseHeaderModifier: { set: [{ name: X, value: "1" }] } }] }, { name: b, port: 80 }] }`,
         `{ ${backend} }`,
       ]) +
-      `apiVersion: gateway.networking.k8s.io/v1
-kind: GRPCRoute
-metadata: { name: grpc, namespace: ns }
-spec:
-  parentRefs: [{ name: gw }]
-  hostnames: [grpc.test]
-  rules:
-    - matches: [{ method: { service: svc, method: Two } }]
-      backendRefs: [{ name: a, port: 80, ${setHeader("a")} }, { name: b, port: 80, ${setHeader("b")} }]
-    - matches: [{ method: { service: svc, method: One } }]
-      backendRefs: [{ name: a, port: 80, ${setHeader("a")} }]
-`,
+      grpcRoute("grpc", [
+        `{ matches: [{ method: { service: svc, method: Two } }], backendRefs: [{ name: a, port: 80, ${setHeader("a")} }, { name: b, port: 80, ${setHeader("b")} }] }`,
+        `{ matches: [{ method: { service: svc, method: One } }], backendRefs: [{ name: a, port: 80, ${setHeader("a")} }] }`,
+      ]),
   );
   assert.deepEqual(validateSnapshot(o.snapshot), []);
   const split = routeOf(o, "HTTPRoute/ns/split#0.0");

@@ -8,8 +8,7 @@ import http2 from "node:http2";
 import type net from "node:net";
 import { once } from "node:events";
 import type { Pool, Route } from "../../model/ir.ts";
-import { compileHttp } from "./compile.ts";
-import { catchAllListener, listen, poolOf, RoundRobinUpstreams, snapshotOf } from "./testing.ts";
+import { poolOf, proxyRoute } from "./testing.ts";
 
 const closers: (() => void)[] = [];
 after(() => closers.forEach((c) => c()));
@@ -63,14 +62,7 @@ async function proxy(): Promise<number> {
       ],
     },
   };
-  const listener = catchAllListener("l");
-  listener.virtualHosts[0]!.routes = [route];
-  const handler = compileHttp(listener, {
-    snapshot: snapshotOf(listener, pools),
-    upstreams: new RoundRobinUpstreams(pools),
-    log: () => {},
-  });
-  const { server, port } = await listen({ current: handler });
+  const { server, port } = await proxyRoute(route, pools);
   closers.push(() => server.close());
   return port;
 }

@@ -11,10 +11,10 @@ import type net from "node:net";
 import type tls from "node:tls";
 import { once } from "node:events";
 import { selfSigned } from "../../../test/support/certs.ts";
-import type { Certificate, Pool, UpstreamTls } from "../../model/ir.ts";
+import type { Certificate, Pool, Route, UpstreamTls } from "../../model/ir.ts";
 import { EngineConfigError } from "../contracts.ts";
 import { compileHttp } from "./compile.ts";
-import { catchAllListener, listen, poolOf, RoundRobinUpstreams, snapshotOf } from "./testing.ts";
+import { catchAllListener, poolOf, proxyRoute, RoundRobinUpstreams, snapshotOf } from "./testing.ts";
 
 const closers: (() => void)[] = [];
 after(() => closers.forEach((c) => c()));
@@ -53,14 +53,12 @@ const upTls = (client: boolean): UpstreamTls => ({
 });
 
 async function proxyTo(pool: Pool, certificates: Record<string, Certificate>): Promise<number> {
-  const listener = catchAllListener("l");
-  const pools = { p: { ...pool, name: "p" } };
-  const handler = compileHttp(listener, {
-    snapshot: snapshotOf(listener, pools, certificates),
-    upstreams: new RoundRobinUpstreams(pools),
-    log: () => {},
-  });
-  const { server, port } = await listen({ current: handler });
+  const route: Route = {
+    name: "r",
+    match: { path: { type: "Prefix", value: "/" } },
+    action: { type: "Forward", backends: [{ pool: "p", weight: 1 }] },
+  };
+  const { server, port } = await proxyRoute(route, { p: { ...pool, name: "p" } }, certificates);
   closers.push(() => server.close());
   return port;
 }
