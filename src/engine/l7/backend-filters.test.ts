@@ -38,7 +38,16 @@ async function proxy(): Promise<number> {
   const route: Route = {
     name: "r",
     match: { path: { type: "Prefix", value: "/" } },
-    filters: [{ type: "RequestHeaderModifier", set: [{ name: "X-Rule", value: "rule" }] }],
+    // The rule sets Backend too: each backend's own value must replace it, not join it.
+    filters: [
+      {
+        type: "RequestHeaderModifier",
+        set: [
+          { name: "X-Rule", value: "rule" },
+          { name: "backend", value: "rule" },
+        ],
+      },
+    ],
     action: {
       type: "Forward",
       backends: [

@@ -324,19 +324,27 @@ function headersStep(mod: HeaderEdits): RequestHeadersStep {
 
 /**
  * addHeaderEdits appends a RequestHeaderModifier's edits to what the request's earlier steps
- * changed (external auth's headers, the route's own filters): later edits win, as in filter order.
+ * changed (external auth's headers, the route's own filters, then the chosen backend's): later
+ * edits win, as in filter order — a later set or remove of a name drops the earlier values of it,
+ * so the backend gets one value, not both.
  */
 export function addHeaderEdits(req: PhaseRequest, mod: HeaderEdits): void {
   const e = (req.edits ??= {});
   const prior = e.headers;
-  e.headers =
-    prior === undefined
-      ? mod
-      : {
-          set: [...(prior.set ?? []), ...(mod.set ?? [])],
-          add: [...(prior.add ?? []), ...(mod.add ?? [])],
-          remove: [...(prior.remove ?? []), ...(mod.remove ?? [])],
-        };
+  if (prior === undefined) {
+    e.headers = mod;
+    return;
+  }
+  const later = new Set<string>();
+  for (const h of mod.set ?? []) later.add(h.name.toLowerCase());
+  for (const n of mod.remove ?? []) later.add(n.toLowerCase());
+  const kept = (hs: readonly Header[] | undefined) =>
+    (hs ?? []).filter((h) => !later.has(h.name.toLowerCase()));
+  e.headers = {
+    set: [...kept(prior.set), ...(mod.set ?? [])],
+    add: [...kept(prior.add), ...(mod.add ?? [])],
+    remove: [...(prior.remove ?? []), ...(mod.remove ?? [])],
+  };
 }
 
 // denyStep answers every request of a route whose authentication could not be set up (fail closed).
