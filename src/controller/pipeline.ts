@@ -5,7 +5,7 @@ import type { ResourceSet } from "../k8s/resource-set.ts";
 import type { Condition, LoadBalancerIngress } from "../k8s/types.ts";
 import { allocate } from "../ipam/allocate.ts";
 import type { AllocateOutput, AllocationResult, AllocationState } from "../ipam/types.ts";
-import type { EngineSnapshot, HttpListener, L4Listener } from "../model/ir.ts";
+import type { EngineSnapshot, HttpListener, L4Listener, Pool } from "../model/ir.ts";
 import { DEFAULT_ENGINE_GROUP } from "../k8s/engine-group.ts";
 import { resolveGroups, type GroupServing } from "../translate/engine-group.ts";
 import { applyTenantLimits } from "../translate/tenant-limits.ts";
@@ -139,12 +139,13 @@ export function buildSnapshot(
   });
   for (const [name, bgp] of Object.entries(announce.speakers))
     if (groups.groups[name]) groups.groups[name].bgp = bgp;
+  const pools = pick(tr.pools, usedPools(l4, http));
   const snapshot: EngineSnapshot = {
     version,
     l4,
     http,
-    pools: pick(tr.pools, usedPools(l4, http)),
-    certificates: pick(tr.certificates, usedCertificates(http)),
+    pools,
+    certificates: pick(tr.certificates, usedCertificates(http, pools)),
     // The full snapshot's lease is the default; each engine's slice carries its group's (slice.ts).
     ...(announce.vips.length > 0
       ? { announce: { leaseMs: DEFAULT_LEASE_SECONDS * 1000, vips: announce.vips } }
@@ -222,9 +223,10 @@ function usedPools(l4: readonly L4Listener[], http: readonly HttpListener[]): Se
   return used;
 }
 
-/** usedCertificates lists the certificates an HTTPS listener refers to. */
-function usedCertificates(http: readonly HttpListener[]): Set<string> {
+/** usedCertificates lists the certificates an HTTPS listener or a TLS pool (its client certificate) refers to. */
+function usedCertificates(http: readonly HttpListener[], pools: Record<string, Pool>): Set<string> {
   const used = new Set<string>();
+  for (const p of Object.values(pools)) if (p.tls?.clientCertificate) used.add(p.tls.clientCertificate);
   for (const l of http) {
     for (const s of l.tls?.sni ?? []) used.add(s.certificate);
     if (l.tls?.defaultCertificate) used.add(l.tls.defaultCertificate);

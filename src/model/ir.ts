@@ -679,12 +679,26 @@ export interface Header {
 export type RouteAction =
   | {
       type: "Forward";
-      backends: { pool: string; weight: number }[];
+      backends: ForwardBackend[];
       /** invalid are shares of unresolved backend refs, weighed with backends; their requests get 500. */
       invalid?: InvalidBackend[];
     }
   /** DirectResponse answers without a backend (e.g. 500 for a route whose backends are invalid). */
   | { type: "DirectResponse"; status: number; body: string };
+
+/** ForwardBackend is one weighted pool of a Forward action. */
+export interface ForwardBackend {
+  pool: string;
+  weight: number;
+  /**
+   * filters edit only the requests sent to this backend, after the route's own filters and after
+   * the backend was chosen (Gateway API backendRef filters: HTTPRouteBackendRequestHeaderModification).
+   */
+  filters?: BackendFilter[];
+}
+
+/** BackendFilter is a filter that can apply per backend: request header edits. */
+export type BackendFilter = Extract<RouteFilter, { type: "RequestHeaderModifier" }>;
 
 /**
  * InvalidBackend is the traffic share of a backend reference that did not resolve (Gateway API:
@@ -768,4 +782,9 @@ export interface UpstreamTls {
    * is still encrypted; sni is still sent.
    */
   skipVerify?: boolean;
+  /**
+   * clientCertificate names the certificate (in the snapshot's certificates) presented to the
+   * backends when they ask for one (Gateway spec.tls.backend.clientCertificateRef).
+   */
+  clientCertificate?: string;
 }

@@ -48,6 +48,9 @@ export function validateSnapshot(s: EngineSnapshot): string[] {
   }
   for (const [key, p] of Object.entries(s.pools)) {
     if (p.name !== key) problems.push(`pool ${key}: name ${JSON.stringify(p.name)} differs from its key`);
+    const client = p.tls?.clientCertificate;
+    if (client !== undefined && !s.certificates[client])
+      problems.push(`pool ${key}: client certificate ${JSON.stringify(client)} does not exist`);
     for (const e of p.endpoints) {
       if (!isIP(e.address))
         problems.push(`pool ${key}: endpoint address ${JSON.stringify(e.address)} is not an IP literal`);

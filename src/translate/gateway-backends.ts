@@ -3,7 +3,7 @@
 // (RefNotPermitted), that exists with the given port (BackendNotFound). An invalid reference keeps
 // its weighted share as an "invalid" backend whose requests get a 500, as the spec requires.
 // A BackendTLSPolicy on the Service port gives the pool upstream TLS, under its own pool key.
-import type { InvalidBackend, Pool } from "../model/ir.ts";
+import type { BackendFilter, ForwardBackend, InvalidBackend, Pool } from "../model/ir.ts";
 import type { TranslateContext } from "./context.ts";
 import type { BackendTlsIndex } from "./backendtls.ts";
 import { buildPool } from "./endpoints.ts";
@@ -114,11 +114,8 @@ export function resolveRef(
   return pool.name;
 }
 
-/** Weighted is a pool key and the share of traffic it carries. */
-export interface Weighted {
-  pool: string;
-  weight: number;
-}
+/** Weighted is a pool key and the share of traffic it carries (with its backendRef's filters). */
+export type Weighted = ForwardBackend;
 
 /** refName shows a backendRef as the engine names it in a 500's body ("Service ns/name:80"). */
 export function refName(ref: BackendRefSpec, namespace: string): string {
@@ -129,21 +126,26 @@ export function refName(ref: BackendRefSpec, namespace: string): string {
 /**
  * resolveRefs resolves a rule's backendRefs; weight 0 refs are resolved (for status) but carry no
  * traffic, and an unresolved ref with weight keeps its share as an invalid backend (answered 500).
+ * filtersOf gives the i-th ref's per-backend filters (backend-filters.ts).
  */
 export function resolveRefs(
   env: BackendEnv,
   route: RouteRefs,
   refs: readonly BackendRefSpec[],
   protocol: PoolProtocol,
+  filtersOf: (i: number) => BackendFilter[] | undefined = () => undefined,
 ): { backends: Weighted[]; invalid: InvalidBackend[] } {
   const backends: Weighted[] = [];
   const invalid: InvalidBackend[] = [];
-  for (const ref of refs) {
+  refs.forEach((ref, i) => {
     const pool = resolveRef(env, route, ref, protocol);
     const weight = ref.weight ?? 1;
-    if (weight <= 0) continue;
+    if (weight <= 0) return;
     if (pool === undefined) invalid.push({ ref: refName(ref, route.namespace), weight });
-    else backends.push({ pool, weight });
-  }
+    else {
+      const filters = filtersOf(i);
+      backends.push(filters === undefined ? { pool, weight } : { pool, weight, filters });
+    }
+  });
   return { backends, invalid };
 }

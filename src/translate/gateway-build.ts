@@ -8,6 +8,7 @@ import type { IpFamily, PortClaim, VipRequest } from "../ipam/types.ts";
 import type { ListenerTls } from "../model/ir.ts";
 import { requestOrder, type TranslateContext } from "./context.ts";
 import { claimGroup, classGroup } from "./engine-group.ts";
+import { withClientCertificate } from "./gateway-backend-tls.ts";
 import { virtualHostsFor, type CompiledRoute } from "./gateway-http.ts";
 import {
   byAge,
@@ -52,6 +53,7 @@ export function buildGateway(
   gw: Gateway,
   listeners: readonly Listener[],
   compiled: Compiled,
+  clientCertificate?: string,
 ): void {
   const key = `Gateway/${nsOf(gw)}/${gw.metadata.name}`;
   const usable = listeners.filter(listenerUsable);
@@ -65,7 +67,7 @@ export function buildGateway(
     const first = group[0]!;
     ports.push({ port: first.port, protocol: transportOf(first.protocol) });
     if (first.protocol === "TCP" || first.protocol === "UDP") buildL4(ctx, key, first, compiled);
-    else buildHttp(ctx, key, group, compiled);
+    else buildHttp(ctx, key, group, compiled, clientCertificate);
   }
   ctx.vipOf[key] = key;
   const cls = ctx.set.other.find(
@@ -113,7 +115,13 @@ function buildL4(ctx: TranslateContext, key: string, l: Listener, compiled: Comp
 }
 
 /** buildHttp serves the HTTP, HTTPS and TLS listeners sharing one port. */
-function buildHttp(ctx: TranslateContext, key: string, group: readonly Listener[], compiled: Compiled): void {
+function buildHttp(
+  ctx: TranslateContext,
+  key: string,
+  group: readonly Listener[],
+  compiled: Compiled,
+  clientCertificate: string | undefined,
+): void {
   const port = group[0]!.port;
   const httpish = group.filter((l) => l.protocol === "HTTP" || l.protocol === "HTTPS");
   const tls = certificateTable(group);
@@ -128,15 +136,16 @@ function buildHttp(ctx: TranslateContext, key: string, group: readonly Listener[
     vip: key,
     port,
     ...(tls ? { tls } : {}),
-    virtualHosts: virtualHostsFor(httpish, compiled.http, (l, r) =>
-      ctx.policies.gatewayRoute(r.route, {
+    virtualHosts: virtualHostsFor(httpish, compiled.http, (l, r) => {
+      const route = ctx.policies.gatewayRoute(r.route, {
         gateway: l.gateway,
         // A ListenerSet's listener is no section of the Gateway, whatever its name.
         ...(l.owner === l.gateway ? { listener: l.name } : {}),
         route: r.owner,
         rule: r.rule,
-      }),
-    ),
+      });
+      return clientCertificate === undefined ? route : withClientCertificate(ctx, route, clientCertificate);
+    }),
     ...HTTP_DEFAULTS,
     ...(sniRoutes.length > 0 ? { sniRoutes } : {}),
     ...maxConnectionsOf(ctx, group),

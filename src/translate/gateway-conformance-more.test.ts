@@ -3,6 +3,8 @@
 // the API server's schema would refuse in a cluster but a file may hold (a bad regular
 // expression, a path without "/", a redirect status or port out of range) must drop only their
 // rule, never the whole snapshot; and the TCPRoute/UDPRoute multiple-routes-attachment tests.
+// Also the two extended features whose suite tests need pods: backendRef filters on several
+// backends (HTTPRoute and GRPCRoute) and a Gateway's backend client certificate.
 /* eslint-disable no-restricted-imports -- like golden.test.ts this runs the whole pipeline from text;
    the rule keeps the translator itself independent of the file source and controller. */
 import { test } from "node:test";
@@ -12,6 +14,8 @@ import { parseManifests } from "../sources/file/parse.ts";
 import { buildSnapshot, type PipelineOutput } from "../controller/pipeline.ts";
 import { validateSnapshot } from "../model/validate.ts";
 import type { Condition } from "../k8s/types.ts";
+import type { Route } from "../model/ir.ts";
+import { selfSigned } from "../../test/support/certs.ts";
 
 /** run translates manifests given as text through the file source and the pipeline. */
 function run(text: string): PipelineOutput {
@@ -68,9 +72,9 @@ spec: { ports: [{ port: 80, targetPort: 3000 }] }
 ---
 `;
 
-/** httpRoute is an HTTPRoute on gw with one hostname and the given rules (YAML flow list items). */
-const httpRoute = (name: string, rules: string[]) => `apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
+/** kindRoute is a route of kind on gw with one hostname and the given rules (YAML flow list items). */
+const kindRoute = (kind: string, name: string, rules: string[]) => `apiVersion: gateway.networking.k8s.io/v1
+kind: ${kind}
 metadata: { name: ${name}, namespace: ns }
 spec:
   parentRefs: [{ name: gw }]
@@ -79,6 +83,8 @@ spec:
 ${rules.map((r) => `    - ${r}`).join("\n")}
 ---
 `;
+const httpRoute = (name: string, rules: string[]) => kindRoute("HTTPRoute", name, rules);
+const grpcRoute = (name: string, rules: string[]) => kindRoute("GRPCRoute", name, rules);
 
 const backend = "backendRefs: [{ name: a, port: 80 }]";
 
@@ -134,20 +140,146 @@ test("a GRPCRoute whose RegularExpression method match does not compile drops it
   const o = run(
     base +
       httpRoute("good", [backend]) +
-      `apiVersion: gateway.networking.k8s.io/v1
-kind: GRPCRoute
-metadata: { name: grpc, namespace: ns }
-spec:
-  parentRefs: [{ name: gw }]
-  hostnames: [grpc.test]
-  rules:
-    - matches: [{ method: { type: RegularExpression, service: "svc(", method: "M" } }]
-      ${backend}
-    - matches: [{ method: { service: svc, method: M } }]
-      ${backend}
-`,
+      grpcRoute("grpc", [
+        `{ matches: [{ method: { type: RegularExpression, service: "svc(", method: "M" } }], ${backend} }`,
+        `{ matches: [{ method: { service: svc, method: M } }], ${backend} }`,
+      ]),
   );
   assert.deepEqual(validateSnapshot(o.snapshot), []);
   assert.ok(hosts(o).includes("grpc.test GRPCRoute/ns/grpc#1.0"), JSON.stringify(hosts(o)));
   assert.equal(cond(parentConds(o, "GRPCRoute", "grpc"), "PartiallyInvalid"), "True/UnsupportedValue");
+});
+
+/** routeOf finds the IR route of a virtual host by name. */
+function routeOf(o: PipelineOutput, name: string, listener?: string): Route {
+  const r = o.snapshot.http
+    .filter((l) => listener === undefined || l.name === listener)
+    .flatMap((l) => l.virtualHosts.flatMap((v) => v.routes))
+    .find((x) => x.name === name);
+  assert.ok(r, `no route ${name} in ${JSON.stringify(hosts(o))}`);
+  return r;
+}
+
+const twoServices = `${base}apiVersion: v1
+kind: Service
+metadata: { name: b, namespace: ns }
+spec: { ports: [{ port: 80, targetPort: 3000 }] }
+---
+`;
+const setHeader = (v: string) =>
+  `filters: [{ type: RequestHeaderModifier, requestHeaderModifier: { set: [{ name: Backend, value: ${v} }] } }]`;
+
+test("backendRef RequestHeaderModifiers of several backendRefs ride on their backends; other kinds drop the rule", () => {
+  const o = run(
+    twoServices +
+      httpRoute("split", [
+        `{ backendRefs: [{ name: a, port: 80, weight: 1, ${setHeader("a")} }, { name: b, port: 80, weight: 3 }] }`,
+      ]) +
+      httpRoute("other", [
+        `{ matches: [{ path: { type: PathPrefix, value: /x } }], backendRefs: [{ name: a, port: 80, filters: [{ type: ResponseHeaderModifier, responseHeaderModifier: { set: [{ name: X, value: "1" }] } }] }, { name: b, port: 80 }] }`,
+        `{ ${backend} }`,
+      ]) +
+      grpcRoute("grpc", [
+        `{ matches: [{ method: { service: svc, method: Two } }], backendRefs: [{ name: a, port: 80, ${setHeader("a")} }, { name: b, port: 80, ${setHeader("b")} }] }`,
+        `{ matches: [{ method: { service: svc, method: One } }], backendRefs: [{ name: a, port: 80, ${setHeader("a")} }] }`,
+      ]),
+  );
+  assert.deepEqual(validateSnapshot(o.snapshot), []);
+  const split = routeOf(o, "HTTPRoute/ns/split#0.0");
+  assert.equal(split.filters, undefined, "the backend's filter is not the rule's");
+  assert.deepEqual(split.action.type === "Forward" && split.action.backends, [
+    {
+      pool: "ns/a:80",
+      weight: 1,
+      filters: [{ type: "RequestHeaderModifier", set: [{ name: "Backend", value: "a" }] }],
+    },
+    { pool: "ns/b:80", weight: 3 },
+  ]);
+  assert.equal(cond(parentConds(o, "HTTPRoute", "split"), "ResolvedRefs"), "True/ResolvedRefs");
+  // A ResponseHeaderModifier on one of two backends cannot apply to that backend alone here.
+  assert.ok(!hosts(o).includes("other.test HTTPRoute/ns/other#0.0"));
+  assert.ok(hosts(o).includes("other.test HTTPRoute/ns/other#1.0"));
+  const other = o.statuses.find((x) => x.name === "other")!;
+  const partial = (other.status.parents as { conditions: Condition[] }[])[0]!.conditions.find(
+    (c) => c.type === "PartiallyInvalid",
+  );
+  assert.match(partial?.message ?? "", /ResponseHeaderModifier filter on one of several backendRefs/);
+  // GRPCRoute: the same per backend; a single backendRef's filters join the rule's.
+  const two = routeOf(o, "GRPCRoute/ns/grpc#0.0");
+  assert.deepEqual(
+    two.action.type === "Forward" && two.action.backends.map((b) => b.filters?.[0]?.set?.[0]?.value),
+    ["a", "b"],
+  );
+  const one = routeOf(o, "GRPCRoute/ns/grpc#1.0");
+  assert.deepEqual(one.filters, [{ type: "RequestHeaderModifier", set: [{ name: "Backend", value: "a" }] }]);
+});
+
+test("a Gateway's backend client certificate goes only to its own routes' TLS pools", () => {
+  const client = selfSigned(["gateway.client.test"]);
+  const ca = selfSigned(["backend.test"]);
+  const b64 = (t: string) => Buffer.from(t).toString("base64");
+  const o = run(
+    base +
+      `apiVersion: portico.dev/v1alpha1
+kind: VipPool
+metadata: { name: p2 }
+spec: { addresses: [192.0.2.11/32] }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: gw2, namespace: ns }
+spec:
+  gatewayClassName: portico
+  listeners: [{ name: http, port: 8080, protocol: HTTP }]
+  tls: { backend: { clientCertificateRef: { name: client } } }
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: client, namespace: ns }
+type: kubernetes.io/tls
+data: { tls.crt: ${b64(client.certPem)}, tls.key: ${b64(client.keyPem)} }
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: ca, namespace: ns }
+data: { ca.crt: ${JSON.stringify(ca.certPem)} }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: BackendTLSPolicy
+metadata: { name: tls, namespace: ns }
+spec:
+  targetRefs: [{ group: "", kind: Service, name: a }]
+  validation: { caCertificateRefs: [{ group: "", kind: ConfigMap, name: ca }], hostname: backend.test }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: both, namespace: ns }
+spec:
+  parentRefs: [{ name: gw }, { name: gw2 }]
+  rules: [{ backendRefs: [{ name: a, port: 80 }], filters: [{ type: RequestMirror, requestMirror: { backendRef: { name: a, port: 80 } } }] }]
+`,
+  );
+  assert.deepEqual(validateSnapshot(o.snapshot), []);
+  const pools = (listener: string) => {
+    const r = routeOf(o, "HTTPRoute/ns/both#0.0", listener);
+    const mirror = r.filters?.find((f) => f.type === "RequestMirror");
+    return [
+      ...(r.action.type === "Forward" ? r.action.backends.map((b) => b.pool) : []),
+      mirror?.type === "RequestMirror" ? mirror.pool : "",
+    ];
+  };
+  assert.deepEqual(pools("Gateway/ns/gw:80"), ["ns/a:80#tls", "ns/a:80#tls"]);
+  const withCert = "ns/a:80#tls#client=ns/client";
+  assert.deepEqual(pools("Gateway/ns/gw2:8080"), [withCert, withCert]);
+  assert.equal(o.snapshot.pools["ns/a:80#tls"]!.tls!.clientCertificate, undefined);
+  assert.equal(o.snapshot.pools[withCert]!.tls!.clientCertificate, "ns/client");
+  assert.equal(o.snapshot.certificates["ns/client"]?.certPem, client.certPem);
+  const gw2 = o.statuses.find((x) => x.kind === "Gateway" && x.name === "gw2")!;
+  assert.equal(cond(gw2.status.conditions as Condition[], "ResolvedRefs"), "True/ResolvedRefs");
+  const gw1 = o.statuses.find((x) => x.kind === "Gateway" && x.name === "gw")!;
+  assert.equal(
+    cond(gw1.status.conditions as Condition[], "ResolvedRefs"),
+    "(none)",
+    "no backend TLS, no Gateway-level ResolvedRefs",
+  );
 });

@@ -130,6 +130,37 @@ test("conformance: GatewayInvalidTLSConfiguration", () => {
   }
 });
 
+test("conformance: GatewayInvalidTLSBackendConfiguration (spec.tls.backend.clientCertificateRef)", () => {
+  const o = out("gateway-invalid-tls-backend-configuration");
+  for (const [name, reason] of [
+    ["gateway-client-certificate-nonexistent-secret", "InvalidClientCertificateRef"],
+    ["gateway-client-certificate-unsupported-group", "InvalidClientCertificateRef"],
+    ["gateway-client-certificate-unsupported-kind", "InvalidClientCertificateRef"],
+    ["gateway-client-certificate-malformed-secret", "InvalidClientCertificateRef"],
+    ["gateway-client-certificate-missing-reference-grant", "RefNotPermitted"],
+  ] as const) {
+    const conds = statusOf(o, gw(name)).conditions;
+    has(conds, "ResolvedRefs", "False", reason, name);
+    has(conds, "Accepted", "True", "Accepted", name);
+  }
+});
+
+test("conformance: GatewayTLSBackendClientCertificate (the TLS pool presents the Gateway's client certificate)", () => {
+  const o = out("gateway-tls-backend-client-certificate");
+  const name = "gateway-tls-backend-client-certificate";
+  has(statusOf(o, gw(name)).conditions, "ResolvedRefs", "True", "ResolvedRefs", name);
+  has(parent(o, route("HTTPRoute", name), name), "ResolvedRefs", "True", "ResolvedRefs", name);
+  const l = o.snapshot.http.find((x) => x.name === `${gw(name)}:80`);
+  assert.ok(l, "the Gateway's port 80 listener");
+  const a = l.virtualHosts[0]!.routes[0]!.action;
+  assert.equal(a.type, "Forward");
+  const pool = o.snapshot.pools[a.type === "Forward" ? a.backends[0]!.pool : ""];
+  const cert = `${INFRA}/tls-checks-client-certificate`;
+  assert.equal(pool?.tls?.clientCertificate, cert);
+  assert.equal(pool?.tls?.sni, "abc.example.com");
+  assert.ok(o.snapshot.certificates[cert], "the client certificate travels in the snapshot");
+});
+
 test("conformance: GatewaySecret{Invalid,Missing}ReferenceGrant and ReferenceGrant{AllInNamespace,Specific}", () => {
   for (const [c, name] of [
     ["gateway-secret-invalid-reference-grant", "gateway-secret-invalid-reference-grant"],

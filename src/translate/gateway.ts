@@ -8,6 +8,7 @@ import type { TranslateContext } from "./context.ts";
 import type { Parent } from "./gateway-attach.ts";
 import { BackendTlsIndex } from "./backendtls.ts";
 import type { BackendEnv } from "./gateway-backends.ts";
+import { backendClientCert, type BackendClientCert } from "./gateway-backend-tls.ts";
 import { buildGateway, requestedAddresses } from "./gateway-build.ts";
 import { ourClasses } from "./gateway-class.ts";
 import { Problems, conditions, generationOf, no, yes, type Cond } from "./gateway-conditions.ts";
@@ -27,6 +28,8 @@ interface GatewayState {
   all: Listener[];
   sets: { verdict: ListenerSetVerdict; listeners: Listener[] }[];
   problems: Problems;
+  /** clientCert is spec.tls.backend's client certificate, when the Gateway sets one. */
+  clientCert: BackendClientCert | undefined;
 }
 
 /** translateGateways is the pass: Gateway API objects into listeners, pools, VIP requests and status. */
@@ -55,11 +58,13 @@ export function translateGateways(ctx: TranslateContext): void {
   const compiled = attachRoutes(env, parents);
   for (const st of states) {
     const accepted = gatewayAccepted(st);
-    if (accepted.status === "True") buildGateway(ctx, st.gw, st.all, compiled);
+    if (accepted.status === "True") buildGateway(ctx, st.gw, st.all, compiled, st.clientCert?.certificate);
     const gen = generationOf(st.gw);
     const ref = refOf(st.gw);
     const programmed: Cond = accepted.status === "True" ? yes("Programmed") : no("Invalid", accepted.message);
     const values: Record<string, Cond> = { Accepted: accepted, Programmed: programmed };
+    // ResolvedRefs covers the references of the Gateway itself (listeners report their own).
+    if (st.clientCert !== undefined) values.ResolvedRefs = st.clientCert.resolvedRefs;
     // GEP-91: a Gateway that accepts clients without a valid certificate says so in its status.
     const insecure = insecureFallback(st.gw.spec.tls?.frontend);
     if (insecure.length > 0)
@@ -106,10 +111,7 @@ function gatewayState(
   for (const bad of requestedAddresses(gw).bad) {
     problems.add("UnsupportedAddress", `address ${bad}: only IPAddress values are supported`);
   }
-  if (gw.spec.tls?.backend)
-    ctx.notices.push(
-      `${keyOfObj(gw)}: spec.tls.backend (backend client certificate) is not supported; ignored`,
-    );
+  const clientCert = backendClientCert(ctx, env.grants, gw);
   const own = (gw.spec.listeners ?? []).map((spec) => buildListener(ctx, env.grants, gw, gw, spec));
   const sets = listenerSetsOf(ctx.set, gw).map((verdict) => ({
     verdict,
@@ -121,7 +123,7 @@ function gatewayState(
   }));
   const all = [...own, ...sets.flatMap((s) => s.listeners)];
   markConflicts(all, own.length);
-  return { gw, own, all, sets, problems };
+  return { gw, own, all, sets, problems, clientCert };
 }
 
 /** gatewayAccepted is the Gateway's Accepted value: its own problems, then its listeners'. */

@@ -5,7 +5,8 @@
 // HTTP/2 (h2c) unless a BackendTLSPolicy re-encrypts.
 import type { GRPCRoute, GRPCRouteSpecRulesMatches } from "../k8s/gateway-api.ts";
 import type { RouteAction, RouteMatch, Route } from "../model/ir.ts";
-import { resolveRefs, type BackendEnv, type BackendRefSpec, type RouteRefs } from "./gateway-backends.ts";
+import { ruleBackends, type BackendRefWithFilters } from "./backend-filters.ts";
+import type { BackendEnv, RouteRefs } from "./gateway-backends.ts";
 import type { CompiledRoute, HttpRule } from "./gateway-http.ts";
 import { keyOfObj, type RouteObject } from "./gateway-types.ts";
 import { convertFilters, type FilterSpec } from "./httproute-filters.ts";
@@ -48,21 +49,24 @@ export function compileGrpcRoute(env: BackendEnv, obj: RouteObject, refs: RouteR
       out.dropped.push({ rule: r, ...filters });
       return;
     }
-    const backendRefs = (rule.backendRefs ?? []) as (BackendRefSpec & { filters?: FilterSpec[] })[];
-    if (backendRefs.some((b) => b.filters?.length)) {
-      out.dropped.push({
-        rule: r,
-        reason: "UnsupportedValue",
-        message: "backendRef filters are not supported on GRPCRoute",
-      });
+    const resolved = ruleBackends(
+      env,
+      refs,
+      (rule.backendRefs ?? []) as BackendRefWithFilters[],
+      false,
+      "h2c",
+    );
+    if ("reason" in resolved) {
+      out.dropped.push({ rule: r, ...resolved });
       return;
     }
+    const { backends, invalid } = resolved;
+    filters.push(...resolved.ruleFilters);
     const problem = ruleProblem(matches, filters);
     if (problem) {
       out.dropped.push({ rule: r, ...problem });
       return;
     }
-    const { backends, invalid } = resolveRefs(env, refs, backendRefs, "h2c");
     // GRPCRoute asks UNAVAILABLE for invalid shares, even when all are invalid: the engine answers
     // gRPC requests of an invalid share so; a rule with no weighted ref at all answers 500.
     const action: RouteAction =

@@ -5,13 +5,8 @@
 // (PartiallyInvalid "Dropped Rule"), as the spec's first option allows.
 import type { HTTPRoute, HTTPRouteSpecRulesMatches } from "../k8s/gateway-api.ts";
 import type { InvalidBackend, RouteAction, RouteMatch, Route } from "../model/ir.ts";
-import {
-  resolveRefs,
-  type BackendEnv,
-  type BackendRefSpec,
-  type RouteRefs,
-  type Weighted,
-} from "./gateway-backends.ts";
+import { ruleBackends, type BackendRefWithFilters } from "./backend-filters.ts";
+import type { BackendEnv, RouteRefs, Weighted } from "./gateway-backends.ts";
 import type { HttpRule, CompiledRoute } from "./gateway-http.ts";
 import { keyOfObj, type RouteObject } from "./gateway-types.ts";
 import { convertFilters, parseDuration, type FilterSpec } from "./httproute-filters.ts";
@@ -74,24 +69,19 @@ export function compileHttpRoute(env: BackendEnv, obj: RouteObject, refs: RouteR
       out.dropped.push({ rule: r, ...filters });
       return;
     }
-    const backendRefs = (rule.backendRefs ?? []) as (BackendRefSpec & { filters?: FilterSpec[] })[];
-    const { backends, invalid } = resolveRefs(env, refs, backendRefs, "http1");
-    // Per-backend filters are honoured when the rule has one backend (they then apply to every request).
-    if (backendRefs.length === 1 && backendRefs[0]!.filters?.length) {
-      const extra = convertFilters(env, refs, backendRefs[0]!.filters, prefixOnly, "http1");
-      if (!Array.isArray(extra)) {
-        out.dropped.push({ rule: r, ...extra });
-        return;
-      }
-      filters.push(...extra);
-    } else if (backendRefs.some((b) => b.filters?.length)) {
-      out.dropped.push({
-        rule: r,
-        reason: "UnsupportedValue",
-        message: "backendRef filters need a single backendRef",
-      });
+    const resolved = ruleBackends(
+      env,
+      refs,
+      (rule.backendRefs ?? []) as BackendRefWithFilters[],
+      prefixOnly,
+      "http1",
+    );
+    if ("reason" in resolved) {
+      out.dropped.push({ rule: r, ...resolved });
       return;
     }
+    const { backends, invalid } = resolved;
+    filters.push(...resolved.ruleFilters);
     const problem = ruleProblem(matches, filters);
     if (problem) {
       out.dropped.push({ rule: r, ...problem });

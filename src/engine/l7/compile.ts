@@ -15,7 +15,7 @@ import { ClientConn, type PriorKnowledge } from "./http1.ts";
 import { H2Front } from "./http2.ts";
 import { Router } from "./router/router.ts";
 import { defaultLimits, type Limits, type ListenerRuntime } from "./runtime.ts";
-import { sharedPool } from "./upstream.ts";
+import { bindClientCertificates, sharedPool } from "./upstream.ts";
 
 // The HTTP/2 connection preface (RFC 9113 §3.4) starts "PRI * HTTP/2.0".
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
@@ -53,6 +53,7 @@ export function compileHttpWith(
       `maxConnections must be a whole number of at least 1, got ${cap}`,
     );
   checkFilters(listener);
+  bindClientCertificates(deps.snapshot.pools, deps.snapshot.certificates, listener.name);
   const tls: TlsTerminator | undefined =
     listener.tls === undefined
       ? undefined
@@ -165,7 +166,9 @@ const BAD_VALUE = /[\r\n\0]/;
 function checkFilters(listener: Parameters<CompileHttp>[0]): void {
   for (const vh of listener.virtualHosts) {
     for (const r of vh.routes) {
-      for (const f of r.filters ?? []) {
+      const backendFilters =
+        r.action.type === "Forward" ? r.action.backends.flatMap((b) => b.filters ?? []) : [];
+      for (const f of [...(r.filters ?? []), ...backendFilters]) {
         if (f.type !== "RequestHeaderModifier" && f.type !== "ResponseHeaderModifier") continue;
         for (const h of [...(f.set ?? []), ...(f.add ?? [])]) {
           if (!TOKEN.test(h.name) || BAD_VALUE.test(h.value)) {

@@ -6,9 +6,15 @@
 // and returns an Answer that the front renders in its own protocol — or, when a step must wait
 // (external authentication), a promise of one, for which the front holds the request.
 import { http01Answer } from "../acme/http01.ts";
-import type { InvalidBackend, Route } from "../../model/ir.ts";
+import type { ForwardBackend, InvalidBackend, Route } from "../../model/ir.ts";
 import { publicText } from "./failure.ts";
-import type { Answer, PhaseRequest, Phases, RequestHeadersStep } from "./phases.ts";
+import {
+  addHeaderEdits,
+  type Answer,
+  type PhaseRequest,
+  type Phases,
+  type RequestHeadersStep,
+} from "./phases.ts";
 import { servernameOf } from "./router/misdirect.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 
@@ -80,11 +86,14 @@ function runSteps(
 function act(req: Decidable, route: Route): Answer | undefined {
   const action = route.action;
   if (action.type === "DirectResponse") return { status: action.status, body: action.body };
-  const pool = pickTarget(action);
-  if (pool === undefined) return internalError(`route ${route.name} has no backends`);
-  if (typeof pool !== "string")
-    return { ...internalError(invalidBackendText(route.name, pool)), invalidShare: true };
-  req.pool = pool;
+  const target = chooseTarget(action);
+  if (target === undefined) return internalError(`route ${route.name} has no backends`);
+  if (!("pool" in target))
+    return { ...internalError(invalidBackendText(route.name, target)), invalidShare: true };
+  req.pool = target.pool;
+  // The chosen backend's own filters (backendRef filters) edit only the requests sent to it.
+  const filters = target.filters;
+  if (filters !== undefined) for (let i = 0; i < filters.length; i++) addHeaderEdits(req, filters[i]!);
   return undefined;
 }
 
@@ -95,22 +104,30 @@ function internalError(detail: string): Answer {
 
 /** pickPool chooses among the weighted pools of a route (weight 0 pools get nothing). */
 export function pickPool(backends: readonly { pool: string; weight: number }[]): string | undefined {
+  return pickBackend(backends, Math.random)?.pool;
+}
+
+// pickBackend chooses one of weighted backends (weight 0 ones get nothing).
+function pickBackend<B extends { weight: number }>(
+  backends: readonly B[],
+  random: () => number,
+): B | undefined {
   if (backends.length === 1)
-    return backends[0]!.weight > 0 || backends[0]!.weight === undefined ? backends[0]!.pool : undefined;
+    return backends[0]!.weight > 0 || backends[0]!.weight === undefined ? backends[0] : undefined;
   let total = 0;
   for (const b of backends) total += b.weight;
   if (total <= 0) return undefined;
-  let r = Math.random() * total;
+  let r = random() * total;
   for (const b of backends) {
     r -= b.weight;
-    if (r < 0) return b.pool;
+    if (r < 0) return b;
   }
-  return backends[backends.length - 1]!.pool;
+  return backends[backends.length - 1];
 }
 
 /** ForwardTargets is what pickTarget reads of a Forward action. */
 export interface ForwardTargets {
-  backends: readonly { pool: string; weight: number }[];
+  backends: readonly ForwardBackend[];
   invalid?: readonly InvalidBackend[];
 }
 
@@ -122,8 +139,17 @@ export function pickTarget(
   action: ForwardTargets,
   random: () => number = Math.random,
 ): string | InvalidBackend | undefined {
+  const t = chooseTarget(action, random);
+  return t !== undefined && "pool" in t ? t.pool : t;
+}
+
+/** chooseTarget is pickTarget returning the chosen backend itself (with its filters). */
+export function chooseTarget(
+  action: ForwardTargets,
+  random: () => number = Math.random,
+): ForwardBackend | InvalidBackend | undefined {
   const invalid = action.invalid;
-  if (invalid === undefined || invalid.length === 0) return pickPool(action.backends);
+  if (invalid === undefined || invalid.length === 0) return pickBackend(action.backends, random);
   let total = 0;
   for (const b of action.backends) total += b.weight;
   for (const b of invalid) total += b.weight;
@@ -131,7 +157,7 @@ export function pickTarget(
   let r = random() * total;
   for (const b of action.backends) {
     r -= b.weight;
-    if (r < 0) return b.pool;
+    if (r < 0) return b;
   }
   for (const b of invalid) {
     r -= b.weight;

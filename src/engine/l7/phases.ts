@@ -317,18 +317,33 @@ function rewriteStep(hostname: string | undefined, path: Parameters<typeof rewri
 
 function headersStep(mod: HeaderEdits): RequestHeadersStep {
   return (req) => {
-    const e = (req.edits ??= {});
-    // External auth may have set headers from its answer already: the filter's edits go after them.
-    const prior = e.headers;
-    e.headers =
-      prior === undefined
-        ? mod
-        : {
-            set: [...(prior.set ?? []), ...(mod.set ?? [])],
-            add: [...(prior.add ?? []), ...(mod.add ?? [])],
-            remove: [...(prior.remove ?? []), ...(mod.remove ?? [])],
-          };
+    addHeaderEdits(req, mod);
     return undefined;
+  };
+}
+
+/**
+ * addHeaderEdits appends a RequestHeaderModifier's edits to what the request's earlier steps
+ * changed (external auth's headers, the route's own filters, then the chosen backend's): later
+ * edits win, as in filter order — a later set or remove of a name drops the earlier values of it,
+ * so the backend gets one value, not both.
+ */
+export function addHeaderEdits(req: PhaseRequest, mod: HeaderEdits): void {
+  const e = (req.edits ??= {});
+  const prior = e.headers;
+  if (prior === undefined) {
+    e.headers = mod;
+    return;
+  }
+  const later = new Set<string>();
+  for (const h of mod.set ?? []) later.add(h.name.toLowerCase());
+  for (const n of mod.remove ?? []) later.add(n.toLowerCase());
+  const kept = (hs: readonly Header[] | undefined) =>
+    (hs ?? []).filter((h) => !later.has(h.name.toLowerCase()));
+  e.headers = {
+    set: [...kept(prior.set), ...(mod.set ?? [])],
+    add: [...kept(prior.add), ...(mod.add ?? [])],
+    remove: [...(prior.remove ?? []), ...(mod.remove ?? [])],
   };
 }
 

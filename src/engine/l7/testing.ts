@@ -175,11 +175,11 @@ export function proxyAll(name: string, backendPort: number, limits: Partial<Limi
 }
 
 /** proxyRoute listens on 127.0.0.1:0 with route (its action's pools in pools) for every host. */
-export function proxyRoute(route: Route, pools: Record<string, Pool>) {
+export function proxyRoute(route: Route, pools: Record<string, Pool>, certificates = {}) {
   const listener = catchAllListener("l");
   listener.virtualHosts[0]!.routes = [route];
   const deps = {
-    snapshot: snapshotOf(listener, pools),
+    snapshot: snapshotOf(listener, pools, certificates),
     upstreams: new RoundRobinUpstreams(pools),
     log: () => {},
   };

@@ -4,8 +4,8 @@
 import { createHash } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
-import type { Backend } from "../contracts.ts";
-import type { UpstreamTls } from "../../model/ir.ts";
+import { EngineConfigError, type Backend } from "../contracts.ts";
+import type { Certificate, Pool, UpstreamTls } from "../../model/ir.ts";
 import { HttpParser, type MessageHead, type MessageSink, type ParseError } from "../http/parser.ts";
 import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
 import type { Batched } from "../net/write-batch.ts";
@@ -339,10 +339,38 @@ const sessions = new Map<string, Buffer>();
 // policyKeys caches policyKey per UpstreamTls object (one per pool and snapshot).
 const policyKeys = new WeakMap<UpstreamTls, string>();
 
+// clientCerts holds the client certificate of each UpstreamTls that names one (Gateway
+// spec.tls.backend), bound from the snapshot's certificates when a listener is compiled.
+const clientCerts = new WeakMap<UpstreamTls, Certificate>();
+
+/**
+ * bindClientCertificates finds, in certificates, the client certificate every TLS pool names;
+ * a name with no certificate is a configuration error of the listener being compiled.
+ */
+export function bindClientCertificates(
+  pools: Record<string, Pool>,
+  certificates: Record<string, Certificate>,
+  listener: string,
+): void {
+  for (const p of Object.values(pools)) {
+    const name = p.tls?.clientCertificate;
+    if (name === undefined || clientCerts.has(p.tls!)) continue;
+    const c = certificates[name];
+    if (c === undefined)
+      throw new EngineConfigError(
+        "MissingCertificate",
+        listener,
+        `pool ${p.name}: client certificate ${JSON.stringify(name)} is not in the snapshot`,
+      );
+    clientCerts.set(p.tls!, c);
+  }
+}
+
 /**
  * policyKey names everything a backend connection was verified against (SNI, CA, accepted
- * names): an idle connection or a TLS session is reused only under the same policy. A resumed
- * session skips certificate verification, so one verified against another CA must not be offered.
+ * names) and the client certificate it presented: an idle connection or a TLS session is reused
+ * only under the same policy. A resumed session skips certificate verification, so one verified
+ * against another CA must not be offered; nor one that authenticated with another certificate.
  */
 export function policyKey(t: UpstreamTls): string {
   let k = policyKeys.get(t);
@@ -352,6 +380,8 @@ export function policyKey(t: UpstreamTls): string {
     else for (const n of t.subjectAltNames) h.update(`\0${n}`);
     // An unverified connection's session must never be resumed under a verifying policy.
     if (t.skipVerify === true) h.update("\0(unverified)");
+    const client = clientCerts.get(t);
+    if (client !== undefined) h.update(`\0(client)${client.certPem}`);
     k = `${t.sni}|${h.digest("base64url").slice(0, 22)}`;
     policyKeys.set(t, k);
   }
@@ -382,8 +412,10 @@ export function sanMatches(name: string, cert: tls.PeerCertificate): boolean {
  */
 export function tlsOptions(t: UpstreamTls, alpn: string[]): tls.ConnectionOptions {
   const names = t.subjectAltNames;
+  const client = clientCerts.get(t);
   return {
     servername: t.sni,
+    ...(client === undefined ? {} : { cert: client.certPem, key: client.keyPem }),
     ...(t.caPem === undefined ? {} : { ca: t.caPem }),
     minVersion: "TLSv1.2",
     ALPNProtocols: alpn,
