@@ -648,9 +648,9 @@ export class Exchange extends BackendAttempt implements Decidable, Departing {
     if (httpResponse.hasSubscribers) {
       // Read now: the connection may be closed (closeAfter) by the time the event is published.
       this.conn.tlsVersion();
-      // Bytes that are not held (a broken connection) leave now, so the clock stops now; held
-      // ones, a closing connection's too (exchangeDone), leave in the turn's release (sent).
-      if (!this.conn.batched || this.conn.socket.destroyed) this.tEnd = performance.now();
+      // Bytes that are not held (a broken connection, or one that closes now and flushes at
+      // once: exchangeDone) leave now, so the clock stops now.
+      if (!this.conn.batched || this.closeAfter || this.conn.socket.destroyed) this.tEnd = performance.now();
       whenSent(this);
     }
     if (!silent) this.conn.exchangeDone(this);

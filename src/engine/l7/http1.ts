@@ -11,7 +11,7 @@ import { HttpParser, type MessageHead, type MessageSink, type ParseError } from 
 import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
 import { LiveNode, LiveSet } from "../net/live-set.ts";
 import { adoptReads, releaseReads } from "../net/onread.ts";
-import { batchWrites, closeAfterRelease, flushWrites, type Closing } from "../net/write-batch.ts";
+import { batchWrites, flushWrites, type Batched } from "../net/write-batch.ts";
 import { connection, httpResponse } from "./events.ts";
 import { arrival } from "../net/arrival.ts";
 import { Exchange } from "./exchange.ts";
@@ -48,7 +48,7 @@ export interface PriorKnowledge {
 }
 
 /** ClientConn is one client TCP (or TLS) connection speaking HTTP/1.1. */
-export class ClientConn implements MessageSink, Watcher, Closing {
+export class ClientConn implements MessageSink, Watcher, Batched {
   readonly socket: Socket;
   /** batched is true while this turn's writes are held (write-batch.ts). */
   batched = false;
@@ -101,8 +101,6 @@ export class ClientConn implements MessageSink, Watcher, Closing {
   private readonly pick: ConnPick;
   // tls is the negotiated TLS version, read once per connection on first use (tlsVersion).
   private tls: string | undefined = undefined;
-  // closingAfter is the last exchange of a connection that closes at this turn's release (flushed).
-  private closingAfter: Exchange | undefined = undefined;
 
   /**
    * ClientConn serves socket, nothing read from it yet; h2c, if given, takes it when its first
@@ -319,9 +317,8 @@ export class ClientConn implements MessageSink, Watcher, Closing {
   onHead(head: MessageHead): boolean {
     this.state = BODY;
     // An exchange that ended the connection mid-read (a 413 on its body) leaves the rest of that
-    // read unanswered: a request parsed out of it must not reach a backend. (closingAfter: it
-    // ends at this turn's release.)
-    if (this.ended || this.closingAfter !== undefined || this.socket.destroyed) return false;
+    // read unanswered: a request parsed out of it must not reach a backend.
+    if (this.ended || this.socket.destroyed) return false;
     if (this.rt.next !== undefined) this.follow();
     const ex = new Exchange(this, head, this.arrivedAt);
     prepare(ex, this.rt, this.clientIp);
@@ -390,13 +387,10 @@ export class ClientConn implements MessageSink, Watcher, Closing {
     if (ex.closeAfter) {
       this.closing = true;
       for (const q of this.queue.splice(0)) q.abort();
-      // The response leaves with the turn's other held writes (one wake-up of the client's
-      // side for all of them, not one per closing connection); quickClose needs it with the
-      // kernel, so the close waits for the turn's release too.
-      if (this.batched) {
-        this.closingAfter = ex;
-        closeAfterRelease(this);
-      } else this.close(ex);
+      // The response leaves now, not at the end of the turn: quickClose needs it with the kernel.
+      flushWrites(this);
+      if (this.quickClose(ex)) this.socket.destroy();
+      else this.end();
       return;
     }
     // Request-body backpressure may have paused reading under the finished exchange.
@@ -407,22 +401,6 @@ export class ClientConn implements MessageSink, Watcher, Closing {
       this.idleSince = this.coarse ? UNSTAMPED : performance.now();
       this.setTimeout(this.tick);
     }
-  }
-
-  /** flushed closes the connection once its held writes left (write-batch.ts closeAfterRelease). */
-  flushed(): void {
-    const ex = this.closingAfter;
-    this.closingAfter = undefined;
-    // Closed meanwhile, or already ended (the client's FIN came first and onEnd ended it).
-    if (ex === undefined || this.closed || this.ended) return;
-    this.close(ex);
-  }
-
-  // close ends the connection after ex, its last response: at once when it may, else lingering.
-  private close(ex: Exchange): void {
-    flushWrites(this);
-    if (this.quickClose(ex)) this.socket.destroy();
-    else this.end();
   }
 
   /**

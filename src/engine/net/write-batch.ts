@@ -37,22 +37,11 @@ export interface Departing {
   depart(): void;
 }
 
-/**
- * Closing is a held connection that closes once its held bytes left: flushed() runs in this
- * turn's release, after every held write (a response on a connection the client asked to close
- * leaves with the turn's other writes instead of waking its reader on its own).
- */
-export interface Closing extends Batched {
-  flushed(): void;
-}
-
 // Two lists each swap at each release so a turn's batch allocates nothing.
 let pending: Batched[] = [];
 let spare: Batched[] = [];
 let leaving: Departing[] = [];
 let spareLeaving: Departing[] = [];
-let closing: Closing[] = [];
-let spareClosing: Closing[] = [];
 let scheduled = false;
 
 /** batchWrites holds b's socket's writes until the end of this event-loop turn (setImmediate). */
@@ -67,12 +56,6 @@ export function batchWrites(b: Batched): void {
 /** whenSent runs d.sent() once d's held bytes left (this turn's release), then d.depart(). */
 export function whenSent(d: Departing): void {
   leaving.push(d);
-  schedule();
-}
-
-/** closeAfterRelease runs c.flushed() in this turn's release, once c's held writes left. */
-export function closeAfterRelease(c: Closing): void {
-  closing.push(c);
   schedule();
 }
 
@@ -106,11 +89,6 @@ function release(): void {
   }
   list.length = 0;
   spare = list;
-  const shut = closing;
-  closing = spareClosing;
-  for (let i = 0; i < shut.length; i++) shut[i]!.flushed();
-  shut.length = 0;
-  spareClosing = shut;
   // Every held byte of the turn is with the kernel: the subscribers' work delays none of them.
   for (let i = 0; i < gone.length; i++) gone[i]!.depart();
   gone.length = 0;
