@@ -11,7 +11,7 @@ import { LiveSet } from "../net/live-set.ts";
 import { AccessConfigError } from "./access.ts";
 import { compileTls, type TlsTerminator } from "../tls/terminate.ts";
 import { compileSniRoutes } from "../tls/sni-routes.ts";
-import { ClientConn, type PriorKnowledge } from "./http1.ts";
+import { ClientConn, destroyOnError, type PriorKnowledge } from "./http1.ts";
 import { H2Front } from "./http2.ts";
 import { Router } from "./router/router.ts";
 import { defaultLimits, type Limits, type ListenerRuntime } from "./runtime.ts";
@@ -106,7 +106,10 @@ export function compileHttpWith(
       : compileAlpnChallenges(listener.name, deps.snapshot.acme, limits.headerTimeoutMs);
   const handler: ConnectionHandler = {
     onConnection(socket: Socket): void {
-      socket.on("error", () => socket.destroy());
+      // Plain HTTP/1.1 (no TLS, SNI routes or challenge gate): the ClientConn made here and now
+      // adds the same 'error' listener, so the socket gets one, not two per connection.
+      if (alpnGate === undefined && sni === undefined && tls === undefined) return serve(socket, undefined);
+      socket.on("error", destroyOnError);
       if (alpnGate !== undefined) alpnGate.accept(socket, route);
       else route(socket);
     },

@@ -113,7 +113,9 @@ export class ClientConn implements MessageSink, Watcher, Batched {
     this.clientIp = socket.remoteAddress ?? "";
     this.pick = new ConnPick(this);
     this.h2c = h2c;
-    socket.setNoDelay(true);
+    // No setNoDelay here: TCP_NODELAY is set at accept (listeners.ts, the server's noDelay), and a
+    // TLS socket shares the accepted socket's descriptor; set again through the TLSSocket, which
+    // does not know it is set, it was a setsockopt per HTTPS connection.
     // A TLS socket's handle is the TLS stream: adopted, it delivers decrypted bytes the same way.
     this.copyBody = adoptReads(socket, READ_BUFFER, (b: Buffer) => {
       this.onData(b);
@@ -530,8 +532,8 @@ export class ClientConn implements MessageSink, Watcher, Batched {
   }
 }
 
-// destroyOnError is every client socket's 'error' listener: the 'close' that follows cleans up.
-function destroyOnError(this: Socket): void {
+/** destroyOnError is every client socket's 'error' listener: the 'close' that follows cleans up. */
+export function destroyOnError(this: Socket): void {
   this.destroy();
 }
 

@@ -35,11 +35,11 @@ export class RoundRobinUpstreams implements Upstreams {
   }
 }
 
-/** listen binds a net.Server on 127.0.0.1:0 that hands connections to handler (allowHalfOpen like the engine). */
+/** listen binds a net.Server on 127.0.0.1:0 that hands connections to handler (allowHalfOpen and noDelay like the engine). */
 export async function listen(handler: {
   current: ConnectionHandler;
 }): Promise<{ server: net.Server; port: number }> {
-  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, (s) =>
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false }, (s) =>
     handler.current.onConnection(s),
   );
   server.listen(0, "127.0.0.1");

@@ -120,13 +120,22 @@ export function compileTls(
       : load(cfg.defaultCertificate, cfg.clientValidation);
   const entry = (servername: string) => byName.lookup(servername) ?? fallback;
   const select = (servername: string) => entry(servername).main.ctx;
-  const SNICallback = (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) =>
-    cb(null, select(servername));
+  // A connection starts in the fallback's context; the callback names another only when the
+  // server name needs one. Node switches the connection to any context it is handed (OpenSSL's
+  // SSL_set_SSL_CTX and the certificate and key copied in again), the same one included.
+  const SNICallback = (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => {
+    const ctx = select(servername);
+    cb(null, ctx === fallback.main.ctx ? undefined : ctx);
+  };
   // node's SNI switch copies only a context's last certificate into the connection, and OpenSSL
   // fixes whether to ask for a client certificate before SNI: with alternates (ECDSA + RSA), a
   // validation of a host's own, or a staple to send, the ClientHello is peeked for its server name
   // (and key types) first and the TLSSocket starts in that name's context with its validation.
   served.push(fallback);
+  // Every name served from one context (one certificate, or names that share theirs): no SNI
+  // callback at all. With one, OpenSSL suspends each handshake at its certificate callback for a
+  // call into JavaScript and back, which costs every full handshake for nothing here.
+  const sniCallback = served.some((s) => s.main.ctx !== fallback.main.ctx) ? { SNICallback } : {};
   const peek =
     (cfg.alternates ?? []).length > 0 ||
     cfg.sni.some((s) => s.clientValidation !== undefined) ||
@@ -145,7 +154,7 @@ export function compileTls(
     const use = peek ? pick(chosen, ecdsa) : fallback.main;
     const secure = new tls.TLSSocket(socket, {
       isServer: true,
-      ...(peek ? { secureContext: use.ctx } : { secureContext: fallback.main.ctx, SNICallback }),
+      ...(peek ? { secureContext: use.ctx } : { secureContext: fallback.main.ctx, ...sniCallback }),
       // Node asks a TLSSocket's server for the staple (its 'OCSPRequest' event) when a client
       // requests one; the stapler stands in as that server. Without it, nothing is asked.
       ...(use.stapler !== undefined ? { server: use.stapler } : {}),
