@@ -77,24 +77,33 @@ function ms(v: number): number {
 const FLUSH_BYTES = 64 * 1024;
 
 /**
- * startAccessLog writes a line per request to target ("-" is stdout) until the returned stop runs.
- * The lines of one event-loop turn are joined and written once at its end (setImmediate), as the
- * engine's socket writes are (net/write-batch.ts): a stream write per request cost a Buffer, a
+ * startAccessLog writes a line per request to target ("-" is stdout) until the returned stop runs;
+ * stop's promise resolves once the last line was written (the process may exit then).
+ * The lines published by one callback are joined and written once right after it returns
+ * (queueMicrotask): the engine publishes a turn's response events together, in write-batch's
+ * release (net/write-batch.ts), so that is one write per turn, made before the loop polls again.
+ * A setImmediate here would run in the next turn's check phase, ahead of that turn's release,
+ * delaying its held responses by the log's write. A stream write per request cost a Buffer, a
  * buffered-write entry and the Writable bookkeeping each. The ISO time is made once per
- * millisecond. Lines of the last turn are lost only if the process dies without stop running.
+ * millisecond. Lines are lost only if the process dies without stop running.
  */
-export function startAccessLog(target: string, now: () => Date = () => new Date()): () => void {
+export function startAccessLog(target: string, now: () => Date = () => new Date()): () => Promise<void> {
   const out = target === "-" ? process.stdout : createWriteStream(target, { flags: "a" });
   let pending = "";
-  let scheduled: NodeJS.Immediate | undefined;
+  // scheduled: a drain is queued; an early flush (FLUSH_BYTES) leaves it queued, so there is
+  // never more than one, and it finds nothing to do once stop wrote everything.
+  let scheduled = false;
   let lastMs = NaN;
   let lastIso = "";
   const flush = (): void => {
-    scheduled = undefined;
     if (pending === "") return;
     const text = pending;
     pending = "";
     out.write(text);
+  };
+  const drain = (): void => {
+    scheduled = false;
+    flush();
   };
   const onEvent = (m: unknown): void => {
     const time = now();
@@ -105,13 +114,22 @@ export function startAccessLog(target: string, now: () => Date = () => new Date(
     }
     pending += formatAt(m as HttpResponseEvent, lastIso);
     if (pending.length >= FLUSH_BYTES) flush();
-    else scheduled ??= setImmediate(flush);
+    else if (!scheduled) {
+      scheduled = true;
+      queueMicrotask(drain);
+    }
   };
   subscribe(CHANNEL, onEvent);
   return () => {
     unsubscribe(CHANNEL, onEvent);
-    if (scheduled !== undefined) clearImmediate(scheduled);
     flush();
-    if (out !== process.stdout) out.end();
+    if (out === process.stdout) {
+      // stdout stays open; an empty write's callback runs once everything before it was written.
+      return new Promise<void>((done) => out.write("", () => done()));
+    }
+    return new Promise<void>((done) => {
+      out.once("error", () => done());
+      out.end(() => done());
+    });
   };
 }

@@ -52,6 +52,8 @@ export class ClientConn implements MessageSink, Watcher, Batched {
   readonly socket: Socket;
   /** batched is true while this turn's writes are held (write-batch.ts). */
   batched = false;
+  /** flushedAt is when held writes last left while a response waited for them (write-batch.ts). */
+  flushedAt = 0;
   /** rt is the configuration new requests are routed with; it moves on when a snapshot replaces it. */
   rt: ListenerRuntime;
   readonly clientIp: string;

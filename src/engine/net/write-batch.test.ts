@@ -25,7 +25,7 @@ async function connected(): Promise<{ conn: Batched; received: Promise<string>; 
   const socket = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
   await once(socket, "connect");
   const received = once(server, "got").then(([s]) => s as string);
-  return { conn: { socket, batched: false }, received, close: () => server.close() };
+  return { conn: { socket, batched: false, flushedAt: 0 }, received, close: () => server.close() };
 }
 
 test("held writes leave at the end of the turn, in order with direct writes", async () => {
