@@ -649,10 +649,11 @@ export class Exchange extends BackendAttempt implements Decidable, Departing {
     if (httpResponse.hasSubscribers) {
       // Read now: the connection may be closed (closeAfter) by the time the event is published.
       this.conn.tlsVersion();
-      // Bytes that are not held (a broken connection, or one that closes now and flushes at
-      // once: exchangeDone) leave now, and an aborted exchange ends now, so the clock stops now.
+      // Bytes that are not held (a broken connection) leave now, and an aborted exchange ends
+      // now, so the clock stops now. Held ones (also those of a closing connection, which
+      // exchangeDone flushes at once) stop it at their connection's flush: sent().
       const c = this.conn;
-      if (aborted || !c.batched || this.closeAfter || c.socket.destroyed) this.tEnd = performance.now();
+      if (aborted || !c.batched || c.socket.destroyed) this.tEnd = performance.now();
       whenSent(this);
     }
     if (!silent) this.conn.exchangeDone(this);
