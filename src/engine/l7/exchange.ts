@@ -644,8 +644,8 @@ export class Exchange extends BackendAttempt implements Decidable, Departing {
       this.pending = null;
     }
     this.settle(ok);
-    // The clock stops when the response's last bytes are handed to the socket, not when they were
-    // handed to the held socket (net/write-batch.ts): the event is published then.
+    // The clock stops when the held socket hands the response's last bytes on (its flush), not
+    // when they were written to it (net/write-batch.ts): the event is published then.
     if (httpResponse.hasSubscribers) {
       // Read now: the connection may be closed (closeAfter) by the time the event is published.
       this.conn.tlsVersion();
