@@ -1,10 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { channel } from "node:diagnostics_channel";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, constants, existsSync, openSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { formatAccessLine, startAccessLog } from "./access-log.ts";
+import { cutLines, formatAccessLine, PIPE_BUF, startAccessLog } from "./access-log.ts";
 import { HTTP_RESPONSE_CHANNEL, type HttpResponseEvent } from "./l7/events.ts";
 import { whenSent } from "./net/write-batch.ts";
 
@@ -61,8 +64,8 @@ function lineCount(file: string): number {
 }
 
 /** until polls cond on the event loop until it holds (or fails at the deadline). */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
+async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
   while (!cond()) {
     assert.ok(Date.now() < deadline, what);
     await new Promise((r) => setTimeout(r, 10));
@@ -138,6 +141,79 @@ test("the lines of write-batch's release are written right after it, ahead of an
     assert.ok(logged, "the release's line was written before the next immediate ran");
   } finally {
     await stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("cutLines cuts at line ends into pieces of at most PIPE_BUF bytes; a longer line stays whole", () => {
+  const line = (n: number, c: string) => c.repeat(n - 1) + "\n";
+  const text = line(1000, "a") + line(3000, "b") + line(200, "c") + line(5000, "d") + line(10, "é");
+  const pieces = cutLines(Buffer.from(text));
+  assert.equal(Buffer.concat(pieces).toString(), text);
+  for (const p of pieces) {
+    assert.equal(p.at(-1), 10, "each piece ends at a line's end");
+    assert.ok(p.length <= PIPE_BUF || !p.subarray(0, -1).includes(10), "over PIPE_BUF only a single line");
+  }
+  assert.deepEqual(
+    pieces.map((p) => p.length),
+    [4000, 200, 5000, 19],
+  );
+});
+
+test("four processes logging to one FIFO: every line arrives whole (pieces of at most PIPE_BUF)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "access-log-fifo-"));
+  const fifo = join(dir, "log");
+  execFileSync("mkfifo", [fifo]);
+  const module = new URL("./access-log.ts", import.meta.url).href;
+  const events = new URL("./l7/events.ts", import.meta.url).href;
+  // Each writer publishes 3000 long lines in one callback: 64 KiB batches, larger than the pipe.
+  const code = `
+    const { startAccessLog } = await import(${JSON.stringify(module)});
+    const { HTTP_RESPONSE_CHANNEL } = await import(${JSON.stringify(events)});
+    const { channel } = await import("node:diagnostics_channel");
+    const stop = startAccessLog(${JSON.stringify(fifo)});
+    const ch = channel(HTTP_RESPONSE_CHANNEL);
+    const who = process.argv[1];
+    for (let i = 0; i < 3000; i++) ch.publish({ ...${JSON.stringify(base)}, path: "/" + who + "/" + i + "/" + "x".repeat(300) });
+    await stop();`;
+  const writers = ["a", "b", "c", "d"].map((who) =>
+    spawn(process.execPath, ["--input-type=module", "-e", code, who], {
+      stdio: ["ignore", "inherit", "inherit"],
+    }),
+  );
+  // The test holds a write end open itself: the reader sees no EOF between the two writers (a
+  // writer opening a FIFO with no reader would block for good). It reads until 12000 lines came.
+  // The read end opens non-blocking (no writer yet), then the write end finds a reader at once.
+  const reader = new Socket({
+    fd: openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK),
+    writable: false,
+  });
+  const hold = openSync(fifo, "w");
+  let text = "";
+  let count = 0;
+  reader.on("data", (chunk: Buffer) => {
+    const s = chunk.toString("latin1");
+    text += s;
+    for (let i = s.indexOf("\n"); i !== -1; i = s.indexOf("\n", i + 1)) count++;
+  });
+  try {
+    await until(() => count >= 12_000, "12000 lines read", 30_000);
+    for (const w of writers) if (w.exitCode === null) await once(w, "exit");
+    const lines = text.split("\n").filter(Boolean);
+    const bad = lines.filter((l) => {
+      try {
+        JSON.parse(l);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    assert.deepEqual(bad.slice(0, 1), [], `${bad.length} interleaved lines`);
+    assert.equal(lines.length, 12_000);
+  } finally {
+    for (const w of writers) w.kill();
+    closeSync(hold);
+    reader.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
 });
