@@ -5,19 +5,22 @@
 // durations must be equal; before, the later clock was read after the bytes had left.
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import net from "node:net";
-import { once } from "node:events";
-import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import { HTTP_RESPONSE_CHANNEL, type HttpResponseEvent } from "./events.ts";
-import { catchAllListener, listen, poolOf, RecordingBackend, RoundRobinUpstreams, snapshotOf } from "./testing.ts";
+import type { HttpResponseEvent } from "./events.ts";
+import {
+  catchAllListener,
+  listen,
+  poolOf,
+  RecordingBackend,
+  RoundRobinUpstreams,
+  snapshotOf,
+  timedClient,
+} from "./testing.ts";
 import { compileHttpWith } from "./compile.ts";
 import { defaultLimits } from "./runtime.ts";
 
 // proxied: "/local" is answered by the proxy itself, anything else by a backend that answers at once.
 async function proxied(t: TestContext) {
   const events: HttpResponseEvent[] = [];
-  const onEvent = (m: unknown) => void events.push(m as HttpResponseEvent);
-  subscribe(HTTP_RESPONSE_CHANNEL, onEvent);
   const backend = await new RecordingBackend((data, s) => {
     if (data.includes("\r\n\r\n")) s.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
   }).start();
@@ -28,27 +31,25 @@ async function proxied(t: TestContext) {
     match: { path: { type: "Exact", value: "/local" } },
     action: { type: "DirectResponse", status: 200, body: "here" },
   });
-  const deps = { snapshot: snapshotOf(listener, pools), upstreams: new RoundRobinUpstreams(pools), log: () => {} };
+  const deps = {
+    snapshot: snapshotOf(listener, pools),
+    upstreams: new RoundRobinUpstreams(pools),
+    log: () => {},
+  };
   const { server, port } = await listen({ current: compileHttpWith(listener, deps, defaultLimits) });
-  const client = net.connect(port, "127.0.0.1");
-  t.after(() => {
-    client.destroy();
+  const { client, got } = await timedClient(t, events, port, () => {
     server.close();
     backend.close();
-    unsubscribe(HTTP_RESPONSE_CHANNEL, onEvent);
   });
-  await once(client, "connect");
-  let got = "";
-  client.on("data", (d: Buffer) => (got += d.toString("latin1")));
   // answered waits for n events and for the client to have read what matches re.
   const answered = async (n: number, re: RegExp) => {
     const deadline = Date.now() + 5000;
-    while (events.length < n || !re.test(got)) {
-      assert.ok(Date.now() < deadline, `${events.length} of ${n} events; got ${JSON.stringify(got)}`);
+    while (events.length < n || !re.test(got())) {
+      assert.ok(Date.now() < deadline, `${events.length} of ${n} events; got ${JSON.stringify(got())}`);
       await new Promise((r) => setTimeout(r, 5));
     }
   };
-  return { client, events, answered, got: () => got };
+  return { client, events, answered, got };
 }
 
 test("a pipelined exchange answered in the turn the one before it finished stops its clock at their flush", async (t) => {
@@ -64,7 +65,7 @@ test("a pipelined exchange answered in the turn the one before it finished stops
 });
 
 test("a held response sent early by a later request's close stops its clock before that flush", async (t) => {
-  const { client, events, answered, got } = await proxied(t);
+  const { client, events, answered } = await proxied(t);
   // /one's response is held for the end of the turn; the malformed request after it gets a 400 and
   // the connection closes, which sends both responses at once.
   client.write("GET /one HTTP/1.1\r\nhost: a.test\r\n\r\nGET /two HTTP/1.1\r\nno colon here\r\n\r\n");
