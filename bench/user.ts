@@ -49,11 +49,16 @@ const log = (msg: string): void =>
 const life = new Lifecycle(log);
 const running = life.running;
 
-/** startNginxLogging is the main bench's nginx configuration with `access_log FILE` (combined format). */
+/**
+ * startNginxLogging is the main bench's nginx configuration with `access_log FILE combined
+ * buffer=64k flush=1s`: buffered, as Portico's access log is (a turn's lines in one write, at once
+ * past 64 KiB), so run+log / nginx+log compares like with like. nginx has no per-turn flush; its
+ * buffer is written when 64 KiB filled or a second passed, so it makes fewer, larger writes.
+ */
 async function startNginxLogging(t: Topology, file: string): Promise<Running> {
   const address = ADDRESSES["nginx+log"]!;
   const conf = nginxProxyConfig({ ...t, proxies: { ...t.proxies, nginx: address } })
-    .replace("access_log off;", `access_log ${file};`)
+    .replace("access_log off;", `access_log ${file} combined buffer=64k flush=1s;`)
     .replace("nginx-proxy.pid", "nginx-log.pid");
   const path = join(t.dir, "nginx-log.conf");
   writeFileSync(path, conf);

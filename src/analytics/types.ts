@@ -28,14 +28,14 @@ export interface SketchData {
 
 /**
  * TimingPart names one span of an exchange, split the way Avi's end-to-end timing is:
- * - total: the request's first byte read to the last byte of the response written to the
- *   kernel (the event's durationMs; the handshake is its own part; docs/analytics.md);
+ * - total: the request's first byte read to the last byte of the response handed to the socket,
+ *   sent to the kernel unless the socket is backpressured (the event's durationMs; the handshake is its own part; docs/analytics.md);
  * - request: the first byte read to the proxy asking for a backend (body when the proxy buffered
  *   it) — the client side (docs/analytics.md says what else falls in);
  * - connect: waiting for a backend connection (0 when a pooled one was reused; absent when no
  *   backend was tried);
  * - ttfb: request handed to the backend to the backend's response headers (server time);
- * - transfer: response headers from the backend to the last byte written to the kernel.
+ * - transfer: response headers from the backend to the last byte handed to the socket.
  * handshake is per connection, not per request: a TLS handshake's duration (TLS listeners only).
  */
 export type TimingPart = "total" | "request" | "connect" | "ttfb" | "transfer" | "handshake";

@@ -11,6 +11,7 @@ import { Metrics } from "../engine/metrics.ts";
 import { WorkerGroup } from "../engine/workers/group.ts";
 import { METRICS_PUSH_MS } from "../engine/workers/protocol.ts";
 import { startAccessLog } from "../engine/access-log.ts";
+import { departNow } from "../engine/net/write-batch.ts";
 import { startWafLog } from "../engine/waf-log.ts";
 import type { EnginePort } from "./standalone.ts";
 import type { Logger } from "./log.ts";
@@ -115,12 +116,15 @@ async function startEngine(log: Logger, opts: EnginePortOptions): Promise<Engine
     drain: (deadlineMs) => drainWithin(engine, deadlineMs),
     async close() {
       clearInterval(retrying);
+      // Exchanges that finished earlier in this turn publish their events before the unsubscribe.
+      departNow();
       metrics.close();
       load.close();
       analytics?.close();
-      stopAccessLog?.();
+      const logged = stopAccessLog?.();
       stopWafLog?.();
       await engine.close();
+      await logged;
     },
   };
 }

@@ -2,7 +2,8 @@
 // events. Off unless asked for (`portico run --access-log FILE|-`): at high rates it costs a
 // write per request. Never logs headers or bodies (the User-Agent alone, which carries no
 // credential), so no credential reaches the log.
-import { createWriteStream } from "node:fs";
+import { createWriteStream, fstatSync, statSync } from "node:fs";
+import type { Writable } from "node:stream";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import {
   HTTP_RESPONSE_CHANNEL as CHANNEL,
@@ -76,25 +77,120 @@ function ms(v: number): number {
 /** FLUSH_BYTES: past this many characters a turn's lines are written at once, not at its end. */
 const FLUSH_BYTES = 64 * 1024;
 
+/** PIPE_BUF is Linux's: a write of at most this many bytes to a pipe is never split or interleaved. */
+export const PIPE_BUF = 4096;
+
 /**
- * startAccessLog writes a line per request to target ("-" is stdout) until the returned stop runs.
- * The lines of one event-loop turn are joined and written once at its end (setImmediate), as the
- * engine's socket writes are (net/write-batch.ts): a stream write per request cost a Buffer, a
- * buffered-write entry and the Writable bookkeeping each. The ISO time is made once per
- * millisecond. Lines of the last turn are lost only if the process dies without stop running.
+ * cutLines cuts whole lines into pieces of at most PIPE_BUF bytes, each ending at a line's end; a
+ * line longer than that is a piece of its own (and can then be interleaved: nothing prevents it).
  */
-export function startAccessLog(target: string, now: () => Date = () => new Date()): () => void {
+export function cutLines(buf: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let start = 0;
+  while (buf.length - start > PIPE_BUF) {
+    let end = buf.lastIndexOf(10, start + PIPE_BUF - 1) + 1;
+    if (end <= start) end = buf.indexOf(10, start) + 1;
+    if (end <= start) end = buf.length;
+    out.push(buf.subarray(start, end));
+    start = end;
+  }
+  if (start < buf.length) out.push(buf.subarray(start));
+  return out;
+}
+
+/** Sink is where the joined lines go; close resolves once everything was written. */
+interface Sink {
+  write(text: string): void;
+  close(): Promise<void>;
+}
+
+// streamSink hands each batch to the stream in one write (a file: O_APPEND keeps each write whole).
+function streamSink(out: Writable, ends: boolean): Sink {
+  return {
+    write: (text) => void out.write(text),
+    close: () =>
+      new Promise<void>((done) => {
+        out.once("error", () => done());
+        // stdout stays open: an empty write's callback runs once everything before it was written.
+        if (ends) out.end(() => done());
+        else out.write("", () => done());
+      }),
+  };
+}
+
+// pipeSink is for a pipe or socket shared with other writers (the workers of --workers N all
+// inherit stdout): a batch larger than the pipe's free space would be written in parts, and
+// another worker's write could land between them, mid-line. It writes pieces of at most PIPE_BUF
+// bytes cut at line ends, one at a time (the next once the last was written: Node would otherwise
+// join queued writes into one writev), so each is one write(2), which a pipe never splits.
+// A stream socket gives no such guarantee: there a shared target can still interleave.
+function pipeSink(out: Writable, ends: boolean): Sink {
+  const queue: Buffer[] = [];
+  let writing = false;
+  let idle: (() => void) | undefined;
+  const next = (): void => {
+    const piece = queue.shift();
+    if (piece !== undefined) {
+      out.write(piece, next);
+      return;
+    }
+    writing = false;
+    idle?.();
+  };
+  return {
+    write(text) {
+      for (const piece of cutLines(Buffer.from(text))) queue.push(piece);
+      if (writing) return;
+      writing = true;
+      next();
+    },
+    close() {
+      const drained = writing ? new Promise<void>((done) => (idle = done)) : Promise.resolve();
+      return drained.then(() => streamSink(out, ends).close());
+    },
+  };
+}
+
+// shared says whether target is a pipe or socket (stdout) or a FIFO (a path): writers share it.
+function shared(target: string): boolean {
+  try {
+    const st = target === "-" ? fstatSync(1) : statSync(target);
+    return st.isFIFO() || st.isSocket();
+  } catch {
+    return false; // a file not created yet
+  }
+}
+
+/**
+ * startAccessLog writes a line per request to target ("-" is stdout) until the returned stop runs;
+ * stop's promise resolves once the last line was written (the process may exit then).
+ * The lines published by one callback are joined and written once right after it returns
+ * (queueMicrotask): the engine publishes a turn's response events together, in write-batch's
+ * release (net/write-batch.ts), so that is one write per turn, made before the loop polls again.
+ * A setImmediate here would run in the next turn's check phase, ahead of that turn's release,
+ * delaying its held responses by the log's write. A stream write per request cost a Buffer, a
+ * buffered-write entry and the Writable bookkeeping each. The ISO time is made once per
+ * millisecond. Lines are lost only if the process dies without stop running. A pipe or socket
+ * target gets its lines in pieces of at most PIPE_BUF bytes (pipeSink).
+ */
+export function startAccessLog(target: string, now: () => Date = () => new Date()): () => Promise<void> {
   const out = target === "-" ? process.stdout : createWriteStream(target, { flags: "a" });
+  const sink = (shared(target) ? pipeSink : streamSink)(out, out !== process.stdout);
   let pending = "";
-  let scheduled: NodeJS.Immediate | undefined;
+  // scheduled: a drain is queued; an early flush (FLUSH_BYTES) leaves it queued, so there is
+  // never more than one, and it finds nothing to do once stop wrote everything.
+  let scheduled = false;
   let lastMs = NaN;
   let lastIso = "";
   const flush = (): void => {
-    scheduled = undefined;
     if (pending === "") return;
     const text = pending;
     pending = "";
-    out.write(text);
+    sink.write(text);
+  };
+  const drain = (): void => {
+    scheduled = false;
+    flush();
   };
   const onEvent = (m: unknown): void => {
     const time = now();
@@ -105,13 +201,15 @@ export function startAccessLog(target: string, now: () => Date = () => new Date(
     }
     pending += formatAt(m as HttpResponseEvent, lastIso);
     if (pending.length >= FLUSH_BYTES) flush();
-    else scheduled ??= setImmediate(flush);
+    else if (!scheduled) {
+      scheduled = true;
+      queueMicrotask(drain);
+    }
   };
   subscribe(CHANNEL, onEvent);
   return () => {
     unsubscribe(CHANNEL, onEvent);
-    if (scheduled !== undefined) clearImmediate(scheduled);
     flush();
-    if (out !== process.stdout) out.end();
+    return sink.close();
   };
 }

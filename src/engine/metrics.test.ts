@@ -144,6 +144,40 @@ test("metrics: cardinality is capped and label values are escaped", () => {
   }
 });
 
+test("metrics: listeners and backends past the cap share the overflow's series, cached once, counts exact", () => {
+  const metrics = new Metrics({ maxListeners: 2, maxBackends: 2 }).subscribe();
+  try {
+    const http = channel(HTTP_RESPONSE_CHANNEL);
+    const n = 10_000;
+    for (let i = 0; i < n; i++) {
+      http.publish({
+        listener: `l${i}`,
+        route: "",
+        pool: "p",
+        backend: `10.0.${i >> 8}.${i & 255}:80`,
+        status: 200,
+        durationMs: 1,
+        bytesIn: 0,
+        bytesOut: 0,
+      });
+    }
+    // The caches themselves are private; their size is what bounds memory, so the test reads it.
+    const m = metrics as unknown as {
+      listenerSeries: Map<string, unknown>;
+      backendSeries: Map<string, Map<string, unknown>>;
+    };
+    assert.equal(m.listenerSeries.size, 2);
+    assert.equal(m.backendSeries.get("p")?.size, 2);
+    const { samples } = parse(metrics.render());
+    assert.equal(value(samples, "portico_http_requests_total", { listener: OVERFLOW_LABEL }), n - 2);
+    assert.equal(value(samples, "portico_http_requests_total", { listener: "l1" }), 1);
+    assert.equal(value(samples, "portico_backend_requests_total", { pool: OVERFLOW_LABEL }), n - 2);
+    assert.equal(value(samples, "portico_backend_requests_total", { backend: "10.0.0.0:80" }), 1);
+  } finally {
+    metrics.close();
+  }
+});
+
 test("metrics: HTTP/2 cuts are counted per listener and reason", () => {
   const m = new Metrics().subscribe();
   try {

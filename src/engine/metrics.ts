@@ -307,10 +307,13 @@ export class Metrics {
       ["listener", "version"],
     ),
   );
-  /** listenerSeries caches ListenerSeries by listener name as sent (the label may be the overflow). */
+  /** listenerSeries caches the ListenerSeries of admitted listeners by name. */
   private readonly listenerSeries = new Map<string, ListenerSeries>();
   /** backendSeries caches BackendSeries by pool, then backend id: no string is joined per request. */
   private readonly backendSeries = new Map<string, Map<string, BackendSeries>>();
+  // The overflow's series, shared by every listener or pair past its cap (never cached by name).
+  private overflowListener: ListenerSeries | undefined;
+  private overflowBackend: BackendSeries | undefined;
   /** vhostPairs caps listener×vhost pairs (maxHosts); tlsVersions the version label. */
   private readonly vhostPairs: Limiter;
   private readonly tlsVersions = new Limiter(16);
@@ -539,10 +542,18 @@ export class Metrics {
     }
   }
 
-  // resolveListener makes a listener's series once (its label may be the overflow's).
+  // resolveListener makes a listener's series once. Only an admitted listener's are cached: past
+  // maxListeners every new name shares the overflow's, not kept by name (so made-up names cost no
+  // memory), as resolveRoute does.
   private resolveListener(name: string): ListenerSeries {
-    const label = this.listener(name);
-    const ls: ListenerSeries = {
+    if (!this.listeners.admit(name)) return (this.overflowListener ??= this.makeListener(OVERFLOW_LABEL));
+    const ls = this.makeListener(name);
+    this.listenerSeries.set(name, ls);
+    return ls;
+  }
+
+  private makeListener(label: string): ListenerSeries {
+    return {
       label,
       requests: this.httpRequests.child([label]),
       responses: [],
@@ -552,23 +563,28 @@ export class Metrics {
       phases: [],
       vhosts: new Map(),
     };
-    this.listenerSeries.set(name, ls);
-    return ls;
   }
 
-  // resolveBackend makes a pool/backend pair's series once (past maxBackends, the overflow's).
+  // resolveBackend makes an admitted pool/backend pair's series once; past maxBackends every new
+  // pair shares the overflow's, not kept by name (a churning backend set costs no memory).
   private resolveBackend(pool: string, backend: string): BackendSeries {
-    const labels = this.backend(pool, backend);
-    const b: BackendSeries = {
+    if (!this.backends.admit(`${pool}|${backend}`)) {
+      return (this.overflowBackend ??= this.makeBackend([OVERFLOW_LABEL, OVERFLOW_LABEL]));
+    }
+    const b = this.makeBackend([pool, backend]);
+    let byBackend = this.backendSeries.get(pool);
+    if (byBackend === undefined) this.backendSeries.set(pool, (byBackend = new Map()));
+    byBackend.set(backend, b);
+    return b;
+  }
+
+  private makeBackend(labels: [string, string]): BackendSeries {
+    return {
       labels,
       requests: this.backendRequests.child(labels),
       responses: [],
       duration: this.backendDuration.child(labels),
     };
-    let byBackend = this.backendSeries.get(pool);
-    if (byBackend === undefined) this.backendSeries.set(pool, (byBackend = new Map()));
-    byBackend.set(backend, b);
-    return b;
   }
 
   // The phase and class series are made once per listener.

@@ -6,9 +6,8 @@ import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { once } from "node:events";
-import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import { HTTP_RESPONSE_CHANNEL, type HttpResponseEvent } from "./events.ts";
-import { proxyAll, RecordingBackend } from "./testing.ts";
+import type { HttpResponseEvent } from "./events.ts";
+import { proxyAll, RecordingBackend, timedClient } from "./testing.ts";
 import { arrival } from "../net/arrival.ts";
 import { SWEEP_MS } from "../net/coarse-timer.ts";
 
@@ -66,8 +65,6 @@ test("the request timeout counts from the parsed head, subscribers or not: a slo
 // proxied connects a client to a proxy whose backend answers each request after delayMs, with
 // events collecting the response events meanwhile; got returns what the client received so far.
 async function proxied(t: TestContext, events: HttpResponseEvent[], delayMs: number) {
-  const onEvent = (m: unknown) => void events.push(m as HttpResponseEvent);
-  subscribe(HTTP_RESPONSE_CHANNEL, onEvent);
   const backend = await new RecordingBackend((data, s) => {
     if (!data.includes("\r\n\r\n")) return;
     const answer = () => s.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
@@ -75,17 +72,10 @@ async function proxied(t: TestContext, events: HttpResponseEvent[], delayMs: num
     else setTimeout(answer, delayMs);
   }).start();
   const { server, port } = await proxyAll("l", backend.port);
-  const client = net.connect(port, "127.0.0.1");
-  t.after(() => {
-    client.destroy();
+  return timedClient(t, events, port, () => {
     server.close();
     backend.close();
-    unsubscribe(HTTP_RESPONSE_CHANNEL, onEvent);
   });
-  await once(client, "connect");
-  let got = "";
-  client.on("data", (d: Buffer) => (got += d.toString("latin1")));
-  return { client, got: () => got };
 }
 
 // readAfter stamps arrival() from a callback scheduled by `from`, writes

@@ -55,7 +55,7 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
   protected tSent = 0;
   protected tHead = 0;
   protected tReq = 0;
-  /** tEnd is when the response's last bytes left for the kernel (write-batch.ts whenSent). */
+  /** tEnd is when the response's last bytes were handed to the socket (write-batch.ts whenSent). */
   protected tEnd = 0;
   /** wafEvidence is the WAF's logging phase, kept at the end for the response event published after. */
   protected wafEvidence: WafEvidence | undefined = undefined;

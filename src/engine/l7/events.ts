@@ -27,7 +27,7 @@ export interface HttpResponseEvent {
   backend: string;
   /** status sent to the client; 0 when the connection broke before a status was sent. */
   status: number;
-  /** durationMs runs from the request's first byte read (ExchangeTimings) to its last response byte written to the kernel (net/write-batch.ts whenSent). */
+  /** durationMs runs from the request's first byte read (ExchangeTimings) to its last response byte handed to the socket — sent to the kernel unless the socket is backpressured (net/write-batch.ts whenSent). */
   durationMs: number;
   /** bytesIn are request body bytes received; bytesOut response body bytes sent. */
   bytesIn: number;
@@ -69,7 +69,7 @@ export interface HttpResponseEvent {
  *   up; failed attempts before it count here); absent when no backend was asked;
  * - ttfb: to the backend's final response head (a body streamed to the backend after the ask is
  *   the backend's time: HTTP/2 and large bodies); to the end when no head came (a timeout);
- * - transfer: to the last byte written to the kernel (absent for a WebSocket's 101: the exchange
+ * - transfer: to the last byte handed to the socket (sent to the kernel unless backpressured; absent for a WebSocket's 101: the exchange
  *   ends there; the tunnel is not timed).
  * When a backend was asked, request + connect + ttfb + transfer = durationMs (all four or what
  * ran); otherwise the parts present are within it.

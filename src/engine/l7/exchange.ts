@@ -628,10 +628,11 @@ export class Exchange extends BackendAttempt implements Decidable, Departing {
     const up = this.upstream;
     this.upstream = null;
     if (up !== null) up.destroy();
-    this.finish(true, silent);
+    this.finish(true, silent, true);
   }
 
-  private finish(ok: boolean, silent = false): void {
+  // finish ends the exchange; aborted: it ends now, whatever its connection still holds.
+  private finish(ok: boolean, silent = false, aborted = false): void {
     if (this.done) return;
     this.done = true;
     this.ended();
@@ -643,28 +644,34 @@ export class Exchange extends BackendAttempt implements Decidable, Departing {
       this.pending = null;
     }
     this.settle(ok);
-    // The clock stops when the response's last bytes leave for the kernel, not when they were
-    // handed to the held socket (net/write-batch.ts): the event is published then.
+    // The clock stops when the held socket hands the response's last bytes on (its flush), not
+    // when they were written to it (net/write-batch.ts): the event is published then.
     if (httpResponse.hasSubscribers) {
       // Read now: the connection may be closed (closeAfter) by the time the event is published.
       this.conn.tlsVersion();
-      // Bytes that are not held (a broken connection, or one that closes now and flushes at
-      // once: exchangeDone) leave now, so the clock stops now.
-      if (!this.conn.batched || this.closeAfter || this.conn.socket.destroyed) this.tEnd = performance.now();
+      // Bytes that are not held (a broken connection) leave now, and an aborted exchange ends
+      // now, so the clock stops now. Held ones (also those of a closing connection, which
+      // exchangeDone flushes at once) stop it at their connection's flush: sent().
+      const c = this.conn;
+      if (aborted || !c.batched || c.socket.destroyed) this.tEnd = performance.now();
       whenSent(this);
     }
     if (!silent) this.conn.exchangeDone(this);
   }
 
   /**
-   * sent stops the clock and sends what the connection holds (write-batch.ts Departing): read just
-   * before the write, so the stop never falls after the client's read (a write to loopback can wake
-   * the client first, and on a busy machine it may run before the writer returns).
+   * sent sends what the connection holds (write-batch.ts Departing) and stops the clock at the time
+   * read just before that flush (flushedAt): before the write, as a write to loopback can wake the
+   * client, which on a busy machine may run before the writer returns; and for every exchange whose
+   * bytes went in it, as a pipelined one's may have left in an earlier flush this turn (an exchange
+   * before it, or a later request's close). Bytes still held on a destroyed socket are lost: reset.
    */
   sent(): void {
     if (this.tEnd !== 0) return;
-    this.tEnd = performance.now();
-    flushWrites(this.conn);
+    const c = this.conn;
+    if (c.batched && c.socket.destroyed) this.outcome ??= "reset";
+    flushWrites(c);
+    this.tEnd = c.flushedAt;
   }
 
   /** depart publishes the response event, once every held write of the turn left. */

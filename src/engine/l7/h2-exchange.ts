@@ -569,7 +569,8 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
     }
   }
 
-  /** sent stops the clock: the session's frames left in this check phase's native immediate. */
+  /** sent stops the clock: the session's frames were handed to its socket in this check phase's
+   * native immediate (to the kernel unless the socket, or nghttp2's queue, is backpressured). */
   sent(): void {
     this.tEnd = performance.now();
   }

@@ -52,6 +52,8 @@ export class ClientConn implements MessageSink, Watcher, Batched {
   readonly socket: Socket;
   /** batched is true while this turn's writes are held (write-batch.ts). */
   batched = false;
+  /** flushedAt is when held writes last left while a response waited for them (write-batch.ts). */
+  flushedAt = 0;
   /** rt is the configuration new requests are routed with; it moves on when a snapshot replaces it. */
   rt: ListenerRuntime;
   readonly clientIp: string;
@@ -272,10 +274,12 @@ export class ClientConn implements MessageSink, Watcher, Batched {
         text = "HTTP version not supported";
       }
     }
-    this.failConnection(status, text);
+    // Its clock starts at the read that brought the refused message's first byte, as a parsed
+    // request's does (onBegin); 0 (now) if the parser gave up before a message began.
+    this.failConnection(status, text, undefined, this.state === IDLE ? 0 : this.arrivedAt);
   }
 
-  private failConnection(status: number, text: string, outcome?: "timeout"): void {
+  private failConnection(status: number, text: string, outcome?: "timeout", arrivedAt = 0): void {
     this.socket.pause();
     this.closing = true;
     this.failed = true;
@@ -290,7 +294,7 @@ export class ClientConn implements MessageSink, Watcher, Batched {
       }
       broken.abort(true);
     }
-    const ex = new Exchange(this, badHead);
+    const ex = new Exchange(this, badHead, arrivedAt);
     ex.outcome = outcome;
     ex.answer(status, text, true);
     ex.requestDone = true;

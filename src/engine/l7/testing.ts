@@ -4,6 +4,7 @@
 import diagnostics from "node:diagnostics_channel";
 import net from "node:net";
 import { once } from "node:events";
+import type { TestContext } from "node:test";
 import type { Backend, ConnectionHandler, PickContext, Upstreams } from "../contracts.ts";
 import type { EngineSnapshot, HttpListener, Pool, Route } from "../../model/ir.ts";
 import { compileHttpWith } from "./compile.ts";
@@ -203,3 +204,28 @@ export function proxyErrors(): { errors: string[]; stop(): void } {
 /** INTERNALS matches what a client must never read: backend addresses, route keys, error codes. */
 export const INTERNALS =
   /\d+\.\d+\.\d+\.\d+|:\d{2,5}\b|Ingress\/|HTTPRoute\/|route |pool |\bE[A-Z]{3,}\b|ERR_/;
+
+/**
+ * timedClient records every response event into events, connects a raw client to port and
+ * collects what it reads; after t it closes the client, unsubscribes and runs close (the proxy,
+ * the backend).
+ */
+export async function timedClient(
+  t: TestContext,
+  events: HttpResponseEvent[],
+  port: number,
+  close: () => void,
+): Promise<{ client: net.Socket; got: () => string }> {
+  const onEvent = (m: unknown) => void events.push(m as HttpResponseEvent);
+  diagnostics.subscribe(HTTP_RESPONSE_CHANNEL, onEvent);
+  const client = net.connect(port, "127.0.0.1");
+  t.after(() => {
+    client.destroy();
+    close();
+    diagnostics.unsubscribe(HTTP_RESPONSE_CHANNEL, onEvent);
+  });
+  await once(client, "connect");
+  let got = "";
+  client.on("data", (d: Buffer) => (got += d.toString("latin1")));
+  return { client, got: () => got };
+}

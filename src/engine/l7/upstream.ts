@@ -65,6 +65,8 @@ export class UpstreamConn implements MessageSink, Watcher, Batched {
   readonly socket: net.Socket;
   /** batched is true while this turn's writes are held (write-batch.ts). */
   batched = false;
+  /** flushedAt is when held writes last left while a response waited for them (write-batch.ts). */
+  flushedAt = 0;
   readonly backend: Backend;
   readonly pool: UpstreamPool;
   owner: UpstreamOwner | null = null;

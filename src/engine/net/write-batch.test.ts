@@ -3,13 +3,14 @@
 // once, and end() on a held socket still delivers everything before the FIN. whenSent: a finished
 // exchange's clock stops with its own connection's bytes still held and sent right after, its
 // event once every held write left; on HTTP/2, after node:http2 wrote the stream's frames (the
-// ordering of native and JavaScript immediates it relies on, pinned here).
+// ordering of native and JavaScript immediates it relies on, pinned here). departNow runs the
+// waiting departures at once (shutdown); a flush while one waits stamps its connection (flushedAt).
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import net, { type Socket } from "node:net";
 import { test } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { batchWrites, flushWrites, whenSent, type Batched } from "./write-batch.ts";
+import { batchWrites, departNow, flushWrites, whenSent, type Batched } from "./write-batch.ts";
 import http2 from "node:http2";
 
 /** connected gives a client socket and a promise of everything the server side reads until EOF. */
@@ -25,7 +26,7 @@ async function connected(): Promise<{ conn: Batched; received: Promise<string>; 
   const socket = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
   await once(socket, "connect");
   const received = once(server, "got").then(([s]) => s as string);
-  return { conn: { socket, batched: false }, received, close: () => server.close() };
+  return { conn: { socket, batched: false, flushedAt: 0 }, received, close: () => server.close() };
 }
 
 test("held writes leave at the end of the turn, in order with direct writes", async () => {
@@ -130,4 +131,47 @@ test("whenSent on HTTP/2: the stream's frames are written before sent() runs", a
   assert.ok(atSent - atEnd >= 9 + 9 + 5, `written by sent(): ${atSent - atEnd} bytes`);
   client.close();
   server.close();
+});
+
+test("departNow runs the waiting departures at once (shutdown), and the release finds nothing left", async () => {
+  const a = await connected();
+  const seen: string[] = [];
+  batchWrites(a.conn);
+  a.conn.socket.write("A");
+  whenSent({
+    sent() {
+      flushWrites(a.conn);
+      seen.push(`sent: A held ${a.conn.socket.writableLength}`);
+    },
+    depart: () => seen.push("depart"),
+  });
+  departNow();
+  assert.deepEqual(seen, ["sent: A held 0", "depart"], "ran before the turn ended");
+  await nextTurn();
+  assert.deepEqual(seen, ["sent: A held 0", "depart"], "and only once");
+  a.conn.socket.end();
+  assert.equal(await a.received, "A");
+  a.close();
+});
+
+test("flushedAt: stamped just before a flush while a departure waits, not otherwise", async () => {
+  const a = await connected();
+  batchWrites(a.conn);
+  a.conn.socket.write("1");
+  flushWrites(a.conn);
+  assert.equal(a.conn.flushedAt, 0, "nothing waits: no clock read");
+  batchWrites(a.conn);
+  a.conn.socket.write("2");
+  let stamp = 0;
+  whenSent({ sent: () => void (stamp = a.conn.flushedAt), depart() {} });
+  const before = performance.now();
+  // A flush before the release (a closing connection's) stamps the connection for the departure.
+  flushWrites(a.conn);
+  const after = performance.now();
+  assert.ok(a.conn.flushedAt >= before && a.conn.flushedAt <= after, "read at that flush");
+  await nextTurn();
+  assert.equal(stamp, a.conn.flushedAt, "the departure sees that flush's stamp");
+  a.conn.socket.end();
+  assert.equal(await a.received, "12");
+  a.close();
 });

@@ -15,9 +15,13 @@
 // stopped its clock at its last write stopped it before its bytes left — by the rest of the poll
 // phase (other connections' reads and writes, every response event's subscribers) — time its
 // client counts and Portico did not. whenSent() lets an exchange stop its clock when its bytes
-// went to the kernel instead: in this turn's release, its connection's writes are flushed first
-// and its clock read right after (sent), and its response event is published once every held
-// write of the turn left (depart), so no subscriber's work runs ahead of any response's bytes.
+// were handed to the socket instead (sent to the kernel unless the socket is backpressured: then
+// they wait in Node's Writable and libuv's queue, and the clock cannot see that wait). In this
+// turn's release each finished exchange's connection is flushed (sent) and its response event is
+// published once every held write of the turn left (depart), so no subscriber's work runs ahead of
+// any response's bytes. A connection flushed while departures wait records the time just before
+// its flush (flushedAt): every exchange whose bytes went in that flush — two pipelined responses,
+// or one held while a later request closed the connection — stops its clock there, not after.
 // HTTP/2 streams have no hold here: node:http2 sends a session's pending frames in a native
 // immediate, and native immediates run before JavaScript ones in the same check phase.
 import type { Socket } from "node:net";
@@ -26,6 +30,8 @@ import type { Socket } from "node:net";
 export interface Batched {
   readonly socket: Socket;
   batched: boolean;
+  /** flushedAt is performance.now() just before its last flush made while departures waited. */
+  flushedAt: number;
 }
 
 /**
@@ -43,6 +49,8 @@ let spare: Batched[] = [];
 let leaving: Departing[] = [];
 let spareLeaving: Departing[] = [];
 let scheduled = false;
+// sending is true while release runs the departures' sent().
+let sending = false;
 
 /** batchWrites holds b's socket's writes until the end of this event-loop turn (setImmediate). */
 export function batchWrites(b: Batched): void {
@@ -70,15 +78,28 @@ export function flushWrites(b: Batched): void {
   if (!b.batched) return;
   // b stays in the list; release's second uncork does nothing.
   b.batched = false;
+  // A departure may be waiting for these bytes (its own, or one of an earlier exchange of b).
+  if (sending || leaving.length !== 0) b.flushedAt = performance.now();
   b.socket.uncork();
+}
+
+/**
+ * departNow runs the pending departures now (and sends every held write): shutdown calls it before
+ * it unsubscribes the response event's subscribers, which would otherwise miss the events of the
+ * exchanges that finished earlier in this turn. The release still queued finds nothing left.
+ */
+export function departNow(): void {
+  release();
 }
 
 function release(): void {
   scheduled = false;
   const gone = leaving;
   leaving = spareLeaving;
-  // Each finished exchange's connection first, its clock read right after its own write.
+  // Each finished exchange's connection first, its clock read just before its own write.
+  sending = gone.length !== 0;
   for (let i = 0; i < gone.length; i++) gone[i]!.sent();
+  sending = false;
   const list = pending;
   pending = spare;
   for (let i = 0; i < list.length; i++) {

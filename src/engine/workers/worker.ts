@@ -10,6 +10,7 @@ import { LoadSampler } from "../load.ts";
 import { startCollector } from "../../analytics/collector.ts";
 import { Metrics } from "../metrics.ts";
 import { startAccessLog } from "../access-log.ts";
+import { departNow } from "../net/write-batch.ts";
 import { startWafLog } from "../waf-log.ts";
 import { METRICS_PUSH_MS, type FromWorker, type ToWorker } from "./protocol.ts";
 
@@ -88,6 +89,8 @@ push.unref();
 // message each: the queue holds one per interval), so a worker's last seconds (a drain's finishing
 // connections) are not lost when it exits; resolves once the channel took the messages.
 function shipLast(): Promise<void> {
+  // Exchanges that finished earlier in this turn publish their events now, not after the unsubscribe.
+  departNow();
   analytics?.cut();
   const sent: Promise<void>[] = [];
   for (let batch = analytics?.take(); batch !== undefined && process.connected; batch = analytics?.take()) {
@@ -106,9 +109,11 @@ async function shutdown(): Promise<void> {
   metrics.close();
   load?.close();
   analytics?.close();
-  stopAccessLog?.();
+  const logged = stopAccessLog?.();
   stopWafLog?.();
   await engine.close();
+  // exit cuts the access log's last asynchronous write: wait for the stream's finish.
+  await logged;
   process.exit(0);
 }
 // drain lets open connections finish (up to the deadline) with the listeners closed, then exits.
