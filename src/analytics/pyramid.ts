@@ -26,8 +26,8 @@ export const TOP_ANSWER = 10;
  * the store (docs/analytics.md); a query unpacks the few cells it merges.
  */
 export interface Cell {
-  /** latency: live sketches while the cell fills (SketchData for the parts a reopened cell has not merged into yet), then packed (pack.ts). */
-  latency: Partial<Record<TimingPart, Sketch | SketchData>> | string;
+  /** latency: live sketches while the cell fills, then packed (pack.ts). */
+  latency: Partial<Record<TimingPart, Sketch>> | string;
   /** top: live lists while the cell fills, then packTop's deflated JSON. */
   top: TopLists | string;
 }
@@ -35,6 +35,14 @@ export interface Cell {
 /** latencyOf reads a cell's sketches by part, packed or not. */
 export function latencyOf(cell: Cell): Partial<Record<TimingPart, Sketch | SketchData>> {
   return typeof cell.latency === "string" ? unpack(cell.latency) : cell.latency;
+}
+
+/** liveOf makes live sketches of saved ones. */
+function liveOf(data: Partial<Record<TimingPart, Sketch | SketchData>>): Partial<Record<TimingPart, Sketch>> {
+  const out: Partial<Record<TimingPart, Sketch>> = {};
+  for (const [part, d] of Object.entries(data) as [TimingPart, Sketch | SketchData][])
+    (out[part] = new Sketch()).merge(d);
+  return out;
 }
 
 /** topOf reads a cell's top lists, packed or not. */
@@ -71,13 +79,11 @@ export class Pyramid {
         this.#close(i);
         this.#live[i] = cell;
       }
-      if (typeof cell.latency === "string") cell.latency = latencyOf(cell);
-      for (const [part, d] of Object.entries(latency) as [TimingPart, SketchData][]) {
-        if (d.count === 0) continue;
-        let s = cell.latency[part];
-        if (!(s instanceof Sketch)) cell.latency[part] = s = s ? Sketch.fromData(s) : new Sketch();
-        s.merge(d);
-      }
+      // A reopened cell (a late batch, or the bucket still filling when the store was saved and
+      // loaded) turns every part live: live() and onClose answer quantiles of each part it holds.
+      if (typeof cell.latency === "string") cell.latency = liveOf(latencyOf(cell));
+      for (const [part, d] of Object.entries(latency) as [TimingPart, SketchData][])
+        if (d.count > 0) (cell.latency[part] ??= new Sketch()).merge(d);
       if (typeof cell.top === "string") cell.top = topOf(cell);
       mergeTop(cell.top, top, TOP_LIVE);
     });
