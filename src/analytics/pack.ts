@@ -6,6 +6,7 @@
 // 2–4 bytes a bin instead of 8. The bytes are kept as a one-byte string (16 bytes of header) rather than a Uint8Array
 // (~190 bytes of typed-array and ArrayBuffer objects beside its data, plus the backing store's own
 // bookkeeping outside the JS heap). Exact: unpack(pack(x)) answers the same SketchData.
+import { Sketch } from "./sketch.ts";
 import { TIMING_PARTS, type SketchData, type TimingPart } from "./types.ts";
 
 // Floats are copied byte by byte through F64 (the platform's order: packed bytes never leave the process).
@@ -85,6 +86,83 @@ export function unpack(bytes: string): Partial<Record<TimingPart, SketchData>> {
     }
     out[part] = { count: countValue, sum, min, max, zero, bins };
   }
+  return out;
+}
+
+/**
+ * mergePacked answers packed (pack's bytes, "" for none) with add's sketches merged in, part by
+ * part, as pack's bytes. The store keeps the sketches of buckets still filling this way too: a
+ * live Sketch is a dense bin array over its whole range (~1.1 KiB a part, ~370 bytes of objects
+ * beside it), a packed part the bins it holds (~100 bytes for a busy minute of the bound test's
+ * history). A merge is what a live sketch's would be (the same adds, in the same order), so every
+ * quantile answered is the same; it costs a decode and an encode of the cell (docs/analytics.md).
+ */
+export function mergePacked(packed: string, add: Partial<Record<TimingPart, SketchData>>): string {
+  const all = packed === "" ? {} : unpack(packed);
+  let changed = false;
+  for (const [part, d] of Object.entries(add) as [TimingPart, SketchData][]) {
+    if (d.count === 0) continue;
+    const old = all[part];
+    all[part] = old && old.count > 0 ? mergeData(old, d) : mergeData(undefined, d);
+    changed = true;
+  }
+  return changed ? pack(all) : packed;
+}
+
+// mergeData is Sketch's merge of d into a (or into an empty sketch) and its toData, without the
+// dense bin array: a's bins are sorted (toData's, pack's), and so are d's when an engine sends
+// toData's; anything else goes through a Sketch.
+function mergeData(a: SketchData | undefined, d: SketchData): SketchData {
+  const x = d.bins;
+  for (let k = 2; k < x.length; k += 2) if (!(x[k]! > x[k - 2]!)) return viaSketch(a, d);
+  const y = a?.bins ?? [];
+  const bins: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i + 1 < y.length || j + 1 < x.length) {
+    const yi = i + 1 < y.length ? y[i]! : Infinity;
+    const xj = j + 1 < x.length ? x[j]! : Infinity;
+    let n: number;
+    let at: number;
+    if (yi === xj) {
+      at = yi;
+      n = y[i + 1]! + x[j + 1]!;
+      i += 2;
+      j += 2;
+    } else if (yi < xj) {
+      at = yi;
+      n = y[i + 1]!;
+      i += 2;
+    } else {
+      at = xj;
+      n = x[j + 1]!;
+      j += 2;
+    }
+    if (n !== 0) bins.push(at, n);
+  }
+  if (!a) return { count: d.count, sum: 0 + d.sum, min: d.min, max: d.max, zero: 0 + d.zero, bins };
+  return {
+    count: a.count + d.count,
+    sum: a.sum + d.sum,
+    min: d.min < a.min ? d.min : a.min,
+    max: d.max > a.max ? d.max : a.max,
+    zero: a.zero + d.zero,
+    bins,
+  };
+}
+
+function viaSketch(a: SketchData | undefined, d: SketchData): SketchData {
+  const s = new Sketch();
+  if (a) s.merge(a);
+  s.merge(d);
+  return s.toData();
+}
+
+/** sketchesOf unpacks pack's bytes into live sketches by part. */
+export function sketchesOf(packed: string): Partial<Record<TimingPart, Sketch>> {
+  const out: Partial<Record<TimingPart, Sketch>> = {};
+  for (const [part, d] of Object.entries(unpack(packed)) as [TimingPart, SketchData][])
+    out[part] = Sketch.fromData(d);
   return out;
 }
 

@@ -6,7 +6,7 @@
 // and deflated, both as one-byte strings.
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { Sketch } from "./sketch.ts";
-import { pack, unpack } from "./pack.ts";
+import { mergePacked, sketchesOf, unpack } from "./pack.ts";
 import { ObjectRing } from "./ring.ts";
 import { PYRAMID } from "./resolutions.ts";
 import type { SketchData, TimingPart, TopKind, TopLists } from "./types.ts";
@@ -21,28 +21,21 @@ export const TOP_LIVE = 20;
 export const TOP_ANSWER = 10;
 
 /**
- * Cell is one bucket's sketches and top lists; live while its bucket fills, compact after. A closed
- * cell is two byte strings: objects per part and per top-list entry were the largest single cost of
- * the store (docs/analytics.md); a query unpacks the few cells it merges.
+ * Cell is one bucket's sketches and top lists. Its sketches are always packed; its top lists are
+ * live while its bucket fills, compact after. A closed cell is two byte strings: objects per part
+ * and per top-list entry were the largest single cost of the store (docs/analytics.md); a query
+ * unpacks the few cells it merges.
  */
 export interface Cell {
-  /** latency: live sketches while the cell fills, then packed (pack.ts). */
-  latency: Partial<Record<TimingPart, Sketch>> | string;
+  /** latency: the sketches by part, packed (pack.ts; "" for none), while the cell fills too. */
+  latency: string;
   /** top: live lists while the cell fills, then packTop's deflated JSON. */
   top: TopLists | string;
 }
 
-/** latencyOf reads a cell's sketches by part, packed or not. */
-export function latencyOf(cell: Cell): Partial<Record<TimingPart, Sketch | SketchData>> {
-  return typeof cell.latency === "string" ? unpack(cell.latency) : cell.latency;
-}
-
-/** liveOf makes live sketches of saved ones. */
-function liveOf(data: Partial<Record<TimingPart, Sketch | SketchData>>): Partial<Record<TimingPart, Sketch>> {
-  const out: Partial<Record<TimingPart, Sketch>> = {};
-  for (const [part, d] of Object.entries(data) as [TimingPart, Sketch | SketchData][])
-    (out[part] = new Sketch()).merge(d);
-  return out;
+/** latencyOf reads a cell's sketches by part. */
+export function latencyOf(cell: Cell): Partial<Record<TimingPart, SketchData>> {
+  return unpack(cell.latency);
 }
 
 /** topOf reads a cell's top lists, packed or not. */
@@ -63,7 +56,7 @@ export function packTop(top: TopLists): string {
 /** Pyramid holds the cells of one virtual service. */
 export class Pyramid {
   readonly rings = PYRAMID.map((r) => new ObjectRing<Cell>(r));
-  /** #live are the cells still filling (the newest bucket of each ring), kept as live sketches. */
+  /** #live are the cells still filling (the newest bucket of each ring), with live top lists. */
   readonly #live: (Cell | undefined)[] = PYRAMID.map(() => undefined);
 
   /** onClose, when set, sees each cell's live sketches as it closes (the service's rings take their quantiles). */
@@ -73,17 +66,13 @@ export class Pyramid {
   add(at: number, latency: Partial<Record<TimingPart, SketchData>>, top: TopLists): void {
     this.rings.forEach((ring, i) => {
       const b = Math.floor(at / ring.res.ms);
-      const cell = ring.cell(b, () => ({ latency: {}, top: {} }));
+      const cell = ring.cell(b, () => ({ latency: "", top: {} }));
       if (!cell) return;
       if (this.#live[i] !== cell) {
         this.#close(i);
         this.#live[i] = cell;
       }
-      // A reopened cell (a late batch, or the bucket still filling when the store was saved and
-      // loaded) turns every part live: live() and onClose answer quantiles of each part it holds.
-      if (typeof cell.latency === "string") cell.latency = liveOf(latencyOf(cell));
-      for (const [part, d] of Object.entries(latency) as [TimingPart, SketchData][])
-        if (d.count > 0) (cell.latency[part] ??= new Sketch()).merge(d);
+      cell.latency = mergePacked(cell.latency, latency);
       if (typeof cell.top === "string") cell.top = topOf(cell);
       mergeTop(cell.top, top, TOP_LIVE);
     });
@@ -96,11 +85,15 @@ export class Pyramid {
     });
   }
 
-  /** live answers the sketches of ring res's bucket b while it fills (undefined once closed). */
+  /**
+   * live answers the sketches of ring res's bucket b while it fills (undefined once closed): every
+   * part the cell holds, also one a reopened cell (a late batch, or the bucket still filling when
+   * the store was saved and loaded) has not merged since.
+   */
   live(res: string, b: number): Partial<Record<TimingPart, Sketch>> | undefined {
     const i = this.rings.findIndex((r) => r.res.name === res);
     const cell = i < 0 ? undefined : this.rings[i]!.get(b);
-    return cell && cell === this.#live[i] ? (cell.latency as Partial<Record<TimingPart, Sketch>>) : undefined;
+    return cell && cell === this.#live[i] ? sketchesOf(cell.latency) : undefined;
   }
 
   #close(i: number): void {
@@ -108,8 +101,7 @@ export class Pyramid {
     if (!cell) return;
     const ring = this.rings[i]!;
     const b = ring.stamp[ring.cells.indexOf(cell)];
-    if (this.onClose && b !== undefined && b >= 0)
-      this.onClose(ring.res.name, b, cell.latency as Partial<Record<TimingPart, Sketch>>);
+    if (this.onClose && b !== undefined && b >= 0) this.onClose(ring.res.name, b, sketchesOf(cell.latency));
     compact(cell);
     this.#live[i] = undefined;
   }
@@ -125,7 +117,7 @@ export class Pyramid {
     for (let b = from; b <= to; b++) {
       const cell = this.rings[i]!.get(b);
       if (!cell) continue;
-      for (const [part, s] of Object.entries(latencyOf(cell)) as [TimingPart, Sketch | SketchData][])
+      for (const [part, s] of Object.entries(latencyOf(cell)) as [TimingPart, SketchData][])
         (latency[part] ??= new Sketch()).merge(s);
       mergeTop(top, topOf(cell), Infinity);
     }
@@ -133,14 +125,8 @@ export class Pyramid {
   }
 }
 
-/** compact packs a cell's sketches (pack.ts) and trims its top lists. */
+/** compact trims a closed cell's top lists and packs them (its sketches are packed already). */
 export function compact(cell: Cell): void {
-  if (typeof cell.latency !== "string") {
-    const data: Partial<Record<TimingPart, SketchData>> = {};
-    for (const [part, s] of Object.entries(cell.latency) as [TimingPart, Sketch | SketchData][])
-      data[part] = s instanceof Sketch ? s.toData() : s;
-    cell.latency = pack(data);
-  }
   if (typeof cell.top === "string") return;
   const top: TopLists = {};
   for (const kind of Object.keys(cell.top) as TopKind[]) top[kind] = trim(cell.top[kind]!, TOP_KEEP);
