@@ -13,34 +13,65 @@ import { TIMING_PARTS, type SketchData, type TimingPart } from "./types.ts";
 const F64 = new Float64Array(1);
 const F64_BYTES = new Uint8Array(F64.buffer);
 
+// pack writes into BUF (grown when full) and reads it back as a one-byte string: the store packs
+// a cell at every batch (mergePacked), so no array of numbers is built per pack.
+let BUF = new Uint8Array(4096);
+let len = 0;
+
+function put(b: number): void {
+  if (len === BUF.length) {
+    const next = new Uint8Array(BUF.length * 2);
+    next.set(BUF);
+    BUF = next;
+  }
+  BUF[len++] = b;
+}
+
+function putVarint(v: number): void {
+  while (v >= 0x80) {
+    put((v % 128) | 0x80);
+    v = Math.floor(v / 128);
+  }
+  put(v);
+}
+
+function putFloat(v: number): void {
+  F64[0] = v;
+  for (let k = 0; k < 8; k++) put(F64_BYTES[k]!);
+}
+
+// Counts are integers: a varint (doubled; 1 and a Float64 for anything else), 1–4 bytes, not 8.
+function putCount(v: number): void {
+  if (Number.isSafeInteger(v) && v >= 0 && v < 2 ** 51) putVarint(v * 2);
+  else {
+    put(1);
+    putFloat(v);
+  }
+}
+
 /** pack encodes sketches by part into one byte string. */
 export function pack(latency: Partial<Record<TimingPart, SketchData>>): string {
-  const out: number[] = [];
-  const float = (v: number) => {
-    F64[0] = v;
-    for (const b of F64_BYTES) out.push(b);
-  };
-  for (const [part, d] of Object.entries(latency) as [TimingPart, SketchData][]) {
-    out.push(TIMING_PARTS.indexOf(part));
-    // Counts are integers: a varint (doubled; 1 and a Float64 for anything else), 1–4 bytes, not 8.
-    for (const v of [d.count, d.zero])
-      if (Number.isSafeInteger(v) && v >= 0 && v < 2 ** 51) varint(out, v * 2);
-      else {
-        out.push(1);
-        float(v);
-      }
-    for (const v of [d.sum, d.min, d.max]) float(v);
-    const n = d.bins.length >> 1;
-    varint(out, n);
+  len = 0;
+  for (const part in latency) {
+    const d = latency[part as TimingPart]!;
+    put(TIMING_PARTS.indexOf(part as TimingPart));
+    putCount(d.count);
+    putCount(d.zero);
+    putFloat(d.sum);
+    putFloat(d.min);
+    putFloat(d.max);
+    const bins = d.bins;
+    const n = bins.length >> 1;
+    putVarint(n);
     let prev = 0;
     for (let k = 0; k < n; k++) {
-      const i = d.bins[2 * k]!;
-      varint(out, zigzag(k === 0 ? i : i - prev));
-      varint(out, d.bins[2 * k + 1]!);
+      const i = bins[2 * k]!;
+      putVarint(zigzag(k === 0 ? i : i - prev));
+      putVarint(bins[2 * k + 1]!);
       prev = i;
     }
   }
-  return byteString(out);
+  return Buffer.from(BUF.buffer, 0, len).toString("latin1");
 }
 
 /** byteString makes a one-byte string of bytes (each 0..255): a compact, immutable byte array. */
@@ -50,42 +81,55 @@ export function byteString(bytes: readonly number[]): string {
   return s;
 }
 
+// unpack's reading position in its string (module state: no closure per call).
+let src = "";
+let pos = 0;
+
+function getVarint(): number {
+  let v = 0;
+  let scale = 1;
+  for (;;) {
+    const b = src.charCodeAt(pos++);
+    v += (b & 0x7f) * scale;
+    if (b < 0x80) return v;
+    scale *= 128;
+  }
+}
+
+function getFloat(): number {
+  for (let k = 0; k < 8; k++) F64_BYTES[k] = src.charCodeAt(pos++);
+  return F64[0]!;
+}
+
+function getCount(): number {
+  const c = getVarint();
+  return c === 1 ? getFloat() : c / 2;
+}
+
 /** unpack decodes pack's bytes back into sketches by part. */
 export function unpack(bytes: string): Partial<Record<TimingPart, SketchData>> {
   const out: Partial<Record<TimingPart, SketchData>> = {};
-  let at = 0;
-  const float = () => {
-    for (let k = 0; k < 8; k++) F64_BYTES[k] = bytes.charCodeAt(at++);
-    return F64[0]!;
-  };
-  const read = () => {
-    let v = 0;
-    let scale = 1;
-    for (;;) {
-      const b = bytes.charCodeAt(at++);
-      v += (b & 0x7f) * scale;
-      if (b < 0x80) return v;
-      scale *= 128;
-    }
-  };
-  while (at < bytes.length) {
-    const part = TIMING_PARTS[bytes.charCodeAt(at++)]!;
-    const count = read();
-    const countValue = count === 1 ? float() : count / 2;
-    const zeroCode = read();
-    const zero = zeroCode === 1 ? float() : zeroCode / 2;
-    const [sum, min, max] = [float(), float(), float()];
-    const n = read();
-    const bins: number[] = [];
+  src = bytes;
+  pos = 0;
+  while (pos < bytes.length) {
+    const part = TIMING_PARTS[bytes.charCodeAt(pos++)]!;
+    const count = getCount();
+    const zero = getCount();
+    const sum = getFloat();
+    const min = getFloat();
+    const max = getFloat();
+    const n = getVarint();
+    const bins = new Array<number>(2 * n);
     let prev = 0;
     for (let k = 0; k < n; k++) {
-      const z = read();
-      const gap = unzigzag(z);
+      const gap = unzigzag(getVarint());
       prev = k === 0 ? gap : prev + gap;
-      bins.push(prev, read());
+      bins[2 * k] = prev;
+      bins[2 * k + 1] = getVarint();
     }
-    out[part] = { count: countValue, sum, min, max, zero, bins };
+    out[part] = { count, sum, min, max, zero, bins };
   }
+  src = "";
   return out;
 }
 

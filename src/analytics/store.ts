@@ -295,6 +295,7 @@ export class AnalyticsStore implements AnalyticsSink {
         }
       } else {
         const ring = s.cells.rings.find((x) => x.res.name === res);
+        s.cells.settle();
         for (let b = from; b <= to; b++) {
           const cell = ring?.get(b);
           if (!cell) continue;
