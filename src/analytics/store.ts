@@ -20,7 +20,7 @@ import {
 } from "./resolutions.ts";
 import { CLASSES, SeriesData, quantilesOf } from "./series.ts";
 import { dumpSlot, loadSlot, type Ring, type SlotData } from "./ring.ts";
-import { Sketch } from "./sketch.ts";
+import type { Sketch } from "./sketch.ts";
 import {
   TIMING_PARTS,
   type AnalyticsBatch,
