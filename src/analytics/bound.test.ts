@@ -4,7 +4,8 @@
 // runs the 100 services themselves: minutes); and the cost of a virtual service with one route (100
 // of them: 1,000 Ingress hosts of one route each cost ten times as much, the cost being per
 // service). Prints the measured memory and the state file's size, and asserts the documented
-// bounds (docs/analytics.md) with headroom.
+// bounds (docs/analytics.md) with headroom at the worst moment: just before a save, every cell and
+// sketch still filling full (the fill ends on a bucket boundary of 5 s, 1 min, 5 min and 1 h).
 // Run alone: sh scripts/node.sh scripts/test.ts src/analytics/bound.test.ts
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, statSync, existsSync } from "node:fs";
@@ -19,7 +20,7 @@ import { AnalyticsStore, FAMILIES } from "./store.ts";
 import { syntheticBatch } from "./testing.ts";
 
 /** MEMORY_BOUND_MIB and DISK_BOUND_MIB are the documented bounds for 1,000 routes (with headroom). */
-const MEMORY_BOUND_MIB = 20; // the issue's target; measured ~12 MiB, a dense day ~19 MiB (22.6 before the byte strings: docs)
+const MEMORY_BOUND_MIB = 20; // the issue's target; worst moment measured ~12 MiB, a dense day ~19.5 (25 before the live cells were packed: docs)
 /** SERVICE_BOUND_KIB is the documented bound for a virtual service of one route (with headroom). */
 const SERVICE_BOUND_KIB = 80; // measured 70–75 KiB by dropping the store (53 by the previous difference; 241 before the paged rings)
 const DISK_BOUND_MIB = 16; // measured 7.4 MiB of rows at full retention (5.3 MiB for a day)
@@ -58,7 +59,11 @@ interface Filled {
   store: AnalyticsStore | undefined;
   batches: number;
   feedMs: number;
-  /** liveBytes is what the live cells and sketches held beyond a sealed store (seal packs them). */
+  /**
+   * liveBytes is what the cells and sketches still filling held beyond a sealed store (as right
+   * after a save: seal closes them). What dropping the unsealed store would free is the two
+   * readings' sum: the post-save figure (measure) plus liveBytes — the worst moment asserted.
+   */
   liveBytes: number;
 }
 
@@ -101,7 +106,7 @@ async function measure(f: Filled): Promise<number> {
 test("a virtual service of one route stays within its documented cost (1,000 Ingress hosts: ten times 100)", async () => {
   const filled = await fill(SERVICES, 1);
   assert.equal(filled.store!.services().length, SERVICES);
-  const heapMiB = await measure(filled);
+  const heapMiB = (await measure(filled)) + filled.liveBytes / 2 ** 20; // just before a save
   const perServiceKiB = (heapMiB * 1024) / SERVICES;
   console.log(
     `analytics bound: ${SERVICES} services of 1 route: memory +${heapMiB.toFixed(1)} MiB, ` +
@@ -158,18 +163,20 @@ test("1,000 routes × 24 h of history stay within the documented memory and disk
   };
   const { estimateMiB, d } = check(filled.store!);
   const heapMiB = await measure(filled);
+  const worstMiB = heapMiB + filled.liveBytes / 2 ** 20;
   console.log(
     `analytics bound: ${SERVICES} services, ${SERVICES * ROUTES} routes, ${SERVICES * ROUTES} backends, ` +
       `${batches} batches in ${Math.round(feedMs)} ms (${(feedMs / batches).toFixed(0)} ms each); ` +
-      `memory ${heapMiB.toFixed(1)} MiB (heap and array buffers; rings and live sketches ${estimateMiB.toFixed(1)} MiB; ` +
-      `+${(filled.liveBytes / 2 ** 20).toFixed(1)} MiB of live cells between saves); ` +
+      `memory ${heapMiB.toFixed(1)} MiB after a save, ${worstMiB.toFixed(1)} MiB just before one (heap and array ` +
+      `buffers; rings and live sketches ${estimateMiB.toFixed(1)} MiB; +${(filled.liveBytes / 2 ** 20).toFixed(1)} MiB ` +
+      `of live cells between saves); ` +
       `disk ${d.diskMiB.toFixed(1)} MiB in ${d.rows} rows written in ${Math.round(d.saveMs)} ms, ` +
       `${d.fullMiB.toFixed(1)} MiB of rows for a full day, ${d.monthMiB.toFixed(1)} MiB at full retention ` +
       `(mean row: ${d.perFamily.join(", ")})`,
   );
   assert.ok(
-    heapMiB < MEMORY_BOUND_MIB,
-    `the store holds ${heapMiB.toFixed(1)} MiB, documented bound ${MEMORY_BOUND_MIB}`,
+    worstMiB < MEMORY_BOUND_MIB,
+    `the store holds ${worstMiB.toFixed(1)} MiB just before a save, documented bound ${MEMORY_BOUND_MIB}`,
   );
   assert.ok(
     d.fullMiB < DISK_BOUND_MIB,
@@ -186,13 +193,17 @@ test(`a dense day: ${DENSE_SERVICES} services of 10 routes, every 5 s and 1 min 
   const heapMiB = await measure(filled);
   const scale = SERVICES / DENSE_SERVICES;
   const perThousand = heapMiB * scale;
+  const livePerThousand = (filled.liveBytes / 2 ** 20) * scale;
+  const worstPerThousand = perThousand + livePerThousand;
   console.log(
     `analytics bound (dense): ${DENSE_SERVICES} services, ${DENSE_SERVICES * ROUTES} routes, ${batches} batches ` +
       `(${(feedMs / batches).toFixed(1)} ms each); memory ${heapMiB.toFixed(2)} MiB ` +
-      `(1,000 routes: ~${perThousand.toFixed(1)} MiB; +${((filled.liveBytes / 2 ** 20) * scale).toFixed(1)} MiB of live cells between saves)`,
+      `(1,000 routes: ~${perThousand.toFixed(1)} MiB after a save, ~${worstPerThousand.toFixed(1)} MiB just before one: ` +
+      `+${livePerThousand.toFixed(1)} MiB of live cells between saves)`,
   );
   assert.ok(
-    perThousand < MEMORY_BOUND_MIB,
-    `a dense day costs ${perThousand.toFixed(1)} MiB per 1,000 routes, documented bound ${MEMORY_BOUND_MIB}`,
+    worstPerThousand < MEMORY_BOUND_MIB,
+    `a dense day costs ${worstPerThousand.toFixed(1)} MiB per 1,000 routes just before a save ` +
+      `(${perThousand.toFixed(1)} after one), documented bound ${MEMORY_BOUND_MIB}`,
   );
 });

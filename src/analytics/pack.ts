@@ -6,40 +6,72 @@
 // 2–4 bytes a bin instead of 8. The bytes are kept as a one-byte string (16 bytes of header) rather than a Uint8Array
 // (~190 bytes of typed-array and ArrayBuffer objects beside its data, plus the backing store's own
 // bookkeeping outside the JS heap). Exact: unpack(pack(x)) answers the same SketchData.
+import { Sketch } from "./sketch.ts";
 import { TIMING_PARTS, type SketchData, type TimingPart } from "./types.ts";
 
 // Floats are copied byte by byte through F64 (the platform's order: packed bytes never leave the process).
 const F64 = new Float64Array(1);
 const F64_BYTES = new Uint8Array(F64.buffer);
 
+// pack writes into BUF (grown when full) and reads it back as a one-byte string: the store packs
+// a cell at every batch (mergePacked), so no array of numbers is built per pack.
+let BUF = new Uint8Array(4096);
+let len = 0;
+
+function put(b: number): void {
+  if (len === BUF.length) {
+    const next = new Uint8Array(BUF.length * 2);
+    next.set(BUF);
+    BUF = next;
+  }
+  BUF[len++] = b;
+}
+
+function putVarint(v: number): void {
+  while (v >= 0x80) {
+    put((v % 128) | 0x80);
+    v = Math.floor(v / 128);
+  }
+  put(v);
+}
+
+function putFloat(v: number): void {
+  F64[0] = v;
+  for (let k = 0; k < 8; k++) put(F64_BYTES[k]!);
+}
+
+// Counts are integers: a varint (doubled; 1 and a Float64 for anything else), 1–4 bytes, not 8.
+function putCount(v: number): void {
+  if (Number.isSafeInteger(v) && v >= 0 && v < 2 ** 51) putVarint(v * 2);
+  else {
+    put(1);
+    putFloat(v);
+  }
+}
+
 /** pack encodes sketches by part into one byte string. */
 export function pack(latency: Partial<Record<TimingPart, SketchData>>): string {
-  const out: number[] = [];
-  const float = (v: number) => {
-    F64[0] = v;
-    for (const b of F64_BYTES) out.push(b);
-  };
-  for (const [part, d] of Object.entries(latency) as [TimingPart, SketchData][]) {
-    out.push(TIMING_PARTS.indexOf(part));
-    // Counts are integers: a varint (doubled; 1 and a Float64 for anything else), 1–4 bytes, not 8.
-    for (const v of [d.count, d.zero])
-      if (Number.isSafeInteger(v) && v >= 0 && v < 2 ** 51) varint(out, v * 2);
-      else {
-        out.push(1);
-        float(v);
-      }
-    for (const v of [d.sum, d.min, d.max]) float(v);
-    const n = d.bins.length >> 1;
-    varint(out, n);
+  len = 0;
+  for (const part in latency) {
+    const d = latency[part as TimingPart]!;
+    put(TIMING_PARTS.indexOf(part as TimingPart));
+    putCount(d.count);
+    putCount(d.zero);
+    putFloat(d.sum);
+    putFloat(d.min);
+    putFloat(d.max);
+    const bins = d.bins;
+    const n = bins.length >> 1;
+    putVarint(n);
     let prev = 0;
     for (let k = 0; k < n; k++) {
-      const i = d.bins[2 * k]!;
-      varint(out, zigzag(k === 0 ? i : i - prev));
-      varint(out, d.bins[2 * k + 1]!);
+      const i = bins[2 * k]!;
+      putVarint(zigzag(k === 0 ? i : i - prev));
+      putVarint(bins[2 * k + 1]!);
       prev = i;
     }
   }
-  return byteString(out);
+  return Buffer.from(BUF.buffer, 0, len).toString("latin1");
 }
 
 /** byteString makes a one-byte string of bytes (each 0..255): a compact, immutable byte array. */
@@ -49,42 +81,132 @@ export function byteString(bytes: readonly number[]): string {
   return s;
 }
 
+// unpack's reading position in its string (module state: no closure per call).
+let src = "";
+let pos = 0;
+
+function getVarint(): number {
+  let v = 0;
+  let scale = 1;
+  for (;;) {
+    const b = src.charCodeAt(pos++);
+    v += (b & 0x7f) * scale;
+    if (b < 0x80) return v;
+    scale *= 128;
+  }
+}
+
+function getFloat(): number {
+  for (let k = 0; k < 8; k++) F64_BYTES[k] = src.charCodeAt(pos++);
+  return F64[0]!;
+}
+
+function getCount(): number {
+  const c = getVarint();
+  return c === 1 ? getFloat() : c / 2;
+}
+
 /** unpack decodes pack's bytes back into sketches by part. */
 export function unpack(bytes: string): Partial<Record<TimingPart, SketchData>> {
   const out: Partial<Record<TimingPart, SketchData>> = {};
-  let at = 0;
-  const float = () => {
-    for (let k = 0; k < 8; k++) F64_BYTES[k] = bytes.charCodeAt(at++);
-    return F64[0]!;
-  };
-  const read = () => {
-    let v = 0;
-    let scale = 1;
-    for (;;) {
-      const b = bytes.charCodeAt(at++);
-      v += (b & 0x7f) * scale;
-      if (b < 0x80) return v;
-      scale *= 128;
-    }
-  };
-  while (at < bytes.length) {
-    const part = TIMING_PARTS[bytes.charCodeAt(at++)]!;
-    const count = read();
-    const countValue = count === 1 ? float() : count / 2;
-    const zeroCode = read();
-    const zero = zeroCode === 1 ? float() : zeroCode / 2;
-    const [sum, min, max] = [float(), float(), float()];
-    const n = read();
-    const bins: number[] = [];
+  src = bytes;
+  pos = 0;
+  while (pos < bytes.length) {
+    const part = TIMING_PARTS[bytes.charCodeAt(pos++)]!;
+    const count = getCount();
+    const zero = getCount();
+    const sum = getFloat();
+    const min = getFloat();
+    const max = getFloat();
+    const n = getVarint();
+    const bins = new Array<number>(2 * n);
     let prev = 0;
     for (let k = 0; k < n; k++) {
-      const z = read();
-      const gap = unzigzag(z);
+      const gap = unzigzag(getVarint());
       prev = k === 0 ? gap : prev + gap;
-      bins.push(prev, read());
+      bins[2 * k] = prev;
+      bins[2 * k + 1] = getVarint();
     }
-    out[part] = { count: countValue, sum, min, max, zero, bins };
+    out[part] = { count, sum, min, max, zero, bins };
   }
+  src = "";
+  return out;
+}
+
+/**
+ * mergePacked answers packed (pack's bytes, "" for none) with add's sketches merged in, part by
+ * part, as pack's bytes. The store keeps the sketches of buckets still filling this way too: a
+ * live Sketch is a dense bin array over its whole range (~1.1 KiB a part, ~370 bytes of objects
+ * beside it), a packed part the bins it holds (~100 bytes for a busy minute of the bound test's
+ * history). A merge is what a live sketch's would be (the same adds, in the same order), so every
+ * quantile answered is the same; it costs a decode and an encode of the cell (docs/analytics.md).
+ */
+export function mergePacked(packed: string, add: Partial<Record<TimingPart, SketchData>>): string {
+  const all = packed === "" ? {} : unpack(packed);
+  let changed = false;
+  for (const [part, d] of Object.entries(add) as [TimingPart, SketchData][]) {
+    if (d.count === 0) continue;
+    const old = all[part];
+    all[part] = old && old.count > 0 ? mergeData(old, d) : mergeData(undefined, d);
+    changed = true;
+  }
+  return changed ? pack(all) : packed;
+}
+
+// mergeData is Sketch's merge of d into a (or into an empty sketch) and its toData, without the
+// dense bin array: a's bins are sorted (toData's, pack's), and so are d's when an engine sends
+// toData's; anything else goes through a Sketch.
+function mergeData(a: SketchData | undefined, d: SketchData): SketchData {
+  const x = d.bins;
+  for (let k = 2; k < x.length; k += 2) if (!(x[k]! > x[k - 2]!)) return viaSketch(a, d);
+  const y = a?.bins ?? [];
+  const bins: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i + 1 < y.length || j + 1 < x.length) {
+    const yi = i + 1 < y.length ? y[i]! : Infinity;
+    const xj = j + 1 < x.length ? x[j]! : Infinity;
+    let n: number;
+    let at: number;
+    if (yi === xj) {
+      at = yi;
+      n = y[i + 1]! + x[j + 1]!;
+      i += 2;
+      j += 2;
+    } else if (yi < xj) {
+      at = yi;
+      n = y[i + 1]!;
+      i += 2;
+    } else {
+      at = xj;
+      n = x[j + 1]!;
+      j += 2;
+    }
+    if (n !== 0) bins.push(at, n);
+  }
+  if (!a) return { count: d.count, sum: 0 + d.sum, min: d.min, max: d.max, zero: 0 + d.zero, bins };
+  return {
+    count: a.count + d.count,
+    sum: a.sum + d.sum,
+    min: d.min < a.min ? d.min : a.min,
+    max: d.max > a.max ? d.max : a.max,
+    zero: a.zero + d.zero,
+    bins,
+  };
+}
+
+function viaSketch(a: SketchData | undefined, d: SketchData): SketchData {
+  const s = new Sketch();
+  if (a) s.merge(a);
+  s.merge(d);
+  return s.toData();
+}
+
+/** sketchesOf unpacks pack's bytes into live sketches by part. */
+export function sketchesOf(packed: string): Partial<Record<TimingPart, Sketch>> {
+  const out: Partial<Record<TimingPart, Sketch>> = {};
+  for (const [part, d] of Object.entries(unpack(packed)) as [TimingPart, SketchData][])
+    out[part] = Sketch.fromData(d);
   return out;
 }
 

@@ -107,3 +107,35 @@ test("retention: rows older than their family's span are deleted at the next flu
   p.close();
   db.close();
 });
+
+test("after a restart, the bucket still filling answers its latency when a batch lacks a part the saved cell holds", () => {
+  const dir = join(root, "reopened");
+  const clock = { t: T0 + 10_000 };
+  const store = new AnalyticsStore({ now: () => clock.t });
+  let db = openStateStore(dir);
+  let p = new AnalyticsPersistence(store, db);
+  p.start();
+  // Saved while its minute and hour fill: total and ttfb, written by close() as the bucket stood.
+  store.ingest(
+    batch("e1", clock.t, { [VS]: service(measures({ "200": 3 }, { total: [10, 20, 30], ttfb: [4, 5, 6] })) }),
+  );
+  p.close();
+  db.close();
+
+  db = openStateStore(dir);
+  clock.t = T0 + 20_000;
+  const again = new AnalyticsStore({ now: () => clock.t });
+  p = new AnalyticsPersistence(again, db);
+  assert.ok(p.start() > 0);
+  // The same minute and hour go on with a batch of total only: the saved cells reopen, ttfb untouched.
+  again.ingest(batch("e1", clock.t, { [VS]: service(measures({ "200": 1 }, { total: [40] })) }));
+  for (const w of ["24h", "7d"] as const) {
+    // The API's /series: the newest point is the 1 min (24h) or 1 h (7d) bucket still filling.
+    const now = again.series(VS, w)!.points.at(-1)!;
+    assert.equal(now.requests, 4, w);
+    assert.equal(now.latency.total!.max, 40, w);
+    assert.ok(Math.abs(now.latency.ttfb!.max - 6) < 0.1, `${w}: ttfb max ${now.latency.ttfb?.max}`);
+  }
+  p.close();
+  db.close();
+});

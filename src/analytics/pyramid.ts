@@ -6,7 +6,7 @@
 // and deflated, both as one-byte strings.
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { Sketch } from "./sketch.ts";
-import { pack, unpack } from "./pack.ts";
+import { mergePacked, sketchesOf, unpack } from "./pack.ts";
 import { ObjectRing } from "./ring.ts";
 import { PYRAMID } from "./resolutions.ts";
 import type { SketchData, TimingPart, TopKind, TopLists } from "./types.ts";
@@ -21,27 +21,50 @@ export const TOP_LIVE = 20;
 export const TOP_ANSWER = 10;
 
 /**
- * Cell is one bucket's sketches and top lists; live while its bucket fills, compact after. A closed
- * cell is two byte strings: objects per part and per top-list entry were the largest single cost of
- * the store (docs/analytics.md); a query unpacks the few cells it merges.
+ * Cell is one bucket's sketches and top lists. Its sketches are always packed; its top lists are
+ * live while its bucket fills, compact after. A closed cell is two byte strings: objects per part
+ * and per top-list entry were the largest single cost of the store (docs/analytics.md); a query
+ * unpacks the few cells it merges.
  */
 export interface Cell {
-  /** latency: live sketches while the cell fills (SketchData for the parts a reopened cell has not merged into yet), then packed (pack.ts). */
-  latency: Partial<Record<TimingPart, Sketch | SketchData>> | string;
+  /** latency: the sketches by part, packed (pack.ts; "" for none), while the cell fills too. */
+  latency: string;
   /** top: live lists while the cell fills, then packTop's deflated JSON. */
-  top: TopLists | string;
+  top: LiveTop | string;
 }
 
-/** latencyOf reads a cell's sketches by part, packed or not. */
-export function latencyOf(cell: Cell): Partial<Record<TimingPart, Sketch | SketchData>> {
-  return typeof cell.latency === "string" ? unpack(cell.latency) : cell.latency;
+/**
+ * LiveTop are a filling cell's top lists, a Map per kind: a list of 20–40 entries as a plain
+ * object goes to dictionary mode (~70 bytes an entry) and its length is known only by listing its
+ * keys at every merge; a Map's entries are smaller and its size is a field (docs/analytics.md).
+ */
+export type LiveTop = Map<TopKind, Map<string, number>>;
+
+/** liveTop makes live lists of saved ones. */
+function liveTop(top: TopLists): LiveTop {
+  const out: LiveTop = new Map();
+  for (const [kind, list] of Object.entries(top) as [TopKind, Record<string, number>][])
+    out.set(kind, new Map(Object.entries(list)));
+  return out;
+}
+
+/** recordsOf reads live lists as TopLists (the plain records of a closed cell). */
+function recordsOf(top: LiveTop): TopLists {
+  const out: TopLists = {};
+  for (const [kind, list] of top) out[kind] = Object.fromEntries(list);
+  return out;
+}
+
+/** latencyOf reads a cell's sketches by part. */
+export function latencyOf(cell: Cell): Partial<Record<TimingPart, SketchData>> {
+  return unpack(cell.latency);
 }
 
 /** topOf reads a cell's top lists, packed or not. */
 export function topOf(cell: Cell): TopLists {
   return typeof cell.top === "string"
     ? (JSON.parse(inflateRawSync(Buffer.from(cell.top, "latin1")).toString()) as TopLists)
-    : cell.top;
+    : recordsOf(cell.top);
 }
 
 /**
@@ -55,46 +78,75 @@ export function packTop(top: TopLists): string {
 /** Pyramid holds the cells of one virtual service. */
 export class Pyramid {
   readonly rings = PYRAMID.map((r) => new ObjectRing<Cell>(r));
-  /** #live are the cells still filling (the newest bucket of each ring), kept as live sketches. */
+  /** #live are the cells still filling (the newest bucket of each ring), with live top lists. */
   readonly #live: (Cell | undefined)[] = PYRAMID.map(() => undefined);
+  /**
+   * #pending are the sketches of minute #pendingM's batches not yet merged into the coarser cells
+   * (5 min, 1 h, 1 day): a batch merges into its 1 min cell and here, and the coarser cells take
+   * the minute's sum once (settle) — when a batch of another minute comes, before a cell closes or
+   * is read — instead of one merge each per batch. Merging is exact: the same quantiles.
+   */
+  #pending = "";
+  #pendingM = -1;
 
   /** onClose, when set, sees each cell's live sketches as it closes (the service's rings take their quantiles). */
   onClose: ((res: string, b: number, latency: Partial<Record<TimingPart, Sketch>>) => void) | undefined;
 
   /** add merges one interval's total latency and top lists into the cell of `at` in every ring. */
   add(at: number, latency: Partial<Record<TimingPart, SketchData>>, top: TopLists): void {
+    // Another minute's batch: the pending one first goes to its cells (before any of them closes).
+    const m = Math.floor(at / this.rings[0]!.res.ms);
+    if (m !== this.#pendingM) this.settle();
     this.rings.forEach((ring, i) => {
       const b = Math.floor(at / ring.res.ms);
-      const cell = ring.cell(b, () => ({ latency: {}, top: {} }));
+      const cell = ring.cell(b, () => ({ latency: "", top: new Map() }));
       if (!cell) return;
       if (this.#live[i] !== cell) {
         this.#close(i);
         this.#live[i] = cell;
       }
-      if (typeof cell.latency === "string") cell.latency = latencyOf(cell);
-      for (const [part, d] of Object.entries(latency) as [TimingPart, SketchData][]) {
-        if (d.count === 0) continue;
-        let s = cell.latency[part];
-        if (!(s instanceof Sketch)) cell.latency[part] = s = s ? Sketch.fromData(s) : new Sketch();
-        s.merge(d);
-      }
-      if (typeof cell.top === "string") cell.top = topOf(cell);
-      mergeTop(cell.top, top, TOP_LIVE);
+      if (i === 0) cell.latency = mergePacked(cell.latency, latency);
+      if (typeof cell.top === "string") cell.top = liveTop(topOf(cell));
+      mergeLive(cell.top, top, TOP_LIVE);
     });
+    // After the rings made this minute's cells: settle finds them.
+    this.#pendingM = m;
+    this.#pending = mergePacked(this.#pending, latency);
   }
 
   /** seal closes the live cells whose bucket ended before now (before a save). */
   seal(now: number): void {
+    this.settle();
     this.rings.forEach((ring, i) => {
       if (this.#live[i] && ring.get(Math.floor(now / ring.res.ms)) !== this.#live[i]) this.#close(i);
     });
   }
 
-  /** live answers the sketches of ring res's bucket b while it fills (undefined once closed). */
+  /**
+   * live answers the sketches of ring res's bucket b while it fills (undefined once closed): every
+   * part the cell holds, also one a reopened cell (a late batch, or the bucket still filling when
+   * the store was saved and loaded) has not merged since.
+   */
   live(res: string, b: number): Partial<Record<TimingPart, Sketch>> | undefined {
     const i = this.rings.findIndex((r) => r.res.name === res);
     const cell = i < 0 ? undefined : this.rings[i]!.get(b);
-    return cell && cell === this.#live[i] ? (cell.latency as Partial<Record<TimingPart, Sketch>>) : undefined;
+    if (!cell || cell !== this.#live[i]) return undefined;
+    this.settle();
+    return sketchesOf(cell.latency);
+  }
+
+  /** settle merges the pending minute into the coarser cells of its buckets (before they are read). */
+  settle(): void {
+    if (this.#pending === "") return;
+    const at = this.#pendingM * this.rings[0]!.res.ms;
+    const latency = unpack(this.#pending);
+    for (let i = 1; i < this.rings.length; i++) {
+      const ring = this.rings[i]!;
+      // Absent when that ring refused the minute's bucket (a newer one holds its slot), as a batch is refused.
+      const cell = ring.get(Math.floor(at / ring.res.ms));
+      if (cell) cell.latency = mergePacked(cell.latency, latency);
+    }
+    this.#pending = "";
   }
 
   #close(i: number): void {
@@ -102,8 +154,7 @@ export class Pyramid {
     if (!cell) return;
     const ring = this.rings[i]!;
     const b = ring.stamp[ring.cells.indexOf(cell)];
-    if (this.onClose && b !== undefined && b >= 0)
-      this.onClose(ring.res.name, b, cell.latency as Partial<Record<TimingPart, Sketch>>);
+    if (this.onClose && b !== undefined && b >= 0) this.onClose(ring.res.name, b, sketchesOf(cell.latency));
     compact(cell);
     this.#live[i] = undefined;
   }
@@ -114,12 +165,13 @@ export class Pyramid {
     from: number,
     to: number,
   ): { latency: Partial<Record<TimingPart, Sketch>>; top: TopLists } {
+    this.settle();
     const latency: Partial<Record<TimingPart, Sketch>> = {};
     const top: TopLists = {};
     for (let b = from; b <= to; b++) {
       const cell = this.rings[i]!.get(b);
       if (!cell) continue;
-      for (const [part, s] of Object.entries(latencyOf(cell)) as [TimingPart, Sketch | SketchData][])
+      for (const [part, s] of Object.entries(latencyOf(cell)) as [TimingPart, SketchData][])
         (latency[part] ??= new Sketch()).merge(s);
       mergeTop(top, topOf(cell), Infinity);
     }
@@ -127,17 +179,12 @@ export class Pyramid {
   }
 }
 
-/** compact packs a cell's sketches (pack.ts) and trims its top lists. */
+/** compact trims a closed cell's top lists and packs them (its sketches are packed already). */
 export function compact(cell: Cell): void {
-  if (typeof cell.latency !== "string") {
-    const data: Partial<Record<TimingPart, SketchData>> = {};
-    for (const [part, s] of Object.entries(cell.latency) as [TimingPart, Sketch | SketchData][])
-      data[part] = s instanceof Sketch ? s.toData() : s;
-    cell.latency = pack(data);
-  }
   if (typeof cell.top === "string") return;
   const top: TopLists = {};
-  for (const kind of Object.keys(cell.top) as TopKind[]) top[kind] = trim(cell.top[kind]!, TOP_KEEP);
+  for (const [kind, list] of Object.entries(recordsOf(cell.top)) as [TopKind, Record<string, number>][])
+    top[kind] = trim(list, TOP_KEEP);
   cell.top = packTop(top);
 }
 
@@ -150,10 +197,24 @@ export function mergeTop(into: TopLists, from: TopLists, keep: number): void {
   }
 }
 
+/** mergeLive is mergeTop into live lists: a list longer than 2 × keep is trimmed to keep (the same entries trim keeps). */
+function mergeLive(into: LiveTop, from: TopLists, keep: number): void {
+  for (const [kind, list] of Object.entries(from) as [TopKind, Record<string, number>][]) {
+    let dst = into.get(kind);
+    if (dst === undefined) into.set(kind, (dst = new Map()));
+    for (const [k, n] of Object.entries(list)) dst.set(k, (dst.get(k) ?? 0) + n);
+    if (dst.size > 2 * keep) into.set(kind, new Map(sortTop([...dst]).slice(0, keep)));
+  }
+}
+
+/** sortTop orders entries by count, largest first, ties by name (so answers are stable). */
+function sortTop(entries: [string, number][]): [string, number][] {
+  return entries.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+}
+
 /** trim keeps the n largest counts of a list (ties by name, so answers are stable). */
 export function trim(list: Record<string, number>, n: number): Record<string, number> {
   const entries = Object.entries(list);
   if (entries.length <= n) return list;
-  entries.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-  return Object.fromEntries(entries.slice(0, n));
+  return Object.fromEntries(sortTop(entries).slice(0, n));
 }

@@ -20,7 +20,7 @@ import {
 } from "./resolutions.ts";
 import { CLASSES, SeriesData, quantilesOf } from "./series.ts";
 import { dumpSlot, loadSlot, type Ring, type SlotData } from "./ring.ts";
-import { Sketch } from "./sketch.ts";
+import type { Sketch } from "./sketch.ts";
 import {
   TIMING_PARTS,
   type AnalyticsBatch,
@@ -295,12 +295,13 @@ export class AnalyticsStore implements AnalyticsSink {
         }
       } else {
         const ring = s.cells.rings.find((x) => x.res.name === res);
+        s.cells.settle();
         for (let b = from; b <= to; b++) {
           const cell = ring?.get(b);
           if (!cell) continue;
           const latency: Record<string, unknown> = {};
           for (const [p, sk] of Object.entries(latencyOf(cell)))
-            latency[p] = sk instanceof Sketch ? sk.toData() : { ...sk, bins: Array.from(sk.bins) };
+            latency[p] = { ...sk, bins: Array.from(sk.bins) };
           out[b - from]![key] = { ...meta, lat: latency, top: topOf(cell) };
         }
       }
@@ -379,7 +380,7 @@ export class AnalyticsStore implements AnalyticsSink {
       const ring = data.total.rings.find((r) => r.res.name === res);
       if (ring)
         for (const [part, sk] of Object.entries(latency) as [TimingPart, Sketch][])
-          if (sk instanceof Sketch && sk.count > 0) ring.setQuantiles(b, part, quantilesOf(sk));
+          if (sk.count > 0) ring.setQuantiles(b, part, quantilesOf(sk));
     };
     svc.total.shared = (res, b) => data.cells.live(res, b);
     this.#services.set(key, svc);
