@@ -51,6 +51,7 @@ async function build(script: string): Promise<void> {
   say(`${script} (builds only what is missing)`);
   await new Promise<void>((ok, fail) => {
     const p = spawn("bash", [join(root, script)], { stdio: ["ignore", "inherit", "inherit"] });
+    procs.push(p);
     p.once("exit", (code) =>
       code === 0 ? ok() : fail(new Error(`${script} exited with ${code}; see its output above`)),
     );
@@ -84,9 +85,22 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined>, ms:
 }
 
 let stopping = false;
+let starting: Promise<unknown> = Promise.resolve();
+
+/** begin awaits a start (API server, node harness) that a signal may interrupt: cleanup waits for it
+ * and then stops what it started, instead of leaking it; keep records the result before that. */
+async function begin<T>(start: Promise<T>, keep: (v: T) => void): Promise<T> {
+  const kept = start.then((v) => (keep(v), v));
+  starting = kept.catch(() => undefined);
+  const v = await kept;
+  if (stopping) throw new Error("stopped by a signal while starting");
+  return v;
+}
+
 async function cleanup(): Promise<void> {
   if (stopping) return;
   stopping = true;
+  await starting;
   for (const p of procs.reverse()) {
     if (p.exitCode === null && p.signalCode === null) p.kill("SIGTERM");
   }
@@ -138,15 +152,18 @@ async function main(): Promise<number> {
   await build("scripts/kube/build.sh");
   await build("scripts/conformance/build.sh");
   // The node agent's Node lists a Hostname nothing resolves; Pod logs must go to its InternalIP.
-  env = await startKube(["--kubelet-preferred-address-types=InternalIP"]);
-  logDir = join(env.dir, "logs");
-  say(`kube-apiserver ${env.server}; logs in ${logDir}`);
-  harness = await startNodeHarness(env, {
-    images: join(CACHE, "images.json"),
-    logDir,
-    log: (line) => appendFileSync(join(logDir, "node-agent.log"), `${new Date().toISOString()} ${line}\n`),
-  });
-  say(`node agent: Node ${harness.agent.nodeName}, pods in ${harness.agent.podCidr}`);
+  const kube = await begin(startKube(["--kubelet-preferred-address-types=InternalIP"]), (e) => (env = e));
+  logDir = join(kube.dir, "logs");
+  say(`kube-apiserver ${kube.server}; logs in ${logDir}`);
+  const node = await begin(
+    startNodeHarness(kube, {
+      images: join(CACHE, "images.json"),
+      logDir,
+      log: (line) => appendFileSync(join(logDir, "node-agent.log"), `${new Date().toISOString()} ${line}\n`),
+    }),
+    (h) => (harness = h),
+  );
+  say(`node agent: Node ${node.agent.nodeName}, pods in ${node.agent.podCidr}`);
   const adminPort = await freePort();
   startLogged(
     "portico",
@@ -155,14 +172,14 @@ async function main(): Promise<number> {
       "--disable-warning=ExperimentalWarning",
       join(root, "src/cli/main.ts"),
       "controller",
-      `--kubeconfig=${env.porticoKubeconfig}`,
+      `--kubeconfig=${kube.porticoKubeconfig}`,
       "--identity=conformance",
       "--no-leader-elect",
       `--admin=127.0.0.1:${adminPort}`,
     ],
     { KUBERNETES_SERVICE_HOST: "" },
   );
-  await env.kubectl(["apply", "-f", "-"], {
+  await kube.kubectl(["apply", "-f", "-"], {
     input: `apiVersion: portico.dev/v1alpha1
 kind: VipPool
 metadata: {name: conformance}
@@ -178,7 +195,7 @@ spec: {controllerName: portico.dev/gateway-controller}
   const features = await waitFor(
     "GatewayClass portico Accepted with supportedFeatures",
     async () => {
-      const gc = JSON.parse(await env!.kubectl(["get", "gatewayclass", "portico", "-o", "json"]));
+      const gc = JSON.parse(await kube.kubectl(["get", "gatewayclass", "portico", "-o", "json"]));
       const accepted = gc.status?.conditions?.some(
         (c: { type: string; status: string }) => c.type === "Accepted" && c.status === "True",
       );
@@ -215,7 +232,7 @@ spec: {controllerName: portico.dev/gateway-controller}
   const suiteLog = join(logDir, "suite.log");
   const suite = spawn(join(CACHE, "bin/conformance.test"), args, {
     cwd: CACHE,
-    env: { ...process.env, KUBECONFIG: env.adminKubeconfig },
+    env: { ...process.env, KUBECONFIG: kube.adminKubeconfig },
     stdio: ["ignore", "pipe", "pipe"],
   });
   procs.push(suite);

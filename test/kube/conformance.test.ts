@@ -49,7 +49,7 @@ test(
     skip,
     timeout: DEADLINE_MS,
   },
-  async () => {
+  async (t) => {
     mkdirSync(join(CACHE, "ci"), { recursive: true });
     rmSync(OUT, { force: true });
     const started = Date.now();
@@ -63,7 +63,10 @@ test(
           `--report=${OUT}`,
           "--keep-logs",
         ],
-        { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
+        // On the test's timeout, SIGTERM: run.ts then stops everything it started (API server,
+        // controller-manager, the Pods' namespaces, portico's Gateways on 127.50.0.x) and exits, which
+        // closes these pipes; without it the run would outlive the test and keep it alive.
+        { cwd: root, stdio: ["ignore", "pipe", "pipe"], signal: t.signal, killSignal: "SIGTERM" },
       );
       const keep = (b: Buffer) => (output = (output + b.toString()).slice(-64_000));
       p.stdout.on("data", keep);
