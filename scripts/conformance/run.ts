@@ -13,6 +13,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { freePort, startKube, type KubeEnv } from "../kube/env.ts";
 import { startNodeHarness, type NodeHarness } from "./harness.ts";
+import { acquireRunLock } from "./lock.ts";
 import { formatSummary, summarizeReport } from "./report.ts";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -149,6 +150,10 @@ async function main(): Promise<number> {
     if (!PROFILES.includes(p))
       throw new Error(`--profiles: unknown profile ${p}; choose from ${PROFILES.join(", ")}`);
   }
+  mkdirSync(CACHE, { recursive: true });
+  // Before the builds: a second run would rebuild the binaries the first is running.
+  const lock = await acquireRunLock(join(CACHE, "run.lock"), { waitMs: 30 * 60_000, say });
+  process.once("exit", () => lock.release());
   await build("scripts/kube/build.sh");
   await build("scripts/conformance/build.sh");
   // The node agent's Node lists a Hostname nothing resolves; Pod logs must go to its InternalIP.
