@@ -14,10 +14,10 @@ import { parseArgs } from "node:util";
 import { freePort, startKube, type KubeEnv } from "../kube/env.ts";
 import { startNodeHarness, type NodeHarness } from "./harness.ts";
 import { acquireRunLock } from "./lock.ts";
+import { GATEWAY_API } from "./versions.ts";
 import { formatSummary, summarizeReport } from "./report.ts";
 
 const root = resolve(import.meta.dirname, "../..");
-const GWAPI = process.env.GATEWAY_API_VERSION ?? "1.6.3";
 const CACHE = join(root, ".cache/conformance");
 /** PROFILES are every Gateway profile of the v1.6 suite (MESH-* need a mesh; Portico is none). */
 const PROFILES = ["GATEWAY-HTTP", "GATEWAY-TLS", "GATEWAY-GRPC", "GATEWAY-TCP", "GATEWAY-UDP"];
@@ -142,7 +142,7 @@ function reportPath(): string {
       : PROFILES.every((p) => profiles.includes(p))
         ? "gateway"
         : profiles.join("+");
-  return join(root, "conformance/reports", `v${GWAPI}`, `${name}.yaml`);
+  return join(root, "conformance/reports", `v${GATEWAY_API}`, `${name}.yaml`);
 }
 
 async function main(): Promise<number> {
