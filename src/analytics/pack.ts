@@ -22,8 +22,9 @@ export function pack(latency: Partial<Record<TimingPart, SketchData>>): string {
   for (const [part, d] of Object.entries(latency) as [TimingPart, SketchData][]) {
     out.push(TIMING_PARTS.indexOf(part));
     // Counts are integers: a varint (doubled; 1 and a Float64 for anything else), 1–4 bytes, not 8.
+    // −0 is a safe integer >= 0 that a varint would answer as +0: a Float64 keeps it exact.
     for (const v of [d.count, d.zero])
-      if (Number.isSafeInteger(v) && v >= 0 && v < 2 ** 51) varint(out, v * 2);
+      if (Number.isSafeInteger(v) && v >= 0 && v < 2 ** 51 && !Object.is(v, -0)) varint(out, v * 2);
       else {
         out.push(1);
         float(v);
