@@ -98,8 +98,15 @@ async function begin<T>(start: Promise<T>, keep: (v: T) => void): Promise<T> {
   return v;
 }
 
-async function cleanup(): Promise<void> {
-  if (stopping) return;
+let cleaning: Promise<void> | undefined;
+/** cleanup stops everything started, once: a second caller (main's end racing a signal's handler)
+ * waits for the same stop rather than exiting under it. */
+function cleanup(): Promise<void> {
+  cleaning ??= stopAll();
+  return cleaning;
+}
+
+async function stopAll(): Promise<void> {
   stopping = true;
   await starting;
   for (const p of procs.reverse()) {
