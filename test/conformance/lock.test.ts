@@ -17,31 +17,44 @@ async function holderProcess(): Promise<ChildProcess> {
   return p;
 }
 
+/** inTempDir runs body with a fresh directory for the lock, removed afterwards. */
+async function inTempDir(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "portico-lock-"));
+  try {
+    await body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** withHolder runs body with a lock file held by another live process, killed afterwards. */
+async function withHolder(body: (file: string, other: ChildProcess) => Promise<void>): Promise<void> {
+  const other = await holderProcess();
+  try {
+    await inTempDir((dir) => body(lockOf(dir, other.pid!), other));
+  } finally {
+    other.kill("SIGKILL");
+  }
+}
+
 function lockOf(dir: string, pid: number): string {
   const file = join(dir, "run.lock");
   writeFileSync(file, JSON.stringify({ pid, started: "2026-12-07T12:00:00.000Z", cwd: "/other/worktree" }));
   return file;
 }
 
-test("a free lock is taken and released, leaving no file behind", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "portico-lock-"));
-  try {
+test("a free lock is taken and released, leaving no file behind", () =>
+  inTempDir(async (dir) => {
     const file = join(dir, "run.lock");
     const lock = await acquireRunLock(file, { waitMs: 0, say: () => assert.fail("nothing to say") });
     assert.equal(JSON.parse(readFileSync(file, "utf8")).pid, process.pid);
     lock.release();
     assert.equal(existsSync(file), false);
     assert.deepEqual(readdirSync(dir), [], "the private file the lock was linked from is removed");
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test("a live holder makes a run wait, saying who holds it, and fail naming it at the deadline", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "portico-lock-"));
-  const other = await holderProcess();
-  try {
-    const file = lockOf(dir, other.pid!);
+test("a live holder makes a run wait, saying who holds it, and fail naming it at the deadline", () =>
+  withHolder(async (file, other) => {
     const said: string[] = [];
     await assert.rejects(
       acquireRunLock(file, { waitMs: 300, pollMs: 50, say: (l) => said.push(l) }),
@@ -50,17 +63,10 @@ test("a live holder makes a run wait, saying who holds it, and fail naming it at
     assert.equal(said.length, 1, "says once that it waits, not once per poll");
     assert.match(said[0]!, new RegExp(`holds .*run\\.lock \\(pid ${other.pid} .*127\\.50\\.0\\.1–250`));
     assert.equal(JSON.parse(readFileSync(file, "utf8")).pid, other.pid, "the holder's lock is untouched");
-  } finally {
-    other.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test("a waiting run takes the lock once its holder ends", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "portico-lock-"));
-  const other = await holderProcess();
-  try {
-    const file = lockOf(dir, other.pid!);
+test("a waiting run takes the lock once its holder ends", () =>
+  withHolder(async (file, other) => {
     // The holder ends once the waiter has said it waits; the waiter then gets the (now stale) lock.
     const lock = await acquireRunLock(file, {
       waitMs: 60_000,
@@ -71,15 +77,10 @@ test("a waiting run takes the lock once its holder ends", async () => {
     });
     assert.equal(JSON.parse(readFileSync(file, "utf8")).pid, process.pid);
     lock.release();
-  } finally {
-    other.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test("a dead holder's lock is taken over at once", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "portico-lock-"));
-  try {
+test("a dead holder's lock is taken over at once", () =>
+  inTempDir(async (dir) => {
     const gone = await holderProcess();
     gone.kill("SIGKILL");
     await once(gone, "exit");
@@ -91,7 +92,4 @@ test("a dead holder's lock is taken over at once", async () => {
       `taking over the stale lock ${file} of pid ${gone.pid} in /other/worktree, started 2026-12-07T12:00:00.000Z (no longer running)`,
     ]);
     lock.release();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
