@@ -36,23 +36,33 @@ export async function startNodeHarness(
     await kcm.stop();
     throw e;
   }
-  // Pod logs for the mirror tests: the Node says where its "kubelet" listens.
-  const logs = await startKubeletLogs(agent.hostIp, agent.stateDir);
-  const client = await KubeClient.fromFile(env.adminKubeconfig);
+  let logs: Awaited<ReturnType<typeof startKubeletLogs>> | undefined;
   try {
-    await client.request(
-      "PATCH",
-      `/api/v1/nodes/${agent.nodeName}/status`,
-      { status: { daemonEndpoints: { kubeletEndpoint: { Port: logs.port } } } },
-      "application/merge-patch+json",
-    );
-  } finally {
-    client.close();
+    // Pod logs for the mirror tests: the Node says where its "kubelet" listens.
+    logs = await startKubeletLogs(agent.hostIp, agent.stateDir);
+    const client = await KubeClient.fromFile(env.adminKubeconfig);
+    try {
+      await client.request(
+        "PATCH",
+        `/api/v1/nodes/${agent.nodeName}/status`,
+        { status: { daemonEndpoints: { kubeletEndpoint: { Port: logs.port } } } },
+        "application/merge-patch+json",
+      );
+    } finally {
+      client.close();
+    }
+  } catch (e) {
+    // Nothing started here may outlive a failed start: the agent's Pods hold namespaces and links.
+    await logs?.stop();
+    await agent.stop();
+    await kcm.stop();
+    throw e;
   }
+  const kubelet = logs;
   return {
     agent,
     async stop() {
-      await logs.stop();
+      await kubelet.stop();
       await agent.stop();
       await kcm.stop();
     },

@@ -13,10 +13,11 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { freePort, startKube, type KubeEnv } from "../kube/env.ts";
 import { startNodeHarness, type NodeHarness } from "./harness.ts";
+import { acquireRunLock } from "./lock.ts";
+import { GATEWAY_API } from "./versions.ts";
 import { formatSummary, summarizeReport } from "./report.ts";
 
 const root = resolve(import.meta.dirname, "../..");
-const GWAPI = process.env.GATEWAY_API_VERSION ?? "1.6.3";
 const CACHE = join(root, ".cache/conformance");
 /** PROFILES are every Gateway profile of the v1.6 suite (MESH-* need a mesh; Portico is none). */
 const PROFILES = ["GATEWAY-HTTP", "GATEWAY-TLS", "GATEWAY-GRPC", "GATEWAY-TCP", "GATEWAY-UDP"];
@@ -51,6 +52,7 @@ async function build(script: string): Promise<void> {
   say(`${script} (builds only what is missing)`);
   await new Promise<void>((ok, fail) => {
     const p = spawn("bash", [join(root, script)], { stdio: ["ignore", "inherit", "inherit"] });
+    procs.push(p);
     p.once("exit", (code) =>
       code === 0 ? ok() : fail(new Error(`${script} exited with ${code}; see its output above`)),
     );
@@ -84,9 +86,29 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined>, ms:
 }
 
 let stopping = false;
-async function cleanup(): Promise<void> {
-  if (stopping) return;
+let starting: Promise<unknown> = Promise.resolve();
+
+/** begin awaits a start (API server, node harness) that a signal may interrupt: cleanup waits for it
+ * and then stops what it started, instead of leaking it; keep records the result before that. */
+async function begin<T>(start: Promise<T>, keep: (v: T) => void): Promise<T> {
+  const kept = start.then((v) => (keep(v), v));
+  starting = kept.catch(() => undefined);
+  const v = await kept;
+  if (stopping) throw new Error("stopped by a signal while starting");
+  return v;
+}
+
+let cleaning: Promise<void> | undefined;
+/** cleanup stops everything started, once: a second caller (main's end racing a signal's handler)
+ * waits for the same stop rather than exiting under it. */
+function cleanup(): Promise<void> {
+  cleaning ??= stopAll();
+  return cleaning;
+}
+
+async function stopAll(): Promise<void> {
   stopping = true;
+  await starting;
   for (const p of procs.reverse()) {
     if (p.exitCode === null && p.signalCode === null) p.kill("SIGTERM");
   }
@@ -127,7 +149,7 @@ function reportPath(): string {
       : PROFILES.every((p) => profiles.includes(p))
         ? "gateway"
         : profiles.join("+");
-  return join(root, "conformance/reports", `v${GWAPI}`, `${name}.yaml`);
+  return join(root, "conformance/reports", `v${GATEWAY_API}`, `${name}.yaml`);
 }
 
 async function main(): Promise<number> {
@@ -135,18 +157,25 @@ async function main(): Promise<number> {
     if (!PROFILES.includes(p))
       throw new Error(`--profiles: unknown profile ${p}; choose from ${PROFILES.join(", ")}`);
   }
+  mkdirSync(CACHE, { recursive: true });
+  // Before the builds: a second run would rebuild the binaries the first is running.
+  const lock = await acquireRunLock(join(CACHE, "run.lock"), { waitMs: 30 * 60_000, say });
+  process.once("exit", () => lock.release());
   await build("scripts/kube/build.sh");
   await build("scripts/conformance/build.sh");
   // The node agent's Node lists a Hostname nothing resolves; Pod logs must go to its InternalIP.
-  env = await startKube(["--kubelet-preferred-address-types=InternalIP"]);
-  logDir = join(env.dir, "logs");
-  say(`kube-apiserver ${env.server}; logs in ${logDir}`);
-  harness = await startNodeHarness(env, {
-    images: join(CACHE, "images.json"),
-    logDir,
-    log: (line) => appendFileSync(join(logDir, "node-agent.log"), `${new Date().toISOString()} ${line}\n`),
-  });
-  say(`node agent: Node ${harness.agent.nodeName}, pods in ${harness.agent.podCidr}`);
+  const kube = await begin(startKube(["--kubelet-preferred-address-types=InternalIP"]), (e) => (env = e));
+  logDir = join(kube.dir, "logs");
+  say(`kube-apiserver ${kube.server}; logs in ${logDir}`);
+  const node = await begin(
+    startNodeHarness(kube, {
+      images: join(CACHE, "images.json"),
+      logDir,
+      log: (line) => appendFileSync(join(logDir, "node-agent.log"), `${new Date().toISOString()} ${line}\n`),
+    }),
+    (h) => (harness = h),
+  );
+  say(`node agent: Node ${node.agent.nodeName}, pods in ${node.agent.podCidr}`);
   const adminPort = await freePort();
   startLogged(
     "portico",
@@ -155,14 +184,14 @@ async function main(): Promise<number> {
       "--disable-warning=ExperimentalWarning",
       join(root, "src/cli/main.ts"),
       "controller",
-      `--kubeconfig=${env.porticoKubeconfig}`,
+      `--kubeconfig=${kube.porticoKubeconfig}`,
       "--identity=conformance",
       "--no-leader-elect",
       `--admin=127.0.0.1:${adminPort}`,
     ],
     { KUBERNETES_SERVICE_HOST: "" },
   );
-  await env.kubectl(["apply", "-f", "-"], {
+  await kube.kubectl(["apply", "-f", "-"], {
     input: `apiVersion: portico.dev/v1alpha1
 kind: VipPool
 metadata: {name: conformance}
@@ -178,7 +207,7 @@ spec: {controllerName: portico.dev/gateway-controller}
   const features = await waitFor(
     "GatewayClass portico Accepted with supportedFeatures",
     async () => {
-      const gc = JSON.parse(await env!.kubectl(["get", "gatewayclass", "portico", "-o", "json"]));
+      const gc = JSON.parse(await kube.kubectl(["get", "gatewayclass", "portico", "-o", "json"]));
       const accepted = gc.status?.conditions?.some(
         (c: { type: string; status: string }) => c.type === "Accepted" && c.status === "True",
       );
@@ -215,7 +244,7 @@ spec: {controllerName: portico.dev/gateway-controller}
   const suiteLog = join(logDir, "suite.log");
   const suite = spawn(join(CACHE, "bin/conformance.test"), args, {
     cwd: CACHE,
-    env: { ...process.env, KUBECONFIG: env.adminKubeconfig },
+    env: { ...process.env, KUBECONFIG: kube.adminKubeconfig },
     stdio: ["ignore", "pipe", "pipe"],
   });
   procs.push(suite);

@@ -16,4 +16,8 @@ test("pack/unpack round-trips sketches exactly: negative and far-apart bin indic
   assert.deepEqual(unpack(bytes), data);
   assert.ok(bytes.length < 4 * 41 + 8 * 4, `${bytes.length} bytes`);
   assert.deepEqual(unpack(pack({})), {});
+  // −0 passes Number.isSafeInteger and >= 0, but a varint of it answers +0: it stays Float64 too
+  // (deepEqual tells −0 from +0).
+  const negZero = { transfer: { count: -0, sum: -0, min: -0, max: -0, zero: -0, bins: [] } };
+  assert.deepEqual(unpack(pack(negZero)), negZero);
 });

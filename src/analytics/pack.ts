@@ -41,8 +41,9 @@ function putFloat(v: number): void {
 }
 
 // Counts are integers: a varint (doubled; 1 and a Float64 for anything else), 1–4 bytes, not 8.
+// −0 is a safe integer >= 0 that a varint would answer as +0: a Float64 keeps it exact.
 function putCount(v: number): void {
-  if (Number.isSafeInteger(v) && v >= 0 && v < 2 ** 51) putVarint(v * 2);
+  if (Number.isSafeInteger(v) && v >= 0 && v < 2 ** 51 && !Object.is(v, -0)) putVarint(v * 2);
   else {
     put(1);
     putFloat(v);

@@ -201,7 +201,7 @@ test("a replica whose analytics are elsewhere (a standby) answers every analytic
   store.ingest(
     batch("e1", T0 + 3_000, { [VS]: service(measures({ "200": 1 }), { r1: measures({ "200": 1 }) }) }),
   );
-  let elsewhere: string | undefined = "standby: ask the leader ctl-a";
+  let elsewhere: string | undefined = "standby: ask the replica holding the Lease (identity ctl-a)";
   const v = { ...view(store), analyticsElsewhere: () => elsewhere };
   const logs = openRequestLog(undefined, () => undefined);
   const a = await startAdmin(v, "127.0.0.1", 0, { logs: logs.view(() => snapshot()), console: true });
@@ -218,7 +218,7 @@ test("a replica whose analytics are elsewhere (a standby) answers every analytic
     for (const path of paths) {
       const r = await fetch(`${a.url}${path}`);
       assert.equal(r.status, 503, path);
-      assert.equal(await r.text(), "standby: ask the leader ctl-a\n", path);
+      assert.equal(await r.text(), "standby: ask the replica holding the Lease (identity ctl-a)\n", path);
     }
     // A full-log switch set here would reach no engine: refused, not kept.
     const post = await fetch(`${a.url}/api/v1/analytics/full-logs?vs=${vs}&minutes=5`, { method: "POST" });

@@ -258,9 +258,11 @@ export class KubeController implements AdminView {
    */
   analyticsElsewhere(): string | undefined {
     if (this.#leading) return undefined;
+    // The Lease names an --identity: the pod's name in deploy/controller.yaml, but any string
+    // elsewhere, so the reason does not call it a pod.
     const holder = this.#elector?.holder();
     return holder
-      ? `standby: the engines report traffic to the leader ${holder} alone; ask its admin address (the pod ${holder}, port 9901 by default)`
+      ? `standby: the engines report traffic to the leader alone; ask the admin address (port 9901 by default) of the replica holding the Lease (identity ${holder})`
       : "standby: no replica leads yet, and engines report traffic to the leader alone; ask again once one holds the Lease";
   }
 

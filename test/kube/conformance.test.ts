@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { kcmMissing } from "../../scripts/kube/kcm.ts";
 import { regressions, summarizeReport } from "../../scripts/conformance/report.ts";
+import { BUILD_STAMP } from "../../scripts/conformance/versions.ts";
 import { kubeSkip } from "./helper.ts";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -25,6 +26,16 @@ const OUT = join(CACHE, "ci", `gateway-${process.pid}.yaml`);
 // timeouts end a hung test well before this.
 const DEADLINE_MS = 20 * 60_000;
 
+/** staleBuild says why the built suite is not the one to run (build.sh writes bin/.version last, so an
+ * old stamp means a rebuild for another GATEWAY_API_VERSION failed or never ran). */
+function staleBuild(): string {
+  const file = join(CACHE, "bin/.version");
+  const built = existsSync(file) ? readFileSync(file, "utf8").trim() : "(no bin/.version)";
+  return built === BUILD_STAMP
+    ? ""
+    : `the conformance suite built is ${built}, not ${BUILD_STAMP} (bash scripts/conformance/build.sh rebuilds it; needs Go)`;
+}
+
 function why(): string | false {
   const missing =
     kubeSkip() ||
@@ -34,7 +45,7 @@ function why(): string | false {
       (f) => !existsSync(join(CACHE, f)),
     )
       ? "the conformance suite is not built (bash scripts/conformance/build.sh; needs Go)"
-      : "");
+      : staleBuild());
   if (!missing) return false;
   if (process.env.PORTICO_REQUIRE_KUBE === "1")
     throw new Error(`PORTICO_REQUIRE_KUBE=1 but the conformance run cannot start: ${missing}`);
@@ -49,7 +60,7 @@ test(
     skip,
     timeout: DEADLINE_MS,
   },
-  async () => {
+  async (t) => {
     mkdirSync(join(CACHE, "ci"), { recursive: true });
     rmSync(OUT, { force: true });
     const started = Date.now();
@@ -63,7 +74,10 @@ test(
           `--report=${OUT}`,
           "--keep-logs",
         ],
-        { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
+        // On the test's timeout, SIGTERM: run.ts then stops everything it started (API server,
+        // controller-manager, the Pods' namespaces, portico's Gateways on 127.50.0.x) and exits, which
+        // closes these pipes; without it the run would outlive the test and keep it alive.
+        { cwd: root, stdio: ["ignore", "pipe", "pipe"], signal: t.signal, killSignal: "SIGTERM" },
       );
       const keep = (b: Buffer) => (output = (output + b.toString()).slice(-64_000));
       p.stdout.on("data", keep);

@@ -304,6 +304,8 @@ describe("engine workloads", { skip }, () => {
     );
     assert.equal(b.controller.leading(), false);
     assert.equal(b.controller.term(), undefined);
+    // Its analytics 503 names the leader by Lease identity, which need not be a pod's name.
+    assert.match(b.controller.analyticsElsewhere() ?? "", /the replica holding the Lease \(identity a\)$/);
     assert.equal(await deployment("portico-engine-solo"), undefined);
     assert.deepEqual(await events("solo"), []);
     await a.stop(true);
