@@ -2,7 +2,7 @@
 // into one bucket, roll-up across resolutions, wrap-around and retention, caps, gauges, top lists.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Sketch } from "./sketch.ts";
+import { MAX_BIN, Sketch } from "./sketch.ts";
 import { AnalyticsStore, OVERFLOW } from "./store.ts";
 import { summarize, NO_CONTEXT } from "./summary.ts";
 import { batch, measures, service, VS } from "./testing.ts";
@@ -188,4 +188,37 @@ test("apdex counts satisfied and tolerating samples against the target", () => {
   assert.equal(row.apdex, (6 + 2 / 2) / 10);
   const s = new Sketch();
   assert.equal(s.count, 0);
+});
+
+test("a batch with bins far apart is refused at ingest; later batches and queries go on", () => {
+  const clock = { t: T0 + 4_000 };
+  const store = new AnalyticsStore({ now: () => clock.t });
+  const bad = batch("e1", T0 + 1_000, { [VS]: service(measures({ "200": 2 }, { total: [1, 2] })) });
+  // Bins 2^40 apart: kept, the cell's dense array could never be allocated (at close, at a query).
+  bad.services[VS]!.total.latency.total = {
+    count: 2,
+    sum: 1,
+    min: 0.001,
+    max: 1e9,
+    zero: 0,
+    bins: [-5000, 1, 2 ** 40, 1],
+  };
+  assert.throws(() => store.ingest(bad), /bin index -5000 is outside/);
+  const past = structuredClone(bad);
+  past.services[VS]!.total.latency.total!.bins = [100, 1, MAX_BIN + 1, 1];
+  assert.throws(() => store.ingest(past), /outside/);
+  // Good batches across several 5 s and 1 min buckets close the cells the bad batch would have poisoned.
+  for (let k = 0; k < 4; k++) {
+    clock.t = T0 + 4_000 + k * 60_000;
+    store.ingest(batch("e1", clock.t, { [VS]: service(measures({ "200": 2 }, { total: [10, 20] })) }));
+  }
+  clock.t += 60_000;
+  const s = store.series(VS, "1h")!;
+  assert.equal(
+    s.points.reduce((n, p) => n + p.requests, 0),
+    8,
+  );
+  const w = store.window(VS, "1h")!;
+  assert.equal(w.latency.total!.count, 8);
+  assert.equal(w.latency.total!.max, 20);
 });

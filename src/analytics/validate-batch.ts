@@ -6,6 +6,7 @@
 // batch is checked in one pure pass — every field the store and the log store read, with the
 // collector's own bounds — and a batch that fails anywhere is refused whole, with the reason.
 import { MAX_LOGS } from "./measures.ts";
+import { MAX_BIN, MIN_BIN } from "./sketch.ts";
 import { TOP_CAPACITY } from "./topn.ts";
 import {
   TIMING_PARTS,
@@ -198,6 +199,10 @@ function sketch(v: unknown, what: string): SketchData {
   let sum = zero;
   for (let i = 0; i < bins.length; i += 2) {
     if (!Number.isInteger(bins[i])) fail(`${what}: a bin index is not an integer`);
+    if (bins[i] < MIN_BIN || bins[i] > MAX_BIN)
+      fail(
+        `${what}: bin index ${bins[i]} is outside ${MIN_BIN}..${MAX_BIN} (no latency lands there; is the engine's sketch mapping the same?)`,
+      );
     sum += count(bins[i + 1], `${what}: a bin count`);
   }
   const n = count(d.count, `${what}: count`);
