@@ -6,6 +6,7 @@ import { MAX_BIN, Sketch } from "./sketch.ts";
 import { AnalyticsStore, OVERFLOW } from "./store.ts";
 import { summarize, NO_CONTEXT } from "./summary.ts";
 import { batch, measures, service, VS } from "./testing.ts";
+import { validateBatch } from "./validate-batch.ts";
 
 const T0 = Date.UTC(2026, 11, 7, 6, 0, 0); // an hour boundary
 
@@ -221,4 +222,28 @@ test("a batch with bins far apart is refused at ingest; later batches and querie
   const w = store.window(VS, "1h")!;
   assert.equal(w.latency.total!.count, 8);
   assert.equal(w.latency.total!.max, 20);
+});
+
+test("top lists: keys named like Object's members (toString, __proto__, constructor, hasOwnProperty) count as any other", () => {
+  const clock = { t: T0 + 3 * 60_000 };
+  const store = new AnalyticsStore({ now: () => clock.t });
+  const keys = ["toString", "__proto__", "constructor", "hasOwnProperty", "curl"];
+  // As the link carries a batch: JSON text, parsed and checked (a parsed "__proto__" is an own key).
+  const sent = (engine: string, at: number, n: number) => {
+    const b = batch(engine, at, { [VS]: service(measures({ "200": 1 })) });
+    const json = JSON.stringify(b).replace(
+      '"top":{}',
+      `"top":{"userAgents":{${keys.map((k) => `"${k}":${n}`).join(",")}}}`,
+    );
+    const check = validateBatch(JSON.parse(json));
+    assert.ok(check.ok, check.ok ? "" : check.error);
+    return check.batch;
+  };
+  // Two engines in one minute and a third in the next: sums within a cell and across cells.
+  store.ingest(sent("e1", T0 + 30_000, 1));
+  store.ingest(sent("e2", T0 + 31_000, 2));
+  store.ingest(sent("e1", T0 + 90_000, 4));
+  const top = JSON.parse(JSON.stringify(store.top(VS, "5m"))) as { userAgents: Record<string, number> };
+  assert.deepEqual(Object.keys(top.userAgents).sort(), [...keys].sort());
+  for (const k of keys) assert.equal(top.userAgents[k], 7, k);
 });

@@ -117,9 +117,10 @@ function entries(v: unknown, max: number, what: string): [string, unknown][] {
 }
 
 function counts(v: unknown, what: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, n] of entries(v, BATCH_LIMITS.counts, what)) out[k] = count(n, `${what}[${k}]`);
-  return out;
+  // fromEntries, not assignment: a "__proto__" key stays a key (assigned, it would be dropped).
+  return Object.fromEntries(
+    entries(v, BATCH_LIMITS.counts, what).map(([k, n]) => [k, count(n, `${what}[${k}]`)]),
+  );
 }
 
 function batch(m: unknown): AnalyticsBatch {
@@ -157,10 +158,12 @@ function service(v: unknown, what: string, budget: { measures: number }): Servic
   const top: ServiceBatch["top"] = {};
   for (const [kind, list] of entries(s.top ?? {}, TOP_KINDS.size, `${what}: top`)) {
     if (!TOP_KINDS.has(kind)) fail(`${what}: top list ${kind.slice(0, 100)} is unknown`);
-    const out: Record<string, number> = {};
-    for (const [k, n] of entries(list, BATCH_LIMITS.top, `${what}: top ${kind}`))
-      out[k] = count(n, `${what}: top ${kind}`);
-    top[kind as keyof ServiceBatch["top"]] = out;
+    top[kind as keyof ServiceBatch["top"]] = Object.fromEntries(
+      entries(list, BATCH_LIMITS.top, `${what}: top ${kind}`).map(([k, n]) => [
+        k,
+        count(n, `${what}: top ${kind}`),
+      ]),
+    );
   }
   return {
     kind: s.kind as ServiceBatch["kind"],
