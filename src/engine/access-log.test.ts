@@ -160,19 +160,24 @@ test("cutLines cuts at line ends into pieces of at most PIPE_BUF bytes; a longer
   );
 });
 
+// writerStart is a child process's script up to its stop and its channel ch: it logs to target.
+function writerStart(target: string): string {
+  const module = new URL("./access-log.ts", import.meta.url).href;
+  const events = new URL("./l7/events.ts", import.meta.url).href;
+  return `
+    const { startAccessLog } = await import(${JSON.stringify(module)});
+    const { HTTP_RESPONSE_CHANNEL } = await import(${JSON.stringify(events)});
+    const { channel } = await import("node:diagnostics_channel");
+    const stop = startAccessLog(${JSON.stringify(target)});
+    const ch = channel(HTTP_RESPONSE_CHANNEL);`;
+}
+
 test("four processes logging to one FIFO: every line arrives whole (pieces of at most PIPE_BUF)", async () => {
   const dir = mkdtempSync(join(tmpdir(), "access-log-fifo-"));
   const fifo = join(dir, "log");
   execFileSync("mkfifo", [fifo]);
-  const module = new URL("./access-log.ts", import.meta.url).href;
-  const events = new URL("./l7/events.ts", import.meta.url).href;
   // Each writer publishes 3000 long lines in one callback: 64 KiB batches, larger than the pipe.
-  const code = `
-    const { startAccessLog } = await import(${JSON.stringify(module)});
-    const { HTTP_RESPONSE_CHANNEL } = await import(${JSON.stringify(events)});
-    const { channel } = await import("node:diagnostics_channel");
-    const stop = startAccessLog(${JSON.stringify(fifo)});
-    const ch = channel(HTTP_RESPONSE_CHANNEL);
+  const code = `${writerStart(fifo)}
     const who = process.argv[1];
     for (let i = 0; i < 3000; i++) ch.publish({ ...${JSON.stringify(base)}, path: "/" + who + "/" + i + "/" + "x".repeat(300) });
     await stop();`;
@@ -224,16 +229,9 @@ test("a FIFO whose reader holds it open and reads nothing: stop(withinMs) drops 
   execFileSync("mkfifo", [fifo]);
   // The test is the stuck reader: it opens the read end and never reads (the pipe fills at 64 KiB).
   const held = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-  const module = new URL("./access-log.ts", import.meta.url).href;
-  const events = new URL("./l7/events.ts", import.meta.url).href;
   // What a worker's shutdown does: stop with the bound, then process.exit (which a write blocked
   // in the thread pool would keep from returning).
-  const code = `
-    const { startAccessLog } = await import(${JSON.stringify(module)});
-    const { HTTP_RESPONSE_CHANNEL } = await import(${JSON.stringify(events)});
-    const { channel } = await import("node:diagnostics_channel");
-    const stop = startAccessLog(${JSON.stringify(fifo)});
-    const ch = channel(HTTP_RESPONSE_CHANNEL);
+  const code = `${writerStart(fifo)}
     for (let i = 0; i < 2000; i++) ch.publish({ ...${JSON.stringify(base)}, path: "/" + "x".repeat(300) });
     await new Promise((r) => setImmediate(r));
     const dropped = await stop(300);
