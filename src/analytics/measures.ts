@@ -194,8 +194,16 @@ export function mergeMeasures(all: readonly Measures[], gauge: Gauge = "sum"): M
   return out;
 }
 
+// addCounts reads only own keys and defines them (a key such as "toString" or "__proto__" from a
+// batch is a count like any other, never an inherited member).
 function addCounts(into: Record<string, number>, from: Record<string, number>): void {
-  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+  for (const [k, v] of Object.entries(from))
+    Object.defineProperty(into, k, {
+      value: (Object.hasOwn(into, k) ? into[k]! : 0) + v,
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
 }
 
 /**

@@ -6,7 +6,7 @@
 // 2–4 bytes a bin instead of 8. The bytes are kept as a one-byte string (16 bytes of header) rather than a Uint8Array
 // (~190 bytes of typed-array and ArrayBuffer objects beside its data, plus the backing store's own
 // bookkeeping outside the JS heap). Exact: unpack(pack(x)) answers the same SketchData.
-import { Sketch } from "./sketch.ts";
+import { MAX_BIN, MIN_BIN, Sketch } from "./sketch.ts";
 import { TIMING_PARTS, type SketchData, type TimingPart } from "./types.ts";
 
 // Floats are copied byte by byte through F64 (the platform's order: packed bytes never leave the process).
@@ -159,6 +159,11 @@ export function mergePacked(packed: string, add: Partial<Record<TimingPart, Sket
 // toData's; anything else goes through a Sketch.
 function mergeData(a: SketchData | undefined, d: SketchData): SketchData {
   const x = d.bins;
+  // Refused here, at ingest, so that only this batch is lost: stored, a bin outside binOf's range
+  // would make the cell's dense array (at close, at a query) too large to allocate, every time.
+  for (let k = 0; k < x.length; k += 2)
+    if (!(x[k]! >= MIN_BIN && x[k]! <= MAX_BIN))
+      throw new Error(`a sketch bin index ${x[k]} is outside ${MIN_BIN}..${MAX_BIN}: the batch is malformed`);
   for (let k = 2; k < x.length; k += 2) if (!(x[k]! > x[k - 2]!)) return viaSketch(a, d);
   const y = a?.bins ?? [];
   const bins: number[] = [];

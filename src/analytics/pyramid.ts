@@ -167,15 +167,17 @@ export class Pyramid {
   ): { latency: Partial<Record<TimingPart, Sketch>>; top: TopLists } {
     this.settle();
     const latency: Partial<Record<TimingPart, Sketch>> = {};
-    const top: TopLists = {};
+    // Summed in Maps, read out by recordsOf (Object.fromEntries): a client's key such as
+    // "toString" or "__proto__" is a key like any other, never a plain object's inherited member.
+    const top: LiveTop = new Map();
     for (let b = from; b <= to; b++) {
       const cell = this.rings[i]!.get(b);
       if (!cell) continue;
       for (const [part, s] of Object.entries(latencyOf(cell)) as [TimingPart, SketchData][])
         (latency[part] ??= new Sketch()).merge(s);
-      mergeTop(top, topOf(cell), Infinity);
+      mergeLive(top, topOf(cell), Infinity);
     }
-    return { latency, top };
+    return { latency, top: recordsOf(top) };
   }
 }
 
@@ -188,16 +190,7 @@ export function compact(cell: Cell): void {
   cell.top = packTop(top);
 }
 
-/** mergeTop adds from's counts into into, kind by kind; a list longer than 2 × keep is trimmed to keep. */
-export function mergeTop(into: TopLists, from: TopLists, keep: number): void {
-  for (const [kind, list] of Object.entries(from) as [TopKind, Record<string, number>][]) {
-    const dst = (into[kind] ??= {});
-    for (const [k, n] of Object.entries(list)) dst[k] = (dst[k] ?? 0) + n;
-    if (keep !== Infinity && Object.keys(dst).length > 2 * keep) into[kind] = trim(dst, keep);
-  }
-}
-
-/** mergeLive is mergeTop into live lists: a list longer than 2 × keep is trimmed to keep (the same entries trim keeps). */
+/** mergeLive adds from's counts into live lists, kind by kind: a list longer than 2 × keep is trimmed to keep (the same entries trim keeps). */
 function mergeLive(into: LiveTop, from: TopLists, keep: number): void {
   for (const [kind, list] of Object.entries(from) as [TopKind, Record<string, number>][]) {
     let dst = into.get(kind);

@@ -244,6 +244,15 @@ export function binOf(v: number): number {
   return v > UPPER[b - FIRST_BIN]! ? b + 1 : b;
 }
 
+/**
+ * MIN_BIN and MAX_BIN bound the bins binOf can answer (besides ZERO_BIN): MIN_VALUE_MS's and the
+ * largest double's (~36,000 bins apart). A sketch's dense bin array spans at most that, so a
+ * received bin outside it is malformed: accepted, it would make a later dense array too large to
+ * allocate (validate-batch, pack's mergeData refuse it).
+ */
+export const MIN_BIN = binOf(MIN_VALUE_MS);
+export const MAX_BIN = binOf(Number.MAX_VALUE);
+
 /** binOfByLog is binOf by its definition, a logarithm (tests check binOf against it). */
 export function binOfByLog(v: number): number {
   return v >= MIN_VALUE_MS ? exactBin(v) : ZERO_BIN;

@@ -2,10 +2,11 @@
 // into one bucket, roll-up across resolutions, wrap-around and retention, caps, gauges, top lists.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Sketch } from "./sketch.ts";
+import { MAX_BIN, Sketch } from "./sketch.ts";
 import { AnalyticsStore, OVERFLOW } from "./store.ts";
 import { summarize, NO_CONTEXT } from "./summary.ts";
 import { batch, measures, service, VS } from "./testing.ts";
+import { validateBatch } from "./validate-batch.ts";
 
 const T0 = Date.UTC(2026, 11, 7, 6, 0, 0); // an hour boundary
 
@@ -188,4 +189,61 @@ test("apdex counts satisfied and tolerating samples against the target", () => {
   assert.equal(row.apdex, (6 + 2 / 2) / 10);
   const s = new Sketch();
   assert.equal(s.count, 0);
+});
+
+test("a batch with bins far apart is refused at ingest; later batches and queries go on", () => {
+  const clock = { t: T0 + 4_000 };
+  const store = new AnalyticsStore({ now: () => clock.t });
+  const bad = batch("e1", T0 + 1_000, { [VS]: service(measures({ "200": 2 }, { total: [1, 2] })) });
+  // Bins 2^40 apart: kept, the cell's dense array could never be allocated (at close, at a query).
+  bad.services[VS]!.total.latency.total = {
+    count: 2,
+    sum: 1,
+    min: 0.001,
+    max: 1e9,
+    zero: 0,
+    bins: [-5000, 1, 2 ** 40, 1],
+  };
+  assert.throws(() => store.ingest(bad), /bin index -5000 is outside/);
+  const past = structuredClone(bad);
+  past.services[VS]!.total.latency.total!.bins = [100, 1, MAX_BIN + 1, 1];
+  assert.throws(() => store.ingest(past), /outside/);
+  // Good batches across several 5 s and 1 min buckets close the cells the bad batch would have poisoned.
+  for (let k = 0; k < 4; k++) {
+    clock.t = T0 + 4_000 + k * 60_000;
+    store.ingest(batch("e1", clock.t, { [VS]: service(measures({ "200": 2 }, { total: [10, 20] })) }));
+  }
+  clock.t += 60_000;
+  const s = store.series(VS, "1h")!;
+  assert.equal(
+    s.points.reduce((n, p) => n + p.requests, 0),
+    8,
+  );
+  const w = store.window(VS, "1h")!;
+  assert.equal(w.latency.total!.count, 8);
+  assert.equal(w.latency.total!.max, 20);
+});
+
+test("top lists: keys named like Object's members (toString, __proto__, constructor, hasOwnProperty) count as any other", () => {
+  const clock = { t: T0 + 3 * 60_000 };
+  const store = new AnalyticsStore({ now: () => clock.t });
+  const keys = ["toString", "__proto__", "constructor", "hasOwnProperty", "curl"];
+  // As the link carries a batch: JSON text, parsed and checked (a parsed "__proto__" is an own key).
+  const sent = (engine: string, at: number, n: number) => {
+    const b = batch(engine, at, { [VS]: service(measures({ "200": 1 })) });
+    const json = JSON.stringify(b).replace(
+      '"top":{}',
+      `"top":{"userAgents":{${keys.map((k) => `"${k}":${n}`).join(",")}}}`,
+    );
+    const check = validateBatch(JSON.parse(json));
+    assert.ok(check.ok, check.ok ? "" : check.error);
+    return check.batch;
+  };
+  // Two engines in one minute and a third in the next: sums within a cell and across cells.
+  store.ingest(sent("e1", T0 + 30_000, 1));
+  store.ingest(sent("e2", T0 + 31_000, 2));
+  store.ingest(sent("e1", T0 + 90_000, 4));
+  const top = JSON.parse(JSON.stringify(store.top(VS, "5m"))) as { userAgents: Record<string, number> };
+  assert.deepEqual(Object.keys(top.userAgents).sort(), [...keys].sort());
+  for (const k of keys) assert.equal(top.userAgents[k], 7, k);
 });

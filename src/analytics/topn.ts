@@ -136,9 +136,8 @@ export class TopSampler {
 /** topOf keeps the n largest entries of counts, as a plain record (ties broken by value). */
 export function topOf(counts: Iterable<[string, number]>, n = TOP_N): Record<string, number> {
   const sorted = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  const out: Record<string, number> = {};
-  for (const [k, v] of sorted.slice(0, n)) out[k] = v;
-  return out;
+  // fromEntries defines own keys: "__proto__" stays a key, as any client's value might be.
+  return Object.fromEntries(sorted.slice(0, n));
 }
 
 /**

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { Collector } from "./collector.ts";
 import { httpEvent } from "./event-testing.ts";
 import { logRecord } from "./log-testing.ts";
+import { MAX_BIN, MIN_BIN } from "./sketch.ts";
 import { batch, measures, service, VS } from "./testing.ts";
 import type { AnalyticsBatch } from "./types.ts";
 import { BATCH_LIMITS, validateBatch } from "./validate-batch.ts";
@@ -59,6 +60,16 @@ test("every malformed part refuses the whole batch with a reason, never a throw"
     ["a negative counter", (b) => (b.services[VS].routes.r.bytesIn = -1), /bytesIn is negative/],
     ["a code map of strings", (b) => (b.services[VS].total.codes["200"] = "x"), /codes/],
     ["odd bins", (b) => b.services[VS].total.latency.total.bins.push(1), /even-length/],
+    [
+      "a bin index below any latency's",
+      (b) => (b.services[VS].total.latency.total.bins[0] = MIN_BIN - 1),
+      /latency total: bin index -?\d+ is outside/,
+    ],
+    [
+      "a bin index past the largest double's",
+      (b) => (b.services[VS].total.latency.total.bins[0] = MAX_BIN + 1),
+      /latency total: bin index \d+ is outside/,
+    ],
     ["count not the bins' sum", (b) => (b.services[VS].total.latency.total.count = 99), /not the sum/],
     [
       "an unknown timing part",

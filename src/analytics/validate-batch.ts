@@ -6,6 +6,7 @@
 // batch is checked in one pure pass — every field the store and the log store read, with the
 // collector's own bounds — and a batch that fails anywhere is refused whole, with the reason.
 import { MAX_LOGS } from "./measures.ts";
+import { MAX_BIN, MIN_BIN } from "./sketch.ts";
 import { TOP_CAPACITY } from "./topn.ts";
 import {
   TIMING_PARTS,
@@ -116,9 +117,10 @@ function entries(v: unknown, max: number, what: string): [string, unknown][] {
 }
 
 function counts(v: unknown, what: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, n] of entries(v, BATCH_LIMITS.counts, what)) out[k] = count(n, `${what}[${k}]`);
-  return out;
+  // fromEntries, not assignment: a "__proto__" key stays a key (assigned, it would be dropped).
+  return Object.fromEntries(
+    entries(v, BATCH_LIMITS.counts, what).map(([k, n]) => [k, count(n, `${what}[${k}]`)]),
+  );
 }
 
 function batch(m: unknown): AnalyticsBatch {
@@ -156,10 +158,12 @@ function service(v: unknown, what: string, budget: { measures: number }): Servic
   const top: ServiceBatch["top"] = {};
   for (const [kind, list] of entries(s.top ?? {}, TOP_KINDS.size, `${what}: top`)) {
     if (!TOP_KINDS.has(kind)) fail(`${what}: top list ${kind.slice(0, 100)} is unknown`);
-    const out: Record<string, number> = {};
-    for (const [k, n] of entries(list, BATCH_LIMITS.top, `${what}: top ${kind}`))
-      out[k] = count(n, `${what}: top ${kind}`);
-    top[kind as keyof ServiceBatch["top"]] = out;
+    top[kind as keyof ServiceBatch["top"]] = Object.fromEntries(
+      entries(list, BATCH_LIMITS.top, `${what}: top ${kind}`).map(([k, n]) => [
+        k,
+        count(n, `${what}: top ${kind}`),
+      ]),
+    );
   }
   return {
     kind: s.kind as ServiceBatch["kind"],
@@ -198,6 +202,10 @@ function sketch(v: unknown, what: string): SketchData {
   let sum = zero;
   for (let i = 0; i < bins.length; i += 2) {
     if (!Number.isInteger(bins[i])) fail(`${what}: a bin index is not an integer`);
+    if (bins[i] < MIN_BIN || bins[i] > MAX_BIN)
+      fail(
+        `${what}: bin index ${bins[i]} is outside ${MIN_BIN}..${MAX_BIN} (no latency lands there; is the engine's sketch mapping the same?)`,
+      );
     sum += count(bins[i + 1], `${what}: a bin count`);
   }
   const n = count(d.count, `${what}: count`);

@@ -10,7 +10,7 @@ import { startCollector } from "../analytics/collector.ts";
 import { Metrics } from "../engine/metrics.ts";
 import { WorkerGroup } from "../engine/workers/group.ts";
 import { METRICS_PUSH_MS } from "../engine/workers/protocol.ts";
-import { startAccessLog } from "../engine/access-log.ts";
+import { ACCESS_LOG_STOP_MS, startAccessLog } from "../engine/access-log.ts";
 import { departNow } from "../engine/net/write-batch.ts";
 import { startWafLog } from "../engine/waf-log.ts";
 import type { EnginePort } from "./standalone.ts";
@@ -121,7 +121,7 @@ async function startEngine(log: Logger, opts: EnginePortOptions): Promise<Engine
       metrics.close();
       load.close();
       analytics?.close();
-      const logged = stopAccessLog?.();
+      const logged = stopAccessLog?.(ACCESS_LOG_STOP_MS);
       stopWafLog?.();
       await engine.close();
       await logged;

@@ -88,7 +88,7 @@ test("startAccessLog writes every event's line in order, a batch over FLUSH_BYTE
   let clock = 0;
   // Two events per millisecond: the cached time string must follow the clock.
   const stop = startAccessLog(file, () => new Date(Math.floor(clock++ / 2)));
-  let stopped: Promise<void> | undefined;
+  let stopped: Promise<number> | undefined;
   try {
     const ch = channel(HTTP_RESPONSE_CHANNEL);
     for (let i = 0; i < 5; i++) ch.publish({ ...base, path: `/${i}` });
@@ -160,19 +160,24 @@ test("cutLines cuts at line ends into pieces of at most PIPE_BUF bytes; a longer
   );
 });
 
+// writerStart is a child process's script up to its stop and its channel ch: it logs to target.
+function writerStart(target: string): string {
+  const module = new URL("./access-log.ts", import.meta.url).href;
+  const events = new URL("./l7/events.ts", import.meta.url).href;
+  return `
+    const { startAccessLog } = await import(${JSON.stringify(module)});
+    const { HTTP_RESPONSE_CHANNEL } = await import(${JSON.stringify(events)});
+    const { channel } = await import("node:diagnostics_channel");
+    const stop = startAccessLog(${JSON.stringify(target)});
+    const ch = channel(HTTP_RESPONSE_CHANNEL);`;
+}
+
 test("four processes logging to one FIFO: every line arrives whole (pieces of at most PIPE_BUF)", async () => {
   const dir = mkdtempSync(join(tmpdir(), "access-log-fifo-"));
   const fifo = join(dir, "log");
   execFileSync("mkfifo", [fifo]);
-  const module = new URL("./access-log.ts", import.meta.url).href;
-  const events = new URL("./l7/events.ts", import.meta.url).href;
   // Each writer publishes 3000 long lines in one callback: 64 KiB batches, larger than the pipe.
-  const code = `
-    const { startAccessLog } = await import(${JSON.stringify(module)});
-    const { HTTP_RESPONSE_CHANNEL } = await import(${JSON.stringify(events)});
-    const { channel } = await import("node:diagnostics_channel");
-    const stop = startAccessLog(${JSON.stringify(fifo)});
-    const ch = channel(HTTP_RESPONSE_CHANNEL);
+  const code = `${writerStart(fifo)}
     const who = process.argv[1];
     for (let i = 0; i < 3000; i++) ch.publish({ ...${JSON.stringify(base)}, path: "/" + who + "/" + i + "/" + "x".repeat(300) });
     await stop();`;
@@ -214,6 +219,49 @@ test("four processes logging to one FIFO: every line arrives whole (pieces of at
     for (const w of writers) w.kill();
     closeSync(hold);
     reader.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a FIFO whose reader holds it open and reads nothing: stop(withinMs) drops the rest, says so, and the process exits", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "access-log-stuck-"));
+  const fifo = join(dir, "log");
+  execFileSync("mkfifo", [fifo]);
+  // The test is the stuck reader: it opens the read end and never reads (the pipe fills at 64 KiB).
+  const held = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  // What a worker's shutdown does: stop with the bound, then process.exit (which a write blocked
+  // in the thread pool would keep from returning).
+  const code = `${writerStart(fifo)}
+    for (let i = 0; i < 2000; i++) ch.publish({ ...${JSON.stringify(base)}, path: "/" + "x".repeat(300) });
+    await new Promise((r) => setImmediate(r));
+    const dropped = await stop(300);
+    process.stdout.write(String(dropped));
+    process.exit(0);`;
+  const child = spawn(process.execPath, ["--input-type=module", "-e", code], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (c: Buffer) => (out += c));
+  child.stderr.on("data", (c: Buffer) => (err += c));
+  try {
+    await until(
+      () => child.exitCode !== null,
+      "the process exits though its log's reader reads nothing",
+      15_000,
+    );
+    assert.equal(child.exitCode, 0, err);
+    const dropped = Number(out);
+    // 2000 lines of ~500 bytes: the pipe took at most 64 KiB of them.
+    assert.ok(dropped > 1000 && dropped < 2000, out);
+    assert.match(
+      err,
+      new RegExp(`access log \\(${fifo}\\) took no line for 300 ms at exit; ${dropped} lines dropped`),
+    );
+    assert.equal(err.split("\n").filter(Boolean).length, 1, err);
+  } finally {
+    child.kill();
+    closeSync(held);
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -2,7 +2,8 @@
 // events. Off unless asked for (`portico run --access-log FILE|-`): at high rates it costs a
 // write per request. Never logs headers or bodies (the User-Agent alone, which carries no
 // credential), so no credential reaches the log.
-import { createWriteStream, fstatSync, statSync } from "node:fs";
+import { constants, createWriteStream, fstatSync, openSync, statSync } from "node:fs";
+import { Socket } from "node:net";
 import type { Writable } from "node:stream";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import {
@@ -98,16 +99,25 @@ export function cutLines(buf: Buffer): Buffer[] {
   return out;
 }
 
-/** Sink is where the joined lines go; close resolves once everything was written. */
+/**
+ * Sink is where the joined lines go; close resolves once everything was written; unwritten is how
+ * many lines were handed over and not yet written (what an exit now would drop).
+ */
 interface Sink {
-  write(text: string): void;
+  write(text: string, lines: number): void;
   close(): Promise<void>;
+  unwritten(): number;
 }
 
 // streamSink hands each batch to the stream in one write (a file: O_APPEND keeps each write whole).
 function streamSink(out: Writable, ends: boolean): Sink {
+  let left = 0;
   return {
-    write: (text) => void out.write(text),
+    write(text, lines) {
+      left += lines;
+      out.write(text, () => (left -= lines));
+    },
+    unwritten: () => left,
     close: () =>
       new Promise<void>((done) => {
         out.once("error", () => done());
@@ -127,9 +137,10 @@ function streamSink(out: Writable, ends: boolean): Sink {
 function pipeSink(out: Writable, ends: boolean): Sink {
   const queue: Buffer[] = [];
   let writing = false;
+  let current: Buffer | undefined;
   let idle: (() => void) | undefined;
   const next = (): void => {
-    const piece = queue.shift();
+    const piece = (current = queue.shift());
     if (piece !== undefined) {
       out.write(piece, next);
       return;
@@ -144,11 +155,30 @@ function pipeSink(out: Writable, ends: boolean): Sink {
       writing = true;
       next();
     },
+    unwritten() {
+      let n = 0;
+      for (const piece of current ? [current, ...queue] : queue)
+        for (let i = piece.indexOf(10); i !== -1; i = piece.indexOf(10, i + 1)) n++;
+      return n;
+    },
     close() {
       const drained = writing ? new Promise<void>((done) => (idle = done)) : Promise.resolve();
       return drained.then(() => streamSink(out, ends).close());
     },
   };
+}
+
+// fifoWriter opens a FIFO that has a reader as a non-blocking pipe handle: a file stream writes
+// in the thread pool, and a write blocked there (the reader alive but not reading) would keep even
+// process.exit from returning. Without a reader yet (ENXIO), or for anything else, undefined: the
+// file stream then waits for a reader to open.
+function fifoWriter(target: string): Writable | undefined {
+  try {
+    if (!statSync(target).isFIFO()) return undefined;
+    return new Socket({ fd: openSync(target, constants.O_WRONLY | constants.O_NONBLOCK), readable: false });
+  } catch {
+    return undefined;
+  }
 }
 
 // shared says whether target is a pipe or socket (stdout) or a FIFO (a path): writers share it.
@@ -161,6 +191,9 @@ function shared(target: string): boolean {
   }
 }
 
+/** ACCESS_LOG_STOP_MS bounds how long an exiting engine waits for its last access log lines' write. */
+export const ACCESS_LOG_STOP_MS = 2000;
+
 /**
  * startAccessLog writes a line per request to target ("-" is stdout) until the returned stop runs;
  * stop's promise resolves once the last line was written (the process may exit then).
@@ -170,13 +203,21 @@ function shared(target: string): boolean {
  * A setImmediate here would run in the next turn's check phase, ahead of that turn's release,
  * delaying its held responses by the log's write. A stream write per request cost a Buffer, a
  * buffered-write entry and the Writable bookkeeping each. The ISO time is made once per
- * millisecond. Lines are lost only if the process dies without stop running. A pipe or socket
+ * millisecond. Lines are lost only if the process dies without stop running, or if stop is given
+ * withinMs and the target takes no more within it (a FIFO's or pipe's reader alive but not
+ * reading would otherwise keep the process from exiting for good): stop then resolves with how
+ * many lines it dropped, and says so once on stderr. A pipe or socket
  * target gets its lines in pieces of at most PIPE_BUF bytes (pipeSink).
  */
-export function startAccessLog(target: string, now: () => Date = () => new Date()): () => Promise<void> {
-  const out = target === "-" ? process.stdout : createWriteStream(target, { flags: "a" });
+export function startAccessLog(
+  target: string,
+  now: () => Date = () => new Date(),
+): (withinMs?: number) => Promise<number> {
+  const out =
+    target === "-" ? process.stdout : (fifoWriter(target) ?? createWriteStream(target, { flags: "a" }));
   const sink = (shared(target) ? pipeSink : streamSink)(out, out !== process.stdout);
   let pending = "";
+  let pendingLines = 0;
   // scheduled: a drain is queued; an early flush (FLUSH_BYTES) leaves it queued, so there is
   // never more than one, and it finds nothing to do once stop wrote everything.
   let scheduled = false;
@@ -186,7 +227,8 @@ export function startAccessLog(target: string, now: () => Date = () => new Date(
     if (pending === "") return;
     const text = pending;
     pending = "";
-    sink.write(text);
+    sink.write(text, pendingLines);
+    pendingLines = 0;
   };
   const drain = (): void => {
     scheduled = false;
@@ -200,6 +242,7 @@ export function startAccessLog(target: string, now: () => Date = () => new Date(
       lastIso = time.toISOString();
     }
     pending += formatAt(m as HttpResponseEvent, lastIso);
+    pendingLines++;
     if (pending.length >= FLUSH_BYTES) flush();
     else if (!scheduled) {
       scheduled = true;
@@ -207,9 +250,20 @@ export function startAccessLog(target: string, now: () => Date = () => new Date(
     }
   };
   subscribe(CHANNEL, onEvent);
-  return () => {
+  return (withinMs = Infinity) => {
     unsubscribe(CHANNEL, onEvent);
     flush();
-    return sink.close();
+    const closed = sink.close().then(() => 0);
+    if (!(withinMs < Infinity)) return closed;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<number>((done) => (timer = setTimeout(() => done(sink.unwritten()), withinMs)));
+    return Promise.race([closed, late]).then((dropped) => {
+      clearTimeout(timer);
+      if (dropped > 0)
+        process.stderr.write(
+          `portico: the access log (${target}) took no line for ${withinMs} ms at exit; ${dropped} lines dropped. Check that its reader is reading.\n`,
+        );
+      return dropped;
+    });
   };
 }

@@ -9,7 +9,7 @@ import { compileHttp } from "../l7/compile.ts";
 import { LoadSampler } from "../load.ts";
 import { startCollector } from "../../analytics/collector.ts";
 import { Metrics } from "../metrics.ts";
-import { startAccessLog } from "../access-log.ts";
+import { ACCESS_LOG_STOP_MS, startAccessLog } from "../access-log.ts";
 import { departNow } from "../net/write-batch.ts";
 import { startWafLog } from "../waf-log.ts";
 import { METRICS_PUSH_MS, type FromWorker, type ToWorker } from "./protocol.ts";
@@ -109,10 +109,11 @@ async function shutdown(): Promise<void> {
   metrics.close();
   load?.close();
   analytics?.close();
-  const logged = stopAccessLog?.();
+  const logged = stopAccessLog?.(ACCESS_LOG_STOP_MS);
   stopWafLog?.();
   await engine.close();
-  // exit cuts the access log's last asynchronous write: wait for the stream's finish.
+  // exit cuts the access log's last asynchronous write: wait for the stream's finish, but
+  // not for good (a reader alive and not reading): the worker must not outlive its group.
   await logged;
   process.exit(0);
 }
