@@ -113,7 +113,7 @@ test("a slow reader gets the whole download (backend reads pause and resume)", a
 test("the listener's request timeout answers 504", async () => {
   const errs = proxyErrors();
   const r = await request("/slow");
-  errs.stop();
+  await errs.stop();
   assert.equal(r.status, 504);
   assert.doesNotMatch(r.body.toString(), INTERNALS);
   assert.match(errs.errors.join("\n"), /request timed out after 300 ms on route r/);

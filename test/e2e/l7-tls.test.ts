@@ -193,7 +193,7 @@ test("re-encryption to backends: verified against caPem and sni, wrong name is a
   assert.equal(await get("/good"), `tls backend saw 127.0.0.1:${p2} sni=backend.internal 200`);
   const errs = proxyErrors();
   const bad = await get("/bad");
-  errs.stop();
+  await errs.stop();
   assert.match(bad, / 502$/);
   assert.doesNotMatch(bad, INTERNALS);
   assert.match(errs.errors.join("\n"), /cannot connect to backend .* ERR_TLS_CERT_ALTNAME_INVALID/);

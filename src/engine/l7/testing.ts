@@ -191,14 +191,23 @@ export function proxyRoute(route: Route, pools: Record<string, Pool>, certificat
  * proxyErrors records the `error` of every response event (why the proxy answered an error
  * itself: kept for the logs, never sent to the client) until the returned stop runs.
  */
-export function proxyErrors(): { errors: string[]; stop(): void } {
+export function proxyErrors(): { errors: string[]; stop(): Promise<void> } {
   const errors: string[] = [];
   const onEvent = (m: unknown) => {
     const e = (m as HttpResponseEvent).error;
     if (e) errors.push(e);
   };
   diagnostics.subscribe(HTTP_RESPONSE_CHANNEL, onEvent);
-  return { errors, stop: () => diagnostics.unsubscribe(HTTP_RESPONSE_CHANNEL, onEvent) };
+  return {
+    errors,
+    // A response's event is published in the check phase after its bytes left (net/write-batch.ts):
+    // a response flushed early (a closing connection) can reach a client in this process first.
+    // The release that publishes it was scheduled before this immediate, so it has run after it.
+    stop: async () => {
+      await new Promise((r) => setImmediate(r));
+      diagnostics.unsubscribe(HTTP_RESPONSE_CHANNEL, onEvent);
+    },
+  };
 }
 
 /** INTERNALS matches what a client must never read: backend addresses, route keys, error codes. */
