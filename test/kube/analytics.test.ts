@@ -31,6 +31,7 @@ import {
   ipOf,
   kubeSkip,
   lbService,
+  readySlice,
   spawnController,
   waitFor,
 } from "./helper.ts";
@@ -284,20 +285,7 @@ metadata: {name: ana-pool}
 spec:
   addresses: ["127.34.${octet}.1-127.34.${octet}.3"]
 ---
-${lbService(NS, "web", L4_PORT)}apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: web-1
-  namespace: ${NS}
-  labels:
-    kubernetes.io/service-name: web
-    endpointslice.kubernetes.io/managed-by: test.portico.dev
-addressType: IPv4
-ports: [{name: "", port: 8080, protocol: TCP}]
-endpoints:
-  - addresses: ["${backendIp}"]
-    conditions: {ready: true}
----
+${lbService(NS, "web", L4_PORT)}${readySlice(NS, "web", backendIp, 8080)}---
 apiVersion: networking.k8s.io/v1
 kind: IngressClass
 metadata: {name: portico}

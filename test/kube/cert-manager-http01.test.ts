@@ -13,7 +13,15 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { freePort, startKube, type KubeEnv } from "../../scripts/kube/env.ts";
 import { CM_BIN, certManagerMissing, installCertManager, spawnCertManager } from "./cert-manager-env.ts";
-import { apply, getJson, kubeSkip, startController, waitFor, type RunningController } from "./helper.ts";
+import {
+  apply,
+  getJson,
+  kubeSkip,
+  readySlice,
+  startController,
+  waitFor,
+  type RunningController,
+} from "./helper.ts";
 
 const run = promisify(execFile);
 const NS = "acme";
@@ -206,20 +214,10 @@ spec: {controllerName: portico.dev/gateway-controller}
     procs.push(solver);
     await apply(
       env,
-      `apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: ${svc.metadata.name}-test
-  namespace: ${NS}
-  labels:
-    kubernetes.io/service-name: ${svc.metadata.name}
-    endpointslice.kubernetes.io/managed-by: test.portico.dev
-addressType: IPv4
-ports: [{name: "${svc.spec.ports[0].name ?? ""}", port: 8089, protocol: TCP}]
-endpoints:
-  - addresses: ["${solverIp}"]
-    conditions: {ready: true}
-`,
+      readySlice(NS, svc.metadata.name, solverIp, 8089, {
+        name: `${svc.metadata.name}-test`,
+        portName: svc.spec.ports[0].name ?? "",
+      }),
     );
     const token = /--token=(.*)/.exec(args.find((a) => a.startsWith("--token="))!)![1]!;
     const key = /--key=(.*)/.exec(args.find((a) => a.startsWith("--key="))!)![1]!;

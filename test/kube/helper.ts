@@ -131,6 +131,34 @@ ${extra}---
 `;
 }
 
+/**
+ * readySlice renders an EndpointSlice for service with one ready IPv4 endpoint at ip:port, as a
+ * test registers a backend the API server would otherwise learn from Pods (named NAME-1 unless
+ * name is given; portName is the Service port's name).
+ */
+export function readySlice(
+  ns: string,
+  service: string,
+  ip: string,
+  port: number,
+  o: { name?: string; portName?: string } = {},
+): string {
+  return `apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: ${o.name ?? `${service}-1`}
+  namespace: ${ns}
+  labels:
+    kubernetes.io/service-name: ${service}
+    endpointslice.kubernetes.io/managed-by: test.portico.dev
+addressType: IPv4
+ports: [{name: "${o.portName ?? ""}", port: ${port}, protocol: TCP}]
+endpoints:
+  - addresses: ["${ip}"]
+    conditions: {ready: true}
+`;
+}
+
 /** spawnController runs `portico controller` as Portico's ServiceAccount in a child process with a
  * short lease (3 s) and its admin port on a free loopback port (two replicas on one host would
  * otherwise both want 9901), adding args and environment; PORTICO_TEST_LOG=1 shows its log. */

@@ -14,6 +14,7 @@ import {
   ipOf,
   kubeSkip,
   lbService,
+  readySlice,
   startController,
   waitFor,
   type RunningController,
@@ -88,20 +89,7 @@ metadata: {name: traffic-pool}
 spec:
   addresses: ["127.33.0.1-127.33.0.3"]
 ---
-${lbService(NS, "web", 18090)}apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: web-1
-  namespace: ${NS}
-  labels:
-    kubernetes.io/service-name: web
-    endpointslice.kubernetes.io/managed-by: test.portico.dev
-addressType: IPv4
-ports: [{name: "", port: 8080, protocol: TCP}]
-endpoints:
-  - addresses: ["${backendIp}"]
-    conditions: {ready: true}
-`,
+${lbService(NS, "web", 18090)}${readySlice(NS, "web", backendIp, 8080)}`,
     );
     const vip = await waitFor("VIP of web", () => ipOf(env, NS, "web"));
     assert.equal(vip, "127.33.0.1");
