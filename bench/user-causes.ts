@@ -107,9 +107,12 @@ async function start(w: Rung, t: Topology, logFile: string): Promise<Running> {
   if (build === undefined) throw new Error(`${w} needs --build-b=DIR`);
   if (r.run === undefined) {
     const script = join(build, "bench/portico-engine.js");
-    const [exe, ...rest] = porticoEngineArgv(script, { ...t, proxies: { ...t.proxies, Portico: r.address } }, 1, [
-      ...(r.flags ?? []),
-    ]);
+    const [exe, ...rest] = porticoEngineArgv(
+      script,
+      { ...t, proxies: { ...t.proxies, Portico: r.address } },
+      1,
+      [...(r.flags ?? [])],
+    );
     const argv = [exe!, ...node, ...rest];
     const proc = startProcess(w, pinned(t.proxyCpus, argv), env());
     await waitForPort(r.address, t.httpPort, 30_000, proc);
@@ -177,12 +180,16 @@ async function main(): Promise<void> {
         threads.get(w)!.set(name, list);
         split.push(`${name} ${t.toFixed(2)}`);
       }
-      log(`round ${round} ${w}: ${r.value.toFixed(0)} req/s, ${us.toFixed(2)} µs CPU/req (${split.join(", ")})`);
+      log(
+        `round ${round} ${w}: ${r.value.toFixed(0)} req/s, ${us.toFixed(2)} µs CPU/req (${split.join(", ")})`,
+      );
       const calls = syscalls.get(w)!.at(-1);
       if (calls && tracer) {
         const n = r.value * seconds;
         const top = [...calls].sort((a, b) => b[1] - a[1]).slice(0, 8);
-        log(`  system calls per request: ${top.map(([name, c]) => `${name} ${(c / n).toFixed(3)}`).join(", ")}`);
+        log(
+          `  system calls per request: ${top.map(([name, c]) => `${name} ${(c / n).toFixed(3)}`).join(", ")}`,
+        );
       }
     }
   }
@@ -218,7 +225,12 @@ async function main(): Promise<void> {
           .join(", ")}`,
     ),
   ];
-  const md = join(root, "bench", "results", `user-causes-${new Date().toISOString().replaceAll(":", "-")}.md`);
+  const md = join(
+    root,
+    "bench",
+    "results",
+    `user-causes-${new Date().toISOString().replaceAll(":", "-")}.md`,
+  );
   mkdirSync(join(root, "bench", "results"), { recursive: true });
   life.finish(lines.join("\n"), md, dir);
 }
