@@ -13,10 +13,13 @@
 //   run               `portico run` with its defaults
 //   run+log           `portico run --access-log FILE`
 //   runB, runB+log    the same from another build (--build-b=DIR, a .cache/dist tree): an A/B
+//   engine+stgc, run+stgc  with V8's --single-threaded-gc (no GC helper threads on the one core)
 //
 //   --rounds=N --duration=S --quick --skip-install   as bench:user
-//   --who=a,b         the rungs to run (default engine,engine+metrics,engine+analytics,run-noanalytics,run)
-//   --build-b=DIR     the tree runB and runB+log run (scripts/build.sh output of another commit)
+//   --who=a,b         the rungs to run, the first the reference (default
+//                     engine,engine+metrics,engine+analytics,run-noanalytics,run)
+//   --build-b=DIR     the tree runB and runB+log run (scripts/build.sh output of another commit,
+//                     copied out of .cache: a later build there removes older trees)
 //   --strace          count each rung's system calls per request during its rounds (strace -c -f;
 //                     slows the process: its rates and CPU figures are then not comparable)
 //   --node-flags=S    node flags for every Portico process, space-separated (e.g. "--cpu-prof --cpu-prof-dir=D")
