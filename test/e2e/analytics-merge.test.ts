@@ -31,6 +31,7 @@ import {
   assertComparisons,
   compareQuantiles,
   formatComparisons,
+  loadedMachine,
   settledServices,
 } from "./analytics-helpers.ts";
 
@@ -161,7 +162,7 @@ test("two engines, one VIP: the merged p50/p90/p99 are the union's, counts add u
   const union = exactQuantiles([...e1, ...e2]);
   const q1 = exactQuantiles(e1);
   const q2 = exactQuantiles(e2);
-  const figures = compareQuantiles("merged", s.latency.total, union, gen.loopDelay, gen.floor);
+  const figures = compareQuantiles("merged", s.latency.total, union, loadedMachine(gen.loopDelay));
   console.log(
     `merge: e1 ${e1.length} requests (p50 ${q1.p50.toFixed(2)}, p99 ${q1.p99.toFixed(2)} ms), e2 ${e2.length} (p50 ${q2.p50.toFixed(2)}, p99 ${q2.p99.toFixed(2)} ms)\n${formatComparisons(figures)}`,
   );
