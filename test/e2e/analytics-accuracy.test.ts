@@ -25,9 +25,11 @@ import {
   formatComparisons,
   series,
   settledServices,
+  describeLoad,
   loadedMachine,
   totals,
   type Comparison,
+  type Loaded,
 } from "./analytics-helpers.ts";
 import { joinAccessLog } from "./analytics-join.ts";
 
@@ -160,7 +162,7 @@ test("analytics counts equal the generator's exactly; p50/p90/p99 within 2% of i
     p.adminUrl,
     Object.fromEntries([...sent].map(([k, rs]) => [k, rs.length])),
   );
-  const loaded: Record<number, string | undefined> = {
+  const loaded: Record<number, Loaded> = {
     [PORT]: loadedMachine(h1.lateness),
     [TLS_PORT]: loadedMachine(h2.lateness),
   };
@@ -186,12 +188,12 @@ test("analytics counts equal the generator's exactly; p50/p90/p99 within 2% of i
     if (!TIMED.includes(key)) continue;
     const port = Number(key.slice(key.lastIndexOf(":") + 1));
     figures.push(
-      ...compareQuantiles(key, s.latency.total, exactQuantiles(records.map((r) => r.ms)), loaded[port]),
+      ...compareQuantiles(key, s.latency.total, exactQuantiles(records.map((r) => r.ms)), loaded[port]!),
     );
   }
   const late = (l: typeof h1.lateness) => `${l.p50.toFixed(2)}/${l.p99.toFixed(2)}`;
   const why = Object.entries(loaded)
-    .map(([port, w]) => `port ${port}: ${w === undefined ? "quiet" : `loaded, tails one-sided: ${w}`}`)
+    .map(([port, l]) => `port ${port}: ${describeLoad(l)}`)
     .join("; ");
   console.log(
     `accuracy (test/peers/loadgen, open loop; HTTP/1.1: ${H1.requests} requests at ${H1.rate}/s on ${H1.connections} connections, ${h1.elapsedMs} ms; HTTP/2 over TLS: ${H2.requests} at ${H2.rate}/s on ${H2.connections}, ${h2.elapsedMs} ms; requests left late p50/p99 ${late(h1.lateness)}, ${late(h2.lateness)} ms; load average ${loadavg()

@@ -20,7 +20,8 @@
 // proxy never sees, and it lands in the tail. A paced schedule keeps the offered load the same
 // every run and spreads the wake-ups. Latency is still counted from the actual write, not from the
 // due time (the proxy can only see a request once it is sent); how late each request left against
-// its due time is recorded too ("lateUs"): the generator's own measure of a loaded machine.
+// its due time is recorded too ("lateUs", of which up to 1 ms is the Go timer's granularity:
+// goload.ts): the generator's own measure of a loaded machine.
 //
 // Warm-up: before the schedule every connection sends one request to the warm-up authority (a
 // virtual host of its own, so it is counted apart): the connection is then accepted and read by the
