@@ -105,6 +105,10 @@ func now() int64 { return int64(time.Since(base)) }
 
 // wire is a TCP connection that notes the time of its writes and reads: armed, the next write's
 // start is kept as the request's start; every read that brings bytes sets the last read's time.
+// Requests on a connection go one at a time and the proxy sends nothing unasked, so the armed write
+// is the request's and the last read before the body's end brought its last bytes. (HTTP/2's own
+// frames could in principle come between — a SETTINGS or PING acknowledgement, a WINDOW_UPDATE —
+// but the connection settles during its warm-up, and 5-byte bodies never reach a window update.)
 type wire struct {
 	net.Conn
 	armed atomic.Bool
