@@ -3,12 +3,12 @@
 import { median, optMedian } from "./summary.ts";
 
 /** Contestant names one process of the user-mode run. */
-export type Contestant = "HAProxy" | "nginx" | "nginx+log" | "engine" | "run" | "run+log";
+export type Contestant = "HAProxy" | "nginx" | "nginx+log" | "engine" | "run" | "run+log" | "run-node";
 
 /**
  * CONTESTANTS in round order: the reference proxies as in the main bench, nginx with its access
  * log on, Portico's bare engine (bench/portico-engine.ts, the main bench's Portico) and `portico
- * run` with the access log off and on.
+ * run` with the access log off and on; run-node (on request) is `portico run` on net.Sockets.
  */
 export const CONTESTANTS: readonly Contestant[] = [
   "HAProxy",
@@ -17,6 +17,7 @@ export const CONTESTANTS: readonly Contestant[] = [
   "engine",
   "run",
   "run+log",
+  "run-node",
 ];
 
 /** RATIOS are the pairs the report compares, numerator first. */
@@ -28,6 +29,7 @@ export const RATIOS: readonly (readonly [Contestant, Contestant])[] = [
   ["engine", "HAProxy"],
   ["run", "engine"],
   ["run+log", "run"],
+  ["run", "run-node"],
 ];
 
 /** TARGET is issue 21 item 2's: `portico run` ≥ 0.9× HAProxy on HTTP/1.1 keep-alive. */

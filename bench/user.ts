@@ -9,7 +9,8 @@
 //   --duration=S    seconds per wrk run (default 10)
 //   --quick         1 round of 3-second runs (proves the harness; numbers not comparable)
 //   --only=a,b      case ids (default http-ka-64,https-ka)
-//   --who=a,b       contestants (default all: HAProxy,nginx,nginx+log,engine,run,run+log)
+//   --who=a,b       contestants (default all but run-node: HAProxy,nginx,nginx+log,engine,run,run+log;
+//                   run-node is `portico run` with PORTICO_OWN_SOCKETS=off, the socket layer's A/B)
 //   --skip-install  do not call apt-get
 import { mkdirSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,7 +32,7 @@ const { values: opt } = parseArgs({
   options: {
     ...RUN_OPTIONS,
     only: { type: "string", default: "http-ka-64,https-ka" },
-    who: { type: "string", default: CONTESTANTS.join(",") },
+    who: { type: "string", default: CONTESTANTS.filter((c) => c !== "run-node").join(",") },
   },
 });
 const { rounds, seconds } = timing(opt);
@@ -42,6 +43,7 @@ const ADDRESSES: Partial<Record<Contestant, string>> = {
   run: "127.0.0.40",
   "run+log": "127.0.0.41",
   "nginx+log": "127.0.0.42",
+  "run-node": "127.0.0.43",
 };
 const log = (msg: string): void =>
   console.log(`[bench:user ${new Date().toISOString().slice(11, 19)}] ${msg}`);
@@ -86,6 +88,9 @@ async function start(
   const env = { ...process.env };
   delete env.PORTICO_ANALYTICS;
   delete env.PORTICO_LOG_LEVEL;
+  // run-node is `portico run` on Node's net.Socket accept path: the own socket layer's A/B.
+  if (c === "run-node") env.PORTICO_OWN_SOCKETS = "off";
+  else delete env.PORTICO_OWN_SOCKETS;
   const flags = c === "run+log" ? ["--access-log", logs[c]!] : [];
   const { proc } = await startPorticoRun({
     name: c.replace("+", "-"),
