@@ -92,6 +92,9 @@ const UV_EOF = -4095;
 // net.Socket's writableHighWaterMark does.
 const HIGH_WATER = getDefaultHighWaterMark(false);
 
+// PAIRS is flush's chunk/encoding list for writev, reused (it holds nothing between flushes).
+const PAIRS: unknown[] = [];
+
 // READ_BUFFER receives every read of every own socket: reads are handled synchronously, one at a time.
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
@@ -229,33 +232,42 @@ export class OwnSocket {
 
   private flush(): void {
     const held = this.held;
-    if (held.length === 0) return;
-    this.held = [];
+    const n = held.length;
+    if (n === 0) return;
     let bytes = 0;
-    for (let i = 0; i < held.length; i++) bytes += held[i]!.length;
+    for (let i = 0; i < n; i++) bytes += held[i]!.length;
     this.writableLength -= bytes;
-    if (this.destroyed) return;
+    if (this.destroyed) {
+      held.length = 0;
+      return;
+    }
     const h = this.handle!;
     const req = this.request();
     let err: number;
-    if (held.length === 1) {
+    if (n === 1) {
       const d = held[0]!;
       err = typeof d === "string" ? h.writeLatin1String(req, d) : h.writeBuffer(req, d);
     } else {
-      // writev takes buffers alone, or chunk/encoding pairs when strings are among them.
+      // writev takes buffers alone, or chunk/encoding pairs when strings are among them (a head
+      // and its body: the usual response). The pairs array is reused: writev copies the strings
+      // and the buffers stay referenced by held while the write is in flight.
       let allBuffers = true;
-      for (let i = 0; i < held.length; i++) if (typeof held[i] === "string") allBuffers = false;
-      let chunks: unknown[] = held;
-      if (!allBuffers) {
-        chunks = new Array(held.length * 2);
-        for (let i = 0; i < held.length; i++) {
-          chunks[i * 2] = held[i];
-          chunks[i * 2 + 1] = "latin1";
+      for (let i = 0; i < n; i++) if (typeof held[i] === "string") allBuffers = false;
+      if (allBuffers) err = h.writev(req, held, true);
+      else {
+        PAIRS.length = n * 2;
+        for (let i = 0; i < n; i++) {
+          PAIRS[i * 2] = held[i];
+          PAIRS[i * 2 + 1] = "latin1";
         }
+        err = h.writev(req, PAIRS, false);
+        for (let i = 0; i < n; i++) PAIRS[i * 2] = undefined;
       }
-      err = h.writev(req, chunks, allBuffers);
     }
     this.dispatched(req, err, held);
+    // An async write keeps held (its buffers) until it completes; else held serves the next turn.
+    if (req.kept === held) this.held = [];
+    else held.length = 0;
     if (this.needDrain && this.writableLength === 0 && !this.destroyed) {
       // As a net.Socket emits 'drain': not from inside the write that emptied the buffer.
       process.nextTick(emitDrain, this);
@@ -377,7 +389,7 @@ export class OwnSocket {
     this.destroyed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    this.held = [];
+    this.held.length = 0;
     this.needDrain = false;
     const h = this.handle!;
     h.onread = noRead;
