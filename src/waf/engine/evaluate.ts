@@ -50,6 +50,17 @@ function removes(tr: TargetRemoval, r: CompiledRule): boolean {
 
 const HIT_VALUE_BYTES = 120;
 const NO_BITS = new Uint32Array(0);
+/** UNION_POOL bounds the union storages a program keeps for reuse (one per concurrent
+ * transaction is what saves allocations; more would only hold memory). */
+const UNION_POOL = 64;
+const EMPTIES = new Map<number, Uint32Array>();
+
+/** emptyBits is the bits of "" (no literal, no byte) for words words; shared, never written. */
+function emptyBits(words: number): Uint32Array {
+  let e = EMPTIES.get(words);
+  if (e === undefined) EMPTIES.set(words, (e = new Uint32Array(words)));
+  return e;
+}
 const NO_AT = new Float64Array(0);
 
 /** or sets to[toOff, toOff + w) |= from[fromOff, fromOff + w). */
@@ -72,6 +83,7 @@ export class Evaluator {
   private unionAt: Float64Array = NO_AT;
   private readonly empty: Uint32Array;
   private readonly ctx: OperatorContext & { captures: string[] | undefined };
+  private readonly captures: string[] = [];
   private skip = 0;
   /** removals: the runtime target removals naming removalsRule, with removalsSeen removals made. */
   private removalsRule: CompiledRule | undefined;
@@ -87,7 +99,7 @@ export class Evaluator {
     this.values = p.values;
     this.words = p.literals.words;
     this.pureWords = p.pureWords;
-    this.empty = new Uint32Array(this.words);
+    this.empty = emptyBits(this.words);
   }
 
   /** runPhase runs a phase's rules in order until the phase ends or the transaction stops. */
@@ -276,9 +288,11 @@ export class Evaluator {
     const version = this.tx.vars.version;
     const w = this.words;
     if (this.unionAt.length === 0) {
+      // From the program's pool (a transaction that ended gave it back), stamps reset.
       const slots = this.tx.program.unionSlots;
-      this.unionBits = new Uint32Array(slots * w);
-      this.unionAt = new Float64Array(slots).fill(-1);
+      const sc = this.tx.program.unionPool.pop();
+      this.unionBits = sc?.bits ?? new Uint32Array(slots * w);
+      this.unionAt = (sc?.at ?? new Float64Array(slots)).fill(-1);
     }
     const at = this.unionAt;
     const bits = this.unionBits;
@@ -305,6 +319,16 @@ export class Evaluator {
       at[s.union] = version;
     }
     return s.union * w;
+  }
+
+  /** release gives the union storage back to the program's pool; the transaction has ended
+   * (Tx.logging), so nothing reads it again. */
+  release(): void {
+    if (this.unionAt.length === 0) return;
+    const pool = this.tx.program.unionPool;
+    if (pool.length < UNION_POOL) pool.push({ bits: this.unionBits, at: this.unionAt });
+    this.unionBits = NO_BITS;
+    this.unionAt = NO_AT;
   }
 
   /** entry is v's value-cache.ts entry: the program's (kept across transactions) or, for a value
@@ -346,7 +370,10 @@ export class Evaluator {
    * (value-cache.ts): a match always runs the operator, for this transaction's captures. */
   private test(s: Step, v: Member, t: Rec, out: Member[] | undefined, coll?: string): Member[] | undefined {
     const k = this.pureWords > 0 ? s.pureOp : -1;
-    const captures = s.capture ? [] : undefined;
+    // One array for the transaction's captures: an operator fills it, and a match copies it
+    // into TX:0..9 before the next test.
+    const captures = s.capture ? this.captures : undefined;
+    if (captures !== undefined) captures.length = 0;
     this.ctx.captures = captures;
     let res: OperatorResult;
     if (k >= 0 && t.miss !== undefined && (t.miss[k >>> 5]! & (1 << (k & 31))) !== 0) res = false;

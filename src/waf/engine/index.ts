@@ -68,6 +68,7 @@ export function compileProgram(
     runs: options.plain ? runs.map((r) => new Int32Array(r.length)) : runs,
     pureWords: options.plain ? 0 : pureWords,
     values: new ValueCache(options.plain ? 0 : options.valueCache?.maxBytes, options.valueCache?.maxEntries),
+    unionPool: [],
   };
   const program: Program = {
     ruleCount,

@@ -143,4 +143,6 @@ export interface Compiled {
   pureWords: number;
   /** values is the program's cross-transaction cache of values (value-cache.ts). */
   values: ValueCache;
+  /** unionPool: union storages (evaluate.ts) of ended transactions, for the next ones. */
+  unionPool: { bits: Uint32Array; at: Float64Array }[];
 }
