@@ -353,8 +353,14 @@ function compileStep(
     else
       targets.push(
         sel
-          ? { collection: v.collection, sel, count: v.count, cacheKey: selKey(v.collection, sel) }
-          : { collection: v.collection, count: v.count },
+          ? {
+              collection: v.collection,
+              sel,
+              count: v.count,
+              fixed: fixedBetweenChanges(v.collection),
+              cacheKey: selKey(v.collection, sel),
+            }
+          : { collection: v.collection, count: v.count, fixed: fixedBetweenChanges(v.collection) },
       );
   }
   const exclusionsBy = new Map<string, Exclusion[]>();

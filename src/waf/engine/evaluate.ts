@@ -20,7 +20,7 @@ import { holds } from "./prefilter.ts";
 import { ENTRY_OVERHEAD, newEntry, newRec, type Entry, type Rec, type ValueCache } from "./value-cache.ts";
 import type { Tx } from "./transaction.ts";
 import type { WafHit } from "./types.ts";
-import { fixedBetweenChanges, fullName, member, named, type Member } from "./vars.ts";
+import { fullName, member, named, type Member } from "./vars.ts";
 
 const NONE: readonly Member[] = [];
 const NO_REMOVALS: readonly TargetRemoval[] = [];
@@ -252,7 +252,8 @@ export class Evaluator {
       // One TX variable (or IP, ENV...): one map lookup, nothing allocated unless it matches.
       const m = this.tx.vars.liveMember(live.collection, live.lower);
       if (!m) return undefined;
-      const e = this.entry(m.value);
+      // The cache only serves a prefilter or a pure operator (a TX comparison uses neither).
+      const e = pre !== undefined || s.pureOp >= 0 ? this.entry(m.value) : newRec(m.value, false);
       if (pre !== undefined && !holds(pre, this.bits(e), 0)) return undefined;
       return this.test(s, m, e, undefined, live.collection);
     }
@@ -429,16 +430,16 @@ export class Evaluator {
       return doc ? this.tx.program.body.xpath(doc, expr).map((v) => named(coll, member(expr, v))) : NONE;
     }
     const sel = t.sel;
-    const live = sel?.kind === "name" ? this.tx.vars.liveMember(coll, sel.lower) : undefined;
-    // TX:name and friends: one map lookup, not a scan of every TX variable.
-    if (live !== undefined) return live ? [named(coll, live)] : NONE;
     // The request's and response's data: the stored members as they are, unnamed (test() names
     // a member only when it matches); TX, MATCHED_VARS and the other live or dynamic ones are
     // read through named copies, so a rule's own setvars and matches do not change its list.
-    if (fixedBetweenChanges(coll))
+    if (t.fixed)
       return sel && sel.kind !== "xpath"
         ? this.tx.vars.where(coll, t.cacheKey as string, sel, selects)
         : this.tx.vars.members(coll);
+    const live = sel?.kind === "name" ? this.tx.vars.liveMember(coll, sel.lower) : undefined;
+    // TX:name and friends: one map lookup, not a scan of every TX variable.
+    if (live !== undefined) return live ? [named(coll, live)] : NONE;
     return sel && sel.kind !== "xpath"
       ? this.tx.vars.namedWhere(coll, t.cacheKey as string, sel, selects)
       : this.tx.vars.named(coll);

@@ -21,6 +21,9 @@ export interface Target {
   collection: string;
   sel?: Sel;
   count: boolean;
+  /** fixed: the collection's members stay the same until the data changes (vars.ts
+   * fixedBetweenChanges): read unnamed, from Vars' lists. */
+  fixed: boolean;
   /** cacheKey names the selection for Vars.namedWhere (built once here, not per evaluation). */
   cacheKey?: string;
 }
