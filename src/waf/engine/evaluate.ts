@@ -499,7 +499,11 @@ export class Evaluator {
     // Unchanged: the same form (its bits and misses apply as they are).
     const r = next === cur.v ? cur : newRec(next, e.shared);
     if (r !== cur) this.charge(r, next.length + ENTRY_OVERHEAD);
-    (e.t as (Rec | undefined)[])[s.transformIds[i] as number] = r;
+    const t = e.t as (Rec | undefined)[];
+    const id = s.transformIds[i] as number;
+    // The forms array grows to the highest chain id it holds: 8 bytes a slot.
+    if (id >= t.length) this.charge(e, 8 * (id + 1 - t.length));
+    t[id] = r;
     return r;
   }
 

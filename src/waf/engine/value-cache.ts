@@ -15,9 +15,10 @@
 // Bounded: two generations (young, old). A lookup that finds a value in old moves it to young;
 // when young has charged MAX_CHARGE bytes or holds MAX_ENTRIES values it becomes old and the old
 // one is dropped. Each entry charges what it holds: its key, its transformed strings, its bit
-// sets, plus ENTRY_OVERHEAD; so the cache holds at most about 2 × MAX_CHARGE bytes (4 MiB) per
-// program whatever the traffic. Values longer than MAX_VALUE_CHARS (bodies, long arguments) are
-// not kept: the evaluator works them out per transaction (a local map, as before this cache).
+// sets, its forms array (8 bytes a slot), plus ENTRY_OVERHEAD per entry and record; so the cache
+// holds at most about 2 × MAX_CHARGE bytes (4 MiB) per program whatever the traffic. Values
+// longer than MAX_VALUE_CHARS (bodies, long arguments) are not kept: the evaluator works them
+// out per transaction (a local map, as before this cache).
 
 /** Rec is one form of a value: the value itself or its result under one transformation chain. */
 export interface Rec {
@@ -112,9 +113,11 @@ export class ValueCache {
 /** size is what entry e charges: its key, its records' strings and bit sets. */
 function size(e: Entry): number {
   let n = e.v.length + ENTRY_OVERHEAD + bitBytes(e);
-  if (e.t !== undefined)
+  if (e.t !== undefined) {
+    n += 8 * e.t.length;
     for (const r of new Set(e.t))
       if (r !== undefined && r !== e) n += r.v.length + ENTRY_OVERHEAD + bitBytes(r);
+  }
   return n;
 }
 
