@@ -178,6 +178,9 @@ export class Vars {
 
   /** members lists a variable's values (a scalar has one member with an empty key, or none). */
   members(name: string): readonly Member[] {
+    // Built lists first: the live and dynamic collections are never kept in derived.
+    const built = this.derived.get(name);
+    if (built !== undefined) return built;
     if (LIVE.has(name)) {
       const m = this.live.get(name);
       return m ? [...m.values()] : [];
@@ -199,11 +202,9 @@ export class Vars {
         // ModSecurity: microseconds since the transaction started.
         return [member("", String(Math.round((performance.now() - this.started) * 1000)))];
     }
-    const cached = this.derived.get(name);
-    if (cached) return cached;
-    const built = this.build(name);
-    this.derived.set(name, built);
-    return built;
+    const fresh = this.build(name);
+    this.derived.set(name, fresh);
+    return fresh;
   }
 
   private build(name: string): readonly Member[] {
