@@ -1,0 +1,208 @@
+// grpc.ts: `npm run bench:grpc` — gRPC unary calls through a GRPCRoute (issue 21, item 1), beside
+// HAProxy. Portico runs as a user runs it (`portico run` on a directory holding a Gateway with an
+// h2c and an HTTPS listener and a GRPCRoute, bench/grpc-configs.ts); HAProxy runs mode http with
+// `proto h2` to the backend. The backend is bench/grpc-echo (Go standard library, HTTP/2
+// cleartext), the load generator ghz (a grpc-go client, so every call's grpc-status is checked and
+// latency percentiles come from real calls); both are built by scripts/grpc-bench/build.sh into
+// .cache/grpc-bench. The proxies are pinned to the proxy CPU, ghz and the backend to the load CPU;
+// rounds are interleaved and the starting contestant rotates per round. "direct" (ghz straight to
+// the backend, h2c only) is the load generator's and backend's ceiling: a proxy near it is limited
+// by the load CPU, not by itself.
+//   --rounds=N        interleaved rounds (default 5)
+//   --duration=S      seconds per ghz run (default 10)
+//   --quick           1 round of 3-second runs (proves the harness; numbers not comparable)
+//   --only=a,b        cases (default grpc-h2c,grpc-tls)
+//   --who=a,b         contestants (default HAProxy,Portico,direct)
+//   --connections=N   client connections (default 16)
+//   --concurrency=N   calls in flight, spread over the connections (default 128)
+//   --skip-install    do not call apt-get
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { environment } from "./env-info.ts";
+import {
+  DEFAULT_LOAD,
+  GRPC_BACKEND,
+  GRPC_CASES,
+  PORTICO_VIP,
+  ghzArgv,
+  grpcHaproxyConfig,
+  grpcManifest,
+  type GrpcCase,
+  type Load,
+} from "./grpc-configs.ts";
+import { GRPC_WHO, parseGhz, renderGrpcReport, type GrpcSample, type GrpcWho } from "./grpc-report.ts";
+import { Lifecycle, RUN_OPTIONS, timing } from "./harness.ts";
+import { startPorticoRun } from "./portico-run.ts";
+import { cpuSeconds, pinned, runCommand, startProcess, waitForPort, type Running } from "./procs.ts";
+import { makeRunDir } from "./proxies.ts";
+import { ensureTools, REQUIRED } from "./setup.ts";
+import { defaultTopology, makeCertificate, type Topology } from "./topology.ts";
+
+const root = resolve(import.meta.dirname, "..");
+const TOOLS = join(root, ".cache/grpc-bench");
+const PROTO = join(root, "bench/grpc-echo/echo.proto");
+const { values: opt } = parseArgs({
+  options: {
+    ...RUN_OPTIONS,
+    only: { type: "string", default: GRPC_CASES.map((c) => c.id).join(",") },
+    who: { type: "string", default: GRPC_WHO.join(",") },
+    connections: { type: "string", default: String(DEFAULT_LOAD.connections) },
+    concurrency: { type: "string", default: String(DEFAULT_LOAD.concurrency) },
+  },
+});
+const { rounds, seconds } = timing(opt);
+const cases = GRPC_CASES.filter((c) => opt.only.split(",").includes(c.id));
+const who = GRPC_WHO.filter((w) => opt.who.split(",").includes(w));
+const load: Load = { connections: Number(opt.connections), concurrency: Number(opt.concurrency) };
+const log = (msg: string): void =>
+  console.log(`[bench:grpc ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+
+const life = new Lifecycle(log);
+const running = life.running;
+
+/** target is where contestant w takes case c's calls; undefined when it does not run that case. */
+function target(w: GrpcWho, c: GrpcCase, t: Topology): { host: string; port: number } | undefined {
+  if (w === "direct") return c.tls ? undefined : { host: GRPC_BACKEND.address, port: GRPC_BACKEND.port };
+  const host = w === "HAProxy" ? t.proxies.HAProxy : PORTICO_VIP;
+  return { host, port: c.tls ? t.httpsPort : t.httpPort };
+}
+
+/** ghz runs one ghz on the load CPUs against w for case c and returns its raw summary. */
+async function ghz(w: GrpcWho, c: GrpcCase, t: Topology, secs: number): Promise<{ argv: string[]; out: string }> {
+  const to = target(w, c, t)!;
+  const argv = [
+    "taskset",
+    "-c",
+    t.loadCpus,
+    ...ghzArgv({ ghz: join(TOOLS, "ghz"), proto: PROTO, ...to, tls: c.tls, seconds: secs, load }),
+  ];
+  const { stdout } = await runCommand(argv, (secs + 60) * 1000);
+  return { argv, out: stdout };
+}
+
+async function startHaproxy(t: Topology): Promise<Running> {
+  const cfg = join(t.dir, "haproxy-grpc.cfg");
+  writeFileSync(cfg, grpcHaproxyConfig(t));
+  await runCommand(["haproxy", "-c", "-q", "-f", cfg], 10000);
+  const proc = startProcess("HAProxy", pinned(t.proxyCpus, ["haproxy", "-db", "-f", cfg]));
+  for (const port of [t.httpPort, t.httpsPort]) await waitForPort(t.proxies.HAProxy, port, 10000, proc);
+  return proc;
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  const resultsDir = join(root, "bench", "results");
+  const rawDir = join(resultsDir, `grpc-${startedAt.replaceAll(":", "-")}-raw`);
+  mkdirSync(rawDir, { recursive: true });
+  if (!opt["skip-install"])
+    ensureTools(
+      log,
+      REQUIRED.filter((r) => ["haproxy", "util-linux", "openssl"].includes(r.pkg)),
+    );
+  const env = environment();
+  log("building ghz and grpc-echo (scripts/grpc-bench/build.sh; minutes the first time)");
+  await runCommand(["bash", join(root, "scripts/grpc-bench/build.sh")], 900_000).catch((e: Error) => {
+    throw new Error(`scripts/grpc-bench/build.sh failed (Go from the module proxy is needed): ${e.message}`);
+  });
+  await runCommand(["sh", join(root, "scripts/build.sh")], 180_000);
+  const dir = makeRunDir(tmpdir());
+  const t = defaultTopology(dir);
+  makeCertificate(t);
+
+  const backend = startProcess(
+    "grpc-echo",
+    pinned(t.loadCpus, [join(TOOLS, "grpc-echo"), "-listen", `${GRPC_BACKEND.address}:${GRPC_BACKEND.port}`]),
+  );
+  running.push(backend);
+  await waitForPort(GRPC_BACKEND.address, GRPC_BACKEND.port, 10000, backend);
+  const procs = new Map<GrpcWho, Running>();
+  if (who.includes("HAProxy")) procs.set("HAProxy", await startHaproxy(t));
+  if (who.includes("Portico")) {
+    // Defaults as a user gets them: analytics and metrics on, log level info.
+    const penv = { ...process.env };
+    delete penv.PORTICO_ANALYTICS;
+    delete penv.PORTICO_LOG_LEVEL;
+    const { proc } = await startPorticoRun({
+      name: "grpc",
+      vip: PORTICO_VIP,
+      dir,
+      t,
+      env: penv,
+      manifest: grpcManifest({
+        t,
+        certPem: readFileSync(t.certFile, "utf8"),
+        keyPem: readFileSync(t.keyFile, "utf8"),
+      }),
+    });
+    procs.set("Portico", proc);
+  }
+  running.push(...procs.values());
+  for (const [w, p] of procs) log(`${w} up (pid ${p.pid}, CPU ${t.proxyCpus})`);
+
+  // Unrecorded warm-up: 1 s per case and contestant, so JITs, sessions and pools are primed alike;
+  // a proxy that fails a call here stops the run with ghz's own words.
+  for (const c of cases)
+    for (const w of who) {
+      if (!target(w, c, t)) continue;
+      const { out } = await ghz(w, c, t, 1);
+      if (parseGhz(out).errors > 0)
+        throw new Error(`warm-up: ${w} ${c.id} had failed calls (is the route served?):\n${out.slice(-1500)}`);
+    }
+
+  const samples: GrpcSample[] = [];
+  const notes: string[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    const order = who.map((_, i) => who[(i + round - 1) % who.length]!);
+    for (const c of cases)
+      for (const w of order) {
+        if (!target(w, c, t)) continue;
+        const proc = procs.get(w);
+        const cpu0 = proc ? cpuSeconds(proc.pid) : 0;
+        try {
+          const { argv, out } = await ghz(w, c, t, seconds);
+          const cpu = proc ? cpuSeconds(proc.pid) - cpu0 : 0;
+          writeFileSync(join(rawDir, `${round}-${c.id}-${w}.txt`), `${argv.join(" ")}\n\n${out}`);
+          const r = parseGhz(out);
+          const done = r.count - r.cancelled;
+          const cpuUs = proc && done > 0 ? (cpu * 1e6) / done : undefined;
+          samples.push({ caseId: c.id, who: w, round, ...r, cpuUs });
+          log(
+            `round ${round} ${c.id} ${w}: ${r.rps.toFixed(0)} calls/s p50 ${r.p50Ms}ms p99 ${r.p99Ms}ms cpu ${cpuUs?.toFixed(1) ?? "—"}µs/call${r.errors ? ` failed ${r.errors}` : ""}`,
+          );
+        } catch (e) {
+          const msg = `round ${round} ${c.id} ${w} failed: ${(e as Error).message.split("\n")[0]}`;
+          log(msg);
+          notes.push(msg);
+        }
+      }
+  }
+  await life.stopAll();
+  if (opt.quick)
+    notes.unshift("Quick smoke run (--quick): one short round; these numbers are not for comparison.");
+  const cmd = (c: GrpcCase) =>
+    `taskset -c ${t.loadCpus} ${ghzArgv({ ghz: "ghz", proto: "bench/grpc-echo/echo.proto", host: "HOST", port: c.tls ? t.httpsPort : t.httpPort, tls: c.tls, seconds, load }).join(" ")}`;
+  const report = renderGrpcReport({
+    startedAt,
+    settings: {
+      machine: `${env.CPU}, load average ${env["load average at start"] ?? "?"}`,
+      rounds: String(rounds),
+      "seconds per run": String(seconds),
+      load: `${load.connections} connections, ${load.concurrency} calls in flight (ghz ${readFileSync(join(TOOLS, ".ghz-version"), "utf8").trim()})`,
+      "proxy CPUs": t.proxyCpus,
+      "ghz + backend CPUs": t.loadCpus,
+      Portico: `\`portico run\` (Gateway + GRPCRoute, metrics and analytics at their defaults) on ${PORTICO_VIP}`,
+      HAProxy: `${env.HAProxy.split(" - ")[0]}, mode http, \`proto h2\` to the backend, on ${t.proxies.HAProxy}`,
+      command: `npm run bench:grpc --${process.argv.length > 2 ? ` ${process.argv.slice(2).join(" ")}` : ""}`,
+    },
+    cases,
+    samples,
+    commands: Object.fromEntries(cases.map((c) => [c.id, cmd(c)])),
+    notes,
+  });
+  const md = join(resultsDir, `grpc-${startedAt.replaceAll(":", "-")}.md`);
+  life.finish(report, md, dir);
+}
+
+life.run(main);
