@@ -3,10 +3,14 @@
 // writes them) and the ghz command lines. Pure, so the configurations are read in one place.
 import type { Topology } from "./topology.ts";
 
-/** GRPC_BACKEND is bench/grpc-echo's address (beside the nginx backend on 127.0.0.2). */
-export const GRPC_BACKEND = { address: "127.0.0.4", port: 50051 };
-/** PORTICO_VIP is the Gateway's address; HAProxy keeps the main bench's 127.0.0.10. */
-export const PORTICO_VIP = "127.0.0.43";
+/**
+ * The run's addresses, its own: other benches (127.0.0.2-59) may run at the same time, and
+ * HAProxy binds with SO_REUSEPORT, so a second HAProxy on a shared address would take half the
+ * connections unseen. GRPC_BACKEND is bench/grpc-echo's.
+ */
+export const GRPC_BACKEND = { address: "127.0.0.140", port: 50051 };
+export const HAPROXY_VIP = "127.0.0.142";
+export const PORTICO_VIP = "127.0.0.143";
 /** METHOD is the one call: bench.Echo/Echo of bench/grpc-echo/echo.proto. */
 export const METHOD = "bench.Echo/Echo";
 /** PAYLOAD is the request, 13 bytes as the HTTP tests' answer ("hello, world\n"), base64 for ghz's JSON. */
@@ -59,13 +63,49 @@ export function ghzArgv(o: {
 }
 
 /**
+ * grpcBody is the request as it travels in an HTTP/2 DATA frame, for h2load's -d: gRPC's 5-byte
+ * prefix (uncompressed, length) and the protobuf of Msg { data = PAYLOAD's bytes } (field 1,
+ * length-delimited).
+ */
+export function grpcBody(): Buffer {
+  const data = Buffer.from((JSON.parse(PAYLOAD) as { data: string }).data, "base64");
+  const msg = Buffer.concat([Buffer.from([0x0a, data.length]), data]);
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(msg.length, 1);
+  return Buffer.concat([prefix, msg]);
+}
+
+/**
+ * h2loadArgv posts grpcBody to METHOD's path as a gRPC client frames it. h2load reads HTTP
+ * statuses only, not grpc-status in the trailers, so bench/grpc.ts checks its count against the
+ * calls the backend answered OK; it has the headroom ghz lacks (far less CPU per call) but reports
+ * only a mean latency.
+ */
+export function h2loadArgv(o: {
+  body: string;
+  host: string;
+  port: number;
+  tls: boolean;
+  seconds: number;
+  load: Load;
+}): string[] {
+  return [
+    "h2load",
+    ...["-d", o.body, "-H", "content-type: application/grpc", "-H", "te: trailers"],
+    ...["-c", String(o.load.connections), "-m", String(Math.ceil(o.load.concurrency / o.load.connections))],
+    ...["-t", "1", "-D", String(o.seconds)],
+    `${o.tls ? "https" : "http"}://${o.host}:${o.port}/${METHOD}`,
+  ];
+}
+
+/**
  * grpcHaproxyConfig is HAProxy's equivalent: one thread, mode http, HTTP/2 to the backend
  * (`proto h2`, connections reused for many streams as Portico's one session per backend is),
  * an h2c bind (`proto h2`: prior knowledge) and a TLS bind with ALPN h2, no logs. gRPC needs no
  * more: HAProxy passes trailers through in HTX.
  */
 export function grpcHaproxyConfig(t: Topology): string {
-  const a = t.proxies.HAProxy;
+  const a = HAPROXY_VIP;
   return `global
   nbthread 1
   maxconn ${t.haproxyMaxconn}

@@ -1,6 +1,6 @@
 // grpc-report.ts: the pure parts of `npm run bench:grpc` — reading ghz's summary, the medians per
 // contestant, Portico ÷ HAProxy with its per-round spread, and the report.
-import { durationMs } from "./parse.ts";
+import { durationMs, parseH2load } from "./parse.ts";
 import { median, optMedian } from "./summary.ts";
 import { MAX_SPREAD, spreadOf } from "./user-report.ts";
 
@@ -14,6 +14,8 @@ export interface GhzResult {
   count: number;
   p50Ms?: number;
   p99Ms?: number;
+  /** meanMs is h2load's mean time per request (it reports no percentiles). */
+  meanMs?: number;
   /** errors counts calls whose status was not OK (ghz's status code distribution), less cancelled. */
   errors: number;
   /** cancelled counts calls ghz itself cut when its duration ended (see STOP_ARTIFACT). */
@@ -46,10 +48,30 @@ export function parseGhz(out: string): GhzResult {
     if (m[1] === "OK") ok += Number(m[2]);
     else errors += Number(m[2]);
   let cancelled = 0;
-  for (const m of out.matchAll(/^\s*\[(\d+)\]\s+(.*)$/gm)) if (STOP_ARTIFACT.test(m[2]!)) cancelled += Number(m[1]);
+  for (const m of out.matchAll(/^\s*\[(\d+)\]\s+(.*)$/gm))
+    if (STOP_ARTIFACT.test(m[2]!)) cancelled += Number(m[1]);
   errors = Math.max(0, errors - cancelled);
   if (ok === 0) errors += 1;
   return { rps: Number(rate[1]), count: Number(count[1]), p50Ms: pct(50), p99Ms: pct(99), errors, cancelled };
+}
+
+/**
+ * parseH2loadGrpc reads an h2load run of gRPC calls. h2load sees HTTP statuses only, and a proxy's
+ * own gRPC error is HTTP 200 too, so answeredOk (the calls the backend answered OK during the run,
+ * grpc-echo's /stats) bounds the successes: any 2xx beyond it was not the backend's answer.
+ */
+export function parseH2loadGrpc(out: string, answeredOk: number): GhzResult {
+  const r = parseH2load(out);
+  const req = /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded/.exec(out);
+  const succeeded = req ? Number(req[1]) : 0;
+  const notBackend = Math.max(0, succeeded - answeredOk);
+  return {
+    rps: r.value,
+    count: succeeded,
+    meanMs: r.meanMs,
+    errors: r.errors + notBackend,
+    cancelled: 0,
+  };
 }
 
 /** GrpcSample is one ghz run of one contestant in one round. */
@@ -125,15 +147,15 @@ export function renderGrpcReport(o: {
   for (const c of o.cases) {
     out.push("", `## ${c.title} (${c.id})`, "", `\`${o.commands[c.id] ?? ""}\``, "");
     out.push(
-      "| who | median calls/s | p50 ms | p99 ms | CPU µs/call | failed calls | rounds |",
-      "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+      "| who | median calls/s | p50 ms | p99 ms | mean ms | CPU µs/call | failed calls | rounds |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     );
     for (const who of GRPC_WHO) {
       const ss = of(o.samples, c.id, who);
       if (ss.length === 0) continue;
       const rates = ss.map((s) => s.rps);
       out.push(
-        `| ${who} | ${num(median(rates))} | ${num(optMedian(ss.map((s) => s.p50Ms)), 2)} | ${num(optMedian(ss.map((s) => s.p99Ms)), 2)} | ${num(optMedian(ss.map((s) => s.cpuUs)), 1)} | ${ss.reduce((n, s) => n + s.errors, 0)} | ${rates.map((r) => num(r)).join(", ")} |`,
+        `| ${who} | ${num(median(rates))} | ${num(optMedian(ss.map((s) => s.p50Ms)), 2)} | ${num(optMedian(ss.map((s) => s.p99Ms)), 2)} | ${num(optMedian(ss.map((s) => s.meanMs)), 2)} | ${num(optMedian(ss.map((s) => s.cpuUs)), 1)} | ${ss.reduce((n, s) => n + s.errors, 0)} | ${rates.map((r) => num(r)).join(", ")} |`,
       );
     }
     const r = grpcRatio(o.samples, c.id);

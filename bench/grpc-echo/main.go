@@ -4,6 +4,10 @@
 // out, and grpc-status in the trailers. Echoing the bytes is a valid reply because request and
 // response are the same message type, so no protobuf library is needed.
 //
+// GET /stats answers the number of calls answered OK so far (plain text): bench:grpc's h2load
+// client sees HTTP statuses only, so it compares its 2xx count with this one to find calls a proxy
+// answered itself (a trailers-only gRPC error is HTTP 200 too).
+//
 //	grpc-echo -listen 127.0.0.4:50051
 package main
 
@@ -15,12 +19,16 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 const method = "/bench.Echo/Echo"
 
 // maxMessage bounds what a call may send (gRPC's default receive limit is 4 MiB).
 const maxMessage = 4 << 20
+
+// answered counts the calls answered with status OK.
+var answered atomic.Int64
 
 func main() {
 	listen := flag.String("listen", "127.0.0.4:50051", "address to listen on (HTTP/2 cleartext)")
@@ -34,6 +42,10 @@ func main() {
 
 // serve answers one call; every failure is a gRPC status, never an HTTP error, as gRPC has it.
 func serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == "/stats" {
+		_, _ = io.WriteString(w, strconv.FormatInt(answered.Load(), 10)+"\n")
+		return
+	}
 	if r.Method != http.MethodPost || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
 		http.Error(w, "grpc-echo speaks gRPC only (POST, content-type application/grpc)", http.StatusUnsupportedMediaType)
 		return
@@ -57,6 +69,7 @@ func serve(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
 	finish(w, 0, "")
+	answered.Add(1)
 }
 
 // finish sets the trailers; net/http sends them after the body because Trailer announced them.
