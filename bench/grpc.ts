@@ -51,7 +51,7 @@ import {
   type GrpcSample,
   type GrpcWho,
 } from "./grpc-report.ts";
-import { Lifecycle, RUN_OPTIONS, timing } from "./harness.ts";
+import { Lifecycle, noted, RUN_OPTIONS, timing } from "./harness.ts";
 import { startPorticoRun } from "./portico-run.ts";
 import {
   cpuSeconds,
@@ -249,7 +249,7 @@ async function main(): Promise<void> {
         if (!target(w, c, t)) continue;
         const proc = procs.get(w);
         const cpu0 = proc ? cpuSeconds(proc.pid) : 0;
-        try {
+        await noted(`round ${round} ${c.id} ${w}`, notes, log, async () => {
           const { argv, out, r } = await measure(w, c, t, seconds, body);
           const cpu = proc ? cpuSeconds(proc.pid) - cpu0 : 0;
           writeFileSync(join(rawDir, `${round}-${c.id}-${w}.txt`), `${argv.join(" ")}\n\n${out}`);
@@ -259,11 +259,7 @@ async function main(): Promise<void> {
           log(
             `round ${round} ${c.id} ${w}: ${r.rps.toFixed(0)} calls/s p50 ${r.p50Ms}ms p99 ${r.p99Ms}ms cpu ${cpuUs?.toFixed(1) ?? "—"}µs/call${r.errors ? ` failed ${r.errors}` : ""}`,
           );
-        } catch (e) {
-          const msg = `round ${round} ${c.id} ${w} failed: ${(e as Error).message.split("\n")[0]}`;
-          log(msg);
-          notes.push(msg);
-        }
+        });
       }
   }
   await life.stopAll();
