@@ -25,7 +25,7 @@
 //   --settle=S      idle seconds after it before RSS is read again (default 30)
 //   --quick         short form (about 5 minutes): 240 s of cycles, 100,000 HTTP/2 requests
 //   --skip-install  do not call apt-get
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -126,16 +126,38 @@ function probe(socketPath: string, gc: boolean): Promise<Record<string, unknown>
   });
 }
 
-/** fdCount counts the open descriptors of pid and its descendants. */
-function fdCount(pid: number): number {
-  let n = 0;
+/**
+ * fdCounts counts pid's open descriptors (and its descendants'), and among them the connections
+ * to backend: the upstream pool keeps those 60 s idle (src/engine/l7/upstream.ts), so their number
+ * at the end of a cycle swings with the last load; the other descriptors should not move at all.
+ * A socket descriptor names its inode, and /proc/net/tcp maps inodes to addresses.
+ */
+function fdCounts(
+  pid: number,
+  backend: { address: string; port: number },
+): { other: number; pooled: number } {
+  // /proc/net/tcp writes an IPv4 address as the hex of its bytes in host (little-endian) order.
+  const hex = (n: number, w: number) => n.toString(16).toUpperCase().padStart(w, "0");
+  const ip = backend.address.split(".").map(Number).reverse();
+  const remote = `${ip.map((b) => hex(b, 2)).join("")}:${hex(backend.port, 4)}`;
+  const toBackend = new Set<string>();
+  for (const line of readFileSync(`/proc/${pid}/net/tcp`, "utf8").split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f[2] === remote) toBackend.add(f[9]!);
+  }
+  let other = 0;
+  let pooled = 0;
   for (const p of descendants(pid))
     try {
-      n += readdirSync(`/proc/${p}/fd`).length;
+      for (const fd of readdirSync(`/proc/${p}/fd`)) {
+        const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${p}/fd/${fd}`))?.[1];
+        if (inode !== undefined && toBackend.has(inode)) pooled++;
+        else other++;
+      }
     } catch {
-      // Gone meanwhile.
+      // Gone meanwhile (the process, or a descriptor between readdir and readlink).
     }
-  return n;
+  return { other, pooled };
 }
 
 /** snapshotVersion reads portico_config_snapshot_version from the admin API's /metrics. */
@@ -255,7 +277,7 @@ async function main(): Promise<void> {
       notes.push(`cycle ${cycle}: the reload was not applied within 30 s`);
     await idleFor(idle);
     const rss = rssKiB(proc.pid) / 1024;
-    const fds = fdCount(proc.pid);
+    const fds = fdCounts(proc.pid, BACKEND);
     const p = (await probe(socketPath, true)) as {
       heapUsed: number;
       external: number;
@@ -271,11 +293,12 @@ async function main(): Promise<void> {
         externalMiB: p.external / MiB,
         arrayBuffersMiB: p.arrayBuffers / MiB,
         handles,
-        fds,
+        fds: fds.other,
+        backendConns: fds.pooled,
       },
     });
     log(
-      `cycle ${cycle}: ${rates.join(", ")} req/s; RSS ${rss.toFixed(1)} MiB, heap ${(p.heapUsed / MiB).toFixed(1)} MiB, external ${(p.external / MiB).toFixed(2)} MiB, handles ${handles} ${JSON.stringify(p.handles)}, fds ${fds}`,
+      `cycle ${cycle}: ${rates.join(", ")} req/s; RSS ${rss.toFixed(1)} MiB, heap ${(p.heapUsed / MiB).toFixed(1)} MiB, external ${(p.external / MiB).toFixed(2)} MiB, handles ${handles} ${JSON.stringify(p.handles)}, fds ${fds.other} + ${fds.pooled} to the backend`,
     );
   }
   if (!proc.alive()) notes.push(`portico run exited during the soak: ${proc.output().slice(-500)}`);
