@@ -166,7 +166,12 @@ async function startHaproxy(t: Topology): Promise<Running> {
   writeFileSync(cfg, grpcHaproxyConfig(t));
   await runCommand(["haproxy", "-c", "-q", "-f", cfg], 10000);
   const proc = startProcess("HAProxy", pinned(t.proxyCpus, ["haproxy", "-db", "-f", cfg]));
-  for (const port of [t.httpPort, t.httpsPort]) await waitForPort(HAPROXY_VIP, port, 10000, proc);
+  try {
+    for (const port of [t.httpPort, t.httpsPort]) await waitForPort(HAPROXY_VIP, port, 10000, proc);
+  } catch (e) {
+    await proc.stop();
+    throw e;
+  }
   return proc;
 }
 
@@ -178,7 +183,11 @@ async function main(): Promise<void> {
   if (!opt["skip-install"])
     ensureTools(
       log,
-      REQUIRED.filter((r) => ["haproxy", "util-linux", "openssl"].includes(r.pkg)),
+      REQUIRED.filter((r) =>
+        ["haproxy", "util-linux", "openssl", ...(client === "h2load" ? ["nghttp2-client"] : [])].includes(
+          r.pkg,
+        ),
+      ),
     );
   const env = environment();
   log("building ghz and grpc-echo (scripts/grpc-bench/build.sh; minutes the first time)");

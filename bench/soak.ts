@@ -236,7 +236,7 @@ async function main(): Promise<void> {
   };
 
   // The HTTP/2 figure, on the fresh process (before any forced collection of the probe).
-  await warmUp({ ...t, proxies: { ...t.proxies, Portico: VIP } }, VIP);
+  await warmUp(t, VIP);
   const before = rssKiB(proc.pid) / 1024;
   const h2argv = [
     "h2load",
