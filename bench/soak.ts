@@ -9,7 +9,8 @@
 // runs after 10–15 s without a request, at most once per 5 minutes: so this comes first).
 // Then cycles until --duration is used up. A cycle is a compressed day: HTTP/1.1 keep-alive, a new
 // HTTP/1.1 connection per request, HTTPS keep-alive, a full TLS handshake per request, HTTP/2 over
-// TLS (each --phase seconds), a configuration reload (a manifest rewritten: an Ingress for a new
+// TLS (each --phase seconds), 32 WebSockets echoing 20 messages each through an Ingress path to
+// an echo backend in this process (soak-ws.ts), a configuration reload (a manifest rewritten: an Ingress for a new
 // host replaces the last one, and the cycle waits until the snapshot version moves), then --idle
 // seconds without traffic. At the end of the idle period it reads RSS and open descriptors from
 // /proc and, through bench/soak-probe.js loaded into the process, V8's heap after a full
@@ -38,6 +39,7 @@ import { startPorticoRun } from "./portico-run.ts";
 import { descendants, rssKiB, runCommand } from "./procs.ts";
 import { makeRunDir, startWebBackend } from "./proxies.ts";
 import { ensureTools, REQUIRED } from "./setup.ts";
+import { startWsEcho, wsPhase } from "./soak-ws.ts";
 import { renderSoakReport, type H2Return, type SoakSample } from "./soak-report.ts";
 import { defaultTopology, makeCertificate, type Topology } from "./topology.ts";
 
@@ -66,10 +68,15 @@ const settle = Number(opt.settle);
  */
 const VIP = "127.0.0.144";
 const BACKEND = { address: "127.0.0.145", port: 8080 };
+/** WS_BACKEND is the WebSocket echo server (soak-ws.ts), run inside this process. */
+const WS_BACKEND = { address: "127.0.0.146", port: 8090 };
 const log = (msg: string): void =>
   console.log(`[bench:soak ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const life = new Lifecycle(log);
 const MiB = 1024 * 1024;
+/** WS_CONNS WebSockets per cycle, each echoing WS_MESSAGES messages one at a time, then closed. */
+const WS_CONNS = 32;
+const WS_MESSAGES = 20;
 
 /** Phase is one load of a cycle: its command line for the VIP and how to read it. */
 interface Phase {
@@ -169,23 +176,12 @@ async function snapshotVersion(admin: string): Promise<number> {
 }
 
 /**
- * reload rewrites reload.yaml (an Ingress for host gen-N.soak, replacing gen-(N−1)'s) and polls
- * the snapshot version until the engine has applied it; false when it did not within 30 s.
+ * apply writes file into the manifest directory and polls the snapshot version until the engine
+ * has applied the change; false when it did not within 30 s.
  */
-async function reload(manifests: string, admin: string, n: number): Promise<boolean> {
+async function apply(manifests: string, admin: string, file: string, yaml: string): Promise<boolean> {
   const before = await snapshotVersion(admin);
-  writeFileSync(
-    join(manifests, "reload.yaml"),
-    `# Written by bench/soak.ts, cycle ${n}.
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: { name: reload, namespace: bench, annotations: { soak.portico.dev/cycle: "${n}" } }
-spec:
-  rules:
-    - host: gen-${n}.soak
-      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: web, port: { number: 80 } } } }] }
-`,
-  );
+  writeFileSync(join(manifests, file), yaml);
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if ((await snapshotVersion(admin)) > before) return true;
@@ -193,6 +189,39 @@ spec:
   }
   return false;
 }
+
+/** reloadYaml is cycle n's reload.yaml: an Ingress for host gen-N.soak, replacing gen-(N−1)'s. */
+const reloadYaml = (n: number): string => `# Written by bench/soak.ts, cycle ${n}.
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: { name: reload, namespace: bench, annotations: { soak.portico.dev/cycle: "${n}" } }
+spec:
+  rules:
+    - host: gen-${n}.soak
+      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: web, port: { number: 80 } } } }] }
+`;
+
+/** WS_YAML routes /ws on the soak's Ingress address to the WebSocket echo backend. */
+const WS_YAML = `# Written by bench/soak.ts.
+apiVersion: v1
+kind: Service
+metadata: { name: ws, namespace: bench }
+spec: { ports: [{ name: http, port: 80, targetPort: ${WS_BACKEND.port} }] }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: ws-1, namespace: bench, labels: { kubernetes.io/service-name: ws } }
+addressType: IPv4
+ports: [{ name: http, port: ${WS_BACKEND.port}, protocol: TCP }]
+endpoints: [{ addresses: ["${WS_BACKEND.address}"], conditions: { ready: true } }]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: { name: ws, namespace: bench }
+spec:
+  rules:
+    - http: { paths: [{ path: /ws, pathType: Prefix, backend: { service: { name: ws, port: { number: 80 } } } }] }
+`;
 
 /** idleFor leaves the process without traffic for secs: the idle period is what is measured here. */
 const idleFor = (secs: number) => new Promise((r) => setTimeout(r, secs * 1000));
@@ -224,6 +253,10 @@ async function main(): Promise<void> {
   delete penv.PORTICO_LOG_LEVEL;
   const { proc, admin, manifests } = await startPorticoRun({ name: "soak", vip: VIP, dir, t, env: penv });
   life.running.push(proc);
+  // unref: the echo server never keeps the bench alive; it ends with this process.
+  (await startWsEcho(WS_BACKEND.address, WS_BACKEND.port)).unref();
+  if (!(await apply(manifests, admin, "ws.yaml", WS_YAML)))
+    throw new Error("the WebSocket route (ws.yaml) was not applied within 30 s");
   log(
     `portico run up on ${VIP} (pid ${proc.pid}, CPU ${t.proxyCpus}); probe ${JSON.stringify(await probe(socketPath, false))}`,
   );
@@ -273,7 +306,10 @@ async function main(): Promise<void> {
       const r = await load(p.argv(t, phase), p.parse, `cycle ${cycle} ${p.id}`, phase);
       rates.push(`${p.id} ${r.value.toFixed(0)}`);
     }
-    if (!(await reload(manifests, admin, cycle)))
+    const w = await wsPhase(`ws://${VIP}:${t.httpPort}/ws`, WS_CONNS, WS_MESSAGES, 30_000);
+    rates.push(`ws ${w.echoed} messages`);
+    if (w.failed > 0) notes.push(`cycle ${cycle} ws: ${w.failed} of ${WS_CONNS} connections failed`);
+    if (!(await apply(manifests, admin, "reload.yaml", reloadYaml(cycle))))
       notes.push(`cycle ${cycle}: the reload was not applied within 30 s`);
     await idleFor(idle);
     const rss = rssKiB(proc.pid) / 1024;
@@ -308,7 +344,7 @@ async function main(): Promise<void> {
     settings: {
       machine: `${env.CPU}, load average ${env["load average at start"] ?? "?"}`,
       Portico: `\`portico run\` (Ingress on HTTP and HTTPS, metrics and analytics at their defaults) on ${VIP}, CPU ${t.proxyCpus}`,
-      cycle: `${PHASES.map((p) => p.id).join(", ")} (${phase} s each), a reload, ${idle} s idle`,
+      cycle: `${PHASES.map((p) => p.id).join(", ")} (${phase} s each), ${WS_CONNS} WebSockets × ${WS_MESSAGES} messages, a reload, ${idle} s idle`,
       "cycles of the soak": `${samples.length} in ${((Date.now() - began) / 1000).toFixed(0)} s (--duration=${duration})`,
       "HTTP/2 load": `\`${h2argv.join(" ")}\` (${h2r.value.toFixed(0)} req/s)`,
       command: `npm run bench:soak --${process.argv.length > 2 ? ` ${process.argv.slice(2).join(" ")}` : ""}`,
