@@ -23,6 +23,7 @@ function series(ys: number[], id: MetricId = "rssMiB"): SoakSample[] {
     values: {
       rssMiB: 100,
       heapMiB: 15,
+      heapTotalMiB: 30,
       externalMiB: 5,
       arrayBuffersMiB: 1,
       handles: 6,

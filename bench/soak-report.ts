@@ -10,7 +10,14 @@ export interface SoakSample {
 }
 
 export type MetricId =
-  "rssMiB" | "heapMiB" | "externalMiB" | "arrayBuffersMiB" | "handles" | "fds" | "backendConns";
+  | "rssMiB"
+  | "heapMiB"
+  | "heapTotalMiB"
+  | "externalMiB"
+  | "arrayBuffersMiB"
+  | "handles"
+  | "fds"
+  | "backendConns";
 
 /**
  * Metric is one series the soak watches, with the tolerance under which a change is not growth:
@@ -31,6 +38,9 @@ export interface Metric {
 export const METRICS: readonly Metric[] = [
   { id: "rssMiB", title: "RSS (MiB)", abs: 2, rel: 0.05, digits: 1 },
   { id: "heapMiB", title: "V8 heap used after a full GC (MiB)", abs: 1, rel: 0.05, digits: 1 },
+  // What V8 keeps committed after that collection: it follows the busiest load so far (a high-water
+  // mark, which the rule reads as flat once reached), and tells RSS steps of V8 from malloc's.
+  { id: "heapTotalMiB", title: "V8 heap committed (MiB)", abs: 4, rel: 0.1, digits: 1 },
   { id: "externalMiB", title: "external (MiB)", abs: 1, rel: 0.1, digits: 2 },
   { id: "arrayBuffersMiB", title: "ArrayBuffers (MiB)", abs: 1, rel: 0.1, digits: 2 },
   { id: "handles", title: "active handles (keeping the loop alive)", abs: 4, rel: 0.1, digits: 0 },

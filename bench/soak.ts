@@ -316,6 +316,7 @@ async function main(): Promise<void> {
     const fds = fdCounts(proc.pid, BACKEND);
     const p = (await probe(socketPath, true)) as {
       heapUsed: number;
+      heapTotal: number;
       external: number;
       arrayBuffers: number;
       handles: Record<string, number>;
@@ -326,6 +327,7 @@ async function main(): Promise<void> {
       values: {
         rssMiB: rss,
         heapMiB: p.heapUsed / MiB,
+        heapTotalMiB: p.heapTotal / MiB,
         externalMiB: p.external / MiB,
         arrayBuffersMiB: p.arrayBuffers / MiB,
         handles,
@@ -334,7 +336,7 @@ async function main(): Promise<void> {
       },
     });
     log(
-      `cycle ${cycle}: ${rates.join(", ")} req/s; RSS ${rss.toFixed(1)} MiB, heap ${(p.heapUsed / MiB).toFixed(1)} MiB, external ${(p.external / MiB).toFixed(2)} MiB, handles ${handles} ${JSON.stringify(p.handles)}, fds ${fds.other} + ${fds.pooled} to the backend`,
+      `cycle ${cycle}: ${rates.join(", ")} req/s; RSS ${rss.toFixed(1)} MiB, heap ${(p.heapUsed / MiB).toFixed(1)} of ${(p.heapTotal / MiB).toFixed(1)} MiB, external ${(p.external / MiB).toFixed(2)} MiB, handles ${handles} ${JSON.stringify(p.handles)}, fds ${fds.other} + ${fds.pooled} to the backend`,
     );
   }
   if (!proc.alive()) notes.push(`portico run exited during the soak: ${proc.output().slice(-500)}`);
