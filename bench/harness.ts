@@ -48,6 +48,25 @@ export class Lifecycle {
 }
 
 /**
+ * noted runs one recorded load run; when it throws, the failure is logged and added to notes (the
+ * report lists them) and the bench goes on with its next run.
+ */
+export async function noted(
+  tag: string,
+  notes: string[],
+  log: (msg: string) => void,
+  run: () => Promise<void>,
+): Promise<void> {
+  try {
+    await run();
+  } catch (e) {
+    const msg = `${tag} failed: ${(e as Error).message.split("\n")[0]}`;
+    log(msg);
+    notes.push(msg);
+  }
+}
+
+/**
  * warmUp is the unrecorded 1 s `wrk -c64` per scheme the benches give a proxy before its rounds,
  * so JITs, pools and session caches are primed alike.
  */

@@ -53,22 +53,27 @@ export interface PorticoRunOptions {
   build?: string;
   /** nodeFlags go to node before the script (--cpu-prof, --trace-gc: not all are allowed in NODE_OPTIONS). */
   nodeFlags?: string[];
+  /** manifest is what the directory holds (default abManifest: an Ingress to the nginx backend). */
+  manifest?: string;
 }
 
-/** startPorticoRun runs `portico run DIR` serving abManifest on o.vip; resolves once ready. */
-export async function startPorticoRun(o: PorticoRunOptions): Promise<{ proc: Running; admin: string }> {
+/** startPorticoRun runs `portico run DIR` serving o.manifest (abManifest) on o.vip; resolves once ready. */
+export async function startPorticoRun(
+  o: PorticoRunOptions,
+): Promise<{ proc: Running; admin: string; manifests: string }> {
   const manifests = join(o.dir, `manifests-${o.name}`);
   const state = join(o.dir, `state-${o.name}`);
   mkdirSync(manifests);
   mkdirSync(state);
   writeFileSync(
     join(manifests, "bench.yaml"),
-    abManifest({
-      vip: o.vip,
-      backend: o.t.backend,
-      certPem: readFileSync(o.t.certFile, "utf8"),
-      keyPem: readFileSync(o.t.keyFile, "utf8"),
-    }),
+    o.manifest ??
+      abManifest({
+        vip: o.vip,
+        backend: o.t.backend,
+        certPem: readFileSync(o.t.certFile, "utf8"),
+        keyPem: readFileSync(o.t.keyFile, "utf8"),
+      }),
   );
   for (const port of [o.t.httpPort, o.t.httpsPort])
     if (await portTaken(o.vip, port))
@@ -95,5 +100,5 @@ export async function startPorticoRun(o: PorticoRunOptions): Promise<{ proc: Run
     await proc.stop();
     throw e;
   }
-  return { proc, admin: `http://${admin}` };
+  return { proc, admin: `http://${admin}`, manifests };
 }

@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
 import { CASES } from "./cases.ts";
 import { nginxProxyConfig } from "./configs.ts";
 import { environment } from "./env-info.ts";
-import { Lifecycle, RUN_OPTIONS, timing, warmUp } from "./harness.ts";
+import { Lifecycle, noted, RUN_OPTIONS, timing, warmUp } from "./harness.ts";
 import { cpuSeconds, pinned, runCommand, startProcess, waitForPort, type Running } from "./procs.ts";
 import { startPorticoRun } from "./portico-run.ts";
 import { makeRunDir, startBackends, startProxy } from "./proxies.ts";
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
         const argv = ["taskset", "-c", t.loadCpus, ...c.argv(host, t, seconds)];
         const cpuBefore = cpuSeconds(proc.pid);
         const began = performance.now();
-        try {
+        await noted(`round ${round} ${c.id} ${w}`, notes, log, async () => {
           const { stdout } = await runCommand(argv, (seconds + 30) * 1000);
           const cpu = cpuSeconds(proc.pid) - cpuBefore;
           writeFileSync(
@@ -172,11 +172,7 @@ async function main(): Promise<void> {
           log(
             `round ${round} ${c.id} ${w}: ${r.value.toFixed(0)} req/s p99 ${r.p99Ms}ms cpu ${cpuUs?.toFixed(1)}µs/req${r.errors ? ` errors ${r.errors}` : ""}`,
           );
-        } catch (e) {
-          const msg = `round ${round} ${c.id} ${w} failed: ${(e as Error).message.split("\n")[0]}`;
-          log(msg);
-          notes.push(msg);
-        }
+        });
       }
   }
   await life.stopAll();

@@ -1,0 +1,3 @@
+module portico.dev/bench/grpc-echo
+
+go 1.24
