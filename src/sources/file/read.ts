@@ -53,8 +53,11 @@ export async function readStable(path: string, opts: ReadOptions): Promise<ReadR
     if (sameObserved(opts.prev, before)) return { kind: "unchanged", seen: before };
     // A writer may still be at work: wait until the last write is settleMs old. An mtime in the
     // future (clock skew, touch -d) cannot be waited out; the before/after check below still holds.
+    // Up to 1 ms ahead is not the future: mtimes have sub-millisecond precision and `now` is a
+    // whole millisecond (Date.now()), so a file written in the current millisecond looks ahead.
     const age = opts.now - before.mtimeMs;
-    if (age >= 0 && age < opts.settleMs) return { kind: "unstable", retryMs: opts.settleMs - age };
+    if (age > -1 && age < opts.settleMs)
+      return { kind: "unstable", retryMs: opts.settleMs - Math.max(0, age) };
     fh = await open(path, "r");
     const opened = observe(await fh.stat());
     const bytes = await fh.readFile();

@@ -7,6 +7,7 @@ import {
   mkdtempSync,
   renameSync,
   rmSync,
+  statSync,
   symlinkSync,
   truncateSync,
   writeFileSync,
@@ -167,6 +168,18 @@ test("a root that is a symlink to a directory follows the symlink being swapped"
     await src.close();
     rmSync(base, { recursive: true });
   }
+});
+
+test("readStable counts a write in the current millisecond as fresh, not as an mtime in the future", async () => {
+  const root = mkdtempSync(join(tmpdir(), "portico-reload-"));
+  const file = join(root, "a.yaml");
+  writeFileSync(file, svc("a"));
+  // Date.now() truncates to the millisecond; the mtime keeps its fraction, so it can look ahead.
+  const now = Math.floor(statSync(file).mtimeMs);
+  const r = await readStable(file, { settleMs: 60_000, maxBytes: 1e6, now });
+  assert.equal(r.kind, "unstable");
+  assert.ok(r.kind === "unstable" && r.retryMs === 60_000, JSON.stringify(r));
+  rmSync(root, { recursive: true });
 });
 
 test("readStable waits out a fresh write and reports how long", async () => {
