@@ -42,9 +42,10 @@ async function pair(): Promise<{ client: Socket; own: OwnSocket; rec: Recorder; 
   await once(server, "listening");
   let own: OwnSocket | undefined;
   assert.equal(
-    takeAccepts(server, (h: TcpHandle) => {
-      own = new OwnSocket(h);
-      return true;
+    takeAccepts(server, {
+      wants: () => true,
+      take: (s) => void (own = s),
+      failed: (reason) => assert.fail(reason),
     }),
     true,
   );
