@@ -108,8 +108,9 @@ test("own sockets: a handler with onHandle gets plain connections on its own soc
 test("own sockets: where the accepted TCP handle refuses the layer's setup, connections go to Node's accept (said once), none is lost", async (t) => {
   // A Node whose TCP handle changed under own-socket.ts: its useUserBuffer throws. Faked on the
   // real handle class (no Node at hand has it changed); everything else is real.
-  const proto = (process as unknown as { binding(n: string): { TCP: { prototype: { useUserBuffer: unknown } } } })
-    .binding("tcp_wrap").TCP.prototype;
+  const proto = (
+    process as unknown as { binding(n: string): { TCP: { prototype: { useUserBuffer: unknown } } } }
+  ).binding("tcp_wrap").TCP.prototype;
   const real = proto.useUserBuffer;
   proto.useUserBuffer = () => {
     throw new TypeError("useUserBuffer is not a function");

@@ -367,11 +367,15 @@ export class ListenerManager {
         spec.handler.onHandle(s);
       },
       failed: (reason: string, fellBack: boolean) =>
-        log(fellBack ? "warn" : "error", fellBack ? "own socket layer off for this listener" : "connection closed", {
-          listener: e.spec.name,
-          reason,
-          ...(fellBack ? { now: "Node's net.Socket accept path" } : {}),
-        }),
+        log(
+          fellBack ? "warn" : "error",
+          fellBack ? "own socket layer off for this listener" : "connection closed",
+          {
+            listener: e.spec.name,
+            reason,
+            ...(fellBack ? { now: "Node's net.Socket accept path" } : {}),
+          },
+        ),
     });
   }
 

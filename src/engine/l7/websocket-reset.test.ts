@@ -93,7 +93,9 @@ for (const ownSockets of [true, false]) {
     await waitFor(() => atBackend.includes("\r\n\r\n"), "the request at the backend");
     client.resetAndDestroy();
     await waitFor(() => !kernelHas(port, clientPort), "the reset to reach the proxy's socket");
-    backendConn!.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    backendConn!.write(
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+    );
     await waitFor(() => backendClosed, "the proxy to close the backend connection");
     let drained = false;
     const draining = m.drain().then(() => (drained = true));

@@ -6,12 +6,17 @@ import { acceptPath, ownSocketsSetting } from "./accept-path.ts";
 import { ownSockets } from "./own-socket.ts";
 
 test("PORTICO_OWN_SOCKETS: on/off and their spellings; unset or empty is the default; anything else is refused by name", () => {
-  for (const v of ["on", "true", "1", "ON", " True "]) assert.equal(ownSocketsSetting({ PORTICO_OWN_SOCKETS: v }), true, v);
-  for (const v of ["off", "false", "0", "OFF"]) assert.equal(ownSocketsSetting({ PORTICO_OWN_SOCKETS: v }), false, v);
+  for (const v of ["on", "true", "1", "ON", " True "])
+    assert.equal(ownSocketsSetting({ PORTICO_OWN_SOCKETS: v }), true, v);
+  for (const v of ["off", "false", "0", "OFF"])
+    assert.equal(ownSocketsSetting({ PORTICO_OWN_SOCKETS: v }), false, v);
   assert.equal(ownSocketsSetting({}), undefined);
   assert.equal(ownSocketsSetting({ PORTICO_OWN_SOCKETS: "" }), undefined);
   for (const v of ["no", "yes", "disabled", "2"])
-    assert.throws(() => ownSocketsSetting({ PORTICO_OWN_SOCKETS: v }), /PORTICO_OWN_SOCKETS="[^"]+" is not a setting: use on or off/);
+    assert.throws(
+      () => ownSocketsSetting({ PORTICO_OWN_SOCKETS: v }),
+      /PORTICO_OWN_SOCKETS="[^"]+" is not a setting: use on or off/,
+    );
 });
 
 test("the accept path: the engine option, else the setting, else on where this Node allows it; each says why", () => {

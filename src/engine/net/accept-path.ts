@@ -35,10 +35,15 @@ export function acceptPath(option?: boolean, env: NodeJS.ProcessEnv = process.en
   const setting = ownSocketsSetting(env);
   const wanted = option ?? setting ?? true;
   if (!wanted) {
-    const by = option === false ? "the engine option ownSockets: false" : `${OWN_SOCKETS_ENV}=${env[OWN_SOCKETS_ENV]}`;
+    const by =
+      option === false ? "the engine option ownSockets: false" : `${OWN_SOCKETS_ENV}=${env[OWN_SOCKETS_ENV]}`;
     return { own: false, why: `node's net.Socket, set by ${by}` };
   }
-  if (!ownSockets) return { own: false, why: `node's net.Socket: this Node's internals do not allow the own socket layer (${ownSocketsMissing})` };
+  if (!ownSockets)
+    return {
+      own: false,
+      why: `node's net.Socket: this Node's internals do not allow the own socket layer (${ownSocketsMissing})`,
+    };
   return { own: true, why: "Portico's own socket layer" };
 }
 

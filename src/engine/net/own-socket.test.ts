@@ -13,8 +13,9 @@ import { readFileSync } from "node:fs";
 import { OwnSocket, ownSockets, ownSocketsMissing, takeAccepts, type SocketOwner } from "./own-socket.ts";
 
 // TCP_PROTO is Node's native TCP handle class's prototype (what own-socket.ts probes).
-const TCP_PROTO = (process as unknown as { binding(n: string): { TCP: { prototype: object } } }).binding("tcp_wrap")
-  .TCP.prototype;
+const TCP_PROTO = (process as unknown as { binding(n: string): { TCP: { prototype: object } } }).binding(
+  "tcp_wrap",
+).TCP.prototype;
 
 /** kernelHas says whether 127.0.0.1:local has a TCP connection with 127.0.0.1:peer (/proc/net/tcp). */
 function kernelHas(local: number, peer: number): boolean {

@@ -543,7 +543,8 @@ export function takeAccepts(server: net.Server, taker: AcceptTaker): boolean {
   if (nodeAccept.length !== 2) return false;
   let refused = false;
   handle.onconnection = function (this: unknown, err: number, client: TcpHandle | undefined): void {
-    if (err !== 0 || client === undefined || refused || !taker.wants()) return nodeAccept.call(this, err, client);
+    if (err !== 0 || client === undefined || refused || !taker.wants())
+      return nodeAccept.call(this, err, client);
     let s: OwnSocket;
     try {
       s = new OwnSocket(client);
