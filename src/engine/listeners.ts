@@ -14,7 +14,7 @@ import { UdpProxy, type UdpConfig } from "./l4/udp.ts";
 import { overListenerCap, type Admission } from "./net/admission.ts";
 import { LiveNode, LiveSet } from "./net/live-set.ts";
 import { acceptPath } from "./net/accept-path.ts";
-import { OwnSocket, takeAccepts, type CloseTracker } from "./net/own-socket.ts";
+import { takeAccepts, type CloseTracker, type OwnSocket } from "./net/own-socket.ts";
 
 /**
  * ListenerSpec is one compiled listener of a snapshot. A UDP listener either proxies (udp: the L4

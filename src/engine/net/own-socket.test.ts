@@ -10,7 +10,13 @@ import { once } from "node:events";
 import net, { type Socket } from "node:net";
 import { test } from "node:test";
 import { readFileSync } from "node:fs";
-import { OwnSocket, ownSockets, ownSocketsMissing, takeAccepts, type SocketOwner } from "./own-socket.ts";
+import {
+  ownSockets,
+  ownSocketsMissing,
+  takeAccepts,
+  type OwnSocket,
+  type SocketOwner,
+} from "./own-socket.ts";
 
 // TCP_PROTO is Node's native TCP handle class's prototype (what own-socket.ts probes).
 const TCP_PROTO = (process as unknown as { binding(n: string): { TCP: { prototype: object } } }).binding(

@@ -541,15 +541,15 @@ export function takeAccepts(server: net.Server, taker: AcceptTaker): boolean {
   if (!ownSockets || handle === undefined || handle === null || typeof nodeAccept !== "function")
     return false;
   if (nodeAccept.length !== 2) return false;
-  let refused = false;
+  let nodeOnly = false;
   handle.onconnection = function (this: unknown, err: number, client: TcpHandle | undefined): void {
-    if (err !== 0 || client === undefined || refused || !taker.wants())
+    if (err !== 0 || client === undefined || nodeOnly || !taker.wants())
       return nodeAccept.call(this, err, client);
     let s: OwnSocket;
     try {
       s = new OwnSocket(client);
     } catch (e) {
-      refused = true;
+      nodeOnly = true;
       taker.failed(`the accepted TCP handle refused the own socket layer's setup: ${String(e)}`, true);
       return nodeAccept.call(this, err, client);
     }
