@@ -1,7 +1,10 @@
 // accept-path.test.ts: PORTICO_OWN_SOCKETS takes on/off/true/false/1/0 and refuses anything else
 // by name; the engine option wins over it; the decision says why.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { test } from "node:test";
+import { Engine } from "../engine.ts";
 import { acceptPath, ownSocketsSetting } from "./accept-path.ts";
 import { ownSockets } from "./own-socket.ts";
 
@@ -28,4 +31,33 @@ test("the accept path: the engine option, else the setting, else on where this N
   assert.equal(acceptPath(true, { PORTICO_OWN_SOCKETS: "off" }).own, true);
   // The option does not hide a bad setting: it is refused at start either way.
   assert.throws(() => acceptPath(true, { PORTICO_OWN_SOCKETS: "no" }), /PORTICO_OWN_SOCKETS/);
+});
+
+test("portico run and portico engine refuse a bad PORTICO_OWN_SOCKETS before starting: one line, exit 2", () => {
+  const main = join(import.meta.dirname, "..", "..", "cli", "main.ts");
+  for (const cmd of ["run", "engine"]) {
+    const r = spawnSync(process.execPath, [main, cmd, "/nonexistent-portico-dir"], {
+      env: { ...process.env, PORTICO_OWN_SOCKETS: "no" },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(
+      r.stderr,
+      'portico: PORTICO_OWN_SOCKETS="no" is not a setting: use on or off (also true/false, 1/0), or unset it for on\n',
+    );
+  }
+});
+
+test("the engine says once, at start, which accept path client connections take", async () => {
+  const lines: { msg: string; fields?: Record<string, unknown> }[] = [];
+  for (const ownSockets of [undefined, false]) {
+    lines.length = 0;
+    const engine = new Engine({ log: (_level, msg, fields) => lines.push({ msg, fields }), ownSockets });
+    await engine.close();
+    const said = lines.filter((l) => l.msg === "client connections accept path");
+    assert.equal(said.length, 1);
+    const own = ownSockets ?? acceptPath().own;
+    assert.deepEqual(said[0]!.fields, { ownSockets: own, path: acceptPath(ownSockets).why });
+  }
 });
