@@ -123,6 +123,14 @@ async function main(argv: string[]): Promise<number> {
   }
   const load = commands[cmd];
   if (!load) throw new CliError(`unknown command "${cmd}"; run 'portico help' for the list`);
+  // A bad PORTICO_OWN_SOCKETS is a usage error before anything starts (the engine would refuse it).
+  if (cmd === "run" || cmd === "engine") {
+    try {
+      (await import("../engine/net/accept-path.ts")).ownSocketsSetting();
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
+  }
   if (cmd === "run")
     refuseFlags(
       parseCommon(rest),

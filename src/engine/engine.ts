@@ -13,6 +13,7 @@ import { compileUdp } from "./l4/udp.ts";
 import type { BalancerOptions } from "./lb/index.ts";
 import { defaultEngineLimits, type EngineLimits } from "./limits.ts";
 import { ListenerManager, type ListenerSpec, type ListenerStatus } from "./listeners.ts";
+import { acceptPath } from "./net/accept-path.ts";
 import { Admission } from "./net/admission.ts";
 import { OcspStapler } from "./tls/ocsp/stapler.ts";
 import { InFlight, UpstreamSet, type EndpointStatus } from "./upstreams.ts";
@@ -57,7 +58,7 @@ export interface EngineOptions {
   ocspStapling?: boolean;
   /**
    * ownSockets: plain HTTP/1.1 connections on Portico's own socket layer (net/own-socket.ts)
-   * rather than a net.Socket each (default on where Node allows it; env PORTICO_OWN_SOCKETS=off).
+   * rather than a net.Socket each (default on where Node allows it; env PORTICO_OWN_SOCKETS=on|off).
    */
   ownSockets?: boolean;
 }
@@ -109,13 +110,16 @@ export class Engine {
     const stapling = opts.ocspStapling ?? process.env["PORTICO_OCSP_STAPLING"] !== "off";
     this.ocsp = stapling ? new OcspStapler({ log: this.log }) : undefined;
     this.log("info", "engine limits", { ...this.limits });
+    // Which accept path plain HTTP/1.1 connections take, said once (a bad PORTICO_OWN_SOCKETS throws).
+    const path = acceptPath(opts.ownSockets);
+    this.log("info", "client connections accept path", { ownSockets: path.own, path: path.why });
     this.listeners = new ListenerManager({
       reusePort: opts.reusePort,
       bindRetryMs: opts.bindRetryMs,
       log: this.log,
       onChange: opts.onListenerChange,
       admission: this.admission,
-      ownSockets: opts.ownSockets,
+      ownSockets: path.own,
     });
     // A backend problem is logged when it appears and when it clears, not per request.
     this.health.on("change", (c) => {

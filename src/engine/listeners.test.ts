@@ -104,3 +104,49 @@ test("own sockets: a handler with onHandle gets plain connections on its own soc
   await draining;
   assert.equal(taken[0]!.destroyed, true);
 });
+
+test("own sockets: where the accepted TCP handle refuses the layer's setup, connections go to Node's accept (said once), none is lost", async (t) => {
+  // A Node whose TCP handle changed under own-socket.ts: its useUserBuffer throws. Faked on the
+  // real handle class (no Node at hand has it changed); everything else is real.
+  const proto = (
+    process as unknown as { binding(n: string): { TCP: { prototype: { useUserBuffer: unknown } } } }
+  ).binding("tcp_wrap").TCP.prototype;
+  const real = proto.useUserBuffer;
+  proto.useUserBuffer = () => {
+    throw new TypeError("useUserBuffer is not a function");
+  };
+  t.after(() => (proto.useUserBuffer = real));
+  const probe = await hold();
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const logged: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
+  const m = new ListenerManager({
+    log: (level, msg, fields) => logged.push({ level, msg, fields }),
+    ownSockets: true,
+  });
+  t.after(() => void m.close());
+  let handles = 0;
+  const echo: ConnectionHandler = {
+    onConnection: (s) => s.pipe(s),
+    onHandle: (s) => {
+      handles++;
+      s.destroy();
+    },
+  };
+  m.sync([{ protocol: "TCP", name: "own", address: "127.0.0.1", port, handler: echo }]);
+  await waitFor(() => m.status()[0]?.state === "bound", "bound");
+  for (const word of ["first", "second"]) {
+    const c = connect(port, "127.0.0.1");
+    c.on("error", () => {});
+    let got = "";
+    c.on("data", (d: Buffer) => (got += d.toString()));
+    c.write(word);
+    await waitFor(() => got === word, `the ${word} connection echoed through Node's net.Socket`);
+    c.destroy();
+  }
+  assert.equal(handles, 0);
+  const warnings = logged.filter((l) => l.msg === "own socket layer off for this listener");
+  assert.equal(warnings.length, 1);
+  assert.equal(warnings[0]!.level, "warn");
+  assert.match(String(warnings[0]!.fields?.["reason"]), /useUserBuffer/);
+});

@@ -13,7 +13,8 @@ import type { CompileDeps, ConnectionHandler, DatagramHandler } from "./contract
 import { UdpProxy, type UdpConfig } from "./l4/udp.ts";
 import { overListenerCap, type Admission } from "./net/admission.ts";
 import { LiveNode, LiveSet } from "./net/live-set.ts";
-import { OwnSocket, ownSocketsWanted, takeAccepts, type CloseTracker } from "./net/own-socket.ts";
+import { acceptPath } from "./net/accept-path.ts";
+import { takeAccepts, type CloseTracker, type OwnSocket } from "./net/own-socket.ts";
 
 /**
  * ListenerSpec is one compiled listener of a snapshot. A UDP listener either proxies (udp: the L4
@@ -119,12 +120,15 @@ export function listenerKey(protocol: string, address: string, port: number): st
 export class ListenerManager {
   private readonly entries = new Map<string, Entry>();
   private readonly opts: ListenerManagerOptions;
+  // own: plain-TCP connections go to the own socket layer (decided once: a bad setting throws here).
+  private readonly own: boolean;
   private changePending = false;
   /** drained are listeners drain() closed whose connections may still be open, for close() to end. */
   private readonly drained = new Set<Entry>();
 
   constructor(opts: ListenerManagerOptions) {
     this.opts = opts;
+    this.own = opts.ownSockets ?? acceptPath().own;
   }
 
   /** sync makes the open sockets match specs: new ones bind, kept ones switch handler, others close. */
@@ -282,7 +286,7 @@ export class ListenerManager {
         { host: e.spec.address, port: e.spec.port, reusePort, ipv6Only: isIPv6(e.spec.address) },
         () => {
           server.off("error", failed);
-          if (this.opts.ownSockets ?? ownSocketsWanted()) this.acceptOwn(e, server);
+          if (this.own) this.acceptOwn(e, server);
           server.on("error", (err) =>
             this.opts.log("error", "listener error", { listener: e.spec.name, error: String(err) }),
           );
@@ -346,22 +350,32 @@ export class ListenerManager {
         emptied(e);
       },
     };
-    takeAccepts(server, (client) => {
-      const spec = e.spec;
-      if (spec.protocol !== "TCP" || spec.handler.onHandle === undefined) return false;
-      // The server's noDelay, as Node's accept sets it.
-      client.setNoDelay(true);
-      const s = new OwnSocket(client);
-      if (this.refused(e, s)) {
-        s.destroy();
-        return true;
-      }
-      const node = new LiveNode<Closable>(s);
-      e.sockets.add(node);
-      s.tracker = tracker;
-      s.trackerData = node;
-      spec.handler.onHandle(s);
-      return true;
+    const log = this.opts.log;
+    takeAccepts(server, {
+      wants: () => e.spec.protocol === "TCP" && e.spec.handler.onHandle !== undefined,
+      take: (s: OwnSocket) => {
+        if (this.refused(e, s)) {
+          s.destroy();
+          return;
+        }
+        const spec = e.spec;
+        if (spec.protocol !== "TCP" || spec.handler.onHandle === undefined) return void s.destroy();
+        const node = new LiveNode<Closable>(s);
+        e.sockets.add(node);
+        s.tracker = tracker;
+        s.trackerData = node;
+        spec.handler.onHandle(s);
+      },
+      failed: (reason: string, fellBack: boolean) =>
+        log(
+          fellBack ? "warn" : "error",
+          fellBack ? "own socket layer off for this listener" : "connection closed",
+          {
+            listener: e.spec.name,
+            reason,
+            ...(fellBack ? { now: "Node's net.Socket accept path" } : {}),
+          },
+        ),
     });
   }
 

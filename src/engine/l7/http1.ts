@@ -485,6 +485,9 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
     const early = this.upgradeRest;
     this.upgradeRest = undefined;
     const socket = this.handOff();
+    // The client is already gone (an own socket whose held write failed as it detached): nothing
+    // to join; its 'close' (next tick) cleans up this connection.
+    if (socket.destroyed) return void backend.destroy();
     // Still counted as this listener's connection until it closes.
     this.rt.conns.add(this.live);
     tunnel(socket, backend, rest, early, this.rt.listener.idleTimeoutMs);

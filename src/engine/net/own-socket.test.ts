@@ -9,7 +9,26 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import net, { type Socket } from "node:net";
 import { test } from "node:test";
-import { OwnSocket, ownSockets, takeAccepts, type SocketOwner, type TcpHandle } from "./own-socket.ts";
+import { readFileSync } from "node:fs";
+import {
+  ownSockets,
+  ownSocketsMissing,
+  takeAccepts,
+  type OwnSocket,
+  type SocketOwner,
+} from "./own-socket.ts";
+
+// TCP_PROTO is Node's native TCP handle class's prototype (what own-socket.ts probes).
+const TCP_PROTO = (process as unknown as { binding(n: string): { TCP: { prototype: object } } }).binding(
+  "tcp_wrap",
+).TCP.prototype;
+
+/** kernelHas says whether 127.0.0.1:local has a TCP connection with 127.0.0.1:peer (/proc/net/tcp). */
+function kernelHas(local: number, peer: number): boolean {
+  const hex = (p: number) => `0100007F:${p.toString(16).toUpperCase().padStart(4, "0")}`;
+  const want = `${hex(local)} ${hex(peer)}`;
+  return readFileSync("/proc/net/tcp", "latin1").includes(want);
+}
 
 /** Recorder is an owner that records what its socket tells it. */
 class Recorder implements SocketOwner {
@@ -42,9 +61,10 @@ async function pair(): Promise<{ client: Socket; own: OwnSocket; rec: Recorder; 
   await once(server, "listening");
   let own: OwnSocket | undefined;
   assert.equal(
-    takeAccepts(server, (h: TcpHandle) => {
-      own = new OwnSocket(h);
-      return true;
+    takeAccepts(server, {
+      wants: () => true,
+      take: (s) => void (own = s),
+      failed: (reason) => assert.fail(reason),
     }),
     true,
   );
@@ -88,7 +108,7 @@ function collect(s: Socket): { text: () => string; ended: () => boolean } {
 }
 
 test("reads reach the owner; the peer's address is the client's; writes arrive in order, corked ones together", async () => {
-  assert.equal(ownSockets, true, "this Node lacks the stream_wrap pieces (see own-socket.ts)");
+  assert.equal(ownSockets, true, `this Node lacks what own-socket.ts drives: ${ownSocketsMissing}`);
   const { client, own, rec, close } = await pair();
   try {
     assert.equal(own.remoteAddress, "127.0.0.1");
@@ -185,13 +205,54 @@ test("the peer's FIN is onEnd and the socket stays writable; destroy() is onClos
   }
 });
 
-test("a reset by the peer closes the socket; writes after it fail quietly", async () => {
+test("a reset by the peer closes the socket; writes after it are dropped and ask for no drain", async () => {
   const { client, own, rec, close } = await pair();
   try {
     client.resetAndDestroy();
     await waitFor(() => rec.closes === 1, "close after the reset");
-    assert.equal(own.write("nobody listens"), false);
+    // false would leave a caller waiting for an onDrain that never comes.
+    assert.equal(own.write("nobody listens"), true);
+    assert.equal(own.write(Buffer.alloc(1 << 20)), true);
+    assert.equal(rec.drains, 0);
   } finally {
+    close();
+  }
+});
+
+test("a write after end() destroys the socket (a net.Socket's write-after-end error does, through its owner)", async () => {
+  const { client, own, rec, close } = await pair();
+  try {
+    const got = collect(client);
+    own.write("answer");
+    own.end();
+    assert.equal(own.write("too late"), true);
+    assert.equal(own.destroyed, true);
+    await waitFor(() => rec.closes === 1, "close");
+    await waitFor(() => got.ended(), "the client sees the connection end");
+    assert.equal(got.text().includes("too late"), false);
+  } finally {
+    close();
+  }
+});
+
+test("the peer's address: a failed getpeername is not kept, the next read asks the kernel again", async () => {
+  // The kernel's getpeername does not fail on a connected socket on demand: the handle's method is
+  // made to fail once (as it does with ENOTCONN), then the real one answers.
+  const proto = TCP_PROTO as { getpeername(out: object): number };
+  const real = proto.getpeername;
+  let failOnce = true;
+  proto.getpeername = function (this: unknown, out: object): number {
+    if (!failOnce) return real.call(this, out);
+    failOnce = false;
+    return -107;
+  };
+  const { client, own, close } = await pair();
+  try {
+    assert.equal(own.remoteAddress, undefined);
+    assert.equal(own.remotePort, client.localPort);
+    assert.equal(own.remoteAddress, "127.0.0.1");
+  } finally {
+    proto.getpeername = real;
     close();
   }
 });
@@ -238,6 +299,79 @@ test("detach hands the connection to a net.Socket: held writes first, then the s
     own.destroy();
     await once(s, "close");
     assert.equal(rec.closes, 0);
+  } finally {
+    close();
+  }
+});
+
+test("detach after a failed write: the socket returned is destroyed and closes, the tracker hears of it once", async () => {
+  const { client, own, rec, close } = await pair();
+  try {
+    let trackerCloses = 0;
+    own.tracker = { closed: () => void trackerCloses++ };
+    // As ClientConn does after an Upgrade head with bytes after it: reading stops, so the reset is
+    // found by the next write, the 101 that detach() flushes.
+    own.pause();
+    const ports = { local: own.localPort!, peer: client.localPort! };
+    client.resetAndDestroy();
+    await waitFor(() => !kernelHas(ports.local, ports.peer), "the reset to reach the accepted socket");
+    own.cork();
+    own.write("HTTP/1.1 101 Switching Protocols\r\n\r\n");
+    const s = own.detach();
+    assert.equal(own.destroyed, true);
+    assert.equal(s.destroyed, true);
+    let closes = 0;
+    s.on("close", () => closes++);
+    s.on("error", () => {});
+    await waitFor(() => closes === 1 && trackerCloses === 1, "the socket's close and the tracker's");
+    // The owner let go at detach: it hears of the close through the returned socket.
+    assert.equal(rec.closes, 0);
+    assert.equal(own.detach(), s);
+    own.destroy();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(trackerCloses, 1);
+  } finally {
+    close();
+  }
+});
+
+test("writes right after an async write completed, from onDrain and from a promise, go async on new requests", async () => {
+  // Node detaches a completed write request from C++ only after its callback and the ticks and
+  // microtasks it runs; a write that reused it there and went async aborted the process.
+  const { client, own, rec, close } = await pair();
+  try {
+    client.pause();
+    const big = Buffer.alloc(8 << 20, 0x61);
+    let drains = 0;
+    let queued = 0;
+    let resolveDrain: (() => void) | undefined;
+    rec.onDrain = () => {
+      drains++;
+      // From inside the completion callback: onDrain runs synchronously in it.
+      if (drains === 1) {
+        queued++;
+        own.write(big);
+      }
+      resolveDrain?.();
+    };
+    assert.equal(own.write(big), false, "8 MiB to a reader that does not read went async");
+    queued++;
+    let received = 0;
+    client.on("data", (d: Buffer) => (received += d.length));
+    client.resume();
+    await waitFor(() => drains === 1, "the first drain");
+    // From a promise continuation resolved by the next completion's onDrain.
+    const next = new Promise<void>((r) => (resolveDrain = r));
+    void next.then(() => {
+      queued++;
+      own.write(big);
+      own.write(big);
+      queued++;
+    });
+    await waitFor(() => drains >= 2, "the second drain");
+    await next;
+    await waitFor(() => received === queued * big.length, "every byte");
+    assert.equal(own.destroyed, false);
   } finally {
     close();
   }

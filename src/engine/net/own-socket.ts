@@ -58,29 +58,59 @@ interface StreamWrap {
   kLastWriteWasAsync: number;
 }
 
-const wrap = loadStreamWrap();
+// TCP_METHODS are the native TCP handle's methods this module calls (tcp_wrap's TCP, with what it
+// inherits from LibuvStreamWrap and HandleWrap).
+const TCP_METHODS = [
+  "readStart",
+  "readStop",
+  "useUserBuffer",
+  "writeLatin1String",
+  "writeBuffer",
+  "writev",
+  "shutdown",
+  "close",
+  "setNoDelay",
+  "getpeername",
+  "getsockname",
+] as const;
 
-function loadStreamWrap(): StreamWrap | undefined {
+const probed = probe();
+const wrap = probed.wrap;
+
+// probe finds the stream_wrap pieces and checks that accepted TCP handles have every method called
+// here: if Node changes any of them, the layer is off (and says why) instead of failing per connection.
+function probe(): { wrap?: StreamWrap; missing?: string } {
+  type Binding = (name: string) => Record<string, unknown>;
+  let b: Partial<StreamWrap>;
+  let tcp: { prototype?: Record<string, unknown> } | undefined;
   try {
-    const b = (process as unknown as { binding(name: string): Partial<StreamWrap> }).binding("stream_wrap");
-    if (
-      b.streamBaseState instanceof Int32Array &&
-      typeof b.WriteWrap === "function" &&
-      typeof b.ShutdownWrap === "function" &&
-      typeof b.kReadBytesOrError === "number" &&
-      typeof b.kBytesWritten === "number" &&
-      typeof b.kLastWriteWasAsync === "number"
-    ) {
-      return b as StreamWrap;
-    }
-  } catch {
-    // A Node without process.binding (or the module): keep net.Socket.
+    const binding = (process as unknown as { binding: Binding }).binding;
+    b = binding("stream_wrap") as Partial<StreamWrap>;
+    tcp = binding("tcp_wrap")["TCP"] as typeof tcp;
+  } catch (err) {
+    return { missing: `process.binding("stream_wrap"/"tcp_wrap") failed: ${String(err)}` };
   }
-  return undefined;
+  if (
+    !(b.streamBaseState instanceof Int32Array) ||
+    typeof b.WriteWrap !== "function" ||
+    typeof b.ShutdownWrap !== "function" ||
+    typeof b.kReadBytesOrError !== "number" ||
+    typeof b.kBytesWritten !== "number" ||
+    typeof b.kLastWriteWasAsync !== "number"
+  )
+    return { missing: "stream_wrap lacks streamBaseState, WriteWrap, ShutdownWrap or its state indices" };
+  const proto = tcp?.prototype;
+  if (typeof proto !== "object" || proto === null) return { missing: "tcp_wrap has no TCP handle class" };
+  const lacking = TCP_METHODS.filter((m) => typeof proto[m] !== "function");
+  if (lacking.length > 0) return { missing: `the TCP handle lacks ${lacking.join(", ")}` };
+  return { wrap: b as StreamWrap };
 }
 
 /** ownSockets says whether this Node lets Portico drive accepted TCP handles itself. */
 export const ownSockets = wrap !== undefined;
+
+/** ownSocketsMissing says, where ownSockets is false, which piece of Node's internals is missing. */
+export const ownSocketsMissing: string | undefined = probed.missing;
 
 const state = wrap?.streamBaseState ?? new Int32Array(8);
 const READ_N = wrap?.kReadBytesOrError ?? 0;
@@ -153,19 +183,24 @@ export class OwnSocket {
   private peer: { address?: string; port?: number; family?: string } | undefined = undefined;
   private local: { address?: string; port?: number } | undefined = undefined;
 
-  /** OwnSocket takes handle, just accepted; reading starts with start(). */
+  /**
+   * OwnSocket takes handle, just accepted, and sets it up: no Nagle delay (as the engine's servers'
+   * noDelay), reads into the shared buffer. Nothing reads until start(). If this throws (Node's
+   * internals changed under us) the handle is as accepted: takeAccepts gives it to Node's accept.
+   */
   constructor(handle: TcpHandle) {
+    handle.setNoDelay(true);
+    handle.onread = onRead;
+    handle.useUserBuffer(READ_BUFFER);
     this.handle = handle;
     (handle as OwnedHandle)[OWNER] = this;
   }
 
-  /** start makes the handle read into the shared buffer, each read going to owner.onData. */
+  /** start makes the handle read, each read going to owner.onData. */
   start(owner: SocketOwner): void {
     this.owner = owner;
     const h = this.handle;
     if (h === null || this.destroyed) return;
-    h.onread = onRead;
-    h.useUserBuffer(READ_BUFFER);
     if (!this.paused) h.readStart();
   }
 
@@ -185,25 +220,35 @@ export class OwnSocket {
     return this.localInfo().port;
   }
 
-  // peerInfo asks the kernel once (getpeername, as net.Socket's remoteAddress does) and keeps it.
+  // peerInfo asks the kernel (getpeername, as net.Socket's remoteAddress does) and keeps the
+  // answer; a failure (say, the peer already reset) is not kept, so the next call asks again.
   private peerInfo(): { address?: string; port?: number; family?: string } {
     if (this.peer !== undefined) return this.peer;
     const out: { address?: string; port?: number; family?: string } = {};
-    if (this.handle !== null) this.handle.getpeername(out);
+    if (this.handle === null || this.handle.getpeername(out) !== 0) return {};
     return (this.peer = out);
   }
 
   private localInfo(): { address?: string; port?: number } {
     if (this.local !== undefined) return this.local;
     const out: { address?: string; port?: number } = {};
-    if (this.handle !== null) this.handle.getsockname(out);
+    if (this.handle === null || this.handle.getsockname(out) !== 0) return {};
     return (this.local = out);
   }
 
-  /** write sends data (a string is latin1); false asks the caller to wait for onDrain. */
+  /**
+   * write sends data (a string is latin1); false asks the caller to wait for onDrain, and only
+   * ever when onDrain will follow (or the socket closes first). On a destroyed socket the data is
+   * dropped and write returns true: onClose tells the owner. After end() it is a bug: as a
+   * net.Socket errors (write after end) and its owner destroys it, the socket is destroyed.
+   */
   write(data: string | Buffer, _encoding?: "latin1"): boolean {
     if (this.detached !== null) return this.detached.write(data, "latin1");
-    if (this.destroyed || this.writableEnded) return false;
+    if (this.destroyed) return true;
+    if (this.writableEnded) {
+      this.destroy();
+      return true;
+    }
     if (this.corked > 0) {
       this.held.push(data);
       this.writableLength += data.length;
@@ -308,12 +353,15 @@ export class OwnSocket {
     this.writableLength += req.bytes;
   }
 
-  // completed un-books an async write (afterWrite).
+  // completed un-books an async write (afterWrite). The request is not reused: Node detaches it
+  // from C++ only after this callback and the ticks and microtasks it runs (WriteWrap::OnDone,
+  // then Dispose), and a write in that window that went async on it would abort the process
+  // (StreamReq::AttachToObject's CHECK). Async writes are the slow-client path: a new one is cheap.
   completed(req: WriteReq, status: number): void {
     this.writableLength -= req.bytes;
     req.kept = null;
     req.bytes = 0;
-    this.spare ??= req;
+    req.sock = null;
     if (this.destroyed || this.detached !== null) return;
     if (status < 0) return this.destroy();
     if (this.needDrain && this.writableLength === 0) emitDrain(this);
@@ -421,11 +469,24 @@ export class OwnSocket {
    * that needs one: the h2c hand-off, a WebSocket tunnel. Held writes leave first; writes still
    * with libuv keep their order before the net.Socket's. The owner hears nothing more from this
    * socket; close still reaches the tracker, and destroy() here destroys the net.Socket.
+   * If the connection is already gone (a held write just failed: the peer reset), the socket
+   * returned is a destroyed one without a handle, whose 'close' comes on the next tick; the
+   * handle's own close still reaches the tracker.
    */
   detach(): net.Socket {
     if (this.detached !== null) return this.detached;
     this.corked = 0;
     this.flush();
+    if (this.destroyed) {
+      // The handle is closing (destroy() ran h.close): wrapping it would close it twice, which
+      // Node ignores, so that socket would never close. OWNER stays, so onHandleClose reaches
+      // handleClosed and the tracker; the owner hears of it through the returned socket's 'close'.
+      this.owner = null;
+      const gone = new net.Socket();
+      gone.destroy();
+      this.detached = gone;
+      return gone;
+    }
     const h = this.handle!;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
@@ -445,31 +506,59 @@ export class OwnSocket {
     const s = new net.Socket(opts);
     this.detached = s;
     s.once("close", () => this.handleClosed());
-    if (this.destroyed) s.destroy();
-    else if (this.eof) s.push(null);
+    if (this.eof) s.push(null);
     return s;
   }
 }
 
-/** ownSocketsWanted is the default of the switch: on where this Node allows it, unless PORTICO_OWN_SOCKETS=off. */
-export function ownSocketsWanted(): boolean {
-  return ownSockets && process.env["PORTICO_OWN_SOCKETS"] !== "off";
+/** AcceptTaker is what takeAccepts asks of its caller for each accepted connection. */
+export interface AcceptTaker {
+  /** wants says whether the connection goes to the own socket layer; false leaves it to Node's accept. */
+  wants(): boolean;
+  /** take serves it on s, set up but not reading yet (the owner calls s.start). */
+  take(s: OwnSocket): void;
+  /**
+   * failed hears of a connection the layer could not take: fellBack, it went on to Node's accept,
+   * and so do the server's next ones (the handle refused to be set up: Node's internals changed);
+   * else take threw, and the connection was closed.
+   */
+  failed(reason: string, fellBack: boolean): void;
 }
 
 /**
- * takeAccepts hands server's accepted connections to take, as native handles, before Node wraps
- * them in net.Sockets; where take returns false the connection goes on to Node's accept (a
- * net.Socket and 'connection'), as before. Call it once server is listening. Returns false, and
- * changes nothing, where the server has no native handle to take them from.
+ * takeAccepts hands server's accepted connections to taker, as OwnSockets on their native handles,
+ * before Node wraps them in net.Sockets; those it does not want go on to Node's accept (a
+ * net.Socket and 'connection'), as before. Nothing here throws into Node's accept callback: a
+ * failure is taker.failed's. Call it once server is listening. Returns false, and changes nothing,
+ * where the server has no native handle to take them from, or its accept callback is not the one
+ * this was written against.
  */
-export function takeAccepts(server: net.Server, take: (client: TcpHandle) => boolean): boolean {
+export function takeAccepts(server: net.Server, taker: AcceptTaker): boolean {
   type Accept = (this: unknown, err: number, client: TcpHandle | undefined) => void;
   const handle = (server as unknown as { _handle?: { onconnection?: Accept } | null })._handle;
   const nodeAccept = handle?.onconnection;
+  // Node's onconnection(err, clientHandle): another shape means the accept path changed.
   if (!ownSockets || handle === undefined || handle === null || typeof nodeAccept !== "function")
     return false;
+  if (nodeAccept.length !== 2) return false;
+  let nodeOnly = false;
   handle.onconnection = function (this: unknown, err: number, client: TcpHandle | undefined): void {
-    if (err !== 0 || client === undefined || !take(client)) nodeAccept.call(this, err, client);
+    if (err !== 0 || client === undefined || nodeOnly || !taker.wants())
+      return nodeAccept.call(this, err, client);
+    let s: OwnSocket;
+    try {
+      s = new OwnSocket(client);
+    } catch (e) {
+      nodeOnly = true;
+      taker.failed(`the accepted TCP handle refused the own socket layer's setup: ${String(e)}`, true);
+      return nodeAccept.call(this, err, client);
+    }
+    try {
+      taker.take(s);
+    } catch (e) {
+      s.destroy();
+      taker.failed(`serving a connection on the own socket layer failed: ${String(e)}`, false);
+    }
   };
   return true;
 }
