@@ -77,7 +77,7 @@ export class H2Stream implements RequestHead {
     this.owner.respond(this, status, fields, end);
   }
 
-  /** write sends body bytes; false when they wait for window or the socket (onDrain follows). */
+  /** write sends body bytes; false when they wait for window or the socket (onDrain follows, unless end was set). */
   write(chunk: Uint8Array, end = false): boolean {
     return this.owner.write(this, chunk, end);
   }
