@@ -314,3 +314,41 @@ test("a header list above SETTINGS_MAX_HEADER_LIST_SIZE is answered 431", async 
   assert.equal(h[":status"], 431);
   client.close();
 });
+
+test("DATA the client sent before it saw our RST_STREAM is ignored, not answered with another reset", async () => {
+  const { url, conns } = await serve(() => ({
+    stream(s) {
+      // An early answer, then the rest of the body is refused (a proxy's 413).
+      s.respond(413, [], true);
+      s.reset(http2.constants.NGHTTP2_CANCEL);
+    },
+  }));
+  const client = http2.connect(url);
+  await once(client, "connect");
+  await until("the connection", () => conns.length === 1);
+  const socket = conns[0]!.socket;
+  const write = socket.write.bind(socket);
+  const rsts: number[] = [];
+  socket.write = ((b: Buffer, ...rest: unknown[]) => {
+    // Frame headers of RST_STREAM (type 3) this connection writes.
+    for (let at = 0; at + 9 <= b.length; at += 9 + b.readUIntBE(at, 3))
+      if (b[at + 3] === 3) rsts.push(b.readUInt32BE(at + 5));
+    return (write as (...a: unknown[]) => boolean)(b, ...rest);
+  }) as typeof socket.write;
+  const req = client.request({ ":path": "/", ":method": "POST" });
+  req.on("error", () => {});
+  req.write(Buffer.alloc(50_000));
+  req.end(Buffer.alloc(10_000));
+  await new Promise((r) => req.on("close", r));
+  // One more request on the connection proves it is alive, and lets late frames arrive first.
+  const r2 = client.request({ ":path": "/" });
+  r2.on("error", () => {});
+  r2.resume();
+  const [h] = (await once(r2, "response")) as [http2.IncomingHttpHeaders];
+  assert.equal(h[":status"], 413);
+  assert.deepEqual(
+    rsts.filter((id) => id === 1),
+    [1],
+  );
+  client.close();
+});

@@ -74,6 +74,7 @@ const DEFAULT_FRAME = 16_384;
 const DEFAULT_TABLE = 4096;
 // Closed stream ids remembered to tell "closed" (STREAM_CLOSED) from "never opened" (PROTOCOL_ERROR).
 const RECENT = 256;
+const OUR_RESETS = 64;
 
 class ConnectionError extends Error {
   readonly code: number;
@@ -96,6 +97,9 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
   private readonly encoder: HpackEncoder;
   private readonly streams = new Map<number, H2Stream>();
   private readonly recent = new Int32Array(RECENT);
+  // Streams we reset lately: frames the client sent before it saw our RST_STREAM are ignored (§5.4.2).
+  private readonly ourResets = new Int32Array(OUR_RESETS);
+  private ourResetAt = 0;
   private recentAt = 0;
   private lastPeerStream = 0;
   private preface = 0;
@@ -255,6 +259,8 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
       this.ackConnection();
       if (s === undefined && id > this.lastPeerStream)
         throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `DATA on idle stream ${id}`); // §5.1
+      // In flight when we reset the stream: ignored (§5.4.2), its window already returned.
+      if (s === undefined && this.resetByUs(id)) return;
       // §5.1: DATA on a half-closed (remote) or closed stream is STREAM_CLOSED.
       this.streamError(id, ErrorCode.STREAM_CLOSED, s);
       return;
@@ -353,6 +359,8 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
       return;
     }
     if (id <= this.lastPeerStream) {
+      // Trailers in flight when we reset the stream: ignored (§5.4.2; the block was decoded above).
+      if (this.resetByUs(id)) return;
       // §5.1: HEADERS on a closed stream is STREAM_CLOSED; §5.1.1: a smaller id never used is PROTOCOL_ERROR.
       if (this.wasOpen(id))
         throw new ConnectionError(ErrorCode.STREAM_CLOSED, `HEADERS on closed stream ${id}`);
@@ -529,6 +537,7 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
 
   private streamError(id: number, code: number, s: H2Stream | undefined): void {
     this.push(u32Frame(FrameType.RST_STREAM, id, code));
+    this.markReset(id);
     if (s !== undefined && !s.closed) this.closeStream(s, code);
     else this.remember(id);
     this.count(this.abuse.invalidFrame());
@@ -600,6 +609,16 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
     this.recentAt = (this.recentAt + 1) % RECENT;
   }
 
+  private markReset(id: number): void {
+    this.ourResets[this.ourResetAt] = id;
+    this.ourResetAt = (this.ourResetAt + 1) % OUR_RESETS;
+  }
+
+  private resetByUs(id: number): boolean {
+    for (let i = 0; i < OUR_RESETS; i++) if (this.ourResets[i] === id) return true;
+    return false;
+  }
+
   private wasOpen(id: number): boolean {
     for (let i = 0; i < RECENT; i++) if (this.recent[i] === id) return true;
     return false;
@@ -660,6 +679,7 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
   reset(s: H2Stream, code: number): void {
     if (s.closed) return;
     this.push(u32Frame(FrameType.RST_STREAM, s.id, code));
+    this.markReset(s.id);
     s.onReset = undefined;
     this.closeStream(s, code);
   }
