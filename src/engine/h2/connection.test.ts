@@ -352,3 +352,19 @@ test("DATA the client sent before it saw our RST_STREAM is ignored, not answered
   );
   client.close();
 });
+
+test("a response head larger than a frame goes as HEADERS and CONTINUATION", async () => {
+  const big = "v".repeat(40_000);
+  const { url } = await serve(() => ({
+    stream(s) {
+      s.respond(200, ["x-big", big, "x-after", "1"], true);
+    },
+  }));
+  const client = http2.connect(url, { maxHeaderListPairs: 100, settings: { maxHeaderListSize: 1 << 20 } });
+  const req = client.request({ ":path": "/" });
+  req.resume();
+  const [h] = (await once(req, "response")) as [http2.IncomingHttpHeaders];
+  assert.equal(h["x-big"], big);
+  assert.equal(h["x-after"], "1");
+  client.close();
+});
