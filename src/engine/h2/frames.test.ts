@@ -67,6 +67,27 @@ test("a frame above the limit is refused from its header, before its payload", (
   assert.equal(r.push(big.subarray(0, 9)), false);
   assert.deepEqual(s.big, [16_385]);
   assert.equal(r.push(Buffer.alloc(10)), false);
+  // The same with the header itself cut in two.
+  const s2 = sink(16_384);
+  const r2 = new FrameReader(s2);
+  assert.equal(r2.push(big.subarray(0, 5)), true);
+  assert.equal(r2.push(big.subarray(5, 12)), false);
+  assert.deepEqual(s2.big, [16_385]);
+});
+
+test("a large frame arriving in many small chunks is delivered once, whole", () => {
+  const s = sink();
+  const r = new FrameReader(s);
+  const payload = Buffer.alloc(16_000);
+  for (let i = 0; i < payload.length; i++) payload[i] = i & 0xff;
+  const f = Buffer.concat([
+    frame(FrameType.DATA, 1, 5, payload),
+    frame(FrameType.PING, 0, 0, Buffer.alloc(8)),
+  ]);
+  for (let at = 0; at < f.length; at += 1000) r.push(f.subarray(at, at + 1000));
+  assert.equal(s.seen.length, 2);
+  assert.equal(s.seen[0]![3], payload.toString("hex"));
+  assert.equal(s.seen[1]![0], FrameType.PING);
 });
 
 test("reading stops when the sink says so, the rest of the chunk unread", () => {
