@@ -144,6 +144,8 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
     socket.on("error", () => socket.destroy());
     socket.on("close", () => this.onClose());
     socket.on("drain", () => this.onDrain());
+    // A socket handed over by a protocol sniffer (the h2c preface seen by HTTP/1.1) comes paused.
+    socket.resume();
     const s = this.settings;
     this.push(
       settingsFrame([
