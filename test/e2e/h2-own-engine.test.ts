@@ -5,27 +5,17 @@
 // switch on by setting the variable (docs/http2.md, "Own codec").
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
 import http from "node:http";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
-import path from "node:path";
+import { h2specMissing, runH2spec } from "../support/h2spec.ts";
 
 // The switch is read when h2-own.ts loads: set before the engine is imported.
 process.env.PORTICO_H2_CODEC = "own";
 const { proxyAll } = await import("../../src/engine/l7/testing.ts");
 const { ownCodec } = await import("../../src/engine/l7/h2-own.ts");
 
-const binary = path.resolve(import.meta.dirname, "../../.cache/h2spec/h2spec");
-const missing = !existsSync(binary);
-const ANSI = new RegExp(String.fromCharCode(27) + "\\[[0-9;]*m", "g");
-if (missing) {
-  const msg =
-    "h2spec is not built: run `bash scripts/h2spec/build.sh` (needs Go); the h2spec test is SKIPPED";
-  if (process.env.PORTICO_REQUIRE_H2SPEC === "1") throw new Error(msg);
-  console.warn(`WARNING: ${msg}`);
-}
+const missing = h2specMissing();
 
 const specs = ["generic", "hpack", "http2/3.5/1", "http2/4", "http2/5", "http2/6", "http2/7", "http2/8"];
 
@@ -45,16 +35,7 @@ test("h2spec: the engine on the own codec passes every case (but 3.5/2)", { skip
     backend.close();
     backend.closeAllConnections();
   });
-  const out = await new Promise<string>((resolve) =>
-    execFile(
-      binary,
-      ["-h", "127.0.0.1", "-p", String(port), "-o", "2", ...specs],
-      { timeout: 120_000, env: { ...process.env, NO_COLOR: "1", TERM: "dumb" } },
-      (_err, stdout, stderr) => resolve((stdout + stderr).replace(ANSI, "").replace(/\0/g, "")),
-    ),
-  );
-  const summary = /(\d+) tests, (\d+) passed, (\d+) skipped, (\d+) failed/.exec(out);
-  assert.ok(summary, out.slice(-2000));
-  assert.equal(summary[4], "0", out.slice(out.indexOf("Failures")));
-  assert.equal(summary[1], "144", "the case list drifted from h2spec's");
+  const r = await runH2spec(port, specs);
+  assert.equal(r.failed, 0, r.failures);
+  assert.equal(r.total, 144, "the case list drifted from h2spec's");
 });
