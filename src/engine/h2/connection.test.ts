@@ -97,9 +97,19 @@ function echo(): H2Handler {
 }
 
 test("GET and POST: head, body and request fields reach the handler; the response reaches node:http2", async () => {
-  const { url } = await serve(echo);
+  let closes = 0;
+  const { url } = await serve(() => {
+    const h = echo();
+    return {
+      stream(s, fields, end) {
+        s.onClose = () => closes++;
+        h.stream(s, fields, end);
+      },
+    };
+  });
   const client = http2.connect(url);
   const get = await fetch(client, "/a?b=c");
+  await until("onClose of the finished stream", () => closes === 1);
   assert.equal(get.status, 200);
   assert.equal(get.headers["x-path"], "/a?b=c");
   assert.equal(get.body.toString(), "hello GET");

@@ -603,6 +603,7 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
     s.queue.length = 0;
     s.queued = 0;
     if (code >= 0) s.onReset?.(code);
+    else s.onClose?.();
     if ((this.goawaySent || this.peerGoaway) && this.streams.size === 0) this.finish();
   }
 

@@ -34,6 +34,8 @@ export class H2Stream implements RequestHead {
   onTrailers: ((fields: string[]) => void) | undefined;
   /** onReset: the stream ended abnormally — reset by the client, by a protocol error, or with its connection (code 8, CANCEL, then). */
   onReset: ((code: number) => void) | undefined;
+  /** onClose: the stream ended normally (both sides sent END_STREAM); onReset instead otherwise. */
+  onClose: (() => void) | undefined;
   /** onDrain: everything write() queued was sent, after write() returned false. */
   onDrain: (() => void) | undefined;
   /** holdWindow: the exchange calls consume() for the body bytes it took in (backpressure); else they are acknowledged as delivered. */

@@ -149,6 +149,8 @@ export class OwnServerStream extends Duplex {
       this.rstCode = code;
       this.destroy();
     };
+    // Like node's stream, 'close' follows a normal end even when nobody read the (empty) request.
+    s.onClose = () => this.destroy();
     if (s.remoteEnded) this.push(null);
   }
 
