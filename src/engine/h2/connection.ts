@@ -74,7 +74,15 @@ const DEFAULT_FRAME = 16_384;
 const DEFAULT_TABLE = 4096;
 // Closed stream ids remembered to tell "closed" (STREAM_CLOSED) from "never opened" (PROTOCOL_ERROR).
 const RECENT = 256;
-const OUR_RESETS = 64;
+// Streams we reset, remembered so that what the client sent before it saw the RST_STREAM is
+// ignored rather than counted as invalid: at least two bursts of refused or reset streams.
+const OUR_RESETS_MIN = 64;
+// Output the socket holds unsent beyond which the connection stops reading: every frame we send is
+// caused by one read, so a client that does not read stops being read (pause until 'drain').
+const OUT_PAUSE = 1 << 20;
+// Output held unsent beyond which the client is cut: what one read or the open streams' answers
+// can add after the pause; more means it never reads.
+const OUT_CUT = 16 << 20;
 
 class ConnectionError extends Error {
   readonly code: number;
@@ -98,7 +106,7 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
   private readonly streams = new Map<number, H2Stream>();
   private readonly recent = new Int32Array(RECENT);
   // Streams we reset lately: frames the client sent before it saw our RST_STREAM are ignored (§5.4.2).
-  private readonly ourResets = new Int32Array(OUR_RESETS);
+  private readonly ourResets: Int32Array;
   private ourResetAt = 0;
   private recentAt = 0;
   private lastPeerStream = 0;
@@ -117,6 +125,10 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
   private outQueued = false;
   private socketBlocked = false;
   private goawaySent = false;
+  // The last-stream-id of the first GOAWAY we sent: streams above it are never served, and no later GOAWAY names a larger one (§6.8).
+  private goawayLast = 0;
+  // Reading stopped because the client does not read what we send (OUT_PAUSE).
+  private readPaused = false;
   private peerGoaway = false;
   private ended = false;
   private readonly head = { method: "", scheme: "", path: "", authority: "", contentLength: -1 };
@@ -131,6 +143,7 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
     this.handler = handler;
     this.settings = { ...defaultH2Settings, ...settings };
     this.abuse = new Abuse(limits);
+    this.ourResets = new Int32Array(Math.max(OUR_RESETS_MIN, 2 * this.settings.maxConcurrentStreams));
     this.reader = new FrameReader(this);
     this.decoder = new HpackDecoder({
       tableSize: DEFAULT_TABLE,
@@ -184,7 +197,12 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
       this.reader.push(chunk);
     } catch (e) {
       if (e instanceof ConnectionError) this.fail(e);
-      else throw e;
+      else {
+        // A bug (here or in the handler) costs this connection, never the process: thrown from a
+        // socket's 'data' handler it would be uncaught.
+        bugLog(e);
+        this.fail(new ConnectionError(ErrorCode.INTERNAL_ERROR, "internal error"));
+      }
     }
   }
 
@@ -192,7 +210,8 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
   close(): void {
     if (this.goawaySent || this.ended) return;
     this.goawaySent = true;
-    this.push(goawayFrame(this.lastPeerStream, ErrorCode.NO_ERROR));
+    this.goawayLast = this.lastPeerStream;
+    this.push(goawayFrame(this.goawayLast, ErrorCode.NO_ERROR));
     if (this.streams.size === 0) this.finish();
   }
 
@@ -233,7 +252,7 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
         this.ping(flags, id, payload);
         break;
       case FrameType.GOAWAY:
-        this.goaway(id);
+        this.goaway(id, payload);
         break;
       case FrameType.WINDOW_UPDATE:
         this.windowUpdate(id, payload);
@@ -250,11 +269,19 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
 
   private data(flags: number, id: number, payload: Buffer): void {
     if (id === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "DATA on stream 0"); // §6.1
+    if ((id & 1) === 0)
+      throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `DATA on even stream id ${id} (no pushes)`); // §5.1.1
     const body = this.unpad(flags, payload);
     // §6.9: the whole frame counts against both windows, padding included.
     this.recvUnacked += payload.length;
     if (this.recvUnacked > this.settings.connectionWindow)
       throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, "DATA beyond the connection window");
+    if (this.afterGoaway(id)) {
+      // A stream our GOAWAY refused, sent before the client saw it: dropped (§6.8), window returned.
+      this.ackConnection();
+      this.count(this.abuse.overhead(FRAME_HEADER));
+      return;
+    }
     this.count(this.abuse.overhead(FRAME_HEADER + payload.length - body.length));
     const s = this.streams.get(id);
     if (s === undefined || s.remoteEnded) {
@@ -297,6 +324,9 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
     if ((id & 1) === 0)
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `even stream id ${id} from a client`); // §5.1.1
     let block = this.unpad(flags, payload);
+    // Padding carries nothing: counted as such (a frame of padding is a cheap way to make us read).
+    if (block.length < payload.length) this.count(this.abuse.overhead(payload.length - block.length));
+    if (this.ended) return;
     let selfDependent = false;
     if (flags & Flag.PRIORITY) {
       if (block.length < 5)
@@ -360,6 +390,12 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
       this.remoteEnd(s);
       return;
     }
+    if (this.afterGoaway(id)) {
+      // §6.8: a stream opened after our GOAWAY is ignored — decoded above (HPACK state), then
+      // dropped: no RST, no lastPeerStream move, but its bytes count as work for nothing.
+      this.count(this.abuse.overhead(FRAME_HEADER + block.length));
+      return;
+    }
     if (id <= this.lastPeerStream) {
       // Trailers in flight when we reset the stream: ignored (§5.4.2; the block was decoded above).
       if (this.resetByUs(id)) return;
@@ -372,12 +408,11 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
       );
     }
     this.lastPeerStream = id;
-    // §6.8: streams opened after our GOAWAY are ignored.
-    if (this.goawaySent) return;
     this.abuse.opened();
     if (selfDependent) return this.streamError(id, ErrorCode.PROTOCOL_ERROR, undefined); // §5.3.1
     if (this.streams.size >= this.settings.maxConcurrentStreams) {
       this.remember(id);
+      this.markReset(id);
       this.push(u32Frame(FrameType.RST_STREAM, id, ErrorCode.REFUSED_STREAM)); // §5.1.2
       this.count(this.abuse.rejectedStream());
       return;
@@ -407,6 +442,7 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
   private priority(id: number, payload: Buffer): void {
     if (id === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "PRIORITY on stream 0"); // §6.3
     this.count(this.abuse.overhead(FRAME_HEADER + payload.length));
+    if (this.afterGoaway(id)) return;
     if (payload.length !== 5) return this.streamError(id, ErrorCode.FRAME_SIZE_ERROR, this.streams.get(id));
     // §5.3.1: a stream cannot depend on itself. Otherwise PRIORITY is accepted and ignored (RFC 9113 §5.3.2).
     if ((payload.readUInt32BE(0) & 0x7fffffff) === id)
@@ -417,9 +453,10 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
     if (id === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "RST_STREAM on stream 0"); // §6.4
     if (payload.length !== 4)
       throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "RST_STREAM of other than 4 bytes");
+    this.count(this.abuse.overhead(FRAME_HEADER + 4));
+    if (this.afterGoaway(id)) return;
     if (id > this.lastPeerStream)
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `RST_STREAM on idle stream ${id}`); // §5.1
-    this.count(this.abuse.overhead(FRAME_HEADER + 4));
     const s = this.streams.get(id);
     if (s === undefined) return;
     const early = !s.localEnded || s.queued > 0;
@@ -432,6 +469,8 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
     if (flags & Flag.ACK) {
       if (payload.length !== 0)
         throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "SETTINGS ACK with a payload");
+      // We send one SETTINGS: its ACK is expected once, any more are work for nothing.
+      this.count(this.abuse.overhead(FRAME_HEADER));
       return;
     }
     if (payload.length % 6 !== 0)
@@ -489,13 +528,21 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
     if (id !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "PING on a stream"); // §6.7
     if (payload.length !== 8)
       throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "PING of other than 8 bytes");
-    if (flags & Flag.ACK) return;
+    if (flags & Flag.ACK) {
+      // We send no PING: an ACK answers nothing and is counted as work for nothing.
+      this.count(this.abuse.overhead(FRAME_HEADER + 8));
+      return;
+    }
     this.count(this.abuse.ping());
     if (!this.ended) this.push(frame(FrameType.PING, Flag.ACK, 0, payload));
   }
 
-  private goaway(id: number): void {
+  private goaway(id: number, payload: Buffer): void {
     if (id !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "GOAWAY on a stream"); // §6.8
+    // §6.8: last-stream-id and error code; §4.2: a frame too short for its fields is FRAME_SIZE_ERROR.
+    if (payload.length < 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "GOAWAY shorter than 8 bytes");
+    this.count(this.abuse.overhead(FRAME_HEADER + payload.length));
+    if (this.ended) return;
     this.peerGoaway = true;
     if (this.streams.size === 0) this.finish();
   }
@@ -514,6 +561,7 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
       this.pumpBlocked();
       return;
     }
+    if (this.afterGoaway(id)) return;
     if (id > this.lastPeerStream)
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `WINDOW_UPDATE on idle stream ${id}`); // §5.1
     const s = this.streams.get(id);
@@ -557,7 +605,8 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
     if (this.ended) return;
     this.reader.stop();
     this.cont = undefined;
-    this.push(goawayFrame(this.lastPeerStream, e.code, e.message));
+    if (!this.goawaySent) this.goawayLast = this.lastPeerStream;
+    this.push(goawayFrame(this.goawayLast, e.code, e.message));
     this.goawaySent = true;
     this.resetAll(e.code);
     this.finish();
@@ -614,12 +663,16 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
 
   private markReset(id: number): void {
     this.ourResets[this.ourResetAt] = id;
-    this.ourResetAt = (this.ourResetAt + 1) % OUR_RESETS;
+    this.ourResetAt = (this.ourResetAt + 1) % this.ourResets.length;
   }
 
   private resetByUs(id: number): boolean {
-    for (let i = 0; i < OUR_RESETS; i++) if (this.ourResets[i] === id) return true;
-    return false;
+    return this.ourResets.includes(id);
+  }
+
+  // afterGoaway: id is a stream the client opened after our GOAWAY's last-stream-id (§6.8).
+  private afterGoaway(id: number): boolean {
+    return this.goawaySent && id > this.goawayLast;
   }
 
   private wasOpen(id: number): boolean {
@@ -783,11 +836,35 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
     this.out = [];
     const ok = this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
     if (!ok) this.socketBlocked = true;
+    const held = this.socket.writableLength;
+    if (held > OUT_CUT && !this.ended) {
+      this.count("frame_flood");
+      return;
+    }
+    if (held > OUT_PAUSE && !this.readPaused) {
+      this.readPaused = true;
+      this.socket.pause();
+    }
   }
 
   private onDrain(): void {
+    if (this.readPaused && !this.ended) {
+      this.readPaused = false;
+      this.socket.resume();
+    }
     if (!this.socketBlocked) return;
     this.socketBlocked = false;
     for (const s of this.streams.values()) if (s.queue.length > 0 || s.needDrain || s.endQueued) this.pump(s);
   }
+}
+
+// bugLog reports an exception the codec did not expect, in the engine's JSON log line format.
+function bugLog(e: unknown): void {
+  const line = {
+    time: new Date().toISOString(),
+    level: "error",
+    msg: "HTTP/2 connection closed with INTERNAL_ERROR after an unexpected exception (a bug: please report it with this line)",
+    error: e instanceof Error ? (e.stack ?? e.message) : String(e),
+  };
+  process.stderr.write(JSON.stringify(line) + "\n");
 }

@@ -44,7 +44,19 @@ const request = new HpackEncoder(4096).encode([
   "value",
 ]);
 
+// Inputs that once escaped as something else, kept as regression cases.
+const found = [
+  // An index integer of 147 continuation bytes: NaN, then a TypeError reading the tables.
+  "ff" + "80".repeat(147) + "00",
+  // A size update the same way: resize(NaN), a table that never evicted.
+  "3f" + "80".repeat(147) + "00",
+];
+
 test("HPACK decoder: random and mutated blocks throw only HpackError", () => {
+  for (const hex of found) {
+    const b = Buffer.from(hex, "hex");
+    assert.throws(() => new HpackDecoder({ tableSize: 4096, maxListSize: 8192 }).decode(b, 0, b.length, []), HpackError);
+  }
   const r = rng(7);
   for (let i = 0; i < 20_000; i++) {
     const d = new HpackDecoder({ tableSize: 4096, maxListSize: 8192 });

@@ -92,15 +92,17 @@ export class HpackDecoder {
     const mask = (1 << prefix) - 1;
     let v = block[this.pos++]! & mask;
     if (v < mask) return v;
-    let shift = 0;
-    for (;;) {
+    // At most four continuation bytes: 2^28 needs no more, and a fifth would reach 2^35 — without
+    // this bound, 0x80 bytes (value 0) run the shift to 2^1024 = Infinity and v to NaN, which
+    // passes every comparison below.
+    for (let shift = 0; shift <= 21; shift += 7) {
       if (this.pos >= end) throw new HpackError("integer truncated by the end of the header block");
       const b = block[this.pos++]!;
       v += (b & 0x7f) * 2 ** shift;
-      shift += 7;
       if (v > MAX_INTEGER) throw new HpackError("integer too large");
       if ((b & 0x80) === 0) return v;
     }
+    throw new HpackError("integer longer than 4 continuation bytes");
   }
 
   // string reads a string literal (RFC 7541 §5.2) at pos.

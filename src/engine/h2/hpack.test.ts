@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { HpackDecoder, HpackError } from "./hpack-decoder.ts";
+import { DynamicTable } from "./dynamic-table.ts";
 import { HpackEncoder } from "./hpack-encoder.ts";
 import { huffmanDecode, huffmanEncode, huffmanLength } from "./huffman.ts";
 
@@ -406,4 +407,24 @@ test("encoder: a lowered peer table size is announced at the start of the next b
   assert.equal(b[0], 0x20);
   assert.deepEqual(out, ["server", "portico"]);
   assert.equal(d.table.length, 0);
+});
+
+test("integers of endless 0x80 continuation bytes are HpackError, not NaN (index and size update)", () => {
+  const long = (first: number, n: number) => Buffer.concat([Buffer.from([first]), Buffer.alloc(n, 0x80), Buffer.from([0])]);
+  for (const b of [long(0xff, 147), long(0x3f, 147), long(0xff, 5), long(0x0f, 40)]) {
+    const d = new HpackDecoder({ tableSize: 4096, maxListSize: 65_536 });
+    assert.throws(() => d.decode(b, 0, b.length, []), HpackError, b.subarray(0, 4).toString("hex"));
+    assert.equal(d.table.max, 4096);
+  }
+  // Four continuation bytes are still read: 2^28 - 1 is too large, but an HpackError that says so.
+  const d = new HpackDecoder({ tableSize: 4096, maxListSize: 65_536 });
+  const ok = Buffer.from([0x3f, 0xe1, 0x1f]); // size update to 31 + 97 + 31 * 128 = 4096
+  d.decode(ok, 0, ok.length, []);
+  assert.equal(d.table.max, 4096);
+});
+
+test("DynamicTable.resize refuses what is not a size", () => {
+  const t = new DynamicTable(4096);
+  for (const bad of [Number.NaN, -1, 1.5, Infinity]) assert.throws(() => t.resize(bad), RangeError);
+  assert.equal(t.max, 4096);
 });

@@ -92,7 +92,47 @@ export function acceptOwn(
   return conn;
 }
 
-/** headersOf builds node's headers object from a flat list: cookie crumbs joined by "; " (RFC 9113 §8.2.3), set-cookie as a list, other repeats by ", ". */
+// Fields node:http2 keeps once (its kSingleValueHeaders): a repeat is dropped, never ", "-joined
+// into a value no sender wrote ("5, 05"). host and content-length never repeat here: the codec
+// refuses such a request (request.ts).
+const SINGLE_VALUE = new Set([
+  "access-control-allow-credentials",
+  "access-control-max-age",
+  "access-control-request-method",
+  "age",
+  "authorization",
+  "content-encoding",
+  "content-language",
+  "content-length",
+  "content-location",
+  "content-md5",
+  "content-range",
+  "content-type",
+  "date",
+  "dnt",
+  "etag",
+  "expires",
+  "from",
+  "host",
+  "if-match",
+  "if-modified-since",
+  "if-none-match",
+  "if-range",
+  "if-unmodified-since",
+  "last-modified",
+  "location",
+  "max-forwards",
+  "proxy-authorization",
+  "range",
+  "referer",
+  "retry-after",
+  "tk",
+  "upgrade-insecure-requests",
+  "user-agent",
+  "x-content-type-options",
+]);
+
+/** headersOf builds node's headers object from a flat list: cookie crumbs joined by "; " (RFC 9113 §8.2.3), set-cookie as a list, single-value fields kept once (the first, as node:http2), other repeats by ", ". */
 export function headersOf(fields: readonly string[]): http2.IncomingHttpHeaders {
   const h: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
   for (let i = 0; i < fields.length; i += 2) {
@@ -100,6 +140,7 @@ export function headersOf(fields: readonly string[]): http2.IncomingHttpHeaders 
     const v = fields[i + 1]!;
     const prev = h[k];
     if (prev === undefined) h[k] = k === "set-cookie" ? [v] : v;
+    else if (SINGLE_VALUE.has(k)) continue;
     else if (Array.isArray(prev)) prev.push(v);
     else h[k] = prev + (k === "cookie" ? "; " : ", ") + v;
   }
