@@ -66,7 +66,15 @@ test("request heads an HTTP/1.1 backend would read as another request never reac
   let got = Buffer.alloc(0);
   client.on("data", (d: Buffer) => (got = Buffer.concat([got, d])));
   const enc = new HpackEncoder(0);
-  const req = (fields: string[]) => [":method", "GET", ":scheme", "http", ":authority", "app.test", ...fields];
+  const req = (fields: string[]) => [
+    ":method",
+    "GET",
+    ":scheme",
+    "http",
+    ":authority",
+    "app.test",
+    ...fields,
+  ];
   const bad = [
     [":method", "GET", ":scheme", "http", ":path", "http://admin.internal/secret", ":authority", "app.test"],
     req([":path", "/public /admin"]),
@@ -74,22 +82,46 @@ test("request heads an HTTP/1.1 backend would read as another request never reac
     [":method", "GET /admin", ":scheme", "http", ":path", "/", ":authority", "app.test"],
     req([":path", "/", "x-a", "a\u0001b"]),
     req([":path", "/", "x/admin", "1"]),
-    [":method", "POST", ":scheme", "http", ":path", "/", ":authority", "app.test", "content-length", "5", "content-length", "05"],
+    [
+      ":method",
+      "POST",
+      ":scheme",
+      "http",
+      ":path",
+      "/",
+      ":authority",
+      "app.test",
+      "content-length",
+      "5",
+      "content-length",
+      "05",
+    ],
     [":method", "GET", ":scheme", "http", ":path", "/", "host", "app.test", "host", "admin.internal"],
   ];
   const frames = [PREFACE, settingsFrame([])];
-  bad.forEach((f, i) => frames.push(frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 1 + 2 * i, enc.encode(f))));
+  bad.forEach((f, i) =>
+    frames.push(frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 1 + 2 * i, enc.encode(f))),
+  );
   // Then a good request: once it reached the backend, every bad one before it was read.
-  frames.push(frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 1 + 2 * bad.length, enc.encode(req([":path", "/good"]))));
+  frames.push(
+    frame(
+      FrameType.HEADERS,
+      Flag.END_HEADERS | Flag.END_STREAM,
+      1 + 2 * bad.length,
+      enc.encode(req([":path", "/good"])),
+    ),
+  );
   client.write(Buffer.concat(frames));
   const deadline = Date.now() + 10_000;
   while (!received.includes("/good")) {
-    if (Date.now() > deadline) assert.fail(`the good request never reached the backend; it got ${JSON.stringify(received)}`);
+    if (Date.now() > deadline)
+      assert.fail(`the good request never reached the backend; it got ${JSON.stringify(received)}`);
     await new Promise((r) => setTimeout(r, 5));
   }
   assert.equal(received.match(/HTTP\/1\.1\r\n/g)?.length, 1, received);
   assert.match(received, /^GET \/good HTTP\/1\.1\r\n/);
-  for (const word of ["admin", "10.0.0.1", "05", "\u0001"]) assert.ok(!received.includes(word), `${JSON.stringify(word)} reached the backend: ${received}`);
+  for (const word of ["admin", "10.0.0.1", "05", "\u0001"])
+    assert.ok(!received.includes(word), `${JSON.stringify(word)} reached the backend: ${received}`);
   // Each bad request was reset with PROTOCOL_ERROR (RFC 9113 §8.1.1), the connection goes on.
   const resets = () => {
     let n = 0;

@@ -540,7 +540,8 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
   private goaway(id: number, payload: Buffer): void {
     if (id !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "GOAWAY on a stream"); // §6.8
     // §6.8: last-stream-id and error code; §4.2: a frame too short for its fields is FRAME_SIZE_ERROR.
-    if (payload.length < 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "GOAWAY shorter than 8 bytes");
+    if (payload.length < 8)
+      throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "GOAWAY shorter than 8 bytes");
     this.count(this.abuse.overhead(FRAME_HEADER + payload.length));
     if (this.ended) return;
     this.peerGoaway = true;

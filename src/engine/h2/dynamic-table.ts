@@ -56,7 +56,8 @@ export class DynamicTable {
   /** resize sets a new maximum, evicting as needed. */
   resize(max: number): void {
     // A NaN maximum would never evict (size > NaN is false) and let the table grow without bound.
-    if (!Number.isSafeInteger(max) || max < 0) throw new RangeError(`dynamic table size ${max} is not a size`);
+    if (!Number.isSafeInteger(max) || max < 0)
+      throw new RangeError(`dynamic table size ${max} is not a size`);
     this.max = max;
     while (this.size > max) this.evict();
   }

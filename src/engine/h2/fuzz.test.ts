@@ -55,7 +55,10 @@ const found = [
 test("HPACK decoder: random and mutated blocks throw only HpackError", () => {
   for (const hex of found) {
     const b = Buffer.from(hex, "hex");
-    assert.throws(() => new HpackDecoder({ tableSize: 4096, maxListSize: 8192 }).decode(b, 0, b.length, []), HpackError);
+    assert.throws(
+      () => new HpackDecoder({ tableSize: 4096, maxListSize: 8192 }).decode(b, 0, b.length, []),
+      HpackError,
+    );
   }
   const r = rng(7);
   for (let i = 0; i < 20_000; i++) {

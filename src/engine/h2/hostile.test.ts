@@ -73,7 +73,12 @@ async function open(handler: H2Handler, settings: Partial<H2Settings> = {}, read
       while (buf.length >= 9) {
         const len = buf.readUIntBE(0, 3);
         if (buf.length < 9 + len) break;
-        frames.push({ type: buf[3]!, flags: buf[4]!, id: buf.readUInt32BE(5) & 0x7fffffff, payload: buf.subarray(9, 9 + len) });
+        frames.push({
+          type: buf[3]!,
+          flags: buf[4]!,
+          id: buf.readUInt32BE(5) & 0x7fffffff,
+          payload: buf.subarray(9, 9 + len),
+        });
         buf = buf.subarray(9 + len);
       }
     });
@@ -175,7 +180,10 @@ test("a client that never reads stops being read: output held stays bounded", as
   await until("the client's write to reach its socket", () => r.client.writableLength === 0);
   await new Promise((res) => setImmediate(res));
   maxHeld = Math.max(maxHeld, r.server.writableLength);
-  assert.ok(r.server.writableLength <= atPause, `${r.server.writableLength} > ${atPause} held after the pause`);
+  assert.ok(
+    r.server.writableLength <= atPause,
+    `${r.server.writableLength} > ${atPause} held after the pause`,
+  );
   assert.ok(maxHeld < 4 << 20, `${maxHeld} bytes held for a client that does not read`);
   // Once the client reads, the server reads again and answers.
   r.client.resume();
@@ -275,7 +283,9 @@ test("a request with two content-lengths, or a :path not starting with /, is res
     [...base, ":path", "/public /admin"],
     [":method", "GET", ":scheme", "http", ":path", "/", ":authority", 'x";for=10.0.0.1;by="y'],
   ];
-  bad.forEach((fields, i) => r.client.write(frame(FrameType.HEADERS, Flag.END_HEADERS, 1 + 2 * i, enc.encode(fields))));
+  bad.forEach((fields, i) =>
+    r.client.write(frame(FrameType.HEADERS, Flag.END_HEADERS, 1 + 2 * i, enc.encode(fields))),
+  );
   await until("four resets", () => r.frames.filter((f) => f.type === FrameType.RST_STREAM).length === 4);
   for (const f of r.frames.filter((f) => f.type === FrameType.RST_STREAM))
     assert.equal(f.payload.readUInt32BE(0), ErrorCode.PROTOCOL_ERROR);

@@ -410,7 +410,8 @@ test("encoder: a lowered peer table size is announced at the start of the next b
 });
 
 test("integers of endless 0x80 continuation bytes are HpackError, not NaN (index and size update)", () => {
-  const long = (first: number, n: number) => Buffer.concat([Buffer.from([first]), Buffer.alloc(n, 0x80), Buffer.from([0])]);
+  const long = (first: number, n: number) =>
+    Buffer.concat([Buffer.from([first]), Buffer.alloc(n, 0x80), Buffer.from([0])]);
   for (const b of [long(0xff, 147), long(0x3f, 147), long(0xff, 5), long(0x0f, 40)]) {
     const d = new HpackDecoder({ tableSize: 4096, maxListSize: 65_536 });
     assert.throws(() => d.decode(b, 0, b.length, []), HpackError, b.subarray(0, 4).toString("hex"));

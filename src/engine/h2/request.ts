@@ -115,7 +115,8 @@ export function checkRequest(fields: readonly string[], head: RequestHead): stri
       head.contentLength = Number(value);
     }
   }
-  if ((seen & 1) !== 0 && !only(head.method, TOKEN)) return `:method ${JSON.stringify(head.method)} is not a token`;
+  if ((seen & 1) !== 0 && !only(head.method, TOKEN))
+    return `:method ${JSON.stringify(head.method)} is not a token`;
   // §8.3.1: :authority is host[:port], never empty, no userinfo; written as the backend's Host.
   if ((seen & 8) !== 0 && !only(head.authority, AUTHORITY))
     return `:authority ${JSON.stringify(head.authority)} is not host[:port]`;
@@ -140,7 +141,8 @@ export function checkTrailers(fields: readonly string[]): string {
     const name = fields[i]!;
     if (name.charCodeAt(0) === 0x3a) return `pseudo-header ${name} in trailers`;
     if (!nameOk(name)) return `field name ${JSON.stringify(name)} is not lower-case token characters`;
-    if (!valueOk(fields[i + 1]!)) return `field ${name} has a value with a control character or surrounding spaces`;
+    if (!valueOk(fields[i + 1]!))
+      return `field ${name} has a value with a control character or surrounding spaces`;
   }
   return "";
 }
