@@ -196,13 +196,23 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
     try {
       this.reader.push(chunk);
     } catch (e) {
-      if (e instanceof ConnectionError) this.fail(e);
-      else {
-        // A bug (here or in the handler) costs this connection, never the process: thrown from a
-        // socket's 'data' handler it would be uncaught.
-        bugLog(e);
-        this.fail(new ConnectionError(ErrorCode.INTERNAL_ERROR, "internal error"));
-      }
+      this.abort(e);
+    }
+  }
+
+  // abort ends the connection on what a read threw. A bug (in the codec or the handler) costs this
+  // connection, never the process: thrown out of a socket's 'data' handler it would be uncaught.
+  private abort(e: unknown): void {
+    if (!(e instanceof ConnectionError)) bugLog(e);
+    try {
+      this.fail(
+        e instanceof ConnectionError ? e : new ConnectionError(ErrorCode.INTERNAL_ERROR, "internal error"),
+      );
+    } catch (again) {
+      // A stream's onReset threw as well: drop the socket without ceremony.
+      bugLog(again);
+      this.ended = true;
+      this.socket.destroy();
     }
   }
 

@@ -292,3 +292,29 @@ test("a request with two content-lengths, or a :path not starting with /, is res
   assert.equal(seen, 0);
   r.client.destroy();
 });
+
+test("an exception while the connection fails (a stream's onReset) still costs only the connection", async () => {
+  const r = await open({
+    stream(s) {
+      if (s.id === 1) {
+        s.onReset = () => {
+          throw new TypeError("a bug in onReset");
+        };
+        return;
+      }
+      throw new TypeError("a bug in the exchange");
+    },
+  });
+  const stderr = process.stderr.write;
+  let logged = "";
+  process.stderr.write = ((s: string) => ((logged += s), true)) as typeof process.stderr.write;
+  try {
+    r.client.write(frame(FrameType.HEADERS, Flag.END_HEADERS, 1, get()));
+    r.client.write(frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 3, get()));
+    await until("the close", () => r.closed());
+  } finally {
+    process.stderr.write = stderr;
+  }
+  assert.match(logged, /a bug in the exchange/);
+  assert.match(logged, /a bug in onReset/);
+});
