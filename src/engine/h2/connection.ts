@@ -849,7 +849,8 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
     if (!ok) this.socketBlocked = true;
     const held = this.socket.writableLength;
     if (held > OUT_CUT && !this.ended) {
-      this.count("frame_flood");
+      this.handler.cut?.("frame_flood", `${held} bytes unsent: the client does not read what it asks for`);
+      this.fail(new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "connection cut: frame_flood"));
       return;
     }
     if (held > OUT_PAUSE && !this.readPaused) {
