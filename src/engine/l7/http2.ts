@@ -13,6 +13,8 @@ import { H2Exchange } from "./h2-exchange.ts";
 import { CutLogGate, H2Guard } from "./h2-guard.ts";
 import { penalties } from "./h2-penalty.ts";
 import { currentRuntime, type ListenerRuntime } from "./runtime.ts";
+import type { H2Connection } from "../h2/connection.ts";
+import { acceptOwn, ownCodec } from "./h2-own.ts";
 
 /** CUT_LOG_INTERVAL_MS: cuts are logged at most once per interval per listener, with a count. */
 const CUT_LOG_INTERVAL_MS = 60_000;
@@ -27,6 +29,8 @@ export class H2Front {
   private server: http2.Http2Server | undefined;
   // A LiveSet, not a Set: sessions join and leave at their own rate (live-set.ts says why).
   private readonly sessions = new LiveSet<H2Guard>();
+  // own holds the connections served by the own codec (PORTICO_H2_CODEC=own, h2-own.ts).
+  private readonly own = new Set<H2Connection>();
   private retired = false;
   // next is the front these sessions were handed to; sessions accepted later join it too.
   private next: H2Front | undefined;
@@ -47,6 +51,7 @@ export class H2Front {
   /** accept takes a connection whose first bytes (decrypted, or unshifted) are the HTTP/2 preface. */
   accept(socket: Socket): void {
     if (penalties.refuses(socket.remoteAddress)) return this.refuse(socket);
+    if (ownCodec) return this.acceptOwn(socket);
     // Created on first use: most listeners never see HTTP/2 cleartext.
     this.server ??= this.createServer();
     // Listening sockets allow half-open connections (HTTP/1.1 needs them), so a client's FIN would
@@ -54,6 +59,24 @@ export class H2Front {
     // has no half-close: a client that ended its side is gone (nginx and Envoy close too).
     socket.on("end", destroySocket);
     this.server.emit("connection", socket);
+  }
+
+  // acceptOwn serves the connection with the own codec (the A/B switch of h2-own.ts).
+  private acceptOwn(socket: Socket): void {
+    socket.on("end", destroySocket);
+    const front = this.current();
+    const conn = acceptOwn(this.rt, socket, this.cutLog, (stream, headers, flags, c) => {
+      stream.on("error", () => stream.destroy());
+      const rt = currentRuntime(this.rt);
+      const host = headers[":authority"] ?? (headers.host as string | undefined) ?? "";
+      const arrivedAt = httpResponse.hasSubscribers ? arrival() : 0;
+      const ex = new H2Exchange(rt, stream, headers, flags, host, undefined, arrivedAt);
+      if (c.abuse.suspect()) setImmediate(serveUnlessClosed, this, rt, ex);
+      else this.serve(rt, ex);
+    });
+    front.own.add(conn);
+    socket.once("close", () => this.current().own.delete(conn));
+    if (front.retired) conn.close();
   }
 
   // refuse closes a connection from a boxed address before any HTTP/2 work (h2-penalty.ts).
@@ -72,12 +95,14 @@ export class H2Front {
   retire(): void {
     this.retired = true;
     for (const g of this.sessions.values()) g.session.close();
+    for (const c of this.own) c.close();
   }
 
   /** follow hands every session to next without disturbing it (the listener did not change). */
   follow(next: H2Front): void {
     this.next = next;
     for (const g of this.sessions.values()) next.sessions.add(g.live);
+    for (const c of this.own) next.own.add(c);
     next.watch();
   }
 
