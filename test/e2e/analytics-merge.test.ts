@@ -1,7 +1,7 @@
 // analytics-merge.test.ts: two engines serve one VIP and the controller's merged percentiles are
 // those of the union of their samples, not an average of theirs (issue 15, "Verified by: merging").
 // A real fleet on loopback: `portico run --engine-listen --no-local-engine` and two `portico
-// engine` processes (e1, e2) sharing 127.0.137.1:PORT with SO_REUSEPORT (ActiveActive), in front
+// engine` processes (e1, e2) sharing one VIP:port with SO_REUSEPORT (ActiveActive), in front
 // of one backend process. The backend finds which engine each pooled connection belongs to
 // (/proc: the socket's inode among the engine's descriptors), answers `x-served-by: e1|e2`, and
 // delays e1's requests 20 ms ± 2 ms and e2's 50 ms ± 2 ms — so the two engines' distributions
@@ -9,6 +9,13 @@
 // (test/peers/loadgen: paced open loop, timed at the wire) keep-alive connections land on either
 // engine (the kernel's reuseport hash); its record, split by the header, gives each engine's
 // samples and their union.
+//
+// The VIP:port is this run's own (an address picked by process id, a port free on it): engines
+// bind with SO_REUSEPORT, and the kernel spreads connections over every socket of one user on the
+// same address, so a second run on the machine (another worktree's suite) sharing a fixed
+// address took a share of this run's connections and gave it a share of its own — the controller
+// here counted 1,842 and 2,065 of 1,600, there it waited at 636. Each engine's own count is
+// checked against the generator's before the controller's, so a leak names itself.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -39,19 +46,19 @@ import {
 } from "./analytics-helpers.ts";
 
 const main = resolve(import.meta.dirname, "../../src/cli/main.ts");
-const VIP = "127.0.137.1";
-const PORT = 18370;
+const VIP = `127.0.137.${1 + (process.pid % 254)}`;
 const HOST = "merge.test";
 /** REQUESTS at RATE per second on CONNECTIONS (~14 in flight at 35 ms on average: none waits). */
 const REQUESTS = 1600;
 const RATE = 400;
 const CONNECTIONS = 24;
 
+let port: number;
 let dir: string;
 let state: string;
 let ctl: Portico;
 let backend: DelayBackend | undefined;
-const engines: { name: string; pid: number; stop(): Promise<unknown>; logs: string[] }[] = [];
+const engines: { name: string; pid: number; admin: string; stop(): Promise<unknown>; logs: string[] }[] = [];
 
 /** startEngine runs `portico engine NAME` in group edge on loopback (no namespace: 127/8 is local). */
 async function startEngine(name: string, link: string): Promise<void> {
@@ -72,6 +79,7 @@ async function startEngine(name: string, link: string): Promise<void> {
   engines.push({
     name,
     pid: proc.pid!,
+    admin: `http://127.0.0.1:${admin}`,
     logs,
     stop: async () => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
@@ -84,6 +92,7 @@ before(async () => {
   dir = tempDir();
   state = join(tempDir(), "state");
   mkdirSync(state);
+  port = await freePort(VIP);
   const backendPort = await freePort("127.0.0.1");
   writeManifest(
     dir,
@@ -109,7 +118,7 @@ spec:
       "--state-dir",
       state,
       "--http-port",
-      String(PORT),
+      String(port),
       "--engine-listen",
       "127.0.0.1:0",
       "--no-local-engine",
@@ -143,10 +152,38 @@ after(async () => {
   removeDir(join(state, ".."));
 });
 
+/**
+ * servedByEngines polls each engine's /metrics (its workers push every second) until their
+ * portico_http_requests_total add up to at least n, and answers each engine's sum.
+ */
+async function servedByEngines(n: number): Promise<Record<string, number>> {
+  const served = async (admin: string) => {
+    const text = await (await fetch(`${admin}/metrics`)).text();
+    return [...text.matchAll(/^portico_http_requests_total\{[^}]*\} (\d+)$/gm)].reduce(
+      (t, m) => t + Number(m[1]),
+      0,
+    );
+  };
+  let last: Record<string, number> = {};
+  await waitFor(
+    `the engines' own counts to add up to ${n}`,
+    async () => {
+      last = Object.fromEntries(await Promise.all(engines.map(async (e) => [e.name, await served(e.admin)])));
+      return Object.values(last).reduce((t, v) => t + v, 0) >= n;
+    },
+    30_000,
+  ).catch((e: Error) => {
+    throw new Error(
+      `${e.message}; last seen ${JSON.stringify(last)}: another process on this machine binding ${VIP}:${port} with SO_REUSEPORT takes connections`,
+    );
+  });
+  return last;
+}
+
 test("two engines, one VIP: the merged p50/p90/p99 are the union's, counts add up exactly", async () => {
   // Each connection's warm-up request goes to warm.test (counted apart), then the schedule.
   const gen = await runGoload("merge", {
-    address: `${VIP}:${PORT}`,
+    address: `${VIP}:${port}`,
     connections: CONNECTIONS,
     requests: REQUESTS,
     rate: RATE,
@@ -163,7 +200,18 @@ test("two engines, one VIP: the merged p50/p90/p99 are the union's, counts add u
   assert.equal(e1.length + e2.length, REQUESTS, "every response says which engine sent it");
   assert.ok(e1.length > 0 && e2.length > 0, `both engines served: e1 ${e1.length}, e2 ${e2.length}`);
 
-  const key = `${HOST}:${PORT}`;
+  // What each engine served by its own count (per listener: the warm-up requests too): the
+  // generator's split exactly, or another process shares the VIP:port and served (or sent) some.
+  const sent = [...gen.warm, ...gen.load];
+  const from = (name: string) => sent.filter((r) => r.header === name).length;
+  const own = await servedByEngines(sent.length);
+  assert.deepEqual(
+    own,
+    { e1: from("e1"), e2: from("e2") },
+    `each engine's own count is the generator's answers from it; otherwise another process on this machine binds ${VIP}:${port} with SO_REUSEPORT`,
+  );
+
+  const key = `${HOST}:${port}`;
   const got = await settledServices(ctl.adminUrl, { [key]: REQUESTS });
   const s = got.get(key)!;
   assert.equal(s.requests, REQUESTS, "merged requests");

@@ -9,7 +9,7 @@ import { createServer, request, type Server } from "node:http";
 import { after, before, test } from "node:test";
 import { mergeBatches } from "../../src/analytics/measures.ts";
 import { Sketch } from "../../src/analytics/sketch.ts";
-import { ANALYTICS_ENV, type AnalyticsBatch } from "../../src/analytics/types.ts";
+import { ANALYTICS_ENV, SLOW_FACTOR, type AnalyticsBatch } from "../../src/analytics/types.ts";
 import { WorkerGroup } from "../../src/engine/workers/group.ts";
 import type { EngineSnapshot } from "../../src/model/ir.ts";
 import { endpoint, freePort, pool, until } from "./l4-helpers.ts";
@@ -18,6 +18,7 @@ const VIP = "127.0.0.151";
 const BACKEND = "127.0.0.152";
 const LISTENER = "Service/default/web:80";
 const VS = `${LISTENER} shop.example`;
+const TARGET_MS = 25;
 let backend: Server;
 let backendPort = 0;
 
@@ -68,8 +69,8 @@ function snap(port: number): EngineSnapshot {
     ],
     pools: { "default/shop:80": pool("default/shop:80", [endpoint(BACKEND, backendPort)]) },
     certificates: {},
-    // A 25 ms target: a request over 100 ms is significant ("slow").
-    analytics: { targetsMs: { [VS]: 25 } },
+    // A 25 ms target: a request over 100 ms (SLOW_FACTOR × 25) is significant ("slow").
+    analytics: { targetsMs: { [VS]: TARGET_MS } },
   };
 }
 
@@ -154,16 +155,18 @@ test("two worker processes: every request counted once, significant ones kept, l
   // Connections count at the listener's own service: one per request, all closed by now.
   const listener = b.services[LISTENER]!;
   assert.equal(listener.total.connNew, 45);
-  assert.deepEqual(
-    b.logs.map((r) => [r.path, r.status, r.reasons]),
-    [
-      ["/fail", 500, ["5xx"]],
-      ["/fail", 500, ["5xx"]],
-      ["/fail", 500, ["5xx"]],
-      ["/slow", 200, ["slow"]],
-      ["/slow", 200, ["slow"]],
-    ],
-  );
+  // Kept: the three 5xx and the two slow ones. On a loaded machine a quick request can take more
+  // than 100 ms inside the engine too (seen with analytics-merge and busy loops beside it, load ~19)
+  // and is rightly kept as slow: every record's reasons are judged by its own status and total (a
+  // quick 2xx kept would have none), and the five are among them.
+  const slowMs = SLOW_FACTOR * TARGET_MS;
+  for (const r of b.logs) {
+    const want = [...(r.status === 500 ? ["5xx"] : []), ...(r.timings.total! > slowMs ? ["slow"] : [])];
+    assert.deepEqual(r.reasons, want, `${r.path}: ${r.status} in ${r.timings.total} ms`);
+  }
+  const kept = (path: string) => b.logs.filter((r) => r.path === path).map((r) => [r.status, r.reasons[0]]);
+  assert.deepEqual(kept("/fail"), Array(3).fill([500, "5xx"]));
+  assert.deepEqual(kept("/slow"), Array(2).fill([200, "slow"]));
   assert.equal(b.logs[0]!.vs, VS);
   assert.equal(b.logs[0]!.backend, `default/shop:80 ${BACKEND}:${backendPort}`);
   assert.equal(b.logs[0]!.userAgent, "analytics-test/1");
@@ -185,8 +188,12 @@ test("a draining worker ships its last interval before it exits: nothing it coun
   for (let i = 0; i < 3; i++) assert.equal(await get(VIP, port, "/last"), 200);
   // At once, before the next 5 s cut: the drain must ship what the worker counted.
   assert.equal(await group.drain(5_000), true);
-  const b = group.analytics();
-  assert.equal(b?.services[VS]?.total.requests, 3);
+  // Every interval the group holds, not only the oldest: on a loaded machine the requests can
+  // straddle a 5 s boundary (one interval with the connections or the first request, the next with
+  // the rest), and analytics() hands one interval per call.
+  const held: AnalyticsBatch[] = [];
+  for (let b = group.analytics(); b !== undefined; b = group.analytics()) held.push(b);
+  assert.equal(mergeBatches(held, { over: "time" })?.services[VS]?.total.requests, 3);
 });
 
 test("PORTICO_ANALYTICS=off: the workers collect nothing and ship no batch", async (t) => {

@@ -19,6 +19,7 @@ import {
   watchChild,
   writeManifest,
 } from "./harness.ts";
+import { freePort } from "./l4-helpers.ts";
 
 const cleanups: (() => void | Promise<void>)[] = [];
 after(async () => {
@@ -45,7 +46,9 @@ for (const [i, workers] of ["1", "2"].entries()) {
       () => void app.server.close(),
     );
     const vip = `127.0.25.${i + 1}`;
-    const port = 18390 + i;
+    // A free port, not a fixed one: workers and engines bind with SO_REUSEPORT, and a run of this
+    // test in another worktree on the same VIP:port would take a share of the requests.
+    const port = await freePort(vip);
     writeManifest(dir, "a.yaml", ingressAppManifest("ana", vip, app.port, "shop.test"));
     const p = await startPortico([dir], ["--http-port", String(port), "--workers", workers]);
     cleanups.push(() => p.stop());
@@ -107,7 +110,7 @@ test("a remote portico engine: its batches cross the link and are stored under i
     () => void app.server.close(),
   );
   const vip = "127.0.25.9";
-  const port = 18399;
+  const port = await freePort(vip);
   writeManifest(dir, "a.yaml", ingressAppManifest("ana", vip, app.port, "shop.test"));
   // A pure controller: only the remote engine serves, so every figure must have crossed the link.
   const p = await startPortico(

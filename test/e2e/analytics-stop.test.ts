@@ -9,22 +9,21 @@ import { after, test } from "node:test";
 import type { ServiceSummary } from "../../src/analytics/types.ts";
 import { ingressAppManifest } from "./fixtures.ts";
 import { removeDir, startPortico, tempDir, waitFor, writeManifest } from "./harness.ts";
+import { freePort } from "./l4-helpers.ts";
 
 // Each test its own VIP: the first test's restarted portico still holds its own until the end.
+// The port is a free one, not a fixed one: workers bind with SO_REUSEPORT, and a run of this test
+// in another worktree on the same VIP:port would take a share of the connections (and the counts).
 const VIPS = ["127.0.138.1", "127.0.138.2"];
-const PORT = 18396;
 const REQUESTS = 7;
 
 // get sends one request for stop.test on a new connection and resolves with its status.
-function get(vip: string, path: string): Promise<number> {
+function get(vip: string, port: number, path: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request(
-      { host: vip, port: PORT, path, headers: { host: "stop.test" }, agent: false },
-      (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
-      },
-    );
+    const req = request({ host: vip, port, path, headers: { host: "stop.test" }, agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
     req.on("error", reject);
     req.end();
   });
@@ -62,10 +61,11 @@ async function keptAtStop(vip: string, extra: string[]): Promise<void> {
     "a.yaml",
     ingressAppManifest("stop", vip, (server.address() as { port: number }).port, "stop.test"),
   );
-  const args = ["--http-port", String(PORT), "--state-dir", state, ...extra];
+  const port = await freePort(vip);
+  const args = ["--http-port", String(port), "--state-dir", state, ...extra];
   const first = await startPortico([dir], args);
   cleanups.push(() => first.stop());
-  for (let k = 0; k < REQUESTS; k++) assert.equal(await get(vip, `/k${k}`), 200);
+  for (let k = 0; k < REQUESTS; k++) assert.equal(await get(vip, port, `/k${k}`), 200);
   // At once: the interval holding (at least) the last requests has not been shipped yet.
   await first.stop();
   const second = await startPortico([dir], args);
