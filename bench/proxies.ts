@@ -11,6 +11,8 @@ const here = import.meta.dirname;
 export interface ProxyOptions {
   cpus: string;
   workers?: number;
+  /** env is Portico's environment (default this process's), e.g. PORTICO_OWN_SOCKETS=off for an A/B. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** startBackends starts the nginx HTTP backend and the iperf3 server on the load CPUs. */
@@ -81,7 +83,7 @@ async function launch(name: ProxyName, t: Topology, o: ProxyOptions): Promise<Ru
   await runCommand(["sh", join(here, "../scripts/build.sh")], 120000);
   const script = join(here, "../.cache/dist/bench/portico-engine.js");
   const args = porticoEngineArgv(script, t, o.workers ?? 1);
-  return startProcess(name, pinned(o.cpus, args), { ...process.env, NODE_ENV: "production" });
+  return startProcess(name, pinned(o.cpus, args), { ...(o.env ?? process.env), NODE_ENV: "production" });
 }
 
 /** porticoEngineArgv runs script (portico-engine.js, or .ts from the sources) on t's Portico address. */

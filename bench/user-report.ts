@@ -3,12 +3,14 @@
 import { median, optMedian } from "./summary.ts";
 
 /** Contestant names one process of the user-mode run. */
-export type Contestant = "HAProxy" | "nginx" | "nginx+log" | "engine" | "run" | "run+log";
+export type Contestant =
+  "HAProxy" | "nginx" | "nginx+log" | "engine" | "run" | "run+log" | "run-node" | "engine-node";
 
 /**
  * CONTESTANTS in round order: the reference proxies as in the main bench, nginx with its access
  * log on, Portico's bare engine (bench/portico-engine.ts, the main bench's Portico) and `portico
- * run` with the access log off and on.
+ * run` with the access log off and on; run-node and engine-node (on request) are `portico run` and the bare engine on net.Sockets
+ * (PORTICO_OWN_SOCKETS=off): the own socket layer's A/B.
  */
 export const CONTESTANTS: readonly Contestant[] = [
   "HAProxy",
@@ -17,6 +19,8 @@ export const CONTESTANTS: readonly Contestant[] = [
   "engine",
   "run",
   "run+log",
+  "run-node",
+  "engine-node",
 ];
 
 /** RATIOS are the pairs the report compares, numerator first. */
@@ -28,6 +32,8 @@ export const RATIOS: readonly (readonly [Contestant, Contestant])[] = [
   ["engine", "HAProxy"],
   ["run", "engine"],
   ["run+log", "run"],
+  ["run", "run-node"],
+  ["engine", "engine-node"],
 ];
 
 /** TARGET is issue 21 item 2's: `portico run` ≥ 0.9× HAProxy on HTTP/1.1 keep-alive. */

@@ -9,7 +9,9 @@
 //   --duration=S    seconds per wrk run (default 10)
 //   --quick         1 round of 3-second runs (proves the harness; numbers not comparable)
 //   --only=a,b      case ids (default http-ka-64,https-ka)
-//   --who=a,b       contestants (default all: HAProxy,nginx,nginx+log,engine,run,run+log)
+//   --who=a,b       contestants (default HAProxy,nginx,nginx+log,engine,run,run+log; run-node and
+//                   engine-node are `portico run` and the engine with PORTICO_OWN_SOCKETS=off, the
+//                   own socket layer's A/B)
 //   --skip-install  do not call apt-get
 import { mkdirSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,7 +33,7 @@ const { values: opt } = parseArgs({
   options: {
     ...RUN_OPTIONS,
     only: { type: "string", default: "http-ka-64,https-ka" },
-    who: { type: "string", default: CONTESTANTS.join(",") },
+    who: { type: "string", default: CONTESTANTS.filter((c) => !c.endsWith("-node")).join(",") },
   },
 });
 const { rounds, seconds } = timing(opt);
@@ -42,6 +44,8 @@ const ADDRESSES: Partial<Record<Contestant, string>> = {
   run: "127.0.0.40",
   "run+log": "127.0.0.41",
   "nginx+log": "127.0.0.42",
+  "run-node": "127.0.0.43",
+  "engine-node": "127.0.0.44",
 };
 const log = (msg: string): void =>
   console.log(`[bench:user ${new Date().toISOString().slice(11, 19)}] ${msg}`);
@@ -81,11 +85,21 @@ async function start(
     return { proc: await startProxy(c, t, { cpus: t.proxyCpus }), host: t.proxies[c] };
   if (c === "engine")
     return { proc: await startProxy("Portico", t, { cpus: t.proxyCpus }), host: t.proxies.Portico };
+  if (c === "engine-node") {
+    // The bare engine on Node's net.Socket accept path: the own socket layer's A/B.
+    const host = ADDRESSES[c]!;
+    const env = { ...process.env, PORTICO_OWN_SOCKETS: "off" };
+    const tn = { ...t, proxies: { ...t.proxies, Portico: host } };
+    return { proc: await startProxy("Portico", tn, { cpus: t.proxyCpus, env }), host };
+  }
   if (c === "nginx+log") return { proc: await startNginxLogging(t, logs[c]!), host: ADDRESSES[c]! };
   // Defaults as a user gets them: analytics and metrics on, log level info.
   const env = { ...process.env };
   delete env.PORTICO_ANALYTICS;
   delete env.PORTICO_LOG_LEVEL;
+  // run-node is `portico run` on Node's net.Socket accept path: the own socket layer's A/B.
+  if (c === "run-node") env.PORTICO_OWN_SOCKETS = "off";
+  else delete env.PORTICO_OWN_SOCKETS;
   const flags = c === "run+log" ? ["--access-log", logs[c]!] : [];
   const { proc } = await startPorticoRun({
     name: c.replace("+", "-"),

@@ -4,10 +4,11 @@
 // falls on both alike. Separate runs of waf-engine.ts differ by 20–40% there; the per-pair ratio
 // printed here moves by about ±6% (two copies of one tree). Not a test: figures depend on the
 // machine.
-//   sh scripts/node.sh bench/waf-engine-ab.ts --base=/tmp/base [--case=get|post|xss] [--n=150] [--rounds=31]
+// Both trees run this tree's cases (bench/waf-engine.ts), so they see the same requests.
+//   sh scripts/node.sh bench/waf-engine-ab.ts --base=/tmp/base [--case=get|get-fresh|post|xss] [--n=150] [--rounds=31]
 import { resolve } from "node:path";
 import type { WafProgram } from "../src/waf/engine/types.ts";
-import { conn, RESPONSE, type cases as Cases } from "./waf-engine.ts";
+import { cases, conn, headOf, RESPONSE } from "./waf-engine.ts";
 
 function arg(name: string, def: string): string {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -25,15 +26,14 @@ async function load(root: string, which: string): Promise<() => void> {
     wafProgram: (w: object, log: () => void) => { program?: WafProgram; errors: string[] };
   };
   const { BENCH_WAF } = (await import(`${root}/bench/waf-configs.ts`)) as { BENCH_WAF: object };
-  const { cases } = (await import(`${root}/bench/waf-engine.ts`)) as { cases: typeof Cases };
   const entry = wafProgram({ ...BENCH_WAF, key: `ab-${root}`, budgetMs: 10_000 }, () => {});
   if (!entry.program) throw new Error(`${root}: the CRS did not compile: ${entry.errors.join("; ")}`);
   const program = entry.program;
   const c = cases().find((x) => x.name === which);
-  if (!c) throw new Error(`--case is get, post or xss`);
+  if (!c) throw new Error(`--case is get, get-fresh, post or xss`);
   return () => {
     const tx = program.newTransaction(conn);
-    let r = tx.requestHeaders(c.head);
+    let r = tx.requestHeaders(headOf(c));
     if (!r.interruption) r = tx.requestBody(c.body, false);
     if (!r.interruption) tx.responseHeaders(RESPONSE);
     tx.logging();

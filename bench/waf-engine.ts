@@ -1,9 +1,10 @@
 // waf-engine.ts: a CPU microbenchmark of the WAF rule engine alone — the CRS at paranoia level 1
 // (bench/waf-configs.ts's BENCH_WAF, compiled through the data plane's own path) run in-process,
 // no sockets: newTransaction → requestHeaders → requestBody → responseHeaders → logging, for a
-// clean browser-like GET, a 4 KiB urlencoded POST (90 arguments) and an XSS GET. Prints CPU µs per
+// clean browser-like GET, the same GET with new argument and cookie values each time (what the
+// value cache cannot have seen), a 4 KiB urlencoded POST (90 arguments) and an XSS GET. Prints CPU µs per
 // transaction (median of rounds) and per phase. Not a test: figures depend on the machine.
-//   sh scripts/node.sh bench/waf-engine.ts [--n=400] [--rounds=7] [--case=get|post|xss]
+//   sh scripts/node.sh bench/waf-engine.ts [--n=400] [--rounds=7] [--case=get|get-fresh|post|xss]
 // Profile: sh scripts/node.sh --cpu-prof --cpu-prof-dir=.cache/prof bench/waf-engine.ts --case=get
 import { wafProgram } from "../src/engine/l7/waf-program.ts";
 import type { ConnInfo, RequestHead, ResponseHead, WafProgram } from "../src/waf/engine/types.ts";
@@ -12,6 +13,9 @@ import { BENCH_WAF, GET_PATH, postBody } from "./waf-configs.ts";
 interface Case {
   name: string;
   head: RequestHead;
+  /** fresh: each transaction's query and cookie values are new (never seen by the program's
+   * value cache), the cache's cold path; the other cases repeat one request. */
+  fresh?: boolean;
   body: Buffer;
   /** blocked: the CRS must block it (a check that the program is the real one). */
   blocked: boolean;
@@ -57,6 +61,13 @@ export function cases(): Case[] {
       blocked: false,
     },
     {
+      name: "get-fresh",
+      head: { method: "GET", uri: GET_PATH, protocol: "HTTP/1.1", headers: BROWSER },
+      body: Buffer.alloc(0),
+      blocked: false,
+      fresh: true,
+    },
+    {
       name: "xss",
       head: {
         method: "GET",
@@ -90,6 +101,23 @@ export const conn: ConnInfo = {
   now: Date.UTC(2026, 11, 6),
 };
 
+let serial = 0;
+
+/** headOf is c's request for one transaction: a fresh case gets new argument and cookie values
+ * (the headers' other values repeat, as a browser's do). */
+export function headOf(c: Case): RequestHead {
+  if (!c.fresh) return c.head;
+  const n = ++serial;
+  const token = (n * 2654435761).toString(16).padStart(8, "0");
+  return {
+    ...c.head,
+    uri: `/products/view?id=${n}&lang=en&ref=${token}`,
+    headers: c.head.headers.map(([k, v]) =>
+      k === "Cookie" ? [k, `session=${token}${token}; theme=dark`] : [k, v],
+    ),
+  };
+}
+
 /** PhaseTimes are µs spent in each step of one or more transactions. */
 interface PhaseTimes {
   total: number;
@@ -102,7 +130,7 @@ interface PhaseTimes {
 function once(program: WafProgram, c: Case, t: PhaseTimes): boolean {
   const t0 = performance.now();
   const tx = program.newTransaction(conn);
-  let r = tx.requestHeaders(c.head);
+  let r = tx.requestHeaders(headOf(c));
   const t1 = performance.now();
   if (!r.interruption) r = tx.requestBody(c.body, false);
   const t2 = performance.now();

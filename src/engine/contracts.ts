@@ -3,6 +3,7 @@
 import type { RemoteInfo, Socket as UdpSocket } from "node:dgram";
 import type { Socket } from "node:net";
 import type { EngineLimits } from "./limits.ts";
+import type { OwnSocket } from "./net/own-socket.ts";
 import type { StapleSource } from "./tls/ocsp/stapler.ts";
 import type { EngineSnapshot, Endpoint, HttpListener, L4Listener } from "../model/ir.ts";
 
@@ -54,6 +55,11 @@ export interface Upstreams {
 /** ConnectionHandler takes an accepted TCP connection of one listener. */
 export interface ConnectionHandler {
   onConnection(socket: Socket): void;
+  /**
+   * onHandle, when present, takes plain-TCP connections on Portico's own socket layer
+   * (net/own-socket.ts) instead of onConnection; the listener decides per connection.
+   */
+  onHandle?(socket: OwnSocket): void;
   /**
    * retire, when present, is called once after a newer handler replaced this one: it closes idle
    * keep-alive connections and lets busy ones finish their exchange, then close, so clients

@@ -55,6 +55,11 @@ export interface EngineOptions {
   limits?: Partial<EngineLimits>;
   /** ocspStapling off stops OCSP fetching and stapling (default on; env PORTICO_OCSP_STAPLING=off). */
   ocspStapling?: boolean;
+  /**
+   * ownSockets: plain HTTP/1.1 connections on Portico's own socket layer (net/own-socket.ts)
+   * rather than a net.Socket each (default on where Node allows it; env PORTICO_OWN_SOCKETS=off).
+   */
+  ownSockets?: boolean;
 }
 
 const noLog: CompileDeps["log"] = () => {};
@@ -110,6 +115,7 @@ export class Engine {
       log: this.log,
       onChange: opts.onListenerChange,
       admission: this.admission,
+      ownSockets: opts.ownSockets,
     });
     // A backend problem is logged when it appears and when it clears, not per request.
     this.health.on("change", (c) => {

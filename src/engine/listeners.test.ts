@@ -1,8 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:net";
+import { once } from "node:events";
+import { connect, createServer, type Server } from "node:net";
 import type { ConnectionHandler } from "./contracts.ts";
 import { ListenerManager, type ListenerSpec } from "./listeners.ts";
+import { OwnSocket } from "./net/own-socket.ts";
 
 /** waitFor polls cond until it holds or the deadline passes. */
 async function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
@@ -58,4 +60,47 @@ test("onChange fires for real changes only (first failure, bound, closed), once 
   await waitFor(() => changes === afterBind + 1, "close reported once");
   await new Promise((r) => setImmediate(r));
   assert.equal(changes, afterBind + 1);
+});
+
+test("own sockets: a handler with onHandle gets plain connections on its own socket; caps count them, drain waits for them", async (t) => {
+  // A free port: bind one, note it, let it go.
+  const probe = await hold();
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const m = new ListenerManager({ log: () => {}, ownSockets: true });
+  t.after(() => void m.close());
+  const taken: OwnSocket[] = [];
+  let nodeSockets = 0;
+  const own: ConnectionHandler = {
+    onConnection: (s) => {
+      nodeSockets++;
+      s.destroy();
+    },
+    onHandle: (s) => {
+      taken.push(s);
+      // The client's FIN closes it, as ClientConn does once nothing is in flight.
+      s.start({ onData() {}, onEnd: () => s.destroy(), onDrain() {}, onTimeout() {}, onClose() {} });
+    },
+  };
+  m.sync([{ protocol: "TCP", name: "own", address: "127.0.0.1", port, handler: own, maxConnections: 1 }]);
+  await waitFor(() => m.status()[0]?.state === "bound", "bound");
+  const first = connect(port, "127.0.0.1");
+  first.on("error", () => {});
+  await once(first, "connect");
+  await waitFor(() => taken.length === 1, "the own socket");
+  assert.ok(taken[0] instanceof OwnSocket);
+  assert.equal(nodeSockets, 0);
+  // Past the listener's cap of 1 the next connection is closed at once.
+  const second = connect(port, "127.0.0.1");
+  second.on("error", () => {});
+  await once(second, "close");
+  assert.equal(taken.length, 1);
+  // drain resolves only once the own socket closed (net.Server does not count it).
+  let drained = false;
+  const draining = m.drain().then(() => (drained = true));
+  await waitFor(() => m.status().length === 0, "the listener closed");
+  assert.equal(drained, false, "drain resolved with a connection open");
+  first.end();
+  await draining;
+  assert.equal(taken[0]!.destroyed, true);
 });

@@ -13,6 +13,7 @@ import type { CompileDeps, ConnectionHandler, DatagramHandler } from "./contract
 import { UdpProxy, type UdpConfig } from "./l4/udp.ts";
 import { overListenerCap, type Admission } from "./net/admission.ts";
 import { LiveNode, LiveSet } from "./net/live-set.ts";
+import { OwnSocket, ownSocketsWanted, takeAccepts, type CloseTracker } from "./net/own-socket.ts";
 
 /**
  * ListenerSpec is one compiled listener of a snapshot. A UDP listener either proxies (udp: the L4
@@ -68,6 +69,18 @@ export interface ListenerManagerOptions {
   onChange?: () => void;
   /** admission, when set, caps TCP connections at accept (net/admission.ts). */
   admission?: Admission;
+  /**
+   * ownSockets (default true where this Node allows it) gives plain-TCP connections of handlers
+   * that take them (ConnectionHandler.onHandle) to Portico's own socket layer (net/own-socket.ts)
+   * instead of a net.Socket each. false keeps Node's accept path for every connection: the A/B
+   * of docs/performance.md.
+   */
+  ownSockets?: boolean;
+}
+
+/** Closable is an accepted connection as the listener holds it: a net.Socket or an OwnSocket. */
+interface Closable {
+  destroy(): void;
 }
 
 interface Entry {
@@ -84,7 +97,9 @@ interface Entry {
   udp?: UdpProxy;
   retry?: NodeJS.Timeout;
   /** sockets are the accepted connections, destroyed only by close(). */
-  sockets: LiveSet<Socket>;
+  sockets: LiveSet<Closable>;
+  /** emptied, when set, resolves a remove() waiting for the last connection to close. */
+  emptied?: () => void;
   /** firstAttempt settles when the first bind attempt succeeded or failed. */
   firstAttempt: Promise<void>;
 }
@@ -243,24 +258,20 @@ export class ListenerManager {
     const reusePort = this.opts.reusePort ?? false;
     if (e.spec.protocol === "TCP") {
       const server = createServer({ allowHalfOpen: true, noDelay: true });
-      const admission = this.opts.admission;
-      server.on("connection", (socket) => {
+      server.on("connection", (socket: Socket) => {
         // Past a cap the connection is closed before anything is read or allocated for it (TLS:
-        // before the handshake). The listener's own cap first: it is not the engine's to count.
-        const cap = e.spec.protocol === "TCP" ? e.spec.maxConnections : undefined;
-        if (
-          (cap !== undefined && overListenerCap(this.opts.log, e.spec.name, e.sockets.size, cap)) ||
-          (admission !== undefined && !admission.admit(e.spec.name, e.sockets.size, socket))
-        ) {
+        // before the handshake).
+        if (this.refused(e, socket)) {
           socket.destroy();
           return;
         }
         // A node and a closure per connection, young and gone with it (live-set.ts: why no Set).
-        const node = new LiveNode(socket);
+        const node = new LiveNode<Closable>(socket);
         e.sockets.add(node);
         socket.on("close", () => {
           e.sockets.delete(node);
-          admission?.closed();
+          this.opts.admission?.closed();
+          emptied(e);
         });
         const spec = e.spec;
         if (spec.protocol === "TCP") spec.handler.onConnection(socket);
@@ -271,6 +282,7 @@ export class ListenerManager {
         { host: e.spec.address, port: e.spec.port, reusePort, ipv6Only: isIPv6(e.spec.address) },
         () => {
           server.off("error", failed);
+          if (this.opts.ownSockets ?? ownSocketsWanted()) this.acceptOwn(e, server);
           server.on("error", (err) =>
             this.opts.log("error", "listener error", { listener: e.spec.name, error: String(err) }),
           );
@@ -307,6 +319,52 @@ export class ListenerManager {
     }
   }
 
+  // refused says whether a connection just accepted on e is past a cap (and reports it). The
+  // listener's own cap first: it is not the engine's to count.
+  private refused(e: Entry, socket: { readonly remoteAddress?: string | undefined }): boolean {
+    const cap = e.spec.protocol === "TCP" ? e.spec.maxConnections : undefined;
+    const admission = this.opts.admission;
+    return (
+      (cap !== undefined && overListenerCap(this.opts.log, e.spec.name, e.sockets.size, cap)) ||
+      (admission !== undefined && !admission.admit(e.spec.name, e.sockets.size, socket))
+    );
+  }
+
+  /**
+   * acceptOwn takes server's accepted handles before Node wraps them in net.Sockets: a connection
+   * whose handler takes own sockets (onHandle: plain HTTP/1.1) gets an OwnSocket on its handle;
+   * any other (TLS, L4, SNI routes) goes on to Node's own accept, as before. The handler is read
+   * per connection, as for 'connection', so a snapshot can switch a listener either way.
+   */
+  private acceptOwn(e: Entry, server: Server): void {
+    const admission = this.opts.admission;
+    // One tracker per listener: a connection's close costs no closure of its own.
+    const tracker: CloseTracker = {
+      closed(s: OwnSocket): void {
+        e.sockets.delete(s.trackerData as LiveNode<Closable>);
+        admission?.closed();
+        emptied(e);
+      },
+    };
+    takeAccepts(server, (client) => {
+      const spec = e.spec;
+      if (spec.protocol !== "TCP" || spec.handler.onHandle === undefined) return false;
+      // The server's noDelay, as Node's accept sets it.
+      client.setNoDelay(true);
+      const s = new OwnSocket(client);
+      if (this.refused(e, s)) {
+        s.destroy();
+        return true;
+      }
+      const node = new LiveNode<Closable>(s);
+      e.sockets.add(node);
+      s.tracker = tracker;
+      s.trackerData = node;
+      spec.handler.onHandle(s);
+      return true;
+    });
+  }
+
   // changed coalesces a burst of changes into one onChange call on the next turn of the loop.
   private changed(): void {
     if (this.opts.onChange === undefined || this.changePending) return;
@@ -329,7 +387,21 @@ export class ListenerManager {
     e.udpSocket?.close();
     const server = e.server;
     if (!server?.listening) return Promise.resolve();
-    // close() stops accepting now; its callback waits for established connections to finish.
-    return new Promise((resolve) => server.close(() => resolve()));
+    // close() stops accepting now; its callback waits for the net.Sockets it made to close, and
+    // emptied for the own sockets too.
+    return new Promise((resolve) =>
+      server.close(() => {
+        if (e.sockets.size === 0) resolve();
+        else e.emptied = resolve;
+      }),
+    );
   }
+}
+
+// emptied resolves a remove() waiting for e's connections once the last one closed.
+function emptied(e: Entry): void {
+  if (e.sockets.size !== 0 || e.emptied === undefined) return;
+  const done = e.emptied;
+  e.emptied = undefined;
+  done();
 }

@@ -8,6 +8,7 @@ import { isIPv6, type Socket } from "node:net";
 import type { Certificate, HttpListener } from "../../model/ir.ts";
 import { EngineConfigError, type CompileHttp, type ConnectionHandler } from "../contracts.ts";
 import { LiveSet } from "../net/live-set.ts";
+import type { OwnSocket } from "../net/own-socket.ts";
 import { AccessConfigError } from "./access.ts";
 import { compileTls, type TlsTerminator } from "../tls/terminate.ts";
 import { compileSniRoutes } from "../tls/sni-routes.ts";
@@ -105,6 +106,11 @@ export function compileHttpWith(
       ? undefined
       : compileAlpnChallenges(listener.name, deps.snapshot.acme, limits.headerTimeoutMs);
   const handler: ConnectionHandler = {
+    // Plain HTTP/1.1 also takes connections on Portico's own socket layer (listeners.ts decides).
+    onHandle:
+      alpnGate === undefined && sni === undefined && tls === undefined
+        ? (socket: OwnSocket) => void new ClientConn(socket, rt, h2c)
+        : undefined,
     onConnection(socket: Socket): void {
       // Plain HTTP/1.1 (no TLS, SNI routes or challenge gate): the ClientConn made here and now
       // adds the same 'error' listener, so the socket gets one, not two per connection.

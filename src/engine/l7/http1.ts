@@ -3,14 +3,16 @@
 // becomes an Exchange, routed and forwarded to a pooled backend connection. No node:http objects
 // on this path. Client sockets, plain and TLS, read through one shared buffer (net/onread.ts): a
 // read is parsed at once and never kept, so what outlives the read callback (body chunks, bytes
-// after an Upgrade) is copied.
+// after an Upgrade) is copied. Plain-TCP connections of a listener that takes them come on
+// Portico's own socket (net/own-socket.ts: the native handle, no net.Socket); the h2c hand-off
+// and a WebSocket tunnel detach it into a net.Socket when they happen.
 import type { Socket } from "node:net";
-import type { TLSSocket } from "node:tls";
 import type { PickContext } from "../contracts.ts";
 import { HttpParser, type MessageHead, type MessageSink, type ParseError } from "../http/parser.ts";
 import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
 import { LiveNode, LiveSet } from "../net/live-set.ts";
 import { adoptReads, releaseReads } from "../net/onread.ts";
+import { OwnSocket, type SocketOwner } from "../net/own-socket.ts";
 import { batchWrites, flushWrites, type Batched } from "../net/write-batch.ts";
 import { connection, httpResponse } from "./events.ts";
 import { arrival } from "../net/arrival.ts";
@@ -47,9 +49,34 @@ export interface PriorKnowledge {
   accept(socket: Socket): void;
 }
 
+/**
+ * ClientSocket is what ClientConn and its exchanges use of a client socket: a net.Socket (TLS, or
+ * the Node accept path) or an OwnSocket, under the same names.
+ */
+export interface ClientSocket {
+  write(data: string | Buffer, encoding?: "latin1"): boolean;
+  cork(): void;
+  uncork(): void;
+  pause(): void;
+  resume(): void;
+  isPaused(): boolean;
+  end(): void;
+  destroy(): void;
+  setTimeout(ms: number): void;
+  readonly destroyed: boolean;
+  readonly writableEnded: boolean;
+  readonly writableLength: number;
+  readonly encrypted?: boolean;
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+  readonly localAddress?: string | undefined;
+  readonly localPort?: number | undefined;
+}
+
 /** ClientConn is one client TCP (or TLS) connection speaking HTTP/1.1. */
-export class ClientConn implements MessageSink, Watcher, Batched {
-  readonly socket: Socket;
+export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
+  /** socket is the client's; an OwnSocket becomes the net.Socket it detached into (handOff). */
+  socket: ClientSocket;
   /** batched is true while this turn's writes are held (write-batch.ts). */
   batched = false;
   /** flushedAt is when held writes last left while a response waited for them (write-batch.ts). */
@@ -108,7 +135,7 @@ export class ClientConn implements MessageSink, Watcher, Batched {
    * ClientConn serves socket, nothing read from it yet; h2c, if given, takes it when its first
    * bytes are the HTTP/2 preface. Until the first byte the header timeout bounds a silent client.
    */
-  constructor(socket: Socket, rt: ListenerRuntime, h2c?: PriorKnowledge) {
+  constructor(socket: Socket | OwnSocket, rt: ListenerRuntime, h2c?: PriorKnowledge) {
     this.socket = socket;
     rt = currentRuntime(rt);
     this.rt = rt;
@@ -118,22 +145,29 @@ export class ClientConn implements MessageSink, Watcher, Batched {
     // No setNoDelay here: TCP_NODELAY is set at accept (listeners.ts, the server's noDelay), and a
     // TLS socket shares the accepted socket's descriptor; set again through the TLSSocket, which
     // does not know it is set, it was a setsockopt per HTTPS connection.
-    // A TLS socket's handle is the TLS stream: adopted, it delivers decrypted bytes the same way.
-    this.copyBody = adoptReads(socket, READ_BUFFER, (b: Buffer) => {
-      this.onData(b);
-      return true;
-    });
-    if (!this.copyBody) socket.on("data", (b: Buffer) => this.onData(b));
-    socket.on("drain", () => this.queue[0]?.clientDrained());
-    socket.on("end", () => this.onEnd());
-    // Listeners that need no closure are shared: every closure is ~100 bytes of each idle
-    // connection (docs/performance.md, Memory).
-    socket.on("error", destroyOnError);
-    socket.on("close", () => this.onClose());
+    if (socket instanceof OwnSocket) {
+      // Reads are views of the own socket layer's shared buffer; its events come to this object.
+      this.copyBody = true;
+      socket.start(this);
+    } else {
+      // A TLS socket's handle is the TLS stream: adopted, it delivers decrypted bytes the same way.
+      this.copyBody = adoptReads(socket, READ_BUFFER, (b: Buffer) => {
+        this.onData(b);
+        return true;
+      });
+      if (!this.copyBody) socket.on("data", (b: Buffer) => this.onData(b));
+      socket.on("drain", () => this.onDrain());
+      socket.on("end", () => this.onEnd());
+      // Listeners that need no closure are shared: every closure is ~100 bytes of each idle
+      // connection (docs/performance.md, Memory).
+      socket.on("error", destroyOnError);
+      socket.on("close", () => this.onClose());
+    }
     this.tick = Math.min(rt.listener.idleTimeoutMs, rt.limits.headerTimeoutMs);
     this.coarse = this.tick >= COARSE_MIN_MS;
-    // Under the coarse sweep the socket's own timer never runs, so nothing listens for it.
-    if (!this.coarse) socket.on("timeout", () => this.onTimeout());
+    // Under the coarse sweep the socket's own timer never runs, so nothing listens for it (an
+    // OwnSocket calls onTimeout itself).
+    if (!this.coarse && !(socket instanceof OwnSocket)) socket.on("timeout", () => this.onTimeout());
     this.setTimeout(this.tick);
     rt.conns.add(this.live);
     if (rt.retired) this.closing = true;
@@ -179,7 +213,13 @@ export class ClientConn implements MessageSink, Watcher, Batched {
     if (this.bufferedBytes <= MAX_BUFFERED && !this.closed) this.socket.resume();
   }
 
-  private onData(buf: Buffer): void {
+  /** onDrain runs when the client socket's buffer emptied: the response waiting on it goes on. */
+  onDrain(): void {
+    this.queue[0]?.clientDrained();
+  }
+
+  /** onData parses one read (SocketOwner; with adopted reads a view valid during the call). */
+  onData(buf: Buffer): void {
     if (this.ended) return;
     // The turn's clock starts before this read's parsing (a request's onBegin reads it after).
     if (httpResponse.hasSubscribers) arrival();
@@ -230,9 +270,9 @@ export class ClientConn implements MessageSink, Watcher, Batched {
     const h2c = this.h2c;
     this.h2c = undefined;
     if (h2c !== undefined && h2c.isPreface(buf)) {
-      this.handOff();
-      this.socket.unshift(copyOf(buf));
-      h2c.accept(this.socket);
+      const socket = this.handOff();
+      socket.unshift(copyOf(buf));
+      h2c.accept(socket);
       return true;
     }
     this.opened = true;
@@ -240,17 +280,28 @@ export class ClientConn implements MessageSink, Watcher, Batched {
     return false;
   }
 
-  // handOff leaves the socket to another reader: nothing of this connection stays on it but
-  // 'error' and 'close' (which then only clean up). Reading pauses until the new owner resumes.
-  private handOff(): void {
+  // handOff leaves the socket to another reader, as a net.Socket (an OwnSocket detaches into
+  // one): nothing of this connection stays on it but 'error' and 'close' (which then only clean
+  // up). Reading pauses until the new owner resumes.
+  private handOff(): Socket {
     this.closed = true;
-    this.socket.pause();
-    releaseReads(this.socket);
+    let socket: Socket;
+    if (this.socket instanceof OwnSocket) {
+      socket = this.socket.detach();
+      this.socket = socket;
+      socket.on("error", destroyOnError);
+      socket.on("close", () => this.onClose());
+    } else {
+      socket = this.socket as Socket;
+      socket.pause();
+      releaseReads(socket);
+      for (const ev of ["data", "drain", "end", "timeout"]) socket.removeAllListeners(ev);
+    }
     this.parser?.close();
     unholdParser(this);
     this.setTimeout(0);
-    for (const ev of ["data", "drain", "end", "timeout"]) this.socket.removeAllListeners(ev);
     this.rt.conns.delete(this.live);
+    return socket;
   }
 
   // reject answers a request the parser refused, after the responses already in flight.
@@ -422,7 +473,7 @@ export class ClientConn implements MessageSink, Watcher, Batched {
       !ex.head.keepAlive &&
       ex.head.method !== "" &&
       !this.failed &&
-      (this.socket as TLSSocket).encrypted !== true &&
+      this.socket.encrypted !== true &&
       this.state === IDLE &&
       this.upgradeRest === undefined &&
       this.socket.writableLength === 0
@@ -433,11 +484,11 @@ export class ClientConn implements MessageSink, Watcher, Batched {
   tunnel(backend: Socket, rest: Buffer): void {
     const early = this.upgradeRest;
     this.upgradeRest = undefined;
-    this.handOff();
+    const socket = this.handOff();
     // Still counted as this listener's connection until it closes.
     this.rt.conns.add(this.live);
-    tunnel(this.socket, backend, rest, early, this.rt.listener.idleTimeoutMs);
-    this.socket.resume();
+    tunnel(socket, backend, rest, early, this.rt.listener.idleTimeoutMs);
+    socket.resume();
   }
 
   // setTimeout arms the inactivity check: the coarse sweep for timeouts of seconds (a socket
@@ -457,7 +508,8 @@ export class ClientConn implements MessageSink, Watcher, Batched {
     this.onTimeout(now);
   }
 
-  private onTimeout(now = performance.now()): void {
+  /** onTimeout decides from timestamps what expired (the socket's timer, or the sweep's check). */
+  onTimeout(now = performance.now()): void {
     // Busy connections are bounded by the request timeout, not by client inactivity.
     if (this.queue.length > 0) return;
     let left: number;
@@ -476,7 +528,8 @@ export class ClientConn implements MessageSink, Watcher, Batched {
     this.setTimeout(Math.ceil(left));
   }
 
-  private onEnd(): void {
+  /** onEnd runs at the client's FIN. */
+  onEnd(): void {
     // The client will send nothing more; finish what is in flight, then close.
     this.closing = true;
     if (this.socket.writableEnded) {
@@ -519,7 +572,8 @@ export class ClientConn implements MessageSink, Watcher, Batched {
     this.socket.resume();
   }
 
-  private onClose(): void {
+  /** onClose runs once the socket closed: whatever is in flight is aborted. */
+  onClose(): void {
     this.closed = true;
     unwatch(this);
     // A closed connection's parser serves the next one: reuse() re-initialises it, and a new

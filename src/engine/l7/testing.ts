@@ -10,6 +10,7 @@ import type { EngineSnapshot, HttpListener, Pool, Route } from "../../model/ir.t
 import { compileHttpWith } from "./compile.ts";
 import { HTTP_RESPONSE_CHANNEL, type HttpResponseEvent } from "./events.ts";
 import { defaultLimits, type Limits } from "./runtime.ts";
+import { OwnSocket, ownSocketsWanted, takeAccepts } from "../net/own-socket.ts";
 
 /** RoundRobinUpstreams picks ready endpoints in turn and records begin/end calls. */
 export class RoundRobinUpstreams implements Upstreams {
@@ -45,6 +46,16 @@ export async function listen(handler: {
   );
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
+  // Plain HTTP/1.1 handlers take connections on the own socket layer, as the engine's listeners
+  // give them (PORTICO_OWN_SOCKETS=off runs these tests on net.Sockets instead).
+  if (ownSocketsWanted())
+    takeAccepts(server, (client) => {
+      const h = handler.current;
+      if (h.onHandle === undefined) return false;
+      client.setNoDelay(true);
+      h.onHandle(new OwnSocket(client));
+      return true;
+    });
   return { server, port: (server.address() as net.AddressInfo).port };
 }
 

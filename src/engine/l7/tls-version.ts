@@ -6,7 +6,7 @@ import type { TLSSocket } from "node:tls";
 import type { Http2Session } from "node:http2";
 
 /** tlsVersionOf is socket's negotiated TLS version ("TLSv1.3"), or "" for plain TCP. */
-export function tlsVersionOf(socket: Socket | undefined): string {
+export function tlsVersionOf(socket: Socket | { readonly encrypted?: boolean } | undefined): string {
   if (socket === undefined || (socket as TLSSocket).encrypted !== true) return "";
   return (socket as TLSSocket).getProtocol() ?? "";
 }

@@ -14,7 +14,7 @@ import { batchWrites, departNow, flushWrites, whenSent, type Batched } from "./w
 import http2 from "node:http2";
 
 /** connected gives a client socket and a promise of everything the server side reads until EOF. */
-async function connected(): Promise<{ conn: Batched; received: Promise<string>; close: () => void }> {
+async function connected(): Promise<{ conn: Batched<Socket>; received: Promise<string>; close: () => void }> {
   const server = net.createServer((s: Socket) => {
     let got = "";
     s.setEncoding("latin1");

@@ -24,11 +24,16 @@
 // or one held while a later request closed the connection — stops its clock there, not after.
 // HTTP/2 streams have no hold here: node:http2 sends a session's pending frames in a native
 // immediate, and native immediates run before JavaScript ones in the same check phase.
-import type { Socket } from "node:net";
+/** Corkable is what holding needs of a socket: a net.Socket or an OwnSocket (own-socket.ts). */
+export interface Corkable {
+  cork(): void;
+  uncork(): void;
+  readonly destroyed: boolean;
+}
 
 /** Batched is a connection whose writes can be held; batched says it is held this turn. */
-export interface Batched {
-  readonly socket: Socket;
+export interface Batched<S extends Corkable = Corkable> {
+  readonly socket: S;
   batched: boolean;
   /** flushedAt is performance.now() just before its last flush made while departures waited. */
   flushedAt: number;

@@ -19,6 +19,7 @@ import type {
 import type { OpsFactory, Transform } from "../ops/types.ts";
 import { compile as compileRx } from "../rx/index.ts";
 import { applyEdits, effectiveActions } from "./edits.ts";
+import { planRuns } from "./plan.ts";
 import { LiteralIndex } from "./prefilter.ts";
 import { fixedBetweenChanges, isLive } from "./vars.ts";
 import type { CompiledRule, Exclusion, Item, Resolved, RunAction, Sel, Step, Target } from "./program.ts";
@@ -29,6 +30,8 @@ export interface RulesResult {
   ruleCount: number;
   literals: LiteralIndex;
   unionSlots: number;
+  runs: Int32Array[];
+  pureWords: number;
   errors: WafLangError[];
   ignoredActions: IgnoredAction[];
 }
@@ -87,7 +90,29 @@ export function compileRules(set: RuleSet, ops: OpsFactory): RulesResult {
   }
   // A phase of markers only is a phase with no rules: the transaction skips it without work.
   for (let p = 1; p <= 5; p++) if (!phases[p]?.some((i) => i.kind === "rule")) phases[p] = [];
-  return { phases, ruleCount, errors, ignoredActions, ...prefilters(phases) };
+  return {
+    phases,
+    ruleCount,
+    errors,
+    ignoredActions,
+    ...prefilters(phases),
+    runs: planRuns(phases),
+    pureWords: pureOps(phases),
+  };
+}
+
+/** pureOps numbers the steps whose operator is pure (ops/types.ts CompiledOperator.pure), so a
+ * value can record which of them it does not match (value-cache.ts Rec.miss); the number of
+ * words that takes. A negated step with `capture` is left out: its match is the operator's
+ * failure, and whether a failing operator wrote captures is the operator's business. */
+function pureOps(phases: readonly Item[][]): number {
+  let n = 0;
+  for (const items of phases)
+    for (const item of items) {
+      if (item.kind !== "rule") continue;
+      for (const step of item.steps) if (step.op?.pure && !(step.negated && step.capture)) step.pureOp = n++;
+    }
+  return (n + 31) >>> 5;
 }
 
 /** prefilters gives every step whose operator knows a prefilter its compiled form, over one
@@ -328,8 +353,14 @@ function compileStep(
     else
       targets.push(
         sel
-          ? { collection: v.collection, sel, count: v.count, cacheKey: selKey(v.collection, sel) }
-          : { collection: v.collection, count: v.count },
+          ? {
+              collection: v.collection,
+              sel,
+              count: v.count,
+              fixed: fixedBetweenChanges(v.collection),
+              cacheKey: selKey(v.collection, sel),
+            }
+          : { collection: v.collection, count: v.count, fixed: fixedBetweenChanges(v.collection) },
       );
   }
   const exclusionsBy = new Map<string, Exclusion[]>();
@@ -363,6 +394,7 @@ function compileStep(
     actions: run,
     union: -1,
     targetUnions: [],
+    pureOp: -1,
   };
   const only = targets[0];
   if (

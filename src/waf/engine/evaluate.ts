@@ -5,7 +5,7 @@
 // do: CRS scores count matches, and chains like 931130 read in the link what the first rule set.
 // Once the whole chain matched: skip/skipAfter, the disruptive action and the hit.
 import type { MacroRef, Phase, SetVar, Template } from "../lang/model.ts";
-import type { OperatorContext } from "../ops/types.ts";
+import type { OperatorContext, OperatorResult } from "../ops/types.ts";
 import type {
   CompiledRule,
   Exclusion,
@@ -16,16 +16,14 @@ import type {
   Target,
   TargetRemoval,
 } from "./program.ts";
-import { holds, type Pre } from "./prefilter.ts";
+import { holds } from "./prefilter.ts";
+import { ENTRY_OVERHEAD, newEntry, newRec, type Entry, type Rec, type ValueCache } from "./value-cache.ts";
 import type { Tx } from "./transaction.ts";
 import type { WafHit } from "./types.ts";
 import { fullName, member, named, type Member } from "./vars.ts";
 
 const NONE: readonly Member[] = [];
 const NO_REMOVALS: readonly TargetRemoval[] = [];
-/** EMPTY_BITS is the arena offset of no literal at all (the arena's first words, never set). */
-const EMPTY_BITS = 0;
-const NO_ARENA = new Uint32Array(0);
 
 // removes memoises, per compiled removal (shared by every transaction), which rules it names.
 const removed = new WeakMap<TargetRemoval, Map<CompiledRule, boolean>>();
@@ -51,21 +49,41 @@ function removes(tr: TargetRemoval, r: CompiledRule): boolean {
 }
 
 const HIT_VALUE_BYTES = 120;
+const NO_BITS = new Uint32Array(0);
+/** UNION_POOL bounds the union storages a program keeps for reuse (one per concurrent
+ * transaction is what saves allocations; more would only hold memory). */
+const UNION_POOL = 64;
+const EMPTIES = new Map<number, Uint32Array>();
+
+/** emptyBits is the bits of "" (no literal, no byte) for words words; shared, never written. */
+function emptyBits(words: number): Uint32Array {
+  let e = EMPTIES.get(words);
+  if (e === undefined) EMPTIES.set(words, (e = new Uint32Array(words)));
+  return e;
+}
+const NO_AT = new Float64Array(0);
+
+/** or sets to[toOff, toOff + w) |= from[fromOff, fromOff + w). */
+function or(to: Uint32Array, toOff: number, from: Uint32Array, fromOff: number, w: number): void {
+  for (let k = 0; k < w; k++) to[toOff + k]! |= from[fromOff + k]!;
+}
 
 /** Evaluator runs a transaction's rules. */
 export class Evaluator {
   private readonly tx: Tx;
-  /** cache: transformation chain prefix id → original value → transformed value. */
-  private readonly cache = new Map<number, Map<string, string>>();
-  /** bitsOf: transformed value → the literal groups in it; unions: the steps' union slots
-   * (program.ts Step.union), valid for one data version. */
-  private readonly bitsOf = new Map<string, number>();
-  private readonly unions: number[];
-  private unionsVersion = -1;
-  /** arena holds every value's and union's bits (LiteralIndex.words each) for the transaction. */
-  private arena = NO_ARENA;
-  private arenaUsed = 0;
+  /** values: the program's cross-transaction cache (value-cache.ts); local: this transaction's
+   * entries for the values too long to keep there. */
+  private readonly values: ValueCache;
+  private readonly local = new Map<string, Entry>();
+  private readonly words: number;
+  private readonly pureWords: number;
+  /** unionBits holds the union slots' bits (program.ts Step.union), words apiece; a slot is
+   * valid while unionAt[slot] is the data version it was computed at. */
+  private unionBits: Uint32Array = NO_BITS;
+  private unionAt: Float64Array = NO_AT;
+  private readonly empty: Uint32Array;
   private readonly ctx: OperatorContext & { captures: string[] | undefined };
+  private readonly captures: string[] = [];
   private skip = 0;
   /** removals: the runtime target removals naming removalsRule, with removalsSeen removals made. */
   private removalsRule: CompiledRule | undefined;
@@ -77,16 +95,29 @@ export class Evaluator {
   constructor(tx: Tx) {
     this.tx = tx;
     this.ctx = { expand: (t) => this.expand(t), captures: undefined };
-    this.unions = new Array<number>(tx.program.unionSlots).fill(-1);
+    const p = tx.program;
+    this.values = p.values;
+    this.words = p.literals.words;
+    this.pureWords = p.pureWords;
+    this.empty = emptyBits(this.words);
   }
 
   /** runPhase runs a phase's rules in order until the phase ends or the transaction stops. */
   runPhase(phase: Phase, items: readonly Item[]): void {
     const tx = this.tx;
+    const runs = tx.program.runs[phase] as Int32Array;
     this.skip = 0;
     this.skipAfter = undefined;
     this.stopPhase = false;
-    for (const item of items) {
+    for (let i = 0; i < items.length; i++) {
+      // plan.ts: pass over the rules of a run whose prefilter fails on the run's union.
+      while (i < items.length && runs[i]! > 0 && this.skip === 0 && this.skipAfter === undefined) {
+        const end = runs[i]!;
+        i = this.pass(items, i, end);
+        if (i < end) break;
+      }
+      if (i >= items.length) break;
+      const item = items[i] as Item;
       if (item.kind === "marker") {
         if (this.skipAfter === item.name) this.skipAfter = undefined;
         continue;
@@ -101,6 +132,16 @@ export class Evaluator {
       this.rule(item, phase);
       if (this.stopPhase || (tx.interruption && phase !== 5)) return;
     }
+  }
+
+  /** pass returns the first rule of items[i, end) — a run (plan.ts) — whose first step's
+   * prefilter holds on the run's union, or end: the rules before it cannot match. */
+  private pass(items: readonly Item[], i: number, end: number): number {
+    const first = (items[i] as CompiledRule).steps[0] as Step;
+    const u = this.stepUnion(first);
+    const bits = this.unionBits;
+    for (; i < end; i++) if (holds((items[i] as CompiledRule).steps[0]!.pre!, bits, u)) return i;
+    return end;
   }
 
   private rule(r: CompiledRule, phase: Phase): void {
@@ -211,11 +252,17 @@ export class Evaluator {
       // One TX variable (or IP, ENV...): one map lookup, nothing allocated unless it matches.
       const m = this.tx.vars.liveMember(live.collection, live.lower);
       if (!m) return undefined;
-      if (pre !== undefined && !this.holds(pre, this.bits(m.value))) return undefined;
-      return this.test(s, m, m.value, undefined, live.collection);
+      // The cache only serves a prefilter or a pure operator (a TX comparison uses neither).
+      const e = pre !== undefined || s.pureOp >= 0 ? this.entry(m.value) : newRec(m.value, false);
+      if (pre !== undefined && !holds(pre, this.bits(e), 0)) return undefined;
+      return this.test(s, m, e, undefined, live.collection);
     }
     // No value of any target holds the literals the operator needs: the step cannot match.
-    if (pre !== undefined && s.union >= 0 && !this.holds(pre, this.stepUnion(s))) return undefined;
+    if (pre !== undefined && s.union >= 0) {
+      // The offset first: the first union of the transaction allocates unionBits.
+      const u = this.stepUnion(s);
+      if (!holds(pre, this.unionBits, u)) return undefined;
+    }
     let out: Member[] | undefined;
     for (const target of s.targets) {
       const ms = this.select(r, s, target);
@@ -223,126 +270,124 @@ export class Evaluator {
         const v = ms[j] as Member;
         if (!s.multiMatch) {
           const t = this.transform(s, v.value);
-          if (pre !== undefined && !this.holds(pre, this.bits(t))) continue;
-          out = this.test(s, v, t, out);
+          if (pre !== undefined && !holds(pre, this.bits(t), 0)) continue;
+          out = this.test(s, v, t, out, target.collection);
         } else
           for (const t of this.transformAll(s, v.value)) {
-            if (pre !== undefined && !this.holds(pre, this.bits(t))) continue;
-            out = this.test(s, v, t, out);
+            if (pre !== undefined && !holds(pre, this.bits(t), 0)) continue;
+            out = this.test(s, v, t, out, target.collection);
           }
       }
     }
     return out;
   }
 
-  /** stepUnion is the literals present in any value of s's targets (exclusions aside: a
-   * superset only lets more through) under s's transformations, kept per data version. */
+  /** stepUnion is the offset in unionBits of the literals present in any value of s's targets
+   * (exclusions aside: a superset only lets more through) under s's transformations, kept per
+   * data version. */
   private stepUnion(s: Step): number {
     const version = this.tx.vars.version;
-    if (version !== this.unionsVersion) {
-      this.unions.fill(-1);
-      this.unionsVersion = version;
+    const w = this.words;
+    if (this.unionAt.length === 0) {
+      // From the program's pool (a transaction that ended gave it back), stamps reset.
+      const slots = this.tx.program.unionSlots;
+      const sc = this.tx.program.unionPool.pop();
+      this.unionBits = sc?.bits ?? new Uint32Array(slots * w);
+      this.unionAt = (sc?.at ?? new Float64Array(slots)).fill(-1);
     }
-    let u = this.unions[s.union] as number;
-    if (u >= 0) return u;
-    const parts: number[] = [];
-    for (let i = 0; i < s.targets.length; i++) {
-      const slot = s.targetUnions[i] as number;
-      let tu = this.unions[slot] as number;
-      if (tu < 0) {
-        const ms = this.members(s.targets[i] as Target);
-        const values: number[] = [];
-        for (let j = 0; j < ms.length; j++) {
-          const value = (ms[j] as Member).value;
-          if (!s.multiMatch) values.push(this.bits(this.transform(s, value)));
-          else for (const t of this.transformAll(s, value)) values.push(this.bits(t));
-        }
-        tu = this.orAll(values);
-        this.unions[slot] = tu;
+    const at = this.unionAt;
+    const bits = this.unionBits;
+    if (at[s.union] === version) return s.union * w;
+    const slots = s.targetUnions;
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i] as number;
+      if (at[slot] === version) continue;
+      const off = slot * w;
+      bits.fill(0, off, off + w);
+      const ms = this.members(s.targets[i] as Target);
+      for (let j = 0; j < ms.length; j++) {
+        const value = (ms[j] as Member).value;
+        if (!s.multiMatch) or(bits, off, this.bits(this.transform(s, value)), 0, w);
+        else for (const t of this.transformAll(s, value)) or(bits, off, this.bits(t), 0, w);
       }
-      parts.push(tu);
+      at[slot] = version;
     }
-    u = this.orAll(parts);
-    this.unions[s.union] = u;
-    return u;
-  }
-
-  /** orAll is the union of the bits at offs: one of them when the others add nothing, else a
-   * new copy (bits in the arena are never written once made). */
-  private orAll(offs: readonly number[]): number {
-    let u = EMPTY_BITS;
-    let owned = false;
-    for (const b of offs) {
-      if (b === EMPTY_BITS || b === u) continue;
-      if (u === EMPTY_BITS) u = b;
-      else {
-        if (!owned) {
-          u = this.copyBits(u);
-          owned = true;
-        }
-        this.orBits(u, b);
-      }
+    if (at[s.union] !== version) {
+      // Two targets or more: their union (one target's union slot is its own, computed above).
+      const off = s.union * w;
+      bits.fill(0, off, off + w);
+      for (const slot of slots) or(bits, off, bits, slot * w, w);
+      at[s.union] = version;
     }
-    return u;
+    return s.union * w;
   }
 
-  /** holds evaluates pre on the bits at off; off first, since computing it may grow (replace)
-   * the arena. */
-  private holds(pre: Pre, off: number): boolean {
-    return holds(pre, this.arena, off);
+  /** release gives the union storage back to the program's pool; the transaction has ended
+   * (Tx.logging), so nothing reads it again. */
+  release(): void {
+    if (this.unionAt.length === 0) return;
+    const pool = this.tx.program.unionPool;
+    if (pool.length < UNION_POOL) pool.push({ bits: this.unionBits, at: this.unionAt });
+    this.unionBits = NO_BITS;
+    this.unionAt = NO_AT;
   }
 
-  /** bits is the offset in the arena of a (transformed) value's bits, scanned once per transaction. */
-  private bits(t: string): number {
-    if (t === "") return EMPTY_BITS;
-    let b = this.bitsOf.get(t);
+  /** entry is v's value-cache.ts entry: the program's (kept across transactions) or, for a value
+   * too long to keep, this transaction's. */
+  private entry(v: string): Entry {
+    const e = this.values.get(v);
+    if (e !== undefined) return e;
+    let l = this.local.get(v);
+    if (l === undefined) {
+      l = newEntry(v, false);
+      this.local.set(v, l);
+    }
+    return l;
+  }
+
+  /** bits are a form's literal bits (LiteralIndex.scan), scanned once per value. */
+  private bits(r: Rec): Uint32Array {
+    let b = r.bits;
     if (b === undefined) {
-      b = this.allocBits();
-      this.tx.program.literals.scan(t, this.arena, b);
-      this.bitsOf.set(t, b);
+      if (r.v === "") b = this.empty;
+      else {
+        b = new Uint32Array(this.words);
+        this.tx.program.literals.scan(r.v, b, 0);
+      }
+      r.bits = b;
+      this.charge(r, 4 * this.words);
     }
     return b;
   }
 
-  /** allocBits reserves zeroed room for one value's bits in the arena (offset 0 stays empty). */
-  private allocBits(): number {
-    const w = this.tx.program.literals.words;
-    if (this.arenaUsed === 0) this.arenaUsed = w;
-    if (this.arenaUsed + w > this.arena.length) {
-      const grown = new Uint32Array(Math.max(2 * this.arena.length, 64 * w));
-      grown.set(this.arena);
-      this.arena = grown;
-    }
-    const off = this.arenaUsed;
-    this.arenaUsed += w;
-    return off;
-  }
-
-  private copyBits(from: number): number {
-    const to = this.allocBits();
-    this.arena.copyWithin(to, from, from + this.tx.program.literals.words);
-    return to;
-  }
-
-  private orBits(to: number, from: number): void {
-    const a = this.arena;
-    const w = this.tx.program.literals.words;
-    for (let k = 0; k < w; k++) a[to + k]! |= a[from + k]!;
+  /** charge counts n bytes that a form added to the program's cache (nothing for local ones). */
+  private charge(r: Rec, n: number): void {
+    if (r.shared) this.values.charge(n);
   }
 
   /** test runs step s's operator on t (member v's value transformed); a match is added to out
-   * (returned, created on the first match) after the step's actions ran. coll: v's collection
-   * when v is a live member, not yet named. */
-  private test(
-    s: Step,
-    v: Member,
-    t: string,
-    out: Member[] | undefined,
-    coll?: string,
-  ): Member[] | undefined {
-    const captures = s.capture ? [] : undefined;
+   * (returned, created on the first match) after the step's actions ran. coll: v's collection,
+   * which names it when v is not named yet (v.full). A pure operator's "no match" is remembered on t
+   * (value-cache.ts): a match always runs the operator, for this transaction's captures. */
+  private test(s: Step, v: Member, t: Rec, out: Member[] | undefined, coll?: string): Member[] | undefined {
+    const k = this.pureWords > 0 ? s.pureOp : -1;
+    // One array for the transaction's captures: an operator fills it, and a match copies it
+    // into TX:0..9 before the next test.
+    const captures = s.capture ? this.captures : undefined;
+    if (captures !== undefined) captures.length = 0;
     this.ctx.captures = captures;
-    const res = (s.op as NonNullable<Step["op"]>).test(t, this.ctx);
+    let res: OperatorResult;
+    if (k >= 0 && t.miss !== undefined && (t.miss[k >>> 5]! & (1 << (k & 31))) !== 0) res = false;
+    else {
+      res = (s.op as NonNullable<Step["op"]>).test(t.v, this.ctx);
+      if (res === false && k >= 0) {
+        if (t.miss === undefined) {
+          t.miss = new Uint32Array(this.pureWords);
+          this.charge(t, 4 * this.pureWords);
+        }
+        t.miss[k >>> 5]! |= 1 << (k & 31);
+      }
+    }
     if (s.negated ? res !== false : res === false) return out;
     const vars = this.tx.vars;
     if (captures) {
@@ -352,7 +397,7 @@ export class Evaluator {
         if (c !== undefined) tx.set(String(i), member(String(i), c));
       }
     }
-    const m = member(v.full ?? (coll === undefined ? v.key : fullName(coll, v.key)), t);
+    const m = member(v.full ?? (coll === undefined ? v.key : fullName(coll, v.key)), t.v);
     m.raw = v.value;
     vars.matchedVar = m;
     vars.matchedVars.push(m);
@@ -385,6 +430,13 @@ export class Evaluator {
       return doc ? this.tx.program.body.xpath(doc, expr).map((v) => named(coll, member(expr, v))) : NONE;
     }
     const sel = t.sel;
+    // The request's and response's data: the stored members as they are, unnamed (test() names
+    // a member only when it matches); TX, MATCHED_VARS and the other live or dynamic ones are
+    // read through named copies, so a rule's own setvars and matches do not change its list.
+    if (t.fixed)
+      return sel && sel.kind !== "xpath"
+        ? this.tx.vars.where(coll, t.cacheKey as string, sel, selects)
+        : this.tx.vars.members(coll);
     const live = sel?.kind === "name" ? this.tx.vars.liveMember(coll, sel.lower) : undefined;
     // TX:name and friends: one map lookup, not a scan of every TX variable.
     if (live !== undefined) return live ? [named(coll, live)] : NONE;
@@ -416,51 +468,55 @@ export class Evaluator {
     return this.removals;
   }
 
-  private transform(s: Step, value: string): string {
+  /** transform is value under s's transformation chain, as a form of value's entry; each chain
+   * prefix's result is kept on the entry (transforms[0..i] under transformIds[i]), so rules
+   * sharing a chain's start share its work, within and across transactions. */
+  private transform(s: Step, value: string): Rec {
+    const e = this.entry(value);
     const n = s.transforms.length;
-    if (n === 0) return value;
+    if (n === 0) return e;
+    const ids = s.transformIds;
+    const t = (e.t ??= []);
+    const done = t[ids[n - 1] as number];
+    if (done !== undefined) return done;
     let start = 0;
-    let cur = value;
-    for (let i = n - 1; i >= 0; i--) {
-      const hit = this.cache.get(s.transformIds[i] as number)?.get(value);
+    let cur: Rec = e;
+    for (let i = n - 2; i >= 0; i--) {
+      const hit = t[ids[i] as number];
       if (hit !== undefined) {
-        if (i === n - 1) return hit;
         cur = hit;
         start = i + 1;
         break;
       }
     }
-    for (let i = start; i < n; i++) {
-      cur = (s.transforms[i] as (v: string) => string)(cur);
-      const id = s.transformIds[i] as number;
-      let m = this.cache.get(id);
-      if (!m) {
-        m = new Map();
-        this.cache.set(id, m);
-      }
-      m.set(value, cur);
-    }
+    for (let i = start; i < n; i++) cur = this.step1(e, cur, s, i);
     return cur;
   }
 
+  /** step1 applies s's transformation i to cur (value e under transforms[0..i)) and keeps it. */
+  private step1(e: Entry, cur: Rec, s: Step, i: number): Rec {
+    const next = (s.transforms[i] as (v: string) => string)(cur.v);
+    // Unchanged: the same form (its bits and misses apply as they are).
+    const r = next === cur.v ? cur : newRec(next, e.shared);
+    if (r !== cur) this.charge(r, next.length + ENTRY_OVERHEAD);
+    const t = e.t as (Rec | undefined)[];
+    const id = s.transformIds[i] as number;
+    // The forms array grows to the highest chain id it holds: 8 bytes a slot.
+    if (id >= t.length) this.charge(e, 8 * (id + 1 - t.length));
+    t[id] = r;
+    return r;
+  }
+
   /** transformAll is multiMatch: the value before and after each transformation that changed
-   * it. Each intermediate is the chain prefix's result, shared through the same cache. */
-  private transformAll(s: Step, value: string): string[] {
-    const out = [value];
-    let cur = value;
+   * it. Each intermediate is the chain prefix's result, shared through the same entry. */
+  private transformAll(s: Step, value: string): Rec[] {
+    const e = this.entry(value);
+    const out: Rec[] = [e];
+    const t = (e.t ??= []);
+    let cur: Rec = e;
     for (let i = 0; i < s.transforms.length; i++) {
-      const id = s.transformIds[i] as number;
-      let m = this.cache.get(id);
-      if (!m) {
-        m = new Map();
-        this.cache.set(id, m);
-      }
-      let next = m.get(value);
-      if (next === undefined) {
-        next = (s.transforms[i] as (v: string) => string)(cur);
-        m.set(value, next);
-      }
-      if (next !== cur) out.push(next);
+      const next = t[s.transformIds[i] as number] ?? this.step1(e, cur, s, i);
+      if (next.v !== cur.v) out.push(next);
       cur = next;
     }
     return out;

@@ -17,6 +17,7 @@ import { compileRules, settingsOf, type IgnoredAction } from "./compile.ts";
 import type { Compiled } from "./program.ts";
 import { applySettings, defaultSettings, type EngineSettings, type IgnoredSetting } from "./settings.ts";
 import { Tx } from "./transaction.ts";
+import { ValueCache } from "./value-cache.ts";
 import type { CompileResult, ConnInfo, ProgramOptions, Transaction, WafProgram } from "./types.ts";
 
 export type * from "./types.ts";
@@ -38,6 +39,8 @@ export interface Program extends WafProgram {
   readonly ignoredSettings: readonly IgnoredSetting[];
   /** ignoredActions are rule actions accepted without effect (initcol, expirevar, ...), and why. */
   readonly ignoredActions: readonly IgnoredAction[];
+  /** values is the cross-transaction value cache (value-cache.ts): size and turns, for tests. */
+  readonly values: ValueCache;
 }
 
 /** compileProgram compiles set; every error (file:line, rule id) comes back, or the program. */
@@ -46,7 +49,10 @@ export function compileProgram(
   options: ProgramOptions,
   deps: EngineDeps = { ops: realOps, body: realBody },
 ): CompileResult & { program?: Program } {
-  const { phases, ruleCount, errors, ignoredActions, literals, unionSlots } = compileRules(set, deps.ops);
+  const { phases, ruleCount, errors, ignoredActions, literals, unionSlots, runs, pureWords } = compileRules(
+    set,
+    deps.ops,
+  );
   if (errors.length) return { errors };
   const settings = defaultSettings();
   const ignoredSettings = applySettings(settingsOf(set.entries), settings);
@@ -59,6 +65,10 @@ export function compileProgram(
     ruleCount,
     literals,
     unionSlots,
+    runs: options.plain ? runs.map((r) => new Int32Array(r.length)) : runs,
+    pureWords: options.plain ? 0 : pureWords,
+    values: new ValueCache(options.plain ? 0 : options.valueCache?.maxBytes, options.valueCache?.maxEntries),
+    unionPool: [],
   };
   const program: Program = {
     ruleCount,
@@ -66,6 +76,7 @@ export function compileProgram(
     settings,
     ignoredSettings,
     ignoredActions,
+    values: compiled.values,
     newTransaction(conn: ConnInfo): Transaction {
       return new Tx(compiled, conn);
     },

@@ -7,6 +7,7 @@ import type { BodyProcessors } from "../body/types.ts";
 import type { CompiledOperator, Transform } from "../ops/types.ts";
 import type { Regex } from "../rx/index.ts";
 import type { LiteralIndex, Pre } from "./prefilter.ts";
+import type { ValueCache } from "./value-cache.ts";
 import type { EngineSettings, IgnoredSetting } from "./settings.ts";
 
 /** Sel is a compiled selector: a lower-case name, a regex on the member's name, or XPath. */
@@ -20,6 +21,9 @@ export interface Target {
   collection: string;
   sel?: Sel;
   count: boolean;
+  /** fixed: the collection's members stay the same until the data changes (vars.ts
+   * fixedBetweenChanges): read unnamed, from Vars' lists. */
+  fixed: boolean;
   /** cacheKey names the selection for Vars.namedWhere (built once here, not per evaluation). */
   cacheKey?: string;
 }
@@ -75,6 +79,9 @@ export interface Step {
    * targets / of each target, under the step's transformations. -1: not kept. */
   union: number;
   targetUnions: number[];
+  /** pureOp: the operator's index among the program's pure operators (its bit in a value's
+   * value-cache.ts Rec.miss), -1 when the operator is not pure or the step may not use it. */
+  pureOp: number;
 }
 
 /** Resolved is the disruptive action a rule takes when it matches (block already resolved). */
@@ -132,4 +139,13 @@ export interface Compiled {
   literals: LiteralIndex;
   /** unionSlots is the number of distinct union slots the steps use. */
   unionSlots: number;
+  /** runs[p][i], for a rule at item i of phase p that plan.ts can skip on its union alone: the
+   * end (exclusive) of the run of such rules from i that share its union slot; 0 otherwise. */
+  runs: readonly Int32Array[];
+  /** pureWords is the size of a value's Rec.miss (one bit per pure operator). */
+  pureWords: number;
+  /** values is the program's cross-transaction cache of values (value-cache.ts). */
+  values: ValueCache;
+  /** unionPool: union storages (evaluate.ts) of ended transactions, for the next ones. */
+  unionPool: { bits: Uint32Array; at: Float64Array }[];
 }

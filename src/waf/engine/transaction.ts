@@ -137,6 +137,7 @@ export class Tx implements Transaction {
       this.done = 5;
       this.phaseStart = performance.now();
       this.phase(5);
+      this.eval.release();
     }
     const score = (k: string) => {
       const n = Number(this.vars.txValue(k) ?? 0);

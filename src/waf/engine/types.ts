@@ -116,6 +116,12 @@ export interface WafLog {
 export interface ProgramOptions {
   /** budgetMs: WAF time per transaction, checked between rules (0: no budget). */
   budgetMs: number;
+  /** valueCache bounds the program's cross-transaction value cache (engine/value-cache.ts):
+   * bytes and values per generation (two generations are kept). Default 2 MiB and 8 192. */
+  valueCache?: { maxBytes: number; maxEntries: number };
+  /** plain: run every rule as written — no plan (plan.ts) and nothing kept across transactions
+   * (value-cache.ts) —, the reference the differential tests compare the program with. */
+  plain?: boolean;
 }
 
 /** WafProgram is a compiled rule set, shared by every transaction of the routes that use it. */

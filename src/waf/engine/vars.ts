@@ -70,6 +70,7 @@ export class Vars {
   private readonly scalars = new Map<string, string>();
   private readonly derived = new Map<string, readonly Member[]>();
   private readonly namedCache = new Map<string, readonly Member[]>();
+  private readonly whereCache = new Map<string, readonly Member[]>();
   /** live: TX and the other writable collections, lower-case key → member. */
   private readonly live = new Map<string, Map<string, Member>>();
   /** matchedVars: this rule's matches so far (MATCHED_VARS); key is the variable's full name. */
@@ -104,6 +105,7 @@ export class Vars {
     this.version++;
     this.derived.clear();
     this.namedCache.clear();
+    this.whereCache.clear();
   }
 
   /** named lists a variable's members with their full names, kept until the data changes (the
@@ -132,6 +134,17 @@ export class Vars {
     if (!out) {
       out = this.named(name).filter((m) => pick(sel, m));
       this.namedCache.set(key, out);
+    }
+    return out;
+  }
+
+  /** where is members(name) filtered by pick(sel, ·), unnamed, kept under key until the data
+   * changes; for the collections whose members stay fixed between changes only. */
+  where<S>(name: string, key: string, sel: S, pick: (sel: S, m: Member) => boolean): readonly Member[] {
+    let out = this.whereCache.get(key);
+    if (!out) {
+      out = this.members(name).filter((m) => pick(sel, m));
+      this.whereCache.set(key, out);
     }
     return out;
   }
@@ -165,6 +178,9 @@ export class Vars {
 
   /** members lists a variable's values (a scalar has one member with an empty key, or none). */
   members(name: string): readonly Member[] {
+    // Built lists first: the live and dynamic collections are never kept in derived.
+    const built = this.derived.get(name);
+    if (built !== undefined) return built;
     if (LIVE.has(name)) {
       const m = this.live.get(name);
       return m ? [...m.values()] : [];
@@ -186,11 +202,9 @@ export class Vars {
         // ModSecurity: microseconds since the transaction started.
         return [member("", String(Math.round((performance.now() - this.started) * 1000)))];
     }
-    const cached = this.derived.get(name);
-    if (cached) return cached;
-    const built = this.build(name);
-    this.derived.set(name, built);
-    return built;
+    const fresh = this.build(name);
+    this.derived.set(name, fresh);
+    return fresh;
   }
 
   private build(name: string): readonly Member[] {

@@ -16,6 +16,7 @@ export function compileRx(op: Operator): CompiledOperator {
   const groups = Math.min(re.groupCount, 9);
   return {
     name: op.name,
+    pure: true,
     ...(re.prefilter ? { prefilter: re.prefilter } : {}),
     test(value: string, ctx: OperatorContext): OperatorResult {
       const caps = ctx.captures;
@@ -37,6 +38,7 @@ const WHOLE = "^.*$";
 function wholeValue(name: string): CompiledOperator {
   return {
     name,
+    pure: true,
     test(value: string, ctx: OperatorContext): OperatorResult {
       if (ctx.captures !== undefined) ctx.captures[0] = value;
       return { matched: value };

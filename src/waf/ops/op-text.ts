@@ -85,6 +85,7 @@ export function compilePhrases(op: Operator): CompiledOperator {
   const matcher = new PhraseMatcher(phrases.map(toBinary));
   return {
     name: op.name,
+    pure: true,
     // The matcher looks for the phrases (case-insensitively): the same literals, an exact prefilter.
     prefilter: anyLiteral(matcher.phrases),
     test(value: string, ctx: OperatorContext): OperatorResult {

@@ -17,6 +17,7 @@ export function compileByteRange(op: Operator): CompiledOperator {
   const outside = new RegExp(`[^${cls}]`);
   return {
     name: op.name,
+    pure: true,
     test(value: string): OperatorResult {
       const m = outside.exec(value);
       return m === null ? false : { matched: m[0] };
@@ -31,6 +32,7 @@ const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
 export function compileUrlEncoding(op: Operator): CompiledOperator {
   return {
     name: op.name,
+    pure: true,
     test(value: string): OperatorResult {
       const at = value.search(BAD_ESCAPE);
       return at < 0 ? false : { matched: value.slice(at, at + 3) };
@@ -71,6 +73,7 @@ export function invalidUtf8(s: string): number {
 export function compileUtf8Encoding(op: Operator): CompiledOperator {
   return {
     name: op.name,
+    pure: true,
     test(value: string): OperatorResult {
       const at = invalidUtf8(value);
       return at < 0 ? false : { matched: value.slice(at, at + 4) };

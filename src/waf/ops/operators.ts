@@ -20,6 +20,7 @@ function constant(name: string, result: OperatorResult): CompiledOperator {
 
 const sqli: Builder = (op) => ({
   name: op.name,
+  pure: true,
   test(value: string, ctx: OperatorContext): OperatorResult {
     const r = detectSqli(value);
     if (!r.sqli) return false;
@@ -30,6 +31,7 @@ const sqli: Builder = (op) => ({
 
 const xss: Builder = (op) => ({
   name: op.name,
+  pure: true,
   test: (value: string): OperatorResult => (detectXss(value) ? { matched: value } : false),
 });
 

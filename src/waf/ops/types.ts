@@ -34,6 +34,9 @@ export interface CompiledOperator {
   /** prefilter, when known, holds for every value test() matches (literals a match contains,
    * looked for ASCII case-insensitively): the engine skips test() on values where it fails. */
   prefilter?: Prefilter;
+  /** pure: test()'s answer depends on the value alone (no macro, no state), so the engine may
+   * remember across transactions that a value does not match (engine/value-cache.ts). */
+  pure?: boolean;
 }
 
 /** OpsFactory is what src/waf/ops exports to the engine. */

@@ -1,0 +1,518 @@
+// own-socket.ts: Portico's own socket for an accepted plain-TCP connection, driven straight on
+// Node's native TCP handle — no net.Socket, no Readable/Writable state, no listeners. A
+// net.Socket per connection costs ~1 KiB of heap (socket, two stream states) and, per request, a
+// Writable write with its write request and after-write tick, plus a C++→JS call into Node's
+// generic onStreamRead (docs/performance.md, "Portico's own socket layer"). Here:
+//
+// - reads land in one shared buffer (the handle's useUserBuffer, as onread.ts does for
+//   net.Sockets) and go to the owner's onData as a view, valid only during the call;
+// - writes go to the handle (writeLatin1String / writeBuffer / writev) with a write request that
+//   is reused whenever the write completed synchronously (the usual case: the kernel took it);
+// - cork()/uncork() hold writes as write-batch.ts expects, and leave as one writev;
+// - end() is a shutdown after the pending writes (half-close), destroy() closes the handle.
+//
+// What a net.Socket does that this does not: 'data'/'pipe'/'read()', event listeners, encodings
+// other than latin1. The rare paths that need them (h2c hand-off, a WebSocket tunnel) call
+// detach(), which wraps the same handle in a net.Socket (Node allows it: new net.Socket({ handle })).
+//
+// The read and write results come from Node's stream_wrap binding (streamBaseState, WriteWrap,
+// ShutdownWrap), reached through process.binding, which Node keeps for these modules. That is
+// not a documented API, so it lives here alone; own-socket.test.ts pins it, and where any piece
+// is missing `ownSockets` is false and listeners keep Node's accept path.
+import net from "node:net";
+import { getDefaultHighWaterMark } from "node:stream";
+
+/** TcpHandle is the part of Node's native TCP handle (tcp_wrap) this module drives. */
+export interface TcpHandle {
+  onread: (this: TcpHandle) => Buffer | undefined;
+  reading?: boolean;
+  readStart(): number;
+  readStop(): number;
+  useUserBuffer(buf: Uint8Array): void;
+  writeLatin1String(req: WriteReq, s: string): number;
+  writeBuffer(req: WriteReq, b: Uint8Array): number;
+  writev(req: WriteReq, chunks: unknown[], allBuffers: boolean): number;
+  shutdown(req: WriteReq): number;
+  close(cb: (this: TcpHandle) => void): void;
+  setNoDelay(on: boolean): number;
+  getpeername(out: Record<string, unknown>): number;
+  getsockname(out: Record<string, unknown>): number;
+}
+
+// WriteReq is a WriteWrap or ShutdownWrap: C++ calls oncomplete(status) with it as `this`.
+interface WriteReq {
+  handle: TcpHandle | null;
+  oncomplete: (this: WriteReq, status: number) => void;
+  sock: OwnSocket | null;
+  bytes: number;
+  // kept keeps an async write's buffers alive until it completes (C++ points into them).
+  kept: unknown;
+}
+
+interface StreamWrap {
+  streamBaseState: Int32Array;
+  WriteWrap: new () => WriteReq;
+  ShutdownWrap: new () => WriteReq;
+  kReadBytesOrError: number;
+  kBytesWritten: number;
+  kLastWriteWasAsync: number;
+}
+
+const wrap = loadStreamWrap();
+
+function loadStreamWrap(): StreamWrap | undefined {
+  try {
+    const b = (process as unknown as { binding(name: string): Partial<StreamWrap> }).binding("stream_wrap");
+    if (
+      b.streamBaseState instanceof Int32Array &&
+      typeof b.WriteWrap === "function" &&
+      typeof b.ShutdownWrap === "function" &&
+      typeof b.kReadBytesOrError === "number" &&
+      typeof b.kBytesWritten === "number" &&
+      typeof b.kLastWriteWasAsync === "number"
+    ) {
+      return b as StreamWrap;
+    }
+  } catch {
+    // A Node without process.binding (or the module): keep net.Socket.
+  }
+  return undefined;
+}
+
+/** ownSockets says whether this Node lets Portico drive accepted TCP handles itself. */
+export const ownSockets = wrap !== undefined;
+
+const state = wrap?.streamBaseState ?? new Int32Array(8);
+const READ_N = wrap?.kReadBytesOrError ?? 0;
+const WRITTEN = wrap?.kBytesWritten ?? 0;
+const ASYNC = wrap?.kLastWriteWasAsync ?? 0;
+// libuv's UV_EOF, the same on every platform.
+const UV_EOF = -4095;
+// Writes beyond this many bytes not yet with the kernel make write() ask for backpressure, as a
+// net.Socket's writableHighWaterMark does.
+const HIGH_WATER = getDefaultHighWaterMark(false);
+
+// PAIRS is flush's chunk/encoding list for writev, reused (it holds nothing between flushes).
+const PAIRS: unknown[] = [];
+
+// READ_BUFFER receives every read of every own socket: reads are handled synchronously, one at a time.
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/** SocketOwner gets an own socket's events; the connection object itself, so no closures. */
+export interface SocketOwner {
+  /** onData gets one read: a view of a shared buffer, valid only during the call. */
+  onData(data: Buffer): void;
+  /** onEnd runs at the peer's FIN (reading stopped; writing still possible). */
+  onEnd(): void;
+  /** onDrain runs when writes that asked for backpressure all left. */
+  onDrain(): void;
+  /** onTimeout runs when setTimeout's inactivity period passed without a read or write. */
+  onTimeout(): void;
+  /** onClose runs once, when the handle closed. */
+  onClose(): void;
+}
+
+/** CloseTracker is told when a socket closed (the listener's count of its connections). */
+export interface CloseTracker {
+  closed(s: OwnSocket): void;
+}
+
+// OWNER links a handle to its OwnSocket for the shared read and close callbacks.
+const OWNER = Symbol("portico.ownSocket");
+type OwnedHandle = TcpHandle & { [OWNER]?: OwnSocket | null };
+
+/**
+ * OwnSocket is one accepted plain-TCP connection on its native handle. It offers the part of the
+ * net.Socket interface Portico's HTTP/1.1 connection uses, under the same names, so that code
+ * reading either (write batching, exchanges, the WAF's connection facts) needs no branch.
+ */
+export class OwnSocket {
+  owner: SocketOwner | null = null;
+  /** tracker, when set, hears of the close once (the listener's connection count). */
+  tracker: CloseTracker | null = null;
+  /** trackerData is the tracker's per-socket state (its live-set node). */
+  trackerData: unknown = undefined;
+  destroyed = false;
+  writableEnded = false;
+  /** writableLength counts bytes written but not yet with the kernel (held, or queued by libuv). */
+  writableLength = 0;
+  bytesRead = 0;
+  private handle: OwnedHandle | null;
+  // detached is the net.Socket the handle went to (detach()); this socket then only forwards.
+  private detached: net.Socket | null = null;
+  private corked = 0;
+  private held: (string | Buffer)[] = [];
+  private paused = false;
+  private eof = false;
+  private shutDown = false;
+  private needDrain = false;
+  private closed = false;
+  // spare is a write request free for the next write (null while the last one is in flight).
+  private spare: WriteReq | null = null;
+  private timer: NodeJS.Timeout | undefined = undefined;
+  private peer: { address?: string; port?: number; family?: string } | undefined = undefined;
+  private local: { address?: string; port?: number } | undefined = undefined;
+
+  /** OwnSocket takes handle, just accepted; reading starts with start(). */
+  constructor(handle: TcpHandle) {
+    this.handle = handle;
+    (handle as OwnedHandle)[OWNER] = this;
+  }
+
+  /** start makes the handle read into the shared buffer, each read going to owner.onData. */
+  start(owner: SocketOwner): void {
+    this.owner = owner;
+    const h = this.handle;
+    if (h === null || this.destroyed) return;
+    h.onread = onRead;
+    h.useUserBuffer(READ_BUFFER);
+    if (!this.paused) h.readStart();
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.peerInfo().address;
+  }
+  get remotePort(): number | undefined {
+    return this.peerInfo().port;
+  }
+  get remoteFamily(): string | undefined {
+    return this.peerInfo().family;
+  }
+  get localAddress(): string | undefined {
+    return this.localInfo().address;
+  }
+  get localPort(): number | undefined {
+    return this.localInfo().port;
+  }
+
+  // peerInfo asks the kernel once (getpeername, as net.Socket's remoteAddress does) and keeps it.
+  private peerInfo(): { address?: string; port?: number; family?: string } {
+    if (this.peer !== undefined) return this.peer;
+    const out: { address?: string; port?: number; family?: string } = {};
+    if (this.handle !== null) this.handle.getpeername(out);
+    return (this.peer = out);
+  }
+
+  private localInfo(): { address?: string; port?: number } {
+    if (this.local !== undefined) return this.local;
+    const out: { address?: string; port?: number } = {};
+    if (this.handle !== null) this.handle.getsockname(out);
+    return (this.local = out);
+  }
+
+  /** write sends data (a string is latin1); false asks the caller to wait for onDrain. */
+  write(data: string | Buffer, _encoding?: "latin1"): boolean {
+    if (this.detached !== null) return this.detached.write(data, "latin1");
+    if (this.destroyed || this.writableEnded) return false;
+    if (this.corked > 0) {
+      this.held.push(data);
+      this.writableLength += data.length;
+    } else {
+      const h = this.handle!;
+      const req = this.request();
+      const err = typeof data === "string" ? h.writeLatin1String(req, data) : h.writeBuffer(req, data);
+      this.dispatched(req, err, data);
+    }
+    this.timer?.refresh();
+    if (this.writableLength < HIGH_WATER) return true;
+    this.needDrain = true;
+    return false;
+  }
+
+  /** cork holds writes until the matching uncork (write-batch.ts holds a turn's writes). */
+  cork(): void {
+    this.corked++;
+  }
+
+  /** uncork sends what cork held: one write, or one writev for several. */
+  uncork(): void {
+    if (this.corked === 0) return;
+    if (--this.corked === 0) this.flush();
+  }
+
+  private flush(): void {
+    const held = this.held;
+    const n = held.length;
+    if (n === 0) return;
+    let bytes = 0;
+    for (let i = 0; i < n; i++) bytes += held[i]!.length;
+    this.writableLength -= bytes;
+    if (this.destroyed) {
+      held.length = 0;
+      return;
+    }
+    const h = this.handle!;
+    const req = this.request();
+    let err: number;
+    if (n === 1) {
+      const d = held[0]!;
+      err = typeof d === "string" ? h.writeLatin1String(req, d) : h.writeBuffer(req, d);
+    } else {
+      // writev takes buffers alone, or chunk/encoding pairs when strings are among them (a head
+      // and its body: the usual response). The pairs array is reused: writev copies the strings
+      // and the buffers stay referenced by held while the write is in flight.
+      let allBuffers = true;
+      for (let i = 0; i < n; i++) if (typeof held[i] === "string") allBuffers = false;
+      if (allBuffers) err = h.writev(req, held, true);
+      else {
+        PAIRS.length = n * 2;
+        for (let i = 0; i < n; i++) {
+          PAIRS[i * 2] = held[i];
+          PAIRS[i * 2 + 1] = "latin1";
+        }
+        err = h.writev(req, PAIRS, false);
+        for (let i = 0; i < n; i++) PAIRS[i * 2] = undefined;
+      }
+    }
+    this.dispatched(req, err, held);
+    // An async write keeps held (its buffers) until it completes; else held serves the next turn.
+    if (req.kept === held) this.held = [];
+    else held.length = 0;
+    if (this.needDrain && this.writableLength === 0 && !this.destroyed) {
+      // As a net.Socket emits 'drain': not from inside the write that emptied the buffer.
+      process.nextTick(emitDrain, this);
+    }
+  }
+
+  // request is the write request for the next write: the spare one, or a new one while the
+  // spare is in flight.
+  private request(): WriteReq {
+    const spare = this.spare;
+    if (spare !== null) {
+      this.spare = null;
+      return spare;
+    }
+    const req = new wrap!.WriteWrap();
+    req.handle = this.handle;
+    req.oncomplete = afterWrite;
+    req.sock = this;
+    req.bytes = 0;
+    req.kept = null;
+    return req;
+  }
+
+  // dispatched books a write the handle took: done (the request is free again), in flight (its
+  // bytes count until afterWrite), or failed (the connection is broken).
+  private dispatched(req: WriteReq, err: number, data: unknown): void {
+    if (err !== 0) {
+      this.spare = req;
+      this.destroy();
+      return;
+    }
+    if (state[ASYNC] === 0) {
+      this.spare = req;
+      return;
+    }
+    req.bytes = state[WRITTEN]!;
+    req.kept = data;
+    this.writableLength += req.bytes;
+  }
+
+  // completed un-books an async write (afterWrite).
+  completed(req: WriteReq, status: number): void {
+    this.writableLength -= req.bytes;
+    req.kept = null;
+    req.bytes = 0;
+    this.spare ??= req;
+    if (this.destroyed || this.detached !== null) return;
+    if (status < 0) return this.destroy();
+    if (this.needDrain && this.writableLength === 0) emitDrain(this);
+  }
+
+  drained(): void {
+    if (!this.needDrain || this.destroyed || this.writableLength !== 0) return;
+    this.needDrain = false;
+    this.owner?.onDrain();
+  }
+
+  /** pause stops reading (backpressure, or nothing more is wanted); resume starts it again. */
+  pause(): void {
+    if (this.detached !== null) return void this.detached.pause();
+    if (this.paused) return;
+    this.paused = true;
+    if (this.owner !== null && !this.destroyed && !this.eof) this.handle!.readStop();
+  }
+
+  resume(): void {
+    if (this.detached !== null) return void this.detached.resume();
+    if (!this.paused) return;
+    this.paused = false;
+    if (this.owner !== null && !this.destroyed && !this.eof) this.handle!.readStart();
+  }
+
+  isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** setTimeout calls owner.onTimeout after ms without a read or write (0: never), as net.Socket's. */
+  setTimeout(ms: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = ms > 0 && !this.destroyed ? setTimeout(fireTimeout, ms, this).unref() : undefined;
+  }
+
+  /** active re-arms the inactivity timer (a read or write happened). */
+  active(): void {
+    this.timer?.refresh();
+  }
+
+  timedOut(): void {
+    if (!this.destroyed) this.owner?.onTimeout();
+  }
+
+  /** end sends what is held, then a FIN once every write left (half-close: reading goes on). */
+  end(): void {
+    if (this.detached !== null) return void this.detached.end();
+    if (this.writableEnded || this.destroyed) return;
+    this.corked = 0;
+    this.flush();
+    this.writableEnded = true;
+    if (this.destroyed) return;
+    const req = new wrap!.ShutdownWrap();
+    req.handle = this.handle;
+    req.oncomplete = afterShutdown;
+    req.sock = this;
+    // libuv shuts down after the writes queued before it.
+    if (this.handle!.shutdown(req) !== 0) this.destroy();
+  }
+
+  shutdownDone(status: number): void {
+    this.shutDown = true;
+    if (this.destroyed) return;
+    // Both directions done (or the shutdown failed): close, as a net.Socket's autoDestroy does.
+    if (status < 0 || this.eof) this.destroy();
+  }
+
+  /** destroy closes the connection now; what is held is dropped, and onClose follows. */
+  destroy(): void {
+    if (this.detached !== null) return void this.detached.destroy();
+    if (this.destroyed) return;
+    this.destroyed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.held.length = 0;
+    this.needDrain = false;
+    const h = this.handle!;
+    h.onread = noRead;
+    h.close(onHandleClose);
+  }
+
+  // readEnded handles a read that returned EOF or an error.
+  readEnded(n: number): void {
+    if (n !== UV_EOF) return this.destroy();
+    this.eof = true;
+    this.handle!.readStop();
+    this.owner?.onEnd();
+    // Our FIN went out before: both directions are done (a net.Socket's autoDestroy).
+    if (this.shutDown) this.destroy();
+  }
+
+  handleClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.handle = null;
+    const owner = this.owner;
+    this.owner = null;
+    owner?.onClose();
+    this.tracker?.closed(this);
+  }
+
+  /**
+   * detach hands the handle to a new net.Socket (paused, reads copied into its stream) for a path
+   * that needs one: the h2c hand-off, a WebSocket tunnel. Held writes leave first; writes still
+   * with libuv keep their order before the net.Socket's. The owner hears nothing more from this
+   * socket; close still reaches the tracker, and destroy() here destroys the net.Socket.
+   */
+  detach(): net.Socket {
+    if (this.detached !== null) return this.detached;
+    this.corked = 0;
+    this.flush();
+    const h = this.handle!;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    h.readStop();
+    h[OWNER] = null;
+    this.owner = null;
+    // The handle reads into a buffer we own (useUserBuffer cannot be undone): the socket gets it
+    // as its onread buffer, and each read is copied and pushed, as releaseReads (onread.ts) does.
+    const opts = {
+      handle: h,
+      allowHalfOpen: true,
+      readable: true,
+      writable: true,
+      pauseOnCreate: true,
+      onread: { buffer: READ_BUFFER, callback: pushCopy },
+    } as unknown as net.SocketConstructorOpts;
+    const s = new net.Socket(opts);
+    this.detached = s;
+    s.once("close", () => this.handleClosed());
+    if (this.destroyed) s.destroy();
+    else if (this.eof) s.push(null);
+    return s;
+  }
+}
+
+/** ownSocketsWanted is the default of the switch: on where this Node allows it, unless PORTICO_OWN_SOCKETS=off. */
+export function ownSocketsWanted(): boolean {
+  return ownSockets && process.env["PORTICO_OWN_SOCKETS"] !== "off";
+}
+
+/**
+ * takeAccepts hands server's accepted connections to take, as native handles, before Node wraps
+ * them in net.Sockets; where take returns false the connection goes on to Node's accept (a
+ * net.Socket and 'connection'), as before. Call it once server is listening. Returns false, and
+ * changes nothing, where the server has no native handle to take them from.
+ */
+export function takeAccepts(server: net.Server, take: (client: TcpHandle) => boolean): boolean {
+  type Accept = (this: unknown, err: number, client: TcpHandle | undefined) => void;
+  const handle = (server as unknown as { _handle?: { onconnection?: Accept } | null })._handle;
+  const nodeAccept = handle?.onconnection;
+  if (!ownSockets || handle === undefined || handle === null || typeof nodeAccept !== "function")
+    return false;
+  handle.onconnection = function (this: unknown, err: number, client: TcpHandle | undefined): void {
+    if (err !== 0 || client === undefined || !take(client)) nodeAccept.call(this, err, client);
+  };
+  return true;
+}
+
+// onRead is every own handle's read callback: how much was read is in streamBaseState.
+function onRead(this: OwnedHandle): undefined {
+  const s = this[OWNER];
+  if (s === undefined || s === null) return undefined;
+  const n = state[READ_N]!;
+  if (n > 0) {
+    s.bytesRead += n;
+    s.active();
+    s.owner?.onData(READ_BUFFER.subarray(0, n));
+  } else if (n < 0) s.readEnded(n);
+  return undefined;
+}
+
+// noRead is a closed handle's read callback (it must stay a function).
+function noRead(): undefined {
+  return undefined;
+}
+
+function afterWrite(this: WriteReq, status: number): void {
+  this.sock?.completed(this, status);
+}
+
+function afterShutdown(this: WriteReq, status: number): void {
+  this.sock?.shutdownDone(status);
+}
+
+function onHandleClose(this: OwnedHandle): void {
+  this[OWNER]?.handleClosed();
+}
+
+function emitDrain(s: OwnSocket): void {
+  s.drained();
+}
+
+function fireTimeout(s: OwnSocket): void {
+  s.timedOut();
+}
+
+// pushCopy is a detached socket's read callback (`this` is the socket): the buffer is shared.
+function pushCopy(this: net.Socket, n: number, buf: Buffer): boolean {
+  return this.push(Buffer.from(buf.subarray(0, n)));
+}
