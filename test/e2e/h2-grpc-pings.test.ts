@@ -15,7 +15,13 @@ import type { AddressInfo } from "node:net";
 import type { HttpListener } from "../../src/model/ir.ts";
 import { compileHttpWith } from "../../src/engine/l7/compile.ts";
 import { defaultLimits } from "../../src/engine/l7/runtime.ts";
-import { RoundRobinUpstreams, listen, poolOf, snapshotOf } from "../../src/engine/l7/testing.ts";
+import {
+  RoundRobinUpstreams,
+  catchAllListener,
+  listen,
+  poolOf,
+  snapshotOf,
+} from "../../src/engine/l7/testing.ts";
 import { Metrics } from "../../src/engine/metrics.ts";
 import { grpcPath } from "../../src/translate/grpcroute.ts";
 import { selfSigned } from "../support/certs.ts";
@@ -54,26 +60,11 @@ const metrics = new Metrics().subscribe();
 
 // What a GRPCRoute with method bench.Echo/Echo compiles to: an exact path to an h2c pool.
 function listenerOf(name: string, tls: boolean): HttpListener {
-  return {
-    name,
-    address: "127.0.0.1",
-    port: 0,
-    ...(tls ? { tls: { sni: [], defaultCertificate: "ns/cert" } } : {}),
-    virtualHosts: [
-      {
-        hostname: "*",
-        routes: [
-          {
-            name: "grpc",
-            match: { path: grpcPath({ service: "bench.Echo", method: "Echo" }) },
-            action: { type: "Forward", backends: [{ pool: "grpc", weight: 1 }] },
-          },
-        ],
-      },
-    ],
-    requestTimeoutMs: 20_000,
-    idleTimeoutMs: 20_000,
-  };
+  const l = catchAllListener(name, tls ? { tls: { sni: [], defaultCertificate: "ns/cert" } } : {});
+  const route = l.virtualHosts[0]!.routes[0]!;
+  route.match = { path: grpcPath({ service: "bench.Echo", method: "Echo" }) };
+  route.action = { type: "Forward", backends: [{ pool: "grpc", weight: 1 }] };
+  return l;
 }
 async function start(l: HttpListener) {
   const deps = {
