@@ -40,6 +40,22 @@ test("SETTINGS and PING floods are counted per window; a new window starts afres
   assert.equal(a.ping(), undefined);
 });
 
+test("a PING after HEADERS or DATA went out is not counted (gRPC's BDP pings); one with none is", () => {
+  const a = new Abuse(defaultAbuseLimits);
+  a.tick(200_000);
+  // grpc-go pings each time it received DATA with no PING outstanding: thousands in a window.
+  for (let i = 0; i < 10_000; i++) {
+    a.sent();
+    assert.equal(a.ping(), undefined, `ping ${i} answered our DATA`);
+  }
+  // Two PINGs after one response: the second answers nothing of ours.
+  a.sent();
+  assert.equal(a.ping(), undefined);
+  for (let i = 0; i < 100; i++) assert.equal(a.ping(), undefined);
+  assert.equal(a.ping(), "ping_flood", "the 101st PING that followed no response of ours");
+  assert.match(a.detail("ping_flood"), /^101 PING frames with no response sent/);
+});
+
 test("frame bytes beyond the allowance cut; each stream opened adds to it", () => {
   const a = new Abuse({ ...defaultAbuseLimits, maxFrameBytes: 1000, streamAllowance: 500 });
   a.tick(50_000);

@@ -1,7 +1,8 @@
 // abuse.ts: the counters that decide when a client connection is cut for making the server work
 // for nothing — the rules of src/engine/l7/h2-guard.ts (docs/http2.md), now counted where the
 // frames are read instead of inferred from node:http2's events: rapid reset (CVE-2023-44487),
-// SETTINGS and PING floods, CONTINUATION floods, refused or invalid streams in bulk, and bytes of
+// SETTINGS and PING floods (a PING counts only when no response HEADERS or DATA went out since the
+// previous one: grpc-go's rule), CONTINUATION floods, refused or invalid streams in bulk, and bytes of
 // frames that carry no request (WINDOW_UPDATE, PRIORITY, empty DATA, unknown types) beyond an
 // allowance. Pure: time is passed in; each check answers the reason to cut, or undefined.
 
@@ -13,7 +14,10 @@ export interface AbuseLimits {
   /** prematureResets: streams reset by the client within prematureResetMs, before their response ended, that cut (and are at least half of its streams). */
   prematureResets: number;
   prematureResetMs: number;
-  /** maxSettings and maxPings bound SETTINGS and PING frames per windowMs. */
+  /**
+   * maxSettings bounds SETTINGS frames per windowMs; maxPings bounds the PING frames per windowMs
+   * that came with no HEADERS or DATA sent since the PING before (see Abuse.ping).
+   */
   maxSettings: number;
   maxPings: number;
   /** maxFrameBytes bounds the bytes per windowMs that carry no request content, beyond streamAllowance per stream opened. */
@@ -52,6 +56,8 @@ export class Abuse {
   private windowStart = 0;
   private settings = 0;
   private pings = 0;
+  // answered: HEADERS or DATA went out since the last PING (see ping()).
+  private answered = false;
   private bytes = 0;
   private windowStreams = 0;
   private rejected = 0;
@@ -100,8 +106,23 @@ export class Abuse {
     return ++this.settings > this.limits.maxSettings ? "settings_flood" : undefined;
   }
 
-  /** ping counts a PING frame. */
+  /** sent notes response HEADERS or DATA queued for the client (one store per frame). */
+  sent(): void {
+    this.answered = true;
+  }
+
+  /**
+   * ping counts a PING frame unless HEADERS or DATA went out since the previous one. A gRPC
+   * client measures bandwidth with a PING each time it received DATA and has none outstanding
+   * (grpc-go's BDP estimator): thousands a second under load, each answering our own data, which
+   * bounds them. grpc-go's server counts a ping strike by the same rule; a client pinging
+   * a connection that sends it nothing is a flood.
+   */
   ping(): CutReason | undefined {
+    if (this.answered) {
+      this.answered = false;
+      return undefined;
+    }
     return ++this.pings > this.limits.maxPings ? "ping_flood" : undefined;
   }
 
@@ -129,7 +150,7 @@ export class Abuse {
       case "settings_flood":
         return `${this.settings} SETTINGS frames ${w}`;
       case "ping_flood":
-        return `${this.pings} PING frames ${w}`;
+        return `${this.pings} PING frames with no response sent since the one before, ${w}`;
       case "frame_flood":
         return `frame flood: ${this.bytes} bytes of empty frames ${w}, ${this.rejected} refused streams, ${this.invalid} invalid frames`;
     }

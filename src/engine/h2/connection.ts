@@ -771,6 +771,7 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
       const h = Buffer.allocUnsafe(FRAME_HEADER);
       frameHeader(h, 0, n, FrameType.DATA, last ? Flag.END_STREAM : 0, s.id);
       this.push(h);
+      this.abuse.sent();
       this.push(n === chunk.length ? (chunk as Buffer) : (chunk.subarray(0, n) as Buffer));
       if (n === chunk.length) s.queue.shift();
       else s.queue[0] = chunk.subarray(n);
@@ -788,6 +789,7 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
         const h = Buffer.allocUnsafe(FRAME_HEADER);
         frameHeader(h, 0, 0, FrameType.DATA, Flag.END_STREAM, s.id);
         this.push(h);
+        this.abuse.sent();
       }
       this.localEnd(s);
       return;
@@ -807,6 +809,7 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
 
   // headerFrames sends a header block as HEADERS and, beyond the peer's frame size, CONTINUATION.
   private headerFrames(id: number, block: Buffer, end: boolean): void {
+    this.abuse.sent();
     const max = this.peerMaxFrame;
     let flags = end ? Flag.END_STREAM : 0;
     if (block.length <= max) {

@@ -1,6 +1,6 @@
 // h2-guard.ts: per-connection abuse detection for the HTTP/2 front end. A client that resets
 // its own streams before they are answered (rapid reset, CVE-2023-44487), floods SETTINGS or
-// PING frames, or trips one of node:http2's own flood limits (CONTINUATION flood, an outbound
+// PING frames (a PING that follows a response of ours is free: see ping()), or trips one of node:http2's own flood limits (CONTINUATION flood, an outbound
 // queue of unread ACKs, invalid frames, refused streams) is cut: GOAWAY ENHANCE_YOUR_CALM, then
 // close — what nginx, Envoy and HAProxy do since 2023. Counters are plain integers per
 // connection, touched once per stream or control frame; a well-behaved client pays an
@@ -28,7 +28,10 @@ export interface H2Limits extends PenaltyLimits {
    */
   prematureResets: number;
   prematureResetMs: number;
-  /** maxSettings and maxPings bound the SETTINGS and PING frames a client sends per windowMs. */
+  /**
+   * maxSettings bounds the SETTINGS frames a client sends per windowMs; maxPings the PING frames
+   * per windowMs that came when the server had written nothing but ACKs since the PING before.
+   */
   maxSettings: number;
   maxPings: number;
   /**
@@ -73,6 +76,10 @@ const STREAM_WINDOW = 65_535;
 // maxSessionRejectedStreams (a callback failure).
 const FLOOD_ERRNOS = new Set([-904, -905, -902]);
 
+// The ACKs nghttp2 writes for a client's PING and SETTINGS (frame header + payload).
+const PING_ACK = 17;
+const SETTINGS_ACK = 9;
+
 /** CutLog hears of each cut (CutLogGate logs the first one of an interval and counts the rest). */
 export interface CutLog {
   cut(reason: CutReason, detail: string, client: string): void;
@@ -93,6 +100,9 @@ export class H2Guard {
   private settings = 0;
   private pings = 0;
   private windowStart = 0;
+  // The socket's bytes written at the last PING not counted, and the ACK bytes owed since.
+  private writtenAtPing = 0;
+  private owedAcks = 0;
   private cutDone = false;
   // peerGone: the client's side of the socket ended or failed; its open streams die with it.
   private peerGone = false;
@@ -111,8 +121,11 @@ export class H2Guard {
     this.client = session.socket?.remoteAddress;
     const gone = () => void (this.peerGone = true);
     session.socket?.once("end", gone).once("error", gone);
-    session.on("ping", () => this.control("ping"));
-    session.on("remoteSettings", () => this.control("settings"));
+    session.on("ping", () => this.ping());
+    session.on("remoteSettings", () => {
+      this.owedAcks += SETTINGS_ACK;
+      this.control("settings");
+    });
     // node destroys a session that tripped one of its own limits with an NghttpError, which it
     // turns into GOAWAY INTERNAL_ERROR; the client did not make us fail, it flooded us. There is
     // no event before that GOAWAY goes out, so the session's destroy is wrapped to give the code.
@@ -174,6 +187,26 @@ export class H2Guard {
     }
   }
 
+  /**
+   * ping counts a PING toward maxPings unless the server wrote more than the ACKs it owes since
+   * the PING before: response HEADERS or DATA (or a WINDOW_UPDATE for a body the client sent).
+   * A gRPC client measures bandwidth with a PING each time it received DATA and has none
+   * outstanding (grpc-go's BDP estimator): thousands a second under load, each answering our
+   * own writes, which bounds them. grpc-go's server counts a ping strike by the same rule; a
+   * client pinging a connection that writes it nothing but ACKs is a flood. node tells of no
+   * frame it writes: the socket's byte count (plaintext, also under TLS) tells instead.
+   */
+  private ping(): void {
+    const written = this.session.socket?.bytesWritten ?? 0;
+    if (written - this.writtenAtPing > this.owedAcks) {
+      this.writtenAtPing = written;
+      this.owedAcks = PING_ACK;
+      return;
+    }
+    this.owedAcks += PING_ACK;
+    this.control("ping");
+  }
+
   private control(kind: "ping" | "settings"): void {
     const now = performance.now();
     if (now - this.windowStart > this.limits.windowMs) {
@@ -183,7 +216,10 @@ export class H2Guard {
     }
     if (kind === "ping") {
       if (++this.pings > this.limits.maxPings)
-        this.cut("ping_flood", `${this.pings} PING frames within ${this.limits.windowMs} ms`);
+        this.cut(
+          "ping_flood",
+          `${this.pings} PING frames with no response sent since the one before, within ${this.limits.windowMs} ms`,
+        );
     } else if (++this.settings > this.limits.maxSettings) {
       this.cut("settings_flood", `${this.settings} SETTINGS frames within ${this.limits.windowMs} ms`);
     }
