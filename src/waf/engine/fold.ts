@@ -345,8 +345,9 @@ function silent(r: CompiledRule): boolean {
 function effects(r: CompiledRule, st: State, outcome: Outcome, removals: Removal[]): State {
   const out = st.copy();
   for (const s of r.steps) {
-    apply(s.actions, out, outcome, removals);
+    // A match's captures are written before its actions run (evaluate.ts test()).
     if (s.capture) for (let i = 0; i < 10; i++) out.vars.set(String(i), UNKNOWN);
+    apply(s.actions, out, outcome, removals);
   }
   return out;
 }
