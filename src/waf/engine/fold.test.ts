@@ -35,7 +35,12 @@ function program(text: string, options: Partial<ProgramOptions>, mode = "Detecti
 /** run sends GET /?query through every phase (unless interrupted) and returns the log. */
 function run(p: Program, query: string): WafLog {
   const tx = p.newTransaction(conn);
-  let r = tx.requestHeaders({ method: "GET", uri: `/?${query}`, protocol: "HTTP/1.1", headers: [["Host", "x"]] });
+  let r = tx.requestHeaders({
+    method: "GET",
+    uri: `/?${query}`,
+    protocol: "HTTP/1.1",
+    headers: [["Host", "x"]],
+  });
   if (!r.interruption) r = tx.requestBody(Buffer.alloc(0), false);
   if (!r.interruption) tx.responseHeaders({ status: 200, protocol: "HTTP/1.1", headers: [] });
   const { elapsedMs: _, ...log } = tx.logging();
@@ -108,10 +113,7 @@ test("the rules a skip may count are kept", () => {
 });
 
 test("a gate that logs still logs", () => {
-  const logging = SECTION.replace(
-    `"id:12,phase:1,pass,nolog,`,
-    `"id:12,phase:1,pass,log,msg:'gate',`,
-  );
+  const logging = SECTION.replace(`"id:12,phase:1,pass,nolog,`, `"id:12,phase:1,pass,log,msg:'gate',`);
   const r = same(`${SETUP}\n${logging}`, QUERIES);
   assert.deepEqual(r.folded, { never: 2, gates: 0, unreachable: 1 });
   assert.deepEqual(r.hits[3], [12]);

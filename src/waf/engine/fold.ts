@@ -152,11 +152,16 @@ function names(x: Removal, r: CompiledRule): boolean {
 function removalOf(a: RunAction): Removal | undefined {
   if (a.kind !== "ctl") return undefined;
   const tr = a.remove;
-  if (tr) return tr.by === "id" ? { by: "id", ids: tr.ids, target: true } : { by: tr.by, what: tr.what, target: true };
+  if (tr)
+    return tr.by === "id"
+      ? { by: "id", ids: tr.ids, target: true }
+      : { by: tr.by, what: tr.what, target: true };
   const c = a.ctl;
   if (c.option === "ruleRemoveById" && "ids" in c) return { by: "id", ids: c.ids, target: false };
-  if (c.option === "ruleRemoveByTag" && "value" in c) return { by: "tag", what: String(c.value), target: false };
-  if (c.option === "ruleRemoveByMsg" && "value" in c) return { by: "msg", what: String(c.value), target: false };
+  if (c.option === "ruleRemoveByTag" && "value" in c)
+    return { by: "tag", what: String(c.value), target: false };
+  if (c.option === "ruleRemoveByMsg" && "value" in c)
+    return { by: "msg", what: String(c.value), target: false };
   return undefined;
 }
 
@@ -392,7 +397,12 @@ function keyPrefix(t: Template, st: State): string {
 }
 
 /** setvarValue is evaluate.ts setvar() on the abstract state. */
-function setvarValue(op: "set" | "add" | "sub" | "delete", t: Template | undefined, cur: Val, st: State): Val {
+function setvarValue(
+  op: "set" | "add" | "sub" | "delete",
+  t: Template | undefined,
+  cur: Val,
+  st: State,
+): Val {
   if (op === "delete") return null;
   let value: string;
   try {

@@ -160,7 +160,8 @@ test(
       const folded = crsProgram({}, config);
       const f = folded.folded;
       assert.ok(f !== undefined && f.never > 0, `${name}: folding removed rules (${JSON.stringify(f)})`);
-      for (const x of exchanges) assert.deepEqual(evidence(folded, x), evidence(plain, x), `${name}: ${x.id}`);
+      for (const x of exchanges)
+        assert.deepEqual(evidence(folded, x), evidence(plain, x), `${name}: ${x.id}`);
     }
   },
 );
