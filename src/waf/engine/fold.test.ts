@@ -75,7 +75,7 @@ const QUERIES = ["q=a1", "q=a2", "q=z", "q=x", "setpl=2&q=a2", "nogate=1&q=a2", 
 
 test("constant TX: the never-matching rules and the matching silent gate go, with its section", () => {
   const r = same(`${SETUP}\n${SECTION}`, QUERIES);
-  assert.deepEqual(r.folded, { never: 2, gates: 1, unreachable: 1 });
+  assert.deepEqual(r.folded, { never: 2, gates: 1, unreachable: 1, merged: 1 });
   assert.deepEqual(r.hits.slice(0, 3), [[11], [], [20]]);
 });
 
@@ -89,7 +89,7 @@ test("a rule that sets the paranoia level per request before the gate keeps the 
 test("a setvar whose key is a macro makes every TX variable request-dependent", () => {
   const before = `SecRule ARGS_NAMES "@rx ^(pl)$" "id:5,phase:1,pass,nolog,capture,setvar:'tx.%{tx.1}=2'"`;
   const r = same(`${SETUP}\n${before}\n${SECTION}`, QUERIES);
-  assert.deepEqual(r.folded, { never: 1, gates: 0, unreachable: 0 });
+  assert.deepEqual(r.folded, { never: 1, gates: 0, unreachable: 0, merged: 1 });
   assert.deepEqual(r.hits[7], [13]);
 });
 
@@ -115,7 +115,7 @@ test("the rules a skip may count are kept", () => {
 test("a gate that logs still logs", () => {
   const logging = SECTION.replace(`"id:12,phase:1,pass,nolog,`, `"id:12,phase:1,pass,log,msg:'gate',`);
   const r = same(`${SETUP}\n${logging}`, QUERIES);
-  assert.deepEqual(r.folded, { never: 2, gates: 0, unreachable: 1 });
+  assert.deepEqual(r.folded, { never: 2, gates: 0, unreachable: 1, merged: 1 });
   assert.deepEqual(r.hits[3], [12]);
 });
 
@@ -151,4 +151,22 @@ test("exclusions are applied before folding: removing the rule that raises the l
   const removed = same(`${SETUP}\n${raise}\n${SECTION}\nSecRuleRemoveById 6`, QUERIES);
   assert.equal(removed.folded.gates, 1);
   assert.deepEqual(removed.hits[1], []);
+});
+
+test("runs of constant setvars become one SecAction: same values, same TX order, read in between", () => {
+  const text = `SecAction "id:1,phase:1,pass,nolog,setvar:tx.a=1"
+SecRule &TX:b "@eq 0" "id:2,phase:1,pass,nolog,setvar:tx.b=%{tx.a}"
+SecRule ARGS:x "@streq %{tx.a}" "id:3,phase:1,pass,log,msg:'a is %{tx.a}'"
+SecAction "id:4,phase:1,pass,nolog,setvar:tx.a=+1,setvar:tx.s_one=1"
+SecRule &TX:c "@eq 0" "id:5,phase:1,pass,nolog,setvar:tx.c=%{tx.a}%{tx.b},setvar:tx.s_two=2"
+SecRule TX:/^s_/ "@rx ." "id:6,phase:1,pass,log,msg:'%{matched_var_name}'"
+SecRule TX:c "@streq 21" "id:7,phase:1,pass,log,msg:'c'"`;
+  const r = same(text, ["x=1", "x=2"]);
+  assert.deepEqual(r.folded, { never: 0, gates: 0, unreachable: 0, merged: 4 });
+  assert.deepEqual(r.hits, [
+    [3, 6, 7],
+    [6, 7],
+  ]);
+  const p = program(text, {});
+  assert.equal(run(p, "x=1").hits[1]?.variable, "TX:s_one");
 });

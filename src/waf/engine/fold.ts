@@ -11,6 +11,8 @@
 // - gates that match in every transaction that reaches them, when their match has no effect but
 //   the skipAfter (pass, nolog, no action, no severity, no capture, one step), together with the
 //   rules that skipAfter jumps over (the PL2–4 sections at PL1), which are then unreachable.
+// - runs of rules that certainly run and only set TX to values known at load (the setup and the
+//   901 defaults), replaced by one SecAction with those values.
 // Anything it cannot decide stays in the list as written; the evaluator is unchanged.
 //
 // Why the outcome cannot change (the proof; each premise is a property of evaluate.ts and
@@ -51,6 +53,16 @@
 //    same, except MATCHED_VAR — so gates are removed only when no rule's first step reads
 //    MATCHED_* before matching (`staleMatched`, computed by compile.ts from the source).
 //    Markers are never removed: a jump from elsewhere must still find them.
+// 7. A run of consecutive rules (no marker between them) that each certainly run (decided
+//    "always", not removable, not pinned) and whose only effect is setting TX variables to
+//    values known at load (pass, nolog, no severity, capture, ctl, delete, skip or skipAfter)
+//    is replaced by one SecAction setting each of those variables, in the order the run first
+//    wrote them, to its value after the run: TX ends the same, in the same order (Map order:
+//    a set keeps a name's place), and nothing runs in between to see the intermediate values.
+//    The SecAction keeps the first rule's id (a removal naming it would have made that rule
+//    removable) and no tag or msg. As for gates, MATCHED_VAR is the only other difference, so
+//    this needs no rule reading it stale either. The CRS's setup and 901 defaults (~25 rules
+//    in phase 1) become one.
 import type { MacroRef, Template } from "../lang/model.ts";
 import type { CompiledRule, Item, RunAction, Step } from "./program.ts";
 
@@ -204,6 +216,8 @@ export interface FoldStats {
   never: number;
   gates: number;
   unreachable: number;
+  /** merged: rules replaced by one SecAction setting their TX values (premise 7). */
+  merged: number;
 }
 
 /**
@@ -215,7 +229,7 @@ export function fold(
   phases: readonly (readonly Item[])[],
   staleMatched: boolean,
 ): { phases: Item[][]; stats: FoldStats } {
-  const stats: FoldStats = { never: 0, gates: 0, unreachable: 0 };
+  const stats: FoldStats = { never: 0, gates: 0, unreachable: 0, merged: 0 };
   const removals: Removal[] = [];
   let cur: State | undefined = new State();
   let stopped: State | undefined;
@@ -227,9 +241,20 @@ export function fold(
     const kept: Item[] = [];
     const pending = new Map<string, State>();
     const pinned = pinnedRules(items);
+    // group: consecutive rules that certainly run and only set TX to known values (premise 7).
+    let group: CompiledRule[] = [];
+    let groupFrom: State = new State();
+    const flush = (): void => {
+      if (group.length > 0 && st !== undefined) {
+        kept.push(constantSets(group, groupFrom, st));
+        stats.merged += group.length;
+      }
+      group = [];
+    };
     for (let i = 0; i < items.length; i++) {
       const item = items[i] as Item;
       if (item.kind === "marker") {
+        flush();
         const jumped = pending.get(item.name);
         if (jumped !== undefined) {
           st = State.merge(st, jumped);
@@ -263,9 +288,17 @@ export function fold(
           continue;
         }
       }
+      if (certain && !pin && !staleMatched && constantRule(item) && known(written(item, st), after)) {
+        if (group.length === 0) groupFrom = st;
+        group.push(item);
+        st = after;
+        continue;
+      }
+      flush();
       kept.push(item);
       st = after;
     }
+    flush();
     // A jump whose marker does not follow skips to the phase's end.
     for (const jumped of pending.values()) st = State.merge(st, jumped);
     cur = st;
@@ -299,6 +332,98 @@ function decided(items: readonly Item[], i: number, st: State, removals: readonl
     if (!by.every((x) => names(x, it))) return "maybe";
   }
   return o;
+}
+
+/** constantRule: a rule whose only effect when it matches is setting TX variables (no delete:
+ * a delete and a set again would move the variable in TX's order). */
+function constantRule(r: CompiledRule): boolean {
+  return (
+    !r.log &&
+    r.disruptive.action === "pass" &&
+    r.severity === undefined &&
+    r.skip === 0 &&
+    r.skipAfter === undefined &&
+    r.steps.every(
+      (s) =>
+        !s.capture &&
+        s.actions.every(
+          (a) => a.kind === "setvar" && a.setvar.collection === "TX" && a.setvar.op !== "delete",
+        ),
+    )
+  );
+}
+
+/** written lists the TX names r's setvars write in st, in order; undefined when a key is
+ * undecided. */
+function written(r: CompiledRule, st: State): string[] | undefined {
+  const out: string[] = [];
+  const state = st.copy();
+  for (const s of r.steps)
+    for (const a of s.actions) {
+      if (a.kind !== "setvar") continue;
+      try {
+        out.push(expandIn(a.setvar.key, state).toLowerCase());
+      } catch {
+        return undefined;
+      }
+      apply([a], state, "always", []);
+    }
+  return out;
+}
+
+/** known: every name is a known value in st. */
+function known(names: string[] | undefined, st: State): names is string[] {
+  return names !== undefined && names.every((k) => typeof st.get(k) === "string");
+}
+
+/** constantSets is one SecAction in place of group (premise 7): it sets, in the order the group
+ * first wrote them, each variable the group wrote to its value after the group (in `after`). */
+function constantSets(group: readonly CompiledRule[], from: State, after: State): CompiledRule {
+  const order = new Set<string>();
+  let st = from;
+  for (const r of group) {
+    for (const k of written(r, st) as string[]) order.add(k);
+    st = effects(r, st, "always", []);
+  }
+  const text = (raw: string): Template => ({ raw, parts: [raw] });
+  const actions: RunAction[] = [...order].map((k) => ({
+    kind: "setvar",
+    setvar: { collection: "TX", key: text(k), op: "set", value: text(after.get(k) as string) },
+  }));
+  const first = group[0] as CompiledRule;
+  const step: Step = {
+    at: first.at,
+    targets: [],
+    exclusions: [],
+    exclusionsBy: new Map(),
+    unconditional: true,
+    op: undefined,
+    negated: false,
+    transforms: [],
+    transformIds: [],
+    multiMatch: false,
+    capture: false,
+    actions,
+    union: -1,
+    targetUnions: [],
+    pureOp: -1,
+  };
+  return {
+    kind: "rule",
+    id: first.id,
+    phase: first.phase,
+    at: first.at,
+    steps: [step],
+    tags: [],
+    tagTemplates: [],
+    rev: "",
+    ver: "",
+    log: false,
+    disruptive: { action: "pass" },
+    skip: 0,
+    sanitise: false,
+    sanitiseNames: [],
+  };
 }
 
 /** pinnedRules lists the rules a `skip:N` may count (premise 3): the N rules after it. */
