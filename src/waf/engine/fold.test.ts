@@ -73,6 +73,11 @@ SecMarker END-A
 SecRule ARGS "@rx z" "id:20,phase:2,pass,log,msg:'after'"`;
 const QUERIES = ["q=a1", "q=a2", "q=z", "q=x", "setpl=2&q=a2", "nogate=1&q=a2", "s=1&q=a1", "pl=2&q=a2"];
 
+/** before runs the setup, rule, then the section, on QUERIES (same()). */
+function before(rule: string): ReturnType<typeof same> {
+  return same(`${SETUP}\n${rule}\n${SECTION}`, QUERIES);
+}
+
 test("constant TX: the never-matching rules and the matching silent gate go, with its section", () => {
   const r = same(`${SETUP}\n${SECTION}`, QUERIES);
   assert.deepEqual(r.folded, { never: 2, gates: 1, unreachable: 1, merged: 1 });
@@ -80,33 +85,28 @@ test("constant TX: the never-matching rules and the matching silent gate go, wit
 });
 
 test("a rule that sets the paranoia level per request before the gate keeps the gate", () => {
-  const before = `SecRule ARGS:setpl "@eq 2" "id:5,phase:1,pass,nolog,setvar:tx.pl=2"`;
-  const r = same(`${SETUP}\n${before}\n${SECTION}`, QUERIES);
+  const r = before(`SecRule ARGS:setpl "@eq 2" "id:5,phase:1,pass,nolog,setvar:tx.pl=2"`);
   assert.equal(r.folded.gates, 0);
   assert.deepEqual(r.hits[4], [13]);
 });
 
 test("a setvar whose key is a macro makes every TX variable request-dependent", () => {
-  const before = `SecRule ARGS_NAMES "@rx ^(pl)$" "id:5,phase:1,pass,nolog,capture,setvar:'tx.%{tx.1}=2'"`;
-  const r = same(`${SETUP}\n${before}\n${SECTION}`, QUERIES);
+  const r = before(`SecRule ARGS_NAMES "@rx ^(pl)$" "id:5,phase:1,pass,nolog,capture,setvar:'tx.%{tx.1}=2'"`);
   assert.deepEqual(r.folded, { never: 1, gates: 0, unreachable: 0, merged: 1 });
   assert.deepEqual(r.hits[7], [13]);
 });
 
 test("a ctl that may remove the gate keeps it, unless it removes what the gate skips too", () => {
-  const gateOnly = `SecRule ARGS:nogate "@eq 1" "id:5,phase:1,pass,nolog,ctl:ruleRemoveById=12"`;
-  const r = same(`${SETUP}\n${gateOnly}\n${SECTION}`, QUERIES);
+  const r = before(`SecRule ARGS:nogate "@eq 1" "id:5,phase:1,pass,nolog,ctl:ruleRemoveById=12"`);
   assert.equal(r.folded.gates, 0);
   assert.deepEqual(r.hits[5], [13]);
-  const both = `SecRule ARGS:nogate "@eq 1" "id:5,phase:1,pass,nolog,ctl:ruleRemoveById=12-13"`;
-  const b = same(`${SETUP}\n${both}\n${SECTION}`, QUERIES);
+  const b = before(`SecRule ARGS:nogate "@eq 1" "id:5,phase:1,pass,nolog,ctl:ruleRemoveById=12-13"`);
   assert.equal(b.folded.gates, 1);
   assert.deepEqual(b.hits[5], []);
 });
 
 test("the rules a skip may count are kept", () => {
-  const before = `SecRule ARGS:s "@eq 1" "id:5,phase:1,pass,nolog,skip:1"`;
-  const r = same(`${SETUP}\n${before}\n${SECTION}`, QUERIES);
+  const r = before(`SecRule ARGS:s "@eq 1" "id:5,phase:1,pass,nolog,skip:1"`);
   // Gate 10 (never) stays: removing it would make the skip pass over rule 11.
   assert.equal(r.folded.never, 1);
   assert.deepEqual(r.hits[6], [11]);
