@@ -170,3 +170,12 @@ SecRule TX:c "@streq 21" "id:7,phase:1,pass,log,msg:'c'"`;
   const p = program(text, {});
   assert.equal(run(p, "x=1").hits[1]?.variable, "TX:s_one");
 });
+
+test("a chain whose first link matches runs that link's setvars even when the chain fails", () => {
+  const text = `${SETUP}
+SecRule TX:pl "@eq 1" "id:50,phase:1,pass,nolog,setvar:tx.half=1,chain"
+  SecRule TX:pl "@eq 2" "t:none"
+SecRule TX:half "@eq 1" "id:51,phase:1,pass,log,msg:'half a chain ran'"`;
+  const r = same(text, ["q=x"]);
+  assert.deepEqual(r.hits, [[51]]);
+});

@@ -45,7 +45,9 @@
 //    makes its outcome undecided (kept as written; its effects counted as possible). Load-time
 //    removals (SecRuleRemove*, SecRuleUpdateTarget*: the policy's exclusions) were applied before
 //    this pass, so what it decides is for this policy's program only.
-// 6. A rule that does not match writes only `vars.rule` and the reset of `MATCHED_VARS`, which
+// 6. A rule that does not match writes only `vars.rule` and the reset of `MATCHED_VARS` (a
+//    chain that fails after its first links matched also ran their actions and set
+//    MATCHED_VAR: such a chain is never decided "never"), which
 //    the next rule that runs writes again before anything reads them (plan.ts, premise 1): the
 //    list without it runs the same. A gate that matches also sets MATCHED_VAR(S) and skipAfter;
 //    removing it and the rules up to the first marker after it (which only the fallthrough
@@ -442,20 +444,22 @@ function pinnedRules(items: readonly Item[]): Set<Item> {
   return out;
 }
 
-/** ruleOutcome decides a rule (every step must match, each after the previous one's actions). */
+/** ruleOutcome decides a rule: every step must match, each after the previous one's actions.
+ * A chain whose first links match runs their actions and sets MATCHED_VAR even when a later link
+ * fails (evaluate.ts rule()): such a rule stays undecided ("never" only when the first fails). */
 function ruleOutcome(r: CompiledRule, st: State): Outcome {
   let state = st;
-  let result: Outcome = "always";
+  let matched = false;
   for (const s of r.steps) {
     const decide = stepOutcome(s);
     const o = decide === undefined ? "maybe" : decide(state);
-    if (o === "never") return result === "always" ? "never" : "maybe";
-    if (o === "maybe") result = "maybe";
-    if (result === "maybe") return "maybe";
+    if (o === "never") return matched ? "maybe" : "never";
+    if (o === "maybe") return "maybe";
     state = state.copy();
     apply(s.actions, state, "always", []);
+    matched = true;
   }
-  return result;
+  return "always";
 }
 
 /** silent: a matching rule whose only effect is its skipAfter (and MATCHED_VAR, premise 6). */
