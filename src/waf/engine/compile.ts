@@ -19,6 +19,7 @@ import type {
 import type { OpsFactory, Transform } from "../ops/types.ts";
 import { compile as compileRx } from "../rx/index.ts";
 import { applyEdits, effectiveActions } from "./edits.ts";
+import { fold, type FoldStats } from "./fold.ts";
 import { planRuns } from "./plan.ts";
 import { LiteralIndex } from "./prefilter.ts";
 import { fixedBetweenChanges, isLive } from "./vars.ts";
@@ -32,6 +33,8 @@ export interface RulesResult {
   unionSlots: number;
   runs: Int32Array[];
   pureWords: number;
+  /** folded: what fold.ts removed (undefined: not folded). */
+  folded?: FoldStats;
   errors: WafLangError[];
   ignoredActions: IgnoredAction[];
 }
@@ -61,8 +64,9 @@ const REFUSED: Record<string, string> = {
   prepend: "prepend (adding to the response body) is not supported",
 };
 
-/** compileRules compiles the rules and markers of set with ops. */
-export function compileRules(set: RuleSet, ops: OpsFactory): RulesResult {
+/** compileRules compiles the rules and markers of set with ops; with foldConstants, what is the
+ * same in every transaction is decided once (fold.ts), after the load-time edits. */
+export function compileRules(set: RuleSet, ops: OpsFactory, foldConstants = false): RulesResult {
   const errors: WafLangError[] = [];
   const rules = applyEdits(set.entries);
   const phases: Item[][] = [[], [], [], [], [], []];
@@ -88,17 +92,39 @@ export function compileRules(set: RuleSet, ops: OpsFactory): RulesResult {
       else throw err;
     }
   }
+  let folded: FoldStats | undefined;
+  if (foldConstants && errors.length === 0) {
+    const f = fold(phases, readsStaleMatched(rules));
+    for (let p = 1; p <= 5; p++) phases[p] = f.phases[p] as Item[];
+    folded = f.stats;
+  }
   // A phase of markers only is a phase with no rules: the transaction skips it without work.
   for (let p = 1; p <= 5; p++) if (!phases[p]?.some((i) => i.kind === "rule")) phases[p] = [];
   return {
     phases,
     ruleCount,
+    ...(folded ? { folded } : {}),
     errors,
     ignoredActions,
     ...prefilters(phases),
     runs: planRuns(phases),
     pureWords: pureOps(phases),
   };
+}
+
+const MATCHED = /matched_var/i;
+
+/** readsStaleMatched says whether some rule's first step may read MATCHED_* before it matches
+ * (fold.ts premise 6): a target, or a macro in its operator's argument; for a SecAction, which
+ * runs its actions without matching anything, any macro in its actions. */
+function readsStaleMatched(rules: ReturnType<typeof applyEdits>): boolean {
+  return rules.some(
+    (r) =>
+      r.kind === "rule" &&
+      (r.variables.some((v) => v.collection.startsWith("MATCHED_VAR")) ||
+        MATCHED.test(r.operator.raw) ||
+        (r.directive === "SecAction" && r.actions.some((a) => MATCHED.test(JSON.stringify(a))))),
+  );
 }
 
 /** pureOps numbers the steps whose operator is pure (ops/types.ts CompiledOperator.pure), so a

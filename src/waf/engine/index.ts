@@ -16,6 +16,7 @@ import type { OpsFactory } from "../ops/types.ts";
 import { compileRules, settingsOf, type IgnoredAction } from "./compile.ts";
 import type { Compiled } from "./program.ts";
 import { applySettings, defaultSettings, type EngineSettings, type IgnoredSetting } from "./settings.ts";
+import type { FoldStats } from "./fold.ts";
 import { Tx } from "./transaction.ts";
 import { ValueCache } from "./value-cache.ts";
 import type { CompileResult, ConnInfo, ProgramOptions, Transaction, WafProgram } from "./types.ts";
@@ -41,6 +42,8 @@ export interface Program extends WafProgram {
   readonly ignoredActions: readonly IgnoredAction[];
   /** values is the cross-transaction value cache (value-cache.ts): size and turns, for tests. */
   readonly values: ValueCache;
+  /** folded: the rules fold.ts removed as the same in every transaction (undefined: plain). */
+  readonly folded: FoldStats | undefined;
 }
 
 /** compileProgram compiles set; every error (file:line, rule id) comes back, or the program. */
@@ -49,10 +52,8 @@ export function compileProgram(
   options: ProgramOptions,
   deps: EngineDeps = { ops: realOps, body: realBody },
 ): CompileResult & { program?: Program } {
-  const { phases, ruleCount, errors, ignoredActions, literals, unionSlots, runs, pureWords } = compileRules(
-    set,
-    deps.ops,
-  );
+  const { phases, ruleCount, errors, ignoredActions, literals, unionSlots, runs, pureWords, folded } =
+    compileRules(set, deps.ops, !options.plain && options.fold !== false);
   if (errors.length) return { errors };
   const settings = defaultSettings();
   const ignoredSettings = applySettings(settingsOf(set.entries), settings);
@@ -77,6 +78,7 @@ export function compileProgram(
     ignoredSettings,
     ignoredActions,
     values: compiled.values,
+    folded,
     newTransaction(conn: ConnInfo): Transaction {
       return new Tx(compiled, conn);
     },

@@ -122,6 +122,8 @@ export interface ProgramOptions {
   /** plain: run every rule as written — no plan (plan.ts) and nothing kept across transactions
    * (value-cache.ts) —, the reference the differential tests compare the program with. */
   plain?: boolean;
+  /** fold: false keeps the rules fold.ts would decide at load (default on; off when plain). */
+  fold?: boolean;
 }
 
 /** WafProgram is a compiled rule set, shared by every transaction of the routes that use it. */

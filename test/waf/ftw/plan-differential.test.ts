@@ -5,11 +5,14 @@
 // generations turn every few requests — and every request's evidence (each hit with its rule,
 // variable, value, msg and logdata, the scores, the interruption) must be the same. The served
 // program sees the sample twice, the second time with its cache warm. A sample of 400 tests
-// (seed 16) by default; WAF_DIFF_ALL=1 runs every test. Skips, saying why, without the CRS.
+// (seed 16) by default; WAF_DIFF_ALL=1 runs every test. Skips, saying why, without the CRS. The
+// second test compares folded programs (fold.ts) with the plain interpreter at paranoia levels
+// 1-4 and with exclusions.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import type { WafConfig } from "../../../src/model/ir.ts";
 import { compileProgram, type Program } from "../../../src/waf/engine/index.ts";
 import type { ProgramOptions, RequestHead, ResponseHead, WafLog } from "../../../src/waf/engine/types.ts";
 import { loadRuleSources } from "../../../src/waf/lang/index.ts";
@@ -21,10 +24,10 @@ import { buildRequest } from "./request.ts";
 const CRS = process.env.PORTICO_CRS_DIR ?? join(import.meta.dirname, "../../../.cache/crs/current");
 const skip = existsSync(join(CRS, "tests")) ? false : `no CRS in ${CRS}: run scripts/crs/fetch.sh`;
 
-function crsProgram(options: Partial<ProgramOptions>): Program {
+function crsProgram(options: Partial<ProgramOptions>, config: WafConfig = CORPUS_WAF): Program {
   const version = /^crs (\d+\.\d+\.\d+)/m.exec(readFileSync(join(CRS, "VERSION"), "utf8"))?.[1] ?? "4.0.0";
   const loaded = loadRuleSources(
-    ruleSources(CORPUS_WAF, { dir: CRS, ruleFiles: readdirSync(join(CRS, "rules")), version }),
+    ruleSources(config, { dir: CRS, ruleFiles: readdirSync(join(CRS, "rules")), version }),
   );
   assert.deepEqual(
     loaded.errors.map((e) => e.message),
@@ -87,26 +90,29 @@ function evidence(p: Program, x: Exchange): unknown {
   return log;
 }
 
+/** corpusExchanges is the sampled corpus tests' requests (every stage). */
+function corpusExchanges(n: number): Exchange[] {
+  let tests = loadCorpus(join(CRS, "tests"));
+  if (process.env.WAF_DIFF_ALL !== "1") tests = sample(tests, n, 16);
+  const exchanges: Exchange[] = [];
+  for (const t of tests)
+    t.stages.forEach((s, i) => {
+      try {
+        const x = parse(`${t.id}#${i}`, buildRequest(s.input));
+        if (x) exchanges.push(x);
+      } catch {
+        // A stage go-ftw itself refuses to build (data with encoded_request): nothing to compare.
+      }
+    });
+  assert.ok(exchanges.length > 0.9 * tests.length, `${exchanges.length} requests from ${tests.length} tests`);
+  return exchanges;
+}
+
 test(
   "the CRS corpus's requests: the plan and the value cache give the plain interpreter's evidence",
   { skip },
   () => {
-    let tests = loadCorpus(join(CRS, "tests"));
-    if (process.env.WAF_DIFF_ALL !== "1") tests = sample(tests, 400, 16);
-    const exchanges: Exchange[] = [];
-    for (const t of tests)
-      t.stages.forEach((s, i) => {
-        try {
-          const x = parse(`${t.id}#${i}`, buildRequest(s.input));
-          if (x) exchanges.push(x);
-        } catch {
-          // A stage go-ftw itself refuses to build (data with encoded_request): nothing to compare.
-        }
-      });
-    assert.ok(
-      exchanges.length > 0.9 * tests.length,
-      `${exchanges.length} requests from ${tests.length} tests`,
-    );
+    const exchanges = corpusExchanges(400);
     const plain = crsProgram({ plain: true });
     const served = crsProgram({});
     const tiny = crsProgram({ valueCache: { maxBytes: 16 * 1024, maxEntries: 64 } });
@@ -120,5 +126,42 @@ test(
       }
     assert.ok(hits > exchanges.length, `the corpus's requests hit rules (${hits} hits)`);
     assert.ok(tiny.values.generations > 10, `the tiny cache turned (${tiny.values.generations})`);
+  },
+);
+
+// Folding (src/waf/engine/fold.ts) decides per program what is the same in every transaction:
+// at each paranoia level, in Enforcement (interruptions end the phases early) and with the
+// policy's exclusions applied (among them the removal of one file's paranoia-level gates, so its
+// PL2-4 rules run whatever the level), the folded program gives the plain interpreter's evidence.
+test(
+  "the CRS corpus's requests at paranoia levels 1-4 and with exclusions: folding changes no evidence",
+  { skip },
+  () => {
+    const exchanges = corpusExchanges(150);
+    const configs: [string, WafConfig][] = [1, 2, 3, 4].map((pl) => [
+      `PL${pl}`,
+      { ...CORPUS_WAF, paranoiaLevel: pl, mode: pl % 2 === 1 ? "Enforcement" : "Detection" },
+    ]);
+    configs.push([
+      "PL2 with exclusions",
+      {
+        ...CORPUS_WAF,
+        paranoiaLevel: 2,
+        exclusions: [
+          { ruleIds: [{ from: 920011, to: 920018 }] },
+          { tags: ["paranoia-level/2"] },
+          { ruleIds: [{ from: 942100, to: 942100 }], variables: ["ARGS:q"] },
+          { ruleIds: [{ from: 901400, to: 901400 }] },
+        ],
+      },
+    ]);
+    for (const [name, config] of configs) {
+      const plain = crsProgram({ plain: true }, config);
+      const folded = crsProgram({}, config);
+      const f = folded.folded;
+      assert.ok(f !== undefined && f.never > 0, `${name}: folding removed rules (${JSON.stringify(f)})`);
+      for (const x of exchanges)
+        assert.deepEqual(evidence(folded, x), evidence(plain, x), `${name}: ${x.id}`);
+    }
   },
 );
