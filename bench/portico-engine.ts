@@ -6,10 +6,17 @@
 //   --backend=127.0.0.2:8080 --tcp-backend=127.0.0.3:5201 --cert=PEM --key=PEM --workers=1
 //   --metrics   count as `portico run` does (Prometheus counters and the load report): what
 //               `portico size --calibrate` measures; the benchmark leaves it off, like its references
+//   --subscriber=noop|metrics  a do-nothing subscriber of the response event (what publishing it
+//               costs), or Metrics without the load sampler: bench:user-causes splits --metrics so
+//   --analytics collect analytics as `portico run` does (the collector, its batch taken once a
+//               second as the heartbeat does): bench:user-causes attributes their cost with it
+import { subscribe } from "node:diagnostics_channel";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Engine } from "../src/engine/engine.ts";
+import { startCollector } from "../src/analytics/collector.ts";
 import { compileHttp } from "../src/engine/l7/compile.ts";
+import { HTTP_RESPONSE_CHANNEL } from "../src/engine/l7/events.ts";
 import { LoadSampler } from "../src/engine/load.ts";
 import { Metrics } from "../src/engine/metrics.ts";
 import { WorkerGroup } from "../src/engine/workers/group.ts";
@@ -100,12 +107,25 @@ function hostPort(s: string): { address: string; port: number } {
 }
 
 /** serve runs one engine process until SIGTERM/SIGINT. */
-async function serve(o: BenchSnapshotOptions, reusePort: boolean, counting: boolean): Promise<void> {
+async function serve(
+  o: BenchSnapshotOptions,
+  reusePort: boolean,
+  counting: boolean,
+  analytics: boolean,
+  subscriber?: string,
+): Promise<void> {
   // Logging off, as in the reference configs: no log function means no log lines.
   const engine = new Engine({ compileHttp, reusePort });
   if (counting) {
     new Metrics({ connections: () => engine.connections() }).subscribe();
     new LoadSampler({ connectionsOpen: () => engine.connections().active }).subscribe();
+  }
+  if (subscriber === "noop") subscribe(HTTP_RESPONSE_CHANNEL, () => {});
+  else if (subscriber === "metrics") new Metrics({ connections: () => engine.connections() }).subscribe();
+  if (analytics) {
+    // As engine-port.ts starts it; the heartbeat (engine-bridge.ts) takes a batch once a second.
+    const shipper = startCollector(() => engine.snapshot?.analytics, {});
+    setInterval(() => shipper?.take(), 1000).unref();
   }
   const r = engine.apply(benchSnapshot(o));
   if (!r.ok) throw new Error(`snapshot rejected: ${r.error}`);
@@ -152,6 +172,8 @@ if (import.meta.main) {
       workers: { type: "string", default: "1" },
       "reuse-port": { type: "boolean", default: false },
       metrics: { type: "boolean", default: false },
+      analytics: { type: "boolean", default: false },
+      subscriber: { type: "string" },
     },
   });
   const workers = Number(v.workers);
@@ -167,5 +189,5 @@ if (import.meta.main) {
     keyPem: readFileSync(v.key, "utf8"),
   };
   if (workers > 1) await supervise(workers, o, v.metrics);
-  else await serve(o, v["reuse-port"], v.metrics);
+  else await serve(o, v["reuse-port"], v.metrics, v.analytics, v.subscriber);
 }

@@ -51,6 +51,8 @@ export interface PorticoRunOptions {
   flags?: string[];
   /** build is the tree to run (default BUILD): another build of Portico, for an A/B of a change. */
   build?: string;
+  /** nodeFlags go to node before the script (--cpu-prof, --trace-gc: not all are allowed in NODE_OPTIONS). */
+  nodeFlags?: string[];
 }
 
 /** startPorticoRun runs `portico run DIR` serving abManifest on o.vip; resolves once ready. */
@@ -75,6 +77,7 @@ export async function startPorticoRun(o: PorticoRunOptions): Promise<{ proc: Run
   const argv = [
     process.execPath,
     "--disable-warning=ExperimentalWarning",
+    ...(o.nodeFlags ?? []),
     join(o.build ?? BUILD, "src/cli/main.js"),
     "run",
     manifests,

@@ -178,6 +178,26 @@ export function cpuSeconds(pid: number): number {
   return ticks / 100;
 }
 
+/**
+ * threadCpuSeconds is the user + system CPU time of each thread of pid so far, summed by thread
+ * name (/proc/PID/task/TID/comm: "node" for the main thread, "V8 DefaultWorke" for V8's helpers
+ * that mark and scavenge concurrently, a worker thread's own name): which thread spent a process's time.
+ */
+export function threadCpuSeconds(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      // The thread ended while we listed it.
+    }
+  }
+  return out;
+}
+
 /** RssSampler records the peak RSS of a process tree while a test runs. */
 export class RssSampler {
   private peak = 0;

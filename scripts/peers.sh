@@ -6,6 +6,8 @@
 #     console's browser tests drive it with playwright-core), when root and apt-get exist;
 #   - kube-apiserver, kubectl and etcd (scripts/kube/build.sh) and h2spec (scripts/h2spec/build.sh),
 #     built from the Go module proxy into .cache when Go is installed;
+#   - the analytics accuracy test's load generator (scripts/loadgen/build.sh: test/peers/loadgen,
+#     Go's standard library only) into .cache/loadgen;
 #   - the OWASP Core Rule Set v4 (scripts/crs/fetch.sh), from the Go module proxy into .cache/crs;
 #   - cert-manager's controller and CRDs (scripts/cert-manager/build.sh) into .cache/cert-manager;
 #   - the Gateway API conformance suite and its backends (scripts/conformance/build.sh) into
@@ -46,6 +48,7 @@ build() { # name script
 }
 build "Kubernetes control plane (kube-apiserver, etcd)" scripts/kube/build.sh
 build "h2spec" scripts/h2spec/build.sh
+build "load generator (test/e2e/analytics-accuracy.test.ts)" scripts/loadgen/build.sh
 build "OWASP CRS (the WAF rx tests)" scripts/crs/fetch.sh
 build "cert-manager (test/kube/cert-manager.test.ts)" scripts/cert-manager/build.sh
 build "Gateway API conformance suite (test/kube/conformance.test.ts)" scripts/conformance/build.sh

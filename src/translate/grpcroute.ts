@@ -4,14 +4,14 @@
 // RegularExpression a regular expression over the path. Backends are spoken to in cleartext
 // HTTP/2 (h2c) unless a BackendTLSPolicy re-encrypts.
 import type { GRPCRoute, GRPCRouteSpecRulesMatches } from "../k8s/gateway-api.ts";
-import type { RouteAction, RouteMatch, Route } from "../model/ir.ts";
-import { ruleBackends, type BackendRefWithFilters } from "./backend-filters.ts";
+import type { RouteMatch } from "../model/ir.ts";
+import type { BackendRefWithFilters } from "./backend-filters.ts";
 import type { BackendEnv, RouteRefs } from "./gateway-backends.ts";
-import type { CompiledRoute, HttpRule } from "./gateway-http.ts";
-import { keyOfObj, type RouteObject } from "./gateway-types.ts";
-import { convertFilters, type FilterSpec } from "./httproute-filters.ts";
-import { INTERNAL_ERROR, forward, rankOf } from "./httproute.ts";
-import { ruleProblem } from "./httproute-validate.ts";
+import type { CompiledRoute } from "./gateway-http.ts";
+import type { RouteObject } from "./gateway-types.ts";
+import type { FilterSpec } from "./httproute-filters.ts";
+import { INTERNAL_ERROR, forward } from "./httproute.ts";
+import { compileRules, type RouteKind } from "./route-rules.ts";
 
 /** escapeRe quotes regexp metacharacters of a literal service or method name. */
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
@@ -39,44 +39,21 @@ function grpcMatch(m: GRPCRouteSpecRulesMatches): RouteMatch {
 
 /** compileGrpcRoute turns a GRPCRoute's rules into routes, resolving backends once. */
 export function compileGrpcRoute(env: BackendEnv, obj: RouteObject, refs: RouteRefs): CompiledRoute {
-  const route = obj as unknown as GRPCRoute;
-  const key = keyOfObj(route);
-  const out: CompiledRoute = { rules: [], dropped: [] };
-  (route.spec.rules ?? []).forEach((rule, r) => {
-    const matches = (rule.matches?.length ? rule.matches : [{}]).map(grpcMatch);
-    const filters = convertFilters(env, refs, (rule.filters ?? []) as FilterSpec[], false, "h2c");
-    if (!Array.isArray(filters)) {
-      out.dropped.push({ rule: r, ...filters });
-      return;
-    }
-    const resolved = ruleBackends(
-      env,
-      refs,
-      (rule.backendRefs ?? []) as BackendRefWithFilters[],
-      false,
-      "h2c",
-    );
-    if ("reason" in resolved) {
-      out.dropped.push({ rule: r, ...resolved });
-      return;
-    }
-    const { backends, invalid } = resolved;
-    filters.push(...resolved.ruleFilters);
-    const problem = ruleProblem(matches, filters);
-    if (problem) {
-      out.dropped.push({ rule: r, ...problem });
-      return;
-    }
-    // GRPCRoute asks UNAVAILABLE for invalid shares, even when all are invalid: the engine answers
-    // gRPC requests of an invalid share so; a rule with no weighted ref at all answers 500.
-    const action: RouteAction =
-      backends.length > 0 || invalid.length > 0 ? forward(backends, invalid) : INTERNAL_ERROR;
-    matches.forEach((match, m) => {
-      const ir: Route = { name: `${key}#${r}.${m}`, match, action };
-      if (filters.length > 0) ir.filters = filters;
-      const rule: HttpRule = { owner: obj, route: ir, rank: [...rankOf(match), r, m], rule: r };
-      out.rules.push(rule);
-    });
-  });
-  return out;
+  return compileRules(env, obj, refs, (obj as unknown as GRPCRoute).spec.rules ?? [], GRPC_RULES);
 }
+
+type GrpcRuleSpec = NonNullable<GRPCRoute["spec"]["rules"]>[number];
+
+const GRPC_RULES: RouteKind<GrpcRuleSpec> = {
+  parts: (rule) => ({
+    matches: (rule.matches?.length ? rule.matches : [{}]).map(grpcMatch),
+    filters: (rule.filters ?? []) as FilterSpec[],
+    backendRefs: (rule.backendRefs ?? []) as BackendRefWithFilters[],
+    prefixOnly: false,
+  }),
+  protocol: "h2c",
+  // GRPCRoute asks UNAVAILABLE for invalid shares, even when all are invalid: the engine answers
+  // gRPC requests of an invalid share so; a rule with no weighted ref at all answers 500.
+  action: (backends, invalid) =>
+    backends.length > 0 || invalid.length > 0 ? forward(backends, invalid) : INTERNAL_ERROR,
+};

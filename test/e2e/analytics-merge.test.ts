@@ -6,8 +6,9 @@
 // (/proc: the socket's inode among the engine's descriptors), answers `x-served-by: e1|e2`, and
 // delays e1's requests 20 ms ± 2 ms and e2's 50 ms ± 2 ms — so the two engines' distributions
 // differ and an average of their percentiles would be far from the union's. The generator's
-// keep-alive connections land on either engine (the kernel's reuseport hash); its record, split by
-// the header, gives each engine's samples and their union.
+// (test/peers/loadgen: paced open loop, timed at the wire) keep-alive connections land on either
+// engine (the kernel's reuseport hash); its record, split by the header, gives each engine's
+// samples and their union.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -25,12 +26,15 @@ import {
 } from "./harness.ts";
 import { backendService, ingressClass } from "./fixtures.ts";
 import { allAcked, freePort, groupManifests } from "./fleet-helpers.ts";
-import { exactQuantiles, runLoad, type LoadResult } from "../support/loadgen.ts";
+import { exactQuantiles } from "../support/loadgen.ts";
+import { runGoload } from "../support/goload.ts";
 import { startDelayBackend, type DelayBackend } from "../support/delay-backend.ts";
 import {
   assertComparisons,
   compareQuantiles,
   formatComparisons,
+  describeLoad,
+  loadedMachine,
   settledServices,
 } from "./analytics-helpers.ts";
 
@@ -38,7 +42,10 @@ const main = resolve(import.meta.dirname, "../../src/cli/main.ts");
 const VIP = "127.0.137.1";
 const PORT = 18370;
 const HOST = "merge.test";
+/** REQUESTS at RATE per second on CONNECTIONS (~14 in flight at 35 ms on average: none waits). */
 const REQUESTS = 1600;
+const RATE = 400;
+const CONNECTIONS = 24;
 
 let dir: string;
 let state: string;
@@ -91,6 +98,8 @@ spec:
   rules:
     - host: ${HOST}
       http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: app, port: { number: 80 } } } }] }
+    - host: warm.test
+      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: app, port: { number: 80 } } } }] }
 `,
     ].join("---\n")}`,
   );
@@ -135,20 +144,22 @@ after(async () => {
 });
 
 test("two engines, one VIP: the merged p50/p90/p99 are the union's, counts add up exactly", async () => {
-  const gen: LoadResult = await runLoad({
-    host: VIP,
-    port: PORT,
-    connections: 16,
+  // Each connection's warm-up request goes to warm.test (counted apart), then the schedule.
+  const gen = await runGoload("merge", {
+    address: `${VIP}:${PORT}`,
+    connections: CONNECTIONS,
     requests: REQUESTS,
-    request: (i) => ({ authority: HOST, path: `/m${i}` }),
+    rate: RATE,
+    targets: [{ authority: HOST, path: "/m" }],
+    warm: { authority: "warm.test", path: "/w" },
     keepHeader: "x-served-by",
   });
-  assert.deepEqual(gen.byStatus, { "200": REQUESTS }, JSON.stringify(gen.byStatus));
-  const per = (name: string) => gen.records.filter((r) => r.header === name).map((r) => r.ms);
+  assert.equal(gen.load.filter((r) => r.status === 200).length, REQUESTS, "every request answered 200");
+  const per = (name: string) => gen.load.filter((r) => r.header === name).map((r) => r.ns / 1e6);
   const e1 = per("e1");
   const e2 = per("e2");
-  // Every answer names its engine, and the reuseport hash gave both engines connections (16
-  // connections on one engine alone: a chance of 2 in 65,536).
+  // Every answer names its engine, and the reuseport hash gave both engines connections (24
+  // connections on one engine alone: a chance of 2 in 16.8 million).
   assert.equal(e1.length + e2.length, REQUESTS, "every response says which engine sent it");
   assert.ok(e1.length > 0 && e2.length > 0, `both engines served: e1 ${e1.length}, e2 ${e2.length}`);
 
@@ -161,9 +172,10 @@ test("two engines, one VIP: the merged p50/p90/p99 are the union's, counts add u
   const union = exactQuantiles([...e1, ...e2]);
   const q1 = exactQuantiles(e1);
   const q2 = exactQuantiles(e2);
-  const figures = compareQuantiles("merged", s.latency.total, union, gen.loopDelay, gen.floor);
+  const loaded = loadedMachine(gen.lateness);
+  const figures = compareQuantiles("merged", s.latency.total, union, loaded);
   console.log(
-    `merge: e1 ${e1.length} requests (p50 ${q1.p50.toFixed(2)}, p99 ${q1.p99.toFixed(2)} ms), e2 ${e2.length} (p50 ${q2.p50.toFixed(2)}, p99 ${q2.p99.toFixed(2)} ms)\n${formatComparisons(figures)}`,
+    `merge (${describeLoad(loaded)}): e1 ${e1.length} requests (p50 ${q1.p50.toFixed(2)}, p99 ${q1.p99.toFixed(2)} ms), e2 ${e2.length} (p50 ${q2.p50.toFixed(2)}, p99 ${q2.p99.toFixed(2)} ms)\n${formatComparisons(figures)}`,
   );
   // Where averaging the engines' percentiles would give a visibly different answer, the API's must
   // be the union's: closer to it than to the average (where the two-sided bound applies).

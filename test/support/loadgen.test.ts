@@ -1,12 +1,16 @@
 // loadgen.test.ts: the load generator's record is right before anything is judged by it — every
-// request counted once with its status, quantiles by the sketch's rank rule, latencies no shorter
-// than the backend's known delay — against the delay backend directly (no proxy).
+// request counted once with its status and path, the schedule kept, quantiles by the sketch's rank
+// rule, latencies no shorter than the backend's known delay — against the delay backend directly
+// (no proxy), and HTTP/1.1 chunked bodies and HTTP/2 over TLS read whole.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { createServer } from "node:http";
-import { createServer as createH2Server } from "node:http2";
+import { createSecureServer } from "node:http2";
 import type { AddressInfo } from "node:net";
-import { exactQuantiles, quantileOf, runLoad, statusClass } from "./loadgen.ts";
+import { exactQuantiles, quantileOf, statusClass } from "./loadgen.ts";
+import { runGoload, statusCounts } from "./goload.ts";
+import { selfSigned } from "./certs.ts";
 import { hexAddr, mulberry32, startDelayBackend } from "./delay-backend.ts";
 
 test("quantileOf takes the sample at floor(q × (n − 1)), as the sketch ranks", () => {
@@ -30,75 +34,97 @@ test("the jitter generator is seeded and hexAddr matches /proc/net/tcp", () => {
   assert.equal(hexAddr("127.0.0.1", 8080), "0100007F:1F90");
 });
 
-test("closed loop against a 20 ms ± 2 ms backend: exact counts, latencies above the delay", async () => {
+test("paced open loop against a 20 ms ± 2 ms backend: exact counts, schedule kept, latencies above the delay", async () => {
   const be = await startDelayBackend({ address: "127.0.0.1", delayMs: 20, jitterMs: 2, seed: 42 });
   try {
-    const r = await runLoad({
-      host: "127.0.0.1",
-      port: be.port,
-      connections: 4,
+    const r = await runGoload("direct", {
+      address: `127.0.0.1:${be.port}`,
+      connections: 8,
       requests: 200,
-      request: (i) => ({ path: i % 10 === 9 ? "/x?status=503" : "/x", authority: "be.test" }),
+      rate: 200,
+      targets: [
+        ...Array.from({ length: 9 }, () => ({ authority: "be.test", path: "/x" })),
+        { authority: "be.test", path: "/x?status=503" },
+      ],
+      warm: { authority: "warm.test", path: "/w" },
     });
-    assert.equal(r.records.length, 200);
-    assert.deepEqual(r.byStatus, { "200": 180, "503": 20 });
+    assert.deepEqual(statusCounts(r.load), { "200": 180, "503": 20 });
     assert.deepEqual(
-      r.records.map((x) => x.i),
+      r.load.map((x) => x.i),
       Array.from({ length: 200 }, (_, i) => i),
     );
+    // Every request carries its index (the key to a proxy's access log), warm-ups theirs.
+    assert.ok(r.load.every((x) => x.path === (x.i % 10 === 9 ? `/x?status=503&n=${x.i}` : `/x?n=${x.i}`)));
+    assert.deepEqual(
+      r.warm.map((x) => [x.authority, x.path, x.status]),
+      Array.from({ length: 8 }, (_, k) => ["warm.test", `/w?n=${k}`, 200]),
+    );
+    // The last request is due at 199/200 s: an open loop cannot finish sooner.
+    assert.ok(r.elapsedMs >= 995, `elapsed ${r.elapsedMs} ms`);
     // Every latency is at least the smallest delay drawn (18 ms), less 1 ms: Node's timers count
     // from the event loop's cached clock, which can lag the real one by up to a millisecond.
-    const min = Math.min(...r.records.map((x) => x.ms));
-    assert.ok(r.latency.count === 200 && min >= 17, `min ${min} ${JSON.stringify(r.latency)}`);
+    const ms = r.load.map((x) => x.ns / 1e6);
+    const q = exactQuantiles(ms);
+    assert.ok(Math.min(...ms) >= 17, `min ${Math.min(...ms)} ${JSON.stringify(q)}`);
     // Loose upper bound (shared 2-core machine); the figures are printed for the report.
-    assert.ok(r.latency.p50 < 60, JSON.stringify(r.latency));
-    console.log(`direct to backend: ${JSON.stringify(r.latency)} in ${r.elapsedMs.toFixed(0)} ms`);
+    assert.ok(q.p50 < 60, JSON.stringify(q));
+    assert.ok(r.load.every((x) => x.endUs - x.startUs >= 17_000 && x.bytes > 0));
+    console.log(`direct to backend: ${JSON.stringify(q)}; left late ${JSON.stringify(r.lateness)}`);
   } finally {
     await be.close();
   }
 });
 
-test("HTTP/1.1 chunked bodies and HTTP/2 (h2c) streams are read whole, headers kept", async () => {
+test("HTTP/1.1 chunked bodies and HTTP/2 over TLS streams are read whole, headers kept", async () => {
   const h1 = createServer((req, res) => {
     res.setHeader("x-who", "h1");
     res.write("part one,"); // no content-length: chunked
-    res.end(req.url === "/close" ? "bye" : "part two");
+    res.end("part two");
   });
-  const h2 = createH2Server((_req, res) => {
-    res.setHeader("x-who", "h2");
+  const h2 = createSecureServer({ ...tlsPair(), allowHTTP1: false }, (req, res) => {
+    res.setHeader("x-who", `h2 ${req.headers[":authority"]}`);
     res.statusCode = 204;
     res.end();
   });
-  const listen = async (s: { listen(p: number, h: string, cb: () => void): unknown; address(): unknown }) => {
-    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const listen = async (s: { listen(p: number, h: string): unknown; address(): unknown }) => {
+    s.listen(0, "127.0.0.1");
+    await once(s as unknown as NodeJS.EventEmitter, "listening");
     return (s.address() as AddressInfo).port;
   };
   const [p1, p2] = [await listen(h1), await listen(h2)];
   try {
-    const a = await runLoad({
-      host: "127.0.0.1",
-      port: p1,
+    const a = await runGoload("chunked", {
+      address: `127.0.0.1:${p1}`,
       connections: 2,
       requests: 40,
+      rate: 400,
       keepHeader: "x-who",
-      request: () => ({ path: "/", authority: "t" }),
+      targets: [{ authority: "t", path: "/" }],
     });
-    assert.deepEqual(a.byStatus, { "200": 40 });
-    assert.ok(a.records.every((r) => r.header === "h1"));
-    const b = await runLoad({
-      host: "127.0.0.1",
-      port: p2,
-      connections: 2,
-      requests: 40,
+    assert.deepEqual(statusCounts(a.load), { "200": 40 });
+    assert.ok(a.load.every((r) => r.header === "h1" && r.bytes === "part one,part two".length));
+    const b = await runGoload("h2", {
+      address: `127.0.0.1:${p2}`,
+      tls: true,
+      serverName: "t.test",
       http2: true,
+      connections: 2,
+      requests: 40,
+      rate: 400,
       keepHeader: "x-who",
-      request: () => ({ path: "/", authority: "t" }),
+      targets: [{ authority: "t.test", path: "/" }],
     });
-    assert.deepEqual(b.byStatus, { "204": 40 });
-    assert.ok(b.records.every((r) => r.header === "h2"));
+    assert.deepEqual(statusCounts(b.load), { "204": 40 });
+    assert.ok(b.load.every((r) => r.header === "h2 t.test"));
   } finally {
     h1.close();
     h1.closeAllConnections();
     h2.close();
   }
 });
+
+/** tlsPair is a self-signed certificate for t.test as node:tls options. */
+function tlsPair(): { key: string; cert: string } {
+  const c = selfSigned(["t.test"]);
+  return { key: c.keyPem, cert: c.certPem };
+}

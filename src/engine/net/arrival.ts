@@ -5,18 +5,28 @@
 // that turn (a backend's response parsed and written first) before reaching this one is time its
 // client waits too. A clock per read would miss that queueing, and cost more.
 //
-// The stamp is cleared twice per turn: in the check phase (setImmediate), which follows the poll
-// phase that ran the reads, and in the timers phase (one reused timer), which precedes the next
-// poll. A stamp first taken in an immediate's callback is so cleared before the next turn's reads
-// instead of being handed to them. One taken in a timer's callback serves that turn's poll: it
-// does not block while the clearing immediate is pending, so the stamp is at most the rest of the
-// timers phase old. Requests are read in the poll phase; the other callers are rare.
+// The stamp is cleared in the check phase (setImmediate), which follows the poll phase that ran
+// the reads. A stamp first taken in an immediate's callback would outlive that: the immediate it
+// queues runs a turn later, after the next poll. One reused timer bounds it: armed when a stamp is
+// taken and none is pending, it clears the stamp in a timers phase at most ~1 ms later, before
+// the poll that would read it (the poll waits no longer than the timer). It is armed once and not
+// re-armed per turn: refreshing a timer is a timer-list insert, which each turn under load paid
+// for (bench:user-causes, docs/performance.md). One taken in a timer's callback serves that turn's
+// poll: it does not block while the clearing immediate is pending, so the stamp is at most the
+// rest of the timers phase old. Requests are read in the poll phase; the other callers are rare.
 
 let stamp = 0;
 let clearing: NodeJS.Timeout | undefined;
+// armed: the clearing timer is pending.
+let armed = false;
 
 function reset(): void {
   stamp = 0;
+}
+
+function expire(): void {
+  stamp = 0;
+  armed = false;
 }
 
 /** arrival returns this event-loop turn's first read time (performance.now()); call it from a read. */
@@ -24,9 +34,12 @@ export function arrival(): number {
   if (stamp === 0) {
     stamp = performance.now();
     setImmediate(reset);
-    // Reused, never keeping the process alive: refresh re-arms it without an allocation.
-    if (clearing === undefined) clearing = setTimeout(reset, 0).unref();
-    else clearing.refresh();
+    if (!armed) {
+      armed = true;
+      // Reused, never keeping the process alive: refresh re-arms it without an allocation.
+      if (clearing === undefined) clearing = setTimeout(expire, 0).unref();
+      else clearing.refresh();
+    }
   }
   return stamp;
 }

@@ -1,0 +1,3 @@
+module portico.test/loadgen
+
+go 1.24
