@@ -216,7 +216,9 @@ export class OwnServerStream extends Duplex {
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     // A stream destroyed before its response ended is reset (node: RST_STREAM CANCEL or INTERNAL_ERROR).
-    if (!this.s.closed) this.s.reset(err === null ? 8 : 2);
+    // An ended response (end() queued, framed at the flush) is not cut short by the autoDestroy that follows.
+    const s = this.s;
+    if (!s.closed && !(err === null && (s.endQueued || s.localEnded))) s.reset(err === null ? 8 : 2);
     cb(err);
   }
 }
