@@ -701,6 +701,12 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
 
   reset(s: H2Stream, code: number): void {
     if (s.closed) return;
+    // A response ended and then reset with NO_ERROR (RFC 9113 §8.1: "stop sending the request")
+    // goes out whole first: its frames were waiting for the flush (frameLater).
+    if (code === 0 && s.framing) {
+      this.pump(s);
+      if (s.closed) return;
+    }
     this.push(u32Frame(FrameType.RST_STREAM, s.id, code));
     this.markReset(s.id);
     s.onReset = undefined;
