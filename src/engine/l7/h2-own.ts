@@ -126,6 +126,13 @@ function flatten(headers: http2.OutgoingHttpHeaders): { status: number; fields: 
   return { status, fields };
 }
 
+// lowerNames lower-cases the field names of [name, value, ...]: HTTP/1.1 trailers keep their case, HTTP/2 forbids upper case (RFC 9113 §8.2.1).
+function lowerNames(fields: readonly string[]): string[] {
+  const out = fields.slice();
+  for (let i = 0; i < out.length; i += 2) out[i] = out[i]!.toLowerCase();
+  return out;
+}
+
 /** OwnFront is an H2Stream as the exchange's FrontStream: callbacks, no Duplex. */
 export class OwnFront implements FrontStream {
   private readonly s: H2Stream;
@@ -266,7 +273,7 @@ export class OwnFront implements FrontStream {
     const s = this.s;
     if (text !== undefined && text !== "") s.write(Buffer.from(text), true);
     // Without trailers, END_STREAM rides the last DATA frame (connection.ts frames at the flush).
-    else s.end(this.trailersMode && trailers !== undefined && trailers.length > 0 ? trailers : undefined);
+    else s.end(this.trailersMode && trailers !== undefined && trailers.length > 0 ? lowerNames(trailers) : undefined);
   }
 
   reset(code: number): void {
