@@ -1,6 +1,6 @@
 // h2-own.ts: the switch to Portico's own HTTP/2 codec (src/engine/h2, docs/http2.md "Own codec").
-// With PORTICO_H2_CODEC=own in the engine's environment, H2Front serves its connections with
-// H2Connection instead of node:http2. Each stream reaches H2Exchange as an OwnFront: the
+// By default (PORTICO_H2_CODEC unset or "own") H2Front serves its connections with H2Connection;
+// PORTICO_H2_CODEC=node keeps node:http2 for one release, as a fallback. Each stream reaches H2Exchange as an OwnFront: the
 // exchange's FrontStream (h2-front-stream.ts) on H2Stream's callbacks — no Duplex, no emitter;
 // request body window is returned as the exchange forwards the body (backpressure to the client).
 import type http2 from "node:http2";
@@ -16,8 +16,24 @@ import type { BodySink, Ending, FrontStream } from "./h2-front-stream.ts";
 import { tlsVersionOf } from "./tls-version.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 
+/**
+ * codecOf reads PORTICO_H2_CODEC: "own" (the default) or "node" (node:http2, the fallback kept for
+ * one release). Another value is not ignored silently: the warning says what is used instead.
+ */
+export function codecOf(value: string | undefined): { own: boolean; warning?: string } {
+  if (value === undefined || value === "" || value === "own") return { own: true };
+  if (value === "node") return { own: false };
+  return {
+    own: true,
+    warning: `PORTICO_H2_CODEC=${JSON.stringify(value)} is not "own" or "node": serving HTTP/2 with the own codec; set PORTICO_H2_CODEC=node for node:http2`,
+  };
+}
+
+const codec = codecOf(process.env.PORTICO_H2_CODEC);
+if (codec.warning !== undefined) process.emitWarning(codec.warning);
+
 /** ownCodec says whether this engine process serves HTTP/2 with the own codec (read once). */
-export const ownCodec = process.env.PORTICO_H2_CODEC === "own";
+export const ownCodec = codec.own;
 
 /** abuseLimitsOf maps the listener's H2Limits onto the codec's counters. */
 export function abuseLimitsOf(h2: H2Limits): AbuseLimits {
@@ -69,12 +85,7 @@ export function acceptOwn(
     {
       stream(s, fields, end) {
         const headers = headersOf(fields);
-        sink(
-          new OwnFront(s, session),
-          headers,
-          end ? 1 : 0,
-          conn,
-        );
+        sink(new OwnFront(s, session), headers, end ? 1 : 0, conn);
       },
       cut(reason, detail) {
         penalties.cut(client, limits.h2);
@@ -273,7 +284,10 @@ export class OwnFront implements FrontStream {
     const s = this.s;
     if (text !== undefined && text !== "") s.write(Buffer.from(text), true);
     // Without trailers, END_STREAM rides the last DATA frame (connection.ts frames at the flush).
-    else s.end(this.trailersMode && trailers !== undefined && trailers.length > 0 ? lowerNames(trailers) : undefined);
+    else
+      s.end(
+        this.trailersMode && trailers !== undefined && trailers.length > 0 ? lowerNames(trailers) : undefined,
+      );
   }
 
   reset(code: number): void {
