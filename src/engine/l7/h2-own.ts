@@ -202,6 +202,16 @@ export class OwnFront implements FrontStream {
   private onData(chunk: Buffer): void {
     const sink = this.sink;
     if (sink === undefined || this.held !== undefined) {
+      // Nobody will read a body whose response already ended (a WAF or error answer while the
+      // client was still sending): its window goes back and the bytes are dropped, as node:http2
+      // did, so the client can finish and the stream close instead of stalling at the window.
+      const s = this.s;
+      if (sink === undefined && (s.localEnded || s.endQueued)) {
+        let n = chunk.length;
+        for (const c of this.held ?? []) n += c.length;
+        this.held = undefined;
+        return s.consume(n);
+      }
       (this.held ??= []).push(chunk);
       return;
     }
