@@ -250,3 +250,27 @@ test("HEAD over HTTP/2: a direct response sends headers alone, with the length a
     client.close();
   }
 });
+
+test("a direct answer to a request whose body is still coming: the client sends it all and the stream closes", async () => {
+  // Nobody reads the body of a route that answers itself: its flow-control window must still go
+  // back to the client, or the client stalls at the window with the stream open (own codec).
+  const client = http2.connect(`http://127.0.0.1:${plain.port}`);
+  try {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = client.request({ ":method": "POST", ":path": "/teapot" });
+      let got = 0;
+      req.on("response", (h) => (got = Number(h[":status"])));
+      req.resume();
+      req.on("close", () =>
+        req.rstCode === 0 ? resolve(got) : reject(new Error(`RST_STREAM ${req.rstCode}`)),
+      );
+      req.on("error", reject);
+      const deadline = setTimeout(() => reject(new Error("stream still open: the upload stalled")), 5000);
+      req.on("close", () => clearTimeout(deadline));
+      req.end(Buffer.alloc(1 << 20, 0x61));
+    });
+    assert.equal(status, 418);
+  } finally {
+    client.close();
+  }
+});

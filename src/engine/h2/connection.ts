@@ -123,6 +123,8 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
   // Output held for this turn's write.
   private out: Buffer[] = [];
   private outQueued = false;
+  // framing: streams whose body or end waits to be framed at this turn's flush (frameLater says why).
+  private framing: H2Stream[] = [];
   private socketBlocked = false;
   private goawaySent = false;
   // The last-stream-id of the first GOAWAY we sent: streams above it are never served, and no later GOAWAY names a larger one (§6.8).
@@ -726,7 +728,10 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
       s.queued += chunk.length;
     }
     if (end) s.endQueued = true;
-    this.pump(s);
+    // A stream past its high-water mark is framed now (as much as the windows allow), so that
+    // write() returns false only for bytes that really wait; below it, framing waits for the flush.
+    if (s.queued >= this.settings.highWater) this.pump(s);
+    else this.frameLater(s);
     if (s.queued >= this.settings.highWater || this.socketBlocked) {
       s.needDrain = true;
       return false;
@@ -740,11 +745,32 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
     if (s.closed || s.localEnded) return;
     s.trailers = trailers;
     s.endQueued = true;
-    this.pump(s);
+    this.frameLater(s);
+  }
+
+  /**
+   * frameLater frames s's queue at this turn's flush instead of now: a body written and then
+   * ended in the same turn (the backend's last chunk, then its end) leaves as DATA frames the last
+   * of which carries END_STREAM — not a DATA frame and an empty one after it — and several small
+   * writes of one turn become one DATA frame per window's worth rather than one each.
+   */
+  private frameLater(s: H2Stream): void {
+    if (s.framing) return;
+    s.framing = true;
+    this.framing.push(s);
+    if (this.outQueued) return;
+    this.outQueued = true;
+    queueFlush(this);
   }
 
   reset(s: H2Stream, code: number): void {
     if (s.closed) return;
+    // A response ended and then reset with NO_ERROR (RFC 9113 §8.1: "stop sending the request")
+    // goes out whole first: its frames were waiting for the flush (frameLater).
+    if (code === 0 && s.framing) {
+      this.pump(s);
+      if (s.closed) return;
+    }
     this.push(u32Frame(FrameType.RST_STREAM, s.id, code));
     this.markReset(s.id);
     s.onReset = undefined;
@@ -842,8 +868,18 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
     queueFlush(this);
   }
 
-  /** flushOut writes what this turn produced in one write (out-batch.ts calls it). */
+  /** flushOut frames the streams that wait (frameLater), then writes what this turn produced in one write (out-batch.ts calls it). */
   flushOut(): void {
+    // A drain callback run by pump may write again (more streams to frame): loop until none is left.
+    while (this.framing.length > 0) {
+      const list = this.framing;
+      this.framing = [];
+      for (let i = 0; i < list.length; i++) {
+        const s = list[i]!;
+        s.framing = false;
+        if (!s.closed) this.pump(s);
+      }
+    }
     this.outQueued = false;
     const out = this.out;
     if (out.length === 0 || this.socket.destroyed) return;

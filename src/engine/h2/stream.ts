@@ -65,6 +65,8 @@ export class H2Stream implements RequestHead {
   /** endQueued: end() was called; END_STREAM follows the queue. */
   endQueued = false;
   needDrain = false;
+  /** framing: the stream waits in the connection's list of streams to frame at the flush. */
+  framing = false;
   private readonly owner: StreamOwner;
 
   constructor(owner: StreamOwner, id: number, sendWindow: number, recvWindow: number) {

@@ -9,6 +9,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import { once } from "node:events";
 import net from "node:net";
+import { createHash } from "node:crypto";
 import type { HttpListener } from "../../model/ir.ts";
 import { compileHttp } from "./compile.ts";
 import { chunkedBody } from "./h2-exchange.ts";
@@ -196,4 +197,41 @@ test("chunkedBody: only a chunked final coding can carry trailers (RFC 9112 §7.
   assert.equal(chunkedBody(["Transfer-Encoding", "chunked, gzip"]), false);
   assert.equal(chunkedBody(["Transfer-Encoding", "gzip", "Transfer-Encoding", "chunked"]), true);
   assert.equal(chunkedBody([]), false);
+});
+
+test("a 6 MiB HTTP/2 upload to a backend that reads in bursts arrives whole, and the response after it", async () => {
+  // The backend stops reading for 20 ms after each 256 KiB: when the backend socket is full the
+  // exchange pauses the client's stream (its window held, 64 KiB per stream) and resumes it on the
+  // socket's drain; every byte must still arrive, in order.
+  const size = 6 << 20;
+  const body = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) body[i] = (i * 31 + (i >> 12)) & 0xff;
+  const port = await proxyTo(
+    http.createServer((req, res) => {
+      const hash = createHash("sha256");
+      let got = 0;
+      let burst = 0;
+      req.on("data", (d: Buffer) => {
+        hash.update(d);
+        got += d.length;
+        burst += d.length;
+        if (burst < 256 << 10) return;
+        burst = 0;
+        req.pause();
+        setTimeout(() => req.resume(), 20);
+      });
+      req.on("end", () => res.end(`${got} ${hash.digest("hex")}`));
+    }),
+  );
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  closers.push(() => session.close());
+  const got = await new Promise<string>((resolve, reject) => {
+    const req = session.request({ ":method": "POST", ":path": "/up" });
+    let b = "";
+    req.on("data", (d: Buffer) => (b += d.toString()));
+    req.on("end", () => resolve(b));
+    req.on("error", reject);
+    req.end(body);
+  });
+  assert.equal(got, `${size} ${createHash("sha256").update(body).digest("hex")}`);
 });

@@ -21,7 +21,8 @@ import type { H2Guard } from "./h2-guard.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 import type { UpstreamConn } from "./upstream.ts";
 import { cookieValue } from "./cookie.ts";
-import { sessionTlsVersion } from "./tls-version.ts";
+import type { BodySink, FrontStream } from "./h2-front-stream.ts";
+import type { Mirrors } from "./mirror.ts";
 import { fieldPairs, headerPairs, wafConn, type WafRun, type WafSubject } from "./waf.ts";
 
 const END_STREAM = 0x1;
@@ -31,7 +32,8 @@ const GRPC_UNAVAILABLE = 14;
 
 /** H2Exchange forwards one HTTP/2 request stream. */
 export class H2Exchange extends BackendAttempt implements Decidable, Departing {
-  readonly stream: http2.ServerHttp2Stream;
+  /** stream is the client's stream, whichever codec carries it (h2-front-stream.ts). */
+  readonly stream: FrontStream;
   readonly headers: http2.IncomingHttpHeaders;
   readonly host: string;
   /** method, path and query are the request's, split from its pseudo-headers. */
@@ -68,12 +70,12 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
   private trailers: string[] | undefined;
   private requestDone = false;
   private aborter: AbortController | undefined = undefined;
-  // session is the stream's, kept: a destroyed stream forgets it (the response event's tls).
-  private readonly session: http2.Http2Session | undefined;
+  /** mirror gets a copy of the request body (mirror.ts mirrorStream sets it). */
+  mirror: Mirrors | undefined = undefined;
 
   constructor(
     rt: ListenerRuntime,
-    stream: http2.ServerHttp2Stream,
+    stream: FrontStream,
     headers: http2.IncomingHttpHeaders,
     flags: number,
     host: string,
@@ -83,7 +85,6 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
     super(rt, arrivedAt);
     this.guard = guard;
     this.stream = stream;
-    this.session = stream.session;
     this.headers = headers;
     this.host = host;
     this.method = headers[":method"] ?? "GET";
@@ -94,7 +95,7 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
     this.hasBody = (flags & END_STREAM) === 0;
     // A bodiless request was complete with its headers (the request part of a local answer).
     if (this.timed && !this.hasBody) this.tReq = this.start;
-    stream.on("close", () => this.abort());
+    stream.onClose(() => this.abort());
   }
 
   /** header returns a request header by its lower-case name (list values joined, as in HTTP/1.1). */
@@ -114,14 +115,14 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
     const headers = fieldPairs(h);
     if (h[":authority"] !== undefined) headers.unshift(["host", this.host]);
     return {
-      conn: wafConn(this.stream.session?.socket, this.clientIp()),
+      conn: wafConn(this.stream.socket, this.clientIp()),
       head: { method: this.method, uri: h[":path"] ?? "/", protocol: "HTTP/2.0", headers },
     };
   }
 
   /** decided goes on with a decision that waited (decide.ts Decision), unless the stream is gone. */
   decided(a: Answer | undefined): void {
-    if (this.done || this.stream.destroyed) return;
+    if (this.done || this.stream.gone) return;
     if (a !== undefined) return this.reply(a);
     this.forward(this.rt.pools[this.pool]?.protocol === "h2c");
   }
@@ -136,7 +137,7 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
     if (a.error !== undefined) this.error = a.error;
     if (a.drop === true) {
       this.finish(false);
-      if (!this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_CANCEL);
+      if (!this.stream.gone) this.stream.reset(http2.constants.NGHTTP2_CANCEL);
       return;
     }
     // GRPCRoute asks UNAVAILABLE for an invalid share; an HTTP 500 would reach gRPC as UNKNOWN.
@@ -154,16 +155,16 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
   /** answer responds from the proxy with a short text body and extra headers (a redirect's Location). */
   answer(status: number, body: string, extra?: readonly Header[]): void {
     this.status = status;
-    if (!this.stream.headersSent && !this.stream.destroyed) {
+    if (!this.stream.headersSent && !this.stream.gone) {
       const h: http2.OutgoingHttpHeaders = { ":status": status, "content-type": "text/plain; charset=utf-8" };
       for (const x of extra ?? []) h[x.name.toLowerCase()] = x.value;
       const text = body.endsWith("\n") || body === "" ? body : body + "\n";
       // A HEAD request gets the headers alone (RFC 9110 §9.3.2), with the length a GET would get.
       if (this.headers[":method"] === "HEAD") {
         h["content-length"] = Buffer.byteLength(text);
-        this.stream.respond(h, { endStream: true });
+        this.stream.respond(h, "head");
       } else {
-        this.stream.respond(h);
+        this.stream.respond(h, "body");
         this.stream.end(text);
       }
     }
@@ -173,7 +174,7 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
   /** answerGrpc responds trailers-only with a gRPC status and message (HTTP 200, as gRPC has it). */
   answerGrpc(code: number, message: string): void {
     this.status = 200;
-    if (!this.stream.headersSent && !this.stream.destroyed) {
+    if (!this.stream.headersSent && !this.stream.gone) {
       this.stream.respond(
         {
           ":status": 200,
@@ -181,7 +182,7 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
           "grpc-status": String(code),
           "grpc-message": encodeURIComponent(message),
         },
-        { endStream: true },
+        "head",
       );
     }
     this.finish(true);
@@ -208,19 +209,14 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
     const max = w.requestBodyLimit;
     const stream = this.stream;
     const inspect = () => {
-      stream.off("data", onData);
-      stream.off("end", onEnd);
+      stream.body(undefined);
       const a = w.requestBody(held, this.bytesIn);
       if (a === undefined) this.forwardNow(h2c);
       else this.reply(a);
     };
     const onData = (chunk: Buffer) => {
       // Past the route's body limit: 413 (countIn), and the held body goes nowhere.
-      if (!this.countIn(chunk.length)) {
-        stream.off("data", onData);
-        stream.off("end", onEnd);
-        return;
-      }
+      if (!this.countIn(chunk.length)) return stream.body(undefined);
       held.push(chunk);
       if (this.bytesIn > max) inspect();
     };
@@ -228,8 +224,7 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
       this.requestDone = true;
       inspect();
     };
-    stream.on("data", onData);
-    stream.on("end", onEnd);
+    stream.body({ data: onData, end: onEnd });
   }
 
   // forwardNow starts the backend attempt (after WAF phase 2 when the WAF held the body).
@@ -247,10 +242,24 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
     this.http1Head();
     if (!this.hasBody) this.requestDone = true;
     this.connect();
-    if (this.hasBody && !this.requestDone) {
-      this.stream.on("data", (chunk: Buffer) => this.requestBody(chunk));
-      this.stream.on("end", () => this.requestEnd());
-    }
+    if (this.hasBody && !this.requestDone)
+      this.readBody({ data: (chunk) => this.requestBody(chunk), end: () => this.requestEnd() });
+  }
+
+  /** readBody sends the rest of the request body to sink, and a copy to the mirrors if any. */
+  readBody(sink: BodySink): void {
+    const m = this.mirror;
+    if (m === undefined) return this.stream.body(sink);
+    this.stream.body({
+      data(chunk) {
+        m.body(chunk);
+        sink.data(chunk);
+      },
+      end() {
+        m.end();
+        sink.end();
+      },
+    });
   }
 
   /**
@@ -289,7 +298,7 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
 
   /** clientIp is the client's address. */
   clientIp(): string {
-    return this.stream.session?.socket?.remoteAddress ?? "";
+    return this.stream.socket?.remoteAddress ?? "";
   }
 
   protected pickContext(tried: ReadonlySet<string> | undefined): PickContext {
@@ -351,7 +360,7 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
     this.error = text;
     if (this.stream.headersSent) {
       this.status ||= status;
-      this.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      this.stream.reset(http2.constants.NGHTTP2_INTERNAL_ERROR);
       this.finish(false);
       return;
     }
@@ -374,7 +383,7 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
     if (intercepts(ep, status)) {
       this.dropAttempt(true);
       void errorPage(this, ep, status).then((a) => {
-        if (!this.done && !this.stream.destroyed) this.reply(a);
+        if (!this.done && !this.stream.gone) this.reply(a);
       });
       return true;
     }
@@ -392,7 +401,7 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
     const out = responseHeaders(h.headers, rh === undefined ? undefined : responseEdits(rh, this));
     out[":status"] = status;
     const isHead = this.headers[":method"] === "HEAD";
-    if (this.stream.destroyed) return isHead;
+    if (this.stream.gone) return isHead;
     const trailers = !isHead && chunkedBody(h.headers);
     // WAF phase 4 sees the body before the client sees anything of the response.
     if (w !== undefined && !isHead && w.wantsResponseBody) {
@@ -405,15 +414,13 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
 
   /**
    * respondHead sends the response head. Only a body that can end in trailers (chunked) waits for
-   * them: node:http2 then sends END_STREAM in a frame of its own, from a write it schedules once
-   * 'wantTrailers' was answered — a turn after the body's, after the exchange's clock stopped
-   * (write-batch.ts's release), so the client had the whole response ~0.2–0.5 ms after Portico's
-   * "total" ended. Without trailers END_STREAM rides the last DATA frame, in the body's own write.
+   * them: node:http2 sends END_STREAM after trailers in a frame of its own, from a write it
+   * schedules a turn after the body's, after the exchange's clock stopped (write-batch.ts's
+   * release), so the client had the whole response ~0.2–0.5 ms after Portico's "total" ended.
+   * Without trailers END_STREAM rides the last DATA frame, in the body's own write.
    */
   private respondHead(out: http2.OutgoingHttpHeaders, trailers: boolean): void {
-    if (!trailers) return void this.stream.respond(out);
-    this.stream.respond(out, { waitForTrailers: true });
-    this.stream.on("wantTrailers", () => this.sendTrailers());
+    this.stream.respond(out, trailers ? "trailers" : "body");
   }
 
   // releaseResponse runs WAF phase 4 on the held response: sends it on, or the WAF's answer.
@@ -427,25 +434,15 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
       this.reply(a);
       return false;
     }
-    if (this.stream.destroyed) return false;
+    if (this.stream.gone) return false;
     this.respondHead(held.headers, held.trailers);
     for (const c of held.chunks) this.onBody(c);
     return true;
   }
 
-  /** sendTrailers ends the stream with the backend's trailers, if any. */
-  sendTrailers(): void {
-    const t = this.trailers;
-    if (t === undefined || t.length === 0) {
-      // Not close(): that ends the stream with RST_STREAM, and clients that read it as an abort
-      // (node:http2, browsers) drop the body. Empty trailers make node send END_STREAM on an
-      // empty DATA frame instead.
-      this.stream.sendTrailers({});
-      return;
-    }
-    const obj: http2.OutgoingHttpHeaders = {};
-    for (let i = 0; i + 1 < t.length; i += 2) obj[t[i]!.toLowerCase()] = t[i + 1]!;
-    this.stream.sendTrailers(obj);
+  /** endResponse ends the response stream, with the backend's trailers if the head waits for them. */
+  endResponse(): void {
+    this.stream.end(undefined, this.trailers);
   }
 
   onBody(chunk: Buffer): void {
@@ -461,7 +458,7 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
       const up = this.upstream;
       if (up !== null) {
         up.socket.pause();
-        this.stream.once("drain", () => up.socket.resume());
+        this.stream.onceDrain(() => up.socket.resume());
       }
     }
   }
@@ -478,7 +475,7 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
   onComplete(): void {
     if (this.heldResponse !== undefined && !this.releaseResponse(true)) return;
     this.releaseUpstream(this.requestDone);
-    this.stream.end();
+    this.endResponse();
     this.finish(true);
   }
 
@@ -500,8 +497,7 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
   // stopRequest asks the client to stop sending a body nothing will read: RST_STREAM(NO_ERROR)
   // once the response is complete (RFC 9113 §8.1), or it uploads the rest for nothing.
   private stopRequest(): void {
-    if (!this.stream.destroyed && !this.stream.readableEnded)
-      this.stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    if (!this.stream.gone && !this.stream.requestEnded) this.stream.reset(http2.constants.NGHTTP2_NO_ERROR);
   }
 
   /** wafResponse runs WAF phase 3 on an h2c backend's response head; true when the WAF answered. */
@@ -569,12 +565,13 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
     this.settle(ok);
     // WAF phase 5 (logging) once the exchange ended, whichever way.
     this.wafEvidence = this.waf?.end();
-    // The clock stops now, when the stream's last bytes were handed to node:http2, which writes
-    // them to the socket in this turn's check phase (a native immediate); the response event is
-    // published after that, once every held write of the turn left (write-batch.ts).
+    // The clock stops now, when the stream's last bytes were handed to the codec, which writes
+    // them to the socket in this turn's check phase (node:http2: a native immediate; the own
+    // codec: write-batch.ts's release); the response event is published after that, once every
+    // held write of the turn left (write-batch.ts).
     if (httpResponse.hasSubscribers) {
       this.tEnd = performance.now();
-      this.tls = sessionTlsVersion(this.session);
+      this.tls = this.stream.tlsVersion();
       this.client = this.clientIp();
       whenSent(this);
     }

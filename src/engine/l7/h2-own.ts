@@ -1,10 +1,8 @@
-// h2-own.ts: the A/B switch to Portico's own HTTP/2 codec (src/engine/h2, docs/http2.md "Own
-// codec"). With PORTICO_H2_CODEC=own in the engine's environment, H2Front serves its connections
-// with H2Connection instead of node:http2; the default stays node:http2. A first step: each stream
-// is wrapped in OwnServerStream, a Duplex with the part of ServerHttp2Stream that H2Exchange and
-// h2c.ts use, so the exchange runs unchanged. The Duplex gives back part of what the codec saves
-// per stream; the next step moves H2Exchange onto H2Stream's callbacks and drops it.
-import { Duplex } from "node:stream";
+// h2-own.ts: the switch to Portico's own HTTP/2 codec (src/engine/h2, docs/http2.md "Own codec").
+// By default (PORTICO_H2_CODEC unset or "own") H2Front serves its connections with H2Connection;
+// PORTICO_H2_CODEC=node keeps node:http2 for one release, as a fallback. Each stream reaches H2Exchange as an OwnFront: the
+// exchange's FrontStream (h2-front-stream.ts) on H2Stream's callbacks — no Duplex, no emitter;
+// request body window is returned as the exchange forwards the body (backpressure to the client).
 import type http2 from "node:http2";
 import type { Socket } from "node:net";
 import { H2Connection } from "../h2/connection.ts";
@@ -14,10 +12,28 @@ import type { H2Stream } from "../h2/stream.ts";
 import { connection, http2Cut } from "./events.ts";
 import type { CutLog, H2Limits } from "./h2-guard.ts";
 import { penalties } from "./h2-penalty.ts";
+import type { BodySink, Ending, FrontStream } from "./h2-front-stream.ts";
+import { tlsVersionOf } from "./tls-version.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 
+/**
+ * codecOf reads PORTICO_H2_CODEC: "own" (the default) or "node" (node:http2, the fallback kept for
+ * one release). Another value is not ignored silently: the warning says what is used instead.
+ */
+export function codecOf(value: string | undefined): { own: boolean; warning?: string } {
+  if (value === undefined || value === "" || value === "own") return { own: true };
+  if (value === "node") return { own: false };
+  return {
+    own: true,
+    warning: `PORTICO_H2_CODEC=${JSON.stringify(value)} is not "own" or "node": serving HTTP/2 with the own codec; set PORTICO_H2_CODEC=node for node:http2`,
+  };
+}
+
+const codec = codecOf(process.env.PORTICO_H2_CODEC);
+if (codec.warning !== undefined) process.emitWarning(codec.warning);
+
 /** ownCodec says whether this engine process serves HTTP/2 with the own codec (read once). */
-export const ownCodec = process.env.PORTICO_H2_CODEC === "own";
+export const ownCodec = codec.own;
 
 /** abuseLimitsOf maps the listener's H2Limits onto the codec's counters. */
 export function abuseLimitsOf(h2: H2Limits): AbuseLimits {
@@ -38,11 +54,13 @@ export function abuseLimitsOf(h2: H2Limits): AbuseLimits {
 export interface OwnSession {
   socket: Socket;
   destroyed: boolean;
+  /** tls is the connection's TLS version, read once (tls-version.ts). */
+  tls?: string;
 }
 
 /** OwnStreamSink is what acceptOwn hands each request to (H2Front's onStream path). */
 export type OwnStreamSink = (
-  stream: http2.ServerHttp2Stream,
+  stream: FrontStream,
   headers: http2.IncomingHttpHeaders,
   flags: number,
   conn: H2Connection,
@@ -50,7 +68,7 @@ export type OwnStreamSink = (
 
 /**
  * acceptOwn serves socket with H2Connection: cuts are counted and logged as H2Guard does, the
- * idle timeout closes the connection gracefully, each request goes to sink as a ServerHttp2Stream.
+ * idle timeout closes the connection gracefully, each request goes to sink as a FrontStream.
  */
 export function acceptOwn(
   rt: ListenerRuntime,
@@ -67,12 +85,7 @@ export function acceptOwn(
     {
       stream(s, fields, end) {
         const headers = headersOf(fields);
-        sink(
-          new OwnServerStream(s, session) as unknown as http2.ServerHttp2Stream,
-          headers,
-          end ? 1 : 0,
-          conn,
-        );
+        sink(new OwnFront(s, session), headers, end ? 1 : 0, conn);
       },
       cut(reason, detail) {
         penalties.cut(client, limits.h2);
@@ -165,99 +178,172 @@ function flatten(headers: http2.OutgoingHttpHeaders): { status: number; fields: 
   return { status, fields };
 }
 
-/** OwnServerStream is an H2Stream seen through the part of ServerHttp2Stream the exchange uses. */
-export class OwnServerStream extends Duplex {
-  readonly session: OwnSession;
-  rstCode: number | undefined;
+// lowerNames lower-cases the field names of [name, value, ...]: HTTP/1.1 trailers keep their case, HTTP/2 forbids upper case (RFC 9113 §8.2.1).
+function lowerNames(fields: readonly string[]): string[] {
+  const out = fields.slice();
+  for (let i = 0; i < out.length; i += 2) out[i] = out[i]!.toLowerCase();
+  return out;
+}
+
+/** OwnFront is an H2Stream as the exchange's FrontStream: callbacks, no Duplex. */
+export class OwnFront implements FrontStream {
   private readonly s: H2Stream;
-  private waitForTrailers = false;
-  private trailersSent = false;
-  // Body bytes pushed while the readable side was full: window returned when it is read.
+  private readonly session: OwnSession;
+  private sink: BodySink | undefined;
+  // held: body read while no sink was set (a decision that waits, such as external auth),
+  // delivered to the next sink; its window is returned only then (flow control paces the client).
+  private held: Buffer[] | undefined;
+  private ended = false;
+  private endSent = false;
+  private paused = false;
+  // owed: body bytes delivered while paused, their window returned on resume (backpressure).
   private owed = 0;
-  private finalCb: ((err?: Error | null) => void) | undefined;
+  private trailersMode = false;
+  private closers: (() => void)[] | undefined;
+  private closed = false;
 
   constructor(s: H2Stream, session: OwnSession) {
-    super({ allowHalfOpen: true });
     this.s = s;
     this.session = session;
     s.holdWindow = true;
-    s.onData = (chunk) => {
-      if (this.push(chunk)) s.consume(chunk.length);
-      else this.owed += chunk.length;
+    s.data = this;
+    s.onData = (chunk) => this.onData(chunk);
+    s.onEnd = () => {
+      this.ended = true;
+      const sink = this.sink;
+      if (sink === undefined || this.held !== undefined) return;
+      this.endSent = true;
+      sink.end();
     };
-    s.onEnd = () => this.push(null);
-    s.onReset = (code) => {
-      this.rstCode = code;
-      this.destroy();
-    };
-    // Like node's stream, 'close' follows a normal end even when nobody read the (empty) request.
-    s.onClose = () => this.destroy();
-    if (s.remoteEnded) this.push(null);
+    s.onReset = () => this.close();
+    s.onClose = () => this.close();
+    if (s.remoteEnded) this.ended = true;
   }
 
-  /** headersSent says whether the response head went out. */
   get headersSent(): boolean {
     return this.s.headersSent;
   }
 
-  /** respond sends the response head (node's signature: endStream, waitForTrailers). */
-  respond(
-    headers: http2.OutgoingHttpHeaders,
-    opts?: { endStream?: boolean; waitForTrailers?: boolean },
-  ): void {
-    const { status, fields } = flatten(headers);
-    const end = opts?.endStream === true;
-    this.waitForTrailers = opts?.waitForTrailers === true;
-    this.s.respond(status, fields, end);
-    if (end) this.end();
+  get gone(): boolean {
+    return this.s.closed;
   }
 
-  /** sendTrailers ends the stream with trailers (none: END_STREAM on an empty DATA frame). */
-  sendTrailers(headers: http2.OutgoingHttpHeaders): void {
-    if (this.trailersSent) return;
-    this.trailersSent = true;
-    const { fields } = flatten(headers);
-    this.s.end(fields.length === 0 ? undefined : fields);
-    const cb = this.finalCb;
-    this.finalCb = undefined;
-    cb?.();
+  get requestEnded(): boolean {
+    return this.s.remoteEnded;
   }
 
-  /** close resets the stream with code (node's close(code)). */
-  close(code = 8): void {
-    this.s.reset(code);
-    this.destroy();
+  get socket(): Socket {
+    return this.session.socket;
   }
 
-  override _read(): void {
-    if (this.owed === 0) return;
+  tlsVersion(): string {
+    return (this.session.tls ??= tlsVersionOf(this.session.socket));
+  }
+
+  private onData(chunk: Buffer): void {
+    const sink = this.sink;
+    if (sink === undefined || this.held !== undefined) {
+      // Nobody will read a body whose response already ended (a WAF or error answer while the
+      // client was still sending): its window goes back and the bytes are dropped, as node:http2
+      // did, so the client can finish and the stream close instead of stalling at the window.
+      const s = this.s;
+      if (sink === undefined && (s.localEnded || s.endQueued)) {
+        let n = chunk.length;
+        for (const c of this.held ?? []) n += c.length;
+        this.held = undefined;
+        return s.consume(n);
+      }
+      (this.held ??= []).push(chunk);
+      return;
+    }
+    sink.data(chunk);
+    this.taken(chunk.length);
+  }
+
+  // taken returns window for n body bytes the sink took, unless it paused meanwhile.
+  private taken(n: number): void {
+    if (this.paused) this.owed += n;
+    else if (!this.s.closed) this.s.consume(n);
+  }
+
+  body(sink: BodySink | undefined): void {
+    this.sink = sink;
+    if (sink === undefined) return;
+    const held = this.held;
+    this.held = undefined;
+    if (held !== undefined) {
+      for (let i = 0; i < held.length; i++) {
+        // The sink handed over to another (WAF inspection done): the rest goes to that one.
+        if (this.sink !== sink) {
+          this.held = held.slice(i);
+          return this.body(this.sink);
+        }
+        sink.data(held[i]!);
+        this.taken(held[i]!.length);
+      }
+    }
+    if (this.ended && !this.endSent && this.sink === sink) {
+      this.endSent = true;
+      sink.end();
+    }
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
     const n = this.owed;
     this.owed = 0;
-    this.s.consume(n);
+    if (n > 0 && !this.s.closed) this.s.consume(n);
   }
 
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (this.s.write(chunk)) return cb();
-    this.s.onDrain = () => {
-      this.s.onDrain = undefined;
+  onClose(cb: () => void): void {
+    if (this.closed) return;
+    (this.closers ??= []).push(cb);
+  }
+
+  // close runs the close callbacks once: the stream ended, was reset by the client, or by us.
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const list = this.closers;
+    this.closers = undefined;
+    if (list !== undefined) for (const cb of list) cb();
+  }
+
+  respond(headers: http2.OutgoingHttpHeaders, ending: Ending): void {
+    const { status, fields } = flatten(headers);
+    this.trailersMode = ending === "trailers";
+    this.s.respond(status, fields, ending === "head");
+  }
+
+  write(chunk: Buffer): boolean {
+    return this.s.write(chunk);
+  }
+
+  onceDrain(cb: () => void): void {
+    const s = this.s;
+    s.onDrain = () => {
+      s.onDrain = undefined;
       cb();
     };
   }
 
-  override _final(cb: (err?: Error | null) => void): void {
-    if (this.s.localEnded || this.s.closed) return cb();
-    if (this.waitForTrailers) {
-      this.finalCb = cb;
-      this.emit("wantTrailers");
-      return;
-    }
-    this.s.end();
-    cb();
+  end(text?: string, trailers?: readonly string[]): void {
+    const s = this.s;
+    if (text !== undefined && text !== "") s.write(Buffer.from(text), true);
+    // Without trailers, END_STREAM rides the last DATA frame (connection.ts frames at the flush).
+    else
+      s.end(
+        this.trailersMode && trailers !== undefined && trailers.length > 0 ? lowerNames(trailers) : undefined,
+      );
   }
 
-  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    // A stream destroyed before its response ended is reset (node: RST_STREAM CANCEL or INTERNAL_ERROR).
-    if (!this.s.closed) this.s.reset(err === null ? 8 : 2);
-    cb(err);
+  reset(code: number): void {
+    this.s.reset(code);
+    // As node's 'close' after close(code): the caller finishes its own accounting first.
+    queueMicrotask(() => this.close());
   }
 }

@@ -46,7 +46,7 @@ export function h2cRequest(ex: H2Exchange, backend: Backend): void {
   out[":scheme"] = tls === undefined ? "http" : "https";
   // A body the WAF held (h2-exchange.ts wafBody) goes first; the rest, if any, is piped after it.
   const held = ex.held;
-  const ended = ex.stream.readableEnded;
+  const ended = ex.stream.requestEnded;
   let req: http2.ClientHttp2Stream;
   try {
     const session = h2Session(backend, tls);
@@ -68,13 +68,26 @@ export function h2cRequest(ex: H2Exchange, backend: Backend): void {
     });
   if (held !== undefined) for (const c of held) req.write(c);
   if (!ended) {
-    // The route's body limit is counted before the pipe writes the chunk on (listener order).
-    ex.stream.on("data", (chunk: Buffer) => {
-      if (ex.countIn(chunk.length)) return;
-      ex.stream.unpipe(req);
-      req.destroy();
+    // The body goes on as it arrives, paused while the backend stream is full (what pipe did);
+    // past the route's body limit it goes no further.
+    const front = ex.stream;
+    const resume = () => front.resume();
+    ex.readBody({
+      data(chunk) {
+        if (!ex.countIn(chunk.length)) {
+          front.body(undefined);
+          req.destroy();
+          return;
+        }
+        if (!req.write(chunk)) {
+          front.pause();
+          req.once("drain", resume);
+        }
+      },
+      end() {
+        req.end();
+      },
     });
-    ex.stream.pipe(req);
   } else if (held !== undefined && held.length > 0) req.end();
   req.on("response", (headers) => {
     ex.stampHead();
@@ -91,7 +104,7 @@ export function h2cRequest(ex: H2Exchange, backend: Backend): void {
     for (const [k, v] of Object.entries(headers)) if (k !== ":status" && v !== undefined) resp[k] = v;
     resp[":status"] = status;
     ex.editResponse(resp);
-    if (ex.stream.destroyed) return;
+    if (ex.stream.gone) return;
     // WAF phase 4 sees the body before the client sees anything of the response (as exchange.ts
     // and h2-exchange.ts hold it for HTTP/1.1 backends).
     const w = ex.waf;
@@ -104,14 +117,13 @@ export function h2cRequest(ex: H2Exchange, backend: Backend): void {
   // heldResponse is a response held for WAF phase 4: its head (not yet sent) and body so far.
   let heldResponse: { resp: http2.OutgoingHttpHeaders; chunks: Buffer[]; size: number } | undefined;
   const respond = (resp: http2.OutgoingHttpHeaders) => {
-    ex.stream.respond(resp, { waitForTrailers: true });
-    ex.stream.on("wantTrailers", () => ex.sendTrailers());
+    ex.stream.respond(resp, "trailers");
   };
   const forward = (chunk: Buffer) => {
     ex.countOut(chunk.length);
     if (!ex.stream.write(chunk)) {
       req.pause();
-      ex.stream.once("drain", () => req.resume());
+      ex.stream.onceDrain(() => req.resume());
     }
   };
   // release runs WAF phase 4 on the held response: sends it on (true), or the WAF's answer instead.
@@ -124,7 +136,7 @@ export function h2cRequest(ex: H2Exchange, backend: Backend): void {
       req.close(http2.constants.NGHTTP2_CANCEL);
       return false;
     }
-    if (ex.stream.destroyed) return false;
+    if (ex.stream.gone) return false;
     respond(h.resp);
     for (const c of h.chunks) forward(c);
     return true;
@@ -143,14 +155,14 @@ export function h2cRequest(ex: H2Exchange, backend: Backend): void {
   });
   req.on("end", () => {
     if (heldResponse !== undefined && !release()) return;
-    ex.stream.end();
+    ex.endResponse();
     ex.finish(true);
   });
   req.on("error", (err: Error) => {
     ex.outcome ??= "reset";
     ex.fail(502, `backend ${backend.id} of route ${ex.route?.name} failed: ${err.message}`);
   });
-  ex.stream.on("close", () => {
+  ex.stream.onClose(() => {
     if (!req.closed) req.close(http2.constants.NGHTTP2_CANCEL);
   });
 }

@@ -15,6 +15,7 @@ import { penalties } from "./h2-penalty.ts";
 import { currentRuntime, type ListenerRuntime } from "./runtime.ts";
 import type { H2Connection } from "../h2/connection.ts";
 import { acceptOwn, ownCodec } from "./h2-own.ts";
+import { NodeFront } from "./h2-front-stream.ts";
 
 /** CUT_LOG_INTERVAL_MS: cuts are logged at most once per interval per listener, with a count. */
 const CUT_LOG_INTERVAL_MS = 60_000;
@@ -66,7 +67,6 @@ export class H2Front {
     socket.on("end", destroySocket);
     const front = this.current();
     const conn = acceptOwn(this.rt, socket, this.cutLog, (stream, headers, flags, c) => {
-      stream.on("error", () => stream.destroy());
       const rt = currentRuntime(this.rt);
       const host = headers[":authority"] ?? (headers.host as string | undefined) ?? "";
       const arrivedAt = httpResponse.hasSubscribers ? arrival() : 0;
@@ -171,7 +171,7 @@ export class H2Front {
     // A timed exchange's clock starts at the read that brought its HEADERS (the turn's first read:
     // node hands a read's streams over one by one, each after the ones before it were served).
     const arrivedAt = httpResponse.hasSubscribers ? arrival() : 0;
-    const ex = new H2Exchange(rt, stream, headers, flags, host, guard, arrivedAt);
+    const ex = new H2Exchange(rt, new NodeFront(stream), headers, flags, host, guard, arrivedAt);
     // While a client resets most of its streams, a new one waits a turn: a RST_STREAM read with
     // it closes it before a backend connection is opened for nothing.
     if (guard.suspect()) setImmediate(serveUnlessClosed, this, rt, ex);
@@ -181,7 +181,7 @@ export class H2Front {
   /** serve routes and answers or forwards one exchange. */
   serve(rt: ListenerRuntime, ex: H2Exchange): void {
     if (ex.method === "CONNECT") return ex.answer(405, "CONNECT is not supported");
-    const answer = decide(rt, ex, ex.stream.session?.socket);
+    const answer = decide(rt, ex, ex.stream.socket);
     if (answer === undefined) return ex.forward(rt.pools[ex.pool]?.protocol === "h2c");
     if (!(answer instanceof Promise)) return ex.reply(answer);
     // A step that waits (external authentication): the stream's body stays unread, paced by flow
@@ -194,7 +194,7 @@ export class H2Front {
 }
 
 function serveUnlessClosed(front: H2Front, rt: ListenerRuntime, ex: H2Exchange): void {
-  if (!ex.stream.destroyed) front.serve(rt, ex);
+  if (!ex.stream.gone) front.serve(rt, ex);
 }
 
 function sweep(front: H2Front): void {

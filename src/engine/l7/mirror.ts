@@ -215,8 +215,7 @@ export function mirrorStream(
   if (m === undefined || ex.framing === "none") return;
   for (let i = 0; i < held.length; i++) m.body(held[i]!);
   if (ended) return m.end();
-  const stream = ex.stream;
-  stream.on("data", (chunk: Buffer) => m.body(chunk));
-  stream.on("end", () => m.end());
-  stream.on("close", () => m.abort());
+  // The exchange tees the stream's body to the mirrors (H2Exchange.readBody).
+  ex.mirror = m;
+  ex.stream.onClose(() => m.abort());
 }

@@ -22,7 +22,7 @@
 // any response's bytes. A connection flushed while departures wait records the time just before
 // its flush (flushedAt): every exchange whose bytes went in that flush — two pipelined responses,
 // or one held while a later request closed the connection — stops its clock there, not after.
-// HTTP/2 streams have no hold here: node:http2 sends a session's pending frames in a native
+// HTTP/2 streams of the own codec (h2/) are flushed here too (flushAtRelease). Under node:http2 they have no hold here: node:http2 sends a session's pending frames in a native
 // immediate, and native immediates run before JavaScript ones in the same check phase.
 /** Corkable is what holding needs of a socket: a net.Socket or an OwnSocket (own-socket.ts). */
 export interface Corkable {
@@ -48,11 +48,18 @@ export interface Departing {
   depart(): void;
 }
 
+/** Flushing is a connection that writes what it collected when the turn's writes are released (h2/out-batch.ts). */
+export interface Flushing {
+  flushOut(): void;
+}
+
 // Two lists each swap at each release so a turn's batch allocates nothing.
 let pending: Batched[] = [];
 let spare: Batched[] = [];
 let leaving: Departing[] = [];
 let spareLeaving: Departing[] = [];
+let flushing: Flushing[] = [];
+let spareFlushing: Flushing[] = [];
 let scheduled = false;
 // sending is true while release runs the departures' sent().
 let sending = false;
@@ -69,6 +76,16 @@ export function batchWrites(b: Batched): void {
 /** whenSent runs d.sent() once d's held bytes left (this turn's release), then d.depart(). */
 export function whenSent(d: Departing): void {
   leaving.push(d);
+  schedule();
+}
+
+/**
+ * flushAtRelease runs f.flushOut() in this turn's release, with the held writes: the own HTTP/2
+ * codec's frames (h2/out-batch.ts) leave in the same release as HTTP/1.1's bytes, before the
+ * response events are published, so an HTTP/2 exchange departs after its frames went to the socket.
+ */
+export function flushAtRelease(f: Flushing): void {
+  flushing.push(f);
   schedule();
 }
 
@@ -105,6 +122,11 @@ function release(): void {
   sending = gone.length !== 0;
   for (let i = 0; i < gone.length; i++) gone[i]!.sent();
   sending = false;
+  const out = flushing;
+  flushing = spareFlushing;
+  for (let i = 0; i < out.length; i++) out[i]!.flushOut();
+  out.length = 0;
+  spareFlushing = out;
   const list = pending;
   pending = spare;
   for (let i = 0; i < list.length; i++) {
