@@ -565,12 +565,12 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
     this.settle(ok);
     // WAF phase 5 (logging) once the exchange ended, whichever way.
     this.wafEvidence = this.waf?.end();
-    // The clock stops now, when the stream's last bytes were handed to the codec, which writes
-    // them to the socket in this turn's check phase (node:http2: a native immediate; the own
-    // codec: write-batch.ts's release); the response event is published after that, once every
-    // held write of the turn left (write-batch.ts).
+    // node:http2 writes the stream's last bytes to the socket in this turn's check phase (a native
+    // immediate, ahead of write-batch.ts's release), so its clock stops now, when they were handed
+    // to it; the own codec writes them in the release, and the clock stops there, in sent(), just
+    // before that write. The response event is published once every held write of the turn left.
     if (httpResponse.hasSubscribers) {
-      this.tEnd = performance.now();
+      if (!this.stream.sentAtRelease) this.tEnd = performance.now();
       this.tls = this.stream.tlsVersion();
       this.client = this.clientIp();
       whenSent(this);
@@ -578,12 +578,15 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
   }
 
   /**
-   * sent has no clock to read: an HTTP/2 exchange's stopped in finish(). A reading here, after
-   * node:http2's write, came after the client's own read of the response in 52 of 400 requests on
-   * a loaded machine (the write wakes the client, which can take the CPU before the writer reads a
+   * sent stops the own codec's clock: write-batch.ts's release runs the departures' sent() just
+   * before it flushes the codec's connections. node:http2's stopped in finish(): a reading here,
+   * after its write, came after the client's own read of the response in 52 of 400 requests on a
+   * loaded machine (the write wakes the client, which can take the CPU before the writer reads a
    * clock): "total" must stop before the bytes leave, as the HTTP/1.1 front's does.
    */
-  sent(): void {}
+  sent(): void {
+    if (this.tEnd === 0) this.tEnd = performance.now();
+  }
 
   /** depart publishes the response event, once every held write of the turn left. */
   depart(): void {

@@ -26,6 +26,12 @@ export interface FrontStream {
   readonly requestEnded: boolean;
   /** socket is the client connection's socket (undefined once node's session is gone). */
   readonly socket: Socket | undefined;
+  /**
+   * sentAtRelease: the stream's frames leave in write-batch.ts's release (the own codec), so an
+   * exchange's clock can stop there, just before they are written; node:http2 writes them in a
+   * native immediate, ahead of the release, so its exchanges stop the clock at their last write.
+   */
+  readonly sentAtRelease: boolean;
   /** tlsVersion is the connection's negotiated TLS version, "" for h2c. */
   tlsVersion(): string;
   /** body sends the request body to sink from now on (undefined: nobody reads; see the codecs for what happens to it). */
@@ -48,6 +54,7 @@ export interface FrontStream {
 
 /** NodeFront is a node:http2 ServerHttp2Stream as a FrontStream. */
 export class NodeFront implements FrontStream {
+  readonly sentAtRelease = false;
   private readonly stream: http2.ServerHttp2Stream;
   // session is the stream's, kept: a destroyed stream forgets it (the response event's tls).
   private readonly session: http2.Http2Session | undefined;

@@ -187,6 +187,7 @@ function lowerNames(fields: readonly string[]): string[] {
 
 /** OwnFront is an H2Stream as the exchange's FrontStream: callbacks, no Duplex. */
 export class OwnFront implements FrontStream {
+  readonly sentAtRelease = true;
   private readonly s: H2Stream;
   private readonly session: OwnSession;
   private sink: BodySink | undefined;
