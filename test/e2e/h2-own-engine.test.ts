@@ -5,11 +5,10 @@
 // switch on by setting the variable (docs/http2.md, "Own codec").
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 import net from "node:net";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
-import { h2specMissing, runH2spec } from "../support/h2spec.ts";
+import { h2specMissing, lateBackend, runH2spec } from "../support/h2spec.ts";
 import { Flag, FrameType, PREFACE, frame, settingsFrame } from "../../src/engine/h2/frames.ts";
 import { HpackEncoder } from "../../src/engine/h2/hpack-encoder.ts";
 
@@ -24,19 +23,11 @@ const specs = ["generic", "hpack", "http2/3.5/1", "http2/4", "http2/5", "http2/6
 
 test("h2spec: the engine on the own codec passes every case (but 3.5/2)", { skip: missing }, async () => {
   assert.equal(ownCodec, true);
-  // Answers 100 ms after the request ended, as in h2spec.test.ts: §5.1 cases need the stream
-  // half-closed (remote) while they run.
-  const backend = http.createServer((req, res) => {
-    req.resume();
-    req.on("end", () => setTimeout(() => res.end("hello\n"), 100));
-  });
-  backend.listen(0, "127.0.0.1");
-  await once(backend, "listening");
-  const { server, port } = await proxyAll("h2spec:80", (backend.address() as AddressInfo).port);
+  const backend = await lateBackend();
+  const { server, port } = await proxyAll("h2spec:80", backend.port);
   after(() => {
     server.close();
     backend.close();
-    backend.closeAllConnections();
   });
   const r = await runH2spec(port, specs);
   assert.equal(r.failed, 0, r.failures);

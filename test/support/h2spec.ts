@@ -1,8 +1,11 @@
 // h2spec.ts: runs h2spec (built by scripts/h2spec/build.sh into .cache/h2spec) for the tests that
-// check an HTTP/2 server against it, and reads its summary line. h2spec.test.ts predates it and
-// has its own copy of the same steps.
+// check an HTTP/2 server against it, and reads its summary line; and the backend the engine's
+// h2spec runs route to.
 import { execFile } from "node:child_process";
+import { once } from "node:events";
 import { existsSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 
 const binary = path.resolve(import.meta.dirname, "../../.cache/h2spec/h2spec");
@@ -51,4 +54,27 @@ export function runH2spec(port: number, specs: string[] = [], tls = false): Prom
       },
     ),
   );
+}
+
+/**
+ * lateBackend is the HTTP/1.1 backend the engine's h2spec runs route to: it answers 100 ms after
+ * the request ended. Cases like 5.1/5 send HEADERS with END_STREAM and then a frame the stream
+ * must refuse; an instant answer could close the stream before that frame arrives on a loaded
+ * machine (CI saw it), and h2spec would read the answer as the reply. The delay keeps the stream
+ * half-closed (remote) while the case runs.
+ */
+export async function lateBackend(): Promise<{ port: number; close(): void }> {
+  const backend = http.createServer((req, res) => {
+    req.resume();
+    req.on("end", () => setTimeout(() => res.end("hello\n"), 100));
+  });
+  backend.listen(0, "127.0.0.1");
+  await once(backend, "listening");
+  return {
+    port: (backend.address() as AddressInfo).port,
+    close() {
+      backend.close();
+      backend.closeAllConnections();
+    },
+  };
 }
