@@ -21,7 +21,17 @@ import {
 } from "../../src/engine/l7/testing.ts";
 import { Metrics } from "../../src/engine/metrics.ts";
 import { selfSigned } from "../support/certs.ts";
-import { ENHANCE_YOUR_CALM, FRAME, RawH2, frame, getBlock, ping, rapidReset, settings } from "./h2-raw.ts";
+import {
+  ENHANCE_YOUR_CALM,
+  FRAME,
+  RawH2,
+  flood,
+  frame,
+  getBlock,
+  ping,
+  rapidReset,
+  settings,
+} from "./h2-raw.ts";
 
 const cert = selfSigned(["*.example.com"]);
 let backendConnections = 0;
@@ -95,14 +105,6 @@ async function expectCut(
   assert.equal(c.goaway(), ENHANCE_YOUR_CALM, `GOAWAY code for ${reason}`);
   assert.equal(cuts(listener, reason), before + 1, `portico_http2_cut_connections_total{reason="${reason}"}`);
   return c;
-}
-
-// flood writes frames in writes of `per` (a client that reads its ACKs) until the server closes.
-async function flood(c: RawH2, make: (i: number) => Buffer, per = 50, max = 100_000): Promise<void> {
-  for (let i = 0; i < max && !c.closed; i += per) {
-    if (!c.write(Buffer.concat(Array.from({ length: per }, (_, j) => make(i + j))))) break;
-    await new Promise((r) => setImmediate(r));
-  }
 }
 
 test("rapid reset (HEADERS then RST_STREAM) is cut, and opens next to no backend connections", async () => {

@@ -11,7 +11,17 @@ import { once } from "node:events";
 import { selfSigned } from "../support/certs.ts";
 import { startOwnServer } from "../support/h2-own-server.ts";
 import { h2specMissing, runH2spec } from "../support/h2spec.ts";
-import { ENHANCE_YOUR_CALM, FRAME, RawH2, frame, getBlock, ping, rapidReset, settings } from "./h2-raw.ts";
+import {
+  ENHANCE_YOUR_CALM,
+  FRAME,
+  RawH2,
+  flood,
+  frame,
+  getBlock,
+  ping,
+  rapidReset,
+  settings,
+} from "./h2-raw.ts";
 
 const missing = h2specMissing();
 
@@ -57,13 +67,6 @@ async function expectCut(abuse: (c: RawH2) => Promise<unknown>, reason: string, 
   await c.until("GOAWAY and close", () => c.goaway() !== undefined && c.closed);
   assert.equal(c.goaway(), ENHANCE_YOUR_CALM, `GOAWAY code for ${reason}`);
   assert.equal(server.cuts.get(reason as never), before + 1, `cuts for ${reason}`);
-}
-
-async function flood(c: RawH2, make: (i: number) => Buffer, per = 50, max = 100_000): Promise<void> {
-  for (let i = 0; i < max && !c.closed; i += per) {
-    if (!c.write(Buffer.concat(Array.from({ length: per }, (_, j) => make(i + j))))) break;
-    await new Promise((r) => setImmediate(r));
-  }
 }
 
 test("rapid reset is cut (h2c and TLS)", async () => {

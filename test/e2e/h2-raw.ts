@@ -184,3 +184,11 @@ export async function rapidReset(c: RawH2, host: string, per = 20, max = 100_000
   }
   return (id - 1) / 2;
 }
+
+/** flood writes frames make(i) in writes of `per` (a client that reads its ACKs) until the server closes c. */
+export async function flood(c: RawH2, make: (i: number) => Buffer, per = 50, max = 100_000): Promise<void> {
+  for (let i = 0; i < max && !c.closed; i += per) {
+    if (!c.write(Buffer.concat(Array.from({ length: per }, (_, j) => make(i + j))))) break;
+    await new Promise((r) => setImmediate(r));
+  }
+}
