@@ -2,7 +2,7 @@
 // TLS socket from node:tls for h2, a plain socket for h2c. It reads frames (frames.ts), decodes
 // header blocks (hpack-decoder.ts), keeps stream states and both directions of flow control, and
 // hands requests to a handler as H2Streams; responses are encoded (hpack-encoder.ts) and leave in
-// one write per event-loop turn (out-batch.ts). The abuse rules of h2-guard.ts are counted here
+// one write per event-loop turn (flushOut). The abuse rules of h2-guard.ts are counted here
 // (abuse.ts) and cut the connection with GOAWAY ENHANCE_YOUR_CALM.
 //
 // Errors follow RFC 9113 §5.4: a connection error sends GOAWAY with the code and closes; a stream
@@ -28,7 +28,7 @@ import {
 } from "./frames.ts";
 import { HpackDecoder, HpackError } from "./hpack-decoder.ts";
 import { HpackEncoder } from "./hpack-encoder.ts";
-import { type Outgoing, queueFlush } from "./out-batch.ts";
+import { flushAtRelease, type Flushing } from "../net/write-batch.ts";
 import { checkRequest, checkTrailers } from "./request.ts";
 import { H2Stream, type StreamOwner } from "./stream.ts";
 
@@ -93,7 +93,7 @@ class ConnectionError extends Error {
 }
 
 /** H2Connection serves HTTP/2 on one socket. */
-export class H2Connection implements FrameSink, StreamOwner, Outgoing {
+export class H2Connection implements FrameSink, StreamOwner, Flushing {
   readonly socket: Socket;
   readonly frameSizeLimit = DEFAULT_FRAME;
   /** abuse holds the connection's counters (suspect() tells an exchange to wait a turn). */
@@ -760,7 +760,7 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
     this.framing.push(s);
     if (this.outQueued) return;
     this.outQueued = true;
-    queueFlush(this);
+    flushAtRelease(this);
   }
 
   reset(s: H2Stream, code: number): void {
@@ -865,10 +865,17 @@ export class H2Connection implements FrameSink, StreamOwner, Outgoing {
     this.out.push(b);
     if (this.outQueued) return;
     this.outQueued = true;
-    queueFlush(this);
+    flushAtRelease(this);
   }
 
-  /** flushOut frames the streams that wait (frameLater), then writes what this turn produced in one write (out-batch.ts calls it). */
+  /**
+   * flushOut frames the streams that wait (frameLater), then writes what this turn produced in one
+   * write. write-batch.ts's release calls it, so HTTP/1.1's held writes and HTTP/2's frames leave in
+   * one setImmediate, before that turn's response events are published (an exchange's analytics
+   * event follows its bytes, whichever protocol carried them); holding a turn's frames wakes the
+   * reader once (see write-batch.ts for the measurements). One Buffer.concat and one write rather
+   * than a writev of many small buffers: the frames are small and the copy is cheaper than the iovecs.
+   */
   flushOut(): void {
     // A drain callback run by pump may write again (more streams to frame): loop until none is left.
     while (this.framing.length > 0) {

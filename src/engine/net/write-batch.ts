@@ -48,7 +48,7 @@ export interface Departing {
   depart(): void;
 }
 
-/** Flushing is a connection that writes what it collected when the turn's writes are released (h2/out-batch.ts). */
+/** Flushing is a connection that writes what it collected when the turn's writes are released (h2/connection.ts). */
 export interface Flushing {
   flushOut(): void;
 }
@@ -81,7 +81,7 @@ export function whenSent(d: Departing): void {
 
 /**
  * flushAtRelease runs f.flushOut() in this turn's release, with the held writes: the own HTTP/2
- * codec's frames (h2/out-batch.ts) leave in the same release as HTTP/1.1's bytes, before the
+ * codec's frames (h2/connection.ts flushOut) leave in the same release as HTTP/1.1's bytes, before the
  * response events are published, so an HTTP/2 exchange departs after its frames went to the socket.
  */
 export function flushAtRelease(f: Flushing): void {
