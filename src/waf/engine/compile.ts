@@ -21,6 +21,7 @@ import { compile as compileRx } from "../rx/index.ts";
 import { applyEdits, effectiveActions } from "./edits.ts";
 import { fold, type FoldStats } from "./fold.ts";
 import { planRuns } from "./plan.ts";
+import { planMemo, type MemoPhase } from "./memo.ts";
 import { LiteralIndex } from "./prefilter.ts";
 import { fixedBetweenChanges, isLive } from "./vars.ts";
 import type { CompiledRule, Exclusion, Item, Resolved, RunAction, Sel, Step, Target } from "./program.ts";
@@ -32,6 +33,7 @@ export interface RulesResult {
   literals: LiteralIndex;
   unionSlots: number;
   runs: Int32Array[];
+  memo: MemoPhase[];
   pureWords: number;
   /** folded: what fold.ts removed (undefined: not folded). */
   folded?: FoldStats;
@@ -65,8 +67,9 @@ const REFUSED: Record<string, string> = {
 };
 
 /** compileRules compiles the rules and markers of set with ops; with foldConstants, what is the
- * same in every transaction is decided once (fold.ts), after the load-time edits. */
-export function compileRules(set: RuleSet, ops: OpsFactory, foldConstants = false): RulesResult {
+ * same in every transaction is decided once (fold.ts), after the load-time edits; with memo, the
+ * rules decided by their values alone are planned (memo.ts) and left out of the runs (plan.ts). */
+export function compileRules(set: RuleSet, ops: OpsFactory, foldConstants = false, memo = false): RulesResult {
   const errors: WafLangError[] = [];
   const rules = applyEdits(set.entries);
   const phases: Item[][] = [[], [], [], [], [], []];
@@ -107,9 +110,17 @@ export function compileRules(set: RuleSet, ops: OpsFactory, foldConstants = fals
     errors,
     ignoredActions,
     ...prefilters(phases),
-    runs: planRuns(phases),
+    ...plans(phases, memo),
     pureWords: pureOps(phases),
   };
+}
+
+/** plans gives the memo plans (every bit -1 without memo) and the runs beside them. */
+function plans(phases: readonly Item[][], memo: boolean): { memo: MemoPhase[]; runs: Int32Array[] } {
+  const m = memo
+    ? planMemo(phases)
+    : phases.map((items) => ({ bits: new Int32Array(items.length).fill(-1), words: 0, groups: [] }));
+  return { memo: m, runs: planRuns(phases, m) };
 }
 
 const MATCHED = /matched_var/i;

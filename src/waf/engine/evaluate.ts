@@ -17,7 +17,18 @@ import type {
   TargetRemoval,
 } from "./program.ts";
 import { holds } from "./prefilter.ts";
-import { ENTRY_OVERHEAD, newEntry, newRec, type Entry, type Rec, type ValueCache } from "./value-cache.ts";
+import type { MemoGroup, MemoPhase } from "./memo.ts";
+import {
+  ENTRY_OVERHEAD,
+  MEMO_PAIR,
+  memoOf,
+  newEntry,
+  newRec,
+  NO_MATCH,
+  type Entry,
+  type Rec,
+  type ValueCache,
+} from "./value-cache.ts";
 import type { Tx } from "./transaction.ts";
 import type { WafHit } from "./types.ts";
 import { fullName, member, named, type Member } from "./vars.ts";
@@ -91,6 +102,11 @@ export class Evaluator {
   private removals: readonly TargetRemoval[] = NO_REMOVALS;
   private skipAfter: string | undefined;
   private stopPhase = false;
+  /** mayMatch: the memoised rules of phase memoPhase that may match at data version memoAt
+   * (memo.ts); the rest are passed over. */
+  private mayMatch: Uint32Array = NO_BITS;
+  private memoPhase = 0;
+  private memoAt = -1;
 
   constructor(tx: Tx) {
     this.tx = tx;
@@ -106,6 +122,8 @@ export class Evaluator {
   runPhase(phase: Phase, items: readonly Item[]): void {
     const tx = this.tx;
     const runs = tx.program.runs[phase] as Int32Array;
+    const memo = tx.program.memo[phase] as MemoPhase;
+    const memoBits = memo.bits;
     this.skip = 0;
     this.skipAfter = undefined;
     this.stopPhase = false;
@@ -127,9 +145,12 @@ export class Evaluator {
         this.skip--;
         continue;
       }
+      // memo.ts: a memoised rule none of whose values' bits are set cannot match.
+      const bit = memoBits[i]!;
+      if (bit >= 0 && !this.memoised(memo, phase, bit)) continue;
       if (tx.mode === "Off" || tx.removed(item)) continue;
       if (tx.overTime()) return;
-      this.rule(item, phase);
+      this.rule(item, phase, bit >= 0);
       if (this.stopPhase || (tx.interruption && phase !== 5)) return;
     }
   }
@@ -144,14 +165,16 @@ export class Evaluator {
     return end;
   }
 
-  private rule(r: CompiledRule, phase: Phase): void {
+  /** rule runs r; memoised: its first step's memo bit is set (its union need not be checked). */
+  private rule(r: CompiledRule, phase: Phase, memoised: boolean): void {
     const vars = this.tx.vars;
     vars.rule = r;
     // Reused: MATCHED_VARS is read through copies (named()) and by hit() for this rule only.
     vars.matchedVars.length = 0;
     let first: Member[] | undefined;
-    for (const step of r.steps) {
-      const matches = this.step(step, r);
+    const steps = r.steps;
+    for (let i = 0; i < steps.length; i++) {
+      const matches = this.step(steps[i] as Step, r, memoised && i === 0);
       if (!matches) return;
       first ??= matches;
     }
@@ -239,7 +262,7 @@ export class Evaluator {
   }
 
   /** step tests one rule of a chain; the matches (key: the variable's full name), or undefined. */
-  private step(s: Step, r: CompiledRule): Member[] | undefined {
+  private step(s: Step, r: CompiledRule, memoised: boolean): Member[] | undefined {
     if (s.unconditional) {
       this.run(s.actions);
       return [member("", "")];
@@ -257,8 +280,9 @@ export class Evaluator {
       if (pre !== undefined && !holds(pre, this.bits(e), 0)) return undefined;
       return this.test(s, m, e, undefined, live.collection);
     }
-    // No value of any target holds the literals the operator needs: the step cannot match.
-    if (pre !== undefined && s.union >= 0) {
+    // No value of any target holds the literals the operator needs: the step cannot match. (A
+    // memoised step got here because a value of its targets matches: the union would hold.)
+    if (pre !== undefined && s.union >= 0 && !memoised) {
       // The offset first: the first union of the transaction allocates unionBits.
       const u = this.stepUnion(s);
       if (!holds(pre, this.unionBits, u)) return undefined;
@@ -273,7 +297,7 @@ export class Evaluator {
           if (pre !== undefined && !holds(pre, this.bits(t), 0)) continue;
           out = this.test(s, v, t, out, target.collection);
         } else
-          for (const t of this.transformAll(s, v.value)) {
+          for (const t of this.transformAll(s, this.entry(v.value))) {
             if (pre !== undefined && !holds(pre, this.bits(t), 0)) continue;
             out = this.test(s, v, t, out, target.collection);
           }
@@ -308,7 +332,7 @@ export class Evaluator {
       for (let j = 0; j < ms.length; j++) {
         const value = (ms[j] as Member).value;
         if (!s.multiMatch) or(bits, off, this.bits(this.transform(s, value)), 0, w);
-        else for (const t of this.transformAll(s, value)) or(bits, off, this.bits(t), 0, w);
+        else for (const t of this.transformAll(s, this.entry(value))) or(bits, off, this.bits(t), 0, w);
       }
       at[slot] = version;
     }
@@ -376,18 +400,7 @@ export class Evaluator {
     const captures = s.capture ? this.captures : undefined;
     if (captures !== undefined) captures.length = 0;
     this.ctx.captures = captures;
-    let res: OperatorResult;
-    if (k >= 0 && t.miss !== undefined && (t.miss[k >>> 5]! & (1 << (k & 31))) !== 0) res = false;
-    else {
-      res = (s.op as NonNullable<Step["op"]>).test(t.v, this.ctx);
-      if (res === false && k >= 0) {
-        if (t.miss === undefined) {
-          t.miss = new Uint32Array(this.pureWords);
-          this.charge(t, 4 * this.pureWords);
-        }
-        t.miss[k >>> 5]! |= 1 << (k & 31);
-      }
-    }
+    const res = this.operate(s, t, k);
     if (s.negated ? res !== false : res === false) return out;
     const vars = this.tx.vars;
     if (captures) {
@@ -404,6 +417,77 @@ export class Evaluator {
     (out ??= []).push(m);
     this.run(s.actions);
     return out;
+  }
+
+  /** operate runs s's operator on t under this.ctx, or answers false from t's miss bit k (-1: none
+   * kept); a "no match" is recorded in it. */
+  private operate(s: Step, t: Rec, k: number): OperatorResult {
+    if (k >= 0 && t.miss !== undefined && (t.miss[k >>> 5]! & (1 << (k & 31))) !== 0) return false;
+    const res = (s.op as NonNullable<Step["op"]>).test(t.v, this.ctx);
+    if (res === false && k >= 0) {
+      if (t.miss === undefined) {
+        t.miss = new Uint32Array(this.pureWords);
+        this.charge(t, 4 * this.pureWords);
+      }
+      t.miss[k >>> 5]! |= 1 << (k & 31);
+    }
+    return res;
+  }
+
+  /** memoised says whether the memoised rule with bit of phase may match now: its bit in the
+   * phase's set (memo.ts), made for the data version the first time a rule asks. */
+  private memoised(memo: MemoPhase, phase: Phase, bit: number): boolean {
+    const version = this.tx.vars.version;
+    if (this.memoPhase !== phase || this.memoAt !== version) {
+      if (this.mayMatch.length < memo.words) this.mayMatch = new Uint32Array(memo.words);
+      const set = this.mayMatch;
+      set.fill(0);
+      for (const g of memo.groups) {
+        const ms = this.members(g.target);
+        for (let j = 0; j < ms.length; j++) {
+          const b = this.memoBits(g, this.entry((ms[j] as Member).value), memo.words);
+          for (let k = 0; k < b.length; k++) set[k]! |= b[k]!;
+        }
+      }
+      this.memoPhase = phase;
+      this.memoAt = version;
+    }
+    return (this.mayMatch[bit >>> 5]! & (1 << (bit & 31))) !== 0;
+  }
+
+  /** memoBits is value e's bits for group g — which of g's rules' first steps match e.value —,
+   * kept on the entry (value-cache.ts Entry.memo). */
+  private memoBits(g: MemoGroup, e: Entry, words: number): Uint32Array {
+    const kept = memoOf(e, g.id);
+    if (kept !== undefined) return kept;
+    let out: Uint32Array | undefined;
+    // Captures are not wanted: a rule that matches runs again as written.
+    this.ctx.captures = undefined;
+    for (const { bit, step } of g.rules) {
+      if ((out !== undefined && (out[bit >>> 5]! & (1 << (bit & 31))) !== 0) || !this.decides(step, e)) continue;
+      out ??= new Uint32Array(words);
+      out[bit >>> 5]! |= 1 << (bit & 31);
+    }
+    const b = out ?? NO_MATCH;
+    (e.memo ??= []).push(g.id, b);
+    this.charge(e, MEMO_PAIR + 4 * b.length);
+    return b;
+  }
+
+  /** decides says whether step s matches value e (some form of it under s's transformations). */
+  private decides(s: Step, e: Entry): boolean {
+    const k = this.pureWords > 0 ? s.pureOp : -1;
+    const pre = s.pre;
+    if (!s.multiMatch) {
+      const t = this.transformEntry(s, e);
+      if (pre !== undefined && !holds(pre, this.bits(t), 0)) return false;
+      return (this.operate(s, t, k) === false) === s.negated;
+    }
+    for (const t of this.transformAll(s, e)) {
+      if (pre !== undefined && !holds(pre, this.bits(t), 0)) continue;
+      if ((this.operate(s, t, k) === false) === s.negated) return true;
+    }
+    return false;
   }
 
   /** select lists a target's values; each member's `full` is its name as MATCHED_VAR_NAME shows
@@ -472,7 +556,11 @@ export class Evaluator {
    * prefix's result is kept on the entry (transforms[0..i] under transformIds[i]), so rules
    * sharing a chain's start share its work, within and across transactions. */
   private transform(s: Step, value: string): Rec {
-    const e = this.entry(value);
+    return this.transformEntry(s, this.entry(value));
+  }
+
+  /** transformEntry is transform() of the value of entry e. */
+  private transformEntry(s: Step, e: Entry): Rec {
     const n = s.transforms.length;
     if (n === 0) return e;
     const ids = s.transformIds;
@@ -509,8 +597,7 @@ export class Evaluator {
 
   /** transformAll is multiMatch: the value before and after each transformation that changed
    * it. Each intermediate is the chain prefix's result, shared through the same entry. */
-  private transformAll(s: Step, value: string): Rec[] {
-    const e = this.entry(value);
+  private transformAll(s: Step, e: Entry): Rec[] {
     const out: Rec[] = [e];
     const t = (e.t ??= []);
     let cur: Rec = e;

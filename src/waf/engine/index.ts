@@ -52,8 +52,8 @@ export function compileProgram(
   options: ProgramOptions,
   deps: EngineDeps = { ops: realOps, body: realBody },
 ): CompileResult & { program?: Program } {
-  const { phases, ruleCount, errors, ignoredActions, literals, unionSlots, runs, pureWords, folded } =
-    compileRules(set, deps.ops, !options.plain && options.fold !== false);
+  const { phases, ruleCount, errors, ignoredActions, literals, unionSlots, runs, memo, pureWords, folded } =
+    compileRules(set, deps.ops, !options.plain && options.fold !== false, !options.plain && options.memo !== false);
   if (errors.length) return { errors };
   const settings = defaultSettings();
   const ignoredSettings = applySettings(settingsOf(set.entries), settings);
@@ -67,6 +67,7 @@ export function compileProgram(
     literals,
     unionSlots,
     runs: options.plain ? runs.map((r) => new Int32Array(r.length)) : runs,
+    memo,
     pureWords: options.plain ? 0 : pureWords,
     values: new ValueCache(options.plain ? 0 : options.valueCache?.maxBytes, options.valueCache?.maxEntries),
     unionPool: [],

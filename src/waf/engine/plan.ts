@@ -32,10 +32,12 @@
 //    recomputes U when it resumes. A pending skip or skipAfter, which counts or searches items,
 //    makes the evaluator take the rules one by one as before.
 import type { Item, Step } from "./program.ts";
+import type { MemoPhase } from "./memo.ts";
 
-/** eligible says whether a rule's first step can be passed over on its union (premise 2). */
-function eligible(item: Item): Step | undefined {
-  if (item.kind !== "rule") return undefined;
+/** eligible says whether a rule's first step can be passed over on its union (premise 2). A rule
+ * the memo plan decides (memo.ts) is passed over on its memoised bits instead, more cheaply. */
+function eligible(item: Item, memoised: boolean): Step | undefined {
+  if (item.kind !== "rule" || memoised) return undefined;
   const s = item.steps[0];
   if (s === undefined || s.pre === undefined || s.union < 0 || s.negated) return undefined;
   if (s.unconditional || s.live !== undefined || s.op === undefined) return undefined;
@@ -43,14 +45,16 @@ function eligible(item: Item): Step | undefined {
   return s;
 }
 
-/** planRuns gives each phase's runs (program.ts Compiled.runs). */
-export function planRuns(phases: readonly (readonly Item[])[]): Int32Array[] {
-  return phases.map((items) => {
+/** planRuns gives each phase's runs (program.ts Compiled.runs), leaving out the rules memo
+ * decides. */
+export function planRuns(phases: readonly (readonly Item[])[], memo: readonly MemoPhase[]): Int32Array[] {
+  return phases.map((items, p) => {
+    const memoBits = memo[p]?.bits;
     const runs = new Int32Array(items.length);
     let end = items.length;
     let slot = -1;
     for (let i = items.length - 1; i >= 0; i--) {
-      const s = eligible(items[i] as Item);
+      const s = eligible(items[i] as Item, memoBits !== undefined && memoBits[i]! >= 0);
       if (s === undefined) {
         slot = -1;
         continue;

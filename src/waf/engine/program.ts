@@ -7,6 +7,7 @@ import type { BodyProcessors } from "../body/types.ts";
 import type { CompiledOperator, Transform } from "../ops/types.ts";
 import type { Regex } from "../rx/index.ts";
 import type { LiteralIndex, Pre } from "./prefilter.ts";
+import type { MemoPhase } from "./memo.ts";
 import type { ValueCache } from "./value-cache.ts";
 import type { EngineSettings, IgnoredSetting } from "./settings.ts";
 
@@ -142,6 +143,9 @@ export interface Compiled {
   /** runs[p][i], for a rule at item i of phase p that plan.ts can skip on its union alone: the
    * end (exclusive) of the run of such rules from i that share its union slot; 0 otherwise. */
   runs: readonly Int32Array[];
+  /** memo[p]: phase p's memo plan (memo.ts): the rules it may pass over on the values' memoised
+   * bits; every bit -1 when the program keeps nothing across transactions. */
+  memo: readonly MemoPhase[];
   /** pureWords is the size of a value's Rec.miss (one bit per pure operator). */
   pureWords: number;
   /** values is the program's cross-transaction cache of values (value-cache.ts). */

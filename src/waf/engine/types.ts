@@ -122,6 +122,9 @@ export interface ProgramOptions {
   /** plain: run every rule as written — no plan (plan.ts) and nothing kept across transactions
    * (value-cache.ts) —, the reference the differential tests compare the program with. */
   plain?: boolean;
+  /** memo: false enters every rule the memo plan (memo.ts) would pass over on its values'
+   * memoised bits (default on; off when plain). */
+  memo?: boolean;
   /** fold: false keeps the rules fold.ts would decide at load (default on; off when plain). */
   fold?: boolean;
 }

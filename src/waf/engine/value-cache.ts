@@ -15,7 +15,8 @@
 // Bounded: two generations (young, old). A lookup that finds a value in old moves it to young;
 // when young has charged MAX_CHARGE bytes or holds MAX_ENTRIES values it becomes old and the old
 // one is dropped. Each entry charges what it holds: its key, its transformed strings, its bit
-// sets, its forms array (8 bytes a slot), plus ENTRY_OVERHEAD per entry and record; so the cache
+// sets, its forms array (8 bytes a slot), its memo bits (memo.ts: 16 bytes a group plus the bit
+// set when a rule matches), plus ENTRY_OVERHEAD per entry and record; so the cache
 // holds at most about 2 × MAX_CHARGE bytes (4 MiB) per program whatever the traffic. Values
 // longer than MAX_VALUE_CHARS (bodies, long arguments) are not kept: the evaluator works them
 // out per transaction (a local map, as before this cache).
@@ -37,7 +38,24 @@ export interface Rec {
  * to it. */
 export interface Entry extends Rec {
   t: (Rec | undefined)[] | undefined;
+  /** memo: memo.ts's bits of this value per group, as pairs (group id, bits); NO_MATCH when no
+   * rule of the group matches the value (most values, most groups). */
+  memo: (number | Uint32Array)[] | undefined;
 }
+
+/** NO_MATCH is the memo bits of a value no rule of a group matches; shared, never written. */
+export const NO_MATCH = new Uint32Array(0);
+
+/** memoOf is e's bits for memo group id, undefined when not worked out yet. */
+export function memoOf(e: Entry, id: number): Uint32Array | undefined {
+  const m = e.memo;
+  if (m === undefined) return undefined;
+  for (let i = 0; i < m.length; i += 2) if (m[i] === id) return m[i + 1] as Uint32Array;
+  return undefined;
+}
+
+/** MEMO_PAIR: bytes charged per memo pair (two array slots), plus the bits' own bytes. */
+export const MEMO_PAIR = 16;
 
 /** MAX_VALUE_CHARS: longer values are not kept across transactions. */
 export const MAX_VALUE_CHARS = 2048;
@@ -50,7 +68,7 @@ export const ENTRY_OVERHEAD = 96;
 
 /** newEntry makes an entry for v (shared: for the program's cache). */
 export function newEntry(v: string, shared: boolean): Entry {
-  return { v, bits: undefined, miss: undefined, shared, t: undefined };
+  return { v, bits: undefined, miss: undefined, shared, t: undefined, memo: undefined };
 }
 
 /** newRec makes a record for a transformed form. */
@@ -113,6 +131,9 @@ export class ValueCache {
 /** size is what entry e charges: its key, its records' strings and bit sets. */
 function size(e: Entry): number {
   let n = e.v.length + ENTRY_OVERHEAD + bitBytes(e);
+  const m = e.memo;
+  if (m !== undefined)
+    for (let i = 1; i < m.length; i += 2) n += MEMO_PAIR + 4 * (m[i] as Uint32Array).length;
   if (e.t !== undefined) {
     n += 8 * e.t.length;
     for (const r of new Set(e.t))

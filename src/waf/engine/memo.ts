@@ -1,0 +1,107 @@
+// memo.ts: per phase, which rules' first step may be decided from the request's values alone,
+// one value at a time, and the groups the evaluator reads those values through. A rule is
+// _memoised_ when its first step is a pure function of the members it reads: every target is
+// request or response data (fixed between data changes: not TX, MATCHED_*, TIME*, ...), none is
+// a count, and its operator is pure (CompiledOperator.pure: no macro in its argument, no state).
+// Its targets are cut into _groups_: one per distinct (collection, selector) of the phase —
+// `ARGS`, `REQUEST_HEADERS:User-Agent`, `XML:/*` —, each listing the memoised rules that read it.
+//
+// Per transaction (evaluate.ts), a phase's groups are read once per data version: for each group,
+// each member it selects (the selector applied, exclusions not) has its value's bits — which of
+// the group's rules' first steps match that value — looked up on the value's value-cache.ts entry
+// (`Entry.memo`, under the group's id), computed on first sight by running each rule's
+// transformations and operator on it (through the same cached forms, literal bits and miss bits
+// as a rule that runs). The OR over every member of every group is the phase's set of rules that
+// may match; a memoised rule outside it is passed over without being entered.
+//
+// Why passing over such a rule cannot change the outcome (each premise is a property of
+// evaluate.ts's step(), as plan.ts's proof uses them):
+// 1. A rule matches only when its first step matches, and a rule whose first step does not match
+//    runs no action, capture, skip or hit; its only writes (`vars.rule`, the reset of
+//    `MATCHED_VARS`) are written again by the next rule that runs before anything reads them.
+// 2. A first step matches exactly when, for some target t and some member m of t left by the
+//    exclusions and runtime target removals, the operator's answer on some form of m.value under
+//    the step's transformations (one, or each intermediate with multiMatch) differs from its
+//    negation. Exclusions and removals only take members away, so the step matching implies the
+//    same with them ignored: for some group (t's collection and selector) and some member it
+//    selects, the value's bit for the rule is set.
+// 3. That bit is a function of (group, value) alone: the group fixes the rules (their
+//    transformations, operators, negation, multiMatch), a transformation is a function of its
+//    input, and a pure operator's answer a function of the transformed value. Captures do not
+//    enter into it (a capture is written only when the rule matches, and it then runs as written).
+//    So a bit computed in one transaction holds in any other with the same value in the group.
+// 4. The set is recomputed whenever the data version changes (vars.ts: a collection or scalar
+//    stored); TX and the other live or dynamic variables are not read by a memoised rule (their
+//    members change without a version change). Hence a rule outside the set cannot match (2, 3)
+//    and passing over it changes nothing (1).
+// Bounded through the value cache: a memo lives on the entry of its value and is charged to it
+// (value-cache.ts), so it goes with the entry when its generation is dropped; values too long for
+// the cache get a per-transaction entry, their bits worked out in each transaction.
+import type { Item, Step, Target } from "./program.ts";
+import { fixedBetweenChanges } from "./vars.ts";
+
+/** MemoRule is one memoised rule as a group lists it: its bit in the phase's set and its first
+ * step. */
+export interface MemoRule {
+  bit: number;
+  step: Step;
+}
+
+/** MemoGroup is a (collection, selector) read by memoised rules of one phase. */
+export interface MemoGroup {
+  /** id: the group's key in a value's Entry.memo, unique in the program. */
+  id: number;
+  /** target: how the group's members are listed (evaluate.ts members()); never a count. */
+  target: Target;
+  rules: MemoRule[];
+}
+
+/** MemoPhase is one phase's memo plan. */
+export interface MemoPhase {
+  /** bits[i]: the bit of the rule at item i in the phase's set, -1 when it is not memoised. */
+  bits: Int32Array;
+  /** words: the size of the phase's set (Uint32 words). */
+  words: number;
+  groups: MemoGroup[];
+}
+
+/** memoisable says whether a rule's first step is decided by its members' values alone. */
+export function memoisable(item: Item): Step | undefined {
+  if (item.kind !== "rule") return undefined;
+  const s = item.steps[0];
+  if (s === undefined || s.unconditional || s.live !== undefined || s.op?.pure !== true) return undefined;
+  if (s.targets.length === 0) return undefined;
+  for (const t of s.targets) if (t.count || !fixedBetweenChanges(t.collection)) return undefined;
+  return s;
+}
+
+/** groupKey names a target's (collection, selector) within a phase. */
+function groupKey(t: Target): string {
+  const sel = t.sel;
+  const s = sel === undefined ? "" : sel.kind === "regex" ? `r${sel.pattern}` : `${sel.kind[0]}${sel.kind === "name" ? sel.lower : sel.value}`;
+  return `${t.collection}\0${s}`;
+}
+
+/** planMemo gives each phase its memo plan (an empty one for a phase without memoised rules). */
+export function planMemo(phases: readonly (readonly Item[])[]): MemoPhase[] {
+  let ids = 0;
+  return phases.map((items) => {
+    const bits = new Int32Array(items.length).fill(-1);
+    const groups = new Map<string, MemoGroup>();
+    let n = 0;
+    items.forEach((item, i) => {
+      const s = memoisable(item);
+      if (s === undefined) return;
+      const bit = n++;
+      bits[i] = bit;
+      for (const t of s.targets) {
+        const key = groupKey(t);
+        let g = groups.get(key);
+        if (g === undefined) groups.set(key, (g = { id: ids++, target: t, rules: [] }));
+        // A rule naming the same target twice is listed once.
+        if (g.rules[g.rules.length - 1]?.bit !== bit) g.rules.push({ bit, step: s });
+      }
+    });
+    return { bits, words: (n + 31) >>> 5, groups: [...groups.values()] };
+  });
+}
