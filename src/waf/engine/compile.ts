@@ -69,7 +69,12 @@ const REFUSED: Record<string, string> = {
 /** compileRules compiles the rules and markers of set with ops; with foldConstants, what is the
  * same in every transaction is decided once (fold.ts), after the load-time edits; with memo, the
  * rules decided by their values alone are planned (memo.ts) and left out of the runs (plan.ts). */
-export function compileRules(set: RuleSet, ops: OpsFactory, foldConstants = false, memo = false): RulesResult {
+export function compileRules(
+  set: RuleSet,
+  ops: OpsFactory,
+  foldConstants = false,
+  memo = false,
+): RulesResult {
   const errors: WafLangError[] = [];
   const rules = applyEdits(set.entries);
   const phases: Item[][] = [[], [], [], [], [], []];
@@ -119,7 +124,12 @@ export function compileRules(set: RuleSet, ops: OpsFactory, foldConstants = fals
 function plans(phases: readonly Item[][], memo: boolean): { memo: MemoPhase[]; runs: Int32Array[] } {
   const m = memo
     ? planMemo(phases)
-    : phases.map((items) => ({ bits: new Int32Array(items.length).fill(-1), words: 0, groups: [] }));
+    : phases.map((items) => ({
+        bits: new Int32Array(items.length).fill(-1),
+        counted: new Uint8Array(items.length),
+        words: 0,
+        groups: [],
+      }));
   return { memo: m, runs: planRuns(phases, m) };
 }
 
@@ -141,13 +151,15 @@ function readsStaleMatched(rules: ReturnType<typeof applyEdits>): boolean {
 /** pureOps numbers the steps whose operator is pure (ops/types.ts CompiledOperator.pure), so a
  * value can record which of them it does not match (value-cache.ts Rec.miss); the number of
  * words that takes. A negated step with `capture` is left out: its match is the operator's
- * failure, and whether a failing operator wrote captures is the operator's business. */
+ * failure, and whether a failing operator wrote captures is the operator's business. So is a
+ * `live` step (a TX comparison): one variable read directly, cheaper than a cache lookup. */
 function pureOps(phases: readonly Item[][]): number {
   let n = 0;
   for (const items of phases)
     for (const item of items) {
       if (item.kind !== "rule") continue;
-      for (const step of item.steps) if (step.op?.pure && !(step.negated && step.capture)) step.pureOp = n++;
+      for (const step of item.steps)
+        if (step.op?.pure && !(step.negated && step.capture) && step.live === undefined) step.pureOp = n++;
     }
   return (n + 31) >>> 5;
 }

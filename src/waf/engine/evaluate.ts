@@ -79,6 +79,25 @@ function or(to: Uint32Array, toOff: number, from: Uint32Array, fromOff: number, 
   for (let k = 0; k < w; k++) to[toOff + k]! |= from[fromOff + k]!;
 }
 
+// CONSTANT_SETS keeps, per setvar that sets a literal key to a literal value (crs-setup's, and
+// the one SecAction fold.ts makes of them: ~70 per transaction), the member it stores; null for
+// the others. Members are never changed once made (a match's is a new one), so every
+// transaction's TX may hold the same object.
+const CONSTANT_SETS = new WeakMap<SetVar, Member | null>();
+
+function constantSet(sv: SetVar): Member | null {
+  let m = CONSTANT_SETS.get(sv);
+  if (m === undefined) {
+    const literal = (t: Template) => t.parts.every((p) => typeof p === "string");
+    m =
+      sv.op === "set" && literal(sv.key) && (sv.value === undefined || literal(sv.value))
+        ? member(sv.key.parts.join("").toLowerCase(), sv.value ? sv.value.parts.join("") : "")
+        : null;
+    CONSTANT_SETS.set(sv, m);
+  }
+  return m;
+}
+
 /** Evaluator runs a transaction's rules. */
 export class Evaluator {
   private readonly tx: Tx;
@@ -145,9 +164,15 @@ export class Evaluator {
         this.skip--;
         continue;
       }
-      // memo.ts: a memoised rule none of whose values' bits are set cannot match.
+      // memo.ts: a memoised rule none of whose values' bits are set cannot match (a count that
+      // runtime removals may change aside).
       const bit = memoBits[i]!;
-      if (bit >= 0 && !this.memoised(memo, phase, bit)) continue;
+      if (
+        bit >= 0 &&
+        !this.memoised(memo, phase, bit) &&
+        (memo.counted[i] === 0 || this.removalsFor(item).length === 0)
+      )
+        continue;
       if (tx.mode === "Off" || tx.removed(item)) continue;
       if (tx.overTime()) return;
       this.rule(item, phase, bit >= 0);
@@ -444,6 +469,11 @@ export class Evaluator {
       set.fill(0);
       for (const g of memo.groups) {
         const ms = this.members(g.target);
+        if (g.target.count) {
+          const b = this.memoBits(g, this.entry(String(ms.length)), memo.words);
+          for (let k = 0; k < b.length; k++) set[k]! |= b[k]!;
+          continue;
+        }
         for (let j = 0; j < ms.length; j++) {
           const b = this.memoBits(g, this.entry((ms[j] as Member).value), memo.words);
           for (let k = 0; k < b.length; k++) set[k]! |= b[k]!;
@@ -464,7 +494,8 @@ export class Evaluator {
     // Captures are not wanted: a rule that matches runs again as written.
     this.ctx.captures = undefined;
     for (const { bit, step } of g.rules) {
-      if ((out !== undefined && (out[bit >>> 5]! & (1 << (bit & 31))) !== 0) || !this.decides(step, e)) continue;
+      if ((out !== undefined && (out[bit >>> 5]! & (1 << (bit & 31))) !== 0) || !this.decides(step, e))
+        continue;
       out ??= new Uint32Array(words);
       out[bit >>> 5]! |= 1 << (bit & 31);
     }
@@ -622,6 +653,11 @@ export class Evaluator {
 
   private setvar(sv: SetVar): void {
     const coll = this.tx.vars.collection(sv.collection);
+    const fixed = constantSet(sv);
+    if (fixed !== null) {
+      coll.set(fixed.key, fixed);
+      return;
+    }
     const key = this.expand(sv.key).toLowerCase();
     if (sv.op === "delete") {
       coll.delete(key);
@@ -679,9 +715,19 @@ function mask(text: string, secrets: readonly string[] | undefined): string {
   return text;
 }
 
+/** PICKS bounds a regex selector's kept answers (names); past it they start over. */
+const PICKS = 1024;
+
 /** selects says whether a selector picks a member (names case-insensitively). */
 function selects(sel: Sel, m: Member): boolean {
   if (sel.kind === "name") return m.lower === sel.lower;
-  if (sel.kind === "regex") return sel.rx.testBinary(m.key);
-  return false;
+  if (sel.kind !== "regex") return false;
+  // A regex selector's answer is a function of the name: kept per selector (shared by the
+  // program's transactions), as CRS 922110's /MULTIPART_HEADERS_CONTENT_TYPES_*/ tries it on
+  // each of TX's ~80 names in every transaction.
+  let picks = sel.picks;
+  if (picks === undefined || picks.size >= PICKS) sel.picks = picks = new Map();
+  let yes = picks.get(m.key);
+  if (yes === undefined) picks.set(m.key, (yes = sel.rx.testBinary(m.key)));
+  return yes;
 }

@@ -53,7 +53,12 @@ export function compileProgram(
   deps: EngineDeps = { ops: realOps, body: realBody },
 ): CompileResult & { program?: Program } {
   const { phases, ruleCount, errors, ignoredActions, literals, unionSlots, runs, memo, pureWords, folded } =
-    compileRules(set, deps.ops, !options.plain && options.fold !== false, !options.plain && options.memo !== false);
+    compileRules(
+      set,
+      deps.ops,
+      !options.plain && options.fold !== false,
+      !options.plain && options.memo !== false,
+    );
   if (errors.length) return { errors };
   const settings = defaultSettings();
   const ignoredSettings = applySettings(settingsOf(set.entries), settings);

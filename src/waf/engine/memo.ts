@@ -1,10 +1,12 @@
 // memo.ts: per phase, which rules' first step may be decided from the request's values alone,
 // one value at a time, and the groups the evaluator reads those values through. A rule is
 // _memoised_ when its first step is a pure function of the members it reads: every target is
-// request or response data (fixed between data changes: not TX, MATCHED_*, TIME*, ...), none is
-// a count, and its operator is pure (CompiledOperator.pure: no macro in its argument, no state).
-// Its targets are cut into _groups_: one per distinct (collection, selector) of the phase —
-// `ARGS`, `REQUEST_HEADERS:User-Agent`, `XML:/*` —, each listing the memoised rules that read it.
+// request or response data (fixed between data changes: not TX, MATCHED_*, TIME*, ...), and its
+// operator is pure (CompiledOperator.pure: no macro in its argument, no state). A count target
+// (`&REQUEST_HEADERS:Host`) counts too when the step excludes nothing of its collection: its one
+// value is the number of members selected. Its targets are cut into _groups_: one per distinct
+// (collection, selector, count) of the phase — `ARGS`, `REQUEST_HEADERS:User-Agent`, `XML:/*`,
+// `&REQUEST_HEADERS:Host` —, each listing the memoised rules that read it.
 //
 // Per transaction (evaluate.ts), a phase's groups are read once per data version: for each group,
 // each member it selects (the selector applied, exclusions not) has its value's bits — which of
@@ -24,7 +26,10 @@
 //    the step's transformations (one, or each intermediate with multiMatch) differs from its
 //    negation. Exclusions and removals only take members away, so the step matching implies the
 //    same with them ignored: for some group (t's collection and selector) and some member it
-//    selects, the value's bit for the rule is set.
+//    selects, the value's bit for the rule is set. A count target's one value, the number of
+//    members left, is the group's number when nothing is taken away: a memoised step excludes
+//    nothing of a counted collection, and a rule with a count target that runtime removals name
+//    is entered whatever its bits (evaluate.ts runPhase).
 // 3. That bit is a function of (group, value) alone: the group fixes the rules (their
 //    transformations, operators, negation, multiMatch), a transformation is a function of its
 //    input, and a pure operator's answer a function of the transformed value. Captures do not
@@ -51,7 +56,8 @@ export interface MemoRule {
 export interface MemoGroup {
   /** id: the group's key in a value's Entry.memo, unique in the program. */
   id: number;
-  /** target: how the group's members are listed (evaluate.ts members()); never a count. */
+  /** target: how the group's members are listed (evaluate.ts members()); with target.count,
+   * the group's one value is their number. */
   target: Target;
   rules: MemoRule[];
 }
@@ -60,6 +66,9 @@ export interface MemoGroup {
 export interface MemoPhase {
   /** bits[i]: the bit of the rule at item i in the phase's set, -1 when it is not memoised. */
   bits: Int32Array;
+  /** counted[i]: the memoised rule at item i has a count target (runtime removals that name it
+   * may change the count: it is entered then). */
+  counted: Uint8Array;
   /** words: the size of the phase's set (Uint32 words). */
   words: number;
   groups: MemoGroup[];
@@ -71,15 +80,23 @@ export function memoisable(item: Item): Step | undefined {
   const s = item.steps[0];
   if (s === undefined || s.unconditional || s.live !== undefined || s.op?.pure !== true) return undefined;
   if (s.targets.length === 0) return undefined;
-  for (const t of s.targets) if (t.count || !fixedBetweenChanges(t.collection)) return undefined;
+  for (const t of s.targets) {
+    if (!fixedBetweenChanges(t.collection)) return undefined;
+    if (t.count && (s.exclusionsBy.get(t.collection)?.length ?? 0) > 0) return undefined;
+  }
   return s;
 }
 
 /** groupKey names a target's (collection, selector) within a phase. */
 function groupKey(t: Target): string {
   const sel = t.sel;
-  const s = sel === undefined ? "" : sel.kind === "regex" ? `r${sel.pattern}` : `${sel.kind[0]}${sel.kind === "name" ? sel.lower : sel.value}`;
-  return `${t.collection}\0${s}`;
+  const s =
+    sel === undefined
+      ? ""
+      : sel.kind === "regex"
+        ? `r${sel.pattern}`
+        : `${sel.kind[0]}${sel.kind === "name" ? sel.lower : sel.value}`;
+  return `${t.count ? "&" : ""}${t.collection}\0${s}`;
 }
 
 /** planMemo gives each phase its memo plan (an empty one for a phase without memoised rules). */
@@ -87,6 +104,7 @@ export function planMemo(phases: readonly (readonly Item[])[]): MemoPhase[] {
   let ids = 0;
   return phases.map((items) => {
     const bits = new Int32Array(items.length).fill(-1);
+    const counted = new Uint8Array(items.length);
     const groups = new Map<string, MemoGroup>();
     let n = 0;
     items.forEach((item, i) => {
@@ -94,6 +112,7 @@ export function planMemo(phases: readonly (readonly Item[])[]): MemoPhase[] {
       if (s === undefined) return;
       const bit = n++;
       bits[i] = bit;
+      if (s.targets.some((t) => t.count)) counted[i] = 1;
       for (const t of s.targets) {
         const key = groupKey(t);
         let g = groups.get(key);
@@ -102,6 +121,6 @@ export function planMemo(phases: readonly (readonly Item[])[]): MemoPhase[] {
         if (g.rules[g.rules.length - 1]?.bit !== bit) g.rules.push({ bit, step: s });
       }
     });
-    return { bits, words: (n + 31) >>> 5, groups: [...groups.values()] };
+    return { bits, counted, words: (n + 31) >>> 5, groups: [...groups.values()] };
   });
 }

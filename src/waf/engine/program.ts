@@ -11,10 +11,12 @@ import type { MemoPhase } from "./memo.ts";
 import type { ValueCache } from "./value-cache.ts";
 import type { EngineSettings, IgnoredSetting } from "./settings.ts";
 
-/** Sel is a compiled selector: a lower-case name, a regex on the member's name, or XPath. */
+/** Sel is a compiled selector: a lower-case name, a regex on the member's name, or XPath. A
+ * regex's answers are kept by name (`picks`, bounded: evaluate.ts selects): the names it is
+ * tried on — TX's, headers' — repeat in every transaction. */
 export type Sel =
   | { kind: "name"; lower: string; value: string }
-  | { kind: "regex"; rx: Regex; pattern: string }
+  | { kind: "regex"; rx: Regex; pattern: string; picks?: Map<string, boolean> }
   | { kind: "xpath"; value: string };
 
 /** Target is one variable a step reads (`ARGS:q`, `&TX:x`); `sel` absent means every member. */

@@ -127,7 +127,9 @@ export class Vars {
     if (LIVE.has(name) || DYNAMIC.has(name)) {
       // Picked first, then named: TX holds dozens of variables and a selector takes few.
       const out: Member[] = [];
-      for (const m of this.members(name)) if (pick(sel, m)) out.push(named(name, m));
+      // A live collection's map read as it is (members() would copy it first).
+      const ms = LIVE.has(name) ? (this.live.get(name)?.values() ?? []) : this.members(name);
+      for (const m of ms) if (pick(sel, m)) out.push(named(name, m));
       return out;
     }
     let out = this.namedCache.get(key);

@@ -83,6 +83,8 @@ export function compileIp(op: Operator): CompiledOperator {
   const test4 = (a: number) => v4.some(([net, mask]) => (a & mask) >>> 0 === net);
   return {
     name: op.name,
+    // The networks are read at load (the argument or the file): the answer is the address's.
+    pure: true,
     test(value: string): OperatorResult {
       const a4 = parseV4(value);
       if (a4 >= 0) return test4(a4) ? { matched: value } : false;

@@ -2,7 +2,7 @@
 // leading whitespace, an optional sign, then digits up to the first other byte; no digits at all
 // is 0 ("abc" = 0, "12abc" = 12). So `@eq 0` matches an empty or non-numeric value, as in CRS.
 import type { Operator } from "../lang/model.ts";
-import { param } from "./op-text.ts";
+import { literalArg, param } from "./op-text.ts";
 import type { CompiledOperator, OperatorContext, OperatorResult } from "./types.ts";
 
 /** toNumber parses s the way C's atoll does (saturating at ±2^63). */
@@ -47,6 +47,7 @@ export function compileNumber(op: Operator): CompiledOperator {
   const get = param(op);
   return {
     name: op.name,
+    pure: literalArg(op),
     test(value: string, ctx: OperatorContext): OperatorResult {
       const b = constant ?? toNumber(get(ctx));
       return compare(toNumber(value), b) ? { matched: value } : false;

@@ -16,6 +16,12 @@ export function toBinary(s: string): string {
 /** Param yields an operator's argument for one test. */
 export type Param = (ctx: OperatorContext) => string;
 
+/** literalArg says whether an operator's argument holds no macro (the same in every test): then
+ * a test's answer depends on the value alone (CompiledOperator.pure). */
+export function literalArg(op: Operator): boolean {
+  return op.arg.kind !== "template" || isLiteral(op.arg.template);
+}
+
 /** param prepares a text argument: a constant when it has no macro, else expanded per test. */
 export function param(op: Operator): Param {
   if (op.arg.kind !== "template") {
@@ -68,6 +74,7 @@ export function compileText(op: Operator): CompiledOperator {
   const name = op.name;
   return {
     name,
+    pure: literalArg(op),
     test(value: string, ctx: OperatorContext): OperatorResult {
       const p = get(ctx);
       if (!test(value, p)) return false;
