@@ -98,6 +98,30 @@ function constantSet(sv: SetVar): Member | null {
   return m;
 }
 
+// CONSTANT_BLOCKS keeps, per action list made only of such setvars on one collection (fold.ts's
+// merged SecAction: crs-setup and the 901 defaults), their members in order; null for the others.
+const CONSTANT_BLOCKS = new WeakMap<readonly RunAction[], { collection: string; members: Member[] } | null>();
+
+function constantBlock(actions: readonly RunAction[]): { collection: string; members: Member[] } | null {
+  let b = CONSTANT_BLOCKS.get(actions);
+  if (b === undefined) {
+    const first = actions[0];
+    const collection = first?.kind === "setvar" ? first.setvar.collection : undefined;
+    const members: Member[] = [];
+    for (const a of actions) {
+      const m = a.kind === "setvar" && a.setvar.collection === collection ? constantSet(a.setvar) : null;
+      if (m === null) break;
+      members.push(m);
+    }
+    b =
+      collection !== undefined && members.length === actions.length && members.length > 1
+        ? { collection, members }
+        : null;
+    CONSTANT_BLOCKS.set(actions, b);
+  }
+  return b;
+}
+
 /** Evaluator runs a transaction's rules. */
 export class Evaluator {
   private readonly tx: Tx;
@@ -641,6 +665,12 @@ export class Evaluator {
   }
 
   private run(actions: readonly RunAction[]): void {
+    const block = constantBlock(actions);
+    if (block !== null) {
+      const coll = this.tx.vars.collection(block.collection);
+      for (const m of block.members) coll.set(m.key, m);
+      return;
+    }
     for (const a of actions) {
       if (a.kind === "setvar") this.setvar(a.setvar);
       else if (a.kind === "ctl") this.tx.ctl(a.ctl, a.remove);

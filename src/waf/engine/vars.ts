@@ -103,9 +103,10 @@ export class Vars {
 
   private changed(): void {
     this.version++;
-    this.derived.clear();
-    this.namedCache.clear();
-    this.whereCache.clear();
+    // Map.clear() allocates a new table even when empty; a phase's fill stores a dozen scalars.
+    if (this.derived.size > 0) this.derived.clear();
+    if (this.namedCache.size > 0) this.namedCache.clear();
+    if (this.whereCache.size > 0) this.whereCache.clear();
   }
 
   /** named lists a variable's members with their full names, kept until the data changes (the

@@ -165,3 +165,23 @@ test(
     }
   },
 );
+
+// The memo (src/waf/engine/memo.ts) passes rules over on bits kept per value across
+// transactions: each request runs twice in a row through the program with it (its values cold,
+// then warm), and through a program with a cache so small it turns every few requests, and must
+// give the evidence of the same program without the memo (its value cache and plan as they are).
+test("the CRS corpus's requests, cold and warm: the memo changes no evidence", { skip }, () => {
+  const exchanges = corpusExchanges(400);
+  for (const config of [CORPUS_WAF, { ...CORPUS_WAF, paranoiaLevel: 1, mode: "Enforcement" as const }]) {
+    const off = crsProgram({ memo: false }, config);
+    const memo = crsProgram({}, config);
+    const tiny = crsProgram({ valueCache: { maxBytes: 16 * 1024, maxEntries: 64 } }, config);
+    for (const x of exchanges) {
+      const want = evidence(off, x);
+      assert.deepEqual(evidence(memo, x), want, `${x.id} (PL${config.paranoiaLevel}, cold)`);
+      assert.deepEqual(evidence(memo, x), want, `${x.id} (PL${config.paranoiaLevel}, warm)`);
+      assert.deepEqual(evidence(tiny, x), want, `${x.id} (PL${config.paranoiaLevel}, tiny cache)`);
+    }
+    assert.ok(tiny.values.generations > 10, `the tiny cache turned (${tiny.values.generations})`);
+  }
+});
