@@ -60,6 +60,8 @@ function removes(tr: TargetRemoval, r: CompiledRule): boolean {
 }
 
 const HIT_VALUE_BYTES = 120;
+/** CAPTURE_KEYS are TX:0..9's names. */
+const CAPTURE_KEYS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 const NO_BITS = new Uint32Array(0);
 /** UNION_POOL bounds the union storages a program keeps for reuse (one per concurrent
  * transaction is what saves allocations; more would only hold memory). */
@@ -456,7 +458,12 @@ export class Evaluator {
       const tx = vars.collection("TX");
       for (let i = 0; i < 10 && i < captures.length; i++) {
         const c = captures[i];
-        if (c !== undefined) tx.set(String(i), member(String(i), c));
+        if (c !== undefined)
+          tx.set(CAPTURE_KEYS[i] as string, {
+            key: CAPTURE_KEYS[i] as string,
+            lower: CAPTURE_KEYS[i] as string,
+            value: c,
+          });
       }
     }
     const m = member(v.full ?? (coll === undefined ? v.key : fullName(coll, v.key)), t.v);
@@ -695,12 +702,13 @@ export class Evaluator {
     }
     const value = sv.value ? this.expand(sv.value) : "";
     if (sv.op === "set") {
-      coll.set(key, member(key, value));
+      // key is lower-case already: the member without a second toLowerCase.
+      coll.set(key, { key, lower: key, value });
       return;
     }
     const cur = parseInt(coll.get(key)?.value ?? "0", 10) || 0;
     const n = parseInt(value, 10) || 0;
-    coll.set(key, member(key, String(sv.op === "add" ? cur + n : cur - n)));
+    coll.set(key, { key, lower: key, value: String(sv.op === "add" ? cur + n : cur - n) });
   }
 
   /** expand renders a macro template against the transaction now. */
