@@ -17,6 +17,12 @@ function headerMembers(headers: RequestHead["headers"]): Member[] {
   return headers.map(([k, v]) => member(k, v));
 }
 
+/** first is the value of the first member named lower (a lower-case header name). */
+function first(ms: readonly Member[], lower: string): string | undefined {
+  for (const m of ms) if (m.lower === lower) return m.value;
+  return undefined;
+}
+
 /** splitUri returns the path (no scheme/authority for absolute-form) and the query string. */
 export function splitUri(uri: string): { target: string; path: string; query: string | undefined } {
   let target = uri;
@@ -64,12 +70,15 @@ export function fillRequestHead(
   vars.setScalar("REQUEST_BASENAME", file.slice(Math.max(file.lastIndexOf("/"), file.lastIndexOf("\\")) + 1));
   vars.setScalar("QUERY_STRING", query ?? "");
   vars.setScalar("REQUEST_LINE", line);
-  vars.setCollection("REQUEST_HEADERS", headerMembers(head.headers));
-  const host = header(head.headers, "host");
+  // The members' lower-case names serve the lookups below (header() lower-cases every name).
+  const headers = headerMembers(head.headers);
+  vars.setCollection("REQUEST_HEADERS", headers);
+  const host = first(headers, "host");
   if (host !== undefined) vars.setScalar("SERVER_NAME", host.replace(/:\d+$/, ""));
-  const auth = header(head.headers, "authorization");
+  const auth = first(headers, "authorization");
   if (auth !== undefined) vars.setScalar("AUTH_TYPE", auth.trim().split(/\s+/)[0] ?? "");
-  const cookies = head.headers.filter(([k]) => k.toLowerCase() === "cookie").map(([, v]) => v);
+  const cookies: string[] = [];
+  for (const m of headers) if (m.lower === "cookie") cookies.push(m.value);
   vars.setCollection(
     "REQUEST_COOKIES",
     cookies.length ? body.parseCookies(cookies).map(([k, v]) => member(k, v)) : [],
@@ -83,7 +92,7 @@ export function fillRequestHead(
   vars.setCollection("ARGS_GET", args);
   vars.setScalar("REQBODY_ERROR", "0");
   vars.setScalar("REQBODY_PROCESSOR_ERROR", "0");
-  const processor = body.processorFor(header(head.headers, "content-type"));
+  const processor = body.processorFor(first(headers, "content-type"));
   if (processor) vars.setScalar("REQBODY_PROCESSOR", processor);
   let full = `${line}\r\n`;
   for (const [k, v] of head.headers) full += `${k}: ${v}\r\n`;
@@ -149,10 +158,11 @@ export function fillResponseHead(vars: Vars, head: ResponseHead): string {
   vars.setScalar("STATUS", String(head.status));
   vars.setScalar("RESPONSE_PROTOCOL", head.protocol);
   vars.setScalar("STATUS_LINE", `${head.protocol} ${head.status}`);
-  vars.setCollection("RESPONSE_HEADERS", headerMembers(head.headers));
-  const type = header(head.headers, "content-type") ?? "";
+  const headers = headerMembers(head.headers);
+  vars.setCollection("RESPONSE_HEADERS", headers);
+  const type = first(headers, "content-type") ?? "";
   vars.setScalar("RESPONSE_CONTENT_TYPE", type);
-  const length = header(head.headers, "content-length");
+  const length = first(headers, "content-length");
   if (length !== undefined) vars.setScalar("RESPONSE_CONTENT_LENGTH", length);
   return (type.split(";")[0] ?? "").trim().toLowerCase();
 }
