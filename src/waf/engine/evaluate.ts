@@ -16,6 +16,7 @@ import type {
   Target,
   TargetRemoval,
 } from "./program.ts";
+import { constantBlock, constantSet } from "./constant-sets.ts";
 import { holds } from "./prefilter.ts";
 import type { MemoGroup, MemoPhase } from "./memo.ts";
 import {
@@ -79,49 +80,6 @@ const NO_AT = new Float64Array(0);
 /** or sets to[toOff, toOff + w) |= from[fromOff, fromOff + w). */
 function or(to: Uint32Array, toOff: number, from: Uint32Array, fromOff: number, w: number): void {
   for (let k = 0; k < w; k++) to[toOff + k]! |= from[fromOff + k]!;
-}
-
-// CONSTANT_SETS keeps, per setvar that sets a literal key to a literal value (crs-setup's, and
-// the one SecAction fold.ts makes of them: ~70 per transaction), the member it stores; null for
-// the others. Members are never changed once made (a match's is a new one), so every
-// transaction's TX may hold the same object.
-const CONSTANT_SETS = new WeakMap<SetVar, Member | null>();
-
-function constantSet(sv: SetVar): Member | null {
-  let m = CONSTANT_SETS.get(sv);
-  if (m === undefined) {
-    const literal = (t: Template) => t.parts.every((p) => typeof p === "string");
-    m =
-      sv.op === "set" && literal(sv.key) && (sv.value === undefined || literal(sv.value))
-        ? member(sv.key.parts.join("").toLowerCase(), sv.value ? sv.value.parts.join("") : "")
-        : null;
-    CONSTANT_SETS.set(sv, m);
-  }
-  return m;
-}
-
-// CONSTANT_BLOCKS keeps, per action list made only of such setvars on one collection (fold.ts's
-// merged SecAction: crs-setup and the 901 defaults), their members in order; null for the others.
-const CONSTANT_BLOCKS = new WeakMap<readonly RunAction[], { collection: string; members: Member[] } | null>();
-
-function constantBlock(actions: readonly RunAction[]): { collection: string; members: Member[] } | null {
-  let b = CONSTANT_BLOCKS.get(actions);
-  if (b === undefined) {
-    const first = actions[0];
-    const collection = first?.kind === "setvar" ? first.setvar.collection : undefined;
-    const members: Member[] = [];
-    for (const a of actions) {
-      const m = a.kind === "setvar" && a.setvar.collection === collection ? constantSet(a.setvar) : null;
-      if (m === null) break;
-      members.push(m);
-    }
-    b =
-      collection !== undefined && members.length === actions.length && members.length > 1
-        ? { collection, members }
-        : null;
-    CONSTANT_BLOCKS.set(actions, b);
-  }
-  return b;
 }
 
 /** Evaluator runs a transaction's rules. */
@@ -216,7 +174,8 @@ export class Evaluator {
     return end;
   }
 
-  /** rule runs r; memoised: its first step's memo bit is set (its union need not be checked). */
+  /** rule runs r; memoised: a rule of the memo plan, whose first step's union is not checked
+   * (the memo, finer, let it through). */
   private rule(r: CompiledRule, phase: Phase, memoised: boolean): void {
     const vars = this.tx.vars;
     vars.rule = r;
