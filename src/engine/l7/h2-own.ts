@@ -5,6 +5,7 @@
 // request body window is returned as the exchange forwards the body (backpressure to the client).
 import type http2 from "node:http2";
 import type { Socket } from "node:net";
+import { envChoice } from "../env-setting.ts";
 import { H2Connection } from "../h2/connection.ts";
 import type { AbuseLimits } from "../h2/abuse.ts";
 import { defaultAbuseLimits } from "../h2/abuse.ts";
@@ -16,24 +17,27 @@ import type { BodySink, Ending, FrontStream } from "./h2-front-stream.ts";
 import { tlsVersionOf } from "./tls-version.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 
+/** H2_CODEC_ENV is the environment variable that picks the HTTP/2 codec. */
+export const H2_CODEC_ENV = "PORTICO_H2_CODEC";
+
 /**
- * codecOf reads PORTICO_H2_CODEC: "own" (the default) or "node" (node:http2, the fallback kept for
- * one release). Another value is not ignored silently: the warning says what is used instead.
+ * codecSetting reads PORTICO_H2_CODEC: true for "own" (also the default, unset or empty), false for
+ * "node" (node:http2, the fallback kept for one release); any other value throws, naming the
+ * variable and the values, so that `portico run`/`engine` and new Engine() refuse to start.
  */
-export function codecOf(value: string | undefined): { own: boolean; warning?: string } {
-  if (value === undefined || value === "" || value === "own") return { own: true };
-  if (value === "node") return { own: false };
-  return {
-    own: true,
-    warning: `PORTICO_H2_CODEC=${JSON.stringify(value)} is not "own" or "node": serving HTTP/2 with the own codec; set PORTICO_H2_CODEC=node for node:http2`,
-  };
+export function codecSetting(env: NodeJS.ProcessEnv = process.env): boolean {
+  return (
+    envChoice(env, H2_CODEC_ENV, { own: true, node: false }, "use own (the default) or node (node:http2), or unset it for own") ??
+    true
+  );
 }
 
-const codec = codecOf(process.env.PORTICO_H2_CODEC);
-if (codec.warning !== undefined) process.emitWarning(codec.warning);
+let codec: boolean | undefined;
 
-/** ownCodec says whether this engine process serves HTTP/2 with the own codec (read once). */
-export const ownCodec = codec.own;
+/** ownCodec says whether this engine process serves HTTP/2 with the own codec (read once, at engine start). */
+export function ownCodec(): boolean {
+  return (codec ??= codecSetting());
+}
 
 /** abuseLimitsOf maps the listener's H2Limits onto the codec's counters. */
 export function abuseLimitsOf(h2: H2Limits): AbuseLimits {
