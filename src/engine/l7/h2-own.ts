@@ -88,8 +88,11 @@ export function acceptOwn(
     socket,
     {
       stream(s, fields, end) {
-        const headers = headersOf(fields);
-        sink(new OwnFront(s, session), headers, end ? 1 : 0, conn);
+        const headers = emptyHeaders();
+        // A list in which no name repeats says what the object says: the exchange writes the
+        // HTTP/1.1 request from it, in the client's order, without walking the object.
+        const unique = foldHeaders(fields, headers);
+        sink(new OwnFront(s, session, unique ? fields : undefined), headers, end ? 1 : 0, conn);
       },
       cut(reason, detail) {
         penalties.cut(client, limits.h2);
@@ -151,17 +154,33 @@ const SINGLE_VALUE = new Set([
 
 /** headersOf builds node's headers object from a flat list: cookie crumbs joined by "; " (RFC 9113 §8.2.3), set-cookie as a list, single-value fields kept once (the first, as node:http2), other repeats by ", ". */
 export function headersOf(fields: readonly string[]): http2.IncomingHttpHeaders {
-  const h: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
+  const h = emptyHeaders();
+  foldHeaders(fields, h);
+  return h;
+}
+
+function emptyHeaders(): http2.IncomingHttpHeaders {
+  return Object.create(null) as http2.IncomingHttpHeaders;
+}
+
+// foldHeaders writes fields into h as headersOf says; true when no name repeated.
+function foldHeaders(fields: readonly string[], headers: http2.IncomingHttpHeaders): boolean {
+  const h = headers as Record<string, string | string[]>;
+  let unique = true;
   for (let i = 0; i < fields.length; i += 2) {
     const k = fields[i]!;
     const v = fields[i + 1]!;
     const prev = h[k];
-    if (prev === undefined) h[k] = k === "set-cookie" ? [v] : v;
-    else if (SINGLE_VALUE.has(k)) continue;
+    if (prev === undefined) {
+      h[k] = k === "set-cookie" ? [v] : v;
+      continue;
+    }
+    unique = false;
+    if (SINGLE_VALUE.has(k)) continue;
     else if (Array.isArray(prev)) prev.push(v);
     else h[k] = prev + (k === "cookie" ? "; " : ", ") + v;
   }
-  return h as http2.IncomingHttpHeaders;
+  return unique;
 }
 
 // flatten turns node's outgoing headers object into fields and the status.
@@ -207,9 +226,13 @@ export class OwnFront implements FrontStream {
   private closers: (() => void)[] | undefined;
   private closed = false;
 
-  constructor(s: H2Stream, session: OwnSession) {
+  /** fields are the request's decoded fields when no name repeats (FrontStream.fields). */
+  readonly fields: readonly string[] | undefined;
+
+  constructor(s: H2Stream, session: OwnSession, fields?: readonly string[]) {
     this.s = s;
     this.session = session;
+    this.fields = fields;
     s.holdWindow = true;
     s.data = this;
     s.onData = (chunk) => this.onData(chunk);
@@ -320,6 +343,10 @@ export class OwnFront implements FrontStream {
 
   respond(headers: http2.OutgoingHttpHeaders, ending: Ending): void {
     const { status, fields } = flatten(headers);
+    this.respondFields(status, fields, ending);
+  }
+
+  respondFields(status: number, fields: readonly string[], ending: Ending): void {
     this.trailersMode = ending === "trailers";
     this.s.respond(status, fields, ending === "head");
   }
