@@ -323,7 +323,7 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
   }
 
   protected send(up: UpstreamConn): void {
-    up.socket.write(this.upstreamHead, "latin1");
+    up.writeHead(this.upstreamHead);
     const held = this.held;
     if (held === undefined) return;
     for (let i = 0; i < held.length; i++) this.writeUp(up, held[i]!);

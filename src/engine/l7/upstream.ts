@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
+import { writeDirect } from "../net/own-socket.ts";
 import { EngineConfigError, type Backend } from "../contracts.ts";
 import type { Certificate, Pool, UpstreamTls } from "../../model/ir.ts";
 import { HttpParser, type MessageHead, type MessageSink, type ParseError } from "../http/parser.ts";
@@ -187,6 +188,15 @@ export class UpstreamConn implements MessageSink, Watcher, Batched {
 
   private timedOut(): void {
     this.fail("timeout", this.connected ? "backend timed out" : "connect timed out");
+  }
+
+  /**
+   * writeHead writes a request head: straight to the TCP handle when the connection is up and
+   * nothing waits before it (writeDirect), else through the socket (which queues it until connect).
+   */
+  writeHead(head: string): void {
+    this.active = true;
+    if (!this.shared || !writeDirect(this.socket, head)) this.socket.write(head, "latin1");
   }
 
   /** release returns the connection to the idle pool, or closes it when reusable is false. */
