@@ -83,21 +83,27 @@ export function responseFields(hs: readonly string[], edits: HeaderEdits | undef
     appendField(out, l, hs[i + 1]!);
   }
   if (edits === undefined) return out;
-  for (const x of edits.set ?? []) out.push(x.name.toLowerCase(), x.value);
+  // A later set of the same name wins, in the first one's place (as in the object).
+  for (const x of edits.set ?? []) {
+    const name = x.name.toLowerCase();
+    const at = fieldAt(out, name);
+    if (at === -1) out.push(name, x.value);
+    else out[at + 1] = x.value;
+  }
   for (const x of edits.add ?? []) appendField(out, x.name.toLowerCase(), x.value);
   return out;
+}
+
+// fieldAt is the index of name's first field in out, -1 when none.
+function fieldAt(out: readonly string[], name: string): number {
+  for (let j = 0; j < out.length; j += 2) if (out[j] === name) return j;
+  return -1;
 }
 
 // appendField adds name: value to out, joined by ", " to a field of that name already there
 // (Set-Cookie values are never joined, RFC 9110 §5.3: each stays a field of its own).
 function appendField(out: string[], name: string, value: string): void {
-  if (name !== "set-cookie") {
-    for (let j = 0; j < out.length; j += 2) {
-      if (out[j] === name) {
-        out[j + 1] = `${out[j + 1]}, ${value}`;
-        return;
-      }
-    }
-  }
-  out.push(name, value);
+  const at = name === "set-cookie" ? -1 : fieldAt(out, name);
+  if (at === -1) out.push(name, value);
+  else out[at + 1] = `${out[at + 1]}, ${value}`;
 }
