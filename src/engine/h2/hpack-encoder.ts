@@ -80,7 +80,8 @@ export class HpackEncoder {
       this.integer(this.pendingResize, 5, 0x20);
       this.pendingResize = -1;
     }
-    if (status === 200) this.out[this.pos++] = 0x88; // static entry 8, ":status: 200"
+    if (status === 200)
+      this.out[this.pos++] = 0x88; // static entry 8, ":status: 200"
     else if (status >= 0) this.field(":status", String(status));
     for (let i = 0; i < fields.length; i += 2) this.field(fields[i]!, fields[i + 1]!);
     return this.out.subarray(0, this.pos);
@@ -116,7 +117,8 @@ export class HpackEncoder {
     if (this.indexed.size <= 2 * t.length + 16) return;
     // Rebuild from what the table holds (entry i, newest first, has number adds - 1 - i).
     this.indexed.clear();
-    for (let i = t.length - 1; i >= 0; i--) this.indexed.set(t.name(i) + "\0" + t.value(i), this.adds - 1 - i);
+    for (let i = t.length - 1; i >= 0; i--)
+      this.indexed.set(t.name(i) + "\0" + t.value(i), this.adds - 1 - i);
   }
 
   private integer(v: number, prefix: number, flags: number): void {

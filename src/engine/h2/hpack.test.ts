@@ -444,7 +444,8 @@ test("encoder: date is indexed (one byte within its second); index lookups stay 
     const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
     for (let round = 0; round < 2000; round++) {
       const fields: string[] = [];
-      for (let f = next() % 5; f >= 0; f--) fields.push(`x-h${next() % 12}`, `v${next() % 9}`.repeat(1 + (next() % 4)));
+      for (let f = next() % 5; f >= 0; f--)
+        fields.push(`x-h${next() % 12}`, `v${next() % 9}`.repeat(1 + (next() % 4)));
       const b = e.encode(fields);
       const out: string[] = [];
       d.decode(b, 0, b.length, out);

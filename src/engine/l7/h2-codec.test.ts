@@ -38,7 +38,11 @@ test("new Engine() refuses a bad PORTICO_H2_CODEC: the engine does not start on 
   // A fresh process: the setting is read once per process, at the first engine's start.
   const r = spawnSync(
     process.execPath,
-    ["--input-type=module", "-e", `const { Engine } = await import(${JSON.stringify(join(import.meta.dirname, "..", "engine.ts"))}); new Engine();`],
+    [
+      "--input-type=module",
+      "-e",
+      `const { Engine } = await import(${JSON.stringify(join(import.meta.dirname, "..", "engine.ts"))}); new Engine();`,
+    ],
     { env: { ...process.env, PORTICO_H2_CODEC: "nghttp2" }, encoding: "utf8", timeout: 60_000 },
   );
   assert.notEqual(r.status, 0);

@@ -27,8 +27,12 @@ export const H2_CODEC_ENV = "PORTICO_H2_CODEC";
  */
 export function codecSetting(env: NodeJS.ProcessEnv = process.env): boolean {
   return (
-    envChoice(env, H2_CODEC_ENV, { own: true, node: false }, "use own (the default) or node (node:http2), or unset it for own") ??
-    true
+    envChoice(
+      env,
+      H2_CODEC_ENV,
+      { own: true, node: false },
+      "use own (the default) or node (node:http2), or unset it for own",
+    ) ?? true
   );
 }
 

@@ -11,7 +11,8 @@ import type { HeaderEdits } from "./cors.ts";
 // byName groups a field list's values by name, in order; names sorted.
 function byName(fields: readonly string[]): [string, string[]][] {
   const m = new Map<string, string[]>();
-  for (let i = 0; i < fields.length; i += 2) m.set(fields[i]!, [...(m.get(fields[i]!) ?? []), fields[i + 1]!]);
+  for (let i = 0; i < fields.length; i += 2)
+    m.set(fields[i]!, [...(m.get(fields[i]!) ?? []), fields[i + 1]!]);
   return [...m].sort((a, b) => (a[0] < b[0] ? -1 : 1));
 }
 
@@ -26,9 +27,46 @@ function flat(h: http2.OutgoingHttpHeaders): string[] {
 }
 
 const heads: string[][] = [
-  ["Server", "nginx", "Date", "Mon, 07 Dec 2026 18:00:00 GMT", "Content-Type", "text/plain", "Content-Length", "13", "Connection", "keep-alive"],
-  ["Connection", "close, X-Private", "X-Private", "1", "Keep-Alive", "timeout=5", "Transfer-Encoding", "chunked", "Vary", "a", "vary", "b"],
-  ["Set-Cookie", "a=1", "set-cookie", "b=2", "X-Edited", "old", "X-Removed", "x", "Upgrade", "h2c", "Proxy-Connection", "x"],
+  [
+    "Server",
+    "nginx",
+    "Date",
+    "Mon, 07 Dec 2026 18:00:00 GMT",
+    "Content-Type",
+    "text/plain",
+    "Content-Length",
+    "13",
+    "Connection",
+    "keep-alive",
+  ],
+  [
+    "Connection",
+    "close, X-Private",
+    "X-Private",
+    "1",
+    "Keep-Alive",
+    "timeout=5",
+    "Transfer-Encoding",
+    "chunked",
+    "Vary",
+    "a",
+    "vary",
+    "b",
+  ],
+  [
+    "Set-Cookie",
+    "a=1",
+    "set-cookie",
+    "b=2",
+    "X-Edited",
+    "old",
+    "X-Removed",
+    "x",
+    "Upgrade",
+    "h2c",
+    "Proxy-Connection",
+    "x",
+  ],
 ];
 const edits: (HeaderEdits | undefined)[] = [
   undefined,
@@ -51,7 +89,11 @@ const edits: (HeaderEdits | undefined)[] = [
 test("responseFields: the same values under each name as responseHeaders, for every head and edit", () => {
   for (const h of heads)
     for (const e of edits)
-      assert.deepEqual(byName(responseFields(h, e)), byName(flat(responseHeaders(h, e))), JSON.stringify([h, e]));
+      assert.deepEqual(
+        byName(responseFields(h, e)),
+        byName(flat(responseHeaders(h, e))),
+        JSON.stringify([h, e]),
+      );
 });
 
 test("responseFields: hop-by-hop and Connection-listed fields dropped, repeats joined, cookies apart", () => {

@@ -69,7 +69,8 @@ export function responseFields(hs: readonly string[], edits: HeaderEdits | undef
   let listed: string[] | undefined;
   for (let i = 0; i < hs.length; i += 2) {
     const n = hs[i]!;
-    if (n.length === 10 && n.toLowerCase() === "connection") (listed ??= []).push(...connectionTokens(hs[i + 1]!));
+    if (n.length === 10 && n.toLowerCase() === "connection")
+      (listed ??= []).push(...connectionTokens(hs[i + 1]!));
   }
   let dropped: Set<string> | undefined;
   if (edits !== undefined) {
@@ -79,7 +80,8 @@ export function responseFields(hs: readonly string[], edits: HeaderEdits | undef
   }
   for (let i = 0; i < hs.length; i += 2) {
     const l = hs[i]!.toLowerCase();
-    if ((hopByHop.has(l) && l !== "content-length") || listed?.includes(l) || dropped?.has(l) === true) continue;
+    if ((hopByHop.has(l) && l !== "content-length") || listed?.includes(l) || dropped?.has(l) === true)
+      continue;
     appendField(out, l, hs[i + 1]!);
   }
   if (edits === undefined) return out;

@@ -14,7 +14,12 @@ const SPELLINGS = { on: true, true: true, "1": true, off: false, false: false, "
  * undefined when unset or empty; any other value throws, naming the variable and the values.
  */
 export function ownSocketsSetting(env: NodeJS.ProcessEnv = process.env): boolean | undefined {
-  return envChoice(env, OWN_SOCKETS_ENV, SPELLINGS, "use on or off (also true/false, 1/0), or unset it for on");
+  return envChoice(
+    env,
+    OWN_SOCKETS_ENV,
+    SPELLINGS,
+    "use on or off (also true/false, 1/0), or unset it for on",
+  );
 }
 
 /** AcceptPath is the decision: own sockets or not, and why, for the start-up log. */

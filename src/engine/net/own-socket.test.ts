@@ -384,7 +384,11 @@ test("writeDirect: on a connected net.Socket the bytes go straight to the handle
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   const c = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
-  assert.equal(writeDirect(c, "early"), false, "a connecting socket queues in its Writable: the caller writes there");
+  assert.equal(
+    writeDirect(c, "early"),
+    false,
+    "a connecting socket queues in its Writable: the caller writes there",
+  );
   await once(c, "connect");
   // A large string goes partly async: the socket's next write still lands after it.
   const big = "x".repeat(4 << 20);
