@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { codecSetting } from "./h2-own.ts";
+import { assertRefusedAtStart } from "../../../test/support/refused-at-start.ts";
 
 test("PORTICO_H2_CODEC: own by default, node on request, anything else refused by name", () => {
   for (const v of [undefined, "", " ", "own", "OWN", " own "])
@@ -19,19 +20,10 @@ test("PORTICO_H2_CODEC: own by default, node on request, anything else refused b
 });
 
 test("portico run and portico engine refuse a bad PORTICO_H2_CODEC before starting: one line, exit 2", () => {
-  const main = join(import.meta.dirname, "..", "..", "cli", "main.ts");
-  for (const cmd of ["run", "engine"]) {
-    const r = spawnSync(process.execPath, [main, cmd, "/nonexistent-portico-dir"], {
-      env: { ...process.env, PORTICO_H2_CODEC: "nghttp2" },
-      encoding: "utf8",
-      timeout: 60_000,
-    });
-    assert.equal(r.status, 2, r.stderr);
-    assert.equal(
-      r.stderr,
-      'portico: PORTICO_H2_CODEC="nghttp2" is not a setting: use own (the default) or node (node:http2), or unset it for own\n',
-    );
-  }
+  assertRefusedAtStart(
+    { PORTICO_H2_CODEC: "nghttp2" },
+    'portico: PORTICO_H2_CODEC="nghttp2" is not a setting: use own (the default) or node (node:http2), or unset it for own\n',
+  );
 });
 
 test("new Engine() refuses a bad PORTICO_H2_CODEC: the engine does not start on a guess", () => {
