@@ -408,7 +408,7 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
     this.status = status;
     const rh = this.phases?.responseHeaders;
     const edits = rh === undefined ? undefined : responseEdits(rh, this);
-    const isHead = this.headers[":method"] === "HEAD";
+    const isHead = this.method === "HEAD";
     const stream = this.stream;
     if (stream.gone) return isHead;
     const trailers = !isHead && chunkedBody(h.headers);

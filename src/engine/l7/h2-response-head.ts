@@ -4,7 +4,7 @@
 // held response) or straight as the [name, value, ...] list the own codec's HPACK encoder takes,
 // with no object between the backend's list and the encoder.
 import type http2 from "node:http2";
-import { connectionTokens, hopByHop } from "../http/head.ts";
+import { connectionTokens, hopByHop, lowerName } from "../http/head.ts";
 import type { HeaderEdits } from "./cors.ts";
 
 /**
@@ -69,8 +69,10 @@ export function responseFields(hs: readonly string[], edits: HeaderEdits | undef
   let listed: string[] | undefined;
   for (let i = 0; i < hs.length; i += 2) {
     const n = hs[i]!;
-    if (n.length === 10 && n.toLowerCase() === "connection")
-      (listed ??= []).push(...connectionTokens(hs[i + 1]!));
+    if (n.length !== 10 || lowerName(n) !== "connection") continue;
+    const v = hs[i + 1]!;
+    // The usual values name no field but hop-by-hop ones, dropped anyway: nothing to parse.
+    if (v !== "keep-alive" && v !== "close") (listed ??= []).push(...connectionTokens(v));
   }
   let dropped: Set<string> | undefined;
   if (edits !== undefined) {
@@ -79,7 +81,8 @@ export function responseFields(hs: readonly string[], edits: HeaderEdits | undef
     for (const n of edits.remove ?? []) dropped.add(n.toLowerCase());
   }
   for (let i = 0; i < hs.length; i += 2) {
-    const l = hs[i]!.toLowerCase();
+    // Memoised: the parser hands out the same name strings, so no new string per field.
+    const l = lowerName(hs[i]!);
     if ((hopByHop.has(l) && l !== "content-length") || listed?.includes(l) || dropped?.has(l) === true)
       continue;
     appendField(out, l, hs[i + 1]!);
