@@ -9,12 +9,16 @@ import { DynamicTable } from "./dynamic-table.ts";
 import { huffmanEncode, huffmanLength } from "./huffman.ts";
 import { STATIC_TABLE } from "./tables.ts";
 
-// Static index of each name (its first entry) and of each name + value pair.
+// Static index of each name (its first entry) and of each name + value pair. Pairs are looked up
+// name first, then value (here and in the dynamic map): no key string built per field.
 const staticName = new Map<string, number>();
-const staticPair = new Map<string, number>();
+const staticPair = new Map<string, Map<string, number>>();
 STATIC_TABLE.forEach(([n, v], i) => {
   if (!staticName.has(n)) staticName.set(n, i + 1);
-  if (v !== "") staticPair.set(n + "\0" + v, i + 1);
+  if (v === "") return;
+  let values = staticPair.get(n);
+  if (values === undefined) staticPair.set(n, (values = new Map()));
+  values.set(v, i + 1);
 });
 
 // Values that change every response, or must not be kept: never put in the dynamic table. date
@@ -47,10 +51,11 @@ export class HpackEncoder {
   private pendingResize = -1;
   private out = Buffer.allocUnsafe(4096);
   private pos = 0;
-  // indexed maps name "\0" value to the table entry's insertion number (adds counts them): the
+  // indexed maps name, then value, to the table entry's insertion number (adds counts them): the
   // entry's index is adds - 1 - number while it is still in the table. Entries evicted since stay
-  // until the map outgrows the table and is rebuilt from it.
-  private readonly indexed = new Map<string, number>();
+  // (indexedCount of them in all) until the map outgrows the table and is rebuilt from it.
+  private readonly indexed = new Map<string, Map<string, number>>();
+  private indexedCount = 0;
   private adds = 0;
 
   /** dynamicSize 0 encodes with the static table only. */
@@ -88,37 +93,45 @@ export class HpackEncoder {
   }
 
   private field(name: string, value: string): void {
-    const key = name + "\0" + value;
-    const exact = staticPair.get(key);
+    const exact = staticPair.get(name)?.get(value);
     if (exact !== undefined) return this.integer(exact, 7, 0x80);
     const t = this.table;
     if (t !== undefined) {
-      const n = this.indexed.get(key);
+      const values = this.indexed.get(name);
+      const n = values?.get(value);
       if (n !== undefined) {
         const i = this.adds - 1 - n;
         if (i < t.length) return this.integer(STATIC_TABLE.length + 1 + i, 7, 0x80);
-        this.indexed.delete(key);
+        values!.delete(value);
+        this.indexedCount--;
       }
     }
     const nameIndex = staticName.get(name) ?? 0;
     if (t !== undefined && !NOT_INDEXED.has(name)) {
       this.integer(nameIndex, 6, 0x40);
-      this.index(t, key, name, value);
+      this.index(t, name, value);
     } else this.integer(nameIndex, 4, 0x00);
     if (nameIndex === 0) this.string(name);
     this.string(value);
   }
 
   // index adds a field to the dynamic table and to the lookup map.
-  private index(t: DynamicTable, key: string, name: string, value: string): void {
+  private index(t: DynamicTable, name: string, value: string): void {
     t.add(name, value);
     if (t.length === 0) return; // larger than the table: it emptied
-    this.indexed.set(key, this.adds++);
-    if (this.indexed.size <= 2 * t.length + 16) return;
+    this.remember(name, value, this.adds++);
+    if (this.indexedCount <= 2 * t.length + 16) return;
     // Rebuild from what the table holds (entry i, newest first, has number adds - 1 - i).
     this.indexed.clear();
-    for (let i = t.length - 1; i >= 0; i--)
-      this.indexed.set(t.name(i) + "\0" + t.value(i), this.adds - 1 - i);
+    this.indexedCount = 0;
+    for (let i = t.length - 1; i >= 0; i--) this.remember(t.name(i), t.value(i), this.adds - 1 - i);
+  }
+
+  private remember(name: string, value: string, n: number): void {
+    let values = this.indexed.get(name);
+    if (values === undefined) this.indexed.set(name, (values = new Map()));
+    if (!values.has(value)) this.indexedCount++;
+    values.set(value, n);
   }
 
   private integer(v: number, prefix: number, flags: number): void {
