@@ -123,10 +123,12 @@ async function main(argv: string[]): Promise<number> {
   }
   const load = commands[cmd];
   if (!load) throw new CliError(`unknown command "${cmd}"; run 'portico help' for the list`);
-  // A bad PORTICO_OWN_SOCKETS is a usage error before anything starts (the engine would refuse it).
+  // A bad PORTICO_OWN_SOCKETS or PORTICO_H2_CODEC is a usage error before anything starts (the
+  // engine would refuse it).
   if (cmd === "run" || cmd === "engine") {
     try {
       (await import("../engine/net/accept-path.ts")).ownSocketsSetting();
+      (await import("../engine/l7/h2-own.ts")).codecSetting();
     } catch (err) {
       throw new CliError((err as Error).message);
     }

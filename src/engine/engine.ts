@@ -14,6 +14,7 @@ import type { BalancerOptions } from "./lb/index.ts";
 import { defaultEngineLimits, type EngineLimits } from "./limits.ts";
 import { ListenerManager, type ListenerSpec, type ListenerStatus } from "./listeners.ts";
 import { acceptPath } from "./net/accept-path.ts";
+import { ownCodec } from "./l7/h2-own.ts";
 import { Admission } from "./net/admission.ts";
 import { OcspStapler } from "./tls/ocsp/stapler.ts";
 import { InFlight, UpstreamSet, type EndpointStatus } from "./upstreams.ts";
@@ -113,6 +114,8 @@ export class Engine {
     // Which accept path plain HTTP/1.1 connections take, said once (a bad PORTICO_OWN_SOCKETS throws).
     const path = acceptPath(opts.ownSockets);
     this.log("info", "client connections accept path", { ownSockets: path.own, path: path.why });
+    // Which HTTP/2 codec serves, said once (a bad PORTICO_H2_CODEC throws, as above).
+    this.log("info", "HTTP/2 codec", { codec: ownCodec() ? "own" : "node" });
     this.listeners = new ListenerManager({
       reusePort: opts.reusePort,
       bindRetryMs: opts.bindRetryMs,

@@ -2,5 +2,5 @@
 // switch is read when the engine loads, so it is set before the cases are imported.
 process.env.PORTICO_H2_CODEC = "own";
 const { ownCodec } = await import("../../src/engine/l7/h2-own.ts");
-if (!ownCodec) throw new Error("PORTICO_H2_CODEC=own did not switch the codec on");
+if (!ownCodec()) throw new Error("PORTICO_H2_CODEC=own did not switch the codec on");
 await import("./h2-grpc-pings.test.ts");

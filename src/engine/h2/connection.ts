@@ -714,9 +714,8 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
   respond(s: H2Stream, status: number, fields: readonly string[], end: boolean): void {
     if (s.closed || s.headersSent) return;
     s.headersSent = true;
-    const all = [":status", String(status)];
-    for (let i = 0; i < fields.length; i++) all.push(fields[i]!);
-    this.headerFrames(s.id, this.encoder.encode(all), end);
+    // block() is a view of the encoder's buffer: headerFrames copies it into the frames.
+    this.headerFrames(s.id, this.encoder.block(status, fields), end);
     if (end) this.localEnd(s);
   }
 
@@ -810,7 +809,7 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
       }
     }
     if (s.endQueued && !s.localEnded) {
-      if (s.trailers !== undefined) this.headerFrames(s.id, this.encoder.encode(s.trailers), true);
+      if (s.trailers !== undefined) this.headerFrames(s.id, this.encoder.block(-1, s.trailers), true);
       else {
         const h = Buffer.allocUnsafe(FRAME_HEADER);
         frameHeader(h, 0, 0, FrameType.DATA, Flag.END_STREAM, s.id);

@@ -429,3 +429,39 @@ test("DynamicTable.resize refuses what is not a size", () => {
   for (const bad of [Number.NaN, -1, 1.5, Infinity]) assert.throws(() => t.resize(bad), RangeError);
   assert.equal(t.max, 4096);
 });
+
+test("encoder: date is indexed (one byte within its second); index lookups stay right across evictions", () => {
+  const enc = new HpackEncoder(4096);
+  const date = ["date", "Mon, 07 Dec 2026 18:00:00 GMT"];
+  assert.ok(enc.encode(date).length > 1);
+  assert.equal(enc.encode(date).length, 1);
+  // A small table evicts all the time: every block still decodes to what was encoded, whether a
+  // field was found in the table, added, or its entry evicted since (the lookup map is rebuilt).
+  for (const size of [100, 256, 4096]) {
+    const e = new HpackEncoder(size);
+    const d = new HpackDecoder({ tableSize: size, maxListSize: 1 << 16 });
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+    for (let round = 0; round < 2000; round++) {
+      const fields: string[] = [];
+      for (let f = next() % 5; f >= 0; f--)
+        fields.push(`x-h${next() % 12}`, `v${next() % 9}`.repeat(1 + (next() % 4)));
+      const b = e.encode(fields);
+      const out: string[] = [];
+      d.decode(b, 0, b.length, out);
+      assert.deepEqual(out, fields, `table ${size}, round ${round}`);
+    }
+  }
+});
+
+test("encoder: a response block starts with its status (200 as the static entry), then the fields", () => {
+  const enc = new HpackEncoder(4096);
+  const d = new HpackDecoder({ tableSize: 4096, maxListSize: 1 << 16 });
+  for (const status of [200, 204, 404, 599]) {
+    const b = Buffer.from(enc.block(status, ["content-type", "text/plain", "content-length", "13"]));
+    if (status === 200) assert.equal(b[0], 0x88);
+    const out: string[] = [];
+    d.decode(b, 0, b.length, out);
+    assert.deepEqual(out, [":status", String(status), "content-type", "text/plain", "content-length", "13"]);
+  }
+});

@@ -12,7 +12,7 @@ import net from "node:net";
 import { createHash } from "node:crypto";
 import type { HttpListener } from "../../model/ir.ts";
 import { compileHttp } from "./compile.ts";
-import { chunkedBody } from "./h2-exchange.ts";
+import { chunkedBody } from "./h2-response-head.ts";
 import { listen, poolOf, RoundRobinUpstreams } from "./testing.ts";
 
 const closers: (() => void)[] = [];

@@ -9,10 +9,10 @@ import { overBodyLimit, responseEdits, type Answer, type Phases, type RequestEdi
 import http2 from "node:http2";
 import type { PickContext } from "../contracts.ts";
 import type { Header } from "../../model/ir.ts";
-import { chunkHeader, connectionTokens, hopByHop, lastChunk } from "../http/head.ts";
+import { chunkHeader, lastChunk } from "../http/head.ts";
 import type { MessageHead } from "../http/parser.ts";
 import { httpResponse } from "./events.ts";
-import type { HeaderEdits } from "./cors.ts";
+import { addEdits, chunkedBody, responseFields, responseHeaders } from "./h2-response-head.ts";
 import { buildUpstreamHead } from "./forward.ts";
 import { h2cRequest } from "./h2c.ts";
 import { errorPage, intercepts } from "./error-pages.ts";
@@ -268,13 +268,22 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
    */
   http1Head(): string {
     if (this.upstreamHead !== "") return this.upstreamHead;
-    const flat: string[] = [];
+    let flat: string[] = [];
     let length = "";
-    for (const [k, v] of Object.entries(this.headers)) {
-      if (k.charCodeAt(0) === 58 /* : */ || v === undefined) continue;
-      if (k === "content-length") length = String(v);
-      if (Array.isArray(v)) for (const x of v) flat.push(k, x);
-      else flat.push(k, String(v));
+    const fields = this.stream.fields;
+    if (fields !== undefined) {
+      // The decoded list, pseudo-headers (first, request.ts checks) left out: no object walked.
+      let i = 0;
+      while (i < fields.length && fields[i]!.charCodeAt(0) === 58 /* : */) i += 2;
+      flat = fields.slice(i);
+      for (let j = 0; j < flat.length; j += 2) if (flat[j] === "content-length") length = flat[j + 1]!;
+    } else {
+      for (const [k, v] of Object.entries(this.headers)) {
+        if (k.charCodeAt(0) === 58 /* : */ || v === undefined) continue;
+        if (k === "content-length") length = String(v);
+        if (Array.isArray(v)) for (const x of v) flat.push(k, x);
+        else flat.push(k, String(v));
+      }
     }
     this.framing = !this.hasBody ? "none" : length !== "" ? "length" : "chunked";
     this.chunked = this.framing === "chunked";
@@ -314,7 +323,7 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
   }
 
   protected send(up: UpstreamConn): void {
-    up.socket.write(this.upstreamHead, "latin1");
+    up.writeHead(this.upstreamHead);
     const held = this.held;
     if (held === undefined) return;
     for (let i = 0; i < held.length; i++) this.writeUp(up, held[i]!);
@@ -398,13 +407,21 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
     }
     this.status = status;
     const rh = this.phases?.responseHeaders;
-    const out = responseHeaders(h.headers, rh === undefined ? undefined : responseEdits(rh, this));
-    out[":status"] = status;
-    const isHead = this.headers[":method"] === "HEAD";
-    if (this.stream.gone) return isHead;
+    const edits = rh === undefined ? undefined : responseEdits(rh, this);
+    const isHead = this.method === "HEAD";
+    const stream = this.stream;
+    if (stream.gone) return isHead;
     const trailers = !isHead && chunkedBody(h.headers);
     // WAF phase 4 sees the body before the client sees anything of the response.
-    if (w !== undefined && !isHead && w.wantsResponseBody) {
+    const held = w !== undefined && !isHead && w.wantsResponseBody;
+    // The own codec takes the head as a list, straight from the backend's (no headers object).
+    if (!held && stream.respondFields !== undefined) {
+      stream.respondFields(status, responseFields(h.headers, edits), trailers ? "trailers" : "body");
+      return isHead;
+    }
+    const out = responseHeaders(h.headers, edits);
+    out[":status"] = status;
+    if (held) {
       this.heldResponse = { headers: out, trailers, chunks: [], size: 0 };
       return false;
     }
@@ -614,58 +631,5 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
       ...(this.outcome === undefined ? {} : { outcome: this.outcome }),
       ...(this.wafEvidence === undefined ? {} : { waf: this.wafEvidence }),
     });
-  }
-}
-
-/**
- * chunkedBody says whether an HTTP/1.1 response's body is chunked: the only framing that can carry
- * trailers (RFC 9112 §7.1.2), so the only one whose HTTP/2 stream must wait for them.
- */
-export function chunkedBody(headers: readonly string[]): boolean {
-  let chunked = false;
-  // Several Transfer-Encoding fields are one list: chunked must be the last coding of the last one.
-  for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i]!.length === 17 && headers[i]!.toLowerCase() === "transfer-encoding")
-      chunked = /(^|,)\s*chunked\s*$/i.test(headers[i + 1]!);
-  }
-  return chunked;
-}
-
-/** responseHeaders turns an HTTP/1.1 response's headers into HTTP/2 ones (lower-case, no hop-by-hop). */
-export function responseHeaders(
-  hs: readonly string[],
-  edits: HeaderEdits | undefined,
-): http2.OutgoingHttpHeaders {
-  const out: http2.OutgoingHttpHeaders = {};
-  let listed: string[] | undefined;
-  for (let i = 0; i < hs.length; i += 2) {
-    if (hs[i]!.toLowerCase() === "connection") (listed ??= []).push(...connectionTokens(hs[i + 1]!));
-  }
-  const dropped = new Set<string>();
-  for (const x of edits?.set ?? []) dropped.add(x.name.toLowerCase());
-  for (const n of edits?.remove ?? []) dropped.add(n.toLowerCase());
-  for (let i = 0; i < hs.length; i += 2) {
-    const l = hs[i]!.toLowerCase();
-    if ((hopByHop.has(l) && l !== "content-length") || listed?.includes(l) || dropped.has(l)) continue;
-    const prev = out[l];
-    if (prev === undefined) out[l] = hs[i + 1]!;
-    else if (l === "set-cookie")
-      out[l] = Array.isArray(prev) ? [...prev, hs[i + 1]!] : [String(prev), hs[i + 1]!];
-    else out[l] = `${String(prev)}, ${hs[i + 1]}`;
-  }
-  addEdits(out, edits);
-  return out;
-}
-
-// addEdits writes the set and add edits into HTTP/2 headers out (set and removed names already gone).
-function addEdits(out: http2.OutgoingHttpHeaders, edits: HeaderEdits | undefined): void {
-  for (const x of edits?.set ?? []) out[x.name.toLowerCase()] = x.value;
-  for (const x of edits?.add ?? []) {
-    const l = x.name.toLowerCase();
-    const prev = out[l];
-    if (prev === undefined) out[l] = x.value;
-    // Set-Cookie values are never joined (RFC 9110 §5.3): each stays a field of its own.
-    else if (l === "set-cookie") out[l] = Array.isArray(prev) ? [...prev, x.value] : [String(prev), x.value];
-    else out[l] = `${String(prev)}, ${x.value}`;
   }
 }

@@ -24,6 +24,12 @@ export interface FrontStream {
   readonly gone: boolean;
   /** requestEnded: the request body ended (the client's END_STREAM was read). */
   readonly requestEnded: boolean;
+  /**
+   * fields, where the codec has them (the own one), are the request's fields as decoded, pseudo-
+   * headers first, [name, value, ...] — only when no name repeats, so that they say exactly what
+   * the exchange's headers object says.
+   */
+  readonly fields?: readonly string[];
   /** socket is the client connection's socket (undefined once node's session is gone). */
   readonly socket: Socket | undefined;
   /**
@@ -43,6 +49,11 @@ export interface FrontStream {
   onClose(cb: () => void): void;
   /** respond sends the response head; ending says what ends the stream. */
   respond(headers: http2.OutgoingHttpHeaders, ending: Ending): void;
+  /**
+   * respondFields, where the codec has it (the own one), is respond with the head as status and
+   * lower-case fields [name, value, ...]: the backend's head goes to HPACK with no object between.
+   */
+  respondFields?(status: number, fields: readonly string[], ending: Ending): void;
   /** write sends body bytes; false: wait for onceDrain before writing more. */
   write(chunk: Buffer): boolean;
   onceDrain(cb: () => void): void;

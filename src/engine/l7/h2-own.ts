@@ -5,6 +5,7 @@
 // request body window is returned as the exchange forwards the body (backpressure to the client).
 import type http2 from "node:http2";
 import type { Socket } from "node:net";
+import { envChoice } from "../env-setting.ts";
 import { H2Connection } from "../h2/connection.ts";
 import type { AbuseLimits } from "../h2/abuse.ts";
 import { defaultAbuseLimits } from "../h2/abuse.ts";
@@ -16,24 +17,31 @@ import type { BodySink, Ending, FrontStream } from "./h2-front-stream.ts";
 import { tlsVersionOf } from "./tls-version.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 
+/** H2_CODEC_ENV is the environment variable that picks the HTTP/2 codec. */
+export const H2_CODEC_ENV = "PORTICO_H2_CODEC";
+
 /**
- * codecOf reads PORTICO_H2_CODEC: "own" (the default) or "node" (node:http2, the fallback kept for
- * one release). Another value is not ignored silently: the warning says what is used instead.
+ * codecSetting reads PORTICO_H2_CODEC: true for "own" (also the default, unset or empty), false for
+ * "node" (node:http2, the fallback kept for one release); any other value throws, naming the
+ * variable and the values, so that `portico run`/`engine` and new Engine() refuse to start.
  */
-export function codecOf(value: string | undefined): { own: boolean; warning?: string } {
-  if (value === undefined || value === "" || value === "own") return { own: true };
-  if (value === "node") return { own: false };
-  return {
-    own: true,
-    warning: `PORTICO_H2_CODEC=${JSON.stringify(value)} is not "own" or "node": serving HTTP/2 with the own codec; set PORTICO_H2_CODEC=node for node:http2`,
-  };
+export function codecSetting(env: NodeJS.ProcessEnv = process.env): boolean {
+  return (
+    envChoice(
+      env,
+      H2_CODEC_ENV,
+      { own: true, node: false },
+      "use own (the default) or node (node:http2), or unset it for own",
+    ) ?? true
+  );
 }
 
-const codec = codecOf(process.env.PORTICO_H2_CODEC);
-if (codec.warning !== undefined) process.emitWarning(codec.warning);
+let codec: boolean | undefined;
 
-/** ownCodec says whether this engine process serves HTTP/2 with the own codec (read once). */
-export const ownCodec = codec.own;
+/** ownCodec says whether this engine process serves HTTP/2 with the own codec (read once, at engine start). */
+export function ownCodec(): boolean {
+  return (codec ??= codecSetting());
+}
 
 /** abuseLimitsOf maps the listener's H2Limits onto the codec's counters. */
 export function abuseLimitsOf(h2: H2Limits): AbuseLimits {
@@ -84,8 +92,11 @@ export function acceptOwn(
     socket,
     {
       stream(s, fields, end) {
-        const headers = headersOf(fields);
-        sink(new OwnFront(s, session), headers, end ? 1 : 0, conn);
+        const headers = emptyHeaders();
+        // A list in which no name repeats says what the object says: the exchange writes the
+        // HTTP/1.1 request from it, in the client's order, without walking the object.
+        const unique = foldHeaders(fields, headers);
+        sink(new OwnFront(s, session, unique ? fields : undefined), headers, end ? 1 : 0, conn);
       },
       cut(reason, detail) {
         penalties.cut(client, limits.h2);
@@ -147,17 +158,33 @@ const SINGLE_VALUE = new Set([
 
 /** headersOf builds node's headers object from a flat list: cookie crumbs joined by "; " (RFC 9113 §8.2.3), set-cookie as a list, single-value fields kept once (the first, as node:http2), other repeats by ", ". */
 export function headersOf(fields: readonly string[]): http2.IncomingHttpHeaders {
-  const h: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
+  const h = emptyHeaders();
+  foldHeaders(fields, h);
+  return h;
+}
+
+function emptyHeaders(): http2.IncomingHttpHeaders {
+  return Object.create(null) as http2.IncomingHttpHeaders;
+}
+
+// foldHeaders writes fields into h as headersOf says; true when no name repeated.
+function foldHeaders(fields: readonly string[], headers: http2.IncomingHttpHeaders): boolean {
+  const h = headers as Record<string, string | string[]>;
+  let unique = true;
   for (let i = 0; i < fields.length; i += 2) {
     const k = fields[i]!;
     const v = fields[i + 1]!;
     const prev = h[k];
-    if (prev === undefined) h[k] = k === "set-cookie" ? [v] : v;
-    else if (SINGLE_VALUE.has(k)) continue;
+    if (prev === undefined) {
+      h[k] = k === "set-cookie" ? [v] : v;
+      continue;
+    }
+    unique = false;
+    if (SINGLE_VALUE.has(k)) continue;
     else if (Array.isArray(prev)) prev.push(v);
     else h[k] = prev + (k === "cookie" ? "; " : ", ") + v;
   }
-  return h as http2.IncomingHttpHeaders;
+  return unique;
 }
 
 // flatten turns node's outgoing headers object into fields and the status.
@@ -203,22 +230,31 @@ export class OwnFront implements FrontStream {
   private closers: (() => void)[] | undefined;
   private closed = false;
 
-  constructor(s: H2Stream, session: OwnSession) {
+  /** fields are the request's decoded fields when no name repeats (FrontStream.fields). */
+  readonly fields: readonly string[] | undefined;
+
+  constructor(s: H2Stream, session: OwnSession, fields?: readonly string[]) {
     this.s = s;
     this.session = session;
+    this.fields = fields;
     s.holdWindow = true;
+    // The stream calls these as its methods and finds this front in its data slot: four
+    // functions for every stream instead of four closures per stream.
     s.data = this;
-    s.onData = (chunk) => this.onData(chunk);
-    s.onEnd = () => {
-      this.ended = true;
-      const sink = this.sink;
-      if (sink === undefined || this.held !== undefined) return;
-      this.endSent = true;
-      sink.end();
-    };
-    s.onReset = () => this.close();
-    s.onClose = () => this.close();
+    s.onData = frontData;
+    s.onEnd = frontEnd;
+    s.onReset = frontGone;
+    s.onClose = frontGone;
     if (s.remoteEnded) this.ended = true;
+  }
+
+  /** requestEnd is the stream's onEnd: the request body ended. */
+  requestEnd(): void {
+    this.ended = true;
+    const sink = this.sink;
+    if (sink === undefined || this.held !== undefined) return;
+    this.endSent = true;
+    sink.end();
   }
 
   get headersSent(): boolean {
@@ -241,7 +277,8 @@ export class OwnFront implements FrontStream {
     return (this.session.tls ??= tlsVersionOf(this.session.socket));
   }
 
-  private onData(chunk: Buffer): void {
+  /** onData is the stream's onData: a piece of the request body. */
+  onData(chunk: Buffer): void {
     const sink = this.sink;
     if (sink === undefined || this.held !== undefined) {
       // Nobody will read a body whose response already ended (a WAF or error answer while the
@@ -305,8 +342,8 @@ export class OwnFront implements FrontStream {
     (this.closers ??= []).push(cb);
   }
 
-  // close runs the close callbacks once: the stream ended, was reset by the client, or by us.
-  private close(): void {
+  /** close runs the close callbacks once: the stream ended, was reset by the client, or by us. */
+  close(): void {
     if (this.closed) return;
     this.closed = true;
     const list = this.closers;
@@ -316,6 +353,10 @@ export class OwnFront implements FrontStream {
 
   respond(headers: http2.OutgoingHttpHeaders, ending: Ending): void {
     const { status, fields } = flatten(headers);
+    this.respondFields(status, fields, ending);
+  }
+
+  respondFields(status: number, fields: readonly string[], ending: Ending): void {
     this.trailersMode = ending === "trailers";
     this.s.respond(status, fields, ending === "head");
   }
@@ -347,4 +388,16 @@ export class OwnFront implements FrontStream {
     // As node's 'close' after close(code): the caller finishes its own accounting first.
     queueMicrotask(() => this.close());
   }
+}
+
+function frontData(this: H2Stream, chunk: Buffer): void {
+  (this.data as OwnFront).onData(chunk);
+}
+
+function frontEnd(this: H2Stream): void {
+  (this.data as OwnFront).requestEnd();
+}
+
+function frontGone(this: H2Stream): void {
+  (this.data as OwnFront).close();
 }

@@ -52,7 +52,7 @@ export class H2Front {
   /** accept takes a connection whose first bytes (decrypted, or unshifted) are the HTTP/2 preface. */
   accept(socket: Socket): void {
     if (penalties.refuses(socket.remoteAddress)) return this.refuse(socket);
-    if (ownCodec) return this.acceptOwn(socket);
+    if (ownCodec()) return this.acceptOwn(socket);
     // Created on first use: most listeners never see HTTP/2 cleartext.
     this.server ??= this.createServer();
     // Listening sockets allow half-open connections (HTTP/1.1 needs them), so a client's FIN would

@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
+import { writeDirect } from "../net/own-socket.ts";
 import { EngineConfigError, type Backend } from "../contracts.ts";
 import type { Certificate, Pool, UpstreamTls } from "../../model/ir.ts";
 import { HttpParser, type MessageHead, type MessageSink, type ParseError } from "../http/parser.ts";
@@ -46,7 +47,13 @@ export interface UpstreamOwner extends MessageSink {
 }
 
 const IDLE_TIMEOUT_MS = 60_000;
-const MAX_IDLE_PER_BACKEND = 256;
+// The idle cap bounds what a burst leaves behind (the idle timeout closes the rest within a
+// minute: pooled connections are reused last-in first-out, so the surplus is the oldest and ages
+// out). It must stay above the requests one backend has in flight at once, or each turn that
+// completes more than the cap closes the surplus and the next opens them again: at 256, h2-tls's
+// 640 concurrent streams to one backend opened a new connection for about half their requests
+// (docs/performance.md, "HTTP/2 on the own codec").
+const MAX_IDLE_PER_BACKEND = 1024;
 
 // readBuffer receives the reads of every plain-TCP backend connection (net's onread): a read is
 // parsed synchronously before the next one, so one buffer serves them all and no read allocates
@@ -181,6 +188,15 @@ export class UpstreamConn implements MessageSink, Watcher, Batched {
 
   private timedOut(): void {
     this.fail("timeout", this.connected ? "backend timed out" : "connect timed out");
+  }
+
+  /**
+   * writeHead writes a request head: straight to the TCP handle when the connection is up and
+   * nothing waits before it (writeDirect), else through the socket (which queues it until connect).
+   */
+  writeHead(head: string): void {
+    this.active = true;
+    if (!this.shared || !writeDirect(this.socket, head)) this.socket.write(head, "latin1");
   }
 
   /** release returns the connection to the idle pool, or closes it when reusable is false. */

@@ -1,12 +1,11 @@
 // accept-path.test.ts: PORTICO_OWN_SOCKETS takes on/off/true/false/1/0 and refuses anything else
 // by name; the engine option wins over it; the decision says why.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { test } from "node:test";
 import { Engine } from "../engine.ts";
 import { acceptPath, ownSocketsSetting } from "./accept-path.ts";
 import { ownSockets } from "./own-socket.ts";
+import { assertRefusedAtStart } from "../../../test/support/refused-at-start.ts";
 
 test("PORTICO_OWN_SOCKETS: on/off and their spellings; unset or empty is the default; anything else is refused by name", () => {
   for (const v of ["on", "true", "1", "ON", " True "])
@@ -34,19 +33,10 @@ test("the accept path: the engine option, else the setting, else on where this N
 });
 
 test("portico run and portico engine refuse a bad PORTICO_OWN_SOCKETS before starting: one line, exit 2", () => {
-  const main = join(import.meta.dirname, "..", "..", "cli", "main.ts");
-  for (const cmd of ["run", "engine"]) {
-    const r = spawnSync(process.execPath, [main, cmd, "/nonexistent-portico-dir"], {
-      env: { ...process.env, PORTICO_OWN_SOCKETS: "no" },
-      encoding: "utf8",
-      timeout: 60_000,
-    });
-    assert.equal(r.status, 2, r.stderr);
-    assert.equal(
-      r.stderr,
-      'portico: PORTICO_OWN_SOCKETS="no" is not a setting: use on or off (also true/false, 1/0), or unset it for on\n',
-    );
-  }
+  assertRefusedAtStart(
+    { PORTICO_OWN_SOCKETS: "no" },
+    'portico: PORTICO_OWN_SOCKETS="no" is not a setting: use on or off (also true/false, 1/0), or unset it for on\n',
+  );
 });
 
 test("the engine says once, at start, which accept path client connections take", async () => {

@@ -1,26 +1,24 @@
 // accept-path.ts: which path accepted plain HTTP/1.1 connections take — Portico's own socket layer
 // (own-socket.ts) or Node's net.Socket — from the engine option, the PORTICO_OWN_SOCKETS setting and
 // what this Node allows. Decided once, at engine start, and said in the log.
+import { envChoice } from "../env-setting.ts";
 import { ownSockets, ownSocketsMissing } from "./own-socket.ts";
 
 /** OWN_SOCKETS_ENV is the environment variable that turns the own socket layer on or off. */
 export const OWN_SOCKETS_ENV = "PORTICO_OWN_SOCKETS";
 
-const ON = new Set(["on", "true", "1"]);
-const OFF = new Set(["off", "false", "0"]);
+const SPELLINGS = { on: true, true: true, "1": true, off: false, false: false, "0": false };
 
 /**
  * ownSocketsSetting reads PORTICO_OWN_SOCKETS: true (on, true, 1), false (off, false, 0),
  * undefined when unset or empty; any other value throws, naming the variable and the values.
  */
 export function ownSocketsSetting(env: NodeJS.ProcessEnv = process.env): boolean | undefined {
-  const raw = env[OWN_SOCKETS_ENV];
-  if (raw === undefined || raw.trim() === "") return undefined;
-  const v = raw.trim().toLowerCase();
-  if (ON.has(v)) return true;
-  if (OFF.has(v)) return false;
-  throw new Error(
-    `${OWN_SOCKETS_ENV}=${JSON.stringify(raw)} is not a setting: use on or off (also true/false, 1/0), or unset it for on`,
+  return envChoice(
+    env,
+    OWN_SOCKETS_ENV,
+    SPELLINGS,
+    "use on or off (also true/false, 1/0), or unset it for on",
   );
 }
 

@@ -16,6 +16,7 @@ import {
   takeAccepts,
   type OwnSocket,
   type SocketOwner,
+  writeDirect,
 } from "./own-socket.ts";
 
 // TCP_PROTO is Node's native TCP handle class's prototype (what own-socket.ts probes).
@@ -375,4 +376,53 @@ test("writes right after an async write completed, from onDrain and from a promi
   } finally {
     close();
   }
+});
+
+test("writeDirect: on a connected net.Socket the bytes go straight to the handle, in order with the socket's own writes; not before connect", async () => {
+  let got = "";
+  const server = net.createServer((s) => s.on("data", (d: Buffer) => (got += d.toString("latin1"))));
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const c = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
+  assert.equal(
+    writeDirect(c, "early"),
+    false,
+    "a connecting socket queues in its Writable: the caller writes there",
+  );
+  await once(c, "connect");
+  // A large string goes partly async: the socket's next write still lands after it.
+  const big = "x".repeat(4 << 20);
+  assert.equal(writeDirect(c, "GET / HTTP/1.1\r\n"), true);
+  assert.equal(writeDirect(c, big), true);
+  c.write("tail", "latin1");
+  const want = "GET / HTTP/1.1\r\n".length + big.length + 4;
+  const deadline = Date.now() + 10_000;
+  while (got.length < want && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+  assert.equal(got.length, want);
+  assert.ok(got.startsWith("GET / HTTP/1.1\r\nxxx") && got.endsWith("xtail"));
+  c.destroy();
+  server.close();
+});
+
+test("writeDirect: a write the kernel refuses destroys the socket with the error's code", async () => {
+  const server = net.createServer((s) => s.resume());
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const c = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
+  const errors: NodeJS.ErrnoException[] = [];
+  c.on("error", (e: NodeJS.ErrnoException) => errors.push(e));
+  // (events.once would reject on the error event: the close is awaited on its own.)
+  const closed = new Promise((r) => c.on("close", r));
+  await once(c, "connect");
+  // After our FIN the handle refuses writes (EPIPE): what a write to a broken connection meets.
+  c.end();
+  await once(c, "finish");
+  assert.equal(writeDirect(c, "GET / HTTP/1.1\r\n\r\n"), true);
+  await closed;
+  assert.equal(c.destroyed, true);
+  assert.deepEqual(
+    errors.map((e) => [e.code, e.syscall]),
+    [["EPIPE", "write"]],
+  );
+  server.close();
 });

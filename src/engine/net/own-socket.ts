@@ -21,6 +21,7 @@
 // is missing `ownSockets` is false and listeners keep Node's accept path.
 import net from "node:net";
 import { getDefaultHighWaterMark } from "node:stream";
+import { getSystemErrorName } from "node:util";
 
 /** TcpHandle is the part of Node's native TCP handle (tcp_wrap) this module drives. */
 export interface TcpHandle {
@@ -604,4 +605,55 @@ function fireTimeout(s: OwnSocket): void {
 // pushCopy is a detached socket's read callback (`this` is the socket): the buffer is shared.
 function pushCopy(this: net.Socket, n: number, buf: Buffer): boolean {
   return this.push(Buffer.from(buf.subarray(0, n)));
+}
+
+// directSpare is the write request of the last direct write that completed synchronously (the
+// kernel took it all): C++ never attached it, so the next direct write, on any socket, reuses it.
+let directSpare: WriteReq | null = null;
+
+/**
+ * writeDirect writes data (latin1) to a connected net.Socket's TCP handle itself, as OwnSocket
+ * writes: no Writable state, write request or after-write tick — what an HTTP/2 request's head to
+ * its pooled backend connection spent around the write (docs/performance.md, "HTTP/2 on the own
+ * codec"). Only when nothing waits in the socket's Writable (the bytes keep their order) and this
+ * Node allows it; false otherwise, and the caller writes through the socket. A write that fails
+ * destroys the socket with the error's code, as a failed socket.write does.
+ */
+export function writeDirect(socket: net.Socket, data: string): boolean {
+  const h = (socket as unknown as { _handle?: TcpHandle | null })._handle;
+  if (wrap === undefined || h == null || socket.connecting || socket.writableLength !== 0 || socket.destroyed)
+    return false;
+  let req = directSpare;
+  directSpare = null;
+  if (req === null) {
+    req = new wrap.WriteWrap();
+    req.oncomplete = afterDirect;
+    req.sock = null;
+    req.bytes = 0;
+    req.kept = null;
+  }
+  req.handle = h;
+  const err = h.writeLatin1String(req, data);
+  if (err !== 0) {
+    req.handle = null;
+    directSpare = req;
+    socket.destroy(writeError(err));
+  } else if (state[ASYNC] === 0) {
+    req.handle = null;
+    directSpare = req;
+  } else (req as unknown as { socket: net.Socket }).socket = socket; // in flight: afterDirect reports its end
+  return true;
+}
+
+// afterDirect ends an asynchronous direct write: an error destroys its socket (the string was
+// copied by C++, nothing to keep alive). The request is not reused (see completed()).
+function afterDirect(this: WriteReq, status: number): void {
+  const s = (this as unknown as { socket?: net.Socket }).socket;
+  this.handle = null;
+  if (status < 0 && s !== undefined && !s.destroyed) s.destroy(writeError(status));
+}
+
+function writeError(errno: number): NodeJS.ErrnoException {
+  const code = getSystemErrorName(errno);
+  return Object.assign(new Error(`write ${code}`), { code, errno, syscall: "write" });
 }
