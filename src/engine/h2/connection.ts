@@ -66,6 +66,12 @@ export interface H2Handler {
   cut?(reason: CutReason, detail: string): void;
   /** closed: the socket closed; every open stream had onReset first. */
   closed?(): void;
+  /**
+   * arrival is read once per read, before its bytes are parsed: the time the read's bytes arrived
+   * (net/arrival.ts). A stream's arrivedAt is that of the read that brought its HEADERS frame's
+   * first byte. Absent: streams carry 0.
+   */
+  arrival?(): number;
 }
 
 // The defaults a peer's settings start from (RFC 9113 §6.5.2).
@@ -113,7 +119,14 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
   private preface = 0;
   private gotSettings = false;
   // A header block in progress: HEADERS without END_HEADERS, then CONTINUATION frames.
-  private cont: { id: number; flags: number; parts: Buffer[]; bytes: number; frames: number } | undefined;
+  private cont:
+    { id: number; flags: number; parts: Buffer[]; bytes: number; frames: number; at: number } | undefined;
+  // readAt: the current read's arrival (handler.arrival); frameAt: that of the read that brought
+  // the first byte of the next frame to complete — an earlier read when a read cut that frame.
+  private readAt = 0;
+  private frameAt = 0;
+  // timed: streams whose clock stops just before the next write (timeWrite).
+  private timed: H2Stream[] = [];
   // Flow control: what we may send (peer's windows) and what the peer may send us.
   private sendWindow = DEFAULT_WINDOW;
   private peerStreamWindow = DEFAULT_WINDOW;
@@ -182,6 +195,9 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
   /** read takes bytes from the socket (also the first bytes a protocol sniffer already read). */
   read(chunk: Buffer): void {
     if (this.ended) return;
+    const at = this.handler.arrival?.() ?? 0;
+    this.readAt = at;
+    if (!this.reader.cut) this.frameAt = at;
     this.abuse.tick(performance.now());
     if (this.preface < PREFACE.length) {
       const n = Math.min(PREFACE.length - this.preface, chunk.length);
@@ -236,6 +252,9 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
 
   frame(type: number, flags: number, id: number, payload: Buffer): boolean {
     if (this.ended) return false;
+    // This frame's first byte came with frameAt's read; the next frame's, with this read at the latest.
+    const at = this.frameAt;
+    this.frameAt = this.readAt;
     // §6.10: nothing may come between HEADERS and the CONTINUATION that ends its block.
     if (this.cont !== undefined && type !== FrameType.CONTINUATION)
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "frame inside a header block");
@@ -247,7 +266,7 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
         this.data(flags, id, payload);
         break;
       case FrameType.HEADERS:
-        this.headers(flags, id, payload);
+        this.headers(flags, id, payload, at);
         break;
       case FrameType.PRIORITY:
         this.priority(id, payload);
@@ -331,7 +350,7 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
     if (end) this.remoteEnd(s);
   }
 
-  private headers(flags: number, id: number, payload: Buffer): void {
+  private headers(flags: number, id: number, payload: Buffer, at: number): void {
     if (id === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "HEADERS on stream 0"); // §6.2
     if ((id & 1) === 0)
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `even stream id ${id} from a client`); // §5.1.1
@@ -347,7 +366,7 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
       block = block.subarray(5);
     }
     if (flags & Flag.END_HEADERS) {
-      this.headerBlock(flags, id, block, selfDependent);
+      this.headerBlock(flags, id, block, selfDependent, at);
       return;
     }
     // Copied: the block waits for its CONTINUATION frames beyond this read.
@@ -357,6 +376,7 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
       parts: [Buffer.from(block)],
       bytes: block.length,
       frames: 0,
+      at,
     };
   }
 
@@ -376,11 +396,11 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
     }
     c.parts.push(payload);
     this.cont = undefined;
-    this.headerBlock(c.flags & 0xff, id, Buffer.concat(c.parts), (c.flags & 0x100) !== 0);
+    this.headerBlock(c.flags & 0xff, id, Buffer.concat(c.parts), (c.flags & 0x100) !== 0, c.at);
   }
 
   // headerBlock handles a complete header block: a new request, or trailers.
-  private headerBlock(flags: number, id: number, block: Buffer, selfDependent: boolean): void {
+  private headerBlock(flags: number, id: number, block: Buffer, selfDependent: boolean, at: number): void {
     const fields: string[] = [];
     try {
       this.decoder.decode(block, 0, block.length, fields);
@@ -431,6 +451,7 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
     }
     const st = new H2Stream(this, id, this.peerStreamWindow, this.settings.streamWindow);
     st.openedAt = performance.now();
+    st.arrivedAt = at;
     if (this.decoder.tooLarge) {
       // §10.5.1: a header list above the advertised limit; answered, not reset, so the client sees why.
       this.streams.set(id, st);
@@ -889,9 +910,11 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
     }
     this.outQueued = false;
     const out = this.out;
-    if (out.length === 0 || this.socket.destroyed) return;
+    if (out.length === 0 || this.socket.destroyed) return this.stamp();
     this.out = [];
-    const ok = this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    const buf = out.length === 1 ? out[0]! : Buffer.concat(out);
+    this.stamp();
+    const ok = this.socket.write(buf);
     if (!ok) this.socketBlocked = true;
     const held = this.socket.writableLength;
     if (held > OUT_CUT && !this.ended) {
@@ -903,6 +926,26 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
       this.readPaused = true;
       this.socket.pause();
     }
+  }
+
+  /**
+   * timeWrite asks for s.sentAt, the time just before the write of the frames this turn holds
+   * (flushOut); false when nothing is held, so there is no such write to wait for.
+   */
+  timeWrite(s: H2Stream): boolean {
+    if (!this.outQueued) return false;
+    this.timed.push(s);
+    return true;
+  }
+
+  // stamp reads the clock for the streams timeWrite listed: just before the write, or now when
+  // there is nothing to write (frames waiting for window leave later, at a time no clock here sees).
+  private stamp(): void {
+    const list = this.timed;
+    if (list.length === 0) return;
+    const t = performance.now();
+    for (let i = 0; i < list.length; i++) list[i]!.sentAt = t;
+    list.length = 0;
   }
 
   private onDrain(): void {
