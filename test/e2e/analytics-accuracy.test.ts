@@ -144,6 +144,12 @@ test("analytics counts equal the generator's exactly; p50/p90/p99 within 2% of i
     warm: WARM,
   });
   loaded[TLS_PORT] = loadedMachine(h2.lateness);
+  // node:http2's front, the fallback kept for one release, starts its clock at the `stream` event,
+  // after TLS, nghttp2's parse and the stream's creation: held to the upper bound only.
+  if (process.env.PORTICO_H2_CODEC === "node") {
+    const why = "PORTICO_H2_CODEC=node: node:http2's clock starts at its stream event";
+    loaded[TLS_PORT] = { tails: why, median: why };
+  }
   // The generator's own expectations first: nothing broke, the 503s are the ones it asked for.
   const sent = new Map<string, GoRecord[]>();
   for (const [port, run] of [
