@@ -29,6 +29,7 @@ import {
 import { HpackDecoder, HpackError } from "./hpack-decoder.ts";
 import { HpackEncoder } from "./hpack-encoder.ts";
 import { flushAtRelease, type Flushing } from "../net/write-batch.ts";
+import { adoptReads } from "../net/onread.ts";
 import { checkRequest, checkTrailers } from "./request.ts";
 import { H2Stream, type StreamOwner } from "./stream.ts";
 
@@ -90,6 +91,11 @@ const OUT_PAUSE = 1 << 20;
 // can add after the pause; more means it never reads.
 const OUT_CUT = 16 << 20;
 
+// READS receives the reads of every connection whose socket lets the codec adopt them
+// (net/onread.ts): one read at a time, handled synchronously; a request body chunk handed on is a
+// copy (data()), every other frame is done with before the read returns.
+const READS = Buffer.allocUnsafe(64 * 1024);
+
 class ConnectionError extends Error {
   readonly code: number;
   constructor(code: number, message: string) {
@@ -144,6 +150,8 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
   private goawayLast = 0;
   // Reading stopped because the client does not read what we send (OUT_PAUSE).
   private readPaused = false;
+  // adopted: reads are views of READS, valid during read() only (net/onread.ts).
+  private readonly adopted: boolean;
   private peerGoaway = false;
   private ended = false;
   private readonly head = { method: "", scheme: "", path: "", authority: "", contentLength: -1 };
@@ -166,7 +174,18 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
     });
     this.encoder = new HpackEncoder(this.settings.encoderTableSize);
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.read(chunk));
+    // Reads come straight from the handle into READS, one callback per read — no 64 KiB buffer and
+    // Readable push per read before the codec (and the exchange's clock, H2Handler.arrival) sees
+    // them, as HTTP/1.1's client connections read; where the socket does not allow it, 'data'.
+    this.adopted = adoptReads(socket, READS, (b: Buffer) => {
+      this.read(b);
+      return true;
+    });
+    if (!this.adopted) socket.on("data", (chunk: Buffer) => this.read(chunk));
+    // What the stream buffered before (a sniffer's bytes, unshifted) is taken now — resume() would
+    // emit it to no listener — and read once the constructor is done.
+    const early = this.adopted && socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
+    if (early !== null) process.nextTick(() => this.read(early));
     // HTTP/2 has no half-close: a client that ends its side is gone.
     socket.on("end", () => socket.destroy());
     socket.on("error", () => socket.destroy());
@@ -344,7 +363,7 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
     const pad = payload.length - body.length;
     if (pad > 0) this.ackStream(s, pad);
     if (body.length > 0) {
-      s.onData?.(body);
+      s.onData?.(this.adopted ? Buffer.from(body) : body);
       if (!s.holdWindow) this.ackStream(s, body.length);
     }
     if (end) this.remoteEnd(s);

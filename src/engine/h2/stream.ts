@@ -35,7 +35,7 @@ export class H2Stream implements RequestHead {
   /** sentAt is performance.now() just before the write timeSend() waited for. */
   sentAt = 0;
 
-  /** onData gets each request body chunk: a view of the read, safe to keep (reads are never reused). */
+  /** onData gets each request body chunk, safe to keep (a copy when the connection's reads are adopted). */
   onData: ((chunk: Buffer) => void) | undefined;
   /** onEnd: the request body ended (END_STREAM, after trailers if any); not called when stream() said end. */
   onEnd: (() => void) | undefined;
