@@ -29,6 +29,7 @@ import {
 import { HpackDecoder, HpackError } from "./hpack-decoder.ts";
 import { HpackEncoder } from "./hpack-encoder.ts";
 import { flushAtRelease, type Flushing } from "../net/write-batch.ts";
+import { adoptReads } from "../net/onread.ts";
 import { checkRequest, checkTrailers } from "./request.ts";
 import { H2Stream, type StreamOwner } from "./stream.ts";
 
@@ -66,6 +67,12 @@ export interface H2Handler {
   cut?(reason: CutReason, detail: string): void;
   /** closed: the socket closed; every open stream had onReset first. */
   closed?(): void;
+  /**
+   * arrival is read once per read, before its bytes are parsed: the time the read's bytes arrived
+   * (net/arrival.ts). A stream's arrivedAt is that of the read that brought its HEADERS frame's
+   * first byte. Absent: streams carry 0.
+   */
+  arrival?(): number;
 }
 
 // The defaults a peer's settings start from (RFC 9113 §6.5.2).
@@ -83,6 +90,11 @@ const OUT_PAUSE = 1 << 20;
 // Output held unsent beyond which the client is cut: what one read or the open streams' answers
 // can add after the pause; more means it never reads.
 const OUT_CUT = 16 << 20;
+
+// READS receives the reads of every connection whose socket lets the codec adopt them
+// (net/onread.ts): one read at a time, handled synchronously; a request body chunk handed on is a
+// copy (data()), every other frame is done with before the read returns.
+const READS = Buffer.allocUnsafe(64 * 1024);
 
 class ConnectionError extends Error {
   readonly code: number;
@@ -113,7 +125,14 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
   private preface = 0;
   private gotSettings = false;
   // A header block in progress: HEADERS without END_HEADERS, then CONTINUATION frames.
-  private cont: { id: number; flags: number; parts: Buffer[]; bytes: number; frames: number } | undefined;
+  private cont:
+    { id: number; flags: number; parts: Buffer[]; bytes: number; frames: number; at: number } | undefined;
+  // readAt: the current read's arrival (handler.arrival); frameAt: that of the read that brought
+  // the first byte of the next frame to complete — an earlier read when a read cut that frame.
+  private readAt = 0;
+  private frameAt = 0;
+  // timed: streams whose clock stops just before the next write (timeWrite).
+  private timed: H2Stream[] = [];
   // Flow control: what we may send (peer's windows) and what the peer may send us.
   private sendWindow = DEFAULT_WINDOW;
   private peerStreamWindow = DEFAULT_WINDOW;
@@ -131,6 +150,8 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
   private goawayLast = 0;
   // Reading stopped because the client does not read what we send (OUT_PAUSE).
   private readPaused = false;
+  // adopted: reads are views of READS, valid during read() only (net/onread.ts).
+  private readonly adopted: boolean;
   private peerGoaway = false;
   private ended = false;
   private readonly head = { method: "", scheme: "", path: "", authority: "", contentLength: -1 };
@@ -153,7 +174,18 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
     });
     this.encoder = new HpackEncoder(this.settings.encoderTableSize);
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.read(chunk));
+    // Reads come straight from the handle into READS, one callback per read — no 64 KiB buffer and
+    // Readable push per read before the codec (and the exchange's clock, H2Handler.arrival) sees
+    // them, as HTTP/1.1's client connections read; where the socket does not allow it, 'data'.
+    this.adopted = adoptReads(socket, READS, (b: Buffer) => {
+      this.read(b);
+      return true;
+    });
+    if (!this.adopted) socket.on("data", (chunk: Buffer) => this.read(chunk));
+    // What the stream buffered before (a sniffer's bytes, unshifted) is taken now — resume() would
+    // emit it to no listener — and read once the constructor is done.
+    const early = this.adopted && socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
+    if (early !== null) process.nextTick(() => this.read(early));
     // HTTP/2 has no half-close: a client that ends its side is gone.
     socket.on("end", () => socket.destroy());
     socket.on("error", () => socket.destroy());
@@ -182,6 +214,9 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
   /** read takes bytes from the socket (also the first bytes a protocol sniffer already read). */
   read(chunk: Buffer): void {
     if (this.ended) return;
+    const at = this.handler.arrival?.() ?? 0;
+    this.readAt = at;
+    if (!this.reader.cut) this.frameAt = at;
     this.abuse.tick(performance.now());
     if (this.preface < PREFACE.length) {
       const n = Math.min(PREFACE.length - this.preface, chunk.length);
@@ -236,6 +271,9 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
 
   frame(type: number, flags: number, id: number, payload: Buffer): boolean {
     if (this.ended) return false;
+    // This frame's first byte came with frameAt's read; the next frame's, with this read at the latest.
+    const at = this.frameAt;
+    this.frameAt = this.readAt;
     // §6.10: nothing may come between HEADERS and the CONTINUATION that ends its block.
     if (this.cont !== undefined && type !== FrameType.CONTINUATION)
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "frame inside a header block");
@@ -247,7 +285,7 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
         this.data(flags, id, payload);
         break;
       case FrameType.HEADERS:
-        this.headers(flags, id, payload);
+        this.headers(flags, id, payload, at);
         break;
       case FrameType.PRIORITY:
         this.priority(id, payload);
@@ -325,13 +363,13 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
     const pad = payload.length - body.length;
     if (pad > 0) this.ackStream(s, pad);
     if (body.length > 0) {
-      s.onData?.(body);
+      s.onData?.(this.adopted ? Buffer.from(body) : body);
       if (!s.holdWindow) this.ackStream(s, body.length);
     }
     if (end) this.remoteEnd(s);
   }
 
-  private headers(flags: number, id: number, payload: Buffer): void {
+  private headers(flags: number, id: number, payload: Buffer, at: number): void {
     if (id === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "HEADERS on stream 0"); // §6.2
     if ((id & 1) === 0)
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `even stream id ${id} from a client`); // §5.1.1
@@ -347,7 +385,7 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
       block = block.subarray(5);
     }
     if (flags & Flag.END_HEADERS) {
-      this.headerBlock(flags, id, block, selfDependent);
+      this.headerBlock(flags, id, block, selfDependent, at);
       return;
     }
     // Copied: the block waits for its CONTINUATION frames beyond this read.
@@ -357,6 +395,7 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
       parts: [Buffer.from(block)],
       bytes: block.length,
       frames: 0,
+      at,
     };
   }
 
@@ -376,11 +415,11 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
     }
     c.parts.push(payload);
     this.cont = undefined;
-    this.headerBlock(c.flags & 0xff, id, Buffer.concat(c.parts), (c.flags & 0x100) !== 0);
+    this.headerBlock(c.flags & 0xff, id, Buffer.concat(c.parts), (c.flags & 0x100) !== 0, c.at);
   }
 
   // headerBlock handles a complete header block: a new request, or trailers.
-  private headerBlock(flags: number, id: number, block: Buffer, selfDependent: boolean): void {
+  private headerBlock(flags: number, id: number, block: Buffer, selfDependent: boolean, at: number): void {
     const fields: string[] = [];
     try {
       this.decoder.decode(block, 0, block.length, fields);
@@ -431,6 +470,7 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
     }
     const st = new H2Stream(this, id, this.peerStreamWindow, this.settings.streamWindow);
     st.openedAt = performance.now();
+    st.arrivedAt = at;
     if (this.decoder.tooLarge) {
       // §10.5.1: a header list above the advertised limit; answered, not reset, so the client sees why.
       this.streams.set(id, st);
@@ -888,9 +928,11 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
     }
     this.outQueued = false;
     const out = this.out;
-    if (out.length === 0 || this.socket.destroyed) return;
+    if (out.length === 0 || this.socket.destroyed) return this.stamp();
     this.out = [];
-    const ok = this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    const buf = out.length === 1 ? out[0]! : Buffer.concat(out);
+    this.stamp();
+    const ok = this.socket.write(buf);
     if (!ok) this.socketBlocked = true;
     const held = this.socket.writableLength;
     if (held > OUT_CUT && !this.ended) {
@@ -902,6 +944,26 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
       this.readPaused = true;
       this.socket.pause();
     }
+  }
+
+  /**
+   * timeWrite asks for s.sentAt, the time just before the write of the frames this turn holds
+   * (flushOut); false when nothing is held, so there is no such write to wait for.
+   */
+  timeWrite(s: H2Stream): boolean {
+    if (!this.outQueued) return false;
+    this.timed.push(s);
+    return true;
+  }
+
+  // stamp reads the clock for the streams timeWrite listed: just before the write, or now when
+  // there is nothing to write (frames waiting for window leave later, at a time no clock here sees).
+  private stamp(): void {
+    const list = this.timed;
+    if (list.length === 0) return;
+    const t = performance.now();
+    for (let i = 0; i < list.length; i++) list[i]!.sentAt = t;
+    list.length = 0;
   }
 
   private onDrain(): void {

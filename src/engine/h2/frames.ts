@@ -89,6 +89,11 @@ export class FrameReader {
     this.sink = sink;
   }
 
+  /** cut says a frame's first bytes came in an earlier chunk and its rest is awaited. */
+  get cut(): boolean {
+    return this.headFill > 0;
+  }
+
   /** push reads a chunk; false once the sink stopped reading. */
   push(chunk: Buffer): boolean {
     if (this.stopped) return false;

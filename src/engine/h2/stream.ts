@@ -12,6 +12,8 @@ export interface StreamOwner {
   end(s: H2Stream, trailers: readonly string[] | undefined): void;
   reset(s: H2Stream, code: number): void;
   consume(s: H2Stream, n: number): void;
+  timeWrite(s: H2Stream): boolean;
+  flushOut(): void;
 }
 
 /** H2Stream is one stream opened by the client. */
@@ -25,8 +27,15 @@ export class H2Stream implements RequestHead {
   contentLength = -1;
   /** openedAt is performance.now() when the request's HEADERS arrived. */
   openedAt = 0;
+  /**
+   * arrivedAt is when the read that brought the first byte of the request's HEADERS arrived (the
+   * connection handler's arrival(): the start of the exchange's clock); 0 without one.
+   */
+  arrivedAt = 0;
+  /** sentAt is performance.now() just before the write timeSend() waited for. */
+  sentAt = 0;
 
-  /** onData gets each request body chunk: a view of the read, safe to keep (reads are never reused). */
+  /** onData gets each request body chunk, safe to keep (a copy when the connection's reads are adopted). */
   onData: ((chunk: Buffer) => void) | undefined;
   /** onEnd: the request body ended (END_STREAM, after trailers if any); not called when stream() said end. */
   onEnd: (() => void) | undefined;
@@ -94,6 +103,20 @@ export class H2Stream implements RequestHead {
   /** reset ends the stream with RST_STREAM code (CANCEL = 8, INTERNAL_ERROR = 2, ...). */
   reset(code: number): void {
     this.owner.reset(this, code);
+  }
+
+  /**
+   * timeSend asks for sentAt to be read just before the connection writes the frames it holds for
+   * this turn (its flush in write-batch.ts's release); false when nothing is held.
+   */
+  timeSend(): boolean {
+    return this.owner.timeWrite(this);
+  }
+
+  /** sendNow writes what the connection holds now (the flush timeSend waits for) and returns sentAt. */
+  sendNow(): number {
+    this.owner.flushOut();
+    return this.sentAt || performance.now();
   }
 
   /** consume returns n request body bytes of window to the client (with holdWindow). */

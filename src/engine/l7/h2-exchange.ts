@@ -584,10 +584,11 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
     this.wafEvidence = this.waf?.end();
     // node:http2 writes the stream's last bytes to the socket in this turn's check phase (a native
     // immediate, ahead of write-batch.ts's release), so its clock stops now, when they were handed
-    // to it; the own codec writes them in the release, and the clock stops there, in sent(), just
-    // before that write. The response event is published once every held write of the turn left.
+    // to it; the own codec holds them for the release, and the clock stops in sent(), just before
+    // the write that carries them. The response event is published once every held write of the
+    // turn left.
     if (httpResponse.hasSubscribers) {
-      if (!this.stream.sentAtRelease) this.tEnd = performance.now();
+      if (!this.stream.timeSend()) this.tEnd = performance.now();
       this.tls = this.stream.tlsVersion();
       this.client = this.clientIp();
       whenSent(this);
@@ -595,14 +596,16 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
   }
 
   /**
-   * sent stops the own codec's clock: write-batch.ts's release runs the departures' sent() just
-   * before it flushes the codec's connections. node:http2's stopped in finish(): a reading here,
-   * after its write, came after the client's own read of the response in 52 of 400 requests on a
-   * loaded machine (the write wakes the client, which can take the CPU before the writer reads a
-   * clock): "total" must stop before the bytes leave, as the HTTP/1.1 front's does.
+   * sent stops the own codec's clock: write-batch.ts's release runs the departures' sent() first,
+   * and each writes its connection's held frames now (sendNow), the clock read just before that
+   * write — not before the other connections' framing and writes of the turn, time the client
+   * counts too (as the HTTP/1.1 front's, which flushes its connection there). node:http2's stopped
+   * in finish(): a reading after its write came after the client's own read of the response in 52
+   * of 400 requests on a loaded machine (the write wakes the client, which can take the CPU before
+   * the writer reads a clock): "total" must stop before the bytes leave.
    */
   sent(): void {
-    if (this.tEnd === 0) this.tEnd = performance.now();
+    if (this.tEnd === 0) this.tEnd = this.stream.sendNow();
   }
 
   /** depart publishes the response event, once every held write of the turn left. */

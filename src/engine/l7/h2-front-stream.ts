@@ -33,11 +33,14 @@ export interface FrontStream {
   /** socket is the client connection's socket (undefined once node's session is gone). */
   readonly socket: Socket | undefined;
   /**
-   * sentAtRelease: the stream's frames leave in write-batch.ts's release (the own codec), so an
-   * exchange's clock can stop there, just before they are written; node:http2 writes them in a
-   * native immediate, ahead of the release, so its exchanges stop the clock at their last write.
+   * timeSend asks for the time just before the stream's held frames are written — the own codec
+   * holds a turn's frames until write-batch.ts's release — for sendNow to return; false when none
+   * are held: node:http2 writes its frames in a native immediate, ahead of the release, so its
+   * exchanges stop the clock at their last write.
    */
-  readonly sentAtRelease: boolean;
+  timeSend(): boolean;
+  /** sendNow writes the held frames timeSend waits for (the release) and returns that time. */
+  sendNow(): number;
   /** tlsVersion is the connection's negotiated TLS version, "" for h2c. */
   tlsVersion(): string;
   /** body sends the request body to sink from now on (undefined: nobody reads; see the codecs for what happens to it). */
@@ -65,7 +68,6 @@ export interface FrontStream {
 
 /** NodeFront is a node:http2 ServerHttp2Stream as a FrontStream. */
 export class NodeFront implements FrontStream {
-  readonly sentAtRelease = false;
   private readonly stream: http2.ServerHttp2Stream;
   // session is the stream's, kept: a destroyed stream forgets it (the response event's tls).
   private readonly session: http2.Http2Session | undefined;
@@ -76,6 +78,14 @@ export class NodeFront implements FrontStream {
   constructor(stream: http2.ServerHttp2Stream) {
     this.stream = stream;
     this.session = stream.session;
+  }
+
+  timeSend(): boolean {
+    return false;
+  }
+
+  sendNow(): number {
+    return performance.now();
   }
 
   get headersSent(): boolean {

@@ -10,7 +10,8 @@ import { H2Connection } from "../h2/connection.ts";
 import type { AbuseLimits } from "../h2/abuse.ts";
 import { defaultAbuseLimits } from "../h2/abuse.ts";
 import type { H2Stream } from "../h2/stream.ts";
-import { connection, http2Cut } from "./events.ts";
+import { arrival } from "../net/arrival.ts";
+import { connection, http2Cut, httpResponse } from "./events.ts";
 import type { CutLog, H2Limits } from "./h2-guard.ts";
 import { penalties } from "./h2-penalty.ts";
 import type { BodySink, Ending, FrontStream } from "./h2-front-stream.ts";
@@ -72,6 +73,7 @@ export type OwnStreamSink = (
   headers: http2.IncomingHttpHeaders,
   flags: number,
   conn: H2Connection,
+  arrivedAt: number,
 ) => void;
 
 /**
@@ -96,8 +98,11 @@ export function acceptOwn(
         // A list in which no name repeats says what the object says: the exchange writes the
         // HTTP/1.1 request from it, in the client's order, without walking the object.
         const unique = foldHeaders(fields, headers);
-        sink(new OwnFront(s, session, unique ? fields : undefined), headers, end ? 1 : 0, conn);
+        sink(new OwnFront(s, session, unique ? fields : undefined), headers, end ? 1 : 0, conn, s.arrivedAt);
       },
+      // The exchange's clock starts at the read that brought a stream's first byte, before its
+      // frames are parsed and its header block decoded, as HTTP/1.1's does (net/arrival.ts).
+      arrival: () => (httpResponse.hasSubscribers ? arrival() : 0),
       cut(reason, detail) {
         penalties.cut(client, limits.h2);
         if (http2Cut.hasSubscribers) http2Cut.publish({ listener: name, reason });
@@ -214,7 +219,6 @@ function lowerNames(fields: readonly string[]): string[] {
 
 /** OwnFront is an H2Stream as the exchange's FrontStream: callbacks, no Duplex. */
 export class OwnFront implements FrontStream {
-  readonly sentAtRelease = true;
   private readonly s: H2Stream;
   private readonly session: OwnSession;
   private sink: BodySink | undefined;
@@ -259,6 +263,14 @@ export class OwnFront implements FrontStream {
 
   get headersSent(): boolean {
     return this.s.headersSent;
+  }
+
+  timeSend(): boolean {
+    return this.s.timeSend();
+  }
+
+  sendNow(): number {
+    return this.s.sendNow();
   }
 
   get gone(): boolean {

@@ -66,10 +66,11 @@ export class H2Front {
   private acceptOwn(socket: Socket): void {
     socket.on("end", destroySocket);
     const front = this.current();
-    const conn = acceptOwn(this.rt, socket, this.cutLog, (stream, headers, flags, c) => {
+    const conn = acceptOwn(this.rt, socket, this.cutLog, (stream, headers, flags, c, at) => {
       const rt = currentRuntime(this.rt);
       const host = headers[":authority"] ?? (headers.host as string | undefined) ?? "";
-      const arrivedAt = httpResponse.hasSubscribers ? arrival() : 0;
+      // at: the read that brought the stream's first byte (0 if analytics came on since).
+      const arrivedAt = httpResponse.hasSubscribers ? at || arrival() : 0;
       const ex = new H2Exchange(rt, stream, headers, flags, host, undefined, arrivedAt);
       if (c.abuse.suspect()) setImmediate(serveUnlessClosed, this, rt, ex);
       else this.serve(rt, ex);
