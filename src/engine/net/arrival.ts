@@ -29,6 +29,15 @@ function expire(): void {
   armed = false;
 }
 
+/**
+ * turnStamp is this turn's arrival() reading, 0 when no read of the turn took one: a timed exchange
+ * made in the turn its first byte arrived takes it as the clock of its making (l7/exchange.ts),
+ * one clock read fewer per request.
+ */
+export function turnStamp(): number {
+  return stamp;
+}
+
 /** arrival returns this event-loop turn's first read time (performance.now()); call it from a read. */
 export function arrival(): number {
   if (stamp === 0) {
