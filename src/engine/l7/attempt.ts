@@ -14,6 +14,8 @@ import { acquireUpstream } from "./h2c-bridge.ts";
 import { httpResponse, type ExchangeTimings, type HttpResponseEvent, type WafEvidence } from "./events.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 import type { UpstreamConn, UpstreamFailure, UpstreamOwner } from "./upstream.ts";
+import { performance } from "node:perf_hooks";
+import { NO_TIME } from "../net/arrival.ts";
 
 // begunCount counts the exchanges this process made (the idle heap check's activity).
 let begunCount = 0;
@@ -58,16 +60,16 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
    * proxy answered without a backend (fronts stamp it).
    */
   readonly timed = httpResponse.hasSubscribers;
-  protected tAsk = 0;
-  protected tSent = 0;
-  protected tHead = 0;
-  protected tReq = 0;
+  protected tAsk = NO_TIME;
+  protected tSent = NO_TIME;
+  protected tHead = NO_TIME;
+  protected tReq = NO_TIME;
   /** tEnd is when the response's last bytes were handed to the socket (write-batch.ts whenSent). */
-  protected tEnd = 0;
+  protected tEnd = NO_TIME;
   /** wafEvidence is the WAF's logging phase, kept at the end for the response event published after. */
   protected wafEvidence: WafEvidence | undefined = undefined;
   // tTry is when the current attempt asked for its connection (tAsk for the first one).
-  private tTry = 0;
+  private tTry = NO_TIME;
   // tryId counts the timed asks: a connection that answers for an older attempt is told apart.
   private tryId = 0;
   /** atEnd runs once when the exchange ends (PhaseRequest.atEnd: a concurrency slot's release). */
@@ -89,7 +91,7 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
   private lastFailure = "";
   private timer: NodeJS.Timeout | undefined;
   // deadline is when a timeout of seconds expires (checked by the coarse sweep), else 0.
-  private deadline = 0;
+  private deadline = NO_TIME;
   // Links of the coarse sweep's list (coarse-timer.ts).
   prevWatched: Watcher | null = null;
   nextWatched: Watcher | null = null;

@@ -31,6 +31,7 @@ import { copyOf, type UpstreamConn } from "./upstream.ts";
 import { limitReached } from "../net/limit-reached.ts";
 import { batchWrites, flushWrites, whenSent, type Departing } from "../net/write-batch.ts";
 import { turnStamp } from "../net/arrival.ts";
+import { performance } from "node:perf_hooks";
 
 /** Exchange is one request on a client connection and its response; it is also the router's view of it. */
 export class Exchange extends BackendAttempt implements Decidable, Departing {

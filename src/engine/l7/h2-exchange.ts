@@ -24,6 +24,7 @@ import { cookieValue } from "./cookie.ts";
 import type { BodySink, FrontStream } from "./h2-front-stream.ts";
 import type { Mirrors } from "./mirror.ts";
 import { fieldPairs, headerPairs, wafConn, type WafRun, type WafSubject } from "./waf.ts";
+import { performance } from "node:perf_hooks";
 
 const END_STREAM = 0x1;
 

@@ -14,6 +14,19 @@
 // for (bench:user-causes, docs/performance.md). One taken in a timer's callback serves that turn's
 // poll: it does not block while the clearing immediate is pending, so the stamp is at most the
 // rest of the timers phase old. Requests are read in the poll phase; the other callers are rare.
+import { performance } from "node:perf_hooks";
+
+/**
+ * NO_TIME is the "not yet" value of a field that holds clock readings: zero, but a double (-0 ===
+ * 0), so the field is a double field from its object's making. Made the small integer 0, the
+ * first reading stored into it changes the field's representation, which V8 does by giving the
+ * object a new hidden class and deprecating the old one; under load, with every exchange timed
+ * (a response-event subscriber), the stores of the exchange's and the connection's fields then
+ * ran through V8's megamorphic store path (a CPU profile of the engine with and without a
+ * subscriber: Builtins_StoreIC_Megamorphic only with one, from the Exchange's field initialisers
+ * and the client connection's read).
+ */
+export const NO_TIME = -0;
 
 let stamp = 0;
 let clearing: NodeJS.Timeout | undefined;

@@ -24,6 +24,7 @@
 // or one held while a later request closed the connection — stops its clock there, not after.
 // HTTP/2 streams of the own codec (h2/) are flushed here too (flushAtRelease). Under node:http2 they have no hold here: node:http2 sends a session's pending frames in a native
 // immediate, and native immediates run before JavaScript ones in the same check phase.
+import { performance } from "node:perf_hooks";
 /** Corkable is what holding needs of a socket: a net.Socket or an OwnSocket (own-socket.ts). */
 export interface Corkable {
   cork(): void;
