@@ -5,9 +5,10 @@
 // that turn (a backend's response parsed and written first) before reaching this one is time its
 // client waits too. A clock per read would miss that queueing, and cost more.
 //
-// The stamp is cleared in the check phase (setImmediate), which follows the poll phase that ran
-// the reads. A stamp first taken in an immediate's callback would outlive that: the immediate it
-// queues runs a turn later, after the next poll. One reused timer bounds it: armed when a stamp is
+// The stamp is cleared in the check phase, which follows the poll phase that ran the reads: by
+// write-batch.ts's release (atRelease), the immediate that sends the turn's held writes, so a
+// turn queues one immediate for both. A stamp first taken in an immediate's callback would
+// outlive that: the immediate it queues runs a turn later, after the next poll. One reused timer bounds it: armed when a stamp is
 // taken and none is pending, it clears the stamp in a timers phase at most ~1 ms later, before
 // the poll that would read it (the poll waits no longer than the timer). It is armed once and not
 // re-armed per turn: refreshing a timer is a timer-list insert, which each turn under load paid
@@ -15,6 +16,7 @@
 // poll: it does not block while the clearing immediate is pending, so the stamp is at most the
 // rest of the timers phase old. Requests are read in the poll phase; the other callers are rare.
 import { performance } from "node:perf_hooks";
+import { atRelease } from "./write-batch.ts";
 
 /**
  * NO_TIME is the "not yet" value of a field that holds clock readings: zero, but a double (-0 ===
@@ -55,7 +57,7 @@ export function turnStamp(): number {
 export function arrival(): number {
   if (stamp === 0) {
     stamp = performance.now();
-    setImmediate(reset);
+    atRelease(reset);
     if (!armed) {
       armed = true;
       // Reused, never keeping the process alive: refresh re-arms it without an allocation.
