@@ -95,9 +95,9 @@ let turnEnd: (() => void) | undefined;
 
 /**
  * atRelease runs fn at the start of this turn's release: arrival.ts clears its turn clock so, in
- * the release's immediate rather than one of its own (one immediate a turn instead of two: CPU
- * per request of a timed engine 0.96–0.98× at ~5k requests/s, docs/performance.md). One slot: the
- * turn clock is its only user.
+ * the release's immediate rather than one of its own (one immediate a turn instead of two; each
+ * is an object, a queue entry and a callback through Node's immediate loop, per turn — per
+ * request or two at low rates, docs/performance.md). One slot: the turn clock is its only user.
  */
 export function atRelease(fn: () => void): void {
   turnEnd = fn;
