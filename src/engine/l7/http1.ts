@@ -222,8 +222,9 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
   /** onData parses one read (SocketOwner; with adopted reads a view valid during the call). */
   onData(buf: Buffer): void {
     if (this.ended) return;
-    // The turn's clock starts before this read's parsing (a request's onBegin reads it after).
-    if (httpResponse.hasSubscribers) arrival();
+    // The turn's clock starts before this read's parsing (a request's onBegin reads it after); an
+    // own socket's reads come from its handle's read callback, in the poll phase (arrival.ts).
+    if (httpResponse.hasSubscribers) arrival(this.socket instanceof OwnSocket);
     if (!this.opened && this.first(buf)) return;
     if (this.upgradeRest !== undefined) {
       // Bytes after an Upgrade request wait for the backend's 101.

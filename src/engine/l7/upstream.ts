@@ -205,6 +205,9 @@ export class UpstreamConn implements MessageSink, Watcher, Batched {
 
   private onRead(n: number, b: Uint8Array): true {
     this.active = true;
+    // A plain TCP handle's read callback: the poll phase (arrival.ts); onData's own call then
+    // finds the stamp taken.
+    if (httpResponse.hasSubscribers) arrival(true);
     const view = (b as Buffer).subarray(0, n);
     // A tunnel (after takeSocket) reads through "data" events like any socket: give it copies.
     if (this.detached) this.socket.emit("data", copyOf(view));
