@@ -205,13 +205,15 @@ export class UpstreamConn implements MessageSink, Watcher, Batched {
 
   private onRead(n: number, b: Uint8Array): true {
     this.active = true;
-    // A plain TCP handle's read callback: the poll phase (arrival.ts); onData's own call then
-    // finds the stamp taken.
-    if (httpResponse.hasSubscribers) arrival(true);
     const view = (b as Buffer).subarray(0, n);
     // A tunnel (after takeSocket) reads through "data" events like any socket: give it copies.
     if (this.detached) this.socket.emit("data", copyOf(view));
-    else this.onData(view);
+    else {
+      // A plain TCP handle's read callback: the poll phase (arrival.ts); onData's own call then
+      // finds the stamp taken.
+      if (httpResponse.hasSubscribers) arrival(true);
+      this.onData(view);
+    }
     // Reading goes on: backpressure pauses the socket itself (pause() stops reading here too).
     return true;
   }
