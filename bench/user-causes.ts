@@ -22,6 +22,9 @@
 //                     copied out of .cache: a later build there removes older trees)
 //   --strace          count each rung's system calls per request during its rounds (strace -c -f;
 //                     slows the process: its rates and CPU figures are then not comparable)
+//   --together        drive every rung at once in each round (one wrk each, all sharing the proxy
+//                     CPU) instead of one after the other: on a shared machine the others' load
+//                     then meets every rung alike, and their CPU per request compares per round
 //   --node-flags=S    node flags for every Portico process, space-separated (e.g. "--cpu-prof --cpu-prof-dir=D")
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
@@ -74,6 +77,7 @@ const { values: opt } = parseArgs({
     "build-b": { type: "string" },
     "node-flags": { type: "string", default: "" },
     strace: { type: "boolean", default: false },
+    together: { type: "boolean", default: false },
   },
 });
 const { rounds, seconds } = timing(opt);
@@ -158,42 +162,53 @@ async function main(): Promise<void> {
   const syscalls = new Map<Rung, Map<string, number>[]>(who.map((w) => [w, []]));
   // threads: per rung, per thread name, µs of CPU per request in each round.
   const threads = new Map<Rung, Map<string, number[]>>(who.map((w) => [w, new Map()]));
+  // measure drives rung w for one round and records its figures; several may run at once (--together).
+  const measure = async (w: Rung, round: number): Promise<void> => {
+    const proc = procs.get(w)!;
+    const argv = ["taskset", "-c", t.loadCpus, ...kase.argv(RUNGS[w].address, t, seconds)];
+    const before = cpuSeconds(proc.pid);
+    const perThread = threadCpuSeconds(proc.pid);
+    const tracer = opt.strace ? startStrace(proc.pid, join(dir, `strace-${w}-${round}.txt`)) : undefined;
+    const { stdout } = await runCommand(argv, (seconds + 30) * 1000);
+    if (tracer) syscalls.get(w)!.push(await tracer.stop());
+    const used = cpuSeconds(proc.pid) - before;
+    const r = kase.parse(stdout, seconds * 1000);
+    const perRequest = (s: number): number => (s * 1e6) / (r.value * seconds);
+    const us = perRequest(used);
+    cpu.get(w)!.push(us);
+    rate.get(w)!.push(r.value);
+    const split: string[] = [];
+    for (const [name, s] of threadCpuSeconds(proc.pid)) {
+      const t = perRequest(s - (perThread.get(name) ?? 0));
+      const list = threads.get(w)!.get(name) ?? [];
+      list.push(t);
+      threads.get(w)!.set(name, list);
+      split.push(`${name} ${t.toFixed(2)}`);
+    }
+    log(
+      `round ${round} ${w}: ${r.value.toFixed(0)} req/s, ${us.toFixed(2)} µs CPU/req (${split.join(", ")})`,
+    );
+    const calls = syscalls.get(w)!.at(-1);
+    if (calls && tracer) {
+      const n = r.value * seconds;
+      const top = [...calls].sort((a, b) => b[1] - a[1]).slice(0, 8);
+      log(
+        `  system calls per request: ${top.map(([name, c]) => `${name} ${(c / n).toFixed(3)}`).join(", ")}`,
+      );
+    }
+  };
   for (let round = 1; round <= rounds; round++) {
+    truncateSync(ensure(logFile));
+    if (opt.together) {
+      // Every rung at once, sharing the proxy CPU: whatever else runs on the machine meets all of
+      // them alike, so their CPU per request compares within the round.
+      await Promise.all(who.map((w) => measure(w, round)));
+      continue;
+    }
     const order = who.map((_, i) => who[(i + round - 1) % who.length]!);
     for (const w of order) {
-      const proc = procs.get(w)!;
       truncateSync(ensure(logFile));
-      const argv = ["taskset", "-c", t.loadCpus, ...kase.argv(RUNGS[w].address, t, seconds)];
-      const before = cpuSeconds(proc.pid);
-      const perThread = threadCpuSeconds(proc.pid);
-      const tracer = opt.strace ? startStrace(proc.pid, join(dir, `strace-${w}-${round}.txt`)) : undefined;
-      const { stdout } = await runCommand(argv, (seconds + 30) * 1000);
-      if (tracer) syscalls.get(w)!.push(await tracer.stop());
-      const used = cpuSeconds(proc.pid) - before;
-      const r = kase.parse(stdout, seconds * 1000);
-      const perRequest = (s: number): number => (s * 1e6) / (r.value * seconds);
-      const us = perRequest(used);
-      cpu.get(w)!.push(us);
-      rate.get(w)!.push(r.value);
-      const split: string[] = [];
-      for (const [name, s] of threadCpuSeconds(proc.pid)) {
-        const t = perRequest(s - (perThread.get(name) ?? 0));
-        const list = threads.get(w)!.get(name) ?? [];
-        list.push(t);
-        threads.get(w)!.set(name, list);
-        split.push(`${name} ${t.toFixed(2)}`);
-      }
-      log(
-        `round ${round} ${w}: ${r.value.toFixed(0)} req/s, ${us.toFixed(2)} µs CPU/req (${split.join(", ")})`,
-      );
-      const calls = syscalls.get(w)!.at(-1);
-      if (calls && tracer) {
-        const n = r.value * seconds;
-        const top = [...calls].sort((a, b) => b[1] - a[1]).slice(0, 8);
-        log(
-          `  system calls per request: ${top.map(([name, c]) => `${name} ${(c / n).toFixed(3)}`).join(", ")}`,
-        );
-      }
+      await measure(w, round);
     }
   }
   await life.stopAll();
@@ -204,14 +219,16 @@ async function main(): Promise<void> {
   const lines = [
     `# bench:user-causes ${new Date().toISOString()}`,
     "",
-    `${machine.CPU}, load average at start ${machine["load average at start"] ?? "?"}; ${rounds} rounds of ${seconds} s, \`http-ka-64\`, interleaved.`,
+    `${machine.CPU}, load average at start ${machine["load average at start"] ?? "?"}; ${rounds} rounds of ${seconds} s, \`http-ka-64\`, ${opt.together ? "every rung at once" : "interleaved"}.`,
     "",
-    `| rung | median req/s | median CPU µs/req | over ${who[0]} | lowest CPU µs/req | over ${who[0]} | per round µs/req |`,
-    "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    `| rung | median req/s | median CPU µs/req | over ${who[0]} | lowest CPU µs/req | over ${who[0]} | ÷ ${who[0]} per round, median | per round µs/req |`,
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ...who.map((w) => {
       const c = median(cpu.get(w)!);
       const lo = Math.min(...cpu.get(w)!);
-      return `| ${w} | ${median(rate.get(w)!).toFixed(0)} | ${c.toFixed(2)} | ${signed(c - base)} | ${lo.toFixed(2)} | ${signed(lo - low)} | ${cpu
+      // Round by round over the first rung: with --together both met the same load.
+      const paired = median(cpu.get(w)!.map((x, i) => x / cpu.get(who[0]!)![i]!));
+      return `| ${w} | ${median(rate.get(w)!).toFixed(0)} | ${c.toFixed(2)} | ${signed(c - base)} | ${lo.toFixed(2)} | ${signed(lo - low)} | ${paired.toFixed(3)} | ${cpu
         .get(w)!
         .map((x) => x.toFixed(2))
         .join(", ")} |`;

@@ -32,6 +32,7 @@ import { flushAtRelease, type Flushing } from "../net/write-batch.ts";
 import { adoptReads } from "../net/onread.ts";
 import { checkRequest, checkTrailers } from "./request.ts";
 import { H2Stream, type StreamOwner } from "./stream.ts";
+import { performance } from "node:perf_hooks";
 
 /** H2Settings are what the server advertises and keeps to. */
 export interface H2Settings {

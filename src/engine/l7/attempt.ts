@@ -11,9 +11,11 @@ import type { MessageHead } from "../http/parser.ts";
 import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
 import { failureAnswer, retryReason, retryable } from "./failure.ts";
 import { acquireUpstream } from "./h2c-bridge.ts";
-import { httpResponse, type ExchangeTimings, type WafEvidence } from "./events.ts";
+import { httpResponse, type ExchangeTimings, type HttpResponseEvent, type WafEvidence } from "./events.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 import type { UpstreamConn, UpstreamFailure, UpstreamOwner } from "./upstream.ts";
+import { performance } from "node:perf_hooks";
+import { NO_TIME } from "../net/arrival.ts";
 
 // begunCount counts the exchanges this process made (the idle heap check's activity).
 let begunCount = 0;
@@ -40,6 +42,13 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
   route: Route | undefined = undefined;
   /** pool is the backend pool the decision step chose. */
   pool = "";
+  /** vhost is the routing virtual host's configured hostname (metrics), "" when none matched. */
+  vhost = "";
+  /** status is the status sent to the client; 0 while none was (or when the connection broke first). */
+  status = 0;
+  /** bytesIn are the request body bytes received, bytesOut the response body bytes sent. */
+  bytesIn = 0;
+  bytesOut = 0;
   /** error is why the proxy answered an error itself (logs and access log only, never the client). */
   error = "";
   /** outcome says how an exchange that did not complete ended (the response event's outcome). */
@@ -51,16 +60,16 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
    * proxy answered without a backend (fronts stamp it).
    */
   readonly timed = httpResponse.hasSubscribers;
-  protected tAsk = 0;
-  protected tSent = 0;
-  protected tHead = 0;
-  protected tReq = 0;
+  protected tAsk = NO_TIME;
+  protected tSent = NO_TIME;
+  protected tHead = NO_TIME;
+  protected tReq = NO_TIME;
   /** tEnd is when the response's last bytes were handed to the socket (write-batch.ts whenSent). */
-  protected tEnd = 0;
+  protected tEnd = NO_TIME;
   /** wafEvidence is the WAF's logging phase, kept at the end for the response event published after. */
   protected wafEvidence: WafEvidence | undefined = undefined;
   // tTry is when the current attempt asked for its connection (tAsk for the first one).
-  private tTry = 0;
+  private tTry = NO_TIME;
   // tryId counts the timed asks: a connection that answers for an older attempt is told apart.
   private tryId = 0;
   /** atEnd runs once when the exchange ends (PhaseRequest.atEnd: a concurrency slot's release). */
@@ -82,16 +91,19 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
   private lastFailure = "";
   private timer: NodeJS.Timeout | undefined;
   // deadline is when a timeout of seconds expires (checked by the coarse sweep), else 0.
-  private deadline = 0;
+  private deadline = NO_TIME;
   // Links of the coarse sweep's list (coarse-timer.ts).
   prevWatched: Watcher | null = null;
   nextWatched: Watcher | null = null;
 
-  constructor(rt: ListenerRuntime, arrivedAt = 0) {
+  /**
+   * The exchange arrived at arrivedAt (0: unknown) and is made at begunAt (0: now, the clock read
+   * here): one clock read at most, begun, and start unless the first byte's read time is known.
+   */
+  constructor(rt: ListenerRuntime, arrivedAt = 0, begunAt = 0) {
     this.rt = rt;
     begunCount++;
-    // One clock read: begun, and start unless the first byte's read time is known.
-    this.begun = performance.now();
+    this.begun = begunAt !== 0 ? begunAt : performance.now();
     this.start = this.timed && arrivedAt !== 0 ? arrivedAt : this.begun;
   }
 
@@ -227,13 +239,56 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
     if (sent === 0) return { request: span(start, ask), connect: span(ask, end) };
     const head = this.tHead;
     if (head === 0) return { request: span(start, ask), connect: span(ask, sent), ttfb: span(sent, end) };
-    const t: ExchangeTimings = {
+    // One literal per shape: adding transfer afterwards would make a second map per event.
+    if (tunnel) return { request: span(start, ask), connect: span(ask, sent), ttfb: span(sent, head) };
+    return {
       request: span(start, ask),
       connect: span(ask, sent),
       ttfb: span(sent, head),
+      transfer: span(head, end),
     };
-    if (!tunnel) t.transfer = span(head, end);
-    return t;
+  }
+
+  /**
+   * publishResponse publishes the exchange's response event (events.ts), its clock stopped at tEnd,
+   * once every held write of its turn left (write-batch.ts depart). Both fronts build it here, so
+   * every event has the same shape, and the subscribers' loads see one map; the front passes what
+   * only it knows. tunnel: the exchange ended at a WebSocket's 101 (no transfer part).
+   */
+  protected publishResponse(
+    client: string,
+    method: string,
+    authority: string,
+    path: string,
+    protocol: string,
+    tls: string,
+    userAgent: string,
+    tunnel: boolean,
+  ): void {
+    const end = this.tEnd;
+    const ev: HttpResponseEvent = {
+      listener: this.rt.listener.name,
+      route: this.route?.name ?? "",
+      vhost: this.vhost,
+      pool: this.pool,
+      backend: this.backend?.id ?? "",
+      status: this.status,
+      durationMs: end - this.start,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      client,
+      method,
+      authority,
+      path,
+      protocol,
+      error: this.error,
+      timings: this.timings(end, tunnel),
+      tls,
+      userAgent,
+    };
+    if (this.outcome !== undefined) ev.outcome = this.outcome;
+    if (this.wafEvidence !== undefined) ev.waf = this.wafEvidence;
+    httpResponse.publish(ev);
   }
 
   onUpstreamFailure(conn: UpstreamConn, failure: UpstreamFailure, detail: string): void {

@@ -19,7 +19,7 @@ import {
   trailerFields,
 } from "../http/head.ts";
 import type { MessageHead } from "../http/parser.ts";
-import { httpResponse, type HttpResponseEvent } from "./events.ts";
+import { httpResponse } from "./events.ts";
 import { overBodyLimit, responseEdits, type Answer, type Phases, type RequestEdits } from "./phases.ts";
 import { headerLines } from "./cors.ts";
 import { errorPage, intercepts } from "./error-pages.ts";
@@ -30,6 +30,8 @@ import type { Decidable } from "./decide.ts";
 import { copyOf, type UpstreamConn } from "./upstream.ts";
 import { limitReached } from "../net/limit-reached.ts";
 import { batchWrites, flushWrites, whenSent, type Departing } from "../net/write-batch.ts";
+import { turnStamp } from "../net/arrival.ts";
+import { performance } from "node:perf_hooks";
 
 /** Exchange is one request on a client connection and its response; it is also the router's view of it. */
 export class Exchange extends BackendAttempt implements Decidable, Departing {
@@ -40,8 +42,6 @@ export class Exchange extends BackendAttempt implements Decidable, Departing {
   path = "";
   query = "";
   host = "";
-  /** vhost is the routing virtual host's configured hostname (metrics), "" when none matched. */
-  vhost = "";
   /** prefixLength is how much of path the route's Prefix match covered. */
   prefixLength = 0;
   /** phases are the route's compiled filters; edits what they changed of the upstream request. */
@@ -65,9 +65,6 @@ export class Exchange extends BackendAttempt implements Decidable, Departing {
   /** started turns true when the exchange reached the head of its connection's queue. */
   started = false;
   responseStarted = false;
-  status = 0;
-  bytesIn = 0;
-  bytesOut = 0;
   private pending: Buffer[] | null = null;
   private pendingTrailers: string[] | undefined;
   private outChunked = false;
@@ -97,7 +94,11 @@ export class Exchange extends BackendAttempt implements Decidable, Departing {
 
   /** Exchange starts a request on conn; arrivedAt is when its first byte was read (0: now). */
   constructor(conn: ClientConn, head: MessageHead, arrivedAt = 0) {
-    super(conn.rt, arrivedAt);
+    // Made in the turn whose read brought its first byte (the usual case: a head in one read), it
+    // takes that turn's clock for begun too (the request timeout's origin) instead of reading the
+    // clock again: at most the turn's work before this read earlier, well inside the timeout's
+    // own granularity (docs/limits.md). A head that trickled in over turns reads the clock now.
+    super(conn.rt, arrivedAt, arrivedAt !== 0 && arrivedAt === turnStamp() ? arrivedAt : 0);
     this.conn = conn;
     this.head = head;
     this.method = head.method;
@@ -677,29 +678,16 @@ export class Exchange extends BackendAttempt implements Decidable, Departing {
   /** depart publishes the response event, once every held write of the turn left. */
   depart(): void {
     if (!httpResponse.hasSubscribers) return;
-    const end = this.tEnd;
-    const ev: HttpResponseEvent = {
-      listener: this.rt.listener.name,
-      route: this.route?.name ?? "",
-      vhost: this.vhost,
-      pool: this.pool,
-      backend: this.backend?.id ?? "",
-      status: this.status,
-      durationMs: end - this.start,
-      bytesIn: this.bytesIn,
-      bytesOut: this.bytesOut,
-      client: this.conn.clientIp,
-      method: this.method,
-      authority: this.header("host") ?? "",
-      path: this.head.url,
-      protocol: this.head.versionMinor === 0 ? "HTTP/1.0" : "HTTP/1.1",
-      error: this.error,
-      timings: this.timings(end, this.tunnelled),
-      tls: this.conn.tlsVersion(),
-      userAgent: this.header("user-agent") ?? "",
-    };
-    if (this.outcome !== undefined) ev.outcome = this.outcome;
-    if (this.wafEvidence !== undefined) ev.waf = this.wafEvidence;
-    httpResponse.publish(ev);
+    const h = this.head;
+    this.publishResponse(
+      this.conn.clientIp,
+      this.method,
+      this.header("host") ?? "",
+      h.url,
+      h.versionMinor === 0 ? "HTTP/1.0" : "HTTP/1.1",
+      this.conn.tlsVersion(),
+      this.header("user-agent") ?? "",
+      this.tunnelled,
+    );
   }
 }

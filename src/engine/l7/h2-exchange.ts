@@ -24,6 +24,7 @@ import { cookieValue } from "./cookie.ts";
 import type { BodySink, FrontStream } from "./h2-front-stream.ts";
 import type { Mirrors } from "./mirror.ts";
 import { fieldPairs, headerPairs, wafConn, type WafRun, type WafSubject } from "./waf.ts";
+import { performance } from "node:perf_hooks";
 
 const END_STREAM = 0x1;
 
@@ -40,8 +41,6 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
   readonly method: string;
   readonly path: string;
   readonly query: string;
-  /** vhost is the routing virtual host's configured hostname (metrics), "" when none matched. */
-  vhost = "";
   /** prefixLength is how much of path the route's Prefix match covered. */
   prefixLength = 0;
   /** phases are the route's compiled filters; edits what they changed of the upstream request. */
@@ -61,12 +60,9 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
   /** framing is how the body goes to an HTTP/1.1 backend (set by http1Head). */
   framing: "length" | "chunked" | "none" = "none";
   private chunked = false;
-  private status = 0;
   // tls and client are read at the end, for the response event published after the stream closed.
   private tls = "";
   private client = "";
-  private bytesIn = 0;
-  private bytesOut = 0;
   private trailers: string[] | undefined;
   private requestDone = false;
   private aborter: AbortController | undefined = undefined;
@@ -611,28 +607,16 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
   /** depart publishes the response event, once every held write of the turn left. */
   depart(): void {
     if (!httpResponse.hasSubscribers) return;
-    const end = this.tEnd;
-    httpResponse.publish({
-      listener: this.rt.listener.name,
-      route: this.route?.name ?? "",
-      vhost: this.vhost,
-      pool: this.pool,
-      backend: this.backend?.id ?? "",
-      status: this.status,
-      durationMs: end - this.start,
-      bytesIn: this.bytesIn,
-      bytesOut: this.bytesOut,
-      client: this.client,
-      method: this.headers[":method"] ?? "",
-      authority: this.host,
-      path: this.headers[":path"] ?? "",
-      protocol: "HTTP/2",
-      error: this.error,
-      timings: this.timings(end, false),
-      tls: this.tls,
-      userAgent: this.header("user-agent") ?? "",
-      ...(this.outcome === undefined ? {} : { outcome: this.outcome }),
-      ...(this.wafEvidence === undefined ? {} : { waf: this.wafEvidence }),
-    });
+    const h = this.headers;
+    this.publishResponse(
+      this.client,
+      h[":method"] ?? "",
+      this.host,
+      h[":path"] ?? "",
+      "HTTP/2",
+      this.tls,
+      this.header("user-agent") ?? "",
+      false,
+    );
   }
 }

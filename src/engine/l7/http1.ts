@@ -15,7 +15,7 @@ import { adoptReads, releaseReads } from "../net/onread.ts";
 import { OwnSocket, type SocketOwner } from "../net/own-socket.ts";
 import { batchWrites, flushWrites, type Batched } from "../net/write-batch.ts";
 import { connection, httpResponse } from "./events.ts";
-import { arrival } from "../net/arrival.ts";
+import { arrival, NO_TIME } from "../net/arrival.ts";
 import { Exchange } from "./exchange.ts";
 import { prepare } from "./prepare.ts";
 import { currentRuntime, type ListenerRuntime } from "./runtime.ts";
@@ -23,6 +23,7 @@ import { copyOf } from "./upstream.ts";
 import { tunnel } from "./websocket.ts";
 import { tlsVersionOf } from "./tls-version.ts";
 import { cookieValue } from "./cookie.ts";
+import { performance } from "node:perf_hooks";
 
 // Pipelined requests waiting behind the active one may buffer this much body before reading pauses.
 const MAX_BUFFERED = 64 * 1024;
@@ -80,7 +81,7 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
   /** batched is true while this turn's writes are held (write-batch.ts). */
   batched = false;
   /** flushedAt is when held writes last left while a response waited for them (write-batch.ts). */
-  flushedAt = 0;
+  flushedAt = NO_TIME;
   /** rt is the configuration new requests are routed with; it moves on when a snapshot replaces it. */
   rt: ListenerRuntime;
   readonly clientIp: string;
@@ -106,7 +107,7 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
   private state = IDLE;
   private headStart = 0;
   // arrivedAt is when the current message's first byte was read (timed exchanges only, else 0).
-  private arrivedAt = 0;
+  private arrivedAt = NO_TIME;
   private bufferedBytes = 0;
   private timeoutMs = -1;
   // tick is the socket's inactivity timeout, fixed per connection: changing it per request would
@@ -221,8 +222,9 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
   /** onData parses one read (SocketOwner; with adopted reads a view valid during the call). */
   onData(buf: Buffer): void {
     if (this.ended) return;
-    // The turn's clock starts before this read's parsing (a request's onBegin reads it after).
-    if (httpResponse.hasSubscribers) arrival();
+    // The turn's clock starts before this read's parsing (a request's onBegin reads it after); an
+    // own socket's reads come from its handle's read callback, in the poll phase (arrival.ts).
+    if (httpResponse.hasSubscribers) arrival(this.socket instanceof OwnSocket);
     if (!this.opened && this.first(buf)) return;
     if (this.upgradeRest !== undefined) {
       // Bytes after an Upgrade request wait for the backend's 101.

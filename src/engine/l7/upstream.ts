@@ -10,7 +10,7 @@ import type { Certificate, Pool, UpstreamTls } from "../../model/ir.ts";
 import { HttpParser, type MessageHead, type MessageSink, type ParseError } from "../http/parser.ts";
 import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
 import type { Batched } from "../net/write-batch.ts";
-import { arrival } from "../net/arrival.ts";
+import { arrival, NO_TIME } from "../net/arrival.ts";
 import { httpResponse } from "./events.ts";
 
 /** UpstreamFailure says what went wrong with a backend connection. */
@@ -73,7 +73,7 @@ export class UpstreamConn implements MessageSink, Watcher, Batched {
   /** batched is true while this turn's writes are held (write-batch.ts). */
   batched = false;
   /** flushedAt is when held writes last left while a response waited for them (write-batch.ts). */
-  flushedAt = 0;
+  flushedAt = NO_TIME;
   readonly backend: Backend;
   readonly pool: UpstreamPool;
   owner: UpstreamOwner | null = null;
@@ -158,7 +158,7 @@ export class UpstreamConn implements MessageSink, Watcher, Batched {
   private armed = -1;
   private coarse = false;
   private active = true;
-  private lastActive = 0;
+  private lastActive = NO_TIME;
   // armTimeout sets the inactivity timeout (connect, busy, or how long the connection stays
   // pooled): timeouts of seconds go to the coarse sweep, which sees activity through the `active`
   // flag (set here and on every read), shorter ones to the socket's own timer. Each arming counts
@@ -224,7 +224,12 @@ export class UpstreamConn implements MessageSink, Watcher, Batched {
     const view = (b as Buffer).subarray(0, n);
     // A tunnel (after takeSocket) reads through "data" events like any socket: give it copies.
     if (this.detached) this.socket.emit("data", copyOf(view));
-    else this.onData(view);
+    else {
+      // A plain TCP handle's read callback: the poll phase (arrival.ts); onData's own call then
+      // finds the stamp taken.
+      if (httpResponse.hasSubscribers) arrival(true);
+      this.onData(view);
+    }
     // Reading goes on: backpressure pauses the socket itself (pause() stops reading here too).
     return true;
   }

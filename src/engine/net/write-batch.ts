@@ -24,6 +24,7 @@
 // or one held while a later request closed the connection — stops its clock there, not after.
 // HTTP/2 streams of the own codec (h2/) are flushed here too (flushAtRelease). Under node:http2 they have no hold here: node:http2 sends a session's pending frames in a native
 // immediate, and native immediates run before JavaScript ones in the same check phase.
+import { performance } from "node:perf_hooks";
 /** Corkable is what holding needs of a socket: a net.Socket or an OwnSocket (own-socket.ts). */
 export interface Corkable {
   cork(): void;
@@ -89,6 +90,20 @@ export function flushAtRelease(f: Flushing): void {
   schedule();
 }
 
+// turnEnd is arrival.ts's reset of its turn clock, run at the start of this turn's release.
+let turnEnd: (() => void) | undefined;
+
+/**
+ * atRelease runs fn at the start of this turn's release: arrival.ts clears its turn clock so, in
+ * the release's immediate rather than one of its own (one immediate a turn instead of two; each
+ * is an object, a queue entry and a callback through Node's immediate loop, per turn — per
+ * request or two at low rates, docs/performance.md). One slot: the turn clock is its only user.
+ */
+export function atRelease(fn: () => void): void {
+  turnEnd = fn;
+  schedule();
+}
+
 function schedule(): void {
   if (scheduled) return;
   scheduled = true;
@@ -116,6 +131,11 @@ export function departNow(): void {
 
 function release(): void {
   scheduled = false;
+  const end = turnEnd;
+  if (end !== undefined) {
+    turnEnd = undefined;
+    end();
+  }
   const gone = leaving;
   leaving = spareLeaving;
   // Each finished exchange's connection first, its clock read just before its own write.
