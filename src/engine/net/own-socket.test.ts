@@ -13,6 +13,7 @@ import { readFileSync } from "node:fs";
 import {
   ownSockets,
   ownSocketsMissing,
+  setFirstRead,
   takeAccepts,
   type OwnSocket,
   type SocketOwner,
@@ -54,8 +55,26 @@ class Recorder implements SocketOwner {
   }
 }
 
+/** rxQueued is how many bytes wait unread on 127.0.0.1:local's connection with 127.0.0.1:peer (/proc/net/tcp). */
+function rxQueued(local: number, peer: number): number {
+  const hex = (p: number) => `0100007F:${p.toString(16).toUpperCase().padStart(4, "0")}`;
+  const line = readFileSync("/proc/net/tcp", "latin1")
+    .split("\n")
+    .find((l) => l.includes(`${hex(local)} ${hex(peer)}`));
+  // Columns: sl local rem st tx_queue:rx_queue ...
+  return line === undefined ? -1 : parseInt(line.trim().split(/\s+/)[4]!.split(":")[1]!, 16);
+}
+
 /** pair gives a connected client and an OwnSocket on the accepted handle, reading into a Recorder. */
 async function pair(): Promise<{ client: Socket; own: OwnSocket; rec: Recorder; close: () => void }> {
+  const p = await accepted();
+  const rec = new Recorder();
+  p.own.start(rec);
+  return { ...p, rec };
+}
+
+/** accepted gives a connected client and an OwnSocket on the accepted handle, not started. */
+async function accepted(): Promise<{ client: Socket; own: OwnSocket; close: () => void }> {
   const server = net.createServer({ allowHalfOpen: true });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
@@ -76,12 +95,9 @@ async function pair(): Promise<{ client: Socket; own: OwnSocket; rec: Recorder; 
   client.on("error", () => {});
   await once(client, "connect");
   await waitFor(() => own !== undefined, "accept");
-  const rec = new Recorder();
-  own!.start(rec);
   return {
     client,
     own: own!,
-    rec,
     close: () => {
       client.destroy();
       own!.destroy();
@@ -374,5 +390,103 @@ test("writes right after an async write completed, from onDrain and from a promi
     assert.equal(own.destroyed, false);
   } finally {
     close();
+  }
+});
+
+test("the first read is taken at start: bytes already waiting reach the owner inside start(), a pause there keeps the socket from reading on", async () => {
+  const { client, own, close } = await accepted();
+  try {
+    client.write("GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+    await waitFor(() => rxQueued(own.localPort!, client.localPort!) === 37, "the request with the kernel");
+    // The owner pauses in onData, as a ClientConn does after a Connection: close request.
+    const rec = new Recorder();
+    const onData = rec.onData.bind(rec);
+    rec.onData = (b) => {
+      onData(b);
+      if (rec.data.length === b.length) own.pause();
+    };
+    own.start(rec);
+    assert.equal(rec.data, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n", "read within start()");
+    assert.equal(own.bytesRead, 37);
+    // Paused: what comes next stays with the kernel until resume.
+    client.write("more");
+    await waitFor(() => rxQueued(own.localPort!, client.localPort!) === 4, "the next bytes with the kernel");
+    assert.equal(rec.data.endsWith("more"), false);
+    own.resume();
+    await waitFor(() => rec.data.endsWith("more"), "the bytes after resume");
+    // The peer's FIN still comes through the event loop.
+    client.end();
+    await waitFor(() => rec.ends === 1, "the FIN");
+    own.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    own.destroy();
+    await waitFor(() => rec.closes === 1, "the close");
+  } finally {
+    close();
+  }
+});
+
+test("the first read at start: nothing waiting reads as usual; FIN or reset already waiting end or close the socket", async () => {
+  // Nothing there yet: start reads nothing now, the request comes through the event loop.
+  {
+    const { client, own, close } = await accepted();
+    try {
+      const rec = new Recorder();
+      own.start(rec);
+      assert.equal(rec.data, "");
+      client.write("hello");
+      await waitFor(() => rec.data === "hello", "the bytes");
+    } finally {
+      close();
+    }
+  }
+  // Bytes and the FIN waiting: the bytes at start, the FIN right after.
+  {
+    const { client, own, close } = await accepted();
+    try {
+      client.end("bye");
+      await waitFor(() => rxQueued(own.localPort!, client.localPort!) === 3, "the bytes with the kernel");
+      const rec = new Recorder();
+      own.start(rec);
+      assert.equal(rec.data, "bye");
+      await waitFor(() => rec.ends === 1, "the FIN");
+      assert.equal(own.destroyed, false, "a FIN half-closes: still writable");
+    } finally {
+      close();
+    }
+  }
+  // A reset waiting: the socket closes, the owner hears onClose once.
+  {
+    const { client, own, close } = await accepted();
+    try {
+      const local = own.localPort!;
+      const peer = client.localPort!;
+      client.resetAndDestroy();
+      await waitFor(() => !kernelHas(local, peer), "the reset with the kernel");
+      const rec = new Recorder();
+      own.start(rec);
+      await waitFor(() => rec.closes === 1, "the close");
+      assert.equal(own.destroyed, true);
+    } finally {
+      close();
+    }
+  }
+});
+
+test("with the first read off (setFirstRead(false)), bytes waiting at start come through the event loop", async () => {
+  setFirstRead(false);
+  try {
+    const { client, own, close } = await accepted();
+    try {
+      client.write("hello");
+      await waitFor(() => rxQueued(own.localPort!, client.localPort!) === 5, "the bytes with the kernel");
+      const rec = new Recorder();
+      own.start(rec);
+      assert.equal(rec.data, "", "not read within start()");
+      await waitFor(() => rec.data === "hello", "the bytes");
+    } finally {
+      close();
+    }
+  } finally {
+    setFirstRead(true);
   }
 });
