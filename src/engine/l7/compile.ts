@@ -5,6 +5,7 @@
 import { compileAlpnChallenges } from "../acme/tls-alpn01.ts";
 import { http01Table } from "../acme/http01.ts";
 import { isIPv6, type Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import type { Certificate, HttpListener } from "../../model/ir.ts";
 import { EngineConfigError, type CompileHttp, type ConnectionHandler } from "../contracts.ts";
 import { LiveSet } from "../net/live-set.ts";
@@ -84,21 +85,22 @@ export function compileHttpWith(
     if (alpn === "h2") h2.accept(socket);
     else new ClientConn(socket, rt, h2c);
   };
+  // One function for every connection's completed handshake, not a closure per connection.
+  const secured = (secure: TLSSocket) => serve(secure, secure.alpnProtocol);
   // TLS routes by server name (TLSRoute) claim names before the HTTPS termination sees them.
   const sni =
     listener.sniRoutes === undefined || listener.sniRoutes.length === 0
       ? undefined
       : compileSniRoutes(listener, deps, {
           tls,
-          https: (s) =>
-            tls === undefined ? s.destroy() : tls.wrap(s, (secure) => serve(secure, secure.alpnProtocol)),
+          https: (s) => (tls === undefined ? s.destroy() : tls.wrap(s, secured)),
           helloTimeoutMs: limits.headerTimeoutMs,
           connectTimeoutMs: limits.connectTimeoutMs,
         });
   const route = (socket: Socket): void => {
     if (sni !== undefined) sni.accept(socket);
     else if (tls === undefined) serve(socket, undefined);
-    else tls.wrap(socket, (secure) => serve(secure, secure.alpnProtocol));
+    else tls.wrap(socket, secured);
   };
   // A pending TLS-ALPN-01 challenge is answered on TLS listeners before SNI routes and termination.
   const alpnGate =

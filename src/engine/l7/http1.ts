@@ -114,7 +114,8 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
   private readonly tick: number;
   // coarse: the tick is long enough for the coarse sweep (coarse-timer.ts) instead of a socket timer.
   private readonly coarse: boolean;
-  private idleSince = performance.now();
+  // Stamped by the coarse sweep when it is the timer (UNSTAMPED): no clock read per connection.
+  private idleSince: number;
   private upgradeRest: Buffer | undefined;
   private closed = false;
   // ended is set once our side is shut: reads are then discarded until the client's FIN.
@@ -165,6 +166,7 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
     }
     this.tick = Math.min(rt.listener.idleTimeoutMs, rt.limits.headerTimeoutMs);
     this.coarse = this.tick >= COARSE_MIN_MS;
+    this.idleSince = this.coarse ? UNSTAMPED : performance.now();
     // Under the coarse sweep the socket's own timer never runs, so nothing listens for it (an
     // OwnSocket calls onTimeout itself).
     if (!this.coarse && !(socket instanceof OwnSocket)) socket.on("timeout", () => this.onTimeout());
@@ -441,7 +443,7 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
     if (this.closed) return;
     if (ex.closeAfter) {
       this.closing = true;
-      for (const q of this.queue.splice(0)) q.abort();
+      if (this.queue.length > 0) for (const q of this.queue.splice(0)) q.abort();
       // The response leaves now, not at the end of the turn: quickClose needs it with the kernel.
       flushWrites(this);
       if (this.quickClose(ex)) this.socket.destroy();
@@ -586,7 +588,7 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
     if (p !== null) releaseParser(p);
     unholdParser(this);
     this.rt.conns.delete(this.live);
-    for (const q of this.queue.splice(0)) q.abort();
+    if (this.queue.length > 0) for (const q of this.queue.splice(0)) q.abort();
     if (this.opened && connection.hasSubscribers) {
       connection.publish({ listener: this.rt.listener.name, event: "close" });
     }

