@@ -14,6 +14,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { defaultTopology, makeCertificate } from "./topology.ts";
 
 const { values: v } = parseArgs({
   options: {
@@ -31,6 +32,7 @@ const rounds = Number(v.rounds);
 const BACKEND = { address: "127.0.0.2", port: 18080 };
 const ADDRS = ["127.0.0.31", "127.0.0.32"];
 const dir = mkdtempSync(join(tmpdir(), "conn-ab-"));
+// The bench's own certificate (ECDSA P-256), written where defaultTopology(dir) puts it.
 const cert = join(dir, "cert.pem");
 const key = join(dir, "key.pem");
 const children: ChildProcess[] = [];
@@ -71,27 +73,7 @@ async function waitFor(url: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "2",
-      "-subj",
-      "/CN=bench.local",
-    ],
-    { stdio: "ignore" },
-  );
+  makeCertificate(defaultTopology(dir));
   const backend = spawn(
     "taskset",
     [
