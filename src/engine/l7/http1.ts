@@ -146,10 +146,10 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
     // No setNoDelay here: TCP_NODELAY is set at accept (listeners.ts, the server's noDelay), and a
     // TLS socket shares the accepted socket's descriptor; set again through the TLSSocket, which
     // does not know it is set, it was a setsockopt per HTTPS connection.
+    const own = socket instanceof OwnSocket ? socket : undefined;
     if (socket instanceof OwnSocket) {
       // Reads are views of the own socket layer's shared buffer; its events come to this object.
       this.copyBody = true;
-      socket.start(this);
     } else {
       // A TLS socket's handle is the TLS stream: adopted, it delivers decrypted bytes the same way.
       this.copyBody = adoptReads(socket, READ_BUFFER, (b: Buffer) => {
@@ -173,6 +173,9 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
     this.setTimeout(this.tick);
     rt.conns.add(this.live);
     if (rt.retired) this.closing = true;
+    // Last: an own socket's first read happens inside start() and may serve a request, or hand the
+    // connection to h2c, which must find the connection set up (and leave nothing re-armed after).
+    own?.start(this);
   }
 
   /** write sends bytes to the client unless the connection is gone; false asks for backpressure. */
