@@ -5,24 +5,15 @@
 // coarse sweep, which would close the HTTP/2 connection as a silent client after 5 s).
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
 import http2 from "node:http2";
 import net from "node:net";
 import { test } from "node:test";
+import { rxQueued } from "../../../test/support/tcp-queue.ts";
 import { COARSE_MIN_MS, SWEEP_MS } from "../net/coarse-timer.ts";
 import { takeAccepts, type OwnSocket } from "../net/own-socket.ts";
 import { compileHttpWith } from "./compile.ts";
 import { defaultLimits } from "./runtime.ts";
 import { RecordingBackend, RoundRobinUpstreams, catchAllListener, poolOf, snapshotOf } from "./testing.ts";
-
-/** rxQueued is how many bytes wait unread on 127.0.0.1:local's connection with 127.0.0.1:peer (/proc/net/tcp). */
-function rxQueued(local: number, peer: number): number {
-  const hex = (p: number) => `0100007F:${p.toString(16).toUpperCase().padStart(4, "0")}`;
-  const line = readFileSync("/proc/net/tcp", "latin1")
-    .split("\n")
-    .find((l) => l.includes(`${hex(local)} ${hex(peer)}`));
-  return line === undefined ? -1 : parseInt(line.trim().split(/\s+/)[4]!.split(":")[1]!, 16);
-}
 
 async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import net, { type Socket } from "node:net";
 import { test } from "node:test";
-import { readFileSync } from "node:fs";
+import { kernelHas, rxQueued } from "../../../test/support/tcp-queue.ts";
 import {
   ownSockets,
   ownSocketsMissing,
@@ -23,13 +23,6 @@ import {
 const TCP_PROTO = (process as unknown as { binding(n: string): { TCP: { prototype: object } } }).binding(
   "tcp_wrap",
 ).TCP.prototype;
-
-/** kernelHas says whether 127.0.0.1:local has a TCP connection with 127.0.0.1:peer (/proc/net/tcp). */
-function kernelHas(local: number, peer: number): boolean {
-  const hex = (p: number) => `0100007F:${p.toString(16).toUpperCase().padStart(4, "0")}`;
-  const want = `${hex(local)} ${hex(peer)}`;
-  return readFileSync("/proc/net/tcp", "latin1").includes(want);
-}
 
 /** Recorder is an owner that records what its socket tells it. */
 class Recorder implements SocketOwner {
@@ -53,16 +46,6 @@ class Recorder implements SocketOwner {
   onClose(): void {
     this.closes++;
   }
-}
-
-/** rxQueued is how many bytes wait unread on 127.0.0.1:local's connection with 127.0.0.1:peer (/proc/net/tcp). */
-function rxQueued(local: number, peer: number): number {
-  const hex = (p: number) => `0100007F:${p.toString(16).toUpperCase().padStart(4, "0")}`;
-  const line = readFileSync("/proc/net/tcp", "latin1")
-    .split("\n")
-    .find((l) => l.includes(`${hex(local)} ${hex(peer)}`));
-  // Columns: sl local rem st tx_queue:rx_queue ...
-  return line === undefined ? -1 : parseInt(line.trim().split(/\s+/)[4]!.split(":")[1]!, 16);
 }
 
 /** pair gives a connected client and an OwnSocket on the accepted handle, reading into a Recorder. */
@@ -104,6 +87,14 @@ async function accepted(): Promise<{ client: Socket; own: OwnSocket; close: () =
       server.close();
     },
   };
+}
+
+/** startQueued starts own, reading into a new Recorder, once n bytes from client wait with the kernel. */
+async function startQueued(client: Socket, own: OwnSocket, n: number): Promise<Recorder> {
+  await waitFor(() => rxQueued(own.localPort!, client.localPort!) === n, "the bytes with the kernel");
+  const rec = new Recorder();
+  own.start(rec);
+  return rec;
 }
 
 /** waitFor polls cond until it holds or the deadline passes. */
@@ -444,9 +435,7 @@ test("the first read at start: nothing waiting reads as usual; FIN or reset alre
     const { client, own, close } = await accepted();
     try {
       client.end("bye");
-      await waitFor(() => rxQueued(own.localPort!, client.localPort!) === 3, "the bytes with the kernel");
-      const rec = new Recorder();
-      own.start(rec);
+      const rec = await startQueued(client, own, 3);
       assert.equal(rec.data, "bye");
       await waitFor(() => rec.ends === 1, "the FIN");
       assert.equal(own.destroyed, false, "a FIN half-closes: still writable");
@@ -478,9 +467,7 @@ test("with the first read off (setFirstRead(false)), bytes waiting at start come
     const { client, own, close } = await accepted();
     try {
       client.write("hello");
-      await waitFor(() => rxQueued(own.localPort!, client.localPort!) === 5, "the bytes with the kernel");
-      const rec = new Recorder();
-      own.start(rec);
+      const rec = await startQueued(client, own, 5);
       assert.equal(rec.data, "", "not read within start()");
       await waitFor(() => rec.data === "hello", "the bytes");
     } finally {
