@@ -630,7 +630,8 @@ function readFd(fd: number): number {
     return readSync(fd, READ_BUFFER, 0, READ_BUFFER.length, null);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code === "EAGAIN" || code === "EWOULDBLOCK" ? AGAIN : -1;
+    // EINTR: nothing lost, libuv's reading takes over as after EAGAIN.
+    return code === "EAGAIN" || code === "EWOULDBLOCK" || code === "EINTR" ? AGAIN : -1;
   } finally {
     Error.stackTraceLimit = limit;
   }
