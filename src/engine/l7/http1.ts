@@ -115,7 +115,8 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
   private readonly tick: number;
   // coarse: the tick is long enough for the coarse sweep (coarse-timer.ts) instead of a socket timer.
   private readonly coarse: boolean;
-  private idleSince = performance.now();
+  // Stamped by the coarse sweep when it is the timer (UNSTAMPED): no clock read per connection.
+  private idleSince: number;
   private upgradeRest: Buffer | undefined;
   private closed = false;
   // ended is set once our side is shut: reads are then discarded until the client's FIN.
@@ -146,10 +147,10 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
     // No setNoDelay here: TCP_NODELAY is set at accept (listeners.ts, the server's noDelay), and a
     // TLS socket shares the accepted socket's descriptor; set again through the TLSSocket, which
     // does not know it is set, it was a setsockopt per HTTPS connection.
+    const own = socket instanceof OwnSocket ? socket : undefined;
     if (socket instanceof OwnSocket) {
       // Reads are views of the own socket layer's shared buffer; its events come to this object.
       this.copyBody = true;
-      socket.start(this);
     } else {
       // A TLS socket's handle is the TLS stream: adopted, it delivers decrypted bytes the same way.
       this.copyBody = adoptReads(socket, READ_BUFFER, (b: Buffer) => {
@@ -166,12 +167,16 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
     }
     this.tick = Math.min(rt.listener.idleTimeoutMs, rt.limits.headerTimeoutMs);
     this.coarse = this.tick >= COARSE_MIN_MS;
+    this.idleSince = this.coarse ? UNSTAMPED : performance.now();
     // Under the coarse sweep the socket's own timer never runs, so nothing listens for it (an
     // OwnSocket calls onTimeout itself).
     if (!this.coarse && !(socket instanceof OwnSocket)) socket.on("timeout", () => this.onTimeout());
     this.setTimeout(this.tick);
     rt.conns.add(this.live);
     if (rt.retired) this.closing = true;
+    // Last: an own socket's first read happens inside start() and may serve a request, or hand the
+    // connection to h2c, which must find the connection set up (and leave nothing re-armed after).
+    own?.start(this);
   }
 
   /** write sends bytes to the client unless the connection is gone; false asks for backpressure. */
@@ -443,7 +448,7 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
     if (this.closed) return;
     if (ex.closeAfter) {
       this.closing = true;
-      for (const q of this.queue.splice(0)) q.abort();
+      if (this.queue.length > 0) for (const q of this.queue.splice(0)) q.abort();
       // The response leaves now, not at the end of the turn: quickClose needs it with the kernel.
       flushWrites(this);
       if (this.quickClose(ex)) this.socket.destroy();
@@ -588,7 +593,7 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
     if (p !== null) releaseParser(p);
     unholdParser(this);
     this.rt.conns.delete(this.live);
-    for (const q of this.queue.splice(0)) q.abort();
+    if (this.queue.length > 0) for (const q of this.queue.splice(0)) q.abort();
     if (this.opened && connection.hasSubscribers) {
       connection.publish({ listener: this.rt.listener.name, event: "close" });
     }

@@ -9,10 +9,11 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import net, { type Socket } from "node:net";
 import { test } from "node:test";
-import { readFileSync } from "node:fs";
+import { kernelHas, rxQueued } from "../../../test/support/tcp-queue.ts";
 import {
   ownSockets,
   ownSocketsMissing,
+  setFirstRead,
   takeAccepts,
   type OwnSocket,
   type SocketOwner,
@@ -23,13 +24,6 @@ import {
 const TCP_PROTO = (process as unknown as { binding(n: string): { TCP: { prototype: object } } }).binding(
   "tcp_wrap",
 ).TCP.prototype;
-
-/** kernelHas says whether 127.0.0.1:local has a TCP connection with 127.0.0.1:peer (/proc/net/tcp). */
-function kernelHas(local: number, peer: number): boolean {
-  const hex = (p: number) => `0100007F:${p.toString(16).toUpperCase().padStart(4, "0")}`;
-  const want = `${hex(local)} ${hex(peer)}`;
-  return readFileSync("/proc/net/tcp", "latin1").includes(want);
-}
 
 /** Recorder is an owner that records what its socket tells it. */
 class Recorder implements SocketOwner {
@@ -57,6 +51,14 @@ class Recorder implements SocketOwner {
 
 /** pair gives a connected client and an OwnSocket on the accepted handle, reading into a Recorder. */
 async function pair(): Promise<{ client: Socket; own: OwnSocket; rec: Recorder; close: () => void }> {
+  const p = await accepted();
+  const rec = new Recorder();
+  p.own.start(rec);
+  return { ...p, rec };
+}
+
+/** accepted gives a connected client and an OwnSocket on the accepted handle, not started. */
+async function accepted(): Promise<{ client: Socket; own: OwnSocket; close: () => void }> {
   const server = net.createServer({ allowHalfOpen: true });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
@@ -77,18 +79,23 @@ async function pair(): Promise<{ client: Socket; own: OwnSocket; rec: Recorder; 
   client.on("error", () => {});
   await once(client, "connect");
   await waitFor(() => own !== undefined, "accept");
-  const rec = new Recorder();
-  own!.start(rec);
   return {
     client,
     own: own!,
-    rec,
     close: () => {
       client.destroy();
       own!.destroy();
       server.close();
     },
   };
+}
+
+/** startQueued starts own, reading into a new Recorder, once n bytes from client wait with the kernel. */
+async function startQueued(client: Socket, own: OwnSocket, n: number): Promise<Recorder> {
+  await waitFor(() => rxQueued(own.localPort!, client.localPort!) === n, "the bytes with the kernel");
+  const rec = new Recorder();
+  own.start(rec);
+  return rec;
 }
 
 /** waitFor polls cond until it holds or the deadline passes. */
@@ -425,4 +432,98 @@ test("writeDirect: a write the kernel refuses destroys the socket with the error
     [["EPIPE", "write"]],
   );
   server.close();
+});
+
+test("the first read is taken at start: bytes already waiting reach the owner inside start(), a pause there keeps the socket from reading on", async () => {
+  const { client, own, close } = await accepted();
+  try {
+    client.write("GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+    await waitFor(() => rxQueued(own.localPort!, client.localPort!) === 37, "the request with the kernel");
+    // The owner pauses in onData, as a ClientConn does after a Connection: close request.
+    const rec = new Recorder();
+    const onData = rec.onData.bind(rec);
+    rec.onData = (b) => {
+      onData(b);
+      if (rec.data.length === b.length) own.pause();
+    };
+    own.start(rec);
+    assert.equal(rec.data, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n", "read within start()");
+    assert.equal(own.bytesRead, 37);
+    // Paused: what comes next stays with the kernel until resume.
+    client.write("more");
+    await waitFor(() => rxQueued(own.localPort!, client.localPort!) === 4, "the next bytes with the kernel");
+    assert.equal(rec.data.endsWith("more"), false);
+    own.resume();
+    await waitFor(() => rec.data.endsWith("more"), "the bytes after resume");
+    // The peer's FIN still comes through the event loop.
+    client.end();
+    await waitFor(() => rec.ends === 1, "the FIN");
+    own.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    own.destroy();
+    await waitFor(() => rec.closes === 1, "the close");
+  } finally {
+    close();
+  }
+});
+
+test("the first read at start: nothing waiting reads as usual; FIN or reset already waiting end or close the socket", async () => {
+  // Nothing there yet: start reads nothing now, the request comes through the event loop.
+  {
+    const { client, own, close } = await accepted();
+    try {
+      const rec = new Recorder();
+      own.start(rec);
+      assert.equal(rec.data, "");
+      client.write("hello");
+      await waitFor(() => rec.data === "hello", "the bytes");
+    } finally {
+      close();
+    }
+  }
+  // Bytes and the FIN waiting: the bytes at start, the FIN right after.
+  {
+    const { client, own, close } = await accepted();
+    try {
+      client.end("bye");
+      const rec = await startQueued(client, own, 3);
+      assert.equal(rec.data, "bye");
+      await waitFor(() => rec.ends === 1, "the FIN");
+      assert.equal(own.destroyed, false, "a FIN half-closes: still writable");
+    } finally {
+      close();
+    }
+  }
+  // A reset waiting: the socket closes, the owner hears onClose once.
+  {
+    const { client, own, close } = await accepted();
+    try {
+      const local = own.localPort!;
+      const peer = client.localPort!;
+      client.resetAndDestroy();
+      await waitFor(() => !kernelHas(local, peer), "the reset with the kernel");
+      const rec = new Recorder();
+      own.start(rec);
+      await waitFor(() => rec.closes === 1, "the close");
+      assert.equal(own.destroyed, true);
+    } finally {
+      close();
+    }
+  }
+});
+
+test("with the first read off (setFirstRead(false)), bytes waiting at start come through the event loop", async () => {
+  setFirstRead(false);
+  try {
+    const { client, own, close } = await accepted();
+    try {
+      client.write("hello");
+      const rec = await startQueued(client, own, 5);
+      assert.equal(rec.data, "", "not read within start()");
+      await waitFor(() => rec.data === "hello", "the bytes");
+    } finally {
+      close();
+    }
+  } finally {
+    setFirstRead(true);
+  }
 });

@@ -140,6 +140,20 @@ export function compileTls(
     (cfg.alternates ?? []).length > 0 ||
     cfg.sni.some((s) => s.clientValidation !== undefined) ||
     served.some((s) => s.main.stapler !== undefined || s.byKey !== undefined);
+  // A handshake's options are the same for every connection of the listener unless the ClientHello
+  // was peeked (then they depend on the name): built once per ALPN list and validation choice.
+  const fixed = new Map<string, tls.TLSSocketOptions>();
+  const optionsFor = (use: Choice, client: ClientValidation | undefined, alpn: Buffer | undefined) => ({
+    isServer: true,
+    ...(peek ? { secureContext: use.ctx } : { secureContext: fallback.main.ctx, ...sniCallback }),
+    // Node asks a TLSSocket's server for the staple (its 'OCSPRequest' event) when a client
+    // requests one; the stapler stands in as that server. Without it, nothing is asked.
+    ...(use.stapler !== undefined ? { server: use.stapler } : {}),
+    ...(alpn !== undefined ? { ALPNProtocols: alpn } : {}),
+    requestCert: client !== undefined,
+    // AllowValidOnly: OpenSSL already fails a handshake without a client certificate.
+    rejectUnauthorized: client?.mode === "AllowValidOnly",
+  });
   const start = (
     socket: Socket,
     servername: string | undefined,
@@ -152,74 +166,22 @@ export function compileTls(
     const chosen = peek ? entry(servername ?? "") : fallback;
     const client = verifyClients ? chosen.client : undefined;
     const use = peek ? pick(chosen, ecdsa) : fallback.main;
-    const secure = new tls.TLSSocket(socket, {
-      isServer: true,
-      ...(peek ? { secureContext: use.ctx } : { secureContext: fallback.main.ctx, ...sniCallback }),
-      // Node asks a TLSSocket's server for the staple (its 'OCSPRequest' event) when a client
-      // requests one; the stapler stands in as that server. Without it, nothing is asked.
-      ...(use.stapler !== undefined ? { server: use.stapler } : {}),
-      ...(alpn.length > 0 ? { ALPNProtocols: alpn } : {}),
-      requestCert: client !== undefined,
-      // AllowValidOnly: OpenSSL already fails a handshake without a client certificate.
-      rejectUnauthorized: client?.mode === "AllowValidOnly",
-    });
+    const wire = alpnWire(alpn);
+    let options: tls.TLSSocketOptions;
+    if (peek) options = optionsFor(use, client, wire);
+    else {
+      const key = `${alpn.join(",")}|${verifyClients}`;
+      options = fixed.get(key) ?? optionsFor(use, client, wire);
+      if (fixed.size < 8) fixed.set(key, options);
+    }
+    const secure = new tls.TLSSocket(socket, options) as Shaking;
     secure.setTimeout(HANDSHAKE_TIMEOUT_MS);
-    // failed is set once the handshake's failure was counted; a close before it is one too.
-    let failed = false;
-    let established = false;
-    const fail = (reason: Parameters<typeof handshakeFailed>[1]) => {
-      // A close before the client sent a byte is a TCP probe (a health check, a port scan) or a
-      // shutdown, not a handshake that failed: as on the SNI pre-read path, it is not counted.
-      if (!failed && (reason !== "connection_closed" || socket.bytesRead > 0))
-        handshakeFailed(listener, reason);
-      failed = true;
-    };
-    const onTimeout = () => {
-      fail("timeout");
-      secure.destroy();
-    };
-    const onClose = () => fail("connection_closed");
-    secure.on("timeout", onTimeout);
-    secure.once("close", onClose);
-    secure.on("error", (err: NodeJS.ErrnoException) => {
-      const reason = failureReason(err);
-      if (established) {
-        secure.destroy();
-        socket.destroy();
-        return;
-      }
-      fail(reason);
-      secure.destroy();
-      // The TLS layer stopped at the first bytes: the raw socket can still answer in plain HTTP.
-      if (reason === "plain_http") answerPlainHttp(socket);
-      else socket.destroy();
-    });
-    secure.once("secure", () => {
-      established = true;
-      // Sizing weighs handshakes apart from requests (controller/fleet/sizing.ts): the costliest
-      // step of an HTTPS engine. One publish per handshake is far below the handshake's own cost.
-      if (handshake.hasSubscribers) {
-        const ev: TlsHandshakeEvent = { listener, version: secure.getProtocol() ?? "" };
-        if (accepted !== 0) ev.handshakeMs = performance.now() - accepted;
-        handshake.publish(ev);
-      }
-      secure.removeListener("close", onClose);
-      // tls.Server clears this flag when it emits secureConnection; without a tls.Server we
-      // must, or consumers that wait for the handshake (node:http2 sessions) wait forever.
-      (secure as tls.TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
-      secure.removeListener("timeout", onTimeout);
-      secure.setTimeout(0);
-      if (
-        client !== undefined &&
-        !clientAllowed(client.mode, hasPeerCertificate(secure), verifyErrorOf(secure))
-      ) {
-        fail("client_certificate");
-        secure.destroy();
-        socket.destroy();
-        return;
-      }
-      ready(secure);
-    });
+    // One object and shared listeners per handshake, not a closure per event (Handshake, below).
+    secure[HANDSHAKE] = new Handshake(listener, socket, client, ready, accepted);
+    secure.on("timeout", onHandshakeTimeout);
+    secure.once("close", onCloseBeforeSecure);
+    secure.on("error", onTlsError);
+    secure.once("secure", onSecure);
   };
   return {
     select,
@@ -238,6 +200,110 @@ export function compileTls(
       });
     },
   };
+}
+
+// ALPN_WIRE holds protocol lists in the wire format Node would build from the array for every
+// handshake (tls.convertALPNProtocols); given a Buffer it only copies it.
+const ALPN_WIRE = new Map<string, Buffer | undefined>();
+
+function alpnWire(alpn: string[]): Buffer | undefined {
+  if (alpn.length === 0) return undefined;
+  const key = alpn.join(",");
+  let wire = ALPN_WIRE.get(key);
+  if (wire === undefined) {
+    wire = Buffer.concat(alpn.map((p) => Buffer.concat([Buffer.of(Buffer.byteLength(p)), Buffer.from(p)])));
+    if (ALPN_WIRE.size < 16) ALPN_WIRE.set(key, wire);
+  }
+  return wire;
+}
+
+// HANDSHAKE links a TLSSocket whose handshake is under way to its Handshake.
+const HANDSHAKE = Symbol("portico.handshake");
+type Shaking = tls.TLSSocket & { [HANDSHAKE]?: Handshake; secureConnecting: boolean };
+
+/** Handshake is one server handshake's state, read by the listeners below (`this` is the TLSSocket). */
+class Handshake {
+  // failed is set once the handshake's failure was counted; a close before it is one too.
+  failed = false;
+  established = false;
+  readonly listener: string;
+  /** socket is the raw TCP socket under the TLS one. */
+  readonly socket: Socket;
+  readonly client: ClientValidation | undefined;
+  readonly ready: (secure: tls.TLSSocket) => void;
+  /** accepted is when the connection was accepted (performance.now()), 0 when not stamped. */
+  readonly accepted: number;
+  constructor(
+    listener: string,
+    socket: Socket,
+    client: ClientValidation | undefined,
+    ready: (secure: tls.TLSSocket) => void,
+    accepted: number,
+  ) {
+    this.listener = listener;
+    this.socket = socket;
+    this.client = client;
+    this.ready = ready;
+    this.accepted = accepted;
+  }
+
+  fail(reason: Parameters<typeof handshakeFailed>[1]): void {
+    // A close before the client sent a byte is a TCP probe (a health check, a port scan) or a
+    // shutdown, not a handshake that failed: as on the SNI pre-read path, it is not counted.
+    if (!this.failed && (reason !== "connection_closed" || this.socket.bytesRead > 0))
+      handshakeFailed(this.listener, reason);
+    this.failed = true;
+  }
+}
+
+function onHandshakeTimeout(this: Shaking): void {
+  this[HANDSHAKE]!.fail("timeout");
+  this.destroy();
+}
+
+function onCloseBeforeSecure(this: Shaking): void {
+  this[HANDSHAKE]!.fail("connection_closed");
+}
+
+function onTlsError(this: Shaking, err: NodeJS.ErrnoException): void {
+  const h = this[HANDSHAKE]!;
+  const reason = failureReason(err);
+  if (h.established) {
+    this.destroy();
+    h.socket.destroy();
+    return;
+  }
+  h.fail(reason);
+  this.destroy();
+  // The TLS layer stopped at the first bytes: the raw socket can still answer in plain HTTP.
+  if (reason === "plain_http") answerPlainHttp(h.socket);
+  else h.socket.destroy();
+}
+
+function onSecure(this: Shaking): void {
+  const h = this[HANDSHAKE]!;
+  h.established = true;
+  // Sizing weighs handshakes apart from requests (controller/fleet/sizing.ts): the costliest
+  // step of an HTTPS engine. One publish per handshake is far below the handshake's own cost.
+  if (handshake.hasSubscribers) {
+    const ev: TlsHandshakeEvent = { listener: h.listener, version: this.getProtocol() ?? "" };
+    if (h.accepted !== 0) ev.handshakeMs = performance.now() - h.accepted;
+    handshake.publish(ev);
+  }
+  this.removeListener("close", onCloseBeforeSecure);
+  // tls.Server clears this flag when it emits secureConnection; without a tls.Server we
+  // must, or consumers that wait for the handshake (node:http2 sessions) wait forever.
+  this.secureConnecting = false;
+  this.removeListener("timeout", onHandshakeTimeout);
+  this.setTimeout(0);
+  const client = h.client;
+  if (client !== undefined && !clientAllowed(client.mode, hasPeerCertificate(this), verifyErrorOf(this))) {
+    h.fail("client_certificate");
+    this.destroy();
+    h.socket.destroy();
+    return;
+  }
+  h.ready(this);
 }
 
 // Choice is one context a handshake may start in, and the tls.Server that hands Node its staple.
