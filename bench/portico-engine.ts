@@ -22,8 +22,9 @@ import { Engine } from "../src/engine/engine.ts";
 import { compileHttp } from "../src/engine/l7/compile.ts";
 import { HTTP_RESPONSE_CHANNEL } from "../src/engine/l7/events.ts";
 import type { EngineSnapshot, Pool } from "../src/model/ir.ts";
+import type * as Util from "node:util";
 
-const { parseArgs } = createRequire(import.meta.url)("node:util") as typeof import("node:util");
+const { parseArgs } = createRequire(import.meta.url)("node:util") as typeof Util;
 
 /** BenchSnapshotOptions place the bench's listeners and backends. */
 export interface BenchSnapshotOptions {
