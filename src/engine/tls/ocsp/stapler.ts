@@ -4,7 +4,7 @@
 // backoff when the responder fails. A response is stapled only while it verified and is current;
 // a responder that is down means no staple (the handshake itself is untouched), a metric and a log.
 import { channel } from "node:diagnostics_channel";
-import { X509Certificate } from "node:crypto";
+import { X509Certificate } from "../../node-crypto.ts";
 import { nodeHttp, nodeHttps } from "../../lazy-node.ts";
 import type { Certificate } from "../../../model/ir.ts";
 import type { CompileDeps } from "../../contracts.ts";
