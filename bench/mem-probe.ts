@@ -6,9 +6,12 @@
 // A command starting with "&" runs in the background: the report is taken once it printed its
 // first line (idle-conns.ts holding its connections), and it is stopped at the end.
 //   node --expose-gc bench/mem-probe.ts "&node bench/idle-conns.ts 127.0.0.13 18000 10000"
-// SNAP=DIR writes a heap snapshot per report into DIR. The benchmark's build carries this probe
+// SNAP=DIR writes a heap snapshot per report into DIR; MODULES=1 lists the Node modules loaded since
+// the last report. The benchmark's build carries this probe
 // (.cache/dist/bench/mem-probe.js after scripts/build.sh), to measure without the type stripper.
-// Needs a certificate pair in CERT_DIR (default /tmp/probe: cert.pem, key.pem).
+// Needs a certificate pair in CERT_DIR (default /tmp/probe: cert.pem, key.pem). PROBE_ADDRESS moves
+// the engine's listeners (default 127.0.0.13) and PROBE_BACKEND_PORT the in-process backend's port
+// (default 18080), so that two probes can run side by side.
 import { exec, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import net from "node:net";
@@ -19,7 +22,9 @@ import { compileHttp } from "../src/engine/l7/compile.ts";
 import { benchSnapshot } from "./portico-engine.ts";
 
 const certDir = process.env.CERT_DIR ?? "/tmp/probe";
-const backendPort = Number(process.env.BACKEND_PORT ?? 18080);
+const ownBackendPort = Number(process.env.PROBE_BACKEND_PORT ?? 18080);
+const backendPort = Number(process.env.BACKEND_PORT ?? ownBackendPort);
+const address = process.env.PROBE_ADDRESS ?? "127.0.0.13";
 const resp = Buffer.from(
   "HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nhello, world\n",
 );
@@ -31,11 +36,12 @@ const be = net.createServer((s) => {
   });
   s.on("error", () => {});
 });
-if (process.env.BACKEND_PORT === undefined) await new Promise<void>((r) => be.listen(18080, "127.0.0.2", r));
+if (process.env.BACKEND_PORT === undefined)
+  await new Promise<void>((r) => be.listen(ownBackendPort, "127.0.0.2", r));
 const engine = new Engine({ compileHttp });
 const r = engine.apply(
   benchSnapshot({
-    address: "127.0.0.13",
+    address,
     httpPort: 18000,
     httpsPort: 18443,
     tcpPort: 19000,
@@ -66,10 +72,18 @@ function report(tag: string): void {
     console.log(`  spaces: ${spaces.join(", ")}`);
   }
   if (process.env.SMAPS !== undefined) console.log(`  rss by mapping: ${smaps()}`);
+  if (process.env.MODULES !== undefined) {
+    // Node's own modules loaded since the last report (lazy-node.ts: what an idle engine should not load).
+    const list = (process as unknown as { moduleLoadList: string[] }).moduleLoadList;
+    const loaded = list.filter((m) => m.startsWith("NativeModule ") && !seenModules.has(m));
+    for (const m of loaded) seenModules.add(m);
+    console.log(`  modules loaded: ${loaded.map((m) => m.slice(13)).join(" ")}`);
+  }
   if (process.env.SNAP !== undefined)
     console.log(`  snapshot ${writeHeapSnapshot(join(process.env.SNAP, `${snaps++}.heapsnapshot`))}`);
 }
 let snaps = 0;
+const seenModules = new Set<string>();
 
 /** smaps sums the process's resident memory by kind of mapping (Linux; "" elsewhere). */
 function smaps(): string {

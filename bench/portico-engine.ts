@@ -10,17 +10,21 @@
 //               costs), or Metrics without the load sampler: bench:user-causes splits --metrics so
 //   --analytics collect analytics as `portico run` does (the collector, its batch taken once a
 //               second as the heartbeat does): bench:user-causes attributes their cost with it
+//
+// What only a flag uses (metrics, analytics, workers) is imported when the flag is given, and
+// parseArgs comes through require: the idle test reads this process's RSS, which should hold the
+// engine, not tools it does not run (src/engine/lazy-node.ts: an ES import of node:util also
+// loads assert and worker_threads).
 import { subscribe } from "node:diagnostics_channel";
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { createRequire } from "node:module";
 import { Engine } from "../src/engine/engine.ts";
-import { startCollector } from "../src/analytics/collector.ts";
 import { compileHttp } from "../src/engine/l7/compile.ts";
 import { HTTP_RESPONSE_CHANNEL } from "../src/engine/l7/events.ts";
-import { LoadSampler } from "../src/engine/load.ts";
-import { Metrics } from "../src/engine/metrics.ts";
-import { WorkerGroup } from "../src/engine/workers/group.ts";
 import type { EngineSnapshot, Pool } from "../src/model/ir.ts";
+import type * as Util from "node:util";
+
+const { parseArgs } = createRequire(import.meta.url)("node:util") as typeof Util;
 
 /** BenchSnapshotOptions place the bench's listeners and backends. */
 export interface BenchSnapshotOptions {
@@ -116,13 +120,17 @@ async function serve(
 ): Promise<void> {
   // Logging off, as in the reference configs: no log function means no log lines.
   const engine = new Engine({ compileHttp, reusePort });
-  if (counting) {
+  const { Metrics } = counting || subscriber === "metrics" ? await import("../src/engine/metrics.ts") : {};
+  if (counting && Metrics !== undefined) {
+    const { LoadSampler } = await import("../src/engine/load.ts");
     new Metrics({ connections: () => engine.connections() }).subscribe();
     new LoadSampler({ connectionsOpen: () => engine.connections().active }).subscribe();
   }
   if (subscriber === "noop") subscribe(HTTP_RESPONSE_CHANNEL, () => {});
-  else if (subscriber === "metrics") new Metrics({ connections: () => engine.connections() }).subscribe();
+  else if (subscriber === "metrics" && Metrics !== undefined)
+    new Metrics({ connections: () => engine.connections() }).subscribe();
   if (analytics) {
+    const { startCollector } = await import("../src/analytics/collector.ts");
     // As engine-port.ts starts it; the heartbeat (engine-bridge.ts) takes a batch once a second.
     const shipper = startCollector(() => engine.snapshot?.analytics, {});
     setInterval(() => shipper?.take(), 1000).unref();
@@ -147,6 +155,7 @@ async function serve(
  * (reusePort), exactly what `portico run --workers n` does, and ends with them.
  */
 async function supervise(n: number, o: BenchSnapshotOptions, counting: boolean): Promise<void> {
+  const { WorkerGroup } = await import("../src/engine/workers/group.ts");
   const group = await WorkerGroup.start({ workers: n, log: () => {}, metrics: counting });
   const r = await group.apply(benchSnapshot(o));
   if (!r.ok) throw new Error(`snapshot rejected: ${r.error}`);

@@ -4,7 +4,7 @@
 // FORWARD_TIMEOUT_MS wins, the next is tried on timeout, and SERVFAIL ends a query none answered.
 import { createSocket, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
-import { randomInt } from "node:crypto";
+import { randomInt } from "../node-crypto.ts";
 
 /** FORWARD_TIMEOUT_MS is how long one resolver has to answer before the next is tried. */
 export const FORWARD_TIMEOUT_MS = 2000;

@@ -1,6 +1,6 @@
 // probe.ts: the real active checks. A TCP check passes when a connection is accepted within the
 // timeout; an HTTP check when a GET answers with a status in the expected range (default 200-399).
-import { request } from "node:http";
+import { nodeHttp } from "../lazy-node.ts";
 import { connect } from "node:net";
 import type { HealthCheck } from "../../model/ir.ts";
 
@@ -35,7 +35,7 @@ export function httpProbe(address: string, port: number, check: HealthCheck): Pr
       resolve(ok);
     };
     const host = check.host ?? (address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`);
-    const req = request({
+    const req = nodeHttp().request({
       host: address,
       port,
       path: check.path ?? "/",

@@ -1,7 +1,7 @@
 // head.ts: serialising HTTP/1.1 heads and the proxy's own short answers. Heads are built as one
 // latin1 string and written in one call: header values from the parser are latin1 strings, so the
 // bytes go out as they came in.
-import { STATUS_CODES } from "node:http";
+import { STATUS_CODES } from "./tables.ts";
 
 /** hopByHop holds the lower-case names a proxy must not forward (RFC 9110 §7.6.1), plus framing. */
 export const hopByHop: ReadonlySet<string> = new Set([

@@ -11,7 +11,7 @@
 //
 // Heads are scanned byte by byte as they arrive (so a bad byte is refused at once, not when the
 // head ends) and decoded when complete; a head split over reads is copied into a growing buffer.
-import { METHODS } from "node:http";
+import { METHODS } from "./tables.ts";
 import { HEX, TARGET, TOKEN, fieldByte, latin1, lowerIs } from "./chars.ts";
 
 /** MessageHead is a parsed request or response head; headers alternate name, value as received. */

@@ -7,7 +7,7 @@
 // Authorization value (the value itself is never kept), bounded, dropped with the snapshot.
 // Failures are not cached: a client guessing passwords pays bcrypt's cost on every guess, as
 // nginx's auth_basic makes it. Nothing here logs or answers a user name, password or hash.
-import { createHash } from "node:crypto";
+import { createHash } from "../node-crypto.ts";
 import type { BasicAuth } from "../../model/ir.ts";
 import { publicText } from "./failure.ts";
 import { hashKind } from "../../model/password-hash.ts";

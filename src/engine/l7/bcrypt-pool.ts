@@ -3,7 +3,8 @@
 // loop, every client guessing a password stalled every connection of the engine for that long. Here
 // the loop only waits on a message. The queue is bounded: past BCRYPT_QUEUE_MAX checks in flight a
 // check answers "busy" and the request is refused (503), never let in.
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { nodeWorkerThreads } from "../lazy-node.ts";
 
 /** BCRYPT_QUEUE_MAX bounds the checks waiting for the thread; more answer "busy". */
 export const BCRYPT_QUEUE_MAX = 64;
@@ -33,7 +34,11 @@ function start(): Thread | undefined {
   // A thread that cannot start (a broken install) fails every check closed; starting one per
   // request would let any client make the engine spawn threads at its request rate.
   if (failedStarts >= FAILED_STARTS_MAX) return undefined;
-  const t: Thread = { worker: new Worker(threadFile), waiting: new Map(), answered: false };
+  const t: Thread = {
+    worker: new (nodeWorkerThreads().Worker)(threadFile),
+    waiting: new Map(),
+    answered: false,
+  };
   t.worker.unref();
   t.worker.on("message", (m: { id: number; ok: boolean }) => {
     if (!t.answered) failedStarts = 0;

@@ -4,7 +4,7 @@
 // (~0.1 s) rather than pasted as 1042 constants nobody can review. `$2x$` (the pre-2011 sign
 // extension bug) is not accepted. bcrypt is slow by design and runs on the caller's thread: the
 // basic-auth step caches successful checks (basic-auth.ts).
-import { timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "../node-crypto.ts";
 import { BCRYPT_HASH, BCRYPT_MAX_COST } from "../../model/password-hash.ts";
 
 const WORDS = 18 + 4 * 256;

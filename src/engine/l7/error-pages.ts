@@ -4,7 +4,7 @@
 // client's Accept), X-Original-URI, X-Namespace, X-Ingress-Name, X-Service-Name, X-Service-Port,
 // X-Request-ID. The default backend's status and Content-Type are kept, as nginx's error_page =
 // does. A default backend that cannot answer leaves the client the original code with a plain page.
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "../node-crypto.ts";
 import type { ErrorPages } from "../../model/ir.ts";
 import { publicText } from "./failure.ts";
 import type { Answer, PhaseRequest } from "./phases.ts";

@@ -5,7 +5,7 @@
 // (auth-response-headers copied to it); 401 and 403 are the client's answer (401 redirects to
 // auth-signin when set); any other answer, no answer in time or no reachable service answers 500
 // — never the backend. The step is asynchronous: the fronts hold the request meanwhile (decide.ts).
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "../node-crypto.ts";
 import type { ExternalAuth, Header } from "../../model/ir.ts";
 import { cookieValue } from "./cookie.ts";
 import { publicText } from "./failure.ts";

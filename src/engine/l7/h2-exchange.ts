@@ -6,7 +6,8 @@ import { publicText } from "./failure.ts";
 import type { Decidable } from "./decide.ts";
 import { whenSent, type Departing } from "../net/write-batch.ts";
 import { overBodyLimit, responseEdits, type Answer, type Phases, type RequestEdits } from "./phases.ts";
-import http2 from "node:http2";
+import type http2 from "node:http2";
+import { ErrorCode } from "../h2/frames.ts";
 import type { PickContext } from "../contracts.ts";
 import type { Header } from "../../model/ir.ts";
 import { chunkHeader, lastChunk } from "../http/head.ts";
@@ -133,7 +134,7 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
     if (a.error !== undefined) this.error = a.error;
     if (a.drop === true) {
       this.finish(false);
-      if (!this.stream.gone) this.stream.reset(http2.constants.NGHTTP2_CANCEL);
+      if (!this.stream.gone) this.stream.reset(ErrorCode.CANCEL);
       return;
     }
     // GRPCRoute asks UNAVAILABLE for an invalid share; an HTTP 500 would reach gRPC as UNKNOWN.
@@ -365,7 +366,7 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
     this.error = text;
     if (this.stream.headersSent) {
       this.status ||= status;
-      this.stream.reset(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      this.stream.reset(ErrorCode.INTERNAL_ERROR);
       this.finish(false);
       return;
     }
@@ -510,7 +511,7 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
   // stopRequest asks the client to stop sending a body nothing will read: RST_STREAM(NO_ERROR)
   // once the response is complete (RFC 9113 §8.1), or it uploads the rest for nothing.
   private stopRequest(): void {
-    if (!this.stream.gone && !this.stream.requestEnded) this.stream.reset(http2.constants.NGHTTP2_NO_ERROR);
+    if (!this.stream.gone && !this.stream.requestEnded) this.stream.reset(ErrorCode.NO_ERROR);
   }
 
   /** wafResponse runs WAF phase 3 on an h2c backend's response head; true when the WAF answered. */

@@ -5,13 +5,14 @@
 // close — what nginx, Envoy and HAProxy do since 2023. Counters are plain integers per
 // connection, touched once per stream or control frame; a well-behaved client pays an
 // increment per stream and nothing else. docs/http2.md lists the limits and what is cut.
-import http2 from "node:http2";
+import type http2 from "node:http2";
+import { ErrorCode } from "../h2/frames.ts";
 import { LiveNode } from "../net/live-set.ts";
 import { http2Cut } from "./events.ts";
 import { penalties, type PenaltyLimits } from "./h2-penalty.ts";
 
 /** ENHANCE_YOUR_CALM is the GOAWAY code of a cut connection (RFC 9113 §7). */
-export const ENHANCE_YOUR_CALM = http2.constants.NGHTTP2_ENHANCE_YOUR_CALM;
+export const ENHANCE_YOUR_CALM = ErrorCode.ENHANCE_YOUR_CALM;
 
 /** CutReason names why a connection was cut (the `reason` label of portico_http2_cut_connections_total). */
 export type CutReason = "rapid_reset" | "settings_flood" | "ping_flood" | "frame_flood" | "penalty";

@@ -3,7 +3,8 @@
 // h2c-bridge.ts for HTTP/1.1 clients). A pool with `tls` speaks HTTP/2 over TLS (ALPN h2) with
 // the same verification as an HTTP/1.1 TLS pool (upstream.ts tlsOptions): ingress-nginx's GRPCS,
 // or a BackendTLSPolicy on a gRPC Service — never cleartext when TLS was asked for.
-import http2 from "node:http2";
+import type http2 from "node:http2";
+import { nodeHttp2 } from "../lazy-node.ts";
 import type { UpstreamTls } from "../../model/ir.ts";
 import type { Backend } from "../contracts.ts";
 import { policyKey, tlsOptions } from "./upstream.ts";
@@ -18,8 +19,8 @@ export function h2Session(b: Backend, t: UpstreamTls | undefined): http2.ClientH
   const host = b.address.includes(":") ? `[${b.address}]` : b.address;
   const s =
     t === undefined
-      ? http2.connect(`http://${host}:${b.port}`)
-      : http2.connect(`https://${host}:${b.port}`, tlsOptions(t, ["h2"]));
+      ? nodeHttp2().connect(`http://${host}:${b.port}`)
+      : nodeHttp2().connect(`https://${host}:${b.port}`, tlsOptions(t, ["h2"]));
   s.on("error", () => s.destroy());
   s.on("close", () => sessions.get(key) === s && sessions.delete(key));
   // Idle sessions must not keep the process alive.

@@ -4,8 +4,10 @@
 // the bridge parses it back with the same strict parser and sends it as one HTTP/2 stream on a
 // shared cleartext session per backend. The response comes back through the exchange's usual
 // UpstreamOwner events, trailers included (as chunked trailers, where gRPC-Web-ish clients look).
-import http, { type OutgoingHttpHeaders } from "node:http";
-import http2 from "node:http2";
+import type { OutgoingHttpHeaders } from "node:http";
+import { STATUS_CODES } from "../http/tables.ts";
+import type http2 from "node:http2";
+import { ErrorCode } from "../h2/frames.ts";
 import type { UpstreamTls } from "../../model/ir.ts";
 import type { Backend } from "../contracts.ts";
 import { hopByHop } from "../http/head.ts";
@@ -87,14 +89,14 @@ export class H2cBridge implements MessageSink {
     this.owner = null;
     // A response that completed before the request did leaves our half open: cancel it.
     const st = this.stream;
-    if (st !== undefined && !st.closed && !st.writableEnded) st.close(http2.constants.NGHTTP2_CANCEL);
+    if (st !== undefined && !st.closed && !st.writableEnded) st.close(ErrorCode.CANCEL);
     this.close();
   }
 
   /** destroy cancels the stream without telling the owner. */
   destroy(): void {
     this.owner = null;
-    if (this.stream !== undefined && !this.stream.closed) this.stream.close(http2.constants.NGHTTP2_CANCEL);
+    if (this.stream !== undefined && !this.stream.closed) this.stream.close(ErrorCode.CANCEL);
     this.close();
   }
 
@@ -186,7 +188,7 @@ export class H2cBridge implements MessageSink {
       method: "",
       url: "",
       statusCode: status,
-      statusMessage: http.STATUS_CODES[status] ?? "",
+      statusMessage: STATUS_CODES[status] ?? "",
       upgrade: false,
       keepAlive: true,
     };

@@ -1,6 +1,7 @@
 // h2c.ts: HTTP/2 cleartext (prior knowledge) to backends of "h2c" pools, for gRPC: one multiplexed
 // session per backend, request and response streamed, trailers passed through.
-import http2 from "node:http2";
+import type http2 from "node:http2";
+import { ErrorCode } from "../h2/frames.ts";
 import type { Backend } from "../contracts.ts";
 import type { H2Exchange } from "./h2-exchange.ts";
 import { h2Session } from "./h2-sessions.ts";
@@ -64,7 +65,7 @@ export function h2cRequest(ex: H2Exchange, backend: Backend): void {
     req.setTimeout(timeout, () => {
       ex.outcome = "timeout";
       ex.fail(504, `backend ${backend.id} of route ${ex.route?.name} timed out`);
-      req.close(http2.constants.NGHTTP2_CANCEL);
+      req.close(ErrorCode.CANCEL);
     });
   if (held !== undefined) for (const c of held) req.write(c);
   if (!ended) {
@@ -96,7 +97,7 @@ export function h2cRequest(ex: H2Exchange, backend: Backend): void {
     if (ex.waf !== undefined && ex.wafResponse(status, headers)) {
       req.removeAllListeners("data");
       req.removeAllListeners("end");
-      req.close(http2.constants.NGHTTP2_CANCEL);
+      req.close(ErrorCode.CANCEL);
       return;
     }
     ex.setStatus(status);
@@ -133,7 +134,7 @@ export function h2cRequest(ex: H2Exchange, backend: Backend): void {
     if (ex.wafResponseBody(h.chunks, h.size)) {
       req.removeAllListeners("data");
       req.removeAllListeners("end");
-      req.close(http2.constants.NGHTTP2_CANCEL);
+      req.close(ErrorCode.CANCEL);
       return false;
     }
     if (ex.stream.gone) return false;
@@ -163,6 +164,6 @@ export function h2cRequest(ex: H2Exchange, backend: Backend): void {
     ex.fail(502, `backend ${backend.id} of route ${ex.route?.name} failed: ${err.message}`);
   });
   ex.stream.onClose(() => {
-    if (!req.closed) req.close(http2.constants.NGHTTP2_CANCEL);
+    if (!req.closed) req.close(ErrorCode.CANCEL);
   });
 }

@@ -3,7 +3,7 @@
 // `openssl passwd -1`) and `{SHA}` (`htpasswd -s`). DES crypt(3) (`htpasswd -d`, 8-character
 // passwords) and SHA-crypt (`$5$`, `$6$`) are not supported: hashKind says so, and the translator
 // reports the user instead of letting anyone in. Every comparison is constant-time.
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "../node-crypto.ts";
 import { hashKind, MD5_CRYPT } from "../../model/password-hash.ts";
 import { bcryptCheck } from "./bcrypt.ts";
 

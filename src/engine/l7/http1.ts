@@ -128,8 +128,6 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
   // h2c is asked about the first bytes, then dropped; opened says they were HTTP/1.1 (published).
   private h2c: PriorKnowledge | undefined;
   private opened = false;
-  // pick is handed to Upstreams.pick, which is synchronous, so one object serves every request.
-  private readonly pick: ConnPick;
   // tls is the negotiated TLS version, read once per connection on first use (tlsVersion).
   private tls: string | undefined = undefined;
 
@@ -142,7 +140,6 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
     rt = currentRuntime(rt);
     this.rt = rt;
     this.clientIp = socket.remoteAddress ?? "";
-    this.pick = new ConnPick(this);
     this.h2c = h2c;
     // No setNoDelay here: TCP_NODELAY is set at accept (listeners.ts, the server's noDelay), and a
     // TLS socket shares the accepted socket's descriptor; set again through the TLSSocket, which
@@ -201,10 +198,13 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
     return this.queue[0];
   }
 
-  /** pickContext gives the balancer what it needs from this client; one object per connection, reused. */
+  /**
+   * pickContext gives the balancer what it needs from this client: one object for every connection,
+   * pointed at this one (Upstreams.pick is synchronous and keeps nothing of it), so an idle
+   * connection holds none.
+   */
   pickContext(exclude: ReadonlySet<string> | undefined): PickContext {
-    this.pick.exclude = exclude;
-    return this.pick;
+    return PICK.of(this, exclude);
   }
 
   /** buffered accounts body bytes held for a waiting exchange; reading pauses beyond max. */
@@ -606,28 +606,34 @@ export function destroyOnError(this: Socket): void {
 }
 
 /**
- * ConnPick is a connection's PickContext: methods on a prototype rather than three closures per
- * connection, reading the exchange a backend is being picked for.
+ * ConnPick is the PickContext of HTTP/1.1 connections: methods on a prototype rather than three
+ * closures, reading the exchange a backend is being picked for. One serves every connection: a
+ * pick is synchronous, and of() points it at the connection asking before each.
  */
 class ConnPick implements PickContext {
-  readonly sourceIp: string;
+  sourceIp = "";
   exclude: ReadonlySet<string> | undefined = undefined;
   prefer: string | undefined = undefined;
-  private readonly conn: ClientConn;
-  constructor(conn: ClientConn) {
+  private conn: ClientConn | undefined = undefined;
+  of(conn: ClientConn, exclude: ReadonlySet<string> | undefined): this {
     this.conn = conn;
     this.sourceIp = conn.clientIp;
+    this.exclude = exclude;
+    this.prefer = undefined;
+    return this;
   }
   header(n: string): string | undefined {
-    return this.conn.current()?.header(n);
+    return this.conn?.current()?.header(n);
   }
   cookie(n: string): string | undefined {
-    return cookieValue(this.conn.current()?.header("cookie"), n);
+    return cookieValue(this.conn?.current()?.header("cookie"), n);
   }
   uri(): string | undefined {
-    return this.conn.current()?.head.url;
+    return this.conn?.current()?.head.url;
   }
 }
+
+const PICK = new ConnPick();
 
 // requestLine returns the line of buf holding offset at (up to CR/LF, at most 256 bytes), latin1.
 function requestLine(buf: Buffer, at: number): string {

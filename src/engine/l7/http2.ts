@@ -3,7 +3,8 @@
 // to HTTP/1.1 backends through the same upstream pool as HTTP/1.1 clients, or as HTTP/2 to pools
 // whose protocol is "h2c" (gRPC; trailers pass through). Every session has an H2Guard that cuts
 // abusive clients (h2-guard.ts).
-import http2 from "node:http2";
+import type http2 from "node:http2";
+import { nodeHttp2 } from "../lazy-node.ts";
 import type { Socket } from "node:net";
 import { LiveSet } from "../net/live-set.ts";
 import { connection, http2Cut, httpResponse } from "./events.ts";
@@ -131,7 +132,7 @@ export class H2Front {
   private createServer(): http2.Http2Server {
     const limits = this.rt.limits;
     const h2 = limits.h2;
-    const server = http2.createServer({
+    const server = nodeHttp2().createServer({
       maxSendHeaderBlockLength: limits.maxHeaderBytes,
       maxSessionInvalidFrames: h2.maxInvalidFrames,
       maxSessionRejectedStreams: h2.maxRejectedStreams,

@@ -3,16 +3,18 @@
 // (error-pages.ts). A pool names a cluster Service: one of its endpoints is picked as for any
 // request; otherwise the URL's own host and port are dialled. Bodies are never sent; answers are
 // read whole up to a bound (auth answers and error pages are small), then the caller decides.
-import http from "node:http";
-import https from "node:https";
+import type http from "node:http";
+import type https from "node:https";
+import { nodeHttp, nodeHttps } from "../lazy-node.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 
 /** SUBREQUEST_MAX_BODY bounds the body read of a subrequest's answer (more is an error). */
 export const SUBREQUEST_MAX_BODY = 64 * 1024;
 
 // Kept-alive connections to auth services and default backends: one request per client request.
-const plainAgent = new http.Agent({ keepAlive: true, maxFreeSockets: 16 });
-const tlsAgent = new https.Agent({ keepAlive: true, maxFreeSockets: 16 });
+// Made on the first subrequest (lazy-node.ts: node:http is not loaded before).
+let plainAgent: http.Agent | undefined;
+let tlsAgent: https.Agent | undefined;
 
 /** SubResponse is a subrequest's answer. */
 export interface SubResponse {
@@ -53,12 +55,14 @@ export function subrequest(rt: ListenerRuntime, s: SubrequestSpec): Promise<SubR
       method: s.method,
       path: s.url.pathname + s.url.search,
       headers: { ...s.headers, host: s.url.host },
-      agent: tls ? tlsAgent : plainAgent,
+      agent: tls
+        ? (tlsAgent ??= new (nodeHttps().Agent)({ keepAlive: true, maxFreeSockets: 16 }))
+        : (plainAgent ??= new (nodeHttp().Agent)({ keepAlive: true, maxFreeSockets: 16 })),
       timeout: s.timeoutMs,
       signal: s.signal,
     };
     if (tls) options.servername = s.url.hostname;
-    const req = (tls ? https : http).request(options, (res) => {
+    const req = (tls ? nodeHttps() : nodeHttp()).request(options, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on("data", (c: Buffer) => {

@@ -1,7 +1,7 @@
 // upstream.ts: HTTP/1.1 connections to backends and their per-backend keep-alive pool. One
 // UpstreamConn carries one exchange at a time; its response parser tells where a response ends,
 // so the socket can go back to the idle pool for the next request.
-import { createHash } from "node:crypto";
+import { createHash } from "../node-crypto.ts";
 import net from "node:net";
 import tls from "node:tls";
 import { writeDirect } from "../net/own-socket.ts";

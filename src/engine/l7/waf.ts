@@ -5,7 +5,7 @@
 // the whole body buffered before the backend attempt, 3 on the backend's response head, 5 when
 // the exchange finished (the evidence goes on the access-log event). Routes without a WAF never
 // reach this file: the fronts check one field (req.waf).
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "../node-crypto.ts";
 import { BlockList, isIP } from "node:net";
 import type { Header, WafConfig } from "../../model/ir.ts";
 import type {

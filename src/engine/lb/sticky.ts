@@ -3,7 +3,7 @@
 // "address:port". It is the same in every engine and across snapshots, so a client keeps its
 // endpoint through reloads and whichever engine it reaches. Tokens are cached per backend id (ids
 // repeat across snapshots; the cache is bounded).
-import { createHash } from "node:crypto";
+import { createHash } from "../node-crypto.ts";
 import type { Backend } from "../contracts.ts";
 
 // MAX_CACHED bounds the cache; past it, it starts over (a token costs one hash to remake).

@@ -6,8 +6,9 @@
 //
 // - reads land in one shared buffer (the handle's useUserBuffer, as onread.ts does for
 //   net.Sockets) and go to the owner's onData as a view, valid only during the call;
-// - writes go to the handle (writeLatin1String / writeBuffer / writev) with a write request that
-//   is reused whenever the write completed synchronously (the usual case: the kernel took it);
+// - writes go to the handle (writeLatin1String / writeBuffer / writev) with a write request taken
+//   from a free list shared by every own socket, and given back when the write completed
+//   synchronously (the usual case: the kernel took it), so an idle connection holds none;
 // - cork()/uncork() hold writes as write-batch.ts expects, and leave as one writev;
 // - end() is a shutdown after the pending writes (half-close), destroy() closes the handle.
 //
@@ -141,6 +142,41 @@ const PAIRS: unknown[] = [];
 // READ_BUFFER receives every read of every own socket: reads are handled synchronously, one at a time.
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
+// freeReqs are write requests no write uses, for any own socket's next write. A request that
+// completed synchronously was never attached to a native write (libuv took the bytes in the
+// call), so it serves another handle as well; one completed asynchronously is not reused (see
+// completed). A few serve every connection: per idle connection that was a request and its
+// property array, ~130 bytes (docs/performance.md, Memory).
+const freeReqs: WriteReq[] = [];
+// PEER receives getpeername's answer (address, port, family) before peerKnown copies it out. It
+// already has the three properties Node sets: assigning existing ones from C++ is cheaper than
+// adding them (~0.15 µs a connection, measured).
+const PEER: { address?: string; port?: number; family?: string } = {
+  address: undefined,
+  family: undefined,
+  port: undefined,
+};
+
+// freeHeld are empty arrays for cork()ed writes, given back when a flush completed synchronously.
+const freeHeld: (string | Buffer)[][] = [];
+const MAX_FREE = 64;
+
+function takeReq(sock: OwnSocket, handle: TcpHandle | null): WriteReq {
+  const req = freeReqs.pop() ?? new wrap!.WriteWrap();
+  req.handle = handle;
+  req.oncomplete = afterWrite;
+  req.sock = sock;
+  req.bytes = 0;
+  req.kept = null;
+  return req;
+}
+
+function giveReq(req: WriteReq): void {
+  req.handle = null;
+  req.sock = null;
+  if (freeReqs.length < MAX_FREE) freeReqs.push(req);
+}
+
 /** SocketOwner gets an own socket's events; the connection object itself, so no closures. */
 export interface SocketOwner {
   /** onData gets one read: a view of a shared buffer, valid only during the call. */
@@ -184,16 +220,19 @@ export class OwnSocket {
   // detached is the net.Socket the handle went to (detach()); this socket then only forwards.
   private detached: net.Socket | null = null;
   private corked = 0;
-  private held: (string | Buffer)[] = [];
+  // held are the writes cork() holds (an array from freeHeld while there are any, else null).
+  private held: (string | Buffer)[] | null = null;
   private paused = false;
   private eof = false;
   private shutDown = false;
   private needDrain = false;
   private closed = false;
-  // spare is a write request free for the next write (null while the last one is in flight).
-  private spare: WriteReq | null = null;
   private timer: NodeJS.Timeout | undefined = undefined;
-  private peer: { address?: string; port?: number; family?: string } | undefined = undefined;
+  // The peer's address, port and family once getpeername answered, as fields: an object of them
+  // was ~60 bytes of every idle connection (each has been asked: the client's address).
+  private peerAddress: string | undefined = undefined;
+  private peerPort: number | undefined = undefined;
+  private peerFamily: string | undefined = undefined;
   private local: { address?: string; port?: number } | undefined = undefined;
 
   /**
@@ -240,13 +279,13 @@ export class OwnSocket {
   }
 
   get remoteAddress(): string | undefined {
-    return this.peerInfo().address;
+    return this.peerKnown() ? this.peerAddress : undefined;
   }
   get remotePort(): number | undefined {
-    return this.peerInfo().port;
+    return this.peerKnown() ? this.peerPort : undefined;
   }
   get remoteFamily(): string | undefined {
-    return this.peerInfo().family;
+    return this.peerKnown() ? this.peerFamily : undefined;
   }
   get localAddress(): string | undefined {
     return this.localInfo().address;
@@ -255,19 +294,16 @@ export class OwnSocket {
     return this.localInfo().port;
   }
 
-  // peerInfo asks the kernel (getpeername, as net.Socket's remoteAddress does) and keeps the
+  // peerKnown asks the kernel (getpeername, as net.Socket's remoteAddress does) and keeps the
   // answer; a failure (say, the peer already reset) is not kept, so the next call asks again.
-  // The object handed to getpeername already has the three properties Node sets: assigning
-  // existing ones from C++ is cheaper than adding them (~0.15 µs a connection, measured).
-  private peerInfo(): { address?: string; port?: number; family?: string } {
-    if (this.peer !== undefined) return this.peer;
-    const out: { address?: string; port?: number; family?: string } = {
-      address: undefined,
-      family: undefined,
-      port: undefined,
-    };
-    if (this.handle === null || this.handle.getpeername(out) !== 0) return {};
-    return (this.peer = out);
+  private peerKnown(): boolean {
+    if (this.peerAddress !== undefined) return true;
+    const out = PEER;
+    if (this.handle === null || this.handle.getpeername(out) !== 0) return false;
+    this.peerAddress = out.address;
+    this.peerPort = out.port;
+    this.peerFamily = out.family;
+    return this.peerAddress !== undefined;
   }
 
   private localInfo(): { address?: string; port?: number } {
@@ -291,11 +327,11 @@ export class OwnSocket {
       return true;
     }
     if (this.corked > 0) {
-      this.held.push(data);
+      (this.held ??= freeHeld.pop() ?? []).push(data);
       this.writableLength += data.length;
     } else {
       const h = this.handle!;
-      const req = this.request();
+      const req = takeReq(this, h);
       const err = typeof data === "string" ? h.writeLatin1String(req, data) : h.writeBuffer(req, data);
       this.dispatched(req, err, data);
     }
@@ -318,17 +354,15 @@ export class OwnSocket {
 
   private flush(): void {
     const held = this.held;
+    if (held === null) return;
+    this.held = null;
     const n = held.length;
-    if (n === 0) return;
     let bytes = 0;
     for (let i = 0; i < n; i++) bytes += held[i]!.length;
     this.writableLength -= bytes;
-    if (this.destroyed) {
-      held.length = 0;
-      return;
-    }
+    if (n === 0 || this.destroyed) return giveHeld(held);
     const h = this.handle!;
-    const req = this.request();
+    const req = takeReq(this, h);
     let err: number;
     if (n === 1) {
       const d = held[0]!;
@@ -351,42 +385,24 @@ export class OwnSocket {
       }
     }
     this.dispatched(req, err, held);
-    // An async write keeps held (its buffers) until it completes; else held serves the next turn.
-    if (req.kept === held) this.held = [];
-    else held.length = 0;
+    // An async write keeps held (its buffers) until it completes; else held serves another turn.
+    if (req.kept !== held) giveHeld(held);
     if (this.needDrain && this.writableLength === 0 && !this.destroyed) {
       // As a net.Socket emits 'drain': not from inside the write that emptied the buffer.
       process.nextTick(emitDrain, this);
     }
   }
 
-  // request is the write request for the next write: the spare one, or a new one while the
-  // spare is in flight.
-  private request(): WriteReq {
-    const spare = this.spare;
-    if (spare !== null) {
-      this.spare = null;
-      return spare;
-    }
-    const req = new wrap!.WriteWrap();
-    req.handle = this.handle;
-    req.oncomplete = afterWrite;
-    req.sock = this;
-    req.bytes = 0;
-    req.kept = null;
-    return req;
-  }
-
   // dispatched books a write the handle took: done (the request is free again), in flight (its
   // bytes count until afterWrite), or failed (the connection is broken).
   private dispatched(req: WriteReq, err: number, data: unknown): void {
     if (err !== 0) {
-      this.spare = req;
+      giveReq(req);
       this.destroy();
       return;
     }
     if (state[ASYNC] === 0) {
-      this.spare = req;
+      giveReq(req);
       return;
     }
     req.bytes = state[WRITTEN]!;
@@ -478,7 +494,8 @@ export class OwnSocket {
     this.destroyed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    this.held.length = 0;
+    if (this.held !== null) giveHeld(this.held);
+    this.held = null;
     this.needDrain = false;
     const h = this.handle!;
     h.onread = noRead;
@@ -641,6 +658,12 @@ function readFd(fd: number): number {
 // noRead is a closed handle's read callback (it must stay a function).
 function noRead(): undefined {
   return undefined;
+}
+
+// giveHeld empties a held array and keeps it for another socket's turn.
+function giveHeld(held: (string | Buffer)[]): void {
+  held.length = 0;
+  if (freeHeld.length < MAX_FREE) freeHeld.push(held);
 }
 
 function afterWrite(this: WriteReq, status: number): void {

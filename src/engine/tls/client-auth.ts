@@ -2,7 +2,7 @@
 // client's chain against the context's CA but, by design, never fails the handshake for a bad
 // certificate: its tls.Server checks the result after the handshake and closes the connection.
 // The engine wraps sockets without a tls.Server, so it makes that check here.
-import { createHash } from "node:crypto";
+import { createHash } from "../node-crypto.ts";
 import type { TLSSocket } from "node:tls";
 import type { ClientValidation } from "../../model/ir.ts";
 

@@ -2,7 +2,7 @@
 // unchanged reuses its context (and its session cache) and a changed Secret gets a new one.
 // Every context shares one process-wide ticket key, so session tickets resume across names and
 // snapshot swaps.
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "../node-crypto.ts";
 import tls from "node:tls";
 import type { Certificate, ClientValidation, TlsOptions } from "../../model/ir.ts";
 import { sessionContextOf } from "./client-auth.ts";

@@ -3,7 +3,7 @@
 // offers h2 and http/1.1. Failed handshakes are counted by reason; plain HTTP gets a 400.
 // The listener's TlsOptions go into every context of the port alike: OpenSSL takes versions and
 // suites from the context the connection starts with (the fallback), before SNI switches it.
-import { X509Certificate } from "node:crypto";
+import { X509Certificate } from "../node-crypto.ts";
 import { channel } from "node:diagnostics_channel";
 import type { Socket } from "node:net";
 import tls from "node:tls";

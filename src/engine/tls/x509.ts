@@ -2,6 +2,7 @@
 // make and use keys but not certificates. Used for the HTTPS fallback certificate (default-cert.ts)
 // and the engine link's CA and server certificate (link/credentials.ts). ECDSA P-256 with SHA-256
 // only: one algorithm keeps this small, and every TLS stack Portico talks to accepts it.
+import type { KeyObject } from "node:crypto";
 import {
   createHash,
   createPrivateKey,
@@ -9,8 +10,7 @@ import {
   generateKeyPairSync,
   randomBytes,
   sign,
-  type KeyObject,
-} from "node:crypto";
+} from "../node-crypto.ts";
 import { isIPv4, isIPv6 } from "node:net";
 import { oid, seq, set, tlv } from "./der.ts";
 

@@ -1,8 +1,13 @@
 // t-codec.ts: whole-value codecs and digests: base64 (strict and forgiving), hex, SQL hex
 // literals, MD5 and SHA-1 (raw digest bytes, as ModSecurity: rules compare them with hexEncode).
-import { createHash } from "node:crypto";
+import type * as Crypto from "node:crypto";
+import { createRequire } from "node:module";
 import { decodeEach, hex2, isHex, output, text, type Step } from "./buffer.ts";
 import type { Transform } from "./types.ts";
+
+// Through require: an ES import of node:crypto loads Node's web crypto into every engine
+// (src/engine/node-crypto.ts says what that costs).
+const { createHash } = createRequire(import.meta.url)("node:crypto") as typeof Crypto;
 
 // Base64 alphabet value per byte; -1: not in the alphabet.
 const B64: Int8Array = (() => {

@@ -1,7 +1,8 @@
 // message.ts: OCSP (RFC 6960) for stapling: the request for one certificate, and the checks a
 // response must pass before a client sees it — signed by the issuer or by a responder the issuer
 // delegated (id-kp-OCSPSigning), about this certificate, and current (thisUpdate ≤ now < nextUpdate).
-import { createHash, verify, X509Certificate, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
+import { createHash, verify, X509Certificate } from "../../node-crypto.ts";
 import { children, derTime, oid, oidText, readDer, seq, tlv, type Der } from "../der.ts";
 
 /** CertId names one certificate to a responder: SHA-1 of its issuer's name and key, and its serial. */

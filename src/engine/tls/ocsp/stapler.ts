@@ -4,9 +4,8 @@
 // backoff when the responder fails. A response is stapled only while it verified and is current;
 // a responder that is down means no staple (the handshake itself is untouched), a metric and a log.
 import { channel } from "node:diagnostics_channel";
-import { X509Certificate } from "node:crypto";
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { X509Certificate } from "../../node-crypto.ts";
+import { nodeHttp, nodeHttps } from "../../lazy-node.ts";
 import type { Certificate } from "../../../model/ir.ts";
 import type { CompileDeps } from "../../contracts.ts";
 import {
@@ -284,7 +283,7 @@ class Entry {
 // connection would hold up every other certificate's fetch.
 function post(url: string, body: Buffer, timeoutMs: number): Promise<{ status: number; body?: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = (url.startsWith("https:") ? httpsRequest : httpRequest)(url, {
+    const req = (url.startsWith("https:") ? nodeHttps().request : nodeHttp().request)(url, {
       method: "POST",
       agent: false,
       headers: {
