@@ -714,17 +714,27 @@ function mask(text: string, secrets: readonly string[] | undefined): string {
 
 /** PICKS bounds a regex selector's kept answers (names); past it they start over. */
 const PICKS = 1024;
+/** PICK_NAME: longer names are tested each time, not kept. The names are the client's (headers,
+ * arguments, cookies) and the answers outlive the transaction: kept long names would hold up to
+ * PICKS × their length per selector (and a slice of a header or body keeps all of it alive). */
+const PICK_NAME = 64;
 
 /** selects says whether a selector picks a member (names case-insensitively). */
-function selects(sel: Sel, m: Member): boolean {
+export function selects(sel: Sel, m: Member): boolean {
   if (sel.kind === "name") return m.lower === sel.lower;
   if (sel.kind !== "regex") return false;
   // A regex selector's answer is a function of the name: kept per selector (shared by the
   // program's transactions), as CRS 922110's /MULTIPART_HEADERS_CONTENT_TYPES_*/ tries it on
   // each of TX's ~80 names in every transaction.
+  const key = m.key;
+  if (key.length > PICK_NAME) return sel.rx.testBinary(key);
   let picks = sel.picks;
   if (picks === undefined || picks.size >= PICKS) sel.picks = picks = new Map();
-  let yes = picks.get(m.key);
-  if (yes === undefined) picks.set(m.key, (yes = sel.rx.testBinary(m.key)));
+  let yes = picks.get(key);
+  if (yes === undefined) {
+    yes = sel.rx.testBinary(key);
+    // A flat copy as the key: the name may be a slice of the whole Cookie header or body.
+    picks.set(key.split("").join(""), yes);
+  }
   return yes;
 }

@@ -12,6 +12,10 @@ import { compileRules } from "./compile.ts";
 import { compileProgram, type Program } from "./index.ts";
 import type { ProgramOptions, WafLog } from "./types.ts";
 import { memoOf, newEntry, NO_MATCH } from "./value-cache.ts";
+import { selects } from "./evaluate.ts";
+import type { Sel } from "./program.ts";
+import { member } from "./vars.ts";
+import { compile as compileRegex } from "../rx/index.ts";
 
 const conn = {
   id: "memo",
@@ -152,4 +156,23 @@ SecRule TX:s "@ge 1" "id:4,phase:2,pass,log"`;
   }
   assert.ok(tiny.values.generations > 10, `the generations turned (${tiny.values.generations})`);
   assert.ok(tiny.values.size <= 2 * 17, `at most two generations are held (${tiny.values.size})`);
+});
+
+// A regex selector's kept answers (evaluate.ts selects, Sel.picks) are keyed by the member's
+// name, which the client chooses: the program keeps them across transactions, so their bytes
+// must be bounded, not only their number (1 024 names of a few KiB each, per selector, held for
+// the program's life, each possibly a slice keeping its whole header or body alive).
+test("a regex selector keeps its answers for short names only: hostile long names are not held", () => {
+  const sel: Sel = { kind: "regex", rx: compileRegex("^x", "i"), pattern: "^x" };
+  const long = "x".repeat(4000);
+  for (let i = 0; i < 3000; i++) {
+    const key = i % 2 === 0 ? `${long}${i}` : `y${long}${i}`;
+    assert.equal(selects(sel, member(key, "v")), i % 2 === 0, `name ${i}`);
+  }
+  let chars = 0;
+  for (const k of sel.picks?.keys() ?? []) chars += k.length;
+  assert.ok(chars <= 64 * 1024, `names kept by the selector: ${chars} characters`);
+  // Short names (TX's, headers') are still kept: that is what the cache is for.
+  assert.equal(selects(sel, member("x-short", "v")), true);
+  assert.equal(sel.picks?.get("x-short"), true);
 });
