@@ -21,6 +21,7 @@ import { holds } from "./prefilter.ts";
 import type { MemoGroup, MemoPhase } from "./memo.ts";
 import {
   ENTRY_OVERHEAD,
+  flat,
   MEMO_PAIR,
   memoOf,
   newEntry,
@@ -734,7 +735,7 @@ export function selects(sel: Sel, m: Member): boolean {
   if (yes === undefined) {
     yes = sel.rx.testBinary(key);
     // A flat copy as the key: the name may be a slice of the whole Cookie header or body.
-    picks.set(key.split("").join(""), yes);
+    picks.set(flat(key), yes);
   }
   return yes;
 }
