@@ -107,10 +107,13 @@ export class Evaluator {
   private skipAfter: string | undefined;
   private stopPhase = false;
   /** mayMatch: the memoised rules of phase memoPhase that may match at data version memoAt
-   * (memo.ts); the rest are passed over. */
+   * (memo.ts), as far as the groups read so far tell (filled of them, each stamped with the
+   * version in groupAt[id]); a rule's groups are read before its bit is. */
   private mayMatch: Uint32Array = NO_BITS;
   private memoPhase = 0;
   private memoAt = -1;
+  private filled = 0;
+  private readonly groupAt: number[] = [];
 
   constructor(tx: Tx) {
     this.tx = tx;
@@ -154,7 +157,7 @@ export class Evaluator {
       const bit = memoBits[i]!;
       if (
         bit >= 0 &&
-        !this.memoised(memo, phase, bit) &&
+        !this.memoised(memo, phase, i, bit) &&
         (memo.counted[i] === 0 || this.removalsFor(item).length === 0)
       )
         continue;
@@ -450,30 +453,41 @@ export class Evaluator {
     return res;
   }
 
-  /** memoised says whether the memoised rule with bit of phase may match now: its bit in the
-   * phase's set (memo.ts), made for the data version the first time a rule asks. */
-  private memoised(memo: MemoPhase, phase: Phase, bit: number): boolean {
+  /** memoised says whether the memoised rule at item i of phase, with bit, may match now: its
+   * bit in the OR of its groups' members' bits (memo.ts). A group is read the first time a rule
+   * of it asks at a data version, so rules after an early deny or allow read nothing. */
+  private memoised(memo: MemoPhase, phase: Phase, i: number, bit: number): boolean {
     const version = this.tx.vars.version;
     if (this.memoPhase !== phase || this.memoAt !== version) {
       if (this.mayMatch.length < memo.words) this.mayMatch = new Uint32Array(memo.words);
-      const set = this.mayMatch;
-      set.fill(0);
-      for (const g of memo.groups) {
-        const ms = this.members(g.target);
-        if (g.target.count) {
-          const b = this.memoBits(g, this.entry(String(ms.length)), memo.words);
-          for (let k = 0; k < b.length; k++) set[k]! |= b[k]!;
-          continue;
-        }
-        for (let j = 0; j < ms.length; j++) {
-          const b = this.memoBits(g, this.entry((ms[j] as Member).value), memo.words);
-          for (let k = 0; k < b.length; k++) set[k]! |= b[k]!;
-        }
-      }
+      this.mayMatch.fill(0);
       this.memoPhase = phase;
       this.memoAt = version;
+      this.filled = 0;
     }
+    if (this.filled < memo.groups.length)
+      for (const g of memo.ruleGroups[i] as MemoGroup[])
+        if (this.groupAt[g.id] !== version) {
+          this.fillGroup(g, memo.words);
+          this.groupAt[g.id] = version;
+          this.filled++;
+        }
     return (this.mayMatch[bit >>> 5]! & (1 << (bit & 31))) !== 0;
+  }
+
+  /** fillGroup ORs the bits of g's members' values into mayMatch. */
+  private fillGroup(g: MemoGroup, words: number): void {
+    const set = this.mayMatch;
+    const ms = this.members(g.target);
+    if (g.target.count) {
+      const b = this.memoBits(g, this.entry(String(ms.length)), words);
+      for (let k = 0; k < b.length; k++) set[k]! |= b[k]!;
+      return;
+    }
+    for (let j = 0; j < ms.length; j++) {
+      const b = this.memoBits(g, this.entry((ms[j] as Member).value), words);
+      for (let k = 0; k < b.length; k++) set[k]! |= b[k]!;
+    }
   }
 
   /** memoBits is value e's bits for group g — which of g's rules' first steps match e.value —,

@@ -176,3 +176,28 @@ test("a regex selector keeps its answers for short names only: hostile long name
   assert.equal(selects(sel, member("x-short", "v")), true);
   assert.equal(sel.picks?.get("x-short"), true);
 });
+
+// The memo reads a group's values when a rule of that group is reached, not every group of the
+// phase at its first memoised rule: a request an early rule denies (an IP block list first in
+// phase 1) or allows must not pay for the rules after it. Counted here as the operator tests the
+// memo runs: the transformation and regex of each of the 150 rules after the deny would be
+// worked out on each new header value (test() is shared; the count is the operator's calls).
+test("a request denied by the phase's first rule works out no later rule's bits", () => {
+  const rules = [`SecRule REMOTE_ADDR "@ipMatch 192.0.2.0/24" "id:1,phase:1,deny,status:403"`];
+  for (let i = 0; i < 150; i++)
+    rules.push(
+      `SecRule REQUEST_HEADERS|ARGS "@rx w${i}x" "id:${100 + i},phase:1,pass,log,t:none,t:lowercase"`,
+    );
+  const p = program(rules.join("\n"));
+  const off = program(rules.join("\n"), { memo: false });
+  for (let i = 0; i < 20; i++) {
+    const headers: [string, string][] = [["X-New", `value-${i}-abcdefghijklmnop`]];
+    assert.deepEqual(
+      seen(run(p, `a=${i}zzzzzzzzzzzzzzzz`, headers)),
+      seen(run(off, `a=${i}zzzzzzzzzzzzzzzz`, headers)),
+    );
+  }
+  // Only the deny rule's own group (REMOTE_ADDR) was read: no entry holds bits of another group.
+  const held = p.values.size;
+  assert.ok(held <= 4, `values kept after 20 denied requests: ${held} (the later rules' were worked out)`);
+});
