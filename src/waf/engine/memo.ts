@@ -9,8 +9,9 @@
 // `&REQUEST_HEADERS:Host` —, each listing the memoised rules that read it.
 //
 // Per transaction (evaluate.ts), a group is read once per data version, when a rule reading it is
-// first reached (not before: rules after an early deny or allow cost nothing): each member it selects (the selector applied, exclusions not) has its value's bits — which of
-// the group's rules' first steps match that value — looked up on the value's value-cache.ts entry
+// first reached (not before: rules after an early deny or allow cost nothing): each member it
+// selects (the selector applied, exclusions not) has its value's bits — which of the group's
+// rules' first steps match that value — looked up on the value's value-cache.ts entry
 // (`Entry.memo`, under the group's id), computed on first sight by running each rule's
 // transformations and operator on it (through the same cached forms, literal bits and miss bits
 // as a rule that runs). The OR over a group's members is the set of its rules that may match; a
