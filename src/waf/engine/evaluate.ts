@@ -113,7 +113,7 @@ export class Evaluator {
   private memoPhase = 0;
   private memoAt = -1;
   private filled = 0;
-  private readonly groupAt: number[] = [];
+  private groupAt: Float64Array = NO_AT;
 
   constructor(tx: Tx) {
     this.tx = tx;
@@ -465,13 +465,17 @@ export class Evaluator {
       this.memoAt = version;
       this.filled = 0;
     }
-    if (this.filled < memo.groups.length)
+    if (this.filled < memo.groups.length) {
+      // Group ids are the program's (memo.ts planMemo): one stamp each, made on first use.
+      if (this.groupAt.length === 0)
+        this.groupAt = new Float64Array(groupCount(this.tx.program.memo)).fill(-1);
       for (const g of memo.ruleGroups[i] as MemoGroup[])
         if (this.groupAt[g.id] !== version) {
           this.fillGroup(g, memo.words);
           this.groupAt[g.id] = version;
           this.filled++;
         }
+    }
     return (this.mayMatch[bit >>> 5]! & (1 << (bit & 31))) !== 0;
   }
 
@@ -725,6 +729,13 @@ function mask(text: string, secrets: readonly string[] | undefined): string {
   if (secrets === undefined) return text;
   for (const s of secrets) if (text.includes(s)) text = text.split(s).join("*".repeat(s.length));
   return text;
+}
+
+/** groupCount is the number of memo groups of a program (their ids run from 0). */
+function groupCount(memo: readonly MemoPhase[]): number {
+  let n = 0;
+  for (const m of memo) n += m.groups.length;
+  return n;
 }
 
 /** PICKS bounds a regex selector's kept answers (names); past it they start over. */
