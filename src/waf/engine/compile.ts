@@ -129,6 +129,7 @@ function plans(phases: readonly Item[][], memo: boolean): { memo: MemoPhase[]; r
         counted: new Uint8Array(items.length),
         words: 0,
         groups: [],
+        ruleGroups: [],
       }));
   return { memo: m, runs: planRuns(phases, m) };
 }

@@ -21,6 +21,7 @@ import { holds } from "./prefilter.ts";
 import type { MemoGroup, MemoPhase } from "./memo.ts";
 import {
   ENTRY_OVERHEAD,
+  flat,
   MEMO_PAIR,
   memoOf,
   newEntry,
@@ -106,10 +107,13 @@ export class Evaluator {
   private skipAfter: string | undefined;
   private stopPhase = false;
   /** mayMatch: the memoised rules of phase memoPhase that may match at data version memoAt
-   * (memo.ts); the rest are passed over. */
+   * (memo.ts), as far as the groups read so far tell (filled of them, each stamped with the
+   * version in groupAt[id]); a rule's groups are read before its bit is. */
   private mayMatch: Uint32Array = NO_BITS;
   private memoPhase = 0;
   private memoAt = -1;
+  private filled = 0;
+  private groupAt: Float64Array = NO_AT;
 
   constructor(tx: Tx) {
     this.tx = tx;
@@ -153,7 +157,7 @@ export class Evaluator {
       const bit = memoBits[i]!;
       if (
         bit >= 0 &&
-        !this.memoised(memo, phase, bit) &&
+        !this.memoised(memo, phase, i, bit) &&
         (memo.counted[i] === 0 || this.removalsFor(item).length === 0)
       )
         continue;
@@ -449,30 +453,45 @@ export class Evaluator {
     return res;
   }
 
-  /** memoised says whether the memoised rule with bit of phase may match now: its bit in the
-   * phase's set (memo.ts), made for the data version the first time a rule asks. */
-  private memoised(memo: MemoPhase, phase: Phase, bit: number): boolean {
+  /** memoised says whether the memoised rule at item i of phase, with bit, may match now: its
+   * bit in the OR of its groups' members' bits (memo.ts). A group is read the first time a rule
+   * of it asks at a data version, so rules after an early deny or allow read nothing. */
+  private memoised(memo: MemoPhase, phase: Phase, i: number, bit: number): boolean {
     const version = this.tx.vars.version;
     if (this.memoPhase !== phase || this.memoAt !== version) {
       if (this.mayMatch.length < memo.words) this.mayMatch = new Uint32Array(memo.words);
-      const set = this.mayMatch;
-      set.fill(0);
-      for (const g of memo.groups) {
-        const ms = this.members(g.target);
-        if (g.target.count) {
-          const b = this.memoBits(g, this.entry(String(ms.length)), memo.words);
-          for (let k = 0; k < b.length; k++) set[k]! |= b[k]!;
-          continue;
-        }
-        for (let j = 0; j < ms.length; j++) {
-          const b = this.memoBits(g, this.entry((ms[j] as Member).value), memo.words);
-          for (let k = 0; k < b.length; k++) set[k]! |= b[k]!;
-        }
-      }
+      this.mayMatch.fill(0);
       this.memoPhase = phase;
       this.memoAt = version;
+      this.filled = 0;
+    }
+    if (this.filled < memo.groups.length) {
+      // Group ids are the program's (memo.ts planMemo): one stamp each, made on first use.
+      if (this.groupAt.length === 0)
+        this.groupAt = new Float64Array(groupCount(this.tx.program.memo)).fill(-1);
+      for (const g of memo.ruleGroups[i] as MemoGroup[])
+        if (this.groupAt[g.id] !== version) {
+          this.fillGroup(g, memo.words);
+          this.groupAt[g.id] = version;
+          this.filled++;
+        }
     }
     return (this.mayMatch[bit >>> 5]! & (1 << (bit & 31))) !== 0;
+  }
+
+  /** fillGroup ORs the bits of g's members' values into mayMatch. */
+  private fillGroup(g: MemoGroup, words: number): void {
+    const set = this.mayMatch;
+    const ms = this.members(g.target);
+    if (g.target.count) {
+      const b = this.memoBits(g, this.entry(String(ms.length)), words);
+      for (let k = 0; k < b.length; k++) set[k]! |= b[k]!;
+      return;
+    }
+    for (let j = 0; j < ms.length; j++) {
+      const b = this.memoBits(g, this.entry((ms[j] as Member).value), words);
+      for (let k = 0; k < b.length; k++) set[k]! |= b[k]!;
+    }
   }
 
   /** memoBits is value e's bits for group g — which of g's rules' first steps match e.value —,
@@ -712,19 +731,36 @@ function mask(text: string, secrets: readonly string[] | undefined): string {
   return text;
 }
 
+/** groupCount is the number of memo groups of a program (their ids run from 0). */
+function groupCount(memo: readonly MemoPhase[]): number {
+  let n = 0;
+  for (const m of memo) n += m.groups.length;
+  return n;
+}
+
 /** PICKS bounds a regex selector's kept answers (names); past it they start over. */
 const PICKS = 1024;
+/** PICK_NAME: longer names are tested each time, not kept. The names are the client's (headers,
+ * arguments, cookies) and the answers outlive the transaction: kept long names would hold up to
+ * PICKS × their length per selector (and a slice of a header or body keeps all of it alive). */
+const PICK_NAME = 64;
 
 /** selects says whether a selector picks a member (names case-insensitively). */
-function selects(sel: Sel, m: Member): boolean {
+export function selects(sel: Sel, m: Member): boolean {
   if (sel.kind === "name") return m.lower === sel.lower;
   if (sel.kind !== "regex") return false;
   // A regex selector's answer is a function of the name: kept per selector (shared by the
   // program's transactions), as CRS 922110's /MULTIPART_HEADERS_CONTENT_TYPES_*/ tries it on
   // each of TX's ~80 names in every transaction.
+  const key = m.key;
+  if (key.length > PICK_NAME) return sel.rx.testBinary(key);
   let picks = sel.picks;
   if (picks === undefined || picks.size >= PICKS) sel.picks = picks = new Map();
-  let yes = picks.get(m.key);
-  if (yes === undefined) picks.set(m.key, (yes = sel.rx.testBinary(m.key)));
+  let yes = picks.get(key);
+  if (yes === undefined) {
+    yes = sel.rx.testBinary(key);
+    // A flat copy as the key: the name may be a slice of the whole Cookie header or body.
+    picks.set(flat(key), yes);
+  }
   return yes;
 }

@@ -12,6 +12,10 @@ import { compileRules } from "./compile.ts";
 import { compileProgram, type Program } from "./index.ts";
 import type { ProgramOptions, WafLog } from "./types.ts";
 import { memoOf, newEntry, NO_MATCH } from "./value-cache.ts";
+import { selects } from "./evaluate.ts";
+import type { Sel } from "./program.ts";
+import { member } from "./vars.ts";
+import { compile as compileRegex } from "../rx/index.ts";
 
 const conn = {
   id: "memo",
@@ -152,4 +156,48 @@ SecRule TX:s "@ge 1" "id:4,phase:2,pass,log"`;
   }
   assert.ok(tiny.values.generations > 10, `the generations turned (${tiny.values.generations})`);
   assert.ok(tiny.values.size <= 2 * 17, `at most two generations are held (${tiny.values.size})`);
+});
+
+// A regex selector's kept answers (evaluate.ts selects, Sel.picks) are keyed by the member's
+// name, which the client chooses: the program keeps them across transactions, so their bytes
+// must be bounded, not only their number (1 024 names of a few KiB each, per selector, held for
+// the program's life, each possibly a slice keeping its whole header or body alive).
+test("a regex selector keeps its answers for short names only: hostile long names are not held", () => {
+  const sel: Sel = { kind: "regex", rx: compileRegex("^x", "i"), pattern: "^x" };
+  const long = "x".repeat(4000);
+  for (let i = 0; i < 3000; i++) {
+    const key = i % 2 === 0 ? `${long}${i}` : `y${long}${i}`;
+    assert.equal(selects(sel, member(key, "v")), i % 2 === 0, `name ${i}`);
+  }
+  let chars = 0;
+  for (const k of sel.picks?.keys() ?? []) chars += k.length;
+  assert.ok(chars <= 64 * 1024, `names kept by the selector: ${chars} characters`);
+  // Short names (TX's, headers') are still kept: that is what the cache is for.
+  assert.equal(selects(sel, member("x-short", "v")), true);
+  assert.equal(sel.picks?.get("x-short"), true);
+});
+
+// The memo reads a group's values when a rule of that group is reached, not every group of the
+// phase at its first memoised rule: a request an early rule denies (an IP block list first in
+// phase 1) or allows must not pay for the rules after it. Counted here as the operator tests the
+// memo runs: the transformation and regex of each of the 150 rules after the deny would be
+// worked out on each new header value (test() is shared; the count is the operator's calls).
+test("a request denied by the phase's first rule works out no later rule's bits", () => {
+  const rules = [`SecRule REMOTE_ADDR "@ipMatch 192.0.2.0/24" "id:1,phase:1,deny,status:403"`];
+  for (let i = 0; i < 150; i++)
+    rules.push(
+      `SecRule REQUEST_HEADERS|ARGS "@rx w${i}x" "id:${100 + i},phase:1,pass,log,t:none,t:lowercase"`,
+    );
+  const p = program(rules.join("\n"));
+  const off = program(rules.join("\n"), { memo: false });
+  for (let i = 0; i < 20; i++) {
+    const headers: [string, string][] = [["X-New", `value-${i}-abcdefghijklmnop`]];
+    assert.deepEqual(
+      seen(run(p, `a=${i}zzzzzzzzzzzzzzzz`, headers)),
+      seen(run(off, `a=${i}zzzzzzzzzzzzzzzz`, headers)),
+    );
+  }
+  // Only the deny rule's own group (REMOTE_ADDR) was read: no entry holds bits of another group.
+  const held = p.values.size;
+  assert.ok(held <= 4, `values kept after 20 denied requests: ${held} (the later rules' were worked out)`);
 });

@@ -8,13 +8,14 @@
 // (collection, selector, count) of the phase — `ARGS`, `REQUEST_HEADERS:User-Agent`, `XML:/*`,
 // `&REQUEST_HEADERS:Host` —, each listing the memoised rules that read it.
 //
-// Per transaction (evaluate.ts), a phase's groups are read once per data version: for each group,
-// each member it selects (the selector applied, exclusions not) has its value's bits — which of
-// the group's rules' first steps match that value — looked up on the value's value-cache.ts entry
+// Per transaction (evaluate.ts), a group is read once per data version, when a rule reading it is
+// first reached (not before: rules after an early deny or allow cost nothing): each member it
+// selects (the selector applied, exclusions not) has its value's bits — which of the group's
+// rules' first steps match that value — looked up on the value's value-cache.ts entry
 // (`Entry.memo`, under the group's id), computed on first sight by running each rule's
 // transformations and operator on it (through the same cached forms, literal bits and miss bits
-// as a rule that runs). The OR over every member of every group is the phase's set of rules that
-// may match; a memoised rule outside it is passed over without being entered.
+// as a rule that runs). The OR over a group's members is the set of its rules that may match; a
+// memoised rule outside the sets of all its groups is passed over without being entered.
 //
 // Why passing over such a rule cannot change the outcome (each premise is a property of
 // evaluate.ts's step(), as plan.ts's proof uses them):
@@ -72,6 +73,10 @@ export interface MemoPhase {
   /** words: the size of the phase's set (Uint32 words). */
   words: number;
   groups: MemoGroup[];
+  /** ruleGroups[i]: the groups the memoised rule at item i reads (empty for the others); the
+   * evaluator reads only these when the rule is reached, so rules after an early deny, allow or
+   * skip cost nothing. */
+  ruleGroups: MemoGroup[][];
 }
 
 /** memoisable says whether a rule's first step is decided by its members' values alone. */
@@ -105,6 +110,7 @@ export function planMemo(phases: readonly (readonly Item[])[]): MemoPhase[] {
   return phases.map((items) => {
     const bits = new Int32Array(items.length).fill(-1);
     const counted = new Uint8Array(items.length);
+    const ruleGroups: MemoGroup[][] = items.map(() => []);
     const groups = new Map<string, MemoGroup>();
     let n = 0;
     items.forEach((item, i) => {
@@ -119,8 +125,10 @@ export function planMemo(phases: readonly (readonly Item[])[]): MemoPhase[] {
         if (g === undefined) groups.set(key, (g = { id: ids++, target: t, rules: [] }));
         // A rule naming the same target twice is listed once.
         if (g.rules[g.rules.length - 1]?.bit !== bit) g.rules.push({ bit, step: s });
+        const mine = ruleGroups[i] as MemoGroup[];
+        if (!mine.includes(g)) mine.push(g);
       }
     });
-    return { bits, counted, words: (n + 31) >>> 5, groups: [...groups.values()] };
+    return { bits, counted, words: (n + 31) >>> 5, groups: [...groups.values()], ruleGroups };
   });
 }

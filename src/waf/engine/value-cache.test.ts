@@ -11,6 +11,8 @@ import { ops } from "../ops/index.ts";
 import { compileProgram, type Program } from "./index.ts";
 import type { ProgramOptions, WafLog } from "./types.ts";
 import { MAX_VALUE_CHARS } from "./value-cache.ts";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 
 const conn = {
   id: "vc",
@@ -171,4 +173,24 @@ test("the plan and the cache give the plain interpreter's results on random requ
     hits += (want as WafLog).hits.length;
   }
   assert.ok(hits > 1500, `the requests hit rules (${hits} hits)`);
+});
+
+// A value the cache keeps outlives its transaction. V8 makes a substring of 13 characters or
+// more a slice that keeps its whole parent alive: a short argument value parsed out of a body
+// (under ~1 MiB; Node makes larger ones external strings, which are copied) would pin the body for
+// as long as the entry lives (up to 2 × 8 192 entries: gigabytes at the 128 KiB default limit),
+// whatever the cache charges. Each request here sends a new short value beside 512 KiB of padding.
+test("a kept value does not keep the body it was parsed from alive", () => {
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  const p = program(`SecRequestBodyNoFilesLimit 2097152
+SecRule ARGS "@rx attack" "id:1,phase:2,deny,status:403"`);
+  const pad = "z".repeat(512 * 1024);
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < 100; i++) run(p, "", `v=${String(i).padStart(24, "k")}&pad=${pad}${i}`);
+  gc();
+  const grown = process.memoryUsage().heapUsed - before;
+  assert.ok(p.values.size >= 100, `the short values are kept (${p.values.size})`);
+  assert.ok(grown < 16 * 1024 * 1024, `heap grew ${(grown / 1048576).toFixed(1)} MiB for 100 short values`);
 });

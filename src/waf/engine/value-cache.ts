@@ -105,8 +105,9 @@ export class ValueCache {
       this.charge(size(e));
       return e;
     }
-    e = newEntry(v, true);
-    this.young.set(v, e);
+    const k = flat(v);
+    e = newEntry(k, true);
+    this.young.set(k, e);
     this.charge(v.length + ENTRY_OVERHEAD);
     return e;
   }
@@ -126,6 +127,13 @@ export class ValueCache {
   get size(): number {
     return this.young.size + this.old.size;
   }
+}
+
+/** flat is a copy of v that holds only v's characters. V8 makes a substring of 13 characters or
+ * more a slice of its parent (a header, the body), which a kept entry would keep alive whole;
+ * joining a rope of one character and v makes a new flat string, whose slice keeps only it. */
+export function flat(v: string): string {
+  return v.length < 13 ? v : ` ${v}`.slice(1);
 }
 
 /** size is what entry e charges: its key, its records' strings and bit sets. */
