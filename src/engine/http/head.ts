@@ -32,18 +32,28 @@ for (const n of [
   lowerLengths[n.length] = 1;
 
 // lowered memoises lowerName: header names repeat from request to request, and the parser hands
-// out the same string objects for them, so a Map hit replaces a new string per call.
+// out the same string objects for them, so a Map hit replaces a new string per call. Clients and
+// backends choose the names and the memo keeps them for good: only names of a usual length go in
+// (at most 1024 x 64 characters, and their copies), not names of up to a whole head each.
 const lowered = new Map<string, string>();
 const MAX_LOWERED = 1024;
+const MAX_LOWERED_LENGTH = 64;
 
 /** lowerName returns name lower-cased (ASCII header names), from a memo for names seen before. */
 export function lowerName(name: string): string {
   let l = lowered.get(name);
   if (l === undefined) {
     l = name.toLowerCase();
-    if (lowered.size < MAX_LOWERED) lowered.set(name, l);
+    if (lowered.size < MAX_LOWERED && name.length <= MAX_LOWERED_LENGTH) lowered.set(name, l);
   }
   return l;
+}
+
+/** lowerNameMemoChars is the characters the memo holds, names and lower-case copies (tests). */
+export function lowerNameMemoChars(): number {
+  let n = 0;
+  for (const [k, v] of lowered) n += k.length + v.length;
+  return n;
 }
 
 /** mayBeSpecial is false for a header name no hop-by-hop or forwarding rule can match (by length). */
