@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { once } from "node:events";
 import { proxyAll } from "./testing.ts";
+import { UpstreamPool } from "./upstream.ts";
 
 const N = 300;
 
@@ -66,4 +67,39 @@ test(`a burst of ${N} concurrent requests, then another: the second reuses all $
   assert.equal(accepted, N, "the first burst opened one backend connection per request");
   await burst();
   assert.equal(accepted, N, "the second burst found every connection of the first in the pool");
+});
+
+test("the pool's idle connections are capped across backends: past the cap a released connection is closed, not parked", async () => {
+  const backend = net.createServer((s) => s.on("error", () => {}));
+  backend.listen(0, "127.0.0.1");
+  await once(backend, "listening");
+  const port = (backend.address() as net.AddressInfo).port;
+  const pool = new UpstreamPool(2);
+  after(() => {
+    pool.close();
+    backend.close();
+  });
+  // Three backends (distinct ids, one listener): one connection each, all released reusable.
+  const conns = [1, 2, 3].map((i) => {
+    const endpoint = {
+      address: "127.0.0.1",
+      port,
+      weight: 1,
+      ready: true,
+      serving: true,
+      terminating: false,
+    };
+    return pool.acquire({ id: `b${i}`, address: "127.0.0.1", port, endpoint }, 5_000);
+  });
+  for (const c of conns) c.release(true);
+  assert.equal(pool.idleCount(), 2, "two parked: the cap");
+  // Taking one out and giving it back fits under the cap again.
+  const again = pool.acquire(conns[0]!.backend, 5_000);
+  assert.equal(again, conns[0], "the parked connection is reused");
+  assert.equal(pool.idleCount(), 1);
+  again.release(true);
+  assert.equal(pool.idleCount(), 2);
+  // A parked connection closed by either side leaves room for another.
+  conns[1]!.destroy();
+  assert.equal(pool.idleCount(), 1);
 });

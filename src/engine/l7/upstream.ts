@@ -54,6 +54,9 @@ const IDLE_TIMEOUT_MS = 60_000;
 // 640 concurrent streams to one backend opened a new connection for about half their requests
 // (docs/performance.md, "HTTP/2 on the own codec").
 const MAX_IDLE_PER_BACKEND = 1024;
+// The whole pool's idle cap bounds the descriptors bursts to many backends can leave parked for a
+// minute (64 backends × 1,024 would reach a typical open-files limit and fail client accepts).
+const MAX_IDLE_TOTAL = 8192;
 
 // readBuffer receives the reads of every plain-TCP backend connection (net's onread): a read is
 // parsed synchronously before the next one, so one buffer serves them all and no read allocates
@@ -314,6 +317,13 @@ export class UpstreamConn implements MessageSink, Watcher, Batched {
 /** UpstreamPool keeps idle keep-alive connections per backend id. */
 export class UpstreamPool {
   private readonly idle = new Map<string, UpstreamConn[]>();
+  // parked counts the connections on every idle list (maxIdleTotal).
+  private parked = 0;
+  private readonly maxIdleTotal: number;
+
+  constructor(maxIdleTotal = MAX_IDLE_TOTAL) {
+    this.maxIdleTotal = maxIdleTotal;
+  }
 
   /** acquire returns an idle connection to backend, or opens a new one (writes before connect are queued). */
   acquire(backend: Backend, connectTimeoutMs: number, upTls?: UpstreamTls): UpstreamConn {
@@ -322,7 +332,10 @@ export class UpstreamPool {
     // entry deleted and set again each time churns the Map's table (garbage that gets promoted).
     // forget() drops a list that a closing connection finds empty, so none outlives its backend.
     const c = this.idle.get(key)?.pop();
-    if (c !== undefined) return c;
+    if (c !== undefined) {
+      this.parked--;
+      return c;
+    }
     return new UpstreamConn(this, backend, connectTimeoutMs, key, upTls);
   }
 
@@ -330,8 +343,11 @@ export class UpstreamPool {
   park(c: UpstreamConn): void {
     let list = this.idle.get(c.key);
     if (list === undefined) this.idle.set(c.key, (list = []));
-    if (list.length >= MAX_IDLE_PER_BACKEND) c.destroy();
-    else list.push(c);
+    if (list.length >= MAX_IDLE_PER_BACKEND || this.parked >= this.maxIdleTotal) c.destroy();
+    else {
+      list.push(c);
+      this.parked++;
+    }
   }
 
   /** forget removes a connection from the idle list (closed by either side). */
@@ -339,7 +355,10 @@ export class UpstreamPool {
     const list = this.idle.get(c.key);
     if (list === undefined) return;
     const i = list.indexOf(c);
-    if (i !== -1) list.splice(i, 1);
+    if (i !== -1) {
+      list.splice(i, 1);
+      this.parked--;
+    }
     if (list.length === 0) this.idle.delete(c.key);
   }
 
