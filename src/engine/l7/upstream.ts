@@ -5,6 +5,7 @@ import { createHash } from "../node-crypto.ts";
 import net from "node:net";
 import tls from "node:tls";
 import { writeDirect } from "../net/own-socket.ts";
+import { ownSocketsSetting } from "../net/accept-path.ts";
 import { EngineConfigError, type Backend } from "../contracts.ts";
 import type { Certificate, Pool, UpstreamTls } from "../../model/ir.ts";
 import { HttpParser, type MessageHead, type MessageSink, type ParseError } from "../http/parser.ts";
@@ -47,6 +48,17 @@ export interface UpstreamOwner extends MessageSink {
 }
 
 const IDLE_TIMEOUT_MS = 60_000;
+
+// direct is false when PORTICO_OWN_SOCKETS is off: the switch rules out every write Portico makes
+// on Node's native handles itself, backend request heads (writeDirect) included, so it can rule
+// the layer out when chasing a problem. (A value it does not know is refused at engine start.)
+const direct = ((): boolean => {
+  try {
+    return ownSocketsSetting() !== false;
+  } catch {
+    return true;
+  }
+})();
 // The idle cap bounds what a burst leaves behind (the idle timeout closes the rest within a
 // minute: pooled connections are reused last-in first-out, so the surplus is the oldest and ages
 // out). It must stay above the requests one backend has in flight at once, or each turn that
@@ -199,7 +211,7 @@ export class UpstreamConn implements MessageSink, Watcher, Batched {
    */
   writeHead(head: string): void {
     this.active = true;
-    if (!this.shared || !writeDirect(this.socket, head)) this.socket.write(head, "latin1");
+    if (!this.shared || !direct || !writeDirect(this.socket, head)) this.socket.write(head, "latin1");
   }
 
   /** release returns the connection to the idle pool, or closes it when reusable is false. */
