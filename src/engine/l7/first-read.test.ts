@@ -49,7 +49,11 @@ async function engine(backend: RecordingBackend, bytes: number) {
     await waitFor(() => accepted.length > 0, "the accept");
     const s = accepted.shift()!;
     await waitFor(() => rxQueued(port, clientPort) >= bytes, "the first bytes with the kernel");
+    // closed says when the connection's handle closed (no descriptor left behind).
+    const closed = { done: false };
+    s.tracker = { closed: () => void (closed.done = true) };
     handler.onHandle!(s);
+    return closed;
   };
   return { port, serveWhenQueued, close: () => server.close() };
 }
@@ -159,8 +163,10 @@ test("pipelined requests queued at accept are all answered, in order", async () 
     let got = "";
     client.on("data", (d: Buffer) => (got += d.toString("latin1")));
     client.write(reqs + "GET /last HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
-    await e.serveWhenQueued(client.localPort!);
+    const closed = await e.serveWhenQueued(client.localPort!);
     await once(client, "end");
+    client.end();
+    await waitFor(() => closed.done, "the engine's side closed after the client's FIN");
     const bodies = [...got.matchAll(/\r\n\r\n([a-z]+)/g)].map((m) => m[1]);
     assert.deepEqual(bodies, ["one", "two", "three", "last"]);
     client.destroy();
@@ -181,9 +187,10 @@ test("a request and the client's FIN queued at accept: answered, then closed", a
     let got = "";
     client.on("data", (d: Buffer) => (got += d.toString("latin1")));
     client.end("GET /fin HTTP/1.1\r\nHost: h\r\n\r\n");
-    await e.serveWhenQueued(client.localPort!);
+    const closed = await e.serveWhenQueued(client.localPort!);
     await once(client, "end");
     assert.match(got, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nok$/);
+    await waitFor(() => closed.done, "the engine's side closed");
     client.destroy();
   } finally {
     e.close();
