@@ -286,7 +286,11 @@ test("a WebSocket upgrade and its first frame queued at accept: both reach the b
     // The tunnel carries bytes both ways after the hand-off.
     client.write("MORE");
     await waitFor(() => backend.received.endsWith("FRAMEMORE"), "later bytes at the backend");
-    assert.equal(backend.received.indexOf("FRAME"), backend.received.lastIndexOf("FRAME"), "FRAME duplicated");
+    assert.equal(
+      backend.received.indexOf("FRAME"),
+      backend.received.lastIndexOf("FRAME"),
+      "FRAME duplicated",
+    );
     client.destroy();
   } finally {
     e.close();
