@@ -8,7 +8,7 @@ import { once } from "node:events";
 import http2 from "node:http2";
 import net from "node:net";
 import { test } from "node:test";
-import { kernelHas, rxQueued } from "../../../test/support/tcp-queue.ts";
+import { kernelHas, peerClosed, rxQueued } from "../../../test/support/tcp-queue.ts";
 import { COARSE_MIN_MS, SWEEP_MS } from "../net/coarse-timer.ts";
 import { takeAccepts, type OwnSocket } from "../net/own-socket.ts";
 import { compileHttpWith } from "./compile.ts";
@@ -23,11 +23,33 @@ async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<vo
   }
 }
 
+const OK = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+/** okBackend answers every read with a 200 "ok". */
+function okBackend(): Promise<RecordingBackend> {
+  return new RecordingBackend((_d, s) => s.write(OK)).start();
+}
+
+/** connected opens a client connection to port and collects what it receives. */
+async function connected(port: number, allowHalfOpen = false) {
+  const client = net.connect({ port, host: "127.0.0.1", allowHalfOpen });
+  await once(client, "connect");
+  const seen = { text: "" };
+  client.on("data", (d: Buffer) => (seen.text += d.toString("latin1")));
+  client.on("error", () => {});
+  return { client, seen };
+}
+
 /**
  * engine listens with a catch-all route to backend; each accepted connection is handed to the
- * handler only once `bytes` of it wait with the kernel, so its first read finds them.
+ * handler only once `bytes` of it wait with the kernel (or `ready` says so), so its first read
+ * finds them.
  */
-async function engine(backend: RecordingBackend, bytes: number) {
+async function engine(
+  backend: RecordingBackend,
+  bytes: number,
+  ready?: (port: number, peer: number) => boolean,
+) {
   const pools = { p: poolOf("p", [backend.port]) };
   const listener = catchAllListener("first-read", { idleTimeoutMs: 60_000 });
   const handler = compileHttpWith(
@@ -48,30 +70,26 @@ async function engine(backend: RecordingBackend, bytes: number) {
   const serveWhenQueued = async (clientPort: number) => {
     await waitFor(() => accepted.length > 0, "the accept");
     const s = accepted.shift()!;
-    await waitFor(() => rxQueued(port, clientPort) >= bytes, "the first bytes with the kernel");
+    const there = ready ?? ((p: number, c: number) => rxQueued(p, c) >= bytes);
+    await waitFor(() => there(port, clientPort), "the first bytes with the kernel");
     // closed says when the connection's handle closed (no descriptor left behind).
     const closed = { done: false };
     s.tracker = { closed: () => void (closed.done = true) };
     handler.onHandle!(s);
     return closed;
   };
-  return { port, serveWhenQueued, close: () => server.close() };
+  return { port, serveWhenQueued, accepted, close: () => server.close() };
 }
 
 test("a Connection: close request waiting at accept is answered from the first read", async () => {
-  const backend = await new RecordingBackend((_d, s) =>
-    s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
-  ).start();
+  const backend = await okBackend();
   const e = await engine(backend, 10);
   try {
-    const client = net.connect(e.port, "127.0.0.1");
-    await once(client, "connect");
-    let got = "";
-    client.on("data", (d: Buffer) => (got += d.toString("latin1")));
+    const { client, seen } = await connected(e.port);
     client.write("GET /x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
     await e.serveWhenQueued(client.localPort!);
     await once(client, "end");
-    assert.match(got, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nok$/);
+    assert.match(seen.text, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nok$/);
     assert.match(backend.received, /^GET \/x HTTP\/1\.1\r\n/);
     client.destroy();
   } finally {
@@ -81,9 +99,7 @@ test("a Connection: close request waiting at accept is answered from the first r
 });
 
 test("h2c prior knowledge handed off from the first read outlives the header timeout", async () => {
-  const backend = await new RecordingBackend((_d, s) =>
-    s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
-  ).start();
+  const backend = await okBackend();
   const e = await engine(backend, 24);
   const client = net.connect(e.port, "127.0.0.1");
   await once(client, "connect");
@@ -132,15 +148,12 @@ test("a POST body larger than the first read, queued at accept, reaches the back
   // More than the 64 KiB read buffer waits with the kernel when the connection is taken.
   const e = await engine(backend, 70_000);
   try {
-    const client = net.connect(e.port, "127.0.0.1");
-    await once(client, "connect");
-    let got = "";
-    client.on("data", (d: Buffer) => (got += d.toString("latin1")));
+    const { client, seen } = await connected(e.port);
     client.write(`POST /big HTTP/1.1\r\nHost: h\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`);
     client.write(Buffer.alloc(size, 0x61));
     await e.serveWhenQueued(client.localPort!);
     await once(client, "end");
-    assert.match(got, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nok$/);
+    assert.match(seen.text, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nok$/);
     assert.equal(body, size);
     assert.equal(backend.received.slice(-size), "a".repeat(size));
     client.destroy();
@@ -158,16 +171,13 @@ test("pipelined requests queued at accept are all answered, in order", async () 
   const reqs = ["one", "two", "three"].map((p) => `GET /${p} HTTP/1.1\r\nHost: h\r\n\r\n`).join("");
   const e = await engine(backend, reqs.length);
   try {
-    const client = net.connect(e.port, "127.0.0.1");
-    await once(client, "connect");
-    let got = "";
-    client.on("data", (d: Buffer) => (got += d.toString("latin1")));
+    const { client, seen } = await connected(e.port);
     client.write(reqs + "GET /last HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
     const closed = await e.serveWhenQueued(client.localPort!);
     await once(client, "end");
     client.end();
     await waitFor(() => closed.done, "the engine's side closed after the client's FIN");
-    const bodies = [...got.matchAll(/\r\n\r\n([a-z]+)/g)].map((m) => m[1]);
+    const bodies = [...seen.text.matchAll(/\r\n\r\n([a-z]+)/g)].map((m) => m[1]);
     assert.deepEqual(bodies, ["one", "two", "three", "last"]);
     client.destroy();
   } finally {
@@ -177,19 +187,14 @@ test("pipelined requests queued at accept are all answered, in order", async () 
 });
 
 test("a request and the client's FIN queued at accept: answered, then closed", async () => {
-  const backend = await new RecordingBackend((_d, s) =>
-    s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
-  ).start();
+  const backend = await okBackend();
   const e = await engine(backend, 10);
   try {
-    const client = net.connect({ port: e.port, host: "127.0.0.1", allowHalfOpen: true });
-    await once(client, "connect");
-    let got = "";
-    client.on("data", (d: Buffer) => (got += d.toString("latin1")));
+    const { client, seen } = await connected(e.port, true);
     client.end("GET /fin HTTP/1.1\r\nHost: h\r\n\r\n");
     const closed = await e.serveWhenQueued(client.localPort!);
     await once(client, "end");
-    assert.match(got, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nok$/);
+    assert.match(seen.text, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nok$/);
     await waitFor(() => closed.done, "the engine's side closed");
     client.destroy();
   } finally {
@@ -200,46 +205,27 @@ test("a request and the client's FIN queued at accept: answered, then closed", a
 
 test("a connection closed before its first read is closed, nothing served", async () => {
   const backend = await new RecordingBackend().start();
-  const pools = { p: poolOf("p", [backend.port]) };
-  const listener = catchAllListener("first-read-fin", { idleTimeoutMs: 60_000 });
-  const handler = compileHttpWith(
-    listener,
-    { snapshot: snapshotOf(listener, pools), upstreams: new RoundRobinUpstreams(pools), log: () => {} },
-    { ...defaultLimits, headerTimeoutMs: COARSE_MIN_MS },
-  );
-  const server = net.createServer({ allowHalfOpen: true });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const accepted: OwnSocket[] = [];
-  takeAccepts(server, { wants: () => true, take: (s) => void accepted.push(s), failed: assert.fail });
-  const port = (server.address() as net.AddressInfo).port;
+  // Taken once the client's FIN is with the kernel: the first read returns 0 (end of stream).
+  const e = await engine(backend, 0, peerClosed);
   try {
-    const client = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
-    await once(client, "connect");
+    const { client } = await connected(e.port, true);
     const clientPort = client.localPort!;
     client.end();
-    await waitFor(() => accepted.length > 0, "the accept");
-    const s = accepted.shift()!;
-    let closed = false;
-    const tracked = { closed: () => void (closed = true) };
-    s.tracker = tracked as never;
-    handler.onHandle!(s);
+    const closed = await e.serveWhenQueued(clientPort);
     // The FIN is all there is: the engine's side closes too (no half-open connection left).
     await once(client, "end");
-    await waitFor(() => closed, "the own socket's close");
+    await waitFor(() => closed.done, "the own socket's close");
     assert.equal(backend.connections, 0);
     client.destroy();
-    await waitFor(() => !kernelHas(port, clientPort), "the kernel's connection gone", 5000);
+    await waitFor(() => !kernelHas(e.port, clientPort), "the kernel's connection gone", 5000);
   } finally {
-    server.close();
+    e.close();
     backend.close();
   }
 });
 
 test("h2c preface and a request queued together at accept: the request is served", async () => {
-  const backend = await new RecordingBackend((_d, s) =>
-    s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
-  ).start();
+  const backend = await okBackend();
   // Preface (24) + SETTINGS (9+) + HEADERS: more than the preface waits with the kernel.
   const e = await engine(backend, 60);
   const client = net.connect(e.port, "127.0.0.1");
@@ -275,14 +261,11 @@ test("a WebSocket upgrade and its first frame queued at accept: both reach the b
     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
   const e = await engine(backend, head.length + 5);
   try {
-    const client = net.connect(e.port, "127.0.0.1");
-    await once(client, "connect");
-    let got = "";
-    client.on("data", (d: Buffer) => (got += d.toString("latin1")));
+    const { client, seen } = await connected(e.port);
     client.write(head + "FRAME");
     await e.serveWhenQueued(client.localPort!);
     await waitFor(() => backend.received.endsWith("FRAME"), "the frame at the backend");
-    await waitFor(() => got.startsWith("HTTP/1.1 101"), "the 101");
+    await waitFor(() => seen.text.startsWith("HTTP/1.1 101"), "the 101");
     // The tunnel carries bytes both ways after the hand-off.
     client.write("MORE");
     await waitFor(() => backend.received.endsWith("FRAMEMORE"), "later bytes at the backend");
@@ -302,15 +285,11 @@ test("a malformed request queued at accept is answered 400 and the connection cl
   const backend = await new RecordingBackend().start();
   const e = await engine(backend, 10);
   try {
-    const client = net.connect(e.port, "127.0.0.1");
-    await once(client, "connect");
-    let got = "";
-    client.on("data", (d: Buffer) => (got += d.toString("latin1")));
-    client.on("error", () => {});
+    const { client, seen } = await connected(e.port);
     client.write("GET /x HTTP/1.1\r\nHo st: h\r\n\r\n");
     await e.serveWhenQueued(client.localPort!);
     await once(client, "close");
-    assert.match(got, /^HTTP\/1\.1 400 /);
+    assert.match(seen.text, /^HTTP\/1\.1 400 /);
     assert.equal(backend.connections, 0);
   } finally {
     e.close();

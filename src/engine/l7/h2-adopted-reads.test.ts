@@ -34,6 +34,18 @@ async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<vo
   }
 }
 
+/** front listens with a catch-all route to the backend on bport, over TLS (ALPN h2, http/1.1) or not. */
+function front(name: string, bport: number, secure: boolean) {
+  const pools = { p: poolOf("p", [bport]) };
+  const listener = catchAllListener(name, secure ? { tls: { sni: [], defaultCertificate: "ns/srv" } } : {});
+  const deps = {
+    snapshot: snapshotOf(listener, pools, { "ns/srv": cert }),
+    upstreams: new RoundRobinUpstreams(pools),
+    log: () => {},
+  };
+  return listen({ current: compileHttpWith(listener, deps, defaultLimits) });
+}
+
 // One request as raw frames: preface, empty SETTINGS, HEADERS (GET https://h/ , END_STREAM) on stream 1.
 function opening(path: string): Buffer {
   const preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
@@ -66,18 +78,7 @@ for (const alpn of [["h2"], undefined]) {
     const backend = await new RecordingBackend((_d, s) =>
       s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
     ).start();
-    const pools = { p: poolOf("p", [backend.port]) };
-    const listener = catchAllListener("h2-tls", { tls: { sni: [], defaultCertificate: "ns/srv" } });
-    const handler = compileHttpWith(
-      listener,
-      {
-        snapshot: snapshotOf(listener, pools, { "ns/srv": cert }),
-        upstreams: new RoundRobinUpstreams(pools),
-        log: () => {},
-      },
-      defaultLimits,
-    );
-    const { server, port } = await listen({ current: handler });
+    const { server, port } = await front("h2-tls", backend.port, true);
     const client = tls.connect({
       host: "127.0.0.1",
       port,
@@ -128,18 +129,7 @@ test("HTTP/2 over TLS: request bodies of concurrent streams reach a stalled back
   backend.listen(0, "127.0.0.1");
   await once(backend, "listening");
   const bport = (backend.address() as net.AddressInfo).port;
-  const pools = { p: poolOf("p", [bport]) };
-  const listener = catchAllListener("h2-tls-body", { tls: { sni: [], defaultCertificate: "ns/srv" } });
-  const handler = compileHttpWith(
-    listener,
-    {
-      snapshot: snapshotOf(listener, pools, { "ns/srv": cert }),
-      upstreams: new RoundRobinUpstreams(pools),
-      log: () => {},
-    },
-    defaultLimits,
-  );
-  const { server, port } = await listen({ current: handler });
+  const { server, port } = await front("h2-tls-body", bport, true);
   const session = http2.connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false });
   session.on("error", () => {});
   try {
@@ -210,21 +200,7 @@ for (const secure of [true, false]) {
     backend.listen(0, "127.0.0.1");
     await once(backend, "listening");
     const bport = (backend.address() as net.AddressInfo).port;
-    const pools = { p: poolOf("p", [bport]) };
-    const listener = catchAllListener(
-      "h2-held",
-      secure ? { tls: { sni: [], defaultCertificate: "ns/srv" } } : {},
-    );
-    const handler = compileHttpWith(
-      listener,
-      {
-        snapshot: snapshotOf(listener, pools, { "ns/srv": cert }),
-        upstreams: new RoundRobinUpstreams(pools),
-        log: () => {},
-      },
-      defaultLimits,
-    );
-    const { server, port } = await listen({ current: handler });
+    const { server, port } = await front("h2-held", bport, secure);
     const client = secure
       ? tls.connect({ host: "127.0.0.1", port, rejectUnauthorized: false, ALPNProtocols: ["h2"] })
       : net.connect(port, "127.0.0.1");
