@@ -9,6 +9,12 @@ export function rxQueued(local: number, peer: number): number {
   return line === undefined ? -1 : parseInt(line.trim().split(/\s+/)[4]!.split(":")[1]!, 16);
 }
 
+/** peerClosed says whether 127.0.0.1:local's connection with 127.0.0.1:peer got the peer's FIN (CLOSE_WAIT). */
+export function peerClosed(local: number, peer: number): boolean {
+  // Column st: 08 is TCP_CLOSE_WAIT.
+  return tcpLine(local, peer)?.trim().split(/\s+/)[3] === "08";
+}
+
 /** kernelHas says whether 127.0.0.1:local has a TCP connection with 127.0.0.1:peer. */
 export function kernelHas(local: number, peer: number): boolean {
   return tcpLine(local, peer) !== undefined;

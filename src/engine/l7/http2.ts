@@ -60,6 +60,11 @@ export class H2Front {
     // leave the session open until the idle timeout, counted in portico_active_connections. HTTP/2
     // has no half-close: a client that ended its side is gone (nginx and Envoy close too).
     socket.on("end", destroySocket);
+    // A TLS client that negotiated no ALPN and opened with the preface (the HTTP/1.1 connection
+    // handed it on) has alpnProtocol false, which node:http2's server takes for an HTTP/1.1 client:
+    // 'unknownProtocol', and the socket closed 10 s later with nothing served. The preface decided.
+    const tlsSocket = socket as Socket & { alpnProtocol?: string | false | null };
+    if (tlsSocket.alpnProtocol === false) tlsSocket.alpnProtocol = "h2";
     this.server.emit("connection", socket);
   }
 
