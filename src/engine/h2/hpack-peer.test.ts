@@ -10,6 +10,7 @@ import net from "node:net";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { H2Connection } from "./connection.ts";
+import { rand } from "../../../test/support/rand.ts";
 
 const sockets = new Set<net.Socket>();
 const servers: net.Server[] = [];
@@ -17,16 +18,6 @@ after(() => {
   sockets.forEach((s) => s.destroy());
   servers.forEach((s) => s.close());
 });
-
-// rand is a seeded generator (mulberry32): the same sequence on every run.
-function rand(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAMES = [
   "x-a",

@@ -2,16 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { compile, RxSyntaxError } from "./index.ts";
 import { pikeExec, type PikeStats } from "./pike.ts";
-
-/** rand is a small seeded PRNG (mulberry32) so failures reproduce. */
-function rand(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rand } from "../../../test/support/rand.ts";
 
 // Patterns whose meaning is the same in RE2/PCRE and JavaScript on ASCII input without \r and \v
 // (JS's dot and multi-line anchors also stop at \r, its \s takes \v; rx follows RE2 there).
