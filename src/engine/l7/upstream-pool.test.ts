@@ -6,7 +6,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { once } from "node:events";
-import { proxyAll } from "./testing.ts";
+import { poolOf, proxyAll } from "./testing.ts";
 import { UpstreamPool } from "./upstream.ts";
 
 const N = 300;
@@ -80,17 +80,10 @@ test("the pool's idle connections are capped across backends: past the cap a rel
     backend.close();
   });
   // Three backends (distinct ids, one listener): one connection each, all released reusable.
-  const conns = [1, 2, 3].map((i) => {
-    const endpoint = {
-      address: "127.0.0.1",
-      port,
-      weight: 1,
-      ready: true,
-      serving: true,
-      terminating: false,
-    };
-    return pool.acquire({ id: `b${i}`, address: "127.0.0.1", port, endpoint }, 5_000);
-  });
+  const endpoint = poolOf("b", [port]).endpoints[0]!;
+  const conns = [1, 2, 3].map((i) =>
+    pool.acquire({ id: `b${i}`, address: "127.0.0.1", port, endpoint }, 5_000),
+  );
   for (const c of conns) c.release(true);
   assert.equal(pool.idleCount(), 2, "two parked: the cap");
   // Taking one out and giving it back fits under the cap again.
