@@ -27,37 +27,24 @@ export function responseHeaders(
   edits: HeaderEdits | undefined,
 ): http2.OutgoingHttpHeaders {
   const out: http2.OutgoingHttpHeaders = {};
-  let listed: string[] | undefined;
-  for (let i = 0; i < hs.length; i += 2) {
-    if (hs[i]!.toLowerCase() === "connection") (listed ??= []).push(...connectionTokens(hs[i + 1]!));
-  }
-  const dropped = new Set<string>();
-  for (const x of edits?.set ?? []) dropped.add(x.name.toLowerCase());
-  for (const n of edits?.remove ?? []) dropped.add(n.toLowerCase());
-  for (let i = 0; i < hs.length; i += 2) {
-    const l = hs[i]!.toLowerCase();
-    if ((hopByHop.has(l) && l !== "content-length") || listed?.includes(l) || dropped.has(l)) continue;
-    const prev = out[l];
-    if (prev === undefined) out[l] = hs[i + 1]!;
-    else if (l === "set-cookie")
-      out[l] = Array.isArray(prev) ? [...prev, hs[i + 1]!] : [String(prev), hs[i + 1]!];
-    else out[l] = `${String(prev)}, ${hs[i + 1]}`;
-  }
+  eachKept(hs, edits, out, joinInto);
   addEdits(out, edits);
   return out;
+}
+
+// joinInto adds name: value to a headers object, joined by ", " to a value already there (Set-Cookie
+// values are never joined, RFC 9110 §5.3: each stays a field of its own).
+function joinInto(out: http2.OutgoingHttpHeaders, name: string, value: string): void {
+  const prev = out[name];
+  if (prev === undefined) out[name] = value;
+  else if (name === "set-cookie") out[name] = Array.isArray(prev) ? [...prev, value] : [String(prev), value];
+  else out[name] = `${String(prev)}, ${value}`;
 }
 
 /** addEdits writes the set and add edits into HTTP/2 headers out (set and removed names already gone). */
 export function addEdits(out: http2.OutgoingHttpHeaders, edits: HeaderEdits | undefined): void {
   for (const x of edits?.set ?? []) out[x.name.toLowerCase()] = x.value;
-  for (const x of edits?.add ?? []) {
-    const l = x.name.toLowerCase();
-    const prev = out[l];
-    if (prev === undefined) out[l] = x.value;
-    // Set-Cookie values are never joined (RFC 9110 §5.3): each stays a field of its own.
-    else if (l === "set-cookie") out[l] = Array.isArray(prev) ? [...prev, x.value] : [String(prev), x.value];
-    else out[l] = `${String(prev)}, ${x.value}`;
-  }
+  for (const x of edits?.add ?? []) joinInto(out, x.name.toLowerCase(), x.value);
 }
 
 /**
@@ -66,27 +53,7 @@ export function addEdits(out: http2.OutgoingHttpHeaders, edits: HeaderEdits | un
  */
 export function responseFields(hs: readonly string[], edits: HeaderEdits | undefined): string[] {
   const out: FieldList = [];
-  let listed: string[] | undefined;
-  for (let i = 0; i < hs.length; i += 2) {
-    const n = hs[i]!;
-    if (n.length !== 10 || lowerName(n) !== "connection") continue;
-    const v = hs[i + 1]!;
-    // The usual values name no field but hop-by-hop ones, dropped anyway: nothing to parse.
-    if (v !== "keep-alive" && v !== "close") (listed ??= []).push(...connectionTokens(v));
-  }
-  let dropped: Set<string> | undefined;
-  if (edits !== undefined) {
-    dropped = new Set<string>();
-    for (const x of edits.set ?? []) dropped.add(x.name.toLowerCase());
-    for (const n of edits.remove ?? []) dropped.add(n.toLowerCase());
-  }
-  for (let i = 0; i < hs.length; i += 2) {
-    // Memoised: the parser hands out the same name strings, so no new string per field.
-    const l = lowerName(hs[i]!);
-    if ((hopByHop.has(l) && l !== "content-length") || listed?.includes(l) || dropped?.has(l) === true)
-      continue;
-    appendField(out, l, hs[i + 1]!);
-  }
+  eachKept(hs, edits, out, appendField);
   if (edits === undefined) return out;
   // A later set of the same name wins, in the first one's place (as in the object).
   for (const x of edits.set ?? []) {
@@ -129,4 +96,38 @@ function appendField(out: FieldList, name: string, value: string): void {
   const at = name === "set-cookie" ? -1 : fieldAt(out, name);
   if (at === -1) pushField(out, name, value);
   else out[at + 1] = `${out[at + 1]}, ${value}`;
+}
+
+/**
+ * eachKept hands keep(out, name, value) every field of an HTTP/1.1 head hs the HTTP/2 client gets,
+ * in the backend's order: names lower-cased; hop-by-hop fields (RFC 9113 §8.2.2, content-length
+ * kept), those Connection lists and the names edits set or remove dropped.
+ */
+function eachKept<T>(
+  hs: readonly string[],
+  edits: HeaderEdits | undefined,
+  out: T,
+  keep: (out: T, name: string, value: string) => void,
+): void {
+  let listed: string[] | undefined;
+  for (let i = 0; i < hs.length; i += 2) {
+    const n = hs[i]!;
+    if (n.length !== 10 || lowerName(n) !== "connection") continue;
+    const v = hs[i + 1]!;
+    // The usual values name no field but hop-by-hop ones, dropped anyway: nothing to parse.
+    if (v !== "keep-alive" && v !== "close") (listed ??= []).push(...connectionTokens(v));
+  }
+  let dropped: Set<string> | undefined;
+  if (edits !== undefined) {
+    dropped = new Set<string>();
+    for (const x of edits.set ?? []) dropped.add(x.name.toLowerCase());
+    for (const n of edits.remove ?? []) dropped.add(n.toLowerCase());
+  }
+  for (let i = 0; i < hs.length; i += 2) {
+    // Memoised: the parser hands out the same name strings, so no new string per field.
+    const l = lowerName(hs[i]!);
+    if ((hopByHop.has(l) && l !== "content-length") || listed?.includes(l) || dropped?.has(l) === true)
+      continue;
+    keep(out, l, hs[i + 1]!);
+  }
 }
