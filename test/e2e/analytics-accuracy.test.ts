@@ -121,7 +121,8 @@ ${rules}`;
   );
   // PORTICO_TEST_ACCESS_LOG=FILE keeps Portico's access log: each request's parts, to set beside
   // the generator's record request by request (analytics-join.ts prints the client-side time per
-  // virtual service; PORTICO_TEST_LOADGEN_LOG=PREFIX keeps the generator's records too).
+  // virtual service; PORTICO_TEST_LOADGEN_LOG=PREFIX keeps the generator's records too, and
+  // PORTICO_TEST_LOOP_TRACE=FILE traces the engine's loop and GCs, to say what held the late ones).
   const log = process.env.PORTICO_TEST_ACCESS_LOG;
   const diag = log ? ["--access-log", log] : [];
   p = await startPortico([dir], ["--http-port", String(PORT), "--https-port", String(TLS_PORT), ...diag]);
@@ -223,10 +224,14 @@ test("analytics counts equal the generator's exactly; p50/p90/p99 within 2% of i
   const log = process.env.PORTICO_TEST_ACCESS_LOG;
   if (log) {
     console.log(
-      joinAccessLog(log, [
-        { protocol: "HTTP/1.1", records: [...h1.warm, ...h1.load] },
-        { protocol: "HTTP/2", records: [...h2.warm, ...h2.load] },
-      ]),
+      joinAccessLog(
+        log,
+        [
+          { protocol: "HTTP/1.1", records: [...h1.warm, ...h1.load] },
+          { protocol: "HTTP/2", records: [...h2.warm, ...h2.load] },
+        ],
+        process.env.PORTICO_TEST_LOOP_TRACE,
+      ),
     );
   }
   assertComparisons(figures);

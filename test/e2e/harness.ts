@@ -7,6 +7,7 @@ import { join, dirname } from "node:path";
 
 const root = join(import.meta.dirname, "..", "..");
 const main = join(root, "src/cli/main.ts");
+const loopTrace = join(root, "test/support/loop-trace.ts");
 
 /** tempDir makes a fresh directory removed by the returned cleanup. */
 export function tempDir(prefix = "portico-e2e-"): string {
@@ -73,7 +74,14 @@ export async function startPortico(
   opts: { waitHealthy?: boolean; command?: string[] } = {},
 ): Promise<Portico> {
   // command replaces how portico is started (default: the .ts sources on this Node), e.g. bin/portico.
-  const [cmd, ...pre] = opts.command ?? [process.execPath, "--disable-warning=ExperimentalWarning", main];
+  // PORTICO_TEST_LOOP_TRACE=FILE loads test/support/loop-trace.ts into the engine (a diagnostic).
+  const trace = process.env.PORTICO_TEST_LOOP_TRACE ? ["--import", loopTrace] : [];
+  const [cmd, ...pre] = opts.command ?? [
+    process.execPath,
+    "--disable-warning=ExperimentalWarning",
+    ...trace,
+    main,
+  ];
   // A state directory of its own unless the test gives one: the default (/var/lib/portico as root)
   // is locked by one Portico at a time, and two test files running at once collided on it.
   const state = args.includes("--state-dir") ? undefined : tempDir("portico-state-");
