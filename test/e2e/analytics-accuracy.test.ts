@@ -55,13 +55,13 @@ const TIMED = [`fast.test:${PORT}`, `slow.test:${PORT}`, `h2.test:${TLS_PORT}`];
  * one slow path in five asks for a 503); HTTP/2 over TLS: 1,200 at 200/s on 8 connections. The
  * connections outnumber the requests in flight (~8 and ~4.4) so no request waits for one.
  *
- * Each run lasts 6 s, so a major GC of the engine's heap counts once among many requests, as it
- * does in a service's steady traffic (one every several seconds). Its final pause (2–6 ms,
+ * Each run lasts 6 s, so a major GC of the engine's heap counts among many requests, as it does
+ * in a service's steady traffic (one every several seconds). Its final pause (1.5–6.5 ms measured,
  * docs/analytics.md "The tail events") holds the requests that arrive meanwhile in the kernel,
  * where no clock of Portico's can see them, and its concurrent marking takes a core from the
- * generator: ~4–8 requests gain 2–10 ms. The engine's heap reached V8's trigger once per test, as
- * the HTTP/2 run began; among its 400 requests of before, those were p99's four, and p99 read up
- * to −14.5% on a quiet machine; among 1,200 they lie above p99.
+ * generator: 2–7 requests gain 2–11 ms. The engine's heap reaches V8's trigger as the HTTP/2 run
+ * begins (its TLS handshakes, the codec's first use); among the 400 requests it had before, those
+ * were p99's four, and p99 read up to −14.5% on a quiet machine; among 1,200 they lie above p99.
  */
 const H1 = { requests: 1200, rate: 200, connections: 16 };
 const H1_CYCLE = ["/s0", "/s1?status=503", "/s2", "/s3", "/s4"].flatMap((path) => [
