@@ -6,7 +6,7 @@
 // the request path pays around it as well (fronts, buffering, phase 4, evidence). Each tree runs
 // from its own JS build (scripts/build.sh). Not a test: figures depend on the machine.
 //   sh scripts/node.sh bench/waf-path.ts --base=/tmp/base [--request=get|post] [--conns=16]
-//     [--rounds=7] [--duration=3] [--prof]   (--prof: CPU profile of each
+//     [--rounds=7] [--duration=3] [--host=NAME] [--prof]   (--prof: CPU profile of each
 //     server, .cache/prof/ADDRESS.cpuprofile, written when it stops)
 // Addresses 127.0.0.70-73 (none shared with bench:waf's or bench/run.ts's).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -17,7 +17,7 @@ import { backendConfig } from "./configs.ts";
 import { parseWrk } from "./parse.ts";
 import { cpuSeconds, pinned, runCommand, startProcess, waitForPort, type Running } from "./procs.ts";
 import { defaultTopology } from "./topology.ts";
-import { GET_PATH, postBody, wrkPostScript } from "./waf-configs.ts";
+import { BENCH_HOST, GET_PATH, postBody, wrkPostScript } from "./waf-configs.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const { values: opt } = parseArgs({
@@ -28,6 +28,7 @@ const { values: opt } = parseArgs({
     rounds: { type: "string", default: "7" },
     duration: { type: "string", default: "3" },
     prof: { type: "boolean", default: false },
+    host: { type: "string", default: BENCH_HOST },
   },
 });
 const PORT = 8000;
@@ -93,6 +94,8 @@ async function main(): Promise<void> {
       for (const s of order) {
         const url = `http://${s.address}:${PORT}${post ? "/form" : GET_PATH}`;
         const argv = ["taskset", "-c", "0", "wrk", "-t1", `-c${opt.conns}`, `-d${opt.duration}s`, "--latency"];
+        // --host= (empty) sends wrk's own Host, the server's address (which the CRS flags).
+        if (opt.host !== "") argv.push("-H", `Host: ${opt.host}`);
         if (post) argv.push("-s", script);
         const pid = pids.get(s.name)!;
         const before = cpuSeconds(pid);
