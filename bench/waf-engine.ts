@@ -221,7 +221,9 @@ function main(): void {
     for (let i = 0; i < n; i++) once(program, c, warm);
     const blocked = once(program, c, warm);
     if (blocked !== c.blocked)
-      throw new Error(`${c.name}: ${blocked ? "blocked or flagged (a rule hit)" : "not blocked"}, expected ${c.blocked ? "blocked" : "clean"}`);
+      throw new Error(
+        `${c.name}: ${blocked ? "blocked or flagged (a rule hit)" : "not blocked"}, expected ${c.blocked ? "blocked" : "clean"}`,
+      );
     // The machine is shared: wall-clock time counts other processes' turns, so the total is the
     // process's CPU time (user+system) per transaction and the phases split it in the proportions
     // of their wall-clock times.

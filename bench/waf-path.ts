@@ -52,7 +52,8 @@ async function main(): Promise<void> {
     { name: "Portico", tree: root, address: "127.0.0.71", waf: false },
     { name: "Portico+CRS (this tree)", tree: root, address: "127.0.0.72", waf: true },
   ];
-  if (base !== undefined) servers.push({ name: "Portico+CRS (base)", tree: base, address: "127.0.0.73", waf: true });
+  if (base !== undefined)
+    servers.push({ name: "Portico+CRS (base)", tree: base, address: "127.0.0.73", waf: true });
   for (const tree of new Set(servers.map((s) => s.tree)))
     await runCommand(["sh", join(tree, "scripts/build.sh")], 300_000);
   const dir = mkdtempSync(join(tmpdir(), "portico-bench-waf-path-"));
@@ -74,7 +75,11 @@ async function main(): Promise<void> {
       argv.push(join(s.tree, ".cache/dist/bench/waf-portico.js"), `--address=${s.address}`, `--port=${PORT}`);
       argv.push(`--backend=${BACKEND.address}:${BACKEND.port}`);
       if (s.waf) argv.push("--waf");
-      const env = { ...process.env, NODE_ENV: "production", PORTICO_CRS_DIR: join(root, ".cache/crs/current") };
+      const env = {
+        ...process.env,
+        NODE_ENV: "production",
+        PORTICO_CRS_DIR: join(root, ".cache/crs/current"),
+      };
       const p = startProcess(s.name, pinned("1", argv), env);
       running.push(p);
       pids.set(s.name, p.pid);
@@ -93,7 +98,16 @@ async function main(): Promise<void> {
       const order = r % 2 === 0 ? servers : [...servers].reverse();
       for (const s of order) {
         const url = `http://${s.address}:${PORT}${post ? "/form" : GET_PATH}`;
-        const argv = ["taskset", "-c", "0", "wrk", "-t1", `-c${opt.conns}`, `-d${opt.duration}s`, "--latency"];
+        const argv = [
+          "taskset",
+          "-c",
+          "0",
+          "wrk",
+          "-t1",
+          `-c${opt.conns}`,
+          `-d${opt.duration}s`,
+          "--latency",
+        ];
         // --host= (empty) sends wrk's own Host, the server's address (which the CRS flags).
         if (opt.host !== "") argv.push("-H", `Host: ${opt.host}`);
         if (post) argv.push("-s", script);
@@ -111,7 +125,9 @@ async function main(): Promise<void> {
       }
     }
     const plain = rps.get("Portico")!;
-    console.log(`\n${opt.request} with ${opt.conns} connections, ${rounds} rounds of ${opt.duration} s (medians):`);
+    console.log(
+      `\n${opt.request} with ${opt.conns} connections, ${rounds} rounds of ${opt.duration} s (medians):`,
+    );
     for (const s of servers) {
       const xs = rps.get(s.name)!;
       const ratio = median(xs.map((x, i) => x / plain[i]!));
@@ -122,10 +138,14 @@ async function main(): Promise<void> {
     if (base !== undefined) {
       const a = rps.get("Portico+CRS (base)")!;
       const b = rps.get("Portico+CRS (this tree)")!;
-      console.log(`this tree / base, req/s (median of rounds' ratios): ${median(b.map((x, i) => x / a[i]!)).toFixed(3)}`);
+      console.log(
+        `this tree / base, req/s (median of rounds' ratios): ${median(b.map((x, i) => x / a[i]!)).toFixed(3)}`,
+      );
       const ca = cpu.get("Portico+CRS (base)")!;
       const cb = cpu.get("Portico+CRS (this tree)")!;
-      console.log(`this tree / base, CPU per request (median of rounds' ratios): ${median(cb.map((x, i) => x / ca[i]!)).toFixed(3)}`);
+      console.log(
+        `this tree / base, CPU per request (median of rounds' ratios): ${median(cb.map((x, i) => x / ca[i]!)).toFixed(3)}`,
+      );
     }
   } finally {
     for (const p of running.reverse()) await p.stop();

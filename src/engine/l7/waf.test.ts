@@ -101,7 +101,7 @@ async function rig(config: WafConfig, h2c = false, mirror = false, maxBody?: num
             res.end();
             return;
           }
-          res.write(`piece ${i};`, () => write(i + 1));
+          (res as http.ServerResponse).write(`piece ${i};`, () => write(i + 1));
         };
         write(0);
         return;
