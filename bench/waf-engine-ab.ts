@@ -5,7 +5,7 @@
 // printed here moves by about ±6% (two copies of one tree). Not a test: figures depend on the
 // machine.
 // Both trees run this tree's cases (bench/waf-engine.ts), so they see the same requests.
-//   sh scripts/node.sh bench/waf-engine-ab.ts --base=/tmp/base [--case=get|get-fresh|post|xss] [--n=150] [--rounds=31]
+//   sh scripts/node.sh bench/waf-engine-ab.ts --base=/tmp/base [--case=get|get-fresh|post|xss|wrk-get|wrk-post] [--n=150] [--rounds=31]
 import { resolve } from "node:path";
 import type { WafProgram } from "../src/waf/engine/types.ts";
 import { cases, conn, headOf, RESPONSE } from "./waf-engine.ts";
@@ -30,12 +30,14 @@ async function load(root: string, which: string): Promise<() => void> {
   if (!entry.program) throw new Error(`${root}: the CRS did not compile: ${entry.errors.join("; ")}`);
   const program = entry.program;
   const c = cases().find((x) => x.name === which);
-  if (!c) throw new Error(`--case is get, get-fresh, post or xss`);
+  if (!c) throw new Error(`--case is get, get-fresh, post, xss, wrk-get or wrk-post`);
   return () => {
     const tx = program.newTransaction(conn);
     let r = tx.requestHeaders(headOf(c));
     if (!r.interruption) r = tx.requestBody(c.body, false);
-    if (!r.interruption) tx.responseHeaders(RESPONSE);
+    if (!r.interruption) r = tx.responseHeaders(c.response ?? RESPONSE);
+    if (!r.interruption && c.responseBody !== undefined && tx.wantsResponseBody)
+      tx.responseBody(c.responseBody, false);
     tx.logging();
   };
 }

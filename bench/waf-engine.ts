@@ -1,14 +1,14 @@
 // waf-engine.ts: a CPU microbenchmark of the WAF rule engine alone — the CRS at paranoia level 1
 // (bench/waf-configs.ts's BENCH_WAF, compiled through the data plane's own path) run in-process,
-// no sockets: newTransaction → requestHeaders → requestBody → responseHeaders → logging, for a
+// no sockets: newTransaction → requestHeaders → requestBody → responseHeaders (→ responseBody) → logging, for a
 // clean browser-like GET, the same GET with new argument and cookie values each time (what the
 // value cache cannot have seen), a 4 KiB urlencoded POST (90 arguments) and an XSS GET. Prints CPU µs per
 // transaction (median of rounds) and per phase. Not a test: figures depend on the machine.
-//   sh scripts/node.sh bench/waf-engine.ts [--n=400] [--rounds=7] [--case=get|get-fresh|post|xss]
+//   sh scripts/node.sh bench/waf-engine.ts [--n=400] [--rounds=7] [--case=get|get-fresh|post|xss|wrk-get|wrk-post]
 // Profile: sh scripts/node.sh --cpu-prof --cpu-prof-dir=.cache/prof bench/waf-engine.ts --case=get
 import { wafProgram } from "../src/engine/l7/waf-program.ts";
 import type { ConnInfo, RequestHead, ResponseHead, WafProgram } from "../src/waf/engine/types.ts";
-import { BENCH_WAF, GET_PATH, postBody } from "./waf-configs.ts";
+import { BENCH_HOST, BENCH_WAF, GET_PATH, postBody } from "./waf-configs.ts";
 
 interface Case {
   name: string;
@@ -17,8 +17,13 @@ interface Case {
    * value cache), the cache's cold path; the other cases repeat one request. */
   fresh?: boolean;
   body: Buffer;
-  /** blocked: the CRS must block it (a check that the program is the real one). */
+  /** blocked: the CRS must block it (a check that the program is the real one); a case not
+   * blocked must log no hit either (a clean request: no rule matches). */
   blocked: boolean;
+  /** response and responseBody: the backend's answer, phase 4 run on the body as the data plane
+   * runs it (a text type, the policy inspecting response bodies); RESPONSE without a body else. */
+  response?: ResponseHead;
+  responseBody?: Buffer;
 }
 
 const BROWSER: [string, string][] = [
@@ -35,10 +40,50 @@ const BROWSER: [string, string][] = [
   ["Sec-Fetch-Mode", "navigate"],
 ];
 
-/** CASES are (a) the clean GET, (b) the 4 KiB form POST, (c) an XSS GET. */
+/** NGINX_RESPONSE is what `npm run bench:waf`'s backend answers (bench/configs.ts backendConfig). */
+const NGINX_RESPONSE: ResponseHead = {
+  status: 200,
+  protocol: "HTTP/1.1",
+  headers: [
+    ["Server", "nginx/1.22.1"],
+    ["Date", "Mon, 07 Dec 2026 21:00:00 GMT"],
+    ["Content-Type", "text/plain"],
+    ["Content-Length", "13"],
+    ["Connection", "keep-alive"],
+  ],
+};
+
+/** CASES are (a) the clean GET, (b) the 4 KiB form POST, (c) an XSS GET, and the requests of
+ * `npm run bench:waf` as wrk sends them with the backend's answer, phases 1–5 (wrk-get, wrk-post). */
 export function cases(): Case[] {
   const form = postBody(4096);
+  const wrk = {
+    response: NGINX_RESPONSE,
+    responseBody: Buffer.from("hello, world\n"),
+    blocked: false,
+  };
   return [
+    {
+      name: "wrk-get",
+      head: { method: "GET", uri: GET_PATH, protocol: "HTTP/1.1", headers: [["Host", BENCH_HOST]] },
+      body: Buffer.alloc(0),
+      ...wrk,
+    },
+    {
+      name: "wrk-post",
+      head: {
+        method: "POST",
+        uri: "/form",
+        protocol: "HTTP/1.1",
+        headers: [
+          ["Host", BENCH_HOST],
+          ["Content-Length", String(form.length)],
+          ["Content-Type", "application/x-www-form-urlencoded"],
+        ],
+      },
+      body: Buffer.from(form, "latin1"),
+      ...wrk,
+    },
     {
       name: "get",
       head: { method: "GET", uri: GET_PATH, protocol: "HTTP/1.1", headers: BROWSER },
@@ -134,7 +179,9 @@ function once(program: WafProgram, c: Case, t: PhaseTimes): boolean {
   const t1 = performance.now();
   if (!r.interruption) r = tx.requestBody(c.body, false);
   const t2 = performance.now();
-  if (!r.interruption) tx.responseHeaders(RESPONSE);
+  if (!r.interruption) r = tx.responseHeaders(c.response ?? RESPONSE);
+  if (!r.interruption && c.responseBody !== undefined && tx.wantsResponseBody)
+    tx.responseBody(c.responseBody, false);
   const t3 = performance.now();
   const log = tx.logging();
   const t4 = performance.now();
@@ -143,7 +190,7 @@ function once(program: WafProgram, c: Case, t: PhaseTimes): boolean {
   t.p3 += t3 - t2;
   t.log += t4 - t3;
   t.total += t4 - t0;
-  return log.interruption !== undefined;
+  return log.interruption !== undefined || log.hits.length > 0;
 }
 
 function median(xs: number[]): number {
@@ -173,7 +220,10 @@ function main(): void {
     const warm = { total: 0, p1: 0, p2: 0, p3: 0, log: 0 };
     for (let i = 0; i < n; i++) once(program, c, warm);
     const blocked = once(program, c, warm);
-    if (blocked !== c.blocked) throw new Error(`${c.name}: blocked=${blocked}, expected ${c.blocked}`);
+    if (blocked !== c.blocked)
+      throw new Error(
+        `${c.name}: ${blocked ? "blocked or flagged (a rule hit)" : "not blocked"}, expected ${c.blocked ? "blocked" : "clean"}`,
+      );
     // The machine is shared: wall-clock time counts other processes' turns, so the total is the
     // process's CPU time (user+system) per transaction and the phases split it in the proportions
     // of their wall-clock times.
@@ -191,7 +241,7 @@ function main(): void {
     const share = (k: keyof PhaseTimes) => median(per.map((t) => t[k] / t.total));
     const us = (k: keyof PhaseTimes) => (share(k) * total).toFixed(0);
     console.log(
-      `${c.name.padEnd(5)} ${total.toFixed(0).padStart(6)} µs CPU/tx  (phase1 ${us("p1")}, phase2 ${us("p2")}, phase3 ${us("p3")}, logging ${us("log")})${c.blocked ? " blocked" : ""}`,
+      `${c.name.padEnd(8)} ${total.toFixed(0).padStart(6)} µs CPU/tx  (phase1 ${us("p1")}, phase2 ${us("p2")}, phase3${c.responseBody ? "+4" : ""} ${us("p3")}, logging ${us("log")})${c.blocked ? " blocked" : ""}`,
     );
   }
 }

@@ -3,7 +3,8 @@
 // (Debian's libnginx-mod-http-modsecurity, libmodsecurity3) running the same CRS files, on a GET
 // with two query arguments and a 4 KiB urlencoded POST. Throughput with 16 connections, latency
 // with 1 (p50 at light load: the WAF's own added time, not queueing). Servers on CPU 1; wrk and
-// the nginx backend on CPU 0. Rounds are interleaved; medians are reported.
+// the nginx backend on CPU 0. Rounds are interleaved; medians are reported. Requests carry a
+// site's Host (BENCH_HOST), not the server's address, which the CRS flags (waf-configs.ts).
 //   --rounds=N (3)  --duration=S (5)  --quick (1 round of 2 s: a smoke test)  --skip-install
 //   --check-only    start every server and check its answers (benign 200, attack 403), no load
 // Portico runs from the JS build (bench/waf-portico.ts), as the main bench's Portico does.
@@ -27,6 +28,7 @@ import { median } from "./summary.ts";
 import { defaultTopology } from "./topology.ts";
 import {
   ATTACK_PATH,
+  BENCH_HOST,
   GET_PATH,
   modsecCompatible,
   modsecRules,
@@ -186,6 +188,7 @@ async function main(): Promise<void> {
         for (const s of live) {
           const url = `http://${s.address}:${PORT}${c.request === "GET" ? GET_PATH : "/form"}`;
           const argv = ["taskset", "-c", "0", "wrk", "-t1", `-c${c.conns}`, `-d${seconds}s`, "--latency"];
+          argv.push("-H", `Host: ${BENCH_HOST}`);
           if (c.request === "POST") argv.push("-s", script);
           const { stdout } = await runCommand([...argv, url], (seconds + 60) * 1000);
           const result: LoadResult = parseWrk(stdout);

@@ -577,6 +577,9 @@ export class Exchange extends BackendAttempt implements Decidable, Departing {
 
   // releaseResponse runs WAF phase 4 on the held response: sends it on, or the WAF's answer
   // instead (complete: the backend's message ended, its connection goes back to the pool).
+  // The head and the held body leave in one buffer — a chunked body as one chunk, with its last
+  // chunk when complete —, as an unheld response's head and first bytes do (onBody): written
+  // apart, the batched socket sent them with writev, ~10 µs a request more (docs/waf.md).
   private releaseResponse(complete: boolean): boolean {
     const held = this.held!;
     this.held = undefined;
@@ -587,8 +590,21 @@ export class Exchange extends BackendAttempt implements Decidable, Departing {
       this.wafAnswer(a);
       return false;
     }
-    this.conn.write(held.head);
-    for (const c of held.chunks) this.onBody(c);
+    const size = held.size;
+    const chunked = this.outChunked;
+    const pre = chunked && size > 0 ? held.head + chunkHeader(size) : held.head;
+    let post = chunked && size > 0 ? "\r\n" : "";
+    if (chunked && complete) {
+      post += lastChunk(this.responseTrailers);
+      // Sent here: onComplete must not end the body a second time.
+      this.outChunked = false;
+    }
+    const out = Buffer.allocUnsafe(pre.length + size + post.length);
+    let at = out.write(pre, 0, "latin1");
+    for (const c of held.chunks) at += c.copy(out, at);
+    out.write(post, at, "latin1");
+    this.bytesOut += size;
+    if (!this.conn.write(out)) this.upstream?.socket.pause();
     return true;
   }
 

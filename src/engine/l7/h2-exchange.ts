@@ -52,8 +52,17 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
   /** held is the request body the WAF inspected before the backend attempt (sent first). */
   held: Buffer[] | undefined = undefined;
   // heldResponse is a response held for WAF phase 4: its head (not yet sent) and body so far.
+  // The own codec's head is a field list (respondFields), node:http2's an object (headers).
   private heldResponse:
-    { headers: http2.OutgoingHttpHeaders; trailers: boolean; chunks: Buffer[]; size: number } | undefined;
+    | {
+        status: number;
+        fields?: string[];
+        headers?: http2.OutgoingHttpHeaders;
+        trailers: boolean;
+        chunks: Buffer[];
+        size: number;
+      }
+    | undefined;
   // guard counts this stream as reset early when it closes before its response ended.
   private readonly guard: H2Guard | undefined;
   private readonly hasBody: boolean;
@@ -411,15 +420,21 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
     const trailers = !isHead && chunkedBody(h.headers);
     // WAF phase 4 sees the body before the client sees anything of the response.
     const held = w !== undefined && !isHead && w.wantsResponseBody;
-    // The own codec takes the head as a list, straight from the backend's (no headers object).
-    if (!held && stream.respondFields !== undefined) {
-      stream.respondFields(status, responseFields(h.headers, edits), trailers ? "trailers" : "body");
+    // The own codec takes the head as a list, straight from the backend's (no headers object),
+    // a held one too.
+    if (stream.respondFields !== undefined) {
+      const fields = responseFields(h.headers, edits);
+      if (held) {
+        this.heldResponse = { status, fields, trailers, chunks: [], size: 0 };
+        return false;
+      }
+      stream.respondFields(status, fields, trailers ? "trailers" : "body");
       return isHead;
     }
     const out = responseHeaders(h.headers, edits);
     out[":status"] = status;
     if (held) {
-      this.heldResponse = { headers: out, trailers, chunks: [], size: 0 };
+      this.heldResponse = { status, headers: out, trailers, chunks: [], size: 0 };
       return false;
     }
     this.respondHead(out, trailers);
@@ -449,7 +464,9 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
       return false;
     }
     if (this.stream.gone) return false;
-    this.respondHead(held.headers, held.trailers);
+    if (held.fields !== undefined)
+      this.stream.respondFields!(held.status, held.fields, held.trailers ? "trailers" : "body");
+    else this.respondHead(held.headers!, held.trailers);
     for (const c of held.chunks) this.onBody(c);
     return true;
   }

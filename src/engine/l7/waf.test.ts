@@ -90,6 +90,22 @@ async function rig(config: WafConfig, h2c = false, mirror = false, maxBody?: num
       const leak = req.url === "/leak";
       res.statusCode = 200;
       res.setHeader("content-type", "text/plain");
+      // /pieces?n=N&trailer=1: N pieces of "piece i;" written apart (chunked), with a trailer.
+      const pieces = /^\/pieces\?n=(\d+)(&trailer=1)?$/.exec(req.url ?? "");
+      if (pieces !== null) {
+        if (pieces[2] !== undefined && res instanceof http.ServerResponse) res.setHeader("trailer", "x-sum");
+        const n = Number(pieces[1]);
+        const write = (i: number): void => {
+          if (i === n) {
+            if (pieces[2] !== undefined) res.addTrailers({ "x-sum": String(n) });
+            res.end();
+            return;
+          }
+          (res as http.ServerResponse).write(`piece ${i};`, () => write(i + 1));
+        };
+        write(0);
+        return;
+      }
       if (req.url === "/leak-head") res.setHeader("x-leak", "yes");
       res.end(leak ? "the secret-token is here\n" : "hello from the backend\n");
     });
@@ -617,6 +633,71 @@ test(
       } finally {
         r.close();
       }
+    }
+  },
+);
+
+test(
+  "HTTP/1.1 held responses (phase 4) leave framed as the backend's: chunked with trailers, past the limit, on one keep-alive connection",
+  { skip },
+  async () => {
+    // A 64-byte limit: /pieces?n=3 (24 bytes) is held whole; n=40 (~330 bytes) passes the limit,
+    // is inspected in part, and its rest streams on as it arrives.
+    const r = await rig(
+      waf({
+        inspectResponseBody: true,
+        responseBodyLimitBytes: 64,
+        customRules: [{ name: "custom/test", text: CUSTOM + "\n" }],
+      }),
+    );
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (path: string) =>
+      new Promise<{ status: number; body: string; trailers: NodeJS.Dict<string>; socket: unknown }>(
+        (resolve, reject) => {
+          const req = http.get({ port: r.port, host: "127.0.0.1", path, agent, headers: { accept: "*/*" } });
+          req.on("error", reject);
+          req.on("response", (res) => {
+            let body = "";
+            res.setEncoding("latin1");
+            res.on("data", (c: string) => (body += c));
+            res.on("error", reject);
+            res.on("end", () =>
+              resolve({ status: res.statusCode ?? 0, body, trailers: res.trailers, socket: req.socket }),
+            );
+          });
+        },
+      );
+    const pieces = (n: number) => Array.from({ length: n }, (_, i) => `piece ${i};`).join("");
+    try {
+      const small = await get("/pieces?n=3&trailer=1");
+      assert.equal(small.status, 200);
+      assert.equal(small.body, pieces(3));
+      assert.equal(small.trailers["x-sum"], "3");
+      const plain = await get("/pieces?n=3");
+      assert.equal(plain.body, pieces(3));
+      const big = await get("/pieces?n=40&trailer=1");
+      assert.equal(big.status, 200);
+      assert.equal(big.body, pieces(40));
+      assert.equal(big.trailers["x-sum"], "40");
+      const fine = await get("/fine");
+      assert.equal(fine.body, "hello from the backend\n");
+      // Every answer was framed right, or the client could not have read the next on the same socket.
+      assert.equal(small.socket, fine.socket);
+      const leak = await get("/leak");
+      assert.equal(leak.status, 403);
+      assert.deepEqual(
+        r.events.map((e) => [e.path, e.status, e.waf?.action]),
+        [
+          ["/pieces?n=3&trailer=1", 200, "pass"],
+          ["/pieces?n=3", 200, "pass"],
+          ["/pieces?n=40&trailer=1", 200, "pass"],
+          ["/fine", 200, "pass"],
+          ["/leak", 403, "block"],
+        ],
+      );
+    } finally {
+      agent.destroy();
+      r.close();
     }
   },
 );

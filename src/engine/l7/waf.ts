@@ -172,7 +172,9 @@ export class WafRun {
     if (!tx.wantsRequestBody) return this.phase(() => tx.requestBody(EMPTY, false));
     const limit = tx.requestBodyLimit;
     const over = size > limit;
-    const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks as Buffer[], size);
+    // No body (a GET): the shared empty buffer, not a new one from concat.
+    const all =
+      size === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks as Buffer[], size);
     const a = this.phase(() => tx.requestBody(over ? all.subarray(0, limit) : all, over));
     if (over && a?.status === 413 && this.route.config.requestBodyLimitAction === "Reject")
       return {
