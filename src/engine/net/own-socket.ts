@@ -24,6 +24,7 @@ import { readSync } from "node:fs";
 import net from "node:net";
 import { getDefaultHighWaterMark } from "node:stream";
 import { getSystemErrorName } from "node:util";
+import { empty } from "./arrays.ts";
 
 /** TcpHandle is the part of Node's native TCP handle (tcp_wrap) this module drives. */
 export interface TcpHandle {
@@ -682,9 +683,9 @@ function noRead(): undefined {
   return undefined;
 }
 
-// giveHeld empties a held array and keeps it for another socket's turn.
+// giveHeld empties a held array, its storage kept (arrays.ts), for another socket's turn.
 function giveHeld(held: (string | Buffer)[]): void {
-  held.length = 0;
+  empty(held);
   if (freeHeld.length < MAX_FREE) freeHeld.push(held);
 }
 
