@@ -8,7 +8,10 @@
 // CPU per connection moves far less, and the paired ratio (this ÷ base, same round) less still.
 // Not a test: figures depend on the machine.
 //   sh scripts/node.sh bench/conn-ab.ts --base=/tmp/base [--tls] [--rounds=8] [--duration=3] [--conns=64]
-// With --base=. both engines are this tree: the ratio's spread is then the noise floor.
+//     [--net=127.0.0.30] [--keep-alive]
+// With --base=. both engines are this tree: the ratio's spread is then the noise floor. --net=A.B.C.D
+// moves the three addresses (backend D, engines D+1 and D+2), so two runs on one machine do not collide.
+// --keep-alive drops the "Connection: close": CPU per request on kept connections instead.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,17 +23,25 @@ const { values: v } = parseArgs({
   options: {
     base: { type: "string" },
     tls: { type: "boolean", default: false },
+    "keep-alive": { type: "boolean", default: false },
     rounds: { type: "string", default: "8" },
     duration: { type: "string", default: "3" },
     conns: { type: "string", default: "64" },
+    net: { type: "string", default: "127.0.0.30" },
   },
 });
 if (v.base === undefined) throw new Error("--base=DIR: the other source tree, built (sh scripts/build.sh)");
 const trees = [resolve(v.base), resolve(import.meta.dirname, "..")];
 const names = ["base", "this"];
 const rounds = Number(v.rounds);
-const BACKEND = { address: "127.0.0.2", port: 18080 };
-const ADDRS = ["127.0.0.31", "127.0.0.32"];
+const at = (k: number): string => {
+  const p = v.net!.split(".").map(Number);
+  if (p.length !== 4 || p[0] !== 127 || p.some((x) => !(x >= 0 && x + k <= 255)))
+    throw new Error(`--net=${v.net}: give an address in 127.0.0.0/8 with room for two after it`);
+  return [p[0], p[1], p[2], p[3]! + k].join(".");
+};
+const BACKEND = { address: at(0), port: 18080 };
+const ADDRS = [at(1), at(2)];
 const dir = mkdtempSync(join(tmpdir(), "conn-ab-"));
 // The bench's own certificate (ECDSA P-256), written where defaultTopology(dir) puts it.
 const cert = join(dir, "cert.pem");
@@ -133,7 +144,17 @@ async function main(): Promise<void> {
   const wrk = (i: number, secs: string): { n: number; p99: number } => {
     const out = execFileSync(
       "taskset",
-      ["-c", "0", "wrk", "-t1", `-c${v.conns}`, `-d${secs}s`, "--latency", "-H", "Connection: close", url(i)],
+      [
+        "-c",
+        "0",
+        "wrk",
+        "-t1",
+        `-c${v.conns}`,
+        `-d${secs}s`,
+        "--latency",
+        ...(v["keep-alive"] ? [] : ["-H", "Connection: close"]),
+        url(i),
+      ],
       { encoding: "utf8" },
     );
     const m = /(\d+) requests in/.exec(out);

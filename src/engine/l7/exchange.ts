@@ -293,6 +293,8 @@ export class Exchange extends BackendAttempt implements Decidable, Departing {
   }
 
   protected send(up: UpstreamConn): void {
+    // A request without a body is its head alone: held to the turn's end and written on the handle.
+    if (this.framing === "none" && this.pending === null && up.holdHead(this.upstreamHead)) return;
     const s = up.socket;
     // Head, buffered body and last chunk leave together at the end of the turn.
     batchWrites(up);

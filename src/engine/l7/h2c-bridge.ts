@@ -100,6 +100,11 @@ export class H2cBridge implements MessageSink {
     this.close();
   }
 
+  /** holdHead declines: the request goes through the socket stand-in, which frames it as HTTP/2. */
+  holdHead(): boolean {
+    return false;
+  }
+
   /** takeSocket is never reached: an HTTP/2 backend can't answer 101 to an HTTP/1.1 upgrade. */
   takeSocket(): never {
     throw new Error("h2c bridge has no socket to hand over");

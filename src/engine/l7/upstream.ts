@@ -10,7 +10,7 @@ import { EngineConfigError, type Backend } from "../contracts.ts";
 import type { Certificate, Pool, UpstreamTls } from "../../model/ir.ts";
 import { HttpParser, type MessageHead, type MessageSink, type ParseError } from "../http/parser.ts";
 import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
-import type { Batched } from "../net/write-batch.ts";
+import { flushAtRelease, type Batched, type Flushing } from "../net/write-batch.ts";
 import { arrival, NO_TIME } from "../net/arrival.ts";
 import { httpResponse } from "./events.ts";
 
@@ -83,7 +83,7 @@ export function copyOf(view: Buffer): Buffer {
 }
 
 /** UpstreamConn is one TCP connection to a backend. */
-export class UpstreamConn implements MessageSink, Watcher, Batched {
+export class UpstreamConn implements MessageSink, Watcher, Batched, Flushing {
   readonly socket: net.Socket;
   /** batched is true while this turn's writes are held (write-batch.ts). */
   batched = false;
@@ -214,9 +214,42 @@ export class UpstreamConn implements MessageSink, Watcher, Batched {
     if (!this.shared || !direct || !writeDirect(this.socket, head)) this.socket.write(head, "latin1");
   }
 
+  // heldHead is a whole request held for this turn's release (holdHead).
+  private heldHead: string | null = null;
+
+  /**
+   * holdHead takes a whole request (a head with no body after it) and writes it at this turn's
+   * release straight to the TCP handle (flushOut): one write, as the socket's cork and uncork gave,
+   * without the socket's Writable — a buffered-write entry, a write request and an after-write
+   * tick per request (docs/performance.md, "The backend write on the handle"). False where that
+   * cannot be done (TLS, not connected yet, writes waiting in the socket, PORTICO_OWN_SOCKETS=off):
+   * the caller writes through the socket.
+   */
+  holdHead(head: string): boolean {
+    const s = this.socket;
+    if (!this.shared || !direct || !this.connected || this.batched || this.heldHead !== null) return false;
+    if (s.writableLength !== 0 || s.destroyed) return false;
+    this.active = true;
+    this.heldHead = head;
+    flushAtRelease(this);
+    return true;
+  }
+
+  /** flushOut is write-batch.ts's call at the turn's release: the held request leaves. */
+  flushOut(): void {
+    const head = this.heldHead;
+    if (head === null) return;
+    this.heldHead = null;
+    if (this.closed) return;
+    // The socket may have queued writes since (a detour through socket.write): then it keeps the order.
+    if (!writeDirect(this.socket, head)) this.socket.write(head, "latin1");
+  }
+
   /** release returns the connection to the idle pool, or closes it when reusable is false. */
   release(reusable: boolean): void {
     this.owner = null;
+    // A request still held never left: the connection's framing is clean, but nothing is to be sent.
+    this.heldHead = null;
     if (!reusable || this.closed) {
       this.destroy();
       return;
@@ -229,6 +262,7 @@ export class UpstreamConn implements MessageSink, Watcher, Batched {
   destroy(): void {
     this.owner = null;
     this.closed = true;
+    this.heldHead = null;
     unwatch(this);
     this.socket.destroy();
     this.pool.forget(this);

@@ -25,6 +25,7 @@
 // HTTP/2 streams of the own codec (h2/) are flushed here too (flushAtRelease). Under node:http2 they have no hold here: node:http2 sends a session's pending frames in a native
 // immediate, and native immediates run before JavaScript ones in the same check phase.
 import { performance } from "node:perf_hooks";
+import { empty } from "./arrays.ts";
 /** Corkable is what holding needs of a socket: a net.Socket or an OwnSocket (own-socket.ts). */
 export interface Corkable {
   cork(): void;
@@ -54,7 +55,8 @@ export interface Flushing {
   flushOut(): void;
 }
 
-// Two lists each swap at each release so a turn's batch allocates nothing.
+// Two lists each swap at each release so a turn's batch allocates nothing (emptied with empty(), which
+// keeps their storage: arrays.ts).
 let pending: Batched[] = [];
 let spare: Batched[] = [];
 let leaving: Departing[] = [];
@@ -145,7 +147,7 @@ function release(): void {
   const out = flushing;
   flushing = spareFlushing;
   for (let i = 0; i < out.length; i++) out[i]!.flushOut();
-  out.length = 0;
+  empty(out);
   spareFlushing = out;
   const list = pending;
   pending = spare;
@@ -155,10 +157,10 @@ function release(): void {
     // uncork on a destroyed socket does nothing; on an ended one end() has flushed already.
     b.socket.uncork();
   }
-  list.length = 0;
+  empty(list);
   spare = list;
   // Every held byte of the turn is with the kernel: the subscribers' work delays none of them.
   for (let i = 0; i < gone.length; i++) gone[i]!.depart();
-  gone.length = 0;
+  empty(gone);
   spareLeaving = gone;
 }

@@ -1,0 +1,94 @@
+// upstream-hold.test.ts: a body-less request to a pooled backend connection is held to the end of
+// the event-loop turn and written then straight to the TCP handle (UpstreamConn.holdHead), not
+// through the socket's Writable (docs/performance.md, "The backend write on the handle"). What
+// must hold: the backend gets the head once, whole, after the turn; nothing reaches a connection
+// destroyed before the release; where the handle cannot be written directly, holdHead declines.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import net from "node:net";
+import { once } from "node:events";
+import { poolOf } from "./testing.ts";
+import { UpstreamPool, type UpstreamConn } from "./upstream.ts";
+import { ownSocketsSetting } from "../net/accept-path.ts";
+
+// Each accepted backend connection's bytes, in accept order.
+async function backend(): Promise<{ port: number; got: string[]; accepted: () => number }> {
+  const got: string[] = [];
+  const open: net.Socket[] = [];
+  const server = net.createServer((s) => {
+    open.push(s);
+    const i = got.push("") - 1;
+    s.setEncoding("latin1");
+    s.on("data", (d: string) => (got[i] += d));
+    s.on("error", () => {});
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  after(() => {
+    server.close();
+    for (const s of open) s.destroy();
+  });
+  return { port: (server.address() as net.AddressInfo).port, got, accepted: () => got.length };
+}
+
+async function until(what: string, ok: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+// connected opens a pooled connection to port and waits until it is up.
+async function connected(pool: UpstreamPool, port: number): Promise<UpstreamConn> {
+  const endpoint = poolOf("b", [port]).endpoints[0]!;
+  const c = pool.acquire({ id: "b", address: "127.0.0.1", port, endpoint }, 5_000);
+  await until("the backend connection is up", () => c.connected);
+  return c;
+}
+
+const HEAD = "GET / HTTP/1.1\r\nHost: b.test\r\n\r\n";
+const direct = ownSocketsSetting() !== false;
+
+test("a held request head leaves once, whole, at the end of the turn", { skip: !direct }, async () => {
+  const b = await backend();
+  const pool = new UpstreamPool();
+  after(() => pool.close());
+  const c = await connected(pool, b.port);
+  await until("the backend accepted", () => b.accepted() === 1);
+  assert.equal(c.holdHead(HEAD), true, "a connected plain-TCP connection takes the head");
+  assert.equal(c.holdHead(HEAD), false, "one request at a time: a second is refused while one is held");
+  await until("the head arrived", () => b.got[0] === HEAD);
+  // The release wrote it: another turn brings nothing more.
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(b.got[0], HEAD);
+});
+
+test(
+  "a head held on a connection destroyed before the release never reaches the backend",
+  { skip: !direct },
+  async () => {
+    const b = await backend();
+    const pool = new UpstreamPool();
+    after(() => pool.close());
+    const c = await connected(pool, b.port);
+    assert.equal(c.holdHead(HEAD), true);
+    c.destroy();
+    // A second connection's head arrives turns after the first's release: by then that had its chance.
+    const d = await connected(pool, b.port);
+    assert.equal(d.holdHead(HEAD), true);
+    await until("the second connection's head arrived", () => b.got[1] === HEAD);
+    assert.equal(b.got[0], "", "the destroyed connection sent nothing");
+  },
+);
+
+test("holdHead declines a connection not yet connected: the caller writes through the socket", async () => {
+  const b = await backend();
+  const pool = new UpstreamPool();
+  after(() => pool.close());
+  const endpoint = poolOf("b", [b.port]).endpoints[0]!;
+  const c = pool.acquire({ id: "b", address: "127.0.0.1", port: b.port, endpoint }, 5_000);
+  assert.equal(c.connected, false);
+  assert.equal(c.holdHead(HEAD), false);
+  c.destroy();
+});
