@@ -66,6 +66,20 @@ metadata: { name: web-1, namespace: default, labels: { kubernetes.io/service-nam
 addressType: IPv4
 ports: [{ name: http, port: ${BACKEND_PORT}, protocol: TCP }]
 endpoints: [{ addresses: [${BACKEND}], conditions: { ready: true } }]
+---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata:
+  name: portico
+  annotations: { ingressclass.kubernetes.io/is-default-class: "true" }
+spec: { controller: portico.dev/ingress-controller }
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: { name: app, namespace: default }
+spec:
+  rules:
+    - http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: web, port: { number: 80 } } } }] }
 `;
 
 describe(
@@ -203,6 +217,36 @@ describe(
       const pools = await fleet.ctl.cli("get", "pools", "-o", "wide");
       assert.match(pools, /BGP/, pools);
       measured("BGP visibility", `condition: ${cond.message}`);
+    });
+
+    test("an HTTP listener's drain ends once its connections do, though their clients can no longer reach it", async () => {
+      // The Ingress is served by an HTTP listener on a VIP of its own. After the withdrawal the
+      // router sends the packets of the connections open on the engine to other engines: the
+      // engine must close what stays silent (no request yet, no FIN after its own) instead of
+      // waiting for it until --drain-timeout (engines.md, draining). First of the faults: no earlier
+      // route change has left the engine TCP (L4) connections whose clients went elsewhere, which
+      // hold a drain to its deadline whatever it serves.
+      const ivip = await waitFor("the Ingress's VIP", () => fleet.vip("Ingress", "default", "app"), 30_000);
+      await waitFor(
+        "the router's ECMP route to the Ingress's VIP",
+        async () => (await topo.nextHops(`${ivip}/32`)).join() === all.join(),
+        60_000,
+      );
+      const e = topo.engines[1]!;
+      const fresh = await startLoad(client, `http://${ivip}/`, "fresh", 2);
+      const kept = await startLoad(client, `http://${ivip}/`, "keepalive", 2);
+      await waitFor("the loads running", async () => (await kept.since(0)).some((r) => r[2] === 1));
+      const t = now();
+      await fleet.engines.get(e.role)!.stop("SIGTERM");
+      const ended = drainEnd(e);
+      measured("BGP clean stop, HTTP listener: drained and exited", `${Math.round(now() - t)} ms (${ended})`);
+      measured("BGP clean stop, HTTP listener, new connection per request", outage(await fresh.stop(), t));
+      measured("BGP clean stop, HTTP listener, keep-alive connections", outage(await kept.stop(), t));
+      try {
+        assert.equal(ended, "its connections finished", fleet.engines.get(e.role)!.logs.slice(-8).join("\n"));
+      } finally {
+        await restart(e);
+      }
     });
 
     test("a clean stop (SIGTERM) withdraws the route before the engine stops accepting", async () => {
