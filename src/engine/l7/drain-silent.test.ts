@@ -10,11 +10,10 @@ import { once } from "node:events";
 import { createServer } from "node:http";
 import net from "node:net";
 import { test } from "node:test";
-import type { HttpListener } from "../../model/ir.ts";
 import { ListenerManager } from "../listeners.ts";
 import { compileHttpWith } from "./compile.ts";
 import { defaultLimits } from "./runtime.ts";
-import { poolOf, RoundRobinUpstreams, snapshotOf } from "./testing.ts";
+import { catchAllListener, poolOf, RoundRobinUpstreams, snapshotOf } from "./testing.ts";
 
 async function waitFor(cond: () => boolean, what: string, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
@@ -42,26 +41,8 @@ for (const ownSockets of [true, false]) {
     backend.listen(0, "127.0.0.1");
     await once(backend, "listening");
     t.after(() => backend.close());
-    const pools = { web: poolOf("web", [(backend.address() as net.AddressInfo).port]) };
-    const listener: HttpListener = {
-      name: "web:80",
-      address: "127.0.0.1",
-      port: 0,
-      idleTimeoutMs: 60_000,
-      requestTimeoutMs: 30_000,
-      virtualHosts: [
-        {
-          hostname: "*",
-          routes: [
-            {
-              name: "web",
-              match: { path: { type: "Prefix", value: "/" } },
-              action: { type: "Forward", backends: [{ pool: "web", weight: 1 }] },
-            },
-          ],
-        },
-      ],
-    };
+    const pools = { p: poolOf("p", [(backend.address() as net.AddressInfo).port]) };
+    const listener = catchAllListener("web:80", { idleTimeoutMs: 60_000, requestTimeoutMs: 30_000 });
     const handler = compileHttpWith(
       listener,
       { snapshot: snapshotOf(listener, pools), upstreams: new RoundRobinUpstreams(pools), log: () => {} },
