@@ -3,7 +3,8 @@
 # runs every suite instead of skipping some. Idempotent and quick when all is in place:
 #   - Debian packages (curl, openssl, iproute2, nghttp2-client, wrk, bird2, iputils-arping, ndisc6,
 #     ipv6toolkit, dnsutils, knot, knot-dnsutils, dnsperf, pebble — the ACME test CA, chromium — the
-#     console's browser tests drive it with playwright-core), when root and apt-get exist;
+#     console's browser tests drive it with playwright-core, python3 — the BGP tests' packet watcher,
+#     test/e2e/announce-flows.py), when root and apt-get exist;
 #   - kube-apiserver, kubectl and etcd (scripts/kube/build.sh) and h2spec (scripts/h2spec/build.sh),
 #     built from the Go module proxy into .cache when Go is installed;
 #   - ghz, a grpc-go load generator (scripts/ghz/build.sh), into .cache/grpc-bench for the gRPC
@@ -26,7 +27,7 @@ status=0
 # Debian packages: command → package.
 declare -A pkgs=([curl]=curl [openssl]=openssl [ip]=iproute2 [h2load]=nghttp2-client [wrk]=wrk
   [bird]=bird2 [birdc]=bird2 [arping]=iputils-arping [ndisc6]=ndisc6 [na6]=ipv6toolkit [dig]=dnsutils [knotd]=knot [kdig]=knot-dnsutils
-  [dnsperf]=dnsperf [pebble]=pebble [pebble-challtestsrv]=pebble [chromium]=chromium)
+  [dnsperf]=dnsperf [pebble]=pebble [pebble-challtestsrv]=pebble [chromium]=chromium [python3]=python3)
 need=()
 for cmd in "${!pkgs[@]}"; do command -v "$cmd" >/dev/null || need+=("${pkgs[$cmd]}"); done
 if [ ${#need[@]} -gt 0 ]; then

@@ -22,8 +22,9 @@ type Cmd =
   | { id: number; op: "since"; load: number; t: number }
   | { id: number; op: "stop"; load: number };
 
-/** Rec is one request: start and end (ms), ok, and the error code or status when it failed. */
-type Rec = [t0: number, t1: number, ok: 0 | 1, why: string, body: string];
+/** Rec is one request: start and end (ms), ok, the error code or status when it failed, the body, and
+ * the client's port (0 when the connection never opened): the flow that announce-flows.ts sees. */
+type Rec = [t0: number, t1: number, ok: 0 | 1, why: string, body: string, port: number];
 
 const now = () => performance.timeOrigin + performance.now();
 const reply = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
@@ -33,10 +34,11 @@ function one(url: string, agent: Agent | false, timeoutMs: number): Promise<Rec>
   const t0 = now();
   return new Promise((resolve) => {
     let done = false;
+    let port = 0;
     const finish = (ok: 0 | 1, why: string, body = "") => {
       if (done) return;
       done = true;
-      resolve([t0, now(), ok, why, body.trim()]);
+      resolve([t0, now(), ok, why, body.trim(), port]);
     };
     const req = request(url, { agent, timeout: timeoutMs }, (res) => {
       let body = "";
@@ -51,6 +53,11 @@ function one(url: string, agent: Agent | false, timeoutMs: number): Promise<Rec>
       req.destroy();
     });
     req.on("error", (e) => finish(0, (e as NodeJS.ErrnoException).code ?? e.message));
+    // The port is known once connected (a kept-alive socket is already); a reset socket forgets it.
+    req.on("socket", (s) => {
+      if (s.localPort) port = s.localPort;
+      else s.once("connect", () => (port = s.localPort ?? 0));
+    });
     req.end();
   });
 }

@@ -63,8 +63,9 @@ export interface Agent {
   close(): void;
 }
 
-/** Rec is one request of a load: start, end (wall ms), ok, the failure's code or status, the body. */
-export type Rec = [t0: number, t1: number, ok: 0 | 1, why: string, body: string];
+/** Rec is one request of a load: start, end (wall ms), ok, the failure's code or status, the body,
+ * the client's port (0: never connected). */
+export type Rec = [t0: number, t1: number, ok: 0 | 1, why: string, body: string, port: number];
 
 /** Topology is the whole network, up. */
 export interface Topology {

@@ -28,7 +28,9 @@ import { performance } from "node:perf_hooks";
 // Pipelined requests waiting behind the active one may buffer this much body before reading pauses.
 const MAX_BUFFERED = 64 * 1024;
 /** RETIRE_IDLE_MS is how long a retired (drained or reconfigured) idle keep-alive connection stays
- * open for a request already on its way; that request gets Connection: close. */
+ * open for a request already on its way; that request gets Connection: close. It is also how long a
+ * retired connection whose side we shut waits for the client's FIN before letting the kernel finish
+ * the close. */
 export const RETIRE_IDLE_MS = 1000;
 
 // UNSTAMPED marks a timestamp the coarse sweep has yet to take (see onBegin).
@@ -553,16 +555,19 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
   }
 
   /**
-   * retire closes the connection when idle (after RETIRE_IDLE_MS), or after the exchanges in flight. A connection that
-   * has not sent its first request yet is not idle but new (accepted just before a drain closed the
-   * listener): it is answered once, then closed — ending it would fail a request no client retries.
+   * retire closes the connection when idle (after RETIRE_IDLE_MS), or after the exchanges in
+   * flight. A connection that has not sent its first request yet (accepted just before a drain
+   * closed the listener) is answered once if that request comes within RETIRE_IDLE_MS, else ended
+   * like an idle one: a client silent that long is not sending, and waiting for it would hold a
+   * drain to its deadline. One whose side is already shut gets RETIRE_IDLE_MS for the client's FIN.
    */
   retire(): void {
     if (this.closed) return;
+    if (this.ended) return this.linger();
     const last = this.queue[this.queue.length - 1];
     if (last !== undefined) last.closeAfter = true;
-    else if (this.messages === 0) this.closing = true;
     else if (this.state !== HEAD) {
+      if (this.messages === 0) this.closing = true;
       // Idle between requests: the client may be sending its next one right now, and a FIN now
       // fails it ("socket hang up": Node's and most keep-alive pools do not retry). A request
       // that comes within RETIRE_IDLE_MS is answered with Connection: close (the runtime is
@@ -570,7 +575,7 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
       setTimeout(() => {
         if (!this.closed && !this.ended && this.queue.length === 0 && this.state === IDLE) this.end();
       }, RETIRE_IDLE_MS).unref();
-    }
+    } else if (this.messages === 0) this.closing = true;
   }
 
   // end shuts our side after the last response, then reads on, discarding, until the client's
@@ -580,6 +585,20 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
     this.ended = true;
     this.socket.end();
     this.socket.resume();
+    if (this.rt.retired) this.linger();
+  }
+
+  // linger gives a retired connection whose side is shut RETIRE_IDLE_MS for the client's FIN, then
+  // closes it: the kernel finishes the handshake (our FIN is sent; what is unsent still goes out),
+  // and the drain is not held open by a client that will never answer here — behind a BGP router,
+  // once the engine's route is withdrawn, the client's packets go to another engine.
+  private linger(): void {
+    setTimeout(() => {
+      if (this.closed) return;
+      // Bytes still queued in the process would be lost by a close: wait for them to reach the kernel.
+      if (this.socket.writableLength > 0) return this.linger();
+      this.socket.destroy();
+    }, RETIRE_IDLE_MS).unref();
   }
 
   /** onClose runs once the socket closed: whatever is in flight is aborted. */
