@@ -78,15 +78,41 @@ export function buildUpstreamHead(f: RequestFacts): string {
     for (const h of mod.set ?? []) out += `${h.name}: ${h.value}\r\n`;
     for (const h of mod.add ?? []) out += `${h.name}: ${h.value}\r\n`;
   }
-  out += `X-Forwarded-For: ${xff === "" ? f.clientIp : `${xff}, ${f.clientIp}`}\r\n`;
-  out += `X-Forwarded-Proto: ${f.proto}\r\nX-Forwarded-Host: ${f.host}\r\n`;
-  const forNode = f.clientIp.includes(":") ? `"[${f.clientIp}]"` : f.clientIp;
-  const own = `for=${forNode};host="${f.host}";proto=${f.proto}`;
-  out += `Forwarded: ${forwarded === "" ? own : `${forwarded}, ${own}`}\r\n`;
+  out += xff === "" && forwarded === "" ? forwardedFields(f) : forwardingFields(f, xff, forwarded);
   if (f.framing === "length") out += `Content-Length: ${f.contentLength}\r\n`;
   else if (f.framing === "chunked") out += "Transfer-Encoding: chunked\r\n";
   if (f.websocket) out += "Connection: Upgrade\r\nUpgrade: websocket\r\n";
   return out + "\r\n";
+}
+
+// forwardingFields are the X-Forwarded-* and Forwarded fields, after those the client sent (xff,
+// forwarded: their values joined, "" when it sent none).
+function forwardingFields(f: RequestFacts, xff: string, forwarded: string): string {
+  const forNode = f.clientIp.includes(":") ? `"[${f.clientIp}]"` : f.clientIp;
+  const own = `for=${forNode};host="${f.host}";proto=${f.proto}`;
+  return (
+    `X-Forwarded-For: ${xff === "" ? f.clientIp : `${xff}, ${f.clientIp}`}\r\n` +
+    `X-Forwarded-Proto: ${f.proto}\r\nX-Forwarded-Host: ${f.host}\r\n` +
+    `Forwarded: ${forwarded === "" ? own : `${forwarded}, ${own}`}\r\n`
+  );
+}
+
+// The last client address, host and scheme forwardedFields built its fields for, and those fields:
+// requests in a row mostly come from the same client for the same host (one connection's requests,
+// HTTP/2 streams above all), and the four fields were half of the head's string building.
+const lastForwarded = { clientIp: "", host: "", proto: "", fields: "" };
+
+// forwardedFields are forwardingFields for a client that sent none of its own, from the memo when
+// the client, host and scheme are the last ones's.
+function forwardedFields(f: RequestFacts): string {
+  const m = lastForwarded;
+  if (m.fields !== "" && m.clientIp === f.clientIp && m.host === f.host && m.proto === f.proto)
+    return m.fields;
+  m.fields = forwardingFields(f, "", "");
+  m.clientIp = f.clientIp;
+  m.host = f.host;
+  m.proto = f.proto;
+  return m.fields;
 }
 
 /** rewritePath applies a PathRewrite; prefixLength is how much of path the Prefix match covered. */

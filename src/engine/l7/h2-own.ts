@@ -231,6 +231,9 @@ export class OwnFront implements FrontStream {
   // owed: body bytes delivered while paused, their window returned on resume (backpressure).
   private owed = 0;
   private trailersMode = false;
+  // The close callbacks: the first in a field of its own (the exchange's, the only one mostly), so
+  // that a stream needs no array for it (an array grown by one push holds 17 slots).
+  private closer: (() => void) | undefined;
   private closers: (() => void)[] | undefined;
   private closed = false;
 
@@ -351,15 +354,19 @@ export class OwnFront implements FrontStream {
 
   onClose(cb: () => void): void {
     if (this.closed) return;
-    (this.closers ??= []).push(cb);
+    if (this.closer === undefined) this.closer = cb;
+    else (this.closers ??= []).push(cb);
   }
 
-  /** close runs the close callbacks once: the stream ended, was reset by the client, or by us. */
+  /** close runs the close callbacks once, in the order given: the stream ended, was reset by the client, or by us. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    const first = this.closer;
     const list = this.closers;
+    this.closer = undefined;
     this.closers = undefined;
+    if (first !== undefined) first();
     if (list !== undefined) for (const cb of list) cb();
   }
 
