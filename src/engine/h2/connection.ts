@@ -30,7 +30,7 @@ import { FrameOut } from "./frame-out.ts";
 import { flushAtRelease, type Flushing } from "../net/write-batch.ts";
 import { adoptReads } from "../net/onread.ts";
 import { checkRequest, checkTrailers } from "./request.ts";
-import { H2Stream, type StreamOwner } from "./stream.ts";
+import { H2Stream, NO_QUEUE, type StreamOwner } from "./stream.ts";
 import { performance } from "node:perf_hooks";
 
 /** H2Settings are what the server advertises and keeps to. */
@@ -704,7 +704,7 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
     this.streams.delete(s.id);
     this.blocked.delete(s);
     this.remember(s.id);
-    s.queue.length = 0;
+    s.queue = NO_QUEUE;
     s.queued = 0;
     if (code >= 0) s.onReset?.(code);
     else s.onClose?.();
@@ -765,7 +765,8 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
     if (s.closed || s.endQueued || s.localEnded) return false;
     if (!s.headersSent) this.respond(s, 200, [], false);
     if (chunk.length > 0) {
-      s.queue.push(chunk);
+      if (s.queue.length === 0) s.queue = [chunk];
+      else s.queue.push(chunk);
       s.queued += chunk.length;
     }
     if (end) s.endQueued = true;

@@ -115,3 +115,9 @@ test("buildUpstreamHead: each request's forwarding fields name its own client, h
   const after = head([], { clientIp: "10.0.0.1", host: "a", proto: "http" });
   assert.ok(after.includes("X-Forwarded-For: 10.0.0.1"));
 });
+
+test("buildUpstreamHead: from skips the fields before it (HTTP/2's pseudo-headers in the decoded list)", () => {
+  const lines = head([":method", "GET", ":path", "/a", "accept", "*/*", "x-a", "1"], { from: 4 });
+  assert.deepEqual(lines.slice(1, 3), ["accept: */*", "x-a: 1"]);
+  assert.ok(!lines.some((l) => l.startsWith(":")));
+});

@@ -13,6 +13,8 @@ export interface RequestFacts {
   path: string;
   query: string;
   headers: readonly string[];
+  /** from is where the fields start in headers (HTTP/2: after the pseudo-headers); 0 when absent. */
+  from?: number;
   host: string;
   clientIp: string;
   proto: "http" | "https";
@@ -41,18 +43,19 @@ export function buildUpstreamHead(f: RequestFacts): string {
     for (const n of mod.remove ?? []) dropped.add(n.toLowerCase());
   }
   const hs = f.headers;
+  const start = f.from ?? 0;
   // Names listed in Connection are hop-by-hop too (RFC 9110 §7.6.1).
   let listed: string[] | undefined;
   let xff = "";
   let forwarded = "";
   let out = `${f.method} ${path}${f.query === "" ? "" : "?" + f.query} HTTP/1.1\r\n`;
-  for (let i = 0; i < hs.length; i += 2) {
+  for (let i = start; i < hs.length; i += 2) {
     const name = hs[i]!;
     if (name.length === 10 && lowerName(name) === "connection") listed = listedTokens(listed, hs[i + 1]!);
   }
   // Names are lower-cased only when a rule could match them (most request headers pass as is).
   const lookAll = listed !== undefined || dropped !== undefined;
-  for (let i = 0; i < hs.length; i += 2) {
+  for (let i = start; i < hs.length; i += 2) {
     const name = hs[i]!;
     if (!lookAll && !mayBeSpecial(name)) {
       out += `${name}: ${hs[i + 1]}\r\n`;

@@ -265,21 +265,24 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
    */
   http1Head(): string {
     if (this.upstreamHead !== "") return this.upstreamHead;
-    let flat: string[] = [];
+    let flat: readonly string[];
+    let from = 0;
     let length = "";
     const fields = this.stream.fields;
     if (fields !== undefined) {
-      // The decoded list, pseudo-headers (first, request.ts checks) left out: no object walked.
-      let i = 0;
-      while (i < fields.length && fields[i]!.charCodeAt(0) === 58 /* : */) i += 2;
-      flat = fields.slice(i);
-      for (let j = 0; j < flat.length; j += 2) if (flat[j] === "content-length") length = flat[j + 1]!;
+      // The decoded list from its first field, pseudo-headers (first, request.ts checks) left out:
+      // no object walked, no copy.
+      while (from < fields.length && fields[from]!.charCodeAt(0) === 58 /* : */) from += 2;
+      flat = fields;
+      for (let j = from; j < flat.length; j += 2) if (flat[j] === "content-length") length = flat[j + 1]!;
     } else {
+      const list: string[] = [];
+      flat = list;
       for (const [k, v] of Object.entries(this.headers)) {
         if (k.charCodeAt(0) === 58 /* : */ || v === undefined) continue;
         if (k === "content-length") length = String(v);
-        if (Array.isArray(v)) for (const x of v) flat.push(k, x);
-        else flat.push(k, String(v));
+        if (Array.isArray(v)) for (const x of v) list.push(k, x);
+        else list.push(k, String(v));
       }
     }
     this.framing = !this.hasBody ? "none" : length !== "" ? "length" : "chunked";
@@ -289,6 +292,7 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
       path: this.path,
       query: this.query,
       headers: flat,
+      from,
       host: this.host,
       clientIp: this.clientIp(),
       proto: this.rt.proto,
