@@ -22,6 +22,7 @@ import type { H2Guard } from "./h2-guard.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 import type { UpstreamConn } from "./upstream.ts";
 import { cookieValue } from "./cookie.ts";
+import { fieldValue, headersOf } from "./h2-own.ts";
 import type { BodySink, FrontStream } from "./h2-front-stream.ts";
 import type { Mirrors } from "./mirror.ts";
 import { fieldPairs, headerPairs, wafConn, type WafRun, type WafSubject } from "./waf.ts";
@@ -36,7 +37,9 @@ const GRPC_UNAVAILABLE = 14;
 export class H2Exchange extends BackendAttempt implements Decidable, Departing {
   /** stream is the client's stream, whichever codec carries it (h2-front-stream.ts). */
   readonly stream: FrontStream;
-  readonly headers: http2.IncomingHttpHeaders;
+  // headerObj is node's headers object of the request: given by node:http2's front (and by the own
+  // codec's when a name repeats), else made from stream.fields on first use (headers).
+  private headerObj: http2.IncomingHttpHeaders | undefined;
   readonly host: string;
   /** method, path and query are the request's, split from its pseudo-headers. */
   readonly method: string;
@@ -73,7 +76,7 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
   constructor(
     rt: ListenerRuntime,
     stream: FrontStream,
-    headers: http2.IncomingHttpHeaders,
+    headers: http2.IncomingHttpHeaders | undefined,
     flags: number,
     host: string,
     guard?: H2Guard,
@@ -82,10 +85,10 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
     super(rt, arrivedAt);
     this.guard = guard;
     this.stream = stream;
-    this.headers = headers;
+    this.headerObj = headers;
     this.host = host;
-    this.method = headers[":method"] ?? "GET";
-    const url = headers[":path"] ?? "/";
+    this.method = this.field(":method") ?? "GET";
+    const url = this.field(":path") ?? "/";
     const q = url.indexOf("?");
     this.path = q === -1 ? url : url.slice(0, q);
     this.query = q === -1 ? "" : url.slice(q + 1);
@@ -95,9 +98,26 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
     stream.onClose(() => this.abort());
   }
 
+  /**
+   * headers is node's headers object of the request (made on first use when the own codec gave a
+   * list in which no name repeats: most requests are routed and forwarded without it).
+   */
+  get headers(): http2.IncomingHttpHeaders {
+    return (this.headerObj ??= headersOf(this.stream.fields!));
+  }
+
+  // field is a header's value as the object has it, read from the list while there is no object
+  // (no name repeats in that list, so its value is the object's).
+  private field(lowerName: string): string | undefined {
+    const o = this.headerObj;
+    if (o !== undefined) return o[lowerName] as string | undefined;
+    return fieldValue(this.stream.fields!, lowerName);
+  }
+
   /** header returns a request header by its lower-case name (list values joined, as in HTTP/1.1). */
   header(lowerName: string): string | undefined {
-    const v = this.headers[lowerName];
+    if (this.headerObj === undefined) return fieldValue(this.stream.fields!, lowerName);
+    const v = this.headerObj[lowerName];
     return Array.isArray(v) ? v.join(", ") : v;
   }
 
@@ -157,7 +177,7 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
       for (const x of extra ?? []) h[x.name.toLowerCase()] = x.value;
       const text = body.endsWith("\n") || body === "" ? body : body + "\n";
       // A HEAD request gets the headers alone (RFC 9110 §9.3.2), with the length a GET would get.
-      if (this.headers[":method"] === "HEAD") {
+      if (this.method === "HEAD") {
         h["content-length"] = Buffer.byteLength(text);
         this.stream.respond(h, "head");
       } else {
@@ -304,6 +324,11 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
       edits: this.edits,
     });
     return this.upstreamHead;
+  }
+
+  /** uri is the request target as the client sent it (`:path`). */
+  uri(): string | undefined {
+    return this.field(":path");
   }
 
   /** clientIp is the client's address. */
@@ -604,12 +629,11 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
   /** depart publishes the response event, once every held write of the turn left. */
   depart(): void {
     if (!httpResponse.hasSubscribers) return;
-    const h = this.headers;
     this.publishResponse(
       this.client,
-      h[":method"] ?? "",
+      this.field(":method") ?? "",
       this.host,
-      h[":path"] ?? "",
+      this.field(":path") ?? "",
       "HTTP/2",
       this.tls,
       this.header("user-agent") ?? "",
@@ -643,7 +667,7 @@ class StreamPick implements PickContext {
     return cookieValue(this.ex?.header("cookie"), n);
   }
   uri(): string | undefined {
-    return this.ex?.headers[":path"];
+    return this.ex?.uri();
   }
 }
 
