@@ -21,7 +21,7 @@ import { mirrorStream } from "./mirror.ts";
 import type { H2Guard } from "./h2-guard.ts";
 import type { ListenerRuntime } from "./runtime.ts";
 import type { UpstreamConn } from "./upstream.ts";
-import { cookieValue } from "./cookie.ts";
+import { SharedPick } from "./shared-pick.ts";
 import { fieldValue, headersOf } from "./h2-own.ts";
 import type { BodySink, FrontStream } from "./h2-front-stream.ts";
 import type { Mirrors } from "./mirror.ts";
@@ -642,33 +642,11 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
   }
 }
 
-/**
- * StreamPick is the balancer's view of an exchange's client: the hash keys a ConsistentHash pool
- * may read, as HTTP/1.1 gives them. One object for every exchange, pointed at the one picking
- * (Upstreams.pick is synchronous and keeps nothing of it), as http1.ts's ConnPick: an object and
- * three closures per stream were ~5% of the bytes an HTTP/2 request allocated.
- */
-class StreamPick implements PickContext {
-  sourceIp = "";
-  exclude: ReadonlySet<string> | undefined = undefined;
-  prefer: string | undefined = undefined;
-  private ex: H2Exchange | undefined = undefined;
-  of(ex: H2Exchange, exclude: ReadonlySet<string> | undefined): this {
-    this.ex = ex;
-    this.sourceIp = ex.clientIp();
-    this.exclude = exclude;
-    this.prefer = undefined;
-    return this;
-  }
-  header(n: string): string | undefined {
-    return this.ex?.header(n);
-  }
-  cookie(n: string): string | undefined {
-    return cookieValue(this.ex?.header("cookie"), n);
-  }
-  uri(): string | undefined {
-    return this.ex?.uri();
-  }
-}
-
-const PICK = new StreamPick();
+// PICK is the balancer's view of an exchange's client: the hash keys a ConsistentHash pool may
+// read, as HTTP/1.1 gives them. One for every exchange (shared-pick.ts): an object and three
+// closures per stream were ~5% of the bytes an HTTP/2 request allocated.
+const PICK = new SharedPick<H2Exchange>({
+  ip: (ex) => ex.clientIp(),
+  header: (ex, n) => ex.header(n),
+  uri: (ex) => ex.uri(),
+});
