@@ -6,9 +6,13 @@
 // HTTP, or a full TLS handshake per request with --tls), the engine's user and system time from
 // /proc/PID/stat divided by the requests wrk completed. On a shared machine rates mean nothing;
 // CPU per connection moves far less, and the paired ratio (this ÷ base, same round) less still.
+// --h2 measures HTTP/2 over TLS instead, as the bench's h2-tls (h2load, --conns connections × 10
+// streams, ALPN h2): CPU per request rather than per connection. --flags passes Node flags to both
+// engines (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"; the engines stop with SIGTERM so that a
+// profile is written).
 // Not a test: figures depend on the machine.
-//   sh scripts/node.sh bench/conn-ab.ts --base=/tmp/base [--tls] [--rounds=8] [--duration=3] [--conns=64]
-//     [--net=127.0.0.30] [--keep-alive]
+//   sh scripts/node.sh bench/conn-ab.ts --base=/tmp/base [--tls|--h2] [--rounds=8] [--duration=3] [--conns=64]
+//     [--net=127.0.0.30] [--keep-alive] [--flags=...]
 // With --base=. both engines are this tree: the ratio's spread is then the noise floor. --net=A.B.C.D
 // moves the three addresses (backend D, engines D+1 and D+2), so two runs on one machine do not collide.
 // --keep-alive drops the "Connection: close": CPU per request on kept connections instead.
@@ -24,6 +28,8 @@ const { values: v } = parseArgs({
     base: { type: "string" },
     tls: { type: "boolean", default: false },
     "keep-alive": { type: "boolean", default: false },
+    h2: { type: "boolean", default: false },
+    flags: { type: "string", default: "" },
     rounds: { type: "string", default: "8" },
     duration: { type: "string", default: "3" },
     conns: { type: "string", default: "64" },
@@ -54,7 +60,7 @@ const RESPONSE = Buffer.from(
 );
 
 function stop(): void {
-  for (const c of children) c.kill("SIGKILL");
+  for (const c of children) c.kill(v.flags === "" ? "SIGKILL" : "SIGTERM");
   rmSync(dir, { recursive: true, force: true });
 }
 process.on("exit", stop);
@@ -121,6 +127,7 @@ async function main(): Promise<void> {
         "1",
         process.execPath,
         "--max-semi-space-size=8",
+        ...v.flags!.split(" ").filter((f) => f !== ""),
         script,
         `--address=${ADDRS[i]}`,
         "--http-port=8000",
@@ -139,9 +146,21 @@ async function main(): Promise<void> {
     children.push(c);
     pids.push(c.pid!);
   }
-  const url = (i: number) => (v.tls ? `https://${ADDRS[i]}:8443/` : `http://${ADDRS[i]}:8000/`);
+  const url = (i: number) => (v.tls || v.h2 ? `https://${ADDRS[i]}:8443/` : `http://${ADDRS[i]}:8000/`);
   for (let i = 0; i < 2; i++) await waitFor(url(i));
-  const wrk = (i: number, secs: string): { n: number; p99: number } => {
+  const wrk = (i: number, secs: string): { n: number; p99: number } =>
+    v.h2 ? h2load(i, secs) : http1(i, secs);
+  const h2load = (i: number, secs: string): { n: number; p99: number } => {
+    const out = execFileSync(
+      "taskset",
+      ["-c", "0", "h2load", "-D", secs, "-c", v.conns!, "-m", "10", "-t", "1", url(i)],
+      { encoding: "utf8" },
+    );
+    const m = /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded/.exec(out);
+    if (m === null) throw new Error(`h2load said: ${out}`);
+    return { n: Number(m[1]), p99: Number.NaN };
+  };
+  const http1 = (i: number, secs: string): { n: number; p99: number } => {
     const out = execFileSync(
       "taskset",
       [
@@ -191,13 +210,15 @@ async function main(): Promise<void> {
   const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
   for (let i = 0; i < 2; i++)
     console.log(
-      `${names[i]}: CPU per connection median ${median(cpu[i]!).toFixed(1)} µs (${Math.min(...cpu[i]!).toFixed(1)}–${Math.max(...cpu[i]!).toFixed(1)}), rate median ${median(rate[i]!).toFixed(0)}/s, p99 median ${median(p99[i]!).toFixed(2)} ms`,
+      `${names[i]}: CPU per ${v.h2 ? "request" : "connection"} median ${median(cpu[i]!).toFixed(1)} µs (${Math.min(...cpu[i]!).toFixed(1)}–${Math.max(...cpu[i]!).toFixed(1)}), rate median ${median(rate[i]!).toFixed(0)}/s, p99 median ${median(p99[i]!).toFixed(2)} ms`,
     );
   const lower = ratio.filter((x) => x < 1).length;
   const tails = p99[1]!.map((x, k) => x / p99[0]![k]!);
-  console.log(
-    `p99 this/base paired median ${median(tails).toFixed(3)} (${Math.min(...tails).toFixed(3)}–${Math.max(...tails).toFixed(3)})`,
-  );
+  // h2load reports no percentiles of its own here.
+  if (!v.h2)
+    console.log(
+      `p99 this/base paired median ${median(tails).toFixed(3)} (${Math.min(...tails).toFixed(3)}–${Math.max(...tails).toFixed(3)})`,
+    );
   console.log(
     `this/base paired median ${median(ratio).toFixed(3)} (${Math.min(...ratio).toFixed(3)}–${Math.max(...ratio).toFixed(3)}), lower in ${lower} of ${rounds}; load ${load}`,
   );

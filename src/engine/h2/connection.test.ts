@@ -9,7 +9,7 @@ import net from "node:net";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { H2Connection, type H2Handler, type H2Settings } from "./connection.ts";
-import type { H2Stream } from "./stream.ts";
+import { NO_QUEUE, type H2Stream } from "./stream.ts";
 
 const servers: net.Server[] = [];
 const sockets = new Set<net.Socket>();
@@ -156,6 +156,31 @@ test("a 2 MiB response passes the client's windows; write() returns false and on
   const r = await fetch(client, "/");
   assert.equal(r.body.length, 2 << 20);
   assert.ok(refused > 0 && drained === refused, `refused ${refused}, drained ${drained}`);
+  client.close();
+});
+
+test("several writes of one turn on several streams arrive whole and in order; the shared empty queue stays empty", async () => {
+  const { url } = await serve(() => ({
+    stream(s, fields) {
+      const path = fields[fields.indexOf(":path") + 1]!;
+      s.respond(200, []);
+      // Small and large pieces, then the end, all before the turn's flush frames them.
+      for (let i = 0; i < 5; i++) s.write(Buffer.from(`${path}:${i};`));
+      s.write(Buffer.alloc(70_000, path.charCodeAt(1)));
+      s.write(Buffer.from("end"), true);
+    },
+  }));
+  const client = http2.connect(url);
+  const got = await Promise.all(["/a", "/b", "/c"].map((p) => fetch(client, p)));
+  for (const [i, p] of ["/a", "/b", "/c"].entries()) {
+    const want = Buffer.concat([
+      Buffer.from([0, 1, 2, 3, 4].map((k) => `${p}:${k};`).join("")),
+      Buffer.alloc(70_000, p.charCodeAt(1)),
+      Buffer.from("end"),
+    ]);
+    assert.ok(got[i]!.body.equals(want), `body of ${p}`);
+  }
+  assert.equal(NO_QUEUE.length, 0);
   client.close();
 });
 

@@ -20,18 +20,17 @@ import {
   MAX_WINDOW,
   PREFACE,
   Setting,
-  frame,
-  frameHeader,
   goawayFrame,
   settingsFrame,
   u32Frame,
 } from "./frames.ts";
 import { HpackDecoder, HpackError } from "./hpack-decoder.ts";
 import { HpackEncoder } from "./hpack-encoder.ts";
+import { FrameOut } from "./frame-out.ts";
 import { flushAtRelease, type Flushing } from "../net/write-batch.ts";
 import { adoptReads } from "../net/onread.ts";
 import { checkRequest, checkTrailers } from "./request.ts";
-import { H2Stream, type StreamOwner } from "./stream.ts";
+import { H2Stream, NO_QUEUE, type StreamOwner } from "./stream.ts";
 import { performance } from "node:perf_hooks";
 
 /** H2Settings are what the server advertises and keeps to. */
@@ -92,6 +91,8 @@ const OUT_PAUSE = 1 << 20;
 // can add after the pause; more means it never reads.
 const OUT_CUT = 16 << 20;
 
+const EMPTY = new Uint8Array(0);
+
 // READS receives the reads of every connection whose socket lets the codec adopt them
 // (net/onread.ts): one read at a time, handled synchronously; a request body chunk handed on is a
 // copy (data()), every other frame is done with before the read returns.
@@ -141,7 +142,7 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
   private recvUnacked = 0;
   private readonly blocked = new Set<H2Stream>();
   // Output held for this turn's write.
-  private out: Buffer[] = [];
+  private readonly out = new FrameOut();
   private outQueued = false;
   // framing: streams whose body or end waits to be framed at this turn's flush (frameLater says why).
   private framing: H2Stream[] = [];
@@ -558,7 +559,7 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
         // MAX_CONCURRENT_STREAMS bounds pushes, which a server here never makes; others are ignored (§6.5.2).
       }
     }
-    this.push(frame(FrameType.SETTINGS, Flag.ACK, 0));
+    this.pushFrame(FrameType.SETTINGS, Flag.ACK, 0);
     // Data a larger window lets out goes after the ACK: a client reads the ACK as the point from
     // which its settings hold (h2spec 6.9.2/1 waits for the ACK, then for the DATA).
     if (grown) for (const s of this.streams.values()) if (s.queue.length > 0 || s.endQueued) this.pump(s);
@@ -587,7 +588,7 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
       return;
     }
     this.count(this.abuse.ping());
-    if (!this.ended) this.push(frame(FrameType.PING, Flag.ACK, 0, payload));
+    if (!this.ended) this.pushFrame(FrameType.PING, Flag.ACK, 0, payload);
   }
 
   private goaway(id: number, payload: Buffer): void {
@@ -683,7 +684,7 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
   private onClose(): void {
     this.ended = true;
     this.reader.stop();
-    this.out = [];
+    this.out.clear();
     this.resetAll(ErrorCode.CANCEL);
     this.handler.closed?.();
   }
@@ -703,7 +704,7 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
     this.streams.delete(s.id);
     this.blocked.delete(s);
     this.remember(s.id);
-    s.queue.length = 0;
+    s.queue = NO_QUEUE;
     s.queued = 0;
     if (code >= 0) s.onReset?.(code);
     else s.onClose?.();
@@ -764,7 +765,8 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
     if (s.closed || s.endQueued || s.localEnded) return false;
     if (!s.headersSent) this.respond(s, 200, [], false);
     if (chunk.length > 0) {
-      s.queue.push(chunk);
+      if (s.queue.length === 0) s.queue = [chunk];
+      else s.queue.push(chunk);
       s.queued += chunk.length;
     }
     if (end) s.endQueued = true;
@@ -834,11 +836,8 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
       }
       const n = Math.min(room, chunk.length);
       const last = n === chunk.length && s.queue.length === 1 && s.endQueued && s.trailers === undefined;
-      const h = Buffer.allocUnsafe(FRAME_HEADER);
-      frameHeader(h, 0, n, FrameType.DATA, last ? Flag.END_STREAM : 0, s.id);
-      this.push(h);
+      this.pushData(last ? Flag.END_STREAM : 0, s.id, chunk, n);
       this.abuse.sent();
-      this.push(n === chunk.length ? (chunk as Buffer) : (chunk.subarray(0, n) as Buffer));
       if (n === chunk.length) s.queue.shift();
       else s.queue[0] = chunk.subarray(n);
       s.queued -= n;
@@ -852,9 +851,7 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
     if (s.endQueued && !s.localEnded) {
       if (s.trailers !== undefined) this.headerFrames(s.id, this.encoder.block(-1, s.trailers), true);
       else {
-        const h = Buffer.allocUnsafe(FRAME_HEADER);
-        frameHeader(h, 0, 0, FrameType.DATA, Flag.END_STREAM, s.id);
-        this.push(h);
+        this.pushData(Flag.END_STREAM, s.id, EMPTY, 0);
         this.abuse.sent();
       }
       this.localEnd(s);
@@ -879,14 +876,14 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
     const max = this.peerMaxFrame;
     let flags = end ? Flag.END_STREAM : 0;
     if (block.length <= max) {
-      this.push(frame(FrameType.HEADERS, flags | Flag.END_HEADERS, id, block));
+      this.pushFrame(FrameType.HEADERS, flags | Flag.END_HEADERS, id, block);
       return;
     }
     let type: number = FrameType.HEADERS;
     for (let at = 0; at < block.length; at += max) {
       const part = block.subarray(at, Math.min(at + max, block.length));
       if (at + max >= block.length) flags |= Flag.END_HEADERS;
-      this.push(frame(type, flags, id, part));
+      this.pushFrame(type, flags, id, part);
       type = FrameType.CONTINUATION;
       flags = 0;
     }
@@ -902,7 +899,25 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
 
   private push(b: Buffer): void {
     if (this.ended) return;
-    this.out.push(b);
+    this.out.buffer(b);
+    this.queueOut();
+  }
+
+  // pushFrame holds a frame built in place (frame-out.ts); payload is copied.
+  private pushFrame(type: number, flags: number, id: number, payload?: Uint8Array): void {
+    if (this.ended) return;
+    this.out.frame(type, flags, id, payload);
+    this.queueOut();
+  }
+
+  // pushData holds a DATA frame of chunk's first n bytes (a large chunk is kept, not copied).
+  private pushData(flags: number, id: number, chunk: Uint8Array, n: number): void {
+    if (this.ended) return;
+    this.out.data(flags, id, chunk, n);
+    this.queueOut();
+  }
+
+  private queueOut(): void {
     if (this.outQueued) return;
     this.outQueued = true;
     flushAtRelease(this);
@@ -928,10 +943,12 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
       }
     }
     this.outQueued = false;
-    const out = this.out;
-    if (out.length === 0 || this.socket.destroyed) return this.stamp();
-    this.out = [];
-    const buf = out.length === 1 ? out[0]! : Buffer.concat(out);
+    if (this.out.empty) return this.stamp();
+    if (this.socket.destroyed) {
+      this.out.clear();
+      return this.stamp();
+    }
+    const buf = this.out.take()!;
     this.stamp();
     const ok = this.socket.write(buf);
     if (!ok) this.socketBlocked = true;

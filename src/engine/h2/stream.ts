@@ -16,6 +16,9 @@ export interface StreamOwner {
   flushOut(): void;
 }
 
+/** NO_QUEUE is every stream's queue until its first chunk; it stays empty. */
+export const NO_QUEUE: Uint8Array[] = [];
+
 /** H2Stream is one stream opened by the client. */
 export class H2Stream implements RequestHead {
   /** id is the stream identifier. */
@@ -66,8 +69,12 @@ export class H2Stream implements RequestHead {
   /** unacked: body bytes consumed and not yet returned in a WINDOW_UPDATE. */
   unacked = 0;
   received = 0;
-  /** queue: response bytes waiting for flow-control window. */
-  queue: Uint8Array[] = [];
+  /**
+   * queue: response bytes waiting for flow-control window. Starts as a shared empty list that is
+   * never added to (the connection gives a stream a list of its own with its first chunk: most
+   * responses have one, and an empty list grown by push holds 17 slots).
+   */
+  queue: Uint8Array[] = NO_QUEUE;
   queued = 0;
   /** trailers to send once the queue is empty (undefined: none). */
   trailers: readonly string[] | undefined;

@@ -85,3 +85,39 @@ test("buildUpstreamHead: Connection: keep-alive drops nothing else", () => {
   assert.ok(lines.includes("Cookie: a=b"));
   assert.ok(!lines.some((l) => l.toLowerCase().startsWith("connection")));
 });
+
+test("buildUpstreamHead: each request's forwarding fields name its own client, host and scheme, in any order of requests", () => {
+  // The fields of a client that sent none are remembered for the next request (forward.ts): a
+  // change of client address, host or scheme, alone or together, must give that request's fields.
+  const cases: Partial<RequestFacts>[] = [
+    { clientIp: "10.0.0.1", host: "a", proto: "http" },
+    { clientIp: "10.0.0.1", host: "a", proto: "http" },
+    { clientIp: "10.0.0.2", host: "a", proto: "http" },
+    { clientIp: "10.0.0.2", host: "b", proto: "http" },
+    { clientIp: "10.0.0.2", host: "b", proto: "https" },
+    { clientIp: "::1", host: "b", proto: "https" },
+    { clientIp: "10.0.0.1", host: "a", proto: "http" },
+  ];
+  for (const c of cases) {
+    const lines = head(["Accept", "*/*"], c);
+    const forNode = c.clientIp!.includes(":") ? `"[${c.clientIp}]"` : c.clientIp;
+    assert.deepEqual(lines.slice(2, 7), [
+      `Host: ${c.host}`,
+      `X-Forwarded-For: ${c.clientIp}`,
+      `X-Forwarded-Proto: ${c.proto}`,
+      `X-Forwarded-Host: ${c.host}`,
+      `Forwarded: for=${forNode};host="${c.host}";proto=${c.proto}`,
+    ]);
+  }
+  // A client's own X-Forwarded-For between two that sent none: its value first, and no memo mixed in.
+  const own = head(["X-Forwarded-For", "1.2.3.4"], { clientIp: "10.0.0.1", host: "a", proto: "http" });
+  assert.ok(own.includes("X-Forwarded-For: 1.2.3.4, 10.0.0.1"));
+  const after = head([], { clientIp: "10.0.0.1", host: "a", proto: "http" });
+  assert.ok(after.includes("X-Forwarded-For: 10.0.0.1"));
+});
+
+test("buildUpstreamHead: from skips the fields before it (HTTP/2's pseudo-headers in the decoded list)", () => {
+  const lines = head([":method", "GET", ":path", "/a", "accept", "*/*", "x-a", "1"], { from: 4 });
+  assert.deepEqual(lines.slice(1, 3), ["accept: */*", "x-a: 1"]);
+  assert.ok(!lines.some((l) => l.startsWith(":")));
+});

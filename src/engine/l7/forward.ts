@@ -13,6 +13,8 @@ export interface RequestFacts {
   path: string;
   query: string;
   headers: readonly string[];
+  /** from is where the fields start in headers (HTTP/2: after the pseudo-headers); 0 when absent. */
+  from?: number;
   host: string;
   clientIp: string;
   proto: "http" | "https";
@@ -41,18 +43,19 @@ export function buildUpstreamHead(f: RequestFacts): string {
     for (const n of mod.remove ?? []) dropped.add(n.toLowerCase());
   }
   const hs = f.headers;
+  const start = f.from ?? 0;
   // Names listed in Connection are hop-by-hop too (RFC 9110 §7.6.1).
   let listed: string[] | undefined;
   let xff = "";
   let forwarded = "";
   let out = `${f.method} ${path}${f.query === "" ? "" : "?" + f.query} HTTP/1.1\r\n`;
-  for (let i = 0; i < hs.length; i += 2) {
+  for (let i = start; i < hs.length; i += 2) {
     const name = hs[i]!;
     if (name.length === 10 && lowerName(name) === "connection") listed = listedTokens(listed, hs[i + 1]!);
   }
   // Names are lower-cased only when a rule could match them (most request headers pass as is).
   const lookAll = listed !== undefined || dropped !== undefined;
-  for (let i = 0; i < hs.length; i += 2) {
+  for (let i = start; i < hs.length; i += 2) {
     const name = hs[i]!;
     if (!lookAll && !mayBeSpecial(name)) {
       out += `${name}: ${hs[i + 1]}\r\n`;
@@ -78,15 +81,41 @@ export function buildUpstreamHead(f: RequestFacts): string {
     for (const h of mod.set ?? []) out += `${h.name}: ${h.value}\r\n`;
     for (const h of mod.add ?? []) out += `${h.name}: ${h.value}\r\n`;
   }
-  out += `X-Forwarded-For: ${xff === "" ? f.clientIp : `${xff}, ${f.clientIp}`}\r\n`;
-  out += `X-Forwarded-Proto: ${f.proto}\r\nX-Forwarded-Host: ${f.host}\r\n`;
-  const forNode = f.clientIp.includes(":") ? `"[${f.clientIp}]"` : f.clientIp;
-  const own = `for=${forNode};host="${f.host}";proto=${f.proto}`;
-  out += `Forwarded: ${forwarded === "" ? own : `${forwarded}, ${own}`}\r\n`;
+  out += xff === "" && forwarded === "" ? forwardedFields(f) : forwardingFields(f, xff, forwarded);
   if (f.framing === "length") out += `Content-Length: ${f.contentLength}\r\n`;
   else if (f.framing === "chunked") out += "Transfer-Encoding: chunked\r\n";
   if (f.websocket) out += "Connection: Upgrade\r\nUpgrade: websocket\r\n";
   return out + "\r\n";
+}
+
+// forwardingFields are the X-Forwarded-* and Forwarded fields, after those the client sent (xff,
+// forwarded: their values joined, "" when it sent none).
+function forwardingFields(f: RequestFacts, xff: string, forwarded: string): string {
+  const forNode = f.clientIp.includes(":") ? `"[${f.clientIp}]"` : f.clientIp;
+  const own = `for=${forNode};host="${f.host}";proto=${f.proto}`;
+  return (
+    `X-Forwarded-For: ${xff === "" ? f.clientIp : `${xff}, ${f.clientIp}`}\r\n` +
+    `X-Forwarded-Proto: ${f.proto}\r\nX-Forwarded-Host: ${f.host}\r\n` +
+    `Forwarded: ${forwarded === "" ? own : `${forwarded}, ${own}`}\r\n`
+  );
+}
+
+// The last client address, host and scheme forwardedFields built its fields for, and those fields:
+// requests in a row mostly come from the same client for the same host (one connection's requests,
+// HTTP/2 streams above all), and the four fields were half of the head's string building.
+const lastForwarded = { clientIp: "", host: "", proto: "", fields: "" };
+
+// forwardedFields are forwardingFields for a client that sent none of its own, from the memo when
+// the client, host and scheme are the last ones's.
+function forwardedFields(f: RequestFacts): string {
+  const m = lastForwarded;
+  if (m.fields !== "" && m.clientIp === f.clientIp && m.host === f.host && m.proto === f.proto)
+    return m.fields;
+  m.fields = forwardingFields(f, "", "");
+  m.clientIp = f.clientIp;
+  m.host = f.host;
+  m.proto = f.proto;
+  return m.fields;
 }
 
 /** rewritePath applies a PathRewrite; prefixLength is how much of path the Prefix match covered. */

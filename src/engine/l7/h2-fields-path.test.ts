@@ -132,3 +132,50 @@ test("HTTP/2 front, HTTP/1.1 backend: request and response fields on the own cod
   assert.equal(head["content-type"], "text/plain");
   assert.equal(head[":status"], 200);
 });
+
+test("HTTP/2 routing reads the request from the decoded list as from the object: header and method matches, Host, with and without repeated names, short and long lists", async () => {
+  // The own codec makes node's headers object only when a name repeats or the list is long
+  // (h2-own.ts); a route's header and method conditions, :authority and :path must read the same.
+  const heads: string[] = [];
+  const route: Route = {
+    name: "x",
+    match: {
+      path: { type: "Prefix", value: "/" },
+      headers: [{ name: "X-Tenant", type: "Exact", value: "blue" }],
+      method: "POST",
+    },
+    action: { type: "Forward", backends: [{ pool: "p", weight: 1 }] },
+  };
+  const { server, port } = await proxyRoute(route, { p: poolOf("p", [await backend(heads)]) });
+  closers.push(() => server.close());
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  closers.push(() => session.close());
+  const many: http2.OutgoingHttpHeaders = {};
+  for (let i = 0; i < 40; i++) many[`x-f${i}`] = String(i);
+  const status = async (h: http2.OutgoingHttpHeaders): Promise<number> => {
+    // No body (END_STREAM on HEADERS): the test backend reads heads only.
+    const s = session.request(
+      { ":path": "/p?q=1", ":authority": "app.test", ":method": "POST", ...h },
+      { endStream: true },
+    );
+    s.resume();
+    const ended = once(s, "end");
+    const [head] = (await once(s, "response")) as [http2.IncomingHttpHeaders];
+    await ended;
+    return Number(head[":status"]);
+  };
+  assert.equal(await status({ "x-tenant": "blue" }), 200, "list path, matching header");
+  assert.equal(await status({ "x-tenant": "red" }), 404, "list path, other value");
+  assert.equal(await status({}), 404, "list path, no header");
+  assert.equal(await status({ "x-tenant": "blue", cookie: ["a=1", "b=2"] }), 200, "object path (repeat)");
+  assert.equal(await status({ "x-tenant": "blue", ...many }), 200, "long list");
+  assert.equal(await status({ "x-tenant": "red", ...many }), 404, "long list, other value");
+  assert.equal(heads.length, 3);
+  for (const h of heads) {
+    assert.match(h.split("\r\n")[0]!, /^POST \/p\?q=1 HTTP\/1\.1$/);
+    assert.deepEqual(
+      fieldsOf(h).filter(([k]) => k === "host"),
+      [["host", "app.test"]],
+    );
+  }
+});

@@ -70,7 +70,7 @@ export interface OwnSession {
 /** OwnStreamSink is what acceptOwn hands each request to (H2Front's onStream path). */
 export type OwnStreamSink = (
   stream: FrontStream,
-  headers: http2.IncomingHttpHeaders,
+  headers: http2.IncomingHttpHeaders | undefined,
   flags: number,
   conn: H2Connection,
   arrivedAt: number,
@@ -94,9 +94,15 @@ export function acceptOwn(
     socket,
     {
       stream(s, fields, end) {
+        // A list in which no name repeats says what the object says: the exchange reads the
+        // request from it and writes the HTTP/1.1 request from it, in the client's order, and
+        // makes the object only if something asks for it (headersOf). Larger lists are folded at
+        // once, which also tells whether a name repeats, without comparing every pair.
+        if (fields.length <= 2 * UNIQUE_SCAN && namesUnique(fields)) {
+          sink(new OwnFront(s, session, fields), undefined, end ? 1 : 0, conn, s.arrivedAt);
+          return;
+        }
         const headers = emptyHeaders();
-        // A list in which no name repeats says what the object says: the exchange writes the
-        // HTTP/1.1 request from it, in the client's order, without walking the object.
         const unique = foldHeaders(fields, headers);
         sink(new OwnFront(s, session, unique ? fields : undefined), headers, end ? 1 : 0, conn, s.arrivedAt);
       },
@@ -168,6 +174,24 @@ export function headersOf(fields: readonly string[]): http2.IncomingHttpHeaders 
   return h;
 }
 
+// Up to this many fields, names are compared pairwise to tell a list with no repeated name.
+const UNIQUE_SCAN = 24;
+
+// namesUnique says no name of fields [name, value, ...] repeats.
+function namesUnique(fields: readonly string[]): boolean {
+  for (let i = 2; i < fields.length; i += 2) {
+    const k = fields[i]!;
+    for (let j = 0; j < i; j += 2) if (fields[j] === k) return false;
+  }
+  return true;
+}
+
+/** fieldValue is the value of name in fields [name, value, ...] (the first), or undefined. */
+export function fieldValue(fields: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
+}
+
 function emptyHeaders(): http2.IncomingHttpHeaders {
   return Object.create(null) as http2.IncomingHttpHeaders;
 }
@@ -231,6 +255,9 @@ export class OwnFront implements FrontStream {
   // owed: body bytes delivered while paused, their window returned on resume (backpressure).
   private owed = 0;
   private trailersMode = false;
+  // The close callbacks: the first in a field of its own (the exchange's, the only one mostly), so
+  // that a stream needs no array for it (an array grown by one push holds 17 slots).
+  private closer: (() => void) | undefined;
   private closers: (() => void)[] | undefined;
   private closed = false;
 
@@ -351,15 +378,19 @@ export class OwnFront implements FrontStream {
 
   onClose(cb: () => void): void {
     if (this.closed) return;
-    (this.closers ??= []).push(cb);
+    if (this.closer === undefined) this.closer = cb;
+    else (this.closers ??= []).push(cb);
   }
 
-  /** close runs the close callbacks once: the stream ended, was reset by the client, or by us. */
+  /** close runs the close callbacks once, in the order given: the stream ended, was reset by the client, or by us. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    const first = this.closer;
     const list = this.closers;
+    this.closer = undefined;
     this.closers = undefined;
+    if (first !== undefined) first();
     if (list !== undefined) for (const cb of list) cb();
   }
 

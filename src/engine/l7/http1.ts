@@ -22,7 +22,7 @@ import { currentRuntime, type ListenerRuntime } from "./runtime.ts";
 import { copyOf } from "./upstream.ts";
 import { tunnel } from "./websocket.ts";
 import { tlsVersionOf } from "./tls-version.ts";
-import { cookieValue } from "./cookie.ts";
+import { SharedPick } from "./shared-pick.ts";
 import { performance } from "node:perf_hooks";
 
 // Pipelined requests waiting behind the active one may buffer this much body before reading pauses.
@@ -624,35 +624,12 @@ export function destroyOnError(this: Socket): void {
   this.destroy();
 }
 
-/**
- * ConnPick is the PickContext of HTTP/1.1 connections: methods on a prototype rather than three
- * closures, reading the exchange a backend is being picked for. One serves every connection: a
- * pick is synchronous, and of() points it at the connection asking before each.
- */
-class ConnPick implements PickContext {
-  sourceIp = "";
-  exclude: ReadonlySet<string> | undefined = undefined;
-  prefer: string | undefined = undefined;
-  private conn: ClientConn | undefined = undefined;
-  of(conn: ClientConn, exclude: ReadonlySet<string> | undefined): this {
-    this.conn = conn;
-    this.sourceIp = conn.clientIp;
-    this.exclude = exclude;
-    this.prefer = undefined;
-    return this;
-  }
-  header(n: string): string | undefined {
-    return this.conn?.current()?.header(n);
-  }
-  cookie(n: string): string | undefined {
-    return cookieValue(this.conn?.current()?.header("cookie"), n);
-  }
-  uri(): string | undefined {
-    return this.conn?.current()?.head.url;
-  }
-}
-
-const PICK = new ConnPick();
+// PICK is the PickContext of HTTP/1.1 connections, reading the exchange a backend is being picked for.
+const PICK = new SharedPick<ClientConn>({
+  ip: (conn) => conn.clientIp,
+  header: (conn, n) => conn.current()?.header(n),
+  uri: (conn) => conn.current()?.head.url,
+});
 
 // requestLine returns the line of buf holding offset at (up to CR/LF, at most 256 bytes), latin1.
 function requestLine(buf: Buffer, at: number): string {

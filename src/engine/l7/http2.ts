@@ -15,7 +15,7 @@ import { CutLogGate, H2Guard } from "./h2-guard.ts";
 import { penalties } from "./h2-penalty.ts";
 import { currentRuntime, type ListenerRuntime } from "./runtime.ts";
 import type { H2Connection } from "../h2/connection.ts";
-import { acceptOwn, ownCodec } from "./h2-own.ts";
+import { acceptOwn, fieldValue, ownCodec } from "./h2-own.ts";
 import { NodeFront } from "./h2-front-stream.ts";
 
 /** CUT_LOG_INTERVAL_MS: cuts are logged at most once per interval per listener, with a count. */
@@ -74,7 +74,10 @@ export class H2Front {
     const front = this.current();
     const conn = acceptOwn(this.rt, socket, this.cutLog, (stream, headers, flags, c, at) => {
       const rt = currentRuntime(this.rt);
-      const host = headers[":authority"] ?? (headers.host as string | undefined) ?? "";
+      const host =
+        headers !== undefined
+          ? (headers[":authority"] ?? (headers.host as string | undefined) ?? "")
+          : (fieldValue(stream.fields!, ":authority") ?? fieldValue(stream.fields!, "host") ?? "");
       // at: the read that brought the stream's first byte (0 if analytics came on since).
       const arrivedAt = httpResponse.hasSubscribers ? at || arrival() : 0;
       const ex = new H2Exchange(rt, stream, headers, flags, host, undefined, arrivedAt);

@@ -296,7 +296,9 @@ export class UpstreamConn implements MessageSink, Watcher, Batched, Flushing {
     }
     this.sawResponse = true;
     owner.beforeRead?.();
+    this.readOwner = owner;
     const r = this.parser.execute(buf);
+    this.readOwner = null;
     owner.afterRead?.();
     if (typeof r !== "number") {
       this.fail("protocol", `invalid response from backend: ${(r as ParseError).code}`);
@@ -305,6 +307,9 @@ export class UpstreamConn implements MessageSink, Watcher, Batched, Flushing {
       owner.onUpgrade(this, this.shared ? copyOf(rest) : rest);
     }
   }
+
+  // readOwner is the owner when the read being parsed began: a response head in that read is its.
+  private readOwner: UpstreamOwner | null = null;
 
   // upgraded is set by onHead for a 101 so onData knows the remaining bytes are the tunnel's.
   private upgraded = false;
@@ -342,8 +347,19 @@ export class UpstreamConn implements MessageSink, Watcher, Batched, Flushing {
 
   onBegin(): void {}
   onHead(head: MessageHead): boolean {
+    const o = this.owner;
+    if (o === null || o !== this.readOwner) {
+      // Another response in the read that completed the owner's (a backend that answered one
+      // request twice, or sent one nobody asked for): it is nobody's — not the next exchange's,
+      // which may have taken the connection meanwhile — and the framing cannot be trusted. The
+      // connection closes; the rest of the read goes nowhere (owner null). It used to be handed
+      // to a null owner: a TypeError out of the socket's read callback, which ended the process.
+      if (o === null) this.destroy();
+      else this.fail("protocol", "backend sent a response before the request was written");
+      return true;
+    }
     if (head.statusCode === 101) this.upgraded = true;
-    return this.owner!.onHead(head);
+    return o.onHead(head);
   }
   onBody(chunk: Buffer): void {
     const o = this.owner;
