@@ -7,7 +7,8 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { once } from "node:events";
-import { poolOf } from "./testing.ts";
+import { poolOf, proxyRoute, RecordingBackend } from "./testing.ts";
+import type { Route } from "../../model/ir.ts";
 import { UpstreamPool, type UpstreamConn } from "./upstream.ts";
 import { ownSocketsSetting } from "../net/accept-path.ts";
 
@@ -91,4 +92,51 @@ test("holdHead declines a connection not yet connected: the caller writes throug
   assert.equal(c.connected, false);
   assert.equal(c.holdHead(HEAD), false);
   c.destroy();
+});
+
+// The inactivity timeout of a busy backend connection (a route's backend timeout under the coarse
+// sweep's 5 s, kept on the socket's own timer) counts from the request's write, as a write through
+// the socket restarts that timer. A held head written on the handle must restart it too: else a
+// pooled connection idle for most of the timeout times out its next request early (504), though
+// the backend answers well inside the timeout counted from the request.
+test("a held head written on the handle restarts the backend timeout, as a socket write does", async () => {
+  const TIMEOUT = 1000;
+  const IDLE = 700;
+  const SLOW = 600;
+  let requests = 0;
+  const backend = await new RecordingBackend((data, s) => {
+    if (!data.endsWith("\r\n\r\n")) return;
+    const answer = () => s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    // The first answer at once, the second within the timeout counted from its request.
+    if (++requests === 1) answer();
+    else setTimeout(answer, SLOW);
+  }).start();
+  after(() => backend.close());
+  const route: Route = {
+    name: "r",
+    match: { path: { type: "Prefix", value: "/" } },
+    backendTimeoutMs: TIMEOUT,
+    action: { type: "Forward", backends: [{ pool: "p", weight: 1 }] },
+  };
+  const { server, port } = await proxyRoute(route, { p: poolOf("p", [backend.port]) });
+  after(() => server.close());
+  const client = net.connect(port, "127.0.0.1");
+  after(() => client.destroy());
+  let got = "";
+  client.setEncoding("latin1").on("data", (d: string) => (got += d));
+  const responses = () => got.split("HTTP/1.1 ").length - 1;
+  client.write("GET /1 HTTP/1.1\r\nHost: a.test\r\n\r\n");
+  await until("the first response", () => got.endsWith("ok"));
+  // The pooled connection sits idle for most of the timeout (the scenario, not a synchronisation).
+  const idleFrom = Date.now();
+  await until("the idle gap passed", () => Date.now() - idleFrom >= IDLE);
+  client.write("GET /2 HTTP/1.1\r\nHost: a.test\r\n\r\n");
+  // Its whole answer: the backend's body, or the proxy's 504 text.
+  await until("the second response", () => responses() === 2 && /\r\n\r\n(ok|.*in time\n)$/.test(got));
+  assert.equal(backend.connections, 1, "the second request reused the pooled connection");
+  assert.match(
+    got.slice(got.lastIndexOf("HTTP/1.1 ")),
+    /^HTTP\/1\.1 200 /,
+    "the second request got its answer, not a timeout",
+  );
 });
