@@ -6,6 +6,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
+import http2 from "node:http2";
 import { once } from "node:events";
 import { poolOf, proxyRoute, RecordingBackend } from "./testing.ts";
 import type { Route } from "../../model/ir.ts";
@@ -96,18 +97,21 @@ test("holdHead declines a connection not yet connected: the caller writes throug
 
 // The inactivity timeout of a busy backend connection (a route's backend timeout under the coarse
 // sweep's 5 s, kept on the socket's own timer) counts from the request's write, as a write through
-// the socket restarts that timer. A held head written on the handle must restart it too: else a
-// pooled connection idle for most of the timeout times out its next request early (504), though
-// the backend answers well inside the timeout counted from the request.
-test("a held head written on the handle restarts the backend timeout, as a socket write does", async () => {
-  const TIMEOUT = 1000;
-  const IDLE = 700;
-  const SLOW = 600;
+// the socket restarts that timer. A head written on the handle must restart it too (the HTTP/1.1
+// front's held head, the HTTP/2 front's writeHead): else a pooled connection idle for most of the
+// timeout times out its next request early (504), though the backend answers well inside the
+// timeout counted from the request.
+const TIMEOUT = 1000;
+const IDLE = 700;
+const SLOW = 600;
+
+// slowSecond starts a backend answering its first request at once and the others after SLOW, and a
+// proxy to it whose route's backend timeout is TIMEOUT.
+async function slowSecond(): Promise<{ backend: RecordingBackend; port: number }> {
   let requests = 0;
   const backend = await new RecordingBackend((data, s) => {
     if (!data.endsWith("\r\n\r\n")) return;
     const answer = () => s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-    // The first answer at once, the second within the timeout counted from its request.
     if (++requests === 1) answer();
     else setTimeout(answer, SLOW);
   }).start();
@@ -120,6 +124,17 @@ test("a held head written on the handle restarts the backend timeout, as a socke
   };
   const { server, port } = await proxyRoute(route, { p: poolOf("p", [backend.port]) });
   after(() => server.close());
+  return { backend, port };
+}
+
+// idle lets the pooled backend connection sit idle for IDLE ms (the scenario, not a synchronisation).
+async function idle(): Promise<void> {
+  const from = Date.now();
+  await until("the idle gap passed", () => Date.now() - from >= IDLE);
+}
+
+test("HTTP/1.1 front: a held head written on the handle restarts the backend timeout", async () => {
+  const { backend, port } = await slowSecond();
   const client = net.connect(port, "127.0.0.1");
   after(() => client.destroy());
   let got = "";
@@ -127,9 +142,7 @@ test("a held head written on the handle restarts the backend timeout, as a socke
   const responses = () => got.split("HTTP/1.1 ").length - 1;
   client.write("GET /1 HTTP/1.1\r\nHost: a.test\r\n\r\n");
   await until("the first response", () => got.endsWith("ok"));
-  // The pooled connection sits idle for most of the timeout (the scenario, not a synchronisation).
-  const idleFrom = Date.now();
-  await until("the idle gap passed", () => Date.now() - idleFrom >= IDLE);
+  await idle();
   client.write("GET /2 HTTP/1.1\r\nHost: a.test\r\n\r\n");
   // Its whole answer: the backend's body, or the proxy's 504 text.
   await until("the second response", () => responses() === 2 && /\r\n\r\n(ok|.*in time\n)$/.test(got));
@@ -139,4 +152,22 @@ test("a held head written on the handle restarts the backend timeout, as a socke
     /^HTTP\/1\.1 200 /,
     "the second request got its answer, not a timeout",
   );
+});
+
+test("HTTP/2 front: a head written on the handle (writeHead) restarts the backend timeout", async () => {
+  const { backend, port } = await slowSecond();
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  after(() => session.close());
+  session.on("error", () => {});
+  const get = async (path: string): Promise<number> => {
+    const req = session.request({ ":path": path, ":authority": "a.test" });
+    req.resume();
+    const [headers] = (await once(req, "response")) as [http2.IncomingHttpHeaders];
+    await once(req, "end");
+    return Number(headers[":status"]);
+  };
+  assert.equal(await get("/1"), 200);
+  await idle();
+  assert.equal(await get("/2"), 200, "the second request got its answer, not a timeout");
+  assert.equal(backend.connections, 1, "the second request reused the pooled connection");
 });
