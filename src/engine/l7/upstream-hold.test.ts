@@ -171,3 +171,49 @@ test("HTTP/2 front: a head written on the handle (writeHead) restarts the backen
   assert.equal(await get("/2"), 200, "the second request got its answer, not a timeout");
   assert.equal(backend.connections, 1, "the second request reused the pooled connection");
 });
+
+// The keep-alive race with the head held: the backend closes (FIN or RST) its idle pooled
+// connection in the same turn as a request takes it. Whichever of the two the proxy reads first,
+// the request is answered by a retry on a new connection, never with a 502.
+for (const how of ["FIN", "RST"] as const) {
+  test(`a backend closing the pooled connection (${how}) as the held request takes it: the retry answers`, async () => {
+    const sockets: net.Socket[] = [];
+    const backend = net.createServer((s) => {
+      sockets.push(s);
+      s.on("error", () => {});
+      s.on("data", () => s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+    });
+    backend.listen(0, "127.0.0.1");
+    await once(backend, "listening");
+    after(() => {
+      backend.close();
+      for (const s of sockets) s.destroy();
+    });
+    const route: Route = {
+      name: "r",
+      match: { path: { type: "Prefix", value: "/" } },
+      action: { type: "Forward", backends: [{ pool: "p", weight: 1 }] },
+    };
+    const bport = (backend.address() as net.AddressInfo).port;
+    const { server, port } = await proxyRoute(route, { p: poolOf("p", [bport]) });
+    after(() => server.close());
+    const client = net.connect(port, "127.0.0.1");
+    after(() => client.destroy());
+    let got = "";
+    client.setEncoding("latin1").on("data", (d: string) => (got += d));
+    client.write("GET /1 HTTP/1.1\r\nHost: a.test\r\n\r\n");
+    await until("the first response", () => got.endsWith("ok"));
+    // Both in the kernel before the proxy's next poll, the request first (epoll reports in order
+    // of readiness: the request is read, and its head held, before the close is): a connected
+    // socket's write is tried at once, and the backend handle's fd closes now.
+    client.write("GET /2 HTTP/1.1\r\nHost: a.test\r\n\r\n");
+    if (how === "FIN") sockets[0]!.destroy();
+    else sockets[0]!.resetAndDestroy();
+    await until(
+      "the second response",
+      () => got.split("HTTP/1.1 ").length === 3 && /\r\n\r\n[^\r]+$/.test(got),
+    );
+    assert.match(got.slice(got.lastIndexOf("HTTP/1.1 ")), /^HTTP\/1\.1 200 /, got);
+    assert.equal(sockets.length, 2, "the retry went on a new connection");
+  });
+}
