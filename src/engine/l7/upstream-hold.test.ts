@@ -217,3 +217,61 @@ for (const how of ["FIN", "RST"] as const) {
     assert.equal(sockets.length, 2, "the retry went on a new connection");
   });
 }
+
+// A WebSocket upgrade is a request without a body: on a pooled connection its head is held. The
+// client's first frame, sent with the head before the 101, must reach the backend after the head.
+test("a WebSocket upgrade on a pooled connection: the held head, then the 101, then the client's early bytes", async () => {
+  const seen: string[] = [];
+  const sockets: net.Socket[] = [];
+  const backend = net.createServer((s) => {
+    sockets.push(s);
+    let got = "";
+    let tunnel = false;
+    s.setEncoding("latin1");
+    s.on("error", () => {});
+    s.on("data", (d: string) => {
+      if (tunnel) return void (seen.push(d), s.write(`echo:${d}`));
+      got += d;
+      if (!got.includes("\r\n\r\n")) return;
+      const head = got.slice(0, got.indexOf("\r\n\r\n") + 4);
+      const rest = got.slice(head.length);
+      got = "";
+      seen.push(head.split("\r\n")[0]!);
+      if (!/upgrade: websocket/i.test(head))
+        return void s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      tunnel = true;
+      s.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+      if (rest !== "") {
+        seen.push(rest);
+        s.write(`echo:${rest}`);
+      }
+    });
+  });
+  backend.listen(0, "127.0.0.1");
+  await once(backend, "listening");
+  after(() => {
+    backend.close();
+    for (const s of sockets) s.destroy();
+  });
+  const route: Route = {
+    name: "r",
+    match: { path: { type: "Prefix", value: "/" } },
+    action: { type: "Forward", backends: [{ pool: "p", weight: 1 }] },
+  };
+  const bport = (backend.address() as net.AddressInfo).port;
+  const { server, port } = await proxyRoute(route, { p: poolOf("p", [bport]) });
+  after(() => server.close());
+  const client = net.connect(port, "127.0.0.1");
+  after(() => client.destroy());
+  let got = "";
+  client.setEncoding("latin1").on("data", (d: string) => (got += d));
+  client.write("GET /1 HTTP/1.1\r\nHost: a.test\r\n\r\n");
+  await until("the first response", () => got.endsWith("ok"));
+  client.write(
+    "GET /ws HTTP/1.1\r\nHost: a.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\nEARLY",
+  );
+  await until("the early bytes' echo", () => got.endsWith("echo:EARLY"));
+  assert.equal(sockets.length, 1, "the upgrade reused the pooled connection");
+  assert.deepEqual(seen, ["GET /1 HTTP/1.1", "GET /ws HTTP/1.1", "EARLY"]);
+});
