@@ -172,80 +172,16 @@ test("HTTP/2 front: a head written on the handle (writeHead) restarts the backen
   assert.equal(backend.connections, 1, "the second request reused the pooled connection");
 });
 
-// The keep-alive race with the head held: the backend closes (FIN or RST) its idle pooled
-// connection in the same turn as a request takes it. Whichever of the two the proxy reads first,
-// the request is answered by a retry on a new connection, never with a 502.
-for (const how of ["FIN", "RST"] as const) {
-  test(`a backend closing the pooled connection (${how}) as the held request takes it: the retry answers`, async () => {
-    const sockets: net.Socket[] = [];
-    const backend = net.createServer((s) => {
-      sockets.push(s);
-      s.on("error", () => {});
-      s.on("data", () => s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
-    });
-    backend.listen(0, "127.0.0.1");
-    await once(backend, "listening");
-    after(() => {
-      backend.close();
-      for (const s of sockets) s.destroy();
-    });
-    const route: Route = {
-      name: "r",
-      match: { path: { type: "Prefix", value: "/" } },
-      action: { type: "Forward", backends: [{ pool: "p", weight: 1 }] },
-    };
-    const bport = (backend.address() as net.AddressInfo).port;
-    const { server, port } = await proxyRoute(route, { p: poolOf("p", [bport]) });
-    after(() => server.close());
-    const client = net.connect(port, "127.0.0.1");
-    after(() => client.destroy());
-    let got = "";
-    client.setEncoding("latin1").on("data", (d: string) => (got += d));
-    client.write("GET /1 HTTP/1.1\r\nHost: a.test\r\n\r\n");
-    await until("the first response", () => got.endsWith("ok"));
-    // Both in the kernel before the proxy's next poll, the request first (epoll reports in order
-    // of readiness: the request is read, and its head held, before the close is): a connected
-    // socket's write is tried at once, and the backend handle's fd closes now.
-    client.write("GET /2 HTTP/1.1\r\nHost: a.test\r\n\r\n");
-    if (how === "FIN") sockets[0]!.destroy();
-    else sockets[0]!.resetAndDestroy();
-    await until(
-      "the second response",
-      () => got.split("HTTP/1.1 ").length === 3 && /\r\n\r\n[^\r]+$/.test(got),
-    );
-    assert.match(got.slice(got.lastIndexOf("HTTP/1.1 ")), /^HTTP\/1\.1 200 /, got);
-    assert.equal(sockets.length, 2, "the retry went on a new connection");
-  });
-}
-
-// A WebSocket upgrade is a request without a body: on a pooled connection its head is held. The
-// client's first frame, sent with the head before the 101, must reach the backend after the head.
-test("a WebSocket upgrade on a pooled connection: the held head, then the 101, then the client's early bytes", async () => {
-  const seen: string[] = [];
+// pooled starts a raw backend (handle sets up each connection, kept in sockets), a proxy to it,
+// and a client whose first request was answered ("ok"): its backend connection is in the pool.
+async function pooled(
+  handle: (s: net.Socket) => void,
+): Promise<{ sockets: net.Socket[]; client: net.Socket; got: () => string }> {
   const sockets: net.Socket[] = [];
   const backend = net.createServer((s) => {
     sockets.push(s);
-    let got = "";
-    let tunnel = false;
-    s.setEncoding("latin1");
     s.on("error", () => {});
-    s.on("data", (d: string) => {
-      if (tunnel) return void (seen.push(d), s.write(`echo:${d}`));
-      got += d;
-      if (!got.includes("\r\n\r\n")) return;
-      const head = got.slice(0, got.indexOf("\r\n\r\n") + 4);
-      const rest = got.slice(head.length);
-      got = "";
-      seen.push(head.split("\r\n")[0]!);
-      if (!/upgrade: websocket/i.test(head))
-        return void s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-      tunnel = true;
-      s.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
-      if (rest !== "") {
-        seen.push(rest);
-        s.write(`echo:${rest}`);
-      }
-    });
+    handle(s);
   });
   backend.listen(0, "127.0.0.1");
   await once(backend, "listening");
@@ -267,11 +203,63 @@ test("a WebSocket upgrade on a pooled connection: the held head, then the 101, t
   client.setEncoding("latin1").on("data", (d: string) => (got += d));
   client.write("GET /1 HTTP/1.1\r\nHost: a.test\r\n\r\n");
   await until("the first response", () => got.endsWith("ok"));
+  return { sockets, client, got: () => got };
+}
+
+// The keep-alive race with the head held: the backend closes (FIN or RST) its idle pooled
+// connection in the same turn as a request takes it. Whichever of the two the proxy reads first,
+// the request is answered by a retry on a new connection, never with a 502.
+for (const how of ["FIN", "RST"] as const) {
+  test(`a backend closing the pooled connection (${how}) as the held request takes it: the retry answers`, async () => {
+    const { sockets, client, got } = await pooled((s) =>
+      s.on("data", () => s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")),
+    );
+    // Both in the kernel before the proxy's next poll, the request first (epoll reports in order
+    // of readiness: the request is read, and its head held, before the close is): a connected
+    // socket's write is tried at once, and the backend handle's fd closes now.
+    client.write("GET /2 HTTP/1.1\r\nHost: a.test\r\n\r\n");
+    if (how === "FIN") sockets[0]!.destroy();
+    else sockets[0]!.resetAndDestroy();
+    await until(
+      "the second response",
+      () => got().split("HTTP/1.1 ").length === 3 && /\r\n\r\n[^\r]+$/.test(got()),
+    );
+    assert.match(got().slice(got().lastIndexOf("HTTP/1.1 ")), /^HTTP\/1\.1 200 /, got());
+    assert.equal(sockets.length, 2, "the retry went on a new connection");
+  });
+}
+
+// A WebSocket upgrade is a request without a body: on a pooled connection its head is held. The
+// client's first frame, sent with the head before the 101, must reach the backend after the head.
+test("a WebSocket upgrade on a pooled connection: the held head, then the 101, then the client's early bytes", async () => {
+  const seen: string[] = [];
+  const { sockets, client, got } = await pooled((s) => {
+    let read = "";
+    let tunnel = false;
+    s.setEncoding("latin1");
+    s.on("data", (d: string) => {
+      if (tunnel) return void (seen.push(d), s.write(`echo:${d}`));
+      read += d;
+      if (!read.includes("\r\n\r\n")) return;
+      const head = read.slice(0, read.indexOf("\r\n\r\n") + 4);
+      const rest = read.slice(head.length);
+      read = "";
+      seen.push(head.split("\r\n")[0]!);
+      if (!/upgrade: websocket/i.test(head))
+        return void s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      tunnel = true;
+      s.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+      if (rest !== "") {
+        seen.push(rest);
+        s.write(`echo:${rest}`);
+      }
+    });
+  });
   client.write(
     "GET /ws HTTP/1.1\r\nHost: a.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\nEARLY",
   );
-  await until("the early bytes' echo", () => got.endsWith("echo:EARLY"));
+  await until("the early bytes' echo", () => got().endsWith("echo:EARLY"));
   assert.equal(sockets.length, 1, "the upgrade reused the pooled connection");
   assert.deepEqual(seen, ["GET /1 HTTP/1.1", "GET /ws HTTP/1.1", "EARLY"]);
 });
