@@ -212,6 +212,16 @@ export class UpstreamConn implements MessageSink, Watcher, Batched, Flushing {
   writeHead(head: string): void {
     this.active = true;
     if (!this.shared || !direct || !writeDirect(this.socket, head)) this.socket.write(head, "latin1");
+    else this.wroteDirect();
+  }
+
+  // wroteDirect restarts the socket's own inactivity timer after a write on the handle, as a write
+  // through the socket restarts it: a backend timeout under the coarse sweep's (armTimeout) then
+  // counts from the request, not from the connection's last read. Without it a connection that sat
+  // pooled for most of the timeout timed its next request out early (504 while the backend was
+  // answering in time).
+  private wroteDirect(): void {
+    if (!this.coarse && this.armed > 0) restartTimer(this.socket);
   }
 
   // heldHead is a whole request held for this turn's release (holdHead).
@@ -243,6 +253,7 @@ export class UpstreamConn implements MessageSink, Watcher, Batched, Flushing {
     if (this.closed) return;
     // The socket may have queued writes since (a detour through socket.write): then it keeps the order.
     if (!writeDirect(this.socket, head)) this.socket.write(head, "latin1");
+    else this.wroteDirect();
   }
 
   /** release returns the connection to the idle pool, or closes it when reusable is false. */
@@ -374,6 +385,14 @@ export class UpstreamConn implements MessageSink, Watcher, Batched, Flushing {
     if (this.upgraded) return;
     this.owner?.onComplete();
   }
+}
+
+// restartTimer restarts s's inactivity timer (socket.setTimeout) as its own writes do: Node's
+// _unrefTimer refreshes the timer in place; where a Node lacks it, the timer is set again.
+function restartTimer(s: net.Socket): void {
+  const refresh = (s as unknown as { _unrefTimer?: () => void })._unrefTimer;
+  if (typeof refresh === "function") refresh.call(s);
+  else s.setTimeout(s.timeout ?? 0);
 }
 
 /** UpstreamPool keeps idle keep-alive connections per backend id. */
