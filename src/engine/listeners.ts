@@ -14,7 +14,7 @@ import { UdpProxy, type UdpConfig } from "./l4/udp.ts";
 import { overListenerCap, type Admission } from "./net/admission.ts";
 import { LiveNode, LiveSet } from "./net/live-set.ts";
 import { acceptPath } from "./net/accept-path.ts";
-import { noDelayAtListen, takeAccepts, type CloseTracker, type OwnSocket } from "./net/own-socket.ts";
+import { takeAccepts, type CloseTracker, type OwnSocket } from "./net/own-socket.ts";
 
 /**
  * ListenerSpec is one compiled listener of a snapshot. A UDP listener either proxies (udp: the L4
@@ -286,11 +286,7 @@ export class ListenerManager {
         { host: e.spec.address, port: e.spec.port, reusePort, ipv6Only: isIPv6(e.spec.address) },
         () => {
           server.off("error", failed);
-          if (this.own) {
-            // Before acceptOwn: it reads whether accepted sockets inherit TCP_NODELAY.
-            noDelayAtListen(server);
-            this.acceptOwn(e, server);
-          }
+          if (this.own) this.acceptOwn(e, server);
           server.on("error", (err) =>
             this.opts.log("error", "listener error", { listener: e.spec.name, error: String(err) }),
           );

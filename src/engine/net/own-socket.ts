@@ -238,11 +238,11 @@ export class OwnSocket {
 
   /**
    * OwnSocket takes handle, just accepted, and sets it up: no Nagle delay (as the engine's servers'
-   * noDelay; noDelaySet: it has it already, from its listening socket), reads into the shared buffer. Nothing reads until start(). If this throws (Node's
+   * noDelay), reads into the shared buffer. Nothing reads until start(). If this throws (Node's
    * internals changed under us) the handle is as accepted: takeAccepts gives it to Node's accept.
    */
-  constructor(handle: TcpHandle, noDelaySet = false) {
-    if (!noDelaySet) handle.setNoDelay(true);
+  constructor(handle: TcpHandle) {
+    handle.setNoDelay(true);
     handle.onread = onRead;
     handle.useUserBuffer(READ_BUFFER);
     this.handle = handle;
@@ -570,27 +570,6 @@ export class OwnSocket {
   }
 }
 
-// inheriting holds the servers whose accepted sockets have TCP_NODELAY from their listening socket.
-const inheriting = new WeakSet<net.Server>();
-
-/**
- * noDelayAtListen sets TCP_NODELAY once on server's listening socket, whose accepted sockets
- * inherit it (Linux copies a listening socket's options into each socket it accepts), and stops
- * the per-connection setting: Node's (server.noDelay) and the own socket layer's (takeAccepts).
- * One setsockopt per connection fewer, own and net.Socket (TLS) alike (docs/performance.md, "TCP_NODELAY
- * at listen"). Call it once server is listening. False, and nothing changed, on another platform,
- * without a native handle, or when the listening socket refused it: each connection sets it then.
- */
-export function noDelayAtListen(server: net.Server): boolean {
-  if (process.platform !== "linux" || !ownSockets) return false;
-  type Listening = { setNoDelay?: (on: boolean) => number };
-  const h = (server as unknown as { _handle?: Listening | null })._handle;
-  if (typeof h?.setNoDelay !== "function" || h.setNoDelay(true) !== 0) return false;
-  (server as unknown as { noDelay: boolean }).noDelay = false;
-  inheriting.add(server);
-  return true;
-}
-
 /** AcceptTaker is what takeAccepts asks of its caller for each accepted connection. */
 export interface AcceptTaker {
   /** wants says whether the connection goes to the own socket layer; false leaves it to Node's accept. */
@@ -622,13 +601,12 @@ export function takeAccepts(server: net.Server, taker: AcceptTaker): boolean {
     return false;
   if (nodeAccept.length !== 2) return false;
   let nodeOnly = false;
-  const noDelaySet = inheriting.has(server);
   handle.onconnection = function (this: unknown, err: number, client: TcpHandle | undefined): void {
     if (err !== 0 || client === undefined || nodeOnly || !taker.wants())
       return nodeAccept.call(this, err, client);
     let s: OwnSocket;
     try {
-      s = new OwnSocket(client, noDelaySet);
+      s = new OwnSocket(client);
     } catch (e) {
       nodeOnly = true;
       taker.failed(`the accepted TCP handle refused the own socket layer's setup: ${String(e)}`, true);
