@@ -10,36 +10,25 @@ import net from "node:net";
 import { once } from "node:events";
 import type { Route, WafConfig } from "../../model/ir.ts";
 import { crsRules } from "../../waf/rx/crs-corpus.ts";
-import { poolOf, proxyRoute } from "./testing.ts";
+import { poolOf, proxyRoute, wafConfig } from "./testing.ts";
 import { wafProgram } from "./waf-program.ts";
 
 const closers: (() => void)[] = [];
 after(() => closers.forEach((c) => c()));
 
 const LIMIT = 64;
-let keys = 0;
+// waf is the policy under test: response bodies inspected up to LIMIT, one phase 4 rule.
 function waf(): WafConfig {
-  return {
-    key: `held-${process.pid}-${++keys}`,
-    policy: "WafPolicy/default/held",
-    mode: "Enforcement",
-    paranoiaLevel: 1,
-    inboundAnomalyThreshold: 5,
-    outboundAnomalyThreshold: 4,
-    exclusions: [],
-    requestBodyLimitBytes: 64 * 1024,
-    requestBodyLimitAction: "Reject",
+  return wafConfig({
     inspectResponseBody: true,
     responseBodyLimitBytes: LIMIT,
-    budgetMs: 0,
-    failurePolicy: "FailClosed",
     customRules: [
       {
         name: "custom/held",
         text: 'SecRule RESPONSE_BODY "@contains secret-token" "id:10100,phase:4,deny,status:403,log"\n',
       },
     ],
-  };
+  });
 }
 
 const crs = crsRules();
