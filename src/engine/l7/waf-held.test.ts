@@ -76,6 +76,11 @@ const answers: Record<string, { raw: string; close?: boolean }> = {
       "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n" +
       `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Latin: caf\u00e9\r\nContent-Length: 2\r\n\r\nok`,
   },
+  // The backend closes after 12 of 100 bytes.
+  "/truncated": {
+    raw: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\npartial body",
+    close: true,
+  },
   "/eof": { raw: `HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end`, close: true },
 };
 
@@ -324,5 +329,26 @@ test(
       JSON.stringify(blocked.fields),
     );
     assert.ok(!blocked.body.includes("secret"), blocked.body);
+  },
+);
+
+test(
+  "a held response whose backend breaks off: 502 (nothing of it was sent), HTTP/1.1 as HTTP/2",
+  { skip },
+  async () => {
+    const be = await backend();
+    const plain = await proxy(be, false);
+    const held = await proxy(be, true);
+    const req = "GET /truncated HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n";
+    // Unheld, the head and 12 bytes left before the break: the client's connection is broken off.
+    assert.match(await exchange(plain, req), /^HTTP\/1\.1 200 [^]*partial body$/);
+    const [r] = parseResponses(await exchange(held, req), ["GET"]);
+    assert.equal(r!.status, 502);
+    assert.ok(!r!.body.includes("partial"), r!.body);
+    const h = await h2(held, "/truncated");
+    assert.ok(
+      h.fields.some(([n, v]) => n === ":status" && v === "502"),
+      JSON.stringify(h.fields),
+    );
   },
 );
