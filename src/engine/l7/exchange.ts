@@ -381,6 +381,13 @@ export class Exchange extends BackendAttempt implements Decidable, Departing {
   fail(status: number, text: string): void {
     if (this.done) return;
     this.error = text;
+    // A response held for WAF phase 4 has not reached the client: it can still be answered (as an
+    // HTTP/2 client's is), not broken off with nothing.
+    if (this.held !== undefined) {
+      this.held = undefined;
+      this.responseStarted = false;
+      this.outChunked = false;
+    }
     if (this.responseStarted) {
       this.status = this.status || status;
       this.finish(false);

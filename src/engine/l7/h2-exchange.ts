@@ -69,6 +69,9 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
   // guard counts this stream as reset early when it closes before its response ended.
   private readonly guard: H2Guard | undefined;
   private readonly hasBody: boolean;
+  // interim: the backend's head was a 1xx (103 Early Hints, 100 Continue); its message's end is
+  // not the response's (the final head follows on the same connection).
+  private interim = false;
   private upstreamHead = "";
   /** framing is how the body goes to an HTTP/1.1 backend (set by http1Head). */
   framing: "length" | "chunked" | "none" = "none";
@@ -412,7 +415,8 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
 
   onHead(h: MessageHead): boolean {
     const status = h.statusCode;
-    if (status >= 100 && status < 200) return false;
+    this.interim = status >= 100 && status < 200;
+    if (this.interim) return false;
     this.stampHead();
     // custom-http-errors: the default backend's page instead of this answer (error-pages.ts).
     const ep = this.route?.errorPages;
@@ -525,6 +529,10 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
   }
 
   onComplete(): void {
+    if (this.interim) {
+      this.interim = false;
+      return;
+    }
     if (this.heldResponse !== undefined && !this.releaseResponse(true)) return;
     this.releaseUpstream(this.requestDone);
     this.endResponse();

@@ -179,3 +179,47 @@ test("HTTP/2 routing reads the request from the decoded list as from the object:
     );
   }
 });
+
+test("HTTP/2 front, HTTP/1.1 backend: a 1xx (103 Early Hints) before the final response does not end the stream", async () => {
+  // The backend's interim message ends before the final head: that end is not the response's.
+  const server = net.createServer((sock) =>
+    sock.on("data", () =>
+      sock.write(
+        "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n" +
+          "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nfinal",
+      ),
+    ),
+  );
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  closers.push(() => server.close());
+  const route: Route = {
+    name: "r",
+    match: { path: { type: "Prefix", value: "/" } },
+    action: { type: "Forward", backends: [{ pool: "p", weight: 1 }] },
+  };
+  const backendPort = (server.address() as net.AddressInfo).port;
+  const { server: proxyServer, port } = await proxyRoute(route, { p: poolOf("p", [backendPort]) });
+  closers.push(() => proxyServer.close());
+  const uncaught: Error[] = [];
+  const onUncaught = (e: Error) => void uncaught.push(e);
+  process.on("uncaughtException", onUncaught);
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  try {
+    for (let i = 0; i < 2; i++) {
+      const s = session.request({ ":path": "/", ":authority": "app.test" });
+      let body = "";
+      s.setEncoding("latin1");
+      s.on("data", (c: string) => (body += c));
+      const ended = once(s, "end");
+      const [head] = (await once(s, "response")) as [http2.IncomingHttpHeaders];
+      await ended;
+      assert.equal(head[":status"], 200, `request ${i}`);
+      assert.equal(body, "final", `request ${i}`);
+    }
+    assert.deepEqual(uncaught, []);
+  } finally {
+    process.off("uncaughtException", onUncaught);
+    session.close();
+  }
+});

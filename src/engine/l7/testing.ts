@@ -6,7 +6,7 @@ import net from "node:net";
 import { once } from "node:events";
 import type { TestContext } from "node:test";
 import type { Backend, ConnectionHandler, PickContext, Upstreams } from "../contracts.ts";
-import type { EngineSnapshot, HttpListener, Pool, Route } from "../../model/ir.ts";
+import type { EngineSnapshot, HttpListener, Pool, Route, WafConfig } from "../../model/ir.ts";
 import { compileHttpWith } from "./compile.ts";
 import { HTTP_RESPONSE_CHANNEL, type HttpResponseEvent } from "./events.ts";
 import { defaultLimits, type Limits } from "./runtime.ts";
@@ -249,4 +249,25 @@ export async function timedClient(
   let got = "";
   client.on("data", (d: Buffer) => (got += d.toString("latin1")));
   return { client, got: () => got };
+}
+
+let wafKeys = 0;
+/** wafConfig is a WafConfig (Enforcement, PL1, thresholds 5/4) with a fresh key; over overrides. */
+export function wafConfig(over: Partial<WafConfig> = {}): WafConfig {
+  return {
+    key: `test-${process.pid}-${++wafKeys}`,
+    policy: "WafPolicy/default/test",
+    mode: "Enforcement",
+    paranoiaLevel: 1,
+    inboundAnomalyThreshold: 5,
+    outboundAnomalyThreshold: 4,
+    exclusions: [],
+    requestBodyLimitBytes: 64 * 1024,
+    requestBodyLimitAction: "Reject",
+    inspectResponseBody: false,
+    responseBodyLimitBytes: 512 * 1024,
+    budgetMs: 0,
+    failurePolicy: "FailClosed",
+    ...over,
+  };
 }

@@ -17,32 +17,21 @@ import { formatWafLine } from "../waf-log.ts";
 import { compileHttpWith } from "./compile.ts";
 import { HTTP_RESPONSE_CHANNEL, type HttpResponseEvent } from "./events.ts";
 import { defaultLimits } from "./runtime.ts";
-import { catchAllListener, listen, poolOf, rawExchange, RoundRobinUpstreams, snapshotOf } from "./testing.ts";
+import {
+  catchAllListener,
+  listen,
+  poolOf,
+  rawExchange,
+  RoundRobinUpstreams,
+  snapshotOf,
+  wafConfig,
+} from "./testing.ts";
 import { WAF_BLOCKED_BODY } from "./waf.ts";
 import { clearWafPrograms, wafProgram } from "./waf-program.ts";
 
 const crs = crsRules();
-let keys = 0;
-
 /** waf is a WafConfig (Enforcement, PL1, thresholds 5/4) with a fresh key; over overrides. */
-function waf(over: Partial<WafConfig> = {}): WafConfig {
-  return {
-    key: `test-${process.pid}-${++keys}`,
-    policy: "WafPolicy/default/test",
-    mode: "Enforcement",
-    paranoiaLevel: 1,
-    inboundAnomalyThreshold: 5,
-    outboundAnomalyThreshold: 4,
-    exclusions: [],
-    requestBodyLimitBytes: 64 * 1024,
-    requestBodyLimitAction: "Reject",
-    inspectResponseBody: false,
-    responseBodyLimitBytes: 512 * 1024,
-    budgetMs: 0,
-    failurePolicy: "FailClosed",
-    ...over,
-  };
-}
+const waf = wafConfig;
 
 // engineSkip says why the engine tests cannot run (no CRS, or no rule engine built in yet).
 function engineSkip(): string | false {
