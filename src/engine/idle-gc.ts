@@ -34,6 +34,7 @@ export const MIN_GAP_MS = 5 * 60_000;
 export type ActivityProbe = () => { begun: number; inFlight: boolean };
 
 type GcOptions = { type: "major"; execution: "sync"; flavor: "regular" };
+let collect: ((o: GcOptions) => void) | undefined;
 let timer: NodeJS.Timeout | undefined;
 const probes = new Set<ActivityProbe>();
 // lastBegun is the probes' summed begun count at the last check; quiet counts idle checks in a row.
@@ -51,6 +52,7 @@ let compactions = 0;
 export function watchIdleHeap(probe: ActivityProbe): void {
   probes.add(probe);
   if (timer !== undefined) return;
+  gc(); // taken now, so --expose-gc is on only for that moment
   base = getHeapStatistics().total_heap_size;
   timer = setInterval(idleCheck, CHECK_MS).unref();
 }
@@ -97,18 +99,17 @@ export function compactIdleHeap(): void {
 
 // gc returns V8's collection function. Node exposes it only with --expose-gc, which a flag set at
 // run time applies to contexts made afterwards: one context made at that moment gives it, and the
-// flag goes off again so that later contexts and worker threads do not see a `gc` global. The
-// context is made for each compaction and dropped after it, not kept: a context holds its own
-// globals and builtins, ~1 MiB of RSS (measured on a bare Node 24: +2.6 MiB with one made
-// against +1.0 without), which an engine that never compacts — one holding idle connections after
-// no load — would carry for nothing (docs/performance.md, "Fewer pages and threads").
+// flag goes off again so that later contexts and worker threads do not see a `gc` global.
 function gc(): (o: GcOptions) => void {
-  const own = (globalThis as { gc?: (o: GcOptions) => void }).gc;
-  if (own !== undefined) return own; // the process was started with --expose-gc
-  setFlagsFromString("--expose-gc");
-  try {
-    return runInNewContext("gc") as (o: GcOptions) => void;
-  } finally {
-    setFlagsFromString("--no-expose-gc");
+  if (collect === undefined) {
+    const own = (globalThis as { gc?: (o: GcOptions) => void }).gc;
+    if (own !== undefined) return (collect = own); // the process was started with --expose-gc
+    setFlagsFromString("--expose-gc");
+    try {
+      collect = runInNewContext("gc") as (o: GcOptions) => void;
+    } finally {
+      setFlagsFromString("--no-expose-gc");
+    }
   }
+  return collect;
 }
