@@ -22,6 +22,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { defaultTopology, makeCertificate } from "./topology.ts";
+import { ENGINE_NODE_FLAGS } from "../src/engine/v8-tuning.ts";
 
 const { values: v } = parseArgs({
   options: {
@@ -127,6 +128,7 @@ async function main(): Promise<void> {
         "1",
         process.execPath,
         "--max-semi-space-size=8",
+        ...ENGINE_NODE_FLAGS,
         ...v.flags!.split(" ").filter((f) => f !== ""),
         script,
         `--address=${ADDRS[i]}`,

@@ -36,6 +36,7 @@ import {
 import { makeRunDir, startWebBackend } from "./proxies.ts";
 import { ensureTools } from "./setup.ts";
 import { defaultTopology, type Topology } from "./topology.ts";
+import { ENGINE_NODE_FLAGS } from "../src/engine/v8-tuning.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const o = parseEnginesArgs(process.argv.slice(2));
@@ -44,6 +45,7 @@ const httpCase = CASES.find((c) => c.id === "http-ka-64")!;
 const portico = [
   process.execPath,
   "--disable-warning=ExperimentalWarning",
+  ...ENGINE_NODE_FLAGS,
   join(root, ".cache/dist/src/cli/main.js"),
 ];
 const env = { ...process.env, NODE_ENV: "production" };

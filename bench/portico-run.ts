@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import { abManifest } from "./analytics-report.ts";
 import { pinned, portTaken, startProcess, type Running } from "./procs.ts";
 import type { Topology } from "./topology.ts";
+import { ENGINE_NODE_FLAGS } from "../src/engine/v8-tuning.ts";
 
 const root = resolve(import.meta.dirname, "..");
 /** BUILD is the JS build's tree (scripts/build.sh), which bin/portico runs. */
@@ -82,6 +83,7 @@ export async function startPorticoRun(
   const argv = [
     process.execPath,
     "--disable-warning=ExperimentalWarning",
+    ...ENGINE_NODE_FLAGS,
     ...(o.nodeFlags ?? []),
     join(o.build ?? BUILD, "src/cli/main.js"),
     "run",

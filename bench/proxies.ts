@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { backendConfig, haproxyConfig, nginxProxyConfig } from "./configs.ts";
 import { pinned, portTaken, runCommand, startProcess, waitForPort, type Running } from "./procs.ts";
 import type { ProxyName, Topology } from "./topology.ts";
+import { ENGINE_NODE_FLAGS } from "../src/engine/v8-tuning.ts";
 
 const here = import.meta.dirname;
 
@@ -96,6 +97,7 @@ export function porticoEngineArgv(
   return [
     process.execPath,
     "--disable-warning=ExperimentalWarning",
+    ...ENGINE_NODE_FLAGS,
     script,
     `--address=${t.proxies.Portico}`,
     `--http-port=${t.httpPort}`,

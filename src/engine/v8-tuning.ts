@@ -15,6 +15,20 @@
 // long-lived ones (configuration, pools) are made once.
 import { setFlagsFromString } from "node:v8";
 
+/**
+ * ENGINE_NODE_FLAGS are V8 flags an engine's process must be started with: they act from start-up
+ * on, before any of our code runs, and Node refuses them in NODE_OPTIONS. bin/portico and the
+ * image's ENTRYPOINT pass them, the bench passes them to its engines, and `--workers N` forks its
+ * engine processes with the controller's flags (v8-tuning.test.ts and test/e2e/bin-portico.test.ts check them).
+ *
+ * `--no-maglev`: Maglev, V8's mid-tier optimising compiler, compiles the module loader's path
+ * functions while the build's ~300 modules load; from then on its 1.8 MiB of machine code in the
+ * node binary stays resident, which setting the flag at run time (as tuneV8 does for the rest)
+ * comes too late to prevent. Without it hot functions go from the baseline compiler to TurboFan,
+ * which the request path reaches either way (docs/performance.md, "Pages, threads and flags").
+ */
+export const ENGINE_NODE_FLAGS: readonly string[] = ["--no-maglev"];
+
 /** tuneV8 applies the settings; setting a flag again is harmless, so every Engine calls it. */
 export function tuneV8(): void {
   setFlagsFromString("--no-allocation-site-pretenuring");

@@ -7,6 +7,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir, writeManifest, startPortico, removeDir, run, waitFor } from "./harness.ts";
 import { httpBackend, ingressAppManifest } from "./fixtures.ts";
+import { ENGINE_NODE_FLAGS } from "../../src/engine/v8-tuning.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const cleanups: (() => void | Promise<void>)[] = [];
@@ -102,4 +103,9 @@ spec:
     return ws.length === 2 ? ws : undefined;
   });
   for (const w of workers) assert.match(cmdline(w), /\.cache\/dist\.\d+\/src\/engine\/workers\/worker\.js/);
+  // The V8 flags an engine must start with (Node refuses them in NODE_OPTIONS) reach the process
+  // bin/portico execs and, through the forked processes' execArgv, every engine worker.
+  for (const pid of [p.proc.pid!, ...workers])
+    for (const flag of ENGINE_NODE_FLAGS)
+      assert.ok(cmdline(pid).includes(` ${flag} `), `${flag} in ${cmdline(pid)}`);
 });
