@@ -77,3 +77,40 @@ test("a backend answering one request twice in one read: HTTP/2 streams get the 
   }
   assert.equal(b.connections(), 3);
 });
+
+// responses splits what a raw HTTP/1.1 client read into [status, body] pairs (Content-Length framing).
+function responses(raw: string): [number, string][] {
+  const out: [number, string][] = [];
+  let at = 0;
+  while (at < raw.length) {
+    const end = raw.indexOf("\r\n\r\n", at);
+    if (end === -1) break;
+    const head = raw.slice(at, end);
+    const len = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? "0");
+    out.push([Number(head.slice(9, 12)), raw.slice(end + 4, end + 4 + len)]);
+    at = end + 4 + len;
+  }
+  return out;
+}
+
+test("a backend answering one request twice in one read: the pipelined request that took the connection meanwhile is sent again, not failed", async () => {
+  // The first request's completion hands the backend connection to the second, pipelined one,
+  // whose head is written at once; the stray second answer that follows in the same read cannot be
+  // the second request's (it was not written when the backend wrote it). A GET that got none of
+  // its own answer is safe to send again on a new connection, as in the keep-alive race.
+  const b = await backend();
+  const { server, port } = await proxyAll("l", b.port);
+  closers.push(() => server.close());
+  const c = net.connect(port, "127.0.0.1");
+  closers.push(() => c.destroy());
+  await once(c, "connect");
+  let raw = "";
+  c.on("data", (d: Buffer) => (raw += d.toString("latin1")));
+  c.write("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  await once(c, "end");
+  assert.deepEqual(responses(raw), [
+    [200, "ok"],
+    [200, "ok"],
+  ]);
+  assert.equal(b.connections(), 2);
+});

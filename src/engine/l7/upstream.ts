@@ -365,8 +365,11 @@ export class UpstreamConn implements MessageSink, Watcher, Batched, Flushing {
       // which may have taken the connection meanwhile — and the framing cannot be trusted. The
       // connection closes; the rest of the read goes nowhere (owner null). It used to be handed
       // to a null owner: a TypeError out of the socket's read callback, which ended the process.
+      // An exchange that took the connection meanwhile got none of its own answer (its request was
+      // written after the backend wrote this one): it fails as in the keep-alive race, a reset
+      // reused connection, so an idempotent request without a body goes again on another one.
       if (o === null) this.destroy();
-      else this.fail("protocol", "backend sent a response before the request was written");
+      else this.fail("reset", "backend sent a response nobody asked for before this request's");
       return true;
     }
     if (head.statusCode === 101) this.upgraded = true;
