@@ -121,3 +121,24 @@ test("buildUpstreamHead: from skips the fields before it (HTTP/2's pseudo-header
   assert.deepEqual(lines.slice(1, 3), ["accept: */*", "x-a: 1"]);
   assert.ok(!lines.some((l) => l.startsWith(":")));
 });
+
+test("buildUpstreamHead: a route's header edits have the last word on the forwarding fields", () => {
+  // RequestHeaderModifier remove: X-Forwarded-For means none reaches the backend — neither the
+  // client's nor Portico's; set means exactly one field, the route's value. The other three
+  // forwarding fields stay as Portico builds them unless named too.
+  const sent = ["X-Forwarded-For", "1.2.3.4", "Forwarded", "for=1.2.3.4", "Accept", "*/*"];
+  const removed = head(sent, { edits: { headers: { remove: ["x-forwarded-for", "Forwarded"] } } });
+  assert.ok(!removed.some((l) => /^x-forwarded-for:/i.test(l)), removed.join("|"));
+  assert.ok(!removed.some((l) => /^forwarded:/i.test(l)), removed.join("|"));
+  assert.ok(removed.includes("X-Forwarded-Proto: http"));
+  assert.ok(removed.includes("X-Forwarded-Host: h"));
+  const set = head(sent, { edits: { headers: { set: [{ name: "X-Forwarded-For", value: "v" }] } } });
+  assert.deepEqual(
+    set.filter((l) => /^x-forwarded-for:/i.test(l)),
+    ["X-Forwarded-For: v"],
+  );
+  assert.ok(set.includes('Forwarded: for=1.2.3.4, for=10.1.1.1;host="h";proto=http'));
+  // Edits that name none of them leave the fields as without edits.
+  const other = head(sent, { edits: { headers: { remove: ["accept"] } } });
+  assert.ok(other.includes("X-Forwarded-For: 1.2.3.4, 10.1.1.1"));
+});

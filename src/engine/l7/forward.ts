@@ -81,7 +81,11 @@ export function buildUpstreamHead(f: RequestFacts): string {
     for (const h of mod.set ?? []) out += `${h.name}: ${h.value}\r\n`;
     for (const h of mod.add ?? []) out += `${h.name}: ${h.value}\r\n`;
   }
-  out += xff === "" && forwarded === "" ? forwardedFields(f) : forwardingFields(f, xff, forwarded);
+  // The route's edits have the last word on the forwarding fields too: a removed or set name is
+  // not sent as Portico would build it (a set one went out above with the route's value).
+  if (dropped !== undefined && FORWARDING.some((n) => dropped.has(n)))
+    out += withoutDropped(forwardingFields(f, xff, forwarded), dropped);
+  else out += xff === "" && forwarded === "" ? forwardedFields(f) : forwardingFields(f, xff, forwarded);
   if (f.framing === "length") out += `Content-Length: ${f.contentLength}\r\n`;
   else if (f.framing === "chunked") out += "Transfer-Encoding: chunked\r\n";
   if (f.websocket) out += "Connection: Upgrade\r\nUpgrade: websocket\r\n";
@@ -98,6 +102,18 @@ function forwardingFields(f: RequestFacts, xff: string, forwarded: string): stri
     `X-Forwarded-Proto: ${f.proto}\r\nX-Forwarded-Host: ${f.host}\r\n` +
     `Forwarded: ${forwarded === "" ? own : `${forwarded}, ${own}`}\r\n`
   );
+}
+
+// FORWARDING are the fields forwardingFields writes, lower-cased.
+const FORWARDING = ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded"];
+
+// withoutDropped keeps the lines of fields (forwardingFields's) whose names dropped does not hold.
+function withoutDropped(fields: string, dropped: ReadonlySet<string>): string {
+  let out = "";
+  for (const line of fields.split("\r\n")) {
+    if (line !== "" && !dropped.has(line.slice(0, line.indexOf(":")).toLowerCase())) out += line + "\r\n";
+  }
+  return out;
 }
 
 // The last client address, host and scheme forwardedFields built its fields for, and those fields:

@@ -30,16 +30,17 @@ export function h2cRequest(ex: H2Exchange, backend: Backend): void {
   const p = e?.path ?? ex.path;
   const host = e?.host ?? ex.host;
   const mod = e?.headers;
-  if (mod !== undefined) {
-    for (const n of mod.remove ?? []) delete out[n.toLowerCase()];
-    for (const x of mod.set ?? []) out[x.name.toLowerCase()] = x.value;
-    for (const x of mod.add ?? []) out[x.name.toLowerCase()] = x.value;
-  }
   const ip = ex.clientIp();
   const xff = h["x-forwarded-for"];
   out["x-forwarded-for"] = xff === undefined ? ip : `${String(xff)}, ${ip}`;
   out["x-forwarded-proto"] = ex.rt.proto;
   out["x-forwarded-host"] = ex.host;
+  // After the forwarding fields: the route's edits have the last word on those too.
+  if (mod !== undefined) {
+    for (const n of mod.remove ?? []) delete out[n.toLowerCase()];
+    for (const x of mod.set ?? []) out[x.name.toLowerCase()] = x.value;
+    for (const x of mod.add ?? []) out[x.name.toLowerCase()] = x.value;
+  }
   out[":method"] = h[":method"];
   out[":path"] = p + (ex.query === "" ? "" : "?" + ex.query);
   out[":authority"] = host;
