@@ -476,7 +476,11 @@ export class Evaluator {
           this.filled++;
         }
     }
-    return (this.mayMatch[bit >>> 5]! & (1 << (bit & 31))) !== 0;
+    // Every memoised link must have its bit (memo.ts premise 5): one bit for most rules.
+    const set = this.mayMatch;
+    for (let b = bit, end = bit + memo.span[i]!; b < end; b++)
+      if ((set[b >>> 5]! & (1 << (b & 31))) === 0) return false;
+    return true;
   }
 
   /** fillGroup ORs the bits of g's members' values into mayMatch. */

@@ -80,7 +80,7 @@ function before(rule: string): ReturnType<typeof same> {
 
 test("constant TX: the never-matching rules and the matching silent gate go, with its section", () => {
   const r = same(`${SETUP}\n${SECTION}`, QUERIES);
-  assert.deepEqual(r.folded, { never: 2, gates: 1, unreachable: 1, merged: 1 });
+  assert.deepEqual(r.folded, { never: 2, gates: 1, unreachable: 1, merged: 1, specialised: 0 });
   assert.deepEqual(r.hits.slice(0, 3), [[11], [], [20]]);
 });
 
@@ -92,7 +92,7 @@ test("a rule that sets the paranoia level per request before the gate keeps the 
 
 test("a setvar whose key is a macro makes every TX variable request-dependent", () => {
   const r = before(`SecRule ARGS_NAMES "@rx ^(pl)$" "id:5,phase:1,pass,nolog,capture,setvar:'tx.%{tx.1}=2'"`);
-  assert.deepEqual(r.folded, { never: 1, gates: 0, unreachable: 0, merged: 1 });
+  assert.deepEqual(r.folded, { never: 1, gates: 0, unreachable: 0, merged: 1, specialised: 0 });
   assert.deepEqual(r.hits[7], [13]);
 });
 
@@ -115,7 +115,7 @@ test("the rules a skip may count are kept", () => {
 test("a gate that logs still logs", () => {
   const logging = SECTION.replace(`"id:12,phase:1,pass,nolog,`, `"id:12,phase:1,pass,log,msg:'gate',`);
   const r = same(`${SETUP}\n${logging}`, QUERIES);
-  assert.deepEqual(r.folded, { never: 2, gates: 0, unreachable: 1, merged: 1 });
+  assert.deepEqual(r.folded, { never: 2, gates: 0, unreachable: 1, merged: 1, specialised: 0 });
   assert.deepEqual(r.hits[3], [12]);
 });
 
@@ -162,7 +162,7 @@ SecRule &TX:c "@eq 0" "id:5,phase:1,pass,nolog,setvar:tx.c=%{tx.a}%{tx.b},setvar
 SecRule TX:/^s_/ "@rx ." "id:6,phase:1,pass,log,msg:'%{matched_var_name}'"
 SecRule TX:c "@streq 21" "id:7,phase:1,pass,log,msg:'c'"`;
   const r = same(text, ["x=1", "x=2"]);
-  assert.deepEqual(r.folded, { never: 0, gates: 0, unreachable: 0, merged: 4 });
+  assert.deepEqual(r.folded, { never: 0, gates: 0, unreachable: 0, merged: 4, specialised: 1 });
   assert.deepEqual(r.hits, [
     [3, 6, 7],
     [6, 7],

@@ -65,8 +65,24 @@
 //    removable) and no tag or msg. As for gates, MATCHED_VAR is the only other difference, so
 //    this needs no rule reading it stale either. The CRS's setup and 901 defaults (~25 rules
 //    in phase 1) become one.
-import type { MacroRef, Template } from "../lang/model.ts";
+// 8. An operator's argument whose macros are all TX names of known state where the step runs is
+//    replaced by its value, and the operator compiled again (CompiledOperator.pure then holds:
+//    memo.ts may memoise the rule, as 911100 `!@within %{tx.allowed_methods}`). The step runs with
+//    the state the walk holds at its rule (premises 2, 3, 5: every path to it, every possible
+//    write, removals of earlier rules counted); a later link of a chain with the state after the
+//    earlier links' effects counted as possible (captures included), since they ran. Within the
+//    step the argument is expanded once per value tested, after the actions and captures of the
+//    values before (evaluate.ts test()): so the step's own effects, counted as possible, must
+//    leave the expansion known and the same. Only ASCII values are put in: evaluate.ts expand()
+//    gives TX's text as it is, while a literal argument is read as UTF-8 bytes (ops/op-text.ts
+//    param), which is the same text only for ASCII.
+import type { Location } from "../lang/errors.ts";
+import type { MacroRef, Operator, Template } from "../lang/model.ts";
+import type { CompiledOperator } from "../ops/types.ts";
 import type { CompiledRule, Item, RunAction, Step } from "./program.ts";
+
+/** Recompile compiles an operator (compile.ts: the ops factory's compileOperator). */
+export type Recompile = (op: Operator, at: Location, ruleId: number) => CompiledOperator;
 
 /** FOLDABLE: operators whose answer depends on the value and the argument's expansion only. */
 const FOLDABLE = new Set([
@@ -220,6 +236,8 @@ export interface FoldStats {
   unreachable: number;
   /** merged: rules replaced by one SecAction setting their TX values (premise 7). */
   merged: number;
+  /** specialised: steps whose macro argument was replaced by its constant value (premise 8). */
+  specialised: number;
 }
 
 /**
@@ -230,8 +248,9 @@ export interface FoldStats {
 export function fold(
   phases: readonly (readonly Item[])[],
   staleMatched: boolean,
+  recompile?: Recompile,
 ): { phases: Item[][]; stats: FoldStats } {
-  const stats: FoldStats = { never: 0, gates: 0, unreachable: 0, merged: 0 };
+  const stats: FoldStats = { never: 0, gates: 0, unreachable: 0, merged: 0, specialised: 0 };
   const removals: Removal[] = [];
   let cur: State | undefined = new State();
   let stopped: State | undefined;
@@ -277,6 +296,9 @@ export function fold(
         stats.never++;
         continue;
       }
+      // What it runs, if it stays (premise 8), against the state it starts from.
+      const from = st;
+      const rule = (): Item => (recompile ? specialise(item, from, recompile, stats) : item);
       // A rule a ctl may remove runs or not: its effects are possible ones.
       const certain = outcome === "always" && !removals.some((x) => names(x, item));
       const after = effects(item, st, certain ? "always" : "maybe", removals);
@@ -285,7 +307,7 @@ export function fold(
         pending.set(item.skipAfter, State.merge(pending.get(item.skipAfter), after) as State);
         if (outcome === "always") {
           if (!staleMatched && silent(item)) stats.gates++;
-          else kept.push(item);
+          else kept.push(rule());
           st = undefined;
           continue;
         }
@@ -297,7 +319,7 @@ export function fold(
         continue;
       }
       flush();
-      kept.push(item);
+      kept.push(rule());
       st = after;
     }
     flush();
@@ -477,13 +499,58 @@ function silent(r: CompiledRule): boolean {
 
 /** effects is the state after r ran in st (outcome: always or maybe), adding r's ctl removals. */
 function effects(r: CompiledRule, st: State, outcome: Outcome, removals: Removal[]): State {
+  let out = st;
+  for (const s of r.steps) out = stepEffects(s, out, outcome, removals);
+  return out === st ? st.copy() : out;
+}
+
+/** stepEffects is the state after step s matched in st (a copy). */
+function stepEffects(s: Step, st: State, outcome: Outcome, removals: Removal[]): State {
   const out = st.copy();
-  for (const s of r.steps) {
-    // A match's captures are written before its actions run (evaluate.ts test()).
-    if (s.capture) for (let i = 0; i < 10; i++) out.vars.set(String(i), UNKNOWN);
-    apply(s.actions, out, outcome, removals);
-  }
+  // A match's captures are written before its actions run (evaluate.ts test()).
+  if (s.capture) for (let i = 0; i < 10; i++) out.vars.set(String(i), UNKNOWN);
+  apply(s.actions, out, outcome, removals);
   return out;
+}
+
+/** specialise is r with each step's macro argument replaced by its constant value where premise
+ * 8 allows (a copy), or r when none is. */
+function specialise(r: CompiledRule, st: State, recompile: Recompile, stats: FoldStats): CompiledRule {
+  let steps: Step[] | undefined;
+  let state = st;
+  for (let k = 0; k < r.steps.length; k++) {
+    const s = r.steps[k] as Step;
+    // Link k runs after links 0..k-1 matched: their effects, as possible ones (a setvar of a link
+    // with several matching values runs once per value).
+    if (k > 0) state = stepEffects(r.steps[k - 1] as Step, state, "maybe", []);
+    const op = s.macroArg;
+    if (op === undefined || op.arg.kind !== "template") continue;
+    const value = constantArg(op.arg.template, s, state);
+    if (value === undefined) continue;
+    const literal: Operator = {
+      ...op,
+      raw: value,
+      arg: { kind: "template", template: { raw: value, parts: [value] } },
+    };
+    const { macroArg: _, ...rest } = s;
+    (steps ??= [...r.steps])[k] = { ...rest, op: recompile(literal, s.at, r.id) };
+    stats.specialised++;
+  }
+  return steps === undefined ? r : { ...r, steps };
+}
+
+/** constantArg is t's value for every test step s makes in st (premise 8), or undefined. */
+function constantArg(t: Template, s: Step, st: State): string | undefined {
+  try {
+    const value = expandIn(t, st);
+    // The step's own captures and setvars, between one value's test and the next.
+    if (expandIn(t, stepEffects(s, st, "maybe", [])) !== value) return undefined;
+    for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0x7f) return undefined;
+    return value;
+  } catch (err) {
+    if (err instanceof Undecided) return undefined;
+    throw err;
+  }
 }
 
 /** apply runs actions' effects on st: exactly when they certainly run, as unknowns otherwise. */
