@@ -179,3 +179,12 @@ SecRule TX:half "@eq 1" "id:51,phase:1,pass,log,msg:'half a chain ran'"`;
   const r = same(text, ["q=x"]);
   assert.deepEqual(r.hits, [[51]]);
 });
+
+test("a decided step whose actions run once per matching target is counted that many times", () => {
+  // Both targets match: the setvar runs twice (evaluate.ts test() runs the actions per value).
+  const text = `SecAction "id:1,phase:1,pass,nolog,setvar:tx.a=1,setvar:tx.b=1"
+SecRule TX:a|TX:b "@eq 1" "id:2,phase:1,pass,nolog,setvar:tx.n=+1"
+SecRule TX:n "@eq 2" "id:3,phase:1,pass,log,msg:'twice'"`;
+  const r = same(text, ["q=x"]);
+  assert.deepEqual(r.hits, [[3]]);
+});

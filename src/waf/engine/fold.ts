@@ -39,7 +39,9 @@
 //    operator's answer depends on its value and its argument's expansion alone (pure operators,
 //    the string and number comparisons, unconditional/noMatch); the argument's macros must be
 //    TX names of known state. The step is then evaluated as evaluate.ts step() does: count, the
-//    transformations (pure functions), test, negation. SecActions always match.
+//    transformations (pure functions), test, negation. SecActions always match. A step with
+//    actions that matches on more than one target runs them once per match: it stays undecided
+//    (its effects counted as possible), as the abstract state applies a match's actions once.
 // 5. Runtime removals: a possible ctl (ruleRemoveById/ByTag/ByMsg, ruleRemoveTarget*) from any
 //    rule that may run before — the removals persist for the transaction — that names a rule
 //    makes its outcome undecided (kept as written; its effects counted as possible). Load-time
@@ -208,7 +210,7 @@ function stepOutcome(s: Step): ((st: State) => Outcome) | undefined {
   for (const t of s.targets) if (t.collection !== "TX" || t.sel?.kind !== "name") return undefined;
   return (st) => {
     const ctx = { expand: (t: Template) => expandIn(t, st), captures: undefined };
-    let matched = false;
+    let matched = 0;
     try {
       for (const t of s.targets) {
         const v = st.get((t.sel as { lower: string }).lower);
@@ -219,13 +221,15 @@ function stepOutcome(s: Step): ((st: State) => Outcome) | undefined {
         else value = v;
         for (const f of s.transforms) value = f(value);
         const res = op.test(value, ctx);
-        if (s.negated ? res === false : res !== false) matched = true;
+        if (s.negated ? res === false : res !== false) matched++;
       }
     } catch (err) {
       if (err instanceof Undecided) return "maybe";
       throw err;
     }
-    return matched ? "always" : "never";
+    // The actions run once per matching value (evaluate.ts test()); effects() applies them once.
+    if (matched > 1 && s.actions.length > 0) return "maybe";
+    return matched > 0 ? "always" : "never";
   };
 }
 
