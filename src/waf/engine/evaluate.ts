@@ -561,10 +561,12 @@ export class Evaluator {
     // The request's and response's data: the stored members as they are, unnamed (test() names
     // a member only when it matches); TX, MATCHED_VARS and the other live or dynamic ones are
     // read through named copies, so a rule's own setvars and matches do not change its list.
-    if (t.fixed)
-      return sel && sel.kind !== "xpath"
-        ? this.tx.vars.where(coll, t.cacheKey as string, sel, selects)
-        : this.tx.vars.members(coll);
+    if (t.fixed) {
+      if (sel === undefined || sel.kind === "xpath") return this.tx.vars.members(coll);
+      return sel.kind === "name"
+        ? this.tx.vars.whereName(coll, sel.lower)
+        : this.tx.vars.where(coll, t.cacheKey as string, sel, selects);
+    }
     const live = sel?.kind === "name" ? this.tx.vars.liveMember(coll, sel.lower) : undefined;
     // TX:name and friends: one map lookup, not a scan of every TX variable.
     if (live !== undefined) return live ? [named(coll, live)] : NONE;
