@@ -76,10 +76,10 @@ export class Vars {
    * from (`of`): kept across data changes while members(name) gives that same list back (a
    * stored collection is never changed in place: setCollection stores a new one). The CRS reads
    * two dozen single headers (`REQUEST_HEADERS:User-Agent`) per phase. */
-  private readonly byName = new Map<string, { of: readonly Member[]; by: Map<string, Member[]> }>();
+  private byName: Map<string, { of: readonly Member[]; by: Map<string, Member[]> }> | undefined;
   /** scalarLists: each scalar's one-member list, kept across data changes while its value is the
    * same (a phase's fill stores a dozen scalars; most keep their value). */
-  private readonly scalarLists = new Map<string, readonly Member[]>();
+  private scalarLists: Map<string, readonly Member[]> | undefined;
   /** live: TX and the other writable collections, lower-case key → member. */
   private readonly live = new Map<string, Map<string, Member>>();
   /** matchedVars: this rule's matches so far (MATCHED_VARS); key is the variable's full name. */
@@ -165,7 +165,8 @@ export class Vars {
    * in their order, from the collection's name index (byName). */
   whereName(name: string, lower: string): readonly Member[] {
     const ms = this.members(name);
-    let idx = this.byName.get(name);
+    const byName = (this.byName ??= new Map());
+    let idx = byName.get(name);
     if (idx === undefined || idx.of !== ms) {
       const by = new Map<string, Member[]>();
       for (const m of ms) {
@@ -174,7 +175,7 @@ export class Vars {
         else l.push(m);
       }
       idx = { of: ms, by };
-      this.byName.set(name, idx);
+      byName.set(name, idx);
     }
     return idx.by.get(lower) ?? NO_MEMBERS;
   }
@@ -242,10 +243,11 @@ export class Vars {
     if (base) return base;
     const scalar = this.scalars.get(name);
     if (scalar !== undefined) {
-      const kept = this.scalarLists.get(name);
+      const lists = (this.scalarLists ??= new Map());
+      const kept = lists.get(name);
       if (kept !== undefined && (kept[0] as Member).value === scalar) return kept;
       const list = [member("", scalar)];
-      this.scalarLists.set(name, list);
+      lists.set(name, list);
       return list;
     }
     const of = NAMES[name];
