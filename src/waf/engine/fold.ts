@@ -78,6 +78,15 @@
 //    leave the expansion known and the same. Only ASCII values are put in: evaluate.ts expand()
 //    gives TX's text as it is, while a literal argument is read as UTF-8 bytes (ops/op-text.ts
 //    param), which is the same text only for ASCII.
+// 9. A one-step rule decided "always" in its state (it matches whenever it runs), that does not
+//    log, capture or read MATCHED_* in its actions (CRS 949052's `TX:BLOCKING_PARANOIA_LEVEL
+//    "@ge 1"` adding a score) runs as a SecAction: its actions once, as a step matching one
+//    value runs them (premise 4: a step with actions matching more than one value is never
+//    "always"), then skip, skipAfter, severity and its disruptive action as before. It keeps its
+//    id, tags and msg, so a runtime ctl removes it exactly when it would have removed the rule
+//    (a target removal naming it leaves it undecided, premise 5); a skip counts it the same. What differs is MATCHED_VAR(S), which a SecAction does not set: the next rule
+//    that runs resets MATCHED_VARS, and MATCHED_VAR is read before a match only when
+//    `staleMatched` (then nothing is turned).
 import type { Location } from "../lang/errors.ts";
 import type { MacroRef, Operator, Template } from "../lang/model.ts";
 import type { CompiledOperator } from "../ops/types.ts";
@@ -242,6 +251,8 @@ export interface FoldStats {
   merged: number;
   /** specialised: steps whose macro argument was replaced by its constant value (premise 8). */
   specialised: number;
+  /** actions: rules that always match turned into SecActions (premise 9). */
+  actions: number;
 }
 
 /**
@@ -254,7 +265,7 @@ export function fold(
   staleMatched: boolean,
   recompile?: Recompile,
 ): { phases: Item[][]; stats: FoldStats } {
-  const stats: FoldStats = { never: 0, gates: 0, unreachable: 0, merged: 0, specialised: 0 };
+  const stats: FoldStats = { never: 0, gates: 0, unreachable: 0, merged: 0, specialised: 0, actions: 0 };
   const removals: Removal[] = [];
   let cur: State | undefined = new State();
   let stopped: State | undefined;
@@ -302,9 +313,14 @@ export function fold(
       }
       // What it runs, if it stays (premise 8), against the state it starts from.
       const from = st;
-      const rule = (): Item => (recompile ? specialise(item, from, recompile, stats) : item);
       // A rule a ctl may remove runs or not: its effects are possible ones.
       const certain = outcome === "always" && !removals.some((x) => names(x, item));
+      const rule = (): Item => {
+        const r = recompile ? specialise(item, from, recompile, stats) : item;
+        if (outcome !== "always" || staleMatched || !actionOnly(r)) return r;
+        stats.actions++;
+        return asAction(r);
+      };
       const after = effects(item, st, certain ? "always" : "maybe", removals);
       if (item.disruptive.action !== "pass") stopped = State.merge(stopped, after);
       if (item.skipAfter !== undefined) {
@@ -515,6 +531,39 @@ function stepEffects(s: Step, st: State, outcome: Outcome, removals: Removal[]):
   if (s.capture) for (let i = 0; i < 10; i++) out.vars.set(String(i), UNKNOWN);
   apply(s.actions, out, outcome, removals);
   return out;
+}
+
+/** MATCHED_REF: a template that reads MATCHED_VAR(S) or MATCHED_VAR(S)_NAME(S). */
+const MATCHED_REF = /matched_var/i;
+
+/** actionOnly: a one-step rule, decided to match whenever it runs (the caller's outcome),
+ * whose match is seen only through its actions (premise 9): not logged, no capture, and no
+ * action reading what it matched. */
+function actionOnly(r: CompiledRule): boolean {
+  const s = r.steps[0];
+  if (r.steps.length !== 1 || s === undefined || s.unconditional || r.log || s.capture) return false;
+  return s.actions.every((a) => !MATCHED_REF.test(JSON.stringify(a)));
+}
+
+/** asAction is r as a SecAction: its one step with no target, run unconditionally (premise 9). */
+function asAction(r: CompiledRule): CompiledRule {
+  const { live: _l, pre: _p, macroArg: _m, ...s } = r.steps[0] as Step;
+  const step: Step = {
+    ...s,
+    targets: [],
+    exclusions: [],
+    exclusionsBy: new Map(),
+    unconditional: true,
+    op: undefined,
+    negated: false,
+    transforms: [],
+    transformIds: [],
+    multiMatch: false,
+    union: -1,
+    targetUnions: [],
+    pureOp: -1,
+  };
+  return { ...r, steps: [step] };
 }
 
 /** specialise is r with each step's macro argument replaced by its constant value where premise
