@@ -435,23 +435,7 @@ function constantSets(group: readonly CompiledRule[], from: State, after: State)
     setvar: { collection: "TX", key: text(k), op: "set", value: text(after.get(k) as string) },
   }));
   const first = group[0] as CompiledRule;
-  const step: Step = {
-    at: first.at,
-    targets: [],
-    exclusions: [],
-    exclusionsBy: new Map(),
-    unconditional: true,
-    op: undefined,
-    negated: false,
-    transforms: [],
-    transformIds: [],
-    multiMatch: false,
-    capture: false,
-    actions,
-    union: -1,
-    targetUnions: [],
-    pureOp: -1,
-  };
+  const step = actionStep(first.at, actions);
   return {
     kind: "rule",
     id: first.id,
@@ -545,11 +529,16 @@ function actionOnly(r: CompiledRule): boolean {
   return s.actions.every((a) => !MATCHED_REF.test(JSON.stringify(a)));
 }
 
-/** asAction is r as a SecAction: its one step with no target, run unconditionally (premise 9). */
+/** asAction is r as a SecAction: its one step's actions, run unconditionally (premise 9). */
 function asAction(r: CompiledRule): CompiledRule {
-  const { live: _l, pre: _p, macroArg: _m, ...s } = r.steps[0] as Step;
-  const step: Step = {
-    ...s,
+  const s = r.steps[0] as Step;
+  return { ...r, steps: [actionStep(s.at, s.actions)] };
+}
+
+/** actionStep is a SecAction's step: no target, matched once with nothing, then actions. */
+function actionStep(at: Location, actions: RunAction[]): Step {
+  return {
+    at,
     targets: [],
     exclusions: [],
     exclusionsBy: new Map(),
@@ -559,11 +548,12 @@ function asAction(r: CompiledRule): CompiledRule {
     transforms: [],
     transformIds: [],
     multiMatch: false,
+    capture: false,
+    actions,
     union: -1,
     targetUnions: [],
     pureOp: -1,
   };
-  return { ...r, steps: [step] };
 }
 
 /** specialise is r with each step's macro argument replaced by its constant value where premise
