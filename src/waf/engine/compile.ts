@@ -4,6 +4,7 @@
 // collected with file:line and rule id.
 import { parseIdRanges } from "../lang/actions.ts";
 import { WafLangError, type Location } from "../lang/errors.ts";
+import { isLiteral } from "../lang/macro.ts";
 import type {
   Action,
   Ctl,
@@ -101,8 +102,9 @@ export function compileRules(
     }
   }
   let folded: FoldStats | undefined;
+  const staleMatched = readsStaleMatched(rules);
   if (foldConstants && errors.length === 0) {
-    const f = fold(phases, readsStaleMatched(rules));
+    const f = fold(phases, staleMatched, (op, at, id) => ops.compileOperator(op, at, id));
     for (let p = 1; p <= 5; p++) phases[p] = f.phases[p] as Item[];
     folded = f.stats;
   }
@@ -115,17 +117,22 @@ export function compileRules(
     errors,
     ignoredActions,
     ...prefilters(phases),
-    ...plans(phases, memo),
+    ...plans(phases, memo, staleMatched),
     pureWords: pureOps(phases),
   };
 }
 
 /** plans gives the memo plans (every bit -1 without memo) and the runs beside them. */
-function plans(phases: readonly Item[][], memo: boolean): { memo: MemoPhase[]; runs: Int32Array[] } {
+function plans(
+  phases: readonly Item[][],
+  memo: boolean,
+  staleMatched: boolean,
+): { memo: MemoPhase[]; runs: Int32Array[] } {
   const m = memo
-    ? planMemo(phases)
+    ? planMemo(phases, staleMatched)
     : phases.map((items) => ({
         bits: new Int32Array(items.length).fill(-1),
+        span: new Uint8Array(items.length),
         counted: new Uint8Array(items.length),
         words: 0,
         groups: [],
@@ -446,6 +453,8 @@ function compileStep(
     targetUnions: [],
     pureOp: -1,
   };
+  if (op !== undefined && s.operator.arg.kind === "template" && !isLiteral(s.operator.arg.template))
+    step.macroArg = s.operator;
   const only = targets[0];
   if (
     targets.length === 1 &&

@@ -476,7 +476,11 @@ export class Evaluator {
           this.filled++;
         }
     }
-    return (this.mayMatch[bit >>> 5]! & (1 << (bit & 31))) !== 0;
+    // Every memoised link must have its bit (memo.ts premise 5): one bit for most rules.
+    const set = this.mayMatch;
+    for (let b = bit, end = bit + memo.span[i]!; b < end; b++)
+      if ((set[b >>> 5]! & (1 << (b & 31))) === 0) return false;
+    return true;
   }
 
   /** fillGroup ORs the bits of g's members' values into mayMatch. */
@@ -557,10 +561,12 @@ export class Evaluator {
     // The request's and response's data: the stored members as they are, unnamed (test() names
     // a member only when it matches); TX, MATCHED_VARS and the other live or dynamic ones are
     // read through named copies, so a rule's own setvars and matches do not change its list.
-    if (t.fixed)
-      return sel && sel.kind !== "xpath"
-        ? this.tx.vars.where(coll, t.cacheKey as string, sel, selects)
-        : this.tx.vars.members(coll);
+    if (t.fixed) {
+      if (sel === undefined || sel.kind === "xpath") return this.tx.vars.members(coll);
+      return sel.kind === "name"
+        ? this.tx.vars.whereName(coll, sel.lower)
+        : this.tx.vars.where(coll, t.cacheKey as string, sel, selects);
+    }
     const live = sel?.kind === "name" ? this.tx.vars.liveMember(coll, sel.lower) : undefined;
     // TX:name and friends: one map lookup, not a scan of every TX variable.
     if (live !== undefined) return live ? [named(coll, live)] : NONE;

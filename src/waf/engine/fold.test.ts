@@ -80,7 +80,7 @@ function before(rule: string): ReturnType<typeof same> {
 
 test("constant TX: the never-matching rules and the matching silent gate go, with its section", () => {
   const r = same(`${SETUP}\n${SECTION}`, QUERIES);
-  assert.deepEqual(r.folded, { never: 2, gates: 1, unreachable: 1, merged: 1 });
+  assert.deepEqual(r.folded, { never: 2, gates: 1, unreachable: 1, merged: 1, specialised: 0, actions: 0 });
   assert.deepEqual(r.hits.slice(0, 3), [[11], [], [20]]);
 });
 
@@ -92,7 +92,7 @@ test("a rule that sets the paranoia level per request before the gate keeps the 
 
 test("a setvar whose key is a macro makes every TX variable request-dependent", () => {
   const r = before(`SecRule ARGS_NAMES "@rx ^(pl)$" "id:5,phase:1,pass,nolog,capture,setvar:'tx.%{tx.1}=2'"`);
-  assert.deepEqual(r.folded, { never: 1, gates: 0, unreachable: 0, merged: 1 });
+  assert.deepEqual(r.folded, { never: 1, gates: 0, unreachable: 0, merged: 1, specialised: 0, actions: 0 });
   assert.deepEqual(r.hits[7], [13]);
 });
 
@@ -115,7 +115,7 @@ test("the rules a skip may count are kept", () => {
 test("a gate that logs still logs", () => {
   const logging = SECTION.replace(`"id:12,phase:1,pass,nolog,`, `"id:12,phase:1,pass,log,msg:'gate',`);
   const r = same(`${SETUP}\n${logging}`, QUERIES);
-  assert.deepEqual(r.folded, { never: 2, gates: 0, unreachable: 1, merged: 1 });
+  assert.deepEqual(r.folded, { never: 2, gates: 0, unreachable: 1, merged: 1, specialised: 0, actions: 0 });
   assert.deepEqual(r.hits[3], [12]);
 });
 
@@ -162,7 +162,7 @@ SecRule &TX:c "@eq 0" "id:5,phase:1,pass,nolog,setvar:tx.c=%{tx.a}%{tx.b},setvar
 SecRule TX:/^s_/ "@rx ." "id:6,phase:1,pass,log,msg:'%{matched_var_name}'"
 SecRule TX:c "@streq 21" "id:7,phase:1,pass,log,msg:'c'"`;
   const r = same(text, ["x=1", "x=2"]);
-  assert.deepEqual(r.folded, { never: 0, gates: 0, unreachable: 0, merged: 4 });
+  assert.deepEqual(r.folded, { never: 0, gates: 0, unreachable: 0, merged: 4, specialised: 1, actions: 0 });
   assert.deepEqual(r.hits, [
     [3, 6, 7],
     [6, 7],
@@ -178,4 +178,55 @@ SecRule TX:pl "@eq 1" "id:50,phase:1,pass,nolog,setvar:tx.half=1,chain"
 SecRule TX:half "@eq 1" "id:51,phase:1,pass,log,msg:'half a chain ran'"`;
   const r = same(text, ["q=x"]);
   assert.deepEqual(r.hits, [[51]]);
+});
+
+test("a decided step whose actions run once per matching target is counted that many times", () => {
+  // Both targets match: the setvar runs twice (evaluate.ts test() runs the actions per value).
+  const text = `SecAction "id:1,phase:1,pass,nolog,setvar:tx.a=1,setvar:tx.b=1"
+SecRule TX:a|TX:b "@eq 1" "id:2,phase:1,pass,nolog,setvar:tx.n=+1"
+SecRule TX:n "@eq 2" "id:3,phase:1,pass,log,msg:'twice'"`;
+  const r = same(text, ["q=x"]);
+  assert.deepEqual(r.hits, [[3]]);
+});
+
+test("a rule that always matches and only acts runs as a SecAction, unless its match is seen", () => {
+  const add = `SecRule ARGS:add "@rx ^(\\d+)$" "id:29,phase:1,pass,nolog,capture,setvar:tx.add=%{tx.1}"`;
+  // CRS 949052's shape: the level always passes, the score added depends on the request.
+  const turned = same(
+    `${SETUP}\n${add}
+SecRule TX:pl "@ge 1" "id:30,phase:1,pass,nolog,setvar:tx.score=+%{tx.add}"
+SecRule TX:score "@ge 5" "id:31,phase:2,pass,log,msg:'score %{tx.score}'"`,
+    ["add=5", "add=1", "q=x"],
+  );
+  assert.equal(turned.folded.actions, 1);
+  assert.deepEqual(turned.hits, [[31], [], []]);
+  // Its own action reads what it matched; it logs (the hit names TX:pl); a later rule reads
+  // MATCHED_VAR before its own match: each keeps the rule as written.
+  for (const [rule, after, hits] of [
+    [
+      `"id:30,phase:1,pass,nolog,setvar:tx.m=%{MATCHED_VAR}"`,
+      `SecRule TX:m "@streq 1" "id:31,phase:2,pass,log,msg:'m'"`,
+      [[31], [31]],
+    ],
+    [`"id:30,phase:1,pass,log,msg:'pl'"`, "", [[30], [30]]],
+    [
+      `"id:30,phase:1,pass,nolog"`,
+      `SecRule MATCHED_VAR "@streq 1" "id:32,phase:2,pass,log,msg:'stale'"`,
+      [[32], [32]],
+    ],
+  ] as const) {
+    const r = same(`${SETUP}\n${add}\nSecRule TX:pl "@ge 1" ${rule}\n${after}`, ["add=7", "q=x"]);
+    assert.equal(r.folded.actions, 0, rule);
+    assert.deepEqual(r.hits, hits, rule);
+  }
+});
+
+test("a turned rule that a ctl may remove is removed as the rule was", () => {
+  const text = `${SETUP}
+SecRule ARGS:off "@rx ." "id:28,phase:1,pass,nolog,ctl:ruleRemoveById=30"
+SecRule TX:pl "@ge 1" "id:30,phase:1,pass,nolog,setvar:tx.score=+5"
+SecRule &TX:score "@eq 0" "id:31,phase:2,pass,log,msg:'no score'"`;
+  const r = same(text, ["q=x", "off=1"]);
+  assert.equal(r.folded.actions, 1);
+  assert.deepEqual(r.hits, [[], [31]]);
 });

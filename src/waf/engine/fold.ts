@@ -39,7 +39,9 @@
 //    operator's answer depends on its value and its argument's expansion alone (pure operators,
 //    the string and number comparisons, unconditional/noMatch); the argument's macros must be
 //    TX names of known state. The step is then evaluated as evaluate.ts step() does: count, the
-//    transformations (pure functions), test, negation. SecActions always match.
+//    transformations (pure functions), test, negation. SecActions always match. A step with
+//    actions that matches on more than one target runs them once per match: it stays undecided
+//    (its effects counted as possible), as the abstract state applies a match's actions once.
 // 5. Runtime removals: a possible ctl (ruleRemoveById/ByTag/ByMsg, ruleRemoveTarget*) from any
 //    rule that may run before — the removals persist for the transaction — that names a rule
 //    makes its outcome undecided (kept as written; its effects counted as possible). Load-time
@@ -65,8 +67,33 @@
 //    removable) and no tag or msg. As for gates, MATCHED_VAR is the only other difference, so
 //    this needs no rule reading it stale either. The CRS's setup and 901 defaults (~25 rules
 //    in phase 1) become one.
-import type { MacroRef, Template } from "../lang/model.ts";
+// 8. An operator's argument whose macros are all TX names of known state where the step runs is
+//    replaced by its value, and the operator compiled again (CompiledOperator.pure then holds:
+//    memo.ts may memoise the rule, as 911100 `!@within %{tx.allowed_methods}`). The step runs with
+//    the state the walk holds at its rule (premises 2, 3, 5: every path to it, every possible
+//    write, removals of earlier rules counted); a later link of a chain with the state after the
+//    earlier links' effects counted as possible (captures included), since they ran. Within the
+//    step the argument is expanded once per value tested, after the actions and captures of the
+//    values before (evaluate.ts test()): so the step's own effects, counted as possible, must
+//    leave the expansion known and the same. Only ASCII values are put in: evaluate.ts expand()
+//    gives TX's text as it is, while a literal argument is read as UTF-8 bytes (ops/op-text.ts
+//    param), which is the same text only for ASCII.
+// 9. A one-step rule decided "always" in its state (it matches whenever it runs), that does not
+//    log, capture or read MATCHED_* in its actions (CRS 949052's `TX:BLOCKING_PARANOIA_LEVEL
+//    "@ge 1"` adding a score) runs as a SecAction: its actions once, as a step matching one
+//    value runs them (premise 4: a step with actions matching more than one value is never
+//    "always"), then skip, skipAfter, severity and its disruptive action as before. It keeps its
+//    id, tags and msg, so a runtime ctl removes it exactly when it would have removed the rule
+//    (a target removal naming it leaves it undecided, premise 5); a skip counts it the same. What differs is MATCHED_VAR(S), which a SecAction does not set: the next rule
+//    that runs resets MATCHED_VARS, and MATCHED_VAR is read before a match only when
+//    `staleMatched` (then nothing is turned).
+import type { Location } from "../lang/errors.ts";
+import type { MacroRef, Operator, Template } from "../lang/model.ts";
+import type { CompiledOperator } from "../ops/types.ts";
 import type { CompiledRule, Item, RunAction, Step } from "./program.ts";
+
+/** Recompile compiles an operator (compile.ts: the ops factory's compileOperator). */
+export type Recompile = (op: Operator, at: Location, ruleId: number) => CompiledOperator;
 
 /** FOLDABLE: operators whose answer depends on the value and the argument's expansion only. */
 const FOLDABLE = new Set([
@@ -192,7 +219,7 @@ function stepOutcome(s: Step): ((st: State) => Outcome) | undefined {
   for (const t of s.targets) if (t.collection !== "TX" || t.sel?.kind !== "name") return undefined;
   return (st) => {
     const ctx = { expand: (t: Template) => expandIn(t, st), captures: undefined };
-    let matched = false;
+    let matched = 0;
     try {
       for (const t of s.targets) {
         const v = st.get((t.sel as { lower: string }).lower);
@@ -203,13 +230,15 @@ function stepOutcome(s: Step): ((st: State) => Outcome) | undefined {
         else value = v;
         for (const f of s.transforms) value = f(value);
         const res = op.test(value, ctx);
-        if (s.negated ? res === false : res !== false) matched = true;
+        if (s.negated ? res === false : res !== false) matched++;
       }
     } catch (err) {
       if (err instanceof Undecided) return "maybe";
       throw err;
     }
-    return matched ? "always" : "never";
+    // The actions run once per matching value (evaluate.ts test()); effects() applies them once.
+    if (matched > 1 && s.actions.length > 0) return "maybe";
+    return matched > 0 ? "always" : "never";
   };
 }
 
@@ -220,6 +249,10 @@ export interface FoldStats {
   unreachable: number;
   /** merged: rules replaced by one SecAction setting their TX values (premise 7). */
   merged: number;
+  /** specialised: steps whose macro argument was replaced by its constant value (premise 8). */
+  specialised: number;
+  /** actions: rules that always match turned into SecActions (premise 9). */
+  actions: number;
 }
 
 /**
@@ -230,8 +263,9 @@ export interface FoldStats {
 export function fold(
   phases: readonly (readonly Item[])[],
   staleMatched: boolean,
+  recompile?: Recompile,
 ): { phases: Item[][]; stats: FoldStats } {
-  const stats: FoldStats = { never: 0, gates: 0, unreachable: 0, merged: 0 };
+  const stats: FoldStats = { never: 0, gates: 0, unreachable: 0, merged: 0, specialised: 0, actions: 0 };
   const removals: Removal[] = [];
   let cur: State | undefined = new State();
   let stopped: State | undefined;
@@ -277,15 +311,23 @@ export function fold(
         stats.never++;
         continue;
       }
+      // What it runs, if it stays (premise 8), against the state it starts from.
+      const from = st;
       // A rule a ctl may remove runs or not: its effects are possible ones.
       const certain = outcome === "always" && !removals.some((x) => names(x, item));
+      const rule = (): Item => {
+        const r = recompile ? specialise(item, from, recompile, stats) : item;
+        if (outcome !== "always" || staleMatched || !actionOnly(r)) return r;
+        stats.actions++;
+        return asAction(r);
+      };
       const after = effects(item, st, certain ? "always" : "maybe", removals);
       if (item.disruptive.action !== "pass") stopped = State.merge(stopped, after);
       if (item.skipAfter !== undefined) {
         pending.set(item.skipAfter, State.merge(pending.get(item.skipAfter), after) as State);
         if (outcome === "always") {
           if (!staleMatched && silent(item)) stats.gates++;
-          else kept.push(item);
+          else kept.push(rule());
           st = undefined;
           continue;
         }
@@ -297,7 +339,7 @@ export function fold(
         continue;
       }
       flush();
-      kept.push(item);
+      kept.push(rule());
       st = after;
     }
     flush();
@@ -393,23 +435,7 @@ function constantSets(group: readonly CompiledRule[], from: State, after: State)
     setvar: { collection: "TX", key: text(k), op: "set", value: text(after.get(k) as string) },
   }));
   const first = group[0] as CompiledRule;
-  const step: Step = {
-    at: first.at,
-    targets: [],
-    exclusions: [],
-    exclusionsBy: new Map(),
-    unconditional: true,
-    op: undefined,
-    negated: false,
-    transforms: [],
-    transformIds: [],
-    multiMatch: false,
-    capture: false,
-    actions,
-    union: -1,
-    targetUnions: [],
-    pureOp: -1,
-  };
+  const step = actionStep(first.at, actions);
   return {
     kind: "rule",
     id: first.id,
@@ -477,13 +503,97 @@ function silent(r: CompiledRule): boolean {
 
 /** effects is the state after r ran in st (outcome: always or maybe), adding r's ctl removals. */
 function effects(r: CompiledRule, st: State, outcome: Outcome, removals: Removal[]): State {
+  let out = st;
+  for (const s of r.steps) out = stepEffects(s, out, outcome, removals);
+  return out === st ? st.copy() : out;
+}
+
+/** stepEffects is the state after step s matched in st (a copy). */
+function stepEffects(s: Step, st: State, outcome: Outcome, removals: Removal[]): State {
   const out = st.copy();
-  for (const s of r.steps) {
-    // A match's captures are written before its actions run (evaluate.ts test()).
-    if (s.capture) for (let i = 0; i < 10; i++) out.vars.set(String(i), UNKNOWN);
-    apply(s.actions, out, outcome, removals);
-  }
+  // A match's captures are written before its actions run (evaluate.ts test()).
+  if (s.capture) for (let i = 0; i < 10; i++) out.vars.set(String(i), UNKNOWN);
+  apply(s.actions, out, outcome, removals);
   return out;
+}
+
+/** MATCHED_REF: a template that reads MATCHED_VAR(S) or MATCHED_VAR(S)_NAME(S). */
+const MATCHED_REF = /matched_var/i;
+
+/** actionOnly: a one-step rule, decided to match whenever it runs (the caller's outcome),
+ * whose match is seen only through its actions (premise 9): not logged, no capture, and no
+ * action reading what it matched. */
+function actionOnly(r: CompiledRule): boolean {
+  const s = r.steps[0];
+  if (r.steps.length !== 1 || s === undefined || s.unconditional || r.log || s.capture) return false;
+  return s.actions.every((a) => !MATCHED_REF.test(JSON.stringify(a)));
+}
+
+/** asAction is r as a SecAction: its one step's actions, run unconditionally (premise 9). */
+function asAction(r: CompiledRule): CompiledRule {
+  const s = r.steps[0] as Step;
+  return { ...r, steps: [actionStep(s.at, s.actions)] };
+}
+
+/** actionStep is a SecAction's step: no target, matched once with nothing, then actions. */
+function actionStep(at: Location, actions: RunAction[]): Step {
+  return {
+    at,
+    targets: [],
+    exclusions: [],
+    exclusionsBy: new Map(),
+    unconditional: true,
+    op: undefined,
+    negated: false,
+    transforms: [],
+    transformIds: [],
+    multiMatch: false,
+    capture: false,
+    actions,
+    union: -1,
+    targetUnions: [],
+    pureOp: -1,
+  };
+}
+
+/** specialise is r with each step's macro argument replaced by its constant value where premise
+ * 8 allows (a copy), or r when none is. */
+function specialise(r: CompiledRule, st: State, recompile: Recompile, stats: FoldStats): CompiledRule {
+  let steps: Step[] | undefined;
+  let state = st;
+  for (let k = 0; k < r.steps.length; k++) {
+    const s = r.steps[k] as Step;
+    // Link k runs after links 0..k-1 matched: their effects, as possible ones (a setvar of a link
+    // with several matching values runs once per value).
+    if (k > 0) state = stepEffects(r.steps[k - 1] as Step, state, "maybe", []);
+    const op = s.macroArg;
+    if (op === undefined || op.arg.kind !== "template") continue;
+    const value = constantArg(op.arg.template, s, state);
+    if (value === undefined) continue;
+    const literal: Operator = {
+      ...op,
+      raw: value,
+      arg: { kind: "template", template: { raw: value, parts: [value] } },
+    };
+    const { macroArg: _, ...rest } = s;
+    (steps ??= [...r.steps])[k] = { ...rest, op: recompile(literal, s.at, r.id) };
+    stats.specialised++;
+  }
+  return steps === undefined ? r : { ...r, steps };
+}
+
+/** constantArg is t's value for every test step s makes in st (premise 8), or undefined. */
+function constantArg(t: Template, s: Step, st: State): string | undefined {
+  try {
+    const value = expandIn(t, st);
+    // The step's own captures and setvars, between one value's test and the next.
+    if (expandIn(t, stepEffects(s, st, "maybe", [])) !== value) return undefined;
+    for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0x7f) return undefined;
+    return value;
+  } catch (err) {
+    if (err instanceof Undecided) return undefined;
+    throw err;
+  }
 }
 
 /** apply runs actions' effects on st: exactly when they certainly run, as unknowns otherwise. */

@@ -201,3 +201,74 @@ test("a request denied by the phase's first rule works out no later rule's bits"
   const held = p.values.size;
   assert.ok(held <= 4, `values kept after 20 denied requests: ${held} (the later rules' were worked out)`);
 });
+
+/** spans lists, per rule id, how many of its links the memo plan decides (0: not memoised). */
+function spans(text: string): Record<number, number> {
+  const c = compileRules(parseRules(`${HEAD}${text}`, "memo.conf").set, ops, false, true);
+  const out: Record<number, number> = {};
+  c.phases.forEach((items, p) =>
+    items.forEach((item, i) => {
+      if (item.kind === "rule") out[item.id] = c.memo[p]?.span[i] ?? 0;
+    }),
+  );
+  return out;
+}
+
+/** sameAsUnmemoised runs each query (three rounds: the memo cold, then warm) through the program
+ * and through the same program with memo: false, requiring the same logs. */
+function sameAsUnmemoised(text: string, queries: string[]): WafLog[] {
+  const p = program(text);
+  const ref = program(text, { memo: false });
+  const out: WafLog[] = [];
+  for (let round = 0; round < 3; round++)
+    for (const q of queries) {
+      const got = run(p, q);
+      assert.deepEqual(seen(got), seen(run(ref, q)), `round ${round}: ?${q}`);
+      if (round === 0) out.push(got);
+    }
+  return out;
+}
+
+test("a chain's later links are memoised when the links before them do nothing but match", () => {
+  // 920170's shape: the first link matches every GET, the second almost never.
+  const text = `SecRule ARGS:m "@rx ^(?:GET|HEAD)$" "id:1,phase:1,block,log,msg:'body on %{MATCHED_VAR}',chain"
+  SecRule ARGS:cl "!@rx ^0?$" "t:none,setvar:tx.score=+5"
+SecRule ARGS:m "@rx ^GET$" "id:2,phase:1,pass,log,msg:'3 links',chain"
+  SecRule &ARGS:cl "@eq 1" "chain"
+  SecRule ARGS:cl "@streq 7" "t:none"
+SecRule TX:score "@eq 5" "id:3,phase:2,pass,log,msg:'scored'"`;
+  assert.deepEqual(spans(text), { 1: 2, 2: 3, 3: 0 });
+  const logs = sameAsUnmemoised(text, ["m=GET", "m=GET&cl=0", "m=GET&cl=7", "m=POST&cl=7", "m=HEAD&cl=12"]);
+  assert.deepEqual(
+    logs.map((l) => l.hits.map((h) => h.ruleId)),
+    [[], [], [1, 2, 3], [], [1, 3]],
+  );
+});
+
+test("a link after one with a setvar or a capture, or when a rule reads MATCHED_VAR stale, is entered", () => {
+  // The first link's setvar and capture run when it matches, whether or not the chain does.
+  const setvar = `SecRule ARGS:m "@rx ^GET$" "id:1,phase:1,pass,nolog,setvar:tx.seen=1,chain"
+  SecRule ARGS:cl "@streq 7" "t:none"
+SecRule TX:seen "@eq 1" "id:4,phase:2,pass,log,msg:'first link ran'"`;
+  const capture = `SecRule ARGS:m "@rx ^(G)ET$" "id:1,phase:1,pass,nolog,capture,chain"
+  SecRule ARGS:cl "@streq 7" "t:none"
+SecRule TX:1 "@streq G" "id:4,phase:2,pass,log,msg:'first link captured'"`;
+  // MATCHED_VAR keeps the first link's match when the chain fails; rule 4 reads it before its own.
+  const stale = `SecRule ARGS:m "@rx ^GET$" "id:1,phase:1,pass,nolog,chain"
+  SecRule ARGS:cl "@streq 7" "t:none"
+SecRule MATCHED_VAR "@streq GET" "id:4,phase:2,pass,log,msg:'stale'"`;
+  // (When the whole chain matches, MATCHED_VAR is the last link's: "7".)
+  for (const [text, hits] of [
+    [setvar, [[4], [4], []]],
+    [capture, [[4], [4], []]],
+    [stale, [[4], [], []]],
+  ] as const) {
+    assert.equal(spans(text)[1], 1, text);
+    const logs = sameAsUnmemoised(text, ["m=GET&cl=1", "m=GET&cl=7", "m=PUT"]);
+    assert.deepEqual(
+      logs.map((l) => l.hits.map((h) => h.ruleId)),
+      hits,
+      text,
+    );
+  }
+});

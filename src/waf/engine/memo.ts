@@ -40,14 +40,26 @@
 //    stored); TX and the other live or dynamic variables are not read by a memoised rule (their
 //    members change without a version change). Hence a rule outside the set cannot match (2, 3)
 //    and passing over it changes nothing (1).
+// Later links of a chain (`SecRule REQUEST_METHOD "@rx ^(?:GET|HEAD)$" ... chain` then
+// `SecRule REQUEST_HEADERS:Content-Length "!@rx ^0?$"`, CRS 920170) are memoised the same way, each
+// with its own bit, when every link before them has no action and no capture and no rule reads
+// MATCHED_* before matching (fold.ts premise 6, `staleMatched`); the rule is passed over when any
+// of its memoised links has no bit set:
+// 5. A rule runs link k only after links 0..k-1 matched, at the data version it was reached at
+//    (those links have no action: nothing changes the data or TX before link k runs). Link k not
+//    matching (2, 3, 4, for link k as for the first) means the rule does not match: it runs links
+//    0..k-1, which write only MATCHED_VAR and MATCHED_VARS (no action, no capture; skip, skipAfter,
+//    the disruptive action, severity and the hit need the whole chain). MATCHED_VARS is reset by
+//    the next rule that runs; MATCHED_VAR stays, so these links are memoised only when no rule
+//    reads it before its own match.
 // Bounded through the value cache: a memo lives on the entry of its value and is charged to it
 // (value-cache.ts), so it goes with the entry when its generation is dropped; values too long for
 // the cache get a per-transaction entry, their bits worked out in each transaction.
 import type { Item, Step, Target } from "./program.ts";
 import { fixedBetweenChanges } from "./vars.ts";
 
-/** MemoRule is one memoised rule as a group lists it: its bit in the phase's set and its first
- * step. */
+/** MemoRule is one memoised rule's link as a group lists it: its bit in the phase's set and the
+ * step (the first link, or a later one, premise 5). */
 export interface MemoRule {
   bit: number;
   step: Step;
@@ -65,8 +77,12 @@ export interface MemoGroup {
 
 /** MemoPhase is one phase's memo plan. */
 export interface MemoPhase {
-  /** bits[i]: the bit of the rule at item i in the phase's set, -1 when it is not memoised. */
+  /** bits[i]: the bit of the first step of the rule at item i in the phase's set, -1 when it is not
+   * memoised; its later memoised links have the next span[i] - 1 bits. */
   bits: Int32Array;
+  /** span[i]: the number of memoised links of the rule at item i (its first and those after it,
+   * premise 5); the rule may match only when each has its bit set. */
+  span: Uint8Array;
   /** counted[i]: the memoised rule at item i has a count target (runtime removals that name it
    * may change the count: it is entered then). */
   counted: Uint8Array;
@@ -83,7 +99,12 @@ export interface MemoPhase {
 export function memoisable(item: Item): Step | undefined {
   if (item.kind !== "rule") return undefined;
   const s = item.steps[0];
-  if (s === undefined || s.unconditional || s.live !== undefined || s.op?.pure !== true) return undefined;
+  return s === undefined ? undefined : stepMemoisable(s);
+}
+
+/** stepMemoisable says whether a step is decided by its members' values alone. */
+function stepMemoisable(s: Step): Step | undefined {
+  if (s.unconditional || s.live !== undefined || s.op?.pure !== true) return undefined;
   if (s.targets.length === 0) return undefined;
   for (const t of s.targets) {
     if (!fixedBetweenChanges(t.collection)) return undefined;
@@ -104,31 +125,53 @@ function groupKey(t: Target): string {
   return `${t.count ? "&" : ""}${t.collection}\0${s}`;
 }
 
-/** planMemo gives each phase its memo plan (an empty one for a phase without memoised rules). */
-export function planMemo(phases: readonly (readonly Item[])[]): MemoPhase[] {
+/** memoSteps lists the memoised steps of a rule: its first, then each later link whose links
+ * before it have no action and no capture (premise 5; not when staleMatched: some rule reads
+ * MATCHED_* before its own match). Empty when the first step is not memoised. */
+export function memoSteps(item: Item, staleMatched: boolean): Step[] {
+  const first = memoisable(item);
+  if (first === undefined || item.kind !== "rule") return [];
+  const out = [first];
+  if (staleMatched) return out;
+  for (let k = 1; k < item.steps.length; k++) {
+    const before = item.steps[k - 1] as Step;
+    if (before.actions.length > 0 || before.capture) break;
+    const s = stepMemoisable(item.steps[k] as Step);
+    if (s !== undefined) out.push(s);
+  }
+  return out;
+}
+
+/** planMemo gives each phase its memo plan (an empty one for a phase without memoised rules).
+ * staleMatched: some rule reads MATCHED_* before its own match (then only first links). */
+export function planMemo(phases: readonly (readonly Item[])[], staleMatched = true): MemoPhase[] {
   let ids = 0;
   return phases.map((items) => {
     const bits = new Int32Array(items.length).fill(-1);
+    const span = new Uint8Array(items.length);
     const counted = new Uint8Array(items.length);
     const ruleGroups: MemoGroup[][] = items.map(() => []);
     const groups = new Map<string, MemoGroup>();
     let n = 0;
     items.forEach((item, i) => {
-      const s = memoisable(item);
-      if (s === undefined) return;
-      const bit = n++;
-      bits[i] = bit;
-      if (s.targets.some((t) => t.count)) counted[i] = 1;
-      for (const t of s.targets) {
-        const key = groupKey(t);
-        let g = groups.get(key);
-        if (g === undefined) groups.set(key, (g = { id: ids++, target: t, rules: [] }));
-        // A rule naming the same target twice is listed once.
-        if (g.rules[g.rules.length - 1]?.bit !== bit) g.rules.push({ bit, step: s });
-        const mine = ruleGroups[i] as MemoGroup[];
-        if (!mine.includes(g)) mine.push(g);
+      const steps = memoSteps(item, staleMatched).slice(0, 255);
+      if (steps.length === 0) return;
+      bits[i] = n;
+      span[i] = steps.length;
+      for (const s of steps) {
+        const bit = n++;
+        if (s.targets.some((t) => t.count)) counted[i] = 1;
+        for (const t of s.targets) {
+          const key = groupKey(t);
+          let g = groups.get(key);
+          if (g === undefined) groups.set(key, (g = { id: ids++, target: t, rules: [] }));
+          // A step naming the same target twice is listed once.
+          if (g.rules[g.rules.length - 1]?.bit !== bit) g.rules.push({ bit, step: s });
+          const mine = ruleGroups[i] as MemoGroup[];
+          if (!mine.includes(g)) mine.push(g);
+        }
       }
     });
-    return { bits, counted, words: (n + 31) >>> 5, groups: [...groups.values()], ruleGroups };
+    return { bits, span, counted, words: (n + 31) >>> 5, groups: [...groups.values()], ruleGroups };
   });
 }

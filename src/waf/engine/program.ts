@@ -2,7 +2,7 @@
 // the rules in file order with the SecMarkers between them; per rule, its steps (the rule and its
 // chain links) with operators compiled, transformations resolved and the defaults folded in.
 import type { Location } from "../lang/errors.ts";
-import type { Ctl, IdRange, Phase, SetVar, Template } from "../lang/model.ts";
+import type { Ctl, IdRange, Operator, Phase, SetVar, Template } from "../lang/model.ts";
 import type { BodyProcessors } from "../body/types.ts";
 import type { CompiledOperator, Transform } from "../ops/types.ts";
 import type { Regex } from "../rx/index.ts";
@@ -62,6 +62,9 @@ export interface Step {
   /** unconditional: SecAction (no variables: it matches once, with nothing matched). */
   unconditional: boolean;
   op: CompiledOperator | undefined;
+  /** macroArg: the operator as written when its argument holds macros (`@within
+   * %{tx.allowed_methods}`), so fold.ts can compile it again with the values it proves constant. */
+  macroArg?: Operator;
   negated: boolean;
   transforms: Transform[];
   /** transformIds[i] names the chain transforms[0..i] across the program (the cache key). */

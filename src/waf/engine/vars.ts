@@ -34,6 +34,7 @@ export function member(key: string, value: string): Member {
 }
 
 const EMPTY: readonly Member[] = [member("", "")];
+const NO_MEMBERS: readonly Member[] = [];
 const LIVE = new Set(["TX", "IP", "GLOBAL", "SESSION", "USER", "RESOURCE", "ENV"]);
 const DYNAMIC = new Set([
   "MATCHED_VARS",
@@ -71,6 +72,14 @@ export class Vars {
   private readonly derived = new Map<string, readonly Member[]>();
   private readonly namedCache = new Map<string, readonly Member[]>();
   private readonly whereCache = new Map<string, readonly Member[]>();
+  /** byName: per collection, its members by lower-case name, for the list they were indexed
+   * from (`of`): kept across data changes while members(name) gives that same list back (a
+   * stored collection is never changed in place: setCollection stores a new one). The CRS reads
+   * two dozen single headers (`REQUEST_HEADERS:User-Agent`) per phase. */
+  private byName: Map<string, { of: readonly Member[]; by: Map<string, Member[]> }> | undefined;
+  /** scalarLists: each scalar's one-member list, kept across data changes while its value is the
+   * same (a phase's fill stores a dozen scalars; most keep their value). */
+  private scalarLists: Map<string, readonly Member[]> | undefined;
   /** live: TX and the other writable collections, lower-case key → member. */
   private readonly live = new Map<string, Map<string, Member>>();
   /** matchedVars: this rule's matches so far (MATCHED_VARS); key is the variable's full name. */
@@ -152,6 +161,25 @@ export class Vars {
     return out;
   }
 
+  /** whereName is where(name, ·) for a name selector: the members named lower (lower-case),
+   * in their order, from the collection's name index (byName). */
+  whereName(name: string, lower: string): readonly Member[] {
+    const ms = this.members(name);
+    const byName = (this.byName ??= new Map());
+    let idx = byName.get(name);
+    if (idx === undefined || idx.of !== ms) {
+      const by = new Map<string, Member[]>();
+      for (const m of ms) {
+        const l = by.get(m.lower);
+        if (l === undefined) by.set(m.lower, [m]);
+        else l.push(m);
+      }
+      idx = { of: ms, by };
+      byName.set(name, idx);
+    }
+    return idx.by.get(lower) ?? NO_MEMBERS;
+  }
+
   /** scalar reads a scalar variable as stored. */
   scalar(name: string): string | undefined {
     return this.scalars.get(name);
@@ -214,7 +242,14 @@ export class Vars {
     const base = this.base.get(name);
     if (base) return base;
     const scalar = this.scalars.get(name);
-    if (scalar !== undefined) return [member("", scalar)];
+    if (scalar !== undefined) {
+      const lists = (this.scalarLists ??= new Map());
+      const kept = lists.get(name);
+      if (kept !== undefined && (kept[0] as Member).value === scalar) return kept;
+      const list = [member("", scalar)];
+      lists.set(name, list);
+      return list;
+    }
     const of = NAMES[name];
     if (of) return this.members(of).map((m) => ({ key: m.key, lower: m.lower, value: m.key }));
     switch (name) {
