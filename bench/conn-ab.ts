@@ -12,7 +12,9 @@
 // profile is written).
 // Not a test: figures depend on the machine.
 //   sh scripts/node.sh bench/conn-ab.ts --base=/tmp/base [--tls|--h2] [--rounds=8] [--duration=3] [--conns=64]
-//     [--net=127.0.0.30] [--keep-alive] [--flags=...]
+//     [--net=127.0.0.30] [--keep-alive] [--flags=...] [--base-engine-flags=...]
+// --base-engine-flags replaces ENGINE_NODE_FLAGS (v8-tuning.ts) for the base's engine only: with
+// --base=. and --base-engine-flags= (empty) the ratio is what those flags do.
 // With --base=. both engines are this tree: the ratio's spread is then the noise floor. --net=A.B.C.D
 // moves the three addresses (backend D, engines D+1 and D+2), so two runs on one machine do not collide.
 // --keep-alive drops the "Connection: close": CPU per request on kept connections instead.
@@ -31,6 +33,7 @@ const { values: v } = parseArgs({
     "keep-alive": { type: "boolean", default: false },
     h2: { type: "boolean", default: false },
     flags: { type: "string", default: "" },
+    "base-engine-flags": { type: "string" },
     rounds: { type: "string", default: "8" },
     duration: { type: "string", default: "3" },
     conns: { type: "string", default: "64" },
@@ -39,6 +42,11 @@ const { values: v } = parseArgs({
 });
 if (v.base === undefined) throw new Error("--base=DIR: the other source tree, built (sh scripts/build.sh)");
 const trees = [resolve(v.base), resolve(import.meta.dirname, "..")];
+// engineFlags are the Node flags engine i (0: the base) starts with besides --flags.
+const engineFlags = (i: number): readonly string[] =>
+  i === 0 && v["base-engine-flags"] !== undefined
+    ? v["base-engine-flags"].split(" ").filter((f) => f !== "")
+    : ENGINE_NODE_FLAGS;
 const names = ["base", "this"];
 const rounds = Number(v.rounds);
 const at = (k: number): string => {
@@ -128,7 +136,7 @@ async function main(): Promise<void> {
         "1",
         process.execPath,
         "--max-semi-space-size=8",
-        ...ENGINE_NODE_FLAGS,
+        ...engineFlags(i),
         ...v.flags!.split(" ").filter((f) => f !== ""),
         script,
         `--address=${ADDRS[i]}`,
