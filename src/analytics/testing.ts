@@ -1,4 +1,5 @@
 // testing.ts: synthetic batches for the store's tests (two engines, known samples).
+import { mulberry32 } from "../ipam/testing.ts";
 import { Sketch } from "./sketch.ts";
 import type { AnalyticsBatch, Measures, ServiceBatch, TimingPart } from "./types.ts";
 
@@ -98,18 +99,6 @@ const TOTAL_T: Measures[] = [5, 8, 13, 21].map((b) =>
 // sketches and pages cost (docs/analytics.md: Memory and disk per 1,000 routes).
 const PHASES = 97;
 
-/** seeded answers a deterministic generator of numbers in [0, 1) (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** realistic draws n latencies around base (ms): see REALISTIC_* above. */
 export function realistic(base: number, n: number, rnd: () => number): number[] {
   return Array.from({ length: n }, () => {
@@ -122,7 +111,7 @@ export function realistic(base: number, n: number, rnd: () => number): number[] 
 
 const BASES = [5, 8, 13, 21];
 const REALISTIC_ROUTE_T: Measures[][] = BASES.map((b, i) => {
-  const rnd = seeded(1 + i);
+  const rnd = mulberry32(1 + i);
   return Array.from({ length: PHASES }, () => {
     const ok = 42 + Math.floor(rnd() * 22); // 42–63 requests: counters vary from batch to batch, as real ones do
     const n = ok + 4;
@@ -133,7 +122,7 @@ const REALISTIC_ROUTE_T: Measures[][] = BASES.map((b, i) => {
   });
 });
 const REALISTIC_TOTAL_T: Measures[][] = BASES.map((b, i) => {
-  const rnd = seeded(101 + i);
+  const rnd = mulberry32(101 + i);
   return Array.from({ length: PHASES }, () => {
     const ok = 420 + Math.floor(rnd() * 211); // 420–630
     const n = ok + 42;
