@@ -1,7 +1,7 @@
 // pack.test.ts: a packed cell answers exactly the sketches it was given.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { pack, unpack } from "./pack.ts";
+import { mergePacked, pack, squeeze, unpack } from "./pack.ts";
 import { Sketch } from "./sketch.ts";
 
 test("pack/unpack round-trips sketches exactly: negative and far-apart bin indices, large counts, empty parts", () => {
@@ -20,4 +20,43 @@ test("pack/unpack round-trips sketches exactly: negative and far-apart bin indic
   // (deepEqual tells −0 from +0).
   const negZero = { transfer: { count: -0, sum: -0, min: -0, max: -0, zero: -0, bins: [] } };
   assert.deepEqual(unpack(pack(negZero)), negZero);
+});
+
+test("runs: holes of 1–2 bins stay in a run, wider ones start a new one; delta-coded counts, and counts past 2^50 as they are", () => {
+  // Bins 10–14 (a hole at 12), 17 (a hole of 2: the same run), 21 (a hole of 3: a new run), far away, negative.
+  const bins = [-40, 3, 10, 5, 11, 900, 13, 1, 14, 70_000, 17, 2, 21, 9, 5_000, 1];
+  const count = bins.filter((_, k) => k % 2 === 1).reduce((a, b) => a + b, 0);
+  const d = { total: { count, sum: 12.5, min: 0.01, max: 9e9, zero: 0, bins } };
+  assert.deepEqual(unpack(pack(d)), d);
+  const huge = { ttfb: { count: 2 ** 52 + 3, sum: 1, min: 1, max: 2, zero: 0, bins: [4, 2 ** 52, 5, 3] } };
+  assert.deepEqual(unpack(pack(huge)), huge);
+  // A busy, smooth distribution (counts in the thousands): a bin costs at most 2 bytes beyond the
+  // header (an index gap and a count of 2 varint bytes were 3).
+  const s = new Sketch();
+  for (let k = 0; k < 100_000; k++) s.add(20 * Math.exp(0.3 * Math.sin(k * 12.9898) * Math.cos(k * 78.233)));
+  const smooth = { total: s.toData() };
+  const packed = pack(smooth);
+  assert.deepEqual(unpack(packed), smooth);
+  assert.ok(
+    packed.length < 35 + 2 * (smooth.total.bins.length / 2),
+    `${packed.length} bytes for ${smooth.total.bins.length / 2} bins`,
+  );
+});
+
+test("squeeze: a closed cell's bytes deflated when smaller, read back the same; merged into, they answer packed bytes", () => {
+  const s = new Sketch();
+  for (let k = 1; k < 5_000; k++) s.add(5 + (k % 300) / 10);
+  const data = { total: s.toData(), ttfb: s.toData() };
+  const packed = pack(data);
+  const squeezed = squeeze(packed);
+  assert.ok(squeezed.length < packed.length, `${squeezed.length} of ${packed.length}`);
+  assert.equal(squeeze(squeezed), squeezed);
+  assert.deepEqual(unpack(squeezed), data);
+  const more = { total: { count: 1, sum: 7, min: 7, max: 7, zero: 0, bins: [99, 1] } };
+  assert.deepEqual(unpack(mergePacked(squeezed, more)), unpack(mergePacked(packed, more)));
+  assert.equal(squeeze(""), "");
+  const tiny = pack({
+    total: { count: 1, sum: Math.PI, min: Math.E, max: Math.SQRT2, zero: 0, bins: [0, 1] },
+  });
+  assert.equal(squeeze(tiny), tiny); // deflating would not make it smaller
 });

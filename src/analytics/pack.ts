@@ -2,10 +2,10 @@
 // part; as objects with an Int32Array of bins each, five parts cost ~5 small objects and five
 // typed arrays (each with its own backing store, ~250 bytes of bookkeeping beside its data). Packed,
 // a part is its header (count and zero as varints; sum, min and max as Float64) and its bins as
-// varints: the gap to the previous bin index (bins are sorted, gaps are small) and the count —
-// 2–4 bytes a bin instead of 8. The bytes are kept as a one-byte string (16 bytes of header) rather than a Uint8Array
+// runs of consecutive indices (putRuns): a bin costs its count's varint, 1–3 bytes instead of 8. The bytes are kept as a one-byte string (16 bytes of header) rather than a Uint8Array
 // (~190 bytes of typed-array and ArrayBuffer objects beside its data, plus the backing store's own
 // bookkeeping outside the JS heap). Exact: unpack(pack(x)) answers the same SketchData.
+import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { MAX_BIN, MIN_BIN, Sketch } from "./sketch.ts";
 import { TIMING_PARTS, type SketchData, type TimingPart } from "./types.ts";
 
@@ -50,6 +50,58 @@ function putCount(v: number): void {
   }
 }
 
+/**
+ * HOLE is the widest run of empty bins a run of counts carries as zeros (a count 0 costs a byte; a
+ * new run its start and length, about two): bins further apart start a new run.
+ */
+const HOLE = 2;
+
+/** DELTA_MAX: counts below it are written as deltas (a zigzag doubles them: still exact below 2^53). */
+const DELTA_MAX = 2 ** 50;
+
+// putRuns writes sorted bins (index, count pairs) as runs of consecutive indices: the number of
+// runs (doubled, plus 1 when counts are deltas), then per run the zigzag gap from the previous
+// run's end, its length, and its counts (0 for an empty bin inside it). A latency's bins are mostly
+// consecutive, so a bin costs no index; and its counts change smoothly from bin to bin, so each is
+// written as the zigzag delta from the previous bin's count in the run: a busy hour's counts in
+// thousands then take 1–2 bytes, not 2–3. Counts past DELTA_MAX (never a latency's, but a batch
+// may claim them) are written as they are, so every count stays exact.
+function putRuns(bins: readonly number[]): void {
+  const n = bins.length >> 1;
+  let runs = 0;
+  let delta = 1;
+  for (let k = 0; k < n; k++) {
+    if (k === 0 || bins[2 * k]! - bins[2 * k - 2]! > HOLE + 1) runs++;
+    if (!(bins[2 * k + 1]! < DELTA_MAX)) delta = 0;
+  }
+  putVarint(runs * 2 + delta);
+  let end = 0; // one past the previous run's last index
+  let k = 0;
+  while (k < n) {
+    let last = k;
+    while (last + 1 < n && bins[2 * last + 2]! - bins[2 * last]! <= HOLE + 1) last++;
+    const from = bins[2 * k]!;
+    const to = bins[2 * last]!;
+    putVarint(zigzag(from - end));
+    putVarint(to - from + 1);
+    let at = from;
+    let prev = 0;
+    for (let j = k; j <= last; j++) {
+      for (const i = bins[2 * j]!; at < i; at++) {
+        if (delta) putVarint(zigzag(-prev));
+        else put(0);
+        prev = 0;
+      }
+      const c = bins[2 * j + 1]!;
+      putVarint(delta ? zigzag(c - prev) : c);
+      prev = c;
+      at++;
+    }
+    end = to + 1;
+    k = last + 1;
+  }
+}
+
 /** pack encodes sketches by part into one byte string. */
 export function pack(latency: Partial<Record<TimingPart, SketchData>>): string {
   len = 0;
@@ -61,16 +113,7 @@ export function pack(latency: Partial<Record<TimingPart, SketchData>>): string {
     putFloat(d.sum);
     putFloat(d.min);
     putFloat(d.max);
-    const bins = d.bins;
-    const n = bins.length >> 1;
-    putVarint(n);
-    let prev = 0;
-    for (let k = 0; k < n; k++) {
-      const i = bins[2 * k]!;
-      putVarint(zigzag(k === 0 ? i : i - prev));
-      putVarint(bins[2 * k + 1]!);
-      prev = i;
-    }
+    putRuns(d.bins);
   }
   return Buffer.from(BUF.buffer, 0, len).toString("latin1");
 }
@@ -107,9 +150,41 @@ function getCount(): number {
   return c === 1 ? getFloat() : c / 2;
 }
 
-/** unpack decodes pack's bytes back into sketches by part. */
+// getRuns reads putRuns' bins back (empty bins inside a run left out, as toData leaves them).
+function getRuns(): number[] {
+  const bins: number[] = [];
+  let end = 0;
+  const head = getVarint();
+  const delta = head % 2 === 1;
+  for (let runs = Math.floor(head / 2); runs > 0; runs--) {
+    const from = end + unzigzag(getVarint());
+    const n = getVarint();
+    let c = 0;
+    for (let i = from; i < from + n; i++) {
+      c = delta ? c + unzigzag(getVarint()) : getVarint();
+      if (c !== 0) bins.push(i, c);
+    }
+    end = from + n;
+  }
+  return bins;
+}
+
+/**
+ * squeeze deflates pack's bytes for a cell that has closed (read again only by queries, saves and
+ * a late batch), kept only when smaller (a busy hour's bins: ~20%, docs/analytics.md), marked by a
+ * first byte pack never starts with (a part's index is 0–4). unpack and mergePacked take either form.
+ */
+export function squeeze(packed: string): string {
+  if (packed === "" || packed.charCodeAt(0) === 0xff) return packed;
+  const out = "\xff" + deflateRawSync(Buffer.from(packed, "latin1")).toString("latin1");
+  return out.length < packed.length ? out : packed;
+}
+
+/** unpack decodes pack's bytes (or squeeze's) back into sketches by part. */
 export function unpack(bytes: string): Partial<Record<TimingPart, SketchData>> {
   const out: Partial<Record<TimingPart, SketchData>> = {};
+  if (bytes.charCodeAt(0) === 0xff)
+    bytes = inflateRawSync(Buffer.from(bytes.slice(1), "latin1")).toString("latin1");
   src = bytes;
   pos = 0;
   while (pos < bytes.length) {
@@ -119,16 +194,7 @@ export function unpack(bytes: string): Partial<Record<TimingPart, SketchData>> {
     const sum = getFloat();
     const min = getFloat();
     const max = getFloat();
-    const n = getVarint();
-    const bins = new Array<number>(2 * n);
-    let prev = 0;
-    for (let k = 0; k < n; k++) {
-      const gap = unzigzag(getVarint());
-      prev = k === 0 ? gap : prev + gap;
-      bins[2 * k] = prev;
-      bins[2 * k + 1] = getVarint();
-    }
-    out[part] = { count, sum, min, max, zero, bins };
+    out[part] = { count, sum, min, max, zero, bins: getRuns() };
   }
   src = "";
   return out;

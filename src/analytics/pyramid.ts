@@ -6,7 +6,7 @@
 // and deflated, both as one-byte strings.
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { Sketch } from "./sketch.ts";
-import { mergePacked, sketchesOf, unpack } from "./pack.ts";
+import { mergePacked, sketchesOf, squeeze, unpack } from "./pack.ts";
 import { ObjectRing } from "./ring.ts";
 import { PYRAMID } from "./resolutions.ts";
 import type { SketchData, TimingPart, TopKind, TopLists } from "./types.ts";
@@ -27,31 +27,37 @@ export const TOP_ANSWER = 10;
  * unpacks the few cells it merges.
  */
 export interface Cell {
-  /** latency: the sketches by part, packed (pack.ts; "" for none), while the cell fills too. */
+  /** latency: the sketches by part, packed (pack.ts; "" for none), while the cell fills too; deflated once closed (squeeze). */
   latency: string;
   /** top: live lists while the cell fills, then packTop's deflated JSON. */
   top: LiveTop | string;
 }
 
 /**
- * LiveTop are a filling cell's top lists, a Map per kind: a list of 20–40 entries as a plain
- * object goes to dictionary mode (~70 bytes an entry) and its length is known only by listing its
- * keys at every merge; a Map's entries are smaller and its size is a field (docs/analytics.md).
+ * LiveTop are a filling cell's top lists, per kind a flat array of names and counts in the order
+ * first seen ([name, count, name, count, …]): a Map of 40 entries costs ~1.8 KiB of hash table, the
+ * array ~0.7 KiB, and a cell keeps two such lists (URLs, clients) at each of four levels
+ * (docs/analytics.md). A merge finds a name by indexOf (names are strings, counts numbers: a name
+ * never matches a count), 20–40 entries a list.
  */
-export type LiveTop = Map<TopKind, Map<string, number>>;
+export type LiveTop = Map<TopKind, (string | number)[]>;
 
 /** liveTop makes live lists of saved ones. */
 function liveTop(top: TopLists): LiveTop {
   const out: LiveTop = new Map();
   for (const [kind, list] of Object.entries(top) as [TopKind, Record<string, number>][])
-    out.set(kind, new Map(Object.entries(list)));
+    out.set(kind, Object.entries(list).flat());
   return out;
 }
 
 /** recordsOf reads live lists as TopLists (the plain records of a closed cell). */
 function recordsOf(top: LiveTop): TopLists {
   const out: TopLists = {};
-  for (const [kind, list] of top) out[kind] = Object.fromEntries(list);
+  for (const [kind, list] of top) {
+    const pairs: [string, number][] = [];
+    for (let k = 0; k < list.length; k += 2) pairs.push([list[k] as string, list[k + 1] as number]);
+    out[kind] = Object.fromEntries(pairs);
+  }
   return out;
 }
 
@@ -167,22 +173,29 @@ export class Pyramid {
   ): { latency: Partial<Record<TimingPart, Sketch>>; top: TopLists } {
     this.settle();
     const latency: Partial<Record<TimingPart, Sketch>> = {};
-    // Summed in Maps, read out by recordsOf (Object.fromEntries): a client's key such as
-    // "toString" or "__proto__" is a key like any other, never a plain object's inherited member.
-    const top: LiveTop = new Map();
+    // Summed in Maps, read out by Object.fromEntries: a client's key such as "toString" or
+    // "__proto__" is a key like any other, never a plain object's inherited member.
+    const top = new Map<TopKind, Map<string, number>>();
     for (let b = from; b <= to; b++) {
       const cell = this.rings[i]!.get(b);
       if (!cell) continue;
       for (const [part, s] of Object.entries(latencyOf(cell)) as [TimingPart, SketchData][])
         (latency[part] ??= new Sketch()).merge(s);
-      mergeLive(top, topOf(cell), Infinity);
+      for (const [kind, list] of Object.entries(topOf(cell)) as [TopKind, Record<string, number>][]) {
+        let dst = top.get(kind);
+        if (dst === undefined) top.set(kind, (dst = new Map()));
+        for (const [k, n] of Object.entries(list)) dst.set(k, (dst.get(k) ?? 0) + n);
+      }
     }
-    return { latency, top: recordsOf(top) };
+    const out: TopLists = {};
+    for (const [kind, list] of top) out[kind] = Object.fromEntries(list);
+    return { latency, top: out };
   }
 }
 
-/** compact trims a closed cell's top lists and packs them (its sketches are packed already). */
+/** compact deflates a closed cell's packed sketches, trims its top lists and packs them. */
 export function compact(cell: Cell): void {
+  cell.latency = squeeze(cell.latency);
   if (typeof cell.top === "string") return;
   const top: TopLists = {};
   for (const [kind, list] of Object.entries(recordsOf(cell.top)) as [TopKind, Record<string, number>][])
@@ -194,9 +207,17 @@ export function compact(cell: Cell): void {
 function mergeLive(into: LiveTop, from: TopLists, keep: number): void {
   for (const [kind, list] of Object.entries(from) as [TopKind, Record<string, number>][]) {
     let dst = into.get(kind);
-    if (dst === undefined) into.set(kind, (dst = new Map()));
-    for (const [k, n] of Object.entries(list)) dst.set(k, (dst.get(k) ?? 0) + n);
-    if (dst.size > 2 * keep) into.set(kind, new Map(sortTop([...dst]).slice(0, keep)));
+    if (dst === undefined) into.set(kind, (dst = []));
+    for (const [k, n] of Object.entries(list)) {
+      const at = dst.indexOf(k);
+      if (at < 0) dst.push(k, n);
+      else dst[at + 1] = (dst[at + 1] as number) + n;
+    }
+    if (dst.length > 4 * keep) {
+      const pairs: [string, number][] = [];
+      for (let k = 0; k < dst.length; k += 2) pairs.push([dst[k] as string, dst[k + 1] as number]);
+      into.set(kind, sortTop(pairs).slice(0, keep).flat());
+    }
   }
 }
 

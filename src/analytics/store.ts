@@ -9,7 +9,7 @@
 // Open connections are a gauge: a bucket's connOpen is the sum over engines of each engine's last
 // report inside that bucket (summed across engines, never over time).
 import { Pyramid, TOP_ANSWER, latencyOf, packTop, topOf, trim } from "./pyramid.ts";
-import { pack } from "./pack.ts";
+import { pack, squeeze } from "./pack.ts";
 import {
   DETAIL_RESOLUTIONS,
   PYRAMID,
@@ -341,7 +341,7 @@ export class AnalyticsStore implements AnalyticsSink {
         }
       } else {
         const ring = svc.cells.rings.find((x) => x.res.name === res);
-        ring?.put(b, { latency: pack(d.lat ?? {}), top: packTop(d.top ?? {}) });
+        ring?.put(b, { latency: squeeze(pack(d.lat ?? {})), top: packTop(d.top ?? {}) });
       }
     }
   }

@@ -206,6 +206,8 @@ function sketch(v: unknown, what: string): SketchData {
       fail(
         `${what}: bin index ${bins[i]} is outside ${MIN_BIN}..${MAX_BIN} (no latency lands there; is the engine's sketch mapping the same?)`,
       );
+    // A whole number: the store packs bin counts as varints (pack.ts); an engine's counts are whole.
+    if (!Number.isSafeInteger(bins[i + 1])) fail(`${what}: a bin count is not a whole number`);
     sum += count(bins[i + 1], `${what}: a bin count`);
   }
   const n = count(d.count, `${what}: count`);
