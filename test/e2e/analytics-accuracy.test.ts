@@ -11,8 +11,9 @@
 // sent ones and must equal them exactly — per virtual service, per route, per status class — while
 // p50/p90/p99 of the total time lie within 2% of the generator's own (analytics-helpers.ts:
 // compareQuantile) — one-sided only on a measurably loaded machine: the tails when loaded, every
-// quantile when heavily loaded (loadedMachine), with the reason printed; HTTP/2 over TLS the same
-// as HTTP/1.1 (PORTICO_H2_CODEC=node's front, whose clock starts later, upper bound only).
+// quantile when heavily loaded (loadedMachine), with the reason printed; HTTP/2 over TLS's median
+// the same as HTTP/1.1's, its tails upper bound only (the engine's major GC falls in its run), and
+// PORTICO_H2_CODEC=node's front, whose clock starts later, upper bound only.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { loadavg } from "node:os";
@@ -155,15 +156,21 @@ test("analytics counts equal the generator's exactly; p50/p90/p99 within 2% of i
   // node:http2's front (PORTICO_H2_CODEC=node, the fallback kept for one release) starts its clock
   // at its `stream` event, after TLS, nghttp2's parse and the stream's making: held to the upper
   // bound only. The own codec's clock starts at the read that brought the stream's first byte.
+  // The own codec's tails are held to the upper bound too: the engine's one major GC of the test
+  // falls in the HTTP/2 run (its TLS handshakes cross V8's trigger), and the requests that wait
+  // out its pause in the socket buffer are late by 2–10 ms outside Portico's span — on a quiet
+  // machine one run in two read p99 below −2% (−6.97%, −14.49%): docs/analytics.md, "The tail
+  // events". Its median is judged two-sided on a quiet machine.
   const h2Loaded = loadedMachine(h2.lateness);
   const node = "PORTICO_H2_CODEC=node: node:http2's clock starts at its stream event";
+  const gc = "HTTP/2 run: the engine's major GC pause, outside Portico's span, reaches its tails";
   loaded[TLS_PORT] =
     process.env.PORTICO_H2_CODEC === "node"
       ? {
           tails: [h2Loaded.tails, node].filter(Boolean).join("; "),
           median: [h2Loaded.median, node].filter(Boolean).join("; "),
         }
-      : h2Loaded;
+      : { ...h2Loaded, tails: [h2Loaded.tails, gc].filter(Boolean).join("; ") };
   // The generator's own expectations first: nothing broke, the 503s are the ones it asked for.
   const sent = new Map<string, GoRecord[]>();
   for (const [port, run] of [
