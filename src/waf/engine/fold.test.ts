@@ -230,3 +230,24 @@ SecRule &TX:score "@eq 0" "id:31,phase:2,pass,log,msg:'no score'"`;
   assert.equal(r.folded.actions, 1);
   assert.deepEqual(r.hits, [[], [31]]);
 });
+
+test("constant setters right before a gate that always jumps are kept (their run ends there)", () => {
+  // The run of setters (premise 7) waited for the next item to be written out; a certain
+  // skipAfter ended the path before it was, and the setters were lost: tx.bad stayed unset, so
+  // `@streq %{tx.bad}` matched only empty values and ?q=evil passed.
+  for (const gate of [`pass,nolog`, `pass,log,msg:'gate'`])
+    for (const mode of ["On", "DetectionOnly"]) {
+      const r = same(
+        `SecAction "id:1,phase:1,pass,nolog,setvar:tx.bad=evil"
+SecRule TX:bad "@rx ." "id:2,phase:1,${gate},skipAfter:END"
+SecRule ARGS "@rx ." "id:3,phase:1,pass,log,msg:'skipped'"
+SecMarker END
+SecRule ARGS:q "@streq %{tx.bad}" "id:4,phase:2,deny,log,msg:'bad'"`,
+        ["q=evil", "q=good"],
+        mode,
+      );
+      assert.equal(r.folded.merged, 1, `${gate} ${mode}`);
+      const logged = gate.includes(",log") ? [2] : [];
+      assert.deepEqual(r.hits, [[...logged, 4], logged], `${gate} ${mode}`);
+    }
+});

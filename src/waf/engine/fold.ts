@@ -326,6 +326,8 @@ export function fold(
       if (item.skipAfter !== undefined) {
         pending.set(item.skipAfter, State.merge(pending.get(item.skipAfter), after) as State);
         if (outcome === "always") {
+          // The run of constant setters before it ends here: st (their state) is about to go.
+          flush();
           if (!staleMatched && silent(item)) stats.gates++;
           else kept.push(rule());
           st = undefined;
