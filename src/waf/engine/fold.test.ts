@@ -255,23 +255,18 @@ SecRule ARGS:q "@streq %{tx.bad}" "id:4,phase:2,deny,log,msg:'bad'"`,
 test("a decided step's later targets are read after the actions of the matches before them", () => {
   // TX:a matches and sets tx.b, so TX:b matches too and the setvar runs twice (evaluate.ts
   // step() selects each target when it gets to it). Judged on the state before the step, the
-  // rule matched once and was merged with n=1: 3 never denied.
-  const r = same(
-    `SecAction "id:1,phase:1,pass,nolog,setvar:tx.a=1"
-SecRule TX:a|TX:b "@eq 1" "id:2,phase:1,pass,nolog,setvar:tx.b=1,setvar:tx.n=+1"
-SecRule TX:n "@ge 2" "id:3,phase:1,deny,log,msg:'twice'"`,
-    ["q=x"],
-    "On",
-  );
-  assert.deepEqual(r.hits, [[3]]);
-  // The argument too is expanded after them: the first target's match changes what the second
-  // is compared with.
-  const arg = same(
-    `SecAction "id:1,phase:1,pass,nolog,setvar:tx.a=1,setvar:tx.b=2,setvar:tx.want=1"
-SecRule TX:a|TX:b "@eq %{tx.want}" "id:2,phase:1,pass,nolog,setvar:tx.want=2,setvar:tx.n=+1"
-SecRule TX:n "@ge 2" "id:3,phase:1,deny,log,msg:'twice'"`,
-    ["q=x"],
-    "On",
-  );
-  assert.deepEqual(arg.hits, [[3]]);
+  // rule matched once and was merged with n=1: 3 never denied. The argument too is expanded
+  // after them: in the second set the first match changes what TX:b is compared with.
+  for (const [setup, step] of [
+    [`setvar:tx.a=1`, `"@eq 1" "id:2,phase:1,pass,nolog,setvar:tx.b=1,setvar:tx.n=+1"`],
+    [
+      `setvar:tx.a=1,setvar:tx.b=2,setvar:tx.want=1`,
+      `"@eq %{tx.want}" "id:2,phase:1,pass,nolog,setvar:tx.want=2,setvar:tx.n=+1"`,
+    ],
+  ] as const) {
+    const text = `SecAction "id:1,phase:1,pass,nolog,${setup}"
+SecRule TX:a|TX:b ${step}
+SecRule TX:n "@ge 2" "id:3,phase:1,deny,log,msg:'twice'"`;
+    assert.deepEqual(same(text, ["q=x"], "On").hits, [[3]], step);
+  }
 });
