@@ -230,3 +230,43 @@ SecRule &TX:score "@eq 0" "id:31,phase:2,pass,log,msg:'no score'"`;
   assert.equal(r.folded.actions, 1);
   assert.deepEqual(r.hits, [[], [31]]);
 });
+
+test("constant setters right before a gate that always jumps are kept (their run ends there)", () => {
+  // The run of setters (premise 7) waited for the next item to be written out; a certain
+  // skipAfter ended the path before it was, and the setters were lost: tx.bad stayed unset, so
+  // `@streq %{tx.bad}` matched only empty values and ?q=evil passed.
+  for (const gate of [`pass,nolog`, `pass,log,msg:'gate'`])
+    for (const mode of ["On", "DetectionOnly"]) {
+      const r = same(
+        `SecAction "id:1,phase:1,pass,nolog,setvar:tx.bad=evil"
+SecRule TX:bad "@rx ." "id:2,phase:1,${gate},skipAfter:END"
+SecRule ARGS "@rx ." "id:3,phase:1,pass,log,msg:'skipped'"
+SecMarker END
+SecRule ARGS:q "@streq %{tx.bad}" "id:4,phase:2,deny,log,msg:'bad'"`,
+        ["q=evil", "q=good"],
+        mode,
+      );
+      assert.equal(r.folded.merged, 1, `${gate} ${mode}`);
+      const logged = gate.includes(",log") ? [2] : [];
+      assert.deepEqual(r.hits, [[...logged, 4], logged], `${gate} ${mode}`);
+    }
+});
+
+test("a decided step's later targets are read after the actions of the matches before them", () => {
+  // TX:a matches and sets tx.b, so TX:b matches too and the setvar runs twice (evaluate.ts
+  // step() selects each target when it gets to it). Judged on the state before the step, the
+  // rule matched once and was merged with n=1: 3 never denied. The argument too is expanded
+  // after them: in the second set the first match changes what TX:b is compared with.
+  for (const [setup, step] of [
+    [`setvar:tx.a=1`, `"@eq 1" "id:2,phase:1,pass,nolog,setvar:tx.b=1,setvar:tx.n=+1"`],
+    [
+      `setvar:tx.a=1,setvar:tx.b=2,setvar:tx.want=1`,
+      `"@eq %{tx.want}" "id:2,phase:1,pass,nolog,setvar:tx.want=2,setvar:tx.n=+1"`,
+    ],
+  ] as const) {
+    const text = `SecAction "id:1,phase:1,pass,nolog,${setup}"
+SecRule TX:a|TX:b ${step}
+SecRule TX:n "@ge 2" "id:3,phase:1,deny,log,msg:'twice'"`;
+    assert.deepEqual(same(text, ["q=x"], "On").hits, [[3]], step);
+  }
+});

@@ -39,9 +39,11 @@
 //    operator's answer depends on its value and its argument's expansion alone (pure operators,
 //    the string and number comparisons, unconditional/noMatch); the argument's macros must be
 //    TX names of known state. The step is then evaluated as evaluate.ts step() does: count, the
-//    transformations (pure functions), test, negation. SecActions always match. A step with
-//    actions that matches on more than one target runs them once per match: it stays undecided
-//    (its effects counted as possible), as the abstract state applies a match's actions once.
+//    transformations (pure functions), test, negation, target after target, each read (and the
+//    argument expanded) after the actions of the matches before it. SecActions always match. A
+//    step with actions that matches on more than one target runs them once per match: it stays
+//    undecided (its effects counted as possible), as the abstract state applies a match's
+//    actions once; so does one whose match may remove rules or targets with later targets left.
 // 5. Runtime removals: a possible ctl (ruleRemoveById/ByTag/ByMsg, ruleRemoveTarget*) from any
 //    rule that may run before — the removals persist for the transaction — that names a rule
 //    makes its outcome undecided (kept as written; its effects counted as possible). Load-time
@@ -90,7 +92,7 @@
 import type { Location } from "../lang/errors.ts";
 import type { MacroRef, Operator, Template } from "../lang/model.ts";
 import type { CompiledOperator } from "../ops/types.ts";
-import type { CompiledRule, Item, RunAction, Step } from "./program.ts";
+import type { CompiledRule, Item, RunAction, Step, Target } from "./program.ts";
 
 /** Recompile compiles an operator (compile.ts: the ops factory's compileOperator). */
 export type Recompile = (op: Operator, at: Location, ruleId: number) => CompiledOperator;
@@ -218,11 +220,16 @@ function stepOutcome(s: Step): ((st: State) => Outcome) | undefined {
   if (!op.pure && !FOLDABLE.has(op.name)) return undefined;
   for (const t of s.targets) if (t.collection !== "TX" || t.sel?.kind !== "name") return undefined;
   return (st) => {
-    const ctx = { expand: (t: Template) => expandIn(t, st), captures: undefined };
+    // The targets are read one after the other, each after the actions of the matches before
+    // (evaluate.ts step(), test()): a setvar run on TX:a's match is seen by TX:b's read and by
+    // the argument's expansion for it.
+    let cur = st;
+    const ctx = { expand: (t: Template) => expandIn(t, cur), captures: undefined };
     let matched = 0;
     try {
-      for (const t of s.targets) {
-        const v = st.get((t.sel as { lower: string }).lower);
+      for (let i = 0; i < s.targets.length; i++) {
+        const t = s.targets[i] as Target;
+        const v = cur.get((t.sel as { lower: string }).lower);
         if (v === UNKNOWN) return "maybe";
         let value: string;
         if (t.count) value = v === null ? "0" : "1";
@@ -230,7 +237,14 @@ function stepOutcome(s: Step): ((st: State) => Outcome) | undefined {
         else value = v;
         for (const f of s.transforms) value = f(value);
         const res = op.test(value, ctx);
-        if (s.negated ? res === false : res !== false) matched++;
+        if (s.negated ? res === false : res !== false) {
+          matched++;
+          if (s.actions.length === 0 || i + 1 === s.targets.length) continue;
+          // A ctl removing targets may change what the next ones select: left undecided.
+          if (s.actions.some((a) => removalOf(a) !== undefined)) return "maybe";
+          cur = cur.copy();
+          apply(s.actions, cur, "always", []);
+        }
       }
     } catch (err) {
       if (err instanceof Undecided) return "maybe";
@@ -326,6 +340,8 @@ export function fold(
       if (item.skipAfter !== undefined) {
         pending.set(item.skipAfter, State.merge(pending.get(item.skipAfter), after) as State);
         if (outcome === "always") {
+          // The run of constant setters before it ends here: st (their state) is about to go.
+          flush();
           if (!staleMatched && silent(item)) stats.gates++;
           else kept.push(rule());
           st = undefined;
