@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { waitFor, type StatusEntry } from "./harness.ts";
 import { blame, hopSets, watchFlows, type FlowWatch } from "./announce-flows.ts";
 import { netnsSkip } from "./netns.ts";
+import { ingressClass } from "./fixtures.ts";
 import {
   BACKEND,
   buildTopology,
@@ -67,13 +68,7 @@ addressType: IPv4
 ports: [{ name: http, port: ${BACKEND_PORT}, protocol: TCP }]
 endpoints: [{ addresses: [${BACKEND}], conditions: { ready: true } }]
 ---
-apiVersion: networking.k8s.io/v1
-kind: IngressClass
-metadata:
-  name: portico
-  annotations: { ingressclass.kubernetes.io/is-default-class: "true" }
-spec: { controller: portico.dev/ingress-controller }
----
+${ingressClass}---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: { name: app, namespace: default }
