@@ -67,9 +67,43 @@ const batches = [
   { files: files.filter((f) => ALONE.has(f)), concurrency: 1 },
 ].filter((b) => b.files.length > 0);
 
-/** runFiles runs one batch with node's runner, passing its output through; returns its exit code
- * and the output's tail, where the counts are. */
-async function runFiles(batch: string[], concurrency: number): Promise<{ code: number; tail: string }> {
+/** FailureLog keeps each failing test's TAP report ("not ok" and its YAML block: error, location,
+ * stack), so the run can repeat them at its end: CI shows only the output's tail, and one flaky
+ * test among ~2,400 was otherwise unnamed there. */
+class FailureLog {
+  readonly reports: string[] = [];
+  private open: { indent: string; lines: string[] } | undefined;
+  private partial = "";
+
+  feed(text: string): void {
+    const lines = (this.partial + text).split("\n");
+    this.partial = lines.pop() ?? "";
+    for (const line of lines) this.line(line);
+  }
+
+  private line(line: string): void {
+    if (this.open) {
+      this.open.lines.push(line);
+      // The YAML block ends with "..." at the test's own indentation plus two.
+      if (line === `${this.open.indent}  ...` || this.open.lines.length > 60) {
+        // A suite's own report only counts its failing subtests, which are kept already.
+        const report = this.open.lines.join("\n");
+        if (!report.includes("failureType: 'subtestsFailed'")) this.reports.push(report);
+        this.open = undefined;
+      }
+      return;
+    }
+    const m = /^(\s*)not ok \d+ - /.exec(line);
+    if (m) this.open = { indent: m[1] ?? "", lines: [line] };
+  }
+}
+
+/** runFiles runs one batch with node's runner, passing its output through; returns its exit code,
+ * the output's tail, where the counts are, and the failing tests' reports. */
+async function runFiles(
+  batch: string[],
+  concurrency: number,
+): Promise<{ code: number; tail: string; failures: string[] }> {
   const child = spawn(
     process.execPath,
     [
@@ -84,16 +118,19 @@ async function runFiles(batch: string[], concurrency: number): Promise<{ code: n
     { stdio: ["inherit", "pipe", "inherit"], cwd: root },
   );
   let tail = "";
+  const failures = new FailureLog();
   child.stdout.on("data", (chunk: Buffer) => {
     process.stdout.write(chunk);
-    tail = (tail + chunk.toString("utf8")).slice(-8192);
+    const text = chunk.toString("utf8");
+    tail = (tail + text).slice(-8192);
+    failures.feed(text);
   });
   const code: number = await new Promise((done) => child.on("close", (c) => done(c ?? 1)));
-  return { code, tail };
+  return { code, tail, failures: failures.reports };
 }
 
 console.log(`tests: ${files.length} files`);
-const results: { code: number; tail: string }[] = [];
+const results: { code: number; tail: string; failures: string[] }[] = [];
 for (const b of batches) {
   if (b.concurrency === 1) console.log(`tests: ${b.files.length} file(s) alone`);
   results.push(await runFiles(b.files, b.concurrency));
@@ -107,6 +144,11 @@ const skips = existsSync(skippedFile) ? readFileSync(skippedFile, "utf8").trim()
 if (skips) {
   console.log("\nSuites skipped or reduced, and why (install or build what is named, then run again):");
   for (const line of skips.split("\n")) console.log(`  - ${line}`);
+}
+const failed = results.flatMap((r) => r.failures);
+if (failed.length > 0) {
+  console.log(`\nFailed tests, repeated from above (${failed.length}):`);
+  for (const report of failed) console.log(report);
 }
 console.log(`tests: ${count("pass")} passed, ${count("fail")} failed, ${count("skipped")} skipped`);
 process.exit(code);
