@@ -12,7 +12,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { test } from "node:test";
 import { selfSigned } from "../../../test/support/certs.ts";
-import { rxQueued } from "../../../test/support/tcp-queue.ts";
+import { rxQueuedEach } from "../../../test/support/tcp-queue.ts";
 import { compileHttpWith } from "./compile.ts";
 import { defaultLimits } from "./runtime.ts";
 import {
@@ -26,11 +26,16 @@ import {
 
 const cert = selfSigned(["h2.test"]);
 
-async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 5000,
+  every = 2,
+): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
+    await new Promise((r) => setTimeout(r, every));
   }
 }
 
@@ -146,8 +151,13 @@ test("HTTP/2 over TLS: request bodies of concurrent streams reach a stalled back
     });
     // Every backend connection's kernel buffer has filled (the engine holds the rest) before the
     // backend reads anything.
-    const queued = () => conns.length === 3 && conns.every((c) => rxQueued(bport, c.remotePort!) >= 60_000);
-    await waitFor(queued, "the backend connections' receive queues filled", 10_000);
+    // The engine runs in this process: the poll reads /proc/net/tcp off the event loop, every
+    // 20 ms, so it leaves the engine the CPU it needs to move 6 MB through TLS (rxQueuedEach).
+    // At load average 15 on 2 cores the queues filled in 0.5–1.3 s; the deadline is generous.
+    const queued = async () =>
+      conns.length === 3 &&
+      (await rxQueuedEach(conns.map((c) => [bport, c.remotePort!] as const))).every((n) => n >= 60_000);
+    await waitFor(queued, "the backend connections' receive queues filled", 60_000, 20);
     for (const c of conns) c.resume();
     assert.deepEqual(await Promise.all(answers), [200, 200, 200]);
     for (let i = 0; i < bodies.length; i++) {
