@@ -28,13 +28,27 @@ status=0
 declare -A pkgs=([curl]=curl [openssl]=openssl [ip]=iproute2 [h2load]=nghttp2-client [wrk]=wrk
   [bird]=bird2 [birdc]=bird2 [arping]=iputils-arping [ndisc6]=ndisc6 [na6]=ipv6toolkit [dig]=dnsutils [knotd]=knot [kdig]=knot-dnsutils
   [dnsperf]=dnsperf [pebble]=pebble [pebble-challtestsrv]=pebble [chromium]=chromium [python3]=python3)
+# A new CI machine's first minutes see Debian mirrors and the Go module proxy fail now and then (a
+# reset, a 502, apt's lock held by the image's own unattended upgrade): each install or build is
+# tried three times, 10 s then 30 s apart, before its peer counts as missing. All are idempotent.
+pause() { # attempt
+  echo "peers: attempt $1 of 3 failed; trying again in $(($1 == 1 ? 10 : 30)) s" >&2
+  sleep $(($1 == 1 ? 10 : 30))
+}
+
 need=()
 for cmd in "${!pkgs[@]}"; do command -v "$cmd" >/dev/null || need+=("${pkgs[$cmd]}"); done
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "peers: installing ${need[*]} (apt-get)" >&2
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"; } >&2 ||
-      { echo "apt packages ${need[*]}: apt-get failed" >> "$skipped"; status=1; }
+    ok=0
+    for n in 1 2 3; do
+      { apt-get update -qq &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=120 "${need[@]}"; } >&2 &&
+        { ok=1; break; }
+      [ $n -lt 3 ] && pause $n
+    done
+    [ $ok = 1 ] || { echo "apt packages ${need[*]}: apt-get failed 3 times" >> "$skipped"; status=1; }
   else
     echo "apt packages ${need[*]}: not installed and not root (install them to run the tests that use them)" >> "$skipped"
   fi
@@ -42,11 +56,17 @@ fi
 
 # Go-built peers. build.sh exits 3 when Go is missing; any other failure is a failed build.
 build() { # name script
-  bash "$root/$2"
-  case $? in
+  local rc n
+  for n in 1 2 3; do
+    bash "$root/$2"
+    rc=$?
+    { [ $rc = 0 ] || [ $rc = 3 ]; } && break
+    [ $n -lt 3 ] && pause $n
+  done
+  case $rc in
     0) ;;
     3) echo "$1: Go is not installed (needed to build it from the Go module proxy)" >> "$skipped" ;;
-    *) echo "$1: $2 failed (see its output above)" >> "$skipped"; status=1 ;;
+    *) echo "$1: $2 failed 3 times (see its output above)" >> "$skipped"; status=1 ;;
   esac
 }
 build "Kubernetes control plane (kube-apiserver, etcd)" scripts/kube/build.sh
