@@ -8,6 +8,7 @@ import { ANALYTICS_RELATIVE_ACCURACY } from "../../src/analytics/types.ts";
 import type { ExactQuantiles } from "../support/loadgen.ts";
 import { waitFor } from "./harness.ts";
 import type { Own } from "./analytics-own.ts";
+import { busyMachine } from "../support/machine.ts";
 
 /**
  * QUIET_LATE_MS: a run whose load generator sent its requests less than this late against their
@@ -18,16 +19,6 @@ import type { Own } from "./analytics-own.ts";
  * p99 are held to the upper bound only (never above the generator's) and printed with the reason.
  */
 export const QUIET_LATE_MS = 1;
-
-/**
- * busyMachine: the last minute's load average reached the number of cores. The generator's own
- * lateness cannot see every stall — a process descheduled while it waits for a response is late
- * for nothing it measures as lateness — so a machine running more than it has cores holds the
- * tails to the upper bound only, whatever the schedule says.
- */
-export function busyMachine(): boolean {
-  return loadavg()[0]! >= availableParallelism();
-}
 
 /**
  * Loaded says why a run's figures are held to the upper bound only (undefined: two-sided).
@@ -50,6 +41,9 @@ export function loadedMachine(lateness: ExactQuantiles): Loaded {
   const median: string[] = [];
   const late99 = `the generator's requests left ${lateness.p99.toFixed(2)} ms late at p99 (quiet: < ${QUIET_LATE_MS} ms)`;
   if (lateness.p99 >= QUIET_LATE_MS) tails.push(late99);
+  // busyMachine: the generator's own lateness cannot see every stall — a process descheduled while
+  // it waits for a response is late for nothing it measures as lateness — so a machine running
+  // more than it has cores holds the tails to the upper bound only, whatever the schedule says.
   if (busyMachine()) tails.push(`load average ${la.toFixed(2)} ≥ ${cores} cores`);
   if (lateness.p50 >= QUIET_LATE_MS)
     median.push(`the generator's requests left ${lateness.p50.toFixed(2)} ms late at p50`);
