@@ -48,10 +48,17 @@ function one(url: string, agent: Agent | false, timeoutMs: number): Promise<Rec>
       res.on("error", (e) => finish(0, (e as NodeJS.ErrnoException).code ?? e.message));
     });
     // A timeout is its own outcome: a frozen or unreachable engine, not a refusal or a reset.
-    req.on("timeout", () => {
-      finish(0, "TIMEOUT");
-      req.destroy();
-    });
+    // Decided after one poll phase (setImmediate): the idle timer fires in the loop's timers phase,
+    // before the poll phase reads what arrived meanwhile, so when this process itself waited for a
+    // CPU longer than timeoutMs (a loaded machine) an answer already in its socket buffer would be
+    // called a timeout.
+    req.on("timeout", () =>
+      setImmediate(() => {
+        if (done) return;
+        finish(0, "TIMEOUT");
+        req.destroy();
+      }),
+    );
     req.on("error", (e) => finish(0, (e as NodeJS.ErrnoException).code ?? e.message));
     // The port is known once connected (a kept-alive socket is already); a reset socket forgets it.
     req.on("socket", (s) => {

@@ -4,7 +4,7 @@
 // the three, and a client behind the router reaches the VIP through it. Faults: a clean stop
 // (drain), SIGKILL, an engine's BIRD killed, the router's BIRD restarted, a rolling restart under
 // load. Each prints `# measured:` figures. Needs root (network namespaces); skips loudly without.
-import { after, before, describe, test } from "node:test";
+import { after, afterEach, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { waitFor, type StatusEntry } from "./harness.ts";
 import { blame, hopSets, watchFlows, type FlowWatch } from "./announce-flows.ts";
@@ -164,6 +164,16 @@ describe(
     after(async () => {
       await fleet?.stop();
       await topo?.close();
+    });
+
+    // A test that fails between stopping an engine and starting it again must not fail every test
+    // after it (each waits for the ECMP route over all three): one failure under load in a run
+    // here became seven. Restarts any engine that exited; a passing test left none.
+    afterEach(async () => {
+      for (const e of topo?.engines ?? []) {
+        const p = fleet?.engines.get(e.role)?.proc;
+        if (p && (p.exitCode !== null || p.signalCode !== null)) await restart(e);
+      }
     });
 
     test("the router holds an ECMP route with all three engines as next hops; the client's flows spread", async () => {
