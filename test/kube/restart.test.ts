@@ -16,6 +16,7 @@ import {
   startController,
   waitFor,
 } from "./helper.ts";
+import { withinTarget } from "../support/machine.ts";
 
 const skip = kubeSkip();
 const NS = "restart";
@@ -90,20 +91,30 @@ spec:
     const e = await waitFor("e addressed", () => ipOf(env, NS, "e"), 10_000);
     assert.equal(await lease(), "one", "the standby must not take a held lease");
     const addresses = { d: await ipOf(env, NS, "d"), e };
-    one.kill("SIGKILL");
-    const killed = Date.now();
-    await waitFor("two leads", async () => (await lease()) === "two", 10_000, 100);
-    const took = Date.now() - killed;
-    // 3 s lease + one retry period + process and API latency.
-    assert.ok(took < 5_000, `takeover took ${took} ms`);
-    assert.ok(took > 1_000, `takeover after ${took} ms: the lease was not respected`);
-    await apply(env, lbService(NS, "f", 19006));
-    const f = await waitFor("f addressed by the new leader", () => ipOf(env, NS, "f"), 10_000);
-    assert.ok(!Object.values(addresses).includes(f));
-    assert.equal(await ipOf(env, NS, "d"), addresses.d);
-    assert.equal(await ipOf(env, NS, "e"), addresses.e);
-    two.kill("SIGTERM");
-    await new Promise((r) => two.once("exit", r));
+    const stopped = new Promise((r) => two.once("exit", r));
+    try {
+      one.kill("SIGKILL");
+      const killed = Date.now();
+      // Polled through kubectl, a process per look: at load average ~23 on 2 cores each took
+      // seconds, so the deadline is generous and the time is the Lease's own acquireTime (written
+      // by the new holder as it took over), not when a look happened to see it.
+      await waitFor("two leads", async () => (await lease()) === "two", 60_000, 100);
+      const acquired = (await getJson(env, "lease", "-n", "portico-system", "portico-controller"))?.spec
+        ?.acquireTime as string;
+      const took = Date.parse(acquired) - killed;
+      assert.ok(took > 1_000, `takeover after ${took} ms: the lease was not respected`);
+      // 3 s lease + one retry period + process and API latency.
+      withinTarget("takeover after", took, 5_000);
+      await apply(env, lbService(NS, "f", 19006));
+      const f = await waitFor("f addressed by the new leader", () => ipOf(env, NS, "f"), 30_000);
+      assert.ok(!Object.values(addresses).includes(f));
+      assert.equal(await ipOf(env, NS, "d"), addresses.d);
+      assert.equal(await ipOf(env, NS, "e"), addresses.e);
+    } finally {
+      // Also when an assertion failed: a leader left running holds the Lease the next test needs.
+      two.kill("SIGTERM");
+      await stopped;
+    }
     // A clean shutdown releases the lease for the next replica.
     assert.equal(await lease(), "");
   });
