@@ -177,3 +177,32 @@ export function lastChunk(trailers: readonly string[] | undefined): string {
   for (let i = 0; i + 1 < trailers.length; i += 2) s += `${trailers[i]}: ${trailers[i + 1]}\r\n`;
   return s + "\r\n";
 }
+
+/**
+ * bodyCodings reads the transfer codings of a response's body that are left once the parser took
+ * off the final chunked framing (RFC 9112 §6.1): "gzip" of "Transfer-Encoding: gzip, chunked", of
+ * "gzip" alone (a body delimited by the connection's close) or of two fields "gzip" and "chunked";
+ * "" when there is none, or nothing but chunked. null when chunked is not the last coding or comes
+ * twice: the parser then read the body to the close without undoing any chunking, so nothing the
+ * proxy can say describes what it would forward.
+ */
+export function bodyCodings(hs: readonly string[]): string | null {
+  let codings: string[] | undefined;
+  // A list ending in a comma has an empty last element: the parser takes chunked as not last.
+  let trailingComma = false;
+  for (let i = 0; i < hs.length; i += 2) {
+    const n = hs[i]!;
+    if (n.length !== 17 || lowerName(n) !== "transfer-encoding") continue;
+    const v = hs[i + 1]!;
+    for (const t of v.split(",")) {
+      const c = t.trim();
+      if (c !== "") (codings ??= []).push(c);
+    }
+    trailingComma = v.trimEnd().endsWith(",");
+  }
+  if (codings === undefined) return "";
+  const last = codings.length - 1;
+  if (!trailingComma && codings[last]!.toLowerCase() === "chunked") codings.pop();
+  for (const c of codings) if (c.toLowerCase() === "chunked") return null;
+  return codings.join(", ");
+}
