@@ -6,7 +6,7 @@ import net from "node:net";
 import { once } from "node:events";
 import type { TestContext } from "node:test";
 import type { Backend, ConnectionHandler, PickContext, Upstreams } from "../contracts.ts";
-import type { EngineSnapshot, HttpListener, Pool, Route, WafConfig } from "../../model/ir.ts";
+import type { EngineSnapshot, Header, HttpListener, Pool, Route, WafConfig } from "../../model/ir.ts";
 import { compileHttpWith } from "./compile.ts";
 import { HTTP_RESPONSE_CHANNEL, type HttpResponseEvent } from "./events.ts";
 import { defaultLimits, type Limits } from "./runtime.ts";
@@ -185,6 +185,21 @@ export function proxyAll(name: string, backendPort: number, limits: Partial<Limi
     log: () => {},
   };
   return listen({ current: compileHttpWith(listener, deps, { ...defaultLimits, ...limits }) });
+}
+
+/**
+ * headerFilterRoute is route "r" for every path to pool "p" with a ResponseHeaderModifier that sets
+ * X-Set to "proxy", removes X-Remove and adds add: what a test of the response head edits sends.
+ */
+export function headerFilterRoute(add: Header[]): Route {
+  return {
+    name: "r",
+    match: { path: { type: "Prefix", value: "/" } },
+    filters: [
+      { type: "ResponseHeaderModifier", set: [{ name: "X-Set", value: "proxy" }], add, remove: ["x-remove"] },
+    ],
+    action: { type: "Forward", backends: [{ pool: "p", weight: 1 }] },
+  };
 }
 
 /** proxyRoute listens on 127.0.0.1:0 with route (its action's pools in pools) for every host. */

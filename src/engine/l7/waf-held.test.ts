@@ -8,9 +8,9 @@ import assert from "node:assert/strict";
 import http2 from "node:http2";
 import net from "node:net";
 import { once } from "node:events";
-import type { Route, WafConfig } from "../../model/ir.ts";
+import type { WafConfig } from "../../model/ir.ts";
 import { crsRules } from "../../waf/rx/crs-corpus.ts";
-import { poolOf, proxyErrors, proxyRoute, wafConfig } from "./testing.ts";
+import { headerFilterRoute, poolOf, proxyErrors, proxyRoute, wafConfig } from "./testing.ts";
 import { wafProgram } from "./waf-program.ts";
 
 const closers: (() => void)[] = [];
@@ -114,19 +114,7 @@ async function backend(): Promise<number> {
 
 // proxy is a route to the backend with a ResponseHeaderModifier, and the WAF (held) or none.
 async function proxy(port: number, held: boolean): Promise<number> {
-  const route: Route = {
-    name: "r",
-    match: { path: { type: "Prefix", value: "/" } },
-    filters: [
-      {
-        type: "ResponseHeaderModifier",
-        set: [{ name: "X-Set", value: "proxy" }],
-        add: [{ name: "X-Added", value: "1" }],
-        remove: ["x-remove"],
-      },
-    ],
-    action: { type: "Forward", backends: [{ pool: "p", weight: 1 }] },
-  };
+  const route = headerFilterRoute([{ name: "X-Added", value: "1" }]);
   if (held) route.waf = waf();
   const { server, port: p } = await proxyRoute(route, { p: poolOf("p", [port]) });
   closers.push(() => server.close());
