@@ -12,7 +12,7 @@ import net from "node:net";
 import { once } from "node:events";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { bodyCodings } from "../http/head.ts";
-import { poolOf, proxyErrors, proxyRoute } from "./testing.ts";
+import { answeringBackend, poolOf, proxyErrors, proxyRoute, type RawAnswer } from "./testing.ts";
 import type { Route } from "../../model/ir.ts";
 
 const closers: (() => void)[] = [];
@@ -23,7 +23,7 @@ const gz = gzipSync(TEXT);
 const half = gz.length >> 1;
 const head = (te: string) => `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n${te}\r\n`;
 // answers are the backend's raw responses by path ("close": the backend closes after it).
-const answers: Record<string, { raw: Buffer; close?: boolean }> = {
+const answers: Record<string, RawAnswer> = {
   "/gzip-chunked": {
     raw: Buffer.concat([
       Buffer.from(head("Transfer-Encoding: gzip, chunked\r\n") + `${half.toString(16)}\r\n`, "latin1"),
@@ -60,26 +60,9 @@ const answers: Record<string, { raw: Buffer; close?: boolean }> = {
 
 // backend answers each request head with answers[path] (a HEAD: the same head, no body).
 async function backend(): Promise<number> {
-  const server = net.createServer((sock) => {
-    let buf = "";
-    sock.on("error", () => {});
-    sock.on("data", (d: Buffer) => {
-      buf += d.toString("latin1");
-      let end: number;
-      while ((end = buf.indexOf("\r\n\r\n")) !== -1) {
-        const [method, path] = buf.slice(0, end).split(" ") as [string, string];
-        buf = buf.slice(end + 4);
-        const a = answers[path]!;
-        const raw = method === "HEAD" ? a.raw.subarray(0, a.raw.indexOf("\r\n\r\n") + 4) : a.raw;
-        if (a.close) sock.end(raw);
-        else sock.write(raw);
-      }
-    });
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  closers.push(() => server.close());
-  return (server.address() as net.AddressInfo).port;
+  const b = await answeringBackend(answers);
+  closers.push(() => b.close());
+  return b.port;
 }
 
 async function proxy(): Promise<number> {

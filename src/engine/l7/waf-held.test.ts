@@ -10,7 +10,15 @@ import net from "node:net";
 import { once } from "node:events";
 import type { WafConfig } from "../../model/ir.ts";
 import { crsRules } from "../../waf/rx/crs-corpus.ts";
-import { headerFilterRoute, poolOf, proxyErrors, proxyRoute, wafConfig } from "./testing.ts";
+import {
+  answeringBackend,
+  headerFilterRoute,
+  poolOf,
+  proxyErrors,
+  proxyRoute,
+  type RawAnswer,
+  wafConfig,
+} from "./testing.ts";
 import { wafProgram } from "./waf-program.ts";
 
 const closers: (() => void)[] = [];
@@ -44,7 +52,7 @@ const HOP =
 const exact = "e".repeat(LIMIT);
 const past = "p".repeat(LIMIT + 20);
 // answers are the backend's raw responses by path ("close": the backend closes after it).
-const answers: Record<string, { raw: string; close?: boolean }> = {
+const answers: Record<string, RawAnswer> = {
   "/cl": { raw: `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n${HOP}Content-Length: 5\r\n\r\nhello` },
   "/exact": {
     raw: `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n${HOP}Content-Length: ${LIMIT}\r\n\r\n${exact}`,
@@ -90,26 +98,9 @@ const answers: Record<string, { raw: string; close?: boolean }> = {
 
 // backend answers each request head with answers[path] (a HEAD: the same head, no body).
 async function backend(): Promise<number> {
-  const server = net.createServer((sock) => {
-    let buf = "";
-    sock.on("error", () => {});
-    sock.on("data", (d: Buffer) => {
-      buf += d.toString("latin1");
-      let end: number;
-      while ((end = buf.indexOf("\r\n\r\n")) !== -1) {
-        const [method, path] = buf.slice(0, end).split(" ") as [string, string];
-        buf = buf.slice(end + 4);
-        const a = answers[path] ?? answers["/cl"]!;
-        const raw = method === "HEAD" ? a.raw.slice(0, a.raw.indexOf("\r\n\r\n") + 4) : a.raw;
-        if (a.close) sock.end(raw, "latin1");
-        else sock.write(raw, "latin1");
-      }
-    });
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  closers.push(() => server.close());
-  return (server.address() as net.AddressInfo).port;
+  const b = await answeringBackend(answers, "/cl");
+  closers.push(() => b.close());
+  return b.port;
 }
 
 // proxy is a route to the backend with a ResponseHeaderModifier, and the WAF (held) or none.
