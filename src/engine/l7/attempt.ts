@@ -344,7 +344,7 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
     this.fail(
       502,
       codings === null
-        ? `${sent}, which frames no body: chunked must be the last coding, once (RFC 9112 §6.1)`
+        ? `${sent}, which frames no body: chunked must be the last coding, once, and every coding a token (RFC 9112 §6.1)`
         : `${sent}, and ${refusedBy} cannot take a transfer coding other than chunked: have the backend send the body without it (a Content-Encoding instead)`,
     );
     return undefined;

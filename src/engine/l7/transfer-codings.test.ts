@@ -12,6 +12,7 @@ import net from "node:net";
 import { once } from "node:events";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { bodyCodings } from "../http/head.ts";
+import { HttpParser } from "../http/parser.ts";
 import { answeringBackend, poolOf, proxyErrors, proxyRoute, type RawAnswer } from "./testing.ts";
 import type { Route } from "../../model/ir.ts";
 
@@ -56,6 +57,12 @@ const answers: Record<string, RawAnswer> = {
   "/chunked": {
     raw: Buffer.from(head("Transfer-Encoding: chunked\r\n") + "5\r\nhello\r\n0\r\n\r\n", "latin1"),
   },
+  // "chunked" and a NBSP (0xA0, which a field value may hold): not chunked to the parser, which
+  // reads the body to the close, chunk framing and all; nor a token that could be passed on.
+  "/chunked-nbsp": {
+    raw: Buffer.from(head("Transfer-Encoding: chunked\xa0\r\n") + "5\r\nhello\r\n0\r\n\r\n", "latin1"),
+    close: true,
+  },
 };
 
 // backend answers each request head with answers[path] (a HEAD: the same head, no body).
@@ -94,7 +101,7 @@ interface Response {
   body: Buffer;
 }
 
-// readChunked reads one HTTP/1.1 response from b at at, whose body is chunked or absent (status
+// readResponse reads one HTTP/1.1 response from b at at, whose body is chunked or absent (status
 // >= 300 with Content-Length); returns it and where the next one starts.
 function readResponse(b: Buffer, at: number): [Response, number] {
   const end = b.indexOf("\r\n\r\n", at);
@@ -142,6 +149,60 @@ test("bodyCodings: the codings left once the final chunked is taken off; null wh
   assert.equal(bodyCodings(["Transfer-Encoding", "gzip, chunked,"]), null);
 });
 
+// parsed gives a response head with Transfer-Encoding fields tes to the engine's parser, then a
+// chunked body: whether the parser took the chunking off, and the head's fields.
+function parsed(tes: string[]): { dechunked: boolean; headers: string[] } {
+  let headers: string[] = [];
+  let body = "";
+  let complete = false;
+  const p = new HttpParser(
+    "response",
+    {
+      onBegin() {},
+      onHead: (h) => ((headers = h.headers), false),
+      onBody: (c) => void (body += c.toString("latin1")),
+      onTrailers() {},
+      onComplete: () => void (complete = true),
+    },
+    16384,
+  );
+  const fields = tes.map((v) => `Transfer-Encoding: ${v}\r\n`).join("");
+  const r = p.execute(Buffer.from(`HTTP/1.1 200 OK\r\n${fields}\r\n5\r\nhello\r\n0\r\n\r\n`, "latin1"));
+  assert.equal(typeof r, "number", `the parser takes ${JSON.stringify(tes)}`);
+  return { dechunked: complete && body === "hello", headers };
+}
+
+test("bodyCodings takes chunked off exactly when the parser does; anything else is null (502)", () => {
+  // [fields, the parser de-chunks, bodyCodings]
+  const cases: [string[], boolean, string | null][] = [
+    [["chunked"], true, ""],
+    [["CHUNKED"], true, ""],
+    [["gzip, chunked"], true, "gzip"],
+    [["gzip", "chunked"], true, "gzip"],
+    [["x-c;level=1 , chunked"], true, "x-c;level=1"],
+    [["gzip"], false, "gzip"],
+    [["chunked, gzip"], false, null],
+    [["chunked, chunked"], false, null],
+    [["chunked", "chunked"], false, null],
+    [["gzip, chunked,"], false, null],
+    // A field after the one that ended in chunked, empty or not: the parser reads to the close.
+    [["chunked", ""], false, null],
+    [["chunked", "gzip"], false, null],
+    // The parser de-chunks, but chunked came twice: 502 all the same.
+    [["chunked", "gzip", "chunked"], true, null],
+    // NBSP is not OWS: "chunked\xa0" is not chunked to the parser, and no token.
+    [["chunked\xa0"], false, null],
+    [["gzip, chunked\xa0"], false, null],
+    [["gzip,\xa0chunked"], false, null],
+    [["gzip\xa0, chunked"], true, null],
+  ];
+  for (const [tes, dechunked, codings] of cases) {
+    const p = parsed(tes);
+    assert.equal(p.dechunked, dechunked, `the parser on ${JSON.stringify(tes)}`);
+    assert.equal(bodyCodings(p.headers), codings, `bodyCodings of ${JSON.stringify(tes)}`);
+  }
+});
+
 test("HTTP/1.1 client: the gzip coding stays in the Transfer-Encoding the body is re-chunked with", async () => {
   const text = await exchange(
     "GET /gzip-chunked HTTP/1.1\r\nHost: a\r\n\r\n" +
@@ -166,20 +227,25 @@ test("HTTP/1.1 client: the gzip coding stays in the Transfer-Encoding the body i
   assert.equal(at, text.length, "nothing after the last response");
 });
 
-test("HTTP/1.1 client, chunked not the last coding: 502", async () => {
-  const errs = proxyErrors();
-  const [r] = readResponse(
-    await exchange("GET /chunked-first HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"),
-    0,
-  );
-  await errs.stop();
-  assert.equal(r.status, 502);
-  assert.ok(
-    errs.errors.some(
-      (e) => e.includes("Transfer-Encoding: chunked, gzip") && e.includes("chunked must be the last"),
-    ),
-    errs.errors.join("\n"),
-  );
+test("HTTP/1.1 client, chunked not the last coding or not a token: 502", async () => {
+  for (const [path, te] of [
+    ["/chunked-first", "chunked, gzip"],
+    ["/chunked-nbsp", "chunked\xa0"],
+  ]) {
+    const errs = proxyErrors();
+    const [r] = readResponse(
+      await exchange(`GET ${path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`),
+      0,
+    );
+    await errs.stop();
+    assert.equal(r.status, 502, path);
+    assert.ok(
+      errs.errors.some(
+        (e) => e.includes(`Transfer-Encoding: ${te}`) && e.includes("chunked must be the last"),
+      ),
+      errs.errors.join("\n"),
+    );
+  }
 });
 
 test("HTTP/1.0 client: a transfer-coded body is a 502 (HTTP/1.0 has no Transfer-Encoding)", async () => {
@@ -208,7 +274,7 @@ test("HTTP/2 client: a transfer-coded body is a 502; chunked alone and HEAD pass
   const errs = proxyErrors();
   const session = http2.connect(`http://127.0.0.1:${port}`);
   closers.push(() => session.close());
-  for (const path of ["/gzip-chunked", "/gzip-close", "/two-fields", "/chunked-first"]) {
+  for (const path of ["/gzip-chunked", "/gzip-close", "/two-fields", "/chunked-first", "/chunked-nbsp"]) {
     const r = await h2(session, path);
     assert.equal(r.status, 502, path);
     assert.ok(!r.body.includes(Buffer.from([0x1f, 0x8b])), `${path}: no gzip bytes`);
