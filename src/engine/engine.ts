@@ -21,6 +21,7 @@ import { InFlight, UpstreamSet, type EndpointStatus } from "./upstreams.ts";
 import { tuneV8 } from "./v8-tuning.ts";
 import { unwatchIdleHeap, watchIdleHeap, type ActivityProbe } from "./idle-gc.ts";
 import { exchangesBegun } from "./l7/attempt.ts";
+import { sharedPool } from "./l7/upstream.ts";
 
 /**
  * ApplyResult is the ACK or NACK of a snapshot. code is "InvalidSnapshot" (validation), an
@@ -203,6 +204,9 @@ export class Engine {
     this.admission.close();
     this.ocsp?.close();
     await this.listeners.close();
+    // Parked backend connections too: they would stay for the pool's idle timeout (a minute).
+    // The pool is the process's; another engine in it (tests) opens new ones as it needs them.
+    sharedPool.close();
   }
 
   private build(

@@ -10,6 +10,7 @@ import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { removeDir, startPortico, tempDir, waitFor, writeManifest, type Portico } from "./harness.ts";
 import { createNetns, netnsSkip, type Netns } from "./netns.ts";
+import { ingressClass } from "./fixtures.ts";
 import {
   allAcked,
   fleet,
@@ -40,13 +41,7 @@ function manifests(backendIp: string, backendPort: number, hosts: number, tag = 
     (_, i) =>
       `    - host: h${i}.test\n      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: app, port: { number: 80 } } } }] }`,
   ).join("\n");
-  return `${groupManifests("edge", vip, { replicas: 3, haMode: "ActiveActive" })}apiVersion: networking.k8s.io/v1
-kind: IngressClass
-metadata:
-  name: portico
-  annotations: { ingressclass.kubernetes.io/is-default-class: "true" }
-spec: { controller: portico.dev/ingress-controller }
----
+  return `${groupManifests("edge", vip, { replicas: 3, haMode: "ActiveActive" })}${ingressClass}---
 apiVersion: v1
 kind: Service
 metadata: { name: app, namespace: default }

@@ -34,6 +34,18 @@ const cases: [name: string, request: string, status: number][] = [
     "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
     501,
   ],
+  [
+    "an unknown coding in a Transfer-Encoding field of its own",
+    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    501,
+  ],
+  // The last coding is not chunked: the request has no framing (RFC 9112 §6.3).
+  ["Transfer-Encoding: gzip", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\nabc", 400],
+  [
+    "Transfer-Encoding: chunked, gzip",
+    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\nabc",
+    400,
+  ],
   // llhttp itself refuses these codings (400); 501 would do as well.
   ["Transfer-Encoding: identity", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: identity\r\n\r\n", 400],
   [

@@ -981,6 +981,8 @@ export class H2Connection implements FrameSink, StreamOwner, Flushing {
     if (list.length === 0) return;
     const t = performance.now();
     for (let i = 0; i < list.length; i++) list[i]!.sentAt = t;
+    // Emptied in place, kept for the next write (no array a write): no one else holds the list —
+    // it is private, timeWrite only pushes to it, and the loop above calls nothing that could.
     list.length = 0;
   }
 

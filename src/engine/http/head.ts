@@ -177,3 +177,77 @@ export function lastChunk(trailers: readonly string[] | undefined): string {
   for (let i = 0; i + 1 < trailers.length; i += 2) s += `${trailers[i]}: ${trailers[i + 1]}\r\n`;
   return s + "\r\n";
 }
+
+/**
+ * bodyCodings reads the transfer codings of a response's body that are left once the parser took
+ * off the final chunked framing (RFC 9112 §6.1): "gzip" of "Transfer-Encoding: gzip, chunked", of
+ * "gzip" alone (a body delimited by the connection's close) or of two fields "gzip" and "chunked";
+ * "" when there is none, or nothing but chunked. null when chunked is not the last coding or comes
+ * twice: the parser then read the body to the close without undoing any chunking, so nothing the
+ * proxy can say describes what it would forward.
+ *
+ * Whether the parser took chunked off is decided here by the parser's own rule (parser.ts dispatch
+ * and chunkedAt), field by field, with only SP and HTAB trimmed around a coding: a looser reading
+ * (String.trim also takes NBSP, 0xA0, which a field value may hold) took "chunked\xa0" for chunked
+ * while the parser read that body to the close, its chunk framing and all. A coding that is not a
+ * token (with parameters, RFC 9110 §10.1.4) is null too: passed on, a client that reads it as
+ * chunked would frame the response otherwise than the proxy did.
+ */
+export function bodyCodings(hs: readonly string[]): string | null {
+  let codings = "";
+  // chunked: the parser de-chunks the body (its rule); total: chunked codings seen in all fields.
+  let chunked = false;
+  let total = 0;
+  for (let i = 0; i < hs.length; i += 2) {
+    const n = hs[i]!;
+    if (n.length !== 17 || lowerName(n) !== "transfer-encoding") continue;
+    const v = hs[i + 1]!;
+    const e = v.length;
+    let seen = 0;
+    let last = false;
+    let k = 0;
+    while (k < e) {
+      while (k < e && isListSpace(v.charCodeAt(k))) k++;
+      const ts = k;
+      while (k < e && v.charCodeAt(k) !== 0x2c) k++;
+      let te = k;
+      while (te > ts && isOws(v.charCodeAt(te - 1))) te--;
+      if (te === ts) continue;
+      last = isChunked(v, ts, te);
+      if (last) seen++;
+      else {
+        const c = v.slice(ts, te);
+        if (!CODING.test(c)) return null;
+        codings += codings === "" ? c : `, ${c}`;
+      }
+    }
+    total += seen;
+    // A list ending in a comma has an empty last element: chunked is not last.
+    let end = e;
+    while (end > 0 && isOws(v.charCodeAt(end - 1))) end--;
+    const ends = seen === 1 && last && v.charCodeAt(end - 1) !== 0x2c;
+    // A field after one that ended in chunked leaves the body unchunked, as chunked twice does.
+    chunked = !chunked && ends;
+  }
+  return total === (chunked ? 1 : 0) ? codings : null;
+}
+
+// CODING is a transfer coding: a token, then parameters (name=value, value a token or a quoted string).
+const CODING =
+  /^[-!#$%&'*+.^_`|~0-9A-Za-z]+(?:[ \t]*;[ \t]*[-!#$%&'*+.^_`|~0-9A-Za-z]+[ \t]*=[ \t]*(?:[-!#$%&'*+.^_`|~0-9A-Za-z]+|"(?:[^"\\]|\\.)*"))*$/;
+
+// isOws is SP or HTAB, the only whitespace around a list element (RFC 9110 §5.6.1).
+function isOws(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+function isListSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x2c;
+}
+
+// isChunked says whether v[s, e) is "chunked" in any case (as chars.ts lowerIs compares bytes).
+function isChunked(v: string, s: number, e: number): boolean {
+  if (e - s !== 7) return false;
+  for (let i = 0; i < 7; i++) if ((v.charCodeAt(s + i) | 0x20) !== "chunked".charCodeAt(i)) return false;
+  return true;
+}

@@ -8,6 +8,7 @@ import type { CookieAffinity, Route } from "../../model/ir.ts";
 import { stickyToken } from "../lb/sticky.ts";
 import { stickyCookieFor } from "./affinity.ts";
 import type { MessageHead } from "../http/parser.ts";
+import { bodyCodings, lowerName } from "../http/head.ts";
 import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
 import { failureAnswer, retryReason, retryable } from "./failure.ts";
 import { acquireUpstream } from "./h2c-bridge.ts";
@@ -326,6 +327,29 @@ export abstract class BackendAttempt implements UpstreamOwner, Watcher {
     up?.release(reusable);
   }
 
+  /**
+   * responseCodings reads the transfer codings besides chunked of a backend response's body (h:
+   * one that has a body), "" when none (http/head.ts bodyCodings). refusedBy names who cannot
+   * take them, undefined when the client can (an HTTP/1.1 client: the front forwards them
+   * re-chunked, RFC 9112 §6.1): then, as for codings nobody can describe, the attempt ends with
+   * 502 — no coding is decoded here; HAProxy, Envoy and nginx answer 502 to any coding but
+   * chunked — and the result is undefined (the front's onHead returns true: the body is skipped).
+   */
+  protected responseCodings(h: MessageHead, refusedBy: string | undefined): string | undefined {
+    const codings = bodyCodings(h.headers);
+    if (codings === "" || (codings !== null && refusedBy === undefined)) return codings;
+    // Not the backend's health: the same response goes to an HTTP/1.1 client.
+    this.dropAttempt(true);
+    const sent = `backend ${this.backend?.id} sent Transfer-Encoding: ${transferEncoding(h.headers)}`;
+    this.fail(
+      502,
+      codings === null
+        ? `${sent}, which frames no body: chunked must be the last coding, once, and every coding a token (RFC 9112 §6.1)`
+        : `${sent}, and ${refusedBy} cannot take a transfer coding other than chunked: have the backend send the body without it (a Content-Encoding instead)`,
+    );
+    return undefined;
+  }
+
   /** dropAttempt closes the current attempt's connection and counts the attempt as failed (ok:
    * the backend did nothing wrong — the WAF refused its response). */
   protected dropAttempt(ok = false): void {
@@ -397,4 +421,12 @@ function onTimeout(a: BackendAttempt): void {
 // (a negative part would poison a sketch's sum and a log record).
 function span(a: number, b: number): number {
   return b > a ? b - a : 0;
+}
+
+// transferEncoding is a head's Transfer-Encoding fields as one list (the error's text).
+function transferEncoding(hs: readonly string[]): string {
+  const values: string[] = [];
+  for (let i = 0; i < hs.length; i += 2)
+    if (lowerName(hs[i]!) === "transfer-encoding") values.push(hs[i + 1]!);
+  return values.join(", ");
 }

@@ -466,26 +466,39 @@ export class Exchange extends BackendAttempt implements Decidable, Departing {
         return true;
       }
     }
-    if (!this.interim) {
-      this.status = status;
-      this.responseStarted = true;
-      this.stampHead();
-    }
-    const client = this.conn;
-    const http10 = this.head.versionMinor === 0;
-    let out = statusLine(status, h.statusMessage);
     const hs = h.headers;
     let listed: string[] | undefined;
-    let chunked = false;
+    let te = false;
     let length = "";
     for (let i = 0; i < hs.length; i += 2) {
       const n = hs[i]!;
       if (!mayBeSpecial(n)) continue;
       const l = lowerName(n);
       if (l === "connection") listed = listedTokens(listed, hs[i + 1]!);
-      else if (l === "transfer-encoding") chunked = true;
+      else if (l === "transfer-encoding") te = true;
       else if (l === "content-length") length = hs[i + 1]!;
     }
+    const http10 = this.head.versionMinor === 0;
+    // A body's transfer codings besides chunked go on in the Transfer-Encoding it is re-chunked
+    // with; an HTTP/1.0 client has no Transfer-Encoding, and the WAF would read coded bytes as text.
+    let codings = "";
+    if (te && !noBody) {
+      const refusedBy = http10
+        ? "an HTTP/1.0 client"
+        : w?.wantsResponseBody === true
+          ? "the WAF's response-body phase (responseBody.inspect)"
+          : undefined;
+      const c = this.responseCodings(h, refusedBy);
+      if (c === undefined) return true;
+      codings = c;
+    }
+    if (!this.interim) {
+      this.status = status;
+      this.responseStarted = true;
+      this.stampHead();
+    }
+    const client = this.conn;
+    let out = statusLine(status, h.statusMessage);
     const rh = this.phases?.responseHeaders;
     const edits = rh === undefined ? undefined : responseEdits(rh, this);
     let dropped: Set<string> | undefined;
@@ -516,10 +529,11 @@ export class Exchange extends BackendAttempt implements Decidable, Departing {
     }
     this.outChunked = false;
     if (length !== "") out += `Content-Length: ${length}\r\n`;
-    else if (!noBody && (chunked || !http10)) {
+    else if (!noBody && (te || !http10)) {
       if (http10) this.closeAfter = true;
       else {
-        out += "Transfer-Encoding: chunked\r\n";
+        out +=
+          codings === "" ? "Transfer-Encoding: chunked\r\n" : `Transfer-Encoding: ${codings}, chunked\r\n`;
         this.outChunked = true;
       }
     } else if (!noBody) this.closeAfter = true;

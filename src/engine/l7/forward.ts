@@ -84,7 +84,7 @@ export function buildUpstreamHead(f: RequestFacts): string {
   // The route's edits have the last word on the forwarding fields too: a removed or set name is
   // not sent as Portico would build it (a set one went out above with the route's value).
   if (dropped !== undefined && FORWARDING.some((n) => dropped.has(n)))
-    out += withoutDropped(forwardingFields(f, xff, forwarded), dropped);
+    out += forwardingFields(f, xff, forwarded, dropped);
   else out += xff === "" && forwarded === "" ? forwardedFields(f) : forwardingFields(f, xff, forwarded);
   if (f.framing === "length") out += `Content-Length: ${f.contentLength}\r\n`;
   else if (f.framing === "chunked") out += "Transfer-Encoding: chunked\r\n";
@@ -93,28 +93,29 @@ export function buildUpstreamHead(f: RequestFacts): string {
 }
 
 // forwardingFields are the X-Forwarded-* and Forwarded fields, after those the client sent (xff,
-// forwarded: their values joined, "" when it sent none).
-function forwardingFields(f: RequestFacts, xff: string, forwarded: string): string {
-  const forNode = f.clientIp.includes(":") ? `"[${f.clientIp}]"` : f.clientIp;
-  const own = `for=${forNode};host="${f.host}";proto=${f.proto}`;
-  return (
-    `X-Forwarded-For: ${xff === "" ? f.clientIp : `${xff}, ${f.clientIp}`}\r\n` +
-    `X-Forwarded-Proto: ${f.proto}\r\nX-Forwarded-Host: ${f.host}\r\n` +
-    `Forwarded: ${forwarded === "" ? own : `${forwarded}, ${own}`}\r\n`
-  );
+// forwarded: their values joined, "" when it sent none), but for the names in dropped (lower-case:
+// the route's edits removed or set them).
+function forwardingFields(
+  f: RequestFacts,
+  xff: string,
+  forwarded: string,
+  dropped?: ReadonlySet<string>,
+): string {
+  let out = "";
+  if (dropped?.has("x-forwarded-for") !== true)
+    out += `X-Forwarded-For: ${xff === "" ? f.clientIp : `${xff}, ${f.clientIp}`}\r\n`;
+  if (dropped?.has("x-forwarded-proto") !== true) out += `X-Forwarded-Proto: ${f.proto}\r\n`;
+  if (dropped?.has("x-forwarded-host") !== true) out += `X-Forwarded-Host: ${f.host}\r\n`;
+  if (dropped?.has("forwarded") !== true) {
+    const forNode = f.clientIp.includes(":") ? `"[${f.clientIp}]"` : f.clientIp;
+    const own = `for=${forNode};host="${f.host}";proto=${f.proto}`;
+    out += `Forwarded: ${forwarded === "" ? own : `${forwarded}, ${own}`}\r\n`;
+  }
+  return out;
 }
 
 // FORWARDING are the fields forwardingFields writes, lower-cased.
 const FORWARDING = ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded"];
-
-// withoutDropped keeps the lines of fields (forwardingFields's) whose names dropped does not hold.
-function withoutDropped(fields: string, dropped: ReadonlySet<string>): string {
-  let out = "";
-  for (const line of fields.split("\r\n")) {
-    if (line !== "" && !dropped.has(line.slice(0, line.indexOf(":")).toLowerCase())) out += line + "\r\n";
-  }
-  return out;
-}
 
 // The last client address, host and scheme forwardedFields built its fields for, and those fields:
 // requests in a row mostly come from the same client for the same host (one connection's requests,

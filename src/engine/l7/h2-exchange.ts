@@ -427,6 +427,10 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
       });
       return true;
     }
+    const isHead = this.method === "HEAD";
+    // HTTP/2 has no transfer codings (RFC 9113 §8.2.2): a body with one besides chunked is a 502.
+    const noBody = isHead || status === 204 || status === 304;
+    if (!noBody && this.responseCodings(h, "an HTTP/2 client") === undefined) return true;
     const w = this.waf;
     if (w !== undefined) {
       const a = w.responseHeaders(status, `HTTP/1.${h.versionMinor}`, headerPairs(h.headers));
@@ -439,7 +443,6 @@ export class H2Exchange extends BackendAttempt implements Decidable, Departing {
     this.status = status;
     const rh = this.phases?.responseHeaders;
     const edits = rh === undefined ? undefined : responseEdits(rh, this);
-    const isHead = this.method === "HEAD";
     const stream = this.stream;
     if (stream.gone) return isHead;
     const trailers = !isHead && chunkedBody(h.headers);

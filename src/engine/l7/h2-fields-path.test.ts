@@ -11,7 +11,7 @@ import http2 from "node:http2";
 import net from "node:net";
 import { once } from "node:events";
 import type { Route } from "../../model/ir.ts";
-import { poolOf, proxyRoute } from "./testing.ts";
+import { headerFilterRoute, poolOf, proxyRoute } from "./testing.ts";
 
 const closers: (() => void)[] = [];
 after(() => closers.forEach((c) => c()));
@@ -42,22 +42,10 @@ async function backend(heads: string[]): Promise<number> {
 }
 
 async function proxy(heads: string[]): Promise<number> {
-  const route: Route = {
-    name: "r",
-    match: { path: { type: "Prefix", value: "/" } },
-    filters: [
-      {
-        type: "ResponseHeaderModifier",
-        set: [{ name: "X-Set", value: "proxy" }],
-        add: [
-          { name: "Set-Cookie", value: "c=3" },
-          { name: "X-Upper", value: "Three" },
-        ],
-        remove: ["x-remove"],
-      },
-    ],
-    action: { type: "Forward", backends: [{ pool: "p", weight: 1 }] },
-  };
+  const route = headerFilterRoute([
+    { name: "Set-Cookie", value: "c=3" },
+    { name: "X-Upper", value: "Three" },
+  ]);
   const { server, port } = await proxyRoute(route, { p: poolOf("p", [await backend(heads)]) });
   closers.push(() => server.close());
   return port;

@@ -6,12 +6,13 @@ import net from "node:net";
 import { once } from "node:events";
 import type { TestContext } from "node:test";
 import type { Backend, ConnectionHandler, PickContext, Upstreams } from "../contracts.ts";
-import type { EngineSnapshot, HttpListener, Pool, Route, WafConfig } from "../../model/ir.ts";
+import type { EngineSnapshot, Header, HttpListener, Pool, Route, WafConfig } from "../../model/ir.ts";
 import { compileHttpWith } from "./compile.ts";
 import { HTTP_RESPONSE_CHANNEL, type HttpResponseEvent } from "./events.ts";
 import { defaultLimits, type Limits } from "./runtime.ts";
 import { ownSocketsWanted } from "../net/accept-path.ts";
 import { takeAccepts } from "../net/own-socket.ts";
+import { sharedPool } from "./upstream.ts";
 
 /** RoundRobinUpstreams picks ready endpoints in turn and records begin/end calls. */
 export class RoundRobinUpstreams implements Upstreams {
@@ -47,6 +48,9 @@ export async function listen(handler: {
   );
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
+  // The proxy's parked backend connections go with it: they stay a minute (the pool's idle
+  // timeout), and the test's in-process backend would keep the test file's process that long.
+  server.once("close", () => sharedPool.close());
   // Plain HTTP/1.1 handlers take connections on the own socket layer, as the engine's listeners
   // give them (PORTICO_OWN_SOCKETS=off runs these tests on net.Sockets instead).
   if (ownSocketsWanted())
@@ -125,6 +129,44 @@ export function rawExchange(
   });
 }
 
+/** RawAnswer is a backend's raw response (a string as latin1); close: the backend closes after it. */
+export interface RawAnswer {
+  raw: string | Buffer;
+  close?: boolean;
+}
+
+/**
+ * answeringBackend listens on 127.0.0.1:0 and answers each request head it reads with
+ * answers[path] (answers[fallback] for a path with none; a HEAD gets the same head, no body).
+ * Request bodies are not read: the tests send heads only.
+ */
+export async function answeringBackend(
+  answers: Record<string, RawAnswer>,
+  fallback?: string,
+): Promise<{ port: number; close(): void }> {
+  const server = net.createServer((sock) => {
+    let buf = "";
+    sock.on("error", () => {});
+    sock.on("data", (d: Buffer) => {
+      buf += d.toString("latin1");
+      let end: number;
+      while ((end = buf.indexOf("\r\n\r\n")) !== -1) {
+        const [method, path] = buf.slice(0, end).split(" ") as [string, string];
+        buf = buf.slice(end + 4);
+        const a = answers[path] ?? answers[fallback ?? ""];
+        if (a === undefined) throw new Error(`answeringBackend: no answer for ${path}`);
+        const b = typeof a.raw === "string" ? Buffer.from(a.raw, "latin1") : a.raw;
+        const raw = method === "HEAD" ? b.subarray(0, b.indexOf("\r\n\r\n") + 4) : b;
+        if (a.close) sock.end(raw);
+        else sock.write(raw);
+      }
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
+}
+
 /** snapshotOf wraps one listener and its pools into a snapshot. */
 export function snapshotOf(
   listener: HttpListener,
@@ -185,6 +227,21 @@ export function proxyAll(name: string, backendPort: number, limits: Partial<Limi
     log: () => {},
   };
   return listen({ current: compileHttpWith(listener, deps, { ...defaultLimits, ...limits }) });
+}
+
+/**
+ * headerFilterRoute is route "r" for every path to pool "p" with a ResponseHeaderModifier that sets
+ * X-Set to "proxy", removes X-Remove and adds add: what a test of the response head edits sends.
+ */
+export function headerFilterRoute(add: Header[]): Route {
+  return {
+    name: "r",
+    match: { path: { type: "Prefix", value: "/" } },
+    filters: [
+      { type: "ResponseHeaderModifier", set: [{ name: "X-Set", value: "proxy" }], add, remove: ["x-remove"] },
+    ],
+    action: { type: "Forward", backends: [{ pool: "p", weight: 1 }] },
+  };
 }
 
 /** proxyRoute listens on 127.0.0.1:0 with route (its action's pools in pools) for every host. */

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { once } from "node:events";
 import { poolOf, proxyAll } from "./testing.ts";
-import { UpstreamPool } from "./upstream.ts";
+import { UpstreamPool, type UpstreamOwner } from "./upstream.ts";
 
 const N = 300;
 
@@ -95,4 +95,45 @@ test("the pool's idle connections are capped across backends: past the cap a rel
   // A parked connection closed by either side leaves room for another.
   conns[1]!.destroy();
   assert.equal(pool.idleCount(), 1);
+});
+
+test("a parked connection closes after the pool's idle timeout, not after the timeout of the route it served last", async () => {
+  let closed = 0;
+  const backend = net.createServer((s) => {
+    s.on("error", () => {});
+    s.on("close", () => closed++);
+  });
+  backend.listen(0, "127.0.0.1");
+  await once(backend, "listening");
+  const port = (backend.address() as net.AddressInfo).port;
+  const IDLE_MS = 200;
+  const pool = new UpstreamPool(8, IDLE_MS);
+  after(() => {
+    pool.close();
+    backend.close();
+  });
+  const endpoint = poolOf("b", [port]).endpoints[0]!;
+  const conn = pool.acquire({ id: "b", address: "127.0.0.1", port, endpoint }, 5_000);
+  await once(conn.socket, "connect");
+  // The owner is the test: an exchange whose route's backend timeout is a minute, ended cleanly.
+  const owner: UpstreamOwner = {
+    onUpstreamFailure() {},
+    onUpgrade() {},
+    onUpstreamDrain() {},
+    onBegin() {},
+    onHead: () => false,
+    onBody() {},
+    onTrailers() {},
+    onComplete() {},
+  };
+  conn.attach(owner, 60_000);
+  conn.release(true);
+  assert.equal(pool.idleCount(), 1, "parked");
+  // Polled with a deadline far past the idle timeout and far short of the route's minute: the
+  // connection used to keep the route's timeout while parked, so it was still open at the deadline.
+  const deadline = Date.now() + 20_000;
+  while ((pool.idleCount() !== 0 || closed === 0) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
+  assert.equal(pool.idleCount(), 0, "the idle connection left the pool");
+  assert.equal(closed, 1, "and the backend saw it close");
 });

@@ -136,7 +136,7 @@ export class UpstreamConn implements MessageSink, Watcher, Batched, Flushing {
     this.armTimeout(connectTimeoutMs);
     s.on(upTls === undefined ? "connect" : "secureConnect", () => {
       this.connected = true;
-      this.armTimeout(this.owner === null ? IDLE_TIMEOUT_MS : this.busyTimeoutMs);
+      this.armTimeout(this.owner === null ? this.pool.idleTimeoutMs : this.busyTimeoutMs);
       const o = this.owner;
       if (o?.timed === true) o.onConnected!(true);
     });
@@ -267,6 +267,15 @@ export class UpstreamConn implements MessageSink, Watcher, Batched, Flushing {
     }
     this.reused = true;
     this.pool.park(this);
+  }
+
+  /**
+   * idleFor is the pool's call when it keeps the connection idle: from now on the pool's idle
+   * timeout governs it, not the timeout of the route whose request it carried last (a route's
+   * long one kept an idle connection open that long; a short one closed it while it waited).
+   */
+  idleFor(idleTimeoutMs: number): void {
+    if (this.connected) this.armTimeout(idleTimeoutMs);
   }
 
   /** destroy closes the connection without telling the owner. */
@@ -404,9 +413,12 @@ export class UpstreamPool {
   // parked counts the connections on every idle list (maxIdleTotal).
   private parked = 0;
   private readonly maxIdleTotal: number;
+  /** idleTimeoutMs is how long a connection stays parked without a request before it closes. */
+  readonly idleTimeoutMs: number;
 
-  constructor(maxIdleTotal = MAX_IDLE_TOTAL) {
+  constructor(maxIdleTotal = MAX_IDLE_TOTAL, idleTimeoutMs = IDLE_TIMEOUT_MS) {
     this.maxIdleTotal = maxIdleTotal;
+    this.idleTimeoutMs = idleTimeoutMs;
   }
 
   /** acquire returns an idle connection to backend, or opens a new one (writes before connect are queued). */
@@ -431,6 +443,7 @@ export class UpstreamPool {
     else {
       list.push(c);
       this.parked++;
+      c.idleFor(this.idleTimeoutMs);
     }
   }
 

@@ -6,33 +6,17 @@
 // the step's own setvar, a chain's earlier link or a non-ASCII value fails here.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { body } from "../body/index.ts";
 import { parseRules } from "../lang/parse.ts";
 import { ops } from "../ops/index.ts";
 import { compileRules } from "./compile.ts";
-import { compileProgram, type Program } from "./index.ts";
+import type { Program } from "./index.ts";
 import type { ProgramOptions, WafLog } from "./types.ts";
+import { HEAD, memoPlan, ruleProgram, testConn } from "./program-testing.ts";
 
-const conn = {
-  id: "fold-args",
-  clientAddress: "192.0.2.1",
-  clientPort: 1,
-  serverAddress: "127.0.0.1",
-  serverPort: 80,
-  now: 0,
-};
-
-const HEAD = "SecRequestBodyAccess On\nSecRuleEngine On\n";
+const conn = testConn("fold-args");
 
 function program(text: string, options: Partial<ProgramOptions>): Program {
-  const rules = parseRules(`${HEAD}${text}`, "fold-args.conf");
-  assert.deepEqual(
-    rules.errors.map((e) => e.message),
-    [],
-  );
-  const r = compileProgram(rules.set, { budgetMs: 0, ...options }, { ops, body });
-  assert.ok(r.program, r.errors.map((e) => e.message).join("; "));
-  return r.program;
+  return ruleProgram(text, "fold-args.conf", options);
 }
 
 /** run sends METHOD /?query through every phase (unless interrupted) and returns the log. */
@@ -62,14 +46,7 @@ function same(text: string, requests: string[]): { specialised: number; hits: nu
 
 /** memoised lists, per rule id, whether the folded program's memo plan may pass it over. */
 function memoised(text: string): Map<number, boolean> {
-  const c = compileRules(parseRules(`${HEAD}${text}`, "fold-args.conf").set, ops, true, true);
-  const out = new Map<number, boolean>();
-  c.phases.forEach((items, p) =>
-    items.forEach((item, i) => {
-      if (item.kind === "rule") out.set(item.id, (c.memo[p]?.bits[i] ?? -1) >= 0);
-    }),
-  );
-  return out;
+  return memoPlan(text, "fold-args.conf", true);
 }
 
 const SETUP = `SecAction "id:1,phase:1,pass,nolog,setvar:'tx.allowed_methods=GET HEAD POST'"`;

@@ -5,51 +5,27 @@
 // warm memo answered differently from a cold one.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { body } from "../body/index.ts";
 import { parseRules } from "../lang/parse.ts";
 import { ops } from "../ops/index.ts";
 import { compileRules } from "./compile.ts";
-import { compileProgram, type Program } from "./index.ts";
+import type { Program } from "./index.ts";
 import type { ProgramOptions, WafLog } from "./types.ts";
 import { memoOf, newEntry, NO_MATCH } from "./value-cache.ts";
 import { selects } from "./evaluate.ts";
 import type { Sel } from "./program.ts";
 import { member } from "./vars.ts";
 import { compile as compileRegex } from "../rx/index.ts";
+import { HEAD, memoPlan, ruleProgram, testConn } from "./program-testing.ts";
 
-const conn = {
-  id: "memo",
-  clientAddress: "192.0.2.1",
-  clientPort: 1,
-  serverAddress: "127.0.0.1",
-  serverPort: 80,
-  now: 0,
-};
-
-const HEAD = "SecRequestBodyAccess On\nSecRuleEngine On\n";
+const conn = testConn("memo");
 
 function program(text: string, options: Partial<ProgramOptions> = {}): Program {
-  const rules = parseRules(`${HEAD}${text}`, "memo.conf");
-  assert.deepEqual(
-    rules.errors.map((e) => e.message),
-    [],
-  );
-  const r = compileProgram(rules.set, { budgetMs: 0, ...options }, { ops, body });
-  assert.ok(r.program, r.errors.map((e) => e.message).join("; "));
-  return r.program;
+  return ruleProgram(text, "memo.conf", options);
 }
 
 /** memoised lists, per rule id, whether the memo plan passes it over on its values' bits. */
 function memoised(text: string): Map<number, boolean> {
-  const rules = parseRules(`${HEAD}${text}`, "memo.conf");
-  const c = compileRules(rules.set, ops, false, true);
-  const out = new Map<number, boolean>();
-  c.phases.forEach((items, p) =>
-    items.forEach((item, i) => {
-      if (item.kind === "rule") out.set(item.id, (c.memo[p]?.bits[i] ?? -1) >= 0);
-    }),
-  );
-  return out;
+  return memoPlan(text, "memo.conf", false);
 }
 
 function run(p: Program, query: string, headers: [string, string][] = []): WafLog {
