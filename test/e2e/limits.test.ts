@@ -391,3 +391,31 @@ test("a TLS port probed without a byte is no handshake failure; a client gone mi
     [["tls-probe", "connection_closed"]],
   );
 });
+
+test("a handshake stalled mid-hello is closed at the handshake deadline (~10 s), counted as timeout", async () => {
+  const { engine, port } = await start({}, [route()], {
+    name: "tls-stall",
+    tls: { sni: [{ hostname: "known.example", certificate: "ns/known" }] },
+    virtualHosts: [{ hostname: "known.example", routes: [route()] }],
+  });
+  const events: TlsFailureEvent[] = [];
+  const on = (m: unknown) => events.push(m as TlsFailureEvent);
+  subscribe(TLS_FAILURE_CHANNEL, on);
+  after(() => unsubscribe(TLS_FAILURE_CHANNEL, on));
+  // The start of a ClientHello, then nothing: the engine, not the client, must end it.
+  const s = await open(port);
+  const t0 = Date.now();
+  s.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x40, 0x01]));
+  const closed = once(s, "close");
+  await until(() => s.destroyed, "the engine closed the stalled handshake", 60_000);
+  await closed;
+  const waited = Date.now() - t0;
+  // Not before the deadline (less a sweep's lateness of the deadline's clock), and by then the
+  // failure was counted as a timeout, nothing else; the upper bound is the poll's generous deadline.
+  assert.ok(waited >= 9_000, `closed after ${waited} ms, before the 10 s handshake deadline`);
+  await until(() => events.length > 0 && engine.connections().active === 0, "the timeout counted");
+  assert.deepEqual(
+    events.map((e) => [e.listener, e.reason]),
+    [["tls-stall", "timeout"]],
+  );
+});
