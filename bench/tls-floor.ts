@@ -19,6 +19,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { cpuSeconds } from "./procs.ts";
+import { median } from "./summary.ts";
 import { defaultTopology, makeCertificate } from "./topology.ts";
 
 const { values: v } = parseArgs({
@@ -116,22 +118,19 @@ frontend fe
 `;
 }
 
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(f[11]) + Number(f[12]);
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
 async function waitFor(addr: string): Promise<void> {
   const deadline = Date.now() + 20000;
   for (;;) {
     try {
-      execFileSync("curl", ["-sk", "--http1.1", "-o", "/dev/null", "--max-time", "1", `https://${addr}:${PORT}/`]);
+      execFileSync("curl", [
+        "-sk",
+        "--http1.1",
+        "-o",
+        "/dev/null",
+        "--max-time",
+        "1",
+        `https://${addr}:${PORT}/`,
+      ]);
       return;
     } catch {
       if (Date.now() > deadline) throw new Error(`https://${addr}:${PORT}/ did not answer within 20 s`);
@@ -154,14 +153,26 @@ async function main(): Promise<void> {
   }
   const cfg = join(dir, "haproxy.cfg");
   writeFileSync(cfg, haproxyConfig(at(2)));
-  const h = spawn("taskset", ["-c", "1", "haproxy", "-f", cfg, "-db"], { stdio: ["ignore", "ignore", "inherit"] });
+  const h = spawn("taskset", ["-c", "1", "haproxy", "-f", cfg, "-db"], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   children.push(h);
   servers.push({ name: "HAProxy", addr: at(2), pid: h.pid! });
   for (const s of servers) await waitFor(s.addr);
   const wrk = (addr: string, secs: string): number => {
     const out = execFileSync(
       "taskset",
-      ["-c", "0", "wrk", "-t1", `-c${v.conns}`, `-d${secs}s`, "-H", "Connection: close", `https://${addr}:${PORT}/`],
+      [
+        "-c",
+        "0",
+        "wrk",
+        "-t1",
+        `-c${v.conns}`,
+        `-d${secs}s`,
+        "-H",
+        "Connection: close",
+        `https://${addr}:${PORT}/`,
+      ],
       { encoding: "utf8" },
     );
     const m = /(\d+) requests in/.exec(out);
@@ -176,9 +187,9 @@ async function main(): Promise<void> {
     for (let j = 0; j < servers.length; j++) {
       const i = (j + r) % servers.length;
       const s = servers[i]!;
-      const before = cpuTicks(s.pid);
+      const before = cpuSeconds(s.pid);
       const n = wrk(s.addr, v.duration!);
-      got[i] = ((cpuTicks(s.pid) - before) * 10000) / Math.max(n, 1); // 10 ms ticks, in µs
+      got[i] = ((cpuSeconds(s.pid) - before) * 1e6) / Math.max(n, 1); // µs
       cpu[i]!.push(got[i]);
     }
     for (let i = 0; i < servers.length; i++) vsHaproxy[i]!.push(got[i]! / got[servers.length - 1]!);
