@@ -8,6 +8,8 @@
 //     accepted TCP handle (process.binding("tls_wrap")), read and written as own-socket.ts drives
 //     TCP handles: no net.Socket, no TLSSocket, no streams, no listeners. A prototype of an own TLS
 //     socket layer, not production code (no timeouts beyond a 10 s sweep, no error counting);
+//   - node-netsocket: the same TLSWrap under one net.Socket (what Portico's HTTP/1.1 and HTTP/2 code
+//     takes today): how much of the gain is the TLSSocket alone;
 //   - HAProxy answering itself (`http-request return`), same certificate, ALPN h2,http/1.1.
 // Equal OpenSSL work in all three (TLS 1.3, X25519, ECDSA P-256, two session tickets each), so the
 // difference between the two Node servers is the JavaScript socket layer, and node-tlswrap against
@@ -32,8 +34,8 @@ const { values: v } = parseArgs({
   },
 });
 const base = v.net!.split(".").map(Number);
-if (base.length !== 4 || base[0] !== 127 || base[3]! > 252)
-  throw new Error(`--net=${v.net}: give an address in 127.0.0.0/8 with room for two after it`);
+if (base.length !== 4 || base[0] !== 127 || base[3]! > 251)
+  throw new Error(`--net=${v.net}: give an address in 127.0.0.0/8 with room for three after it`);
 const at = (k: number) => [base[0], base[1], base[2], base[3]! + k].join(".");
 const PORT = 8443;
 const dir = mkdtempSync(join(tmpdir(), "tls-floor-"));
@@ -84,8 +86,24 @@ server.listen(+port, addr, () => {
     } else if (n < 0) close(this);
   }
   function onerror() { close(this); }
+  function onSocketClose() { this._tlsWrap.destroySSL(); }
   server._handle.onconnection = function (err, handle) {
     if (err) return;
+    if (mode === "netsocket") {
+      // One net.Socket straight over the TLSWrap: no TLSSocket, no net.Socket under it.
+      handle.onread = noop;
+      const ssl = wrap(handle, ctx.context, true, false);
+      ssl._parent = handle;
+      ssl.onhandshakestart = noop; ssl.onhandshakedone = noop; ssl.onkeylog = noop; ssl.onnewsession = noop;
+      ssl.setALPNProtocols(ALPN);
+      const t = new net.Socket({ handle: ssl, readable: true, writable: true });
+      t._tlsWrap = ssl;
+      ssl.onerror = () => t.destroy();
+      t.on("error", () => t.destroy());
+      t.on("data", () => t.end(RESP, "latin1"));
+      t.on("close", onSocketClose);
+      return;
+    }
     handle.onread = noop; // the TCP handle's reads go to the TLSWrap; after it is gone, nowhere
     const ssl = wrap(handle, ctx.context, true, false);
     ssl._parent = handle; // Node's TLSWrap proxies getpeername, setNoDelay, ... to _parent
@@ -142,7 +160,7 @@ async function waitFor(addr: string): Promise<void> {
 async function main(): Promise<void> {
   makeCertificate(topo);
   const servers: { name: string; addr: string; pid: number }[] = [];
-  for (const [k, mode] of ["tlssocket", "tlswrap"].entries()) {
+  for (const [k, mode] of ["tlssocket", "tlswrap", "netsocket"].entries()) {
     const c = spawn(
       "taskset",
       ["-c", "1", process.execPath, "-e", SERVER, mode, at(k), String(PORT), topo.certFile, topo.keyFile],
@@ -152,12 +170,12 @@ async function main(): Promise<void> {
     servers.push({ name: `node-${mode}`, addr: at(k), pid: c.pid! });
   }
   const cfg = join(dir, "haproxy.cfg");
-  writeFileSync(cfg, haproxyConfig(at(2)));
+  writeFileSync(cfg, haproxyConfig(at(3)));
   const h = spawn("taskset", ["-c", "1", "haproxy", "-f", cfg, "-db"], {
     stdio: ["ignore", "ignore", "inherit"],
   });
   children.push(h);
-  servers.push({ name: "HAProxy", addr: at(2), pid: h.pid! });
+  servers.push({ name: "HAProxy", addr: at(3), pid: h.pid! });
   for (const s of servers) await waitFor(s.addr);
   const wrk = (addr: string, secs: string): number => {
     const out = execFileSync(
