@@ -1,4 +1,4 @@
-// tls-floor.ts: what a full TLS handshake costs Node's TLS socket layer, apart from Portico. Three
+// tls-floor.ts: what a full TLS handshake costs Node's TLS socket layer, apart from Portico. Four
 // servers answer every request themselves (200, "Hello, world!", then close), each pinned to CPU 1,
 // wrk (a full handshake per request: "Connection: close", no resumption) on CPU 0, rounds
 // interleaved with the order rotating, CPU per handshake from /proc/PID/stat:
@@ -11,9 +11,11 @@
 //   - node-netsocket: the same TLSWrap under one net.Socket (what Portico's HTTP/1.1 and HTTP/2 code
 //     takes today): how much of the gain is the TLSSocket alone;
 //   - HAProxy answering itself (`http-request return`), same certificate, ALPN h2,http/1.1.
-// Equal OpenSSL work in all three (TLS 1.3, X25519, ECDSA P-256, two session tickets each), so the
-// difference between the two Node servers is the JavaScript socket layer, and node-tlswrap against
-// HAProxy says whether Node's OpenSSL (3.5, bundled) is the gap. Not a test: figures depend on the
+// Equal OpenSSL work in all four (TLS 1.3, X25519, ECDSA P-256, two session tickets each), so the
+// differences between the Node servers are the JavaScript socket layer, and node-tlswrap against
+// HAProxy says whether Node's OpenSSL (3.5, bundled) is the gap. The Node servers parse nothing
+// (any read gets the answer) where HAProxy parses the request and builds its answer: their figures
+// are floors, a little kinder to Node than an equal HTTP job. Not a test: figures depend on the
 // machine; on a shared one the paired ratios per round move far less than the rates.
 //   sh scripts/node.sh bench/tls-floor.ts [--rounds=8] [--duration=4] [--conns=64] [--net=127.0.0.90]
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
