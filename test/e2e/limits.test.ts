@@ -9,6 +9,7 @@ import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import { connect, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { promisify } from "node:util";
 import { after, before, test } from "node:test";
 import type { CompileDeps } from "../../src/engine/contracts.ts";
@@ -369,9 +370,11 @@ test("unknown SNI: the handshake completes with the generated default certificat
   );
 });
 
-test("a TLS port probed without a byte is no handshake failure; a client gone mid-hello is", async () => {
+// startTls runs an engine with a TLS listener named name for known.example, and records the
+// handshake failures from then on.
+async function startTls(name: string) {
   const { engine, port } = await start({}, [route()], {
-    name: "tls-probe",
+    name,
     tls: { sni: [{ hostname: "known.example", certificate: "ns/known" }] },
     virtualHosts: [{ hostname: "known.example", routes: [route()] }],
   });
@@ -379,6 +382,11 @@ test("a TLS port probed without a byte is no handshake failure; a client gone mi
   const on = (m: unknown) => events.push(m as TlsFailureEvent);
   subscribe(TLS_FAILURE_CHANNEL, on);
   after(() => unsubscribe(TLS_FAILURE_CHANNEL, on));
+  return { engine, port, events };
+}
+
+test("a TLS port probed without a byte is no handshake failure; a client gone mid-hello is", async () => {
+  const { engine, port, events } = await startTls("tls-probe");
   // Three TCP probes (a load balancer's health check, a port scan) connect and close.
   for (let i = 0; i < 3; i++) (await open(port)).resetAndDestroy();
   await until(() => engine.connections().active === 0, "the probes closed");
@@ -390,4 +398,37 @@ test("a TLS port probed without a byte is no handshake failure; a client gone mi
     events.map((e) => [e.listener, e.reason]),
     [["tls-probe", "connection_closed"]],
   );
+});
+
+test("a handshake stalled mid-hello is closed at the handshake deadline (~10 s), counted as timeout; a completed one is not", async () => {
+  const { engine, port, events } = await startTls("tls-stall");
+  // A connection whose handshake completed first, then idle past the deadline after a request
+  // (under the listener's 30 s idle timeout; a silent one would meet the 10 s header timeout):
+  // the deadline is its handshake's only, it must not end the connection.
+  const done = tlsConnect({ host: VIP, port, servername: "known.example", rejectUnauthorized: false });
+  sockets.push(done);
+  done.on("error", () => {});
+  await once(done, "secureConnect");
+  const served = async () => {
+    done.write("GET / HTTP/1.1\r\nHost: known.example\r\n\r\n");
+    return readUntil(done, (d) => /\r\n\r\nok \d+$/.test(d) || /^HTTP\/1\.1 [^2]/.test(d));
+  };
+  assert.match(await served(), /^HTTP\/1\.1 200 /);
+  // The start of a ClientHello, then nothing: the engine, not the client, must end it.
+  const s = await open(port);
+  const t0 = Date.now();
+  s.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x40, 0x01]));
+  const closed = once(s, "close");
+  await until(() => s.destroyed, "the engine closed the stalled handshake", 60_000);
+  await closed;
+  const waited = Date.now() - t0;
+  // Not before the deadline (less a sweep's lateness of the deadline's clock), and by then the
+  // failure was counted as a timeout, nothing else; the upper bound is the poll's generous deadline.
+  assert.ok(waited >= 9_000, `closed after ${waited} ms, before the 10 s handshake deadline`);
+  await until(() => events.length > 0 && engine.connections().active === 1, "the timeout counted");
+  assert.deepEqual(
+    events.map((e) => [e.listener, e.reason]),
+    [["tls-stall", "timeout"]],
+  );
+  assert.match(await served(), /^HTTP\/1\.1 200 /, "the completed handshake's connection still serves");
 });

@@ -11,7 +11,7 @@ import { HostMap } from "../l7/router/host-map.ts";
 import { pickPool } from "../l7/decide.ts";
 import { parseClientHello } from "./client-hello.ts";
 import { answerPlainHttp, handshakeFailed, looksLikeHttp } from "./handshake-failures.ts";
-import type { TlsTerminator } from "./terminate.ts";
+import { NO_ALPN, type TlsTerminator } from "./terminate.ts";
 
 /** SniDecision is what a server name gets: an SniRoute, or the listener's HTTPS. */
 export type SniDecision = { kind: "route"; route: SniRoute } | { kind: "https" };
@@ -90,7 +90,7 @@ export function compileSniRoutes(listener: HttpListener, deps: CompileDeps, opts
     }
     socket.unshift(hello);
     // The relayed bytes are opaque to us, so no ALPN is offered: the client must not pick h2 here.
-    opts.tls!.wrap(socket, (secure) => forwardTcp(secure, forwardOpts(d.route, pool)), [], false);
+    opts.tls!.wrap(socket, (secure) => forwardTcp(secure, forwardOpts(d.route, pool)), NO_ALPN, false);
   };
 
   return {

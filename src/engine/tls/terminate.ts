@@ -16,7 +16,11 @@ import { contextFor } from "./contexts.ts";
 import type { Staple, StapleSource } from "./ocsp/stapler.ts";
 import { defaultCertificate } from "./default-cert.ts";
 import { answerPlainHttp, failureReason, handshakeFailed } from "./handshake-failures.ts";
+import { coarseNow, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
 
+// A handshake must complete within this long of the accept, or the connection is closed (reason
+// "timeout"). The coarse sweep serves it (at most a sweep late): Node's socket timeout was a timer
+// object, list insertions and an event listener per handshake, removed again when it completed.
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** TLS_HANDSHAKE_CHANNEL carries a TlsHandshakeEvent per completed server handshake (load.ts, metrics.ts count them). */
@@ -35,7 +39,9 @@ export interface TlsHandshakeEvent {
   handshakeMs?: number;
 }
 const handshake = channel(TLS_HANDSHAKE_CHANNEL);
-const ALPN = ["h2", "http/1.1"];
+const ALPN: readonly string[] = ["h2", "http/1.1"];
+/** NO_ALPN offers no protocol (TLSRoute Terminate): pass this list, not a new [] per connection. */
+export const NO_ALPN: readonly string[] = [];
 
 /** TlsTerminator wraps accepted sockets of one listener. */
 export interface TlsTerminator {
@@ -47,7 +53,7 @@ export interface TlsTerminator {
   wrap(
     socket: Socket,
     ready: (secure: tls.TLSSocket) => void,
-    alpn?: string[],
+    alpn?: readonly string[],
     verifyClients?: boolean,
   ): void;
   /** select returns the context for a server name (the default certificate's for unknown names). */
@@ -141,8 +147,10 @@ export function compileTls(
     cfg.sni.some((s) => s.clientValidation !== undefined) ||
     served.some((s) => s.main.stapler !== undefined || s.byKey !== undefined);
   // A handshake's options are the same for every connection of the listener unless the ClientHello
-  // was peeked (then they depend on the name): built once per ALPN list and validation choice.
-  const fixed = new Map<string, tls.TLSSocketOptions>();
+  // was peeked (then they depend on the name): built once per ALPN list and validation choice. The
+  // lists are found by identity (callers pass ALPN or NO_ALPN): a key string joined and hashed for
+  // every handshake showed in its profile (alpnWire and start, ~2% of the engine's JavaScript).
+  const fixed = new Map<readonly string[], [tls.TLSSocketOptions?, tls.TLSSocketOptions?]>();
   const optionsFor = (use: Choice, client: ClientValidation | undefined, alpn: Buffer | undefined) => ({
     isServer: true,
     ...(peek ? { secureContext: use.ctx } : { secureContext: fallback.main.ctx, ...sniCallback }),
@@ -159,26 +167,28 @@ export function compileTls(
     servername: string | undefined,
     ecdsa: boolean,
     ready: (secure: tls.TLSSocket) => void,
-    alpn: string[],
+    alpn: readonly string[],
     verifyClients: boolean,
     accepted: number,
   ): void => {
     const chosen = peek ? entry(servername ?? "") : fallback;
     const client = verifyClients ? chosen.client : undefined;
     const use = peek ? pick(chosen, ecdsa) : fallback.main;
-    const wire = alpnWire(alpn);
     let options: tls.TLSSocketOptions;
-    if (peek) options = optionsFor(use, client, wire);
+    if (peek) options = optionsFor(use, client, alpnWire(alpn));
     else {
-      const key = `${alpn.join(",")}|${verifyClients}`;
-      options = fixed.get(key) ?? optionsFor(use, client, wire);
-      if (fixed.size < 8) fixed.set(key, options);
+      let both = fixed.get(alpn);
+      if (both === undefined) {
+        both = [undefined, undefined];
+        if (fixed.size < 8) fixed.set(alpn, both);
+      }
+      options = both[verifyClients ? 1 : 0] ??= optionsFor(use, client, alpnWire(alpn));
     }
     const secure = new tls.TLSSocket(socket, options) as Shaking;
-    secure.setTimeout(HANDSHAKE_TIMEOUT_MS);
     // One object and shared listeners per handshake, not a closure per event (Handshake, below).
-    secure[HANDSHAKE] = new Handshake(listener, socket, client, ready, accepted);
-    secure.on("timeout", onHandshakeTimeout);
+    const h = new Handshake(listener, socket, secure, client, ready, accepted);
+    secure[HANDSHAKE] = h;
+    watch(h);
     secure.once("close", onCloseBeforeSecure);
     secure.on("error", onTlsError);
     secure.once("secure", onSecure);
@@ -206,7 +216,7 @@ export function compileTls(
 // handshake (tls.convertALPNProtocols); given a Buffer it only copies it.
 const ALPN_WIRE = new Map<string, Buffer | undefined>();
 
-function alpnWire(alpn: string[]): Buffer | undefined {
+function alpnWire(alpn: readonly string[]): Buffer | undefined {
   if (alpn.length === 0) return undefined;
   const key = alpn.join(",");
   let wire = ALPN_WIRE.get(key);
@@ -221,30 +231,49 @@ function alpnWire(alpn: string[]): Buffer | undefined {
 const HANDSHAKE = Symbol("portico.handshake");
 type Shaking = tls.TLSSocket & { [HANDSHAKE]?: Handshake; secureConnecting: boolean };
 
-/** Handshake is one server handshake's state, read by the listeners below (`this` is the TLSSocket). */
-class Handshake {
+/**
+ * Handshake is one server handshake's state, read by the listeners below (`this` is the
+ * TLSSocket), and its deadline on the coarse sweep while it is under way.
+ */
+class Handshake implements Watcher {
   // failed is set once the handshake's failure was counted; a close before it is one too.
   failed = false;
   established = false;
   readonly listener: string;
   /** socket is the raw TCP socket under the TLS one. */
   readonly socket: Socket;
+  readonly secure: Shaking;
   readonly client: ClientValidation | undefined;
   readonly ready: (secure: tls.TLSSocket) => void;
   /** accepted is when the connection was accepted (performance.now()), 0 when not stamped. */
   readonly accepted: number;
+  /** until is when the handshake times out (the coarse sweep's clock). */
+  readonly until: number;
+  prevWatched: Watcher | null = null;
+  nextWatched: Watcher | null = null;
   constructor(
     listener: string,
     socket: Socket,
+    secure: Shaking,
     client: ClientValidation | undefined,
     ready: (secure: tls.TLSSocket) => void,
     accepted: number,
   ) {
     this.listener = listener;
     this.socket = socket;
+    this.secure = secure;
     this.client = client;
     this.ready = ready;
     this.accepted = accepted;
+    this.until = coarseNow() + HANDSHAKE_TIMEOUT_MS;
+  }
+
+  /** check is the sweep's: a handshake still under way at its deadline fails as "timeout". */
+  check(now: number): void {
+    if (now < this.until) return;
+    unwatch(this);
+    this.fail("timeout");
+    this.secure.destroy();
   }
 
   fail(reason: Parameters<typeof handshakeFailed>[1]): void {
@@ -256,13 +285,10 @@ class Handshake {
   }
 }
 
-function onHandshakeTimeout(this: Shaking): void {
-  this[HANDSHAKE]!.fail("timeout");
-  this.destroy();
-}
-
 function onCloseBeforeSecure(this: Shaking): void {
-  this[HANDSHAKE]!.fail("connection_closed");
+  const h = this[HANDSHAKE]!;
+  unwatch(h);
+  h.fail("connection_closed");
 }
 
 function onTlsError(this: Shaking, err: NodeJS.ErrnoException): void {
@@ -283,6 +309,7 @@ function onTlsError(this: Shaking, err: NodeJS.ErrnoException): void {
 function onSecure(this: Shaking): void {
   const h = this[HANDSHAKE]!;
   h.established = true;
+  unwatch(h);
   // Sizing weighs handshakes apart from requests (controller/fleet/sizing.ts): the costliest
   // step of an HTTPS engine. One publish per handshake is far below the handshake's own cost.
   if (handshake.hasSubscribers) {
@@ -294,8 +321,6 @@ function onSecure(this: Shaking): void {
   // tls.Server clears this flag when it emits secureConnection; without a tls.Server we
   // must, or consumers that wait for the handshake (node:http2 sessions) wait forever.
   this.secureConnecting = false;
-  this.removeListener("timeout", onHandshakeTimeout);
-  this.setTimeout(0);
   const client = h.client;
   if (client !== undefined && !clientAllowed(client.mode, hasPeerCertificate(this), verifyErrorOf(this))) {
     h.fail("client_certificate");
