@@ -18,7 +18,7 @@ import type {
   Setting,
 } from "../lang/model.ts";
 import type { OpsFactory, Transform } from "../ops/types.ts";
-import { compile as compileRx } from "../rx/index.ts";
+import { compile as compileRx, type Prefilter } from "../rx/index.ts";
 import { applyEdits, effectiveActions } from "./edits.ts";
 import { fold, type FoldStats } from "./fold.ts";
 import { planRuns } from "./plan.ts";
@@ -137,6 +137,7 @@ function plans(
         words: 0,
         groups: [],
         ruleGroups: [],
+        lastGroup: new Int16Array(items.length).fill(-1),
       }));
   return { memo: m, runs: planRuns(phases, m) };
 }
@@ -474,12 +475,27 @@ function selKey(coll: string, sel: Sel): string {
   return `${coll}\0${sel.kind === "name" ? `n${sel.lower}` : sel.kind === "regex" ? `r${sel.pattern}` : ""}`;
 }
 
+/** selectorNeeds is a regex selector's prefilter as literals one of which every name it picks
+ * holds (lower-case ASCII), when it is that simple: evaluate.ts selects tests them on the member's
+ * lower-case name before asking the regex (CRS 922110's `MULTIPART_HEADERS_CONTENT_TYPES_` regex
+ * is tried on each of TX's ~80 names in every transaction). */
+function selectorNeeds(pre: Prefilter | undefined): readonly string[] | undefined {
+  if (pre?.op !== "lits" || pre.lits.length === 0 || pre.lits.length > 4) return undefined;
+  // ASCII only: toLowerCase keeps an ASCII run of a name contiguous and lower-cases it as the
+  // prefilter does, so a name holding a literal (ASCII case-insensitively) has it in m.lower.
+  return pre.lits.every((l) => /^[\x00-\x7f]+$/.test(l)) ? pre.lits : undefined;
+}
+
 /** compileSel compiles a selector; names compare case-insensitively (ModSecurity v3), so do regexes. */
 export function compileSel(s: Selector, at: Location, ruleId: number | undefined): Sel {
   if (s.kind === "name") return { kind: "name", lower: s.value.toLowerCase(), value: s.value };
   if (s.kind === "xpath") return s;
   try {
-    return { kind: "regex", rx: compileRx(s.pattern, "i"), pattern: s.pattern };
+    const rx = compileRx(s.pattern, "i", { prefilter: true });
+    const need = selectorNeeds(rx.prefilter);
+    return need === undefined
+      ? { kind: "regex", rx, pattern: s.pattern }
+      : { kind: "regex", rx, pattern: s.pattern, need };
   } catch (err) {
     throw new WafLangError(
       "WAF_LANG_BAD_ARGUMENT",
