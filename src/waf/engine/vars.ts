@@ -77,9 +77,11 @@ export class Vars {
    * stored collection is never changed in place: setCollection stores a new one). The CRS reads
    * two dozen single headers (`REQUEST_HEADERS:User-Agent`) per phase. */
   private byName: Map<string, { of: readonly Member[]; by: Map<string, Member[]> }> | undefined;
-  /** scalarLists: each scalar's one-member list, kept across data changes while its value is the
-   * same (a phase's fill stores a dozen scalars; most keep their value). */
-  private scalarLists: Map<string, readonly Member[]> | undefined;
+  /** stored: each stored collection's list and each stored scalar's one-member list, as members()
+   * gives them, kept across data changes (one lookup, where a list built into derived after each
+   * change took five); a scalar's list is kept while its value is the same (a phase's fill stores
+   * a dozen scalars; most keep their value). */
+  private readonly stored = new Map<string, readonly Member[]>();
   /** live: TX and the other writable collections, lower-case key → member. */
   private readonly live = new Map<string, Map<string, Member>>();
   /** matchedVars: this rule's matches so far (MATCHED_VARS); key is the variable's full name. */
@@ -98,12 +100,18 @@ export class Vars {
   /** setCollection stores a base collection (drops what was built from the old data). */
   setCollection(name: string, members: Member[]): void {
     this.base.set(name, members);
+    this.stored.set(name, members);
     this.changed();
   }
 
   /** setScalar stores a scalar variable. */
   setScalar(name: string, value: string): void {
     this.scalars.set(name, value);
+    // A stored collection of the same name reads before the scalar (as it always did).
+    if (!this.base.has(name)) {
+      const kept = this.stored.get(name);
+      if (kept === undefined || (kept[0] as Member).value !== value) this.stored.set(name, [member("", value)]);
+    }
     this.changed();
   }
 
@@ -209,7 +217,9 @@ export class Vars {
 
   /** members lists a variable's values (a scalar has one member with an empty key, or none). */
   members(name: string): readonly Member[] {
-    // Built lists first: the live and dynamic collections are never kept in derived.
+    // Stored and built lists first: the live and dynamic collections are never kept in either.
+    const kept = this.stored.get(name);
+    if (kept !== undefined) return kept;
     const built = this.derived.get(name);
     if (built !== undefined) return built;
     if (LIVE.has(name)) {
@@ -239,17 +249,7 @@ export class Vars {
   }
 
   private build(name: string): readonly Member[] {
-    const base = this.base.get(name);
-    if (base) return base;
-    const scalar = this.scalars.get(name);
-    if (scalar !== undefined) {
-      const lists = (this.scalarLists ??= new Map());
-      const kept = lists.get(name);
-      if (kept !== undefined && (kept[0] as Member).value === scalar) return kept;
-      const list = [member("", scalar)];
-      lists.set(name, list);
-      return list;
-    }
+    // Stored collections and scalars are read from stored (members()).
     const of = NAMES[name];
     if (of) return this.members(of).map((m) => ({ key: m.key, lower: m.lower, value: m.key }));
     switch (name) {
