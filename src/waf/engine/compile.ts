@@ -101,6 +101,8 @@ export function compileRules(
       else throw err;
     }
   }
+  // Before fold, which may pick TX names by selector at load.
+  if (mayStoreWideNames(phases)) dropNeeds(phases);
   let folded: FoldStats | undefined;
   const staleMatched = readsStaleMatched(rules);
   if (foldConstants && errors.length === 0) {
@@ -483,7 +485,41 @@ function selectorNeeds(pre: Prefilter | undefined): readonly string[] | undefine
   if (pre?.op !== "lits" || pre.lits.length === 0 || pre.lits.length > 4) return undefined;
   // ASCII only: toLowerCase keeps an ASCII run of a name contiguous and lower-cases it as the
   // prefilter does, so a name holding a literal (ASCII case-insensitively) has it in m.lower.
-  return pre.lits.every((l) => /^[\x00-\x7f]+$/.test(l)) ? pre.lits : undefined;
+  const ascii = (l: string) => [...l].every((c) => c.charCodeAt(0) < 0x80);
+  return pre.lits.every(ascii) ? pre.lits : undefined;
+}
+
+/** mayStoreWideNames says whether a transaction may store a variable (TX, ENV, ...) whose name
+ * holds a char above 0xFF. Request data are binary strings (one char per byte), so only the rule
+ * text can: a setvar or setenv, or a macro they expand (`%{rule.msg}`). A regex selector reads
+ * such a char as its low byte (rx testBinary) while its literals are tested on the lower-cased
+ * name (Sel.need): `Ł` reads as `A` there but lower-cases to `ł`. */
+function mayStoreWideNames(phases: readonly Item[][]): boolean {
+  const texts: unknown[] = [];
+  for (const items of phases)
+    for (const r of items) {
+      if (r.kind !== "rule") continue;
+      texts.push(r.msg, r.logdata, r.tagTemplates, r.rev, r.ver);
+      for (const s of r.steps) for (const a of s.actions) if (a.kind !== "ctl") texts.push(a);
+    }
+  return /[\u0100-\uffff]/.test(JSON.stringify(texts));
+}
+
+/** dropNeeds removes every regex selector's literal pre-test (Sel.need): names may be wide. */
+function dropNeeds(phases: readonly Item[][]): void {
+  const drop = (sel: Sel | undefined) => {
+    if (sel?.kind === "regex") delete sel.need;
+  };
+  for (const items of phases)
+    for (const r of items) {
+      if (r.kind !== "rule") continue;
+      for (const s of r.steps) {
+        for (const t of s.targets) drop(t.sel);
+        for (const e of s.exclusions) drop(e.sel);
+        for (const a of s.actions)
+          if (a.kind === "ctl") for (const e of a.remove?.exclusions ?? []) drop(e.sel);
+      }
+    }
 }
 
 /** compileSel compiles a selector; names compare case-insensitively (ModSecurity v3), so do regexes. */

@@ -110,7 +110,8 @@ export class Vars {
     // A stored collection of the same name reads before the scalar (as it always did).
     if (!this.base.has(name)) {
       const kept = this.stored.get(name);
-      if (kept === undefined || (kept[0] as Member).value !== value) this.stored.set(name, [member("", value)]);
+      if (kept === undefined || (kept[0] as Member).value !== value)
+        this.stored.set(name, [member("", value)]);
     }
     this.changed();
   }
