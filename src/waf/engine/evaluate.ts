@@ -684,8 +684,7 @@ export class Evaluator {
   private run(actions: readonly RunAction[]): void {
     const block = constantBlock(actions);
     if (block !== null) {
-      const coll = this.tx.vars.collection(block.collection);
-      for (const m of block.members) coll.set(m.key, m);
+      this.tx.vars.collection(block.collection).setAll(block.prefix);
       return;
     }
     for (const a of actions) {

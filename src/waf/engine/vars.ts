@@ -4,6 +4,7 @@
 // whose rules never read ARGS_NAMES never builds it. TX and the per-transaction stand-ins for the
 // persistent collections (IP, GLOBAL, SESSION, USER, RESOURCE) and ENV are live maps.
 import { SCALARS } from "../lang/names.ts";
+import { LiveMap } from "./live-map.ts";
 import type { ConnInfo } from "./types.ts";
 import type { CompiledRule } from "./program.ts";
 
@@ -83,7 +84,7 @@ export class Vars {
    * a dozen scalars; most keep their value). */
   private readonly stored = new Map<string, readonly Member[]>();
   /** live: TX and the other writable collections, lower-case key → member. */
-  private readonly live = new Map<string, Map<string, Member>>();
+  private readonly live = new Map<string, LiveMap>();
   /** matchedVars: this rule's matches so far (MATCHED_VARS); key is the variable's full name. */
   matchedVars: Member[] = [];
   matchedVar: Member | undefined;
@@ -146,9 +147,12 @@ export class Vars {
     if (LIVE.has(name) || DYNAMIC.has(name)) {
       // Picked first, then named: TX holds dozens of variables and a selector takes few.
       const out: Member[] = [];
-      // A live collection's map read as it is (members() would copy it first).
-      const ms = LIVE.has(name) ? (this.live.get(name)?.values() ?? []) : this.members(name);
-      for (const m of ms) if (pick(sel, m)) out.push(named(name, m));
+      const take = (m: Member) => {
+        if (pick(sel, m)) out.push(named(name, m));
+      };
+      // A live collection read in place (members() would copy it first).
+      if (LIVE.has(name)) this.live.get(name)?.each(take);
+      else this.members(name).forEach(take);
       return out;
     }
     let out = this.namedCache.get(key);
@@ -195,10 +199,10 @@ export class Vars {
   }
 
   /** collection returns the live map of a writable collection (TX, IP, ..., ENV). */
-  collection(name: string): Map<string, Member> {
+  collection(name: string): LiveMap {
     let m = this.live.get(name);
     if (!m) {
-      m = new Map();
+      m = new LiveMap();
       this.live.set(name, m);
     }
     return m;
@@ -225,7 +229,7 @@ export class Vars {
     if (built !== undefined) return built;
     if (LIVE.has(name)) {
       const m = this.live.get(name);
-      return m ? [...m.values()] : [];
+      return m ? m.list() : [];
     }
     switch (name) {
       case "MATCHED_VARS":
