@@ -55,6 +55,21 @@ const NAMES: Record<string, string> = {
   RESPONSE_HEADERS_NAMES: "RESPONSE_HEADERS",
 };
 
+/** SLOTS numbers the names of the stored variables — the scalars and collections fill.ts, the body
+ * processors and ctl store, a fixed set of ~80 names written in the code, never taken from a
+ * request — once for every transaction: a transaction keeps them in arrays by number, where new
+ * maps per transaction grew their tables four times each (a clean GET stores ~45 names). */
+const SLOTS = new Map<string, number>();
+
+function slotOf(name: string): number {
+  let i = SLOTS.get(name);
+  if (i === undefined) {
+    i = SLOTS.size;
+    SLOTS.set(name, i);
+  }
+  return i;
+}
+
 /** isLive says whether a collection is one of the writable maps (TX, IP, ..., ENV). */
 export function isLive(name: string): boolean {
   return LIVE.has(name);
@@ -68,8 +83,9 @@ export function fixedBetweenChanges(name: string): boolean {
 
 /** Vars holds one transaction's variables. */
 export class Vars {
-  private readonly base = new Map<string, Member[]>();
-  private readonly scalars = new Map<string, string>();
+  /** base and scalars: the stored collections and scalars by slot (SLOTS). */
+  private readonly base: (Member[] | undefined)[] = [];
+  private readonly scalars: (string | undefined)[] = [];
   private readonly derived = new Map<string, readonly Member[]>();
   private readonly namedCache = new Map<string, readonly Member[]>();
   private readonly whereCache = new Map<string, readonly Member[]>();
@@ -82,7 +98,7 @@ export class Vars {
    * gives them, kept across data changes (one lookup, where a list built into derived after each
    * change took five); a scalar's list is kept while its value is the same (a phase's fill stores
    * a dozen scalars; most keep their value). */
-  private readonly stored = new Map<string, readonly Member[]>();
+  private readonly stored: (readonly Member[] | undefined)[] = [];
   /** live: TX and the other writable collections, lower-case key → member. */
   private readonly live = new Map<string, LiveMap>();
   /** matchedVars: this rule's matches so far (MATCHED_VARS); key is the variable's full name. */
@@ -100,19 +116,20 @@ export class Vars {
 
   /** setCollection stores a base collection (drops what was built from the old data). */
   setCollection(name: string, members: Member[]): void {
-    this.base.set(name, members);
-    this.stored.set(name, members);
+    const i = slotOf(name);
+    this.base[i] = members;
+    this.stored[i] = members;
     this.changed();
   }
 
   /** setScalar stores a scalar variable. */
   setScalar(name: string, value: string): void {
-    this.scalars.set(name, value);
+    const i = slotOf(name);
+    this.scalars[i] = value;
     // A stored collection of the same name reads before the scalar (as it always did).
-    if (!this.base.has(name)) {
-      const kept = this.stored.get(name);
-      if (kept === undefined || (kept[0] as Member).value !== value)
-        this.stored.set(name, [member("", value)]);
+    if (this.base[i] === undefined) {
+      const kept = this.stored[i];
+      if (kept === undefined || (kept[0] as Member).value !== value) this.stored[i] = [member("", value)];
     }
     this.changed();
   }
@@ -195,7 +212,8 @@ export class Vars {
 
   /** scalar reads a scalar variable as stored. */
   scalar(name: string): string | undefined {
-    return this.scalars.get(name);
+    const i = SLOTS.get(name);
+    return i === undefined ? undefined : this.scalars[i];
   }
 
   /** collection returns the live map of a writable collection (TX, IP, ..., ENV). */
@@ -223,8 +241,11 @@ export class Vars {
   /** members lists a variable's values (a scalar has one member with an empty key, or none). */
   members(name: string): readonly Member[] {
     // Stored and built lists first: the live and dynamic collections are never kept in either.
-    const kept = this.stored.get(name);
-    if (kept !== undefined) return kept;
+    const i = SLOTS.get(name);
+    if (i !== undefined) {
+      const kept = this.stored[i];
+      if (kept !== undefined) return kept;
+    }
     const built = this.derived.get(name);
     if (built !== undefined) return built;
     if (LIVE.has(name)) {
@@ -253,13 +274,18 @@ export class Vars {
     return fresh;
   }
 
+  private baseOf(name: string): readonly Member[] {
+    const i = SLOTS.get(name);
+    return (i === undefined ? undefined : this.base[i]) ?? NO_MEMBERS;
+  }
+
   private build(name: string): readonly Member[] {
     // Stored collections and scalars are read from stored (members()).
     const of = NAMES[name];
     if (of) return this.members(of).map((m) => ({ key: m.key, lower: m.lower, value: m.key }));
     switch (name) {
       case "ARGS":
-        return [...(this.base.get("ARGS_GET") ?? []), ...(this.base.get("ARGS_POST") ?? [])];
+        return [...this.baseOf("ARGS_GET"), ...this.baseOf("ARGS_POST")];
       case "ARGS_COMBINED_SIZE": {
         let n = 0;
         for (const m of this.members("ARGS")) n += m.key.length + m.value.length;
