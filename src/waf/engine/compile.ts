@@ -112,6 +112,7 @@ export function compileRules(
   }
   // A phase of markers only is a phase with no rules: the transaction skips it without work.
   for (let p = 1; p <= 5; p++) if (!phases[p]?.some((i) => i.kind === "rule")) phases[p] = [];
+  oneShape(phases);
   return {
     phases,
     ruleCount,
@@ -122,6 +123,43 @@ export function compileRules(
     ...plans(phases, memo, staleMatched),
     pureWords: pureOps(phases),
   };
+}
+
+/** oneShape rebuilds the items of every phase, and their rules' steps, with one layout each:
+ * every key any of them has, in one order, absent ones undefined. V8 reads a property through a
+ * cache of the object layouts it has seen and gives up on it past four (a megamorphic read,
+ * several times slower); the CRS's items came in 8 layouts (optional fields, fold.ts's rules,
+ * markers) and their steps in 5, read for each of the ~400 items a transaction passes. Steps get
+ * `pre` (prefilters() sets it on some later). Nothing holds the old objects yet (plans come after). */
+function oneShape(phases: Item[][]): void {
+  const items = phases.flat();
+  const steps = items.flatMap((i) => (i.kind === "rule" ? i.steps : []));
+  const step = maker(keysOf(steps, ["pre"]));
+  const shaped = new Map(steps.map((st) => [st, step(st) as Step]));
+  const item = maker(keysOf(items, []));
+  for (let p = 0; p < phases.length; p++)
+    phases[p] = (phases[p] as Item[]).map((i) => {
+      const out = item(i) as Item;
+      if (out.kind === "rule") out.steps = out.steps.map((st) => shaped.get(st) as Step);
+      return out;
+    });
+}
+
+function keysOf(xs: readonly object[], extra: readonly string[]): string[] {
+  const keys = new Set<string>();
+  for (const x of xs) for (const k of Object.keys(x)) keys.add(k);
+  for (const k of extra) keys.add(k);
+  return [...keys];
+}
+
+/** maker returns a copier to objects of one layout with keys (our types' field names, never rule
+ * text): a constructor that stores each key by name, so V8 keeps them in the object as fast
+ * fields (stores by computed key would turn an object of ~25 fields into a dictionary). */
+function maker(keys: readonly string[]): (x: object) => object {
+  const body = keys.map((k) => `this[${JSON.stringify(k)}] = x[${JSON.stringify(k)}];`).join("\n");
+  const Make = new Function("x", body) as unknown as new (x: object) => object;
+  Make.prototype = Object.prototype;
+  return (x) => new Make(x);
 }
 
 /** plans gives the memo plans (every bit -1 without memo) and the runs beside them. */
