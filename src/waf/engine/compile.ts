@@ -18,7 +18,7 @@ import type {
   Setting,
 } from "../lang/model.ts";
 import type { OpsFactory, Transform } from "../ops/types.ts";
-import { compile as compileRx } from "../rx/index.ts";
+import { compile as compileRx, type Prefilter } from "../rx/index.ts";
 import { applyEdits, effectiveActions } from "./edits.ts";
 import { fold, type FoldStats } from "./fold.ts";
 import { planRuns } from "./plan.ts";
@@ -101,6 +101,8 @@ export function compileRules(
       else throw err;
     }
   }
+  // Before fold, which may pick TX names by selector at load.
+  if (mayStoreWideNames(phases)) dropNeeds(phases);
   let folded: FoldStats | undefined;
   const staleMatched = readsStaleMatched(rules);
   if (foldConstants && errors.length === 0) {
@@ -110,6 +112,7 @@ export function compileRules(
   }
   // A phase of markers only is a phase with no rules: the transaction skips it without work.
   for (let p = 1; p <= 5; p++) if (!phases[p]?.some((i) => i.kind === "rule")) phases[p] = [];
+  oneShape(phases);
   return {
     phases,
     ruleCount,
@@ -120,6 +123,43 @@ export function compileRules(
     ...plans(phases, memo, staleMatched),
     pureWords: pureOps(phases),
   };
+}
+
+/** oneShape rebuilds the items of every phase, and their rules' steps, with one layout each:
+ * every key any of them has, in one order, absent ones undefined. V8 reads a property through a
+ * cache of the object layouts it has seen and gives up on it past four (a megamorphic read,
+ * several times slower); the CRS's items came in 8 layouts (optional fields, fold.ts's rules,
+ * markers) and their steps in 5, read for each of the ~400 items a transaction passes. Steps get
+ * `pre` (prefilters() sets it on some later). Nothing holds the old objects yet (plans come after). */
+function oneShape(phases: Item[][]): void {
+  const items = phases.flat();
+  const steps = items.flatMap((i) => (i.kind === "rule" ? i.steps : []));
+  const step = maker(keysOf(steps, ["pre"]));
+  const shaped = new Map(steps.map((st) => [st, step(st) as Step]));
+  const item = maker(keysOf(items, []));
+  for (let p = 0; p < phases.length; p++)
+    phases[p] = (phases[p] as Item[]).map((i) => {
+      const out = item(i) as Item;
+      if (out.kind === "rule") out.steps = out.steps.map((st) => shaped.get(st) as Step);
+      return out;
+    });
+}
+
+function keysOf(xs: readonly object[], extra: readonly string[]): string[] {
+  const keys = new Set<string>();
+  for (const x of xs) for (const k of Object.keys(x)) keys.add(k);
+  for (const k of extra) keys.add(k);
+  return [...keys];
+}
+
+/** maker returns a copier to objects of one layout with keys (our types' field names, never rule
+ * text): a constructor that stores each key by name, so V8 keeps them in the object as fast
+ * fields (stores by computed key would turn an object of ~25 fields into a dictionary). */
+function maker(keys: readonly string[]): (x: object) => object {
+  const body = keys.map((k) => `this[${JSON.stringify(k)}] = x[${JSON.stringify(k)}];`).join("\n");
+  const Make = new Function("x", body) as unknown as new (x: object) => object;
+  Make.prototype = Object.prototype;
+  return (x) => new Make(x);
 }
 
 /** plans gives the memo plans (every bit -1 without memo) and the runs beside them. */
@@ -137,6 +177,7 @@ function plans(
         words: 0,
         groups: [],
         ruleGroups: [],
+        lastGroup: new Int16Array(items.length).fill(-1),
       }));
   return { memo: m, runs: planRuns(phases, m) };
 }
@@ -474,12 +515,61 @@ function selKey(coll: string, sel: Sel): string {
   return `${coll}\0${sel.kind === "name" ? `n${sel.lower}` : sel.kind === "regex" ? `r${sel.pattern}` : ""}`;
 }
 
+/** selectorNeeds is a regex selector's prefilter as literals one of which every name it picks
+ * holds (lower-case ASCII), when it is that simple: evaluate.ts selects tests them on the member's
+ * lower-case name before asking the regex (CRS 922110's `MULTIPART_HEADERS_CONTENT_TYPES_` regex
+ * is tried on each of TX's ~80 names in every transaction). */
+function selectorNeeds(pre: Prefilter | undefined): readonly string[] | undefined {
+  if (pre?.op !== "lits" || pre.lits.length === 0 || pre.lits.length > 4) return undefined;
+  // ASCII only: toLowerCase keeps an ASCII run of a name contiguous and lower-cases it as the
+  // prefilter does, so a name holding a literal (ASCII case-insensitively) has it in m.lower.
+  const ascii = (l: string) => [...l].every((c) => c.charCodeAt(0) < 0x80);
+  return pre.lits.every(ascii) ? pre.lits : undefined;
+}
+
+/** mayStoreWideNames says whether a transaction may store a variable (TX, ENV, ...) whose name
+ * holds a char above 0xFF. Request data are binary strings (one char per byte), so only the rule
+ * text can: a setvar or setenv, or a macro they expand (`%{rule.msg}`). A regex selector reads
+ * such a char as its low byte (rx testBinary) while its literals are tested on the lower-cased
+ * name (Sel.need): `Ł` reads as `A` there but lower-cases to `ł`. */
+function mayStoreWideNames(phases: readonly Item[][]): boolean {
+  const texts: unknown[] = [];
+  for (const items of phases)
+    for (const r of items) {
+      if (r.kind !== "rule") continue;
+      texts.push(r.msg, r.logdata, r.tagTemplates, r.rev, r.ver);
+      for (const s of r.steps) for (const a of s.actions) if (a.kind !== "ctl") texts.push(a);
+    }
+  return /[\u0100-\uffff]/.test(JSON.stringify(texts));
+}
+
+/** dropNeeds removes every regex selector's literal pre-test (Sel.need): names may be wide. */
+function dropNeeds(phases: readonly Item[][]): void {
+  const drop = (sel: Sel | undefined) => {
+    if (sel?.kind === "regex") delete sel.need;
+  };
+  for (const items of phases)
+    for (const r of items) {
+      if (r.kind !== "rule") continue;
+      for (const s of r.steps) {
+        for (const t of s.targets) drop(t.sel);
+        for (const e of s.exclusions) drop(e.sel);
+        for (const a of s.actions)
+          if (a.kind === "ctl") for (const e of a.remove?.exclusions ?? []) drop(e.sel);
+      }
+    }
+}
+
 /** compileSel compiles a selector; names compare case-insensitively (ModSecurity v3), so do regexes. */
 export function compileSel(s: Selector, at: Location, ruleId: number | undefined): Sel {
   if (s.kind === "name") return { kind: "name", lower: s.value.toLowerCase(), value: s.value };
   if (s.kind === "xpath") return s;
   try {
-    return { kind: "regex", rx: compileRx(s.pattern, "i"), pattern: s.pattern };
+    const rx = compileRx(s.pattern, "i", { prefilter: true });
+    const need = selectorNeeds(rx.prefilter);
+    return need === undefined
+      ? { kind: "regex", rx, pattern: s.pattern }
+      : { kind: "regex", rx, pattern: s.pattern, need };
   } catch (err) {
     throw new WafLangError(
       "WAF_LANG_BAD_ARGUMENT",

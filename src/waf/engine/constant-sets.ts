@@ -4,6 +4,7 @@
 // transaction's TX may hold the same object.
 import { isLiteral } from "../lang/macro.ts";
 import type { SetVar } from "../lang/model.ts";
+import { livePrefix, type LivePrefix } from "./live-map.ts";
 import type { RunAction } from "./program.ts";
 import { member, type Member } from "./vars.ts";
 
@@ -26,13 +27,18 @@ export function constantSet(sv: SetVar): Member | null {
 
 // CONSTANT_BLOCKS keeps, per action list made only of such setvars on one collection (fold.ts's
 // merged SecAction: crs-setup and the 901 defaults), their members in order; null for the others.
-const CONSTANT_BLOCKS = new WeakMap<readonly RunAction[], { collection: string; members: Member[] } | null>();
+const CONSTANT_BLOCKS = new WeakMap<readonly RunAction[], ConstantBlock | null>();
+
+/** ConstantBlock is what a block of constant setvars stores: its collection and, as a prefix
+ * (live-map.ts), its members in order. */
+export interface ConstantBlock {
+  collection: string;
+  prefix: LivePrefix;
+}
 
 /** constantBlock is the collection and members an action list of constant setvars stores, in
  * order, or null. */
-export function constantBlock(
-  actions: readonly RunAction[],
-): { collection: string; members: Member[] } | null {
+export function constantBlock(actions: readonly RunAction[]): ConstantBlock | null {
   let b = CONSTANT_BLOCKS.get(actions);
   if (b === undefined) {
     const first = actions[0];
@@ -45,7 +51,7 @@ export function constantBlock(
     }
     b =
       collection !== undefined && members.length === actions.length && members.length > 1
-        ? { collection, members }
+        ? { collection, prefix: livePrefix(members) }
         : null;
     CONSTANT_BLOCKS.set(actions, b);
   }

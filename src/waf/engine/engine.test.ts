@@ -4,7 +4,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseRules } from "../lang/parse.ts";
+import { compileSel } from "./compile.ts";
+import { selects } from "./evaluate.ts";
 import { compileProgram, type EngineDeps, type Program } from "./index.ts";
+import { member } from "./vars.ts";
 import { testBody, testOps, transformCalls } from "./testing.ts";
 import type { RequestHead, Transaction, WafLog } from "./types.ts";
 
@@ -184,6 +187,58 @@ SecRule REQUEST_COOKIES:/^sess/ "@rx evil" "id:71,phase:1,deny"
   assert.equal(send(p, { headers: [["User-Agent", "sqlmap/1.0"]] }).log.interruption?.ruleId, 70);
   assert.equal(send(p, { headers: [["Cookie", "a=1; SESSION_ID=evil"]] }).log.interruption?.ruleId, 71);
   assert.equal(send(p, { headers: [["Cookie", "a=evil"]] }).log.interruption, undefined);
+});
+
+// Regression for Sel.need (evaluate.ts selects): a regex selector's literals, tested on the
+// lower-cased name before the regex, must never refuse a name the regex picks.
+test("a regex selector's literal pre-test refuses only names its regex does not pick", () => {
+  const at = { file: "test.conf", line: 1 };
+  const patterns = ["^header_name_920450_", "MULTIPART_HEADERS_CONTENT_TYPES_*", "b", "^(?:ab|Cd)x", "_Z_"];
+  const alphabet = [
+    "a",
+    "B",
+    "b",
+    "c",
+    "D",
+    "x",
+    "Z",
+    "z",
+    "_",
+    "\xb2",
+    "\xc0",
+    "\xff",
+    "header_NAME_920450_",
+  ];
+  alphabet.push("multipart_headers_content_types_");
+  let seed = 16;
+  const next = (n: number) => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed % n;
+  };
+  for (const pattern of patterns) {
+    const sel = compileSel({ kind: "regex", pattern }, at, 1);
+    assert.equal(sel.kind, "regex");
+    if (sel.kind !== "regex") continue;
+    assert.ok(sel.need, `/${pattern}/ has literals`);
+    for (let i = 0; i < 2000; i++) {
+      let name = "";
+      for (let k = next(6); k >= 0; k--) name += alphabet[next(alphabet.length)];
+      assert.equal(
+        selects(sel, member(name, "")),
+        sel.rx.testBinary(name),
+        `/${pattern}/ on ${JSON.stringify(name)}`,
+      );
+    }
+  }
+});
+
+test("a TX name the rule text makes wide is picked as the regex reads it (its low byte)", () => {
+  // Ł lower-cases to ł (U+0142), read as 0x42 "B" by the regex: /b/i picks it.
+  const rules = `
+SecAction "id:1,phase:1,pass,nolog,setvar:tx.\u0141=1"
+SecRule TX:/b/ "@rx 1" "id:2,phase:1,pass,nolog,setvar:tx.picked=%{MATCHED_VAR_NAME}"
+`;
+  assert.equal(txVar(rules, {}, "picked"), "TX:\u0142");
 });
 
 test("ctl at run time: ruleRemoveById, ruleRemoveByTag, ruleRemoveTargetById, ruleEngine", () => {

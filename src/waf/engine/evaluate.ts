@@ -77,6 +77,9 @@ function emptyBits(words: number): Uint32Array {
   return e;
 }
 const NO_AT = new Float64Array(0);
+/** CHEAP_OPS: number comparisons, the score checks and paranoia gates; running one does not make
+ * the next rule read the clock (Evaluator.timed). */
+const CHEAP_OPS = new Set(["eq", "ge", "gt", "le", "lt"]);
 
 /** or sets to[toOff, toOff + w) |= from[fromOff, fromOff + w). */
 function or(to: Uint32Array, toOff: number, from: Uint32Array, fromOff: number, w: number): void {
@@ -113,7 +116,14 @@ export class Evaluator {
   private memoPhase = 0;
   private memoAt = -1;
   private filled = 0;
+  /** readUpTo: the groups of memoPhase before this position are all read at memoAt. */
+  private readUpTo = 0;
   private groupAt: Float64Array = NO_AT;
+  /** timed: something that can take time (an operator other than a number comparison, a target
+   * list, a memo fill, the phase's own input) ran since the budget was last checked; a rule is
+   * entered without reading the clock after rules that only set or compared TX (SecActions,
+   * score checks): `performance.now()` costs 100–150 ns on a VM, ~20 reads a clean GET. */
+  private timed = true;
 
   constructor(tx: Tx) {
     this.tx = tx;
@@ -134,6 +144,8 @@ export class Evaluator {
     this.skip = 0;
     this.skipAfter = undefined;
     this.stopPhase = false;
+    // The phase's parsing counts against the budget: the first rule entered reads the clock.
+    this.timed = true;
     for (let i = 0; i < items.length; i++) {
       // plan.ts: pass over the rules of a run whose prefilter fails on the run's union.
       while (i < items.length && runs[i]! > 0 && this.skip === 0 && this.skipAfter === undefined) {
@@ -162,7 +174,10 @@ export class Evaluator {
       )
         continue;
       if (tx.mode === "Off" || tx.removed(item)) continue;
-      if (tx.overTime()) return;
+      if (this.timed) {
+        this.timed = false;
+        if (tx.overTime()) return;
+      }
       this.rule(item, phase, bit >= 0);
       if (this.stopPhase || (tx.interruption && phase !== 5)) return;
     }
@@ -184,7 +199,8 @@ export class Evaluator {
     const vars = this.tx.vars;
     vars.rule = r;
     // Reused: MATCHED_VARS is read through copies (named()) and by hit() for this rule only.
-    vars.matchedVars.length = 0;
+    // (Setting length on an empty array is not free: most rules entered match nothing.)
+    if (vars.matchedVars.length !== 0) vars.matchedVars.length = 0;
     let first: Member[] | undefined;
     const steps = r.steps;
     for (let i = 0; i < steps.length; i++) {
@@ -302,6 +318,7 @@ export class Evaluator {
       if (!holds(pre, this.unionBits, u)) return undefined;
     }
     let out: Member[] | undefined;
+    this.timed = true;
     for (const target of s.targets) {
       const ms = this.select(r, s, target);
       for (let j = 0; j < ms.length; j++) {
@@ -442,7 +459,9 @@ export class Evaluator {
    * kept); a "no match" is recorded in it. */
   private operate(s: Step, t: Rec, k: number): OperatorResult {
     if (k >= 0 && t.miss !== undefined && (t.miss[k >>> 5]! & (1 << (k & 31))) !== 0) return false;
-    const res = (s.op as NonNullable<Step["op"]>).test(t.v, this.ctx);
+    const op = s.op as NonNullable<Step["op"]>;
+    if (!CHEAP_OPS.has(op.name)) this.timed = true;
+    const res = op.test(t.v, this.ctx);
     if (res === false && k >= 0) {
       if (t.miss === undefined) {
         t.miss = new Uint32Array(this.pureWords);
@@ -464,17 +483,23 @@ export class Evaluator {
       this.memoPhase = phase;
       this.memoAt = version;
       this.filled = 0;
+      this.readUpTo = 0;
     }
-    if (this.filled < memo.groups.length) {
+    if (this.filled < memo.groups.length && memo.lastGroup[i]! >= this.readUpTo) {
       // Group ids are the program's (memo.ts planMemo): one stamp each, made on first use.
       if (this.groupAt.length === 0)
         this.groupAt = new Float64Array(groupCount(this.tx.program.memo)).fill(-1);
+      const at = this.groupAt;
       for (const g of memo.ruleGroups[i] as MemoGroup[])
-        if (this.groupAt[g.id] !== version) {
+        if (at[g.id] !== version) {
           this.fillGroup(g, memo.words);
-          this.groupAt[g.id] = version;
+          at[g.id] = version;
           this.filled++;
         }
+      // groups[0, readUpTo) are all read at this version (memo.ts lastGroup).
+      const groups = memo.groups;
+      while (this.readUpTo < groups.length && at[(groups[this.readUpTo] as MemoGroup).id] === version)
+        this.readUpTo++;
     }
     // Every memoised link must have its bit (memo.ts premise 5): one bit for most rules.
     const set = this.mayMatch;
@@ -485,6 +510,7 @@ export class Evaluator {
 
   /** fillGroup ORs the bits of g's members' values into mayMatch. */
   private fillGroup(g: MemoGroup, words: number): void {
+    this.timed = true;
     const set = this.mayMatch;
     const ms = this.members(g.target);
     if (g.target.count) {
@@ -658,8 +684,7 @@ export class Evaluator {
   private run(actions: readonly RunAction[]): void {
     const block = constantBlock(actions);
     if (block !== null) {
-      const coll = this.tx.vars.collection(block.collection);
-      for (const m of block.members) coll.set(m.key, m);
+      this.tx.vars.collection(block.collection).setAll(block.prefix);
       return;
     }
     for (const a of actions) {
@@ -758,6 +783,12 @@ export function selects(sel: Sel, m: Member): boolean {
   // A regex selector's answer is a function of the name: kept per selector (shared by the
   // program's transactions), as CRS 922110's /MULTIPART_HEADERS_CONTENT_TYPES_*/ tries it on
   // each of TX's ~80 names in every transaction.
+  const need = sel.need;
+  if (need !== undefined) {
+    let any = false;
+    for (let i = 0; i < need.length && !any; i++) any = m.lower.includes(need[i] as string);
+    if (!any) return false;
+  }
   const key = m.key;
   if (key.length > PICK_NAME) return sel.rx.testBinary(key);
   let picks = sel.picks;

@@ -93,6 +93,11 @@ export interface MemoPhase {
    * evaluator reads only these when the rule is reached, so rules after an early deny, allow or
    * skip cost nothing. */
   ruleGroups: MemoGroup[][];
+  /** lastGroup[i]: the highest position in groups of a group the rule at item i reads (-1: none).
+   * Groups are listed in the order rules first read them, so once groups[0..k] are all read at a
+   * data version, a rule whose lastGroup is at most k needs no look at its groups (evaluate.ts
+   * memoised: a CRS ARGS rule reads five or six groups, 116 such rules in phase 2). */
+  lastGroup: Int16Array;
 }
 
 /** memoisable says whether a rule's first step is decided by its members' values alone. */
@@ -172,6 +177,12 @@ export function planMemo(phases: readonly (readonly Item[])[], staleMatched = tr
         }
       }
     });
-    return { bits, span, counted, words: (n + 31) >>> 5, groups: [...groups.values()], ruleGroups };
+    const list = [...groups.values()];
+    const at = new Map(list.map((g, k) => [g, k]));
+    const lastGroup = new Int16Array(items.length).fill(-1);
+    ruleGroups.forEach((gs, i) => {
+      for (const g of gs) lastGroup[i] = Math.max(lastGroup[i]!, at.get(g)!);
+    });
+    return { bits, span, counted, words: (n + 31) >>> 5, groups: list, ruleGroups, lastGroup };
   });
 }

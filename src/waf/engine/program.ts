@@ -16,7 +16,14 @@ import type { EngineSettings, IgnoredSetting } from "./settings.ts";
  * tried on — TX's, headers' — repeat in every transaction. */
 export type Sel =
   | { kind: "name"; lower: string; value: string }
-  | { kind: "regex"; rx: Regex; pattern: string; picks?: Map<string, boolean> }
+  | {
+      kind: "regex";
+      rx: Regex;
+      pattern: string;
+      picks?: Map<string, boolean>;
+      /** need: literals (lower-case ASCII) one of which every name the regex picks holds. */
+      need?: readonly string[];
+    }
   | { kind: "xpath"; value: string };
 
 /** Target is one variable a step reads (`ARGS:q`, `&TX:x`); `sel` absent means every member. */

@@ -1,5 +1,5 @@
 // Vars keeps a collection's name index and a scalar's list across data changes (vars.ts byName,
-// scalarLists): each test here fails if either outlived the data it was built from, or if the
+// stored): each test here fails if either outlived the data it was built from, or if the
 // index answered differently from filtering the members by name.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -61,6 +61,32 @@ test("a scalar's list is kept while its value is the same, and follows a new val
   assert.deepEqual(
     v.members("REQUEST_METHOD").map((m) => m.value),
     ["POST"],
+  );
+});
+
+test("a stored collection reads before a scalar of the same name, whichever came first", () => {
+  const v = new Vars(conn);
+  v.setScalar("X_BOTH", "s");
+  v.setCollection("X_BOTH", [member("k", "c")]);
+  v.setScalar("X_BOTH", "t");
+  assert.deepEqual(
+    v.members("X_BOTH").map((m) => m.value),
+    ["c"],
+  );
+  assert.equal(v.scalar("X_BOTH"), "t");
+  // Another transaction's Vars shares the names' numbering, not the values.
+  const w = new Vars(conn);
+  assert.equal(w.scalar("X_BOTH"), undefined);
+  assert.deepEqual(w.members("X_BOTH"), []);
+  assert.deepEqual(w.members("ARGS"), []);
+  w.setScalar("X_BOTH", "u");
+  assert.deepEqual(
+    w.members("X_BOTH").map((m) => m.value),
+    ["u"],
+  );
+  assert.deepEqual(
+    v.members("X_BOTH").map((m) => m.value),
+    ["c"],
   );
 });
 

@@ -4,6 +4,7 @@
 // whose rules never read ARGS_NAMES never builds it. TX and the per-transaction stand-ins for the
 // persistent collections (IP, GLOBAL, SESSION, USER, RESOURCE) and ENV are live maps.
 import { SCALARS } from "../lang/names.ts";
+import { LiveMap } from "./live-map.ts";
 import type { ConnInfo } from "./types.ts";
 import type { CompiledRule } from "./program.ts";
 
@@ -54,6 +55,21 @@ const NAMES: Record<string, string> = {
   RESPONSE_HEADERS_NAMES: "RESPONSE_HEADERS",
 };
 
+/** SLOTS numbers the names of the stored variables — the scalars and collections fill.ts, the body
+ * processors and ctl store, a fixed set of ~80 names written in the code, never taken from a
+ * request — once for every transaction: a transaction keeps them in arrays by number, where new
+ * maps per transaction grew their tables four times each (a clean GET stores ~45 names). */
+const SLOTS = new Map<string, number>();
+
+function slotOf(name: string): number {
+  let i = SLOTS.get(name);
+  if (i === undefined) {
+    i = SLOTS.size;
+    SLOTS.set(name, i);
+  }
+  return i;
+}
+
 /** isLive says whether a collection is one of the writable maps (TX, IP, ..., ENV). */
 export function isLive(name: string): boolean {
   return LIVE.has(name);
@@ -67,8 +83,9 @@ export function fixedBetweenChanges(name: string): boolean {
 
 /** Vars holds one transaction's variables. */
 export class Vars {
-  private readonly base = new Map<string, Member[]>();
-  private readonly scalars = new Map<string, string>();
+  /** base and scalars: the stored collections and scalars by slot (SLOTS). */
+  private readonly base: (Member[] | undefined)[] = [];
+  private readonly scalars: (string | undefined)[] = [];
   private readonly derived = new Map<string, readonly Member[]>();
   private readonly namedCache = new Map<string, readonly Member[]>();
   private readonly whereCache = new Map<string, readonly Member[]>();
@@ -77,11 +94,13 @@ export class Vars {
    * stored collection is never changed in place: setCollection stores a new one). The CRS reads
    * two dozen single headers (`REQUEST_HEADERS:User-Agent`) per phase. */
   private byName: Map<string, { of: readonly Member[]; by: Map<string, Member[]> }> | undefined;
-  /** scalarLists: each scalar's one-member list, kept across data changes while its value is the
-   * same (a phase's fill stores a dozen scalars; most keep their value). */
-  private scalarLists: Map<string, readonly Member[]> | undefined;
+  /** stored: each stored collection's list and each stored scalar's one-member list, as members()
+   * gives them, kept across data changes (one lookup, where a list built into derived after each
+   * change took five); a scalar's list is kept while its value is the same (a phase's fill stores
+   * a dozen scalars; most keep their value). */
+  private readonly stored: (readonly Member[] | undefined)[] = [];
   /** live: TX and the other writable collections, lower-case key → member. */
-  private readonly live = new Map<string, Map<string, Member>>();
+  private readonly live = new Map<string, LiveMap>();
   /** matchedVars: this rule's matches so far (MATCHED_VARS); key is the variable's full name. */
   matchedVars: Member[] = [];
   matchedVar: Member | undefined;
@@ -97,13 +116,21 @@ export class Vars {
 
   /** setCollection stores a base collection (drops what was built from the old data). */
   setCollection(name: string, members: Member[]): void {
-    this.base.set(name, members);
+    const i = slotOf(name);
+    this.base[i] = members;
+    this.stored[i] = members;
     this.changed();
   }
 
   /** setScalar stores a scalar variable. */
   setScalar(name: string, value: string): void {
-    this.scalars.set(name, value);
+    const i = slotOf(name);
+    this.scalars[i] = value;
+    // A stored collection of the same name reads before the scalar (as it always did).
+    if (this.base[i] === undefined) {
+      const kept = this.stored[i];
+      if (kept === undefined || (kept[0] as Member).value !== value) this.stored[i] = [member("", value)];
+    }
     this.changed();
   }
 
@@ -137,9 +164,12 @@ export class Vars {
     if (LIVE.has(name) || DYNAMIC.has(name)) {
       // Picked first, then named: TX holds dozens of variables and a selector takes few.
       const out: Member[] = [];
-      // A live collection's map read as it is (members() would copy it first).
-      const ms = LIVE.has(name) ? (this.live.get(name)?.values() ?? []) : this.members(name);
-      for (const m of ms) if (pick(sel, m)) out.push(named(name, m));
+      const take = (m: Member) => {
+        if (pick(sel, m)) out.push(named(name, m));
+      };
+      // A live collection read in place (members() would copy it first).
+      if (LIVE.has(name)) this.live.get(name)?.each(take);
+      else this.members(name).forEach(take);
       return out;
     }
     let out = this.namedCache.get(key);
@@ -182,14 +212,15 @@ export class Vars {
 
   /** scalar reads a scalar variable as stored. */
   scalar(name: string): string | undefined {
-    return this.scalars.get(name);
+    const i = SLOTS.get(name);
+    return i === undefined ? undefined : this.scalars[i];
   }
 
   /** collection returns the live map of a writable collection (TX, IP, ..., ENV). */
-  collection(name: string): Map<string, Member> {
+  collection(name: string): LiveMap {
     let m = this.live.get(name);
     if (!m) {
-      m = new Map();
+      m = new LiveMap();
       this.live.set(name, m);
     }
     return m;
@@ -209,12 +240,17 @@ export class Vars {
 
   /** members lists a variable's values (a scalar has one member with an empty key, or none). */
   members(name: string): readonly Member[] {
-    // Built lists first: the live and dynamic collections are never kept in derived.
+    // Stored and built lists first: the live and dynamic collections are never kept in either.
+    const i = SLOTS.get(name);
+    if (i !== undefined) {
+      const kept = this.stored[i];
+      if (kept !== undefined) return kept;
+    }
     const built = this.derived.get(name);
     if (built !== undefined) return built;
     if (LIVE.has(name)) {
       const m = this.live.get(name);
-      return m ? [...m.values()] : [];
+      return m ? m.list() : [];
     }
     switch (name) {
       case "MATCHED_VARS":
@@ -238,23 +274,18 @@ export class Vars {
     return fresh;
   }
 
+  private baseOf(name: string): readonly Member[] {
+    const i = SLOTS.get(name);
+    return (i === undefined ? undefined : this.base[i]) ?? NO_MEMBERS;
+  }
+
   private build(name: string): readonly Member[] {
-    const base = this.base.get(name);
-    if (base) return base;
-    const scalar = this.scalars.get(name);
-    if (scalar !== undefined) {
-      const lists = (this.scalarLists ??= new Map());
-      const kept = lists.get(name);
-      if (kept !== undefined && (kept[0] as Member).value === scalar) return kept;
-      const list = [member("", scalar)];
-      lists.set(name, list);
-      return list;
-    }
+    // Stored collections and scalars are read from stored (members()).
     const of = NAMES[name];
     if (of) return this.members(of).map((m) => ({ key: m.key, lower: m.lower, value: m.key }));
     switch (name) {
       case "ARGS":
-        return [...(this.base.get("ARGS_GET") ?? []), ...(this.base.get("ARGS_POST") ?? [])];
+        return [...this.baseOf("ARGS_GET"), ...this.baseOf("ARGS_POST")];
       case "ARGS_COMBINED_SIZE": {
         let n = 0;
         for (const m of this.members("ARGS")) n += m.key.length + m.value.length;
