@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import type { HttpListener } from "../../src/model/ir.ts";
 import { compileHttp } from "../../src/engine/l7/compile.ts";
 import { COARSE_MIN_MS, SWEEP_MS, watchedCount } from "../../src/engine/net/coarse-timer.ts";
+import { sharedPool } from "../../src/engine/l7/upstream.ts";
 import {
   INTERNALS,
   RoundRobinUpstreams,
@@ -213,7 +214,12 @@ test("timeouts of seconds (the coarse sweep): 504 and idle close on time, nothin
     assert.ok(ms >= COARSE_MIN_MS - 5, `fired after ${ms} ms, before ${COARSE_MIN_MS}`);
     assert.ok(ms < COARSE_MIN_MS + 2 * SWEEP_MS + 500, `fired after ${ms} ms, late`);
   }
-  // Requests, client and backend connections all left the sweep once done or closed.
+  // Requests and client connections left the sweep once done or closed; what stays watched is the
+  // pool's parked backend connections, each timed by the pool's own idle timeout (60 s, not the
+  // route's), and those leave it when they close.
+  await until(() => watchedCount() === sharedPool.idleCount());
+  assert.ok(sharedPool.idleCount() >= 1, "the /ok request's backend connection is parked");
+  sharedPool.close();
   await until(() => watchedCount() === 0);
 });
 
