@@ -7,6 +7,7 @@ import {
   IDLE_PERIODS,
   MAX_LIVE_BYTES,
   MIN_GAP_MS,
+  SLACK_BYTES,
   compactIdleHeap,
   compactionCount,
   idleCheck,
@@ -31,7 +32,11 @@ test("the check compacts once per burst: after periods without requests, under t
   let serving = true;
   let inFlight = false;
   watchIdleHeap(() => ({ begun: serving ? ++begun : begun, inFlight }));
-  const heap = (live = 50 * 1024 * 1024) => ({ used_heap_size: live });
+  // The committed heap as it is: only requests begun since the last compaction call for one here.
+  const heap = (live = 50 * 1024 * 1024) => ({
+    total_heap_size: getHeapStatistics().total_heap_size,
+    used_heap_size: live,
+  });
   let now = performance.now();
   const checks = (n: number, live?: number) => {
     for (let i = 0; i < n; i++) idleCheck((now += CHECK_MS), heap(live));
@@ -67,6 +72,26 @@ test("the check compacts once per burst: after periods without requests, under t
   now += MIN_GAP_MS;
   checks(IDLE_PERIODS * 3);
   assert.equal(compactionCount(), before + 2, "compacted again without a request since the last");
+});
+
+test("an engine that serves no requests (L4 only) still compacts once its committed heap grew", () => {
+  // A burst of L4 sessions (or of connections that never send a request) counts no request: the
+  // committed heap's growth since the last compaction is then what calls for one.
+  watchIdleHeap(() => ({ begun: 0, inFlight: false }));
+  let now = performance.now() + 100 * MIN_GAP_MS; // past any earlier test's compaction
+  const checks = (n: number, grownBy: number) => {
+    for (let i = 0; i < n; i++) {
+      const total = getHeapStatistics().total_heap_size + grownBy;
+      idleCheck((now += CHECK_MS), { total_heap_size: total, used_heap_size: 20 * 1024 * 1024 });
+    }
+  };
+  const before = compactionCount();
+  checks(IDLE_PERIODS + 1, SLACK_BYTES * 4);
+  assert.equal(compactionCount(), before + 1, "no compaction after an L4 burst grew the heap");
+  // Compacted (the committed size is the new base); a gap later, no growth and no request: none.
+  now += MIN_GAP_MS;
+  checks(IDLE_PERIODS * 3, 0);
+  assert.equal(compactionCount(), before + 1, "compacted again with neither growth nor requests");
 });
 
 test("gc is taken once: contexts made afterwards do not see it", () => {

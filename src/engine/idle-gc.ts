@@ -11,7 +11,8 @@
 // Here a sweep every CHECK_MS asks every engine of the process what it did (activity probes:
 // requests begun, requests and L4 sessions in flight). Only when no engine began a request and
 // none had one in flight for IDLE_PERIODS checks in a row, requests began since the last
-// compaction (once per burst), the live heap is under MAX_LIVE_BYTES (the full collection blocks
+// compaction (once per burst) or the committed heap grew more than SLACK_BYTES since it (a burst
+// of L4 sessions, or of connections that sent no request: no request count sees those), the live heap is under MAX_LIVE_BYTES (the full collection blocks
 // the thread for a time that grows with it: measured 175 ms at 200 MiB live) and the last
 // compaction is MIN_GAP_MS ago, it runs one full collection. CPU time is no measure of idleness:
 // an engine serving hundreds of requests a second uses a few percent of a core. Nothing here runs
@@ -32,6 +33,11 @@ import { runInNewContext } from "node:vm";
 export const CHECK_MS = 5000;
 /** IDLE_PERIODS is how many checks in a row must see no request before a compaction. */
 export const IDLE_PERIODS = 2;
+/**
+ * SLACK_BYTES is how far the committed heap may grow over its size after the last compaction
+ * before a compaction without a request since (L4-only engines count no requests).
+ */
+export const SLACK_BYTES = 16 * 1024 * 1024;
 /** MAX_LIVE_BYTES is the live heap above which no compaction runs (its pause would be long). */
 export const MAX_LIVE_BYTES = 128 * 1024 * 1024;
 /** MIN_GAP_MS is the least time between two idle compactions. */
@@ -49,6 +55,8 @@ let lastBegun = -1;
 let quiet = 0;
 // compactedAt is the probes' summed begun count at the last compaction (0: none, nothing served).
 let compactedAt = 0;
+// base is the committed heap after the last compaction (or when the watch started).
+let base = 0;
 let lastCompaction = -Infinity;
 let compactions = 0;
 
@@ -60,6 +68,7 @@ export function watchIdleHeap(probe: ActivityProbe): void {
   probes.add(probe);
   if (timer !== undefined) return;
   gc(); // taken now, so --expose-gc is on only for that moment
+  base = getHeapStatistics().total_heap_size;
   timer = setInterval(idleCheck, CHECK_MS).unref();
 }
 
@@ -79,7 +88,7 @@ export function compactionCount(): number {
  */
 export function idleCheck(
   now = performance.now(),
-  heap: { used_heap_size: number } = getHeapStatistics(),
+  heap: { total_heap_size: number; used_heap_size: number } = getHeapStatistics(),
 ): void {
   let begun = 0;
   let inFlight = false;
@@ -90,7 +99,8 @@ export function idleCheck(
   }
   quiet = begun === lastBegun && !inFlight ? quiet + 1 : 0;
   lastBegun = begun;
-  if (quiet < IDLE_PERIODS || begun === compactedAt || now - lastCompaction < MIN_GAP_MS) return;
+  if (quiet < IDLE_PERIODS || now - lastCompaction < MIN_GAP_MS) return;
+  if (begun === compactedAt && heap.total_heap_size - base <= SLACK_BYTES) return;
   if (heap.used_heap_size > MAX_LIVE_BYTES) return;
   lastCompaction = now;
   compactedAt = begun;
@@ -107,6 +117,7 @@ export function idleCheck(
 export function compactIdleHeap(): void {
   gc()({ type: "major", execution: "sync", flavor: "last-resort" });
   compactions++;
+  base = getHeapStatistics().total_heap_size;
 }
 
 // gc returns V8's collection function. Node exposes it only with --expose-gc, which a flag set at
