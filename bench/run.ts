@@ -133,7 +133,9 @@ async function main(): Promise<void> {
     proxies = proxies.filter((p) => p !== "Portico");
   }
   running.push(...(await startBackends(t)));
-  log("backends up (nginx on 127.0.0.2:8080, iperf3 on 127.0.0.3:5201)");
+  log(
+    `backends up (nginx on ${t.backend.address}:${t.backend.port}, iperf3 on ${t.iperf.address}:${t.iperf.port})`,
+  );
   const procs = new Map<ProxyName, Running>();
   for (const p of proxies) {
     try {

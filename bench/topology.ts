@@ -40,11 +40,12 @@ export interface Topology {
 
 /** defaultTopology builds the standard layout inside dir (proxy on CPU 1, load on CPU 0). */
 export function defaultTopology(dir: string): Topology {
+  const net = benchNet();
   return {
     dir,
-    backend: { address: "127.0.0.2", port: 8080 },
-    iperf: { address: "127.0.0.3", port: 5201 },
-    proxies: { HAProxy: "127.0.0.10", nginx: "127.0.0.11", Portico: "127.0.0.12" },
+    backend: { address: `${net}.2`, port: 8080 },
+    iperf: { address: `${net}.3`, port: 5201 },
+    proxies: { HAProxy: `${net}.10`, nginx: `${net}.11`, Portico: `${net}.12` },
     httpPort: 8000,
     httpsPort: 8443,
     tcpPort: 9000,
@@ -56,6 +57,20 @@ export function defaultTopology(dir: string): Topology {
     keyFile: join(dir, "key.pem"),
     comboFile: join(dir, "combo.pem"),
   };
+}
+
+/**
+ * benchNet is the /24 the run's addresses live in: 127.0.0, or PORTICO_BENCH_NET (say 127.0.7) so
+ * that two runs on one machine (several people's work on a shared VM) do not take each other's
+ * ports. Loopback only.
+ */
+export function benchNet(): string {
+  const net = process.env["PORTICO_BENCH_NET"] ?? "127.0.0";
+  if (!/^127\.(25[0-5]|2[0-4]\d|1?\d?\d)\.(25[0-5]|2[0-4]\d|1?\d?\d)$/.test(net))
+    throw new Error(
+      `PORTICO_BENCH_NET=${net}: give the first three parts of a 127.x.y.0/24 network, e.g. 127.0.7`,
+    );
+  return net;
 }
 
 /** hardFileLimit is the hard RLIMIT_NOFILE a child may raise its soft limit to. */

@@ -25,20 +25,21 @@ test("compactIdleHeap releases the old generation a burst left behind", () => {
   assert.ok(after < grown - 10 * 1024 * 1024, `heap ${grown} -> ${after}`);
 });
 
-test("the check compacts only after periods without requests, under the live ceiling, once per gap", () => {
+test("the check compacts once per burst: after periods without requests, under the live ceiling, once per gap", () => {
   // Driven by hand with the heap figures of a load's aftermath: V8's own memory reducer may shrink
   // a small test process's heap at any time, the engine's did not (see the header).
   let begun = 0;
   let serving = true;
   let inFlight = false;
   watchIdleHeap(() => ({ begun: serving ? ++begun : begun, inFlight }));
-  const grown = (live = 50 * 1024 * 1024) => ({
-    total_heap_size: getHeapStatistics().total_heap_size + SLACK_BYTES * 4,
+  // The committed heap as it is: only requests begun since the last compaction call for one here.
+  const heap = (live = 50 * 1024 * 1024) => ({
+    total_heap_size: getHeapStatistics().total_heap_size,
     used_heap_size: live,
   });
   let now = performance.now();
   const checks = (n: number, live?: number) => {
-    for (let i = 0; i < n; i++) idleCheck((now += CHECK_MS), grown(live));
+    for (let i = 0; i < n; i++) idleCheck((now += CHECK_MS), heap(live));
   };
   const before = compactionCount();
   // An engine serving requests at little CPU (the case a CPU measure took for idle) is busy.
@@ -56,13 +57,41 @@ test("the check compacts only after periods without requests, under the live cei
   checks(2, MAX_LIVE_BYTES + 1);
   assert.equal(compactionCount(), before, "compacted above the live ceiling");
   checks(1);
-  assert.equal(compactionCount(), before + 1, "no compaction while idle");
-  // Still idle, the heap grown again: not again within MIN_GAP_MS, once more after it.
-  checks(IDLE_PERIODS * 3);
-  assert.equal(compactionCount(), before + 1);
-  now += MIN_GAP_MS;
+  assert.equal(compactionCount(), before + 1, "no compaction while idle after a burst");
+  const last = now;
+  // A new burst within MIN_GAP_MS of the last compaction: not yet; once the gap passed, once more.
+  serving = true;
   checks(1);
-  assert.equal(compactionCount(), before + 2);
+  serving = false;
+  checks(IDLE_PERIODS + 1);
+  assert.equal(compactionCount(), before + 1, "compacted within MIN_GAP_MS of the last compaction");
+  now = last + MIN_GAP_MS;
+  checks(1);
+  assert.equal(compactionCount(), before + 2, "no compaction after the second burst");
+  // Still idle, no request since: never again, however long it stays idle.
+  now += MIN_GAP_MS;
+  checks(IDLE_PERIODS * 3);
+  assert.equal(compactionCount(), before + 2, "compacted again without a request since the last");
+});
+
+test("an engine that serves no requests (L4 only) still compacts once its committed heap grew", () => {
+  // A burst of L4 sessions (or of connections that never send a request) counts no request: the
+  // committed heap's growth since the last compaction is then what calls for one.
+  watchIdleHeap(() => ({ begun: 0, inFlight: false }));
+  let now = performance.now() + 100 * MIN_GAP_MS; // past any earlier test's compaction
+  const checks = (n: number, grownBy: number) => {
+    for (let i = 0; i < n; i++) {
+      const total = getHeapStatistics().total_heap_size + grownBy;
+      idleCheck((now += CHECK_MS), { total_heap_size: total, used_heap_size: 20 * 1024 * 1024 });
+    }
+  };
+  const before = compactionCount();
+  checks(IDLE_PERIODS + 1, SLACK_BYTES * 4);
+  assert.equal(compactionCount(), before + 1, "no compaction after an L4 burst grew the heap");
+  // Compacted (the committed size is the new base); a gap later, no growth and no request: none.
+  now += MIN_GAP_MS;
+  checks(IDLE_PERIODS * 3, 0);
+  assert.equal(compactionCount(), before + 1, "compacted again with neither growth nor requests");
 });
 
 test("gc is taken once: contexts made afterwards do not see it", () => {

@@ -345,7 +345,7 @@ export class ListenerManager {
     // One tracker per listener: a connection's close costs no closure of its own.
     const tracker: CloseTracker = {
       closed(s: OwnSocket): void {
-        e.sockets.delete(s.trackerData as LiveNode<Closable>);
+        e.sockets.delete(s);
         admission?.closed();
         emptied(e);
       },
@@ -360,10 +360,8 @@ export class ListenerManager {
         }
         const spec = e.spec;
         if (spec.protocol !== "TCP" || spec.handler.onHandle === undefined) return void s.destroy();
-        const node = new LiveNode<Closable>(s);
-        e.sockets.add(node);
+        e.sockets.add(s);
         s.tracker = tracker;
-        s.trackerData = node;
         spec.handler.onHandle(s);
       },
       failed: (reason: string, fellBack: boolean) =>

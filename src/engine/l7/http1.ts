@@ -10,15 +10,16 @@ import type { Socket } from "node:net";
 import type { PickContext } from "../contracts.ts";
 import { HttpParser, type MessageHead, type MessageSink, type ParseError } from "../http/parser.ts";
 import { COARSE_MIN_MS, unwatch, watch, type Watcher } from "../net/coarse-timer.ts";
-import { LiveNode, LiveSet } from "../net/live-set.ts";
+import { LiveNode, LiveSet, type Linked } from "../net/live-set.ts";
 import { adoptReads, releaseReads } from "../net/onread.ts";
 import { OwnSocket, type SocketOwner } from "../net/own-socket.ts";
 import { batchWrites, flushWrites, type Batched } from "../net/write-batch.ts";
+import { bitFlags } from "../net/bit-flags.ts";
 import { connection, httpResponse } from "./events.ts";
 import { arrival, NO_TIME } from "../net/arrival.ts";
 import { Exchange } from "./exchange.ts";
 import { prepare } from "./prepare.ts";
-import { currentRuntime, type ListenerRuntime } from "./runtime.ts";
+import { currentRuntime, type ListenerRuntime, type LiveConn } from "./runtime.ts";
 import { copyOf } from "./upstream.ts";
 import { tunnel } from "./websocket.ts";
 import { tlsVersionOf } from "./tls-version.ts";
@@ -76,35 +77,56 @@ export interface ClientSocket {
   readonly localPort?: number | undefined;
 }
 
+// NO_EXCHANGES is the queue of every idle connection (ClientConn.queue): never pushed to.
+const NO_EXCHANGES: Exchange[] = [];
+
 /** ClientConn is one client TCP (or TLS) connection speaking HTTP/1.1. */
-export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
+export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner, Linked<LiveConn> {
   /** socket is the client's; an OwnSocket becomes the net.Socket it detached into (handOff). */
   socket: ClientSocket;
+  // The booleans are bits of one field (bit-flags.ts: bitFlags, after the class), declared here.
+  bits = 0;
   /** batched is true while this turn's writes are held (write-batch.ts). */
-  batched = false;
+  declare batched: boolean;
+  /** closing is set once the connection will close after the responses in flight. */
+  declare closing: boolean;
+  /** parserUsed is set on every read; the sweep releases the parser of a connection that had none. */
+  declare parserUsed: boolean;
+  /** coarse: the tick is long enough for the coarse sweep (coarse-timer.ts) instead of a socket timer. */
+  declare coarse: boolean;
+  declare closed: boolean;
+  /** ended is set once our side is shut: reads are then discarded until the client's FIN. */
+  declare ended: boolean;
+  /** copyBody is set while reads are views of READ_BUFFER: body chunks handed on must be copies. */
+  declare copyBody: boolean;
+  /** failed is set once the connection answers a request it could not parse (failConnection). */
+  declare failed: boolean;
+  /** opened says the first bytes were HTTP/1.1 (published; h2c was asked). */
+  declare opened: boolean;
   /** flushedAt is when held writes last left while a response waited for them (write-batch.ts). */
   flushedAt = NO_TIME;
   /** rt is the configuration new requests are routed with; it moves on when a snapshot replaces it. */
   rt: ListenerRuntime;
   readonly clientIp: string;
-  /** closing is set once the connection will close after the responses in flight. */
-  closing = false;
   // parser is held while the connection is busy: once it stayed idle for a sweep period
   // (parserSweep) it goes back to a shared free list, so idle keep-alive connections cost no parser,
   // and busy ones do not re-initialise a parser per request.
   private parser: HttpParser | null = null;
-  /** parserUsed is set on every read; the sweep releases the parser of a connection that had none. */
-  parserUsed = false;
   // Links of the coarse sweep's list (coarse-timer.ts).
   prevWatched: Watcher | null = null;
   nextWatched: Watcher | null = null;
-  // live is this connection's membership of its runtime's conns (retire and handOver walk them).
-  private readonly live = new LiveNode<ClientConn>(this);
-  // sweepNode is this connection's membership of the parser sweep's list, made when first needed.
+  // Links of this connection's membership of its runtime's conns (retire and handOver walk them):
+  // the connection is its own node (live-set.ts: Linked), no node object per connection.
+  prev: Linked<LiveConn> | null = null;
+  next: Linked<LiveConn> | null = null;
+  set: LiveSet<LiveConn> | null = null;
+  // sweepNode is this connection's membership of the parser sweep's list, held with the parser.
   sweepNode: LiveNode<ClientConn> | undefined;
   // messages counts the requests read so far (up to 2: only "first or not" matters).
   private messages = 0;
-  private readonly queue: Exchange[] = [];
+  // queue holds the exchanges in order of their responses; an idle connection whose parser went
+  // back to the pool gives its array back too and shares NO_EXCHANGES (push through exchanges()).
+  private queue: Exchange[] = NO_EXCHANGES;
   private parsing: Exchange | null = null;
   private state = IDLE;
   private headStart = 0;
@@ -115,21 +137,11 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
   // tick is the socket's inactivity timeout, fixed per connection: changing it per request would
   // allocate a timer each time. onTimeout decides from timestamps what expired.
   private readonly tick: number;
-  // coarse: the tick is long enough for the coarse sweep (coarse-timer.ts) instead of a socket timer.
-  private readonly coarse: boolean;
   // Stamped by the coarse sweep when it is the timer (UNSTAMPED): no clock read per connection.
   private idleSince: number;
   private upgradeRest: Buffer | undefined;
-  private closed = false;
-  // ended is set once our side is shut: reads are then discarded until the client's FIN.
-  private ended = false;
-  // copyBody is set while reads are views of READ_BUFFER: body chunks handed on must be copies.
-  private readonly copyBody: boolean;
-  // failed is set once the connection answers a request it could not parse (failConnection).
-  private failed = false;
   // h2c is asked about the first bytes, then dropped; opened says they were HTTP/1.1 (published).
   private h2c: PriorKnowledge | undefined;
-  private opened = false;
   // tls is the negotiated TLS version, read once per connection on first use (tlsVersion).
   private tls: string | undefined = undefined;
 
@@ -171,11 +183,16 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
     // OwnSocket calls onTimeout itself).
     if (!this.coarse && !(socket instanceof OwnSocket)) socket.on("timeout", () => this.onTimeout());
     this.setTimeout(this.tick);
-    rt.conns.add(this.live);
+    rt.conns.add(this);
     if (rt.retired) this.closing = true;
     // Last: an own socket's first read happens inside start() and may serve a request, or hand the
     // connection to h2c, which must find the connection set up (and leave nothing re-armed after).
     own?.start(this);
+  }
+
+  /** value is this connection as the member of its runtime's conns (live-set.ts: Linked). */
+  get value(): ClientConn {
+    return this;
   }
 
   /** write sends bytes to the client unless the connection is gone; false asks for backpressure. */
@@ -309,7 +326,7 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
     this.parser?.close();
     unholdParser(this);
     this.setTimeout(0);
-    this.rt.conns.delete(this.live);
+    this.rt.conns.delete(this);
     return socket;
   }
 
@@ -359,7 +376,7 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
     ex.answer(status, text, true);
     ex.requestDone = true;
     this.parsing = null;
-    this.queue.push(ex);
+    this.exchanges().push(ex);
     if (this.queue.length === 1) ex.begin();
   }
 
@@ -390,7 +407,7 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
     if (this.rt.retired) ex.closeAfter = true;
     if (ex.closeAfter) this.closing = true;
     this.parsing = ex;
-    this.queue.push(ex);
+    this.exchanges().push(ex);
     return false;
   }
 
@@ -429,14 +446,20 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
     if (this.state !== IDLE || this.closing || this.upgradeRest !== undefined) return this.closed;
     this.parser = null;
     releaseParser(p);
+    if (this.queue.length === 0) this.queue = NO_EXCHANGES;
     return true;
+  }
+
+  // exchanges is the connection's own queue, made when the shared empty one is in place.
+  private exchanges(): Exchange[] {
+    return this.queue === NO_EXCHANGES ? (this.queue = []) : this.queue;
   }
 
   /** follow moves the connection to the runtime serving now; exchanges in flight keep theirs. */
   follow(): void {
-    this.rt.conns.delete(this.live);
+    this.rt.conns.delete(this);
     this.rt = currentRuntime(this.rt);
-    this.rt.conns.add(this.live);
+    this.rt.conns.add(this);
     if (this.rt.retired) this.closing = true;
   }
 
@@ -462,6 +485,8 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
     const next = this.queue[0];
     if (next !== undefined) next.begin();
     else {
+      // Idle with its parser back in the pool (after a first request, onData): the array goes too.
+      if (this.parser === null) this.queue = NO_EXCHANGES;
       this.idleSince = this.coarse ? UNSTAMPED : performance.now();
       this.setTimeout(this.tick);
     }
@@ -498,7 +523,7 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
     // to join; its 'close' (next tick) cleans up this connection.
     if (socket.destroyed) return void backend.destroy();
     // Still counted as this listener's connection until it closes.
-    this.rt.conns.add(this.live);
+    this.rt.conns.add(this);
     tunnel(socket, backend, rest, early, this.rt.listener.idleTimeoutMs);
     socket.resume();
   }
@@ -611,13 +636,24 @@ export class ClientConn implements MessageSink, Watcher, Batched, SocketOwner {
     this.parser = null;
     if (p !== null) releaseParser(p);
     unholdParser(this);
-    this.rt.conns.delete(this.live);
+    this.rt.conns.delete(this);
     if (this.queue.length > 0) for (const q of this.queue.splice(0)) q.abort();
     if (this.opened && connection.hasSubscribers) {
       connection.publish({ listener: this.rt.listener.name, event: "close" });
     }
   }
 }
+bitFlags(ClientConn.prototype, [
+  "batched",
+  "closing",
+  "parserUsed",
+  "coarse",
+  "closed",
+  "ended",
+  "copyBody",
+  "failed",
+  "opened",
+]);
 
 /** destroyOnError is every client socket's 'error' listener: the 'close' that follows cleans up. */
 export function destroyOnError(this: Socket): void {
@@ -679,7 +715,12 @@ function unholdParser(c: ClientConn): void {
 function sweepParsers(): void {
   for (const c of held.values()) {
     if (c.parserUsed) c.parserUsed = false;
-    else if (c.releaseIdleParser()) held.delete(c.sweepNode!);
+    else if (c.releaseIdleParser()) {
+      // The node goes with the parser: an idle connection holds neither (a new one is made when
+      // it reads again, at most once a sweep period).
+      held.delete(c.sweepNode!);
+      c.sweepNode = undefined;
+    }
   }
   if (held.size === 0) {
     clearInterval(sweeper);

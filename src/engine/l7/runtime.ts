@@ -8,6 +8,12 @@ import { defaultH2Limits, type H2Limits } from "./h2-guard.ts";
 import type { Router } from "./router/router.ts";
 import type { UpstreamPool } from "./upstream.ts";
 
+/** LiveConn is what a runtime's conns need of an HTTP/1.1 connection. */
+export interface LiveConn {
+  retire(): void;
+  follow(): void;
+}
+
 /** Limits bound what a client may send before the proxy answers 4xx. */
 export interface Limits {
   /** maxHeaderBytes bounds request line plus headers (414/431 beyond). */
@@ -55,7 +61,7 @@ export interface ListenerRuntime {
   /** retired is set when a newer snapshot replaced this listener's handler. */
   retired: boolean;
   /** conns are the live HTTP/1.1 connections, so retire() can drain them. */
-  conns: LiveSet<{ retire(): void; follow(): void }>;
+  conns: LiveSet<LiveConn>;
   /**
    * next is the runtime that replaced this one (handOver): connections follow the chain before
    * routing each new request, so keep-alive clients see new routes without reconnecting.

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { LiveNode, LiveSet } from "./live-set.ts";
+import { LiveNode, LiveSet, type Linked } from "./live-set.ts";
 
 test("a LiveSet adds, deletes and lists its members, in any order", () => {
   const s = new LiveSet<string>();
@@ -52,4 +52,45 @@ test("values() is a copy: members may leave while the caller walks it", () => {
   }
   assert.deepEqual(walked.sort(), [0, 1, 2, 3, 4]);
   assert.equal(s.size, 0);
+});
+
+test("a member that carries its own links (Linked) joins, leaves and is listed like a node's value", () => {
+  // A member as ClientConn and OwnSocket are: its own links, itself as the value.
+  type Member = Linked<Member> & { name: string };
+  const member = (name: string): Member => {
+    const m = { name, prev: null, next: null, set: null } as Omit<Member, "value"> as Member;
+    Object.defineProperty(m, "value", { value: m });
+    return m;
+  };
+  const s = new LiveSet<Member>();
+  const other = new LiveSet<Member>();
+  const [a, b] = [member("a"), member("b")];
+  const n = new LiveNode(member("n"));
+  s.add(a);
+  s.add(n);
+  s.add(b);
+  assert.deepEqual(
+    s
+      .values()
+      .map((m) => m.name)
+      .sort(),
+    ["a", "b", "n"],
+  );
+  other.add(a); // moves
+  assert.deepEqual(
+    s
+      .values()
+      .map((m) => m.name)
+      .sort(),
+    ["b", "n"],
+  );
+  assert.equal(other.values()[0], a);
+  other.delete(a);
+  s.delete(b);
+  assert.equal(
+    a.prev ?? a.next ?? a.set ?? b.prev ?? b.next ?? b.set,
+    null,
+    "a member that left keeps no pointer",
+  );
+  assert.equal(s.size, 1);
 });

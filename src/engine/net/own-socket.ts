@@ -25,6 +25,8 @@ import net from "node:net";
 import { getDefaultHighWaterMark } from "node:stream";
 import { getSystemErrorName } from "node:util";
 import { empty } from "./arrays.ts";
+import { bitFlags } from "./bit-flags.ts";
+import type { Linked, LiveSet } from "./live-set.ts";
 
 /** TcpHandle is the part of Node's native TCP handle (tcp_wrap) this module drives. */
 export interface TcpHandle {
@@ -192,9 +194,23 @@ export interface SocketOwner {
   onClose(): void;
 }
 
+/** Destroyable is what the listener's set of its connections needs of one. */
+export interface Destroyable {
+  destroy(): void;
+}
+
 /** CloseTracker is told when a socket closed (the listener's count of its connections). */
 export interface CloseTracker {
   closed(s: OwnSocket): void;
+}
+
+// lastPeer is the last client address getpeername gave: connections from one address (a load
+// balancer in front, a NAT, a benchmark) share its string instead of holding a copy each (~40
+// bytes of every idle connection, ClientConn's clientIp being the same string).
+let lastPeer: string | undefined;
+function internPeer(a: string | undefined): string | undefined {
+  if (a === lastPeer) return lastPeer;
+  return (lastPeer = a);
 }
 
 // OWNER links a handle to its OwnSocket for the shared read and close callbacks.
@@ -206,14 +222,24 @@ type OwnedHandle = TcpHandle & { [OWNER]?: OwnSocket | null };
  * net.Socket interface Portico's HTTP/1.1 connection uses, under the same names, so that code
  * reading either (write batching, exchanges, the WAF's connection facts) needs no branch.
  */
-export class OwnSocket {
+export class OwnSocket implements Linked<Destroyable> {
   owner: SocketOwner | null = null;
+  // The booleans are bits of one field (bit-flags.ts: bitFlags, after the class), declared here.
+  bits = 0;
+  declare destroyed: boolean;
+  declare writableEnded: boolean;
+  declare paused: boolean;
+  declare eof: boolean;
+  declare shutDown: boolean;
+  declare needDrain: boolean;
+  declare closed: boolean;
   /** tracker, when set, hears of the close once (the listener's connection count). */
   tracker: CloseTracker | null = null;
-  /** trackerData is the tracker's per-socket state (its live-set node). */
-  trackerData: unknown = undefined;
-  destroyed = false;
-  writableEnded = false;
+  // Links of the listener's set of its connections (live-set.ts: Linked): the socket is its own
+  // node, no node object per connection.
+  prev: Linked<Destroyable> | null = null;
+  next: Linked<Destroyable> | null = null;
+  set: LiveSet<Destroyable> | null = null;
   /** writableLength counts bytes written but not yet with the kernel (held, or queued by libuv). */
   writableLength = 0;
   bytesRead = 0;
@@ -223,11 +249,6 @@ export class OwnSocket {
   private corked = 0;
   // held are the writes cork() holds (an array from freeHeld while there are any, else null).
   private held: (string | Buffer)[] | null = null;
-  private paused = false;
-  private eof = false;
-  private shutDown = false;
-  private needDrain = false;
-  private closed = false;
   private timer: NodeJS.Timeout | undefined = undefined;
   // The peer's address, port and family once getpeername answered, as fields: an object of them
   // was ~60 bytes of every idle connection (each has been asked: the client's address).
@@ -247,6 +268,11 @@ export class OwnSocket {
     handle.useUserBuffer(READ_BUFFER);
     this.handle = handle;
     (handle as OwnedHandle)[OWNER] = this;
+  }
+
+  /** value is this socket as the member of its listener's set (live-set.ts: Linked). */
+  get value(): OwnSocket {
+    return this;
   }
 
   /**
@@ -301,7 +327,7 @@ export class OwnSocket {
     if (this.peerAddress !== undefined) return true;
     const out = PEER;
     if (this.handle === null || this.handle.getpeername(out) !== 0) return false;
-    this.peerAddress = out.address;
+    this.peerAddress = internPeer(out.address);
     this.peerPort = out.port;
     this.peerFamily = out.family;
     return this.peerAddress !== undefined;
@@ -569,6 +595,15 @@ export class OwnSocket {
     return s;
   }
 }
+bitFlags(OwnSocket.prototype, [
+  "destroyed",
+  "writableEnded",
+  "paused",
+  "eof",
+  "shutDown",
+  "needDrain",
+  "closed",
+]);
 
 /** AcceptTaker is what takeAccepts asks of its caller for each accepted connection. */
 export interface AcceptTaker {
