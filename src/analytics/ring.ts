@@ -306,6 +306,12 @@ const CODE_CTX = 31;
 /** Cursor is where a page's codec stands after a record: what the next record's deltas start from. */
 interface Cursor {
   prevC: number[];
+  /**
+   * prevQ: per code, what its next value is predicted to be, times 4: p50's previous value (a
+   * service's level moves), each step's running mean (its shape is steady and its noise is not:
+   * a minute's p99 - p90 jumps by 10–50%, and the mean of the last few predicts it better than the
+   * last alone, ~1 byte a record of a dense day's 1 min ring).
+   */
   prevQ: number[];
   /** prev: the last record's place (-1: none); count: the records so far. */
   prev: number;
@@ -365,6 +371,17 @@ function appendPage(
   return { page: w.done(), recs };
 }
 
+/** predicted answers code k's expected value (an integer: the codes are exact). */
+function predicted(cur: Cursor, k: number): number {
+  return Math.round((cur.prevQ[k] ?? 0) / 4);
+}
+
+/** learnCode takes code k's value into its prediction: p50's last, a step's mean of about 4. */
+function learnCode(cur: Cursor, k: number, x: number): void {
+  const m = cur.prevQ[k];
+  cur.prevQ[k] = m === undefined || k % 4 === 0 ? 4 * x : m + x - Math.round(m / 4);
+}
+
 function writeRecord(w: BitWriter, cur: Cursor, s: number, r: Bucket): void {
   let mask = 0;
   r.c.forEach((v, id) => {
@@ -399,8 +416,8 @@ function writeRecord(w: BitWriter, cur: Cursor, s: number, r: Bucket): void {
       // p50 itself, then each quantile's step from the one before: a latency's shape changes
       // less from bucket to bucket than its level, so the steps' deltas are small.
       const x = k === id * 4 ? q[k]! : q[k]! - q[k - 1]!;
-      w.uint(CODE_CTX + k, zigzag(x - (cur.prevQ[k] ?? 0)));
-      cur.prevQ[k] = x;
+      w.uint(CODE_CTX + k, zigzag(x - predicted(cur, k)));
+      learnCode(cur, k, x);
     }
   }
 }
@@ -432,9 +449,9 @@ function readRecord(r: BitReader, cur: Cursor): Bucket {
         q.push(0);
         continue;
       }
-      const x = (cur.prevQ[k] ?? 0) + unzigzag(r.uint(CODE_CTX + k));
+      const x = predicted(cur, k) + unzigzag(r.uint(CODE_CTX + k));
       q.push(k === id * 4 ? x : q[k - 1]! + x);
-      cur.prevQ[k] = x;
+      learnCode(cur, k, x);
     }
   }
   return { c, q };
