@@ -27,7 +27,7 @@ export const TOP_ANSWER = 10;
  * unpacks the few cells it merges.
  */
 export interface Cell {
-  /** latency: the sketches by part, packed (pack.ts; "" for none), while the cell fills too; deflated once closed (squeeze). */
+  /** latency: the sketches by part, packed (pack.ts; "" for none), while the cell fills too; squeezed once closed (squeeze: Rice codes or deflated). */
   latency: string;
   /** top: live lists while the cell fills, then deflated JSON (top-pack.ts: against the service's dictionary). */
   top: LiveTop | string;
