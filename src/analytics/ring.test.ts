@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { mulberry32 } from "../ipam/testing.ts";
-import { decode, encode, PAGE, Ring } from "./ring.ts";
+import { decode, encode, PAGE, Ring, trimStep } from "./ring.ts";
 
 test("quantile codes: within 0.25% from 1 µs to an hour, 0 stays 0, and a code decodes to itself", () => {
   for (let v = 0.001; v < 3_600_000; v *= 1.37) {
@@ -52,7 +52,7 @@ test("pages: a ring keeps its whole span, drops a page at a time, and packs what
     ring.setQuantiles(b, "total", { p50: b, p90: 2 * b, p99: 3 * b, max: 4 * b });
   }
   const held = ring.buckets();
-  // Every bucket of the last 720 is held (and a few older of the oldest page: never read).
+  // Every bucket of the last 720 is held, and fewer than trimStep(720) older ones (never read).
   for (let b = 1_999 - 719; b < 2_000; b++) assert.equal(held.includes(b), b % 3 === 0, String(b));
   for (const b of held) {
     assert.equal(ring.get(b, "requests"), b);
@@ -94,4 +94,19 @@ test("pages written by appends and by late rewrites read back every counter and 
     ring.buckets(),
     [...model.keys()].sort((a, b) => a - b),
   );
+});
+
+test("a ring holds at most its span plus trimStep - 1 buckets at every moment, and refuses what is out of it", () => {
+  for (const slots of [60, 24, 30, 720]) {
+    const ring = new Ring({ name: "1m", ms: 60_000, slots });
+    for (let b = 0; b < 3 * PAGE + slots; b++) {
+      ring.add(b, "requests", b + 1);
+      const held = ring.buckets();
+      assert.ok(held.length <= slots + trimStep(slots) - 1, `${slots}: ${held.length} held at ${b}`);
+      for (let k = Math.max(0, b - slots + 1); k <= b; k++) assert.equal(ring.get(k, "requests"), k + 1);
+    }
+    const last = 3 * PAGE + slots - 1;
+    ring.add(last - slots, "requests", 1); // just out of the span: refused
+    assert.equal(ring.holds(last - slots), false);
+  }
 });

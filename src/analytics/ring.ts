@@ -1,7 +1,10 @@
 // ring.ts: ring buffers of time buckets, kept in pages. Bucket number b (t / ms, floored) lives in
 // page floor(b / PAGE); a ring keeps enough pages to hold its last `slots` buckets (one more than
 // slots / PAGE, so the oldest bucket of the span is never in a page already dropped), and a page is
-// dropped whole when a newer page claims its place, so retention needs no sweep. Only the newest
+// dropped whole when a newer page claims its place, so retention needs no sweep. The buckets that
+// fell out of the span are cut from the oldest page a few at a time as the live bucket moves on (a
+// 1 min ring of 60 would hold up to 119 buckets at minute 59 otherwise): a ring holds at most its
+// span plus trimStep(slots) - 1 buckets, and a bucket older than the span is refused. Only the newest
 // bucket written is held as numbers; every other bucket sits in its page, packed into a one-byte
 // string (varint deltas: counters and quantile codes change little from bucket to bucket), so a
 // quiet hour costs nothing and a busy one a few bytes a bucket instead of 66. A page is decoded on
@@ -32,6 +35,14 @@ export function decode(code: number): number {
 
 /** PAGE is how many buckets a page holds. */
 export const PAGE = 60;
+
+/**
+ * trimStep is how many buckets out of the span a ring lets pile up in its oldest page before it
+ * cuts them (a page rewrite): a quarter of the span, at most a quarter of a page.
+ */
+export function trimStep(slots: number): number {
+  return Math.max(1, Math.min(PAGE / 4, Math.ceil(slots / 4)));
+}
 
 /** Bucket is one bucket's values: counters by column id, quantile codes by part id × 4 (absent: 0). */
 interface Bucket {
@@ -66,6 +77,8 @@ export class Ring {
   /** #pages[k] is the packed page held at place k (undefined: none yet), #held[k] its page number (-1: none). */
   readonly #pages: (string | undefined)[];
   readonly #held: number[];
+  /** #cutB: the newest bucket cut (every older one is gone too; -1: none). */
+  #cutB = -1;
   #liveB = -1;
   #live: Bucket | undefined;
 
@@ -87,6 +100,7 @@ export class Ring {
    */
   claim(b: number): boolean {
     if (b === this.#liveB) return true;
+    if (b <= this.#liveB - this.res.slots) return false;
     const pg = Math.floor(b / PAGE);
     const at = pg % this.#pages.length;
     const held = this.#held[at]!;
@@ -101,8 +115,25 @@ export class Ring {
       this.#liveB = b;
       // Sized to the columns known: an array grown from empty reserves 17 slots.
       this.#live = { c: new Array<number>(COLUMNS.list.length).fill(0), q: undefined };
+      this.#trim();
     } else this.#edit(b, () => {});
     return true;
+  }
+
+  // #trim cuts the buckets out of the span (b <= liveB - slots) from the pages holding them: a
+  // page wholly out is dropped at once; the one partly out is rewritten each trimStep buckets.
+  #trim(): void {
+    const last = this.#liveB - this.res.slots; // the newest bucket out of the span
+    const whole = Math.floor((last + 1) / PAGE) > Math.floor((this.#cutB + 1) / PAGE);
+    if (!whole && last - this.#cutB < trimStep(this.res.slots)) return;
+    this.#cutB = last;
+    this.#held.forEach((pg, at) => {
+      const out = last - pg * PAGE + 1; // how many of the page's buckets are out
+      const page = this.#pages[at];
+      if (!page || out <= 0) return;
+      const recs = out >= PAGE ? [] : unpackPage(page).fill(undefined, 0, out);
+      this.#pages[at] = recs.some((r) => r) ? remember(packPage(recs), recs) : undefined;
+    });
   }
 
   /** holds tells whether bucket b was written (within what the ring keeps). */
