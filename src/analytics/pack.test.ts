@@ -1,8 +1,12 @@
 // pack.test.ts: a packed cell answers exactly the sketches it was given.
 import assert from "node:assert/strict";
+import { deflateRawSync } from "node:zlib";
 import { test } from "node:test";
+import { mulberry32 } from "../ipam/testing.ts";
 import { mergePacked, pack, squeeze, unpack } from "./pack.ts";
 import { Sketch } from "./sketch.ts";
+import { realistic } from "./testing.ts";
+import type { SketchData } from "./types.ts";
 
 test("pack/unpack round-trips sketches exactly: negative and far-apart bin indices, large counts, empty parts", () => {
   const total = new Sketch();
@@ -59,4 +63,44 @@ test("squeeze: a closed cell's bytes deflated when smaller, read back the same; 
     total: { count: 1, sum: Math.PI, min: Math.E, max: Math.SQRT2, zero: 0, bins: [0, 1] },
   });
   assert.equal(squeeze(tiny), tiny); // deflating would not make it smaller
+});
+
+test("squeeze's Rice form: a busy cell's sketches round-trip exactly and take less than deflate; odd counts keep another form", () => {
+  const rnd = mulberry32(7);
+  const latency: Record<string, SketchData> = {};
+  for (const [part, level] of [
+    ["total", 13],
+    ["ttfb", 6.5],
+    ["connect", 0.5],
+    ["transfer", 1],
+  ] as const) {
+    const s = new Sketch();
+    for (let round = 0; round < 12; round++) for (const v of realistic(level, 600, rnd)) s.add(v);
+    s.add(0); // a zero count too
+    latency[part] = s.toData();
+  }
+  const packed = pack(latency);
+  const squeezed = squeeze(packed);
+  assert.equal(squeezed.charCodeAt(0), 0xfe, "the Rice form is the smallest for a busy cell");
+  const deflated = deflateRawSync(Buffer.from(packed, "latin1")).length + 1;
+  assert.ok(squeezed.length < deflated, `${squeezed.length} bytes, ${deflated} deflated`);
+  assert.deepEqual(unpack(squeezed), latency);
+  assert.equal(squeeze(squeezed), squeezed);
+  const more = { total: { count: 1, sum: 7, min: 7, max: 7, zero: 0, bins: [99, 1] } };
+  assert.deepEqual(unpack(mergePacked(squeezed, more)), unpack(mergePacked(packed, more)));
+  // Runs with holes, negative and far-apart indices, a single bin: still exact.
+  const bins = [-40, 3, 10, 5, 11, 900, 13, 1, 14, 70_000, 17, 2, 21, 9, 5_000, 1];
+  const count = bins.filter((_, k) => k % 2 === 1).reduce((a, b) => a + b, 0);
+  const holes = { request: { count, sum: 12.5, min: 0.01, max: 9e9, zero: 3, bins } };
+  const z = squeeze(pack(holes));
+  assert.deepEqual(unpack(z), holes);
+  // Counts past 2^50 or not integers have no Rice form: pack's own bytes (or deflated) keep them exact.
+  for (const odd of [
+    { ttfb: { count: 2 ** 52 + 3, sum: 1, min: 1, max: 2, zero: 0, bins: [4, 2 ** 52, 5, 3] } },
+    { ttfb: { count: 2.5, sum: 1, min: 1, max: 2, zero: 0.5, bins: [4, 2] } },
+  ]) {
+    const sq = squeeze(pack(odd));
+    assert.notEqual(sq.charCodeAt(0), 0xfe);
+    assert.deepEqual(unpack(sq), odd);
+  }
 });

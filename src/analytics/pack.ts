@@ -6,6 +6,7 @@
 // (~190 bytes of typed-array and ArrayBuffer objects beside its data, plus the backing store's own
 // bookkeeping outside the JS heap). Exact: unpack(pack(x)) answers the same SketchData.
 import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { BitReader, BitWriter } from "./bits.ts";
 import { MAX_BIN, MIN_BIN, Sketch } from "./sketch.ts";
 import { TIMING_PARTS, type SketchData, type TimingPart } from "./types.ts";
 
@@ -67,14 +68,37 @@ const DELTA_MAX = 2 ** 50;
 // thousands then take 1–2 bytes, not 2–3. Counts past DELTA_MAX (never a latency's, but a batch
 // may claim them) are written as they are, so every count stays exact.
 function putRuns(bins: readonly number[]): void {
-  const n = bins.length >> 1;
-  let runs = 0;
   let delta = 1;
-  for (let k = 0; k < n; k++) {
-    if (k === 0 || bins[2 * k]! - bins[2 * k - 2]! > HOLE + 1) runs++;
-    if (!(bins[2 * k + 1]! < DELTA_MAX)) delta = 0;
-  }
-  putVarint(runs * 2 + delta);
+  for (let k = 1; k < bins.length; k += 2) if (!(bins[k]! < DELTA_MAX)) delta = 0;
+  putVarint(countRuns(bins) * 2 + delta);
+  walkRuns(
+    bins,
+    (gap, length) => {
+      putVarint(gap);
+      putVarint(length + 1);
+    },
+    (c, prev) => putVarint(delta ? zigzag(c - prev) : c),
+  );
+}
+
+/** countRuns counts the runs of sorted bins (index, count pairs): holes of up to HOLE bins stay in a run. */
+function countRuns(bins: readonly number[]): number {
+  let runs = 0;
+  for (let k = 0; k < bins.length; k += 2) if (k === 0 || bins[k]! - bins[k - 2]! > HOLE + 1) runs++;
+  return runs;
+}
+
+/**
+ * walkRuns walks sorted bins run by run: run(gap, length) with the zigzag gap from the previous
+ * run's end and the run's length less one, then count(c, prev) for each of its bins (0 for an empty
+ * one inside it) with the previous count in the run (0 first).
+ */
+function walkRuns(
+  bins: readonly number[],
+  run: (gap: number, length: number) => void,
+  count: (c: number, prev: number) => void,
+): void {
+  const n = bins.length >> 1;
   let end = 0; // one past the previous run's last index
   let k = 0;
   while (k < n) {
@@ -82,18 +106,16 @@ function putRuns(bins: readonly number[]): void {
     while (last + 1 < n && bins[2 * last + 2]! - bins[2 * last]! <= HOLE + 1) last++;
     const from = bins[2 * k]!;
     const to = bins[2 * last]!;
-    putVarint(zigzag(from - end));
-    putVarint(to - from + 1);
+    run(zigzag(from - end), to - from);
     let at = from;
     let prev = 0;
     for (let j = k; j <= last; j++) {
       for (const i = bins[2 * j]!; at < i; at++) {
-        if (delta) putVarint(zigzag(-prev));
-        else put(0);
+        count(0, prev);
         prev = 0;
       }
       const c = bins[2 * j + 1]!;
-      putVarint(delta ? zigzag(c - prev) : c);
+      count(c, prev);
       prev = c;
       at++;
     }
@@ -170,18 +192,109 @@ function getRuns(): number[] {
 }
 
 /**
- * squeeze deflates pack's bytes for a cell that has closed (read again only by queries, saves and
- * a late batch), kept only when smaller (a busy hour's bins: ~20%, docs/analytics.md), marked by a
- * first byte pack never starts with (a part's index is 0–4). unpack and mergePacked take either form.
+ * squeeze shrinks pack's bytes for a cell that has closed (read again only by queries, saves and a
+ * late batch): the smallest of the bytes as they are, deflated (marked by a first byte 0xff, which
+ * pack never starts with: a part's index is 0–4), and as Rice codes (riceOf, marked 0xfe). unpack
+ * and mergePacked take every form.
  */
 export function squeeze(packed: string): string {
-  if (packed === "" || packed.charCodeAt(0) === 0xff) return packed;
-  const out = "\xff" + deflateRawSync(Buffer.from(packed, "latin1")).toString("latin1");
-  return out.length < packed.length ? out : packed;
+  if (packed === "" || packed.charCodeAt(0) >= 0xfe) return packed;
+  let out = packed;
+  const deflated = "\xff" + deflateRawSync(Buffer.from(packed, "latin1")).toString("latin1");
+  if (deflated.length < out.length) out = deflated;
+  const rice = riceOf(unpack(packed));
+  if (rice !== undefined && rice.length < out.length) out = rice;
+  return out;
+}
+
+// The Rice form (bits.ts: adaptive Rice codes, each context's parameter following its recent
+// values): a bin costs what its count's change from the previous bin's needs, ~4–9 bits for a busy
+// cell's smooth counts, where a varint takes 8 or 16 and deflate finds few repeats in them. A
+// count change is coded in a context chosen by the previous count's bit length: changes scale
+// with the counts around them (the body of a distribution moves by hundreds, its tail by ones).
+const R_RUNS = 0;
+const R_GAP = 1;
+const R_LEN = 2;
+const R_COUNT = 3; // + the previous count's bit length, up to R_LEVELS - 1
+const R_LEVELS = 40;
+
+/** bitLength answers the number of bits of a non-negative integer below 2^53. */
+function bitLength(v: number): number {
+  return v < 2 ** 31 ? 32 - Math.clz32(v) : 31 + bitLength(Math.floor(v / 2 ** 31));
+}
+
+function riceLevel(prev: number): number {
+  return R_COUNT + Math.min(R_LEVELS - 1, bitLength(Math.abs(prev)));
+}
+
+/**
+ * riceOf writes sketches by part as Rice codes (0xfe, then the bits): the number of parts, then per
+ * part its index, count and zero, sum, min and max (Float64), and its bins as putRuns' runs, each
+ * count as the zigzag change from the previous one in its run. Undefined when a count is not an
+ * integer below DELTA_MAX (never a latency's; pack's own form keeps those exact).
+ */
+function riceOf(latency: Partial<Record<TimingPart, SketchData>>): string | undefined {
+  const parts = Object.entries(latency) as [TimingPart, SketchData][];
+  const exact = (v: number) => Number.isSafeInteger(v) && Math.abs(v) < DELTA_MAX && !Object.is(v, -0);
+  for (const [, d] of parts) {
+    if (!exact(d.count) || !exact(d.zero) || d.count < 0 || d.zero < 0) return undefined;
+    for (let k = 1; k < d.bins.length; k += 2) if (!exact(d.bins[k]!)) return undefined;
+  }
+  const w = new BitWriter();
+  w.bits(0xfe, 8);
+  w.bits(parts.length, 4);
+  for (const [part, d] of parts) {
+    w.bits(TIMING_PARTS.indexOf(part), 4);
+    w.full(d.count);
+    w.full(d.zero);
+    w.float(d.sum);
+    w.float(d.min);
+    w.float(d.max);
+    w.uint(R_RUNS, countRuns(d.bins));
+    walkRuns(
+      d.bins,
+      (gap, length) => {
+        w.uint(R_GAP, gap);
+        w.uint(R_LEN, length);
+      },
+      (c, prev) => w.uint(riceLevel(prev), zigzag(c - prev)),
+    );
+  }
+  return w.done();
+}
+
+/** unrice reads riceOf's string back (empty bins inside a run left out, as getRuns does). */
+function unrice(s: string): Partial<Record<TimingPart, SketchData>> {
+  const out: Partial<Record<TimingPart, SketchData>> = {};
+  const r = new BitReader(s);
+  r.bits(8);
+  for (let parts = r.bits(4); parts > 0; parts--) {
+    const part = TIMING_PARTS[r.bits(4)]!;
+    const count = r.full();
+    const zero = r.full();
+    const sum = r.float();
+    const min = r.float();
+    const max = r.float();
+    const bins: number[] = [];
+    let end = 0;
+    for (let runs = r.uint(R_RUNS); runs > 0; runs--) {
+      const from = end + unzigzag(r.uint(R_GAP));
+      const to = from + r.uint(R_LEN);
+      let c = 0;
+      for (let i = from; i <= to; i++) {
+        c += unzigzag(r.uint(riceLevel(c)));
+        if (c !== 0) bins.push(i, c);
+      }
+      end = to + 1;
+    }
+    out[part] = { count, sum, min, max, zero, bins };
+  }
+  return out;
 }
 
 /** unpack decodes pack's bytes (or squeeze's) back into sketches by part. */
 export function unpack(bytes: string): Partial<Record<TimingPart, SketchData>> {
+  if (bytes.charCodeAt(0) === 0xfe) return unrice(bytes);
   const out: Partial<Record<TimingPart, SketchData>> = {};
   if (bytes.charCodeAt(0) === 0xff)
     bytes = inflateRawSync(Buffer.from(bytes.slice(1), "latin1")).toString("latin1");

@@ -29,8 +29,10 @@ export const DETAIL_RESOLUTIONS: readonly Resolution[] = [
 
 /**
  * PYRAMID are a virtual service's sketch and top-list rings: minutes of the last 10 minutes (the 5m
- * window), 5 minutes of the last hour (1h), hours of the last day (6h, 24h), days of the last 30
- * (7d, 30d). Cells are the costliest thing kept, so there are few of them.
+ * window reads the last 5; the service's 1 min ring takes its quantiles from the cells as they
+ * close, so a batch up to 9 minutes late, an engine's queue after an outage, still counts in its
+ * minute's quantiles), 5 minutes of the last hour (1h), hours of the last day (6h, 24h), days of
+ * the last 30 (7d, 30d). Cells are the costliest thing kept, so there are few of them.
  */
 export const PYRAMID: readonly Resolution[] = [
   { name: "1m", ms: 60_000, slots: 10 },

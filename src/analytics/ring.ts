@@ -1,7 +1,10 @@
 // ring.ts: ring buffers of time buckets, kept in pages. Bucket number b (t / ms, floored) lives in
 // page floor(b / PAGE); a ring keeps enough pages to hold its last `slots` buckets (one more than
 // slots / PAGE, so the oldest bucket of the span is never in a page already dropped), and a page is
-// dropped whole when a newer page claims its place, so retention needs no sweep. Only the newest
+// dropped whole when a newer page claims its place, so retention needs no sweep. The buckets that
+// fell out of the span are cut from the oldest page a few at a time as the live bucket moves on (a
+// 1 min ring of 60 would hold up to 119 buckets at minute 59 otherwise): a ring holds at most its
+// span plus trimStep(slots) - 1 buckets, and a bucket older than the span is refused. Only the newest
 // bucket written is held as numbers; every other bucket sits in its page, packed into a one-byte
 // string (varint deltas: counters and quantile codes change little from bucket to bucket), so a
 // quiet hour costs nothing and a busy one a few bytes a bucket instead of 66. A page is decoded on
@@ -11,7 +14,8 @@
 // quarter of the sketch's own). Measured costs: docs/analytics.md.
 import type { Quantiles } from "./types.ts";
 import type { Resolution } from "./resolutions.ts";
-import { byteString, unzigzag, varint, zigzag } from "./pack.ts";
+import { BitReader, BitWriter } from "./bits.ts";
+import { unzigzag, zigzag } from "./pack.ts";
 
 /** STEP is the quantile code's log step (0.5%); code 0 is "no value", 1 is 0 ms. */
 const STEP = 0.005;
@@ -31,6 +35,14 @@ export function decode(code: number): number {
 
 /** PAGE is how many buckets a page holds. */
 export const PAGE = 60;
+
+/**
+ * trimStep is how many buckets out of the span a ring lets pile up in its oldest page before it
+ * cuts them (a page rewrite): a quarter of the span, at most a quarter of a page.
+ */
+export function trimStep(slots: number): number {
+  return Math.max(1, Math.min(PAGE / 4, Math.ceil(slots / 4)));
+}
 
 /** Bucket is one bucket's values: counters by column id, quantile codes by part id × 4 (absent: 0). */
 interface Bucket {
@@ -65,6 +77,8 @@ export class Ring {
   /** #pages[k] is the packed page held at place k (undefined: none yet), #held[k] its page number (-1: none). */
   readonly #pages: (string | undefined)[];
   readonly #held: number[];
+  /** #cutB: the newest bucket cut (every older one is gone too; -1: none). */
+  #cutB = -1;
   #liveB = -1;
   #live: Bucket | undefined;
 
@@ -86,6 +100,7 @@ export class Ring {
    */
   claim(b: number): boolean {
     if (b === this.#liveB) return true;
+    if (b <= this.#liveB - this.res.slots) return false;
     const pg = Math.floor(b / PAGE);
     const at = pg % this.#pages.length;
     const held = this.#held[at]!;
@@ -100,8 +115,25 @@ export class Ring {
       this.#liveB = b;
       // Sized to the columns known: an array grown from empty reserves 17 slots.
       this.#live = { c: new Array<number>(COLUMNS.list.length).fill(0), q: undefined };
+      this.#trim();
     } else this.#edit(b, () => {});
     return true;
+  }
+
+  // #trim cuts the buckets out of the span (b <= liveB - slots) from the pages holding them: a
+  // page wholly out is dropped at once; the one partly out is rewritten each trimStep buckets.
+  #trim(): void {
+    const last = this.#liveB - this.res.slots; // the newest bucket out of the span
+    const whole = Math.floor((last + 1) / PAGE) > Math.floor((this.#cutB + 1) / PAGE);
+    if (!whole && last - this.#cutB < trimStep(this.res.slots)) return;
+    this.#cutB = last;
+    this.#held.forEach((pg, at) => {
+      const out = last - pg * PAGE + 1; // how many of the page's buckets are out
+      const page = this.#pages[at];
+      if (!page || out <= 0) return;
+      const recs = out >= PAGE ? [] : unpackPage(page).fill(undefined, 0, out);
+      this.#pages[at] = recs.some((r) => r) ? remember(packPage(recs), recs) : undefined;
+    });
   }
 
   /** holds tells whether bucket b was written (within what the ring keeps). */
@@ -237,6 +269,15 @@ export class Ring {
     if (!live) return;
     this.#live = undefined;
     const b = this.#liveB;
+    const pg = Math.floor(b / PAGE);
+    const at = pg % this.#pages.length;
+    const page = this.#held[at] === pg ? this.#pages[at] : undefined;
+    // The usual case: the bucket is the page's newest, so only its bits are written.
+    const appended = page ? appendPage(page, b - pg * PAGE, { c: live.c, q: live.q }) : undefined;
+    if (appended) {
+      this.#pages[at] = remember(appended.page, appended.recs);
+      return;
+    }
     this.#edit(b, (r) => {
       r.c = live.c;
       r.q = live.q;
@@ -277,122 +318,174 @@ function remember(page: string, recs: (Bucket | undefined)[]): string {
   return page;
 }
 
-// A packed page is its records in bucket order, each: a head (the gap from the previous record's
-// place, times 4, plus 2 when the column mask is the previous record's and 1 when the part mask
-// is), the mask of the non-zero columns unless the same, their values (integers as the zigzag
-// delta from the column's previous value, doubled; anything else as 1 and a Float64), the mask of
-// the parts with quantiles unless the same, and their four codes (p50 and the steps p90 - p50,
-// p99 - p90, max - p99, each as the zigzag delta from the part's previous record), all as
-// varints. The masks rarely change from one bucket to the next: leaving them out saves 2–3 bytes
-// of the 10–36 a record takes.
-const F64 = new Float64Array(1);
-const F64_BYTES = new Uint8Array(F64.buffer);
+// A packed page is the number of its records, then its records in bucket order, each: a head
+// (the gap from the previous record's place, times 4, plus 2 when the column mask is the previous
+// record's and 1 when the part mask is), the mask of the non-zero columns unless the same, their
+// values (an integer as 1 + the zigzag delta from the column's previous value; anything else as
+// 0 and a Float64), the mask of the parts with quantiles unless the same, and their four codes
+// (p50 and the steps p90 - p50, p99 - p90, max - p99, each as the zigzag delta from the part's
+// previous record). Every value is an adaptive Rice code (bits.ts) in a context of its own (the
+// head, each column, each part's four codes): a minute's deltas need 4–7 bits, where a varint took
+// 8 or 16 (a dense day's 1 min record: ~37 bytes as varints, ~27 as Rice codes). The masks rarely
+// change from one bucket to the next: leaving them out saves most of their bits.
 const MAX_DELTA = 2 ** 50;
+/** Contexts of a page's values: the head, then each column's, then each part's four codes. */
+const HEAD = 0;
+const COLUMN_CTX = 1;
+const CODE_CTX = 31;
+
+/** Cursor is where a page's codec stands after a record: what the next record's deltas start from. */
+interface Cursor {
+  prevC: number[];
+  /**
+   * prevQ: per code, what its next value is predicted to be, times 4: p50's previous value (a
+   * service's level moves), each step's running mean (its shape is steady and its noise is not:
+   * a minute's p99 - p90 jumps by 10–50%, and the mean of the last few predicts it better than the
+   * last alone, ~1 byte a record of a dense day's 1 min ring).
+   */
+  prevQ: number[];
+  /** prev: the last record's place (-1: none); count: the records so far. */
+  prev: number;
+  count: number;
+  mask: number;
+  qmask: number;
+}
+
+function cursor(): Cursor {
+  return { prevC: [], prevQ: [], prev: -1, count: 0, mask: 0, qmask: 0 };
+}
+
+// COUNT_BITS: a page starts with its record count (PAGE < 64) in a fixed width, so that an append
+// rewrites it in place.
+const COUNT_BITS = 6;
 
 function packPage(recs: readonly (Bucket | undefined)[]): string {
-  const out: number[] = [];
-  const prevC: number[] = [];
-  const prevQ: number[] = [];
-  let prev = -1;
-  let prevMask = 0;
-  let prevQmask = 0;
-  recs.forEach((r, s) => {
-    if (!r) return;
-    let mask = 0;
-    r.c.forEach((v, id) => {
-      if (v) mask |= 1 << id;
-    });
-    const q = r.q ?? [];
-    let qmask = 0;
-    for (let id = 0; id * 4 < q.length; id++) if (q[id * 4]) qmask |= 1 << id;
-    // The gap and two flags in one varint: a mask the same as the previous record's is left out.
-    varint(out, (s - prev - 1) * 4 + (mask === prevMask ? 2 : 0) + (qmask === prevQmask ? 1 : 0));
-    prev = s;
-    if (mask !== prevMask) varint(out, mask);
-    prevMask = mask;
-    for (let id = 0; id < r.c.length; id++) {
-      const v = r.c[id];
-      if (!v) continue;
-      const d = v - (prevC[id] ?? 0);
-      if (Number.isSafeInteger(v) && Number.isSafeInteger(d) && Math.abs(d) < MAX_DELTA)
-        varint(out, zigzag(d) * 2);
-      else {
-        out.push(1);
-        F64[0] = v;
-        for (const x of F64_BYTES) out.push(x);
-      }
-      prevC[id] = v;
-    }
-    if (qmask !== prevQmask) varint(out, qmask);
-    prevQmask = qmask;
-    for (let id = 0; id * 4 < q.length; id++) {
-      if (!q[id * 4]) continue;
-      for (let k = id * 4; k < id * 4 + 4; k++) {
-        // p50 itself, then each quantile's step from the one before: a latency's shape changes
-        // less from bucket to bucket than its level, so the steps' deltas are mostly one byte.
-        const x = k === id * 4 ? q[k]! : q[k]! - q[k - 1]!;
-        varint(out, zigzag(x - (prevQ[k] ?? 0)));
-        prevQ[k] = x;
-      }
-    }
-  });
-  return byteString(out);
+  const w = new BitWriter();
+  const cur = cursor();
+  w.bits(0, COUNT_BITS);
+  recs.forEach((r, s) => r && writeRecord(w, cur, s, r));
+  w.patch((b) => (cur.count << 2) | (b & 3));
+  return w.done();
+}
+
+/** readPage decodes a page: its records by place, and the reader and cursor after the last one. */
+function readPage(page: string): { recs: (Bucket | undefined)[]; reader: BitReader; cur: Cursor } {
+  const recs = new Array<Bucket | undefined>(PAGE);
+  const reader = new BitReader(page);
+  const cur = cursor();
+  for (let left = reader.bits(COUNT_BITS); left > 0; left--) {
+    const r = readRecord(reader, cur);
+    recs[cur.prev] = r;
+  }
+  return { recs, reader, cur };
 }
 
 function unpackPage(page: string): (Bucket | undefined)[] {
-  const recs = new Array<Bucket | undefined>(PAGE);
-  const prevC: number[] = [];
-  const prevQ: number[] = [];
-  let at = 0;
-  const read = () => {
-    let v = 0;
-    let scale = 1;
-    for (;;) {
-      const x = page.charCodeAt(at++);
-      v += (x & 0x7f) * scale;
-      if (x < 0x80) return v;
-      scale *= 128;
-    }
-  };
-  let s = -1;
+  return readPage(page).recs;
+}
+
+/**
+ * appendPage adds record r at place s after every record of page, writing only r's bits after the
+ * page's (the page is read once, for the cursor); undefined when s is not after them all.
+ */
+function appendPage(
+  page: string,
+  s: number,
+  r: Bucket,
+): { page: string; recs: (Bucket | undefined)[] } | undefined {
+  const { recs, reader, cur } = readPage(page);
+  if (s <= cur.prev) return undefined;
+  const w = new BitWriter(reader);
+  writeRecord(w, cur, s, r);
+  w.patch((b) => (cur.count << 2) | (b & 3));
+  recs[s] = r;
+  return { page: w.done(), recs };
+}
+
+/** predicted answers code k's expected value (an integer: the codes are exact). */
+function predicted(cur: Cursor, k: number): number {
+  return Math.round((cur.prevQ[k] ?? 0) / 4);
+}
+
+/** learnCode takes code k's value into its prediction: p50's last, a step's mean of about 4. */
+function learnCode(cur: Cursor, k: number, x: number): void {
+  const m = cur.prevQ[k];
+  cur.prevQ[k] = m === undefined || k % 4 === 0 ? 4 * x : m + x - Math.round(m / 4);
+}
+
+function writeRecord(w: BitWriter, cur: Cursor, s: number, r: Bucket): void {
   let mask = 0;
+  r.c.forEach((v, id) => {
+    if (v) mask |= 1 << id;
+  });
+  const q = r.q ?? [];
   let qmask = 0;
-  while (at < page.length) {
-    const head = read();
-    s += Math.floor(head / 4) + 1;
-    if (!(head & 2)) mask = read();
-    const c: number[] = [];
-    for (let id = 0; 1 << id <= mask && id < 31; id++) {
-      if (!(mask & (1 << id))) {
-        c.push(0);
+  for (let id = 0; id * 4 < q.length; id++) if (q[id * 4]) qmask |= 1 << id;
+  // The gap and two flags in one value: a mask the same as the previous record's is left out.
+  w.uint(HEAD, (s - cur.prev - 1) * 4 + (mask === cur.mask ? 2 : 0) + (qmask === cur.qmask ? 1 : 0));
+  cur.prev = s;
+  cur.count++;
+  if (mask !== cur.mask) w.full(mask);
+  cur.mask = mask;
+  for (let id = 0; id < r.c.length; id++) {
+    const v = r.c[id];
+    if (!v) continue;
+    const d = v - (cur.prevC[id] ?? 0);
+    if (Number.isSafeInteger(v) && Number.isSafeInteger(d) && Math.abs(d) < MAX_DELTA)
+      w.uint(COLUMN_CTX + id, zigzag(d) + 1);
+    else {
+      w.uint(COLUMN_CTX + id, 0);
+      w.float(v);
+    }
+    cur.prevC[id] = v;
+  }
+  if (qmask !== cur.qmask) w.full(qmask);
+  cur.qmask = qmask;
+  for (let id = 0; id * 4 < q.length; id++) {
+    if (!q[id * 4]) continue;
+    for (let k = id * 4; k < id * 4 + 4; k++) {
+      // p50 itself, then each quantile's step from the one before: a latency's shape changes
+      // less from bucket to bucket than its level, so the steps' deltas are small.
+      const x = k === id * 4 ? q[k]! : q[k]! - q[k - 1]!;
+      w.uint(CODE_CTX + k, zigzag(x - predicted(cur, k)));
+      learnCode(cur, k, x);
+    }
+  }
+}
+
+function readRecord(r: BitReader, cur: Cursor): Bucket {
+  const head = r.uint(HEAD);
+  cur.prev += Math.floor(head / 4) + 1;
+  cur.count++;
+  if (!(head & 2)) cur.mask = r.full();
+  const mask = cur.mask;
+  const c: number[] = [];
+  for (let id = 0; 1 << id <= mask && id < 31; id++) {
+    if (!(mask & (1 << id))) {
+      c.push(0);
+      continue;
+    }
+    const z = r.uint(COLUMN_CTX + id);
+    const v = z === 0 ? r.float() : (cur.prevC[id] ?? 0) + unzigzag(z - 1);
+    c.push(v);
+    cur.prevC[id] = v;
+  }
+  if (!(head & 1)) cur.qmask = r.full();
+  const qmask = cur.qmask;
+  let q: number[] | undefined;
+  for (let id = 0; 1 << id <= qmask && id < 31; id++) {
+    q ??= [];
+    for (let k = id * 4; k < id * 4 + 4; k++) {
+      if (!(qmask & (1 << id))) {
+        q.push(0);
         continue;
       }
-      const z = read();
-      let v: number;
-      if (z === 1) {
-        for (let k = 0; k < 8; k++) F64_BYTES[k] = page.charCodeAt(at++);
-        v = F64[0]!;
-      } else v = (prevC[id] ?? 0) + unzigzag(z / 2);
-      c.push(v);
-      prevC[id] = v;
+      const x = predicted(cur, k) + unzigzag(r.uint(CODE_CTX + k));
+      q.push(k === id * 4 ? x : q[k - 1]! + x);
+      learnCode(cur, k, x);
     }
-    if (!(head & 1)) qmask = read();
-    let q: number[] | undefined;
-    for (let id = 0; 1 << id <= qmask && id < 31; id++) {
-      q ??= [];
-      for (let k = id * 4; k < id * 4 + 4; k++) {
-        if (!(qmask & (1 << id))) {
-          q.push(0);
-          continue;
-        }
-        const x = (prevQ[k] ?? 0) + unzigzag(read());
-        q.push(k === id * 4 ? x : q[k - 1]! + x);
-        prevQ[k] = x;
-      }
-    }
-    recs[s] = { c, q };
   }
-  return recs;
+  return { c, q };
 }
 
 /** ObjectRing keeps one object per bucket (sketch and top-list cells), with the same slot rules. */

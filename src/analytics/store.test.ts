@@ -247,3 +247,28 @@ test("top lists: keys named like Object's members (toString, __proto__, construc
   assert.deepEqual(Object.keys(top.userAgents).sort(), [...keys].sort());
   for (const k of keys) assert.equal(top.userAgents[k], 7, k);
 });
+
+test("a batch minutes late (an engine's queue after an outage) still counts in its minute's quantiles, up to 9 minutes late", () => {
+  const clock = { t: T0 };
+  const store = new AnalyticsStore({ now: () => clock.t });
+  const feed = (at: number, ms: number, engine = "e1") => {
+    clock.t = Math.max(clock.t, at);
+    store.ingest(batch(engine, at, { [VS]: service(measures({ "200": 3 }, { total: [ms, ms, ms] })) }));
+  };
+  for (let m = 0; m <= 12; m++) feed(T0 + m * 60_000 + 5_000, 10);
+  // e2 comes back at 00:12:10 with batches of minutes 3 (9 late), 5 (7 late) and 10 (2 late).
+  for (const m of [3, 5, 10]) feed(T0 + m * 60_000 + 30_000, 400, "e2");
+  feed(T0 + 13 * 60_000 + 5_000, 10); // minute 13: the late minutes' cells close again
+  const points = store.series(VS, "6h")!.points;
+  for (const m of [3, 5, 10]) {
+    const p = points.find((pt) => pt.t === T0 + m * 60_000)!;
+    assert.equal(p.requests, 6, `requests of minute ${m}`);
+    assert.ok(Math.abs(p.latency.total!.max - 400) <= 4, `max of minute ${m}: ${p.latency.total!.max}`);
+  }
+  // Ten minutes late is past the 1 min cells: counted, but its quantiles are the minute's own.
+  feed(T0 + 3 * 60_000 + 40_000, 1_000, "e3");
+  feed(T0 + 14 * 60_000 + 5_000, 10);
+  const p3 = store.series(VS, "6h")!.points.find((pt) => pt.t === T0 + 3 * 60_000)!;
+  assert.equal(p3.requests, 9);
+  assert.ok(Math.abs(p3.latency.total!.max - 400) <= 4, `max of minute 3: ${p3.latency.total!.max}`);
+});

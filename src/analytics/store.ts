@@ -8,7 +8,7 @@
 //
 // Open connections are a gauge: a bucket's connOpen is the sum over engines of each engine's last
 // report inside that bucket (summed across engines, never over time).
-import { Pyramid, TOP_ANSWER, latencyOf, packTop, topOf, trim } from "./pyramid.ts";
+import { Pyramid, TOP_ANSWER, latencyOf, trim } from "./pyramid.ts";
 import { pack, squeeze } from "./pack.ts";
 import {
   DETAIL_RESOLUTIONS,
@@ -302,7 +302,7 @@ export class AnalyticsStore implements AnalyticsSink {
           const latency: Record<string, unknown> = {};
           for (const [p, sk] of Object.entries(latencyOf(cell)))
             latency[p] = { ...sk, bins: Array.from(sk.bins) };
-          out[b - from]![key] = { ...meta, lat: latency, top: topOf(cell) };
+          out[b - from]![key] = { ...meta, lat: latency, top: s.cells.topOf(cell) };
         }
       }
     }
@@ -341,7 +341,7 @@ export class AnalyticsStore implements AnalyticsSink {
         }
       } else {
         const ring = svc.cells.rings.find((x) => x.res.name === res);
-        ring?.put(b, { latency: squeeze(pack(d.lat ?? {})), top: packTop(d.top ?? {}) });
+        ring?.put(b, { latency: squeeze(pack(d.lat ?? {})), top: svc.cells.packTop(d.top ?? {}) });
       }
     }
   }
