@@ -119,9 +119,10 @@ async function runFiles(
   );
   let tail = "";
   const failures = new FailureLog();
-  child.stdout.on("data", (chunk: Buffer) => {
-    process.stdout.write(chunk);
-    const text = chunk.toString("utf8");
+  // Decoded as a stream: a character split across two chunks stays whole.
+  child.stdout.setEncoding("utf8");
+  child.stdout.on("data", (text: string) => {
+    process.stdout.write(text);
     tail = (tail + text).slice(-8192);
     failures.feed(text);
   });
